@@ -1,0 +1,42 @@
+/* indicator.h - indicator types (MISP attribute type names) and their normalisation.
+ *
+ * Each type has a stable small code (enum proto_itype) used in memory and in store index keys,
+ * and its MISP name used on the wire. Values are normalised before they are signed, so that the
+ * same indicator always has the same bytes: canonical IP/CIDR text, lower-case domains and hex...
+ * No I/O. No allocation.
+ */
+#ifndef TLPMESH_PROTO_INDICATOR_H
+#define TLPMESH_PROTO_INDICATOR_H
+
+#include <stddef.h>
+
+/* Stable codes: append only, never renumber (store index keys use them). */
+enum proto_itype {
+    PROTO_ITYPE_IP_SRC = 1,
+    PROTO_ITYPE_IP_DST,
+    PROTO_ITYPE_DOMAIN,
+    PROTO_ITYPE_HOSTNAME,
+    PROTO_ITYPE_URL,
+    PROTO_ITYPE_EMAIL_SRC,
+    PROTO_ITYPE_EMAIL_DST,
+    PROTO_ITYPE_MD5,
+    PROTO_ITYPE_SHA1,
+    PROTO_ITYPE_SHA256,
+    PROTO_ITYPE_SHA512,
+    PROTO_ITYPE_FILENAME,
+    PROTO_ITYPE_END /* one past the last code */
+};
+
+/* Code for a MISP type name ("ip-dst"), or -1 if unknown. Exact, lower-case match. */
+int proto_itype_parse(const char *name);
+
+/* MISP type name for a code; NULL for an unknown code. Static storage. */
+const char *proto_itype_name(int itype);
+
+/* Validates `in` as a value of `itype` and writes its normal form to out[0..cap) (NUL-terminated).
+ * Returns 0, or PROTO_E_VALUE / PROTO_E_TOOBIG (see record.h) with a one-line reason in why that
+ * names the type and the value, e.g. "ip-dst: '10.0.0.300' is not an IPv4 or IPv6 address". */
+int proto_indicator_normalise(int itype, const char *in, char *out, size_t cap, char *why,
+                              size_t why_len);
+
+#endif

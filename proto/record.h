@@ -1,0 +1,123 @@
+/* record.h - signed, content-addressed indicator records (DESIGN.md §4).
+ *
+ * A record travels and is stored as a *signed record*: sig (64 bytes) || body, where
+ *   body = the canonical msgpack encoding of struct proto_record (docs/PROTOCOL.md, byte by byte),
+ *   id   = BLAKE2b-256(body),
+ *   sig  = Ed25519(origin key) over "tlpmesh-record-v1" || 0x00 || body.
+ * The id covers the body only, so a forged copy (same body, bad signature) has the genuine id but
+ * never verifies; callers must mark an id known only after proto_record_verify() succeeded.
+ *
+ * Canonical: exactly one byte string per logical record. proto_record_decode() rejects every other
+ * encoding (non-minimal ints or lengths, other map/array/str headers, unknown, missing or
+ * out-of-order fields, trailing bytes, invalid UTF-8, unsorted or duplicate set members,
+ * over-limit sizes, out-of-range values).
+ *
+ * Ownership: struct proto_record is a plain value (fixed-size arrays, no pointers); the caller owns
+ * it and may copy it with memcpy. No function here keeps a pointer to its arguments. No I/O, no
+ * clock, no randomness: the caller passes now_ms.
+ */
+#ifndef TLPMESH_PROTO_RECORD_H
+#define TLPMESH_PROTO_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/indicator.h"
+#include "proto/limits.h"
+#include "proto/tlp.h"
+
+#define PROTO_RECORD_VERSION 1
+
+/* Wire values: never renumber. */
+enum proto_kind {
+    PROTO_KIND_INDICATOR = 1,
+    PROTO_KIND_REVOCATION = 2,
+    PROTO_KIND_SIGHTING = 3, /* body defined with the mesh issue */
+    PROTO_KIND_ROSTER = 4,   /* body defined with the mesh issue */
+};
+
+/* Who the origin means the record for (DESIGN.md §5). Both lists sorted ascending (communities by
+ * bytes, recipients by key bytes) without duplicates: one audience, one encoding. */
+struct proto_audience {
+    uint8_t n_communities;
+    uint8_t n_recipients;
+    char communities[LIMIT_AUDIENCE_COMMUNITIES][LIMIT_NAME_BYTES + 1];
+    uint8_t recipients[LIMIT_AUDIENCE_RECIPIENTS][LIMIT_KEY_BYTES];
+};
+
+struct proto_indicator {
+    uint8_t type;            /* enum proto_itype */
+    uint8_t confidence;      /* 0..100 */
+    uint8_t n_tags;          /* tags sorted ascending, unique */
+    uint64_t valid_until_ms; /* Unix ms; the record is refused and hidden after it */
+    char value[LIMIT_VALUE_BYTES + 1];  /* normalised (proto_indicator_normalise) */
+    char tags[LIMIT_TAGS][LIMIT_TAG_BYTES + 1];
+    char comment[LIMIT_COMMENT_BYTES + 1];
+};
+
+struct proto_revocation {
+    uint8_t target[LIMIT_ID_BYTES]; /* id of the revoked record; same origin only */
+    char reason[LIMIT_COMMENT_BYTES + 1];
+};
+
+struct proto_record {
+    uint8_t version; /* PROTO_RECORD_VERSION */
+    uint8_t kind;    /* enum proto_kind */
+    uint8_t tlp;     /* enum proto_tlp */
+    uint64_t created_ms;
+    uint8_t origin[LIMIT_KEY_BYTES]; /* Ed25519 public key of the signing node */
+    struct proto_audience audience;
+    union {
+        struct proto_indicator ind;
+        struct proto_revocation rev;
+    } u;
+};
+
+enum proto_err {
+    PROTO_OK = 0,
+    PROTO_E_NOSPACE = -100,    /* output buffer too small */
+    PROTO_E_MALFORMED = -101,  /* not msgpack, or truncated */
+    PROTO_E_NONCANON = -102,   /* valid msgpack but not the canonical encoding */
+    PROTO_E_FIELD = -103,      /* unknown, missing, duplicate or out-of-order field */
+    PROTO_E_RANGE = -104,      /* a value out of its allowed range (tlp, confidence, kind...) */
+    PROTO_E_TOOBIG = -105,     /* over a LIMIT_* size */
+    PROTO_E_UTF8 = -106,       /* text that is not valid UTF-8 */
+    PROTO_E_VALUE = -107,      /* indicator value invalid for its type */
+    PROTO_E_SIGNATURE = -108,  /* signature does not verify */
+    PROTO_E_FUTURE = -109,     /* created further ahead than LIMIT_CLOCK_SKEW_MS */
+    PROTO_E_EXPIRED = -110,    /* valid_until in the past */
+    PROTO_E_VERSION = -111,    /* unknown record version */
+    PROTO_E_AUDIENCE = -112,   /* audience not allowed for the TLP (RED without recipients) */
+};
+
+const char *proto_strerror(int err);
+
+/* Encodes r canonically into out[0..cap). Validates r first (same rules as decode).
+ * Returns the body length (> 0) or a negative proto_err. */
+int proto_record_encode(const struct proto_record *r, uint8_t *out, size_t cap);
+
+/* Decodes and validates a body. On success fills *r and returns PROTO_OK. On failure returns a
+ * negative proto_err and, if why != NULL, writes a one-line reason naming the field. */
+int proto_record_decode(const uint8_t *body, size_t len, struct proto_record *r, char *why,
+                        size_t why_len);
+
+/* Time rules, separate from decode so that stored records can be re-read after they expire:
+ * PROTO_E_FUTURE if created_ms > now_ms + LIMIT_CLOCK_SKEW_MS, PROTO_E_EXPIRED if an indicator's
+ * valid_until_ms <= now_ms. */
+int proto_record_check_time(const struct proto_record *r, uint64_t now_ms);
+
+/* id = BLAKE2b-256(body). */
+void proto_record_id(const uint8_t *body, size_t len, uint8_t id[LIMIT_ID_BYTES]);
+
+/* sig = Ed25519 over "tlpmesh-record-v1" || 0x00 || body, with the 64-byte libsodium secret key. */
+void proto_record_sign(const uint8_t *body, size_t len, const uint8_t sk[64],
+                       uint8_t sig[LIMIT_SIG_BYTES]);
+
+/* PROTO_OK or PROTO_E_SIGNATURE. origin is the key in the decoded body. */
+int proto_record_verify(const uint8_t *body, size_t len, const uint8_t sig[LIMIT_SIG_BYTES],
+                        const uint8_t origin[LIMIT_KEY_BYTES]);
+
+/* Sorts and de-duplicates the audience lists and tags in place, so that encode accepts them. */
+void proto_record_normalise_sets(struct proto_record *r);
+
+#endif
