@@ -1,0 +1,59 @@
+/* keys.h - a node's long-term identity (DESIGN.md §3).
+ *
+ * The key file holds a 32-byte random seed as one line of standard base64 (44 characters), like a
+ * WireGuard private key, in a file of mode 0600. From the seed, two independent key pairs:
+ *   sign_seed = crypto_kdf_derive_from_key(32, subkey 1, ctx "tlpmsign", seed)
+ *   (sign_pk, sign_sk) = crypto_sign_seed_keypair(sign_seed)        -- identity, signs records
+ *   noise_sk = crypto_kdf_derive_from_key(32, subkey 1, ctx "tlpmnois", seed)
+ *   noise_pk = crypto_scalarmult_base(noise_sk)                      -- Noise static key only
+ * One key is never used for both jobs. The public identity is base64(sign_pk), 44 characters.
+ *
+ * Ownership: struct keys_identity is caller-owned and holds secrets: call keys_identity_wipe()
+ * when done (every exit path).
+ */
+#ifndef TLPMESH_CRYPTO_KEYS_H
+#define TLPMESH_CRYPTO_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/limits.h"
+
+struct keys_identity {
+    uint8_t seed[LIMIT_KEY_BYTES];
+    uint8_t sign_pk[LIMIT_KEY_BYTES];
+    uint8_t sign_sk[64];
+    uint8_t noise_pk[LIMIT_KEY_BYTES];
+    uint8_t noise_sk[LIMIT_KEY_BYTES];
+};
+
+enum keys_err {
+    KEYS_OK = 0,
+    KEYS_E_EXISTS = -200,   /* keygen: file exists; never overwritten */
+    KEYS_E_IO = -201,       /* cannot open/read/write (errno kept) */
+    KEYS_E_PERM = -202,     /* key file readable by group or others */
+    KEYS_E_CORRUPT = -203,  /* not one line of 44 base64 characters decoding to 32 bytes */
+    KEYS_E_BADKEY = -204,   /* public key text is not base64 of 32 bytes */
+};
+
+const char *keys_strerror(int err);
+
+/* Derives both key pairs from a seed (deterministic). */
+void keys_identity_from_seed(const uint8_t seed[LIMIT_KEY_BYTES], struct keys_identity *id);
+
+/* Creates path with O_EXCL and mode 0600, writes a fresh random seed, fills *id. */
+int keys_file_generate(const char *path, struct keys_identity *id);
+
+/* Loads a key file. KEYS_E_PERM if mode & 077; why (if not NULL) gets a one-line message that
+ * names the file and says how to fix it ("chmod 600 FILE"). */
+int keys_file_load(const char *path, struct keys_identity *id, char *why, size_t why_len);
+
+void keys_identity_wipe(struct keys_identity *id);
+
+/* base64 (standard alphabet, padded) of a 32-byte key: 44 characters + NUL. */
+void keys_pubkey_to_b64(const uint8_t pk[LIMIT_KEY_BYTES], char out[LIMIT_PUBKEY_B64_LEN + 1]);
+
+/* KEYS_OK or KEYS_E_BADKEY (wrong length, bad characters, not exactly 32 bytes). */
+int keys_pubkey_from_b64(const char *text, uint8_t pk[LIMIT_KEY_BYTES]);
+
+#endif
