@@ -9,7 +9,8 @@
  * One key is never used for both jobs. The public identity is base64(sign_pk), 44 characters.
  *
  * Ownership: struct keys_identity is caller-owned and holds secrets: call keys_identity_wipe()
- * when done (every exit path).
+ * when done (every exit path). On any error the functions below leave *id wiped.
+ * The program calls sodium_init() once before using this module.
  */
 #ifndef TLPMESH_CRYPTO_KEYS_H
 #define TLPMESH_CRYPTO_KEYS_H

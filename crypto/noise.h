@@ -7,6 +7,8 @@
  *
  * Ownership: both structs are caller-owned values with no heap memory; they hold secrets, so
  * noise_hs_wipe()/noise_cs_wipe() them on every exit path. noise_hs_split() wipes the handshake.
+ * A wiped or failed handshake refuses every later call with NOISE_E_STATE.
+ * The program calls sodium_init() once before using this module.
  */
 #ifndef TLPMESH_CRYPTO_NOISE_H
 #define TLPMESH_CRYPTO_NOISE_H
@@ -71,7 +73,7 @@ int noise_hs_read(struct noise_hs *hs, const uint8_t *msg, size_t len, uint8_t *
 bool noise_hs_done(const struct noise_hs *hs);
 
 /* The peer's static X25519 key; valid once it has been received (after message 2 for the
- * initiator, message 3 for the responder). */
+ * initiator, message 3 for the responder); NULL before that. Copy it before noise_hs_split(). */
 const uint8_t *noise_hs_remote_static(const struct noise_hs *hs);
 
 /* After the last message: the two transport CipherStates (send/recv from this side's point of
@@ -80,7 +82,7 @@ int noise_hs_split(struct noise_hs *hs, struct noise_cs *send, struct noise_cs *
                    uint8_t handshake_hash[NOISE_HASHLEN]);
 
 /* Transport: ciphertext = plaintext + 16-byte tag. A failed decrypt leaves n unchanged.
- * Return the output length or a negative error. */
+ * Return the output length or a negative error (NOISE_E_STATE for a CipherState with no key). */
 int noise_cs_encrypt(struct noise_cs *cs, const uint8_t *ad, size_t ad_len, const uint8_t *pt,
                      size_t pt_len, uint8_t *out, size_t cap);
 int noise_cs_decrypt(struct noise_cs *cs, const uint8_t *ad, size_t ad_len, const uint8_t *ct,

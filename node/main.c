@@ -1,1 +1,145 @@
-int main(void) { return 0; }
+/* main.c - tlpmesh: dispatch to a command, --help, --version. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "node/cli.h"
+
+#ifndef TLPMESH_VERSION
+#define TLPMESH_VERSION "0.0.0"
+#endif
+
+const struct cli_command cli_commands[] = {
+    {"keygen", cli_keygen, "create a node key file and print its public identity",
+     "usage: tlpmesh keygen -o FILE\n"
+     "  Writes a new random key (mode 0600; never overwrites) and prints the public identity\n"
+     "  (base64, 44 characters) to share with partner nodes.\n"
+     "example: tlpmesh keygen -o /etc/tlpmesh/node.key\n"},
+    {"pubkey", cli_pubkey, "print the public identity of a key file",
+     "usage: tlpmesh pubkey FILE\n"
+     "example: tlpmesh pubkey /etc/tlpmesh/node.key\n"},
+    {"init", cli_init, "create key, config and data directory for a new node",
+     "usage: tlpmesh init DIR --org NAME --network NAME [--listen HOST:PORT]\n"
+     "  Creates DIR/node.key, DIR/tlpmesh.conf and DIR/data; prints the config path and the\n"
+     "  public identity. Never overwrites an existing node.\n"
+     "example: tlpmesh init /var/lib/tlpmesh --org CERT-EE --network eu-cert-mesh --listen 0.0.0.0:7400\n"},
+    {"check-config", cli_check_config, "validate a config file, printing every problem",
+     "usage: tlpmesh check-config -c FILE\n"
+     "  Prints each problem as FILE:LINE: message. Exit 0 when valid, 2 otherwise.\n"
+     "example: tlpmesh check-config -c /etc/tlpmesh/tlpmesh.conf\n"},
+    {"publish", cli_publish, "sign and store a new indicator (prints its id)",
+     "usage: tlpmesh publish -c CONF --type T --value V --tlp clear|green|amber|amber+strict|red\n"
+     "         [--community NAME]... [--to PUBKEY]... [--valid-until RFC3339|DURATION]\n"
+     "         [--confidence 0-100] [--tag T]... [--comment TEXT] [--json]\n"
+     "  Types: ip-src ip-dst domain hostname url email-src email-dst md5 sha1 sha256 sha512 filename.\n"
+     "  RED needs at least one --to. Default validity: 30d for IPs, 90d for names, URLs and\n"
+     "  e-mail addresses, 365d for hashes and file names; default confidence 50.\n"
+     "  Publishing the same type, value, TLP and audience again while it is valid prints the\n"
+     "  existing id and adds nothing.\n"
+     "example: tlpmesh publish -c tlpmesh.conf --type ip-dst --value 203.0.113.7 --tlp amber \\\n"
+     "           --community energy-isac --valid-until 14d --tag phishing --comment 'C2 of campaign X'\n"},
+    {"query", cli_query, "find live records by indicator value",
+     "usage: tlpmesh query -c CONF VALUE [--json]\n"
+     "  VALUE is normalised for every type that accepts it (203.0.113.7, Example.COM., ...).\n"
+     "  Exit 0 when found, 1 when not.\n"
+     "example: tlpmesh query -c tlpmesh.conf evil.example.com\n"},
+    {"show", cli_show, "show one record by id",
+     "usage: tlpmesh show -c CONF ID [--json]\n"
+     "example: tlpmesh show -c tlpmesh.conf 3f2a...e9 (64 hex digits)\n"},
+    {"list", cli_list, "list live records",
+     "usage: tlpmesh list -c CONF [--type T] [--tlp L] [--since RFC3339|DURATION] [--all] [--json]\n"
+     "  --tlp L lists records at level L; --since 2h lists records created in the last two hours;\n"
+     "  --all also lists revoked and expired records (marked as such).\n"
+     "example: tlpmesh list -c tlpmesh.conf --type sha256 --since 7d --json\n"},
+    {"revoke", cli_revoke, "revoke a record this node published",
+     "usage: tlpmesh revoke -c CONF ID [--reason TEXT]\n"
+     "  Signs a revocation; revoked records are no longer returned, exported or forwarded.\n"
+     "example: tlpmesh revoke -c tlpmesh.conf 3f2a...e9 --reason 'false positive: CDN address'\n"},
+    {"run", cli_run, "run the node in the foreground until SIGINT/SIGTERM",
+     "usage: tlpmesh run -c CONF\n"
+     "example: tlpmesh run -c /etc/tlpmesh/tlpmesh.conf\n"},
+    {"status", cli_status, "show a running node's identity and peers",
+     "usage: tlpmesh status -c CONF [--json]\n"
+     "example: tlpmesh status -c tlpmesh.conf\n"},
+    {"peer", cli_peer, "add or remove a peer (takes effect in a running node)",
+     "usage: tlpmesh peer add -c CONF --key PUBKEY --endpoint HOST:PORT --org NAME\n"
+     "                        [--community NAME]... [--max-tlp LEVEL] [--relation partner|client]\n"
+     "       tlpmesh peer remove -c CONF PUBKEY\n"
+     "example: tlpmesh peer add -c tlpmesh.conf --key jx8B...= --endpoint 192.0.2.10:7400 --org CERT-FI\n"},
+    {NULL, NULL, NULL, NULL},
+};
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "tlpmesh %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void cli_usage(const char *cmd, FILE *out)
+{
+    for (const struct cli_command *c = cli_commands; c->name; c++)
+        if (strcmp(c->name, cmd) == 0)
+            fputs(c->usage, out);
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    return false;
+}
+
+uint64_t cli_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void print_help(FILE *out)
+{
+    fputs("tlpmesh - a federated peer-to-peer threat-indicator mesh with enforced TLP 2.0\n\n"
+          "usage: tlpmesh COMMAND [options]    (tlpmesh COMMAND --help for details)\n\n"
+          "commands:\n",
+          out);
+    for (const struct cli_command *c = cli_commands; c->name; c++)
+        fprintf(out, "  %-13s %s\n", c->name, c->summary);
+    fputs("\nexample: tlpmesh init ./node-a --org CERT-A --network demo-mesh\n"
+          "         tlpmesh publish -c ./node-a/tlpmesh.conf --type domain --value evil.example "
+          "--tlp green\n",
+          out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        print_help(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("tlpmesh %s\n", TLPMESH_VERSION);
+        return CLI_OK;
+    }
+    for (const struct cli_command *c = cli_commands; c->name; c++) {
+        if (strcmp(c->name, argv[1]) != 0)
+            continue;
+        if (cli_wants_help(argc - 1, argv + 1)) {
+            fputs(c->usage, stdout);
+            return CLI_OK;
+        }
+        return c->run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "tlpmesh: unknown command '%s' (try tlpmesh --help)\n", argv[1]);
+    return CLI_USAGE;
+}

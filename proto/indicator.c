@@ -1,1 +1,615 @@
-/* placeholder: being written */
+/* indicator.c - MISP indicator types: validation and normal forms (see indicator.h).
+ *
+ * A value is signed in its normal form, so that one indicator has one byte string and one store
+ * index key. Each type's rules are in docs/PROTOCOL.md ("Indicator values").
+ */
+#include "proto/indicator.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proto/limits.h"
+#include "proto/record.h"
+
+enum {
+    DNS_LABEL_MAX = 63,      /* RFC 1035 */
+    DNS_NAME_MAX = 253,      /* RFC 1035, without the trailing dot */
+    EMAIL_LOCAL_MAX = 64,    /* RFC 5321 */
+    FILENAME_MAX_BYTES = 255, /* NAME_MAX of common file systems */
+    SCHEME_MAX = 16,         /* longest scheme we allow is "ldaps"; bounds the scan */
+    IP_TEXT_MAX = 64,        /* longer than any IPv4/IPv6 text form (INET6_ADDRSTRLEN is 46) */
+    QUOTE_MAX = 96,          /* bytes of a value quoted in an error message */
+};
+
+/* Output under construction: never overruns, remembers that it would have. */
+struct sbuf {
+    char *p;
+    size_t cap; /* includes the NUL */
+    size_t len;
+    bool over;
+};
+
+static void sb_put(struct sbuf *sb, const char *s, size_t n)
+{
+    assert(sb->cap > 0);
+    if (sb->over || n >= sb->cap - sb->len) {
+        sb->over = true;
+        return;
+    }
+    memcpy(sb->p + sb->len, s, n);
+    sb->len += n;
+    sb->p[sb->len] = '\0';
+}
+
+static void sb_put_lower(struct sbuf *sb, const char *s, size_t n)
+{
+    size_t start = sb->len;
+    sb_put(sb, s, n);
+    for (size_t i = start; !sb->over && i < sb->len; i++) {
+        if (sb->p[i] >= 'A' && sb->p[i] <= 'Z')
+            sb->p[i] = (char)(sb->p[i] - 'A' + 'a');
+    }
+}
+
+/* --- text rules --- */
+
+bool proto_utf8_valid(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        if (c == 0)
+            return false;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;      /* continuation bytes */
+        uint32_t cp;   /* code point */
+        uint32_t min;  /* smallest code point this length may carry: rejects overlongs */
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1, cp = c & 0x1f, min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2, cp = c & 0x0f, min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return false; /* continuation byte, 0xc0/0xc1 overlong lead, or > U+10FFFF lead */
+        }
+        if (n >= len - i)
+            return false; /* truncated sequence */
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
+bool proto_text_has_control(const char *str, size_t len, bool allow_tab_newline)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    for (size_t i = 0; i < len; i++) {
+        if (allow_tab_newline && (s[i] == '\t' || s[i] == '\n'))
+            continue;
+        if (s[i] < 0x20 || s[i] == 0x7f)
+            return true;
+        /* C1 controls U+0080..U+009F are 0xc2 0x80..0x9f in UTF-8. */
+        if (s[i] == 0xc2 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f)
+            return true;
+    }
+    return false;
+}
+
+/* --- messages --- */
+
+/* Copies v into dst for a one-line message: control bytes (and, if v is not UTF-8, high bytes)
+ * escaped as \xNN, long values cut with "...", so that no message can forge a log line. */
+static void quote_value(char *dst, size_t cap, const char *v)
+{
+    assert(cap >= QUOTE_MAX + 8);
+    size_t vlen = strnlen(v, LIMIT_VALUE_BYTES + 1);
+    bool utf8 = proto_utf8_valid(v, vlen);
+    size_t o = 0;
+    for (size_t i = 0; i < vlen; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (o >= QUOTE_MAX && !(utf8 && (c & 0xc0) == 0x80)) {
+            memcpy(dst + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (c < 0x20 || c == 0x7f || c == '\\' || (c >= 0x80 && !utf8)) {
+            o += (size_t)snprintf(dst + o, cap - o, "\\x%02x", c);
+        } else {
+            dst[o++] = (char)c;
+        }
+    }
+    dst[o] = '\0';
+}
+
+__attribute__((format(printf, 6, 7))) static int fail(int err, char *why, size_t why_len, int itype,
+                                                      const char *value, const char *fmt, ...)
+{
+    if (why == NULL || why_len == 0)
+        return err;
+    char q[QUOTE_MAX * 4 + 8];
+    quote_value(q, sizeof q, value);
+    const char *name = proto_itype_name(itype);
+    int n = snprintf(why, why_len, "%s: '%s' ", name ? name : "?", q);
+    if (n >= 0 && (size_t)n < why_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why + n, why_len - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}
+
+/* --- IP addresses --- */
+
+enum ip_parse { IP_OK, IP_BAD, IP_LEADING_ZERO };
+
+/* Dotted quad, four decimal octets; a leading zero is refused because inet_aton() and many tools
+ * read "010" as octal 8: the same text would mean two addresses. */
+static enum ip_parse parse_ipv4(const char *s, size_t len, uint8_t out[4])
+{
+    size_t i = 0;
+    for (int octet = 0; octet < 4; octet++) {
+        if (octet > 0) {
+            if (i >= len || s[i] != '.')
+                return IP_BAD;
+            i++;
+        }
+        size_t start = i;
+        unsigned v = 0;
+        while (i < len && i - start < 4 && s[i] >= '0' && s[i] <= '9')
+            v = v * 10 + (unsigned)(s[i++] - '0');
+        size_t digits = i - start;
+        if (digits == 0 || digits > 3 || v > 255)
+            return IP_BAD;
+        if (digits > 1 && s[start] == '0')
+            return IP_LEADING_ZERO;
+        out[octet] = (uint8_t)v;
+    }
+    return i == len ? IP_OK : IP_BAD;
+}
+
+/* An IPv4 or IPv6 address (no prefix). *bits is 32 or 128. */
+static enum ip_parse parse_ip(const char *s, size_t len, uint8_t addr[16], unsigned *bits)
+{
+    if (memchr(s, ':', len) == NULL) {
+        *bits = 32;
+        return parse_ipv4(s, len, addr);
+    }
+    char tmp[IP_TEXT_MAX];
+    if (len >= sizeof tmp)
+        return IP_BAD;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    *bits = 128;
+    return inet_pton(AF_INET6, tmp, addr) == 1 ? IP_OK : IP_BAD;
+}
+
+static void put_ip(struct sbuf *sb, const uint8_t addr[16], unsigned bits)
+{
+    char text[INET6_ADDRSTRLEN];
+    const char *ok = inet_ntop(bits == 32 ? AF_INET : AF_INET6, addr, text, sizeof text);
+    assert(ok != NULL);
+    (void)ok;
+    sb_put(sb, text, strlen(text));
+}
+
+/* Decimal prefix length 0..max without leading zeros; -1 if not one. */
+static int parse_prefix(const char *s, size_t len, unsigned max)
+{
+    if (len == 0 || len > 3 || (len > 1 && s[0] == '0'))
+        return -1;
+    unsigned v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    return v <= max ? (int)v : -1;
+}
+
+/* Clears the host bits of addr beyond prefix; true if any was set. */
+static bool clear_host_bits(uint8_t addr[16], unsigned bits, unsigned prefix)
+{
+    bool any = false;
+    for (unsigned byte = 0; byte < bits / 8; byte++) {
+        unsigned first = byte * 8; /* bit index of this byte's top bit */
+        uint8_t keep = prefix >= first + 8 ? 0xff
+                       : prefix <= first   ? 0x00
+                                           : (uint8_t)(0xff << (8 - (prefix - first)));
+        any = any || (addr[byte] & (uint8_t)~keep) != 0;
+        addr[byte] &= keep;
+    }
+    return any;
+}
+
+static int norm_ip(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl)
+{
+    const char *slash = memchr(in, '/', len);
+    size_t alen = slash ? (size_t)(slash - in) : len;
+    uint8_t addr[16] = {0};
+    unsigned bits = 0;
+    switch (parse_ip(in, alen, addr, &bits)) {
+    case IP_OK:
+        break;
+    case IP_LEADING_ZERO:
+        return fail(PROTO_E_VALUE, why, wl, itype, in,
+                    "has an octet with a leading zero (octal or decimal? write it without)");
+    case IP_BAD:
+        return fail(PROTO_E_VALUE, why, wl, itype, in, "is not an IPv4 or IPv6 address");
+    }
+    unsigned prefix = bits;
+    if (slash != NULL) {
+        int p = parse_prefix(slash + 1, len - alen - 1, bits);
+        if (p < 0)
+            return fail(PROTO_E_VALUE, why, wl, itype, in, "has a prefix length that is not 0..%u",
+                        bits);
+        prefix = (unsigned)p;
+    }
+    if (clear_host_bits(addr, bits, prefix)) {
+        char net[INET6_ADDRSTRLEN];
+        inet_ntop(bits == 32 ? AF_INET : AF_INET6, addr, net, sizeof net);
+        return fail(PROTO_E_VALUE, why, wl, itype, in, "has host bits set; did you mean %s/%u?",
+                    net, prefix);
+    }
+    put_ip(sb, addr, bits);
+    if (prefix < bits) {
+        char p[8];
+        int n = snprintf(p, sizeof p, "/%u", prefix);
+        sb_put(sb, p, (size_t)n);
+    }
+    return PROTO_OK;
+}
+
+/* --- domain names --- */
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool is_ldh(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-';
+}
+
+/* Checks s[0..len) as LDH labels (any case); NULL if fine, else why not. */
+static const char *check_dns_name(const char *s, size_t len, unsigned min_labels)
+{
+    if (len == 0)
+        return "is empty";
+    if (len > DNS_NAME_MAX)
+        return "is longer than 253 characters";
+    unsigned labels = 0;
+    bool last_all_digits = false;
+    for (size_t i = 0; i <= len; labels++) {
+        size_t start = i;
+        bool all_digits = true;
+        for (; i < len && s[i] != '.'; i++) {
+            if ((unsigned char)s[i] >= 0x80)
+                return "has non-ASCII characters; write the name in punycode (xn--...)";
+            if (!is_ldh(s[i]))
+                return "has a character other than letters, digits, '-' and '.'";
+            all_digits = all_digits && is_digit(s[i]);
+        }
+        size_t llen = i - start;
+        if (llen == 0)
+            return "has an empty label";
+        if (llen > DNS_LABEL_MAX)
+            return "has a label longer than 63 characters";
+        if (s[start] == '-' || s[i - 1] == '-')
+            return "has a label that starts or ends with '-'";
+        last_all_digits = all_digits;
+        i++; /* past the dot, or past the end */
+    }
+    /* No top-level domain is numeric (RFC 3696 §2); such names are addresses in disguise. */
+    if (last_all_digits)
+        return "is an IP address, not a name; use type ip-src or ip-dst";
+    if (labels < min_labels)
+        return "needs at least two labels (like example.org)";
+    return NULL;
+}
+
+/* Domain names drop one trailing dot (the root) and are written in lower case. */
+static int norm_dns(int itype, const char *in, const char *s, size_t len, unsigned min_labels,
+                    struct sbuf *sb, char *why, size_t wl)
+{
+    if (len > 0 && s[len - 1] == '.')
+        len--;
+    uint8_t addr[16];
+    unsigned bits;
+    if (parse_ip(s, len, addr, &bits) == IP_OK)
+        return fail(PROTO_E_VALUE, why, wl, itype, in,
+                    "is an IP address, not a name; use type ip-src or ip-dst");
+    const char *bad = check_dns_name(s, len, min_labels);
+    if (bad != NULL)
+        return fail(PROTO_E_VALUE, why, wl, itype, in, "%s", bad);
+    sb_put_lower(sb, s, len);
+    return PROTO_OK;
+}
+
+static int norm_domain(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
+                       size_t wl)
+{
+    return norm_dns(itype, in, in, len, 2, sb, why, wl);
+}
+
+static int norm_hostname(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
+                         size_t wl)
+{
+    return norm_dns(itype, in, in, len, 1, sb, why, wl);
+}
+
+/* --- URLs and e-mail addresses --- */
+
+static bool has_space_or_control(const char *s, size_t len)
+{
+    return memchr(s, ' ', len) != NULL || proto_text_has_control(s, len, false);
+}
+
+/* Schemes that name a network location; "javascript:" or "data:" are not network indicators. */
+static const char *const url_schemes[] = {
+    "ftp",  "ftps", "gopher", "http", "https", "irc",    "ircs", "ldap", "ldaps",
+    "rtsp", "sftp", "smb",    "ssh",  "telnet", "tftp", "ws",   "wss",
+};
+
+static bool scheme_syntax(const char *s, size_t len)
+{
+    if (len == 0 || len > SCHEME_MAX || !((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z'))
+        return false;
+    for (size_t i = 1; i < len; i++) {
+        if (!is_ldh(s[i]) && s[i] != '+' && s[i] != '.')
+            return false;
+    }
+    return true;
+}
+
+static bool scheme_allowed(const char *s, size_t len)
+{
+    for (size_t i = 0; i < sizeof url_schemes / sizeof url_schemes[0]; i++) {
+        if (strlen(url_schemes[i]) == len && strncasecmp(url_schemes[i], s, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Port: 1..65535 in decimal, no leading zero. */
+static bool port_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > 5 || s[0] == '0')
+        return false;
+    unsigned v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!is_digit(s[i]))
+            return false;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    return v <= 65535;
+}
+
+/* The host of a URL: [IPv6] (canonical text), dotted-quad IPv4, or an LDH name (lower case). */
+static int norm_url_host(int itype, const char *in, const char *h, size_t len, struct sbuf *sb,
+                         char *why, size_t wl)
+{
+    uint8_t addr[16];
+    unsigned bits;
+    if (len > 0 && h[0] == '[') {
+        if (len < 2 || h[len - 1] != ']' || parse_ip(h + 1, len - 2, addr, &bits) != IP_OK ||
+            bits != 128)
+            return fail(PROTO_E_VALUE, why, wl, itype, in, "has a bad [IPv6] host");
+        sb_put(sb, "[", 1);
+        put_ip(sb, addr, bits);
+        sb_put(sb, "]", 1);
+        return PROTO_OK;
+    }
+    switch (parse_ipv4(h, len, addr)) {
+    case IP_OK:
+        sb_put(sb, h, len);
+        return PROTO_OK;
+    case IP_LEADING_ZERO:
+        return fail(PROTO_E_VALUE, why, wl, itype, in,
+                    "has an IPv4 host with a leading zero (octal or decimal? write it without)");
+    case IP_BAD:
+        break;
+    }
+    const char *bad = check_dns_name(h, len, 1);
+    if (bad != NULL)
+        return fail(PROTO_E_VALUE, why, wl, itype, in, "has a host that %s", bad);
+    sb_put_lower(sb, h, len);
+    return PROTO_OK;
+}
+
+/* scheme://[userinfo@]host[:port][/path][?query][#fragment]: scheme and host are lower-cased,
+ * an IPv6 host is written canonically, everything else is kept byte for byte. */
+static int norm_url(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl)
+{
+    if (has_space_or_control(in, len))
+        return fail(PROTO_E_VALUE, why, wl, itype, in, "contains a space or control character");
+    const char *sep = strstr(in, "://");
+    size_t slen = sep ? (size_t)(sep - in) : 0;
+    if (sep == NULL || !scheme_syntax(in, slen))
+        return fail(PROTO_E_VALUE, why, wl, itype, in, "has no scheme (like http://)");
+    if (!scheme_allowed(in, slen))
+        return fail(PROTO_E_VALUE, why, wl, itype, in,
+                    "has a scheme that is not one of ftp, ftps, gopher, http, https, irc, ircs, "
+                    "ldap, ldaps, rtsp, sftp, smb, ssh, telnet, tftp, ws, wss");
+    const char *auth = sep + 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = NULL; /* the last '@' of the authority ends the userinfo */
+    for (size_t i = 0; i < alen; i++)
+        at = auth[i] == '@' ? auth + i : at;
+    const char *host = at ? at + 1 : auth;
+    size_t hplen = alen - (size_t)(host - auth); /* host and port */
+    /* The port starts at the last ':' after any "]" (IPv6 hosts contain ':'). */
+    const char *close = memchr(host, ']', hplen);
+    const char *after = hplen > 0 && host[0] == '[' ? (close ? close + 1 : host + hplen) : host;
+    const char *colon = memchr(after, ':', hplen - (size_t)(after - host));
+    size_t hlen = colon ? (size_t)(colon - host) : hplen;
+    if (hlen == 0)
+        return fail(PROTO_E_VALUE, why, wl, itype, in, "has no host");
+    if (colon != NULL && !port_valid(colon + 1, hplen - hlen - 1))
+        return fail(PROTO_E_VALUE, why, wl, itype, in, "has a port that is not 1..65535");
+
+    sb_put_lower(sb, in, slen + 3);
+    sb_put(sb, auth, (size_t)(host - auth));
+    int rc = norm_url_host(itype, in, host, hlen, sb, why, wl);
+    if (rc != PROTO_OK)
+        return rc;
+    sb_put(sb, host + hlen, len - (size_t)(host + hlen - in));
+    return PROTO_OK;
+}
+
+/* local@domain: the local part is kept (it may be case-sensitive), the domain normalised. */
+static int norm_email(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
+                      size_t wl)
+{
+    if (has_space_or_control(in, len))
+        return fail(PROTO_E_VALUE, why, wl, itype, in, "contains a space or control character");
+    const char *at = strchr(in, '@');
+    if (at == NULL || strchr(at + 1, '@') != NULL)
+        return fail(PROTO_E_VALUE, why, wl, itype, in, "is not local@domain with one '@'");
+    size_t llen = (size_t)(at - in);
+    if (llen == 0 || llen > EMAIL_LOCAL_MAX)
+        return fail(PROTO_E_VALUE, why, wl, itype, in, "has a local part that is not 1..64 bytes");
+    sb_put(sb, in, llen + 1);
+    return norm_dns(itype, in, at + 1, len - llen - 1, 2, sb, why, wl);
+}
+
+/* --- hashes and file names --- */
+
+static int norm_hex(int itype, const char *in, size_t len, size_t want, struct sbuf *sb, char *why,
+                    size_t wl)
+{
+    if (len != want)
+        return fail(PROTO_E_VALUE, why, wl, itype, in, "is %zu characters, not %zu hex digits",
+                    len, want);
+    for (size_t i = 0; i < len; i++) {
+        char c = in[i];
+        if (!is_digit(c) && !(c >= 'a' && c <= 'f') && !(c >= 'A' && c <= 'F'))
+            return fail(PROTO_E_VALUE, why, wl, itype, in, "has a character that is not hex");
+    }
+    sb_put_lower(sb, in, len);
+    return PROTO_OK;
+}
+
+static int norm_md5(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl)
+{
+    return norm_hex(itype, in, len, 32, sb, why, wl);
+}
+
+static int norm_sha1(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl)
+{
+    return norm_hex(itype, in, len, 40, sb, why, wl);
+}
+
+static int norm_sha256(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
+                       size_t wl)
+{
+    return norm_hex(itype, in, len, 64, sb, why, wl);
+}
+
+static int norm_sha512(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
+                       size_t wl)
+{
+    return norm_hex(itype, in, len, 128, sb, why, wl);
+}
+
+static int norm_filename(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
+                         size_t wl)
+{
+    if (len > FILENAME_MAX_BYTES)
+        return fail(PROTO_E_VALUE, why, wl, itype, in, "is longer than 255 bytes");
+    if (proto_text_has_control(in, len, false))
+        return fail(PROTO_E_VALUE, why, wl, itype, in, "contains a control character");
+    sb_put(sb, in, len);
+    return PROTO_OK;
+}
+
+/* --- the type table --- */
+
+typedef int (*normaliser)(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
+                          size_t why_len);
+
+static const struct itype_info {
+    const char *name;
+    normaliser norm;
+} itypes[PROTO_ITYPE_END] = {
+    [PROTO_ITYPE_IP_SRC] = {"ip-src", norm_ip},
+    [PROTO_ITYPE_IP_DST] = {"ip-dst", norm_ip},
+    [PROTO_ITYPE_DOMAIN] = {"domain", norm_domain},
+    [PROTO_ITYPE_HOSTNAME] = {"hostname", norm_hostname},
+    [PROTO_ITYPE_URL] = {"url", norm_url},
+    [PROTO_ITYPE_EMAIL_SRC] = {"email-src", norm_email},
+    [PROTO_ITYPE_EMAIL_DST] = {"email-dst", norm_email},
+    [PROTO_ITYPE_MD5] = {"md5", norm_md5},
+    [PROTO_ITYPE_SHA1] = {"sha1", norm_sha1},
+    [PROTO_ITYPE_SHA256] = {"sha256", norm_sha256},
+    [PROTO_ITYPE_SHA512] = {"sha512", norm_sha512},
+    [PROTO_ITYPE_FILENAME] = {"filename", norm_filename},
+};
+
+int proto_itype_parse(const char *name)
+{
+    assert(name != NULL);
+    for (int t = PROTO_ITYPE_IP_SRC; t < PROTO_ITYPE_END; t++) {
+        if (strcmp(itypes[t].name, name) == 0)
+            return t;
+    }
+    return -1;
+}
+
+const char *proto_itype_name(int itype)
+{
+    return itype >= PROTO_ITYPE_IP_SRC && itype < PROTO_ITYPE_END ? itypes[itype].name : NULL;
+}
+
+int proto_indicator_normalise(int itype, const char *in, char *out, size_t cap, char *why,
+                              size_t why_len)
+{
+    assert(in != NULL && out != NULL && cap > 0);
+    out[0] = '\0';
+    if (why != NULL && why_len > 0)
+        why[0] = '\0';
+    if (proto_itype_name(itype) == NULL) {
+        if (why != NULL && why_len > 0)
+            snprintf(why, why_len, "unknown indicator type code %d", itype);
+        return PROTO_E_VALUE;
+    }
+    size_t len = strnlen(in, LIMIT_VALUE_BYTES + 1);
+    if (len > LIMIT_VALUE_BYTES)
+        return fail(PROTO_E_TOOBIG, why, why_len, itype, in, "is longer than %d bytes",
+                    LIMIT_VALUE_BYTES);
+    if (len == 0)
+        return fail(PROTO_E_VALUE, why, why_len, itype, in, "is empty");
+    if (!proto_utf8_valid(in, len))
+        return fail(PROTO_E_VALUE, why, why_len, itype, in, "is not valid UTF-8");
+
+    /* The normal form may be a little longer than the input (IPv6 text); the limit applies to it. */
+    struct sbuf sb = {.p = out, .cap = cap < LIMIT_VALUE_BYTES + 1 ? cap : LIMIT_VALUE_BYTES + 1};
+    int rc = itypes[itype].norm(itype, in, len, &sb, why, why_len);
+    if (rc == PROTO_OK && sb.over) {
+        rc = cap <= LIMIT_VALUE_BYTES ? PROTO_E_NOSPACE
+                                      : fail(PROTO_E_TOOBIG, why, why_len, itype, in,
+                                             "has a normal form longer than %d bytes",
+                                             LIMIT_VALUE_BYTES);
+    }
+    if (rc != PROTO_OK)
+        out[0] = '\0';
+    return rc;
+}

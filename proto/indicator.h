@@ -8,6 +8,7 @@
 #ifndef TLPMESH_PROTO_INDICATOR_H
 #define TLPMESH_PROTO_INDICATOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Stable codes: append only, never renumber (store index keys use them). */
@@ -35,8 +36,19 @@ const char *proto_itype_name(int itype);
 
 /* Validates `in` as a value of `itype` and writes its normal form to out[0..cap) (NUL-terminated).
  * Returns 0, or PROTO_E_VALUE / PROTO_E_TOOBIG (see record.h) with a one-line reason in why that
- * names the type and the value, e.g. "ip-dst: '10.0.0.300' is not an IPv4 or IPv6 address". */
+ * names the type and the value, e.g. "ip-dst: '10.0.0.300' is not an IPv4 or IPv6 address".
+ * PROTO_E_NOSPACE if the normal form does not fit in cap (LIMIT_VALUE_BYTES + 1 always fits). */
 int proto_indicator_normalise(int itype, const char *in, char *out, size_t cap, char *why,
                               size_t why_len);
+
+/* Text rules shared by every string of the proto module (records and indicator values). */
+
+/* True when s[0..len) is strict UTF-8 (shortest forms only, no surrogates, nothing above U+10FFFF)
+ * and holds no NUL byte (records carry strings as C strings). */
+bool proto_utf8_valid(const char *s, size_t len);
+
+/* True when valid UTF-8 text s[0..len) holds a control character (C0, DEL or C1); with
+ * allow_tab_newline, tab and newline are not counted (free-text comments). */
+bool proto_text_has_control(const char *s, size_t len, bool allow_tab_newline);
 
 #endif

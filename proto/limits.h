@@ -29,11 +29,18 @@ enum limits {
     LIMIT_ROSTER_MEMBERS = 256,      /* members of one community roster */
     LIMIT_CLOCK_SKEW_MS = 5 * 60 * 1000, /* refuse records created further in the future */
 
+    /* --- crypto (crypto/) --- */
+    LIMIT_KEY_FILE_BYTES = LIMIT_PUBKEY_B64_LEN + 1, /* key file: 44 base64 chars + optional '\n' */
+
     /* --- store (store/) --- */
     LIMIT_STORE_MAPSIZE_INITIAL_MB = 64, /* LMDB map; grows by doubling on MDB_MAP_FULL */
     LIMIT_STORE_MAPSIZE_MAX_MB = 65536,  /* refuse to grow past 64 GiB */
     LIMIT_STORE_BATCH = 4096,            /* records committed in one write transaction */
     LIMIT_STORE_DBS = 16,                /* LMDB named databases */
+    LIMIT_STORE_PEER_BLOB_BYTES = 4096,  /* per-peer state blob: cursors and counters, not data */
+    LIMIT_STORE_META_KEY_BYTES = 64,     /* meta key name */
+    LIMIT_STORE_META_VALUE_BYTES = 4096, /* meta value (node info) */
+    LIMIT_STORE_RESIZE_RETRIES = 8,      /* re-reads of a map another process keeps growing */
 
     /* --- config (node/) --- */
     LIMIT_CONFIG_BYTES = 1 << 20, /* a config file larger than 1 MiB is refused */
@@ -42,6 +49,33 @@ enum limits {
     LIMIT_PEER_COMMUNITIES = 16,  /* communities declared for one peer */
     LIMIT_TRUSTED_ROSTER_OWNERS = 32,
     LIMIT_PATH_BYTES = 4096,
+    LIMIT_CONFIG_ENTRY_BYTES = 196, /* "Key = Value" without its comment: Debian's inih has a
+                                       200-byte line buffer (3 bytes for CR, LF, NUL) */
+    LIMIT_CONFIG_HOST_BYTES = 253,  /* host in Listen/Endpoint: the longest DNS name */
+    LIMIT_CONFIG_DIAGS = 64,        /* problems kept per config_load; the rest are counted */
+    LIMIT_CONFIG_DIAG_BYTES = 320,  /* one "FILE:LINE: message" */
+
+    /* --- sharing gate (node/gate.h) --- */
+    LIMIT_GATE_MEMBERSHIPS = 64, /* communities one node is known to belong to (config + rosters) */
+
+    /* --- channel and engine (node/session.c, node/engine.c, node/run.c) --- */
+    LIMIT_FRAME_BYTES = 65535,          /* one Noise message; the length prefix is 2 bytes */
+    LIMIT_HANDSHAKE_MS = 10 * 1000,     /* connect + handshake + HELLO must finish by then */
+    LIMIT_HALF_OPEN = 64,               /* inbound connections not yet authenticated */
+    LIMIT_HS_RATE_PER_S = 2,            /* new inbound connections per IP address per second */
+    LIMIT_HS_RATE_BURST = 10,           /* ... with this burst */
+    LIMIT_RATE_ADDRS = 1024,            /* IP addresses the rate limiter remembers */
+    LIMIT_KEEPALIVE_MS = 15 * 1000,     /* send KEEPALIVE after this much send silence */
+    LIMIT_DEAD_MS = 60 * 1000,          /* close a session after this much receive silence */
+    LIMIT_BACKOFF_MIN_MS = 1000,        /* first redial delay */
+    LIMIT_BACKOFF_MAX_MS = 5 * 60 * 1000, /* redial delay cap (doubles with jitter up to this) */
+    LIMIT_REKEY_MESSAGES = 1 << 20,     /* each direction rekeys after this many messages */
+    LIMIT_PEER_SENDQ_BYTES = 8 << 20,   /* bytes queued towards one connection */
+    LIMIT_CONNS = 2 * LIMIT_PEERS + LIMIT_HALF_OPEN, /* one session + one dial per peer + inbound */
+    LIMIT_CONTROL_LINE = 1 << 16,       /* one control-socket request line */
+    LIMIT_CONTROL_CLIENTS = 16,         /* concurrent control-socket clients */
+    LIMIT_CONTROL_TIMEOUT_MS = 5000,    /* CLI waits this long for the node's answer */
+    LIMIT_SHUTDOWN_MS = 2000,           /* flushing CLOSE frames on exit; then sockets are cut */
 };
 
 #endif

@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake pkg-config git
   libuv1-dev libsodium-dev libmsgpack-dev liblmdb-dev libcmocka-dev
   libinih-dev libjansson-dev libmicrohttpd-dev
-  python3 python3-dissononce curl lmdb-utils
+  python3 python3-dissononce python3-jsonschema curl lmdb-utils
 )
 
 missing=()

@@ -1,0 +1,176 @@
+/* store.h - the record store: LMDB, durable group commit, indexes (DESIGN.md §4, §7).
+ *
+ * On disk: one LMDB environment per data directory, in the single file DIR/store.mdb (LMDB's
+ * MDB_NOSUBDIR mode) with its lock file DIR/store.mdb-lock. Named databases:
+ *   records  id(32)                          -> seq(8, big-endian) || sig(64) || body
+ *   byvalue  itype(1) || BLAKE2b-256(value)  -> id(32), sorted duplicates (indicators only)
+ *   bytime   created_ms(8, BE) || id(32)     -> empty
+ *   seq      seq(8, BE)                      -> id(32); local arrival order, from 1, no gaps
+ *   revoked  target id(32)                   -> revoker origin(32) || revocation id(32), sorted
+ *            duplicates: every origin's revocation is kept, so one from a stranger cannot
+ *            occupy the slot of the genuine one; only the target's own origin counts.
+ *   meta     "store.schema" -> u32 BE, "store.next_seq" -> u64 BE, caller keys (store_meta_*)
+ *   peers    peer key(32)                    -> opaque caller blob
+ * Big-endian integer keys make LMDB's byte order the numeric order.
+ *
+ * Durability: every write is one LMDB write transaction committed with fsync (no MDB_NOSYNC), so a
+ * record reported STORE_PUT_ADDED survives kill -9 and power loss. A failed batch leaves the store
+ * exactly as it was (all or nothing). When the map fills, the whole transaction is retried with a
+ * doubled map, up to LIMIT_STORE_MAPSIZE_MAX_MB.
+ *
+ * Concurrency: one writer process (the node) and any number of read-only processes (CLI, exports)
+ * may have the store open at once; readers see only committed data. Within a process, one
+ * struct store may be shared by threads (MDB_NOTLS; map resizes are serialised internally).
+ * Callbacks run inside a read transaction: they must not call store functions.
+ *
+ * What the store does NOT check: that id = BLAKE2b-256(body), that the signature verifies, or the
+ * record's time rules. The caller (node) does that before store_put_batch; the store trusts it and
+ * reads only the decoded struct it is given. It never decodes records itself.
+ *
+ * Ownership: struct store is opaque, created by store_open, freed by store_close. No function
+ * keeps a pointer to its arguments after it returns. Pointers handed to callbacks are valid only
+ * during the callback.
+ */
+#ifndef TLPMESH_STORE_STORE_H
+#define TLPMESH_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/limits.h"
+#include "proto/record.h"
+
+#define STORE_FILE_NAME "store.mdb"
+#define STORE_SCHEMA_VERSION 1
+
+enum store_err {
+    STORE_OK = 0,
+    STORE_E_NOTFOUND = -400, /* no such record / key */
+    STORE_E_NOSTORE = -401,  /* read-only open of a directory without a store */
+    STORE_E_CORRUPT = -402,  /* not an LMDB file, damaged, or not a tlpmesh store of our schema */
+    STORE_E_MAPFULL = -403,  /* map would grow past LIMIT_STORE_MAPSIZE_MAX_MB */
+    STORE_E_READONLY = -404, /* write on a store opened read-only */
+    STORE_E_INVAL = -405,    /* bad argument (over a LIMIT_*, NULL, unknown kind or type) */
+    STORE_E_NOSPACE = -406,  /* caller's buffer too small; the needed length is reported */
+    STORE_E_IO = -407,       /* any other LMDB or system error (permissions, disk full...) */
+};
+
+const char *store_strerror(int err);
+
+struct store;
+
+struct store_opts {
+    bool read_only;         /* MDB_RDONLY: never creates or writes anything in the data file */
+    size_t map_size_bytes;  /* initial map for a writer; 0 = LIMIT_STORE_MAPSIZE_INITIAL_MB */
+};
+
+/* Opens (read-write: creating DIR, one level, and the store if missing) the store in DIR.
+ * opts NULL = read-write with the default map. Never modifies a file it refused to open.
+ * Returns STORE_OK and sets *out, or a negative store_err (STORE_E_NOSTORE, STORE_E_CORRUPT,
+ * STORE_E_IO, STORE_E_INVAL) with a one-line reason naming the path in why (if why != NULL). */
+int store_open(struct store **out, const char *dir, const struct store_opts *opts, char *why,
+               size_t why_len);
+
+/* Closes the store and frees it. NULL is a no-op. No transaction may be running. */
+void store_close(struct store *s);
+
+/* --- writing records --- */
+
+enum store_put_result {
+    STORE_PUT_ADDED = 1,     /* new, committed, given the next seq */
+    STORE_PUT_DUPLICATE = 2, /* id already stored (earlier, or earlier in this batch) */
+    STORE_PUT_REVOKED = 3,   /* a revocation by the record's own origin exists: refused */
+};
+
+struct store_put {
+    /* in */
+    uint8_t id[LIMIT_ID_BYTES];      /* BLAKE2b-256(body), computed and checked by the caller */
+    const uint8_t *signed_rec;       /* sig || body, verified by the caller */
+    size_t len;                      /* LIMIT_SIG_BYTES < len <= LIMIT_SIG_BYTES + RECORD_BYTES */
+    const struct proto_record *rec;  /* the decoded body: indexes are built from it */
+    /* out, set only when store_put_batch returns STORE_OK */
+    int result;   /* enum store_put_result */
+    uint64_t seq; /* ADDED: its new seq; DUPLICATE: the stored copy's seq; REVOKED: 0 */
+};
+
+/* Commits items[0..n) in ONE durable write transaction (group commit), 0 <= n <=
+ * LIMIT_STORE_BATCH. Indexes: every record -> records, bytime, seq; an indicator -> byvalue; a
+ * revocation -> revoked (kept even if its target is unknown yet). Items are applied in order, so
+ * a revocation earlier in the batch refuses its target later in it.
+ * Returns STORE_OK with each item's result set, or a negative store_err and nothing changed
+ * (STORE_E_INVAL names no item: validate before, or bisect). */
+int store_put_batch(struct store *s, struct store_put *items, size_t n);
+
+/* --- reading --- */
+
+/* Called once per record; return non-zero to stop the iteration. */
+typedef int (*store_record_cb)(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec,
+                               size_t len, uint64_t seq, void *ctx);
+
+/* 1 if id is stored, 0 if not, or a negative store_err. One B-tree lookup, no copy, no decode:
+ * this is the dedupe path that runs before any signature check. */
+int store_has(struct store *s, const uint8_t id[LIMIT_ID_BYTES]);
+
+/* Copies the signed record into buf[0..cap), sets *len (and *seq if seq != NULL).
+ * STORE_E_NOTFOUND, or STORE_E_NOSPACE with *len set to the length needed. */
+int store_get(struct store *s, const uint8_t id[LIMIT_ID_BYTES], uint8_t *buf, size_t cap,
+              size_t *len, uint64_t *seq);
+
+/* The iterators below return STORE_OK when they ran to the end, the callback's non-zero value
+ * when it stopped them (use positive values to tell them from store errors), or a negative
+ * store_err. Each runs in one read transaction: a consistent snapshot. */
+
+/* Every indicator of type itype with exactly this normalised value, in id order. */
+int store_find_value(struct store *s, int itype, const char *value, store_record_cb cb,
+                     void *ctx);
+
+/* Every record with seq > since_seq, in seq order ("added since" polling: pass the last seq seen;
+ * 0 = everything). */
+int store_iter_seq(struct store *s, uint64_t since_seq, store_record_cb cb, void *ctx);
+
+/* Every record with from_ms <= created_ms < to_ms, in (created_ms, id) order. */
+int store_iter_time(struct store *s, uint64_t from_ms, uint64_t to_ms, store_record_cb cb,
+                    void *ctx);
+
+/* --- revocations --- */
+
+/* Finds the revocation of target issued by target_origin (the only one that counts) and copies
+ * its id to rev_id. STORE_OK, STORE_E_NOTFOUND, or a negative store_err. */
+int store_revocation_for(struct store *s, const uint8_t target[LIMIT_ID_BYTES],
+                         const uint8_t target_origin[LIMIT_KEY_BYTES],
+                         uint8_t rev_id[LIMIT_ID_BYTES]);
+
+/* 1 if target (whose origin is target_origin) is revoked by that same origin, 0 if not, or a
+ * negative store_err. */
+int store_is_revoked(struct store *s, const uint8_t target[LIMIT_ID_BYTES],
+                     const uint8_t target_origin[LIMIT_KEY_BYTES]);
+
+/* --- small key/value state --- */
+
+/* Per-peer state, opaque to the store, len <= LIMIT_STORE_PEER_BLOB_BYTES. get copies it into
+ * buf[0..cap) and sets *len; STORE_E_NOTFOUND, or STORE_E_NOSPACE with *len = needed length.
+ * put replaces any previous blob, durably. */
+int store_peer_get(struct store *s, const uint8_t peer[LIMIT_KEY_BYTES], uint8_t *buf,
+                   size_t cap, size_t *len);
+int store_peer_put(struct store *s, const uint8_t peer[LIMIT_KEY_BYTES], const uint8_t *blob,
+                   size_t len);
+
+/* Node information in meta. key: NUL-terminated, 1..LIMIT_STORE_META_KEY_BYTES bytes, not
+ * starting with "store." (reserved); value len <= LIMIT_STORE_META_VALUE_BYTES. Same return
+ * rules as the peer functions. */
+int store_meta_get(struct store *s, const char *key, uint8_t *buf, size_t cap, size_t *len);
+int store_meta_put(struct store *s, const char *key, const uint8_t *value, size_t len);
+
+/* --- statistics --- */
+
+struct store_stats {
+    uint64_t records;   /* entries in records */
+    uint64_t last_seq;  /* highest seq given, 0 if none */
+    uint64_t map_bytes; /* current map size */
+    uint64_t used_bytes; /* pages in use in the data file */
+};
+
+int store_stats(struct store *s, struct store_stats *st);
+
+#endif
