@@ -14,52 +14,6 @@
 #include "node/cli.h"
 #include "node/timefmt.h"
 
-enum { DAY_MS = 86400 * 1000 };
-
-/* A stored record, decoded, with what the reader needs to know about it now. */
-struct shown {
-    uint8_t id[LIMIT_ID_BYTES];
-    uint64_t seq;
-    struct proto_record rec;
-    bool revoked;
-    bool expired;
-};
-
-/* Default validity by kind of indicator: addresses are re-used by others within weeks, names
- * within months, a file hash means the same file for ever. */
-static uint64_t default_validity_ms(int itype)
-{
-    switch (itype) {
-    case PROTO_ITYPE_IP_SRC:
-    case PROTO_ITYPE_IP_DST: return 30ULL * DAY_MS;
-    case PROTO_ITYPE_MD5:
-    case PROTO_ITYPE_SHA1:
-    case PROTO_ITYPE_SHA256:
-    case PROTO_ITYPE_SHA512:
-    case PROTO_ITYPE_FILENAME: return 365ULL * DAY_MS;
-    default: return 90ULL * DAY_MS;
-    }
-}
-
-/* Decodes a stored signed record and works out whether it is live at now_ms. */
-static int load_shown(struct store *st, const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec,
-                      size_t len, uint64_t seq, uint64_t now_ms, struct shown *out)
-{
-    assert(len > LIMIT_SIG_BYTES);
-    memcpy(out->id, id, LIMIT_ID_BYTES);
-    out->seq = seq;
-    int rc = proto_record_decode(signed_rec + LIMIT_SIG_BYTES, len - LIMIT_SIG_BYTES, &out->rec,
-                                 NULL, 0);
-    if (rc != PROTO_OK)
-        return rc;
-    out->expired = out->rec.kind == PROTO_KIND_INDICATOR && out->rec.u.ind.valid_until_ms <= now_ms;
-    rc = store_is_revoked(st, id, out->rec.origin);
-    if (rc < 0)
-        return rc;
-    out->revoked = rc == 1;
-    return PROTO_OK;
-}
-
 static const char *kind_name(int kind)
 {
     switch (kind) {
@@ -85,7 +39,8 @@ static json_t *json_key(const uint8_t key[LIMIT_KEY_BYTES])
     return json_string(b64);
 }
 
-static void print_json(const struct shown *s)
+/* sightings: show's per-organisation summary to include, or NULL (list, query). */
+static void print_json(const struct cli_shown *s, json_t *sightings)
 {
     const struct proto_record *r = &s->rec;
     char idhex[2 * LIMIT_ID_BYTES + 1];
@@ -119,7 +74,18 @@ static void print_json(const struct shown *s)
         cli_id_hex(r->u.rev.target, t);
         json_object_set_new(o, "target", json_string(t));
         json_object_set_new(o, "reason", json_string(r->u.rev.reason));
+    } else if (r->kind == PROTO_KIND_SIGHTING) {
+        char t[2 * LIMIT_ID_BYTES + 1];
+        cli_id_hex(r->u.sight.target, t);
+        json_object_set_new(o, "target", json_string(t));
+        json_object_set_new(o, "count", json_integer((json_int_t)(r->u.sight.count > INT64_MAX
+                                                                      ? INT64_MAX
+                                                                      : r->u.sight.count)));
+        json_object_set_new(o, "first_seen", json_time(r->u.sight.first_seen_ms));
+        json_object_set_new(o, "last_seen", json_time(r->u.sight.last_seen_ms));
     }
+    if (sightings != NULL)
+        json_object_set(o, "sightings", sightings);
     json_object_set_new(o, "seq", json_integer((json_int_t)s->seq));
     json_object_set_new(o, "revoked", json_boolean(s->revoked));
     json_object_set_new(o, "expired", json_boolean(s->expired));
@@ -130,7 +96,7 @@ static void print_json(const struct shown *s)
     json_decref(o);
 }
 
-static const char *state_word(const struct shown *s)
+static const char *state_word(const struct cli_shown *s)
 {
     return s->revoked ? "revoked" : s->expired ? "expired" : "live";
 }
@@ -141,7 +107,7 @@ static void print_row_header(void)
            "VALUE");
 }
 
-static void print_row(const struct shown *s)
+static void print_row(const struct cli_shown *s)
 {
     char idhex[2 * LIMIT_ID_BYTES + 1], until[TIMEFMT_RFC3339_LEN + 1];
     cli_id_hex(s->id, idhex);
@@ -151,7 +117,7 @@ static void print_row(const struct shown *s)
            proto_itype_name(in->type), state_word(s), until, in->value);
 }
 
-static void print_detail(const struct shown *s)
+static void print_detail(const struct cli_shown *s)
 {
     const struct proto_record *r = &s->rec;
     char idhex[2 * LIMIT_ID_BYTES + 1], t[TIMEFMT_RFC3339_LEN + 1], b64[LIMIT_PUBKEY_B64_LEN + 1];
@@ -187,6 +153,17 @@ static void print_detail(const struct shown *s)
         cli_id_hex(r->u.rev.target, idhex);
         printf("target       %s\n", idhex);
         printf("reason       %s\n", r->u.rev.reason);
+    } else if (r->kind == PROTO_KIND_SIGHTING) {
+        cli_id_hex(r->u.sight.target, idhex);
+        printf("target       %s\n", idhex);
+        printf("count        %llu\n", (unsigned long long)r->u.sight.count);
+        timefmt_format(r->u.sight.first_seen_ms, t);
+        printf("first-seen   %s\n", t);
+        timefmt_format(r->u.sight.last_seen_ms, t);
+        printf("last-seen    %s\n", t);
+    } else if (r->kind == PROTO_KIND_ROSTER) {
+        printf("roster       %s version %llu, %u members (tlpmesh community show)\n",
+               r->u.roster.name, (unsigned long long)r->u.roster.version, r->u.roster.n_members);
     }
 }
 
@@ -197,18 +174,10 @@ struct publish_args {
     const char *communities[LIMIT_AUDIENCE_COMMUNITIES + 1];
     const char *to[LIMIT_AUDIENCE_RECIPIENTS + 1];
     const char *tags[LIMIT_TAGS + 1];
-    size_t n_communities, n_to, n_tags;
-    bool json;
+    const char *warninglists[LIMIT_WARNINGLIST_FILES + 1];
+    size_t n_communities, n_to, n_tags, n_warninglists;
+    bool json, force;
 };
-
-/* Appends v to a bounded list; false when it is full. */
-static bool push(const char **list, size_t *n, size_t cap, const char *v)
-{
-    if (*n >= cap)
-        return false;
-    list[(*n)++] = v;
-    return true;
-}
 
 static int parse_publish_args(int argc, char **argv, struct publish_args *a)
 {
@@ -218,7 +187,8 @@ static int parse_publish_args(int argc, char **argv, struct publish_args *a)
         {"community", required_argument, NULL, 'C'}, {"to", required_argument, NULL, 'T'},
         {"valid-until", required_argument, NULL, 'u'}, {"confidence", required_argument, NULL, 'n'},
         {"tag", required_argument, NULL, 'g'},       {"comment", required_argument, NULL, 'm'},
-        {"json", no_argument, NULL, 'j'},            {0, 0, 0, 0}};
+        {"json", no_argument, NULL, 'j'},            {"warninglist", required_argument, NULL, 'w'},
+        {"force", no_argument, NULL, 'f'},           {0, 0, 0, 0}};
     int c;
     bool ok = true;
     opterr = 0;
@@ -232,16 +202,19 @@ static int parse_publish_args(int argc, char **argv, struct publish_args *a)
         case 'n': a->confidence = optarg; break;
         case 'm': a->comment = optarg; break;
         case 'j': a->json = true; break;
-        case 'C': ok = push(a->communities, &a->n_communities, LIMIT_AUDIENCE_COMMUNITIES, optarg); break;
-        case 'T': ok = push(a->to, &a->n_to, LIMIT_AUDIENCE_RECIPIENTS, optarg); break;
-        case 'g': ok = push(a->tags, &a->n_tags, LIMIT_TAGS, optarg); break;
+        case 'f': a->force = true; break;
+        case 'w': ok = cli_push(a->warninglists, &a->n_warninglists, LIMIT_WARNINGLIST_FILES, optarg); break;
+        case 'C': ok = cli_push(a->communities, &a->n_communities, LIMIT_AUDIENCE_COMMUNITIES, optarg); break;
+        case 'T': ok = cli_push(a->to, &a->n_to, LIMIT_AUDIENCE_RECIPIENTS, optarg); break;
+        case 'g': ok = cli_push(a->tags, &a->n_tags, LIMIT_TAGS, optarg); break;
         default: return cli_bad_option("publish", argv, c);
         }
     }
     if (!ok) {
-        cli_error("publish", "too many %s (at most %d communities, %d --to, %d tags)",
+        cli_error("publish", "too many %s (at most %d communities, %d --to, %d tags, %d "
+                             "warninglists)",
                   argv[optind - 2], LIMIT_AUDIENCE_COMMUNITIES, LIMIT_AUDIENCE_RECIPIENTS,
-                  LIMIT_TAGS);
+                  LIMIT_TAGS, LIMIT_WARNINGLIST_FILES);
         return CLI_USAGE;
     }
     if (optind != argc) {
@@ -268,24 +241,7 @@ static bool set_text(char *dst, size_t cap, const char *src)
 /* Fills the audience from --community and --to. */
 static int build_audience(const struct publish_args *a, struct proto_audience *aud)
 {
-    for (size_t i = 0; i < a->n_communities; i++) {
-        if (!a->communities[i][0] ||
-            !set_text(aud->communities[i], sizeof aud->communities[i], a->communities[i])) {
-            cli_error("publish", "--community '%s': names are 1 to %d bytes", a->communities[i],
-                      LIMIT_NAME_BYTES);
-            return CLI_USAGE;
-        }
-    }
-    aud->n_communities = (uint8_t)a->n_communities;
-    for (size_t i = 0; i < a->n_to; i++) {
-        if (keys_pubkey_from_b64(a->to[i], aud->recipients[i]) != KEYS_OK) {
-            cli_error("publish", "--to '%s' is not a node public key (44 base64 characters)",
-                      a->to[i]);
-            return CLI_USAGE;
-        }
-    }
-    aud->n_recipients = (uint8_t)a->n_to;
-    return CLI_OK;
+    return cli_build_audience("publish", a->communities, a->n_communities, a->to, a->n_to, aud);
 }
 
 /* Builds the indicator record from the arguments; every refusal names the argument. */
@@ -322,7 +278,7 @@ static int build_indicator(const struct publish_args *a, const struct keys_ident
                              "recipients only");
         return CLI_USAGE;
     }
-    in->valid_until_ms = now_ms + default_validity_ms(itype);
+    in->valid_until_ms = now_ms + cli_default_validity_ms(itype);
     if (a->valid_until &&
         (timefmt_parse_point(a->valid_until, now_ms, 1, &in->valid_until_ms) != TIMEFMT_OK ||
          in->valid_until_ms <= now_ms)) {
@@ -361,62 +317,22 @@ static int build_indicator(const struct publish_args *a, const struct keys_ident
     return CLI_OK;
 }
 
-static bool same_audience(const struct proto_audience *x, const struct proto_audience *y)
+/* A value on a warninglist is most likely benign (a public resolver, a CDN): refuse it unless the
+ * operator insists with --force. */
+static int check_warninglists(const struct publish_args *a, const struct config *cfg,
+                              const struct proto_record *r)
 {
-    if (x->n_communities != y->n_communities || x->n_recipients != y->n_recipients)
-        return false;
-    for (size_t i = 0; i < x->n_communities; i++)
-        if (strcmp(x->communities[i], y->communities[i]) != 0)
-            return false;
-    return memcmp(x->recipients, y->recipients, (size_t)x->n_recipients * LIMIT_KEY_BYTES) == 0;
-}
-
-struct dedupe_ctx {
-    struct store *st;
-    const struct proto_record *want;
-    uint64_t now_ms;
-    bool found;
-    uint8_t id[LIMIT_ID_BYTES];
-};
-
-/* A live indicator this node published with the same type, value, TLP and audience. */
-static int dedupe_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
-                     uint64_t seq, void *vctx)
-{
-    struct dedupe_ctx *c = vctx;
-    struct shown s;
-    if (load_shown(c->st, id, signed_rec, len, seq, c->now_ms, &s) != PROTO_OK)
-        return 0;
-    const struct proto_record *w = c->want;
-    if (s.revoked || s.expired || memcmp(s.rec.origin, w->origin, LIMIT_KEY_BYTES) != 0 ||
-        s.rec.tlp != w->tlp || !same_audience(&s.rec.audience, &w->audience))
-        return 0;
-    c->found = true;
-    memcpy(c->id, id, LIMIT_ID_BYTES);
-    return 1;
-}
-
-/* Encodes, signs and commits one record of ours; writes its id. */
-static int sign_and_store(struct cli_node *n, const char *cmd, const struct proto_record *r,
-                          uint8_t id[LIMIT_ID_BYTES])
-{
-    uint8_t buf[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
-    const int blen = proto_record_encode(r, buf + LIMIT_SIG_BYTES, LIMIT_RECORD_BYTES);
-    if (blen < 0) {
-        cli_error(cmd, "cannot encode the record: %s", proto_strerror(blen));
-        return CLI_USAGE;
+    struct warninglist_set set;
+    warninglist_set_init(&set);
+    int rc = cli_load_warninglists("publish", cfg, a->warninglists, a->n_warninglists, &set);
+    const char *hit = rc == CLI_OK ? warninglist_match(&set, r->u.ind.type, r->u.ind.value) : NULL;
+    if (hit) {
+        cli_error("publish", "value %s is on warninglist '%s'; use --force to publish anyway",
+                  r->u.ind.value, hit);
+        rc = CLI_FAIL;
     }
-    proto_record_sign(buf + LIMIT_SIG_BYTES, (size_t)blen, n->id.sign_sk, buf);
-    proto_record_id(buf + LIMIT_SIG_BYTES, (size_t)blen, id);
-    struct store_put put = {.signed_rec = buf, .len = LIMIT_SIG_BYTES + (size_t)blen, .rec = r};
-    memcpy(put.id, id, LIMIT_ID_BYTES);
-    const int rc = store_put_batch(n->store, &put, 1);
-    if (rc != STORE_OK) {
-        cli_error(cmd, "store %s: %s", n->cfg.data_dir, store_strerror(rc));
-        return CLI_FAIL;
-    }
-    cli_notify_node(&n->cfg);
-    return CLI_OK;
+    warninglist_set_free(&set);
+    return rc;
 }
 
 int cli_publish(int argc, char **argv)
@@ -439,22 +355,21 @@ int cli_publish(int argc, char **argv)
     rc = build_indicator(&a, &n.id, now, r);
     if (rc != CLI_OK)
         goto out;
-    struct dedupe_ctx d = {.st = n.store, .want = r, .now_ms = now};
-    int frc = store_find_value(n.store, r->u.ind.type, r->u.ind.value, dedupe_cb, &d);
+    if (!a.force && (rc = check_warninglists(&a, &n.cfg, r)) != CLI_OK)
+        goto out;
+    uint8_t id[LIMIT_ID_BYTES];
+    const int frc = cli_find_duplicate(n.store, r, now, id);
     if (frc < 0) {
         cli_error("publish", "store %s: %s", n.cfg.data_dir, store_strerror(frc));
         rc = CLI_FAIL;
         goto out;
     }
-    uint8_t id[LIMIT_ID_BYTES];
-    if (d.found)
-        memcpy(id, d.id, LIMIT_ID_BYTES);
-    else if ((rc = sign_and_store(&n, "publish", r, id)) != CLI_OK)
+    if (frc == 0 && (rc = cli_sign_and_store(&n, "publish", r, id)) != CLI_OK)
         goto out;
     char idhex[2 * LIMIT_ID_BYTES + 1];
     cli_id_hex(id, idhex);
     if (a.json)
-        printf("{\"id\":\"%s\",\"new\":%s}\n", idhex, d.found ? "false" : "true");
+        printf("{\"id\":\"%s\",\"new\":%s}\n", idhex, frc == 1 ? "false" : "true");
     else
         printf("%s\n", idhex);
 out:
@@ -512,8 +427,8 @@ static int emit_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, 
                    uint64_t seq, void *vctx)
 {
     struct emit_ctx *c = vctx;
-    struct shown s;
-    const int rc = load_shown(c->st, id, signed_rec, len, seq, c->now_ms, &s);
+    struct cli_shown s;
+    const int rc = cli_load_shown(c->st, id, signed_rec, len, seq, c->now_ms, &s);
     if (rc != PROTO_OK) {
         c->err = rc;
         return 1;
@@ -523,7 +438,7 @@ static int emit_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, 
         s.rec.created_ms < c->since)
         return 0;
     if (c->json) {
-        print_json(&s);
+        print_json(&s, NULL);
     } else {
         if (!c->header_done)
             print_row_header();
@@ -582,7 +497,7 @@ int cli_query(int argc, char **argv)
 }
 
 /* Loads one record by id into *s; prints the error. */
-static int load_by_id(const char *cmd, struct cli_node *n, const char *hex, struct shown *s)
+static int load_by_id(const char *cmd, struct cli_node *n, const char *hex, struct cli_shown *s)
 {
     uint8_t id[LIMIT_ID_BYTES];
     if (!cli_parse_id(hex, id)) {
@@ -598,7 +513,7 @@ static int load_by_id(const char *cmd, struct cli_node *n, const char *hex, stru
         return CLI_FAIL;
     }
     if (rc == STORE_OK)
-        rc = load_shown(n->store, id, buf, len, seq, cli_now_ms(), s);
+        rc = cli_load_shown(n->store, id, buf, len, seq, cli_now_ms(), s);
     if (rc != STORE_OK) {
         cli_error(cmd, "record %s: %s", hex, rc <= -400 ? store_strerror(rc) : proto_strerror(rc));
         return CLI_FAIL;
@@ -619,12 +534,18 @@ int cli_show(int argc, char **argv)
     struct cli_node n;
     if ((rc = cli_open("show", a.conf, CLI_OPEN_STORE_RO, &n)) != CLI_OK)
         return rc;
-    struct shown *s = calloc(1, sizeof *s);
+    struct cli_shown *s = calloc(1, sizeof *s);
     rc = s ? load_by_id("show", &n, argv[pos], s) : CLI_FAIL;
-    if (rc == CLI_OK && a.json)
-        print_json(s);
-    else if (rc == CLI_OK)
+    json_t *sightings = rc == CLI_OK ? cli_sightings_json("show", &n, s->id) : NULL;
+    if (rc == CLI_OK && sightings == NULL)
+        rc = CLI_FAIL;
+    if (rc == CLI_OK && a.json) {
+        print_json(s, sightings);
+    } else if (rc == CLI_OK) {
         print_detail(s);
+        cli_sightings_print(sightings);
+    }
+    json_decref(sightings);
     free(s);
     cli_close(&n);
     return rc;
@@ -680,7 +601,7 @@ int cli_revoke(int argc, char **argv)
     struct cli_node n;
     if ((rc = cli_open("revoke", a.conf, CLI_OPEN_KEY | CLI_OPEN_STORE_RW, &n)) != CLI_OK)
         return rc;
-    struct shown *s = calloc(1, sizeof *s);
+    struct cli_shown *s = calloc(1, sizeof *s);
     struct proto_record *r = calloc(1, sizeof *r);
     if (!s || !r) {
         rc = CLI_FAIL;
@@ -711,7 +632,7 @@ int cli_revoke(int argc, char **argv)
         memcpy(r->u.rev.target, s->id, LIMIT_ID_BYTES);
         if (a.reason)
             memcpy(r->u.rev.reason, a.reason, strlen(a.reason) + 1);
-        rc = sign_and_store(&n, "revoke", r, rev_id);
+        rc = cli_sign_and_store(&n, "revoke", r, rev_id);
     }
     if (rc == CLI_OK) {
         char hex[2 * LIMIT_ID_BYTES + 1];

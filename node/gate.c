@@ -47,16 +47,18 @@ static bool record_valid(const struct proto_record *r)
            names_terminated(a->communities, a->n_communities);
 }
 
-/* Only the origin of a record may revoke it (DESIGN.md §4); a target from another origin means
- * the caller paired the wrong records. */
-static bool revocation_pair_valid(const struct proto_record *r,
-                                  const struct gate_record_state *st)
+/* Only revocations and sightings have a target. Only the origin of a record may revoke it
+ * (DESIGN.md §4): a target from another origin means the caller paired the wrong records. Anyone
+ * may sight a record. */
+static bool target_pair_valid(const struct proto_record *r, const struct gate_record_state *st)
 {
     if (st->target == NULL)
         return true;
-    if (r->kind != PROTO_KIND_REVOCATION)
+    if (!record_valid(st->target))
         return false;
-    return record_valid(st->target) &&
+    if (r->kind == PROTO_KIND_SIGHTING)
+        return true;
+    return r->kind == PROTO_KIND_REVOCATION &&
            memcmp(st->target->origin, r->origin, LIMIT_KEY_BYTES) == 0;
 }
 
@@ -158,8 +160,10 @@ static enum gate_verdict decide(const struct gate_self *n, const struct gate_pee
                                 uint64_t now_ms, bool peer_has_counts)
 {
     assert(n != NULL && p != NULL && r != NULL && st != NULL);
-    if (!self_valid(n) || !peer_valid(p) || !record_valid(r) || !revocation_pair_valid(r, st))
+    if (!self_valid(n) || !peer_valid(p) || !record_valid(r) || !target_pair_valid(r, st))
         return GATE_DENY_INVALID;
+    if (r->kind == PROTO_KIND_SIGHTING && st->target == NULL)
+        return GATE_DENY_UNKNOWN_TARGET;
     if (st->revoked)
         return GATE_DENY_REVOKED;
     if (indicator_expired(r, now_ms))
@@ -170,7 +174,7 @@ static enum gate_verdict decide(const struct gate_self *n, const struct gate_pee
     enum gate_verdict v = tlp_rule(n, p, r);
     if (v != GATE_ALLOW || st->target == NULL)
         return v;
-    /* A revocation reveals its target's id: P must be allowed the target too. */
+    /* A revocation or sighting reveals its target's id: P must be allowed the target too. */
     return tlp_rule(n, p, st->target);
 }
 
@@ -200,6 +204,7 @@ const char *gate_verdict_name(int verdict)
         [GATE_DENY_NOT_IN_AUDIENCE] = "not-in-audience",
         [GATE_DENY_RED_NO_RECIPIENTS] = "red-no-recipients",
         [GATE_DENY_NOT_RECIPIENT] = "not-recipient",
+        [GATE_DENY_UNKNOWN_TARGET] = "unknown-target",
     };
     if (verdict < 0 || verdict >= GATE_VERDICT_COUNT)
         return "?";

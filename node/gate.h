@@ -38,8 +38,14 @@
  * by its own TLP and audience only. tlpmesh's own revocations copy the target's TLP and audience, so
  * both rules normally agree.
  *
- * When several conditions fail, the verdict names the first in this order: invalid input, revoked,
- * expired, peer already has it, ceiling, the TLP rule (of R, then of a revocation's target).
+ * Sightings (PROTO_KIND_SIGHTING) travel only where the sighted record may: the same two steps as
+ * a revocation, with the target (any origin may sight a record) in st->target. Unlike a
+ * revocation, a sighting whose target N does not hold (st->target == NULL) is refused
+ * (GATE_DENY_UNKNOWN_TARGET): N cannot tell who may learn the target's id, so it tells nobody.
+ *
+ * When several conditions fail, the verdict names the first in this order: invalid input, unknown
+ * target, revoked, expired, peer already has it, ceiling, the TLP rule (of R, then of the
+ * target of a revocation or sighting).
  *
  * Pure: no I/O, no clock, no allocation; the caller passes now_ms and resolves memberships (config
  * and trusted rosters) into the structs below. All structs are caller-owned plain values; no
@@ -86,8 +92,9 @@ struct gate_record_state {
     bool revoked;            /* a verified revocation of R is stored */
     bool sent_to_peer;       /* N already sent R to P */
     bool received_from_peer; /* P sent R to N */
-    /* Only for R of kind PROTO_KIND_REVOCATION: the revoked record if N holds it, else NULL.
-     * The caller guarantees it is the record whose id is R.u.rev.target. */
+    /* Only for R of kind PROTO_KIND_REVOCATION or PROTO_KIND_SIGHTING: the revoked or sighted
+     * record if N holds it, else NULL. The caller guarantees it is the record whose id is
+     * R.u.rev.target (R.u.sight.target). */
     const struct proto_record *target;
 };
 
@@ -101,8 +108,9 @@ enum gate_verdict {
     GATE_DENY_NOT_IN_AUDIENCE,   /* GREEN/AMBER/AMBER+STRICT: no ground holds for P */
     GATE_DENY_RED_NO_RECIPIENTS, /* RED with an empty recipient list: goes nowhere */
     GATE_DENY_NOT_RECIPIENT,     /* RED: P's key is not in the recipient list */
+    GATE_DENY_UNKNOWN_TARGET,    /* a sighting of a record N does not hold: goes nowhere */
 };
-#define GATE_VERDICT_COUNT 9
+#define GATE_VERDICT_COUNT 10
 
 /* Short stable name of a verdict ("allow", "ceiling", ...) for logs and status counters;
  * "?" for an out-of-range value. Static storage. */

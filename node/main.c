@@ -31,12 +31,15 @@ const struct cli_command cli_commands[] = {
     {"publish", cli_publish, "sign and store a new indicator (prints its id)",
      "usage: tlpmesh publish -c CONF --type T --value V --tlp clear|green|amber|amber+strict|red\n"
      "         [--community NAME]... [--to PUBKEY]... [--valid-until RFC3339|DURATION]\n"
-     "         [--confidence 0-100] [--tag T]... [--comment TEXT] [--json]\n"
+     "         [--confidence 0-100] [--tag T]... [--comment TEXT] [--warninglist FILE]...\n"
+     "         [--force] [--json]\n"
      "  Types: ip-src ip-dst domain hostname url email-src email-dst md5 sha1 sha256 sha512 filename.\n"
      "  RED needs at least one --to. Default validity: 30d for IPs, 90d for names, URLs and\n"
      "  e-mail addresses, 365d for hashes and file names; default confidence 50.\n"
      "  Publishing the same type, value, TLP and audience again while it is valid prints the\n"
      "  existing id and adds nothing.\n"
+     "  A value on a MISP warninglist (--warninglist FILE, and DataDir/../warninglists/*.json)\n"
+     "  is refused with exit 1 unless --force.\n"
      "example: tlpmesh publish -c tlpmesh.conf --type ip-dst --value 203.0.113.7 --tlp amber \\\n"
      "           --community energy-isac --valid-until 14d --tag phishing --comment 'C2 of campaign X'\n"},
     {"query", cli_query, "find live records by indicator value",
@@ -67,6 +70,48 @@ const struct cli_command cli_commands[] = {
      "                        [--community NAME]... [--max-tlp LEVEL] [--relation partner|client]\n"
      "       tlpmesh peer remove -c CONF PUBKEY\n"
      "example: tlpmesh peer add -c tlpmesh.conf --key jx8B...= --endpoint 192.0.2.10:7400 --org CERT-FI\n"},
+    {"export", cli_export, "write live records, through the TLP gate, in a SOC tool's format",
+     "usage: tlpmesh export -c CONF --format FORMAT -o PATH [--max-tlp LEVEL] [--type T]...\n"
+     "         [--since RFC3339|DURATION] [--stix-tlp1] [--every DURATION]\n"
+     "  Formats: zeek (Intel framework file), suricata (directory of dataset lists + rules),\n"
+     "  suricata-iprep (directory: categories.txt, reputation.list), csv (MISP CSV), hosts,\n"
+     "  stix (STIX 2.1 bundle), misp-feed (directory: manifest.json, hashes.csv, event), text.\n"
+     "  Only live records the gate lets go to this node's own organisation appear, up to\n"
+     "  --max-tlp (default amber); RED needs --max-tlp red and this node among the recipients.\n"
+     "  Files are replaced atomically. --stix-tlp1 uses TLP 1.0 marking ids (OpenCTI).\n"
+     "  --every 5m keeps running and re-exports when records arrive or expire, until\n"
+     "  SIGINT/SIGTERM.\n"
+     "example: tlpmesh export -c tlpmesh.conf --format zeek -o /opt/zeek/intel/tlpmesh.txt \\\n"
+     "           --max-tlp amber --every 5m\n"},
+    {"import", cli_import, "sign and store indicators from a MISP, STIX, CSV or text file",
+     "usage: tlpmesh import -c CONF --format misp|misp-feed|stix|csv|text FILE|DIR [--tlp L]\n"
+     "         [--community NAME]... [--to PUBKEY]... [--column N|NAME] [--type T]\n"
+     "         [--include-non-ids] [--warninglist FILE]... [--force] [--dry-run] [--json]\n"
+     "  misp: one event ({\"Event\": ...}); misp-feed: a directory with manifest.json;\n"
+     "  stix: a STIX 2.1 bundle of indicators; csv: --column (number from 1 or header name)\n"
+     "  with --type or a \"type\" column; text: one value per line with --type, # comments.\n"
+     "  TLP comes from the source (MISP tlp: tags, STIX markings); --tlp is the default when\n"
+     "  it has none and a floor otherwise (the more restrictive wins). No TLP at all: refused.\n"
+     "  Skipped and invalid entries are counted on stderr; --json prints a summary object.\n"
+     "  Values on a warninglist are skipped unless --force. --dry-run stores nothing.\n"
+     "example: tlpmesh import -c tlpmesh.conf --format misp event.json --community energy-isac\n"},
+    {"community", cli_community, "create and change this node's community rosters; show rosters",
+     "usage: tlpmesh community create -c CONF NAME [--tlp clear|green|amber|amber+strict]\n"
+     "                                 [--member PUBKEY=ORG]...\n"
+     "       tlpmesh community add-member -c CONF NAME --key PUBKEY --org ORG\n"
+     "       tlpmesh community remove-member -c CONF NAME --key PUBKEY\n"
+     "       tlpmesh community show -c CONF [NAME] [--json]\n"
+     "  create signs version 1 of a roster owned by this node, which is a member itself; each\n"
+     "  change signs the next version. Only a roster's owner can change it. A roster goes to the\n"
+     "  community itself (default --tlp green). Other nodes count it only if their config has\n"
+     "  TrustRosterOwner = this node's key. show lists every known roster, trusted or not.\n"
+     "example: tlpmesh community create -c tlpmesh.conf eu-energy --member jx8B...=CERT-FI\n"},
+    {"sight", cli_sight, "report that a live indicator was seen (prints the sighting's id)",
+     "usage: tlpmesh sight -c CONF ID [--count N] [--first-seen T] [--last-seen T]\n"
+     "  T is an RFC 3339 time or a duration ago (2h). Defaults: count 1, last seen now, first\n"
+     "  seen = last seen. The sighting gets the record's TLP and audience: it goes only where\n"
+     "  the record may go. tlpmesh show ID lists the sightings per organisation.\n"
+     "example: tlpmesh sight -c tlpmesh.conf 3f2a...e9 --count 12 --first-seen 24h\n"},
     {NULL, NULL, NULL, NULL},
 };
 

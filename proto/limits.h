@@ -55,8 +55,25 @@ enum limits {
     LIMIT_CONFIG_DIAGS = 64,        /* problems kept per config_load; the rest are counted */
     LIMIT_CONFIG_DIAG_BYTES = 320,  /* one "FILE:LINE: message" */
 
+    /* --- import, STIX mapping, warninglists (node/import.c, stixmap.c, warninglist.c) --- */
+    LIMIT_STIX_PATTERN_BYTES = 16384,  /* one indicator pattern: a few long URLs OR-ed */
+    LIMIT_STIX_PATTERN_TERMS = 64,     /* comparisons in one pattern */
+    LIMIT_IMPORT_FILE_BYTES = 256 << 20, /* one input file (a big MISP event or STIX bundle) */
+    LIMIT_IMPORT_ITEMS = 1 << 21,      /* candidates in one import: a large feed, not a dump */
+    LIMIT_IMPORT_FEED_EVENTS = 1 << 16, /* events in one MISP feed manifest */
+    LIMIT_IMPORT_CSV_COLUMNS = 256,    /* fields in one CSV line */
+    LIMIT_IMPORT_INVALID_LISTED = 20,  /* invalid values listed one by one in the summary */
+    LIMIT_IMPORT_BATCH = 512,          /* records per import transaction (<= LIMIT_STORE_BATCH):
+                                          8 KiB each in memory while the batch fills */
+    LIMIT_WARNINGLIST_FILES = 64,      /* --warninglist files plus the default directory */
+    LIMIT_WARNINGLIST_ENTRIES = 1 << 22, /* entries over all lists (top-1M lists exist) */
+    LIMIT_WARNINGLIST_NAME_BYTES = 256, /* a list's "name", kept for messages */
+
     /* --- sharing gate (node/gate.h) --- */
     LIMIT_GATE_MEMBERSHIPS = 64, /* communities one node is known to belong to (config + rosters) */
+
+    /* --- communities (node/community.h) --- */
+    LIMIT_COMMUNITY_ROSTERS = 1024, /* (owner, name) rosters one community table holds */
 
     /* --- channel and engine (node/session.c, node/engine.c, node/run.c) --- */
     LIMIT_FRAME_BYTES = 65535,          /* one Noise message; the length prefix is 2 bytes */
@@ -76,6 +93,16 @@ enum limits {
     LIMIT_CONTROL_CLIENTS = 16,         /* concurrent control-socket clients */
     LIMIT_CONTROL_TIMEOUT_MS = 5000,    /* CLI waits this long for the node's answer */
     LIMIT_SHUTDOWN_MS = 2000,           /* flushing CLOSE frames on exit; then sockets are cut */
+
+    /* --- set reconciliation (node/recon.c, docs/PROTOCOL.md "Reconciliation") --- */
+    LIMIT_RECON_BUCKETS = 16,        /* sub-ranges a mismatched range splits into: log16 rounds */
+    LIMIT_RECON_LIST_ITEMS = 16,     /* a range this small is sent as its id list, not split */
+    LIMIT_RECON_ROUNDS = 4096,       /* messages one side answers per session; then it gives up */
+    LIMIT_RECON_MSG_BYTES = 60000,   /* one message, under LIMIT_FRAME_BYTES with headroom */
+    LIMIT_RECON_MSG_MIN = 256,       /* smallest message cap that still guarantees progress */
+    LIMIT_RECON_RANGES = 8192,       /* ranges in one message (a 60000-byte one holds < 6000) */
+    LIMIT_RECON_ITEMS = 1 << 24,     /* items one side reconciles in one session */
+    LIMIT_RECON_NEEDS = 1 << 22,     /* ids one side learns it lacks in one session */
 };
 
 #endif

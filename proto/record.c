@@ -35,6 +35,13 @@ enum record_key {
     KEY_IND_COMMENT = 21,
     KEY_REV_TARGET = 16,
     KEY_REV_REASON = 17,
+    KEY_SIGHT_TARGET = 16,
+    KEY_SIGHT_COUNT = 17,
+    KEY_SIGHT_FIRST_SEEN = 18,
+    KEY_SIGHT_LAST_SEEN = 19,
+    KEY_ROSTER_NAME = 16,
+    KEY_ROSTER_VERSION = 17,
+    KEY_ROSTER_MEMBERS = 18,
     KEY_KIND_FIRST = 16,
 };
 
@@ -42,6 +49,9 @@ enum {
     COMMON_FIELDS = 7,
     INDICATOR_FIELDS = 6,
     REVOCATION_FIELDS = 2,
+    SIGHTING_FIELDS = 4,
+    ROSTER_FIELDS = 3,
+    MEMBER_ENTRIES = 2,     /* a roster member is the array [key, organisation] */
     MAX_FIELDS = COMMON_FIELDS + INDICATOR_FIELDS,
     KEY_MAX = 31,           /* highest key of any kind; seen-sets are 32-bit masks */
     CONFIDENCE_MAX = 100,
@@ -57,6 +67,10 @@ static const char *const indicator_names[INDICATOR_FIELDS] = {
     "type", "value", "valid_until", "confidence", "tags", "comment",
 };
 static const char *const revocation_names[REVOCATION_FIELDS] = {"target", "reason"};
+static const char *const sighting_names[SIGHTING_FIELDS] = {
+    "target", "count", "first_seen", "last_seen",
+};
+static const char *const roster_names[ROSTER_FIELDS] = {"name", "version", "members"};
 
 /* Number of kind-specific fields, 0 for a kind this version cannot decode. */
 static unsigned kind_fields(int kind)
@@ -66,6 +80,10 @@ static unsigned kind_fields(int kind)
         return INDICATOR_FIELDS;
     case PROTO_KIND_REVOCATION:
         return REVOCATION_FIELDS;
+    case PROTO_KIND_SIGHTING:
+        return SIGHTING_FIELDS;
+    case PROTO_KIND_ROSTER:
+        return ROSTER_FIELDS;
     default:
         return 0;
     }
@@ -74,12 +92,18 @@ static unsigned kind_fields(int kind)
 /* Name of field key in a record of kind; NULL if the kind has no such field. */
 static const char *field_name(int kind, int key)
 {
+    static const char *const *const names[] = {
+        [PROTO_KIND_INDICATOR] = indicator_names,
+        [PROTO_KIND_REVOCATION] = revocation_names,
+        [PROTO_KIND_SIGHTING] = sighting_names,
+        [PROTO_KIND_ROSTER] = roster_names,
+    };
     if (key >= 0 && key < COMMON_FIELDS)
         return common_names[key];
     int k = key - KEY_KIND_FIRST;
     if (k < 0 || (unsigned)k >= kind_fields(kind))
         return NULL;
-    return kind == PROTO_KIND_INDICATOR ? indicator_names[k] : revocation_names[k];
+    return names[kind][k];
 }
 
 /* --- error messages --- */
@@ -206,6 +230,50 @@ static int check_indicator(const struct proto_record *r, char *why, size_t wl)
     return check_text(ind->comment, LIMIT_COMMENT_BYTES, 0, true, k, KEY_IND_COMMENT, why, wl);
 }
 
+static int check_sighting(const struct proto_record *r, char *why, size_t wl)
+{
+    const struct proto_sighting *sg = &r->u.sight;
+    const int k = r->kind;
+    if (sg->count == 0)
+        return field_fail(PROTO_E_RANGE, why, wl, k, KEY_SIGHT_COUNT, "0 is not at least 1");
+    if (sg->first_seen_ms > sg->last_seen_ms)
+        return field_fail(PROTO_E_RANGE, why, wl, k, KEY_SIGHT_FIRST_SEEN,
+                          "%llu is after last_seen (%llu)",
+                          (unsigned long long)sg->first_seen_ms,
+                          (unsigned long long)sg->last_seen_ms);
+    /* Nothing is seen after the statement about it was made (give or take clock skew). */
+    if (sg->last_seen_ms > r->created_ms && sg->last_seen_ms - r->created_ms > LIMIT_CLOCK_SKEW_MS)
+        return field_fail(PROTO_E_RANGE, why, wl, k, KEY_SIGHT_LAST_SEEN,
+                          "%llu is after created (%llu) plus the clock skew bound",
+                          (unsigned long long)sg->last_seen_ms,
+                          (unsigned long long)r->created_ms);
+    return PROTO_OK;
+}
+
+static int check_roster(const struct proto_record *r, char *why, size_t wl)
+{
+    const struct proto_roster *ro = &r->u.roster;
+    const int k = r->kind;
+    int rc = check_text(ro->name, LIMIT_NAME_BYTES, 1, false, k, KEY_ROSTER_NAME, why, wl);
+    if (rc != PROTO_OK)
+        return rc;
+    if (ro->version == 0)
+        return field_fail(PROTO_E_RANGE, why, wl, k, KEY_ROSTER_VERSION, "0 is not at least 1");
+    if (ro->n_members > LIMIT_ROSTER_MEMBERS)
+        return field_fail(PROTO_E_TOOBIG, why, wl, k, KEY_ROSTER_MEMBERS, "more than %d members",
+                          LIMIT_ROSTER_MEMBERS);
+    for (unsigned i = 0; i < ro->n_members; i++) {
+        rc = check_text(ro->members[i].org, LIMIT_NAME_BYTES, 1, false, k, KEY_ROSTER_MEMBERS,
+                        why, wl);
+        if (rc != PROTO_OK)
+            return rc;
+        if (i > 0 && memcmp(ro->members[i - 1].key, ro->members[i].key, LIMIT_KEY_BYTES) >= 0)
+            return field_fail(PROTO_E_NONCANON, why, wl, k, KEY_ROSTER_MEMBERS,
+                              "not sorted ascending by key without duplicates");
+    }
+    return PROTO_OK;
+}
+
 static int validate(const struct proto_record *r, char *why, size_t wl)
 {
     if (r->version != PROTO_RECORD_VERSION)
@@ -220,10 +288,18 @@ static int validate(const struct proto_record *r, char *why, size_t wl)
     int rc = check_audience(r, why, wl);
     if (rc != PROTO_OK)
         return rc;
-    if (r->kind == PROTO_KIND_INDICATOR)
+    switch (r->kind) {
+    case PROTO_KIND_INDICATOR:
         return check_indicator(r, why, wl);
-    return check_text(r->u.rev.reason, LIMIT_COMMENT_BYTES, 0, true, r->kind, KEY_REV_REASON,
-                      why, wl);
+    case PROTO_KIND_SIGHTING:
+        return check_sighting(r, why, wl);
+    case PROTO_KIND_ROSTER:
+        return check_roster(r, why, wl);
+    default:
+        assert(r->kind == PROTO_KIND_REVOCATION);
+        return check_text(r->u.rev.reason, LIMIT_COMMENT_BYTES, 0, true, r->kind, KEY_REV_REASON,
+                          why, wl);
+    }
 }
 
 /* --- encoding --- */
@@ -264,6 +340,56 @@ static void pack_str_set(msgpack_packer *pk, const char *items, size_t stride, u
         pack_str(pk, items + (size_t)i * stride);
 }
 
+static void pack_id_bin(msgpack_packer *pk, const uint8_t id[LIMIT_ID_BYTES])
+{
+    msgpack_pack_bin(pk, LIMIT_ID_BYTES);
+    msgpack_pack_bin_body(pk, id, LIMIT_ID_BYTES);
+}
+
+static void pack_indicator(msgpack_packer *pk, const struct proto_indicator *ind)
+{
+    msgpack_pack_uint64(pk, KEY_IND_TYPE);
+    pack_str(pk, proto_itype_name(ind->type));
+    msgpack_pack_uint64(pk, KEY_IND_VALUE);
+    pack_str(pk, ind->value);
+    msgpack_pack_uint64(pk, KEY_IND_VALID_UNTIL);
+    msgpack_pack_uint64(pk, ind->valid_until_ms);
+    msgpack_pack_uint64(pk, KEY_IND_CONFIDENCE);
+    msgpack_pack_uint64(pk, ind->confidence);
+    msgpack_pack_uint64(pk, KEY_IND_TAGS);
+    pack_str_set(pk, ind->tags[0], sizeof ind->tags[0], ind->n_tags);
+    msgpack_pack_uint64(pk, KEY_IND_COMMENT);
+    pack_str(pk, ind->comment);
+}
+
+static void pack_sighting(msgpack_packer *pk, const struct proto_sighting *sg)
+{
+    msgpack_pack_uint64(pk, KEY_SIGHT_TARGET);
+    pack_id_bin(pk, sg->target);
+    msgpack_pack_uint64(pk, KEY_SIGHT_COUNT);
+    msgpack_pack_uint64(pk, sg->count);
+    msgpack_pack_uint64(pk, KEY_SIGHT_FIRST_SEEN);
+    msgpack_pack_uint64(pk, sg->first_seen_ms);
+    msgpack_pack_uint64(pk, KEY_SIGHT_LAST_SEEN);
+    msgpack_pack_uint64(pk, sg->last_seen_ms);
+}
+
+static void pack_roster(msgpack_packer *pk, const struct proto_roster *ro)
+{
+    assert(ro->n_members <= LIMIT_ROSTER_MEMBERS);
+    msgpack_pack_uint64(pk, KEY_ROSTER_NAME);
+    pack_str(pk, ro->name);
+    msgpack_pack_uint64(pk, KEY_ROSTER_VERSION);
+    msgpack_pack_uint64(pk, ro->version);
+    msgpack_pack_uint64(pk, KEY_ROSTER_MEMBERS);
+    msgpack_pack_array(pk, ro->n_members);
+    for (unsigned i = 0; i < ro->n_members; i++) {
+        msgpack_pack_array(pk, MEMBER_ENTRIES);
+        pack_key_bin(pk, ro->members[i].key);
+        pack_str(pk, ro->members[i].org);
+    }
+}
+
 /* Writes a validated record; returns the full length even when it exceeds cap. */
 static size_t encode_valid(const struct proto_record *r, uint8_t *out, size_t cap)
 {
@@ -290,27 +416,23 @@ static size_t encode_valid(const struct proto_record *r, uint8_t *out, size_t ca
     for (unsigned i = 0; i < a->n_recipients; i++)
         pack_key_bin(&pk, a->recipients[i]);
 
-    if (r->kind == PROTO_KIND_INDICATOR) {
-        const struct proto_indicator *ind = &r->u.ind;
-        msgpack_pack_uint64(&pk, KEY_IND_TYPE);
-        pack_str(&pk, proto_itype_name(ind->type));
-        msgpack_pack_uint64(&pk, KEY_IND_VALUE);
-        pack_str(&pk, ind->value);
-        msgpack_pack_uint64(&pk, KEY_IND_VALID_UNTIL);
-        msgpack_pack_uint64(&pk, ind->valid_until_ms);
-        msgpack_pack_uint64(&pk, KEY_IND_CONFIDENCE);
-        msgpack_pack_uint64(&pk, ind->confidence);
-        msgpack_pack_uint64(&pk, KEY_IND_TAGS);
-        pack_str_set(&pk, ind->tags[0], sizeof ind->tags[0], ind->n_tags);
-        msgpack_pack_uint64(&pk, KEY_IND_COMMENT);
-        pack_str(&pk, ind->comment);
-    } else {
+    switch (r->kind) {
+    case PROTO_KIND_INDICATOR:
+        pack_indicator(&pk, &r->u.ind);
+        break;
+    case PROTO_KIND_SIGHTING:
+        pack_sighting(&pk, &r->u.sight);
+        break;
+    case PROTO_KIND_ROSTER:
+        pack_roster(&pk, &r->u.roster);
+        break;
+    default:
         assert(r->kind == PROTO_KIND_REVOCATION);
         msgpack_pack_uint64(&pk, KEY_REV_TARGET);
-        msgpack_pack_bin(&pk, LIMIT_ID_BYTES);
-        msgpack_pack_bin_body(&pk, r->u.rev.target, LIMIT_ID_BYTES);
+        pack_id_bin(&pk, r->u.rev.target);
         msgpack_pack_uint64(&pk, KEY_REV_REASON);
         pack_str(&pk, r->u.rev.reason);
+        break;
     }
     return s.len;
 }
@@ -538,16 +660,24 @@ static int rd_bin32(struct reader *rd, uint8_t dst[32])
 }
 
 /* An array header with at most max elements. */
-static int rd_array(struct reader *rd, unsigned max, uint8_t *count)
+static int rd_array_n(struct reader *rd, unsigned max, uint32_t *count)
 {
-    uint32_t n;
-    int rc = rd_header(rd, &FAM_ARRAY, NULL, &n);
+    int rc = rd_header(rd, &FAM_ARRAY, NULL, count);
     if (rc != PROTO_OK)
         return rc;
-    if (n > max)
-        return rd_fail(rd, PROTO_E_TOOBIG, "%u elements, over the limit of %u", n, max);
-    *count = (uint8_t)n;
+    if (*count > max)
+        return rd_fail(rd, PROTO_E_TOOBIG, "%u elements, over the limit of %u", *count, max);
     return PROTO_OK;
+}
+
+/* The same for the sets whose limits fit a byte. */
+static int rd_array(struct reader *rd, unsigned max, uint8_t *count)
+{
+    assert(max <= UINT8_MAX);
+    uint32_t n = 0;
+    int rc = rd_array_n(rd, max, &n);
+    *count = (uint8_t)n;
+    return rc;
 }
 
 static int rd_str_set(struct reader *rd, char *items, size_t stride, unsigned max_n,
@@ -573,8 +703,6 @@ static int rd_kind(struct reader *rd, struct proto_record *r)
     int rc = rd_u8(rd, &r->kind);
     if (rc != PROTO_OK)
         return rc;
-    if (r->kind == PROTO_KIND_SIGHTING || r->kind == PROTO_KIND_ROSTER)
-        return rd_fail(rd, PROTO_E_RANGE, "kind %u is not supported yet", r->kind);
     if (kind_fields(r->kind) == 0)
         return rd_fail(rd, PROTO_E_RANGE, "unknown kind %u", r->kind);
     rd->kind = r->kind;
@@ -666,6 +794,56 @@ static int rd_rev_reason(struct reader *rd, struct proto_record *r)
     return rd_str(rd, r->u.rev.reason, LIMIT_COMMENT_BYTES);
 }
 
+static int rd_sight_target(struct reader *rd, struct proto_record *r)
+{
+    return rd_bin32(rd, r->u.sight.target);
+}
+
+static int rd_sight_count(struct reader *rd, struct proto_record *r)
+{
+    return rd_uint(rd, &r->u.sight.count);
+}
+
+static int rd_sight_first_seen(struct reader *rd, struct proto_record *r)
+{
+    return rd_uint(rd, &r->u.sight.first_seen_ms);
+}
+
+static int rd_sight_last_seen(struct reader *rd, struct proto_record *r)
+{
+    return rd_uint(rd, &r->u.sight.last_seen_ms);
+}
+
+static int rd_roster_name(struct reader *rd, struct proto_record *r)
+{
+    return rd_str(rd, r->u.roster.name, LIMIT_NAME_BYTES);
+}
+
+static int rd_roster_version(struct reader *rd, struct proto_record *r)
+{
+    return rd_uint(rd, &r->u.roster.version);
+}
+
+static int rd_roster_members(struct reader *rd, struct proto_record *r)
+{
+    struct proto_roster *ro = &r->u.roster;
+    uint32_t n = 0;
+    int rc = rd_array_n(rd, LIMIT_ROSTER_MEMBERS, &n);
+    ro->n_members = (uint16_t)n;
+    for (uint32_t i = 0; rc == PROTO_OK && i < n; i++) {
+        uint32_t entries = 0;
+        rc = rd_header(rd, &FAM_ARRAY, NULL, &entries);
+        if (rc == PROTO_OK && entries != MEMBER_ENTRIES)
+            return rd_fail(rd, PROTO_E_RANGE,
+                           "member %u is an array of %u, not [key, organisation]", i, entries);
+        if (rc == PROTO_OK)
+            rc = rd_bin32(rd, ro->members[i].key);
+        if (rc == PROTO_OK)
+            rc = rd_str(rd, ro->members[i].org, LIMIT_NAME_BYTES);
+    }
+    return rc;
+}
+
 typedef int (*field_reader)(struct reader *rd, struct proto_record *r);
 
 static const field_reader common_readers[COMMON_FIELDS] = {
@@ -676,15 +854,26 @@ static const field_reader indicator_readers[INDICATOR_FIELDS] = {
     rd_ind_confidence, rd_ind_tags,  rd_ind_comment,
 };
 static const field_reader revocation_readers[REVOCATION_FIELDS] = {rd_rev_target, rd_rev_reason};
+static const field_reader sighting_readers[SIGHTING_FIELDS] = {
+    rd_sight_target, rd_sight_count, rd_sight_first_seen, rd_sight_last_seen,
+};
+static const field_reader roster_readers[ROSTER_FIELDS] = {
+    rd_roster_name, rd_roster_version, rd_roster_members,
+};
 
 static field_reader reader_for(int kind, uint64_t key)
 {
+    static const field_reader *const readers[] = {
+        [PROTO_KIND_INDICATOR] = indicator_readers,
+        [PROTO_KIND_REVOCATION] = revocation_readers,
+        [PROTO_KIND_SIGHTING] = sighting_readers,
+        [PROTO_KIND_ROSTER] = roster_readers,
+    };
     if (key < COMMON_FIELDS)
         return common_readers[key];
     if (key < KEY_KIND_FIRST || key - KEY_KIND_FIRST >= kind_fields(kind))
         return NULL;
-    return kind == PROTO_KIND_INDICATOR ? indicator_readers[key - KEY_KIND_FIRST]
-                                        : revocation_readers[key - KEY_KIND_FIRST];
+    return readers[kind][key - KEY_KIND_FIRST];
 }
 
 /* The map's entries, keys strictly ascending; *seen gets one bit per key read. */
@@ -827,21 +1016,22 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(a, b);
 }
 
+/* Also orders roster members, whose key comes first. */
 static int cmp_key(const void *a, const void *b)
 {
     return memcmp(a, b, LIMIT_KEY_BYTES);
 }
 
 /* Sorts n items of size stride and drops duplicates; returns the new count. */
-static uint8_t sort_unique(void *items, size_t stride, uint8_t n,
-                           int (*cmp)(const void *, const void *))
+static size_t sort_unique(void *items, size_t stride, size_t n,
+                          int (*cmp)(const void *, const void *))
 {
     if (n == 0)
         return 0;
     uint8_t *base = items;
     qsort(base, n, stride, cmp);
-    uint8_t out = 1;
-    for (uint8_t i = 1; i < n; i++) {
+    size_t out = 1;
+    for (size_t i = 1; i < n; i++) {
         if (cmp(base + (size_t)(out - 1) * stride, base + (size_t)i * stride) != 0) {
             if (out != i)
                 memcpy(base + (size_t)out * stride, base + (size_t)i * stride, stride);
@@ -857,14 +1047,19 @@ void proto_record_normalise_sets(struct proto_record *r)
     struct proto_audience *a = &r->audience;
     assert(a->n_communities <= LIMIT_AUDIENCE_COMMUNITIES);
     assert(a->n_recipients <= LIMIT_AUDIENCE_RECIPIENTS);
-    a->n_communities = sort_unique(a->communities, sizeof a->communities[0], a->n_communities,
-                                   cmp_str);
-    a->n_recipients = sort_unique(a->recipients, sizeof a->recipients[0], a->n_recipients,
-                                  cmp_key);
+    a->n_communities = (uint8_t)sort_unique(a->communities, sizeof a->communities[0],
+                                            a->n_communities, cmp_str);
+    a->n_recipients = (uint8_t)sort_unique(a->recipients, sizeof a->recipients[0],
+                                           a->n_recipients, cmp_key);
     if (r->kind == PROTO_KIND_INDICATOR) {
         assert(r->u.ind.n_tags <= LIMIT_TAGS);
-        r->u.ind.n_tags = sort_unique(r->u.ind.tags, sizeof r->u.ind.tags[0], r->u.ind.n_tags,
-                                      cmp_str);
+        r->u.ind.n_tags = (uint8_t)sort_unique(r->u.ind.tags, sizeof r->u.ind.tags[0],
+                                               r->u.ind.n_tags, cmp_str);
+    } else if (r->kind == PROTO_KIND_ROSTER) {
+        struct proto_roster *ro = &r->u.roster;
+        assert(ro->n_members <= LIMIT_ROSTER_MEMBERS);
+        ro->n_members = (uint16_t)sort_unique(ro->members, sizeof ro->members[0], ro->n_members,
+                                              cmp_key);
     }
 }
 

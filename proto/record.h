@@ -32,8 +32,8 @@
 enum proto_kind {
     PROTO_KIND_INDICATOR = 1,
     PROTO_KIND_REVOCATION = 2,
-    PROTO_KIND_SIGHTING = 3, /* body defined with the mesh issue */
-    PROTO_KIND_ROSTER = 4,   /* body defined with the mesh issue */
+    PROTO_KIND_SIGHTING = 3,
+    PROTO_KIND_ROSTER = 4,
 };
 
 /* Who the origin means the record for (DESIGN.md §5). Both lists sorted ascending (communities by
@@ -60,6 +60,32 @@ struct proto_revocation {
     char reason[LIMIT_COMMENT_BYTES + 1];
 };
 
+/* "The origin saw the target record's indicator count times between first and last seen." Anyone
+ * holding the target may sight it; a sighting travels only where its target may (node/gate.h). */
+struct proto_sighting {
+    uint8_t target[LIMIT_ID_BYTES]; /* id of the sighted record */
+    uint64_t count;                 /* >= 1 */
+    uint64_t first_seen_ms;         /* <= last_seen_ms */
+    uint64_t last_seen_ms;          /* <= created_ms + LIMIT_CLOCK_SKEW_MS */
+};
+
+struct proto_roster_member {
+    uint8_t key[LIMIT_KEY_BYTES];   /* the member node's Ed25519 identity */
+    char org[LIMIT_NAME_BYTES + 1]; /* its organisation, 1..LIMIT_NAME_BYTES bytes */
+};
+
+/* The membership of community `name` as its owner (the record's origin) defines it. A higher
+ * version from the same owner replaces a lower one (node/community.h). Members sorted by key,
+ * unique. */
+struct proto_roster {
+    char name[LIMIT_NAME_BYTES + 1]; /* community name, 1..LIMIT_NAME_BYTES bytes */
+    uint64_t version;                /* >= 1 */
+    uint16_t n_members;              /* <= LIMIT_ROSTER_MEMBERS */
+    struct proto_roster_member members[LIMIT_ROSTER_MEMBERS];
+};
+
+/* About 30 KB (a roster is the largest body): callers allocate records on the heap or keep one or
+ * two on the stack, never arrays of them. */
 struct proto_record {
     uint8_t version; /* PROTO_RECORD_VERSION */
     uint8_t kind;    /* enum proto_kind */
@@ -70,6 +96,8 @@ struct proto_record {
     union {
         struct proto_indicator ind;
         struct proto_revocation rev;
+        struct proto_sighting sight;
+        struct proto_roster roster;
     } u;
 };
 
@@ -117,7 +145,9 @@ void proto_record_sign(const uint8_t *body, size_t len, const uint8_t sk[64],
 int proto_record_verify(const uint8_t *body, size_t len, const uint8_t sig[LIMIT_SIG_BYTES],
                         const uint8_t origin[LIMIT_KEY_BYTES]);
 
-/* Sorts and de-duplicates the audience lists and tags in place, so that encode accepts them. */
+/* Sorts and de-duplicates the audience lists, tags and roster members (by key; of members with
+ * the same key one is kept, which one is unspecified: refuse duplicates before if it matters)
+ * in place, so that encode accepts them. */
 void proto_record_normalise_sets(struct proto_record *r);
 
 #endif

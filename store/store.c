@@ -12,7 +12,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum db_index { DB_RECORDS, DB_BYVALUE, DB_BYTIME, DB_SEQ, DB_REVOKED, DB_META, DB_PEERS, DB_N };
+enum db_index {
+    DB_RECORDS, DB_BYVALUE, DB_BYTIME, DB_SEQ, DB_REVOKED, DB_META, DB_PEERS, DB_SIGHTED,
+    DB_ROSTERS, DB_N
+};
 
 static const struct {
     const char *name;
@@ -25,6 +28,8 @@ static const struct {
     [DB_REVOKED] = {"revoked", MDB_DUPSORT | MDB_DUPFIXED},
     [DB_META] = {"meta", 0},
     [DB_PEERS] = {"peers", 0},
+    [DB_SIGHTED] = {"sighted", MDB_DUPSORT | MDB_DUPFIXED},
+    [DB_ROSTERS] = {"rosters", MDB_DUPSORT | MDB_DUPFIXED},
 };
 _Static_assert((int)DB_N <= (int)LIMIT_STORE_DBS, "more named databases than LIMIT_STORE_DBS");
 
@@ -446,7 +451,14 @@ static int put_kind_index(struct store *s, MDB_txn *txn, const struct store_put 
         MDB_val k = {LIMIT_ID_BYTES, (void *)r->u.rev.target}, v = {sizeof val, val};
         return map_err(mdb_put(txn, s->dbi[DB_REVOKED], &k, &v, 0));
     }
-    return STORE_OK;
+    if (r->kind == PROTO_KIND_SIGHTING) {
+        MDB_val k = {LIMIT_ID_BYTES, (void *)r->u.sight.target};
+        MDB_val v = {LIMIT_ID_BYTES, (void *)it->id};
+        return map_err(mdb_put(txn, s->dbi[DB_SIGHTED], &k, &v, 0));
+    }
+    assert(r->kind == PROTO_KIND_ROSTER);
+    MDB_val k = {LIMIT_KEY_BYTES, (void *)r->origin}, v = {LIMIT_ID_BYTES, (void *)it->id};
+    return map_err(mdb_put(txn, s->dbi[DB_ROSTERS], &k, &v, 0));
 }
 
 /* Adds one new record under seq to records, seq, bytime and its kind's index. */
@@ -619,7 +631,7 @@ int store_get(struct store *s, const uint8_t id[LIMIT_ID_BYTES], uint8_t *buf, s
     return run_read(s, copy_txn, &co);
 }
 
-enum scan_kind { SCAN_VALUE, SCAN_SEQ, SCAN_TIME };
+enum scan_kind { SCAN_VALUE, SCAN_SEQ, SCAN_TIME, SCAN_SIGHTED, SCAN_ROSTER_OWNER, SCAN_ROSTERS };
 
 struct scan {
     enum scan_kind kind;
@@ -634,8 +646,11 @@ struct scan {
 static const uint8_t *scan_id(const struct scan *sc, const MDB_val *k, const MDB_val *v)
 {
     switch (sc->kind) {
-    case SCAN_VALUE: return v->mv_size == LIMIT_ID_BYTES ? v->mv_data : NULL;
-    case SCAN_SEQ: return v->mv_size == LIMIT_ID_BYTES ? v->mv_data : NULL;
+    case SCAN_VALUE:
+    case SCAN_SEQ:
+    case SCAN_SIGHTED:
+    case SCAN_ROSTER_OWNER:
+    case SCAN_ROSTERS: return v->mv_size == LIMIT_ID_BYTES ? v->mv_data : NULL;
     case SCAN_TIME:
         if (k->mv_size != TIME_KEY_BYTES || get_be64(k->mv_data) >= sc->to_ms)
             return NULL;
@@ -650,15 +665,21 @@ static int scan_txn(struct store *s, MDB_txn *txn, void *ctx)
 {
     struct scan *sc = ctx;
     assert(sc->cb != NULL && sc->start_len <= sizeof sc->start);
-    static const enum db_index dbs[] = {[SCAN_VALUE] = DB_BYVALUE, [SCAN_SEQ] = DB_SEQ,
-                                        [SCAN_TIME] = DB_BYTIME};
+    static const enum db_index dbs[] = {
+        [SCAN_VALUE] = DB_BYVALUE,   [SCAN_SEQ] = DB_SEQ,
+        [SCAN_TIME] = DB_BYTIME,     [SCAN_SIGHTED] = DB_SIGHTED,
+        [SCAN_ROSTER_OWNER] = DB_ROSTERS, [SCAN_ROSTERS] = DB_ROSTERS,
+    };
+    /* Index lookups walk the duplicates of one key; the others walk on from a start key. */
+    const bool one_key = sc->kind == SCAN_VALUE || sc->kind == SCAN_SIGHTED ||
+                         sc->kind == SCAN_ROSTER_OWNER;
     MDB_cursor *c = NULL;
     int rc = mdb_cursor_open(txn, s->dbi[dbs[sc->kind]], &c);
     if (rc != MDB_SUCCESS)
         return map_err(rc);
     MDB_val k = {sc->start_len, sc->start}, v;
-    MDB_cursor_op first = sc->kind == SCAN_VALUE ? MDB_SET_KEY : MDB_SET_RANGE;
-    MDB_cursor_op next = sc->kind == SCAN_VALUE ? MDB_NEXT_DUP : MDB_NEXT;
+    MDB_cursor_op first = one_key ? MDB_SET_KEY : MDB_SET_RANGE;
+    MDB_cursor_op next = one_key ? MDB_NEXT_DUP : MDB_NEXT;
     int err = STORE_OK;
     for (rc = mdb_cursor_get(c, &k, &v, first); rc == MDB_SUCCESS && err == STORE_OK;
          rc = mdb_cursor_get(c, &k, &v, next)) {
@@ -706,6 +727,26 @@ int store_iter_time(struct store *s, uint64_t from_ms, uint64_t to_ms, store_rec
     struct scan sc = {.kind = SCAN_TIME, .start_len = TIME_KEY_BYTES, .to_ms = to_ms,
                       .cb = cb, .ctx = ctx};
     put_be64(sc.start, from_ms); /* id part stays zero: the first id at from_ms */
+    return run_read(s, scan_txn, &sc);
+}
+
+int store_iter_sightings(struct store *s, const uint8_t target[LIMIT_ID_BYTES],
+                         store_record_cb cb, void *ctx)
+{
+    assert(s != NULL && target != NULL && cb != NULL);
+    struct scan sc = {.kind = SCAN_SIGHTED, .start_len = LIMIT_ID_BYTES, .cb = cb, .ctx = ctx};
+    memcpy(sc.start, target, LIMIT_ID_BYTES);
+    return run_read(s, scan_txn, &sc);
+}
+
+int store_iter_rosters(struct store *s, const uint8_t *owner, store_record_cb cb, void *ctx)
+{
+    assert(s != NULL && cb != NULL);
+    /* All rosters: from the smallest owner key on. */
+    struct scan sc = {.kind = owner != NULL ? SCAN_ROSTER_OWNER : SCAN_ROSTERS,
+                      .start_len = LIMIT_KEY_BYTES, .cb = cb, .ctx = ctx};
+    if (owner != NULL)
+        memcpy(sc.start, owner, LIMIT_KEY_BYTES);
     return run_read(s, scan_txn, &sc);
 }
 

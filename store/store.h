@@ -11,6 +11,9 @@
  *            occupy the slot of the genuine one; only the target's own origin counts.
  *   meta     "store.schema" -> u32 BE, "store.next_seq" -> u64 BE, caller keys (store_meta_*)
  *   peers    peer key(32)                    -> opaque caller blob
+ *   sighted  target id(32)                   -> sighting id(32), sorted duplicates (sightings)
+ *   rosters  owner key(32)                   -> roster id(32), sorted duplicates (rosters; every
+ *            version is kept, node/community.h picks the one that counts)
  * Big-endian integer keys make LMDB's byte order the numeric order.
  *
  * Durability: every write is one LMDB write transaction committed with fsync (no MDB_NOSYNC), so a
@@ -42,7 +45,7 @@
 #include "proto/record.h"
 
 #define STORE_FILE_NAME "store.mdb"
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2 /* 2: sighted and rosters indexes */
 
 enum store_err {
     STORE_OK = 0,
@@ -96,7 +99,8 @@ struct store_put {
 
 /* Commits items[0..n) in ONE durable write transaction (group commit), 0 <= n <=
  * LIMIT_STORE_BATCH. Indexes: every record -> records, bytime, seq; an indicator -> byvalue; a
- * revocation -> revoked (kept even if its target is unknown yet). Items are applied in order, so
+ * revocation -> revoked (kept even if its target is unknown yet); a sighting -> sighted (also
+ * kept when its target is unknown); a roster -> rosters. Items are applied in order, so
  * a revocation earlier in the batch refuses its target later in it.
  * Returns STORE_OK with each item's result set, or a negative store_err and nothing changed
  * (STORE_E_INVAL names no item: validate before, or bisect). */
@@ -132,6 +136,14 @@ int store_iter_seq(struct store *s, uint64_t since_seq, store_record_cb cb, void
 /* Every record with from_ms <= created_ms < to_ms, in (created_ms, id) order. */
 int store_iter_time(struct store *s, uint64_t from_ms, uint64_t to_ms, store_record_cb cb,
                     void *ctx);
+
+/* Every stored sighting of target (of any origin), in sighting-id order. */
+int store_iter_sightings(struct store *s, const uint8_t target[LIMIT_ID_BYTES],
+                         store_record_cb cb, void *ctx);
+
+/* Every stored roster (every version) of owner, in roster-id order; owner NULL: of every owner,
+ * in (owner, roster id) order. */
+int store_iter_rosters(struct store *s, const uint8_t *owner, store_record_cb cb, void *ctx);
 
 /* --- revocations --- */
 

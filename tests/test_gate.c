@@ -116,6 +116,22 @@ static void make_revocation(struct proto_record *r, int tlp, enum shape sh)
     snprintf(r->u.rev.reason, sizeof r->u.rev.reason, "%s", "false positive");
 }
 
+/* A sighting by X (anyone may sight a record) of the record whose id is 0xcd... */
+static void make_sighting(struct proto_record *r, int tlp, enum shape sh)
+{
+    memset(r, 0, sizeof *r);
+    r->version = PROTO_RECORD_VERSION;
+    r->kind = PROTO_KIND_SIGHTING;
+    r->tlp = (uint8_t)tlp;
+    r->created_ms = NOW - 10;
+    set_key(r->origin, KEY_X);
+    make_audience(&r->audience, sh, NVIA_NONE);
+    memset(r->u.sight.target, 0xcd, LIMIT_ID_BYTES);
+    r->u.sight.count = 1;
+    r->u.sight.first_seen_ms = NOW - 20;
+    r->u.sight.last_seen_ms = NOW - 20;
+}
+
 static void make_self(struct gate_self *n, enum org_case oc)
 {
     memset(n, 0, sizeof *n);
@@ -325,6 +341,66 @@ static void matrix_revocations(void **state)
     }
     printf("gate revocation matrix: %lu combinations checked, %lu mismatches\n", checked,
            mismatches);
+    assert_int_equal(mismatches, 0);
+}
+
+/* Sightings: the sighting's own line, then the target's line (target state ignored); a sighting
+ * of a record N does not hold goes nowhere. */
+static void matrix_sightings(void **state)
+{
+    (void)state;
+    static struct proto_record sight, target;
+    struct gate_self n;
+    struct gate_peer p;
+    struct gate_record_state st;
+    unsigned long checked = 0, mismatches = 0, allowed = 0;
+
+    make_self(&n, ORG_DIFFERENT);
+    for (int rt = 0; rt < PROTO_TLP_COUNT; rt++)
+    for (int rs = 0; rs < SH_COUNT; rs++)
+    for (int tt = 0; tt < PROTO_TLP_COUNT; tt++)
+    for (int ts = 0; ts < SH_COUNT; ts++)
+    for (int known = 0; known < 2; known++)
+    for (int t_expired = 0; t_expired < 2; t_expired++) {
+        make_sighting(&sight, rt, (enum shape)rs);
+        make_indicator(&target, tt, (enum shape)ts, NVIA_NONE, t_expired);
+        for (int org = 0; org < ORG_COUNT; org++)
+        for (int rel = 0; rel < GATE_RELATION_COUNT; rel++)
+        for (int ceil = 0; ceil < PROTO_TLP_COUNT; ceil++)
+        for (int rv = 0; rv < 2; rv++) {
+            make_self(&n, (enum org_case)org);
+            struct situation s_sg = {.tlp = rt, .shape = (enum shape)rs, .authenticated = true,
+                                     .org = (enum org_case)org, .relation = rel,
+                                     .ceiling = ceil, .revoked = rv};
+            struct situation s_tgt = s_sg;
+            s_tgt.tlp = tt;
+            s_tgt.shape = (enum shape)ts;
+            enum gate_verdict want = GATE_DENY_UNKNOWN_TARGET;
+            if (known) {
+                want = oracle(&s_sg);
+                if (want == GATE_ALLOW)
+                    want = oracle_tlp(&s_tgt);
+            }
+            make_peer(&p, true, (enum org_case)org, rel, ceil);
+            make_state(&st, rv, HAS_NONE);
+            st.target = known ? &target : NULL;
+            enum gate_verdict got = gate_check(&n, &p, &sight, &st, NOW);
+            enum gate_verdict got_id = gate_may_reveal_id(&n, &p, &sight, &st, NOW);
+            if (got != want || got_id != want) {
+                print_error("sighting tlp=%d shape=%d target tlp=%d shape=%d known=%d "
+                            "expired=%d org=%d rel=%d ceil=%d revoked=%d: gate %s/%s, table %s\n",
+                            rt, rs, tt, ts, known, t_expired, org, rel, ceil, rv,
+                            gate_verdict_name(got), gate_verdict_name(got_id),
+                            gate_verdict_name(want));
+                mismatches++;
+            }
+            allowed += want == GATE_ALLOW;
+            checked++;
+        }
+    }
+    printf("gate sighting matrix: %lu combinations checked, %lu allowed, %lu mismatches\n",
+           checked, allowed, mismatches);
+    assert_true(allowed > 0);
     assert_int_equal(mismatches, 0);
 }
 
@@ -632,6 +708,46 @@ static void revocation_target_pairing_must_be_sound(void **state)
     assert_int_equal(run(f), GATE_DENY_INVALID);
 }
 
+/* A CLEAR sighting of a RED record stays with the record's recipients, whoever sighted it. */
+static void sighting_travels_only_where_its_target_may(void **state)
+{
+    (void)state;
+    static struct proto_record target;
+    struct fixture *f = fixture_new(PROTO_TLP_CLEAR, SH_DEFAULT, NVIA_NONE);
+    make_sighting(&f->r, PROTO_TLP_CLEAR, SH_DEFAULT);
+    make_indicator(&target, PROTO_TLP_RED, SH_RX, NVIA_NONE, false);
+    f->st.target = &target;
+    assert_int_equal(run(f), GATE_DENY_NOT_RECIPIENT);
+    make_indicator(&target, PROTO_TLP_RED, SH_RP, NVIA_NONE, false);
+    assert_int_equal(run(f), GATE_ALLOW);
+    /* The sighted record may be revoked or expired: who may learn its id does not change. */
+    make_indicator(&target, PROTO_TLP_GREEN, SH_CP, NVIA_NONE, true);
+    assert_int_equal(run(f), GATE_ALLOW);
+    /* A sighting's own state counts: revoked, or already exchanged with P. */
+    f->st.received_from_peer = true;
+    assert_int_equal(run(f), GATE_DENY_PEER_HAS);
+    f->st.received_from_peer = false;
+    f->st.revoked = true;
+    assert_int_equal(run(f), GATE_DENY_REVOKED);
+}
+
+static void sighting_of_unknown_target_goes_nowhere(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(PROTO_TLP_CLEAR, SH_DEFAULT, NVIA_NONE);
+    make_sighting(&f->r, PROTO_TLP_CLEAR, SH_DEFAULT);
+    f->st.target = NULL;
+    assert_int_equal(run(f), GATE_DENY_UNKNOWN_TARGET);
+    f->p.authenticated = false; /* even CLEAR, even to an anonymous reader */
+    assert_int_equal(run(f), GATE_DENY_UNKNOWN_TARGET);
+    assert_string_equal(gate_verdict_name(GATE_DENY_UNKNOWN_TARGET), "unknown-target");
+    /* A bad target is invalid input, reported before the unknown target. */
+    static struct proto_record target;
+    make_indicator(&target, 9, SH_DEFAULT, NVIA_NONE, false);
+    f->st.target = &target;
+    assert_int_equal(run(f), GATE_DENY_INVALID);
+}
+
 static void invalid_input_is_refused_not_guessed(void **state)
 {
     (void)state;
@@ -799,6 +915,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(matrix_all_combinations),
         cmocka_unit_test(matrix_revocations),
+        cmocka_unit_test(matrix_sightings),
+        cmocka_unit_test(sighting_travels_only_where_its_target_may),
+        cmocka_unit_test(sighting_of_unknown_target_goes_nowhere),
         cmocka_unit_test(clear_goes_to_anyone_even_anonymous),
         cmocka_unit_test(anonymous_reader_gets_nothing_above_clear),
         cmocka_unit_test(green_default_audience_goes_to_every_peer),

@@ -241,6 +241,84 @@ static void sample_revocation_fields(struct fields *fs)
     mp_str(add_field(fs, 17), "false positive: shared hosting");
 }
 
+static void sample_sighting(struct proto_record *r)
+{
+    memset(r, 0, sizeof *r);
+    r->version = PROTO_RECORD_VERSION;
+    r->kind = PROTO_KIND_SIGHTING;
+    r->tlp = PROTO_TLP_GREEN;
+    r->created_ms = T_CREATED + 7;
+    sample_origin(r->origin);
+    memset(r->u.sight.target, 0xcd, 32);
+    r->u.sight.count = 300;
+    r->u.sight.first_seen_ms = T_CREATED - 1000;
+    r->u.sight.last_seen_ms = T_CREATED;
+}
+
+static void sample_sighting_fields(struct fields *fs)
+{
+    memset(fs, 0, sizeof *fs);
+    uint8_t k[32];
+    sample_origin(k);
+    mp_uint(add_field(fs, 0), 1);
+    mp_uint(add_field(fs, 1), 3);
+    mp_bin32(add_field(fs, 2), k);
+    mp_uint(add_field(fs, 3), T_CREATED + 7);
+    mp_uint(add_field(fs, 4), 1);
+    mp_array(add_field(fs, 5), 0);
+    mp_array(add_field(fs, 6), 0);
+    memset(k, 0xcd, 32), mp_bin32(add_field(fs, 16), k);
+    mp_uint(add_field(fs, 17), 300);
+    mp_uint(add_field(fs, 18), T_CREATED - 1000);
+    mp_uint(add_field(fs, 19), T_CREATED);
+}
+
+static void sample_roster(struct proto_record *r)
+{
+    memset(r, 0, sizeof *r);
+    r->version = PROTO_RECORD_VERSION;
+    r->kind = PROTO_KIND_ROSTER;
+    r->tlp = PROTO_TLP_GREEN;
+    r->created_ms = T_CREATED + 9;
+    sample_origin(r->origin);
+    r->audience.n_communities = 1;
+    strcpy(r->audience.communities[0], "eu-energy");
+    strcpy(r->u.roster.name, "eu-energy");
+    r->u.roster.version = 2;
+    r->u.roster.n_members = 2;
+    memset(r->u.roster.members[0].key, 0x02, 32);
+    strcpy(r->u.roster.members[0].org, "cert-b");
+    memset(r->u.roster.members[1].key, 0x07, 32);
+    strcpy(r->u.roster.members[1].org, "cert-a");
+}
+
+/* A member [key of byte b repeated, org] into v. */
+static void mp_member(struct buf *v, uint8_t b, const char *org)
+{
+    uint8_t k[32];
+    memset(k, b, 32);
+    mp_array(v, 2), mp_bin32(v, k), mp_str(v, org);
+}
+
+static void sample_roster_fields(struct fields *fs)
+{
+    memset(fs, 0, sizeof *fs);
+    uint8_t k[32];
+    sample_origin(k);
+    mp_uint(add_field(fs, 0), 1);
+    mp_uint(add_field(fs, 1), 4);
+    mp_bin32(add_field(fs, 2), k);
+    mp_uint(add_field(fs, 3), T_CREATED + 9);
+    mp_uint(add_field(fs, 4), 1);
+    struct buf *c = add_field(fs, 5);
+    mp_array(c, 1), mp_str(c, "eu-energy");
+    mp_array(add_field(fs, 6), 0);
+    mp_str(add_field(fs, 16), "eu-energy");
+    mp_uint(add_field(fs, 17), 2);
+    struct buf *m = add_field(fs, 18);
+    mp_array(m, 2), mp_member(m, 0x02, "cert-b"), mp_member(m, 0x07, "cert-a");
+}
+
 static int decode_fields(const struct fields *fs, char *why)
 {
     struct buf body;
@@ -286,6 +364,26 @@ static void test_round_trip_revocation(void **state)
     struct fields fs;
     sample_revocation(&r);
     sample_revocation_fields(&fs);
+    round_trip(&r, &fs);
+}
+
+static void test_round_trip_sighting(void **state)
+{
+    (void)state;
+    struct proto_record r;
+    struct fields fs;
+    sample_sighting(&r);
+    sample_sighting_fields(&fs);
+    round_trip(&r, &fs);
+}
+
+static void test_round_trip_roster(void **state)
+{
+    (void)state;
+    struct proto_record r;
+    struct fields fs;
+    sample_roster(&r);
+    sample_roster_fields(&fs);
     round_trip(&r, &fs);
 }
 
@@ -615,6 +713,7 @@ static void m_version2(struct fields *fs)
     mp_uint(field_val(fs, 0), 2);
 }
 
+/* An indicator body under the sighting kind: its fields are not a sighting's. */
 static void m_kind_sighting(struct fields *fs)
 {
     mp_uint(field_val(fs, 1), 3);
@@ -713,7 +812,8 @@ static const struct mutation mutations[] = {
      "record field 17 (value): domain: not in normal form; it is written 'example.org'"},
     {"unknown type", m_unknown_type, PROTO_E_RANGE, "unknown indicator type 'ip-any'"},
     {"version 2", m_version2, PROTO_E_VERSION, "record field 0 (version): version 2"},
-    {"kind sighting", m_kind_sighting, PROTO_E_RANGE, "kind 3 is not supported yet"},
+    {"kind sighting", m_kind_sighting, PROTO_E_NONCANON,
+     "record field 16 (target): a str where a bin is expected"},
     {"kind unknown", m_kind_unknown, PROTO_E_RANGE, "unknown kind 9"},
     {"valid_until not after created", m_valid_before_created, PROTO_E_RANGE,
      "record field 18 (valid_until)"},
@@ -789,6 +889,12 @@ static void test_mutants(void **state)
     sample_revocation_fields(&fs);
     assemble(&fs, &body);
     check_mutants(body.b, body.n);
+    sample_sighting_fields(&fs);
+    assemble(&fs, &body);
+    check_mutants(body.b, body.n);
+    sample_roster_fields(&fs);
+    assemble(&fs, &body);
+    check_mutants(body.b, body.n);
 }
 
 static void test_revocation_rules(void **state)
@@ -819,6 +925,152 @@ static void test_revocation_rules(void **state)
     mp_uint(add_field(&fs, 18), 5);
     assert_int_equal(decode_fields(&fs, why), PROTO_E_FIELD);
     assert_string_equal(why, "record: unknown field 18");
+}
+
+/* One rule of the sighting or roster body broken: the decoder and the encoder refuse it alike. */
+static void expect_refused(const struct fields *fs, int want_rc, const char *want_why)
+{
+    char why[WHY_LEN] = "";
+    int rc = decode_fields(fs, why);
+    if (rc != want_rc || strstr(why, want_why) == NULL)
+        fail_msg("got %d (%s) '%s', want %d with '%s'", rc, proto_strerror(rc), why, want_rc,
+                 want_why);
+}
+
+static void test_sighting_rules(void **state)
+{
+    (void)state;
+    struct fields fs;
+    sample_sighting_fields(&fs);
+    mp_uint(field_val(&fs, 17), 0);
+    expect_refused(&fs, PROTO_E_RANGE, "record field 17 (count): 0 is not at least 1");
+
+    sample_sighting_fields(&fs);
+    mp_uint(field_val(&fs, 18), T_CREATED + 1);
+    expect_refused(&fs, PROTO_E_RANGE, "record field 18 (first_seen): 1700000000001 is after "
+                                       "last_seen (1700000000000)");
+
+    /* last_seen may lead created by the clock skew bound, not by a millisecond more. */
+    sample_sighting_fields(&fs);
+    mp_uint(field_val(&fs, 19), T_CREATED + 7 + LIMIT_CLOCK_SKEW_MS);
+    expect_refused(&fs, PROTO_OK, "");
+    mp_uint(field_val(&fs, 19), T_CREATED + 8 + LIMIT_CLOCK_SKEW_MS);
+    expect_refused(&fs, PROTO_E_RANGE, "record field 19 (last_seen): 1700000300008 is after "
+                                       "created");
+
+    sample_sighting_fields(&fs);
+    drop_field(&fs, 18);
+    expect_refused(&fs, PROTO_E_FIELD, "record: missing field 18 (first_seen)");
+
+    sample_sighting_fields(&fs);
+    uint8_t id[31] = {0};
+    struct buf *v = field_val(&fs, 16);
+    put_byte(v, 0xc4), put_byte(v, 31), put(v, id, 31);
+    expect_refused(&fs, PROTO_E_RANGE, "record field 16 (target): 31 bytes, not 32");
+
+    /* An indicator's tags are no field of a sighting. */
+    sample_sighting_fields(&fs);
+    mp_array(add_field(&fs, 20), 0);
+    expect_refused(&fs, PROTO_E_FIELD, "record: unknown field 20");
+
+    struct proto_record r;
+    uint8_t out[LIMIT_RECORD_BYTES];
+    sample_sighting(&r);
+    r.u.sight.count = 0;
+    assert_int_equal(proto_record_encode(&r, out, sizeof out), PROTO_E_RANGE);
+    sample_sighting(&r);
+    r.u.sight.first_seen_ms = r.u.sight.last_seen_ms + 1;
+    assert_int_equal(proto_record_encode(&r, out, sizeof out), PROTO_E_RANGE);
+}
+
+static void test_roster_rules(void **state)
+{
+    (void)state;
+    struct fields fs;
+    struct buf *m;
+    sample_roster_fields(&fs);
+    m = field_val(&fs, 18);
+    mp_array(m, 2), mp_member(m, 0x07, "cert-a"), mp_member(m, 0x02, "cert-b");
+    expect_refused(&fs, PROTO_E_NONCANON,
+                   "record field 18 (members): not sorted ascending by key without duplicates");
+
+    sample_roster_fields(&fs);
+    m = field_val(&fs, 18);
+    mp_array(m, 2), mp_member(m, 0x02, "cert-a"), mp_member(m, 0x02, "cert-b");
+    expect_refused(&fs, PROTO_E_NONCANON, "record field 18 (members): not sorted");
+
+    sample_roster_fields(&fs);
+    m = field_val(&fs, 18);
+    mp_array(m, 1), mp_member(m, 0x02, "");
+    expect_refused(&fs, PROTO_E_RANGE, "record field 18 (members): empty text is not allowed");
+
+    sample_roster_fields(&fs);
+    m = field_val(&fs, 18);
+    uint8_t k[32] = {0};
+    mp_array(m, 1), mp_array(m, 3), mp_bin32(m, k), mp_str(m, "a"), mp_str(m, "b");
+    expect_refused(&fs, PROTO_E_RANGE, "record field 18 (members): member 0 is an array of 3");
+
+    sample_roster_fields(&fs);
+    m = field_val(&fs, 18);
+    put_byte(m, 0xdc), put_be(m, LIMIT_ROSTER_MEMBERS + 1, 2);
+    expect_refused(&fs, PROTO_E_TOOBIG, "record field 18 (members): 257 elements, over the "
+                                        "limit of 256");
+
+    sample_roster_fields(&fs);
+    mp_uint(field_val(&fs, 17), 0);
+    expect_refused(&fs, PROTO_E_RANGE, "record field 17 (version): 0 is not at least 1");
+
+    sample_roster_fields(&fs);
+    mp_str(field_val(&fs, 16), "");
+    expect_refused(&fs, PROTO_E_RANGE, "record field 16 (name): empty text is not allowed");
+
+    /* An empty roster is a community nobody is (still) in: allowed. */
+    sample_roster_fields(&fs);
+    mp_array(field_val(&fs, 18), 0);
+    expect_refused(&fs, PROTO_OK, "");
+
+    struct proto_record *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    static uint8_t out[LIMIT_RECORD_BYTES];
+    sample_roster(r);
+    r->u.roster.n_members = LIMIT_ROSTER_MEMBERS + 1;
+    assert_int_equal(proto_record_encode(r, out, sizeof out), PROTO_E_TOOBIG);
+    /* A member takes 38 body bytes with a 2-byte organisation: 200 fit in LIMIT_RECORD_BYTES,
+     * LIMIT_ROSTER_MEMBERS do not (the body limit binds first, as for indicators). */
+    for (unsigned i = 0; i < LIMIT_ROSTER_MEMBERS; i++) {
+        memset(&r->u.roster.members[i], 0, sizeof r->u.roster.members[i]);
+        r->u.roster.members[i].key[0] = (uint8_t)i;
+        snprintf(r->u.roster.members[i].org, sizeof r->u.roster.members[i].org, "o%u", i % 10);
+    }
+    r->u.roster.n_members = LIMIT_ROSTER_MEMBERS;
+    assert_int_equal(proto_record_encode(r, out, sizeof out), PROTO_E_TOOBIG);
+    r->u.roster.n_members = 200;
+    memset(&r->u.roster.members[200], 0,
+           (LIMIT_ROSTER_MEMBERS - 200) * sizeof r->u.roster.members[0]);
+    int n = proto_record_encode(r, out, sizeof out);
+    assert_true(n > 0);
+    struct proto_record *back = calloc(1, sizeof *back);
+    assert_non_null(back);
+    assert_int_equal(proto_record_decode(out, (size_t)n, back, NULL, 0), PROTO_OK);
+    assert_memory_equal(back, r, sizeof *back);
+    for (unsigned i = 0; i < 200; i++)
+        memset(r->u.roster.members[i].org, 'x', LIMIT_NAME_BYTES);
+    assert_int_equal(proto_record_encode(r, out, sizeof out), PROTO_E_TOOBIG);
+
+    /* normalise_sets sorts members by key and drops repeated keys. */
+    sample_roster(r);
+    r->u.roster.n_members = 3;
+    r->u.roster.members[2] = r->u.roster.members[0];
+    struct proto_roster_member tmp = r->u.roster.members[0];
+    r->u.roster.members[0] = r->u.roster.members[1];
+    r->u.roster.members[1] = tmp;
+    proto_record_normalise_sets(r);
+    assert_int_equal(r->u.roster.n_members, 2);
+    assert_int_equal(r->u.roster.members[0].key[0], 0x02);
+    assert_int_equal(r->u.roster.members[1].key[0], 0x07);
+    assert_string_equal(r->u.roster.members[1].org, "cert-a");
+    free(back);
+    free(r);
 }
 
 static void test_encode_validates(void **state)
@@ -1202,7 +1454,10 @@ static void vector_line(struct vector *v, const char *key, const char *val)
     } else if (strcmp(key, "origin") == 0) {
         snprintf(v->origin_hex, sizeof v->origin_hex, "%s", val);
     } else if (strcmp(key, "kind") == 0) {
-        r->kind = strcmp(val, "indicator") == 0 ? PROTO_KIND_INDICATOR : PROTO_KIND_REVOCATION;
+        static const char *const kinds[] = {"", "indicator", "revocation", "sighting", "roster"};
+        for (uint8_t k = PROTO_KIND_INDICATOR; k <= PROTO_KIND_ROSTER; k++)
+            if (strcmp(val, kinds[k]) == 0)
+                r->kind = k;
     } else if (strcmp(key, "tlp") == 0) {
         r->tlp = (uint8_t)proto_tlp_parse(val);
     } else if (strcmp(key, "created_ms") == 0) {
@@ -1224,7 +1479,25 @@ static void vector_line(struct vector *v, const char *key, const char *val)
     } else if (strcmp(key, "comment") == 0) {
         snprintf(r->u.ind.comment, sizeof r->u.ind.comment, "%s", val);
     } else if (strcmp(key, "target") == 0) {
-        hex_decode(val, r->u.rev.target, 32, key);
+        hex_decode(val, r->kind == PROTO_KIND_SIGHTING ? r->u.sight.target : r->u.rev.target, 32,
+                   key);
+    } else if (strcmp(key, "count") == 0) {
+        r->u.sight.count = strtoull(val, NULL, 10);
+    } else if (strcmp(key, "first_seen_ms") == 0) {
+        r->u.sight.first_seen_ms = strtoull(val, NULL, 10);
+    } else if (strcmp(key, "last_seen_ms") == 0) {
+        r->u.sight.last_seen_ms = strtoull(val, NULL, 10);
+    } else if (strcmp(key, "roster_name") == 0) {
+        snprintf(r->u.roster.name, sizeof r->u.roster.name, "%s", val);
+    } else if (strcmp(key, "roster_version") == 0) {
+        r->u.roster.version = strtoull(val, NULL, 10);
+    } else if (strcmp(key, "member") == 0) {
+        /* "KEYHEX ORGANISATION" */
+        struct proto_roster_member *m = &r->u.roster.members[r->u.roster.n_members++];
+        char keyhex[65];
+        snprintf(keyhex, sizeof keyhex, "%s", val);
+        hex_decode(keyhex, m->key, 32, key);
+        snprintf(m->org, sizeof m->org, "%s", val[64] == ' ' ? val + 65 : "");
     } else if (strcmp(key, "reason") == 0) {
         snprintf(r->u.rev.reason, sizeof r->u.rev.reason, "%s", val);
     } else if (strcmp(key, "body") == 0) {
@@ -1318,7 +1591,7 @@ static void test_protocol_vectors(void **state)
         vector_line(&v, line, colon[1] == '\0' ? "" : colon + 2);
     }
     fclose(f);
-    assert_true(count >= 3);
+    assert_true(count >= 5);
 }
 
 int main(void)
@@ -1328,6 +1601,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_indicator),
         cmocka_unit_test(test_round_trip_revocation),
+        cmocka_unit_test(test_round_trip_sighting),
+        cmocka_unit_test(test_round_trip_roster),
+        cmocka_unit_test(test_sighting_rules),
+        cmocka_unit_test(test_roster_rules),
         cmocka_unit_test(test_round_trip_limits),
         cmocka_unit_test(test_noncanonical_variants),
         cmocka_unit_test(test_malformed_bodies),

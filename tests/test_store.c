@@ -402,6 +402,78 @@ static void test_revocation_before_target(void **state)
     remove_dir(dir);
 }
 
+static void gen_sight(struct trec *t, unsigned n, uint8_t origin, const uint8_t target[32])
+{
+    gen(t, n, PROTO_KIND_SIGHTING, origin, 2000 + n);
+    memcpy(t->rec.u.sight.target, target, LIMIT_ID_BYTES);
+}
+
+static void gen_roster(struct trec *t, unsigned n, uint8_t owner)
+{
+    gen(t, n, PROTO_KIND_ROSTER, owner, 3000 + n);
+}
+
+/* sighted: every sighting of a target, whoever made it, also before the target arrives;
+ * rosters: every version of every owner's rosters, by owner or all. */
+static void test_sightings_and_rosters(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct store *s = open_rw(dir, 0);
+    struct trec *t = new_recs(8);
+    gen_ind(&t[0], 1, 0xA1, 10, PROTO_ITYPE_DOMAIN, "example.org");
+    gen_ind(&t[1], 2, 0xA1, 10, PROTO_ITYPE_DOMAIN, "example.net");
+    gen_sight(&t[2], 3, 0xB2, t[0].id);
+    gen_sight(&t[3], 4, 0xC3, t[0].id);
+    gen_sight(&t[4], 5, 0xB2, t[1].id);
+    gen_roster(&t[5], 6, 0xD4);
+    gen_roster(&t[6], 7, 0xD4);
+    gen_roster(&t[7], 8, 0x05);
+    put_all(s, &t[2], 6, NULL); /* sightings before their targets */
+    put_all(s, t, 2, NULL);
+
+    struct seen *sn = new_seen();
+    assert_int_equal(store_iter_sightings(s, t[0].id, collect, sn), STORE_OK);
+    assert_int_equal(sn->n, 2);
+    assert_true(seen_has(sn, t[2].id) && seen_has(sn, t[3].id));
+    assert_true(memcmp(sn->ids[0], sn->ids[1], LIMIT_ID_BYTES) < 0);
+    memset(sn, 0, sizeof *sn);
+    assert_int_equal(store_iter_sightings(s, t[1].id, collect, sn), STORE_OK);
+    assert_int_equal(sn->n, 1);
+    assert_memory_equal(sn->ids[0], t[4].id, LIMIT_ID_BYTES);
+    memset(sn, 0, sizeof *sn);
+    assert_int_equal(store_iter_sightings(s, t[2].id, collect, sn), STORE_OK);
+    assert_int_equal(sn->n, 0);
+    int calls = 0;
+    assert_int_equal(store_iter_sightings(s, t[0].id, stop_after_one, &calls), 7);
+    assert_int_equal(calls, 1);
+
+    memset(sn, 0, sizeof *sn);
+    assert_int_equal(store_iter_rosters(s, t[5].rec.origin, collect, sn), STORE_OK);
+    assert_int_equal(sn->n, 2);
+    assert_true(seen_has(sn, t[5].id) && seen_has(sn, t[6].id));
+    memset(sn, 0, sizeof *sn);
+    assert_int_equal(store_iter_rosters(s, NULL, collect, sn), STORE_OK);
+    assert_int_equal(sn->n, 3);
+    assert_memory_equal(sn->ids[0], t[7].id, LIMIT_ID_BYTES); /* owner 0x05 first */
+    memset(sn, 0, sizeof *sn);
+    uint8_t nobody[LIMIT_KEY_BYTES] = {0};
+    assert_int_equal(store_iter_rosters(s, nobody, collect, sn), STORE_OK);
+    assert_int_equal(sn->n, 0);
+
+    /* A read-only reader sees the same indexes. */
+    store_close(s);
+    struct store_opts ro = {.read_only = true};
+    assert_int_equal(store_open(&s, dir, &ro, NULL, 0), STORE_OK);
+    memset(sn, 0, sizeof *sn);
+    assert_int_equal(store_iter_sightings(s, t[0].id, collect, sn), STORE_OK);
+    assert_int_equal(sn->n, 2);
+    store_close(s);
+    free(sn);
+    free(t);
+    remove_dir(dir);
+}
+
 static void test_revocation_other_origin(void **state)
 {
     (void)state;
@@ -726,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_reader_process),
         cmocka_unit_test(test_corrupt_junk),
         cmocka_unit_test(test_corrupt_schema),
+        cmocka_unit_test(test_sightings_and_rosters),
         cmocka_unit_test(test_read_only_missing),
         cmocka_unit_test(test_batch_all_or_nothing),
         cmocka_unit_test(test_peer_and_meta),

@@ -1,0 +1,126 @@
+/* import.h - reading indicator files that SOC tools write: file -> list of candidates.
+ *
+ * Formats:
+ *   IMPORT_MISP       one MISP event, {"Event": {...}} or the bare event object; attributes of
+ *                     the event and of its objects (Event.Object[].Attribute[]).
+ *   IMPORT_MISP_FEED  a MISP feed directory: manifest.json + <uuid>.json per event.
+ *   IMPORT_STIX       a STIX 2.1 bundle (or a TAXII envelope {"objects": [...]}, or a single
+ *                     object): indicator SDOs with pattern_type "stix" (stixmap.h subset).
+ *   IMPORT_CSV        one value per line in a chosen column (index from 1 or header name); the
+ *                     type from opts.type or a "type" column; RFC 4180 quoting.
+ *   IMPORT_TEXT       one value per line; '#' comments and blank lines skipped; opts.type.
+ *
+ * MISP types map onto ours deliberately (one source attribute may give two candidates):
+ *   ip-src, ip-dst, domain, hostname, url, email-src, email-dst, md5, sha1, sha256, sha512,
+ *   filename                  -> the same type;
+ *   email                     -> email-src (an address without direction is blocked as sender);
+ *   uri                       -> url when absolute (has "scheme://"), else skipped;
+ *   domain|ip                 -> a domain and an ip-dst;
+ *   filename|md5 (sha1, sha256, sha512), malware-sample
+ *                             -> a filename and the hash (both; the hash is what matters);
+ *   ip-src|port, ip-dst|port  -> the address, "port N" noted in the comment;
+ *   hostname|port             -> the hostname, port noted;
+ *   everything else (link, text, regkey, ssdeep...) -> skipped, "unsupported type".
+ * to_ids false -> skipped ("not to_ids") unless opts.include_non_ids. The type check comes first:
+ * an unsupported type is reported as such whatever its to_ids.
+ *
+ * TLP, per candidate: MISP "tlp:" tags on the event and on the attribute, STIX object_marking_refs
+ * (and granular_markings) resolved with stixmap.h (ids of all three sets, marking-definition
+ * objects of the bundle); several markings -> the most restrictive. tlp = -1 when the source says
+ * nothing (the CLI then applies --tlp). A "tlp:" tag we cannot place (tlp:unclear, tlp:ex:chr)
+ * makes the candidate INVALID: a guess could leak it.
+ *
+ * Text carried over: the MISP attribute comment (prefixed with the event info: "INFO: comment"),
+ * the STIX name/description; comments are cut to LIMIT_COMMENT_BYTES with " [truncated]"; control
+ * characters other than tab and newline become spaces. Non-TLP tags of the event and attribute
+ * (STIX labels) become record tags: attribute tags first, at most LIMIT_TAGS, each at most
+ * LIMIT_TAG_BYTES (longer ones dropped).
+ *
+ * Every candidate of a supported type is normalised with proto_indicator_normalise: status
+ * IMPORT_OK with the normal form in value, or IMPORT_INVALID with the raw value and the reason.
+ *
+ * Pure: reads files, never the store, the clock or the network. The list owns every string in
+ * it (import_list_free releases them).
+ */
+#ifndef TLPMESH_NODE_IMPORT_H
+#define TLPMESH_NODE_IMPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/limits.h"
+
+enum import_format {
+    IMPORT_MISP,
+    IMPORT_MISP_FEED,
+    IMPORT_STIX,
+    IMPORT_CSV,
+    IMPORT_TEXT,
+};
+
+/* "misp", "misp-feed", "stix", "csv", "text" -> format, or -1. */
+int import_format_parse(const char *name);
+
+enum import_err {
+    IMPORT_E_IO = -1900,     /* missing or unreadable file / directory */
+    IMPORT_E_FORMAT = -1901, /* not JSON / CSV, or the wrong structure (reason with position) */
+    IMPORT_E_LIMIT = -1902,  /* over a LIMIT_IMPORT_* bound */
+    IMPORT_E_USAGE = -1903,  /* options that do not fit the format (no type for text...) */
+    IMPORT_E_NOMEM = -1904,
+};
+
+const char *import_strerror(int err);
+
+enum import_status {
+    IMPORT_OK = 0,            /* a normalised candidate */
+    IMPORT_INVALID,           /* a supported type, but the value (or its TLP tag) is refused */
+    IMPORT_SKIP_UNSUPPORTED,  /* a type or pattern we do not carry */
+    IMPORT_SKIP_NOT_IDS,      /* MISP to_ids false */
+    IMPORT_SKIP_REVOKED,      /* STIX revoked: true */
+    IMPORT_STATUS_COUNT
+};
+
+/* Short name of a status for summaries: "ok", "invalid", "unsupported type", "not to_ids", "revoked in source". */
+const char *import_status_name(int status);
+
+struct import_item {
+    int status;      /* enum import_status */
+    int itype;       /* enum proto_itype when OK or INVALID; -1 for skipped */
+    int tlp;         /* enum proto_tlp from the source, -1 when it says nothing */
+    uint64_t valid_until_ms; /* STIX valid_until; 0 when the source gives none */
+    char *src_type;  /* the type as the source wrote it ("domain|ip", "ipv4-addr:value") */
+    char *value;     /* OK: normalised; otherwise as in the source */
+    char *comment;   /* NULL when none */
+    char *why;       /* INVALID and skips: the reason; NULL for OK */
+    char *where;     /* "FILE: Attribute 3" / "FILE:12" / "FILE: indicator--..." */
+    char *tags[LIMIT_TAGS];
+    size_t n_tags;
+};
+
+struct import_list {
+    struct import_item *items;
+    size_t n, cap;
+};
+
+void import_list_init(struct import_list *l);
+void import_list_free(struct import_list *l);
+
+struct import_opts {
+    enum import_format format;
+    int itype;           /* --type: proto_itype, or -1 (CSV then needs a "type" column) */
+    const char *column;  /* CSV: 1-based index or header name; NULL = 1 */
+    bool include_non_ids;
+};
+
+/* Parses path (a file; a directory for IMPORT_MISP_FEED) and appends its candidates to out.
+ * On error returns a negative import_err with a one-line reason "PATH: ..." (JSON errors with
+ * line:column) in why, and out is left as it was. */
+int import_path(const char *path, const struct import_opts *opts, struct import_list *out,
+                char *why, size_t why_len);
+
+/* The same for text already in memory; name stands for the file in reasons. Not for feeds. */
+int import_buffer(const char *data, size_t len, const char *name, const struct import_opts *opts,
+                  struct import_list *out, char *why, size_t why_len);
+
+#endif

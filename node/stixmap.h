@@ -1,0 +1,104 @@
+/* stixmap.h - STIX 2.1 facts as tables: TLP marking definitions and indicator patterns.
+ *
+ * Shared by import (STIX bundles in) and export (STIX bundles, TAXII out), so that both sides
+ * agree byte for byte. Sources: /work/shared/reference/interop.md §2.2 and §2.4.
+ *
+ * TLP markings. Three id sets are in use and all are accepted on input:
+ *   TLP 2.0 (cti-stix-common-objects, extension tlp_2_0): clear, green, amber, amber+strict, red;
+ *   TLP 1.0 (STIX 2.1 spec, definition_type "tlp"):       white (= clear), green, amber, red;
+ *   OpenCTI's own AMBER+STRICT id (pycti), which has no TLP 1.0 counterpart.
+ * On output STIXMAP_TLP2 gives the TLP 2.0 ids and objects; STIXMAP_TLP1 gives what OpenCTI and
+ * misp-stix emit: TLP 1.0 ids (clear as white) and OpenCTI's id for AMBER+STRICT.
+ *
+ * Patterns. Indicator types (proto/indicator.h) map to STIX paths as follows:
+ *   ip-src, ip-dst    -> ipv4-addr:value or ipv6-addr:value (by the address family; CIDR kept)
+ *   domain, hostname  -> domain-name:value
+ *   url               -> url:value
+ *   email-src         -> email-addr:value
+ *   email-dst         -> email-message:to_refs[*].value
+ *   md5/sha1/sha256/sha512 -> file:hashes.'MD5' / 'SHA-1' / 'SHA-256' / 'SHA-512'
+ *   filename          -> file:name
+ * and back, where STIX carries less than MISP: ipv4-addr/ipv6-addr:value -> ip-dst (STIX says
+ * no direction; a bad address is blocked as a destination); domain-name:value -> domain when the
+ * name has two labels or more, else hostname; email-addr:value and email-message:from_ref.value
+ * -> email-src; network-traffic:src_ref.value -> ip-src, network-traffic:dst_ref.value -> ip-dst;
+ * domain-name:resolves_to_refs[*].value -> ip-dst. Hash keys are accepted in any case, quoted or
+ * not, with or without the hyphen ("hashes.md5", "hashes.'SHA-256'", "hashes.SHA256").
+ *
+ * The pattern parser accepts the forms producers actually emit for single indicators:
+ *   [path = 'v']                          one indicator
+ *   [a = 'v' OR b = 'w']  and  [..] OR [..]  several indicators
+ *   [network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = 'v']
+ *                                         MISP's ip-dst form: one indicator
+ *   [domain-name:value = 'd' AND domain-name:resolves_to_refs[*].value = 'i']
+ *                                         MISP's domain|ip form: a domain and an ip-dst
+ * and refuses everything else (other operators, qualifiers, AND across observations, NOT,
+ * parentheses, other paths) with a one-line reason. String literals honour the grammar's only
+ * escapes, \' and \\.
+ *
+ * No I/O, no allocation except the json_t objects stixmap_marking_object() returns (the caller
+ * owns that reference).
+ */
+#ifndef TLPMESH_NODE_STIXMAP_H
+#define TLPMESH_NODE_STIXMAP_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "proto/limits.h"
+
+enum stixmap_tlp_version {
+    STIXMAP_TLP2 = 0, /* TLP 2.0 ids and objects (the default) */
+    STIXMAP_TLP1 = 1, /* TLP 1.0 ids (clear as white) + OpenCTI's AMBER+STRICT: older consumers */
+};
+
+enum stixmap_err {
+    STIXMAP_OK = 0,
+    STIXMAP_E_TYPE = -1700,    /* indicator type or TLP level with no STIX mapping */
+    STIXMAP_E_NOSPACE = -1701, /* output buffer too small */
+    STIXMAP_E_PATTERN = -1702, /* pattern outside the supported subset (reason in why) */
+};
+
+const char *stixmap_strerror(int err);
+
+/* --- TLP markings --- */
+
+/* TLP level (enum proto_tlp) of a marking-definition id from any of the three sets, or -1. */
+int stixmap_tlp_from_marking_id(const char *id);
+
+/* TLP level of a marking name or tag: "TLP:AMBER+STRICT", "tlp:white", "amber", "TLP:CLEAR"
+ * (case-insensitive, "tlp:" prefix optional, white = clear), or -1. */
+int stixmap_tlp_from_name(const char *name);
+
+/* TLP level of a marking-definition object: its id if known, else the tlp_2_0 extension,
+ * definition_type "tlp" + definition.tlp, OpenCTI's x_opencti_definition, or a name such as
+ * "TLP:AMBER". -1 when it is not a TLP marking (a statement, a copyright...). */
+int stixmap_tlp_from_marking_object(const json_t *obj);
+
+/* The marking-definition id for a level; NULL for an invalid level. Static storage. */
+const char *stixmap_marking_id(int tlp, enum stixmap_tlp_version v);
+
+/* The full marking-definition object (spec_version "2.1") as a new reference; NULL for an invalid
+ * level or out of memory. */
+json_t *stixmap_marking_object(int tlp, enum stixmap_tlp_version v);
+
+/* --- patterns --- */
+
+/* Builds the pattern for a normalised value of itype into out[0..cap) (NUL-terminated), quotes
+ * and backslashes escaped. Returns the length, STIXMAP_E_TYPE or STIXMAP_E_NOSPACE. */
+int stixmap_pattern_build(int itype, const char *value, char *out, size_t cap);
+
+/* One indicator found in a pattern: its type and its value as written (not yet normalised). */
+struct stixmap_term {
+    int itype; /* enum proto_itype */
+    char value[LIMIT_VALUE_BYTES + 1];
+};
+
+/* Parses a STIX pattern into terms[0..*n) (at most cap, cap <= LIMIT_STIX_PATTERN_TERMS).
+ * Returns STIXMAP_OK, or STIXMAP_E_PATTERN with a one-line reason in why, e.g.
+ * "operator LIKE is not supported (only =)" or "path x-foo:bar is not an indicator type". */
+int stixmap_pattern_parse(const char *pattern, struct stixmap_term *terms, size_t cap, size_t *n,
+                          char *why, size_t why_len);
+
+#endif

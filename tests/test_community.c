@@ -1,0 +1,399 @@
+/* test_community.c - rosters to memberships (node/community.h), on a real LMDB store with real
+ * signed rosters. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "crypto/keys.h"
+#include "node/community.h"
+
+#define T0 1700000000000ULL
+
+/* Identities by seed byte. */
+enum { SELF = 1, OWNER_T = 2, OWNER_U = 3, NODE_A = 4, NODE_B = 5, NODE_C = 6 };
+
+struct env {
+    char dir[64];
+    struct store *store;
+    struct config cfg;
+    struct community_table table;
+    uint8_t keys[8][LIMIT_KEY_BYTES];
+    struct keys_identity ids[8];
+    char log[8][320];
+    size_t n_log;
+};
+
+static void on_log(void *ctx, const char *line)
+{
+    struct env *e = ctx;
+    if (e->n_log < 8)
+        snprintf(e->log[e->n_log], sizeof e->log[0], "%s", line);
+    e->n_log++;
+}
+
+static struct env *env_new(void)
+{
+    struct env *e = calloc(1, sizeof *e);
+    assert_non_null(e);
+    snprintf(e->dir, sizeof e->dir, "/tmp/tlp-community-XXXXXX");
+    assert_non_null(mkdtemp(e->dir));
+    assert_int_equal(store_open(&e->store, e->dir, NULL, NULL, 0), STORE_OK);
+    config_init(&e->cfg);
+    snprintf(e->cfg.organisation, sizeof e->cfg.organisation, "cert-self");
+    for (uint8_t i = 1; i < 8; i++) {
+        uint8_t seed[LIMIT_KEY_BYTES];
+        memset(seed, i, sizeof seed);
+        keys_identity_from_seed(seed, &e->ids[i]);
+        memcpy(e->keys[i], e->ids[i].sign_pk, LIMIT_KEY_BYTES);
+    }
+    community_table_init(&e->table);
+    return e;
+}
+
+static void env_free(struct env *e)
+{
+    community_table_free(&e->table);
+    config_free(&e->cfg);
+    store_close(e->store);
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", e->dir, STORE_FILE_NAME);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/%s-lock", e->dir, STORE_FILE_NAME);
+    unlink(path);
+    assert_int_equal(rmdir(e->dir), 0);
+    for (int i = 1; i < 8; i++)
+        keys_identity_wipe(&e->ids[i]);
+    free(e);
+}
+
+static void trust(struct env *e, int owner)
+{
+    memcpy(e->cfg.roster_owners[e->cfg.n_roster_owners++], e->keys[owner], LIMIT_KEY_BYTES);
+}
+
+/* A [Peer] for node with organisation org (may be "") and one Community line (may be NULL). */
+static void add_peer(struct env *e, int node, const char *org, const char *community)
+{
+    struct config_peer *p = realloc(e->cfg.peers, (e->cfg.n_peers + 1) * sizeof *p);
+    assert_non_null(p);
+    e->cfg.peers = p;
+    p = &p[e->cfg.n_peers++];
+    memset(p, 0, sizeof *p);
+    memcpy(p->key, e->keys[node], LIMIT_KEY_BYTES);
+    keys_pubkey_to_b64(p->key, p->key_b64);
+    snprintf(p->organisation, sizeof p->organisation, "%s", org);
+    if (community != NULL)
+        snprintf(p->communities[p->n_communities++], LIMIT_NAME_BYTES + 1, "%s", community);
+    p->max_tlp = PROTO_TLP_AMBER;
+    p->relation = CONFIG_RELATION_CLIENT;
+}
+
+/* Signs and stores owner's roster `name` version `version` listing nodes[0..n) as org "org-N"
+ * (or as orgs[i] when orgs is not NULL); returns its id in id (if not NULL). */
+static void put_roster(struct env *e, int owner, const char *name, uint64_t version,
+                       const int *nodes, size_t n, const char *const *orgs,
+                       uint8_t id[LIMIT_ID_BYTES])
+{
+    struct proto_record *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    r->version = PROTO_RECORD_VERSION;
+    r->kind = PROTO_KIND_ROSTER;
+    r->tlp = PROTO_TLP_GREEN;
+    r->created_ms = T0 + version;
+    memcpy(r->origin, e->keys[owner], LIMIT_KEY_BYTES);
+    snprintf(r->u.roster.name, sizeof r->u.roster.name, "%s", name);
+    r->u.roster.version = version;
+    for (size_t i = 0; i < n; i++) {
+        struct proto_roster_member *m = &r->u.roster.members[i];
+        memcpy(m->key, e->keys[nodes[i]], LIMIT_KEY_BYTES);
+        if (orgs != NULL)
+            snprintf(m->org, sizeof m->org, "%s", orgs[i]);
+        else
+            snprintf(m->org, sizeof m->org, "org-%d", nodes[i]);
+    }
+    r->u.roster.n_members = (uint16_t)n;
+    proto_record_normalise_sets(r);
+    static uint8_t buf[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
+    int blen = proto_record_encode(r, buf + LIMIT_SIG_BYTES, LIMIT_RECORD_BYTES);
+    assert_true(blen > 0);
+    proto_record_sign(buf + LIMIT_SIG_BYTES, (size_t)blen, e->ids[owner].sign_sk, buf);
+    struct store_put put = {.signed_rec = buf, .len = LIMIT_SIG_BYTES + (size_t)blen, .rec = r};
+    proto_record_id(buf + LIMIT_SIG_BYTES, (size_t)blen, put.id);
+    assert_int_equal(store_put_batch(e->store, &put, 1), STORE_OK);
+    assert_int_equal(put.result, STORE_PUT_ADDED);
+    if (id != NULL)
+        memcpy(id, put.id, LIMIT_ID_BYTES);
+    free(r);
+}
+
+static void build(struct env *e, bool include_untrusted)
+{
+    e->n_log = 0;
+    assert_int_equal(community_table_build(&e->table, e->store, &e->cfg, e->keys[SELF],
+                                           include_untrusted, on_log, e),
+                     COMMUNITY_OK);
+}
+
+/* The communities of node, joined with ',' for exact comparison. */
+static const char *comms(struct env *e, int node)
+{
+    static char out[LIMIT_GATE_MEMBERSHIPS * (LIMIT_NAME_BYTES + 1)];
+    static char names[LIMIT_GATE_MEMBERSHIPS][LIMIT_NAME_BYTES + 1];
+    size_t n = community_of_key(&e->table, e->keys[node], names, LIMIT_GATE_MEMBERSHIPS);
+    out[0] = '\0';
+    for (size_t i = 0; i < n && i < LIMIT_GATE_MEMBERSHIPS; i++) {
+        if (i > 0)
+            strcat(out, ",");
+        strcat(out, names[i]);
+    }
+    return out;
+}
+
+static void untrusted_owner_is_ignored(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    const int ab[] = {NODE_A, NODE_B};
+    put_roster(e, OWNER_U, "eu-energy", 1, ab, 2, NULL, NULL);
+    build(e, false);
+    assert_int_equal(e->table.n_rosters, 0);
+    assert_string_equal(comms(e, NODE_A), "");
+    assert_string_equal(community_org_of_key(&e->table, &e->cfg, e->keys[NODE_A]), "");
+
+    /* Shown, but marked untrusted and still counting for nothing. */
+    build(e, true);
+    assert_int_equal(e->table.n_rosters, 1);
+    assert_false(e->table.rosters[0].trusted);
+    assert_int_equal(e->table.rosters[0].n_members, 2);
+    assert_string_equal(comms(e, NODE_A), "");
+
+    trust(e, OWNER_U);
+    build(e, false);
+    assert_int_equal(e->table.n_rosters, 1);
+    assert_true(e->table.rosters[0].trusted);
+    assert_string_equal(comms(e, NODE_A), "eu-energy");
+    assert_string_equal(comms(e, NODE_B), "eu-energy");
+    assert_string_equal(comms(e, NODE_C), "");
+    assert_string_equal(community_org_of_key(&e->table, &e->cfg, e->keys[NODE_B]), "org-5");
+    env_free(e);
+}
+
+static void own_rosters_are_trusted_and_name_our_communities(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    const int sa[] = {SELF, NODE_A};
+    put_roster(e, SELF, "national", 1, sa, 2, NULL, NULL);
+    const int ab[] = {NODE_A, NODE_B};
+    put_roster(e, SELF, "health", 1, ab, 2, NULL, NULL);
+    build(e, false);
+    assert_string_equal(comms(e, SELF), "national");
+    assert_string_equal(comms(e, NODE_A), "health,national");
+    struct gate_self n;
+    assert_int_equal(community_fill_self(&e->table, &e->cfg, &n), COMMUNITY_OK);
+    assert_memory_equal(n.key, e->keys[SELF], LIMIT_KEY_BYTES);
+    assert_string_equal(n.org, "cert-self");
+    assert_int_equal(n.n_communities, 1);
+    assert_string_equal(n.communities[0], "national");
+    /* Our own organisation comes from our config, not from what a roster says of us. */
+    assert_string_equal(community_org_of_key(&e->table, &e->cfg, e->keys[SELF]), "cert-self");
+    env_free(e);
+}
+
+static void newer_version_replaces_older_and_removal_takes_effect(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    trust(e, OWNER_T);
+    const int abc[] = {NODE_A, NODE_B, NODE_C}, a[] = {NODE_A};
+    /* Stored newest first: arrival order must not matter. */
+    put_roster(e, OWNER_T, "eu-energy", 3, a, 1, NULL, NULL);
+    put_roster(e, OWNER_T, "eu-energy", 1, abc, 3, NULL, NULL);
+    build(e, false);
+    assert_int_equal(e->table.n_rosters, 1);
+    assert_int_equal(e->table.rosters[0].version, 3);
+    assert_string_equal(comms(e, NODE_A), "eu-energy");
+    assert_string_equal(comms(e, NODE_B), "");
+    assert_string_equal(comms(e, NODE_C), "");
+
+    /* Version 4 removes A too: nobody is left. */
+    put_roster(e, OWNER_T, "eu-energy", 4, NULL, 0, NULL, NULL);
+    build(e, false);
+    assert_int_equal(e->table.rosters[0].version, 4);
+    assert_int_equal(e->table.rosters[0].n_members, 0);
+    assert_string_equal(comms(e, NODE_A), "");
+    assert_int_equal(e->table.n_conflicts, 0);
+    assert_int_equal(e->n_log, 0);
+    env_free(e);
+}
+
+/* Two different rosters with the same owner, name and version: the smaller id wins, whatever the
+ * order they were stored in, and the conflict is logged. */
+static void equal_version_conflict_is_deterministic(void **state)
+{
+    (void)state;
+    const int a[] = {NODE_A}, b[] = {NODE_B};
+    uint8_t id_a[LIMIT_ID_BYTES], id_b[LIMIT_ID_BYTES];
+    for (int order = 0; order < 2; order++) {
+        struct env *e = env_new();
+        trust(e, OWNER_T);
+        if (order == 0) {
+            put_roster(e, OWNER_T, "eu-energy", 2, a, 1, NULL, id_a);
+            put_roster(e, OWNER_T, "eu-energy", 2, b, 1, NULL, id_b);
+        } else {
+            put_roster(e, OWNER_T, "eu-energy", 2, b, 1, NULL, id_b);
+            put_roster(e, OWNER_T, "eu-energy", 2, a, 1, NULL, id_a);
+        }
+        build(e, false);
+        const bool a_wins = memcmp(id_a, id_b, LIMIT_ID_BYTES) < 0;
+        assert_int_equal(e->table.n_rosters, 1);
+        assert_true(e->table.rosters[0].conflict);
+        assert_int_equal(e->table.n_conflicts, 1);
+        assert_memory_equal(e->table.rosters[0].id, a_wins ? id_a : id_b, LIMIT_ID_BYTES);
+        assert_string_equal(comms(e, NODE_A), a_wins ? "eu-energy" : "");
+        assert_string_equal(comms(e, NODE_B), a_wins ? "" : "eu-energy");
+        assert_int_equal(e->n_log, 1);
+        assert_non_null(strstr(e->log[0], "signed two different rosters 'eu-energy' version 2"));
+        env_free(e);
+    }
+}
+
+/* Same name from two trusted owners: one namespace, both contribute; different names of one
+ * owner are separate rosters. */
+static void owners_share_the_namespace(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    trust(e, OWNER_T);
+    trust(e, OWNER_U);
+    const int a[] = {NODE_A}, b[] = {NODE_B};
+    put_roster(e, OWNER_T, "eu-energy", 1, a, 1, NULL, NULL);
+    put_roster(e, OWNER_U, "eu-energy", 7, b, 1, NULL, NULL);
+    put_roster(e, OWNER_U, "finance", 1, a, 1, NULL, NULL);
+    build(e, false);
+    assert_int_equal(e->table.n_rosters, 3);
+    assert_string_equal(comms(e, NODE_A), "eu-energy,finance");
+    assert_string_equal(comms(e, NODE_B), "eu-energy");
+    assert_non_null(community_find(&e->table, e->keys[OWNER_U], "finance"));
+    assert_null(community_find(&e->table, e->keys[OWNER_T], "finance"));
+    /* Sorted by (owner, name). */
+    for (size_t i = 1; i < e->table.n_rosters; i++) {
+        const struct community_roster *x = &e->table.rosters[i - 1], *y = &e->table.rosters[i];
+        int c = memcmp(x->owner, y->owner, LIMIT_KEY_BYTES);
+        assert_true(c < 0 || (c == 0 && strcmp(x->name, y->name) < 0));
+    }
+    env_free(e);
+}
+
+static void fill_peer_unites_config_and_rosters(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    trust(e, OWNER_T);
+    const int ab[] = {NODE_A, NODE_B};
+    const char *const orgs[] = {"roster-org-a", "roster-org-b"};
+    put_roster(e, OWNER_T, "eu-energy", 1, ab, 2, orgs, NULL);
+    put_roster(e, OWNER_T, "alpha", 1, ab, 2, orgs, NULL);
+    add_peer(e, NODE_A, "config-org-a", "zeta");
+    add_peer(e, NODE_C, "", "eu-energy");
+    build(e, false);
+
+    struct gate_peer p;
+    assert_int_equal(community_fill_peer(&e->table, &e->cfg, e->keys[NODE_A], true, &p),
+                     COMMUNITY_OK);
+    assert_true(p.authenticated);
+    assert_string_equal(p.org, "config-org-a"); /* the operator's word first */
+    assert_int_equal(p.relation, GATE_RELATION_CLIENT);
+    assert_int_equal(p.ceiling, PROTO_TLP_AMBER);
+    assert_int_equal(p.n_communities, 3);
+    assert_string_equal(p.communities[0], "alpha");
+    assert_string_equal(p.communities[1], "eu-energy");
+    assert_string_equal(p.communities[2], "zeta");
+
+    /* Config line and roster naming the same community: listed once. */
+    assert_int_equal(community_fill_peer(&e->table, &e->cfg, e->keys[NODE_C], true, &p),
+                     COMMUNITY_OK);
+    assert_string_equal(p.org, "");
+    assert_int_equal(p.n_communities, 1);
+    assert_string_equal(p.communities[0], "eu-energy");
+
+    /* Not configured: organisation from the roster, partner, ceiling CLEAR. */
+    assert_int_equal(community_fill_peer(&e->table, &e->cfg, e->keys[NODE_B], false, &p),
+                     COMMUNITY_OK);
+    assert_false(p.authenticated);
+    assert_string_equal(p.org, "roster-org-b");
+    assert_int_equal(p.relation, GATE_RELATION_PARTNER);
+    assert_int_equal(p.ceiling, PROTO_TLP_CLEAR);
+    assert_int_equal(p.n_communities, 2);
+    env_free(e);
+}
+
+/* More memberships than the gate holds: the first LIMIT_GATE_MEMBERSHIPS names (sorted) are kept
+ * and the caller is told. */
+static void memberships_over_the_gate_limit_are_cut(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    const int a[] = {NODE_A};
+    for (int i = 0; i < LIMIT_GATE_MEMBERSHIPS + 1; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "c%03d", i);
+        put_roster(e, SELF, name, 1, a, 1, NULL, NULL);
+    }
+    build(e, false);
+    struct gate_peer p;
+    assert_int_equal(community_fill_peer(&e->table, &e->cfg, e->keys[NODE_A], true, &p),
+                     COMMUNITY_E_TOOMANY);
+    assert_int_equal(p.n_communities, LIMIT_GATE_MEMBERSHIPS);
+    assert_string_equal(p.communities[0], "c000");
+    assert_string_equal(p.communities[LIMIT_GATE_MEMBERSHIPS - 1], "c063");
+    char names[2][LIMIT_NAME_BYTES + 1];
+    assert_int_equal(community_of_key(&e->table, e->keys[NODE_A], names, 2),
+                     LIMIT_GATE_MEMBERSHIPS + 1);
+    assert_string_equal(names[1], "c001");
+    env_free(e);
+}
+
+/* The CLI reads rosters from a read-only store while the node runs. */
+static void read_only_store_builds_the_same_table(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    const int a[] = {NODE_A};
+    put_roster(e, SELF, "national", 1, a, 1, NULL, NULL);
+    build(e, false);
+    assert_int_equal(e->table.n_rosters, 1);
+    store_close(e->store);
+    struct store_opts ro = {.read_only = true};
+    assert_int_equal(store_open(&e->store, e->dir, &ro, NULL, 0), STORE_OK);
+    build(e, false);
+    assert_int_equal(e->table.n_rosters, 1);
+    assert_string_equal(community_strerror(COMMUNITY_E_TOOMANY),
+                        "more community memberships than LIMIT_GATE_MEMBERSHIPS");
+    env_free(e);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(untrusted_owner_is_ignored),
+        cmocka_unit_test(own_rosters_are_trusted_and_name_our_communities),
+        cmocka_unit_test(newer_version_replaces_older_and_removal_takes_effect),
+        cmocka_unit_test(equal_version_conflict_is_deterministic),
+        cmocka_unit_test(owners_share_the_namespace),
+        cmocka_unit_test(fill_peer_unites_config_and_rosters),
+        cmocka_unit_test(memberships_over_the_gate_limit_are_cut),
+        cmocka_unit_test(read_only_store_builds_the_same_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

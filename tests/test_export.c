@@ -1,0 +1,485 @@
+/* test_export.c - every export format on fixed records: exact bytes where the format is text,
+ * parsed-back JSON for STIX and MISP, and the gate: revoked, expired, over-ceiling and RED records
+ * that N may not see never appear. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "node/export.h"
+
+#define NOW_MS 1767225600000ULL /* 2026-01-01T00:00:00.000Z */
+#define HOUR_MS 3600000ULL
+#define N_RECS 15
+
+struct fixture {
+    uint8_t id[LIMIT_ID_BYTES];
+    struct proto_record rec;
+    bool revoked;
+};
+
+static struct fixture recs[N_RECS];
+static const uint8_t self_key[LIMIT_KEY_BYTES] = {0x11, 0x22, 0x33};
+static const uint8_t other_key[LIMIT_KEY_BYTES] = {0x99};
+
+static void add(size_t i, int tlp, int itype, const char *value, uint8_t confidence,
+                const char *comment)
+{
+    struct fixture *f = &recs[i];
+    memset(f, 0, sizeof *f);
+    for (size_t b = 0; b < LIMIT_ID_BYTES; b++)
+        f->id[b] = (uint8_t)(i * 16 + b);
+    struct proto_record *r = &f->rec;
+    r->version = PROTO_RECORD_VERSION;
+    r->kind = PROTO_KIND_INDICATOR;
+    r->tlp = (uint8_t)tlp;
+    r->created_ms = NOW_MS - HOUR_MS * (N_RECS - i);
+    r->origin[0] = 0x42;
+    r->u.ind.type = (uint8_t)itype;
+    r->u.ind.confidence = confidence;
+    r->u.ind.valid_until_ms = NOW_MS + 24 * HOUR_MS;
+    snprintf(r->u.ind.value, sizeof r->u.ind.value, "%s", value);
+    snprintf(r->u.ind.comment, sizeof r->u.ind.comment, "%s", comment);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    add(0, PROTO_TLP_CLEAR, PROTO_ITYPE_IP_DST, "203.0.113.7", 80, "C2\tof \"X\"\nline2");
+    recs[0].rec.u.ind.n_tags = 2;
+    strcpy(recs[0].rec.u.ind.tags[0], "c2");
+    strcpy(recs[0].rec.u.ind.tags[1], "phishing");
+    add(1, PROTO_TLP_GREEN, PROTO_ITYPE_DOMAIN, "evil.example", 50, "");
+    add(2, PROTO_TLP_AMBER, PROTO_ITYPE_URL, "http://evil.example/a?b='c'", 50, "");
+    add(3, PROTO_TLP_AMBER_STRICT, PROTO_ITYPE_SHA256,
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", 90, "strict");
+    add(4, PROTO_TLP_GREEN, PROTO_ITYPE_MD5, "d41d8cd98f00b204e9800998ecf8427e", 50, "");
+    add(5, PROTO_TLP_CLEAR, PROTO_ITYPE_SHA1, "da39a3ee5e6b4b0d3255bfef95601890afd80709", 50, "");
+    add(6, PROTO_TLP_GREEN, PROTO_ITYPE_IP_SRC, "198.51.100.0/24", 0, "scanner net");
+    add(7, PROTO_TLP_CLEAR, PROTO_ITYPE_HOSTNAME, "www.evil.example", 100, "");
+    add(8, PROTO_TLP_CLEAR, PROTO_ITYPE_EMAIL_SRC, "bad@evil.example", 50, "");
+    add(9, PROTO_TLP_CLEAR, PROTO_ITYPE_FILENAME, "abc", 50, "");
+    /* RED to N itself: only with ceiling red */
+    add(10, PROTO_TLP_RED, PROTO_ITYPE_IP_DST, "192.0.2.1", 50, "");
+    recs[10].rec.audience.n_recipients = 1;
+    memcpy(recs[10].rec.audience.recipients[0], self_key, LIMIT_KEY_BYTES);
+    /* RED to someone else, published by N: never */
+    add(11, PROTO_TLP_RED, PROTO_ITYPE_IP_DST, "192.0.2.2", 50, "");
+    recs[11].rec.audience.n_recipients = 1;
+    memcpy(recs[11].rec.audience.recipients[0], other_key, LIMIT_KEY_BYTES);
+    memcpy(recs[11].rec.origin, self_key, LIMIT_KEY_BYTES);
+    add(12, PROTO_TLP_CLEAR, PROTO_ITYPE_DOMAIN, "revoked.example", 50, "");
+    recs[12].revoked = true;
+    add(13, PROTO_TLP_CLEAR, PROTO_ITYPE_DOMAIN, "expired.example", 50, "");
+    recs[13].rec.u.ind.valid_until_ms = NOW_MS;
+    /* not an indicator: never exported */
+    add(14, PROTO_TLP_CLEAR, PROTO_ITYPE_DOMAIN, "x", 50, "");
+    recs[14].rec.kind = PROTO_KIND_REVOCATION;
+    return 0;
+}
+
+static int fixture_each(void *src, export_record_cb cb, void *ctx)
+{
+    (void)src;
+    for (size_t i = 0; i < N_RECS; i++) {
+        const int rc = cb(recs[i].id, &recs[i].rec, recs[i].revoked, ctx);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int failing_each(void *src, export_record_cb cb, void *ctx)
+{
+    (void)src;
+    (void)cb;
+    (void)ctx;
+    return -1;
+}
+
+static struct export_job job_for(int format, int max_tlp)
+{
+    struct export_job j;
+    memset(&j, 0, sizeof j);
+    j.format = format;
+    memcpy(j.self.key, self_key, LIMIT_KEY_BYTES);
+    strcpy(j.self.org, "CERT-A");
+    j.max_tlp = (uint8_t)max_tlp;
+    j.now_ms = NOW_MS;
+    j.src.each = fixture_each;
+    return j;
+}
+
+/* The bytes of one export file (caller frees). */
+static char *render(const struct export_job *j, const char *name, struct export_stats *st)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(export_write(j, name, f, st), EXPORT_OK);
+    fclose(f);
+    return buf;
+}
+
+static void assert_render(const struct export_job *j, const char *name, const char *want)
+{
+    char *got = render(j, name, NULL);
+    assert_string_equal(got, want);
+    free(got);
+}
+static const char golden_text[] =
+        "203.0.113.7\n"
+        "evil.example\n"
+        "http://evil.example/a?b='c'\n"
+        "d41d8cd98f00b204e9800998ecf8427e\n"
+        "da39a3ee5e6b4b0d3255bfef95601890afd80709\n"
+        "198.51.100.0/24\n"
+        "www.evil.example\n"
+        "bad@evil.example\n"
+        "abc\n";
+
+static const char golden_zeek[] =
+        "#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\tmeta.url\tmeta.do_notice\tmeta.if_in\n"
+        "203.0.113.7\tIntel::ADDR\ttlpmesh:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\tTLP:CLEAR C2 of \"X\" line2\t-\tT\t-\n"
+        "evil.example\tIntel::DOMAIN\ttlpmesh:101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f\tTLP:GREEN\t-\tT\t-\n"
+        "evil.example/a?b='c'\tIntel::URL\ttlpmesh:202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f\tTLP:AMBER\t-\tT\t-\n"
+        "d41d8cd98f00b204e9800998ecf8427e\tIntel::FILE_HASH\ttlpmesh:404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f\tTLP:GREEN\t-\tT\t-\n"
+        "da39a3ee5e6b4b0d3255bfef95601890afd80709\tIntel::FILE_HASH\ttlpmesh:505152535455565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f\tTLP:CLEAR\t-\tT\t-\n"
+        "198.51.100.0/24\tIntel::SUBNET\ttlpmesh:606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f\tTLP:GREEN scanner net\t-\tT\t-\n"
+        "www.evil.example\tIntel::DOMAIN\ttlpmesh:707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f\tTLP:CLEAR\t-\tT\t-\n"
+        "bad@evil.example\tIntel::EMAIL\ttlpmesh:808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f\tTLP:CLEAR\t-\tT\t-\n"
+        "abc\tIntel::FILE_NAME\ttlpmesh:909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeaf\tTLP:CLEAR\t-\tT\t-\n";
+
+static const char golden_hosts[] =
+        "# Blocklist in the HOSTS format\n"
+        "# Generated: 2026-01-01T00:00:00.000Z\n"
+        "0.0.0.0 evil.example\n"
+        "0.0.0.0 www.evil.example\n";
+
+static const char golden_csv[] =
+        "uuid,event_id,category,type,value,comment,to_ids,date,object_relation,attribute_tag,object_uuid,object_name,object_meta_category\n"
+        "\"00010203-0405-5607-8809-0a0b0c0d0e0f\",\"864e44ac-ab14-5418-a9e8-5f85d1dd7348\",\"Network activity\",\"ip-dst\",\"203.0.113.7\",\"C2\tof \"\"X\"\"\n"
+        "line2\",\"1\",\"1767171600\",\"\",\"tlp:clear,c2,phishing\",\"\",\"\",\"\"\n"
+        "\"10111213-1415-5617-9819-1a1b1c1d1e1f\",\"864e44ac-ab14-5418-a9e8-5f85d1dd7348\",\"Network activity\",\"domain\",\"evil.example\",\"\",\"1\",\"1767175200\",\"\",\"tlp:green\",\"\",\"\",\"\"\n"
+        "\"20212223-2425-5627-a829-2a2b2c2d2e2f\",\"864e44ac-ab14-5418-a9e8-5f85d1dd7348\",\"Network activity\",\"url\",\"http://evil.example/a?b='c'\",\"\",\"1\",\"1767178800\",\"\",\"tlp:amber\",\"\",\"\",\"\"\n"
+        "\"40414243-4445-5647-8849-4a4b4c4d4e4f\",\"864e44ac-ab14-5418-a9e8-5f85d1dd7348\",\"Payload delivery\",\"md5\",\"d41d8cd98f00b204e9800998ecf8427e\",\"\",\"1\",\"1767186000\",\"\",\"tlp:green\",\"\",\"\",\"\"\n"
+        "\"50515253-5455-5657-9859-5a5b5c5d5e5f\",\"864e44ac-ab14-5418-a9e8-5f85d1dd7348\",\"Payload delivery\",\"sha1\",\"da39a3ee5e6b4b0d3255bfef95601890afd80709\",\"\",\"1\",\"1767189600\",\"\",\"tlp:clear\",\"\",\"\",\"\"\n"
+        "\"60616263-6465-5667-a869-6a6b6c6d6e6f\",\"864e44ac-ab14-5418-a9e8-5f85d1dd7348\",\"Network activity\",\"ip-src\",\"198.51.100.0/24\",\"scanner net\",\"1\",\"1767193200\",\"\",\"tlp:green\",\"\",\"\",\"\"\n"
+        "\"70717273-7475-5677-b879-7a7b7c7d7e7f\",\"864e44ac-ab14-5418-a9e8-5f85d1dd7348\",\"Network activity\",\"hostname\",\"www.evil.example\",\"\",\"1\",\"1767196800\",\"\",\"tlp:clear\",\"\",\"\",\"\"\n"
+        "\"80818283-8485-5687-8889-8a8b8c8d8e8f\",\"864e44ac-ab14-5418-a9e8-5f85d1dd7348\",\"Payload delivery\",\"email-src\",\"bad@evil.example\",\"\",\"1\",\"1767200400\",\"\",\"tlp:clear\",\"\",\"\",\"\"\n"
+        "\"90919293-9495-5697-9899-9a9b9c9d9e9f\",\"864e44ac-ab14-5418-a9e8-5f85d1dd7348\",\"Payload delivery\",\"filename\",\"abc\",\"\",\"1\",\"1767204000\",\"\",\"tlp:clear\",\"\",\"\",\"\"\n";
+
+static const char golden_text_red[] =
+        "203.0.113.7\n"
+        "evil.example\n"
+        "http://evil.example/a?b='c'\n"
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
+        "d41d8cd98f00b204e9800998ecf8427e\n"
+        "da39a3ee5e6b4b0d3255bfef95601890afd80709\n"
+        "198.51.100.0/24\n"
+        "www.evil.example\n"
+        "bad@evil.example\n"
+        "abc\n"
+        "192.0.2.1\n";
+
+static const char golden_sur_ip[] =
+        "203.0.113.7\n";
+
+static const char golden_sur_domains[] =
+        "ZXZpbC5leGFtcGxl\n"
+        "d3d3LmV2aWwuZXhhbXBsZQ==\n";
+
+static const char golden_sur_urls[] =
+        "aHR0cDovL2V2aWwuZXhhbXBsZS9hP2I9J2Mn\n";
+
+static const char golden_sur_emails[] =
+        "YmFkQGV2aWwuZXhhbXBsZQ==\n";
+
+static const char golden_sur_filenames[] =
+        "YWJj\n";
+
+static const char golden_sur_md5[] =
+        "d41d8cd98f00b204e9800998ecf8427e\n";
+
+static const char golden_sur_sha1[] =
+        "da39a3ee5e6b4b0d3255bfef95601890afd80709\n";
+
+static const char golden_iprep_categories[] =
+        "1,tlpmesh-src,tlpmesh ip-src indicators (sources of attacks)\n"
+        "2,tlpmesh-dst,tlpmesh ip-dst indicators (destinations: C2 and drop sites)\n";
+
+static const char golden_iprep_reputation[] =
+        "203.0.113.7,2,101\n"
+        "198.51.100.0/24,1,1\n";
+
+/* ---- text formats: exact bytes ---- */
+
+static void test_text_formats(void **state)
+{
+    (void)state;
+    struct export_job j = job_for(EXPORT_FMT_TEXT, PROTO_TLP_AMBER);
+    struct export_stats st;
+    export_stats_init(&st);
+    char *got = render(&j, NULL, &st);
+    assert_string_equal(got, golden_text);
+    free(got);
+    assert_int_equal(st.records, 9);
+    assert_true(st.next_expiry_ms == NOW_MS + 24 * HOUR_MS);
+    j.format = EXPORT_FMT_ZEEK;
+    assert_render(&j, NULL, golden_zeek);
+    j.format = EXPORT_FMT_HOSTS;
+    assert_render(&j, NULL, golden_hosts);
+    j.format = EXPORT_FMT_CSV;
+    assert_render(&j, NULL, golden_csv);
+}
+
+static void test_suricata_files(void **state)
+{
+    (void)state;
+    struct export_job j = job_for(EXPORT_FMT_SURICATA, PROTO_TLP_AMBER);
+    char names[EXPORT_MAX_FILES][EXPORT_FILE_NAME_BYTES];
+    assert_int_equal(export_file_names(&j, names), 9);
+    assert_string_equal(names[8], "tlpmesh.rules"); /* after the lists it loads */
+    assert_render(&j, "ip.lst", golden_sur_ip);
+    assert_render(&j, "domains.lst", golden_sur_domains);
+    assert_render(&j, "urls.lst", golden_sur_urls);
+    assert_render(&j, "emails.lst", golden_sur_emails);
+    assert_render(&j, "filenames.lst", golden_sur_filenames);
+    assert_render(&j, "md5.lst", golden_sur_md5);
+    assert_render(&j, "sha1.lst", golden_sur_sha1);
+    assert_render(&j, "sha256.lst", ""); /* its only record is AMBER+STRICT, over the ceiling */
+    char *rules = render(&j, "tlpmesh.rules", NULL);
+    assert_non_null(strstr(rules, "dataset:isset,tlpmesh-domains, type string, load domains.lst"));
+    assert_non_null(strstr(rules, "filesha1:sha1.lst"));
+    free(rules);
+    FILE *devnull = fopen("/dev/null", "w");
+    assert_int_equal(export_write(&j, "nope.lst", devnull, NULL), EXPORT_E_INVAL);
+    assert_int_equal(export_write(&j, NULL, devnull, NULL), EXPORT_E_INVAL);
+    fclose(devnull);
+
+    j.format = EXPORT_FMT_SURICATA_IPREP;
+    assert_int_equal(export_file_names(&j, names), 2);
+    assert_render(&j, "categories.txt", golden_iprep_categories);
+    assert_render(&j, "reputation.list", golden_iprep_reputation);
+}
+
+/* ---- the gate ---- */
+
+static void test_gate_decides(void **state)
+{
+    (void)state;
+    /* ceiling red: RED addressed to N appears, RED that N published for someone else does not,
+     * nor revoked, expired or non-indicator records */
+    struct export_job j = job_for(EXPORT_FMT_TEXT, PROTO_TLP_RED);
+    assert_render(&j, NULL, golden_text_red);
+    assert_true(export_admits(&j, &recs[10].rec, false));
+    assert_false(export_admits(&j, &recs[11].rec, false)); /* origin, not recipient */
+    assert_false(export_admits(&j, &recs[12].rec, true));  /* revoked */
+    assert_false(export_admits(&j, &recs[13].rec, false)); /* valid_until == now */
+    /* the default ceiling (amber) keeps AMBER+STRICT and RED out */
+    j.max_tlp = PROTO_TLP_AMBER;
+    assert_false(export_admits(&j, &recs[10].rec, false));
+    assert_false(export_admits(&j, &recs[3].rec, false));
+    assert_true(export_admits(&j, &recs[2].rec, false));
+    /* green excludes amber */
+    j.max_tlp = PROTO_TLP_GREEN;
+    assert_false(export_admits(&j, &recs[2].rec, false));
+    assert_true(export_admits(&j, &recs[1].rec, false));
+    /* without a known organisation, GREEN to a named community N is not known in: refused */
+    j.self.org[0] = '\0';
+    recs[1].rec.audience.n_communities = 1;
+    strcpy(recs[1].rec.audience.communities[0], "eu-energy");
+    assert_false(export_admits(&j, &recs[1].rec, false));
+    recs[1].rec.audience.n_communities = 0;
+    /* filters */
+    j = job_for(EXPORT_FMT_TEXT, PROTO_TLP_AMBER);
+    j.types = 1u << PROTO_ITYPE_MD5 | 1u << PROTO_ITYPE_SHA1;
+    j.since_ms = recs[5].rec.created_ms;
+    assert_render(&j, NULL, "da39a3ee5e6b4b0d3255bfef95601890afd80709\n");
+    /* a failing source is an error, not an empty export */
+    j.src.each = failing_each;
+    FILE *devnull = fopen("/dev/null", "w");
+    assert_int_equal(export_write(&j, NULL, devnull, NULL), EXPORT_E_SOURCE);
+    j.max_tlp = 9;
+    assert_int_equal(export_write(&j, NULL, devnull, NULL), EXPORT_E_INVAL);
+    fclose(devnull);
+}
+
+/* ---- STIX ---- */
+
+static json_t *parse(const char *text)
+{
+    json_error_t e;
+    json_t *o = json_loads(text, 0, &e);
+    if (!o)
+        fail_msg("not JSON: %s at line %d", e.text, e.line);
+    return o;
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    assert_non_null(s);
+    return s;
+}
+
+static json_t *find_id(json_t *objects, const char *id)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(objects, i, o)
+        if (strcmp(str(o, "id"), id) == 0)
+            return o;
+    return NULL;
+}
+
+static void test_stix_bundle(void **state)
+{
+    (void)state;
+    struct export_job j = job_for(EXPORT_FMT_STIX, PROTO_TLP_AMBER);
+    char *text = render(&j, NULL, NULL);
+    json_t *b = parse(text);
+    free(text);
+    assert_string_equal(str(b, "type"), "bundle");
+    assert_int_equal(strncmp(str(b, "id"), "bundle--", 8), 0);
+    json_t *objs = json_object_get(b, "objects");
+    /* identity + markings clear, green, amber + 9 indicators */
+    assert_int_equal(json_array_size(objs), 1 + 3 + 9);
+    json_t *ident = json_array_get(objs, 0);
+    assert_string_equal(str(ident, "type"), "identity");
+    assert_string_equal(str(ident, "name"), "CERT-A");
+    assert_string_equal(str(ident, "identity_class"), "organization");
+    size_t i;
+    json_t *o;
+    json_array_foreach(objs, i, o)
+    {
+        assert_string_equal(str(o, "spec_version"), "2.1");
+        if (strcmp(str(o, "type"), "indicator") == 0)
+            assert_string_equal(str(o, "created_by_ref"), str(ident, "id"));
+    }
+    assert_non_null(find_id(objs, "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"));
+    assert_non_null(find_id(objs, "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"));
+    assert_non_null(find_id(objs, "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"));
+    /* the first record: id from its record id, pattern, times, tags, comment, marking */
+    json_t *ind = find_id(objs, "indicator--00010203-0405-5607-8809-0a0b0c0d0e0f");
+    assert_non_null(ind);
+    assert_string_equal(str(ind, "pattern"), "[ipv4-addr:value = '203.0.113.7']");
+    assert_string_equal(str(ind, "pattern_type"), "stix");
+    assert_string_equal(str(ind, "valid_from"), "2025-12-31T09:00:00.000Z");
+    assert_string_equal(str(ind, "created"), "2025-12-31T09:00:00.000Z");
+    assert_string_equal(str(ind, "valid_until"), "2026-01-02T00:00:00.000Z");
+    assert_string_equal(str(ind, "description"), "C2\tof \"X\"\nline2");
+    assert_int_equal(json_integer_value(json_object_get(ind, "confidence")), 80);
+    json_t *labels = json_object_get(ind, "labels");
+    assert_int_equal(json_array_size(labels), 2);
+    assert_string_equal(json_string_value(json_array_get(labels, 1)), "phishing");
+    json_t *marks = json_object_get(ind, "object_marking_refs");
+    assert_int_equal(json_array_size(marks), 1);
+    assert_string_equal(json_string_value(json_array_get(marks, 0)),
+                        "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487");
+    /* quotes in values are escaped in the pattern */
+    ind = find_id(objs, "indicator--20212223-2425-5627-a829-2a2b2c2d2e2f");
+    assert_string_equal(str(ind, "pattern"), "[url:value = 'http://evil.example/a?b=\\'c\\'']");
+    assert_null(json_object_get(ind, "labels"));
+    assert_null(json_object_get(ind, "description"));
+    json_decref(b);
+}
+
+static void test_stix_tlp1(void **state)
+{
+    (void)state;
+    struct export_job j = job_for(EXPORT_FMT_STIX, PROTO_TLP_AMBER_STRICT);
+    j.stix_tlp = STIXMAP_TLP1;
+    char *text = render(&j, NULL, NULL);
+    json_t *b = parse(text);
+    free(text);
+    json_t *objs = json_object_get(b, "objects");
+    json_t *ind = find_id(objs, "indicator--00010203-0405-5607-8809-0a0b0c0d0e0f");
+    const char *white = "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9";
+    assert_string_equal(json_string_value(json_array_get(json_object_get(ind, "object_marking_refs"), 0)),
+                        white);
+    assert_non_null(find_id(objs, white));
+    ind = find_id(objs, "indicator--30313233-3435-5637-b839-3a3b3c3d3e3f"); /* amber+strict */
+    const char *strict = json_string_value(json_array_get(json_object_get(ind, "object_marking_refs"), 0));
+    assert_string_equal(strict, stixmap_marking_id(PROTO_TLP_AMBER_STRICT, STIXMAP_TLP1));
+    assert_non_null(find_id(objs, strict));
+    assert_null(find_id(objs, "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"));
+    json_decref(b);
+}
+
+/* ---- MISP feed ---- */
+
+static void test_misp_feed(void **state)
+{
+    (void)state;
+    struct export_job j = job_for(EXPORT_FMT_MISP_FEED, PROTO_TLP_AMBER);
+    char names[EXPORT_MAX_FILES][EXPORT_FILE_NAME_BYTES];
+    assert_int_equal(export_file_names(&j, names), 3);
+    const char *event_uuid = "864e44ac-ab14-5418-a9e8-5f85d1dd7348";
+    char want[64];
+    snprintf(want, sizeof want, "%s.json", event_uuid);
+    assert_string_equal(names[0], want);
+    assert_string_equal(names[1], "hashes.csv");
+    assert_string_equal(names[2], "manifest.json"); /* last: it names the event */
+
+    char *text = render(&j, names[0], NULL);
+    json_t *doc = parse(text);
+    free(text);
+    json_t *ev = json_object_get(doc, "Event");
+    assert_string_equal(str(ev, "uuid"), event_uuid);
+    assert_string_equal(str(json_object_get(ev, "Orgc"), "name"), "CERT-A");
+    assert_string_equal(str(json_array_get(json_object_get(ev, "Tag"), 0), "name"), "tlp:amber");
+    json_t *attrs = json_object_get(ev, "Attribute");
+    assert_int_equal(json_array_size(attrs), 9);
+    json_t *a0 = json_array_get(attrs, 0);
+    assert_string_equal(str(a0, "uuid"), "00010203-0405-5607-8809-0a0b0c0d0e0f");
+    assert_string_equal(str(a0, "type"), "ip-dst");
+    assert_string_equal(str(a0, "value"), "203.0.113.7");
+    assert_string_equal(str(json_array_get(json_object_get(a0, "Tag"), 0), "name"), "tlp:clear");
+    json_decref(doc);
+
+    text = render(&j, "hashes.csv", NULL);
+    /* MD5 test vector: md5("abc") of the filename record; md5("203.0.113.7") of the first */
+    assert_non_null(strstr(text, "900150983cd24fb0d6963f7d28e17f72,864e44ac-ab14-5418-a9e8-5f85d1dd7348\n"));
+    assert_int_equal(strncmp(text, "68fecd3b63b272e813f600f1a4885e0c,", 33), 0);
+    free(text);
+
+    text = render(&j, "manifest.json", NULL);
+    doc = parse(text);
+    free(text);
+    json_t *m = json_object_get(doc, event_uuid);
+    assert_non_null(m);
+    assert_string_equal(str(m, "date"), "2026-01-01");
+    assert_string_equal(str(m, "timestamp"), "1767225600");
+    assert_string_equal(str(json_object_get(m, "Orgc"), "uuid"),
+                        "a1457f1f-108e-591a-97ee-f2a989d7f60a");
+    json_decref(doc);
+}
+
+static void test_format_names(void **state)
+{
+    (void)state;
+    for (int f = 0; f < EXPORT_FORMAT_COUNT; f++)
+        assert_int_equal(export_format_parse(export_format_name(f)), f);
+    assert_int_equal(export_format_parse("ZEEK"), -1);
+    assert_true(export_format_is_dir(EXPORT_FMT_MISP_FEED));
+    assert_false(export_format_is_dir(EXPORT_FMT_STIX));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text_formats), cmocka_unit_test(test_suricata_files),
+        cmocka_unit_test(test_gate_decides), cmocka_unit_test(test_stix_bundle),
+        cmocka_unit_test(test_stix_tlp1),    cmocka_unit_test(test_misp_feed),
+        cmocka_unit_test(test_format_names),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

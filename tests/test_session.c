@@ -1,0 +1,704 @@
+/* test_session.c - the channel (session) and node engine, wired back-to-back in memory.
+ *
+ * No sockets and no clock: a tiny in-memory "network" implements struct engine_io, moves bytes
+ * between engines when the test pumps it, and the test sets `now`. Keys are real
+ * (keys_identity_from_seed), the Noise handshake and ciphers are real.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "node/engine.h"
+#include "node/session.h"
+
+#define MAX_NODES 4
+#define MAX_LINKS 256
+#define MAX_DIALS 64
+#define PUMP_ROUNDS 1000
+
+struct net;
+
+struct tnode {
+    struct net *net;
+    struct engine e;
+    struct keys_identity id;
+    uint16_t port; /* "listening" port; 0 = none */
+    uint8_t rnd_seed[randombytes_SEEDBYTES];
+    uint64_t rnd_ctr;
+    /* captured io */
+    char last_event[32], last_detail[128];
+    int logs;
+    uint8_t msg_type, msg_body[64];
+    size_t msg_len;
+    int msgs, ups, downs, closes;
+    engine_conn last_closed;
+};
+
+struct link {
+    struct tnode *n[2]; /* n[0] dialled n[1]; n[1] may be NULL for a raw test connection */
+    engine_conn c[2];
+    bool closed[2];     /* side i's engine has let go of the connection */
+    uint8_t *buf[2];    /* bytes side i sent, not yet delivered */
+    size_t len[2];
+};
+
+struct dial {
+    struct tnode *from;
+    engine_conn conn;
+    uint16_t port;
+};
+
+struct net {
+    struct tnode nodes[MAX_NODES];
+    size_t n_nodes;
+    struct link links[MAX_LINKS];
+    size_t n_links;
+    struct dial dials[MAX_DIALS];
+    size_t n_dials;
+    uint64_t now;
+};
+
+/* --- io --- */
+
+static struct link *find_link(struct net *net, struct tnode *n, engine_conn c, int *side)
+{
+    for (size_t i = 0; i < net->n_links; i++)
+        for (int s = 0; s < 2; s++)
+            if (net->links[i].n[s] == n && net->links[i].c[s] == c && !net->links[i].closed[s]) {
+                *side = s;
+                return &net->links[i];
+            }
+    return NULL;
+}
+
+static int io_send(void *ctx, engine_conn conn, const uint8_t *bytes, size_t len)
+{
+    struct tnode *n = ctx;
+    int s;
+    struct link *l = find_link(n->net, n, conn, &s);
+    assert_non_null(l);
+    l->buf[s] = realloc(l->buf[s], l->len[s] + len);
+    assert_non_null(l->buf[s]);
+    memcpy(l->buf[s] + l->len[s], bytes, len);
+    l->len[s] += len;
+    return 0;
+}
+
+static void io_close(void *ctx, engine_conn conn)
+{
+    struct tnode *n = ctx;
+    int s;
+    struct link *l = find_link(n->net, n, conn, &s);
+    n->closes++;
+    n->last_closed = conn;
+    if (l)
+        l->closed[s] = true;
+}
+
+static int io_dial(void *ctx, engine_conn conn, const char *host, uint16_t port)
+{
+    struct tnode *n = ctx;
+    assert_string_equal(host, "node");
+    assert_true(n->net->n_dials < MAX_DIALS);
+    n->net->dials[n->net->n_dials++] = (struct dial){n, conn, port};
+    return 0;
+}
+
+static void io_random(void *ctx, uint8_t *buf, size_t len)
+{
+    struct tnode *n = ctx;
+    uint8_t seed[randombytes_SEEDBYTES];
+    memcpy(seed, n->rnd_seed, sizeof seed);
+    memcpy(seed, &n->rnd_ctr, sizeof n->rnd_ctr);
+    n->rnd_ctr++;
+    randombytes_buf_deterministic(buf, len, seed);
+}
+
+static void io_log(void *ctx, enum engine_log_level level, const char *event, const uint8_t *key,
+                   const char *addr, const char *detail)
+{
+    struct tnode *n = ctx;
+    (void)level, (void)key, (void)addr;
+    n->logs++;
+    snprintf(n->last_event, sizeof n->last_event, "%s", event);
+    snprintf(n->last_detail, sizeof n->last_detail, "%s", detail);
+}
+
+static void io_message(void *ctx, size_t peer, uint8_t type, const uint8_t *body, size_t len)
+{
+    struct tnode *n = ctx;
+    (void)peer;
+    assert_true(len <= sizeof n->msg_body);
+    n->msgs++;
+    n->msg_type = type;
+    memcpy(n->msg_body, body, len);
+    n->msg_len = len;
+}
+
+static void io_peer_change(void *ctx, size_t peer, bool up)
+{
+    struct tnode *n = ctx;
+    (void)peer;
+    if (up)
+        n->ups++;
+    else
+        n->downs++;
+}
+
+/* --- network --- */
+
+static struct tnode *add_node(struct net *net, uint8_t seed_byte, uint16_t port,
+                              const char *network, uint64_t rekey)
+{
+    assert_true(net->n_nodes < MAX_NODES);
+    struct tnode *n = &net->nodes[net->n_nodes++];
+    memset(n, 0, sizeof *n);
+    n->net = net;
+    n->port = port;
+    uint8_t seed[LIMIT_KEY_BYTES];
+    memset(seed, seed_byte, sizeof seed);
+    keys_identity_from_seed(seed, &n->id);
+    memset(n->rnd_seed, seed_byte ^ 0x5a, sizeof n->rnd_seed);
+    struct engine_io io = {n, io_send, io_close, io_dial, io_random, io_log, io_message,
+                           io_peer_change};
+    struct engine_params p = {.id = &n->id, .network = network, .capabilities = 7,
+                              .rekey_interval = rekey};
+    assert_int_equal(engine_init(&n->e, &p, &io), ENGINE_OK);
+    return n;
+}
+
+/* Lets n accept `peer` (and dial it at "node":port when dial is true). */
+static void allow(struct tnode *n, const struct tnode *peer, bool dial, const char *name)
+{
+    struct engine_peer_conf confs[LIMIT_PEERS];
+    size_t k = 0;
+    for (size_t i = 0; i < LIMIT_PEERS; i++)
+        if (engine_peer_get(&n->e, i, &confs[k], NULL))
+            k++;
+    memset(&confs[k], 0, sizeof confs[k]);
+    memcpy(confs[k].key, peer->id.sign_pk, LIMIT_KEY_BYTES);
+    snprintf(confs[k].name, sizeof confs[k].name, "%s", name);
+    if (dial) {
+        snprintf(confs[k].host, sizeof confs[k].host, "node");
+        confs[k].port = peer->port;
+    }
+    assert_int_equal(engine_set_peers(&n->e, confs, k + 1, n->net->now), ENGINE_OK);
+}
+
+static struct tnode *node_at(struct net *net, uint16_t port)
+{
+    for (size_t i = 0; i < net->n_nodes; i++)
+        if (net->nodes[i].port == port)
+            return &net->nodes[i];
+    return NULL;
+}
+
+/* TCP-connects every pending dial (refused when nobody listens on the port). */
+static void connect_dials(struct net *net)
+{
+    size_t n = net->n_dials;
+    net->n_dials = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct dial d = net->dials[i];
+        struct tnode *to = node_at(net, d.port);
+        int64_t h = to ? engine_on_accept(&to->e, "10.0.0.1", (uint16_t)(40000 + i), net->now)
+                       : -1;
+        if (h < 0) {
+            engine_on_closed(&d.from->e, d.conn, net->now);
+            continue;
+        }
+        assert_true(net->n_links < MAX_LINKS);
+        net->links[net->n_links++] = (struct link){.n = {d.from, to}, .c = {d.conn, (engine_conn)h}};
+        engine_on_connected(&d.from->e, d.conn, net->now);
+    }
+}
+
+/* Delivers bytes and closes until nothing moves. */
+static void pump(struct net *net)
+{
+    for (int round = 0; round < PUMP_ROUNDS; round++) {
+        bool moved = false;
+        connect_dials(net);
+        for (size_t i = 0; i < net->n_links; i++) {
+            struct link *l = &net->links[i];
+            for (int s = 0; s < 2; s++) {
+                int r = 1 - s;
+                if (l->len[s] && !l->closed[r] && l->n[r]) {
+                    uint8_t *b = l->buf[s];
+                    size_t len = l->len[s];
+                    l->buf[s] = NULL;
+                    l->len[s] = 0;
+                    engine_on_data(&l->n[r]->e, l->c[r], b, len, net->now);
+                    free(b);
+                    moved = true;
+                } else if (!l->len[s] && l->closed[s] && !l->closed[r]) {
+                    l->closed[r] = true;
+                    if (l->n[r])
+                        engine_on_closed(&l->n[r]->e, l->c[r], net->now);
+                    moved = true;
+                }
+            }
+        }
+        if (!moved && net->n_dials == 0)
+            return;
+    }
+    fail_msg("network did not settle");
+}
+
+static void tick_all(struct net *net, uint64_t now)
+{
+    net->now = now;
+    for (size_t i = 0; i < net->n_nodes; i++)
+        engine_tick(&net->nodes[i].e, now);
+    pump(net);
+}
+
+static void net_free(struct net *net)
+{
+    for (size_t i = 0; i < net->n_nodes; i++) {
+        engine_free(&net->nodes[i].e);
+        keys_identity_wipe(&net->nodes[i].id);
+    }
+    for (size_t i = 0; i < net->n_links; i++) {
+        free(net->links[i].buf[0]);
+        free(net->links[i].buf[1]);
+    }
+    free(net);
+}
+
+static struct net *net_new(void)
+{
+    struct net *net = calloc(1, sizeof *net);
+    assert_non_null(net);
+    return net;
+}
+
+static struct engine_peer_stats peer_stats(struct tnode *n, const struct tnode *peer)
+{
+    struct engine_peer_stats st;
+    size_t i = engine_peer_find(&n->e, peer->id.sign_pk);
+    assert_true(i != ENGINE_NO_PEER);
+    assert_true(engine_peer_get(&n->e, i, NULL, &st));
+    return st;
+}
+
+/* A raw inbound connection to n, fed by the test itself. */
+static engine_conn raw_accept(struct tnode *n, const char *ip)
+{
+    int64_t h = engine_on_accept(&n->e, ip, 5555, n->net->now);
+    assert_true(h >= 0);
+    return (engine_conn)h;
+}
+
+/* Raw connections have no link: their sends are swallowed by a link with no receiver. */
+static engine_conn raw_link(struct tnode *n, const char *ip)
+{
+    struct net *net = n->net;
+    engine_conn h = raw_accept(n, ip);
+    net->links[net->n_links++] = (struct link){.n = {n, NULL}, .c = {h, 0}};
+    return h;
+}
+
+/* --- tests --- */
+
+static void connect_pair(struct net *net, struct tnode **a, struct tnode **b, uint64_t rekey)
+{
+    *a = add_node(net, 1, 0, "test-net", rekey);
+    *b = add_node(net, 2, 7000, "test-net", rekey);
+    allow(*a, *b, true, "bee");
+    allow(*b, *a, false, "ay");
+    tick_all(net, 0);
+}
+
+static void test_handshake_and_message(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *a, *b;
+    connect_pair(net, &a, &b, 0);
+    assert_int_equal(engine_connected_count(&a->e), 1);
+    assert_int_equal(engine_connected_count(&b->e), 1);
+    assert_int_equal(a->ups, 1);
+    assert_int_equal(b->ups, 1);
+    assert_string_equal(b->last_event, "connected");
+    struct engine_peer_stats st = peer_stats(a, b);
+    assert_int_equal(st.state, ENGINE_PEER_CONNECTED);
+    assert_string_equal(st.address, "node:7000");
+    /* msg1 32+2, msg3 160+2, HELLO 1+5+16+2 */
+    assert_int_equal(st.bytes_out, 34 + 162 + 24);
+    assert_int_equal(st.frames_out, 3);
+    assert_int_equal(st.frames_in, 2);
+
+    const uint8_t body[] = {0xde, 0xad, 0xbe, 0xef};
+    assert_int_equal(engine_send(&a->e, engine_peer_find(&a->e, b->id.sign_pk), 200, body,
+                                 sizeof body, 0), SESSION_OK);
+    pump(net);
+    assert_int_equal(b->msgs, 1);
+    assert_int_equal(b->msg_type, 200);
+    assert_int_equal(b->msg_len, sizeof body);
+    assert_memory_equal(b->msg_body, body, sizeof body);
+    net_free(net);
+}
+
+static void test_rekey_keeps_channel(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *a, *b;
+    connect_pair(net, &a, &b, 3);
+    size_t pb = engine_peer_find(&a->e, b->id.sign_pk);
+    for (uint8_t i = 0; i < 20; i++) {
+        assert_int_equal(engine_send(&a->e, pb, 16, &i, 1, 0), SESSION_OK);
+        pump(net);
+        assert_int_equal(b->msg_len, 1);
+        assert_int_equal(b->msg_body[0], i);
+    }
+    assert_int_equal(b->msgs, 20);
+    /* a sent HELLO + 20 messages and rekeyed after the 3rd, 6th, ... 21st; b the same on receipt */
+    assert_int_equal(peer_stats(a, b).rekeys, 7);
+    assert_int_equal(peer_stats(b, a).rekeys, 7);
+    assert_int_equal(engine_connected_count(&b->e), 1);
+    net_free(net);
+}
+
+static void test_wrong_network(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *a = add_node(net, 1, 0, "net-one", 0);
+    struct tnode *b = add_node(net, 2, 7000, "net-two", 0);
+    allow(a, b, true, "b");
+    allow(b, a, false, "a");
+    tick_all(net, 0);
+    assert_int_equal(engine_connected_count(&a->e), 0);
+    assert_int_equal(engine_connected_count(&b->e), 0);
+    assert_int_equal(peer_stats(a, b).last_error, SESSION_E_HANDSHAKE);
+    assert_string_equal(a->last_event, "failed");
+    assert_int_equal(a->e.stats.handshakes_failed, 1);
+    net_free(net);
+}
+
+static void test_unknown_key_refused(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *a = add_node(net, 1, 0, "n", 0);
+    struct tnode *b = add_node(net, 2, 7000, "n", 0);
+    struct tnode *c = add_node(net, 3, 0, "n", 0);
+    allow(a, b, true, "b");
+    allow(b, c, false, "c"); /* b knows c, not a */
+    tick_all(net, 0);
+    assert_int_equal(engine_connected_count(&a->e), 0);
+    assert_int_equal(engine_connected_count(&b->e), 0);
+    assert_string_equal(b->last_event, "refused");
+    assert_string_equal(b->last_detail, session_strerror(SESSION_E_UNKNOWN_PEER));
+    assert_int_equal(b->e.stats.handshakes_failed, 1);
+    assert_int_equal(peer_stats(a, b).last_error, ENGINE_E_CONNECT);
+    net_free(net);
+}
+
+static void test_initiator_refuses_wrong_responder(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *a = add_node(net, 1, 0, "n", 0);
+    struct tnode *b = add_node(net, 2, 0, "n", 0);    /* the peer a means to reach */
+    struct tnode *c = add_node(net, 3, 7000, "n", 0); /* who actually answers at its address */
+    b->port = 7001;
+    allow(a, b, false, "b");
+    /* a's config points b's key at c's address */
+    struct engine_peer_conf conf = {0};
+    memcpy(conf.key, b->id.sign_pk, LIMIT_KEY_BYTES);
+    snprintf(conf.host, sizeof conf.host, "node");
+    conf.port = 7000;
+    assert_int_equal(engine_set_peers(&a->e, &conf, 1, 0), ENGINE_OK);
+    allow(c, a, false, "a");
+    tick_all(net, 0);
+    assert_int_equal(engine_connected_count(&a->e), 0);
+    assert_int_equal(engine_connected_count(&c->e), 0);
+    assert_int_equal(peer_stats(a, b).last_error, SESSION_E_WRONG_PEER);
+    net_free(net);
+}
+
+static void test_first_frame_not_32_dropped(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *b = add_node(net, 2, 7000, "n", 0);
+    engine_conn h = raw_link(b, "192.0.2.1");
+    const uint8_t hdr[] = {0x00, 0x21}; /* 33 */
+    engine_on_data(&b->e, h, hdr, sizeof hdr, 0);
+    assert_int_equal(b->closes, 1);
+    assert_int_equal(b->last_closed, h);
+    assert_string_equal(b->last_detail, session_strerror(SESSION_E_FIRST));
+    assert_int_equal(b->e.half_open, 0);
+    /* the connection is gone: more bytes on the stale handle are ignored */
+    engine_on_data(&b->e, h, hdr, sizeof hdr, 0);
+    assert_int_equal(b->closes, 1);
+    net_free(net);
+}
+
+static void test_garbage_closes_only_that_session(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *a = add_node(net, 1, 0, "n", 0);
+    struct tnode *b = add_node(net, 2, 7000, "n", 0);
+    struct tnode *c = add_node(net, 3, 0, "n", 0);
+    allow(a, b, true, "b");
+    allow(c, b, true, "b");
+    allow(b, a, false, "a");
+    allow(b, c, false, "c");
+    tick_all(net, 0);
+    assert_int_equal(engine_connected_count(&b->e), 2);
+
+    /* a raw connection sending a 32-byte message 1 of garbage, then silence: still half-open */
+    engine_conn raw = raw_link(b, "192.0.2.9");
+    uint8_t junk[2 + 32] = {0x00, 0x20};
+    memset(junk + 2, 0xab, 32);
+    engine_on_data(&b->e, raw, junk, sizeof junk, 0);
+    assert_int_equal(b->e.half_open, 1);
+
+    /* a full-size frame of garbage inside the established a->b session */
+    size_t big = 2 + LIMIT_FRAME_BYTES;
+    uint8_t *frame = malloc(big);
+    assert_non_null(frame);
+    frame[0] = 0xff;
+    frame[1] = 0xff;
+    memset(frame + 2, 0x42, LIMIT_FRAME_BYTES);
+    struct link *ab = &net->links[0];
+    assert_ptr_equal(ab->n[0], a);
+    engine_on_data(&b->e, ab->c[1], frame, big, 0);
+    free(frame);
+    assert_string_equal(b->last_detail, session_strerror(SESSION_E_DECRYPT));
+    assert_int_equal(peer_stats(b, a).last_error, SESSION_E_DECRYPT);
+    assert_int_equal(b->e.stats.protocol_errors, 1);
+    assert_int_equal(peer_stats(b, c).state, ENGINE_PEER_CONNECTED);
+    assert_int_equal(b->e.half_open, 1);
+
+    /* a zero-length frame inside c's session */
+    struct link *cb = &net->links[1];
+    assert_ptr_equal(cb->n[0], c);
+    const uint8_t zero[] = {0, 0};
+    engine_on_data(&b->e, cb->c[1], zero, sizeof zero, 0);
+    assert_int_equal(peer_stats(b, c).last_error, SESSION_E_FRAME);
+
+    /* a reconnects after its backoff and the node works as before */
+    pump(net);
+    tick_all(net, LIMIT_BACKOFF_MIN_MS);
+    assert_int_equal(engine_connected_count(&b->e), 2);
+    net_free(net);
+}
+
+static void simultaneous(uint8_t seed_a, uint8_t seed_b)
+{
+    struct net *net = net_new();
+    struct tnode *a = add_node(net, seed_a, 7001, "n", 0);
+    struct tnode *b = add_node(net, seed_b, 7002, "n", 0);
+    allow(a, b, true, "b");
+    allow(b, a, true, "a");
+    tick_all(net, 0);
+    assert_int_equal(net->n_links, 2);
+    assert_int_equal(engine_connected_count(&a->e), 1);
+    assert_int_equal(engine_connected_count(&b->e), 1);
+    /* the survivor is the link dialled by the smaller key, open on both sides */
+    bool a_smaller = memcmp(a->id.sign_pk, b->id.sign_pk, LIMIT_KEY_BYTES) < 0;
+    for (size_t i = 0; i < 2; i++) {
+        struct link *l = &net->links[i];
+        bool keep = (l->n[0] == a) == a_smaller;
+        assert_int_equal(l->closed[0], !keep);
+        assert_int_equal(l->closed[1], !keep);
+    }
+    assert_int_equal(peer_stats(a, b).last_error, 0);
+    assert_int_equal(peer_stats(b, a).last_error, 0);
+    /* nothing redials: the next deadline is a keepalive */
+    assert_int_equal(engine_next_deadline(&a->e), LIMIT_KEEPALIVE_MS);
+    net_free(net);
+}
+
+static void test_simultaneous_dial_one_session(void **state)
+{
+    (void)state;
+    simultaneous(1, 2);
+    simultaneous(2, 1);
+}
+
+static void test_keepalive_and_dead_timeout(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *a, *b;
+    connect_pair(net, &a, &b, 0);
+    assert_int_equal(engine_next_deadline(&a->e), LIMIT_KEEPALIVE_MS);
+    uint64_t frames = peer_stats(a, b).frames_out;
+    tick_all(net, LIMIT_KEEPALIVE_MS - 1);
+    assert_int_equal(peer_stats(a, b).frames_out, frames);
+    tick_all(net, LIMIT_KEEPALIVE_MS);
+    assert_int_equal(peer_stats(a, b).frames_out, frames + 1);
+    assert_int_equal(engine_connected_count(&a->e), 1);
+
+    /* b goes silent (its bytes are lost): a declares it dead LIMIT_DEAD_MS after last receipt */
+    uint64_t last_rx = LIMIT_KEEPALIVE_MS;
+    net->links[0].closed[1] = true; /* b no longer receives or answers */
+    for (uint64_t t = last_rx; t < last_rx + LIMIT_DEAD_MS; t += LIMIT_KEEPALIVE_MS)
+        engine_tick(&a->e, t);
+    assert_int_equal(engine_connected_count(&a->e), 1);
+    engine_tick(&a->e, last_rx + LIMIT_DEAD_MS);
+    assert_int_equal(engine_connected_count(&a->e), 0);
+    assert_int_equal(peer_stats(a, b).last_error, ENGINE_E_DEAD);
+    assert_int_equal(a->e.stats.timeouts, 1);
+    assert_int_equal(a->downs, 1);
+    net_free(net);
+}
+
+static void test_handshake_deadline(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *b = add_node(net, 2, 7000, "n", 0);
+    net->now = 100;
+    engine_conn h = raw_link(b, "192.0.2.1");
+    assert_int_equal(engine_next_deadline(&b->e), 100 + LIMIT_HANDSHAKE_MS);
+    engine_tick(&b->e, 100 + LIMIT_HANDSHAKE_MS - 1);
+    assert_int_equal(b->closes, 0);
+    engine_tick(&b->e, 100 + LIMIT_HANDSHAKE_MS);
+    assert_int_equal(b->closes, 1);
+    assert_int_equal(b->last_closed, h);
+    assert_string_equal(b->last_detail, engine_strerror(ENGINE_E_HS_TIMEOUT));
+    assert_int_equal(engine_next_deadline(&b->e), UINT64_MAX);
+    net_free(net);
+}
+
+static void test_half_open_cap(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *b = add_node(net, 2, 7000, "n", 0);
+    char ip[32];
+    engine_conn first = 0;
+    for (int i = 0; i < LIMIT_HALF_OPEN; i++) {
+        snprintf(ip, sizeof ip, "198.51.100.%d", i);
+        engine_conn h = raw_link(b, ip);
+        if (i == 0)
+            first = h;
+    }
+    assert_int_equal(b->e.half_open, LIMIT_HALF_OPEN);
+    assert_int_equal(engine_on_accept(&b->e, "203.0.113.1", 1, 0), ENGINE_E_HALF_OPEN);
+    assert_int_equal(b->e.stats.refused_half_open, 1);
+    /* one handshake ends: room for one more */
+    engine_on_closed(&b->e, first, 0);
+    assert_true(engine_on_accept(&b->e, "203.0.113.1", 1, 0) >= 0);
+    net_free(net);
+}
+
+static void test_rate_limit(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *b = add_node(net, 2, 7000, "n", 0);
+    for (int i = 0; i < LIMIT_HS_RATE_BURST; i++)
+        raw_link(b, "192.0.2.7");
+    assert_int_equal(engine_on_accept(&b->e, "192.0.2.7", 1, 0), ENGINE_E_RATE);
+    assert_true(engine_on_accept(&b->e, "192.0.2.8", 1, 0) >= 0); /* other addresses unaffected */
+    uint64_t one_token_ms = 1000 / LIMIT_HS_RATE_PER_S;
+    assert_int_equal(engine_on_accept(&b->e, "192.0.2.7", 1, one_token_ms - 1), ENGINE_E_RATE);
+    assert_true(engine_on_accept(&b->e, "192.0.2.7", 1, one_token_ms) >= 0);
+    assert_int_equal(engine_on_accept(&b->e, "192.0.2.7", 1, one_token_ms), ENGINE_E_RATE);
+    assert_int_equal(b->e.stats.refused_rate, 3);
+    net_free(net);
+}
+
+static void test_backoff_grows_with_jitter(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *a = add_node(net, 1, 0, "n", 0);
+    struct tnode ghost = {0}; /* a peer nobody listens for */
+    uint8_t seed[LIMIT_KEY_BYTES];
+    memset(seed, 9, sizeof seed);
+    keys_identity_from_seed(seed, &ghost.id);
+    ghost.port = 9999;
+    ghost.net = net;
+    allow(a, &ghost, true, "ghost");
+    uint64_t delay = LIMIT_BACKOFF_MIN_MS;
+    for (int i = 0; i < 12; i++) {
+        engine_tick(&a->e, net->now);
+        pump(net);
+        uint64_t next = engine_next_deadline(&a->e);
+        assert_true(next >= net->now + delay / 2 && next <= net->now + delay);
+        assert_int_equal(peer_stats(a, &ghost).state, ENGINE_PEER_BACKOFF);
+        net->now = next;
+        delay = delay * 2 > LIMIT_BACKOFF_MAX_MS ? LIMIT_BACKOFF_MAX_MS : delay * 2;
+    }
+    assert_int_equal(delay, LIMIT_BACKOFF_MAX_MS);
+    keys_identity_wipe(&ghost.id);
+    net_free(net);
+}
+
+static void test_reload_removes_peer(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *a, *b;
+    connect_pair(net, &a, &b, 0);
+    assert_int_equal(engine_set_peers(&a->e, NULL, 0, 0), ENGINE_OK);
+    pump(net);
+    assert_int_equal(engine_connected_count(&a->e), 0);
+    assert_int_equal(engine_connected_count(&b->e), 0);
+    assert_string_equal(b->last_detail, "closed by peer (removed)");
+    /* own key and duplicate keys are refused and change nothing */
+    struct engine_peer_conf two[2];
+    memset(two, 0, sizeof two);
+    memcpy(two[0].key, a->id.sign_pk, LIMIT_KEY_BYTES);
+    assert_int_equal(engine_set_peers(&a->e, two, 1, 0), ENGINE_E_SELF);
+    memcpy(two[0].key, b->id.sign_pk, LIMIT_KEY_BYTES);
+    memcpy(two[1].key, b->id.sign_pk, LIMIT_KEY_BYTES);
+    assert_int_equal(engine_set_peers(&a->e, two, 2, 0), ENGINE_E_PEERS);
+    net_free(net);
+}
+
+static void test_shutdown_says_goodbye(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *a, *b;
+    connect_pair(net, &a, &b, 0);
+    engine_shutdown(&a->e);
+    pump(net);
+    assert_string_equal(b->last_detail, "closed by peer (shutdown)");
+    assert_int_equal(engine_connected_count(&b->e), 0);
+    assert_int_equal(engine_next_deadline(&a->e), UINT64_MAX);
+    net_free(net);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_handshake_and_message),
+        cmocka_unit_test(test_rekey_keeps_channel),
+        cmocka_unit_test(test_wrong_network),
+        cmocka_unit_test(test_unknown_key_refused),
+        cmocka_unit_test(test_initiator_refuses_wrong_responder),
+        cmocka_unit_test(test_first_frame_not_32_dropped),
+        cmocka_unit_test(test_garbage_closes_only_that_session),
+        cmocka_unit_test(test_simultaneous_dial_one_session),
+        cmocka_unit_test(test_keepalive_and_dead_timeout),
+        cmocka_unit_test(test_handshake_deadline),
+        cmocka_unit_test(test_half_open_cap),
+        cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_backoff_grows_with_jitter),
+        cmocka_unit_test(test_reload_removes_peer),
+        cmocka_unit_test(test_shutdown_says_goodbye),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
