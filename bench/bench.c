@@ -4,10 +4,12 @@
  * usage: tlpmesh-bench [--records N] [--dir DIR]
  */
 #include <assert.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -136,6 +138,17 @@ static double rate_has(struct store *st, const struct corpus *c)
     return (double)c->n / dt;
 }
 
+/* Removes the store files and the temporary directory this run created. */
+static void remove_store_dir(const char *dir)
+{
+    char path[LIMIT_PATH_BYTES];
+    snprintf(path, sizeof path, "%s/%s", dir, STORE_FILE_NAME);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/%s-lock", dir, STORE_FILE_NAME);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     size_t n = DEFAULT_RECORDS;
@@ -151,7 +164,8 @@ int main(int argc, char **argv)
         return 2;
     }
     char tmpl[] = "/tmp/tlpmesh-bench.XXXXXX";
-    if (!dir && !(dir = mkdtemp(tmpl))) {
+    const bool own_dir = dir == NULL;
+    if (own_dir && !(dir = mkdtemp(tmpl))) {
         perror("mkdtemp");
         return 1;
     }
@@ -181,6 +195,8 @@ int main(int argc, char **argv)
     printf("%-36s %12.0f %10.2f\n", "store put, batches of 4096", put, put / verify);
     printf("%-36s %12.0f %10.2f\n", "store id lookup (dedupe path)", has, has / verify);
     store_close(st);
+    if (own_dir)
+        remove_store_dir(dir);
     keys_identity_wipe(&id);
     free_corpus(&c);
     free(tmp);

@@ -14,7 +14,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 say "A node for CERT-A on the demo mesh"
-run $T init "$demo/cert-a" --org CERT-A --network demo-mesh --listen 127.0.0.1:0 | sed 's/^/  /'
+run $T init "$demo/cert-a" --org CERT-A --network demo-mesh --listen 127.0.0.1:7401 | sed 's/^/  /'
 conf="$demo/cert-a/tlpmesh.conf"
 partner=$($T keygen -o "$demo/partner.key")
 echo "  (a partner node's public key, for a RED record: $partner)"
