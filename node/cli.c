@@ -238,7 +238,8 @@ int cli_sign_and_store(struct cli_node *n, const char *cmd, const struct proto_r
         cli_error(cmd, "cannot encode the record: %s", proto_strerror(len));
         return CLI_USAGE;
     }
-    struct store_put put = {.signed_rec = buf, .len = (size_t)len, .rec = r};
+    struct store_put put = {.signed_rec = buf, .len = (size_t)len, .rec = r,
+                            .added_us = cli_now_ms() * 1000};
     memcpy(put.id, id, LIMIT_ID_BYTES);
     const int rc = store_put_batch(n->store, &put, 1);
     if (rc != STORE_OK) {

@@ -189,7 +189,9 @@ static int write_atomic(const char *path, const struct export_job *job, const ch
     umask(um);
     FILE *f = fdopen(fd, "w");
     int erc = EXPORT_E_IO;
-    if (f && fchmod(fd, 0666 & ~um) == 0)
+    /* Group-readable at most: an AMBER export is for the SOC's own tools, never for every local
+     * user. */
+    if (f && fchmod(fd, 0640 & ~um) == 0)
         erc = export_write(job, name, f, st);
     if (erc == EXPORT_OK && fsync(fd) != 0)
         erc = EXPORT_E_IO;

@@ -368,7 +368,7 @@ static int take(struct run *ru, const struct import_item *it)
             }
             struct store_put *p = &ru->b.puts[ru->b.n++];
             *p = (struct store_put){.signed_rec = ru->b.bufs[ru->b.n - 1], .len = (size_t)len,
-                                    .rec = r};
+                                    .rec = r, .added_us = cli_now_ms() * 1000};
             memcpy(p->id, id, LIMIT_ID_BYTES);
             if (ru->b.n == LIMIT_IMPORT_BATCH)
                 return batch_commit(ru->node, &ru->b, sum);

@@ -9,6 +9,7 @@
 
 #include "node/cli.h"
 #include "node/control.h"
+#include "node/log.h"
 #include "node/run.h"
 
 /* Parses "-c CONF [--json]" with positional arguments left from *first_pos. */
@@ -133,15 +134,36 @@ int cli_check_config(int argc, char **argv)
 
 int cli_run(int argc, char **argv)
 {
-    const char *conf = NULL;
-    int pos;
-    int rc = parse_conf_json("run", argc, argv, &conf, NULL, &pos);
-    if (rc != CLI_OK)
-        return rc;
-    if (pos != argc) {
-        cli_error("run", "unexpected argument '%s'", argv[pos]);
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"log-format", required_argument, NULL, 'f'},
+                                         {"log-file", required_argument, NULL, 'l'},
+                                         {0, 0, 0, 0}};
+    const char *conf = NULL, *log_file = NULL;
+    int log_format = -1, c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":c:", opts, NULL)) != -1) {
+        if (c == 'c') {
+            conf = optarg;
+        } else if (c == 'l') {
+            log_file = optarg;
+        } else if (c == 'f') {
+            if ((log_format = log_format_parse(optarg)) < 0) {
+                cli_error("run", "--log-format '%s' is neither text nor json", optarg);
+                return CLI_USAGE;
+            }
+        } else {
+            return cli_bad_option("run", argv, c);
+        }
+    }
+    if (!conf) {
+        cli_error("run", "missing -c CONF (see tlpmesh run --help)");
         return CLI_USAGE;
     }
+    if (optind != argc) {
+        cli_error("run", "unexpected argument '%s'", argv[optind]);
+        return CLI_USAGE;
+    }
+    log_set_overrides(log_format, log_file);
     return node_run(conf);
 }
 

@@ -47,6 +47,7 @@ void community_table_free(struct community_table *t)
 
 struct build {
     struct community_table *t;
+    struct store *s;
     const struct config *cfg;
     struct proto_record *rec; /* scratch: a roster is too large for the stack of a callback */
     size_t cap;               /* allocated entries of t->rosters */
@@ -91,18 +92,25 @@ static struct community_roster *find_slot(struct community_table *t,
     return NULL;
 }
 
-/* Overwrites *c with the roster rec (id) decoded from the store; keeps c->conflict. */
+/* Overwrites *c with the roster rec (id) decoded from the store; keeps c->conflict. A revoked
+ * roster keeps its place in the version order but no members. */
 static int set_roster(struct build *b, struct community_roster *c,
                       const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *rec)
 {
     const struct proto_roster *ro = &rec->u.roster;
     assert(ro->n_members <= LIMIT_ROSTER_MEMBERS);
+    const int revoked = store_is_revoked(b->s, id, rec->origin);
+    if (revoked < 0) {
+        b->t->last_store_err = revoked;
+        return COMMUNITY_E_STORE;
+    }
+    const uint16_t n_members = revoked ? 0 : ro->n_members;
     struct proto_roster_member *m = NULL;
-    if (ro->n_members > 0) {
-        m = malloc(ro->n_members * sizeof *m);
+    if (n_members > 0) {
+        m = malloc(n_members * sizeof *m);
         if (m == NULL)
             return COMMUNITY_E_NOMEM;
-        memcpy(m, ro->members, ro->n_members * sizeof *m);
+        memcpy(m, ro->members, n_members * sizeof *m);
     }
     free(c->members);
     memcpy(c->id, id, LIMIT_ID_BYTES);
@@ -111,8 +119,12 @@ static int set_roster(struct build *b, struct community_roster *c,
     c->version = ro->version;
     c->tlp = rec->tlp;
     c->trusted = owner_trusted(b->t, b->cfg, rec->origin);
-    c->n_members = ro->n_members;
+    c->revoked = revoked == 1;
+    c->n_members = n_members;
     c->members = m;
+    if (c->revoked)
+        build_log(b, "community: roster '%s' version %llu is revoked by its owner; it lists nobody",
+                  c->name, (unsigned long long)c->version);
     return COMMUNITY_OK;
 }
 
@@ -188,9 +200,10 @@ static int roster_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec
 {
     (void)seq;
     struct build *b = ctx;
-    assert(len > LIMIT_SIG_BYTES);
-    int rc = proto_record_decode(signed_rec + LIMIT_SIG_BYTES, len - LIMIT_SIG_BYTES, b->rec,
-                                 NULL, 0);
+    /* Store bytes are checked like any input: a damaged entry is refused, not asserted on. */
+    int rc = len > LIMIT_SIG_BYTES ? proto_record_decode(signed_rec + LIMIT_SIG_BYTES,
+                                                          len - LIMIT_SIG_BYTES, b->rec, NULL, 0)
+                                   : PROTO_E_MALFORMED;
     if (rc != PROTO_OK || b->rec->kind != PROTO_KIND_ROSTER) {
         b->err = COMMUNITY_E_CORRUPT;
         return 1;
@@ -225,7 +238,7 @@ int community_table_build(struct community_table *t, struct store *s, const stru
     community_table_free(t);
     memset(t, 0, sizeof *t);
     memcpy(t->self, self_key, LIMIT_KEY_BYTES);
-    struct build b = {.t = t, .cfg = cfg, .log = log, .log_ctx = log_ctx};
+    struct build b = {.t = t, .s = s, .cfg = cfg, .log = log, .log_ctx = log_ctx};
     b.rec = malloc(sizeof *b.rec);
     if (b.rec == NULL)
         return COMMUNITY_E_NOMEM;
@@ -356,12 +369,16 @@ int community_fill_peer(const struct community_table *t, const struct config *cf
     memset(p, 0, sizeof *p);
     p->authenticated = authenticated;
     memcpy(p->key, key, LIMIT_KEY_BYTES);
-    snprintf(p->org, sizeof p->org, "%s", community_org_of_key(t, cfg, key));
+    /* "Same organisation" opens GREEN to AMBER+STRICT, so only the operator's own word counts:
+     * the peer's Organisation in our config. A roster's member organisation is a label for
+     * display (community_org_of_key), never a grant: any trusted owner could write ours. */
+    const struct config_peer *cp = config_find_peer(cfg, key);
+    if (cp != NULL)
+        snprintf(p->org, sizeof p->org, "%s", cp->organisation);
     p->relation = GATE_RELATION_PARTNER;
     p->ceiling = PROTO_TLP_CLEAR;
     const char *names[LIMIT_PEER_COMMUNITIES + LIMIT_COMMUNITY_ROSTERS];
     size_t n = 0;
-    const struct config_peer *cp = config_find_peer(cfg, key);
     if (cp != NULL) {
         assert(cp->n_communities <= LIMIT_PEER_COMMUNITIES);
         p->relation = cp->relation == CONFIG_RELATION_CLIENT ? GATE_RELATION_CLIENT

@@ -6,7 +6,9 @@
  * node itself, or a key the config names with TrustRosterOwner. Per (owner, name) one roster
  * counts: the highest version; of two different rosters with the same owner, name and version,
  * the one with the smaller id (a deterministic choice every node makes alike; logged as a
- * conflict, since an honest owner never signs two). Community names are one namespace: trusted
+ * conflict, since an honest owner never signs two). A roster its owner revoked still holds its
+ * version but grants no membership: a revocation never brings back members an older version
+ * listed. Community names are one namespace: trusted
  * owners that define the same name all contribute members.
  *
  * A node's communities = the Community lines its [Peer] section declares (for a peer) united with
@@ -54,6 +56,8 @@ struct community_roster {
     uint8_t tlp;     /* the roster record's own TLP */
     bool trusted;    /* owner is this node or a TrustRosterOwner */
     bool conflict;   /* a different roster with the same owner, name and version was set aside */
+    bool revoked;    /* its owner revoked it: it lists no members (fail closed; the owner
+                        signs a higher version to define the community again) */
     uint16_t n_members;
     struct proto_roster_member *members; /* n_members, sorted by key; owned by the table */
 };
@@ -94,7 +98,8 @@ size_t community_of_key(const struct community_table *t, const uint8_t key[LIMIT
 
 /* The organisation of key: this node's own (config Organisation) for self_key, else the
  * Organisation of its [Peer], else the organisation the first trusted roster (by owner, name)
- * lists for it; "" when unknown. Static or table storage. */
+ * lists for it; "" when unknown. For display only (sightings): the gate takes a peer's
+ * organisation from the config alone. Static or table storage. */
 const char *community_org_of_key(const struct community_table *t, const struct config *cfg,
                                  const uint8_t key[LIMIT_KEY_BYTES]);
 
@@ -103,7 +108,8 @@ const char *community_org_of_key(const struct community_table *t, const struct c
 int community_fill_self(const struct community_table *t, const struct config *cfg,
                         struct gate_self *n);
 
-/* Fills the gate's view of the node with key: organisation (community_org_of_key), relation and
+/* Fills the gate's view of the node with key: organisation from its [Peer] only (a roster's
+ * member organisation is for display: it never puts a node in ours), relation and
  * ceiling from its [Peer] (an unconfigured key: partner, ceiling CLEAR; callers gating an export
  * set their own ceiling), communities = its [Peer] Community lines united with its trusted roster
  * memberships. authenticated as the caller established it.

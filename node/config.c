@@ -16,6 +16,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "crypto/keys.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -60,7 +62,30 @@ void config_free(struct config *cfg)
 {
     assert(cfg);
     free(cfg->peers);
+    if (cfg->clients) {
+        sodium_memzero(cfg->clients, cfg->n_clients * sizeof(*cfg->clients));
+        free(cfg->clients);
+    }
     config_init(cfg);
+}
+
+const char *config_scheme_name(enum config_http_scheme scheme)
+{
+    switch (scheme) {
+    case CONFIG_SCHEME_BASIC: return "basic";
+    case CONFIG_SCHEME_BEARER: return "bearer";
+    case CONFIG_SCHEME_TOKEN: return "token";
+    }
+    return "?";
+}
+
+const struct config_client *config_find_client(const struct config *cfg, const char *name)
+{
+    assert(cfg && name);
+    for (size_t i = 0; i < cfg->n_clients; i++)
+        if (strcmp(cfg->clients[i].name, name) == 0)
+            return &cfg->clients[i];
+    return NULL;
 }
 
 const struct config_peer *config_find_peer(const struct config *cfg,
@@ -231,7 +256,11 @@ static bool endpoint_parse(const char *text, struct config_endpoint *ep, char *w
 
 /* --- the parser: our line reader feeds inih and tracks lines and sections --- */
 
-enum section { SECTION_NONE, SECTION_NODE, SECTION_PEER, SECTION_SKIP };
+enum section {
+    SECTION_NONE, SECTION_NODE, SECTION_PEER, SECTION_HTTP, SECTION_CLIENT, SECTION_SKIP
+};
+
+static const char *const section_titles[] = {"", "[Node]", "[Peer]", "[HTTP]", "[Client]", ""};
 
 struct parse;
 typedef void (*setter)(struct parse *p, const char *value);
@@ -251,6 +280,7 @@ struct parse {
     int lineno;
     enum section section;
     int node_line;    /* line of [Node], 0 before it */
+    int http_line;    /* line of [HTTP], 0 before it */
     int control_line; /* line of Control, 0 if absent */
     int *seen;        /* per key_specs entry: line where set in this section, 0 if not */
     struct config *cfg;
@@ -270,6 +300,12 @@ static struct config_peer *current_peer(struct parse *p)
 {
     assert(p->section == SECTION_PEER && p->cfg->n_peers > 0);
     return &p->cfg->peers[p->cfg->n_peers - 1];
+}
+
+static struct config_client *current_client(struct parse *p)
+{
+    assert(p->section == SECTION_CLIENT && p->cfg->n_clients > 0);
+    return &p->cfg->clients[p->cfg->n_clients - 1];
 }
 
 static void set_path(struct parse *p, const char *key, const char *value, char *out)
@@ -391,44 +427,221 @@ static void set_peer_name(struct parse *p, const char *v)
     set_name(p, "Name", v, current_peer(p)->name);
 }
 
-static void set_community(struct parse *p, const char *v)
+/* A Community line of the current [Peer] or [Client]. */
+static void add_community(struct parse *p, const char *v,
+                          char communities[][LIMIT_NAME_BYTES + 1], size_t *n)
 {
-    struct config_peer *peer = current_peer(p);
-    for (size_t i = 0; i < peer->n_communities; i++) {
-        if (strcmp(peer->communities[i], v) == 0) {
-            problem(p, "Community: '%s' is listed twice for this peer", v);
+    const char *who = p->section == SECTION_PEER ? "peer" : "client";
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(communities[i], v) == 0) {
+            problem(p, "Community: '%s' is listed twice for this %s", v, who);
             return;
         }
     }
-    if (peer->n_communities == LIMIT_PEER_COMMUNITIES) {
-        problem(p, "Community: too many for one peer (limit %d)", LIMIT_PEER_COMMUNITIES);
+    if (*n == LIMIT_PEER_COMMUNITIES) {
+        problem(p, "Community: too many for one %s (limit %d)", who, LIMIT_PEER_COMMUNITIES);
         return;
     }
     char name[LIMIT_NAME_BYTES + 1] = "";
     set_name(p, "Community", v, name);
     if (name[0])
-        memcpy(peer->communities[peer->n_communities++], name, sizeof(name));
+        memcpy(communities[(*n)++], name, sizeof(name));
+}
+
+static void set_community(struct parse *p, const char *v)
+{
+    struct config_peer *peer = current_peer(p);
+    add_community(p, v, peer->communities, &peer->n_communities);
+}
+
+static int parse_max_tlp(struct parse *p, const char *v)
+{
+    int tlp = proto_tlp_parse(v);
+    if (!proto_tlp_valid(tlp))
+        problem(p, "MaxTLP: '%s' is not a TLP level (clear, green, amber, amber+strict, red)", v);
+    return tlp;
 }
 
 static void set_max_tlp(struct parse *p, const char *v)
 {
-    int tlp = proto_tlp_parse(v);
-    if (!proto_tlp_valid(tlp)) {
-        problem(p, "MaxTLP: '%s' is not a TLP level (clear, green, amber, amber+strict, red)", v);
-        return;
-    }
-    current_peer(p)->max_tlp = tlp;
+    int tlp = parse_max_tlp(p, v);
+    if (proto_tlp_valid(tlp))
+        current_peer(p)->max_tlp = tlp;
+}
+
+static void parse_relation(struct parse *p, const char *v, enum config_relation *out)
+{
+    if (strcasecmp(v, "partner") == 0)
+        *out = CONFIG_RELATION_PARTNER;
+    else if (strcasecmp(v, "client") == 0)
+        *out = CONFIG_RELATION_CLIENT;
+    else
+        problem(p, "Relation: '%s' is neither partner nor client", v);
 }
 
 static void set_relation(struct parse *p, const char *v)
 {
-    struct config_peer *peer = current_peer(p);
-    if (strcasecmp(v, "partner") == 0)
-        peer->relation = CONFIG_RELATION_PARTNER;
-    else if (strcasecmp(v, "client") == 0)
-        peer->relation = CONFIG_RELATION_CLIENT;
+    parse_relation(p, v, &current_peer(p)->relation);
+}
+
+/* --- [Node] logging, [HTTP], [Client] --- */
+
+static void set_log_file(struct parse *p, const char *v)
+{
+    set_path(p, "LogFile", v, p->cfg->log_file);
+}
+
+static void set_log_format(struct parse *p, const char *v)
+{
+    if (strcmp(v, "text") == 0)
+        p->cfg->log_format = 0;
+    else if (strcmp(v, "json") == 0)
+        p->cfg->log_format = 1;
     else
-        problem(p, "Relation: '%s' is neither partner nor client", v);
+        problem(p, "LogFormat: '%s' is neither text nor json", v);
+}
+
+static void set_http_listen(struct parse *p, const char *v)
+{
+    set_endpoint(p, "Listen", v, &p->cfg->http.listen, &p->cfg->http.enabled);
+}
+
+static void set_metrics_listen(struct parse *p, const char *v)
+{
+    set_endpoint(p, "MetricsListen", v, &p->cfg->http.metrics_listen,
+                 &p->cfg->http.has_metrics_listen);
+}
+
+static void set_anonymous(struct parse *p, const char *v)
+{
+    if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0)
+        p->cfg->http.anonymous = true;
+    else if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0)
+        p->cfg->http.anonymous = false;
+    else
+        problem(p, "Anonymous: '%s' is neither yes nor no", v);
+}
+
+static void set_max_page(struct parse *p, const char *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (v[0] < '0' || v[0] > '9' || *end || errno || n < 1 || n > LIMIT_TAXII_PAGE_MAX) {
+        problem(p, "MaxPageSize: '%s' is not a number from 1 to %d", v, LIMIT_TAXII_PAGE_MAX);
+        return;
+    }
+    p->cfg->http.max_page_size = (uint32_t)n;
+}
+
+static void set_client_name(struct parse *p, const char *v)
+{
+    struct config_client *c = current_client(p);
+    if (strchr(v, ':')) { /* Basic credentials are "name:secret" */
+        problem(p, "Name: '%s' must not contain ':'", v);
+        return;
+    }
+    const struct config_client *other = config_find_client(p->cfg, v);
+    if (other && other != c) {
+        problem(p, "Name: duplicate client name '%s' (also in the [Client] at line %d)", v,
+                other->line);
+        return;
+    }
+    set_name(p, "Name", v, c->name);
+}
+
+static void set_client_org(struct parse *p, const char *v)
+{
+    set_name(p, "Organisation", v, current_client(p)->organisation);
+}
+
+static void store_secret(struct parse *p, const char *key, const char *v, size_t len)
+{
+    struct config_client *c = current_client(p);
+    if (c->secret[0]) {
+        problem(p, "%s: the client already has a secret (give Secret or SecretFile, not both)",
+                key);
+        return;
+    }
+    if (len < 16 || len > LIMIT_HTTP_SECRET_BYTES) {
+        problem(p, "%s: a secret must be 16 to %d bytes long (this one is %zu)", key,
+                LIMIT_HTTP_SECRET_BYTES, len);
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)v[i] <= 0x20 || v[i] == 0x7f) {
+            problem(p, "%s: the secret contains a space or control character", key);
+            return;
+        }
+    }
+    memcpy(c->secret, v, len);
+    c->secret[len] = '\0';
+}
+
+static void set_client_secret(struct parse *p, const char *v)
+{
+    store_secret(p, "Secret", v, strlen(v));
+}
+
+/* The first line of a file only the owner may read (like the node key file). */
+static void set_client_secret_file(struct parse *p, const char *v)
+{
+    char path[LIMIT_PATH_BYTES];
+    set_path(p, "SecretFile", v, path);
+    if (!path[0])
+        return;
+    char buf[LIMIT_HTTP_SECRET_BYTES + 2];
+    const int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    ssize_t n = -1;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        problem(p, "SecretFile: cannot open %s: %s", path, strerror(errno));
+    } else if (st.st_mode & 077) {
+        problem(p, "SecretFile: %s is readable by group or others (chmod 600 it)", path);
+    } else if ((n = read(fd, buf, sizeof buf - 1)) < 0) {
+        problem(p, "SecretFile: cannot read %s: %s", path, strerror(errno));
+    } else {
+        buf[n] = '\0';
+        size_t len = strcspn(buf, "\r\n");
+        store_secret(p, "SecretFile", buf, len);
+    }
+    if (fd >= 0)
+        close(fd);
+    sodium_memzero(buf, sizeof buf);
+}
+
+static void set_client_scheme(struct parse *p, const char *v)
+{
+    struct config_client *c = current_client(p);
+    if (strcasecmp(v, "basic") == 0)
+        c->scheme = CONFIG_SCHEME_BASIC;
+    else if (strcasecmp(v, "bearer") == 0)
+        c->scheme = CONFIG_SCHEME_BEARER;
+    else if (strcasecmp(v, "token") == 0)
+        c->scheme = CONFIG_SCHEME_TOKEN;
+    else
+        problem(p, "Scheme: '%s' is not basic, bearer or token", v);
+}
+
+static void set_client_max_tlp(struct parse *p, const char *v)
+{
+    int tlp = parse_max_tlp(p, v);
+    if (tlp == PROTO_TLP_RED)
+        problem(p, "MaxTLP: red is never served over HTTP (RED goes only to the recipient node "
+                   "keys a record names)");
+    else if (proto_tlp_valid(tlp))
+        current_client(p)->max_tlp = tlp;
+}
+
+static void set_client_relation(struct parse *p, const char *v)
+{
+    parse_relation(p, v, &current_client(p)->relation);
+}
+
+static void set_client_community(struct parse *p, const char *v)
+{
+    struct config_client *c = current_client(p);
+    add_community(p, v, c->communities, &c->n_communities);
 }
 
 static const struct key_spec key_specs[] = {
@@ -446,6 +659,20 @@ static const struct key_spec key_specs[] = {
     {"MaxTLP", SECTION_PEER, false, false, set_max_tlp},
     {"Relation", SECTION_PEER, false, false, set_relation},
     {"Name", SECTION_PEER, false, false, set_peer_name},
+    {"LogFile", SECTION_NODE, false, false, set_log_file},
+    {"LogFormat", SECTION_NODE, false, false, set_log_format},
+    {"Listen", SECTION_HTTP, true, false, set_http_listen},
+    {"MetricsListen", SECTION_HTTP, false, false, set_metrics_listen},
+    {"Anonymous", SECTION_HTTP, false, false, set_anonymous},
+    {"MaxPageSize", SECTION_HTTP, false, false, set_max_page},
+    {"Name", SECTION_CLIENT, true, false, set_client_name},
+    {"Organisation", SECTION_CLIENT, true, false, set_client_org},
+    {"Secret", SECTION_CLIENT, false, false, set_client_secret},
+    {"SecretFile", SECTION_CLIENT, false, false, set_client_secret_file},
+    {"Scheme", SECTION_CLIENT, false, false, set_client_scheme},
+    {"MaxTLP", SECTION_CLIENT, false, false, set_client_max_tlp},
+    {"Relation", SECTION_CLIENT, false, false, set_client_relation},
+    {"Community", SECTION_CLIENT, false, true, set_client_community},
 };
 
 static void check_required(struct parse *p, enum section section, int line, const char *title)
@@ -455,16 +682,74 @@ static void check_required(struct parse *p, enum section section, int line, cons
             diag_add(p->diag, p->file, line, "%s: missing %s", title, key_specs[k].name);
 }
 
+/* Whether key of section was set in the current section. */
+static bool seen_key(const struct parse *p, enum section section, const char *key)
+{
+    for (size_t k = 0; k < ARRAY_LEN(key_specs); k++)
+        if (key_specs[k].section == section && strcmp(key_specs[k].name, key) == 0)
+            return p->seen[k] != 0;
+    return false;
+}
+
+/* Checks the [Peer] or [Client] that just ended. */
+static void end_section(struct parse *p)
+{
+    if (p->section == SECTION_PEER)
+        check_required(p, SECTION_PEER, current_peer(p)->line, "[Peer]");
+    if (p->section == SECTION_CLIENT) {
+        const struct config_client *c = current_client(p);
+        check_required(p, SECTION_CLIENT, c->line, "[Client]");
+        if (!seen_key(p, SECTION_CLIENT, "Secret") && !seen_key(p, SECTION_CLIENT, "SecretFile"))
+            diag_add(p->diag, p->file, c->line, "[Client]: missing Secret or SecretFile");
+    }
+}
+
+static void begin_client(struct parse *p)
+{
+    struct config *cfg = p->cfg;
+    if (cfg->n_clients == LIMIT_HTTP_CLIENTS) {
+        problem(p, "too many [Client] sections (limit %d)", LIMIT_HTTP_CLIENTS);
+        return;
+    }
+    struct config_client *cl = calloc(cfg->n_clients + 1, sizeof(*cl));
+    if (!cl) {
+        p->nomem = true;
+        return;
+    }
+    /* Copy rather than realloc: the old array holds secrets and is wiped before it is freed. */
+    if (cfg->clients) {
+        memcpy(cl, cfg->clients, cfg->n_clients * sizeof(*cl));
+        sodium_memzero(cfg->clients, cfg->n_clients * sizeof(*cl));
+        free(cfg->clients);
+    }
+    cfg->clients = cl;
+    struct config_client *c = &cl[cfg->n_clients++];
+    c->max_tlp = CONFIG_DEFAULT_MAX_TLP;
+    c->relation = CONFIG_RELATION_PARTNER;
+    c->scheme = CONFIG_SCHEME_BASIC;
+    c->line = p->lineno;
+    p->section = SECTION_CLIENT;
+}
+
 static void begin_section(struct parse *p, const char *name)
 {
     assert(p && name && p->cfg->n_peers <= LIMIT_PEERS);
-    if (p->section == SECTION_PEER)
-        check_required(p, SECTION_PEER, current_peer(p)->line, "[Peer]");
+    end_section(p);
     for (size_t k = 0; k < ARRAY_LEN(key_specs); k++)
-        if (key_specs[k].section == SECTION_PEER)
+        if (key_specs[k].section == SECTION_PEER || key_specs[k].section == SECTION_CLIENT)
             p->seen[k] = 0;
     p->section = SECTION_SKIP;
-    if (strcasecmp(name, "Node") == 0) {
+    if (strcasecmp(name, "Client") == 0) {
+        begin_client(p);
+    } else if (strcasecmp(name, "HTTP") == 0) {
+        if (p->http_line) {
+            problem(p, "duplicate [HTTP] section (first at line %d)", p->http_line);
+            return;
+        }
+        p->http_line = p->lineno;
+        p->cfg->http.max_page_size = LIMIT_TAXII_PAGE_DEFAULT;
+        p->section = SECTION_HTTP;
+    } else if (strcasecmp(name, "Node") == 0) {
         if (p->node_line) {
             problem(p, "duplicate [Node] section (first at line %d)", p->node_line);
             return;
@@ -490,7 +775,7 @@ static void begin_section(struct parse *p, const char *name)
         peer->line = peer->last_line = p->lineno;
         p->section = SECTION_PEER;
     } else {
-        problem(p, "unknown section [%s] (expected [Node] or [Peer])", name);
+        problem(p, "unknown section [%s] (expected [Node], [Peer], [HTTP] or [Client])", name);
     }
 }
 
@@ -505,7 +790,7 @@ static int on_setting(void *user, const char *section_name, const char *name, co
         problem(p, "%s: setting outside a section (put it under [Node] or [Peer])", name);
         return 1;
     }
-    const char *title = p->section == SECTION_NODE ? "[Node]" : "[Peer]";
+    const char *title = section_titles[p->section];
     if (p->section == SECTION_PEER)
         current_peer(p)->last_line = p->lineno;
     for (size_t k = 0; k < ARRAY_LEN(key_specs); k++) {
@@ -659,8 +944,9 @@ static int parse_text(const char *file, const char *dir, const char *text, size_
         return CONFIG_E_NOMEM;
     if (rc > 0) /* our reader passes only well-formed lines, so this is a bug worth seeing */
         diag_add(diag, file, rc, "cannot parse this line");
-    if (p.section == SECTION_PEER)
-        check_required(&p, SECTION_PEER, current_peer(&p)->line, "[Peer]");
+    end_section(&p);
+    if (p.http_line)
+        check_required(&p, SECTION_HTTP, p.http_line, "[HTTP]");
     finish_node(&p);
     return diag->count || diag->dropped ? CONFIG_E_INVALID : CONFIG_OK;
 }

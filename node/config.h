@@ -1,6 +1,8 @@
 /* config.h - the node configuration file (docs/CONFIG.md is the user reference).
  *
- * A WireGuard-style INI file: one [Node] section and any number of [Peer] sections. Keys are
+ * A WireGuard-style INI file: one [Node] section, any number of [Peer] sections, an optional
+ * [HTTP] section (the TAXII/metrics server) and any number of [Client] sections (HTTP
+ * credentials; their secrets are wiped by config_free). Keys are
  * case-insensitive, values are trimmed, '#' and ';' start a comment anywhere on a line (so no
  * value can contain them). Parsed with inih through our own line reader, which knows the line
  * number of every setting and every [Peer] header (Debian builds inih without
@@ -73,6 +75,40 @@ struct config_peer {
     int last_line;                   /* line of its last setting */
 };
 
+/* How an HTTP client presents its secret (docs/CONFIG.md "[Client]"). */
+enum config_http_scheme {
+    CONFIG_SCHEME_BASIC = 0,  /* Authorization: Basic base64(Name:Secret) */
+    CONFIG_SCHEME_BEARER = 1, /* Authorization: Bearer Secret (or Token Secret) */
+    CONFIG_SCHEME_TOKEN = 2,  /* Authorization: Token Secret (or Bearer Secret) */
+};
+
+/* "basic" / "bearer" / "token". */
+const char *config_scheme_name(enum config_http_scheme scheme);
+
+/* A TAXII reader's credential: the gate sees it as an authenticated reader of organisation
+ * `organisation` with this relation, ceiling and communities (node/taxii.h). */
+struct config_client {
+    char name[LIMIT_NAME_BYTES + 1];         /* Basic user name; label in logs */
+    char organisation[LIMIT_NAME_BYTES + 1];
+    char secret[LIMIT_HTTP_SECRET_BYTES + 1]; /* Secret, or the first line of SecretFile */
+    enum config_http_scheme scheme;
+    int max_tlp;                              /* enum proto_tlp, <= AMBER+STRICT; default AMBER */
+    enum config_relation relation;
+    char communities[LIMIT_PEER_COMMUNITIES][LIMIT_NAME_BYTES + 1];
+    size_t n_communities;
+    int line; /* line of its [Client] header */
+};
+
+/* The [HTTP] section. */
+struct config_http {
+    bool enabled;                  /* Listen given */
+    struct config_endpoint listen; /* TAXII, /healthz, /metrics (authenticated) */
+    bool has_metrics_listen;       /* MetricsListen given */
+    struct config_endpoint metrics_listen; /* /metrics and /healthz only, no authentication */
+    bool anonymous;                /* Anonymous = yes: readers without credentials see CLEAR */
+    uint32_t max_page_size;        /* MaxPageSize, 1..LIMIT_TAXII_PAGE_MAX */
+};
+
 struct config {
     char path[LIMIT_PATH_BYTES];     /* the config file, as given */
     char dir[LIMIT_PATH_BYTES];      /* absolute directory of the config file */
@@ -87,6 +123,11 @@ struct config {
     size_t n_roster_owners;
     struct config_peer *peers; /* n_peers entries, owned */
     size_t n_peers;
+    char log_file[LIMIT_PATH_BYTES]; /* [Node] LogFile, resolved; "" = stderr */
+    int log_format;                  /* [Node] LogFormat: 0 text (default), 1 json (log.h) */
+    struct config_http http;
+    struct config_client *clients;   /* n_clients entries, owned; secrets wiped on free */
+    size_t n_clients;
 };
 
 struct config_diag {
@@ -104,6 +145,9 @@ void config_free(struct config *cfg);
  * CONFIG_E_INVALID or CONFIG_E_NOMEM. Relative paths in the file are resolved against the
  * directory of path. The key file is not opened here (crypto/keys.h does that). */
 int config_load(const char *path, struct config *out, struct config_diag *diag);
+
+/* The [Client] with that Name, or NULL. */
+const struct config_client *config_find_client(const struct config *cfg, const char *name);
 
 /* The peer with that identity key, or NULL. */
 const struct config_peer *config_find_peer(const struct config *cfg,

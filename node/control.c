@@ -214,7 +214,15 @@ int control_listen(struct control_server *srv, uv_loop_t *loop, const char *path
         snprintf(why, why_len, "control socket %s: another node is running", path);
         return CONTROL_E_BUSY;
     }
-    unlink(path); /* stale socket of a node that died */
+    /* A stale socket of a node that died is replaced; anything else at the path (a mistyped
+     * Control = pointing at a real file) is the operator's and is never deleted. */
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+        snprintf(why, why_len, "control socket %s: exists and is not a socket; not replacing it",
+                 path);
+        return CONTROL_E_LISTEN;
+    }
+    unlink(path);
     uv_pipe_init(loop, &srv->pipe, 0);
     srv->pipe.data = srv;
     mode_t old = umask(0177); /* the socket is created 0600, no window where others can connect */

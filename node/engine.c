@@ -1,6 +1,7 @@
 /* engine.c - see engine.h. */
 #include "node/engine.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,7 +11,7 @@
 #include <sodium.h>
 
 #define NONE SIZE_MAX
-#define IP_BYTES 48 /* INET6_ADDRSTRLEN + slack */
+#define IP_BYTES 64 /* INET6_ADDRSTRLEN + "/64" + slack */
 
 struct engine_peer {
     bool used;
@@ -221,7 +222,8 @@ static void conn_drop(struct engine *e, struct engine_conn_slot *c, int err, boo
     engine_conn h = conn_handle(e, c);
     session_free(&c->s);
     c->used = false;
-    c->gen++;
+    /* 31 bits: engine_on_accept() returns the handle as an int64_t, negative means refused */
+    c->gen = (c->gen + 1) & INT32_MAX;
     if (!transport_gone)
         e->io.close(e->io.ctx, h);
 }
@@ -396,8 +398,34 @@ static void dial(struct engine *e, size_t peer)
 
 /* --- rate limit: one token bucket per IP address, least recently seen evicted --- */
 
-static struct engine_rate *rate_bucket(struct engine *e, const char *ip)
+/* The bucket an address is charged to. One IPv6 host usually holds a whole /64, so buckets per
+ * IPv6 address would give it 2^64 fresh bursts; an IPv4-mapped address is its IPv4 host. Text
+ * that is not an address (the shell always passes one) is its own bucket. */
+static void rate_key(const char *ip, char out[IP_BYTES])
 {
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    uint8_t a[16];
+    char text[INET6_ADDRSTRLEN];
+    _Static_assert(INET6_ADDRSTRLEN + 4 <= IP_BYTES, "room for the /64 suffix");
+    _Static_assert(LIMIT_RATE_V6_PREFIX % 8 == 0 && LIMIT_RATE_V6_PREFIX <= 128, "byte prefix");
+    if (inet_pton(AF_INET6, ip, a) != 1) {
+        snprintf(out, IP_BYTES, "%s", ip);
+        return;
+    }
+    if (memcmp(a, mapped, sizeof mapped) == 0) {
+        inet_ntop(AF_INET, a + sizeof mapped, text, sizeof text);
+        snprintf(out, IP_BYTES, "%s", text);
+        return;
+    }
+    memset(a + LIMIT_RATE_V6_PREFIX / 8, 0, 16 - LIMIT_RATE_V6_PREFIX / 8);
+    inet_ntop(AF_INET6, a, text, sizeof text);
+    snprintf(out, IP_BYTES, "%s/%d", text, LIMIT_RATE_V6_PREFIX);
+}
+
+static struct engine_rate *rate_bucket(struct engine *e, const char *addr)
+{
+    char ip[IP_BYTES];
+    rate_key(addr, ip);
     struct engine_rate *victim = &e->rate[0];
     for (size_t i = 0; i < LIMIT_RATE_ADDRS; i++) {
         struct engine_rate *r = &e->rate[i];
@@ -692,6 +720,24 @@ int engine_send(struct engine *e, size_t peer, uint8_t type, const uint8_t *body
     if (rc < 0 && rc != SESSION_E_SIZE)
         conn_fail(e, c, rc);
     return rc;
+}
+
+void engine_close_peer(struct engine *e, size_t peer)
+{
+    assert(e && peer < LIMIT_PEERS);
+    struct engine_peer *p = &e->peers[peer];
+    if (p->used && p->session != NONE)
+        conn_fail(e, &e->conns[p->session], SESSION_E_MESSAGE);
+}
+
+bool engine_peer_conn(const struct engine *e, size_t peer, engine_conn *conn)
+{
+    assert(e && peer < LIMIT_PEERS && conn);
+    const struct engine_peer *p = &e->peers[peer];
+    if (!p->used || p->session == NONE)
+        return false;
+    *conn = conn_handle(e, &e->conns[p->session]);
+    return true;
 }
 
 void engine_shutdown(struct engine *e)

@@ -163,6 +163,14 @@ uint64_t engine_next_deadline(const struct engine *e);
 int engine_send(struct engine *e, size_t peer, uint8_t type, const uint8_t *body, size_t len,
                 uint64_t now);
 
+/* Ends peer's open session with CLOSE(protocol error): the application (gossip) found its
+ * messages malformed. No-op without a session; inside io.message the close waits until the
+ * received bytes are processed. The peer is redialled with backoff as after any error. */
+void engine_close_peer(struct engine *e, size_t peer);
+
+/* The connection of peer's open session (for the shell's send-queue size); false if none. */
+bool engine_peer_conn(const struct engine *e, size_t peer, engine_conn *conn);
+
 /* Closes every connection (CLOSE(SHUTDOWN) on open sessions) and stops dialling. */
 void engine_shutdown(struct engine *e);
 

@@ -21,7 +21,7 @@
 #define IP_TYPES (T(PROTO_ITYPE_IP_SRC) | T(PROTO_ITYPE_IP_DST))
 #define NAME_TYPES (T(PROTO_ITYPE_DOMAIN) | T(PROTO_ITYPE_HOSTNAME))
 #define EMAIL_TYPES (T(PROTO_ITYPE_EMAIL_SRC) | T(PROTO_ITYPE_EMAIL_DST))
-#define UUID_TEXT 37
+#define UUID_TEXT EXPORT_UUID_TEXT
 #define B64_BYTES (sodium_base64_ENCODED_LEN(LIMIT_VALUE_BYTES, sodium_base64_VARIANT_ORIGINAL))
 
 static const char *const format_names[EXPORT_FORMAT_COUNT] = {
@@ -71,6 +71,18 @@ void export_stats_init(struct export_stats *st)
 /* ---- small encoders ---- */
 
 /* RFC 4122 text of 16 bytes with version 5 and the RFC variant (STIX ids require both). */
+static void uuid_text(const uint8_t in[16], char out[UUID_TEXT]);
+
+void export_record_uuid(const uint8_t id[LIMIT_ID_BYTES], char out[EXPORT_UUID_TEXT])
+{
+    uuid_text(id, out);
+}
+
+void export_identity_uuid(const uint8_t key[LIMIT_KEY_BYTES], char out[EXPORT_UUID_TEXT])
+{
+    export_uuid_derive("tlpmesh-identity", key, LIMIT_KEY_BYTES, out);
+}
+
 static void uuid_text(const uint8_t in[16], char out[UUID_TEXT])
 {
     uint8_t b[16];
@@ -84,7 +96,8 @@ static void uuid_text(const uint8_t in[16], char out[UUID_TEXT])
 }
 
 /* UUID of something that is not a record: BLAKE2b-256(label || data), shaped as above. */
-static void uuid_derive(const char *label, const uint8_t *data, size_t len, char out[UUID_TEXT])
+void export_uuid_derive(const char *label, const uint8_t *data, size_t len,
+                        char out[EXPORT_UUID_TEXT])
 {
     crypto_generichash_state h;
     uint8_t d[32];
@@ -560,27 +573,32 @@ static json_t *json_prefixed(const char *prefix, const char *uuid)
     return json_string(s);
 }
 
+static const char *self_name(const struct gate_self *self)
+{
+    return self->org[0] ? self->org : "tlpmesh node";
+}
+
 static const char *org_name(const struct export_job *j)
 {
-    return j->self.org[0] ? j->self.org : "tlpmesh node";
+    return self_name(&j->self);
 }
 
 /* ---- stix ---- */
 
-static json_t *stix_identity(const struct walk *w)
+json_t *export_stix_identity(const struct gate_self *self, uint64_t created_ms)
 {
-    const struct export_job *j = w->job;
-    char b64[LIMIT_PUBKEY_B64_LEN + 1], desc[32 + LIMIT_PUBKEY_B64_LEN];
-    sodium_bin2base64(b64, sizeof b64, j->self.key, LIMIT_KEY_BYTES,
+    char b64[LIMIT_PUBKEY_B64_LEN + 1], desc[32 + LIMIT_PUBKEY_B64_LEN], uuid[UUID_TEXT];
+    sodium_bin2base64(b64, sizeof b64, self->key, LIMIT_KEY_BYTES,
                       sodium_base64_VARIANT_ORIGINAL);
     snprintf(desc, sizeof desc, "tlpmesh node %s", b64);
+    export_identity_uuid(self->key, uuid);
     json_t *o = json_object();
     json_object_set_new(o, "type", json_string("identity"));
     json_object_set_new(o, "spec_version", json_string("2.1"));
-    json_object_set_new(o, "id", json_prefixed("identity", w->uuid));
-    json_object_set_new(o, "created", json_time(j->now_ms));
-    json_object_set_new(o, "modified", json_time(j->now_ms));
-    json_object_set_new(o, "name", json_string(org_name(j)));
+    json_object_set_new(o, "id", json_prefixed("identity", uuid));
+    json_object_set_new(o, "created", json_time(created_ms));
+    json_object_set_new(o, "modified", json_time(created_ms));
+    json_object_set_new(o, "name", json_string(self_name(self)));
     json_object_set_new(o, "description", json_string(desc));
     json_object_set_new(o, "identity_class", json_string("organization"));
     return o;
@@ -594,26 +612,28 @@ static int stix_header(struct walk *w)
     for (unsigned i = 0; i < 8; i++)
         seed[LIMIT_KEY_BYTES + i] = (uint8_t)(j->now_ms >> (56 - 8 * i));
     char bundle[UUID_TEXT];
-    uuid_derive("tlpmesh-stix-bundle", seed, sizeof seed, bundle);
+    export_uuid_derive("tlpmesh-stix-bundle", seed, sizeof seed, bundle);
     fprintf(w->out, "{\"type\":\"bundle\",\"id\":\"bundle--%s\",\"objects\":[", bundle);
-    int rc = put_json(w, stix_identity(w));
+    int rc = put_json(w, export_stix_identity(&j->self, j->now_ms));
     for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_RED && rc == EXPORT_OK; t++)
         if (w->tlp_used & (1u << t))
             rc = put_json(w, stixmap_marking_object(t, j->stix_tlp));
     return rc;
 }
 
-static json_t *stix_indicator(const struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
-                              const struct proto_record *r, const char *pattern)
+static json_t *stix_indicator(const struct gate_self *self, enum stixmap_tlp_version v,
+                              const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r,
+                              const char *pattern)
 {
     const struct proto_indicator *in = &r->u.ind;
-    char uuid[UUID_TEXT];
+    char uuid[UUID_TEXT], identity[UUID_TEXT];
     uuid_text(id, uuid);
+    export_identity_uuid(self->key, identity);
     json_t *o = json_object();
     json_object_set_new(o, "type", json_string("indicator"));
     json_object_set_new(o, "spec_version", json_string("2.1"));
     json_object_set_new(o, "id", json_prefixed("indicator", uuid));
-    json_object_set_new(o, "created_by_ref", json_prefixed("identity", w->uuid));
+    json_object_set_new(o, "created_by_ref", json_prefixed("identity", identity));
     json_object_set_new(o, "created", json_time(r->created_ms));
     json_object_set_new(o, "modified", json_time(r->created_ms));
     json_object_set_new(o, "name", json_string(in->value));
@@ -633,7 +653,7 @@ static json_t *stix_indicator(const struct walk *w, const uint8_t id[LIMIT_ID_BY
         json_object_set_new(o, "labels", labels);
     }
     json_t *marks = json_array();
-    json_array_append_new(marks, json_string(stixmap_marking_id(r->tlp, w->job->stix_tlp)));
+    json_array_append_new(marks, json_string(stixmap_marking_id(r->tlp, v)));
     json_object_set_new(o, "object_marking_refs", marks);
     return o;
 }
@@ -641,11 +661,22 @@ static json_t *stix_indicator(const struct walk *w, const uint8_t id[LIMIT_ID_BY
 static int stix_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
                        const struct proto_record *r)
 {
-    char pattern[2 * LIMIT_VALUE_BYTES + 128];
-    if (stixmap_pattern_build(r->u.ind.type, r->u.ind.value, pattern, sizeof pattern) < 0)
+    bool unmapped = false;
+    json_t *o = export_stix_indicator(&w->job->self, w->job->stix_tlp, id, r, &unmapped);
+    if (unmapped)
         return 0; /* no STIX path for this type: left out rather than guessed */
-    const int rc = put_json(w, stix_indicator(w, id, r, pattern));
+    const int rc = put_json(w, o);
     return rc == EXPORT_OK ? 1 : rc;
+}
+
+json_t *export_stix_indicator(const struct gate_self *self, enum stixmap_tlp_version v,
+                              const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r,
+                              bool *unmapped)
+{
+    assert(self != NULL && r != NULL && r->kind == PROTO_KIND_INDICATOR && unmapped != NULL);
+    char pattern[2 * LIMIT_VALUE_BYTES + 128];
+    *unmapped = stixmap_pattern_build(r->u.ind.type, r->u.ind.value, pattern, sizeof pattern) < 0;
+    return *unmapped ? NULL : stix_indicator(self, v, id, r, pattern);
 }
 
 static int json_footer(struct walk *w)
@@ -823,8 +854,8 @@ static void file_name(const struct file_def *f, const char *event_uuid,
 static void node_uuids(const struct export_job *job, char uuid[UUID_TEXT],
                        char event_uuid[UUID_TEXT])
 {
-    uuid_derive("tlpmesh-identity", job->self.key, LIMIT_KEY_BYTES, uuid);
-    uuid_derive("tlpmesh-misp-event", job->self.key, LIMIT_KEY_BYTES, event_uuid);
+    export_identity_uuid(job->self.key, uuid);
+    export_uuid_derive("tlpmesh-misp-event", job->self.key, LIMIT_KEY_BYTES, event_uuid);
 }
 
 size_t export_file_names(const struct export_job *job,

@@ -42,6 +42,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "node/gate.h"
 #include "node/stixmap.h"
 #include "proto/limits.h"
@@ -61,10 +63,10 @@ enum export_format {
 
 enum export_err {
     EXPORT_OK = 0,
-    EXPORT_E_IO = -800,     /* writing to the FILE failed */
-    EXPORT_E_NOMEM = -801,  /* out of memory building a JSON object */
-    EXPORT_E_SOURCE = -802, /* the record source reported an error */
-    EXPORT_E_INVAL = -803,  /* bad job (format, ceiling) or a file name the format does not have */
+    EXPORT_E_IO = -2200,     /* writing to the FILE failed */
+    EXPORT_E_NOMEM = -2201,  /* out of memory building a JSON object */
+    EXPORT_E_SOURCE = -2202, /* the record source reported an error */
+    EXPORT_E_INVAL = -2203,  /* bad job (format, ceiling) or a file name the format does not have */
 };
 
 const char *export_strerror(int err);
@@ -118,6 +120,31 @@ int export_write(const struct export_job *job, const char *name, FILE *out,
                  struct export_stats *st);
 
 void export_stats_init(struct export_stats *st);
+
+/* --- STIX building blocks shared with the TAXII server (node/taxii.c) --- */
+
+#define EXPORT_UUID_TEXT 37 /* 36 characters + NUL */
+
+/* The STIX/MISP UUID of a record (see "Deterministic ids" above). */
+void export_record_uuid(const uint8_t id[LIMIT_ID_BYTES], char out[EXPORT_UUID_TEXT]);
+
+/* BLAKE2b-256(label || data) shaped as a version-5 UUID: ids of things that are not records. */
+void export_uuid_derive(const char *label, const uint8_t *data, size_t len,
+                        char out[EXPORT_UUID_TEXT]);
+
+/* N's STIX identity UUID (the object's id is "identity--" + it). */
+void export_identity_uuid(const uint8_t key[LIMIT_KEY_BYTES], char out[EXPORT_UUID_TEXT]);
+
+/* N's STIX identity object, created and modified at created_ms; NULL when out of memory. */
+json_t *export_stix_identity(const struct gate_self *self, uint64_t created_ms);
+
+/* The STIX indicator object of indicator record r (with spec_version, created_by_ref = N's
+ * identity, object_marking_refs = r's TLP in id set v). Sets *unmapped and returns NULL when r's
+ * type has no STIX pattern; NULL with *unmapped false means out of memory. The caller owns the
+ * returned reference. Applies no gate: callers decide what may appear. */
+json_t *export_stix_indicator(const struct gate_self *self, enum stixmap_tlp_version v,
+                              const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r,
+                              bool *unmapped);
 
 /* Would record r (revoked or not) appear in this export at job->now_ms? */
 bool export_admits(const struct export_job *job, const struct proto_record *r, bool revoked);

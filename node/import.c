@@ -130,17 +130,36 @@ struct meta {
     uint64_t valid_until_ms;
 };
 
-/* Control characters (C0, DEL, C1; tab and newline too when !free_text) become spaces, so that a
- * comment or tag from a file always passes the record's text rules. */
+/* Length of the UTF-8 sequence a lead byte announces; 0 for a byte that cannot start one. */
+static size_t utf8_seq_len(unsigned char lead)
+{
+    if (lead < 0x80)
+        return 1;
+    if (lead >= 0xc2 && lead <= 0xdf)
+        return 2;
+    if (lead >= 0xe0 && lead <= 0xef)
+        return 3;
+    if (lead >= 0xf0 && lead <= 0xf4)
+        return 4;
+    return 0;
+}
+
+/* Control characters (C0, DEL, C1; tab and newline too when !free_text) become spaces and bytes
+ * that are not valid UTF-8 (CSV and text files are not checked by a JSON parser) become '?', so
+ * that a comment or tag from a file always passes the record's text rules. */
 static void scrub(char *s, bool free_text)
 {
-    for (unsigned char *p = (unsigned char *)s; *p; p++) {
-        if ((*p == '\t' || *p == '\n') && free_text)
+    for (unsigned char *p = (unsigned char *)s; *p;) {
+        size_t n = utf8_seq_len(*p);
+        if (n == 0 || strnlen((const char *)p, n) < n || !proto_utf8_valid((const char *)p, n)) {
+            *p++ = '?';
             continue;
-        if (*p < 0x20 || *p == 0x7f)
+        }
+        if (n == 1 && !((*p == '\t' || *p == '\n') && free_text) && (*p < 0x20 || *p == 0x7f))
             *p = ' ';
-        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+        else if (n == 2 && *p == 0xc2 && p[1] <= 0x9f)
             p[0] = p[1] = ' ';
+        p += n;
     }
 }
 
@@ -719,6 +738,13 @@ static int column_index(struct ctx *c, const char *spec, const struct csv_row *h
     return i;
 }
 
+/* Just past the next newline, or end. The buffer is not NUL-terminated: no str* functions. */
+static const char *next_line(const char *p, const char *end)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    return nl ? nl + 1 : end;
+}
+
 static void csv_parse(struct ctx *c, const char *data, size_t len)
 {
     const char *p = data, *end = data + len;
@@ -730,9 +756,9 @@ static void csv_parse(struct ctx *c, const char *data, size_t len)
     int col, tcol = -1, idscol = -1, ccol = -1;
     size_t line = 1;
     while (p < end && *p == '#') /* leading comment lines */
-        p += strcspn(p, "\n") + (p[strcspn(p, "\n")] == '\n'), line++;
+        p = next_line(p, end), line++;
     if (header && csv_row(c, &p, end, line++, &hdr))
-        return;
+        goto out; /* the fields read before the error are in hdr */
     if ((col = column_index(c, c->opts->column, header ? &hdr : NULL)) < 0)
         goto out;
     if (header) {
@@ -747,8 +773,7 @@ static void csv_parse(struct ctx *c, const char *data, size_t len)
     while (p < end && !c->err) {
         const size_t here = line++;
         if (*p == '#' || *p == '\n' || *p == '\r') {
-            p += strcspn(p, "\n");
-            p += p < end;
+            p = next_line(p, end);
             continue;
         }
         if (csv_row(c, &p, end, here, &row))

@@ -63,11 +63,11 @@ enum import_format {
 int import_format_parse(const char *name);
 
 enum import_err {
-    IMPORT_E_IO = -1900,     /* missing or unreadable file / directory */
-    IMPORT_E_FORMAT = -1901, /* not JSON / CSV, or the wrong structure (reason with position) */
-    IMPORT_E_LIMIT = -1902,  /* over a LIMIT_IMPORT_* bound */
-    IMPORT_E_USAGE = -1903,  /* options that do not fit the format (no type for text...) */
-    IMPORT_E_NOMEM = -1904,
+    IMPORT_E_IO = -2300,     /* missing or unreadable file / directory */
+    IMPORT_E_FORMAT = -2301, /* not JSON / CSV, or the wrong structure (reason with position) */
+    IMPORT_E_LIMIT = -2302,  /* over a LIMIT_IMPORT_* bound */
+    IMPORT_E_USAGE = -2303,  /* options that do not fit the format (no type for text...) */
+    IMPORT_E_NOMEM = -2304,
 };
 
 const char *import_strerror(int err);

@@ -60,8 +60,10 @@ const struct cli_command cli_commands[] = {
      "  Signs a revocation; revoked records are no longer returned, exported or forwarded.\n"
      "example: tlpmesh revoke -c tlpmesh.conf 3f2a...e9 --reason 'false positive: CDN address'\n"},
     {"run", cli_run, "run the node in the foreground until SIGINT/SIGTERM",
-     "usage: tlpmesh run -c CONF\n"
-     "example: tlpmesh run -c /etc/tlpmesh/tlpmesh.conf\n"},
+     "usage: tlpmesh run -c CONF [--log-format text|json] [--log-file PATH]\n"
+     "  Logs one line per event to stderr, or to PATH (SIGHUP reopens it for logrotate);\n"
+     "  these options win over the config's LogFormat and LogFile.\n"
+     "example: tlpmesh run -c /etc/tlpmesh/tlpmesh.conf --log-format json\n"},
     {"status", cli_status, "show a running node's identity and peers",
      "usage: tlpmesh status -c CONF [--json]\n"
      "example: tlpmesh status -c tlpmesh.conf\n"},

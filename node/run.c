@@ -15,7 +15,11 @@
 #include "crypto/keys.h"
 #include "node/config.h"
 #include "node/control.h"
+#include "node/community.h"
 #include "node/engine.h"
+#include "node/gossip.h"
+#include "node/http.h" /* taxii helper */
+#include "node/log.h"  /* taxii helper */
 #include "store/store.h"
 
 enum { RUN_OK = 0, RUN_FAIL = 1, RUN_USAGE = 2 };
@@ -36,8 +40,18 @@ struct run {
     struct engine engine;
     bool engine_ready;
     struct rconn *conns[LIMIT_CONNS]; /* by engine slot: connections the engine knows */
+    struct gossip *gossip;
+    struct gossip_lmdb lmdb;
+    struct community_table ctab;
+    bool gossip_dirty;               /* a roster or the config changed: refresh gate views */
+    bool close_peer[LIMIT_PEERS];    /* gossip asked to end these sessions (applied per turn) */
+    struct gossip_job *inline_jobs;  /* jobs the thread pool refused: run on the loop */
+    unsigned gossip_depth;           /* inside a gossip call: engine events must wait */
+    bool down_pending[LIMIT_PEERS];  /* sessions that ended meanwhile (a failed engine_send) */
     bool stopping;
     int exit_code;
+    struct http_server *http; /* taxii helper: [HTTP] server, NULL when off */
+    uint64_t start_ms;        /* taxii helper */
 };
 
 /* One TCP connection. Lives until its handle's close callback. */
@@ -298,7 +312,6 @@ static void io_log(void *ctx, enum engine_log_level level, const char *event, co
                    const char *addr, const char *detail)
 {
     struct run *r = ctx;
-    (void)level;
     char b64[LIMIT_PUBKEY_B64_LEN + 1] = "-";
     const char *name = "-";
     if (key) {
@@ -307,7 +320,204 @@ static void io_log(void *ctx, enum engine_log_level level, const char *event, co
         if (p && p->name[0])
             name = p->name;
     }
-    fprintf(stderr, "tlpmesh: %s peer=%s name=%s addr=%s: %s\n", event, b64, name, addr, detail);
+    log_event(level == ENGINE_LOG_WARN ? LOG_WARN : LOG_INFO, event, detail, "peer", b64, "name",
+              name, "addr", addr, NULL);
+}
+
+/* --- gossip --- */
+
+/* gossip must not be re-entered from its own io calls: an engine_send that fails ends the
+ * session and reports the peer down from inside gossip's call. Such reports wait until the
+ * outermost gossip call returns. */
+static void gossip_enter(struct run *r)
+{
+    r->gossip_depth++;
+}
+
+static void gossip_leave(struct run *r)
+{
+    assert(r->gossip_depth > 0);
+    if (--r->gossip_depth > 0)
+        return;
+    for (size_t i = 0; i < LIMIT_PEERS; i++)
+        if (r->down_pending[i]) {
+            r->down_pending[i] = false;
+            gossip_peer_down(r->gossip, i);
+        }
+}
+
+/* Verification runs on libuv's thread pool: one job per RECORDS message, so several messages'
+ * signatures are checked at once while the loop goes on. */
+struct verify_work {
+    uv_work_t req;
+    struct run *r;
+    struct gossip_job *job;
+};
+
+static void verify_work_cb(uv_work_t *req)
+{
+    struct verify_work *vw = req->data;
+    gossip_job_run(vw->job);
+}
+
+static void verify_after_cb(uv_work_t *req, int status)
+{
+    struct verify_work *vw = req->data;
+    struct run *r = vw->r;
+    if (status < 0) /* cancelled, never run: check it here rather than trust it */
+        gossip_job_run(vw->job);
+    gossip_enter(r);
+    gossip_on_verified(r->gossip, vw->job, now_ms(r), unix_ms());
+    gossip_leave(r);
+    free(vw);
+}
+
+static void gio_verify(void *ctx, struct gossip_job *job)
+{
+    struct run *r = ctx;
+    struct verify_work *vw = malloc(sizeof *vw);
+    if (vw != NULL) {
+        vw->req.data = vw;
+        vw->r = r;
+        vw->job = job;
+        if (uv_queue_work(&r->loop, &vw->req, verify_work_cb, verify_after_cb) == 0)
+            return;
+        free(vw);
+    }
+    job->user = r->inline_jobs; /* checked on the loop at the next turn */
+    r->inline_jobs = job;
+}
+
+static int gio_send(void *ctx, size_t peer, uint8_t type, const uint8_t *body, size_t len)
+{
+    struct run *r = ctx;
+    return engine_send(&r->engine, peer, type, body, len, now_ms(r));
+}
+
+static struct rconn *conn_of(struct run *r, engine_conn id);
+
+static size_t gio_backlog(void *ctx, size_t peer)
+{
+    struct run *r = ctx;
+    engine_conn h;
+    if (!engine_peer_conn(&r->engine, peer, &h))
+        return 0;
+    struct rconn *c = conn_of(r, h);
+    return c ? c->out_len + c->inflight_len : 0;
+}
+
+/* Applied at the next loop turn, outside gossip's and the engine's call stacks. */
+static void gio_close_peer(void *ctx, size_t peer, int err)
+{
+    struct run *r = ctx;
+    (void)err; /* gossip logged it */
+    if (peer < LIMIT_PEERS)
+        r->close_peer[peer] = true;
+}
+
+static void gio_stored(void *ctx, const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *rec)
+{
+    struct run *r = ctx;
+    (void)id;
+    if (rec->kind == PROTO_KIND_ROSTER)
+        r->gossip_dirty = true;
+}
+
+static void gio_log(void *ctx, enum gossip_log_level level, size_t peer, const char *line)
+{
+    struct run *r = ctx;
+    (void)level;
+    char b64[LIMIT_PUBKEY_B64_LEN + 1] = "-";
+    struct engine_peer_conf conf;
+    if (peer < LIMIT_PEERS && engine_peer_get(&r->engine, peer, &conf, NULL))
+        keys_pubkey_to_b64(conf.key, b64);
+    fprintf(stderr, "tlpmesh: gossip peer=%s: %s\n", b64, line);
+}
+
+static void community_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "tlpmesh: %s\n", line);
+}
+
+/* The gate's view of peer from the config and the trusted rosters. */
+static bool peer_view(struct run *r, size_t peer, struct gate_peer *view)
+{
+    struct engine_peer_conf conf;
+    if (!engine_peer_get(&r->engine, peer, &conf, NULL))
+        return false;
+    int rc = community_fill_peer(&r->ctab, &r->cfg, conf.key, true, view);
+    if (rc == COMMUNITY_E_TOOMANY)
+        fprintf(stderr, "tlpmesh: peer %s: %s\n", conf.name, community_strerror(rc));
+    return true;
+}
+
+/* Rosters or the config changed: rebuild memberships and give gossip the new gate views. */
+static void gossip_refresh(struct run *r)
+{
+    r->gossip_dirty = false;
+    int rc = community_table_build(&r->ctab, r->store, &r->cfg, r->id.sign_pk, false,
+                                   community_log, r);
+    if (rc < 0 && rc != COMMUNITY_E_TOOMANY)
+        fprintf(stderr, "tlpmesh: communities: %s (no community memberships until fixed)\n",
+                community_strerror(rc));
+    struct gate_self self;
+    community_fill_self(&r->ctab, &r->cfg, &self);
+    gossip_set_self(r->gossip, &self);
+    for (size_t i = 0; i < LIMIT_PEERS; i++) { /* views only: no message is sent */
+        struct gate_peer view;
+        struct engine_peer_stats st;
+        if (engine_peer_get(&r->engine, i, NULL, &st) && st.state == ENGINE_PEER_CONNECTED &&
+            peer_view(r, i, &view))
+            gossip_peer_up(r->gossip, i, &view, now_ms(r), unix_ms());
+    }
+}
+
+static void eio_message(void *ctx, size_t peer, uint8_t type, const uint8_t *body, size_t len)
+{
+    struct run *r = ctx;
+    gossip_enter(r);
+    gossip_on_message(r->gossip, peer, type, body, len, now_ms(r), unix_ms());
+    gossip_leave(r);
+}
+
+static void eio_peer_change(void *ctx, size_t peer, bool up)
+{
+    struct run *r = ctx;
+    struct gate_peer view;
+    if (!up && r->gossip_depth > 0) {
+        r->down_pending[peer] = true;
+    } else if (!up) {
+        gossip_peer_down(r->gossip, peer);
+    } else if (peer_view(r, peer, &view)) {
+        assert(r->gossip_depth == 0); /* sessions open only on received bytes */
+        gossip_enter(r);
+        gossip_peer_up(r->gossip, peer, &view, now_ms(r), unix_ms());
+        gossip_leave(r);
+    }
+}
+
+/* Once per loop turn: requested closes, refused jobs, gate views, then commit and send. */
+static void gossip_turn(struct run *r)
+{
+    gossip_enter(r);
+    for (size_t i = 0; i < LIMIT_PEERS; i++)
+        if (r->close_peer[i]) {
+            r->close_peer[i] = false;
+            engine_close_peer(&r->engine, i);
+        }
+    while (r->inline_jobs != NULL) {
+        struct gossip_job *job = r->inline_jobs;
+        r->inline_jobs = job->user;
+        gossip_job_run(job);
+        gossip_on_verified(r->gossip, job, now_ms(r), unix_ms());
+    }
+    if (r->gossip_dirty)
+        gossip_refresh(r);
+    int rc = gossip_flush(r->gossip, now_ms(r), unix_ms());
+    if (rc < 0)
+        fprintf(stderr, "tlpmesh: gossip: %s\n", gossip_strerror(rc));
+    gossip_leave(r);
 }
 
 /* --- listener --- */
@@ -421,10 +631,73 @@ static int reload(struct run *r, char *why, size_t why_len)
     config_free(&r->cfg);
     r->cfg = cfg; /* owns the peer array now */
     fprintf(stderr, "tlpmesh: reloaded %s: %zu peers\n", r->cfg.path, r->cfg.n_peers);
+    r->gossip_dirty = true; /* organisations, ceilings, communities may have changed */
     return 0;
 }
 
 /* --- control --- */
+
+/* Gossip's counters for peer slot i; refused_total leaves out "peer-has" (dedupe, not policy). */
+static json_t *gossip_peer_json(const struct run *r, size_t i)
+{
+    static const struct gossip_peer_stats none;
+    const struct gossip_peer_stats *s = gossip_peer_stats(r->gossip, i);
+    s = s ? s : &none;
+    json_t *refused = json_object();
+    uint64_t total = 0;
+    for (int v = GATE_ALLOW + 1; v < GATE_VERDICT_COUNT; v++) {
+        if (s->refused[v] == 0)
+            continue;
+        json_object_set_new(refused, gate_verdict_name(v), json_integer((json_int_t)s->refused[v]));
+        total += v == GATE_DENY_PEER_HAS ? 0 : s->refused[v];
+    }
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+                     " s:I}",
+                     "records_sent", (json_int_t)s->records_sent, "records_received",
+                     (json_int_t)s->records_received, "duplicates", (json_int_t)s->duplicates,
+                     "forged", (json_int_t)s->forged, "refused_time",
+                     (json_int_t)s->refused_time, "malformed", (json_int_t)s->malformed,
+                     "refused_total", (json_int_t)total, "refused", refused, "announce_in",
+                     (json_int_t)s->announce_in, "announce_out", (json_int_t)s->announce_out,
+                     "want_in", (json_int_t)s->want_in, "want_out", (json_int_t)s->want_out,
+                     "recon_rounds", (json_int_t)s->recon_rounds, "recon_bytes_in",
+                     (json_int_t)s->recon_bytes_in, "recon_bytes_out",
+                     (json_int_t)s->recon_bytes_out, "skipped_backlog",
+                     (json_int_t)s->skipped_backlog);
+}
+
+/* /metrics: the node-wide counters and the gate's refusals summed over peers. */
+static void metrics_fill_gossip(void *ctx, struct metrics_gossip *out)
+{
+    const struct run *r = ctx;
+    memset(out, 0, sizeof *out);
+    if (r->gossip == NULL)
+        return;
+    const struct gossip_stats *s = gossip_stats(r->gossip);
+    out->records_ingested = s->stored;
+    out->records_duplicate = s->duplicates + s->store_duplicates;
+    out->records_invalid = s->verify_forged + s->verify_malformed + s->refused_time;
+    for (size_t i = 0; i < LIMIT_PEERS; i++) {
+        const struct gossip_peer_stats *p = gossip_peer_stats(r->gossip, i);
+        for (size_t v = 0; p != NULL && v < GATE_VERDICT_COUNT; v++)
+            out->gate_refusals[v] += p->refused[v];
+    }
+}
+
+static json_t *gossip_json(const struct run *r)
+{
+    const struct gossip_stats *s = gossip_stats(r->gossip);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                     "verify_submitted", (json_int_t)s->verify_submitted, "verify_ok",
+                     (json_int_t)s->verify_ok, "verify_forged", (json_int_t)s->verify_forged,
+                     "verify_malformed", (json_int_t)s->verify_malformed, "refused_time",
+                     (json_int_t)s->refused_time, "duplicates", (json_int_t)s->duplicates,
+                     "stored", (json_int_t)s->stored, "store_revoked",
+                     (json_int_t)s->store_revoked, "store_errors", (json_int_t)s->store_errors,
+                     "dropped_overload", (json_int_t)s->dropped_overload, "local_pushed",
+                     (json_int_t)s->local_pushed, "announce_dropped",
+                     (json_int_t)s->announce_dropped, "sent_fail", (json_int_t)s->sent_fail);
+}
 
 static json_t *peer_json(struct run *r, size_t i, uint64_t mono, uint64_t wall)
 {
@@ -458,11 +731,13 @@ static json_t *status_json(struct run *r)
     uint64_t mono = now_ms(r), wall = unix_ms();
     for (size_t i = 0; i < LIMIT_PEERS; i++) {
         json_t *p = peer_json(r, i, mono, wall);
-        if (p)
+        if (p) {
+            json_object_set_new(p, "gossip", gossip_peer_json(r, i));
             json_array_append_new(peers, p);
+        }
     }
     const struct engine_stats *s = &r->engine.stats;
-    return json_pack("{s:b, s:s, s:s, s:s, s:s?, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+    json_t *st = json_pack("{s:b, s:s, s:s, s:s, s:s?, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
                      "ok", 1, "key", b64, "network", r->cfg.network, "organisation",
                      r->cfg.organisation, "listen", listen[0] ? listen : NULL, "peers", peers,
                      "counters", "accepted", (json_int_t)s->accepted, "refused_rate",
@@ -471,6 +746,9 @@ static json_t *status_json(struct run *r)
                      (json_int_t)s->handshakes_ok, "handshakes_failed",
                      (json_int_t)s->handshakes_failed, "protocol_errors",
                      (json_int_t)s->protocol_errors, "timeouts", (json_int_t)s->timeouts);
+    if (st != NULL)
+        json_object_set_new(st, "gossip", gossip_json(r));
+    return st;
 }
 
 static json_t *on_control(void *ctx, const json_t *req)
@@ -487,8 +765,14 @@ static json_t *on_control(void *ctx, const json_t *req)
             return json_pack("{s:b, s:s}", "ok", 0, "error", why);
         return json_pack("{s:b, s:I}", "ok", 1, "peers", (json_int_t)r->cfg.n_peers);
     }
-    if (strcmp(cmd, "records-added") == 0)
-        return json_pack("{s:b}", "ok", 1); /* gossip hooks in here */
+    if (strcmp(cmd, "records-added") == 0) {
+        gossip_enter(r);
+        int rc = gossip_local_scan(r->gossip, now_ms(r), unix_ms());
+        gossip_leave(r);
+        if (rc < 0)
+            return json_pack("{s:b, s:s}", "ok", 0, "error", gossip_strerror(rc));
+        return json_pack("{s:b}", "ok", 1);
+    }
     char msg[128];
     snprintf(msg, sizeof msg, "unknown command '%.64s'", cmd);
     return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
@@ -507,10 +791,13 @@ static void on_timer(uv_timer_t *t)
 static void on_prepare(uv_prepare_t *p)
 {
     struct run *r = p->data;
+    gossip_turn(r);
     for (size_t i = 0; i < LIMIT_CONNS; i++)
         if (r->conns[i])
             conn_flush(r->conns[i]);
     uint64_t next = engine_next_deadline(&r->engine), now = now_ms(r);
+    uint64_t gnext = gossip_next_deadline(r->gossip);
+    next = gnext < next ? gnext : next;
     if (next == UINT64_MAX)
         uv_timer_stop(&r->timer);
     else
@@ -550,6 +837,7 @@ static void stop(struct run *r)
     if (r->listening)
         uv_close((uv_handle_t *)&r->listener, NULL);
     control_close(&r->control);
+    http_stop(r->http); /* taxii helper */
     uv_timer_start(&r->timer, on_shutdown_deadline, LIMIT_SHUTDOWN_MS, 0);
     uv_unref((uv_handle_t *)&r->timer); /* do not wait for it if everything closes first */
 }
@@ -559,6 +847,8 @@ static void on_signal(uv_signal_t *s, int signum)
     struct run *r = s->data;
     if (signum == SIGHUP) {
         char why[LIMIT_CONFIG_DIAG_BYTES];
+        if (log_reopen(why, sizeof why) != LOG_OK) /* taxii helper: logrotate */
+            fprintf(stderr, "tlpmesh: %s\n", why);
         if (reload(r, why, sizeof why) < 0)
             fprintf(stderr, "tlpmesh: reload refused, keeping the running peers: %s\n", why);
         return;
@@ -586,7 +876,47 @@ static int start_handles(struct run *r)
         fprintf(stderr, "tlpmesh: %s\n", why);
         return RUN_FAIL;
     }
+    /* --- taxii helper: the [HTTP] server (node/http.h) --- */
+    const struct http_params hp = {.loop = &r->loop, .cfg = &r->cfg, .store = r->store,
+                                   .node_key = r->id.sign_pk, .engine = &r->engine,
+                                   .gossip_fill = metrics_fill_gossip, .gossip_ctx = r,
+                                   .start_ms = r->start_ms};
+    if (http_start(&r->http, &hp, why, sizeof why) != HTTP_OK) {
+        fprintf(stderr, "tlpmesh: %s\n", why);
+        return RUN_FAIL;
+    }
+    /* --- end taxii helper --- */
     return r->cfg.has_listen ? start_listener(r) : RUN_OK;
+}
+
+/* Gossip over the store, with the gate views of the config and the trusted rosters. */
+static int start_gossip(struct run *r)
+{
+    struct gossip_store_ops ops;
+    struct store_stats ss;
+    int rc = gossip_lmdb_init(&r->lmdb, r->store, &ops);
+    if (rc == GOSSIP_OK && store_stats(r->store, &ss) < 0)
+        rc = GOSSIP_E_STORE;
+    if (rc == GOSSIP_OK) {
+        rc = community_table_build(&r->ctab, r->store, &r->cfg, r->id.sign_pk, false,
+                                   community_log, r);
+        if (rc < 0 && rc != COMMUNITY_E_TOOMANY) {
+            fprintf(stderr, "tlpmesh: communities: %s\n", community_strerror(rc));
+            return RUN_FAIL;
+        }
+        struct gossip_params gp = {.max_peers = LIMIT_PEERS, .start_seq = ss.last_seq};
+        community_fill_self(&r->ctab, &r->cfg, &gp.self);
+        randombytes_buf(gp.hash_key, sizeof gp.hash_key);
+        struct gossip_io gio = {.ctx = r, .send = gio_send, .backlog = gio_backlog,
+                                .close_peer = gio_close_peer, .verify = gio_verify,
+                                .stored = gio_stored, .log = gio_log};
+        rc = gossip_new(&r->gossip, &gp, &ops, &gio);
+    }
+    if (rc < 0) {
+        fprintf(stderr, "tlpmesh: gossip: %s\n", gossip_strerror(rc));
+        return RUN_FAIL;
+    }
+    return RUN_OK;
 }
 
 /* Config, key, store: the things that must be right before the loop starts. */
@@ -599,6 +929,10 @@ static int load_node(struct run *r, const char *config_path)
         return RUN_USAGE;
     }
     char why[LIMIT_PATH_BYTES + 128] = "";
+    if (log_open(r->cfg.log_format, r->cfg.log_file, why, sizeof why) != LOG_OK) { /* taxii */
+        fprintf(stderr, "tlpmesh: %s\n", why);
+        return RUN_USAGE;
+    }
     rc = keys_file_load(r->cfg.key_file, &r->id, why, sizeof why);
     if (rc < 0) {
         fprintf(stderr, "tlpmesh: %s\n", why[0] ? why : keys_strerror(rc));
@@ -610,7 +944,11 @@ static int load_node(struct run *r, const char *config_path)
         return RUN_FAIL;
     }
     struct engine_params ep = {.id = &r->id, .network = r->cfg.network};
-    struct engine_io io = {r, io_send, io_close, io_dial, io_random, io_log, NULL, NULL};
+    rc = start_gossip(r);
+    if (rc != RUN_OK)
+        return rc;
+    struct engine_io io = {r,      io_send,     io_close,       io_dial, io_random,
+                           io_log, eio_message, eio_peer_change};
     rc = engine_init(&r->engine, &ep, &io);
     if (rc < 0) {
         fprintf(stderr, "tlpmesh: %s\n", engine_strerror(rc));
@@ -630,6 +968,8 @@ int node_run(const char *config_path)
     if (!r)
         return RUN_FAIL;
     config_init(&r->cfg);
+    community_table_init(&r->ctab);
+    r->start_ms = unix_ms(); /* taxii helper */
     bool loop_ready = uv_loop_init(&r->loop) == 0;
     int code = loop_ready ? load_node(r, config_path) : RUN_FAIL;
     if (code == RUN_OK)
@@ -657,8 +997,12 @@ int node_run(const char *config_path)
         uv_run(&r->loop, UV_RUN_DEFAULT);
         uv_loop_close(&r->loop);
     }
+    http_free(r->http); /* taxii helper: after the loop closed its handles */
     if (r->engine_ready)
         engine_free(&r->engine);
+    gossip_free(r->gossip); /* after the loop: no verification job is out any more */
+    gossip_lmdb_free(&r->lmdb);
+    community_table_free(&r->ctab);
     store_close(r->store);
     keys_identity_wipe(&r->id);
     config_free(&r->cfg);
@@ -700,16 +1044,23 @@ static void print_table(const json_t *st, FILE *out)
         wname = n > wname ? n : wname;
         waddr = a > waddr ? a : waddr;
     }
-    fprintf(out, "%-*s  %-44s  %-10s  %-*s  %-20s  %12s  %12s  %s\n", wname, "NAME", "KEY", "STATE",
-            waddr, "ADDRESS", "SINCE", "BYTES IN", "BYTES OUT", "LAST ERROR");
+    fprintf(out, "%-*s  %-44s  %-10s  %-*s  %-20s  %12s  %12s  %9s  %9s  %9s  %9s  %s\n", wname,
+            "NAME", "KEY", "STATE", waddr, "ADDRESS", "SINCE", "BYTES IN", "BYTES OUT", "RECS SENT",
+            "RECS RECV", "DUP", "REFUSED", "LAST ERROR");
     json_array_foreach(peers, i, p) {
         char since[32];
         print_since(p, since, sizeof since);
+        const json_t *g = json_object_get(p, "gossip");
         fprintf(out, "%-*s  %-44s  %-10s  %-*s  %-20s  %12" JSON_INTEGER_FORMAT "  %12"
-                JSON_INTEGER_FORMAT "  %s\n", wname, jstr(p, "name"), jstr(p, "key"),
-                jstr(p, "state"), waddr, jstr(p, "address"), since,
-                json_integer_value(json_object_get(p, "bytes_in")),
-                json_integer_value(json_object_get(p, "bytes_out")), jstr(p, "last_error"));
+                JSON_INTEGER_FORMAT "  %9" JSON_INTEGER_FORMAT "  %9" JSON_INTEGER_FORMAT
+                "  %9" JSON_INTEGER_FORMAT "  %9" JSON_INTEGER_FORMAT "  %s\n", wname,
+                jstr(p, "name"), jstr(p, "key"), jstr(p, "state"), waddr, jstr(p, "address"),
+                since, json_integer_value(json_object_get(p, "bytes_in")),
+                json_integer_value(json_object_get(p, "bytes_out")),
+                json_integer_value(json_object_get(g, "records_sent")),
+                json_integer_value(json_object_get(g, "records_received")),
+                json_integer_value(json_object_get(g, "duplicates")),
+                json_integer_value(json_object_get(g, "refused_total")), jstr(p, "last_error"));
     }
 }
 

@@ -5,8 +5,10 @@
  * time (uv_now, one value per loop turn), bytes the engine sends are queued per connection and
  * written once per loop turn, and one timer is armed at engine_next_deadline(). SIGINT/SIGTERM
  * close every session with CLOSE(SHUTDOWN) and exit; SIGHUP (or control "reload") re-reads the
- * config's peers. Each connect, refusal and disconnect is one line on stderr:
- *   tlpmesh: EVENT peer=KEY_B64|- name=NAME addr=HOST:PORT: DETAIL
+ * config's peers (and reopens the log file). Each connect, refusal and disconnect is one line of
+ * the log (node/log.h: stderr or LogFile, text or JSON), in text:
+ *   TIMESTAMP LEVEL tlpmesh: EVENT peer=KEY_B64|- name=NAME addr=HOST:PORT: DETAIL
+ * With an [HTTP] section the node also serves TAXII, /metrics and /healthz (node/http.h).
  *
  * Ownership: everything node_run() creates it also frees before returning.
  */

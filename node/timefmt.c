@@ -118,7 +118,9 @@ int timefmt_parse_rfc3339(const char *text, uint64_t *ms)
         return TIMEFMT_E_RANGE;
     const int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * S_PER_DAY +
                          h * 3600 + mi * 60 + (s == 60 ? 59 : s) - off_s;
-    if (secs < 0)
+    /* The offset can carry a time past the last instant timefmt_format() can show
+     * (9999-12-31T23:59:59.999Z): refused, so that every parsed time formats back to itself. */
+    if (secs < 0 || secs >= (days_from_civil(MAX_YEAR, 12, 31) + 1) * S_PER_DAY)
         return TIMEFMT_E_RANGE;
     *ms = (uint64_t)secs * MS_PER_S + (uint64_t)frac_ms;
     return TIMEFMT_OK;

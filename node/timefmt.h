@@ -12,8 +12,8 @@
 
 enum timefmt_err {
     TIMEFMT_OK = 0,
-    TIMEFMT_E_SYNTAX = -700, /* neither an RFC 3339 time nor a duration like 30d, 12h, 90m */
-    TIMEFMT_E_RANGE = -701,  /* before 1970, after 9999, or a duration that overflows */
+    TIMEFMT_E_SYNTAX = -2100, /* neither an RFC 3339 time nor a duration like 30d, 12h, 90m */
+    TIMEFMT_E_RANGE = -2101,  /* before 1970, after 9999, or a duration that overflows */
 };
 
 /* "2026-11-23T15:57:14Z", with optional fraction (up to ms kept) and a Z or ±hh:mm offset. */

@@ -308,8 +308,12 @@ static bool host_of(int itype, const char *value, char *out, size_t cap)
         if (!sep)
             return false;
         h = sep + 3;
-        const char *at = h + strcspn(h, "/?#");
-        const char *cred = memchr(h, '@', (size_t)(at - h));
+        /* The last '@' of the authority ends the userinfo, as in proto_indicator_normalise(): the
+         * first one would make "http://a@b@cdn.example/" miss a list naming cdn.example. */
+        const char *end = h + strcspn(h, "/?#");
+        const char *cred = NULL;
+        for (const char *q = h; q < end; q++)
+            cred = *q == '@' ? q : cred;
         if (cred)
             h = cred + 1;
         n = strcspn(h, ":/?#");

@@ -201,6 +201,23 @@ static enum ip_parse parse_ip(const char *s, size_t len, uint8_t addr[16], unsig
     return inet_pton(AF_INET6, tmp, addr) == 1 ? IP_OK : IP_BAD;
 }
 
+/* ::ffff:a.b.c.d is the IPv4 host a.b.c.d as a dual-stack socket reports it. Left as IPv6 text it
+ * would be a second normal form of the same address: lookups, dedupe and warninglists keyed on
+ * a.b.c.d would miss it. A prefix inside ::ffff:0:0/96 maps to the IPv4 prefix 96 bits shorter. */
+static bool unmap_ipv4(uint8_t addr[16], unsigned *bits, unsigned *prefix)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    enum { MAPPED_PREFIX = 96 };
+    assert(*prefix <= *bits);
+    if (*bits != 128 || *prefix < MAPPED_PREFIX || memcmp(addr, mapped, sizeof mapped) != 0)
+        return false;
+    memmove(addr, addr + sizeof mapped, 4);
+    memset(addr + 4, 0, 16 - 4);
+    *bits = 32;
+    *prefix -= MAPPED_PREFIX;
+    return true;
+}
+
 static void put_ip(struct sbuf *sb, const uint8_t addr[16], unsigned bits)
 {
     char text[INET6_ADDRSTRLEN];
@@ -268,6 +285,7 @@ static int norm_ip(int itype, const char *in, size_t len, struct sbuf *sb, char 
         return fail(PROTO_E_VALUE, why, wl, itype, in, "has host bits set; did you mean %s/%u?",
                     net, prefix);
     }
+    (void)unmap_ipv4(addr, &bits, &prefix);
     put_ip(sb, addr, bits);
     if (prefix < bits) {
         char p[8];
@@ -413,6 +431,11 @@ static int norm_url_host(int itype, const char *in, const char *h, size_t len, s
         if (len < 2 || h[len - 1] != ']' || parse_ip(h + 1, len - 2, addr, &bits) != IP_OK ||
             bits != 128)
             return fail(PROTO_E_VALUE, why, wl, itype, in, "has a bad [IPv6] host");
+        unsigned prefix = bits;
+        if (unmap_ipv4(addr, &bits, &prefix)) {
+            put_ip(sb, addr, bits); /* http://[::ffff:192.0.2.1]/ reaches http://192.0.2.1/ */
+            return PROTO_OK;
+        }
         sb_put(sb, "[", 1);
         put_ip(sb, addr, bits);
         sb_put(sb, "]", 1);
@@ -451,6 +474,12 @@ static int norm_url(int itype, const char *in, size_t len, struct sbuf *sb, char
                     "ldap, ldaps, rtsp, sftp, smb, ssh, telnet, tftp, ws, wss");
     const char *auth = sep + 3;
     size_t alen = strcspn(auth, "/?#");
+    /* Browsers read a backslash as '/' in http(s) URLs, so "http://evil.example<backslash>@good.
+     * example/" goes to evil.example while RFC 3986 (and this parser) would name good.example: two
+     * hosts for one value. Refuse the ambiguity. */
+    if (memchr(auth, '\\', alen) != NULL)
+        return fail(PROTO_E_VALUE, why, wl, itype, in,
+                    "has a backslash before the path (browsers read it as '/')");
     const char *at = NULL; /* the last '@' of the authority ends the userinfo */
     for (size_t i = 0; i < alen; i++)
         at = auth[i] == '@' ? auth + i : at;

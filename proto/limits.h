@@ -82,6 +82,7 @@ enum limits {
     LIMIT_HS_RATE_PER_S = 2,            /* new inbound connections per IP address per second */
     LIMIT_HS_RATE_BURST = 10,           /* ... with this burst */
     LIMIT_RATE_ADDRS = 1024,            /* IP addresses the rate limiter remembers */
+    LIMIT_RATE_V6_PREFIX = 64,          /* IPv6 addresses are rate-limited per /64 (one host) */
     LIMIT_KEEPALIVE_MS = 15 * 1000,     /* send KEEPALIVE after this much send silence */
     LIMIT_DEAD_MS = 60 * 1000,          /* close a session after this much receive silence */
     LIMIT_BACKOFF_MIN_MS = 1000,        /* first redial delay */
@@ -93,6 +94,43 @@ enum limits {
     LIMIT_CONTROL_CLIENTS = 16,         /* concurrent control-socket clients */
     LIMIT_CONTROL_TIMEOUT_MS = 5000,    /* CLI waits this long for the node's answer */
     LIMIT_SHUTDOWN_MS = 2000,           /* flushing CLOSE frames on exit; then sockets are cut */
+
+    /* --- gossip (node/gossip.c, docs/PROTOCOL.md "Gossip") --- */
+    LIMIT_GOSSIP_CANDIDATES = 8192,    /* received records being verified or waiting for commit */
+    LIMIT_GOSSIP_COPIES_PER_ID = 2,    /* copies of one id with different signatures in flight */
+    LIMIT_GOSSIP_COMMIT_BATCH = 256,   /* records per commit (<= LIMIT_STORE_BATCH): each is
+                                          decoded (up to 30 KB) while the batch is indexed */
+    LIMIT_GOSSIP_RECENT = 16384,       /* known-by table: recent ids and which peers have them */
+    LIMIT_GOSSIP_WANTS = 16384,        /* short ids being fetched */
+    LIMIT_GOSSIP_WANT_PER_PEER = 4096, /* WANT ids outstanding towards one peer */
+    LIMIT_GOSSIP_WANT_TRIES = 3,       /* announcers asked for one id before reconciliation */
+    LIMIT_WANT_TIMEOUT_MS = 2000,      /* then the next announcer is asked */
+    LIMIT_ANNOUNCE_DELAY_MS = 30,      /* announcements wait so peers' own ones arrive first */
+    LIMIT_GOSSIP_ANNOUNCE_QUEUE = 16384, /* committed records waiting to be announced */
+    LIMIT_GOSSIP_PUSH_QUEUE = 1 << 17, /* ids queued to be sent in full to one peer (4 MiB) */
+    LIMIT_GOSSIP_BACKLOG_BYTES = 2 << 20, /* stop feeding a connection holding this much unsent
+                                             (below LIMIT_PEER_SENDQ_BYTES, which closes it) */
+    LIMIT_GOSSIP_DRAIN_RECORDS = 1024, /* records sent to one peer per flush: loop turns stay short */
+    LIMIT_GOSSIP_OWN_RANGES = 256,     /* seq ranges this node committed, not yet passed by the
+                                          local scan */
+    LIMIT_RECON_INTERVAL_MS = 60 * 1000, /* reconciliation with each peer this often */
+    LIMIT_RECON_START_DELAY_MS = 250,  /* after a session opens: a simultaneous dial settles first,
+                                          so one session, not two, carries the catch-up */
+
+    /* --- HTTP, TAXII, metrics, logs (node/http.c, taxii.c, metrics.c, log.c) --- */
+    LIMIT_HTTP_CLIENTS = 64,          /* [Client] credentials in the config */
+    LIMIT_HTTP_SECRET_BYTES = 256,    /* one client secret (password or token) */
+    LIMIT_HTTP_CONNS = 64,            /* concurrent HTTP connections per listener */
+    LIMIT_HTTP_REQUEST_BYTES = 16384, /* request line + headers (MHD connection memory) */
+    LIMIT_HTTP_TIMEOUT_S = 30,        /* idle HTTP connection is closed after this */
+    LIMIT_HTTP_QUERY_PARAMS = 32,     /* query parameters in one request */
+    LIMIT_TAXII_PAGE_DEFAULT = 1000,  /* MaxPageSize when the config sets none */
+    LIMIT_TAXII_PAGE_MAX = 10000,     /* largest MaxPageSize the config may set */
+    LIMIT_TAXII_SCAN_RECORDS = 200000, /* records examined for one page; then more=true */
+    LIMIT_TAXII_MATCH_VALUES = 64,    /* comma-separated values in one match[...] filter */
+    LIMIT_TAXII_MAX_CONTENT = 1 << 20, /* max_content_length advertised (we accept no bodies) */
+    LIMIT_LOG_LINE_BYTES = 8192,      /* one log line; longer fields are cut */
+    LIMIT_LOG_FIELDS = 16,            /* key=value fields in one log line */
 
     /* --- set reconciliation (node/recon.c, docs/PROTOCOL.md "Reconciliation") --- */
     LIMIT_RECON_BUCKETS = 16,        /* sub-ranges a mismatched range splits into: log16 rounds */

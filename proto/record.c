@@ -108,7 +108,8 @@ static const char *field_name(int kind, int key)
 
 /* --- error messages --- */
 
-static void vfield_fail(char *why, size_t why_len, int kind, int key, const char *fmt, va_list ap)
+__attribute__((format(printf, 5, 0))) static void vfield_fail(char *why, size_t why_len, int kind,
+                                                              int key, const char *fmt, va_list ap)
 {
     if (why == NULL || why_len == 0)
         return;

@@ -39,6 +39,7 @@ _Static_assert((int)DB_N <= (int)LIMIT_STORE_DBS, "more named databases than LIM
 
 enum {
     SEQ_BYTES = 8,
+    SEQ_VAL_BYTES = LIMIT_ID_BYTES + 8,           /* id || added_us BE */
     VALUE_KEY_BYTES = 1 + 32,                     /* itype || BLAKE2b-256(value) */
     TIME_KEY_BYTES = 8 + LIMIT_ID_BYTES,          /* created_ms BE || id */
     REVOKED_VAL_BYTES = LIMIT_KEY_BYTES + LIMIT_ID_BYTES, /* origin || revocation id */
@@ -461,8 +462,25 @@ static int put_kind_index(struct store *s, MDB_txn *txn, const struct store_put 
     return map_err(mdb_put(txn, s->dbi[DB_ROSTERS], &k, &v, 0));
 }
 
+/* Arrival time of the record under seq, from its seq entry (0 for a pre-added_us entry). */
+static int seq_added(struct store *s, MDB_txn *txn, uint64_t seq, uint64_t *added_us)
+{
+    uint8_t key[SEQ_BYTES];
+    put_be64(key, seq);
+    MDB_val k = {sizeof key, key}, v;
+    int rc = mdb_get(txn, s->dbi[DB_SEQ], &k, &v);
+    if (rc != MDB_SUCCESS)
+        return rc == MDB_NOTFOUND ? STORE_E_CORRUPT : map_err(rc); /* seqs have no gaps */
+    if (v.mv_size != LIMIT_ID_BYTES && v.mv_size != SEQ_VAL_BYTES)
+        return STORE_E_CORRUPT;
+    *added_us = v.mv_size == SEQ_VAL_BYTES ? get_be64((const uint8_t *)v.mv_data + LIMIT_ID_BYTES)
+                                           : 0;
+    return STORE_OK;
+}
+
 /* Adds one new record under seq to records, seq, bytime and its kind's index. */
-static int put_new(struct store *s, MDB_txn *txn, const struct store_put *it, uint64_t seq)
+static int put_new(struct store *s, MDB_txn *txn, const struct store_put *it, uint64_t seq,
+                   uint64_t added_us)
 {
     assert(seq >= 1 && it->len > LIMIT_SIG_BYTES && it->len <= SIGNED_MAX);
     MDB_val k = {LIMIT_ID_BYTES, (void *)it->id}, v = {SEQ_BYTES + it->len, NULL};
@@ -474,7 +492,10 @@ static int put_new(struct store *s, MDB_txn *txn, const struct store_put *it, ui
 
     uint8_t seq_key[SEQ_BYTES];
     put_be64(seq_key, seq);
-    MDB_val sk = {sizeof seq_key, seq_key}, sv = {LIMIT_ID_BYTES, (void *)it->id};
+    uint8_t seq_val[SEQ_VAL_BYTES];
+    memcpy(seq_val, it->id, LIMIT_ID_BYTES);
+    put_be64(seq_val + LIMIT_ID_BYTES, added_us);
+    MDB_val sk = {sizeof seq_key, seq_key}, sv = {sizeof seq_val, seq_val};
     rc = mdb_put(txn, s->dbi[DB_SEQ], &sk, &sv, MDB_NOOVERWRITE);
     if (rc != MDB_SUCCESS)
         return rc == MDB_KEYEXIST ? STORE_E_CORRUPT : map_err(rc);
@@ -489,7 +510,9 @@ static int put_new(struct store *s, MDB_txn *txn, const struct store_put *it, ui
     return put_kind_index(s, txn, it);
 }
 
-static int put_one(struct store *s, MDB_txn *txn, struct store_put *it, uint64_t *next_seq)
+/* last_added: the arrival time of seq *next_seq - 1, advanced for each record added. */
+static int put_one(struct store *s, MDB_txn *txn, struct store_put *it, uint64_t *next_seq,
+                   uint64_t *last_added)
 {
     assert(s != NULL && txn != NULL && it != NULL && *next_seq >= 1);
     int err = check_item(it);
@@ -514,9 +537,13 @@ static int put_one(struct store *s, MDB_txn *txn, struct store_put *it, uint64_t
     }
     if (err != STORE_E_NOTFOUND)
         return err;
-    err = put_new(s, txn, it, *next_seq);
+    if (*last_added == UINT64_MAX)
+        return STORE_E_CORRUPT; /* no later arrival time is representable */
+    const uint64_t added = it->added_us > *last_added ? it->added_us : *last_added + 1;
+    err = put_new(s, txn, it, *next_seq, added);
     if (err != STORE_OK)
         return err;
+    *last_added = added;
     it->result = STORE_PUT_ADDED;
     it->seq = (*next_seq)++;
     return STORE_OK;
@@ -541,10 +568,12 @@ static int put_batch_txn(struct store *s, MDB_txn *txn, void *ctx)
 {
     struct batch *b = ctx;
     assert(b->items != NULL && b->n <= LIMIT_STORE_BATCH);
-    uint64_t next_seq = 0;
+    uint64_t next_seq = 0, last_added = 0;
     int err = meta_get_seq(s, txn, &next_seq);
+    if (err == STORE_OK && next_seq > 1)
+        err = seq_added(s, txn, next_seq - 1, &last_added);
     for (size_t i = 0; err == STORE_OK && i < b->n; i++)
-        err = put_one(s, txn, &b->items[i], &next_seq);
+        err = put_one(s, txn, &b->items[i], &next_seq, &last_added);
     if (err != STORE_OK)
         return err;
     uint8_t buf[SEQ_BYTES];
@@ -631,13 +660,16 @@ int store_get(struct store *s, const uint8_t id[LIMIT_ID_BYTES], uint8_t *buf, s
     return run_read(s, copy_txn, &co);
 }
 
-enum scan_kind { SCAN_VALUE, SCAN_SEQ, SCAN_TIME, SCAN_SIGHTED, SCAN_ROSTER_OWNER, SCAN_ROSTERS };
+enum scan_kind {
+    SCAN_VALUE, SCAN_SEQ, SCAN_TIME, SCAN_SIGHTED, SCAN_ROSTER_OWNER, SCAN_ROSTERS, SCAN_PREFIX
+};
 
 struct scan {
     enum scan_kind kind;
     uint8_t start[TIME_KEY_BYTES]; /* first key: value key, seq key or time key */
     size_t start_len;
     uint64_t to_ms; /* SCAN_TIME: exclusive end */
+    size_t prefix_len; /* SCAN_PREFIX: ids must start with start[0..prefix_len) */
     store_record_cb cb;
     void *ctx;
 };
@@ -646,8 +678,9 @@ struct scan {
 static const uint8_t *scan_id(const struct scan *sc, const MDB_val *k, const MDB_val *v)
 {
     switch (sc->kind) {
-    case SCAN_VALUE:
     case SCAN_SEQ:
+        return v->mv_size == LIMIT_ID_BYTES || v->mv_size == SEQ_VAL_BYTES ? v->mv_data : NULL;
+    case SCAN_VALUE:
     case SCAN_SIGHTED:
     case SCAN_ROSTER_OWNER:
     case SCAN_ROSTERS: return v->mv_size == LIMIT_ID_BYTES ? v->mv_data : NULL;
@@ -655,6 +688,10 @@ static const uint8_t *scan_id(const struct scan *sc, const MDB_val *k, const MDB
         if (k->mv_size != TIME_KEY_BYTES || get_be64(k->mv_data) >= sc->to_ms)
             return NULL;
         return (const uint8_t *)k->mv_data + 8;
+    case SCAN_PREFIX:
+        if (k->mv_size != LIMIT_ID_BYTES || memcmp(k->mv_data, sc->start, sc->prefix_len) != 0)
+            return NULL;
+        return k->mv_data;
     }
     return NULL;
 }
@@ -669,6 +706,7 @@ static int scan_txn(struct store *s, MDB_txn *txn, void *ctx)
         [SCAN_VALUE] = DB_BYVALUE,   [SCAN_SEQ] = DB_SEQ,
         [SCAN_TIME] = DB_BYTIME,     [SCAN_SIGHTED] = DB_SIGHTED,
         [SCAN_ROSTER_OWNER] = DB_ROSTERS, [SCAN_ROSTERS] = DB_ROSTERS,
+        [SCAN_PREFIX] = DB_RECORDS,
     };
     /* Index lookups walk the duplicates of one key; the others walk on from a start key. */
     const bool one_key = sc->kind == SCAN_VALUE || sc->kind == SCAN_SIGHTED ||
@@ -708,6 +746,19 @@ int store_find_value(struct store *s, int itype, const char *value, store_record
     return run_read(s, scan_txn, &sc);
 }
 
+int store_find_prefix(struct store *s, const uint8_t *prefix, size_t prefix_len,
+                      store_record_cb cb, void *ctx)
+{
+    assert(s != NULL && cb != NULL);
+    if (prefix == NULL || prefix_len == 0 || prefix_len > LIMIT_ID_BYTES)
+        return STORE_E_INVAL;
+    /* The rest of the start key stays zero: the smallest id with this prefix. */
+    struct scan sc = {.kind = SCAN_PREFIX, .start_len = LIMIT_ID_BYTES,
+                      .prefix_len = prefix_len, .cb = cb, .ctx = ctx};
+    memcpy(sc.start, prefix, prefix_len);
+    return run_read(s, scan_txn, &sc);
+}
+
 int store_iter_seq(struct store *s, uint64_t since_seq, store_record_cb cb, void *ctx)
 {
     assert(s != NULL && cb != NULL);
@@ -716,6 +767,92 @@ int store_iter_seq(struct store *s, uint64_t since_seq, store_record_cb cb, void
     struct scan sc = {.kind = SCAN_SEQ, .start_len = SEQ_BYTES, .cb = cb, .ctx = ctx};
     put_be64(sc.start, since_seq + 1);
     return run_read(s, scan_txn, &sc);
+}
+
+struct added_walk {
+    uint64_t since_seq;
+    store_added_cb cb;
+    void *ctx;
+};
+
+/* Walks the seq index from since_seq + 1; each step visits a distinct entry of the snapshot. */
+static int added_txn(struct store *s, MDB_txn *txn, void *ctx)
+{
+    struct added_walk *aw = ctx;
+    assert(aw->cb != NULL && aw->since_seq < UINT64_MAX);
+    MDB_cursor *c = NULL;
+    int rc = mdb_cursor_open(txn, s->dbi[DB_SEQ], &c);
+    if (rc != MDB_SUCCESS)
+        return map_err(rc);
+    uint8_t start[SEQ_BYTES];
+    put_be64(start, aw->since_seq + 1);
+    MDB_val k = {sizeof start, start}, v;
+    int err = STORE_OK;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS && err == STORE_OK;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != SEQ_BYTES ||
+            (v.mv_size != LIMIT_ID_BYTES && v.mv_size != SEQ_VAL_BYTES)) {
+            err = STORE_E_CORRUPT;
+            break;
+        }
+        const uint8_t *id = v.mv_data;
+        const uint64_t added = v.mv_size == SEQ_VAL_BYTES ? get_be64(id + LIMIT_ID_BYTES) : 0;
+        MDB_val rk = {LIMIT_ID_BYTES, (void *)id}, rv;
+        rc = mdb_get(txn, s->dbi[DB_RECORDS], &rk, &rv);
+        if (rc != MDB_SUCCESS || rv.mv_size <= SEQ_BYTES + LIMIT_SIG_BYTES) {
+            err = rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? STORE_E_CORRUPT : map_err(rc);
+            break;
+        }
+        const uint8_t *p = rv.mv_data;
+        err = aw->cb(id, p + SEQ_BYTES, rv.mv_size - SEQ_BYTES, get_be64(k.mv_data), added,
+                     aw->ctx);
+    }
+    mdb_cursor_close(c);
+    if (err != STORE_OK)
+        return err;
+    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? STORE_OK : map_err(rc);
+}
+
+int store_iter_added(struct store *s, uint64_t since_seq, store_added_cb cb, void *ctx)
+{
+    assert(s != NULL && cb != NULL);
+    if (since_seq == UINT64_MAX)
+        return STORE_OK;
+    struct added_walk aw = {since_seq, cb, ctx};
+    return run_read(s, added_txn, &aw);
+}
+
+struct seq_at {
+    uint64_t t_us;
+    uint64_t *seq;
+};
+
+/* Arrival times increase with seq: bisect [0, last seq] for the last one at or before t_us. */
+static int seq_at_txn(struct store *s, MDB_txn *txn, void *ctx)
+{
+    struct seq_at *sa = ctx;
+    uint64_t next_seq = 0;
+    int err = meta_get_seq(s, txn, &next_seq);
+    uint64_t lo = 0, hi = next_seq - 1; /* invariant: answer in [lo, hi] */
+    for (unsigned i = 0; err == STORE_OK && lo < hi && i < 64; i++) {
+        const uint64_t mid = lo + (hi - lo + 1) / 2;
+        uint64_t added = 0;
+        err = seq_added(s, txn, mid, &added);
+        if (added <= sa->t_us)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    if (err == STORE_OK)
+        *sa->seq = lo;
+    return err;
+}
+
+int store_seq_at_time(struct store *s, uint64_t t_us, uint64_t *seq)
+{
+    assert(s != NULL && seq != NULL);
+    struct seq_at sa = {t_us, seq};
+    return run_read(s, seq_at_txn, &sa);
 }
 
 int store_iter_time(struct store *s, uint64_t from_ms, uint64_t to_ms, store_record_cb cb,

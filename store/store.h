@@ -5,7 +5,9 @@
  *   records  id(32)                          -> seq(8, big-endian) || sig(64) || body
  *   byvalue  itype(1) || BLAKE2b-256(value)  -> id(32), sorted duplicates (indicators only)
  *   bytime   created_ms(8, BE) || id(32)     -> empty
- *   seq      seq(8, BE)                      -> id(32); local arrival order, from 1, no gaps
+ *   seq      seq(8, BE)                      -> id(32) || added_us(8, BE); local arrival order,
+ *            from 1, no gaps; added_us strictly increases with seq (store_put.added_us). Stores
+ *            written before added_us existed hold a bare id(32): those records read as added 0.
  *   revoked  target id(32)                   -> revoker origin(32) || revocation id(32), sorted
  *            duplicates: every origin's revocation is kept, so one from a stranger cannot
  *            occupy the slot of the genuine one; only the target's own origin counts.
@@ -92,6 +94,10 @@ struct store_put {
     const uint8_t *signed_rec;       /* sig || body, verified by the caller */
     size_t len;                      /* LIMIT_SIG_BYTES < len <= LIMIT_SIG_BYTES + RECORD_BYTES */
     const struct proto_record *rec;  /* the decoded body: indexes are built from it */
+    /* Local arrival time, Unix microseconds (the caller's clock: the store reads none). The store
+     * keeps max(added_us, previous record's + 1), so arrival times strictly increase along seq
+     * and "added after T" (TAXII date_added) is exactly "seq after S". 0 = now unknown. */
+    uint64_t added_us;
     /* out, set only when store_put_batch returns STORE_OK */
     int result;   /* enum store_put_result */
     uint64_t seq; /* ADDED: its new seq; DUPLICATE: the stored copy's seq; REVOKED: 0 */
@@ -129,9 +135,24 @@ int store_get(struct store *s, const uint8_t id[LIMIT_ID_BYTES], uint8_t *buf, s
 int store_find_value(struct store *s, int itype, const char *value, store_record_cb cb,
                      void *ctx);
 
+/* Every record whose id starts with prefix[0..prefix_len), 1 <= prefix_len <= LIMIT_ID_BYTES, in
+ * id order: one B-tree seek (gossip's 8-byte short ids). */
+int store_find_prefix(struct store *s, const uint8_t *prefix, size_t prefix_len,
+                      store_record_cb cb, void *ctx);
+
 /* Every record with seq > since_seq, in seq order ("added since" polling: pass the last seq seen;
  * 0 = everything). */
 int store_iter_seq(struct store *s, uint64_t since_seq, store_record_cb cb, void *ctx);
+
+/* Like store_iter_seq, also passing each record's arrival time (Unix microseconds, see
+ * store_put.added_us). */
+typedef int (*store_added_cb)(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec,
+                              size_t len, uint64_t seq, uint64_t added_us, void *ctx);
+int store_iter_added(struct store *s, uint64_t since_seq, store_added_cb cb, void *ctx);
+
+/* The highest seq whose arrival time is <= t_us (0 when none): the records added after t_us are
+ * exactly those with seq > *seq. O(log n) lookups, in one read transaction. */
+int store_seq_at_time(struct store *s, uint64_t t_us, uint64_t *seq);
 
 /* Every record with from_ms <= created_ms < to_ms, in (created_ms, id) order. */
 int store_iter_time(struct store *s, uint64_t from_ms, uint64_t to_ms, store_record_cb cb,

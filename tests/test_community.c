@@ -134,6 +134,28 @@ static void put_roster(struct env *e, int owner, const char *name, uint64_t vers
     free(r);
 }
 
+/* Signs and stores owner's revocation of the record target. */
+static void put_revocation(struct env *e, int owner, const uint8_t target[LIMIT_ID_BYTES])
+{
+    struct proto_record *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    r->version = PROTO_RECORD_VERSION;
+    r->kind = PROTO_KIND_REVOCATION;
+    r->tlp = PROTO_TLP_GREEN;
+    r->created_ms = T0 + 1000;
+    memcpy(r->origin, e->keys[owner], LIMIT_KEY_BYTES);
+    memcpy(r->u.rev.target, target, LIMIT_ID_BYTES);
+    static uint8_t buf[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
+    int blen = proto_record_encode(r, buf + LIMIT_SIG_BYTES, LIMIT_RECORD_BYTES);
+    assert_true(blen > 0);
+    proto_record_sign(buf + LIMIT_SIG_BYTES, (size_t)blen, e->ids[owner].sign_sk, buf);
+    struct store_put put = {.signed_rec = buf, .len = LIMIT_SIG_BYTES + (size_t)blen, .rec = r};
+    proto_record_id(buf + LIMIT_SIG_BYTES, (size_t)blen, put.id);
+    assert_int_equal(store_put_batch(e->store, &put, 1), STORE_OK);
+    assert_int_equal(put.result, STORE_PUT_ADDED);
+    free(r);
+}
+
 static void build(struct env *e, bool include_untrusted)
 {
     e->n_log = 0;
@@ -235,6 +257,37 @@ static void newer_version_replaces_older_and_removal_takes_effect(void **state)
     env_free(e);
 }
 
+/* review: a roster its owner revoked grants nobody membership, and does not bring back the
+ * members of the older version it replaced (fail closed); a higher version defines it again. */
+static void revoked_roster_grants_nobody(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    trust(e, OWNER_T);
+    const int ab[] = {NODE_A, NODE_B}, ac[] = {NODE_A, NODE_C}, c[] = {NODE_C};
+    uint8_t v2[LIMIT_ID_BYTES];
+    put_roster(e, OWNER_T, "eu-energy", 1, ab, 2, NULL, NULL);
+    put_roster(e, OWNER_T, "eu-energy", 2, ac, 2, NULL, v2);
+    put_revocation(e, OWNER_T, v2);
+    build(e, false);
+    assert_int_equal(e->table.n_rosters, 1);
+    assert_int_equal(e->table.rosters[0].version, 2);
+    assert_true(e->table.rosters[0].revoked);
+    assert_int_equal(e->table.rosters[0].n_members, 0);
+    assert_string_equal(comms(e, NODE_A), "");
+    assert_string_equal(comms(e, NODE_B), "");
+    assert_string_equal(comms(e, NODE_C), "");
+    assert_string_equal(community_org_of_key(&e->table, &e->cfg, e->keys[NODE_C]), "");
+    assert_int_equal(e->n_log, 1);
+    assert_string_equal(e->log[0], "community: roster 'eu-energy' version 2 is revoked by its "
+                                   "owner; it lists nobody");
+    put_roster(e, OWNER_T, "eu-energy", 3, c, 1, NULL, NULL);
+    build(e, false);
+    assert_false(e->table.rosters[0].revoked);
+    assert_string_equal(comms(e, NODE_C), "eu-energy");
+    env_free(e);
+}
+
 /* Two different rosters with the same owner, name and version: the smaller id wins, whatever the
  * order they were stored in, and the conflict is logged. */
 static void equal_version_conflict_is_deterministic(void **state)
@@ -325,11 +378,13 @@ static void fill_peer_unites_config_and_rosters(void **state)
     assert_int_equal(p.n_communities, 1);
     assert_string_equal(p.communities[0], "eu-energy");
 
-    /* Not configured: organisation from the roster, partner, ceiling CLEAR. */
+    /* Not configured: no organisation (a roster's label never makes a peer one of ours),
+     * partner, ceiling CLEAR; the roster's organisation is only shown. */
     assert_int_equal(community_fill_peer(&e->table, &e->cfg, e->keys[NODE_B], false, &p),
                      COMMUNITY_OK);
     assert_false(p.authenticated);
-    assert_string_equal(p.org, "roster-org-b");
+    assert_string_equal(p.org, "");
+    assert_string_equal(community_org_of_key(&e->table, &e->cfg, e->keys[NODE_B]), "roster-org-b");
     assert_int_equal(p.relation, GATE_RELATION_PARTNER);
     assert_int_equal(p.ceiling, PROTO_TLP_CLEAR);
     assert_int_equal(p.n_communities, 2);
@@ -390,6 +445,7 @@ int main(void)
         cmocka_unit_test(own_rosters_are_trusted_and_name_our_communities),
         cmocka_unit_test(newer_version_replaces_older_and_removal_takes_effect),
         cmocka_unit_test(equal_version_conflict_is_deterministic),
+        cmocka_unit_test(revoked_roster_grants_nobody),
         cmocka_unit_test(owners_share_the_namespace),
         cmocka_unit_test(fill_peer_unites_config_and_rosters),
         cmocka_unit_test(memberships_over_the_gate_limit_are_cut),

@@ -108,6 +108,8 @@ static void expect_one(struct fixture *f, const char *text, const char *want)
 {
     assert_int_equal(load(f, text), CONFIG_E_INVALID);
     assert_diag(f, want);
+    for (size_t i = 0; f->diag.count != 1 && i < f->diag.count; i++)
+        print_message("diag: %s\n", f->diag.lines[i]);
     assert_int_equal(f->diag.count, 1);
 }
 
@@ -267,7 +269,7 @@ static void test_each_error(void **state)
     struct fixture *f = *state;
     expect_one(f, NODE_OK "Colour = red\n", "6: unknown key 'Colour' in [Node]");
     expect_one(f, NODE_OK "[Interface]\nAddress = x\n",
-               "6: unknown section [Interface] (expected [Node] or [Peer])");
+               "6: unknown section [Interface] (expected [Node], [Peer], [HTTP] or [Client])");
     expect_one(f, "KeyFile = x\n" NODE_OK,
                "1: KeyFile: setting outside a section (put it under [Node] or [Peer])");
     expect_one(f, NODE_OK "network = other\n", "6: Network: duplicate key (first at line 4)");
@@ -619,6 +621,92 @@ static void test_write_initial(void **state)
     assert_false(f->cfg.has_listen);
 }
 
+static void test_http_and_clients(void **state)
+{
+    struct fixture *f = *state;
+    char secret_path[160], text[2048];
+    snprintf(secret_path, sizeof secret_path, "%s/misp.secret", f->dir);
+    write_text(secret_path, "file-secret-0123456789\nignored second line\n");
+    assert_int_equal(chmod(secret_path, 0600), 0);
+    snprintf(text, sizeof text,
+             NODE_OK "LogFile = tlpmesh.log\nLogFormat = json\n"
+                     "[HTTP]\nListen = 127.0.0.1:8443\nMetricsListen = 127.0.0.1:9464\n"
+                     "Anonymous = yes\nMaxPageSize = 250\n"
+                     "[Client]\nName = opencti\nOrganisation = CERT-B\n"
+                     "Secret = inline-secret-0123456789\nScheme = Bearer\nMaxTLP = amber+strict\n"
+                     "Relation = client\nCommunity = energy\nCommunity = finance\n"
+                     "[Client]\nName = misp\nOrganisation = CERT-C\nSecretFile = misp.secret\n");
+    assert_int_equal(load(f, text), CONFIG_OK);
+    const struct config *c = &f->cfg;
+    char want[300];
+    snprintf(want, sizeof want, "%s/tlpmesh.log", f->dir);
+    assert_string_equal(c->log_file, want);
+    assert_int_equal(c->log_format, 1);
+    assert_true(c->http.enabled);
+    assert_string_equal(c->http.listen.host, "127.0.0.1");
+    assert_int_equal(c->http.listen.port, 8443);
+    assert_true(c->http.has_metrics_listen);
+    assert_int_equal(c->http.metrics_listen.port, 9464);
+    assert_true(c->http.anonymous);
+    assert_int_equal(c->http.max_page_size, 250);
+    assert_int_equal(c->n_clients, 2);
+    const struct config_client *o = config_find_client(c, "opencti");
+    assert_non_null(o);
+    assert_string_equal(o->organisation, "CERT-B");
+    assert_string_equal(o->secret, "inline-secret-0123456789");
+    assert_int_equal(o->scheme, CONFIG_SCHEME_BEARER);
+    assert_int_equal(o->max_tlp, PROTO_TLP_AMBER_STRICT);
+    assert_int_equal(o->relation, CONFIG_RELATION_CLIENT);
+    assert_int_equal(o->n_communities, 2);
+    assert_string_equal(o->communities[1], "finance");
+    const struct config_client *m = config_find_client(c, "misp");
+    assert_string_equal(m->secret, "file-secret-0123456789");
+    assert_int_equal(m->scheme, CONFIG_SCHEME_BASIC);
+    assert_int_equal(m->max_tlp, PROTO_TLP_AMBER);
+    assert_int_equal(m->relation, CONFIG_RELATION_PARTNER);
+    assert_null(config_find_client(c, "nobody"));
+
+    /* without [HTTP] the server is off; MaxPageSize defaults to 1000 */
+    assert_int_equal(load(f, NODE_OK), CONFIG_OK);
+    assert_false(f->cfg.http.enabled);
+    assert_int_equal(load(f, NODE_OK "[HTTP]\nListen = 127.0.0.1:8443\n"), CONFIG_OK);
+    assert_int_equal(f->cfg.http.max_page_size, LIMIT_TAXII_PAGE_DEFAULT);
+    assert_false(f->cfg.http.anonymous);
+
+    expect_one(f, NODE_OK "[HTTP]\nAnonymous = yes\n", "6: [HTTP]: missing Listen");
+    expect_one(f, NODE_OK "[HTTP]\nListen = 127.0.0.1:1\nMaxPageSize = 0\n",
+               "8: MaxPageSize: '0' is not a number from 1 to 10000");
+    expect_one(f, NODE_OK "[HTTP]\nListen = 127.0.0.1:1\nAnonymous = maybe\n",
+               "8: Anonymous: 'maybe' is neither yes nor no");
+    expect_one(f, NODE_OK "[HTTP]\nListen = 127.0.0.1:1\n[HTTP]\nListen = 127.0.0.1:2\n",
+               "8: duplicate [HTTP] section (first at line 6)");
+    expect_one(f, NODE_OK "LogFormat = xml\n", "6: LogFormat: 'xml' is neither text nor json");
+#define CLIENT "[Client]\nName = a\nOrganisation = X\n"
+    expect_one(f, NODE_OK CLIENT, "6: [Client]: missing Secret or SecretFile");
+    expect_one(f, NODE_OK "[Client]\nOrganisation = X\nSecret = 0123456789abcdef\n",
+               "6: [Client]: missing Name");
+    expect_one(f, NODE_OK CLIENT "Secret = short\n",
+               "9: Secret: a secret must be 16 to 256 bytes long (this one is 5)");
+    expect_one(f, NODE_OK CLIENT "Secret = 0123456789abcdef\nSecretFile = misp.secret\n",
+               "10: SecretFile: the client already has a secret (give Secret or SecretFile, "
+               "not both)");
+    expect_one(f, NODE_OK CLIENT "Secret = 0123456789abcdef\nMaxTLP = red\n",
+               "10: MaxTLP: red is never served over HTTP (RED goes only to the recipient node "
+               "keys a record names)");
+    expect_one(f, NODE_OK CLIENT "Secret = 0123456789abcdef\nScheme = digest\n",
+               "10: Scheme: 'digest' is not basic, bearer or token");
+    expect_one(f, NODE_OK "[Client]\nName = a:b\nOrganisation = X\nSecret = 0123456789abcdef\n",
+               "7: Name: 'a:b' must not contain ':'");
+    expect_one(f, NODE_OK CLIENT "Secret = 0123456789abcdef\n" CLIENT
+                              "Secret = 0123456789abcdeg\n",
+               "11: Name: duplicate client name 'a' (also in the [Client] at line 6)");
+    assert_int_equal(chmod(secret_path, 0644), 0);
+    snprintf(want, sizeof want, "9: SecretFile: %s is readable by group or others (chmod 600 it)",
+             secret_path);
+    expect_one(f, NODE_OK CLIENT "SecretFile = misp.secret\n", want);
+#undef CLIENT
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -636,6 +724,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_add_remove_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edit_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_initial, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_and_clients, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -540,6 +540,8 @@ static void warninglists(void **state)
     assert_string_equal(warninglist_match(&set, PROTO_ITYPE_HOSTNAME, "a248.e.akamai.net"), "cdn");
     assert_string_equal(warninglist_match(&set, PROTO_ITYPE_DOMAIN, "cloudfront.net"), "cdn");
     assert_string_equal(warninglist_match(&set, PROTO_ITYPE_URL, "https://u:p@x.cloudfront.net:8443/a"), "cdn");
+    /* review: the host follows the LAST '@' of the authority, as the URL normaliser reads it */
+    assert_string_equal(warninglist_match(&set, PROTO_ITYPE_URL, "http://a@b@x.cloudfront.net/"), "cdn");
     assert_null(warninglist_match(&set, PROTO_ITYPE_DOMAIN, "notcloudfront.net"));
     assert_string_equal(warninglist_match(&set, PROTO_ITYPE_MD5, "0749bae92ca336a02c83d126e04ec628"), "s");
     assert_string_equal(warninglist_match(&set, PROTO_ITYPE_URL, "http://www.google.com/x"), "sub");

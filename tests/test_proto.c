@@ -1232,7 +1232,16 @@ static const struct norm_case norm_cases[] = {
     {"ip-dst", "2001:DB8:0:0::1", "2001:db8::1", NULL},
     {"ip-dst", "2001:db8::/32", "2001:db8::/32", NULL},
     {"ip-dst", "2001:db8::1/128", "2001:db8::1", NULL},
-    {"ip-src", "::ffff:192.0.2.1", "::ffff:192.0.2.1", NULL},
+    /* review: an IPv4-mapped address is its IPv4 host (one address, one normal form) */
+    {"ip-src", "::ffff:192.0.2.1", "192.0.2.1", NULL},
+    {"ip-dst", "::FFFF:c000:0201", "192.0.2.1", NULL},
+    {"ip-dst", "::ffff:192.0.2.0/120", "192.0.2.0/24", NULL},
+    {"ip-dst", "::ffff:0:0/96", "0.0.0.0/0", NULL},
+    {"ip-dst", "::/80", "::/80", NULL},
+    {"url", "http://[::ffff:192.0.2.1]:8080/x", "http://192.0.2.1:8080/x", NULL},
+    {"url", "http://evil.example\\@good.example/", NULL,
+     "url: 'http://evil.example\\x5c@good.example/' has a backslash before the path (browsers read "
+     "it as '/')"},
     {"ip-dst", "192.0.2.5/24", NULL,
      "ip-dst: '192.0.2.5/24' has host bits set; did you mean 192.0.2.0/24?"},
     {"ip-dst", "2001:db8::1/64", NULL,

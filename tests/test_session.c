@@ -616,6 +616,27 @@ static void test_rate_limit(void **state)
     net_free(net);
 }
 
+/* review: an IPv6 host owns a /64 and a dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d;
+ * neither may buy fresh bursts by changing its address text. */
+static void test_rate_limit_per_v6_prefix(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *b = add_node(net, 2, 7000, "n", 0);
+    char ip[64];
+    for (int i = 0; i < LIMIT_HS_RATE_BURST; i++) {
+        snprintf(ip, sizeof ip, "2001:db8:1:2::%x", i + 1);
+        raw_link(b, ip);
+    }
+    assert_int_equal(engine_on_accept(&b->e, "2001:db8:1:2:ffff::9", 1, 0), ENGINE_E_RATE);
+    assert_true(engine_on_accept(&b->e, "2001:db8:1:3::1", 1, 0) >= 0); /* another /64 */
+    for (int i = 0; i < LIMIT_HS_RATE_BURST; i++)
+        raw_link(b, "192.0.2.7");
+    assert_int_equal(engine_on_accept(&b->e, "::ffff:192.0.2.7", 1, 0), ENGINE_E_RATE);
+    assert_int_equal(b->e.stats.refused_rate, 2);
+    net_free(net);
+}
+
 static void test_backoff_grows_with_jitter(void **state)
 {
     (void)state;
@@ -696,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_handshake_deadline),
         cmocka_unit_test(test_half_open_cap),
         cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_rate_limit_per_v6_prefix),
         cmocka_unit_test(test_backoff_grows_with_jitter),
         cmocka_unit_test(test_reload_removes_peer),
         cmocka_unit_test(test_shutdown_says_goodbye),

@@ -364,6 +364,55 @@ static void test_iter_seq(void **state)
     remove_dir(dir);
 }
 
+/* Short-id lookup: exactly the records whose id starts with the prefix, in id order. */
+static void test_find_prefix(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct store *s = open_rw(dir, 0);
+    enum { N = 300 };
+    struct trec *t = new_recs(N);
+    for (unsigned i = 0; i < N; i++)
+        gen(&t[i], i, PROTO_KIND_SIGHTING, 0xA1, 1000 + i);
+    put_all(s, t, N, NULL);
+
+    struct seen *sn = new_seen();
+    for (unsigned i = 0; i < N; i++) {
+        memset(sn, 0, sizeof *sn);
+        assert_int_equal(store_find_prefix(s, t[i].id, 8, collect, sn), STORE_OK);
+        assert_int_equal(sn->n, 1);
+        assert_memory_equal(sn->ids[0], t[i].id, LIMIT_ID_BYTES);
+        assert_int_equal(sn->seqs[0], i + 1);
+    }
+    /* One-byte prefix: every record with that first byte, ascending. */
+    uint8_t first = t[0].id[0];
+    size_t expect = 0;
+    for (unsigned i = 0; i < N; i++)
+        expect += t[i].id[0] == first;
+    memset(sn, 0, sizeof *sn);
+    assert_int_equal(store_find_prefix(s, &first, 1, collect, sn), STORE_OK);
+    assert_int_equal(sn->n, expect);
+    for (size_t i = 0; i < sn->n; i++) {
+        assert_int_equal(sn->ids[i][0], first);
+        if (i > 0)
+            assert_true(memcmp(sn->ids[i - 1], sn->ids[i], LIMIT_ID_BYTES) < 0);
+    }
+    /* A prefix no record has: nothing, even when a neighbour sorts right after it. */
+    uint8_t absent[8];
+    memcpy(absent, t[0].id, 8);
+    absent[7] ^= 0x01;
+    memset(sn, 0, sizeof *sn);
+    assert_int_equal(store_find_prefix(s, absent, 8, collect, sn), STORE_OK);
+    assert_int_equal(sn->n, 0);
+    assert_int_equal(store_find_prefix(s, absent, 0, collect, sn), STORE_E_INVAL);
+    assert_int_equal(store_find_prefix(s, absent, LIMIT_ID_BYTES + 1, collect, sn),
+                     STORE_E_INVAL);
+    store_close(s);
+    free(sn);
+    free(t);
+    remove_dir(dir);
+}
+
 static void test_revocation_before_target(void **state)
 {
     (void)state;
@@ -792,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_find_value),
         cmocka_unit_test(test_iter_time),
         cmocka_unit_test(test_iter_seq),
+        cmocka_unit_test(test_find_prefix),
         cmocka_unit_test(test_revocation_before_target),
         cmocka_unit_test(test_revocation_other_origin),
         cmocka_unit_test(test_map_growth),

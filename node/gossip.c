@@ -1,0 +1,1677 @@
+/* gossip.c - see gossip.h; wire format in docs/PROTOCOL.md "Gossip".
+ *
+ * Tables (all bounded, all indexed by open addressing over SipHash of an id's first 8 bytes under
+ * the caller's key, so that a full id and a short id probe the same slots and crafted ids cannot
+ * make chains):
+ *   candidates  records received but not committed: VERIFYING (a job is out) or VERIFIED (waiting
+ *               for the next commit). Dedupe looks here after the store, before any verify.
+ *   recent      committed or announced ids and a bitset of the peer slots known to have each:
+ *               the gate's "peer has it". Oldest evicted; reconciliation covers what it forgets.
+ *   wants       short ids announced to us that we lack: who announced them, who was asked, when.
+ *   anns        committed ids waiting LIMIT_ANNOUNCE_DELAY_MS before they are announced.
+ * Per peer: three message builders (RECORDS, ANNOUNCE, WANT), a queue of ids to send in full
+ * (eager push, WANT answers, reconciliation haves; gated again when written) and a reconciliation.
+ */
+#include "node/gossip.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "node/recon.h"
+#include "node/session.h"
+
+#define NONE SIZE_MAX
+#define NIL UINT32_MAX
+
+enum {
+    SID = GOSSIP_SHORT_ID_BYTES,
+    HDR = 2,                                          /* u16 count of every message */
+    SIGNED_MAX = LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES,
+    OUT_RECORDS = 0, OUT_ANNOUNCE = 1, OUT_WANT = 2, N_OUT = 3,
+    SCAN_CHUNK = 4096, /* ids the local scan reads per store iteration */
+    OBUF_KEEP = 4096,  /* builders larger than this are freed after a send (simnet memory) */
+    SHORT_HITS = 4,    /* records kept per short-id lookup: 64-bit collisions are rare, and only
+                          an origin grinding its own records can make more */
+};
+_Static_assert(SIGNED_MAX <= 0xffff, "a signed record's length must fit its u16 prefix");
+_Static_assert(LIMIT_GOSSIP_COMMIT_BATCH <= LIMIT_STORE_BATCH, "commit batch over store batch");
+_Static_assert(LIMIT_RECON_MSG_BYTES <= SESSION_MAX_BODY, "recon message over a session body");
+_Static_assert(LIMIT_PEERS <= 0xffff, "peer slots");
+
+static const uint8_t out_type[N_OUT] = {GOSSIP_MSG_RECORDS, GOSSIP_MSG_ANNOUNCE, GOSSIP_MSG_WANT};
+
+enum cand_state { CAND_FREE, CAND_VERIFYING, CAND_VERIFIED };
+
+struct cand {
+    uint8_t id[LIMIT_ID_BYTES];
+    uint8_t *bytes; /* sig || body, owned */
+    size_t len;
+    size_t from;    /* peer slot or GOSSIP_LOCAL */
+    uint64_t from_gen;
+    uint8_t state;
+    uint32_t next_free;
+};
+
+struct recent {
+    uint8_t id[LIMIT_ID_BYTES];
+    bool used;
+};
+
+struct want {
+    uint8_t sid[SID];
+    bool used;
+    uint8_t tries;
+    size_t asked; /* peer asked and not answered yet, or NONE */
+    uint64_t deadline;
+    uint32_t next_free;
+};
+
+struct ann {
+    uint8_t id[LIMIT_ID_BYTES];
+    uint64_t due;
+};
+
+struct obuf {
+    uint8_t *b;
+    size_t len, cap; /* len includes the count header once anything was added */
+    uint16_t n;
+};
+
+struct idx {
+    uint32_t *slot; /* entry + 1; 0 empty */
+    size_t cap;     /* power of two, >= 2 * entries */
+};
+
+struct gpeer {
+    bool up, keyed;
+    uint8_t key[LIMIT_KEY_BYTES];
+    uint64_t gen;
+    struct gate_peer view;
+    struct gossip_peer_stats st;
+    struct obuf out[N_OUT];
+    uint8_t (*q)[LIMIT_ID_BYTES]; /* ids to send in full: ring */
+    size_t q_head, q_len, q_cap;
+    size_t wants_out;
+    struct recon rc;
+    struct recon_item *items;
+    bool rc_active;
+    uint64_t next_recon; /* initiator only; UINT64_MAX otherwise */
+};
+
+struct gossip {
+    struct gossip_params p;
+    struct gossip_store_ops ops;
+    struct gossip_io io;
+    size_t words; /* uint64_t per peer bitset */
+    struct gossip_stats st;
+    struct gpeer **peers;
+
+    struct cand *cands;
+    size_t cand_cap, n_cands;
+    uint32_t cand_free;
+    struct idx cand_idx;
+    uint32_t *verified; /* ring of candidates waiting for commit */
+    size_t ver_head, ver_len;
+    size_t jobs_out;
+
+    struct recent *recent;
+    uint64_t *recent_bits;
+    size_t recent_cap, recent_pos;
+    struct idx recent_idx;
+
+    struct want *wants;
+    uint64_t *want_ann, *want_tried;
+    size_t want_cap, n_wants;
+    uint32_t want_free;
+    struct idx want_idx;
+    uint64_t want_next;
+
+    struct ann *anns;
+    size_t ann_cap, ann_head, ann_len;
+
+    uint64_t scan_seq;
+    struct {
+        uint64_t lo, hi;
+    } own[LIMIT_GOSSIP_OWN_RANGES];
+    size_t n_own;
+
+    struct proto_record *rec, *trec; /* decode scratch: the record, its target */
+    uint8_t *buf, *tbuf;             /* SIGNED_MAX each: their bytes */
+    uint8_t *recon_out;              /* LIMIT_RECON_MSG_BYTES */
+};
+
+/* The gate facts of one record, loaded into the gossip's scratch (valid until the next load). */
+struct rview {
+    const uint8_t *id;
+    const uint8_t *bytes;
+    size_t len;
+    const struct proto_record *r;
+    const struct proto_record *target;
+    bool revoked;
+};
+
+#ifdef GOSSIP_TEST_GATE_HOOK
+void (*gossip_test_emit_hook)(const uint8_t self[LIMIT_KEY_BYTES],
+                              const uint8_t peer[LIMIT_KEY_BYTES],
+                              const uint8_t id[LIMIT_ID_BYTES], enum gossip_emit what);
+#define EMIT(g, peer, id, what)                                                                 \
+    do {                                                                                        \
+        if (gossip_test_emit_hook != NULL)                                                      \
+            gossip_test_emit_hook((g)->p.self.key, (g)->peers[peer]->key, (id), (what));        \
+    } while (0)
+#else
+#define EMIT(g, peer, id, what) ((void)(g), (void)(peer), (void)(id))
+#endif
+
+const char *gossip_strerror(int err)
+{
+    switch (err) {
+    case GOSSIP_OK: return "success";
+    case GOSSIP_E_NOMEM: return "out of memory";
+    case GOSSIP_E_MALFORMED: return "malformed gossip message";
+    case GOSSIP_E_INVAL: return "invalid argument to gossip";
+    case GOSSIP_E_STORE: return "record store failed";
+    case GOSSIP_E_RECON: return "reconciliation message refused";
+    case GOSSIP_E_FORGED: return "peer sent a record that does not verify";
+    default: return "unknown gossip error";
+    }
+}
+
+static void glog(struct gossip *g, enum gossip_log_level level, size_t peer, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void glog(struct gossip *g, enum gossip_log_level level, size_t peer, const char *fmt, ...)
+{
+    if (g->io.log == NULL)
+        return;
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    g->io.log(g->io.ctx, level, peer, line);
+}
+
+static uint16_t get_be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void put_be16(uint8_t *p, size_t v)
+{
+    assert(v <= 0xffff);
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* --- bitsets of peer slots --- */
+
+static uint64_t *bits_at(uint64_t *base, size_t words, size_t entry)
+{
+    return base + entry * words;
+}
+
+static void bit_set(uint64_t *b, size_t i)
+{
+    b[i / 64] |= UINT64_C(1) << (i % 64);
+}
+
+static bool bit_get(const uint64_t *b, size_t i)
+{
+    return (b[i / 64] >> (i % 64)) & 1;
+}
+
+static void bit_clear(uint64_t *b, size_t i)
+{
+    b[i / 64] &= ~(UINT64_C(1) << (i % 64));
+}
+
+/* --- open-addressing index --- */
+
+typedef const uint8_t *(*key_fn)(const struct gossip *g, uint32_t entry);
+
+static size_t home(const struct gossip *g, const uint8_t *key8, size_t cap)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, key8, SID, g->p.hash_key);
+    uint64_t v;
+    memcpy(&v, h, sizeof v);
+    return (size_t)(v & (cap - 1));
+}
+
+static int idx_init(struct idx *x, size_t entries)
+{
+    x->cap = 16;
+    while (x->cap < entries * 2)
+        x->cap *= 2;
+    x->slot = calloc(x->cap, sizeof *x->slot);
+    return x->slot ? GOSSIP_OK : GOSSIP_E_NOMEM;
+}
+
+static void idx_put(const struct gossip *g, struct idx *x, const uint8_t *key8, uint32_t entry)
+{
+    size_t mask = x->cap - 1, s = home(g, key8, x->cap);
+    while (x->slot[s] != 0)
+        s = (s + 1) & mask; /* at most half full: an empty slot exists */
+    x->slot[s] = entry + 1;
+}
+
+/* Removes entry with backward-shift deletion, so that lookups never need tombstones. */
+static void idx_del(const struct gossip *g, struct idx *x, uint32_t entry, key_fn key)
+{
+    size_t mask = x->cap - 1, i = home(g, key(g, entry), x->cap);
+    while (x->slot[i] != entry + 1) {
+        assert(x->slot[i] != 0);
+        i = (i + 1) & mask;
+    }
+    x->slot[i] = 0;
+    for (size_t j = (i + 1) & mask; x->slot[j] != 0; j = (j + 1) & mask) {
+        size_t h = home(g, key(g, x->slot[j] - 1), x->cap);
+        if (((j - h) & mask) >= ((j - i) & mask)) {
+            x->slot[i] = x->slot[j];
+            x->slot[j] = 0;
+            i = j;
+        }
+    }
+}
+
+/* --- candidates --- */
+
+static const uint8_t *cand_key(const struct gossip *g, uint32_t e)
+{
+    return g->cands[e].id;
+}
+
+static uint32_t cand_alloc(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES],
+                           const uint8_t *bytes, size_t len, size_t from)
+{
+    if (g->cand_free == NIL)
+        return NIL;
+    uint8_t *copy = malloc(len);
+    if (copy == NULL)
+        return NIL;
+    uint32_t ci = g->cand_free;
+    struct cand *c = &g->cands[ci];
+    assert(c->state == CAND_FREE);
+    g->cand_free = c->next_free;
+    memcpy(copy, bytes, len);
+    memcpy(c->id, id, LIMIT_ID_BYTES);
+    c->bytes = copy;
+    c->len = len;
+    c->from = from;
+    c->from_gen = from == GOSSIP_LOCAL ? 0 : g->peers[from]->gen;
+    c->state = CAND_VERIFYING;
+    idx_put(g, &g->cand_idx, id, ci);
+    g->n_cands++;
+    return ci;
+}
+
+static void cand_release(struct gossip *g, uint32_t ci)
+{
+    struct cand *c = &g->cands[ci];
+    assert(c->state != CAND_FREE && g->n_cands > 0);
+    idx_del(g, &g->cand_idx, ci, cand_key);
+    free(c->bytes);
+    c->bytes = NULL;
+    c->state = CAND_FREE;
+    c->next_free = g->cand_free;
+    g->cand_free = ci;
+    g->n_cands--;
+}
+
+/* Is a copy of id already verified, or these very bytes being verified, or too many copies in
+ * flight? Then this copy is a duplicate. A different copy (another signature) is verified too,
+ * so a forged copy that came first cannot shadow the genuine one. */
+static bool cand_is_dup(const struct gossip *g, const uint8_t id[LIMIT_ID_BYTES],
+                        const uint8_t *bytes, size_t len)
+{
+    size_t copies = 0, mask = g->cand_idx.cap - 1;
+    for (size_t s = home(g, id, g->cand_idx.cap); g->cand_idx.slot[s] != 0; s = (s + 1) & mask) {
+        const struct cand *c = &g->cands[g->cand_idx.slot[s] - 1];
+        if (memcmp(c->id, id, LIMIT_ID_BYTES) != 0)
+            continue;
+        if (c->state == CAND_VERIFIED || (c->len == len && memcmp(c->bytes, bytes, len) == 0))
+            return true;
+        copies++;
+    }
+    return copies >= LIMIT_GOSSIP_COPIES_PER_ID;
+}
+
+static bool cand_has_sid(const struct gossip *g, const uint8_t sid[SID])
+{
+    size_t mask = g->cand_idx.cap - 1;
+    for (size_t s = home(g, sid, g->cand_idx.cap); g->cand_idx.slot[s] != 0; s = (s + 1) & mask)
+        if (memcmp(g->cands[g->cand_idx.slot[s] - 1].id, sid, SID) == 0)
+            return true;
+    return false;
+}
+
+static bool cand_verified(const struct gossip *g, const uint8_t id[LIMIT_ID_BYTES])
+{
+    size_t mask = g->cand_idx.cap - 1;
+    for (size_t s = home(g, id, g->cand_idx.cap); g->cand_idx.slot[s] != 0; s = (s + 1) & mask) {
+        const struct cand *c = &g->cands[g->cand_idx.slot[s] - 1];
+        if (c->state == CAND_VERIFIED && memcmp(c->id, id, LIMIT_ID_BYTES) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* --- recent: who has what --- */
+
+static const uint8_t *recent_key(const struct gossip *g, uint32_t e)
+{
+    return g->recent[e].id;
+}
+
+static uint32_t recent_find(const struct gossip *g, const uint8_t id[LIMIT_ID_BYTES])
+{
+    size_t mask = g->recent_idx.cap - 1;
+    for (size_t s = home(g, id, g->recent_idx.cap); g->recent_idx.slot[s] != 0;
+         s = (s + 1) & mask) {
+        uint32_t e = g->recent_idx.slot[s] - 1;
+        if (memcmp(g->recent[e].id, id, LIMIT_ID_BYTES) == 0)
+            return e;
+    }
+    return NIL;
+}
+
+/* The entry of id, created (evicting the oldest) if missing. */
+static uint32_t recent_add(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES])
+{
+    uint32_t e = recent_find(g, id);
+    if (e != NIL)
+        return e;
+    e = (uint32_t)g->recent_pos;
+    g->recent_pos = (g->recent_pos + 1) % g->recent_cap;
+    struct recent *r = &g->recent[e];
+    if (r->used)
+        idx_del(g, &g->recent_idx, e, recent_key);
+    memcpy(r->id, id, LIMIT_ID_BYTES);
+    r->used = true;
+    memset(bits_at(g->recent_bits, g->words, e), 0, g->words * sizeof(uint64_t));
+    idx_put(g, &g->recent_idx, id, e);
+    return e;
+}
+
+static void recent_mark(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], size_t peer)
+{
+    uint32_t e = recent_find(g, id);
+    if (e != NIL)
+        bit_set(bits_at(g->recent_bits, g->words, e), peer);
+}
+
+static bool recent_has(const struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], size_t peer)
+{
+    uint32_t e = recent_find(g, id);
+    return e != NIL && bit_get(bits_at(g->recent_bits, g->words, e), peer);
+}
+
+/* Marks peer on every recent id with this short id; false when there is none. */
+static bool recent_mark_sid(struct gossip *g, const uint8_t sid[SID], size_t peer)
+{
+    bool found = false;
+    size_t mask = g->recent_idx.cap - 1;
+    for (size_t s = home(g, sid, g->recent_idx.cap); g->recent_idx.slot[s] != 0;
+         s = (s + 1) & mask) {
+        uint32_t e = g->recent_idx.slot[s] - 1;
+        if (memcmp(g->recent[e].id, sid, SID) == 0) {
+            bit_set(bits_at(g->recent_bits, g->words, e), peer);
+            found = true;
+        }
+    }
+    return found;
+}
+
+/* --- wants --- */
+
+static const uint8_t *want_key(const struct gossip *g, uint32_t e)
+{
+    return g->wants[e].sid;
+}
+
+static uint32_t want_find(const struct gossip *g, const uint8_t sid[SID])
+{
+    size_t mask = g->want_idx.cap - 1;
+    for (size_t s = home(g, sid, g->want_idx.cap); g->want_idx.slot[s] != 0; s = (s + 1) & mask) {
+        uint32_t e = g->want_idx.slot[s] - 1;
+        if (memcmp(g->wants[e].sid, sid, SID) == 0)
+            return e;
+    }
+    return NIL;
+}
+
+static uint32_t want_add(struct gossip *g, const uint8_t sid[SID], uint64_t deadline)
+{
+    uint32_t w = want_find(g, sid);
+    if (w != NIL || g->want_free == NIL)
+        return w;
+    w = g->want_free;
+    struct want *e = &g->wants[w];
+    g->want_free = e->next_free;
+    memcpy(e->sid, sid, SID);
+    e->used = true;
+    e->tries = 0;
+    e->asked = NONE;
+    e->deadline = deadline;
+    memset(bits_at(g->want_ann, g->words, w), 0, g->words * sizeof(uint64_t));
+    memset(bits_at(g->want_tried, g->words, w), 0, g->words * sizeof(uint64_t));
+    idx_put(g, &g->want_idx, sid, w);
+    g->n_wants++;
+    g->want_next = min_u64(g->want_next, deadline);
+    return w;
+}
+
+static void want_unask(struct gossip *g, struct want *e)
+{
+    if (e->asked == NONE)
+        return;
+    assert(g->peers[e->asked]->wants_out > 0);
+    g->peers[e->asked]->wants_out--;
+    e->asked = NONE;
+}
+
+static void want_remove(struct gossip *g, uint32_t w)
+{
+    struct want *e = &g->wants[w];
+    assert(e->used && g->n_wants > 0);
+    want_unask(g, e);
+    idx_del(g, &g->want_idx, w, want_key);
+    e->used = false;
+    e->next_free = g->want_free;
+    g->want_free = w;
+    g->n_wants--;
+}
+
+/* --- outgoing messages --- */
+
+static bool peer_up(const struct gossip *g, size_t peer)
+{
+    return g->peers[peer] != NULL && g->peers[peer]->up;
+}
+
+static void out_send(struct gossip *g, size_t peer, int k)
+{
+    struct gpeer *p = g->peers[peer];
+    struct obuf *o = &p->out[k];
+    if (o->n == 0)
+        return;
+    put_be16(o->b, o->n);
+    if (g->io.send(g->io.ctx, peer, out_type[k], o->b, o->len) < 0)
+        g->st.sent_fail++;
+    o->n = 0;
+    o->len = 0;
+    if (o->cap > OBUF_KEEP) {
+        free(o->b);
+        o->b = NULL;
+        o->cap = 0;
+    }
+}
+
+/* Room for an item of item_len bytes in builder k of peer (sending it first when full). */
+static uint8_t *out_room(struct gossip *g, size_t peer, int k, size_t item_len)
+{
+    struct obuf *o = &g->peers[peer]->out[k];
+    assert(item_len + HDR <= SESSION_MAX_BODY);
+    if (o->n == 0xffff || o->len + item_len > SESSION_MAX_BODY)
+        out_send(g, peer, k);
+    if (o->len == 0)
+        o->len = HDR;
+    if (o->len + item_len > o->cap) {
+        size_t cap = o->cap ? o->cap : 512;
+        while (cap < o->len + item_len)
+            cap *= 2;
+        uint8_t *nb = realloc(o->b, cap < SESSION_MAX_BODY ? cap : SESSION_MAX_BODY);
+        if (nb == NULL)
+            return NULL;
+        o->b = nb;
+        o->cap = cap < SESSION_MAX_BODY ? cap : SESSION_MAX_BODY;
+    }
+    uint8_t *at = o->b + o->len;
+    o->len += item_len;
+    o->n++;
+    return at;
+}
+
+static bool out_add_record(struct gossip *g, size_t peer, const struct rview *v)
+{
+    uint8_t *at = out_room(g, peer, OUT_RECORDS, 2 + v->len);
+    if (at == NULL)
+        return false;
+    EMIT(g, peer, v->id, GOSSIP_EMIT_RECORD);
+    put_be16(at, v->len);
+    memcpy(at + 2, v->bytes, v->len);
+    return true;
+}
+
+static bool out_add_sid(struct gossip *g, size_t peer, int k, const uint8_t *id)
+{
+    uint8_t *at = out_room(g, peer, k, SID);
+    if (at != NULL)
+        memcpy(at, id, SID);
+    return at != NULL;
+}
+
+static bool backlogged(const struct gossip *g, size_t peer)
+{
+    size_t queued = g->io.backlog ? g->io.backlog(g->io.ctx, peer) : 0;
+    return queued + g->peers[peer]->out[OUT_RECORDS].len > LIMIT_GOSSIP_BACKLOG_BYTES;
+}
+
+/* --- records and the gate --- */
+
+/* Decodes bytes (already in g->buf or elsewhere) into g->rec and loads the gate facts. */
+static bool view_load(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], const uint8_t *bytes,
+                      size_t len, struct rview *v)
+{
+    if (len <= LIMIT_SIG_BYTES ||
+        proto_record_decode(bytes + LIMIT_SIG_BYTES, len - LIMIT_SIG_BYTES, g->rec, NULL, 0) !=
+            PROTO_OK)
+        return false;
+    *v = (struct rview){.id = id, .bytes = bytes, .len = len, .r = g->rec};
+    v->revoked = g->ops.is_revoked(g->ops.ctx, id, g->rec->origin) == 1;
+    const uint8_t *target = g->rec->kind == PROTO_KIND_REVOCATION ? g->rec->u.rev.target
+                            : g->rec->kind == PROTO_KIND_SIGHTING ? g->rec->u.sight.target
+                                                                  : NULL;
+    size_t tlen;
+    if (target != NULL && g->ops.get(g->ops.ctx, target, g->tbuf, SIGNED_MAX, &tlen) == STORE_OK &&
+        tlen > LIMIT_SIG_BYTES &&
+        proto_record_decode(g->tbuf + LIMIT_SIG_BYTES, tlen - LIMIT_SIG_BYTES, g->trec, NULL,
+                            0) == PROTO_OK)
+        v->target = g->trec;
+    return true;
+}
+
+/* Loads a stored record by id into g->buf and its view; false when it is not (or no longer)
+ * stored, or does not decode. */
+static bool view_load_id(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], struct rview *v)
+{
+    size_t len;
+    if (g->ops.get(g->ops.ctx, id, g->buf, SIGNED_MAX, &len) != STORE_OK)
+        return false;
+    return view_load(g, id, g->buf, len, v);
+}
+
+/* THE gate of every outgoing record and id: pushes, WANT answers, announcements (gate_check) and
+ * reconciliation sets (gate_may_reveal_id). Counts refusals per peer and verdict. */
+static bool gate_out(struct gossip *g, size_t peer, const struct rview *v, bool reveal_only,
+                     uint64_t wall_ms)
+{
+    struct gpeer *p = g->peers[peer];
+    assert(p != NULL && v->r != NULL);
+    bool has = !reveal_only && recent_has(g, v->id, peer);
+    struct gate_record_state st = {.revoked = v->revoked, .sent_to_peer = has,
+                                   .received_from_peer = has, .target = v->target};
+    enum gate_verdict verdict = reveal_only
+                                    ? gate_may_reveal_id(&g->p.self, &p->view, v->r, &st, wall_ms)
+                                    : gate_check(&g->p.self, &p->view, v->r, &st, wall_ms);
+    if (verdict == GATE_ALLOW)
+        return true;
+    assert(verdict < GATE_VERDICT_COUNT);
+    p->st.refused[verdict]++;
+    return false;
+}
+
+/* --- per-peer queue of records to send in full --- */
+
+static void push_enqueue(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES])
+{
+    struct gpeer *p = g->peers[peer];
+    if (p->q_len == p->q_cap) {
+        if (p->q_cap >= LIMIT_GOSSIP_PUSH_QUEUE) {
+            p->st.skipped_backlog++;
+            return;
+        }
+        size_t cap = p->q_cap ? p->q_cap * 2 : 64;
+        uint8_t(*nq)[LIMIT_ID_BYTES] = malloc(cap * LIMIT_ID_BYTES);
+        if (nq == NULL) {
+            p->st.skipped_backlog++;
+            return;
+        }
+        for (size_t i = 0; i < p->q_len; i++) /* unwrap the ring */
+            memcpy(nq[i], p->q[(p->q_head + i) % p->q_cap], LIMIT_ID_BYTES);
+        free(p->q);
+        p->q = nq;
+        p->q_cap = cap;
+        p->q_head = 0;
+    }
+    memcpy(p->q[(p->q_head + p->q_len) % p->q_cap], id, LIMIT_ID_BYTES);
+    p->q_len++;
+}
+
+/* Writes queued records into peer's RECORDS builder while its connection keeps up; each is
+ * gated again now (it may have been revoked, expired or reached the peer in between). */
+static void drain(struct gossip *g, size_t peer, uint64_t wall_ms)
+{
+    struct gpeer *p = g->peers[peer];
+    for (size_t sent = 0; p->q_len > 0 && sent < LIMIT_GOSSIP_DRAIN_RECORDS; sent++) {
+        if (backlogged(g, peer))
+            return;
+        uint8_t id[LIMIT_ID_BYTES];
+        memcpy(id, p->q[p->q_head], LIMIT_ID_BYTES);
+        p->q_head = (p->q_head + 1) % p->q_cap;
+        p->q_len--;
+        struct rview v;
+        if (!view_load_id(g, id, &v) || !gate_out(g, peer, &v, false, wall_ms))
+            continue; /* unknown or refused: silently, exactly alike */
+        if (!out_add_record(g, peer, &v))
+            continue;
+        recent_mark(g, id, peer);
+        p->st.records_sent++;
+    }
+    if (p->q_len == 0 && p->q_cap > 64) { /* an emptied catch-up queue gives its memory back */
+        free(p->q);
+        p->q = NULL;
+        p->q_cap = 0;
+        p->q_head = 0;
+    }
+}
+
+/* Feeds every peer and writes every pending message. Runs at the end of each entry point. */
+static void pump(struct gossip *g, uint64_t wall_ms)
+{
+    for (size_t i = 0; i < g->p.max_peers; i++) {
+        if (!peer_up(g, i))
+            continue;
+        drain(g, i, wall_ms);
+        for (int k = 0; k < N_OUT; k++)
+            out_send(g, i, k);
+    }
+}
+
+/* --- reconciliation --- */
+
+struct id_list {
+    uint8_t (*ids)[LIMIT_ID_BYTES];
+    uint64_t *seqs;
+    size_t n, cap, max;
+    int err;
+};
+
+static int collect_id(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
+                      uint64_t seq, void *ctx)
+{
+    struct id_list *l = ctx;
+    (void)signed_rec, (void)len;
+    if (l->n == l->max)
+        return 1;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        void *ni = realloc(l->ids, cap * LIMIT_ID_BYTES);
+        if (ni != NULL)
+            l->ids = ni;
+        void *ns = ni ? realloc(l->seqs, cap * sizeof *l->seqs) : NULL;
+        if (ns == NULL) {
+            l->err = GOSSIP_E_NOMEM;
+            return 1;
+        }
+        l->seqs = ns;
+        l->cap = cap;
+    }
+    memcpy(l->ids[l->n], id, LIMIT_ID_BYTES);
+    l->seqs[l->n++] = seq;
+    return 0;
+}
+
+static void id_list_free(struct id_list *l)
+{
+    free(l->ids);
+    free(l->seqs);
+    memset(l, 0, sizeof *l);
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+    const struct recon_item *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return memcmp(x->id, y->id, LIMIT_ID_BYTES);
+}
+
+/* The set this node reconciles with peer: every stored record the gate lets it reveal to peer. */
+static int build_set(struct gossip *g, size_t peer, uint64_t wall_ms, struct recon_item **out,
+                     size_t *n_out)
+{
+    struct id_list l = {.max = LIMIT_RECON_ITEMS};
+    /* Ids first, records after: store callbacks may not call the store. */
+    int rc = g->ops.iter_seq(g->ops.ctx, 0, collect_id, &l);
+    if (rc < 0 || l.err < 0) {
+        id_list_free(&l);
+        return rc < 0 ? GOSSIP_E_STORE : l.err;
+    }
+    struct recon_item *items = malloc((l.n ? l.n : 1) * sizeof *items);
+    if (items == NULL) {
+        id_list_free(&l);
+        return GOSSIP_E_NOMEM;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        struct rview v;
+        if (!view_load_id(g, l.ids[i], &v) || v.r->created_ms == UINT64_MAX ||
+            !gate_out(g, peer, &v, true, wall_ms))
+            continue;
+        EMIT(g, peer, l.ids[i], GOSSIP_EMIT_RECON_ITEM);
+        items[n].ts = v.r->created_ms;
+        memcpy(items[n++].id, l.ids[i], LIMIT_ID_BYTES);
+    }
+    id_list_free(&l);
+    qsort(items, n, sizeof *items, item_cmp);
+    *out = items;
+    *n_out = n;
+    return GOSSIP_OK;
+}
+
+static void recon_stop(struct gossip *g, size_t peer, uint64_t now)
+{
+    struct gpeer *p = g->peers[peer];
+    if (!p->rc_active)
+        return;
+    recon_free(&p->rc);
+    free(p->items);
+    p->items = NULL;
+    p->rc_active = false;
+    if (p->next_recon != UINT64_MAX)
+        p->next_recon = now + LIMIT_RECON_INTERVAL_MS;
+}
+
+static void recon_send(struct gossip *g, size_t peer, int len)
+{
+    assert(len > 0 && (size_t)len <= LIMIT_RECON_MSG_BYTES);
+    if (g->io.send(g->io.ctx, peer, GOSSIP_MSG_RECON, g->recon_out, (size_t)len) < 0)
+        g->st.sent_fail++;
+    g->peers[peer]->st.recon_bytes_out += (uint64_t)len;
+}
+
+static int recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t wall_ms)
+{
+    struct gpeer *p = g->peers[peer];
+    assert(!p->rc_active);
+    size_t n = 0;
+    int rc = build_set(g, peer, wall_ms, &p->items, &n);
+    if (rc < 0)
+        return rc;
+    rc = recon_init(&p->rc, p->items, n, LIMIT_RECON_MSG_BYTES);
+    if (rc < 0) {
+        recon_free(&p->rc);
+        free(p->items);
+        p->items = NULL;
+        glog(g, GOSSIP_LOG_WARN, peer, "reconciliation not started: %s", recon_strerror(rc));
+        return GOSSIP_E_NOMEM;
+    }
+    p->rc_active = true;
+    p->st.recon_rounds++;
+    if (initiate)
+        recon_send(g, peer, recon_initiate(&p->rc, g->recon_out, LIMIT_RECON_MSG_BYTES));
+    return GOSSIP_OK;
+}
+
+struct diff_ctx {
+    struct gossip *g;
+    size_t peer;
+};
+
+/* The peer lacks a record this node may reveal to it: queue it (gated again when written). The
+ * peer's own "have" report brings us what we lack, so needs cost nothing here. */
+static void diff_have(void *ctx, const struct recon_item *item)
+{
+    struct diff_ctx *d = ctx;
+    d->g->peers[d->peer]->st.recon_haves++;
+    push_enqueue(d->g, d->peer, item->id);
+}
+
+static void diff_need(void *ctx, const struct recon_item *item)
+{
+    struct diff_ctx *d = ctx;
+    (void)item;
+    d->g->peers[d->peer]->st.recon_needs++;
+}
+
+static int on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t len,
+                    uint64_t now, uint64_t wall_ms)
+{
+    struct gpeer *p = g->peers[peer];
+    p->st.recon_bytes_in += len;
+    if (!p->rc_active) { /* the peer starts a round: answer over our current set */
+        int rc = recon_start(g, peer, false, wall_ms);
+        if (rc < 0)
+            return GOSSIP_OK; /* our resource problem, not the peer's fault: it will retry */
+    }
+    struct diff_ctx d = {g, peer};
+    struct recon_diff diff = {diff_have, diff_need, &d};
+    int n = recon_respond(&p->rc, body, len, g->recon_out, LIMIT_RECON_MSG_BYTES, &diff);
+    if (n < 0) {
+        glog(g, GOSSIP_LOG_WARN, peer, "reconciliation message refused at byte %zu: %s",
+             p->rc.err_offset, recon_strerror(n));
+        recon_stop(g, peer, now);
+        return GOSSIP_E_RECON;
+    }
+    if (n > 0)
+        recon_send(g, peer, n);
+    if (recon_done(&p->rc))
+        recon_stop(g, peer, now);
+    return GOSSIP_OK;
+}
+
+/* --- receiving --- */
+
+/* Checks a message of u16 count || count items; item_len 0 = RECORDS (u16 length-prefixed). */
+static bool well_formed(const uint8_t *b, size_t len, size_t item_len)
+{
+    if (len < HDR)
+        return false;
+    size_t n = get_be16(b), off = HDR;
+    if (n == 0)
+        return false;
+    if (item_len != 0)
+        return len == HDR + n * item_len;
+    for (size_t i = 0; i < n; i++) {
+        if (len - off < 2)
+            return false;
+        size_t l = get_be16(b + off);
+        off += 2;
+        if (l <= LIMIT_SIG_BYTES || l > SIGNED_MAX || len - off < l)
+            return false;
+        off += l;
+    }
+    return off == len;
+}
+
+static void note_duplicate(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES],
+                           bool stored, uint64_t now)
+{
+    g->peers[peer]->st.duplicates++;
+    g->st.duplicates++;
+    if (stored) {
+        bit_set(bits_at(g->recent_bits, g->words, recent_add(g, id)), peer);
+        return;
+    }
+    /* Still being verified: remember the sender so that the announcement skips it. */
+    uint32_t w = want_add(g, id, now + LIMIT_WANT_TIMEOUT_MS);
+    if (w != NIL)
+        bit_set(bits_at(g->want_ann, g->words, w), peer);
+}
+
+static int on_records(struct gossip *g, size_t peer, const uint8_t *b, size_t len, uint64_t now,
+                      uint64_t wall_ms)
+{
+    if (!well_formed(b, len, 0))
+        return GOSSIP_E_MALFORMED;
+    struct gpeer *p = g->peers[peer];
+    size_t n = get_be16(b), off = HDR;
+    struct gossip_job *job = malloc(sizeof *job + n * (sizeof *job->items + sizeof *job->cand));
+    if (job == NULL)
+        return GOSSIP_E_NOMEM;
+    job->items = (struct gossip_job_item *)(job + 1);
+    job->cand = (uint32_t *)(job->items + n);
+    job->wall_ms = wall_ms;
+    job->user = NULL;
+    job->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = get_be16(b + off);
+        const uint8_t *sr = b + off + 2;
+        off += 2 + l;
+        uint8_t id[LIMIT_ID_BYTES];
+        proto_record_id(sr + LIMIT_SIG_BYTES, l - LIMIT_SIG_BYTES, id);
+        p->st.records_received++;
+        int has = g->ops.has(g->ops.ctx, id);
+        if (has < 0) {
+            g->st.store_errors++;
+            continue;
+        }
+        if (has == 1 || cand_is_dup(g, id, sr, l)) {
+            note_duplicate(g, peer, id, has == 1, now);
+            continue;
+        }
+        uint32_t ci = cand_alloc(g, id, sr, l, peer);
+        if (ci == NIL) { /* full: fetch it from this peer later, when verification caught up */
+            g->st.dropped_overload++;
+            uint32_t w = want_add(g, id, now + LIMIT_WANT_TIMEOUT_MS);
+            if (w == NIL)
+                continue;
+            bit_set(bits_at(g->want_ann, g->words, w), peer);
+            struct want *e = &g->wants[w];
+            if (e->asked == peer) { /* our own WANT's answer: asking again is no new try */
+                want_unask(g, e);
+                bit_clear(bits_at(g->want_tried, g->words, w), peer);
+                e->tries--;
+                e->deadline = now + LIMIT_WANT_TIMEOUT_MS;
+            }
+            continue;
+        }
+        job->items[job->n] = (struct gossip_job_item){g->cands[ci].bytes, l, 0};
+        job->cand[job->n++] = ci;
+    }
+    if (job->n == 0) {
+        free(job);
+        return GOSSIP_OK;
+    }
+    g->jobs_out++;
+    g->st.verify_submitted += job->n;
+    g->io.verify(g->io.ctx, job);
+    return GOSSIP_OK;
+}
+
+/* Asks the next announcer of w that was not asked yet and has room; false when none can be. */
+static bool want_ask(struct gossip *g, uint32_t w, uint64_t now)
+{
+    struct want *e = &g->wants[w];
+    uint64_t *ann = bits_at(g->want_ann, g->words, w), *tried = bits_at(g->want_tried, g->words, w);
+    for (size_t i = 0; i < g->p.max_peers; i++) {
+        if (!bit_get(ann, i) || bit_get(tried, i) || !peer_up(g, i) ||
+            g->peers[i]->wants_out >= LIMIT_GOSSIP_WANT_PER_PEER)
+            continue;
+        if (!out_add_sid(g, i, OUT_WANT, e->sid))
+            return false;
+        bit_set(tried, i);
+        e->tries++;
+        e->asked = i;
+        e->deadline = now + LIMIT_WANT_TIMEOUT_MS;
+        g->want_next = min_u64(g->want_next, e->deadline);
+        g->peers[i]->wants_out++;
+        g->peers[i]->st.want_out++;
+        return true;
+    }
+    return false;
+}
+
+struct short_hits {
+    uint8_t ids[SHORT_HITS][LIMIT_ID_BYTES];
+    size_t n;
+};
+
+/* Keeps the first SHORT_HITS ids of a short-id lookup. */
+static int collect_short(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
+                         uint64_t seq, void *ctx)
+{
+    struct short_hits *h = ctx;
+    (void)signed_rec, (void)len, (void)seq;
+    assert(h->n < SHORT_HITS);
+    memcpy(h->ids[h->n++], id, LIMIT_ID_BYTES);
+    return h->n == SHORT_HITS;
+}
+
+static void on_announced(struct gossip *g, size_t peer, const uint8_t sid[SID], uint64_t now)
+{
+    if (recent_mark_sid(g, sid, peer))
+        return;
+    struct short_hits h = {.n = 0};
+    if (g->ops.find_short(g->ops.ctx, sid, collect_short, &h) < 0) {
+        g->st.store_errors++;
+        return;
+    }
+    for (size_t i = 0; i < h.n; i++)
+        bit_set(bits_at(g->recent_bits, g->words, recent_add(g, h.ids[i])), peer);
+    if (h.n > 0)
+        return;
+    bool in_flight = cand_has_sid(g, sid);
+    uint32_t w = want_add(g, sid, in_flight ? now + LIMIT_WANT_TIMEOUT_MS : now);
+    if (w == NIL)
+        return; /* table full: reconciliation will bring it */
+    bit_set(bits_at(g->want_ann, g->words, w), peer);
+    if (!in_flight && g->wants[w].asked == NONE && g->wants[w].tries < LIMIT_GOSSIP_WANT_TRIES)
+        want_ask(g, w, now);
+}
+
+static int on_announce(struct gossip *g, size_t peer, const uint8_t *b, size_t len, uint64_t now)
+{
+    if (!well_formed(b, len, SID))
+        return GOSSIP_E_MALFORMED;
+    size_t n = get_be16(b);
+    g->peers[peer]->st.announce_in += n;
+    for (size_t i = 0; i < n; i++)
+        on_announced(g, peer, b + HDR + i * SID, now);
+    return GOSSIP_OK;
+}
+
+/* Queues every record with a wanted short id; drain() gates each, so a refused id gets exactly
+ * the answer an unknown one gets: nothing. */
+static int on_want(struct gossip *g, size_t peer, const uint8_t *b, size_t len)
+{
+    if (!well_formed(b, len, SID))
+        return GOSSIP_E_MALFORMED;
+    size_t n = get_be16(b);
+    g->peers[peer]->st.want_in += n;
+    for (size_t i = 0; i < n; i++) {
+        struct short_hits h = {.n = 0};
+        if (g->ops.find_short(g->ops.ctx, b + HDR + i * SID, collect_short, &h) < 0) {
+            g->st.store_errors++;
+            continue;
+        }
+        for (size_t j = 0; j < h.n; j++) {
+            /* The peer says it lacks it (e.g. it dropped our copy under load): believe it. */
+            uint32_t e = recent_find(g, h.ids[j]);
+            if (e != NIL)
+                bit_clear(bits_at(g->recent_bits, g->words, e), peer);
+            push_enqueue(g, peer, h.ids[j]);
+        }
+    }
+    return GOSSIP_OK;
+}
+
+int gossip_on_message(struct gossip *g, size_t peer, uint8_t type, const uint8_t *body,
+                      size_t len, uint64_t now, uint64_t wall_ms)
+{
+    assert(g != NULL && (body != NULL || len == 0));
+    if (peer >= g->p.max_peers)
+        return GOSSIP_E_INVAL;
+    if (!peer_up(g, peer))
+        return GOSSIP_OK; /* a message racing the session's end */
+    int rc = GOSSIP_OK;
+    switch (type) {
+    case GOSSIP_MSG_RECORDS: rc = on_records(g, peer, body, len, now, wall_ms); break;
+    case GOSSIP_MSG_ANNOUNCE: rc = on_announce(g, peer, body, len, now); break;
+    case GOSSIP_MSG_WANT: rc = on_want(g, peer, body, len); break;
+    case GOSSIP_MSG_RECON: rc = on_recon(g, peer, body, len, now, wall_ms); break;
+    default: break; /* a later version's message: ignored */
+    }
+    if (rc == GOSSIP_E_MALFORMED || rc == GOSSIP_E_RECON) {
+        g->peers[peer]->st.malformed++;
+        glog(g, GOSSIP_LOG_WARN, peer, "message type %u (%zu bytes): %s", (unsigned)type, len,
+             gossip_strerror(rc));
+        g->io.close_peer(g->io.ctx, peer, rc);
+        return rc;
+    }
+    pump(g, wall_ms);
+    return rc;
+}
+
+/* --- verification --- */
+
+void gossip_job_run(struct gossip_job *job)
+{
+    assert(job != NULL);
+    struct proto_record *r = malloc(sizeof *r);
+    for (size_t i = 0; i < job->n; i++) {
+        struct gossip_job_item *it = &job->items[i];
+        assert(it->len > LIMIT_SIG_BYTES);
+        const uint8_t *body = it->signed_rec + LIMIT_SIG_BYTES;
+        size_t blen = it->len - LIMIT_SIG_BYTES;
+        if (r == NULL) {
+            it->result = PROTO_E_MALFORMED; /* no memory: refused, reconciliation retries */
+            continue;
+        }
+        it->result = proto_record_decode(body, blen, r, NULL, 0);
+        if (it->result == PROTO_OK)
+            it->result = proto_record_check_time(r, job->wall_ms);
+        if (it->result == PROTO_OK)
+            it->result = proto_record_verify(body, blen, it->signed_rec, r->origin);
+    }
+    free(r);
+}
+
+/* A peer that sends a record failing decode or signature is not an honest relay (relays verify
+ * before forwarding): its session ends. Time refusals are not its fault (clocks, travel time). */
+static void verify_failed(struct gossip *g, const struct cand *c, int result, uint64_t now)
+{
+    bool time = result == PROTO_E_FUTURE || result == PROTO_E_EXPIRED;
+    if (time)
+        g->st.refused_time++;
+    else if (result == PROTO_E_SIGNATURE)
+        g->st.verify_forged++;
+    else
+        g->st.verify_malformed++;
+    uint32_t w = want_find(g, c->id);
+    if (w != NIL && g->wants[w].asked == c->from) { /* ask another announcer now */
+        want_unask(g, &g->wants[w]);
+        g->wants[w].deadline = now;
+        g->want_next = now;
+    }
+    if (c->from == GOSSIP_LOCAL || !peer_up(g, c->from) || g->peers[c->from]->gen != c->from_gen)
+        return;
+    struct gpeer *p = g->peers[c->from];
+    if (time) {
+        p->st.refused_time++;
+        return;
+    }
+    p->st.forged++;
+    glog(g, GOSSIP_LOG_WARN, c->from, "record %02x%02x%02x%02x...: %s", c->id[0], c->id[1],
+         c->id[2], c->id[3], proto_strerror(result));
+    g->io.close_peer(g->io.ctx, c->from, GOSSIP_E_FORGED);
+}
+
+void gossip_on_verified(struct gossip *g, struct gossip_job *job, uint64_t now, uint64_t wall_ms)
+{
+    assert(g != NULL && job != NULL && g->jobs_out > 0);
+    g->jobs_out--;
+    for (size_t i = 0; i < job->n; i++) {
+        uint32_t ci = job->cand[i];
+        struct cand *c = &g->cands[ci];
+        assert(c->state == CAND_VERIFYING);
+        if (job->items[i].result != PROTO_OK) {
+            verify_failed(g, c, job->items[i].result, now);
+            cand_release(g, ci);
+            continue;
+        }
+        g->st.verify_ok++;
+        if (cand_verified(g, c->id)) { /* two good copies: the first one wins */
+            g->st.duplicates++;
+            cand_release(g, ci);
+            continue;
+        }
+        c->state = CAND_VERIFIED;
+        assert(g->ver_len < g->cand_cap);
+        g->verified[(g->ver_head + g->ver_len++) % g->cand_cap] = ci;
+    }
+    free(job);
+    pump(g, wall_ms);
+}
+
+/* --- commit and dissemination --- */
+
+static void own_add(struct gossip *g, uint64_t seq)
+{
+    if (g->n_own > 0 && g->own[g->n_own - 1].hi + 1 == seq) {
+        g->own[g->n_own - 1].hi = seq;
+        return;
+    }
+    if (g->n_own == LIMIT_GOSSIP_OWN_RANGES) { /* forgetting one only re-pushes (gated) records */
+        memmove(&g->own[0], &g->own[1], (g->n_own - 1) * sizeof g->own[0]);
+        g->n_own--;
+    }
+    g->own[g->n_own].lo = seq;
+    g->own[g->n_own++].hi = seq;
+}
+
+static bool own_covers(const struct gossip *g, uint64_t seq)
+{
+    for (size_t i = 0; i < g->n_own; i++)
+        if (seq >= g->own[i].lo && seq <= g->own[i].hi)
+            return true;
+    return false;
+}
+
+static void announce_later(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], uint64_t due)
+{
+    if (g->ann_len == g->ann_cap) {
+        g->st.announce_dropped++;
+        return; /* reconciliation will carry it */
+    }
+    struct ann *a = &g->anns[(g->ann_head + g->ann_len++) % g->ann_cap];
+    memcpy(a->id, id, LIMIT_ID_BYTES);
+    a->due = due;
+}
+
+/* After the commit: who has it (the sender and every announcer), the store hook, the
+ * announcement. */
+static void committed(struct gossip *g, const struct cand *c, uint64_t now)
+{
+    uint32_t e = recent_add(g, c->id);
+    uint64_t *has = bits_at(g->recent_bits, g->words, e);
+    if (c->from != GOSSIP_LOCAL)
+        bit_set(has, c->from);
+    uint32_t w = want_find(g, c->id);
+    if (w != NIL) {
+        const uint64_t *ann = bits_at(g->want_ann, g->words, w);
+        for (size_t i = 0; i < g->words; i++)
+            has[i] |= ann[i];
+        want_remove(g, w);
+    }
+    if (g->io.stored != NULL &&
+        proto_record_decode(c->bytes + LIMIT_SIG_BYTES, c->len - LIMIT_SIG_BYTES, g->rec, NULL,
+                            0) == PROTO_OK)
+        g->io.stored(g->io.ctx, c->id, g->rec);
+    announce_later(g, c->id, now + LIMIT_ANNOUNCE_DELAY_MS);
+}
+
+/* One durable write transaction for up to LIMIT_GOSSIP_COMMIT_BATCH verified records. */
+static int commit_batch(struct gossip *g, uint64_t now, uint64_t wall_ms)
+{
+    struct store_put items[LIMIT_GOSSIP_COMMIT_BATCH];
+    uint32_t cis[LIMIT_GOSSIP_COMMIT_BATCH];
+    size_t n = g->ver_len < LIMIT_GOSSIP_COMMIT_BATCH ? g->ver_len : LIMIT_GOSSIP_COMMIT_BATCH;
+    for (size_t i = 0; i < n; i++) {
+        cis[i] = g->verified[g->ver_head];
+        g->ver_head = (g->ver_head + 1) % g->cand_cap;
+        g->ver_len--;
+        const struct cand *c = &g->cands[cis[i]];
+        items[i] = (struct store_put){.signed_rec = c->bytes, .len = c->len, .rec = NULL,
+                                      .added_us = wall_ms * 1000};
+        memcpy(items[i].id, c->id, LIMIT_ID_BYTES);
+    }
+    int rc = g->ops.put_batch(g->ops.ctx, items, n);
+    if (rc < 0) {
+        g->st.store_errors += n;
+        glog(g, GOSSIP_LOG_WARN, GOSSIP_LOCAL, "commit of %zu records failed: %s", n,
+             store_strerror(rc));
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (rc == STORE_OK && items[i].result == STORE_PUT_ADDED) {
+            g->st.stored++;
+            own_add(g, items[i].seq);
+            committed(g, &g->cands[cis[i]], now);
+        } else if (rc == STORE_OK) {
+            uint64_t *count = items[i].result == STORE_PUT_REVOKED ? &g->st.store_revoked
+                                                                   : &g->st.store_duplicates;
+            (*count)++;
+        }
+        cand_release(g, cis[i]);
+    }
+    return rc < 0 ? GOSSIP_E_STORE : GOSSIP_OK;
+}
+
+/* Is some connected peer not known to have id? Saves a store read and decode when every peer
+ * has it (the common case in a dense mesh). */
+static bool someone_lacks(const struct gossip *g, const uint8_t id[LIMIT_ID_BYTES])
+{
+    uint32_t e = recent_find(g, id);
+    if (e == NIL)
+        return true;
+    const uint64_t *has = bits_at(g->recent_bits, g->words, e);
+    for (size_t i = 0; i < g->p.max_peers; i++)
+        if (peer_up(g, i) && !bit_get(has, i))
+            return true;
+    return false;
+}
+
+static void announce_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
+{
+    while (g->ann_len > 0 && g->anns[g->ann_head].due <= now) {
+        uint8_t id[LIMIT_ID_BYTES];
+        memcpy(id, g->anns[g->ann_head].id, LIMIT_ID_BYTES);
+        g->ann_head = (g->ann_head + 1) % g->ann_cap;
+        g->ann_len--;
+        struct rview v;
+        if (!someone_lacks(g, id) || !view_load_id(g, id, &v))
+            continue;
+        for (size_t i = 0; i < g->p.max_peers; i++) {
+            if (!peer_up(g, i) || !gate_out(g, i, &v, false, wall_ms))
+                continue;
+            if (backlogged(g, i)) {
+                g->peers[i]->st.skipped_backlog++;
+                continue;
+            }
+            EMIT(g, i, id, GOSSIP_EMIT_ANNOUNCE);
+            if (out_add_sid(g, i, OUT_ANNOUNCE, id))
+                g->peers[i]->st.announce_out++;
+        }
+    }
+}
+
+/* Timed-out or unasked wants go to the next announcer; after LIMIT_GOSSIP_WANT_TRIES, or with
+ * nobody left to ask, the want is dropped and reconciliation brings the record. */
+static void wants_due(struct gossip *g, uint64_t now)
+{
+    if (g->n_wants == 0 || now < g->want_next)
+        return;
+    uint64_t next = UINT64_MAX;
+    /* Ask no more than verification can take now; the rest waits, without using a try. */
+    size_t budget = g->cand_cap - g->n_cands;
+    for (uint32_t w = 0; w < g->want_cap; w++) {
+        struct want *e = &g->wants[w];
+        if (!e->used)
+            continue;
+        if (e->deadline <= now) {
+            want_unask(g, e);
+            if (cand_has_sid(g, e->sid) || budget == 0) /* arrived and being verified / busy */
+                e->deadline = now + LIMIT_WANT_TIMEOUT_MS;
+            else if (e->tries >= LIMIT_GOSSIP_WANT_TRIES || !want_ask(g, w, now)) {
+                want_remove(g, w);
+                continue;
+            } else {
+                budget--;
+            }
+        }
+        next = min_u64(next, e->deadline);
+    }
+    g->want_next = next;
+}
+
+static void recon_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
+{
+    for (size_t i = 0; i < g->p.max_peers; i++) {
+        struct gpeer *p = g->peers[i];
+        if (peer_up(g, i) && !p->rc_active && p->next_recon <= now &&
+            recon_start(g, i, true, wall_ms) < 0)
+            p->next_recon = now + LIMIT_RECON_INTERVAL_MS;
+    }
+}
+
+int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms)
+{
+    assert(g != NULL);
+    int rc = GOSSIP_OK;
+    /* Bounded: the ring holds at most cand_cap records. */
+    while (g->ver_len > 0)
+        if (commit_batch(g, now, wall_ms) < 0)
+            rc = GOSSIP_E_STORE;
+    announce_due(g, now, wall_ms);
+    wants_due(g, now);
+    recon_due(g, now, wall_ms);
+    pump(g, wall_ms);
+    return rc;
+}
+
+/* --- local records --- */
+
+int gossip_local_scan(struct gossip *g, uint64_t now, uint64_t wall_ms)
+{
+    assert(g != NULL);
+    (void)now;
+    for (;;) {
+        struct id_list l = {.max = SCAN_CHUNK};
+        int rc = g->ops.iter_seq(g->ops.ctx, g->scan_seq, collect_id, &l);
+        if (rc < 0 || l.err < 0) {
+            id_list_free(&l);
+            return rc < 0 ? GOSSIP_E_STORE : l.err;
+        }
+        for (size_t i = 0; i < l.n; i++) {
+            g->scan_seq = l.seqs[i];
+            struct rview v;
+            if (own_covers(g, l.seqs[i]) || !view_load_id(g, l.ids[i], &v))
+                continue;
+            g->st.local_pushed++;
+            recent_add(g, l.ids[i]);
+            for (size_t p = 0; p < g->p.max_peers; p++)
+                if (peer_up(g, p) && gate_out(g, p, &v, false, wall_ms))
+                    push_enqueue(g, p, l.ids[i]);
+        }
+        size_t got = l.n;
+        id_list_free(&l);
+        if (got < SCAN_CHUNK)
+            break;
+    }
+    size_t keep = 0;
+    for (size_t i = 0; i < g->n_own; i++)
+        if (g->own[i].hi > g->scan_seq)
+            g->own[keep++] = g->own[i];
+    g->n_own = keep;
+    pump(g, wall_ms);
+    return GOSSIP_OK;
+}
+
+/* --- peers --- */
+
+static void forget_peer_bits(struct gossip *g, size_t peer)
+{
+    for (size_t e = 0; e < g->recent_cap; e++)
+        bit_clear(bits_at(g->recent_bits, g->words, e), peer);
+    for (size_t w = 0; w < g->want_cap; w++) {
+        bit_clear(bits_at(g->want_ann, g->words, w), peer);
+        bit_clear(bits_at(g->want_tried, g->words, w), peer);
+    }
+}
+
+int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, uint64_t now,
+                   uint64_t wall_ms)
+{
+    assert(g != NULL && view != NULL);
+    if (peer >= g->p.max_peers)
+        return GOSSIP_E_INVAL;
+    struct gpeer *p = g->peers[peer];
+    if (p == NULL) {
+        p = calloc(1, sizeof *p);
+        if (p == NULL)
+            return GOSSIP_E_NOMEM;
+        g->peers[peer] = p;
+    }
+    p->view = *view;
+    if (p->up)
+        return GOSSIP_OK;
+    if (p->keyed && memcmp(p->key, view->key, LIMIT_KEY_BYTES) != 0) {
+        forget_peer_bits(g, peer); /* the slot now belongs to another node */
+        memset(&p->st, 0, sizeof p->st);
+    }
+    memcpy(p->key, view->key, LIMIT_KEY_BYTES);
+    p->keyed = true;
+    p->up = true;
+    p->gen++;
+    p->st.up = true;
+    p->st.sessions++;
+    bool initiator = memcmp(g->p.self.key, view->key, LIMIT_KEY_BYTES) < 0;
+    p->next_recon = initiator ? now + LIMIT_RECON_START_DELAY_MS : UINT64_MAX;
+    pump(g, wall_ms);
+    return GOSSIP_OK;
+}
+
+void gossip_peer_down(struct gossip *g, size_t peer)
+{
+    assert(g != NULL);
+    if (peer >= g->p.max_peers || !peer_up(g, peer))
+        return;
+    struct gpeer *p = g->peers[peer];
+    recon_stop(g, peer, 0);
+    p->up = false;
+    p->st.up = false;
+    free(p->q);
+    p->q = NULL;
+    p->q_cap = p->q_len = p->q_head = 0;
+    for (int k = 0; k < N_OUT; k++) {
+        free(p->out[k].b);
+        p->out[k] = (struct obuf){NULL, 0, 0, 0};
+    }
+    for (uint32_t w = 0; w < g->want_cap; w++) /* re-ask what this peer owed us elsewhere */
+        if (g->wants[w].used && g->wants[w].asked == peer) {
+            want_unask(g, &g->wants[w]);
+            g->wants[w].deadline = 0;
+            g->want_next = 0;
+        }
+    assert(p->wants_out == 0);
+}
+
+void gossip_set_self(struct gossip *g, const struct gate_self *self)
+{
+    assert(g != NULL && self != NULL);
+    g->p.self = *self;
+}
+
+/* --- lifetime and introspection --- */
+
+static size_t cap_or(size_t v, size_t dflt)
+{
+    return v == 0 || v > dflt ? dflt : v;
+}
+
+int gossip_new(struct gossip **out, const struct gossip_params *p,
+               const struct gossip_store_ops *store, const struct gossip_io *io)
+{
+    assert(out != NULL && p != NULL && store != NULL && io != NULL);
+    if (p->max_peers == 0 || p->max_peers > LIMIT_PEERS || io->send == NULL ||
+        io->close_peer == NULL || io->verify == NULL)
+        return GOSSIP_E_INVAL;
+    struct gossip *g = calloc(1, sizeof *g);
+    if (g == NULL)
+        return GOSSIP_E_NOMEM;
+    g->p = *p;
+    g->ops = *store;
+    g->io = *io;
+    g->words = (p->max_peers + 63) / 64;
+    g->cand_cap = cap_or(p->cand_cap, LIMIT_GOSSIP_CANDIDATES);
+    g->recent_cap = cap_or(p->recent_cap, LIMIT_GOSSIP_RECENT);
+    g->want_cap = cap_or(p->want_cap, LIMIT_GOSSIP_WANTS);
+    g->ann_cap = cap_or(p->announce_cap, LIMIT_GOSSIP_ANNOUNCE_QUEUE);
+    g->scan_seq = p->start_seq;
+    g->want_next = UINT64_MAX;
+    g->peers = calloc(p->max_peers, sizeof *g->peers);
+    g->cands = calloc(g->cand_cap, sizeof *g->cands);
+    g->verified = calloc(g->cand_cap, sizeof *g->verified);
+    g->recent = calloc(g->recent_cap, sizeof *g->recent);
+    g->recent_bits = calloc(g->recent_cap * g->words, sizeof *g->recent_bits);
+    g->wants = calloc(g->want_cap, sizeof *g->wants);
+    g->want_ann = calloc(g->want_cap * g->words, sizeof *g->want_ann);
+    g->want_tried = calloc(g->want_cap * g->words, sizeof *g->want_tried);
+    g->anns = calloc(g->ann_cap, sizeof *g->anns);
+    g->rec = malloc(sizeof *g->rec);
+    g->trec = malloc(sizeof *g->trec);
+    g->buf = malloc(SIGNED_MAX);
+    g->tbuf = malloc(SIGNED_MAX);
+    g->recon_out = malloc(LIMIT_RECON_MSG_BYTES);
+    int rc = GOSSIP_OK;
+    if (!g->peers || !g->cands || !g->verified || !g->recent || !g->recent_bits || !g->wants ||
+        !g->want_ann || !g->want_tried || !g->anns || !g->rec || !g->trec || !g->buf ||
+        !g->tbuf || !g->recon_out)
+        rc = GOSSIP_E_NOMEM;
+    if (rc == GOSSIP_OK)
+        rc = idx_init(&g->cand_idx, g->cand_cap);
+    if (rc == GOSSIP_OK)
+        rc = idx_init(&g->recent_idx, g->recent_cap);
+    if (rc == GOSSIP_OK)
+        rc = idx_init(&g->want_idx, g->want_cap);
+    if (rc != GOSSIP_OK) {
+        gossip_free(g);
+        return rc;
+    }
+    for (size_t i = 0; i < g->cand_cap; i++)
+        g->cands[i].next_free = i + 1 < g->cand_cap ? (uint32_t)(i + 1) : NIL;
+    for (size_t i = 0; i < g->want_cap; i++)
+        g->wants[i].next_free = i + 1 < g->want_cap ? (uint32_t)(i + 1) : NIL;
+    g->cand_free = 0;
+    g->want_free = 0;
+    *out = g;
+    return GOSSIP_OK;
+}
+
+void gossip_free(struct gossip *g)
+{
+    if (g == NULL)
+        return;
+    assert(g->jobs_out == 0);
+    for (size_t i = 0; g->peers && i < g->p.max_peers; i++) {
+        if (g->peers[i] == NULL)
+            continue;
+        gossip_peer_down(g, i);
+        free(g->peers[i]);
+    }
+    for (size_t i = 0; g->cands && i < g->cand_cap; i++)
+        free(g->cands[i].bytes);
+    free(g->peers);
+    free(g->cands);
+    free(g->verified);
+    free(g->cand_idx.slot);
+    free(g->recent);
+    free(g->recent_bits);
+    free(g->recent_idx.slot);
+    free(g->wants);
+    free(g->want_ann);
+    free(g->want_tried);
+    free(g->want_idx.slot);
+    free(g->anns);
+    free(g->rec);
+    free(g->trec);
+    free(g->buf);
+    free(g->tbuf);
+    free(g->recon_out);
+    free(g);
+}
+
+uint64_t gossip_next_deadline(const struct gossip *g)
+{
+    assert(g != NULL);
+    if (g->ver_len > 0)
+        return 0;
+    uint64_t next = g->n_wants > 0 ? g->want_next : UINT64_MAX;
+    if (g->ann_len > 0)
+        next = min_u64(next, g->anns[g->ann_head].due);
+    for (size_t i = 0; i < g->p.max_peers; i++) {
+        const struct gpeer *p = g->peers[i];
+        if (!peer_up(g, i))
+            continue;
+        if (p->q_len > 0 && !backlogged(g, i))
+            return 0;
+        if (!p->rc_active)
+            next = min_u64(next, p->next_recon);
+    }
+    return next;
+}
+
+bool gossip_idle(const struct gossip *g)
+{
+    assert(g != NULL);
+    if (g->jobs_out || g->n_cands || g->ann_len || g->n_wants)
+        return false;
+    for (size_t i = 0; i < g->p.max_peers; i++)
+        if (peer_up(g, i) && (g->peers[i]->rc_active || g->peers[i]->q_len))
+            return false;
+    return true;
+}
+
+const struct gossip_stats *gossip_stats(const struct gossip *g)
+{
+    return &g->st;
+}
+
+const struct gossip_peer_stats *gossip_peer_stats(const struct gossip *g, size_t peer)
+{
+    assert(g != NULL);
+    return peer < g->p.max_peers && g->peers[peer] ? &g->peers[peer]->st : NULL;
+}
+
+/* --- the LMDB adapter --- */
+
+static int lm_has(void *ctx, const uint8_t id[LIMIT_ID_BYTES])
+{
+    return store_has(((struct gossip_lmdb *)ctx)->s, id);
+}
+
+static int lm_get(void *ctx, const uint8_t id[LIMIT_ID_BYTES], uint8_t *buf, size_t cap,
+                  size_t *len)
+{
+    return store_get(((struct gossip_lmdb *)ctx)->s, id, buf, cap, len, NULL);
+}
+
+static int lm_find_short(void *ctx, const uint8_t sid[GOSSIP_SHORT_ID_BYTES], store_record_cb cb,
+                         void *cb_ctx)
+{
+    return store_find_prefix(((struct gossip_lmdb *)ctx)->s, sid, GOSSIP_SHORT_ID_BYTES, cb,
+                             cb_ctx);
+}
+
+static int lm_put_batch(void *ctx, struct store_put *items, size_t n)
+{
+    struct gossip_lmdb *a = ctx;
+    if (n > LIMIT_GOSSIP_COMMIT_BATCH)
+        return STORE_E_INVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].len <= LIMIT_SIG_BYTES ||
+            proto_record_decode(items[i].signed_rec + LIMIT_SIG_BYTES,
+                                items[i].len - LIMIT_SIG_BYTES, &a->recs[i], NULL,
+                                0) != PROTO_OK)
+            return STORE_E_INVAL;
+        items[i].rec = &a->recs[i];
+    }
+    int rc = store_put_batch(a->s, items, n);
+    for (size_t i = 0; i < n; i++)
+        items[i].rec = NULL; /* the decoded bodies are the adapter's */
+    return rc;
+}
+
+static int lm_is_revoked(void *ctx, const uint8_t id[LIMIT_ID_BYTES],
+                         const uint8_t origin[LIMIT_KEY_BYTES])
+{
+    return store_is_revoked(((struct gossip_lmdb *)ctx)->s, id, origin);
+}
+
+static int lm_iter_seq(void *ctx, uint64_t since, store_record_cb cb, void *cb_ctx)
+{
+    return store_iter_seq(((struct gossip_lmdb *)ctx)->s, since, cb, cb_ctx);
+}
+
+int gossip_lmdb_init(struct gossip_lmdb *a, struct store *s, struct gossip_store_ops *ops)
+{
+    assert(a != NULL && s != NULL && ops != NULL);
+    a->s = s;
+    a->recs = malloc(LIMIT_GOSSIP_COMMIT_BATCH * sizeof *a->recs);
+    if (a->recs == NULL)
+        return GOSSIP_E_NOMEM;
+    *ops = (struct gossip_store_ops){.ctx = a, .has = lm_has, .get = lm_get,
+                                     .find_short = lm_find_short, .put_batch = lm_put_batch,
+                                     .is_revoked = lm_is_revoked, .iter_seq = lm_iter_seq};
+    return GOSSIP_OK;
+}
+
+void gossip_lmdb_free(struct gossip_lmdb *a)
+{
+    if (a == NULL)
+        return;
+    free(a->recs);
+    a->recs = NULL;
+}

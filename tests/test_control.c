@@ -1,0 +1,96 @@
+/* test_control.c - the control socket's file handling (review regression tests). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "node/control.h"
+
+static json_t *handler(void *ctx, const json_t *req)
+{
+    (void)ctx;
+    (void)req;
+    return json_pack("{s:b}", "ok", 1);
+}
+
+static void make_dir(char dir[64])
+{
+    snprintf(dir, 64, "/tmp/tlpmesh-control-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+}
+
+/* A regular file at the Control path is the operator's: refused, never unlinked. */
+static void regular_file_not_replaced(void **state)
+{
+    (void)state;
+    char dir[64], path[128], why[256] = "", buf[16] = "";
+    make_dir(dir);
+    snprintf(path, sizeof path, "%s/precious", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("keep me", f);
+    fclose(f);
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct control_server srv;
+    assert_int_equal(control_listen(&srv, &loop, path, handler, NULL, why, sizeof why),
+                     CONTROL_E_LISTEN);
+    char want[256];
+    snprintf(want, sizeof want, "control socket %s: exists and is not a socket; not replacing it",
+             path);
+    assert_string_equal(why, want);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(buf, sizeof buf, f));
+    fclose(f);
+    assert_string_equal(buf, "keep me");
+    assert_int_equal(uv_loop_close(&loop), 0);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* The socket is 0600 even under a permissive umask, and a stale one is replaced. */
+static void socket_mode_0600(void **state)
+{
+    (void)state;
+    char dir[64], path[128], why[256] = "";
+    make_dir(dir);
+    snprintf(path, sizeof path, "%s/control.sock", dir);
+    mode_t old = umask(0);
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    for (int round = 0; round < 2; round++) { /* round 1 finds round 0's socket left behind */
+        struct control_server srv;
+        assert_int_equal(control_listen(&srv, &loop, path, handler, NULL, why, sizeof why),
+                         CONTROL_OK);
+        struct stat st;
+        assert_int_equal(lstat(path, &st), 0);
+        assert_true(S_ISSOCK(st.st_mode));
+        assert_int_equal(st.st_mode & 07777, 0600);
+        control_close(&srv);
+        assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+        /* leave a stale socket file for the next round */
+        if (round == 0) {
+            assert_int_equal(mknod(path, S_IFSOCK | 0600, 0), 0);
+        }
+    }
+    umask(old);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(regular_file_not_replaced),
+        cmocka_unit_test(socket_mode_0600),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

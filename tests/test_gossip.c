@@ -1,0 +1,1104 @@
+/* test_gossip.c - gossip (node/gossip.h) between real gossip instances over memstores.
+ *
+ * Nothing of ours is mocked: each test node is a real gossip instance on a real memstore, with
+ * real keys, signed records, the real gate and real reconciliation. Nodes are wired to each other
+ * through their send callbacks by a deterministic in-test event queue on a fake clock: messages
+ * arrive after LATENCY ms in send order; verification jobs run at once (or, with defer_verify,
+ * only when no message is left, so that copies race the check).
+ *
+ * Built with -DGOSSIP_TEST_GATE_HOOK: every record or id any node writes towards any peer is
+ * reported to hook_emit(), which holds it against an oracle written here from the rule table of
+ * DESIGN.md §5 (never through gate code). Every test ends with zero violations.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "crypto/keys.h"
+#include "node/gossip.h"
+#include "node/memstore.h"
+#include "node/session.h"
+
+#define WALL0 1700000000000ull
+#define LATENCY 5
+#define RUN_MS 20000 /* under LIMIT_RECON_INTERVAL_MS: one reconciliation per session */
+
+enum { MAX_NODES = 24, MAX_DEG = 12, MAX_RECS = 2200, MAX_AUD = 4, MAX_COMMS = 3 };
+
+struct tlink {
+    size_t node; /* the node at the other end */
+    bool up;
+    uint8_t ceiling, relation; /* how this node's config sees that peer */
+};
+
+struct tnode {
+    struct net *net;
+    size_t idx;
+    struct keys_identity id;
+    char org[LIMIT_NAME_BYTES + 1];
+    char comms[MAX_COMMS][LIMIT_NAME_BYTES + 1];
+    size_t n_comms;
+    struct memstore ms;
+    struct store *lmdb;          /* when set, the node runs on LMDB instead of ms */
+    struct gossip_lmdb adapter;
+    char dir[64];
+    struct gossip *g;
+    struct tlink link[MAX_DEG]; /* slot = index */
+    size_t n_links;
+    uint64_t verify_items;
+    uint64_t sent[4]; /* messages sent, by gossip type - 16 */
+    uint64_t bytes_in;
+};
+
+/* What the oracle needs of a record, copied from the values the test chose. */
+struct trec {
+    uint8_t id[LIMIT_ID_BYTES];
+    uint8_t kind, tlp;
+    size_t origin;
+    size_t n_comm, n_recip;
+    char comm[MAX_AUD][LIMIT_NAME_BYTES + 1];
+    size_t recip[MAX_AUD]; /* node indexes */
+    int target;            /* index in net->recs of a revocation's target, else -1 */
+};
+
+struct ev {
+    uint64_t at;
+    size_t to, slot;
+    uint8_t type;
+    uint8_t *body;
+    size_t len;
+};
+
+struct net {
+    struct tnode nodes[MAX_NODES];
+    size_t n;
+    struct ev *msgs;
+    size_t m_head, m_len, m_cap;
+    struct gossip_job *jobs[4096];
+    size_t j_owner[4096];
+    size_t j_len;
+    struct {
+        size_t node, slot;
+    } closes[64];
+    size_t n_closes;
+    bool defer_verify;
+    size_t cand_cap;   /* 0 = default; small values exercise the overload path */
+    int lmdb_node;     /* index of the node that runs on a real LMDB store, or -1 */
+    uint64_t now;
+    struct trec *recs;
+    size_t n_recs;
+    unsigned counter;
+};
+
+static struct net *current; /* for the emit hook */
+static size_t violations, emitted[3];
+
+/* ---------- the oracle: DESIGN.md §5, from the test's own description ---------- */
+
+static struct tnode *node_by_key(struct net *net, const uint8_t key[LIMIT_KEY_BYTES])
+{
+    for (size_t i = 0; i < net->n; i++)
+        if (memcmp(net->nodes[i].id.sign_pk, key, LIMIT_KEY_BYTES) == 0)
+            return &net->nodes[i];
+    return NULL;
+}
+
+static bool member(const struct tnode *x, const char *comm)
+{
+    for (size_t i = 0; i < x->n_comms; i++)
+        if (strcmp(x->comms[i], comm) == 0)
+            return true;
+    return false;
+}
+
+static bool in_audience(const struct trec *r, const struct tnode *x)
+{
+    if (r->n_comm == 0 && r->n_recip == 0)
+        return true;
+    for (size_t i = 0; i < r->n_recip; i++)
+        if (r->recip[i] == x->idx)
+            return true;
+    for (size_t i = 0; i < r->n_comm; i++)
+        if (member(x, r->comm[i]))
+            return true;
+    return false;
+}
+
+static const struct tlink *link_to(const struct tnode *n, size_t p)
+{
+    for (size_t i = 0; i < n->n_links; i++)
+        if (n->link[i].node == p)
+            return &n->link[i];
+    return NULL;
+}
+
+/* May n pass r to p, by the TLP table, audience and ceiling alone? */
+static bool oracle_rule(const struct net *net, const struct trec *r, size_t n, size_t p)
+{
+    const struct tnode *N = &net->nodes[n], *P = &net->nodes[p];
+    const struct tlink *l = link_to(N, p);
+    if (l == NULL || l->ceiling < r->tlp)
+        return false;
+    bool same_org = N->org[0] && strcmp(N->org, P->org) == 0;
+    switch (r->tlp) {
+    case PROTO_TLP_CLEAR: return true;
+    case PROTO_TLP_GREEN:
+    case PROTO_TLP_AMBER_STRICT: return in_audience(r, P) || same_org;
+    case PROTO_TLP_AMBER:
+        return in_audience(r, P) || same_org ||
+               (in_audience(r, N) && l->relation == GATE_RELATION_CLIENT);
+    default:
+        for (size_t i = 0; i < r->n_recip; i++)
+            if (r->recip[i] == p)
+                return true;
+        return false;
+    }
+}
+
+static bool oracle_hop(const struct net *net, const struct trec *r, size_t n, size_t p)
+{
+    if (!oracle_rule(net, r, n, p))
+        return false;
+    return r->target < 0 || oracle_rule(net, &net->recs[r->target], n, p);
+}
+
+static struct trec *rec_by_id(struct net *net, const uint8_t id[LIMIT_ID_BYTES])
+{
+    for (size_t i = 0; i < net->n_recs; i++)
+        if (memcmp(net->recs[i].id, id, LIMIT_ID_BYTES) == 0)
+            return &net->recs[i];
+    return NULL;
+}
+
+static int node_has(const struct tnode *t, const uint8_t id[LIMIT_ID_BYTES])
+{
+    return t->lmdb ? store_has(t->lmdb, id) : memstore_has(&t->ms, id);
+}
+
+static int node_is_revoked(const struct tnode *t, const uint8_t id[LIMIT_ID_BYTES],
+                           const uint8_t origin[LIMIT_KEY_BYTES])
+{
+    return t->lmdb ? store_is_revoked(t->lmdb, id, origin)
+                   : memstore_is_revoked(&t->ms, id, origin);
+}
+
+static void hook_emit(const uint8_t self[LIMIT_KEY_BYTES], const uint8_t peer[LIMIT_KEY_BYTES],
+                      const uint8_t id[LIMIT_ID_BYTES], enum gossip_emit what)
+{
+    struct tnode *n = node_by_key(current, self), *p = node_by_key(current, peer);
+    struct trec *r = rec_by_id(current, id);
+    emitted[what]++;
+    bool ok = n && p && r && oracle_hop(current, r, n->idx, p->idx);
+    /* A revoked record may still be named in a reconciliation... never: the gate refuses it on
+     * every path once the sender holds the revocation. */
+    if (ok && r->kind != PROTO_KIND_REVOCATION &&
+        node_is_revoked(n, r->id, current->nodes[r->origin].id.sign_pk))
+        ok = false;
+    if (!ok) {
+        violations++;
+        print_error("gate violation: node %zu -> node %zu, record %02x%02x (what %d)\n",
+                    n ? n->idx : 99, p ? p->idx : 99, id[0], id[1], (int)what);
+    }
+}
+
+/* Nodes that must end up holding r: everyone reachable from its origin over allowed hops. */
+static void oracle_holders(const struct net *net, const struct trec *r, bool out[MAX_NODES])
+{
+    size_t queue[MAX_NODES], head = 0, tail = 0;
+    memset(out, 0, MAX_NODES * sizeof out[0]);
+    out[r->origin] = true;
+    queue[tail++] = r->origin;
+    while (head < tail) {
+        size_t n = queue[head++];
+        const struct tnode *N = &net->nodes[n];
+        for (size_t i = 0; i < N->n_links; i++) {
+            size_t p = N->link[i].node;
+            if (!out[p] && oracle_hop(net, r, n, p)) {
+                out[p] = true;
+                queue[tail++] = p;
+            }
+        }
+    }
+}
+
+/* ---------- the wiring ---------- */
+
+static void push_msg(struct net *net, size_t to, size_t slot, uint8_t type, const uint8_t *body,
+                     size_t len)
+{
+    if (net->m_len == net->m_cap) {
+        size_t cap = net->m_cap ? net->m_cap * 2 : 256;
+        struct ev *nq = malloc(cap * sizeof *nq);
+        assert_non_null(nq);
+        for (size_t i = 0; i < net->m_len; i++)
+            nq[i] = net->msgs[(net->m_head + i) % net->m_cap];
+        free(net->msgs);
+        net->msgs = nq;
+        net->m_cap = cap;
+        net->m_head = 0;
+    }
+    struct ev *e = &net->msgs[(net->m_head + net->m_len++) % net->m_cap];
+    e->at = net->now + LATENCY;
+    e->to = to;
+    e->slot = slot;
+    e->type = type;
+    e->len = len;
+    e->body = malloc(len ? len : 1);
+    assert_non_null(e->body);
+    memcpy(e->body, body, len);
+}
+
+static size_t slot_of(const struct tnode *n, size_t peer_node)
+{
+    for (size_t i = 0; i < n->n_links; i++)
+        if (n->link[i].node == peer_node)
+            return i;
+    fail_msg("no link %zu -> %zu", n->idx, peer_node);
+    return 0;
+}
+
+static int io_send(void *ctx, size_t peer, uint8_t type, const uint8_t *body, size_t len)
+{
+    struct tnode *n = ctx;
+    assert_true(peer < n->n_links && n->link[peer].up);
+    assert_true(len <= SESSION_MAX_BODY);
+    assert_true(type >= GOSSIP_MSG_RECORDS && type <= GOSSIP_MSG_RECON);
+    n->sent[type - GOSSIP_MSG_RECORDS]++;
+    struct tnode *to = &n->net->nodes[n->link[peer].node];
+    push_msg(n->net, to->idx, slot_of(to, n->idx), type, body, len);
+    return 0;
+}
+
+static void io_close(void *ctx, size_t peer, int err)
+{
+    struct tnode *n = ctx;
+    (void)err;
+    struct net *net = n->net;
+    assert_true(net->n_closes < 64);
+    net->closes[net->n_closes].node = n->idx;
+    net->closes[net->n_closes++].slot = peer;
+}
+
+static void io_verify(void *ctx, struct gossip_job *job)
+{
+    struct tnode *n = ctx;
+    struct net *net = n->net;
+    assert_true(net->j_len < 4096);
+    n->verify_items += job->n;
+    net->j_owner[net->j_len] = n->idx;
+    net->jobs[net->j_len++] = job;
+}
+
+static void fill_view(const struct tnode *n, size_t slot, struct gate_peer *v)
+{
+    const struct tnode *p = &n->net->nodes[n->link[slot].node];
+    memset(v, 0, sizeof *v);
+    v->authenticated = true;
+    memcpy(v->key, p->id.sign_pk, LIMIT_KEY_BYTES);
+    snprintf(v->org, sizeof v->org, "%s", p->org);
+    v->relation = n->link[slot].relation;
+    v->ceiling = n->link[slot].ceiling;
+    v->n_communities = (uint8_t)p->n_comms;
+    for (size_t i = 0; i < p->n_comms; i++)
+        snprintf(v->communities[i], sizeof v->communities[i], "%s", p->comms[i]);
+}
+
+static struct net *net_new(size_t n_nodes)
+{
+    struct net *net = calloc(1, sizeof *net);
+    assert_non_null(net);
+    net->recs = calloc(MAX_RECS, sizeof *net->recs);
+    assert_non_null(net->recs);
+    net->n = n_nodes;
+    net->lmdb_node = -1;
+    current = net;
+    violations = 0;
+    memset(emitted, 0, sizeof emitted);
+    gossip_test_emit_hook = hook_emit;
+    for (size_t i = 0; i < n_nodes; i++) {
+        struct tnode *t = &net->nodes[i];
+        t->net = net;
+        t->idx = i;
+        uint8_t seed[LIMIT_KEY_BYTES] = {0};
+        seed[0] = (uint8_t)(i + 1);
+        keys_identity_from_seed(seed, &t->id);
+        snprintf(t->org, sizeof t->org, "org-%zu", i);
+    }
+    return net;
+}
+
+/* Starts every node's gossip once orgs, communities and links are set. */
+static void net_start(struct net *net)
+{
+    for (size_t i = 0; i < net->n; i++) {
+        struct tnode *t = &net->nodes[i];
+        uint8_t key[GOSSIP_HASH_KEY_BYTES] = {(uint8_t)i, 7};
+        assert_int_equal(memstore_init(&t->ms, key), STORE_OK);
+        struct gossip_store_ops ops;
+        memstore_gossip_ops(&t->ms, &ops);
+        if ((int)i == net->lmdb_node) {
+            snprintf(t->dir, sizeof t->dir, "/tmp/tlp-gossip-XXXXXX");
+            assert_non_null(mkdtemp(t->dir));
+            char why[256];
+            assert_int_equal(store_open(&t->lmdb, t->dir, NULL, why, sizeof why), STORE_OK);
+            assert_int_equal(gossip_lmdb_init(&t->adapter, t->lmdb, &ops), GOSSIP_OK);
+        }
+        struct gossip_params p = {.max_peers = MAX_DEG, .cand_cap = net->cand_cap};
+        memcpy(p.hash_key, key, sizeof key);
+        memcpy(p.self.key, t->id.sign_pk, LIMIT_KEY_BYTES);
+        snprintf(p.self.org, sizeof p.self.org, "%s", t->org);
+        p.self.n_communities = (uint8_t)t->n_comms;
+        for (size_t c = 0; c < t->n_comms; c++)
+            snprintf(p.self.communities[c], sizeof p.self.communities[c], "%s", t->comms[c]);
+        struct gossip_io io = {.ctx = t, .send = io_send, .close_peer = io_close,
+                               .verify = io_verify};
+        assert_int_equal(gossip_new(&t->g, &p, &ops, &io), GOSSIP_OK);
+    }
+}
+
+static void net_free(struct net *net)
+{
+    for (size_t i = 0; i < net->j_len; i++)
+        gossip_on_verified(net->nodes[net->j_owner[i]].g, net->jobs[i], net->now,
+                           WALL0 + net->now);
+    for (size_t i = 0; i < net->m_len; i++)
+        free(net->msgs[(net->m_head + i) % net->m_cap].body);
+    free(net->msgs);
+    for (size_t i = 0; i < net->n; i++) {
+        struct tnode *t = &net->nodes[i];
+        gossip_free(t->g);
+        memstore_free(&t->ms);
+        if (t->lmdb) {
+            gossip_lmdb_free(&t->adapter);
+            store_close(t->lmdb);
+            char path[128];
+            snprintf(path, sizeof path, "%s/%s", t->dir, STORE_FILE_NAME);
+            unlink(path);
+            snprintf(path, sizeof path, "%s/%s-lock", t->dir, STORE_FILE_NAME);
+            unlink(path);
+            rmdir(t->dir);
+        }
+        keys_identity_wipe(&net->nodes[i].id);
+    }
+    free(net->recs);
+    free(net);
+    gossip_test_emit_hook = NULL;
+    current = NULL;
+}
+
+static void add_link(struct net *net, size_t a, size_t b)
+{
+    struct tnode *A = &net->nodes[a], *B = &net->nodes[b];
+    assert_true(A->n_links < MAX_DEG && B->n_links < MAX_DEG);
+    A->link[A->n_links++] = (struct tlink){b, false, PROTO_TLP_RED, GATE_RELATION_PARTNER};
+    B->link[B->n_links++] = (struct tlink){a, false, PROTO_TLP_RED, GATE_RELATION_PARTNER};
+}
+
+static void link_up(struct net *net, size_t a, size_t b)
+{
+    size_t ends[2][2] = {{a, b}, {b, a}};
+    for (int k = 0; k < 2; k++) {
+        struct tnode *n = &net->nodes[ends[k][0]];
+        size_t s = slot_of(n, ends[k][1]);
+        struct gate_peer v;
+        fill_view(n, s, &v);
+        n->link[s].up = true;
+        assert_int_equal(gossip_peer_up(n->g, s, &v, net->now, WALL0 + net->now), GOSSIP_OK);
+    }
+}
+
+static void link_down(struct net *net, size_t a, size_t b)
+{
+    size_t ends[2][2] = {{a, b}, {b, a}};
+    for (int k = 0; k < 2; k++) {
+        struct tnode *n = &net->nodes[ends[k][0]];
+        size_t s = slot_of(n, ends[k][1]);
+        n->link[s].up = false;
+        gossip_peer_down(n->g, s);
+    }
+}
+
+static void apply_closes(struct net *net)
+{
+    for (size_t i = 0; i < net->n_closes; i++) {
+        struct tnode *n = &net->nodes[net->closes[i].node];
+        size_t s = net->closes[i].slot;
+        if (n->link[s].up)
+            link_down(net, n->idx, n->link[s].node);
+    }
+    net->n_closes = 0;
+}
+
+static void flush_node(struct net *net, struct tnode *t)
+{
+    assert_int_equal(gossip_flush(t->g, net->now, WALL0 + net->now), GOSSIP_OK);
+    apply_closes(net);
+}
+
+static bool run_one_job(struct net *net)
+{
+    if (net->j_len == 0)
+        return false;
+    struct gossip_job *job = net->jobs[0];
+    struct tnode *t = &net->nodes[net->j_owner[0]];
+    memmove(net->jobs, net->jobs + 1, (net->j_len - 1) * sizeof net->jobs[0]);
+    memmove(net->j_owner, net->j_owner + 1, (net->j_len - 1) * sizeof net->j_owner[0]);
+    net->j_len--;
+    gossip_job_run(job);
+    gossip_on_verified(t->g, job, net->now, WALL0 + net->now);
+    flush_node(net, t);
+    return true;
+}
+
+static bool deliver_one(struct net *net)
+{
+    if (net->m_len == 0 || net->msgs[net->m_head].at > net->now)
+        return false;
+    struct ev e = net->msgs[net->m_head];
+    net->m_head = (net->m_head + 1) % net->m_cap;
+    net->m_len--;
+    struct tnode *t = &net->nodes[e.to];
+    if (t->link[e.slot].up) { /* else: in flight when the link went down */
+        t->bytes_in += e.len;
+        gossip_on_message(t->g, e.slot, e.type, e.body, e.len, net->now, WALL0 + net->now);
+        apply_closes(net);
+        flush_node(net, t);
+    }
+    free(e.body);
+    return true;
+}
+
+/* Runs events until nothing is due before now + ms. */
+static void run(struct net *net, uint64_t ms)
+{
+    uint64_t until = net->now + ms;
+    for (;;) {
+        if (!net->defer_verify && run_one_job(net))
+            continue;
+        if (deliver_one(net))
+            continue;
+        if (net->defer_verify && run_one_job(net))
+            continue;
+        uint64_t next = net->m_len ? net->msgs[net->m_head].at : UINT64_MAX;
+        for (size_t i = 0; i < net->n; i++) {
+            uint64_t d = gossip_next_deadline(net->nodes[i].g);
+            next = d < next ? d : next;
+        }
+        if (next > until)
+            break;
+        if (next > net->now)
+            net->now = next;
+        for (size_t i = 0; i < net->n; i++)
+            if (gossip_next_deadline(net->nodes[i].g) <= net->now)
+                flush_node(net, &net->nodes[i]);
+    }
+    net->now = until;
+}
+
+/* ---------- records ---------- */
+
+struct spec {
+    uint8_t tlp;
+    const char *comm[MAX_AUD];
+    int recip[MAX_AUD + 1]; /* node indexes, -1 terminated */
+};
+
+/* Signs a new record of origin into buf; registers it for the oracle. Returns its index. */
+static size_t make_record(struct net *net, size_t origin, const struct spec *sp, int target,
+                          uint8_t *buf, size_t *len)
+{
+    struct proto_record *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    assert_true(net->n_recs < MAX_RECS);
+    struct trec *t = &net->recs[net->n_recs];
+    unsigned n = ++net->counter;
+    r->version = PROTO_RECORD_VERSION;
+    r->tlp = sp->tlp;
+    r->created_ms = WALL0 - 1000 + n;
+    memcpy(r->origin, net->nodes[origin].id.sign_pk, LIMIT_KEY_BYTES);
+    for (size_t i = 0; i < MAX_AUD && sp->comm[i]; i++) {
+        snprintf(r->audience.communities[i], LIMIT_NAME_BYTES + 1, "%s", sp->comm[i]);
+        snprintf(t->comm[i], LIMIT_NAME_BYTES + 1, "%s", sp->comm[i]);
+        r->audience.n_communities++;
+        t->n_comm++;
+    }
+    for (size_t i = 0; i < MAX_AUD && sp->recip[i] >= 0; i++) {
+        memcpy(r->audience.recipients[i], net->nodes[sp->recip[i]].id.sign_pk, LIMIT_KEY_BYTES);
+        t->recip[t->n_recip++] = (size_t)sp->recip[i];
+        r->audience.n_recipients++;
+    }
+    if (target >= 0) {
+        r->kind = PROTO_KIND_REVOCATION;
+        memcpy(r->u.rev.target, net->recs[target].id, LIMIT_ID_BYTES);
+        snprintf(r->u.rev.reason, sizeof r->u.rev.reason, "false positive");
+    } else {
+        r->kind = PROTO_KIND_INDICATOR;
+        r->u.ind.type = PROTO_ITYPE_SHA256;
+        r->u.ind.confidence = 50;
+        r->u.ind.valid_until_ms = WALL0 + 86400000ull * 30;
+        uint8_t h[32];
+        crypto_hash_sha256(h, (const uint8_t *)&n, sizeof n);
+        sodium_bin2hex(r->u.ind.value, sizeof r->u.ind.value, h, sizeof h);
+    }
+    proto_record_normalise_sets(r);
+    int blen = proto_record_encode(r, buf + LIMIT_SIG_BYTES, LIMIT_RECORD_BYTES);
+    assert_true(blen > 0);
+    proto_record_sign(buf + LIMIT_SIG_BYTES, (size_t)blen, net->nodes[origin].id.sign_sk, buf);
+    *len = LIMIT_SIG_BYTES + (size_t)blen;
+    proto_record_id(buf + LIMIT_SIG_BYTES, (size_t)blen, t->id);
+    t->kind = r->kind;
+    t->tlp = r->tlp;
+    t->origin = origin;
+    t->target = target;
+    free(r);
+    return net->n_recs++;
+}
+
+/* As `tlpmesh publish` does: straight into the node's store, then the node's local scan. */
+static size_t publish(struct net *net, size_t origin, const struct spec *sp, int target)
+{
+    static uint8_t buf[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
+    size_t len;
+    size_t i = make_record(net, origin, sp, target, buf, &len);
+    struct store_put put = {.signed_rec = buf, .len = len};
+    memcpy(put.id, net->recs[i].id, LIMIT_ID_BYTES);
+    struct tnode *o = &net->nodes[origin];
+    if (o->lmdb) {
+        struct proto_record *r = malloc(sizeof *r);
+        assert_non_null(r);
+        assert_int_equal(proto_record_decode(buf + LIMIT_SIG_BYTES, len - LIMIT_SIG_BYTES, r,
+                                             NULL, 0),
+                         PROTO_OK);
+        put.rec = r;
+        assert_int_equal(store_put_batch(o->lmdb, &put, 1), STORE_OK);
+        free(r);
+    } else {
+        assert_int_equal(memstore_put_batch(&o->ms, &put, 1), STORE_OK);
+    }
+    assert_int_equal(put.result, STORE_PUT_ADDED);
+    struct tnode *t = &net->nodes[origin];
+    assert_int_equal(gossip_local_scan(t->g, net->now, WALL0 + net->now), GOSSIP_OK);
+    return i;
+}
+
+static bool holds(struct net *net, size_t node, size_t rec)
+{
+    return node_has(&net->nodes[node], net->recs[rec].id) == 1;
+}
+
+static void assert_holders_match_oracle(struct net *net)
+{
+    for (size_t r = 0; r < net->n_recs; r++) {
+        bool want[MAX_NODES];
+        oracle_holders(net, &net->recs[r], want);
+        for (size_t n = 0; n < net->n; n++)
+            if (holds(net, n, r) != want[n])
+                fail_msg("record %zu (tlp %u, origin %zu): node %zu holds=%d, entitled=%d", r,
+                         net->recs[r].tlp, net->recs[r].origin, n, holds(net, n, r), want[n]);
+    }
+}
+
+static const struct gossip_peer_stats *pst(struct net *net, size_t node, size_t peer_node)
+{
+    struct tnode *t = &net->nodes[node];
+    const struct gossip_peer_stats *s = gossip_peer_stats(t->g, slot_of(t, peer_node));
+    assert_non_null(s);
+    return s;
+}
+
+/* ---------- tests ---------- */
+
+/* A - B - C - D; A and B are "cert-a", C and D "cert-c". AMBER+STRICT for community "ab" stops
+ * at the organisation boundary; GREEN stops where B's ceiling for C is CLEAR; CLEAR goes
+ * everywhere; relays announce rather than push. */
+static void test_line_relay(void **state)
+{
+    (void)state;
+    struct net *net = net_new(4);
+    snprintf(net->nodes[0].org, LIMIT_NAME_BYTES, "cert-a");
+    snprintf(net->nodes[1].org, LIMIT_NAME_BYTES, "cert-a");
+    snprintf(net->nodes[2].org, LIMIT_NAME_BYTES, "cert-c");
+    snprintf(net->nodes[3].org, LIMIT_NAME_BYTES, "cert-c");
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(net->nodes[i].comms[0], LIMIT_NAME_BYTES, "ab");
+        net->nodes[i].n_comms = 1;
+    }
+    for (size_t i = 0; i + 1 < 4; i++)
+        add_link(net, i, i + 1);
+    net_start(net);
+    for (size_t i = 0; i + 1 < 4; i++)
+        link_up(net, i, i + 1);
+    run(net, RUN_MS);
+
+    struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+    struct spec strict = {PROTO_TLP_AMBER_STRICT, {"ab"}, {-1}};
+    struct spec green = {PROTO_TLP_GREEN, {NULL}, {-1}};
+    size_t rc = publish(net, 0, &clear, -1);
+    size_t rs = publish(net, 0, &strict, -1);
+    run(net, RUN_MS);
+    for (size_t n = 0; n < 4; n++) {
+        assert_true(holds(net, n, rc));
+        assert_int_equal(holds(net, n, rs), n < 2);
+    }
+    assert_true(pst(net, 1, 2)->refused[GATE_DENY_NOT_IN_AUDIENCE] >= 1);
+
+    /* B lowers its ceiling for C: GREEN no longer passes B. */
+    net->nodes[1].link[slot_of(&net->nodes[1], 2)].ceiling = PROTO_TLP_CLEAR;
+    struct gate_peer v;
+    fill_view(&net->nodes[1], slot_of(&net->nodes[1], 2), &v);
+    assert_int_equal(gossip_peer_up(net->nodes[1].g, slot_of(&net->nodes[1], 2), &v, net->now,
+                                    WALL0 + net->now),
+                     GOSSIP_OK);
+    size_t rg = publish(net, 0, &green, -1);
+    run(net, RUN_MS);
+    assert_true(holds(net, 1, rg));
+    assert_false(holds(net, 2, rg));
+    assert_false(holds(net, 3, rg));
+    assert_true(pst(net, 1, 2)->refused[GATE_DENY_CEILING] >= 1);
+    assert_holders_match_oracle(net);
+
+    /* The origin pushed in full; B and C relayed by announcement (C fetched with WANT). */
+    assert_int_equal(pst(net, 0, 1)->records_sent, 3);
+    assert_int_equal(pst(net, 1, 2)->announce_out, 1);
+    assert_int_equal(pst(net, 2, 1)->want_out, 1);
+    assert_int_equal(pst(net, 1, 2)->records_sent, 1);
+    assert_int_equal(violations, 0);
+    assert_true(emitted[GOSSIP_EMIT_RECORD] > 0 && emitted[GOSSIP_EMIT_ANNOUNCE] > 0);
+    net_free(net);
+}
+
+/* 20 nodes, 4 organisations, community "comm", a random connected graph: every node ends with
+ * exactly the records the oracle entitles it to, every message on the way was allowed. */
+static void test_random_graph(void **state)
+{
+    (void)state;
+    enum { N = 20, RECS = 80 };
+    struct net *net = net_new(N);
+    uint32_t rng = 12345;
+#define RAND() (rng = rng * 1103515245u + 12345u, (rng >> 16) & 0x7fff)
+    for (size_t i = 0; i < N; i++) {
+        snprintf(net->nodes[i].org, LIMIT_NAME_BYTES, "org-%zu", i % 4);
+        if (i % 3 == 0) {
+            snprintf(net->nodes[i].comms[0], LIMIT_NAME_BYTES, "comm");
+            net->nodes[i].n_comms = 1;
+        }
+    }
+    for (size_t i = 0; i < N; i++) /* a ring keeps it connected */
+        add_link(net, i, (i + 1) % N);
+    for (size_t k = 0; k < 20; k++) {
+        size_t a = RAND() % N, b = RAND() % N;
+        if (a != b && link_to(&net->nodes[a], b) == NULL &&
+            net->nodes[a].n_links < MAX_DEG - 1 && net->nodes[b].n_links < MAX_DEG - 1)
+            add_link(net, a, b);
+    }
+    for (size_t i = 0; i < N; i++) /* some ceilings and clients */
+        for (size_t s = 0; s < net->nodes[i].n_links; s++) {
+            if (RAND() % 5 == 0)
+                net->nodes[i].link[s].ceiling = (uint8_t)(RAND() % PROTO_TLP_COUNT);
+            if (RAND() % 4 == 0)
+                net->nodes[i].link[s].relation = GATE_RELATION_CLIENT;
+        }
+    net_start(net);
+    for (size_t i = 0; i < N; i++)
+        for (size_t s = 0; s < net->nodes[i].n_links; s++)
+            if (net->nodes[i].link[s].node > i)
+                link_up(net, i, net->nodes[i].link[s].node);
+    run(net, RUN_MS);
+    for (size_t k = 0; k < RECS; k++) {
+        struct spec sp = {(uint8_t)(RAND() % PROTO_TLP_COUNT), {NULL}, {-1}};
+        int shape = RAND() % 3;
+        if (shape == 1)
+            sp.comm[0] = "comm";
+        if (shape == 2 || sp.tlp == PROTO_TLP_RED) {
+            sp.recip[0] = (int)(RAND() % N);
+            sp.recip[1] = -1;
+        }
+        publish(net, RAND() % N, &sp, -1);
+        if (k % 10 == 9)
+            run(net, 100);
+    }
+    run(net, RUN_MS);
+    assert_holders_match_oracle(net);
+    assert_int_equal(violations, 0);
+    for (size_t i = 0; i < N; i++) /* nothing left half done: no fetch, check or queue */
+        assert_true(gossip_idle(net->nodes[i].g));
+    /* Each node verified each record it stored once: duplicates cost no signature check. */
+    for (size_t i = 0; i < N; i++) {
+        const struct gossip_stats *st = gossip_stats(net->nodes[i].g);
+        assert_int_equal(st->verify_submitted, st->stored);
+        assert_int_equal(st->verify_forged, 0);
+    }
+#undef RAND
+    net_free(net);
+}
+
+/* A triangle: each record reaches B and C once verified; a duplicate copy costs a lookup. */
+static void test_duplicates_not_verified(void **state)
+{
+    (void)state;
+    struct net *net = net_new(3);
+    add_link(net, 0, 1);
+    add_link(net, 0, 2);
+    add_link(net, 1, 2);
+    net_start(net);
+    link_up(net, 0, 1);
+    link_up(net, 0, 2);
+    link_up(net, 1, 2);
+    run(net, RUN_MS);
+    struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+    for (int i = 0; i < 50; i++)
+        publish(net, 0, &clear, -1);
+    run(net, RUN_MS);
+    for (size_t n = 1; n < 3; n++) {
+        assert_int_equal(net->nodes[n].verify_items, 50);
+        assert_int_equal(gossip_stats(net->nodes[n].g)->stored, 50);
+    }
+    /* B and C both got every record from A: their announcements to each other cross (8 bytes
+     * each), but neither fetches nor sends a record to the other. */
+    assert_int_equal(pst(net, 1, 2)->want_out + pst(net, 2, 1)->want_out, 0);
+    assert_int_equal(pst(net, 1, 2)->records_sent + pst(net, 2, 1)->records_sent, 0);
+
+    /* A replays one record to B: dropped as a duplicate, no verify call. */
+    uint8_t msg[2 + 2 + LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
+    size_t len;
+    assert_int_equal(memstore_get(&net->nodes[0].ms, net->recs[0].id, msg + 4, sizeof msg - 4,
+                                  &len, NULL),
+                     STORE_OK);
+    msg[0] = 0, msg[1] = 1, msg[2] = (uint8_t)(len >> 8), msg[3] = (uint8_t)len;
+    uint64_t dups = pst(net, 1, 0)->duplicates;
+    assert_int_equal(gossip_on_message(net->nodes[1].g, slot_of(&net->nodes[1], 0),
+                                       GOSSIP_MSG_RECORDS, msg, 4 + len, net->now,
+                                       WALL0 + net->now),
+                     GOSSIP_OK);
+    assert_int_equal(net->nodes[1].verify_items, 50);
+    assert_int_equal(pst(net, 1, 0)->duplicates, dups + 1);
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
+/* Builds a one-record RECORDS message. */
+static size_t records_msg(uint8_t *msg, const uint8_t *rec, size_t len)
+{
+    msg[0] = 0, msg[1] = 1, msg[2] = (uint8_t)(len >> 8), msg[3] = (uint8_t)len;
+    memcpy(msg + 4, rec, len);
+    return 4 + len;
+}
+
+/* X (a misbehaving peer) sends a forged copy (genuine body, bad signature) of A's record to B
+ * first; the genuine copy from A arrives while the forged one is still being checked. B stores
+ * the genuine record and closes X's session. */
+static void run_forged(bool in_flight)
+{
+    struct net *net = net_new(3); /* 0 = A (origin), 1 = B, 2 = X */
+    add_link(net, 0, 1);
+    add_link(net, 2, 1);
+    net_start(net);
+    link_up(net, 0, 1);
+    link_up(net, 2, 1);
+    run(net, RUN_MS);
+    static uint8_t rec[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
+    static uint8_t msg[4 + LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
+    struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+    size_t len;
+    size_t r = make_record(net, 0, &clear, -1, rec, &len);
+    rec[5] ^= 0x40; /* forged signature */
+    size_t mlen = records_msg(msg, rec, len);
+    push_msg(net, 1, slot_of(&net->nodes[1], 2), GOSSIP_MSG_RECORDS, msg, mlen);
+    if (!in_flight)
+        run(net, 100);
+    rec[5] ^= 0x40;
+    mlen = records_msg(msg, rec, len);
+    net->defer_verify = in_flight;
+    push_msg(net, 1, slot_of(&net->nodes[1], 0), GOSSIP_MSG_RECORDS, msg, mlen);
+    run(net, RUN_MS);
+    assert_true(holds(net, 1, r));
+    const struct gossip_stats *st = gossip_stats(net->nodes[1].g);
+    assert_int_equal(st->verify_forged, 1);
+    assert_int_equal(st->stored, 1);
+    assert_int_equal(pst(net, 1, 2)->forged, 1);
+    assert_false(net->nodes[1].link[slot_of(&net->nodes[1], 2)].up); /* X was cut off */
+    assert_true(net->nodes[1].link[slot_of(&net->nodes[1], 0)].up);
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
+static void test_forged_first(void **state)
+{
+    (void)state;
+    run_forged(false);
+    run_forged(true);
+}
+
+/* B is offline while A publishes 2000 records; after B reconnects, reconciliation alone brings
+ * every one of them: no announcement, no WANT, no duplicate. */
+static void test_catch_up_by_reconciliation(void **state)
+{
+    (void)state;
+    enum { RECS = 2000 };
+    struct net *net = net_new(2);
+    add_link(net, 0, 1);
+    net_start(net);
+    struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+    struct spec green = {PROTO_TLP_GREEN, {NULL}, {-1}};
+    for (int i = 0; i < RECS; i++)
+        publish(net, 0, i % 2 ? &clear : &green, -1);
+    link_up(net, 0, 1);
+    run(net, RUN_MS);
+    for (size_t r = 0; r < RECS; r++)
+        assert_true(holds(net, 1, r));
+    assert_int_equal(pst(net, 1, 0)->announce_in, 0);
+    assert_int_equal(pst(net, 1, 0)->want_out, 0);
+    assert_int_equal(pst(net, 1, 0)->duplicates, 0);
+    assert_int_equal(pst(net, 0, 1)->records_sent, RECS);
+    assert_int_equal(pst(net, 0, 1)->recon_haves, RECS);
+    assert_int_equal(pst(net, 1, 0)->recon_needs, RECS);
+    assert_int_equal(net->nodes[1].verify_items, RECS);
+    assert_true(gossip_idle(net->nodes[0].g) && gossip_idle(net->nodes[1].g));
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
+/* A revocation reaches every holder; afterwards nobody passes the revoked record on, also not by
+ * reconciliation to a node that joins later. */
+static void test_revocation(void **state)
+{
+    (void)state;
+    struct net *net = net_new(4);
+    add_link(net, 0, 1);
+    add_link(net, 1, 2);
+    add_link(net, 2, 3);
+    net_start(net);
+    link_up(net, 0, 1);
+    link_up(net, 1, 2);
+    run(net, RUN_MS);
+    struct spec green = {PROTO_TLP_GREEN, {NULL}, {-1}};
+    size_t r = publish(net, 0, &green, -1);
+    run(net, RUN_MS);
+    for (size_t n = 0; n < 3; n++)
+        assert_true(holds(net, n, r));
+    size_t rv = publish(net, 0, &green, (int)r);
+    run(net, RUN_MS);
+    for (size_t n = 0; n < 3; n++) {
+        assert_true(holds(net, n, rv));
+        assert_int_equal(node_is_revoked(&net->nodes[n], net->recs[r].id,
+                                         net->nodes[0].id.sign_pk),
+                         1);
+    }
+    link_up(net, 2, 3); /* D joins: gets the revocation, never the revoked record */
+    run(net, RUN_MS);
+    assert_true(holds(net, 3, rv));
+    assert_false(holds(net, 3, r));
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
+/* B asks A for a RED record it is not a recipient of, and for an id nobody has: both get the same
+ * answer, nothing. */
+static void test_want_refused(void **state)
+{
+    (void)state;
+    struct net *net = net_new(3);
+    add_link(net, 0, 1);
+    add_link(net, 0, 2);
+    net_start(net);
+    link_up(net, 0, 1);
+    run(net, RUN_MS);
+    struct spec red = {PROTO_TLP_RED, {NULL}, {2, -1}};
+    size_t r = publish(net, 0, &red, -1);
+    run(net, RUN_MS);
+    assert_false(holds(net, 1, r));
+    uint64_t records_before = net->nodes[0].sent[0];
+    uint8_t want[2 + 2 * GOSSIP_SHORT_ID_BYTES] = {0, 2};
+    memcpy(want + 2, net->recs[r].id, GOSSIP_SHORT_ID_BYTES);
+    memset(want + 2 + GOSSIP_SHORT_ID_BYTES, 0xAB, GOSSIP_SHORT_ID_BYTES);
+    push_msg(net, 0, slot_of(&net->nodes[0], 1), GOSSIP_MSG_WANT, want, sizeof want);
+    run(net, RUN_MS);
+    assert_int_equal(net->nodes[0].sent[0], records_before);
+    assert_false(holds(net, 1, r));
+    assert_int_equal(pst(net, 0, 1)->want_in, 2);
+    assert_true(pst(net, 0, 1)->refused[GATE_DENY_NOT_RECIPIENT] >= 1);
+    link_up(net, 0, 2); /* the recipient does get it */
+    run(net, RUN_MS);
+    assert_true(holds(net, 2, r));
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
+/* Each malformed message is refused with an error and a close request for that peer only; the
+ * node keeps working with its other peer. */
+static void test_malformed(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t type;
+        uint8_t body[8];
+        size_t len;
+        int err;
+    } cases[] = {
+        {GOSSIP_MSG_RECORDS, {0}, 0, GOSSIP_E_MALFORMED},           /* no count */
+        {GOSSIP_MSG_RECORDS, {0, 0}, 2, GOSSIP_E_MALFORMED},        /* count 0 */
+        {GOSSIP_MSG_RECORDS, {0, 1, 0, 3, 1, 2, 3}, 7, GOSSIP_E_MALFORMED}, /* record too short */
+        {GOSSIP_MSG_RECORDS, {0, 1, 0, 200, 1}, 5, GOSSIP_E_MALFORMED}, /* truncated */
+        {GOSSIP_MSG_ANNOUNCE, {0, 1, 1, 2, 3}, 5, GOSSIP_E_MALFORMED},  /* short id cut */
+        {GOSSIP_MSG_WANT, {0, 0}, 2, GOSSIP_E_MALFORMED},               /* count 0 */
+        {GOSSIP_MSG_RECON, {0x07, 0}, 2, GOSSIP_E_RECON},               /* wrong version */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct net *net = net_new(3);
+        add_link(net, 0, 1);
+        add_link(net, 2, 1);
+        net_start(net);
+        link_up(net, 0, 1);
+        link_up(net, 2, 1);
+        run(net, RUN_MS);
+        struct tnode *b = &net->nodes[1];
+        int rc = gossip_on_message(b->g, slot_of(b, 0), cases[i].type, cases[i].body,
+                                   cases[i].len, net->now, WALL0 + net->now);
+        assert_int_equal(rc, cases[i].err);
+        assert_int_equal(net->n_closes, 1);
+        assert_int_equal(net->closes[0].node, 1);
+        assert_int_equal(net->closes[0].slot, slot_of(b, 0));
+        assert_int_equal(pst(net, 1, 0)->malformed, 1);
+        apply_closes(net);
+        struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+        size_t r = publish(net, 2, &clear, -1);
+        run(net, RUN_MS);
+        assert_true(holds(net, 1, r));
+        assert_false(holds(net, 0, r));
+        net_free(net);
+    }
+    /* An unknown (future) message type is ignored. */
+    struct net *net = net_new(2);
+    add_link(net, 0, 1);
+    net_start(net);
+    link_up(net, 0, 1);
+    uint8_t b[1] = {0};
+    assert_int_equal(gossip_on_message(net->nodes[1].g, 0, 200, b, 1, 0, WALL0), GOSSIP_OK);
+    assert_int_equal(net->n_closes, 0);
+    net_free(net);
+}
+
+/* The hook saw every kind of emission, and each was checked against the oracle: records,
+ * announcements and reconciliation items. Also: counted gate refusals only ever happen where
+ * the oracle says no (a record the oracle allows is never refused except as "peer-has"). */
+static void test_gate_hook_sees_every_path(void **state)
+{
+    (void)state;
+    struct net *net = net_new(4);
+    snprintf(net->nodes[2].org, LIMIT_NAME_BYTES, "org-1"); /* C same org as B */
+    for (size_t i = 0; i + 1 < 4; i++)
+        add_link(net, i, i + 1);
+    net_start(net);
+    link_up(net, 0, 1);
+    link_up(net, 1, 2);
+    struct spec green_b = {PROTO_TLP_GREEN, {NULL}, {1, -1}};
+    struct spec amber = {PROTO_TLP_AMBER, {"nobody"}, {-1}};
+    struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+    for (int i = 0; i < 10; i++) {
+        publish(net, 0, &green_b, -1);
+        publish(net, 1, &amber, -1);
+        publish(net, 0, &clear, -1);
+    }
+    run(net, RUN_MS);
+    link_up(net, 2, 3); /* D catches up by reconciliation */
+    run(net, RUN_MS);
+    assert_holders_match_oracle(net);
+    assert_true(emitted[GOSSIP_EMIT_RECORD] > 0);
+    assert_true(emitted[GOSSIP_EMIT_ANNOUNCE] > 0);
+    assert_true(emitted[GOSSIP_EMIT_RECON_ITEM] > 0);
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
+/* The LMDB adapter in the same roles: B (on LMDB) catches up 300 records from A by
+ * reconciliation, relays to C by announcement and answers C's WANT from LMDB; a revocation
+ * published on B travels back. */
+static void test_lmdb_store(void **state)
+{
+    (void)state;
+    struct net *net = net_new(3);
+    net->lmdb_node = 1;
+    add_link(net, 0, 1);
+    add_link(net, 1, 2);
+    net_start(net);
+    struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+    for (int i = 0; i < 300; i++)
+        publish(net, 0, &clear, -1);
+    link_up(net, 0, 1);
+    run(net, RUN_MS);
+    link_up(net, 1, 2);
+    run(net, RUN_MS);
+    size_t fresh = publish(net, 0, &clear, -1);
+    size_t own = publish(net, 1, &clear, -1);
+    run(net, RUN_MS);
+    size_t rv = publish(net, 1, &clear, (int)own);
+    run(net, RUN_MS);
+    for (size_t n = 0; n < 3; n++) {
+        for (size_t r = 0; r < 300; r++)
+            assert_true(holds(net, n, r));
+        assert_true(holds(net, n, fresh) && holds(net, n, own) && holds(net, n, rv));
+        assert_int_equal(node_is_revoked(&net->nodes[n], net->recs[own].id,
+                                         net->nodes[1].id.sign_pk),
+                         1);
+    }
+    assert_int_equal(pst(net, 2, 1)->want_out, 1); /* fresh: announced by B, fetched by C */
+    assert_int_equal(pst(net, 1, 2)->want_in, 1);
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
+/* B can verify only 32 records at a time: what does not fit is asked for again by WANT once
+ * verification has caught up, so everything arrives without waiting for the next
+ * reconciliation. */
+static void test_overload_refetch(void **state)
+{
+    (void)state;
+    enum { RECS = 100 };
+    struct net *net = net_new(2);
+    net->cand_cap = 32;
+    add_link(net, 0, 1);
+    net_start(net);
+    struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+    for (int i = 0; i < RECS; i++)
+        publish(net, 0, &clear, -1);
+    net->defer_verify = true; /* every RECORDS message arrives before any check */
+    link_up(net, 0, 1);
+    run(net, RUN_MS);
+    for (size_t r = 0; r < RECS; r++)
+        assert_true(holds(net, 1, r));
+    const struct gossip_stats *st = gossip_stats(net->nodes[1].g);
+    assert_true(st->dropped_overload > 0);
+    assert_int_equal(st->stored, RECS);
+    assert_int_equal(pst(net, 1, 0)->recon_rounds, 1);
+    assert_true(pst(net, 1, 0)->want_out > 0);
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_line_relay),
+        cmocka_unit_test(test_random_graph),
+        cmocka_unit_test(test_duplicates_not_verified),
+        cmocka_unit_test(test_forged_first),
+        cmocka_unit_test(test_catch_up_by_reconciliation),
+        cmocka_unit_test(test_revocation),
+        cmocka_unit_test(test_want_refused),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_gate_hook_sees_every_path),
+        cmocka_unit_test(test_lmdb_store),
+        cmocka_unit_test(test_overload_refetch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
