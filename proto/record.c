@@ -463,15 +463,18 @@ struct reader {
     size_t why_len;
 };
 
-__attribute__((format(printf, 3, 4))) static int rd_fail(struct reader *rd, int err,
-                                                         const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void rd_note(struct reader *rd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vfield_fail(rd->why, rd->why_len, rd->kind, rd->key, fmt, ap);
     va_end(ap);
-    return err;
 }
+
+/* Records why and yields err. A macro, not a function returning err: a variadic function is not
+ * inlined, so the optimiser could not see that every failure path returns a non-OK constant, and
+ * out-parameters left unset on those paths looked "maybe used uninitialized" to callers. */
+#define rd_fail(rd, err, ...) (rd_note((rd), __VA_ARGS__), (err))
 
 /* What a msgpack type byte starts, for messages. */
 static const char *type_name(uint8_t t)

@@ -137,9 +137,10 @@ static struct session_cb cbs(struct side *d)
 static void start(struct side *d, bool initiator, const struct keys_identity *id,
                   const struct keys_identity *peer)
 {
-    uint8_t eph[32];
+    uint8_t eph[32], auth[SESSION_AUTH_BYTES];
+    session_auth_payload(id, auth);
     struct session_params p = {.initiator = initiator, .id = id, .network = FUZZ_NETWORK,
-                               .ephemeral_sk = eph, .expect_key = peer->sign_pk};
+                               .ephemeral_sk = eph, .expect_key = peer->sign_pk, .auth = auth};
     struct session_cb cb = cbs(d);
     fuzz_key(eph, initiator ? FUZZ_EPH_INITIATOR : FUZZ_EPH_RESPONDER);
     memset(d, 0, sizeof *d);
@@ -215,7 +216,7 @@ static void session_entries(void)
 
 struct recon_case {
     const char *name;
-    unsigned common4, only_a, only_b, gap, zero, cap_a, cap_b;
+    unsigned common, only_a, only_b, gap, zero, cap_a, cap_b;
 };
 
 static void recon_exchange_seed(const struct recon_case *c)
@@ -223,7 +224,7 @@ static void recon_exchange_seed(const struct recon_case *c)
     static struct buf b;
     b.n = 0;
     put_u8(&b, 1);
-    put_u8(&b, (uint8_t)c->common4), put_u8(&b, (uint8_t)c->only_a), put_u8(&b, (uint8_t)c->only_b);
+    put_u8(&b, (uint8_t)c->common), put_u8(&b, (uint8_t)c->only_a), put_u8(&b, (uint8_t)c->only_b);
     put_u8(&b, (uint8_t)c->gap), put_u8(&b, (uint8_t)c->zero);
     put_u16(&b, c->cap_a), put_u16(&b, c->cap_b);
     save("recon", c->name, &b);
@@ -266,10 +267,10 @@ static void recon_messages_seed(const char *name, unsigned n, unsigned gap, unsi
 static void recon_seeds(void)
 {
     static const struct recon_case cases[] = {
-        {"exchange-small", 25, 3, 2, 10, 0, 0xffff, 0xffff},
-        {"exchange-tiny-cap", 100, 40, 40, 1, 8, 0, 0},
+        {"exchange-small", 100, 3, 2, 10, 0, 0xffff, 0xffff},
+        {"exchange-tiny-cap", 255, 40, 40, 1, 8, 0, 0},
         {"exchange-one-side", 0, 5, 0, 3, 0, 500, 500},
-        {"exchange-same-ts", 60, 20, 20, 0, 30, 1000, 200},
+        {"exchange-same-ts", 200, 20, 20, 0, 30, 1000, 200},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
         recon_exchange_seed(&cases[k]);

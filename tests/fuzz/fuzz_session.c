@@ -86,12 +86,14 @@ static struct session_cb callbacks(struct side *d)
 
 static void start(struct side *d, bool initiator, bool allow)
 {
-    uint8_t eph[32];
+    uint8_t eph[32], auth[SESSION_AUTH_BYTES];
+    session_auth_payload(initiator ? &id_init : &id_resp, auth);
     struct session_params p = {.initiator = initiator,
                                .id = initiator ? &id_init : &id_resp,
                                .network = FUZZ_NETWORK,
                                .ephemeral_sk = eph,
                                .expect_key = id_resp.sign_pk,
+                               .auth = auth,
                                .capabilities = 0};
     struct session_cb cb = callbacks(d);
 
