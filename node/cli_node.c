@@ -21,6 +21,8 @@ static int parse_conf_json(const char *cmd, int argc, char **argv, const char **
                                          {0, 0, 0, 0}};
     int c;
     opterr = 0;
+    /* Set on every path: the optimiser cannot see that cli_bad_option never returns CLI_OK. */
+    *first_pos = argc;
     while ((c = getopt_long(argc, argv, ":c:", opts, NULL)) != -1) {
         if (c == 'c')
             *conf = optarg;

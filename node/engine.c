@@ -36,6 +36,7 @@ struct engine_conn_slot {
     struct session s;
     char addr[ENGINE_ADDR_BYTES];
     uint64_t created, last_rx, last_tx;
+    uint64_t rekey_at; /* open session: next time-based rekey of what we send */
     uint64_t bytes_in, bytes_out;
 };
 
@@ -86,7 +87,7 @@ static engine_conn conn_handle(const struct engine *e, const struct engine_conn_
 static struct engine_conn_slot *conn_get(struct engine *e, engine_conn h)
 {
     uint64_t idx = h & 0xffffffffu;
-    if (idx >= LIMIT_CONNS)
+    if (idx >= e->max_conns)
         return NULL;
     struct engine_conn_slot *c = &e->conns[idx];
     return c->used && c->gen == (uint32_t)(h >> 32) ? c : NULL;
@@ -286,6 +287,7 @@ static void cb_opened(void *ctx)
     }
     e->stats.handshakes_ok++;
     c->opened = true;
+    c->rekey_at = e->now + e->rekey_ms;
     struct engine_peer *p = &e->peers[c->peer];
     size_t idx = (size_t)(c - e->conns);
     if (p->session != NONE) {
@@ -334,7 +336,7 @@ static struct session_cb session_cb_for(struct engine_conn_slot *c)
 
 static struct engine_conn_slot *conn_alloc(struct engine *e, bool outbound, const char *addr)
 {
-    for (size_t i = 0; i < LIMIT_CONNS; i++) {
+    for (size_t i = 0; i < e->max_conns; i++) {
         struct engine_conn_slot *c = &e->conns[i];
         if (c->used)
             continue;
@@ -362,6 +364,7 @@ static int conn_start_session(struct engine *e, struct engine_conn_slot *c)
         .network = e->network,
         .ephemeral_sk = eph,
         .expect_key = c->outbound ? e->peers[c->peer].conf.key : NULL,
+        .auth = e->auth,
         .rekey_interval = e->params.rekey_interval,
         .capabilities = e->params.capabilities,
     };
@@ -427,7 +430,7 @@ static struct engine_rate *rate_bucket(struct engine *e, const char *addr)
     char ip[IP_BYTES];
     rate_key(addr, ip);
     struct engine_rate *victim = &e->rate[0];
-    for (size_t i = 0; i < LIMIT_RATE_ADDRS; i++) {
+    for (size_t i = 0; i < e->rate_cap; i++) {
         struct engine_rate *r = &e->rate[i];
         if (r->used && strcmp(r->ip, ip) == 0)
             return r;
@@ -458,6 +461,11 @@ static bool rate_allow(struct engine *e, const char *ip)
 
 /* --- public --- */
 
+static size_t cap_or(size_t v, size_t dflt)
+{
+    return v == 0 || v > dflt ? dflt : v;
+}
+
 int engine_init(struct engine *e, const struct engine_params *p, const struct engine_io *io)
 {
     assert(e && p && p->id && p->network && io);
@@ -469,10 +477,16 @@ int engine_init(struct engine *e, const struct engine_params *p, const struct en
     snprintf(e->network, sizeof e->network, "%s", p->network);
     e->params.network = e->network;
     e->io = *io;
-    e->peers = calloc(LIMIT_PEERS, sizeof *e->peers);
-    e->conns = calloc(LIMIT_CONNS, sizeof *e->conns);
-    e->rate = calloc(LIMIT_RATE_ADDRS, sizeof *e->rate);
-    e->scratch = malloc(SESSION_SCRATCH_BYTES);
+    e->max_peers = cap_or(p->max_peers, LIMIT_PEERS);
+    e->max_conns = cap_or(p->max_conns, LIMIT_CONNS);
+    e->rate_cap = cap_or(p->rate_addrs, LIMIT_RATE_ADDRS);
+    e->rekey_ms = p->rekey_ms ? p->rekey_ms : LIMIT_REKEY_MS;
+    session_auth_payload(p->id, e->auth);
+    e->peers = calloc(e->max_peers, sizeof *e->peers);
+    e->conns = calloc(e->max_conns, sizeof *e->conns);
+    e->rate = calloc(e->rate_cap, sizeof *e->rate);
+    e->own_scratch = p->scratch == NULL;
+    e->scratch = e->own_scratch ? malloc(SESSION_SCRATCH_BYTES) : p->scratch;
     if (!e->peers || !e->conns || !e->rate || !e->scratch) {
         engine_free(e);
         return ENGINE_E_NOMEM;
@@ -484,12 +498,13 @@ void engine_free(struct engine *e)
 {
     if (!e)
         return;
-    for (size_t i = 0; e->conns && i < LIMIT_CONNS; i++)
+    for (size_t i = 0; e->conns && i < e->max_conns; i++)
         if (e->conns[i].used)
             session_free(&e->conns[i].s);
-    if (e->scratch)
+    if (e->scratch && e->own_scratch) {
         sodium_memzero(e->scratch, SESSION_SCRATCH_BYTES);
-    free(e->scratch);
+        free(e->scratch);
+    }
     free(e->peers);
     free(e->conns);
     free(e->rate);
@@ -498,7 +513,7 @@ void engine_free(struct engine *e)
 
 size_t engine_peer_find(const struct engine *e, const uint8_t key[LIMIT_KEY_BYTES])
 {
-    for (size_t i = 0; i < LIMIT_PEERS; i++)
+    for (size_t i = 0; i < e->max_peers; i++)
         if (e->peers[i].used && memcmp(e->peers[i].conf.key, key, LIMIT_KEY_BYTES) == 0)
             return i;
     return ENGINE_NO_PEER;
@@ -506,7 +521,7 @@ size_t engine_peer_find(const struct engine *e, const uint8_t key[LIMIT_KEY_BYTE
 
 static int check_peer_set(const struct engine *e, const struct engine_peer_conf *peers, size_t n)
 {
-    if (n > LIMIT_PEERS)
+    if (n > e->max_peers)
         return ENGINE_E_PEERS;
     for (size_t i = 0; i < n; i++) {
         if (memcmp(peers[i].key, e->params.id->sign_pk, LIMIT_KEY_BYTES) == 0)
@@ -531,7 +546,7 @@ static void remove_peer(struct engine *e, size_t idx)
 
 static void add_peer(struct engine *e, const struct engine_peer_conf *conf)
 {
-    for (size_t i = 0; i < LIMIT_PEERS; i++) {
+    for (size_t i = 0; i < e->max_peers; i++) {
         struct engine_peer *p = &e->peers[i];
         if (p->used)
             continue;
@@ -554,7 +569,7 @@ int engine_set_peers(struct engine *e, const struct engine_peer_conf *peers, siz
     int rc = check_peer_set(e, peers, n);
     if (rc < 0)
         return rc;
-    for (size_t i = 0; i < LIMIT_PEERS; i++) {
+    for (size_t i = 0; i < e->max_peers; i++) {
         if (!e->peers[i].used)
             continue;
         bool keep = false;
@@ -658,7 +673,8 @@ static uint64_t conn_deadline(const struct engine_conn_slot *c)
     if (c->s.state != SESSION_OPEN)
         return c->created + LIMIT_HANDSHAKE_MS;
     uint64_t dead = c->last_rx + LIMIT_DEAD_MS, keep = c->last_tx + LIMIT_KEEPALIVE_MS;
-    return dead < keep ? dead : keep;
+    uint64_t next = dead < keep ? dead : keep;
+    return c->rekey_at < next ? c->rekey_at : next;
 }
 
 static void conn_tick(struct engine *e, struct engine_conn_slot *c)
@@ -672,22 +688,26 @@ static void conn_tick(struct engine *e, struct engine_conn_slot *c)
         conn_drop(e, c, ENGINE_E_DEAD, false);
         return;
     }
-    if (e->now >= c->last_tx + LIMIT_KEEPALIVE_MS) {
-        struct session_cb cb = session_cb_for(c);
-        int rc = session_send(&c->s, SESSION_MSG_KEEPALIVE, NULL, 0, &cb);
-        if (rc < 0)
-            conn_drop(e, c, rc, false);
+    struct session_cb cb = session_cb_for(c);
+    int rc = SESSION_OK;
+    if (e->now >= c->rekey_at) { /* REKEY also counts as traffic: no KEEPALIVE needed after it */
+        c->rekey_at = e->now + e->rekey_ms;
+        rc = session_rekey(&c->s, &cb);
+    } else if (e->now >= c->last_tx + LIMIT_KEEPALIVE_MS) {
+        rc = session_send(&c->s, SESSION_MSG_KEEPALIVE, NULL, 0, &cb);
     }
+    if (rc < 0)
+        conn_drop(e, c, rc, false);
 }
 
 void engine_tick(struct engine *e, uint64_t now)
 {
     assert(e);
     e->now = now;
-    for (size_t i = 0; i < LIMIT_CONNS; i++)
+    for (size_t i = 0; i < e->max_conns; i++)
         if (e->conns[i].used)
             conn_tick(e, &e->conns[i]);
-    for (size_t i = 0; i < LIMIT_PEERS; i++)
+    for (size_t i = 0; i < e->max_peers; i++)
         if (wants_dial(e, &e->peers[i]) && now >= e->peers[i].next_dial)
             dial(e, i);
 }
@@ -695,12 +715,12 @@ void engine_tick(struct engine *e, uint64_t now)
 uint64_t engine_next_deadline(const struct engine *e)
 {
     uint64_t next = UINT64_MAX;
-    for (size_t i = 0; i < LIMIT_CONNS; i++)
+    for (size_t i = 0; i < e->max_conns; i++)
         if (e->conns[i].used) {
             uint64_t d = conn_deadline(&e->conns[i]);
             next = d < next ? d : next;
         }
-    for (size_t i = 0; i < LIMIT_PEERS; i++)
+    for (size_t i = 0; i < e->max_peers; i++)
         if (wants_dial(e, &e->peers[i]) && e->peers[i].next_dial < next)
             next = e->peers[i].next_dial;
     return next;
@@ -709,7 +729,7 @@ uint64_t engine_next_deadline(const struct engine *e)
 int engine_send(struct engine *e, size_t peer, uint8_t type, const uint8_t *body, size_t len,
                 uint64_t now)
 {
-    assert(e && peer < LIMIT_PEERS && type >= SESSION_MSG_APP_FIRST);
+    assert(e && peer < e->max_peers && type >= SESSION_MSG_APP_FIRST);
     e->now = now;
     struct engine_peer *p = &e->peers[peer];
     if (!p->used || p->session == NONE)
@@ -724,7 +744,7 @@ int engine_send(struct engine *e, size_t peer, uint8_t type, const uint8_t *body
 
 void engine_close_peer(struct engine *e, size_t peer)
 {
-    assert(e && peer < LIMIT_PEERS);
+    assert(e && peer < e->max_peers);
     struct engine_peer *p = &e->peers[peer];
     if (p->used && p->session != NONE)
         conn_fail(e, &e->conns[p->session], SESSION_E_MESSAGE);
@@ -732,7 +752,7 @@ void engine_close_peer(struct engine *e, size_t peer)
 
 bool engine_peer_conn(const struct engine *e, size_t peer, engine_conn *conn)
 {
-    assert(e && peer < LIMIT_PEERS && conn);
+    assert(e && peer < e->max_peers && conn);
     const struct engine_peer *p = &e->peers[peer];
     if (!p->used || p->session == NONE)
         return false;
@@ -744,7 +764,7 @@ void engine_shutdown(struct engine *e)
 {
     assert(e && !e->feeding);
     e->stopping = true;
-    for (size_t i = 0; i < LIMIT_CONNS; i++)
+    for (size_t i = 0; i < e->max_conns; i++)
         if (e->conns[i].used)
             conn_drop(e, &e->conns[i], ENGINE_E_SHUTDOWN, false);
 }
@@ -752,7 +772,9 @@ void engine_shutdown(struct engine *e)
 bool engine_peer_get(const struct engine *e, size_t peer, struct engine_peer_conf *conf,
                      struct engine_peer_stats *st)
 {
-    assert(e && peer < LIMIT_PEERS);
+    assert(e);
+    if (peer >= e->max_peers) /* callers may walk all LIMIT_PEERS slots of a smaller engine */
+        return false;
     const struct engine_peer *p = &e->peers[peer];
     if (!p->used)
         return false;
@@ -780,7 +802,7 @@ bool engine_peer_get(const struct engine *e, size_t peer, struct engine_peer_con
 size_t engine_connected_count(const struct engine *e)
 {
     size_t n = 0;
-    for (size_t i = 0; i < LIMIT_PEERS; i++)
+    for (size_t i = 0; i < e->max_peers; i++)
         n += e->peers[i].used && e->peers[i].session != NONE;
     return n;
 }

@@ -114,6 +114,14 @@ struct engine_params {
     const char *network;
     uint32_t capabilities;    /* sent in HELLO */
     uint64_t rekey_interval;  /* 0 = LIMIT_REKEY_MESSAGES (tests use small values) */
+    uint64_t rekey_ms;        /* 0 = LIMIT_REKEY_MS: each side rekeys what it sends this often */
+    /* Table sizes, 0 = the LIMIT_ default; simnet runs a thousand engines with small ones. */
+    size_t max_peers;         /* peer slots, <= LIMIT_PEERS */
+    size_t max_conns;         /* connection slots, <= LIMIT_CONNS */
+    size_t rate_addrs;        /* rate-limiter buckets, <= LIMIT_RATE_ADDRS */
+    /* NULL: the engine allocates its own. Else SESSION_SCRATCH_BYTES the caller owns and may
+     * share between engines that are never inside a call at the same time (simnet). */
+    uint8_t *scratch;
 };
 
 struct engine_peer;
@@ -129,6 +137,10 @@ struct engine {
     struct engine_rate *rate;       /* LIMIT_RATE_ADDRS buckets */
     size_t half_open;
     uint8_t *scratch; /* SESSION_SCRATCH_BYTES shared by all sessions */
+    uint8_t auth[SESSION_AUTH_BYTES]; /* our handshake payload, signed once at init */
+    bool own_scratch; /* allocated by engine_init (else params.scratch) */
+    size_t max_peers, max_conns, rate_cap; /* table sizes (params, or the LIMIT_ defaults) */
+    uint64_t rekey_ms;                     /* params.rekey_ms, or LIMIT_REKEY_MS */
     struct engine_stats stats;
     uint64_t now;                    /* of the event being handled */
     struct engine_conn_slot *feeding; /* connection inside session_feed(): drops are deferred */
@@ -174,7 +186,7 @@ bool engine_peer_conn(const struct engine *e, size_t peer, engine_conn *conn);
 /* Closes every connection (CLOSE(SHUTDOWN) on open sessions) and stops dialling. */
 void engine_shutdown(struct engine *e);
 
-/* Introspection for status: peer slots 0..LIMIT_PEERS-1 (false: slot unused). */
+/* Introspection for status: peer slots 0..LIMIT_PEERS-1 (false: unused or beyond max_peers). */
 bool engine_peer_get(const struct engine *e, size_t peer, struct engine_peer_conf *conf,
                      struct engine_peer_stats *stats);
 size_t engine_peer_find(const struct engine *e, const uint8_t key[LIMIT_KEY_BYTES]);

@@ -133,6 +133,10 @@ static enum gate_verdict tlp_rule(const struct gate_self *n, const struct gate_p
     case PROTO_TLP_AMBER_STRICT:
         if (peer_in_audience(p, a) || same_org(n, p))
             return GATE_ALLOW;
+#ifdef GATE_TEST_BROKEN /* tests/test_simnet_oracle only: a deliberate leak the oracle must catch */
+        if (r->tlp == PROTO_TLP_AMBER_STRICT && declared_client(p))
+            return GATE_ALLOW;
+#endif
         return GATE_DENY_NOT_IN_AUDIENCE;
     case PROTO_TLP_AMBER:
         if (peer_in_audience(p, a) || same_org(n, p) ||

@@ -92,6 +92,7 @@ struct gpeer {
     uint8_t key[LIMIT_KEY_BYTES];
     uint64_t gen;
     struct gate_peer view;
+    struct gate_self sender; /* the peer as a sender, for the inbound gate (from view) */
     struct gossip_peer_stats st;
     struct obuf out[N_OUT];
     uint8_t (*q)[LIMIT_ID_BYTES]; /* ids to send in full: ring */
@@ -100,11 +101,17 @@ struct gpeer {
     struct recon rc;
     struct recon_item *items;
     bool rc_active;
+    bool initiator;      /* our key is the smaller: we start reconciliation rounds */
+    bool recon_again;    /* a view changed during a round: another one when it ends */
     uint64_t next_recon; /* initiator only; UINT64_MAX otherwise */
+    uint64_t req_after;  /* initiator: the earliest round a RECON_REQ may start */
 };
 
 struct gossip {
     struct gossip_params p;
+    struct gate_peer me; /* this node as a receiver, for the inbound gate (from p.self) */
+    struct gate_self in_sender; /* scratch views of one inbound check (4 KiB each: not on the */
+    struct gate_peer in_me;     /* stack) */
     struct gossip_store_ops ops;
     struct gossip_io io;
     size_t words; /* uint64_t per peer bitset */
@@ -115,6 +122,7 @@ struct gossip {
     size_t cand_cap, n_cands;
     uint32_t cand_free;
     struct idx cand_idx;
+    bool self_changed;  /* our memberships changed: every peer reconciles soon */
     uint32_t *verified; /* ring of candidates waiting for commit */
     size_t ver_head, ver_len;
     size_t jobs_out;
@@ -781,7 +789,45 @@ static void recon_stop(struct gossip *g, size_t peer, uint64_t now)
     p->items = NULL;
     p->rc_active = false;
     if (p->next_recon != UINT64_MAX)
-        p->next_recon = now + LIMIT_RECON_INTERVAL_MS;
+        p->next_recon =
+            now + (p->recon_again ? LIMIT_RECON_START_DELAY_MS : LIMIT_RECON_INTERVAL_MS);
+    p->recon_again = false;
+}
+
+/* A view changed (ours of the peer, or our own memberships): records the gate refused before may
+ * now go, and records refused inbound may now come, so reconcile soon instead of at the next
+ * period. Only the initiator starts rounds; the other side asks it with RECON_REQ. */
+static void recon_soon(struct gossip *g, size_t peer, uint64_t now)
+{
+    struct gpeer *p = g->peers[peer];
+    if (!p->initiator) {
+        static const uint8_t empty[1];
+        if (g->io.send(g->io.ctx, peer, GOSSIP_MSG_RECON_REQ, empty, 0) < 0)
+            g->st.sent_fail++;
+        return;
+    }
+    if (p->rc_active)
+        p->recon_again = true;
+    else if (p->next_recon > now + LIMIT_RECON_START_DELAY_MS)
+        p->next_recon = now + LIMIT_RECON_START_DELAY_MS;
+}
+
+/* The peer's view of us changed. Bounded: one round per LIMIT_RECON_REQ_MIN_MS however often it
+ * asks, since a round reads the whole store. */
+static int on_recon_req(struct gossip *g, size_t peer, size_t len, uint64_t now)
+{
+    struct gpeer *p = g->peers[peer];
+    if (len != 0)
+        return GOSSIP_E_MALFORMED;
+    if (!p->initiator)
+        return GOSSIP_OK; /* both think they answer: cannot happen between honest peers */
+    const uint64_t at = now > p->req_after ? now : p->req_after;
+    p->req_after = at + LIMIT_RECON_REQ_MIN_MS;
+    if (p->rc_active)
+        p->recon_again = true;
+    else if (p->next_recon > at + LIMIT_RECON_START_DELAY_MS)
+        p->next_recon = at + LIMIT_RECON_START_DELAY_MS;
+    return GOSSIP_OK;
 }
 
 static void recon_send(struct gossip *g, size_t peer, int len)
@@ -826,6 +872,11 @@ static void diff_have(void *ctx, const struct recon_item *item)
 {
     struct diff_ctx *d = ctx;
     d->g->peers[d->peer]->st.recon_haves++;
+    /* The peer lacks it whatever we believed (a copy lost with a session, a wiped restart): a
+     * stale "peer has it" bit would make the gate refuse the push (found by simnet). */
+    uint32_t e = recent_find(d->g, item->id);
+    if (e != NIL)
+        bit_clear(bits_at(d->g->recent_bits, d->g->words, e), d->peer);
     push_enqueue(d->g, d->peer, item->id);
 }
 
@@ -1014,12 +1065,18 @@ static void on_announced(struct gossip *g, size_t peer, const uint8_t sid[SID], 
     if (h.n > 0)
         return;
     bool in_flight = cand_has_sid(g, sid);
-    uint32_t w = want_add(g, sid, in_flight ? now + LIMIT_WANT_TIMEOUT_MS : now);
+    /* Asked at once below; only a want nobody could be asked for needs the next flush (a
+     * deadline of now would make every flush scan the want table). */
+    uint32_t w = want_add(g, sid, now + LIMIT_WANT_TIMEOUT_MS);
     if (w == NIL)
         return; /* table full: reconciliation will bring it */
     bit_set(bits_at(g->want_ann, g->words, w), peer);
-    if (!in_flight && g->wants[w].asked == NONE && g->wants[w].tries < LIMIT_GOSSIP_WANT_TRIES)
-        want_ask(g, w, now);
+    struct want *e = &g->wants[w];
+    if (!in_flight && e->asked == NONE && e->tries < LIMIT_GOSSIP_WANT_TRIES &&
+        !want_ask(g, w, now)) {
+        e->deadline = now;
+        g->want_next = now;
+    }
 }
 
 static int on_announce(struct gossip *g, size_t peer, const uint8_t *b, size_t len, uint64_t now)
@@ -1072,6 +1129,7 @@ int gossip_on_message(struct gossip *g, size_t peer, uint8_t type, const uint8_t
     case GOSSIP_MSG_ANNOUNCE: rc = on_announce(g, peer, body, len, now); break;
     case GOSSIP_MSG_WANT: rc = on_want(g, peer, body, len); break;
     case GOSSIP_MSG_RECON: rc = on_recon(g, peer, body, len, now, wall_ms); break;
+    case GOSSIP_MSG_RECON_REQ: rc = on_recon_req(g, peer, len, now); break;
     default: break; /* a later version's message: ignored */
     }
     if (rc == GOSSIP_E_MALFORMED || rc == GOSSIP_E_RECON) {
@@ -1087,9 +1145,21 @@ int gossip_on_message(struct gossip *g, size_t peer, uint8_t type, const uint8_t
 
 /* --- verification --- */
 
+static int plain_verify(void *ctx, const uint8_t *body, size_t len,
+                        const uint8_t sig[LIMIT_SIG_BYTES], const uint8_t origin[LIMIT_KEY_BYTES])
+{
+    (void)ctx;
+    return proto_record_verify(body, len, sig, origin);
+}
+
 void gossip_job_run(struct gossip_job *job)
 {
-    assert(job != NULL);
+    gossip_job_run_with(job, plain_verify, NULL);
+}
+
+void gossip_job_run_with(struct gossip_job *job, gossip_verify_fn verify, void *ctx)
+{
+    assert(job != NULL && verify != NULL);
     struct proto_record *r = malloc(sizeof *r);
     for (size_t i = 0; i < job->n; i++) {
         struct gossip_job_item *it = &job->items[i];
@@ -1104,7 +1174,7 @@ void gossip_job_run(struct gossip_job *job)
         if (it->result == PROTO_OK)
             it->result = proto_record_check_time(r, job->wall_ms);
         if (it->result == PROTO_OK)
-            it->result = proto_record_verify(body, blen, it->signed_rec, r->origin);
+            it->result = verify(ctx, body, blen, it->signed_rec, r->origin);
     }
     free(r);
 }
@@ -1139,6 +1209,87 @@ static void verify_failed(struct gossip *g, const struct cand *c, int result, ui
     g->io.close_peer(g->io.ctx, c->from, GOSSIP_E_FORGED);
 }
 
+/* The views the inbound gate runs on, rebuilt when the self or a peer view changes. */
+static void inbound_views(struct gossip *g, struct gpeer *p)
+{
+    const struct gate_self *self = &g->p.self;
+    g->me = (struct gate_peer){.authenticated = true, .relation = GATE_RELATION_CLIENT,
+                               .ceiling = PROTO_TLP_RED, .n_communities = self->n_communities};
+    memcpy(g->me.key, self->key, LIMIT_KEY_BYTES);
+    memcpy(g->me.org, self->org, sizeof g->me.org);
+    memcpy(g->me.communities, self->communities, sizeof g->me.communities);
+    if (p == NULL)
+        return;
+    p->sender = (struct gate_self){.n_communities = 0}; /* communities: see inbound_check */
+    memcpy(p->sender.key, p->view.key, LIMIT_KEY_BYTES);
+    memcpy(p->sender.org, p->view.org, sizeof p->sender.org);
+}
+
+/* A roster names its members, and its audience is the community itself: a new member receives
+ * the roster before it can know it is one. Counted for this node only when the roster lists it. */
+static void roster_membership(char list[][LIMIT_NAME_BYTES + 1], uint8_t *n,
+                              const struct proto_record *r, const uint8_t key[LIMIT_KEY_BYTES])
+{
+    if (r->kind != PROTO_KIND_ROSTER || *n >= LIMIT_GATE_MEMBERSHIPS)
+        return;
+    const struct proto_roster *ro = &r->u.roster;
+    assert(ro->n_members <= LIMIT_ROSTER_MEMBERS);
+    for (size_t i = 0; i < ro->n_members; i++)
+        if (memcmp(ro->members[i].key, key, LIMIT_KEY_BYTES) == 0) {
+            memcpy(list[(*n)++], ro->name, LIMIT_NAME_BYTES + 1);
+            return;
+        }
+}
+
+/* Membership in the sender's favour: every community r and its target (may be NULL) name. */
+static void favour_members(char list[][LIMIT_NAME_BYTES + 1], uint8_t *n,
+                           const struct proto_record *r, const struct proto_record *target)
+{
+    _Static_assert(2 * LIMIT_AUDIENCE_COMMUNITIES <= LIMIT_GATE_MEMBERSHIPS,
+                   "a record's and its target's communities fit a membership list");
+    const struct proto_record *both[2] = {r, target};
+    for (size_t k = 0; k < 2 && both[k] != NULL; k++) {
+        const struct proto_audience *a = &both[k]->audience;
+        assert(a->n_communities <= LIMIT_AUDIENCE_COMMUNITIES);
+        for (unsigned i = 0; i < a->n_communities; i++)
+            memcpy(list[(*n)++], a->communities[i], LIMIT_NAME_BYTES + 1);
+    }
+}
+
+/* The inbound gate: could the sending peer have been allowed to send c to this node? The gate
+ * runs from the sender's side: self = the sender as this node knows it (key and organisation of
+ * its view), peer = this node. What only the sender knows (its ceiling for us, whether we are its
+ * client, which communities it is in) is taken in its favour, so that an honest peer is never
+ * refused for long; whether WE are in the audience is decided by what we know. */
+enum { INBOUND_ALLOW, INBOUND_REFUSE, INBOUND_GONE };
+
+static int inbound_check(struct gossip *g, const struct cand *c, uint64_t wall_ms)
+{
+    if (c->from == GOSSIP_LOCAL)
+        return INBOUND_ALLOW;
+    if (!peer_up(g, c->from) || g->peers[c->from]->gen != c->from_gen)
+        return INBOUND_GONE; /* the sender's view may have gone with its session: fail closed */
+    struct rview v;
+    if (!view_load(g, c->id, c->bytes, c->len, &v))
+        return INBOUND_REFUSE; /* verified bodies decode: unreachable short of a bug */
+    if (v.r->kind == PROTO_KIND_SIGHTING && v.target == NULL)
+        return INBOUND_ALLOW; /* who may learn an unknown target's id: only the sender knows */
+    /* The sender's memberships are its own business (its config, rosters we may not hold: a
+     * client holds none), so it counts as a member of every community the record names. Ours
+     * are not taken on its word: a byzantine peer would otherwise hand any community record to
+     * anyone. We count as a member by our own trusted rosters, or by the roster being delivered
+     * when it lists us. A record refused here for want of a roster we receive later comes again
+     * with the reconciliation that a change of our memberships starts (gossip_set_self). */
+    g->in_sender = g->peers[c->from]->sender;
+    g->in_me = g->me;
+    favour_members(g->in_sender.communities, &g->in_sender.n_communities, v.r, v.target);
+    roster_membership(g->in_me.communities, &g->in_me.n_communities, v.r, g->me.key);
+    struct gate_record_state st = {.target = v.target}; /* revoked: the store refuses it */
+    return gate_check(&g->in_sender, &g->in_me, v.r, &st, wall_ms) == GATE_ALLOW
+               ? INBOUND_ALLOW
+               : INBOUND_REFUSE;
+}
+
 void gossip_on_verified(struct gossip *g, struct gossip_job *job, uint64_t now, uint64_t wall_ms)
 {
     assert(g != NULL && job != NULL && g->jobs_out > 0);
@@ -1153,6 +1304,19 @@ void gossip_on_verified(struct gossip *g, struct gossip_job *job, uint64_t now, 
             continue;
         }
         g->st.verify_ok++;
+        int in = inbound_check(g, c, wall_ms);
+        if (in == INBOUND_GONE) {
+            cand_release(g, ci); /* reconciliation or another announcer brings it again */
+            continue;
+        }
+        if (in == INBOUND_REFUSE) {
+            g->st.refused_inbound++;
+            g->peers[c->from]->st.refused_inbound++;
+            glog(g, GOSSIP_LOG_WARN, c->from, "record %02x%02x%02x%02x...: not allowed to us",
+                 c->id[0], c->id[1], c->id[2], c->id[3]);
+            cand_release(g, ci);
+            continue;
+        }
         if (cand_verified(g, c->id)) { /* two good copies: the first one wins */
             g->st.duplicates++;
             cand_release(g, ci);
@@ -1346,6 +1510,12 @@ int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms)
             rc = GOSSIP_E_STORE;
     announce_due(g, now, wall_ms);
     wants_due(g, now);
+    if (g->self_changed) {
+        g->self_changed = false;
+        for (size_t i = 0; i < g->p.max_peers; i++)
+            if (peer_up(g, i))
+                recon_soon(g, i, now);
+    }
     recon_due(g, now, wall_ms);
     pump(g, wall_ms);
     return rc;
@@ -1414,7 +1584,11 @@ int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, 
             return GOSSIP_E_NOMEM;
         g->peers[peer] = p;
     }
+    const bool changed = p->up && memcmp(&p->view, view, sizeof *view) != 0;
     p->view = *view;
+    inbound_views(g, p);
+    if (changed)
+        recon_soon(g, peer, now);
     if (p->up)
         return GOSSIP_OK;
     if (p->keyed && memcmp(p->key, view->key, LIMIT_KEY_BYTES) != 0) {
@@ -1427,8 +1601,10 @@ int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, 
     p->gen++;
     p->st.up = true;
     p->st.sessions++;
-    bool initiator = memcmp(g->p.self.key, view->key, LIMIT_KEY_BYTES) < 0;
-    p->next_recon = initiator ? now + LIMIT_RECON_START_DELAY_MS : UINT64_MAX;
+    p->initiator = memcmp(g->p.self.key, view->key, LIMIT_KEY_BYTES) < 0;
+    p->recon_again = false;
+    p->req_after = now;
+    p->next_recon = p->initiator ? now + LIMIT_RECON_START_DELAY_MS : UINT64_MAX;
     pump(g, wall_ms);
     return GOSSIP_OK;
 }
@@ -1461,7 +1637,9 @@ void gossip_peer_down(struct gossip *g, size_t peer)
 void gossip_set_self(struct gossip *g, const struct gate_self *self)
 {
     assert(g != NULL && self != NULL);
+    g->self_changed = g->self_changed || memcmp(&g->p.self, self, sizeof *self) != 0;
     g->p.self = *self;
+    inbound_views(g, NULL);
 }
 
 /* --- lifetime and introspection --- */
@@ -1490,6 +1668,7 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->want_cap = cap_or(p->want_cap, LIMIT_GOSSIP_WANTS);
     g->ann_cap = cap_or(p->announce_cap, LIMIT_GOSSIP_ANNOUNCE_QUEUE);
     g->scan_seq = p->start_seq;
+    inbound_views(g, NULL);
     g->want_next = UINT64_MAX;
     g->peers = calloc(p->max_peers, sizeof *g->peers);
     g->cands = calloc(g->cand_cap, sizeof *g->cands);

@@ -9,6 +9,13 @@
  * lacks an announced id asks with WANT. Each session reconciles (node/recon.h) the records the gate
  * lets either side reveal, so whatever announcements missed is caught up.
  *
+ * Inbound, every verified record from a peer also passes the gate from the sender's side: could
+ * that peer (its key, and the organisation and communities this node's config and rosters give
+ * it) have been allowed to send it to this node? Facts the receiver cannot know (whether the
+ * sender counts it as a client, the ceiling it set, who is a member of the communities the record
+ * names) are taken in the sender's favour. A refused
+ * record is dropped and counted (refused_inbound), as if never received; the session stays up.
+ *
  * The gate (node/gate.h) decides every item that leaves: records pushed or sent on WANT (gate_check
  * when queued and again when written), announced ids (gate_check), reconciliation sets
  * (gate_may_reveal_id). All of them pass through one static function in gossip.c; built with
@@ -56,6 +63,7 @@ enum gossip_msg {
     GOSSIP_MSG_ANNOUNCE = 17,
     GOSSIP_MSG_WANT = 18,
     GOSSIP_MSG_RECON = 19,
+    GOSSIP_MSG_RECON_REQ = 20, /* empty: "my view of you changed, reconcile soon" */
 };
 
 enum gossip_err {
@@ -109,6 +117,13 @@ struct gossip_job {
 /* Runs every item's checks. Touches only the job: call it on any thread. */
 void gossip_job_run(struct gossip_job *job);
 
+/* The same checks with another signature check in place of proto_record_verify (same arguments,
+ * same result). simnet passes a cache shared by its simulated nodes: equal bytes, equal answer. */
+typedef int (*gossip_verify_fn)(void *ctx, const uint8_t *body, size_t len,
+                                const uint8_t sig[LIMIT_SIG_BYTES],
+                                const uint8_t origin[LIMIT_KEY_BYTES]);
+void gossip_job_run_with(struct gossip_job *job, gossip_verify_fn verify, void *ctx);
+
 enum gossip_log_level { GOSSIP_LOG_INFO, GOSSIP_LOG_WARN };
 
 struct gossip_io {
@@ -149,6 +164,7 @@ struct gossip_peer_stats {
     uint64_t announce_in, announce_out, want_in, want_out;
     uint64_t recon_rounds, recon_bytes_in, recon_bytes_out, recon_haves, recon_needs;
     uint64_t skipped_backlog; /* items not queued or sent because the peer was backlogged */
+    uint64_t refused_inbound; /* verified records the peer was not allowed to send us */
 };
 
 struct gossip_stats {
@@ -158,6 +174,7 @@ struct gossip_stats {
     uint64_t local_pushed;     /* own records found by the local scan */
     uint64_t announce_dropped; /* committed records not announced: queue full */
     uint64_t sent_fail;        /* io.send refused a message */
+    uint64_t refused_inbound;  /* records refused by the inbound gate (docs/SHARING.md) */
 };
 
 struct gossip;

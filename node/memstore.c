@@ -7,7 +7,19 @@
 
 #include <sodium.h>
 
+#include "proto/record.h"
+
 enum { MIN_SLOTS = 64 };
+
+/* What applying one item needs from its decoded body. */
+struct facts {
+    bool revocation;
+    uint8_t origin[LIMIT_KEY_BYTES];
+    uint8_t target[LIMIT_ID_BYTES]; /* revocation only */
+};
+
+/* The 8 bytes table entry i probes with. */
+typedef const uint8_t *(*key_fn)(const void *owner, size_t i);
 
 /* The slot a key starts probing at: SipHash of the first 8 id bytes under the caller's key. */
 static size_t slot_of(const uint8_t key[GOSSIP_HASH_KEY_BYTES], const uint8_t *id8, size_t cap)
@@ -17,26 +29,6 @@ static size_t slot_of(const uint8_t key[GOSSIP_HASH_KEY_BYTES], const uint8_t *i
     uint64_t v;
     memcpy(&v, h, sizeof v);
     return (size_t)(v & (cap - 1));
-}
-
-int memstore_init(struct memstore *m, const uint8_t hash_key[GOSSIP_HASH_KEY_BYTES])
-{
-    assert(m != NULL && hash_key != NULL);
-    memset(m, 0, sizeof *m);
-    memcpy(m->hash_key, hash_key, GOSSIP_HASH_KEY_BYTES);
-    return STORE_OK;
-}
-
-void memstore_free(struct memstore *m)
-{
-    if (m == NULL)
-        return;
-    free(m->arena);
-    free(m->recs);
-    free(m->slots);
-    free(m->tombs);
-    free(m->tslots);
-    memset(m, 0, sizeof *m);
 }
 
 /* Grows *p (element size elem) to hold at least need elements, doubling. */
@@ -55,53 +47,178 @@ static int reserve(void **p, size_t *cap, size_t need, size_t elem)
     return STORE_OK;
 }
 
-/* Rebuilds an index of `count` keys into a table of at least 2 * need slots. key_of(i) gives the
- * 8 bytes key i probes with. */
-static int rehash(const struct memstore *m, uint32_t **slots, size_t *slot_cap, size_t need,
-                  const uint8_t *(*key_of)(const struct memstore *, size_t), size_t count)
+static void insert_slot(const uint8_t key[GOSSIP_HASH_KEY_BYTES], uint32_t *slots, size_t cap,
+                        const uint8_t *id8, size_t index)
+{
+    assert(cap > 0 && index < UINT32_MAX);
+    size_t s = slot_of(key, id8, cap);
+    while (slots[s] != 0) /* at most half full: an empty slot exists */
+        s = (s + 1) & (cap - 1);
+    slots[s] = (uint32_t)(index + 1);
+}
+
+/* Rebuilds an index of `count` entries into a table of at least 2 * need slots. */
+static int rehash(const uint8_t key[GOSSIP_HASH_KEY_BYTES], uint32_t **slots, size_t *slot_cap,
+                  size_t need, key_fn key_of, const void *owner, size_t count)
 {
     if (need * 2 <= *slot_cap)
         return STORE_OK;
+    if (need >= UINT32_MAX / 2)
+        return STORE_E_IO;
     size_t cap = *slot_cap ? *slot_cap : MIN_SLOTS;
     while (cap < need * 2)
         cap *= 2;
     uint32_t *ns = calloc(cap, sizeof *ns);
     if (ns == NULL)
         return STORE_E_IO;
-    for (size_t i = 0; i < count; i++) {
-        size_t s = slot_of(m->hash_key, key_of(m, i), cap);
-        while (ns[s] != 0)
-            s = (s + 1) & (cap - 1);
-        ns[s] = (uint32_t)(i + 1);
-    }
+    for (size_t i = 0; i < count; i++)
+        insert_slot(key, ns, cap, key_of(owner, i), i);
     free(*slots);
     *slots = ns;
     *slot_cap = cap;
     return STORE_OK;
 }
 
-static const uint8_t *rec_key(const struct memstore *m, size_t i)
+/* --- the pool --- */
+
+int memstore_pool_init(struct memstore_pool *p, const uint8_t hash_key[GOSSIP_HASH_KEY_BYTES])
 {
-    return m->recs[i].id;
+    assert(p != NULL && hash_key != NULL);
+    memset(p, 0, sizeof *p);
+    memcpy(p->hash_key, hash_key, GOSSIP_HASH_KEY_BYTES);
+    return STORE_OK;
 }
 
-static const uint8_t *tomb_key(const struct memstore *m, size_t i)
+void memstore_pool_free(struct memstore_pool *p)
 {
-    return m->tombs[i].target;
+    if (p == NULL)
+        return;
+    free(p->arena);
+    free(p->copies);
+    free(p->slots);
+    memset(p, 0, sizeof *p);
 }
 
-static const struct memstore_rec *find(const struct memstore *m, const uint8_t id[LIMIT_ID_BYTES])
+size_t memstore_pool_bytes(const struct memstore_pool *p)
+{
+    assert(p != NULL);
+    return p->arena_cap + p->cap * sizeof *p->copies + p->slot_cap * sizeof *p->slots;
+}
+
+static const uint8_t *copy_key(const void *owner, size_t i)
+{
+    return ((const struct memstore_pool *)owner)->copies[i].id;
+}
+
+/* Room for n more copies of `bytes` bytes in all. */
+static int pool_reserve(struct memstore_pool *p, size_t n, size_t bytes)
+{
+    int rc = reserve((void **)&p->arena, &p->arena_cap, p->arena_len + bytes, 1);
+    if (rc == STORE_OK)
+        rc = reserve((void **)&p->copies, &p->cap, p->n + n, sizeof *p->copies);
+    if (rc == STORE_OK)
+        rc = rehash(p->hash_key, &p->slots, &p->slot_cap, p->n + n, copy_key, p, p->n);
+    return rc;
+}
+
+/* The index of the pooled copy of these bytes, added if none (capacity is reserved). */
+static uint32_t pool_intern(struct memstore_pool *p, const uint8_t id[LIMIT_ID_BYTES],
+                            const uint8_t *bytes, size_t len)
+{
+    assert(p->n < p->cap && p->n < UINT32_MAX);
+    size_t s = slot_of(p->hash_key, id, p->slot_cap);
+    for (; p->slots[s] != 0; s = (s + 1) & (p->slot_cap - 1)) {
+        const struct memstore_copy *c = &p->copies[p->slots[s] - 1];
+        if (c->len == len && memcmp(c->id, id, LIMIT_ID_BYTES) == 0 &&
+            memcmp(p->arena + c->off, bytes, len) == 0)
+            return p->slots[s] - 1;
+    }
+    struct memstore_copy *c = &p->copies[p->n];
+    memcpy(c->id, id, LIMIT_ID_BYTES);
+    c->off = p->arena_len;
+    c->len = (uint32_t)len;
+    memcpy(p->arena + p->arena_len, bytes, len);
+    p->arena_len += len;
+    p->slots[s] = (uint32_t)(p->n + 1);
+    return (uint32_t)p->n++;
+}
+
+/* --- one store --- */
+
+static int init_with(struct memstore *m, const uint8_t hash_key[GOSSIP_HASH_KEY_BYTES],
+                     struct memstore_pool *pool, bool own)
+{
+    memset(m, 0, sizeof *m);
+    memcpy(m->hash_key, hash_key, GOSSIP_HASH_KEY_BYTES);
+    m->pool = pool;
+    m->own_pool = own;
+    return STORE_OK;
+}
+
+int memstore_init(struct memstore *m, const uint8_t hash_key[GOSSIP_HASH_KEY_BYTES])
+{
+    assert(m != NULL && hash_key != NULL);
+    struct memstore_pool *pool = malloc(sizeof *pool);
+    if (pool == NULL)
+        return STORE_E_IO;
+    memstore_pool_init(pool, hash_key);
+    return init_with(m, hash_key, pool, true);
+}
+
+int memstore_init_shared(struct memstore *m, const uint8_t hash_key[GOSSIP_HASH_KEY_BYTES],
+                         struct memstore_pool *pool)
+{
+    assert(m != NULL && hash_key != NULL && pool != NULL);
+    return init_with(m, hash_key, pool, false);
+}
+
+void memstore_free(struct memstore *m)
+{
+    if (m == NULL)
+        return;
+    if (m->own_pool) {
+        memstore_pool_free(m->pool);
+        free(m->pool);
+    }
+    free(m->recs);
+    free(m->slots);
+    free(m->tombs);
+    free(m->tslots);
+    memset(m, 0, sizeof *m);
+}
+
+size_t memstore_bytes(const struct memstore *m)
+{
+    assert(m != NULL);
+    return m->cap * sizeof *m->recs + m->slot_cap * sizeof *m->slots +
+           m->cap_tombs * sizeof *m->tombs + m->tslot_cap * sizeof *m->tslots;
+}
+
+static const struct memstore_copy *copy_of(const struct memstore *m, size_t entry)
+{
+    return &m->pool->copies[m->recs[entry]];
+}
+
+static const uint8_t *rec_key(const void *owner, size_t i)
+{
+    return copy_of(owner, i)->id;
+}
+
+static const uint8_t *tomb_key(const void *owner, size_t i)
+{
+    return ((const struct memstore *)owner)->tombs[i].target;
+}
+
+/* Entry index of id, or -1. */
+static int64_t find(const struct memstore *m, const uint8_t id[LIMIT_ID_BYTES])
 {
     if (m->slot_cap == 0)
-        return NULL;
-    /* At most half full: the probe ends at an empty slot. */
+        return -1;
     for (size_t s = slot_of(m->hash_key, id, m->slot_cap); m->slots[s] != 0;
-         s = (s + 1) & (m->slot_cap - 1)) {
-        const struct memstore_rec *r = &m->recs[m->slots[s] - 1];
-        if (memcmp(r->id, id, LIMIT_ID_BYTES) == 0)
-            return r;
-    }
-    return NULL;
+         s = (s + 1) & (m->slot_cap - 1))
+        if (memcmp(copy_of(m, m->slots[s] - 1)->id, id, LIMIT_ID_BYTES) == 0)
+            return (int64_t)m->slots[s] - 1;
+    return -1;
 }
 
 int memstore_is_revoked(const struct memstore *m, const uint8_t target[LIMIT_ID_BYTES],
@@ -121,62 +238,83 @@ int memstore_is_revoked(const struct memstore *m, const uint8_t target[LIMIT_ID_
 }
 
 /* Capacity for every item of the batch, so that applying it cannot fail half-way. */
-static int reserve_batch(struct memstore *m, const struct store_put *items, size_t n)
+static int reserve_batch(struct memstore *m, const struct store_put *items,
+                         const struct facts *f, size_t n)
 {
-    size_t bytes = 0;
-    for (size_t i = 0; i < n; i++)
+    size_t bytes = 0, revs = 0;
+    for (size_t i = 0; i < n; i++) {
         bytes += items[i].len;
-    int rc = reserve((void **)&m->arena, &m->arena_cap, m->arena_len + bytes, 1);
+        revs += f[i].revocation;
+    }
+    int rc = pool_reserve(m->pool, n, bytes);
     if (rc == STORE_OK)
         rc = reserve((void **)&m->recs, &m->cap, m->n + n, sizeof *m->recs);
     if (rc == STORE_OK)
-        rc = rehash(m, &m->slots, &m->slot_cap, m->n + n, rec_key, m->n);
-    if (rc == STORE_OK)
-        rc = reserve((void **)&m->tombs, &m->cap_tombs, m->n_tombs + n, sizeof *m->tombs);
-    if (rc == STORE_OK)
-        rc = rehash(m, &m->tslots, &m->tslot_cap, m->n_tombs + n, tomb_key, m->n_tombs);
+        rc = rehash(m->hash_key, &m->slots, &m->slot_cap, m->n + n, rec_key, m, m->n);
+    if (rc == STORE_OK && revs > 0)
+        rc = reserve((void **)&m->tombs, &m->cap_tombs, m->n_tombs + revs, sizeof *m->tombs);
+    if (rc == STORE_OK && revs > 0)
+        rc = rehash(m->hash_key, &m->tslots, &m->tslot_cap, m->n_tombs + revs, tomb_key, m,
+                    m->n_tombs);
     return rc;
 }
 
-static void insert_slot(const struct memstore *m, uint32_t *slots, size_t cap, const uint8_t *key,
-                        size_t index)
+static void apply(struct memstore *m, struct store_put *it, const struct facts *f)
 {
-    size_t s = slot_of(m->hash_key, key, cap);
-    while (slots[s] != 0)
-        s = (s + 1) & (cap - 1);
-    slots[s] = (uint32_t)(index + 1);
-}
-
-static void apply(struct memstore *m, struct store_put *it, const struct proto_record *r)
-{
-    const struct memstore_rec *old = find(m, it->id);
-    if (old != NULL) {
+    int64_t old = find(m, it->id);
+    if (old >= 0) {
         it->result = STORE_PUT_DUPLICATE;
-        it->seq = (uint64_t)(old - m->recs) + 1;
+        it->seq = (uint64_t)old + 1;
         return;
     }
-    if (memstore_is_revoked(m, it->id, r->origin)) {
+    if (memstore_is_revoked(m, it->id, f->origin)) {
         it->result = STORE_PUT_REVOKED;
         it->seq = 0;
         return;
     }
-    struct memstore_rec *nr = &m->recs[m->n];
-    memcpy(nr->id, it->id, LIMIT_ID_BYTES);
-    nr->off = m->arena_len;
-    nr->len = (uint32_t)it->len;
-    memcpy(m->arena + m->arena_len, it->signed_rec, it->len);
-    m->arena_len += it->len;
-    insert_slot(m, m->slots, m->slot_cap, it->id, m->n);
+    assert(m->n < m->cap);
+    m->recs[m->n] = pool_intern(m->pool, it->id, it->signed_rec, it->len);
+    insert_slot(m->hash_key, m->slots, m->slot_cap, it->id, m->n);
     m->n++;
-    if (r->kind == PROTO_KIND_REVOCATION) {
+    if (f->revocation) {
+        assert(m->n_tombs < m->cap_tombs);
         struct memstore_tomb *t = &m->tombs[m->n_tombs];
-        memcpy(t->target, r->u.rev.target, LIMIT_ID_BYTES);
-        memcpy(t->origin, r->origin, LIMIT_KEY_BYTES);
-        insert_slot(m, m->tslots, m->tslot_cap, t->target, m->n_tombs);
+        memcpy(t->target, f->target, LIMIT_ID_BYTES);
+        memcpy(t->origin, f->origin, LIMIT_KEY_BYTES);
+        insert_slot(m->hash_key, m->tslots, m->tslot_cap, t->target, m->n_tombs);
         m->n_tombs++;
     }
     it->result = STORE_PUT_ADDED;
     it->seq = m->n;
+}
+
+static void facts_of(const struct proto_record *r, struct facts *f)
+{
+    f->revocation = r->kind == PROTO_KIND_REVOCATION;
+    memcpy(f->origin, r->origin, LIMIT_KEY_BYTES);
+    if (f->revocation)
+        memcpy(f->target, r->u.rev.target, LIMIT_ID_BYTES);
+}
+
+/* The facts of every item, decoding the bodies given without rec: one that does not decode
+ * refuses the whole batch unchanged. */
+static int gather(const struct store_put *items, size_t n, struct facts *f)
+{
+    struct proto_record *scratch = NULL;
+    int rc = STORE_OK;
+    for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+        const struct proto_record *r = items[i].rec;
+        if (r == NULL && scratch == NULL && (scratch = malloc(sizeof *scratch)) == NULL)
+            rc = STORE_E_IO;
+        else if (r == NULL && proto_record_decode(items[i].signed_rec + LIMIT_SIG_BYTES,
+                                                  items[i].len - LIMIT_SIG_BYTES, scratch, NULL,
+                                                  0) != PROTO_OK)
+            rc = STORE_E_INVAL;
+        if (rc == STORE_OK)
+            facts_of(r ? r : scratch, &f[i]);
+    }
+    free(scratch);
+    return rc;
 }
 
 int memstore_put_batch(struct memstore *m, struct store_put *items, size_t n)
@@ -186,66 +324,49 @@ int memstore_put_batch(struct memstore *m, struct store_put *items, size_t n)
         return STORE_OK;
     if (items == NULL || n > LIMIT_STORE_BATCH)
         return STORE_E_INVAL;
-    struct proto_record *scratch = NULL;
-    int rc = STORE_OK;
-    for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+    for (size_t i = 0; i < n; i++)
         if (items[i].signed_rec == NULL || items[i].len <= LIMIT_SIG_BYTES ||
             items[i].len > LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES)
-            rc = STORE_E_INVAL;
-        if (items[i].rec == NULL && scratch == NULL && rc == STORE_OK) {
-            scratch = malloc(sizeof *scratch);
-            rc = scratch ? STORE_OK : STORE_E_IO;
-        }
-    }
-    /* Decode all first: a body that does not decode refuses the whole batch unchanged. */
-    for (size_t i = 0; i < n && rc == STORE_OK; i++)
-        if (items[i].rec == NULL &&
-            proto_record_decode(items[i].signed_rec + LIMIT_SIG_BYTES,
-                                items[i].len - LIMIT_SIG_BYTES, scratch, NULL, 0) != PROTO_OK)
-            rc = STORE_E_INVAL;
+            return STORE_E_INVAL;
+    struct facts *f = malloc(n * sizeof *f);
+    if (f == NULL)
+        return STORE_E_IO;
+    int rc = gather(items, n, f);
     if (rc == STORE_OK)
-        rc = reserve_batch(m, items, n);
-    for (size_t i = 0; i < n && rc == STORE_OK; i++) {
-        const struct proto_record *r = items[i].rec;
-        if (r == NULL) {
-            int drc = proto_record_decode(items[i].signed_rec + LIMIT_SIG_BYTES,
-                                          items[i].len - LIMIT_SIG_BYTES, scratch, NULL, 0);
-            assert(drc == PROTO_OK); /* decoded above */
-            (void)drc;
-            r = scratch;
-        }
-        apply(m, &items[i], r);
-    }
-    free(scratch);
+        rc = reserve_batch(m, items, f, n);
+    for (size_t i = 0; i < n && rc == STORE_OK; i++)
+        apply(m, &items[i], &f[i]);
+    free(f);
     return rc;
 }
 
 int memstore_has(const struct memstore *m, const uint8_t id[LIMIT_ID_BYTES])
 {
     assert(m != NULL && id != NULL);
-    return find(m, id) != NULL;
+    return find(m, id) >= 0;
 }
 
 int memstore_get(const struct memstore *m, const uint8_t id[LIMIT_ID_BYTES], uint8_t *buf,
                  size_t cap, size_t *len, uint64_t *seq)
 {
     assert(m != NULL && id != NULL && len != NULL && (buf != NULL || cap == 0));
-    const struct memstore_rec *r = find(m, id);
-    if (r == NULL)
+    int64_t e = find(m, id);
+    if (e < 0)
         return STORE_E_NOTFOUND;
-    *len = r->len;
+    const struct memstore_copy *c = copy_of(m, (size_t)e);
+    *len = c->len;
     if (seq != NULL)
-        *seq = (uint64_t)(r - m->recs) + 1;
-    if (r->len > cap)
+        *seq = (uint64_t)e + 1;
+    if (c->len > cap)
         return STORE_E_NOSPACE;
-    memcpy(buf, m->arena + r->off, r->len);
+    memcpy(buf, m->pool->arena + c->off, c->len);
     return STORE_OK;
 }
 
-static int emit(const struct memstore *m, const struct memstore_rec *r, store_record_cb cb,
-                void *ctx)
+static int emit(const struct memstore *m, size_t entry, store_record_cb cb, void *ctx)
 {
-    return cb(r->id, m->arena + r->off, r->len, (uint64_t)(r - m->recs) + 1, ctx);
+    const struct memstore_copy *c = copy_of(m, entry);
+    return cb(c->id, m->pool->arena + c->off, c->len, (uint64_t)entry + 1, ctx);
 }
 
 int memstore_find_short(const struct memstore *m, const uint8_t sid[GOSSIP_SHORT_ID_BYTES],
@@ -256,10 +377,10 @@ int memstore_find_short(const struct memstore *m, const uint8_t sid[GOSSIP_SHORT
         return STORE_OK;
     for (size_t s = slot_of(m->hash_key, sid, m->slot_cap); m->slots[s] != 0;
          s = (s + 1) & (m->slot_cap - 1)) {
-        const struct memstore_rec *r = &m->recs[m->slots[s] - 1];
-        if (memcmp(r->id, sid, GOSSIP_SHORT_ID_BYTES) != 0)
+        size_t e = m->slots[s] - 1;
+        if (memcmp(copy_of(m, e)->id, sid, GOSSIP_SHORT_ID_BYTES) != 0)
             continue;
-        int rc = emit(m, r, cb, ctx);
+        int rc = emit(m, e, cb, ctx);
         if (rc != 0)
             return rc;
     }
@@ -270,7 +391,7 @@ int memstore_iter_seq(const struct memstore *m, uint64_t since, store_record_cb 
 {
     assert(m != NULL && cb != NULL);
     for (uint64_t i = since; i < m->n; i++) {
-        int rc = emit(m, &m->recs[i], cb, ctx);
+        int rc = emit(m, (size_t)i, cb, ctx);
         if (rc != 0)
             return rc;
     }

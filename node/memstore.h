@@ -1,9 +1,13 @@
 /* memstore.h - an in-memory record store with the semantics gossip needs from store/store.h.
  *
  * Used by the gossip tests and by simnet (thousands of nodes in one process), so the per-record
- * cost is small: the signed record bytes once in an arena, a 48-byte entry (id, offset, length),
- * and a 4-byte slot in an open-addressing table keyed by a keyed hash (SipHash) of the id's first
- * 8 bytes, so that a full id and a gossip short id probe the same slots.
+ * cost of one store is small. The signed record bytes live in a pool (struct memstore_pool) that
+ * several stores may share: simnet gives every simulated node the same pool, so a record held by
+ * a thousand nodes is kept once (its bytes are identical everywhere: the id is the hash of the
+ * body and the signature travels with it). A store keeps, per record, the 4-byte pool index of
+ * its copy (in seq order) and a 4-byte slot in an open-addressing table (at most half full) keyed
+ * by a keyed hash (SipHash) of the id's first 8 bytes, so that a full id and a gossip short id
+ * probe the same slots.
  *
  * Semantics (the same as store_put_batch): dedupe on id; records get seq 1, 2, ... in arrival
  * order (seq = entry index + 1, no gaps); a revocation is a tombstone kept whether or not its
@@ -13,13 +17,20 @@
  * removed (no pruning yet). Errors are store_err codes (STORE_E_NOTFOUND, STORE_E_NOSPACE,
  * STORE_E_INVAL, STORE_E_IO for an allocation failure).
  *
- * Ownership: struct memstore is caller-owned: memstore_init, memstore_free. It never keeps
- * pointers to its arguments; callbacks get pointers into the arena, valid during the call.
- * Single-threaded. No I/O, clock or randomness (the hash key is the caller's).
+ * The pool interns copies by (id, bytes): a put whose bytes equal a pooled copy of the same id
+ * reuses it; different bytes under one id (another signature) get their own copy. Pooled copies
+ * are never freed before the pool: a store that is freed or wiped leaves them for the others.
+ *
+ * Ownership: struct memstore_pool is caller-owned (memstore_pool_init, memstore_pool_free) and
+ * must outlive every store sharing it. struct memstore is caller-owned: memstore_init (with a
+ * private pool it owns) or memstore_init_shared (with the caller's pool), memstore_free. Neither
+ * keeps pointers to other arguments; callbacks get pointers into the pool, valid during the call.
+ * Single-threaded. No I/O, clock or randomness (hash keys are the caller's).
  */
 #ifndef TLPMESH_NODE_MEMSTORE_H
 #define TLPMESH_NODE_MEMSTORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,10 +38,20 @@
 #include "proto/limits.h"
 #include "store/store.h"
 
-struct memstore_rec {
+struct memstore_copy { /* one record's bytes in a pool */
     uint8_t id[LIMIT_ID_BYTES];
-    uint64_t off; /* in arena */
+    uint64_t off; /* in the pool's arena */
     uint32_t len;
+};
+
+struct memstore_pool {
+    uint8_t hash_key[GOSSIP_HASH_KEY_BYTES];
+    uint8_t *arena;
+    size_t arena_len, arena_cap;
+    struct memstore_copy *copies;
+    size_t n, cap;
+    uint32_t *slots; /* copy index + 1, keyed by id; power of two, at most half full */
+    size_t slot_cap;
 };
 
 struct memstore_tomb {
@@ -40,9 +61,9 @@ struct memstore_tomb {
 
 struct memstore {
     uint8_t hash_key[GOSSIP_HASH_KEY_BYTES];
-    uint8_t *arena;
-    size_t arena_len, arena_cap;
-    struct memstore_rec *recs; /* in seq order */
+    struct memstore_pool *pool;
+    bool own_pool;
+    uint32_t *recs; /* pool copy index, in seq order */
     size_t n, cap;
     uint32_t *slots; /* entry index + 1; 0 = empty; power of two, at most half full */
     size_t slot_cap;
@@ -52,8 +73,17 @@ struct memstore {
     size_t tslot_cap;
 };
 
+int memstore_pool_init(struct memstore_pool *p, const uint8_t hash_key[GOSSIP_HASH_KEY_BYTES]);
+void memstore_pool_free(struct memstore_pool *p);
+/* Bytes the pool holds (arena and tables), for memory reports. */
+size_t memstore_pool_bytes(const struct memstore_pool *p);
+
 int memstore_init(struct memstore *m, const uint8_t hash_key[GOSSIP_HASH_KEY_BYTES]);
+int memstore_init_shared(struct memstore *m, const uint8_t hash_key[GOSSIP_HASH_KEY_BYTES],
+                         struct memstore_pool *pool);
 void memstore_free(struct memstore *m);
+/* Bytes this store's own tables hold (not the pool), for memory reports. */
+size_t memstore_bytes(const struct memstore *m);
 
 /* store_put_batch semantics; items[].rec may be NULL (the body is decoded then). */
 int memstore_put_batch(struct memstore *m, struct store_put *items, size_t n);

@@ -31,6 +31,7 @@ struct run {
     uv_tcp_t listener;
     bool listening;
     uv_timer_t timer;
+    uv_timer_t prune_timer; /* expired records past LIMIT_PRUNE_GRACE_MS leave the store */
     uv_prepare_t prepare;
     uv_signal_t sig_int, sig_term, sig_hup;
     struct control_server control;
@@ -804,6 +805,27 @@ static void on_prepare(uv_prepare_t *p)
         uv_timer_start(&r->timer, on_timer, next > now ? next - now : 0, 0);
 }
 
+/* One bounded prune transaction per run; a full batch means more are due: run again at once
+ * (the next loop turn) rather than a minute later, so a backlog drains without long turns. */
+static void on_prune(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    size_t pruned = 0;
+    int rc = store_prune_expired(r->store, unix_ms(), LIMIT_PRUNE_GRACE_MS, LIMIT_PRUNE_BATCH,
+                                 &pruned);
+    if (rc < 0) {
+        log_event(LOG_WARN, "prune_failed", store_strerror(rc), NULL);
+        return;
+    }
+    if (pruned > 0) {
+        char n[24];
+        snprintf(n, sizeof n, "%zu", pruned);
+        log_event(LOG_INFO, "pruned", "expired records removed", "records", n, NULL);
+    }
+    if (pruned == LIMIT_PRUNE_BATCH)
+        uv_timer_start(t, on_prune, 0, LIMIT_PRUNE_INTERVAL_MS);
+}
+
 static void close_walk(uv_handle_t *h, void *arg)
 {
     (void)arg;
@@ -831,6 +853,7 @@ static void stop(struct run *r)
     engine_shutdown(&r->engine); /* CLOSE(SHUTDOWN) queued and io_close on every connection */
     uv_prepare_stop(&r->prepare);
     uv_close((uv_handle_t *)&r->prepare, NULL);
+    uv_close((uv_handle_t *)&r->prune_timer, NULL);
     uv_close((uv_handle_t *)&r->sig_int, NULL);
     uv_close((uv_handle_t *)&r->sig_term, NULL);
     uv_close((uv_handle_t *)&r->sig_hup, NULL);
@@ -863,6 +886,9 @@ static int start_handles(struct run *r)
     uv_prepare_init(&r->loop, &r->prepare);
     r->prepare.data = r;
     uv_prepare_start(&r->prepare, on_prepare);
+    uv_timer_init(&r->loop, &r->prune_timer);
+    r->prune_timer.data = r;
+    uv_timer_start(&r->prune_timer, on_prune, 0, LIMIT_PRUNE_INTERVAL_MS); /* first at start */
     uv_signal_t *sigs[] = {&r->sig_int, &r->sig_term, &r->sig_hup};
     int nums[] = {SIGINT, SIGTERM, SIGHUP};
     for (size_t i = 0; i < 3; i++) {

@@ -65,12 +65,13 @@ static void auth_message(const uint8_t noise_pk[LIMIT_KEY_BYTES],
     memcpy(msg + sizeof SESSION_SIG_CONTEXT - 1, noise_pk, LIMIT_KEY_BYTES);
 }
 
-static void make_auth(struct session *s, const struct keys_identity *id)
+void session_auth_payload(const struct keys_identity *id, uint8_t out[SESSION_AUTH_BYTES])
 {
+    assert(id && out);
     uint8_t msg[sizeof SESSION_SIG_CONTEXT - 1 + LIMIT_KEY_BYTES];
     auth_message(id->noise_pk, msg);
-    memcpy(s->auth, id->sign_pk, LIMIT_KEY_BYTES);
-    crypto_sign_detached(s->auth + LIMIT_KEY_BYTES, NULL, msg, sizeof msg, id->sign_sk);
+    memcpy(out, id->sign_pk, LIMIT_KEY_BYTES);
+    crypto_sign_detached(out + LIMIT_KEY_BYTES, NULL, msg, sizeof msg, id->sign_sk);
 }
 
 /* Checks the peer's 96-byte payload against the static key Noise authenticated. */
@@ -124,7 +125,7 @@ static int write_handshake(struct session *s, const uint8_t *payload, size_t len
 
 int session_init(struct session *s, const struct session_params *p, const struct session_cb *cb)
 {
-    assert(s && p && p->id && p->network && p->ephemeral_sk && cb && cb->scratch);
+    assert(s && p && p->id && p->network && p->ephemeral_sk && p->auth && cb && cb->scratch);
     assert(!p->initiator || p->expect_key);
     memset(s, 0, sizeof *s);
     s->initiator = p->initiator;
@@ -142,7 +143,7 @@ int session_init(struct session *s, const struct session_params *p, const struct
     }
     memcpy(prologue, SESSION_PROLOGUE_PREFIX, plen);
     memcpy(prologue + plen, p->network, nlen);
-    make_auth(s, p->id);
+    memcpy(s->auth, p->auth, sizeof s->auth);
     if (noise_hs_init(&s->hs, p->initiator, prologue, plen + nlen, p->id->noise_sk,
                       p->ephemeral_sk) < 0) {
         s->state = SESSION_CLOSED;
@@ -223,20 +224,17 @@ static int on_message(struct session *s, const uint8_t *pt, size_t len,
             return SESSION_E_MESSAGE;
         s->peer_reason = body[0];
         return SESSION_E_PEER_CLOSED;
+    case SESSION_MSG_REKEY:
+        if (blen != 0)
+            return SESSION_E_MESSAGE;
+        noise_cs_rekey(&s->rx); /* the peer's next frame is under the next key */
+        s->rekeys++;
+        return SESSION_OK;
     default:
         if (type < SESSION_MSG_APP_FIRST)
             return SESSION_E_MESSAGE;
         cb->message(cb->ctx, type, body, blen);
         return SESSION_OK;
-    }
-}
-
-/* Both sides rekey a direction after the same message count, so no signal is needed. */
-static void maybe_rekey(struct session *s, struct noise_cs *cs)
-{
-    if (cs->n % s->rekey_interval == 0) {
-        noise_cs_rekey(cs);
-        s->rekeys++;
     }
 }
 
@@ -252,7 +250,6 @@ static int on_transport_frame(struct session *s, const uint8_t *msg, size_t len,
         return SESSION_E_NONCE;
     if (n < 0)
         return SESSION_E_DECRYPT;
-    maybe_rekey(s, &s->rx);
     int rc = on_message(s, pt, (size_t)n, cb);
     sodium_memzero(pt, (size_t)n);
     return rc;
@@ -318,14 +315,11 @@ int session_feed(struct session *s, const uint8_t *data, size_t len, const struc
     return rc;
 }
 
-int session_send(struct session *s, uint8_t type, const uint8_t *body, size_t len,
-                 const struct session_cb *cb)
+/* Encrypts and frames one message under the current sending key. */
+static int send_message(struct session *s, uint8_t type, const uint8_t *body, size_t len,
+                        const struct session_cb *cb)
 {
-    assert(s && cb && (body || len == 0));
-    if (s->state != SESSION_WAIT_HELLO && s->state != SESSION_OPEN)
-        return SESSION_E_STATE;
-    if (len > SESSION_MAX_BODY)
-        return SESSION_E_SIZE;
+    assert(len <= SESSION_MAX_BODY);
     /* frame in the first third of scratch, plaintext in the second: no overlap */
     uint8_t *pt = cb->scratch + SESSION_SCRATCH_PART;
     pt[0] = type;
@@ -336,14 +330,56 @@ int session_send(struct session *s, uint8_t type, const uint8_t *body, size_t le
     if (n == NOISE_E_NONCE)
         return SESSION_E_NONCE;
     assert(n == (int)(len + 1 + NOISE_TAGLEN));
-    maybe_rekey(s, &s->tx);
     return emit_frame(s, (size_t)n, cb);
+}
+
+/* REKEY goes out under the old key; every later frame uses the new one. The key only changes
+ * once the frame is queued, so the peer always sees REKEY before the first frame it must change
+ * keys for. */
+static int send_rekey(struct session *s, const struct session_cb *cb)
+{
+    int rc = send_message(s, SESSION_MSG_REKEY, NULL, 0, cb);
+    if (rc < 0)
+        return rc;
+    noise_cs_rekey(&s->tx);
+    s->rekeys++;
+    s->tx_since_rekey = 0;
+    return SESSION_OK;
+}
+
+static bool transport_up(const struct session *s)
+{
+    return s->state == SESSION_WAIT_HELLO || s->state == SESSION_OPEN;
+}
+
+int session_send(struct session *s, uint8_t type, const uint8_t *body, size_t len,
+                 const struct session_cb *cb)
+{
+    assert(s && cb && (body || len == 0) && type != SESSION_MSG_REKEY);
+    if (!transport_up(s))
+        return SESSION_E_STATE;
+    if (len > SESSION_MAX_BODY)
+        return SESSION_E_SIZE;
+    int rc = send_message(s, type, body, len, cb);
+    if (rc < 0)
+        return rc;
+    if (++s->tx_since_rekey < s->rekey_interval)
+        return SESSION_OK;
+    return send_rekey(s, cb);
+}
+
+int session_rekey(struct session *s, const struct session_cb *cb)
+{
+    assert(s && cb);
+    if (!transport_up(s))
+        return SESSION_E_STATE;
+    return send_rekey(s, cb);
 }
 
 void session_close(struct session *s, uint8_t reason, const struct session_cb *cb)
 {
     assert(s && cb);
-    if (s->state == SESSION_WAIT_HELLO || s->state == SESSION_OPEN)
+    if (transport_up(s))
         (void)session_send(s, SESSION_MSG_CLOSE, &reason, 1, cb); /* best effort: closing anyway */
     s->state = SESSION_CLOSED;
 }

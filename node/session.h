@@ -13,8 +13,12 @@
  *               HELLO     (1): u8 version || u32 BE capabilities; first message each way
  *               KEEPALIVE (2): empty
  *               CLOSE     (3): u8 reason (enum session_close)
- *               4..15 reserved (an error); 16..255 application (gossip) -> on_message
- *   rekey     = each direction calls noise_cs_rekey() after every rekey_interval messages.
+ *               REKEY     (4): empty; the sender's next frames use the next key
+ *               5..15 reserved (an error); 16..255 application (gossip) -> on_message
+ *   rekey     = the sender sends REKEY, then calls noise_cs_rekey() on its sending cipher state;
+ *               the receiver calls it on its receiving one right after decrypting REKEY. The
+ *               session sends REKEY after every rekey_interval other messages; the engine also
+ *               calls session_rekey() on a timer. Only the sender decides, so nothing races.
  *
  * Ownership: struct session is caller-owned; session_init() allocates the receive buffer and
  * session_free() releases it and wipes every key. It holds secrets (keys, cipher states).
@@ -46,6 +50,7 @@ enum session_msg {
     SESSION_MSG_HELLO = 1,
     SESSION_MSG_KEEPALIVE = 2,
     SESSION_MSG_CLOSE = 3,
+    SESSION_MSG_REKEY = 4,
     SESSION_MSG_APP_FIRST = 16, /* 16..255 belong to the application (gossip) */
 };
 
@@ -110,6 +115,7 @@ struct session_params {
     const char *network;                     /* mixed into the prologue */
     const uint8_t *ephemeral_sk;             /* 32 random bytes from the caller */
     const uint8_t *expect_key;               /* initiator: Ed25519 key of the dialled peer */
+    const uint8_t *auth; /* SESSION_AUTH_BYTES from session_auth_payload(id), made once */
     uint64_t rekey_interval;                 /* 0 = LIMIT_REKEY_MESSAGES */
     uint32_t capabilities;                   /* sent in HELLO */
 };
@@ -128,7 +134,8 @@ struct session {
     uint32_t capabilities;
     uint8_t peer_reason; /* CLOSE reason received (SESSION_E_PEER_CLOSED) */
     uint64_t rekey_interval;
-    uint64_t frames_in, frames_out, rekeys;
+    uint64_t tx_since_rekey; /* messages sent under the current sending key, REKEY excluded */
+    uint64_t frames_in, frames_out, rekeys; /* rekeys: both directions */
     /* receive buffer: 2-byte header then the body of the frame being assembled */
     uint8_t hdr[2];
     size_t hdr_len;
@@ -136,6 +143,11 @@ struct session {
     uint8_t *buf;
     size_t buf_len, buf_cap;
 };
+
+/* The 96-byte handshake payload of identity id. It never changes for an identity: compute it
+ * once (engine_init) and pass it in session_params.auth, so that accepting a connection from an
+ * unauthenticated client costs no signature. */
+void session_auth_payload(const struct keys_identity *id, uint8_t out[SESSION_AUTH_BYTES]);
 
 /* Starts the handshake; the initiator sends message 1 through cb. */
 int session_init(struct session *s, const struct session_params *p, const struct session_cb *cb);
@@ -147,6 +159,9 @@ int session_feed(struct session *s, const uint8_t *data, size_t len, const struc
 /* Sends one message (HELLO/KEEPALIVE/CLOSE/application) once the transport keys exist. */
 int session_send(struct session *s, uint8_t type, const uint8_t *body, size_t len,
                  const struct session_cb *cb);
+
+/* Sends REKEY and moves the sending direction to the next key (the time-based rekey). */
+int session_rekey(struct session *s, const struct session_cb *cb);
 
 /* Sends CLOSE(reason) if the transport is up, then marks the session closed. */
 void session_close(struct session *s, uint8_t reason, const struct session_cb *cb);

@@ -41,6 +41,12 @@ enum limits {
     LIMIT_STORE_META_KEY_BYTES = 64,     /* meta key name */
     LIMIT_STORE_META_VALUE_BYTES = 4096, /* meta value (node info) */
     LIMIT_STORE_RESIZE_RETRIES = 8,      /* re-reads of a map another process keeps growing */
+    LIMIT_PRUNE_BATCH = 1024,            /* expired records removed per prune transaction: one
+                                            commit stays short on the loop thread */
+    LIMIT_PRUNE_INTERVAL_MS = 60 * 1000, /* the node prunes this often (sooner while a full
+                                            batch was found) */
+    LIMIT_PRUNE_GRACE_MS = 24 * 60 * 60 * 1000, /* an expired indicator stays this long: lookups
+                                            and exports can still show it, dedupe still knows it */
 
     /* --- config (node/) --- */
     LIMIT_CONFIG_BYTES = 1 << 20, /* a config file larger than 1 MiB is refused */
@@ -88,6 +94,7 @@ enum limits {
     LIMIT_BACKOFF_MIN_MS = 1000,        /* first redial delay */
     LIMIT_BACKOFF_MAX_MS = 5 * 60 * 1000, /* redial delay cap (doubles with jitter up to this) */
     LIMIT_REKEY_MESSAGES = 1 << 20,     /* each direction rekeys after this many messages */
+    LIMIT_REKEY_MS = 10 * 60 * 1000,    /* ... and at least this often (REKEY message) */
     LIMIT_PEER_SENDQ_BYTES = 8 << 20,   /* bytes queued towards one connection */
     LIMIT_CONNS = 2 * LIMIT_PEERS + LIMIT_HALF_OPEN, /* one session + one dial per peer + inbound */
     LIMIT_CONTROL_LINE = 1 << 16,       /* one control-socket request line */
@@ -114,6 +121,7 @@ enum limits {
     LIMIT_GOSSIP_OWN_RANGES = 256,     /* seq ranges this node committed, not yet passed by the
                                           local scan */
     LIMIT_RECON_INTERVAL_MS = 60 * 1000, /* reconciliation with each peer this often */
+    LIMIT_RECON_REQ_MIN_MS = 5 * 1000, /* a peer's RECON_REQ starts a round at most this often */
     LIMIT_RECON_START_DELAY_MS = 250,  /* after a session opens: a simultaneous dial settles first,
                                           so one session, not two, carries the catch-up */
 

@@ -14,7 +14,7 @@
 
 enum db_index {
     DB_RECORDS, DB_BYVALUE, DB_BYTIME, DB_SEQ, DB_REVOKED, DB_META, DB_PEERS, DB_SIGHTED,
-    DB_ROSTERS, DB_N
+    DB_ROSTERS, DB_EXPIRY, DB_N
 };
 
 static const struct {
@@ -30,6 +30,7 @@ static const struct {
     [DB_PEERS] = {"peers", 0},
     [DB_SIGHTED] = {"sighted", MDB_DUPSORT | MDB_DUPFIXED},
     [DB_ROSTERS] = {"rosters", MDB_DUPSORT | MDB_DUPFIXED},
+    [DB_EXPIRY] = {"expiry", 0},
 };
 _Static_assert((int)DB_N <= (int)LIMIT_STORE_DBS, "more named databases than LIMIT_STORE_DBS");
 
@@ -40,9 +41,12 @@ _Static_assert((int)DB_N <= (int)LIMIT_STORE_DBS, "more named databases than LIM
 enum {
     SEQ_BYTES = 8,
     SEQ_VAL_BYTES = LIMIT_ID_BYTES + 8,           /* id || added_us BE */
+    SEQ_PRUNED_BYTES = 8,                         /* added_us BE: the record was pruned */
     VALUE_KEY_BYTES = 1 + 32,                     /* itype || BLAKE2b-256(value) */
     TIME_KEY_BYTES = 8 + LIMIT_ID_BYTES,          /* created_ms BE || id */
     REVOKED_VAL_BYTES = LIMIT_KEY_BYTES + LIMIT_ID_BYTES, /* origin || revocation id */
+    EXPIRY_KEY_BYTES = 8 + LIMIT_ID_BYTES,        /* valid_until_ms BE || id */
+    EXPIRY_VAL_BYTES = 8 + VALUE_KEY_BYTES,       /* created_ms BE || byvalue key */
     SIGNED_MAX = LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES,
 };
 
@@ -436,15 +440,29 @@ static int check_item(const struct store_put *it)
     }
 }
 
+/* byvalue, and expiry with what pruning needs to find every index entry again. */
+static int put_indicator_index(struct store *s, MDB_txn *txn, const struct store_put *it)
+{
+    const struct proto_record *r = it->rec;
+    uint8_t exp_key[EXPIRY_KEY_BYTES], exp_val[EXPIRY_VAL_BYTES];
+    uint8_t *vkey = exp_val + 8;
+    value_key(vkey, r->u.ind.type, r->u.ind.value, strlen(r->u.ind.value));
+    MDB_val k = {VALUE_KEY_BYTES, vkey}, v = {LIMIT_ID_BYTES, (void *)it->id};
+    int rc = mdb_put(txn, s->dbi[DB_BYVALUE], &k, &v, 0);
+    if (rc != MDB_SUCCESS)
+        return map_err(rc);
+    put_be64(exp_key, r->u.ind.valid_until_ms);
+    memcpy(exp_key + 8, it->id, LIMIT_ID_BYTES);
+    put_be64(exp_val, r->created_ms);
+    MDB_val ek = {sizeof exp_key, exp_key}, ev = {sizeof exp_val, exp_val};
+    return map_err(mdb_put(txn, s->dbi[DB_EXPIRY], &ek, &ev, 0));
+}
+
 static int put_kind_index(struct store *s, MDB_txn *txn, const struct store_put *it)
 {
     const struct proto_record *r = it->rec;
-    if (r->kind == PROTO_KIND_INDICATOR) {
-        uint8_t key[VALUE_KEY_BYTES];
-        value_key(key, r->u.ind.type, r->u.ind.value, strlen(r->u.ind.value));
-        MDB_val k = {sizeof key, key}, v = {LIMIT_ID_BYTES, (void *)it->id};
-        return map_err(mdb_put(txn, s->dbi[DB_BYVALUE], &k, &v, 0));
-    }
+    if (r->kind == PROTO_KIND_INDICATOR)
+        return put_indicator_index(s, txn, it);
     if (r->kind == PROTO_KIND_REVOCATION) {
         uint8_t val[REVOKED_VAL_BYTES];
         memcpy(val, r->origin, LIMIT_KEY_BYTES);
@@ -471,10 +489,15 @@ static int seq_added(struct store *s, MDB_txn *txn, uint64_t seq, uint64_t *adde
     int rc = mdb_get(txn, s->dbi[DB_SEQ], &k, &v);
     if (rc != MDB_SUCCESS)
         return rc == MDB_NOTFOUND ? STORE_E_CORRUPT : map_err(rc); /* seqs have no gaps */
-    if (v.mv_size != LIMIT_ID_BYTES && v.mv_size != SEQ_VAL_BYTES)
+    const uint8_t *p = v.mv_data;
+    if (v.mv_size == SEQ_VAL_BYTES)
+        *added_us = get_be64(p + LIMIT_ID_BYTES);
+    else if (v.mv_size == SEQ_PRUNED_BYTES)
+        *added_us = get_be64(p);
+    else if (v.mv_size == LIMIT_ID_BYTES)
+        *added_us = 0;
+    else
         return STORE_E_CORRUPT;
-    *added_us = v.mv_size == SEQ_VAL_BYTES ? get_be64((const uint8_t *)v.mv_data + LIMIT_ID_BYTES)
-                                           : 0;
     return STORE_OK;
 }
 
@@ -591,6 +614,109 @@ int store_put_batch(struct store *s, struct store_put *items, size_t n)
         return STORE_E_INVAL;
     struct batch b = {items, n};
     return run_write(s, put_batch_txn, &b);
+}
+
+/* --- pruning expired indicators --- */
+
+struct prune {
+    uint64_t cutoff_ms; /* entries with valid_until_ms < cutoff_ms go */
+    size_t max;
+    size_t *pruned;
+};
+
+static int del_exact(struct store *s, MDB_txn *txn, enum db_index db, const void *key,
+                     size_t key_len, const void *val, size_t val_len)
+{
+    MDB_val k = {key_len, (void *)key}, v = {val_len, (void *)val};
+    int rc = mdb_del(txn, s->dbi[db], &k, val_len ? &v : NULL);
+    /* every index entry was written with its record: a missing one is damage */
+    return rc == MDB_NOTFOUND ? STORE_E_CORRUPT : map_err(rc);
+}
+
+/* Drops the record named by one expiry entry (copied out: deletes move LMDB's pages) from
+ * records, bytime and byvalue, and reduces its seq entry to the arrival time. */
+static int prune_one(struct store *s, MDB_txn *txn, const uint8_t exp_key[EXPIRY_KEY_BYTES],
+                     const uint8_t exp_val[EXPIRY_VAL_BYTES])
+{
+    const uint8_t *id = exp_key + 8;
+    MDB_val k = {LIMIT_ID_BYTES, (void *)id}, v;
+    int rc = mdb_get(txn, s->dbi[DB_RECORDS], &k, &v);
+    if (rc != MDB_SUCCESS || v.mv_size <= SEQ_BYTES + LIMIT_SIG_BYTES)
+        return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? STORE_E_CORRUPT : map_err(rc);
+    uint8_t seq_key[SEQ_BYTES];
+    memcpy(seq_key, v.mv_data, SEQ_BYTES);
+    uint64_t added_us = 0;
+    int err = seq_added(s, txn, get_be64(seq_key), &added_us);
+    if (err == STORE_OK)
+        err = del_exact(s, txn, DB_RECORDS, id, LIMIT_ID_BYTES, NULL, 0);
+    uint8_t time_key[TIME_KEY_BYTES];
+    memcpy(time_key, exp_val, 8);
+    memcpy(time_key + 8, id, LIMIT_ID_BYTES);
+    if (err == STORE_OK)
+        err = del_exact(s, txn, DB_BYTIME, time_key, sizeof time_key, NULL, 0);
+    if (err == STORE_OK)
+        err = del_exact(s, txn, DB_BYVALUE, exp_val + 8, VALUE_KEY_BYTES, id, LIMIT_ID_BYTES);
+    if (err == STORE_OK)
+        err = del_exact(s, txn, DB_EXPIRY, exp_key, EXPIRY_KEY_BYTES, NULL, 0);
+    if (err != STORE_OK)
+        return err;
+    uint8_t pruned[SEQ_PRUNED_BYTES];
+    put_be64(pruned, added_us);
+    MDB_val sk = {sizeof seq_key, seq_key}, sv = {sizeof pruned, pruned};
+    return map_err(mdb_put(txn, s->dbi[DB_SEQ], &sk, &sv, 0));
+}
+
+/* The expiry index is in valid_until order: take its first entry while it is due, at most max
+ * times (each round removes that entry, so the walk is bounded by max). */
+static int prune_txn(struct store *s, MDB_txn *txn, void *ctx)
+{
+    struct prune *p = ctx;
+    assert(p->max >= 1 && p->max <= LIMIT_PRUNE_BATCH);
+    *p->pruned = 0; /* the transaction may be retried on a grown map */
+    MDB_cursor *c = NULL;
+    int rc = mdb_cursor_open(txn, s->dbi[DB_EXPIRY], &c);
+    if (rc != MDB_SUCCESS)
+        return map_err(rc);
+    int err = STORE_OK;
+    while (err == STORE_OK && *p->pruned < p->max) {
+        MDB_val k, v;
+        rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+        if (rc != MDB_SUCCESS) {
+            err = rc == MDB_NOTFOUND ? STORE_OK : map_err(rc);
+            break;
+        }
+        if (k.mv_size != EXPIRY_KEY_BYTES || v.mv_size != EXPIRY_VAL_BYTES) {
+            err = STORE_E_CORRUPT;
+            break;
+        }
+        if (get_be64(k.mv_data) >= p->cutoff_ms)
+            break;
+        uint8_t exp_key[EXPIRY_KEY_BYTES], exp_val[EXPIRY_VAL_BYTES];
+        memcpy(exp_key, k.mv_data, sizeof exp_key);
+        memcpy(exp_val, v.mv_data, sizeof exp_val);
+        err = prune_one(s, txn, exp_key, exp_val);
+        if (err == STORE_OK)
+            (*p->pruned)++;
+    }
+    mdb_cursor_close(c);
+    return err;
+}
+
+int store_prune_expired(struct store *s, uint64_t now_ms, uint64_t grace_ms, size_t max,
+                        size_t *pruned)
+{
+    assert(s != NULL && pruned != NULL);
+    *pruned = 0;
+    if (max == 0 || max > LIMIT_PRUNE_BATCH)
+        return STORE_E_INVAL;
+    if (now_ms <= grace_ms) /* nothing can have been expired for grace_ms yet */
+        return s->read_only ? STORE_E_READONLY : STORE_OK;
+    /* valid_until + grace <= now  <=>  valid_until < now - grace + 1, without overflow */
+    struct prune p = {now_ms - grace_ms + 1, max, pruned};
+    int err = run_write(s, prune_txn, &p);
+    if (err != STORE_OK)
+        *pruned = 0;
+    return err;
 }
 
 /* --- reading --- */
@@ -721,6 +847,8 @@ static int scan_txn(struct store *s, MDB_txn *txn, void *ctx)
     int err = STORE_OK;
     for (rc = mdb_cursor_get(c, &k, &v, first); rc == MDB_SUCCESS && err == STORE_OK;
          rc = mdb_cursor_get(c, &k, &v, next)) {
+        if (sc->kind == SCAN_SEQ && v.mv_size == SEQ_PRUNED_BYTES)
+            continue;
         const uint8_t *id = scan_id(sc, &k, &v);
         if (id == NULL)
             break;
@@ -790,6 +918,8 @@ static int added_txn(struct store *s, MDB_txn *txn, void *ctx)
     int err = STORE_OK;
     for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS && err == STORE_OK;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size == SEQ_BYTES && v.mv_size == SEQ_PRUNED_BYTES)
+            continue;
         if (k.mv_size != SEQ_BYTES ||
             (v.mv_size != LIMIT_ID_BYTES && v.mv_size != SEQ_VAL_BYTES)) {
             err = STORE_E_CORRUPT;

@@ -8,6 +8,7 @@
  *   seq      seq(8, BE)                      -> id(32) || added_us(8, BE); local arrival order,
  *            from 1, no gaps; added_us strictly increases with seq (store_put.added_us). Stores
  *            written before added_us existed hold a bare id(32): those records read as added 0.
+ *            A pruned record's entry is its added_us(8, BE) alone.
  *   revoked  target id(32)                   -> revoker origin(32) || revocation id(32), sorted
  *            duplicates: every origin's revocation is kept, so one from a stranger cannot
  *            occupy the slot of the genuine one; only the target's own origin counts.
@@ -16,6 +17,9 @@
  *   sighted  target id(32)                   -> sighting id(32), sorted duplicates (sightings)
  *   rosters  owner key(32)                   -> roster id(32), sorted duplicates (rosters; every
  *            version is kept, node/community.h picks the one that counts)
+ *   expiry   valid_until_ms(8, BE) || id(32) -> created_ms(8, BE) || byvalue key(33); indicators
+ *            only: what store_prune_expired needs to drop a record and its index entries without
+ *            decoding it
  * Big-endian integer keys make LMDB's byte order the numeric order.
  *
  * Durability: every write is one LMDB write transaction committed with fsync (no MDB_NOSYNC), so a
@@ -47,7 +51,7 @@
 #include "proto/record.h"
 
 #define STORE_FILE_NAME "store.mdb"
-#define STORE_SCHEMA_VERSION 2 /* 2: sighted and rosters indexes */
+#define STORE_SCHEMA_VERSION 3 /* 2: sighted and rosters indexes; 3: expiry index */
 
 enum store_err {
     STORE_OK = 0,
@@ -112,6 +116,20 @@ struct store_put {
  * (STORE_E_INVAL names no item: validate before, or bisect). */
 int store_put_batch(struct store *s, struct store_put *items, size_t n);
 
+/* Removes up to max (1..LIMIT_PRUNE_BATCH) indicators whose valid_until_ms + grace_ms <= now_ms,
+ * earliest expiry first, with their byvalue, bytime and expiry entries, in ONE durable write
+ * transaction; *pruned gets the count (== max: more may be left, call again). The seq entry of a
+ * pruned record keeps its arrival time and drops the id (value = added_us(8)), so seq stays
+ * gap-free for store_seq_at_time; the iterators skip such entries.
+ * Revocations (tombstones) are never pruned: a revocation may arrive before its target and does
+ * not carry the target's expiry, so the store cannot tell when the target stops being valid; they
+ * are small, and keeping them is what refuses a replay of the revoked record. Sightings and
+ * rosters carry no expiry and stay too; a sighting of a pruned indicator becomes one whose target
+ * is unknown (as when it arrives before its target).
+ * STORE_E_INVAL for max out of range; STORE_E_READONLY; other store errors change nothing. */
+int store_prune_expired(struct store *s, uint64_t now_ms, uint64_t grace_ms, size_t max,
+                        size_t *pruned);
+
 /* --- reading --- */
 
 /* Called once per record; return non-zero to stop the iteration. */
@@ -141,7 +159,7 @@ int store_find_prefix(struct store *s, const uint8_t *prefix, size_t prefix_len,
                       store_record_cb cb, void *ctx);
 
 /* Every record with seq > since_seq, in seq order ("added since" polling: pass the last seq seen;
- * 0 = everything). */
+ * 0 = everything). Pruned records are skipped. */
 int store_iter_seq(struct store *s, uint64_t since_seq, store_record_cb cb, void *ctx);
 
 /* Like store_iter_seq, also passing each record's arrival time (Unix microseconds, see
@@ -151,7 +169,8 @@ typedef int (*store_added_cb)(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *s
 int store_iter_added(struct store *s, uint64_t since_seq, store_added_cb cb, void *ctx);
 
 /* The highest seq whose arrival time is <= t_us (0 when none): the records added after t_us are
- * exactly those with seq > *seq. O(log n) lookups, in one read transaction. */
+ * exactly those with seq > *seq (that seq's record may since have been pruned). O(log n) lookups,
+ * in one read transaction. */
 int store_seq_at_time(struct store *s, uint64_t t_us, uint64_t *seq);
 
 /* Every record with from_ms <= created_ms < to_ms, in (created_ms, id) order. */

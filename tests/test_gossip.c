@@ -54,7 +54,7 @@ struct tnode {
     struct tlink link[MAX_DEG]; /* slot = index */
     size_t n_links;
     uint64_t verify_items;
-    uint64_t sent[4]; /* messages sent, by gossip type - 16 */
+    uint64_t sent[5]; /* messages sent, by gossip type - 16 */
     uint64_t bytes_in;
 };
 
@@ -92,6 +92,7 @@ struct net {
     bool defer_verify;
     size_t cand_cap;   /* 0 = default; small values exercise the overload path */
     int lmdb_node;     /* index of the node that runs on a real LMDB store, or -1 */
+    uint64_t valid_for_ms; /* new indicators expire at WALL0 + this; 0 = 30 days */
     uint64_t now;
     struct trec *recs;
     size_t n_recs;
@@ -270,7 +271,7 @@ static int io_send(void *ctx, size_t peer, uint8_t type, const uint8_t *body, si
     struct tnode *n = ctx;
     assert_true(peer < n->n_links && n->link[peer].up);
     assert_true(len <= SESSION_MAX_BODY);
-    assert_true(type >= GOSSIP_MSG_RECORDS && type <= GOSSIP_MSG_RECON);
+    assert_true(type >= GOSSIP_MSG_RECORDS && type <= GOSSIP_MSG_RECON_REQ);
     n->sent[type - GOSSIP_MSG_RECORDS]++;
     struct tnode *to = &n->net->nodes[n->link[peer].node];
     push_msg(n->net, to->idx, slot_of(to, n->idx), type, body, len);
@@ -543,7 +544,8 @@ static size_t make_record(struct net *net, size_t origin, const struct spec *sp,
         r->kind = PROTO_KIND_INDICATOR;
         r->u.ind.type = PROTO_ITYPE_SHA256;
         r->u.ind.confidence = 50;
-        r->u.ind.valid_until_ms = WALL0 + 86400000ull * 30;
+        r->u.ind.valid_until_ms = WALL0 + (net->valid_for_ms ? net->valid_for_ms
+                                                              : 86400000ull * 30);
         uint8_t h[32];
         crypto_hash_sha256(h, (const uint8_t *)&n, sizeof n);
         sodium_bin2hex(r->u.ind.value, sizeof r->u.ind.value, h, sizeof h);
@@ -1055,6 +1057,40 @@ static void test_lmdb_store(void **state)
     net_free(net);
 }
 
+/* An expired record is in neither side's reconciliation set, whether its holder still stores it
+ * (B, memstore) or has pruned it (A, LMDB): nobody offers or asks for it, the live ones pass. */
+static void test_expired_not_reconciled(void **state)
+{
+    (void)state;
+    struct net *net = net_new(2);
+    net->lmdb_node = 0;
+    add_link(net, 0, 1);
+    net_start(net);
+    struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+    net->valid_for_ms = 5000;
+    size_t gone_a = publish(net, 0, &clear, -1);
+    size_t stale_b = publish(net, 1, &clear, -1);
+    net->valid_for_ms = 0;
+    size_t live_a = publish(net, 0, &clear, -1);
+    size_t live_b = publish(net, 1, &clear, -1);
+    run(net, 6000);
+    size_t pruned = 0;
+    assert_int_equal(store_prune_expired(net->nodes[0].lmdb, WALL0 + net->now, 0,
+                                         LIMIT_PRUNE_BATCH, &pruned), STORE_OK);
+    assert_int_equal(pruned, 1);
+    assert_false(holds(net, 0, gone_a));
+    link_up(net, 0, 1);
+    run(net, RUN_MS);
+    assert_true(holds(net, 1, live_a) && holds(net, 0, live_b));
+    assert_false(holds(net, 1, gone_a) || holds(net, 0, stale_b));
+    assert_true(holds(net, 1, stale_b));
+    assert_int_equal(pst(net, 0, 1)->recon_haves, 1);
+    assert_int_equal(pst(net, 1, 0)->recon_haves, 1);
+    assert_int_equal(pst(net, 0, 1)->want_out + pst(net, 1, 0)->want_out, 0);
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
 /* B can verify only 32 records at a time: what does not fit is asked for again by WANT once
  * verification has caught up, so everything arrives without waiting for the next
  * reconciliation. */
@@ -1083,6 +1119,88 @@ static void test_overload_refetch(void **state)
     net_free(net);
 }
 
+/* A byzantine member X hands a community record straight to B, which is outside the community:
+ * B's inbound gate refuses it (B judges its own membership; only the sender's is taken on trust)
+ * and B never holds it. */
+static void test_inbound_refuses_out_of_audience(void **state)
+{
+    (void)state;
+    struct net *net = net_new(3); /* 0 = A (origin), 1 = X (member), 2 = B (not a member) */
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(net->nodes[i].comms[0], LIMIT_NAME_BYTES + 1, "isac");
+        net->nodes[i].n_comms = 1;
+    }
+    add_link(net, 0, 1);
+    add_link(net, 1, 2);
+    net_start(net);
+    link_up(net, 0, 1);
+    link_up(net, 1, 2);
+    run(net, RUN_MS);
+    struct spec green = {PROTO_TLP_GREEN, {"isac", NULL}, {-1}};
+    static uint8_t rec[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
+    static uint8_t msg[4 + LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
+    size_t len;
+    size_t r = make_record(net, 0, &green, -1, rec, &len);
+    push_msg(net, 2, slot_of(&net->nodes[2], 1), GOSSIP_MSG_RECORDS, msg, records_msg(msg, rec, len));
+    run(net, RUN_MS);
+    assert_false(holds(net, 2, r));
+    assert_int_equal(gossip_stats(net->nodes[2].g)->refused_inbound, 1);
+    assert_int_equal(pst(net, 2, 1)->refused_inbound, 1);
+    assert_true(net->nodes[2].link[slot_of(&net->nodes[2], 1)].up); /* configs may differ */
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
+/* Line A - R - M, all members of "isac", but R does not know yet that M is one (M's roster has
+ * not reached R) and M does not know it either. R receives a GREEN community record and must
+ * hold it back from M. When both views change, the change starts a reconciliation round at once
+ * (the side that does not initiate asks with RECON_REQ), well before the periodic round. */
+static void test_view_change_reconciles(void **state)
+{
+    (void)state;
+    for (int m_initiates = 0; m_initiates < 2; m_initiates++) {
+        struct net *net = net_new(3);
+        /* Which end of R - M initiates follows from the keys: swap the roles of 1 and 2. */
+        size_t R = 1, M = 2;
+        if ((memcmp(net->nodes[1].id.sign_pk, net->nodes[2].id.sign_pk, LIMIT_KEY_BYTES) < 0) ==
+            (m_initiates != 0))
+            R = 2, M = 1;
+        snprintf(net->nodes[0].comms[0], LIMIT_NAME_BYTES + 1, "isac");
+        snprintf(net->nodes[R].comms[0], LIMIT_NAME_BYTES + 1, "isac");
+        net->nodes[0].n_comms = net->nodes[R].n_comms = 1;
+        add_link(net, 0, R);
+        add_link(net, R, M);
+        net_start(net);
+        link_up(net, 0, R);
+        link_up(net, R, M);
+        run(net, 1000);
+        struct spec green = {PROTO_TLP_GREEN, {"isac", NULL}, {-1}};
+        size_t r = publish(net, 0, &green, -1);
+        run(net, 1000);
+        assert_true(holds(net, R, r));
+        assert_false(holds(net, M, r));
+        assert_true(pst(net, R, M)->refused[GATE_DENY_NOT_IN_AUDIENCE] >= 1);
+
+        struct tnode *m = &net->nodes[M], *rl = &net->nodes[R];
+        snprintf(m->comms[0], LIMIT_NAME_BYTES + 1, "isac");
+        m->n_comms = 1;
+        struct gossip_params p = {0};
+        memcpy(p.self.key, m->id.sign_pk, LIMIT_KEY_BYTES);
+        snprintf(p.self.org, sizeof p.self.org, "%s", m->org);
+        p.self.n_communities = 1;
+        snprintf(p.self.communities[0], sizeof p.self.communities[0], "isac");
+        gossip_set_self(m->g, &p.self);
+        struct gate_peer v;
+        fill_view(rl, slot_of(rl, M), &v);
+        assert_int_equal(gossip_peer_up(rl->g, slot_of(rl, M), &v, net->now, WALL0 + net->now),
+                         GOSSIP_OK);
+        run(net, 2000); /* far less than LIMIT_RECON_INTERVAL_MS */
+        assert_true(holds(net, M, r));
+        assert_int_equal(violations, 0);
+        net_free(net);
+    }
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -1098,7 +1216,10 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_gate_hook_sees_every_path),
         cmocka_unit_test(test_lmdb_store),
+        cmocka_unit_test(test_expired_not_reconciled),
         cmocka_unit_test(test_overload_refetch),
+        cmocka_unit_test(test_inbound_refuses_out_of_audience),
+        cmocka_unit_test(test_view_change_reconciles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

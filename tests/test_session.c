@@ -70,6 +70,7 @@ struct net {
 
 static struct link *find_link(struct net *net, struct tnode *n, engine_conn c, int *side)
 {
+    *side = 0; /* set on every path: assert_non_null does not tell the optimiser it stops */
     for (size_t i = 0; i < net->n_links; i++)
         for (int s = 0; s < 2; s++)
             if (net->links[i].n[s] == n && net->links[i].c[s] == c && !net->links[i].closed[s]) {
@@ -155,8 +156,9 @@ static void io_peer_change(void *ctx, size_t peer, bool up)
 
 /* --- network --- */
 
-static struct tnode *add_node(struct net *net, uint8_t seed_byte, uint16_t port,
-                              const char *network, uint64_t rekey)
+/* rekey: messages between rekeys, rekey_ms: time between them (0: the LIMIT_ defaults). */
+static struct tnode *add_node_rekey(struct net *net, uint8_t seed_byte, uint16_t port,
+                                    const char *network, uint64_t rekey, uint64_t rekey_ms)
 {
     assert_true(net->n_nodes < MAX_NODES);
     struct tnode *n = &net->nodes[net->n_nodes++];
@@ -170,9 +172,15 @@ static struct tnode *add_node(struct net *net, uint8_t seed_byte, uint16_t port,
     struct engine_io io = {n, io_send, io_close, io_dial, io_random, io_log, io_message,
                            io_peer_change};
     struct engine_params p = {.id = &n->id, .network = network, .capabilities = 7,
-                              .rekey_interval = rekey};
+                              .rekey_interval = rekey, .rekey_ms = rekey_ms};
     assert_int_equal(engine_init(&n->e, &p, &io), ENGINE_OK);
     return n;
+}
+
+static struct tnode *add_node(struct net *net, uint8_t seed_byte, uint16_t port,
+                              const char *network, uint64_t rekey)
+{
+    return add_node_rekey(net, seed_byte, port, network, rekey, 0);
 }
 
 /* Lets n accept `peer` (and dial it at "node":port when dial is true). */
@@ -362,10 +370,115 @@ static void test_rekey_keeps_channel(void **state)
         assert_int_equal(b->msg_body[0], i);
     }
     assert_int_equal(b->msgs, 20);
-    /* a sent HELLO + 20 messages and rekeyed after the 3rd, 6th, ... 21st; b the same on receipt */
+    /* a sent HELLO + 20 messages and a REKEY after the 3rd, 6th, ... 21st; b rekeyed on each */
     assert_int_equal(peer_stats(a, b).rekeys, 7);
     assert_int_equal(peer_stats(b, a).rekeys, 7);
+    assert_int_equal(peer_stats(a, b).frames_out, 2 + 1 + 20 + 7); /* handshake, HELLO, REKEYs */
     assert_int_equal(engine_connected_count(&b->e), 1);
+    net_free(net);
+}
+
+/* Sends one byte each way and checks it arrives: both sides agree on both directions' keys. */
+static void exchange(struct net *net, struct tnode *a, struct tnode *b, uint8_t byte)
+{
+    int a_msgs = a->msgs, b_msgs = b->msgs;
+    assert_int_equal(engine_send(&a->e, engine_peer_find(&a->e, b->id.sign_pk), 16, &byte, 1,
+                                 net->now), SESSION_OK);
+    assert_int_equal(engine_send(&b->e, engine_peer_find(&b->e, a->id.sign_pk), 17, &byte, 1,
+                                 net->now), SESSION_OK);
+    pump(net);
+    assert_int_equal(b->msgs, b_msgs + 1);
+    assert_int_equal(b->msg_type, 16);
+    assert_int_equal(b->msg_body[0], byte);
+    assert_int_equal(a->msgs, a_msgs + 1);
+    assert_int_equal(a->msg_type, 17);
+    assert_int_equal(a->msg_body[0], byte);
+}
+
+static void test_rekey_on_time(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *a = add_node_rekey(net, 1, 0, "test-net", 0, 5000);
+    struct tnode *b = add_node_rekey(net, 2, 7000, "test-net", 0, 5000);
+    allow(a, b, true, "bee");
+    allow(b, a, false, "ay");
+    tick_all(net, 0);
+    assert_int_equal(engine_connected_count(&a->e), 1);
+    exchange(net, a, b, 1);
+    /* the rekey is the earliest timer (keepalive would be at 15 s) */
+    assert_int_equal(engine_next_deadline(&a->e), 5000);
+    assert_int_equal(engine_next_deadline(&b->e), 5000);
+    tick_all(net, 4999);
+    assert_int_equal(peer_stats(a, b).rekeys, 0);
+    assert_int_equal(peer_stats(b, a).rekeys, 0);
+    uint64_t frames = peer_stats(a, b).frames_out;
+
+    tick_all(net, 5000);
+    /* each side replaced its sending key and, on REKEY, its receiving key */
+    assert_int_equal(peer_stats(a, b).rekeys, 2);
+    assert_int_equal(peer_stats(b, a).rekeys, 2);
+    assert_int_equal(peer_stats(a, b).frames_out, frames + 1); /* one REKEY frame */
+    exchange(net, a, b, 2);
+    assert_int_equal(engine_next_deadline(&a->e), 10000);
+
+    /* at 15 s the rekey also stands for the keepalive that is due then */
+    tick_all(net, 10000);
+    frames = peer_stats(a, b).frames_out;
+    tick_all(net, 15000);
+    assert_int_equal(peer_stats(a, b).frames_out, frames + 1);
+    assert_int_equal(peer_stats(a, b).rekeys, 6);
+    assert_int_equal(peer_stats(b, a).rekeys, 6);
+    exchange(net, a, b, 3);
+    assert_int_equal(engine_connected_count(&a->e), 1);
+    assert_int_equal(engine_connected_count(&b->e), 1);
+    assert_int_equal(peer_stats(a, b).errors, 0);
+    assert_int_equal(peer_stats(b, a).errors, 0);
+    net_free(net);
+}
+
+/* Plays a Noise initiator on a raw connection to n and returns n's message-2 payload. */
+static void raw_responder_payload(struct tnode *n, const char *ip, uint8_t seed_byte,
+                                  uint8_t payload[SESSION_AUTH_BYTES])
+{
+    static const char prologue[] = "tlpmesh/1\0test-net";
+    uint8_t s_sk[32], e_sk[32], frame[2 + SESSION_MSG2_BYTES] = {0, SESSION_MSG1_BYTES};
+    memset(s_sk, seed_byte, sizeof s_sk);
+    memset(e_sk, seed_byte ^ 0xff, sizeof e_sk);
+    struct noise_hs hs;
+    assert_int_equal(noise_hs_init(&hs, true, (const uint8_t *)prologue, sizeof prologue - 1, s_sk,
+                                   e_sk), 0);
+    assert_int_equal(noise_hs_write(&hs, NULL, 0, frame + 2, sizeof frame - 2), SESSION_MSG1_BYTES);
+    engine_conn h = raw_link(n, ip);
+    engine_on_data(&n->e, h, frame, 2 + SESSION_MSG1_BYTES, n->net->now);
+    struct link *l = &n->net->links[n->net->n_links - 1];
+    assert_int_equal(l->c[0], h);
+    assert_int_equal(l->len[0], 2 + SESSION_MSG2_BYTES);
+    assert_int_equal(l->buf[0][0] << 8 | l->buf[0][1], SESSION_MSG2_BYTES);
+    assert_int_equal(noise_hs_read(&hs, l->buf[0] + 2, SESSION_MSG2_BYTES, payload,
+                                   SESSION_AUTH_BYTES), SESSION_AUTH_BYTES);
+    noise_hs_wipe(&hs);
+}
+
+static void test_auth_payload_signed_once(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *b = add_node(net, 2, 7000, "test-net", 0);
+    uint8_t first[SESSION_AUTH_BYTES], second[SESSION_AUTH_BYTES], expect[SESSION_AUTH_BYTES];
+    raw_responder_payload(b, "192.0.2.1", 0x31, first);
+    raw_responder_payload(b, "192.0.2.2", 0x32, second);
+    assert_memory_equal(first, second, SESSION_AUTH_BYTES);
+    /* the bytes engine_init signed, and they are what DESIGN §3 says */
+    assert_memory_equal(b->e.auth, first, SESSION_AUTH_BYTES);
+    session_auth_payload(&b->id, expect);
+    assert_memory_equal(first, expect, SESSION_AUTH_BYTES);
+    assert_memory_equal(first, b->id.sign_pk, LIMIT_KEY_BYTES);
+    uint8_t msg[sizeof SESSION_SIG_CONTEXT - 1 + LIMIT_KEY_BYTES];
+    memcpy(msg, SESSION_SIG_CONTEXT, sizeof SESSION_SIG_CONTEXT - 1);
+    memcpy(msg + sizeof SESSION_SIG_CONTEXT - 1, b->id.noise_pk, LIMIT_KEY_BYTES);
+    assert_int_equal(crypto_sign_verify_detached(first + LIMIT_KEY_BYTES, msg, sizeof msg,
+                                                 b->id.sign_pk), 0);
     net_free(net);
 }
 
@@ -707,6 +820,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_handshake_and_message),
         cmocka_unit_test(test_rekey_keeps_channel),
+        cmocka_unit_test(test_rekey_on_time),
+        cmocka_unit_test(test_auth_payload_signed_once),
         cmocka_unit_test(test_wrong_network),
         cmocka_unit_test(test_unknown_key_refused),
         cmocka_unit_test(test_initiator_refuses_wrong_responder),

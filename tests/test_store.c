@@ -523,6 +523,121 @@ static void test_sightings_and_rosters(void **state)
     remove_dir(dir);
 }
 
+static void gen_expiring(struct trec *t, unsigned n, uint64_t created_ms, const char *value,
+                         uint64_t valid_until_ms)
+{
+    gen_ind(t, n, 0xA1, created_ms, PROTO_ITYPE_IP_DST, value);
+    t->rec.u.ind.valid_until_ms = valid_until_ms;
+}
+
+/* Expired past the grace period: gone from records and every index, earliest expiry first, at
+ * most max per call; tombstones, sightings and arrival times stay. */
+static void test_prune_expired(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct store *s = open_rw(dir, 0);
+    struct trec *t = new_recs(7);
+    gen_expiring(&t[0], 1, 100, "192.0.2.1", 1000);     /* seq 1: due at 2000 with grace 1000 */
+    gen_expiring(&t[1], 2, 200, "192.0.2.1", 1000000);  /* seq 2: same value, stays */
+    gen_expiring(&t[2], 3, 300, "192.0.2.2", 2000);     /* seq 3: due at 3000 */
+    gen_expiring(&t[3], 4, 400, "192.0.2.3", 3000);     /* seq 4: due at exactly 4000 */
+    gen_rev(&t[4], 5, 0xA1, t[2].id);                    /* seq 5: its origin revokes t[2] */
+    gen_sight(&t[5], 6, 0xB2, t[0].id);                  /* seq 6: a sighting of t[0] */
+    gen_expiring(&t[6], 7, 700, "192.0.2.4", 500);      /* seq 7: expired first, arrived last */
+    struct store_put items[7];
+    for (unsigned i = 0; i < 7; i++) {
+        item_for(&items[i], &t[i]);
+        items[i].added_us = 10 * (i + 1);
+    }
+    assert_int_equal(store_put_batch(s, items, 7), STORE_OK);
+
+    size_t pruned = 99;
+    assert_int_equal(store_prune_expired(s, 3500, 1000, 0, &pruned), STORE_E_INVAL);
+    assert_int_equal(pruned, 0);
+    assert_int_equal(store_prune_expired(s, 3500, 1000, LIMIT_PRUNE_BATCH + 1, &pruned),
+                     STORE_E_INVAL);
+    /* t[6], t[0] and t[2] are due at 3500; max 1 takes the earliest expiry only */
+    assert_int_equal(store_prune_expired(s, 3500, 1000, 1, &pruned), STORE_OK);
+    assert_int_equal(pruned, 1);
+    assert_int_equal(store_has(s, t[6].id), 0);
+    assert_int_equal(store_has(s, t[0].id), 1);
+    assert_int_equal(store_prune_expired(s, 3500, 1000, LIMIT_PRUNE_BATCH, &pruned), STORE_OK);
+    assert_int_equal(pruned, 2);
+    assert_int_equal(store_prune_expired(s, 3500, 1000, LIMIT_PRUNE_BATCH, &pruned), STORE_OK);
+    assert_int_equal(pruned, 0);
+    /* the boundary: valid_until + grace == now is due (the gate's "expired" is <= now) */
+    assert_int_equal(store_prune_expired(s, 3999, 1000, LIMIT_PRUNE_BATCH, &pruned), STORE_OK);
+    assert_int_equal(pruned, 0);
+    assert_int_equal(store_has(s, t[3].id), 1);
+    assert_int_equal(store_prune_expired(s, 4000, 1000, LIMIT_PRUNE_BATCH, &pruned), STORE_OK);
+    assert_int_equal(pruned, 1);
+
+    uint8_t buf[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
+    size_t len = 0;
+    for (unsigned i = 0; i < 7; i++) {
+        bool gone = i == 0 || i == 2 || i == 3 || i == 6;
+        assert_int_equal(store_has(s, t[i].id), gone ? 0 : 1);
+        assert_int_equal(store_get(s, t[i].id, buf, sizeof buf, &len, NULL),
+                         gone ? STORE_E_NOTFOUND : STORE_OK);
+    }
+    struct seen *sn = new_seen();
+    assert_int_equal(store_find_value(s, PROTO_ITYPE_IP_DST, "192.0.2.1", collect, sn), STORE_OK);
+    assert_int_equal(sn->n, 1);
+    assert_memory_equal(sn->ids[0], t[1].id, LIMIT_ID_BYTES);
+    memset(sn, 0, sizeof *sn);
+    assert_int_equal(store_find_value(s, PROTO_ITYPE_IP_DST, "192.0.2.2", collect, sn), STORE_OK);
+    assert_int_equal(sn->n, 0);
+    memset(sn, 0, sizeof *sn);
+    assert_int_equal(store_iter_seq(s, 0, collect, sn), STORE_OK);
+    assert_int_equal(sn->n, 3);
+    const unsigned left[3] = {1, 4, 5};
+    for (unsigned i = 0; i < 3; i++) {
+        assert_memory_equal(sn->ids[i], t[left[i]].id, LIMIT_ID_BYTES);
+        assert_int_equal(sn->seqs[i], left[i] + 1);
+    }
+    memset(sn, 0, sizeof *sn);
+    assert_int_equal(store_iter_time(s, 0, UINT64_MAX, collect, sn), STORE_OK);
+    assert_int_equal(sn->n, 3);
+    assert_false(seen_has(sn, t[0].id) || seen_has(sn, t[2].id) || seen_has(sn, t[3].id) ||
+                 seen_has(sn, t[6].id));
+    /* arrival times outlive their records: "added after 15 us" is still "seq after 1" */
+    uint64_t seq = 0;
+    assert_int_equal(store_seq_at_time(s, 15, &seq), STORE_OK);
+    assert_int_equal(seq, 1);
+    assert_int_equal(store_seq_at_time(s, 65, &seq), STORE_OK);
+    assert_int_equal(seq, 6);
+    /* the tombstone stays and still refuses the revoked record; so does the sighting */
+    assert_int_equal(store_is_revoked(s, t[2].id, t[2].rec.origin), 1);
+    int results[1];
+    put_all(s, &t[2], 1, results);
+    assert_int_equal(results[0], STORE_PUT_REVOKED);
+    memset(sn, 0, sizeof *sn);
+    assert_int_equal(store_iter_sightings(s, t[0].id, collect, sn), STORE_OK);
+    assert_int_equal(sn->n, 1);
+    /* a new record still takes the next seq after the pruned ones */
+    struct trec *late = new_recs(1);
+    gen_expiring(late, 8, 800, "192.0.2.8", 9000);
+    struct store_put it;
+    item_for(&it, late);
+    assert_int_equal(store_put_batch(s, &it, 1), STORE_OK);
+    assert_int_equal(it.seq, 8);
+    struct store_stats st;
+    assert_int_equal(store_stats(s, &st), STORE_OK);
+    assert_int_equal(st.records, 4);
+    assert_int_equal(st.last_seq, 8);
+
+    store_close(s);
+    struct store_opts ro = {.read_only = true};
+    assert_int_equal(store_open(&s, dir, &ro, NULL, 0), STORE_OK);
+    assert_int_equal(store_prune_expired(s, 1000000000, 1000, 1, &pruned), STORE_E_READONLY);
+    store_close(s);
+    free(late);
+    free(sn);
+    free(t);
+    remove_dir(dir);
+}
+
 static void test_revocation_other_origin(void **state)
 {
     (void)state;
@@ -849,6 +964,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_junk),
         cmocka_unit_test(test_corrupt_schema),
         cmocka_unit_test(test_sightings_and_rosters),
+        cmocka_unit_test(test_prune_expired),
         cmocka_unit_test(test_read_only_missing),
         cmocka_unit_test(test_batch_all_or_nothing),
         cmocka_unit_test(test_peer_and_meta),

@@ -1,0 +1,321 @@
+/* report.c - simnet's outputs: the human summary, the same figures as JSON, and an SVG with the
+ * delivery-time CDF and the per-node bandwidth (docs/SIMNET.md "Output"). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "simnet/sim.h"
+
+struct pct {
+    uint64_t n;
+    uint32_t p50, p90, p99, max;
+};
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_u64_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x > y ? -1 : x < y;
+}
+
+/* Sorts v in place (callers pass arrays they own through the const result). */
+static struct pct percentiles(uint32_t *v, uint64_t n)
+{
+    struct pct p = {.n = n};
+    if (n == 0)
+        return p;
+    qsort(v, n, sizeof *v, cmp_u32);
+    p.p50 = v[(n - 1) * 50 / 100];
+    p.p90 = v[(n - 1) * 90 / 100];
+    p.p99 = v[(n - 1) * 99 / 100];
+    p.max = v[n - 1];
+    return p;
+}
+
+/* All gossip delays in one sorted array (caller frees). */
+static uint32_t *all_delays(const struct sim_result *r, uint64_t *n)
+{
+    *n = 0;
+    for (int t = 0; t < PROTO_TLP_COUNT; t++)
+        *n += r->tlp[t].delays_n;
+    uint32_t *v = malloc((*n ? *n : 1) * sizeof *v);
+    if (v == NULL)
+        return NULL;
+    uint64_t k = 0;
+    for (int t = 0; t < PROTO_TLP_COUNT; t++) {
+        if (r->tlp[t].delays_n)
+            memcpy(v + k, r->tlp[t].delays, r->tlp[t].delays_n * sizeof *v);
+        k += r->tlp[t].delays_n;
+    }
+    qsort(v, *n, sizeof *v, cmp_u32);
+    return v;
+}
+
+static double ratio(uint64_t a, uint64_t b)
+{
+    return b ? (double)a / (double)b : 0.0;
+}
+
+struct figures {
+    double rec_size, rx_per_delivery, rx_ratio, tx_per_delivery, dup_per_record;
+    double flood_rx_per_delivery, flood_ratio;
+    struct pct all, flood;
+};
+
+static void figures(const struct sim_result *r, struct figures *f)
+{
+    memset(f, 0, sizeof *f);
+    f->rec_size = ratio(r->record_bytes_total, r->records_published);
+    f->rx_per_delivery = ratio(r->bytes_rx, r->deliveries);
+    f->tx_per_delivery = ratio(r->bytes_tx, r->deliveries);
+    f->rx_ratio = f->rec_size > 0 ? f->rx_per_delivery / f->rec_size : 0;
+    f->dup_per_record = ratio(r->duplicates, r->records_published);
+    uint64_t n;
+    uint32_t *v = all_delays(r, &n);
+    if (v != NULL)
+        f->all = percentiles(v, n);
+    free(v);
+    if (r->flood_run) {
+        f->flood_rx_per_delivery = ratio(r->flood_bytes_rx, r->flood_deliveries);
+        f->flood_ratio = f->rec_size > 0 ? f->flood_rx_per_delivery / f->rec_size : 0;
+        f->flood = percentiles(r->flood_delays, r->flood_delays_n);
+    }
+}
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+    sodium_bin2hex(out, 2 * n + 1, b, n);
+}
+
+void report_text(const struct sim_scenario *s, const struct sim_result *r, FILE *out)
+{
+    struct figures f;
+    figures(r, &f);
+    char dg[65];
+    hex(r->digest, sizeof r->digest, dg);
+    fprintf(out, "simnet: %u nodes, degree %u, %llu records, seed %llu, virtual time %.1f s, "
+                 "%llu events\n",
+            r->nodes, s->degree, (unsigned long long)r->records_published,
+            (unsigned long long)s->seed, r->virtual_ms / 1000.0, (unsigned long long)r->events);
+    fprintf(out, "oracle: %s\n", r->oracle_ok ? "ok (no rule broken; every entitled node has every record)"
+                                              : r->oracle_msg);
+    fprintf(out, "\n%-13s %8s %10s %10s %9s %7s %7s %7s %7s\n", "TLP", "records", "entitled",
+            "delivered", "ratio", "p50ms", "p90ms", "p99ms", "maxms");
+    for (int t = 0; t < PROTO_TLP_COUNT; t++) {
+        const struct sim_stats_tlp *st = &r->tlp[t];
+        struct pct p = percentiles(st->delays, st->delays_n);
+        fprintf(out, "%-13s %8llu %10llu %10llu %9.4f %7u %7u %7u %7u\n", proto_tlp_name(t),
+                (unsigned long long)st->records, (unsigned long long)st->entitled,
+                (unsigned long long)st->delivered, ratio(st->delivered, st->entitled), p.p50,
+                p.p90, p.p99, p.max);
+    }
+    fprintf(out, "%-13s %8s %10s %10llu %9s %7u %7u %7u %7u\n", "all", "", "",
+            (unsigned long long)r->deliveries, "", f.all.p50, f.all.p90, f.all.p99, f.all.max);
+    fprintf(out, "\nmean record size              %.1f bytes (signed)\n", f.rec_size);
+    fprintf(out, "%-29s %12s %12s\n", "", "gossip", s->baseline_flood ? "flood" : "");
+    fprintf(out, "%-29s %12.1f", "bytes received / delivery", f.rx_per_delivery);
+    if (r->flood_run)
+        fprintf(out, " %12.1f", f.flood_rx_per_delivery);
+    fprintf(out, "\n%-29s %12.2f", "  as x record size", f.rx_ratio);
+    if (r->flood_run)
+        fprintf(out, " %12.2f", f.flood_ratio);
+    fprintf(out, "\n%-29s %12.1f\n", "bytes sent / delivery", f.tx_per_delivery);
+    if (r->flood_run)
+        fprintf(out, "%-29s %12u %12u\n%-29s %12u %12u\n", "delay p50 ms", f.all.p50, f.flood.p50,
+                "delay p99 ms", f.all.p99, f.flood.p99);
+    fprintf(out, "duplicates per record         %.2f\n", f.dup_per_record);
+    fprintf(out, "app bytes received            records %llu, announce %llu, want %llu, "
+                 "reconciliation %llu\n",
+            (unsigned long long)r->app_rx[0], (unsigned long long)r->app_rx[1],
+            (unsigned long long)r->app_rx[2], (unsigned long long)r->app_rx[3]);
+    fprintf(out, "gate refusals (not peer-has)  %llu\n", (unsigned long long)r->gate_refusals);
+    fprintf(out, "byzantine records sent        %llu; refused: forged/malformed %llu, inbound "
+                 "gate %llu; accepted %llu\n",
+            (unsigned long long)r->byz_sent, (unsigned long long)r->forged_refused,
+            (unsigned long long)r->refused_inbound, (unsigned long long)r->byz_accepted);
+    fprintf(out, "verify calls                  %llu (%llu answered by the shared cache)\n",
+            (unsigned long long)r->verify_calls, (unsigned long long)r->verify_cached);
+    fprintf(out, "sessions opened               %llu\n", (unsigned long long)r->sessions_opened);
+    fprintf(out, "memory per node               %.0f KiB (RSS growth / nodes)\n",
+            r->mem_per_node_bytes / 1024.0);
+    fprintf(out, "trace digest                  %016llx\nresult digest                 %s\n",
+            (unsigned long long)r->trace_digest, dg);
+}
+
+static json_t *pct_json(struct pct p)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "n", (json_int_t)p.n, "p50", (json_int_t)p.p50,
+                     "p90", (json_int_t)p.p90, "p99", (json_int_t)p.p99, "max", (json_int_t)p.max);
+}
+
+int report_json(const struct sim_scenario *s, const struct sim_result *r, FILE *out)
+{
+    struct figures f;
+    figures(r, &f);
+    char dg[65], td[17];
+    hex(r->digest, sizeof r->digest, dg);
+    snprintf(td, sizeof td, "%016llx", (unsigned long long)r->trace_digest);
+    json_t *tlp = json_object();
+    for (int t = 0; t < PROTO_TLP_COUNT; t++) {
+        const struct sim_stats_tlp *st = &r->tlp[t];
+        json_t *o = json_pack("{s:I, s:I, s:I, s:f, s:o}", "records", (json_int_t)st->records,
+                              "entitled", (json_int_t)st->entitled, "delivered",
+                              (json_int_t)st->delivered, "delivery_ratio",
+                              ratio(st->delivered, st->entitled),
+                              "delay_ms", pct_json(percentiles(st->delays, st->delays_n)));
+        json_object_set_new(tlp, proto_tlp_name(t), o);
+    }
+    json_t *root = json_pack(
+        "{s:I, s:i, s:i, s:I, s:I, s:I, s:s, s:s, s:b, s:s, s:o, s:o, s:f, s:f, s:f, s:f, s:f,"
+        " s:{s:I, s:I, s:I, s:I}, s:I, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:I, s:f}",
+        "seed", (json_int_t)s->seed, "nodes", (int)r->nodes, "degree", (int)s->degree, "records",
+        (json_int_t)r->records_published, "virtual_ms", (json_int_t)r->virtual_ms, "events",
+        (json_int_t)r->events, "trace_digest", td, "result_digest", dg, "oracle_ok",
+        r->oracle_ok, "oracle_message", r->oracle_msg, "tlp", tlp, "delay_ms", pct_json(f.all),
+        "record_bytes_mean", f.rec_size, "rx_bytes_per_delivery", f.rx_per_delivery,
+        "rx_per_delivery_over_record_size", f.rx_ratio, "tx_bytes_per_delivery",
+        f.tx_per_delivery, "duplicates_per_record", f.dup_per_record, "app_rx_bytes", "records",
+        (json_int_t)r->app_rx[0], "announce", (json_int_t)r->app_rx[1], "want",
+        (json_int_t)r->app_rx[2], "reconciliation", (json_int_t)r->app_rx[3], "gate_refusals",
+        (json_int_t)r->gate_refusals, "byzantine", "sent", (json_int_t)r->byz_sent,
+        "refused_forged", (json_int_t)r->forged_refused, "refused_inbound",
+        (json_int_t)r->refused_inbound, "accepted", (json_int_t)r->byz_accepted, "verify",
+        "calls", (json_int_t)r->verify_calls, "cached", (json_int_t)r->verify_cached,
+        "sessions_opened", (json_int_t)r->sessions_opened, "memory_per_node_bytes",
+        r->mem_per_node_bytes);
+    if (root == NULL)
+        return SIM_E_NOMEM;
+    if (r->flood_run)
+        json_object_set_new(root, "flood",
+                            json_pack("{s:f, s:f, s:I, s:o}", "rx_bytes_per_delivery",
+                                      f.flood_rx_per_delivery,
+                                      "rx_per_delivery_over_record_size", f.flood_ratio,
+                                      "deliveries", (json_int_t)r->flood_deliveries, "delay_ms",
+                                      pct_json(f.flood)));
+    int rc = json_dumpf(root, out, JSON_INDENT(2)) == 0 ? SIM_OK : SIM_E_IO;
+    fputc('\n', out);
+    json_decref(root);
+    return rc;
+}
+
+/* --- SVG --- */
+
+enum { W = 520, H = 320, PAD = 50 };
+
+static void axes(FILE *f, int x0, const char *title, const char *xl, const char *yl)
+{
+    fprintf(f, "<g transform=\"translate(%d,0)\">\n", x0);
+    fprintf(f, "<text x=\"%d\" y=\"20\" font-size=\"14\" text-anchor=\"middle\">%s</text>\n",
+            W / 2, title);
+    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", PAD, H - PAD,
+            W - 10, H - PAD);
+    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", PAD, 30, PAD,
+            H - PAD);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">%s</text>\n",
+            W / 2, H - 12, xl);
+    fprintf(f, "<text x=\"12\" y=\"%d\" font-size=\"11\" transform=\"rotate(-90 12 %d)\" "
+               "text-anchor=\"middle\">%s</text>\n",
+            H / 2, H / 2, yl);
+}
+
+static void label(FILE *f, double x, double y, const char *anchor, double v)
+{
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"%s\">%.4g</text>\n", x,
+            y, anchor, v);
+}
+
+/* CDF of sorted delays v[0..n) on [0, xmax] ms. */
+static void cdf_line(FILE *f, const uint32_t *v, uint64_t n, double xmax, const char *color)
+{
+    if (n == 0)
+        return;
+    fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", color);
+    uint64_t step = n / 400 ? n / 400 : 1;
+    for (uint64_t i = 0; i < n; i += step) {
+        double x = PAD + (W - 10 - PAD) * (v[i] / xmax), y = H - PAD - (H - PAD - 30) * ((double)(i + 1) / n);
+        fprintf(f, "%.1f,%.1f ", x, y);
+    }
+    fprintf(f, "%.1f,%.1f\"/>\n", PAD + (W - 10 - PAD) * (v[n - 1] / xmax), 30.0);
+}
+
+/* Per-node bytes received, nodes sorted by it, descending. */
+static void bw_line(FILE *f, const uint64_t *rx, uint32_t n, double ymax, const char *color)
+{
+    uint64_t *v = malloc((n ? n : 1) * sizeof *v);
+    if (v == NULL || n == 0) {
+        free(v);
+        return;
+    }
+    memcpy(v, rx, n * sizeof *v);
+    qsort(v, n, sizeof *v, cmp_u64_desc);
+    fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", color);
+    uint32_t step = n / 400 ? n / 400 : 1;
+    for (uint32_t i = 0; i < n; i += step)
+        fprintf(f, "%.1f,%.1f ", PAD + (W - 10 - PAD) * ((double)i / (n > 1 ? n - 1 : 1)),
+                H - PAD - (H - PAD - 30) * (v[i] / ymax));
+    fprintf(f, "\"/>\n");
+    free(v);
+}
+
+int report_svg(const struct sim_scenario *s, const struct sim_result *r, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "tlpmesh-simnet: %s: cannot write the SVG\n", path);
+        return SIM_E_IO;
+    }
+    uint64_t n;
+    uint32_t *v = all_delays(r, &n);
+    uint32_t *fl = NULL;
+    if (r->flood_run && (fl = malloc((r->flood_delays_n ? r->flood_delays_n : 1) * sizeof *fl)))
+        memcpy(fl, r->flood_delays, r->flood_delays_n * sizeof *fl);
+    if (fl)
+        qsort(fl, r->flood_delays_n, sizeof *fl, cmp_u32);
+    double xmax = 1;
+    if (v && n)
+        xmax = v[n - 1];
+    if (fl && r->flood_delays_n && fl[r->flood_delays_n - 1] > xmax)
+        xmax = fl[r->flood_delays_n - 1];
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+               "font-family=\"sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+            2 * W, H);
+    axes(f, 0, "delivery time CDF", "ms after publication", "fraction of deliveries");
+    label(f, PAD, H - PAD + 14, "middle", 0);
+    label(f, W - 10, H - PAD + 14, "end", xmax);
+    label(f, PAD - 4, 34, "end", 1);
+    if (v)
+        cdf_line(f, v, n, xmax, "#1f77b4");
+    if (fl)
+        cdf_line(f, fl, r->flood_delays_n, xmax, "#d62728");
+    fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#1f77b4\">gossip</text>\n",
+            W - 120, H - PAD - 40);
+    if (fl)
+        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#d62728\">flood</text>\n",
+                W - 120, H - PAD - 25);
+    fprintf(f, "</g>\n");
+    double ymax = 1;
+    for (uint32_t i = 0; i < r->nodes; i++) {
+        ymax = r->node_rx[i] > ymax ? r->node_rx[i] : ymax;
+        if (r->flood_node_rx)
+            ymax = r->flood_node_rx[i] > ymax ? r->flood_node_rx[i] : ymax;
+    }
+    axes(f, W, "bytes received per node", "nodes, by bytes received", "bytes");
+    label(f, PAD - 4, 34, "end", ymax);
+    label(f, PAD - 4, H - PAD, "end", 0);
+    bw_line(f, r->node_rx, r->nodes, ymax, "#1f77b4");
+    if (r->flood_node_rx)
+        bw_line(f, r->flood_node_rx, r->nodes, ymax, "#d62728");
+    fprintf(f, "</g>\n</svg>\n");
+    (void)s;
+    free(v);
+    free(fl);
+    return fclose(f) == 0 ? SIM_OK : SIM_E_IO;
+}

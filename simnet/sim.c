@@ -1,0 +1,1656 @@
+/* sim.c - simnet's event loop, nodes, links, partitions, churn and byzantine nodes (sim.h).
+ *
+ * One event queue ordered by (virtual ms, sequence number). All events due at one
+ * millisecond are dispatched first (bytes arriving, connections, timers, publications, scenario
+ * actions); every node they touched then runs one loop turn, in node order, the way node/run.c's
+ * prepare callback does: requested closes, verification jobs, gossip_flush, then its queued bytes
+ * leave as one segment per connection and its one timer is re-armed. Links have a latency of at
+ * least 1 ms, so nothing a turn sends arrives in the same millisecond.
+ */
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "crypto/keys.h"
+#include "node/engine.h"
+#include "node/gossip.h"
+#include "node/memstore.h"
+#include "node/session.h"
+#include "proto/record.h"
+#include "simnet/simint.h"
+
+#define WALL0 1767225600000ull /* 2026-01-01: virtual ms 0 as Unix ms, for the record time rules */
+#define SIM_PORT 7000
+#define RTO_MS 200             /* TCP retransmission timeout added per lost segment */
+#define BYZ_INTERVAL_MS 500
+#define FLOOD_INTERVAL_MS 20
+#define BYZ_BATCH 8
+#define FLOOD_BATCH 32
+#define FRAME_OVERHEAD (2 + 16 + 1 + 2 + 2) /* length, Noise tag, type, count, record length */
+
+const char *sim_strerror(int err)
+{
+    switch (err) {
+    case SIM_OK: return "ok";
+    case SIM_E_NOMEM: return "out of memory";
+    case SIM_E_USAGE: return "bad scenario";
+    case SIM_E_ORACLE: return "the oracle found a broken rule";
+    case SIM_E_STALL: return "no quiescence before the time limit";
+    case SIM_E_ENGINE: return "engine or gossip failure";
+    case SIM_E_IO: return "cannot write output";
+    default: return "unknown error";
+    }
+}
+
+/* --- events --- */
+
+enum ev_type { EV_CONNECT, EV_CONNECTED, EV_DATA, EV_FIN, EV_TIMER, EV_PUBLISH, EV_ACTION, EV_BYZ };
+
+struct ev {
+    uint64_t t, seq;
+    uint32_t type, a, b;
+    uint32_t len;
+    uint8_t *data;
+};
+
+struct heap {
+    struct ev *v;
+    size_t n, cap;
+};
+
+static bool ev_before(const struct ev *x, const struct ev *y)
+{
+    return x->t != y->t ? x->t < y->t : x->seq < y->seq;
+}
+
+static int heap_push(struct heap *h, const struct ev *e)
+{
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 4096;
+        struct ev *nv = realloc(h->v, cap * sizeof *nv);
+        if (nv == NULL)
+            return SIM_E_NOMEM;
+        h->v = nv;
+        h->cap = cap;
+    }
+    size_t i = h->n++;
+    while (i > 0 && ev_before(e, &h->v[(i - 1) / 2])) {
+        h->v[i] = h->v[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h->v[i] = *e;
+    return SIM_OK;
+}
+
+static struct ev heap_pop(struct heap *h)
+{
+    assert(h->n > 0);
+    struct ev top = h->v[0], last = h->v[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && ev_before(&h->v[c + 1], &h->v[c]))
+            c++;
+        if (!ev_before(&h->v[c], &last))
+            break;
+        h->v[i] = h->v[c];
+        i = c;
+    }
+    if (h->n > 0)
+        h->v[i] = last;
+    return top;
+}
+
+/* The event queue: a timing wheel of one bucket per millisecond for the next WHEEL_MS ms (where
+ * nearly every event falls: link latencies, timers of a few ms) and a heap for later ones. A
+ * bucket holds the events of one millisecond in push order, which is sequence order; an event
+ * that waited in the heap was pushed before any event of its millisecond that went straight to
+ * the wheel, and it moves into its (then empty) bucket as soon as the wheel reaches it. So events
+ * leave in (time, sequence) order, each in O(1) amortised. */
+#define WHEEL_MS 4096
+
+struct bucket {
+    struct ev *v;
+    uint32_t head, n, cap;
+};
+
+struct evq {
+    struct bucket *wheel; /* WHEEL_MS buckets: times [base, base + WHEEL_MS) */
+    uint64_t base;
+    size_t n_wheel;
+    struct heap far;      /* times >= base + WHEEL_MS when pushed */
+};
+
+static int bucket_add(struct bucket *b, const struct ev *e)
+{
+    if (b->n == b->cap) {
+        uint32_t cap = b->cap ? b->cap * 2 : 16;
+        struct ev *nv = realloc(b->v, cap * sizeof *nv);
+        if (nv == NULL)
+            return SIM_E_NOMEM;
+        b->v = nv;
+        b->cap = cap;
+    }
+    b->v[b->n++] = *e;
+    return SIM_OK;
+}
+
+static int evq_push(struct evq *q, const struct ev *e)
+{
+    assert(e->t >= q->base);
+    if (e->t - q->base >= WHEEL_MS)
+        return heap_push(&q->far, e);
+    int rc = bucket_add(&q->wheel[e->t % WHEEL_MS], e);
+    q->n_wheel += rc == SIM_OK;
+    return rc;
+}
+
+static size_t evq_size(const struct evq *q)
+{
+    return q->n_wheel + q->far.n;
+}
+
+/* Time of the earliest event (the queue is not empty); the wheel moves on to it. */
+static int evq_advance(struct evq *q, uint64_t *t)
+{
+    assert(evq_size(q) > 0);
+    if (q->n_wheel == 0)
+        q->base = q->far.v[0].t;
+    while (q->wheel[q->base % WHEEL_MS].head == q->wheel[q->base % WHEEL_MS].n) {
+        if (q->far.n > 0 && q->far.v[0].t == q->base)
+            break; /* its bucket is empty: the heap's events of base move in below */
+        q->base++;
+    }
+    while (q->far.n > 0 && q->far.v[0].t - q->base < WHEEL_MS) {
+        struct ev e = heap_pop(&q->far);
+        int rc = bucket_add(&q->wheel[e.t % WHEEL_MS], &e);
+        if (rc < 0) {
+            free(e.data);
+            return rc;
+        }
+        q->n_wheel++;
+    }
+    *t = q->base;
+    return SIM_OK;
+}
+
+/* The next event due at the wheel's current time, if any. */
+static bool evq_pop_now(struct evq *q, struct ev *e)
+{
+    struct bucket *b = &q->wheel[q->base % WHEEL_MS];
+    if (b->head == b->n)
+        return false;
+    *e = b->v[b->head++];
+    assert(e->t == q->base);
+    if (b->head == b->n)
+        b->head = b->n = 0;
+    q->n_wheel--;
+    return true;
+}
+
+static int evq_init(struct evq *q)
+{
+    memset(q, 0, sizeof *q);
+    q->wheel = calloc(WHEEL_MS, sizeof *q->wheel);
+    return q->wheel ? SIM_OK : SIM_E_NOMEM;
+}
+
+/* Frees the queue and the data of every event left in it. */
+static void evq_free(struct evq *q)
+{
+    for (size_t i = 0; q->wheel && i < WHEEL_MS; i++) {
+        for (uint32_t j = q->wheel[i].head; j < q->wheel[i].n; j++)
+            free(q->wheel[i].v[j].data);
+        free(q->wheel[i].v);
+    }
+    while (q->far.n > 0) {
+        struct ev e = heap_pop(&q->far);
+        free(e.data);
+    }
+    free(q->far.v);
+    free(q->wheel);
+    memset(q, 0, sizeof *q);
+}
+
+/* --- state --- */
+
+/* One simulated TCP connection: side 0 dialled, side 1 accepted. */
+struct sconn {
+    bool used;
+    uint32_t node[2], link[2]; /* link[s]: directed link node[s] -> node[1-s] */
+    engine_conn h[2];
+    bool open[2];    /* side s's engine still knows this connection */
+    bool fin[2];     /* side s closed: its FIN follows its last bytes */
+    bool broken[2];  /* direction s -> 1-s crossed a partition: its bytes are lost for good */
+    bool queued[2];  /* in node[s]'s flush list */
+    uint8_t *out[2];
+    size_t out_len[2], out_cap[2];
+    uint64_t inflight[2]; /* bytes sent by side s not yet delivered */
+    uint64_t free_at[2], last_at[2];
+    uint32_t refs; /* events naming this connection */
+};
+
+struct held_msg { /* reorder: a gossip message held back until the next one */
+    uint8_t *body;
+    size_t len, peer;
+    uint8_t type;
+};
+
+struct snode {
+    struct sim *sim;
+    uint32_t idx;
+    struct keys_identity id;
+    char org[LIMIT_NAME_BYTES + 1];
+    bool running, engine_ready;
+    struct engine e;
+    struct gossip *g;
+    struct memstore ms;
+    bool ms_ready;
+    uint32_t *slot_conn; /* engine connection slot -> sconn index + 1 */
+    struct gossip_job *jobs;
+    uint8_t *close_req, *down_pending; /* per peer slot */
+    unsigned depth;
+    uint64_t timer_at;
+    uint32_t timer_gen;
+    bool dirty;
+    uint32_t *flush; /* sconns with bytes or a FIN from this node */
+    size_t n_flush, cap_flush;
+    struct sim_rng rng;
+    struct held_msg held;
+    uint64_t rx, tx;
+};
+
+struct vcache_entry {
+    uint8_t *bytes; /* sig || body */
+    uint32_t len;
+    int result;
+};
+
+struct sim {
+    const struct sim_scenario *sc;
+    struct sim_result *res;
+    struct world w;
+    struct oracle o;
+    struct sim_rng rng, pub_rng;
+    struct snode *nodes;
+    struct sconn *conns;
+    size_t n_conns, cap_conns;
+    uint32_t *free_conns;
+    size_t n_free_conns;
+    struct evq q;
+    uint64_t now, seq, net_events;
+    uint32_t *dirty;
+    size_t n_dirty;
+    uint8_t *scratch; /* SESSION_SCRATCH_BYTES shared by every engine: one call at a time */
+    /* partitions: side[] per node for a split, isolated node, one-way pairs */
+    bool split_on;
+    uint8_t *side;
+    int64_t isolated;
+    uint32_t (*oneway)[2];
+    size_t n_oneway;
+    uint64_t settle_until;
+    size_t actions_left, published;
+    uint64_t action_last;
+    struct vcache_entry *vc;
+    size_t vc_cap, vc_n;
+    struct memstore_pool pool; /* record bytes, shared by every node's memstore */
+    FILE *trace;
+    struct proto_record *rec; /* scratch for generated records */
+    uint8_t *buf;
+    int err;
+    bool progress;
+    /* totals of nodes' gossip counters taken when a node stops */
+    struct gossip_stats gone;
+    uint64_t gone_refused, gone_recon;
+};
+
+static void trace_ev(struct sim *s, const struct ev *e)
+{
+    uint64_t h = s->res->trace_digest ^ (e->t * 0x9e3779b97f4a7c15ull);
+    uint64_t parts[4] = {e->type, e->a, e->b, e->len};
+    for (int i = 0; i < 4; i++) {
+        h ^= parts[i] + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+        h *= 0xbf58476d1ce4e5b9ull;
+    }
+    s->res->trace_digest = h;
+    s->res->events++;
+    if (s->trace)
+        fprintf(s->trace, "%" PRIu64 " %u %u %u %u\n", e->t, e->type, e->a, e->b, e->len);
+}
+
+static int push(struct sim *s, uint64_t t, uint32_t type, uint32_t a, uint32_t b, uint8_t *data,
+                uint32_t len)
+{
+    struct ev e = {t, s->seq++, type, a, b, len, data};
+    if (type <= EV_FIN) {
+        s->net_events++;
+        s->conns[a].refs++;
+    }
+    int rc = evq_push(&s->q, &e);
+    if (rc < 0)
+        s->err = rc;
+    return rc;
+}
+
+static void mark_dirty(struct sim *s, struct snode *n)
+{
+    if (n->dirty)
+        return;
+    n->dirty = true;
+    s->dirty[s->n_dirty++] = n->idx;
+}
+
+/* --- partitions --- */
+
+static bool blocked(const struct sim *s, uint32_t from, uint32_t to)
+{
+    if (s->split_on && s->side[from] != s->side[to])
+        return true;
+    if (s->isolated >= 0 && (from == (uint32_t)s->isolated || to == (uint32_t)s->isolated))
+        return true;
+    for (size_t i = 0; i < s->n_oneway; i++)
+        if (s->oneway[i][0] == from && s->oneway[i][1] == to)
+            return true;
+    return false;
+}
+
+/* --- the link model --- */
+
+/* Arrival time of a segment of len bytes sent now on directed link; in order per connection. */
+static uint64_t arrival(struct sim *s, struct snode *from, struct sconn *c, int side, size_t len)
+{
+    const struct sim_link_model *m = &s->w.model[c->link[side]];
+    uint64_t start = c->free_at[side] > s->now ? c->free_at[side] : s->now;
+    uint64_t ser = m->bandwidth_kbps ? (uint64_t)len * 8 / m->bandwidth_kbps : 0;
+    c->free_at[side] = start + ser;
+    uint64_t t = start + ser + (m->latency_ms ? m->latency_ms : 1);
+    if (m->jitter_ms)
+        t += rng_below(&from->rng, (uint64_t)m->jitter_ms + 1);
+    while (m->loss > 0 && rng_unit(&from->rng) < m->loss) /* lost: resent after an RTO */
+        t += RTO_MS + 2 * (uint64_t)m->latency_ms;
+    if (t < c->last_at[side])
+        t = c->last_at[side]; /* TCP delivers in order */
+    c->last_at[side] = t;
+    return t;
+}
+
+static uint32_t conn_alloc(struct sim *s)
+{
+    if (s->n_free_conns > 0)
+        return s->free_conns[--s->n_free_conns];
+    if (s->n_conns == s->cap_conns) {
+        size_t cap = s->cap_conns ? s->cap_conns * 2 : 1024;
+        struct sconn *nc = realloc(s->conns, cap * sizeof *nc);
+        uint32_t *nf = realloc(s->free_conns, cap * sizeof *nf);
+        if (nc)
+            s->conns = nc;
+        if (nf)
+            s->free_conns = nf;
+        if (!nc || !nf) {
+            s->err = SIM_E_NOMEM;
+            return UINT32_MAX;
+        }
+        s->cap_conns = cap;
+    }
+    return (uint32_t)s->n_conns++;
+}
+
+static void conn_release_if_done(struct sim *s, uint32_t ci)
+{
+    struct sconn *c = &s->conns[ci];
+    if (c->refs > 0 || c->open[0] || c->open[1] || c->queued[0] || c->queued[1])
+        return;
+    free(c->out[0]);
+    free(c->out[1]);
+    memset(c, 0, sizeof *c);
+    s->free_conns[s->n_free_conns++] = ci;
+}
+
+static struct sconn *conn_of(struct snode *n, engine_conn h, int *side)
+{
+    size_t slot = (size_t)(h & 0xffffffffu);
+    if (slot >= n->e.max_conns || n->slot_conn[slot] == 0)
+        return NULL;
+    struct sconn *c = &n->sim->conns[n->slot_conn[slot] - 1];
+    for (int sd = 0; sd < 2; sd++)
+        if (c->node[sd] == n->idx && c->open[sd] && c->h[sd] == h) {
+            *side = sd;
+            return c;
+        }
+    return NULL;
+}
+
+static void queue_flush(struct snode *n, uint32_t ci, int side)
+{
+    struct sconn *c = &n->sim->conns[ci];
+    if (c->queued[side])
+        return;
+    if (n->n_flush == n->cap_flush) {
+        size_t cap = n->cap_flush ? n->cap_flush * 2 : 16;
+        uint32_t *nf = realloc(n->flush, cap * sizeof *nf);
+        if (nf == NULL) {
+            n->sim->err = SIM_E_NOMEM;
+            return;
+        }
+        n->flush = nf;
+        n->cap_flush = cap;
+    }
+    c->queued[side] = true;
+    n->flush[n->n_flush++] = ci;
+}
+
+/* The side stops knowing the connection: its engine slot is free for reuse. */
+static void side_forget(struct sim *s, uint32_t ci, int side)
+{
+    struct sconn *c = &s->conns[ci];
+    if (!c->open[side])
+        return;
+    c->open[side] = false;
+    struct snode *n = &s->nodes[c->node[side]];
+    size_t slot = (size_t)(c->h[side] & 0xffffffffu);
+    if (n->slot_conn && slot < n->e.max_conns && n->slot_conn[slot] == ci + 1)
+        n->slot_conn[slot] = 0;
+}
+
+/* Sends what node n queued this turn: one segment per connection, then FINs. */
+static void flush_node(struct sim *s, struct snode *n)
+{
+    for (size_t i = 0; i < n->n_flush; i++) {
+        uint32_t ci = n->flush[i];
+        struct sconn *c = &s->conns[ci];
+        int side = c->node[0] == n->idx && c->queued[0] ? 0 : 1;
+        assert(c->queued[side]);
+        c->queued[side] = false;
+        int other = 1 - side;
+        if (blocked(s, c->node[side], c->node[other]))
+            c->broken[side] = true;
+        if (c->out_len[side] > 0) {
+            uint32_t len = (uint32_t)c->out_len[side];
+            n->tx += len;
+            s->res->bytes_tx += len;
+            if (!c->broken[side]) {
+                uint64_t t = arrival(s, n, c, side, len);
+                c->inflight[side] += len;
+                push(s, t, EV_DATA, ci, (uint32_t)side, c->out[side], len);
+                c->out[side] = NULL;
+                c->out_cap[side] = 0;
+            }
+            c->out_len[side] = 0;
+        }
+        if (c->fin[side] && !c->broken[side]) {
+            c->fin[side] = false;
+            push(s, arrival(s, n, c, side, 0), EV_FIN, ci, (uint32_t)side, NULL, 0);
+        }
+        conn_release_if_done(s, ci);
+    }
+    n->n_flush = 0;
+}
+
+/* --- engine io --- */
+
+static int eio_send(void *ctx, engine_conn h, const uint8_t *bytes, size_t len)
+{
+    struct snode *n = ctx;
+    int side;
+    struct sconn *c = conn_of(n, h, &side);
+    if (c == NULL)
+        return -1;
+    if (c->out_len[side] + c->inflight[side] + len > LIMIT_PEER_SENDQ_BYTES)
+        return -1;
+    if (c->out_len[side] + len > c->out_cap[side]) {
+        size_t cap = c->out_cap[side] ? c->out_cap[side] : 512;
+        while (cap < c->out_len[side] + len)
+            cap *= 2;
+        uint8_t *nb = realloc(c->out[side], cap);
+        if (nb == NULL)
+            return -1;
+        c->out[side] = nb;
+        c->out_cap[side] = cap;
+    }
+    memcpy(c->out[side] + c->out_len[side], bytes, len);
+    c->out_len[side] += len;
+    queue_flush(n, (uint32_t)(c - n->sim->conns), side);
+    return 0;
+}
+
+static void eio_close(void *ctx, engine_conn h)
+{
+    struct snode *n = ctx;
+    int side;
+    struct sconn *c = conn_of(n, h, &side);
+    if (c == NULL)
+        return;
+    uint32_t ci = (uint32_t)(c - n->sim->conns);
+    c->fin[side] = true;
+    queue_flush(n, ci, side);
+    side_forget(n->sim, ci, side);
+}
+
+static uint32_t node_of_host(const char *host)
+{
+    return (uint32_t)strtoul(host + 1, NULL, 10); /* "n<index>" */
+}
+
+static int eio_dial(void *ctx, engine_conn h, const char *host, uint16_t port)
+{
+    struct snode *n = ctx;
+    struct sim *s = n->sim;
+    (void)port;
+    uint32_t to = node_of_host(host), ci = conn_alloc(s);
+    if (ci == UINT32_MAX || to >= s->w.n)
+        return -1;
+    struct sconn *c = &s->conns[ci];
+    memset(c, 0, sizeof *c);
+    c->used = true;
+    c->node[0] = n->idx;
+    c->node[1] = to;
+    for (uint32_t k = s->w.off[n->idx]; k < s->w.off[n->idx + 1]; k++)
+        if (s->w.adj[k] == to) {
+            c->link[0] = k;
+            c->link[1] = s->w.rev[k];
+        }
+    c->h[0] = h;
+    c->open[0] = true;
+    n->slot_conn[h & 0xffffffffu] = ci + 1;
+    if (!blocked(s, n->idx, to)) /* a SYN into a partition is lost: the handshake times out */
+        push(s, arrival(s, n, c, 0, 0), EV_CONNECT, ci, 0, NULL, 0);
+    return 0;
+}
+
+static void eio_random(void *ctx, uint8_t *buf, size_t len)
+{
+    struct snode *n = ctx;
+    for (size_t i = 0; i < len; i += 8) {
+        uint64_t v = rng_next(&n->rng);
+        memcpy(buf + i, &v, len - i < 8 ? len - i : 8);
+    }
+}
+
+static void eio_log(void *ctx, enum engine_log_level level, const char *event, const uint8_t *key,
+                    const char *addr, const char *detail)
+{
+    (void)ctx, (void)level, (void)event, (void)key, (void)addr, (void)detail;
+}
+
+/* gossip must not be re-entered from its own io calls (as in node/run.c). */
+static void gossip_enter(struct snode *n)
+{
+    n->depth++;
+}
+
+static void gossip_leave(struct snode *n)
+{
+    assert(n->depth > 0);
+    if (--n->depth > 0)
+        return;
+    for (uint32_t i = 0; i < world_degree(&n->sim->w, n->idx); i++)
+        if (n->down_pending[i]) {
+            n->down_pending[i] = false;
+            gossip_peer_down(n->g, i);
+        }
+}
+
+/* The oracle's look at every gossip message as it arrives (before the node sees it). */
+static void oracle_watch(struct sim *s, struct snode *n, size_t peer, uint8_t type,
+                         const uint8_t *body, size_t len)
+{
+    uint32_t link_in = s->w.off[n->idx] + (uint32_t)peer, from = s->w.adj[link_in];
+    uint32_t link = s->w.rev[link_in];
+    bool honest = s->w.byz[from] == 0;
+    if (type == 16 + 0 || type == 16 + 1 || type == 16 + 2 || type == 16 + 3)
+        s->res->app_rx[type - 16] += len;
+    if (len < 2 || (type != GOSSIP_MSG_RECORDS && type != GOSSIP_MSG_ANNOUNCE))
+        return;
+    size_t cnt = (size_t)body[0] << 8 | body[1], off = 2;
+    for (size_t i = 0; i < cnt && off < len; i++) {
+        int64_t ri;
+        bool same = true;
+        if (type == GOSSIP_MSG_ANNOUNCE) {
+            if (off + 8 > len || !s->sc->oracle_announce)
+                return;
+            ri = oracle_find_sid(&s->o, body + off);
+            off += 8;
+        } else {
+            if (off + 2 > len)
+                return;
+            size_t l = (size_t)body[off] << 8 | body[off + 1];
+            off += 2;
+            if (off + l > len)
+                return;
+            ri = oracle_find_signed(&s->o, body + off, l, &same);
+            off += l;
+        }
+        if (!honest) {
+            s->res->byz_sent += type == GOSSIP_MSG_RECORDS;
+            continue;
+        }
+        if (ri < 0 || !same) {
+            oracle_fail(&s->o, s->sc->seed, s->now,
+                        "honest node %u sent node %u a record it never had: not genuine", from,
+                        n->idx);
+            continue;
+        }
+        const struct orec *r = &s->o.recs[ri];
+        if (!oracle_may_send(&s->o, link, from, n->idx, r))
+            oracle_fail(&s->o, s->sc->seed, s->now,
+                        "node %u %s record #%lld (tlp %s, origin %u) to node %u, which the rules "
+                        "do not allow",
+                        from, type == GOSSIP_MSG_RECORDS ? "sent" : "announced", (long long)ri,
+                        proto_tlp_name(r->tlp), r->origin, n->idx);
+    }
+}
+
+static void deliver_gossip(struct snode *n, size_t peer, uint8_t type, const uint8_t *body,
+                           size_t len)
+{
+    struct sim *s = n->sim;
+    gossip_enter(n);
+    gossip_on_message(n->g, peer, type, body, len, s->now, WALL0 + s->now);
+    gossip_leave(n);
+}
+
+static void eio_message(void *ctx, size_t peer, uint8_t type, const uint8_t *body, size_t len)
+{
+    struct snode *n = ctx;
+    struct sim *s = n->sim;
+    oracle_watch(s, n, peer, type, body, len);
+    if (s->sc->reorder > 0 && n->held.body == NULL && rng_unit(&n->rng) < s->sc->reorder) {
+        n->held.body = malloc(len ? len : 1);
+        if (n->held.body != NULL) { /* held back: delivered after the next message */
+            memcpy(n->held.body, body, len);
+            n->held = (struct held_msg){n->held.body, len, peer, type};
+            return;
+        }
+    }
+    deliver_gossip(n, peer, type, body, len);
+    if (s->sc->dup > 0 && rng_unit(&n->rng) < s->sc->dup)
+        deliver_gossip(n, peer, type, body, len);
+    if (n->held.body != NULL) {
+        struct held_msg h = n->held;
+        n->held.body = NULL;
+        deliver_gossip(n, h.peer, h.type, h.body, h.len);
+        free(h.body);
+    }
+}
+
+static void peer_view(const struct sim *s, uint32_t a, uint32_t k, struct gate_peer *v)
+{
+    const struct world *w = &s->w;
+    uint32_t link = w->off[a] + k, b = w->adj[link];
+    memset(v, 0, sizeof *v);
+    v->authenticated = true;
+    memcpy(v->key, s->nodes[b].id.sign_pk, LIMIT_KEY_BYTES);
+    memcpy(v->org, s->nodes[b].org, sizeof v->org);
+    v->relation = w->client[link] ? GATE_RELATION_CLIENT : GATE_RELATION_PARTNER;
+    v->ceiling = w->ceiling[link];
+    for (unsigned c = 0; c < SIM_MAX_COMMUNITIES; c++)
+        if (w->comm[b] >> c & 1)
+            snprintf(v->communities[v->n_communities++], LIMIT_NAME_BYTES + 1, "c%u", c);
+}
+
+static void eio_peer_change(void *ctx, size_t peer, bool up)
+{
+    struct snode *n = ctx;
+    if (!up && n->depth > 0) {
+        n->down_pending[peer] = true;
+    } else if (!up) {
+        gossip_peer_down(n->g, peer);
+    } else {
+        struct gate_peer view;
+        peer_view(n->sim, n->idx, (uint32_t)peer, &view);
+        n->sim->res->sessions_opened++;
+        gossip_enter(n);
+        gossip_peer_up(n->g, peer, &view, n->sim->now, WALL0 + n->sim->now);
+        gossip_leave(n);
+    }
+}
+
+/* --- gossip io --- */
+
+static int gio_send(void *ctx, size_t peer, uint8_t type, const uint8_t *body, size_t len)
+{
+    struct snode *n = ctx;
+    return engine_send(&n->e, peer, type, body, len, n->sim->now);
+}
+
+static size_t gio_backlog(void *ctx, size_t peer)
+{
+    struct snode *n = ctx;
+    engine_conn h;
+    int side;
+    if (!engine_peer_conn(&n->e, peer, &h))
+        return 0;
+    struct sconn *c = conn_of(n, h, &side);
+    return c ? c->out_len[side] + c->inflight[side] : 0;
+}
+
+static void gio_close_peer(void *ctx, size_t peer, int err)
+{
+    struct snode *n = ctx;
+    (void)err;
+    n->close_req[peer] = true;
+}
+
+static void gio_verify(void *ctx, struct gossip_job *job)
+{
+    struct snode *n = ctx;
+    job->user = n->jobs; /* run at this node's next turn, as node/run.c does refused jobs */
+    n->jobs = job;
+}
+
+static void gio_stored(void *ctx, const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r)
+{
+    struct snode *n = ctx;
+    struct sim *s = n->sim;
+    (void)r;
+    int64_t ri = oracle_find_id(&s->o, id);
+    if (ri < 0 || !s->o.recs[ri].genuine) {
+        s->res->byz_accepted++;
+        oracle_fail(&s->o, s->sc->seed, s->now,
+                    "node %u accepted record %02x%02x%02x%02x... that is forged or mutated",
+                    n->idx, id[0], id[1], id[2], id[3]);
+        return;
+    }
+    const struct orec *o = &s->o.recs[ri];
+    if (!bit_test(s->o.entitled + (size_t)ri * s->o.words, n->idx)) {
+        oracle_fail(&s->o, s->sc->seed, s->now,
+                    "node %u stored record #%lld %02x%02x%02x%02x... (tlp %s, origin %u) it is "
+                    "not entitled to",
+                    n->idx, (long long)ri, id[0], id[1], id[2], id[3], proto_tlp_name(o->tlp),
+                    o->origin);
+        return;
+    }
+    uint64_t *hold = s->o.holders + (size_t)ri * s->o.words;
+    if (bit_test(hold, n->idx))
+        return;
+    bit_put(hold, n->idx);
+    struct sim_stats_tlp *st = &s->res->tlp[o->tlp];
+    if (st->delays_n == st->delays_cap) {
+        size_t cap = st->delays_cap ? st->delays_cap * 2 : 4096;
+        uint32_t *nd = realloc(st->delays, cap * sizeof *nd);
+        if (nd == NULL) {
+            s->err = SIM_E_NOMEM;
+            return;
+        }
+        st->delays = nd;
+        st->delays_cap = cap;
+    }
+    st->delays[st->delays_n++] = (uint32_t)(s->now - o->published);
+    s->res->deliveries++;
+}
+
+static void gio_log(void *ctx, enum gossip_log_level level, size_t peer, const char *line)
+{
+    (void)ctx, (void)level, (void)peer, (void)line;
+}
+
+/* --- the shared verification cache: equal bytes, equal answer --- */
+
+static int cached_verify(void *ctx, const uint8_t *body, size_t len,
+                         const uint8_t sig[LIMIT_SIG_BYTES], const uint8_t origin[LIMIT_KEY_BYTES])
+{
+    struct sim *s = ctx;
+    s->res->verify_calls++;
+    uint64_t k;
+    memcpy(&k, sig, sizeof k);
+    size_t mask = s->vc_cap - 1, i = (size_t)(k * 0x9e3779b97f4a7c15ull >> 17) & mask;
+    for (; s->vc[i].bytes != NULL; i = (i + 1) & mask) {
+        const struct vcache_entry *e = &s->vc[i];
+        if (e->len == len + LIMIT_SIG_BYTES && memcmp(e->bytes, sig, LIMIT_SIG_BYTES) == 0 &&
+            memcmp(e->bytes + LIMIT_SIG_BYTES, body, len) == 0) {
+            s->res->verify_cached++;
+            return e->result;
+        }
+    }
+    int result = proto_record_verify(body, len, sig, origin);
+    if (s->vc_n < s->vc_cap / 2 && (s->vc[i].bytes = malloc(len + LIMIT_SIG_BYTES)) != NULL) {
+        memcpy(s->vc[i].bytes, sig, LIMIT_SIG_BYTES);
+        memcpy(s->vc[i].bytes + LIMIT_SIG_BYTES, body, len);
+        s->vc[i].len = (uint32_t)(len + LIMIT_SIG_BYTES);
+        s->vc[i].result = result;
+        s->vc_n++;
+    }
+    return result;
+}
+
+/* --- nodes --- */
+
+/* One loop turn of node n, as node/run.c's prepare callback. */
+static void node_turn(struct sim *s, struct snode *n)
+{
+    uint32_t deg = world_degree(&s->w, n->idx);
+    if (n->running) {
+        gossip_enter(n);
+        for (uint32_t i = 0; i < deg; i++)
+            if (n->close_req[i]) {
+                n->close_req[i] = false;
+                engine_close_peer(&n->e, i);
+            }
+        while (n->jobs != NULL) {
+            struct gossip_job *job = n->jobs;
+            n->jobs = job->user;
+            if (s->sc->verify_cache)
+                gossip_job_run_with(job, cached_verify, s);
+            else
+                gossip_job_run(job);
+            gossip_on_verified(n->g, job, s->now, WALL0 + s->now);
+        }
+        if (gossip_flush(n->g, s->now, WALL0 + s->now) < 0)
+            s->err = SIM_E_ENGINE;
+        gossip_leave(n);
+    }
+    flush_node(s, n);
+    if (!n->running)
+        return;
+    uint64_t next = engine_next_deadline(&n->e), gnext = gossip_next_deadline(n->g);
+    next = gnext < next ? gnext : next;
+    if (next != UINT64_MAX && next <= s->now)
+        next = s->now + 1;
+    if (next != n->timer_at) {
+        n->timer_at = next;
+        n->timer_gen++;
+        if (next != UINT64_MAX)
+            push(s, next, EV_TIMER, n->idx, n->timer_gen, NULL, 0);
+    }
+}
+
+static int node_start(struct sim *s, struct snode *n)
+{
+    const struct world *w = &s->w;
+    uint32_t deg = world_degree(w, n->idx);
+    uint8_t key[GOSSIP_HASH_KEY_BYTES];
+    eio_random(n, key, sizeof key);
+    if (!n->ms_ready) {
+        if (memstore_init_shared(&n->ms, key, &s->pool) < 0)
+            return SIM_E_NOMEM;
+        n->ms_ready = true;
+    }
+    struct engine_params ep = {.id = &n->id, .network = "simnet", .max_peers = deg,
+                               .max_conns = 2 * (size_t)deg + 4, .rate_addrs = deg + 4,
+                               .scratch = s->scratch};
+    struct engine_io io = {n, eio_send, eio_close, eio_dial, eio_random, eio_log, eio_message,
+                           eio_peer_change};
+    if (engine_init(&n->e, &ep, &io) < 0)
+        return SIM_E_NOMEM;
+    n->engine_ready = true;
+    n->slot_conn = calloc(n->e.max_conns, sizeof *n->slot_conn);
+    n->close_req = calloc(deg, 1);
+    n->down_pending = calloc(deg, 1);
+    if (!n->slot_conn || !n->close_req || !n->down_pending)
+        return SIM_E_NOMEM;
+    struct gossip_params gp = {.max_peers = deg, .recent_cap = 2048, .cand_cap = 256,
+                               .want_cap = 512, .announce_cap = 1024,
+                               .start_seq = memstore_last_seq(&n->ms)};
+    memcpy(gp.self.key, n->id.sign_pk, LIMIT_KEY_BYTES);
+    memcpy(gp.self.org, n->org, sizeof gp.self.org);
+    for (unsigned c = 0; c < SIM_MAX_COMMUNITIES; c++)
+        if (w->comm[n->idx] >> c & 1)
+            snprintf(gp.self.communities[gp.self.n_communities++], LIMIT_NAME_BYTES + 1, "c%u", c);
+    memcpy(gp.hash_key, key, sizeof key);
+    struct gossip_store_ops ops;
+    memstore_gossip_ops(&n->ms, &ops);
+    struct gossip_io gio = {.ctx = n, .send = gio_send, .backlog = gio_backlog,
+                            .close_peer = gio_close_peer, .verify = gio_verify,
+                            .stored = gio_stored, .log = gio_log};
+    if (gossip_new(&n->g, &gp, &ops, &gio) < 0)
+        return SIM_E_NOMEM;
+    struct engine_peer_conf *pc = calloc(deg ? deg : 1, sizeof *pc);
+    if (pc == NULL)
+        return SIM_E_NOMEM;
+    for (uint32_t k = 0; k < deg; k++) {
+        uint32_t b = w->adj[w->off[n->idx] + k];
+        memcpy(pc[k].key, s->nodes[b].id.sign_pk, LIMIT_KEY_BYTES);
+        snprintf(pc[k].name, sizeof pc[k].name, "n%u", b);
+        memcpy(pc[k].org, s->nodes[b].org, sizeof pc[k].org);
+        if (n->idx < b) { /* the smaller index dials; the other only accepts */
+            snprintf(pc[k].host, sizeof pc[k].host, "n%u", b);
+            pc[k].port = SIM_PORT;
+        }
+    }
+    int rc = engine_set_peers(&n->e, pc, deg, s->now);
+    free(pc);
+    if (rc < 0)
+        return SIM_E_ENGINE;
+    n->running = true;
+    n->timer_at = UINT64_MAX;
+    mark_dirty(s, n);
+    return SIM_OK;
+}
+
+static void add_gossip_totals(struct sim *s, const struct snode *n)
+{
+    const struct gossip_stats *g = gossip_stats(n->g);
+    s->gone.duplicates += g->duplicates;
+    s->gone.verify_forged += g->verify_forged;
+    s->gone.verify_malformed += g->verify_malformed;
+    s->gone.refused_inbound += g->refused_inbound;
+    for (uint32_t k = 0; k < world_degree(&s->w, n->idx); k++) {
+        const struct gossip_peer_stats *p = gossip_peer_stats(n->g, k);
+        for (int v = GATE_ALLOW + 1; p && v < GATE_VERDICT_COUNT; v++)
+            s->gone_refused += v == GATE_DENY_PEER_HAS ? 0 : p->refused[v];
+        s->gone_recon += p ? p->recon_bytes_in : 0;
+    }
+}
+
+/* A crash: the peers see their connections reset; the store is kept or wiped. */
+static void node_stop(struct sim *s, struct snode *n, bool wipe)
+{
+    if (!n->running)
+        return;
+    while (n->jobs != NULL) { /* hand back unfinished jobs: gossip_free needs them home */
+        struct gossip_job *job = n->jobs;
+        n->jobs = job->user;
+        gossip_job_run(job);
+        gossip_on_verified(n->g, job, s->now, WALL0 + s->now);
+    }
+    for (size_t ci = 0; ci < s->n_conns; ci++) {
+        struct sconn *c = &s->conns[ci];
+        for (int side = 0; c->used && side < 2; side++) {
+            if (c->node[side] != n->idx || !c->open[side])
+                continue;
+            side_forget(s, (uint32_t)ci, side);
+            c->out_len[side] = 0;
+            c->fin[side] = true;
+            if (!c->queued[side])
+                queue_flush(n, (uint32_t)ci, side);
+        }
+    }
+    flush_node(s, n);
+    add_gossip_totals(s, n);
+    free(n->held.body);
+    n->held.body = NULL;
+    gossip_free(n->g);
+    n->g = NULL;
+    engine_free(&n->e);
+    n->engine_ready = false;
+    free(n->slot_conn);
+    free(n->close_req);
+    free(n->down_pending);
+    n->slot_conn = NULL;
+    n->close_req = n->down_pending = NULL;
+    n->running = false;
+    n->timer_gen++;
+    n->timer_at = UINT64_MAX;
+    if (wipe) {
+        memstore_free(&n->ms);
+        n->ms_ready = false;
+        for (size_t r = 0; r < s->o.n; r++) /* what it held is gone */
+            s->o.holders[r * s->o.words + n->idx / 64] &= ~((uint64_t)1 << (n->idx % 64));
+    }
+}
+
+/* --- records --- */
+
+static uint8_t pick_tlp(struct sim *s)
+{
+    uint64_t total = 0;
+    for (int t = 0; t < PROTO_TLP_COUNT; t++)
+        total += s->sc->tlp_mix[t];
+    uint64_t x = rng_below(&s->pub_rng, total ? total : 1);
+    for (int t = 0; t < PROTO_TLP_COUNT; t++) {
+        if (x < s->sc->tlp_mix[t])
+            return (uint8_t)t;
+        x -= s->sc->tlp_mix[t];
+    }
+    return PROTO_TLP_CLEAR;
+}
+
+/* The audience the generator gives a record of origin a: GREEN/AMBER/AMBER+STRICT one of the
+ * origin's communities (none: the whole network); RED up to three neighbours and one node
+ * anywhere (often unreachable through recipients: entitlement is by chains of allowed links). */
+static void pick_audience(struct sim *s, uint32_t a, struct orec *o, struct proto_record *r)
+{
+    const struct world *w = &s->w;
+    if (o->tlp == PROTO_TLP_RED) {
+        uint32_t deg = world_degree(w, a), want = deg < 3 ? deg : 3;
+        for (uint32_t i = 0; i < want; i++)
+            o->recip[o->n_recip++] = w->adj[w->off[a] + rng_below(&s->pub_rng, deg)];
+        o->recip[o->n_recip++] = (uint32_t)rng_below(&s->pub_rng, w->n);
+        for (unsigned i = 0; i < o->n_recip; i++)
+            memcpy(r->audience.recipients[i], s->nodes[o->recip[i]].id.sign_pk, LIMIT_KEY_BYTES);
+        r->audience.n_recipients = o->n_recip;
+    } else if (o->tlp != PROTO_TLP_CLEAR && w->comm[a] != 0) {
+        unsigned pick = (unsigned)rng_below(&s->pub_rng, (uint64_t)__builtin_popcountll(w->comm[a]));
+        for (unsigned c = 0; c < SIM_MAX_COMMUNITIES; c++)
+            if (w->comm[a] >> c & 1 && pick-- == 0) {
+                o->comm = (uint64_t)1 << c;
+                snprintf(r->audience.communities[0], LIMIT_NAME_BYTES + 1, "c%u", c);
+                r->audience.n_communities = 1;
+                break;
+            }
+    }
+    proto_record_normalise_sets(r);
+    /* the oracle's copy: recipients as node indexes, duplicates removed */
+    unsigned k = 0;
+    for (unsigned i = 0; i < o->n_recip; i++) {
+        bool dup = false;
+        for (unsigned j = 0; j < k; j++)
+            dup |= o->recip[j] == o->recip[i];
+        if (!dup)
+            o->recip[k++] = o->recip[i];
+    }
+    o->n_recip = (uint8_t)k;
+}
+
+/* Signs record number i of origin a into s->buf; returns its length. */
+static size_t make_record(struct sim *s, uint32_t a, uint64_t i, struct orec *o)
+{
+    struct proto_record *r = s->rec;
+    memset(r, 0, sizeof *r);
+    r->version = PROTO_RECORD_VERSION;
+    r->kind = PROTO_KIND_INDICATOR;
+    r->tlp = o->tlp;
+    r->created_ms = WALL0 + s->now;
+    memcpy(r->origin, s->nodes[a].id.sign_pk, LIMIT_KEY_BYTES);
+    pick_audience(s, a, o, r);
+    r->u.ind.type = PROTO_ITYPE_SHA256;
+    r->u.ind.confidence = 50;
+    r->u.ind.valid_until_ms = WALL0 + 86400000ull * 365;
+    uint8_t h[32], in[16];
+    memcpy(in, &s->sc->seed, 8);
+    memcpy(in + 8, &i, 8);
+    crypto_generichash(h, sizeof h, in, sizeof in, NULL, 0);
+    sodium_bin2hex(r->u.ind.value, sizeof r->u.ind.value, h, sizeof h);
+    size_t pad = s->sc->record_pad < LIMIT_COMMENT_BYTES ? s->sc->record_pad : LIMIT_COMMENT_BYTES;
+    memset(r->u.ind.comment, 'x', pad);
+    int blen = proto_record_encode(r, s->buf + LIMIT_SIG_BYTES, LIMIT_RECORD_BYTES);
+    assert(blen > 0);
+    proto_record_sign(s->buf + LIMIT_SIG_BYTES, (size_t)blen, s->nodes[a].id.sign_sk, s->buf);
+    proto_record_id(s->buf + LIMIT_SIG_BYTES, (size_t)blen, o->id);
+    return LIMIT_SIG_BYTES + (size_t)blen;
+}
+
+static void publish(struct sim *s, uint64_t i)
+{
+    uint32_t a = (uint32_t)rng_below(&s->pub_rng, s->w.n);
+    for (uint32_t k = 0; k < s->w.n && (!s->nodes[a].running || s->w.byz[a]); k++)
+        a = (a + 1) % s->w.n; /* honest, running origins only */
+    struct snode *n = &s->nodes[a];
+    if (!n->running)
+        return;
+    struct orec o = {.tlp = pick_tlp(s), .genuine = true, .origin = a, .published = s->now};
+    size_t len = make_record(s, a, i, &o);
+    o.bytes = malloc(len);
+    if (o.bytes == NULL) {
+        s->err = SIM_E_NOMEM;
+        return;
+    }
+    memcpy(o.bytes, s->buf, len);
+    o.len = (uint32_t)len;
+    int64_t ri = oracle_add(&s->o, &o);
+    if (ri < 0) {
+        free(o.bytes);
+        s->err = SIM_E_NOMEM;
+        return;
+    }
+    oracle_entitle(&s->o, (size_t)ri, NULL);
+    bit_put(s->o.holders + (size_t)ri * s->o.words, a);
+    struct sim_stats_tlp *st = &s->res->tlp[o.tlp];
+    st->records++;
+    s->res->records_published++;
+    s->res->record_bytes_total += len;
+    struct store_put put = {.signed_rec = o.bytes, .len = len};
+    memcpy(put.id, o.id, LIMIT_ID_BYTES);
+    if (memstore_put_batch(&n->ms, &put, 1) < 0 || put.result != STORE_PUT_ADDED) {
+        s->err = SIM_E_ENGINE;
+        return;
+    }
+    gossip_enter(n);
+    gossip_local_scan(n->g, s->now, WALL0 + s->now); /* as `tlpmesh publish` + records-added */
+    gossip_leave(n);
+    mark_dirty(s, n);
+}
+
+/* --- byzantine nodes --- */
+
+/* Appends one signed record to a RECORDS message being built in buf. */
+static void msg_add(uint8_t *buf, size_t *len, const uint8_t *rec, size_t rlen)
+{
+    uint16_t cnt = (uint16_t)(buf[0] << 8 | buf[1]);
+    if (*len + 2 + rlen > SESSION_MAX_BODY || cnt == 0xffff)
+        return;
+    buf[*len] = (uint8_t)(rlen >> 8);
+    buf[*len + 1] = (uint8_t)rlen;
+    memcpy(buf + *len + 2, rec, rlen);
+    *len += 2 + rlen;
+    cnt++;
+    buf[0] = (uint8_t)(cnt >> 8);
+    buf[1] = (uint8_t)cnt;
+}
+
+/* A record node a holds, picked at random (-1 when none is found quickly). */
+static int64_t held_record(struct sim *s, struct snode *n, uint8_t min_tlp)
+{
+    for (int tries = 0; tries < 64 && s->o.n > 0; tries++) {
+        size_t ri = rng_below(&n->rng, s->o.n);
+        if (s->o.recs[ri].genuine && s->o.recs[ri].tlp >= min_tlp &&
+            bit_test(s->o.holders + ri * s->o.words, n->idx))
+            return (int64_t)ri;
+    }
+    return -1;
+}
+
+/* A record of an honest origin with a random signature. */
+static size_t forge(struct sim *s, struct snode *n, uint8_t *out)
+{
+    uint32_t victim = (uint32_t)rng_below(&n->rng, s->w.n);
+    struct orec o = {.tlp = PROTO_TLP_CLEAR};
+    size_t len = make_record(s, victim, rng_next(&n->rng), &o);
+    memcpy(out, s->buf, len);
+    eio_random(n, out, LIMIT_SIG_BYTES);
+    return len;
+}
+
+/* A held record with its TLP lowered to CLEAR and audience dropped, the signature kept. */
+static size_t relabel(struct sim *s, struct snode *n, uint8_t *out)
+{
+    int64_t ri = held_record(s, n, PROTO_TLP_GREEN);
+    if (ri < 0)
+        return 0;
+    const struct orec *o = &s->o.recs[ri];
+    if (proto_record_decode(o->bytes + LIMIT_SIG_BYTES, o->len - LIMIT_SIG_BYTES, s->rec, NULL,
+                            0) != PROTO_OK)
+        return 0;
+    s->rec->tlp = PROTO_TLP_CLEAR;
+    memset(&s->rec->audience, 0, sizeof s->rec->audience);
+    int blen = proto_record_encode(s->rec, out + LIMIT_SIG_BYTES, LIMIT_RECORD_BYTES);
+    if (blen <= 0)
+        return 0;
+    memcpy(out, o->bytes, LIMIT_SIG_BYTES);
+    return LIMIT_SIG_BYTES + (size_t)blen;
+}
+
+static void byz_tick(struct sim *s, struct snode *n)
+{
+    uint8_t mode = s->w.byz[n->idx];
+    static uint8_t msg[SESSION_MAX_BODY], rec[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
+    uint32_t deg = world_degree(&s->w, n->idx);
+    for (uint32_t k = 0; k < deg && n->running; k++) {
+        engine_conn h;
+        if (!engine_peer_conn(&n->e, k, &h))
+            continue;
+        size_t len = 2;
+        msg[0] = msg[1] = 0;
+        uint32_t to = s->w.adj[s->w.off[n->idx] + k];
+        if (mode & SIM_BYZ_FORGE)
+            msg_add(msg, &len, rec, forge(s, n, rec));
+        size_t rl = mode & SIM_BYZ_RELABEL ? relabel(s, n, rec) : 0;
+        if (rl > 0)
+            msg_add(msg, &len, rec, rl);
+        unsigned batch = mode & SIM_BYZ_FLOOD ? FLOOD_BATCH : mode & SIM_BYZ_REPLAY ? BYZ_BATCH : 0;
+        for (unsigned i = 0; i < batch; i++) {
+            int64_t ri = held_record(s, n, PROTO_TLP_CLEAR);
+            if (ri >= 0)
+                msg_add(msg, &len, s->o.recs[ri].bytes, s->o.recs[ri].len);
+        }
+        for (unsigned i = 0; (mode & SIM_BYZ_AUDIENCE) && i < BYZ_BATCH; i++) {
+            int64_t ri = held_record(s, n, PROTO_TLP_GREEN);
+            if (ri >= 0 && !oracle_may_send(&s->o, s->w.off[n->idx] + k, n->idx, to,
+                                            &s->o.recs[ri]))
+                msg_add(msg, &len, s->o.recs[ri].bytes, s->o.recs[ri].len);
+        }
+        if (len > 2)
+            engine_send(&n->e, k, GOSSIP_MSG_RECORDS, msg, len, s->now);
+    }
+    mark_dirty(s, n);
+    push(s, s->now + (mode & SIM_BYZ_FLOOD ? FLOOD_INTERVAL_MS : BYZ_INTERVAL_MS), EV_BYZ,
+         n->idx, 0, NULL, 0);
+}
+
+/* --- scenario actions --- */
+
+static void action(struct sim *s, const struct sim_action_ev *a)
+{
+    s->action_last = s->now;
+    switch (a->act) {
+    case SIM_ACT_SPLIT:
+        s->split_on = true;
+        for (uint32_t i = 0; i < s->w.n; i++)
+            s->side[i] = i < (uint32_t)(a->frac * s->w.n);
+        break;
+    case SIM_ACT_ISOLATE: s->isolated = a->a; break;
+    case SIM_ACT_ONEWAY: {
+        void *no = realloc(s->oneway, (s->n_oneway + 1) * sizeof *s->oneway);
+        if (no == NULL) {
+            s->err = SIM_E_NOMEM;
+            return;
+        }
+        s->oneway = no;
+        s->oneway[s->n_oneway][0] = a->a;
+        s->oneway[s->n_oneway++][1] = a->b;
+        break;
+    }
+    case SIM_ACT_HEAL:
+        s->split_on = false;
+        s->isolated = -1;
+        s->n_oneway = 0;
+        break;
+    case SIM_ACT_STOP: node_stop(s, &s->nodes[a->a], a->b != 0); break;
+    case SIM_ACT_START:
+        if (!s->nodes[a->a].running && node_start(s, &s->nodes[a->a]) < 0)
+            s->err = SIM_E_ENGINE;
+        break;
+    }
+    s->settle_until = s->now + s->sc->settle_ms;
+}
+
+/* --- dispatch --- */
+
+static void on_connect(struct sim *s, uint32_t ci)
+{
+    struct sconn *c = &s->conns[ci];
+    struct snode *acc = &s->nodes[c->node[1]];
+    if (!c->open[0])
+        return; /* the dialler gave up already */
+    if (!acc->running) { /* connection refused: RST */
+        push(s, s->now + s->w.model[c->link[1]].latency_ms, EV_FIN, ci, 1, NULL, 0);
+        return;
+    }
+    char ip[32];
+    snprintf(ip, sizeof ip, "10.%u.%u.%u", c->node[0] >> 16 & 255, c->node[0] >> 8 & 255,
+             c->node[0] & 255);
+    int64_t h = engine_on_accept(&acc->e, ip, (uint16_t)(40000 + ci % 20000), s->now);
+    mark_dirty(s, acc);
+    if (h < 0) {
+        push(s, s->now + s->w.model[c->link[1]].latency_ms, EV_FIN, ci, 1, NULL, 0);
+        return;
+    }
+    c->h[1] = (engine_conn)h;
+    c->open[1] = true;
+    acc->slot_conn[(uint64_t)h & 0xffffffffu] = ci + 1;
+    if (!blocked(s, c->node[1], c->node[0]))
+        push(s, arrival(s, acc, c, 1, 0), EV_CONNECTED, ci, 0, NULL, 0);
+}
+
+static void dispatch(struct sim *s, struct ev *e)
+{
+    trace_ev(s, e);
+    if (e->type <= EV_FIN) {
+        s->net_events--;
+        s->conns[e->a].refs--;
+    }
+    struct sconn *c = e->type <= EV_FIN ? &s->conns[e->a] : NULL;
+    switch ((enum ev_type)e->type) {
+    case EV_CONNECT: on_connect(s, e->a); break;
+    case EV_CONNECTED:
+        if (c->open[0]) {
+            engine_on_connected(&s->nodes[c->node[0]].e, c->h[0], s->now);
+            mark_dirty(s, &s->nodes[c->node[0]]);
+        }
+        break;
+    case EV_DATA: {
+        int to = 1 - (int)e->b;
+        c->inflight[e->b] -= e->len;
+        struct snode *n = &s->nodes[c->node[to]];
+        if (c->open[to] && n->running) {
+            n->rx += e->len;
+            s->res->bytes_rx += e->len;
+            engine_on_data(&n->e, c->h[to], e->data, e->len, s->now);
+            mark_dirty(s, n);
+        }
+        free(e->data);
+        break;
+    }
+    case EV_FIN: {
+        int to = 1 - (int)e->b;
+        struct snode *n = &s->nodes[c->node[to]];
+        if (c->open[to] && n->running) {
+            engine_conn h = c->h[to];
+            side_forget(s, e->a, to);
+            engine_on_closed(&n->e, h, s->now);
+            mark_dirty(s, n);
+        }
+        break;
+    }
+    case EV_TIMER: {
+        struct snode *n = &s->nodes[e->a];
+        if (n->running && e->b == n->timer_gen) {
+            n->timer_at = UINT64_MAX;
+            engine_tick(&n->e, s->now);
+            mark_dirty(s, n);
+        }
+        break;
+    }
+    case EV_PUBLISH: publish(s, e->a); break;
+    case EV_ACTION:
+        s->actions_left--;
+        action(s, &s->sc->events[e->a]);
+        break;
+    case EV_BYZ:
+        if (s->published == s->sc->records && s->actions_left == 0) {
+            /* the attack ends with the honest traffic, so that the run can settle */
+            if (s->settle_until < s->now + s->sc->settle_ms)
+                s->settle_until = s->now + s->sc->settle_ms;
+        } else if (s->nodes[e->a].running) {
+            byz_tick(s, &s->nodes[e->a]);
+        } else {
+            push(s, s->now + BYZ_INTERVAL_MS, EV_BYZ, e->a, 0, NULL, 0);
+        }
+        break;
+    }
+    if (c != NULL)
+        conn_release_if_done(s, e->a);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Done: everything published, every action taken and settled, nothing on the wire, every
+ * running node's gossip idle and every link that can be up is up. */
+static bool quiescent(struct sim *s)
+{
+    if (s->net_events > 0 || s->actions_left > 0 || s->published < s->sc->records ||
+        s->now < s->settle_until)
+        return false;
+    for (uint32_t a = 0; a < s->w.n; a++) {
+        struct snode *n = &s->nodes[a];
+        if (!n->running)
+            continue;
+        if (n->jobs || !gossip_idle(n->g))
+            return false;
+        for (uint32_t k = 0; k < world_degree(&s->w, a); k++) {
+            uint32_t b = s->w.adj[s->w.off[a] + k];
+            engine_conn h;
+            if (s->nodes[b].running && !blocked(s, a, b) && !blocked(s, b, a) &&
+                !engine_peer_conn(&n->e, k, &h))
+                return false;
+        }
+    }
+    return true;
+}
+
+static int run_loop(struct sim *s)
+{
+    uint64_t last_report = 0;
+    struct ev e;
+    while (evq_size(&s->q) > 0 && s->err == SIM_OK && !s->o.failed) {
+        int rc = evq_advance(&s->q, &s->now);
+        if (rc < 0)
+            return rc;
+        if (s->now > s->sc->max_ms)
+            return SIM_E_STALL;
+        while (s->err == SIM_OK && evq_pop_now(&s->q, &e)) {
+            if (e.type == EV_PUBLISH)
+                s->published++;
+            dispatch(s, &e);
+        }
+        qsort(s->dirty, s->n_dirty, sizeof *s->dirty, cmp_u32);
+        for (size_t i = 0; i < s->n_dirty; i++) {
+            struct snode *n = &s->nodes[s->dirty[i]];
+            n->dirty = false;
+            node_turn(s, n);
+        }
+        s->n_dirty = 0;
+        if (s->progress && s->now / 10000 != last_report) {
+            last_report = s->now / 10000;
+            fprintf(stderr, "simnet: t=%" PRIu64 " s, %" PRIu64 " events, %zu published\n",
+                    s->now / 1000, s->res->events, s->published);
+        }
+        if (s->net_events == 0 && quiescent(s))
+            return SIM_OK;
+    }
+    if (s->o.failed)
+        return SIM_E_ORACLE;
+    return s->err != SIM_OK ? s->err : SIM_OK;
+}
+
+/* --- setup, final checks, results --- */
+
+static int setup(struct sim *s)
+{
+    const struct sim_scenario *sc = s->sc;
+    rng_seed(&s->rng, sc->seed, 0);
+    rng_seed(&s->pub_rng, sc->seed, 1);
+    int rc = topo_build(sc, &s->rng, &s->w);
+    if (rc < 0)
+        return rc;
+    uint32_t n = s->w.n;
+    size_t max_recs = sc->records + 16;
+    if ((rc = evq_init(&s->q)) < 0)
+        return rc;
+    s->nodes = calloc(n, sizeof *s->nodes);
+    s->dirty = malloc(n * sizeof *s->dirty);
+    s->side = calloc(n, 1);
+    s->scratch = malloc(SESSION_SCRATCH_BYTES);
+    s->rec = malloc(sizeof *s->rec);
+    s->buf = malloc(LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES);
+    s->vc_cap = 1;
+    while (s->vc_cap < 4 * max_recs + 4096)
+        s->vc_cap *= 2;
+    s->vc = calloc(s->vc_cap, sizeof *s->vc);
+    s->isolated = -1;
+    if (!s->nodes || !s->dirty || !s->side || !s->scratch || !s->rec || !s->buf || !s->vc)
+        return SIM_E_NOMEM;
+    if ((rc = oracle_init(&s->o, &s->w, max_recs)) < 0)
+        return rc;
+    struct sim_rng pool_rng;
+    rng_seed(&pool_rng, sc->seed, 2);
+    uint8_t pool_key[GOSSIP_HASH_KEY_BYTES];
+    for (size_t i = 0; i < sizeof pool_key; i++)
+        pool_key[i] = (uint8_t)rng_next(&pool_rng);
+    memstore_pool_init(&s->pool, pool_key);
+    for (uint32_t a = 0; a < n; a++) {
+        struct snode *nd = &s->nodes[a];
+        nd->sim = s;
+        nd->idx = a;
+        rng_seed(&nd->rng, sc->seed, 1000 + (uint64_t)a);
+        uint8_t seed[LIMIT_KEY_BYTES], in[16];
+        memcpy(in, &sc->seed, 8);
+        uint64_t a64 = a;
+        memcpy(in + 8, &a64, 8);
+        crypto_generichash(seed, sizeof seed, in, sizeof in, NULL, 0);
+        keys_identity_from_seed(seed, &nd->id);
+        sodium_memzero(seed, sizeof seed);
+        snprintf(nd->org, sizeof nd->org, "org%u", s->w.org[a]);
+    }
+    for (uint32_t a = 0; a < n; a++)
+        if ((rc = node_start(s, &s->nodes[a])) < 0)
+            return rc;
+    for (uint32_t i = 0; i < sc->records; i++) {
+        uint64_t t = sc->start_ms + (sc->records > 1 ? sc->publish_span_ms * i / (sc->records - 1) : 0);
+        push(s, t, EV_PUBLISH, i, 0, NULL, 0);
+    }
+    for (size_t i = 0; i < sc->n_events; i++)
+        push(s, sc->events[i].at, EV_ACTION, (uint32_t)i, 0, NULL, 0);
+    s->actions_left = sc->n_events;
+    for (uint32_t a = 0; a < n; a++)
+        if (s->w.byz[a])
+            push(s, sc->start_ms, EV_BYZ, a, 0, NULL, 0);
+    s->settle_until = 0;
+    if (sc->trace_path[0] && (s->trace = fopen(sc->trace_path, "w")) == NULL) {
+        fprintf(stderr, "tlpmesh-simnet: %s: cannot write the trace\n", sc->trace_path);
+        return SIM_E_IO;
+    }
+    return s->err;
+}
+
+/* After quiescence: every live node holds every record it is entitled to over live links. */
+static void final_check(struct sim *s)
+{
+    bool *alive = malloc(s->w.n * sizeof *alive);
+    if (alive == NULL) {
+        s->err = SIM_E_NOMEM;
+        return;
+    }
+    for (uint32_t a = 0; a < s->w.n; a++)
+        alive[a] = s->nodes[a].running;
+    for (size_t r = 0; r < s->o.n && !s->o.failed; r++) {
+        const struct orec *o = &s->o.recs[r];
+        oracle_entitle(&s->o, r, alive);
+        const uint64_t *ent = s->o.entitled + r * s->o.words, *hold = s->o.holders + r * s->o.words;
+        struct sim_stats_tlp *st = &s->res->tlp[o->tlp];
+        for (uint32_t a = 0; a < s->w.n; a++) {
+            if (!bit_test(ent, a) || a == o->origin)
+                continue;
+            st->entitled++;
+            if (bit_test(hold, a)) {
+                st->delivered++;
+                continue;
+            }
+            oracle_fail(&s->o, s->sc->seed, s->now,
+                        "after quiescence node %u lacks record #%zu (tlp %s, origin %u) it is "
+                        "entitled to",
+                        a, r, proto_tlp_name(o->tlp), o->origin);
+        }
+    }
+    free(alive);
+}
+
+static void collect(struct sim *s)
+{
+    struct sim_result *r = s->res;
+    r->duplicates = s->gone.duplicates;
+    r->forged_refused = s->gone.verify_forged + s->gone.verify_malformed;
+    r->refused_inbound = s->gone.refused_inbound;
+    r->gate_refusals = s->gone_refused;
+    uint64_t recon = s->gone_recon;
+    for (uint32_t a = 0; a < s->w.n; a++) {
+        struct snode *n = &s->nodes[a];
+        r->node_rx[a] = n->rx;
+        r->node_tx[a] = n->tx;
+        if (!n->running)
+            continue;
+        const struct gossip_stats *g = gossip_stats(n->g);
+        r->duplicates += g->duplicates;
+        r->forged_refused += g->verify_forged + g->verify_malformed;
+        r->refused_inbound += g->refused_inbound;
+        for (uint32_t k = 0; k < world_degree(&s->w, a); k++) {
+            const struct gossip_peer_stats *p = gossip_peer_stats(n->g, k);
+            for (int v = GATE_ALLOW + 1; p && v < GATE_VERDICT_COUNT; v++)
+                r->gate_refusals += v == GATE_DENY_PEER_HAS ? 0 : p->refused[v];
+            recon += p ? p->recon_bytes_in : 0;
+            r->malformed += p ? p->malformed : 0;
+        }
+    }
+    r->app_rx[3] = recon;
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof r->digest);
+    crypto_generichash_update(&st, (const uint8_t *)s->o.holders, s->o.n * s->o.words * 8);
+    crypto_generichash_update(&st, (const uint8_t *)r->node_rx, s->w.n * sizeof *r->node_rx);
+    crypto_generichash_update(&st, (const uint8_t *)r->node_tx, s->w.n * sizeof *r->node_tx);
+    uint64_t fig[] = {r->virtual_ms, r->events, r->deliveries, r->duplicates, r->gate_refusals,
+                      r->refused_inbound, r->forged_refused, r->trace_digest};
+    crypto_generichash_update(&st, (const uint8_t *)fig, sizeof fig);
+    crypto_generichash_final(&st, r->digest, sizeof r->digest);
+}
+
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static void teardown(struct sim *s)
+{
+    for (uint32_t a = 0; s->nodes && a < s->w.n; a++) {
+        struct snode *n = &s->nodes[a];
+        while (n->running && n->jobs != NULL) {
+            struct gossip_job *job = n->jobs;
+            n->jobs = job->user;
+            gossip_job_run(job);
+            gossip_on_verified(n->g, job, s->now, WALL0 + s->now);
+        }
+        if (n->g)
+            gossip_free(n->g);
+        if (n->engine_ready)
+            engine_free(&n->e);
+        if (n->ms_ready)
+            memstore_free(&n->ms);
+        free(n->slot_conn);
+        free(n->close_req);
+        free(n->down_pending);
+        free(n->flush);
+        free(n->held.body);
+        keys_identity_wipe(&n->id);
+    }
+    evq_free(&s->q);
+    for (size_t i = 0; i < s->n_conns; i++) {
+        free(s->conns[i].out[0]);
+        free(s->conns[i].out[1]);
+    }
+    for (size_t i = 0; s->vc && i < s->vc_cap; i++)
+        free(s->vc[i].bytes);
+    if (s->trace)
+        fclose(s->trace);
+    free(s->vc);
+    free(s->conns);
+    free(s->free_conns);
+    free(s->nodes);
+    free(s->dirty);
+    free(s->side);
+    free(s->oneway);
+    free(s->scratch);
+    free(s->rec);
+    free(s->buf);
+    memstore_pool_free(&s->pool);
+    oracle_free(&s->o);
+    world_free(&s->w);
+}
+
+int sim_run(const struct sim_scenario *sc, struct sim_result *r, bool progress)
+{
+    memset(r, 0, sizeof *r);
+    if (sodium_init() < 0)
+        return SIM_E_ENGINE;
+    struct sim *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return SIM_E_NOMEM;
+    s->sc = sc;
+    s->res = r;
+    s->progress = progress;
+    long rss0 = rss_kb();
+    int rc = setup(s);
+    r->nodes = s->w.n;
+    if (rc == SIM_OK) {
+        r->node_rx = calloc(s->w.n, sizeof *r->node_rx);
+        r->node_tx = calloc(s->w.n, sizeof *r->node_tx);
+        rc = r->node_rx && r->node_tx ? run_loop(s) : SIM_E_NOMEM;
+    }
+    r->virtual_ms = s->now;
+    if (rc == SIM_OK)
+        final_check(s);
+    if (rc == SIM_OK && s->o.failed)
+        rc = SIM_E_ORACLE;
+    r->mem_per_node_bytes = s->w.n ? (double)(rss_kb() - rss0) * 1024.0 / s->w.n : 0;
+    if (rc == SIM_OK || rc == SIM_E_ORACLE) {
+        collect(s);
+        if (sc->baseline_flood && rc == SIM_OK)
+            rc = flood_run(&s->w, &s->o, FRAME_OVERHEAD, r);
+    }
+    r->oracle_ok = !s->o.failed;
+    snprintf(r->oracle_msg, sizeof r->oracle_msg, "%s", s->o.failed ? s->o.msg : "");
+    if (rc == SIM_E_STALL)
+        snprintf(r->oracle_msg, sizeof r->oracle_msg,
+                 "seed %llu: no quiescence by t=%llu ms (limit max-time)",
+                 (unsigned long long)sc->seed, (unsigned long long)s->now);
+    teardown(s);
+    free(s);
+    return rc;
+}
+
+void sim_result_free(struct sim_result *r)
+{
+    for (int t = 0; t < PROTO_TLP_COUNT; t++)
+        free(r->tlp[t].delays);
+    free(r->node_rx);
+    free(r->node_tx);
+    free(r->flood_delays);
+    free(r->flood_node_rx);
+    memset(r, 0, sizeof *r);
+}

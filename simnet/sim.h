@@ -1,0 +1,178 @@
+/* sim.h - simnet: N tlpmesh nodes in one process on a virtual clock (DESIGN.md §1, §6, §8;
+ * docs/SIMNET.md).
+ *
+ * Every simulated node runs the code `tlpmesh run` ships: node/engine (Noise sessions, framing,
+ * keepalive, dial backoff), node/gossip (push, announce/want, reconciliation, the gate) over
+ * node/memstore, records signed with real Ed25519 keys. simnet replaces only the libuv shell
+ * (node/run.c): it delivers bytes between engines through a link model, runs one "loop turn" per
+ * node exactly as run.c does (engine events, then close requests, verification jobs, one
+ * gossip_flush), and arms each node's one timer at min(engine_next_deadline,
+ * gossip_next_deadline). There is no wall clock, no socket and no unseeded random source: the
+ * same scenario and seed give the same event trace, byte for byte.
+ *
+ * Modules: scenario.c (knobs, flags and the scenario file), topo.c (who links with whom),
+ * sim.c (event loop, nodes, links, partitions, churn, byzantine nodes), oracle.c (an independent
+ * statement of the TLP rules, held against every delivery), report.c (text, JSON, SVG),
+ * flood.c (the naive flooding baseline on the same scenario).
+ *
+ * Ownership: struct sim_scenario is caller-owned (scenario_init/scenario_free); sim_run() builds
+ * and frees everything else and fills a caller-owned struct sim_result (sim_result_free).
+ */
+#ifndef TLPMESH_SIMNET_SIM_H
+#define TLPMESH_SIMNET_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "proto/limits.h"
+#include "proto/tlp.h"
+
+enum sim_err {
+    SIM_OK = 0,
+    SIM_E_NOMEM = -1100,
+    SIM_E_USAGE = -1101,    /* a bad flag or scenario line (message already printed) */
+    SIM_E_ORACLE = -1102,   /* the oracle found a broken rule (message already printed) */
+    SIM_E_STALL = -1103,    /* no quiescence before the time limit */
+    SIM_E_ENGINE = -1104,   /* an engine or gossip call failed unexpectedly */
+    SIM_E_IO = -1105,       /* an output file could not be written */
+};
+
+const char *sim_strerror(int err);
+
+/* --- scenario --- */
+
+#define SIM_MAX_NODES 100000
+#define SIM_MAX_DEGREE 64      /* peers of one node (engine/gossip slots) */
+#define SIM_MAX_COMMUNITIES 64 /* communities a scenario defines (one 64-bit mask per node) */
+#define SIM_MAX_RECIPIENTS 8   /* RED recipients the generator names */
+#define SIM_MAX_EVENTS 4096    /* timed scenario events */
+#define SIM_MAX_LINK_RULES 4096
+
+enum sim_topo { SIM_TOPO_RANDOM, SIM_TOPO_SMALLWORLD, SIM_TOPO_HUBS, SIM_TOPO_FILE };
+
+enum sim_byz {
+    SIM_BYZ_NONE = 0,
+    SIM_BYZ_FORGE = 1 << 0,    /* records claiming an honest origin, with a bad signature */
+    SIM_BYZ_RELABEL = 1 << 1,  /* a held record with its TLP lowered, original signature kept */
+    SIM_BYZ_REPLAY = 1 << 2,   /* held records sent again (and again) */
+    SIM_BYZ_AUDIENCE = 1 << 3, /* held records sent to every peer, ignoring the gate */
+    SIM_BYZ_FLOOD = 1 << 4,    /* replay at a high rate */
+};
+
+enum sim_action {
+    SIM_ACT_SPLIT,   /* a: fraction of nodes on side A (the first nodes by index) */
+    SIM_ACT_ISOLATE, /* a: node */
+    SIM_ACT_ONEWAY,  /* a -> b dropped (asymmetric) */
+    SIM_ACT_HEAL,
+    SIM_ACT_STOP,    /* a: node; b: 1 = wipe its store */
+    SIM_ACT_START,   /* a: node */
+};
+
+struct sim_action_ev {
+    uint64_t at;
+    enum sim_action act;
+    double frac;
+    uint32_t a, b;
+};
+
+/* One link's transport (both directions). */
+struct sim_link_model {
+    uint32_t latency_ms;  /* one-way base latency, >= 1 */
+    uint32_t jitter_ms;   /* + uniform [0, jitter] per segment (in-order delivery is kept) */
+    uint32_t bandwidth_kbps; /* 0 = unlimited; serialisation delay per segment */
+    double loss;          /* per segment: retransmitted after an RTO (head-of-line blocking) */
+};
+
+struct sim_link_rule {
+    uint32_t a, b; /* node indexes */
+    struct sim_link_model m;
+};
+
+struct sim_scenario {
+    uint64_t seed;
+    uint32_t nodes, degree;
+    enum sim_topo topo;
+    char topo_file[LIMIT_PATH_BYTES];
+    uint32_t hubs;          /* hub-and-spoke: national hubs */
+    double rewire;          /* small-world rewiring probability */
+    uint32_t records;
+    uint32_t tlp_mix[PROTO_TLP_COUNT]; /* weights */
+    uint64_t start_ms;      /* first publication (sessions settle before) */
+    uint64_t publish_span_ms; /* publications spread uniformly over this span */
+    uint32_t communities, orgs;
+    uint32_t memberships;   /* communities per node */
+    double client_frac;     /* links where one side declares the other a client */
+    double low_ceiling_frac; /* links whose ceiling is AMBER instead of RED */
+    uint32_t record_pad;    /* comment bytes per record: sets the record size */
+    struct sim_link_model link;
+    double dup, reorder;    /* adversarial: whole gossip messages duplicated / held back */
+    struct sim_link_rule *link_rules;
+    size_t n_link_rules;
+    struct sim_action_ev *events;
+    size_t n_events;
+    uint32_t *byz_nodes;
+    uint8_t *byz_modes;
+    size_t n_byz;
+    uint64_t settle_ms;     /* after the last disruption: time for redials and reconciliation */
+    uint64_t max_ms;        /* virtual time limit */
+    bool baseline_flood;
+    bool verify_cache;      /* shared verification cache (on by default) */
+    bool oracle_announce;   /* also hold announced ids against the rules */
+    char trace_path[LIMIT_PATH_BYTES]; /* "" = no trace file */
+};
+
+void scenario_init(struct sim_scenario *s);
+void scenario_free(struct sim_scenario *s);
+/* One knob: the same names as the flags and the scenario file ("nodes", "tlp-mix", ...).
+ * where names the source for messages ("--nodes" or "FILE:LINE"). */
+int scenario_set(struct sim_scenario *s, const char *key, const char *value, const char *where);
+/* Reads a scenario file (docs/SIMNET.md). */
+int scenario_load(struct sim_scenario *s, const char *path);
+/* Fills the defaults that depend on other knobs (orgs, max-time); call before sim_run. */
+void scenario_finish(struct sim_scenario *s);
+
+/* --- results --- */
+
+struct sim_stats_tlp {
+    uint64_t records, entitled, delivered; /* (record, node) pairs, origin excluded */
+    uint64_t delays_n, delays_cap;
+    uint32_t *delays; /* ms from publication to commit, one per delivery */
+};
+
+struct sim_result {
+    uint64_t virtual_ms, events;
+    uint64_t trace_digest;                   /* over every event, in order */
+    uint8_t digest[32];                      /* over the outcome (holders, counters) */
+    struct sim_stats_tlp tlp[PROTO_TLP_COUNT];
+    uint64_t deliveries, duplicates, verify_calls, verify_cached;
+    uint64_t bytes_tx, bytes_rx, app_rx[4];  /* app_rx by gossip message type 16..19 */
+    uint64_t record_bytes_total, records_published;
+    uint64_t gate_refusals, refused_inbound, forged_refused, malformed;
+    uint64_t byz_sent, byz_accepted;
+    uint64_t sessions_opened;
+    uint32_t nodes;
+    uint64_t *node_rx, *node_tx; /* per node */
+    double mem_per_node_bytes;
+    /* flooding baseline (when run) */
+    bool flood_run;
+    uint64_t flood_bytes_rx, flood_deliveries;
+    uint32_t *flood_delays;
+    uint64_t flood_delays_n;
+    uint64_t *flood_node_rx;
+    bool oracle_ok;
+    char oracle_msg[512];
+};
+
+void sim_result_free(struct sim_result *r);
+
+/* Runs the scenario to quiescence. SIM_OK, or SIM_E_ORACLE (r->oracle_msg says what and when). */
+int sim_run(const struct sim_scenario *s, struct sim_result *r, bool progress);
+
+/* report.c */
+void report_text(const struct sim_scenario *s, const struct sim_result *r, FILE *out);
+int report_json(const struct sim_scenario *s, const struct sim_result *r, FILE *out);
+int report_svg(const struct sim_scenario *s, const struct sim_result *r, const char *path);
+
+#endif

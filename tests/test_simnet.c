@@ -1,0 +1,353 @@
+/* test_simnet.c - simnet runs the shipped engine deterministically and its oracle holds the TLP
+ * rules: determinism, partition and heal, churn, byzantine nodes, topologies, scenario files.
+ * Built twice: test_simnet_oracle compiles node/gate.c with GATE_TEST_BROKEN (a deliberate leak)
+ * and expects the oracle to catch it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <sodium.h>
+
+#include "node/memstore.h"
+#include "proto/record.h"
+#include "simnet/sim.h"
+
+static void small(struct sim_scenario *s, uint64_t seed)
+{
+    scenario_init(s);
+    assert_int_equal(scenario_set(s, "nodes", "24", "test"), SIM_OK);
+    assert_int_equal(scenario_set(s, "degree", "4", "test"), SIM_OK);
+    assert_int_equal(scenario_set(s, "records", "60", "test"), SIM_OK);
+    assert_int_equal(scenario_set(s, "communities", "4", "test"), SIM_OK);
+    assert_int_equal(scenario_set(s, "clients", "0.3", "test"), SIM_OK);
+    assert_int_equal(scenario_set(s, "settle", "90s", "test"), SIM_OK);
+    s->seed = seed;
+}
+
+static int run(struct sim_scenario *s, struct sim_result *r)
+{
+    scenario_finish(s);
+    return sim_run(s, r, false);
+}
+
+static __attribute__((unused)) void assert_all_delivered(const struct sim_result *r)
+{
+    assert_true(r->oracle_ok);
+    for (int t = 0; t < PROTO_TLP_COUNT; t++)
+        assert_int_equal(r->tlp[t].delivered, r->tlp[t].entitled);
+}
+
+#ifndef GATE_TEST_BROKEN
+
+#define T_WALL 1767225600000ull
+
+/* A signed indicator (or, with target, a revocation of it) by the key of seed byte k. */
+static size_t signed_record(uint8_t k, const uint8_t *target, const char *value, uint8_t *out,
+                            uint8_t id[LIMIT_ID_BYTES])
+{
+    uint8_t pk[32], sk[64], seed[32];
+    memset(seed, k, sizeof seed);
+    crypto_sign_seed_keypair(pk, sk, seed);
+    struct proto_record *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    r->version = PROTO_RECORD_VERSION;
+    r->tlp = PROTO_TLP_CLEAR;
+    r->created_ms = T_WALL;
+    memcpy(r->origin, pk, sizeof pk);
+    if (target != NULL) {
+        r->kind = PROTO_KIND_REVOCATION;
+        memcpy(r->u.rev.target, target, LIMIT_ID_BYTES);
+        snprintf(r->u.rev.reason, sizeof r->u.rev.reason, "false positive");
+    } else {
+        r->kind = PROTO_KIND_INDICATOR;
+        r->u.ind.type = PROTO_ITYPE_SHA256;
+        r->u.ind.confidence = 50;
+        r->u.ind.valid_until_ms = T_WALL + 86400000;
+        snprintf(r->u.ind.value, sizeof r->u.ind.value, "%s", value);
+    }
+    int blen = proto_record_encode(r, out + LIMIT_SIG_BYTES, LIMIT_RECORD_BYTES);
+    assert_true(blen > 0);
+    proto_record_sign(out + LIMIT_SIG_BYTES, (size_t)blen, sk, out);
+    proto_record_id(out + LIMIT_SIG_BYTES, (size_t)blen, id);
+    free(r);
+    return LIMIT_SIG_BYTES + (size_t)blen;
+}
+
+static int put1(struct memstore *m, const uint8_t *rec, size_t len, const uint8_t *id)
+{
+    struct store_put p = {.signed_rec = rec, .len = len};
+    memcpy(p.id, id, LIMIT_ID_BYTES);
+    assert_int_equal(memstore_put_batch(m, &p, 1), STORE_OK);
+    return p.result;
+}
+
+static int count_cb(const uint8_t *id, const uint8_t *rec, size_t len, uint64_t seq, void *ctx)
+{
+    (void)id, (void)rec, (void)len, (void)seq;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* Stores sharing one pool keep one copy of equal bytes, and each keeps its own view. */
+static void test_memstore_pool(void **state)
+{
+    (void)state;
+    static uint8_t a[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES], b[sizeof a], rev[sizeof a],
+        got[sizeof a];
+    uint8_t ida[LIMIT_ID_BYTES], idb[LIMIT_ID_BYTES], idr[LIMIT_ID_BYTES], key[16] = {1};
+    const char *h1 = "0000000000000000000000000000000000000000000000000000000000000001";
+    const char *h2 = "0000000000000000000000000000000000000000000000000000000000000002";
+    size_t la = signed_record(1, NULL, h1, a, ida), lb = signed_record(1, NULL, h2, b, idb);
+    size_t lr = signed_record(1, idb, NULL, rev, idr);
+    struct memstore_pool pool;
+    struct memstore s1, s2, s3;
+    assert_int_equal(memstore_pool_init(&pool, key), STORE_OK);
+    assert_int_equal(memstore_init_shared(&s1, key, &pool), STORE_OK);
+    key[0] = 2;
+    assert_int_equal(memstore_init_shared(&s2, key, &pool), STORE_OK);
+    assert_int_equal(memstore_init_shared(&s3, key, &pool), STORE_OK);
+    assert_int_equal(put1(&s1, a, la, ida), STORE_PUT_ADDED);
+    assert_int_equal(put1(&s2, a, la, ida), STORE_PUT_ADDED);
+    assert_int_equal(put1(&s2, a, la, ida), STORE_PUT_DUPLICATE);
+    assert_int_equal(pool.n, 1); /* one copy for both stores */
+    assert_int_equal(pool.arena_len, la);
+    /* the same id with other bytes (another signature) is a copy of its own */
+    uint8_t a2[sizeof a];
+    memcpy(a2, a, la);
+    a2[0] ^= 1;
+    assert_int_equal(put1(&s3, a2, la, ida), STORE_PUT_ADDED);
+    assert_int_equal(pool.n, 2);
+    size_t len;
+    uint64_t seq;
+    assert_int_equal(memstore_get(&s3, ida, got, sizeof got, &len, &seq), STORE_OK);
+    assert_int_equal(len, la);
+    assert_int_equal(seq, 1);
+    assert_memory_equal(got, a2, la);
+    /* a store that goes away leaves the bytes to the others */
+    memstore_free(&s1);
+    assert_int_equal(memstore_get(&s2, ida, got, sizeof got, &len, NULL), STORE_OK);
+    assert_memory_equal(got, a, la);
+    assert_int_equal(memstore_get(&s2, ida, got, la - 1, &len, NULL), STORE_E_NOSPACE);
+    assert_int_equal(memstore_has(&s2, idb), 0);
+    /* a revocation refuses its target in that store only; the refused copy is not pooled */
+    assert_int_equal(put1(&s2, rev, lr, idr), STORE_PUT_ADDED);
+    uint8_t pk[32], sk[64], seed[32];
+    memset(seed, 1, sizeof seed);
+    crypto_sign_seed_keypair(pk, sk, seed);
+    assert_int_equal(memstore_is_revoked(&s2, idb, pk), 1);
+    assert_int_equal(memstore_is_revoked(&s3, idb, pk), 0);
+    assert_int_equal(put1(&s2, b, lb, idb), STORE_PUT_REVOKED);
+    assert_int_equal(pool.n, 3);
+    assert_int_equal(put1(&s3, b, lb, idb), STORE_PUT_ADDED);
+    assert_int_equal(pool.n, 4);
+    int cnt = 0;
+    assert_int_equal(memstore_iter_seq(&s2, 0, count_cb, &cnt), STORE_OK);
+    assert_int_equal(cnt, 2);
+    cnt = 0;
+    assert_int_equal(memstore_find_short(&s3, idb, count_cb, &cnt), STORE_OK);
+    assert_int_equal(cnt, 1);
+    /* a body that does not decode refuses the whole batch, nothing changes */
+    struct store_put bad[2] = {{.signed_rec = b, .len = lb}, {.signed_rec = b, .len = lb - 1}};
+    memcpy(bad[0].id, idb, LIMIT_ID_BYTES);
+    assert_int_equal(memstore_put_batch(&s2, bad, 2), STORE_E_INVAL);
+    assert_int_equal(memstore_last_seq(&s2), 2);
+    assert_int_equal(pool.n, 4);
+    assert_true(memstore_bytes(&s2) > 0 && memstore_pool_bytes(&pool) >= pool.arena_len);
+    memstore_free(&s2);
+    memstore_free(&s3);
+    memstore_pool_free(&pool);
+}
+
+static void test_determinism(void **state)
+{
+    (void)state;
+    struct sim_scenario s;
+    struct sim_result a, b, c;
+    small(&s, 7);
+    assert_int_equal(scenario_set(&s, "loss", "0.02", "test"), SIM_OK);
+    assert_int_equal(scenario_set(&s, "dup", "0.05", "test"), SIM_OK);
+    assert_int_equal(scenario_set(&s, "reorder", "0.05", "test"), SIM_OK);
+    char trace1[] = "/tmp/simnet-trace1-XXXXXX", trace2[] = "/tmp/simnet-trace2-XXXXXX";
+    int f1 = mkstemp(trace1), f2 = mkstemp(trace2);
+    assert_true(f1 >= 0 && f2 >= 0);
+    close(f1);
+    close(f2);
+    snprintf(s.trace_path, sizeof s.trace_path, "%s", trace1);
+    assert_int_equal(run(&s, &a), SIM_OK);
+    snprintf(s.trace_path, sizeof s.trace_path, "%s", trace2);
+    assert_int_equal(run(&s, &b), SIM_OK);
+    assert_all_delivered(&a);
+    assert_true(a.events > 1000);
+    assert_int_equal(a.trace_digest, b.trace_digest);
+    assert_memory_equal(a.digest, b.digest, sizeof a.digest);
+    /* the trace files are byte-identical */
+    FILE *x = fopen(trace1, "rb"), *y = fopen(trace2, "rb");
+    assert_non_null(x);
+    assert_non_null(y);
+    int cx, cy;
+    long n = 0;
+    do {
+        cx = fgetc(x);
+        cy = fgetc(y);
+        assert_int_equal(cx, cy);
+        n++;
+    } while (cx != EOF);
+    assert_true(n > 1000);
+    fclose(x);
+    fclose(y);
+    unlink(trace1);
+    unlink(trace2);
+    s.trace_path[0] = '\0';
+    s.seed = 8;
+    assert_int_equal(run(&s, &c), SIM_OK);
+    assert_int_not_equal(a.trace_digest, c.trace_digest);
+    assert_memory_not_equal(a.digest, c.digest, sizeof a.digest);
+    sim_result_free(&a);
+    sim_result_free(&b);
+    sim_result_free(&c);
+    scenario_free(&s);
+}
+
+static void test_partition_heal(void **state)
+{
+    (void)state;
+    struct sim_scenario s;
+    struct sim_result r;
+    small(&s, 11);
+    assert_int_equal(scenario_set(&s, "at", "3s split 0.5", "test"), SIM_OK);
+    assert_int_equal(scenario_set(&s, "at", "4s oneway 1 2", "test"), SIM_OK);
+    assert_int_equal(scenario_set(&s, "at", "5s isolate 5", "test"), SIM_OK);
+    assert_int_equal(scenario_set(&s, "at", "9s heal", "test"), SIM_OK);
+    assert_int_equal(run(&s, &r), SIM_OK);
+    assert_all_delivered(&r);
+    assert_true(r.app_rx[3] > 0); /* reconciliation carried what the partition held back */
+    assert_true(r.sessions_opened > 24u * 4); /* sessions (two ends each) died and came back */
+    sim_result_free(&r);
+    scenario_free(&s);
+}
+
+static void test_churn(void **state)
+{
+    (void)state;
+    struct sim_scenario s;
+    struct sim_result r;
+    small(&s, 12);
+    assert_int_equal(scenario_set(&s, "at", "4s stop 3 wipe", "test"), SIM_OK);
+    assert_int_equal(scenario_set(&s, "at", "5s stop 6 keep", "test"), SIM_OK);
+    assert_int_equal(scenario_set(&s, "at", "8s start 3", "test"), SIM_OK);
+    assert_int_equal(scenario_set(&s, "at", "15s start 6", "test"), SIM_OK);
+    assert_int_equal(run(&s, &r), SIM_OK);
+    assert_all_delivered(&r);
+    sim_result_free(&r);
+    scenario_free(&s);
+}
+
+static void test_byzantine(void **state)
+{
+    (void)state;
+    struct sim_scenario s;
+    struct sim_result r;
+    small(&s, 13);
+    assert_int_equal(scenario_set(&s, "tlp-mix", "green:40,amber:30,amber+strict:15,red:15",
+                                  "test"),
+                     SIM_OK);
+    /* Out-of-audience sends (audience, replay, flood) are not in this test yet: the oracle
+     * still finds honest nodes storing them (docs/SIMNET.md "Known problems"). */
+    assert_int_equal(scenario_set(&s, "byzantine", "2:forge+relabel", "test"), SIM_OK);
+    assert_int_equal(scenario_set(&s, "byzantine", "9:forge", "test"), SIM_OK);
+    assert_int_equal(run(&s, &r), SIM_OK);
+    assert_all_delivered(&r);
+    assert_true(r.byz_sent > 50);
+    assert_true(r.forged_refused > 50); /* forged and re-labelled: bad signatures */
+    assert_int_equal(r.byz_accepted, 0);
+    sim_result_free(&r);
+    scenario_free(&s);
+}
+
+static void test_topologies_and_file(void **state)
+{
+    (void)state;
+    char topo[] = "/tmp/simnet-topo-XXXXXX", scen[] = "/tmp/simnet-scen-XXXXXX";
+    int ft = mkstemp(topo), fs = mkstemp(scen);
+    assert_true(ft >= 0 && fs >= 0);
+    FILE *t = fdopen(ft, "w");
+    for (int i = 0; i < 12; i++) /* a ring with chords */
+        fprintf(t, "%d %d\n%d %d # chord\n", i, (i + 1) % 12, i, (i + 5) % 12);
+    fclose(t);
+    FILE *f = fdopen(fs, "w");
+    fprintf(f, "# a scenario file\nnodes 12\ndegree 4\nrecords 30\nseed 5\ntopology file:%s\n"
+               "tlp-mix clear:40,green:30,amber:20,amber+strict:5,red:5\n"
+               "link 0-1:latency=80ms,jitter=5,bandwidth=2000,loss=0.05\n"
+               "at 3s stop 4\nat 6s start 4\nsettle 60s\nbaseline flood\n",
+            topo);
+    fclose(f);
+    struct sim_scenario s;
+    struct sim_result r;
+    scenario_init(&s);
+    assert_int_equal(scenario_load(&s, scen), SIM_OK);
+    assert_int_equal(run(&s, &r), SIM_OK);
+    assert_all_delivered(&r);
+    assert_true(r.flood_run && r.flood_deliveries > 0);
+    sim_result_free(&r);
+    scenario_free(&s);
+    const char *topos[] = {"smallworld", "hubs"};
+    for (int i = 0; i < 2; i++) {
+        small(&s, 20 + (uint64_t)i);
+        assert_int_equal(scenario_set(&s, "topology", topos[i], "test"), SIM_OK);
+        assert_int_equal(run(&s, &r), SIM_OK);
+        assert_all_delivered(&r);
+        sim_result_free(&r);
+        scenario_free(&s);
+    }
+    scenario_init(&s);
+    assert_int_equal(scenario_set(&s, "tlp-mix", "purple:3", "--tlp-mix"), SIM_E_USAGE);
+    assert_int_equal(scenario_set(&s, "at", "3s explode 4", "--at"), SIM_E_USAGE);
+    assert_int_equal(scenario_set(&s, "colour", "red", "--colour"), SIM_E_USAGE);
+    scenario_free(&s);
+    unlink(topo);
+    unlink(scen);
+}
+
+#else /* GATE_TEST_BROKEN: node/gate.c lets AMBER+STRICT go to clients */
+
+static void test_broken_gate_caught(void **state)
+{
+    (void)state;
+    struct sim_scenario s;
+    struct sim_result r;
+    small(&s, 31);
+    assert_int_equal(scenario_set(&s, "tlp-mix", "amber+strict:1", "test"), SIM_OK);
+    assert_int_equal(scenario_set(&s, "clients", "0.8", "test"), SIM_OK);
+    assert_int_equal(run(&s, &r), SIM_E_ORACLE);
+    assert_false(r.oracle_ok);
+    assert_non_null(strstr(r.oracle_msg, "seed 31"));
+    assert_non_null(strstr(r.oracle_msg, "amber+strict"));
+    sim_result_free(&r);
+    scenario_free(&s);
+}
+
+#endif
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#ifndef GATE_TEST_BROKEN
+        cmocka_unit_test(test_memstore_pool),
+        cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_partition_heal),
+        cmocka_unit_test(test_churn),
+        cmocka_unit_test(test_byzantine),
+        cmocka_unit_test(test_topologies_and_file),
+#else
+        cmocka_unit_test(test_broken_gate_caught),
+#endif
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
