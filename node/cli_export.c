@@ -7,7 +7,7 @@
  *               written, fsync'ed, renamed over PATH, then the directory fsync'ed;
  *   directory:  PATH is created if missing and each of its files is replaced that way, in the
  *               order export_file_names() gives (lists before the rules that load them, the MISP
- *               event before the manifest that names it). A failed export leaves every file that
+ *               events before the manifest that names them). A failed export leaves every file that
  *               was not yet replaced as it was, and never leaves a temporary file behind.
  *
  * Ceiling: --max-tlp defaults to amber, the level partners routinely exchange

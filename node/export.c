@@ -2,8 +2,8 @@
  *
  * Every file of every format is one row of a table: which indicator types go into it and three
  * optional steps (header, one per admitted record, footer). export_write() runs the gate once per
- * record and calls the steps; headers that must know the whole set (STIX markings, the MISP event
- * TLP tag) get it from a first summary pass over the same source.
+ * record and calls the steps; headers that must know the whole set (STIX markings, the MISP
+ * manifest's events) get it from a first summary pass over the same source.
  */
 #include "node/export.h"
 
@@ -205,7 +205,7 @@ static void md5_hex(const char *s, char out[33])
 struct walk;
 
 struct file_def {
-    const char *name;  /* NULL: the single file; "@event": the MISP event (<uuid>.json) */
+    const char *name;  /* NULL: the single file; "@event": one MISP event per TLP level */
     uint32_t types;    /* indicator types that go into this file */
     int (*header)(struct walk *w);
     int (*record)(struct walk *w, const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r);
@@ -222,11 +222,10 @@ struct walk {
     uint64_t written;       /* records written to this file */
     uint64_t objects;       /* JSON objects written to this file (for the separators) */
     uint64_t next_expiry_ms;
+    int level;              /* a MISP event file's TLP level: only its records; -1: every level */
     /* summary pass */
     unsigned tlp_used;      /* bit per TLP level among admitted records */
-    int max_tlp;            /* -1 when none */
     char uuid[UUID_TEXT];   /* N's derived id: STIX identity, MISP Orgc */
-    char event_uuid[UUID_TEXT];
 };
 
 /* The export's receiver: N's own organisation, limited by the export's ceiling. */
@@ -262,16 +261,20 @@ bool export_admits(const struct export_job *job, const struct proto_record *r, b
     return admitted(job, &p, r, revoked);
 }
 
+/* Does r go into the file being walked? */
+static bool in_file(const struct walk *w, const struct proto_record *r, bool revoked)
+{
+    return admitted(w->job, &w->peer, r, revoked) && (w->def->types & T(r->u.ind.type)) != 0 &&
+           (w->level < 0 || r->tlp == w->level);
+}
+
 static int summary_cb(const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r,
                       bool revoked, void *ctx)
 {
     (void)id;
     struct walk *w = ctx;
-    if (!admitted(w->job, &w->peer, r, revoked) || (w->def->types & T(r->u.ind.type)) == 0)
-        return 0;
-    w->tlp_used |= 1u << r->tlp;
-    if (r->tlp > w->max_tlp)
-        w->max_tlp = r->tlp;
+    if (in_file(w, r, revoked))
+        w->tlp_used |= 1u << r->tlp;
     return 0;
 }
 
@@ -279,7 +282,7 @@ static int record_cb(const uint8_t id[LIMIT_ID_BYTES], const struct proto_record
                      void *ctx)
 {
     struct walk *w = ctx;
-    if (!admitted(w->job, &w->peer, r, revoked) || (w->def->types & T(r->u.ind.type)) == 0)
+    if (!in_file(w, r, revoked))
         return 0;
     const int rc = w->def->record(w, id, r);
     if (rc < 0) {
@@ -359,6 +362,17 @@ static void csv_field(FILE *out, const char *s, bool last)
 static void tlp_tag(int tlp, char out[32])
 {
     snprintf(out, 32, "tlp:%s", proto_tlp_name(tlp));
+}
+
+/* The MISP event of N's records at one TLP level: stable per (N's key, level), so a re-export
+ * updates the same event in MISP. */
+static void misp_event_uuid(const struct export_job *job, int tlp, char out[UUID_TEXT])
+{
+    assert(proto_tlp_valid(tlp));
+    uint8_t seed[LIMIT_KEY_BYTES + 1];
+    memcpy(seed, job->self.key, LIMIT_KEY_BYTES);
+    seed[LIMIT_KEY_BYTES] = (uint8_t)tlp;
+    export_uuid_derive("tlpmesh-misp-event", seed, sizeof seed, out);
 }
 
 /* ---- zeek, text, hosts, csv ---- */
@@ -453,12 +467,13 @@ static int csv_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
                       const struct proto_record *r)
 {
     const struct proto_indicator *in = &r->u.ind;
-    char uuid[UUID_TEXT], date[24], tags[32 + LIMIT_TAGS * (LIMIT_TAG_BYTES + 1)];
+    char uuid[UUID_TEXT], event[UUID_TEXT], date[24], tags[32 + LIMIT_TAGS * (LIMIT_TAG_BYTES + 1)];
     uuid_text(id, uuid);
+    misp_event_uuid(w->job, r->tlp, event); /* the misp-feed event that holds this record */
     snprintf(date, sizeof date, "%" PRIu64, r->created_ms / 1000);
     tag_list(r, tags, sizeof tags);
     csv_field(w->out, uuid, false);
-    csv_field(w->out, w->event_uuid, false);
+    csv_field(w->out, event, false);
     csv_field(w->out, misp_category(in->type), false);
     csv_field(w->out, proto_itype_name(in->type), false);
     csv_field(w->out, in->value, false);
@@ -685,23 +700,28 @@ static int json_footer(struct walk *w)
     return EXPORT_OK;
 }
 
-/* ---- misp-feed: one event per export, from N's organisation ---- */
+/* ---- misp-feed: one event per TLP level, from N's organisation ----
+ *
+ * MISP (and import.c) read an attribute's TLP as the more restrictive of its event's and its own
+ * tlp: tag, so an event that mixed levels would raise every attribute to the event's highest.
+ * One event per level, tagged with exactly that level, keeps every attribute's TLP. */
 
 static json_t *misp_orgc(const struct walk *w)
 {
     return json_pack("{s:s, s:s}", "name", org_name(w->job), "uuid", w->uuid);
 }
 
-/* The event TLP tag is the most sensitive level inside it: what MISP shows and filters on. */
-static json_t *misp_event_tags(const struct walk *w)
+static json_t *misp_event_tags(int tlp)
 {
-    json_t *tags = json_array();
-    if (w->max_tlp >= 0) {
-        char tag[32];
-        tlp_tag(w->max_tlp, tag);
-        json_array_append_new(tags, json_pack("{s:s}", "name", tag));
-    }
-    return tags;
+    char tag[32];
+    tlp_tag(tlp, tag);
+    return json_pack("[{s:s}]", "name", tag);
+}
+
+static void misp_info(const struct export_job *j, int tlp, char out[LIMIT_NAME_BYTES + 48])
+{
+    snprintf(out, LIMIT_NAME_BYTES + 48, "tlpmesh export from %s, tlp:%s", org_name(j),
+             proto_tlp_name(tlp));
 }
 
 static void misp_date(uint64_t ms, char out[11])
@@ -715,15 +735,17 @@ static void misp_date(uint64_t ms, char out[11])
 static int misp_event_header(struct walk *w)
 {
     const struct export_job *j = w->job;
-    char date[11], ts[24], info[LIMIT_NAME_BYTES + 32];
+    assert(w->level >= 0);
+    char date[11], ts[24], info[LIMIT_NAME_BYTES + 48], event[UUID_TEXT];
     misp_date(j->now_ms, date);
     snprintf(ts, sizeof ts, "%" PRIu64, j->now_ms / 1000);
-    snprintf(info, sizeof info, "tlpmesh export from %s", org_name(j));
-    json_t *orgc = misp_orgc(w), *tags = misp_event_tags(w);
+    misp_info(j, w->level, info);
+    misp_event_uuid(j, w->level, event);
+    json_t *orgc = misp_orgc(w), *tags = misp_event_tags(w->level);
     char *o = json_dumps(orgc, JSON_COMPACT | JSON_ENSURE_ASCII);
     char *t = json_dumps(tags, JSON_COMPACT | JSON_ENSURE_ASCII);
-    json_t *pre = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "uuid",
-                            w->event_uuid, "info", info, "date", date, "timestamp", ts,
+    json_t *pre = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "uuid", event,
+                            "info", info, "date", date, "timestamp", ts,
                             "publish_timestamp", ts, "analysis", "2", "threat_level_id", "4",
                             "published", 1, "distribution", "0");
     char *p = pre ? json_dumps(pre, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
@@ -773,22 +795,36 @@ static int misp_hashes_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
                               const struct proto_record *r)
 {
     (void)id;
-    char h[33];
+    char h[33], event[UUID_TEXT];
     md5_hex(r->u.ind.value, h);
-    fprintf(w->out, "%s,%s\n", h, w->event_uuid);
+    misp_event_uuid(w->job, r->tlp, event);
+    fprintf(w->out, "%s,%s\n", h, event);
     return 1;
 }
 
+/* Lists the events that hold records; the empty events (dir_files) are left out, or MISP would
+ * create them. */
 static int misp_manifest(struct walk *w)
 {
     const struct export_job *j = w->job;
-    char date[11], ts[24], info[LIMIT_NAME_BYTES + 32];
+    char date[11], ts[24];
     misp_date(j->now_ms, date);
     snprintf(ts, sizeof ts, "%" PRIu64, j->now_ms / 1000);
-    snprintf(info, sizeof info, "tlpmesh export from %s", org_name(j));
-    json_t *m = json_pack("{s:{s:o, s:o, s:s, s:s, s:s, s:s, s:s}}", w->event_uuid, "Orgc",
-                          misp_orgc(w), "Tag", misp_event_tags(w), "info", info, "date", date,
-                          "analysis", "2", "threat_level_id", "4", "timestamp", ts);
+    json_t *m = json_object();
+    for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_RED && m; t++) {
+        if ((w->tlp_used & (1u << t)) == 0)
+            continue;
+        char info[LIMIT_NAME_BYTES + 48], event[UUID_TEXT];
+        misp_info(j, t, info);
+        misp_event_uuid(j, t, event);
+        json_t *e = json_pack("{s:o, s:o, s:s, s:s, s:s, s:s, s:s}", "Orgc", misp_orgc(w), "Tag",
+                              misp_event_tags(t), "info", info, "date", date, "analysis", "2",
+                              "threat_level_id", "4", "timestamp", ts);
+        if (!e || json_object_set_new(m, event, e) != 0) {
+            json_decref(m);
+            m = NULL;
+        }
+    }
     if (!m)
         return EXPORT_E_NOMEM;
     const int rc = json_dumpf(m, w->out, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -824,7 +860,7 @@ static const struct file_def f_iprep[] = {
     {"reputation.list", IP_TYPES, NULL, iprep_record, NULL, false},
 };
 static const struct file_def f_misp[] = {
-    {EVENT_FILE, ALL_TYPES, misp_event_header, misp_attribute, misp_event_footer, true},
+    {EVENT_FILE, ALL_TYPES, misp_event_header, misp_attribute, misp_event_footer, false},
     {"hashes.csv", ALL_TYPES, NULL, misp_hashes_record, NULL, false},
     {"manifest.json", ALL_TYPES, NULL, NULL, misp_manifest, true},
 };
@@ -842,20 +878,39 @@ static const struct format_def formats[EXPORT_FORMAT_COUNT] = {
     [EXPORT_FMT_MISP_FEED] = FILES(f_misp),    [EXPORT_FMT_TEXT] = FILES(f_text),
 };
 
-static void file_name(const struct file_def *f, const char *event_uuid,
-                      char out[EXPORT_FILE_NAME_BYTES])
-{
-    if (strcmp(f->name, EVENT_FILE) == 0)
-        snprintf(out, EXPORT_FILE_NAME_BYTES, "%s.json", event_uuid);
-    else
-        snprintf(out, EXPORT_FILE_NAME_BYTES, "%s", f->name);
-}
+/* One file of a directory format; an "@event" row becomes one file per level. */
+struct dir_file {
+    const struct file_def *def;
+    int level; /* the MISP event's TLP level; -1 for every other file */
+    char name[EXPORT_FILE_NAME_BYTES];
+};
 
-static void node_uuids(const struct export_job *job, char uuid[UUID_TEXT],
-                       char event_uuid[UUID_TEXT])
+/* The files of job's directory format in writing order. A MISP event file is written for every
+ * level, not only those that hold records: the names depend on the format alone, and an export
+ * empties the file of a level that has none now (records revoked or expired, a lower --max-tlp
+ * than the last export into the same directory), so no file keeps records that left the export. */
+static size_t dir_files(const struct export_job *job, struct dir_file out[EXPORT_MAX_FILES])
 {
-    export_identity_uuid(job->self.key, uuid);
-    export_uuid_derive("tlpmesh-misp-event", job->self.key, LIMIT_KEY_BYTES, event_uuid);
+    assert(export_format_is_dir(job->format));
+    const struct format_def *fd = &formats[job->format];
+    size_t n = 0;
+    for (size_t i = 0; i < fd->n; i++) {
+        const bool event = strcmp(fd->files[i].name, EVENT_FILE) == 0;
+        const int first = event ? PROTO_TLP_CLEAR : -1, last = event ? PROTO_TLP_RED : -1;
+        for (int t = first; t <= last; t++) {
+            assert(n < EXPORT_MAX_FILES);
+            out[n] = (struct dir_file){.def = &fd->files[i], .level = t};
+            if (event) {
+                char uuid[UUID_TEXT];
+                misp_event_uuid(job, t, uuid);
+                snprintf(out[n].name, EXPORT_FILE_NAME_BYTES, "%s.json", uuid);
+            } else {
+                snprintf(out[n].name, EXPORT_FILE_NAME_BYTES, "%s", fd->files[i].name);
+            }
+            n++;
+        }
+    }
+    return n;
 }
 
 size_t export_file_names(const struct export_job *job,
@@ -863,29 +918,33 @@ size_t export_file_names(const struct export_job *job,
 {
     if (job->format < 0 || job->format >= EXPORT_FORMAT_COUNT || !export_format_is_dir(job->format))
         return 0;
-    const struct format_def *fd = &formats[job->format];
-    assert(fd->n <= EXPORT_MAX_FILES);
-    char uuid[UUID_TEXT], event_uuid[UUID_TEXT];
-    node_uuids(job, uuid, event_uuid);
-    for (size_t i = 0; i < fd->n; i++)
-        file_name(&fd->files[i], event_uuid, names[i]);
-    return fd->n;
+    struct dir_file files[EXPORT_MAX_FILES];
+    const size_t n = dir_files(job, files);
+    for (size_t i = 0; i < n; i++)
+        memcpy(names[i], files[i].name, EXPORT_FILE_NAME_BYTES);
+    return n;
 }
 
-/* The file of job's format called name (NULL for a single-file format), or NULL. */
-static const struct file_def *find_file(const struct export_job *job, const char *name,
-                                        const char *event_uuid)
+/* Points w at the file of job's format called name (NULL for a single-file format); false when
+ * the format has no such file. */
+static bool find_file(const struct export_job *job, const char *name, struct walk *w)
 {
     const struct format_def *fd = &formats[job->format];
-    if (!export_format_is_dir(job->format))
-        return name == NULL ? &fd->files[0] : NULL;
-    for (size_t i = 0; name != NULL && i < fd->n; i++) {
-        char n[EXPORT_FILE_NAME_BYTES];
-        file_name(&fd->files[i], event_uuid, n);
-        if (strcmp(n, name) == 0)
-            return &fd->files[i];
+    w->level = -1;
+    if (!export_format_is_dir(job->format)) {
+        w->def = name == NULL ? &fd->files[0] : NULL;
+        return w->def != NULL;
     }
-    return NULL;
+    struct dir_file files[EXPORT_MAX_FILES];
+    const size_t n = name != NULL ? dir_files(job, files) : 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(files[i].name, name) == 0) {
+            w->def = files[i].def;
+            w->level = files[i].level;
+            return true;
+        }
+    }
+    return false;
 }
 
 int export_write(const struct export_job *job, const char *name, FILE *out,
@@ -900,11 +959,10 @@ int export_write(const struct export_job *job, const char *name, FILE *out,
     int rc = EXPORT_E_INVAL;
     w->job = job;
     w->out = out;
-    w->max_tlp = -1;
     w->next_expiry_ms = UINT64_MAX;
     export_peer(job, &w->peer);
-    node_uuids(job, w->uuid, w->event_uuid);
-    if ((w->def = find_file(job, name, w->event_uuid)) == NULL)
+    export_identity_uuid(job->self.key, w->uuid);
+    if (!find_file(job, name, w))
         goto out;
     if (w->def->summary && (rc = walk_source(w, summary_cb)) != EXPORT_OK)
         goto out;

@@ -21,7 +21,11 @@
  *   csv             one file: MISP CSV export columns, every field quoted (RFC 4180), LF lines
  *   hosts           one file: "0.0.0.0 name" for domain and hostname
  *   stix            one file: STIX 2.1 bundle (identity, marking definitions, indicators)
- *   misp-feed       directory: <event-uuid>.json, hashes.csv, manifest.json (one event per export)
+ *   misp-feed       directory: one <event-uuid>.json per TLP level (all five), tagged with exactly
+ *                   that level and holding that level's records (MISP applies the more
+ *                   restrictive of event and attribute TLP: a mixed event would raise them all),
+ *                   hashes.csv, manifest.json (only the events that hold records; an empty level's
+ *                   file is still written, so no file keeps records that have left the export)
  *   text            one file: one normalised value per line
  * Lines follow the store's order (created time, then id); a value published twice (two TLPs, two
  * origins) appears twice: every consumer above treats a repeat as one entry.
@@ -29,8 +33,9 @@
  * Deterministic ids: a record's STIX indicator / MISP attribute UUID is the first 16 bytes of its
  * record id (itself BLAKE2b-256) with the version nibble set to 5 and the RFC 4122 variant, so every
  * node exporting the same record gives it the same UUID (name-based, "v5-shaped": BLAKE2b, not
- * SHA-1). N's STIX identity and MISP event/Orgc UUIDs are BLAKE2b-256(label || N's key) shaped the
- * same way; the bundle id also covers now_ms.
+ * SHA-1). N's STIX identity and MISP Orgc UUIDs are BLAKE2b-256(label || N's key) shaped the
+ * same way, a MISP event's BLAKE2b-256(label || N's key || TLP level byte), so a re-export updates
+ * the same events; the bundle id also covers now_ms.
  *
  * Ownership: struct export_job is a caller-owned plain value; nothing here keeps a pointer after a
  * call returns.

@@ -105,6 +105,8 @@ struct gpeer {
     bool recon_again;    /* a view changed during a round: another one when it ends */
     uint64_t next_recon; /* initiator only; UINT64_MAX otherwise */
     uint64_t req_after;  /* initiator: the earliest round a RECON_REQ may start */
+    uint64_t soon_after; /* recon_soon acts at most once per LIMIT_RECON_REQ_MIN_MS... */
+    bool soon_pending;   /* ...and remembers a call that came earlier */
 };
 
 struct gossip {
@@ -123,8 +125,12 @@ struct gossip {
     uint32_t cand_free;
     struct idx cand_idx;
     bool self_changed;  /* our memberships changed: every peer reconciles soon */
+    bool backlog_recon; /* announcements dropped under load: every peer reconciles soon */
     uint32_t *verified; /* ring of candidates waiting for commit */
     size_t ver_head, ver_len;
+    struct store_put *commit_items; /* commit_cap each: one commit's items and candidates */
+    uint32_t *commit_cis;
+    size_t commit_cap;
     size_t jobs_out;
 
     struct recent *recent;
@@ -638,12 +644,14 @@ static void push_enqueue(struct gossip *g, size_t peer, const uint8_t id[LIMIT_I
     if (p->q_len == p->q_cap) {
         if (p->q_cap >= LIMIT_GOSSIP_PUSH_QUEUE) {
             p->st.skipped_backlog++;
+            p->soon_pending = true;
             return;
         }
         size_t cap = p->q_cap ? p->q_cap * 2 : 64;
         uint8_t(*nq)[LIMIT_ID_BYTES] = malloc(cap * LIMIT_ID_BYTES);
         if (nq == NULL) {
             p->st.skipped_backlog++;
+            p->soon_pending = true;
             return;
         }
         for (size_t i = 0; i < p->q_len; i++) /* unwrap the ring */
@@ -800,6 +808,12 @@ static void recon_stop(struct gossip *g, size_t peer, uint64_t now)
 static void recon_soon(struct gossip *g, size_t peer, uint64_t now)
 {
     struct gpeer *p = g->peers[peer];
+    if (now < p->soon_after) { /* a burst of changes or overload: one round covers them all */
+        p->soon_pending = true;
+        return;
+    }
+    p->soon_pending = false;
+    p->soon_after = now + LIMIT_RECON_REQ_MIN_MS;
     if (!p->initiator) {
         static const uint8_t empty[1];
         if (g->io.send(g->io.ctx, peer, GOSSIP_MSG_RECON_REQ, empty, 0) < 0)
@@ -986,6 +1000,7 @@ static int on_records(struct gossip *g, size_t peer, const uint8_t *b, size_t le
         uint32_t ci = cand_alloc(g, id, sr, l, peer);
         if (ci == NIL) { /* full: fetch it from this peer later, when verification caught up */
             g->st.dropped_overload++;
+            p->st.dropped_overload++;
             uint32_t w = want_add(g, id, now + LIMIT_WANT_TIMEOUT_MS);
             if (w == NIL)
                 continue;
@@ -1068,8 +1083,10 @@ static void on_announced(struct gossip *g, size_t peer, const uint8_t sid[SID], 
     /* Asked at once below; only a want nobody could be asked for needs the next flush (a
      * deadline of now would make every flush scan the want table). */
     uint32_t w = want_add(g, sid, now + LIMIT_WANT_TIMEOUT_MS);
-    if (w == NIL)
-        return; /* table full: reconciliation will bring it */
+    if (w == NIL) { /* table full: reconciliation with this announcer brings it, soon */
+        g->peers[peer]->soon_pending = true;
+        return;
+    }
     bit_set(bits_at(g->want_ann, g->words, w), peer);
     struct want *e = &g->wants[w];
     if (!in_flight && e->asked == NONE && e->tries < LIMIT_GOSSIP_WANT_TRIES &&
@@ -1358,7 +1375,8 @@ static void announce_later(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], u
 {
     if (g->ann_len == g->ann_cap) {
         g->st.announce_dropped++;
-        return; /* reconciliation will carry it */
+        g->backlog_recon = true; /* reconciliation carries it: soon, not at the next period */
+        return;
     }
     struct ann *a = &g->anns[(g->ann_head + g->ann_len++) % g->ann_cap];
     memcpy(a->id, id, LIMIT_ID_BYTES);
@@ -1390,9 +1408,9 @@ static void committed(struct gossip *g, const struct cand *c, uint64_t now)
 /* One durable write transaction for up to LIMIT_GOSSIP_COMMIT_BATCH verified records. */
 static int commit_batch(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
-    struct store_put items[LIMIT_GOSSIP_COMMIT_BATCH];
-    uint32_t cis[LIMIT_GOSSIP_COMMIT_BATCH];
-    size_t n = g->ver_len < LIMIT_GOSSIP_COMMIT_BATCH ? g->ver_len : LIMIT_GOSSIP_COMMIT_BATCH;
+    struct store_put *items = g->commit_items;
+    uint32_t *cis = g->commit_cis;
+    size_t n = g->ver_len < g->commit_cap ? g->ver_len : g->commit_cap;
     for (size_t i = 0; i < n; i++) {
         cis[i] = g->verified[g->ver_head];
         g->ver_head = (g->ver_head + 1) % g->cand_cap;
@@ -1452,6 +1470,7 @@ static void announce_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
                 continue;
             if (backlogged(g, i)) {
                 g->peers[i]->st.skipped_backlog++;
+                g->peers[i]->soon_pending = true;
                 continue;
             }
             EMIT(g, i, id, GOSSIP_EMIT_ANNOUNCE);
@@ -1463,6 +1482,16 @@ static void announce_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
 
 /* Timed-out or unasked wants go to the next announcer; after LIMIT_GOSSIP_WANT_TRIES, or with
  * nobody left to ask, the want is dropped and reconciliation brings the record. */
+/* Nobody answered: reconciliation with the peers that announced it brings it, soon. */
+static void want_give_up(struct gossip *g, uint32_t w)
+{
+    const uint64_t *ann = bits_at(g->want_ann, g->words, w);
+    for (size_t i = 0; i < g->p.max_peers; i++)
+        if (bit_get(ann, i) && peer_up(g, i))
+            g->peers[i]->soon_pending = true;
+    want_remove(g, w);
+}
+
 static void wants_due(struct gossip *g, uint64_t now)
 {
     if (g->n_wants == 0 || now < g->want_next)
@@ -1479,7 +1508,7 @@ static void wants_due(struct gossip *g, uint64_t now)
             if (cand_has_sid(g, e->sid) || budget == 0) /* arrived and being verified / busy */
                 e->deadline = now + LIMIT_WANT_TIMEOUT_MS;
             else if (e->tries >= LIMIT_GOSSIP_WANT_TRIES || !want_ask(g, w, now)) {
-                want_remove(g, w);
+                want_give_up(g, w);
                 continue;
             } else {
                 budget--;
@@ -1510,12 +1539,13 @@ int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms)
             rc = GOSSIP_E_STORE;
     announce_due(g, now, wall_ms);
     wants_due(g, now);
-    if (g->self_changed) {
-        g->self_changed = false;
-        for (size_t i = 0; i < g->p.max_peers; i++)
-            if (peer_up(g, i))
-                recon_soon(g, i, now);
-    }
+    /* What was refused or dropped for a reason that may have passed comes by reconciliation. */
+    const bool all = g->self_changed || g->backlog_recon;
+    g->self_changed = g->backlog_recon = false;
+    for (size_t i = 0; i < g->p.max_peers; i++)
+        if (peer_up(g, i) && (all || (g->peers[i]->soon_pending &&
+                                      now >= g->peers[i]->soon_after)))
+            recon_soon(g, i, now);
     recon_due(g, now, wall_ms);
     pump(g, wall_ms);
     return rc;
@@ -1603,7 +1633,8 @@ int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, 
     p->st.sessions++;
     p->initiator = memcmp(g->p.self.key, view->key, LIMIT_KEY_BYTES) < 0;
     p->recon_again = false;
-    p->req_after = now;
+    p->req_after = p->soon_after = now;
+    p->soon_pending = false;
     p->next_recon = p->initiator ? now + LIMIT_RECON_START_DELAY_MS : UINT64_MAX;
     pump(g, wall_ms);
     return GOSSIP_OK;
@@ -1679,6 +1710,10 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->want_ann = calloc(g->want_cap * g->words, sizeof *g->want_ann);
     g->want_tried = calloc(g->want_cap * g->words, sizeof *g->want_tried);
     g->anns = calloc(g->ann_cap, sizeof *g->anns);
+    g->commit_cap = g->cand_cap < LIMIT_GOSSIP_COMMIT_BATCH ? g->cand_cap
+                                                            : LIMIT_GOSSIP_COMMIT_BATCH;
+    g->commit_items = malloc(g->commit_cap * sizeof *g->commit_items);
+    g->commit_cis = malloc(g->commit_cap * sizeof *g->commit_cis);
     g->rec = malloc(sizeof *g->rec);
     g->trec = malloc(sizeof *g->trec);
     g->buf = malloc(SIGNED_MAX);
@@ -1686,8 +1721,8 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->recon_out = malloc(LIMIT_RECON_MSG_BYTES);
     int rc = GOSSIP_OK;
     if (!g->peers || !g->cands || !g->verified || !g->recent || !g->recent_bits || !g->wants ||
-        !g->want_ann || !g->want_tried || !g->anns || !g->rec || !g->trec || !g->buf ||
-        !g->tbuf || !g->recon_out)
+        !g->want_ann || !g->want_tried || !g->anns || !g->commit_items || !g->commit_cis ||
+        !g->rec || !g->trec || !g->buf || !g->tbuf || !g->recon_out)
         rc = GOSSIP_E_NOMEM;
     if (rc == GOSSIP_OK)
         rc = idx_init(&g->cand_idx, g->cand_cap);
@@ -1734,6 +1769,8 @@ void gossip_free(struct gossip *g)
     free(g->want_tried);
     free(g->want_idx.slot);
     free(g->anns);
+    free(g->commit_items);
+    free(g->commit_cis);
     free(g->rec);
     free(g->trec);
     free(g->buf);
@@ -1758,6 +1795,8 @@ uint64_t gossip_next_deadline(const struct gossip *g)
             return 0;
         if (!p->rc_active)
             next = min_u64(next, p->next_recon);
+        if (p->soon_pending)
+            next = min_u64(next, p->soon_after);
     }
     return next;
 }
@@ -1804,23 +1843,10 @@ static int lm_find_short(void *ctx, const uint8_t sid[GOSSIP_SHORT_ID_BYTES], st
                              cb_ctx);
 }
 
+/* items[].rec is NULL: the store decodes each body into one scratch record (store.h). */
 static int lm_put_batch(void *ctx, struct store_put *items, size_t n)
 {
-    struct gossip_lmdb *a = ctx;
-    if (n > LIMIT_GOSSIP_COMMIT_BATCH)
-        return STORE_E_INVAL;
-    for (size_t i = 0; i < n; i++) {
-        if (items[i].len <= LIMIT_SIG_BYTES ||
-            proto_record_decode(items[i].signed_rec + LIMIT_SIG_BYTES,
-                                items[i].len - LIMIT_SIG_BYTES, &a->recs[i], NULL,
-                                0) != PROTO_OK)
-            return STORE_E_INVAL;
-        items[i].rec = &a->recs[i];
-    }
-    int rc = store_put_batch(a->s, items, n);
-    for (size_t i = 0; i < n; i++)
-        items[i].rec = NULL; /* the decoded bodies are the adapter's */
-    return rc;
+    return store_put_batch(((struct gossip_lmdb *)ctx)->s, items, n);
 }
 
 static int lm_is_revoked(void *ctx, const uint8_t id[LIMIT_ID_BYTES],
@@ -1838,9 +1864,6 @@ int gossip_lmdb_init(struct gossip_lmdb *a, struct store *s, struct gossip_store
 {
     assert(a != NULL && s != NULL && ops != NULL);
     a->s = s;
-    a->recs = malloc(LIMIT_GOSSIP_COMMIT_BATCH * sizeof *a->recs);
-    if (a->recs == NULL)
-        return GOSSIP_E_NOMEM;
     *ops = (struct gossip_store_ops){.ctx = a, .has = lm_has, .get = lm_get,
                                      .find_short = lm_find_short, .put_batch = lm_put_batch,
                                      .is_revoked = lm_is_revoked, .iter_seq = lm_iter_seq};
@@ -1851,6 +1874,5 @@ void gossip_lmdb_free(struct gossip_lmdb *a)
 {
     if (a == NULL)
         return;
-    free(a->recs);
-    a->recs = NULL;
+    a->s = NULL;
 }

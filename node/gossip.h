@@ -89,8 +89,9 @@ struct gossip_store_ops {
     /* Every stored record whose id starts with the 8-byte short id. */
     int (*find_short)(void *ctx, const uint8_t sid[GOSSIP_SHORT_ID_BYTES], store_record_cb cb,
                       void *cb_ctx);
-    /* store_put_batch semantics, except that items[].rec is NULL: the bodies were decoded and
-     * verified by gossip; the adapter decodes them again to build its indexes. */
+    /* store_put_batch semantics with items[].rec NULL (the bodies were decoded and verified by
+     * gossip; the store decodes each again, one at a time, for its indexes), n <=
+     * LIMIT_GOSSIP_COMMIT_BATCH: gossip commits what one loop turn verified in one call. */
     int (*put_batch)(void *ctx, struct store_put *items, size_t n);
     int (*is_revoked)(void *ctx, const uint8_t id[LIMIT_ID_BYTES],
                       const uint8_t origin[LIMIT_KEY_BYTES]);
@@ -164,6 +165,8 @@ struct gossip_peer_stats {
     uint64_t announce_in, announce_out, want_in, want_out;
     uint64_t recon_rounds, recon_bytes_in, recon_bytes_out, recon_haves, recon_needs;
     uint64_t skipped_backlog; /* items not queued or sent because the peer was backlogged */
+    uint64_t dropped_overload; /* records from this peer not taken (candidate table full) and
+                                  fetched again later: counted again in records_received */
     uint64_t refused_inbound; /* verified records the peer was not allowed to send us */
 };
 
@@ -221,10 +224,9 @@ const struct gossip_stats *gossip_stats(const struct gossip *g);
 const struct gossip_peer_stats *gossip_peer_stats(const struct gossip *g, size_t peer);
 
 /* The LMDB adapter: gossip_store_ops over store.h. a is caller-owned and must outlive the ops;
- * gossip_lmdb_init allocates a decode buffer for one commit batch, gossip_lmdb_free releases it. */
+ * it allocates nothing (store_put_batch decodes the bodies): gossip_lmdb_free only detaches it. */
 struct gossip_lmdb {
     struct store *s;
-    struct proto_record *recs; /* LIMIT_GOSSIP_COMMIT_BATCH decoded bodies */
 };
 int gossip_lmdb_init(struct gossip_lmdb *a, struct store *s, struct gossip_store_ops *ops);
 void gossip_lmdb_free(struct gossip_lmdb *a);

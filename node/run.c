@@ -653,7 +653,7 @@ static json_t *gossip_peer_json(const struct run *r, size_t i)
         total += v == GATE_DENY_PEER_HAS ? 0 : s->refused[v];
     }
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-                     " s:I}",
+                     " s:I, s:I}",
                      "records_sent", (json_int_t)s->records_sent, "records_received",
                      (json_int_t)s->records_received, "duplicates", (json_int_t)s->duplicates,
                      "forged", (json_int_t)s->forged, "refused_time",
@@ -664,7 +664,8 @@ static json_t *gossip_peer_json(const struct run *r, size_t i)
                      "recon_rounds", (json_int_t)s->recon_rounds, "recon_bytes_in",
                      (json_int_t)s->recon_bytes_in, "recon_bytes_out",
                      (json_int_t)s->recon_bytes_out, "skipped_backlog",
-                     (json_int_t)s->skipped_backlog);
+                     (json_int_t)s->skipped_backlog, "dropped_overload",
+                     (json_int_t)s->dropped_overload);
 }
 
 /* /metrics: the node-wide counters and the gate's refusals summed over peers. */

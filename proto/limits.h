@@ -105,8 +105,8 @@ enum limits {
     /* --- gossip (node/gossip.c, docs/PROTOCOL.md "Gossip") --- */
     LIMIT_GOSSIP_CANDIDATES = 8192,    /* received records being verified or waiting for commit */
     LIMIT_GOSSIP_COPIES_PER_ID = 2,    /* copies of one id with different signatures in flight */
-    LIMIT_GOSSIP_COMMIT_BATCH = 256,   /* records per commit (<= LIMIT_STORE_BATCH): each is
-                                          decoded (up to 30 KB) while the batch is indexed */
+    LIMIT_GOSSIP_COMMIT_BATCH = LIMIT_STORE_BATCH, /* records per commit: a durable commit
+                                          waits ms on fsync, so one turn's records share one */
     LIMIT_GOSSIP_RECENT = 16384,       /* known-by table: recent ids and which peers have them */
     LIMIT_GOSSIP_WANTS = 16384,        /* short ids being fetched */
     LIMIT_GOSSIP_WANT_PER_PEER = 4096, /* WANT ids outstanding towards one peer */

@@ -702,6 +702,21 @@ static int rd_version(struct reader *rd, struct proto_record *r)
     return rc;
 }
 
+/* Zeroes the union member of r's kind before any of its fields is read (keys ascend: the kind is
+ * field 1, its own fields 16 and up), so that it is defined byte for byte (proto_record_decode). */
+static void clear_kind(struct proto_record *r)
+{
+    switch (r->kind) {
+    case PROTO_KIND_INDICATOR: memset(&r->u.ind, 0, sizeof r->u.ind); break;
+    case PROTO_KIND_REVOCATION: memset(&r->u.rev, 0, sizeof r->u.rev); break;
+    case PROTO_KIND_SIGHTING: memset(&r->u.sight, 0, sizeof r->u.sight); break;
+    default:
+        assert(r->kind == PROTO_KIND_ROSTER);
+        memset(&r->u.roster, 0, sizeof r->u.roster);
+        break;
+    }
+}
+
 static int rd_kind(struct reader *rd, struct proto_record *r)
 {
     int rc = rd_u8(rd, &r->kind);
@@ -710,6 +725,7 @@ static int rd_kind(struct reader *rd, struct proto_record *r)
     if (kind_fields(r->kind) == 0)
         return rd_fail(rd, PROTO_E_RANGE, "unknown kind %u", r->kind);
     rd->kind = r->kind;
+    clear_kind(r);
     return PROTO_OK;
 }
 
@@ -938,7 +954,9 @@ int proto_record_decode(const uint8_t *body, size_t len, struct proto_record *r,
 {
     assert(body != NULL || len == 0);
     assert(r != NULL);
-    memset(r, 0, sizeof *r);
+    /* Not the whole struct: the union is as large as a full roster (~25 KB) and gossip decodes
+     * every record several times. rd_kind clears the member of the record's kind. */
+    memset(r, 0, offsetof(struct proto_record, u));
     if (why != NULL && why_len > 0)
         why[0] = '\0';
     struct reader rd = {

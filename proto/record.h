@@ -124,8 +124,12 @@ const char *proto_strerror(int err);
  * Returns the body length (> 0) or a negative proto_err. */
 int proto_record_encode(const struct proto_record *r, uint8_t *out, size_t cap);
 
-/* Decodes and validates a body. On success fills *r and returns PROTO_OK. On failure returns a
- * negative proto_err and, if why != NULL, writes a one-line reason naming the field. */
+/* Decodes and validates a body. On success fills *r and returns PROTO_OK: every common field and
+ * all of r->u's member for r->kind, unused entries and string tails zero, as if *r had been zeroed
+ * first; only the union's bytes past that member (a roster is ~25 KB, an indicator ~5 KB) are left
+ * as they were, so zero *r first to compare decoded records whole with memcmp. On failure returns
+ * a negative proto_err, leaves *r unspecified and, if why != NULL, writes a one-line reason naming
+ * the field. */
 int proto_record_decode(const uint8_t *body, size_t len, struct proto_record *r, char *why,
                         size_t why_len);
 

@@ -17,6 +17,7 @@ static void usage(FILE *out)
             "  --link A-B:latency=..,jitter=..,bandwidth=..,loss=..\n"
             "  --communities K --memberships M --orgs O --clients P --low-ceiling P\n"
             "  --start MS --publish-span MS --settle MS --max-time MS --record-pad BYTES\n"
+            "  --resolution MS (clock step, default 1)\n"
             "  --byzantine NODE:forge+relabel+replay+audience+flood  --at 'TIME ACTION ARGS'\n"
             "  --baseline flood|none --verify-cache on|off --oracle-announce on|off --trace FILE\n"
             "Flags after --scenario override the file. Exit 0: ok; 1: the oracle failed or no\n"

@@ -152,20 +152,44 @@ bool oracle_may_send(const struct oracle *o, uint32_t link, uint32_t from, uint3
     }
 }
 
-/* Entitled = reachable from the origin over links the rules allow, through live nodes. */
-void oracle_entitle(struct oracle *o, size_t rec, const bool *alive)
+bool oracle_may_accept(const struct oracle *o, uint32_t link, uint32_t from, uint32_t to,
+                       const struct orec *r)
+{
+    const struct world *w = o->w;
+    assert(w->adj[link] == to);
+    (void)link; /* the ceiling on it is the sender's */
+    bool same_org = w->org[from] == w->org[to];
+    switch (r->tlp) {
+    case PROTO_TLP_CLEAR:
+        return true;
+    case PROTO_TLP_GREEN:
+    case PROTO_TLP_AMBER_STRICT:
+        return in_audience(o, to, r) || same_org;
+    case PROTO_TLP_AMBER:
+        /* Whether the sender names `to` a client only the sender knows; so are the sender's
+         * community memberships (it counts as a member of every community R names). */
+        return in_audience(o, to, r) || same_org || r->comm != 0 || in_audience(o, from, r);
+    case PROTO_TLP_RED:
+        return r->n_recip > 0 && is_recipient(r, to);
+    default:
+        return false;
+    }
+}
+
+/* Adds to the entitled set of rec every node reachable from start over links the rules allow,
+ * through live nodes. */
+static void spread(struct oracle *o, size_t rec, uint32_t start, const bool *alive)
 {
     const struct world *w = o->w;
     const struct orec *r = &o->recs[rec];
     uint64_t *ent = o->entitled + rec * o->words;
-    memset(ent, 0, o->words * sizeof *ent);
+    if (bit_test(ent, start) || (alive != NULL && !alive[start]))
+        return;
     uint32_t *queue = malloc(w->n * sizeof *queue);
     assert(queue != NULL);
     size_t head = 0, tail = 0;
-    if (alive == NULL || alive[r->origin]) {
-        bit_put(ent, r->origin);
-        queue[tail++] = r->origin;
-    }
+    bit_put(ent, start);
+    queue[tail++] = start;
     while (head < tail) {
         uint32_t a = queue[head++];
         for (uint32_t k = w->off[a]; k < w->off[a + 1]; k++) {
@@ -177,6 +201,18 @@ void oracle_entitle(struct oracle *o, size_t rec, const bool *alive)
         }
     }
     free(queue);
+}
+
+/* Entitled = reachable from the origin over links the rules allow, through live nodes. */
+void oracle_entitle(struct oracle *o, size_t rec, const bool *alive)
+{
+    memset(o->entitled + rec * o->words, 0, o->words * sizeof *o->entitled);
+    spread(o, rec, o->recs[rec].origin, alive);
+}
+
+void oracle_expose(struct oracle *o, size_t rec, uint32_t node)
+{
+    spread(o, rec, node, NULL);
 }
 
 void oracle_fail(struct oracle *o, uint64_t seed, uint64_t now, const char *fmt, ...)

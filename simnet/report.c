@@ -144,8 +144,12 @@ void report_text(const struct sim_scenario *s, const struct sim_result *r, FILE 
     fprintf(out, "verify calls                  %llu (%llu answered by the shared cache)\n",
             (unsigned long long)r->verify_calls, (unsigned long long)r->verify_cached);
     fprintf(out, "sessions opened               %llu\n", (unsigned long long)r->sessions_opened);
-    fprintf(out, "memory per node               %.0f KiB (RSS growth / nodes)\n",
-            r->mem_per_node_bytes / 1024.0);
+    fprintf(out, "memory per node               %.0f KiB (RSS growth / nodes); peak RSS %.0f KiB / "
+                 "nodes\n",
+            r->mem_per_node_bytes / 1024.0,
+            r->nodes ? (double)r->max_rss_bytes / 1024.0 / r->nodes : 0.0);
+    fprintf(out, "  record store per node       %.1f KiB own tables; shared record pool %.0f KiB\n",
+            r->store_bytes_per_node / 1024.0, (double)r->pool_bytes / 1024.0);
     fprintf(out, "trace digest                  %016llx\nresult digest                 %s\n",
             (unsigned long long)r->trace_digest, dg);
 }
@@ -191,6 +195,12 @@ int report_json(const struct sim_scenario *s, const struct sim_result *r, FILE *
         "calls", (json_int_t)r->verify_calls, "cached", (json_int_t)r->verify_cached,
         "sessions_opened", (json_int_t)r->sessions_opened, "memory_per_node_bytes",
         r->mem_per_node_bytes);
+    if (root != NULL)
+        json_object_set_new(root, "memory",
+                            json_pack("{s:I, s:f, s:I}", "max_rss_bytes",
+                                      (json_int_t)r->max_rss_bytes, "store_bytes_per_node",
+                                      r->store_bytes_per_node, "pool_bytes",
+                                      (json_int_t)r->pool_bytes));
     if (root == NULL)
         return SIM_E_NOMEM;
     if (r->flood_run)

@@ -28,6 +28,7 @@ void scenario_init(struct sim_scenario *s)
     s->low_ceiling_frac = 0.0;
     s->link = (struct sim_link_model){.latency_ms = 20, .jitter_ms = 10};
     s->settle_ms = 180000;
+    s->resolution_ms = 1;
     s->max_ms = 0; /* 0: derived in scenario_finish */
     s->verify_cache = true;
     s->oracle_announce = true;
@@ -329,6 +330,9 @@ int scenario_set(struct sim_scenario *s, const char *key, const char *v, const c
         ok = parse_frac(v, &s->reorder);
     else if (strcmp(key, "settle") == 0)
         ok = parse_ms(v, &s->settle_ms);
+    else if (strcmp(key, "resolution") == 0)
+        ok = parse_ms(v, &ms) && ms >= 1 && ms <= SIM_MAX_RESOLUTION_MS &&
+             ((s->resolution_ms = (uint32_t)ms), true);
     else if (strcmp(key, "max-time") == 0)
         ok = parse_ms(v, &s->max_ms);
     else if (strcmp(key, "baseline") == 0)

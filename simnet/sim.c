@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/resource.h>
+#include <malloc.h>
+
 #include <sodium.h>
 
 #include "crypto/keys.h"
@@ -327,7 +330,10 @@ static void trace_ev(struct sim *s, const struct ev *e)
 static int push(struct sim *s, uint64_t t, uint32_t type, uint32_t a, uint32_t b, uint8_t *data,
                 uint32_t len)
 {
-    struct ev e = {t, s->seq++, type, a, b, len, data};
+    /* A coarser clock: events wait for the next step, so each node turns once per step and
+     * sends what it has as one segment per connection (order on every connection is kept). */
+    uint64_t step = s->sc->resolution_ms;
+    struct ev e = {(t + step - 1) / step * step, s->seq++, type, a, b, len, data};
     if (type <= EV_FIN) {
         s->net_events++;
         s->conns[a].refs++;
@@ -628,6 +634,9 @@ static void oracle_watch(struct sim *s, struct snode *n, size_t peer, uint8_t ty
         }
         if (!honest) {
             s->res->byz_sent += type == GOSSIP_MSG_RECORDS;
+            if (type == GOSSIP_MSG_RECORDS && ri >= 0 && same && s->o.recs[ri].genuine &&
+                oracle_may_accept(&s->o, link, from, n->idx, &s->o.recs[ri]))
+                oracle_expose(&s->o, (size_t)ri, n->idx);
             continue;
         }
         if (ri < 0 || !same) {
@@ -1628,6 +1637,14 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *r, bool progress)
     if (rc == SIM_OK && s->o.failed)
         rc = SIM_E_ORACLE;
     r->mem_per_node_bytes = s->w.n ? (double)(rss_kb() - rss0) * 1024.0 / s->w.n : 0;
+    size_t store_bytes = 0;
+    for (uint32_t a = 0; s->nodes && a < s->w.n; a++)
+        store_bytes += s->nodes[a].ms_ready ? memstore_bytes(&s->nodes[a].ms) : 0;
+    r->store_bytes_per_node = s->w.n ? (double)store_bytes / s->w.n : 0;
+    r->pool_bytes = memstore_pool_bytes(&s->pool);
+    { struct mallinfo2 mi = mallinfo2(); fprintf(stderr, "DBG uord %zu fordblks %zu hblkhd %zu arena %zu heapcap %zu conns %zu\n", mi.uordblks, mi.fordblks, mi.hblkhd, mi.arena, s->q.far.cap, s->n_conns); }
+    struct rusage ru;
+    r->max_rss_bytes = getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_maxrss * 1024 : 0;
     if (rc == SIM_OK || rc == SIM_E_ORACLE) {
         collect(s);
         if (sc->baseline_flood && rc == SIM_OK)

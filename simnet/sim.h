@@ -49,6 +49,7 @@ const char *sim_strerror(int err);
 #define SIM_MAX_RECIPIENTS 8   /* RED recipients the generator names */
 #define SIM_MAX_EVENTS 4096    /* timed scenario events */
 #define SIM_MAX_LINK_RULES 4096
+#define SIM_MAX_RESOLUTION_MS 100 /* coarsest clock step */
 
 enum sim_topo { SIM_TOPO_RANDOM, SIM_TOPO_SMALLWORLD, SIM_TOPO_HUBS, SIM_TOPO_FILE };
 
@@ -116,6 +117,7 @@ struct sim_scenario {
     uint8_t *byz_modes;
     size_t n_byz;
     uint64_t settle_ms;     /* after the last disruption: time for redials and reconciliation */
+    uint32_t resolution_ms; /* clock step: every event is due at a multiple of it (1 = exact) */
     uint64_t max_ms;        /* virtual time limit */
     bool baseline_flood;
     bool verify_cache;      /* shared verification cache (on by default) */
@@ -155,6 +157,9 @@ struct sim_result {
     uint32_t nodes;
     uint64_t *node_rx, *node_tx; /* per node */
     double mem_per_node_bytes;
+    double store_bytes_per_node; /* memstore tables (ids by seq, hash slots), mean over nodes */
+    uint64_t pool_bytes;         /* the record bytes all nodes' memstores share */
+    uint64_t max_rss_bytes;      /* of the process (getrusage) */
     /* flooding baseline (when run) */
     bool flood_run;
     uint64_t flood_bytes_rx, flood_deliveries;

@@ -80,6 +80,14 @@ void oracle_entitle(struct oracle *o, size_t rec, const bool *alive);
 /* May node `from` send record rec to its neighbour `to` over directed link `link`? */
 bool oracle_may_send(const struct oracle *o, uint32_t link, uint32_t from, uint32_t to,
                      const struct orec *rec);
+/* May honest node `to` accept rec from its neighbour `from`, as far as `to` can tell? The rules
+ * less the facts only the sender knows (node/gossip.c inbound_check, docs/SHARING.md): the
+ * sender's ceiling for `to`, whether it names `to` a client, its community memberships. */
+bool oracle_may_accept(const struct oracle *o, uint32_t link, uint32_t from, uint32_t to,
+                       const struct orec *rec);
+/* A byzantine node handed `node` a record it may accept (oracle_may_accept): the leak is the
+ * byzantine node's; `node` and whoever the rules let it reach become entitled to it. */
+void oracle_expose(struct oracle *o, size_t rec, uint32_t node);
 /* Lookups: record index or -1. by_sig also tells whether the bytes match the genuine record. */
 int64_t oracle_find_id(const struct oracle *o, const uint8_t id[LIMIT_ID_BYTES]);
 int64_t oracle_find_signed(const struct oracle *o, const uint8_t *signed_rec, size_t len,

@@ -421,14 +421,11 @@ static int find_revocation(struct store *s, MDB_txn *txn, const uint8_t target[L
     return err;
 }
 
-static int check_item(const struct store_put *it)
+static int check_record(const struct proto_record *r)
 {
-    if (it->signed_rec == NULL || it->rec == NULL || it->len <= LIMIT_SIG_BYTES ||
-        it->len > SIGNED_MAX)
-        return STORE_E_INVAL;
-    switch (it->rec->kind) {
+    switch (r->kind) {
     case PROTO_KIND_INDICATOR: {
-        const struct proto_indicator *ind = &it->rec->u.ind;
+        const struct proto_indicator *ind = &r->u.ind;
         bool ok = ind->type > 0 && ind->type < PROTO_ITYPE_END &&
                   memchr(ind->value, '\0', LIMIT_VALUE_BYTES + 1) != NULL;
         return ok ? STORE_OK : STORE_E_INVAL;
@@ -440,10 +437,28 @@ static int check_item(const struct store_put *it)
     }
 }
 
-/* byvalue, and expiry with what pruning needs to find every index entry again. */
-static int put_indicator_index(struct store *s, MDB_txn *txn, const struct store_put *it)
+/* The record the item's indexes are built from: the caller's, or (rec == NULL) its body decoded
+ * into scratch. Every item is checked before its id is looked up, so a bad one fails the batch
+ * whether or not it is a duplicate. */
+static int item_record(const struct store_put *it, struct proto_record *scratch,
+                       const struct proto_record **out)
 {
-    const struct proto_record *r = it->rec;
+    if (it->signed_rec == NULL || it->len <= LIMIT_SIG_BYTES || it->len > SIGNED_MAX)
+        return STORE_E_INVAL;
+    if (it->rec == NULL) {
+        assert(scratch != NULL);
+        if (proto_record_decode(it->signed_rec + LIMIT_SIG_BYTES, it->len - LIMIT_SIG_BYTES,
+                                scratch, NULL, 0) != PROTO_OK)
+            return STORE_E_INVAL;
+    }
+    *out = it->rec != NULL ? it->rec : scratch;
+    return check_record(*out);
+}
+
+/* byvalue, and expiry with what pruning needs to find every index entry again. */
+static int put_indicator_index(struct store *s, MDB_txn *txn, const struct store_put *it,
+                               const struct proto_record *r)
+{
     uint8_t exp_key[EXPIRY_KEY_BYTES], exp_val[EXPIRY_VAL_BYTES];
     uint8_t *vkey = exp_val + 8;
     value_key(vkey, r->u.ind.type, r->u.ind.value, strlen(r->u.ind.value));
@@ -458,11 +473,11 @@ static int put_indicator_index(struct store *s, MDB_txn *txn, const struct store
     return map_err(mdb_put(txn, s->dbi[DB_EXPIRY], &ek, &ev, 0));
 }
 
-static int put_kind_index(struct store *s, MDB_txn *txn, const struct store_put *it)
+static int put_kind_index(struct store *s, MDB_txn *txn, const struct store_put *it,
+                          const struct proto_record *r)
 {
-    const struct proto_record *r = it->rec;
     if (r->kind == PROTO_KIND_INDICATOR)
-        return put_indicator_index(s, txn, it);
+        return put_indicator_index(s, txn, it, r);
     if (r->kind == PROTO_KIND_REVOCATION) {
         uint8_t val[REVOKED_VAL_BYTES];
         memcpy(val, r->origin, LIMIT_KEY_BYTES);
@@ -502,8 +517,8 @@ static int seq_added(struct store *s, MDB_txn *txn, uint64_t seq, uint64_t *adde
 }
 
 /* Adds one new record under seq to records, seq, bytime and its kind's index. */
-static int put_new(struct store *s, MDB_txn *txn, const struct store_put *it, uint64_t seq,
-                   uint64_t added_us)
+static int put_new(struct store *s, MDB_txn *txn, const struct store_put *it,
+                   const struct proto_record *r, uint64_t seq, uint64_t added_us)
 {
     assert(seq >= 1 && it->len > LIMIT_SIG_BYTES && it->len <= SIGNED_MAX);
     MDB_val k = {LIMIT_ID_BYTES, (void *)it->id}, v = {SEQ_BYTES + it->len, NULL};
@@ -524,21 +539,22 @@ static int put_new(struct store *s, MDB_txn *txn, const struct store_put *it, ui
         return rc == MDB_KEYEXIST ? STORE_E_CORRUPT : map_err(rc);
 
     uint8_t time_key[TIME_KEY_BYTES];
-    put_be64(time_key, it->rec->created_ms);
+    put_be64(time_key, r->created_ms);
     memcpy(time_key + 8, it->id, LIMIT_ID_BYTES);
     MDB_val tk = {sizeof time_key, time_key}, tv = {0, NULL};
     rc = mdb_put(txn, s->dbi[DB_BYTIME], &tk, &tv, 0);
     if (rc != MDB_SUCCESS)
         return map_err(rc);
-    return put_kind_index(s, txn, it);
+    return put_kind_index(s, txn, it, r);
 }
 
 /* last_added: the arrival time of seq *next_seq - 1, advanced for each record added. */
-static int put_one(struct store *s, MDB_txn *txn, struct store_put *it, uint64_t *next_seq,
-                   uint64_t *last_added)
+static int put_one(struct store *s, MDB_txn *txn, struct store_put *it,
+                   struct proto_record *scratch, uint64_t *next_seq, uint64_t *last_added)
 {
     assert(s != NULL && txn != NULL && it != NULL && *next_seq >= 1);
-    int err = check_item(it);
+    const struct proto_record *r = NULL;
+    int err = item_record(it, scratch, &r);
     if (err != STORE_OK)
         return err;
     MDB_val k = {LIMIT_ID_BYTES, it->id}, v;
@@ -552,7 +568,7 @@ static int put_one(struct store *s, MDB_txn *txn, struct store_put *it, uint64_t
     }
     if (rc != MDB_NOTFOUND)
         return map_err(rc);
-    err = find_revocation(s, txn, it->id, it->rec->origin, NULL);
+    err = find_revocation(s, txn, it->id, r->origin, NULL);
     if (err == STORE_OK) {
         it->result = STORE_PUT_REVOKED;
         it->seq = 0;
@@ -563,7 +579,7 @@ static int put_one(struct store *s, MDB_txn *txn, struct store_put *it, uint64_t
     if (*last_added == UINT64_MAX)
         return STORE_E_CORRUPT; /* no later arrival time is representable */
     const uint64_t added = it->added_us > *last_added ? it->added_us : *last_added + 1;
-    err = put_new(s, txn, it, *next_seq, added);
+    err = put_new(s, txn, it, r, *next_seq, added);
     if (err != STORE_OK)
         return err;
     *last_added = added;
@@ -585,6 +601,7 @@ static int meta_get_seq(struct store *s, MDB_txn *txn, uint64_t *next_seq)
 struct batch {
     struct store_put *items;
     size_t n;
+    struct proto_record *scratch; /* decode target of items with rec == NULL, else NULL */
 };
 
 static int put_batch_txn(struct store *s, MDB_txn *txn, void *ctx)
@@ -596,7 +613,7 @@ static int put_batch_txn(struct store *s, MDB_txn *txn, void *ctx)
     if (err == STORE_OK && next_seq > 1)
         err = seq_added(s, txn, next_seq - 1, &last_added);
     for (size_t i = 0; err == STORE_OK && i < b->n; i++)
-        err = put_one(s, txn, &b->items[i], &next_seq, &last_added);
+        err = put_one(s, txn, &b->items[i], b->scratch, &next_seq, &last_added);
     if (err != STORE_OK)
         return err;
     uint8_t buf[SEQ_BYTES];
@@ -612,8 +629,16 @@ int store_put_batch(struct store *s, struct store_put *items, size_t n)
         return s->read_only ? STORE_E_READONLY : STORE_OK;
     if (items == NULL || n > LIMIT_STORE_BATCH)
         return STORE_E_INVAL;
-    struct batch b = {items, n};
-    return run_write(s, put_batch_txn, &b);
+    struct batch b = {items, n, NULL};
+    bool decode = false;
+    for (size_t i = 0; i < n && !decode; i++)
+        decode = items[i].rec == NULL;
+    /* One scratch record for the whole batch: a record is ~30 KB, a batch up to 4096 of them. */
+    if (decode && (b.scratch = malloc(sizeof *b.scratch)) == NULL)
+        return STORE_E_IO;
+    int err = run_write(s, put_batch_txn, &b);
+    free(b.scratch);
+    return err;
 }
 
 /* --- pruning expired indicators --- */

@@ -34,7 +34,8 @@
  *
  * What the store does NOT check: that id = BLAKE2b-256(body), that the signature verifies, or the
  * record's time rules. The caller (node) does that before store_put_batch; the store trusts it and
- * reads only the decoded struct it is given. It never decodes records itself.
+ * builds its indexes from the decoded struct it is given, or, when given none (store_put.rec
+ * NULL), from the body it decodes itself.
  *
  * Ownership: struct store is opaque, created by store_open, freed by store_close. No function
  * keeps a pointer to its arguments after it returns. Pointers handed to callbacks are valid only
@@ -97,7 +98,10 @@ struct store_put {
     uint8_t id[LIMIT_ID_BYTES];      /* BLAKE2b-256(body), computed and checked by the caller */
     const uint8_t *signed_rec;       /* sig || body, verified by the caller */
     size_t len;                      /* LIMIT_SIG_BYTES < len <= LIMIT_SIG_BYTES + RECORD_BYTES */
-    const struct proto_record *rec;  /* the decoded body: indexes are built from it */
+    /* The decoded body: indexes are built from it. NULL: the store decodes the body itself
+     * (proto_record_decode, one ~30 KB scratch record per batch), with exactly the same indexes;
+     * for a caller that verified a batch but keeps no decoded copies (gossip). */
+    const struct proto_record *rec;
     /* Local arrival time, Unix microseconds (the caller's clock: the store reads none). The store
      * keeps max(added_us, previous record's + 1), so arrival times strictly increase along seq
      * and "added after T" (TAXII date_added) is exactly "seq after S". 0 = now unknown. */
@@ -113,7 +117,9 @@ struct store_put {
  * kept when its target is unknown); a roster -> rosters. Items are applied in order, so
  * a revocation earlier in the batch refuses its target later in it.
  * Returns STORE_OK with each item's result set, or a negative store_err and nothing changed
- * (STORE_E_INVAL names no item: validate before, or bisect). */
+ * (STORE_E_INVAL names no item: validate before, or bisect; it includes an item with rec NULL
+ * whose body does not decode, duplicate or not; STORE_E_IO also when the scratch record cannot
+ * be allocated). */
 int store_put_batch(struct store *s, struct store_put *items, size_t n);
 
 /* Removes up to max (1..LIMIT_PRUNE_BATCH) indicators whose valid_until_ms + grace_ms <= now_ms,

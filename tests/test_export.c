@@ -1,6 +1,6 @@
 /* test_export.c - every export format on fixed records: exact bytes where the format is text,
- * parsed-back JSON for STIX and MISP, and the gate: revoked, expired, over-ceiling and RED records
- * that N may not see never appear. */
+ * parsed-back JSON for STIX and MISP (one event per TLP level), and the gate: revoked, expired,
+ * over-ceiling and RED records that N may not see never appear. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -165,16 +165,16 @@ static const char golden_hosts[] =
 
 static const char golden_csv[] =
         "uuid,event_id,category,type,value,comment,to_ids,date,object_relation,attribute_tag,object_uuid,object_name,object_meta_category\n"
-        "\"00010203-0405-5607-8809-0a0b0c0d0e0f\",\"864e44ac-ab14-5418-a9e8-5f85d1dd7348\",\"Network activity\",\"ip-dst\",\"203.0.113.7\",\"C2\tof \"\"X\"\"\n"
+        "\"00010203-0405-5607-8809-0a0b0c0d0e0f\",\"8969545c-c438-56a6-9c6d-638ab3a451a2\",\"Network activity\",\"ip-dst\",\"203.0.113.7\",\"C2\tof \"\"X\"\"\n"
         "line2\",\"1\",\"1767171600\",\"\",\"tlp:clear,c2,phishing\",\"\",\"\",\"\"\n"
-        "\"10111213-1415-5617-9819-1a1b1c1d1e1f\",\"864e44ac-ab14-5418-a9e8-5f85d1dd7348\",\"Network activity\",\"domain\",\"evil.example\",\"\",\"1\",\"1767175200\",\"\",\"tlp:green\",\"\",\"\",\"\"\n"
-        "\"20212223-2425-5627-a829-2a2b2c2d2e2f\",\"864e44ac-ab14-5418-a9e8-5f85d1dd7348\",\"Network activity\",\"url\",\"http://evil.example/a?b='c'\",\"\",\"1\",\"1767178800\",\"\",\"tlp:amber\",\"\",\"\",\"\"\n"
-        "\"40414243-4445-5647-8849-4a4b4c4d4e4f\",\"864e44ac-ab14-5418-a9e8-5f85d1dd7348\",\"Payload delivery\",\"md5\",\"d41d8cd98f00b204e9800998ecf8427e\",\"\",\"1\",\"1767186000\",\"\",\"tlp:green\",\"\",\"\",\"\"\n"
-        "\"50515253-5455-5657-9859-5a5b5c5d5e5f\",\"864e44ac-ab14-5418-a9e8-5f85d1dd7348\",\"Payload delivery\",\"sha1\",\"da39a3ee5e6b4b0d3255bfef95601890afd80709\",\"\",\"1\",\"1767189600\",\"\",\"tlp:clear\",\"\",\"\",\"\"\n"
-        "\"60616263-6465-5667-a869-6a6b6c6d6e6f\",\"864e44ac-ab14-5418-a9e8-5f85d1dd7348\",\"Network activity\",\"ip-src\",\"198.51.100.0/24\",\"scanner net\",\"1\",\"1767193200\",\"\",\"tlp:green\",\"\",\"\",\"\"\n"
-        "\"70717273-7475-5677-b879-7a7b7c7d7e7f\",\"864e44ac-ab14-5418-a9e8-5f85d1dd7348\",\"Network activity\",\"hostname\",\"www.evil.example\",\"\",\"1\",\"1767196800\",\"\",\"tlp:clear\",\"\",\"\",\"\"\n"
-        "\"80818283-8485-5687-8889-8a8b8c8d8e8f\",\"864e44ac-ab14-5418-a9e8-5f85d1dd7348\",\"Payload delivery\",\"email-src\",\"bad@evil.example\",\"\",\"1\",\"1767200400\",\"\",\"tlp:clear\",\"\",\"\",\"\"\n"
-        "\"90919293-9495-5697-9899-9a9b9c9d9e9f\",\"864e44ac-ab14-5418-a9e8-5f85d1dd7348\",\"Payload delivery\",\"filename\",\"abc\",\"\",\"1\",\"1767204000\",\"\",\"tlp:clear\",\"\",\"\",\"\"\n";
+        "\"10111213-1415-5617-9819-1a1b1c1d1e1f\",\"1d393232-0e7f-5624-bb01-6453f21bfe94\",\"Network activity\",\"domain\",\"evil.example\",\"\",\"1\",\"1767175200\",\"\",\"tlp:green\",\"\",\"\",\"\"\n"
+        "\"20212223-2425-5627-a829-2a2b2c2d2e2f\",\"383d41a7-fd77-5760-acc9-0e1d0fc130fe\",\"Network activity\",\"url\",\"http://evil.example/a?b='c'\",\"\",\"1\",\"1767178800\",\"\",\"tlp:amber\",\"\",\"\",\"\"\n"
+        "\"40414243-4445-5647-8849-4a4b4c4d4e4f\",\"1d393232-0e7f-5624-bb01-6453f21bfe94\",\"Payload delivery\",\"md5\",\"d41d8cd98f00b204e9800998ecf8427e\",\"\",\"1\",\"1767186000\",\"\",\"tlp:green\",\"\",\"\",\"\"\n"
+        "\"50515253-5455-5657-9859-5a5b5c5d5e5f\",\"8969545c-c438-56a6-9c6d-638ab3a451a2\",\"Payload delivery\",\"sha1\",\"da39a3ee5e6b4b0d3255bfef95601890afd80709\",\"\",\"1\",\"1767189600\",\"\",\"tlp:clear\",\"\",\"\",\"\"\n"
+        "\"60616263-6465-5667-a869-6a6b6c6d6e6f\",\"1d393232-0e7f-5624-bb01-6453f21bfe94\",\"Network activity\",\"ip-src\",\"198.51.100.0/24\",\"scanner net\",\"1\",\"1767193200\",\"\",\"tlp:green\",\"\",\"\",\"\"\n"
+        "\"70717273-7475-5677-b879-7a7b7c7d7e7f\",\"8969545c-c438-56a6-9c6d-638ab3a451a2\",\"Network activity\",\"hostname\",\"www.evil.example\",\"\",\"1\",\"1767196800\",\"\",\"tlp:clear\",\"\",\"\",\"\"\n"
+        "\"80818283-8485-5687-8889-8a8b8c8d8e8f\",\"8969545c-c438-56a6-9c6d-638ab3a451a2\",\"Payload delivery\",\"email-src\",\"bad@evil.example\",\"\",\"1\",\"1767200400\",\"\",\"tlp:clear\",\"\",\"\",\"\"\n"
+        "\"90919293-9495-5697-9899-9a9b9c9d9e9f\",\"8969545c-c438-56a6-9c6d-638ab3a451a2\",\"Payload delivery\",\"filename\",\"abc\",\"\",\"1\",\"1767204000\",\"\",\"tlp:clear\",\"\",\"\",\"\"\n";
 
 static const char golden_text_red[] =
         "203.0.113.7\n"
@@ -416,50 +416,154 @@ static void test_stix_tlp1(void **state)
 
 /* ---- MISP feed ---- */
 
+/* N's event of each level: BLAKE2b-256("tlpmesh-misp-event" || self_key || level), v5-shaped. */
+static const char *const misp_events[] = {
+    "8969545c-c438-56a6-9c6d-638ab3a451a2", /* clear */
+    "1d393232-0e7f-5624-bb01-6453f21bfe94", /* green */
+    "383d41a7-fd77-5760-acc9-0e1d0fc130fe", /* amber */
+    "432ba3b4-d9c4-543a-a889-309ec55ca4dc", /* amber+strict */
+    "3288380d-6fee-5c12-b422-f0f4314a465c", /* red */
+};
+
+/* md5(value),event: every record of the amber export, each pointing at its own level's event. */
+static const char golden_misp_hashes[] =
+        "68fecd3b63b272e813f600f1a4885e0c,8969545c-c438-56a6-9c6d-638ab3a451a2\n"
+        "96119eb3210daa472225fbad69fa9770,1d393232-0e7f-5624-bb01-6453f21bfe94\n"
+        "654f5e7b95fccc44e8016342c2e35db9,383d41a7-fd77-5760-acc9-0e1d0fc130fe\n"
+        "74be16979710d4c4e7c6647856088456,1d393232-0e7f-5624-bb01-6453f21bfe94\n"
+        "0144712dd81be0c3d9724f5e56ce6685,8969545c-c438-56a6-9c6d-638ab3a451a2\n"
+        "c778b09455404c87bb4d3ba66367ca89,1d393232-0e7f-5624-bb01-6453f21bfe94\n"
+        "5c216564ee5eb157fa4b06c33ff1f08b,8969545c-c438-56a6-9c6d-638ab3a451a2\n"
+        "f178121bd524cc3e26abed1e40b2ad90,8969545c-c438-56a6-9c6d-638ab3a451a2\n"
+        "900150983cd24fb0d6963f7d28e17f72,8969545c-c438-56a6-9c6d-638ab3a451a2\n";
+
+static void event_file(int tlp, char out[64])
+{
+    snprintf(out, 64, "%s.json", misp_events[tlp]);
+}
+
+/* The one tag of an event or a manifest entry. */
+static const char *only_tag(const json_t *o)
+{
+    const json_t *tags = json_object_get(o, "Tag");
+    assert_int_equal(json_array_size(tags), 1);
+    return str(json_array_get(tags, 0), "name");
+}
+
+/* Renders the event of level tlp, checks its header and that every attribute has that level, and
+ * compares the first 8 characters of each attribute uuid, comma-separated, with want. */
+static void assert_event(const struct export_job *j, int tlp, const char *tag, const char *want)
+{
+    char name[64];
+    event_file(tlp, name);
+    char *text = render(j, name, NULL);
+    json_t *doc = parse(text);
+    free(text);
+    const json_t *ev = json_object_get(doc, "Event");
+    assert_string_equal(str(ev, "uuid"), misp_events[tlp]);
+    assert_string_equal(str(json_object_get(ev, "Orgc"), "name"), "CERT-A");
+    assert_string_equal(only_tag(ev), tag);
+    char info[64];
+    snprintf(info, sizeof info, "tlpmesh export from CERT-A, %s", tag);
+    assert_string_equal(str(ev, "info"), info);
+    char got[N_RECS * 9 + 1] = "";
+    size_t i;
+    const json_t *a;
+    json_array_foreach(json_object_get(ev, "Attribute"), i, a) {
+        assert_true(i < N_RECS);
+        assert_string_equal(str(json_array_get(json_object_get(a, "Tag"), 0), "name"), tag);
+        const size_t n = strlen(got);
+        snprintf(got + n, sizeof got - n, "%s%.8s", i ? "," : "", str(a, "uuid"));
+    }
+    json_decref(doc);
+    assert_string_equal(got, want);
+}
+
 static void test_misp_feed(void **state)
 {
     (void)state;
     struct export_job j = job_for(EXPORT_FMT_MISP_FEED, PROTO_TLP_AMBER);
-    char names[EXPORT_MAX_FILES][EXPORT_FILE_NAME_BYTES];
-    assert_int_equal(export_file_names(&j, names), 3);
-    const char *event_uuid = "864e44ac-ab14-5418-a9e8-5f85d1dd7348";
-    char want[64];
-    snprintf(want, sizeof want, "%s.json", event_uuid);
-    assert_string_equal(names[0], want);
-    assert_string_equal(names[1], "hashes.csv");
-    assert_string_equal(names[2], "manifest.json"); /* last: it names the event */
+    char names[EXPORT_MAX_FILES][EXPORT_FILE_NAME_BYTES], want[64];
+    /* one event per level, then hashes.csv, then the manifest that names them */
+    assert_int_equal(export_file_names(&j, names), 7);
+    for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_RED; t++) {
+        event_file(t, want);
+        assert_string_equal(names[t], want);
+    }
+    assert_string_equal(names[5], "hashes.csv");
+    assert_string_equal(names[6], "manifest.json");
+    /* the same events at another time and ceiling: a re-export updates them */
+    j.now_ms += HOUR_MS;
+    j.max_tlp = PROTO_TLP_CLEAR;
+    char later[EXPORT_MAX_FILES][EXPORT_FILE_NAME_BYTES];
+    assert_int_equal(export_file_names(&j, later), 7);
+    assert_memory_equal(later, names, 7 * EXPORT_FILE_NAME_BYTES);
+    j = job_for(EXPORT_FMT_MISP_FEED, PROTO_TLP_AMBER);
 
+    /* each record in the event of its own level, tagged with exactly that level */
+    assert_event(&j, PROTO_TLP_CLEAR, "tlp:clear", "00010203,50515253,70717273,80818283,90919293");
+    assert_event(&j, PROTO_TLP_GREEN, "tlp:green", "10111213,40414243,60616263");
+    assert_event(&j, PROTO_TLP_AMBER, "tlp:amber", "20212223");
+    /* over the ceiling: written empty, so an earlier export's records there do not stay */
+    assert_event(&j, PROTO_TLP_AMBER_STRICT, "tlp:amber+strict", "");
+    assert_event(&j, PROTO_TLP_RED, "tlp:red", "");
     char *text = render(&j, names[0], NULL);
     json_t *doc = parse(text);
     free(text);
-    json_t *ev = json_object_get(doc, "Event");
-    assert_string_equal(str(ev, "uuid"), event_uuid);
-    assert_string_equal(str(json_object_get(ev, "Orgc"), "name"), "CERT-A");
-    assert_string_equal(str(json_array_get(json_object_get(ev, "Tag"), 0), "name"), "tlp:amber");
-    json_t *attrs = json_object_get(ev, "Attribute");
-    assert_int_equal(json_array_size(attrs), 9);
-    json_t *a0 = json_array_get(attrs, 0);
+    json_t *a0 = json_array_get(json_object_get(json_object_get(doc, "Event"), "Attribute"), 0);
     assert_string_equal(str(a0, "uuid"), "00010203-0405-5607-8809-0a0b0c0d0e0f");
     assert_string_equal(str(a0, "type"), "ip-dst");
     assert_string_equal(str(a0, "value"), "203.0.113.7");
-    assert_string_equal(str(json_array_get(json_object_get(a0, "Tag"), 0), "name"), "tlp:clear");
+    json_t *tags = json_object_get(a0, "Tag"); /* the level, then the record's own tags */
+    assert_int_equal(json_array_size(tags), 3);
+    assert_string_equal(str(json_array_get(tags, 2), "name"), "phishing");
     json_decref(doc);
 
-    text = render(&j, "hashes.csv", NULL);
-    /* MD5 test vector: md5("abc") of the filename record; md5("203.0.113.7") of the first */
-    assert_non_null(strstr(text, "900150983cd24fb0d6963f7d28e17f72,864e44ac-ab14-5418-a9e8-5f85d1dd7348\n"));
-    assert_int_equal(strncmp(text, "68fecd3b63b272e813f600f1a4885e0c,", 33), 0);
-    free(text);
+    /* MD5 test vectors: md5("abc") (the filename record), md5("203.0.113.7") (the first) */
+    assert_render(&j, "hashes.csv", golden_misp_hashes);
 
     text = render(&j, "manifest.json", NULL);
     doc = parse(text);
     free(text);
-    json_t *m = json_object_get(doc, event_uuid);
-    assert_non_null(m);
-    assert_string_equal(str(m, "date"), "2026-01-01");
-    assert_string_equal(str(m, "timestamp"), "1767225600");
-    assert_string_equal(str(json_object_get(m, "Orgc"), "uuid"),
-                        "a1457f1f-108e-591a-97ee-f2a989d7f60a");
+    assert_int_equal(json_object_size(doc), 3);
+    for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_AMBER; t++) {
+        json_t *m = json_object_get(doc, misp_events[t]);
+        assert_non_null(m);
+        snprintf(want, sizeof want, "tlp:%s", proto_tlp_name(t));
+        assert_string_equal(only_tag(m), want);
+        assert_string_equal(str(m, "date"), "2026-01-01");
+        assert_string_equal(str(m, "timestamp"), "1767225600");
+        assert_string_equal(str(json_object_get(m, "Orgc"), "uuid"),
+                            "a1457f1f-108e-591a-97ee-f2a989d7f60a");
+    }
+    json_decref(doc);
+    /* the one mixed event of earlier versions is no file of the feed any more */
+    FILE *devnull = fopen("/dev/null", "w");
+    assert_int_equal(export_write(&j, "864e44ac-ab14-5418-a9e8-5f85d1dd7348.json", devnull, NULL),
+                     EXPORT_E_INVAL);
+    fclose(devnull);
+}
+
+/* A level without records still gets its (empty) event file, so a level that emptied loses its old
+ * records on disk; the manifest lists only the events that hold records. RED addressed to N
+ * appears under ceiling red. */
+static void test_misp_feed_empty_level(void **state)
+{
+    (void)state;
+    struct export_job j = job_for(EXPORT_FMT_MISP_FEED, PROTO_TLP_RED);
+    j.types = 1u << PROTO_ITYPE_IP_DST | 1u << PROTO_ITYPE_IP_SRC;
+    assert_event(&j, PROTO_TLP_CLEAR, "tlp:clear", "00010203");
+    assert_event(&j, PROTO_TLP_GREEN, "tlp:green", "60616263");
+    assert_event(&j, PROTO_TLP_AMBER, "tlp:amber", "");
+    assert_event(&j, PROTO_TLP_AMBER_STRICT, "tlp:amber+strict", "");
+    assert_event(&j, PROTO_TLP_RED, "tlp:red", "a0a1a2a3");
+    char *text = render(&j, "manifest.json", NULL);
+    json_t *doc = parse(text);
+    free(text);
+    assert_int_equal(json_object_size(doc), 3);
+    assert_non_null(json_object_get(doc, misp_events[PROTO_TLP_CLEAR]));
+    assert_non_null(json_object_get(doc, misp_events[PROTO_TLP_GREEN]));
+    assert_non_null(json_object_get(doc, misp_events[PROTO_TLP_RED]));
     json_decref(doc);
 }
 
@@ -479,7 +583,7 @@ int main(void)
         cmocka_unit_test(test_text_formats), cmocka_unit_test(test_suricata_files),
         cmocka_unit_test(test_gate_decides), cmocka_unit_test(test_stix_bundle),
         cmocka_unit_test(test_stix_tlp1),    cmocka_unit_test(test_misp_feed),
-        cmocka_unit_test(test_format_names),
+        cmocka_unit_test(test_misp_feed_empty_level), cmocka_unit_test(test_format_names),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

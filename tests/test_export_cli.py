@@ -121,16 +121,45 @@ class ExportCliTest(unittest.TestCase):
 
     def test_misp_feed(self):
         d = self.tmp.join("feed")
-        self.assertEqual(self.export("misp-feed", d).rc, 0)
+        self.assertEqual(self.export("misp-feed", d, "--max-tlp", "red").rc, 0)
         manifest = json.loads(self.read("feed", "manifest.json"))
-        (uuid, meta), = manifest.items()
-        self.assertEqual(meta["Orgc"]["name"], "CERT-A")
-        ev = json.loads(self.read("feed", uuid + ".json"))["Event"]
-        self.assertEqual([a["value"] for a in ev["Attribute"]],
-                         ["203.0.113.7", "green.example", "http://amber.example/x"])
+        # one event per TLP level, tagged with exactly that level, holding only its records
+        levels = {}
+        for uuid, meta in manifest.items():
+            self.assertEqual(meta["Orgc"]["name"], "CERT-A")
+            (tag,) = [t["name"] for t in meta["Tag"]]
+            ev = json.loads(self.read("feed", uuid + ".json"))["Event"]
+            self.assertEqual((ev["uuid"], [t["name"] for t in ev["Tag"]]), (uuid, [tag]))
+            for a in ev["Attribute"]:
+                self.assertEqual(a["Tag"][0]["name"], tag)
+            levels[tag] = (uuid, [a["value"] for a in ev["Attribute"]])
+        self.assertEqual({tag: values for tag, (_, values) in levels.items()},
+                         {"tlp:" + tlp: [v] for _, v, tlp in RECORDS})
+        event_of = {v: levels["tlp:" + tlp][0] for _, v, tlp in RECORDS}
         self.assertEqual(self.read("feed", "hashes.csv").splitlines(),
-                         [hashlib.md5(a["value"].encode()).hexdigest() + "," + uuid
-                          for a in ev["Attribute"]])
+                         [hashlib.md5(v.encode()).hexdigest() + "," + event_of[v]
+                          for _, v, _ in RECORDS])
+        self.assertEqual(sorted(os.listdir(d)),
+                         sorted([u + ".json" for u in manifest] + ["hashes.csv", "manifest.json"]))
+
+        # a re-export under the default ceiling updates the same events and empties those above
+        # it: the earlier export's RED and AMBER+STRICT records do not stay on disk
+        self.assertEqual(self.export("misp-feed", d).rc, 0)
+        again = json.loads(self.read("feed", "manifest.json"))
+        self.assertEqual(sorted(again), sorted(levels[t][0] for t in
+                                               ("tlp:clear", "tlp:green", "tlp:amber")))
+        for tag in ("tlp:amber+strict", "tlp:red"):
+            ev = json.loads(self.read("feed", levels[tag][0] + ".json"))["Event"]
+            self.assertEqual((ev["Tag"], ev["Attribute"]), ([{"name": tag}], []))
+        self.assertEqual(len(os.listdir(d)), 7)
+        # a level whose records are gone keeps its event file, now empty, and leaves the manifest
+        ids = tlpmesh("list", "-c", self.conf, "--json").json_lines()
+        green = next(i["id"] for i in ids if i["value"] == "green.example")
+        self.assertEqual(tlpmesh("revoke", "-c", self.conf, green).rc, 0)
+        self.assertEqual(self.export("misp-feed", d).rc, 0)
+        gone = levels["tlp:green"][0]
+        self.assertNotIn(gone, json.loads(self.read("feed", "manifest.json")))
+        self.assertEqual(json.loads(self.read("feed", gone + ".json"))["Event"]["Attribute"], [])
 
     def test_stix_validates(self):
         try:
