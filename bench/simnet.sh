@@ -1,21 +1,28 @@
 #!/bin/sh
-# bench/simnet.sh [BUILD_DIR] [NODES] [RECORDS] - DESIGN.md §8 simnet figures: wall time, memory
-# per simulated node, bytes received per delivery against record size (gossip and flooding).
+# bench/simnet.sh [BUILD_DIR] [NODES] [RECORDS] [--KNOB VALUE ...] - DESIGN.md §8 simnet figures:
+# wall and CPU time, memory per simulated node, bytes received per delivery against record size
+# (gossip and flooding). Extra knobs go to tlpmesh-simnet (e.g. --resolution 5).
 set -eu
 build=${1:-build}
 nodes=${2:-1000}
 records=${3:-10000}
+[ $# -ge 3 ] && shift 3 || shift $#
 out=$(mktemp)
-/usr/bin/time -f 'wall %e s, max RSS %M KiB' "$build/tlpmesh-simnet" --nodes "$nodes" --degree 8 \
-    --records "$records" --seed 42 --baseline flood --json >"$out" 2>"$out.err" || true
+/usr/bin/time -f 'wall %e s, user %U s, max RSS %M KiB' "$build/tlpmesh-simnet" --nodes "$nodes" \
+    --degree 8 --records "$records" --seed 42 --baseline flood --json "$@" >"$out" 2>"$out.err" || true
 python3 - "$out" "$out.err" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 t = open(sys.argv[2]).read().strip().splitlines()[-1]
-print(f"simnet {r['nodes']} nodes x {r['records']} records: {t}")
-print(f"  memory per node {r['memory_per_node_bytes']/1024:.0f} KiB (RSS growth / nodes)")
+n, m = r['nodes'], r['memory']
+d = sum(v['delivered'] for v in r['tlp'].values())
+print(f"simnet {n} nodes x {r['records']} records: {t}; {r['events']} events, {d} deliveries")
+print(f"  memory per node {r['memory_per_node_bytes']/1024:.0f} KiB (RSS growth / nodes), "
+      f"peak RSS / nodes {m['max_rss_bytes']/1024/n:.0f} KiB; record store tables "
+      f"{m['store_bytes_per_node']/1024:.1f} KiB/node, shared record pool {m['pool_bytes']/1024:.0f} KiB")
 print(f"  bytes received per delivery / record size: gossip {r['rx_per_delivery_over_record_size']:.2f}"
       f" (target <= 1.5), flood {r.get('flood', {}).get('rx_per_delivery_over_record_size', 0):.2f}")
-print(f"  oracle ok: {r['oracle_ok']}  result digest {r['result_digest'][:16]}")
+print(f"  delay p50/p99 ms {r['delay_ms']['p50']}/{r['delay_ms']['p99']}; "
+      f"oracle ok: {r['oracle_ok']}  result digest {r['result_digest'][:16]}")
 PY
 rm -f "$out" "$out.err"

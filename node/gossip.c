@@ -584,12 +584,14 @@ static bool backlogged(const struct gossip *g, size_t peer)
 
 /* --- records and the gate --- */
 
-/* Decodes bytes (already in g->buf or elsewhere) into g->rec and loads the gate facts. */
+/* Decodes bytes (already in g->buf or elsewhere) into g->rec and loads the gate facts. Only
+ * for bodies decoded and checked before (stored, or verified by a job): gossip loads each record
+ * several times (inbound gate, announcement, every send), and the checks are most of a decode. */
 static bool view_load(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], const uint8_t *bytes,
                       size_t len, struct rview *v)
 {
     if (len <= LIMIT_SIG_BYTES ||
-        proto_record_decode(bytes + LIMIT_SIG_BYTES, len - LIMIT_SIG_BYTES, g->rec, NULL, 0) !=
+        proto_record_decode_known(bytes + LIMIT_SIG_BYTES, len - LIMIT_SIG_BYTES, g->rec) !=
             PROTO_OK)
         return false;
     *v = (struct rview){.id = id, .bytes = bytes, .len = len, .r = g->rec};
@@ -600,8 +602,8 @@ static bool view_load(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], const 
     size_t tlen;
     if (target != NULL && g->ops.get(g->ops.ctx, target, g->tbuf, SIGNED_MAX, &tlen) == STORE_OK &&
         tlen > LIMIT_SIG_BYTES &&
-        proto_record_decode(g->tbuf + LIMIT_SIG_BYTES, tlen - LIMIT_SIG_BYTES, g->trec, NULL,
-                            0) == PROTO_OK)
+        proto_record_decode_known(g->tbuf + LIMIT_SIG_BYTES, tlen - LIMIT_SIG_BYTES, g->trec) ==
+            PROTO_OK)
         v->target = g->trec;
     return true;
 }
@@ -1399,8 +1401,8 @@ static void committed(struct gossip *g, const struct cand *c, uint64_t now)
         want_remove(g, w);
     }
     if (g->io.stored != NULL &&
-        proto_record_decode(c->bytes + LIMIT_SIG_BYTES, c->len - LIMIT_SIG_BYTES, g->rec, NULL,
-                            0) == PROTO_OK)
+        proto_record_decode_known(c->bytes + LIMIT_SIG_BYTES, c->len - LIMIT_SIG_BYTES, g->rec) ==
+            PROTO_OK) /* its job checked it */
         g->io.stored(g->io.ctx, c->id, g->rec);
     announce_later(g, c->id, now + LIMIT_ANNOUNCE_DELAY_MS);
 }

@@ -949,8 +949,10 @@ static int check_all_present(struct reader *rd, uint32_t seen)
     return PROTO_OK;
 }
 
-int proto_record_decode(const uint8_t *body, size_t len, struct proto_record *r, char *why,
-                        size_t why_len)
+/* checked: the rules and the canonical form too (proto_record_decode); without, only the shape
+ * (proto_record_decode_known). */
+static int decode(const uint8_t *body, size_t len, struct proto_record *r, char *why,
+                  size_t why_len, bool checked)
 {
     assert(body != NULL || len == 0);
     assert(r != NULL);
@@ -970,8 +972,9 @@ int proto_record_decode(const uint8_t *body, size_t len, struct proto_record *r,
         rc = check_all_present(&rd, seen);
     if (rc == PROTO_OK && rd.p != rd.end)
         rc = rd_fail(&rd, PROTO_E_NONCANON, "trailing bytes after the map");
-    if (rc == PROTO_OK)
-        rc = validate(r, why, why_len);
+    if (rc != PROTO_OK || !checked)
+        return rc;
+    rc = validate(r, why, why_len);
     if (rc != PROTO_OK)
         return rc;
     /* The definition of canonical: decoding then encoding gives the same bytes. The reader's checks
@@ -981,6 +984,17 @@ int proto_record_decode(const uint8_t *body, size_t len, struct proto_record *r,
     if (n != len || memcmp(again, body, len) != 0)
         return rd_fail(&rd, PROTO_E_NONCANON, "not the canonical encoding");
     return PROTO_OK;
+}
+
+int proto_record_decode(const uint8_t *body, size_t len, struct proto_record *r, char *why,
+                        size_t why_len)
+{
+    return decode(body, len, r, why, why_len, true);
+}
+
+int proto_record_decode_known(const uint8_t *body, size_t len, struct proto_record *r)
+{
+    return decode(body, len, r, NULL, 0, false);
 }
 
 /* --- time, ids, signatures --- */

@@ -133,6 +133,12 @@ int proto_record_encode(const struct proto_record *r, uint8_t *out, size_t cap);
 int proto_record_decode(const uint8_t *body, size_t len, struct proto_record *r, char *why,
                         size_t why_len);
 
+/* For a body that proto_record_decode accepted before (a stored record, or one whose signature
+ * check decoded it): fills *r exactly as proto_record_decode does, without repeating the field
+ * rules and the canonical re-encoding, which cost most of a decode. Still PROTO_E_MALFORMED (or
+ * another proto_err) for bytes that do not even parse. Never for bytes from a peer. */
+int proto_record_decode_known(const uint8_t *body, size_t len, struct proto_record *r);
+
 /* Time rules, separate from decode so that stored records can be re-read after they expire:
  * PROTO_E_FUTURE if created_ms > now_ms + LIMIT_CLOCK_SKEW_MS, PROTO_E_EXPIRED if an indicator's
  * valid_until_ms <= now_ms. */

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include <sys/resource.h>
-#include <malloc.h>
 
 #include <sodium.h>
 
@@ -1642,7 +1641,6 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *r, bool progress)
         store_bytes += s->nodes[a].ms_ready ? memstore_bytes(&s->nodes[a].ms) : 0;
     r->store_bytes_per_node = s->w.n ? (double)store_bytes / s->w.n : 0;
     r->pool_bytes = memstore_pool_bytes(&s->pool);
-    { struct mallinfo2 mi = mallinfo2(); fprintf(stderr, "DBG uord %zu fordblks %zu hblkhd %zu arena %zu heapcap %zu conns %zu\n", mi.uordblks, mi.fordblks, mi.hblkhd, mi.arena, s->q.far.cap, s->n_conns); }
     struct rusage ru;
     r->max_rss_bytes = getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_maxrss * 1024 : 0;
     if (rc == SIM_OK || rc == SIM_E_ORACLE) {
