@@ -356,7 +356,7 @@ static void usage(void)
 /* --- main --- */
 
 struct figures {
-    double verify, verify_par, decode, put, put_small, has;
+    double verify, verify_par, decode, put, has;
     struct bench_ingest_result ing;
 };
 
@@ -375,12 +375,7 @@ static int measure(const struct opts *o, const char *dir, const struct bench_cor
     f->has = rate_has(st, c);
     store_close(st);
     remove_store(dir, "put");
-    if ((st = open_store(dir, "put-small")) == NULL)
-        return -1;
-    f->put_small = rate_put(st, c, LIMIT_GOSSIP_COMMIT_BATCH);
-    store_close(st);
-    remove_store(dir, "put-small");
-    if (f->put <= 0 || f->has <= 0 || f->put_small <= 0) {
+    if (f->put <= 0 || f->has <= 0) {
         fprintf(stderr, "tlpmesh-bench: store put or lookup failed\n");
         return -1;
     }
@@ -396,10 +391,8 @@ static void print_table(const struct opts *o, const struct bench_corpus *c,
                         const struct figures *f)
 {
     const unsigned cores = n_cores();
-    char ingest_note[96], dup_note[64], par_note[64], put_big[48], put_small[48];
+    char ingest_note[96], dup_note[64], par_note[64], put_big[48];
     snprintf(put_big, sizeof put_big, "store put, batches of %d", (int)LIMIT_STORE_BATCH);
-    snprintf(put_small, sizeof put_small, "store put, batches of %d",
-             (int)LIMIT_GOSSIP_COMMIT_BATCH);
     snprintf(par_note, sizeof par_note, "%.2f x cores x verify", f->verify_par / f->verify / cores);
     snprintf(ingest_note, sizeof ingest_note, "%.2f x cores x verify; CPU %.0f%% of %u cores",
              f->ing.ingest_rate / f->verify / cores,
@@ -410,8 +403,7 @@ static void print_table(const struct opts *o, const struct bench_corpus *c,
         {"raw Ed25519 verify, 1 core", f->verify, 0, "crypto_sign_verify_detached"},
         {"raw Ed25519 verify, all cores", f->verify_par, 0, par_note},
         {"record decode + canonical check", f->decode, 0, NULL},
-        {put_big, f->put, 0, "LIMIT_STORE_BATCH"},
-        {put_small, f->put_small, 0, "LIMIT_GOSSIP_COMMIT_BATCH"},
+        {put_big, f->put, 0, "LIMIT_STORE_BATCH = gossip's commit batch"},
         {"store id lookup (dedupe path)", f->has, 0, NULL},
         {"gossip ingest of new records", f->ing.ingest_rate, 0.8 * cores, ingest_note},
         {"gossip drop of known records", f->ing.dup_rate, 20, dup_note},
