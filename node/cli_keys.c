@@ -5,6 +5,16 @@
 #include "crypto/keys.h"
 #include "node/cli.h"
 
+/* Prints the public identity operators exchange, and wipes the secrets. */
+static int print_identity(struct keys_identity *id)
+{
+    char b64[LIMIT_PUBKEY_B64_LEN + 1];
+    keys_pubkey_to_b64(id->sign_pk, b64);
+    keys_identity_wipe(id);
+    printf("%s\n", b64);
+    return CLI_OK;
+}
+
 int cli_keygen(int argc, char **argv)
 {
     static const struct option opts[] = {{"out", required_argument, NULL, 'o'}, {0, 0, 0, 0}};
@@ -26,11 +36,7 @@ int cli_keygen(int argc, char **argv)
         cli_error("keygen", "%s: %s", out, keys_strerror(rc));
         return CLI_FAIL;
     }
-    char b64[LIMIT_PUBKEY_B64_LEN + 1];
-    keys_pubkey_to_b64(id.sign_pk, b64);
-    keys_identity_wipe(&id);
-    printf("%s\n", b64);
-    return CLI_OK;
+    return print_identity(&id);
 }
 
 int cli_pubkey(int argc, char **argv)
@@ -46,9 +52,5 @@ int cli_pubkey(int argc, char **argv)
         cli_error("pubkey", "%s", why[0] ? why : keys_strerror(rc));
         return CLI_FAIL;
     }
-    char b64[LIMIT_PUBKEY_B64_LEN + 1];
-    keys_pubkey_to_b64(id.sign_pk, b64);
-    keys_identity_wipe(&id);
-    printf("%s\n", b64);
-    return CLI_OK;
+    return print_identity(&id);
 }
