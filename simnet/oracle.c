@@ -210,6 +210,16 @@ void oracle_entitle(struct oracle *o, size_t rec, const bool *alive)
     spread(o, rec, o->recs[rec].origin, alive);
 }
 
+void oracle_entitle_held(struct oracle *o, size_t rec, const bool *alive)
+{
+    assert(alive != NULL);
+    memset(o->entitled + rec * o->words, 0, o->words * sizeof *o->entitled);
+    const uint64_t *hold = o->holders + rec * o->words;
+    for (uint32_t a = 0; a < o->w->n; a++)
+        if (alive[a] && bit_test(hold, a))
+            spread(o, rec, a, alive);
+}
+
 void oracle_expose(struct oracle *o, size_t rec, uint32_t node)
 {
     spread(o, rec, node, NULL);

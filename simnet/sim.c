@@ -116,6 +116,7 @@ static struct ev heap_pop(struct heap *h)
  * the wheel, and it moves into its (then empty) bucket as soon as the wheel reaches it. So events
  * leave in (time, sequence) order, each in O(1) amortised. */
 #define WHEEL_MS 4096
+#define WHEEL_KEEP 64 /* events a drained bucket keeps room for */
 
 struct bucket {
     struct ev *v;
@@ -190,8 +191,14 @@ static bool evq_pop_now(struct evq *q, struct ev *e)
         return false;
     *e = b->v[b->head++];
     assert(e->t == q->base);
-    if (b->head == b->n)
+    if (b->head == b->n) {
         b->head = b->n = 0;
+        if (b->cap > WHEEL_KEEP) { /* a burst's room goes back: 4096 full buckets add up */
+            free(b->v);
+            b->v = NULL;
+            b->cap = 0;
+        }
+    }
     q->n_wheel--;
     return true;
 }
@@ -1376,9 +1383,22 @@ static bool quiescent(struct sim *s)
     return true;
 }
 
+/* Every node the events of this millisecond touched runs one loop turn, in node order. */
+static void turn_dirty(struct sim *s)
+{
+    qsort(s->dirty, s->n_dirty, sizeof *s->dirty, cmp_u32);
+    for (size_t i = 0; i < s->n_dirty; i++) {
+        struct snode *n = &s->nodes[s->dirty[i]];
+        n->dirty = false;
+        node_turn(s, n);
+    }
+    s->n_dirty = 0;
+}
+
 static int run_loop(struct sim *s)
 {
     uint64_t last_report = 0;
+    turn_dirty(s); /* the started nodes' first turn at 0 ms: they dial and arm their timers */
     struct ev e;
     while (evq_size(&s->q) > 0 && s->err == SIM_OK && !s->o.failed) {
         int rc = evq_advance(&s->q, &s->now);
@@ -1391,13 +1411,7 @@ static int run_loop(struct sim *s)
                 s->published++;
             dispatch(s, &e);
         }
-        qsort(s->dirty, s->n_dirty, sizeof *s->dirty, cmp_u32);
-        for (size_t i = 0; i < s->n_dirty; i++) {
-            struct snode *n = &s->nodes[s->dirty[i]];
-            n->dirty = false;
-            node_turn(s, n);
-        }
-        s->n_dirty = 0;
+        turn_dirty(s);
         if (s->progress && s->now / 10000 != last_report) {
             last_report = s->now / 10000;
             fprintf(stderr, "simnet: t=%" PRIu64 " s, %" PRIu64 " events, %zu published\n",
@@ -1481,7 +1495,8 @@ static int setup(struct sim *s)
     return s->err;
 }
 
-/* After quiescence: every live node holds every record it is entitled to over live links. */
+/* After quiescence: every live honest node holds every record it is entitled to from the live
+ * honest nodes that hold it, over live honest relays (a byzantine node is never relied on). */
 static void final_check(struct sim *s)
 {
     bool *alive = malloc(s->w.n * sizeof *alive);
@@ -1490,10 +1505,10 @@ static void final_check(struct sim *s)
         return;
     }
     for (uint32_t a = 0; a < s->w.n; a++)
-        alive[a] = s->nodes[a].running;
+        alive[a] = s->nodes[a].running && s->w.byz[a] == 0;
     for (size_t r = 0; r < s->o.n && !s->o.failed; r++) {
         const struct orec *o = &s->o.recs[r];
-        oracle_entitle(&s->o, r, alive);
+        oracle_entitle_held(&s->o, r, alive);
         const uint64_t *ent = s->o.entitled + r * s->o.words, *hold = s->o.holders + r * s->o.words;
         struct sim_stats_tlp *st = &s->res->tlp[o->tlp];
         for (uint32_t a = 0; a < s->w.n; a++) {

@@ -77,6 +77,9 @@ void oracle_free(struct oracle *o);
  * through nodes for which alive[] is true, all nodes when alive is NULL). Returns its index. */
 int64_t oracle_add(struct oracle *o, const struct orec *r);
 void oracle_entitle(struct oracle *o, size_t rec, const bool *alive);
+/* The same from every node for which alive[] is true that holds rec now (the origin may have
+ * lost it: a wiped store), for the final check. */
+void oracle_entitle_held(struct oracle *o, size_t rec, const bool *alive);
 /* May node `from` send record rec to its neighbour `to` over directed link `link`? */
 bool oracle_may_send(const struct oracle *o, uint32_t link, uint32_t from, uint32_t to,
                      const struct orec *rec);
