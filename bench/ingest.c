@@ -305,7 +305,7 @@ static int peers_up(struct gossip *g, size_t n_up, uint64_t now)
         struct gate_peer v = {.authenticated = true, .ceiling = PROTO_TLP_RED};
         fill_key(v.key, (uint8_t)(1 + i));
         strcpy(v.org, "bench-org");
-        if (gossip_peer_up(g, i, &v, now, unix_ms()) != GOSSIP_OK)
+        if (gossip_peer_up(g, i, &v, now) != GOSSIP_OK)
             return -1;
     }
     return 0;

@@ -8,7 +8,7 @@
  *   recent      committed or announced ids and a bitset of the peer slots known to have each:
  *               the gate's "peer has it". Oldest evicted; reconciliation covers what it forgets.
  *   wants       short ids announced to us that we lack: who announced them, who was asked, when.
- *   anns        committed ids waiting LIMIT_ANNOUNCE_DELAY_MS before they are announced.
+ *   anns        committed ids waiting for their announcement step (announce_slot).
  * Per peer: three message builders (RECORDS, ANNOUNCE, WANT), a queue of ids to send in full
  * (eager push, WANT answers, reconciliation haves; gated again when written) and a reconciliation.
  */
@@ -695,7 +695,8 @@ static void drain(struct gossip *g, size_t peer, uint64_t wall_ms)
     }
 }
 
-/* Feeds every peer and writes every pending message. Runs at the end of each entry point. */
+/* Feeds every peer and writes every pending message. Only gossip_flush calls it: whatever one
+ * loop turn produced for a peer leaves as one message per type. */
 static void pump(struct gossip *g, uint64_t wall_ms)
 {
     for (size_t i = 0; i < g->p.max_peers; i++) {
@@ -1156,9 +1157,7 @@ int gossip_on_message(struct gossip *g, size_t peer, uint8_t type, const uint8_t
         glog(g, GOSSIP_LOG_WARN, peer, "message type %u (%zu bytes): %s", (unsigned)type, len,
              gossip_strerror(rc));
         g->io.close_peer(g->io.ctx, peer, rc);
-        return rc;
     }
-    pump(g, wall_ms);
     return rc;
 }
 
@@ -1346,7 +1345,6 @@ void gossip_on_verified(struct gossip *g, struct gossip_job *job, uint64_t now, 
         g->verified[(g->ver_head + g->ver_len++) % g->cand_cap] = ci;
     }
     free(job);
-    pump(g, wall_ms);
 }
 
 /* --- commit and dissemination --- */
@@ -1371,6 +1369,15 @@ static bool own_covers(const struct gossip *g, uint64_t seq)
         if (seq >= g->own[i].lo && seq <= g->own[i].hi)
             return true;
     return false;
+}
+
+/* Announcements leave on a grid of LIMIT_ANNOUNCE_TICK_MS steps, one to two steps after the
+ * commit: what one step committed reaches each peer in a single ANNOUNCE (Bitcoin's "trickle"),
+ * so a busy relay sends a few large messages instead of one frame per record, and the wait lets
+ * the peers' own announcements of the same records arrive first. */
+static uint64_t announce_slot(uint64_t now)
+{
+    return (now / LIMIT_ANNOUNCE_TICK_MS + 2) * LIMIT_ANNOUNCE_TICK_MS;
 }
 
 static void announce_later(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], uint64_t due)
@@ -1404,7 +1411,7 @@ static void committed(struct gossip *g, const struct cand *c, uint64_t now)
         proto_record_decode_known(c->bytes + LIMIT_SIG_BYTES, c->len - LIMIT_SIG_BYTES, g->rec) ==
             PROTO_OK) /* its job checked it */
         g->io.stored(g->io.ctx, c->id, g->rec);
-    announce_later(g, c->id, now + LIMIT_ANNOUNCE_DELAY_MS);
+    announce_later(g, c->id, announce_slot(now));
 }
 
 /* One durable write transaction for up to LIMIT_GOSSIP_COMMIT_BATCH verified records. */
@@ -1587,7 +1594,6 @@ int gossip_local_scan(struct gossip *g, uint64_t now, uint64_t wall_ms)
         if (g->own[i].hi > g->scan_seq)
             g->own[keep++] = g->own[i];
     g->n_own = keep;
-    pump(g, wall_ms);
     return GOSSIP_OK;
 }
 
@@ -1603,8 +1609,7 @@ static void forget_peer_bits(struct gossip *g, size_t peer)
     }
 }
 
-int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, uint64_t now,
-                   uint64_t wall_ms)
+int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, uint64_t now)
 {
     assert(g != NULL && view != NULL);
     if (peer >= g->p.max_peers)
@@ -1638,7 +1643,6 @@ int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, 
     p->req_after = p->soon_after = now;
     p->soon_pending = false;
     p->next_recon = p->initiator ? now + LIMIT_RECON_START_DELAY_MS : UINT64_MAX;
-    pump(g, wall_ms);
     return GOSSIP_OK;
 }
 

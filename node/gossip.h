@@ -4,8 +4,8 @@
  * What it does: receives RECORDS, dedupes them on id BEFORE any signature check, has them verified
  * (decode + time rules + signature) through io.verify, commits verified ones in one store batch per
  * gossip_flush(), and only then forwards: the origin pushes its own new records in full to every
- * peer the gate allows; a relay ANNOUNCEs the short id (first 8 bytes of the record id) after
- * LIMIT_ANNOUNCE_DELAY_MS to every peer the gate allows that is not known to have it; a peer that
+ * peer the gate allows; a relay ANNOUNCEs the short id (first 8 bytes of the record id) on the next
+ * LIMIT_ANNOUNCE_TICK_MS step but one to every peer the gate allows that is not known to have it; a peer that
  * lacks an announced id asks with WANT. Each session reconciles (node/recon.h) the records the gate
  * lets either side reveal, so whatever announcements missed is caught up.
  *
@@ -191,8 +191,7 @@ void gossip_set_self(struct gossip *g, const struct gate_self *self);
 
 /* A peer's session opened (starts reconciliation: the side with the smaller key initiates) or its
  * gate view changed while up (call again with up already true: only the view is replaced). */
-int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, uint64_t now,
-                   uint64_t wall_ms);
+int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, uint64_t now);
 void gossip_peer_down(struct gossip *g, size_t peer);
 
 /* An application message from peer. GOSSIP_OK, or a negative gossip_err after which io.close_peer
@@ -209,7 +208,9 @@ void gossip_on_verified(struct gossip *g, struct gossip_job *job, uint64_t now, 
 int gossip_local_scan(struct gossip *g, uint64_t now, uint64_t wall_ms);
 
 /* Once per loop turn: commits verified records (one put_batch), sends due announcements, retries
- * timed-out WANTs, starts due reconciliations, feeds peers' queues, writes pending messages. */
+ * timed-out WANTs, starts due reconciliations, feeds peers' queues, writes pending messages. The
+ * other entry points only queue: nothing reaches io.send before this call, so what a turn
+ * produced for a peer leaves as one message per type. */
 int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms);
 
 /* Earliest now at which gossip_flush has timed work; UINT64_MAX when none. Verified records

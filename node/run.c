@@ -470,7 +470,7 @@ static void gossip_refresh(struct run *r)
         struct engine_peer_stats st;
         if (engine_peer_get(&r->engine, i, NULL, &st) && st.state == ENGINE_PEER_CONNECTED &&
             peer_view(r, i, &view))
-            gossip_peer_up(r->gossip, i, &view, now_ms(r), unix_ms());
+            gossip_peer_up(r->gossip, i, &view, now_ms(r));
     }
 }
 
@@ -493,7 +493,7 @@ static void eio_peer_change(void *ctx, size_t peer, bool up)
     } else if (peer_view(r, peer, &view)) {
         assert(r->gossip_depth == 0); /* sessions open only on received bytes */
         gossip_enter(r);
-        gossip_peer_up(r->gossip, peer, &view, now_ms(r), unix_ms());
+        gossip_peer_up(r->gossip, peer, &view, now_ms(r));
         gossip_leave(r);
     }
 }

@@ -29,6 +29,7 @@
 #define SIM_PORT 7000
 #define RTO_MS 200             /* TCP retransmission timeout added per lost segment */
 #define BYZ_INTERVAL_MS 500
+#define HOLD_MS 50 /* reorder: a held message goes in at the latest this much later */
 #define FLOOD_INTERVAL_MS 20
 #define BYZ_BATCH 8
 #define FLOOD_BATCH 32
@@ -50,7 +51,9 @@ const char *sim_strerror(int err)
 
 /* --- events --- */
 
-enum ev_type { EV_CONNECT, EV_CONNECTED, EV_DATA, EV_FIN, EV_TIMER, EV_PUBLISH, EV_ACTION, EV_BYZ };
+enum ev_type {
+    EV_CONNECT, EV_CONNECTED, EV_DATA, EV_FIN, EV_TIMER, EV_PUBLISH, EV_ACTION, EV_BYZ, EV_RELEASE
+};
 
 struct ev {
     uint64_t t, seq;
@@ -245,7 +248,7 @@ struct sconn {
     uint32_t refs; /* events naming this connection */
 };
 
-struct held_msg { /* reorder: a gossip message held back until the next one */
+struct held_msg { /* reorder: a gossip message held back until the next one or HOLD_MS */
     uint8_t *body;
     size_t len, peer;
     uint8_t type;
@@ -272,6 +275,7 @@ struct snode {
     size_t n_flush, cap_flush;
     struct sim_rng rng;
     struct held_msg held;
+    uint32_t held_gen;
     uint64_t rx, tx;
 };
 
@@ -670,6 +674,16 @@ static void deliver_gossip(struct snode *n, size_t peer, uint8_t type, const uin
     gossip_leave(n);
 }
 
+static void release_held(struct snode *n)
+{
+    if (n->held.body == NULL)
+        return;
+    struct held_msg h = n->held;
+    n->held.body = NULL;
+    deliver_gossip(n, h.peer, h.type, h.body, h.len);
+    free(h.body);
+}
+
 static void eio_message(void *ctx, size_t peer, uint8_t type, const uint8_t *body, size_t len)
 {
     struct snode *n = ctx;
@@ -680,18 +694,14 @@ static void eio_message(void *ctx, size_t peer, uint8_t type, const uint8_t *bod
         if (n->held.body != NULL) { /* held back: delivered after the next message */
             memcpy(n->held.body, body, len);
             n->held = (struct held_msg){n->held.body, len, peer, type};
+            push(s, s->now + HOLD_MS, EV_RELEASE, n->idx, ++n->held_gen, NULL, 0);
             return;
         }
     }
     deliver_gossip(n, peer, type, body, len);
     if (s->sc->dup > 0 && rng_unit(&n->rng) < s->sc->dup)
         deliver_gossip(n, peer, type, body, len);
-    if (n->held.body != NULL) {
-        struct held_msg h = n->held;
-        n->held.body = NULL;
-        deliver_gossip(n, h.peer, h.type, h.body, h.len);
-        free(h.body);
-    }
+    release_held(n);
 }
 
 static void peer_view(const struct sim *s, uint32_t a, uint32_t k, struct gate_peer *v)
@@ -721,7 +731,7 @@ static void eio_peer_change(void *ctx, size_t peer, bool up)
         peer_view(n->sim, n->idx, (uint32_t)peer, &view);
         n->sim->res->sessions_opened++;
         gossip_enter(n);
-        gossip_peer_up(n->g, peer, &view, n->sim->now, WALL0 + n->sim->now);
+        gossip_peer_up(n->g, peer, &view, n->sim->now);
         gossip_leave(n);
     }
 }
@@ -1328,6 +1338,14 @@ static void dispatch(struct sim *s, struct ev *e)
         if (n->running && e->b == n->timer_gen) {
             n->timer_at = UINT64_MAX;
             engine_tick(&n->e, s->now);
+            mark_dirty(s, n);
+        }
+        break;
+    }
+    case EV_RELEASE: {
+        struct snode *n = &s->nodes[e->a];
+        if (n->running && e->b == n->held_gen && n->held.body != NULL) {
+            release_held(n);
             mark_dirty(s, n);
         }
         break;

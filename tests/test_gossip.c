@@ -412,7 +412,7 @@ static void link_up(struct net *net, size_t a, size_t b)
         struct gate_peer v;
         fill_view(n, s, &v);
         n->link[s].up = true;
-        assert_int_equal(gossip_peer_up(n->g, s, &v, net->now, WALL0 + net->now), GOSSIP_OK);
+        assert_int_equal(gossip_peer_up(n->g, s, &v, net->now), GOSSIP_OK);
     }
 }
 
@@ -656,8 +656,7 @@ static void test_line_relay(void **state)
     net->nodes[1].link[slot_of(&net->nodes[1], 2)].ceiling = PROTO_TLP_CLEAR;
     struct gate_peer v;
     fill_view(&net->nodes[1], slot_of(&net->nodes[1], 2), &v);
-    assert_int_equal(gossip_peer_up(net->nodes[1].g, slot_of(&net->nodes[1], 2), &v, net->now,
-                                    WALL0 + net->now),
+    assert_int_equal(gossip_peer_up(net->nodes[1].g, slot_of(&net->nodes[1], 2), &v, net->now),
                      GOSSIP_OK);
     size_t rg = publish(net, 0, &green, -1);
     run(net, RUN_MS);
@@ -1192,7 +1191,7 @@ static void test_view_change_reconciles(void **state)
         gossip_set_self(m->g, &p.self);
         struct gate_peer v;
         fill_view(rl, slot_of(rl, M), &v);
-        assert_int_equal(gossip_peer_up(rl->g, slot_of(rl, M), &v, net->now, WALL0 + net->now),
+        assert_int_equal(gossip_peer_up(rl->g, slot_of(rl, M), &v, net->now),
                          GOSSIP_OK);
         run(net, 2000); /* far less than LIMIT_RECON_INTERVAL_MS */
         assert_true(holds(net, M, r));
