@@ -494,6 +494,12 @@ int engine_init(struct engine *e, const struct engine_params *p, const struct en
     return ENGINE_OK;
 }
 
+void engine_set_scratch(struct engine *e, uint8_t *scratch)
+{
+    assert(e != NULL && scratch != NULL && !e->own_scratch);
+    e->scratch = scratch;
+}
+
 void engine_free(struct engine *e)
 {
     if (!e)

@@ -149,6 +149,9 @@ struct engine {
 
 int engine_init(struct engine *e, const struct engine_params *p, const struct engine_io *io);
 void engine_free(struct engine *e);
+/* Moves a caller-owned scratch (params.scratch) between calls: simnet hands each engine the
+ * scratch of the thread that runs it next. Not for an engine that allocated its own. */
+void engine_set_scratch(struct engine *e, uint8_t *scratch);
 
 /* Replaces the peer set (start-up and reload). Peers whose key disappears are disconnected
  * (CLOSE(REMOVED)); new peers with an endpoint are dialled; the others keep their sessions and

@@ -35,6 +35,7 @@ enum {
     OUT_RECORDS = 0, OUT_ANNOUNCE = 1, OUT_WANT = 2, N_OUT = 3,
     SCAN_CHUNK = 4096, /* ids the local scan reads per store iteration */
     OBUF_KEEP = 4096,  /* builders larger than this are freed after a send (simnet memory) */
+    PEER_WORDS = (LIMIT_PEERS + 63) / 64, /* of a peer bitset */
     SHORT_HITS = 4,    /* records kept per short-id lookup: 64-bit collisions are rare, and only
                           an origin grinding its own records can make more */
 };
@@ -53,7 +54,9 @@ struct cand {
     size_t len;
     size_t from;    /* peer slot or GOSSIP_LOCAL */
     uint64_t from_gen;
+    uint32_t h;     /* hkey_of(id).h */
     uint8_t state;
+    uint8_t kind;   /* enum proto_kind, from the verify job: VERIFIED only */
     uint32_t next_free;
 };
 
@@ -67,7 +70,6 @@ struct want {
     bool used;
     uint8_t tries;
     size_t asked; /* peer asked and not answered yet, or NONE */
-    uint64_t deadline;
     uint32_t next_free;
 };
 
@@ -82,43 +84,56 @@ struct obuf {
     uint16_t n;
 };
 
+struct islot {
+    uint32_t e1; /* entry + 1; 0 empty */
+    uint32_t h;  /* the entry key's hash (struct hkey) */
+};
+
 struct idx {
-    uint32_t *slot; /* entry + 1; 0 empty */
-    size_t cap;     /* power of two, >= 2 * entries */
+    struct islot *slot;
+    size_t cap; /* power of two, >= 2 * entries */
 };
 
 struct gpeer {
-    bool up, keyed;
-    uint8_t key[LIMIT_KEY_BYTES];
-    uint64_t gen;
-    struct gate_peer view;
-    struct gate_self sender; /* the peer as a sender, for the inbound gate (from view) */
-    struct gossip_peer_stats st;
+    /* First what every flush and record touches, in a few adjacent cache lines; the views
+     * after them are 8 KiB. */
     struct obuf out[N_OUT];
     uint8_t (*q)[LIMIT_ID_BYTES]; /* ids to send in full: ring */
     size_t q_head, q_len, q_cap;
     size_t wants_out;
+    uint64_t gen;
+    struct gossip_peer_stats st;
+    bool keyed;
+    uint8_t key[LIMIT_KEY_BYTES];
+    struct gate_peer view;
+    struct gate_self sender; /* the peer as a sender, for the inbound gate (from view) */
     struct recon rc;
     struct recon_item *items;
-    bool rc_active;
     bool initiator;      /* our key is the smaller: we start reconciliation rounds */
     bool recon_again;    /* a view changed during a round: another one when it ends */
-    uint64_t next_recon; /* initiator only; UINT64_MAX otherwise */
     uint64_t req_after;  /* initiator: the earliest round a RECON_REQ may start */
-    uint64_t soon_after; /* recon_soon acts at most once per LIMIT_RECON_REQ_MIN_MS... */
-    bool soon_pending;   /* ...and remembers a call that came earlier */
 };
 
+/* The reconciliation timers of a peer, which every flush reads for every peer: packed in one
+ * array apart from struct gpeer (kilobytes: gate views, builders), so that those loops read a
+ * few cache lines per node instead of a cold one per peer. */
+struct ptimer {
+    uint64_t next_recon; /* initiator only; UINT64_MAX otherwise */
+    uint64_t soon_after; /* recon_soon acts at most once per LIMIT_RECON_REQ_MIN_MS... */
+    bool soon_pending;   /* ...and remembers a call that came earlier */
+    bool rc_active;
+};
+
+/* Every message and flush reads struct gossip: the small fields come first, in a few cache
+ * lines, and the 4 KiB members (the gate views, p.self, the own ranges) last. */
 struct gossip {
-    struct gossip_params p;
-    struct gate_peer me; /* this node as a receiver, for the inbound gate (from p.self) */
-    struct gate_self in_sender; /* scratch views of one inbound check (4 KiB each: not on the */
-    struct gate_peer in_me;     /* stack) */
     struct gossip_store_ops ops;
     struct gossip_io io;
-    size_t words; /* uint64_t per peer bitset */
-    struct gossip_stats st;
+    size_t words;                 /* uint64_t per peer bitset */
+    uint64_t up[PEER_WORDS];      /* peer slots with a session */
+    uint64_t pending[PEER_WORDS]; /* up slots that may have output: ids queued or a builder */
     struct gpeer **peers;
+    struct ptimer *tm; /* per peer slot */
 
     struct cand *cands;
     size_t cand_cap, n_cands;
@@ -139,6 +154,8 @@ struct gossip {
     struct idx recent_idx;
 
     struct want *wants;
+    uint64_t *want_dl; /* each want's deadline, UINT64_MAX when free: the due scan reads only
+                          this dense array, not the entries */
     uint64_t *want_ann, *want_tried;
     size_t want_cap, n_wants;
     uint32_t want_free;
@@ -147,16 +164,22 @@ struct gossip {
 
     struct ann *anns;
     size_t ann_cap, ann_head, ann_len;
-
-    uint64_t scan_seq;
-    struct {
-        uint64_t lo, hi;
-    } own[LIMIT_GOSSIP_OWN_RANGES];
-    size_t n_own;
+    uint64_t ann_due; /* the head's due, UINT64_MAX when empty: every flush reads it */
 
     struct proto_record *rec, *trec; /* decode scratch: the record, its target */
     uint8_t *buf, *tbuf;             /* SIGNED_MAX each: their bytes */
     uint8_t *recon_out;              /* LIMIT_RECON_MSG_BYTES */
+    struct gossip_stats st;
+
+    uint64_t scan_seq;
+    size_t n_own;
+    struct {
+        uint64_t lo, hi;
+    } own[LIMIT_GOSSIP_OWN_RANGES];
+    struct gossip_params p;
+    struct gate_peer me; /* this node as a receiver, for the inbound gate (from p.self) */
+    struct gate_self in_sender; /* scratch views of one inbound check (4 KiB each: not on the */
+    struct gate_peer in_me;     /* stack) */
 };
 
 /* The gate facts of one record, loaded into the gossip's scratch (valid until the next load). */
@@ -166,7 +189,8 @@ struct rview {
     size_t len;
     const struct proto_record *r;
     const struct proto_record *target;
-    bool revoked;
+    bool revoked; /* loaded by view_load_id only */
+    const uint64_t *known; /* the peers known to have it (its recent entry's bits), or NULL */
 };
 
 #ifdef GOSSIP_TEST_GATE_HOOK
@@ -250,17 +274,40 @@ static void bit_clear(uint64_t *b, size_t i)
     b[i / 64] &= ~(UINT64_C(1) << (i % 64));
 }
 
+/* The first set bit at or after i, or n when none (bits at n and above are never set). Loops
+ * over peers walk these instead of dereferencing every slot. */
+static size_t bit_next(const uint64_t *b, size_t n, size_t i)
+{
+    while (i < n) {
+        uint64_t w = b[i / 64] >> (i % 64);
+        if (w != 0) {
+            i += (size_t)__builtin_ctzll(w);
+            assert(i < n);
+            return i;
+        }
+        i = (i / 64 + 1) * 64;
+    }
+    return n;
+}
+
+#define FOR_EACH_BIT(i, b, n)                                                                   \
+    for (size_t i = bit_next((b), (n), 0); i < (n); i = bit_next((b), (n), i + 1))
+
 /* --- open-addressing index --- */
 
-typedef const uint8_t *(*key_fn)(const struct gossip *g, uint32_t entry);
+/* A key's hash: SipHash of its first 8 bytes, computed once per id and path and handed down. */
+struct hkey {
+    const uint8_t *id; /* LIMIT_ID_BYTES, or SID for a short id */
+    uint32_t h;
+};
 
-static size_t home(const struct gossip *g, const uint8_t *key8, size_t cap)
+static struct hkey hkey_of(const struct gossip *g, const uint8_t *key8)
 {
     uint8_t h[crypto_shorthash_BYTES];
     crypto_shorthash(h, key8, SID, g->p.hash_key);
     uint64_t v;
     memcpy(&v, h, sizeof v);
-    return (size_t)(v & (cap - 1));
+    return (struct hkey){key8, (uint32_t)v};
 }
 
 static int idx_init(struct idx *x, size_t entries)
@@ -268,32 +315,51 @@ static int idx_init(struct idx *x, size_t entries)
     x->cap = 16;
     while (x->cap < entries * 2)
         x->cap *= 2;
+    assert(x->cap <= UINT32_MAX);
     x->slot = calloc(x->cap, sizeof *x->slot);
     return x->slot ? GOSSIP_OK : GOSSIP_E_NOMEM;
 }
 
-static void idx_put(const struct gossip *g, struct idx *x, const uint8_t *key8, uint32_t entry)
+static size_t idx_home(const struct idx *x, uint32_t h)
 {
-    size_t mask = x->cap - 1, s = home(g, key8, x->cap);
-    while (x->slot[s] != 0)
-        s = (s + 1) & mask; /* at most half full: an empty slot exists */
-    x->slot[s] = entry + 1;
+    return h & (x->cap - 1);
 }
 
-/* Removes entry with backward-shift deletion, so that lookups never need tombstones. */
-static void idx_del(const struct gossip *g, struct idx *x, uint32_t entry, key_fn key)
+/* The next entry with hash h probing from slot *at (which it advances), or NIL at the end of the
+ * run. Slots keep the hash, so a probe reads an entry (a cold line) only when it likely matches. */
+static uint32_t idx_next(const struct idx *x, uint32_t h, size_t *at)
 {
-    size_t mask = x->cap - 1, i = home(g, key(g, entry), x->cap);
-    while (x->slot[i] != entry + 1) {
-        assert(x->slot[i] != 0);
+    const size_t mask = x->cap - 1;
+    for (size_t s = *at; x->slot[s].e1 != 0; s = (s + 1) & mask)
+        if (x->slot[s].h == h) {
+            *at = (s + 1) & mask;
+            return x->slot[s].e1 - 1;
+        }
+    return NIL;
+}
+
+static void idx_put(struct idx *x, uint32_t h, uint32_t entry)
+{
+    size_t mask = x->cap - 1, s = idx_home(x, h);
+    while (x->slot[s].e1 != 0)
+        s = (s + 1) & mask; /* at most half full: an empty slot exists */
+    x->slot[s] = (struct islot){entry + 1, h};
+}
+
+/* Removes entry (hash h) with backward-shift deletion, so that lookups never need tombstones. */
+static void idx_del(struct idx *x, uint32_t h, uint32_t entry)
+{
+    size_t mask = x->cap - 1, i = idx_home(x, h);
+    while (x->slot[i].e1 != entry + 1) {
+        assert(x->slot[i].e1 != 0);
         i = (i + 1) & mask;
     }
-    x->slot[i] = 0;
-    for (size_t j = (i + 1) & mask; x->slot[j] != 0; j = (j + 1) & mask) {
-        size_t h = home(g, key(g, x->slot[j] - 1), x->cap);
-        if (((j - h) & mask) >= ((j - i) & mask)) {
+    x->slot[i].e1 = 0;
+    for (size_t j = (i + 1) & mask; x->slot[j].e1 != 0; j = (j + 1) & mask) {
+        size_t home = idx_home(x, x->slot[j].h);
+        if (((j - home) & mask) >= ((j - i) & mask)) {
             x->slot[i] = x->slot[j];
-            x->slot[j] = 0;
+            x->slot[j].e1 = 0;
             i = j;
         }
     }
@@ -301,13 +367,8 @@ static void idx_del(const struct gossip *g, struct idx *x, uint32_t entry, key_f
 
 /* --- candidates --- */
 
-static const uint8_t *cand_key(const struct gossip *g, uint32_t e)
-{
-    return g->cands[e].id;
-}
-
-static uint32_t cand_alloc(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES],
-                           const uint8_t *bytes, size_t len, size_t from)
+static uint32_t cand_alloc(struct gossip *g, struct hkey k, const uint8_t *bytes, size_t len,
+                           size_t from)
 {
     if (g->cand_free == NIL)
         return NIL;
@@ -319,13 +380,14 @@ static uint32_t cand_alloc(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES],
     assert(c->state == CAND_FREE);
     g->cand_free = c->next_free;
     memcpy(copy, bytes, len);
-    memcpy(c->id, id, LIMIT_ID_BYTES);
+    memcpy(c->id, k.id, LIMIT_ID_BYTES);
+    c->h = k.h;
     c->bytes = copy;
     c->len = len;
     c->from = from;
     c->from_gen = from == GOSSIP_LOCAL ? 0 : g->peers[from]->gen;
     c->state = CAND_VERIFYING;
-    idx_put(g, &g->cand_idx, id, ci);
+    idx_put(&g->cand_idx, k.h, ci);
     g->n_cands++;
     return ci;
 }
@@ -334,7 +396,7 @@ static void cand_release(struct gossip *g, uint32_t ci)
 {
     struct cand *c = &g->cands[ci];
     assert(c->state != CAND_FREE && g->n_cands > 0);
-    idx_del(g, &g->cand_idx, ci, cand_key);
+    idx_del(&g->cand_idx, c->h, ci);
     free(c->bytes);
     c->bytes = NULL;
     c->state = CAND_FREE;
@@ -346,13 +408,12 @@ static void cand_release(struct gossip *g, uint32_t ci)
 /* Is a copy of id already verified, or these very bytes being verified, or too many copies in
  * flight? Then this copy is a duplicate. A different copy (another signature) is verified too,
  * so a forged copy that came first cannot shadow the genuine one. */
-static bool cand_is_dup(const struct gossip *g, const uint8_t id[LIMIT_ID_BYTES],
-                        const uint8_t *bytes, size_t len)
+static bool cand_is_dup(const struct gossip *g, struct hkey k, const uint8_t *bytes, size_t len)
 {
-    size_t copies = 0, mask = g->cand_idx.cap - 1;
-    for (size_t s = home(g, id, g->cand_idx.cap); g->cand_idx.slot[s] != 0; s = (s + 1) & mask) {
-        const struct cand *c = &g->cands[g->cand_idx.slot[s] - 1];
-        if (memcmp(c->id, id, LIMIT_ID_BYTES) != 0)
+    size_t copies = 0, s = idx_home(&g->cand_idx, k.h);
+    for (uint32_t ci; (ci = idx_next(&g->cand_idx, k.h, &s)) != NIL;) {
+        const struct cand *c = &g->cands[ci];
+        if (memcmp(c->id, k.id, LIMIT_ID_BYTES) != 0)
             continue;
         if (c->state == CAND_VERIFIED || (c->len == len && memcmp(c->bytes, bytes, len) == 0))
             return true;
@@ -361,21 +422,21 @@ static bool cand_is_dup(const struct gossip *g, const uint8_t id[LIMIT_ID_BYTES]
     return copies >= LIMIT_GOSSIP_COPIES_PER_ID;
 }
 
-static bool cand_has_sid(const struct gossip *g, const uint8_t sid[SID])
+static bool cand_has_sid(const struct gossip *g, struct hkey k)
 {
-    size_t mask = g->cand_idx.cap - 1;
-    for (size_t s = home(g, sid, g->cand_idx.cap); g->cand_idx.slot[s] != 0; s = (s + 1) & mask)
-        if (memcmp(g->cands[g->cand_idx.slot[s] - 1].id, sid, SID) == 0)
+    size_t s = idx_home(&g->cand_idx, k.h);
+    for (uint32_t ci; (ci = idx_next(&g->cand_idx, k.h, &s)) != NIL;)
+        if (memcmp(g->cands[ci].id, k.id, SID) == 0)
             return true;
     return false;
 }
 
-static bool cand_verified(const struct gossip *g, const uint8_t id[LIMIT_ID_BYTES])
+static bool cand_verified(const struct gossip *g, struct hkey k)
 {
-    size_t mask = g->cand_idx.cap - 1;
-    for (size_t s = home(g, id, g->cand_idx.cap); g->cand_idx.slot[s] != 0; s = (s + 1) & mask) {
-        const struct cand *c = &g->cands[g->cand_idx.slot[s] - 1];
-        if (c->state == CAND_VERIFIED && memcmp(c->id, id, LIMIT_ID_BYTES) == 0)
+    size_t s = idx_home(&g->cand_idx, k.h);
+    for (uint32_t ci; (ci = idx_next(&g->cand_idx, k.h, &s)) != NIL;) {
+        const struct cand *c = &g->cands[ci];
+        if (c->state == CAND_VERIFIED && memcmp(c->id, k.id, LIMIT_ID_BYTES) == 0)
             return true;
     }
     return false;
@@ -383,104 +444,81 @@ static bool cand_verified(const struct gossip *g, const uint8_t id[LIMIT_ID_BYTE
 
 /* --- recent: who has what --- */
 
-static const uint8_t *recent_key(const struct gossip *g, uint32_t e)
+static uint32_t recent_find(const struct gossip *g, struct hkey k)
 {
-    return g->recent[e].id;
-}
-
-static uint32_t recent_find(const struct gossip *g, const uint8_t id[LIMIT_ID_BYTES])
-{
-    size_t mask = g->recent_idx.cap - 1;
-    for (size_t s = home(g, id, g->recent_idx.cap); g->recent_idx.slot[s] != 0;
-         s = (s + 1) & mask) {
-        uint32_t e = g->recent_idx.slot[s] - 1;
-        if (memcmp(g->recent[e].id, id, LIMIT_ID_BYTES) == 0)
+    size_t s = idx_home(&g->recent_idx, k.h);
+    for (uint32_t e; (e = idx_next(&g->recent_idx, k.h, &s)) != NIL;)
+        if (memcmp(g->recent[e].id, k.id, LIMIT_ID_BYTES) == 0)
             return e;
-    }
     return NIL;
 }
 
 /* The entry of id, created (evicting the oldest) if missing. */
-static uint32_t recent_add(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES])
+static uint32_t recent_add(struct gossip *g, struct hkey k)
 {
-    uint32_t e = recent_find(g, id);
+    uint32_t e = recent_find(g, k);
     if (e != NIL)
         return e;
     e = (uint32_t)g->recent_pos;
     g->recent_pos = (g->recent_pos + 1) % g->recent_cap;
     struct recent *r = &g->recent[e];
     if (r->used)
-        idx_del(g, &g->recent_idx, e, recent_key);
-    memcpy(r->id, id, LIMIT_ID_BYTES);
+        idx_del(&g->recent_idx, hkey_of(g, r->id).h, e);
+    memcpy(r->id, k.id, LIMIT_ID_BYTES);
     r->used = true;
     memset(bits_at(g->recent_bits, g->words, e), 0, g->words * sizeof(uint64_t));
-    idx_put(g, &g->recent_idx, id, e);
+    idx_put(&g->recent_idx, k.h, e);
     return e;
 }
 
-static void recent_mark(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], size_t peer)
+/* The bitset of peers known to have id, or NULL when id is not recent. Looked up once per id:
+ * the gate asks it for every peer. Valid until the next recent_add. */
+static uint64_t *recent_known(struct gossip *g, struct hkey k)
 {
-    uint32_t e = recent_find(g, id);
-    if (e != NIL)
-        bit_set(bits_at(g->recent_bits, g->words, e), peer);
-}
-
-static bool recent_has(const struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], size_t peer)
-{
-    uint32_t e = recent_find(g, id);
-    return e != NIL && bit_get(bits_at(g->recent_bits, g->words, e), peer);
+    uint32_t e = recent_find(g, k);
+    return e == NIL ? NULL : bits_at(g->recent_bits, g->words, e);
 }
 
 /* Marks peer on every recent id with this short id; false when there is none. */
-static bool recent_mark_sid(struct gossip *g, const uint8_t sid[SID], size_t peer)
+static bool recent_mark_sid(struct gossip *g, struct hkey k, size_t peer)
 {
     bool found = false;
-    size_t mask = g->recent_idx.cap - 1;
-    for (size_t s = home(g, sid, g->recent_idx.cap); g->recent_idx.slot[s] != 0;
-         s = (s + 1) & mask) {
-        uint32_t e = g->recent_idx.slot[s] - 1;
-        if (memcmp(g->recent[e].id, sid, SID) == 0) {
+    size_t s = idx_home(&g->recent_idx, k.h);
+    for (uint32_t e; (e = idx_next(&g->recent_idx, k.h, &s)) != NIL;)
+        if (memcmp(g->recent[e].id, k.id, SID) == 0) {
             bit_set(bits_at(g->recent_bits, g->words, e), peer);
             found = true;
         }
-    }
     return found;
 }
 
 /* --- wants --- */
 
-static const uint8_t *want_key(const struct gossip *g, uint32_t e)
+static uint32_t want_find(const struct gossip *g, struct hkey k)
 {
-    return g->wants[e].sid;
-}
-
-static uint32_t want_find(const struct gossip *g, const uint8_t sid[SID])
-{
-    size_t mask = g->want_idx.cap - 1;
-    for (size_t s = home(g, sid, g->want_idx.cap); g->want_idx.slot[s] != 0; s = (s + 1) & mask) {
-        uint32_t e = g->want_idx.slot[s] - 1;
-        if (memcmp(g->wants[e].sid, sid, SID) == 0)
-            return e;
-    }
+    size_t s = idx_home(&g->want_idx, k.h);
+    for (uint32_t w; (w = idx_next(&g->want_idx, k.h, &s)) != NIL;)
+        if (memcmp(g->wants[w].sid, k.id, SID) == 0)
+            return w;
     return NIL;
 }
 
-static uint32_t want_add(struct gossip *g, const uint8_t sid[SID], uint64_t deadline)
+static uint32_t want_add(struct gossip *g, struct hkey k, uint64_t deadline)
 {
-    uint32_t w = want_find(g, sid);
+    uint32_t w = want_find(g, k);
     if (w != NIL || g->want_free == NIL)
         return w;
     w = g->want_free;
     struct want *e = &g->wants[w];
     g->want_free = e->next_free;
-    memcpy(e->sid, sid, SID);
+    memcpy(e->sid, k.id, SID);
     e->used = true;
     e->tries = 0;
     e->asked = NONE;
-    e->deadline = deadline;
+    g->want_dl[w] = deadline;
     memset(bits_at(g->want_ann, g->words, w), 0, g->words * sizeof(uint64_t));
     memset(bits_at(g->want_tried, g->words, w), 0, g->words * sizeof(uint64_t));
-    idx_put(g, &g->want_idx, sid, w);
+    idx_put(&g->want_idx, k.h, w);
     g->n_wants++;
     g->want_next = min_u64(g->want_next, deadline);
     return w;
@@ -500,8 +538,9 @@ static void want_remove(struct gossip *g, uint32_t w)
     struct want *e = &g->wants[w];
     assert(e->used && g->n_wants > 0);
     want_unask(g, e);
-    idx_del(g, &g->want_idx, w, want_key);
+    idx_del(&g->want_idx, hkey_of(g, e->sid).h, w);
     e->used = false;
+    g->want_dl[w] = UINT64_MAX;
     e->next_free = g->want_free;
     g->want_free = w;
     g->n_wants--;
@@ -511,7 +550,8 @@ static void want_remove(struct gossip *g, uint32_t w)
 
 static bool peer_up(const struct gossip *g, size_t peer)
 {
-    return g->peers[peer] != NULL && g->peers[peer]->up;
+    assert(!bit_get(g->up, peer) || g->peers[peer] != NULL);
+    return bit_get(g->up, peer);
 }
 
 static void out_send(struct gossip *g, size_t peer, int k)
@@ -554,6 +594,7 @@ static uint8_t *out_room(struct gossip *g, size_t peer, int k, size_t item_len)
     uint8_t *at = o->b + o->len;
     o->len += item_len;
     o->n++;
+    bit_set(g->pending, peer);
     return at;
 }
 
@@ -595,7 +636,6 @@ static bool view_load(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], const 
             PROTO_OK)
         return false;
     *v = (struct rview){.id = id, .bytes = bytes, .len = len, .r = g->rec};
-    v->revoked = g->ops.is_revoked(g->ops.ctx, id, g->rec->origin) == 1;
     const uint8_t *target = g->rec->kind == PROTO_KIND_REVOCATION ? g->rec->u.rev.target
                             : g->rec->kind == PROTO_KIND_SIGHTING ? g->rec->u.sight.target
                                                                   : NULL;
@@ -608,14 +648,17 @@ static bool view_load(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], const 
     return true;
 }
 
-/* Loads a stored record by id into g->buf and its view; false when it is not (or no longer)
- * stored, or does not decode. */
+/* Loads a stored record by id into g->buf and its view, with the revocation state outgoing
+ * items are gated on (the inbound gate leaves that to the store); false when it is not (or no
+ * longer) stored, or does not decode. */
 static bool view_load_id(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], struct rview *v)
 {
     size_t len;
-    if (g->ops.get(g->ops.ctx, id, g->buf, SIGNED_MAX, &len) != STORE_OK)
+    if (g->ops.get(g->ops.ctx, id, g->buf, SIGNED_MAX, &len) != STORE_OK ||
+        !view_load(g, id, g->buf, len, v))
         return false;
-    return view_load(g, id, g->buf, len, v);
+    v->revoked = g->ops.is_revoked(g->ops.ctx, id, v->r->origin) == 1;
+    return true;
 }
 
 /* THE gate of every outgoing record and id: pushes, WANT answers, announcements (gate_check) and
@@ -625,7 +668,7 @@ static bool gate_out(struct gossip *g, size_t peer, const struct rview *v, bool 
 {
     struct gpeer *p = g->peers[peer];
     assert(p != NULL && v->r != NULL);
-    bool has = !reveal_only && recent_has(g, v->id, peer);
+    bool has = !reveal_only && v->known != NULL && bit_get(v->known, peer);
     struct gate_record_state st = {.revoked = v->revoked, .sent_to_peer = has,
                                    .received_from_peer = has, .target = v->target};
     enum gate_verdict verdict = reveal_only
@@ -646,14 +689,14 @@ static void push_enqueue(struct gossip *g, size_t peer, const uint8_t id[LIMIT_I
     if (p->q_len == p->q_cap) {
         if (p->q_cap >= LIMIT_GOSSIP_PUSH_QUEUE) {
             p->st.skipped_backlog++;
-            p->soon_pending = true;
+            g->tm[peer].soon_pending = true;
             return;
         }
         size_t cap = p->q_cap ? p->q_cap * 2 : 64;
         uint8_t(*nq)[LIMIT_ID_BYTES] = malloc(cap * LIMIT_ID_BYTES);
         if (nq == NULL) {
             p->st.skipped_backlog++;
-            p->soon_pending = true;
+            g->tm[peer].soon_pending = true;
             return;
         }
         for (size_t i = 0; i < p->q_len; i++) /* unwrap the ring */
@@ -665,6 +708,7 @@ static void push_enqueue(struct gossip *g, size_t peer, const uint8_t id[LIMIT_I
     }
     memcpy(p->q[(p->q_head + p->q_len) % p->q_cap], id, LIMIT_ID_BYTES);
     p->q_len++;
+    bit_set(g->pending, peer);
 }
 
 /* Writes queued records into peer's RECORDS builder while its connection keeps up; each is
@@ -680,11 +724,16 @@ static void drain(struct gossip *g, size_t peer, uint64_t wall_ms)
         p->q_head = (p->q_head + 1) % p->q_cap;
         p->q_len--;
         struct rview v;
-        if (!view_load_id(g, id, &v) || !gate_out(g, peer, &v, false, wall_ms))
+        if (!view_load_id(g, id, &v))
+            continue;
+        uint64_t *known = recent_known(g, hkey_of(g, id));
+        v.known = known;
+        if (!gate_out(g, peer, &v, false, wall_ms))
             continue; /* unknown or refused: silently, exactly alike */
         if (!out_add_record(g, peer, &v))
             continue;
-        recent_mark(g, id, peer);
+        if (known != NULL)
+            bit_set(known, peer);
         p->st.records_sent++;
     }
     if (p->q_len == 0 && p->q_cap > 64) { /* an emptied catch-up queue gives its memory back */
@@ -699,12 +748,13 @@ static void drain(struct gossip *g, size_t peer, uint64_t wall_ms)
  * loop turn produced for a peer leaves as one message per type. */
 static void pump(struct gossip *g, uint64_t wall_ms)
 {
-    for (size_t i = 0; i < g->p.max_peers; i++) {
-        if (!peer_up(g, i))
-            continue;
+    FOR_EACH_BIT(i, g->pending, g->p.max_peers) {
+        assert(peer_up(g, i));
         drain(g, i, wall_ms);
         for (int k = 0; k < N_OUT; k++)
             out_send(g, i, k);
+        if (g->peers[i]->q_len == 0)
+            bit_clear(g->pending, i);
     }
 }
 
@@ -793,14 +843,15 @@ static int build_set(struct gossip *g, size_t peer, uint64_t wall_ms, struct rec
 static void recon_stop(struct gossip *g, size_t peer, uint64_t now)
 {
     struct gpeer *p = g->peers[peer];
-    if (!p->rc_active)
+    struct ptimer *t = &g->tm[peer];
+    if (!t->rc_active)
         return;
     recon_free(&p->rc);
     free(p->items);
     p->items = NULL;
-    p->rc_active = false;
-    if (p->next_recon != UINT64_MAX)
-        p->next_recon =
+    t->rc_active = false;
+    if (t->next_recon != UINT64_MAX)
+        t->next_recon =
             now + (p->recon_again ? LIMIT_RECON_START_DELAY_MS : LIMIT_RECON_INTERVAL_MS);
     p->recon_again = false;
 }
@@ -811,22 +862,23 @@ static void recon_stop(struct gossip *g, size_t peer, uint64_t now)
 static void recon_soon(struct gossip *g, size_t peer, uint64_t now)
 {
     struct gpeer *p = g->peers[peer];
-    if (now < p->soon_after) { /* a burst of changes or overload: one round covers them all */
-        p->soon_pending = true;
+    struct ptimer *t = &g->tm[peer];
+    if (now < t->soon_after) { /* a burst of changes or overload: one round covers them all */
+        t->soon_pending = true;
         return;
     }
-    p->soon_pending = false;
-    p->soon_after = now + LIMIT_RECON_REQ_MIN_MS;
+    t->soon_pending = false;
+    t->soon_after = now + LIMIT_RECON_REQ_MIN_MS;
     if (!p->initiator) {
         static const uint8_t empty[1];
         if (g->io.send(g->io.ctx, peer, GOSSIP_MSG_RECON_REQ, empty, 0) < 0)
             g->st.sent_fail++;
         return;
     }
-    if (p->rc_active)
+    if (t->rc_active)
         p->recon_again = true;
-    else if (p->next_recon > now + LIMIT_RECON_START_DELAY_MS)
-        p->next_recon = now + LIMIT_RECON_START_DELAY_MS;
+    else if (t->next_recon > now + LIMIT_RECON_START_DELAY_MS)
+        t->next_recon = now + LIMIT_RECON_START_DELAY_MS;
 }
 
 /* The peer's view of us changed. Bounded: one round per LIMIT_RECON_REQ_MIN_MS however often it
@@ -834,16 +886,17 @@ static void recon_soon(struct gossip *g, size_t peer, uint64_t now)
 static int on_recon_req(struct gossip *g, size_t peer, size_t len, uint64_t now)
 {
     struct gpeer *p = g->peers[peer];
+    struct ptimer *t = &g->tm[peer];
     if (len != 0)
         return GOSSIP_E_MALFORMED;
     if (!p->initiator)
         return GOSSIP_OK; /* both think they answer: cannot happen between honest peers */
     const uint64_t at = now > p->req_after ? now : p->req_after;
     p->req_after = at + LIMIT_RECON_REQ_MIN_MS;
-    if (p->rc_active)
+    if (t->rc_active)
         p->recon_again = true;
-    else if (p->next_recon > at + LIMIT_RECON_START_DELAY_MS)
-        p->next_recon = at + LIMIT_RECON_START_DELAY_MS;
+    else if (t->next_recon > at + LIMIT_RECON_START_DELAY_MS)
+        t->next_recon = at + LIMIT_RECON_START_DELAY_MS;
     return GOSSIP_OK;
 }
 
@@ -858,7 +911,7 @@ static void recon_send(struct gossip *g, size_t peer, int len)
 static int recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t wall_ms)
 {
     struct gpeer *p = g->peers[peer];
-    assert(!p->rc_active);
+    assert(!g->tm[peer].rc_active);
     size_t n = 0;
     int rc = build_set(g, peer, wall_ms, &p->items, &n);
     if (rc < 0)
@@ -871,7 +924,7 @@ static int recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t wa
         glog(g, GOSSIP_LOG_WARN, peer, "reconciliation not started: %s", recon_strerror(rc));
         return GOSSIP_E_NOMEM;
     }
-    p->rc_active = true;
+    g->tm[peer].rc_active = true;
     p->st.recon_rounds++;
     if (initiate)
         recon_send(g, peer, recon_initiate(&p->rc, g->recon_out, LIMIT_RECON_MSG_BYTES));
@@ -891,9 +944,9 @@ static void diff_have(void *ctx, const struct recon_item *item)
     d->g->peers[d->peer]->st.recon_haves++;
     /* The peer lacks it whatever we believed (a copy lost with a session, a wiped restart): a
      * stale "peer has it" bit would make the gate refuse the push (found by simnet). */
-    uint32_t e = recent_find(d->g, item->id);
-    if (e != NIL)
-        bit_clear(bits_at(d->g->recent_bits, d->g->words, e), d->peer);
+    uint64_t *known = recent_known(d->g, hkey_of(d->g, item->id));
+    if (known != NULL)
+        bit_clear(known, d->peer);
     push_enqueue(d->g, d->peer, item->id);
 }
 
@@ -909,7 +962,7 @@ static int on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t l
 {
     struct gpeer *p = g->peers[peer];
     p->st.recon_bytes_in += len;
-    if (!p->rc_active) { /* the peer starts a round: answer over our current set */
+    if (!g->tm[peer].rc_active) { /* the peer starts a round: answer over our current set */
         int rc = recon_start(g, peer, false, wall_ms);
         if (rc < 0)
             return GOSSIP_OK; /* our resource problem, not the peer's fault: it will retry */
@@ -954,17 +1007,17 @@ static bool well_formed(const uint8_t *b, size_t len, size_t item_len)
     return off == len;
 }
 
-static void note_duplicate(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES],
-                           bool stored, uint64_t now)
+static void note_duplicate(struct gossip *g, size_t peer, struct hkey k, bool stored,
+                           uint64_t now)
 {
     g->peers[peer]->st.duplicates++;
     g->st.duplicates++;
     if (stored) {
-        bit_set(bits_at(g->recent_bits, g->words, recent_add(g, id)), peer);
+        bit_set(bits_at(g->recent_bits, g->words, recent_add(g, k)), peer);
         return;
     }
     /* Still being verified: remember the sender so that the announcement skips it. */
-    uint32_t w = want_add(g, id, now + LIMIT_WANT_TIMEOUT_MS);
+    uint32_t w = want_add(g, k, now + LIMIT_WANT_TIMEOUT_MS);
     if (w != NIL)
         bit_set(bits_at(g->want_ann, g->words, w), peer);
 }
@@ -996,15 +1049,16 @@ static int on_records(struct gossip *g, size_t peer, const uint8_t *b, size_t le
             g->st.store_errors++;
             continue;
         }
-        if (has == 1 || cand_is_dup(g, id, sr, l)) {
-            note_duplicate(g, peer, id, has == 1, now);
+        const struct hkey k = hkey_of(g, id);
+        if (has == 1 || cand_is_dup(g, k, sr, l)) {
+            note_duplicate(g, peer, k, has == 1, now);
             continue;
         }
-        uint32_t ci = cand_alloc(g, id, sr, l, peer);
+        uint32_t ci = cand_alloc(g, k, sr, l, peer);
         if (ci == NIL) { /* full: fetch it from this peer later, when verification caught up */
             g->st.dropped_overload++;
             p->st.dropped_overload++;
-            uint32_t w = want_add(g, id, now + LIMIT_WANT_TIMEOUT_MS);
+            uint32_t w = want_add(g, k, now + LIMIT_WANT_TIMEOUT_MS);
             if (w == NIL)
                 continue;
             bit_set(bits_at(g->want_ann, g->words, w), peer);
@@ -1013,11 +1067,11 @@ static int on_records(struct gossip *g, size_t peer, const uint8_t *b, size_t le
                 want_unask(g, e);
                 bit_clear(bits_at(g->want_tried, g->words, w), peer);
                 e->tries--;
-                e->deadline = now + LIMIT_WANT_TIMEOUT_MS;
+                g->want_dl[w] = now + LIMIT_WANT_TIMEOUT_MS;
             }
             continue;
         }
-        job->items[job->n] = (struct gossip_job_item){g->cands[ci].bytes, l, 0};
+        job->items[job->n] = (struct gossip_job_item){g->cands[ci].bytes, l, 0, 0};
         job->cand[job->n++] = ci;
     }
     if (job->n == 0) {
@@ -1044,8 +1098,8 @@ static bool want_ask(struct gossip *g, uint32_t w, uint64_t now)
         bit_set(tried, i);
         e->tries++;
         e->asked = i;
-        e->deadline = now + LIMIT_WANT_TIMEOUT_MS;
-        g->want_next = min_u64(g->want_next, e->deadline);
+        g->want_dl[w] = now + LIMIT_WANT_TIMEOUT_MS;
+        g->want_next = min_u64(g->want_next, g->want_dl[w]);
         g->peers[i]->wants_out++;
         g->peers[i]->st.want_out++;
         return true;
@@ -1071,30 +1125,32 @@ static int collect_short(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed
 
 static void on_announced(struct gossip *g, size_t peer, const uint8_t sid[SID], uint64_t now)
 {
-    if (recent_mark_sid(g, sid, peer))
+    const struct hkey k = hkey_of(g, sid);
+    if (recent_mark_sid(g, k, peer))
         return;
     struct short_hits h = {.n = 0};
     if (g->ops.find_short(g->ops.ctx, sid, collect_short, &h) < 0) {
         g->st.store_errors++;
         return;
     }
-    for (size_t i = 0; i < h.n; i++)
-        bit_set(bits_at(g->recent_bits, g->words, recent_add(g, h.ids[i])), peer);
+    for (size_t i = 0; i < h.n; i++) /* the hash is of the short id they all start with */
+        bit_set(bits_at(g->recent_bits, g->words, recent_add(g, (struct hkey){h.ids[i], k.h})),
+                peer);
     if (h.n > 0)
         return;
-    bool in_flight = cand_has_sid(g, sid);
+    bool in_flight = cand_has_sid(g, k);
     /* Asked at once below; only a want nobody could be asked for needs the next flush (a
      * deadline of now would make every flush scan the want table). */
-    uint32_t w = want_add(g, sid, now + LIMIT_WANT_TIMEOUT_MS);
+    uint32_t w = want_add(g, k, now + LIMIT_WANT_TIMEOUT_MS);
     if (w == NIL) { /* table full: reconciliation with this announcer brings it, soon */
-        g->peers[peer]->soon_pending = true;
+        g->tm[peer].soon_pending = true;
         return;
     }
     bit_set(bits_at(g->want_ann, g->words, w), peer);
     struct want *e = &g->wants[w];
     if (!in_flight && e->asked == NONE && e->tries < LIMIT_GOSSIP_WANT_TRIES &&
         !want_ask(g, w, now)) {
-        e->deadline = now;
+        g->want_dl[w] = now;
         g->want_next = now;
     }
 }
@@ -1120,15 +1176,17 @@ static int on_want(struct gossip *g, size_t peer, const uint8_t *b, size_t len)
     g->peers[peer]->st.want_in += n;
     for (size_t i = 0; i < n; i++) {
         struct short_hits h = {.n = 0};
-        if (g->ops.find_short(g->ops.ctx, b + HDR + i * SID, collect_short, &h) < 0) {
+        const uint8_t *sid = b + HDR + i * SID;
+        if (g->ops.find_short(g->ops.ctx, sid, collect_short, &h) < 0) {
             g->st.store_errors++;
             continue;
         }
+        const uint32_t hash = h.n > 0 ? hkey_of(g, sid).h : 0; /* of every hit's first 8 bytes */
         for (size_t j = 0; j < h.n; j++) {
             /* The peer says it lacks it (e.g. it dropped our copy under load): believe it. */
-            uint32_t e = recent_find(g, h.ids[j]);
-            if (e != NIL)
-                bit_clear(bits_at(g->recent_bits, g->words, e), peer);
+            uint64_t *known = recent_known(g, (struct hkey){h.ids[j], hash});
+            if (known != NULL)
+                bit_clear(known, peer);
             push_enqueue(g, peer, h.ids[j]);
         }
     }
@@ -1177,24 +1235,24 @@ void gossip_job_run(struct gossip_job *job)
 
 void gossip_job_run_with(struct gossip_job *job, gossip_verify_fn verify, void *ctx)
 {
+    /* One decode scratch per thread that runs jobs: a malloc and free of its 28 KiB per job
+     * showed in the simnet profile (a job is often one record). */
+    static _Thread_local struct proto_record scratch;
+    struct proto_record *r = &scratch;
     assert(job != NULL && verify != NULL);
-    struct proto_record *r = malloc(sizeof *r);
     for (size_t i = 0; i < job->n; i++) {
         struct gossip_job_item *it = &job->items[i];
         assert(it->len > LIMIT_SIG_BYTES);
         const uint8_t *body = it->signed_rec + LIMIT_SIG_BYTES;
         size_t blen = it->len - LIMIT_SIG_BYTES;
-        if (r == NULL) {
-            it->result = PROTO_E_MALFORMED; /* no memory: refused, reconciliation retries */
-            continue;
-        }
         it->result = proto_record_decode(body, blen, r, NULL, 0);
-        if (it->result == PROTO_OK)
+        if (it->result == PROTO_OK) {
+            it->kind = r->kind;
             it->result = proto_record_check_time(r, job->wall_ms);
+        }
         if (it->result == PROTO_OK)
             it->result = verify(ctx, body, blen, it->signed_rec, r->origin);
     }
-    free(r);
 }
 
 /* A peer that sends a record failing decode or signature is not an honest relay (relays verify
@@ -1208,10 +1266,10 @@ static void verify_failed(struct gossip *g, const struct cand *c, int result, ui
         g->st.verify_forged++;
     else
         g->st.verify_malformed++;
-    uint32_t w = want_find(g, c->id);
+    uint32_t w = want_find(g, (struct hkey){c->id, c->h});
     if (w != NIL && g->wants[w].asked == c->from) { /* ask another announcer now */
         want_unask(g, &g->wants[w]);
-        g->wants[w].deadline = now;
+        g->want_dl[w] = now;
         g->want_next = now;
     }
     if (c->from == GOSSIP_LOCAL || !peer_up(g, c->from) || g->peers[c->from]->gen != c->from_gen)
@@ -1298,14 +1356,22 @@ static int inbound_check(struct gossip *g, const struct cand *c, uint64_t wall_m
      * anyone. We count as a member by our own trusted rosters, or by the roster being delivered
      * when it lists us. A record refused here for want of a roster we receive later comes again
      * with the reconciliation that a change of our memberships starts (gossip_set_self). */
-    g->in_sender = g->peers[c->from]->sender;
-    g->in_me = g->me;
-    favour_members(g->in_sender.communities, &g->in_sender.n_communities, v.r, v.target);
-    roster_membership(g->in_me.communities, &g->in_me.n_communities, v.r, g->me.key);
+    const struct gate_self *sender = &g->peers[c->from]->sender;
+    const struct gate_peer *me = &g->me;
+    if (v.r->audience.n_communities > 0 ||
+        (v.target != NULL && v.target->audience.n_communities > 0)) {
+        g->in_sender = *sender; /* 4 KiB: copied only when there is something to add */
+        favour_members(g->in_sender.communities, &g->in_sender.n_communities, v.r, v.target);
+        sender = &g->in_sender;
+    }
+    if (v.r->kind == PROTO_KIND_ROSTER) {
+        g->in_me = g->me;
+        roster_membership(g->in_me.communities, &g->in_me.n_communities, v.r, g->me.key);
+        me = &g->in_me;
+    }
     struct gate_record_state st = {.target = v.target}; /* revoked: the store refuses it */
-    return gate_check(&g->in_sender, &g->in_me, v.r, &st, wall_ms) == GATE_ALLOW
-               ? INBOUND_ALLOW
-               : INBOUND_REFUSE;
+    return gate_check(sender, me, v.r, &st, wall_ms) == GATE_ALLOW ? INBOUND_ALLOW
+                                                                   : INBOUND_REFUSE;
 }
 
 void gossip_on_verified(struct gossip *g, struct gossip_job *job, uint64_t now, uint64_t wall_ms)
@@ -1335,12 +1401,13 @@ void gossip_on_verified(struct gossip *g, struct gossip_job *job, uint64_t now, 
             cand_release(g, ci);
             continue;
         }
-        if (cand_verified(g, c->id)) { /* two good copies: the first one wins */
+        if (cand_verified(g, (struct hkey){c->id, c->h})) { /* two good copies: first wins */
             g->st.duplicates++;
             cand_release(g, ci);
             continue;
         }
         c->state = CAND_VERIFIED;
+        c->kind = job->items[i].kind;
         assert(g->ver_len < g->cand_cap);
         g->verified[(g->ver_head + g->ver_len++) % g->cand_cap] = ci;
     }
@@ -1387,6 +1454,8 @@ static void announce_later(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], u
         g->backlog_recon = true; /* reconciliation carries it: soon, not at the next period */
         return;
     }
+    if (g->ann_len == 0)
+        g->ann_due = due;
     struct ann *a = &g->anns[(g->ann_head + g->ann_len++) % g->ann_cap];
     memcpy(a->id, id, LIMIT_ID_BYTES);
     a->due = due;
@@ -1396,21 +1465,19 @@ static void announce_later(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], u
  * announcement. */
 static void committed(struct gossip *g, const struct cand *c, uint64_t now)
 {
-    uint32_t e = recent_add(g, c->id);
-    uint64_t *has = bits_at(g->recent_bits, g->words, e);
+    const struct hkey k = {c->id, c->h};
+    uint64_t *has = bits_at(g->recent_bits, g->words, recent_add(g, k));
     if (c->from != GOSSIP_LOCAL)
         bit_set(has, c->from);
-    uint32_t w = want_find(g, c->id);
+    uint32_t w = want_find(g, k);
     if (w != NIL) {
         const uint64_t *ann = bits_at(g->want_ann, g->words, w);
         for (size_t i = 0; i < g->words; i++)
             has[i] |= ann[i];
         want_remove(g, w);
     }
-    if (g->io.stored != NULL &&
-        proto_record_decode_known(c->bytes + LIMIT_SIG_BYTES, c->len - LIMIT_SIG_BYTES, g->rec) ==
-            PROTO_OK) /* its job checked it */
-        g->io.stored(g->io.ctx, c->id, g->rec);
+    if (g->io.stored != NULL)
+        g->io.stored(g->io.ctx, c->id, c->kind);
     announce_later(g, c->id, announce_slot(now));
 }
 
@@ -1452,34 +1519,36 @@ static int commit_batch(struct gossip *g, uint64_t now, uint64_t wall_ms)
 
 /* Is some connected peer not known to have id? Saves a store read and decode when every peer
  * has it (the common case in a dense mesh). */
-static bool someone_lacks(const struct gossip *g, const uint8_t id[LIMIT_ID_BYTES])
+static bool someone_lacks(const struct gossip *g, const uint64_t *has)
 {
-    uint32_t e = recent_find(g, id);
-    if (e == NIL)
+    if (has == NULL)
         return true;
-    const uint64_t *has = bits_at(g->recent_bits, g->words, e);
-    for (size_t i = 0; i < g->p.max_peers; i++)
-        if (peer_up(g, i) && !bit_get(has, i))
+    for (size_t i = 0; i < g->words; i++)
+        if ((g->up[i] & ~has[i]) != 0)
             return true;
     return false;
 }
 
 static void announce_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
-    while (g->ann_len > 0 && g->anns[g->ann_head].due <= now) {
+    while (g->ann_due <= now) {
+        assert(g->ann_len > 0);
         uint8_t id[LIMIT_ID_BYTES];
         memcpy(id, g->anns[g->ann_head].id, LIMIT_ID_BYTES);
         g->ann_head = (g->ann_head + 1) % g->ann_cap;
         g->ann_len--;
+        g->ann_due = g->ann_len > 0 ? g->anns[g->ann_head].due : UINT64_MAX;
         struct rview v;
-        if (!someone_lacks(g, id) || !view_load_id(g, id, &v))
+        uint64_t *known = recent_known(g, hkey_of(g, id));
+        if (!someone_lacks(g, known) || !view_load_id(g, id, &v))
             continue;
-        for (size_t i = 0; i < g->p.max_peers; i++) {
-            if (!peer_up(g, i) || !gate_out(g, i, &v, false, wall_ms))
+        v.known = known;
+        FOR_EACH_BIT(i, g->up, g->p.max_peers) {
+            if (!gate_out(g, i, &v, false, wall_ms))
                 continue;
             if (backlogged(g, i)) {
                 g->peers[i]->st.skipped_backlog++;
-                g->peers[i]->soon_pending = true;
+                g->tm[i].soon_pending = true;
                 continue;
             }
             EMIT(g, i, id, GOSSIP_EMIT_ANNOUNCE);
@@ -1495,9 +1564,9 @@ static void announce_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
 static void want_give_up(struct gossip *g, uint32_t w)
 {
     const uint64_t *ann = bits_at(g->want_ann, g->words, w);
-    for (size_t i = 0; i < g->p.max_peers; i++)
-        if (bit_get(ann, i) && peer_up(g, i))
-            g->peers[i]->soon_pending = true;
+    FOR_EACH_BIT(i, g->up, g->p.max_peers)
+        if (bit_get(ann, i))
+            g->tm[i].soon_pending = true;
     want_remove(g, w);
 }
 
@@ -1509,32 +1578,28 @@ static void wants_due(struct gossip *g, uint64_t now)
     /* Ask no more than verification can take now; the rest waits, without using a try. */
     size_t budget = g->cand_cap - g->n_cands;
     for (uint32_t w = 0; w < g->want_cap; w++) {
-        struct want *e = &g->wants[w];
-        if (!e->used)
-            continue;
-        if (e->deadline <= now) {
+        if (g->want_dl[w] <= now) {
+            struct want *e = &g->wants[w];
+            assert(e->used);
             want_unask(g, e);
-            if (cand_has_sid(g, e->sid) || budget == 0) /* arrived and being verified / busy */
-                e->deadline = now + LIMIT_WANT_TIMEOUT_MS;
-            else if (e->tries >= LIMIT_GOSSIP_WANT_TRIES || !want_ask(g, w, now)) {
-                want_give_up(g, w);
-                continue;
-            } else {
+            if (cand_has_sid(g, hkey_of(g, e->sid)) || budget == 0) /* arrived / busy */
+                g->want_dl[w] = now + LIMIT_WANT_TIMEOUT_MS;
+            else if (e->tries >= LIMIT_GOSSIP_WANT_TRIES || !want_ask(g, w, now))
+                want_give_up(g, w); /* its deadline is UINT64_MAX now */
+            else
                 budget--;
-            }
         }
-        next = min_u64(next, e->deadline);
+        next = min_u64(next, g->want_dl[w]);
     }
     g->want_next = next;
 }
 
 static void recon_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
-    for (size_t i = 0; i < g->p.max_peers; i++) {
-        struct gpeer *p = g->peers[i];
-        if (peer_up(g, i) && !p->rc_active && p->next_recon <= now &&
-            recon_start(g, i, true, wall_ms) < 0)
-            p->next_recon = now + LIMIT_RECON_INTERVAL_MS;
+    FOR_EACH_BIT(i, g->up, g->p.max_peers) {
+        struct ptimer *t = &g->tm[i];
+        if (!t->rc_active && t->next_recon <= now && recon_start(g, i, true, wall_ms) < 0)
+            t->next_recon = now + LIMIT_RECON_INTERVAL_MS;
     }
 }
 
@@ -1551,9 +1616,8 @@ int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms)
     /* What was refused or dropped for a reason that may have passed comes by reconciliation. */
     const bool all = g->self_changed || g->backlog_recon;
     g->self_changed = g->backlog_recon = false;
-    for (size_t i = 0; i < g->p.max_peers; i++)
-        if (peer_up(g, i) && (all || (g->peers[i]->soon_pending &&
-                                      now >= g->peers[i]->soon_after)))
+    FOR_EACH_BIT(i, g->up, g->p.max_peers)
+        if (all || (g->tm[i].soon_pending && now >= g->tm[i].soon_after))
             recon_soon(g, i, now);
     recon_due(g, now, wall_ms);
     pump(g, wall_ms);
@@ -1579,9 +1643,10 @@ int gossip_local_scan(struct gossip *g, uint64_t now, uint64_t wall_ms)
             if (own_covers(g, l.seqs[i]) || !view_load_id(g, l.ids[i], &v))
                 continue;
             g->st.local_pushed++;
-            recent_add(g, l.ids[i]);
-            for (size_t p = 0; p < g->p.max_peers; p++)
-                if (peer_up(g, p) && gate_out(g, p, &v, false, wall_ms))
+            uint32_t e = recent_add(g, hkey_of(g, l.ids[i]));
+            v.known = bits_at(g->recent_bits, g->words, e);
+            FOR_EACH_BIT(p, g->up, g->p.max_peers)
+                if (gate_out(g, p, &v, false, wall_ms))
                     push_enqueue(g, p, l.ids[i]);
         }
         size_t got = l.n;
@@ -1621,12 +1686,13 @@ int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, 
             return GOSSIP_E_NOMEM;
         g->peers[peer] = p;
     }
-    const bool changed = p->up && memcmp(&p->view, view, sizeof *view) != 0;
+    const bool up = bit_get(g->up, peer);
+    const bool changed = up && memcmp(&p->view, view, sizeof *view) != 0;
     p->view = *view;
     inbound_views(g, p);
     if (changed)
         recon_soon(g, peer, now);
-    if (p->up)
+    if (up)
         return GOSSIP_OK;
     if (p->keyed && memcmp(p->key, view->key, LIMIT_KEY_BYTES) != 0) {
         forget_peer_bits(g, peer); /* the slot now belongs to another node */
@@ -1634,15 +1700,17 @@ int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, 
     }
     memcpy(p->key, view->key, LIMIT_KEY_BYTES);
     p->keyed = true;
-    p->up = true;
+    bit_set(g->up, peer);
     p->gen++;
     p->st.up = true;
     p->st.sessions++;
     p->initiator = memcmp(g->p.self.key, view->key, LIMIT_KEY_BYTES) < 0;
     p->recon_again = false;
-    p->req_after = p->soon_after = now;
-    p->soon_pending = false;
-    p->next_recon = p->initiator ? now + LIMIT_RECON_START_DELAY_MS : UINT64_MAX;
+    p->req_after = now;
+    assert(!g->tm[peer].rc_active);
+    g->tm[peer] = (struct ptimer){
+        .next_recon = p->initiator ? now + LIMIT_RECON_START_DELAY_MS : UINT64_MAX,
+        .soon_after = now, .soon_pending = false, .rc_active = false};
     return GOSSIP_OK;
 }
 
@@ -1653,7 +1721,8 @@ void gossip_peer_down(struct gossip *g, size_t peer)
         return;
     struct gpeer *p = g->peers[peer];
     recon_stop(g, peer, 0);
-    p->up = false;
+    bit_clear(g->up, peer);
+    bit_clear(g->pending, peer);
     p->st.up = false;
     free(p->q);
     p->q = NULL;
@@ -1665,7 +1734,7 @@ void gossip_peer_down(struct gossip *g, size_t peer)
     for (uint32_t w = 0; w < g->want_cap; w++) /* re-ask what this peer owed us elsewhere */
         if (g->wants[w].used && g->wants[w].asked == peer) {
             want_unask(g, &g->wants[w]);
-            g->wants[w].deadline = 0;
+            g->want_dl[w] = 0;
             g->want_next = 0;
         }
     assert(p->wants_out == 0);
@@ -1707,12 +1776,15 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->scan_seq = p->start_seq;
     inbound_views(g, NULL);
     g->want_next = UINT64_MAX;
+    g->ann_due = UINT64_MAX;
     g->peers = calloc(p->max_peers, sizeof *g->peers);
+    g->tm = calloc(p->max_peers, sizeof *g->tm);
     g->cands = calloc(g->cand_cap, sizeof *g->cands);
     g->verified = calloc(g->cand_cap, sizeof *g->verified);
     g->recent = calloc(g->recent_cap, sizeof *g->recent);
     g->recent_bits = calloc(g->recent_cap * g->words, sizeof *g->recent_bits);
     g->wants = calloc(g->want_cap, sizeof *g->wants);
+    g->want_dl = malloc(g->want_cap * sizeof *g->want_dl);
     g->want_ann = calloc(g->want_cap * g->words, sizeof *g->want_ann);
     g->want_tried = calloc(g->want_cap * g->words, sizeof *g->want_tried);
     g->anns = calloc(g->ann_cap, sizeof *g->anns);
@@ -1726,7 +1798,7 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->tbuf = malloc(SIGNED_MAX);
     g->recon_out = malloc(LIMIT_RECON_MSG_BYTES);
     int rc = GOSSIP_OK;
-    if (!g->peers || !g->cands || !g->verified || !g->recent || !g->recent_bits || !g->wants ||
+    if (!g->peers || !g->tm || !g->cands || !g->verified || !g->recent || !g->recent_bits || !g->wants || !g->want_dl ||
         !g->want_ann || !g->want_tried || !g->anns || !g->commit_items || !g->commit_cis ||
         !g->rec || !g->trec || !g->buf || !g->tbuf || !g->recon_out)
         rc = GOSSIP_E_NOMEM;
@@ -1742,8 +1814,10 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     }
     for (size_t i = 0; i < g->cand_cap; i++)
         g->cands[i].next_free = i + 1 < g->cand_cap ? (uint32_t)(i + 1) : NIL;
-    for (size_t i = 0; i < g->want_cap; i++)
+    for (size_t i = 0; i < g->want_cap; i++) {
         g->wants[i].next_free = i + 1 < g->want_cap ? (uint32_t)(i + 1) : NIL;
+        g->want_dl[i] = UINT64_MAX;
+    }
     g->cand_free = 0;
     g->want_free = 0;
     *out = g;
@@ -1764,6 +1838,7 @@ void gossip_free(struct gossip *g)
     for (size_t i = 0; g->cands && i < g->cand_cap; i++)
         free(g->cands[i].bytes);
     free(g->peers);
+    free(g->tm);
     free(g->cands);
     free(g->verified);
     free(g->cand_idx.slot);
@@ -1771,6 +1846,7 @@ void gossip_free(struct gossip *g)
     free(g->recent_bits);
     free(g->recent_idx.slot);
     free(g->wants);
+    free(g->want_dl);
     free(g->want_ann);
     free(g->want_tried);
     free(g->want_idx.slot);
@@ -1791,18 +1867,15 @@ uint64_t gossip_next_deadline(const struct gossip *g)
     if (g->ver_len > 0)
         return 0;
     uint64_t next = g->n_wants > 0 ? g->want_next : UINT64_MAX;
-    if (g->ann_len > 0)
-        next = min_u64(next, g->anns[g->ann_head].due);
-    for (size_t i = 0; i < g->p.max_peers; i++) {
-        const struct gpeer *p = g->peers[i];
-        if (!peer_up(g, i))
-            continue;
-        if (p->q_len > 0 && !backlogged(g, i))
+    next = min_u64(next, g->ann_due);
+    FOR_EACH_BIT(i, g->up, g->p.max_peers) {
+        const struct ptimer *t = &g->tm[i];
+        if (bit_get(g->pending, i) && g->peers[i]->q_len > 0 && !backlogged(g, i))
             return 0;
-        if (!p->rc_active)
-            next = min_u64(next, p->next_recon);
-        if (p->soon_pending)
-            next = min_u64(next, p->soon_after);
+        if (!t->rc_active)
+            next = min_u64(next, t->next_recon);
+        if (t->soon_pending)
+            next = min_u64(next, t->soon_after);
     }
     return next;
 }
@@ -1812,8 +1885,8 @@ bool gossip_idle(const struct gossip *g)
     assert(g != NULL);
     if (g->jobs_out || g->n_cands || g->ann_len || g->n_wants)
         return false;
-    for (size_t i = 0; i < g->p.max_peers; i++)
-        if (peer_up(g, i) && (g->peers[i]->rc_active || g->peers[i]->q_len))
+    FOR_EACH_BIT(i, g->up, g->p.max_peers)
+        if (g->tm[i].rc_active || (bit_get(g->pending, i) && g->peers[i]->q_len > 0))
             return false;
     return true;
 }

@@ -103,7 +103,8 @@ struct gossip_store_ops {
 struct gossip_job_item {
     const uint8_t *signed_rec; /* sig || body, owned by gossip */
     size_t len;
-    int result; /* PROTO_OK or the proto_err: decode, check_time at wall_ms, signature */
+    int result;   /* PROTO_OK or the proto_err: decode, check_time at wall_ms, signature */
+    uint8_t kind; /* enum proto_kind, when result is PROTO_OK */
 };
 
 /* A batch of records for one signature-checking pass (one RECORDS message's new records). */
@@ -139,8 +140,9 @@ struct gossip_io {
     /* Run gossip_job_run(job) (any thread), then call gossip_on_verified(job) on this thread,
      * never from inside this call. */
     void (*verify)(void *ctx, struct gossip_job *job);
-    /* Optional: a record was committed (e.g. a roster: rebuild the community table). */
-    void (*stored)(void *ctx, const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r);
+    /* Optional: a record of this kind (enum proto_kind) was committed (e.g. a roster: rebuild
+     * the community table). The body is in the store (ops.get) if more is needed. */
+    void (*stored)(void *ctx, const uint8_t id[LIMIT_ID_BYTES], uint8_t kind);
     /* Optional: one line for the operator's log. peer is GOSSIP_LOCAL when none. */
     void (*log)(void *ctx, enum gossip_log_level level, size_t peer, const char *line);
 };

@@ -7,7 +7,8 @@
  * body and the signature travels with it). A store keeps, per record, the 4-byte pool index of
  * its copy (in seq order) and a 4-byte slot in an open-addressing table (at most half full) keyed
  * by a keyed hash (SipHash) of the id's first 8 bytes, so that a full id and a gossip short id
- * probe the same slots.
+ * probe the same slots; the slot's spare high bits hold more of the hash, so that a probe reads
+ * only the entries that likely match.
  *
  * Semantics (the same as store_put_batch): dedupe on id; records get seq 1, 2, ... in arrival
  * order (seq = entry index + 1, no gaps); a revocation is a tombstone kept whether or not its
@@ -77,6 +78,10 @@ int memstore_pool_init(struct memstore_pool *p, const uint8_t hash_key[GOSSIP_HA
 void memstore_pool_free(struct memstore_pool *p);
 /* Bytes the pool holds (arena and tables), for memory reports. */
 size_t memstore_pool_bytes(const struct memstore_pool *p);
+/* Makes room for `copies` more copies holding `bytes` bytes in all. A put of up to that many
+ * records, all of them already pooled, then only reads the pool: several threads may do such
+ * puts at once (simnet's parallel steps; each store stays single-threaded). */
+int memstore_pool_reserve(struct memstore_pool *p, size_t copies, size_t bytes);
 
 int memstore_init(struct memstore *m, const uint8_t hash_key[GOSSIP_HASH_KEY_BYTES]);
 int memstore_init_shared(struct memstore *m, const uint8_t hash_key[GOSSIP_HASH_KEY_BYTES],

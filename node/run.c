@@ -416,11 +416,11 @@ static void gio_close_peer(void *ctx, size_t peer, int err)
         r->close_peer[peer] = true;
 }
 
-static void gio_stored(void *ctx, const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *rec)
+static void gio_stored(void *ctx, const uint8_t id[LIMIT_ID_BYTES], uint8_t kind)
 {
     struct run *r = ctx;
     (void)id;
-    if (rec->kind == PROTO_KIND_ROSTER)
+    if (kind == PROTO_KIND_ROSTER)
         r->gossip_dirty = true;
 }
 

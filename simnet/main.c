@@ -32,6 +32,7 @@ static void usage(FILE *out)
             "  --resolution MS (clock step, default 1)\n"
             "  --byzantine NODE:forge+relabel+replay+audience+flood  --at 'TIME ACTION ARGS'\n"
             "  --baseline flood|none --verify-cache on|off --oracle-announce on|off --trace FILE\n"
+            "  --threads N (default: one per core; results do not depend on it)\n"
             "Flags after --scenario override the file. Exit 0: ok; 1: the oracle failed or no\n"
             "quiescence; 2: usage.\n");
 }

@@ -338,6 +338,8 @@ int scenario_set(struct sim_scenario *s, const char *key, const char *v, const c
     else if (strcmp(key, "baseline") == 0)
         ok = (strcmp(v, "flood") == 0 && (s->baseline_flood = true)) ||
              (strcmp(v, "none") == 0 && !(s->baseline_flood = false));
+    else if (strcmp(key, "threads") == 0)
+        ok = parse_u32(v, &s->threads) && s->threads <= 64;
     else if (strcmp(key, "verify-cache") == 0)
         ok = parse_onoff(v, &s->verify_cache);
     else if (strcmp(key, "oracle-announce") == 0)

@@ -6,14 +6,24 @@
  * prepare callback does: requested closes, verification jobs, gossip_flush, then its queued bytes
  * leave as one segment per connection and its one timer is re-armed. Links have a latency of at
  * least 1 ms, so nothing a turn sends arrives in the same millisecond.
+ *
+ * That is also what lets one millisecond's nodes run on several threads (conservative parallel
+ * simulation with 1 ms of lookahead): within a step a node touches only its own state, its own
+ * side of its connections, the record pool (read-only: only publications, which run alone, add
+ * to it) and the verification cache (equal bytes, equal answer). What it sends, the counters it
+ * bumps and the oracle failure it finds are kept per worker and merged after the step in node
+ * order, so the trace and every figure are the same whatever the number of threads.
  */
 #include <assert.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -30,6 +40,11 @@
 #define RTO_MS 200             /* TCP retransmission timeout added per lost segment */
 #define BYZ_INTERVAL_MS 500
 #define HOLD_MS 50 /* reorder: a held message goes in at the latest this much later */
+#define PAR_MIN_NODES 4 /* fewer nodes in a step run on the main thread alone */
+#define MAX_WORKERS 8
+#define SPIN_POLLS 20000 /* ~10-50 us of polling before a thread sleeps */
+#define SIM_CAND_CAP 256 /* a simulated node's records in verification: its largest commit */
+#define NIL32 UINT32_MAX
 #define FLOOD_INTERVAL_MS 20
 #define BYZ_BATCH 8
 #define FLOOD_BATCH 32
@@ -246,6 +261,7 @@ struct sconn {
     uint64_t inflight[2]; /* bytes sent by side s not yet delivered */
     uint64_t free_at[2], last_at[2];
     uint32_t refs; /* events naming this connection */
+    uint32_t owner; /* the dialler: the index comes from (and goes back to) its range */
 };
 
 struct held_msg { /* reorder: a gossip message held back until the next one or HOLD_MS */
@@ -274,6 +290,11 @@ struct snode {
     uint32_t *flush; /* sconns with bytes or a FIN from this node */
     size_t n_flush, cap_flush;
     struct sim_rng rng;
+    struct worker *w;     /* the thread context it runs in */
+    uint32_t *conn_free;  /* free indexes of its own range of s->conns (a stack) */
+    uint32_t n_conn_free;
+    bool active;          /* in this step's node list... */
+    uint32_t ev_head, ev_tail; /* ...with these of the step's events */
     struct held_msg held;
     uint32_t held_gen;
     uint64_t rx, tx;
@@ -285,6 +306,34 @@ struct vcache_entry {
     int result;
 };
 
+/* An event a node sent during a step, pushed (and numbered) after the step in node order. */
+struct staged {
+    struct ev e;
+    uint32_t node;
+};
+
+struct step_ev {
+    struct ev e;
+    uint32_t next; /* the node's next event of the step */
+};
+
+/* One thread's share of a step. */
+struct worker {
+    struct sim *s;
+    unsigned idx;
+    pthread_t th;
+    uint8_t *scratch; /* SESSION_SCRATCH_BYTES for the engines it runs: one call at a time */
+    struct staged *ev;
+    size_t n_ev, cap_ev;
+    uint32_t *rel; /* connections to release after the step if nothing names them */
+    size_t n_rel, cap_rel;
+    struct sim_result part; /* counters and delays, added to the result after each step */
+    int err;
+    bool failed; /* the first oracle failure of its nodes (they run in node order) */
+    uint32_t fail_node;
+    char fail_msg[400];
+};
+
 struct sim {
     const struct sim_scenario *sc;
     struct sim_result *res;
@@ -293,14 +342,25 @@ struct sim {
     struct sim_rng rng, pub_rng;
     struct snode *nodes;
     struct sconn *conns;
-    size_t n_conns, cap_conns;
-    uint32_t *free_conns;
-    size_t n_free_conns;
+    size_t n_conns; /* every node's range (conn_slots), allocated at setup */
     struct evq q;
     uint64_t now, seq, net_events;
     uint32_t *dirty;
     size_t n_dirty;
-    uint8_t *scratch; /* SESSION_SCRATCH_BYTES shared by every engine: one call at a time */
+    struct worker *workers;
+    bool any_byz;
+    unsigned n_workers, n_threads; /* threads started besides the main one: n_threads - 1 */
+    pthread_mutex_t gate; /* the step: main bumps step_gen, workers count step_left down */
+    pthread_cond_t start_cv, done_cv;
+    uint64_t step_gen, step_left;
+    bool gate_ready, quit;
+    bool stepping; /* nodes are running a step: their sends and counts are staged */
+    struct step_ev *sev; /* this step's node events, in pop order */
+    size_t n_sev, cap_sev;
+    uint32_t *active; /* this step's nodes, sorted */
+    size_t n_active, next_active; /* next_active: the workers' cursor */
+    uint32_t *rel; /* connections of popped events: released after the step if done */
+    size_t n_rel, cap_rel;
     /* partitions: side[] per node for a split, isolated node, one-way pairs */
     bool split_on;
     uint8_t *side;
@@ -311,7 +371,8 @@ struct sim {
     size_t actions_left, published;
     uint64_t action_last;
     struct vcache_entry *vc;
-    size_t vc_cap, vc_n;
+    size_t vc_cap, vc_n, vc_full;
+    pthread_mutex_t vc_lock;
     struct memstore_pool pool; /* record bytes, shared by every node's memstore */
     FILE *trace;
     struct proto_record *rec; /* scratch for generated records */
@@ -354,12 +415,71 @@ static int push(struct sim *s, uint64_t t, uint32_t type, uint32_t a, uint32_t b
     return rc;
 }
 
+/* Room for one more element of elem bytes in *v (n used, *cap allocated). */
+static bool grow(void **v, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return true;
+    size_t c = *cap ? *cap * 2 : 256;
+    void *nv = realloc(*v, c * elem);
+    if (nv == NULL)
+        return false;
+    *v = nv;
+    *cap = c;
+    return true;
+}
+
+/* push() for what a node does: during a step it waits in its worker's list. */
+static void npush(struct snode *n, uint64_t t, uint32_t type, uint32_t a, uint32_t b,
+                  uint8_t *data, uint32_t len)
+{
+    struct sim *s = n->sim;
+    if (!s->stepping) {
+        push(s, t, type, a, b, data, len);
+        return;
+    }
+    struct worker *w = n->w;
+    if (!grow((void **)&w->ev, &w->cap_ev, w->n_ev, sizeof *w->ev)) {
+        w->err = SIM_E_NOMEM;
+        free(data);
+        return;
+    }
+    w->ev[w->n_ev++] = (struct staged){{t, 0, type, a, b, len, data}, n->idx};
+}
+
+/* Counters a node bumps: its worker's, added to the result after the step. */
+static struct sim_result *part(const struct snode *n)
+{
+    return &n->w->part;
+}
+
+/* An oracle failure seen by a node: during a step the worker keeps its first (its lowest node),
+ * and the lowest node's of all workers wins after the step. */
+static void __attribute__((format(printf, 2, 3))) node_fail(struct snode *n, const char *fmt, ...)
+{
+    struct sim *s = n->sim;
+    struct worker *w = n->w;
+    char what[sizeof w->fail_msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (!s->stepping) {
+        oracle_fail(&s->o, s->sc->seed, s->now, "%s", what);
+    } else if (!w->failed) {
+        w->failed = true;
+        w->fail_node = n->idx;
+        memcpy(w->fail_msg, what, sizeof what);
+    }
+}
+
 static void mark_dirty(struct sim *s, struct snode *n)
 {
     if (n->dirty)
         return;
     n->dirty = true;
-    s->dirty[s->n_dirty++] = n->idx;
+    if (!s->stepping) /* a step runs each of its nodes' turn anyway */
+        s->dirty[s->n_dirty++] = n->idx;
 }
 
 /* --- partitions --- */
@@ -396,36 +516,45 @@ static uint64_t arrival(struct sim *s, struct snode *from, struct sconn *c, int 
     return t;
 }
 
-static uint32_t conn_alloc(struct sim *s)
+/* Connection indexes come from the dialler's own range, so that nodes dialling in one step on
+ * different threads get the same indexes as on one. A node out of them fails the dial (its
+ * engine retries later): 4 per peer slot is more than churn and partitions ever keep alive. */
+static uint32_t conn_slots(uint32_t degree)
 {
-    if (s->n_free_conns > 0)
-        return s->free_conns[--s->n_free_conns];
-    if (s->n_conns == s->cap_conns) {
-        size_t cap = s->cap_conns ? s->cap_conns * 2 : 1024;
-        struct sconn *nc = realloc(s->conns, cap * sizeof *nc);
-        uint32_t *nf = realloc(s->free_conns, cap * sizeof *nf);
-        if (nc)
-            s->conns = nc;
-        if (nf)
-            s->free_conns = nf;
-        if (!nc || !nf) {
-            s->err = SIM_E_NOMEM;
-            return UINT32_MAX;
-        }
-        s->cap_conns = cap;
-    }
-    return (uint32_t)s->n_conns++;
+    return 4 * degree + 8;
 }
 
+static uint32_t conn_alloc(struct snode *n)
+{
+    return n->n_conn_free > 0 ? n->conn_free[--n->n_conn_free] : UINT32_MAX;
+}
+
+/* Only between steps: the connection's events are all counted in refs then. */
 static void conn_release_if_done(struct sim *s, uint32_t ci)
 {
     struct sconn *c = &s->conns[ci];
-    if (c->refs > 0 || c->open[0] || c->open[1] || c->queued[0] || c->queued[1])
+    if (!c->used || c->refs > 0 || c->open[0] || c->open[1] || c->queued[0] || c->queued[1])
         return;
+    struct snode *o = &s->nodes[c->owner];
     free(c->out[0]);
     free(c->out[1]);
     memset(c, 0, sizeof *c);
-    s->free_conns[s->n_free_conns++] = ci;
+    assert(o->n_conn_free < conn_slots(world_degree(&s->w, o->idx)));
+    o->conn_free[o->n_conn_free++] = ci;
+}
+
+static void release_later(struct snode *n, uint32_t ci)
+{
+    struct sim *s = n->sim;
+    if (!s->stepping) {
+        conn_release_if_done(s, ci);
+        return;
+    }
+    struct worker *w = n->w;
+    if (grow((void **)&w->rel, &w->cap_rel, w->n_rel, sizeof *w->rel))
+        w->rel[w->n_rel++] = ci;
+    else
+        w->err = SIM_E_NOMEM;
 }
 
 static struct sconn *conn_of(struct snode *n, engine_conn h, int *side)
@@ -451,7 +580,7 @@ static void queue_flush(struct snode *n, uint32_t ci, int side)
         size_t cap = n->cap_flush ? n->cap_flush * 2 : 16;
         uint32_t *nf = realloc(n->flush, cap * sizeof *nf);
         if (nf == NULL) {
-            n->sim->err = SIM_E_NOMEM;
+            n->w->err = SIM_E_NOMEM;
             return;
         }
         n->flush = nf;
@@ -489,11 +618,11 @@ static void flush_node(struct sim *s, struct snode *n)
         if (c->out_len[side] > 0) {
             uint32_t len = (uint32_t)c->out_len[side];
             n->tx += len;
-            s->res->bytes_tx += len;
+            part(n)->bytes_tx += len;
             if (!c->broken[side]) {
                 uint64_t t = arrival(s, n, c, side, len);
                 c->inflight[side] += len;
-                push(s, t, EV_DATA, ci, (uint32_t)side, c->out[side], len);
+                npush(n, t, EV_DATA, ci, (uint32_t)side, c->out[side], len);
                 c->out[side] = NULL;
                 c->out_cap[side] = 0;
             }
@@ -501,9 +630,9 @@ static void flush_node(struct sim *s, struct snode *n)
         }
         if (c->fin[side] && !c->broken[side]) {
             c->fin[side] = false;
-            push(s, arrival(s, n, c, side, 0), EV_FIN, ci, (uint32_t)side, NULL, 0);
+            npush(n, arrival(s, n, c, side, 0), EV_FIN, ci, (uint32_t)side, NULL, 0);
         }
-        conn_release_if_done(s, ci);
+        release_later(n, ci);
     }
     n->n_flush = 0;
 }
@@ -558,12 +687,16 @@ static int eio_dial(void *ctx, engine_conn h, const char *host, uint16_t port)
     struct snode *n = ctx;
     struct sim *s = n->sim;
     (void)port;
-    uint32_t to = node_of_host(host), ci = conn_alloc(s);
-    if (ci == UINT32_MAX || to >= s->w.n)
+    uint32_t to = node_of_host(host);
+    if (to >= s->w.n)
+        return -1;
+    uint32_t ci = conn_alloc(n);
+    if (ci == UINT32_MAX)
         return -1;
     struct sconn *c = &s->conns[ci];
     memset(c, 0, sizeof *c);
     c->used = true;
+    c->owner = n->idx;
     c->node[0] = n->idx;
     c->node[1] = to;
     for (uint32_t k = s->w.off[n->idx]; k < s->w.off[n->idx + 1]; k++)
@@ -575,7 +708,7 @@ static int eio_dial(void *ctx, engine_conn h, const char *host, uint16_t port)
     c->open[0] = true;
     n->slot_conn[h & 0xffffffffu] = ci + 1;
     if (!blocked(s, n->idx, to)) /* a SYN into a partition is lost: the handshake times out */
-        push(s, arrival(s, n, c, 0, 0), EV_CONNECT, ci, 0, NULL, 0);
+        npush(n, arrival(s, n, c, 0, 0), EV_CONNECT, ci, 0, NULL, 0);
     return 0;
 }
 
@@ -620,7 +753,7 @@ static void oracle_watch(struct sim *s, struct snode *n, size_t peer, uint8_t ty
     uint32_t link = s->w.rev[link_in];
     bool honest = s->w.byz[from] == 0;
     if (type == 16 + 0 || type == 16 + 1 || type == 16 + 2 || type == 16 + 3)
-        s->res->app_rx[type - 16] += len;
+        part(n)->app_rx[type - 16] += len;
     if (len < 2 || (type != GOSSIP_MSG_RECORDS && type != GOSSIP_MSG_ANNOUNCE))
         return;
     size_t cnt = (size_t)body[0] << 8 | body[1], off = 2;
@@ -643,25 +776,24 @@ static void oracle_watch(struct sim *s, struct snode *n, size_t peer, uint8_t ty
             off += l;
         }
         if (!honest) {
-            s->res->byz_sent += type == GOSSIP_MSG_RECORDS;
+            part(n)->byz_sent += type == GOSSIP_MSG_RECORDS;
             if (type == GOSSIP_MSG_RECORDS && ri >= 0 && same && s->o.recs[ri].genuine &&
                 oracle_may_accept(&s->o, link, from, n->idx, &s->o.recs[ri]))
                 oracle_expose(&s->o, (size_t)ri, n->idx);
             continue;
         }
         if (ri < 0 || !same) {
-            oracle_fail(&s->o, s->sc->seed, s->now,
-                        "honest node %u sent node %u a record it never had: not genuine", from,
-                        n->idx);
+            node_fail(n, "honest node %u sent node %u a record it never had: not genuine", from,
+                      n->idx);
             continue;
         }
         const struct orec *r = &s->o.recs[ri];
         if (!oracle_may_send(&s->o, link, from, n->idx, r))
-            oracle_fail(&s->o, s->sc->seed, s->now,
-                        "node %u %s record #%lld (tlp %s, origin %u) to node %u, which the rules "
-                        "do not allow",
-                        from, type == GOSSIP_MSG_RECORDS ? "sent" : "announced", (long long)ri,
-                        proto_tlp_name(r->tlp), r->origin, n->idx);
+            node_fail(n,
+                      "node %u %s record #%lld (tlp %s, origin %u) to node %u, which the rules "
+                      "do not allow",
+                      from, type == GOSSIP_MSG_RECORDS ? "sent" : "announced", (long long)ri,
+                      proto_tlp_name(r->tlp), r->origin, n->idx);
     }
 }
 
@@ -694,7 +826,7 @@ static void eio_message(void *ctx, size_t peer, uint8_t type, const uint8_t *bod
         if (n->held.body != NULL) { /* held back: delivered after the next message */
             memcpy(n->held.body, body, len);
             n->held = (struct held_msg){n->held.body, len, peer, type};
-            push(s, s->now + HOLD_MS, EV_RELEASE, n->idx, ++n->held_gen, NULL, 0);
+            npush(n, s->now + HOLD_MS, EV_RELEASE, n->idx, ++n->held_gen, NULL, 0);
             return;
         }
     }
@@ -729,7 +861,7 @@ static void eio_peer_change(void *ctx, size_t peer, bool up)
     } else {
         struct gate_peer view;
         peer_view(n->sim, n->idx, (uint32_t)peer, &view);
-        n->sim->res->sessions_opened++;
+        part(n)->sessions_opened++;
         gossip_enter(n);
         gossip_peer_up(n->g, peer, &view, n->sim->now);
         gossip_leave(n);
@@ -769,45 +901,49 @@ static void gio_verify(void *ctx, struct gossip_job *job)
     n->jobs = job;
 }
 
-static void gio_stored(void *ctx, const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r)
+static int add_delay(struct sim_stats_tlp *st, uint32_t ms)
+{
+    if (st->delays_n == st->delays_cap) {
+        size_t cap = st->delays_cap ? st->delays_cap * 2 : 4096;
+        uint32_t *nd = realloc(st->delays, cap * sizeof *nd);
+        if (nd == NULL)
+            return SIM_E_NOMEM;
+        st->delays = nd;
+        st->delays_cap = cap;
+    }
+    st->delays[st->delays_n++] = ms;
+    return SIM_OK;
+}
+
+static void gio_stored(void *ctx, const uint8_t id[LIMIT_ID_BYTES], uint8_t kind)
 {
     struct snode *n = ctx;
     struct sim *s = n->sim;
-    (void)r;
+    (void)kind;
     int64_t ri = oracle_find_id(&s->o, id);
     if (ri < 0 || !s->o.recs[ri].genuine) {
-        s->res->byz_accepted++;
-        oracle_fail(&s->o, s->sc->seed, s->now,
-                    "node %u accepted record %02x%02x%02x%02x... that is forged or mutated",
-                    n->idx, id[0], id[1], id[2], id[3]);
+        part(n)->byz_accepted++;
+        node_fail(n, "node %u accepted record %02x%02x%02x%02x... that is forged or mutated",
+                  n->idx, id[0], id[1], id[2], id[3]);
         return;
     }
     const struct orec *o = &s->o.recs[ri];
     if (!bit_test(s->o.entitled + (size_t)ri * s->o.words, n->idx)) {
-        oracle_fail(&s->o, s->sc->seed, s->now,
-                    "node %u stored record #%lld %02x%02x%02x%02x... (tlp %s, origin %u) it is "
-                    "not entitled to",
-                    n->idx, (long long)ri, id[0], id[1], id[2], id[3], proto_tlp_name(o->tlp),
-                    o->origin);
+        node_fail(n,
+                  "node %u stored record #%lld %02x%02x%02x%02x... (tlp %s, origin %u) it is "
+                  "not entitled to",
+                  n->idx, (long long)ri, id[0], id[1], id[2], id[3], proto_tlp_name(o->tlp),
+                  o->origin);
         return;
     }
-    uint64_t *hold = s->o.holders + (size_t)ri * s->o.words;
-    if (bit_test(hold, n->idx))
+    /* other threads set other nodes' bits of the same word */
+    uint64_t bit = (uint64_t)1 << (n->idx % 64);
+    uint64_t *word = s->o.holders + (size_t)ri * s->o.words + n->idx / 64;
+    if (__atomic_fetch_or(word, bit, __ATOMIC_RELAXED) & bit)
         return;
-    bit_put(hold, n->idx);
-    struct sim_stats_tlp *st = &s->res->tlp[o->tlp];
-    if (st->delays_n == st->delays_cap) {
-        size_t cap = st->delays_cap ? st->delays_cap * 2 : 4096;
-        uint32_t *nd = realloc(st->delays, cap * sizeof *nd);
-        if (nd == NULL) {
-            s->err = SIM_E_NOMEM;
-            return;
-        }
-        st->delays = nd;
-        st->delays_cap = cap;
-    }
-    st->delays[st->delays_n++] = (uint32_t)(s->now - o->published);
-    s->res->deliveries++;
+    if (add_delay(&part(n)->tlp[o->tlp], (uint32_t)(s->now - o->published)) < 0)
+        n->w->err = SIM_E_NOMEM;
+    part(n)->deliveries++;
 }
 
 static void gio_log(void *ctx, enum gossip_log_level level, size_t peer, const char *line)
@@ -817,30 +953,59 @@ static void gio_log(void *ctx, enum gossip_log_level level, size_t peer, const c
 
 /* --- the shared verification cache: equal bytes, equal answer --- */
 
-static int cached_verify(void *ctx, const uint8_t *body, size_t len,
-                         const uint8_t sig[LIMIT_SIG_BYTES], const uint8_t origin[LIMIT_KEY_BYTES])
+/* Entries are filled, then published by a release store of bytes; readers take no lock, and a
+ * reader that misses an entry being added only verifies once more. Entries are never removed. */
+static const struct vcache_entry *vc_find(struct sim *s, const uint8_t *body, size_t len,
+                                          const uint8_t sig[LIMIT_SIG_BYTES], size_t *slot)
 {
-    struct sim *s = ctx;
-    s->res->verify_calls++;
     uint64_t k;
     memcpy(&k, sig, sizeof k);
     size_t mask = s->vc_cap - 1, i = (size_t)(k * 0x9e3779b97f4a7c15ull >> 17) & mask;
-    for (; s->vc[i].bytes != NULL; i = (i + 1) & mask) {
+    for (uint8_t *b; (b = __atomic_load_n(&s->vc[i].bytes, __ATOMIC_ACQUIRE)) != NULL;
+         i = (i + 1) & mask) {
         const struct vcache_entry *e = &s->vc[i];
-        if (e->len == len + LIMIT_SIG_BYTES && memcmp(e->bytes, sig, LIMIT_SIG_BYTES) == 0 &&
-            memcmp(e->bytes + LIMIT_SIG_BYTES, body, len) == 0) {
-            s->res->verify_cached++;
-            return e->result;
-        }
+        if (e->len == len + LIMIT_SIG_BYTES && memcmp(b, sig, LIMIT_SIG_BYTES) == 0 &&
+            memcmp(b + LIMIT_SIG_BYTES, body, len) == 0)
+            return e;
     }
-    int result = proto_record_verify(body, len, sig, origin);
-    if (s->vc_n < s->vc_cap / 2 && (s->vc[i].bytes = malloc(len + LIMIT_SIG_BYTES)) != NULL) {
-        memcpy(s->vc[i].bytes, sig, LIMIT_SIG_BYTES);
-        memcpy(s->vc[i].bytes + LIMIT_SIG_BYTES, body, len);
+    *slot = i;
+    return NULL;
+}
+
+static void vc_add(struct sim *s, const uint8_t *body, size_t len,
+                   const uint8_t sig[LIMIT_SIG_BYTES], int result)
+{
+    pthread_mutex_lock(&s->vc_lock);
+    size_t i;
+    uint8_t *b = NULL;
+    if (vc_find(s, body, len, sig, &i) == NULL && s->vc_n < s->vc_cap / 2 &&
+        (b = malloc(len + LIMIT_SIG_BYTES)) != NULL) {
+        memcpy(b, sig, LIMIT_SIG_BYTES);
+        memcpy(b + LIMIT_SIG_BYTES, body, len);
         s->vc[i].len = (uint32_t)(len + LIMIT_SIG_BYTES);
         s->vc[i].result = result;
+        __atomic_store_n(&s->vc[i].bytes, b, __ATOMIC_RELEASE);
         s->vc_n++;
+    } else if (b == NULL && s->vc_n >= s->vc_cap / 2) {
+        s->vc_full++;
     }
+    pthread_mutex_unlock(&s->vc_lock);
+}
+
+/* Answers counted as cached after the run: calls - distinct bytes verified (the same figure on
+ * any number of threads, even when two of them verified the same bytes at once). */
+static int cached_verify(void *ctx, const uint8_t *body, size_t len,
+                         const uint8_t sig[LIMIT_SIG_BYTES], const uint8_t origin[LIMIT_KEY_BYTES])
+{
+    struct snode *n = ctx;
+    struct sim *s = n->sim;
+    part(n)->verify_calls++;
+    size_t slot;
+    const struct vcache_entry *e = vc_find(s, body, len, sig, &slot);
+    if (e != NULL)
+        return e->result;
+    int result = proto_record_verify(body, len, sig, origin);
+    vc_add(s, body, len, sig, result);
     return result;
 }
 
@@ -861,13 +1026,13 @@ static void node_turn(struct sim *s, struct snode *n)
             struct gossip_job *job = n->jobs;
             n->jobs = job->user;
             if (s->sc->verify_cache)
-                gossip_job_run_with(job, cached_verify, s);
+                gossip_job_run_with(job, cached_verify, n);
             else
                 gossip_job_run(job);
             gossip_on_verified(n->g, job, s->now, WALL0 + s->now);
         }
         if (gossip_flush(n->g, s->now, WALL0 + s->now) < 0)
-            s->err = SIM_E_ENGINE;
+            n->w->err = SIM_E_ENGINE;
         gossip_leave(n);
     }
     flush_node(s, n);
@@ -881,7 +1046,7 @@ static void node_turn(struct sim *s, struct snode *n)
         n->timer_at = next;
         n->timer_gen++;
         if (next != UINT64_MAX)
-            push(s, next, EV_TIMER, n->idx, n->timer_gen, NULL, 0);
+            npush(n, next, EV_TIMER, n->idx, n->timer_gen, NULL, 0);
     }
 }
 
@@ -898,7 +1063,7 @@ static int node_start(struct sim *s, struct snode *n)
     }
     struct engine_params ep = {.id = &n->id, .network = "simnet", .max_peers = deg,
                                .max_conns = 2 * (size_t)deg + 4, .rate_addrs = deg + 4,
-                               .scratch = s->scratch};
+                               .scratch = n->w->scratch};
     struct engine_io io = {n, eio_send, eio_close, eio_dial, eio_random, eio_log, eio_message,
                            eio_peer_change};
     if (engine_init(&n->e, &ep, &io) < 0)
@@ -909,7 +1074,7 @@ static int node_start(struct sim *s, struct snode *n)
     n->down_pending = calloc(deg, 1);
     if (!n->slot_conn || !n->close_req || !n->down_pending)
         return SIM_E_NOMEM;
-    struct gossip_params gp = {.max_peers = deg, .recent_cap = 2048, .cand_cap = 256,
+    struct gossip_params gp = {.max_peers = deg, .recent_cap = 2048, .cand_cap = SIM_CAND_CAP,
                                .want_cap = 512, .announce_cap = 1024,
                                .start_seq = memstore_last_seq(&n->ms)};
     memcpy(gp.self.key, n->id.sign_pk, LIMIT_KEY_BYTES);
@@ -1091,6 +1256,16 @@ static size_t make_record(struct sim *s, uint32_t a, uint64_t i, struct orec *o)
     return LIMIT_SIG_BYTES + (size_t)blen;
 }
 
+/* Room for one commit of every node in a step: their puts find every record pooled (only
+ * publications, which run alone, add genuine records), so they only read the shared pool. */
+static int pool_headroom(struct sim *s)
+{
+    return memstore_pool_reserve(&s->pool, SIM_CAND_CAP,
+                                 SIM_CAND_CAP * (LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES)) < 0
+               ? SIM_E_NOMEM
+               : SIM_OK;
+}
+
 static void publish(struct sim *s, uint64_t i)
 {
     uint32_t a = (uint32_t)rng_below(&s->pub_rng, s->w.n);
@@ -1126,6 +1301,8 @@ static void publish(struct sim *s, uint64_t i)
         s->err = SIM_E_ENGINE;
         return;
     }
+    if (pool_headroom(s) < 0)
+        s->err = SIM_E_NOMEM;
     gossip_enter(n);
     gossip_local_scan(n->g, s->now, WALL0 + s->now); /* as `tlpmesh publish` + records-added */
     gossip_leave(n);
@@ -1274,7 +1451,7 @@ static void on_connect(struct sim *s, uint32_t ci)
     if (!c->open[0])
         return; /* the dialler gave up already */
     if (!acc->running) { /* connection refused: RST */
-        push(s, s->now + s->w.model[c->link[1]].latency_ms, EV_FIN, ci, 1, NULL, 0);
+        npush(acc, s->now + s->w.model[c->link[1]].latency_ms, EV_FIN, ci, 1, NULL, 0);
         return;
     }
     char ip[32];
@@ -1283,39 +1460,51 @@ static void on_connect(struct sim *s, uint32_t ci)
     int64_t h = engine_on_accept(&acc->e, ip, (uint16_t)(40000 + ci % 20000), s->now);
     mark_dirty(s, acc);
     if (h < 0) {
-        push(s, s->now + s->w.model[c->link[1]].latency_ms, EV_FIN, ci, 1, NULL, 0);
+        npush(acc, s->now + s->w.model[c->link[1]].latency_ms, EV_FIN, ci, 1, NULL, 0);
         return;
     }
     c->h[1] = (engine_conn)h;
     c->open[1] = true;
     acc->slot_conn[(uint64_t)h & 0xffffffffu] = ci + 1;
     if (!blocked(s, c->node[1], c->node[0]))
-        push(s, arrival(s, acc, c, 1, 0), EV_CONNECTED, ci, 0, NULL, 0);
+        npush(acc, arrival(s, acc, c, 1, 0), EV_CONNECTED, ci, 0, NULL, 0);
 }
 
-static void dispatch(struct sim *s, struct ev *e)
+/* The node an event is for, or NIL32 for the simulator's own (publications, scenario actions,
+ * byzantine ticks), which run alone before the step's nodes. */
+static uint32_t ev_node(const struct sim *s, const struct ev *e)
 {
-    trace_ev(s, e);
-    if (e->type <= EV_FIN) {
-        s->net_events--;
-        s->conns[e->a].refs--;
+    switch ((enum ev_type)e->type) {
+    case EV_CONNECT: return s->conns[e->a].node[1];
+    case EV_CONNECTED: return s->conns[e->a].node[0];
+    case EV_DATA:
+    case EV_FIN: return s->conns[e->a].node[1 - e->b];
+    case EV_TIMER:
+    case EV_RELEASE: return e->a;
+    case EV_PUBLISH:
+    case EV_ACTION:
+    case EV_BYZ: break;
     }
+    return NIL32;
+}
+
+/* One event of node n, in a step (on any worker). */
+static void dispatch_node(struct sim *s, struct snode *n, struct ev *e)
+{
     struct sconn *c = e->type <= EV_FIN ? &s->conns[e->a] : NULL;
     switch ((enum ev_type)e->type) {
     case EV_CONNECT: on_connect(s, e->a); break;
     case EV_CONNECTED:
         if (c->open[0]) {
-            engine_on_connected(&s->nodes[c->node[0]].e, c->h[0], s->now);
-            mark_dirty(s, &s->nodes[c->node[0]]);
+            engine_on_connected(&n->e, c->h[0], s->now);
+            mark_dirty(s, n);
         }
         break;
     case EV_DATA: {
         int to = 1 - (int)e->b;
-        c->inflight[e->b] -= e->len;
-        struct snode *n = &s->nodes[c->node[to]];
         if (c->open[to] && n->running) {
             n->rx += e->len;
-            s->res->bytes_rx += e->len;
+            part(n)->bytes_rx += e->len;
             engine_on_data(&n->e, c->h[to], e->data, e->len, s->now);
             mark_dirty(s, n);
         }
@@ -1324,7 +1513,6 @@ static void dispatch(struct sim *s, struct ev *e)
     }
     case EV_FIN: {
         int to = 1 - (int)e->b;
-        struct snode *n = &s->nodes[c->node[to]];
         if (c->open[to] && n->running) {
             engine_conn h = c->h[to];
             side_forget(s, e->a, to);
@@ -1333,24 +1521,35 @@ static void dispatch(struct sim *s, struct ev *e)
         }
         break;
     }
-    case EV_TIMER: {
-        struct snode *n = &s->nodes[e->a];
+    case EV_TIMER:
         if (n->running && e->b == n->timer_gen) {
             n->timer_at = UINT64_MAX;
             engine_tick(&n->e, s->now);
             mark_dirty(s, n);
         }
         break;
-    }
-    case EV_RELEASE: {
-        struct snode *n = &s->nodes[e->a];
+    case EV_RELEASE:
         if (n->running && e->b == n->held_gen && n->held.body != NULL) {
             release_held(n);
             mark_dirty(s, n);
         }
         break;
+    case EV_PUBLISH:
+    case EV_ACTION:
+    case EV_BYZ: assert(!"not a node event"); break;
     }
-    case EV_PUBLISH: publish(s, e->a); break;
+    if (c != NULL)
+        release_later(n, e->a);
+}
+
+/* The simulator's own events, before the step's nodes run. */
+static void dispatch_sim(struct sim *s, struct ev *e)
+{
+    switch ((enum ev_type)e->type) {
+    case EV_PUBLISH:
+        s->published++;
+        publish(s, e->a);
+        break;
     case EV_ACTION:
         s->actions_left--;
         action(s, &s->sc->events[e->a]);
@@ -1366,9 +1565,8 @@ static void dispatch(struct sim *s, struct ev *e)
             push(s, s->now + BYZ_INTERVAL_MS, EV_BYZ, e->a, 0, NULL, 0);
         }
         break;
+    default: assert(!"a node event"); break;
     }
-    if (c != NULL)
-        conn_release_if_done(s, e->a);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -1401,35 +1599,253 @@ static bool quiescent(struct sim *s)
     return true;
 }
 
-/* Every node the events of this millisecond touched runs one loop turn, in node order. */
-static void turn_dirty(struct sim *s)
+/* --- steps --- */
+
+static void activate(struct sim *s, struct snode *n, uint32_t ev)
 {
-    qsort(s->dirty, s->n_dirty, sizeof *s->dirty, cmp_u32);
-    for (size_t i = 0; i < s->n_dirty; i++) {
-        struct snode *n = &s->nodes[s->dirty[i]];
+    if (!n->active) {
+        n->active = true;
+        n->ev_head = NIL32;
+        s->active[s->n_active++] = n->idx;
+    }
+    if (ev == NIL32)
+        return;
+    if (n->ev_head == NIL32)
+        n->ev_head = ev;
+    else
+        s->sev[n->ev_tail].next = ev;
+    n->ev_tail = ev;
+}
+
+/* Nodes the simulator's own events touched (publications, starts) run in this step too. */
+static void take_dirty(struct sim *s)
+{
+    for (size_t i = 0; i < s->n_dirty; i++)
+        activate(s, &s->nodes[s->dirty[i]], NIL32);
+    s->n_dirty = 0;
+    qsort(s->active, s->n_active, sizeof *s->active, cmp_u32);
+}
+
+/* Takes the events due now: counts them (trace, wire, connection references), runs the
+ * simulator's own and files the others under their node. */
+static int take_events(struct sim *s)
+{
+    struct ev e;
+    while (s->err == SIM_OK && evq_pop_now(&s->q, &e)) {
+        trace_ev(s, &e);
+        if (e.type <= EV_FIN) {
+            struct sconn *c = &s->conns[e.a];
+            s->net_events--;
+            c->refs--;
+            if (e.type == EV_DATA)
+                c->inflight[e.b] -= e.len;
+            if (!grow((void **)&s->rel, &s->cap_rel, s->n_rel, sizeof *s->rel))
+                return SIM_E_NOMEM;
+            s->rel[s->n_rel++] = e.a;
+        }
+        uint32_t a = ev_node(s, &e);
+        if (a == NIL32) {
+            dispatch_sim(s, &e);
+            continue;
+        }
+        if (!grow((void **)&s->sev, &s->cap_sev, s->n_sev, sizeof *s->sev))
+            return SIM_E_NOMEM;
+        s->sev[s->n_sev] = (struct step_ev){e, NIL32};
+        activate(s, &s->nodes[a], (uint32_t)s->n_sev++);
+    }
+    take_dirty(s);
+    return SIM_OK;
+}
+
+static void run_node(struct sim *s, struct snode *n)
+{
+    for (uint32_t k = n->ev_head; k != NIL32; k = s->sev[k].next)
+        dispatch_node(s, n, &s->sev[k].e);
+    if (n->dirty) {
         n->dirty = false;
         node_turn(s, n);
     }
-    s->n_dirty = 0;
+}
+
+/* Node n runs in worker w's context: its scratch, its lists, its counters. */
+static void run_node_on(struct worker *w, struct snode *n)
+{
+    n->w = w;
+    if (n->engine_ready)
+        engine_set_scratch(&n->e, w->scratch);
+    run_node(w->s, n);
+}
+
+/* Workers take the step's nodes one at a time from a shared cursor, so each worker's nodes (and
+ * what they stage) come in node order, whichever worker is faster. */
+static void run_share(struct worker *w)
+{
+    struct sim *s = w->s;
+    for (;;) {
+        size_t i = __atomic_fetch_add(&s->next_active, 1, __ATOMIC_RELAXED);
+        if (i >= s->n_active)
+            return;
+        run_node_on(w, &s->nodes[s->active[i]]);
+    }
+}
+
+/* Steps follow each other within microseconds: a thread polls a while before it sleeps. */
+static bool poll_for(const uint64_t *v, uint64_t x, bool equal)
+{
+    for (unsigned i = 0; i < SPIN_POLLS; i++)
+        if ((__atomic_load_n(v, __ATOMIC_ACQUIRE) == x) == equal)
+            return true;
+    return false;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct sim *s = w->s;
+    uint64_t seen = 0;
+    for (;;) {
+        if (!poll_for(&s->step_gen, seen, false)) {
+            pthread_mutex_lock(&s->gate);
+            while (__atomic_load_n(&s->step_gen, __ATOMIC_ACQUIRE) == seen)
+                pthread_cond_wait(&s->start_cv, &s->gate);
+            pthread_mutex_unlock(&s->gate);
+        }
+        seen = __atomic_load_n(&s->step_gen, __ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&s->quit, __ATOMIC_ACQUIRE))
+            return NULL;
+        run_share(w);
+        if (__atomic_sub_fetch(&s->step_left, 1, __ATOMIC_ACQ_REL) == 0) {
+            pthread_mutex_lock(&s->gate); /* the main thread may be about to sleep */
+            pthread_cond_signal(&s->done_cv);
+            pthread_mutex_unlock(&s->gate);
+        }
+    }
+}
+
+/* One step on every thread, this one included. */
+static void run_parallel(struct sim *s)
+{
+    s->next_active = 0;
+    __atomic_store_n(&s->step_left, s->n_threads - 1, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&s->gate);
+    __atomic_add_fetch(&s->step_gen, 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&s->start_cv);
+    pthread_mutex_unlock(&s->gate);
+    run_share(&s->workers[0]);
+    if (!poll_for(&s->step_left, 0, true)) {
+        pthread_mutex_lock(&s->gate);
+        while (__atomic_load_n(&s->step_left, __ATOMIC_ACQUIRE) != 0)
+            pthread_cond_wait(&s->done_cv, &s->gate);
+        pthread_mutex_unlock(&s->gate);
+    }
+}
+
+/* What the step's nodes sent, into the queue in node order (each worker's list is already). */
+static void merge_sends(struct sim *s)
+{
+    size_t at[MAX_WORKERS] = {0};
+    for (;;) {
+        struct worker *best = NULL;
+        for (unsigned i = 0; i < s->n_workers; i++) {
+            struct worker *w = &s->workers[i];
+            if (at[i] < w->n_ev && (best == NULL || w->ev[at[i]].node < best->ev[at[best->idx]].node))
+                best = w;
+        }
+        if (best == NULL)
+            break;
+        const struct ev *e = &best->ev[at[best->idx]++].e;
+        push(s, e->t, e->type, e->a, e->b, e->data, e->len);
+    }
+    for (unsigned i = 0; i < s->n_workers; i++)
+        s->workers[i].n_ev = 0;
+}
+
+static int add_part(struct sim_result *r, struct sim_result *p)
+{
+    r->bytes_rx += p->bytes_rx;
+    r->bytes_tx += p->bytes_tx;
+    for (int k = 0; k < 4; k++)
+        r->app_rx[k] += p->app_rx[k];
+    r->verify_calls += p->verify_calls;
+    r->sessions_opened += p->sessions_opened;
+    r->byz_sent += p->byz_sent;
+    r->byz_accepted += p->byz_accepted;
+    r->deliveries += p->deliveries;
+    int rc = SIM_OK;
+    for (int t = 0; t < PROTO_TLP_COUNT; t++) {
+        struct sim_stats_tlp *st = &p->tlp[t];
+        for (size_t i = 0; i < st->delays_n && rc == SIM_OK; i++)
+            rc = add_delay(&r->tlp[t], st->delays[i]);
+        st->delays_n = 0;
+    }
+    p->bytes_rx = p->bytes_tx = p->verify_calls = p->sessions_opened = 0;
+    p->byz_sent = p->byz_accepted = p->deliveries = 0;
+    memset(p->app_rx, 0, sizeof p->app_rx);
+    return rc;
+}
+
+/* After the step: sends, releases, counters, errors and the lowest node's oracle failure. */
+static void merge_step(struct sim *s)
+{
+    merge_sends(s); /* first: the connections they name must not be released */
+    struct worker *fail = NULL;
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        struct worker *w = &s->workers[i];
+        for (size_t k = 0; k < w->n_rel; k++)
+            conn_release_if_done(s, w->rel[k]);
+        w->n_rel = 0;
+        if (add_part(s->res, &w->part) < 0)
+            w->err = SIM_E_NOMEM;
+        if (w->err != SIM_OK && s->err == SIM_OK)
+            s->err = w->err;
+        if (w->failed && (fail == NULL || w->fail_node < fail->fail_node))
+            fail = w;
+    }
+    if (fail != NULL)
+        oracle_fail(&s->o, s->sc->seed, s->now, "%s", fail->fail_msg);
+    for (unsigned i = 0; i < s->n_workers; i++)
+        s->workers[i].failed = false;
+    for (size_t k = 0; k < s->n_rel; k++)
+        conn_release_if_done(s, s->rel[k]);
+    s->n_rel = 0;
+    for (size_t i = 0; i < s->n_active; i++)
+        s->nodes[s->active[i]].active = false;
+    s->n_active = 0;
+    s->n_sev = 0;
+}
+
+/* Runs the step's nodes: on every thread when there are enough of them and no byzantine node
+ * (the oracle's exposure bookkeeping is shared), else in node order on this one. */
+static void run_step(struct sim *s)
+{
+    s->stepping = true;
+    if (s->n_threads > 1 && s->n_active >= PAR_MIN_NODES && !s->any_byz) {
+        size_t pooled = s->pool.n;
+        run_parallel(s);
+        assert(s->pool.n == pooled); /* see pool_headroom */
+        (void)pooled;
+    } else {
+        for (size_t i = 0; i < s->n_active; i++)
+            run_node_on(&s->workers[0], &s->nodes[s->active[i]]);
+    }
+    s->stepping = false;
+    merge_step(s);
 }
 
 static int run_loop(struct sim *s)
 {
     uint64_t last_report = 0;
-    turn_dirty(s); /* the started nodes' first turn at 0 ms: they dial and arm their timers */
-    struct ev e;
+    take_dirty(s); /* the started nodes' first turn at 0 ms: they dial and arm their timers */
+    run_step(s);
     while (evq_size(&s->q) > 0 && s->err == SIM_OK && !s->o.failed) {
         int rc = evq_advance(&s->q, &s->now);
         if (rc < 0)
             return rc;
         if (s->now > s->sc->max_ms)
             return SIM_E_STALL;
-        while (s->err == SIM_OK && evq_pop_now(&s->q, &e)) {
-            if (e.type == EV_PUBLISH)
-                s->published++;
-            dispatch(s, &e);
-        }
-        turn_dirty(s);
+        if ((rc = take_events(s)) < 0)
+            return rc;
+        run_step(s);
         if (s->progress && s->now / 10000 != last_report) {
             last_report = s->now / 10000;
             fprintf(stderr, "simnet: t=%" PRIu64 " s, %" PRIu64 " events, %zu published\n",
@@ -1444,6 +1860,86 @@ static int run_loop(struct sim *s)
 }
 
 /* --- setup, final checks, results --- */
+
+static unsigned thread_count(const struct sim_scenario *sc)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned t = sc->threads ? sc->threads : cores > 0 ? (unsigned)cores : 1;
+    return t < MAX_WORKERS ? t : MAX_WORKERS;
+}
+
+/* The workers' contexts; the threads themselves start in threads_start. */
+static int workers_init(struct sim *s)
+{
+    s->n_workers = thread_count(s->sc);
+    s->workers = calloc(s->n_workers, sizeof *s->workers);
+    if (s->workers == NULL)
+        return SIM_E_NOMEM;
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        s->workers[i].s = s;
+        s->workers[i].idx = i;
+        if ((s->workers[i].scratch = malloc(SESSION_SCRATCH_BYTES)) == NULL)
+            return SIM_E_NOMEM;
+    }
+    return SIM_OK;
+}
+
+/* Every node's range of connection indexes, fixed for the run (no realloc under the workers). */
+static int conns_init(struct sim *s)
+{
+    size_t total = 0;
+    for (uint32_t a = 0; a < s->w.n; a++)
+        total += conn_slots(world_degree(&s->w, a));
+    s->conns = calloc(total, sizeof *s->conns);
+    if (s->conns == NULL)
+        return SIM_E_NOMEM;
+    s->n_conns = total;
+    size_t base = 0;
+    for (uint32_t a = 0; a < s->w.n; a++) {
+        struct snode *n = &s->nodes[a];
+        uint32_t k = conn_slots(world_degree(&s->w, a));
+        if ((n->conn_free = malloc(k * sizeof *n->conn_free)) == NULL)
+            return SIM_E_NOMEM;
+        for (uint32_t i = 0; i < k; i++) /* lowest index on top */
+            n->conn_free[i] = (uint32_t)(base + k - 1 - i);
+        n->n_conn_free = k;
+        base += k;
+    }
+    return SIM_OK;
+}
+
+/* Threads for workers 1..n_workers-1 (fewer if the system refuses some: the step's nodes are
+ * shared out among those that run). */
+static void threads_start(struct sim *s)
+{
+    s->n_threads = 1;
+    if (pthread_mutex_init(&s->gate, NULL) != 0)
+        return;
+    if (pthread_cond_init(&s->start_cv, NULL) != 0 || pthread_cond_init(&s->done_cv, NULL) != 0)
+        return;
+    s->gate_ready = true;
+    while (s->n_threads < s->n_workers &&
+           pthread_create(&s->workers[s->n_threads].th, NULL, worker_main,
+                          &s->workers[s->n_threads]) == 0)
+        s->n_threads++;
+}
+
+static void threads_stop(struct sim *s)
+{
+    if (!s->gate_ready)
+        return;
+    pthread_mutex_lock(&s->gate);
+    __atomic_store_n(&s->quit, true, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&s->step_gen, 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&s->start_cv);
+    pthread_mutex_unlock(&s->gate);
+    for (unsigned i = 1; i < s->n_threads; i++)
+        pthread_join(s->workers[i].th, NULL);
+    pthread_cond_destroy(&s->start_cv);
+    pthread_cond_destroy(&s->done_cv);
+    pthread_mutex_destroy(&s->gate);
+    s->gate_ready = false;
+}
 
 static int setup(struct sim *s)
 {
@@ -1460,7 +1956,7 @@ static int setup(struct sim *s)
     s->nodes = calloc(n, sizeof *s->nodes);
     s->dirty = malloc(n * sizeof *s->dirty);
     s->side = calloc(n, 1);
-    s->scratch = malloc(SESSION_SCRATCH_BYTES);
+    s->active = malloc(n * sizeof *s->active);
     s->rec = malloc(sizeof *s->rec);
     s->buf = malloc(LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES);
     s->vc_cap = 1;
@@ -1468,8 +1964,10 @@ static int setup(struct sim *s)
         s->vc_cap *= 2;
     s->vc = calloc(s->vc_cap, sizeof *s->vc);
     s->isolated = -1;
-    if (!s->nodes || !s->dirty || !s->side || !s->scratch || !s->rec || !s->buf || !s->vc)
+    if (!s->nodes || !s->dirty || !s->side || !s->active || !s->rec || !s->buf || !s->vc)
         return SIM_E_NOMEM;
+    if ((rc = workers_init(s)) < 0 || (rc = conns_init(s)) < 0)
+        return rc;
     if ((rc = oracle_init(&s->o, &s->w, max_recs)) < 0)
         return rc;
     struct sim_rng pool_rng;
@@ -1478,6 +1976,8 @@ static int setup(struct sim *s)
     for (size_t i = 0; i < sizeof pool_key; i++)
         pool_key[i] = (uint8_t)rng_next(&pool_rng);
     memstore_pool_init(&s->pool, pool_key);
+    if ((rc = pool_headroom(s)) < 0)
+        return rc;
     for (uint32_t a = 0; a < n; a++) {
         struct snode *nd = &s->nodes[a];
         nd->sim = s;
@@ -1491,6 +1991,8 @@ static int setup(struct sim *s)
         keys_identity_from_seed(seed, &nd->id);
         sodium_memzero(seed, sizeof seed);
         snprintf(nd->org, sizeof nd->org, "org%u", s->w.org[a]);
+        nd->w = &s->workers[0]; /* until a step runs it elsewhere */
+        s->any_byz |= s->w.byz[a] != 0;
     }
     for (uint32_t a = 0; a < n; a++)
         if ((rc = node_start(s, &s->nodes[a])) < 0)
@@ -1573,6 +2075,7 @@ static void collect(struct sim *s)
         }
     }
     r->app_rx[3] = recon;
+    r->verify_cached = s->sc->verify_cache ? r->verify_calls - s->vc_n - s->vc_full : 0;
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, sizeof r->digest);
     crypto_generichash_update(&st, (const uint8_t *)s->o.holders, s->o.n * s->o.words * 8);
@@ -1617,26 +2120,39 @@ static void teardown(struct sim *s)
         free(n->close_req);
         free(n->down_pending);
         free(n->flush);
+        free(n->conn_free);
         free(n->held.body);
         keys_identity_wipe(&n->id);
     }
     evq_free(&s->q);
-    for (size_t i = 0; i < s->n_conns; i++) {
+    for (size_t i = 0; s->conns && i < s->n_conns; i++) {
         free(s->conns[i].out[0]);
         free(s->conns[i].out[1]);
     }
+    for (unsigned i = 0; s->workers && i < s->n_workers; i++) {
+        struct worker *w = &s->workers[i];
+        for (size_t k = 0; k < w->n_ev; k++)
+            free(w->ev[k].e.data);
+        free(w->ev);
+        free(w->rel);
+        free(w->scratch);
+        sim_result_free(&w->part);
+    }
+    free(s->workers);
+    free(s->sev);
+    free(s->active);
+    free(s->rel);
+    pthread_mutex_destroy(&s->vc_lock);
     for (size_t i = 0; s->vc && i < s->vc_cap; i++)
         free(s->vc[i].bytes);
     if (s->trace)
         fclose(s->trace);
     free(s->vc);
     free(s->conns);
-    free(s->free_conns);
     free(s->nodes);
     free(s->dirty);
     free(s->side);
     free(s->oneway);
-    free(s->scratch);
     free(s->rec);
     free(s->buf);
     memstore_pool_free(&s->pool);
@@ -1655,13 +2171,19 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *r, bool progress)
     s->sc = sc;
     s->res = r;
     s->progress = progress;
+    pthread_mutex_init(&s->vc_lock, NULL); /* default attributes: cannot fail */
     long rss0 = rss_kb();
     int rc = setup(s);
     r->nodes = s->w.n;
     if (rc == SIM_OK) {
         r->node_rx = calloc(s->w.n, sizeof *r->node_rx);
         r->node_tx = calloc(s->w.n, sizeof *r->node_tx);
+        threads_start(s);
         rc = r->node_rx && r->node_tx ? run_loop(s) : SIM_E_NOMEM;
+        threads_stop(s);
+        for (unsigned i = 0; i < s->n_workers; i++) /* what stopped nodes counted last */
+            if (add_part(r, &s->workers[i].part) < 0 && rc == SIM_OK)
+                rc = SIM_E_NOMEM;
     }
     r->virtual_ms = s->now;
     if (rc == SIM_OK)

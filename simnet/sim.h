@@ -121,6 +121,7 @@ struct sim_scenario {
     uint64_t max_ms;        /* virtual time limit */
     bool baseline_flood;
     bool verify_cache;      /* shared verification cache (on by default) */
+    uint32_t threads;       /* 0: one per core (at most 8); results never depend on it */
     bool oracle_announce;   /* also hold announced ids against the rules */
     char trace_path[LIMIT_PATH_BYTES]; /* "" = no trace file */
 };

@@ -205,6 +205,18 @@ static void test_determinism(void **state)
     unlink(trace1);
     unlink(trace2);
     s.trace_path[0] = '\0';
+    /* the nodes of a step run on 1, 2 or 3 threads: the same trace and outcome */
+    for (unsigned threads = 1; threads <= 3; threads++) {
+        struct sim_result t;
+        char v[4];
+        snprintf(v, sizeof v, "%u", threads);
+        assert_int_equal(scenario_set(&s, "threads", v, "test"), SIM_OK);
+        assert_int_equal(run(&s, &t), SIM_OK);
+        assert_int_equal(t.trace_digest, a.trace_digest);
+        assert_memory_equal(t.digest, a.digest, sizeof a.digest);
+        assert_int_equal(t.verify_cached, a.verify_cached);
+        sim_result_free(&t);
+    }
     s.seed = 8;
     assert_int_equal(run(&s, &c), SIM_OK);
     assert_int_not_equal(a.trace_digest, c.trace_digest);
