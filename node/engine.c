@@ -202,6 +202,28 @@ static void detach_peer(struct engine *e, struct engine_conn_slot *c, int err)
         schedule_dial(e, p);
 }
 
+static void used_mark(struct engine *e, const struct engine_conn_slot *c, bool used)
+{
+    size_t i = (size_t)(c - e->conns);
+    assert(i < e->max_conns);
+    uint64_t bit = UINT64_C(1) << (i % 64);
+    e->conn_used[i / 64] = used ? e->conn_used[i / 64] | bit : e->conn_used[i / 64] & ~bit;
+}
+
+/* The next slot in use at or after *i; false when none is left. */
+static bool next_used(const struct engine *e, size_t *i)
+{
+    size_t w = *i / 64;
+    uint64_t bits = *i < e->max_conns ? e->conn_used[w] & ~UINT64_C(0) << (*i % 64) : 0;
+    while (bits == 0) {
+        if (++w * 64 >= e->max_conns)
+            return false;
+        bits = e->conn_used[w];
+    }
+    *i = w * 64 + (size_t)__builtin_ctzll(bits);
+    return true;
+}
+
 /* Ends a connection: CLOSE to the peer if we can, a log line, counters, io.close unless the
  * transport is already gone. */
 static void conn_drop(struct engine *e, struct engine_conn_slot *c, int err, bool transport_gone)
@@ -223,6 +245,7 @@ static void conn_drop(struct engine *e, struct engine_conn_slot *c, int err, boo
     engine_conn h = conn_handle(e, c);
     session_free(&c->s);
     c->used = false;
+    used_mark(e, c, false);
     /* 31 bits: engine_on_accept() returns the handle as an int64_t, negative means refused */
     c->gen = (c->gen + 1) & INT32_MAX;
     if (!transport_gone)
@@ -345,6 +368,7 @@ static struct engine_conn_slot *conn_alloc(struct engine *e, bool outbound, cons
         c->e = e;
         c->gen = gen;
         c->used = true;
+        used_mark(e, c, true);
         c->outbound = outbound;
         c->peer = NONE;
         c->created = c->last_rx = c->last_tx = e->now;
@@ -710,9 +734,8 @@ void engine_tick(struct engine *e, uint64_t now)
 {
     assert(e);
     e->now = now;
-    for (size_t i = 0; i < e->max_conns; i++)
-        if (e->conns[i].used)
-            conn_tick(e, &e->conns[i]);
+    for (size_t i = 0; next_used(e, &i); i++)
+        conn_tick(e, &e->conns[i]);
     for (size_t i = 0; i < e->max_peers; i++)
         if (wants_dial(e, &e->peers[i]) && now >= e->peers[i].next_dial)
             dial(e, i);
@@ -721,11 +744,11 @@ void engine_tick(struct engine *e, uint64_t now)
 uint64_t engine_next_deadline(const struct engine *e)
 {
     uint64_t next = UINT64_MAX;
-    for (size_t i = 0; i < e->max_conns; i++)
-        if (e->conns[i].used) {
-            uint64_t d = conn_deadline(&e->conns[i]);
-            next = d < next ? d : next;
-        }
+    for (size_t i = 0; next_used(e, &i); i++) {
+        assert(e->conns[i].used);
+        uint64_t d = conn_deadline(&e->conns[i]);
+        next = d < next ? d : next;
+    }
     for (size_t i = 0; i < e->max_peers; i++)
         if (wants_dial(e, &e->peers[i]) && e->peers[i].next_dial < next)
             next = e->peers[i].next_dial;

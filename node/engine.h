@@ -134,6 +134,8 @@ struct engine {
     struct engine_io io;
     struct engine_peer *peers;      /* LIMIT_PEERS slots */
     struct engine_conn_slot *conns; /* LIMIT_CONNS slots */
+    /* A bit per slot in use: the per-turn deadline scan reads these words, not every slot. */
+    uint64_t conn_used[(LIMIT_CONNS + 63) / 64];
     struct engine_rate *rate;       /* LIMIT_RATE_ADDRS buckets */
     size_t half_open;
     uint8_t *scratch; /* SESSION_SCRATCH_BYTES shared by all sessions */

@@ -166,9 +166,6 @@ struct gossip {
     size_t ann_cap, ann_head, ann_len;
     uint64_t ann_due; /* the head's due, UINT64_MAX when empty: every flush reads it */
 
-    struct proto_record *rec, *trec; /* decode scratch: the record, its target */
-    uint8_t *buf, *tbuf;             /* SIGNED_MAX each: their bytes */
-    uint8_t *recon_out;              /* LIMIT_RECON_MSG_BYTES */
     struct gossip_stats st;
 
     uint64_t scan_seq;
@@ -625,37 +622,54 @@ static bool backlogged(const struct gossip *g, size_t peer)
 
 /* --- records and the gate --- */
 
-/* Decodes bytes (already in g->buf or elsewhere) into g->rec and loads the gate facts. Only
+/* Decode and message scratch. An instance runs on one thread at a time and nothing loaded into
+ * it outlives the call that loaded it, so every instance on a thread shares one set: the set in
+ * use stays in cache (simnet runs a thousand instances; each kept ~120 KiB of it, cold). */
+struct scratch {
+    struct proto_record rec, trec; /* a record and its target */
+    uint8_t buf[SIGNED_MAX], tbuf[SIGNED_MAX]; /* their bytes */
+    uint8_t recon_out[LIMIT_RECON_MSG_BYTES];
+};
+
+static struct scratch *scratch(void)
+{
+    static _Thread_local struct scratch s;
+    return &s;
+}
+
+/* Decodes bytes (in scratch()->buf or elsewhere) into scratch()->rec and loads the gate facts. Only
  * for bodies decoded and checked before (stored, or verified by a job): gossip loads each record
  * several times (inbound gate, announcement, every send), and the checks are most of a decode. */
 static bool view_load(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], const uint8_t *bytes,
                       size_t len, struct rview *v)
 {
+    struct scratch *x = scratch();
     if (len <= LIMIT_SIG_BYTES ||
-        proto_record_decode_known(bytes + LIMIT_SIG_BYTES, len - LIMIT_SIG_BYTES, g->rec) !=
+        proto_record_decode_known(bytes + LIMIT_SIG_BYTES, len - LIMIT_SIG_BYTES, &x->rec) !=
             PROTO_OK)
         return false;
-    *v = (struct rview){.id = id, .bytes = bytes, .len = len, .r = g->rec};
-    const uint8_t *target = g->rec->kind == PROTO_KIND_REVOCATION ? g->rec->u.rev.target
-                            : g->rec->kind == PROTO_KIND_SIGHTING ? g->rec->u.sight.target
-                                                                  : NULL;
+    *v = (struct rview){.id = id, .bytes = bytes, .len = len, .r = &x->rec};
+    const uint8_t *target = x->rec.kind == PROTO_KIND_REVOCATION ? x->rec.u.rev.target
+                            : x->rec.kind == PROTO_KIND_SIGHTING ? x->rec.u.sight.target
+                                                                 : NULL;
     size_t tlen;
-    if (target != NULL && g->ops.get(g->ops.ctx, target, g->tbuf, SIGNED_MAX, &tlen) == STORE_OK &&
+    if (target != NULL && g->ops.get(g->ops.ctx, target, x->tbuf, SIGNED_MAX, &tlen) == STORE_OK &&
         tlen > LIMIT_SIG_BYTES &&
-        proto_record_decode_known(g->tbuf + LIMIT_SIG_BYTES, tlen - LIMIT_SIG_BYTES, g->trec) ==
+        proto_record_decode_known(x->tbuf + LIMIT_SIG_BYTES, tlen - LIMIT_SIG_BYTES, &x->trec) ==
             PROTO_OK)
-        v->target = g->trec;
+        v->target = &x->trec;
     return true;
 }
 
-/* Loads a stored record by id into g->buf and its view, with the revocation state outgoing
+/* Loads a stored record by id into scratch()->buf and its view, with the revocation state outgoing
  * items are gated on (the inbound gate leaves that to the store); false when it is not (or no
  * longer) stored, or does not decode. */
 static bool view_load_id(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], struct rview *v)
 {
     size_t len;
-    if (g->ops.get(g->ops.ctx, id, g->buf, SIGNED_MAX, &len) != STORE_OK ||
-        !view_load(g, id, g->buf, len, v))
+    uint8_t *buf = scratch()->buf;
+    if (g->ops.get(g->ops.ctx, id, buf, SIGNED_MAX, &len) != STORE_OK ||
+        !view_load(g, id, buf, len, v))
         return false;
     v->revoked = g->ops.is_revoked(g->ops.ctx, id, v->r->origin) == 1;
     return true;
@@ -903,7 +917,7 @@ static int on_recon_req(struct gossip *g, size_t peer, size_t len, uint64_t now)
 static void recon_send(struct gossip *g, size_t peer, int len)
 {
     assert(len > 0 && (size_t)len <= LIMIT_RECON_MSG_BYTES);
-    if (g->io.send(g->io.ctx, peer, GOSSIP_MSG_RECON, g->recon_out, (size_t)len) < 0)
+    if (g->io.send(g->io.ctx, peer, GOSSIP_MSG_RECON, scratch()->recon_out, (size_t)len) < 0)
         g->st.sent_fail++;
     g->peers[peer]->st.recon_bytes_out += (uint64_t)len;
 }
@@ -927,7 +941,7 @@ static int recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t wa
     g->tm[peer].rc_active = true;
     p->st.recon_rounds++;
     if (initiate)
-        recon_send(g, peer, recon_initiate(&p->rc, g->recon_out, LIMIT_RECON_MSG_BYTES));
+        recon_send(g, peer, recon_initiate(&p->rc, scratch()->recon_out, LIMIT_RECON_MSG_BYTES));
     return GOSSIP_OK;
 }
 
@@ -969,7 +983,7 @@ static int on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t l
     }
     struct diff_ctx d = {g, peer};
     struct recon_diff diff = {diff_have, diff_need, &d};
-    int n = recon_respond(&p->rc, body, len, g->recon_out, LIMIT_RECON_MSG_BYTES, &diff);
+    int n = recon_respond(&p->rc, body, len, scratch()->recon_out, LIMIT_RECON_MSG_BYTES, &diff);
     if (n < 0) {
         glog(g, GOSSIP_LOG_WARN, peer, "reconciliation message refused at byte %zu: %s",
              p->rc.err_offset, recon_strerror(n));
@@ -1792,15 +1806,10 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
                                                             : LIMIT_GOSSIP_COMMIT_BATCH;
     g->commit_items = malloc(g->commit_cap * sizeof *g->commit_items);
     g->commit_cis = malloc(g->commit_cap * sizeof *g->commit_cis);
-    g->rec = malloc(sizeof *g->rec);
-    g->trec = malloc(sizeof *g->trec);
-    g->buf = malloc(SIGNED_MAX);
-    g->tbuf = malloc(SIGNED_MAX);
-    g->recon_out = malloc(LIMIT_RECON_MSG_BYTES);
     int rc = GOSSIP_OK;
-    if (!g->peers || !g->tm || !g->cands || !g->verified || !g->recent || !g->recent_bits || !g->wants || !g->want_dl ||
-        !g->want_ann || !g->want_tried || !g->anns || !g->commit_items || !g->commit_cis ||
-        !g->rec || !g->trec || !g->buf || !g->tbuf || !g->recon_out)
+    if (!g->peers || !g->tm || !g->cands || !g->verified || !g->recent || !g->recent_bits ||
+        !g->wants || !g->want_dl || !g->want_ann || !g->want_tried || !g->anns ||
+        !g->commit_items || !g->commit_cis)
         rc = GOSSIP_E_NOMEM;
     if (rc == GOSSIP_OK)
         rc = idx_init(&g->cand_idx, g->cand_cap);
@@ -1853,11 +1862,6 @@ void gossip_free(struct gossip *g)
     free(g->anns);
     free(g->commit_items);
     free(g->commit_cis);
-    free(g->rec);
-    free(g->trec);
-    free(g->buf);
-    free(g->tbuf);
-    free(g->recon_out);
     free(g);
 }
 

@@ -348,9 +348,9 @@ static int gather(const struct store_put *items, size_t n, struct facts *f)
     static _Thread_local struct proto_record scratch;
     for (size_t i = 0; i < n; i++) {
         const struct proto_record *r = items[i].rec;
-        if (r == NULL && proto_record_decode(items[i].signed_rec + LIMIT_SIG_BYTES,
-                                             items[i].len - LIMIT_SIG_BYTES, &scratch, NULL,
-                                             0) != PROTO_OK)
+        if (r == NULL && proto_record_decode_known(items[i].signed_rec + LIMIT_SIG_BYTES,
+                                                   items[i].len - LIMIT_SIG_BYTES,
+                                                   &scratch) != PROTO_OK)
             return STORE_E_INVAL;
         facts_of(r ? r : &scratch, &f[i]);
     }

@@ -112,7 +112,7 @@ enum limits {
     LIMIT_GOSSIP_WANT_PER_PEER = 4096, /* WANT ids outstanding towards one peer */
     LIMIT_GOSSIP_WANT_TRIES = 3,       /* announcers asked for one id before reconciliation */
     LIMIT_WANT_TIMEOUT_MS = 2000,      /* then the next announcer is asked */
-    LIMIT_ANNOUNCE_TICK_MS = 20,       /* announcements leave in batches 20-40 ms after commit */
+    LIMIT_ANNOUNCE_TICK_MS = 30,       /* announcements leave in batches 30-60 ms after commit */
     LIMIT_GOSSIP_ANNOUNCE_QUEUE = 16384, /* committed records waiting to be announced */
     LIMIT_GOSSIP_PUSH_QUEUE = 1 << 17, /* ids queued to be sent in full to one peer (4 MiB) */
     LIMIT_GOSSIP_BACKLOG_BYTES = 2 << 20, /* stop feeding a connection holding this much unsent

@@ -1,4 +1,5 @@
 /* main.c - tlpmesh-simnet: command line (docs/SIMNET.md). */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,15 @@ static void ask_huge_pages(char **argv)
     if (getenv("GLIBC_TUNABLES") != NULL || setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1))
         return;
     execv("/proc/self/exe", argv); /* returns only on failure: run on with small pages */
+}
+
+/* Memory handed back to the kernel comes back as fresh huge pages that it must zero (2 MiB per
+ * fault): keep freed memory in the heap and serve large blocks from it too. */
+static void keep_memory(void)
+{
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    mallopt(M_TOP_PAD, 64 << 20);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
 }
 
 static void usage(FILE *out)
@@ -40,6 +50,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     ask_huge_pages(argv);
+    keep_memory();
     struct sim_scenario sc;
     scenario_init(&sc);
     bool json = false, progress = false;

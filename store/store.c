@@ -447,8 +447,8 @@ static int item_record(const struct store_put *it, struct proto_record *scratch,
         return STORE_E_INVAL;
     if (it->rec == NULL) {
         assert(scratch != NULL);
-        if (proto_record_decode(it->signed_rec + LIMIT_SIG_BYTES, it->len - LIMIT_SIG_BYTES,
-                                scratch, NULL, 0) != PROTO_OK)
+        if (proto_record_decode_known(it->signed_rec + LIMIT_SIG_BYTES,
+                                      it->len - LIMIT_SIG_BYTES, scratch) != PROTO_OK)
             return STORE_E_INVAL;
     }
     *out = it->rec != NULL ? it->rec : scratch;

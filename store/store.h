@@ -99,8 +99,9 @@ struct store_put {
     const uint8_t *signed_rec;       /* sig || body, verified by the caller */
     size_t len;                      /* LIMIT_SIG_BYTES < len <= LIMIT_SIG_BYTES + RECORD_BYTES */
     /* The decoded body: indexes are built from it. NULL: the store decodes the body itself
-     * (proto_record_decode, one ~30 KB scratch record per batch), with exactly the same indexes;
-     * for a caller that verified a batch but keeps no decoded copies (gossip). */
+     * (proto_record_decode_known: the caller's verification decoded it fully already; one ~30 KB
+     * scratch record per batch), with exactly the same indexes; for a caller that verified a
+     * batch but keeps no decoded copies (gossip). */
     const struct proto_record *rec;
     /* Local arrival time, Unix microseconds (the caller's clock: the store reads none). The store
      * keeps max(added_us, previous record's + 1), so arrival times strictly increase along seq
