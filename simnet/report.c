@@ -150,6 +150,9 @@ void report_text(const struct sim_scenario *s, const struct sim_result *r, FILE 
             r->nodes ? (double)r->max_rss_bytes / 1024.0 / r->nodes : 0.0);
     fprintf(out, "  record store per node       %.1f KiB own tables; shared record pool %.0f KiB\n",
             r->store_bytes_per_node / 1024.0, (double)r->pool_bytes / 1024.0);
+    fprintf(out, "wall time                     %.1f s on %u thread%s (setup and run, without the "
+                 "baseline)\n",
+            r->run_seconds, r->threads, r->threads == 1 ? "" : "s");
     fprintf(out, "trace digest                  %016llx\nresult digest                 %s\n",
             (unsigned long long)r->trace_digest, dg);
 }
@@ -195,6 +198,10 @@ int report_json(const struct sim_scenario *s, const struct sim_result *r, FILE *
         "calls", (json_int_t)r->verify_calls, "cached", (json_int_t)r->verify_cached,
         "sessions_opened", (json_int_t)r->sessions_opened, "memory_per_node_bytes",
         r->mem_per_node_bytes);
+    if (root != NULL) {
+        json_object_set_new(root, "run_seconds", json_real(r->run_seconds));
+        json_object_set_new(root, "threads", json_integer(r->threads));
+    }
     if (root != NULL)
         json_object_set_new(root, "memory",
                             json_pack("{s:I, s:f, s:I}", "max_rss_bytes",

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <pthread.h>
 #include <sys/resource.h>
@@ -901,7 +902,7 @@ static void gio_verify(void *ctx, struct gossip_job *job)
     n->jobs = job;
 }
 
-static int add_delay(struct sim_stats_tlp *st, uint32_t ms)
+int sim_delays_add(struct sim_stats_tlp *st, uint32_t ms)
 {
     if (st->delays_n == st->delays_cap) {
         size_t cap = st->delays_cap ? st->delays_cap * 2 : 4096;
@@ -941,7 +942,7 @@ static void gio_stored(void *ctx, const uint8_t id[LIMIT_ID_BYTES], uint8_t kind
     uint64_t *word = s->o.holders + (size_t)ri * s->o.words + n->idx / 64;
     if (__atomic_fetch_or(word, bit, __ATOMIC_RELAXED) & bit)
         return;
-    if (add_delay(&part(n)->tlp[o->tlp], (uint32_t)(s->now - o->published)) < 0)
+    if (sim_delays_add(&part(n)->tlp[o->tlp], (uint32_t)(s->now - o->published)) < 0)
         n->w->err = SIM_E_NOMEM;
     part(n)->deliveries++;
 }
@@ -1748,7 +1749,8 @@ static void merge_sends(struct sim *s)
         struct worker *best = NULL;
         for (unsigned i = 0; i < s->n_workers; i++) {
             struct worker *w = &s->workers[i];
-            if (at[i] < w->n_ev && (best == NULL || w->ev[at[i]].node < best->ev[at[best->idx]].node))
+            if (at[i] < w->n_ev &&
+                (best == NULL || w->ev[at[i]].node < best->ev[at[best->idx]].node))
                 best = w;
         }
         if (best == NULL)
@@ -1775,7 +1777,7 @@ static int add_part(struct sim_result *r, struct sim_result *p)
     for (int t = 0; t < PROTO_TLP_COUNT; t++) {
         struct sim_stats_tlp *st = &p->tlp[t];
         for (size_t i = 0; i < st->delays_n && rc == SIM_OK; i++)
-            rc = add_delay(&r->tlp[t], st->delays[i]);
+            rc = sim_delays_add(&r->tlp[t], st->delays[i]);
         st->delays_n = 0;
     }
     p->bytes_rx = p->bytes_tx = p->verify_calls = p->sessions_opened = 0;
@@ -2173,6 +2175,8 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *r, bool progress)
     s->progress = progress;
     pthread_mutex_init(&s->vc_lock, NULL); /* default attributes: cannot fail */
     long rss0 = rss_kb();
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0); /* for the report: the simulation never reads it */
     int rc = setup(s);
     r->nodes = s->w.n;
     if (rc == SIM_OK) {
@@ -2181,6 +2185,7 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *r, bool progress)
         threads_start(s);
         rc = r->node_rx && r->node_tx ? run_loop(s) : SIM_E_NOMEM;
         threads_stop(s);
+        r->threads = s->n_threads;
         for (unsigned i = 0; i < s->n_workers; i++) /* what stopped nodes counted last */
             if (add_part(r, &s->workers[i].part) < 0 && rc == SIM_OK)
                 rc = SIM_E_NOMEM;
@@ -2188,6 +2193,8 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *r, bool progress)
     r->virtual_ms = s->now;
     if (rc == SIM_OK)
         final_check(s);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    r->run_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (rc == SIM_OK && s->o.failed)
         rc = SIM_E_ORACLE;
     r->mem_per_node_bytes = s->w.n ? (double)(rss_kb() - rss0) * 1024.0 / s->w.n : 0;
@@ -2201,7 +2208,7 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *r, bool progress)
     if (rc == SIM_OK || rc == SIM_E_ORACLE) {
         collect(s);
         if (sc->baseline_flood && rc == SIM_OK)
-            rc = flood_run(&s->w, &s->o, FRAME_OVERHEAD, r);
+            rc = flood_run(&s->w, &s->o, FRAME_OVERHEAD, s->n_workers, r);
     }
     r->oracle_ok = !s->o.failed;
     snprintf(r->oracle_msg, sizeof r->oracle_msg, "%s", s->o.failed ? s->o.msg : "");

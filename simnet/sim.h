@@ -161,6 +161,9 @@ struct sim_result {
     double store_bytes_per_node; /* memstore tables (ids by seq, hash slots), mean over nodes */
     uint64_t pool_bytes;         /* the record bytes all nodes' memstores share */
     uint64_t max_rss_bytes;      /* of the process (getrusage) */
+    double run_seconds;          /* wall time of setup and the run, without the flood baseline:
+                                    reported only, never part of a digest */
+    uint32_t threads;            /* threads the steps ran on */
     /* flooding baseline (when run) */
     bool flood_run;
     uint64_t flood_bytes_rx, flood_deliveries;

@@ -109,11 +109,15 @@ static inline void bit_put(uint64_t *b, size_t i)
     b[i / 64] |= (uint64_t)1 << (i % 64);
 }
 
+/* Appends one delivery delay (sim.c). */
+int sim_delays_add(struct sim_stats_tlp *st, uint32_t ms);
+
 /* --- flood.c: the naive flooding baseline --- */
 
 /* Every node sends every new record in full to every neighbour the rules allow (except the one
- * it came from), once, over the same links. Fills r->flood_*. frame = bytes a message adds. */
+ * it came from), once, over the same links. Fills r->flood_*. frame = bytes a message adds;
+ * threads: how many to spread the records over (the figures do not depend on it). */
 int flood_run(const struct world *w, const struct oracle *o, size_t frame_overhead,
-              struct sim_result *r);
+              unsigned threads, struct sim_result *r);
 
 #endif
