@@ -459,6 +459,7 @@ struct reader {
     const uint8_t *end;
     int kind; /* 0 until field 1 has been read */
     int key;  /* field whose value is being read, or NO_KEY */
+    bool known; /* proto_record_decode_known: counts and strings only, no clearing of the rest */
     char *why;
     size_t why_len;
 };
@@ -717,6 +718,32 @@ static void clear_kind(struct proto_record *r)
     }
 }
 
+/* proto_record_decode_known's clearing: what an absent field would leave behind (counts, numbers,
+ * empty strings), not the arrays behind the counts nor string tails (~8 KB per record). */
+static void clear_kind_known(struct proto_record *r)
+{
+    switch (r->kind) {
+    case PROTO_KIND_INDICATOR: {
+        struct proto_indicator *i = &r->u.ind;
+        i->type = i->confidence = i->n_tags = 0;
+        i->valid_until_ms = 0;
+        i->value[0] = i->comment[0] = '\0';
+        break;
+    }
+    case PROTO_KIND_REVOCATION:
+        memset(r->u.rev.target, 0, sizeof r->u.rev.target);
+        r->u.rev.reason[0] = '\0';
+        break;
+    case PROTO_KIND_SIGHTING: memset(&r->u.sight, 0, sizeof r->u.sight); break;
+    default:
+        assert(r->kind == PROTO_KIND_ROSTER);
+        r->u.roster.name[0] = '\0';
+        r->u.roster.version = 0;
+        r->u.roster.n_members = 0;
+        break;
+    }
+}
+
 static int rd_kind(struct reader *rd, struct proto_record *r)
 {
     int rc = rd_u8(rd, &r->kind);
@@ -725,7 +752,10 @@ static int rd_kind(struct reader *rd, struct proto_record *r)
     if (kind_fields(r->kind) == 0)
         return rd_fail(rd, PROTO_E_RANGE, "unknown kind %u", r->kind);
     rd->kind = r->kind;
-    clear_kind(r);
+    if (rd->known)
+        clear_kind_known(r);
+    else
+        clear_kind(r);
     return PROTO_OK;
 }
 
@@ -957,12 +987,20 @@ static int decode(const uint8_t *body, size_t len, struct proto_record *r, char 
     assert(body != NULL || len == 0);
     assert(r != NULL);
     /* Not the whole struct: the union is as large as a full roster (~25 KB) and gossip decodes
-     * every record several times. rd_kind clears the member of the record's kind. */
-    memset(r, 0, offsetof(struct proto_record, u));
+     * every record several times. rd_kind clears the member of the record's kind. A known body
+     * gets only its counts cleared (the lists behind them are 3 KB). */
+    if (checked) {
+        memset(r, 0, offsetof(struct proto_record, u));
+    } else {
+        r->version = r->kind = r->tlp = 0;
+        r->created_ms = 0;
+        memset(r->origin, 0, sizeof r->origin);
+        r->audience.n_communities = r->audience.n_recipients = 0;
+    }
     if (why != NULL && why_len > 0)
         why[0] = '\0';
-    struct reader rd = {
-        .p = body, .end = body + len, .key = NO_KEY, .why = why, .why_len = why_len};
+    struct reader rd = {.p = body, .end = body + len, .key = NO_KEY, .known = !checked,
+                        .why = why, .why_len = why_len};
     if (len > LIMIT_RECORD_BYTES)
         return rd_fail(&rd, PROTO_E_TOOBIG, "%zu bytes, over the limit of %d", len,
                        LIMIT_RECORD_BYTES);

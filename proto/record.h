@@ -134,9 +134,12 @@ int proto_record_decode(const uint8_t *body, size_t len, struct proto_record *r,
                         size_t why_len);
 
 /* For a body that proto_record_decode accepted before (a stored record, or one whose signature
- * check decoded it): fills *r exactly as proto_record_decode does, without repeating the field
- * rules and the canonical re-encoding, which cost most of a decode. Still PROTO_E_MALFORMED (or
- * another proto_err) for bytes that do not even parse. Never for bytes from a peer. */
+ * check decoded it): fills *r with the same values as proto_record_decode, without repeating the
+ * field rules and the canonical re-encoding, which cost most of a decode, and without clearing
+ * what no field fills: list entries past their count and string bytes past their NUL are left as
+ * they were (read records through counts and strings, never compare them whole). Still
+ * PROTO_E_MALFORMED (or another proto_err) for bytes that do not even parse. Never for bytes
+ * from a peer. */
 int proto_record_decode_known(const uint8_t *body, size_t len, struct proto_record *r);
 
 /* Time rules, separate from decode so that stored records can be re-read after they expire:
