@@ -326,6 +326,7 @@ struct worker {
     uint8_t *scratch; /* SESSION_SCRATCH_BYTES for the engines it runs: one call at a time */
     struct staged *ev;
     size_t n_ev, cap_ev;
+    uint64_t net_events; /* of ev, already counted in their connections' refs */
     uint32_t *rel; /* connections to release after the step if nothing names them */
     size_t n_rel, cap_rel;
     struct sim_result part; /* counters and delays, added to the result after each step */
@@ -399,21 +400,35 @@ static void trace_ev(struct sim *s, const struct ev *e)
         fprintf(s->trace, "%" PRIu64 " %u %u %u %u\n", e->t, e->type, e->a, e->b, e->len);
 }
 
-static int push(struct sim *s, uint64_t t, uint32_t type, uint32_t a, uint32_t b, uint8_t *data,
-                uint32_t len)
+/* Into the queue, numbered in the order of these calls. A coarser clock: events wait for the
+ * next step, so each node turns once per step and sends what it has as one segment per
+ * connection (order on every connection is kept). */
+static int enqueue(struct sim *s, uint64_t t, uint32_t type, uint32_t a, uint32_t b,
+                   uint8_t *data, uint32_t len)
 {
-    /* A coarser clock: events wait for the next step, so each node turns once per step and
-     * sends what it has as one segment per connection (order on every connection is kept). */
     uint64_t step = s->sc->resolution_ms;
     struct ev e = {(t + step - 1) / step * step, s->seq++, type, a, b, len, data};
-    if (type <= EV_FIN) {
-        s->net_events++;
-        s->conns[a].refs++;
-    }
     int rc = evq_push(&s->q, &e);
     if (rc < 0)
         s->err = rc;
     return rc;
+}
+
+/* An event from the simulator itself or from a node outside a step (npush otherwise). */
+static int push(struct sim *s, uint64_t t, uint32_t type, uint32_t a, uint32_t b, uint8_t *data,
+                uint32_t len)
+{
+    if (type <= EV_FIN) {
+        s->net_events++;
+        s->conns[a].refs++;
+    }
+    return enqueue(s, t, type, a, b, data, len);
+}
+
+/* A connection with a side closed: it may be released once no event names it. */
+static bool closing(const struct sconn *c)
+{
+    return !c->open[0] || !c->open[1];
 }
 
 /* Room for one more element of elem bytes in *v (n used, *cap allocated). */
@@ -444,6 +459,10 @@ static void npush(struct snode *n, uint64_t t, uint32_t type, uint32_t a, uint32
         w->err = SIM_E_NOMEM;
         free(data);
         return;
+    }
+    if (type <= EV_FIN) { /* counted now (the other side's thread may count it too) */
+        __atomic_add_fetch(&s->conns[a].refs, 1, __ATOMIC_RELAXED);
+        w->net_events++;
     }
     w->ev[w->n_ev++] = (struct staged){{t, 0, type, a, b, len, data}, n->idx};
 }
@@ -633,7 +652,8 @@ static void flush_node(struct sim *s, struct snode *n)
             c->fin[side] = false;
             npush(n, arrival(s, n, c, side, 0), EV_FIN, ci, (uint32_t)side, NULL, 0);
         }
-        release_later(n, ci);
+        if (closing(c))
+            release_later(n, ci);
     }
     n->n_flush = 0;
 }
@@ -1539,7 +1559,7 @@ static void dispatch_node(struct sim *s, struct snode *n, struct ev *e)
     case EV_ACTION:
     case EV_BYZ: assert(!"not a node event"); break;
     }
-    if (c != NULL)
+    if (c != NULL && closing(c))
         release_later(n, e->a);
 }
 
@@ -1640,9 +1660,10 @@ static int take_events(struct sim *s)
             c->refs--;
             if (e.type == EV_DATA)
                 c->inflight[e.b] -= e.len;
-            if (!grow((void **)&s->rel, &s->cap_rel, s->n_rel, sizeof *s->rel))
+            if (closing(c) && !grow((void **)&s->rel, &s->cap_rel, s->n_rel, sizeof *s->rel))
                 return SIM_E_NOMEM;
-            s->rel[s->n_rel++] = e.a;
+            if (closing(c))
+                s->rel[s->n_rel++] = e.a;
         }
         uint32_t a = ev_node(s, &e);
         if (a == NIL32) {
@@ -1756,10 +1777,13 @@ static void merge_sends(struct sim *s)
         if (best == NULL)
             break;
         const struct ev *e = &best->ev[at[best->idx]++].e;
-        push(s, e->t, e->type, e->a, e->b, e->data, e->len);
+        enqueue(s, e->t, e->type, e->a, e->b, e->data, e->len);
     }
-    for (unsigned i = 0; i < s->n_workers; i++)
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        s->net_events += s->workers[i].net_events;
+        s->workers[i].net_events = 0;
         s->workers[i].n_ev = 0;
+    }
 }
 
 static int add_part(struct sim_result *r, struct sim_result *p)
