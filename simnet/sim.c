@@ -43,7 +43,7 @@
 #define HOLD_MS 50 /* reorder: a held message goes in at the latest this much later */
 #define PAR_MIN_NODES 4 /* fewer nodes in a step run on the main thread alone */
 #define MAX_WORKERS 8
-#define SPIN_POLLS 20000 /* ~10-50 us of polling before a thread sleeps */
+#define SPIN_POLLS 300000 /* ~0.3-1 ms: a step's serial part (taking and merging events) fits */
 #define SIM_CAND_CAP 256 /* a simulated node's records in verification: its largest commit */
 #define NIL32 UINT32_MAX
 #define FLOOD_INTERVAL_MS 20
