@@ -4,10 +4,11 @@
  * What it does: receives RECORDS, dedupes them on id BEFORE any signature check, has them verified
  * (decode + time rules + signature) through io.verify, commits verified ones in one store batch per
  * gossip_flush(), and only then forwards: the origin pushes its own new records in full to every
- * peer the gate allows; a relay ANNOUNCEs the short id (first 8 bytes of the record id) on the next
- * LIMIT_ANNOUNCE_TICK_MS step but one to every peer the gate allows that is not known to have it; a peer that
- * lacks an announced id asks with WANT. Each session reconciles (node/recon.h) the records the gate
- * lets either side reveal, so whatever announcements missed is caught up.
+ * peer the gate allows; a relay ANNOUNCEs the short id (first 8 bytes of the record id) on the
+ * next LIMIT_ANNOUNCE_TICK_MS step but one to every peer the gate allows that is not known to
+ * have it; a peer that lacks an announced id asks with WANT. Each session reconciles
+ * (node/recon.h) the records the gate lets either side reveal, so whatever announcements missed
+ * is caught up.
  *
  * Inbound, every verified record from a peer also passes the gate from the sender's side: could
  * that peer (its key, and the organisation and communities this node's config and rosters give

@@ -90,7 +90,8 @@ void memstore_free(struct memstore *m);
 /* Bytes this store's own tables hold (not the pool), for memory reports. */
 size_t memstore_bytes(const struct memstore *m);
 
-/* store_put_batch semantics; items[].rec may be NULL (the body is decoded then). */
+/* store_put_batch semantics; items[].rec may be NULL (the verified body is decoded then, with
+ * proto_record_decode_known). */
 int memstore_put_batch(struct memstore *m, struct store_put *items, size_t n);
 
 int memstore_has(const struct memstore *m, const uint8_t id[LIMIT_ID_BYTES]);
