@@ -174,6 +174,13 @@ static enum gate_verdict decide(const struct gate_self *n, const struct gate_pee
         return GATE_DENY_EXPIRED;
     if (peer_has_counts && (st->sent_to_peer || st->received_from_peer))
         return GATE_DENY_PEER_HAS;
+    /* An id is no secret to the record's own origin, whatever its audience and our ceiling for
+     * it. Both ends of a link must put the same ids in their reconciliation sets: the origin's
+     * set holds its record for every peer it may send it to, so theirs must hold it for the
+     * origin, or each round would fetch it again. */
+    if (!peer_has_counts && p->authenticated &&
+        memcmp(p->key, r->origin, LIMIT_KEY_BYTES) == 0)
+        return GATE_ALLOW;
 
     enum gate_verdict v = tlp_rule(n, p, r);
     if (v != GATE_ALLOW || st->target == NULL)

@@ -122,8 +122,10 @@ enum gate_verdict gate_check(const struct gate_self *n, const struct gate_peer *
                              uint64_t now_ms);
 
 /* May N reveal R's id to P, e.g. by including R in the set it reconciles with P? The same decision
- * as gate_check except that "P already has R" does not refuse: an id P holds is no secret to P, and
- * the reconciled sets must contain the records both sides hold. */
+ * as gate_check except that "P already has R" does not refuse (an id P holds is no secret to P,
+ * and the reconciled sets must contain the records both sides hold) and that P being R's origin
+ * (authenticated) allows it before the TLP rules and the ceiling: R is P's own. Validity,
+ * revocation and expiry still refuse first. */
 enum gate_verdict gate_may_reveal_id(const struct gate_self *n, const struct gate_peer *p,
                                      const struct proto_record *r,
                                      const struct gate_record_state *st, uint64_t now_ms);

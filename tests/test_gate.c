@@ -613,6 +613,32 @@ static void peer_that_has_record_gets_no_copy_but_may_see_id(void **state)
                      GATE_DENY_RED_NO_RECIPIENTS);
 }
 
+/* RED to P only, GREEN to a community its origin is not in, a ceiling below the record: the
+ * origin may not receive the record back, but its id is no secret to it (both ends of a link
+ * must reconcile the same ids). Never for an unauthenticated key, never once revoked. */
+static void origin_may_see_its_own_ids(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(PROTO_TLP_RED, SH_RX, NVIA_NONE);
+    set_key(f->p.key, KEY_O); /* P is the record's origin */
+    assert_int_equal(run(f), GATE_DENY_NOT_RECIPIENT);
+    assert_int_equal(gate_may_reveal_id(&f->n, &f->p, &f->r, &f->st, NOW), GATE_ALLOW);
+    f->p.ceiling = PROTO_TLP_CLEAR;
+    assert_int_equal(run(f), GATE_DENY_CEILING);
+    assert_int_equal(gate_may_reveal_id(&f->n, &f->p, &f->r, &f->st, NOW), GATE_ALLOW);
+    f->r.tlp = PROTO_TLP_GREEN;
+    assert_int_equal(gate_may_reveal_id(&f->n, &f->p, &f->r, &f->st, NOW), GATE_ALLOW);
+    f->p.authenticated = false;
+    assert_int_equal(gate_may_reveal_id(&f->n, &f->p, &f->r, &f->st, NOW), GATE_DENY_CEILING);
+    f->p.authenticated = true;
+    f->st.revoked = true;
+    assert_int_equal(gate_may_reveal_id(&f->n, &f->p, &f->r, &f->st, NOW), GATE_DENY_REVOKED);
+    /* Another key is held to the rules as before. */
+    f->st.revoked = false;
+    set_key(f->p.key, KEY_X);
+    assert_int_equal(gate_may_reveal_id(&f->n, &f->p, &f->r, &f->st, NOW), GATE_DENY_CEILING);
+}
+
 static void expiry_boundary_is_valid_until(void **state)
 {
     (void)state;
@@ -936,6 +962,7 @@ int main(void)
         cmocka_unit_test(ceiling_green_blocks_amber),
         cmocka_unit_test(ceiling_amber_blocks_red_recipient),
         cmocka_unit_test(peer_that_has_record_gets_no_copy_but_may_see_id),
+        cmocka_unit_test(origin_may_see_its_own_ids),
         cmocka_unit_test(expiry_boundary_is_valid_until),
         cmocka_unit_test(revocation_without_expiry_field_never_expires),
         cmocka_unit_test(revoked_record_refused),

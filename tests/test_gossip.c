@@ -198,6 +198,9 @@ static void hook_emit(const uint8_t self[LIMIT_KEY_BYTES], const uint8_t peer[LI
     struct trec *r = rec_by_id(current, id);
     emitted[what]++;
     bool ok = n && p && r && oracle_hop(current, r, n->idx, p->idx);
+    /* A reconciliation set may name a record to its own origin, whatever its rules. */
+    if (!ok && n && p && r && what == GOSSIP_EMIT_RECON_ITEM && r->origin == p->idx)
+        ok = true;
     /* A revoked record may still be named in a reconciliation... never: the gate refuses it on
      * every path once the sender holds the revocation. */
     if (ok && r->kind != PROTO_KIND_REVOCATION &&
