@@ -13,14 +13,16 @@
 #define NONE SIZE_MAX
 #define IP_BYTES 64 /* INET6_ADDRSTRLEN + "/64" + slack */
 
+/* The fields every loop turn reads (engine_next_deadline, engine_tick) come first: one cache
+ * line per peer instead of three. */
 struct engine_peer {
     bool used;
-    struct engine_peer_conf conf;
-    struct engine_peer_stats st; /* byte/frame counters of closed sessions; live ones added */
     size_t session;              /* conn slot of the open session, or NONE */
     size_t dialing;              /* conn slot of our dial in progress, or NONE */
     uint64_t next_dial;
     uint64_t backoff;
+    struct engine_peer_conf conf;
+    struct engine_peer_stats st; /* byte/frame counters of closed sessions; live ones added */
 };
 
 struct engine_conn_slot {
@@ -33,10 +35,10 @@ struct engine_conn_slot {
     uint32_t gen;
     size_t peer;     /* dialled peer, or the authenticated one; NONE before */
     int pending_err; /* failure noticed inside session_feed(): dropped when it returns */
+    uint64_t created, last_rx, last_tx; /* with the state, all conn_deadline reads */
+    uint64_t rekey_at; /* open session: next time-based rekey of what we send */
     struct session s;
     char addr[ENGINE_ADDR_BYTES];
-    uint64_t created, last_rx, last_tx;
-    uint64_t rekey_at; /* open session: next time-based rekey of what we send */
     uint64_t bytes_in, bytes_out;
 };
 
@@ -134,7 +136,7 @@ static void schedule_dial(struct engine *e, struct engine_peer *p)
 
 static bool wants_dial(const struct engine *e, const struct engine_peer *p)
 {
-    return p->used && !e->stopping && p->conf.host[0] && p->session == NONE && p->dialing == NONE;
+    return p->used && p->session == NONE && p->dialing == NONE && !e->stopping && p->conf.host[0];
 }
 
 /* --- connections --- */
