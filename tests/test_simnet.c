@@ -344,6 +344,9 @@ static void test_topologies_and_file(void **state)
     assert_int_equal(scenario_set(&s, "tlp-mix", "purple:3", "--tlp-mix"), SIM_E_USAGE);
     assert_int_equal(scenario_set(&s, "at", "3s explode 4", "--at"), SIM_E_USAGE);
     assert_int_equal(scenario_set(&s, "colour", "red", "--colour"), SIM_E_USAGE);
+    assert_int_equal(scenario_set(&s, "threads", "65", "--threads"), SIM_E_USAGE);
+    assert_int_equal(scenario_set(&s, "threads", "two", "--threads"), SIM_E_USAGE);
+    assert_int_equal(scenario_set(&s, "threads", "0", "--threads"), SIM_OK); /* one per core */
     scenario_free(&s);
     unlink(topo);
     unlink(scen);
