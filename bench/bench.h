@@ -45,7 +45,7 @@ struct bench_ingest_result {
 int bench_ingest(const struct bench_corpus *c, const struct bench_ingest_opts *o,
                  struct bench_ingest_result *res);
 
-/* Reconciliation of two sets of n items differing by d (half on each side) with node/recon.h,
+/* Reconciliation of two sets of n items differing by d (half on each side) with node/core/recon.h,
  * for each n in ns and d in ds: prints one table. Returns 0, or -1 after printing why. */
 int bench_recon(const size_t *ns, size_t n_ns, const size_t *ds, size_t n_ds);
 

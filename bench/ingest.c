@@ -1,6 +1,6 @@
 /* ingest.c - gossip ingest and duplicate-drop figures (DESIGN.md §8), on the node's real code path:
  * a gossip instance over the LMDB adapter, RECORDS messages as a peer packs them, signature checks
- * on libuv's thread pool and gossip_flush once per loop turn, exactly as node/run.c wires them.
+ * on libuv's thread pool and gossip_flush once per loop turn, exactly as node/shell/run.c wires them.
  *
  * The sending peer is modelled as one that keeps the receiver's candidate table (the records being
  * verified or waiting for commit) full but never overfull, which is the best a sender can do; a
@@ -15,8 +15,8 @@
 #include <uv.h>
 
 #include "bench/bench.h"
-#include "node/gossip.h"
-#include "node/session.h"
+#include "node/core/gossip.h"
+#include "node/core/session.h"
 #include "store/store.h"
 
 enum { SENDER = 0 }; /* the peer slot the records come from */

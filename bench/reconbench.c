@@ -1,12 +1,12 @@
 /* reconbench.c - cost of reconciling two sets of n record ids that differ by d (DESIGN.md §8:
- * O(d · log n) bytes), with node/recon.h driven directly, both sides in this process. */
+ * O(d · log n) bytes), with node/core/recon.h driven directly, both sides in this process. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench/bench.h"
-#include "node/recon.h"
+#include "node/core/recon.h"
 
 /* Deterministic ids: the figure must not depend on the run. */
 static uint64_t splitmix64(uint64_t *s)
@@ -145,7 +145,7 @@ static int one(size_t n, size_t d)
 
 int bench_recon(const size_t *ns, size_t n_ns, const size_t *ds, size_t n_ds)
 {
-    printf("\nreconciliation (node/recon.h, both sides in-process; bytes both ways)\n");
+    printf("\nreconciliation (node/core/recon.h, both sides in-process; bytes both ways)\n");
     printf("%9s %6s %10s %6s %14s %9s %9s\n", "n", "d", "bytes", "msgs", "B/(d*log2 n)",
            "init ms", "xchg ms");
     for (size_t i = 0; i < n_ns; i++)

@@ -61,7 +61,7 @@ enum limits {
     LIMIT_CONFIG_DIAGS = 64,        /* problems kept per config_load; the rest are counted */
     LIMIT_CONFIG_DIAG_BYTES = 320,  /* one "FILE:LINE: message" */
 
-    /* --- import, STIX mapping, warninglists (node/import.c, stixmap.c, warninglist.c) --- */
+    /* --- import, STIX mapping, warninglists (node/formats/import.c, stixmap.c, warninglist.c) --- */
     LIMIT_STIX_PATTERN_BYTES = 16384,  /* one indicator pattern: a few long URLs OR-ed */
     LIMIT_STIX_PATTERN_TERMS = 64,     /* comparisons in one pattern */
     LIMIT_IMPORT_FILE_BYTES = 256 << 20, /* one input file (a big MISP event or STIX bundle) */
@@ -75,13 +75,13 @@ enum limits {
     LIMIT_WARNINGLIST_ENTRIES = 1 << 22, /* entries over all lists (top-1M lists exist) */
     LIMIT_WARNINGLIST_NAME_BYTES = 256, /* a list's "name", kept for messages */
 
-    /* --- sharing gate (node/gate.h) --- */
+    /* --- sharing gate (node/core/gate.h) --- */
     LIMIT_GATE_MEMBERSHIPS = 64, /* communities one node is known to belong to (config + rosters) */
 
-    /* --- communities (node/community.h) --- */
+    /* --- communities (node/core/community.h) --- */
     LIMIT_COMMUNITY_ROSTERS = 1024, /* (owner, name) rosters one community table holds */
 
-    /* --- channel and engine (node/session.c, node/engine.c, node/run.c) --- */
+    /* --- channel and engine (node/core/session.c, node/core/engine.c, node/shell/run.c) --- */
     LIMIT_FRAME_BYTES = 65535,          /* one Noise message; the length prefix is 2 bytes */
     LIMIT_HANDSHAKE_MS = 10 * 1000,     /* connect + handshake + HELLO must finish by then */
     LIMIT_HALF_OPEN = 64,               /* inbound connections not yet authenticated */
@@ -102,7 +102,7 @@ enum limits {
     LIMIT_CONTROL_TIMEOUT_MS = 5000,    /* CLI waits this long for the node's answer */
     LIMIT_SHUTDOWN_MS = 2000,           /* flushing CLOSE frames on exit; then sockets are cut */
 
-    /* --- gossip (node/gossip.c, docs/PROTOCOL.md "Gossip") --- */
+    /* --- gossip (node/core/gossip.c, docs/PROTOCOL.md "Gossip") --- */
     LIMIT_GOSSIP_CANDIDATES = 8192,    /* received records being verified or waiting for commit */
     LIMIT_GOSSIP_COPIES_PER_ID = 2,    /* copies of one id with different signatures in flight */
     LIMIT_GOSSIP_COMMIT_BATCH = LIMIT_STORE_BATCH, /* records per commit: a durable commit
@@ -125,7 +125,7 @@ enum limits {
     LIMIT_RECON_START_DELAY_MS = 250,  /* after a session opens: a simultaneous dial settles first,
                                           so one session, not two, carries the catch-up */
 
-    /* --- HTTP, TAXII, metrics, logs (node/http.c, taxii.c, metrics.c, log.c) --- */
+    /* --- HTTP, TAXII, metrics, logs (node/shell/http.c, taxii.c, metrics.c, log.c) --- */
     LIMIT_HTTP_CLIENTS = 64,          /* [Client] credentials in the config */
     LIMIT_HTTP_SECRET_BYTES = 256,    /* one client secret (password or token) */
     LIMIT_HTTP_CONNS = 64,            /* concurrent HTTP connections per listener */
@@ -140,7 +140,7 @@ enum limits {
     LIMIT_LOG_LINE_BYTES = 8192,      /* one log line; longer fields are cut */
     LIMIT_LOG_FIELDS = 16,            /* key=value fields in one log line */
 
-    /* --- set reconciliation (node/recon.c, docs/PROTOCOL.md "Reconciliation") --- */
+    /* --- set reconciliation (node/core/recon.c, docs/PROTOCOL.md "Reconciliation") --- */
     LIMIT_RECON_BUCKETS = 16,        /* sub-ranges a mismatched range splits into: log16 rounds */
     LIMIT_RECON_LIST_ITEMS = 16,     /* a range this small is sent as its id list, not split */
     LIMIT_RECON_ROUNDS = 4096,       /* messages one side answers per session; then it gives up */

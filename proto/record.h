@@ -61,7 +61,7 @@ struct proto_revocation {
 };
 
 /* "The origin saw the target record's indicator count times between first and last seen." Anyone
- * holding the target may sight it; a sighting travels only where its target may (node/gate.h). */
+ * holding the target may sight it; a sighting travels only where its target may (node/core/gate.h). */
 struct proto_sighting {
     uint8_t target[LIMIT_ID_BYTES]; /* id of the sighted record */
     uint64_t count;                 /* >= 1 */
@@ -75,7 +75,7 @@ struct proto_roster_member {
 };
 
 /* The membership of community `name` as its owner (the record's origin) defines it. A higher
- * version from the same owner replaces a lower one (node/community.h). Members sorted by key,
+ * version from the same owner replaces a lower one (node/core/community.h). Members sorted by key,
  * unique. */
 struct proto_roster {
     char name[LIMIT_NAME_BYTES + 1]; /* community name, 1..LIMIT_NAME_BYTES bytes */

@@ -1,4 +1,4 @@
-/* oracle.c - the TLP sharing rules stated again, independently of node/gate.c, straight from
+/* oracle.c - the TLP sharing rules stated again, independently of node/core/gate.c, straight from
  * DESIGN.md §5 and docs/SHARING.md, over simnet's ground truth (struct world): which node may
  * send which record to which neighbour, and so who is entitled to each record. */
 #include <assert.h>

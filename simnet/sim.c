@@ -2,7 +2,7 @@
  *
  * One event queue ordered by (virtual ms, sequence number). All events due at one
  * millisecond are dispatched first (bytes arriving, connections, timers, publications, scenario
- * actions); every node they touched then runs one loop turn, in node order, the way node/run.c's
+ * actions); every node they touched then runs one loop turn, in node order, the way node/shell/run.c's
  * prepare callback does: requested closes, verification jobs, gossip_flush, then its queued bytes
  * leave as one segment per connection and its one timer is re-armed. Links have a latency of at
  * least 1 ms, so nothing a turn sends arrives in the same millisecond.
@@ -29,10 +29,10 @@
 #include <sodium.h>
 
 #include "crypto/keys.h"
-#include "node/engine.h"
-#include "node/gossip.h"
-#include "node/memstore.h"
-#include "node/session.h"
+#include "node/core/engine.h"
+#include "node/core/gossip.h"
+#include "store/memstore.h"
+#include "node/core/session.h"
 #include "proto/record.h"
 #include "simnet/simint.h"
 
@@ -748,7 +748,7 @@ static void eio_log(void *ctx, enum engine_log_level level, const char *event, c
     (void)ctx, (void)level, (void)event, (void)key, (void)addr, (void)detail;
 }
 
-/* gossip must not be re-entered from its own io calls (as in node/run.c). */
+/* gossip must not be re-entered from its own io calls (as in node/shell/run.c). */
 static void gossip_enter(struct snode *n)
 {
     n->depth++;
@@ -918,7 +918,7 @@ static void gio_close_peer(void *ctx, size_t peer, int err)
 static void gio_verify(void *ctx, struct gossip_job *job)
 {
     struct snode *n = ctx;
-    job->user = n->jobs; /* run at this node's next turn, as node/run.c does refused jobs */
+    job->user = n->jobs; /* run at this node's next turn, as node/shell/run.c does refused jobs */
     n->jobs = job;
 }
 
@@ -1032,7 +1032,7 @@ static int cached_verify(void *ctx, const uint8_t *body, size_t len,
 
 /* --- nodes --- */
 
-/* One loop turn of node n, as node/run.c's prepare callback. */
+/* One loop turn of node n, as node/shell/run.c's prepare callback. */
 static void node_turn(struct sim *s, struct snode *n)
 {
     uint32_t deg = world_degree(&s->w, n->idx);

@@ -16,7 +16,7 @@
  *   peers    peer key(32)                    -> opaque caller blob
  *   sighted  target id(32)                   -> sighting id(32), sorted duplicates (sightings)
  *   rosters  owner key(32)                   -> roster id(32), sorted duplicates (rosters; every
- *            version is kept, node/community.h picks the one that counts)
+ *            version is kept, node/core/community.h picks the one that counts)
  *   expiry   valid_until_ms(8, BE) || id(32) -> created_ms(8, BE) || byvalue key(33); indicators
  *            only: what store_prune_expired needs to drop a record and its index entries without
  *            decoding it

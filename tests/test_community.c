@@ -1,4 +1,4 @@
-/* test_community.c - rosters to memberships (node/community.h), on a real LMDB store with real
+/* test_community.c - rosters to memberships (node/core/community.h), on a real LMDB store with real
  * signed rosters. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +13,7 @@
 #include <sodium.h>
 
 #include "crypto/keys.h"
-#include "node/community.h"
+#include "node/core/community.h"
 
 #define T0 1700000000000ULL
 

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "crypto/keys.h"
-#include "node/config.h"
+#include "node/config/config.h"
 
 #define KEY1 "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
 #define KEY2 "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="

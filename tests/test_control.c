@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "node/control.h"
+#include "node/shell/control.h"
 
 static json_t *handler(void *ctx, const json_t *req)
 {

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "node/export.h"
+#include "node/formats/export.h"
 
 #define NOW_MS 1767225600000ULL /* 2026-01-01T00:00:00.000Z */
 #define HOUR_MS 3600000ULL

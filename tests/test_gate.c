@@ -1,4 +1,4 @@
-/* test_gate.c - the forwarding gate (node/gate.h) against an independent oracle.
+/* test_gate.c - the forwarding gate (node/core/gate.h) against an independent oracle.
  *
  * The matrix tests describe each situation abstractly (which audience shape, whose organisation,
  * which relation...), build real structs from the description, and compare gate_check() with an
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "node/gate.h"
+#include "node/core/gate.h"
 
 #define NOW 1700000000000ull
 

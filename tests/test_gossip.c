@@ -1,4 +1,4 @@
-/* test_gossip.c - gossip (node/gossip.h) between real gossip instances over memstores.
+/* test_gossip.c - gossip (node/core/gossip.h) between real gossip instances over memstores.
  *
  * Nothing of ours is mocked: each test node is a real gossip instance on a real memstore, with
  * real keys, signed records, the real gate and real reconciliation. Nodes are wired to each other
@@ -23,9 +23,9 @@
 #include <sodium.h>
 
 #include "crypto/keys.h"
-#include "node/gossip.h"
-#include "node/memstore.h"
-#include "node/session.h"
+#include "node/core/gossip.h"
+#include "store/memstore.h"
+#include "node/core/session.h"
 
 #define WALL0 1700000000000ull
 #define LATENCY 5

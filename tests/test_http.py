@@ -1,4 +1,4 @@
-"""Process-level test of the HTTP side of `tlpmesh run` (node/http.c, node/taxii.c, node/log.c).
+"""Process-level test of the HTTP side of `tlpmesh run` (node/shell/http.c, node/formats/taxii.c, node/shell/log.c).
 
 A real node with [HTTP] enabled is driven with Debian's curl and with Python's urllib: TAXII 2.1
 discovery, collections and objects with the exact media type; 401 without credentials; a poller

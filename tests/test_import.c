@@ -1,5 +1,5 @@
-/* test_import.c - file -> candidates (node/import.h), STIX mapping (node/stixmap.h), MISP
- * warninglists (node/warninglist.h). Golden tests on the shared samples. */
+/* test_import.c - file -> candidates (node/formats/import.h), STIX mapping (node/formats/stixmap.h), MISP
+ * warninglists (node/formats/warninglist.h). Golden tests on the shared samples. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "node/import.h"
-#include "node/stixmap.h"
-#include "node/warninglist.h"
+#include "node/formats/import.h"
+#include "node/formats/stixmap.h"
+#include "node/formats/warninglist.h"
 #include "proto/indicator.h"
 #include "proto/tlp.h"
 

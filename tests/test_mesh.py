@@ -19,7 +19,7 @@ node trusts a1 as roster owner (TrustRosterOwner); no config has a Community lin
 comes from the roster alone, and only nodes that hold the roster know it. d, e, g are outside.
 
 The expected holders of every record are computed here from docs/SHARING.md (Model below, which
-shares no code with node/gate.c) by letting each record flow over every link the rules allow, and
+shares no code with node/core/gate.c) by letting each record flow over every link the rules allow, and
 compared with every node's store (list --all --json, community show, show ID): the whole matrix,
 printed on any difference. LINE repeats the cases issue 4 names, written out by hand.
 

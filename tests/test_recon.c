@@ -10,7 +10,7 @@
 
 #include <sodium.h>
 
-#include "node/recon.h"
+#include "node/core/recon.h"
 
 #define BASE_TS 1700000000000ULL
 

@@ -16,8 +16,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "node/engine.h"
-#include "node/session.h"
+#include "node/core/engine.h"
+#include "node/core/session.h"
 
 #define MAX_NODES 4
 #define MAX_LINKS 256

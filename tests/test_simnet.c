@@ -1,6 +1,6 @@
 /* test_simnet.c - simnet runs the shipped engine deterministically and its oracle holds the TLP
  * rules: determinism, partition and heal, churn, byzantine nodes, topologies, scenario files.
- * Built twice: test_simnet_oracle compiles node/gate.c with GATE_TEST_BROKEN (a deliberate leak)
+ * Built twice: test_simnet_oracle compiles node/core/gate.c with GATE_TEST_BROKEN (a deliberate leak)
  * and expects the oracle to catch it. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +15,7 @@
 
 #include <sodium.h>
 
-#include "node/memstore.h"
+#include "store/memstore.h"
 #include "proto/record.h"
 #include "simnet/sim.h"
 
@@ -352,7 +352,7 @@ static void test_topologies_and_file(void **state)
     unlink(scen);
 }
 
-#else /* GATE_TEST_BROKEN: node/gate.c lets AMBER+STRICT go to clients */
+#else /* GATE_TEST_BROKEN: node/core/gate.c lets AMBER+STRICT go to clients */
 
 static void test_broken_gate_caught(void **state)
 {

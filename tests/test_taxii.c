@@ -1,5 +1,5 @@
-/* test_taxii.c - the TAXII 2.1 layer (node/taxii.h) over a real LMDB store of real signed records,
- * the store's arrival times (store_put.added_us), and the Prometheus rendering (node/metrics.h). */
+/* test_taxii.c - the TAXII 2.1 layer (node/formats/taxii.h) over a real LMDB store of real signed records,
+ * the store's arrival times (store_put.added_us), and the Prometheus rendering (node/formats/metrics.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,9 +14,9 @@
 #include <sodium.h>
 
 #include "crypto/keys.h"
-#include "node/export.h"
-#include "node/metrics.h"
-#include "node/taxii.h"
+#include "node/formats/export.h"
+#include "node/formats/metrics.h"
+#include "node/formats/taxii.h"
 
 #define T0 1700000000000ULL          /* records are created here (ms) */
 #define NOW (T0 + 3600 * 1000ULL)    /* requests happen an hour later */

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "node/timefmt.h"
+#include "node/formats/timefmt.h"
 
 static void rfc3339_exact(void **state)
 {

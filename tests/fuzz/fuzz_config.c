@@ -17,7 +17,7 @@
 
 #include "crypto/keys.h"
 #include "fuzz.h"
-#include "node/config.h"
+#include "node/config/config.h"
 #include "proto/indicator.h"
 
 static char dir[64], path[128];

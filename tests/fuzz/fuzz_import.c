@@ -15,7 +15,7 @@
 #include <stdbool.h>
 
 #include "fuzz.h"
-#include "node/import.h"
+#include "node/formats/import.h"
 #include "proto/indicator.h"
 #include "proto/tlp.h"
 

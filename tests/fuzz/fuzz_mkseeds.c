@@ -14,8 +14,8 @@
 #include "crypto/noise.h"
 #include "fuzz.h"
 #include "fuzz_recon_items.h"
-#include "node/recon.h"
-#include "node/session.h"
+#include "node/core/recon.h"
+#include "node/core/session.h"
 
 #define SEED_MAX 65536
 

@@ -11,7 +11,7 @@
  *    direction).
  */
 #include "fuzz.h"
-#include "node/stixmap.h"
+#include "node/formats/stixmap.h"
 #include "proto/indicator.h"
 
 static void check_round_trip(const struct stixmap_term *t)

@@ -21,7 +21,7 @@
 
 #include "fuzz.h"
 #include "fuzz_recon_items.h"
-#include "node/recon.h"
+#include "node/core/recon.h"
 
 #define FUZZ_RECON_MAX_ITEMS (255 + 2 * 63)
 

@@ -5,7 +5,7 @@
 
 #include <sodium.h>
 
-#include "node/recon.h"
+#include "node/core/recon.h"
 
 static inline int fuzz_item_cmp(const void *a, const void *b)
 {

@@ -27,7 +27,7 @@
 
 #include "crypto/keys.h"
 #include "fuzz.h"
-#include "node/session.h"
+#include "node/core/session.h"
 
 #define FUZZ_SESSION_OUT 4096 /* bytes of a side's output kept (handshake frames + HELLO) */
 

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 
 #include "fuzz.h"
-#include "node/timefmt.h"
+#include "node/formats/timefmt.h"
 
 /* 9999-12-31T23:59:59.999Z, the last instant the text form has. */
 #define FUZZ_TIME_MAX_MS 253402300799999ULL

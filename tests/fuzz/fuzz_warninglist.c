@@ -15,7 +15,7 @@
 #include <stdbool.h>
 
 #include "fuzz.h"
-#include "node/warninglist.h"
+#include "node/formats/warninglist.h"
 #include "proto/indicator.h"
 
 #define FUZZ_WL_SELF_CHECKS 64 /* entries matched against themselves per input */

@@ -1,0 +1,156 @@
+/* cli.h - the tlpmesh command line: one function per command, shared helpers.
+ *
+ * Every command returns its exit code: CLI_OK (0), CLI_NOTFOUND_OR_RUNTIME (1) for "not found" or a
+ * runtime failure, CLI_USAGE (2) for bad arguments or configuration. Errors go to stderr as one
+ * line "tlpmesh COMMAND: what was wrong". Commands own everything they open and release it on
+ * every path.
+ */
+#ifndef TLPMESH_NODE_CLI_H
+#define TLPMESH_NODE_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "crypto/keys.h"
+#include "node/config/config.h"
+#include "node/formats/warninglist.h"
+#include "store/store.h"
+
+enum cli_exit {
+    CLI_OK = 0,
+    CLI_FAIL = 1,  /* not found, or a runtime error */
+    CLI_USAGE = 2, /* usage or configuration error */
+};
+
+struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+    const char *usage; /* full help text, with an example */
+};
+
+/* The command table (main.c), NULL-terminated by name. */
+extern const struct cli_command cli_commands[];
+
+/* Prints "tlpmesh CMD: message\n" to stderr. */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints the command's usage to out. */
+void cli_usage(const char *cmd, FILE *out);
+
+/* True when argv holds -h/--help anywhere before "--". */
+bool cli_wants_help(int argc, char **argv);
+
+/* Reports a getopt_long '?' or ':' result for the word at argv[optind-1]; returns CLI_USAGE. */
+int cli_bad_option(const char *cmd, char **argv, int opt);
+
+/* Wall clock in Unix ms: the CLI is the shell, it may read clocks (the core never does). */
+uint64_t cli_now_ms(void);
+
+/* What a command needs of its node; cli_open() loads it, cli_close() releases all of it. */
+struct cli_node {
+    struct config cfg;
+    struct keys_identity id; /* valid when has_key */
+    bool has_key;
+    struct store *store; /* NULL unless a store flag was given */
+};
+
+enum cli_open_flags {
+    CLI_OPEN_KEY = 1,      /* load the key file (secrets: wiped by cli_close) */
+    CLI_OPEN_STORE_RO = 2, /* open the store read-only (works while the node runs) */
+    CLI_OPEN_STORE_RW = 4, /* open the store for writing (creates it) */
+};
+
+/* Loads config (and key, store per flags), printing a one-line error on failure.
+ * Returns CLI_OK, CLI_USAGE (config or key problem) or CLI_FAIL (store). On failure *n is
+ * already released. */
+int cli_open(const char *cmd, const char *conf_path, unsigned flags, struct cli_node *n);
+void cli_close(struct cli_node *n);
+
+/* Appends v to a bounded list of repeated option values; false when it is full. */
+bool cli_push(const char **list, size_t *n, size_t cap, const char *v);
+
+/* Record ids are 64 lower-case hex digits on the command line. */
+bool cli_parse_id(const char *hex, uint8_t id[LIMIT_ID_BYTES]);
+void cli_id_hex(const uint8_t id[LIMIT_ID_BYTES], char out[2 * LIMIT_ID_BYTES + 1]);
+
+/* A stored record, decoded, with what a reader needs to know about it now. */
+struct cli_shown {
+    uint8_t id[LIMIT_ID_BYTES];
+    uint64_t seq;
+    struct proto_record rec;
+    bool revoked; /* a revocation by the record's own origin is stored */
+    bool expired; /* an indicator whose valid_until <= now_ms */
+};
+
+/* Decodes a stored signed record (as a store callback hands it) into *out and works out whether
+ * it is live at now_ms. PROTO_OK, a negative proto_err, or a negative store_err. */
+int cli_load_shown(struct store *st, const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec,
+                   size_t len, uint64_t seq, uint64_t now_ms, struct cli_shown *out);
+
+/* Default valid-until offset for a new indicator of itype: 30 days for addresses, 365 for hashes
+ * and file names, 90 for the rest. */
+uint64_t cli_default_validity_ms(int itype);
+
+/* Dedupe for records of ours: 1 and its id when a live indicator from want's origin has the same
+ * type, value, TLP and audience; 0 when none; or a negative store_err. */
+int cli_find_duplicate(struct store *st, const struct proto_record *want, uint64_t now_ms,
+                       uint8_t id[LIMIT_ID_BYTES]);
+
+/* Encodes and signs r with the node key into out (sig || body) and computes its id. Returns the
+ * signed length or a negative proto_err. */
+int cli_sign_record(const struct keys_identity *ident, const struct proto_record *r,
+                    uint8_t out[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES], uint8_t id[LIMIT_ID_BYTES]);
+
+/* Encodes, signs (cli_sign_record) and commits one record of ours (n opened with the key and
+ * the store read-write), tells a running node, and writes its id. Prints the error; returns
+ * CLI_OK, CLI_USAGE (the record does not encode) or CLI_FAIL (store). */
+int cli_sign_and_store(struct cli_node *n, const char *cmd, const struct proto_record *r,
+                       uint8_t id[LIMIT_ID_BYTES]);
+
+/* Fills aud from --community names and --to keys (counts already bounded by the caller);
+ * prints the error and returns CLI_USAGE for a bad one. Call proto_record_normalise_sets after. */
+int cli_build_audience(const char *cmd, const char *const *communities, size_t n_communities,
+                       const char *const *to, size_t n_to, struct proto_audience *aud);
+
+/* Loads the --warninglist files, then DataDir/../warninglists/ *.json if that directory exists.
+ * Prints the error and returns CLI_USAGE for a bad list. */
+int cli_load_warninglists(const char *cmd, const struct config *cfg, const char *const *files,
+                          size_t n_files, struct warninglist_set *set);
+
+/* Tells a running node (if any) that the store has new records of ours to send. Best effort:
+ * a node that is not running picks them up when it starts. */
+void cli_notify_node(const struct config *cfg);
+
+/* Asks a running node (if any) to re-read its config; says on stdout whether it did. */
+void cli_reload_node(const char *cmd, const char *conf_path);
+
+int cli_keygen(int argc, char **argv);
+int cli_pubkey(int argc, char **argv);
+int cli_init(int argc, char **argv);
+int cli_check_config(int argc, char **argv);
+int cli_publish(int argc, char **argv);
+int cli_query(int argc, char **argv);
+int cli_show(int argc, char **argv);
+int cli_list(int argc, char **argv);
+int cli_revoke(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_status(int argc, char **argv);
+int cli_peer(int argc, char **argv);
+int cli_export(int argc, char **argv);
+int cli_import(int argc, char **argv);
+int cli_community(int argc, char **argv);
+int cli_sight(int argc, char **argv);
+
+/* The sightings of record id summed per organisation of the sighter (config, trusted rosters,
+ * else "unknown (KEY...)"), sorted by organisation: a JSON array of {organisation, reports,
+ * count, first_seen, last_seen} (new reference), or NULL after printing the error. */
+json_t *cli_sightings_json(const char *cmd, struct cli_node *n, const uint8_t id[LIMIT_ID_BYTES]);
+
+/* One "sighting ..." line per element of cli_sightings_json's array, for `show`. */
+void cli_sightings_print(const json_t *sightings);
+
+#endif

@@ -1,0 +1,710 @@
+/* cli_community.c - community rosters (create, add-member, remove-member, show), sightings
+ * (sight) and the per-organisation sighting summary of `tlpmesh show`.
+ *
+ * Rosters and sightings are records like any other: signed with the node key, written straight
+ * into the store, and a running node is told (cli_sign_and_store). Only a roster's owner can
+ * change it: every change publishes the next version of this node's own roster of that name.
+ */
+#include <assert.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "node/cli/cli.h"
+#include "node/core/community.h"
+#include "node/formats/timefmt.h"
+
+enum { KEY_PREFIX_CHARS = 8 };
+
+struct community_args {
+    const char *conf, *tlp, *key, *org, *count, *first_seen, *last_seen;
+    const char *members[LIMIT_ROSTER_MEMBERS];
+    size_t n_members;
+    bool json;
+    int pos; /* first positional argument */
+};
+
+static int parse_args(const char *cmd, int argc, char **argv, struct community_args *a)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},     {"tlp", required_argument, NULL, 'l'},
+        {"member", required_argument, NULL, 'm'},     {"key", required_argument, NULL, 'k'},
+        {"org", required_argument, NULL, 'o'},        {"count", required_argument, NULL, 'n'},
+        {"first-seen", required_argument, NULL, 'f'}, {"last-seen", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, 'j'},             {0, 0, 0, 0}};
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":c:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': a->conf = optarg; break;
+        case 'l': a->tlp = optarg; break;
+        case 'k': a->key = optarg; break;
+        case 'o': a->org = optarg; break;
+        case 'n': a->count = optarg; break;
+        case 'f': a->first_seen = optarg; break;
+        case 's': a->last_seen = optarg; break;
+        case 'j': a->json = true; break;
+        case 'm':
+            if (a->n_members == LIMIT_ROSTER_MEMBERS) {
+                cli_error(cmd, "at most %d --member", LIMIT_ROSTER_MEMBERS);
+                return CLI_USAGE;
+            }
+            a->members[a->n_members++] = optarg;
+            break;
+        default: return cli_bad_option(cmd, argv, c);
+        }
+    }
+    a->pos = optind;
+    return CLI_OK;
+}
+
+/* This node's public key: from the loaded identity, else read from the key file and the secret
+ * wiped at once (read-only commands need only the public half). */
+static int self_key(const char *cmd, struct cli_node *n, uint8_t key[LIMIT_KEY_BYTES])
+{
+    if (n->has_key) {
+        memcpy(key, n->id.sign_pk, LIMIT_KEY_BYTES);
+        return CLI_OK;
+    }
+    struct keys_identity id;
+    char why[512] = "";
+    int rc = keys_file_load(n->cfg.key_file, &id, why, sizeof why);
+    if (rc != KEYS_OK) {
+        cli_error(cmd, "%s", why[0] ? why : keys_strerror(rc));
+        return CLI_USAGE;
+    }
+    memcpy(key, id.sign_pk, LIMIT_KEY_BYTES);
+    keys_identity_wipe(&id);
+    return CLI_OK;
+}
+
+static void log_to_stderr(void *ctx, const char *line)
+{
+    fprintf(stderr, "tlpmesh %s: %s\n", (const char *)ctx, line);
+}
+
+static int build_table(const char *cmd, struct cli_node *n, bool include_untrusted,
+                       struct community_table *t)
+{
+    uint8_t self[LIMIT_KEY_BYTES];
+    int rc = self_key(cmd, n, self);
+    if (rc != CLI_OK)
+        return rc;
+    rc = community_table_build(t, n->store, &n->cfg, self, include_untrusted, log_to_stderr,
+                               (void *)cmd);
+    if (rc == COMMUNITY_E_STORE) {
+        cli_error(cmd, "store %s: %s", n->cfg.data_dir, store_strerror(t->last_store_err));
+        return CLI_FAIL;
+    }
+    if (rc != COMMUNITY_OK) {
+        cli_error(cmd, "store %s: %s", n->cfg.data_dir, community_strerror(rc));
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+/* Loads and decodes a stored record by id into *r. */
+static int load_record(const char *cmd, struct cli_node *n, const uint8_t id[LIMIT_ID_BYTES],
+                       struct proto_record *r)
+{
+    static uint8_t buf[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
+    size_t len = 0;
+    char hex[2 * LIMIT_ID_BYTES + 1];
+    cli_id_hex(id, hex);
+    int rc = store_get(n->store, id, buf, sizeof buf, &len, NULL);
+    if (rc == STORE_E_NOTFOUND) {
+        cli_error(cmd, "no record %s", hex);
+        return CLI_FAIL;
+    }
+    if (rc == STORE_OK && len <= LIMIT_SIG_BYTES)
+        rc = STORE_E_CORRUPT;
+    if (rc != STORE_OK) {
+        cli_error(cmd, "record %s: %s", hex, store_strerror(rc));
+        return CLI_FAIL;
+    }
+    rc = proto_record_decode(buf + LIMIT_SIG_BYTES, len - LIMIT_SIG_BYTES, r, NULL, 0);
+    if (rc != PROTO_OK) {
+        cli_error(cmd, "record %s: %s", hex, proto_strerror(rc));
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+/* ---- roster editing ---- */
+
+static int add_member(const char *cmd, struct proto_roster *ro, const char *key_b64,
+                      const char *org)
+{
+    uint8_t key[LIMIT_KEY_BYTES];
+    if (keys_pubkey_from_b64(key_b64, key) != KEYS_OK) {
+        cli_error(cmd, "'%s' is not a node public key (44 base64 characters)", key_b64);
+        return CLI_USAGE;
+    }
+    const size_t len = strlen(org);
+    if (len == 0 || len > LIMIT_NAME_BYTES || !proto_utf8_valid(org, len) ||
+        proto_text_has_control(org, len, false)) {
+        cli_error(cmd, "organisation '%s' must be 1 to %d bytes of text", org, LIMIT_NAME_BYTES);
+        return CLI_USAGE;
+    }
+    for (size_t i = 0; i < ro->n_members; i++) {
+        if (memcmp(ro->members[i].key, key, LIMIT_KEY_BYTES) == 0) {
+            cli_error(cmd, "%s is already a member of %s (as %s)", key_b64, ro->name,
+                      ro->members[i].org);
+            return CLI_FAIL;
+        }
+    }
+    if (ro->n_members == LIMIT_ROSTER_MEMBERS) {
+        cli_error(cmd, "%s has %d members, the most a roster holds", ro->name,
+                  LIMIT_ROSTER_MEMBERS);
+        return CLI_FAIL;
+    }
+    struct proto_roster_member *m = &ro->members[ro->n_members++];
+    memcpy(m->key, key, LIMIT_KEY_BYTES);
+    memcpy(m->org, org, len + 1);
+    return CLI_OK;
+}
+
+static int remove_member(const char *cmd, struct proto_roster *ro, const char *key_b64)
+{
+    uint8_t key[LIMIT_KEY_BYTES];
+    if (keys_pubkey_from_b64(key_b64, key) != KEYS_OK) {
+        cli_error(cmd, "'%s' is not a node public key (44 base64 characters)", key_b64);
+        return CLI_USAGE;
+    }
+    for (size_t i = 0; i < ro->n_members; i++) {
+        if (memcmp(ro->members[i].key, key, LIMIT_KEY_BYTES) == 0) {
+            memmove(&ro->members[i], &ro->members[i + 1],
+                    (ro->n_members - i - 1) * sizeof ro->members[0]);
+            ro->n_members--;
+            return CLI_OK;
+        }
+    }
+    cli_error(cmd, "%s is not a member of %s", key_b64, ro->name);
+    return CLI_FAIL;
+}
+
+/* Signs r (a roster of ours, members in any order) and prints its id. */
+static int publish_roster(const char *cmd, struct cli_node *n, struct proto_record *r)
+{
+    r->created_ms = cli_now_ms();
+    proto_record_normalise_sets(r);
+    uint8_t id[LIMIT_ID_BYTES];
+    int rc = cli_sign_and_store(n, cmd, r, id);
+    if (rc == CLI_OK) {
+        char hex[2 * LIMIT_ID_BYTES + 1];
+        cli_id_hex(id, hex);
+        printf("%s\n", hex);
+    }
+    return rc;
+}
+
+/* The roster of NAME this node owns, for a change; refuses a name only another node owns. */
+static int load_own_roster(const char *cmd, struct cli_node *n, const char *name,
+                           struct proto_record *r)
+{
+    struct community_table t;
+    community_table_init(&t);
+    int rc = build_table(cmd, n, true, &t);
+    const struct community_roster *own =
+        rc == CLI_OK ? community_find(&t, n->id.sign_pk, name) : NULL;
+    if (rc == CLI_OK && own == NULL) {
+        const struct community_roster *other = NULL;
+        for (size_t i = 0; i < t.n_rosters && other == NULL; i++)
+            if (strcmp(t.rosters[i].name, name) == 0)
+                other = &t.rosters[i];
+        if (other != NULL) {
+            char b64[LIMIT_PUBKEY_B64_LEN + 1];
+            keys_pubkey_to_b64(other->owner, b64);
+            cli_error(cmd, "community %s is owned by %s: only its owner can change it", name, b64);
+        } else {
+            cli_error(cmd, "no community %s owned by this node (create it first)", name);
+        }
+        rc = CLI_FAIL;
+    }
+    if (rc == CLI_OK)
+        rc = load_record(cmd, n, own->id, r);
+    community_table_free(&t);
+    return rc;
+}
+
+static int community_create(int argc, char **argv)
+{
+    const char *cmd = "community create";
+    struct community_args a = {0};
+    int rc = parse_args(cmd, argc, argv, &a);
+    if (rc != CLI_OK)
+        return rc;
+    if (a.pos != argc - 1 || a.key || a.org || a.count || a.first_seen || a.last_seen) {
+        cli_error(cmd, "expected -c CONF NAME [--tlp L] [--member PUBKEY=ORG]... (see tlpmesh "
+                       "community --help)");
+        return CLI_USAGE;
+    }
+    const char *name = argv[a.pos];
+    const int tlp = proto_tlp_parse(a.tlp ? a.tlp : "green");
+    if (tlp < 0 || tlp == PROTO_TLP_RED) {
+        cli_error(cmd, "--tlp '%s' is not one of clear, green, amber, amber+strict (a roster goes "
+                       "to its community, not to a recipient list)",
+                  a.tlp);
+        return CLI_USAGE;
+    }
+    struct cli_node n;
+    if ((rc = cli_open(cmd, a.conf, CLI_OPEN_KEY | CLI_OPEN_STORE_RW, &n)) != CLI_OK)
+        return rc;
+    struct proto_record *r = calloc(1, sizeof *r);
+    struct community_table t;
+    community_table_init(&t);
+    if (r == NULL) {
+        cli_error(cmd, "out of memory");
+        rc = CLI_FAIL;
+        goto out;
+    }
+    r->version = PROTO_RECORD_VERSION;
+    r->kind = PROTO_KIND_ROSTER;
+    r->tlp = (uint8_t)tlp;
+    memcpy(r->origin, n.id.sign_pk, LIMIT_KEY_BYTES);
+    struct proto_roster *ro = &r->u.roster;
+    const size_t len = strlen(name);
+    if (len == 0 || len > LIMIT_NAME_BYTES || !proto_utf8_valid(name, len) ||
+        proto_text_has_control(name, len, false)) {
+        cli_error(cmd, "community name '%s' must be 1 to %d bytes of text", name,
+                  LIMIT_NAME_BYTES);
+        rc = CLI_USAGE;
+        goto out;
+    }
+    memcpy(ro->name, name, len + 1);
+    memcpy(r->audience.communities[0], name, len + 1);
+    r->audience.n_communities = 1;
+    ro->version = 1;
+    /* The owner is a member of its own community. */
+    char self_b64[LIMIT_PUBKEY_B64_LEN + 1];
+    keys_pubkey_to_b64(n.id.sign_pk, self_b64);
+    rc = add_member(cmd, ro, self_b64, n.cfg.organisation);
+    for (size_t i = 0; rc == CLI_OK && i < a.n_members; i++) {
+        /* The key's base64 text ends in '=' itself: split after its fixed length. */
+        char key[LIMIT_PUBKEY_B64_LEN + 1];
+        const char *m = a.members[i];
+        if (strnlen(m, LIMIT_PUBKEY_B64_LEN + 1) <= LIMIT_PUBKEY_B64_LEN ||
+            m[LIMIT_PUBKEY_B64_LEN] != '=') {
+            cli_error(cmd, "--member '%s' is not PUBKEY=ORGANISATION", m);
+            rc = CLI_USAGE;
+            break;
+        }
+        memcpy(key, m, LIMIT_PUBKEY_B64_LEN);
+        key[LIMIT_PUBKEY_B64_LEN] = '\0';
+        rc = add_member(cmd, ro, key, m + LIMIT_PUBKEY_B64_LEN + 1);
+    }
+    if (rc != CLI_OK)
+        goto out;
+    if ((rc = build_table(cmd, &n, false, &t)) != CLI_OK)
+        goto out;
+    const struct community_roster *old = community_find(&t, n.id.sign_pk, name);
+    if (old != NULL) {
+        cli_error(cmd, "community %s exists (version %llu): use add-member or remove-member",
+                  name, (unsigned long long)old->version);
+        rc = CLI_FAIL;
+        goto out;
+    }
+    rc = publish_roster(cmd, &n, r);
+out:
+    community_table_free(&t);
+    free(r);
+    cli_close(&n);
+    return rc;
+}
+
+/* add-member and remove-member: the next version of our roster, with one member more or less. */
+static int community_change(const char *cmd, bool add, int argc, char **argv)
+{
+    struct community_args a = {0};
+    int rc = parse_args(cmd, argc, argv, &a);
+    if (rc != CLI_OK)
+        return rc;
+    if (a.pos != argc - 1 || !a.key || add != (a.org != NULL) || a.tlp || a.n_members) {
+        cli_error(cmd, "expected -c CONF NAME --key PUBKEY%s (see tlpmesh community --help)",
+                  add ? " --org ORG" : "");
+        return CLI_USAGE;
+    }
+    struct cli_node n;
+    if ((rc = cli_open(cmd, a.conf, CLI_OPEN_KEY | CLI_OPEN_STORE_RW, &n)) != CLI_OK)
+        return rc;
+    struct proto_record *r = calloc(1, sizeof *r);
+    rc = r ? load_own_roster(cmd, &n, argv[a.pos], r) : CLI_FAIL;
+    if (rc == CLI_OK)
+        rc = add ? add_member(cmd, &r->u.roster, a.key, a.org)
+                 : remove_member(cmd, &r->u.roster, a.key);
+    if (rc == CLI_OK) {
+        r->u.roster.version++;
+        rc = publish_roster(cmd, &n, r);
+    }
+    free(r);
+    cli_close(&n);
+    return rc;
+}
+
+/* ---- community show ---- */
+
+static json_t *json_key(const uint8_t key[LIMIT_KEY_BYTES])
+{
+    char b64[LIMIT_PUBKEY_B64_LEN + 1];
+    keys_pubkey_to_b64(key, b64);
+    return json_string(b64);
+}
+
+static json_t *clamped_int(uint64_t v)
+{
+    return json_integer((json_int_t)(v > INT64_MAX ? INT64_MAX : v));
+}
+
+static json_t *roster_json(const struct community_table *t, const struct community_roster *c)
+{
+    char hex[2 * LIMIT_ID_BYTES + 1];
+    cli_id_hex(c->id, hex);
+    json_t *members = json_array();
+    for (size_t i = 0; i < c->n_members; i++)
+        json_array_append_new(members, json_pack("{s:o,s:s}", "key", json_key(c->members[i].key),
+                                                 "organisation", c->members[i].org));
+    const bool self = memcmp(c->owner, t->self, LIMIT_KEY_BYTES) == 0;
+    return json_pack("{s:s,s:o,s:b,s:b,s:o,s:s,s:s,s:b,s:o}", "name", c->name, "owner",
+                     json_key(c->owner), "self", self, "trusted", c->trusted, "version",
+                     clamped_int(c->version), "tlp", proto_tlp_name(c->tlp), "id", hex,
+                     "conflict", c->conflict, "members", members);
+}
+
+static void roster_text(const struct community_table *t, const struct community_roster *c)
+{
+    char owner[LIMIT_PUBKEY_B64_LEN + 1], key[LIMIT_PUBKEY_B64_LEN + 1];
+    char hex[2 * LIMIT_ID_BYTES + 1];
+    keys_pubkey_to_b64(c->owner, owner);
+    cli_id_hex(c->id, hex);
+    const bool self = memcmp(c->owner, t->self, LIMIT_KEY_BYTES) == 0;
+    printf("community %s\n", c->name);
+    printf("  owner    %s (%s)\n", owner,
+           self ? "this node" : c->trusted ? "trusted" : "not trusted: ignored");
+    printf("  version  %llu%s\n", (unsigned long long)c->version,
+           c->conflict ? " (the owner signed two different rosters of this version)" : "");
+    printf("  tlp      %s\n", proto_tlp_name(c->tlp));
+    printf("  id       %s\n", hex);
+    for (size_t i = 0; i < c->n_members; i++) {
+        keys_pubkey_to_b64(c->members[i].key, key);
+        printf("  member   %s  %s\n", key, c->members[i].org);
+    }
+}
+
+static int community_show(int argc, char **argv)
+{
+    const char *cmd = "community show";
+    struct community_args a = {0};
+    int rc = parse_args(cmd, argc, argv, &a);
+    if (rc != CLI_OK)
+        return rc;
+    if (a.pos < argc - 1 || a.tlp || a.key || a.org || a.n_members || a.count || a.first_seen ||
+        a.last_seen) {
+        cli_error(cmd, "expected -c CONF [NAME] [--json] (see tlpmesh community --help)");
+        return CLI_USAGE;
+    }
+    const char *name = a.pos < argc ? argv[a.pos] : NULL;
+    struct cli_node n;
+    if ((rc = cli_open(cmd, a.conf, CLI_OPEN_STORE_RO, &n)) != CLI_OK)
+        return rc;
+    struct community_table t;
+    community_table_init(&t);
+    rc = build_table(cmd, &n, true, &t);
+    size_t shown = 0;
+    for (size_t i = 0; rc == CLI_OK && i < t.n_rosters; i++) {
+        const struct community_roster *c = &t.rosters[i];
+        if (name != NULL && strcmp(c->name, name) != 0)
+            continue;
+        if (a.json) {
+            json_t *o = roster_json(&t, c);
+            char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+            if (txt)
+                puts(txt);
+            free(txt);
+            json_decref(o);
+        } else {
+            if (shown > 0)
+                putchar('\n');
+            roster_text(&t, c);
+        }
+        shown++;
+    }
+    if (rc == CLI_OK && name != NULL && shown == 0) {
+        cli_error(cmd, "no roster of community %s is known", name);
+        rc = CLI_FAIL;
+    }
+    community_table_free(&t);
+    cli_close(&n);
+    return rc;
+}
+
+int cli_community(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "create") == 0)
+        return community_create(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "add-member") == 0)
+        return community_change("community add-member", true, argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "remove-member") == 0)
+        return community_change("community remove-member", false, argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "show") == 0)
+        return community_show(argc - 1, argv + 1);
+    cli_error("community", "expected 'create', 'add-member', 'remove-member' or 'show' (see "
+                           "tlpmesh community --help)");
+    return CLI_USAGE;
+}
+
+/* ---- sight ---- */
+
+/* A time option: RFC 3339 or a duration before now ("2h"); def when absent. */
+static int parse_seen(const char *cmd, const char *opt, const char *text, uint64_t now,
+                      uint64_t def, uint64_t *ms)
+{
+    *ms = def;
+    if (text != NULL && timefmt_parse_point(text, now, -1, ms) != TIMEFMT_OK) {
+        cli_error(cmd, "%s '%s' is not an RFC 3339 time or a duration like 2h", opt, text);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* Fills the sighting body from the options; prints the error. */
+static int sighting_body(const char *cmd, const struct community_args *a, uint64_t now,
+                         struct proto_sighting *sg)
+{
+    sg->count = 1;
+    if (a->count) {
+        char *end;
+        const unsigned long long v = strtoull(a->count, &end, 10);
+        if (*a->count < '0' || *a->count > '9' || *end || v == 0 || v == ULLONG_MAX) {
+            cli_error(cmd, "--count '%s' is not a whole number of at least 1", a->count);
+            return CLI_USAGE;
+        }
+        sg->count = v;
+    }
+    int rc = parse_seen(cmd, "--last-seen", a->last_seen, now, now, &sg->last_seen_ms);
+    if (rc == CLI_OK)
+        rc = parse_seen(cmd, "--first-seen", a->first_seen, now, sg->last_seen_ms,
+                        &sg->first_seen_ms);
+    if (rc != CLI_OK)
+        return rc;
+    if (sg->last_seen_ms > now) {
+        cli_error(cmd, "--last-seen is in the future");
+        return CLI_USAGE;
+    }
+    if (sg->first_seen_ms > sg->last_seen_ms) {
+        cli_error(cmd, "--first-seen is after --last-seen");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+int cli_sight(int argc, char **argv)
+{
+    const char *cmd = "sight";
+    struct community_args a = {0};
+    int rc = parse_args(cmd, argc, argv, &a);
+    if (rc != CLI_OK)
+        return rc;
+    if (a.pos != argc - 1 || a.tlp || a.key || a.org || a.n_members) {
+        cli_error(cmd, "expected -c CONF ID [--count N] [--first-seen T] [--last-seen T] (see "
+                       "tlpmesh sight --help)");
+        return CLI_USAGE;
+    }
+    uint8_t target_id[LIMIT_ID_BYTES];
+    if (!cli_parse_id(argv[a.pos], target_id)) {
+        cli_error(cmd, "'%s' is not a record id (64 hex digits)", argv[a.pos]);
+        return CLI_USAGE;
+    }
+    const uint64_t now = cli_now_ms();
+    struct proto_sighting body = {0};
+    if ((rc = sighting_body(cmd, &a, now, &body)) != CLI_OK)
+        return rc;
+    struct cli_node n;
+    if ((rc = cli_open(cmd, a.conf, CLI_OPEN_KEY | CLI_OPEN_STORE_RW, &n)) != CLI_OK)
+        return rc;
+    struct proto_record *target = calloc(1, sizeof *target), *r = calloc(1, sizeof *r);
+    rc = target && r ? load_record(cmd, &n, target_id, target) : CLI_FAIL;
+    if (rc != CLI_OK)
+        goto out;
+    const int revoked = store_is_revoked(n.store, target_id, target->origin);
+    if (target->kind != PROTO_KIND_INDICATOR || revoked != 0 ||
+        proto_record_check_time(target, now) != PROTO_OK) {
+        cli_error(cmd, "record %s is not a live indicator: only those can be sighted",
+                  argv[a.pos]);
+        rc = CLI_FAIL;
+        goto out;
+    }
+    /* The sighting carries the target's TLP and audience: it goes where the record may go. */
+    r->version = PROTO_RECORD_VERSION;
+    r->kind = PROTO_KIND_SIGHTING;
+    r->tlp = target->tlp;
+    r->created_ms = now;
+    memcpy(r->origin, n.id.sign_pk, LIMIT_KEY_BYTES);
+    r->audience = target->audience;
+    r->u.sight = body;
+    memcpy(r->u.sight.target, target_id, LIMIT_ID_BYTES);
+    uint8_t id[LIMIT_ID_BYTES];
+    if ((rc = cli_sign_and_store(&n, cmd, r, id)) == CLI_OK) {
+        char hex[2 * LIMIT_ID_BYTES + 1];
+        cli_id_hex(id, hex);
+        printf("%s\n", hex);
+    }
+out:
+    free(target);
+    free(r);
+    cli_close(&n);
+    return rc;
+}
+
+/* ---- sightings summary for `show` ---- */
+
+struct sighting_group {
+    char org[LIMIT_NAME_BYTES + LIMIT_PUBKEY_B64_LEN + 16];
+    uint64_t reports, count, first_ms, last_ms;
+};
+
+struct summary {
+    const struct community_table *t;
+    const struct config *cfg;
+    struct proto_record *rec; /* scratch */
+    struct sighting_group *groups;
+    size_t n, cap;
+    int err;
+};
+
+/* The sighter's organisation, or "unknown (KEY...)" so that strangers stay apart. */
+static void sighter_org(const struct summary *sm, const uint8_t key[LIMIT_KEY_BYTES],
+                        char *out, size_t cap)
+{
+    const char *org = community_org_of_key(sm->t, sm->cfg, key);
+    if (org[0] != '\0') {
+        snprintf(out, cap, "%s", org);
+        return;
+    }
+    char b64[LIMIT_PUBKEY_B64_LEN + 1];
+    keys_pubkey_to_b64(key, b64);
+    snprintf(out, cap, "unknown (%.*s...)", KEY_PREFIX_CHARS, b64);
+}
+
+static struct sighting_group *group_for(struct summary *sm, const char *org)
+{
+    for (size_t i = 0; i < sm->n; i++)
+        if (strcmp(sm->groups[i].org, org) == 0)
+            return &sm->groups[i];
+    if (sm->n == sm->cap) {
+        size_t cap = sm->cap == 0 ? 8 : 2 * sm->cap;
+        struct sighting_group *g = realloc(sm->groups, cap * sizeof *g);
+        if (g == NULL)
+            return NULL;
+        sm->groups = g;
+        sm->cap = cap;
+    }
+    struct sighting_group *g = &sm->groups[sm->n++];
+    memset(g, 0, sizeof *g);
+    snprintf(g->org, sizeof g->org, "%s", org);
+    g->first_ms = UINT64_MAX;
+    return g;
+}
+
+static uint64_t add_saturating(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static int sighting_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
+                       uint64_t seq, void *ctx)
+{
+    (void)id, (void)seq;
+    struct summary *sm = ctx;
+    assert(len > LIMIT_SIG_BYTES);
+    if (proto_record_decode(signed_rec + LIMIT_SIG_BYTES, len - LIMIT_SIG_BYTES, sm->rec, NULL,
+                            0) != PROTO_OK ||
+        sm->rec->kind != PROTO_KIND_SIGHTING) {
+        sm->err = PROTO_E_MALFORMED;
+        return 1;
+    }
+    char org[sizeof sm->groups[0].org];
+    sighter_org(sm, sm->rec->origin, org, sizeof org);
+    struct sighting_group *g = group_for(sm, org);
+    if (g == NULL) {
+        sm->err = COMMUNITY_E_NOMEM;
+        return 1;
+    }
+    const struct proto_sighting *sg = &sm->rec->u.sight;
+    g->reports++;
+    g->count = add_saturating(g->count, sg->count);
+    g->first_ms = sg->first_seen_ms < g->first_ms ? sg->first_seen_ms : g->first_ms;
+    g->last_ms = sg->last_seen_ms > g->last_ms ? sg->last_seen_ms : g->last_ms;
+    return 0;
+}
+
+static int cmp_group(const void *x, const void *y)
+{
+    return strcmp(((const struct sighting_group *)x)->org,
+                  ((const struct sighting_group *)y)->org);
+}
+
+static json_t *json_time(uint64_t ms)
+{
+    char t[TIMEFMT_RFC3339_LEN + 1];
+    timefmt_format(ms, t);
+    return json_string(t);
+}
+
+static json_t *groups_json(const struct sighting_group *g, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s,s:o,s:o,s:o,s:o}", "organisation", g[i].org,
+                                             "reports", clamped_int(g[i].reports), "count",
+                                             clamped_int(g[i].count), "first_seen",
+                                             json_time(g[i].first_ms), "last_seen",
+                                             json_time(g[i].last_ms)));
+    return arr;
+}
+
+json_t *cli_sightings_json(const char *cmd, struct cli_node *n, const uint8_t id[LIMIT_ID_BYTES])
+{
+    struct community_table t;
+    community_table_init(&t);
+    struct summary sm = {.t = &t, .cfg = &n->cfg, .rec = malloc(sizeof *sm.rec)};
+    json_t *out = NULL;
+    if (sm.rec == NULL || build_table(cmd, n, false, &t) != CLI_OK)
+        goto out;
+    const int rc = store_iter_sightings(n->store, id, sighting_cb, &sm);
+    if (rc < 0) {
+        cli_error(cmd, "store %s: %s", n->cfg.data_dir, store_strerror(rc));
+        goto out;
+    }
+    if (sm.err != 0) {
+        cli_error(cmd, "store %s: a stored sighting does not decode", n->cfg.data_dir);
+        goto out;
+    }
+    if (sm.n > 1)
+        qsort(sm.groups, sm.n, sizeof sm.groups[0], cmp_group);
+    out = groups_json(sm.groups, sm.n);
+out:
+    free(sm.groups);
+    free(sm.rec);
+    community_table_free(&t);
+    return out;
+}
+
+void cli_sightings_print(const json_t *sightings)
+{
+    size_t i;
+    json_t *g;
+    json_array_foreach(sightings, i, g)
+    {
+        printf("sighting     %s: %" JSON_INTEGER_FORMAT " times in %" JSON_INTEGER_FORMAT
+               " reports, %s .. %s\n",
+               json_string_value(json_object_get(g, "organisation")),
+               json_integer_value(json_object_get(g, "count")),
+               json_integer_value(json_object_get(g, "reports")),
+               json_string_value(json_object_get(g, "first_seen")),
+               json_string_value(json_object_get(g, "last_seen")));
+    }
+}

@@ -1,0 +1,340 @@
+/* cli_export.c - `tlpmesh export`: the store, through the gate, into files SOC tools read.
+ *
+ * Formats live in node/formats/export.c; this file reads the store (read-only: it runs beside the node),
+ * decides the export's gate peer, and replaces files atomically so that a consumer (Zeek rereads
+ * its intel files on change, Suricata on USR2, MISP over HTTP) never sees half a file:
+ *   one file:   a temporary file in the same directory (same mode a plain create would get),
+ *               written, fsync'ed, renamed over PATH, then the directory fsync'ed;
+ *   directory:  PATH is created if missing and each of its files is replaced that way, in the
+ *               order export_file_names() gives (lists before the rules that load them, the MISP
+ *               events before the manifest that names them). A failed export leaves every file that
+ *               was not yet replaced as it was, and never leaves a temporary file behind.
+ *
+ * Ceiling: --max-tlp defaults to amber, the level partners routinely exchange
+ * (CONFIG_DEFAULT_MAX_TLP): AMBER+STRICT and RED leave the node in a file only when the operator
+ * asks for them. RED additionally needs N's own key among the record's recipients (export.h).
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "node/cli/cli.h"
+#include "node/formats/export.h"
+#include "node/formats/timefmt.h"
+
+#define CMD "export"
+#define EVERY_MIN_MS 1000
+
+struct export_args {
+    const char *conf, *format, *max_tlp, *since, *every, *out;
+    bool stix_tlp1;
+    uint32_t types;
+    uint64_t every_ms;
+};
+
+static int parse_type(const char *name, uint32_t *types)
+{
+    const int t = proto_itype_parse(name);
+    if (t < 0) {
+        cli_error(CMD, "--type '%s' is not a supported type (see tlpmesh publish --help)", name);
+        return CLI_USAGE;
+    }
+    assert(t < 32);
+    *types |= 1u << t;
+    return CLI_OK;
+}
+
+static int parse_args(int argc, char **argv, struct export_args *a, struct export_job *job)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"format", required_argument, NULL, 'f'},
+        {"max-tlp", required_argument, NULL, 'm'}, {"type", required_argument, NULL, 't'},
+        {"since", required_argument, NULL, 's'},   {"stix-tlp1", no_argument, NULL, '1'},
+        {"every", required_argument, NULL, 'e'},   {"output", required_argument, NULL, 'o'},
+        {0, 0, 0, 0}};
+    int c, rc = CLI_OK;
+    opterr = 0;
+    while (rc == CLI_OK && (c = getopt_long(argc, argv, ":c:o:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': a->conf = optarg; break;
+        case 'f': a->format = optarg; break;
+        case 'm': a->max_tlp = optarg; break;
+        case 't': rc = parse_type(optarg, &a->types); break;
+        case 's': a->since = optarg; break;
+        case '1': a->stix_tlp1 = true; break;
+        case 'e': a->every = optarg; break;
+        case 'o': a->out = optarg; break;
+        default: return cli_bad_option(CMD, argv, c);
+        }
+    }
+    if (rc != CLI_OK)
+        return rc;
+    if (optind != argc) {
+        cli_error(CMD, "unexpected argument '%s' (see tlpmesh export --help)", argv[optind]);
+        return CLI_USAGE;
+    }
+    if (!a->format || !a->out) {
+        cli_error(CMD, "--format and -o PATH are required (see tlpmesh export --help)");
+        return CLI_USAGE;
+    }
+    if ((job->format = export_format_parse(a->format)) < 0) {
+        cli_error(CMD, "--format '%s' is not one of zeek, suricata, suricata-iprep, csv, hosts, "
+                       "stix, misp-feed, text",
+                  a->format);
+        return CLI_USAGE;
+    }
+    const int tlp = a->max_tlp ? proto_tlp_parse(a->max_tlp) : CONFIG_DEFAULT_MAX_TLP;
+    if (tlp < 0) {
+        cli_error(CMD, "--max-tlp '%s' is not one of clear, green, amber, amber+strict, red",
+                  a->max_tlp);
+        return CLI_USAGE;
+    }
+    job->max_tlp = (uint8_t)tlp;
+    if (a->stix_tlp1 && job->format != EXPORT_FMT_STIX) {
+        cli_error(CMD, "--stix-tlp1 applies to --format stix only");
+        return CLI_USAGE;
+    }
+    job->stix_tlp = a->stix_tlp1 ? STIXMAP_TLP1 : STIXMAP_TLP2;
+    job->types = a->types;
+    uint64_t since;
+    if (a->since && timefmt_parse_point(a->since, cli_now_ms(), -1, &since) != TIMEFMT_OK) {
+        cli_error(CMD, "--since '%s' is not an RFC 3339 time or a duration like 7d", a->since);
+        return CLI_USAGE;
+    }
+    if (a->every && (timefmt_parse_duration(a->every, &a->every_ms) != TIMEFMT_OK ||
+                     a->every_ms < EVERY_MIN_MS)) {
+        cli_error(CMD, "--every '%s' is not a duration of at least 1s (like 30s, 5m)", a->every);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* ---- the store as an export source ---- */
+
+struct store_source {
+    struct store *st;
+    uint64_t since_ms, now_ms;
+    export_record_cb cb;
+    void *cb_ctx;
+    struct cli_shown *shown; /* one decode buffer: records are large */
+    int err;
+};
+
+static int source_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
+                     uint64_t seq, void *ctx)
+{
+    struct store_source *s = ctx;
+    const int rc = cli_load_shown(s->st, id, signed_rec, len, seq, s->now_ms, s->shown);
+    if (rc != PROTO_OK) {
+        s->err = rc;
+        return 1;
+    }
+    return s->cb(id, &s->shown->rec, s->shown->revoked, s->cb_ctx);
+}
+
+static int source_each(void *src, export_record_cb cb, void *cb_ctx)
+{
+    struct store_source *s = src;
+    s->cb = cb;
+    s->cb_ctx = cb_ctx;
+    s->err = 0;
+    const int rc = store_iter_time(s->st, s->since_ms, UINT64_MAX, source_cb, s);
+    if (s->err)
+        return -1;
+    return rc;
+}
+
+/* ---- atomic files ---- */
+
+static void fsync_dir(const char *dir)
+{
+    const int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        (void)fsync(fd); /* best effort: the data itself was fsync'ed before the rename */
+        close(fd);
+    }
+}
+
+/* The directory part of path, in out. */
+static void dir_of(const char *path, char out[LIMIT_PATH_BYTES])
+{
+    char copy[LIMIT_PATH_BYTES];
+    snprintf(copy, sizeof copy, "%s", path);
+    snprintf(out, LIMIT_PATH_BYTES, "%s", dirname(copy));
+}
+
+/* Writes one export file to path through a temporary file beside it. */
+static int write_atomic(const char *path, const struct export_job *job, const char *name,
+                        struct export_stats *st)
+{
+    char tmp[LIMIT_PATH_BYTES + 16];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= sizeof tmp) {
+        cli_error(CMD, "-o path too long");
+        return CLI_USAGE;
+    }
+    const int fd = mkstemp(tmp);
+    if (fd < 0) {
+        cli_error(CMD, "cannot create a file beside %s: %s", path, strerror(errno));
+        return CLI_FAIL;
+    }
+    const mode_t um = umask(0);
+    umask(um);
+    FILE *f = fdopen(fd, "w");
+    int erc = EXPORT_E_IO;
+    /* Group-readable at most: an AMBER export is for the SOC's own tools, never for every local
+     * user. */
+    if (f && fchmod(fd, 0640 & ~um) == 0)
+        erc = export_write(job, name, f, st);
+    if (erc == EXPORT_OK && fsync(fd) != 0)
+        erc = EXPORT_E_IO;
+    const int saved = errno;
+    if (f ? fclose(f) != 0 : close(fd) != 0)
+        erc = erc == EXPORT_OK ? EXPORT_E_IO : erc;
+    if (erc == EXPORT_OK && rename(tmp, path) == 0) {
+        char dir[LIMIT_PATH_BYTES];
+        dir_of(path, dir);
+        fsync_dir(dir);
+        return CLI_OK;
+    }
+    if (erc == EXPORT_OK)
+        cli_error(CMD, "cannot replace %s: %s", path, strerror(errno));
+    else
+        cli_error(CMD, "writing %s: %s%s%s", path, export_strerror(erc),
+                  erc == EXPORT_E_IO ? ": " : "", erc == EXPORT_E_IO ? strerror(saved) : "");
+    unlink(tmp);
+    return CLI_FAIL;
+}
+
+static int write_dir(const char *path, const struct export_job *job, struct export_stats *st)
+{
+    struct stat sb;
+    if (mkdir(path, 0777) != 0 && (errno != EEXIST || stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+        cli_error(CMD, "-o %s: cannot create the directory for --format %s: %s", path,
+                  export_format_name(job->format), errno == EEXIST ? "not a directory"
+                                                                   : strerror(errno));
+        return CLI_FAIL;
+    }
+    char names[EXPORT_MAX_FILES][EXPORT_FILE_NAME_BYTES];
+    const size_t n = export_file_names(job, names);
+    for (size_t i = 0; i < n; i++) {
+        char file[LIMIT_PATH_BYTES];
+        if ((size_t)snprintf(file, sizeof file, "%s/%s", path, names[i]) >= sizeof file) {
+            cli_error(CMD, "-o path too long");
+            return CLI_USAGE;
+        }
+        const int rc = write_atomic(file, job, names[i], st);
+        if (rc != CLI_OK)
+            return rc;
+    }
+    return CLI_OK;
+}
+
+/* One export at now. */
+static int export_once(const struct export_args *a, struct export_job *job,
+                       struct store_source *src, struct export_stats *st)
+{
+    job->now_ms = cli_now_ms();
+    job->since_ms = 0;
+    if (a->since && timefmt_parse_point(a->since, job->now_ms, -1, &job->since_ms) != TIMEFMT_OK)
+        return CLI_USAGE; /* parsed once already; only an out-of-range clock gets here */
+    src->now_ms = job->now_ms;
+    src->since_ms = job->since_ms;
+    export_stats_init(st);
+    const int rc = export_format_is_dir(job->format) ? write_dir(a->out, job, st)
+                                                     : write_atomic(a->out, job, NULL, st);
+    if (rc == CLI_OK) {
+        printf("%s: %llu records (%s)\n", a->out, (unsigned long long)st->records,
+               export_format_name(job->format));
+        fflush(stdout);
+    }
+    return rc;
+}
+
+static int last_seq(struct store *s, uint64_t *seq)
+{
+    struct store_stats ss;
+    const int rc = store_stats(s, &ss);
+    if (rc == STORE_OK)
+        *seq = ss.last_seq;
+    return rc;
+}
+
+/* --every: re-export when the store got a record (or a revocation) or an exported record expired,
+ * at most once per period, until SIGINT/SIGTERM. Runs until told to stop, by design. */
+static int export_every(const struct export_args *a, struct export_job *job,
+                        struct store_source *src, struct cli_node *n)
+{
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop, NULL); /* taken only by sigtimedwait below: no handler races */
+    struct export_stats st;
+    uint64_t seen = 0;
+    const int src_rc = last_seq(n->store, &seen);
+    if (src_rc != STORE_OK) {
+        cli_error(CMD, "store %s: %s", n->cfg.data_dir, store_strerror(src_rc));
+        return CLI_FAIL;
+    }
+    const int rc = export_once(a, job, src, &st);
+    if (rc != CLI_OK)
+        return rc; /* a first failure is a setup problem (bad -o...): say so now */
+    const struct timespec period = {.tv_sec = (time_t)(a->every_ms / 1000),
+                                     .tv_nsec = (long)(a->every_ms % 1000) * 1000000L};
+    for (;;) {
+        const int sig = sigtimedwait(&stop, NULL, &period);
+        if (sig == SIGINT || sig == SIGTERM)
+            return CLI_OK;
+        uint64_t now_seq = seen;
+        if (last_seq(n->store, &now_seq) != STORE_OK)
+            continue; /* a busy or growing store: try again next period */
+        if (now_seq == seen && cli_now_ms() < st.next_expiry_ms)
+            continue;
+        seen = now_seq;
+        /* A failure later on (disk full...) is reported and retried; the old files stay. */
+        (void)export_once(a, job, src, &st);
+    }
+}
+
+int cli_export(int argc, char **argv)
+{
+    struct export_args a = {0};
+    struct export_job *job = calloc(1, sizeof *job);
+    struct cli_shown *shown = calloc(1, sizeof *shown);
+    int rc = CLI_FAIL;
+    if (!job || !shown) {
+        cli_error(CMD, "out of memory");
+        goto out_free;
+    }
+    if ((rc = parse_args(argc, argv, &a, job)) != CLI_OK)
+        goto out_free;
+    struct cli_node n;
+    if ((rc = cli_open(CMD, a.conf, CLI_OPEN_KEY | CLI_OPEN_STORE_RO, &n)) != CLI_OK)
+        goto out_free;
+    /* The export is gated as N itself: only the public key is needed, the secret goes now. */
+    memcpy(job->self.key, n.id.sign_pk, LIMIT_KEY_BYTES);
+    keys_identity_wipe(&n.id);
+    n.has_key = false;
+    snprintf(job->self.org, sizeof job->self.org, "%s", n.cfg.organisation);
+    struct store_source src = {.st = n.store, .shown = shown};
+    job->src = (struct export_source){.each = source_each, .src = &src};
+    if (a.every) {
+        rc = export_every(&a, job, &src, &n);
+    } else {
+        struct export_stats st;
+        rc = export_once(&a, job, &src, &st);
+    }
+    cli_close(&n);
+out_free:
+    free(job);
+    free(shown);
+    return rc;
+}

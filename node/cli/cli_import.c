@@ -1,0 +1,494 @@
+/* cli_import.c - `tlpmesh import`: candidates from a file (node/formats/import.h) -> signed records.
+ *
+ * Order of decisions per candidate, each counted in the summary (nothing dropped silently):
+ * parser skips and invalid values; TLP (source, floored by --tlp); RED without --to; expired in
+ * the source; warninglists (unless --force); the same indicator earlier in this input; a live
+ * record of ours already in the store (as publish dedupes). The rest is signed and committed in
+ * batches of LIMIT_IMPORT_BATCH records, one durable transaction each.
+ */
+#include <assert.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "node/cli/cli.h"
+#include "node/formats/import.h"
+
+_Static_assert(LIMIT_IMPORT_BATCH <= LIMIT_STORE_BATCH, "one import batch is one store batch");
+
+enum reason {
+    R_UNSUPPORTED,
+    R_NOT_IDS,
+    R_REVOKED,
+    R_WARNINGLIST,
+    R_RED_NO_TO,
+    R_EXPIRED,
+    R_DUP_INPUT,
+    R_REVOKED_HERE,
+    R_COUNT
+};
+
+static const char *const reason_names[R_COUNT] = {
+    [R_UNSUPPORTED] = "unsupported type", [R_NOT_IDS] = "not to_ids",
+    [R_REVOKED] = "revoked in source",    [R_WARNINGLIST] = "on warninglist",
+    [R_RED_NO_TO] = "red without --to",   [R_EXPIRED] = "expired in source",
+    [R_DUP_INPUT] = "duplicate in input", [R_REVOKED_HERE] = "revoked on this node",
+};
+
+struct import_args {
+    const char *conf, *format, *path, *tlp, *column, *type;
+    const char *communities[LIMIT_AUDIENCE_COMMUNITIES + 1];
+    const char *to[LIMIT_AUDIENCE_RECIPIENTS + 1];
+    const char *warninglists[LIMIT_WARNINGLIST_FILES + 1];
+    size_t n_communities, n_to, n_warninglists;
+    bool include_non_ids, force, dry_run, json;
+};
+
+struct summary {
+    size_t candidates, imported, present, invalid;
+    size_t skipped[R_COUNT];
+    char wl_names[LIMIT_WARNINGLIST_FILES][LIMIT_WARNINGLIST_NAME_BYTES + 1]; /* copies: the
+                                                            set is freed before the summary */
+    size_t wl_counts[LIMIT_WARNINGLIST_FILES];
+    size_t n_wl;
+    json_t *invalid_list; /* first LIMIT_IMPORT_INVALID_LISTED */
+};
+
+static int parse_args(int argc, char **argv, struct import_args *a)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},   {"format", required_argument, NULL, 'F'},
+        {"tlp", required_argument, NULL, 'l'},      {"community", required_argument, NULL, 'C'},
+        {"to", required_argument, NULL, 'T'},       {"column", required_argument, NULL, 'k'},
+        {"type", required_argument, NULL, 't'},     {"include-non-ids", no_argument, NULL, 'i'},
+        {"warninglist", required_argument, NULL, 'w'}, {"force", no_argument, NULL, 'f'},
+        {"dry-run", no_argument, NULL, 'n'},        {"json", no_argument, NULL, 'j'},
+        {0, 0, 0, 0}};
+    int c;
+    bool ok = true;
+    opterr = 0;
+    while (ok && (c = getopt_long(argc, argv, ":c:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': a->conf = optarg; break;
+        case 'F': a->format = optarg; break;
+        case 'l': a->tlp = optarg; break;
+        case 'k': a->column = optarg; break;
+        case 't': a->type = optarg; break;
+        case 'i': a->include_non_ids = true; break;
+        case 'f': a->force = true; break;
+        case 'n': a->dry_run = true; break;
+        case 'j': a->json = true; break;
+        case 'C': ok = cli_push(a->communities, &a->n_communities, LIMIT_AUDIENCE_COMMUNITIES, optarg); break;
+        case 'T': ok = cli_push(a->to, &a->n_to, LIMIT_AUDIENCE_RECIPIENTS, optarg); break;
+        case 'w': ok = cli_push(a->warninglists, &a->n_warninglists, LIMIT_WARNINGLIST_FILES, optarg); break;
+        default: return cli_bad_option("import", argv, c);
+        }
+    }
+    if (!ok) {
+        cli_error("import", "too many %s (at most %d communities, %d --to, %d warninglists)",
+                  argv[optind - 2], LIMIT_AUDIENCE_COMMUNITIES, LIMIT_AUDIENCE_RECIPIENTS,
+                  LIMIT_WARNINGLIST_FILES);
+        return CLI_USAGE;
+    }
+    if (optind != argc - 1) {
+        cli_error("import", "expected exactly one FILE or DIR (see tlpmesh import --help)");
+        return CLI_USAGE;
+    }
+    a->path = argv[optind];
+    if (!a->format) {
+        cli_error("import", "--format is required: misp, misp-feed, stix, csv or text");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* Options -> parser options and the TLP floor (-1 = none). */
+static int check_args(const struct import_args *a, struct import_opts *o, int *tlp_floor)
+{
+    const int f = import_format_parse(a->format);
+    if (f < 0) {
+        cli_error("import", "--format '%s' is not one of misp, misp-feed, stix, csv, text",
+                  a->format);
+        return CLI_USAGE;
+    }
+    *o = (struct import_opts){.format = (enum import_format)f, .itype = -1, .column = a->column,
+                              .include_non_ids = a->include_non_ids};
+    if (a->type && (o->itype = proto_itype_parse(a->type)) < 0) {
+        cli_error("import", "--type '%s' is not a supported type (see tlpmesh publish --help)",
+                  a->type);
+        return CLI_USAGE;
+    }
+    if ((f == IMPORT_TEXT && !a->type) || (a->column && f != IMPORT_CSV)) {
+        cli_error("import", f == IMPORT_TEXT ? "--format text needs --type"
+                                             : "--column is for --format csv only");
+        return CLI_USAGE;
+    }
+    *tlp_floor = -1;
+    if (a->tlp && (*tlp_floor = proto_tlp_parse(a->tlp)) < 0) {
+        cli_error("import", "--tlp '%s' is not one of clear, green, amber, amber+strict, red",
+                  a->tlp);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* --- the same indicator twice in one input: a set of 64-bit keys of (type, tlp, value) --- */
+
+struct seen {
+    uint64_t *slots; /* 0 = empty; capacity a power of two, at most half full */
+    size_t cap;
+};
+
+static bool seen_init(struct seen *s, size_t n)
+{
+    s->cap = 16;
+    while (s->cap < 2 * n + 2)
+        s->cap *= 2;
+    s->slots = calloc(s->cap, sizeof *s->slots);
+    return s->slots != NULL;
+}
+
+/* True when the key was already there; adds it otherwise. */
+static bool seen_add(struct seen *s, int itype, int tlp, const char *value)
+{
+    uint8_t h[8];
+    crypto_generichash_state st;
+    const uint8_t hdr[2] = {(uint8_t)itype, (uint8_t)tlp};
+    crypto_generichash_init(&st, NULL, 0, sizeof h);
+    crypto_generichash_update(&st, hdr, sizeof hdr);
+    crypto_generichash_update(&st, (const uint8_t *)value, strlen(value));
+    crypto_generichash_final(&st, h, sizeof h);
+    uint64_t k;
+    memcpy(&k, h, sizeof k);
+    k |= 1; /* never the empty marker */
+    for (size_t i = k & (s->cap - 1), probes = 0; probes < s->cap;
+         i = (i + 1) & (s->cap - 1), probes++) {
+        if (s->slots[i] == k)
+            return true;
+        if (s->slots[i] == 0) {
+            s->slots[i] = k;
+            return false;
+        }
+    }
+    assert(0 && "seen set full: sized for every candidate");
+    return true;
+}
+
+/* --- summary --- */
+
+static void note_invalid(struct summary *sum, const struct import_item *it)
+{
+    sum->invalid++;
+    if (json_array_size(sum->invalid_list) >= LIMIT_IMPORT_INVALID_LISTED)
+        return;
+    json_array_append_new(sum->invalid_list,
+                          json_pack("{s:s, s:s, s:s, s:s}", "type",
+                                    it->itype > 0 ? proto_itype_name(it->itype) : it->src_type,
+                                    "value", it->value, "reason", it->why ? it->why : "",
+                                    "where", it->where ? it->where : ""));
+}
+
+static void note_warninglist(struct summary *sum, const char *name)
+{
+    sum->skipped[R_WARNINGLIST]++;
+    for (size_t i = 0; i < sum->n_wl; i++) {
+        if (strcmp(sum->wl_names[i], name) == 0) {
+            sum->wl_counts[i]++;
+            return;
+        }
+    }
+    assert(sum->n_wl < LIMIT_WARNINGLIST_FILES);
+    snprintf(sum->wl_names[sum->n_wl], sizeof sum->wl_names[0], "%s", name);
+    sum->wl_counts[sum->n_wl++] = 1;
+}
+
+static size_t skipped_total(const struct summary *sum)
+{
+    size_t t = 0;
+    for (int r = 0; r < R_COUNT; r++)
+        t += sum->skipped[r];
+    return t;
+}
+
+static void print_summary(const struct import_args *a, const struct summary *sum)
+{
+    fprintf(stderr, "tlpmesh import: %s: %s %zu, already present %zu, skipped %zu", a->path,
+            a->dry_run ? "would import" : "imported", sum->imported, sum->present,
+            skipped_total(sum));
+    const char *sep = " (";
+    for (int r = 0; r < R_COUNT; r++) {
+        if (sum->skipped[r]) {
+            fprintf(stderr, "%s%s: %zu", sep, reason_names[r], sum->skipped[r]);
+            sep = ", ";
+        }
+    }
+    fprintf(stderr, "%s, invalid %zu\n", sep[0] == ',' ? ")" : "", sum->invalid);
+    for (size_t i = 0; i < sum->n_wl; i++)
+        fprintf(stderr, "  on warninglist '%s': %zu\n", sum->wl_names[i], sum->wl_counts[i]);
+    size_t i;
+    const json_t *v;
+    json_array_foreach(sum->invalid_list, i, v) {
+        fprintf(stderr, "  invalid: %s (%s)\n", json_string_value(json_object_get(v, "reason")),
+                json_string_value(json_object_get(v, "where")));
+    }
+    if (sum->invalid > json_array_size(sum->invalid_list))
+        fprintf(stderr, "  ... and %zu more invalid\n",
+                sum->invalid - json_array_size(sum->invalid_list));
+}
+
+static void print_json_summary(const struct import_args *a, const struct summary *sum)
+{
+    json_t *skipped = json_object(), *wl = json_object();
+    for (int r = 0; r < R_COUNT; r++)
+        json_object_set_new(skipped, reason_names[r], json_integer((json_int_t)sum->skipped[r]));
+    for (size_t i = 0; i < sum->n_wl; i++)
+        json_object_set_new(wl, sum->wl_names[i], json_integer((json_int_t)sum->wl_counts[i]));
+    json_t *o = json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:O}", "file",
+                          a->path, "format", a->format, "dry_run", a->dry_run, "candidates",
+                          (json_int_t)sum->candidates, "imported", (json_int_t)sum->imported,
+                          "already_present", (json_int_t)sum->present, "skipped_total",
+                          (json_int_t)skipped_total(sum), "skipped", skipped, "warninglists",
+                          wl, "invalid", (json_int_t)sum->invalid, "invalid_values",
+                          sum->invalid_list);
+    char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    if (txt)
+        puts(txt);
+    free(txt);
+    json_decref(o);
+}
+
+/* --- records --- */
+
+struct batch {
+    struct proto_record *recs;
+    uint8_t (*bufs)[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
+    struct store_put *puts;
+    size_t n;
+};
+
+static int batch_commit(struct cli_node *node, struct batch *b, struct summary *sum)
+{
+    if (b->n == 0)
+        return CLI_OK;
+    const int rc = store_put_batch(node->store, b->puts, b->n);
+    if (rc != STORE_OK) {
+        cli_error("import", "store %s: %s (this batch of %zu records was not stored)",
+                  node->cfg.data_dir, store_strerror(rc), b->n);
+        return CLI_FAIL;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->puts[i].result == STORE_PUT_ADDED)
+            sum->imported++;
+        else if (b->puts[i].result == STORE_PUT_DUPLICATE)
+            sum->present++;
+        else
+            sum->skipped[R_REVOKED_HERE]++;
+    }
+    b->n = 0;
+    return CLI_OK;
+}
+
+/* Fills a record of ours for an OK candidate at the given TLP. */
+static void build_record(const struct import_item *it, int tlp, const struct cli_node *node,
+                         const struct proto_audience *aud, uint64_t now, struct proto_record *r)
+{
+    assert(it->status == IMPORT_OK && proto_tlp_valid(tlp));
+    memset(r, 0, sizeof *r);
+    r->version = PROTO_RECORD_VERSION;
+    r->kind = PROTO_KIND_INDICATOR;
+    r->tlp = (uint8_t)tlp;
+    r->created_ms = now;
+    memcpy(r->origin, node->id.sign_pk, LIMIT_KEY_BYTES);
+    r->audience = *aud;
+    struct proto_indicator *in = &r->u.ind;
+    in->type = (uint8_t)it->itype;
+    in->confidence = 50;
+    in->valid_until_ms = it->valid_until_ms ? it->valid_until_ms
+                                            : now + cli_default_validity_ms(it->itype);
+    snprintf(in->value, sizeof in->value, "%s", it->value);
+    if (it->comment)
+        snprintf(in->comment, sizeof in->comment, "%s", it->comment);
+    for (size_t i = 0; i < it->n_tags; i++)
+        snprintf(in->tags[i], sizeof in->tags[i], "%s", it->tags[i]);
+    in->n_tags = (uint8_t)it->n_tags;
+    proto_record_normalise_sets(r);
+}
+
+struct run {
+    const struct import_args *a;
+    struct cli_node *node;
+    const struct warninglist_set *wl;
+    const struct proto_audience *aud;
+    int tlp_floor;
+    uint64_t now;
+    struct seen seen;
+    struct batch b;
+    struct summary *sum;
+};
+
+/* One OK candidate: decide, then queue it for the batch (or count it). */
+static int take(struct run *ru, const struct import_item *it)
+{
+    struct summary *sum = ru->sum;
+    const int tlp = it->tlp > ru->tlp_floor ? it->tlp : ru->tlp_floor;
+    assert(proto_tlp_valid(tlp));
+    const char *hit;
+    if (tlp == PROTO_TLP_RED && ru->aud->n_recipients == 0) {
+        sum->skipped[R_RED_NO_TO]++;
+    } else if (it->valid_until_ms && it->valid_until_ms <= ru->now) {
+        sum->skipped[R_EXPIRED]++;
+    } else if (!ru->a->force && (hit = warninglist_match(ru->wl, it->itype, it->value))) {
+        note_warninglist(sum, hit);
+    } else if (seen_add(&ru->seen, it->itype, tlp, it->value)) {
+        sum->skipped[R_DUP_INPUT]++;
+    } else {
+        struct proto_record *r = &ru->b.recs[ru->b.n];
+        build_record(it, tlp, ru->node, ru->aud, ru->now, r);
+        uint8_t id[LIMIT_ID_BYTES];
+        const int frc = cli_find_duplicate(ru->node->store, r, ru->now, id);
+        if (frc < 0) {
+            cli_error("import", "store %s: %s", ru->node->cfg.data_dir, store_strerror(frc));
+            return CLI_FAIL;
+        }
+        if (frc == 1) {
+            sum->present++;
+        } else if (ru->a->dry_run) {
+            sum->imported++;
+        } else {
+            const int len = cli_sign_record(&ru->node->id, r, ru->b.bufs[ru->b.n], id);
+            if (len < 0) {
+                /* Every field was validated on the way in: this is a bug, not bad input. */
+                cli_error("import", "cannot encode %s '%s': %s", proto_itype_name(it->itype),
+                          it->value, proto_strerror(len));
+                return CLI_FAIL;
+            }
+            struct store_put *p = &ru->b.puts[ru->b.n++];
+            *p = (struct store_put){.signed_rec = ru->b.bufs[ru->b.n - 1], .len = (size_t)len,
+                                    .rec = r, .added_us = cli_now_ms() * 1000};
+            memcpy(p->id, id, LIMIT_ID_BYTES);
+            if (ru->b.n == LIMIT_IMPORT_BATCH)
+                return batch_commit(ru->node, &ru->b, sum);
+        }
+    }
+    return CLI_OK;
+}
+
+static void progress(size_t done, size_t total, bool final)
+{
+    fprintf(stderr, "\rimporting %zu/%zu%s", done, total, final ? "\n" : "");
+}
+
+static int process(struct run *ru, const struct import_list *l)
+{
+    const bool bar = isatty(STDERR_FILENO) && l->n >= LIMIT_IMPORT_BATCH;
+    int rc = CLI_OK;
+    for (size_t i = 0; i < l->n && rc == CLI_OK; i++) {
+        const struct import_item *it = &l->items[i];
+        switch (it->status) {
+        case IMPORT_OK: rc = take(ru, it); break;
+        case IMPORT_INVALID: note_invalid(ru->sum, it); break;
+        case IMPORT_SKIP_NOT_IDS: ru->sum->skipped[R_NOT_IDS]++; break;
+        case IMPORT_SKIP_REVOKED: ru->sum->skipped[R_REVOKED]++; break;
+        default: ru->sum->skipped[R_UNSUPPORTED]++; break;
+        }
+        if (bar && i % LIMIT_IMPORT_BATCH == 0)
+            progress(i, l->n, false);
+    }
+    if (rc == CLI_OK)
+        rc = batch_commit(ru->node, &ru->b, ru->sum);
+    if (bar)
+        progress(l->n, l->n, true);
+    return rc;
+}
+
+/* "no TLP in FILE and no --tlp given": refuse before anything is stored. */
+static bool all_have_tlp(const struct import_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->items[i].status == IMPORT_OK && l->items[i].tlp < 0)
+            return false;
+    }
+    return true;
+}
+
+static int run_import(const struct import_args *a, struct cli_node *node,
+                      const struct import_list *l, int tlp_floor, struct summary *sum)
+{
+    struct proto_audience aud = {0};
+    struct warninglist_set wl;
+    warninglist_set_init(&wl);
+    struct run ru = {.a = a, .node = node, .wl = &wl, .aud = &aud, .tlp_floor = tlp_floor,
+                     .now = cli_now_ms(), .sum = sum};
+    int rc = cli_build_audience("import", a->communities, a->n_communities, a->to, a->n_to, &aud);
+    if (rc == CLI_OK && !a->force)
+        rc = cli_load_warninglists("import", &node->cfg, a->warninglists, a->n_warninglists, &wl);
+    if (rc != CLI_OK)
+        goto out;
+    {
+        /* sort audience lists once, as every record of this import shares them */
+        struct proto_record tmp = {.audience = aud};
+        proto_record_normalise_sets(&tmp);
+        aud = tmp.audience;
+    }
+    ru.b.recs = calloc(LIMIT_IMPORT_BATCH, sizeof *ru.b.recs);
+    ru.b.bufs = calloc(LIMIT_IMPORT_BATCH, sizeof *ru.b.bufs);
+    ru.b.puts = calloc(LIMIT_IMPORT_BATCH, sizeof *ru.b.puts);
+    if (!ru.b.recs || !ru.b.bufs || !ru.b.puts || !seen_init(&ru.seen, l->n)) {
+        cli_error("import", "out of memory");
+        rc = CLI_FAIL;
+        goto out;
+    }
+    rc = process(&ru, l);
+    if (sum->imported > 0 && !a->dry_run)
+        cli_notify_node(&node->cfg);
+out:
+    free(ru.seen.slots);
+    free(ru.b.recs);
+    free(ru.b.bufs);
+    free(ru.b.puts);
+    warninglist_set_free(&wl);
+    return rc;
+}
+
+int cli_import(int argc, char **argv)
+{
+    struct import_args a = {0};
+    struct import_opts o;
+    int tlp_floor, rc = parse_args(argc, argv, &a);
+    if (rc != CLI_OK || (rc = check_args(&a, &o, &tlp_floor)) != CLI_OK)
+        return rc;
+    struct import_list l;
+    import_list_init(&l);
+    struct summary sum = {.invalid_list = json_array()};
+    char why[1024] = "";
+    const int prc = import_path(a.path, &o, &l, why, sizeof why);
+    if (prc != 0) {
+        cli_error("import", "%s", why[0] ? why : import_strerror(prc));
+        rc = CLI_USAGE;
+        goto out_list;
+    }
+    if (tlp_floor < 0 && !all_have_tlp(&l)) {
+        cli_error("import", "no TLP in %s and no --tlp given", a.path);
+        rc = CLI_USAGE;
+        goto out_list;
+    }
+    sum.candidates = l.n;
+    struct cli_node node;
+    if ((rc = cli_open("import", a.conf, CLI_OPEN_KEY | CLI_OPEN_STORE_RW, &node)) != CLI_OK)
+        goto out_list;
+    rc = run_import(&a, &node, &l, tlp_floor, &sum);
+    cli_close(&node);
+    if (rc == CLI_OK) {
+        print_summary(&a, &sum);
+        if (a.json)
+            print_json_summary(&a, &sum);
+    }
+out_list:
+    json_decref(sum.invalid_list);
+    import_list_free(&l);
+    return rc;
+}

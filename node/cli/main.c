@@ -1,0 +1,193 @@
+/* main.c - tlpmesh: dispatch to a command, --help, --version. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "node/cli/cli.h"
+
+#ifndef TLPMESH_VERSION
+#define TLPMESH_VERSION "0.0.0"
+#endif
+
+const struct cli_command cli_commands[] = {
+    {"keygen", cli_keygen, "create a node key file and print its public identity",
+     "usage: tlpmesh keygen -o FILE\n"
+     "  Writes a new random key (mode 0600; never overwrites) and prints the public identity\n"
+     "  (base64, 44 characters) to share with partner nodes.\n"
+     "example: tlpmesh keygen -o /etc/tlpmesh/node.key\n"},
+    {"pubkey", cli_pubkey, "print the public identity of a key file",
+     "usage: tlpmesh pubkey FILE\n"
+     "example: tlpmesh pubkey /etc/tlpmesh/node.key\n"},
+    {"init", cli_init, "create key, config and data directory for a new node",
+     "usage: tlpmesh init DIR --org NAME --network NAME [--listen HOST:PORT]\n"
+     "  Creates DIR/node.key, DIR/tlpmesh.conf and DIR/data; prints the config path and the\n"
+     "  public identity. Never overwrites an existing node.\n"
+     "example: tlpmesh init /var/lib/tlpmesh --org CERT-EE --network eu-cert-mesh --listen 0.0.0.0:7400\n"},
+    {"check-config", cli_check_config, "validate a config file, printing every problem",
+     "usage: tlpmesh check-config -c FILE\n"
+     "  Prints each problem as FILE:LINE: message. Exit 0 when valid, 2 otherwise.\n"
+     "example: tlpmesh check-config -c /etc/tlpmesh/tlpmesh.conf\n"},
+    {"publish", cli_publish, "sign and store a new indicator (prints its id)",
+     "usage: tlpmesh publish -c CONF --type T --value V --tlp clear|green|amber|amber+strict|red\n"
+     "         [--community NAME]... [--to PUBKEY]... [--valid-until RFC3339|DURATION]\n"
+     "         [--confidence 0-100] [--tag T]... [--comment TEXT] [--warninglist FILE]...\n"
+     "         [--force] [--json]\n"
+     "  Types: ip-src ip-dst domain hostname url email-src email-dst md5 sha1 sha256 sha512 filename.\n"
+     "  RED needs at least one --to. Default validity: 30d for IPs, 90d for names, URLs and\n"
+     "  e-mail addresses, 365d for hashes and file names; default confidence 50.\n"
+     "  Publishing the same type, value, TLP and audience again while it is valid prints the\n"
+     "  existing id and adds nothing.\n"
+     "  A value on a MISP warninglist (--warninglist FILE, and DataDir/../warninglists/*.json)\n"
+     "  is refused with exit 1 unless --force.\n"
+     "example: tlpmesh publish -c tlpmesh.conf --type ip-dst --value 203.0.113.7 --tlp amber \\\n"
+     "           --community energy-isac --valid-until 14d --tag phishing --comment 'C2 of campaign X'\n"},
+    {"query", cli_query, "find live records by indicator value",
+     "usage: tlpmesh query -c CONF VALUE [--json]\n"
+     "  VALUE is normalised for every type that accepts it (203.0.113.7, Example.COM., ...).\n"
+     "  Exit 0 when found, 1 when not.\n"
+     "example: tlpmesh query -c tlpmesh.conf evil.example.com\n"},
+    {"show", cli_show, "show one record by id",
+     "usage: tlpmesh show -c CONF ID [--json]\n"
+     "example: tlpmesh show -c tlpmesh.conf 3f2a...e9 (64 hex digits)\n"},
+    {"list", cli_list, "list live records",
+     "usage: tlpmesh list -c CONF [--type T] [--tlp L] [--since RFC3339|DURATION] [--all] [--json]\n"
+     "  --tlp L lists records at level L; --since 2h lists records created in the last two hours;\n"
+     "  --all also lists revoked and expired records (marked as such).\n"
+     "example: tlpmesh list -c tlpmesh.conf --type sha256 --since 7d --json\n"},
+    {"revoke", cli_revoke, "revoke a record this node published",
+     "usage: tlpmesh revoke -c CONF ID [--reason TEXT]\n"
+     "  Signs a revocation; revoked records are no longer returned, exported or forwarded.\n"
+     "example: tlpmesh revoke -c tlpmesh.conf 3f2a...e9 --reason 'false positive: CDN address'\n"},
+    {"run", cli_run, "run the node in the foreground until SIGINT/SIGTERM",
+     "usage: tlpmesh run -c CONF [--log-format text|json] [--log-file PATH]\n"
+     "  Logs one line per event to stderr, or to PATH (SIGHUP reopens it for logrotate);\n"
+     "  these options win over the config's LogFormat and LogFile.\n"
+     "example: tlpmesh run -c /etc/tlpmesh/tlpmesh.conf --log-format json\n"},
+    {"status", cli_status, "show a running node's identity and peers",
+     "usage: tlpmesh status -c CONF [--json]\n"
+     "example: tlpmesh status -c tlpmesh.conf\n"},
+    {"peer", cli_peer, "add or remove a peer (takes effect in a running node)",
+     "usage: tlpmesh peer add -c CONF --key PUBKEY --endpoint HOST:PORT --org NAME\n"
+     "                        [--community NAME]... [--max-tlp LEVEL] [--relation partner|client]\n"
+     "       tlpmesh peer remove -c CONF PUBKEY\n"
+     "example: tlpmesh peer add -c tlpmesh.conf --key jx8B...= --endpoint 192.0.2.10:7400 --org CERT-FI\n"},
+    {"export", cli_export, "write live records, through the TLP gate, in a SOC tool's format",
+     "usage: tlpmesh export -c CONF --format FORMAT -o PATH [--max-tlp LEVEL] [--type T]...\n"
+     "         [--since RFC3339|DURATION] [--stix-tlp1] [--every DURATION]\n"
+     "  Formats: zeek (Intel framework file), suricata (directory of dataset lists + rules),\n"
+     "  suricata-iprep (directory: categories.txt, reputation.list), csv (MISP CSV), hosts,\n"
+     "  stix (STIX 2.1 bundle), misp-feed (directory: manifest.json, hashes.csv, one event\n"
+     "  per TLP level, tagged with that level), text.\n"
+     "  Only live records the gate lets go to this node's own organisation appear, up to\n"
+     "  --max-tlp (default amber); RED needs --max-tlp red and this node among the recipients.\n"
+     "  Files are replaced atomically. --stix-tlp1 uses TLP 1.0 marking ids (OpenCTI).\n"
+     "  --every 5m keeps running and re-exports when records arrive or expire, until\n"
+     "  SIGINT/SIGTERM.\n"
+     "example: tlpmesh export -c tlpmesh.conf --format zeek -o /opt/zeek/intel/tlpmesh.txt \\\n"
+     "           --max-tlp amber --every 5m\n"},
+    {"import", cli_import, "sign and store indicators from a MISP, STIX, CSV or text file",
+     "usage: tlpmesh import -c CONF --format misp|misp-feed|stix|csv|text FILE|DIR [--tlp L]\n"
+     "         [--community NAME]... [--to PUBKEY]... [--column N|NAME] [--type T]\n"
+     "         [--include-non-ids] [--warninglist FILE]... [--force] [--dry-run] [--json]\n"
+     "  misp: one event ({\"Event\": ...}); misp-feed: a directory with manifest.json;\n"
+     "  stix: a STIX 2.1 bundle of indicators; csv: --column (number from 1 or header name)\n"
+     "  with --type or a \"type\" column; text: one value per line with --type, # comments.\n"
+     "  TLP comes from the source (MISP tlp: tags, STIX markings); --tlp is the default when\n"
+     "  it has none and a floor otherwise (the more restrictive wins). No TLP at all: refused.\n"
+     "  Skipped and invalid entries are counted on stderr; --json prints a summary object.\n"
+     "  Values on a warninglist are skipped unless --force. --dry-run stores nothing.\n"
+     "example: tlpmesh import -c tlpmesh.conf --format misp event.json --community energy-isac\n"},
+    {"community", cli_community, "create and change this node's community rosters; show rosters",
+     "usage: tlpmesh community create -c CONF NAME [--tlp clear|green|amber|amber+strict]\n"
+     "                                 [--member PUBKEY=ORG]...\n"
+     "       tlpmesh community add-member -c CONF NAME --key PUBKEY --org ORG\n"
+     "       tlpmesh community remove-member -c CONF NAME --key PUBKEY\n"
+     "       tlpmesh community show -c CONF [NAME] [--json]\n"
+     "  create signs version 1 of a roster owned by this node, which is a member itself; each\n"
+     "  change signs the next version. Only a roster's owner can change it. A roster goes to the\n"
+     "  community itself (default --tlp green). Other nodes count it only if their config has\n"
+     "  TrustRosterOwner = this node's key. show lists every known roster, trusted or not.\n"
+     "example: tlpmesh community create -c tlpmesh.conf eu-energy --member jx8B...=CERT-FI\n"},
+    {"sight", cli_sight, "report that a live indicator was seen (prints the sighting's id)",
+     "usage: tlpmesh sight -c CONF ID [--count N] [--first-seen T] [--last-seen T]\n"
+     "  T is an RFC 3339 time or a duration ago (2h). Defaults: count 1, last seen now, first\n"
+     "  seen = last seen. The sighting gets the record's TLP and audience: it goes only where\n"
+     "  the record may go. tlpmesh show ID lists the sightings per organisation.\n"
+     "example: tlpmesh sight -c tlpmesh.conf 3f2a...e9 --count 12 --first-seen 24h\n"},
+    {NULL, NULL, NULL, NULL},
+};
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "tlpmesh %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void cli_usage(const char *cmd, FILE *out)
+{
+    for (const struct cli_command *c = cli_commands; c->name; c++)
+        if (strcmp(c->name, cmd) == 0)
+            fputs(c->usage, out);
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    return false;
+}
+
+uint64_t cli_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void print_help(FILE *out)
+{
+    fputs("tlpmesh - a federated peer-to-peer threat-indicator mesh with enforced TLP 2.0\n\n"
+          "usage: tlpmesh COMMAND [options]    (tlpmesh COMMAND --help for details)\n\n"
+          "commands:\n",
+          out);
+    for (const struct cli_command *c = cli_commands; c->name; c++)
+        fprintf(out, "  %-13s %s\n", c->name, c->summary);
+    fputs("\nexample: tlpmesh init ./node-a --org CERT-A --network demo-mesh\n"
+          "         tlpmesh publish -c ./node-a/tlpmesh.conf --type domain --value evil.example "
+          "--tlp green\n",
+          out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        print_help(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("tlpmesh %s\n", TLPMESH_VERSION);
+        return CLI_OK;
+    }
+    for (const struct cli_command *c = cli_commands; c->name; c++) {
+        if (strcmp(c->name, argv[1]) != 0)
+            continue;
+        if (cli_wants_help(argc - 1, argv + 1)) {
+            fputs(c->usage, stdout);
+            return CLI_OK;
+        }
+        return c->run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "tlpmesh: unknown command '%s' (try tlpmesh --help)\n", argv[1]);
+    return CLI_USAGE;
+}

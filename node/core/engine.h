@@ -1,0 +1,200 @@
+/* engine.h - one node's peers and sessions, sans-IO (DESIGN.md §2, §3).
+ *
+ * The engine decides who to dial, when, which connections to keep and when to give up; it never
+ * reads a clock, a socket or a random source. The shell (node/shell/run.c on libuv, simnet on a virtual
+ * clock) calls engine_on_*() with events and a monotonic `now` in milliseconds, and the engine
+ * answers through struct engine_io: send bytes, close or dial a connection, draw random bytes, log.
+ * After each batch of events the shell arms one timer at engine_next_deadline().
+ *
+ * Connections are named by engine_conn handles that the engine allocates (slot and generation):
+ * a stale handle (its connection already closed by the engine) is ignored, so the shell may report
+ * events in any order. After the engine calls io.close(conn) it forgets the connection; the shell
+ * must flush what was sent, close the socket and not report it again (it may; it is ignored).
+ *
+ * Policy: at most one session per peer. When both nodes dial at once, each side keeps the session
+ * initiated by the node with the smaller Ed25519 key and closes the other with CLOSE(DUPLICATE),
+ * so both sides make the same choice without talking. Dials back off exponentially (doubling from
+ * LIMIT_BACKOFF_MIN_MS to LIMIT_BACKOFF_MAX_MS, with jitter in [delay/2, delay]).
+ *
+ * Ownership: struct engine is caller-owned: engine_init() allocates, engine_free() releases (it does
+ * not call io; call engine_shutdown() first to say goodbye). The engine keeps a pointer to the
+ * identity passed at init; it must outlive the engine.
+ */
+#ifndef TLPMESH_NODE_ENGINE_H
+#define TLPMESH_NODE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/keys.h"
+#include "node/core/session.h"
+#include "proto/limits.h"
+
+typedef uint64_t engine_conn;
+
+#define ENGINE_HOST_BYTES 256 /* DNS name limit is 253 */
+#define ENGINE_ADDR_BYTES 64  /* "[v6 address]:port" */
+#define ENGINE_NO_PEER SIZE_MAX
+
+enum engine_err {
+    ENGINE_OK = 0,
+    ENGINE_E_NOMEM = -750,
+    ENGINE_E_PEERS = -751,       /* more than LIMIT_PEERS peers, or a duplicate key */
+    ENGINE_E_RATE = -752,        /* inbound connection refused: address over its rate */
+    ENGINE_E_HALF_OPEN = -753,   /* inbound connection refused: too many handshakes */
+    ENGINE_E_CONNS = -754,       /* no free connection slot */
+    ENGINE_E_HS_TIMEOUT = -755,  /* handshake not finished within LIMIT_HANDSHAKE_MS */
+    ENGINE_E_DEAD = -756,        /* nothing received for LIMIT_DEAD_MS */
+    ENGINE_E_DUPLICATE = -757,   /* lost the simultaneous-dial tie-break */
+    ENGINE_E_REMOVED = -758,     /* peer removed from the config */
+    ENGINE_E_SHUTDOWN = -759,
+    ENGINE_E_CONNECT = -760,     /* TCP connect failed or connection lost */
+    ENGINE_E_NOT_CONNECTED = -761, /* engine_send() to a peer without an open session */
+    ENGINE_E_SELF = -762,        /* the node's own key is listed as a peer */
+};
+
+/* Also names session errors (SESSION_E_*). */
+const char *engine_strerror(int err);
+
+enum engine_log_level { ENGINE_LOG_INFO, ENGINE_LOG_WARN };
+
+struct engine_io {
+    void *ctx;
+    /* Queue bytes on conn. Negative: queue full (the engine closes the connection). */
+    int (*send)(void *ctx, engine_conn conn, const uint8_t *bytes, size_t len);
+    /* Flush and close conn; never report it again. */
+    void (*close)(void *ctx, engine_conn conn);
+    /* Start a TCP connection; report engine_on_connected() or engine_on_closed() for conn. A
+     * negative return is a failed dial (treated like engine_on_closed()). */
+    int (*dial)(void *ctx, engine_conn conn, const char *host, uint16_t port);
+    void (*random)(void *ctx, uint8_t *buf, size_t n);
+    /* One line per connect, refusal and disconnect. key may be NULL (not yet authenticated). */
+    void (*log)(void *ctx, enum engine_log_level level, const char *event, const uint8_t *key,
+                const char *addr, const char *detail);
+    /* Optional (may be NULL): an application (gossip) message from an open session. */
+    void (*message)(void *ctx, size_t peer, uint8_t type, const uint8_t *body, size_t len);
+    /* Optional (may be NULL): a peer's session opened (up) or ended (!up). */
+    void (*peer_change)(void *ctx, size_t peer, bool up);
+};
+
+struct engine_peer_conf {
+    uint8_t key[LIMIT_KEY_BYTES];
+    char name[LIMIT_NAME_BYTES + 1];
+    char org[LIMIT_NAME_BYTES + 1];
+    char host[ENGINE_HOST_BYTES]; /* empty: never dial, only accept */
+    uint16_t port;
+};
+
+enum engine_peer_state {
+    ENGINE_PEER_IDLE,       /* no endpoint: waiting for the peer to connect */
+    ENGINE_PEER_BACKOFF,    /* waiting to dial */
+    ENGINE_PEER_CONNECTING, /* dial or handshake under way */
+    ENGINE_PEER_CONNECTED,  /* session open */
+};
+
+const char *engine_peer_state_str(enum engine_peer_state st);
+
+struct engine_peer_stats {
+    enum engine_peer_state state;
+    char address[ENGINE_ADDR_BYTES]; /* of the open session, else of the last attempt */
+    uint64_t since;                  /* engine time the session opened (0: not connected) */
+    uint64_t bytes_in, bytes_out, frames_in, frames_out; /* over all sessions */
+    uint64_t sessions, errors, rekeys;
+    int last_error; /* ENGINE_E_* / SESSION_E_*, 0 = none */
+};
+
+struct engine_stats {
+    uint64_t accepted, refused_rate, refused_half_open, refused_conns;
+    uint64_t handshakes_ok, handshakes_failed, protocol_errors, timeouts;
+};
+
+struct engine_params {
+    const struct keys_identity *id;
+    const char *network;
+    uint32_t capabilities;    /* sent in HELLO */
+    uint64_t rekey_interval;  /* 0 = LIMIT_REKEY_MESSAGES (tests use small values) */
+    uint64_t rekey_ms;        /* 0 = LIMIT_REKEY_MS: each side rekeys what it sends this often */
+    /* Table sizes, 0 = the LIMIT_ default; simnet runs a thousand engines with small ones. */
+    size_t max_peers;         /* peer slots, <= LIMIT_PEERS */
+    size_t max_conns;         /* connection slots, <= LIMIT_CONNS */
+    size_t rate_addrs;        /* rate-limiter buckets, <= LIMIT_RATE_ADDRS */
+    /* NULL: the engine allocates its own. Else SESSION_SCRATCH_BYTES the caller owns and may
+     * share between engines that are never inside a call at the same time (simnet). */
+    uint8_t *scratch;
+};
+
+struct engine_peer;
+struct engine_conn_slot;
+struct engine_rate;
+
+struct engine {
+    struct engine_params params;
+    char network[LIMIT_NAME_BYTES + 1];
+    struct engine_io io;
+    struct engine_peer *peers;      /* LIMIT_PEERS slots */
+    struct engine_conn_slot *conns; /* LIMIT_CONNS slots */
+    /* A bit per slot in use: the per-turn deadline scan reads these words, not every slot. */
+    uint64_t conn_used[(LIMIT_CONNS + 63) / 64];
+    struct engine_rate *rate;       /* LIMIT_RATE_ADDRS buckets */
+    size_t half_open;
+    uint8_t *scratch; /* SESSION_SCRATCH_BYTES shared by all sessions */
+    uint8_t auth[SESSION_AUTH_BYTES]; /* our handshake payload, signed once at init */
+    bool own_scratch; /* allocated by engine_init (else params.scratch) */
+    size_t max_peers, max_conns, rate_cap; /* table sizes (params, or the LIMIT_ defaults) */
+    uint64_t rekey_ms;                     /* params.rekey_ms, or LIMIT_REKEY_MS */
+    struct engine_stats stats;
+    uint64_t now;                    /* of the event being handled */
+    struct engine_conn_slot *feeding; /* connection inside session_feed(): drops are deferred */
+    bool stopping;
+};
+
+int engine_init(struct engine *e, const struct engine_params *p, const struct engine_io *io);
+void engine_free(struct engine *e);
+/* Moves a caller-owned scratch (params.scratch) between calls: simnet hands each engine the
+ * scratch of the thread that runs it next. Not for an engine that allocated its own. */
+void engine_set_scratch(struct engine *e, uint8_t *scratch);
+
+/* Replaces the peer set (start-up and reload). Peers whose key disappears are disconnected
+ * (CLOSE(REMOVED)); new peers with an endpoint are dialled; the others keep their sessions and
+ * take the new name, organisation and endpoint. Fails without changing anything on a duplicate
+ * key, the node's own key, or more than LIMIT_PEERS peers. */
+int engine_set_peers(struct engine *e, const struct engine_peer_conf *peers, size_t n,
+                     uint64_t now);
+
+/* An inbound TCP connection from ip:port. Returns its handle, or ENGINE_E_RATE / _HALF_OPEN /
+ * _CONNS: the shell closes the socket at once (the refusal is logged and counted). */
+int64_t engine_on_accept(struct engine *e, const char *ip, uint16_t port, uint64_t now);
+/* A dial started by io.dial() has connected. */
+void engine_on_connected(struct engine *e, engine_conn conn, uint64_t now);
+void engine_on_data(struct engine *e, engine_conn conn, const uint8_t *data, size_t len,
+                    uint64_t now);
+/* The transport closed or the dial failed. */
+void engine_on_closed(struct engine *e, engine_conn conn, uint64_t now);
+/* Runs timers due at now: dials, keepalives, handshake deadlines, dead sessions. */
+void engine_tick(struct engine *e, uint64_t now);
+/* Earliest time engine_tick() has work; UINT64_MAX when none. */
+uint64_t engine_next_deadline(const struct engine *e);
+
+/* Sends an application message (type >= SESSION_MSG_APP_FIRST) to a connected peer. */
+int engine_send(struct engine *e, size_t peer, uint8_t type, const uint8_t *body, size_t len,
+                uint64_t now);
+
+/* Ends peer's open session with CLOSE(protocol error): the application (gossip) found its
+ * messages malformed. No-op without a session; inside io.message the close waits until the
+ * received bytes are processed. The peer is redialled with backoff as after any error. */
+void engine_close_peer(struct engine *e, size_t peer);
+
+/* The connection of peer's open session (for the shell's send-queue size); false if none. */
+bool engine_peer_conn(const struct engine *e, size_t peer, engine_conn *conn);
+
+/* Closes every connection (CLOSE(SHUTDOWN) on open sessions) and stops dialling. */
+void engine_shutdown(struct engine *e);
+
+/* Introspection for status: peer slots 0..LIMIT_PEERS-1 (false: unused or beyond max_peers). */
+bool engine_peer_get(const struct engine *e, size_t peer, struct engine_peer_conf *conf,
+                     struct engine_peer_stats *stats);
+size_t engine_peer_find(const struct engine *e, const uint8_t key[LIMIT_KEY_BYTES]);
+size_t engine_connected_count(const struct engine *e);
+
+#endif

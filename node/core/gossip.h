@@ -1,0 +1,246 @@
+/* gossip.h - record dissemination between peers, sans-IO (DESIGN.md §4-§8, docs/PROTOCOL.md
+ * "Gossip").
+ *
+ * What it does: receives RECORDS, dedupes them on id BEFORE any signature check, has them verified
+ * (decode + time rules + signature) through io.verify, commits verified ones in one store batch per
+ * gossip_flush(), and only then forwards: the origin pushes its own new records in full to every
+ * peer the gate allows; a relay ANNOUNCEs the short id (first 8 bytes of the record id) on the
+ * next LIMIT_ANNOUNCE_TICK_MS step but one to every peer the gate allows that is not known to
+ * have it; a peer that lacks an announced id asks with WANT. Each session reconciles
+ * (node/core/recon.h) the records the gate lets either side reveal, so whatever announcements missed
+ * is caught up.
+ *
+ * Inbound, every verified record from a peer also passes the gate from the sender's side: could
+ * that peer (its key, and the organisation and communities this node's config and rosters give
+ * it) have been allowed to send it to this node? Facts the receiver cannot know (whether the
+ * sender counts it as a client, the ceiling it set, who is a member of the communities the record
+ * names) are taken in the sender's favour. A refused
+ * record is dropped and counted (refused_inbound), as if never received; the session stays up.
+ *
+ * The gate (node/core/gate.h) decides every item that leaves: records pushed or sent on WANT (gate_check
+ * when queued and again when written), announced ids (gate_check), reconciliation sets
+ * (gate_may_reveal_id). All of them pass through one static function in gossip.c; built with
+ * -DGOSSIP_TEST_GATE_HOOK, every item written into an outgoing message is reported to
+ * gossip_test_emit_hook so a test can hold it against an independent oracle.
+ *
+ * Sans-IO: no clock, socket, random source or thread. The caller passes now (one monotonic clock
+ * for timers) and wall-clock Unix ms (for record time rules and the gate's expiry), a hash key
+ * (random bytes) at init, and implements struct gossip_io and struct gossip_store_ops. Store calls
+ * are synchronous (LMDB reads are microseconds; commits happen once per gossip_flush). Signature
+ * checks are asynchronous: io.verify hands over a job; the caller runs gossip_job_run() on any
+ * thread and gives the job back with gossip_on_verified() on the gossip thread.
+ *
+ * Peers are slots 0..max_peers-1 (node/shell/run.c uses the engine's peer index). A malformed message
+ * makes gossip_on_message return GOSSIP_E_MALFORMED and call io.close_peer; a record with a bad
+ * signature or encoding (which an honest relay never forwards: it verifies first) closes that
+ * peer's session too.
+ *
+ * Re-entrance: io callbacks must not call into gossip. An event they cause (a failed send that
+ * ends a session, hence gossip_peer_down) is reported after the gossip call returns.
+ *
+ * Ownership: struct gossip is opaque: gossip_new() allocates, gossip_free() releases (no job may be
+ * out: wait for every io.verify job to come back first). Jobs are owned by gossip; between io.verify
+ * and gossip_on_verified the caller may only read and run them. No function keeps a pointer to its
+ * arguments except gossip_new (the store ops context and io context must outlive the gossip).
+ */
+#ifndef TLPMESH_NODE_GOSSIP_H
+#define TLPMESH_NODE_GOSSIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/core/gate.h"
+#include "proto/limits.h"
+#include "store/store.h"
+
+#define GOSSIP_SHORT_ID_BYTES 8
+#define GOSSIP_HASH_KEY_BYTES 16
+#define GOSSIP_LOCAL SIZE_MAX /* "from" of a record this node published itself */
+
+/* Application message types on the session (node/core/session.h: >= SESSION_MSG_APP_FIRST). */
+enum gossip_msg {
+    GOSSIP_MSG_RECORDS = 16,
+    GOSSIP_MSG_ANNOUNCE = 17,
+    GOSSIP_MSG_WANT = 18,
+    GOSSIP_MSG_RECON = 19,
+    GOSSIP_MSG_RECON_REQ = 20, /* empty: "my view of you changed, reconcile soon" */
+};
+
+enum gossip_err {
+    GOSSIP_OK = 0,
+    GOSSIP_E_NOMEM = -1000,
+    GOSSIP_E_MALFORMED = -1001, /* a message that does not parse: the session is closed */
+    GOSSIP_E_INVAL = -1002,     /* bad argument (peer slot out of range, ...) */
+    GOSSIP_E_STORE = -1003,     /* the store failed */
+    GOSSIP_E_RECON = -1004,     /* reconciliation refused the peer's message: session closed */
+    GOSSIP_E_FORGED = -1005,    /* the peer sent a record that does not verify: session closed */
+};
+
+const char *gossip_strerror(int err);
+
+/* The store, as gossip uses it. Return conventions follow store.h (negative store_err on failure).
+ * Two implementations: gossip_lmdb_init() below, memstore_gossip_ops() (store/memstore.h). */
+struct gossip_store_ops {
+    void *ctx;
+    int (*has)(void *ctx, const uint8_t id[LIMIT_ID_BYTES]); /* 1, 0, or < 0 */
+    /* STORE_OK, STORE_E_NOTFOUND, STORE_E_NOSPACE, ... */
+    int (*get)(void *ctx, const uint8_t id[LIMIT_ID_BYTES], uint8_t *buf, size_t cap,
+               size_t *len);
+    /* Every stored record whose id starts with the 8-byte short id. */
+    int (*find_short)(void *ctx, const uint8_t sid[GOSSIP_SHORT_ID_BYTES], store_record_cb cb,
+                      void *cb_ctx);
+    /* store_put_batch semantics with items[].rec NULL (the bodies were decoded and verified by
+     * gossip; the store decodes each again, one at a time, for its indexes), n <=
+     * LIMIT_GOSSIP_COMMIT_BATCH: gossip commits what one loop turn verified in one call. */
+    int (*put_batch)(void *ctx, struct store_put *items, size_t n);
+    int (*is_revoked)(void *ctx, const uint8_t id[LIMIT_ID_BYTES],
+                      const uint8_t origin[LIMIT_KEY_BYTES]);
+    /* Every record with seq > since, in seq order (store_iter_seq). */
+    int (*iter_seq)(void *ctx, uint64_t since, store_record_cb cb, void *cb_ctx);
+};
+
+/* One record to verify; result is set by gossip_job_run(). */
+struct gossip_job_item {
+    const uint8_t *signed_rec; /* sig || body, owned by gossip */
+    size_t len;
+    int result;   /* PROTO_OK or the proto_err: decode, check_time at wall_ms, signature */
+    uint8_t kind; /* enum proto_kind, when result is PROTO_OK */
+};
+
+/* A batch of records for one signature-checking pass (one RECORDS message's new records). */
+struct gossip_job {
+    uint64_t wall_ms; /* Unix ms for the time rules */
+    size_t n;
+    struct gossip_job_item *items;
+    void *user;       /* free for the caller (e.g. its uv_work_t) */
+    uint32_t *cand;   /* private: the candidate slot of each item */
+};
+
+/* Runs every item's checks. Touches only the job: call it on any thread. */
+void gossip_job_run(struct gossip_job *job);
+
+/* The same checks with another signature check in place of proto_record_verify (same arguments,
+ * same result). simnet passes a cache shared by its simulated nodes: equal bytes, equal answer. */
+typedef int (*gossip_verify_fn)(void *ctx, const uint8_t *body, size_t len,
+                                const uint8_t sig[LIMIT_SIG_BYTES],
+                                const uint8_t origin[LIMIT_KEY_BYTES]);
+void gossip_job_run_with(struct gossip_job *job, gossip_verify_fn verify, void *ctx);
+
+enum gossip_log_level { GOSSIP_LOG_INFO, GOSSIP_LOG_WARN };
+
+struct gossip_io {
+    void *ctx;
+    /* Send one application message to a connected peer. Negative: not sent (counted). */
+    int (*send)(void *ctx, size_t peer, uint8_t type, const uint8_t *body, size_t len);
+    /* Bytes queued towards peer and not yet written; NULL = always 0. Gossip stops feeding a peer
+     * above LIMIT_GOSSIP_BACKLOG_BYTES and relies on reconciliation for what it skipped. */
+    size_t (*backlog)(void *ctx, size_t peer);
+    /* Close this peer's session (malformed message, forged record, reconciliation error). */
+    void (*close_peer)(void *ctx, size_t peer, int err);
+    /* Run gossip_job_run(job) (any thread), then call gossip_on_verified(job) on this thread,
+     * never from inside this call. */
+    void (*verify)(void *ctx, struct gossip_job *job);
+    /* Optional: a record of this kind (enum proto_kind) was committed (e.g. a roster: rebuild
+     * the community table). The body is in the store (ops.get) if more is needed. */
+    void (*stored)(void *ctx, const uint8_t id[LIMIT_ID_BYTES], uint8_t kind);
+    /* Optional: one line for the operator's log. peer is GOSSIP_LOCAL when none. */
+    void (*log)(void *ctx, enum gossip_log_level level, size_t peer, const char *line);
+};
+
+struct gossip_params {
+    struct gate_self self;             /* this node as the gate sees it */
+    size_t max_peers;                  /* peer slots, 1..LIMIT_PEERS */
+    /* Table sizes, 0 = the LIMIT_ default; simnet runs thousands of nodes with smaller ones. */
+    size_t recent_cap;                 /* known-by entries, <= LIMIT_GOSSIP_RECENT */
+    size_t cand_cap;                   /* records in verification/commit, <= LIMIT_GOSSIP_CANDIDATES */
+    size_t want_cap;                   /* short ids being fetched, <= LIMIT_GOSSIP_WANTS */
+    size_t announce_cap;               /* records awaiting announcement, <= ..._ANNOUNCE_QUEUE */
+    uint64_t start_seq;                /* local scan starts after this seq (the store's last) */
+    uint8_t hash_key[GOSSIP_HASH_KEY_BYTES]; /* random: hash tables resist crafted ids */
+};
+
+struct gossip_peer_stats {
+    bool up;
+    uint64_t sessions;
+    uint64_t records_sent, records_received, duplicates, forged, refused_time, malformed;
+    uint64_t refused[GATE_VERDICT_COUNT]; /* gate refusals towards this peer, by verdict */
+    uint64_t announce_in, announce_out, want_in, want_out;
+    uint64_t recon_rounds, recon_bytes_in, recon_bytes_out, recon_haves, recon_needs;
+    uint64_t skipped_backlog; /* items not queued or sent because the peer was backlogged */
+    uint64_t dropped_overload; /* records from this peer not taken (candidate table full) and
+                                  fetched again later: counted again in records_received */
+    uint64_t refused_inbound; /* verified records the peer was not allowed to send us */
+};
+
+struct gossip_stats {
+    uint64_t verify_submitted, verify_ok, verify_forged, verify_malformed, refused_time;
+    uint64_t duplicates, stored, store_revoked, store_duplicates, store_errors;
+    uint64_t dropped_overload; /* records not taken: candidate table full */
+    uint64_t local_pushed;     /* own records found by the local scan */
+    uint64_t announce_dropped; /* committed records not announced: queue full */
+    uint64_t sent_fail;        /* io.send refused a message */
+    uint64_t refused_inbound;  /* records refused by the inbound gate (docs/SHARING.md) */
+};
+
+struct gossip;
+
+int gossip_new(struct gossip **out, const struct gossip_params *p,
+               const struct gossip_store_ops *store, const struct gossip_io *io);
+void gossip_free(struct gossip *g);
+
+/* The node's gate view changed (config reload, roster). */
+void gossip_set_self(struct gossip *g, const struct gate_self *self);
+
+/* A peer's session opened (starts reconciliation: the side with the smaller key initiates) or its
+ * gate view changed while up (call again with up already true: only the view is replaced). */
+int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, uint64_t now);
+void gossip_peer_down(struct gossip *g, size_t peer);
+
+/* An application message from peer. GOSSIP_OK, or a negative gossip_err after which io.close_peer
+ * was called for that peer. Unknown types (>= SESSION_MSG_APP_FIRST) are ignored for forward
+ * compatibility. */
+int gossip_on_message(struct gossip *g, size_t peer, uint8_t type, const uint8_t *body,
+                      size_t len, uint64_t now, uint64_t wall_ms);
+
+/* A job handed to io.verify has run. */
+void gossip_on_verified(struct gossip *g, struct gossip_job *job, uint64_t now, uint64_t wall_ms);
+
+/* Picks up records the node's own tools added to the store (seq > the last seen and not
+ * committed by gossip) and pushes them to every peer the gate allows. Call on "records-added". */
+int gossip_local_scan(struct gossip *g, uint64_t now, uint64_t wall_ms);
+
+/* Once per loop turn: commits verified records (one put_batch), sends due announcements, retries
+ * timed-out WANTs, starts due reconciliations, feeds peers' queues, writes pending messages. The
+ * other entry points only queue: nothing reaches io.send before this call, so what a turn
+ * produced for a peer leaves as one message per type. */
+int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms);
+
+/* Earliest now at which gossip_flush has timed work; UINT64_MAX when none. Verified records
+ * waiting for commit or queued sends count as "now" (the caller flushes each loop turn anyway). */
+uint64_t gossip_next_deadline(const struct gossip *g);
+
+/* True when nothing is being verified, committed, announced, fetched or reconciled. */
+bool gossip_idle(const struct gossip *g);
+
+const struct gossip_stats *gossip_stats(const struct gossip *g);
+/* NULL for a slot never used. */
+const struct gossip_peer_stats *gossip_peer_stats(const struct gossip *g, size_t peer);
+
+/* The LMDB adapter: gossip_store_ops over store.h. a is caller-owned and must outlive the ops;
+ * it allocates nothing (store_put_batch decodes the bodies): gossip_lmdb_free only detaches it. */
+struct gossip_lmdb {
+    struct store *s;
+};
+int gossip_lmdb_init(struct gossip_lmdb *a, struct store *s, struct gossip_store_ops *ops);
+void gossip_lmdb_free(struct gossip_lmdb *a);
+
+#ifdef GOSSIP_TEST_GATE_HOOK
+enum gossip_emit { GOSSIP_EMIT_RECORD, GOSSIP_EMIT_ANNOUNCE, GOSSIP_EMIT_RECON_ITEM };
+/* Test builds only: called for every record or id written towards a peer, with the peer's key. */
+extern void (*gossip_test_emit_hook)(const uint8_t self[LIMIT_KEY_BYTES],
+                                     const uint8_t peer[LIMIT_KEY_BYTES],
+                                     const uint8_t id[LIMIT_ID_BYTES], enum gossip_emit what);
+#endif
+
+#endif

@@ -1,0 +1,157 @@
+/* export.h - records out to the formats SOC tools read (DESIGN.md §1.5, docs/SHARING.md).
+ *
+ * Pure: records come from a caller-supplied iterator (struct export_source, re-runnable: a format
+ * may walk the records more than once), bytes go to a caller-owned FILE *. No clock (the caller
+ * passes now_ms), no store, no file creation: `tlpmesh export` (node/cli/cli_export.c) does the
+ * atomic file handling around it.
+ *
+ * What appears: indicators only, never revoked or expired ones, and only those gate_check()
+ * allows to an export peer that stands for N's own organisation: authenticated, N's key, N's
+ * organisation and communities, relation partner, ceiling = job.max_tlp. So GREEN..AMBER+STRICT
+ * appear up to the ceiling (same organisation), and RED appears only when the ceiling is red AND
+ * N's own key is in the record's recipient list: being the origin is not enough, a RED record is
+ * for the named recipients only and its origin named them.
+ *
+ * Formats and files (names are relative to the output directory for directory formats):
+ *   zeek            one file: Zeek Intelligence Framework (#fields header, tab-separated)
+ *   suricata        directory: ip.lst (type ip), domains.lst, urls.lst, emails.lst, filenames.lst
+ *                   (type string, base64), md5.lst, sha256.lst (hex datasets), sha1.lst (the
+ *                   filesha1 keyword's list), tlpmesh.rules (sample rules that load them)
+ *   suricata-iprep  directory: categories.txt, reputation.list (ip,category,score)
+ *   csv             one file: MISP CSV export columns, every field quoted (RFC 4180), LF lines
+ *   hosts           one file: "0.0.0.0 name" for domain and hostname
+ *   stix            one file: STIX 2.1 bundle (identity, marking definitions, indicators)
+ *   misp-feed       directory: one <event-uuid>.json per TLP level (all five), tagged with exactly
+ *                   that level and holding that level's records (MISP applies the more
+ *                   restrictive of event and attribute TLP: a mixed event would raise them all),
+ *                   hashes.csv, manifest.json (only the events that hold records; an empty level's
+ *                   file is still written, so no file keeps records that have left the export)
+ *   text            one file: one normalised value per line
+ * Lines follow the store's order (created time, then id); a value published twice (two TLPs, two
+ * origins) appears twice: every consumer above treats a repeat as one entry.
+ *
+ * Deterministic ids: a record's STIX indicator / MISP attribute UUID is the first 16 bytes of its
+ * record id (itself BLAKE2b-256) with the version nibble set to 5 and the RFC 4122 variant, so every
+ * node exporting the same record gives it the same UUID (name-based, "v5-shaped": BLAKE2b, not
+ * SHA-1). N's STIX identity and MISP Orgc UUIDs are BLAKE2b-256(label || N's key) shaped the
+ * same way, a MISP event's BLAKE2b-256(label || N's key || TLP level byte), so a re-export updates
+ * the same events; the bundle id also covers now_ms.
+ *
+ * Ownership: struct export_job is a caller-owned plain value; nothing here keeps a pointer after a
+ * call returns.
+ */
+#ifndef TLPMESH_NODE_EXPORT_H
+#define TLPMESH_NODE_EXPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "node/core/gate.h"
+#include "node/formats/stixmap.h"
+#include "proto/limits.h"
+#include "proto/record.h"
+
+enum export_format {
+    EXPORT_FMT_ZEEK = 0,
+    EXPORT_FMT_SURICATA,
+    EXPORT_FMT_SURICATA_IPREP,
+    EXPORT_FMT_CSV,
+    EXPORT_FMT_HOSTS,
+    EXPORT_FMT_STIX,
+    EXPORT_FMT_MISP_FEED,
+    EXPORT_FMT_TEXT,
+};
+#define EXPORT_FORMAT_COUNT 8
+
+enum export_err {
+    EXPORT_OK = 0,
+    EXPORT_E_IO = -2200,     /* writing to the FILE failed */
+    EXPORT_E_NOMEM = -2201,  /* out of memory building a JSON object */
+    EXPORT_E_SOURCE = -2202, /* the record source reported an error */
+    EXPORT_E_INVAL = -2203,  /* bad job (format, ceiling) or a file name the format does not have */
+};
+
+const char *export_strerror(int err);
+
+/* Format code for "zeek", "suricata", ... or -1. */
+int export_format_parse(const char *name);
+const char *export_format_name(int format);
+/* True for the formats that write a directory of files. */
+bool export_format_is_dir(int format);
+
+/* Called once per stored record; return non-zero to stop. revoked: a revocation by the record's
+ * own origin is stored. */
+typedef int (*export_record_cb)(const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r,
+                                bool revoked, void *ctx);
+
+/* The records, in a stable order. each() returns 0 at the end, the callback's value when it
+ * stopped, or a negative value on its own error. It may be called several times per export. */
+struct export_source {
+    int (*each)(void *src, export_record_cb cb, void *cb_ctx);
+    void *src;
+};
+
+struct export_job {
+    int format;               /* enum export_format */
+    struct gate_self self;    /* N: key, organisation, communities */
+    uint8_t max_tlp;          /* the export's ceiling (enum proto_tlp) */
+    enum stixmap_tlp_version stix_tlp; /* STIX marking ids: TLP 2.0 (default) or TLP 1.0 */
+    uint32_t types;           /* bit (1u << itype) per wanted type; 0 = every type */
+    uint64_t since_ms;        /* only records created at or after this */
+    uint64_t now_ms;
+    struct export_source src;
+};
+
+struct export_stats {
+    uint64_t records;        /* records written (summed over calls) */
+    uint64_t next_expiry_ms; /* earliest valid_until among them; UINT64_MAX when none */
+};
+
+#define EXPORT_MAX_FILES 10
+#define EXPORT_FILE_NAME_BYTES 64
+
+/* The files a directory format writes, in the order to write them: a file that refers to others
+ * comes after them (rules after lists, manifest after event). Returns the count (0 for a
+ * single-file format). */
+size_t export_file_names(const struct export_job *job,
+                         char names[EXPORT_MAX_FILES][EXPORT_FILE_NAME_BYTES]);
+
+/* Writes one file of the export to out: name NULL for a single-file format, else one of
+ * export_file_names(). Adds to *st (may be NULL; initialise with export_stats_init). */
+int export_write(const struct export_job *job, const char *name, FILE *out,
+                 struct export_stats *st);
+
+void export_stats_init(struct export_stats *st);
+
+/* --- STIX building blocks shared with the TAXII server (node/formats/taxii.c) --- */
+
+#define EXPORT_UUID_TEXT 37 /* 36 characters + NUL */
+
+/* The STIX/MISP UUID of a record (see "Deterministic ids" above). */
+void export_record_uuid(const uint8_t id[LIMIT_ID_BYTES], char out[EXPORT_UUID_TEXT]);
+
+/* BLAKE2b-256(label || data) shaped as a version-5 UUID: ids of things that are not records. */
+void export_uuid_derive(const char *label, const uint8_t *data, size_t len,
+                        char out[EXPORT_UUID_TEXT]);
+
+/* N's STIX identity UUID (the object's id is "identity--" + it). */
+void export_identity_uuid(const uint8_t key[LIMIT_KEY_BYTES], char out[EXPORT_UUID_TEXT]);
+
+/* N's STIX identity object, created and modified at created_ms; NULL when out of memory. */
+json_t *export_stix_identity(const struct gate_self *self, uint64_t created_ms);
+
+/* The STIX indicator object of indicator record r (with spec_version, created_by_ref = N's
+ * identity, object_marking_refs = r's TLP in id set v). Sets *unmapped and returns NULL when r's
+ * type has no STIX pattern; NULL with *unmapped false means out of memory. The caller owns the
+ * returned reference. Applies no gate: callers decide what may appear. */
+json_t *export_stix_indicator(const struct gate_self *self, enum stixmap_tlp_version v,
+                              const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r,
+                              bool *unmapped);
+
+/* Would record r (revoked or not) appear in this export at job->now_ms? */
+bool export_admits(const struct export_job *job, const struct proto_record *r, bool revoked);
+
+#endif

@@ -1,0 +1,77 @@
+/* http.h - the node's HTTP server: TAXII 2.1 (node/formats/taxii.h), /metrics and /healthz, on the libuv
+ * loop of `tlpmesh run` (docs/OPERATIONS.md "HTTP").
+ *
+ * Listeners, from the config's [HTTP] section:
+ *   Listen         TAXII under /taxii2/ and /tlpmesh/; /healthz (no credentials); /metrics
+ *                  (needs a [Client] credential: record counts by TLP are not for anonymous eyes)
+ *   MetricsListen  /metrics and /healthz only, without credentials: bind it to loopback or a
+ *                  monitoring network for Prometheus; everything else there is 404
+ * Every TAXII request, and every refused /metrics request, is one log line (event http_request:
+ * method, path, status, reader, addr); successful /healthz and /metrics requests are not logged.
+ *
+ * How libmicrohttpd runs inside libuv: each daemon is started with MHD_USE_EPOLL and no internal
+ * thread, so all request handling happens on the loop thread and may read the store and the
+ * engine without locks. MHD's own epoll descriptor (MHD_DAEMON_INFO_EPOLL_FD) is watched by one
+ * uv_poll_t; when it is readable, or when the uv_timer armed from MHD_get_timeout() fires,
+ * MHD_run() does the work that is ready. One descriptor whatever the number of connections, so
+ * nothing is re-registered per loop turn (the alternative, MHD_get_fdset, would rebuild a set of
+ * uv_poll_t handles every turn and is capped by FD_SETSIZE). A GET is answered once MHD has the
+ * whole request (keep-alive works); any other method at once, so request bodies are never read
+ * (POST to a collection is 403).
+ * Limits: LIMIT_HTTP_CONNS connections, LIMIT_HTTP_REQUEST_BYTES of request line and headers
+ * (MHD answers 431 or 414 itself beyond), LIMIT_HTTP_TIMEOUT_S idle timeout,
+ * LIMIT_HTTP_QUERY_PARAMS query parameters (400 beyond).
+ *
+ * Ownership: http_start() allocates the server; http_stop() closes its libuv handles (call it
+ * while the loop still runs, e.g. from the shell's stop()); http_free() after the loop has
+ * finished stops the daemons and frees everything (also after a start that failed half-way).
+ * The server keeps the pointers it is given (loop, cfg, store, engine, gossip_ctx): they must
+ * outlive it. cfg is read at each request, so a reload's [Client] changes apply at once; the
+ * listen addresses are read at start only.
+ */
+#ifndef TLPMESH_NODE_HTTP_H
+#define TLPMESH_NODE_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "node/config/config.h"
+#include "node/core/engine.h"
+#include "node/formats/metrics.h"
+#include "store/store.h"
+
+enum http_err {
+    HTTP_OK = 0,
+    HTTP_E_NOMEM = -2000,
+    HTTP_E_LISTEN = -2001, /* cannot resolve or bind a listen address (why says which) */
+};
+
+const char *http_strerror(int err);
+
+struct http_server;
+
+struct http_params {
+    uv_loop_t *loop;
+    const struct config *cfg;             /* cfg->http says what to serve */
+    struct store *store;
+    const uint8_t *node_key;              /* LIMIT_KEY_BYTES, copied */
+    const struct engine *engine;          /* peers and channel counters for /metrics */
+    /* Fills gossip's counters at each scrape (NULL: they read 0). */
+    void (*gossip_fill)(void *ctx, struct metrics_gossip *out);
+    void *gossip_ctx;
+    uint64_t start_ms;                    /* Unix ms the node started */
+};
+
+/* Starts the listeners cfg->http asks for (none when [HTTP] is absent: *out stays NULL and
+ * HTTP_OK is returned). On error *out may still need http_free(). */
+int http_start(struct http_server **out, const struct http_params *p, char *why, size_t why_len);
+
+/* Closes the libuv handles (idempotent; NULL is a no-op). */
+void http_stop(struct http_server *srv);
+
+/* Stops the daemons and frees the server; its handles must be closed and the loop run since. */
+void http_free(struct http_server *srv);
+
+#endif
