@@ -150,6 +150,13 @@ int cli_sight(int argc, char **argv);
  * count, first_seen, last_seen} (new reference), or NULL after printing the error. */
 json_t *cli_sightings_json(const char *cmd, struct cli_node *n, const uint8_t id[LIMIT_ID_BYTES]);
 
+struct community_table;
+
+/* Builds t (community_table_init'ed by the caller) from the trusted rosters in n's store, as the
+ * running node would: what organisation an origin key belongs to, who is in which community.
+ * Prints the error; CLI_OK, CLI_USAGE (key) or CLI_FAIL (store). */
+int cli_community_table(const char *cmd, struct cli_node *n, struct community_table *t);
+
 /* One "sighting ..." line per element of cli_sightings_json's array, for `show`. */
 void cli_sightings_print(const json_t *sightings);
 

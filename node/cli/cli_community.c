@@ -108,6 +108,11 @@ static int build_table(const char *cmd, struct cli_node *n, bool include_untrust
 }
 
 /* Loads and decodes a stored record by id into *r. */
+int cli_community_table(const char *cmd, struct cli_node *n, struct community_table *t)
+{
+    return build_table(cmd, n, false, t);
+}
+
 static int load_record(const char *cmd, struct cli_node *n, const uint8_t id[LIMIT_ID_BYTES],
                        struct proto_record *r)
 {

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "node/cli/cli.h"
+#include "node/core/community.h"
 #include "node/formats/export.h"
 #include "node/formats/timefmt.h"
 
@@ -304,6 +305,17 @@ static int export_every(const struct export_args *a, struct export_job *job,
     }
 }
 
+struct org_lookup {
+    const struct community_table *t;
+    const struct config *cfg;
+};
+
+static const char *origin_org(void *ctx, const uint8_t key[LIMIT_KEY_BYTES])
+{
+    const struct org_lookup *o = ctx;
+    return community_org_of_key(o->t, o->cfg, key);
+}
+
 int cli_export(int argc, char **argv)
 {
     struct export_args a = {0};
@@ -319,6 +331,14 @@ int cli_export(int argc, char **argv)
     struct cli_node n;
     if ((rc = cli_open(CMD, a.conf, CLI_OPEN_KEY | CLI_OPEN_STORE_RO, &n)) != CLI_OK)
         goto out_free;
+    /* Provenance names each origin's organisation as this node knows it (export.h). */
+    struct community_table t;
+    community_table_init(&t);
+    struct org_lookup orgs = {.t = &t, .cfg = &n.cfg};
+    if ((rc = cli_community_table(CMD, &n, &t)) != CLI_OK)
+        goto out_close;
+    job->origin_org = origin_org;
+    job->origin_ctx = &orgs;
     /* The export is gated as N itself: only the public key is needed, the secret goes now. */
     memcpy(job->self.key, n.id.sign_pk, LIMIT_KEY_BYTES);
     keys_identity_wipe(&n.id);
@@ -332,6 +352,8 @@ int cli_export(int argc, char **argv)
         struct export_stats st;
         rc = export_once(&a, job, &src, &st);
     }
+out_close:
+    community_table_free(&t);
     cli_close(&n);
 out_free:
     free(job);

@@ -90,6 +90,7 @@ const struct cli_command cli_commands[] = {
      "usage: tlpmesh import -c CONF --format misp|misp-feed|stix|csv|text FILE|DIR [--tlp L]\n"
      "         [--community NAME]... [--to PUBKEY]... [--column N|NAME] [--type T]\n"
      "         [--include-non-ids] [--warninglist FILE]... [--force] [--dry-run] [--json]\n"
+     "         [--widen-audience]\n"
      "  misp: one event ({\"Event\": ...}); misp-feed: a directory with manifest.json;\n"
      "  stix: a STIX 2.1 bundle of indicators; csv: --column (number from 1 or header name)\n"
      "  with --type or a \"type\" column; text: one value per line with --type, # comments.\n"
@@ -97,6 +98,10 @@ const struct cli_command cli_commands[] = {
      "  it has none and a floor otherwise (the more restrictive wins). No TLP at all: refused.\n"
      "  Skipped and invalid entries are counted on stderr; --json prints a summary object.\n"
      "  Values on a warninglist are skipped unless --force. --dry-run stores nothing.\n"
+     "  An indicator this node holds (any origin) is never re-published with a lower TLP or a\n"
+     "  wider audience, nor one from a tlpmesh export wider than its origin's audience: skipped\n"
+     "  and counted, unless --widen-audience. A record of a tlpmesh export held here is\n"
+     "  already present.\n"
      "example: tlpmesh import -c tlpmesh.conf --format misp event.json --community energy-isac\n"},
     {"community", cli_community, "create and change this node's community rosters; show rosters",
      "usage: tlpmesh community create -c CONF NAME [--tlp clear|green|amber|amber+strict]\n"

@@ -375,6 +375,50 @@ static void misp_event_uuid(const struct export_job *job, int tlp, char out[UUID
     export_uuid_derive("tlpmesh-misp-event", seed, sizeof seed, out);
 }
 
+/* ---- provenance (export.h): who made the record and whom its origin meant it for ---- */
+
+static const char *origin_org(const struct export_job *j, const uint8_t key[LIMIT_KEY_BYTES])
+{
+    if (j->origin_org)
+        return j->origin_org(j->origin_ctx, key);
+    return memcmp(key, j->self.key, LIMIT_KEY_BYTES) == 0 ? j->self.org : "";
+}
+
+static json_t *json_key(const uint8_t key[LIMIT_KEY_BYTES])
+{
+    char b64[LIMIT_PUBKEY_B64_LEN + 1];
+    sodium_bin2base64(b64, sizeof b64, key, LIMIT_KEY_BYTES, sodium_base64_VARIANT_ORIGINAL);
+    return json_string(b64);
+}
+
+/* {"communities": [...], "recipients": [...]}: the signed audience. */
+static json_t *audience_json(const struct proto_audience *a)
+{
+    json_t *comm = json_array(), *rcpt = json_array();
+    for (size_t i = 0; i < a->n_communities; i++)
+        json_array_append_new(comm, json_string(a->communities[i]));
+    for (size_t i = 0; i < a->n_recipients; i++)
+        json_array_append_new(rcpt, json_key(a->recipients[i]));
+    return json_pack("{s:o, s:o}", "communities", comm, "recipients", rcpt);
+}
+
+/* The "x_tlpmesh" object of a STIX indicator or MISP attribute. */
+static json_t *provenance_json(const struct export_job *j, const uint8_t id[LIMIT_ID_BYTES],
+                               const struct proto_record *r)
+{
+    char hex[2 * LIMIT_ID_BYTES + 1];
+    sodium_bin2hex(hex, sizeof hex, id, LIMIT_ID_BYTES);
+    json_t *o = json_pack("{s:s, s:o, s:s}", "record_id", hex, "origin_key", json_key(r->origin),
+                          "origin_organisation", origin_org(j, r->origin));
+    json_t *aud = audience_json(&r->audience);
+    if (!o || !aud || json_object_update(o, aud) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    json_decref(aud);
+    return o;
+}
+
 /* ---- zeek, text, hosts, csv ---- */
 
 static int zeek_header(struct walk *w)
@@ -448,7 +492,8 @@ static int hosts_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
 static int csv_header(struct walk *w)
 {
     fputs("uuid,event_id,category,type,value,comment,to_ids,date,object_relation,attribute_tag,"
-          "object_uuid,object_name,object_meta_category\n",
+          "object_uuid,object_name,object_meta_category,origin_organisation,origin_key,record_id,"
+          "audience\n",
           w->out);
     return EXPORT_OK;
 }
@@ -461,6 +506,26 @@ static void tag_list(const struct proto_record *r, char *out, size_t cap)
     size_t n = (size_t)snprintf(out, cap, "%s", tlp);
     for (size_t i = 0; i < r->u.ind.n_tags && n < cap; i++)
         n += (size_t)snprintf(out + n, cap - n, ",%s", r->u.ind.tags[i]);
+}
+
+/* The last four columns: origin_organisation, origin_key, record_id, audience (JSON). */
+static int csv_provenance(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
+                          const struct proto_record *r)
+{
+    char hex[2 * LIMIT_ID_BYTES + 1], b64[LIMIT_PUBKEY_B64_LEN + 1];
+    sodium_bin2hex(hex, sizeof hex, id, LIMIT_ID_BYTES);
+    sodium_bin2base64(b64, sizeof b64, r->origin, LIMIT_KEY_BYTES, sodium_base64_VARIANT_ORIGINAL);
+    json_t *aud = audience_json(&r->audience);
+    char *txt = aud ? json_dumps(aud, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref(aud);
+    if (!txt)
+        return EXPORT_E_NOMEM;
+    csv_field(w->out, origin_org(w->job, r->origin), false);
+    csv_field(w->out, b64, false);
+    csv_field(w->out, hex, false);
+    csv_field(w->out, txt, true);
+    free(txt);
+    return 1;
 }
 
 static int csv_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
@@ -480,10 +545,9 @@ static int csv_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
     csv_field(w->out, in->comment, false);
     csv_field(w->out, "1", false);
     csv_field(w->out, date, false);
-    for (int i = 0; i < 4; i++)
-        csv_field(w->out, i == 0 ? "" : i == 1 ? tags : "", false);
-    csv_field(w->out, "", true);
-    return 1;
+    for (int i = 0; i < 5; i++) /* object_relation .. object_meta_category */
+        csv_field(w->out, i == 1 ? tags : "", false);
+    return csv_provenance(w, id, r);
 }
 
 /* ---- suricata ---- */
@@ -680,6 +744,10 @@ static int stix_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
     json_t *o = export_stix_indicator(&w->job->self, w->job->stix_tlp, id, r, &unmapped);
     if (unmapped)
         return 0; /* no STIX path for this type: left out rather than guessed */
+    if (o && json_object_set_new(o, "x_tlpmesh", provenance_json(w->job, id, r)) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
     const int rc = put_json(w, o);
     return rc == EXPORT_OK ? 1 : rc;
 }
@@ -777,10 +845,11 @@ static int misp_attribute(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
     json_array_append_new(tags, json_pack("{s:s}", "name", tag));
     for (size_t i = 0; i < in->n_tags; i++)
         json_array_append_new(tags, json_pack("{s:s}", "name", in->tags[i]));
-    json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:o}", "uuid", uuid, "type",
-                          proto_itype_name(in->type), "category", misp_category(in->type),
+    json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:o}", "uuid", uuid,
+                          "type", proto_itype_name(in->type), "category", misp_category(in->type),
                           "value", in->value, "comment", in->comment, "to_ids", 1, "timestamp",
-                          ts, "distribution", "5", "Tag", tags);
+                          ts, "distribution", "5", "Tag", tags, "x_tlpmesh",
+                          provenance_json(w->job, id, r));
     const int rc = put_json(w, a);
     return rc == EXPORT_OK ? 1 : rc;
 }

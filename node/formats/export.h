@@ -37,6 +37,13 @@
  * same way, a MISP event's BLAKE2b-256(label || N's key || TLP level byte), so a re-export updates
  * the same events; the bundle id also covers now_ms.
  *
+ * Provenance (so that an import recognises a record and never widens its audience, import.h):
+ * every STIX indicator and MISP attribute carries "x_tlpmesh": {"record_id": 64 hex,
+ * "origin_key": base64, "origin_organisation": text ("" when unknown), "communities": [...],
+ * "recipients": [base64...]}, the record's signed audience; a CSV line the same in its last four
+ * columns (origin_organisation, origin_key, record_id, audience = the same JSON object without
+ * the first three members).
+ *
  * Ownership: struct export_job is a caller-owned plain value; nothing here keeps a pointer after a
  * call returns.
  */
@@ -94,6 +101,10 @@ struct export_source {
     void *src;
 };
 
+/* The organisation of an origin key, for provenance (config [Peer], trusted rosters); "" when
+ * unknown. Static or caller storage, valid until the export call returns. */
+typedef const char *(*export_org_fn)(void *ctx, const uint8_t key[LIMIT_KEY_BYTES]);
+
 struct export_job {
     int format;               /* enum export_format */
     struct gate_self self;    /* N: key, organisation, communities */
@@ -103,6 +114,8 @@ struct export_job {
     uint64_t since_ms;        /* only records created at or after this */
     uint64_t now_ms;
     struct export_source src;
+    export_org_fn origin_org; /* NULL: N's own organisation for N's key, "" for other keys */
+    void *origin_ctx;
 };
 
 struct export_stats {

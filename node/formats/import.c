@@ -12,6 +12,9 @@
 
 #include <jansson.h>
 
+#include <sodium.h>
+
+#include "crypto/keys.h"
 #include "node/formats/stixmap.h"
 #include "node/formats/timefmt.h"
 #include "proto/indicator.h"
@@ -72,6 +75,7 @@ static void item_free(struct import_item *it)
     free(it->where);
     for (size_t i = 0; i < it->n_tags; i++)
         free(it->tags[i]);
+    free(it->prov);
 }
 
 /* Drops items[keep..n): undoes a failed parse so that the caller's list is as it was. */
@@ -128,6 +132,8 @@ struct meta {
     const char *tags[LIMIT_TAGS];
     size_t n_tags;
     uint64_t valid_until_ms;
+    const struct import_provenance *prov; /* NULL: the source carries none */
+    const char *bad_prov;                 /* why the provenance it carries is refused */
 };
 
 /* Length of the UTF-8 sequence a lead byte announces; 0 for a byte that cannot start one. */
@@ -249,6 +255,12 @@ static void add_candidate(struct ctx *c, const char *src_type, int itype, const 
         snprintf(why, sizeof why, "TLP tag '%.64s' is not one of clear, white, green, amber, "
                                   "amber+strict, red", m->bad_tlp);
     }
+    if (rc == 0 && m->bad_prov) {
+        rc = PROTO_E_RANGE;
+        snprintf(why, sizeof why, "%s", m->bad_prov);
+    }
+    if (rc == 0 && m->prov && (it->prov = malloc(sizeof *it->prov)) != NULL)
+        memcpy(it->prov, m->prov, sizeof *it->prov);
     it->status = rc == 0 ? IMPORT_OK : IMPORT_INVALID;
     it->value = strdup(rc == 0 ? norm : raw);
     it->why = rc == 0 ? NULL : strdup(why);
@@ -258,8 +270,76 @@ static void add_candidate(struct ctx *c, const char *src_type, int itype, const 
         scrub(it->tags[it->n_tags++], false);
     }
     if (!it->src_type || !it->where || !it->value || (rc && !it->why) ||
-        it->n_tags != m->n_tags)
+        it->n_tags != m->n_tags || (rc == 0 && m->prov && !it->prov))
         fail(c, IMPORT_E_NOMEM, "out of memory");
+}
+
+/* --- provenance: the "x_tlpmesh" object of a tlpmesh export (import.h) --- */
+
+static const char *prov_audience(const json_t *x, struct proto_audience *a)
+{
+    const json_t *comm = json_object_get(x, "communities"), *rcpt = json_object_get(x, "recipients");
+    if ((comm && !json_is_array(comm)) || (rcpt && !json_is_array(rcpt)) ||
+        json_array_size(comm) > LIMIT_AUDIENCE_COMMUNITIES ||
+        json_array_size(rcpt) > LIMIT_AUDIENCE_RECIPIENTS)
+        return "x_tlpmesh audience is not two bounded lists (communities, recipients)";
+    size_t i;
+    const json_t *v;
+    json_array_foreach(comm, i, v) {
+        const char *name = json_string_value(v);
+        if (!name || !name[0] || strlen(name) > LIMIT_NAME_BYTES)
+            return "x_tlpmesh community is not a name of 1 to 64 bytes";
+        memcpy(a->communities[a->n_communities++], name, strlen(name) + 1);
+    }
+    json_array_foreach(rcpt, i, v) {
+        const char *b64 = json_string_value(v);
+        if (!b64 || keys_pubkey_from_b64(b64, a->recipients[a->n_recipients]) != KEYS_OK)
+            return "x_tlpmesh recipient is not a node public key";
+        a->n_recipients++;
+    }
+    return NULL;
+}
+
+/* Fills p from x; NULL, or the reason a present member is refused. */
+static const char *prov_parse(const json_t *x, struct import_provenance *p)
+{
+    memset(p, 0, sizeof *p);
+    if (!json_is_object(x))
+        return "x_tlpmesh is not an object";
+    const json_t *v;
+    size_t n = 0;
+    if ((v = json_object_get(x, "record_id")) != NULL) {
+        const char *hex = json_string_value(v);
+        if (!hex || strlen(hex) != 2 * LIMIT_ID_BYTES ||
+            sodium_hex2bin(p->record_id, LIMIT_ID_BYTES, hex, strlen(hex), NULL, &n, NULL) != 0 ||
+            n != LIMIT_ID_BYTES)
+            return "x_tlpmesh record_id is not 64 hex digits";
+        p->has_id = true;
+    }
+    if ((v = json_object_get(x, "origin_key")) != NULL) {
+        const char *b64 = json_string_value(v);
+        if (!b64 || keys_pubkey_from_b64(b64, p->origin) != KEYS_OK)
+            return "x_tlpmesh origin_key is not a node public key";
+        p->has_origin = true;
+    }
+    if ((v = json_object_get(x, "origin_organisation")) != NULL) {
+        const char *org = json_string_value(v);
+        if (!org || strlen(org) > LIMIT_NAME_BYTES)
+            return "x_tlpmesh origin_organisation is not a name of at most 64 bytes";
+        memcpy(p->origin_org, org, strlen(org) + 1);
+    }
+    if (!json_object_get(x, "communities") && !json_object_get(x, "recipients"))
+        return NULL;
+    p->has_audience = true;
+    return prov_audience(x, &p->audience);
+}
+
+/* Points m at the provenance in x (may be NULL: none), parsed into *p. */
+static void meta_prov(struct meta *m, const json_t *x, struct import_provenance *p)
+{
+    if (x)
+        m->bad_prov = prov_parse(x, p);
+    m->prov = x && !m->bad_prov ? p : NULL;
 }
 
 /* --- reading files --- */
@@ -445,6 +525,8 @@ static void misp_attribute(struct ctx *c, const json_t *a, const struct meta *ev
     }
     struct meta m = {.tlp = event->tlp, .bad_tlp = event->bad_tlp, .prefix = event->prefix};
     m.comment = json_string_value(json_object_get(a, "comment"));
+    struct import_provenance prov;
+    meta_prov(&m, json_object_get(a, "x_tlpmesh"), &prov);
     misp_tags(json_object_get(a, "Tag"), &m);
     for (size_t i = 0; i < event->n_tags && m.n_tags < LIMIT_TAGS; i++)
         m.tags[m.n_tags++] = event->tags[i];
@@ -559,6 +641,8 @@ static void stix_indicator(struct ctx *c, const json_t *ind, const json_t *objec
         return;
     }
     struct meta m = {.tlp = stix_tlp(ind, objects)};
+    struct import_provenance prov;
+    meta_prov(&m, json_object_get(ind, "x_tlpmesh"), &prov);
     m.prefix = json_string_value(json_object_get(ind, "name"));
     m.comment = json_string_value(json_object_get(ind, "description"));
     const char *until = json_string_value(json_object_get(ind, "valid_until"));
@@ -745,6 +829,52 @@ static const char *next_line(const char *p, const char *end)
     return nl ? nl + 1 : end;
 }
 
+/* Columns of a tlpmesh CSV export's provenance (export.h), in the order of prov_names. */
+enum { PROV_COLUMNS = 4 };
+static const char *const prov_names[PROV_COLUMNS] = {"record_id", "origin_key",
+                                                     "origin_organisation", "audience"};
+
+/* The provenance columns of one line as an x_tlpmesh object (new reference), or NULL when the
+ * line has none. An audience that is not a JSON object stays a string, which prov_parse
+ * refuses. */
+static json_t *csv_prov(const struct csv_row *row, const int cols[PROV_COLUMNS])
+{
+    json_t *x = NULL;
+    for (int k = 0; k < PROV_COLUMNS; k++) {
+        if (cols[k] < 0 || (size_t)cols[k] >= row->n || row->f[cols[k]][0] == '\0')
+            continue;
+        if (!x && !(x = json_object()))
+            return NULL;
+        const char *text = row->f[cols[k]];
+        json_t *aud = k == PROV_COLUMNS - 1 ? json_loads(text, 0, NULL) : NULL;
+        if (json_is_object(aud))
+            json_object_update(x, aud);
+        else
+            json_object_set_new(x, k == PROV_COLUMNS - 1 ? "communities" : prov_names[k],
+                                json_string(text));
+        json_decref(aud);
+    }
+    return x;
+}
+
+/* MISP CSV's attribute_tag column ("tlp:amber,c2"): its tlp: tags set the TLP as MISP tags do
+ * (the most restrictive wins; one we cannot place makes the candidate INVALID). */
+static void csv_tlp_tags(char *tags, struct meta *m)
+{
+    char *save = NULL;
+    for (char *t = strtok_r(tags, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ')
+            t++;
+        if (strncasecmp(t, "tlp:", 4) != 0)
+            continue;
+        const int lvl = stixmap_tlp_from_name(t);
+        if (lvl < 0)
+            m->bad_tlp = t;
+        else if (lvl > m->tlp)
+            m->tlp = lvl;
+    }
+}
+
 static void csv_parse(struct ctx *c, const char *data, size_t len)
 {
     const char *p = data, *end = data + len;
@@ -753,7 +883,7 @@ static void csv_parse(struct ctx *c, const char *data, size_t len)
     /* A header line exists when a column is named or the type comes from a "type" column. */
     const bool header = by_name || c->opts->itype < 0;
     struct csv_row hdr = {0}, row = {0};
-    int col, tcol = -1, idscol = -1, ccol = -1;
+    int col, tcol = -1, idscol = -1, ccol = -1, tagcol = -1, pcols[PROV_COLUMNS] = {-1, -1, -1, -1};
     size_t line = 1;
     while (p < end && *p == '#') /* leading comment lines */
         p = next_line(p, end), line++;
@@ -765,6 +895,9 @@ static void csv_parse(struct ctx *c, const char *data, size_t len)
         tcol = find_column(&hdr, "type");
         idscol = find_column(&hdr, "to_ids");
         ccol = find_column(&hdr, "comment");
+        tagcol = find_column(&hdr, "attribute_tag");
+        for (int k = 0; k < PROV_COLUMNS; k++)
+            pcols[k] = find_column(&hdr, prov_names[k]);
     }
     if (c->opts->itype < 0 && tcol < 0) {
         fail(c, IMPORT_E_USAGE, "no --type given and no \"type\" column in the header line");
@@ -788,11 +921,17 @@ static void csv_parse(struct ctx *c, const char *data, size_t len)
         struct meta m = {.tlp = -1};
         if (ccol >= 0 && (size_t)ccol < row.n)
             m.comment = row.f[ccol];
+        if (tagcol >= 0 && (size_t)tagcol < row.n)
+            csv_tlp_tags(row.f[tagcol], &m);
+        struct import_provenance prov;
+        json_t *x = csv_prov(&row, pcols);
+        meta_prov(&m, x, &prov);
         const bool ids = idscol < 0 || (size_t)idscol >= row.n || row.f[idscol][0] == '\0' ||
                          strcmp(row.f[idscol], "1") == 0 || strcasecmp(row.f[idscol], "true") == 0;
         const char *type = tcol >= 0 && c->opts->itype < 0 ? row.f[tcol]
                                                            : proto_itype_name(c->opts->itype);
         add_misp_value(c, type, row.f[col], ids, &m, where);
+        json_decref(x);
         row_free(&row);
     }
 out:

@@ -1,0 +1,176 @@
+"""Sharing an operator can audit (issue 11), as a CERT operator meets it on the command line:
+round trips through exports never widen an audience (point 1). Real tlpmesh processes and LMDB
+stores in temporary directories; every input is built here."""
+import csv
+import json
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from mesh import Mesh, converge  # noqa: E402
+from tlpm import TempDir, init_node, tlpmesh  # noqa: E402
+
+NARROWER_HELD = "already held with a narrower audience"
+NARROWER_SOURCE = "narrower audience in source"
+AMBER_IP = "203.0.113.7"
+GREEN_DOMAIN = "c2.example.net"
+
+
+def ok(*args, **kw):
+    r = tlpmesh(*args, **kw)
+    if r.rc != 0:
+        raise AssertionError(f"tlpmesh {' '.join(map(str, args))} -> {r!r}")
+    return r
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.tmp = TempDir()
+        self.n = 0
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def node(self, org):
+        self.n += 1
+        return init_node(self.tmp, f"n{self.n}", org)
+
+    def imp(self, conf, *args):
+        r = ok("import", "-c", conf, *args, "--json")
+        return r.json_lines()[0]
+
+    def query(self, conf, value):
+        r = tlpmesh("query", "-c", conf, value, "--json")
+        return r.json_lines() if r.rc == 0 else []
+
+    def publish(self, conf, type_, value, tlp, *extra):
+        return ok("publish", "-c", conf, "--type", type_, "--value", value, "--tlp", tlp,
+                  *extra).out.strip()
+
+
+class RoundTripNeverWidens(Base):
+    """An AMBER record for energy-isac and a GREEN one for the network, exported and imported
+    again on the same node: nothing is re-signed wider, nothing appears twice."""
+
+    def setUp(self):
+        super().setUp()
+        self.a, self.a_key = self.node("CERT-EE")
+        self.amber_id = self.publish(self.a, "ip-dst", AMBER_IP, "amber", "--community",
+                                     "energy-isac")
+        self.green_id = self.publish(self.a, "domain", GREEN_DOMAIN, "green")
+
+    def check_round_trip(self, fmt, out, *import_args):
+        ok("export", "-c", self.a, "--format", fmt, "-o", out)
+        s = self.imp(self.a, "--format", fmt, out, *import_args)
+        self.assertEqual((s["imported"], s["already_present"]), (0, 1), s)
+        self.assertEqual(s["skipped"][NARROWER_HELD], 1, s)
+        got = self.query(self.a, AMBER_IP)
+        self.assertEqual([(o["id"], o["communities"]) for o in got],
+                         [(self.amber_id, ["energy-isac"])])
+        self.assertEqual(len(self.query(self.a, GREEN_DOMAIN)), 1)
+        # The flag that names the widening does it, and says so.
+        s = self.imp(self.a, "--format", fmt, out, *import_args, "--widen-audience")
+        self.assertEqual((s["imported"], s["widened"], s["already_present"]), (1, 1, 1), s)
+        wide = [o for o in self.query(self.a, AMBER_IP) if o["id"] != self.amber_id]
+        self.assertEqual([(o["communities"], o["origin"]) for o in wide], [([], self.a_key)])
+
+    def test_misp_feed(self):
+        feed = self.tmp.join("feed")
+        self.check_round_trip("misp-feed", feed)
+        with open(os.path.join(feed, "manifest.json")) as f:
+            events = list(json.load(f))
+        attrs = []
+        for e in events:
+            with open(os.path.join(feed, e + ".json")) as f:
+                attrs += json.load(f)["Event"]["Attribute"]
+        prov = {a["value"]: a["x_tlpmesh"] for a in attrs}
+        self.assertEqual(prov[AMBER_IP], {
+            "record_id": self.amber_id, "origin_key": self.a_key,
+            "origin_organisation": "CERT-EE", "communities": ["energy-isac"], "recipients": []})
+
+    def test_stix(self):
+        out = self.tmp.join("bundle.json")
+        self.check_round_trip("stix", out)
+        with open(out) as f:
+            objs = json.load(f)["objects"]
+        ind = {o["name"]: o for o in objs if o["type"] == "indicator"}
+        self.assertEqual(ind[GREEN_DOMAIN]["x_tlpmesh"]["record_id"], self.green_id)
+        self.assertEqual(ind[AMBER_IP]["x_tlpmesh"]["communities"], ["energy-isac"])
+
+    def test_csv(self):
+        # The TLP comes from the attribute_tag column; --tlp clear is only a floor.
+        out = self.tmp.join("export.csv")
+        self.check_round_trip("csv", out, "--column", "value", "--tlp", "clear")
+        with open(out, newline="") as f:
+            rows = {r["value"]: r for r in csv.DictReader(f)}
+        row = rows[AMBER_IP]
+        self.assertEqual((row["origin_organisation"], row["origin_key"], row["record_id"]),
+                         ("CERT-EE", self.a_key, self.amber_id))
+        self.assertEqual(json.loads(row["audience"]),
+                         {"communities": ["energy-isac"], "recipients": []})
+
+    def test_lower_tlp_is_wider(self):
+        # A plain list of the same value at a lower TLP would re-publish it wider.
+        txt = self.tmp.join("list.txt")
+        with open(txt, "w") as f:
+            f.write(f"{AMBER_IP}\n")
+        s = self.imp(self.a, "--format", "text", "--type", "ip-dst", txt, "--tlp", "green",
+                     "--community", "energy-isac")
+        self.assertEqual((s["imported"], s["skipped"][NARROWER_HELD]), (0, 1), s)
+        # Higher TLP, same community: narrower, so it goes.
+        s = self.imp(self.a, "--format", "text", "--type", "ip-dst", txt, "--tlp", "amber+strict",
+                     "--community", "energy-isac")
+        self.assertEqual(s["imported"], 1, s)
+
+    def test_fresh_node_keeps_the_source_audience(self):
+        out = self.tmp.join("bundle.json")
+        ok("export", "-c", self.a, "--format", "stix", "-o", out)
+        c, _ = self.node("CERT-LV")
+        s = self.imp(c, "--format", "stix", out)
+        self.assertEqual((s["imported"], s["skipped"][NARROWER_SOURCE]), (1, 1), s)
+        self.assertEqual(self.query(c, AMBER_IP), [])
+        # Named for energy-isac, both fit their sources (the GREEN one as a narrower copy).
+        s = self.imp(c, "--format", "stix", out, "--community", "energy-isac")
+        self.assertEqual((s["imported"], s["skipped_total"]), (2, 0), s)
+        self.assertEqual([o["communities"] for o in self.query(c, AMBER_IP)], [["energy-isac"]])
+
+
+class OtherOrigins(unittest.TestCase):
+    """A record that came from another origin carries that origin in the export, and importing
+    the export where the record is held finds it there instead of signing a copy."""
+
+    def setUp(self):
+        self.mesh = Mesh()
+        self.failed = True
+
+    def tearDown(self):
+        self.mesh.close(self.failed)
+
+    def test_export_names_the_origin_and_import_recognises_it(self):
+        a = self.mesh.add("a", "CERT-EE")
+        b = self.mesh.add("b", "CERT-FI")
+        self.mesh.link("a", "b")
+        self.mesh.start()
+        rid = b.publish("domain", GREEN_DOMAIN, "green")
+        converge(lambda: None if rid in a.records() else "a has not got b's record",
+                 what="b's record at a")
+        for fmt, out in (("stix", self.mesh.tmp.join("b.json")),
+                         ("misp-feed", self.mesh.tmp.join("feed")),
+                         ("csv", self.mesh.tmp.join("b.csv"))):
+            ok("export", "-c", a.conf, "--format", fmt, "-o", out)
+            extra = ["--column", "value"] if fmt == "csv" else []
+            r = ok("import", "-c", a.conf, "--format", fmt, out, *extra, "--json")
+            s = r.json_lines()[0]
+            self.assertEqual((s["imported"], s["already_present"]), (0, 1), (fmt, s))
+        with open(self.mesh.tmp.join("b.json")) as f:
+            ind = [o for o in json.load(f)["objects"] if o["type"] == "indicator"]
+        self.assertEqual([(o["x_tlpmesh"]["origin_key"], o["x_tlpmesh"]["origin_organisation"])
+                          for o in ind], [(b.key, "CERT-FI")])
+        r = ok("query", "-c", a.conf, GREEN_DOMAIN, "--json")
+        self.assertEqual([o["id"] for o in r.json_lines()], [rid])
+        self.failed = False
+
+
+if __name__ == "__main__":
+    unittest.main()
