@@ -149,6 +149,11 @@ enum limits {
     LIMIT_RECON_RANGES = 8192,       /* ranges in one message (a 60000-byte one holds < 6000) */
     LIMIT_RECON_ITEMS = 1 << 24,     /* items one side reconciles in one session */
     LIMIT_RECON_NEEDS = 1 << 22,     /* ids one side learns it lacks in one session */
+
+    /* --- issue 11: sharing an operator can audit (node/cli) --- */
+    LIMIT_ID_PREFIX_MIN_HEX = 8,     /* shortest record id prefix show/revoke/sight accept */
+    LIMIT_ID_SHORT_HEX = 16,         /* hex digits of the ids list and query print */
+    LIMIT_ID_CANDIDATES_LISTED = 8,  /* records an ambiguous prefix error names */
 };
 
 #endif

@@ -136,6 +136,28 @@ class RoundTripNeverWidens(Base):
         self.assertEqual([o["communities"] for o in self.query(c, AMBER_IP)], [["energy-isac"]])
 
 
+class ShortIds(Base):
+    """Point 9: the 16-hex ids list and query print are what show, revoke and sight take."""
+
+    def test_prefixes(self):
+        a, _ = self.node("CERT-EE")
+        rid = self.publish(a, "ip-dst", AMBER_IP, "amber")
+        short = ok("list", "-c", a).out.splitlines()[1].split()[0]
+        self.assertEqual(short, rid[:16])
+        self.assertEqual(ok("query", "-c", a, AMBER_IP).out.splitlines()[1].split()[0], short)
+        self.assertIn(f"id           {rid}", ok("show", "-c", a, rid[:8]).out)
+        self.assertEqual(json.loads(ok("show", "-c", a, short.upper(), "--json").out)["id"], rid)
+        sid = ok("sight", "-c", a, short).out.strip()
+        self.assertEqual(json.loads(ok("show", "-c", a, sid[:9], "--json").out)["target"], rid)
+        r = tlpmesh("show", "-c", a, rid[:7])
+        self.assertEqual(r.rc, 2, r)
+        self.assertIn("unique prefix of at least 8", r.err)
+        r = tlpmesh("show", "-c", a, "0" * 8 if not rid.startswith("0" * 8) else "f" * 8)
+        self.assertEqual(r.rc, 1, r)
+        ok("revoke", "-c", a, short, "--reason", "test")
+        self.assertEqual(json.loads(ok("show", "-c", a, rid[:12], "--json").out)["revoked"], True)
+
+
 class OtherOrigins(unittest.TestCase):
     """A record that came from another origin carries that origin in the export, and importing
     the export where the record is held finds it there instead of signing a copy."""

@@ -73,8 +73,14 @@ void cli_close(struct cli_node *n);
 /* Appends v to a bounded list of repeated option values; false when it is full. */
 bool cli_push(const char **list, size_t *n, size_t cap, const char *v);
 
-/* Record ids are 64 lower-case hex digits on the command line. */
-bool cli_parse_id(const char *hex, uint8_t id[LIMIT_ID_BYTES]);
+/* True when text could name a record: LIMIT_ID_PREFIX_MIN_HEX to 64 hex digits (any case). */
+bool cli_id_text_ok(const char *text);
+
+/* The one stored record whose id starts with text (cli_id_text_ok; a full id too). Prints the
+ * error: CLI_USAGE (not an id), CLI_FAIL (no such record; a prefix several records share, with
+ * the first LIMIT_ID_CANDIDATES_LISTED of them; the store failed). node/cli/cli_ids.c. */
+int cli_resolve_id(const char *cmd, struct store *st, const char *text,
+                   uint8_t id[LIMIT_ID_BYTES]);
 void cli_id_hex(const uint8_t id[LIMIT_ID_BYTES], char out[2 * LIMIT_ID_BYTES + 1]);
 
 /* A stored record, decoded, with what a reader needs to know about it now. */

@@ -496,18 +496,19 @@ int cli_query(int argc, char **argv)
     return rc;
 }
 
-/* Loads one record by id into *s; prints the error. */
-static int load_by_id(const char *cmd, struct cli_node *n, const char *hex, struct cli_shown *s)
+/* Loads one record by id or unique id prefix into *s; prints the error. */
+static int load_by_id(const char *cmd, struct cli_node *n, const char *text, struct cli_shown *s)
 {
     uint8_t id[LIMIT_ID_BYTES];
-    if (!cli_parse_id(hex, id)) {
-        cli_error(cmd, "'%s' is not a record id (64 hex digits)", hex);
-        return CLI_USAGE;
-    }
+    int rc = cli_resolve_id(cmd, n->store, text, id);
+    if (rc != CLI_OK)
+        return rc;
+    char hex[2 * LIMIT_ID_BYTES + 1];
+    cli_id_hex(id, hex);
     uint8_t buf[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
     size_t len;
     uint64_t seq;
-    int rc = store_get(n->store, id, buf, sizeof buf, &len, &seq);
+    rc = store_get(n->store, id, buf, sizeof buf, &len, &seq);
     if (rc == STORE_E_NOTFOUND) {
         cli_error(cmd, "no record %s", hex);
         return CLI_FAIL;

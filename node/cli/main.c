@@ -49,7 +49,8 @@ const struct cli_command cli_commands[] = {
      "example: tlpmesh query -c tlpmesh.conf evil.example.com\n"},
     {"show", cli_show, "show one record by id",
      "usage: tlpmesh show -c CONF ID [--json]\n"
-     "example: tlpmesh show -c tlpmesh.conf 3f2a...e9 (64 hex digits)\n"},
+     "  ID: 64 hex digits, or any unique prefix of at least 8 (list and query print 16).\n"
+     "example: tlpmesh show -c tlpmesh.conf 3f2a9c01e9d47b22\n"},
     {"list", cli_list, "list live records",
      "usage: tlpmesh list -c CONF [--type T] [--tlp L] [--since RFC3339|DURATION] [--all] [--json]\n"
      "  --tlp L lists records at level L; --since 2h lists records created in the last two hours;\n"
@@ -58,7 +59,8 @@ const struct cli_command cli_commands[] = {
     {"revoke", cli_revoke, "revoke a record this node published",
      "usage: tlpmesh revoke -c CONF ID [--reason TEXT]\n"
      "  Signs a revocation; revoked records are no longer returned, exported or forwarded.\n"
-     "example: tlpmesh revoke -c tlpmesh.conf 3f2a...e9 --reason 'false positive: CDN address'\n"},
+     "  ID: 64 hex digits, or any unique prefix of at least 8.\n"
+     "example: tlpmesh revoke -c tlpmesh.conf 3f2a9c01e9d47b22 --reason 'false positive: CDN address'\n"},
     {"run", cli_run, "run the node in the foreground until SIGINT/SIGTERM",
      "usage: tlpmesh run -c CONF [--log-format text|json] [--log-file PATH]\n"
      "  Logs one line per event to stderr, or to PATH (SIGHUP reopens it for logrotate);\n"
@@ -119,7 +121,8 @@ const struct cli_command cli_commands[] = {
      "  T is an RFC 3339 time or a duration ago (2h). Defaults: count 1, last seen now, first\n"
      "  seen = last seen. The sighting gets the record's TLP and audience: it goes only where\n"
      "  the record may go. tlpmesh show ID lists the sightings per organisation.\n"
-     "example: tlpmesh sight -c tlpmesh.conf 3f2a...e9 --count 12 --first-seen 24h\n"},
+     "  ID: 64 hex digits, or any unique prefix of at least 8.\n"
+     "example: tlpmesh sight -c tlpmesh.conf 3f2a9c01e9d47b22 --count 12 --first-seen 24h\n"},
     {NULL, NULL, NULL, NULL},
 };
 
