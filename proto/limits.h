@@ -154,6 +154,7 @@ enum limits {
     LIMIT_ID_PREFIX_MIN_HEX = 8,     /* shortest record id prefix show/revoke/sight accept */
     LIMIT_ID_SHORT_HEX = 16,         /* hex digits of the ids list and query print */
     LIMIT_ID_CANDIDATES_LISTED = 8,  /* records an ambiguous prefix error names */
+    LIMIT_LIST_MAX = 1 << 24,        /* the largest list --limit */
 };
 
 #endif

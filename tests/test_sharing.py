@@ -158,6 +158,109 @@ class ShortIds(Base):
         self.assertEqual(json.loads(ok("show", "-c", a, rid[:12], "--json").out)["revoked"], True)
 
 
+AMBER_MARKING = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"  # FIRST TLP 2.0
+
+
+def stix_indicator(n, pattern, marking=None):
+    o = {"type": "indicator", "spec_version": "2.1",
+         "id": f"indicator--00000000-0000-4000-8000-{n:012d}",
+         "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+         "pattern": pattern, "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z"}
+    if marking:
+        o["object_marking_refs"] = [marking]
+    return o
+
+
+class OperatorConveniences(Base):
+    """Point 12: peer list, list --limit, text notes, MISP restSearch, partly marked STIX."""
+
+    def setUp(self):
+        super().setUp()
+        self.a, self.a_key = self.node("CERT-EE")
+
+    def write(self, name, text):
+        path = self.tmp.join(name)
+        with open(path, "w") as f:
+            f.write(text if isinstance(text, str) else json.dumps(text))
+        return path
+
+    def test_peer_list(self):
+        _, fi = self.node("CERT-FI")
+        _, el = self.node("Elering")
+        ok("peer", "add", "-c", self.a, "--key", fi, "--endpoint", "192.0.2.10:7400", "--org",
+           "CERT-FI", "--community", "energy-isac", "--max-tlp", "amber", "--name", "fi")
+        ok("peer", "add", "-c", self.a, "--key", el, "--org", "Elering", "--relation", "client")
+        peers = ok("peer", "list", "-c", self.a, "--json").json_lines()
+        got = [(p["key"], p["name"], p["organisation"], p["endpoint"], p["relation"],
+                p["max_tlp"], p["communities"]) for p in peers]
+        self.assertEqual(got, [
+            (fi, "fi", "CERT-FI", "192.0.2.10:7400", "partner", "amber", ["energy-isac"]),
+            (el, "", "Elering", None, "client", "amber", [])])
+        text = ok("peer", "list", "-c", self.a).out.splitlines()
+        self.assertEqual(text[0].split()[:4], ["NAME", "ORGANISATION", "RELATION", "MAX-TLP"])
+        self.assertEqual(text[1].split(), ["fi", "CERT-FI", "partner", "amber",
+                                           "192.0.2.10:7400", fi, "energy-isac"])
+        self.assertEqual(text[2].split(), ["-", "Elering", "client", "amber", "-", el, "-"])
+
+    def test_list_limit(self):
+        ids = [self.publish(self.a, "ip-dst", f"198.51.100.{i}", "green") for i in range(3)]
+        r = ok("list", "-c", self.a, "--limit", "2", "--json")
+        self.assertEqual([o["id"] for o in r.json_lines()], ids[:2])
+        self.assertIn("more match", r.err)
+        r = ok("list", "-c", self.a, "--limit", "3")
+        self.assertEqual((len(r.out.splitlines()), r.err), (4, ""))
+        for bad in ("0", "-1", "2x"):
+            self.assertEqual(tlpmesh("list", "-c", self.a, "--limit", bad).rc, 2, bad)
+
+    def test_text_trailing_comments(self):
+        path = self.write("list.txt", "# feed of the day\n"
+                                      "198.51.100.1   # scanner, seen twice\n"
+                                      "http://drop.example/a#frag\n"
+                                      "http://drop.example/b #  dropper  \n"
+                                      "   # only a note\n")
+        s = self.imp(self.a, "--format", "text", "--type", "ip-dst", path, "--tlp", "green")
+        self.assertEqual((s["imported"], s["invalid"]), (1, 2), s)  # URLs are not ip-dst
+        s = self.imp(self.a, "--format", "text", "--type", "url", path, "--tlp", "green")
+        self.assertEqual((s["imported"], s["invalid"]), (2, 1), s)
+        got = {o["value"]: o["comment"] for o in ok("list", "-c", self.a, "--json").json_lines()}
+        self.assertEqual(got, {"198.51.100.1": "scanner, seen twice",
+                               "http://drop.example/a#frag": "",
+                               "http://drop.example/b": "dropper"})
+
+    def test_misp_rest_search(self):
+        def event(info, tlp, values):
+            return {"Event": {"info": info, "Tag": [{"name": f"tlp:{tlp}"}], "Attribute": [
+                {"type": "ip-dst", "value": v, "to_ids": True} for v in values]}}
+        path = self.write("search.json", {"response": [
+            event("one", "green", ["192.0.2.1", "192.0.2.2"]), event("two", "amber", ["192.0.2.3"])]})
+        s = self.imp(self.a, "--format", "misp", path)
+        self.assertEqual(s["imported"], 3, s)
+        got = {o["value"]: o["tlp"] for o in ok("list", "-c", self.a, "--json").json_lines()}
+        self.assertEqual(got, {"192.0.2.1": "green", "192.0.2.2": "green", "192.0.2.3": "amber"})
+        bad = self.write("bad.json", {"response": {"Event": {}}})
+        r = tlpmesh("import", "-c", self.a, "--format", "misp", bad)
+        self.assertEqual(r.rc, 2, r)
+        self.assertIn("restSearch", r.err)
+
+    def test_stix_partly_marked(self):
+        path = self.write("bundle.json", {"type": "bundle", "id": "bundle--1", "objects": [
+            stix_indicator(1, "[ipv4-addr:value = '192.0.2.10']", AMBER_MARKING),
+            stix_indicator(2, "[ipv4-addr:value = '192.0.2.11']"),
+            stix_indicator(3, "[domain-name:value = 'marked.example']", AMBER_MARKING)]})
+        s = self.imp(self.a, "--format", "stix", path)
+        self.assertEqual((s["imported"], s["skipped"]["no TLP in source"]), (2, 1), s)
+        s = self.imp(self.a, "--format", "stix", path, "--tlp", "green")
+        self.assertEqual((s["imported"], s["already_present"], s["skipped_total"]), (1, 2, 0), s)
+        got = {o["value"]: o["tlp"] for o in ok("list", "-c", self.a, "--json").json_lines()}
+        self.assertEqual(got, {"192.0.2.10": "amber", "192.0.2.11": "green",
+                               "marked.example": "amber"})
+        # No candidate with a TLP at all: still refused whole, before anything is stored.
+        none = self.write("none.json", {"type": "bundle", "id": "bundle--2", "objects": [
+            stix_indicator(4, "[ipv4-addr:value = '192.0.2.12']")]})
+        r = tlpmesh("import", "-c", self.a, "--format", "stix", none)
+        self.assertEqual(r.rc, 2, r)
+
+
 class OtherOrigins(unittest.TestCase):
     """A record that came from another origin carries that origin in the export, and importing
     the export where the record is held finds it there instead of signing a copy."""

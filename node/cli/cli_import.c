@@ -1,10 +1,13 @@
 /* cli_import.c - `tlpmesh import`: candidates from a file (node/formats/import.h) -> signed records.
  *
  * Order of decisions per candidate, each counted in the summary (nothing dropped silently):
- * parser skips and invalid values; TLP (source, floored by --tlp); RED without --to; expired in
- * the source; warninglists (unless --force); the same indicator earlier in this input; a live
- * record of ours already in the store (as publish dedupes). The rest is signed and committed in
- * batches of LIMIT_IMPORT_BATCH records, one durable transaction each.
+ * parser skips and invalid values; TLP (source, floored by --tlp; none at all: skipped when
+ * other candidates of the file have one, the whole file refused when none has); RED without
+ * --to; expired in the source; warninglists (unless --force); the same indicator earlier in this
+ * input; wider than a live copy held here or than the source's audience (docs/SHARING.md
+ * "Imports and round trips"; unless --widen-audience); the very record of a tlpmesh export held
+ * here, or a live record of ours with the same TLP and audience (as publish dedupes). The rest is
+ * signed and committed in batches of LIMIT_IMPORT_BATCH records, one durable transaction each.
  */
 #include <assert.h>
 #include <getopt.h>
@@ -31,6 +34,7 @@ enum reason {
     R_REVOKED_HERE,
     R_NARROWER_HELD,
     R_NARROWER_SOURCE,
+    R_NO_TLP,
     R_COUNT
 };
 
@@ -41,6 +45,7 @@ static const char *const reason_names[R_COUNT] = {
     [R_DUP_INPUT] = "duplicate in input", [R_REVOKED_HERE] = "revoked on this node",
     [R_NARROWER_HELD] = "already held with a narrower audience",
     [R_NARROWER_SOURCE] = "narrower audience in source",
+    [R_NO_TLP] = "no TLP in source",
 };
 
 struct import_args {
@@ -429,9 +434,10 @@ static int take(struct run *ru, const struct import_item *it)
 {
     struct summary *sum = ru->sum;
     const int tlp = it->tlp > ru->tlp_floor ? it->tlp : ru->tlp_floor;
-    assert(proto_tlp_valid(tlp));
     const char *hit;
-    if (tlp == PROTO_TLP_RED && ru->aud->n_recipients == 0) {
+    if (tlp < 0) {
+        sum->skipped[R_NO_TLP]++; /* others in this file have one (cli_import): never guessed */
+    } else if (tlp == PROTO_TLP_RED && ru->aud->n_recipients == 0) {
         sum->skipped[R_RED_NO_TO]++;
     } else if (it->valid_until_ms && it->valid_until_ms <= ru->now) {
         sum->skipped[R_EXPIRED]++;
@@ -504,14 +510,19 @@ static int process(struct run *ru, const struct import_list *l)
     return rc;
 }
 
-/* "no TLP in FILE and no --tlp given": refuse before anything is stored. */
-static bool all_have_tlp(const struct import_list *l)
+/* "no TLP in FILE and no --tlp given" when no candidate has one (a text list, a CSV): refuse
+ * before anything is stored. When some have, the others are skipped and counted. */
+static bool any_has_tlp(const struct import_list *l)
 {
+    size_t ok = 0;
     for (size_t i = 0; i < l->n; i++) {
-        if (l->items[i].status == IMPORT_OK && l->items[i].tlp < 0)
-            return false;
+        if (l->items[i].status != IMPORT_OK)
+            continue;
+        ok++;
+        if (l->items[i].tlp >= 0)
+            return true;
     }
-    return true;
+    return ok == 0;
 }
 
 static int run_import(const struct import_args *a, struct cli_node *node,
@@ -572,7 +583,7 @@ int cli_import(int argc, char **argv)
         rc = CLI_USAGE;
         goto out_list;
     }
-    if (tlp_floor < 0 && !all_have_tlp(&l)) {
+    if (tlp_floor < 0 && !any_has_tlp(&l)) {
         cli_error("import", "no TLP in %s and no --tlp given", a.path);
         rc = CLI_USAGE;
         goto out_list;

@@ -381,7 +381,7 @@ out:
 /* ---- reading commands ---- */
 
 struct read_args {
-    const char *conf, *type, *tlp, *since, *reason;
+    const char *conf, *type, *tlp, *since, *reason, *limit;
     bool json, all;
 };
 
@@ -393,7 +393,8 @@ static int parse_read_args(const char *cmd, int argc, char **argv, struct read_a
         {"config", required_argument, NULL, 'c'}, {"type", required_argument, NULL, 't'},
         {"tlp", required_argument, NULL, 'l'},    {"since", required_argument, NULL, 's'},
         {"reason", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
-        {"all", no_argument, NULL, 'a'},          {0, 0, 0, 0}};
+        {"all", no_argument, NULL, 'a'},          {"limit", required_argument, NULL, 'n'},
+        {0, 0, 0, 0}};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":c:", opts, NULL)) != -1) {
@@ -405,6 +406,7 @@ static int parse_read_args(const char *cmd, int argc, char **argv, struct read_a
         case 'r': a->reason = optarg; break;
         case 'j': a->json = true; break;
         case 'a': a->all = true; break;
+        case 'n': a->limit = optarg; break;
         default: return cli_bad_option(cmd, argv, c);
         }
     }
@@ -420,6 +422,8 @@ struct emit_ctx {
     int tlp;         /* -1: any */
     uint64_t since;  /* created_ms >= since */
     size_t count;
+    size_t limit;    /* stop after this many (list --limit); 0: no limit */
+    bool more;       /* stopped at the limit with another match left */
     int err;
 };
 
@@ -437,6 +441,10 @@ static int emit_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, 
         (c->type >= 0 && s.rec.u.ind.type != c->type) || (c->tlp >= 0 && s.rec.tlp != c->tlp) ||
         s.rec.created_ms < c->since)
         return 0;
+    if (c->limit && c->count == c->limit) {
+        c->more = true;
+        return 1;
+    }
     if (c->json) {
         print_json(&s, NULL);
     } else {
@@ -552,6 +560,15 @@ int cli_show(int argc, char **argv)
     return rc;
 }
 
+/* --limit: 1..LIMIT_LIST_MAX, decimal, nothing else. */
+static bool parse_limit(const char *text, size_t *out)
+{
+    char *end = NULL;
+    const unsigned long v = strtoul(text, &end, 10);
+    *out = (size_t)v;
+    return text[0] >= '1' && text[0] <= '9' && *end == '\0' && v <= LIMIT_LIST_MAX;
+}
+
 int cli_list(int argc, char **argv)
 {
     struct read_args a = {0};
@@ -576,12 +593,21 @@ int cli_list(int argc, char **argv)
         cli_error("list", "--since '%s' is not an RFC 3339 time or a duration like 2h", a.since);
         return CLI_USAGE;
     }
+    if (a.limit && !parse_limit(a.limit, &e.limit)) {
+        cli_error("list", "--limit '%s' is not a whole number from 1 to %d", a.limit,
+                  LIMIT_LIST_MAX);
+        return CLI_USAGE;
+    }
     struct cli_node n;
     if ((rc = cli_open("list", a.conf, CLI_OPEN_STORE_RO, &n)) != CLI_OK)
         return rc;
     e.st = n.store;
     rc = iter_result("list", &n, store_iter_time(n.store, e.since, UINT64_MAX, emit_cb, &e), &e);
     cli_close(&n);
+    /* Said on stderr, so that --json stays one record per line. */
+    if (rc == CLI_OK && e.more)
+        fprintf(stderr, "tlpmesh list: the first %zu shown (oldest first); more match: raise "
+                        "--limit or narrow --since\n", e.limit);
     return rc;
 }
 

@@ -53,6 +53,8 @@ const struct cli_command cli_commands[] = {
      "example: tlpmesh show -c tlpmesh.conf 3f2a9c01e9d47b22\n"},
     {"list", cli_list, "list live records",
      "usage: tlpmesh list -c CONF [--type T] [--tlp L] [--since RFC3339|DURATION] [--all] [--json]\n"
+     "         [--limit N]\n"
+     "  Oldest first; --limit N stops after N records (stderr says when more match).\n"
      "  --tlp L lists records at level L; --since 2h lists records created in the last two hours;\n"
      "  --all also lists revoked and expired records (marked as such).\n"
      "example: tlpmesh list -c tlpmesh.conf --type sha256 --since 7d --json\n"},
@@ -69,10 +71,11 @@ const struct cli_command cli_commands[] = {
     {"status", cli_status, "show a running node's identity and peers",
      "usage: tlpmesh status -c CONF [--json]\n"
      "example: tlpmesh status -c tlpmesh.conf\n"},
-    {"peer", cli_peer, "add or remove a peer (takes effect in a running node)",
+    {"peer", cli_peer, "add, remove or list peers (add and remove take effect in a running node)",
      "usage: tlpmesh peer add -c CONF --key PUBKEY --endpoint HOST:PORT --org NAME\n"
      "                        [--community NAME]... [--max-tlp LEVEL] [--relation partner|client]\n"
      "       tlpmesh peer remove -c CONF PUBKEY\n"
+     "       tlpmesh peer list -c CONF [--json]   (the config's peers; status shows sessions)\n"
      "example: tlpmesh peer add -c tlpmesh.conf --key jx8B...= --endpoint 192.0.2.10:7400 --org CERT-FI\n"},
     {"export", cli_export, "write live records, through the TLP gate, in a SOC tool's format",
      "usage: tlpmesh export -c CONF --format FORMAT -o PATH [--max-tlp LEVEL] [--type T]...\n"
@@ -97,7 +100,9 @@ const struct cli_command cli_commands[] = {
      "  stix: a STIX 2.1 bundle of indicators; csv: --column (number from 1 or header name)\n"
      "  with --type or a \"type\" column; text: one value per line with --type, # comments.\n"
      "  TLP comes from the source (MISP tlp: tags, STIX markings); --tlp is the default when\n"
-     "  it has none and a floor otherwise (the more restrictive wins). No TLP at all: refused.\n"
+     "  it has none and a floor otherwise (the more restrictive wins). Without --tlp, entries\n"
+     "  without a TLP are skipped and counted; a file where none has one is refused.\n"
+     "  misp also takes MISP restSearch output; text: 'VALUE # note' makes note the comment.\n"
      "  Skipped and invalid entries are counted on stderr; --json prints a summary object.\n"
      "  Values on a warninglist are skipped unless --force. --dry-run stores nothing.\n"
      "  An indicator this node holds (any origin) is never re-published with a lower TLP or a\n"
