@@ -340,6 +340,61 @@ static json_t *find_id(json_t *objects, const char *id)
     return NULL;
 }
 
+/* Organisations as the CLI would know them: the fixture's origin 0x42 is CERT-B. */
+static const char *fixture_org(void *ctx, const uint8_t key[LIMIT_KEY_BYTES])
+{
+    (void)ctx;
+    return key[0] == 0x42 ? "CERT-B" : "";
+}
+
+/* created_by_ref names the origin's organisation (issue 11 point 7), with an id and created that
+ * do not depend on the export; an origin of unknown organisation is an identity of its own. */
+static void test_stix_origin_identities(void **state)
+{
+    (void)state;
+    struct export_job j = job_for(EXPORT_FMT_STIX, PROTO_TLP_AMBER);
+    j.origin_org = fixture_org;
+    char *text = render(&j, NULL, NULL);
+    json_t *b = parse(text);
+    free(text);
+    json_t *objs = json_object_get(b, "objects"), *ident = json_array_get(objs, 0);
+    assert_string_equal(str(ident, "type"), "identity");
+    assert_string_equal(str(ident, "name"), "CERT-B");
+    assert_string_equal(str(ident, "created"), "2024-01-01T00:00:00.000Z");
+    assert_string_equal(str(ident, "modified"), "2024-01-01T00:00:00.000Z");
+    char want[64];
+    export_uuid_derive("tlpmesh-identity-organisation", (const uint8_t *)"CERT-B", 6, want);
+    char id[80];
+    snprintf(id, sizeof id, "identity--%s", want);
+    assert_string_equal(str(ident, "id"), id);
+    assert_string_equal(str(json_array_get(objs, 1), "type"), "marking-definition");
+    size_t i;
+    json_t *o;
+    json_array_foreach(objs, i, o)
+        if (strcmp(str(o, "type"), "indicator") == 0) {
+            assert_string_equal(str(o, "created_by_ref"), id);
+            assert_string_equal(str(json_object_get(o, "x_tlpmesh"), "origin_organisation"),
+                                "CERT-B");
+        }
+    json_decref(b);
+    /* an hour later: the same identity, byte for byte */
+    j.now_ms += HOUR_MS;
+    text = render(&j, NULL, NULL);
+    b = parse(text);
+    free(text);
+    char *again = json_dumps(json_array_get(json_object_get(b, "objects"), 0), JSON_SORT_KEYS);
+    json_decref(b);
+    j.now_ms -= HOUR_MS;
+    text = render(&j, NULL, NULL);
+    b = parse(text);
+    free(text);
+    char *first = json_dumps(json_array_get(json_object_get(b, "objects"), 0), JSON_SORT_KEYS);
+    assert_string_equal(first, again);
+    free(first);
+    free(again);
+    json_decref(b);
+}
+
 static void test_stix_bundle(void **state)
 {
     (void)state;
@@ -354,7 +409,8 @@ static void test_stix_bundle(void **state)
     assert_int_equal(json_array_size(objs), 1 + 3 + 9);
     json_t *ident = json_array_get(objs, 0);
     assert_string_equal(str(ident, "type"), "identity");
-    assert_string_equal(str(ident, "name"), "CERT-A");
+    /* the fixture's origin, whose organisation this job does not know (no origin_org) */
+    assert_string_equal(str(ident, "name"), "unknown organisation (node QgAAAAAA...)");
     assert_string_equal(str(ident, "identity_class"), "organization");
     size_t i;
     json_t *o;
@@ -582,6 +638,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_formats), cmocka_unit_test(test_suricata_files),
         cmocka_unit_test(test_gate_decides), cmocka_unit_test(test_stix_bundle),
+        cmocka_unit_test(test_stix_origin_identities),
         cmocka_unit_test(test_stix_tlp1),    cmocka_unit_test(test_misp_feed),
         cmocka_unit_test(test_misp_feed_empty_level), cmocka_unit_test(test_format_names),
     };

@@ -294,7 +294,50 @@ class OtherOrigins(unittest.TestCase):
                           for o in ind], [(b.key, "CERT-FI")])
         r = ok("query", "-c", a.conf, GREEN_DOMAIN, "--json")
         self.assertEqual([o["id"] for o in r.json_lines()], [rid])
+        self.check_provenance(a, b, rid)
         self.failed = False
+
+    def stix_objects(self, node, name):
+        out = self.mesh.tmp.join(name)
+        ok("export", "-c", node.conf, "--format", "stix", "-o", out)
+        with open(out) as f:
+            return json.load(f)["objects"]
+
+    def check_provenance(self, a, b, rid):
+        """Point 7: exports and show name the originator, not the exporter."""
+        own = a.publish("ip-dst", AMBER_IP, "green")
+        objs = self.stix_objects(a, "first.json")
+        idents = {o["id"]: o for o in objs if o["type"] == "identity"}
+        creator = {o["x_tlpmesh"]["record_id"]: idents[o["created_by_ref"]]["name"]
+                   for o in objs if o["type"] == "indicator"}
+        self.assertEqual(creator, {rid: "CERT-FI", own: "CERT-EE"})
+        self.assertEqual({o["created"] for o in idents.values()}, {"2024-01-01T00:00:00.000Z"})
+        # the same identities, byte for byte, in a later export (and from the other node)
+        later = [o for o in self.stix_objects(a, "later.json") if o["type"] == "identity"]
+        self.assertEqual(sorted(later, key=lambda o: o["id"]),
+                         sorted(idents.values(), key=lambda o: o["id"]))
+        at_b = {o["id"]: o for o in self.stix_objects(b, "b2.json") if o["type"] == "identity"}
+        fi = [i for i, o in idents.items() if o["name"] == "CERT-FI"][0]
+        self.assertEqual(at_b[fi], idents[fi])
+        with open(self.mesh.tmp.join("b.csv"), newline="") as f:
+            self.assertEqual([r["origin_organisation"] for r in csv.DictReader(f)], ["CERT-FI"])
+        # show: the origin's organisation, then the revocation's reason and time, and sightings
+        self.assertIn("organisation CERT-FI", ok("show", "-c", a.conf, rid[:8]).out)
+        ok("sight", "-c", a.conf, rid[:8], "--count", "3")
+        ok("revoke", "-c", b.conf, rid[:8], "--reason", "sinkholed")
+
+        def revoked():
+            o = json.loads(ok("show", "-c", a.conf, rid, "--json").out)
+            return None if o["revoked"] else "a has not got the revocation"
+        converge(revoked, what="b's revocation at a")
+        o = json.loads(ok("show", "-c", a.conf, rid, "--json").out)
+        self.assertEqual((o["origin_organisation"], o["revocation"]["reason"]),
+                         ("CERT-FI", "sinkholed"))
+        self.assertEqual([(g["organisation"], g["count"]) for g in o["sightings"]],
+                         [("CERT-EE", 3)])
+        text = ok("show", "-c", a.conf, rid).out
+        self.assertIn(f"revoked      {o['revocation']['time']} by its origin: sinkholed", text)
+        self.assertIn("sighting     CERT-EE: 3 times", text)
 
 
 if __name__ == "__main__":

@@ -225,8 +225,57 @@ struct walk {
     int level;              /* a MISP event file's TLP level: only its records; -1: every level */
     /* summary pass */
     unsigned tlp_used;      /* bit per TLP level among admitted records */
-    char uuid[UUID_TEXT];   /* N's derived id: STIX identity, MISP Orgc */
+    char uuid[UUID_TEXT];   /* N's derived id: MISP Orgc */
+    struct ident *idents;   /* STIX: the origins' identities among admitted records */
+    size_t n_idents, cap_idents;
 };
+
+/* The STIX identity of an origin: one per organisation (two nodes of cert-a are one
+ * creator), or per node key when its organisation is unknown. */
+struct ident {
+    char uuid[UUID_TEXT];
+    char name[LIMIT_NAME_BYTES + 1];
+    char key_b64[LIMIT_PUBKEY_B64_LEN + 1]; /* "" when the organisation is known */
+};
+
+static const char *origin_org(const struct export_job *j, const uint8_t key[LIMIT_KEY_BYTES]);
+
+static void ident_of(const struct export_job *j, const uint8_t key[LIMIT_KEY_BYTES],
+                     struct ident *out)
+{
+    const char *org = origin_org(j, key);
+    memset(out, 0, sizeof *out);
+    if (org[0] != '\0') {
+        export_uuid_derive("tlpmesh-identity-organisation", (const uint8_t *)org, strlen(org),
+                           out->uuid);
+        snprintf(out->name, sizeof out->name, "%s", org);
+        return;
+    }
+    export_identity_uuid(key, out->uuid);
+    sodium_bin2base64(out->key_b64, sizeof out->key_b64, key, LIMIT_KEY_BYTES,
+                      sodium_base64_VARIANT_ORIGINAL);
+    snprintf(out->name, sizeof out->name, "unknown organisation (node %.8s...)", out->key_b64);
+}
+
+/* Adds r's origin to w->idents once. */
+static int ident_add(struct walk *w, const struct proto_record *r)
+{
+    struct ident id;
+    ident_of(w->job, r->origin, &id);
+    for (size_t i = 0; i < w->n_idents; i++)
+        if (strcmp(w->idents[i].uuid, id.uuid) == 0)
+            return EXPORT_OK;
+    if (w->n_idents == w->cap_idents) {
+        const size_t cap = w->cap_idents ? 2 * w->cap_idents : 8;
+        struct ident *g = realloc(w->idents, cap * sizeof *g);
+        if (!g)
+            return EXPORT_E_NOMEM;
+        w->idents = g;
+        w->cap_idents = cap;
+    }
+    w->idents[w->n_idents++] = id;
+    return EXPORT_OK;
+}
 
 /* The export's receiver: N's own organisation, limited by the export's ceiling. */
 static void export_peer(const struct export_job *job, struct gate_peer *p)
@@ -273,8 +322,11 @@ static int summary_cb(const uint8_t id[LIMIT_ID_BYTES], const struct proto_recor
 {
     (void)id;
     struct walk *w = ctx;
-    if (in_file(w, r, revoked))
-        w->tlp_used |= 1u << r->tlp;
+    if (!in_file(w, r, revoked))
+        return 0;
+    w->tlp_used |= 1u << r->tlp;
+    if (w->job->format == EXPORT_FMT_STIX && (w->err = ident_add(w, r)) != EXPORT_OK)
+        return 1;
     return 0;
 }
 
@@ -664,6 +716,21 @@ static const char *org_name(const struct export_job *j)
 
 /* ---- stix ---- */
 
+static json_t *identity_object(const char *uuid, const char *name, const char *desc,
+                               uint64_t created_ms)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_string("identity"));
+    json_object_set_new(o, "spec_version", json_string("2.1"));
+    json_object_set_new(o, "id", json_prefixed("identity", uuid));
+    json_object_set_new(o, "created", json_time(created_ms));
+    json_object_set_new(o, "modified", json_time(created_ms));
+    json_object_set_new(o, "name", json_string(name));
+    json_object_set_new(o, "description", json_string(desc));
+    json_object_set_new(o, "identity_class", json_string("organization"));
+    return o;
+}
+
 json_t *export_stix_identity(const struct gate_self *self, uint64_t created_ms)
 {
     char b64[LIMIT_PUBKEY_B64_LEN + 1], desc[32 + LIMIT_PUBKEY_B64_LEN], uuid[UUID_TEXT];
@@ -671,16 +738,18 @@ json_t *export_stix_identity(const struct gate_self *self, uint64_t created_ms)
                       sodium_base64_VARIANT_ORIGINAL);
     snprintf(desc, sizeof desc, "tlpmesh node %s", b64);
     export_identity_uuid(self->key, uuid);
-    json_t *o = json_object();
-    json_object_set_new(o, "type", json_string("identity"));
-    json_object_set_new(o, "spec_version", json_string("2.1"));
-    json_object_set_new(o, "id", json_prefixed("identity", uuid));
-    json_object_set_new(o, "created", json_time(created_ms));
-    json_object_set_new(o, "modified", json_time(created_ms));
-    json_object_set_new(o, "name", json_string(self_name(self)));
-    json_object_set_new(o, "description", json_string(desc));
-    json_object_set_new(o, "identity_class", json_string("organization"));
-    return o;
+    return identity_object(uuid, self_name(self), desc, created_ms);
+}
+
+/* An origin's identity in a file export: the same id and created in every export. */
+static json_t *origin_identity(const struct ident *id)
+{
+    char desc[64 + LIMIT_PUBKEY_B64_LEN];
+    if (id->key_b64[0])
+        snprintf(desc, sizeof desc, "tlpmesh node %s, organisation unknown", id->key_b64);
+    else
+        snprintf(desc, sizeof desc, "tlpmesh origin organisation");
+    return identity_object(id->uuid, id->name, desc, EXPORT_IDENTITY_CREATED_MS);
 }
 
 static int stix_header(struct walk *w)
@@ -693,7 +762,9 @@ static int stix_header(struct walk *w)
     char bundle[UUID_TEXT];
     export_uuid_derive("tlpmesh-stix-bundle", seed, sizeof seed, bundle);
     fprintf(w->out, "{\"type\":\"bundle\",\"id\":\"bundle--%s\",\"objects\":[", bundle);
-    int rc = put_json(w, export_stix_identity(&j->self, j->now_ms));
+    int rc = EXPORT_OK;
+    for (size_t i = 0; i < w->n_idents && rc == EXPORT_OK; i++)
+        rc = put_json(w, origin_identity(&w->idents[i]));
     for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_RED && rc == EXPORT_OK; t++)
         if (w->tlp_used & (1u << t))
             rc = put_json(w, stixmap_marking_object(t, j->stix_tlp));
@@ -744,7 +815,10 @@ static int stix_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
     json_t *o = export_stix_indicator(&w->job->self, w->job->stix_tlp, id, r, &unmapped);
     if (unmapped)
         return 0; /* no STIX path for this type: left out rather than guessed */
-    if (o && json_object_set_new(o, "x_tlpmesh", provenance_json(w->job, id, r)) != 0) {
+    struct ident origin;
+    ident_of(w->job, r->origin, &origin);
+    if (o && (json_object_set_new(o, "created_by_ref", json_prefixed("identity", origin.uuid)) ||
+              json_object_set_new(o, "x_tlpmesh", provenance_json(w->job, id, r)))) {
         json_decref(o);
         o = NULL;
     }
@@ -1048,6 +1122,7 @@ int export_write(const struct export_job *job, const char *name, FILE *out,
             st->next_expiry_ms = w->next_expiry_ms;
     }
 out:
+    free(w->idents);
     free(w);
     return rc;
 }

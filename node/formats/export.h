@@ -30,6 +30,11 @@
  * Lines follow the store's order (created time, then id); a value published twice (two TLPs, two
  * origins) appears twice: every consumer above treats a repeat as one entry.
  *
+ * Provenance in STIX: created_by_ref names the origin, not the exporter: an identity per origin
+ * organisation (BLAKE2b-256("tlpmesh-identity-organisation" || name) shaped as below; per origin
+ * key, named "unknown organisation (node KEY...)", when job.origin_org knows none), each written
+ * once per bundle with the fixed created/modified EXPORT_IDENTITY_CREATED_MS.
+ *
  * Deterministic ids: a record's STIX indicator / MISP attribute UUID is the first 16 bytes of its
  * record id (itself BLAKE2b-256) with the version nibble set to 5 and the RFC 4122 variant, so every
  * node exporting the same record gives it the same UUID (name-based, "v5-shaped": BLAKE2b, not
@@ -152,6 +157,11 @@ void export_uuid_derive(const char *label, const uint8_t *data, size_t len,
 
 /* N's STIX identity UUID (the object's id is "identity--" + it). */
 void export_identity_uuid(const uint8_t key[LIMIT_KEY_BYTES], char out[EXPORT_UUID_TEXT]);
+
+/* created and modified of every origin identity in a STIX file export (2024-01-01T00:00:00Z):
+ * STIX wants one id to keep one created, across exports and restarts, and an export has no
+ * state to remember a first time in. */
+#define EXPORT_IDENTITY_CREATED_MS 1704067200000ULL
 
 /* N's STIX identity object, created and modified at created_ms; NULL when out of memory. */
 json_t *export_stix_identity(const struct gate_self *self, uint64_t created_ms);
