@@ -155,6 +155,7 @@ enum limits {
     LIMIT_ID_SHORT_HEX = 16,         /* hex digits of the ids list and query print */
     LIMIT_ID_CANDIDATES_LISTED = 8,  /* records an ambiguous prefix error names */
     LIMIT_LIST_MAX = 1 << 24,        /* the largest list --limit */
+    LIMIT_EXPORT_LEFT_REASONS = 4,   /* distinct reasons an export counts values it left out */
 };
 
 #endif

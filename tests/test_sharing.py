@@ -4,6 +4,7 @@ stores in temporary directories; every input is built here."""
 import csv
 import json
 import os
+import socket
 import sys
 import unittest
 
@@ -259,6 +260,87 @@ class OperatorConveniences(Base):
             stix_indicator(4, "[ipv4-addr:value = '192.0.2.12']")]})
         r = tlpmesh("import", "-c", self.a, "--format", "stix", none)
         self.assertEqual(r.rc, 2, r)
+
+
+class ExportOutput(Base):
+    """Point 10: -o - is standard output; -o replaces regular files only; --mode and --group;
+    what a format cannot carry is counted, with the reason."""
+
+    def setUp(self):
+        super().setUp()
+        self.a, _ = self.node("CERT-EE")
+        self.publish(self.a, "ip-dst", "198.51.100.0/24", "green")
+        self.publish(self.a, "ip-dst", "192.0.2.1", "green")
+        self.publish(self.a, "sha512", "ab" * 64, "green")
+
+    def export(self, *args):
+        return tlpmesh("export", "-c", self.a, *args)
+
+    def test_stdout(self):
+        r = self.export("--format", "text", "-o", "-")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(r.out.splitlines(), ["198.51.100.0/24", "192.0.2.1", "ab" * 64])
+        self.assertIn("standard output: 3 records (text)", r.err)
+        for bad in (["--format", "suricata"], ["--format", "text", "--every", "5s"],
+                    ["--format", "text", "--mode", "0644"]):
+            r = self.export(*bad, "-o", "-")
+            self.assertEqual((r.rc, r.out), (2, ""), (bad, r))
+
+    def test_never_replaces_what_is_not_a_file(self):
+        target = self.tmp.join("target")
+        with open(target, "w") as f:
+            f.write("keep\n")
+        link, fifo = self.tmp.join("link"), self.tmp.join("fifo")
+        os.symlink(target, link)
+        os.mkfifo(fifo)
+        sock_path = self.tmp.join("sock")
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(sock_path)
+        self.addCleanup(sock.close)
+        # No device here: a binary with the bug, run as root, would replace it (the check is the
+        # same lstat for every kind that is not a regular file).
+        for path, what in ((link, "a symbolic link"), (fifo, "a FIFO"),
+                           (sock_path, "not a regular file")):
+            r = self.export("--format", "zeek", "-o", path)
+            self.assertEqual(r.rc, 1, r)
+            self.assertIn(f"is {what}: an export replaces regular files only", r.err)
+        self.assertTrue(os.path.islink(link))
+        with open(target) as f:
+            self.assertEqual(f.read(), "keep\n")
+        # a symlink inside a directory export is refused too, and left as it was
+        sur = self.tmp.join("sur")
+        os.mkdir(sur)
+        os.symlink(target, os.path.join(sur, "ip.lst"))
+        r = self.export("--format", "suricata", "-o", sur)
+        self.assertEqual(r.rc, 1, r)
+        self.assertTrue(os.path.islink(os.path.join(sur, "ip.lst")))
+
+    def test_mode_and_group(self):
+        out = self.tmp.join("intel.dat")
+        ok("export", "-c", self.a, "--format", "zeek", "-o", out, "--mode", "0644", "--group",
+           str(os.getgid()))
+        st = os.stat(out)
+        self.assertEqual((st.st_mode & 0o777, st.st_gid), (0o644, os.getgid()))
+        ok("export", "-c", self.a, "--format", "zeek", "-o", out)
+        self.assertEqual(os.stat(out).st_mode & 0o077 & ~0o040, 0)  # default: group-read at most
+        for bad in (["--mode", "0999"], ["--mode", "rw"], ["--group", "no-such-group-x"]):
+            r = self.export("--format", "zeek", "-o", out, *bad)
+            self.assertEqual(r.rc, 2, (bad, r))
+
+    def test_left_out_is_counted(self):
+        r = ok("export", "-c", self.a, "--format", "suricata", "-o", self.tmp.join("sur"))
+        self.assertIn("1 records (suricata)", r.out)
+        self.assertIn("left out 2 records the suricata format cannot carry: 1 CIDR ranges: "
+                      "Suricata's ip dataset holds single addresses", r.err)
+        self.assertIn("1 of type sha512 (no file of the format takes it)", r.err)
+        r = ok("export", "-c", self.a, "--format", "suricata-iprep", "-o", self.tmp.join("rep"))
+        self.assertIn("left out 1 records", r.err)
+        r = ok("export", "-c", self.a, "--format", "zeek", "-o", self.tmp.join("z"))
+        self.assertEqual(r.err, "")
+        # what --type excludes was asked for, not left out
+        r = ok("export", "-c", self.a, "--format", "hosts", "-o", self.tmp.join("h"), "--type",
+               "domain")
+        self.assertEqual(r.err, "")
 
 
 class OtherOrigins(unittest.TestCase):

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -35,11 +36,20 @@
 #define EVERY_MIN_MS 1000
 
 struct export_args {
-    const char *conf, *format, *max_tlp, *since, *every, *out;
+    const char *conf, *format, *max_tlp, *since, *every, *out, *mode, *group;
     bool stix_tlp1;
     uint32_t types;
     uint64_t every_ms;
 };
+
+/* --mode and --group for every file an export writes (a Suricata or Zeek of another user must
+ * read them); set once by parse_args, read by write_atomic. */
+static struct {
+    mode_t mode; /* exactly this when has_mode; else 0640 less the umask */
+    bool has_mode;
+    gid_t gid;
+    bool has_group;
+} perms;
 
 static int parse_type(const char *name, uint32_t *types)
 {
@@ -53,6 +63,44 @@ static int parse_type(const char *name, uint32_t *types)
     return CLI_OK;
 }
 
+static bool to_stdout(const struct export_args *a)
+{
+    return strcmp(a->out, "-") == 0;
+}
+
+/* --mode (octal, at most 0777), --group (name or number), and what -o - allows. */
+static int check_output(const struct export_args *a, int format)
+{
+    char *end = NULL;
+    if (a->mode) {
+        const unsigned long m = strtoul(a->mode, &end, 8);
+        if (!a->mode[0] || *end || m > 0777) {
+            cli_error(CMD, "--mode '%s' is not an octal file mode like 0640", a->mode);
+            return CLI_USAGE;
+        }
+        perms.mode = (mode_t)m;
+        perms.has_mode = true;
+    }
+    if (a->group) {
+        const struct group *g = getgrnam(a->group);
+        const unsigned long gid = g ? g->gr_gid : strtoul(a->group, &end, 10);
+        if (!g && (!a->group[0] || *end)) {
+            cli_error(CMD, "--group '%s' is neither a group name nor a number", a->group);
+            return CLI_USAGE;
+        }
+        perms.gid = (gid_t)gid;
+        perms.has_group = true;
+    }
+    if (to_stdout(a) && (export_format_is_dir(format) || a->every || a->mode || a->group)) {
+        cli_error(CMD, "-o - (standard output) takes a single-file format, once: not %s",
+                  export_format_is_dir(format) ? "a directory format"
+                  : a->every                   ? "--every"
+                                               : "--mode or --group");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 static int parse_args(int argc, char **argv, struct export_args *a, struct export_job *job)
 {
     static const struct option opts[] = {
@@ -60,6 +108,7 @@ static int parse_args(int argc, char **argv, struct export_args *a, struct expor
         {"max-tlp", required_argument, NULL, 'm'}, {"type", required_argument, NULL, 't'},
         {"since", required_argument, NULL, 's'},   {"stix-tlp1", no_argument, NULL, '1'},
         {"every", required_argument, NULL, 'e'},   {"output", required_argument, NULL, 'o'},
+        {"mode", required_argument, NULL, 'M'},    {"group", required_argument, NULL, 'G'},
         {0, 0, 0, 0}};
     int c, rc = CLI_OK;
     opterr = 0;
@@ -73,6 +122,8 @@ static int parse_args(int argc, char **argv, struct export_args *a, struct expor
         case '1': a->stix_tlp1 = true; break;
         case 'e': a->every = optarg; break;
         case 'o': a->out = optarg; break;
+        case 'M': a->mode = optarg; break;
+        case 'G': a->group = optarg; break;
         default: return cli_bad_option(CMD, argv, c);
         }
     }
@@ -115,7 +166,7 @@ static int parse_args(int argc, char **argv, struct export_args *a, struct expor
         cli_error(CMD, "--every '%s' is not a duration of at least 1s (like 30s, 5m)", a->every);
         return CLI_USAGE;
     }
-    return CLI_OK;
+    return check_output(a, job->format);
 }
 
 /* ---- the store as an export source ---- */
@@ -192,7 +243,8 @@ static int write_atomic(const char *path, const struct export_job *job, const ch
     int erc = EXPORT_E_IO;
     /* Group-readable at most: an AMBER export is for the SOC's own tools, never for every local
      * user. */
-    if (f && fchmod(fd, 0640 & ~um) == 0)
+    if (f && fchmod(fd, perms.has_mode ? perms.mode : 0640 & ~um) == 0 &&
+        (!perms.has_group || fchown(fd, (uid_t)-1, perms.gid) == 0))
         erc = export_write(job, name, f, st);
     if (erc == EXPORT_OK && fsync(fd) != 0)
         erc = EXPORT_E_IO;
@@ -214,6 +266,72 @@ static int write_atomic(const char *path, const struct export_job *job, const ch
     return CLI_FAIL;
 }
 
+/* What lstat says path is, when an export must not replace it; NULL for a regular file or
+ * nothing (replacing /dev/stdout with a file, or a symlink with one, would surprise). */
+static const char *not_a_file(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0 || S_ISREG(sb.st_mode))
+        return NULL;
+    return S_ISLNK(sb.st_mode)   ? "a symbolic link"
+           : S_ISCHR(sb.st_mode) ? "a character device"
+           : S_ISBLK(sb.st_mode) ? "a block device"
+           : S_ISFIFO(sb.st_mode) ? "a FIFO"
+           : S_ISDIR(sb.st_mode) ? "a directory"
+                                 : "not a regular file";
+}
+
+/* write_atomic, for a path that is a regular file or nothing yet. */
+static int write_target(const char *path, const struct export_job *job, const char *name,
+                        struct export_stats *st)
+{
+    const char *what = not_a_file(path);
+    if (what) {
+        cli_error(CMD, "-o %s is %s: an export replaces regular files only (-o - writes to "
+                       "standard output)",
+                  path, what);
+        return CLI_FAIL;
+    }
+    return write_atomic(path, job, name, st);
+}
+
+/* -o -: one pass straight to standard output (a pipe, a terminal): nothing to replace. */
+static int write_stdout(const struct export_job *job, struct export_stats *st)
+{
+    const int erc = export_write(job, NULL, stdout, st);
+    if (erc != EXPORT_OK) {
+        cli_error(CMD, "writing to standard output: %s", export_strerror(erc));
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+/* "left out 3 records: 2 CIDR ranges: ..., 1 of type sha512: no file of suricata takes it" on
+ * stderr, so that nothing is dropped without a word. */
+static void print_left_out(const struct export_job *job, const struct export_stats *st)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < st->n_left; i++)
+        total += st->left[i].n;
+    for (int t = 0; t < PROTO_ITYPE_END; t++)
+        total += st->left_type[t];
+    if (total == 0)
+        return;
+    fprintf(stderr, "tlpmesh export: left out %llu records the %s format cannot carry:",
+            (unsigned long long)total, export_format_name(job->format));
+    const char *sep = " ";
+    for (size_t i = 0; i < st->n_left; i++, sep = "; ")
+        fprintf(stderr, "%s%llu %s", sep, (unsigned long long)st->left[i].n, st->left[i].why);
+    for (int t = 0; t < PROTO_ITYPE_END; t++) {
+        if (st->left_type[t] == 0)
+            continue;
+        fprintf(stderr, "%s%llu of type %s (no file of the format takes it)", sep,
+                (unsigned long long)st->left_type[t], proto_itype_name(t));
+        sep = "; ";
+    }
+    fputc('\n', stderr);
+}
+
 static int write_dir(const char *path, const struct export_job *job, struct export_stats *st)
 {
     struct stat sb;
@@ -231,7 +349,7 @@ static int write_dir(const char *path, const struct export_job *job, struct expo
             cli_error(CMD, "-o path too long");
             return CLI_USAGE;
         }
-        const int rc = write_atomic(file, job, names[i], st);
+        const int rc = write_target(file, job, names[i], st);
         if (rc != CLI_OK)
             return rc;
     }
@@ -249,12 +367,20 @@ static int export_once(const struct export_args *a, struct export_job *job,
     src->now_ms = job->now_ms;
     src->since_ms = job->since_ms;
     export_stats_init(st);
-    const int rc = export_format_is_dir(job->format) ? write_dir(a->out, job, st)
-                                                     : write_atomic(a->out, job, NULL, st);
+    int rc = to_stdout(a)                         ? write_stdout(job, st)
+             : export_format_is_dir(job->format) ? write_dir(a->out, job, st)
+                                                 : write_target(a->out, job, NULL, st);
+    if (rc == CLI_OK && export_left_out(job, st) != EXPORT_OK) {
+        cli_error(CMD, "store: reading the records failed");
+        rc = CLI_FAIL;
+    }
     if (rc == CLI_OK) {
-        printf("%s: %llu records (%s)\n", a->out, (unsigned long long)st->records,
-               export_format_name(job->format));
-        fflush(stdout);
+        /* with -o - the records are stdout: the summary goes beside them */
+        FILE *said = to_stdout(a) ? stderr : stdout;
+        fprintf(said, "%s: %llu records (%s)\n", to_stdout(a) ? "standard output" : a->out,
+                (unsigned long long)st->records, export_format_name(job->format));
+        print_left_out(job, st);
+        fflush(said);
     }
     return rc;
 }

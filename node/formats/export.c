@@ -64,8 +64,20 @@ bool export_format_is_dir(int format)
 
 void export_stats_init(struct export_stats *st)
 {
-    st->records = 0;
+    memset(st, 0, sizeof *st);
     st->next_expiry_ms = UINT64_MAX;
+}
+
+/* Counts n records left out for why (static text) in st; a reason beyond the slots joins the
+ * last one, so the total always adds up. */
+static void note_left(struct export_stats *st, const char *why, uint64_t n)
+{
+    size_t i = 0;
+    while (i < st->n_left && st->left[i].why != why)
+        i++;
+    if (i == st->n_left && st->n_left < LIMIT_EXPORT_LEFT_REASONS)
+        st->left[st->n_left++].why = why;
+    st->left[i < st->n_left ? i : st->n_left - 1].n += n;
 }
 
 /* ---- small encoders ---- */
@@ -223,6 +235,8 @@ struct walk {
     uint64_t objects;       /* JSON objects written to this file (for the separators) */
     uint64_t next_expiry_ms;
     int level;              /* a MISP event file's TLP level: only its records; -1: every level */
+    const char *left_why;   /* set by a record step that has no line for its record */
+    struct export_stats left; /* what this file left out (merged into the caller's on success) */
     /* summary pass */
     unsigned tlp_used;      /* bit per TLP level among admitted records */
     char uuid[UUID_TEXT];   /* N's derived id: MISP Orgc */
@@ -341,8 +355,11 @@ static int record_cb(const uint8_t id[LIMIT_ID_BYTES], const struct proto_record
         w->err = rc;
         return 1;
     }
-    if (rc == 0)
-        return 0; /* the format has no line for this value (a CIDR in an address dataset) */
+    if (rc == 0) { /* the format has no line for this value (a CIDR in an address dataset) */
+        assert(w->left_why != NULL);
+        note_left(&w->left, w->left_why, 1);
+        return 0;
+    }
     w->written++;
     if (r->u.ind.valid_until_ms < w->next_expiry_ms)
         w->next_expiry_ms = r->u.ind.valid_until_ms;
@@ -619,7 +636,11 @@ static int sur_b64_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
 static int sur_ip_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
                          const struct proto_record *r)
 {
-    return strchr(r->u.ind.value, '/') ? 0 : text_record(w, id, r);
+    if (!strchr(r->u.ind.value, '/'))
+        return text_record(w, id, r);
+    w->left_why = "CIDR ranges: Suricata's ip dataset holds single addresses (export "
+                  "suricata-iprep for ranges)";
+    return 0;
 }
 
 static int sur_rules_header(struct walk *w)
@@ -813,8 +834,10 @@ static int stix_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
 {
     bool unmapped = false;
     json_t *o = export_stix_indicator(&w->job->self, w->job->stix_tlp, id, r, &unmapped);
-    if (unmapped)
-        return 0; /* no STIX path for this type: left out rather than guessed */
+    if (unmapped) { /* no STIX path for this type: left out rather than guessed */
+        w->left_why = "no STIX pattern for the type";
+        return 0;
+    }
     struct ident origin;
     ident_of(w->job, r->origin, &origin);
     if (o && (json_object_set_new(o, "created_by_ref", json_prefixed("identity", origin.uuid)) ||
@@ -1120,9 +1143,46 @@ int export_write(const struct export_job *job, const char *name, FILE *out,
         st->records += w->written;
         if (w->next_expiry_ms < st->next_expiry_ms)
             st->next_expiry_ms = w->next_expiry_ms;
+        for (size_t i = 0; i < w->left.n_left; i++)
+            note_left(st, w->left.left[i].why, w->left.left[i].n);
     }
 out:
     free(w->idents);
     free(w);
     return rc;
+}
+
+/* ---- what the format cannot carry at all ---- */
+
+struct left_walk {
+    const struct export_job *job;
+    struct gate_peer peer;
+    uint32_t carried; /* types some file of the format takes */
+    struct export_stats *st;
+};
+
+static int left_cb(const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r, bool revoked,
+                   void *ctx)
+{
+    (void)id;
+    struct left_walk *lw = ctx;
+    if (admitted(lw->job, &lw->peer, r, revoked) && (lw->carried & T(r->u.ind.type)) == 0 &&
+        r->u.ind.type < PROTO_ITYPE_END)
+        lw->st->left_type[r->u.ind.type]++;
+    return 0;
+}
+
+int export_left_out(const struct export_job *job, struct export_stats *st)
+{
+    assert(job != NULL && st != NULL && job->src.each != NULL);
+    if (job->format < 0 || job->format >= EXPORT_FORMAT_COUNT)
+        return EXPORT_E_INVAL;
+    struct left_walk lw = {.job = job, .st = st};
+    export_peer(job, &lw.peer);
+    const struct format_def *fd = &formats[job->format];
+    for (size_t i = 0; i < fd->n; i++)
+        lw.carried |= fd->files[i].types;
+    if (lw.carried == ALL_TYPES)
+        return EXPORT_OK;
+    return job->src.each(job->src.src, left_cb, &lw) < 0 ? EXPORT_E_SOURCE : EXPORT_OK;
 }

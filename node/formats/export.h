@@ -126,6 +126,15 @@ struct export_job {
 struct export_stats {
     uint64_t records;        /* records written (summed over calls) */
     uint64_t next_expiry_ms; /* earliest valid_until among them; UINT64_MAX when none */
+    /* Admitted records the format cannot carry, so that the operator is told: by value (a CIDR
+     * range in Suricata's ip dataset), one slot per reason (static text), and by type (no file
+     * of the format takes it: export_left_out). */
+    struct {
+        const char *why;
+        uint64_t n;
+    } left[LIMIT_EXPORT_LEFT_REASONS];
+    size_t n_left;
+    uint64_t left_type[PROTO_ITYPE_END];
 };
 
 #define EXPORT_MAX_FILES 10
@@ -143,6 +152,10 @@ int export_write(const struct export_job *job, const char *name, FILE *out,
                  struct export_stats *st);
 
 void export_stats_init(struct export_stats *st);
+
+/* Counts into st->left_type the admitted records whose type no file of job's format takes
+ * (hosts: anything but names; suricata: sha512...). One pass over the source. */
+int export_left_out(const struct export_job *job, struct export_stats *st);
 
 /* --- STIX building blocks shared with the TAXII server (node/formats/taxii.c) --- */
 
