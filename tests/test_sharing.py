@@ -385,6 +385,20 @@ class OtherOrigins(unittest.TestCase):
         with open(out) as f:
             return json.load(f)["objects"]
 
+    def feed_events(self, node, feed, org):
+        """Exports a MISP feed; the events the manifest names whose Orgc is org, by uuid."""
+        ok("export", "-c", node.conf, "--format", "misp-feed", "-o", feed)
+        with open(os.path.join(feed, "manifest.json")) as f:
+            manifest = json.load(f)
+        out = {}
+        for uuid, entry in manifest.items():
+            with open(os.path.join(feed, uuid + ".json")) as f:
+                ev = json.load(f)["Event"]
+            self.assertEqual(ev["Orgc"], entry["Orgc"])
+            if ev["Orgc"]["name"] == org:
+                out[uuid] = ev
+        return out
+
     def check_provenance(self, a, b, rid):
         """Point 7: exports and show name the originator, not the exporter."""
         own = a.publish("ip-dst", AMBER_IP, "green")
@@ -403,6 +417,12 @@ class OtherOrigins(unittest.TestCase):
         self.assertEqual(at_b[fi], idents[fi])
         with open(self.mesh.tmp.join("b.csv"), newline="") as f:
             self.assertEqual([r["origin_organisation"] for r in csv.DictReader(f)], ["CERT-FI"])
+        feed = self.mesh.tmp.join("feed2")
+        fi_events = self.feed_events(a, feed, "CERT-FI")
+        self.assertEqual([[x["x_tlpmesh"]["record_id"] for x in e["Attribute"]]
+                          for e in fi_events.values()], [[rid]])
+        self.assertEqual([[x["x_tlpmesh"]["record_id"] for x in e["Attribute"]]
+                          for e in self.feed_events(a, feed, "CERT-EE").values()], [[own]])
         # show: the origin's organisation, then the revocation's reason and time, and sightings
         self.assertIn("organisation CERT-FI", ok("show", "-c", a.conf, rid[:8]).out)
         ok("sight", "-c", a.conf, rid[:8], "--count", "3")
@@ -417,6 +437,10 @@ class OtherOrigins(unittest.TestCase):
                          ("CERT-FI", "sinkholed"))
         self.assertEqual([(g["organisation"], g["count"]) for g in o["sightings"]],
                          [("CERT-EE", 3)])
+        # CERT-FI's event leaves the feed with its last record: no file keeps it
+        self.assertEqual(self.feed_events(a, feed, "CERT-FI"), {})
+        for name in fi_events:
+            self.assertFalse(os.path.exists(os.path.join(feed, name + ".json")), name)
         text = ok("show", "-c", a.conf, rid).out
         self.assertIn(f"revoked      {o['revocation']['time']} by its origin: sinkholed", text)
         self.assertIn("sighting     CERT-EE: 3 times", text)

@@ -6,15 +6,20 @@
  *   one file:   a temporary file in the same directory (same mode a plain create would get),
  *               written, fsync'ed, renamed over PATH, then the directory fsync'ed;
  *   directory:  PATH is created if missing and each of its files is replaced that way, in the
- *               order export_file_names() gives (lists before the rules that load them, the MISP
+ *               order export_dir_files() gives (lists before the rules that load them, the MISP
  *               events before the manifest that names them). A failed export leaves every file that
- *               was not yet replaced as it was, and never leaves a temporary file behind.
+ *               was not yet replaced as it was, and never leaves a temporary file behind. After a
+ *               misp-feed, event files (<uuid>.json) it no longer writes are removed: the
+ *               directory is the export's own.
+ *   never:      a device, FIFO or symlink (-o /dev/stdout as root would become a file); -o -
+ *               streams a single-file format to standard output instead.
  *
  * Ceiling: --max-tlp defaults to amber, the level partners routinely exchange
  * (CONFIG_DEFAULT_MAX_TLP): AMBER+STRICT and RED leave the node in a file only when the operator
  * asks for them. RED additionally needs N's own key among the record's recipients (export.h).
  */
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -332,6 +337,33 @@ static void print_left_out(const struct export_job *job, const struct export_sta
     fputc('\n', stderr);
 }
 
+/* A file name an export's MISP event has: 36 characters of lower-case hex and '-', ".json". */
+static bool event_file_name(const char *name)
+{
+    return strlen(name) == 41 && strcmp(name + 36, ".json") == 0 &&
+           strspn(name, "0123456789abcdef-") == 36;
+}
+
+/* Removes the event files of an earlier export that this one no longer writes (an origin whose
+ * records all left it), so that no file in the feed keeps records that left the export; the
+ * manifest, written before, no longer names them. The directory is the export's own. */
+static void prune_events(const char *path, char (*names)[EXPORT_FILE_NAME_BYTES], size_t n)
+{
+    DIR *d = opendir(path);
+    const struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        bool keep = !event_file_name(e->d_name);
+        for (size_t i = 0; i < n && !keep; i++)
+            keep = strcmp(names[i], e->d_name) == 0;
+        char file[LIMIT_PATH_BYTES];
+        if (!keep && (size_t)snprintf(file, sizeof file, "%s/%s", path, e->d_name) < sizeof file &&
+            !not_a_file(file))
+            (void)unlink(file); /* best effort: MISP reads only what the manifest names */
+    }
+    if (d)
+        closedir(d);
+}
+
 static int write_dir(const char *path, const struct export_job *job, struct export_stats *st)
 {
     struct stat sb;
@@ -341,19 +373,24 @@ static int write_dir(const char *path, const struct export_job *job, struct expo
                                                                    : strerror(errno));
         return CLI_FAIL;
     }
-    char names[EXPORT_MAX_FILES][EXPORT_FILE_NAME_BYTES];
-    const size_t n = export_file_names(job, names);
-    for (size_t i = 0; i < n; i++) {
+    char(*names)[EXPORT_FILE_NAME_BYTES] = NULL;
+    const int n = export_dir_files(job, &names);
+    int rc = n < 0 ? CLI_FAIL : CLI_OK;
+    if (n < 0)
+        cli_error(CMD, "-o %s: %s", path, export_strerror(n));
+    for (int i = 0; i < n && rc == CLI_OK; i++) {
         char file[LIMIT_PATH_BYTES];
         if ((size_t)snprintf(file, sizeof file, "%s/%s", path, names[i]) >= sizeof file) {
             cli_error(CMD, "-o path too long");
-            return CLI_USAGE;
+            rc = CLI_USAGE;
+        } else {
+            rc = write_target(file, job, names[i], st);
         }
-        const int rc = write_target(file, job, names[i], st);
-        if (rc != CLI_OK)
-            return rc;
     }
-    return CLI_OK;
+    if (rc == CLI_OK && job->format == EXPORT_FMT_MISP_FEED)
+        prune_events(path, names, (size_t)n);
+    free(names);
+    return rc;
 }
 
 /* One export at now. */

@@ -225,6 +225,15 @@ struct file_def {
     bool summary;      /* header needs the summary pass */
 };
 
+/* The STIX identity of an origin: one per organisation (two nodes of cert-a are one
+ * creator), or per node key when its organisation is unknown. */
+struct ident {
+    char uuid[UUID_TEXT];
+    char name[LIMIT_NAME_BYTES + 1];
+    char key_b64[LIMIT_PUBKEY_B64_LEN + 1]; /* "" when the organisation is known */
+    unsigned tlp_used;                      /* summary pass: bit per level of its records */
+};
+
 struct walk {
     const struct export_job *job;
     const struct file_def *def;
@@ -240,16 +249,10 @@ struct walk {
     /* summary pass */
     unsigned tlp_used;      /* bit per TLP level among admitted records */
     char uuid[UUID_TEXT];   /* N's derived id: MISP Orgc */
-    struct ident *idents;   /* STIX: the origins' identities among admitted records */
+    struct ident *idents;   /* STIX, MISP: the origins' identities among admitted records */
     size_t n_idents, cap_idents;
-};
-
-/* The STIX identity of an origin: one per organisation (two nodes of cert-a are one
- * creator), or per node key when its organisation is unknown. */
-struct ident {
-    char uuid[UUID_TEXT];
-    char name[LIMIT_NAME_BYTES + 1];
-    char key_b64[LIMIT_PUBKEY_B64_LEN + 1]; /* "" when the organisation is known */
+    const struct ident *only; /* a MISP event file: only this origin's records; NULL: all */
+    struct ident own, other;  /* what only points at: N's own organisation, another origin */
 };
 
 static const char *origin_org(const struct export_job *j, const uint8_t key[LIMIT_KEY_BYTES]);
@@ -271,14 +274,18 @@ static void ident_of(const struct export_job *j, const uint8_t key[LIMIT_KEY_BYT
     snprintf(out->name, sizeof out->name, "unknown organisation (node %.8s...)", out->key_b64);
 }
 
-/* Adds r's origin to w->idents once. */
+/* Adds r's origin to w->idents once, with r's level. */
 static int ident_add(struct walk *w, const struct proto_record *r)
 {
     struct ident id;
     ident_of(w->job, r->origin, &id);
-    for (size_t i = 0; i < w->n_idents; i++)
-        if (strcmp(w->idents[i].uuid, id.uuid) == 0)
+    id.tlp_used = 1u << r->tlp;
+    for (size_t i = 0; i < w->n_idents; i++) {
+        if (strcmp(w->idents[i].uuid, id.uuid) == 0) {
+            w->idents[i].tlp_used |= id.tlp_used;
             return EXPORT_OK;
+        }
+    }
     if (w->n_idents == w->cap_idents) {
         const size_t cap = w->cap_idents ? 2 * w->cap_idents : 8;
         struct ident *g = realloc(w->idents, cap * sizeof *g);
@@ -327,8 +334,13 @@ bool export_admits(const struct export_job *job, const struct proto_record *r, b
 /* Does r go into the file being walked? */
 static bool in_file(const struct walk *w, const struct proto_record *r, bool revoked)
 {
-    return admitted(w->job, &w->peer, r, revoked) && (w->def->types & T(r->u.ind.type)) != 0 &&
-           (w->level < 0 || r->tlp == w->level);
+    if (!admitted(w->job, &w->peer, r, revoked) || (w->def->types & T(r->u.ind.type)) == 0 ||
+        (w->level >= 0 && r->tlp != w->level))
+        return false;
+    struct ident who;
+    if (w->only)
+        ident_of(w->job, r->origin, &who);
+    return !w->only || strcmp(who.uuid, w->only->uuid) == 0;
 }
 
 static int summary_cb(const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r,
@@ -339,7 +351,8 @@ static int summary_cb(const uint8_t id[LIMIT_ID_BYTES], const struct proto_recor
     if (!in_file(w, r, revoked))
         return 0;
     w->tlp_used |= 1u << r->tlp;
-    if (w->job->format == EXPORT_FMT_STIX && (w->err = ident_add(w, r)) != EXPORT_OK)
+    if ((w->job->format == EXPORT_FMT_STIX || w->job->format == EXPORT_FMT_MISP_FEED) &&
+        (w->err = ident_add(w, r)) != EXPORT_OK)
         return 1;
     return 0;
 }
@@ -433,8 +446,8 @@ static void tlp_tag(int tlp, char out[32])
     snprintf(out, 32, "tlp:%s", proto_tlp_name(tlp));
 }
 
-/* The MISP event of N's records at one TLP level: stable per (N's key, level), so a re-export
- * updates the same event in MISP. */
+/* The MISP event of N's own organisation's records at one TLP level: stable per (N's key,
+ * level), so a re-export updates the same event in MISP. */
 static void misp_event_uuid(const struct export_job *job, int tlp, char out[UUID_TEXT])
 {
     assert(proto_tlp_valid(tlp));
@@ -442,6 +455,38 @@ static void misp_event_uuid(const struct export_job *job, int tlp, char out[UUID
     memcpy(seed, job->self.key, LIMIT_KEY_BYTES);
     seed[LIMIT_KEY_BYTES] = (uint8_t)tlp;
     export_uuid_derive("tlpmesh-misp-event", seed, sizeof seed, out);
+}
+
+/* Is who N's own organisation (or N itself, when it has none)? */
+static bool is_own(const struct export_job *job, const struct ident *who)
+{
+    struct ident self;
+    ident_of(job, job->self.key, &self);
+    return strcmp(self.uuid, who->uuid) == 0;
+}
+
+/* The MISP event of who's records at one level: N's own as before (misp_event_uuid), another
+ * origin's BLAKE2b-256("tlpmesh-misp-event-origin" || its identity uuid || level). */
+static void origin_event_uuid(const struct export_job *job, const struct ident *who, int tlp,
+                              char out[UUID_TEXT])
+{
+    if (is_own(job, who)) {
+        misp_event_uuid(job, tlp, out);
+        return;
+    }
+    uint8_t seed[UUID_TEXT];
+    memcpy(seed, who->uuid, UUID_TEXT - 1);
+    seed[UUID_TEXT - 1] = (uint8_t)tlp;
+    export_uuid_derive("tlpmesh-misp-event-origin", seed, sizeof seed, out);
+}
+
+/* The event that holds record r. */
+static void record_event_uuid(const struct export_job *job, const struct proto_record *r,
+                              char out[UUID_TEXT])
+{
+    struct ident who;
+    ident_of(job, r->origin, &who);
+    origin_event_uuid(job, &who, r->tlp, out);
 }
 
 /* ---- provenance (export.h): who made the record and whom its origin meant it for ---- */
@@ -603,7 +648,7 @@ static int csv_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
     const struct proto_indicator *in = &r->u.ind;
     char uuid[UUID_TEXT], event[UUID_TEXT], date[24], tags[32 + LIMIT_TAGS * (LIMIT_TAG_BYTES + 1)];
     uuid_text(id, uuid);
-    misp_event_uuid(w->job, r->tlp, event); /* the misp-feed event that holds this record */
+    record_event_uuid(w->job, r, event); /* the misp-feed event that holds this record */
     snprintf(date, sizeof date, "%" PRIu64, r->created_ms / 1000);
     tag_list(r, tags, sizeof tags);
     csv_field(w->out, uuid, false);
@@ -871,9 +916,13 @@ static int json_footer(struct walk *w)
  * tlp: tag, so an event that mixed levels would raise every attribute to the event's highest.
  * One event per level, tagged with exactly that level, keeps every attribute's TLP. */
 
-static json_t *misp_orgc(const struct walk *w)
+/* The creator of who's events: the origin's organisation (N's own as before: its name and
+ * N's identity uuid, so MISP keeps the organisation it knows). */
+static json_t *misp_orgc(const struct walk *w, const struct ident *who)
 {
-    return json_pack("{s:s, s:s}", "name", org_name(w->job), "uuid", w->uuid);
+    if (is_own(w->job, who))
+        return json_pack("{s:s, s:s}", "name", org_name(w->job), "uuid", w->uuid);
+    return json_pack("{s:s, s:s}", "name", who->name, "uuid", who->uuid);
 }
 
 static json_t *misp_event_tags(int tlp)
@@ -883,10 +932,17 @@ static json_t *misp_event_tags(int tlp)
     return json_pack("[{s:s}]", "name", tag);
 }
 
-static void misp_info(const struct export_job *j, int tlp, char out[LIMIT_NAME_BYTES + 48])
+enum { MISP_INFO_BYTES = 2 * LIMIT_NAME_BYTES + 64 };
+
+static void misp_info(const struct export_job *j, const struct ident *who, int tlp,
+                      char out[MISP_INFO_BYTES])
 {
-    snprintf(out, LIMIT_NAME_BYTES + 48, "tlpmesh export from %s, tlp:%s", org_name(j),
-             proto_tlp_name(tlp));
+    if (is_own(j, who))
+        snprintf(out, MISP_INFO_BYTES, "tlpmesh export from %s, tlp:%s", org_name(j),
+                 proto_tlp_name(tlp));
+    else
+        snprintf(out, MISP_INFO_BYTES, "%s, by tlpmesh export from %s, tlp:%s", who->name,
+                 org_name(j), proto_tlp_name(tlp));
 }
 
 static void misp_date(uint64_t ms, char out[11])
@@ -900,13 +956,13 @@ static void misp_date(uint64_t ms, char out[11])
 static int misp_event_header(struct walk *w)
 {
     const struct export_job *j = w->job;
-    assert(w->level >= 0);
-    char date[11], ts[24], info[LIMIT_NAME_BYTES + 48], event[UUID_TEXT];
+    assert(w->level >= 0 && w->only != NULL);
+    char date[11], ts[24], info[MISP_INFO_BYTES], event[UUID_TEXT];
     misp_date(j->now_ms, date);
     snprintf(ts, sizeof ts, "%" PRIu64, j->now_ms / 1000);
-    misp_info(j, w->level, info);
-    misp_event_uuid(j, w->level, event);
-    json_t *orgc = misp_orgc(w), *tags = misp_event_tags(w->level);
+    misp_info(j, w->only, w->level, info);
+    origin_event_uuid(j, w->only, w->level, event);
+    json_t *orgc = misp_orgc(w, w->only), *tags = misp_event_tags(w->level);
     char *o = json_dumps(orgc, JSON_COMPACT | JSON_ENSURE_ASCII);
     char *t = json_dumps(tags, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_t *pre = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "uuid", event,
@@ -963,7 +1019,7 @@ static int misp_hashes_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
     (void)id;
     char h[33], event[UUID_TEXT];
     md5_hex(r->u.ind.value, h);
-    misp_event_uuid(w->job, r->tlp, event);
+    record_event_uuid(w->job, r, event);
     fprintf(w->out, "%s,%s\n", h, event);
     return 1;
 }
@@ -977,18 +1033,22 @@ static int misp_manifest(struct walk *w)
     misp_date(j->now_ms, date);
     snprintf(ts, sizeof ts, "%" PRIu64, j->now_ms / 1000);
     json_t *m = json_object();
-    for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_RED && m; t++) {
-        if ((w->tlp_used & (1u << t)) == 0)
-            continue;
-        char info[LIMIT_NAME_BYTES + 48], event[UUID_TEXT];
-        misp_info(j, t, info);
-        misp_event_uuid(j, t, event);
-        json_t *e = json_pack("{s:o, s:o, s:s, s:s, s:s, s:s, s:s}", "Orgc", misp_orgc(w), "Tag",
-                              misp_event_tags(t), "info", info, "date", date, "analysis", "2",
-                              "threat_level_id", "4", "timestamp", ts);
-        if (!e || json_object_set_new(m, event, e) != 0) {
-            json_decref(m);
-            m = NULL;
+    for (size_t i = 0; i < w->n_idents && m; i++) {
+        const struct ident *who = &w->idents[i];
+        for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_RED && m; t++) {
+            if ((who->tlp_used & (1u << t)) == 0)
+                continue;
+            char info[MISP_INFO_BYTES], event[UUID_TEXT];
+            misp_info(j, who, t, info);
+            origin_event_uuid(j, who, t, event);
+            json_t *e = json_pack("{s:o, s:o, s:s, s:s, s:s, s:s, s:s}", "Orgc",
+                                  misp_orgc(w, who), "Tag", misp_event_tags(t), "info", info,
+                                  "date", date, "analysis", "2", "threat_level_id", "4",
+                                  "timestamp", ts);
+            if (!e || json_object_set_new(m, event, e) != 0) {
+                json_decref(m);
+                m = NULL;
+            }
         }
     }
     if (!m)
@@ -1079,20 +1139,78 @@ static size_t dir_files(const struct export_job *job, struct dir_file out[EXPORT
     return n;
 }
 
-size_t export_file_names(const struct export_job *job,
-                         char names[EXPORT_MAX_FILES][EXPORT_FILE_NAME_BYTES])
+/* The origins other than N's own organisation whose records are in a misp-feed now, each with
+ * the levels it has records at (one summary pass): *out is malloc'ed, *n set. */
+static int other_origins(const struct export_job *job, struct ident **out, size_t *n)
 {
+    assert(job->format == EXPORT_FMT_MISP_FEED);
+    struct walk *w = calloc(1, sizeof *w);
+    if (!w)
+        return EXPORT_E_NOMEM;
+    w->job = job;
+    w->def = &f_misp[0];
+    w->level = -1;
+    export_peer(job, &w->peer);
+    const int rc = walk_source(w, summary_cb);
+    size_t k = 0;
+    for (size_t i = 0; rc == EXPORT_OK && i < w->n_idents; i++)
+        if (!is_own(job, &w->idents[i]))
+            w->idents[k++] = w->idents[i];
+    *out = w->idents;
+    *n = rc == EXPORT_OK ? k : 0;
+    free(w);
+    return rc;
+}
+
+static void event_name(const struct export_job *job, const struct ident *who, int tlp,
+                       char out[EXPORT_FILE_NAME_BYTES])
+{
+    char uuid[UUID_TEXT];
+    origin_event_uuid(job, who, tlp, uuid);
+    snprintf(out, EXPORT_FILE_NAME_BYTES, "%s.json", uuid);
+}
+
+int export_dir_files(const struct export_job *job, char (**names)[EXPORT_FILE_NAME_BYTES])
+{
+    *names = NULL;
     if (job->format < 0 || job->format >= EXPORT_FORMAT_COUNT || !export_format_is_dir(job->format))
         return 0;
     struct dir_file files[EXPORT_MAX_FILES];
     const size_t n = dir_files(job, files);
-    for (size_t i = 0; i < n; i++)
-        memcpy(names[i], files[i].name, EXPORT_FILE_NAME_BYTES);
-    return n;
+    struct ident *others = NULL;
+    size_t n_others = 0, n_events = 0;
+    if (job->format == EXPORT_FMT_MISP_FEED) {
+        const int rc = other_origins(job, &others, &n_others);
+        if (rc != EXPORT_OK) {
+            free(others);
+            return rc;
+        }
+        for (size_t i = 0; i < n_others; i++)
+            n_events += (size_t)__builtin_popcount(others[i].tlp_used);
+    }
+    char(*out)[EXPORT_FILE_NAME_BYTES] = calloc(n + n_events, sizeof *out);
+    size_t k = 0;
+    bool inserted = n_others == 0;
+    for (size_t i = 0; out && i < n; i++) {
+        /* other origins' events go after N's, before the first file that refers to them */
+        if (!inserted && files[i].level < 0) {
+            for (size_t o = 0; o < n_others; o++)
+                for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_RED; t++)
+                    if (others[o].tlp_used & (1u << t))
+                        event_name(job, &others[o], t, out[k++]);
+            inserted = true;
+        }
+        memcpy(out[k++], files[i].name, EXPORT_FILE_NAME_BYTES);
+    }
+    free(others);
+    if (!out)
+        return EXPORT_E_NOMEM;
+    *names = out;
+    return (int)k;
 }
 
 /* Points w at the file of job's format called name (NULL for a single-file format); false when
- * the format has no such file. */
+ * the format has no such file now (a misp-feed's other origins' events depend on the records). */
 static bool find_file(const struct export_job *job, const char *name, struct walk *w)
 {
     const struct format_def *fd = &formats[job->format];
@@ -1101,16 +1219,36 @@ static bool find_file(const struct export_job *job, const char *name, struct wal
         w->def = name == NULL ? &fd->files[0] : NULL;
         return w->def != NULL;
     }
+    ident_of(job, job->self.key, &w->own);
     struct dir_file files[EXPORT_MAX_FILES];
     const size_t n = name != NULL ? dir_files(job, files) : 0;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(files[i].name, name) == 0) {
             w->def = files[i].def;
             w->level = files[i].level;
+            w->only = w->level >= 0 ? &w->own : NULL;
             return true;
         }
     }
-    return false;
+    struct ident *others = NULL;
+    size_t n_others = 0;
+    if (name == NULL || job->format != EXPORT_FMT_MISP_FEED ||
+        other_origins(job, &others, &n_others) != EXPORT_OK)
+        n_others = 0;
+    for (size_t o = 0; o < n_others && !w->only; o++) {
+        for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_RED && !w->only; t++) {
+            char here[EXPORT_FILE_NAME_BYTES];
+            event_name(job, &others[o], t, here);
+            if ((others[o].tlp_used & (1u << t)) && strcmp(here, name) == 0) {
+                w->other = others[o];
+                w->only = &w->other;
+                w->def = &f_misp[0];
+                w->level = t;
+            }
+        }
+    }
+    free(others);
+    return w->only != NULL;
 }
 
 int export_write(const struct export_job *job, const char *name, FILE *out,

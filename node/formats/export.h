@@ -21,11 +21,14 @@
  *   csv             one file: MISP CSV export columns, every field quoted (RFC 4180), LF lines
  *   hosts           one file: "0.0.0.0 name" for domain and hostname
  *   stix            one file: STIX 2.1 bundle (identity, marking definitions, indicators)
- *   misp-feed       directory: one <event-uuid>.json per TLP level (all five), tagged with exactly
- *                   that level and holding that level's records (MISP applies the more
- *                   restrictive of event and attribute TLP: a mixed event would raise them all),
- *                   hashes.csv, manifest.json (only the events that hold records; an empty level's
- *                   file is still written, so no file keeps records that have left the export)
+ *   misp-feed       directory: one <event-uuid>.json per origin organisation and TLP level,
+ *                   whose Orgc is that organisation, tagged with exactly that level and holding
+ *                   that level's records of that organisation (MISP applies the more restrictive
+ *                   of event and attribute TLP: a mixed event would raise them all): N's own
+ *                   organisation's five always (an empty level's file is still written, so no
+ *                   file keeps records that have left the export), another's for the levels it
+ *                   has records at (the CLI removes the files of events an export no longer
+ *                   writes); hashes.csv, manifest.json (only the events that hold records)
  *   text            one file: one normalised value per line
  * Lines follow the store's order (created time, then id); a value published twice (two TLPs, two
  * origins) appears twice: every consumer above treats a repeat as one entry.
@@ -140,14 +143,15 @@ struct export_stats {
 #define EXPORT_MAX_FILES 10
 #define EXPORT_FILE_NAME_BYTES 64
 
-/* The files a directory format writes, in the order to write them: a file that refers to others
- * comes after them (rules after lists, manifest after event). Returns the count (0 for a
- * single-file format). */
-size_t export_file_names(const struct export_job *job,
-                         char names[EXPORT_MAX_FILES][EXPORT_FILE_NAME_BYTES]);
+/* The files a directory format writes now, in the order to write them, into *names (malloc'ed,
+ * the caller frees; NULL for a single-file format): a file that refers to others comes after
+ * them (rules after lists, manifest after events). Every name depends on the format alone, but
+ * for misp-feed the events of other origins' organisations that hold records (one pass over
+ * the source), after N's five. Returns the count or a negative export_err. */
+int export_dir_files(const struct export_job *job, char (**names)[EXPORT_FILE_NAME_BYTES]);
 
 /* Writes one file of the export to out: name NULL for a single-file format, else one of
- * export_file_names(). Adds to *st (may be NULL; initialise with export_stats_init). */
+ * export_dir_files(). Adds to *st (may be NULL; initialise with export_stats_init). */
 int export_write(const struct export_job *job, const char *name, FILE *out,
                  struct export_stats *st);
 
