@@ -478,11 +478,12 @@ static void test_stix_tlp1(void **state)
     json_t *objs = json_object_get(b, "objects");
     json_t *ind = find_id(objs, "indicator--00010203-0405-5607-8809-0a0b0c0d0e0f");
     const char *white = "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9";
-    assert_string_equal(json_string_value(json_array_get(json_object_get(ind, "object_marking_refs"), 0)),
-                        white);
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(ind, "object_marking_refs"), 0)), white);
     assert_non_null(find_id(objs, white));
     ind = find_id(objs, "indicator--30313233-3435-5637-b839-3a3b3c3d3e3f"); /* amber+strict */
-    const char *strict = json_string_value(json_array_get(json_object_get(ind, "object_marking_refs"), 0));
+    const char *strict =
+        json_string_value(json_array_get(json_object_get(ind, "object_marking_refs"), 0));
     assert_string_equal(strict, stixmap_marking_id(PROTO_TLP_AMBER_STRICT, STIXMAP_TLP1));
     assert_non_null(find_id(objs, strict));
     assert_null(find_id(objs, "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"));

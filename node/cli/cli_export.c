@@ -278,12 +278,12 @@ static const char *not_a_file(const char *path)
     struct stat sb;
     if (lstat(path, &sb) != 0 || S_ISREG(sb.st_mode))
         return NULL;
-    return S_ISLNK(sb.st_mode)   ? "a symbolic link"
-           : S_ISCHR(sb.st_mode) ? "a character device"
-           : S_ISBLK(sb.st_mode) ? "a block device"
+    return S_ISLNK(sb.st_mode)    ? "a symbolic link"
+           : S_ISCHR(sb.st_mode)  ? "a character device"
+           : S_ISBLK(sb.st_mode)  ? "a block device"
            : S_ISFIFO(sb.st_mode) ? "a FIFO"
-           : S_ISDIR(sb.st_mode) ? "a directory"
-                                 : "not a regular file";
+           : S_ISDIR(sb.st_mode)  ? "a directory"
+                                  : "not a regular file";
 }
 
 /* write_atomic, for a path that is a regular file or nothing yet. */
@@ -404,7 +404,7 @@ static int export_once(const struct export_args *a, struct export_job *job,
     src->now_ms = job->now_ms;
     src->since_ms = job->since_ms;
     export_stats_init(st);
-    int rc = to_stdout(a)                         ? write_stdout(job, st)
+    int rc = to_stdout(a)                        ? write_stdout(job, st)
              : export_format_is_dir(job->format) ? write_dir(a->out, job, st)
                                                  : write_target(a->out, job, NULL, st);
     if (rc == CLI_OK && export_left_out(job, st) != EXPORT_OK) {

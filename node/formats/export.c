@@ -251,10 +251,14 @@ static int walk_source(struct walk *w, export_record_cb cb)
 }
 
 static const struct format_def *const formats[EXPORT_FORMAT_COUNT] = {
-    [EXPORT_FMT_ZEEK] = &export_format_zeek,         [EXPORT_FMT_SURICATA] = &export_format_suricata,
-    [EXPORT_FMT_SURICATA_IPREP] = &export_format_iprep, [EXPORT_FMT_CSV] = &export_format_csv,
-    [EXPORT_FMT_HOSTS] = &export_format_hosts,       [EXPORT_FMT_STIX] = &export_format_stix,
-    [EXPORT_FMT_MISP_FEED] = &export_format_misp,    [EXPORT_FMT_TEXT] = &export_format_text,
+    [EXPORT_FMT_ZEEK] = &export_format_zeek,
+    [EXPORT_FMT_SURICATA] = &export_format_suricata,
+    [EXPORT_FMT_SURICATA_IPREP] = &export_format_iprep,
+    [EXPORT_FMT_CSV] = &export_format_csv,
+    [EXPORT_FMT_HOSTS] = &export_format_hosts,
+    [EXPORT_FMT_STIX] = &export_format_stix,
+    [EXPORT_FMT_MISP_FEED] = &export_format_misp,
+    [EXPORT_FMT_TEXT] = &export_format_text,
 };
 
 /* One file of a directory format; an "@event" row becomes one file per level. */

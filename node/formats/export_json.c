@@ -439,11 +439,11 @@ static int misp_attribute(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
     json_array_append_new(tags, json_pack("{s:s}", "name", tag));
     for (size_t i = 0; i < in->n_tags; i++)
         json_array_append_new(tags, json_pack("{s:s}", "name", in->tags[i]));
-    json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:o}", "uuid", uuid,
-                          "type", proto_itype_name(in->type), "category", export_misp_category(in->type),
-                          "value", in->value, "comment", in->comment, "to_ids", 1, "timestamp",
-                          ts, "distribution", "5", "Tag", tags, "x_tlpmesh",
-                          provenance_json(w->job, id, r));
+    json_t *a =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:o}", "uuid", uuid, "type",
+                  proto_itype_name(in->type), "category", export_misp_category(in->type), "value",
+                  in->value, "comment", in->comment, "to_ids", 1, "timestamp", ts, "distribution",
+                  "5", "Tag", tags, "x_tlpmesh", provenance_json(w->job, id, r));
     const int rc = put_json(w, a);
     return rc == EXPORT_OK ? 1 : rc;
 }

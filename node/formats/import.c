@@ -284,7 +284,7 @@ json_t *import_load_json(struct ctx *c, const char *data, size_t len)
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &e);
     if (!root)
         import_fail(c, IMPORT_E_FORMAT, "not valid JSON at line %d column %d: %s", e.line, e.column,
-             e.text);
+                    e.text);
     return root;
 }
 

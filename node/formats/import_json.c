@@ -18,7 +18,8 @@
 
 static const char *prov_audience(const json_t *x, struct proto_audience *a)
 {
-    const json_t *comm = json_object_get(x, "communities"), *rcpt = json_object_get(x, "recipients");
+    const json_t *comm = json_object_get(x, "communities"),
+                 *rcpt = json_object_get(x, "recipients");
     if ((comm && !json_is_array(comm)) || (rcpt && !json_is_array(rcpt)) ||
         json_array_size(comm) > LIMIT_AUDIENCE_COMMUNITIES ||
         json_array_size(rcpt) > LIMIT_AUDIENCE_RECIPIENTS)
@@ -128,8 +129,8 @@ static void misp_attribute(struct ctx *c, const json_t *a, const struct meta *ev
     const char *type = json_string_value(json_object_get(a, "type"));
     const char *value = json_string_value(json_object_get(a, "value"));
     if (!json_is_object(a) || !type || !value) {
-        import_fail(c, IMPORT_E_FORMAT, "%s is not a MISP attribute (needs \"type\" and \"value\" texts)",
-             where);
+        import_fail(c, IMPORT_E_FORMAT,
+                    "%s is not a MISP attribute (needs \"type\" and \"value\" texts)", where);
         return;
     }
     struct meta m = {.tlp = event->tlp, .bad_tlp = event->bad_tlp, .prefix = event->prefix};
@@ -170,7 +171,7 @@ static void misp_one_event(struct ctx *c, const json_t *root, const char *at)
         ev = root;
     if (!json_is_object(ev)) {
         import_fail(c, IMPORT_E_FORMAT, "%snot a MISP event (no \"Event\" object, no \"Attribute\" "
-                                 "array)", at);
+                                        "array)", at);
         return;
     }
     struct meta m = {.tlp = -1, .prefix = json_string_value(json_object_get(ev, "info"))};
@@ -263,12 +264,13 @@ static void stix_indicator(struct ctx *c, const json_t *ind, const json_t *objec
     if (!id)
         snprintf(where, sizeof where, "%s: objects[%zu]", c->name, idx);
     if (!pattern) {
-        import_fail(c, IMPORT_E_FORMAT, "objects[%zu] is an indicator without a \"pattern\" text", idx);
+        import_fail(c, IMPORT_E_FORMAT, "objects[%zu] is an indicator without a \"pattern\" text",
+                    idx);
         return;
     }
     if (ptype && strcmp(ptype, "stix") != 0) {
-        import_add_skip(c, IMPORT_SKIP_UNSUPPORTED, "indicator", pattern, "pattern_type is not stix",
-                 where);
+        import_add_skip(c, IMPORT_SKIP_UNSUPPORTED, "indicator", pattern,
+                        "pattern_type is not stix", where);
         return;
     }
     if (json_is_true(json_object_get(ind, "revoked"))) {
@@ -298,8 +300,8 @@ static void stix_indicator(struct ctx *c, const json_t *ind, const json_t *objec
         return;
     }
     for (i = 0; i < n && !c->err; i++)
-        import_add_candidate(c, proto_itype_name(terms[i].itype), terms[i].itype, terms[i].value, &m,
-                      NULL, where);
+        import_add_candidate(c, proto_itype_name(terms[i].itype), terms[i].itype, terms[i].value,
+                             &m, NULL, where);
 }
 
 void import_stix_bundle(struct ctx *c, json_t *root)

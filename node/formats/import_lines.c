@@ -91,7 +91,7 @@ static int csv_row(struct ctx *c, const char **p, const char *end, size_t line, 
     while (!eol) {
         if (r->n >= LIMIT_IMPORT_CSV_COLUMNS)
             return import_fail(c, IMPORT_E_LIMIT, "line %zu: more than %d fields", line,
-                        LIMIT_IMPORT_CSV_COLUMNS);
+                               LIMIT_IMPORT_CSV_COLUMNS);
         char *f = csv_field(c, p, end, line, &eol);
         if (!f)
             return c->err;
@@ -119,7 +119,7 @@ static int column_index(struct ctx *c, const char *spec, const struct csv_row *h
     if (*spec && !*end) {
         if (v < 1 || v > LIMIT_IMPORT_CSV_COLUMNS)
             return import_fail(c, IMPORT_E_USAGE, "--column %s is not 1..%d", spec,
-                        LIMIT_IMPORT_CSV_COLUMNS);
+                               LIMIT_IMPORT_CSV_COLUMNS);
         return (int)v - 1;
     }
     const int i = hdr ? find_column(hdr, spec) : -1;
@@ -220,8 +220,8 @@ void import_csv_parse(struct ctx *c, const char *data, size_t len)
         char where[320];
         snprintf(where, sizeof where, "%s:%zu", c->name, here);
         if ((size_t)col >= row.n || (tcol >= 0 && (size_t)tcol >= row.n)) {
-            import_fail(c, IMPORT_E_FORMAT, "line %zu has %zu fields, column %d missing", here, row.n,
-                 col + 1);
+            import_fail(c, IMPORT_E_FORMAT, "line %zu has %zu fields, column %d missing", here,
+                        row.n, col + 1);
             break;
         }
         struct meta m = {.tlp = -1};
@@ -298,7 +298,8 @@ void import_text_parse(struct ctx *c, const char *data, size_t len)
         }
         char where[320];
         snprintf(where, sizeof where, "%s:%zu", c->name, line);
-        import_add_candidate(c, proto_itype_name(c->opts->itype), c->opts->itype, v, &m, NULL, where);
+        import_add_candidate(c, proto_itype_name(c->opts->itype), c->opts->itype, v, &m, NULL,
+                             where);
         free(v);
         free(note);
     }
