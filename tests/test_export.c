@@ -341,6 +341,15 @@ static json_t *parse(const char *text)
     return o;
 }
 
+/* One export file, parsed (caller decrefs). */
+static json_t *render_doc(const struct export_job *j, const char *name)
+{
+    char *text = render(j, name, NULL);
+    json_t *doc = parse(text);
+    free(text);
+    return doc;
+}
+
 static const char *str(const json_t *o, const char *key)
 {
     const char *s = json_string_value(json_object_get(o, key));
@@ -365,9 +374,7 @@ static void test_stix_origin_identities(void **state)
     (void)state;
     struct export_job j = job_for(EXPORT_FMT_STIX, PROTO_TLP_AMBER);
     j.origin_org = fixture_org_b;
-    char *text = render(&j, NULL, NULL);
-    json_t *b = parse(text);
-    free(text);
+    json_t *b = render_doc(&j, NULL);
     json_t *objs = json_object_get(b, "objects"), *ident = json_array_get(objs, 0);
     assert_string_equal(str(ident, "type"), "identity");
     assert_string_equal(str(ident, "name"), "CERT-B");
@@ -390,24 +397,18 @@ static void test_stix_origin_identities(void **state)
     json_decref(b);
     /* an origin of unknown organisation is an identity of its own */
     j.origin_org = NULL;
-    text = render(&j, NULL, NULL);
-    b = parse(text);
-    free(text);
+    b = render_doc(&j, NULL);
     ident = json_array_get(json_object_get(b, "objects"), 0);
     assert_string_equal(str(ident, "name"), "unknown organisation (node QgAAAAAA...)");
     json_decref(b);
     j.origin_org = fixture_org_b;
     /* an hour later: the same identity, byte for byte */
     j.now_ms += HOUR_MS;
-    text = render(&j, NULL, NULL);
-    b = parse(text);
-    free(text);
+    b = render_doc(&j, NULL);
     char *again = json_dumps(json_array_get(json_object_get(b, "objects"), 0), JSON_SORT_KEYS);
     json_decref(b);
     j.now_ms -= HOUR_MS;
-    text = render(&j, NULL, NULL);
-    b = parse(text);
-    free(text);
+    b = render_doc(&j, NULL);
     char *first = json_dumps(json_array_get(json_object_get(b, "objects"), 0), JSON_SORT_KEYS);
     assert_string_equal(first, again);
     free(first);
@@ -644,9 +645,7 @@ static void test_misp_feed_other_origins(void **state)
     static const char *const want_uuids[3] = {"00010203,50515253,70717273,80818283,90919293",
                                               "10111213,40414243,60616263", "20212223"};
     for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_AMBER; t++) {
-        char *text = render(&j, names[5 + t], NULL);
-        json_t *doc = parse(text);
-        free(text);
+        json_t *doc = render_doc(&j, names[5 + t]);
         const json_t *ev = json_object_get(doc, "Event");
         assert_string_equal(str(json_object_get(ev, "Orgc"), "name"), "CERT-B");
         assert_string_equal(str(json_object_get(ev, "Orgc"), "uuid"), cert_b);
@@ -664,9 +663,7 @@ static void test_misp_feed_other_origins(void **state)
         assert_string_equal(got, want_uuids[t]);
         json_decref(doc);
     }
-    char *text = render(&j, "manifest.json", NULL);
-    json_t *doc = parse(text);
-    free(text);
+    json_t *doc = render_doc(&j, "manifest.json");
     assert_int_equal(json_object_size(doc), 3);
     for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_AMBER; t++) {
         names[5 + t][36] = '\0'; /* the uuid of "<uuid>.json" */
@@ -675,7 +672,7 @@ static void test_misp_feed_other_origins(void **state)
         assert_string_equal(str(json_object_get(m, "Orgc"), "name"), "CERT-B");
     }
     json_decref(doc);
-    text = render(&j, "hashes.csv", NULL); /* each record points at CERT-B's event */
+    char *text = render(&j, "hashes.csv", NULL); /* each record points at CERT-B's event */
     assert_non_null(strstr(text, names[5]));
     assert_null(strstr(text, misp_events[PROTO_TLP_CLEAR]));
     free(text);
