@@ -135,7 +135,8 @@ static const char *next_line(const char *p, const char *end)
     return nl ? nl + 1 : end;
 }
 
-/* Columns of a tlpmesh CSV export's provenance (export.h), in the order of prov_names. */
+/* Columns of a tlpmesh CSV export's provenance (export.h), in the order of prov_names; read
+ * only when the header has all four. */
 enum { PROV_COLUMNS = 4 };
 static const char *const prov_names[PROV_COLUMNS] = {"record_id", "origin_key",
                                                      "origin_organisation", "audience"};
@@ -202,8 +203,12 @@ void import_csv_parse(struct ctx *c, const char *data, size_t len)
         idscol = find_column(&hdr, "to_ids");
         ccol = find_column(&hdr, "comment");
         tagcol = find_column(&hdr, "attribute_tag");
+        /* all four or none: a CSV of another tool may have a "record_id" of its own */
+        bool all = true;
         for (int k = 0; k < PROV_COLUMNS; k++)
-            pcols[k] = find_column(&hdr, prov_names[k]);
+            all &= (pcols[k] = find_column(&hdr, prov_names[k])) >= 0;
+        for (int k = 0; k < PROV_COLUMNS && !all; k++)
+            pcols[k] = -1;
     }
     if (c->opts->itype < 0 && tcol < 0) {
         import_fail(c, IMPORT_E_USAGE, "no --type given and no \"type\" column in the header line");
