@@ -277,6 +277,10 @@ class ExportOutput(Base):
         return tlpmesh("export", "-c", self.a, *args)
 
     def test_stdout(self):
+        # in the temp dir: a tlpmesh without -o - would write a file called "-" where it runs
+        cwd = os.getcwd()
+        os.chdir(self.tmp.path)
+        self.addCleanup(os.chdir, cwd)
         r = self.export("--format", "text", "-o", "-")
         self.assertEqual(r.rc, 0, r)
         self.assertEqual(r.out.splitlines(), ["198.51.100.0/24", "192.0.2.1", "ab" * 64])
