@@ -12,9 +12,9 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from tlpm import BIN, SHARED, TempDir, init_node, tlpmesh, wait_for  # noqa: E402
+from tlpm import BIN, DATA, TempDir, init_node, tlpmesh, wait_for  # noqa: E402
 
-SCHEMAS = os.path.join(SHARED, "reference", "stix2-json-schemas", "schemas")
+SCHEMAS = os.path.join(DATA, "stix2-json-schemas", "schemas")
 SCHEMA_BASE = "http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/schemas/"
 
 # (type, value, tlp) published once each; RED goes to this node itself.

@@ -1,5 +1,5 @@
 /* test_import.c - file -> candidates (node/formats/import.h), STIX mapping (node/formats/stixmap.h), MISP
- * warninglists (node/formats/warninglist.h). Golden tests on the shared samples. */
+ * warninglists (node/formats/warninglist.h). Golden tests on the samples in tests/data. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +16,7 @@
 #include "proto/indicator.h"
 #include "proto/tlp.h"
 
-#define SAMPLES TLPMESH_SHARED_DIR "/samples/"
+#define SAMPLES TLPMESH_DATA_DIR "/samples/"
 
 struct want {
     int status;
@@ -43,7 +43,7 @@ static int parse(const char *text, enum import_format f, struct import_list *l, 
     return import_buffer(text, strlen(text), "t.json", &o, l, why, wl);
 }
 
-/* --- golden: the shared samples --- */
+/* --- golden: the samples in tests/data --- */
 
 static void misp_sample(void **state)
 {

@@ -9,7 +9,7 @@ import tempfile
 import time
 
 BIN = os.environ.get("TLPMESH_BIN", os.path.join(os.path.dirname(__file__), "../../build/tlpmesh"))
-SHARED = os.environ.get("TLPMESH_SHARED_DIR", os.path.join(os.path.dirname(__file__), "../../../shared"))
+DATA = os.environ.get("TLPMESH_DATA_DIR", os.path.join(os.path.dirname(__file__), "../data"))
 
 
 class Result:
