@@ -20,6 +20,7 @@
 
 #include "store/store.h"
 #include "tests/support/ts_dir.h"
+#include "tests/support/ts_file.h"
 #include "tests/support/ts_record.h"
 #include "tests/support/ts_store.h"
 
@@ -108,22 +109,6 @@ static struct seen *new_seen(void)
     struct seen *sn = calloc(1, sizeof *sn);
     assert_non_null(sn);
     return sn;
-}
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long size = ftell(f);
-    assert_true(size >= 0);
-    rewind(f);
-    uint8_t *buf = malloc((size_t)size + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    *len = (size_t)size;
-    return buf;
 }
 
 static struct trec *new_recs(size_t n)
@@ -758,7 +743,7 @@ static void expect_corrupt(const char *dir)
     char path[LIMIT_PATH_BYTES];
     snprintf(path, sizeof path, "%s/%s", dir, STORE_FILE_NAME);
     size_t len_before, len_after;
-    uint8_t *before = read_file(path, &len_before);
+    char *before = ts_file_read(path, &len_before);
     for (int ro = 0; ro <= 1; ro++) {
         struct store_opts opts = {.read_only = ro};
         struct store *s = (struct store *)&opts; /* must be reset to NULL */
@@ -767,7 +752,7 @@ static void expect_corrupt(const char *dir)
         assert_null(s);
         assert_non_null(strstr(why, path));
     }
-    uint8_t *after = read_file(path, &len_after);
+    char *after = ts_file_read(path, &len_after);
     assert_int_equal(len_after, len_before);
     assert_memory_equal(after, before, len_before);
     free(before);
