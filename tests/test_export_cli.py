@@ -12,7 +12,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from tlpm import BIN, DATA, TempDir, init_node, tlpmesh, wait_for  # noqa: E402
+from tlpm import BIN, DATA, NodeTest, tlpmesh, wait_for  # noqa: E402
 
 SCHEMAS = os.path.join(DATA, "stix2-json-schemas", "schemas")
 SCHEMA_BASE = "http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/schemas/"
@@ -32,19 +32,15 @@ def read_text(path):
         return f.read()
 
 
-class ExportCliTest(unittest.TestCase):
+class ExportCliTest(NodeTest):
     def setUp(self):
-        self.tmp = TempDir()
-        self.conf, self.pub = init_node(self.tmp, "a", "CERT-A")
+        super().setUp()
         for t, v, tlp in RECORDS:
             args = ["--type", t, "--value", v, "--tlp", tlp]
             if tlp == "red":
                 args += ["--to", self.pub]
             r = tlpmesh("publish", "-c", self.conf, *args)
             self.assertEqual(r.rc, 0, r)
-
-    def tearDown(self):
-        self.tmp.cleanup()
 
     def export(self, fmt, out, *args):
         return tlpmesh("export", "-c", self.conf, "--format", fmt, "-o", out, *args)

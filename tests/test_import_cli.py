@@ -6,7 +6,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from tlpm import DATA, TempDir, init_node, store_snapshot, tlpmesh  # noqa: E402
+from tlpm import DATA, NodeTest, store_snapshot, tlpmesh  # noqa: E402
 
 SAMPLES = os.path.join(DATA, "samples")
 MISP = os.path.join(SAMPLES, "misp-event-57c4445b-c548-4654-af0b-4be3950d210f.json")
@@ -22,14 +22,7 @@ MISP_WANT = [
 STIX_WANT = [("ip-dst", "10.0.0.0", "amber")]
 
 
-class ImportCliTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = TempDir()
-        self.conf, self.pub = init_node(self.tmp, "a", "CERT-A")
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
+class ImportCliTest(NodeTest):
     def imp(self, *args):
         return tlpmesh("import", "-c", self.conf, *args)
 
