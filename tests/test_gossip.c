@@ -718,9 +718,7 @@ static void test_duplicates_not_verified(void **state)
 {
     (void)state;
     struct net *net = net_new(3);
-    ts_topo_link(&net->topo, 0, 1);
-    ts_topo_link(&net->topo, 0, 2);
-    ts_topo_link(&net->topo, 1, 2);
+    ts_topo_complete(&net->topo);
     net_start(net);
     link_up(net, 0, 1);
     link_up(net, 0, 2);
@@ -845,9 +843,7 @@ static void test_revocation(void **state)
 {
     (void)state;
     struct net *net = net_new(4);
-    ts_topo_link(&net->topo, 0, 1);
-    ts_topo_link(&net->topo, 1, 2);
-    ts_topo_link(&net->topo, 2, 3);
+    ts_topo_line(&net->topo);
     net_start(net);
     link_up(net, 0, 1);
     link_up(net, 1, 2);
@@ -998,8 +994,7 @@ static void test_lmdb_store(void **state)
     (void)state;
     struct net *net = net_new(3);
     net->lmdb_node = 1;
-    ts_topo_link(&net->topo, 0, 1);
-    ts_topo_link(&net->topo, 1, 2);
+    ts_topo_line(&net->topo);
     net_start(net);
     struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
     for (int i = 0; i < 300; i++)
