@@ -61,8 +61,8 @@ void ts_roster_add(struct proto_record *r, const uint8_t key[LIMIT_KEY_BYTES], c
     snprintf(m->org, sizeof m->org, "%s", org);
 }
 
-size_t ts_sign(struct proto_record *r, const struct keys_identity *by,
-               uint8_t out[TS_SIGNED_BYTES], uint8_t id[LIMIT_ID_BYTES])
+size_t ts_sign(struct proto_record *r, const struct keys_identity *by, uint8_t out[TS_SIGNED_BYTES],
+               uint8_t id[LIMIT_ID_BYTES])
 {
     memcpy(r->origin, by->sign_pk, LIMIT_KEY_BYTES);
     proto_record_normalise_sets(r);

@@ -3,10 +3,10 @@
  *
  * The builders fill a caller's record (ts_record_alloc gives one on the heap: proto_record is
  * ~30 KB; the caller frees it): zeroed, then version, kind, tlp, created_ms and the kind's own
- * fields; the test adds the rest (audience, comment, tags...) before signing. ts_sign sets the origin to the signer's key,
- * normalises the sets (proto_record_normalise_sets) and writes sig || body: what a node stores and
- * sends. ts_put stores a signed record that must be new to the store (STORE_PUT_ADDED). Every call
- * fails the running cmocka test on error.
+ * fields; the test adds the rest (audience, comment, tags...) before signing. ts_sign sets the
+ * origin to the signer's key, normalises the sets (proto_record_normalise_sets) and writes sig ||
+ * body: what a node stores and sends. ts_put stores a signed record that must be new to the store
+ * (STORE_PUT_ADDED). Every call fails the running cmocka test on error.
  */
 #ifndef TLPMESH_TESTS_TS_RECORD_H
 #define TLPMESH_TESTS_TS_RECORD_H
@@ -33,8 +33,8 @@ void ts_roster(struct proto_record *r, uint8_t tlp, const char *name, uint64_t v
 void ts_roster_add(struct proto_record *r, const uint8_t key[LIMIT_KEY_BYTES], const char *org);
 
 /* Signs r by `by` into out; returns the signed length. id (may be NULL) gets the record's id. */
-size_t ts_sign(struct proto_record *r, const struct keys_identity *by,
-               uint8_t out[TS_SIGNED_BYTES], uint8_t id[LIMIT_ID_BYTES]);
+size_t ts_sign(struct proto_record *r, const struct keys_identity *by, uint8_t out[TS_SIGNED_BYTES],
+               uint8_t id[LIMIT_ID_BYTES]);
 
 /* Signs r by `by` and stores it in s, arrived at added_us (0: the store's clock). id as ts_sign. */
 void ts_put(struct store *s, struct proto_record *r, const struct keys_identity *by,

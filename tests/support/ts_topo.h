@@ -20,8 +20,8 @@ enum { TS_TOPO_MAX_NODES = 64, TS_TOPO_MAX_DEGREE = 16 };
 
 struct ts_topo {
     size_t n;
-    size_t max_degree;                                 /* <= TS_TOPO_MAX_DEGREE */
-    size_t degree[TS_TOPO_MAX_NODES];                  /* links of each node */
+    size_t max_degree;                                  /* <= TS_TOPO_MAX_DEGREE */
+    size_t degree[TS_TOPO_MAX_NODES];                   /* links of each node */
     size_t peer[TS_TOPO_MAX_NODES][TS_TOPO_MAX_DEGREE]; /* peer[a][slot]: the node at the far end */
 };
 
