@@ -2,7 +2,7 @@
  *
  * The matrix tests describe each situation abstractly (which audience shape, whose organisation,
  * which relation...), build real structs from the description, and compare gate_check() with an
- * oracle that reads the rule table of DESIGN.md §5 from the description alone, never from the
+ * oracle that reads the rule table of docs/SHARING.md from the description alone, never from the
  * structs and never through gate code. The named tests pin each table row with a readable story.
  */
 #include <setjmp.h>
@@ -153,7 +153,7 @@ static void make_state(struct gate_record_state *st, bool revoked, enum has_case
 
 /* ---------- the oracle: the rule table, read from the description ---------- */
 
-/* Which grounds admit P at each TLP (DESIGN.md §5, one row per line of the table). */
+/* Which grounds admit P at each TLP (docs/SHARING.md "The rule", one row per line of the table). */
 static const struct {
     bool always, audience, organisation, client_if_n_in, recipients_only;
 } RULE[PROTO_TLP_COUNT] = {

@@ -8,7 +8,7 @@
  *
  * Built with -DGOSSIP_TEST_GATE_HOOK: every record or id any node writes towards any peer is
  * reported to hook_emit(), which holds it against an oracle written here from the rule table of
- * DESIGN.md §5 (never through gate code). Every test ends with zero violations.
+ * docs/SHARING.md (never through gate code). Every test ends with zero violations.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -104,7 +104,7 @@ struct net {
 static struct net *current; /* for the emit hook */
 static size_t violations, emitted[3];
 
-/* ---------- the oracle: DESIGN.md §5, from the test's own description ---------- */
+/* ---------- the oracle: docs/SHARING.md "The rule", from the test's own description ---------- */
 
 static struct tnode *node_by_key(struct net *net, const uint8_t key[LIMIT_KEY_BYTES])
 {
