@@ -165,6 +165,7 @@ class ExportCliTest(NodeTest):
         out = self.tmp.join("b.json")
         self.assertEqual(self.export("stix", out, "--max-tlp", "red").rc, 0)
         bundle = json.loads(self.read("b.json"))
+        self.assertTrue(os.path.isfile(os.path.join(SCHEMAS, "common", "bundle.json")), SCHEMAS)
         store = {}
         for root, _, files in os.walk(SCHEMAS):
             for f in files:
@@ -173,14 +174,17 @@ class ExportCliTest(NodeTest):
                 store[s.get("$id", SCHEMA_BASE + os.path.relpath(os.path.join(root, f), SCHEMAS))] = s
         bundle_schema = store[SCHEMA_BASE + "common/bundle.json"]
         cls = jsonschema.validators.validator_for(bundle_schema)
+        def offline(uri):  # every $ref must resolve to a file of tests/data, never the network
+            raise AssertionError(f"schema {uri} is not in {SCHEMAS}")
+        no_net = {"http": offline, "https": offline}
         resolver = jsonschema.RefResolver(base_uri=SCHEMA_BASE + "common/bundle.json",
-                                          referrer=bundle_schema, store=store)
+                                          referrer=bundle_schema, store=store, handlers=no_net)
         for obj in bundle["objects"]:
             schema = store[SCHEMA_BASE + {"identity": "sdos/identity.json",
                                           "indicator": "sdos/indicator.json",
                                           "marking-definition": "common/marking-definition.json"}[obj["type"]]]
             cls(schema, resolver=jsonschema.RefResolver(base_uri=schema["$id"], referrer=schema,
-                                                        store=store)).validate(obj)
+                                                        store=store, handlers=no_net)).validate(obj)
         cls(bundle_schema, resolver=resolver).validate(bundle)
         types = [o["type"] for o in bundle["objects"]]
         self.assertEqual(types.count("indicator"), 5)
