@@ -65,14 +65,7 @@ const char *store_strerror(int err)
 {
     switch (err) {
     case STORE_OK: return "success";
-    case STORE_E_NOTFOUND: return "not found in the store";
-    case STORE_E_NOSTORE: return "no store in this directory";
-    case STORE_E_CORRUPT: return "store damaged or not a tlpmesh store of this schema";
-    case STORE_E_MAPFULL: return "store full (LIMIT_STORE_MAPSIZE_MAX_MB reached)";
-    case STORE_E_READONLY: return "store opened read-only";
-    case STORE_E_INVAL: return "invalid argument to the store";
-    case STORE_E_NOSPACE: return "buffer too small for the stored value";
-    case STORE_E_IO: return "store I/O or LMDB error";
+    STORE_ERRORS(ERRORS_CASE)
     default: return "unknown store error";
     }
 }

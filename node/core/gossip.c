@@ -207,12 +207,7 @@ const char *gossip_strerror(int err)
 {
     switch (err) {
     case GOSSIP_OK: return "success";
-    case GOSSIP_E_NOMEM: return "out of memory";
-    case GOSSIP_E_MALFORMED: return "malformed gossip message";
-    case GOSSIP_E_INVAL: return "invalid argument to gossip";
-    case GOSSIP_E_STORE: return "record store failed";
-    case GOSSIP_E_RECON: return "reconciliation message refused";
-    case GOSSIP_E_FORGED: return "peer sent a record that does not verify";
+    GOSSIP_ERRORS(ERRORS_CASE)
     default: return "unknown gossip error";
     }
 }

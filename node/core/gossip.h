@@ -51,6 +51,7 @@
 #include <stdint.h>
 
 #include "node/core/gate.h"
+#include "proto/errors.h"
 #include "proto/limits.h"
 #include "store/store.h"
 
@@ -67,14 +68,23 @@ enum gossip_msg {
     GOSSIP_MSG_RECON_REQ = 20, /* empty: "my view of you changed, reconcile soon" */
 };
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_GOSSIP in proto/errors.h; the
+ * comments say when each happens. */
+#define GOSSIP_ERRORS(X)                                                                           \
+    X(GOSSIP_E_NOMEM, ERRORS_BASE_GOSSIP - 0, "out of memory")                                     \
+    /* a message that does not parse: the session is closed */                                     \
+    X(GOSSIP_E_MALFORMED, ERRORS_BASE_GOSSIP - 1, "malformed gossip message")                      \
+    /* bad argument (peer slot out of range, ...) */                                               \
+    X(GOSSIP_E_INVAL, ERRORS_BASE_GOSSIP - 2, "invalid argument to gossip")                        \
+    X(GOSSIP_E_STORE, ERRORS_BASE_GOSSIP - 3, "record store failed") /* the store failed */        \
+    /* reconciliation refused the peer's message: session closed */                                \
+    X(GOSSIP_E_RECON, ERRORS_BASE_GOSSIP - 4, "reconciliation message refused")                    \
+    /* the peer sent a record that does not verify: session closed */                              \
+    X(GOSSIP_E_FORGED, ERRORS_BASE_GOSSIP - 5, "peer sent a record that does not verify")
+
 enum gossip_err {
     GOSSIP_OK = 0,
-    GOSSIP_E_NOMEM = -1000,
-    GOSSIP_E_MALFORMED = -1001, /* a message that does not parse: the session is closed */
-    GOSSIP_E_INVAL = -1002,     /* bad argument (peer slot out of range, ...) */
-    GOSSIP_E_STORE = -1003,     /* the store failed */
-    GOSSIP_E_RECON = -1004,     /* reconciliation refused the peer's message: session closed */
-    GOSSIP_E_FORGED = -1005,    /* the peer sent a record that does not verify: session closed */
+    GOSSIP_ERRORS(ERRORS_ENUM)
 };
 
 const char *gossip_strerror(int err);

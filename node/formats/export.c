@@ -35,10 +35,7 @@ const char *export_strerror(int err)
 {
     switch (err) {
     case EXPORT_OK: return "ok";
-    case EXPORT_E_IO: return "write failed";
-    case EXPORT_E_NOMEM: return "out of memory";
-    case EXPORT_E_SOURCE: return "reading the records failed";
-    case EXPORT_E_INVAL: return "invalid export job";
+    EXPORT_ERRORS(ERRORS_CASE)
     default: return "unknown export error";
     }
 }

@@ -51,6 +51,7 @@
 
 #include "node/core/gate.h"
 #include "node/formats/stixmap.h"
+#include "proto/errors.h"
 #include "proto/limits.h"
 #include "proto/record.h"
 
@@ -66,12 +67,20 @@ enum export_format {
 };
 #define EXPORT_FORMAT_COUNT 8
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_EXPORT in proto/errors.h; the
+ * comments say when each happens. */
+#define EXPORT_ERRORS(X)                                                                           \
+    X(EXPORT_E_IO, ERRORS_BASE_EXPORT - 0, "write failed") /* writing to the FILE failed */        \
+    /* out of memory building a JSON object */                                                     \
+    X(EXPORT_E_NOMEM, ERRORS_BASE_EXPORT - 1, "out of memory")                                     \
+    /* the record source reported an error */                                                      \
+    X(EXPORT_E_SOURCE, ERRORS_BASE_EXPORT - 2, "reading the records failed")                       \
+    /* bad job (format, ceiling) or a file name the format does not have */                        \
+    X(EXPORT_E_INVAL, ERRORS_BASE_EXPORT - 3, "invalid export job")
+
 enum export_err {
     EXPORT_OK = 0,
-    EXPORT_E_IO = -2200,     /* writing to the FILE failed */
-    EXPORT_E_NOMEM = -2201,  /* out of memory building a JSON object */
-    EXPORT_E_SOURCE = -2202, /* the record source reported an error */
-    EXPORT_E_INVAL = -2203,  /* bad job (format, ceiling) or a file name the format does not have */
+    EXPORT_ERRORS(ERRORS_ENUM)
 };
 
 const char *export_strerror(int err);

@@ -19,6 +19,15 @@
 #define FIND_ID_CANDIDATES 8   /* records sharing the 6 fixed id bytes of one STIX UUID */
 #define TOKEN_LEN 32           /* next token: 16 hex digits of seq, 16 of the filter hash */
 
+const char *taxii_strerror(int err)
+{
+    switch (err) {
+    case TAXII_OK: return "ok";
+    TAXII_ERRORS(ERRORS_CASE)
+    default: return "unknown taxii error";
+    }
+}
+
 /* ---- dates ---- */
 
 void taxii_format_date(uint64_t us, char out[TAXII_DATE_LEN + 1])
