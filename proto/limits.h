@@ -140,6 +140,17 @@ enum limits {
     LIMIT_LOG_LINE_BYTES = 8192,      /* one log line; longer fields are cut */
     LIMIT_LOG_FIELDS = 16,            /* key=value fields in one log line */
 
+    /* --- exports, TAXII paging, engine addresses (node/formats/taxii.c, export.h,
+           node/cli/cli_export.c, node/core/engine.h) --- */
+    LIMIT_TAXII_SCAN_BATCH = 64,       /* candidates copied out of one read transaction */
+    LIMIT_TAXII_ID_CANDIDATES = 8,     /* records sharing the 6 fixed id bytes of one STIX UUID */
+    LIMIT_TAXII_PATH_SEGMENTS = 8,     /* segments of a request path; the longest route has 6 */
+    LIMIT_EXPORT_FILES = 10,           /* files one directory format writes */
+    LIMIT_EXPORT_FILE_NAME_BYTES = 64, /* the name of one of them, with its NUL */
+    LIMIT_EXPORT_EVERY_MIN_MS = 1000,  /* shortest `export --every`: each pass reads the store */
+    LIMIT_ENGINE_HOST_BYTES = 256,     /* a peer's host with its NUL (DNS names are <= 253) */
+    LIMIT_ENGINE_ADDR_BYTES = 64,      /* "[v6 address]:port" with its NUL */
+
     /* --- set reconciliation (node/core/recon.c, docs/PROTOCOL.md "Reconciliation") --- */
     LIMIT_RECON_BUCKETS = 16,        /* sub-ranges a mismatched range splits into: log16 rounds */
     LIMIT_RECON_LIST_ITEMS = 16,     /* a range this small is sent as its id list, not split */

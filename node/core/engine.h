@@ -34,8 +34,8 @@
 
 typedef uint64_t engine_conn;
 
-#define ENGINE_HOST_BYTES 256 /* DNS name limit is 253 */
-#define ENGINE_ADDR_BYTES 64  /* "[v6 address]:port" */
+#define ENGINE_HOST_BYTES LIMIT_ENGINE_HOST_BYTES /* proto/limits.h */
+#define ENGINE_ADDR_BYTES LIMIT_ENGINE_ADDR_BYTES
 #define ENGINE_NO_PEER SIZE_MAX
 
 /* Error codes: X(name, value, message), range ERRORS_BASE_ENGINE in proto/errors.h; the

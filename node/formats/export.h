@@ -119,14 +119,11 @@ struct export_stats {
     uint64_t next_expiry_ms; /* earliest valid_until among them; UINT64_MAX when none */
 };
 
-#define EXPORT_MAX_FILES 10
-#define EXPORT_FILE_NAME_BYTES 64
-
 /* The files a directory format writes, in the order to write them: a file that refers to others
  * comes after them (rules after lists, manifest after event). Returns the count (0 for a
  * single-file format). */
 size_t export_file_names(const struct export_job *job,
-                         char names[EXPORT_MAX_FILES][EXPORT_FILE_NAME_BYTES]);
+                         char names[LIMIT_EXPORT_FILES][LIMIT_EXPORT_FILE_NAME_BYTES]);
 
 /* Writes one file of the export to out: name NULL for a single-file format, else one of
  * export_file_names(). Adds to *st (may be NULL; initialise with export_stats_init). */
