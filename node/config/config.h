@@ -13,7 +13,7 @@
  *
  * The editing functions (config_write_initial, config_peer_add, config_peer_remove) change the
  * file's text, keep every other byte as it was, validate the result with the same parser, and
- * replace the file atomically (temporary file in the same directory, fsync, rename). They never
+ * replace the file atomically (crypto/atomicfile.h: temporary file, fsync, rename). They never
  * leave an invalid config behind. Two editors running at once are not serialised: the last
  * rename wins.
  *
