@@ -36,7 +36,6 @@ struct keys_identity {
     X(KEYS_E_EXISTS, ERRORS_BASE_KEYS - 0, "key file already exists (it is never overwritten)")    \
     /* cannot open/read/write (errno kept) */                                                      \
     X(KEYS_E_IO, ERRORS_BASE_KEYS - 1, "cannot open, read or write the key file")                  \
-    /* key file readable by group or others */                                                     \
     X(KEYS_E_PERM, ERRORS_BASE_KEYS - 2, "key file is readable by group or others")                \
     /* not one line of 44 base64 characters decoding to 32 bytes */                                \
     X(KEYS_E_CORRUPT, ERRORS_BASE_KEYS - 3,                                                        \
