@@ -133,10 +133,8 @@ static void long_path_and_missing_dir_are_refused(void **state)
     free(path);
     char missing[128];
     snprintf(missing, sizeof(missing), "%s/no/f", d->path);
-    assert_int_equal(atomicfile_put(missing, ATOMICFILE_REPLACE, 0600, "", 0),
-                     ATOMICFILE_E_CREATE);
-    assert_int_equal(atomicfile_put(missing, ATOMICFILE_CREATE, 0600, "", 0),
-                     ATOMICFILE_E_CREATE);
+    assert_int_equal(atomicfile_put(missing, ATOMICFILE_REPLACE, 0600, "", 0), ATOMICFILE_E_CREATE);
+    assert_int_equal(atomicfile_put(missing, ATOMICFILE_CREATE, 0600, "", 0), ATOMICFILE_E_CREATE);
     assert_string_equal(atomicfile_strerror(ATOMICFILE_E_EXISTS),
                         "file exists (it is never overwritten)");
 }

@@ -166,10 +166,13 @@ static void formerly_colliding_codes_have_one_owner(void **state)
     assert_string_equal(owner(0), "");
 }
 
-/* engine_strerror() falls back to session_strerror(): both name their own codes. */
+/* engine_strerror() falls back to session_strerror(): both name their own codes; ERRORS_OF
+ * tells a caller which strerror to pick. */
 static void strerror_names_own_codes(void **state)
 {
     (void)state;
+    assert_true(ERRORS_OF(STORE, STORE_E_NOTFOUND) && ERRORS_OF(STORE, STORE_E_IO));
+    assert_false(ERRORS_OF(STORE, PROTO_E_MALFORMED) || ERRORS_OF(STORE, CONFIG_E_IO));
     assert_string_equal(engine_strerror(SESSION_E_FIRST),
                         "first frame is not a 32-byte handshake message");
     assert_string_not_equal(export_strerror(EXPORT_E_IO), "unknown export error");
