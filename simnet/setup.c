@@ -15,12 +15,7 @@ const char *sim_strerror(int err)
 {
     switch (err) {
     case SIM_OK: return "ok";
-    case SIM_E_NOMEM: return "out of memory";
-    case SIM_E_USAGE: return "bad scenario";
-    case SIM_E_ORACLE: return "the oracle found a broken rule";
-    case SIM_E_STALL: return "no quiescence before the time limit";
-    case SIM_E_ENGINE: return "engine or gossip failure";
-    case SIM_E_IO: return "cannot write output";
+    SIM_ERRORS(ERRORS_CASE)
     default: return "unknown error";
     }
 }

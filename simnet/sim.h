@@ -27,17 +27,27 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "proto/errors.h"
 #include "proto/limits.h"
 #include "proto/tlp.h"
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_SIM in proto/errors.h; the
+ * comments say when each happens. */
+#define SIM_ERRORS(X)                                                                              \
+    X(SIM_E_NOMEM, ERRORS_BASE_SIM - 0, "out of memory")                                           \
+    /* a bad flag or scenario line (message already printed) */                                    \
+    X(SIM_E_USAGE, ERRORS_BASE_SIM - 1, "bad scenario")                                            \
+    /* the oracle found a broken rule (message already printed) */                                 \
+    X(SIM_E_ORACLE, ERRORS_BASE_SIM - 2, "the oracle found a broken rule")                         \
+    X(SIM_E_STALL, ERRORS_BASE_SIM - 3, "no quiescence before the time limit")                     \
+    /* an engine or gossip call failed unexpectedly */                                             \
+    X(SIM_E_ENGINE, ERRORS_BASE_SIM - 4, "engine or gossip failure")                               \
+    /* an output file could not be written */                                                      \
+    X(SIM_E_IO, ERRORS_BASE_SIM - 5, "cannot write output")
+
 enum sim_err {
     SIM_OK = 0,
-    SIM_E_NOMEM = -1100,
-    SIM_E_USAGE = -1101,    /* a bad flag or scenario line (message already printed) */
-    SIM_E_ORACLE = -1102,   /* the oracle found a broken rule (message already printed) */
-    SIM_E_STALL = -1103,    /* no quiescence before the time limit */
-    SIM_E_ENGINE = -1104,   /* an engine or gossip call failed unexpectedly */
-    SIM_E_IO = -1105,       /* an output file could not be written */
+    SIM_ERRORS(ERRORS_ENUM)
 };
 
 const char *sim_strerror(int err);

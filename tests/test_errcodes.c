@@ -36,6 +36,7 @@
 #include "node/shell/log.h"
 #include "proto/errors.h"
 #include "proto/record.h"
+#include "simnet/sim.h"
 #include "store/store.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -55,6 +56,7 @@
     M(community, COMMUNITY)                                                                        \
     M(recon, RECON)                                                                                \
     M(gossip, GOSSIP)                                                                              \
+    M(sim, SIM)                                                                                    \
     M(stixmap, STIXMAP)                                                                            \
     M(warninglist, WARNINGLIST)                                                                    \
     M(log, LOG)                                                                                    \
