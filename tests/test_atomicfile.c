@@ -1,5 +1,6 @@
 /* test_atomicfile.c - crypto/atomicfile.h: the mode is exact, a failure leaves the old file (or
- * none) and no temporary file, CREATE never overwrites. */
+ * none) and no temporary file, CREATE never overwrites. Each test's directory must hold exactly
+ * what the test expects at its end: ts_dir_free fails on a leftover temporary file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,68 +10,45 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "crypto/atomicfile.h"
+#include "tests/support/ts_dir.h"
+#include "tests/support/ts_file.h"
 
-struct dir {
-    char path[64];
+struct fixture {
+    char *dir;
     char file[96];
 };
 
 static int setup(void **state)
 {
-    struct dir *d = calloc(1, sizeof(*d));
-    assert_non_null(d);
-    snprintf(d->path, sizeof(d->path), "/tmp/test_atomicfile.XXXXXX");
-    assert_non_null(mkdtemp(d->path));
-    snprintf(d->file, sizeof(d->file), "%s/f", d->path);
-    *state = d;
+    struct fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    f->dir = ts_dir_new("atomicfile");
+    snprintf(f->file, sizeof(f->file), "%s/f", f->dir);
+    *state = f;
     return 0;
 }
 
+/* Removes the one file or directory a test leaves at f->file, then the (now empty) directory. */
 static int teardown(void **state)
 {
-    struct dir *d = *state;
-    DIR *dir = opendir(d->path);
-    for (struct dirent *e; dir && (e = readdir(dir));) {
-        char p[400];
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            snprintf(p, sizeof(p), "%s/%s", d->path, e->d_name);
-            if (unlink(p) != 0)
-                rmdir(p);
-        }
-    }
-    if (dir)
-        closedir(dir);
-    rmdir(d->path);
-    free(d);
+    struct fixture *f = *state;
+    if (unlink(f->file) != 0)
+        rmdir(f->file);
+    ts_dir_free(f->dir);
+    free(f);
     return 0;
-}
-
-/* Entries in the directory besides "." and "..". */
-static int entries(const char *path)
-{
-    DIR *dir = opendir(path);
-    assert_non_null(dir);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(dir));)
-        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-    closedir(dir);
-    return n;
 }
 
 static void assert_content(const char *path, const char *want, mode_t mode)
 {
-    char buf[64] = "";
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    assert_string_equal(buf, want);
+    size_t len;
+    char *got = ts_file_read(path, &len);
+    assert_string_equal(got, want);
+    free(got);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 07777, mode);
@@ -78,53 +56,50 @@ static void assert_content(const char *path, const char *want, mode_t mode)
 
 static void replace_sets_content_and_exact_mode(void **state)
 {
-    struct dir *d = *state;
+    struct fixture *f = *state;
     const mode_t um = umask(077); /* the umask does not narrow the mode asked for */
-    assert_int_equal(atomicfile_put(d->file, ATOMICFILE_REPLACE, 0644, "one", 3), ATOMICFILE_OK);
-    assert_content(d->file, "one", 0644);
-    assert_int_equal(atomicfile_put(d->file, ATOMICFILE_REPLACE, 0600, "two", 3), ATOMICFILE_OK);
-    assert_content(d->file, "two", 0600);
+    assert_int_equal(atomicfile_put(f->file, ATOMICFILE_REPLACE, 0644, "one", 3), ATOMICFILE_OK);
+    assert_content(f->file, "one", 0644);
+    assert_int_equal(atomicfile_put(f->file, ATOMICFILE_REPLACE, 0600, "two", 3), ATOMICFILE_OK);
+    assert_content(f->file, "two", 0600);
     umask(um);
-    assert_int_equal(entries(d->path), 1); /* no temporary file left */
 }
 
 static void create_never_overwrites(void **state)
 {
-    struct dir *d = *state;
-    assert_int_equal(atomicfile_put(d->file, ATOMICFILE_CREATE, 0600, "key", 3), ATOMICFILE_OK);
-    assert_content(d->file, "key", 0600);
-    assert_int_equal(atomicfile_put(d->file, ATOMICFILE_CREATE, 0600, "new", 3),
+    struct fixture *f = *state;
+    assert_int_equal(atomicfile_put(f->file, ATOMICFILE_CREATE, 0600, "key", 3), ATOMICFILE_OK);
+    assert_content(f->file, "key", 0600);
+    assert_int_equal(atomicfile_put(f->file, ATOMICFILE_CREATE, 0600, "new", 3),
                      ATOMICFILE_E_EXISTS);
-    assert_content(d->file, "key", 0600);
-    assert_int_equal(entries(d->path), 1);
+    assert_content(f->file, "key", 0600);
 }
 
 static void failed_rename_keeps_old_and_leaves_nothing(void **state)
 {
-    struct dir *d = *state;
-    assert_int_equal(mkdir(d->file, 0700), 0); /* a directory cannot be renamed over */
-    assert_int_equal(atomicfile_put(d->file, ATOMICFILE_REPLACE, 0600, "x", 1),
+    struct fixture *f = *state;
+    assert_int_equal(mkdir(f->file, 0700), 0); /* a directory cannot be renamed over */
+    assert_int_equal(atomicfile_put(f->file, ATOMICFILE_REPLACE, 0600, "x", 1),
                      ATOMICFILE_E_RENAME);
     struct stat st;
-    assert_int_equal(stat(d->file, &st), 0);
+    assert_int_equal(stat(f->file, &st), 0);
     assert_true(S_ISDIR(st.st_mode));
-    assert_int_equal(entries(d->path), 1);
 }
 
 static void aborted_write_leaves_nothing(void **state)
 {
-    struct dir *d = *state;
+    struct fixture *f = *state;
     struct atomicfile af;
-    assert_int_equal(atomicfile_open(&af, d->file, ATOMICFILE_CREATE, 0600), ATOMICFILE_OK);
+    assert_int_equal(atomicfile_open(&af, f->file, ATOMICFILE_CREATE, 0600), ATOMICFILE_OK);
     assert_int_equal(atomicfile_write(&af, "half", 4), ATOMICFILE_OK);
     atomicfile_abort(&af);
     atomicfile_abort(&af); /* a second abort is a no-op */
-    assert_int_equal(entries(d->path), 0);
+    assert_int_equal(access(f->file, F_OK), -1);
 }
 
 static void long_path_and_missing_dir_are_refused(void **state)
 {
-    struct dir *d = *state;
+    struct fixture *f = *state;
     char *path = malloc(LIMIT_PATH_BYTES + 1);
     assert_non_null(path);
     memset(path, 'a', LIMIT_PATH_BYTES);
@@ -132,9 +107,11 @@ static void long_path_and_missing_dir_are_refused(void **state)
     assert_int_equal(atomicfile_put(path, ATOMICFILE_REPLACE, 0600, "", 0), ATOMICFILE_E_PATH);
     free(path);
     char missing[128];
-    snprintf(missing, sizeof(missing), "%s/no/f", d->path);
-    assert_int_equal(atomicfile_put(missing, ATOMICFILE_REPLACE, 0600, "", 0), ATOMICFILE_E_CREATE);
-    assert_int_equal(atomicfile_put(missing, ATOMICFILE_CREATE, 0600, "", 0), ATOMICFILE_E_CREATE);
+    snprintf(missing, sizeof(missing), "%s/no/f", f->dir);
+    assert_int_equal(atomicfile_put(missing, ATOMICFILE_REPLACE, 0600, "", 0),
+                     ATOMICFILE_E_CREATE);
+    assert_int_equal(atomicfile_put(missing, ATOMICFILE_CREATE, 0600, "", 0),
+                     ATOMICFILE_E_CREATE);
     assert_string_equal(atomicfile_strerror(ATOMICFILE_E_EXISTS),
                         "file exists (it is never overwritten)");
 }
