@@ -145,13 +145,20 @@ struct sim_stats_tlp {
     uint32_t *delays; /* ms from publication to commit, one per delivery */
 };
 
+/* Application bytes received, by gossip message type. */
+struct sim_app_bytes {
+    uint64_t records, announce, want; /* GOSSIP_MSG_RECORDS, _ANNOUNCE, _WANT as they arrive */
+    uint64_t recon;                   /* reconciliation: the nodes' gossip recon_bytes_in */
+};
+
 struct sim_result {
     uint64_t virtual_ms, events;
     uint64_t trace_digest;                   /* over every event, in order */
     uint8_t digest[32];                      /* over the outcome (holders, counters) */
     struct sim_stats_tlp tlp[PROTO_TLP_COUNT];
     uint64_t deliveries, duplicates, verify_calls, verify_cached;
-    uint64_t bytes_tx, bytes_rx, app_rx[4];  /* app_rx by gossip message type 16..19 */
+    uint64_t bytes_tx, bytes_rx;
+    struct sim_app_bytes app_rx;
     uint64_t record_bytes_total, records_published;
     uint64_t gate_refusals, refused_inbound, forged_refused, malformed;
     uint64_t byz_sent, byz_accepted;

@@ -399,8 +399,9 @@ int add_part(struct sim_result *r, struct sim_result *p)
 {
     r->bytes_rx += p->bytes_rx;
     r->bytes_tx += p->bytes_tx;
-    for (int k = 0; k < 4; k++)
-        r->app_rx[k] += p->app_rx[k];
+    r->app_rx.records += p->app_rx.records;
+    r->app_rx.announce += p->app_rx.announce;
+    r->app_rx.want += p->app_rx.want;
     r->verify_calls += p->verify_calls;
     r->sessions_opened += p->sessions_opened;
     r->byz_sent += p->byz_sent;
@@ -415,7 +416,7 @@ int add_part(struct sim_result *r, struct sim_result *p)
     }
     p->bytes_rx = p->bytes_tx = p->verify_calls = p->sessions_opened = 0;
     p->byz_sent = p->byz_accepted = p->deliveries = 0;
-    memset(p->app_rx, 0, sizeof p->app_rx);
+    p->app_rx = (struct sim_app_bytes){0};
     return rc;
 }
 
