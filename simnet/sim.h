@@ -1,12 +1,12 @@
-/* sim.h - simnet: N tlpmesh nodes in one process on a virtual clock (DESIGN.md §1, §6, §8;
- * docs/SIMNET.md).
+/* sim.h - simnet: N tlpmesh nodes in one process on a virtual clock (docs/SIMNET.md; the files:
+ * simnet/README.md).
  *
- * Every simulated node runs the code `tlpmesh run` ships: node/engine (Noise sessions, framing,
- * keepalive, dial backoff), node/gossip (push, announce/want, reconciliation, the gate) over
- * node/memstore, records signed with real Ed25519 keys. simnet replaces only the libuv shell
- * (node/shell/run.c): it delivers bytes between engines through a link model, runs one "loop turn" per
- * node exactly as run.c does (engine events, then close requests, verification jobs, one
- * gossip_flush), and arms each node's one timer at min(engine_next_deadline,
+ * Every simulated node runs the code `tlpmesh run` ships: node/core/engine (Noise sessions,
+ * framing, keepalive, dial backoff), node/core/gossip (push, announce/want, reconciliation, the
+ * gate) over store/memstore, records signed with real Ed25519 keys. simnet replaces only the
+ * libuv shell (node/shell/run.c): it delivers bytes between engines through a link model, runs one
+ * "loop turn" per node exactly as run.c does (engine events, then close requests, verification
+ * jobs, one gossip_flush), and arms each node's one timer at min(engine_next_deadline,
  * gossip_next_deadline). There is no wall clock, no socket and no unseeded random source: the
  * same scenario and seed give the same event trace, byte for byte.
  *
