@@ -179,7 +179,7 @@ static void collect(struct sim *s)
             r->malformed += p ? p->malformed : 0;
         }
     }
-    r->app_rx[3] = recon;
+    r->app_rx.recon = recon;
     r->verify_cached = s->sc->verify_cache ? r->verify_calls - s->vc_n - s->vc_full : 0;
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, sizeof r->digest);
