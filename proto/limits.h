@@ -102,7 +102,7 @@ enum limits {
     LIMIT_CONTROL_TIMEOUT_MS = 5000,    /* CLI waits this long for the node's answer */
     LIMIT_SHUTDOWN_MS = 2000,           /* flushing CLOSE frames on exit; then sockets are cut */
 
-    /* --- gossip (node/core/gossip.c, docs/PROTOCOL.md "Gossip") --- */
+    /* --- gossip (node/core/gossip*.c, docs/PROTOCOL.md "Gossip") --- */
     LIMIT_GOSSIP_CANDIDATES = 8192,    /* received records being verified or waiting for commit */
     LIMIT_GOSSIP_COPIES_PER_ID = 2,    /* copies of one id with different signatures in flight */
     LIMIT_GOSSIP_COMMIT_BATCH = LIMIT_STORE_BATCH, /* records per commit: a durable commit

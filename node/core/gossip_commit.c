@@ -151,6 +151,9 @@ static void announce_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
         }
     }
 }
+
+/* --- the flush --- */
+
 int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
     assert(g != NULL);

@@ -228,7 +228,7 @@ int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t l
     return GOSSIP_OK;
 }
 
-
+/* Starts every round that is due (initiator side). */
 void gossip_recon_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
     FOR_EACH_BIT(i, g->up, g->p.max_peers) {

@@ -168,8 +168,8 @@ static int on_announce(struct gossip *g, size_t peer, const uint8_t *b, size_t l
     return GOSSIP_OK;
 }
 
-/* Queues every record with a wanted short id; drain() gates each, so a refused id gets exactly
- * the answer an unknown one gets: nothing. */
+/* Queues every record with a wanted short id; drain (gossip_send.c) gates each, so a refused id
+ * gets exactly the answer an unknown one gets: nothing. */
 static int on_want(struct gossip *g, size_t peer, const uint8_t *b, size_t len)
 {
     if (!well_formed(b, len, SID))
