@@ -2,23 +2,8 @@
 #include "store/idindex.h"
 
 #include <stdlib.h>
-#include <string.h>
-
-#include <sodium.h>
-
-_Static_assert(LIMIT_HASH_KEY_BYTES == crypto_shorthash_KEYBYTES, "id table key is a SipHash key");
-_Static_assert(crypto_shorthash_BYTES >= sizeof(uint64_t), "a 64-bit hash");
 
 enum { MIN_SLOTS = 64 };
-
-uint64_t idindex_hash(const uint8_t key[LIMIT_HASH_KEY_BYTES], const uint8_t *id8)
-{
-    uint8_t h[crypto_shorthash_BYTES];
-    crypto_shorthash(h, id8, LIMIT_SHORT_ID_BYTES, key);
-    uint64_t v;
-    memcpy(&v, h, sizeof v);
-    return v;
-}
 
 bool idindex_grow(struct idindex *x, size_t need, size_t count, idindex_hash_fn hash_of,
                   const void *owner)

@@ -27,6 +27,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include <sodium.h>
 
 #include "proto/limits.h"
 
@@ -40,9 +43,6 @@ struct idindex {
 /* The hash of entry i of the owner (the same value idindex_hash gave for its id). */
 typedef uint64_t (*idindex_hash_fn)(const void *owner, size_t i);
 
-/* SipHash of the first LIMIT_SHORT_ID_BYTES of id8 under key. */
-uint64_t idindex_hash(const uint8_t key[LIMIT_HASH_KEY_BYTES], const uint8_t *id8);
-
 /* Makes room for need entries: when 2 * need exceeds the slots, allocates a larger table and
  * inserts the owner's entries 0..count-1 again (all of them present). false: out of memory, or
  * need too large for a slot; x is unchanged then. */
@@ -54,7 +54,20 @@ size_t idindex_bytes(const struct idindex *x);
 /* Removes entry (present; hash_of still knows its hash) and shifts the rest of its run back. */
 void idindex_del(struct idindex *x, size_t entry, idindex_hash_fn hash_of, const void *owner);
 
-/* The lookups and the insert are inline: gossip and memstore run them for every id they see. */
+/* The hash, the lookups and the insert are inline: gossip and memstore run them for every id. */
+
+_Static_assert(LIMIT_HASH_KEY_BYTES == crypto_shorthash_KEYBYTES, "id table key is a SipHash key");
+_Static_assert(crypto_shorthash_BYTES >= sizeof(uint64_t), "a 64-bit hash");
+
+/* SipHash of the first LIMIT_SHORT_ID_BYTES of id8 under key. */
+static inline uint64_t idindex_hash(const uint8_t key[LIMIT_HASH_KEY_BYTES], const uint8_t *id8)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, id8, LIMIT_SHORT_ID_BYTES, key);
+    uint64_t v;
+    memcpy(&v, h, sizeof v);
+    return v;
+}
 
 static inline uint32_t idindex_mask_(const struct idindex *x)
 {
@@ -67,10 +80,11 @@ static inline uint32_t idindex_tag_(const struct idindex *x, uint64_t h)
     return (uint32_t)(h >> 32) & ~idindex_mask_(x);
 }
 
-/* Where a probe for hash h starts: pass it to idindex_next. */
+/* Where a probe for hash h starts: pass it to idindex_next. Lookups need a table: an index that
+ * may have none yet (cap 0) is checked by its owner first, which spares the hash too. */
 static inline size_t idindex_home(const struct idindex *x, uint64_t h)
 {
-    return x->cap == 0 ? 0 : (size_t)(h & idindex_mask_(x));
+    return (size_t)(h & idindex_mask_(x));
 }
 
 /* The next entry whose slot matches hash h, probing from *at (which it advances); IDINDEX_NONE at
@@ -78,8 +92,6 @@ static inline size_t idindex_home(const struct idindex *x, uint64_t h)
  * not certain. */
 static inline uint32_t idindex_next(const struct idindex *x, uint64_t h, size_t *at)
 {
-    if (x->cap == 0)
-        return IDINDEX_NONE;
     const uint32_t mask = idindex_mask_(x), tag = idindex_tag_(x, h);
     for (size_t s = *at; x->slot[s] != 0; s = (s + 1) & mask)
         if ((x->slot[s] & ~mask) == tag) {

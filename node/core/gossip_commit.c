@@ -154,6 +154,16 @@ static void announce_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
 
 /* --- the flush --- */
 
+/* Starts every round that is due (initiator side). */
+static void recon_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
+{
+    FOR_EACH_BIT(i, g->up, g->p.max_peers) {
+        struct ptimer *t = &g->tm[i];
+        if (!t->rc_active && t->next_recon <= now && gossip_recon_start(g, i, true, wall_ms) < 0)
+            t->next_recon = now + LIMIT_RECON_INTERVAL_MS;
+    }
+}
+
 int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
     assert(g != NULL);
@@ -170,7 +180,7 @@ int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms)
     FOR_EACH_BIT(i, g->up, g->p.max_peers)
         if (all || (g->tm[i].soon_pending && now >= g->tm[i].soon_after))
             gossip_recon_soon(g, i, now);
-    gossip_recon_due(g, now, wall_ms);
+    recon_due(g, now, wall_ms);
     gossip_pump(g, wall_ms);
     return rc;
 }

@@ -288,12 +288,16 @@ static inline bool peer_up(const struct gossip *g, size_t peer)
     return bit_get(g->up, peer);
 }
 
+static inline struct hkey gossip_hkey(const struct gossip *g, const uint8_t *key8)
+{
+    return (struct hkey){key8, idindex_hash(g->p.hash_key, key8)};
+}
+
 /* gossip.c */
 void gossip_logf(struct gossip *g, enum gossip_log_level level, size_t peer, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* gossip_tables.c */
-struct hkey gossip_hkey(const struct gossip *g, const uint8_t *key8);
 uint32_t gossip_cand_alloc(struct gossip *g, struct hkey k, const uint8_t *bytes, size_t len,
                            size_t from);
 void gossip_cand_release(struct gossip *g, uint32_t ci);
@@ -333,7 +337,8 @@ void gossip_recon_soon(struct gossip *g, size_t peer, uint64_t now);
 int gossip_on_recon_req(struct gossip *g, size_t peer, size_t len, uint64_t now);
 int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t len, uint64_t now,
                     uint64_t wall_ms);
-void gossip_recon_due(struct gossip *g, uint64_t now, uint64_t wall_ms);
+/* Builds the set this node reveals to peer and starts a round; initiate: send its first message. */
+int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t wall_ms);
 
 /* gossip_verify.c */
 void gossip_inbound_views(struct gossip *g, struct gpeer *p);

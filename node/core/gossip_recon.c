@@ -151,7 +151,7 @@ static void recon_send(struct gossip *g, size_t peer, int len)
     g->peers[peer]->st.recon_bytes_out += (uint64_t)len;
 }
 
-static int recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t wall_ms)
+int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t wall_ms)
 {
     struct gpeer *p = g->peers[peer];
     assert(!g->tm[peer].rc_active);
@@ -207,7 +207,7 @@ int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t l
     struct gpeer *p = g->peers[peer];
     p->st.recon_bytes_in += len;
     if (!g->tm[peer].rc_active) { /* the peer starts a round: answer over our current set */
-        int rc = recon_start(g, peer, false, wall_ms);
+        int rc = gossip_recon_start(g, peer, false, wall_ms);
         if (rc < 0)
             return GOSSIP_OK; /* our resource problem, not the peer's fault: it will retry */
     }
@@ -226,14 +226,4 @@ int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t l
     if (recon_done(&p->rc))
         gossip_recon_stop(g, peer, now);
     return GOSSIP_OK;
-}
-
-/* Starts every round that is due (initiator side). */
-void gossip_recon_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
-{
-    FOR_EACH_BIT(i, g->up, g->p.max_peers) {
-        struct ptimer *t = &g->tm[i];
-        if (!t->rc_active && t->next_recon <= now && recon_start(g, i, true, wall_ms) < 0)
-            t->next_recon = now + LIMIT_RECON_INTERVAL_MS;
-    }
 }

@@ -7,11 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct hkey gossip_hkey(const struct gossip *g, const uint8_t *key8)
-{
-    return (struct hkey){key8, idindex_hash(g->p.hash_key, key8)};
-}
-
 /* --- candidates --- */
 
 /* A candidate keeps its hash: one is released for every record received. */
