@@ -288,6 +288,13 @@ static inline bool peer_up(const struct gossip *g, size_t peer)
     return bit_get(g->up, peer);
 }
 
+/* Is peer's connection behind (io.backlog plus its RECORDS builder)? Asked per peer and item. */
+static inline bool gossip_backlogged(const struct gossip *g, size_t peer)
+{
+    size_t queued = g->io.backlog ? g->io.backlog(g->io.ctx, peer) : 0;
+    return queued + g->peers[peer]->out[OUT_RECORDS].len > LIMIT_GOSSIP_BACKLOG_BYTES;
+}
+
 static inline struct hkey gossip_hkey(const struct gossip *g, const uint8_t *key8)
 {
     return (struct hkey){key8, idindex_hash(g->p.hash_key, key8)};
@@ -318,7 +325,6 @@ void gossip_wants_due(struct gossip *g, uint64_t now);
 
 /* gossip_send.c */
 bool gossip_out_add_sid(struct gossip *g, size_t peer, int k, const uint8_t *id);
-bool gossip_backlogged(const struct gossip *g, size_t peer);
 struct scratch *gossip_scratch(void);
 bool gossip_view_load(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], const uint8_t *bytes,
                       size_t len, struct rview *v);

@@ -81,12 +81,6 @@ bool gossip_out_add_sid(struct gossip *g, size_t peer, int k, const uint8_t *id)
     return at != NULL;
 }
 
-bool gossip_backlogged(const struct gossip *g, size_t peer)
-{
-    size_t queued = g->io.backlog ? g->io.backlog(g->io.ctx, peer) : 0;
-    return queued + g->peers[peer]->out[OUT_RECORDS].len > LIMIT_GOSSIP_BACKLOG_BYTES;
-}
-
 /* --- records and the gate --- */
 
 /* One struct scratch per thread (gossip_int.h says why). */
