@@ -102,7 +102,7 @@ enum limits {
     LIMIT_CONTROL_TIMEOUT_MS = 5000,    /* CLI waits this long for the node's answer */
     LIMIT_SHUTDOWN_MS = 2000,           /* flushing CLOSE frames on exit; then sockets are cut */
 
-    /* --- gossip (node/core/gossip.c, docs/PROTOCOL.md "Gossip") --- */
+    /* --- gossip (node/core/gossip*.c, docs/PROTOCOL.md "Gossip") --- */
     LIMIT_GOSSIP_CANDIDATES = 8192,    /* received records being verified or waiting for commit */
     LIMIT_GOSSIP_COPIES_PER_ID = 2,    /* copies of one id with different signatures in flight */
     LIMIT_GOSSIP_COMMIT_BATCH = LIMIT_STORE_BATCH, /* records per commit: a durable commit
@@ -124,6 +124,22 @@ enum limits {
     LIMIT_RECON_REQ_MIN_MS = 5 * 1000, /* a peer's RECON_REQ starts a round at most this often */
     LIMIT_RECON_START_DELAY_MS = 250,  /* after a session opens: a simultaneous dial settles first,
                                           so one session, not two, carries the catch-up */
+    LIMIT_SHORT_ID_BYTES = 8,          /* a short id (ANNOUNCE, WANT): the first 8 bytes of an id;
+                                          id tables hash this prefix (store/idindex.h) */
+    LIMIT_HASH_KEY_BYTES = 16,         /* SipHash key of the id tables: random, so that crafted
+                                          ids cannot make probe chains */
+    LIMIT_SIGNED_RECORD_BYTES = LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES, /* sig || body: one
+                                          gossip item, behind a u16 length prefix */
+    LIMIT_GOSSIP_SCAN_CHUNK = 4096,    /* ids the local scan reads per store iteration: the ids
+                                          are copied out, since store callbacks may not call it */
+    LIMIT_GOSSIP_SHORT_HITS = 4,       /* records kept per short-id lookup: 64-bit collisions are
+                                          rare, and only an origin grinding its own records can
+                                          make more */
+    LIMIT_GOSSIP_OBUF_KEEP_BYTES = 4096, /* a message builder larger than this is freed after its
+                                          send: simnet runs thousands of instances */
+    LIMIT_GOSSIP_QUEUE_KEEP = 64,      /* ids a push queue starts with; an emptied queue larger
+                                          than this gives its memory back */
+    LIMIT_GOSSIP_LOG_BYTES = 256,      /* one gossip log line, before the shell adds its fields */
 
     /* --- HTTP, TAXII, metrics, logs (node/shell/http.c, taxii.c, metrics.c, log.c) --- */
     LIMIT_HTTP_CLIENTS = 64,          /* [Client] credentials in the config */
