@@ -1,4 +1,4 @@
-/* keys.h - a node's long-term identity (DESIGN.md §3).
+/* keys.h - a node's long-term identity (docs/ARCHITECTURE.md, docs/PROTOCOL.md "Channel").
  *
  * The key file holds a 32-byte random seed as one line of standard base64 (44 characters), like a
  * WireGuard private key, in a file of mode 0600. From the seed, two independent key pairs:

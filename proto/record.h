@@ -1,4 +1,4 @@
-/* record.h - signed, content-addressed indicator records (DESIGN.md §4).
+/* record.h - signed, content-addressed indicator records (docs/PROTOCOL.md "Records").
  *
  * A record travels and is stored as a *signed record*: sig (64 bytes) || body, where
  *   body = the canonical msgpack encoding of struct proto_record (docs/PROTOCOL.md, byte by byte),
@@ -37,7 +37,7 @@ enum proto_kind {
     PROTO_KIND_ROSTER = 4,
 };
 
-/* Who the origin means the record for (DESIGN.md §5). Both lists sorted ascending (communities by
+/* Who the origin means the record for (docs/SHARING.md). Both lists sorted ascending (communities by
  * bytes, recipients by key bytes) without duplicates: one audience, one encoding. */
 struct proto_audience {
     uint8_t n_communities;

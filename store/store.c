@@ -387,7 +387,7 @@ static void value_key(uint8_t key[VALUE_KEY_BYTES], int itype, const char *value
     crypto_generichash(key + 1, VALUE_KEY_BYTES - 1, (const unsigned char *)value, len, NULL, 0);
 }
 
-/* The revocation of target by origin, the only one that counts (DESIGN.md §4). */
+/* The revocation of target by origin, the only one that counts (docs/PROTOCOL.md "Records", docs/SHARING.md "Revocations"). */
 static int find_revocation(struct store *s, MDB_txn *txn, const uint8_t target[LIMIT_ID_BYTES],
                            const uint8_t origin[LIMIT_KEY_BYTES], uint8_t *rev_id)
 {

@@ -1,4 +1,4 @@
-/* store.h - the record store: LMDB, durable group commit, indexes (DESIGN.md §4, §7).
+/* store.h - the record store: LMDB, durable group commit, indexes (docs/ARCHITECTURE.md).
  *
  * On disk: one LMDB environment per data directory, in the single file DIR/store.mdb (LMDB's
  * MDB_NOSUBDIR mode) with its lock file DIR/store.mdb-lock. Named databases:

@@ -1,4 +1,4 @@
-/* gossip.h - record dissemination between peers, sans-IO (DESIGN.md §4-§8, docs/PROTOCOL.md
+/* gossip.h - record dissemination between peers, sans-IO (docs/ARCHITECTURE.md, docs/PROTOCOL.md
  * "Gossip").
  *
  * What it does: receives RECORDS, dedupes them on id BEFORE any signature check, has them verified

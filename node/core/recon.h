@@ -1,4 +1,4 @@
-/* recon.h - range-based set reconciliation of record ids between two peers (DESIGN.md §6, §8).
+/* recon.h - range-based set reconciliation of record ids between two peers (docs/PROTOCOL.md "Reconciliation").
  *
  * After a partition or a restart two peers find the symmetric difference of the record sets each
  * may send the other, at a cost that grows with the difference d, not with the stores:

@@ -1,4 +1,4 @@
-/* session.h - one authenticated channel over one TCP connection, sans-IO (DESIGN.md §3).
+/* session.h - one authenticated channel over one TCP connection, sans-IO (docs/ARCHITECTURE.md, docs/PROTOCOL.md "Channel").
  *
  * Bytes in, events and bytes out; no socket, clock or random source. The engine feeds what the
  * socket delivered to session_feed(); the session calls back to send framed bytes, to ask whether

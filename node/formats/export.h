@@ -1,4 +1,4 @@
-/* export.h - records out to the formats SOC tools read (DESIGN.md §1.5, docs/SHARING.md).
+/* export.h - records out to the formats SOC tools read (docs/SHARING.md "How each sending path uses the gate").
  *
  * Pure: records come from a caller-supplied iterator (struct export_source, re-runnable: a format
  * may walk the records more than once), bytes go to a caller-owned FILE *. No clock (the caller
