@@ -17,6 +17,7 @@
 #include "bench/bench.h"
 #include "node/core/gossip.h"
 #include "node/core/session.h"
+#include "store/gossip_lmdb.h"
 #include "store/store.h"
 
 enum { SENDER = 0 }; /* the peer slot the records come from */

@@ -44,7 +44,7 @@ static inline uint32_t world_degree(const struct world *w, uint32_t a)
     return w->off[a + 1] - w->off[a];
 }
 
-/* --- oracle.c: the TLP rules written again from DESIGN.md §5, on the world's facts --- */
+/* --- oracle.c: the TLP rules written again from docs/SHARING.md, on the world's facts --- */
 
 struct orec {
     uint8_t tlp;
@@ -109,7 +109,7 @@ static inline void bit_put(uint64_t *b, size_t i)
     b[i / 64] |= (uint64_t)1 << (i % 64);
 }
 
-/* Appends one delivery delay (sim.c). */
+/* Appends one delivery delay (simnode.c). */
 int sim_delays_add(struct sim_stats_tlp *st, uint32_t ms);
 
 /* --- flood.c: the naive flooding baseline --- */

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "node/formats/export.h"
+#include "tests/support/ts_record.h"
 
 #define NOW_MS 1767225600000ULL /* 2026-01-01T00:00:00.000Z */
 #define HOUR_MS 3600000ULL
@@ -36,15 +37,10 @@ static void add(size_t i, int tlp, int itype, const char *value, uint8_t confide
     for (size_t b = 0; b < LIMIT_ID_BYTES; b++)
         f->id[b] = (uint8_t)(i * 16 + b);
     struct proto_record *r = &f->rec;
-    r->version = PROTO_RECORD_VERSION;
-    r->kind = PROTO_KIND_INDICATOR;
-    r->tlp = (uint8_t)tlp;
-    r->created_ms = NOW_MS - HOUR_MS * (N_RECS - i);
+    ts_indicator(r, (uint8_t)tlp, (uint8_t)itype, value, NOW_MS - HOUR_MS * (N_RECS - i),
+                 NOW_MS + 24 * HOUR_MS);
     r->origin[0] = 0x42;
-    r->u.ind.type = (uint8_t)itype;
     r->u.ind.confidence = confidence;
-    r->u.ind.valid_until_ms = NOW_MS + 24 * HOUR_MS;
-    snprintf(r->u.ind.value, sizeof r->u.ind.value, "%s", value);
     snprintf(r->u.ind.comment, sizeof r->u.ind.comment, "%s", comment);
 }
 
@@ -260,7 +256,7 @@ static void test_suricata_files(void **state)
 {
     (void)state;
     struct export_job j = job_for(EXPORT_FMT_SURICATA, PROTO_TLP_AMBER);
-    char(*names)[EXPORT_FILE_NAME_BYTES] = NULL;
+    char(*names)[LIMIT_EXPORT_FILE_NAME_BYTES] = NULL;
     assert_int_equal(export_dir_files(&j, &names), 9);
     assert_string_equal(names[8], "tlpmesh.rules"); /* after the lists it loads */
     assert_render(&j, "ip.lst", golden_sur_ip);
@@ -560,7 +556,7 @@ static void test_misp_feed(void **state)
 {
     (void)state;
     struct export_job j = job_for(EXPORT_FMT_MISP_FEED, PROTO_TLP_AMBER);
-    char(*names)[EXPORT_FILE_NAME_BYTES] = NULL, want[64];
+    char(*names)[LIMIT_EXPORT_FILE_NAME_BYTES] = NULL, want[64];
     /* one event per level, then hashes.csv, then the manifest that names them */
     assert_int_equal(export_dir_files(&j, &names), 7);
     for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_RED; t++) {
@@ -572,9 +568,9 @@ static void test_misp_feed(void **state)
     /* the same events at another time and ceiling: a re-export updates them */
     j.now_ms += HOUR_MS;
     j.max_tlp = PROTO_TLP_CLEAR;
-    char(*later)[EXPORT_FILE_NAME_BYTES] = NULL;
+    char(*later)[LIMIT_EXPORT_FILE_NAME_BYTES] = NULL;
     assert_int_equal(export_dir_files(&j, &later), 7);
-    assert_memory_equal(later, names, 7 * EXPORT_FILE_NAME_BYTES);
+    assert_memory_equal(later, names, 7 * LIMIT_EXPORT_FILE_NAME_BYTES);
     free(later);
     j = job_for(EXPORT_FMT_MISP_FEED, PROTO_TLP_AMBER);
 
@@ -630,7 +626,7 @@ static void test_misp_feed_other_origins(void **state)
     (void)state;
     struct export_job j = job_for(EXPORT_FMT_MISP_FEED, PROTO_TLP_AMBER);
     j.origin_org = fixture_org_b;
-    char(*names)[EXPORT_FILE_NAME_BYTES] = NULL;
+    char(*names)[LIMIT_EXPORT_FILE_NAME_BYTES] = NULL;
     assert_int_equal(export_dir_files(&j, &names), 5 + 3 + 2);
     char want[64];
     for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_RED; t++) {

@@ -10,7 +10,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from mesh import Mesh, converge  # noqa: E402
-from tlpm import TempDir, init_node, tlpmesh  # noqa: E402
+from tlpm import NodeTest, init_node, tlpmesh  # noqa: E402
 
 NARROWER_HELD = "already held with a narrower audience"
 NARROWER_SOURCE = "narrower audience in source"
@@ -25,13 +25,15 @@ def ok(*args, **kw):
     return r
 
 
-class Base(unittest.TestCase):
-    def setUp(self):
-        self.tmp = TempDir()
-        self.n = 0
+class Base(NodeTest):
+    """Node "a" of CERT-EE (self.a, self.a_key) and more nodes on demand (node())."""
 
-    def tearDown(self):
-        self.tmp.cleanup()
+    ORG = "CERT-EE"
+
+    def setUp(self):
+        super().setUp()
+        self.a, self.a_key = self.conf, self.pub
+        self.n = 0
 
     def node(self, org):
         self.n += 1
@@ -56,7 +58,6 @@ class RoundTripNeverWidens(Base):
 
     def setUp(self):
         super().setUp()
-        self.a, self.a_key = self.node("CERT-EE")
         self.amber_id = self.publish(self.a, "ip-dst", AMBER_IP, "amber", "--community",
                                      "energy-isac")
         self.green_id = self.publish(self.a, "domain", GREEN_DOMAIN, "green")
@@ -141,7 +142,7 @@ class ShortIds(Base):
     """Point 9: the 16-hex ids list and query print are what show, revoke and sight take."""
 
     def test_prefixes(self):
-        a, _ = self.node("CERT-EE")
+        a = self.a
         rid = self.publish(a, "ip-dst", AMBER_IP, "amber")
         short = ok("list", "-c", a).out.splitlines()[1].split()[0]
         self.assertEqual(short, rid[:16])
@@ -174,10 +175,6 @@ def stix_indicator(n, pattern, marking=None):
 
 class OperatorConveniences(Base):
     """Point 12: peer list, list --limit, text notes, MISP restSearch, partly marked STIX."""
-
-    def setUp(self):
-        super().setUp()
-        self.a, self.a_key = self.node("CERT-EE")
 
     def write(self, name, text):
         path = self.tmp.join(name)
@@ -268,7 +265,6 @@ class ExportOutput(Base):
 
     def setUp(self):
         super().setUp()
-        self.a, _ = self.node("CERT-EE")
         self.publish(self.a, "ip-dst", "198.51.100.0/24", "green")
         self.publish(self.a, "ip-dst", "192.0.2.1", "green")
         self.publish(self.a, "sha512", "ab" * 64, "green")

@@ -26,10 +26,7 @@ const char *export_strerror(int err)
 {
     switch (err) {
     case EXPORT_OK: return "ok";
-    case EXPORT_E_IO: return "write failed";
-    case EXPORT_E_NOMEM: return "out of memory";
-    case EXPORT_E_SOURCE: return "reading the records failed";
-    case EXPORT_E_INVAL: return "invalid export job";
+    EXPORT_ERRORS(ERRORS_CASE)
     default: return "unknown export error";
     }
 }
@@ -265,14 +262,14 @@ static const struct format_def *const formats[EXPORT_FORMAT_COUNT] = {
 struct dir_file {
     const struct file_def *def;
     int level; /* the MISP event's TLP level; -1 for every other file */
-    char name[EXPORT_FILE_NAME_BYTES];
+    char name[LIMIT_EXPORT_FILE_NAME_BYTES];
 };
 
 /* The files of job's directory format in writing order. A MISP event file is written for every
  * level, not only those that hold records: the names depend on the format alone, and an export
  * empties the file of a level that has none now (records revoked or expired, a lower --max-tlp
  * than the last export into the same directory), so no file keeps records that left the export. */
-static size_t dir_files(const struct export_job *job, struct dir_file out[EXPORT_MAX_FILES])
+static size_t dir_files(const struct export_job *job, struct dir_file out[LIMIT_EXPORT_FILES])
 {
     assert(export_format_is_dir(job->format));
     const struct format_def *fd = formats[job->format];
@@ -281,14 +278,14 @@ static size_t dir_files(const struct export_job *job, struct dir_file out[EXPORT
         const bool event = strcmp(fd->files[i].name, EVENT_FILE) == 0;
         const int first = event ? PROTO_TLP_CLEAR : -1, last = event ? PROTO_TLP_RED : -1;
         for (int t = first; t <= last; t++) {
-            assert(n < EXPORT_MAX_FILES);
+            assert(n < LIMIT_EXPORT_FILES);
             out[n] = (struct dir_file){.def = &fd->files[i], .level = t};
             if (event) {
                 char uuid[UUID_TEXT];
                 export_misp_event_uuid(job, t, uuid);
-                snprintf(out[n].name, EXPORT_FILE_NAME_BYTES, "%s.json", uuid);
+                snprintf(out[n].name, LIMIT_EXPORT_FILE_NAME_BYTES, "%s.json", uuid);
             } else {
-                snprintf(out[n].name, EXPORT_FILE_NAME_BYTES, "%s", fd->files[i].name);
+                snprintf(out[n].name, LIMIT_EXPORT_FILE_NAME_BYTES, "%s", fd->files[i].name);
             }
             n++;
         }
@@ -320,19 +317,19 @@ static int other_origins(const struct export_job *job, struct ident **out, size_
 }
 
 static void event_name(const struct export_job *job, const struct ident *who, int tlp,
-                       char out[EXPORT_FILE_NAME_BYTES])
+                       char out[LIMIT_EXPORT_FILE_NAME_BYTES])
 {
     char uuid[UUID_TEXT];
     export_origin_event_uuid(job, who, tlp, uuid);
-    snprintf(out, EXPORT_FILE_NAME_BYTES, "%s.json", uuid);
+    snprintf(out, LIMIT_EXPORT_FILE_NAME_BYTES, "%s.json", uuid);
 }
 
-int export_dir_files(const struct export_job *job, char (**names)[EXPORT_FILE_NAME_BYTES])
+int export_dir_files(const struct export_job *job, char (**names)[LIMIT_EXPORT_FILE_NAME_BYTES])
 {
     *names = NULL;
     if (job->format < 0 || job->format >= EXPORT_FORMAT_COUNT || !export_format_is_dir(job->format))
         return 0;
-    struct dir_file files[EXPORT_MAX_FILES];
+    struct dir_file files[LIMIT_EXPORT_FILES];
     const size_t n = dir_files(job, files);
     struct ident *others = NULL;
     size_t n_others = 0, n_events = 0;
@@ -345,7 +342,7 @@ int export_dir_files(const struct export_job *job, char (**names)[EXPORT_FILE_NA
         for (size_t i = 0; i < n_others; i++)
             n_events += (size_t)__builtin_popcount(others[i].tlp_used);
     }
-    char(*out)[EXPORT_FILE_NAME_BYTES] = calloc(n + n_events, sizeof *out);
+    char(*out)[LIMIT_EXPORT_FILE_NAME_BYTES] = calloc(n + n_events, sizeof *out);
     size_t k = 0;
     bool inserted = n_others == 0;
     for (size_t i = 0; out && i < n; i++) {
@@ -357,7 +354,7 @@ int export_dir_files(const struct export_job *job, char (**names)[EXPORT_FILE_NA
                         event_name(job, &others[o], t, out[k++]);
             inserted = true;
         }
-        memcpy(out[k++], files[i].name, EXPORT_FILE_NAME_BYTES);
+        memcpy(out[k++], files[i].name, LIMIT_EXPORT_FILE_NAME_BYTES);
     }
     free(others);
     if (!out)
@@ -377,7 +374,7 @@ static bool find_file(const struct export_job *job, const char *name, struct wal
         return w->def != NULL;
     }
     export_ident_of(job, job->self.key, &w->own);
-    struct dir_file files[EXPORT_MAX_FILES];
+    struct dir_file files[LIMIT_EXPORT_FILES];
     const size_t n = name != NULL ? dir_files(job, files) : 0;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(files[i].name, name) == 0) {
@@ -394,7 +391,7 @@ static bool find_file(const struct export_job *job, const char *name, struct wal
         n_others = 0;
     for (size_t o = 0; o < n_others && !w->only; o++) {
         for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_RED && !w->only; t++) {
-            char here[EXPORT_FILE_NAME_BYTES];
+            char here[LIMIT_EXPORT_FILE_NAME_BYTES];
             event_name(job, &others[o], t, here);
             if ((others[o].tlp_used & (1u << t)) && strcmp(here, name) == 0) {
                 w->other = others[o];

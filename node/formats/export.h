@@ -1,4 +1,4 @@
-/* export.h - records out to the formats SOC tools read (DESIGN.md §1.5, docs/SHARING.md).
+/* export.h - records out to the formats SOC tools read (docs/SHARING.md "How each sending path uses the gate").
  *
  * Pure: records come from a caller-supplied iterator (struct export_source, re-runnable: a format
  * may walk the records more than once), bytes go to a caller-owned FILE *. No clock (the caller
@@ -66,6 +66,7 @@
 
 #include "node/core/gate.h"
 #include "node/formats/stixmap.h"
+#include "proto/errors.h"
 #include "proto/limits.h"
 #include "proto/record.h"
 
@@ -81,12 +82,20 @@ enum export_format {
 };
 #define EXPORT_FORMAT_COUNT 8
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_EXPORT in proto/errors.h; the
+ * comments say when each happens. */
+#define EXPORT_ERRORS(X)                                                                           \
+    X(EXPORT_E_IO, ERRORS_BASE_EXPORT - 0, "write failed") /* writing to the FILE failed */        \
+    /* out of memory building a JSON object */                                                     \
+    X(EXPORT_E_NOMEM, ERRORS_BASE_EXPORT - 1, "out of memory")                                     \
+    /* the record source reported an error */                                                      \
+    X(EXPORT_E_SOURCE, ERRORS_BASE_EXPORT - 2, "reading the records failed")                       \
+    /* bad job (format, ceiling) or a file name the format does not have */                        \
+    X(EXPORT_E_INVAL, ERRORS_BASE_EXPORT - 3, "invalid export job")
+
 enum export_err {
     EXPORT_OK = 0,
-    EXPORT_E_IO = -2200,     /* writing to the FILE failed */
-    EXPORT_E_NOMEM = -2201,  /* out of memory building a JSON object */
-    EXPORT_E_SOURCE = -2202, /* the record source reported an error */
-    EXPORT_E_INVAL = -2203,  /* bad job (format, ceiling) or a file name the format does not have */
+    EXPORT_ERRORS(ERRORS_ENUM)
 };
 
 const char *export_strerror(int err);
@@ -140,15 +149,12 @@ struct export_stats {
     uint64_t left_type[PROTO_ITYPE_END];
 };
 
-#define EXPORT_MAX_FILES 10
-#define EXPORT_FILE_NAME_BYTES 64
-
 /* The files a directory format writes now, in the order to write them, into *names (malloc'ed,
  * the caller frees; NULL for a single-file format): a file that refers to others comes after
  * them (rules after lists, manifest after events). Every name depends on the format alone, but
  * for misp-feed the events of other origins' organisations that hold records (one pass over
  * the source), after N's five. Returns the count or a negative export_err. */
-int export_dir_files(const struct export_job *job, char (**names)[EXPORT_FILE_NAME_BYTES]);
+int export_dir_files(const struct export_job *job, char (**names)[LIMIT_EXPORT_FILE_NAME_BYTES]);
 
 /* Writes one file of the export to out: name NULL for a single-file format, else one of
  * export_dir_files(). Adds to *st (may be NULL; initialise with export_stats_init). */

@@ -20,6 +20,7 @@
 #include "node/core/gossip.h"
 #include "node/shell/http.h" /* taxii helper */
 #include "node/shell/log.h"  /* taxii helper */
+#include "store/gossip_lmdb.h"
 #include "store/store.h"
 
 enum { RUN_OK = 0, RUN_FAIL = 1, RUN_USAGE = 2 };
