@@ -11,7 +11,8 @@
  * same scenario and seed give the same event trace, byte for byte.
  *
  * Modules: scenario.c (knobs, flags and the scenario file), topo.c (who links with whom),
- * sim.c (event loop, nodes, links, partitions, churn, byzantine nodes), oracle.c (an independent
+ * the simulator itself (simrun.h: event.c, link.c, simnode.c, records.c, byz.c, step.c, setup.c:
+ * event loop, nodes, links, partitions, churn, byzantine nodes), oracle.c (an independent
  * statement of the TLP rules, held against every delivery), report.c (text, JSON, SVG),
  * flood.c (the naive flooding baseline on the same scenario).
  *
