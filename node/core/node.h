@@ -9,8 +9,8 @@
  *     session, and the engine reports that peer down from inside gossip's call: such reports
  *     wait until the outermost gossip call returns. Sessions gossip asks to close, and
  *     signature checks the shell runs on the loop, wait for the next node_turn();
- *   - a stored roster or node_views_changed() makes the next turn rebuild the community table and
- *     give gossip the new gate views.
+ *   - a stored roster (with a table read from the store) or node_views_changed() makes the next
+ *     turn rebuild the community table and give gossip the new gate views.
  *
  * The shell owns the transport and the clocks: struct node_io gives the node its time (a
  * monotonic clock for timers, Unix ms for the record time rules), its random bytes and its
@@ -19,8 +19,10 @@
  * random source itself (node/core/README.md: the build refuses them).
  *
  * Ownership: struct node is caller-owned: node_init() allocates, node_free() releases. It keeps
- * pointers to the identity, the config and the store of its params: they must outlive it. The
- * config may be replaced in place (same address) between calls; call node_views_changed() after.
+ * pointers to the identity, the config, the store (or fixed community table) and the store ops'
+ * context of its params: they must outlive it. The config may be replaced in place (same
+ * address) between calls; call node_views_changed() after. The shell drives node.engine with
+ * transport events and reads node.engine and node.gossip for status; the rest is node.c's.
  */
 #ifndef TLPMESH_NODE_NODE_H
 #define TLPMESH_NODE_NODE_H
@@ -98,7 +100,7 @@ struct node {
     bool engine_ready;
 };
 
-/* Builds the community table, gossip (with this node's gate view) and the engine; no peer yet
+/* Builds the engine, the community table and gossip (with this node's gate view); no peer yet
  * (node_set_peers). Negative engine_err, gossip_err or community_err; why gets one line
  * ("communities: ...", "gossip: ..." or the engine's message). On failure node_free() is safe. */
 int node_init(struct node *n, const struct node_params *p, const struct node_io *io, char *why,

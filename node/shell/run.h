@@ -1,9 +1,10 @@
 /* run.h - the libuv shell around the engine: `tlpmesh run` and `tlpmesh status`.
  *
  * node_run() loads the config and key file, opens the store, listens on TCP, serves the control
- * socket and drives node/core/engine.c: every socket event goes to the engine with the loop's cached
- * time (uv_now, one value per loop turn), bytes the engine sends are queued per connection and
- * written once per loop turn, and one timer is armed at engine_next_deadline(). SIGINT/SIGTERM
+ * socket and drives the node core (node/core/node.h: engine, gossip, communities): every socket
+ * event goes to the engine with the loop's cached time (uv_now, one value per loop turn), each
+ * loop turn runs node_turn(), bytes the engine sends are queued per connection and written once
+ * per loop turn, and one timer is armed at node_next_deadline(). SIGINT/SIGTERM
  * close every session with CLOSE(SHUTDOWN) and exit; SIGHUP (or control "reload") re-reads the
  * config's peers (and reopens the log file). Each connect, refusal and disconnect is one line of
  * the log (node/shell/log.h: stderr or LogFile, text or JSON), in text:
