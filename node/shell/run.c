@@ -224,6 +224,7 @@ static int start_node(struct run *r)
         fprintf(stderr, "tlpmesh: %s\n", why);
         return RUN_FAIL;
     }
+    r->node_ready = true;
     return RUN_OK;
 }
 
@@ -257,7 +258,7 @@ static int load_node(struct run *r, const char *config_path)
 /* The loop ended (or never started): close every handle, let the connections go. */
 static void close_loop(struct run *r)
 {
-    if (!r->stopping && r->node.engine_ready)
+    if (!r->stopping && r->node_ready)
         stop(r);
     else if (!r->stopping)
         run_close_all(r);

@@ -43,6 +43,7 @@ struct run {
     struct keys_identity id;
     struct store *store;
     struct node node;                 /* engine, gossip, communities */
+    bool node_ready;                  /* node_init succeeded: stop() says goodbye to peers */
     struct gossip_lmdb lmdb;          /* gossip's store ops over store */
     struct verifier verifier;         /* signature checks on the thread pool */
     struct rconn *conns[LIMIT_CONNS]; /* by engine slot: connections the engine knows */
