@@ -8,20 +8,13 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from tlpm import TempDir, init_node, store_snapshot, tlpmesh  # noqa: E402
+from tlpm import NodeTest, store_snapshot, tlpmesh  # noqa: E402
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 B64KEY = re.compile(r"^[A-Za-z0-9+/]{43}=$")
 
 
-class CliTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = TempDir()
-        self.conf, self.pub = init_node(self.tmp, "a", "CERT-A")
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
+class CliTest(NodeTest):
     def publish(self, *args):
         return tlpmesh("publish", "-c", self.conf, *args)
 

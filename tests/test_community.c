@@ -7,13 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
 
 #include "crypto/keys.h"
 #include "node/core/community.h"
+#include "tests/support/ts_ident.h"
+#include "tests/support/ts_record.h"
+#include "tests/support/ts_store.h"
 
 #define T0 1700000000000ULL
 
@@ -21,8 +23,7 @@
 enum { SELF = 1, OWNER_T = 2, OWNER_U = 3, NODE_A = 4, NODE_B = 5, NODE_C = 6 };
 
 struct env {
-    char dir[64];
-    struct store *store;
+    struct ts_store db;
     struct config cfg;
     struct community_table table;
     uint8_t keys[8][LIMIT_KEY_BYTES];
@@ -43,15 +44,11 @@ static struct env *env_new(void)
 {
     struct env *e = calloc(1, sizeof *e);
     assert_non_null(e);
-    snprintf(e->dir, sizeof e->dir, "/tmp/tlp-community-XXXXXX");
-    assert_non_null(mkdtemp(e->dir));
-    assert_int_equal(store_open(&e->store, e->dir, NULL, NULL, 0), STORE_OK);
+    ts_store_temp(&e->db, "community");
     config_init(&e->cfg);
     snprintf(e->cfg.organisation, sizeof e->cfg.organisation, "cert-self");
     for (uint8_t i = 1; i < 8; i++) {
-        uint8_t seed[LIMIT_KEY_BYTES];
-        memset(seed, i, sizeof seed);
-        keys_identity_from_seed(seed, &e->ids[i]);
+        ts_identity(i, &e->ids[i]);
         memcpy(e->keys[i], e->ids[i].sign_pk, LIMIT_KEY_BYTES);
     }
     community_table_init(&e->table);
@@ -62,13 +59,7 @@ static void env_free(struct env *e)
 {
     community_table_free(&e->table);
     config_free(&e->cfg);
-    store_close(e->store);
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s", e->dir, STORE_FILE_NAME);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/%s-lock", e->dir, STORE_FILE_NAME);
-    unlink(path);
-    assert_int_equal(rmdir(e->dir), 0);
+    ts_store_temp_close(&e->db);
     for (int i = 1; i < 8; i++)
         keys_identity_wipe(&e->ids[i]);
     free(e);
@@ -102,64 +93,30 @@ static void put_roster(struct env *e, int owner, const char *name, uint64_t vers
                        const int *nodes, size_t n, const char *const *orgs,
                        uint8_t id[LIMIT_ID_BYTES])
 {
-    struct proto_record *r = calloc(1, sizeof *r);
-    assert_non_null(r);
-    r->version = PROTO_RECORD_VERSION;
-    r->kind = PROTO_KIND_ROSTER;
-    r->tlp = PROTO_TLP_GREEN;
-    r->created_ms = T0 + version;
-    memcpy(r->origin, e->keys[owner], LIMIT_KEY_BYTES);
-    snprintf(r->u.roster.name, sizeof r->u.roster.name, "%s", name);
-    r->u.roster.version = version;
+    struct proto_record *r = ts_record_alloc();
+    ts_roster(r, PROTO_TLP_GREEN, name, version, T0 + version);
     for (size_t i = 0; i < n; i++) {
-        struct proto_roster_member *m = &r->u.roster.members[i];
-        memcpy(m->key, e->keys[nodes[i]], LIMIT_KEY_BYTES);
-        if (orgs != NULL)
-            snprintf(m->org, sizeof m->org, "%s", orgs[i]);
-        else
-            snprintf(m->org, sizeof m->org, "org-%d", nodes[i]);
+        char org[LIMIT_NAME_BYTES + 1];
+        snprintf(org, sizeof org, "org-%d", nodes[i]);
+        ts_roster_add(r, e->keys[nodes[i]], orgs != NULL ? orgs[i] : org);
     }
-    r->u.roster.n_members = (uint16_t)n;
-    proto_record_normalise_sets(r);
-    static uint8_t buf[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
-    int blen = proto_record_encode(r, buf + LIMIT_SIG_BYTES, LIMIT_RECORD_BYTES);
-    assert_true(blen > 0);
-    proto_record_sign(buf + LIMIT_SIG_BYTES, (size_t)blen, e->ids[owner].sign_sk, buf);
-    struct store_put put = {.signed_rec = buf, .len = LIMIT_SIG_BYTES + (size_t)blen, .rec = r};
-    proto_record_id(buf + LIMIT_SIG_BYTES, (size_t)blen, put.id);
-    assert_int_equal(store_put_batch(e->store, &put, 1), STORE_OK);
-    assert_int_equal(put.result, STORE_PUT_ADDED);
-    if (id != NULL)
-        memcpy(id, put.id, LIMIT_ID_BYTES);
+    ts_put(e->db.store, r, &e->ids[owner], 0, id);
     free(r);
 }
 
 /* Signs and stores owner's revocation of the record target. */
 static void put_revocation(struct env *e, int owner, const uint8_t target[LIMIT_ID_BYTES])
 {
-    struct proto_record *r = calloc(1, sizeof *r);
-    assert_non_null(r);
-    r->version = PROTO_RECORD_VERSION;
-    r->kind = PROTO_KIND_REVOCATION;
-    r->tlp = PROTO_TLP_GREEN;
-    r->created_ms = T0 + 1000;
-    memcpy(r->origin, e->keys[owner], LIMIT_KEY_BYTES);
-    memcpy(r->u.rev.target, target, LIMIT_ID_BYTES);
-    static uint8_t buf[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
-    int blen = proto_record_encode(r, buf + LIMIT_SIG_BYTES, LIMIT_RECORD_BYTES);
-    assert_true(blen > 0);
-    proto_record_sign(buf + LIMIT_SIG_BYTES, (size_t)blen, e->ids[owner].sign_sk, buf);
-    struct store_put put = {.signed_rec = buf, .len = LIMIT_SIG_BYTES + (size_t)blen, .rec = r};
-    proto_record_id(buf + LIMIT_SIG_BYTES, (size_t)blen, put.id);
-    assert_int_equal(store_put_batch(e->store, &put, 1), STORE_OK);
-    assert_int_equal(put.result, STORE_PUT_ADDED);
+    struct proto_record *r = ts_record_alloc();
+    ts_revocation(r, PROTO_TLP_GREEN, target, NULL, T0 + 1000);
+    ts_put(e->db.store, r, &e->ids[owner], 0, NULL);
     free(r);
 }
 
 static void build(struct env *e, bool include_untrusted)
 {
     e->n_log = 0;
-    assert_int_equal(community_table_build(&e->table, e->store, &e->cfg, e->keys[SELF],
+    assert_int_equal(community_table_build(&e->table, e->db.store, &e->cfg, e->keys[SELF],
                                            include_untrusted, on_log, e),
                      COMMUNITY_OK);
 }
@@ -426,9 +383,9 @@ static void read_only_store_builds_the_same_table(void **state)
     put_roster(e, SELF, "national", 1, a, 1, NULL, NULL);
     build(e, false);
     assert_int_equal(e->table.n_rosters, 1);
-    store_close(e->store);
+    store_close(e->db.store);
     struct store_opts ro = {.read_only = true};
-    assert_int_equal(store_open(&e->store, e->dir, &ro, NULL, 0), STORE_OK);
+    assert_int_equal(store_open(&e->db.store, e->db.dir, &ro, NULL, 0), STORE_OK);
     build(e, false);
     assert_int_equal(e->table.n_rosters, 1);
     assert_string_equal(community_strerror(COMMUNITY_E_TOOMANY),

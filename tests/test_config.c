@@ -14,6 +14,8 @@
 
 #include "crypto/keys.h"
 #include "node/config/config.h"
+#include "tests/support/ts_dir.h"
+#include "tests/support/ts_file.h"
 
 #define KEY1 "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
 #define KEY2 "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="
@@ -29,7 +31,7 @@
     "Organisation = CERT-A\n"
 
 struct fixture {
-    char dir[64];
+    char *dir;
     char path[128];
     struct config cfg;
     struct config_diag diag;
@@ -39,8 +41,7 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    snprintf(f->dir, sizeof(f->dir), "/tmp/tlpmesh-config-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    f->dir = ts_dir_new("config");
     snprintf(f->path, sizeof(f->path), "%s/node.conf", f->dir);
     config_init(&f->cfg);
     *state = f;
@@ -51,37 +52,14 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     config_free(&f->cfg);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    ts_dir_free_tree(f->dir);
     free(f);
     return 0;
 }
 
-static void write_bytes(const char *path, const char *text, size_t len)
-{
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(text, 1, len, fp), len);
-    assert_int_equal(fclose(fp), 0);
-}
-
 static void write_text(const char *path, const char *text)
 {
-    write_bytes(path, text, strlen(text));
-}
-
-/* The whole file; caller frees. */
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    char *buf = malloc(LIMIT_CONFIG_BYTES + 1);
-    assert_non_null(buf);
-    *len = fread(buf, 1, LIMIT_CONFIG_BYTES, fp);
-    buf[*len] = '\0';
-    fclose(fp);
-    return buf;
+    ts_file_write(path, text, strlen(text));
 }
 
 static int load(struct fixture *f, const char *text)
@@ -117,7 +95,7 @@ static void expect_one(struct fixture *f, const char *text, const char *want)
 static char *docs_example(void)
 {
     size_t len;
-    char *doc = read_all(TLPMESH_SOURCE_DIR "/docs/CONFIG.md", &len);
+    char *doc = ts_file_read(TLPMESH_SOURCE_DIR "/docs/CONFIG.md", &len);
     char *start = strstr(doc, "```ini\n");
     assert_non_null(start);
     start += strlen("```ini\n");
@@ -238,7 +216,7 @@ static void test_too_big(void **state)
     char *big = malloc(len);
     assert_non_null(big);
     memset(big, '\n', len);
-    write_bytes(f->path, big, len);
+    ts_file_write(f->path, big, len);
     free(big);
     assert_int_equal(config_load(f->path, &f->cfg, &f->diag), CONFIG_E_INVALID);
     char want[256];
@@ -473,7 +451,7 @@ static void test_add_remove_roundtrip(void **state)
     char err[LIMIT_CONFIG_DIAG_BYTES] = "";
     assert_int_equal(config_peer_add(f->path, &p, err, sizeof(err)), CONFIG_OK);
     size_t len;
-    char *got = read_all(f->path, &len);
+    char *got = ts_file_read(f->path, &len);
     assert_string_equal(got, BASE_FILE "\n[Peer]\nPublicKey = " KEY4 "\n"
                                        "Endpoint = [2001:db8::1]:7400\n"
                                        "Organisation = GridCo\n"
@@ -491,14 +469,14 @@ static void test_add_remove_roundtrip(void **state)
     assert_int_equal(f->cfg.peers[2].max_tlp, PROTO_TLP_AMBER_STRICT);
 
     assert_int_equal(config_peer_remove(f->path, KEY4, err, sizeof(err)), CONFIG_OK);
-    got = read_all(f->path, &len);
+    got = ts_file_read(f->path, &len);
     assert_string_equal(got, BASE_FILE);
     assert_int_equal(len, strlen(BASE_FILE));
     free(got);
 
     /* removing a middle peer keeps the comments around it */
     assert_int_equal(config_peer_remove(f->path, KEY2, err, sizeof(err)), CONFIG_OK);
-    got = read_all(f->path, &len);
+    got = ts_file_read(f->path, &len);
     assert_string_equal(got, "# my node\n" NODE_OK "Listen = 127.0.0.1:7401   # local only\n"
                              "\n"
                              "# CERT-B, contact soc@cert-b.example\n"
@@ -516,7 +494,7 @@ static void test_add_remove_roundtrip(void **state)
 static void assert_file_is(const char *path, const char *want)
 {
     size_t len;
-    char *got = read_all(path, &len);
+    char *got = ts_file_read(path, &len);
     assert_string_equal(got, want);
     free(got);
 }
@@ -595,7 +573,7 @@ static void test_write_initial(void **state)
     assert_string_equal(f->cfg.key_file, want);
 
     size_t len;
-    char *before = read_all(f->path, &len);
+    char *before = ts_file_read(f->path, &len);
     struct config_initial other = {.organisation = "X", .network = "y"};
     assert_int_equal(config_write_initial(f->path, &other, err, sizeof(err)), CONFIG_E_EXISTS);
     assert_non_null(strstr(err, "node.conf: cannot create: File exists"));

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "node/shell/control.h"
+#include "tests/support/ts_dir.h"
 
 static json_t *handler(void *ctx, const json_t *req)
 {
@@ -20,18 +21,12 @@ static json_t *handler(void *ctx, const json_t *req)
     return json_pack("{s:b}", "ok", 1);
 }
 
-static void make_dir(char dir[64])
-{
-    snprintf(dir, 64, "/tmp/tlpmesh-control-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-}
-
 /* A regular file at the Control path is the operator's: refused, never unlinked. */
 static void regular_file_not_replaced(void **state)
 {
     (void)state;
-    char dir[64], path[128], why[256] = "", buf[16] = "";
-    make_dir(dir);
+    char *dir = ts_dir_new("control");
+    char path[128], why[256] = "", buf[16] = "";
     snprintf(path, sizeof path, "%s/precious", dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -53,15 +48,15 @@ static void regular_file_not_replaced(void **state)
     assert_string_equal(buf, "keep me");
     assert_int_equal(uv_loop_close(&loop), 0);
     unlink(path);
-    rmdir(dir);
+    ts_dir_free(dir);
 }
 
 /* The socket is 0600 even under a permissive umask, and a stale one is replaced. */
 static void socket_mode_0600(void **state)
 {
     (void)state;
-    char dir[64], path[128], why[256] = "";
-    make_dir(dir);
+    char *dir = ts_dir_new("control");
+    char path[128], why[256] = "";
     snprintf(path, sizeof path, "%s/control.sock", dir);
     mode_t old = umask(0);
     uv_loop_t loop;
@@ -83,7 +78,7 @@ static void socket_mode_0600(void **state)
     }
     umask(old);
     assert_int_equal(uv_loop_close(&loop), 0);
-    rmdir(dir);
+    ts_dir_free(dir);
 }
 
 int main(void)

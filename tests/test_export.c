@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "node/formats/export.h"
+#include "tests/support/ts_record.h"
 
 #define NOW_MS 1767225600000ULL /* 2026-01-01T00:00:00.000Z */
 #define HOUR_MS 3600000ULL
@@ -36,15 +37,10 @@ static void add(size_t i, int tlp, int itype, const char *value, uint8_t confide
     for (size_t b = 0; b < LIMIT_ID_BYTES; b++)
         f->id[b] = (uint8_t)(i * 16 + b);
     struct proto_record *r = &f->rec;
-    r->version = PROTO_RECORD_VERSION;
-    r->kind = PROTO_KIND_INDICATOR;
-    r->tlp = (uint8_t)tlp;
-    r->created_ms = NOW_MS - HOUR_MS * (N_RECS - i);
+    ts_indicator(r, (uint8_t)tlp, (uint8_t)itype, value, NOW_MS - HOUR_MS * (N_RECS - i),
+                 NOW_MS + 24 * HOUR_MS);
     r->origin[0] = 0x42;
-    r->u.ind.type = (uint8_t)itype;
     r->u.ind.confidence = confidence;
-    r->u.ind.valid_until_ms = NOW_MS + 24 * HOUR_MS;
-    snprintf(r->u.ind.value, sizeof r->u.ind.value, "%s", value);
     snprintf(r->u.ind.comment, sizeof r->u.ind.comment, "%s", comment);
 }
 

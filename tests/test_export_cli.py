@@ -12,9 +12,9 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from tlpm import BIN, SHARED, TempDir, init_node, tlpmesh, wait_for  # noqa: E402
+from tlpm import BIN, DATA, NodeTest, tlpmesh, wait_for  # noqa: E402
 
-SCHEMAS = os.path.join(SHARED, "reference", "stix2-json-schemas", "schemas")
+SCHEMAS = os.path.join(DATA, "stix2-json-schemas", "schemas")
 SCHEMA_BASE = "http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/schemas/"
 
 # (type, value, tlp) published once each; RED goes to this node itself.
@@ -32,19 +32,15 @@ def read_text(path):
         return f.read()
 
 
-class ExportCliTest(unittest.TestCase):
+class ExportCliTest(NodeTest):
     def setUp(self):
-        self.tmp = TempDir()
-        self.conf, self.pub = init_node(self.tmp, "a", "CERT-A")
+        super().setUp()
         for t, v, tlp in RECORDS:
             args = ["--type", t, "--value", v, "--tlp", tlp]
             if tlp == "red":
                 args += ["--to", self.pub]
             r = tlpmesh("publish", "-c", self.conf, *args)
             self.assertEqual(r.rc, 0, r)
-
-    def tearDown(self):
-        self.tmp.cleanup()
 
     def export(self, fmt, out, *args):
         return tlpmesh("export", "-c", self.conf, "--format", fmt, "-o", out, *args)
@@ -169,6 +165,7 @@ class ExportCliTest(unittest.TestCase):
         out = self.tmp.join("b.json")
         self.assertEqual(self.export("stix", out, "--max-tlp", "red").rc, 0)
         bundle = json.loads(self.read("b.json"))
+        self.assertTrue(os.path.isfile(os.path.join(SCHEMAS, "common", "bundle.json")), SCHEMAS)
         store = {}
         for root, _, files in os.walk(SCHEMAS):
             for f in files:
@@ -177,14 +174,17 @@ class ExportCliTest(unittest.TestCase):
                 store[s.get("$id", SCHEMA_BASE + os.path.relpath(os.path.join(root, f), SCHEMAS))] = s
         bundle_schema = store[SCHEMA_BASE + "common/bundle.json"]
         cls = jsonschema.validators.validator_for(bundle_schema)
+        def offline(uri):  # every $ref must resolve to a file of tests/data, never the network
+            raise AssertionError(f"schema {uri} is not in {SCHEMAS}")
+        no_net = {"http": offline, "https": offline}
         resolver = jsonschema.RefResolver(base_uri=SCHEMA_BASE + "common/bundle.json",
-                                          referrer=bundle_schema, store=store)
+                                          referrer=bundle_schema, store=store, handlers=no_net)
         for obj in bundle["objects"]:
             schema = store[SCHEMA_BASE + {"identity": "sdos/identity.json",
                                           "indicator": "sdos/indicator.json",
                                           "marking-definition": "common/marking-definition.json"}[obj["type"]]]
             cls(schema, resolver=jsonschema.RefResolver(base_uri=schema["$id"], referrer=schema,
-                                                        store=store)).validate(obj)
+                                                        store=store, handlers=no_net)).validate(obj)
         cls(bundle_schema, resolver=resolver).validate(bundle)
         types = [o["type"] for o in bundle["objects"]]
         self.assertEqual(types.count("indicator"), 5)

@@ -2,7 +2,7 @@
  *
  * The matrix tests describe each situation abstractly (which audience shape, whose organisation,
  * which relation...), build real structs from the description, and compare gate_check() with an
- * oracle that reads the rule table of DESIGN.md §5 from the description alone, never from the
+ * oracle that reads the rule table of docs/SHARING.md from the description alone, never from the
  * structs and never through gate code. The named tests pin each table row with a readable story.
  */
 #include <setjmp.h>
@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "node/core/gate.h"
+#include "tests/support/ts_record.h"
 
 #define NOW 1700000000000ull
 
@@ -90,11 +91,7 @@ static void make_audience(struct proto_audience *a, enum shape sh, enum n_via nv
 static void make_indicator(struct proto_record *r, int tlp, enum shape sh, enum n_via nv,
                            bool expired)
 {
-    memset(r, 0, sizeof *r);
-    r->version = PROTO_RECORD_VERSION;
-    r->kind = PROTO_KIND_INDICATOR;
-    r->tlp = (uint8_t)tlp;
-    r->created_ms = NOW - 1000;
+    ts_record(r, PROTO_KIND_INDICATOR, (uint8_t)tlp, NOW - 1000);
     set_key(r->origin, KEY_O);
     make_audience(&r->audience, sh, nv);
     r->u.ind.type = 0;
@@ -105,11 +102,7 @@ static void make_indicator(struct proto_record *r, int tlp, enum shape sh, enum 
 
 static void make_revocation(struct proto_record *r, int tlp, enum shape sh)
 {
-    memset(r, 0, sizeof *r);
-    r->version = PROTO_RECORD_VERSION;
-    r->kind = PROTO_KIND_REVOCATION;
-    r->tlp = (uint8_t)tlp;
-    r->created_ms = NOW - 10;
+    ts_record(r, PROTO_KIND_REVOCATION, (uint8_t)tlp, NOW - 10);
     set_key(r->origin, KEY_O);
     make_audience(&r->audience, sh, NVIA_NONE);
     memset(r->u.rev.target, 0xab, LIMIT_ID_BYTES);
@@ -119,11 +112,7 @@ static void make_revocation(struct proto_record *r, int tlp, enum shape sh)
 /* A sighting by X (anyone may sight a record) of the record whose id is 0xcd... */
 static void make_sighting(struct proto_record *r, int tlp, enum shape sh)
 {
-    memset(r, 0, sizeof *r);
-    r->version = PROTO_RECORD_VERSION;
-    r->kind = PROTO_KIND_SIGHTING;
-    r->tlp = (uint8_t)tlp;
-    r->created_ms = NOW - 10;
+    ts_record(r, PROTO_KIND_SIGHTING, (uint8_t)tlp, NOW - 10);
     set_key(r->origin, KEY_X);
     make_audience(&r->audience, sh, NVIA_NONE);
     memset(r->u.sight.target, 0xcd, LIMIT_ID_BYTES);
@@ -164,7 +153,7 @@ static void make_state(struct gate_record_state *st, bool revoked, enum has_case
 
 /* ---------- the oracle: the rule table, read from the description ---------- */
 
-/* Which grounds admit P at each TLP (DESIGN.md §5, one row per line of the table). */
+/* Which grounds admit P at each TLP (docs/SHARING.md "The rule", one row per line of the table). */
 static const struct {
     bool always, audience, organisation, client_if_n_in, recipients_only;
 } RULE[PROTO_TLP_COUNT] = {

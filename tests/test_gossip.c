@@ -8,7 +8,7 @@
  *
  * Built with -DGOSSIP_TEST_GATE_HOOK: every record or id any node writes towards any peer is
  * reported to hook_emit(), which holds it against an oracle written here from the rule table of
- * DESIGN.md §5 (never through gate code). Every test ends with zero violations.
+ * docs/SHARING.md (never through gate code). Every test ends with zero violations.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -26,6 +25,10 @@
 #include "node/core/gossip.h"
 #include "store/memstore.h"
 #include "node/core/session.h"
+#include "tests/support/ts_ident.h"
+#include "tests/support/ts_record.h"
+#include "tests/support/ts_store.h"
+#include "tests/support/ts_topo.h"
 
 #define WALL0 1700000000000ull
 #define LATENCY 5
@@ -33,8 +36,8 @@
 
 enum { MAX_NODES = 24, MAX_DEG = 12, MAX_RECS = 2200, MAX_AUD = 4, MAX_COMMS = 3 };
 
+/* A link as one end sees it; the ends themselves are in net->topo (same slot numbers). */
 struct tlink {
-    size_t node; /* the node at the other end */
     bool up;
     uint8_t ceiling, relation; /* how this node's config sees that peer */
 };
@@ -47,12 +50,10 @@ struct tnode {
     char comms[MAX_COMMS][LIMIT_NAME_BYTES + 1];
     size_t n_comms;
     struct memstore ms;
-    struct store *lmdb;          /* when set, the node runs on LMDB instead of ms */
+    struct ts_store lmdb;        /* when lmdb.store is set, the node runs on it instead of ms */
     struct gossip_lmdb adapter;
-    char dir[64];
     struct gossip *g;
-    struct tlink link[MAX_DEG]; /* slot = index */
-    size_t n_links;
+    struct tlink link[MAX_DEG]; /* by slot: net->topo.peer[idx][slot] is the node there */
     uint64_t verify_items;
     uint64_t sent[5]; /* messages sent, by gossip type - 16 */
     uint64_t bytes_in;
@@ -80,6 +81,7 @@ struct ev {
 struct net {
     struct tnode nodes[MAX_NODES];
     size_t n;
+    struct ts_topo topo;
     struct ev *msgs;
     size_t m_head, m_len, m_cap;
     struct gossip_job *jobs[4096];
@@ -102,7 +104,7 @@ struct net {
 static struct net *current; /* for the emit hook */
 static size_t violations, emitted[3];
 
-/* ---------- the oracle: DESIGN.md §5, from the test's own description ---------- */
+/* ---------- the oracle: docs/SHARING.md "The rule", from the test's own description ---------- */
 
 static struct tnode *node_by_key(struct net *net, const uint8_t key[LIMIT_KEY_BYTES])
 {
@@ -133,12 +135,25 @@ static bool in_audience(const struct trec *r, const struct tnode *x)
     return false;
 }
 
+static size_t n_links(const struct tnode *n)
+{
+    return n->net->topo.degree[n->idx];
+}
+
+/* The node at the far end of n's link in slot. */
+static size_t peer_at(const struct tnode *n, size_t slot)
+{
+    return n->net->topo.peer[n->idx][slot];
+}
+
+static size_t slot_of(const struct tnode *n, size_t peer_node)
+{
+    return ts_topo_slot(&n->net->topo, n->idx, peer_node);
+}
+
 static const struct tlink *link_to(const struct tnode *n, size_t p)
 {
-    for (size_t i = 0; i < n->n_links; i++)
-        if (n->link[i].node == p)
-            return &n->link[i];
-    return NULL;
+    return ts_topo_linked(&n->net->topo, n->idx, p) ? &n->link[slot_of(n, p)] : NULL;
 }
 
 /* May n pass r to p, by the TLP table, audience and ceiling alone? */
@@ -181,13 +196,13 @@ static struct trec *rec_by_id(struct net *net, const uint8_t id[LIMIT_ID_BYTES])
 
 static int node_has(const struct tnode *t, const uint8_t id[LIMIT_ID_BYTES])
 {
-    return t->lmdb ? store_has(t->lmdb, id) : memstore_has(&t->ms, id);
+    return t->lmdb.store ? store_has(t->lmdb.store, id) : memstore_has(&t->ms, id);
 }
 
 static int node_is_revoked(const struct tnode *t, const uint8_t id[LIMIT_ID_BYTES],
                            const uint8_t origin[LIMIT_KEY_BYTES])
 {
-    return t->lmdb ? store_is_revoked(t->lmdb, id, origin)
+    return t->lmdb.store ? store_is_revoked(t->lmdb.store, id, origin)
                    : memstore_is_revoked(&t->ms, id, origin);
 }
 
@@ -223,8 +238,8 @@ static void oracle_holders(const struct net *net, const struct trec *r, bool out
     while (head < tail) {
         size_t n = queue[head++];
         const struct tnode *N = &net->nodes[n];
-        for (size_t i = 0; i < N->n_links; i++) {
-            size_t p = N->link[i].node;
+        for (size_t i = 0; i < n_links(N); i++) {
+            size_t p = peer_at(N, i);
             if (!out[p] && oracle_hop(net, r, n, p)) {
                 out[p] = true;
                 queue[tail++] = p;
@@ -260,23 +275,14 @@ static void push_msg(struct net *net, size_t to, size_t slot, uint8_t type, cons
     memcpy(e->body, body, len);
 }
 
-static size_t slot_of(const struct tnode *n, size_t peer_node)
-{
-    for (size_t i = 0; i < n->n_links; i++)
-        if (n->link[i].node == peer_node)
-            return i;
-    fail_msg("no link %zu -> %zu", n->idx, peer_node);
-    return 0;
-}
-
 static int io_send(void *ctx, size_t peer, uint8_t type, const uint8_t *body, size_t len)
 {
     struct tnode *n = ctx;
-    assert_true(peer < n->n_links && n->link[peer].up);
+    assert_true(peer < n_links(n) && n->link[peer].up);
     assert_true(len <= SESSION_MAX_BODY);
     assert_true(type >= GOSSIP_MSG_RECORDS && type <= GOSSIP_MSG_RECON_REQ);
     n->sent[type - GOSSIP_MSG_RECORDS]++;
-    struct tnode *to = &n->net->nodes[n->link[peer].node];
+    struct tnode *to = &n->net->nodes[peer_at(n, peer)];
     push_msg(n->net, to->idx, slot_of(to, n->idx), type, body, len);
     return 0;
 }
@@ -303,7 +309,7 @@ static void io_verify(void *ctx, struct gossip_job *job)
 
 static void fill_view(const struct tnode *n, size_t slot, struct gate_peer *v)
 {
-    const struct tnode *p = &n->net->nodes[n->link[slot].node];
+    const struct tnode *p = &n->net->nodes[peer_at(n, slot)];
     memset(v, 0, sizeof *v);
     v->authenticated = true;
     memcpy(v->key, p->id.sign_pk, LIMIT_KEY_BYTES);
@@ -322,6 +328,7 @@ static struct net *net_new(size_t n_nodes)
     net->recs = calloc(MAX_RECS, sizeof *net->recs);
     assert_non_null(net->recs);
     net->n = n_nodes;
+    ts_topo_init(&net->topo, n_nodes, MAX_DEG);
     net->lmdb_node = -1;
     current = net;
     violations = 0;
@@ -331,10 +338,10 @@ static struct net *net_new(size_t n_nodes)
         struct tnode *t = &net->nodes[i];
         t->net = net;
         t->idx = i;
-        uint8_t seed[LIMIT_KEY_BYTES] = {0};
-        seed[0] = (uint8_t)(i + 1);
-        keys_identity_from_seed(seed, &t->id);
+        ts_identity((uint8_t)(i + 1), &t->id);
         snprintf(t->org, sizeof t->org, "org-%zu", i);
+        for (size_t s = 0; s < MAX_DEG; s++) /* every link starts down, ceiling RED, partner */
+            t->link[s] = (struct tlink){false, PROTO_TLP_RED, GATE_RELATION_PARTNER};
     }
     return net;
 }
@@ -349,11 +356,8 @@ static void net_start(struct net *net)
         struct gossip_store_ops ops;
         memstore_gossip_ops(&t->ms, &ops);
         if ((int)i == net->lmdb_node) {
-            snprintf(t->dir, sizeof t->dir, "/tmp/tlp-gossip-XXXXXX");
-            assert_non_null(mkdtemp(t->dir));
-            char why[256];
-            assert_int_equal(store_open(&t->lmdb, t->dir, NULL, why, sizeof why), STORE_OK);
-            assert_int_equal(gossip_lmdb_init(&t->adapter, t->lmdb, &ops), GOSSIP_OK);
+            ts_store_temp(&t->lmdb, "gossip");
+            assert_int_equal(gossip_lmdb_init(&t->adapter, t->lmdb.store, &ops), GOSSIP_OK);
         }
         struct gossip_params p = {.max_peers = MAX_DEG, .cand_cap = net->cand_cap};
         memcpy(p.hash_key, key, sizeof key);
@@ -380,15 +384,9 @@ static void net_free(struct net *net)
         struct tnode *t = &net->nodes[i];
         gossip_free(t->g);
         memstore_free(&t->ms);
-        if (t->lmdb) {
+        if (t->lmdb.store) {
             gossip_lmdb_free(&t->adapter);
-            store_close(t->lmdb);
-            char path[128];
-            snprintf(path, sizeof path, "%s/%s", t->dir, STORE_FILE_NAME);
-            unlink(path);
-            snprintf(path, sizeof path, "%s/%s-lock", t->dir, STORE_FILE_NAME);
-            unlink(path);
-            rmdir(t->dir);
+            ts_store_temp_close(&t->lmdb);
         }
         keys_identity_wipe(&net->nodes[i].id);
     }
@@ -396,14 +394,6 @@ static void net_free(struct net *net)
     free(net);
     gossip_test_emit_hook = NULL;
     current = NULL;
-}
-
-static void add_link(struct net *net, size_t a, size_t b)
-{
-    struct tnode *A = &net->nodes[a], *B = &net->nodes[b];
-    assert_true(A->n_links < MAX_DEG && B->n_links < MAX_DEG);
-    A->link[A->n_links++] = (struct tlink){b, false, PROTO_TLP_RED, GATE_RELATION_PARTNER};
-    B->link[B->n_links++] = (struct tlink){a, false, PROTO_TLP_RED, GATE_RELATION_PARTNER};
 }
 
 static void link_up(struct net *net, size_t a, size_t b)
@@ -436,7 +426,7 @@ static void apply_closes(struct net *net)
         struct tnode *n = &net->nodes[net->closes[i].node];
         size_t s = net->closes[i].slot;
         if (n->link[s].up)
-            link_down(net, n->idx, n->link[s].node);
+            link_down(net, n->idx, peer_at(n, s));
     }
     net->n_closes = 0;
 }
@@ -517,17 +507,24 @@ struct spec {
 
 /* Signs a new record of origin into buf; registers it for the oracle. Returns its index. */
 static size_t make_record(struct net *net, size_t origin, const struct spec *sp, int target,
-                          uint8_t *buf, size_t *len)
+                          uint8_t buf[TS_SIGNED_BYTES], size_t *len)
 {
-    struct proto_record *r = calloc(1, sizeof *r);
-    assert_non_null(r);
+    struct proto_record *r = ts_record_alloc();
     assert_true(net->n_recs < MAX_RECS);
     struct trec *t = &net->recs[net->n_recs];
     unsigned n = ++net->counter;
-    r->version = PROTO_RECORD_VERSION;
-    r->tlp = sp->tlp;
-    r->created_ms = WALL0 - 1000 + n;
-    memcpy(r->origin, net->nodes[origin].id.sign_pk, LIMIT_KEY_BYTES);
+    const uint64_t created_ms = WALL0 - 1000 + n;
+    if (target >= 0) {
+        ts_revocation(r, sp->tlp, net->recs[target].id, "false positive", created_ms);
+    } else {
+        uint8_t h[32];
+        char hex[2 * sizeof h + 1];
+        crypto_hash_sha256(h, (const uint8_t *)&n, sizeof n);
+        sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+        ts_indicator(r, sp->tlp, PROTO_ITYPE_SHA256, hex, created_ms,
+                     WALL0 + (net->valid_for_ms ? net->valid_for_ms : 86400000ull * 30));
+        r->u.ind.confidence = 50;
+    }
     for (size_t i = 0; i < MAX_AUD && sp->comm[i]; i++) {
         snprintf(r->audience.communities[i], LIMIT_NAME_BYTES + 1, "%s", sp->comm[i]);
         snprintf(t->comm[i], LIMIT_NAME_BYTES + 1, "%s", sp->comm[i]);
@@ -539,26 +536,7 @@ static size_t make_record(struct net *net, size_t origin, const struct spec *sp,
         t->recip[t->n_recip++] = (size_t)sp->recip[i];
         r->audience.n_recipients++;
     }
-    if (target >= 0) {
-        r->kind = PROTO_KIND_REVOCATION;
-        memcpy(r->u.rev.target, net->recs[target].id, LIMIT_ID_BYTES);
-        snprintf(r->u.rev.reason, sizeof r->u.rev.reason, "false positive");
-    } else {
-        r->kind = PROTO_KIND_INDICATOR;
-        r->u.ind.type = PROTO_ITYPE_SHA256;
-        r->u.ind.confidence = 50;
-        r->u.ind.valid_until_ms = WALL0 + (net->valid_for_ms ? net->valid_for_ms
-                                                              : 86400000ull * 30);
-        uint8_t h[32];
-        crypto_hash_sha256(h, (const uint8_t *)&n, sizeof n);
-        sodium_bin2hex(r->u.ind.value, sizeof r->u.ind.value, h, sizeof h);
-    }
-    proto_record_normalise_sets(r);
-    int blen = proto_record_encode(r, buf + LIMIT_SIG_BYTES, LIMIT_RECORD_BYTES);
-    assert_true(blen > 0);
-    proto_record_sign(buf + LIMIT_SIG_BYTES, (size_t)blen, net->nodes[origin].id.sign_sk, buf);
-    *len = LIMIT_SIG_BYTES + (size_t)blen;
-    proto_record_id(buf + LIMIT_SIG_BYTES, (size_t)blen, t->id);
+    *len = ts_sign(r, &net->nodes[origin].id, buf, t->id);
     t->kind = r->kind;
     t->tlp = r->tlp;
     t->origin = origin;
@@ -570,20 +548,20 @@ static size_t make_record(struct net *net, size_t origin, const struct spec *sp,
 /* As `tlpmesh publish` does: straight into the node's store, then the node's local scan. */
 static size_t publish(struct net *net, size_t origin, const struct spec *sp, int target)
 {
-    static uint8_t buf[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
+    static uint8_t buf[TS_SIGNED_BYTES];
     size_t len;
     size_t i = make_record(net, origin, sp, target, buf, &len);
     struct store_put put = {.signed_rec = buf, .len = len};
     memcpy(put.id, net->recs[i].id, LIMIT_ID_BYTES);
     struct tnode *o = &net->nodes[origin];
-    if (o->lmdb) {
+    if (o->lmdb.store) {
         struct proto_record *r = malloc(sizeof *r);
         assert_non_null(r);
         assert_int_equal(proto_record_decode(buf + LIMIT_SIG_BYTES, len - LIMIT_SIG_BYTES, r,
                                              NULL, 0),
                          PROTO_OK);
         put.rec = r;
-        assert_int_equal(store_put_batch(o->lmdb, &put, 1), STORE_OK);
+        assert_int_equal(store_put_batch(o->lmdb.store, &put, 1), STORE_OK);
         free(r);
     } else {
         assert_int_equal(memstore_put_batch(&o->ms, &put, 1), STORE_OK);
@@ -636,8 +614,7 @@ static void test_line_relay(void **state)
         snprintf(net->nodes[i].comms[0], LIMIT_NAME_BYTES, "ab");
         net->nodes[i].n_comms = 1;
     }
-    for (size_t i = 0; i + 1 < 4; i++)
-        add_link(net, i, i + 1);
+    ts_topo_line(&net->topo);
     net_start(net);
     for (size_t i = 0; i + 1 < 4; i++)
         link_up(net, i, i + 1);
@@ -687,7 +664,6 @@ static void test_random_graph(void **state)
     enum { N = 20, RECS = 80 };
     struct net *net = net_new(N);
     uint32_t rng = 12345;
-#define RAND() (rng = rng * 1103515245u + 12345u, (rng >> 16) & 0x7fff)
     for (size_t i = 0; i < N; i++) {
         snprintf(net->nodes[i].org, LIMIT_NAME_BYTES, "org-%zu", i % 4);
         if (i % 3 == 0) {
@@ -695,37 +671,31 @@ static void test_random_graph(void **state)
             net->nodes[i].n_comms = 1;
         }
     }
-    for (size_t i = 0; i < N; i++) /* a ring keeps it connected */
-        add_link(net, i, (i + 1) % N);
-    for (size_t k = 0; k < 20; k++) {
-        size_t a = RAND() % N, b = RAND() % N;
-        if (a != b && link_to(&net->nodes[a], b) == NULL &&
-            net->nodes[a].n_links < MAX_DEG - 1 && net->nodes[b].n_links < MAX_DEG - 1)
-            add_link(net, a, b);
-    }
+    ts_topo_ring(&net->topo); /* a ring keeps it connected */
+    ts_topo_random(&net->topo, 20, MAX_DEG - 1, &rng);
     for (size_t i = 0; i < N; i++) /* some ceilings and clients */
-        for (size_t s = 0; s < net->nodes[i].n_links; s++) {
-            if (RAND() % 5 == 0)
-                net->nodes[i].link[s].ceiling = (uint8_t)(RAND() % PROTO_TLP_COUNT);
-            if (RAND() % 4 == 0)
+        for (size_t s = 0; s < n_links(&net->nodes[i]); s++) {
+            if (ts_rand(&rng) % 5 == 0)
+                net->nodes[i].link[s].ceiling = (uint8_t)(ts_rand(&rng) % PROTO_TLP_COUNT);
+            if (ts_rand(&rng) % 4 == 0)
                 net->nodes[i].link[s].relation = GATE_RELATION_CLIENT;
         }
     net_start(net);
     for (size_t i = 0; i < N; i++)
-        for (size_t s = 0; s < net->nodes[i].n_links; s++)
-            if (net->nodes[i].link[s].node > i)
-                link_up(net, i, net->nodes[i].link[s].node);
+        for (size_t s = 0; s < n_links(&net->nodes[i]); s++)
+            if (peer_at(&net->nodes[i], s) > i)
+                link_up(net, i, peer_at(&net->nodes[i], s));
     run(net, RUN_MS);
     for (size_t k = 0; k < RECS; k++) {
-        struct spec sp = {(uint8_t)(RAND() % PROTO_TLP_COUNT), {NULL}, {-1}};
-        int shape = RAND() % 3;
+        struct spec sp = {(uint8_t)(ts_rand(&rng) % PROTO_TLP_COUNT), {NULL}, {-1}};
+        int shape = ts_rand(&rng) % 3;
         if (shape == 1)
             sp.comm[0] = "comm";
         if (shape == 2 || sp.tlp == PROTO_TLP_RED) {
-            sp.recip[0] = (int)(RAND() % N);
+            sp.recip[0] = (int)(ts_rand(&rng) % N);
             sp.recip[1] = -1;
         }
-        publish(net, RAND() % N, &sp, -1);
+        publish(net, ts_rand(&rng) % N, &sp, -1);
         if (k % 10 == 9)
             run(net, 100);
     }
@@ -740,7 +710,6 @@ static void test_random_graph(void **state)
         assert_int_equal(st->verify_submitted, st->stored);
         assert_int_equal(st->verify_forged, 0);
     }
-#undef RAND
     net_free(net);
 }
 
@@ -749,9 +718,7 @@ static void test_duplicates_not_verified(void **state)
 {
     (void)state;
     struct net *net = net_new(3);
-    add_link(net, 0, 1);
-    add_link(net, 0, 2);
-    add_link(net, 1, 2);
+    ts_topo_complete(&net->topo);
     net_start(net);
     link_up(net, 0, 1);
     link_up(net, 0, 2);
@@ -802,8 +769,8 @@ static size_t records_msg(uint8_t *msg, const uint8_t *rec, size_t len)
 static void run_forged(bool in_flight)
 {
     struct net *net = net_new(3); /* 0 = A (origin), 1 = B, 2 = X */
-    add_link(net, 0, 1);
-    add_link(net, 2, 1);
+    ts_topo_link(&net->topo, 0, 1);
+    ts_topo_link(&net->topo, 2, 1);
     net_start(net);
     link_up(net, 0, 1);
     link_up(net, 2, 1);
@@ -848,7 +815,7 @@ static void test_catch_up_by_reconciliation(void **state)
     (void)state;
     enum { RECS = 2000 };
     struct net *net = net_new(2);
-    add_link(net, 0, 1);
+    ts_topo_link(&net->topo, 0, 1);
     net_start(net);
     struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
     struct spec green = {PROTO_TLP_GREEN, {NULL}, {-1}};
@@ -876,9 +843,7 @@ static void test_revocation(void **state)
 {
     (void)state;
     struct net *net = net_new(4);
-    add_link(net, 0, 1);
-    add_link(net, 1, 2);
-    add_link(net, 2, 3);
+    ts_topo_line(&net->topo);
     net_start(net);
     link_up(net, 0, 1);
     link_up(net, 1, 2);
@@ -910,8 +875,8 @@ static void test_want_refused(void **state)
 {
     (void)state;
     struct net *net = net_new(3);
-    add_link(net, 0, 1);
-    add_link(net, 0, 2);
+    ts_topo_link(&net->topo, 0, 1);
+    ts_topo_link(&net->topo, 0, 2);
     net_start(net);
     link_up(net, 0, 1);
     run(net, RUN_MS);
@@ -957,8 +922,8 @@ static void test_malformed(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct net *net = net_new(3);
-        add_link(net, 0, 1);
-        add_link(net, 2, 1);
+        ts_topo_link(&net->topo, 0, 1);
+        ts_topo_link(&net->topo, 2, 1);
         net_start(net);
         link_up(net, 0, 1);
         link_up(net, 2, 1);
@@ -981,7 +946,7 @@ static void test_malformed(void **state)
     }
     /* An unknown (future) message type is ignored. */
     struct net *net = net_new(2);
-    add_link(net, 0, 1);
+    ts_topo_link(&net->topo, 0, 1);
     net_start(net);
     link_up(net, 0, 1);
     uint8_t b[1] = {0};
@@ -998,8 +963,7 @@ static void test_gate_hook_sees_every_path(void **state)
     (void)state;
     struct net *net = net_new(4);
     snprintf(net->nodes[2].org, LIMIT_NAME_BYTES, "org-1"); /* C same org as B */
-    for (size_t i = 0; i + 1 < 4; i++)
-        add_link(net, i, i + 1);
+    ts_topo_line(&net->topo);
     net_start(net);
     link_up(net, 0, 1);
     link_up(net, 1, 2);
@@ -1030,8 +994,7 @@ static void test_lmdb_store(void **state)
     (void)state;
     struct net *net = net_new(3);
     net->lmdb_node = 1;
-    add_link(net, 0, 1);
-    add_link(net, 1, 2);
+    ts_topo_line(&net->topo);
     net_start(net);
     struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
     for (int i = 0; i < 300; i++)
@@ -1066,7 +1029,7 @@ static void test_expired_not_reconciled(void **state)
     (void)state;
     struct net *net = net_new(2);
     net->lmdb_node = 0;
-    add_link(net, 0, 1);
+    ts_topo_link(&net->topo, 0, 1);
     net_start(net);
     struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
     net->valid_for_ms = 5000;
@@ -1077,7 +1040,7 @@ static void test_expired_not_reconciled(void **state)
     size_t live_b = publish(net, 1, &clear, -1);
     run(net, 6000);
     size_t pruned = 0;
-    assert_int_equal(store_prune_expired(net->nodes[0].lmdb, WALL0 + net->now, 0,
+    assert_int_equal(store_prune_expired(net->nodes[0].lmdb.store, WALL0 + net->now, 0,
                                          LIMIT_PRUNE_BATCH, &pruned), STORE_OK);
     assert_int_equal(pruned, 1);
     assert_false(holds(net, 0, gone_a));
@@ -1102,7 +1065,7 @@ static void test_overload_refetch(void **state)
     enum { RECS = 100 };
     struct net *net = net_new(2);
     net->cand_cap = 32;
-    add_link(net, 0, 1);
+    ts_topo_link(&net->topo, 0, 1);
     net_start(net);
     struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
     for (int i = 0; i < RECS; i++)
@@ -1132,8 +1095,8 @@ static void test_inbound_refuses_out_of_audience(void **state)
         snprintf(net->nodes[i].comms[0], LIMIT_NAME_BYTES + 1, "isac");
         net->nodes[i].n_comms = 1;
     }
-    add_link(net, 0, 1);
-    add_link(net, 1, 2);
+    ts_topo_link(&net->topo, 0, 1);
+    ts_topo_link(&net->topo, 1, 2);
     net_start(net);
     link_up(net, 0, 1);
     link_up(net, 1, 2);
@@ -1170,8 +1133,8 @@ static void test_view_change_reconciles(void **state)
         snprintf(net->nodes[0].comms[0], LIMIT_NAME_BYTES + 1, "isac");
         snprintf(net->nodes[R].comms[0], LIMIT_NAME_BYTES + 1, "isac");
         net->nodes[0].n_comms = net->nodes[R].n_comms = 1;
-        add_link(net, 0, R);
-        add_link(net, R, M);
+        ts_topo_link(&net->topo, 0, R);
+        ts_topo_link(&net->topo, R, M);
         net_start(net);
         link_up(net, 0, R);
         link_up(net, R, M);

@@ -1,5 +1,5 @@
 /* test_import.c - file -> candidates (node/formats/import.h), STIX mapping (node/formats/stixmap.h), MISP
- * warninglists (node/formats/warninglist.h). Golden tests on the shared samples. */
+ * warninglists (node/formats/warninglist.h). Golden tests on the samples in tests/data. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,8 +15,10 @@
 #include "node/formats/warninglist.h"
 #include "proto/indicator.h"
 #include "proto/tlp.h"
+#include "tests/support/ts_dir.h"
+#include "tests/support/ts_file.h"
 
-#define SAMPLES TLPMESH_SHARED_DIR "/samples/"
+#define SAMPLES TLPMESH_DATA_DIR "/samples/"
 
 struct want {
     int status;
@@ -43,7 +45,7 @@ static int parse(const char *text, enum import_format f, struct import_list *l, 
     return import_buffer(text, strlen(text), "t.json", &o, l, why, wl);
 }
 
-/* --- golden: the shared samples --- */
+/* --- golden: the samples in tests/data --- */
 
 static void misp_sample(void **state)
 {
@@ -471,17 +473,14 @@ static void malformed(void **state)
 
 static void write_file(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    ts_file_write(path, text, strlen(text));
 }
 
 static void misp_feed(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/tlpmesh-feed.XXXXXX", p[256];
-    assert_non_null(mkdtemp(dir));
+    char *dir = ts_dir_new("feed");
+    char p[256];
     snprintf(p, sizeof p, "%s/manifest.json", dir);
     write_file(p, "{\"bbbb-1\":{\"info\":\"b\"},\"aaaa-2\":{\"info\":\"a\"}}");
     snprintf(p, sizeof p, "%s/aaaa-2.json", dir);
@@ -505,9 +504,7 @@ static void misp_feed(void **state)
     assert_int_equal(import_path(dir, &o, &l, why, sizeof why), IMPORT_E_FORMAT);
     assert_non_null(strstr(why, "is not a uuid"));
     import_list_free(&l);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    ts_dir_free_tree(dir);
 }
 
 /* --- warninglists --- */

@@ -1,4 +1,4 @@
-"""`tlpmesh import` end to end: the shared samples into a node, exact store contents, dedupe,
+"""`tlpmesh import` end to end: the samples of tests/data into a node, exact store contents, dedupe,
 --dry-run, bad files that change nothing, warninglists (issue: speak the SOC's languages)."""
 import json
 import os
@@ -6,9 +6,9 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from tlpm import SHARED, TempDir, init_node, store_snapshot, tlpmesh  # noqa: E402
+from tlpm import DATA, NodeTest, store_snapshot, tlpmesh  # noqa: E402
 
-SAMPLES = os.path.join(SHARED, "samples")
+SAMPLES = os.path.join(DATA, "samples")
 MISP = os.path.join(SAMPLES, "misp-event-57c4445b-c548-4654-af0b-4be3950d210f.json")
 STIX = os.path.join(SAMPLES, "stix21-bundle-using-marking-definitions.json")
 RFC1918 = os.path.join(SAMPLES, "warninglist-rfc1918.json")
@@ -22,14 +22,7 @@ MISP_WANT = [
 STIX_WANT = [("ip-dst", "10.0.0.0", "amber")]
 
 
-class ImportCliTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = TempDir()
-        self.conf, self.pub = init_node(self.tmp, "a", "CERT-A")
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
+class ImportCliTest(NodeTest):
     def imp(self, *args):
         return tlpmesh("import", "-c", self.conf, *args)
 

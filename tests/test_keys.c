@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "crypto/keys.h"
+#include "tests/support/ts_dir.h"
 
 /* Computed independently (Python hashlib.blake2b keyed, salt = LE64(1), person = context, then
  * the cryptography package's Ed25519/X25519) for seed = 00 01 .. 1f. */
@@ -23,7 +24,7 @@
 #define PIN_SIGN_PK_B64 "mDgWufFMm8OhmgM5EvAp0oDjNwsg7oJcSTCMcFj8J0w="
 
 struct fixture {
-    char dir[64];
+    char *dir;
     char path[128];
 };
 
@@ -33,9 +34,7 @@ static int setup(void **state)
 
     if (f == NULL || sodium_init() < 0)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_keys.XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
-        return -1;
+    f->dir = ts_dir_new("keys");
     snprintf(f->path, sizeof f->path, "%s/node.key", f->dir);
     *state = f;
     return 0;
@@ -47,7 +46,7 @@ static int teardown(void **state)
 
     unlink(f->path);
     rmdir(f->path); /* the directory case */
-    rmdir(f->dir);
+    ts_dir_free(f->dir);
     free(f);
     return 0;
 }

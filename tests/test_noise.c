@@ -13,7 +13,7 @@
 
 #include "crypto/noise.h"
 
-#define VECTOR_FILE   TLPMESH_SHARED_DIR "/vectors/noise-vectors.json"
+#define VECTOR_FILE   TLPMESH_DATA_DIR "/noise/noise-vectors.json"
 #define VEC_MAX_MSGS  8
 #define VEC_MAX_BYTES 512
 #define HS_MSGS       3

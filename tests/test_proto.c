@@ -18,6 +18,7 @@
 #include "proto/indicator.h"
 #include "proto/record.h"
 #include "proto/tlp.h"
+#include "tests/support/ts_ident.h"
 
 #define T_CREATED 1700000000000ULL
 #define T_VALID_UNTIL (T_CREATED + 30ULL * 86400 * 1000)
@@ -1145,10 +1146,8 @@ static void test_normalise_sets(void **state)
 static void test_sign_verify(void **state)
 {
     (void)state;
-    uint8_t seed[32];
-    memset(seed, 7, sizeof seed);
     struct keys_identity id;
-    keys_identity_from_seed(seed, &id);
+    ts_identity(7, &id);
 
     struct proto_record r;
     sample_indicator(&r);

@@ -8,9 +8,9 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from tlpm import SHARED, TempDir, init_node, tlpmesh  # noqa: E402
+from tlpm import DATA, TempDir, init_node, tlpmesh  # noqa: E402
 
-SAMPLES = os.path.join(SHARED, "samples")
+SAMPLES = os.path.join(DATA, "samples")
 MISP = os.path.join(SAMPLES, "misp-event-57c4445b-c548-4654-af0b-4be3950d210f.json")
 STIX = os.path.join(SAMPLES, "stix21-bundle-using-marking-definitions.json")
 RFC1918 = os.path.join(SAMPLES, "warninglist-rfc1918.json")

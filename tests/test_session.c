@@ -2,7 +2,7 @@
  *
  * No sockets and no clock: a tiny in-memory "network" implements struct engine_io, moves bytes
  * between engines when the test pumps it, and the test sets `now`. Keys are real
- * (keys_identity_from_seed), the Noise handshake and ciphers are real.
+ * (ts_identity: keys_identity_from_seed), the Noise handshake and ciphers are real.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,6 +18,7 @@
 
 #include "node/core/engine.h"
 #include "node/core/session.h"
+#include "tests/support/ts_ident.h"
 
 #define MAX_NODES 4
 #define MAX_LINKS 256
@@ -165,9 +166,7 @@ static struct tnode *add_node_rekey(struct net *net, uint8_t seed_byte, uint16_t
     memset(n, 0, sizeof *n);
     n->net = net;
     n->port = port;
-    uint8_t seed[LIMIT_KEY_BYTES];
-    memset(seed, seed_byte, sizeof seed);
-    keys_identity_from_seed(seed, &n->id);
+    ts_identity(seed_byte, &n->id);
     memset(n->rnd_seed, seed_byte ^ 0x5a, sizeof n->rnd_seed);
     struct engine_io io = {n, io_send, io_close, io_dial, io_random, io_log, io_message,
                            io_peer_change};
@@ -756,9 +755,7 @@ static void test_backoff_grows_with_jitter(void **state)
     struct net *net = net_new();
     struct tnode *a = add_node(net, 1, 0, "n", 0);
     struct tnode ghost = {0}; /* a peer nobody listens for */
-    uint8_t seed[LIMIT_KEY_BYTES];
-    memset(seed, 9, sizeof seed);
-    keys_identity_from_seed(seed, &ghost.id);
+    ts_identity(9, &ghost.id);
     ghost.port = 9999;
     ghost.net = net;
     allow(a, &ghost, true, "ghost");

@@ -19,6 +19,10 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "tests/support/ts_dir.h"
+#include "tests/support/ts_file.h"
+#include "tests/support/ts_record.h"
+#include "tests/support/ts_store.h"
 
 enum { BODY_BYTES = 200, MAX_SEEN = 8192, GROWTH_RECORDS = 3000 };
 
@@ -34,36 +38,6 @@ struct seen {
     uint8_t ids[MAX_SEEN][LIMIT_ID_BYTES];
     uint64_t seqs[MAX_SEEN];
 };
-
-static char *make_dir(void)
-{
-    char *dir = strdup("/tmp/tlp-store-XXXXXX");
-    assert_non_null(dir);
-    assert_non_null(mkdtemp(dir));
-    return dir;
-}
-
-static void remove_dir(char *dir)
-{
-    char path[LIMIT_PATH_BYTES];
-    snprintf(path, sizeof path, "%s/%s", dir, STORE_FILE_NAME);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/%s-lock", dir, STORE_FILE_NAME);
-    unlink(path);
-    assert_int_equal(rmdir(dir), 0);
-    free(dir);
-}
-
-static struct store *open_rw(const char *dir, size_t map_size)
-{
-    struct store_opts opts = {.read_only = false, .map_size_bytes = map_size};
-    struct store *s = NULL;
-    char why[256];
-    int err = store_open(&s, dir, &opts, why, sizeof why);
-    if (err != STORE_OK)
-        fail_msg("store_open: %s", why);
-    return s;
-}
 
 /* Record number n: a body unique to n, an arbitrary signature, id = BLAKE2b-256(body). */
 static void gen(struct trec *t, unsigned n, uint8_t kind, uint8_t origin, uint64_t created_ms)
@@ -137,22 +111,6 @@ static struct seen *new_seen(void)
     return sn;
 }
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long size = ftell(f);
-    assert_true(size >= 0);
-    rewind(f);
-    uint8_t *buf = malloc((size_t)size + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    *len = (size_t)size;
-    return buf;
-}
-
 static struct trec *new_recs(size_t n)
 {
     struct trec *r = calloc(n, sizeof *r);
@@ -165,8 +123,8 @@ static struct trec *new_recs(size_t n)
 static void test_put_get_round_trip(void **state)
 {
     (void)state;
-    char *dir = make_dir();
-    struct store *s = open_rw(dir, 0);
+    char *dir = ts_dir_new("store");
+    struct store *s = ts_store_open(dir, 0);
     struct trec *t = new_recs(2);
     gen_ind(&t[0], 1, 0xA1, 5000, PROTO_ITYPE_IP_DST, "192.0.2.1");
     gen_ind(&t[1], 2, 0xA1, 5000, PROTO_ITYPE_IP_DST, "192.0.2.2");
@@ -190,7 +148,7 @@ static void test_put_get_round_trip(void **state)
 
     /* Durable: visible after close and reopen, and seq continues. */
     store_close(s);
-    s = open_rw(dir, 0);
+    s = ts_store_open(dir, 0);
     assert_int_equal(store_get(s, t[0].id, buf, sizeof buf, &len, &seq), STORE_OK);
     assert_memory_equal(buf, t[0].signed_rec, t[0].len);
     put_all(s, &t[1], 1, results);
@@ -202,14 +160,14 @@ static void test_put_get_round_trip(void **state)
     assert_int_equal(st.last_seq, 2);
     store_close(s);
     free(t);
-    remove_dir(dir);
+    ts_store_remove(dir);
 }
 
 static void test_duplicates_stored_once(void **state)
 {
     (void)state;
-    char *dir = make_dir();
-    struct store *s = open_rw(dir, 0);
+    char *dir = ts_dir_new("store");
+    struct store *s = ts_store_open(dir, 0);
     struct trec *t = new_recs(3);
     gen_ind(&t[0], 1, 0xA1, 10, PROTO_ITYPE_DOMAIN, "example.org");
     t[1] = t[0];
@@ -240,7 +198,7 @@ static void test_duplicates_stored_once(void **state)
     store_close(s);
     free(sn);
     free(t);
-    remove_dir(dir);
+    ts_store_remove(dir);
 }
 
 static bool seen_has(const struct seen *sn, const uint8_t id[LIMIT_ID_BYTES])
@@ -254,8 +212,8 @@ static bool seen_has(const struct seen *sn, const uint8_t id[LIMIT_ID_BYTES])
 static void test_find_value(void **state)
 {
     (void)state;
-    char *dir = make_dir();
-    struct store *s = open_rw(dir, 0);
+    char *dir = ts_dir_new("store");
+    struct store *s = ts_store_open(dir, 0);
     struct trec *t = new_recs(6);
     gen_ind(&t[0], 1, 0xA1, 10, PROTO_ITYPE_IP_DST, "198.51.100.7");
     gen_ind(&t[1], 2, 0xB2, 20, PROTO_ITYPE_IP_DST, "198.51.100.7");
@@ -289,7 +247,7 @@ static void test_find_value(void **state)
     store_close(s);
     free(sn);
     free(t);
-    remove_dir(dir);
+    ts_store_remove(dir);
 }
 
 static int stop_after_one(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec,
@@ -303,8 +261,8 @@ static int stop_after_one(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signe
 static void test_iter_time(void **state)
 {
     (void)state;
-    char *dir = make_dir();
-    struct store *s = open_rw(dir, 0);
+    char *dir = ts_dir_new("store");
+    struct store *s = ts_store_open(dir, 0);
     const uint64_t times[] = {500, 100, 300, 300, 200, 400};
     struct trec *t = new_recs(6);
     for (unsigned i = 0; i < 6; i++)
@@ -330,14 +288,14 @@ static void test_iter_time(void **state)
     store_close(s);
     free(sn);
     free(t);
-    remove_dir(dir);
+    ts_store_remove(dir);
 }
 
 static void test_iter_seq(void **state)
 {
     (void)state;
-    char *dir = make_dir();
-    struct store *s = open_rw(dir, 0);
+    char *dir = ts_dir_new("store");
+    struct store *s = ts_store_open(dir, 0);
     struct trec *t = new_recs(10);
     for (unsigned i = 0; i < 10; i++)
         gen_ind(&t[i], i, 0xA1, 1000 - i, PROTO_ITYPE_SHA1,
@@ -363,15 +321,15 @@ static void test_iter_seq(void **state)
     store_close(s);
     free(sn);
     free(t);
-    remove_dir(dir);
+    ts_store_remove(dir);
 }
 
 /* Short-id lookup: exactly the records whose id starts with the prefix, in id order. */
 static void test_find_prefix(void **state)
 {
     (void)state;
-    char *dir = make_dir();
-    struct store *s = open_rw(dir, 0);
+    char *dir = ts_dir_new("store");
+    struct store *s = ts_store_open(dir, 0);
     enum { N = 300 };
     struct trec *t = new_recs(N);
     for (unsigned i = 0; i < N; i++)
@@ -412,14 +370,14 @@ static void test_find_prefix(void **state)
     store_close(s);
     free(sn);
     free(t);
-    remove_dir(dir);
+    ts_store_remove(dir);
 }
 
 static void test_revocation_before_target(void **state)
 {
     (void)state;
-    char *dir = make_dir();
-    struct store *s = open_rw(dir, 0);
+    char *dir = ts_dir_new("store");
+    struct store *s = ts_store_open(dir, 0);
     struct trec *t = new_recs(4);
     gen_ind(&t[0], 1, 0xA1, 10, PROTO_ITYPE_URL, "http://example.org/x");
     gen_rev(&t[1], 2, 0xB2, t[0].id); /* a stranger's revocation first: must not occupy */
@@ -450,7 +408,7 @@ static void test_revocation_before_target(void **state)
     store_close(s);
     free(pair);
     free(t);
-    remove_dir(dir);
+    ts_store_remove(dir);
 }
 
 static void gen_sight(struct trec *t, unsigned n, uint8_t origin, const uint8_t target[32])
@@ -469,8 +427,8 @@ static void gen_roster(struct trec *t, unsigned n, uint8_t owner)
 static void test_sightings_and_rosters(void **state)
 {
     (void)state;
-    char *dir = make_dir();
-    struct store *s = open_rw(dir, 0);
+    char *dir = ts_dir_new("store");
+    struct store *s = ts_store_open(dir, 0);
     struct trec *t = new_recs(8);
     gen_ind(&t[0], 1, 0xA1, 10, PROTO_ITYPE_DOMAIN, "example.org");
     gen_ind(&t[1], 2, 0xA1, 10, PROTO_ITYPE_DOMAIN, "example.net");
@@ -522,7 +480,7 @@ static void test_sightings_and_rosters(void **state)
     store_close(s);
     free(sn);
     free(t);
-    remove_dir(dir);
+    ts_store_remove(dir);
 }
 
 static void gen_expiring(struct trec *t, unsigned n, uint64_t created_ms, const char *value,
@@ -537,8 +495,8 @@ static void gen_expiring(struct trec *t, unsigned n, uint64_t created_ms, const 
 static void test_prune_expired(void **state)
 {
     (void)state;
-    char *dir = make_dir();
-    struct store *s = open_rw(dir, 0);
+    char *dir = ts_dir_new("store");
+    struct store *s = ts_store_open(dir, 0);
     struct trec *t = new_recs(7);
     gen_expiring(&t[0], 1, 100, "192.0.2.1", 1000);     /* seq 1: due at 2000 with grace 1000 */
     gen_expiring(&t[1], 2, 200, "192.0.2.1", 1000000);  /* seq 2: same value, stays */
@@ -637,14 +595,14 @@ static void test_prune_expired(void **state)
     free(late);
     free(sn);
     free(t);
-    remove_dir(dir);
+    ts_store_remove(dir);
 }
 
 static void test_revocation_other_origin(void **state)
 {
     (void)state;
-    char *dir = make_dir();
-    struct store *s = open_rw(dir, 0);
+    char *dir = ts_dir_new("store");
+    struct store *s = ts_store_open(dir, 0);
     struct trec *t = new_recs(3);
     gen_ind(&t[0], 1, 0xA1, 10, PROTO_ITYPE_HOSTNAME, "mail.example.org");
     gen_rev(&t[1], 2, 0xB2, t[0].id);
@@ -664,14 +622,14 @@ static void test_revocation_other_origin(void **state)
     assert_int_equal(store_has(s, t[0].id), 1);
     store_close(s);
     free(t);
-    remove_dir(dir);
+    ts_store_remove(dir);
 }
 
 static void test_map_growth(void **state)
 {
     (void)state;
-    char *dir = make_dir();
-    struct store *s = open_rw(dir, 64 * 1024);
+    char *dir = ts_dir_new("store");
+    struct store *s = ts_store_open(dir, 64 * 1024);
     struct store_stats st;
     assert_int_equal(store_stats(s, &st), STORE_OK);
     assert_int_equal(st.map_bytes, 64 * 1024);
@@ -689,7 +647,7 @@ static void test_map_growth(void **state)
     assert_true(st.used_bytes <= st.map_bytes);
     store_close(s);
 
-    s = open_rw(dir, 64 * 1024);
+    s = ts_store_open(dir, 64 * 1024);
     for (unsigned i = 0; i < GROWTH_RECORDS; i++)
         assert_int_equal(store_has(s, t[i].id), 1);
     struct seen *sn = new_seen();
@@ -699,7 +657,7 @@ static void test_map_growth(void **state)
     store_close(s);
     free(sn);
     free(t);
-    remove_dir(dir);
+    ts_store_remove(dir);
 }
 
 /* The reader process: opens read-only after the first batch, checks what the parent committed
@@ -745,11 +703,11 @@ static void test_reader_process(void **state)
 {
     (void)state;
     enum { FIRST = 10, TOTAL = 2010 };
-    char *dir = make_dir();
+    char *dir = ts_dir_new("store");
     struct trec *t = new_recs(TOTAL);
     for (unsigned i = 0; i < TOTAL; i++)
         gen_ind(&t[i], i, 0xA1, i, PROTO_ITYPE_FILENAME, "invoice.pdf.exe");
-    struct store *s = open_rw(dir, 64 * 1024);
+    struct store *s = ts_store_open(dir, 64 * 1024);
     put_all(s, t, FIRST, NULL);
     int p2c[2], c2p[2];
     assert_int_equal(pipe(p2c), 0);
@@ -776,7 +734,7 @@ static void test_reader_process(void **state)
     close(p2c[0]), close(p2c[1]), close(c2p[0]), close(c2p[1]);
     store_close(s);
     free(t);
-    remove_dir(dir);
+    ts_store_remove(dir);
 }
 
 /* Opening path's store must fail with STORE_E_CORRUPT, name the path, and leave it unchanged. */
@@ -785,7 +743,7 @@ static void expect_corrupt(const char *dir)
     char path[LIMIT_PATH_BYTES];
     snprintf(path, sizeof path, "%s/%s", dir, STORE_FILE_NAME);
     size_t len_before, len_after;
-    uint8_t *before = read_file(path, &len_before);
+    char *before = ts_file_read(path, &len_before);
     for (int ro = 0; ro <= 1; ro++) {
         struct store_opts opts = {.read_only = ro};
         struct store *s = (struct store *)&opts; /* must be reset to NULL */
@@ -794,7 +752,7 @@ static void expect_corrupt(const char *dir)
         assert_null(s);
         assert_non_null(strstr(why, path));
     }
-    uint8_t *after = read_file(path, &len_after);
+    char *after = ts_file_read(path, &len_after);
     assert_int_equal(len_after, len_before);
     assert_memory_equal(after, before, len_before);
     free(before);
@@ -804,7 +762,7 @@ static void expect_corrupt(const char *dir)
 static void test_corrupt_junk(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = ts_dir_new("store");
     char path[LIMIT_PATH_BYTES];
     snprintf(path, sizeof path, "%s/%s", dir, STORE_FILE_NAME);
     FILE *f = fopen(path, "wb");
@@ -813,7 +771,7 @@ static void test_corrupt_junk(void **state)
         fputc((int)(i * 31 % 251), f);
     fclose(f);
     expect_corrupt(dir);
-    remove_dir(dir);
+    ts_store_remove(dir);
 }
 
 /* Writes key=value into the named database of the LMDB file in dir (NULL name = main). */
@@ -839,17 +797,17 @@ static void raw_lmdb_put(const char *dir, const char *db, const char *key, const
 static void test_corrupt_schema(void **state)
 {
     (void)state;
-    char *dir = make_dir();
-    store_close(open_rw(dir, 0));
+    char *dir = ts_dir_new("store");
+    store_close(ts_store_open(dir, 0));
     const uint8_t future[4] = {0, 0, 0, STORE_SCHEMA_VERSION + 1};
     raw_lmdb_put(dir, "meta", "store.schema", future, sizeof future);
     expect_corrupt(dir);
-    remove_dir(dir);
+    ts_store_remove(dir);
 
-    dir = make_dir(); /* an LMDB file of someone else */
+    dir = ts_dir_new("store"); /* an LMDB file of someone else */
     raw_lmdb_put(dir, NULL, "hello", "world", 5);
     expect_corrupt(dir);
-    remove_dir(dir);
+    ts_store_remove(dir);
 }
 
 static void test_read_only_missing(void **state)
@@ -862,17 +820,16 @@ static void test_read_only_missing(void **state)
                      STORE_E_NOSTORE);
     assert_null(s);
     assert_non_null(strstr(why, "/nonexistent/tlp-store-test/store.mdb"));
-    char *dir = make_dir(); /* a directory without a store: nothing created in it */
+    char *dir = ts_dir_new("store"); /* a directory without a store: nothing created in it */
     assert_int_equal(store_open(&s, dir, &ro, why, sizeof why), STORE_E_NOSTORE);
-    assert_int_equal(rmdir(dir), 0);
-    free(dir);
+    ts_dir_free(dir);
 }
 
 static void test_batch_all_or_nothing(void **state)
 {
     (void)state;
-    char *dir = make_dir();
-    struct store *s = open_rw(dir, 64 * 1024);
+    char *dir = ts_dir_new("store");
+    struct store *s = ts_store_open(dir, 64 * 1024);
     struct trec *t = new_recs(12);
     for (unsigned i = 0; i < 12; i++)
         gen_ind(&t[i], i, 0xA1, i, PROTO_ITYPE_EMAIL_SRC, "a@example.org");
@@ -915,7 +872,7 @@ static void test_batch_all_or_nothing(void **state)
     store_close(s);
     free(sn);
     free(t);
-    remove_dir(dir);
+    ts_store_remove(dir);
 }
 
 /* --- rec == NULL: the store decodes the body itself --- */
@@ -938,12 +895,8 @@ static void encoded(struct trec *t, const struct proto_record *r)
 
 static struct proto_record *base_record(uint8_t kind, uint8_t origin, uint64_t created_ms)
 {
-    struct proto_record *r = calloc(1, sizeof *r);
-    assert_non_null(r);
-    r->version = PROTO_RECORD_VERSION;
-    r->kind = kind;
-    r->tlp = PROTO_TLP_GREEN;
-    r->created_ms = created_ms;
+    struct proto_record *r = ts_record_alloc();
+    ts_record(r, kind, PROTO_TLP_GREEN, created_ms);
     memset(r->origin, origin, LIMIT_KEY_BYTES);
     return r;
 }
@@ -1050,12 +1003,12 @@ static void test_put_without_rec(void **state)
 {
     (void)state;
     struct trec *t = nullrec_records();
-    char *dir_rec = make_dir(), *dir_null = make_dir();
+    char *dir_rec = ts_dir_new("store"), *dir_null = ts_dir_new("store");
     int res_rec[NULLREC_N], res_null[NULLREC_N];
-    struct store *s = open_rw(dir_rec, 0);
+    struct store *s = ts_store_open(dir_rec, 0);
     put_nullrec(s, t, NULLREC_N, true, res_rec);
     store_close(s);
-    s = open_rw(dir_null, 0);
+    s = ts_store_open(dir_null, 0);
     put_nullrec(s, t, NULLREC_N, false, res_null);
     static const int want[NULLREC_N] = {STORE_PUT_ADDED, STORE_PUT_ADDED, STORE_PUT_ADDED,
                                         STORE_PUT_ADDED, STORE_PUT_DUPLICATE, STORE_PUT_REVOKED};
@@ -1096,15 +1049,15 @@ static void test_put_without_rec(void **state)
     free(b);
     free(more);
     free(t);
-    remove_dir(dir_rec);
-    remove_dir(dir_null);
+    ts_store_remove(dir_rec);
+    ts_store_remove(dir_null);
 }
 
 static void test_peer_and_meta(void **state)
 {
     (void)state;
-    char *dir = make_dir();
-    struct store *s = open_rw(dir, 0);
+    char *dir = ts_dir_new("store");
+    struct store *s = ts_store_open(dir, 0);
     uint8_t peer[LIMIT_KEY_BYTES];
     memset(peer, 0x42, sizeof peer);
     uint8_t buf[LIMIT_STORE_PEER_BLOB_BYTES];
@@ -1127,7 +1080,7 @@ static void test_peer_and_meta(void **state)
     assert_int_equal(store_meta_put(s, "store.schema", buf, 4), STORE_E_INVAL);
     assert_int_equal(store_meta_get(s, "store.next_seq", buf, sizeof buf, &len), STORE_E_INVAL);
     store_close(s);
-    remove_dir(dir);
+    ts_store_remove(dir);
 }
 
 int main(void)

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -17,6 +16,9 @@
 #include "node/formats/export.h"
 #include "node/formats/metrics.h"
 #include "node/formats/taxii.h"
+#include "tests/support/ts_ident.h"
+#include "tests/support/ts_record.h"
+#include "tests/support/ts_store.h"
 
 #define T0 1700000000000ULL          /* records are created here (ms) */
 #define NOW (T0 + 3600 * 1000ULL)    /* requests happen an hour later */
@@ -25,8 +27,7 @@
 #define TOKEN "tok-0123456789abcdef-xyz"
 
 struct env {
-    char dir[64];
-    struct store *store;
+    struct ts_store db;
     struct config cfg;
     struct keys_identity self, other;
     struct taxii_server srv;
@@ -57,14 +58,9 @@ static struct env *env_new(void)
 {
     struct env *e = calloc(1, sizeof *e);
     assert_non_null(e);
-    snprintf(e->dir, sizeof e->dir, "/tmp/tlp-taxii-XXXXXX");
-    assert_non_null(mkdtemp(e->dir));
-    assert_int_equal(store_open(&e->store, e->dir, NULL, NULL, 0), STORE_OK);
-    uint8_t seed[LIMIT_KEY_BYTES];
-    memset(seed, 1, sizeof seed);
-    keys_identity_from_seed(seed, &e->self);
-    memset(seed, 2, sizeof seed);
-    keys_identity_from_seed(seed, &e->other);
+    ts_store_temp(&e->db, "taxii");
+    ts_identity(1, &e->self);
+    ts_identity(2, &e->other);
     config_init(&e->cfg);
     snprintf(e->cfg.organisation, sizeof e->cfg.organisation, "cert-self");
     e->cfg.http.enabled = true;
@@ -72,7 +68,7 @@ static struct env *env_new(void)
     add_client(e, "partner", "cert-b", SECRET, CONFIG_SCHEME_BASIC, PROTO_TLP_AMBER, NULL);
     add_client(e, "strict", "cert-c", TOKEN, CONFIG_SCHEME_TOKEN, PROTO_TLP_AMBER_STRICT,
                "energy");
-    e->srv.store = e->store;
+    e->srv.store = e->db.store;
     e->srv.cfg = &e->cfg;
     memcpy(e->srv.self.key, e->self.sign_pk, LIMIT_KEY_BYTES);
     snprintf(e->srv.self.org, sizeof e->srv.self.org, "cert-self");
@@ -89,72 +85,43 @@ static struct env *env_new(void)
 static void env_free(struct env *e)
 {
     config_free(&e->cfg);
-    store_close(e->store);
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s", e->dir, STORE_FILE_NAME);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/%s-lock", e->dir, STORE_FILE_NAME);
-    unlink(path);
-    assert_int_equal(rmdir(e->dir), 0);
+    ts_store_temp_close(&e->db);
     keys_identity_wipe(&e->self);
     keys_identity_wipe(&e->other);
     free(e);
 }
 
-/* Signs r with self's key and stores it with the next arrival time (1 ms apart). */
-static void put(struct env *e, struct proto_record *r, uint8_t id[LIMIT_ID_BYTES])
+/* Records arrive 1 ms apart, from T0 on. */
+static uint64_t next_added(struct env *e)
 {
-    static uint8_t buf[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
-    memcpy(r->origin, e->self.sign_pk, LIMIT_KEY_BYTES);
-    proto_record_normalise_sets(r);
-    const int blen = proto_record_encode(r, buf + LIMIT_SIG_BYTES, LIMIT_RECORD_BYTES);
-    assert_true(blen > 0);
-    proto_record_sign(buf + LIMIT_SIG_BYTES, (size_t)blen, e->self.sign_sk, buf);
-    struct store_put p = {.signed_rec = buf, .len = LIMIT_SIG_BYTES + (size_t)blen, .rec = r,
-                          .added_us = e->next_added_us};
+    const uint64_t at = e->next_added_us;
     e->next_added_us += 1000;
-    proto_record_id(buf + LIMIT_SIG_BYTES, (size_t)blen, p.id);
-    assert_int_equal(store_put_batch(e->store, &p, 1), STORE_OK);
-    assert_int_equal(p.result, STORE_PUT_ADDED);
-    if (id)
-        memcpy(id, p.id, LIMIT_ID_BYTES);
+    return at;
 }
 
 /* A domain indicator; community NULL = default audience; red goes to `other` only. */
 static void put_ind(struct env *e, int tlp, const char *domain, const char *community,
                     uint64_t valid_until, uint8_t id[LIMIT_ID_BYTES])
 {
-    struct proto_record *r = calloc(1, sizeof *r);
-    assert_non_null(r);
-    r->version = PROTO_RECORD_VERSION;
-    r->kind = PROTO_KIND_INDICATOR;
-    r->tlp = (uint8_t)tlp;
-    r->created_ms = T0;
-    r->u.ind.type = PROTO_ITYPE_DOMAIN;
+    struct proto_record *r = ts_record_alloc();
+    ts_indicator(r, (uint8_t)tlp, PROTO_ITYPE_DOMAIN, domain, T0,
+                 valid_until ? valid_until : T0 + DAY);
     r->u.ind.confidence = 80;
-    r->u.ind.valid_until_ms = valid_until ? valid_until : T0 + DAY;
-    snprintf(r->u.ind.value, sizeof r->u.ind.value, "%s", domain);
     if (community)
         snprintf(r->audience.communities[r->audience.n_communities++], LIMIT_NAME_BYTES + 1, "%s",
                  community);
     if (tlp == PROTO_TLP_RED)
         memcpy(r->audience.recipients[r->audience.n_recipients++], e->other.sign_pk,
                LIMIT_KEY_BYTES);
-    put(e, r, id);
+    ts_put(e->db.store, r, &e->self, next_added(e), id);
     free(r);
 }
 
 static void put_revocation(struct env *e, const uint8_t target[LIMIT_ID_BYTES])
 {
-    struct proto_record *r = calloc(1, sizeof *r);
-    assert_non_null(r);
-    r->version = PROTO_RECORD_VERSION;
-    r->kind = PROTO_KIND_REVOCATION;
-    r->tlp = PROTO_TLP_CLEAR;
-    r->created_ms = T0 + 1;
-    memcpy(r->u.rev.target, target, LIMIT_ID_BYTES);
-    snprintf(r->u.rev.reason, sizeof r->u.rev.reason, "false positive");
-    put(e, r, NULL);
+    struct proto_record *r = ts_record_alloc();
+    ts_revocation(r, PROTO_TLP_CLEAR, target, "false positive", T0 + 1);
+    ts_put(e->db.store, r, &e->self, next_added(e), NULL);
     free(r);
 }
 
@@ -249,7 +216,7 @@ static void test_store_arrival_times(void **state)
     (void)state;
     struct env *e = env_new();
     uint64_t seq = 99;
-    assert_int_equal(store_seq_at_time(e->store, UINT64_MAX, &seq), STORE_OK);
+    assert_int_equal(store_seq_at_time(e->db.store, UINT64_MAX, &seq), STORE_OK);
     assert_int_equal(seq, 0);
     /* A clock that stands still or steps back still gives strictly increasing arrival times. */
     const uint64_t given[4] = {5000, 5000, 4000, 9000};
@@ -261,12 +228,12 @@ static void test_store_arrival_times(void **state)
     }
     const uint64_t want[4] = {5000, 5001, 5002, 9000};
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(store_seq_at_time(e->store, want[i], &seq), STORE_OK);
+        assert_int_equal(store_seq_at_time(e->db.store, want[i], &seq), STORE_OK);
         assert_int_equal(seq, (uint64_t)i + 1);
-        assert_int_equal(store_seq_at_time(e->store, want[i] - 1, &seq), STORE_OK);
+        assert_int_equal(store_seq_at_time(e->db.store, want[i] - 1, &seq), STORE_OK);
         assert_int_equal(seq, (uint64_t)i);
     }
-    assert_int_equal(store_seq_at_time(e->store, 0, &seq), STORE_OK);
+    assert_int_equal(store_seq_at_time(e->db.store, 0, &seq), STORE_OK);
     assert_int_equal(seq, 0);
     env_free(e);
 }
@@ -320,7 +287,7 @@ static size_t poll_all(struct env *e, const char *added_after, unsigned *seen, s
 static void put_many(struct env *e, unsigned from, unsigned to)
 {
     enum { BATCH = 500 };
-    static uint8_t bufs[BATCH][LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
+    static uint8_t bufs[BATCH][TS_SIGNED_BYTES];
     struct proto_record *r = calloc(BATCH, sizeof *r);
     struct store_put *p = calloc(BATCH, sizeof *p);
     assert_non_null(r);
@@ -328,26 +295,14 @@ static void put_many(struct env *e, unsigned from, unsigned to)
     for (unsigned k = from; k < to;) {
         size_t n = 0;
         for (; n < BATCH && k < to; n++, k++) {
-            struct proto_record *x = &r[n];
-            memset(x, 0, sizeof *x);
-            x->version = PROTO_RECORD_VERSION;
-            x->kind = PROTO_KIND_INDICATOR;
-            x->tlp = PROTO_TLP_CLEAR;
-            x->created_ms = T0;
-            memcpy(x->origin, e->self.sign_pk, LIMIT_KEY_BYTES);
-            x->u.ind.type = PROTO_ITYPE_DOMAIN;
-            x->u.ind.valid_until_ms = T0 + DAY;
-            snprintf(x->u.ind.value, sizeof x->u.ind.value, "p%u.example.com", k);
-            const int blen = proto_record_encode(x, bufs[n] + LIMIT_SIG_BYTES, LIMIT_RECORD_BYTES);
-            assert_true(blen > 0);
-            proto_record_sign(bufs[n] + LIMIT_SIG_BYTES, (size_t)blen, e->self.sign_sk, bufs[n]);
-            p[n] = (struct store_put){.signed_rec = bufs[n],
-                                      .len = LIMIT_SIG_BYTES + (size_t)blen, .rec = x,
-                                      .added_us = e->next_added_us};
-            e->next_added_us += 1000;
-            proto_record_id(bufs[n] + LIMIT_SIG_BYTES, (size_t)blen, p[n].id);
+            char value[32];
+            snprintf(value, sizeof value, "p%u.example.com", k);
+            ts_indicator(&r[n], PROTO_TLP_CLEAR, PROTO_ITYPE_DOMAIN, value, T0, T0 + DAY);
+            p[n] = (struct store_put){.signed_rec = bufs[n], .rec = &r[n],
+                                      .added_us = next_added(e)};
+            p[n].len = ts_sign(&r[n], &e->self, bufs[n], p[n].id);
         }
-        assert_int_equal(store_put_batch(e->store, p, n), STORE_OK);
+        assert_int_equal(store_put_batch(e->db.store, p, n), STORE_OK);
     }
     free(r);
     free(p);

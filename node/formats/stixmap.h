@@ -1,7 +1,8 @@
 /* stixmap.h - STIX 2.1 facts as tables: TLP marking definitions and indicator patterns.
  *
  * Shared by import (STIX bundles in) and export (STIX bundles, TAXII out), so that both sides
- * agree byte for byte. Sources: /work/shared/reference/interop.md §2.2 and §2.4.
+ * agree byte for byte. Sources: the STIX 2.1 specification (OASIS; patterning, TLP 1.0 markings)
+ * and cti-stix-common-objects (the TLP 2.0 marking definitions, extension tlp_2_0).
  *
  * TLP markings. Three id sets are in use and all are accepted on input:
  *   TLP 2.0 (cti-stix-common-objects, extension tlp_2_0): clear, green, amber, amber+strict, red;

@@ -7,9 +7,10 @@ import os
 import subprocess
 import tempfile
 import time
+import unittest
 
 BIN = os.environ.get("TLPMESH_BIN", os.path.join(os.path.dirname(__file__), "../../build/tlpmesh"))
-SHARED = os.environ.get("TLPMESH_SHARED_DIR", os.path.join(os.path.dirname(__file__), "../../../shared"))
+DATA = os.environ.get("TLPMESH_DATA_DIR", os.path.join(os.path.dirname(__file__), "../data"))
 
 
 class Result:
@@ -63,6 +64,18 @@ def init_node(tmp, name, org, network="test-mesh", listen=None):
     assert r.rc == 0, r
     lines = dict(l.split(None, 1) for l in r.out.splitlines())
     return lines["config"].strip(), lines["public"].strip()
+
+
+class NodeTest(unittest.TestCase):
+    """A test case that starts each test with a fresh temp dir holding one node "a" of CERT-A
+    (self.tmp, self.conf, self.pub) and removes it afterwards."""
+
+    def setUp(self):
+        self.tmp = TempDir()
+        self.conf, self.pub = init_node(self.tmp, "a", "CERT-A")
+
+    def tearDown(self):
+        self.tmp.cleanup()
 
 
 def store_snapshot(conf):
