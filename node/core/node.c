@@ -21,8 +21,8 @@ static uint64_t wall_of(const struct node *n)
     return n->io.wall_ms(n->io.ctx);
 }
 
-__attribute__((format(printf, 2, 3))) static void node_log(const struct node *n,
-                                                           const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void node_log(const struct node *n, const char *fmt,
+                                                           ...)
 {
     if (n->io.log == NULL)
         return;
@@ -214,9 +214,13 @@ static int start_gossip(struct node *n, const struct node_params *p, char *why, 
     struct gossip_params gp = p->gossip;
     gp.max_peers = n->max_peers;
     community_fill_self(n->ctab, n->cfg, &gp.self);
-    struct gossip_io gio = {.ctx = n, .send = gio_send, .backlog = gio_backlog,
-                            .close_peer = gio_close_peer, .verify = gio_verify,
-                            .stored = gio_stored, .log = gio_log};
+    struct gossip_io gio = {.ctx = n,
+                            .send = gio_send,
+                            .backlog = gio_backlog,
+                            .close_peer = gio_close_peer,
+                            .verify = gio_verify,
+                            .stored = gio_stored,
+                            .log = gio_log};
     int rc = gossip_new(&n->gossip, &gp, &p->store_ops, &gio);
     if (rc < 0)
         snprintf(why, why_len, "gossip: %s", gossip_strerror(rc));
@@ -234,8 +238,8 @@ int node_init(struct node *n, const struct node_params *p, const struct node_io 
     n->cfg = p->cfg;
     n->store = p->store;
     n->io = *io;
-    const struct engine_io eio = {n,       eio_send,    eio_close,      eio_dial, eio_random,
-                                  eio_log, eio_message, eio_peer_change};
+    const struct engine_io eio = {n,          eio_send, eio_close,   eio_dial,
+                                  eio_random, eio_log,  eio_message, eio_peer_change};
     int rc = engine_init(&n->engine, &p->engine, &eio);
     if (rc < 0) {
         snprintf(why, why_len, "%s", engine_strerror(rc));

@@ -78,7 +78,7 @@ struct node_params {
     struct store *store;
     const struct community_table *communities;
     struct gossip_store_ops store_ops; /* gossip's records */
-    struct engine_params engine; /* its id is this node's key in the community table */
+    struct engine_params engine;       /* its id is this node's key in the community table */
     /* Table sizes, start_seq, hash_key; self and max_peers are the node's. */
     struct gossip_params gossip;
 };
@@ -86,17 +86,17 @@ struct node_params {
 struct node {
     struct engine engine;
     struct gossip *gossip;
-    struct community_table own_ctab; /* built from params.store */
+    struct community_table own_ctab;    /* built from params.store */
     const struct community_table *ctab; /* &own_ctab, or params.communities */
     const struct config *cfg;
     struct store *store;
     struct node_io io;
     size_t max_peers;
-    unsigned depth;                /* inside a gossip call: peer-down reports wait */
-    bool *down_pending;            /* max_peers: sessions that ended meanwhile */
-    bool *close_peer;              /* max_peers: gossip asked to end these sessions */
-    struct gossip_job *jobs;       /* to check at the next turn (linked through job->user) */
-    bool dirty;                    /* rosters or the config changed: rebuild the gate views */
+    unsigned depth;          /* inside a gossip call: peer-down reports wait */
+    bool *down_pending;      /* max_peers: sessions that ended meanwhile */
+    bool *close_peer;        /* max_peers: gossip asked to end these sessions */
+    struct gossip_job *jobs; /* to check at the next turn (linked through job->user) */
+    bool dirty;              /* rosters or the config changed: rebuild the gate views */
     bool engine_ready;
 };
 

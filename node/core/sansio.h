@@ -7,9 +7,10 @@
  * declare the forbidden functions (so their own declarations are not refused), then forbids the
  * names: `#pragma GCC poison` for names nothing in the core uses otherwise, and for the names
  * that are also members or locals in the core (engine_io.send/close/random, a local `time` in
- * gossip.c, the printf of format attributes) a redeclaration marked deprecated, which -Werror turns into an error at a call and
- * which a member or a local of that name does not touch. Including <uv.h> fails on its own
- * declarations. tests/sansio/ proves it: a file calling each of these must not compile.
+ * gossip.c, the printf of format attributes) a redeclaration marked deprecated, which -Werror turns
+ * into an error at a call and which a member or a local of that name does not touch. Including
+ * <uv.h> fails on its own declarations. tests/sansio/ proves it: a file calling each of these must
+ * not compile.
  */
 #ifndef TLPMESH_NODE_CORE_SANSIO_H
 #define TLPMESH_NODE_CORE_SANSIO_H
@@ -39,7 +40,7 @@ long random(void) __attribute__((deprecated(SANSIO_MSG)));
 int close(int fd) __attribute__((deprecated(SANSIO_MSG)));
 ssize_t send(int fd, const void *buf, size_t n, int flags) __attribute__((deprecated(SANSIO_MSG)));
 ssize_t recv(int fd, void *buf, size_t n, int flags) __attribute__((deprecated(SANSIO_MSG)));
-int listen(int fd, int n) __attribute__((deprecated(SANSIO_MSG))); /* config.listen */
+int listen(int fd, int n) __attribute__((deprecated(SANSIO_MSG)));        /* config.listen */
 int printf(const char *fmt, ...) __attribute__((deprecated(SANSIO_MSG))); /* format(printf) */
 
 /* clocks */

@@ -68,12 +68,17 @@ static int run(struct node *n, struct config *cfg, struct memstore *ms,
 {
     struct community_table t = {.n_rosters = 0};
     memcpy(t.self, id->sign_pk, LIMIT_KEY_BYTES);
-    struct node_params p = {.cfg = cfg, .communities = &t,
-                            .engine = {.id = id, .network = "link", .max_peers = 4}};
+    struct node_params p = {
+        .cfg = cfg, .communities = &t, .engine = {.id = id, .network = "link", .max_peers = 4}};
     memstore_gossip_ops(ms, &p.store_ops);
-    const struct node_io io = {.send = io_send, .close = io_close, .dial = io_dial,
-                               .random = io_random, .engine_log = io_elog,
-                               .backlog = io_backlog, .now = io_now, .wall_ms = io_wall};
+    const struct node_io io = {.send = io_send,
+                               .close = io_close,
+                               .dial = io_dial,
+                               .random = io_random,
+                               .engine_log = io_elog,
+                               .backlog = io_backlog,
+                               .now = io_now,
+                               .wall_ms = io_wall};
     char why[128];
     if (node_init(n, &p, &io, why, sizeof why) < 0)
         return fail(why);
