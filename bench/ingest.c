@@ -24,6 +24,7 @@
 #include "node/core/node.h"
 #include "node/core/session.h"
 #include "node/shell/verifier.h"
+#include "store/gossip_lmdb.h"
 #include "store/store.h"
 
 enum { SENDER = 0 }; /* the peer slot the records come from */

@@ -13,6 +13,8 @@
 
 #include <sodium.h>
 
+#include "crypto/atomicfile.h"
+
 /* KDF contexts are exactly crypto_kdf_CONTEXTBYTES (8) characters; changing them changes every
  * node's identity, which tests/test_keys.c pins. */
 #define KEYS_CTX_SIGN    "tlpmsign"
@@ -36,16 +38,7 @@ const char *keys_strerror(int err)
     switch (err) {
     case KEYS_OK:
         return "ok";
-    case KEYS_E_EXISTS:
-        return "key file already exists (it is never overwritten)";
-    case KEYS_E_IO:
-        return "cannot open, read or write the key file";
-    case KEYS_E_PERM:
-        return "key file is readable by group or others";
-    case KEYS_E_CORRUPT:
-        return "key file is not one line of 44 base64 characters (a 32-byte seed)";
-    case KEYS_E_BADKEY:
-        return "public key is not 44 characters of base64 encoding 32 bytes";
+    KEYS_ERRORS(ERRORS_CASE)
     default:
         return "unknown keys error";
     }
@@ -127,61 +120,27 @@ static void close_keep_errno(int fd)
     errno = saved;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-    size_t done = 0;
-
-    /* Each pass writes at least one byte or fails, so len + 1 passes bound the loop. */
-    for (size_t pass = 0; done < len && pass <= len; pass++) {
-        ssize_t w = write(fd, buf + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        done += (size_t)w;
-    }
-    return done == len ? 0 : -1;
-}
-
 int keys_file_generate(const char *path, struct keys_identity *id)
 {
     uint8_t seed[LIMIT_KEY_BYTES];
     char text[LIMIT_KEY_FILE_BYTES + 1]; /* base64, '\n', NUL */
-    bool created = false;
-    int fd = -1;
-    int rc = KEYS_E_IO;
+    int rc;
 
     assert(path != NULL && id != NULL);
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        rc = errno == EEXIST ? KEYS_E_EXISTS : KEYS_E_IO;
-        goto out;
-    }
-    created = true;
     randombytes_buf(seed, sizeof seed);
     encode_key(seed, text);
     text[LIMIT_PUBKEY_B64_LEN] = '\n';
     text[LIMIT_KEY_FILE_BYTES] = '\0';
-    if (write_all(fd, text, LIMIT_KEY_FILE_BYTES) != 0 || fsync(fd) != 0)
-        goto out;
-    rc = close(fd) == 0 ? KEYS_OK : KEYS_E_IO;
-    fd = -1;
-    if (rc == KEYS_OK)
+    /* CREATE: O_EXCL, so an existing key is never overwritten; a half-written key file is
+     * removed, as it would only block the next keygen. */
+    rc = atomicfile_put(path, ATOMICFILE_CREATE, 0600, text, LIMIT_KEY_FILE_BYTES);
+    if (rc == ATOMICFILE_OK)
         keys_identity_from_seed(seed, id);
-out:
-    if (fd >= 0)
-        close_keep_errno(fd);
-    if (rc != KEYS_OK && created) {
-        /* O_EXCL made it ours; a half-written key file would only block the next keygen. */
-        int saved = errno;
-        unlink(path);
-        errno = saved;
-    }
-    if (rc != KEYS_OK)
+    else
         keys_identity_wipe(id);
     sodium_memzero(seed, sizeof seed);
     sodium_memzero(text, sizeof text);
-    return rc;
+    return rc == ATOMICFILE_OK ? KEYS_OK : rc == ATOMICFILE_E_EXISTS ? KEYS_E_EXISTS : KEYS_E_IO;
 }
 
 /* Reads at most cap bytes; returns the count or -1. */

@@ -1,4 +1,4 @@
-/* keys.h - a node's long-term identity (DESIGN.md §3).
+/* keys.h - a node's long-term identity (docs/ARCHITECTURE.md, docs/PROTOCOL.md "Channel").
  *
  * The key file holds a 32-byte random seed as one line of standard base64 (44 characters), like a
  * WireGuard private key, in a file of mode 0600. From the seed, two independent key pairs:
@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/errors.h"
 #include "proto/limits.h"
 
 struct keys_identity {
@@ -28,13 +29,24 @@ struct keys_identity {
     uint8_t noise_sk[LIMIT_KEY_BYTES];
 };
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_KEYS in proto/errors.h; the
+ * comments say when each happens. */
+#define KEYS_ERRORS(X)                                                                             \
+    /* keygen: file exists; never overwritten */                                                   \
+    X(KEYS_E_EXISTS, ERRORS_BASE_KEYS - 0, "key file already exists (it is never overwritten)")    \
+    /* cannot open/read/write (errno kept) */                                                      \
+    X(KEYS_E_IO, ERRORS_BASE_KEYS - 1, "cannot open, read or write the key file")                  \
+    X(KEYS_E_PERM, ERRORS_BASE_KEYS - 2, "key file is readable by group or others")                \
+    /* not one line of 44 base64 characters decoding to 32 bytes */                                \
+    X(KEYS_E_CORRUPT, ERRORS_BASE_KEYS - 3,                                                        \
+      "key file is not one line of 44 base64 characters (a 32-byte seed)")                         \
+    /* public key text is not base64 of 32 bytes */                                                \
+    X(KEYS_E_BADKEY, ERRORS_BASE_KEYS - 4,                                                         \
+      "public key is not 44 characters of base64 encoding 32 bytes")
+
 enum keys_err {
     KEYS_OK = 0,
-    KEYS_E_EXISTS = -200,   /* keygen: file exists; never overwritten */
-    KEYS_E_IO = -201,       /* cannot open/read/write (errno kept) */
-    KEYS_E_PERM = -202,     /* key file readable by group or others */
-    KEYS_E_CORRUPT = -203,  /* not one line of 44 base64 characters decoding to 32 bytes */
-    KEYS_E_BADKEY = -204,   /* public key text is not base64 of 32 bytes */
+    KEYS_ERRORS(ERRORS_ENUM)
 };
 
 const char *keys_strerror(int err);

@@ -32,18 +32,7 @@ const char *noise_strerror(int err)
     switch (err) {
     case NOISE_OK:
         return "ok";
-    case NOISE_E_STATE:
-        return "noise: call out of turn or on a finished/failed handshake";
-    case NOISE_E_SHORT:
-        return "noise: message too short";
-    case NOISE_E_DECRYPT:
-        return "noise: authentication failed (wrong key or prologue, or tampered)";
-    case NOISE_E_DH:
-        return "noise: Diffie-Hellman result is all zeros (low-order public key)";
-    case NOISE_E_NOSPACE:
-        return "noise: buffer too small or message over 65535 bytes";
-    case NOISE_E_NONCE:
-        return "noise: nonce exhausted; the session must end";
+    NOISE_ERRORS(ERRORS_CASE)
     default:
         return "noise: unknown error";
     }

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/errors.h"
+
 #define NOISE_PROTOCOL_NAME "Noise_XX_25519_ChaChaPoly_BLAKE2b"
 #define NOISE_DHLEN 32
 #define NOISE_HASHLEN 64
@@ -26,14 +28,28 @@
 /* A CipherState refuses to encrypt or decrypt once its nonce reaches this (2^64-1 is reserved). */
 #define NOISE_NONCE_MAX UINT64_MAX
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_NOISE in proto/errors.h; the
+ * comments say when each happens. */
+#define NOISE_ERRORS(X)                                                                            \
+    /* call out of turn (e.g. write when it is the peer's turn) */                                 \
+    X(NOISE_E_STATE, ERRORS_BASE_NOISE - 0,                                                        \
+      "noise: call out of turn or on a finished/failed handshake")                                 \
+    /* message too short for its pattern */                                                        \
+    X(NOISE_E_SHORT, ERRORS_BASE_NOISE - 1, "noise: message too short")                            \
+    /* authentication failed: wrong key, prologue, or tampered bytes */                            \
+    X(NOISE_E_DECRYPT, ERRORS_BASE_NOISE - 2,                                                      \
+      "noise: authentication failed (wrong key or prologue, or tampered)")                         \
+    /* DH result is all zeros (low-order point) */                                                 \
+    X(NOISE_E_DH, ERRORS_BASE_NOISE - 3,                                                           \
+      "noise: Diffie-Hellman result is all zeros (low-order public key)")                          \
+    /* output buffer too small or message over NOISE_MAX_MSG */                                    \
+    X(NOISE_E_NOSPACE, ERRORS_BASE_NOISE - 4,                                                      \
+      "noise: buffer too small or message over 65535 bytes")                                       \
+    X(NOISE_E_NONCE, ERRORS_BASE_NOISE - 5, "noise: nonce exhausted; the session must end")
+
 enum noise_err {
     NOISE_OK = 0,
-    NOISE_E_STATE = -300,   /* call out of turn (e.g. write when it is the peer's turn) */
-    NOISE_E_SHORT = -301,   /* message too short for its pattern */
-    NOISE_E_DECRYPT = -302, /* authentication failed: wrong key, prologue, or tampered bytes */
-    NOISE_E_DH = -303,      /* DH result is all zeros (low-order point) */
-    NOISE_E_NOSPACE = -304, /* output buffer too small or message over NOISE_MAX_MSG */
-    NOISE_E_NONCE = -305,   /* nonce exhausted: the session must end */
+    NOISE_ERRORS(ERRORS_ENUM)
 };
 
 const char *noise_strerror(int err);

@@ -59,40 +59,53 @@ static void sb_put_lower(struct sbuf *sb, const char *s, size_t n)
 
 /* --- text rules --- */
 
-bool proto_utf8_valid(const char *str, size_t len)
+/* Length (1 to 4) of the UTF-8 sequence a lead byte announces; 0 for a byte that cannot start
+ * one. */
+static size_t utf8_seq_len(unsigned char lead)
+{
+    if (lead < 0x80)
+        return 1;
+    if (lead >= 0xc2 && lead <= 0xdf)
+        return 2;
+    if (lead >= 0xe0 && lead <= 0xef)
+        return 3;
+    if (lead >= 0xf0 && lead <= 0xf4)
+        return 4;
+    return 0; /* continuation byte, 0xc0/0xc1 overlong lead, or > U+10FFFF lead */
+}
+
+size_t proto_utf8_char(const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
+    if (len == 0 || s[0] == 0)
+        return 0;
+    const size_t n = utf8_seq_len(s[0]);
+    if (n == 0 || n > len)
+        return 0; /* bad lead byte or truncated sequence */
+    /* Payload bits of the lead byte, and the smallest code point n bytes may carry (a smaller
+     * one is an overlong form). */
+    static const unsigned lead_mask[] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+    static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
+    uint32_t cp = s[0] & lead_mask[n];
+    for (size_t k = 1; k < n; k++) {
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3f);
+    }
+    if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+bool proto_utf8_valid(const char *str, size_t len)
+{
     size_t i = 0;
+    /* Each pass consumes at least one byte or returns: len passes bound the loop. */
     while (i < len) {
-        unsigned c = s[i];
-        if (c == 0)
+        const size_t n = proto_utf8_char(str + i, len - i);
+        if (n == 0)
             return false;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;      /* continuation bytes */
-        uint32_t cp;   /* code point */
-        uint32_t min;  /* smallest code point this length may carry: rejects overlongs */
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1, cp = c & 0x1f, min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2, cp = c & 0x0f, min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false; /* continuation byte, 0xc0/0xc1 overlong lead, or > U+10FFFF lead */
-        }
-        if (n >= len - i)
-            return false; /* truncated sequence */
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n + 1;
+        i += n;
     }
     return true;
 }

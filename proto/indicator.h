@@ -43,6 +43,11 @@ int proto_indicator_normalise(int itype, const char *in, char *out, size_t cap, 
 
 /* Text rules shared by every string of the proto module (records and indicator values). */
 
+/* Length (1 to 4) of the one valid UTF-8 character at the start of s[0..len), 0 when there is
+ * none there: a NUL, a bad lead byte, a truncated sequence, an overlong form, a surrogate or a
+ * code point above U+10FFFF. */
+size_t proto_utf8_char(const char *s, size_t len);
+
 /* True when s[0..len) is strict UTF-8 (shortest forms only, no surrogates, nothing above U+10FFFF)
  * and holds no NUL byte (records carry strings as C strings). */
 bool proto_utf8_valid(const char *s, size_t len);

@@ -102,7 +102,7 @@ enum limits {
     LIMIT_CONTROL_TIMEOUT_MS = 5000,    /* CLI waits this long for the node's answer */
     LIMIT_SHUTDOWN_MS = 2000,           /* flushing CLOSE frames on exit; then sockets are cut */
 
-    /* --- gossip (node/core/gossip.c, docs/PROTOCOL.md "Gossip") --- */
+    /* --- gossip (node/core/gossip*.c, docs/PROTOCOL.md "Gossip") --- */
     LIMIT_GOSSIP_CANDIDATES = 8192,    /* received records being verified or waiting for commit */
     LIMIT_GOSSIP_COPIES_PER_ID = 2,    /* copies of one id with different signatures in flight */
     LIMIT_GOSSIP_COMMIT_BATCH = LIMIT_STORE_BATCH, /* records per commit: a durable commit
@@ -124,6 +124,22 @@ enum limits {
     LIMIT_RECON_REQ_MIN_MS = 5 * 1000, /* a peer's RECON_REQ starts a round at most this often */
     LIMIT_RECON_START_DELAY_MS = 250,  /* after a session opens: a simultaneous dial settles first,
                                           so one session, not two, carries the catch-up */
+    LIMIT_SHORT_ID_BYTES = 8,          /* a short id (ANNOUNCE, WANT): the first 8 bytes of an id;
+                                          id tables hash this prefix (store/idindex.h) */
+    LIMIT_HASH_KEY_BYTES = 16,         /* SipHash key of the id tables: random, so that crafted
+                                          ids cannot make probe chains */
+    LIMIT_SIGNED_RECORD_BYTES = LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES, /* sig || body: one
+                                          gossip item, behind a u16 length prefix */
+    LIMIT_GOSSIP_SCAN_CHUNK = 4096,    /* ids the local scan reads per store iteration: the ids
+                                          are copied out, since store callbacks may not call it */
+    LIMIT_GOSSIP_SHORT_HITS = 4,       /* records kept per short-id lookup: 64-bit collisions are
+                                          rare, and only an origin grinding its own records can
+                                          make more */
+    LIMIT_GOSSIP_OBUF_KEEP_BYTES = 4096, /* a message builder larger than this is freed after its
+                                          send: simnet runs thousands of instances */
+    LIMIT_GOSSIP_QUEUE_KEEP = 64,      /* ids a push queue starts with; an emptied queue larger
+                                          than this gives its memory back */
+    LIMIT_GOSSIP_LOG_BYTES = 256,      /* one gossip log line, before the shell adds its fields */
 
     /* --- HTTP, TAXII, metrics, logs (node/shell/http.c, taxii.c, metrics.c, log.c) --- */
     LIMIT_HTTP_CLIENTS = 64,          /* [Client] credentials in the config */
@@ -139,6 +155,17 @@ enum limits {
     LIMIT_TAXII_MAX_CONTENT = 1 << 20, /* max_content_length advertised (we accept no bodies) */
     LIMIT_LOG_LINE_BYTES = 8192,      /* one log line; longer fields are cut */
     LIMIT_LOG_FIELDS = 16,            /* key=value fields in one log line */
+
+    /* --- exports, TAXII paging, engine addresses (node/formats/taxii.c, export.h,
+           node/cli/cli_export.c, node/core/engine.h) --- */
+    LIMIT_TAXII_SCAN_BATCH = 64,       /* candidates copied out of one read transaction */
+    LIMIT_TAXII_ID_CANDIDATES = 8,     /* records sharing the 6 fixed id bytes of one STIX UUID */
+    LIMIT_TAXII_PATH_SEGMENTS = 8,     /* segments of a request path; the longest route has 6 */
+    LIMIT_EXPORT_FILES = 10,           /* files one directory format writes */
+    LIMIT_EXPORT_FILE_NAME_BYTES = 64, /* the name of one of them, with its NUL */
+    LIMIT_EXPORT_EVERY_MIN_MS = 1000,  /* shortest `export --every`: each pass reads the store */
+    LIMIT_ENGINE_HOST_BYTES = 256,     /* a peer's host with its NUL (DNS names are <= 253) */
+    LIMIT_ENGINE_ADDR_BYTES = 64,      /* "[v6 address]:port" with its NUL */
 
     /* --- set reconciliation (node/core/recon.c, docs/PROTOCOL.md "Reconciliation") --- */
     LIMIT_RECON_BUCKETS = 16,        /* sub-ranges a mismatched range splits into: log16 rounds */

@@ -1141,19 +1141,7 @@ const char *proto_strerror(int err)
 {
     switch (err) {
     case PROTO_OK: return "ok";
-    case PROTO_E_NOSPACE: return "output buffer too small";
-    case PROTO_E_MALFORMED: return "malformed or truncated msgpack";
-    case PROTO_E_NONCANON: return "not the canonical encoding";
-    case PROTO_E_FIELD: return "unknown, missing, duplicate or out-of-order field";
-    case PROTO_E_RANGE: return "value out of range";
-    case PROTO_E_TOOBIG: return "over a size limit";
-    case PROTO_E_UTF8: return "text is not valid UTF-8";
-    case PROTO_E_VALUE: return "indicator value invalid for its type";
-    case PROTO_E_SIGNATURE: return "signature does not verify";
-    case PROTO_E_FUTURE: return "created too far in the future";
-    case PROTO_E_EXPIRED: return "expired";
-    case PROTO_E_VERSION: return "unsupported record version";
-    case PROTO_E_AUDIENCE: return "audience not allowed for the TLP";
+    PROTO_ERRORS(ERRORS_CASE)
     default: return "unknown proto error";
     }
 }

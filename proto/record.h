@@ -1,4 +1,4 @@
-/* record.h - signed, content-addressed indicator records (DESIGN.md §4).
+/* record.h - signed, content-addressed indicator records (docs/PROTOCOL.md "Records").
  *
  * A record travels and is stored as a *signed record*: sig (64 bytes) || body, where
  *   body = the canonical msgpack encoding of struct proto_record (docs/PROTOCOL.md, byte by byte),
@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/errors.h"
 #include "proto/indicator.h"
 #include "proto/limits.h"
 #include "proto/tlp.h"
@@ -36,7 +37,7 @@ enum proto_kind {
     PROTO_KIND_ROSTER = 4,
 };
 
-/* Who the origin means the record for (DESIGN.md §5). Both lists sorted ascending (communities by
+/* Who the origin means the record for (docs/SHARING.md). Both lists sorted ascending (communities by
  * bytes, recipients by key bytes) without duplicates: one audience, one encoding. */
 struct proto_audience {
     uint8_t n_communities;
@@ -101,21 +102,33 @@ struct proto_record {
     } u;
 };
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_PROTO in proto/errors.h; the
+ * comments say when each happens. */
+#define PROTO_ERRORS(X)                                                                            \
+    X(PROTO_E_NOSPACE, ERRORS_BASE_PROTO - 0, "output buffer too small")                           \
+    /* not msgpack, or truncated */                                                                \
+    X(PROTO_E_MALFORMED, ERRORS_BASE_PROTO - 1, "malformed or truncated msgpack")                  \
+    /* valid msgpack but not the canonical encoding */                                             \
+    X(PROTO_E_NONCANON, ERRORS_BASE_PROTO - 2, "not the canonical encoding")                       \
+    X(PROTO_E_FIELD, ERRORS_BASE_PROTO - 3, "unknown, missing, duplicate or out-of-order field")   \
+    /* a value out of its allowed range (tlp, confidence, kind...) */                              \
+    X(PROTO_E_RANGE, ERRORS_BASE_PROTO - 4, "value out of range")                                  \
+    X(PROTO_E_TOOBIG, ERRORS_BASE_PROTO - 5, "over a size limit") /* over a LIMIT_* size */        \
+    /* text that is not valid UTF-8 */                                                             \
+    X(PROTO_E_UTF8, ERRORS_BASE_PROTO - 6, "text is not valid UTF-8")                              \
+    X(PROTO_E_VALUE, ERRORS_BASE_PROTO - 7, "indicator value invalid for its type")                \
+    X(PROTO_E_SIGNATURE, ERRORS_BASE_PROTO - 8, "signature does not verify")                       \
+    /* created further ahead than LIMIT_CLOCK_SKEW_MS */                                           \
+    X(PROTO_E_FUTURE, ERRORS_BASE_PROTO - 9, "created too far in the future")                      \
+    X(PROTO_E_EXPIRED, ERRORS_BASE_PROTO - 10, "expired") /* valid_until in the past */            \
+    /* unknown record version */                                                                   \
+    X(PROTO_E_VERSION, ERRORS_BASE_PROTO - 11, "unsupported record version")                       \
+    /* audience not allowed for the TLP (RED without recipients) */                                \
+    X(PROTO_E_AUDIENCE, ERRORS_BASE_PROTO - 12, "audience not allowed for the TLP")
+
 enum proto_err {
     PROTO_OK = 0,
-    PROTO_E_NOSPACE = -100,    /* output buffer too small */
-    PROTO_E_MALFORMED = -101,  /* not msgpack, or truncated */
-    PROTO_E_NONCANON = -102,   /* valid msgpack but not the canonical encoding */
-    PROTO_E_FIELD = -103,      /* unknown, missing, duplicate or out-of-order field */
-    PROTO_E_RANGE = -104,      /* a value out of its allowed range (tlp, confidence, kind...) */
-    PROTO_E_TOOBIG = -105,     /* over a LIMIT_* size */
-    PROTO_E_UTF8 = -106,       /* text that is not valid UTF-8 */
-    PROTO_E_VALUE = -107,      /* indicator value invalid for its type */
-    PROTO_E_SIGNATURE = -108,  /* signature does not verify */
-    PROTO_E_FUTURE = -109,     /* created further ahead than LIMIT_CLOCK_SKEW_MS */
-    PROTO_E_EXPIRED = -110,    /* valid_until in the past */
-    PROTO_E_VERSION = -111,    /* unknown record version */
-    PROTO_E_AUDIENCE = -112,   /* audience not allowed for the TLP (RED without recipients) */
+    PROTO_ERRORS(ERRORS_ENUM)
 };
 
 const char *proto_strerror(int err);

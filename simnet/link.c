@@ -156,7 +156,7 @@ void flush_node(struct sim *s, struct snode *n)
             c->fin[side] = false;
             npush(n, arrival(s, n, c, side, 0), EV_FIN, ci, (uint32_t)side, NULL, 0);
         }
-        if (closing(c))
+        if (!c->open[side]) /* its own side: the other node may be running on another thread */
             release_later(n, ci);
     }
     n->n_flush = 0;

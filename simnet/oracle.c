@@ -1,6 +1,6 @@
 /* oracle.c - the TLP sharing rules stated again, independently of node/core/gate.c, straight from
- * DESIGN.md §5 and docs/SHARING.md, over simnet's ground truth (struct world): which node may
- * send which record to which neighbour, and so who is entitled to each record. */
+ * docs/SHARING.md, over simnet's ground truth (struct world): which node may send which record to
+ * which neighbour, and so who is entitled to each record. */
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>

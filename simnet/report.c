@@ -134,8 +134,8 @@ void report_text(const struct sim_scenario *s, const struct sim_result *r, FILE 
     fprintf(out, "duplicates per record         %.2f\n", f.dup_per_record);
     fprintf(out, "app bytes received            records %llu, announce %llu, want %llu, "
                  "reconciliation %llu\n",
-            (unsigned long long)r->app_rx[0], (unsigned long long)r->app_rx[1],
-            (unsigned long long)r->app_rx[2], (unsigned long long)r->app_rx[3]);
+            (unsigned long long)r->app_rx.records, (unsigned long long)r->app_rx.announce,
+            (unsigned long long)r->app_rx.want, (unsigned long long)r->app_rx.recon);
     fprintf(out, "gate refusals (not peer-has)  %llu\n", (unsigned long long)r->gate_refusals);
     fprintf(out, "byzantine records sent        %llu; refused: forged/malformed %llu, inbound "
                  "gate %llu; accepted %llu\n",
@@ -190,8 +190,8 @@ int report_json(const struct sim_scenario *s, const struct sim_result *r, FILE *
         "record_bytes_mean", f.rec_size, "rx_bytes_per_delivery", f.rx_per_delivery,
         "rx_per_delivery_over_record_size", f.rx_ratio, "tx_bytes_per_delivery",
         f.tx_per_delivery, "duplicates_per_record", f.dup_per_record, "app_rx_bytes", "records",
-        (json_int_t)r->app_rx[0], "announce", (json_int_t)r->app_rx[1], "want",
-        (json_int_t)r->app_rx[2], "reconciliation", (json_int_t)r->app_rx[3], "gate_refusals",
+        (json_int_t)r->app_rx.records, "announce", (json_int_t)r->app_rx.announce, "want",
+        (json_int_t)r->app_rx.want, "reconciliation", (json_int_t)r->app_rx.recon, "gate_refusals",
         (json_int_t)r->gate_refusals, "byzantine", "sent", (json_int_t)r->byz_sent,
         "refused_forged", (json_int_t)r->forged_refused, "refused_inbound",
         (json_int_t)r->refused_inbound, "accepted", (json_int_t)r->byz_accepted, "verify",

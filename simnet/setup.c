@@ -15,12 +15,7 @@ const char *sim_strerror(int err)
 {
     switch (err) {
     case SIM_OK: return "ok";
-    case SIM_E_NOMEM: return "out of memory";
-    case SIM_E_USAGE: return "bad scenario";
-    case SIM_E_ORACLE: return "the oracle found a broken rule";
-    case SIM_E_STALL: return "no quiescence before the time limit";
-    case SIM_E_ENGINE: return "engine or gossip failure";
-    case SIM_E_IO: return "cannot write output";
+    SIM_ERRORS(ERRORS_CASE)
     default: return "unknown error";
     }
 }
@@ -186,7 +181,7 @@ static void collect(struct sim *s)
             r->malformed += p ? p->malformed : 0;
         }
     }
-    r->app_rx[3] = recon;
+    r->app_rx.recon = recon;
     r->verify_cached = s->sc->verify_cache ? r->verify_calls - s->vc_n - s->vc_full : 0;
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, sizeof r->digest);
@@ -217,8 +212,8 @@ static void teardown(struct sim *s)
     for (uint32_t a = 0; s->nodes && a < s->w.n; a++) {
         struct snode *n = &s->nodes[a];
         snode_free(n);
-        if (n->cfg != NULL)
-            config_free(n->cfg);
+        if (n->cfg != NULL) /* simnode.c's config_build: simnet does not link tlp_config */
+            free(n->cfg->peers);
         free(n->cfg);
         if (n->ms_ready)
             memstore_free(&n->ms);

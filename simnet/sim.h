@@ -1,12 +1,12 @@
-/* sim.h - simnet: N tlpmesh nodes in one process on a virtual clock (DESIGN.md §1, §6, §8;
- * docs/SIMNET.md).
+/* sim.h - simnet: N tlpmesh nodes in one process on a virtual clock (docs/SIMNET.md; the files:
+ * simnet/README.md).
  *
- * Every simulated node runs the code `tlpmesh run` ships: node/engine (Noise sessions, framing,
- * keepalive, dial backoff), node/gossip (push, announce/want, reconciliation, the gate) over
- * node/memstore, records signed with real Ed25519 keys. simnet replaces only the libuv shell
- * (node/shell/run.c): it delivers bytes between engines through a link model, runs one "loop turn" per
- * node exactly as run.c does (engine events, then close requests, verification jobs, one
- * gossip_flush), and arms each node's one timer at min(engine_next_deadline,
+ * Every simulated node runs the code `tlpmesh run` ships: node/core/engine (Noise sessions,
+ * framing, keepalive, dial backoff), node/core/gossip (push, announce/want, reconciliation, the
+ * gate) over store/memstore, records signed with real Ed25519 keys. simnet replaces only the
+ * libuv shell (node/shell/run.c): it delivers bytes between engines through a link model, runs one
+ * "loop turn" per node exactly as run.c does (engine events, then close requests, verification
+ * jobs, one gossip_flush), and arms each node's one timer at min(engine_next_deadline,
  * gossip_next_deadline). There is no wall clock, no socket and no unseeded random source: the
  * same scenario and seed give the same event trace, byte for byte.
  *
@@ -27,17 +27,27 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "proto/errors.h"
 #include "proto/limits.h"
 #include "proto/tlp.h"
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_SIM in proto/errors.h; the
+ * comments say when each happens. */
+#define SIM_ERRORS(X)                                                                              \
+    X(SIM_E_NOMEM, ERRORS_BASE_SIM - 0, "out of memory")                                           \
+    /* a bad flag or scenario line (message already printed) */                                    \
+    X(SIM_E_USAGE, ERRORS_BASE_SIM - 1, "bad scenario")                                            \
+    /* the oracle found a broken rule (message already printed) */                                 \
+    X(SIM_E_ORACLE, ERRORS_BASE_SIM - 2, "the oracle found a broken rule")                         \
+    X(SIM_E_STALL, ERRORS_BASE_SIM - 3, "no quiescence before the time limit")                     \
+    /* an engine or gossip call failed unexpectedly */                                             \
+    X(SIM_E_ENGINE, ERRORS_BASE_SIM - 4, "engine or gossip failure")                               \
+    /* an output file could not be written */                                                      \
+    X(SIM_E_IO, ERRORS_BASE_SIM - 5, "cannot write output")
+
 enum sim_err {
     SIM_OK = 0,
-    SIM_E_NOMEM = -1100,
-    SIM_E_USAGE = -1101,    /* a bad flag or scenario line (message already printed) */
-    SIM_E_ORACLE = -1102,   /* the oracle found a broken rule (message already printed) */
-    SIM_E_STALL = -1103,    /* no quiescence before the time limit */
-    SIM_E_ENGINE = -1104,   /* an engine or gossip call failed unexpectedly */
-    SIM_E_IO = -1105,       /* an output file could not be written */
+    SIM_ERRORS(ERRORS_ENUM)
 };
 
 const char *sim_strerror(int err);
@@ -145,13 +155,20 @@ struct sim_stats_tlp {
     uint32_t *delays; /* ms from publication to commit, one per delivery */
 };
 
+/* Application bytes received, by gossip message type. */
+struct sim_app_bytes {
+    uint64_t records, announce, want; /* GOSSIP_MSG_RECORDS, _ANNOUNCE, _WANT as they arrive */
+    uint64_t recon;                   /* reconciliation: the nodes' gossip recon_bytes_in */
+};
+
 struct sim_result {
     uint64_t virtual_ms, events;
     uint64_t trace_digest;                   /* over every event, in order */
     uint8_t digest[32];                      /* over the outcome (holders, counters) */
     struct sim_stats_tlp tlp[PROTO_TLP_COUNT];
     uint64_t deliveries, duplicates, verify_calls, verify_cached;
-    uint64_t bytes_tx, bytes_rx, app_rx[4];  /* app_rx by gossip message type 16..19 */
+    uint64_t bytes_tx, bytes_rx;
+    struct sim_app_bytes app_rx;
     uint64_t record_bytes_total, records_published;
     uint64_t gate_refusals, refused_inbound, forged_refused, malformed;
     uint64_t byz_sent, byz_accepted;

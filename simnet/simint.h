@@ -44,7 +44,7 @@ static inline uint32_t world_degree(const struct world *w, uint32_t a)
     return w->off[a + 1] - w->off[a];
 }
 
-/* --- oracle.c: the TLP rules written again from DESIGN.md §5, on the world's facts --- */
+/* --- oracle.c: the TLP rules written again from docs/SHARING.md, on the world's facts --- */
 
 struct orec {
     uint8_t tlp;

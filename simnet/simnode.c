@@ -107,8 +107,10 @@ static void oracle_watch(struct sim *s, struct snode *n, size_t peer, uint8_t ty
     uint32_t link_in = s->w.off[n->idx] + (uint32_t)peer, from = s->w.adj[link_in];
     uint32_t link = s->w.rev[link_in];
     bool honest = s->w.byz[from] == 0;
-    if (type == 16 + 0 || type == 16 + 1 || type == 16 + 2 || type == 16 + 3)
-        part(n)->app_rx[type - 16] += len;
+    struct sim_app_bytes *app = &part(n)->app_rx; /* recon: from gossip's own count (collect) */
+    app->records += type == GOSSIP_MSG_RECORDS ? len : 0;
+    app->announce += type == GOSSIP_MSG_ANNOUNCE ? len : 0;
+    app->want += type == GOSSIP_MSG_WANT ? len : 0;
     if (len < 2 || (type != GOSSIP_MSG_RECORDS && type != GOSSIP_MSG_ANNOUNCE))
         return;
     size_t cnt = (size_t)body[0] << 8 | body[1], off = 2;

@@ -206,7 +206,7 @@ struct sim {
     size_t n_sev, cap_sev;
     uint32_t *active; /* this step's nodes, sorted */
     size_t n_active, next_active; /* next_active: the workers' cursor */
-    uint32_t *rel; /* connections of popped events: released after the step if done */
+    uint32_t *rel; /* connections of popped events and the workers': released after the step */
     size_t n_rel, cap_rel;
     /* partitions: side[] per node for a split, isolated node, one-way pairs */
     bool split_on;

@@ -92,15 +92,23 @@ static void on_connect(struct sim *s, uint32_t ci)
         npush(acc, arrival(s, acc, c, 1, 0), EV_CONNECTED, ci, 0, NULL, 0);
 }
 
+/* The side of its connection a network event is for: the acceptor's for a SYN, the dialler's for
+ * its answer, the receiver's for bytes and FINs. */
+static int ev_side(const struct ev *e)
+{
+    assert(e->type <= EV_FIN);
+    return e->type == EV_CONNECT ? 1 : e->type == EV_CONNECTED ? 0 : 1 - (int)e->b;
+}
+
 /* The node an event is for, or NIL32 for the simulator's own (publications, scenario actions,
  * byzantine ticks), which run alone before the step's nodes. */
 static uint32_t ev_node(const struct sim *s, const struct ev *e)
 {
     switch ((enum ev_type)e->type) {
-    case EV_CONNECT: return s->conns[e->a].node[1];
-    case EV_CONNECTED: return s->conns[e->a].node[0];
+    case EV_CONNECT:
+    case EV_CONNECTED:
     case EV_DATA:
-    case EV_FIN: return s->conns[e->a].node[1 - e->b];
+    case EV_FIN: return s->conns[e->a].node[ev_side(e)];
     case EV_TIMER:
     case EV_RELEASE: return e->a;
     case EV_PUBLISH:
@@ -160,7 +168,7 @@ static void dispatch_node(struct sim *s, struct snode *n, struct ev *e)
     case EV_ACTION:
     case EV_BYZ: assert(!"not a node event"); break;
     }
-    if (c != NULL && closing(c))
+    if (c != NULL && !c->open[ev_side(e)]) /* its own side: the other may be closing now */
         release_later(n, e->a);
 }
 
@@ -391,8 +399,9 @@ int add_part(struct sim_result *r, struct sim_result *p)
 {
     r->bytes_rx += p->bytes_rx;
     r->bytes_tx += p->bytes_tx;
-    for (int k = 0; k < 4; k++)
-        r->app_rx[k] += p->app_rx[k];
+    r->app_rx.records += p->app_rx.records;
+    r->app_rx.announce += p->app_rx.announce;
+    r->app_rx.want += p->app_rx.want;
     r->verify_calls += p->verify_calls;
     r->sessions_opened += p->sessions_opened;
     r->byz_sent += p->byz_sent;
@@ -407,20 +416,41 @@ int add_part(struct sim_result *r, struct sim_result *p)
     }
     p->bytes_rx = p->bytes_tx = p->verify_calls = p->sessions_opened = 0;
     p->byz_sent = p->byz_accepted = p->deliveries = 0;
-    memset(p->app_rx, 0, sizeof p->app_rx);
+    p->app_rx = (struct sim_app_bytes){0};
     return rc;
+}
+
+/* The step's closed connections go back to their diallers' free lists in index order: which
+ * worker ran the node that closed one depends on timing, and the order of a free list decides
+ * the index of the node's next connection (part of the trace). */
+static int release_step(struct sim *s)
+{
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        struct worker *w = &s->workers[i];
+        for (size_t k = 0; k < w->n_rel; k++) {
+            if (!grow((void **)&s->rel, &s->cap_rel, s->n_rel, sizeof *s->rel))
+                return SIM_E_NOMEM;
+            s->rel[s->n_rel++] = w->rel[k];
+        }
+        w->n_rel = 0;
+    }
+    if (s->n_rel > 1) /* none most steps: s->rel may be NULL */
+        qsort(s->rel, s->n_rel, sizeof *s->rel, cmp_u32);
+    for (size_t k = 0; k < s->n_rel; k++)
+        conn_release_if_done(s, s->rel[k]);
+    s->n_rel = 0;
+    return SIM_OK;
 }
 
 /* After the step: sends, releases, counters, errors and the lowest node's oracle failure. */
 static void merge_step(struct sim *s)
 {
     merge_sends(s); /* first: the connections they name must not be released */
+    if (release_step(s) < 0 && s->err == SIM_OK)
+        s->err = SIM_E_NOMEM;
     struct worker *fail = NULL;
     for (unsigned i = 0; i < s->n_workers; i++) {
         struct worker *w = &s->workers[i];
-        for (size_t k = 0; k < w->n_rel; k++)
-            conn_release_if_done(s, w->rel[k]);
-        w->n_rel = 0;
         if (add_part(s->res, &w->part) < 0)
             w->err = SIM_E_NOMEM;
         if (w->err != SIM_OK && s->err == SIM_OK)
@@ -432,9 +462,6 @@ static void merge_step(struct sim *s)
         oracle_fail(&s->o, s->sc->seed, s->now, "%s", fail->fail_msg);
     for (unsigned i = 0; i < s->n_workers; i++)
         s->workers[i].failed = false;
-    for (size_t k = 0; k < s->n_rel; k++)
-        conn_release_if_done(s, s->rel[k]);
-    s->n_rel = 0;
     for (size_t i = 0; i < s->n_active; i++)
         s->nodes[s->active[i]].active = false;
     s->n_active = 0;

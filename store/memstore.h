@@ -5,10 +5,9 @@
  * several stores may share: simnet gives every simulated node the same pool, so a record held by
  * a thousand nodes is kept once (its bytes are identical everywhere: the id is the hash of the
  * body and the signature travels with it). A store keeps, per record, the 4-byte pool index of
- * its copy (in seq order) and a 4-byte slot in an open-addressing table (at most half full) keyed
- * by a keyed hash (SipHash) of the id's first 8 bytes, so that a full id and a gossip short id
- * probe the same slots; the slot's spare high bits hold more of the hash, so that a probe reads
- * only the entries that likely match.
+ * its copy (in seq order) and a 4-byte slot in an id index (store/idindex.h: keyed by SipHash of
+ * the id's first 8 bytes, so that a full id and a gossip short id probe the same slots; a probe
+ * reads only the entries that likely match).
  *
  * Semantics (the same as store_put_batch): dedupe on id; records get seq 1, 2, ... in arrival
  * order (seq = entry index + 1, no gaps); a revocation is a tombstone kept whether or not its
@@ -28,15 +27,16 @@
  * keeps pointers to other arguments; callbacks get pointers into the pool, valid during the call.
  * Single-threaded. No I/O, clock or randomness (hash keys are the caller's).
  */
-#ifndef TLPMESH_NODE_MEMSTORE_H
-#define TLPMESH_NODE_MEMSTORE_H
+#ifndef TLPMESH_STORE_MEMSTORE_H
+#define TLPMESH_STORE_MEMSTORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "node/core/gossip.h"
 #include "proto/limits.h"
+#include "store/gossip_store.h"
+#include "store/idindex.h"
 #include "store/store.h"
 
 struct memstore_copy { /* one record's bytes in a pool */
@@ -46,13 +46,12 @@ struct memstore_copy { /* one record's bytes in a pool */
 };
 
 struct memstore_pool {
-    uint8_t hash_key[GOSSIP_HASH_KEY_BYTES];
+    uint8_t hash_key[LIMIT_HASH_KEY_BYTES];
     uint8_t *arena;
     size_t arena_len, arena_cap;
     struct memstore_copy *copies;
     size_t n, cap;
-    uint32_t *slots; /* copy index + 1, keyed by id; power of two, at most half full */
-    size_t slot_cap;
+    struct idindex slots; /* copies, by id */
 };
 
 struct memstore_tomb {
@@ -61,20 +60,18 @@ struct memstore_tomb {
 };
 
 struct memstore {
-    uint8_t hash_key[GOSSIP_HASH_KEY_BYTES];
+    uint8_t hash_key[LIMIT_HASH_KEY_BYTES];
     struct memstore_pool *pool;
     bool own_pool;
     uint32_t *recs; /* pool copy index, in seq order */
     size_t n, cap;
-    uint32_t *slots; /* entry index + 1; 0 = empty; power of two, at most half full */
-    size_t slot_cap;
+    struct idindex slots; /* recs, by id */
     struct memstore_tomb *tombs;
     size_t n_tombs, cap_tombs;
-    uint32_t *tslots; /* tomb index + 1, keyed by target */
-    size_t tslot_cap;
+    struct idindex tslots; /* tombs, by target */
 };
 
-int memstore_pool_init(struct memstore_pool *p, const uint8_t hash_key[GOSSIP_HASH_KEY_BYTES]);
+int memstore_pool_init(struct memstore_pool *p, const uint8_t hash_key[LIMIT_HASH_KEY_BYTES]);
 void memstore_pool_free(struct memstore_pool *p);
 /* Bytes the pool holds (arena and tables), for memory reports. */
 size_t memstore_pool_bytes(const struct memstore_pool *p);
@@ -83,8 +80,8 @@ size_t memstore_pool_bytes(const struct memstore_pool *p);
  * puts at once (simnet's parallel steps; each store stays single-threaded). */
 int memstore_pool_reserve(struct memstore_pool *p, size_t copies, size_t bytes);
 
-int memstore_init(struct memstore *m, const uint8_t hash_key[GOSSIP_HASH_KEY_BYTES]);
-int memstore_init_shared(struct memstore *m, const uint8_t hash_key[GOSSIP_HASH_KEY_BYTES],
+int memstore_init(struct memstore *m, const uint8_t hash_key[LIMIT_HASH_KEY_BYTES]);
+int memstore_init_shared(struct memstore *m, const uint8_t hash_key[LIMIT_HASH_KEY_BYTES],
                          struct memstore_pool *pool);
 void memstore_free(struct memstore *m);
 /* Bytes this store's own tables hold (not the pool), for memory reports. */
@@ -98,7 +95,7 @@ int memstore_has(const struct memstore *m, const uint8_t id[LIMIT_ID_BYTES]);
 int memstore_get(const struct memstore *m, const uint8_t id[LIMIT_ID_BYTES], uint8_t *buf,
                  size_t cap, size_t *len, uint64_t *seq);
 /* Every record whose id starts with sid (8 bytes), in unspecified order. */
-int memstore_find_short(const struct memstore *m, const uint8_t sid[GOSSIP_SHORT_ID_BYTES],
+int memstore_find_short(const struct memstore *m, const uint8_t sid[LIMIT_SHORT_ID_BYTES],
                         store_record_cb cb, void *ctx);
 int memstore_iter_seq(const struct memstore *m, uint64_t since, store_record_cb cb, void *ctx);
 int memstore_is_revoked(const struct memstore *m, const uint8_t target[LIMIT_ID_BYTES],

@@ -65,14 +65,7 @@ const char *store_strerror(int err)
 {
     switch (err) {
     case STORE_OK: return "success";
-    case STORE_E_NOTFOUND: return "not found in the store";
-    case STORE_E_NOSTORE: return "no store in this directory";
-    case STORE_E_CORRUPT: return "store damaged or not a tlpmesh store of this schema";
-    case STORE_E_MAPFULL: return "store full (LIMIT_STORE_MAPSIZE_MAX_MB reached)";
-    case STORE_E_READONLY: return "store opened read-only";
-    case STORE_E_INVAL: return "invalid argument to the store";
-    case STORE_E_NOSPACE: return "buffer too small for the stored value";
-    case STORE_E_IO: return "store I/O or LMDB error";
+    STORE_ERRORS(ERRORS_CASE)
     default: return "unknown store error";
     }
 }
@@ -394,7 +387,7 @@ static void value_key(uint8_t key[VALUE_KEY_BYTES], int itype, const char *value
     crypto_generichash(key + 1, VALUE_KEY_BYTES - 1, (const unsigned char *)value, len, NULL, 0);
 }
 
-/* The revocation of target by origin, the only one that counts (DESIGN.md §4). */
+/* The revocation of target by origin, the only one that counts (docs/PROTOCOL.md "Records", docs/SHARING.md "Revocations"). */
 static int find_revocation(struct store *s, MDB_txn *txn, const uint8_t target[LIMIT_ID_BYTES],
                            const uint8_t origin[LIMIT_KEY_BYTES], uint8_t *rev_id)
 {

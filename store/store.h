@@ -1,4 +1,4 @@
-/* store.h - the record store: LMDB, durable group commit, indexes (DESIGN.md §4, §7).
+/* store.h - the record store: LMDB, durable group commit, indexes (docs/ARCHITECTURE.md).
  *
  * On disk: one LMDB environment per data directory, in the single file DIR/store.mdb (LMDB's
  * MDB_NOSUBDIR mode) with its lock file DIR/store.mdb-lock. Named databases:
@@ -48,22 +48,37 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/errors.h"
 #include "proto/limits.h"
 #include "proto/record.h"
 
 #define STORE_FILE_NAME "store.mdb"
 #define STORE_SCHEMA_VERSION 3 /* 2: sighted and rosters indexes; 3: expiry index */
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_STORE in proto/errors.h; the
+ * comments say when each happens. */
+#define STORE_ERRORS(X)                                                                            \
+    /* no such record / key */                                                                     \
+    X(STORE_E_NOTFOUND, ERRORS_BASE_STORE - 0, "not found in the store")                           \
+    /* read-only open of a directory without a store */                                            \
+    X(STORE_E_NOSTORE, ERRORS_BASE_STORE - 1, "no store in this directory")                        \
+    /* not an LMDB file, damaged, or not a tlpmesh store of our schema */                          \
+    X(STORE_E_CORRUPT, ERRORS_BASE_STORE - 2,                                                      \
+      "store damaged or not a tlpmesh store of this schema")                                       \
+    /* map would grow past LIMIT_STORE_MAPSIZE_MAX_MB */                                           \
+    X(STORE_E_MAPFULL, ERRORS_BASE_STORE - 3, "store full (LIMIT_STORE_MAPSIZE_MAX_MB reached)")   \
+    /* write on a store opened read-only */                                                        \
+    X(STORE_E_READONLY, ERRORS_BASE_STORE - 4, "store opened read-only")                           \
+    /* bad argument (over a LIMIT_*, NULL, unknown kind or type) */                                \
+    X(STORE_E_INVAL, ERRORS_BASE_STORE - 5, "invalid argument to the store")                       \
+    /* caller's buffer too small; the needed length is reported */                                 \
+    X(STORE_E_NOSPACE, ERRORS_BASE_STORE - 6, "buffer too small for the stored value")             \
+    /* any other LMDB or system error (permissions, disk full...) */                               \
+    X(STORE_E_IO, ERRORS_BASE_STORE - 7, "store I/O or LMDB error")
+
 enum store_err {
     STORE_OK = 0,
-    STORE_E_NOTFOUND = -400, /* no such record / key */
-    STORE_E_NOSTORE = -401,  /* read-only open of a directory without a store */
-    STORE_E_CORRUPT = -402,  /* not an LMDB file, damaged, or not a tlpmesh store of our schema */
-    STORE_E_MAPFULL = -403,  /* map would grow past LIMIT_STORE_MAPSIZE_MAX_MB */
-    STORE_E_READONLY = -404, /* write on a store opened read-only */
-    STORE_E_INVAL = -405,    /* bad argument (over a LIMIT_*, NULL, unknown kind or type) */
-    STORE_E_NOSPACE = -406,  /* caller's buffer too small; the needed length is reported */
-    STORE_E_IO = -407,       /* any other LMDB or system error (permissions, disk full...) */
+    STORE_ERRORS(ERRORS_ENUM)
 };
 
 const char *store_strerror(int err);

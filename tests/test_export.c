@@ -240,7 +240,7 @@ static void test_suricata_files(void **state)
 {
     (void)state;
     struct export_job j = job_for(EXPORT_FMT_SURICATA, PROTO_TLP_AMBER);
-    char names[EXPORT_MAX_FILES][EXPORT_FILE_NAME_BYTES];
+    char names[LIMIT_EXPORT_FILES][LIMIT_EXPORT_FILE_NAME_BYTES];
     assert_int_equal(export_file_names(&j, names), 9);
     assert_string_equal(names[8], "tlpmesh.rules"); /* after the lists it loads */
     assert_render(&j, "ip.lst", golden_sur_ip);
@@ -479,7 +479,7 @@ static void test_misp_feed(void **state)
 {
     (void)state;
     struct export_job j = job_for(EXPORT_FMT_MISP_FEED, PROTO_TLP_AMBER);
-    char names[EXPORT_MAX_FILES][EXPORT_FILE_NAME_BYTES], want[64];
+    char names[LIMIT_EXPORT_FILES][LIMIT_EXPORT_FILE_NAME_BYTES], want[64];
     /* one event per level, then hashes.csv, then the manifest that names them */
     assert_int_equal(export_file_names(&j, names), 7);
     for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_RED; t++) {
@@ -491,9 +491,9 @@ static void test_misp_feed(void **state)
     /* the same events at another time and ceiling: a re-export updates them */
     j.now_ms += HOUR_MS;
     j.max_tlp = PROTO_TLP_CLEAR;
-    char later[EXPORT_MAX_FILES][EXPORT_FILE_NAME_BYTES];
+    char later[LIMIT_EXPORT_FILES][LIMIT_EXPORT_FILE_NAME_BYTES];
     assert_int_equal(export_file_names(&j, later), 7);
-    assert_memory_equal(later, names, 7 * EXPORT_FILE_NAME_BYTES);
+    assert_memory_equal(later, names, 7 * LIMIT_EXPORT_FILE_NAME_BYTES);
     j = job_for(EXPORT_FMT_MISP_FEED, PROTO_TLP_AMBER);
 
     /* each record in the event of its own level, tagged with exactly that level */

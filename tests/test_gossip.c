@@ -23,6 +23,7 @@
 
 #include "crypto/keys.h"
 #include "node/core/gossip.h"
+#include "store/gossip_lmdb.h"
 #include "store/memstore.h"
 #include "node/core/session.h"
 #include "tests/support/ts_ident.h"

@@ -468,7 +468,7 @@ static void test_auth_payload_signed_once(void **state)
     raw_responder_payload(b, "192.0.2.1", 0x31, first);
     raw_responder_payload(b, "192.0.2.2", 0x32, second);
     assert_memory_equal(first, second, SESSION_AUTH_BYTES);
-    /* the bytes engine_init signed, and they are what DESIGN §3 says */
+    /* the bytes engine_init signed, and they are what docs/PROTOCOL.md "Channel" says */
     assert_memory_equal(b->e.auth, first, SESSION_AUTH_BYTES);
     session_auth_payload(&b->id, expect);
     assert_memory_equal(first, expect, SESSION_AUTH_BYTES);

@@ -1,5 +1,6 @@
 /* test_simnet.c - simnet runs the shipped engine deterministically and its oracle holds the TLP
- * rules: determinism, partition and heal, churn, byzantine nodes, topologies, scenario files.
+ * rules: determinism (the exact figures of fixed scenarios, on any number of threads), partition
+ * and heal, churn, byzantine nodes, topologies, scenario files.
  * Built twice: test_simnet_oracle compiles node/core/gate.c with GATE_TEST_BROKEN (a deliberate leak)
  * and expects the oracle to catch it. */
 #include <setjmp.h>
@@ -45,6 +46,57 @@ static __attribute__((unused)) void assert_all_delivered(const struct sim_result
 }
 
 #ifndef GATE_TEST_BROKEN
+
+/* What a scenario gives, exactly: simnet is deterministic, so a change to the engine, gossip,
+ * the store or simnet that moves one of these must say why in its commit. Set
+ * TEST_SIMNET_PRINT=1 to print the figures of a run as an initializer. */
+struct figures {
+    uint64_t virtual_ms, events, deliveries, duplicates, sessions_opened;
+    uint64_t bytes_rx, bytes_tx, verify_calls, verify_cached;
+    uint64_t gate_refusals, refused_inbound, forged_refused, byz_sent;
+    struct sim_app_bytes app_rx;
+    uint64_t trace_digest;
+    const char *digest; /* hex */
+};
+
+static void assert_figures(const struct sim_result *r, const struct figures *x)
+{
+    char hex[2 * sizeof r->digest + 1];
+    sodium_bin2hex(hex, sizeof hex, r->digest, sizeof r->digest);
+    if (getenv("TEST_SIMNET_PRINT") != NULL)
+        fprintf(stderr,
+                "{.virtual_ms = %llu, .events = %llu, .deliveries = %llu, .duplicates = %llu,\n"
+                " .sessions_opened = %llu, .bytes_rx = %llu, .bytes_tx = %llu,\n"
+                " .verify_calls = %llu, .verify_cached = %llu, .gate_refusals = %llu,\n"
+                " .refused_inbound = %llu, .forged_refused = %llu, .byz_sent = %llu,\n"
+                " .app_rx = {%llu, %llu, %llu, %llu},\n .trace_digest = 0x%016llxull,\n"
+                " .digest = \"%s\"}\n",
+                (unsigned long long)r->virtual_ms, (unsigned long long)r->events,
+                (unsigned long long)r->deliveries, (unsigned long long)r->duplicates,
+                (unsigned long long)r->sessions_opened, (unsigned long long)r->bytes_rx,
+                (unsigned long long)r->bytes_tx, (unsigned long long)r->verify_calls,
+                (unsigned long long)r->verify_cached, (unsigned long long)r->gate_refusals,
+                (unsigned long long)r->refused_inbound, (unsigned long long)r->forged_refused,
+                (unsigned long long)r->byz_sent, (unsigned long long)r->app_rx.records,
+                (unsigned long long)r->app_rx.announce, (unsigned long long)r->app_rx.want,
+                (unsigned long long)r->app_rx.recon, (unsigned long long)r->trace_digest, hex);
+    assert_int_equal(r->virtual_ms, x->virtual_ms);
+    assert_int_equal(r->events, x->events);
+    assert_int_equal(r->deliveries, x->deliveries);
+    assert_int_equal(r->duplicates, x->duplicates);
+    assert_int_equal(r->sessions_opened, x->sessions_opened);
+    assert_int_equal(r->bytes_rx, x->bytes_rx);
+    assert_int_equal(r->bytes_tx, x->bytes_tx);
+    assert_int_equal(r->verify_calls, x->verify_calls);
+    assert_int_equal(r->verify_cached, x->verify_cached);
+    assert_int_equal(r->gate_refusals, x->gate_refusals);
+    assert_int_equal(r->refused_inbound, x->refused_inbound);
+    assert_int_equal(r->forged_refused, x->forged_refused);
+    assert_int_equal(r->byz_sent, x->byz_sent);
+    assert_memory_equal(&r->app_rx, &x->app_rx, sizeof r->app_rx);
+    assert_int_equal(r->trace_digest, x->trace_digest);
+    assert_string_equal(hex, x->digest);
+}
 
 #define T_WALL 1767225600000ull
 
@@ -165,6 +217,22 @@ static void test_memstore_pool(void **state)
     memstore_pool_free(&pool);
 }
 
+/* The nodes of a step run on 1, 2 or 3 threads: the same trace and outcome as a. */
+static void assert_same_on_threads(struct sim_scenario *s, const struct sim_result *a)
+{
+    for (unsigned threads = 1; threads <= 3; threads++) {
+        struct sim_result t;
+        char v[4];
+        snprintf(v, sizeof v, "%u", threads);
+        assert_int_equal(scenario_set(s, "threads", v, "test"), SIM_OK);
+        assert_int_equal(run(s, &t), SIM_OK);
+        assert_int_equal(t.trace_digest, a->trace_digest);
+        assert_memory_equal(t.digest, a->digest, sizeof a->digest);
+        assert_int_equal(t.verify_cached, a->verify_cached);
+        sim_result_free(&t);
+    }
+}
+
 static void test_determinism(void **state)
 {
     (void)state;
@@ -184,7 +252,24 @@ static void test_determinism(void **state)
     snprintf(s.trace_path, sizeof s.trace_path, "%s", trace2);
     assert_int_equal(run(&s, &b), SIM_OK);
     assert_all_delivered(&a);
-    assert_true(a.events > 1000);
+    static const struct figures want = {
+        .virtual_ms = 12450,
+        .events = 4975,
+        .deliveries = 806,
+        .duplicates = 39,
+        .sessions_opened = 96,
+        .bytes_rx = 276113,
+        .bytes_tx = 276113,
+        .verify_calls = 806,
+        .verify_cached = 747,
+        .gate_refusals = 556,
+        .refused_inbound = 0,
+        .forged_refused = 0,
+        .byz_sent = 0,
+        .app_rx = {175518, 15128, 6376, 366},
+        .trace_digest = 0xd70326711f9ea43cull,
+        .digest = "44b41c42f3c86030921b91bf7e2980b68cc50ce79b6cd4f2eefaa7452d03fd66"};
+    assert_figures(&a, &want);
     assert_int_equal(a.trace_digest, b.trace_digest);
     assert_memory_equal(a.digest, b.digest, sizeof a.digest);
     /* the trace files are byte-identical */
@@ -205,18 +290,7 @@ static void test_determinism(void **state)
     unlink(trace1);
     unlink(trace2);
     s.trace_path[0] = '\0';
-    /* the nodes of a step run on 1, 2 or 3 threads: the same trace and outcome */
-    for (unsigned threads = 1; threads <= 3; threads++) {
-        struct sim_result t;
-        char v[4];
-        snprintf(v, sizeof v, "%u", threads);
-        assert_int_equal(scenario_set(&s, "threads", v, "test"), SIM_OK);
-        assert_int_equal(run(&s, &t), SIM_OK);
-        assert_int_equal(t.trace_digest, a.trace_digest);
-        assert_memory_equal(t.digest, a.digest, sizeof a.digest);
-        assert_int_equal(t.verify_cached, a.verify_cached);
-        sim_result_free(&t);
-    }
+    assert_same_on_threads(&s, &a);
     s.seed = 8;
     assert_int_equal(run(&s, &c), SIM_OK);
     assert_int_not_equal(a.trace_digest, c.trace_digest);
@@ -241,6 +315,42 @@ static void test_resolution(void **state)
     assert_all_delivered(&fine);
     assert_all_delivered(&coarse);
     assert_true(coarse.events < fine.events);
+    static const struct figures want_fine = {
+        .virtual_ms = 12450,
+        .events = 5977,
+        .deliveries = 995,
+        .duplicates = 0,
+        .sessions_opened = 96,
+        .bytes_rx = 340386,
+        .bytes_tx = 340386,
+        .verify_calls = 995,
+        .verify_cached = 936,
+        .gate_refusals = 679,
+        .refused_inbound = 0,
+        .forged_refused = 0,
+        .byz_sent = 0,
+        .app_rx = {216138, 20254, 8154, 336},
+        .trace_digest = 0x74b16b788e22eb01ull,
+        .digest = "1733831f5ed74f85b358bbc1de1c9219ab9ab3576f9d28c964343c184fce5874"};
+    static const struct figures want_coarse = {
+        .virtual_ms = 12510,
+        .events = 5659,
+        .deliveries = 995,
+        .duplicates = 0,
+        .sessions_opened = 96,
+        .bytes_rx = 335884,
+        .bytes_tx = 335884,
+        .verify_calls = 995,
+        .verify_cached = 936,
+        .gate_refusals = 674,
+        .refused_inbound = 0,
+        .forged_refused = 0,
+        .byz_sent = 0,
+        .app_rx = {216128, 18926, 8144, 336},
+        .trace_digest = 0x4911e5b9bf750a5dull,
+        .digest = "d35269b86575c4d764ba6fab6fdd8b930d90f0430801c1bc843ebaa2ea3eac2f"};
+    assert_figures(&fine, &want_fine);
+    assert_figures(&coarse, &want_coarse);
     assert_int_equal(coarse.virtual_ms % 10, 0);
     assert_int_equal(scenario_set(&s, "resolution", "0", "--resolution"), SIM_E_USAGE);
     assert_int_equal(scenario_set(&s, "resolution", "101", "--resolution"), SIM_E_USAGE);
@@ -261,8 +371,28 @@ static void test_partition_heal(void **state)
     assert_int_equal(scenario_set(&s, "at", "9s heal", "test"), SIM_OK);
     assert_int_equal(run(&s, &r), SIM_OK);
     assert_all_delivered(&r);
-    assert_true(r.app_rx[3] > 0); /* reconciliation carried what the partition held back */
+    assert_true(r.app_rx.recon > 0); /* reconciliation carried what the partition held back */
     assert_true(r.sessions_opened > 24u * 4); /* sessions (two ends each) died and came back */
+    static const struct figures want = {
+        .virtual_ms = 107023,
+        .events = 3674,
+        .deliveries = 776,
+        .duplicates = 43,
+        .sessions_opened = 148,
+        .bytes_rx = 279822,
+        .bytes_tx = 326751,
+        .verify_calls = 776,
+        .verify_cached = 720,
+        .gate_refusals = 1073,
+        .refused_inbound = 0,
+        .forged_refused = 0,
+        .byz_sent = 0,
+        .app_rx = {176988, 9108, 4912, 25881},
+        .trace_digest = 0xb026c7d09158ac6eull,
+        .digest = "114647949371930dd3746155d350599441042ee8028de2187035a725ffe8345d"};
+    assert_figures(&r, &want);
+    /* connections the partition broke are released, and their indexes reused, in one order */
+    assert_same_on_threads(&s, &r);
     sim_result_free(&r);
     scenario_free(&s);
 }
@@ -279,6 +409,25 @@ static void test_churn(void **state)
     assert_int_equal(scenario_set(&s, "at", "15s start 6", "test"), SIM_OK);
     assert_int_equal(run(&s, &r), SIM_OK);
     assert_all_delivered(&r);
+    static const struct figures want = {
+        .virtual_ms = 105558,
+        .events = 8204,
+        .deliveries = 1070,
+        .duplicates = 294,
+        .sessions_opened = 112,
+        .bytes_rx = 472331,
+        .bytes_tx = 472802,
+        .verify_calls = 1070,
+        .verify_cached = 1011,
+        .gate_refusals = 1478,
+        .refused_inbound = 0,
+        .forged_refused = 0,
+        .byz_sent = 0,
+        .app_rx = {295404, 18984, 8220, 39353},
+        .trace_digest = 0x57852c9b8de9bf48ull,
+        .digest = "23c7373edd779f75c41e1716c614a4ab259dbf0161de97b1a35d40ca5e1b780b"};
+    assert_figures(&r, &want);
+    assert_same_on_threads(&s, &r);
     sim_result_free(&r);
     scenario_free(&s);
 }
@@ -301,6 +450,24 @@ static void test_byzantine(void **state)
     assert_true(r.forged_refused > 20); /* forged and re-labelled: bad signatures */
     assert_true(r.refused_inbound > 100); /* out-of-audience copies the receivers could tell */
     assert_int_equal(r.byz_accepted, 0);
+    static const struct figures want = {
+        .virtual_ms = 102593,
+        .events = 8273,
+        .deliveries = 570,
+        .duplicates = 52652,
+        .sessions_opened = 162,
+        .bytes_rx = 13650395,
+        .bytes_tx = 13651388,
+        .verify_calls = 8063,
+        .verify_cached = 7963,
+        .gate_refusals = 3145,
+        .refused_inbound = 7429,
+        .forged_refused = 64,
+        .byz_sent = 59927,
+        .app_rx = {13483392, 6696, 4778, 34708},
+        .trace_digest = 0x6b382e2474414aefull,
+        .digest = "95ab4b9f01f3f5d266372ca973918661d1ea59a01ab823e00fafbc4ccc2c7464"};
+    assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);
 }
@@ -328,7 +495,27 @@ static void test_topologies_and_file(void **state)
     assert_int_equal(scenario_load(&s, scen), SIM_OK);
     assert_int_equal(run(&s, &r), SIM_OK);
     assert_all_delivered(&r);
-    assert_true(r.flood_run && r.flood_deliveries > 0);
+    assert_true(r.flood_run);
+    assert_int_equal(r.flood_deliveries, 271); /* every entitled pair: what gossip delivered */
+    assert_int_equal(r.flood_bytes_rx, 151230);
+    static const struct figures want = {
+        .virtual_ms = 66538,
+        .events = 2237,
+        .deliveries = 271,
+        .duplicates = 64,
+        .sessions_opened = 56,
+        .bytes_rx = 124259,
+        .bytes_tx = 124259,
+        .verify_calls = 271,
+        .verify_cached = 241,
+        .gate_refusals = 596,
+        .refused_inbound = 0,
+        .forged_refused = 0,
+        .byz_sent = 0,
+        .app_rx = {72852, 3770, 1880, 12593},
+        .trace_digest = 0x77d147bc86d75040ull,
+        .digest = "74bdb7da467aaa430b8bd9ccb96a8716ec55dcf096521a0e3fb4d37a5b1684a6"};
+    assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);
     const char *topos[] = {"smallworld", "hubs"};

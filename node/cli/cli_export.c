@@ -3,8 +3,8 @@
  * Formats live in node/formats/export.c; this file reads the store (read-only: it runs beside the node),
  * decides the export's gate peer, and replaces files atomically so that a consumer (Zeek rereads
  * its intel files on change, Suricata on USR2, MISP over HTTP) never sees half a file:
- *   one file:   a temporary file in the same directory (same mode a plain create would get),
- *               written, fsync'ed, renamed over PATH, then the directory fsync'ed;
+ *   one file:   a temporary file in the same directory (mode 0640 less the umask), written,
+ *               fsync'ed, renamed over PATH, then the directory fsync'ed (crypto/atomicfile.h);
  *   directory:  PATH is created if missing and each of its files is replaced that way, in the
  *               order export_file_names() gives (lists before the rules that load them, the MISP
  *               events before the manifest that names them). A failed export leaves every file that
@@ -16,9 +16,7 @@
  */
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crypto/atomicfile.h"
 #include "node/cli/cli.h"
 #include "node/formats/export.h"
 #include "node/formats/timefmt.h"
 
 #define CMD "export"
-#define EVERY_MIN_MS 1000
 
 struct export_args {
     const char *conf, *format, *max_tlp, *since, *every, *out;
@@ -110,7 +108,7 @@ static int parse_args(int argc, char **argv, struct export_args *a, struct expor
         return CLI_USAGE;
     }
     if (a->every && (timefmt_parse_duration(a->every, &a->every_ms) != TIMEFMT_OK ||
-                     a->every_ms < EVERY_MIN_MS)) {
+                     a->every_ms < LIMIT_EXPORT_EVERY_MIN_MS)) {
         cli_error(CMD, "--every '%s' is not a duration of at least 1s (like 30s, 5m)", a->every);
         return CLI_USAGE;
     }
@@ -154,62 +152,50 @@ static int source_each(void *src, export_record_cb cb, void *cb_ctx)
 
 /* ---- atomic files ---- */
 
-static void fsync_dir(const char *dir)
-{
-    const int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        (void)fsync(fd); /* best effort: the data itself was fsync'ed before the rename */
-        close(fd);
-    }
-}
-
-/* The directory part of path, in out. */
-static void dir_of(const char *path, char out[LIMIT_PATH_BYTES])
-{
-    char copy[LIMIT_PATH_BYTES];
-    snprintf(copy, sizeof copy, "%s", path);
-    snprintf(out, LIMIT_PATH_BYTES, "%s", dirname(copy));
-}
-
-/* Writes one export file to path through a temporary file beside it. */
+/* Writes one export file to path through a temporary file beside it (crypto/atomicfile.h). */
 static int write_atomic(const char *path, const struct export_job *job, const char *name,
                         struct export_stats *st)
 {
-    char tmp[LIMIT_PATH_BYTES + 16];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= sizeof tmp) {
+    const mode_t um = umask(0);
+    umask(um);
+    struct atomicfile af;
+    /* Group-readable at most: an AMBER export is for the SOC's own tools, never for every local
+     * user. */
+    const int arc = atomicfile_open(&af, path, ATOMICFILE_REPLACE, 0640 & ~um);
+    if (arc == ATOMICFILE_E_PATH) {
         cli_error(CMD, "-o path too long");
         return CLI_USAGE;
     }
-    const int fd = mkstemp(tmp);
-    if (fd < 0) {
+    if (arc != ATOMICFILE_OK) {
         cli_error(CMD, "cannot create a file beside %s: %s", path, strerror(errno));
         return CLI_FAIL;
     }
-    const mode_t um = umask(0);
-    umask(um);
-    FILE *f = fdopen(fd, "w");
-    int erc = EXPORT_E_IO;
-    /* Group-readable at most: an AMBER export is for the SOC's own tools, never for every local
-     * user. */
-    if (f && fchmod(fd, 0640 & ~um) == 0)
-        erc = export_write(job, name, f, st);
-    if (erc == EXPORT_OK && fsync(fd) != 0)
+    /* A stream of its own descriptor: fclose() flushes it, the commit fsyncs and closes af's. */
+    const int fd = dup(af.fd);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f && fd >= 0)
+        close(fd);
+    int erc = f ? export_write(job, name, f, st) : EXPORT_E_IO;
+    int saved = errno; /* of the write that failed, not of the cleanup after it */
+    if (f && fclose(f) != 0 && erc == EXPORT_OK) {
         erc = EXPORT_E_IO;
-    const int saved = errno;
-    if (f ? fclose(f) != 0 : close(fd) != 0)
-        erc = erc == EXPORT_OK ? EXPORT_E_IO : erc;
-    if (erc == EXPORT_OK && rename(tmp, path) == 0) {
-        char dir[LIMIT_PATH_BYTES];
-        dir_of(path, dir);
-        fsync_dir(dir);
-        return CLI_OK;
+        saved = errno;
     }
-    if (erc == EXPORT_OK)
-        cli_error(CMD, "cannot replace %s: %s", path, strerror(errno));
-    else
-        cli_error(CMD, "writing %s: %s%s%s", path, export_strerror(erc),
-                  erc == EXPORT_E_IO ? ": " : "", erc == EXPORT_E_IO ? strerror(saved) : "");
-    unlink(tmp);
+    if (erc != EXPORT_OK) {
+        atomicfile_abort(&af);
+    } else {
+        const int crc = atomicfile_commit(&af);
+        if (crc == ATOMICFILE_OK)
+            return CLI_OK;
+        if (crc == ATOMICFILE_E_RENAME) {
+            cli_error(CMD, "cannot replace %s: %s", path, strerror(errno));
+            return CLI_FAIL;
+        }
+        erc = EXPORT_E_IO;
+        saved = errno;
+    }
+    cli_error(CMD, "writing %s: %s%s%s", path, export_strerror(erc),
+              erc == EXPORT_E_IO ? ": " : "", erc == EXPORT_E_IO ? strerror(saved) : "");
     return CLI_FAIL;
 }
 
@@ -222,7 +208,7 @@ static int write_dir(const char *path, const struct export_job *job, struct expo
                                                                    : strerror(errno));
         return CLI_FAIL;
     }
-    char names[EXPORT_MAX_FILES][EXPORT_FILE_NAME_BYTES];
+    char names[LIMIT_EXPORT_FILES][LIMIT_EXPORT_FILE_NAME_BYTES];
     const size_t n = export_file_names(job, names);
     for (size_t i = 0; i < n; i++) {
         char file[LIMIT_PATH_BYTES];

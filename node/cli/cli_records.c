@@ -515,7 +515,8 @@ static int load_by_id(const char *cmd, struct cli_node *n, const char *hex, stru
     if (rc == STORE_OK)
         rc = cli_load_shown(n->store, id, buf, len, seq, cli_now_ms(), s);
     if (rc != STORE_OK) {
-        cli_error(cmd, "record %s: %s", hex, rc <= -400 ? store_strerror(rc) : proto_strerror(rc));
+        cli_error(cmd, "record %s: %s", hex,
+                  ERRORS_OF(STORE, rc) ? store_strerror(rc) : proto_strerror(rc));
         return CLI_FAIL;
     }
     return CLI_OK;

@@ -13,7 +13,7 @@
  *
  * The editing functions (config_write_initial, config_peer_add, config_peer_remove) change the
  * file's text, keep every other byte as it was, validate the result with the same parser, and
- * replace the file atomically (temporary file in the same directory, fsync, rename). They never
+ * replace the file atomically (crypto/atomicfile.h: temporary file, fsync, rename). They never
  * leave an invalid config behind. Two editors running at once are not serialised: the last
  * rename wins.
  *
@@ -31,16 +31,26 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto/errors.h"
 #include "proto/limits.h"
 #include "proto/tlp.h"
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_CONFIG in proto/errors.h; the
+ * comments say when each happens. */
+#define CONFIG_ERRORS(X)                                                                           \
+    /* cannot open, read or write a file (the message says which) */                               \
+    X(CONFIG_E_IO, ERRORS_BASE_CONFIG - 0, "cannot read or write the config file")                 \
+    /* the config (or the edited result) has problems; see diag / err */                           \
+    X(CONFIG_E_INVALID, ERRORS_BASE_CONFIG - 1, "invalid config")                                  \
+    /* write_initial: file exists; peer_add: key already configured */                             \
+    X(CONFIG_E_EXISTS, ERRORS_BASE_CONFIG - 2, "already exists")                                   \
+    /* peer_remove: no [Peer] with that key */                                                     \
+    X(CONFIG_E_NOTFOUND, ERRORS_BASE_CONFIG - 3, "no such peer")                                   \
+    X(CONFIG_E_NOMEM, ERRORS_BASE_CONFIG - 4, "out of memory")
+
 enum config_err {
     CONFIG_OK = 0,
-    CONFIG_E_IO = -500,       /* cannot open, read or write a file (the message says which) */
-    CONFIG_E_INVALID = -501,  /* the config (or the edited result) has problems; see diag / err */
-    CONFIG_E_EXISTS = -502,   /* write_initial: file exists; peer_add: key already configured */
-    CONFIG_E_NOTFOUND = -503, /* peer_remove: no [Peer] with that key */
-    CONFIG_E_NOMEM = -504,
+    CONFIG_ERRORS(ERRORS_ENUM)
 };
 
 const char *config_strerror(int err);

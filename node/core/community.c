@@ -19,10 +19,7 @@ const char *community_strerror(int err)
 {
     switch (err) {
     case COMMUNITY_OK: return "ok";
-    case COMMUNITY_E_NOMEM: return "out of memory";
-    case COMMUNITY_E_STORE: return "store error while reading rosters";
-    case COMMUNITY_E_CORRUPT: return "a stored roster does not decode";
-    case COMMUNITY_E_TOOMANY: return "more community memberships than LIMIT_GATE_MEMBERSHIPS";
+    COMMUNITY_ERRORS(ERRORS_CASE)
     default: return "unknown community error";
     }
 }

@@ -33,16 +33,25 @@
 
 #include "node/config/config.h"
 #include "node/core/gate.h"
+#include "proto/errors.h"
 #include "proto/limits.h"
 #include "proto/record.h"
 #include "store/store.h"
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_COMMUNITY in proto/errors.h; the
+ * comments say when each happens. */
+#define COMMUNITY_ERRORS(X)                                                                        \
+    X(COMMUNITY_E_NOMEM, ERRORS_BASE_COMMUNITY - 0, "out of memory")                               \
+    /* the store failed (store_err in the table's last_store_err) */                               \
+    X(COMMUNITY_E_STORE, ERRORS_BASE_COMMUNITY - 1, "store error while reading rosters")           \
+    X(COMMUNITY_E_CORRUPT, ERRORS_BASE_COMMUNITY - 2, "a stored roster does not decode")           \
+    /* more memberships than LIMIT_GATE_MEMBERSHIPS: list was cut */                               \
+    X(COMMUNITY_E_TOOMANY, ERRORS_BASE_COMMUNITY - 3,                                              \
+      "more community memberships than LIMIT_GATE_MEMBERSHIPS")
+
 enum community_err {
     COMMUNITY_OK = 0,
-    COMMUNITY_E_NOMEM = -800,
-    COMMUNITY_E_STORE = -801,   /* the store failed (store_err in the table's last_store_err) */
-    COMMUNITY_E_CORRUPT = -802, /* a stored roster does not decode */
-    COMMUNITY_E_TOOMANY = -803, /* more memberships than LIMIT_GATE_MEMBERSHIPS: list was cut */
+    COMMUNITY_ERRORS(ERRORS_ENUM)
 };
 
 const char *community_strerror(int err);

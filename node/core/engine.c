@@ -53,19 +53,7 @@ const char *engine_strerror(int err)
 {
     switch (err) {
     case ENGINE_OK: return "ok";
-    case ENGINE_E_NOMEM: return "out of memory";
-    case ENGINE_E_PEERS: return "too many peers or a duplicate peer key";
-    case ENGINE_E_RATE: return "too many connections from this address";
-    case ENGINE_E_HALF_OPEN: return "too many handshakes in progress";
-    case ENGINE_E_CONNS: return "no free connection slot";
-    case ENGINE_E_HS_TIMEOUT: return "handshake timed out";
-    case ENGINE_E_DEAD: return "peer silent too long";
-    case ENGINE_E_DUPLICATE: return "duplicate session";
-    case ENGINE_E_REMOVED: return "peer removed from config";
-    case ENGINE_E_SHUTDOWN: return "shutting down";
-    case ENGINE_E_CONNECT: return "connection failed or lost";
-    case ENGINE_E_NOT_CONNECTED: return "peer not connected";
-    case ENGINE_E_SELF: return "own key listed as a peer";
+    ENGINE_ERRORS(ERRORS_CASE)
     default: return session_strerror(err);
     }
 }

@@ -29,29 +29,45 @@
 
 #include "crypto/keys.h"
 #include "node/core/session.h"
+#include "proto/errors.h"
 #include "proto/limits.h"
 
 typedef uint64_t engine_conn;
 
-#define ENGINE_HOST_BYTES 256 /* DNS name limit is 253 */
-#define ENGINE_ADDR_BYTES 64  /* "[v6 address]:port" */
+#define ENGINE_HOST_BYTES LIMIT_ENGINE_HOST_BYTES /* proto/limits.h */
+#define ENGINE_ADDR_BYTES LIMIT_ENGINE_ADDR_BYTES
 #define ENGINE_NO_PEER SIZE_MAX
+
+/* Error codes: X(name, value, message), range ERRORS_BASE_ENGINE in proto/errors.h; the
+ * comments say when each happens. */
+#define ENGINE_ERRORS(X)                                                                           \
+    X(ENGINE_E_NOMEM, ERRORS_BASE_ENGINE - 0, "out of memory")                                     \
+    /* more than LIMIT_PEERS peers, or a duplicate key */                                          \
+    X(ENGINE_E_PEERS, ERRORS_BASE_ENGINE - 1, "too many peers or a duplicate peer key")            \
+    /* inbound connection refused: address over its rate */                                        \
+    X(ENGINE_E_RATE, ERRORS_BASE_ENGINE - 2, "too many connections from this address")             \
+    /* inbound connection refused: too many handshakes */                                          \
+    X(ENGINE_E_HALF_OPEN, ERRORS_BASE_ENGINE - 3, "too many handshakes in progress")               \
+    X(ENGINE_E_CONNS, ERRORS_BASE_ENGINE - 4, "no free connection slot")                           \
+    /* handshake not finished within LIMIT_HANDSHAKE_MS */                                         \
+    X(ENGINE_E_HS_TIMEOUT, ERRORS_BASE_ENGINE - 5, "handshake timed out")                          \
+    /* nothing received for LIMIT_DEAD_MS */                                                       \
+    X(ENGINE_E_DEAD, ERRORS_BASE_ENGINE - 6, "peer silent too long")                               \
+    /* lost the simultaneous-dial tie-break */                                                     \
+    X(ENGINE_E_DUPLICATE, ERRORS_BASE_ENGINE - 7, "duplicate session")                             \
+    /* peer removed from the config */                                                             \
+    X(ENGINE_E_REMOVED, ERRORS_BASE_ENGINE - 8, "peer removed from config")                        \
+    X(ENGINE_E_SHUTDOWN, ERRORS_BASE_ENGINE - 9, "shutting down")                                  \
+    /* TCP connect failed or connection lost */                                                    \
+    X(ENGINE_E_CONNECT, ERRORS_BASE_ENGINE - 10, "connection failed or lost")                      \
+    /* engine_send() to a peer without an open session */                                          \
+    X(ENGINE_E_NOT_CONNECTED, ERRORS_BASE_ENGINE - 11, "peer not connected")                       \
+    /* the node's own key is listed as a peer */                                                   \
+    X(ENGINE_E_SELF, ERRORS_BASE_ENGINE - 12, "own key listed as a peer")
 
 enum engine_err {
     ENGINE_OK = 0,
-    ENGINE_E_NOMEM = -750,
-    ENGINE_E_PEERS = -751,       /* more than LIMIT_PEERS peers, or a duplicate key */
-    ENGINE_E_RATE = -752,        /* inbound connection refused: address over its rate */
-    ENGINE_E_HALF_OPEN = -753,   /* inbound connection refused: too many handshakes */
-    ENGINE_E_CONNS = -754,       /* no free connection slot */
-    ENGINE_E_HS_TIMEOUT = -755,  /* handshake not finished within LIMIT_HANDSHAKE_MS */
-    ENGINE_E_DEAD = -756,        /* nothing received for LIMIT_DEAD_MS */
-    ENGINE_E_DUPLICATE = -757,   /* lost the simultaneous-dial tie-break */
-    ENGINE_E_REMOVED = -758,     /* peer removed from the config */
-    ENGINE_E_SHUTDOWN = -759,
-    ENGINE_E_CONNECT = -760,     /* TCP connect failed or connection lost */
-    ENGINE_E_NOT_CONNECTED = -761, /* engine_send() to a peer without an open session */
-    ENGINE_E_SELF = -762,        /* the node's own key is listed as a peer */
+    ENGINE_ERRORS(ERRORS_ENUM)
 };
 
 /* Also names session errors (SESSION_E_*). */

@@ -1,7 +1,7 @@
 /* gate.c - the forwarding gate (contract in gate.h, rules and examples in docs/SHARING.md).
  *
  * Written as small predicates that each answer one question from the rule table, so that a
- * reviewer can hold each line of DESIGN.md §5 against one function. Every predicate fails closed:
+ * reviewer can hold each line of docs/SHARING.md "The rule" against one function. Every predicate fails closed:
  * anything it cannot establish is "no".
  */
 #include "node/core/gate.h"
@@ -48,7 +48,7 @@ static bool record_valid(const struct proto_record *r)
 }
 
 /* Only revocations and sightings have a target. Only the origin of a record may revoke it
- * (DESIGN.md §4): a target from another origin means the caller paired the wrong records. Anyone
+ * (docs/PROTOCOL.md "Records"): a target from another origin means the caller paired the wrong records. Anyone
  * may sight a record. */
 static bool target_pair_valid(const struct proto_record *r, const struct gate_record_state *st)
 {

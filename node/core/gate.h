@@ -1,4 +1,4 @@
-/* gate.h - the forwarding gate: may node N let record R reach peer P? (DESIGN.md §5)
+/* gate.h - the forwarding gate: may node N let record R reach peer P? (docs/SHARING.md)
  *
  * This is the security property of tlpmesh. Every byte that leaves a node and names a record (the
  * record itself, an announcement of its id, a reconciliation fingerprint over it, an export line,

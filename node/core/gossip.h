@@ -1,47 +1,49 @@
-/* gossip.h - record dissemination between peers, sans-IO (DESIGN.md §4-§8, docs/PROTOCOL.md
+/* gossip.h - record dissemination between peers, sans-IO (docs/ARCHITECTURE.md, docs/PROTOCOL.md
  * "Gossip").
  *
  * What it does: receives RECORDS, dedupes them on id BEFORE any signature check, has them verified
  * (decode + time rules + signature) through io.verify, commits verified ones in one store batch per
  * gossip_flush(), and only then forwards: the origin pushes its own new records in full to every
- * peer the gate allows; a relay ANNOUNCEs the short id (first 8 bytes of the record id) on the
- * next LIMIT_ANNOUNCE_TICK_MS step but one to every peer the gate allows that is not known to
- * have it; a peer that lacks an announced id asks with WANT. Each session reconciles
- * (node/core/recon.h) the records the gate lets either side reveal, so whatever announcements missed
- * is caught up.
+ * peer the gate allows; a relay ANNOUNCEs the short id (first 8 bytes of the record id) on the next
+ * LIMIT_ANNOUNCE_TICK_MS step but one to every peer the gate allows that is not known to have it; a
+ * peer that lacks an announced id asks with WANT. Each session reconciles (node/core/recon.h) the
+ * records the gate lets either side reveal, so whatever announcements missed is caught up.
  *
  * Inbound, every verified record from a peer also passes the gate from the sender's side: could
- * that peer (its key, and the organisation and communities this node's config and rosters give
- * it) have been allowed to send it to this node? Facts the receiver cannot know (whether the
- * sender counts it as a client, the ceiling it set, who is a member of the communities the record
- * names) are taken in the sender's favour. A refused
- * record is dropped and counted (refused_inbound), as if never received; the session stays up.
+ * that peer (its key, and the organisation and communities this node's config and rosters give it)
+ * have been allowed to send it to this node? Facts the receiver cannot know (whether the sender
+ * counts it as a client, the ceiling it set, who is a member of the communities the record names)
+ * are taken in the sender's favour. A refused record is dropped and counted (refused_inbound), as
+ * if never received; the session stays up.
  *
- * The gate (node/core/gate.h) decides every item that leaves: records pushed or sent on WANT (gate_check
- * when queued and again when written), announced ids (gate_check), reconciliation sets
- * (gate_may_reveal_id). All of them pass through one static function in gossip.c; built with
- * -DGOSSIP_TEST_GATE_HOOK, every item written into an outgoing message is reported to
- * gossip_test_emit_hook so a test can hold it against an independent oracle.
+ * The gate (node/core/gate.h) decides every item that leaves: records pushed or sent on WANT
+ * (gate_check when queued and again when written), announced ids (gate_check), reconciliation sets
+ * (gate_may_reveal_id). All of them pass through one function (gossip_gate_out, gossip_send.c);
+ * built with -DGOSSIP_TEST_GATE_HOOK, every item written into an outgoing message is reported to
+ * gossip_test_emit_hook so a test can hold it against an independent oracle. The implementation's
+ * files and tables: gossip_int.h.
  *
  * Sans-IO: no clock, socket, random source or thread. The caller passes now (one monotonic clock
  * for timers) and wall-clock Unix ms (for record time rules and the gate's expiry), a hash key
- * (random bytes) at init, and implements struct gossip_io and struct gossip_store_ops. Store calls
+ * (random bytes) at init, and implements struct gossip_io and struct gossip_store_ops
+ * (store/gossip_store.h: over LMDB, store/gossip_lmdb.h, or memory, store/memstore.h). Store calls
  * are synchronous (LMDB reads are microseconds; commits happen once per gossip_flush). Signature
  * checks are asynchronous: io.verify hands over a job; the caller runs gossip_job_run() on any
  * thread and gives the job back with gossip_on_verified() on the gossip thread.
  *
- * Peers are slots 0..max_peers-1 (node/shell/run.c uses the engine's peer index). A malformed message
- * makes gossip_on_message return GOSSIP_E_MALFORMED and call io.close_peer; a record with a bad
- * signature or encoding (which an honest relay never forwards: it verifies first) closes that
+ * Peers are slots 0..max_peers-1 (node/shell/run.c uses the engine's peer index). A malformed
+ * message makes gossip_on_message return GOSSIP_E_MALFORMED and call io.close_peer; a record with a
+ * bad signature or encoding (which an honest relay never forwards: it verifies first) closes that
  * peer's session too.
  *
- * Re-entrance: io callbacks must not call into gossip. An event they cause (a failed send that
- * ends a session, hence gossip_peer_down) is reported after the gossip call returns.
+ * Re-entrance: io callbacks must not call into gossip. An event they cause (a failed send that ends
+ * a session, hence gossip_peer_down) is reported after the gossip call returns.
  *
  * Ownership: struct gossip is opaque: gossip_new() allocates, gossip_free() releases (no job may be
- * out: wait for every io.verify job to come back first). Jobs are owned by gossip; between io.verify
- * and gossip_on_verified the caller may only read and run them. No function keeps a pointer to its
- * arguments except gossip_new (the store ops context and io context must outlive the gossip).
+ * out: wait for every io.verify job to come back first). Jobs are owned by gossip; between
+ * io.verify and gossip_on_verified the caller may only read and run them. No function keeps a
+ * pointer to its arguments except gossip_new (the store ops context and io context must outlive the
+ * gossip).
  */
 #ifndef TLPMESH_NODE_GOSSIP_H
 #define TLPMESH_NODE_GOSSIP_H
@@ -51,11 +53,13 @@
 #include <stdint.h>
 
 #include "node/core/gate.h"
+#include "proto/errors.h"
 #include "proto/limits.h"
+#include "store/gossip_store.h"
 #include "store/store.h"
 
-#define GOSSIP_SHORT_ID_BYTES 8
-#define GOSSIP_HASH_KEY_BYTES 16
+#define GOSSIP_SHORT_ID_BYTES LIMIT_SHORT_ID_BYTES /* of ANNOUNCE and WANT items */
+#define GOSSIP_HASH_KEY_BYTES LIMIT_HASH_KEY_BYTES /* of gossip_params.hash_key */
 #define GOSSIP_LOCAL SIZE_MAX /* "from" of a record this node published itself */
 
 /* Application message types on the session (node/core/session.h: >= SESSION_MSG_APP_FIRST). */
@@ -67,38 +71,26 @@ enum gossip_msg {
     GOSSIP_MSG_RECON_REQ = 20, /* empty: "my view of you changed, reconcile soon" */
 };
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_GOSSIP in proto/errors.h; the
+ * comments say when each happens. */
+#define GOSSIP_ERRORS(X)                                                                           \
+    X(GOSSIP_E_NOMEM, ERRORS_BASE_GOSSIP - 0, "out of memory")                                     \
+    /* a message that does not parse: the session is closed */                                     \
+    X(GOSSIP_E_MALFORMED, ERRORS_BASE_GOSSIP - 1, "malformed gossip message")                      \
+    /* bad argument (peer slot out of range, ...) */                                               \
+    X(GOSSIP_E_INVAL, ERRORS_BASE_GOSSIP - 2, "invalid argument to gossip")                        \
+    X(GOSSIP_E_STORE, ERRORS_BASE_GOSSIP - 3, "record store failed") /* the store failed */        \
+    /* reconciliation refused the peer's message: session closed */                                \
+    X(GOSSIP_E_RECON, ERRORS_BASE_GOSSIP - 4, "reconciliation message refused")                    \
+    /* the peer sent a record that does not verify: session closed */                              \
+    X(GOSSIP_E_FORGED, ERRORS_BASE_GOSSIP - 5, "peer sent a record that does not verify")
+
 enum gossip_err {
     GOSSIP_OK = 0,
-    GOSSIP_E_NOMEM = -1000,
-    GOSSIP_E_MALFORMED = -1001, /* a message that does not parse: the session is closed */
-    GOSSIP_E_INVAL = -1002,     /* bad argument (peer slot out of range, ...) */
-    GOSSIP_E_STORE = -1003,     /* the store failed */
-    GOSSIP_E_RECON = -1004,     /* reconciliation refused the peer's message: session closed */
-    GOSSIP_E_FORGED = -1005,    /* the peer sent a record that does not verify: session closed */
+    GOSSIP_ERRORS(ERRORS_ENUM)
 };
 
 const char *gossip_strerror(int err);
-
-/* The store, as gossip uses it. Return conventions follow store.h (negative store_err on failure).
- * Two implementations: gossip_lmdb_init() below, memstore_gossip_ops() (store/memstore.h). */
-struct gossip_store_ops {
-    void *ctx;
-    int (*has)(void *ctx, const uint8_t id[LIMIT_ID_BYTES]); /* 1, 0, or < 0 */
-    /* STORE_OK, STORE_E_NOTFOUND, STORE_E_NOSPACE, ... */
-    int (*get)(void *ctx, const uint8_t id[LIMIT_ID_BYTES], uint8_t *buf, size_t cap,
-               size_t *len);
-    /* Every stored record whose id starts with the 8-byte short id. */
-    int (*find_short)(void *ctx, const uint8_t sid[GOSSIP_SHORT_ID_BYTES], store_record_cb cb,
-                      void *cb_ctx);
-    /* store_put_batch semantics with items[].rec NULL (the bodies were decoded and verified by
-     * gossip; the store decodes each again, one at a time, for its indexes), n <=
-     * LIMIT_GOSSIP_COMMIT_BATCH: gossip commits what one loop turn verified in one call. */
-    int (*put_batch)(void *ctx, struct store_put *items, size_t n);
-    int (*is_revoked)(void *ctx, const uint8_t id[LIMIT_ID_BYTES],
-                      const uint8_t origin[LIMIT_KEY_BYTES]);
-    /* Every record with seq > since, in seq order (store_iter_seq). */
-    int (*iter_seq)(void *ctx, uint64_t since, store_record_cb cb, void *cb_ctx);
-};
 
 /* One record to verify; result is set by gossip_job_run(). */
 struct gossip_job_item {
@@ -153,7 +145,7 @@ struct gossip_params {
     size_t max_peers;                  /* peer slots, 1..LIMIT_PEERS */
     /* Table sizes, 0 = the LIMIT_ default; simnet runs thousands of nodes with smaller ones. */
     size_t recent_cap;                 /* known-by entries, <= LIMIT_GOSSIP_RECENT */
-    size_t cand_cap;                   /* records in verification/commit, <= LIMIT_GOSSIP_CANDIDATES */
+    size_t cand_cap;                   /* records verified/committed, <= LIMIT_GOSSIP_CANDIDATES */
     size_t want_cap;                   /* short ids being fetched, <= LIMIT_GOSSIP_WANTS */
     size_t announce_cap;               /* records awaiting announcement, <= ..._ANNOUNCE_QUEUE */
     uint64_t start_seq;                /* local scan starts after this seq (the store's last) */
@@ -226,14 +218,6 @@ bool gossip_idle(const struct gossip *g);
 const struct gossip_stats *gossip_stats(const struct gossip *g);
 /* NULL for a slot never used. */
 const struct gossip_peer_stats *gossip_peer_stats(const struct gossip *g, size_t peer);
-
-/* The LMDB adapter: gossip_store_ops over store.h. a is caller-owned and must outlive the ops;
- * it allocates nothing (store_put_batch decodes the bodies): gossip_lmdb_free only detaches it. */
-struct gossip_lmdb {
-    struct store *s;
-};
-int gossip_lmdb_init(struct gossip_lmdb *a, struct store *s, struct gossip_store_ops *ops);
-void gossip_lmdb_free(struct gossip_lmdb *a);
 
 #ifdef GOSSIP_TEST_GATE_HOOK
 enum gossip_emit { GOSSIP_EMIT_RECORD, GOSSIP_EMIT_ANNOUNCE, GOSSIP_EMIT_RECON_ITEM };

@@ -1078,21 +1078,7 @@ const char *recon_strerror(int err)
 {
     switch (err) {
     case RECON_OK: return "ok";
-    case RECON_E_INPUT: return "reconciliation input invalid (items unsorted, duplicated or bad argument)";
-    case RECON_E_NOMEM: return "out of memory";
-    case RECON_E_VERSION: return "reconciliation message has an unknown version";
-    case RECON_E_TRUNCATED: return "reconciliation message truncated";
-    case RECON_E_VARINT: return "reconciliation message has a malformed varint";
-    case RECON_E_BOUND: return "reconciliation range bound not above the previous one or malformed";
-    case RECON_E_MODE: return "reconciliation range has an unknown mode";
-    case RECON_E_COUNT: return "reconciliation range lists too many items";
-    case RECON_E_ITEM: return "reconciliation item outside its range or out of order";
-    case RECON_E_TRAILING: return "reconciliation message has trailing bytes";
-    case RECON_E_PROTO: return "reconciliation DIFF inconsistent with the local set";
-    case RECON_E_ROUNDS: return "reconciliation exceeded its round limit";
-    case RECON_E_TOO_BIG: return "reconciliation message over the size limit";
-    case RECON_E_NOSPACE: return "reconciliation output buffer too small";
-    case RECON_E_LIMIT: return "reconciliation exceeded a range or id limit";
+    RECON_ERRORS(ERRORS_CASE)
     default: return "unknown reconciliation error";
     }
 }

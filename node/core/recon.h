@@ -1,4 +1,4 @@
-/* recon.h - range-based set reconciliation of record ids between two peers (DESIGN.md §6, §8).
+/* recon.h - range-based set reconciliation of record ids between two peers (docs/PROTOCOL.md "Reconciliation").
  *
  * After a partition or a restart two peers find the symmetric difference of the record sets each
  * may send the other, at a cost that grows with the difference d, not with the stores:
@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/errors.h"
 #include "proto/limits.h"
 
 #define RECON_VERSION 0x01 /* first byte of every message */
@@ -61,23 +62,46 @@ struct recon_diff {
     void *ctx;
 };
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_RECON in proto/errors.h; the
+ * comments say when each happens. */
+#define RECON_ERRORS(X)                                                                            \
+    /* items unsorted, duplicated, ts == UINT64_MAX, or bad argument */                            \
+    X(RECON_E_INPUT, ERRORS_BASE_RECON - 0,                                                        \
+      "reconciliation input invalid (items unsorted, duplicated or bad argument)")                 \
+    X(RECON_E_NOMEM, ERRORS_BASE_RECON - 1, "out of memory") /* allocation failed */               \
+    /* message does not start with RECON_VERSION */                                                \
+    X(RECON_E_VERSION, ERRORS_BASE_RECON - 2, "reconciliation message has an unknown version")     \
+    /* message ends inside a range, or before a range reaching infinity */                         \
+    X(RECON_E_TRUNCATED, ERRORS_BASE_RECON - 3, "reconciliation message truncated")                \
+    /* varint longer than 64 bits or not minimally encoded */                                      \
+    X(RECON_E_VARINT, ERRORS_BASE_RECON - 4, "reconciliation message has a malformed varint")      \
+    /* bound not above the previous one, prefix > 32 bytes or ending in 0 */                       \
+    X(RECON_E_BOUND, ERRORS_BASE_RECON - 5,                                                        \
+      "reconciliation range bound not above the previous one or malformed")                        \
+    /* unknown range mode */                                                                       \
+    X(RECON_E_MODE, ERRORS_BASE_RECON - 6, "reconciliation range has an unknown mode")             \
+    /* item count over LIMIT_RECON_LIST_ITEMS or the message size */                               \
+    X(RECON_E_COUNT, ERRORS_BASE_RECON - 7, "reconciliation range lists too many items")           \
+    /* listed item outside its range or not strictly ascending */                                  \
+    X(RECON_E_ITEM, ERRORS_BASE_RECON - 8,                                                         \
+      "reconciliation item outside its range or out of order")                                     \
+    /* bytes after the range that reaches infinity */                                              \
+    X(RECON_E_TRAILING, ERRORS_BASE_RECON - 9, "reconciliation message has trailing bytes")        \
+    /* DIFF inconsistent with this side's set (see PROTOCOL.md) */                                 \
+    X(RECON_E_PROTO, ERRORS_BASE_RECON - 10,                                                       \
+      "reconciliation DIFF inconsistent with the local set")                                       \
+    /* more than LIMIT_RECON_ROUNDS messages answered */                                           \
+    X(RECON_E_ROUNDS, ERRORS_BASE_RECON - 11, "reconciliation exceeded its round limit")           \
+    /* message over LIMIT_RECON_MSG_BYTES */                                                       \
+    X(RECON_E_TOO_BIG, ERRORS_BASE_RECON - 12, "reconciliation message over the size limit")       \
+    /* output capacity below LIMIT_RECON_MSG_MIN */                                                \
+    X(RECON_E_NOSPACE, ERRORS_BASE_RECON - 13, "reconciliation output buffer too small")           \
+    /* more than LIMIT_RECON_RANGES ranges or LIMIT_RECON_NEEDS ids */                             \
+    X(RECON_E_LIMIT, ERRORS_BASE_RECON - 14, "reconciliation exceeded a range or id limit")
+
 enum recon_err {
     RECON_OK = 0,
-    RECON_E_INPUT = -900,     /* items unsorted, duplicated, ts == UINT64_MAX, or bad argument */
-    RECON_E_NOMEM = -901,     /* allocation failed */
-    RECON_E_VERSION = -902,   /* message does not start with RECON_VERSION */
-    RECON_E_TRUNCATED = -903, /* message ends inside a range, or before a range reaching infinity */
-    RECON_E_VARINT = -904,    /* varint longer than 64 bits or not minimally encoded */
-    RECON_E_BOUND = -905,     /* bound not above the previous one, prefix > 32 bytes or ending in 0 */
-    RECON_E_MODE = -906,      /* unknown range mode */
-    RECON_E_COUNT = -907,     /* item count over LIMIT_RECON_LIST_ITEMS or the message size */
-    RECON_E_ITEM = -908,      /* listed item outside its range or not strictly ascending */
-    RECON_E_TRAILING = -909,  /* bytes after the range that reaches infinity */
-    RECON_E_PROTO = -910,     /* DIFF inconsistent with this side's set (see PROTOCOL.md) */
-    RECON_E_ROUNDS = -911,    /* more than LIMIT_RECON_ROUNDS messages answered */
-    RECON_E_TOO_BIG = -912,   /* message over LIMIT_RECON_MSG_BYTES */
-    RECON_E_NOSPACE = -913,   /* output capacity below LIMIT_RECON_MSG_MIN */
-    RECON_E_LIMIT = -914,     /* more than LIMIT_RECON_RANGES ranges or LIMIT_RECON_NEEDS ids */
+    RECON_ERRORS(ERRORS_ENUM)
 };
 
 /* Internal state; read only err_offset. */

@@ -11,22 +11,7 @@ const char *session_strerror(int err)
 {
     switch (err) {
     case SESSION_OK: return "ok";
-    case SESSION_E_FRAME: return "malformed frame";
-    case SESSION_E_FIRST: return "first frame is not a 32-byte handshake message";
-    case SESSION_E_HANDSHAKE: return "handshake failed (different network or tampered)";
-    case SESSION_E_AUTH: return "bad handshake identity (payload or signature)";
-    case SESSION_E_UNKNOWN_PEER: return "key is not an allowed peer";
-    case SESSION_E_WRONG_PEER: return "responder is not the peer that was dialled";
-    case SESSION_E_DECRYPT: return "frame failed to decrypt";
-    case SESSION_E_MESSAGE: return "malformed message";
-    case SESSION_E_VERSION: return "unsupported protocol version";
-    case SESSION_E_PEER_CLOSED: return "closed by peer";
-    case SESSION_E_NONCE: return "nonce exhausted";
-    case SESSION_E_STATE: return "session not open";
-    case SESSION_E_SIZE: return "message too large";
-    case SESSION_E_SEND: return "send queue full";
-    case SESSION_E_NOMEM: return "out of memory";
-    case SESSION_E_PROLOGUE: return "network name too long";
+    SESSION_ERRORS(ERRORS_CASE)
     default: return "unknown session error";
     }
 }

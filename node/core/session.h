@@ -1,4 +1,4 @@
-/* session.h - one authenticated channel over one TCP connection, sans-IO (DESIGN.md §3).
+/* session.h - one authenticated channel over one TCP connection, sans-IO (docs/ARCHITECTURE.md, docs/PROTOCOL.md "Channel").
  *
  * Bytes in, events and bytes out; no socket, clock or random source. The engine feeds what the
  * socket delivered to session_feed(); the session calls back to send framed bytes, to ask whether
@@ -32,6 +32,7 @@
 
 #include "crypto/keys.h"
 #include "crypto/noise.h"
+#include "proto/errors.h"
 #include "proto/limits.h"
 
 #define SESSION_VERSION 1
@@ -65,24 +66,44 @@ enum session_close {
     SESSION_CLOSE_OVERLOAD = 6,  /* send queue full */
 };
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_SESSION in proto/errors.h; the
+ * comments say when each happens. */
+#define SESSION_ERRORS(X)                                                                          \
+    /* frame length 0 or wrong for the handshake step */                                           \
+    X(SESSION_E_FRAME, ERRORS_BASE_SESSION - 0, "malformed frame")                                 \
+    /* responder: first frame length is not 32 */                                                  \
+    X(SESSION_E_FIRST, ERRORS_BASE_SESSION - 1, "first frame is not a 32-byte handshake message")  \
+    /* Noise rejected a handshake message (other network?) */                                      \
+    X(SESSION_E_HANDSHAKE, ERRORS_BASE_SESSION - 2,                                                \
+      "handshake failed (different network or tampered)")                                          \
+    /* handshake payload not 96 bytes or bad signature */                                          \
+    X(SESSION_E_AUTH, ERRORS_BASE_SESSION - 3, "bad handshake identity (payload or signature)")    \
+    /* Ed25519 key is not an allowed peer */                                                       \
+    X(SESSION_E_UNKNOWN_PEER, ERRORS_BASE_SESSION - 4, "key is not an allowed peer")               \
+    /* initiator: responder is not the peer it dialled */                                          \
+    X(SESSION_E_WRONG_PEER, ERRORS_BASE_SESSION - 5, "responder is not the peer that was dialled") \
+    /* transport frame failed authentication */                                                    \
+    X(SESSION_E_DECRYPT, ERRORS_BASE_SESSION - 6, "frame failed to decrypt")                       \
+    /* malformed message (reserved type, bad HELLO/CLOSE) */                                       \
+    X(SESSION_E_MESSAGE, ERRORS_BASE_SESSION - 7, "malformed message")                             \
+    /* HELLO with a version we do not speak */                                                     \
+    X(SESSION_E_VERSION, ERRORS_BASE_SESSION - 8, "unsupported protocol version")                  \
+    /* peer sent CLOSE (reason in session.peer_reason) */                                          \
+    X(SESSION_E_PEER_CLOSED, ERRORS_BASE_SESSION - 9, "closed by peer")                            \
+    X(SESSION_E_NONCE, ERRORS_BASE_SESSION - 10, "nonce exhausted")                                \
+    /* send before the session is open, or after close */                                          \
+    X(SESSION_E_STATE, ERRORS_BASE_SESSION - 11, "session not open")                               \
+    /* application body larger than SESSION_MAX_BODY */                                            \
+    X(SESSION_E_SIZE, ERRORS_BASE_SESSION - 12, "message too large")                               \
+    /* the send callback refused the bytes (queue full) */                                         \
+    X(SESSION_E_SEND, ERRORS_BASE_SESSION - 13, "send queue full")                                 \
+    X(SESSION_E_NOMEM, ERRORS_BASE_SESSION - 14, "out of memory")                                  \
+    /* network name too long for the prologue */                                                   \
+    X(SESSION_E_PROLOGUE, ERRORS_BASE_SESSION - 15, "network name too long")
+
 enum session_err {
     SESSION_OK = 0,
-    SESSION_E_FRAME = -700,        /* frame length 0 or wrong for the handshake step */
-    SESSION_E_FIRST = -701,        /* responder: first frame length is not 32 */
-    SESSION_E_HANDSHAKE = -702,    /* Noise rejected a handshake message (other network?) */
-    SESSION_E_AUTH = -703,         /* handshake payload not 96 bytes or bad signature */
-    SESSION_E_UNKNOWN_PEER = -704, /* Ed25519 key is not an allowed peer */
-    SESSION_E_WRONG_PEER = -705,   /* initiator: responder is not the peer it dialled */
-    SESSION_E_DECRYPT = -706,      /* transport frame failed authentication */
-    SESSION_E_MESSAGE = -707,      /* malformed message (reserved type, bad HELLO/CLOSE) */
-    SESSION_E_VERSION = -708,      /* HELLO with a version we do not speak */
-    SESSION_E_PEER_CLOSED = -709,  /* peer sent CLOSE (reason in session.peer_reason) */
-    SESSION_E_NONCE = -710,        /* nonce exhausted */
-    SESSION_E_STATE = -711,        /* send before the session is open, or after close */
-    SESSION_E_SIZE = -712,         /* application body larger than SESSION_MAX_BODY */
-    SESSION_E_SEND = -713,         /* the send callback refused the bytes (queue full) */
-    SESSION_E_NOMEM = -714,
-    SESSION_E_PROLOGUE = -715,     /* network name too long for the prologue */
+    SESSION_ERRORS(ERRORS_ENUM)
 };
 
 const char *session_strerror(int err);

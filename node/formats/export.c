@@ -35,10 +35,7 @@ const char *export_strerror(int err)
 {
     switch (err) {
     case EXPORT_OK: return "ok";
-    case EXPORT_E_IO: return "write failed";
-    case EXPORT_E_NOMEM: return "out of memory";
-    case EXPORT_E_SOURCE: return "reading the records failed";
-    case EXPORT_E_INVAL: return "invalid export job";
+    EXPORT_ERRORS(ERRORS_CASE)
     default: return "unknown export error";
     }
 }
@@ -882,14 +879,14 @@ static const struct format_def formats[EXPORT_FORMAT_COUNT] = {
 struct dir_file {
     const struct file_def *def;
     int level; /* the MISP event's TLP level; -1 for every other file */
-    char name[EXPORT_FILE_NAME_BYTES];
+    char name[LIMIT_EXPORT_FILE_NAME_BYTES];
 };
 
 /* The files of job's directory format in writing order. A MISP event file is written for every
  * level, not only those that hold records: the names depend on the format alone, and an export
  * empties the file of a level that has none now (records revoked or expired, a lower --max-tlp
  * than the last export into the same directory), so no file keeps records that left the export. */
-static size_t dir_files(const struct export_job *job, struct dir_file out[EXPORT_MAX_FILES])
+static size_t dir_files(const struct export_job *job, struct dir_file out[LIMIT_EXPORT_FILES])
 {
     assert(export_format_is_dir(job->format));
     const struct format_def *fd = &formats[job->format];
@@ -898,14 +895,14 @@ static size_t dir_files(const struct export_job *job, struct dir_file out[EXPORT
         const bool event = strcmp(fd->files[i].name, EVENT_FILE) == 0;
         const int first = event ? PROTO_TLP_CLEAR : -1, last = event ? PROTO_TLP_RED : -1;
         for (int t = first; t <= last; t++) {
-            assert(n < EXPORT_MAX_FILES);
+            assert(n < LIMIT_EXPORT_FILES);
             out[n] = (struct dir_file){.def = &fd->files[i], .level = t};
             if (event) {
                 char uuid[UUID_TEXT];
                 misp_event_uuid(job, t, uuid);
-                snprintf(out[n].name, EXPORT_FILE_NAME_BYTES, "%s.json", uuid);
+                snprintf(out[n].name, LIMIT_EXPORT_FILE_NAME_BYTES, "%s.json", uuid);
             } else {
-                snprintf(out[n].name, EXPORT_FILE_NAME_BYTES, "%s", fd->files[i].name);
+                snprintf(out[n].name, LIMIT_EXPORT_FILE_NAME_BYTES, "%s", fd->files[i].name);
             }
             n++;
         }
@@ -914,14 +911,14 @@ static size_t dir_files(const struct export_job *job, struct dir_file out[EXPORT
 }
 
 size_t export_file_names(const struct export_job *job,
-                         char names[EXPORT_MAX_FILES][EXPORT_FILE_NAME_BYTES])
+                         char names[LIMIT_EXPORT_FILES][LIMIT_EXPORT_FILE_NAME_BYTES])
 {
     if (job->format < 0 || job->format >= EXPORT_FORMAT_COUNT || !export_format_is_dir(job->format))
         return 0;
-    struct dir_file files[EXPORT_MAX_FILES];
+    struct dir_file files[LIMIT_EXPORT_FILES];
     const size_t n = dir_files(job, files);
     for (size_t i = 0; i < n; i++)
-        memcpy(names[i], files[i].name, EXPORT_FILE_NAME_BYTES);
+        memcpy(names[i], files[i].name, LIMIT_EXPORT_FILE_NAME_BYTES);
     return n;
 }
 
@@ -935,7 +932,7 @@ static bool find_file(const struct export_job *job, const char *name, struct wal
         w->def = name == NULL ? &fd->files[0] : NULL;
         return w->def != NULL;
     }
-    struct dir_file files[EXPORT_MAX_FILES];
+    struct dir_file files[LIMIT_EXPORT_FILES];
     const size_t n = name != NULL ? dir_files(job, files) : 0;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(files[i].name, name) == 0) {

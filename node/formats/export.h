@@ -1,4 +1,4 @@
-/* export.h - records out to the formats SOC tools read (DESIGN.md §1.5, docs/SHARING.md).
+/* export.h - records out to the formats SOC tools read (docs/SHARING.md "How each sending path uses the gate").
  *
  * Pure: records come from a caller-supplied iterator (struct export_source, re-runnable: a format
  * may walk the records more than once), bytes go to a caller-owned FILE *. No clock (the caller
@@ -51,6 +51,7 @@
 
 #include "node/core/gate.h"
 #include "node/formats/stixmap.h"
+#include "proto/errors.h"
 #include "proto/limits.h"
 #include "proto/record.h"
 
@@ -66,12 +67,20 @@ enum export_format {
 };
 #define EXPORT_FORMAT_COUNT 8
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_EXPORT in proto/errors.h; the
+ * comments say when each happens. */
+#define EXPORT_ERRORS(X)                                                                           \
+    X(EXPORT_E_IO, ERRORS_BASE_EXPORT - 0, "write failed") /* writing to the FILE failed */        \
+    /* out of memory building a JSON object */                                                     \
+    X(EXPORT_E_NOMEM, ERRORS_BASE_EXPORT - 1, "out of memory")                                     \
+    /* the record source reported an error */                                                      \
+    X(EXPORT_E_SOURCE, ERRORS_BASE_EXPORT - 2, "reading the records failed")                       \
+    /* bad job (format, ceiling) or a file name the format does not have */                        \
+    X(EXPORT_E_INVAL, ERRORS_BASE_EXPORT - 3, "invalid export job")
+
 enum export_err {
     EXPORT_OK = 0,
-    EXPORT_E_IO = -2200,     /* writing to the FILE failed */
-    EXPORT_E_NOMEM = -2201,  /* out of memory building a JSON object */
-    EXPORT_E_SOURCE = -2202, /* the record source reported an error */
-    EXPORT_E_INVAL = -2203,  /* bad job (format, ceiling) or a file name the format does not have */
+    EXPORT_ERRORS(ERRORS_ENUM)
 };
 
 const char *export_strerror(int err);
@@ -110,14 +119,11 @@ struct export_stats {
     uint64_t next_expiry_ms; /* earliest valid_until among them; UINT64_MAX when none */
 };
 
-#define EXPORT_MAX_FILES 10
-#define EXPORT_FILE_NAME_BYTES 64
-
 /* The files a directory format writes, in the order to write them: a file that refers to others
  * comes after them (rules after lists, manifest after event). Returns the count (0 for a
  * single-file format). */
 size_t export_file_names(const struct export_job *job,
-                         char names[EXPORT_MAX_FILES][EXPORT_FILE_NAME_BYTES]);
+                         char names[LIMIT_EXPORT_FILES][LIMIT_EXPORT_FILE_NAME_BYTES]);
 
 /* Writes one file of the export to out: name NULL for a single-file format, else one of
  * export_file_names(). Adds to *st (may be NULL; initialise with export_stats_init). */

@@ -23,11 +23,7 @@ static const char truncated_note[] = " [truncated]";
 const char *import_strerror(int err)
 {
     switch (err) {
-    case IMPORT_E_IO: return "cannot read the input";
-    case IMPORT_E_FORMAT: return "input is not in the expected format";
-    case IMPORT_E_LIMIT: return "input is over a limit";
-    case IMPORT_E_USAGE: return "options do not fit the format";
-    case IMPORT_E_NOMEM: return "out of memory";
+    IMPORT_ERRORS(ERRORS_CASE)
     default: return "unknown import error";
     }
 }
@@ -130,28 +126,14 @@ struct meta {
     uint64_t valid_until_ms;
 };
 
-/* Length of the UTF-8 sequence a lead byte announces; 0 for a byte that cannot start one. */
-static size_t utf8_seq_len(unsigned char lead)
-{
-    if (lead < 0x80)
-        return 1;
-    if (lead >= 0xc2 && lead <= 0xdf)
-        return 2;
-    if (lead >= 0xe0 && lead <= 0xef)
-        return 3;
-    if (lead >= 0xf0 && lead <= 0xf4)
-        return 4;
-    return 0;
-}
-
 /* Control characters (C0, DEL, C1; tab and newline too when !free_text) become spaces and bytes
  * that are not valid UTF-8 (CSV and text files are not checked by a JSON parser) become '?', so
  * that a comment or tag from a file always passes the record's text rules. */
 static void scrub(char *s, bool free_text)
 {
     for (unsigned char *p = (unsigned char *)s; *p;) {
-        size_t n = utf8_seq_len(*p);
-        if (n == 0 || strnlen((const char *)p, n) < n || !proto_utf8_valid((const char *)p, n)) {
+        const size_t n = proto_utf8_char((const char *)p, strnlen((const char *)p, 4));
+        if (n == 0) {
             *p++ = '?';
             continue;
         }

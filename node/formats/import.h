@@ -49,6 +49,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/errors.h"
 #include "proto/limits.h"
 
 enum import_format {
@@ -62,12 +63,21 @@ enum import_format {
 /* "misp", "misp-feed", "stix", "csv", "text" -> format, or -1. */
 int import_format_parse(const char *name);
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_IMPORT in proto/errors.h; the
+ * comments say when each happens. */
+#define IMPORT_ERRORS(X)                                                                           \
+    /* missing or unreadable file / directory */                                                   \
+    X(IMPORT_E_IO, ERRORS_BASE_IMPORT - 0, "cannot read the input")                                \
+    /* not JSON / CSV, or the wrong structure (reason with position) */                            \
+    X(IMPORT_E_FORMAT, ERRORS_BASE_IMPORT - 1, "input is not in the expected format")              \
+    /* over a LIMIT_IMPORT_* bound */                                                              \
+    X(IMPORT_E_LIMIT, ERRORS_BASE_IMPORT - 2, "input is over a limit")                             \
+    /* options that do not fit the format (no type for text...) */                                 \
+    X(IMPORT_E_USAGE, ERRORS_BASE_IMPORT - 3, "options do not fit the format")                     \
+    X(IMPORT_E_NOMEM, ERRORS_BASE_IMPORT - 4, "out of memory")
+
 enum import_err {
-    IMPORT_E_IO = -2300,     /* missing or unreadable file / directory */
-    IMPORT_E_FORMAT = -2301, /* not JSON / CSV, or the wrong structure (reason with position) */
-    IMPORT_E_LIMIT = -2302,  /* over a LIMIT_IMPORT_* bound */
-    IMPORT_E_USAGE = -2303,  /* options that do not fit the format (no type for text...) */
-    IMPORT_E_NOMEM = -2304,
+    IMPORT_ERRORS(ERRORS_ENUM)
 };
 
 const char *import_strerror(int err);

@@ -19,9 +19,7 @@ const char *stixmap_strerror(int err)
 {
     switch (err) {
     case STIXMAP_OK: return "ok";
-    case STIXMAP_E_TYPE: return "no STIX mapping for this type or level";
-    case STIXMAP_E_NOSPACE: return "output buffer too small";
-    case STIXMAP_E_PATTERN: return "unsupported STIX pattern";
+    STIXMAP_ERRORS(ERRORS_CASE)
     default: return "unknown stixmap error";
     }
 }

@@ -47,6 +47,7 @@
 
 #include <jansson.h>
 
+#include "proto/errors.h"
 #include "proto/limits.h"
 
 enum stixmap_tlp_version {
@@ -54,11 +55,18 @@ enum stixmap_tlp_version {
     STIXMAP_TLP1 = 1, /* TLP 1.0 ids (clear as white) + OpenCTI's AMBER+STRICT: older consumers */
 };
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_STIXMAP in proto/errors.h; the
+ * comments say when each happens. */
+#define STIXMAP_ERRORS(X)                                                                          \
+    /* indicator type or TLP level with no STIX mapping */                                         \
+    X(STIXMAP_E_TYPE, ERRORS_BASE_STIXMAP - 0, "no STIX mapping for this type or level")           \
+    X(STIXMAP_E_NOSPACE, ERRORS_BASE_STIXMAP - 1, "output buffer too small")                       \
+    /* pattern outside the supported subset (reason in why) */                                     \
+    X(STIXMAP_E_PATTERN, ERRORS_BASE_STIXMAP - 2, "unsupported STIX pattern")
+
 enum stixmap_err {
     STIXMAP_OK = 0,
-    STIXMAP_E_TYPE = -1700,    /* indicator type or TLP level with no STIX mapping */
-    STIXMAP_E_NOSPACE = -1701, /* output buffer too small */
-    STIXMAP_E_PATTERN = -1702, /* pattern outside the supported subset (reason in why) */
+    STIXMAP_ERRORS(ERRORS_ENUM)
 };
 
 const char *stixmap_strerror(int err);

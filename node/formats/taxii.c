@@ -15,9 +15,16 @@
 #include "node/formats/timefmt.h"
 #include "proto/record.h"
 
-#define SCAN_BATCH 64          /* candidates copied out of one read transaction */
-#define FIND_ID_CANDIDATES 8   /* records sharing the 6 fixed id bytes of one STIX UUID */
 #define TOKEN_LEN 32           /* next token: 16 hex digits of seq, 16 of the filter hash */
+
+const char *taxii_strerror(int err)
+{
+    switch (err) {
+    case TAXII_OK: return "ok";
+    TAXII_ERRORS(ERRORS_CASE)
+    default: return "unknown taxii error";
+    }
+}
 
 /* ---- dates ---- */
 
@@ -425,7 +432,7 @@ struct cand {
 };
 
 struct batch {
-    struct cand *c; /* SCAN_BATCH */
+    struct cand *c; /* LIMIT_TAXII_SCAN_BATCH */
     size_t n, cap;
 };
 
@@ -561,7 +568,7 @@ static int page_add(struct page *pg, const struct cand *c, const struct proto_re
 static int page_fill(struct page *pg)
 {
     assert(pg->srv != NULL && pg->f != NULL && pg->f->limit >= 1);
-    struct batch b = {calloc(SCAN_BATCH, sizeof(struct cand)), 0, SCAN_BATCH};
+    struct batch b = {calloc(LIMIT_TAXII_SCAN_BATCH, sizeof(struct cand)), 0, LIMIT_TAXII_SCAN_BATCH};
     struct proto_record *r = malloc(sizeof *r);
     int rc = TAXII_OK;
     if (!b.c || !r) {
@@ -695,7 +702,7 @@ out:
 struct id_find {
     char uuid[EXPORT_UUID_TEXT];
     size_t n;
-    uint64_t seqs[FIND_ID_CANDIDATES];
+    uint64_t seqs[LIMIT_TAXII_ID_CANDIDATES];
 };
 
 static int id_find_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
@@ -708,7 +715,7 @@ static int id_find_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_re
     export_record_uuid(id, uuid);
     if (strcmp(uuid, fi->uuid) == 0)
         fi->seqs[fi->n++] = seq;
-    return fi->n == FIND_ID_CANDIDATES ? 1 : 0;
+    return fi->n == LIMIT_TAXII_ID_CANDIDATES ? 1 : 0;
 }
 
 /* The visible record whose STIX id is indicator--uuid, into *c and *r. 1 found, 0 not, <0. */
@@ -863,15 +870,13 @@ static bool accept_ok(const char *accept)
     }
 }
 
-#define MAX_SEGS 8
-
-/* Splits a path into at most MAX_SEGS segments (empty ones dropped). -1 when there are more. */
-static int split(const char *path, char *buf, size_t cap, char *segs[MAX_SEGS])
+/* Splits a path into at most LIMIT_TAXII_PATH_SEGMENTS segments (empty ones dropped). -1 when there are more. */
+static int split(const char *path, char *buf, size_t cap, char *segs[LIMIT_TAXII_PATH_SEGMENTS])
 {
     snprintf(buf, cap, "%s", path);
     int n = 0;
     for (char *save = NULL, *s = strtok_r(buf, "/", &save); s; s = strtok_r(NULL, "/", &save)) {
-        if (n == MAX_SEGS)
+        if (n == LIMIT_TAXII_PATH_SEGMENTS)
             return -1;
         segs[n++] = s;
     }
@@ -881,7 +886,7 @@ static int split(const char *path, char *buf, size_t cap, char *segs[MAX_SEGS])
 static int route(const struct taxii_server *srv, const struct gate_peer *rd,
                  const struct taxii_request *req, struct taxii_response *resp)
 {
-    char buf[512], *seg[MAX_SEGS];
+    char buf[512], *seg[LIMIT_TAXII_PATH_SEGMENTS];
     const int n = strlen(req->path) < sizeof buf ? split(req->path, buf, sizeof buf, seg) : -1;
     const bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     if (n == 1 && strcmp(seg[0], "taxii2") == 0 && get) {

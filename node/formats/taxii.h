@@ -48,6 +48,7 @@
 #include "node/config/config.h"
 #include "node/core/gate.h"
 #include "node/formats/stixmap.h"
+#include "proto/errors.h"
 #include "store/store.h"
 
 #define TAXII_MEDIA_TYPE "application/taxii+json;version=2.1"
@@ -56,10 +57,16 @@
 #define TAXII_COLLECTION_TITLE "indicators"
 #define TAXII_DATE_LEN 27 /* "2026-11-23T16:40:00.123456Z" */
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_TAXII in proto/errors.h. */
+#define TAXII_ERRORS(X) X(TAXII_E_NOMEM, ERRORS_BASE_TAXII - 0, "out of memory")
+
 enum taxii_err {
     TAXII_OK = 0,
-    TAXII_E_NOMEM = -1950,
+    TAXII_ERRORS(ERRORS_ENUM)
 };
+
+/* Names TAXII_E_* codes; taxii_handle() may also return a store_err (store_strerror). */
+const char *taxii_strerror(int err);
 
 enum taxii_auth {
     TAXII_AUTH_CLIENT = 0,    /* a [Client] credential matched */

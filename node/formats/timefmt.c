@@ -8,6 +8,15 @@
 
 enum { MS_PER_S = 1000, S_PER_DAY = 86400, MAX_YEAR = 9999 };
 
+const char *timefmt_strerror(int err)
+{
+    switch (err) {
+    case TIMEFMT_OK: return "ok";
+    TIMEFMT_ERRORS(ERRORS_CASE)
+    default: return "unknown timefmt error";
+    }
+}
+
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (Howard Hinnant's algorithm):
  * exact for every date, no timegm() and its TZ environment. */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)

@@ -8,13 +8,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/errors.h"
+
 #define TIMEFMT_RFC3339_LEN 24 /* "2026-11-23T15:57:14.123Z" */
+
+/* Error codes: X(name, value, message), range ERRORS_BASE_TIMEFMT in proto/errors.h. */
+#define TIMEFMT_ERRORS(X)                                                                          \
+    X(TIMEFMT_E_SYNTAX, ERRORS_BASE_TIMEFMT - 0,                                                   \
+      "neither an RFC 3339 time nor a duration like 30d, 12h or 90m")                              \
+    X(TIMEFMT_E_RANGE, ERRORS_BASE_TIMEFMT - 1,                                                    \
+      "time before 1970 or after 9999, or a duration that overflows")
 
 enum timefmt_err {
     TIMEFMT_OK = 0,
-    TIMEFMT_E_SYNTAX = -2100, /* neither an RFC 3339 time nor a duration like 30d, 12h, 90m */
-    TIMEFMT_E_RANGE = -2101,  /* before 1970, after 9999, or a duration that overflows */
+    TIMEFMT_ERRORS(ERRORS_ENUM)
 };
+
+const char *timefmt_strerror(int err);
 
 /* "2026-11-23T15:57:14Z", with optional fraction (up to ms kept) and a Z or ±hh:mm offset. */
 int timefmt_parse_rfc3339(const char *text, uint64_t *ms);

@@ -20,11 +20,7 @@ const char *warninglist_strerror(int err)
 {
     switch (err) {
     case WARNINGLIST_OK: return "ok";
-    case WARNINGLIST_E_IO: return "cannot read warninglist";
-    case WARNINGLIST_E_FORMAT: return "not a MISP warninglist";
-    case WARNINGLIST_E_TYPE: return "unsupported warninglist type";
-    case WARNINGLIST_E_LIMIT: return "too many warninglists or entries";
-    case WARNINGLIST_E_NOMEM: return "out of memory";
+    WARNINGLIST_ERRORS(ERRORS_CASE)
     default: return "unknown warninglist error";
     }
 }

@@ -26,15 +26,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/errors.h"
 #include "proto/limits.h"
+
+/* Error codes: X(name, value, message), range ERRORS_BASE_WARNINGLIST in proto/errors.h; the
+ * comments say when each happens. */
+#define WARNINGLIST_ERRORS(X)                                                                      \
+    /* cannot read the file or directory */                                                        \
+    X(WARNINGLIST_E_IO, ERRORS_BASE_WARNINGLIST - 0, "cannot read warninglist")                    \
+    /* not JSON, or not a warninglist (reason names the place) */                                  \
+    X(WARNINGLIST_E_FORMAT, ERRORS_BASE_WARNINGLIST - 1, "not a MISP warninglist")                 \
+    /* a list type we cannot match (regex) */                                                      \
+    X(WARNINGLIST_E_TYPE, ERRORS_BASE_WARNINGLIST - 2, "unsupported warninglist type")             \
+    /* over LIMIT_WARNINGLIST_FILES or _ENTRIES */                                                 \
+    X(WARNINGLIST_E_LIMIT, ERRORS_BASE_WARNINGLIST - 3, "too many warninglists or entries")        \
+    X(WARNINGLIST_E_NOMEM, ERRORS_BASE_WARNINGLIST - 4, "out of memory")
 
 enum warninglist_err {
     WARNINGLIST_OK = 0,
-    WARNINGLIST_E_IO = -1800,     /* cannot read the file or directory */
-    WARNINGLIST_E_FORMAT = -1801, /* not JSON, or not a warninglist (reason names the place) */
-    WARNINGLIST_E_TYPE = -1802,   /* a list type we cannot match (regex) */
-    WARNINGLIST_E_LIMIT = -1803,  /* over LIMIT_WARNINGLIST_FILES or _ENTRIES */
-    WARNINGLIST_E_NOMEM = -1804,
+    WARNINGLIST_ERRORS(ERRORS_ENUM)
 };
 
 const char *warninglist_strerror(int err);

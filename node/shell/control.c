@@ -17,13 +17,7 @@ const char *control_strerror(int err)
 {
     switch (err) {
     case CONTROL_OK: return "ok";
-    case CONTROL_E_CONNECT: return "node not running (cannot connect to its control socket)";
-    case CONTROL_E_IO: return "control socket read/write failed";
-    case CONTROL_E_TIMEOUT: return "node did not answer in time";
-    case CONTROL_E_PROTOCOL: return "node sent a malformed answer";
-    case CONTROL_E_PATH: return "control socket path too long";
-    case CONTROL_E_BUSY: return "another node is running with this control socket";
-    case CONTROL_E_LISTEN: return "cannot create the control socket";
+    CONTROL_ERRORS(ERRORS_CASE)
     default: return "unknown control error";
     }
 }

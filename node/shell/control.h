@@ -23,17 +23,31 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "proto/errors.h"
 #include "proto/limits.h"
+
+/* Error codes: X(name, value, message), range ERRORS_BASE_CONTROL in proto/errors.h; the
+ * comments say when each happens. */
+#define CONTROL_ERRORS(X)                                                                          \
+    /* no node listening on the socket */                                                          \
+    X(CONTROL_E_CONNECT, ERRORS_BASE_CONTROL - 0,                                                  \
+      "node not running (cannot connect to its control socket)")                                   \
+    /* read/write failed or the node hung up */                                                    \
+    X(CONTROL_E_IO, ERRORS_BASE_CONTROL - 1, "control socket read/write failed")                   \
+    /* no answer within the timeout */                                                             \
+    X(CONTROL_E_TIMEOUT, ERRORS_BASE_CONTROL - 2, "node did not answer in time")                   \
+    /* the answer is not one JSON object on one line */                                            \
+    X(CONTROL_E_PROTOCOL, ERRORS_BASE_CONTROL - 3, "node sent a malformed answer")                 \
+    /* socket path too long for sockaddr_un */                                                     \
+    X(CONTROL_E_PATH, ERRORS_BASE_CONTROL - 4, "control socket path too long")                     \
+    /* another node is already listening on the socket */                                          \
+    X(CONTROL_E_BUSY, ERRORS_BASE_CONTROL - 5, "another node is running with this control socket") \
+    /* cannot create or bind the socket */                                                         \
+    X(CONTROL_E_LISTEN, ERRORS_BASE_CONTROL - 6, "cannot create the control socket")
 
 enum control_err {
     CONTROL_OK = 0,
-    CONTROL_E_CONNECT = -600, /* no node listening on the socket */
-    CONTROL_E_IO = -601,      /* read/write failed or the node hung up */
-    CONTROL_E_TIMEOUT = -602, /* no answer within the timeout */
-    CONTROL_E_PROTOCOL = -603, /* the answer is not one JSON object on one line */
-    CONTROL_E_PATH = -604,    /* socket path too long for sockaddr_un */
-    CONTROL_E_BUSY = -605,    /* another node is already listening on the socket */
-    CONTROL_E_LISTEN = -606,  /* cannot create or bind the socket */
+    CONTROL_ERRORS(ERRORS_ENUM)
 };
 
 const char *control_strerror(int err);

@@ -43,8 +43,7 @@ const char *http_strerror(int err)
 {
     switch (err) {
     case HTTP_OK: return "success";
-    case HTTP_E_NOMEM: return "out of memory";
-    case HTTP_E_LISTEN: return "cannot listen on the HTTP address";
+    HTTP_ERRORS(ERRORS_CASE)
     default: return "unknown HTTP error";
     }
 }

@@ -41,11 +41,18 @@
 #include "node/core/engine.h"
 #include "node/formats/metrics.h"
 #include "store/store.h"
+#include "proto/errors.h"
+
+/* Error codes: X(name, value, message), range ERRORS_BASE_HTTP in proto/errors.h; the
+ * comments say when each happens. */
+#define HTTP_ERRORS(X)                                                                             \
+    X(HTTP_E_NOMEM, ERRORS_BASE_HTTP - 0, "out of memory")                                         \
+    /* cannot resolve or bind a listen address (why says which) */                                 \
+    X(HTTP_E_LISTEN, ERRORS_BASE_HTTP - 1, "cannot listen on the HTTP address")
 
 enum http_err {
     HTTP_OK = 0,
-    HTTP_E_NOMEM = -2000,
-    HTTP_E_LISTEN = -2001, /* cannot resolve or bind a listen address (why says which) */
+    HTTP_ERRORS(ERRORS_ENUM)
 };
 
 const char *http_strerror(int err);

@@ -29,8 +29,7 @@ const char *log_strerror(int err)
 {
     switch (err) {
     case LOG_OK: return "success";
-    case LOG_E_OPEN: return "cannot open the log file";
-    case LOG_E_INVAL: return "unknown log format (expected text or json)";
+    LOG_ERRORS(ERRORS_CASE)
     default: return "unknown log error";
     }
 }

@@ -23,14 +23,23 @@
 
 #include <stddef.h>
 
+#include "proto/errors.h"
+
 enum log_level { LOG_INFO = 0, LOG_WARN = 1, LOG_ERROR = 2 };
 
 enum log_format { LOG_FORMAT_TEXT = 0, LOG_FORMAT_JSON = 1 };
 
+/* Error codes: X(name, value, message), range ERRORS_BASE_LOG in proto/errors.h; the
+ * comments say when each happens. */
+#define LOG_ERRORS(X)                                                                              \
+    /* cannot open the log file (why says which and why) */                                        \
+    X(LOG_E_OPEN, ERRORS_BASE_LOG - 0, "cannot open the log file")                                 \
+    /* unknown format name */                                                                      \
+    X(LOG_E_INVAL, ERRORS_BASE_LOG - 1, "unknown log format (expected text or json)")
+
 enum log_err {
     LOG_OK = 0,
-    LOG_E_OPEN = -1900,  /* cannot open the log file (why says which and why) */
-    LOG_E_INVAL = -1901, /* unknown format name */
+    LOG_ERRORS(ERRORS_ENUM)
 };
 
 const char *log_strerror(int err);

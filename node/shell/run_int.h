@@ -24,6 +24,7 @@
 #include "node/formats/metrics.h"
 #include "node/shell/control.h"
 #include "node/shell/verifier.h"
+#include "store/gossip_lmdb.h"
 #include "store/store.h"
 
 enum { RUN_OK = 0, RUN_FAIL = 1, RUN_USAGE = 2 };

@@ -1,0 +1,224 @@
+/* gossip_commit.c - commit and dissemination: one store batch per gossip_flush, the announcements
+ * after it, the flush's timed work, and the local scan that pushes records this node's own tools
+ * added.
+ */
+#include "node/core/gossip_int.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- commit and dissemination --- */
+
+static void own_add(struct gossip *g, uint64_t seq)
+{
+    if (g->n_own > 0 && g->own[g->n_own - 1].hi + 1 == seq) {
+        g->own[g->n_own - 1].hi = seq;
+        return;
+    }
+    if (g->n_own == LIMIT_GOSSIP_OWN_RANGES) { /* forgetting one only re-pushes (gated) records */
+        memmove(&g->own[0], &g->own[1], (g->n_own - 1) * sizeof g->own[0]);
+        g->n_own--;
+    }
+    g->own[g->n_own].lo = seq;
+    g->own[g->n_own++].hi = seq;
+}
+
+static bool own_covers(const struct gossip *g, uint64_t seq)
+{
+    for (size_t i = 0; i < g->n_own; i++)
+        if (seq >= g->own[i].lo && seq <= g->own[i].hi)
+            return true;
+    return false;
+}
+
+/* Announcements leave on a grid of LIMIT_ANNOUNCE_TICK_MS steps, one to two steps after the
+ * commit: what one step committed reaches each peer in a single ANNOUNCE (Bitcoin's "trickle"),
+ * so a busy relay sends a few large messages instead of one frame per record, and the wait lets
+ * the peers' own announcements of the same records arrive first. */
+static uint64_t announce_slot(uint64_t now)
+{
+    return (now / LIMIT_ANNOUNCE_TICK_MS + 2) * LIMIT_ANNOUNCE_TICK_MS;
+}
+
+static void announce_later(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], uint64_t due)
+{
+    if (g->ann_len == g->ann_cap) {
+        g->st.announce_dropped++;
+        g->backlog_recon = true; /* reconciliation carries it: soon, not at the next period */
+        return;
+    }
+    if (g->ann_len == 0)
+        g->ann_due = due;
+    struct ann *a = &g->anns[(g->ann_head + g->ann_len++) % g->ann_cap];
+    memcpy(a->id, id, LIMIT_ID_BYTES);
+    a->due = due;
+}
+
+/* After the commit: who has it (the sender and every announcer), the store hook, the
+ * announcement. */
+static void committed(struct gossip *g, const struct cand *c, uint64_t now)
+{
+    const struct hkey k = {c->id, c->h};
+    uint64_t *has = bits_at(g->recent_bits, g->words, gossip_recent_add(g, k));
+    if (c->from != GOSSIP_LOCAL)
+        bit_set(has, c->from);
+    uint32_t w = gossip_want_find(g, k);
+    if (w != NIL) {
+        const uint64_t *ann = bits_at(g->want_ann, g->words, w);
+        for (size_t i = 0; i < g->words; i++)
+            has[i] |= ann[i];
+        gossip_want_remove(g, w);
+    }
+    if (g->io.stored != NULL)
+        g->io.stored(g->io.ctx, c->id, c->kind);
+    announce_later(g, c->id, announce_slot(now));
+}
+
+/* One durable write transaction for up to LIMIT_GOSSIP_COMMIT_BATCH verified records. */
+static int commit_batch(struct gossip *g, uint64_t now, uint64_t wall_ms)
+{
+    struct store_put *items = g->commit_items;
+    uint32_t *cis = g->commit_cis;
+    size_t n = g->ver_len < g->commit_cap ? g->ver_len : g->commit_cap;
+    for (size_t i = 0; i < n; i++) {
+        cis[i] = g->verified[g->ver_head];
+        g->ver_head = (g->ver_head + 1) % g->cand_cap;
+        g->ver_len--;
+        const struct cand *c = &g->cands[cis[i]];
+        items[i] = (struct store_put){.signed_rec = c->bytes, .len = c->len, .rec = NULL,
+                                      .added_us = wall_ms * 1000};
+        memcpy(items[i].id, c->id, LIMIT_ID_BYTES);
+    }
+    int rc = g->ops.put_batch(g->ops.ctx, items, n);
+    if (rc < 0) {
+        g->st.store_errors += n;
+        gossip_logf(g, GOSSIP_LOG_WARN, GOSSIP_LOCAL, "commit of %zu records failed: %s", n,
+             store_strerror(rc));
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (rc == STORE_OK && items[i].result == STORE_PUT_ADDED) {
+            g->st.stored++;
+            own_add(g, items[i].seq);
+            committed(g, &g->cands[cis[i]], now);
+        } else if (rc == STORE_OK) {
+            uint64_t *count = items[i].result == STORE_PUT_REVOKED ? &g->st.store_revoked
+                                                                   : &g->st.store_duplicates;
+            (*count)++;
+        }
+        gossip_cand_release(g, cis[i]);
+    }
+    return rc < 0 ? GOSSIP_E_STORE : GOSSIP_OK;
+}
+
+/* Is some connected peer not known to have id? Saves a store read and decode when every peer
+ * has it (the common case in a dense mesh). */
+static bool someone_lacks(const struct gossip *g, const uint64_t *has)
+{
+    if (has == NULL)
+        return true;
+    for (size_t i = 0; i < g->words; i++)
+        if ((g->up[i] & ~has[i]) != 0)
+            return true;
+    return false;
+}
+
+static void announce_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
+{
+    while (g->ann_due <= now) {
+        assert(g->ann_len > 0);
+        uint8_t id[LIMIT_ID_BYTES];
+        memcpy(id, g->anns[g->ann_head].id, LIMIT_ID_BYTES);
+        g->ann_head = (g->ann_head + 1) % g->ann_cap;
+        g->ann_len--;
+        g->ann_due = g->ann_len > 0 ? g->anns[g->ann_head].due : UINT64_MAX;
+        struct rview v;
+        uint64_t *known = gossip_recent_known(g, gossip_hkey(g, id));
+        if (!someone_lacks(g, known) || !gossip_view_load_id(g, id, &v))
+            continue;
+        v.known = known;
+        FOR_EACH_BIT(i, g->up, g->p.max_peers) {
+            if (!gossip_gate_out(g, i, &v, false, wall_ms))
+                continue;
+            if (gossip_backlogged(g, i)) {
+                g->peers[i]->st.skipped_backlog++;
+                g->tm[i].soon_pending = true;
+                continue;
+            }
+            EMIT(g, i, id, GOSSIP_EMIT_ANNOUNCE);
+            if (gossip_out_add_sid(g, i, OUT_ANNOUNCE, id))
+                g->peers[i]->st.announce_out++;
+        }
+    }
+}
+
+/* --- the flush --- */
+
+/* Starts every round that is due (initiator side). */
+static void recon_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
+{
+    FOR_EACH_BIT(i, g->up, g->p.max_peers) {
+        struct ptimer *t = &g->tm[i];
+        if (!t->rc_active && t->next_recon <= now && gossip_recon_start(g, i, true, wall_ms) < 0)
+            t->next_recon = now + LIMIT_RECON_INTERVAL_MS;
+    }
+}
+
+int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms)
+{
+    assert(g != NULL);
+    int rc = GOSSIP_OK;
+    /* Bounded: the ring holds at most cand_cap records. */
+    while (g->ver_len > 0)
+        if (commit_batch(g, now, wall_ms) < 0)
+            rc = GOSSIP_E_STORE;
+    announce_due(g, now, wall_ms);
+    gossip_wants_due(g, now);
+    /* What was refused or dropped for a reason that may have passed comes by reconciliation. */
+    const bool all = g->self_changed || g->backlog_recon;
+    g->self_changed = g->backlog_recon = false;
+    FOR_EACH_BIT(i, g->up, g->p.max_peers)
+        if (all || (g->tm[i].soon_pending && now >= g->tm[i].soon_after))
+            gossip_recon_soon(g, i, now);
+    recon_due(g, now, wall_ms);
+    gossip_pump(g, wall_ms);
+    return rc;
+}
+
+/* --- local records --- */
+
+int gossip_local_scan(struct gossip *g, uint64_t now, uint64_t wall_ms)
+{
+    assert(g != NULL);
+    (void)now;
+    for (;;) {
+        struct id_list l = {.max = LIMIT_GOSSIP_SCAN_CHUNK};
+        int rc = g->ops.iter_seq(g->ops.ctx, g->scan_seq, gossip_collect_id, &l);
+        if (rc < 0 || l.err < 0) {
+            gossip_id_list_free(&l);
+            return rc < 0 ? GOSSIP_E_STORE : l.err;
+        }
+        for (size_t i = 0; i < l.n; i++) {
+            g->scan_seq = l.seqs[i];
+            struct rview v;
+            if (own_covers(g, l.seqs[i]) || !gossip_view_load_id(g, l.ids[i], &v))
+                continue;
+            g->st.local_pushed++;
+            uint32_t e = gossip_recent_add(g, gossip_hkey(g, l.ids[i]));
+            v.known = bits_at(g->recent_bits, g->words, e);
+            FOR_EACH_BIT(p, g->up, g->p.max_peers)
+                if (gossip_gate_out(g, p, &v, false, wall_ms))
+                    gossip_push_enqueue(g, p, l.ids[i]);
+        }
+        size_t got = l.n;
+        gossip_id_list_free(&l);
+        if (got < LIMIT_GOSSIP_SCAN_CHUNK)
+            break;
+    }
+    size_t keep = 0;
+    for (size_t i = 0; i < g->n_own; i++)
+        if (g->own[i].hi > g->scan_seq)
+            g->own[keep++] = g->own[i];
+    g->n_own = keep;
+    return GOSSIP_OK;
+}

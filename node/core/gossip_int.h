@@ -1,0 +1,352 @@
+/* gossip_int.h - what the parts of gossip share; not for use outside node/core/gossip*.c.
+ *
+ * gossip.h is the module's contract. Its implementation is split by concern, one file each:
+ *   gossip.c         lifetime, peer up/down, introspection, strerror, the log helper
+ *   gossip_tables.c  candidates (received, not yet committed) and recent ids (who has what)
+ *   gossip_want.c    wants: short ids announced to us that we lack, and asking for them
+ *   gossip_send.c    outgoing messages, the outbound gate (every item leaves through
+ *                    gossip_gate_out), the per-peer queues of records to send in full
+ *   gossip_recon.c   reconciliation rounds with each peer
+ *   gossip_recv.c    RECORDS, ANNOUNCE and WANT from a peer; gossip_on_message
+ *   gossip_verify.c  signature jobs and the inbound gate; gossip_on_verified
+ *   gossip_commit.c  commit, announcement, gossip_flush and the local scan
+ *
+ * Tables (all bounded, all indexed by store/idindex.h over SipHash of an id's first 8 bytes under
+ * the caller's key, so that a full id and a short id probe the same slots and crafted ids cannot
+ * make chains):
+ *   candidates  records received but not committed: VERIFYING (a job is out) or VERIFIED (waiting
+ *               for the next commit). Dedupe looks here after the store, before any verify.
+ *   recent      committed or announced ids and a bitset of the peer slots known to have each:
+ *               the gate's "peer has it". Oldest evicted; reconciliation covers what it forgets.
+ *   wants       short ids announced to us that we lack: who announced them, who was asked, when.
+ *   anns        committed ids waiting for their announcement step (announce_slot).
+ * Per peer: three message builders (RECORDS, ANNOUNCE, WANT), a queue of ids to send in full
+ * (eager push, WANT answers, reconciliation haves; gated again when written) and a reconciliation.
+ *
+ * Everything here runs on the gossip's thread, except the decode scratch (gossip_scratch), which
+ * is per thread. The functions below keep gossip's invariants only together: call them from the
+ * entry points of gossip.h, never from outside.
+ */
+#ifndef TLPMESH_NODE_GOSSIP_INT_H
+#define TLPMESH_NODE_GOSSIP_INT_H
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/core/gossip.h"
+#include "node/core/recon.h"
+#include "node/core/session.h"
+#include "proto/record.h"
+#include "store/idindex.h"
+
+#define NONE SIZE_MAX
+#define NIL UINT32_MAX /* no entry in a table or free list */
+
+enum {
+    SID = GOSSIP_SHORT_ID_BYTES,
+    HDR = 2, /* u16 count of every message */
+    OUT_RECORDS = 0, OUT_ANNOUNCE = 1, OUT_WANT = 2, N_OUT = 3,
+    PEER_WORDS = (LIMIT_PEERS + 63) / 64, /* of a peer bitset */
+};
+_Static_assert(LIMIT_SIGNED_RECORD_BYTES <= 0xffff,
+               "a signed record's length must fit its u16 prefix");
+_Static_assert(LIMIT_GOSSIP_COMMIT_BATCH <= LIMIT_STORE_BATCH, "commit batch over store batch");
+_Static_assert(LIMIT_RECON_MSG_BYTES <= SESSION_MAX_BODY, "recon message over a session body");
+_Static_assert(LIMIT_PEERS <= 0xffff, "peer slots");
+_Static_assert(LIMIT_GOSSIP_SHORT_HITS > 0, "a short-id lookup keeps a hit");
+
+enum cand_state { CAND_FREE, CAND_VERIFYING, CAND_VERIFIED };
+
+struct cand {
+    uint8_t id[LIMIT_ID_BYTES];
+    uint8_t *bytes; /* sig || body, owned */
+    size_t len;
+    size_t from;    /* peer slot or GOSSIP_LOCAL */
+    uint64_t from_gen;
+    uint64_t h;     /* gossip_hkey(id).h: the index asks it again when entries move */
+    uint8_t state;
+    uint8_t kind;   /* enum proto_kind, from the verify job: VERIFIED only */
+    uint32_t next_free;
+};
+
+struct recent {
+    uint8_t id[LIMIT_ID_BYTES];
+    bool used;
+};
+
+struct want {
+    uint8_t sid[SID];
+    bool used;
+    uint8_t tries;
+    size_t asked; /* peer asked and not answered yet, or NONE */
+    uint32_t next_free;
+};
+
+struct ann {
+    uint8_t id[LIMIT_ID_BYTES];
+    uint64_t due;
+};
+
+struct obuf {
+    uint8_t *b;
+    size_t len, cap; /* len includes the count header once anything was added */
+    uint16_t n;
+};
+
+struct gpeer {
+    /* First what every flush and record touches, in a few adjacent cache lines; the views
+     * after them are 8 KiB. */
+    struct obuf out[N_OUT];
+    uint8_t (*q)[LIMIT_ID_BYTES]; /* ids to send in full: ring */
+    size_t q_head, q_len, q_cap;
+    size_t wants_out;
+    uint64_t gen;
+    struct gossip_peer_stats st;
+    bool keyed;
+    uint8_t key[LIMIT_KEY_BYTES];
+    struct gate_peer view;
+    struct gate_self sender; /* the peer as a sender, for the inbound gate (from view) */
+    struct recon rc;
+    struct recon_item *items;
+    bool initiator;      /* our key is the smaller: we start reconciliation rounds */
+    bool recon_again;    /* a view changed during a round: another one when it ends */
+    uint64_t req_after;  /* initiator: the earliest round a RECON_REQ may start */
+};
+
+/* The reconciliation timers of a peer, which every flush reads for every peer: packed in one
+ * array apart from struct gpeer (kilobytes: gate views, builders), so that those loops read a
+ * few cache lines per node instead of a cold one per peer. */
+struct ptimer {
+    uint64_t next_recon; /* initiator only; UINT64_MAX otherwise */
+    uint64_t soon_after; /* recon_soon acts at most once per LIMIT_RECON_REQ_MIN_MS... */
+    bool soon_pending;   /* ...and remembers a call that came earlier */
+    bool rc_active;
+};
+
+/* Every message and flush reads struct gossip: the small fields come first, in a few cache
+ * lines, and the 4 KiB members (the gate views, p.self, the own ranges) last. */
+struct gossip {
+    struct gossip_store_ops ops;
+    struct gossip_io io;
+    size_t words;                 /* uint64_t per peer bitset */
+    uint64_t up[PEER_WORDS];      /* peer slots with a session */
+    uint64_t pending[PEER_WORDS]; /* up slots that may have output: ids queued or a builder */
+    struct gpeer **peers;
+    struct ptimer *tm; /* per peer slot */
+
+    struct cand *cands;
+    size_t cand_cap, n_cands;
+    uint32_t cand_free;
+    struct idindex cand_idx;
+    bool self_changed;  /* our memberships changed: every peer reconciles soon */
+    bool backlog_recon; /* announcements dropped under load: every peer reconciles soon */
+    uint32_t *verified; /* ring of candidates waiting for commit */
+    size_t ver_head, ver_len;
+    struct store_put *commit_items; /* commit_cap each: one commit's items and candidates */
+    uint32_t *commit_cis;
+    size_t commit_cap;
+    size_t jobs_out;
+
+    struct recent *recent;
+    uint64_t *recent_bits;
+    size_t recent_cap, recent_pos;
+    struct idindex recent_idx;
+
+    struct want *wants;
+    uint64_t *want_dl; /* each want's deadline, UINT64_MAX when free: the due scan reads only
+                          this dense array, not the entries */
+    uint64_t *want_ann, *want_tried;
+    size_t want_cap, n_wants;
+    uint32_t want_free;
+    struct idindex want_idx;
+    uint64_t want_next;
+
+    struct ann *anns;
+    size_t ann_cap, ann_head, ann_len;
+    uint64_t ann_due; /* the head's due, UINT64_MAX when empty: every flush reads it */
+
+    struct gossip_stats st;
+
+    uint64_t scan_seq;
+    size_t n_own;
+    struct {
+        uint64_t lo, hi;
+    } own[LIMIT_GOSSIP_OWN_RANGES];
+    struct gossip_params p;
+    struct gate_peer me; /* this node as a receiver, for the inbound gate (from p.self) */
+    struct gate_self in_sender; /* scratch views of one inbound check (4 KiB each: not on the */
+    struct gate_peer in_me;     /* stack) */
+};
+
+/* The gate facts of one record, loaded into the gossip's scratch (valid until the next load). */
+struct rview {
+    const uint8_t *id;
+    const uint8_t *bytes;
+    size_t len;
+    const struct proto_record *r;
+    const struct proto_record *target;
+    bool revoked; /* loaded by gossip_view_load_id only */
+    const uint64_t *known; /* the peers known to have it (its recent entry's bits), or NULL */
+};
+
+/* A key's hash: SipHash of its first 8 bytes, computed once per id and path and handed down. */
+struct hkey {
+    const uint8_t *id; /* LIMIT_ID_BYTES, or SID for a short id */
+    uint64_t h;
+};
+
+/* Decode and message scratch. An instance runs on one thread at a time and nothing loaded into
+ * it outlives the call that loaded it, so every instance on a thread shares one set: the set in
+ * use stays in cache (simnet runs a thousand instances; each kept ~120 KiB of it, cold). */
+struct scratch {
+    struct proto_record rec, trec; /* a record and its target */
+    uint8_t buf[LIMIT_SIGNED_RECORD_BYTES], tbuf[LIMIT_SIGNED_RECORD_BYTES]; /* their bytes */
+    uint8_t recon_out[LIMIT_RECON_MSG_BYTES];
+};
+
+/* Ids (and seqs) copied out of a store iteration: store callbacks may not call the store. */
+struct id_list {
+    uint8_t (*ids)[LIMIT_ID_BYTES];
+    uint64_t *seqs;
+    size_t n, cap, max;
+    int err;
+};
+
+#ifdef GOSSIP_TEST_GATE_HOOK
+#define EMIT(g, peer, id, what)                                                                 \
+    do {                                                                                        \
+        if (gossip_test_emit_hook != NULL)                                                      \
+            gossip_test_emit_hook((g)->p.self.key, (g)->peers[peer]->key, (id), (what));        \
+    } while (0)
+#else
+#define EMIT(g, peer, id, what) ((void)(g), (void)(peer), (void)(id))
+#endif
+
+static inline uint16_t get_be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline void put_be16(uint8_t *p, size_t v)
+{
+    assert(v <= 0xffff);
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static inline uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* --- bitsets of peer slots --- */
+
+static inline uint64_t *bits_at(uint64_t *base, size_t words, size_t entry)
+{
+    return base + entry * words;
+}
+
+static inline void bit_set(uint64_t *b, size_t i)
+{
+    b[i / 64] |= UINT64_C(1) << (i % 64);
+}
+
+static inline bool bit_get(const uint64_t *b, size_t i)
+{
+    return (b[i / 64] >> (i % 64)) & 1;
+}
+
+static inline void bit_clear(uint64_t *b, size_t i)
+{
+    b[i / 64] &= ~(UINT64_C(1) << (i % 64));
+}
+
+/* The first set bit at or after i, or n when none (bits at n and above are never set). Loops
+ * over peers walk these instead of dereferencing every slot. */
+static inline size_t bit_next(const uint64_t *b, size_t n, size_t i)
+{
+    while (i < n) {
+        uint64_t w = b[i / 64] >> (i % 64);
+        if (w != 0) {
+            i += (size_t)__builtin_ctzll(w);
+            assert(i < n);
+            return i;
+        }
+        i = (i / 64 + 1) * 64;
+    }
+    return n;
+}
+
+#define FOR_EACH_BIT(i, b, n)                                                                   \
+    for (size_t i = bit_next((b), (n), 0); i < (n); i = bit_next((b), (n), i + 1))
+
+static inline bool peer_up(const struct gossip *g, size_t peer)
+{
+    assert(!bit_get(g->up, peer) || g->peers[peer] != NULL);
+    return bit_get(g->up, peer);
+}
+
+/* Is peer's connection behind (io.backlog plus its RECORDS builder)? Asked per peer and item. */
+static inline bool gossip_backlogged(const struct gossip *g, size_t peer)
+{
+    size_t queued = g->io.backlog ? g->io.backlog(g->io.ctx, peer) : 0;
+    return queued + g->peers[peer]->out[OUT_RECORDS].len > LIMIT_GOSSIP_BACKLOG_BYTES;
+}
+
+static inline struct hkey gossip_hkey(const struct gossip *g, const uint8_t *key8)
+{
+    return (struct hkey){key8, idindex_hash(g->p.hash_key, key8)};
+}
+
+/* gossip.c */
+void gossip_logf(struct gossip *g, enum gossip_log_level level, size_t peer, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* gossip_tables.c */
+uint32_t gossip_cand_alloc(struct gossip *g, struct hkey k, const uint8_t *bytes, size_t len,
+                           size_t from);
+void gossip_cand_release(struct gossip *g, uint32_t ci);
+bool gossip_cand_is_dup(const struct gossip *g, struct hkey k, const uint8_t *bytes, size_t len);
+bool gossip_cand_has_sid(const struct gossip *g, struct hkey k);
+bool gossip_cand_verified(const struct gossip *g, struct hkey k);
+uint32_t gossip_recent_add(struct gossip *g, struct hkey k);
+uint64_t *gossip_recent_known(struct gossip *g, struct hkey k);
+bool gossip_recent_mark_sid(struct gossip *g, struct hkey k, size_t peer);
+
+/* gossip_want.c */
+uint32_t gossip_want_find(const struct gossip *g, struct hkey k);
+uint32_t gossip_want_add(struct gossip *g, struct hkey k, uint64_t deadline);
+void gossip_want_unask(struct gossip *g, struct want *e);
+void gossip_want_remove(struct gossip *g, uint32_t w);
+bool gossip_want_ask(struct gossip *g, uint32_t w, uint64_t now);
+void gossip_wants_due(struct gossip *g, uint64_t now);
+
+/* gossip_send.c */
+bool gossip_out_add_sid(struct gossip *g, size_t peer, int k, const uint8_t *id);
+struct scratch *gossip_scratch(void);
+bool gossip_view_load(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], const uint8_t *bytes,
+                      size_t len, struct rview *v);
+bool gossip_view_load_id(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], struct rview *v);
+bool gossip_gate_out(struct gossip *g, size_t peer, const struct rview *v, bool reveal_only,
+                     uint64_t wall_ms);
+void gossip_push_enqueue(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES]);
+void gossip_pump(struct gossip *g, uint64_t wall_ms);
+
+/* gossip_recon.c */
+int gossip_collect_id(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
+                      uint64_t seq, void *ctx); /* store_record_cb filling a struct id_list */
+void gossip_id_list_free(struct id_list *l);
+void gossip_recon_stop(struct gossip *g, size_t peer, uint64_t now);
+void gossip_recon_soon(struct gossip *g, size_t peer, uint64_t now);
+int gossip_on_recon_req(struct gossip *g, size_t peer, size_t len, uint64_t now);
+int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t len, uint64_t now,
+                    uint64_t wall_ms);
+/* Builds the set this node reveals to peer and starts a round; initiate: send its first message. */
+int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t wall_ms);
+
+/* gossip_verify.c */
+void gossip_inbound_views(struct gossip *g, struct gpeer *p);
+
+#endif

@@ -1,0 +1,229 @@
+/* gossip_recon.c - reconciliation rounds with each peer (node/core/recon.h does the set
+ * arithmetic): the set this node may reveal to the peer, when a round starts, what its result
+ * queues.
+ */
+#include "node/core/gossip_int.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- reconciliation --- */
+
+int gossip_collect_id(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
+                      uint64_t seq, void *ctx)
+{
+    struct id_list *l = ctx;
+    (void)signed_rec, (void)len;
+    if (l->n == l->max)
+        return 1;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        void *ni = realloc(l->ids, cap * LIMIT_ID_BYTES);
+        if (ni != NULL)
+            l->ids = ni;
+        void *ns = ni ? realloc(l->seqs, cap * sizeof *l->seqs) : NULL;
+        if (ns == NULL) {
+            l->err = GOSSIP_E_NOMEM;
+            return 1;
+        }
+        l->seqs = ns;
+        l->cap = cap;
+    }
+    memcpy(l->ids[l->n], id, LIMIT_ID_BYTES);
+    l->seqs[l->n++] = seq;
+    return 0;
+}
+
+void gossip_id_list_free(struct id_list *l)
+{
+    free(l->ids);
+    free(l->seqs);
+    memset(l, 0, sizeof *l);
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+    const struct recon_item *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return memcmp(x->id, y->id, LIMIT_ID_BYTES);
+}
+
+/* The set this node reconciles with peer: every stored record the gate lets it reveal to peer. */
+static int build_set(struct gossip *g, size_t peer, uint64_t wall_ms, struct recon_item **out,
+                     size_t *n_out)
+{
+    struct id_list l = {.max = LIMIT_RECON_ITEMS};
+    /* Ids first, records after: store callbacks may not call the store. */
+    int rc = g->ops.iter_seq(g->ops.ctx, 0, gossip_collect_id, &l);
+    if (rc < 0 || l.err < 0) {
+        gossip_id_list_free(&l);
+        return rc < 0 ? GOSSIP_E_STORE : l.err;
+    }
+    struct recon_item *items = malloc((l.n ? l.n : 1) * sizeof *items);
+    if (items == NULL) {
+        gossip_id_list_free(&l);
+        return GOSSIP_E_NOMEM;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        struct rview v;
+        if (!gossip_view_load_id(g, l.ids[i], &v) || v.r->created_ms == UINT64_MAX ||
+            !gossip_gate_out(g, peer, &v, true, wall_ms))
+            continue;
+        EMIT(g, peer, l.ids[i], GOSSIP_EMIT_RECON_ITEM);
+        items[n].ts = v.r->created_ms;
+        memcpy(items[n++].id, l.ids[i], LIMIT_ID_BYTES);
+    }
+    gossip_id_list_free(&l);
+    qsort(items, n, sizeof *items, item_cmp);
+    *out = items;
+    *n_out = n;
+    return GOSSIP_OK;
+}
+
+void gossip_recon_stop(struct gossip *g, size_t peer, uint64_t now)
+{
+    struct gpeer *p = g->peers[peer];
+    struct ptimer *t = &g->tm[peer];
+    if (!t->rc_active)
+        return;
+    recon_free(&p->rc);
+    free(p->items);
+    p->items = NULL;
+    t->rc_active = false;
+    if (t->next_recon != UINT64_MAX)
+        t->next_recon =
+            now + (p->recon_again ? LIMIT_RECON_START_DELAY_MS : LIMIT_RECON_INTERVAL_MS);
+    p->recon_again = false;
+}
+
+/* A view changed (ours of the peer, or our own memberships): records the gate refused before may
+ * now go, and records refused inbound may now come, so reconcile soon instead of at the next
+ * period. Only the initiator starts rounds; the other side asks it with RECON_REQ. */
+void gossip_recon_soon(struct gossip *g, size_t peer, uint64_t now)
+{
+    struct gpeer *p = g->peers[peer];
+    struct ptimer *t = &g->tm[peer];
+    if (now < t->soon_after) { /* a burst of changes or overload: one round covers them all */
+        t->soon_pending = true;
+        return;
+    }
+    t->soon_pending = false;
+    t->soon_after = now + LIMIT_RECON_REQ_MIN_MS;
+    if (!p->initiator) {
+        static const uint8_t empty[1];
+        if (g->io.send(g->io.ctx, peer, GOSSIP_MSG_RECON_REQ, empty, 0) < 0)
+            g->st.sent_fail++;
+        return;
+    }
+    if (t->rc_active)
+        p->recon_again = true;
+    else if (t->next_recon > now + LIMIT_RECON_START_DELAY_MS)
+        t->next_recon = now + LIMIT_RECON_START_DELAY_MS;
+}
+
+/* The peer's view of us changed. Bounded: one round per LIMIT_RECON_REQ_MIN_MS however often it
+ * asks, since a round reads the whole store. */
+int gossip_on_recon_req(struct gossip *g, size_t peer, size_t len, uint64_t now)
+{
+    struct gpeer *p = g->peers[peer];
+    struct ptimer *t = &g->tm[peer];
+    if (len != 0)
+        return GOSSIP_E_MALFORMED;
+    if (!p->initiator)
+        return GOSSIP_OK; /* both think they answer: cannot happen between honest peers */
+    const uint64_t at = now > p->req_after ? now : p->req_after;
+    p->req_after = at + LIMIT_RECON_REQ_MIN_MS;
+    if (t->rc_active)
+        p->recon_again = true;
+    else if (t->next_recon > at + LIMIT_RECON_START_DELAY_MS)
+        t->next_recon = at + LIMIT_RECON_START_DELAY_MS;
+    return GOSSIP_OK;
+}
+
+static void recon_send(struct gossip *g, size_t peer, int len)
+{
+    assert(len > 0 && (size_t)len <= LIMIT_RECON_MSG_BYTES);
+    if (g->io.send(g->io.ctx, peer, GOSSIP_MSG_RECON, gossip_scratch()->recon_out, (size_t)len) < 0)
+        g->st.sent_fail++;
+    g->peers[peer]->st.recon_bytes_out += (uint64_t)len;
+}
+
+int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t wall_ms)
+{
+    struct gpeer *p = g->peers[peer];
+    assert(!g->tm[peer].rc_active);
+    size_t n = 0;
+    int rc = build_set(g, peer, wall_ms, &p->items, &n);
+    if (rc < 0)
+        return rc;
+    rc = recon_init(&p->rc, p->items, n, LIMIT_RECON_MSG_BYTES);
+    if (rc < 0) {
+        recon_free(&p->rc);
+        free(p->items);
+        p->items = NULL;
+        gossip_logf(g, GOSSIP_LOG_WARN, peer, "reconciliation not started: %s", recon_strerror(rc));
+        return GOSSIP_E_NOMEM;
+    }
+    g->tm[peer].rc_active = true;
+    p->st.recon_rounds++;
+    if (initiate)
+        recon_send(g, peer,
+                   recon_initiate(&p->rc, gossip_scratch()->recon_out, LIMIT_RECON_MSG_BYTES));
+    return GOSSIP_OK;
+}
+
+struct diff_ctx {
+    struct gossip *g;
+    size_t peer;
+};
+
+/* The peer lacks a record this node may reveal to it: queue it (gated again when written). The
+ * peer's own "have" report brings us what we lack, so needs cost nothing here. */
+static void diff_have(void *ctx, const struct recon_item *item)
+{
+    struct diff_ctx *d = ctx;
+    d->g->peers[d->peer]->st.recon_haves++;
+    /* The peer lacks it whatever we believed (a copy lost with a session, a wiped restart): a
+     * stale "peer has it" bit would make the gate refuse the push (found by simnet). */
+    uint64_t *known = gossip_recent_known(d->g, gossip_hkey(d->g, item->id));
+    if (known != NULL)
+        bit_clear(known, d->peer);
+    gossip_push_enqueue(d->g, d->peer, item->id);
+}
+
+static void diff_need(void *ctx, const struct recon_item *item)
+{
+    struct diff_ctx *d = ctx;
+    (void)item;
+    d->g->peers[d->peer]->st.recon_needs++;
+}
+
+int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t len,
+                    uint64_t now, uint64_t wall_ms)
+{
+    struct gpeer *p = g->peers[peer];
+    p->st.recon_bytes_in += len;
+    if (!g->tm[peer].rc_active) { /* the peer starts a round: answer over our current set */
+        int rc = gossip_recon_start(g, peer, false, wall_ms);
+        if (rc < 0)
+            return GOSSIP_OK; /* our resource problem, not the peer's fault: it will retry */
+    }
+    struct diff_ctx d = {g, peer};
+    struct recon_diff diff = {diff_have, diff_need, &d};
+    int n =
+        recon_respond(&p->rc, body, len, gossip_scratch()->recon_out, LIMIT_RECON_MSG_BYTES, &diff);
+    if (n < 0) {
+        gossip_logf(g, GOSSIP_LOG_WARN, peer, "reconciliation message refused at byte %zu: %s",
+             p->rc.err_offset, recon_strerror(n));
+        gossip_recon_stop(g, peer, now);
+        return GOSSIP_E_RECON;
+    }
+    if (n > 0)
+        recon_send(g, peer, n);
+    if (recon_done(&p->rc))
+        gossip_recon_stop(g, peer, now);
+    return GOSSIP_OK;
+}

@@ -1,0 +1,222 @@
+/* gossip_recv.c - RECORDS, ANNOUNCE and WANT from a peer: parsing, dedupe before any signature
+ * check, handing new records to verification, answering WANTs.
+ */
+#include "node/core/gossip_int.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- receiving --- */
+
+/* Checks a message of u16 count || count items; item_len 0 = RECORDS (u16 length-prefixed). */
+static bool well_formed(const uint8_t *b, size_t len, size_t item_len)
+{
+    if (len < HDR)
+        return false;
+    size_t n = get_be16(b), off = HDR;
+    if (n == 0)
+        return false;
+    if (item_len != 0)
+        return len == HDR + n * item_len;
+    for (size_t i = 0; i < n; i++) {
+        if (len - off < 2)
+            return false;
+        size_t l = get_be16(b + off);
+        off += 2;
+        if (l <= LIMIT_SIG_BYTES || l > LIMIT_SIGNED_RECORD_BYTES || len - off < l)
+            return false;
+        off += l;
+    }
+    return off == len;
+}
+
+static void note_duplicate(struct gossip *g, size_t peer, struct hkey k, bool stored,
+                           uint64_t now)
+{
+    g->peers[peer]->st.duplicates++;
+    g->st.duplicates++;
+    if (stored) {
+        bit_set(bits_at(g->recent_bits, g->words, gossip_recent_add(g, k)), peer);
+        return;
+    }
+    /* Still being verified: remember the sender so that the announcement skips it. */
+    uint32_t w = gossip_want_add(g, k, now + LIMIT_WANT_TIMEOUT_MS);
+    if (w != NIL)
+        bit_set(bits_at(g->want_ann, g->words, w), peer);
+}
+
+static int on_records(struct gossip *g, size_t peer, const uint8_t *b, size_t len, uint64_t now,
+                      uint64_t wall_ms)
+{
+    if (!well_formed(b, len, 0))
+        return GOSSIP_E_MALFORMED;
+    struct gpeer *p = g->peers[peer];
+    size_t n = get_be16(b), off = HDR;
+    struct gossip_job *job = malloc(sizeof *job + n * (sizeof *job->items + sizeof *job->cand));
+    if (job == NULL)
+        return GOSSIP_E_NOMEM;
+    job->items = (struct gossip_job_item *)(job + 1);
+    job->cand = (uint32_t *)(job->items + n);
+    job->wall_ms = wall_ms;
+    job->user = NULL;
+    job->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = get_be16(b + off);
+        const uint8_t *sr = b + off + 2;
+        off += 2 + l;
+        uint8_t id[LIMIT_ID_BYTES];
+        proto_record_id(sr + LIMIT_SIG_BYTES, l - LIMIT_SIG_BYTES, id);
+        p->st.records_received++;
+        int has = g->ops.has(g->ops.ctx, id);
+        if (has < 0) {
+            g->st.store_errors++;
+            continue;
+        }
+        const struct hkey k = gossip_hkey(g, id);
+        if (has == 1 || gossip_cand_is_dup(g, k, sr, l)) {
+            note_duplicate(g, peer, k, has == 1, now);
+            continue;
+        }
+        uint32_t ci = gossip_cand_alloc(g, k, sr, l, peer);
+        if (ci == NIL) { /* full: fetch it from this peer later, when verification caught up */
+            g->st.dropped_overload++;
+            p->st.dropped_overload++;
+            uint32_t w = gossip_want_add(g, k, now + LIMIT_WANT_TIMEOUT_MS);
+            if (w == NIL)
+                continue;
+            bit_set(bits_at(g->want_ann, g->words, w), peer);
+            struct want *e = &g->wants[w];
+            if (e->asked == peer) { /* our own WANT's answer: asking again is no new try */
+                gossip_want_unask(g, e);
+                bit_clear(bits_at(g->want_tried, g->words, w), peer);
+                e->tries--;
+                g->want_dl[w] = now + LIMIT_WANT_TIMEOUT_MS;
+            }
+            continue;
+        }
+        job->items[job->n] = (struct gossip_job_item){g->cands[ci].bytes, l, 0, 0};
+        job->cand[job->n++] = ci;
+    }
+    if (job->n == 0) {
+        free(job);
+        return GOSSIP_OK;
+    }
+    g->jobs_out++;
+    g->st.verify_submitted += job->n;
+    g->io.verify(g->io.ctx, job);
+    return GOSSIP_OK;
+}
+
+struct short_hits {
+    uint8_t ids[LIMIT_GOSSIP_SHORT_HITS][LIMIT_ID_BYTES];
+    size_t n;
+};
+
+/* Keeps the first LIMIT_GOSSIP_SHORT_HITS ids of a short-id lookup. */
+static int collect_short(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
+                         uint64_t seq, void *ctx)
+{
+    struct short_hits *h = ctx;
+    (void)signed_rec, (void)len, (void)seq;
+    assert(h->n < LIMIT_GOSSIP_SHORT_HITS);
+    memcpy(h->ids[h->n++], id, LIMIT_ID_BYTES);
+    return h->n == LIMIT_GOSSIP_SHORT_HITS;
+}
+
+static void on_announced(struct gossip *g, size_t peer, const uint8_t sid[SID], uint64_t now)
+{
+    const struct hkey k = gossip_hkey(g, sid);
+    if (gossip_recent_mark_sid(g, k, peer))
+        return;
+    struct short_hits h = {.n = 0};
+    if (g->ops.find_short(g->ops.ctx, sid, collect_short, &h) < 0) {
+        g->st.store_errors++;
+        return;
+    }
+    for (size_t i = 0; i < h.n; i++) /* the hash is of the short id they all start with */
+        bit_set(
+            bits_at(g->recent_bits, g->words, gossip_recent_add(g, (struct hkey){h.ids[i], k.h})),
+            peer);
+    if (h.n > 0)
+        return;
+    bool in_flight = gossip_cand_has_sid(g, k);
+    /* Asked at once below; only a want nobody could be asked for needs the next flush (a
+     * deadline of now would make every flush scan the want table). */
+    uint32_t w = gossip_want_add(g, k, now + LIMIT_WANT_TIMEOUT_MS);
+    if (w == NIL) { /* table full: reconciliation with this announcer brings it, soon */
+        g->tm[peer].soon_pending = true;
+        return;
+    }
+    bit_set(bits_at(g->want_ann, g->words, w), peer);
+    struct want *e = &g->wants[w];
+    if (!in_flight && e->asked == NONE && e->tries < LIMIT_GOSSIP_WANT_TRIES &&
+        !gossip_want_ask(g, w, now)) {
+        g->want_dl[w] = now;
+        g->want_next = now;
+    }
+}
+
+static int on_announce(struct gossip *g, size_t peer, const uint8_t *b, size_t len, uint64_t now)
+{
+    if (!well_formed(b, len, SID))
+        return GOSSIP_E_MALFORMED;
+    size_t n = get_be16(b);
+    g->peers[peer]->st.announce_in += n;
+    for (size_t i = 0; i < n; i++)
+        on_announced(g, peer, b + HDR + i * SID, now);
+    return GOSSIP_OK;
+}
+
+/* Queues every record with a wanted short id; drain (gossip_send.c) gates each, so a refused id
+ * gets exactly the answer an unknown one gets: nothing. */
+static int on_want(struct gossip *g, size_t peer, const uint8_t *b, size_t len)
+{
+    if (!well_formed(b, len, SID))
+        return GOSSIP_E_MALFORMED;
+    size_t n = get_be16(b);
+    g->peers[peer]->st.want_in += n;
+    for (size_t i = 0; i < n; i++) {
+        struct short_hits h = {.n = 0};
+        const uint8_t *sid = b + HDR + i * SID;
+        if (g->ops.find_short(g->ops.ctx, sid, collect_short, &h) < 0) {
+            g->st.store_errors++;
+            continue;
+        }
+        const uint64_t hash = h.n > 0 ? gossip_hkey(g, sid).h : 0; /* of every hit's 8 bytes */
+        for (size_t j = 0; j < h.n; j++) {
+            /* The peer says it lacks it (e.g. it dropped our copy under load): believe it. */
+            uint64_t *known = gossip_recent_known(g, (struct hkey){h.ids[j], hash});
+            if (known != NULL)
+                bit_clear(known, peer);
+            gossip_push_enqueue(g, peer, h.ids[j]);
+        }
+    }
+    return GOSSIP_OK;
+}
+
+int gossip_on_message(struct gossip *g, size_t peer, uint8_t type, const uint8_t *body,
+                      size_t len, uint64_t now, uint64_t wall_ms)
+{
+    assert(g != NULL && (body != NULL || len == 0));
+    if (peer >= g->p.max_peers)
+        return GOSSIP_E_INVAL;
+    if (!peer_up(g, peer))
+        return GOSSIP_OK; /* a message racing the session's end */
+    int rc = GOSSIP_OK;
+    switch (type) {
+    case GOSSIP_MSG_RECORDS: rc = on_records(g, peer, body, len, now, wall_ms); break;
+    case GOSSIP_MSG_ANNOUNCE: rc = on_announce(g, peer, body, len, now); break;
+    case GOSSIP_MSG_WANT: rc = on_want(g, peer, body, len); break;
+    case GOSSIP_MSG_RECON: rc = gossip_on_recon(g, peer, body, len, now, wall_ms); break;
+    case GOSSIP_MSG_RECON_REQ: rc = gossip_on_recon_req(g, peer, len, now); break;
+    default: break; /* a later version's message: ignored */
+    }
+    if (rc == GOSSIP_E_MALFORMED || rc == GOSSIP_E_RECON) {
+        g->peers[peer]->st.malformed++;
+        gossip_logf(g, GOSSIP_LOG_WARN, peer, "message type %u (%zu bytes): %s", (unsigned)type,
+                    len, gossip_strerror(rc));
+        g->io.close_peer(g->io.ctx, peer, rc);
+    }
+    return rc;
+}

@@ -1,0 +1,148 @@
+/* gossip_tables.c - the candidate and recent tables of gossip (gossip_int.h): which records are
+ * being verified or wait for their commit, and which peers are known to have a recent id.
+ */
+#include "node/core/gossip_int.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- candidates --- */
+
+/* A candidate keeps its hash: one is released for every record received. */
+static uint64_t cand_hash(const void *g, size_t ci)
+{
+    return ((const struct gossip *)g)->cands[ci].h;
+}
+
+uint32_t gossip_cand_alloc(struct gossip *g, struct hkey k, const uint8_t *bytes, size_t len,
+                           size_t from)
+{
+    if (g->cand_free == NIL)
+        return NIL;
+    uint8_t *copy = malloc(len);
+    if (copy == NULL)
+        return NIL;
+    uint32_t ci = g->cand_free;
+    struct cand *c = &g->cands[ci];
+    assert(c->state == CAND_FREE);
+    g->cand_free = c->next_free;
+    memcpy(copy, bytes, len);
+    memcpy(c->id, k.id, LIMIT_ID_BYTES);
+    c->h = k.h;
+    c->bytes = copy;
+    c->len = len;
+    c->from = from;
+    c->from_gen = from == GOSSIP_LOCAL ? 0 : g->peers[from]->gen;
+    c->state = CAND_VERIFYING;
+    idindex_put(&g->cand_idx, k.h, ci);
+    g->n_cands++;
+    return ci;
+}
+
+void gossip_cand_release(struct gossip *g, uint32_t ci)
+{
+    struct cand *c = &g->cands[ci];
+    assert(c->state != CAND_FREE && g->n_cands > 0);
+    idindex_del(&g->cand_idx, ci, cand_hash, g);
+    free(c->bytes);
+    c->bytes = NULL;
+    c->state = CAND_FREE;
+    c->next_free = g->cand_free;
+    g->cand_free = ci;
+    g->n_cands--;
+}
+
+/* Is a copy of id already verified, or these very bytes being verified, or too many copies in
+ * flight? Then this copy is a duplicate. A different copy (another signature) is verified too,
+ * so a forged copy that came first cannot shadow the genuine one. */
+bool gossip_cand_is_dup(const struct gossip *g, struct hkey k, const uint8_t *bytes, size_t len)
+{
+    size_t copies = 0, s = idindex_home(&g->cand_idx, k.h);
+    for (uint32_t ci; (ci = idindex_next(&g->cand_idx, k.h, &s)) != IDINDEX_NONE;) {
+        const struct cand *c = &g->cands[ci];
+        if (memcmp(c->id, k.id, LIMIT_ID_BYTES) != 0)
+            continue;
+        if (c->state == CAND_VERIFIED || (c->len == len && memcmp(c->bytes, bytes, len) == 0))
+            return true;
+        copies++;
+    }
+    return copies >= LIMIT_GOSSIP_COPIES_PER_ID;
+}
+
+bool gossip_cand_has_sid(const struct gossip *g, struct hkey k)
+{
+    size_t s = idindex_home(&g->cand_idx, k.h);
+    for (uint32_t ci; (ci = idindex_next(&g->cand_idx, k.h, &s)) != IDINDEX_NONE;)
+        if (memcmp(g->cands[ci].id, k.id, SID) == 0)
+            return true;
+    return false;
+}
+
+bool gossip_cand_verified(const struct gossip *g, struct hkey k)
+{
+    size_t s = idindex_home(&g->cand_idx, k.h);
+    for (uint32_t ci; (ci = idindex_next(&g->cand_idx, k.h, &s)) != IDINDEX_NONE;) {
+        const struct cand *c = &g->cands[ci];
+        if (c->state == CAND_VERIFIED && memcmp(c->id, k.id, LIMIT_ID_BYTES) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* --- recent: who has what --- */
+
+/* Hashed again when an entry moves or goes: rarer than lookups, and the entry stays 33 bytes. */
+static uint64_t recent_hash(const void *g, size_t e)
+{
+    const struct gossip *gg = g;
+    return idindex_hash(gg->p.hash_key, gg->recent[e].id);
+}
+
+static uint32_t recent_find(const struct gossip *g, struct hkey k)
+{
+    size_t s = idindex_home(&g->recent_idx, k.h);
+    for (uint32_t e; (e = idindex_next(&g->recent_idx, k.h, &s)) != IDINDEX_NONE;)
+        if (memcmp(g->recent[e].id, k.id, LIMIT_ID_BYTES) == 0)
+            return e;
+    return NIL;
+}
+
+/* The entry of id, created (evicting the oldest) if missing. */
+uint32_t gossip_recent_add(struct gossip *g, struct hkey k)
+{
+    uint32_t e = recent_find(g, k);
+    if (e != NIL)
+        return e;
+    e = (uint32_t)g->recent_pos;
+    g->recent_pos = (g->recent_pos + 1) % g->recent_cap;
+    struct recent *r = &g->recent[e];
+    if (r->used)
+        idindex_del(&g->recent_idx, e, recent_hash, g);
+    memcpy(r->id, k.id, LIMIT_ID_BYTES);
+    r->used = true;
+    memset(bits_at(g->recent_bits, g->words, e), 0, g->words * sizeof(uint64_t));
+    idindex_put(&g->recent_idx, k.h, e);
+    return e;
+}
+
+/* The bitset of peers known to have id, or NULL when id is not recent. Looked up once per id:
+ * the gate asks it for every peer. Valid until the next gossip_recent_add. */
+uint64_t *gossip_recent_known(struct gossip *g, struct hkey k)
+{
+    uint32_t e = recent_find(g, k);
+    return e == NIL ? NULL : bits_at(g->recent_bits, g->words, e);
+}
+
+/* Marks peer on every recent id with this short id; false when there is none. */
+bool gossip_recent_mark_sid(struct gossip *g, struct hkey k, size_t peer)
+{
+    bool found = false;
+    size_t s = idindex_home(&g->recent_idx, k.h);
+    for (uint32_t e; (e = idindex_next(&g->recent_idx, k.h, &s)) != IDINDEX_NONE;)
+        if (memcmp(g->recent[e].id, k.id, SID) == 0) {
+            bit_set(bits_at(g->recent_bits, g->words, e), peer);
+            found = true;
+        }
+    return found;
+}

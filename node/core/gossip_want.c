@@ -1,0 +1,127 @@
+/* gossip_want.c - wants (gossip_int.h): short ids a peer announced that this node lacks, whom it
+ * asked with WANT, and what happens when nobody answers.
+ */
+#include "node/core/gossip_int.h"
+
+#include <string.h>
+
+/* --- the table --- */
+
+static uint64_t want_hash(const void *g, size_t w)
+{
+    const struct gossip *gg = g;
+    return idindex_hash(gg->p.hash_key, gg->wants[w].sid);
+}
+
+uint32_t gossip_want_find(const struct gossip *g, struct hkey k)
+{
+    size_t s = idindex_home(&g->want_idx, k.h);
+    for (uint32_t w; (w = idindex_next(&g->want_idx, k.h, &s)) != IDINDEX_NONE;)
+        if (memcmp(g->wants[w].sid, k.id, SID) == 0)
+            return w;
+    return NIL;
+}
+
+uint32_t gossip_want_add(struct gossip *g, struct hkey k, uint64_t deadline)
+{
+    uint32_t w = gossip_want_find(g, k);
+    if (w != NIL || g->want_free == NIL)
+        return w;
+    w = g->want_free;
+    struct want *e = &g->wants[w];
+    g->want_free = e->next_free;
+    memcpy(e->sid, k.id, SID);
+    e->used = true;
+    e->tries = 0;
+    e->asked = NONE;
+    g->want_dl[w] = deadline;
+    memset(bits_at(g->want_ann, g->words, w), 0, g->words * sizeof(uint64_t));
+    memset(bits_at(g->want_tried, g->words, w), 0, g->words * sizeof(uint64_t));
+    idindex_put(&g->want_idx, k.h, w);
+    g->n_wants++;
+    g->want_next = min_u64(g->want_next, deadline);
+    return w;
+}
+
+void gossip_want_unask(struct gossip *g, struct want *e)
+{
+    if (e->asked == NONE)
+        return;
+    assert(g->peers[e->asked]->wants_out > 0);
+    g->peers[e->asked]->wants_out--;
+    e->asked = NONE;
+}
+
+void gossip_want_remove(struct gossip *g, uint32_t w)
+{
+    struct want *e = &g->wants[w];
+    assert(e->used && g->n_wants > 0);
+    gossip_want_unask(g, e);
+    idindex_del(&g->want_idx, w, want_hash, g);
+    e->used = false;
+    g->want_dl[w] = UINT64_MAX;
+    e->next_free = g->want_free;
+    g->want_free = w;
+    g->n_wants--;
+}
+
+/* --- asking --- */
+
+/* Asks the next announcer of w that was not asked yet and has room; false when none can be. */
+bool gossip_want_ask(struct gossip *g, uint32_t w, uint64_t now)
+{
+    struct want *e = &g->wants[w];
+    uint64_t *ann = bits_at(g->want_ann, g->words, w), *tried = bits_at(g->want_tried, g->words, w);
+    for (size_t i = 0; i < g->p.max_peers; i++) {
+        if (!bit_get(ann, i) || bit_get(tried, i) || !peer_up(g, i) ||
+            g->peers[i]->wants_out >= LIMIT_GOSSIP_WANT_PER_PEER)
+            continue;
+        if (!gossip_out_add_sid(g, i, OUT_WANT, e->sid))
+            return false;
+        bit_set(tried, i);
+        e->tries++;
+        e->asked = i;
+        g->want_dl[w] = now + LIMIT_WANT_TIMEOUT_MS;
+        g->want_next = min_u64(g->want_next, g->want_dl[w]);
+        g->peers[i]->wants_out++;
+        g->peers[i]->st.want_out++;
+        return true;
+    }
+    return false;
+}
+
+/* Nobody answered: reconciliation with the peers that announced it brings it, soon. */
+static void want_give_up(struct gossip *g, uint32_t w)
+{
+    const uint64_t *ann = bits_at(g->want_ann, g->words, w);
+    FOR_EACH_BIT(i, g->up, g->p.max_peers)
+        if (bit_get(ann, i))
+            g->tm[i].soon_pending = true;
+    gossip_want_remove(g, w);
+}
+
+/* Timed-out or unasked wants go to the next announcer; after LIMIT_GOSSIP_WANT_TRIES, or with
+ * nobody left to ask, the want is dropped and reconciliation brings the record. */
+void gossip_wants_due(struct gossip *g, uint64_t now)
+{
+    if (g->n_wants == 0 || now < g->want_next)
+        return;
+    uint64_t next = UINT64_MAX;
+    /* Ask no more than verification can take now; the rest waits, without using a try. */
+    size_t budget = g->cand_cap - g->n_cands;
+    for (uint32_t w = 0; w < g->want_cap; w++) {
+        if (g->want_dl[w] <= now) {
+            struct want *e = &g->wants[w];
+            assert(e->used);
+            gossip_want_unask(g, e);
+            if (gossip_cand_has_sid(g, gossip_hkey(g, e->sid)) || budget == 0) /* arrived / busy */
+                g->want_dl[w] = now + LIMIT_WANT_TIMEOUT_MS;
+            else if (e->tries >= LIMIT_GOSSIP_WANT_TRIES || !gossip_want_ask(g, w, now))
+                want_give_up(g, w); /* its deadline is UINT64_MAX now */
+            else
+                budget--;
+        }
+        next = min_u64(next, g->want_dl[w]);
+    }
+    g->want_next = next;
+}
