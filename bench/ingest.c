@@ -1,22 +1,29 @@
-/* ingest.c - gossip ingest and duplicate-drop figures (DESIGN.md §8), on the node's real code path:
- * a gossip instance over the LMDB adapter, RECORDS messages as a peer packs them, signature checks
- * on libuv's thread pool and gossip_flush once per loop turn, exactly as node/shell/run.c wires them.
+/* ingest.c - gossip ingest and duplicate-drop figures (docs/PERFORMANCE.md), on the node's real
+ * code path: a node core (node/core/node.h) over the LMDB adapter, RECORDS messages as a peer
+ * packs them, signature checks on libuv's thread pool (node/shell/verifier.h) and node_turn once
+ * per loop turn, as `tlpmesh run` drives them. The peers' sessions are not simulated: the node
+ * is told they are up (node_peer_change), so what gossip sends them stops at the engine, unsent.
  *
  * The sending peer is modelled as one that keeps the receiver's candidate table (the records being
  * verified or waiting for commit) full but never overfull, which is the best a sender can do; a
  * real sender that outruns verification gets its surplus dropped and fetched again later.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
+#include <sodium.h>
 #include <uv.h>
 
 #include "bench/bench.h"
-#include "node/core/gossip.h"
+#include "crypto/keys.h"
+#include "node/config/config.h"
+#include "node/core/node.h"
 #include "node/core/session.h"
+#include "node/shell/verifier.h"
 #include "store/gossip_lmdb.h"
 #include "store/store.h"
 
@@ -33,15 +40,16 @@ struct ingest {
     uv_loop_t loop;
     uv_prepare_t prepare;
     uv_timer_t timer;
-    struct gossip *g;
+    struct keys_identity id;
+    struct config cfg; /* the peers: this node's organisation, ceiling RED */
+    struct node node; /* zeroed until start_node: node_free is safe on it */
+    struct verifier verifier;
     const struct msgs *m;
     size_t next_msg, fed;
-    size_t jobs_out;
     bool finished;
     int err;
-    double t_end, flush_s, feed_s, verified_s; /* the loop thread's time, by phase */
+    double t_end, flush_s, feed_s; /* the loop thread's time, by phase */
     uint64_t turns;
-    uint64_t sent_msgs, sent_bytes;
 };
 
 static double thread_cpu_s(void)
@@ -110,12 +118,6 @@ static struct gossip_store_ops timed_ops(struct timed_store *t)
                                      .is_revoked = timed_is_revoked, .iter_seq = timed_iter_seq};
 }
 
-struct verify_work {
-    uv_work_t req;
-    struct ingest *in;
-    struct gossip_job *job;
-};
-
 static uint64_t unix_ms(void)
 {
     struct timespec ts;
@@ -173,83 +175,85 @@ static int msgs_build(struct msgs *m, const struct bench_corpus *c)
     return 0;
 }
 
-/* --- gossip io: the shell's part --- */
+/* --- the node's io: the shell's part --- */
 
-static int io_send(void *ctx, size_t peer, uint8_t type, const uint8_t *body, size_t len)
+static int io_send(void *ctx, engine_conn conn, const uint8_t *bytes, size_t len)
 {
-    struct ingest *in = ctx;
-    (void)peer, (void)type, (void)body;
-    in->sent_msgs++;
-    in->sent_bytes += len;
+    (void)ctx, (void)conn, (void)bytes, (void)len;
+    return -1; /* no connection is ever opened */
+}
+
+static void io_close(void *ctx, engine_conn conn)
+{
+    (void)ctx, (void)conn;
+}
+
+static int io_dial(void *ctx, engine_conn conn, const char *host, uint16_t port)
+{
+    (void)ctx, (void)conn, (void)host, (void)port;
+    return -1; /* the peers have no endpoint: never called */
+}
+
+static void io_random(void *ctx, uint8_t *buf, size_t n)
+{
+    (void)ctx;
+    randombytes_buf(buf, n);
+}
+
+static void io_engine_log(void *ctx, enum engine_log_level level, const char *event,
+                          const uint8_t *key, const char *addr, const char *detail)
+{
+    (void)ctx, (void)level, (void)event, (void)key, (void)addr, (void)detail;
+}
+
+static size_t io_backlog(void *ctx, engine_conn conn)
+{
+    (void)ctx, (void)conn;
     return 0;
 }
 
-static void io_close_peer(void *ctx, size_t peer, int err)
+static uint64_t io_now(void *ctx)
 {
     struct ingest *in = ctx;
-    fprintf(stderr, "tlpmesh-bench: gossip closed peer %zu: %s\n", peer, gossip_strerror(err));
-    in->err = -1;
+    return uv_now(&in->loop);
 }
 
-static void io_log(void *ctx, enum gossip_log_level level, size_t peer, const char *line)
+static uint64_t io_wall_ms(void *ctx)
 {
-    (void)ctx, (void)level;
-    fprintf(stderr, "tlpmesh-bench: gossip peer %zu: %s\n", peer, line);
-}
-
-static void work_cb(uv_work_t *req)
-{
-    struct verify_work *vw = req->data;
-    gossip_job_run(vw->job);
-}
-
-static void after_work_cb(uv_work_t *req, int status)
-{
-    struct verify_work *vw = req->data;
-    struct ingest *in = vw->in;
-    const double t0 = bench_now_s();
-    if (status < 0)
-        gossip_job_run(vw->job);
-    gossip_on_verified(in->g, vw->job, uv_now(&in->loop), unix_ms());
-    in->jobs_out--;
-    free(vw);
-    in->verified_s += bench_now_s() - t0;
+    (void)ctx;
+    return unix_ms();
 }
 
 static void io_verify(void *ctx, struct gossip_job *job)
 {
     struct ingest *in = ctx;
-    struct verify_work *vw = malloc(sizeof *vw);
-    if (vw != NULL) {
-        *vw = (struct verify_work){.in = in, .job = job};
-        vw->req.data = vw;
-        if (uv_queue_work(&in->loop, &vw->req, work_cb, after_work_cb) == 0) {
-            in->jobs_out++;
-            return;
-        }
-        free(vw);
-    }
-    fprintf(stderr, "tlpmesh-bench: cannot queue a verification job\n");
-    in->err = -1; /* the job stays out: gossip_free would trip; the bench stops with an error */
+    verifier_submit(&in->verifier, job);
+}
+
+static void io_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "tlpmesh-bench: %s\n", line);
 }
 
 /* --- the loop --- */
 
 static void on_timer(uv_timer_t *t)
 {
-    (void)t; /* waking the loop is enough: the prepare callback flushes */
+    struct ingest *in = t->data;
+    engine_tick(&in->node.engine, uv_now(&in->loop)); /* then the prepare callback's turn */
 }
 
 /* Feeds whole messages while the candidate table has room for them. */
 static void feed(struct ingest *in)
 {
-    const struct gossip_stats *st = gossip_stats(in->g);
+    const struct gossip_stats *st = gossip_stats(in->node.gossip);
     while (in->err == 0 && in->next_msg < in->m->n) {
         const size_t k = in->m->count[in->next_msg];
         if (in->fed - st->stored + k > LIMIT_GOSSIP_CANDIDATES)
             return;
-        int rc = gossip_on_message(in->g, SENDER, GOSSIP_MSG_RECORDS, in->m->body[in->next_msg],
-                                   in->m->len[in->next_msg], uv_now(&in->loop), unix_ms());
+        int rc = node_message(&in->node, SENDER, GOSSIP_MSG_RECORDS, in->m->body[in->next_msg],
+                              in->m->len[in->next_msg]);
         if (rc != GOSSIP_OK || st->dropped_overload > 0) {
             fprintf(stderr, "tlpmesh-bench: ingest: %s (%llu dropped)\n", gossip_strerror(rc),
                     (unsigned long long)st->dropped_overload);
@@ -268,20 +272,20 @@ static void finish(struct ingest *in)
     uv_timer_stop(&in->timer);
 }
 
-/* Once per loop turn, as the shell's gossip_turn: commit and send, then take more records. */
+/* Once per loop turn, as the daemon's: the node's turn (commit and send), then more records. */
 static void on_prepare(uv_prepare_t *p)
 {
     struct ingest *in = p->data;
     const double t0 = bench_now_s();
     in->turns++;
-    if (gossip_flush(in->g, uv_now(&in->loop), unix_ms()) != GOSSIP_OK)
+    if (node_turn(&in->node) != GOSSIP_OK)
         in->err = -1;
     const double t1 = bench_now_s();
     feed(in);
-    if (in->err != 0 || (in->next_msg == in->m->n && gossip_idle(in->g))) {
+    if (in->err != 0 || (in->next_msg == in->m->n && gossip_idle(in->node.gossip))) {
         finish(in);
     } else {
-        uint64_t next = gossip_next_deadline(in->g), now = uv_now(&in->loop);
+        uint64_t next = node_next_deadline(&in->node), now = uv_now(&in->loop);
         if (next == UINT64_MAX)
             uv_timer_stop(&in->timer);
         else
@@ -293,23 +297,69 @@ static void on_prepare(uv_prepare_t *p)
 
 /* --- setup --- */
 
-static void fill_key(uint8_t key[LIMIT_KEY_BYTES], uint8_t b)
+/* Peers 0..n-1 (the sender and the others), all in this node's organisation so that every
+ * record may be announced to them, without an endpoint (never dialled). */
+static int config_build(struct config *cfg, size_t n)
 {
-    memset(key, b, LIMIT_KEY_BYTES);
+    config_init(cfg);
+    cfg->peers = calloc(n, sizeof *cfg->peers);
+    if (cfg->peers == NULL)
+        return -1;
+    cfg->n_peers = n;
+    strcpy(cfg->network, "bench");
+    strcpy(cfg->organisation, "bench-org");
+    for (size_t i = 0; i < n; i++) {
+        struct config_peer *p = &cfg->peers[i];
+        p->key[LIMIT_KEY_BYTES - 2] = (uint8_t)((i + 1) >> 8);
+        p->key[LIMIT_KEY_BYTES - 1] = (uint8_t)(i + 1);
+        keys_pubkey_to_b64(p->key, p->key_b64);
+        snprintf(p->name, sizeof p->name, "peer%zu", i);
+        strcpy(p->organisation, "bench-org");
+        p->max_tlp = PROTO_TLP_RED;
+    }
+    return 0;
 }
 
-/* Peers 0..n_up-1 up, all in this node's organisation so that every record may be announced to
- * them. This node's key sorts after theirs: no side starts reconciliation during the run. */
-static int peers_up(struct gossip *g, size_t n_up, uint64_t now)
+/* Every peer's session up, as the engine reports it. This node's key sorts after theirs: no
+ * side starts reconciliation during the run. */
+static int peers_up(struct ingest *in)
 {
-    for (size_t i = 0; i < n_up; i++) {
-        struct gate_peer v = {.authenticated = true, .ceiling = PROTO_TLP_RED};
-        fill_key(v.key, (uint8_t)(1 + i));
-        strcpy(v.org, "bench-org");
-        if (gossip_peer_up(g, i, &v, now) != GOSSIP_OK)
+    for (size_t i = 0; i < in->cfg.n_peers; i++) {
+        if (memcmp(in->id.sign_pk, in->cfg.peers[i].key, LIMIT_KEY_BYTES) <= 0)
+            return -1;
+        node_peer_change(&in->node, i, true);
+        const struct gossip_peer_stats *st = gossip_peer_stats(in->node.gossip, i);
+        if (st == NULL || !st->up)
             return -1;
     }
     return 0;
+}
+
+/* The node over the timed LMDB ops, with the config's peers. */
+static int start_node(struct ingest *in, struct store *s, const struct gossip_store_ops *ops,
+                      size_t n_peers)
+{
+    static const uint8_t seed[LIMIT_KEY_BYTES] = {'t', 'l', 'p', 'm', 'e', 's', 'h'};
+    keys_identity_from_seed(seed, &in->id);
+    if (config_build(&in->cfg, n_peers) != 0)
+        return -1;
+    struct node_params p = {.cfg = &in->cfg, .store = s, .store_ops = *ops,
+                            .engine = {.id = &in->id, .network = in->cfg.network,
+                                       .max_peers = n_peers}};
+    io_random(NULL, p.gossip.hash_key, sizeof p.gossip.hash_key);
+    const struct node_io io = {.ctx = in, .send = io_send, .close = io_close, .dial = io_dial,
+                               .random = io_random, .engine_log = io_engine_log,
+                               .backlog = io_backlog, .now = io_now, .wall_ms = io_wall_ms,
+                               .verify = io_verify, .log = io_log};
+    char why[256];
+    verifier_init(&in->verifier, &in->loop, &in->node);
+    if (node_init(&in->node, &p, &io, why, sizeof why) < 0) {
+        fprintf(stderr, "tlpmesh-bench: ingest: %s\n", why);
+        return -1;
+    }
+    if (node_set_peers(&in->node, &in->cfg, uv_now(&in->loop)) < 0)
+        return -1;
+    return peers_up(in);
 }
 
 static int run_ingest(struct ingest *in, struct bench_ingest_result *res)
@@ -332,14 +382,14 @@ static int run_ingest(struct ingest *in, struct bench_ingest_result *res)
 /* The same records again, from the same peer: each must be dropped on its id. */
 static int run_dups(struct ingest *in, size_t n, struct bench_ingest_result *res)
 {
-    const struct gossip_stats *st = gossip_stats(in->g);
+    const struct gossip_stats *st = gossip_stats(in->node.gossip);
     const uint64_t submitted = st->verify_submitted, dups = st->duplicates;
     const double t0 = bench_now_s();
     for (size_t i = 0; i < in->m->n; i++)
-        if (gossip_on_message(in->g, SENDER, GOSSIP_MSG_RECORDS, in->m->body[i], in->m->len[i],
-                              uv_now(&in->loop), unix_ms()) != GOSSIP_OK)
+        if (node_message(&in->node, SENDER, GOSSIP_MSG_RECORDS, in->m->body[i], in->m->len[i]) !=
+            GOSSIP_OK)
             return -1;
-    if (gossip_flush(in->g, uv_now(&in->loop), unix_ms()) != GOSSIP_OK)
+    if (node_turn(&in->node) != GOSSIP_OK)
         return -1;
     res->dup_rate = (double)n / (bench_now_s() - t0);
     res->verify_jobs_dup = st->verify_submitted - submitted;
@@ -354,7 +404,7 @@ static int run_dups(struct ingest *in, size_t n, struct bench_ingest_result *res
 
 static int check_ingest(const struct ingest *in, size_t n)
 {
-    const struct gossip_stats *st = gossip_stats(in->g);
+    const struct gossip_stats *st = gossip_stats(in->node.gossip);
     if (st->stored == n && st->verify_ok == n && st->verify_submitted == n)
         return 0;
     fprintf(stderr, "tlpmesh-bench: ingest: %llu stored, %llu verified of %zu\n",
@@ -384,14 +434,8 @@ int bench_ingest(const struct bench_corpus *c, const struct bench_ingest_opts *o
         goto out;
     }
     const struct gossip_store_ops ops = timed_ops(&ts);
-    struct gossip_params gp = {.max_peers = 1 + o->peers};
-    fill_key(gp.self.key, 0xff);
-    strcpy(gp.self.org, "bench-org");
-    struct gossip_io io = {.ctx = &in, .send = io_send, .close_peer = io_close_peer,
-                           .verify = io_verify, .log = io_log};
-    if (gossip_new(&in.g, &gp, &ops, &io) != GOSSIP_OK ||
-        peers_up(in.g, gp.max_peers, uv_now(&in.loop)) != 0) {
-        fprintf(stderr, "tlpmesh-bench: ingest: cannot set up gossip\n");
+    if (start_node(&in, s, &ops, 1 + o->peers) != 0) {
+        fprintf(stderr, "tlpmesh-bench: ingest: cannot set up the node\n");
         goto out;
     }
     if (run_ingest(&in, res) != 0 || check_ingest(&in, c->n) != 0)
@@ -402,15 +446,16 @@ int bench_ingest(const struct bench_corpus *c, const struct bench_ingest_opts *o
     if (o->verbose)
         printf("ingest: %zu messages of <= %zu records in %.2f s (process CPU %.2f s); loop "
                "thread: %llu turns, flush %.2f s (of which %llu commits %.2f s, %.2f s on CPU), feed %.2f s, "
-               "verified %.2f s; gossip sent %llu messages (%llu bytes)\n",
+               "%llu gossip messages for the peers (stopped at the engine: no session)\n",
                m.n, m.count[0], res->ingest_wall_s, res->ingest_cpu_s,
                (unsigned long long)in.turns, in.flush_s, (unsigned long long)ts.puts, ts.put_s, ts.put_cpu_s,
-               in.feed_s, in.verified_s,
-               (unsigned long long)in.sent_msgs, (unsigned long long)in.sent_bytes);
+               in.feed_s, (unsigned long long)gossip_stats(in.node.gossip)->sent_fail);
     rc = run_dups(&in, c->n, res);
 out:
-    if (in.jobs_out == 0)
-        gossip_free(in.g);
+    assert(in.verifier.out == 0); /* the loop ran until every job came back */
+    node_free(&in.node);
+    keys_identity_wipe(&in.id);
+    config_free(&in.cfg);
     gossip_lmdb_free(&lm);
     store_close(s);
     uv_loop_close(&in.loop);

@@ -73,7 +73,7 @@ void byz_tick(struct sim *s, struct snode *n)
     uint32_t deg = world_degree(&s->w, n->idx);
     for (uint32_t k = 0; k < deg && n->running; k++) {
         engine_conn h;
-        if (!engine_peer_conn(&n->e, k, &h))
+        if (!engine_peer_conn(&n->node.engine, k, &h))
             continue;
         size_t len = 2;
         msg[0] = msg[1] = 0;
@@ -96,7 +96,7 @@ void byz_tick(struct sim *s, struct snode *n)
                 msg_add(msg, &len, s->o.recs[ri].bytes, s->o.recs[ri].len);
         }
         if (len > 2)
-            engine_send(&n->e, k, GOSSIP_MSG_RECORDS, msg, len, s->now);
+            engine_send(&n->node.engine, k, GOSSIP_MSG_RECORDS, msg, len, s->now);
     }
     mark_dirty(s, n);
     push(s, s->now + (mode & SIM_BYZ_FLOOD ? FLOOD_INTERVAL_MS : BYZ_INTERVAL_MS), EV_BYZ,

@@ -84,7 +84,7 @@ void release_later(struct snode *n, uint32_t ci)
 struct sconn *conn_of(struct snode *n, engine_conn h, int *side)
 {
     size_t slot = (size_t)(h & 0xffffffffu);
-    if (slot >= n->e.max_conns || n->slot_conn[slot] == 0)
+    if (slot >= n->node.engine.max_conns || n->slot_conn[slot] == 0)
         return NULL;
     struct sconn *c = &n->sim->conns[n->slot_conn[slot] - 1];
     for (int sd = 0; sd < 2; sd++)
@@ -123,7 +123,7 @@ void side_forget(struct sim *s, uint32_t ci, int side)
     c->open[side] = false;
     struct snode *n = &s->nodes[c->node[side]];
     size_t slot = (size_t)(c->h[side] & 0xffffffffu);
-    if (n->slot_conn && slot < n->e.max_conns && n->slot_conn[slot] == ci + 1)
+    if (n->slot_conn && slot < n->node.engine.max_conns && n->slot_conn[slot] == ci + 1)
         n->slot_conn[slot] = 0;
 }
 

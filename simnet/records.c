@@ -139,9 +139,7 @@ void publish(struct sim *s, uint64_t i)
     }
     if (pool_headroom(s) < 0)
         s->err = SIM_E_NOMEM;
-    gossip_enter(n);
-    gossip_local_scan(n->g, s->now, WALL0 + s->now); /* as `tlpmesh publish` + records-added */
-    gossip_leave(n);
+    node_local_scan(&n->node); /* as `tlpmesh publish` + records-added */
     mark_dirty(s, n);
 }
 
@@ -173,9 +171,9 @@ void action(struct sim *s, const struct sim_action_ev *a)
         s->isolated = -1;
         s->n_oneway = 0;
         break;
-    case SIM_ACT_STOP: node_stop(s, &s->nodes[a->a], a->b != 0); break;
+    case SIM_ACT_STOP: snode_stop(s, &s->nodes[a->a], a->b != 0); break;
     case SIM_ACT_START:
-        if (!s->nodes[a->a].running && node_start(s, &s->nodes[a->a]) < 0)
+        if (!s->nodes[a->a].running && snode_start(s, &s->nodes[a->a]) < 0)
             s->err = SIM_E_ENGINE;
         break;
     }

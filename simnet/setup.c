@@ -99,8 +99,10 @@ static int setup(struct sim *s)
         nd->w = &s->workers[0]; /* until a step runs it elsewhere */
         s->any_byz |= s->w.byz[a] != 0;
     }
+    if ((rc = sim_rosters_build(s)) < 0)
+        return rc;
     for (uint32_t a = 0; a < n; a++)
-        if ((rc = node_start(s, &s->nodes[a])) < 0)
+        if ((rc = snode_start(s, &s->nodes[a])) < 0)
             return rc;
     for (uint32_t i = 0; i < sc->records; i++) {
         uint64_t t = sc->start_ms + (sc->records > 1 ? sc->publish_span_ms * i / (sc->records - 1) : 0);
@@ -167,12 +169,12 @@ static void collect(struct sim *s)
         r->node_tx[a] = n->tx;
         if (!n->running)
             continue;
-        const struct gossip_stats *g = gossip_stats(n->g);
+        const struct gossip_stats *g = gossip_stats(n->node.gossip);
         r->duplicates += g->duplicates;
         r->forged_refused += g->verify_forged + g->verify_malformed;
         r->refused_inbound += g->refused_inbound;
         for (uint32_t k = 0; k < world_degree(&s->w, a); k++) {
-            const struct gossip_peer_stats *p = gossip_peer_stats(n->g, k);
+            const struct gossip_peer_stats *p = gossip_peer_stats(n->node.gossip, k);
             for (int v = GATE_ALLOW + 1; p && v < GATE_VERDICT_COUNT; v++)
                 r->gate_refusals += v == GATE_DENY_PEER_HAS ? 0 : p->refused[v];
             recon += p ? p->recon_bytes_in : 0;
@@ -209,21 +211,12 @@ static void teardown(struct sim *s)
 {
     for (uint32_t a = 0; s->nodes && a < s->w.n; a++) {
         struct snode *n = &s->nodes[a];
-        while (n->running && n->jobs != NULL) {
-            struct gossip_job *job = n->jobs;
-            n->jobs = job->user;
-            gossip_job_run(job);
-            gossip_on_verified(n->g, job, s->now, WALL0 + s->now);
-        }
-        if (n->g)
-            gossip_free(n->g);
-        if (n->engine_ready)
-            engine_free(&n->e);
+        snode_free(n);
+        if (n->cfg != NULL) /* simnode.c's config_build: simnet does not link tlp_config */
+            free(n->cfg->peers);
+        free(n->cfg);
         if (n->ms_ready)
             memstore_free(&n->ms);
-        free(n->slot_conn);
-        free(n->close_req);
-        free(n->down_pending);
         free(n->flush);
         free(n->conn_free);
         free(n->held.body);
@@ -253,6 +246,8 @@ static void teardown(struct sim *s)
     if (s->trace)
         fclose(s->trace);
     free(s->vc);
+    free(s->rosters);
+    free(s->members);
     free(s->conns);
     free(s->nodes);
     free(s->dirty);

@@ -1,5 +1,6 @@
-/* simnode.c - one simulated node: the engine and gossip io callbacks, the shared verification
- * cache and a node's loop turn, start and stop (simrun.h). */
+/* simnode.c - one simulated node: the transport and io of its node core (node/core/node.h), the
+ * shared verification cache, the world's communities as rosters, a node's loop turn, start and
+ * stop (simrun.h). The glue between its engine and gossip is node.c's, as in `tlpmesh run`. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,7 @@
 
 #include "simnet/simrun.h"
 
-/* --- engine io --- */
+/* --- the node's transport: simulated connections --- */
 
 static int eio_send(void *ctx, engine_conn h, const uint8_t *bytes, size_t len)
 {
@@ -99,24 +100,6 @@ static void eio_log(void *ctx, enum engine_log_level level, const char *event, c
     (void)ctx, (void)level, (void)event, (void)key, (void)addr, (void)detail;
 }
 
-/* gossip must not be re-entered from its own io calls (as in node/shell/run.c). */
-void gossip_enter(struct snode *n)
-{
-    n->depth++;
-}
-
-void gossip_leave(struct snode *n)
-{
-    assert(n->depth > 0);
-    if (--n->depth > 0)
-        return;
-    for (uint32_t i = 0; i < world_degree(&n->sim->w, n->idx); i++)
-        if (n->down_pending[i]) {
-            n->down_pending[i] = false;
-            gossip_peer_down(n->g, i);
-        }
-}
-
 /* The oracle's look at every gossip message as it arrives (before the node sees it). */
 static void oracle_watch(struct sim *s, struct snode *n, size_t peer, uint8_t type,
                          const uint8_t *body, size_t len)
@@ -171,26 +154,18 @@ static void oracle_watch(struct sim *s, struct snode *n, size_t peer, uint8_t ty
     }
 }
 
-static void deliver_gossip(struct snode *n, size_t peer, uint8_t type, const uint8_t *body,
-                           size_t len)
-{
-    struct sim *s = n->sim;
-    gossip_enter(n);
-    gossip_on_message(n->g, peer, type, body, len, s->now, WALL0 + s->now);
-    gossip_leave(n);
-}
-
 void release_held(struct snode *n)
 {
     if (n->held.body == NULL)
         return;
     struct held_msg h = n->held;
     n->held.body = NULL;
-    deliver_gossip(n, h.peer, h.type, h.body, h.len);
+    node_message(&n->node, h.peer, h.type, h.body, h.len);
     free(h.body);
 }
 
-static void eio_message(void *ctx, size_t peer, uint8_t type, const uint8_t *body, size_t len)
+/* node_io.message: the oracle watches, then the link's reordering and duplication. */
+static void sio_message(void *ctx, size_t peer, uint8_t type, const uint8_t *body, size_t len)
 {
     struct snode *n = ctx;
     struct sim *s = n->sim;
@@ -204,75 +179,38 @@ static void eio_message(void *ctx, size_t peer, uint8_t type, const uint8_t *bod
             return;
         }
     }
-    deliver_gossip(n, peer, type, body, len);
+    node_message(&n->node, peer, type, body, len);
     if (s->sc->dup > 0 && rng_unit(&n->rng) < s->sc->dup)
-        deliver_gossip(n, peer, type, body, len);
+        node_message(&n->node, peer, type, body, len);
     release_held(n);
 }
 
-static void peer_view(const struct sim *s, uint32_t a, uint32_t k, struct gate_peer *v)
-{
-    const struct world *w = &s->w;
-    uint32_t link = w->off[a] + k, b = w->adj[link];
-    memset(v, 0, sizeof *v);
-    v->authenticated = true;
-    memcpy(v->key, s->nodes[b].id.sign_pk, LIMIT_KEY_BYTES);
-    memcpy(v->org, s->nodes[b].org, sizeof v->org);
-    v->relation = w->client[link] ? GATE_RELATION_CLIENT : GATE_RELATION_PARTNER;
-    v->ceiling = w->ceiling[link];
-    for (unsigned c = 0; c < SIM_MAX_COMMUNITIES; c++)
-        if (w->comm[b] >> c & 1)
-            snprintf(v->communities[v->n_communities++], LIMIT_NAME_BYTES + 1, "c%u", c);
-}
-
-static void eio_peer_change(void *ctx, size_t peer, bool up)
+static void sio_peer_change(void *ctx, size_t peer, bool up)
 {
     struct snode *n = ctx;
-    if (!up && n->depth > 0) {
-        n->down_pending[peer] = true;
-    } else if (!up) {
-        gossip_peer_down(n->g, peer);
-    } else {
-        struct gate_peer view;
-        peer_view(n->sim, n->idx, (uint32_t)peer, &view);
+    (void)peer;
+    if (up)
         part(n)->sessions_opened++;
-        gossip_enter(n);
-        gossip_peer_up(n->g, peer, &view, n->sim->now);
-        gossip_leave(n);
-    }
 }
 
-/* --- gossip io --- */
-
-static int gio_send(void *ctx, size_t peer, uint8_t type, const uint8_t *body, size_t len)
+static size_t sio_backlog(void *ctx, engine_conn h)
 {
     struct snode *n = ctx;
-    return engine_send(&n->e, peer, type, body, len, n->sim->now);
-}
-
-static size_t gio_backlog(void *ctx, size_t peer)
-{
-    struct snode *n = ctx;
-    engine_conn h;
     int side;
-    if (!engine_peer_conn(&n->e, peer, &h))
-        return 0;
     struct sconn *c = conn_of(n, h, &side);
     return c ? c->out_len[side] + c->inflight[side] : 0;
 }
 
-static void gio_close_peer(void *ctx, size_t peer, int err)
+static uint64_t sio_now(void *ctx)
 {
-    struct snode *n = ctx;
-    (void)err;
-    n->close_req[peer] = true;
+    const struct snode *n = ctx;
+    return n->sim->now;
 }
 
-static void gio_verify(void *ctx, struct gossip_job *job)
+static uint64_t sio_wall_ms(void *ctx)
 {
-    struct snode *n = ctx;
-    job->user = n->jobs; /* run at this node's next turn, as node/shell/run.c does refused jobs */
-    n->jobs = job;
+    const struct snode *n = ctx;
+    return WALL0 + n->sim->now;
 }
 
 int sim_delays_add(struct sim_stats_tlp *st, uint32_t ms)
@@ -289,7 +227,8 @@ int sim_delays_add(struct sim_stats_tlp *st, uint32_t ms)
     return SIM_OK;
 }
 
-static void gio_stored(void *ctx, const uint8_t id[LIMIT_ID_BYTES], uint8_t kind)
+/* node_io.stored: the oracle judges every record a node commits. */
+static void sio_stored(void *ctx, const uint8_t id[LIMIT_ID_BYTES], uint8_t kind)
 {
     struct snode *n = ctx;
     struct sim *s = n->sim;
@@ -318,11 +257,6 @@ static void gio_stored(void *ctx, const uint8_t id[LIMIT_ID_BYTES], uint8_t kind
     if (sim_delays_add(&part(n)->tlp[o->tlp], (uint32_t)(s->now - o->published)) < 0)
         n->w->err = SIM_E_NOMEM;
     part(n)->deliveries++;
-}
-
-static void gio_log(void *ctx, enum gossip_log_level level, size_t peer, const char *line)
-{
-    (void)ctx, (void)level, (void)peer, (void)line;
 }
 
 /* --- the shared verification cache: equal bytes, equal answer --- */
@@ -383,37 +317,102 @@ static int cached_verify(void *ctx, const uint8_t *body, size_t len,
     return result;
 }
 
+/* --- communities: the world's, as the rosters a trusted owner would sign --- */
+
+static int cmp_member(const void *x, const void *y)
+{
+    return memcmp(((const struct proto_roster_member *)x)->key,
+                  ((const struct proto_roster_member *)y)->key, LIMIT_KEY_BYTES);
+}
+
+/* Community c as a trusted roster of its members (sorted by key) from members[*used...]. */
+static void roster_of(struct sim *s, unsigned c, struct community_roster *r, size_t *used)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->name, sizeof r->name, "c%u", c);
+    r->trusted = true;
+    r->members = s->members + *used;
+    for (uint32_t a = 0; a < s->w.n; a++)
+        if (s->w.comm[a] >> c & 1) {
+            struct proto_roster_member *m = &r->members[r->n_members++];
+            memcpy(m->key, s->nodes[a].id.sign_pk, LIMIT_KEY_BYTES);
+            memcpy(m->org, s->nodes[a].org, sizeof m->org);
+        }
+    qsort(r->members, r->n_members, sizeof *r->members, cmp_member);
+    *used += r->n_members;
+}
+
+/* Sorted by (owner, name) as community_table_build leaves them: one owner, so by name. */
+static int cmp_roster_name(const void *x, const void *y)
+{
+    return strcmp(((const struct community_roster *)x)->name,
+                  ((const struct community_roster *)y)->name);
+}
+
+int sim_rosters_build(struct sim *s)
+{
+    size_t total = 0, used = 0;
+    uint64_t any = 0;
+    for (uint32_t a = 0; a < s->w.n; a++) {
+        total += (size_t)__builtin_popcountll(s->w.comm[a]);
+        any |= s->w.comm[a];
+    }
+    s->rosters = calloc((size_t)__builtin_popcountll(any) + 1, sizeof *s->rosters);
+    s->members = malloc((total ? total : 1) * sizeof *s->members);
+    if (s->rosters == NULL || s->members == NULL)
+        return SIM_E_NOMEM;
+    for (unsigned c = 0; c < SIM_MAX_COMMUNITIES; c++)
+        if (any >> c & 1)
+            roster_of(s, c, &s->rosters[s->n_rosters++], &used);
+    qsort(s->rosters, s->n_rosters, sizeof *s->rosters, cmp_roster_name);
+    return SIM_OK;
+}
+
+/* Node n's config as the world gives it: each neighbour a [Peer] with its organisation, the
+ * ceiling and client relation of the link, an endpoint only towards a larger index (the smaller
+ * index dials, the other only accepts). */
+static int config_build(struct sim *s, struct snode *n)
+{
+    const struct world *w = &s->w;
+    uint32_t deg = world_degree(w, n->idx);
+    n->cfg = calloc(1, sizeof *n->cfg); /* config_init's zeroes, its path buffers left untouched */
+    if (n->cfg == NULL)
+        return SIM_E_NOMEM;
+    n->cfg->peers = calloc(deg ? deg : 1, sizeof *n->cfg->peers);
+    if (n->cfg->peers == NULL)
+        return SIM_E_NOMEM;
+    n->cfg->n_peers = deg;
+    snprintf(n->cfg->network, sizeof n->cfg->network, "simnet");
+    memcpy(n->cfg->organisation, n->org, sizeof n->cfg->organisation);
+    for (uint32_t k = 0; k < deg; k++) {
+        uint32_t link = w->off[n->idx] + k, b = w->adj[link];
+        struct config_peer *p = &n->cfg->peers[k];
+        memcpy(p->key, s->nodes[b].id.sign_pk, LIMIT_KEY_BYTES);
+        keys_pubkey_to_b64(p->key, p->key_b64);
+        snprintf(p->name, sizeof p->name, "n%u", b);
+        memcpy(p->organisation, s->nodes[b].org, sizeof p->organisation);
+        p->relation = w->client[link] ? CONFIG_RELATION_CLIENT : CONFIG_RELATION_PARTNER;
+        p->max_tlp = w->ceiling[link];
+        p->has_endpoint = n->idx < b;
+        if (p->has_endpoint) {
+            snprintf(p->endpoint.host, sizeof p->endpoint.host, "n%u", b);
+            p->endpoint.port = SIM_PORT;
+        }
+    }
+    return SIM_OK;
+}
+
 /* --- nodes --- */
 
 /* One loop turn of node n, as node/shell/run.c's prepare callback. */
-void node_turn(struct sim *s, struct snode *n)
+void snode_turn(struct sim *s, struct snode *n)
 {
-    uint32_t deg = world_degree(&s->w, n->idx);
-    if (n->running) {
-        gossip_enter(n);
-        for (uint32_t i = 0; i < deg; i++)
-            if (n->close_req[i]) {
-                n->close_req[i] = false;
-                engine_close_peer(&n->e, i);
-            }
-        while (n->jobs != NULL) {
-            struct gossip_job *job = n->jobs;
-            n->jobs = job->user;
-            if (s->sc->verify_cache)
-                gossip_job_run_with(job, cached_verify, n);
-            else
-                gossip_job_run(job);
-            gossip_on_verified(n->g, job, s->now, WALL0 + s->now);
-        }
-        if (gossip_flush(n->g, s->now, WALL0 + s->now) < 0)
-            n->w->err = SIM_E_ENGINE;
-        gossip_leave(n);
-    }
+    if (n->running && node_turn(&n->node) < 0)
+        n->w->err = SIM_E_ENGINE;
     flush_node(s, n);
     if (!n->running)
         return;
-    uint64_t next = engine_next_deadline(&n->e), gnext = gossip_next_deadline(n->g);
-    next = gnext < next ? gnext : next;
+    uint64_t next = node_next_deadline(&n->node);
     if (next != UINT64_MAX && next <= s->now)
         next = s->now + 1;
     if (next != n->timer_at) {
@@ -424,10 +423,9 @@ void node_turn(struct sim *s, struct snode *n)
     }
 }
 
-int node_start(struct sim *s, struct snode *n)
+static int node_params_build(struct sim *s, struct snode *n, struct node_params *p)
 {
-    const struct world *w = &s->w;
-    uint32_t deg = world_degree(w, n->idx);
+    uint32_t deg = world_degree(&s->w, n->idx);
     uint8_t key[GOSSIP_HASH_KEY_BYTES];
     eio_random(n, key, sizeof key);
     if (!n->ms_ready) {
@@ -435,51 +433,41 @@ int node_start(struct sim *s, struct snode *n)
             return SIM_E_NOMEM;
         n->ms_ready = true;
     }
-    struct engine_params ep = {.id = &n->id, .network = "simnet", .max_peers = deg,
-                               .max_conns = 2 * (size_t)deg + 4, .rate_addrs = deg + 4,
-                               .scratch = n->w->scratch};
-    struct engine_io io = {n, eio_send, eio_close, eio_dial, eio_random, eio_log, eio_message,
-                           eio_peer_change};
-    if (engine_init(&n->e, &ep, &io) < 0)
+    if (n->cfg == NULL && config_build(s, n) < 0)
         return SIM_E_NOMEM;
-    n->engine_ready = true;
-    n->slot_conn = calloc(n->e.max_conns, sizeof *n->slot_conn);
-    n->close_req = calloc(deg, 1);
-    n->down_pending = calloc(deg, 1);
-    if (!n->slot_conn || !n->close_req || !n->down_pending)
-        return SIM_E_NOMEM;
-    struct gossip_params gp = {.max_peers = deg, .recent_cap = 2048, .cand_cap = SIM_CAND_CAP,
-                               .want_cap = 512, .announce_cap = 1024,
-                               .start_seq = memstore_last_seq(&n->ms)};
-    memcpy(gp.self.key, n->id.sign_pk, LIMIT_KEY_BYTES);
-    memcpy(gp.self.org, n->org, sizeof gp.self.org);
-    for (unsigned c = 0; c < SIM_MAX_COMMUNITIES; c++)
-        if (w->comm[n->idx] >> c & 1)
-            snprintf(gp.self.communities[gp.self.n_communities++], LIMIT_NAME_BYTES + 1, "c%u", c);
-    memcpy(gp.hash_key, key, sizeof key);
-    struct gossip_store_ops ops;
-    memstore_gossip_ops(&n->ms, &ops);
-    struct gossip_io gio = {.ctx = n, .send = gio_send, .backlog = gio_backlog,
-                            .close_peer = gio_close_peer, .verify = gio_verify,
-                            .stored = gio_stored, .log = gio_log};
-    if (gossip_new(&n->g, &gp, &ops, &gio) < 0)
-        return SIM_E_NOMEM;
-    struct engine_peer_conf *pc = calloc(deg ? deg : 1, sizeof *pc);
-    if (pc == NULL)
-        return SIM_E_NOMEM;
-    for (uint32_t k = 0; k < deg; k++) {
-        uint32_t b = w->adj[w->off[n->idx] + k];
-        memcpy(pc[k].key, s->nodes[b].id.sign_pk, LIMIT_KEY_BYTES);
-        snprintf(pc[k].name, sizeof pc[k].name, "n%u", b);
-        memcpy(pc[k].org, s->nodes[b].org, sizeof pc[k].org);
-        if (n->idx < b) { /* the smaller index dials; the other only accepts */
-            snprintf(pc[k].host, sizeof pc[k].host, "n%u", b);
-            pc[k].port = SIM_PORT;
-        }
-    }
-    int rc = engine_set_peers(&n->e, pc, deg, s->now);
-    free(pc);
+    n->ctab = (struct community_table){.rosters = s->rosters, .n_rosters = s->n_rosters};
+    memcpy(n->ctab.self, n->id.sign_pk, LIMIT_KEY_BYTES);
+    *p = (struct node_params){
+        .cfg = n->cfg, .communities = &n->ctab,
+        .engine = {.id = &n->id, .network = n->cfg->network, .max_peers = deg,
+                   .max_conns = 2 * (size_t)deg + 4, .rate_addrs = deg + 4,
+                   .scratch = n->w->scratch},
+        .gossip = {.recent_cap = 2048, .cand_cap = SIM_CAND_CAP, .want_cap = 512,
+                   .announce_cap = 1024, .start_seq = memstore_last_seq(&n->ms)}};
+    memcpy(p->gossip.hash_key, key, sizeof key);
+    memstore_gossip_ops(&n->ms, &p->store_ops);
+    return SIM_OK;
+}
+
+int snode_start(struct sim *s, struct snode *n)
+{
+    struct node_params p;
+    int rc = node_params_build(s, n, &p);
     if (rc < 0)
+        return rc;
+    const struct node_io io = {.ctx = n, .send = eio_send, .close = eio_close, .dial = eio_dial,
+                               .random = eio_random, .engine_log = eio_log,
+                               .backlog = sio_backlog, .now = sio_now, .wall_ms = sio_wall_ms,
+                               .check = s->sc->verify_cache ? cached_verify : NULL,
+                               .message = sio_message, .peer_change = sio_peer_change,
+                               .stored = sio_stored};
+    char why[128];
+    if (node_init(&n->node, &p, &io, why, sizeof why) < 0)
+        return SIM_E_NOMEM;
+    n->slot_conn = calloc(n->node.engine.max_conns, sizeof *n->slot_conn);
+    if (n->slot_conn == NULL)
+        return SIM_E_NOMEM;
+    if (node_set_peers(&n->node, n->cfg, s->now) < 0)
         return SIM_E_ENGINE;
     n->running = true;
     n->timer_at = UINT64_MAX;
@@ -487,15 +475,24 @@ int node_start(struct sim *s, struct snode *n)
     return SIM_OK;
 }
 
+/* The node core and its connection map (a stopped node keeps its store and config). */
+void snode_free(struct snode *n)
+{
+    node_free(&n->node);
+    memset(&n->node, 0, sizeof n->node);
+    free(n->slot_conn);
+    n->slot_conn = NULL;
+}
+
 static void add_gossip_totals(struct sim *s, const struct snode *n)
 {
-    const struct gossip_stats *g = gossip_stats(n->g);
+    const struct gossip_stats *g = gossip_stats(n->node.gossip);
     s->gone.duplicates += g->duplicates;
     s->gone.verify_forged += g->verify_forged;
     s->gone.verify_malformed += g->verify_malformed;
     s->gone.refused_inbound += g->refused_inbound;
     for (uint32_t k = 0; k < world_degree(&s->w, n->idx); k++) {
-        const struct gossip_peer_stats *p = gossip_peer_stats(n->g, k);
+        const struct gossip_peer_stats *p = gossip_peer_stats(n->node.gossip, k);
         for (int v = GATE_ALLOW + 1; p && v < GATE_VERDICT_COUNT; v++)
             s->gone_refused += v == GATE_DENY_PEER_HAS ? 0 : p->refused[v];
         s->gone_recon += p ? p->recon_bytes_in : 0;
@@ -503,16 +500,11 @@ static void add_gossip_totals(struct sim *s, const struct snode *n)
 }
 
 /* A crash: the peers see their connections reset; the store is kept or wiped. */
-void node_stop(struct sim *s, struct snode *n, bool wipe)
+void snode_stop(struct sim *s, struct snode *n, bool wipe)
 {
     if (!n->running)
         return;
-    while (n->jobs != NULL) { /* hand back unfinished jobs: gossip_free needs them home */
-        struct gossip_job *job = n->jobs;
-        n->jobs = job->user;
-        gossip_job_run(job);
-        gossip_on_verified(n->g, job, s->now, WALL0 + s->now);
-    }
+    node_drain_jobs(&n->node); /* unfinished jobs home before the counters and node_free */
     for (size_t ci = 0; ci < s->n_conns; ci++) {
         struct sconn *c = &s->conns[ci];
         for (int side = 0; c->used && side < 2; side++) {
@@ -529,15 +521,7 @@ void node_stop(struct sim *s, struct snode *n, bool wipe)
     add_gossip_totals(s, n);
     free(n->held.body);
     n->held.body = NULL;
-    gossip_free(n->g);
-    n->g = NULL;
-    engine_free(&n->e);
-    n->engine_ready = false;
-    free(n->slot_conn);
-    free(n->close_req);
-    free(n->down_pending);
-    n->slot_conn = NULL;
-    n->close_req = n->down_pending = NULL;
+    snode_free(n);
     n->running = false;
     n->timer_gen++;
     n->timer_at = UINT64_MAX;

@@ -3,7 +3,7 @@
  * One event queue ordered by (virtual ms, sequence number). All events due at one
  * millisecond are dispatched first (bytes arriving, connections, timers, publications, scenario
  * actions); every node they touched then runs one loop turn, in node order, the way node/shell/run.c's
- * prepare callback does: requested closes, verification jobs, gossip_flush, then its queued bytes
+ * prepare callback does: node_turn (requested closes, verification jobs, gossip_flush), then its queued bytes
  * leave as one segment per connection and its one timer is re-armed. Links have a latency of at
  * least 1 ms, so nothing a turn sends arrives in the same millisecond.
  *
@@ -15,7 +15,8 @@
  * order, so the trace and every figure are the same whatever the number of threads.
  *
  * Files: event.c (the event queue, the trace), link.c (partitions, the link model, connections),
- * simnode.c (engine io, gossip io, the verification cache, a node's turn, start and stop),
+ * simnode.c (a node's transport and io for node/core/node.h, the verification cache, its
+ * communities, a node's turn, start and stop),
  * records.c (publications, scenario actions), byz.c (byzantine nodes), step.c (dispatch, steps,
  * workers), setup.c (sim_run: setup, final checks, results). struct sim owns everything; sim_run
  * (setup.c) builds and frees it.
@@ -32,8 +33,9 @@
 #include <pthread.h>
 
 #include "crypto/keys.h"
-#include "node/core/engine.h"
-#include "node/core/gossip.h"
+#include "node/config/config.h"
+#include "node/core/community.h"
+#include "node/core/node.h"
 #include "store/memstore.h"
 #include "simnet/simint.h"
 
@@ -121,15 +123,13 @@ struct snode {
     uint32_t idx;
     struct keys_identity id;
     char org[LIMIT_NAME_BYTES + 1];
-    bool running, engine_ready;
-    struct engine e;
-    struct gossip *g;
+    bool running;
+    struct node node;     /* engine, gossip (node/core/node.h); zeroed while stopped */
+    struct config *cfg;   /* its [Peer]s as the world says: ceilings, clients, organisations */
+    struct community_table ctab; /* self = its key, rosters = the sim's */
     struct memstore ms;
     bool ms_ready;
     uint32_t *slot_conn; /* engine connection slot -> sconn index + 1 */
-    struct gossip_job *jobs;
-    uint8_t *close_req, *down_pending; /* per peer slot */
-    unsigned depth;
     uint64_t timer_at;
     uint32_t timer_gen;
     bool dirty;
@@ -229,6 +229,11 @@ struct sim {
     /* totals of nodes' gossip counters taken when a node stops */
     struct gossip_stats gone;
     uint64_t gone_refused, gone_recon;
+    /* The world's communities as trusted rosters, one per community with members (members
+     * sorted by key), read by every node's community table. */
+    struct community_roster *rosters;
+    size_t n_rosters;
+    struct proto_roster_member *members;
 };
 
 /* A connection with a side closed: it may be released once no event names it. */
@@ -283,12 +288,12 @@ void flush_node(struct sim *s, struct snode *n);
 
 /* simnode.c */
 void eio_random(void *ctx, uint8_t *buf, size_t len);
-void gossip_enter(struct snode *n);
-void gossip_leave(struct snode *n);
 void release_held(struct snode *n);
-void node_turn(struct sim *s, struct snode *n);
-int node_start(struct sim *s, struct snode *n);
-void node_stop(struct sim *s, struct snode *n, bool wipe);
+int sim_rosters_build(struct sim *s);
+void snode_turn(struct sim *s, struct snode *n);
+int snode_start(struct sim *s, struct snode *n);
+void snode_stop(struct sim *s, struct snode *n, bool wipe);
+void snode_free(struct snode *n);
 
 /* records.c */
 size_t make_record(struct sim *s, uint32_t a, uint64_t i, struct orec *o);

@@ -79,7 +79,7 @@ static void on_connect(struct sim *s, uint32_t ci)
     char ip[32];
     snprintf(ip, sizeof ip, "10.%u.%u.%u", c->node[0] >> 16 & 255, c->node[0] >> 8 & 255,
              c->node[0] & 255);
-    int64_t h = engine_on_accept(&acc->e, ip, (uint16_t)(40000 + ci % 20000), s->now);
+    int64_t h = engine_on_accept(&acc->node.engine, ip, (uint16_t)(40000 + ci % 20000), s->now);
     mark_dirty(s, acc);
     if (h < 0) {
         npush(acc, s->now + s->w.model[c->link[1]].latency_ms, EV_FIN, ci, 1, NULL, 0);
@@ -126,7 +126,7 @@ static void dispatch_node(struct sim *s, struct snode *n, struct ev *e)
     case EV_CONNECT: on_connect(s, e->a); break;
     case EV_CONNECTED:
         if (c->open[0]) {
-            engine_on_connected(&n->e, c->h[0], s->now);
+            engine_on_connected(&n->node.engine, c->h[0], s->now);
             mark_dirty(s, n);
         }
         break;
@@ -135,7 +135,7 @@ static void dispatch_node(struct sim *s, struct snode *n, struct ev *e)
         if (c->open[to] && n->running) {
             n->rx += e->len;
             part(n)->bytes_rx += e->len;
-            engine_on_data(&n->e, c->h[to], e->data, e->len, s->now);
+            engine_on_data(&n->node.engine, c->h[to], e->data, e->len, s->now);
             mark_dirty(s, n);
         }
         free(e->data);
@@ -146,7 +146,7 @@ static void dispatch_node(struct sim *s, struct snode *n, struct ev *e)
         if (c->open[to] && n->running) {
             engine_conn h = c->h[to];
             side_forget(s, e->a, to);
-            engine_on_closed(&n->e, h, s->now);
+            engine_on_closed(&n->node.engine, h, s->now);
             mark_dirty(s, n);
         }
         break;
@@ -154,7 +154,7 @@ static void dispatch_node(struct sim *s, struct snode *n, struct ev *e)
     case EV_TIMER:
         if (n->running && e->b == n->timer_gen) {
             n->timer_at = UINT64_MAX;
-            engine_tick(&n->e, s->now);
+            engine_tick(&n->node.engine, s->now);
             mark_dirty(s, n);
         }
         break;
@@ -216,13 +216,13 @@ static bool quiescent(struct sim *s)
         struct snode *n = &s->nodes[a];
         if (!n->running)
             continue;
-        if (n->jobs || !gossip_idle(n->g))
+        if (n->node.jobs || !gossip_idle(n->node.gossip))
             return false;
         for (uint32_t k = 0; k < world_degree(&s->w, a); k++) {
             uint32_t b = s->w.adj[s->w.off[a] + k];
             engine_conn h;
             if (s->nodes[b].running && !blocked(s, a, b) && !blocked(s, b, a) &&
-                !engine_peer_conn(&n->e, k, &h))
+                !engine_peer_conn(&n->node.engine, k, &h))
                 return false;
         }
     }
@@ -294,7 +294,7 @@ static void run_node(struct sim *s, struct snode *n)
         dispatch_node(s, n, &s->sev[k].e);
     if (n->dirty) {
         n->dirty = false;
-        node_turn(s, n);
+        snode_turn(s, n);
     }
 }
 
@@ -302,8 +302,8 @@ static void run_node(struct sim *s, struct snode *n)
 static void run_node_on(struct worker *w, struct snode *n)
 {
     n->w = w;
-    if (n->engine_ready)
-        engine_set_scratch(&n->e, w->scratch);
+    if (n->node.engine_ready)
+        engine_set_scratch(&n->node.engine, w->scratch);
     run_node(w->s, n);
 }
 

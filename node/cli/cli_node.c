@@ -166,7 +166,7 @@ int cli_run(int argc, char **argv)
         return CLI_USAGE;
     }
     log_set_overrides(log_format, log_file);
-    return node_run(conf);
+    return run_node(conf);
 }
 
 int cli_status(int argc, char **argv)
@@ -181,7 +181,7 @@ int cli_status(int argc, char **argv)
         cli_error("status", "unexpected argument '%s'", argv[pos]);
         return CLI_USAGE;
     }
-    return node_status_print(conf, json, stdout);
+    return run_status_print(conf, json, stdout);
 }
 
 static int peer_add(int argc, char **argv)

@@ -66,16 +66,6 @@ const struct config_client *config_find_client(const struct config *cfg, const c
     return NULL;
 }
 
-const struct config_peer *config_find_peer(const struct config *cfg,
-                                           const uint8_t key[LIMIT_KEY_BYTES])
-{
-    assert(cfg && key);
-    for (size_t i = 0; i < cfg->n_peers; i++)
-        if (cfg->peers[i].key_b64[0] && memcmp(cfg->peers[i].key, key, LIMIT_KEY_BYTES) == 0)
-            return &cfg->peers[i];
-    return NULL;
-}
-
 /* --- diagnostics --- */
 
 void config_diag_vadd(struct config_diag *diag, const char *file, int line, const char *fmt,

@@ -24,10 +24,12 @@
 #ifndef TLPMESH_NODE_CONFIG_H
 #define TLPMESH_NODE_CONFIG_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "proto/errors.h"
 #include "proto/limits.h"
@@ -159,9 +161,17 @@ int config_load(const char *path, struct config *out, struct config_diag *diag);
 /* The [Client] with that Name, or NULL. */
 const struct config_client *config_find_client(const struct config *cfg, const char *name);
 
-/* The peer with that identity key, or NULL. */
-const struct config_peer *config_find_peer(const struct config *cfg,
-                                           const uint8_t key[LIMIT_KEY_BYTES]);
+/* The peer with that identity key, or NULL. In the header so that the sans-IO core
+ * (node/core/community.c) reads the config model without linking tlp_config. */
+static inline const struct config_peer *config_find_peer(const struct config *cfg,
+                                                         const uint8_t key[LIMIT_KEY_BYTES])
+{
+    assert(cfg && key);
+    for (size_t i = 0; i < cfg->n_peers; i++)
+        if (cfg->peers[i].key_b64[0] && memcmp(cfg->peers[i].key, key, LIMIT_KEY_BYTES) == 0)
+            return &cfg->peers[i];
+    return NULL;
+}
 
 /* Writes every diag line to f, then "N more problems not shown" when some were dropped.
  * Returns the number of problems (count + dropped). */

@@ -1,0 +1,339 @@
+/* run_conn.c - TCP connections: the node's transport and the listener (run_int.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/shell/run_int.h"
+
+/* One TCP connection. Lives until its handle's close callback. */
+struct rconn {
+    uv_tcp_t tcp;
+    struct run *r;
+    engine_conn id;
+    bool known;      /* the engine still knows this connection */
+    bool close_after_flush;
+    bool writing;
+    uv_connect_t connect_req;
+    uv_getaddrinfo_t resolve_req;
+    uint16_t port;
+    uv_write_t write_req;
+    char *out, *inflight; /* queued bytes; bytes being written */
+    size_t out_len, out_cap, inflight_len, inflight_cap;
+    bool resolving;    /* uv_getaddrinfo holds a pointer to this struct */
+    bool free_pending; /* handle closed while resolving: on_resolved frees */
+};
+
+static uint8_t read_buf[LIMIT_FRAME_BYTES + 2];
+
+static size_t slot_of(engine_conn id)
+{
+    return (size_t)(id & 0xffffffffu);
+}
+
+/* --- connections --- */
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    struct rconn *c = h->data;
+    if (c->resolving) {
+        c->free_pending = true;
+        return;
+    }
+    free(c->out);
+    free(c->inflight);
+    free(c);
+}
+
+static void conn_forget(struct rconn *c)
+{
+    if (c->known && c->r->conns[slot_of(c->id)] == c)
+        c->r->conns[slot_of(c->id)] = NULL;
+    c->known = false;
+}
+
+static void conn_close_now(struct rconn *c)
+{
+    conn_forget(c);
+    if (!uv_is_closing((uv_handle_t *)&c->tcp))
+        uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+static struct rconn *conn_new(struct run *r)
+{
+    struct rconn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->r = r;
+    uv_tcp_init(&r->loop, &c->tcp);
+    c->tcp.data = c;
+    uv_tcp_nodelay(&c->tcp, 1);
+    return c;
+}
+
+static void conn_flush(struct rconn *c);
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct rconn *c = req->data;
+    c->writing = false;
+    c->inflight_len = 0;
+    if (status < 0) {
+        if (c->known)
+            engine_on_closed(&c->r->node.engine, c->id, run_now(c->r));
+        conn_close_now(c);
+        return;
+    }
+    conn_flush(c);
+}
+
+/* Writes everything queued in one uv_write (many engine frames per system call). */
+static void conn_flush(struct rconn *c)
+{
+    if (c->writing || uv_is_closing((uv_handle_t *)&c->tcp))
+        return;
+    if (c->out_len == 0) {
+        if (c->close_after_flush)
+            conn_close_now(c);
+        return;
+    }
+    char *tmp = c->inflight;
+    size_t tmp_cap = c->inflight_cap;
+    c->inflight = c->out;
+    c->inflight_cap = c->out_cap;
+    c->inflight_len = c->out_len;
+    c->out = tmp;
+    c->out_cap = tmp_cap;
+    c->out_len = 0;
+    uv_buf_t buf = uv_buf_init(c->inflight, (unsigned)c->inflight_len);
+    c->write_req.data = c;
+    c->writing = true;
+    if (uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &buf, 1, on_written) < 0) {
+        c->writing = false;
+        if (c->known)
+            engine_on_closed(&c->r->node.engine, c->id, run_now(c->r));
+        conn_close_now(c);
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h, (void)suggested;
+    buf->base = (char *)read_buf; /* consumed inside on_read: one buffer serves every socket */
+    buf->len = sizeof read_buf;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct rconn *c = s->data;
+    if (nread == 0 || !c->known)
+        return;
+    if (nread < 0) {
+        engine_on_closed(&c->r->node.engine, c->id, run_now(c->r));
+        conn_close_now(c);
+        return;
+    }
+    engine_on_data(&c->r->node.engine, c->id, (const uint8_t *)buf->base, (size_t)nread,
+                   run_now(c->r));
+}
+
+/* --- the node's transport --- */
+
+static struct rconn *conn_of(struct run *r, engine_conn id)
+{
+    struct rconn *c = r->conns[slot_of(id)];
+    return c && c->id == id ? c : NULL;
+}
+
+int run_conn_send(void *ctx, engine_conn id, const uint8_t *bytes, size_t len)
+{
+    struct rconn *c = conn_of(ctx, id);
+    if (!c)
+        return -1;
+    if (c->out_len + c->inflight_len + len > LIMIT_PEER_SENDQ_BYTES)
+        return -1;
+    if (c->out_len + len > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 4096;
+        while (cap < c->out_len + len)
+            cap *= 2;
+        char *nb = realloc(c->out, cap);
+        if (!nb)
+            return -1;
+        c->out = nb;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, bytes, len);
+    c->out_len += len;
+    return 0;
+}
+
+size_t run_conn_backlog(void *ctx, engine_conn id)
+{
+    struct rconn *c = conn_of(ctx, id);
+    return c ? c->out_len + c->inflight_len : 0;
+}
+
+void run_conn_flush_all(struct run *r)
+{
+    for (size_t i = 0; i < LIMIT_CONNS; i++)
+        if (r->conns[i])
+            conn_flush(r->conns[i]);
+}
+
+void run_conn_close(void *ctx, engine_conn id)
+{
+    struct rconn *c = conn_of(ctx, id);
+    if (!c)
+        return;
+    conn_forget(c);
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->close_after_flush = true;
+    conn_flush(c);
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct rconn *c = req->data;
+    if (!c->known) {
+        conn_close_now(c);
+        return;
+    }
+    if (status < 0 || uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
+        engine_on_closed(&c->r->node.engine, c->id, run_now(c->r));
+        conn_close_now(c);
+        return;
+    }
+    engine_on_connected(&c->r->node.engine, c->id, run_now(c->r));
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct rconn *c = req->data;
+    c->resolving = false;
+    if (c->free_pending) { /* closed while resolving */
+        uv_freeaddrinfo(res);
+        on_conn_closed((uv_handle_t *)&c->tcp);
+        return;
+    }
+    int rc = status;
+    if (c->known && rc == 0) {
+        struct sockaddr_storage sa;
+        memcpy(&sa, res->ai_addr, res->ai_addrlen);
+        if (sa.ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)&sa)->sin6_port = htons(c->port);
+        else
+            ((struct sockaddr_in *)&sa)->sin_port = htons(c->port);
+        c->connect_req.data = c;
+        rc = uv_tcp_connect(&c->connect_req, &c->tcp, (struct sockaddr *)&sa, on_connect);
+    }
+    uv_freeaddrinfo(res);
+    if (rc == 0 && c->known)
+        return;
+    if (c->known)
+        engine_on_closed(&c->r->node.engine, c->id, run_now(c->r));
+    conn_close_now(c);
+}
+
+int run_conn_dial(void *ctx, engine_conn id, const char *host, uint16_t port)
+{
+    struct run *r = ctx;
+    struct rconn *c = conn_new(r);
+    if (!c)
+        return -1;
+    c->id = id;
+    c->known = true;
+    c->port = port;
+    r->conns[slot_of(id)] = c;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    c->resolve_req.data = c;
+    c->resolving = true;
+    if (uv_getaddrinfo(&r->loop, &c->resolve_req, on_resolved, host, NULL, &hints) < 0) {
+        c->resolving = false;
+        conn_close_now(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- listener --- */
+
+static void on_inbound(uv_stream_t *server, int status)
+{
+    struct run *r = server->data;
+    if (status < 0)
+        return;
+    struct rconn *c = conn_new(r);
+    if (!c)
+        return;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+        conn_close_now(c);
+        return;
+    }
+    struct sockaddr_storage sa;
+    int len = sizeof sa;
+    char ip[64] = "?";
+    uint16_t port = 0;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len) == 0) {
+        if (sa.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&sa, ip, sizeof ip);
+            port = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
+        } else {
+            uv_ip4_name((struct sockaddr_in *)&sa, ip, sizeof ip);
+            port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
+        }
+    }
+    int64_t id = engine_on_accept(&r->node.engine, ip, port, run_now(r));
+    if (id < 0 || r->stopping) {
+        conn_close_now(c); /* refused: logged and counted by the engine */
+        return;
+    }
+    c->id = (engine_conn)id;
+    c->known = true;
+    r->conns[slot_of(c->id)] = c;
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
+        engine_on_closed(&r->node.engine, c->id, run_now(r));
+        conn_close_now(c);
+    }
+}
+
+int run_listen(struct run *r)
+{
+    char port[8];
+    snprintf(port, sizeof port, "%u", (unsigned)r->cfg.listen.port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE};
+    uv_getaddrinfo_t req;
+    int rc = uv_getaddrinfo(&r->loop, &req, NULL, r->cfg.listen.host, port, &hints);
+    if (rc == 0) {
+        uv_tcp_init(&r->loop, &r->listener);
+        r->listener.data = r;
+        r->listening = true;
+        rc = uv_tcp_bind(&r->listener, req.addrinfo->ai_addr, 0);
+        uv_freeaddrinfo(req.addrinfo);
+    }
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&r->listener, 128, on_inbound);
+    if (rc < 0) {
+        fprintf(stderr, "tlpmesh: %s: Listen %s:%s: %s\n", r->cfg.path, r->cfg.listen.host, port,
+                uv_strerror(rc));
+        return RUN_FAIL;
+    }
+    fprintf(stderr, "tlpmesh: listening on %s:%s\n", r->cfg.listen.host, port);
+    return RUN_OK;
+}
+
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    if (uv_is_closing(h))
+        return;
+    if (h->type == UV_TCP && h->data && h->data != arg)
+        uv_close(h, on_conn_closed); /* an rconn (the listener's data is the run) */
+    else
+        uv_close(h, NULL);
+}
+
+void run_close_all(struct run *r)
+{
+    uv_walk(&r->loop, close_walk, r);
+}
+

@@ -1,0 +1,175 @@
+/* run_control.c - the control socket's commands and /metrics (run_int.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "node/shell/run_int.h"
+
+/* --- reload --- */
+
+int run_reload(struct run *r, char *why, size_t why_len)
+{
+    struct config cfg;
+    struct config_diag diag;
+    config_init(&cfg);
+    int rc = config_load(r->cfg.path, &cfg, &diag);
+    if (rc < 0) {
+        config_diag_print(&diag, stderr);
+        snprintf(why, why_len, "%s", diag.count ? diag.lines[0] : config_strerror(rc));
+        config_free(&cfg);
+        return rc;
+    }
+    rc = node_set_peers(&r->node, &cfg, run_now(r));
+    if (rc < 0) {
+        snprintf(why, why_len, "%.200s: %s", r->cfg.path, engine_strerror(rc));
+        config_free(&cfg);
+        return rc;
+    }
+    config_free(&r->cfg);
+    r->cfg = cfg; /* owns the peer array now */
+    fprintf(stderr, "tlpmesh: reloaded %s: %zu peers\n", r->cfg.path, r->cfg.n_peers);
+    node_views_changed(&r->node); /* organisations, ceilings, communities may have changed */
+    return 0;
+}
+
+/* --- status and metrics --- */
+
+/* Gossip's counters for peer slot i; refused_total leaves out "peer-has" (dedupe, not policy). */
+static json_t *gossip_peer_json(const struct run *r, size_t i)
+{
+    static const struct gossip_peer_stats none;
+    const struct gossip_peer_stats *s = gossip_peer_stats(r->node.gossip, i);
+    s = s ? s : &none;
+    json_t *refused = json_object();
+    uint64_t total = 0;
+    for (int v = GATE_ALLOW + 1; v < GATE_VERDICT_COUNT; v++) {
+        if (s->refused[v] == 0)
+            continue;
+        json_object_set_new(refused, gate_verdict_name(v), json_integer((json_int_t)s->refused[v]));
+        total += v == GATE_DENY_PEER_HAS ? 0 : s->refused[v];
+    }
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+                     " s:I, s:I}",
+                     "records_sent", (json_int_t)s->records_sent, "records_received",
+                     (json_int_t)s->records_received, "duplicates", (json_int_t)s->duplicates,
+                     "forged", (json_int_t)s->forged, "refused_time",
+                     (json_int_t)s->refused_time, "malformed", (json_int_t)s->malformed,
+                     "refused_total", (json_int_t)total, "refused", refused, "announce_in",
+                     (json_int_t)s->announce_in, "announce_out", (json_int_t)s->announce_out,
+                     "want_in", (json_int_t)s->want_in, "want_out", (json_int_t)s->want_out,
+                     "recon_rounds", (json_int_t)s->recon_rounds, "recon_bytes_in",
+                     (json_int_t)s->recon_bytes_in, "recon_bytes_out",
+                     (json_int_t)s->recon_bytes_out, "skipped_backlog",
+                     (json_int_t)s->skipped_backlog, "dropped_overload",
+                     (json_int_t)s->dropped_overload);
+}
+
+/* /metrics: the node-wide counters and the gate's refusals summed over peers. */
+void run_metrics_fill(void *ctx, struct metrics_gossip *out)
+{
+    const struct run *r = ctx;
+    memset(out, 0, sizeof *out);
+    if (r->node.gossip == NULL)
+        return;
+    const struct gossip_stats *s = gossip_stats(r->node.gossip);
+    out->records_ingested = s->stored;
+    out->records_duplicate = s->duplicates + s->store_duplicates;
+    out->records_invalid = s->verify_forged + s->verify_malformed + s->refused_time;
+    for (size_t i = 0; i < LIMIT_PEERS; i++) {
+        const struct gossip_peer_stats *p = gossip_peer_stats(r->node.gossip, i);
+        for (size_t v = 0; p != NULL && v < GATE_VERDICT_COUNT; v++)
+            out->gate_refusals[v] += p->refused[v];
+    }
+}
+
+static json_t *gossip_json(const struct run *r)
+{
+    const struct gossip_stats *s = gossip_stats(r->node.gossip);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                     "verify_submitted", (json_int_t)s->verify_submitted, "verify_ok",
+                     (json_int_t)s->verify_ok, "verify_forged", (json_int_t)s->verify_forged,
+                     "verify_malformed", (json_int_t)s->verify_malformed, "refused_time",
+                     (json_int_t)s->refused_time, "duplicates", (json_int_t)s->duplicates,
+                     "stored", (json_int_t)s->stored, "store_revoked",
+                     (json_int_t)s->store_revoked, "store_errors", (json_int_t)s->store_errors,
+                     "dropped_overload", (json_int_t)s->dropped_overload, "local_pushed",
+                     (json_int_t)s->local_pushed, "announce_dropped",
+                     (json_int_t)s->announce_dropped, "sent_fail", (json_int_t)s->sent_fail);
+}
+
+static json_t *peer_json(struct run *r, size_t i, uint64_t mono, uint64_t wall)
+{
+    struct engine_peer_conf conf;
+    struct engine_peer_stats st;
+    if (!engine_peer_get(&r->node.engine, i, &conf, &st))
+        return NULL;
+    char b64[LIMIT_PUBKEY_B64_LEN + 1];
+    keys_pubkey_to_b64(conf.key, b64);
+    json_t *since = st.state == ENGINE_PEER_CONNECTED
+                        ? json_integer((json_int_t)(wall - (mono - st.since)))
+                        : json_null();
+    return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o, s:I, s:I, s:I, s:I, s:I, s:s?}", "key", b64,
+                     "name", conf.name, "org", conf.org, "state",
+                     engine_peer_state_str(st.state), "address",
+                     st.address[0] ? st.address : NULL, "since", since, "bytes_in",
+                     (json_int_t)st.bytes_in, "bytes_out", (json_int_t)st.bytes_out, "frames_in",
+                     (json_int_t)st.frames_in, "frames_out", (json_int_t)st.frames_out,
+                     "sessions", (json_int_t)st.sessions, "last_error",
+                     st.last_error ? engine_strerror(st.last_error) : NULL);
+}
+
+static json_t *status_json(struct run *r)
+{
+    char b64[LIMIT_PUBKEY_B64_LEN + 1];
+    keys_pubkey_to_b64(r->id.sign_pk, b64);
+    char listen[LIMIT_CONFIG_HOST_BYTES + 8] = "";
+    if (r->cfg.has_listen)
+        snprintf(listen, sizeof listen, "%s:%u", r->cfg.listen.host, (unsigned)r->cfg.listen.port);
+    json_t *peers = json_array();
+    uint64_t mono = run_now(r), wall = run_unix_ms();
+    for (size_t i = 0; i < LIMIT_PEERS; i++) {
+        json_t *p = peer_json(r, i, mono, wall);
+        if (p) {
+            json_object_set_new(p, "gossip", gossip_peer_json(r, i));
+            json_array_append_new(peers, p);
+        }
+    }
+    const struct engine_stats *s = &r->node.engine.stats;
+    json_t *st = json_pack("{s:b, s:s, s:s, s:s, s:s?, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+                     "ok", 1, "key", b64, "network", r->cfg.network, "organisation",
+                     r->cfg.organisation, "listen", listen[0] ? listen : NULL, "peers", peers,
+                     "counters", "accepted", (json_int_t)s->accepted, "refused_rate",
+                     (json_int_t)s->refused_rate, "refused_half_open",
+                     (json_int_t)s->refused_half_open, "handshakes_ok",
+                     (json_int_t)s->handshakes_ok, "handshakes_failed",
+                     (json_int_t)s->handshakes_failed, "protocol_errors",
+                     (json_int_t)s->protocol_errors, "timeouts", (json_int_t)s->timeouts);
+    if (st != NULL)
+        json_object_set_new(st, "gossip", gossip_json(r));
+    return st;
+}
+
+json_t *run_on_control(void *ctx, const json_t *req)
+{
+    struct run *r = ctx;
+    const char *cmd = json_string_value(json_object_get(req, "cmd"));
+    if (!cmd)
+        return json_pack("{s:b, s:s}", "ok", 0, "error", "request has no \"cmd\" string");
+    if (strcmp(cmd, "status") == 0)
+        return status_json(r);
+    if (strcmp(cmd, "reload") == 0) {
+        char why[LIMIT_CONFIG_DIAG_BYTES];
+        if (run_reload(r, why, sizeof why) < 0)
+            return json_pack("{s:b, s:s}", "ok", 0, "error", why);
+        return json_pack("{s:b, s:I}", "ok", 1, "peers", (json_int_t)r->cfg.n_peers);
+    }
+    if (strcmp(cmd, "records-added") == 0) {
+        int rc = node_local_scan(&r->node);
+        if (rc < 0)
+            return json_pack("{s:b, s:s}", "ok", 0, "error", gossip_strerror(rc));
+        return json_pack("{s:b}", "ok", 1);
+    }
+    char msg[128];
+    snprintf(msg, sizeof msg, "unknown command '%.64s'", cmd);
+    return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+

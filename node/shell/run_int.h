@@ -1,0 +1,84 @@
+/* run_int.h - the state `tlpmesh run` shares between its files (private to node/shell/run*.c).
+ *
+ *   run.c          run_node(): load the node, the loop's handles and turn, signals, shutdown
+ *   run_conn.c     TCP connections: the node's transport (node_io send/close/dial/backlog),
+ *                  the listener
+ *   run_control.c  the control socket's commands (status, reload, records-added), /metrics
+ *   run_status.c   `tlpmesh status`: asks a running node and prints its answer
+ *
+ * Everything runs on the loop thread; struct run is owned by run_node().
+ */
+#ifndef TLPMESH_NODE_RUN_INT_H
+#define TLPMESH_NODE_RUN_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "crypto/keys.h"
+#include "node/config/config.h"
+#include "node/core/node.h"
+#include "node/formats/metrics.h"
+#include "node/shell/control.h"
+#include "node/shell/verifier.h"
+#include "store/gossip_lmdb.h"
+#include "store/store.h"
+
+enum { RUN_OK = 0, RUN_FAIL = 1, RUN_USAGE = 2 };
+
+struct rconn;
+
+struct run {
+    uv_loop_t loop;
+    uv_tcp_t listener;
+    bool listening;
+    uv_timer_t timer;
+    uv_timer_t prune_timer; /* expired records past LIMIT_PRUNE_GRACE_MS leave the store */
+    uv_prepare_t prepare;
+    uv_signal_t sig_int, sig_term, sig_hup;
+    struct control_server control;
+    struct config cfg;
+    struct keys_identity id;
+    struct store *store;
+    struct node node;                 /* engine, gossip, communities */
+    bool node_ready;                  /* node_init succeeded: stop() says goodbye to peers */
+    struct gossip_lmdb lmdb;          /* gossip's store ops over store */
+    struct verifier verifier;         /* signature checks on the thread pool */
+    struct rconn *conns[LIMIT_CONNS]; /* by engine slot: connections the engine knows */
+    bool stopping;
+    struct http_server *http; /* [HTTP] server, NULL when off */
+    uint64_t start_ms;
+};
+
+/* The loop's cached time (one value per loop turn): the engine's and gossip's now. */
+uint64_t run_now(const struct run *r);
+/* Unix ms, for the record time rules. */
+uint64_t run_unix_ms(void);
+
+/* --- run_conn.c --- */
+
+/* The node's transport (node_io): ctx is the struct run. */
+int run_conn_send(void *ctx, engine_conn id, const uint8_t *bytes, size_t len);
+void run_conn_close(void *ctx, engine_conn id);
+int run_conn_dial(void *ctx, engine_conn id, const char *host, uint16_t port);
+size_t run_conn_backlog(void *ctx, engine_conn id);
+/* Writes what the engine queued on every connection (once per loop turn). */
+void run_conn_flush_all(struct run *r);
+/* Listens on the config's Listen address. RUN_OK or RUN_FAIL (said on stderr). */
+int run_listen(struct run *r);
+/* Closes every handle of the loop that is not closing yet; connections free themselves. */
+void run_close_all(struct run *r);
+
+/* --- run_control.c --- */
+
+/* Re-reads the config; only the peers change while running. why gets the first problem. */
+int run_reload(struct run *r, char *why, size_t why_len);
+/* The control socket's handler (control.h): ctx is the struct run. */
+json_t *run_on_control(void *ctx, const json_t *req);
+/* /metrics: the node-wide gossip counters (http.h gossip_fill): ctx is the struct run. */
+void run_metrics_fill(void *ctx, struct metrics_gossip *out);
+
+#endif

@@ -1,0 +1,88 @@
+/* run_status.c - `tlpmesh status`: the running node's answer, printed (run.h). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "node/shell/run.h"
+#include "node/shell/run_int.h"
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s && s[0] ? s : "-";
+}
+
+static void print_since(const json_t *p, char *out, size_t len)
+{
+    json_t *since = json_object_get(p, "since");
+    if (!json_is_integer(since)) {
+        snprintf(out, len, "-");
+        return;
+    }
+    time_t t = (time_t)(json_integer_value(since) / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void print_table(const json_t *st, FILE *out)
+{
+    fprintf(out, "node     %s\nnetwork  %s\norg      %s\nlisten   %s\n\n", jstr(st, "key"),
+            jstr(st, "network"), jstr(st, "organisation"), jstr(st, "listen"));
+    const json_t *peers = json_object_get(st, "peers");
+    int wname = 4, waddr = 7;
+    size_t i;
+    const json_t *p;
+    json_array_foreach(peers, i, p) {
+        int n = (int)strlen(jstr(p, "name")), a = (int)strlen(jstr(p, "address"));
+        wname = n > wname ? n : wname;
+        waddr = a > waddr ? a : waddr;
+    }
+    fprintf(out, "%-*s  %-44s  %-10s  %-*s  %-20s  %12s  %12s  %9s  %9s  %9s  %9s  %s\n", wname,
+            "NAME", "KEY", "STATE", waddr, "ADDRESS", "SINCE", "BYTES IN", "BYTES OUT", "RECS SENT",
+            "RECS RECV", "DUP", "REFUSED", "LAST ERROR");
+    json_array_foreach(peers, i, p) {
+        char since[32];
+        print_since(p, since, sizeof since);
+        const json_t *g = json_object_get(p, "gossip");
+        fprintf(out, "%-*s  %-44s  %-10s  %-*s  %-20s  %12" JSON_INTEGER_FORMAT "  %12"
+                JSON_INTEGER_FORMAT "  %9" JSON_INTEGER_FORMAT "  %9" JSON_INTEGER_FORMAT
+                "  %9" JSON_INTEGER_FORMAT "  %9" JSON_INTEGER_FORMAT "  %s\n", wname,
+                jstr(p, "name"), jstr(p, "key"), jstr(p, "state"), waddr, jstr(p, "address"),
+                since, json_integer_value(json_object_get(p, "bytes_in")),
+                json_integer_value(json_object_get(p, "bytes_out")),
+                json_integer_value(json_object_get(g, "records_sent")),
+                json_integer_value(json_object_get(g, "records_received")),
+                json_integer_value(json_object_get(g, "duplicates")),
+                json_integer_value(json_object_get(g, "refused_total")), jstr(p, "last_error"));
+    }
+}
+
+int run_status_print(const char *config_path, bool json, FILE *out)
+{
+    struct config cfg;
+    struct config_diag diag;
+    config_init(&cfg);
+    int code = RUN_OK;
+    if (config_load(config_path, &cfg, &diag) < 0) {
+        config_diag_print(&diag, stderr);
+        config_free(&cfg);
+        return RUN_USAGE;
+    }
+    json_t *req = json_pack("{s:s}", "cmd", "status"), *resp = NULL;
+    int rc = req ? control_request(cfg.control_path, req, &resp, LIMIT_CONTROL_TIMEOUT_MS)
+                 : CONTROL_E_IO;
+    if (rc < 0) {
+        fprintf(stderr, "tlpmesh: status: %s: %s\n", cfg.control_path, control_strerror(rc));
+        code = RUN_FAIL;
+    } else if (json) {
+        json_dumpf(resp, out, JSON_COMPACT);
+        fputc('\n', out);
+    } else {
+        print_table(resp, out);
+    }
+    json_decref(req);
+    json_decref(resp);
+    config_free(&cfg);
+    return code;
+}
