@@ -78,10 +78,11 @@ struct recent {
 
 struct want {
     uint8_t sid[SID];
+    size_t asked; /* peer asked and not answered yet, or NONE */
+    uint64_t h;   /* gossip_hkey(sid).h, for the index when entries move (in the padding) */
+    uint32_t next_free;
     bool used;
     uint8_t tries;
-    size_t asked; /* peer asked and not answered yet, or NONE */
-    uint32_t next_free;
 };
 
 struct ann {
