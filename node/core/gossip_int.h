@@ -73,7 +73,7 @@ struct cand {
 
 struct recent {
     uint8_t id[LIMIT_ID_BYTES];
-    bool used;
+    uint64_t h; /* gossip_hkey(id).h, for the index when entries move */
 };
 
 struct want {
@@ -153,6 +153,7 @@ struct gossip {
     struct recent *recent;
     uint64_t *recent_bits;
     size_t recent_cap, recent_pos;
+    bool recent_full; /* every entry is used: the next add evicts the one at recent_pos */
     struct idindex recent_idx;
 
     struct want *wants;
