@@ -73,15 +73,16 @@ struct cand {
 
 struct recent {
     uint8_t id[LIMIT_ID_BYTES];
-    bool used;
+    uint64_t h; /* gossip_hkey(id).h, for the index when entries move */
 };
 
 struct want {
     uint8_t sid[SID];
+    size_t asked; /* peer asked and not answered yet, or NONE */
+    uint64_t h;   /* gossip_hkey(sid).h, for the index when entries move (in the padding) */
+    uint32_t next_free;
     bool used;
     uint8_t tries;
-    size_t asked; /* peer asked and not answered yet, or NONE */
-    uint32_t next_free;
 };
 
 struct ann {
@@ -152,6 +153,7 @@ struct gossip {
     struct recent *recent;
     uint64_t *recent_bits;
     size_t recent_cap, recent_pos;
+    bool recent_full; /* every entry is used: the next add evicts the one at recent_pos */
     struct idindex recent_idx;
 
     struct want *wants;

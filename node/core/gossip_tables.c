@@ -92,11 +92,11 @@ bool gossip_cand_verified(const struct gossip *g, struct hkey k)
 
 /* --- recent: who has what --- */
 
-/* Hashed again when an entry moves or goes: rarer than lookups, and the entry stays 33 bytes. */
+/* A full table evicts one entry per new id: its hash and those of the entries shifted after it
+ * are read here, not computed again. */
 static uint64_t recent_hash(const void *g, size_t e)
 {
-    const struct gossip *gg = g;
-    return idindex_hash(gg->p.hash_key, gg->recent[e].id);
+    return ((const struct gossip *)g)->recent[e].h;
 }
 
 static uint32_t recent_find(const struct gossip *g, struct hkey k)
@@ -117,10 +117,11 @@ uint32_t gossip_recent_add(struct gossip *g, struct hkey k)
     e = (uint32_t)g->recent_pos;
     g->recent_pos = (g->recent_pos + 1) % g->recent_cap;
     struct recent *r = &g->recent[e];
-    if (r->used)
+    if (g->recent_full)
         idindex_del(&g->recent_idx, e, recent_hash, g);
+    g->recent_full = g->recent_full || g->recent_pos == 0;
     memcpy(r->id, k.id, LIMIT_ID_BYTES);
-    r->used = true;
+    r->h = k.h;
     memset(bits_at(g->recent_bits, g->words, e), 0, g->words * sizeof(uint64_t));
     idindex_put(&g->recent_idx, k.h, e);
     return e;

@@ -9,8 +9,7 @@
 
 static uint64_t want_hash(const void *g, size_t w)
 {
-    const struct gossip *gg = g;
-    return idindex_hash(gg->p.hash_key, gg->wants[w].sid);
+    return ((const struct gossip *)g)->wants[w].h;
 }
 
 uint32_t gossip_want_find(const struct gossip *g, struct hkey k)
@@ -31,6 +30,7 @@ uint32_t gossip_want_add(struct gossip *g, struct hkey k, uint64_t deadline)
     struct want *e = &g->wants[w];
     g->want_free = e->next_free;
     memcpy(e->sid, k.id, SID);
+    e->h = k.h;
     e->used = true;
     e->tries = 0;
     e->asked = NONE;
