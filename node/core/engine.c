@@ -1,5 +1,5 @@
-/* engine.c - see engine.h. */
-#include "node/core/engine.h"
+/* engine.c - see engine.h; engine_int.h lists its parts. */
+#include "node/core/engine_int.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -10,37 +10,7 @@
 
 #include <sodium.h>
 
-#define NONE SIZE_MAX
 #define IP_BYTES 64 /* INET6_ADDRSTRLEN + "/64" + slack */
-
-/* The fields every loop turn reads (engine_next_deadline, engine_tick) come first: one cache
- * line per peer instead of three. */
-struct engine_peer {
-    bool used;
-    size_t session;              /* conn slot of the open session, or NONE */
-    size_t dialing;              /* conn slot of our dial in progress, or NONE */
-    uint64_t next_dial;
-    uint64_t backoff;
-    struct engine_peer_conf conf;
-    struct engine_peer_stats st; /* byte/frame counters of closed sessions; live ones added */
-};
-
-struct engine_conn_slot {
-    struct engine *e;
-    bool used;
-    bool outbound;
-    bool connected;  /* TCP is up (always for inbound) */
-    bool half_open;  /* counted in engine.half_open */
-    bool opened;     /* the session opened (HELLOs exchanged) */
-    uint32_t gen;
-    size_t peer;     /* dialled peer, or the authenticated one; NONE before */
-    int pending_err; /* failure noticed inside session_feed(): dropped when it returns */
-    uint64_t created, last_rx, last_tx; /* with the state, all conn_deadline reads */
-    uint64_t rekey_at; /* open session: next time-based rekey of what we send */
-    struct session s;
-    char addr[ENGINE_ADDR_BYTES];
-    uint64_t bytes_in, bytes_out;
-};
 
 struct engine_rate {
     bool used;
@@ -67,350 +37,6 @@ const char *engine_peer_state_str(enum engine_peer_state st)
     case ENGINE_PEER_CONNECTED: return "connected";
     }
     return "unknown";
-}
-
-static engine_conn conn_handle(const struct engine *e, const struct engine_conn_slot *c)
-{
-    return (uint64_t)c->gen << 32 | (uint64_t)(c - e->conns);
-}
-
-static struct engine_conn_slot *conn_get(struct engine *e, engine_conn h)
-{
-    uint64_t idx = h & 0xffffffffu;
-    if (idx >= e->max_conns)
-        return NULL;
-    struct engine_conn_slot *c = &e->conns[idx];
-    return c->used && c->gen == (uint32_t)(h >> 32) ? c : NULL;
-}
-
-static uint64_t random_u64(struct engine *e)
-{
-    uint8_t b[8];
-    e->io.random(e->io.ctx, b, sizeof b);
-    uint64_t v = 0;
-    for (size_t i = 0; i < sizeof b; i++)
-        v = v << 8 | b[i];
-    return v;
-}
-
-/* --- logging --- */
-
-static const uint8_t *conn_key(const struct engine *e, const struct engine_conn_slot *c)
-{
-    if (c->outbound && c->peer != NONE)
-        return e->peers[c->peer].conf.key;
-    return c->s.peer_key_signed ? c->s.peer_key : NULL;
-}
-
-static void log_conn(struct engine *e, const struct engine_conn_slot *c,
-                     enum engine_log_level level, const char *event, int err)
-{
-    char detail[128];
-    if (err == SESSION_E_PEER_CLOSED)
-        snprintf(detail, sizeof detail, "closed by peer (%s)", session_close_str(c->s.peer_reason));
-    else
-        snprintf(detail, sizeof detail, "%s", err ? engine_strerror(err) : "ok");
-    e->io.log(e->io.ctx, level, event, conn_key(e, c), c->addr, detail);
-}
-
-/* --- peers: dial scheduling --- */
-
-static void schedule_dial(struct engine *e, struct engine_peer *p)
-{
-    uint64_t delay = p->backoff;
-    p->next_dial = e->now + delay / 2 + random_u64(e) % (delay / 2 + 1);
-    p->backoff = delay * 2 > LIMIT_BACKOFF_MAX_MS ? LIMIT_BACKOFF_MAX_MS : delay * 2;
-}
-
-static bool wants_dial(const struct engine *e, const struct engine_peer *p)
-{
-    return p->used && p->session == NONE && p->dialing == NONE && !e->stopping && p->conf.host[0];
-}
-
-/* --- connections --- */
-
-static struct session_cb session_cb_for(struct engine_conn_slot *c);
-
-static uint8_t close_reason(int err)
-{
-    switch (err) {
-    case ENGINE_E_SHUTDOWN: return SESSION_CLOSE_SHUTDOWN;
-    case ENGINE_E_DUPLICATE: return SESSION_CLOSE_DUPLICATE;
-    case ENGINE_E_REMOVED: return SESSION_CLOSE_REMOVED;
-    case ENGINE_E_HS_TIMEOUT:
-    case ENGINE_E_DEAD: return SESSION_CLOSE_TIMEOUT;
-    case SESSION_E_SEND: return SESSION_CLOSE_OVERLOAD;
-    default: return SESSION_CLOSE_PROTOCOL;
-    }
-}
-
-static void count_drop(struct engine *e, const struct engine_conn_slot *c, int err)
-{
-    bool session_err = err <= SESSION_E_FRAME && err >= SESSION_E_PROLOGUE;
-    if (err == ENGINE_E_HS_TIMEOUT || err == ENGINE_E_DEAD)
-        e->stats.timeouts++;
-    else if (session_err && !c->opened)
-        e->stats.handshakes_failed++;
-    else if (session_err && err != SESSION_E_PEER_CLOSED)
-        e->stats.protocol_errors++;
-}
-
-/* A session of p ends: its counters join the peer's totals. */
-static void absorb_counters(struct engine_peer *p, const struct engine_conn_slot *c)
-{
-    p->st.bytes_in += c->bytes_in;
-    p->st.bytes_out += c->bytes_out;
-    p->st.frames_in += c->s.frames_in;
-    p->st.frames_out += c->s.frames_out;
-    p->st.rekeys += c->s.rekeys;
-}
-
-/* Detaches c from its peer; a peer left without a session or dial is scheduled to redial. */
-static void detach_peer(struct engine *e, struct engine_conn_slot *c, int err)
-{
-    if (c->peer == NONE)
-        return;
-    struct engine_peer *p = &e->peers[c->peer];
-    size_t idx = (size_t)(c - e->conns);
-    bool was_session = p->session == idx, was_dial = p->dialing == idx;
-    if (!was_session && !was_dial)
-        return;
-    if (was_session) {
-        p->session = NONE;
-        p->st.since = 0;
-        absorb_counters(p, c);
-    } else {
-        p->dialing = NONE;
-    }
-    if (err != ENGINE_E_SHUTDOWN && err != ENGINE_E_DUPLICATE) {
-        p->st.last_error = err;
-        p->st.errors++;
-    }
-    if (was_session && e->io.peer_change)
-        e->io.peer_change(e->io.ctx, c->peer, false);
-    if (wants_dial(e, p))
-        schedule_dial(e, p);
-}
-
-static void used_mark(struct engine *e, const struct engine_conn_slot *c, bool used)
-{
-    size_t i = (size_t)(c - e->conns);
-    assert(i < e->max_conns);
-    uint64_t bit = UINT64_C(1) << (i % 64);
-    e->conn_used[i / 64] = used ? e->conn_used[i / 64] | bit : e->conn_used[i / 64] & ~bit;
-}
-
-/* The next slot in use at or after *i; false when none is left. */
-static bool next_used(const struct engine *e, size_t *i)
-{
-    size_t w = *i / 64;
-    uint64_t bits = *i < e->max_conns ? e->conn_used[w] & ~UINT64_C(0) << (*i % 64) : 0;
-    while (bits == 0) {
-        if (++w * 64 >= e->max_conns)
-            return false;
-        bits = e->conn_used[w];
-    }
-    *i = w * 64 + (size_t)__builtin_ctzll(bits);
-    return true;
-}
-
-/* Ends a connection: CLOSE to the peer if we can, a log line, counters, io.close unless the
- * transport is already gone. */
-static void conn_drop(struct engine *e, struct engine_conn_slot *c, int err, bool transport_gone)
-{
-    assert(c->used);
-    if (!transport_gone && c->connected) {
-        struct session_cb cb = session_cb_for(c);
-        session_close(&c->s, close_reason(err), &cb);
-    }
-    const char *event = c->opened ? "disconnected" : c->outbound ? "failed" : "refused";
-    bool expected = err == ENGINE_E_DUPLICATE || err == ENGINE_E_SHUTDOWN;
-    log_conn(e, c, expected ? ENGINE_LOG_INFO : ENGINE_LOG_WARN, event, err);
-    count_drop(e, c, err);
-    if (c->half_open) {
-        assert(e->half_open > 0);
-        e->half_open--;
-    }
-    detach_peer(e, c, err);
-    engine_conn h = conn_handle(e, c);
-    session_free(&c->s);
-    c->used = false;
-    used_mark(e, c, false);
-    /* 31 bits: engine_on_accept() returns the handle as an int64_t, negative means refused */
-    c->gen = (c->gen + 1) & INT32_MAX;
-    if (!transport_gone)
-        e->io.close(e->io.ctx, h);
-}
-
-/* A failure while c may be inside session_feed() is deferred until the feed returns. */
-static void conn_fail(struct engine *e, struct engine_conn_slot *c, int err)
-{
-    if (e->feeding == c) {
-        if (!c->pending_err)
-            c->pending_err = err;
-        return;
-    }
-    conn_drop(e, c, err, false);
-}
-
-/* --- session callbacks --- */
-
-static int cb_send(void *ctx, const uint8_t *bytes, size_t len)
-{
-    struct engine_conn_slot *c = ctx;
-    struct engine *e = c->e;
-    if (e->io.send(e->io.ctx, conn_handle(e, c), bytes, len) < 0)
-        return -1;
-    c->bytes_out += len;
-    c->last_tx = e->now;
-    return 0;
-}
-
-static bool cb_peer_allowed(void *ctx, const uint8_t key[LIMIT_KEY_BYTES])
-{
-    struct engine_conn_slot *c = ctx;
-    return engine_peer_find(c->e, key) != NONE;
-}
-
-/* Which of two sessions with the same peer survives: both nodes compute the same answer. */
-static bool keep_new_session(const struct engine *e, const struct engine_conn_slot *old,
-                             const struct engine_conn_slot *new)
-{
-    if (old->outbound == new->outbound)
-        return true; /* same initiator: the peer restarted or redialled; the old one is stale */
-    const uint8_t *peer_key = e->peers[new->peer].conf.key;
-    bool mine_smaller = memcmp(e->params.id->sign_pk, peer_key, LIMIT_KEY_BYTES) < 0;
-    /* keep the session initiated by the smaller key */
-    return new->outbound == mine_smaller;
-}
-
-static void cb_opened(void *ctx)
-{
-    struct engine_conn_slot *c = ctx;
-    struct engine *e = c->e;
-    if (!c->outbound)
-        c->peer = engine_peer_find(e, c->s.peer_key);
-    if (c->peer == NONE) { /* removed by a reload during the handshake */
-        conn_fail(e, c, SESSION_E_UNKNOWN_PEER);
-        return;
-    }
-    if (c->half_open) {
-        c->half_open = false;
-        e->half_open--;
-    }
-    e->stats.handshakes_ok++;
-    c->opened = true;
-    c->rekey_at = e->now + e->rekey_ms;
-    struct engine_peer *p = &e->peers[c->peer];
-    size_t idx = (size_t)(c - e->conns);
-    if (p->session != NONE) {
-        struct engine_conn_slot *old = &e->conns[p->session];
-        if (!keep_new_session(e, old, c)) {
-            conn_fail(e, c, ENGINE_E_DUPLICATE);
-            return;
-        }
-        p->session = NONE; /* so that dropping old neither redials nor reports the peer down */
-        absorb_counters(p, old);
-        conn_fail(e, old, ENGINE_E_DUPLICATE);
-        if (e->io.peer_change)
-            e->io.peer_change(e->io.ctx, c->peer, false);
-    }
-    if (p->dialing == idx)
-        p->dialing = NONE;
-    p->session = idx;
-    p->backoff = LIMIT_BACKOFF_MIN_MS;
-    p->st.since = e->now;
-    p->st.sessions++;
-    p->st.last_error = 0; /* status shows why a peer is not connected, not old history */
-    memcpy(p->st.address, c->addr, sizeof c->addr);
-    log_conn(e, c, ENGINE_LOG_INFO, "connected", 0);
-    if (e->io.peer_change)
-        e->io.peer_change(e->io.ctx, c->peer, true);
-}
-
-static void cb_message(void *ctx, uint8_t type, const uint8_t *body, size_t len)
-{
-    struct engine_conn_slot *c = ctx;
-    struct engine *e = c->e;
-    if (c->pending_err || c->peer == NONE || e->peers[c->peer].session != (size_t)(c - e->conns))
-        return; /* a losing duplicate or failing connection: its messages are not delivered */
-    if (e->io.message)
-        e->io.message(e->io.ctx, c->peer, type, body, len);
-}
-
-static struct session_cb session_cb_for(struct engine_conn_slot *c)
-{
-    return (struct session_cb){.ctx = c, .send = cb_send, .peer_allowed = cb_peer_allowed,
-                               .opened = cb_opened, .message = cb_message,
-                               .scratch = c->e->scratch};
-}
-
-/* --- slots --- */
-
-static struct engine_conn_slot *conn_alloc(struct engine *e, bool outbound, const char *addr)
-{
-    for (size_t i = 0; i < e->max_conns; i++) {
-        struct engine_conn_slot *c = &e->conns[i];
-        if (c->used)
-            continue;
-        uint32_t gen = c->gen;
-        memset(c, 0, sizeof *c);
-        c->e = e;
-        c->gen = gen;
-        c->used = true;
-        used_mark(e, c, true);
-        c->outbound = outbound;
-        c->peer = NONE;
-        c->created = c->last_rx = c->last_tx = e->now;
-        snprintf(c->addr, sizeof c->addr, "%s", addr);
-        return c;
-    }
-    return NULL;
-}
-
-static int conn_start_session(struct engine *e, struct engine_conn_slot *c)
-{
-    uint8_t eph[32];
-    e->io.random(e->io.ctx, eph, sizeof eph);
-    struct session_params sp = {
-        .initiator = c->outbound,
-        .id = e->params.id,
-        .network = e->network,
-        .ephemeral_sk = eph,
-        .expect_key = c->outbound ? e->peers[c->peer].conf.key : NULL,
-        .auth = e->auth,
-        .rekey_interval = e->params.rekey_interval,
-        .capabilities = e->params.capabilities,
-    };
-    struct session_cb cb = session_cb_for(c);
-    int rc = session_init(&c->s, &sp, &cb);
-    sodium_memzero(eph, sizeof eph);
-    return rc;
-}
-
-static void format_addr(char out[ENGINE_ADDR_BYTES], const char *host, uint16_t port)
-{
-    bool v6 = strchr(host, ':') != NULL;
-    snprintf(out, ENGINE_ADDR_BYTES, v6 ? "[%s]:%u" : "%s:%u", host, (unsigned)port);
-}
-
-static void dial(struct engine *e, size_t peer)
-{
-    struct engine_peer *p = &e->peers[peer];
-    char addr[ENGINE_ADDR_BYTES];
-    format_addr(addr, p->conf.host, p->conf.port);
-    memcpy(p->st.address, addr, sizeof addr);
-    struct engine_conn_slot *c = conn_alloc(e, true, addr);
-    if (!c) {
-        e->stats.refused_conns++;
-        p->st.last_error = ENGINE_E_CONNS;
-        schedule_dial(e, p);
-        return;
-    }
-    c->peer = peer;
-    p->dialing = (size_t)(c - e->conns);
-    if (e->io.dial(e->io.ctx, conn_handle(e, c), p->conf.host, p->conf.port) < 0)
-        conn_drop(e, c, ENGINE_E_CONNECT, true);
 }
 
 /* --- rate limit: one token bucket per IP address, least recently seen evicted --- */
@@ -558,9 +184,9 @@ static void remove_peer(struct engine *e, size_t idx)
     struct engine_peer *p = &e->peers[idx];
     p->used = false; /* first, so that dropping its connections does not redial */
     if (p->session != NONE)
-        conn_fail(e, &e->conns[p->session], ENGINE_E_REMOVED);
+        engine_conn_fail(e, &e->conns[p->session], ENGINE_E_REMOVED);
     if (p->dialing != NONE)
-        conn_fail(e, &e->conns[p->dialing], ENGINE_E_REMOVED);
+        engine_conn_fail(e, &e->conns[p->dialing], ENGINE_E_REMOVED);
     memset(p, 0, sizeof *p);
 }
 
@@ -614,7 +240,7 @@ int64_t engine_on_accept(struct engine *e, const char *ip, uint16_t port, uint64
     assert(e && ip);
     e->now = now;
     char addr[ENGINE_ADDR_BYTES];
-    format_addr(addr, ip, port);
+    engine_format_addr(addr, ip, port);
     int err = ENGINE_OK;
     struct engine_conn_slot *c = NULL;
     if (e->stopping)
@@ -623,7 +249,7 @@ int64_t engine_on_accept(struct engine *e, const char *ip, uint16_t port, uint64
         err = ENGINE_E_RATE;
     else if (e->half_open >= LIMIT_HALF_OPEN)
         err = ENGINE_E_HALF_OPEN;
-    else if (!(c = conn_alloc(e, false, addr)))
+    else if (!(c = engine_conn_alloc(e, false, addr)))
         err = ENGINE_E_CONNS;
     if (err) {
         if (err == ENGINE_E_RATE)
@@ -639,10 +265,10 @@ int64_t engine_on_accept(struct engine *e, const char *ip, uint16_t port, uint64
     c->connected = true;
     c->half_open = true;
     e->half_open++;
-    int rc = conn_start_session(e, c);
+    int rc = engine_conn_start_session(e, c);
     engine_conn h = conn_handle(e, c);
     if (rc < 0) {
-        conn_drop(e, c, rc, true);
+        engine_conn_drop(e, c, rc, true);
         return rc;
     }
     return (int64_t)h;
@@ -656,9 +282,9 @@ void engine_on_connected(struct engine *e, engine_conn conn, uint64_t now)
         return;
     c->connected = true;
     c->last_rx = c->last_tx = now;
-    int rc = conn_start_session(e, c);
+    int rc = engine_conn_start_session(e, c);
     if (rc < 0)
-        conn_drop(e, c, rc, false);
+        engine_conn_drop(e, c, rc, false);
 }
 
 void engine_on_data(struct engine *e, engine_conn conn, const uint8_t *data, size_t len,
@@ -670,14 +296,14 @@ void engine_on_data(struct engine *e, engine_conn conn, const uint8_t *data, siz
         return;
     c->last_rx = now;
     c->bytes_in += len;
-    struct session_cb cb = session_cb_for(c);
+    struct session_cb cb = engine_session_cb_for(c);
     e->feeding = c;
     int rc = session_feed(&c->s, data, len, &cb);
     e->feeding = NULL;
     if (c->pending_err)
         rc = c->pending_err;
     if (rc < 0)
-        conn_drop(e, c, rc, false);
+        engine_conn_drop(e, c, rc, false);
 }
 
 void engine_on_closed(struct engine *e, engine_conn conn, uint64_t now)
@@ -685,7 +311,7 @@ void engine_on_closed(struct engine *e, engine_conn conn, uint64_t now)
     e->now = now;
     struct engine_conn_slot *c = conn_get(e, conn);
     if (c)
-        conn_drop(e, c, ENGINE_E_CONNECT, true);
+        engine_conn_drop(e, c, ENGINE_E_CONNECT, true);
 }
 
 static uint64_t conn_deadline(const struct engine_conn_slot *c)
@@ -701,14 +327,14 @@ static void conn_tick(struct engine *e, struct engine_conn_slot *c)
 {
     if (c->s.state != SESSION_OPEN) {
         if (e->now >= c->created + LIMIT_HANDSHAKE_MS)
-            conn_drop(e, c, ENGINE_E_HS_TIMEOUT, false);
+            engine_conn_drop(e, c, ENGINE_E_HS_TIMEOUT, false);
         return;
     }
     if (e->now >= c->last_rx + LIMIT_DEAD_MS) {
-        conn_drop(e, c, ENGINE_E_DEAD, false);
+        engine_conn_drop(e, c, ENGINE_E_DEAD, false);
         return;
     }
-    struct session_cb cb = session_cb_for(c);
+    struct session_cb cb = engine_session_cb_for(c);
     int rc = SESSION_OK;
     if (e->now >= c->rekey_at) { /* REKEY also counts as traffic: no KEEPALIVE needed after it */
         c->rekey_at = e->now + e->rekey_ms;
@@ -717,30 +343,30 @@ static void conn_tick(struct engine *e, struct engine_conn_slot *c)
         rc = session_send(&c->s, SESSION_MSG_KEEPALIVE, NULL, 0, &cb);
     }
     if (rc < 0)
-        conn_drop(e, c, rc, false);
+        engine_conn_drop(e, c, rc, false);
 }
 
 void engine_tick(struct engine *e, uint64_t now)
 {
     assert(e);
     e->now = now;
-    for (size_t i = 0; next_used(e, &i); i++)
+    for (size_t i = 0; engine_next_used(e, &i); i++)
         conn_tick(e, &e->conns[i]);
     for (size_t i = 0; i < e->max_peers; i++)
-        if (wants_dial(e, &e->peers[i]) && now >= e->peers[i].next_dial)
-            dial(e, i);
+        if (engine_wants_dial(e, &e->peers[i]) && now >= e->peers[i].next_dial)
+            engine_dial(e, i);
 }
 
 uint64_t engine_next_deadline(const struct engine *e)
 {
     uint64_t next = UINT64_MAX;
-    for (size_t i = 0; next_used(e, &i); i++) {
+    for (size_t i = 0; engine_next_used(e, &i); i++) {
         assert(e->conns[i].used);
         uint64_t d = conn_deadline(&e->conns[i]);
         next = d < next ? d : next;
     }
     for (size_t i = 0; i < e->max_peers; i++)
-        if (wants_dial(e, &e->peers[i]) && e->peers[i].next_dial < next)
+        if (engine_wants_dial(e, &e->peers[i]) && e->peers[i].next_dial < next)
             next = e->peers[i].next_dial;
     return next;
 }
@@ -754,10 +380,10 @@ int engine_send(struct engine *e, size_t peer, uint8_t type, const uint8_t *body
     if (!p->used || p->session == NONE)
         return ENGINE_E_NOT_CONNECTED;
     struct engine_conn_slot *c = &e->conns[p->session];
-    struct session_cb cb = session_cb_for(c);
+    struct session_cb cb = engine_session_cb_for(c);
     int rc = session_send(&c->s, type, body, len, &cb);
     if (rc < 0 && rc != SESSION_E_SIZE)
-        conn_fail(e, c, rc);
+        engine_conn_fail(e, c, rc);
     return rc;
 }
 
@@ -766,7 +392,7 @@ void engine_close_peer(struct engine *e, size_t peer)
     assert(e && peer < e->max_peers);
     struct engine_peer *p = &e->peers[peer];
     if (p->used && p->session != NONE)
-        conn_fail(e, &e->conns[p->session], SESSION_E_MESSAGE);
+        engine_conn_fail(e, &e->conns[p->session], SESSION_E_MESSAGE);
 }
 
 bool engine_peer_conn(const struct engine *e, size_t peer, engine_conn *conn)
@@ -785,7 +411,7 @@ void engine_shutdown(struct engine *e)
     e->stopping = true;
     for (size_t i = 0; i < e->max_conns; i++)
         if (e->conns[i].used)
-            conn_drop(e, &e->conns[i], ENGINE_E_SHUTDOWN, false);
+            engine_conn_drop(e, &e->conns[i], ENGINE_E_SHUTDOWN, false);
 }
 
 bool engine_peer_get(const struct engine *e, size_t peer, struct engine_peer_conf *conf,

@@ -1,0 +1,72 @@
+/* engine_int.h - what the parts of the engine share; not for use outside node/core/engine*.c.
+ *
+ * engine.h is the module's contract. Its implementation is split by concern:
+ *   engine_conn.c  connection slots: dialling, the session callbacks, ending a connection
+ *   engine.c       strerror, the accept rate limit, the peer set and the entry points of engine.h
+ */
+#ifndef TLPMESH_NODE_ENGINE_INT_H
+#define TLPMESH_NODE_ENGINE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/core/engine.h"
+
+#define NONE SIZE_MAX
+
+/* The fields every loop turn reads (engine_next_deadline, engine_tick) come first: one cache
+ * line per peer instead of three. */
+struct engine_peer {
+    bool used;
+    size_t session;              /* conn slot of the open session, or NONE */
+    size_t dialing;              /* conn slot of our dial in progress, or NONE */
+    uint64_t next_dial;
+    uint64_t backoff;
+    struct engine_peer_conf conf;
+    struct engine_peer_stats st; /* byte/frame counters of closed sessions; live ones added */
+};
+
+struct engine_conn_slot {
+    struct engine *e;
+    bool used;
+    bool outbound;
+    bool connected;  /* TCP is up (always for inbound) */
+    bool half_open;  /* counted in engine.half_open */
+    bool opened;     /* the session opened (HELLOs exchanged) */
+    uint32_t gen;
+    size_t peer;     /* dialled peer, or the authenticated one; NONE before */
+    int pending_err; /* failure noticed inside session_feed(): dropped when it returns */
+    uint64_t created, last_rx, last_tx; /* with the state, all conn_deadline reads */
+    uint64_t rekey_at; /* open session: next time-based rekey of what we send */
+    struct session s;
+    char addr[ENGINE_ADDR_BYTES];
+    uint64_t bytes_in, bytes_out;
+};
+
+static inline engine_conn conn_handle(const struct engine *e, const struct engine_conn_slot *c)
+{
+    return (uint64_t)c->gen << 32 | (uint64_t)(c - e->conns);
+}
+
+static inline struct engine_conn_slot *conn_get(struct engine *e, engine_conn h)
+{
+    uint64_t idx = h & 0xffffffffu;
+    if (idx >= e->max_conns)
+        return NULL;
+    struct engine_conn_slot *c = &e->conns[idx];
+    return c->used && c->gen == (uint32_t)(h >> 32) ? c : NULL;
+}
+
+/* engine_conn.c */
+bool engine_wants_dial(const struct engine *e, const struct engine_peer *p);
+struct session_cb engine_session_cb_for(struct engine_conn_slot *c);
+bool engine_next_used(const struct engine *e, size_t *i);
+void engine_conn_drop(struct engine *e, struct engine_conn_slot *c, int err, bool transport_gone);
+void engine_conn_fail(struct engine *e, struct engine_conn_slot *c, int err);
+struct engine_conn_slot *engine_conn_alloc(struct engine *e, bool outbound, const char *addr);
+int engine_conn_start_session(struct engine *e, struct engine_conn_slot *c);
+void engine_format_addr(char out[ENGINE_ADDR_BYTES], const char *host, uint16_t port);
+void engine_dial(struct engine *e, size_t peer);
+
+#endif
