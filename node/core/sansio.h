@@ -7,10 +7,10 @@
  * declare the forbidden functions (so their own declarations are not refused), then forbids the
  * names: `#pragma GCC poison` for names nothing in the core uses otherwise, and for the names
  * that are also members or locals in the core (engine_io.send/close/random, a local `time` in
- * gossip.c, the printf of format attributes) a redeclaration marked deprecated, which -Werror turns
- * into an error at a call and which a member or a local of that name does not touch. Including
- * <uv.h> fails on its own declarations. tests/sansio/ proves it: a file calling each of these must
- * not compile.
+ * gossip_verify.c, the printf of format attributes) a redeclaration marked deprecated, which
+ * -Werror turns into an error at a call and which a member or a local of that name does not
+ * touch. Including <uv.h> fails on its own declarations. tests/sansio/ proves it: a file calling
+ * each of these must not compile.
  */
 #ifndef TLPMESH_NODE_CORE_SANSIO_H
 #define TLPMESH_NODE_CORE_SANSIO_H
