@@ -367,6 +367,12 @@ void node_drain_jobs(struct node *n)
 int node_local_scan(struct node *n)
 {
     gossip_enter(n);
+    /* The tools may have stored a roster (community create, add-member, remove-member): the
+     * table is rebuilt before the scan gates the new records, and a peer whose view changed
+     * gets a reconciliation round (gossip_peer_up), so a new member receives the community's
+     * records at once and a removed one no new record. */
+    if (n->store != NULL)
+        refresh(n);
     int rc = gossip_local_scan(n->gossip, now_of(n), wall_of(n));
     gossip_leave(n);
     return rc;

@@ -133,7 +133,8 @@ void node_verify_later(struct node *n, struct gossip_job *job);
  * counters of a node that stops. */
 void node_drain_jobs(struct node *n);
 
-/* Own records added to the store by the node's tools: gossip_local_scan. */
+/* Own records added to the store by the node's tools: gossip_local_scan; with a store, the
+ * community table and the gate views are rebuilt first (a tool may have stored a roster). */
 int node_local_scan(struct node *n);
 
 /* Once per loop turn, after the events: requested closes, jobs waiting for a turn, new gate
