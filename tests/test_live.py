@@ -2,6 +2,7 @@
 apply at once, a failed dial says why, a reload says what needs a restart. Real `tlpmesh run`
 processes on 127.0.0.1 (tests/lib/mesh.py); every wait polls against a deadline."""
 import os
+import re
 import socket
 import sys
 import time
@@ -87,6 +88,56 @@ class RosterChangesApplyAtOnce(MeshTest):
 
         ok("community", "add-member", "-c", o.conf, COMMUNITY, "--key", b.key, "--org", "CERT-B")
         self.arrives(b, "198.51.100.3", "the AMBER record after O added B")
+        self.done()
+
+
+class DialFailuresSayWhy(MeshTest):
+    """Node A dials four partners that each fail differently; `status` (text and --json) and the
+    log name each reason (issue 11, point 11)."""
+
+    def test_reasons(self):
+        m = self.mesh
+        a = m.add("a", "CERT-A")
+        stranger = m.add("stranger", "CERT-S")  # runs, but A's key is not in its config
+        dns, closed, silent = m.add("dns", "X"), m.add("closed", "X"), m.add("silent", "X")
+        a.add_peer(stranger, "amber")
+        for node, endpoint in [(dns, "no-such-host.invalid:4000"),
+                               (closed, f"127.0.0.1:{closed.port}")]:
+            ok("peer", "add", "-c", a.conf, "--key", node.key, "--endpoint", endpoint, "--org",
+               "X", "--name", node.name)
+        # A listener whose accept queue is full: the kernel drops further SYNs, the dial hangs.
+        full = socket.socket()
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        fillers = []
+        for _ in range(3):
+            f = socket.socket()
+            f.setblocking(False)
+            f.connect_ex(full.getsockname())
+            fillers.append(f)
+        ok("peer", "add", "-c", a.conf, "--key", silent.key, "--endpoint",
+           f"127.0.0.1:{full.getsockname()[1]}", "--org", "X", "--name", "silent")
+        try:
+            m.start(["a", "stranger"])
+            want = {"dns": "cannot resolve the peer's host name (DNS)",
+                    "closed": "connection refused (nothing listens there)",
+                    "stranger": "handshake closed by peer: is our key in its config?",
+                    "silent": "connection timed out"}
+
+            def gaps():
+                got = {n: p.get("last_error") for n, p in a.peer_stats().items()}
+                bad = {n: got.get(n) for n in want if got.get(n) != want[n]}
+                return f"last_error: {bad}" if bad else None
+            converge(gaps, DEADLINE_S, "the reason of every failed dial")
+            text = ok("status", "-c", a.conf).out
+            log = a.log_text()
+            for name, reason in want.items():
+                self.assertRegex(text, rf"(?m)^{name}\b.*{re.escape(reason)}$")
+                self.assertRegex(log, rf"failed peer=\S+ name={name} .*: {re.escape(reason)}")
+        finally:
+            for f in fillers:
+                f.close()
+            full.close()
         self.done()
 
 

@@ -220,7 +220,10 @@ static void test_unknown_key_refused(void **state)
     assert_string_equal(b->last_event, "refused");
     assert_string_equal(b->last_detail, session_strerror(SESSION_E_UNKNOWN_PEER));
     assert_int_equal(b->e.stats.handshakes_failed, 1);
-    assert_int_equal(peer_stats(a, b).last_error, ENGINE_E_CONNECT);
+    /* a, the dialling side, names the likely reason (issue 11, point 11) */
+    assert_int_equal(peer_stats(a, b).last_error, ENGINE_E_HS_CLOSED);
+    assert_string_equal(a->last_event, "failed");
+    assert_string_equal(a->last_detail, "handshake closed by peer: is our key in its config?");
     net_free(net);
 }
 

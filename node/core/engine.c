@@ -308,10 +308,20 @@ void engine_on_data(struct engine *e, engine_conn conn, const uint8_t *data, siz
 
 void engine_on_closed(struct engine *e, engine_conn conn, uint64_t now)
 {
+    engine_on_failed(e, conn, ENGINE_E_CONNECT, now);
+}
+
+void engine_on_failed(struct engine *e, engine_conn conn, int err, uint64_t now)
+{
     e->now = now;
     struct engine_conn_slot *c = conn_get(e, conn);
-    if (c)
-        engine_conn_drop(e, c, ENGINE_E_CONNECT, true);
+    if (c == NULL)
+        return;
+    /* Our identity went out with the last handshake message; a partner that then hangs up
+     * instead of sending HELLO has refused our key (the handshake cannot tell us more). */
+    if (c->outbound && c->connected && !c->opened && c->s.state == SESSION_WAIT_HELLO)
+        err = ENGINE_E_HS_CLOSED;
+    engine_conn_drop(e, c, err, true);
 }
 
 static uint64_t conn_deadline(const struct engine_conn_slot *c)
@@ -327,7 +337,8 @@ static void conn_tick(struct engine *e, struct engine_conn_slot *c)
 {
     if (c->s.state != SESSION_OPEN) {
         if (e->now >= c->created + LIMIT_HANDSHAKE_MS)
-            engine_conn_drop(e, c, ENGINE_E_HS_TIMEOUT, false);
+            engine_conn_drop(e, c, c->connected ? ENGINE_E_HS_TIMEOUT : ENGINE_E_CONNECT_TIMEOUT,
+                             false);
         return;
     }
     if (e->now >= c->last_rx + LIMIT_DEAD_MS) {

@@ -63,7 +63,16 @@ typedef uint64_t engine_conn;
     /* engine_send() to a peer without an open session */                                          \
     X(ENGINE_E_NOT_CONNECTED, ERRORS_BASE_ENGINE - 11, "peer not connected")                       \
     /* the node's own key is listed as a peer */                                                   \
-    X(ENGINE_E_SELF, ERRORS_BASE_ENGINE - 12, "own key listed as a peer")
+    X(ENGINE_E_SELF, ERRORS_BASE_ENGINE - 12, "own key listed as a peer")                          \
+    /* why a dial failed (issue 11): the shell names the transport's reason (engine_on_failed) */  \
+    X(ENGINE_E_DNS, ERRORS_BASE_ENGINE - 13, "cannot resolve the peer's host name (DNS)")          \
+    X(ENGINE_E_REFUSED, ERRORS_BASE_ENGINE - 14, "connection refused (nothing listens there)")     \
+    /* TCP connect not done within LIMIT_HANDSHAKE_MS, or the system's connect timeout */          \
+    X(ENGINE_E_CONNECT_TIMEOUT, ERRORS_BASE_ENGINE - 15, "connection timed out")                   \
+    X(ENGINE_E_NETWORK, ERRORS_BASE_ENGINE - 16, "network error (unreachable, reset or other)")    \
+    /* a dialled partner closed after it saw our key, before its HELLO: it does not allow us */    \
+    X(ENGINE_E_HS_CLOSED, ERRORS_BASE_ENGINE - 17,                                                 \
+      "handshake closed by peer: is our key in its config?")
 
 enum engine_err {
     ENGINE_OK = 0,
@@ -185,8 +194,13 @@ int64_t engine_on_accept(struct engine *e, const char *ip, uint16_t port, uint64
 void engine_on_connected(struct engine *e, engine_conn conn, uint64_t now);
 void engine_on_data(struct engine *e, engine_conn conn, const uint8_t *data, size_t len,
                     uint64_t now);
-/* The transport closed or the dial failed. */
+/* The transport closed or the dial failed: engine_on_failed(..., ENGINE_E_CONNECT, ...). */
 void engine_on_closed(struct engine *e, engine_conn conn, uint64_t now);
+/* The same with the transport's reason: ENGINE_E_DNS, _REFUSED, _CONNECT_TIMEOUT, _NETWORK or
+ * _CONNECT (closed or lost). A dial whose partner closes after our key went out and before its
+ * HELLO ends with ENGINE_E_HS_CLOSED instead. The reason becomes the peer's last_error and is
+ * logged. */
+void engine_on_failed(struct engine *e, engine_conn conn, int err, uint64_t now);
 /* Runs timers due at now: dials, keepalives, handshake deadlines, dead sessions. */
 void engine_tick(struct engine *e, uint64_t now);
 /* Earliest time engine_tick() has work; UINT64_MAX when none. */

@@ -61,6 +61,7 @@ static uint8_t close_reason(int err)
     case ENGINE_E_DUPLICATE: return SESSION_CLOSE_DUPLICATE;
     case ENGINE_E_REMOVED: return SESSION_CLOSE_REMOVED;
     case ENGINE_E_HS_TIMEOUT:
+    case ENGINE_E_CONNECT_TIMEOUT:
     case ENGINE_E_DEAD: return SESSION_CLOSE_TIMEOUT;
     case SESSION_E_SEND: return SESSION_CLOSE_OVERLOAD;
     default: return SESSION_CLOSE_PROTOCOL;
@@ -70,7 +71,7 @@ static uint8_t close_reason(int err)
 static void count_drop(struct engine *e, const struct engine_conn_slot *c, int err)
 {
     bool session_err = err <= SESSION_E_FRAME && err >= SESSION_E_PROLOGUE;
-    if (err == ENGINE_E_HS_TIMEOUT || err == ENGINE_E_DEAD)
+    if (err == ENGINE_E_HS_TIMEOUT || err == ENGINE_E_CONNECT_TIMEOUT || err == ENGINE_E_DEAD)
         e->stats.timeouts++;
     else if (session_err && !c->opened)
         e->stats.handshakes_failed++;

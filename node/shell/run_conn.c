@@ -30,6 +30,23 @@ static size_t slot_of(engine_conn id)
     return (size_t)(id & 0xffffffffu);
 }
 
+/* The engine's name for why a transport ended (status and log show it per peer). */
+static int transport_err(int uv_status)
+{
+    switch (uv_status) {
+    case UV_EOF: return ENGINE_E_CONNECT;
+    case UV_ECONNREFUSED: return ENGINE_E_REFUSED;
+    case UV_ETIMEDOUT: return ENGINE_E_CONNECT_TIMEOUT;
+    case UV_EAI_NONAME:
+    case UV_EAI_AGAIN:
+    case UV_EAI_FAIL:
+    case UV_EAI_NODATA:
+    case UV_EAI_SERVICE:
+    case UV_EAI_ADDRFAMILY: return ENGINE_E_DNS;
+    default: return ENGINE_E_NETWORK;
+    }
+}
+
 /* --- connections --- */
 
 static void on_conn_closed(uv_handle_t *h)
@@ -56,6 +73,13 @@ static void conn_close_now(struct rconn *c)
     conn_forget(c);
     if (!uv_is_closing((uv_handle_t *)&c->tcp))
         uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+static void conn_failed(struct rconn *c, int uv_status)
+{
+    if (c->known)
+        engine_on_failed(&c->r->node.engine, c->id, transport_err(uv_status), run_now(c->r));
+    conn_close_now(c);
 }
 
 static struct rconn *conn_new(struct run *r)
@@ -128,8 +152,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0 || !c->known)
         return;
     if (nread < 0) {
-        engine_on_closed(&c->r->node.engine, c->id, run_now(c->r));
-        conn_close_now(c);
+        conn_failed(c, (int)nread);
         return;
     }
     engine_on_data(&c->r->node.engine, c->id, (const uint8_t *)buf->base, (size_t)nread,
@@ -197,9 +220,10 @@ static void on_connect(uv_connect_t *req, int status)
         conn_close_now(c);
         return;
     }
-    if (status < 0 || uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
-        engine_on_closed(&c->r->node.engine, c->id, run_now(c->r));
-        conn_close_now(c);
+    if (status == 0)
+        status = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (status < 0) {
+        conn_failed(c, status);
         return;
     }
     engine_on_connected(&c->r->node.engine, c->id, run_now(c->r));
@@ -228,9 +252,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     uv_freeaddrinfo(res);
     if (rc == 0 && c->known)
         return;
-    if (c->known)
-        engine_on_closed(&c->r->node.engine, c->id, run_now(c->r));
-    conn_close_now(c);
+    conn_failed(c, rc);
 }
 
 int run_conn_dial(void *ctx, engine_conn id, const char *host, uint16_t port)
