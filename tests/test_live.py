@@ -3,6 +3,7 @@ apply at once, a failed dial says why, a reload says what needs a restart. Real 
 processes on 127.0.0.1 (tests/lib/mesh.py); every wait polls against a deadline."""
 import os
 import re
+import signal
 import socket
 import sys
 import time
@@ -138,6 +139,47 @@ class DialFailuresSayWhy(MeshTest):
             for f in fillers:
                 f.close()
             full.close()
+        self.done()
+
+
+class ReloadSaysSoInTheLogFile(MeshTest):
+    """With --log-file, reload messages reach the file (not only stderr), and a change the
+    running node cannot apply says in one line that it needs a restart (issue 11, point 12)."""
+
+    def test_reload_lines(self):
+        a = self.mesh.add("a", "CERT-A")
+        logfile = self.mesh.tmp.join("a", "file.log")
+        a.start("--log-file", logfile)
+        converge(lambda: None if a.answering() else "no control socket", DEADLINE_S, "start")
+
+        def file_has(text):
+            try:
+                with open(logfile) as f:
+                    got = f.read()
+            except FileNotFoundError:
+                got = ""
+            return None if text in got else f"{text!r} not in {logfile}:\n{got}"
+
+        old_listen = f"Listen = 127.0.0.1:{a.port}\n"
+        a.rewrite_conf(old_listen, f"Listen = 127.0.0.1:{a.port + 1}\n")
+        with open(a.conf, "a") as f:
+            f.write("\n[HTTP]\nListen = 127.0.0.1:1\n")
+        a.proc.send_signal(signal.SIGHUP)
+        converge(lambda: file_has("reloaded "), DEADLINE_S, "the reload line in the log file")
+        converge(lambda: file_has("reload: Listen, [HTTP] Listen changed: takes effect at the "
+                                  "next restart"), DEADLINE_S, "the restart line")
+        with open(logfile) as f:
+            needs = [l for l in f if "reload_needs_restart" in l or "next restart" in l]
+        self.assertEqual(len(needs), 1, needs)
+        self.assertEqual(a.status()["listen"], f"127.0.0.1:{a.port}", "the running address")
+
+        with open(a.conf, "a") as f:
+            f.write("NoSuchKey = 1\n")
+        a.proc.send_signal(signal.SIGHUP)
+        converge(lambda: file_has("reload refused, keeping the running configuration: "),
+                 DEADLINE_S, "the refusal in the log file")
+        self.assertIn("reload refused", a.log_text(), "stderr keeps it too")
+        self.assertIsNone(a.proc.poll(), "still running")
         self.done()
 
 

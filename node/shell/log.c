@@ -103,6 +103,11 @@ int log_reopen(char *why, size_t why_len)
     return LOG_OK;
 }
 
+bool log_to_file(void)
+{
+    return lg.file != NULL;
+}
+
 void log_close(void)
 {
     if (lg.file)

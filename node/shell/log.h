@@ -21,6 +21,7 @@
 #ifndef TLPMESH_NODE_LOG_H
 #define TLPMESH_NODE_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "proto/errors.h"
@@ -58,6 +59,9 @@ int log_open(enum log_format format, const char *path, char *why, size_t why_len
 
 /* Opens the same path again (no-op for stderr). On failure the old file stays open. */
 int log_reopen(char *why, size_t why_len);
+
+/* True while lines go to a file (LogFile or --log-file), not to stderr. */
+bool log_to_file(void);
 
 /* Back to text on stderr; closes a file. */
 void log_close(void);

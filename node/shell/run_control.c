@@ -2,9 +2,83 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "node/shell/log.h"
 #include "node/shell/run_int.h"
 
 /* --- reload --- */
+
+/* A reload message: stderr as before, and the log when it is a file (--log-file, LogFile), so
+ * that an operator who reads only the log sees it too. */
+static void reload_say(const struct run *r, enum log_level level, const char *event,
+                       const char *line)
+{
+    fprintf(stderr, "tlpmesh: %s\n", line);
+    if (log_to_file())
+        log_event(level, event, line, "config", r->cfg.path, NULL);
+}
+
+static bool endpoint_differs(bool had, const struct config_endpoint *a, bool has,
+                             const struct config_endpoint *b)
+{
+    return had != has || (has && (a->port != b->port || strcmp(a->host, b->host) != 0));
+}
+
+/* The settings a running node read once at start: out gets "Listen, [HTTP] Listen" etc., or
+ * "" when none of them changed. */
+static void restart_needed(const struct config *old, const struct config *new, char *out,
+                           size_t len)
+{
+    const struct {
+        bool differs;
+        const char *name;
+    } keys[] = {
+        {endpoint_differs(old->has_listen, &old->listen, new->has_listen, &new->listen),
+         "Listen"},
+        {endpoint_differs(old->http.enabled, &old->http.listen, new->http.enabled,
+                          &new->http.listen),
+         "[HTTP] Listen"},
+        {endpoint_differs(old->http.has_metrics_listen, &old->http.metrics_listen,
+                          new->http.has_metrics_listen, &new->http.metrics_listen),
+         "[HTTP] MetricsListen"},
+        {strcmp(old->network, new->network) != 0, "Network"},
+        {strcmp(old->data_dir, new->data_dir) != 0, "DataDir"},
+        {strcmp(old->key_file, new->key_file) != 0, "KeyFile"},
+        {strcmp(old->control_path, new->control_path) != 0, "Control"},
+        {strcmp(old->log_file, new->log_file) != 0, "LogFile"},
+        {old->log_format != new->log_format, "LogFormat"},
+    };
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0] && used < len; i++)
+        if (keys[i].differs)
+            used += (size_t)snprintf(out + used, len - used, "%s%s", used ? ", " : "",
+                                     keys[i].name);
+}
+
+/* What restart_needed() names keeps its running value, so that status shows what runs. */
+static void keep_running(const struct config *old, struct config *new)
+{
+    new->has_listen = old->has_listen;
+    new->listen = old->listen;
+    new->http.enabled = old->http.enabled;
+    new->http.listen = old->http.listen;
+    new->http.has_metrics_listen = old->http.has_metrics_listen;
+    new->http.metrics_listen = old->http.metrics_listen;
+    memcpy(new->network, old->network, sizeof new->network);
+    memcpy(new->data_dir, old->data_dir, sizeof new->data_dir);
+    memcpy(new->key_file, old->key_file, sizeof new->key_file);
+    memcpy(new->control_path, old->control_path, sizeof new->control_path);
+    memcpy(new->log_file, old->log_file, sizeof new->log_file);
+    new->log_format = old->log_format;
+}
+
+static int refuse(struct run *r, const char *why)
+{
+    char line[LIMIT_CONFIG_DIAG_BYTES + 64];
+    snprintf(line, sizeof line, "reload refused, keeping the running configuration: %s", why);
+    reload_say(r, LOG_WARN, "reload_refused", line);
+    return -1;
+}
 
 int run_reload(struct run *r, char *why, size_t why_len)
 {
@@ -16,17 +90,29 @@ int run_reload(struct run *r, char *why, size_t why_len)
         config_diag_print(&diag, stderr);
         snprintf(why, why_len, "%s", diag.count ? diag.lines[0] : config_strerror(rc));
         config_free(&cfg);
+        refuse(r, why);
         return rc;
     }
     rc = node_set_peers(&r->node, &cfg, run_now(r));
     if (rc < 0) {
         snprintf(why, why_len, "%.200s: %s", r->cfg.path, engine_strerror(rc));
         config_free(&cfg);
+        refuse(r, why);
         return rc;
     }
+    char restart[LIMIT_CONFIG_DIAG_BYTES], line[LIMIT_PATH_BYTES + LIMIT_CONFIG_DIAG_BYTES];
+    restart_needed(&r->cfg, &cfg, restart, sizeof restart);
+    keep_running(&r->cfg, &cfg);
     config_free(&r->cfg);
     r->cfg = cfg; /* owns the peer array now */
-    fprintf(stderr, "tlpmesh: reloaded %s: %zu peers\n", r->cfg.path, r->cfg.n_peers);
+    snprintf(line, sizeof line, "reloaded %.*s: %zu peers", (int)LIMIT_PATH_BYTES, r->cfg.path,
+             r->cfg.n_peers);
+    reload_say(r, LOG_INFO, "reloaded", line);
+    if (restart[0]) {
+        snprintf(line, sizeof line, "reload: %s changed: takes effect at the next restart (the "
+                 "running node keeps the old value)", restart);
+        reload_say(r, LOG_WARN, "reload_needs_restart", line);
+    }
     node_views_changed(&r->node); /* organisations, ceilings, communities may have changed */
     return 0;
 }

@@ -76,10 +76,11 @@ class Node:
             f.write(text.replace(old, new))
 
     # --- process ---
-    def start(self):
+    def start(self, *run_args):
         assert self.proc is None, f"{self.name} already running"
         logf = open(self.log, "a")
-        self.proc = subprocess.Popen([BIN, "run", "-c", self.conf], stdout=logf, stderr=logf)
+        self.proc = subprocess.Popen([BIN, "run", "-c", self.conf, *run_args], stdout=logf,
+                                     stderr=logf)
         logf.close()
 
     def answering(self):
