@@ -18,7 +18,7 @@ void store_value_key(uint8_t key[VALUE_KEY_BYTES], int itype, const char *value,
 
 /* The revocation of target by origin, the only one that counts (docs/PROTOCOL.md "Records", docs/SHARING.md "Revocations"). */
 int store_find_revocation(struct store *s, MDB_txn *txn, const uint8_t target[LIMIT_ID_BYTES],
-                           const uint8_t origin[LIMIT_KEY_BYTES], uint8_t *rev_id)
+                          const uint8_t origin[LIMIT_KEY_BYTES], uint8_t *rev_id)
 {
     assert(txn != NULL && target != NULL && origin != NULL);
     MDB_cursor *c = NULL;
