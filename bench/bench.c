@@ -1,6 +1,6 @@
 /* bench.c - throughput figures, each also as a ratio to the raw Ed25519 verify rate measured in
- * the same run on the same machine, against the goals of DESIGN.md §8. Not a test: a missed goal
- * is reported in the table, not failed; a figure that cannot be measured correctly fails the run.
+ * the same run on the same machine, against the goals in docs/PERFORMANCE.md. Not a test: a
+ * missed goal is reported in the table, not failed; a figure that cannot be measured correctly fails the run.
  *
  * usage: tlpmesh-bench [--records N] [--peers K] [--recon-sizes N,N...] [--dir DIR] [--verbose]
  */
@@ -22,7 +22,7 @@
 
 enum {
     DEFAULT_RECORDS = 100000,
-    DEFAULT_PEERS = 8,        /* the simnet degree of DESIGN.md §8 */
+    DEFAULT_PEERS = 8,        /* the simnet degree of docs/PERFORMANCE.md */
     VERIFY_SAMPLE = 50000,    /* records timed for the raw verify rates: ~2-4 s each */
     MAX_THREADS = 64,
     MAX_RECON_SIZES = 8,

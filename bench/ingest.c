@@ -1,8 +1,8 @@
-/* ingest.c - gossip ingest and duplicate-drop figures (DESIGN.md §8), on the node's real code path:
- * a node core (node/core/node.h) over the LMDB adapter, RECORDS messages as a peer packs them,
- * signature checks on libuv's thread pool (node/shell/verifier.h) and node_turn once per loop
- * turn, as `tlpmesh run` drives them. The peers' sessions are not simulated: the node is told
- * they are up (node_peer_change), so what gossip sends them stops at the engine, unsent.
+/* ingest.c - gossip ingest and duplicate-drop figures (docs/PERFORMANCE.md), on the node's real
+ * code path: a node core (node/core/node.h) over the LMDB adapter, RECORDS messages as a peer
+ * packs them, signature checks on libuv's thread pool (node/shell/verifier.h) and node_turn once
+ * per loop turn, as `tlpmesh run` drives them. The peers' sessions are not simulated: the node
+ * is told they are up (node_peer_change), so what gossip sends them stops at the engine, unsent.
  *
  * The sending peer is modelled as one that keeps the receiver's candidate table (the records being
  * verified or waiting for commit) full but never overfull, which is the best a sender can do; a

@@ -1,5 +1,5 @@
-/* reconbench.c - cost of reconciling two sets of n record ids that differ by d (DESIGN.md §8:
- * O(d · log n) bytes), with node/core/recon.h driven directly, both sides in this process. */
+/* reconbench.c - cost of reconciling two sets of n record ids that differ by d
+ * (docs/PERFORMANCE.md: O(d · log n) bytes), with node/core/recon.h driven directly, both sides in this process. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 #!/bin/sh
-# bench/simnet.sh [BUILD_DIR] [NODES] [RECORDS] [--KNOB VALUE ...] - DESIGN.md §8 simnet figures:
+# bench/simnet.sh [BUILD_DIR] [NODES] [RECORDS] [--KNOB VALUE ...] - the simnet figures
+# of docs/PERFORMANCE.md:
 # wall time of the simulation (and of the whole process with the flood baseline), CPU time,
 # memory per simulated node, bytes received per delivery against record size (gossip and
 # flooding). Extra knobs go to tlpmesh-simnet (e.g. --resolution 5, --threads 1).

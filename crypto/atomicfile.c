@@ -69,6 +69,19 @@ int atomicfile_open(struct atomicfile *af, const char *path, enum atomicfile_how
     return ATOMICFILE_OK;
 }
 
+int atomicfile_set_group(struct atomicfile *af, gid_t gid)
+{
+    assert(af && af->fd >= 0);
+    struct stat sb;
+    /* chown clears set-id bits of the mode: it is set again, so that the mode stays exact */
+    if (fstat(af->fd, &sb) != 0 || fchown(af->fd, (uid_t)-1, gid) != 0 ||
+        fchmod(af->fd, sb.st_mode & 07777) != 0) {
+        discard(af);
+        return ATOMICFILE_E_GROUP;
+    }
+    return ATOMICFILE_OK;
+}
+
 int atomicfile_write(struct atomicfile *af, const void *buf, size_t len)
 {
     assert(af && af->fd >= 0 && (buf || len == 0));

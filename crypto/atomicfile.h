@@ -30,7 +30,9 @@
     X(ATOMICFILE_E_CREATE, ERRORS_BASE_ATOMICFILE - 2, "cannot create the file")                   \
     /* write, fsync or close failed */                                                             \
     X(ATOMICFILE_E_WRITE, ERRORS_BASE_ATOMICFILE - 3, "cannot write the file")                     \
-    X(ATOMICFILE_E_RENAME, ERRORS_BASE_ATOMICFILE - 4, "cannot rename the file into place")
+    X(ATOMICFILE_E_RENAME, ERRORS_BASE_ATOMICFILE - 4, "cannot rename the file into place")        \
+    /* fchown to the group failed: not a member of it, and not root */                             \
+    X(ATOMICFILE_E_GROUP, ERRORS_BASE_ATOMICFILE - 5, "cannot give the file its group")
 
 enum atomicfile_err {
     ATOMICFILE_OK = 0,
@@ -52,6 +54,12 @@ struct atomicfile {
 /* Creates the file to write with exactly mode. ATOMICFILE_OK, or ATOMICFILE_E_PATH,
  * ATOMICFILE_E_EXISTS (CREATE only) or ATOMICFILE_E_CREATE with nothing left behind. */
 int atomicfile_open(struct atomicfile *af, const char *path, enum atomicfile_how how, mode_t mode);
+
+/* Gives the file being written group gid (the owner stays), before any byte is in it, so that a
+ * reader of another user (Suricata, Zeek) may read the file under its final name from the start.
+ * The mode of atomicfile_open holds afterwards. ATOMICFILE_OK, or ATOMICFILE_E_GROUP with nothing
+ * left behind, as after a failed open (atomicfile_abort is then a no-op). */
+int atomicfile_set_group(struct atomicfile *af, gid_t gid);
 
 /* Writes all of buf. ATOMICFILE_OK or ATOMICFILE_E_WRITE (then call atomicfile_abort). */
 int atomicfile_write(struct atomicfile *af, const void *buf, size_t len);

@@ -161,7 +161,8 @@ enum limits {
     LIMIT_TAXII_SCAN_BATCH = 64,       /* candidates copied out of one read transaction */
     LIMIT_TAXII_ID_CANDIDATES = 8,     /* records sharing the 6 fixed id bytes of one STIX UUID */
     LIMIT_TAXII_PATH_SEGMENTS = 8,     /* segments of a request path; the longest route has 6 */
-    LIMIT_EXPORT_FILES = 10,           /* files one directory format writes */
+    LIMIT_EXPORT_FILES = 10,           /* fixed files of one directory format (a misp-feed adds
+                                          the events of other origins: export_dir_files) */
     LIMIT_EXPORT_FILE_NAME_BYTES = 64, /* the name of one of them, with its NUL */
     LIMIT_EXPORT_EVERY_MIN_MS = 1000,  /* shortest `export --every`: each pass reads the store */
     LIMIT_ENGINE_HOST_BYTES = 256,     /* a peer's host with its NUL (DNS names are <= 253) */
@@ -176,6 +177,13 @@ enum limits {
     LIMIT_RECON_RANGES = 8192,       /* ranges in one message (a 60000-byte one holds < 6000) */
     LIMIT_RECON_ITEMS = 1 << 24,     /* items one side reconciles in one session */
     LIMIT_RECON_NEEDS = 1 << 22,     /* ids one side learns it lacks in one session */
+
+    /* --- issue 11: sharing an operator can audit (node/cli) --- */
+    LIMIT_ID_PREFIX_MIN_HEX = 8,     /* shortest record id prefix show/revoke/sight accept */
+    LIMIT_ID_SHORT_HEX = 16,         /* hex digits of the ids list and query print */
+    LIMIT_ID_CANDIDATES_LISTED = 8,  /* records an ambiguous prefix error names */
+    LIMIT_LIST_MAX = 1 << 24,        /* the largest list --limit */
+    LIMIT_EXPORT_LEFT_REASONS = 4,   /* distinct reasons an export counts values it left out */
 };
 
 #endif

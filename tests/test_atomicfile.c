@@ -1,6 +1,7 @@
-/* test_atomicfile.c - crypto/atomicfile.h: the mode is exact, a failure leaves the old file (or
- * none) and no temporary file, CREATE never overwrites. Each test's directory must hold exactly
- * what the test expects at its end: ts_dir_free fails on a leftover temporary file. */
+/* test_atomicfile.c - crypto/atomicfile.h: the mode is exact (with a group set too), a failure
+ * leaves the old file (or none) and no temporary file, CREATE never overwrites. Each test's
+ * directory must hold exactly what the test expects at its end: ts_dir_free fails on a leftover
+ * temporary file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -97,6 +99,56 @@ static void aborted_write_leaves_nothing(void **state)
     assert_int_equal(access(f->file, F_OK), -1);
 }
 
+/* A group other than the file's default one: any for root (nogroup's 65534), else one of ours. */
+static gid_t other_group(void)
+{
+    if (geteuid() == 0)
+        return 65534;
+    gid_t groups[64];
+    const int n = getgroups(64, groups);
+    for (int i = 0; i < n; i++)
+        if (groups[i] != getegid())
+            return groups[i];
+    return getegid(); /* the only group we have: still a valid call */
+}
+
+/* A gid nobody holds: refused for a user who is not root. */
+static void refused_group_leaves_nothing(const char *path)
+{
+    gid_t foreign = 54321;
+    for (int i = 0; i < 64 && getgrgid(foreign) != NULL; i++)
+        foreign++;
+    struct atomicfile af;
+    assert_int_equal(atomicfile_open(&af, path, ATOMICFILE_REPLACE, 0640), ATOMICFILE_OK);
+    char tmp[sizeof af.tmp];
+    memcpy(tmp, af.tmp, sizeof tmp);
+    assert_int_equal(atomicfile_set_group(&af, foreign), ATOMICFILE_E_GROUP);
+    atomicfile_abort(&af); /* a no-op after the failure */
+    assert_int_equal(access(tmp, F_OK), -1);
+}
+
+static void group_and_exact_mode(void **state)
+{
+    struct fixture *f = *state;
+    const gid_t gid = other_group();
+    assert_int_equal(atomicfile_put(f->file, ATOMICFILE_REPLACE, 0600, "old", 3), ATOMICFILE_OK);
+    /* setgid on a group-executable file: the bit chown clears, which set_group sets again. Only
+     * as root: for another user the kernel clears it again on the first write (no CAP_FSETID). */
+    const mode_t mode = geteuid() == 0 ? 02750 : 0750;
+    struct atomicfile af;
+    assert_int_equal(atomicfile_open(&af, f->file, ATOMICFILE_REPLACE, mode), ATOMICFILE_OK);
+    assert_int_equal(atomicfile_set_group(&af, gid), ATOMICFILE_OK);
+    assert_int_equal(atomicfile_write(&af, "new", 3), ATOMICFILE_OK);
+    assert_int_equal(atomicfile_commit(&af), ATOMICFILE_OK);
+    assert_content(f->file, "new", mode);
+    struct stat st;
+    assert_int_equal(stat(f->file, &st), 0);
+    assert_int_equal(st.st_gid, gid);
+    if (geteuid() != 0)
+        refused_group_leaves_nothing(f->file);
+    assert_content(f->file, "new", mode);
+}
+
 static void long_path_and_missing_dir_are_refused(void **state)
 {
     struct fixture *f = *state;
@@ -124,6 +176,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(failed_rename_keeps_old_and_leaves_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(aborted_write_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(group_and_exact_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(long_path_and_missing_dir_are_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -99,6 +99,21 @@ static int failing_each(void *src, export_record_cb cb, void *ctx)
     return -1;
 }
 
+/* Organisations as the CLI would know them (config, rosters): the fixture's origin 0x42 is
+ * another node of N's own organisation, CERT-A... */
+static const char *fixture_org(void *ctx, const uint8_t key[LIMIT_KEY_BYTES])
+{
+    (void)ctx;
+    return key[0] == 0x42 || memcmp(key, self_key, LIMIT_KEY_BYTES) == 0 ? "CERT-A" : "";
+}
+
+/* ...or of CERT-B, a partner's (issue 11 point 7: exports name the originator). */
+static const char *fixture_org_b(void *ctx, const uint8_t key[LIMIT_KEY_BYTES])
+{
+    (void)ctx;
+    return key[0] == 0x42 ? "CERT-B" : memcmp(key, self_key, LIMIT_KEY_BYTES) == 0 ? "CERT-A" : "";
+}
+
 static struct export_job job_for(int format, int max_tlp)
 {
     struct export_job j;
@@ -109,6 +124,7 @@ static struct export_job job_for(int format, int max_tlp)
     j.max_tlp = (uint8_t)max_tlp;
     j.now_ms = NOW_MS;
     j.src.each = fixture_each;
+    j.origin_org = fixture_org;
     return j;
 }
 
@@ -160,17 +176,17 @@ static const char golden_hosts[] =
         "0.0.0.0 www.evil.example\n";
 
 static const char golden_csv[] =
-        "uuid,event_id,category,type,value,comment,to_ids,date,object_relation,attribute_tag,object_uuid,object_name,object_meta_category\n"
+        "uuid,event_id,category,type,value,comment,to_ids,date,object_relation,attribute_tag,object_uuid,object_name,object_meta_category,origin_organisation,origin_key,record_id,audience\n"
         "\"00010203-0405-5607-8809-0a0b0c0d0e0f\",\"8969545c-c438-56a6-9c6d-638ab3a451a2\",\"Network activity\",\"ip-dst\",\"203.0.113.7\",\"C2\tof \"\"X\"\"\n"
-        "line2\",\"1\",\"1767171600\",\"\",\"tlp:clear,c2,phishing\",\"\",\"\",\"\"\n"
-        "\"10111213-1415-5617-9819-1a1b1c1d1e1f\",\"1d393232-0e7f-5624-bb01-6453f21bfe94\",\"Network activity\",\"domain\",\"evil.example\",\"\",\"1\",\"1767175200\",\"\",\"tlp:green\",\"\",\"\",\"\"\n"
-        "\"20212223-2425-5627-a829-2a2b2c2d2e2f\",\"383d41a7-fd77-5760-acc9-0e1d0fc130fe\",\"Network activity\",\"url\",\"http://evil.example/a?b='c'\",\"\",\"1\",\"1767178800\",\"\",\"tlp:amber\",\"\",\"\",\"\"\n"
-        "\"40414243-4445-5647-8849-4a4b4c4d4e4f\",\"1d393232-0e7f-5624-bb01-6453f21bfe94\",\"Payload delivery\",\"md5\",\"d41d8cd98f00b204e9800998ecf8427e\",\"\",\"1\",\"1767186000\",\"\",\"tlp:green\",\"\",\"\",\"\"\n"
-        "\"50515253-5455-5657-9859-5a5b5c5d5e5f\",\"8969545c-c438-56a6-9c6d-638ab3a451a2\",\"Payload delivery\",\"sha1\",\"da39a3ee5e6b4b0d3255bfef95601890afd80709\",\"\",\"1\",\"1767189600\",\"\",\"tlp:clear\",\"\",\"\",\"\"\n"
-        "\"60616263-6465-5667-a869-6a6b6c6d6e6f\",\"1d393232-0e7f-5624-bb01-6453f21bfe94\",\"Network activity\",\"ip-src\",\"198.51.100.0/24\",\"scanner net\",\"1\",\"1767193200\",\"\",\"tlp:green\",\"\",\"\",\"\"\n"
-        "\"70717273-7475-5677-b879-7a7b7c7d7e7f\",\"8969545c-c438-56a6-9c6d-638ab3a451a2\",\"Network activity\",\"hostname\",\"www.evil.example\",\"\",\"1\",\"1767196800\",\"\",\"tlp:clear\",\"\",\"\",\"\"\n"
-        "\"80818283-8485-5687-8889-8a8b8c8d8e8f\",\"8969545c-c438-56a6-9c6d-638ab3a451a2\",\"Payload delivery\",\"email-src\",\"bad@evil.example\",\"\",\"1\",\"1767200400\",\"\",\"tlp:clear\",\"\",\"\",\"\"\n"
-        "\"90919293-9495-5697-9899-9a9b9c9d9e9f\",\"8969545c-c438-56a6-9c6d-638ab3a451a2\",\"Payload delivery\",\"filename\",\"abc\",\"\",\"1\",\"1767204000\",\"\",\"tlp:clear\",\"\",\"\",\"\"\n";
+        "line2\",\"1\",\"1767171600\",\"\",\"tlp:clear,c2,phishing\",\"\",\"\",\"\",\"CERT-A\",\"QgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\",\"{\"\"communities\"\":[],\"\"recipients\"\":[]}\"\n"
+        "\"10111213-1415-5617-9819-1a1b1c1d1e1f\",\"1d393232-0e7f-5624-bb01-6453f21bfe94\",\"Network activity\",\"domain\",\"evil.example\",\"\",\"1\",\"1767175200\",\"\",\"tlp:green\",\"\",\"\",\"\",\"CERT-A\",\"QgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f\",\"{\"\"communities\"\":[],\"\"recipients\"\":[]}\"\n"
+        "\"20212223-2425-5627-a829-2a2b2c2d2e2f\",\"383d41a7-fd77-5760-acc9-0e1d0fc130fe\",\"Network activity\",\"url\",\"http://evil.example/a?b='c'\",\"\",\"1\",\"1767178800\",\"\",\"tlp:amber\",\"\",\"\",\"\",\"CERT-A\",\"QgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f\",\"{\"\"communities\"\":[],\"\"recipients\"\":[]}\"\n"
+        "\"40414243-4445-5647-8849-4a4b4c4d4e4f\",\"1d393232-0e7f-5624-bb01-6453f21bfe94\",\"Payload delivery\",\"md5\",\"d41d8cd98f00b204e9800998ecf8427e\",\"\",\"1\",\"1767186000\",\"\",\"tlp:green\",\"\",\"\",\"\",\"CERT-A\",\"QgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f\",\"{\"\"communities\"\":[],\"\"recipients\"\":[]}\"\n"
+        "\"50515253-5455-5657-9859-5a5b5c5d5e5f\",\"8969545c-c438-56a6-9c6d-638ab3a451a2\",\"Payload delivery\",\"sha1\",\"da39a3ee5e6b4b0d3255bfef95601890afd80709\",\"\",\"1\",\"1767189600\",\"\",\"tlp:clear\",\"\",\"\",\"\",\"CERT-A\",\"QgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"505152535455565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f\",\"{\"\"communities\"\":[],\"\"recipients\"\":[]}\"\n"
+        "\"60616263-6465-5667-a869-6a6b6c6d6e6f\",\"1d393232-0e7f-5624-bb01-6453f21bfe94\",\"Network activity\",\"ip-src\",\"198.51.100.0/24\",\"scanner net\",\"1\",\"1767193200\",\"\",\"tlp:green\",\"\",\"\",\"\",\"CERT-A\",\"QgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f\",\"{\"\"communities\"\":[],\"\"recipients\"\":[]}\"\n"
+        "\"70717273-7475-5677-b879-7a7b7c7d7e7f\",\"8969545c-c438-56a6-9c6d-638ab3a451a2\",\"Network activity\",\"hostname\",\"www.evil.example\",\"\",\"1\",\"1767196800\",\"\",\"tlp:clear\",\"\",\"\",\"\",\"CERT-A\",\"QgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f\",\"{\"\"communities\"\":[],\"\"recipients\"\":[]}\"\n"
+        "\"80818283-8485-5687-8889-8a8b8c8d8e8f\",\"8969545c-c438-56a6-9c6d-638ab3a451a2\",\"Payload delivery\",\"email-src\",\"bad@evil.example\",\"\",\"1\",\"1767200400\",\"\",\"tlp:clear\",\"\",\"\",\"\",\"CERT-A\",\"QgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f\",\"{\"\"communities\"\":[],\"\"recipients\"\":[]}\"\n"
+        "\"90919293-9495-5697-9899-9a9b9c9d9e9f\",\"8969545c-c438-56a6-9c6d-638ab3a451a2\",\"Payload delivery\",\"filename\",\"abc\",\"\",\"1\",\"1767204000\",\"\",\"tlp:clear\",\"\",\"\",\"\",\"CERT-A\",\"QgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",\"{\"\"communities\"\":[],\"\"recipients\"\":[]}\"\n";
 
 static const char golden_text_red[] =
         "203.0.113.7\n"
@@ -240,8 +256,8 @@ static void test_suricata_files(void **state)
 {
     (void)state;
     struct export_job j = job_for(EXPORT_FMT_SURICATA, PROTO_TLP_AMBER);
-    char names[LIMIT_EXPORT_FILES][LIMIT_EXPORT_FILE_NAME_BYTES];
-    assert_int_equal(export_file_names(&j, names), 9);
+    char(*names)[LIMIT_EXPORT_FILE_NAME_BYTES] = NULL;
+    assert_int_equal(export_dir_files(&j, &names), 9);
     assert_string_equal(names[8], "tlpmesh.rules"); /* after the lists it loads */
     assert_render(&j, "ip.lst", golden_sur_ip);
     assert_render(&j, "domains.lst", golden_sur_domains);
@@ -261,7 +277,9 @@ static void test_suricata_files(void **state)
     fclose(devnull);
 
     j.format = EXPORT_FMT_SURICATA_IPREP;
-    assert_int_equal(export_file_names(&j, names), 2);
+    free(names);
+    assert_int_equal(export_dir_files(&j, &names), 2);
+    free(names);
     assert_render(&j, "categories.txt", golden_iprep_categories);
     assert_render(&j, "reputation.list", golden_iprep_reputation);
 }
@@ -319,6 +337,15 @@ static json_t *parse(const char *text)
     return o;
 }
 
+/* One export file, parsed (caller decrefs). */
+static json_t *render_doc(const struct export_job *j, const char *name)
+{
+    char *text = render(j, name, NULL);
+    json_t *doc = parse(text);
+    free(text);
+    return doc;
+}
+
 static const char *str(const json_t *o, const char *key)
 {
     const char *s = json_string_value(json_object_get(o, key));
@@ -334,6 +361,55 @@ static json_t *find_id(json_t *objects, const char *id)
         if (strcmp(str(o, "id"), id) == 0)
             return o;
     return NULL;
+}
+
+/* created_by_ref names the origin's organisation (issue 11 point 7), with an id and created that
+ * do not depend on the export; an origin of unknown organisation is an identity of its own. */
+static void test_stix_origin_identities(void **state)
+{
+    (void)state;
+    struct export_job j = job_for(EXPORT_FMT_STIX, PROTO_TLP_AMBER);
+    j.origin_org = fixture_org_b;
+    json_t *b = render_doc(&j, NULL);
+    json_t *objs = json_object_get(b, "objects"), *ident = json_array_get(objs, 0);
+    assert_string_equal(str(ident, "type"), "identity");
+    assert_string_equal(str(ident, "name"), "CERT-B");
+    assert_string_equal(str(ident, "created"), "2024-01-01T00:00:00.000Z");
+    assert_string_equal(str(ident, "modified"), "2024-01-01T00:00:00.000Z");
+    char want[64];
+    export_uuid_derive("tlpmesh-identity-organisation", (const uint8_t *)"CERT-B", 6, want);
+    char id[80];
+    snprintf(id, sizeof id, "identity--%s", want);
+    assert_string_equal(str(ident, "id"), id);
+    assert_string_equal(str(json_array_get(objs, 1), "type"), "marking-definition");
+    size_t i;
+    json_t *o;
+    json_array_foreach(objs, i, o)
+        if (strcmp(str(o, "type"), "indicator") == 0) {
+            assert_string_equal(str(o, "created_by_ref"), id);
+            assert_string_equal(str(json_object_get(o, "x_tlpmesh"), "origin_organisation"),
+                                "CERT-B");
+        }
+    json_decref(b);
+    /* an origin of unknown organisation is an identity of its own */
+    j.origin_org = NULL;
+    b = render_doc(&j, NULL);
+    ident = json_array_get(json_object_get(b, "objects"), 0);
+    assert_string_equal(str(ident, "name"), "unknown organisation (node QgAAAAAA...)");
+    json_decref(b);
+    j.origin_org = fixture_org_b;
+    /* an hour later: the same identity, byte for byte */
+    j.now_ms += HOUR_MS;
+    b = render_doc(&j, NULL);
+    char *again = json_dumps(json_array_get(json_object_get(b, "objects"), 0), JSON_SORT_KEYS);
+    json_decref(b);
+    j.now_ms -= HOUR_MS;
+    b = render_doc(&j, NULL);
+    char *first = json_dumps(json_array_get(json_object_get(b, "objects"), 0), JSON_SORT_KEYS);
+    assert_string_equal(first, again);
+    free(first);
+    free(again);
+    json_decref(b);
 }
 
 static void test_stix_bundle(void **state)
@@ -399,11 +475,12 @@ static void test_stix_tlp1(void **state)
     json_t *objs = json_object_get(b, "objects");
     json_t *ind = find_id(objs, "indicator--00010203-0405-5607-8809-0a0b0c0d0e0f");
     const char *white = "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9";
-    assert_string_equal(json_string_value(json_array_get(json_object_get(ind, "object_marking_refs"), 0)),
-                        white);
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(ind, "object_marking_refs"), 0)), white);
     assert_non_null(find_id(objs, white));
     ind = find_id(objs, "indicator--30313233-3435-5637-b839-3a3b3c3d3e3f"); /* amber+strict */
-    const char *strict = json_string_value(json_array_get(json_object_get(ind, "object_marking_refs"), 0));
+    const char *strict =
+        json_string_value(json_array_get(json_object_get(ind, "object_marking_refs"), 0));
     assert_string_equal(strict, stixmap_marking_id(PROTO_TLP_AMBER_STRICT, STIXMAP_TLP1));
     assert_non_null(find_id(objs, strict));
     assert_null(find_id(objs, "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"));
@@ -479,9 +556,9 @@ static void test_misp_feed(void **state)
 {
     (void)state;
     struct export_job j = job_for(EXPORT_FMT_MISP_FEED, PROTO_TLP_AMBER);
-    char names[LIMIT_EXPORT_FILES][LIMIT_EXPORT_FILE_NAME_BYTES], want[64];
+    char(*names)[LIMIT_EXPORT_FILE_NAME_BYTES] = NULL, want[64];
     /* one event per level, then hashes.csv, then the manifest that names them */
-    assert_int_equal(export_file_names(&j, names), 7);
+    assert_int_equal(export_dir_files(&j, &names), 7);
     for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_RED; t++) {
         event_file(t, want);
         assert_string_equal(names[t], want);
@@ -491,9 +568,10 @@ static void test_misp_feed(void **state)
     /* the same events at another time and ceiling: a re-export updates them */
     j.now_ms += HOUR_MS;
     j.max_tlp = PROTO_TLP_CLEAR;
-    char later[LIMIT_EXPORT_FILES][LIMIT_EXPORT_FILE_NAME_BYTES];
-    assert_int_equal(export_file_names(&j, later), 7);
+    char(*later)[LIMIT_EXPORT_FILE_NAME_BYTES] = NULL;
+    assert_int_equal(export_dir_files(&j, &later), 7);
     assert_memory_equal(later, names, 7 * LIMIT_EXPORT_FILE_NAME_BYTES);
+    free(later);
     j = job_for(EXPORT_FMT_MISP_FEED, PROTO_TLP_AMBER);
 
     /* each record in the event of its own level, tagged with exactly that level */
@@ -538,6 +616,63 @@ static void test_misp_feed(void **state)
     assert_int_equal(export_write(&j, "864e44ac-ab14-5418-a9e8-5f85d1dd7348.json", devnull, NULL),
                      EXPORT_E_INVAL);
     fclose(devnull);
+    free(names);
+}
+
+/* Records of another organisation (CERT-B) go into events of their own whose Orgc is CERT-B, one
+ * per level that has records, after N's five (issue 11 point 7); N's own events are then empty. */
+static void test_misp_feed_other_origins(void **state)
+{
+    (void)state;
+    struct export_job j = job_for(EXPORT_FMT_MISP_FEED, PROTO_TLP_AMBER);
+    j.origin_org = fixture_org_b;
+    char(*names)[LIMIT_EXPORT_FILE_NAME_BYTES] = NULL;
+    assert_int_equal(export_dir_files(&j, &names), 5 + 3 + 2);
+    char want[64];
+    for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_RED; t++) {
+        event_file(t, want);
+        assert_string_equal(names[t], want);
+    }
+    assert_string_equal(names[8], "hashes.csv");
+    assert_string_equal(names[9], "manifest.json");
+    assert_event(&j, PROTO_TLP_CLEAR, "tlp:clear", "");
+    char cert_b[EXPORT_UUID_TEXT];
+    export_uuid_derive("tlpmesh-identity-organisation", (const uint8_t *)"CERT-B", 6, cert_b);
+    static const char *const want_uuids[3] = {"00010203,50515253,70717273,80818283,90919293",
+                                              "10111213,40414243,60616263", "20212223"};
+    for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_AMBER; t++) {
+        json_t *doc = render_doc(&j, names[5 + t]);
+        const json_t *ev = json_object_get(doc, "Event");
+        assert_string_equal(str(json_object_get(ev, "Orgc"), "name"), "CERT-B");
+        assert_string_equal(str(json_object_get(ev, "Orgc"), "uuid"), cert_b);
+        char info[96];
+        snprintf(info, sizeof info, "CERT-B, by tlpmesh export from CERT-A, tlp:%s",
+                 proto_tlp_name(t));
+        assert_string_equal(str(ev, "info"), info);
+        char got[128] = "";
+        size_t i;
+        const json_t *a;
+        json_array_foreach(json_object_get(ev, "Attribute"), i, a) {
+            const size_t n = strlen(got);
+            snprintf(got + n, sizeof got - n, "%s%.8s", i ? "," : "", str(a, "uuid"));
+        }
+        assert_string_equal(got, want_uuids[t]);
+        json_decref(doc);
+    }
+    json_t *doc = render_doc(&j, "manifest.json");
+    assert_int_equal(json_object_size(doc), 3);
+    for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_AMBER; t++) {
+        names[5 + t][36] = '\0'; /* the uuid of "<uuid>.json" */
+        const json_t *m = json_object_get(doc, names[5 + t]);
+        assert_non_null(m);
+        assert_string_equal(str(json_object_get(m, "Orgc"), "name"), "CERT-B");
+    }
+    json_decref(doc);
+    char *text = render(&j, "hashes.csv", NULL); /* each record points at CERT-B's event */
+    assert_non_null(strstr(text, names[5]));
+    assert_null(strstr(text, misp_events[PROTO_TLP_CLEAR]));
+    free(text);
+    free(names);
 }
 
 /* A level without records still gets its (empty) event file, so a level that emptied loses its old
@@ -578,7 +713,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_formats), cmocka_unit_test(test_suricata_files),
         cmocka_unit_test(test_gate_decides), cmocka_unit_test(test_stix_bundle),
+        cmocka_unit_test(test_stix_origin_identities),
         cmocka_unit_test(test_stix_tlp1),    cmocka_unit_test(test_misp_feed),
+        cmocka_unit_test(test_misp_feed_other_origins),
         cmocka_unit_test(test_misp_feed_empty_level), cmocka_unit_test(test_format_names),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -91,7 +91,8 @@ class ExportCliTest(NodeTest):
         c = self.read("m.csv").splitlines()
         self.assertEqual(c[0], "uuid,event_id,category,type,value,comment,to_ids,date,"
                                "object_relation,attribute_tag,object_uuid,object_name,"
-                               "object_meta_category")
+                               "object_meta_category,origin_organisation,origin_key,"
+                               "record_id,audience")
         self.assertEqual(len(c), 3)
         self.assertIn('"Network activity","domain","green.example","","1"', c[2])
         self.assertIn('"tlp:green"', c[2])

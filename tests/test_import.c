@@ -554,6 +554,110 @@ static void warninglists(void **state)
     warninglist_set_free(&set);
 }
 
+/* --- issue 11: provenance of tlpmesh's own exports, restSearch, text notes --- */
+
+#define KEY_B64 "Pg7iCc+mpumNDskHFbMHK0c45VN+mx4TT+Ic+SxE7LY="
+#define RID_HEX "81d71e29e0c89e1c10d31db73bf42aaede9529eb3d8a3d8c9a312b9de7a3b962"
+
+static void provenance(void **state)
+{
+    (void)state;
+    struct import_list l;
+    import_list_init(&l);
+    char why[512] = "";
+    const char *stix =
+        "{\"type\":\"bundle\",\"objects\":["
+        "{\"type\":\"indicator\",\"id\":\"indicator--1\",\"pattern\":\"[ipv4-addr:value = "
+        "'192.0.2.1']\",\"x_tlpmesh\":{\"record_id\":\"" RID_HEX "\",\"origin_key\":\"" KEY_B64
+        "\",\"origin_organisation\":\"CERT-EE\",\"communities\":[\"energy-isac\"],"
+        "\"recipients\":[\"" KEY_B64 "\"]}},"
+        "{\"type\":\"indicator\",\"id\":\"indicator--2\",\"pattern\":\"[ipv4-addr:value = "
+        "'192.0.2.2']\",\"x_tlpmesh\":{\"communities\":\"energy-isac\"}},"
+        "{\"type\":\"indicator\",\"id\":\"indicator--3\",\"pattern\":\"[ipv4-addr:value = "
+        "'192.0.2.3']\"}]}";
+    struct import_opts o = {.format = IMPORT_STIX, .itype = -1};
+    assert_int_equal(import_buffer(stix, strlen(stix), "b.json", &o, &l, why, sizeof why), 0);
+    assert_int_equal(l.n, 3);
+    const struct import_provenance *p = l.items[0].prov;
+    assert_non_null(p);
+    assert_true(p->has_id && p->has_origin && p->has_audience);
+    assert_int_equal(p->record_id[0], 0x81);
+    assert_string_equal(p->origin_org, "CERT-EE");
+    assert_int_equal(p->audience.n_communities, 1);
+    assert_string_equal(p->audience.communities[0], "energy-isac");
+    assert_int_equal(p->audience.n_recipients, 1);
+    assert_memory_equal(p->audience.recipients[0], p->origin, LIMIT_KEY_BYTES);
+    /* present but malformed: refused, never read as "no audience" (that would widen it) */
+    assert_int_equal(l.items[1].status, IMPORT_INVALID);
+    assert_null(l.items[1].prov);
+    assert_non_null(strstr(l.items[1].why, "x_tlpmesh audience"));
+    assert_int_equal(l.items[2].status, IMPORT_OK);
+    assert_null(l.items[2].prov);
+    import_list_free(&l);
+
+    /* CSV: the four columns of a tlpmesh export, the TLP from attribute_tag; another tool's
+     * lone record_id column is not ours */
+    import_list_init(&l);
+    const char *csv = "type,value,attribute_tag,origin_organisation,origin_key,record_id,audience\n"
+                      "ip-dst,192.0.2.9,\"tlp:amber,c2\",CERT-EE," KEY_B64 "," RID_HEX
+                      ",\"{\"\"communities\"\":[],\"\"recipients\"\":[]}\"\n"
+                      "ip-dst,192.0.2.10,tlp:green,,,,\n";
+    o = (struct import_opts){.format = IMPORT_CSV, .itype = -1, .column = "value"};
+    assert_int_equal(import_buffer(csv, strlen(csv), "e.csv", &o, &l, why, sizeof why), 0);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.items[0].tlp, PROTO_TLP_AMBER);
+    assert_non_null(l.items[0].prov);
+    assert_true(l.items[0].prov->has_id && l.items[0].prov->has_audience);
+    assert_int_equal(l.items[0].prov->audience.n_communities, 0);
+    assert_int_equal(l.items[1].tlp, PROTO_TLP_GREEN);
+    assert_null(l.items[1].prov);
+    import_list_free(&l);
+    import_list_init(&l);
+    const char *other = "type,value,record_id\nip-dst,192.0.2.11,12345\n";
+    assert_int_equal(import_buffer(other, strlen(other), "o.csv", &o, &l, why, sizeof why), 0);
+    assert_int_equal(l.items[0].status, IMPORT_OK);
+    assert_null(l.items[0].prov);
+    import_list_free(&l);
+}
+
+static void rest_search_and_notes(void **state)
+{
+    (void)state;
+    struct import_list l;
+    import_list_init(&l);
+    char why[512] = "";
+    const char *rs = "{\"response\":[{\"Event\":{\"Tag\":[{\"name\":\"tlp:green\"}],"
+                     "\"Attribute\":[{\"type\":\"ip-dst\",\"value\":\"192.0.2.1\"}]}},"
+                     "{\"Event\":{\"Attribute\":[{\"type\":\"domain\",\"value\":\"a.example\","
+                     "\"Tag\":[{\"name\":\"tlp:amber\"}]}]}}]}";
+    struct import_opts o = {.format = IMPORT_MISP, .itype = -1};
+    assert_int_equal(import_buffer(rs, strlen(rs), "r.json", &o, &l, why, sizeof why), 0);
+    const struct want w[] = {{IMPORT_OK, PROTO_ITYPE_IP_DST, "192.0.2.1", PROTO_TLP_GREEN},
+                             {IMPORT_OK, PROTO_ITYPE_DOMAIN, "a.example", PROTO_TLP_AMBER}};
+    check_items(&l, w, 2);
+    assert_non_null(strstr(l.items[1].where, "response[1].Event.Attribute[0]"));
+    import_list_free(&l);
+    import_list_init(&l);
+    const char *bad = "{\"response\":{\"Event\":{}}}";
+    assert_int_equal(import_buffer(bad, strlen(bad), "r.json", &o, &l, why, sizeof why),
+                     IMPORT_E_FORMAT);
+    assert_non_null(strstr(why, "restSearch"));
+    import_list_free(&l);
+
+    import_list_init(&l);
+    o = (struct import_opts){.format = IMPORT_TEXT, .itype = PROTO_ITYPE_URL};
+    const char *txt = "http://a.example/x#frag\nhttp://b.example/  #  dropper \t\n"
+                      "http://c.example/ #\n  # only a note\n";
+    assert_int_equal(import_buffer(txt, strlen(txt), "n.txt", &o, &l, why, sizeof why), 0);
+    assert_int_equal(l.n, 3);
+    assert_string_equal(l.items[0].value, "http://a.example/x#frag");
+    assert_null(l.items[0].comment);
+    assert_string_equal(l.items[1].value, "http://b.example/");
+    assert_string_equal(l.items[1].comment, "dropper");
+    assert_null(l.items[2].comment);
+    import_list_free(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -569,6 +673,8 @@ int main(void)
         cmocka_unit_test(malformed),
         cmocka_unit_test(misp_feed),
         cmocka_unit_test(warninglists),
+        cmocka_unit_test(provenance),
+        cmocka_unit_test(rest_search_and_notes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

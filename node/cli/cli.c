@@ -79,14 +79,6 @@ void cli_close(struct cli_node *n)
     config_free(&n->cfg);
 }
 
-bool cli_parse_id(const char *hex, uint8_t id[LIMIT_ID_BYTES])
-{
-    size_t len = 0;
-    return strlen(hex) == 2 * LIMIT_ID_BYTES &&
-           sodium_hex2bin(id, LIMIT_ID_BYTES, hex, strlen(hex), NULL, &len, NULL) == 0 &&
-           len == LIMIT_ID_BYTES;
-}
-
 void cli_id_hex(const uint8_t id[LIMIT_ID_BYTES], char out[2 * LIMIT_ID_BYTES + 1])
 {
     sodium_bin2hex(out, 2 * LIMIT_ID_BYTES + 1, id, LIMIT_ID_BYTES);

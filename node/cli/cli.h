@@ -73,8 +73,14 @@ void cli_close(struct cli_node *n);
 /* Appends v to a bounded list of repeated option values; false when it is full. */
 bool cli_push(const char **list, size_t *n, size_t cap, const char *v);
 
-/* Record ids are 64 lower-case hex digits on the command line. */
-bool cli_parse_id(const char *hex, uint8_t id[LIMIT_ID_BYTES]);
+/* True when text could name a record: LIMIT_ID_PREFIX_MIN_HEX to 64 hex digits (any case). */
+bool cli_id_text_ok(const char *text);
+
+/* The one stored record whose id starts with text (cli_id_text_ok; a full id too). Prints the
+ * error: CLI_USAGE (not an id), CLI_FAIL (no such record; a prefix several records share, with
+ * the first LIMIT_ID_CANDIDATES_LISTED of them; the store failed). node/cli/cli_ids.c. */
+int cli_resolve_id(const char *cmd, struct store *st, const char *text,
+                   uint8_t id[LIMIT_ID_BYTES]);
 void cli_id_hex(const uint8_t id[LIMIT_ID_BYTES], char out[2 * LIMIT_ID_BYTES + 1]);
 
 /* A stored record, decoded, with what a reader needs to know about it now. */
@@ -149,6 +155,13 @@ int cli_sight(int argc, char **argv);
  * else "unknown (KEY...)"), sorted by organisation: a JSON array of {organisation, reports,
  * count, first_seen, last_seen} (new reference), or NULL after printing the error. */
 json_t *cli_sightings_json(const char *cmd, struct cli_node *n, const uint8_t id[LIMIT_ID_BYTES]);
+
+struct community_table;
+
+/* Builds t (community_table_init'ed by the caller) from the trusted rosters in n's store, as the
+ * running node would: what organisation an origin key belongs to, who is in which community.
+ * Prints the error; CLI_OK, CLI_USAGE (key) or CLI_FAIL (store). */
+int cli_community_table(const char *cmd, struct cli_node *n, struct community_table *t);
 
 /* One "sighting ..." line per element of cli_sightings_json's array, for `show`. */
 void cli_sightings_print(const json_t *sightings);

@@ -108,6 +108,11 @@ static int build_table(const char *cmd, struct cli_node *n, bool include_untrust
 }
 
 /* Loads and decodes a stored record by id into *r. */
+int cli_community_table(const char *cmd, struct cli_node *n, struct community_table *t)
+{
+    return build_table(cmd, n, false, t);
+}
+
 static int load_record(const char *cmd, struct cli_node *n, const uint8_t id[LIMIT_ID_BYTES],
                        struct proto_record *r)
 {
@@ -514,10 +519,8 @@ int cli_sight(int argc, char **argv)
         return CLI_USAGE;
     }
     uint8_t target_id[LIMIT_ID_BYTES];
-    if (!cli_parse_id(argv[a.pos], target_id)) {
-        cli_error(cmd, "'%s' is not a record id (64 hex digits)", argv[a.pos]);
-        return CLI_USAGE;
-    }
+    if (!cli_id_text_ok(argv[a.pos])) /* resolved once the store is open; say it now */
+        return cli_resolve_id(cmd, NULL, argv[a.pos], target_id);
     const uint64_t now = cli_now_ms();
     struct proto_sighting body = {0};
     if ((rc = sighting_body(cmd, &a, now, &body)) != CLI_OK)
@@ -526,6 +529,8 @@ int cli_sight(int argc, char **argv)
     if ((rc = cli_open(cmd, a.conf, CLI_OPEN_KEY | CLI_OPEN_STORE_RW, &n)) != CLI_OK)
         return rc;
     struct proto_record *target = calloc(1, sizeof *target), *r = calloc(1, sizeof *r);
+    if ((rc = cli_resolve_id(cmd, n.store, argv[a.pos], target_id)) != CLI_OK)
+        goto out;
     rc = target && r ? load_record(cmd, &n, target_id, target) : CLI_FAIL;
     if (rc != CLI_OK)
         goto out;

@@ -1,10 +1,13 @@
 /* cli_import.c - `tlpmesh import`: candidates from a file (node/formats/import.h) -> signed records.
  *
  * Order of decisions per candidate, each counted in the summary (nothing dropped silently):
- * parser skips and invalid values; TLP (source, floored by --tlp); RED without --to; expired in
- * the source; warninglists (unless --force); the same indicator earlier in this input; a live
- * record of ours already in the store (as publish dedupes). The rest is signed and committed in
- * batches of LIMIT_IMPORT_BATCH records, one durable transaction each.
+ * parser skips and invalid values; TLP (source, floored by --tlp; none at all: skipped when
+ * other candidates of the file have one, the whole file refused when none has); RED without
+ * --to; expired in the source; warninglists (unless --force); the same indicator earlier in this
+ * input; wider than a live copy held here or than the source's audience (docs/SHARING.md
+ * "Imports and round trips"; unless --widen-audience); the very record of a tlpmesh export held
+ * here, or a live record of ours with the same TLP and audience (as publish dedupes). The rest is
+ * signed and committed in batches of LIMIT_IMPORT_BATCH records, one durable transaction each.
  */
 #include <assert.h>
 #include <getopt.h>
@@ -29,6 +32,9 @@ enum reason {
     R_EXPIRED,
     R_DUP_INPUT,
     R_REVOKED_HERE,
+    R_NARROWER_HELD,
+    R_NARROWER_SOURCE,
+    R_NO_TLP,
     R_COUNT
 };
 
@@ -37,6 +43,9 @@ static const char *const reason_names[R_COUNT] = {
     [R_REVOKED] = "revoked in source",    [R_WARNINGLIST] = "on warninglist",
     [R_RED_NO_TO] = "red without --to",   [R_EXPIRED] = "expired in source",
     [R_DUP_INPUT] = "duplicate in input", [R_REVOKED_HERE] = "revoked on this node",
+    [R_NARROWER_HELD] = "already held with a narrower audience",
+    [R_NARROWER_SOURCE] = "narrower audience in source",
+    [R_NO_TLP] = "no TLP in source",
 };
 
 struct import_args {
@@ -45,11 +54,12 @@ struct import_args {
     const char *to[LIMIT_AUDIENCE_RECIPIENTS + 1];
     const char *warninglists[LIMIT_WARNINGLIST_FILES + 1];
     size_t n_communities, n_to, n_warninglists;
-    bool include_non_ids, force, dry_run, json;
+    bool include_non_ids, force, dry_run, json, widen;
 };
 
 struct summary {
     size_t candidates, imported, present, invalid;
+    size_t widened; /* imported wider than a held copy or the source (--widen-audience) */
     size_t skipped[R_COUNT];
     char wl_names[LIMIT_WARNINGLIST_FILES][LIMIT_WARNINGLIST_NAME_BYTES + 1]; /* copies: the
                                                             set is freed before the summary */
@@ -67,7 +77,7 @@ static int parse_args(int argc, char **argv, struct import_args *a)
         {"type", required_argument, NULL, 't'},     {"include-non-ids", no_argument, NULL, 'i'},
         {"warninglist", required_argument, NULL, 'w'}, {"force", no_argument, NULL, 'f'},
         {"dry-run", no_argument, NULL, 'n'},        {"json", no_argument, NULL, 'j'},
-        {0, 0, 0, 0}};
+        {"widen-audience", no_argument, NULL, 'W'}, {0, 0, 0, 0}};
     int c;
     bool ok = true;
     opterr = 0;
@@ -82,6 +92,7 @@ static int parse_args(int argc, char **argv, struct import_args *a)
         case 'f': a->force = true; break;
         case 'n': a->dry_run = true; break;
         case 'j': a->json = true; break;
+        case 'W': a->widen = true; break;
         case 'C': ok = cli_push(a->communities, &a->n_communities, LIMIT_AUDIENCE_COMMUNITIES, optarg); break;
         case 'T': ok = cli_push(a->to, &a->n_to, LIMIT_AUDIENCE_RECIPIENTS, optarg); break;
         case 'w': ok = cli_push(a->warninglists, &a->n_warninglists, LIMIT_WARNINGLIST_FILES, optarg); break;
@@ -229,6 +240,12 @@ static void print_summary(const struct import_args *a, const struct summary *sum
     fprintf(stderr, "%s, invalid %zu\n", sep[0] == ',' ? ")" : "", sum->invalid);
     for (size_t i = 0; i < sum->n_wl; i++)
         fprintf(stderr, "  on warninglist '%s': %zu\n", sum->wl_names[i], sum->wl_counts[i]);
+    if (sum->widened > 0)
+        fprintf(stderr, "  %zu published wider than their origin's audience or a copy held here "
+                        "(--widen-audience)\n", sum->widened);
+    if (sum->skipped[R_NARROWER_HELD] + sum->skipped[R_NARROWER_SOURCE] > 0)
+        fprintf(stderr, "  not published wider than their origin's audience or lower than its "
+                        "TLP: give the same --community/--to, or --widen-audience to do it\n");
     size_t i;
     const json_t *v;
     json_array_foreach(sum->invalid_list, i, v) {
@@ -247,9 +264,10 @@ static void print_json_summary(const struct import_args *a, const struct summary
         json_object_set_new(skipped, reason_names[r], json_integer((json_int_t)sum->skipped[r]));
     for (size_t i = 0; i < sum->n_wl; i++)
         json_object_set_new(wl, sum->wl_names[i], json_integer((json_int_t)sum->wl_counts[i]));
-    json_t *o = json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:O}", "file",
+    json_t *o = json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:O}", "file",
                           a->path, "format", a->format, "dry_run", a->dry_run, "candidates",
                           (json_int_t)sum->candidates, "imported", (json_int_t)sum->imported,
+                          "widened", (json_int_t)sum->widened,
                           "already_present", (json_int_t)sum->present, "skipped_total",
                           (json_int_t)skipped_total(sum), "skipped", skipped, "warninglists",
                           wl, "invalid", (json_int_t)sum->invalid, "invalid_values",
@@ -318,6 +336,66 @@ static void build_record(const struct import_item *it, int tlp, const struct cli
     proto_record_normalise_sets(r);
 }
 
+/* --- never wider than the origin meant (docs/SHARING.md "Imports and round trips") --- */
+
+static bool has_community(const struct proto_audience *a, const char *name)
+{
+    for (size_t i = 0; i < a->n_communities; i++)
+        if (strcmp(a->communities[i], name) == 0)
+            return true;
+    return false;
+}
+
+static bool has_recipient(const struct proto_audience *a, const uint8_t key[LIMIT_KEY_BYTES])
+{
+    for (size_t i = 0; i < a->n_recipients; i++)
+        if (memcmp(a->recipients[i], key, LIMIT_KEY_BYTES) == 0)
+            return true;
+    return false;
+}
+
+/* Does audience c reach nobody that h does not? The default audience (h empty) is the whole
+ * network; otherwise every community and recipient of c must be one of h's. Conservative: a
+ * recipient of c who is a member of one of h's communities still counts as wider. */
+static bool aud_within(const struct proto_audience *c, const struct proto_audience *h)
+{
+    if (h->n_communities == 0 && h->n_recipients == 0)
+        return true;
+    if (c->n_communities == 0 && c->n_recipients == 0)
+        return false;
+    for (size_t i = 0; i < c->n_communities; i++)
+        if (!has_community(h, c->communities[i]))
+            return false;
+    for (size_t i = 0; i < c->n_recipients; i++)
+        if (!has_recipient(h, c->recipients[i]))
+            return false;
+    return true;
+}
+
+struct held_ctx {
+    struct store *st;
+    const struct proto_record *want;
+    uint64_t now;
+    struct cli_shown *shown; /* scratch */
+    bool held, fits;
+};
+
+/* A live copy of want's indicator, any origin: is want within its TLP and audience? */
+static int held_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
+                   uint64_t seq, void *ctx)
+{
+    struct held_ctx *h = ctx;
+    struct cli_shown *s = h->shown;
+    if (cli_load_shown(h->st, id, signed_rec, len, seq, h->now, s) != PROTO_OK || s->revoked ||
+        s->expired)
+        return 0;
+    h->held = true;
+    h->fits = h->want->tlp >= s->rec.tlp && aud_within(&h->want->audience, &s->rec.audience);
+    return h->fits ? 1 : 0;
+}
+
+enum held_verdict { HELD_NONE, HELD_SAME_RECORD, HELD_NARROWER, SOURCE_NARROWER, HELD_WIDEN };
+
 struct run {
     const struct import_args *a;
     struct cli_node *node;
@@ -328,16 +406,38 @@ struct run {
     struct seen seen;
     struct batch b;
     struct summary *sum;
+    struct cli_shown *shown; /* scratch for held_cb */
 };
+
+/* The record r would be, against what the source says and what this node holds: a negative
+ * store_err, or an enum held_verdict. Wider than either: HELD_WIDEN with --widen-audience, else
+ * refused. Not wider, and the very record of a tlpmesh export is here: re-signing it would
+ * only copy it. */
+static int held_verdict(struct run *ru, const struct import_item *it, const struct proto_record *r)
+{
+    const struct import_provenance *p = it->prov;
+    struct held_ctx h = {.st = ru->node->store, .want = r, .now = ru->now, .shown = ru->shown};
+    int rc = store_find_value(ru->node->store, r->u.ind.type, r->u.ind.value, held_cb, &h);
+    if (rc < 0)
+        return rc;
+    int v = h.held && !h.fits ? HELD_NARROWER : HELD_NONE;
+    if (v == HELD_NONE && p && p->has_audience && !aud_within(&r->audience, &p->audience))
+        v = SOURCE_NARROWER;
+    if (v != HELD_NONE)
+        return ru->a->widen ? HELD_WIDEN : v;
+    rc = p && p->has_id ? store_has(ru->node->store, p->record_id) : 0;
+    return rc < 0 ? rc : rc == 1 ? HELD_SAME_RECORD : HELD_NONE;
+}
 
 /* One OK candidate: decide, then queue it for the batch (or count it). */
 static int take(struct run *ru, const struct import_item *it)
 {
     struct summary *sum = ru->sum;
     const int tlp = it->tlp > ru->tlp_floor ? it->tlp : ru->tlp_floor;
-    assert(proto_tlp_valid(tlp));
     const char *hit;
-    if (tlp == PROTO_TLP_RED && ru->aud->n_recipients == 0) {
+    if (tlp < 0) {
+        sum->skipped[R_NO_TLP]++; /* others in this file have one (cli_import): never guessed */
+    } else if (tlp == PROTO_TLP_RED && ru->aud->n_recipients == 0) {
         sum->skipped[R_RED_NO_TO]++;
     } else if (it->valid_until_ms && it->valid_until_ms <= ru->now) {
         sum->skipped[R_EXPIRED]++;
@@ -349,16 +449,21 @@ static int take(struct run *ru, const struct import_item *it)
         struct proto_record *r = &ru->b.recs[ru->b.n];
         build_record(it, tlp, ru->node, ru->aud, ru->now, r);
         uint8_t id[LIMIT_ID_BYTES];
-        const int frc = cli_find_duplicate(ru->node->store, r, ru->now, id);
+        const int held = held_verdict(ru, it, r);
+        const int frc = held < 0 ? held : cli_find_duplicate(ru->node->store, r, ru->now, id);
         if (frc < 0) {
             cli_error("import", "store %s: %s", ru->node->cfg.data_dir, store_strerror(frc));
             return CLI_FAIL;
         }
-        if (frc == 1) {
+        if (held == HELD_NARROWER || held == SOURCE_NARROWER) {
+            sum->skipped[held == HELD_NARROWER ? R_NARROWER_HELD : R_NARROWER_SOURCE]++;
+        } else if (frc == 1 || held == HELD_SAME_RECORD) {
             sum->present++;
         } else if (ru->a->dry_run) {
             sum->imported++;
+            sum->widened += held == HELD_WIDEN;
         } else {
+            sum->widened += held == HELD_WIDEN;
             const int len = cli_sign_record(&ru->node->id, r, ru->b.bufs[ru->b.n], id);
             if (len < 0) {
                 /* Every field was validated on the way in: this is a bug, not bad input. */
@@ -405,14 +510,19 @@ static int process(struct run *ru, const struct import_list *l)
     return rc;
 }
 
-/* "no TLP in FILE and no --tlp given": refuse before anything is stored. */
-static bool all_have_tlp(const struct import_list *l)
+/* "no TLP in FILE and no --tlp given" when no candidate has one (a text list, a CSV): refuse
+ * before anything is stored. When some have, the others are skipped and counted. */
+static bool any_has_tlp(const struct import_list *l)
 {
+    size_t ok = 0;
     for (size_t i = 0; i < l->n; i++) {
-        if (l->items[i].status == IMPORT_OK && l->items[i].tlp < 0)
-            return false;
+        if (l->items[i].status != IMPORT_OK)
+            continue;
+        ok++;
+        if (l->items[i].tlp >= 0)
+            return true;
     }
-    return true;
+    return ok == 0;
 }
 
 static int run_import(const struct import_args *a, struct cli_node *node,
@@ -437,7 +547,8 @@ static int run_import(const struct import_args *a, struct cli_node *node,
     ru.b.recs = calloc(LIMIT_IMPORT_BATCH, sizeof *ru.b.recs);
     ru.b.bufs = calloc(LIMIT_IMPORT_BATCH, sizeof *ru.b.bufs);
     ru.b.puts = calloc(LIMIT_IMPORT_BATCH, sizeof *ru.b.puts);
-    if (!ru.b.recs || !ru.b.bufs || !ru.b.puts || !seen_init(&ru.seen, l->n)) {
+    ru.shown = malloc(sizeof *ru.shown);
+    if (!ru.b.recs || !ru.b.bufs || !ru.b.puts || !ru.shown || !seen_init(&ru.seen, l->n)) {
         cli_error("import", "out of memory");
         rc = CLI_FAIL;
         goto out;
@@ -450,6 +561,7 @@ out:
     free(ru.b.recs);
     free(ru.b.bufs);
     free(ru.b.puts);
+    free(ru.shown);
     warninglist_set_free(&wl);
     return rc;
 }
@@ -471,7 +583,7 @@ int cli_import(int argc, char **argv)
         rc = CLI_USAGE;
         goto out_list;
     }
-    if (tlp_floor < 0 && !all_have_tlp(&l)) {
+    if (tlp_floor < 0 && !any_has_tlp(&l)) {
         cli_error("import", "no TLP in %s and no --tlp given", a.path);
         rc = CLI_USAGE;
         goto out_list;

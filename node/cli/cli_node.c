@@ -166,7 +166,7 @@ int cli_run(int argc, char **argv)
         return CLI_USAGE;
     }
     log_set_overrides(log_format, log_file);
-    return node_run(conf);
+    return run_node(conf);
 }
 
 int cli_status(int argc, char **argv)
@@ -181,7 +181,7 @@ int cli_status(int argc, char **argv)
         cli_error("status", "unexpected argument '%s'", argv[pos]);
         return CLI_USAGE;
     }
-    return node_status_print(conf, json, stdout);
+    return run_status_print(conf, json, stdout);
 }
 
 static int peer_add(int argc, char **argv)
@@ -251,12 +251,86 @@ static int peer_remove(int argc, char **argv)
     return CLI_OK;
 }
 
+/* "host:port", "[v6]:port", or "-" for a peer that only dials us. */
+static void endpoint_text(const struct config_peer *p, char *out, size_t cap)
+{
+    if (!p->has_endpoint)
+        snprintf(out, cap, "-");
+    else
+        snprintf(out, cap, strchr(p->endpoint.host, ':') ? "[%s]:%u" : "%s:%u",
+                 p->endpoint.host, (unsigned)p->endpoint.port);
+}
+
+static void peer_print_json(const struct config_peer *p)
+{
+    char ep[LIMIT_CONFIG_HOST_BYTES + 16];
+    endpoint_text(p, ep, sizeof ep);
+    json_t *comm = json_array();
+    for (size_t i = 0; i < p->n_communities; i++)
+        json_array_append_new(comm, json_string(p->communities[i]));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:i}", "key", p->key_b64,
+                          "name", p->name, "organisation", p->organisation, "endpoint",
+                          p->has_endpoint ? json_string(ep) : json_null(), "relation",
+                          config_relation_name(p->relation), "max_tlp",
+                          proto_tlp_name(p->max_tlp), "communities", comm, "line", p->line);
+    char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    if (txt)
+        puts(txt);
+    free(txt);
+    json_decref(o);
+}
+
+/* The peers as the config declares them (`status` shows the running node's sessions). */
+static int peer_list(int argc, char **argv)
+{
+    const char *conf = NULL;
+    bool json = false;
+    int pos, rc = parse_conf_json("peer list", argc, argv, &conf, &json, &pos);
+    if (rc != CLI_OK)
+        return rc;
+    if (pos != argc) {
+        cli_error("peer list", "unexpected argument '%s'", argv[pos]);
+        return CLI_USAGE;
+    }
+    struct cli_node n;
+    if ((rc = cli_open("peer list", conf, 0, &n)) != CLI_OK)
+        return rc;
+    if (!json && n.cfg.n_peers > 0)
+        printf("%-16s  %-16s  %-8s  %-12s  %-24s  %-44s  %s\n", "NAME", "ORGANISATION",
+               "RELATION", "MAX-TLP", "ENDPOINT", "KEY", "COMMUNITIES");
+    for (size_t i = 0; i < n.cfg.n_peers; i++) {
+        const struct config_peer *p = &n.cfg.peers[i];
+        char ep[LIMIT_CONFIG_HOST_BYTES + 16];
+        char comm[LIMIT_PEER_COMMUNITIES * (LIMIT_NAME_BYTES + 1) + 2];
+        if (json) {
+            peer_print_json(p);
+            continue;
+        }
+        endpoint_text(p, ep, sizeof ep);
+        size_t used = 0;
+        comm[0] = '\0';
+        for (size_t k = 0; k < p->n_communities; k++)
+            used += (size_t)snprintf(comm + used, sizeof comm - used, "%s%s", k ? "," : "",
+                                     p->communities[k]);
+        printf("%-16s  %-16s  %-8s  %-12s  %-24s  %-44s  %s\n", p->name[0] ? p->name : "-",
+               p->organisation[0] ? p->organisation : "-", config_relation_name(p->relation),
+               proto_tlp_name(p->max_tlp), ep, p->key_b64, comm[0] ? comm : "-");
+    }
+    if (!json && n.cfg.n_peers == 0)
+        fprintf(stderr, "tlpmesh peer list: no [Peer] in %s (add one with tlpmesh peer add)\n",
+                conf);
+    cli_close(&n);
+    return CLI_OK;
+}
+
 int cli_peer(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "add") == 0)
         return peer_add(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "remove") == 0)
         return peer_remove(argc - 1, argv + 1);
-    cli_error("peer", "expected 'add' or 'remove' (see tlpmesh peer --help)");
+    if (argc >= 2 && strcmp(argv[1], "list") == 0)
+        return peer_list(argc - 1, argv + 1);
+    cli_error("peer", "expected 'add', 'remove' or 'list' (see tlpmesh peer --help)");
     return CLI_USAGE;
 }

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "node/cli/cli.h"
+#include "node/core/community.h"
 #include "node/formats/timefmt.h"
 
 static const char *kind_name(int kind)
@@ -39,8 +40,9 @@ static json_t *json_key(const uint8_t key[LIMIT_KEY_BYTES])
     return json_string(b64);
 }
 
-/* sightings: show's per-organisation summary to include, or NULL (list, query). */
-static void print_json(const struct cli_shown *s, json_t *sightings)
+/* sightings, extra: show's per-organisation sighting summary and show_extra() to include, or
+ * NULL (list, query). */
+static void print_json(const struct cli_shown *s, json_t *sightings, json_t *extra)
 {
     const struct proto_record *r = &s->rec;
     char idhex[2 * LIMIT_ID_BYTES + 1];
@@ -86,6 +88,8 @@ static void print_json(const struct cli_shown *s, json_t *sightings)
     }
     if (sightings != NULL)
         json_object_set(o, "sightings", sightings);
+    if (extra != NULL)
+        json_object_update(o, extra);
     json_object_set_new(o, "seq", json_integer((json_int_t)s->seq));
     json_object_set_new(o, "revoked", json_boolean(s->revoked));
     json_object_set_new(o, "expired", json_boolean(s->expired));
@@ -117,7 +121,8 @@ static void print_row(const struct cli_shown *s)
            proto_itype_name(in->type), state_word(s), until, in->value);
 }
 
-static void print_detail(const struct cli_shown *s)
+/* extra: show_extra()'s object. */
+static void print_detail(const struct cli_shown *s, const json_t *extra)
 {
     const struct proto_record *r = &s->rec;
     char idhex[2 * LIMIT_ID_BYTES + 1], t[TIMEFMT_RFC3339_LEN + 1], b64[LIMIT_PUBKEY_B64_LEN + 1];
@@ -125,9 +130,18 @@ static void print_detail(const struct cli_shown *s)
     printf("id           %s\n", idhex);
     printf("kind         %s\n", kind_name(r->kind));
     printf("state        %s\n", state_word(s));
+    const json_t *rev = json_object_get(extra, "revocation");
+    if (rev) {
+        const char *why = json_string_value(json_object_get(rev, "reason"));
+        printf("revoked      %s by its origin: %s\n",
+               json_string_value(json_object_get(rev, "time")), why[0] ? why : "(no reason given)");
+    }
     printf("tlp          %s\n", proto_tlp_name(r->tlp));
     keys_pubkey_to_b64(r->origin, b64);
     printf("origin       %s\n", b64);
+    const char *org = json_string_value(json_object_get(extra, "origin_organisation"));
+    printf("organisation %s\n", org && org[0] ? org : "unknown (not in the config or a trusted "
+                                                       "roster)");
     timefmt_format(r->created_ms, t);
     printf("created      %s\n", t);
     for (size_t i = 0; i < r->audience.n_communities; i++)
@@ -381,7 +395,7 @@ out:
 /* ---- reading commands ---- */
 
 struct read_args {
-    const char *conf, *type, *tlp, *since, *reason;
+    const char *conf, *type, *tlp, *since, *reason, *limit;
     bool json, all;
 };
 
@@ -393,7 +407,8 @@ static int parse_read_args(const char *cmd, int argc, char **argv, struct read_a
         {"config", required_argument, NULL, 'c'}, {"type", required_argument, NULL, 't'},
         {"tlp", required_argument, NULL, 'l'},    {"since", required_argument, NULL, 's'},
         {"reason", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
-        {"all", no_argument, NULL, 'a'},          {0, 0, 0, 0}};
+        {"all", no_argument, NULL, 'a'},          {"limit", required_argument, NULL, 'n'},
+        {0, 0, 0, 0}};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":c:", opts, NULL)) != -1) {
@@ -405,6 +420,7 @@ static int parse_read_args(const char *cmd, int argc, char **argv, struct read_a
         case 'r': a->reason = optarg; break;
         case 'j': a->json = true; break;
         case 'a': a->all = true; break;
+        case 'n': a->limit = optarg; break;
         default: return cli_bad_option(cmd, argv, c);
         }
     }
@@ -420,6 +436,8 @@ struct emit_ctx {
     int tlp;         /* -1: any */
     uint64_t since;  /* created_ms >= since */
     size_t count;
+    size_t limit;    /* stop after this many (list --limit); 0: no limit */
+    bool more;       /* stopped at the limit with another match left */
     int err;
 };
 
@@ -437,8 +455,12 @@ static int emit_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, 
         (c->type >= 0 && s.rec.u.ind.type != c->type) || (c->tlp >= 0 && s.rec.tlp != c->tlp) ||
         s.rec.created_ms < c->since)
         return 0;
+    if (c->limit && c->count == c->limit) {
+        c->more = true;
+        return 1;
+    }
     if (c->json) {
-        print_json(&s, NULL);
+        print_json(&s, NULL, NULL);
     } else {
         if (!c->header_done)
             print_row_header();
@@ -496,18 +518,19 @@ int cli_query(int argc, char **argv)
     return rc;
 }
 
-/* Loads one record by id into *s; prints the error. */
-static int load_by_id(const char *cmd, struct cli_node *n, const char *hex, struct cli_shown *s)
+/* Loads one record by id or unique id prefix into *s; prints the error. */
+static int load_by_id(const char *cmd, struct cli_node *n, const char *text, struct cli_shown *s)
 {
     uint8_t id[LIMIT_ID_BYTES];
-    if (!cli_parse_id(hex, id)) {
-        cli_error(cmd, "'%s' is not a record id (64 hex digits)", hex);
-        return CLI_USAGE;
-    }
+    int rc = cli_resolve_id(cmd, n->store, text, id);
+    if (rc != CLI_OK)
+        return rc;
+    char hex[2 * LIMIT_ID_BYTES + 1];
+    cli_id_hex(id, hex);
     uint8_t buf[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
     size_t len;
     uint64_t seq;
-    int rc = store_get(n->store, id, buf, sizeof buf, &len, &seq);
+    rc = store_get(n->store, id, buf, sizeof buf, &len, &seq);
     if (rc == STORE_E_NOTFOUND) {
         cli_error(cmd, "no record %s", hex);
         return CLI_FAIL;
@@ -520,6 +543,47 @@ static int load_by_id(const char *cmd, struct cli_node *n, const char *hex, stru
         return CLI_FAIL;
     }
     return CLI_OK;
+}
+
+/* The revocation of s by its origin: {"id", "time", "reason"} (new reference), or NULL. */
+static json_t *revocation_json(struct cli_node *n, const struct cli_shown *s)
+{
+    uint8_t rev_id[LIMIT_ID_BYTES];
+    if (store_revocation_for(n->store, s->id, s->rec.origin, rev_id) != STORE_OK)
+        return NULL;
+    static uint8_t buf[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
+    size_t len = 0;
+    struct proto_record *r = malloc(sizeof *r);
+    json_t *o = NULL;
+    if (r && store_get(n->store, rev_id, buf, sizeof buf, &len, NULL) == STORE_OK &&
+        len > LIMIT_SIG_BYTES &&
+        proto_record_decode(buf + LIMIT_SIG_BYTES, len - LIMIT_SIG_BYTES, r, NULL, 0) == PROTO_OK &&
+        r->kind == PROTO_KIND_REVOCATION) {
+        char hex[2 * LIMIT_ID_BYTES + 1];
+        cli_id_hex(rev_id, hex);
+        o = json_pack("{s:s, s:o, s:s}", "id", hex, "time", json_time(r->created_ms), "reason",
+                      r->u.rev.reason);
+    }
+    free(r);
+    return o;
+}
+
+/* What show adds to the record: the origin's organisation as this node knows it (config,
+ * trusted rosters; "" when unknown) and, for a revoked record, the revocation. NULL after
+ * printing the error. */
+static json_t *show_extra(struct cli_node *n, const struct cli_shown *s)
+{
+    struct community_table t;
+    community_table_init(&t);
+    json_t *x = NULL;
+    if (cli_community_table("show", n, &t) == CLI_OK)
+        x = json_pack("{s:s}", "origin_organisation",
+                      community_org_of_key(&t, &n->cfg, s->rec.origin));
+    community_table_free(&t);
+    json_t *rev = x && s->revoked ? revocation_json(n, s) : NULL;
+    if (rev)
+        json_object_set_new(x, "revocation", rev);
+    return x;
 }
 
 int cli_show(int argc, char **argv)
@@ -538,18 +602,29 @@ int cli_show(int argc, char **argv)
     struct cli_shown *s = calloc(1, sizeof *s);
     rc = s ? load_by_id("show", &n, argv[pos], s) : CLI_FAIL;
     json_t *sightings = rc == CLI_OK ? cli_sightings_json("show", &n, s->id) : NULL;
-    if (rc == CLI_OK && sightings == NULL)
+    json_t *extra = sightings ? show_extra(&n, s) : NULL;
+    if (rc == CLI_OK && (sightings == NULL || extra == NULL))
         rc = CLI_FAIL;
     if (rc == CLI_OK && a.json) {
-        print_json(s, sightings);
+        print_json(s, sightings, extra);
     } else if (rc == CLI_OK) {
-        print_detail(s);
+        print_detail(s, extra);
         cli_sightings_print(sightings);
     }
     json_decref(sightings);
+    json_decref(extra);
     free(s);
     cli_close(&n);
     return rc;
+}
+
+/* --limit: 1..LIMIT_LIST_MAX, decimal, nothing else. */
+static bool parse_limit(const char *text, size_t *out)
+{
+    char *end = NULL;
+    const unsigned long v = strtoul(text, &end, 10);
+    *out = (size_t)v;
+    return text[0] >= '1' && text[0] <= '9' && *end == '\0' && v <= LIMIT_LIST_MAX;
 }
 
 int cli_list(int argc, char **argv)
@@ -576,12 +651,21 @@ int cli_list(int argc, char **argv)
         cli_error("list", "--since '%s' is not an RFC 3339 time or a duration like 2h", a.since);
         return CLI_USAGE;
     }
+    if (a.limit && !parse_limit(a.limit, &e.limit)) {
+        cli_error("list", "--limit '%s' is not a whole number from 1 to %d", a.limit,
+                  LIMIT_LIST_MAX);
+        return CLI_USAGE;
+    }
     struct cli_node n;
     if ((rc = cli_open("list", a.conf, CLI_OPEN_STORE_RO, &n)) != CLI_OK)
         return rc;
     e.st = n.store;
     rc = iter_result("list", &n, store_iter_time(n.store, e.since, UINT64_MAX, emit_cb, &e), &e);
     cli_close(&n);
+    /* Said on stderr, so that --json stays one record per line. */
+    if (rc == CLI_OK && e.more)
+        fprintf(stderr, "tlpmesh list: the first %zu shown (oldest first); more match: raise "
+                        "--limit or narrow --since\n", e.limit);
     return rc;
 }
 

@@ -49,16 +49,20 @@ const struct cli_command cli_commands[] = {
      "example: tlpmesh query -c tlpmesh.conf evil.example.com\n"},
     {"show", cli_show, "show one record by id",
      "usage: tlpmesh show -c CONF ID [--json]\n"
-     "example: tlpmesh show -c tlpmesh.conf 3f2a...e9 (64 hex digits)\n"},
+     "  ID: 64 hex digits, or any unique prefix of at least 8 (list and query print 16).\n"
+     "example: tlpmesh show -c tlpmesh.conf 3f2a9c01e9d47b22\n"},
     {"list", cli_list, "list live records",
      "usage: tlpmesh list -c CONF [--type T] [--tlp L] [--since RFC3339|DURATION] [--all] [--json]\n"
+     "         [--limit N]\n"
+     "  Oldest first; --limit N stops after N records (stderr says when more match).\n"
      "  --tlp L lists records at level L; --since 2h lists records created in the last two hours;\n"
      "  --all also lists revoked and expired records (marked as such).\n"
      "example: tlpmesh list -c tlpmesh.conf --type sha256 --since 7d --json\n"},
     {"revoke", cli_revoke, "revoke a record this node published",
      "usage: tlpmesh revoke -c CONF ID [--reason TEXT]\n"
      "  Signs a revocation; revoked records are no longer returned, exported or forwarded.\n"
-     "example: tlpmesh revoke -c tlpmesh.conf 3f2a...e9 --reason 'false positive: CDN address'\n"},
+     "  ID: 64 hex digits, or any unique prefix of at least 8.\n"
+     "example: tlpmesh revoke -c tlpmesh.conf 3f2a9c01e9d47b22 --reason 'false positive: CDN address'\n"},
     {"run", cli_run, "run the node in the foreground until SIGINT/SIGTERM",
      "usage: tlpmesh run -c CONF [--log-format text|json] [--log-file PATH]\n"
      "  Logs one line per event to stderr, or to PATH (SIGHUP reopens it for logrotate);\n"
@@ -67,21 +71,28 @@ const struct cli_command cli_commands[] = {
     {"status", cli_status, "show a running node's identity and peers",
      "usage: tlpmesh status -c CONF [--json]\n"
      "example: tlpmesh status -c tlpmesh.conf\n"},
-    {"peer", cli_peer, "add or remove a peer (takes effect in a running node)",
+    {"peer", cli_peer, "add, remove or list peers (add and remove take effect in a running node)",
      "usage: tlpmesh peer add -c CONF --key PUBKEY --endpoint HOST:PORT --org NAME\n"
      "                        [--community NAME]... [--max-tlp LEVEL] [--relation partner|client]\n"
      "       tlpmesh peer remove -c CONF PUBKEY\n"
+     "       tlpmesh peer list -c CONF [--json]   (the config's peers; status shows sessions)\n"
      "example: tlpmesh peer add -c tlpmesh.conf --key jx8B...= --endpoint 192.0.2.10:7400 --org CERT-FI\n"},
     {"export", cli_export, "write live records, through the TLP gate, in a SOC tool's format",
      "usage: tlpmesh export -c CONF --format FORMAT -o PATH [--max-tlp LEVEL] [--type T]...\n"
-     "         [--since RFC3339|DURATION] [--stix-tlp1] [--every DURATION]\n"
+     "         [--since RFC3339|DURATION] [--stix-tlp1] [--every DURATION] [--mode OCTAL]\n"
+     "         [--group NAME|GID]\n"
      "  Formats: zeek (Intel framework file), suricata (directory of dataset lists + rules),\n"
      "  suricata-iprep (directory: categories.txt, reputation.list), csv (MISP CSV), hosts,\n"
      "  stix (STIX 2.1 bundle), misp-feed (directory: manifest.json, hashes.csv, one event\n"
      "  per TLP level, tagged with that level), text.\n"
      "  Only live records the gate lets go to this node's own organisation appear, up to\n"
      "  --max-tlp (default amber); RED needs --max-tlp red and this node among the recipients.\n"
-     "  Files are replaced atomically. --stix-tlp1 uses TLP 1.0 marking ids (OpenCTI).\n"
+     "  Files are replaced atomically, and only regular files (never a device, FIFO or\n"
+     "  symlink); -o - writes a single-file format to standard output. Files get mode 0640\n"
+     "  less the umask, or --mode, and --group for a Zeek or Suricata of another user.\n"
+     "  Records a format cannot carry (a CIDR range in Suricata's ip dataset, a type no file\n"
+     "  takes) are counted on stderr with the reason.\n"
+     "  --stix-tlp1 uses TLP 1.0 marking ids (OpenCTI).\n"
      "  --every 5m keeps running and re-exports when records arrive or expire, until\n"
      "  SIGINT/SIGTERM.\n"
      "example: tlpmesh export -c tlpmesh.conf --format zeek -o /opt/zeek/intel/tlpmesh.txt \\\n"
@@ -90,13 +101,20 @@ const struct cli_command cli_commands[] = {
      "usage: tlpmesh import -c CONF --format misp|misp-feed|stix|csv|text FILE|DIR [--tlp L]\n"
      "         [--community NAME]... [--to PUBKEY]... [--column N|NAME] [--type T]\n"
      "         [--include-non-ids] [--warninglist FILE]... [--force] [--dry-run] [--json]\n"
+     "         [--widen-audience]\n"
      "  misp: one event ({\"Event\": ...}); misp-feed: a directory with manifest.json;\n"
      "  stix: a STIX 2.1 bundle of indicators; csv: --column (number from 1 or header name)\n"
      "  with --type or a \"type\" column; text: one value per line with --type, # comments.\n"
      "  TLP comes from the source (MISP tlp: tags, STIX markings); --tlp is the default when\n"
-     "  it has none and a floor otherwise (the more restrictive wins). No TLP at all: refused.\n"
+     "  it has none and a floor otherwise (the more restrictive wins). Without --tlp, entries\n"
+     "  without a TLP are skipped and counted; a file where none has one is refused.\n"
+     "  misp also takes MISP restSearch output; text: 'VALUE # note' makes note the comment.\n"
      "  Skipped and invalid entries are counted on stderr; --json prints a summary object.\n"
      "  Values on a warninglist are skipped unless --force. --dry-run stores nothing.\n"
+     "  An indicator this node holds (any origin) is never re-published with a lower TLP or a\n"
+     "  wider audience, nor one from a tlpmesh export wider than its origin's audience: skipped\n"
+     "  and counted, unless --widen-audience. A record of a tlpmesh export held here is\n"
+     "  already present.\n"
      "example: tlpmesh import -c tlpmesh.conf --format misp event.json --community energy-isac\n"},
     {"community", cli_community, "create and change this node's community rosters; show rosters",
      "usage: tlpmesh community create -c CONF NAME [--tlp clear|green|amber|amber+strict]\n"
@@ -114,7 +132,8 @@ const struct cli_command cli_commands[] = {
      "  T is an RFC 3339 time or a duration ago (2h). Defaults: count 1, last seen now, first\n"
      "  seen = last seen. The sighting gets the record's TLP and audience: it goes only where\n"
      "  the record may go. tlpmesh show ID lists the sightings per organisation.\n"
-     "example: tlpmesh sight -c tlpmesh.conf 3f2a...e9 --count 12 --first-seen 24h\n"},
+     "  ID: 64 hex digits, or any unique prefix of at least 8.\n"
+     "example: tlpmesh sight -c tlpmesh.conf 3f2a9c01e9d47b22 --count 12 --first-seen 24h\n"},
     {NULL, NULL, NULL, NULL},
 };
 

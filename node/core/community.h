@@ -1,5 +1,5 @@
 /* community.h - who is in which community: rosters, trust, and the gate's membership lists
- * (DESIGN.md §5, docs/PROTOCOL.md "Roster", docs/SHARING.md "Membership").
+ * (docs/PROTOCOL.md "Roster", docs/SHARING.md "Words").
  *
  * A community is defined by roster records (kind 4): an owner (the roster's origin) lists member
  * node keys with their organisations. A node counts a roster only when its owner is trusted: the

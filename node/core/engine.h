@@ -1,4 +1,4 @@
-/* engine.h - one node's peers and sessions, sans-IO (DESIGN.md §2, §3).
+/* engine.h - one node's peers and sessions, sans-IO (docs/ARCHITECTURE.md).
  *
  * The engine decides who to dial, when, which connections to keep and when to give up; it never
  * reads a clock, a socket or a random source. The shell (node/shell/run.c on libuv, simnet on a virtual

@@ -21,14 +21,22 @@
  *   csv             one file: MISP CSV export columns, every field quoted (RFC 4180), LF lines
  *   hosts           one file: "0.0.0.0 name" for domain and hostname
  *   stix            one file: STIX 2.1 bundle (identity, marking definitions, indicators)
- *   misp-feed       directory: one <event-uuid>.json per TLP level (all five), tagged with exactly
- *                   that level and holding that level's records (MISP applies the more
- *                   restrictive of event and attribute TLP: a mixed event would raise them all),
- *                   hashes.csv, manifest.json (only the events that hold records; an empty level's
- *                   file is still written, so no file keeps records that have left the export)
+ *   misp-feed       directory: one <event-uuid>.json per origin organisation and TLP level,
+ *                   whose Orgc is that organisation, tagged with exactly that level and holding
+ *                   that level's records of that organisation (MISP applies the more restrictive
+ *                   of event and attribute TLP: a mixed event would raise them all): N's own
+ *                   organisation's five always (an empty level's file is still written, so no
+ *                   file keeps records that have left the export), another's for the levels it
+ *                   has records at (the CLI removes the files of events an export no longer
+ *                   writes); hashes.csv, manifest.json (only the events that hold records)
  *   text            one file: one normalised value per line
  * Lines follow the store's order (created time, then id); a value published twice (two TLPs, two
  * origins) appears twice: every consumer above treats a repeat as one entry.
+ *
+ * Provenance in STIX: created_by_ref names the origin, not the exporter: an identity per origin
+ * organisation (BLAKE2b-256("tlpmesh-identity-organisation" || name) shaped as below; per origin
+ * key, named "unknown organisation (node KEY...)", when job.origin_org knows none), each written
+ * once per bundle with the fixed created/modified EXPORT_IDENTITY_CREATED_MS.
  *
  * Deterministic ids: a record's STIX indicator / MISP attribute UUID is the first 16 bytes of its
  * record id (itself BLAKE2b-256) with the version nibble set to 5 and the RFC 4122 variant, so every
@@ -36,6 +44,13 @@
  * SHA-1). N's STIX identity and MISP Orgc UUIDs are BLAKE2b-256(label || N's key) shaped the
  * same way, a MISP event's BLAKE2b-256(label || N's key || TLP level byte), so a re-export updates
  * the same events; the bundle id also covers now_ms.
+ *
+ * Provenance (so that an import recognises a record and never widens its audience, import.h):
+ * every STIX indicator and MISP attribute carries "x_tlpmesh": {"record_id": 64 hex,
+ * "origin_key": base64, "origin_organisation": text ("" when unknown), "communities": [...],
+ * "recipients": [base64...]}, the record's signed audience; a CSV line the same in its last four
+ * columns (origin_organisation, origin_key, record_id, audience = the same JSON object without
+ * the first three members).
  *
  * Ownership: struct export_job is a caller-owned plain value; nothing here keeps a pointer after a
  * call returns.
@@ -103,6 +118,10 @@ struct export_source {
     void *src;
 };
 
+/* The organisation of an origin key, for provenance (config [Peer], trusted rosters); "" when
+ * unknown. Static or caller storage, valid until the export call returns. */
+typedef const char *(*export_org_fn)(void *ctx, const uint8_t key[LIMIT_KEY_BYTES]);
+
 struct export_job {
     int format;               /* enum export_format */
     struct gate_self self;    /* N: key, organisation, communities */
@@ -112,25 +131,41 @@ struct export_job {
     uint64_t since_ms;        /* only records created at or after this */
     uint64_t now_ms;
     struct export_source src;
+    export_org_fn origin_org; /* NULL: N's own organisation for N's key, "" for other keys */
+    void *origin_ctx;
 };
 
 struct export_stats {
     uint64_t records;        /* records written (summed over calls) */
     uint64_t next_expiry_ms; /* earliest valid_until among them; UINT64_MAX when none */
+    /* Admitted records the format cannot carry, so that the operator is told: by value (a CIDR
+     * range in Suricata's ip dataset), one slot per reason (static text), and by type (no file
+     * of the format takes it: export_left_out). */
+    struct {
+        const char *why;
+        uint64_t n;
+    } left[LIMIT_EXPORT_LEFT_REASONS];
+    size_t n_left;
+    uint64_t left_type[PROTO_ITYPE_END];
 };
 
-/* The files a directory format writes, in the order to write them: a file that refers to others
- * comes after them (rules after lists, manifest after event). Returns the count (0 for a
- * single-file format). */
-size_t export_file_names(const struct export_job *job,
-                         char names[LIMIT_EXPORT_FILES][LIMIT_EXPORT_FILE_NAME_BYTES]);
+/* The files a directory format writes now, in the order to write them, into *names (malloc'ed,
+ * the caller frees; NULL for a single-file format): a file that refers to others comes after
+ * them (rules after lists, manifest after events). Every name depends on the format alone, but
+ * for misp-feed the events of other origins' organisations that hold records (one pass over
+ * the source), after N's five. Returns the count or a negative export_err. */
+int export_dir_files(const struct export_job *job, char (**names)[LIMIT_EXPORT_FILE_NAME_BYTES]);
 
 /* Writes one file of the export to out: name NULL for a single-file format, else one of
- * export_file_names(). Adds to *st (may be NULL; initialise with export_stats_init). */
+ * export_dir_files(). Adds to *st (may be NULL; initialise with export_stats_init). */
 int export_write(const struct export_job *job, const char *name, FILE *out,
                  struct export_stats *st);
 
 void export_stats_init(struct export_stats *st);
+
+/* Counts into st->left_type the admitted records whose type no file of job's format takes
+ * (hosts: anything but names; suricata: sha512...). One pass over the source. */
+int export_left_out(const struct export_job *job, struct export_stats *st);
 
 /* --- STIX building blocks shared with the TAXII server (node/formats/taxii.c) --- */
 
@@ -145,6 +180,11 @@ void export_uuid_derive(const char *label, const uint8_t *data, size_t len,
 
 /* N's STIX identity UUID (the object's id is "identity--" + it). */
 void export_identity_uuid(const uint8_t key[LIMIT_KEY_BYTES], char out[EXPORT_UUID_TEXT]);
+
+/* created and modified of every origin identity in a STIX file export (2024-01-01T00:00:00Z):
+ * STIX wants one id to keep one created, across exports and restarts, and an export has no
+ * state to remember a first time in. */
+#define EXPORT_IDENTITY_CREATED_MS 1704067200000ULL
 
 /* N's STIX identity object, created and modified at created_ms; NULL when out of memory. */
 json_t *export_stix_identity(const struct gate_self *self, uint64_t created_ms);

@@ -51,6 +51,7 @@
 
 #include "proto/errors.h"
 #include "proto/limits.h"
+#include "proto/record.h"
 
 enum import_format {
     IMPORT_MISP,
@@ -94,6 +95,19 @@ enum import_status {
 /* Short name of a status for summaries: "ok", "invalid", "unsupported type", "not to_ids", "revoked in source". */
 const char *import_status_name(int status);
 
+/* What a tlpmesh export says about the record a candidate came from (export.h "Provenance":
+ * STIX indicator and MISP attribute "x_tlpmesh", the CSV columns origin_organisation, origin_key,
+ * record_id, audience). The importer uses it to recognise a record it holds and never to widen
+ * the audience its origin signed. A member that is present but malformed makes the candidate
+ * INVALID (a guess could widen it). */
+struct import_provenance {
+    bool has_id, has_origin, has_audience;
+    uint8_t record_id[LIMIT_ID_BYTES];
+    uint8_t origin[LIMIT_KEY_BYTES];
+    char origin_org[LIMIT_NAME_BYTES + 1];
+    struct proto_audience audience; /* as the origin signed it (valid when has_audience) */
+};
+
 struct import_item {
     int status;      /* enum import_status */
     int itype;       /* enum proto_itype when OK or INVALID; -1 for skipped */
@@ -106,6 +120,7 @@ struct import_item {
     char *where;     /* "FILE: Attribute 3" / "FILE:12" / "FILE: indicator--..." */
     char *tags[LIMIT_TAGS];
     size_t n_tags;
+    struct import_provenance *prov; /* NULL when the source carries none */
 };
 
 struct import_list {

@@ -268,7 +268,7 @@ static void close_loop(struct run *r)
     uv_loop_close(&r->loop);
 }
 
-int node_run(const char *config_path)
+int run_node(const char *config_path)
 {
     assert(config_path);
     if (sodium_init() < 0)

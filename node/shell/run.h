@@ -1,6 +1,6 @@
 /* run.h - the libuv shell around the engine: `tlpmesh run` and `tlpmesh status`.
  *
- * node_run() loads the config and key file, opens the store, listens on TCP, serves the control
+ * run_node() loads the config and key file, opens the store, listens on TCP, serves the control
  * socket and drives the node core (node/core/node.h: engine, gossip, communities): every socket
  * event goes to the engine with the loop's cached time (uv_now, one value per loop turn), each
  * loop turn runs node_turn(), bytes the engine sends are queued per connection and written once
@@ -11,7 +11,7 @@
  *   TIMESTAMP LEVEL tlpmesh: EVENT peer=KEY_B64|- name=NAME addr=HOST:PORT: DETAIL
  * With an [HTTP] section the node also serves TAXII, /metrics and /healthz (node/shell/http.h).
  *
- * Ownership: everything node_run() creates it also frees before returning.
+ * Ownership: everything run_node() creates it also frees before returning.
  */
 #ifndef TLPMESH_NODE_RUN_H
 #define TLPMESH_NODE_RUN_H
@@ -21,11 +21,11 @@
 
 /* Runs the node in the foreground until SIGINT/SIGTERM. Returns the exit code: 0 after a clean
  * shutdown, 2 for a config or key problem, 1 for a runtime failure (store, listen). */
-int node_run(const char *config_path);
+int run_node(const char *config_path);
 
 /* Asks the running node (through its control socket) for its status and prints it to out: an
  * aligned table, or with json one JSON object on one line. Returns 0, or 1 if the node does not
  * answer, 2 for a config problem. */
-int node_status_print(const char *config_path, bool json, FILE *out);
+int run_status_print(const char *config_path, bool json, FILE *out);
 
 #endif

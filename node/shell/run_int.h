@@ -1,12 +1,12 @@
 /* run_int.h - the state `tlpmesh run` shares between its files (private to node/shell/run*.c).
  *
- *   run.c          node_run(): load the node, the loop's handles and turn, signals, shutdown
+ *   run.c          run_node(): load the node, the loop's handles and turn, signals, shutdown
  *   run_conn.c     TCP connections: the node's transport (node_io send/close/dial/backlog),
  *                  the listener
  *   run_control.c  the control socket's commands (status, reload, records-added), /metrics
  *   run_status.c   `tlpmesh status`: asks a running node and prints its answer
  *
- * Everything runs on the loop thread; struct run is owned by node_run().
+ * Everything runs on the loop thread; struct run is owned by run_node().
  */
 #ifndef TLPMESH_NODE_RUN_INT_H
 #define TLPMESH_NODE_RUN_INT_H

@@ -58,7 +58,7 @@ static void print_table(const json_t *st, FILE *out)
     }
 }
 
-int node_status_print(const char *config_path, bool json, FILE *out)
+int run_status_print(const char *config_path, bool json, FILE *out)
 {
     struct config cfg;
     struct config_diag diag;

@@ -10,7 +10,8 @@
  *    that is already its own normal form (normalise(value) == value, so the record encoder
  *    accepts it) and no reason, the others a reason; a TLP that is -1 or a level; at most
  *    LIMIT_TAGS tags of at most LIMIT_TAG_BYTES; a comment of at most LIMIT_COMMENT_BYTES, valid
- *    UTF-8 without control characters but tab and newline; a place (where).
+ *    UTF-8 without control characters but tab and newline; a place (where); provenance (a
+ *    tlpmesh export's x_tlpmesh) only on an OK candidate, within its bounds.
  */
 #include <stdbool.h>
 
@@ -41,6 +42,12 @@ static void check_item(const struct import_item *it)
     FUZZ_CHECK(it->n_tags <= LIMIT_TAGS);
     for (size_t i = 0; i < it->n_tags; i++)
         FUZZ_CHECK(it->tags[i] != NULL && strlen(it->tags[i]) <= LIMIT_TAG_BYTES);
+    if (it->prov != NULL) { /* only an OK candidate keeps what a tlpmesh export said */
+        FUZZ_CHECK(it->status == IMPORT_OK);
+        FUZZ_CHECK(strlen(it->prov->origin_org) <= LIMIT_NAME_BYTES);
+        FUZZ_CHECK(it->prov->audience.n_communities <= LIMIT_AUDIENCE_COMMUNITIES);
+        FUZZ_CHECK(it->prov->audience.n_recipients <= LIMIT_AUDIENCE_RECIPIENTS);
+    }
     if (it->comment != NULL) {
         size_t len = strlen(it->comment);
         FUZZ_CHECK(len <= LIMIT_COMMENT_BYTES);

@@ -67,12 +67,15 @@ def init_node(tmp, name, org, network="test-mesh", listen=None):
 
 
 class NodeTest(unittest.TestCase):
-    """A test case that starts each test with a fresh temp dir holding one node "a" of CERT-A
-    (self.tmp, self.conf, self.pub) and removes it afterwards."""
+    """A test case that starts each test with a fresh temp dir holding one node "a" of ORG
+    (self.tmp, self.conf, self.pub) and removes it afterwards. A subclass whose assertions name
+    the organisation sets ORG."""
+
+    ORG = "CERT-A"
 
     def setUp(self):
         self.tmp = TempDir()
-        self.conf, self.pub = init_node(self.tmp, "a", "CERT-A")
+        self.conf, self.pub = init_node(self.tmp, "a", self.ORG)
 
     def tearDown(self):
         self.tmp.cleanup()

@@ -1,0 +1,309 @@
+/* export_lines.c - the line formats: Zeek intel, text, hosts, MISP CSV, Suricata datasets and
+ * rules, Suricata IP reputation (export.h, export_priv.h). */
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "node/formats/export_priv.h"
+#include "node/formats/timefmt.h"
+
+/* ---- shared line helpers ---- */
+
+static const char *zeek_type(const struct proto_indicator *in)
+{
+    switch (in->type) {
+    case PROTO_ITYPE_IP_SRC:
+    case PROTO_ITYPE_IP_DST: return strchr(in->value, '/') ? "Intel::SUBNET" : "Intel::ADDR";
+    case PROTO_ITYPE_DOMAIN:
+    case PROTO_ITYPE_HOSTNAME: return "Intel::DOMAIN";
+    case PROTO_ITYPE_URL: return "Intel::URL";
+    case PROTO_ITYPE_EMAIL_SRC:
+    case PROTO_ITYPE_EMAIL_DST: return "Intel::EMAIL";
+    case PROTO_ITYPE_FILENAME: return "Intel::FILE_NAME";
+    default: return "Intel::FILE_HASH";
+    }
+}
+
+/* MISP's default category of each type. */
+const char *export_misp_category(int itype)
+{
+    switch (itype) {
+    case PROTO_ITYPE_IP_SRC:
+    case PROTO_ITYPE_IP_DST:
+    case PROTO_ITYPE_DOMAIN:
+    case PROTO_ITYPE_HOSTNAME:
+    case PROTO_ITYPE_URL:
+    case PROTO_ITYPE_EMAIL_DST: return "Network activity";
+    default: return "Payload delivery";
+    }
+}
+
+/* A Zeek field: '-' for empty, tabs and line breaks as spaces (they would split the line). */
+static void zeek_field(FILE *out, const char *s, bool last)
+{
+    if (!*s)
+        fputc('-', out);
+    for (; *s; s++)
+        fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, out);
+    fputc(last ? '\n' : '\t', out);
+}
+
+static void csv_field(FILE *out, const char *s, bool last)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+    fputc(last ? '\n' : ',', out);
+}
+
+void export_tlp_tag(int tlp, char out[32])
+{
+    snprintf(out, 32, "tlp:%s", proto_tlp_name(tlp));
+}
+
+/* ---- zeek, text, hosts, csv ---- */
+
+static int zeek_header(struct walk *w)
+{
+    fputs("#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\tmeta.url\t"
+          "meta.do_notice\tmeta.if_in\n",
+          w->out);
+    return EXPORT_OK;
+}
+
+/* Zeek matches URLs as seen in HTTP, without the scheme. */
+static const char *zeek_indicator(const struct proto_indicator *in)
+{
+    if (in->type != PROTO_ITYPE_URL)
+        return in->value;
+    if (strncmp(in->value, "http://", 7) == 0)
+        return in->value + 7;
+    if (strncmp(in->value, "https://", 8) == 0)
+        return in->value + 8;
+    return in->value;
+}
+
+static int zeek_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
+                       const struct proto_record *r)
+{
+    const struct proto_indicator *in = &r->u.ind;
+    char source[8 + 2 * LIMIT_ID_BYTES + 1] = "tlpmesh:";
+    sodium_bin2hex(source + 8, 2 * LIMIT_ID_BYTES + 1, id, LIMIT_ID_BYTES);
+    char desc[16 + LIMIT_COMMENT_BYTES];
+    snprintf(desc, sizeof desc, "TLP:%s%s%s", proto_tlp_name(r->tlp), in->comment[0] ? " " : "",
+             in->comment);
+    for (char *c = desc; *c && c < desc + 16; c++) /* upper-case the level, as TLP labels read */
+        if (*c >= 'a' && *c <= 'z')
+            *c = (char)(*c - 'a' + 'A');
+        else if (*c == ' ')
+            break;
+    zeek_field(w->out, zeek_indicator(in), false);
+    zeek_field(w->out, zeek_type(in), false);
+    zeek_field(w->out, source, false);
+    zeek_field(w->out, desc, false);
+    zeek_field(w->out, "", false);
+    zeek_field(w->out, "T", false);
+    zeek_field(w->out, "", true);
+    return 1;
+}
+
+static int text_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
+                       const struct proto_record *r)
+{
+    (void)id;
+    fprintf(w->out, "%s\n", r->u.ind.value);
+    return 1;
+}
+
+static int hosts_header(struct walk *w)
+{
+    char t[TIMEFMT_RFC3339_LEN + 1];
+    timefmt_format(w->job->now_ms, t);
+    fprintf(w->out, "# Blocklist in the HOSTS format\n# Generated: %s\n", t);
+    return EXPORT_OK;
+}
+
+static int hosts_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
+                        const struct proto_record *r)
+{
+    (void)id;
+    fprintf(w->out, "0.0.0.0 %s\n", r->u.ind.value);
+    return 1;
+}
+
+static int csv_header(struct walk *w)
+{
+    fputs("uuid,event_id,category,type,value,comment,to_ids,date,object_relation,attribute_tag,"
+          "object_uuid,object_name,object_meta_category,origin_organisation,origin_key,record_id,"
+          "audience\n",
+          w->out);
+    return EXPORT_OK;
+}
+
+/* "tlp:amber,tag1,tag2": MISP's attribute_tag column. */
+static void tag_list(const struct proto_record *r, char *out, size_t cap)
+{
+    char tlp[32];
+    export_tlp_tag(r->tlp, tlp);
+    size_t n = (size_t)snprintf(out, cap, "%s", tlp);
+    for (size_t i = 0; i < r->u.ind.n_tags && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, ",%s", r->u.ind.tags[i]);
+}
+
+/* The last four columns: origin_organisation, origin_key, record_id, audience (JSON). */
+static int csv_provenance(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
+                          const struct proto_record *r)
+{
+    char hex[2 * LIMIT_ID_BYTES + 1], b64[LIMIT_PUBKEY_B64_LEN + 1];
+    sodium_bin2hex(hex, sizeof hex, id, LIMIT_ID_BYTES);
+    sodium_bin2base64(b64, sizeof b64, r->origin, LIMIT_KEY_BYTES, sodium_base64_VARIANT_ORIGINAL);
+    json_t *aud = export_audience_json(&r->audience);
+    char *txt = aud ? json_dumps(aud, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref(aud);
+    if (!txt)
+        return EXPORT_E_NOMEM;
+    csv_field(w->out, export_origin_org(w->job, r->origin), false);
+    csv_field(w->out, b64, false);
+    csv_field(w->out, hex, false);
+    csv_field(w->out, txt, true);
+    free(txt);
+    return 1;
+}
+
+static int csv_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
+                      const struct proto_record *r)
+{
+    const struct proto_indicator *in = &r->u.ind;
+    char uuid[UUID_TEXT], event[UUID_TEXT], date[24], tags[32 + LIMIT_TAGS * (LIMIT_TAG_BYTES + 1)];
+    export_uuid_text(id, uuid);
+    export_record_event_uuid(w->job, r, event); /* the misp-feed event that holds this record */
+    snprintf(date, sizeof date, "%" PRIu64, r->created_ms / 1000);
+    tag_list(r, tags, sizeof tags);
+    csv_field(w->out, uuid, false);
+    csv_field(w->out, event, false);
+    csv_field(w->out, export_misp_category(in->type), false);
+    csv_field(w->out, proto_itype_name(in->type), false);
+    csv_field(w->out, in->value, false);
+    csv_field(w->out, in->comment, false);
+    csv_field(w->out, "1", false);
+    csv_field(w->out, date, false);
+    for (int i = 0; i < 5; i++) /* object_relation .. object_meta_category */
+        csv_field(w->out, i == 1 ? tags : "", false);
+    return csv_provenance(w, id, r);
+}
+
+/* ---- suricata ---- */
+
+static int sur_b64_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
+                          const struct proto_record *r)
+{
+    (void)id;
+    char b64[B64_BYTES];
+    sodium_bin2base64(b64, sizeof b64, (const uint8_t *)r->u.ind.value, strlen(r->u.ind.value),
+                      sodium_base64_VARIANT_ORIGINAL);
+    fprintf(w->out, "%s\n", b64);
+    return 1;
+}
+
+/* Dataset type ip holds single addresses; a CIDR belongs to the iprep export. */
+static int sur_ip_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
+                         const struct proto_record *r)
+{
+    if (!strchr(r->u.ind.value, '/'))
+        return text_record(w, id, r);
+    w->left_why = "CIDR ranges: Suricata's ip dataset holds single addresses (export "
+                  "suricata-iprep for ranges)";
+    return 0;
+}
+
+static int sur_rules_header(struct walk *w)
+{
+    static const char rules[] =
+        "# tlpmesh sample rules for the dataset files in this directory (Suricata 7).\n"
+        "# Copy or include them with the .lst files beside them; reload rules (kill -USR2) after\n"
+        "# an export. urls.lst and emails.lst are for tools (suricatasc dataset-add) and custom\n"
+        "# rules: no single Suricata buffer holds a full URL or an e-mail address.\n"
+        "alert dns any any -> any any (msg:\"tlpmesh: DNS query for a listed domain\"; "
+        "dns.query; dataset:isset,tlpmesh-domains, type string, load domains.lst; "
+        "sid:9740001; rev:1;)\n"
+        "alert tls any any -> any any (msg:\"tlpmesh: TLS SNI of a listed domain\"; tls.sni; "
+        "dataset:isset,tlpmesh-domains, type string, load domains.lst; sid:9740002; rev:1;)\n"
+        "alert http any any -> any any (msg:\"tlpmesh: HTTP host of a listed domain\"; "
+        "http.host; dataset:isset,tlpmesh-domains, type string, load domains.lst; "
+        "sid:9740003; rev:1;)\n"
+        "alert ip any any -> any any (msg:\"tlpmesh: traffic to a listed address\"; ip.dst; "
+        "dataset:isset,tlpmesh-ips, type ip, load ip.lst; sid:9740004; rev:1;)\n"
+        "alert ip any any -> any any (msg:\"tlpmesh: traffic from a listed address\"; ip.src; "
+        "dataset:isset,tlpmesh-ips, type ip, load ip.lst; sid:9740005; rev:1;)\n"
+        "alert http any any -> any any (msg:\"tlpmesh: file with a listed name\"; file.name; "
+        "dataset:isset,tlpmesh-filenames, type string, load filenames.lst; sid:9740006; rev:1;)\n"
+        "alert http any any -> any any (msg:\"tlpmesh: file with a listed MD5\"; "
+        "filemd5:md5.lst; sid:9740007; rev:1;)\n"
+        "alert http any any -> any any (msg:\"tlpmesh: file with a listed SHA-1\"; "
+        "filesha1:sha1.lst; sid:9740008; rev:1;)\n"
+        "alert http any any -> any any (msg:\"tlpmesh: file with a listed SHA-256\"; "
+        "filesha256:sha256.lst; sid:9740009; rev:1;)\n";
+    fputs(rules, w->out);
+    return EXPORT_OK;
+}
+
+/* ---- suricata-iprep ---- */
+
+enum { IPREP_CAT_SRC = 1, IPREP_CAT_DST = 2 };
+
+static int iprep_categories(struct walk *w)
+{
+    fprintf(w->out, "%d,tlpmesh-src,tlpmesh ip-src indicators (sources of attacks)\n"
+                    "%d,tlpmesh-dst,tlpmesh ip-dst indicators (destinations: C2 and drop sites)\n",
+            IPREP_CAT_SRC, IPREP_CAT_DST);
+    return EXPORT_OK;
+}
+
+/* Suricata scores are 1..127: confidence 0..100 mapped onto them, 0 still listed at 1. */
+static int iprep_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
+                        const struct proto_record *r)
+{
+    (void)id;
+    const unsigned score = 1 + (unsigned)r->u.ind.confidence * 126 / 100;
+    assert(score >= 1 && score <= 127);
+    fprintf(w->out, "%s,%d,%u\n", r->u.ind.value,
+            r->u.ind.type == PROTO_ITYPE_IP_SRC ? IPREP_CAT_SRC : IPREP_CAT_DST, score);
+    return 1;
+}
+
+/* ---- the tables (export_priv.h: struct file_def) ---- */
+
+static const struct file_def f_zeek[] = {{NULL, ALL_TYPES, zeek_header, zeek_record, NULL, false}};
+static const struct file_def f_text[] = {{NULL, ALL_TYPES, NULL, text_record, NULL, false}};
+static const struct file_def f_hosts[] = {{NULL, NAME_TYPES, hosts_header, hosts_record, NULL,
+                                           false}};
+static const struct file_def f_csv[] = {{NULL, ALL_TYPES, csv_header, csv_record, NULL, false}};
+static const struct file_def f_suricata[] = {
+    {"ip.lst", IP_TYPES, NULL, sur_ip_record, NULL, false},
+    {"domains.lst", NAME_TYPES, NULL, sur_b64_record, NULL, false},
+    {"urls.lst", T(PROTO_ITYPE_URL), NULL, sur_b64_record, NULL, false},
+    {"emails.lst", EMAIL_TYPES, NULL, sur_b64_record, NULL, false},
+    {"filenames.lst", T(PROTO_ITYPE_FILENAME), NULL, sur_b64_record, NULL, false},
+    {"md5.lst", T(PROTO_ITYPE_MD5), NULL, text_record, NULL, false},
+    {"sha1.lst", T(PROTO_ITYPE_SHA1), NULL, text_record, NULL, false},
+    {"sha256.lst", T(PROTO_ITYPE_SHA256), NULL, text_record, NULL, false},
+    {"tlpmesh.rules", 0, sur_rules_header, NULL, NULL, false},
+};
+static const struct file_def f_iprep[] = {
+    {"categories.txt", 0, iprep_categories, NULL, NULL, false},
+    {"reputation.list", IP_TYPES, NULL, iprep_record, NULL, false},
+};
+
+const struct format_def export_format_zeek = FILES(f_zeek);
+const struct format_def export_format_text = FILES(f_text);
+const struct format_def export_format_hosts = FILES(f_hosts);
+const struct format_def export_format_csv = FILES(f_csv);
+const struct format_def export_format_suricata = FILES(f_suricata);
+const struct format_def export_format_iprep = FILES(f_iprep);
