@@ -6,14 +6,46 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 jobs=$(nproc)
 
+passed=0
+failed=0
+# run_ctest BUILD_DIR [ctest args...]: runs ctest, adds its counts to the totals, and stops the
+# script on a failure (after the totals line, so the last line still says how many passed).
+run_ctest() {
+  local dir=$1 log
+  shift
+  log=$(mktemp)
+  local rc=0
+  ctest --test-dir "$dir" --output-on-failure "$@" | tee "$log" || rc=$?
+  local line
+  line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -n1 || true)
+  rm -f "$log"
+  if [ -z "$line" ]; then
+    echo "test.sh: ctest in $dir printed no summary" >&2
+    rc=1
+  else
+    local f total
+    f=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$line")
+    total=$(sed -E 's/.* tests failed out of ([0-9]+).*/\1/' <<<"$line")
+    passed=$((passed + total - f))
+    failed=$((failed + f))
+  fi
+  if [ "$rc" -ne 0 ]; then
+    echo "total: $passed passed, $((failed > 0 ? failed : 1)) failed"
+    exit "$rc"
+  fi
+}
+
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
-ctest --test-dir build --output-on-failure -j"$jobs"
+run_ctest build -j"$jobs"
 
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTLPMESH_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
-ctest --test-dir build-asan --output-on-failure -j"$jobs"
+run_ctest build-asan -j"$jobs"
 
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTLPMESH_TSAN=ON >/dev/null
 cmake --build build-tsan -j"$jobs" --target test_simnet
-TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -R '^test_simnet$'
+TSAN_OPTIONS=halt_on_error=1 run_ctest build-tsan -R '^test_simnet$'
+
+# Every stage above: the normal build, ASan+UBSan, and test_simnet under TSan.
+echo "total: $passed passed, $failed failed"

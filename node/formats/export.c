@@ -1,4 +1,4 @@
-/* export.c - formats (contract in export.h; the parts in export_priv.h).
+/* export.c - formats (contract in export.h; the parts in export_int.h).
  *
  * Every file of every format is one row of a table: which indicator types go into it and three
  * optional steps (header, one per admitted record, footer). export_write() runs the gate once per
@@ -13,7 +13,7 @@
 
 #include <sodium.h>
 
-#include "node/formats/export_priv.h"
+#include "node/formats/export_int.h"
 
 static const char *const format_names[EXPORT_FORMAT_COUNT] = {
     [EXPORT_FMT_ZEEK] = "zeek",   [EXPORT_FMT_SURICATA] = "suricata",

@@ -1,5 +1,5 @@
 /* export_json.c - STIX 2.1 bundles, MISP feeds (events, hashes.csv with its MD5, manifest) and
- * the provenance objects of both (export.h, export_priv.h). */
+ * the provenance objects of both (export.h, export_int.h). */
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include <sodium.h>
 
-#include "node/formats/export_priv.h"
+#include "node/formats/export_int.h"
 #include "node/formats/timefmt.h"
 
 /* ---- MD5 (RFC 1321), only for MISP's hashes.csv: libsodium has none ---- */
@@ -500,7 +500,7 @@ static int misp_manifest(struct walk *w)
     return rc == 0 ? EXPORT_OK : EXPORT_E_IO;
 }
 
-/* ---- the tables (export_priv.h: struct file_def) ---- */
+/* ---- the tables (export_int.h: struct file_def) ---- */
 
 static const struct file_def f_stix[] = {{NULL, ALL_TYPES, stix_header, stix_record, json_footer,
                                           true}};

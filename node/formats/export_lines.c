@@ -1,5 +1,5 @@
 /* export_lines.c - the line formats: Zeek intel, text, hosts, MISP CSV, Suricata datasets and
- * rules, Suricata IP reputation (export.h, export_priv.h). */
+ * rules, Suricata IP reputation (export.h, export_int.h). */
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 
 #include <sodium.h>
 
-#include "node/formats/export_priv.h"
+#include "node/formats/export_int.h"
 #include "node/formats/timefmt.h"
 
 /* ---- shared line helpers ---- */
@@ -278,7 +278,7 @@ static int iprep_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
     return 1;
 }
 
-/* ---- the tables (export_priv.h: struct file_def) ---- */
+/* ---- the tables (export_int.h: struct file_def) ---- */
 
 static const struct file_def f_zeek[] = {{NULL, ALL_TYPES, zeek_header, zeek_record, NULL, false}};
 static const struct file_def f_text[] = {{NULL, ALL_TYPES, NULL, text_record, NULL, false}};

@@ -1,5 +1,5 @@
 /* import.c - MISP, MISP feed, STIX 2.1, CSV and text files -> indicator candidates (import.h):
- * the list, candidates, MISP's type map, files and feeds (the parts: import_priv.h). */
+ * the list, candidates, MISP's type map, files and feeds (the parts: import_int.h). */
 #include "node/formats/import.h"
 
 #include <assert.h>
@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "node/formats/import_priv.h"
+#include "node/formats/import_int.h"
 #include "proto/indicator.h"
 #include "proto/record.h"
 #include "proto/tlp.h"
@@ -87,7 +87,7 @@ void import_list_free(struct import_list *l)
     memset(l, 0, sizeof *l);
 }
 
-/* --- one parse (struct ctx, struct meta: import_priv.h) --- */
+/* --- one parse (struct ctx, struct meta: import_int.h) --- */
 
 int import_fail(struct ctx *c, int err, const char *fmt, ...)
 {

@@ -1,5 +1,5 @@
 /* import_json.c - MISP events (one, or MISP restSearch output), STIX 2.1 bundles and the
- * provenance of tlpmesh's own exports -> candidates (import.h, import_priv.h). */
+ * provenance of tlpmesh's own exports -> candidates (import.h, import_int.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 #include <sodium.h>
 
 #include "crypto/keys.h"
-#include "node/formats/import_priv.h"
+#include "node/formats/import_int.h"
 #include "node/formats/stixmap.h"
 #include "node/formats/timefmt.h"
 #include "proto/indicator.h"

@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "node/formats/import_priv.h"
+#include "node/formats/import_int.h"
 #include "node/formats/stixmap.h"
 #include "proto/indicator.h"
 

@@ -3,9 +3,9 @@
  * The shell (node/shell/run.c) fills a struct metrics_snapshot from the engine's stats, the store and,
  * once gossip exists, gossip's stats; metrics_render() turns it into the exposition text: for each
  * metric one "# HELP" and one "# TYPE" line, then its samples, all lines of a metric together,
- * label values escaped, "\n" line ends (interop.md §3.6). Names follow Prometheus practice:
- * prefix tlpmesh_, base units, counters end in _total. The metric set is documented in
- * docs/OPERATIONS.md "Metrics".
+ * label values escaped, "\n" line ends (the text exposition format 0.0.4). Names follow
+ * Prometheus practice: prefix tlpmesh_, base units, counters end in _total. The metric set is
+ * documented in docs/OPERATIONS.md "Metrics".
  *
  * tlpmesh_records{tlp} counts every stored record (all kinds, expired and revoked ones too) by
  * its TLP. Records are never deleted, so struct metrics_tlp_count keeps a running count and each

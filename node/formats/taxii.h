@@ -1,5 +1,5 @@
 /* taxii.h - a read-only TAXII 2.1 server as a pure request -> response function over the store
- * and the gate (docs/OPERATIONS.md "TAXII", interop.md §1). node/shell/http.c feeds it requests.
+ * and the gate (docs/OPERATIONS.md "TAXII 2.1"). node/shell/http.c feeds it requests.
  *
  * Resources (all GET; every URL ends in "/", a missing final "/" is tolerated):
  *   /taxii2/                                         discovery: one API root, /tlpmesh/

@@ -1,4 +1,4 @@
-/* export_priv.h - what the parts of the export module share (export.h is the contract):
+/* export_int.h - what the parts of the export module share (export.h is the contract):
  *   export.c        jobs, stats, ids, the walk (gate, filters, origins), directory files,
  *                   export_write;
  *   export_lines.c  the line formats: zeek, text, hosts, csv, suricata, suricata-iprep;
@@ -6,8 +6,8 @@
  * A format is a table of files (struct format_def); export_write walks the records once per
  * file and calls the file's steps. One struct walk per export_write call, owned by it.
  */
-#ifndef TLPMESH_NODE_EXPORT_PRIV_H
-#define TLPMESH_NODE_EXPORT_PRIV_H
+#ifndef TLPMESH_NODE_EXPORT_INT_H
+#define TLPMESH_NODE_EXPORT_INT_H
 
 #include <jansson.h>
 

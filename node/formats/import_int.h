@@ -1,4 +1,4 @@
-/* import_priv.h - what the parts of the import module share (import.h is the contract):
+/* import_int.h - what the parts of the import module share (import.h is the contract):
  *   import.c        the list, candidates (normalise, comments, tags), MISP's type map, files,
  *                   MISP feeds, the entry points;
  *   import_json.c   MISP events (and restSearch output), STIX bundles, tlpmesh provenance;
@@ -6,8 +6,8 @@
  * One parse owns one struct ctx; the first error sticks (import_fail) and the entry point then
  * drops what that parse appended. struct meta points into the parsed input: valid while it is.
  */
-#ifndef TLPMESH_NODE_IMPORT_PRIV_H
-#define TLPMESH_NODE_IMPORT_PRIV_H
+#ifndef TLPMESH_NODE_IMPORT_INT_H
+#define TLPMESH_NODE_IMPORT_INT_H
 
 #include <jansson.h>
 

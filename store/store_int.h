@@ -1,0 +1,99 @@
+/* store_int.h - what the parts of the LMDB store share; private to store/store*.c.
+ *
+ * store.h is the module's contract and describes the on-disk format. The implementation is split
+ * by concern:
+ *   store.c       strerror, transactions (with map resizing), open and close
+ *   store_put.c   put batches and the record indexes they write; pruning expired indicators
+ *   store_read.c  lookups and iteration, revocations, the small key/value state, statistics
+ * Every function below runs inside a transaction the caller holds, except store_run_read and
+ * store_run_write, which make one.
+ */
+#ifndef TLPMESH_STORE_STORE_INT_H
+#define TLPMESH_STORE_STORE_INT_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+enum db_index {
+    DB_RECORDS, DB_BYVALUE, DB_BYTIME, DB_SEQ, DB_REVOKED, DB_META, DB_PEERS, DB_SIGHTED,
+    DB_ROSTERS, DB_EXPIRY, DB_N
+};
+
+#define META_SCHEMA "store.schema"
+#define META_NEXT_SEQ "store.next_seq"
+#define META_RESERVED_PREFIX "store."
+
+enum {
+    SEQ_BYTES = 8,
+    SEQ_VAL_BYTES = LIMIT_ID_BYTES + 8,           /* id || added_us BE */
+    SEQ_PRUNED_BYTES = 8,                         /* added_us BE: the record was pruned */
+    VALUE_KEY_BYTES = 1 + 32,                     /* itype || BLAKE2b-256(value) */
+    TIME_KEY_BYTES = 8 + LIMIT_ID_BYTES,          /* created_ms BE || id */
+    REVOKED_VAL_BYTES = LIMIT_KEY_BYTES + LIMIT_ID_BYTES, /* origin || revocation id */
+    EXPIRY_KEY_BYTES = 8 + LIMIT_ID_BYTES,        /* valid_until_ms BE || id */
+    EXPIRY_VAL_BYTES = 8 + VALUE_KEY_BYTES,       /* created_ms BE || byvalue key */
+    SIGNED_MAX = LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES,
+};
+
+struct store {
+    MDB_env *env;
+    MDB_dbi dbi[DB_N];
+    bool read_only;
+    /* mdb_env_set_mapsize needs no live transaction in this process: every transaction holds
+     * this lock shared, a resize holds it exclusive. */
+    pthread_rwlock_t resize_lock;
+};
+
+typedef int (*txn_fn)(struct store *s, MDB_txn *txn, void *ctx);
+
+static inline int map_err(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS: return STORE_OK;
+    case MDB_NOTFOUND: return STORE_E_NOTFOUND;
+    case MDB_MAP_FULL: return STORE_E_MAPFULL;
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INCOMPATIBLE:
+    case MDB_BAD_VALSIZE: return STORE_E_CORRUPT;
+    default: return STORE_E_IO;
+    }
+}
+
+static inline void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static inline uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Run fn in one read transaction / one write transaction that commits (store.c). A write is
+ * retried on a doubled map when it fills: fn must be repeatable. */
+int store_run_read(struct store *s, txn_fn fn, void *ctx);
+int store_run_write(struct store *s, txn_fn fn, void *ctx);
+
+/* The byvalue key of an indicator value: itype || BLAKE2b-256(value) (store_put.c). */
+void store_value_key(uint8_t key[VALUE_KEY_BYTES], int itype, const char *value, size_t len);
+/* origin's revocation of target; its id to rev_id unless NULL. STORE_E_NOTFOUND if none. */
+int store_find_revocation(struct store *s, MDB_txn *txn, const uint8_t target[LIMIT_ID_BYTES],
+                          const uint8_t origin[LIMIT_KEY_BYTES], uint8_t *rev_id);
+/* The arrival time recorded with seq (store_put.c). */
+int store_seq_added(struct store *s, MDB_txn *txn, uint64_t seq, uint64_t *added_us);
+/* The next seq to hand out, from the meta table (store_put.c). */
+int store_meta_next_seq(struct store *s, MDB_txn *txn, uint64_t *next_seq);
+
+#endif

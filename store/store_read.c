@@ -1,0 +1,440 @@
+/* store_read.c - LMDB record store: lookups and iteration, revocations, the small key/value
+ * state, statistics. Contract: store.h; shared parts: store_int.h. */
+#include "store/store_int.h"
+
+#include <assert.h>
+#include <string.h>
+
+/* --- reading --- */
+
+/* Hands the stored record id to cb; an index entry without its record is corruption. */
+static int emit(struct store *s, MDB_txn *txn, const uint8_t *id, store_record_cb cb, void *ctx)
+{
+    MDB_val k = {LIMIT_ID_BYTES, (void *)id}, v;
+    int rc = mdb_get(txn, s->dbi[DB_RECORDS], &k, &v);
+    if (rc == MDB_NOTFOUND || (rc == MDB_SUCCESS && v.mv_size <= SEQ_BYTES + LIMIT_SIG_BYTES))
+        return STORE_E_CORRUPT;
+    if (rc != MDB_SUCCESS)
+        return map_err(rc);
+    const uint8_t *p = v.mv_data;
+    return cb(id, p + SEQ_BYTES, v.mv_size - SEQ_BYTES, get_be64(p), ctx);
+}
+
+struct copy_out {
+    const void *key;
+    size_t key_len;
+    size_t skip; /* leading bytes of the stored value not handed out (the seq of a record) */
+    uint8_t *buf;
+    size_t cap;
+    size_t *len;
+    uint64_t *seq;
+    enum db_index db;
+};
+
+static int copy_txn(struct store *s, MDB_txn *txn, void *ctx)
+{
+    struct copy_out *co = ctx;
+    assert(co->len != NULL && (co->buf != NULL || co->cap == 0));
+    MDB_val k = {co->key_len, (void *)co->key}, v;
+    int rc = mdb_get(txn, s->dbi[co->db], &k, &v);
+    if (rc != MDB_SUCCESS)
+        return map_err(rc);
+    if (v.mv_size < co->skip)
+        return STORE_E_CORRUPT;
+    size_t len = v.mv_size - co->skip;
+    *co->len = len;
+    if (co->seq != NULL)
+        *co->seq = get_be64(v.mv_data);
+    if (len > co->cap)
+        return STORE_E_NOSPACE;
+    memcpy(co->buf, (const uint8_t *)v.mv_data + co->skip, len);
+    return STORE_OK;
+}
+
+static int has_txn(struct store *s, MDB_txn *txn, void *ctx)
+{
+    MDB_val k = {LIMIT_ID_BYTES, ctx}, v;
+    int rc = mdb_get(txn, s->dbi[DB_RECORDS], &k, &v);
+    return rc == MDB_SUCCESS ? 1 : rc == MDB_NOTFOUND ? 0 : map_err(rc);
+}
+
+int store_has(struct store *s, const uint8_t id[LIMIT_ID_BYTES])
+{
+    assert(s != NULL && id != NULL);
+    return store_run_read(s, has_txn, (void *)id);
+}
+
+int store_get(struct store *s, const uint8_t id[LIMIT_ID_BYTES], uint8_t *buf, size_t cap,
+              size_t *len, uint64_t *seq)
+{
+    assert(s != NULL && id != NULL && len != NULL && (buf != NULL || cap == 0));
+    struct copy_out co = {id, LIMIT_ID_BYTES, SEQ_BYTES, buf, cap, len, seq, DB_RECORDS};
+    return store_run_read(s, copy_txn, &co);
+}
+
+enum scan_kind {
+    SCAN_VALUE, SCAN_SEQ, SCAN_TIME, SCAN_SIGHTED, SCAN_ROSTER_OWNER, SCAN_ROSTERS, SCAN_PREFIX
+};
+
+struct scan {
+    enum scan_kind kind;
+    uint8_t start[TIME_KEY_BYTES]; /* first key: value key, seq key or time key */
+    size_t start_len;
+    uint64_t to_ms; /* SCAN_TIME: exclusive end */
+    size_t prefix_len; /* SCAN_PREFIX: ids must start with start[0..prefix_len) */
+    store_record_cb cb;
+    void *ctx;
+};
+
+/* The record id an index entry names, or NULL when the entry is past the scan's end. */
+static const uint8_t *scan_id(const struct scan *sc, const MDB_val *k, const MDB_val *v)
+{
+    switch (sc->kind) {
+    case SCAN_SEQ:
+        return v->mv_size == LIMIT_ID_BYTES || v->mv_size == SEQ_VAL_BYTES ? v->mv_data : NULL;
+    case SCAN_VALUE:
+    case SCAN_SIGHTED:
+    case SCAN_ROSTER_OWNER:
+    case SCAN_ROSTERS: return v->mv_size == LIMIT_ID_BYTES ? v->mv_data : NULL;
+    case SCAN_TIME:
+        if (k->mv_size != TIME_KEY_BYTES || get_be64(k->mv_data) >= sc->to_ms)
+            return NULL;
+        return (const uint8_t *)k->mv_data + 8;
+    case SCAN_PREFIX:
+        if (k->mv_size != LIMIT_ID_BYTES || memcmp(k->mv_data, sc->start, sc->prefix_len) != 0)
+            return NULL;
+        return k->mv_data;
+    }
+    return NULL;
+}
+
+/* One cursor walk from sc->start; every step visits a distinct entry, so the walk is bounded by
+ * the size of the snapshot. */
+static int scan_txn(struct store *s, MDB_txn *txn, void *ctx)
+{
+    struct scan *sc = ctx;
+    assert(sc->cb != NULL && sc->start_len <= sizeof sc->start);
+    static const enum db_index dbs[] = {
+        [SCAN_VALUE] = DB_BYVALUE,   [SCAN_SEQ] = DB_SEQ,
+        [SCAN_TIME] = DB_BYTIME,     [SCAN_SIGHTED] = DB_SIGHTED,
+        [SCAN_ROSTER_OWNER] = DB_ROSTERS, [SCAN_ROSTERS] = DB_ROSTERS,
+        [SCAN_PREFIX] = DB_RECORDS,
+    };
+    /* Index lookups walk the duplicates of one key; the others walk on from a start key. */
+    const bool one_key = sc->kind == SCAN_VALUE || sc->kind == SCAN_SIGHTED ||
+                         sc->kind == SCAN_ROSTER_OWNER;
+    MDB_cursor *c = NULL;
+    int rc = mdb_cursor_open(txn, s->dbi[dbs[sc->kind]], &c);
+    if (rc != MDB_SUCCESS)
+        return map_err(rc);
+    MDB_val k = {sc->start_len, sc->start}, v;
+    MDB_cursor_op first = one_key ? MDB_SET_KEY : MDB_SET_RANGE;
+    MDB_cursor_op next = one_key ? MDB_NEXT_DUP : MDB_NEXT;
+    int err = STORE_OK;
+    for (rc = mdb_cursor_get(c, &k, &v, first); rc == MDB_SUCCESS && err == STORE_OK;
+         rc = mdb_cursor_get(c, &k, &v, next)) {
+        if (sc->kind == SCAN_SEQ && v.mv_size == SEQ_PRUNED_BYTES)
+            continue;
+        const uint8_t *id = scan_id(sc, &k, &v);
+        if (id == NULL)
+            break;
+        err = emit(s, txn, id, sc->cb, sc->ctx);
+    }
+    mdb_cursor_close(c);
+    if (err != STORE_OK)
+        return err;
+    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? STORE_OK : map_err(rc);
+}
+
+int store_find_value(struct store *s, int itype, const char *value, store_record_cb cb,
+                     void *ctx)
+{
+    assert(s != NULL && cb != NULL);
+    if (value == NULL || itype <= 0 || itype >= PROTO_ITYPE_END)
+        return STORE_E_INVAL;
+    size_t len = strnlen(value, LIMIT_VALUE_BYTES + 1);
+    if (len > LIMIT_VALUE_BYTES)
+        return STORE_E_INVAL;
+    struct scan sc = {.kind = SCAN_VALUE, .start_len = VALUE_KEY_BYTES, .cb = cb, .ctx = ctx};
+    store_value_key(sc.start, itype, value, len);
+    return store_run_read(s, scan_txn, &sc);
+}
+
+int store_find_prefix(struct store *s, const uint8_t *prefix, size_t prefix_len,
+                      store_record_cb cb, void *ctx)
+{
+    assert(s != NULL && cb != NULL);
+    if (prefix == NULL || prefix_len == 0 || prefix_len > LIMIT_ID_BYTES)
+        return STORE_E_INVAL;
+    /* The rest of the start key stays zero: the smallest id with this prefix. */
+    struct scan sc = {.kind = SCAN_PREFIX, .start_len = LIMIT_ID_BYTES,
+                      .prefix_len = prefix_len, .cb = cb, .ctx = ctx};
+    memcpy(sc.start, prefix, prefix_len);
+    return store_run_read(s, scan_txn, &sc);
+}
+
+int store_iter_seq(struct store *s, uint64_t since_seq, store_record_cb cb, void *ctx)
+{
+    assert(s != NULL && cb != NULL);
+    if (since_seq == UINT64_MAX)
+        return STORE_OK;
+    struct scan sc = {.kind = SCAN_SEQ, .start_len = SEQ_BYTES, .cb = cb, .ctx = ctx};
+    put_be64(sc.start, since_seq + 1);
+    return store_run_read(s, scan_txn, &sc);
+}
+
+struct added_walk {
+    uint64_t since_seq;
+    store_added_cb cb;
+    void *ctx;
+};
+
+/* Walks the seq index from since_seq + 1; each step visits a distinct entry of the snapshot. */
+static int added_txn(struct store *s, MDB_txn *txn, void *ctx)
+{
+    struct added_walk *aw = ctx;
+    assert(aw->cb != NULL && aw->since_seq < UINT64_MAX);
+    MDB_cursor *c = NULL;
+    int rc = mdb_cursor_open(txn, s->dbi[DB_SEQ], &c);
+    if (rc != MDB_SUCCESS)
+        return map_err(rc);
+    uint8_t start[SEQ_BYTES];
+    put_be64(start, aw->since_seq + 1);
+    MDB_val k = {sizeof start, start}, v;
+    int err = STORE_OK;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS && err == STORE_OK;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size == SEQ_BYTES && v.mv_size == SEQ_PRUNED_BYTES)
+            continue;
+        if (k.mv_size != SEQ_BYTES ||
+            (v.mv_size != LIMIT_ID_BYTES && v.mv_size != SEQ_VAL_BYTES)) {
+            err = STORE_E_CORRUPT;
+            break;
+        }
+        const uint8_t *id = v.mv_data;
+        const uint64_t added = v.mv_size == SEQ_VAL_BYTES ? get_be64(id + LIMIT_ID_BYTES) : 0;
+        MDB_val rk = {LIMIT_ID_BYTES, (void *)id}, rv;
+        rc = mdb_get(txn, s->dbi[DB_RECORDS], &rk, &rv);
+        if (rc != MDB_SUCCESS || rv.mv_size <= SEQ_BYTES + LIMIT_SIG_BYTES) {
+            err = rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? STORE_E_CORRUPT : map_err(rc);
+            break;
+        }
+        const uint8_t *p = rv.mv_data;
+        err = aw->cb(id, p + SEQ_BYTES, rv.mv_size - SEQ_BYTES, get_be64(k.mv_data), added,
+                     aw->ctx);
+    }
+    mdb_cursor_close(c);
+    if (err != STORE_OK)
+        return err;
+    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? STORE_OK : map_err(rc);
+}
+
+int store_iter_added(struct store *s, uint64_t since_seq, store_added_cb cb, void *ctx)
+{
+    assert(s != NULL && cb != NULL);
+    if (since_seq == UINT64_MAX)
+        return STORE_OK;
+    struct added_walk aw = {since_seq, cb, ctx};
+    return store_run_read(s, added_txn, &aw);
+}
+
+struct seq_at {
+    uint64_t t_us;
+    uint64_t *seq;
+};
+
+/* Arrival times increase with seq: bisect [0, last seq] for the last one at or before t_us. */
+static int seq_at_txn(struct store *s, MDB_txn *txn, void *ctx)
+{
+    struct seq_at *sa = ctx;
+    uint64_t next_seq = 0;
+    int err = store_meta_next_seq(s, txn, &next_seq);
+    uint64_t lo = 0, hi = next_seq - 1; /* invariant: answer in [lo, hi] */
+    for (unsigned i = 0; err == STORE_OK && lo < hi && i < 64; i++) {
+        const uint64_t mid = lo + (hi - lo + 1) / 2;
+        uint64_t added = 0;
+        err = store_seq_added(s, txn, mid, &added);
+        if (added <= sa->t_us)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    if (err == STORE_OK)
+        *sa->seq = lo;
+    return err;
+}
+
+int store_seq_at_time(struct store *s, uint64_t t_us, uint64_t *seq)
+{
+    assert(s != NULL && seq != NULL);
+    struct seq_at sa = {t_us, seq};
+    return store_run_read(s, seq_at_txn, &sa);
+}
+
+int store_iter_time(struct store *s, uint64_t from_ms, uint64_t to_ms, store_record_cb cb,
+                    void *ctx)
+{
+    assert(s != NULL && cb != NULL);
+    if (from_ms >= to_ms)
+        return STORE_OK;
+    struct scan sc = {.kind = SCAN_TIME, .start_len = TIME_KEY_BYTES, .to_ms = to_ms,
+                      .cb = cb, .ctx = ctx};
+    put_be64(sc.start, from_ms); /* id part stays zero: the first id at from_ms */
+    return store_run_read(s, scan_txn, &sc);
+}
+
+int store_iter_sightings(struct store *s, const uint8_t target[LIMIT_ID_BYTES],
+                         store_record_cb cb, void *ctx)
+{
+    assert(s != NULL && target != NULL && cb != NULL);
+    struct scan sc = {.kind = SCAN_SIGHTED, .start_len = LIMIT_ID_BYTES, .cb = cb, .ctx = ctx};
+    memcpy(sc.start, target, LIMIT_ID_BYTES);
+    return store_run_read(s, scan_txn, &sc);
+}
+
+int store_iter_rosters(struct store *s, const uint8_t *owner, store_record_cb cb, void *ctx)
+{
+    assert(s != NULL && cb != NULL);
+    /* All rosters: from the smallest owner key on. */
+    struct scan sc = {.kind = owner != NULL ? SCAN_ROSTER_OWNER : SCAN_ROSTERS,
+                      .start_len = LIMIT_KEY_BYTES, .cb = cb, .ctx = ctx};
+    if (owner != NULL)
+        memcpy(sc.start, owner, LIMIT_KEY_BYTES);
+    return store_run_read(s, scan_txn, &sc);
+}
+
+/* --- revocations --- */
+
+struct revq {
+    const uint8_t *target;
+    const uint8_t *origin;
+    uint8_t *rev_id;
+};
+
+static int revq_txn(struct store *s, MDB_txn *txn, void *ctx)
+{
+    struct revq *q = ctx;
+    return store_find_revocation(s, txn, q->target, q->origin, q->rev_id);
+}
+
+int store_revocation_for(struct store *s, const uint8_t target[LIMIT_ID_BYTES],
+                         const uint8_t target_origin[LIMIT_KEY_BYTES],
+                         uint8_t rev_id[LIMIT_ID_BYTES])
+{
+    assert(s != NULL && target != NULL && target_origin != NULL && rev_id != NULL);
+    struct revq q = {target, target_origin, rev_id};
+    return store_run_read(s, revq_txn, &q);
+}
+
+int store_is_revoked(struct store *s, const uint8_t target[LIMIT_ID_BYTES],
+                     const uint8_t target_origin[LIMIT_KEY_BYTES])
+{
+    assert(s != NULL && target != NULL && target_origin != NULL);
+    struct revq q = {target, target_origin, NULL};
+    int err = store_run_read(s, revq_txn, &q);
+    return err == STORE_OK ? 1 : err == STORE_E_NOTFOUND ? 0 : err;
+}
+
+/* --- small key/value state --- */
+
+struct kv_put {
+    enum db_index db;
+    MDB_val k, v;
+};
+
+static int kv_put_txn(struct store *s, MDB_txn *txn, void *ctx)
+{
+    struct kv_put *p = ctx;
+    MDB_val v = p->v; /* mdb_put may rewrite v; keep the request repeatable */
+    return map_err(mdb_put(txn, s->dbi[p->db], &p->k, &v, 0));
+}
+
+static int kv_put(struct store *s, enum db_index db, const void *key, size_t key_len,
+                  const uint8_t *val, size_t len)
+{
+    struct kv_put p = {db, {key_len, (void *)key}, {len, (void *)val}};
+    return store_run_write(s, kv_put_txn, &p);
+}
+
+static int kv_get(struct store *s, enum db_index db, const void *key, size_t key_len,
+                  uint8_t *buf, size_t cap, size_t *len)
+{
+    struct copy_out co = {key, key_len, 0, buf, cap, len, NULL, db};
+    return store_run_read(s, copy_txn, &co);
+}
+
+int store_peer_get(struct store *s, const uint8_t peer[LIMIT_KEY_BYTES], uint8_t *buf,
+                   size_t cap, size_t *len)
+{
+    assert(s != NULL && peer != NULL && len != NULL && (buf != NULL || cap == 0));
+    return kv_get(s, DB_PEERS, peer, LIMIT_KEY_BYTES, buf, cap, len);
+}
+
+int store_peer_put(struct store *s, const uint8_t peer[LIMIT_KEY_BYTES], const uint8_t *blob,
+                   size_t len)
+{
+    assert(s != NULL && peer != NULL);
+    if ((blob == NULL && len != 0) || len > LIMIT_STORE_PEER_BLOB_BYTES)
+        return STORE_E_INVAL;
+    return kv_put(s, DB_PEERS, peer, LIMIT_KEY_BYTES, blob, len);
+}
+
+/* Length of a caller's meta key, or 0 if it is empty, too long or reserved. */
+static size_t meta_key_len(const char *key)
+{
+    if (key == NULL)
+        return 0;
+    size_t len = strnlen(key, LIMIT_STORE_META_KEY_BYTES + 1);
+    if (len > LIMIT_STORE_META_KEY_BYTES ||
+        strncmp(key, META_RESERVED_PREFIX, sizeof META_RESERVED_PREFIX - 1) == 0)
+        return 0;
+    return len;
+}
+
+int store_meta_get(struct store *s, const char *key, uint8_t *buf, size_t cap, size_t *len)
+{
+    assert(s != NULL && len != NULL && (buf != NULL || cap == 0));
+    size_t key_len = meta_key_len(key);
+    if (key_len == 0)
+        return STORE_E_INVAL;
+    return kv_get(s, DB_META, key, key_len, buf, cap, len);
+}
+
+int store_meta_put(struct store *s, const char *key, const uint8_t *value, size_t len)
+{
+    assert(s != NULL);
+    size_t key_len = meta_key_len(key);
+    if (key_len == 0 || (value == NULL && len != 0) || len > LIMIT_STORE_META_VALUE_BYTES)
+        return STORE_E_INVAL;
+    return kv_put(s, DB_META, key, key_len, value, len);
+}
+
+/* --- statistics --- */
+
+static int stats_txn(struct store *s, MDB_txn *txn, void *ctx)
+{
+    struct store_stats *st = ctx;
+    MDB_stat ms;
+    MDB_envinfo info;
+    uint64_t next_seq = 0;
+    int rc = mdb_stat(txn, s->dbi[DB_RECORDS], &ms);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_info(s->env, &info);
+    if (rc != MDB_SUCCESS)
+        return map_err(rc);
+    int err = store_meta_next_seq(s, txn, &next_seq);
+    if (err != STORE_OK)
+        return err;
+    st->records = ms.ms_entries;
+    st->last_seq = next_seq - 1;
+    st->map_bytes = info.me_mapsize;
+    st->used_bytes = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+    return STORE_OK;
+}
+
+int store_stats(struct store *s, struct store_stats *st)
+{
+    assert(s != NULL && st != NULL);
+    memset(st, 0, sizeof *st);
+    return store_run_read(s, stats_txn, st);
+}
