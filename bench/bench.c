@@ -23,6 +23,7 @@
 enum {
     DEFAULT_RECORDS = 100000,
     DEFAULT_PEERS = 8,        /* the simnet degree of docs/PERFORMANCE.md */
+    DEFAULT_CIDR_RANGES = 1000000, /* issue 11: query's range lookup with a million ranges */
     VERIFY_SAMPLE = 50000,    /* records timed for the raw verify rates: ~2-4 s each */
     MAX_THREADS = 64,
     MAX_RECON_SIZES = 8,
@@ -33,7 +34,7 @@ enum {
 static const char record_context[] = "tlpmesh-record-v1";
 
 struct opts {
-    size_t records, peers, n_recon;
+    size_t records, peers, n_recon, cidr_ranges;
     size_t recon[MAX_RECON_SIZES];
     const char *dir;
     bool verbose;
@@ -314,7 +315,7 @@ static int parse_size(const char *s, size_t lo, size_t hi, size_t *out)
 static int parse(int argc, char **argv, struct opts *o)
 {
     *o = (struct opts){.records = DEFAULT_RECORDS, .peers = DEFAULT_PEERS, .n_recon = 2,
-                       .recon = {100000, 1000000}};
+                       .recon = {100000, 1000000}, .cidr_ranges = DEFAULT_CIDR_RANGES};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = 0;
@@ -328,6 +329,8 @@ static int parse(int argc, char **argv, struct opts *o)
             rc = parse_size(v, 1000, (size_t)1 << 24, &o->records);
         else if (strcmp(a, "--peers") == 0)
             rc = parse_size(v, 0, LIMIT_PEERS - 1, &o->peers);
+        else if (strcmp(a, "--cidr-ranges") == 0)
+            rc = parse_size(v, 0, (size_t)1 << 24, &o->cidr_ranges);
         else if (strcmp(a, "--recon-sizes") == 0)
             rc = parse_sizes(v, o);
         else if (strcmp(a, "--dir") == 0)
@@ -349,14 +352,16 @@ static void usage(void)
             "usage: tlpmesh-bench [--records N (1000..16777216, default %d)] [--peers K (sessions "
             "besides the sender, default %d)]\n"
             "                     [--recon-sizes N,N... (default 100000,1000000; 0 sizes: none)] "
-            "[--dir DIR] [--verbose]\n",
-            DEFAULT_RECORDS, DEFAULT_PEERS);
+            "[--dir DIR] [--verbose]\n"
+            "                     [--cidr-ranges N (stored ranges for the query row, default "
+            "%d; 0: no row)]\n",
+            DEFAULT_RECORDS, DEFAULT_PEERS, DEFAULT_CIDR_RANGES);
 }
 
 /* --- main --- */
 
 struct figures {
-    double verify, verify_par, decode, put, has;
+    double verify, verify_par, decode, put, has, cidr, cidr_hits;
     struct bench_ingest_result ing;
 };
 
@@ -379,6 +384,16 @@ static int measure(const struct opts *o, const char *dir, const struct bench_cor
         fprintf(stderr, "tlpmesh-bench: store put or lookup failed\n");
         return -1;
     }
+    if (o->cidr_ranges > 0) {
+        if ((st = open_store(dir, "cidr")) == NULL)
+            return -1;
+        const uint64_t base_ms = c->rec[c->n - 1].created_ms + 1;
+        const int rc = bench_cidr(st, o->cidr_ranges, base_ms, &f->cidr, &f->cidr_hits);
+        store_close(st);
+        remove_store(dir, "cidr");
+        if (rc != 0)
+            return -1;
+    }
     char ingest_dir[LIMIT_PATH_BYTES];
     snprintf(ingest_dir, sizeof ingest_dir, "%s/ingest", dir);
     struct bench_ingest_opts io = {.dir = ingest_dir, .peers = o->peers, .verbose = o->verbose};
@@ -391,7 +406,10 @@ static void print_table(const struct opts *o, const struct bench_corpus *c,
                         const struct figures *f)
 {
     const unsigned cores = n_cores();
-    char ingest_note[96], dup_note[64], par_note[64], put_big[48];
+    char ingest_note[96], dup_note[64], par_note[64], put_big[48], cidr_fig[48], cidr_note[64];
+    snprintf(cidr_fig, sizeof cidr_fig, "query: ranges containing an IP, %zu", o->cidr_ranges);
+    snprintf(cidr_note, sizeof cidr_note, "%.2f ranges found per query; 64 key lookups",
+             f->cidr_hits);
     snprintf(put_big, sizeof put_big, "store put, batches of %d", (int)LIMIT_STORE_BATCH);
     snprintf(par_note, sizeof par_note, "%.2f x cores x verify", f->verify_par / f->verify / cores);
     snprintf(ingest_note, sizeof ingest_note, "%.2f x cores x verify; CPU %.0f%% of %u cores",
@@ -407,6 +425,7 @@ static void print_table(const struct opts *o, const struct bench_corpus *c,
         {"store id lookup (dedupe path)", f->has, 0, NULL},
         {"gossip ingest of new records", f->ing.ingest_rate, 0.8 * cores, ingest_note},
         {"gossip drop of known records", f->ing.dup_rate, 20, dup_note},
+        {cidr_fig, f->cidr, 0, o->cidr_ranges ? cidr_note : "not measured (--cidr-ranges 0)"},
     };
     printf("tlpmesh-bench: %zu records of ~%zu bytes, %u cores, %zu peers up, RECORDS messages "
            "of %zu records\n",

@@ -49,4 +49,10 @@ int bench_ingest(const struct bench_corpus *c, const struct bench_ingest_opts *o
  * for each n in ns and d in ds: prints one table. Returns 0, or -1 after printing why. */
 int bench_recon(const size_t *ns, size_t n_ns, const size_t *ds, size_t n_ds);
 
+/* Stores n CIDR ranges (/16 to /32, spread over IPv4) in st, then times store_find_covering
+ * for many addresses: *rate queries/s, *hits the ranges found per query. 0, or -1 after
+ * printing why (cidrbench.c). */
+struct store;
+int bench_cidr(struct store *st, size_t n, uint64_t base_ms, double *rate, double *hits);
+
 #endif

@@ -240,6 +240,17 @@ static void put_ip(struct sbuf *sb, const uint8_t addr[16], unsigned bits)
     sb_put(sb, text, strlen(text));
 }
 
+/* The normal form of a network: the address, and "/prefix" unless it is a single host. */
+static void put_net(struct sbuf *sb, const uint8_t addr[16], unsigned bits, unsigned prefix)
+{
+    put_ip(sb, addr, bits);
+    if (prefix < bits) {
+        char p[12];
+        int n = snprintf(p, sizeof p, "/%u", prefix);
+        sb_put(sb, p, (size_t)n);
+    }
+}
+
 /* Decimal prefix length 0..max without leading zeros; -1 if not one. */
 static int parse_prefix(const char *s, size_t len, unsigned max)
 {
@@ -299,13 +310,27 @@ static int norm_ip(int itype, const char *in, size_t len, struct sbuf *sb, char 
                     net, prefix);
     }
     (void)unmap_ipv4(addr, &bits, &prefix);
-    put_ip(sb, addr, bits);
-    if (prefix < bits) {
-        char p[8];
-        int n = snprintf(p, sizeof p, "/%u", prefix);
-        sb_put(sb, p, (size_t)n);
-    }
+    put_net(sb, addr, bits, prefix);
     return PROTO_OK;
+}
+
+int proto_ip_network(const char *ip, unsigned prefix, char *out, size_t cap)
+{
+    assert(ip != NULL && out != NULL && cap > 0);
+    uint8_t addr[16] = {0};
+    unsigned bits = 0;
+    if (parse_ip(ip, strlen(ip), addr, &bits) != IP_OK || prefix > bits)
+        return PROTO_E_VALUE;
+    unsigned ignored = bits;
+    if (unmap_ipv4(addr, &bits, &ignored)) /* as norm_ip: a mapped address is IPv4 */
+        return PROTO_E_VALUE;
+    (void)clear_host_bits(addr, bits, prefix);
+    struct sbuf sb = {out, cap, 0, false};
+    put_net(&sb, addr, bits, prefix);
+    if (sb.over)
+        return PROTO_E_NOSPACE;
+    out[sb.len] = '\0';
+    return (int)bits;
 }
 
 /* --- domain names --- */

@@ -41,6 +41,14 @@ const char *proto_itype_name(int itype);
 int proto_indicator_normalise(int itype, const char *in, char *out, size_t cap, char *why,
                               size_t why_len);
 
+/* The normal form (as proto_indicator_normalise writes it) of the network of prefix bits that
+ * contains the address ip (an ip-src/ip-dst normal form without a prefix): "198.51.100.0/24",
+ * "2001:db8::/32", or ip itself when prefix is its full length. Returns the address length in
+ * bits (32 or 128), PROTO_E_VALUE if ip is not such an address or prefix is longer, or
+ * PROTO_E_NOSPACE if cap is too small (LIMIT_VALUE_BYTES + 1 always fits). `query` walks the
+ * prefixes of an address this way to find the stored ranges that contain it. */
+int proto_ip_network(const char *ip, unsigned prefix, char *out, size_t cap);
+
 /* Text rules shared by every string of the proto module (records and indicator values). */
 
 /* Length (1 to 4) of the one valid UTF-8 character at the start of s[0..len), 0 when there is

@@ -184,6 +184,11 @@ enum limits {
     LIMIT_ID_CANDIDATES_LISTED = 8,  /* records an ambiguous prefix error names */
     LIMIT_LIST_MAX = 1 << 24,        /* the largest list --limit */
     LIMIT_EXPORT_LEFT_REASONS = 4,   /* distinct reasons an export counts values it left out */
+
+    /* --- issue 11 (live): query finds the ranges that contain an address --- */
+    LIMIT_IP_PREFIXES = 129,              /* prefix lengths of an IPv6 address: /0 to /128 */
+    LIMIT_STORE_FIND_VALUES = 2 * 129,    /* keys of one store_find_values: ip-src and ip-dst
+                                             at every prefix length of an IPv6 address */
 };
 
 #endif

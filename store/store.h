@@ -175,6 +175,19 @@ int store_get(struct store *s, const uint8_t id[LIMIT_ID_BYTES], uint8_t *buf, s
 int store_find_value(struct store *s, int itype, const char *value, store_record_cb cb,
                      void *ctx);
 
+/* The indicators of n (itypes[i], values[i]) pairs, as store_find_value, pair after pair in the
+ * given order, in ONE read transaction: `query` looks up every prefix of an address (at most
+ * 2 x 129 keys, LIMIT_STORE_FIND_VALUES) in one snapshot. STORE_E_INVAL for a bad pair. */
+int store_find_values(struct store *s, const int *itypes, const char *const *values, size_t n,
+                      store_record_cb cb, void *ctx);
+
+/* The ip-src and ip-dst ranges (CIDR values) that contain the address addr (an ip-src/ip-dst
+ * normal form without a prefix), the most specific first, each length ip-src before ip-dst; the
+ * address itself is not among them (store_find_value). Uses the by-value index only: at most
+ * 2 x 32 (IPv4) or 2 x 128 (IPv6) key lookups in one read transaction (store_cidr.c).
+ * STORE_E_INVAL if addr is not an address. */
+int store_find_covering(struct store *s, const char *addr, store_record_cb cb, void *ctx);
+
 /* Every record whose id starts with prefix[0..prefix_len), 1 <= prefix_len <= LIMIT_ID_BYTES, in
  * id order: one B-tree seek (gossip's 8-byte short ids). */
 int store_find_prefix(struct store *s, const uint8_t *prefix, size_t prefix_len,

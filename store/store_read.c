@@ -160,6 +160,41 @@ int store_find_value(struct store *s, int itype, const char *value, store_record
     return store_run_read(s, scan_txn, &sc);
 }
 
+struct values_walk {
+    const int *itypes;
+    const char *const *values;
+    size_t n;
+    store_record_cb cb;
+    void *ctx;
+};
+
+static int values_txn(struct store *s, MDB_txn *txn, void *ctx)
+{
+    const struct values_walk *w = ctx;
+    int rc = STORE_OK;
+    for (size_t i = 0; i < w->n && rc == STORE_OK; i++) {
+        struct scan sc = {.kind = SCAN_VALUE, .start_len = VALUE_KEY_BYTES, .cb = w->cb,
+                          .ctx = w->ctx};
+        store_value_key(sc.start, w->itypes[i], w->values[i], strlen(w->values[i]));
+        rc = scan_txn(s, txn, &sc);
+    }
+    return rc;
+}
+
+int store_find_values(struct store *s, const int *itypes, const char *const *values, size_t n,
+                      store_record_cb cb, void *ctx)
+{
+    assert(s != NULL && cb != NULL && (n == 0 || (itypes != NULL && values != NULL)));
+    if (n > LIMIT_STORE_FIND_VALUES)
+        return STORE_E_INVAL;
+    for (size_t i = 0; i < n; i++)
+        if (values[i] == NULL || itypes[i] <= 0 || itypes[i] >= PROTO_ITYPE_END ||
+            strnlen(values[i], LIMIT_VALUE_BYTES + 1) > LIMIT_VALUE_BYTES)
+            return STORE_E_INVAL;
+    const struct values_walk w = {itypes, values, n, cb, ctx};
+    return store_run_read(s, values_txn, (void *)&w);
+}
+
 int store_find_prefix(struct store *s, const uint8_t *prefix, size_t prefix_len,
                       store_record_cb cb, void *ctx)
 {

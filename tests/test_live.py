@@ -11,7 +11,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from mesh import DEADLINE_S, Mesh, converge, ok  # noqa: E402
-from tlpm import tlpmesh  # noqa: E402
+from tlpm import NodeTest, tlpmesh  # noqa: E402
 
 COMMUNITY = "energy-isac"
 # "Within a second" (issue 11, point 2), with room for a loaded test machine.
@@ -181,6 +181,49 @@ class ReloadSaysSoInTheLogFile(MeshTest):
         self.assertIn("reload refused", a.log_text(), "stderr keeps it too")
         self.assertIsNone(a.proc.poll(), "still running")
         self.done()
+
+
+class QueryFindsRanges(NodeTest):
+    """`query ADDRESS` also lists the live ranges that contain it, most specific first, under a
+    line that says so; --exact keeps the exact match only (issue 11, point 8)."""
+
+    def publish(self, type_, value, tlp="green"):
+        return ok("publish", "-c", self.conf, "--type", type_, "--value", value, "--tlp",
+                  tlp).out.strip()
+
+    def test_ipv4_and_ipv6(self):
+        ids = {v: self.publish("ip-dst", v) for v in
+               ["198.51.100.7", "198.51.100.0/24", "198.51.0.0/16", "0.0.0.0/0",
+                "198.51.101.0/24", "2001:db8::/32", "2001:db8:1::/48", "2001:db8:2::/48"]}
+        ids["src/24"] = self.publish("ip-src", "198.51.100.0/24")
+        revoked = self.publish("ip-dst", "198.51.100.0/25")
+        ok("revoke", "-c", self.conf, revoked)
+
+        r = ok("query", "-c", self.conf, "198.51.100.7", "--json")
+        got = [(o["type"], o["value"], o.get("contains")) for o in r.json_lines()]
+        self.assertEqual(got, [("ip-dst", "198.51.100.7", None),
+                               ("ip-src", "198.51.100.0/24", "198.51.100.7"),
+                               ("ip-dst", "198.51.100.0/24", "198.51.100.7"),
+                               ("ip-dst", "198.51.0.0/16", "198.51.100.7"),
+                               ("ip-dst", "0.0.0.0/0", "198.51.100.7")])
+        text = ok("query", "-c", self.conf, "198.51.100.7").out.splitlines()
+        self.assertTrue(text[0].startswith("ID "), text)
+        self.assertEqual(text[2], "ranges that contain 198.51.100.7, most specific first:")
+        self.assertEqual([l.split()[-1] for l in text[3:]],
+                         ["198.51.100.0/24", "198.51.100.0/24", "198.51.0.0/16", "0.0.0.0/0"])
+
+        r = ok("query", "-c", self.conf, "198.51.100.7", "--exact", "--json")
+        self.assertEqual([o["value"] for o in r.json_lines()], ["198.51.100.7"])
+        r = ok("query", "-c", self.conf, "2001:0db8:0001::5", "--json")
+        self.assertEqual([(o["value"], o["contains"]) for o in r.json_lines()],
+                         [("2001:db8:1::/48", "2001:db8:1::5"), ("2001:db8::/32", "2001:db8:1::5")])
+        # A v4-mapped address is the IPv4 host; only 0.0.0.0/0 contains 203.0.113.9.
+        r = ok("query", "-c", self.conf, "::ffff:203.0.113.9", "--json")
+        self.assertEqual([o["value"] for o in r.json_lines()], ["0.0.0.0/0"])
+        self.assertEqual(tlpmesh("query", "-c", self.conf, "203.0.113.9", "--exact").rc, 1)
+        # A range is looked up as itself.
+        r = ok("query", "-c", self.conf, "198.51.100.0/24", "--json")
+        self.assertEqual([o["value"] for o in r.json_lines()], ["198.51.100.0/24"] * 2)
 
 
 if __name__ == "__main__":

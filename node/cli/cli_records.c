@@ -396,7 +396,7 @@ out:
 
 struct read_args {
     const char *conf, *type, *tlp, *since, *reason, *limit;
-    bool json, all;
+    bool json, all, exact;
 };
 
 /* Parses the options shared by query/show/list/revoke; positional arguments stay in argv. */
@@ -408,7 +408,7 @@ static int parse_read_args(const char *cmd, int argc, char **argv, struct read_a
         {"tlp", required_argument, NULL, 'l'},    {"since", required_argument, NULL, 's'},
         {"reason", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
         {"all", no_argument, NULL, 'a'},          {"limit", required_argument, NULL, 'n'},
-        {0, 0, 0, 0}};
+        {"exact", no_argument, NULL, 'x'},        {0, 0, 0, 0}};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":c:", opts, NULL)) != -1) {
@@ -421,6 +421,11 @@ static int parse_read_args(const char *cmd, int argc, char **argv, struct read_a
         case 'j': a->json = true; break;
         case 'a': a->all = true; break;
         case 'n': a->limit = optarg; break;
+        case 'x':
+            if (strcmp(cmd, "query") != 0) /* only query looks beyond the exact value */
+                return cli_bad_option(cmd, argv, c);
+            a->exact = true;
+            break;
         default: return cli_bad_option(cmd, argv, c);
         }
     }
@@ -438,6 +443,8 @@ struct emit_ctx {
     size_t count;
     size_t limit;    /* stop after this many (list --limit); 0: no limit */
     bool more;       /* stopped at the limit with another match left */
+    const char *contains; /* query: these matches are ranges that contain this address */
+    bool contains_said;   /* the text line that says so is out */
     int err;
 };
 
@@ -460,8 +467,13 @@ static int emit_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, 
         return 1;
     }
     if (c->json) {
-        print_json(&s, NULL, NULL);
+        json_t *extra = c->contains ? json_pack("{s:s}", "contains", c->contains) : NULL;
+        print_json(&s, NULL, extra);
+        json_decref(extra);
     } else {
+        if (c->contains && !c->contains_said)
+            printf("ranges that contain %s, most specific first:\n", c->contains);
+        c->contains_said = c->contains_said || c->contains;
         if (!c->header_done)
             print_row_header();
         c->header_done = true;
@@ -484,6 +496,18 @@ static int iter_result(const char *cmd, const struct cli_node *n, int rc, const 
         return CLI_FAIL;
     }
     return CLI_OK;
+}
+
+/* The live ranges that contain the address addr (a normal form), most specific first; nothing
+ * when addr is itself a range. */
+static int query_ranges(struct cli_node *n, const char *addr, struct emit_ctx *e)
+{
+    if (strchr(addr, '/') != NULL)
+        return CLI_OK;
+    e->contains = addr;
+    const int rc = store_find_covering(n->store, addr, emit_cb, e);
+    e->contains = NULL;
+    return iter_result("query", n, rc, e);
 }
 
 int cli_query(int argc, char **argv)
@@ -509,6 +533,9 @@ int cli_query(int argc, char **argv)
             continue;
         rc = iter_result("query", &n, store_find_value(n.store, t, norm, emit_cb, &e), &e);
     }
+    if (rc == CLI_OK && !a.exact &&
+        proto_indicator_normalise(PROTO_ITYPE_IP_DST, value, norm, sizeof norm, NULL, 0) == 0)
+        rc = query_ranges(&n, norm, &e);
     cli_close(&n);
     if (rc == CLI_OK && e.count == 0) {
         if (!a.json)

@@ -43,8 +43,10 @@ const struct cli_command cli_commands[] = {
      "example: tlpmesh publish -c tlpmesh.conf --type ip-dst --value 203.0.113.7 --tlp amber \\\n"
      "           --community energy-isac --valid-until 14d --tag phishing --comment 'C2 of campaign X'\n"},
     {"query", cli_query, "find live records by indicator value",
-     "usage: tlpmesh query -c CONF VALUE [--json]\n"
+     "usage: tlpmesh query -c CONF VALUE [--exact] [--json]\n"
      "  VALUE is normalised for every type that accepts it (203.0.113.7, Example.COM., ...).\n"
+     "  For an IP address the ranges (CIDR) that contain it follow, most specific first, under\n"
+     "  a line that says so (--json: \"contains\": ADDRESS); --exact: the value only.\n"
      "  Exit 0 when found, 1 when not.\n"
      "example: tlpmesh query -c tlpmesh.conf evil.example.com\n"},
     {"show", cli_show, "show one record by id",
