@@ -42,8 +42,8 @@ static int make_range(uint64_t i, uint64_t base_ms, const uint8_t origin[LIMIT_K
         return -1;
     r->u.ind.valid_until_ms = base_ms + 30ULL * 86400 * 1000;
     r->u.ind.confidence = 80;
-    const int blen = proto_record_encode(r, signed_rec + LIMIT_SIG_BYTES,
-                                         BENCH_REC_CAP - LIMIT_SIG_BYTES);
+    const int blen =
+        proto_record_encode(r, signed_rec + LIMIT_SIG_BYTES, BENCH_REC_CAP - LIMIT_SIG_BYTES);
     if (blen < 0)
         return -1;
     memset(signed_rec, 0, LIMIT_SIG_BYTES);

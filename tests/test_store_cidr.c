@@ -80,8 +80,7 @@ static void test_covering_order(void **state)
     seen->n = 0;
     assert_int_equal(store_find_covering(s, "203.0.113.1", ts_seen_collect, seen), STORE_OK);
     assert_int_equal(seen->n, 1); /* 0.0.0.0/0 only */
-    assert_int_equal(store_find_covering(s, "example.com", ts_seen_collect, seen),
-                     STORE_E_INVAL);
+    assert_int_equal(store_find_covering(s, "example.com", ts_seen_collect, seen), STORE_E_INVAL);
     free(seen);
     free(t);
     store_close(s);
