@@ -203,6 +203,7 @@ static void set_peer_key(struct config_parse *p, const char *v)
     }
     memcpy(peer->key, key, sizeof(key));
     snprintf(peer->key_b64, sizeof(peer->key_b64), "%s", v);
+    peer->key_line = p->lineno;
 }
 
 static void set_peer_endpoint(struct config_parse *p, const char *v)
