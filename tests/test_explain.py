@@ -71,5 +71,145 @@ class OwnKeyAsPeer(NodeTest):
             mesh.close(failed)
 
 
+def append_section(conf, lines):
+    """Appends a section by hand; returns the line number of each of its lines."""
+    with open(conf) as f:
+        old = f.read().splitlines()
+    with open(conf, "w") as f:
+        f.write("\n".join(old + [""] + lines) + "\n")
+    return {line: len(old) + 2 + i for i, line in enumerate(lines)}
+
+
+class Explain(NodeTest):
+    """Point 5: node a of CERT-EE with peer CERT-FI (MaxTLP amber), peer CERT-LV (MaxTLP red,
+    Name lv), a TAXII client soc (Relation client) and the roster energy-isac (v2, by a) that
+    lists CERT-FI."""
+
+    ORG = "CERT-EE"
+
+    def setUp(self):
+        super().setUp()
+        self.fi_conf, self.fi = init_node(self.tmp, "fi", "CERT-FI")
+        _, self.lv = init_node(self.tmp, "lv", "CERT-LV")
+        ok("peer", "add", "-c", self.conf, "--key", self.fi, "--endpoint", "127.0.0.1:1",
+           "--org", "CERT-FI", "--max-tlp", "amber")
+        with open(self.conf) as f:
+            self.fi_max_line = f.read().splitlines().index("MaxTLP = amber") + 1
+        ok("peer", "add", "-c", self.conf, "--key", self.lv, "--endpoint", "127.0.0.1:2",
+           "--org", "CERT-LV", "--max-tlp", "red", "--name", "lv")
+        self.client_lines = append_section(self.conf, [
+            "[Client]", "Name = soc", "Organisation = Hospital-K",
+            "Secret = 0123456789abcdef0123", "Relation = client",
+            "MaxTLP = amber+strict"])
+        ok("community", "create", "-c", self.conf, "energy-isac", "--member", f"{self.lv}=CERT-LV")
+        ok("community", "add-member", "-c", self.conf, "energy-isac", "--key", self.fi,
+           "--org", "CERT-FI")
+        ok("community", "remove-member", "-c", self.conf, "energy-isac", "--key", self.lv)
+
+    def publish(self, *args):
+        return ok("publish", "-c", self.conf, "--type", "ip-dst", *args).out.strip()
+
+    def explain(self, *args):
+        return tlpmesh("explain", "-c", self.conf, *args)
+
+    def test_ceiling_names_the_maxtlp_line(self):
+        rid = self.publish("--value", "203.0.113.9", "--tlp", "red", "--to", self.fi)
+        r = self.explain(rid, "--peer", "CERT-FI")
+        self.assertEqual(r.rc, 1, r)
+        self.assertEqual(r.out.splitlines()[0], "deny: link ceiling amber < red (MaxTLP in "
+                         f"{self.conf} line {self.fi_max_line})")
+        self.assertEqual(r.out.splitlines()[1], "holds it: unknown (this node keeps no record of "
+                         "what each party received)")
+
+    def test_red_not_among_recipients_by_name_and_key(self):
+        rid = self.publish("--value", "203.0.113.9", "--tlp", "red", "--to", self.fi)
+        for who in ("lv", self.lv):
+            r = self.explain(rid[:8], "--peer", who)
+            self.assertEqual(r.rc, 1, r)
+            self.assertEqual(r.out.splitlines()[0],
+                             "deny: TLP:RED and CERT-LV's key is not among the 1 recipient")
+        rid2 = self.publish("--value", "203.0.113.10", "--tlp", "red", "--to", self.lv)
+        r = self.explain(rid2, "--peer", "lv")
+        self.assertEqual((r.rc, r.out.splitlines()[0]),
+                         (0, "allow: RED, CERT-LV's key is among the 1 recipient"))
+
+    def test_community_names_the_roster(self):
+        rid = self.publish("--value", "203.0.113.11", "--tlp", "amber", "--community",
+                           "energy-isac")
+        r = self.explain(rid, "--peer", self.fi)
+        self.assertEqual((r.rc, r.out.splitlines()[0]), (0, "allow: AMBER, CERT-FI is in "
+                         "community energy-isac (roster v3 by CERT-EE)"), r)
+        r = self.explain(rid, "--peer", "lv")  # removed in v3
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("deny: TLP:AMBER for community energy-isac: CERT-LV is not in that audience",
+                      r.out)
+        # The TAXII client: a declared client, and a is in the audience (a roster member).
+        r = self.explain(rid, "--client", "soc")
+        self.assertEqual((r.rc, r.out.splitlines()[0]), (0, "allow: AMBER, soc is a declared "
+                         "client of CERT-EE and this node is in the audience"), r)
+        r = self.explain(rid, "--export")
+        self.assertEqual((r.rc, r.out.strip()),
+                         (0, "allow: AMBER, CERT-EE is in this node's organisation CERT-EE"), r)
+
+    def test_every_party_and_show_explain(self):
+        rid = self.publish("--value", "203.0.113.12", "--tlp", "amber+strict", "--community",
+                           "energy-isac")
+        r = self.explain(rid)
+        self.assertEqual(r.rc, 1, r)  # nobody: CERT-FI's ceiling is amber, soc is a client
+        lines = r.out.splitlines()
+        self.assertEqual(len(lines), 3, r)
+        self.assertTrue(lines[0].startswith("peer   CERT-FI ") and "link ceiling amber < "
+                        "amber+strict" in lines[0], lines)
+        self.assertTrue(lines[2].startswith("client soc ") and "clients count for AMBER only"
+                        in lines[2], lines)
+        objs = self.explain(rid, "--json").json_lines()
+        self.assertEqual([(o["party"], o["name"], o["verdict"], o["rule"]) for o in objs],
+                         [("peer", "CERT-FI", "deny", "ceiling"),
+                          ("peer", "CERT-LV", "deny", "not-in-audience"),
+                          ("client", "soc", "deny", "not-in-audience")])
+        self.assertEqual(objs[0]["key"], self.fi)
+        self.assertEqual([o["reason"] for o in objs], [l.split(None, 2)[2] for l in lines])
+        shown = ok("show", "-c", self.conf, rid, "--explain").out
+        self.assertIn("explain\n" + r.out, shown)
+        obj = json.loads(ok("show", "-c", self.conf, rid, "--explain", "--json").out)
+        self.assertEqual(obj["explain"], objs)
+        self.assertNotIn("explain", json.loads(ok("show", "-c", self.conf, rid, "--json").out))
+
+    def test_usage(self):
+        rid = self.publish("--value", "203.0.113.13", "--tlp", "green")
+        for args in ([rid, "--peer", "lv", "--export"], [], [rid, "--peer", "nobody"],
+                     [rid, "--client", "nobody"], [rid, "--max-tlp", "red"],
+                     [rid, "--export", "--max-tlp", "purple"], [rid, "--bogus"]):
+            r = self.explain(*args)
+            self.assertEqual(r.rc, 2, (args, r))
+            self.assertTrue(r.err.startswith("tlpmesh explain: "), r)
+        r = self.explain(rid, "--export", "--max-tlp", "red", "--json")
+        o = r.json_lines()[0]
+        self.assertEqual((r.rc, o["party"], o["verdict"], o["ground"]),
+                         (0, "export", "allow", "default-audience"))
+
+    def test_holds_its_origin(self):
+        """A record that came over a real link: its origin holds it, nobody else is known to."""
+        mesh = Mesh()
+        failed = True
+        try:
+            a, b = mesh.add("a", "CERT-A"), mesh.add("b", "CERT-B")
+            mesh.link("a", "b")
+            mesh.start()
+            rid = a.publish("domain", "c2.example", "green")
+            wait_for(lambda: rid in b.records(), what="the record at b")
+            r = tlpmesh("explain", "-c", b.conf, rid, "--peer", "CERT-A", "--json")
+            o = r.json_lines()[0]
+            self.assertEqual((r.rc, o["verdict"], o["ground"], o["holds"]),
+                             (0, "allow", "default-audience", "yes"), r)
+            r = tlpmesh("explain", "-c", b.conf, rid)
+            self.assertIn("; it holds it already (its origin)", r.out)
+            r = tlpmesh("explain", "-c", a.conf, rid, "--peer", "CERT-B")
+            self.assertEqual(r.out.splitlines()[1], "holds it: unknown (this node keeps no "
+                             "record of what each party received)")
+            failed = False
+        finally:
+            mesh.close(failed)
+
 if __name__ == "__main__":
     unittest.main()

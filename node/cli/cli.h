@@ -97,6 +97,15 @@ struct cli_shown {
 int cli_load_shown(struct store *st, const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec,
                    size_t len, uint64_t seq, uint64_t now_ms, struct cli_shown *out);
 
+struct cli_node;
+/* Loads one record by id or unique id prefix (cli_resolve_id) into *s; prints the error.
+ * CLI_OK, CLI_USAGE or CLI_FAIL. node/cli/cli_records.c. */
+int cli_load_by_id(const char *cmd, struct cli_node *n, const char *text, struct cli_shown *s);
+
+/* show --explain: the gate's verdict towards every configured peer and client (cli_explain.h),
+ * as text to stdout, or as the array "explain" set in extra when extra is not NULL. */
+int cli_explain_show(struct cli_node *n, const struct cli_shown *s, json_t *extra);
+
 /* Default valid-until offset for a new indicator of itype: 30 days for addresses, 365 for hashes
  * and file names, 90 for the rest. */
 uint64_t cli_default_validity_ms(int itype);
@@ -150,6 +159,7 @@ int cli_export(int argc, char **argv);
 int cli_import(int argc, char **argv);
 int cli_community(int argc, char **argv);
 int cli_sight(int argc, char **argv);
+int cli_explain(int argc, char **argv);
 
 /* The sightings of record id summed per organisation of the sighter (config, trusted rosters,
  * else "unknown (KEY...)"), sorted by organisation: a JSON array of {organisation, reports,

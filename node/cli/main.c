@@ -48,8 +48,10 @@ const struct cli_command cli_commands[] = {
      "  Exit 0 when found, 1 when not.\n"
      "example: tlpmesh query -c tlpmesh.conf evil.example.com\n"},
     {"show", cli_show, "show one record by id",
-     "usage: tlpmesh show -c CONF ID [--json]\n"
+     "usage: tlpmesh show -c CONF ID [--explain] [--json]\n"
      "  ID: 64 hex digits, or any unique prefix of at least 8 (list and query print 16).\n"
+     "  --explain adds the gate's verdict towards every configured peer and client (as\n"
+     "  tlpmesh explain ID prints it).\n"
      "example: tlpmesh show -c tlpmesh.conf 3f2a9c01e9d47b22\n"},
     {"list", cli_list, "list live records",
      "usage: tlpmesh list -c CONF [--type T] [--tlp L] [--since RFC3339|DURATION] [--all] [--json]\n"
@@ -134,6 +136,22 @@ const struct cli_command cli_commands[] = {
      "  the record may go. tlpmesh show ID lists the sightings per organisation.\n"
      "  ID: 64 hex digits, or any unique prefix of at least 8.\n"
      "example: tlpmesh sight -c tlpmesh.conf 3f2a9c01e9d47b22 --count 12 --first-seen 24h\n"},
+    {"explain", cli_explain, "why a record does or does not reach a peer, client or export",
+     "usage: tlpmesh explain -c CONF ID [--peer KEY|NAME | --client NAME | --export\n"
+     "         [--max-tlp LEVEL]] [--json]\n"
+     "  Asks the forwarding gate itself, as the sending path would, and prints its verdict\n"
+     "  and the rule that decided it in the words of docs/SHARING.md, e.g.\n"
+     "    deny: link ceiling amber < red (MaxTLP in tlpmesh.conf line 14)\n"
+     "    allow: AMBER, CERT-FI is in community energy-isac (roster v3 by CERT-EE)\n"
+     "  and whether the party is known to hold the record already.\n"
+     "  --peer: a [Peer] by key, Name or (unique) Organisation; --client: a [Client] (TAXII\n"
+     "  reader) by Name; --export: this node's own exports (--max-tlp as for export, default\n"
+     "  amber). Without a party: one line per configured peer and client.\n"
+     "  ID: 64 hex digits, or any unique prefix of at least 8. tlpmesh show ID --explain\n"
+     "  prints the same table. --json: one object per party.\n"
+     "  Exit 0 allow (without a party: the gate allows at least one), 1 deny (or no such\n"
+     "  record), 2 usage.\n"
+     "example: tlpmesh explain -c tlpmesh.conf 3f2a9c01e9d47b22 --peer CERT-FI\n"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -80,7 +80,8 @@ struct config_peer {
     char organisation[LIMIT_NAME_BYTES + 1]; /* "" when not configured */
     char communities[LIMIT_PEER_COMMUNITIES][LIMIT_NAME_BYTES + 1];
     size_t n_communities;
-    int max_tlp; /* enum proto_tlp; CONFIG_DEFAULT_MAX_TLP if unset */
+    int max_tlp;      /* enum proto_tlp; CONFIG_DEFAULT_MAX_TLP if unset */
+    int max_tlp_line; /* line of its MaxTLP; 0 when unset (tlpmesh explain names it) */
     enum config_relation relation;
     char name[LIMIT_NAME_BYTES + 1]; /* label for logs; "" when not configured */
     int line;                        /* line of its [Peer] header */
@@ -106,6 +107,7 @@ struct config_client {
     char secret[LIMIT_HTTP_SECRET_BYTES + 1]; /* Secret, or the first line of SecretFile */
     enum config_http_scheme scheme;
     int max_tlp;                              /* enum proto_tlp, <= AMBER+STRICT; default AMBER */
+    int max_tlp_line;                         /* line of its MaxTLP; 0 when unset */
     enum config_relation relation;
     char communities[LIMIT_PEER_COMMUNITIES][LIMIT_NAME_BYTES + 1];
     size_t n_communities;
