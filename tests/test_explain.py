@@ -80,8 +80,8 @@ def append_section(conf, lines):
     return {line: len(old) + 2 + i for i, line in enumerate(lines)}
 
 
-class Explain(NodeTest):
-    """Point 5: node a of CERT-EE with peer CERT-FI (MaxTLP amber), peer CERT-LV (MaxTLP red,
+class ExplainBase(NodeTest):
+    """Node a of CERT-EE with peer CERT-FI (MaxTLP amber), peer CERT-LV (MaxTLP red,
     Name lv), a TAXII client soc (Relation client) and the roster energy-isac (v2, by a) that
     lists CERT-FI."""
 
@@ -111,6 +111,11 @@ class Explain(NodeTest):
 
     def explain(self, *args):
         return tlpmesh("explain", "-c", self.conf, *args)
+
+
+
+class Explain(ExplainBase):
+    """Point 5: the gate's verdict towards one party, or every party, and the rule."""
 
     def test_ceiling_names_the_maxtlp_line(self):
         rid = self.publish("--value", "203.0.113.9", "--tlp", "red", "--to", self.fi)
@@ -210,6 +215,45 @@ class Explain(NodeTest):
             failed = False
         finally:
             mesh.close(failed)
+
+class PublishWarnsUnreachable(ExplainBase):
+    """Point 3: the record is published as asked, with one warning per audience part that cannot
+    receive it today, and why."""
+
+    def publish_json(self, *args):
+        r = ok("publish", "-c", self.conf, "--type", "ip-dst", *args, "--json")
+        return r, r.json_lines()[0]
+
+    def test_red_to_a_peer_below_red(self):
+        r, o = self.publish_json("--value", "198.51.100.1", "--tlp", "red", "--to", self.fi)
+        want = (f"recipient CERT-FI ({self.fi}) cannot receive it: link ceiling amber < red "
+                f"(MaxTLP in {self.conf} line {self.fi_max_line})")
+        self.assertEqual(o["warnings"], [want])
+        self.assertEqual(r.err, f"tlpmesh publish: warning: {want}\n")
+        self.assertEqual(len(ok("query", "-c", self.conf, "198.51.100.1", "--json").json_lines()), 1)
+
+    def test_unknown_recipient_reachable_only_through_an_allowed_peer(self):
+        _, stranger = init_node(self.tmp, "x", "CERT-X")
+        _, o = self.publish_json("--value", "198.51.100.2", "--tlp", "red", "--to", stranger)
+        self.assertEqual(o["warnings"], [f"recipient {stranger} is not a configured peer, and no "
+                                         "peer may receive this record to pass it on"])
+        # With CERT-LV (MaxTLP red) among the recipients, the record can travel on through it.
+        _, o = self.publish_json("--value", "198.51.100.3", "--tlp", "red", "--to", stranger,
+                                 "--to", self.lv)
+        self.assertEqual(o["warnings"], [])
+
+    def test_undefined_community(self):
+        r, o = self.publish_json("--value", "198.51.100.4", "--tlp", "amber", "--community",
+                                 "energy-isac", "--community", "nowhere")
+        self.assertEqual(o["warnings"], ["community nowhere: no [Peer] or [Client] Community "
+                                         "line and no trusted roster defines it, so nobody is in "
+                                         "it"])
+        self.assertTrue(o["new"])
+        r = ok("publish", "-c", self.conf, "--type", "ip-dst", "--value", "198.51.100.5",
+               "--tlp", "green")
+        self.assertEqual(r.err, "")  # a reachable audience: no warning, output unchanged
+        self.assertRegex(r.out, "^[0-9a-f]{64}\n$")
+
 
 if __name__ == "__main__":
     unittest.main()

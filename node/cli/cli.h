@@ -102,10 +102,6 @@ struct cli_node;
  * CLI_OK, CLI_USAGE or CLI_FAIL. node/cli/cli_records.c. */
 int cli_load_by_id(const char *cmd, struct cli_node *n, const char *text, struct cli_shown *s);
 
-/* show --explain: the gate's verdict towards every configured peer and client (cli_explain.h),
- * as text to stdout, or as the array "explain" set in extra when extra is not NULL. */
-int cli_explain_show(struct cli_node *n, const struct cli_shown *s, json_t *extra);
-
 /* Default valid-until offset for a new indicator of itype: 30 days for addresses, 365 for hashes
  * and file names, 90 for the rest. */
 uint64_t cli_default_validity_ms(int itype);

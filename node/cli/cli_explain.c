@@ -2,6 +2,7 @@
  * (cli_explain.h; the command itself is in cli_explain_cmd.c). */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "node/cli/cli_explain.h"
@@ -385,4 +386,118 @@ int cli_explain_show(struct cli_node *n, const struct cli_shown *s, json_t *extr
     }
     cli_explainer_close(&x);
     return rc;
+}
+
+/* --- publish: audiences that cannot be reached today --- */
+
+/* A warning line to stderr, and to arr when not NULL. */
+static void warn(json_t *arr, const char *text)
+{
+    fprintf(stderr, "tlpmesh publish: warning: %s\n", text);
+    if (arr)
+        json_array_append_new(arr, json_string(text));
+}
+
+/* Does any configured peer pass the gate for r (so that r can leave this node at all)? */
+static bool some_peer_allowed(struct cli_explainer *x, const struct cli_shown *s)
+{
+    static struct cli_party pt;
+    struct gate_reason why;
+    for (size_t i = 0; i < x->n->cfg.n_peers; i++) {
+        cli_party_of_peer(x, &x->n->cfg.peers[i], &pt);
+        if (cli_explain_party(x, &pt, s, NULL, &why) == GATE_ALLOW)
+            return true;
+    }
+    return false;
+}
+
+static size_t unreachable_recipient(struct cli_explainer *x, const struct cli_shown *s,
+                                    const uint8_t key[LIMIT_KEY_BYTES], json_t *arr)
+{
+    static struct cli_party pt;
+    char b64[LIMIT_PUBKEY_B64_LEN + 1], text[1280], words[1024];
+    keys_pubkey_to_b64(key, b64);
+    const struct config_peer *peer = config_find_peer(&x->n->cfg, key);
+    if (memcmp(key, x->self.key, LIMIT_KEY_BYTES) == 0)
+        return 0;
+    if (!peer) {
+        if (some_peer_allowed(x, s))
+            return 0;
+        snprintf(text, sizeof text,
+                 "recipient %s is not a configured peer, and no peer may "
+                 "receive this record to pass it on",
+                 b64);
+        warn(arr, text);
+        return 1;
+    }
+    struct gate_reason why;
+    cli_party_of_peer(x, peer, &pt);
+    if (cli_explain_party(x, &pt, s, NULL, &why) == GATE_ALLOW)
+        return 0;
+    cli_explain_words(x, &pt, &why, &s->rec, NULL, words, sizeof words);
+    const char *rule = strncmp(words, "deny: ", 6) == 0 ? words + 6 : words;
+    snprintf(text, sizeof text, "recipient %s (%s) cannot receive it: %s", pt.label, b64, rule);
+    warn(arr, text);
+    return 1;
+}
+
+/* Is name a community anyone can be in: a Community line of a [Peer] or [Client], or a trusted
+ * roster (this node's own memberships come from those rosters)? */
+static bool community_defined(const struct cli_explainer *x, const char *name)
+{
+    const struct config *cfg = &x->n->cfg;
+    for (size_t i = 0; i < cfg->n_peers; i++)
+        for (size_t c = 0; c < cfg->peers[i].n_communities; c++)
+            if (strcmp(cfg->peers[i].communities[c], name) == 0)
+                return true;
+    for (size_t i = 0; i < cfg->n_clients; i++)
+        for (size_t c = 0; c < cfg->clients[i].n_communities; c++)
+            if (strcmp(cfg->clients[i].communities[c], name) == 0)
+                return true;
+    for (size_t i = 0; i < x->t.n_rosters; i++)
+        if (x->t.rosters[i].trusted && strcmp(x->t.rosters[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+size_t cli_explain_unreachable(struct cli_explainer *x, const struct proto_record *r, json_t *arr)
+{
+    static struct cli_shown s;
+    char text[256];
+    size_t n = 0;
+    memset(&s, 0, sizeof s);
+    s.rec = *r;
+    for (size_t i = 0; i < r->audience.n_recipients; i++)
+        n += unreachable_recipient(x, &s, r->audience.recipients[i], arr);
+    for (size_t i = 0; i < r->audience.n_communities; i++) {
+        if (community_defined(x, r->audience.communities[i]))
+            continue;
+        snprintf(text, sizeof text,
+                 "community %s: no [Peer] or [Client] Community line and no "
+                 "trusted roster defines it, so nobody is in it",
+                 r->audience.communities[i]);
+        warn(arr, text);
+        n++;
+    }
+    return n;
+}
+
+void cli_publish_report(struct cli_node *n, const struct proto_record *r, const char *idhex,
+                        bool is_new, bool json)
+{
+    static struct cli_explainer x;
+    json_t *warnings = json ? json_array() : NULL;
+    if (cli_explainer_open("publish", n, &x) == CLI_OK)
+        cli_explain_unreachable(&x, r, warnings);
+    cli_explainer_close(&x);
+    if (json) {
+        json_t *o = json_pack("{s:s, s:b, s:o}", "id", idhex, "new", is_new, "warnings", warnings);
+        char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+        if (txt)
+            puts(txt);
+        free(txt);
+        json_decref(o);
+    } else {
+        printf("%s\n", idhex);
+    }
 }

@@ -92,4 +92,13 @@ const struct proto_record *cli_explain_target(struct cli_explainer *x, const str
  * arr is not NULL. Returns the number of warnings. */
 size_t cli_explain_unreachable(struct cli_explainer *x, const struct proto_record *r, json_t *arr);
 
+/* show --explain: the gate's verdict towards every configured peer and client, as text to
+ * stdout, or as the array "explain" set in extra when extra is not NULL. */
+int cli_explain_show(struct cli_node *n, const struct cli_shown *s, json_t *extra);
+
+/* publish's output: the warnings of cli_explain_unreachable, then the id (or with json the
+ * object {id, new, warnings}) on stdout. */
+void cli_publish_report(struct cli_node *n, const struct proto_record *r, const char *idhex,
+                        bool is_new, bool json);
+
 #endif

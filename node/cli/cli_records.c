@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "node/cli/cli.h"
+#include "node/cli/cli_explain.h"
 #include "node/core/community.h"
 #include "node/formats/timefmt.h"
 
@@ -382,10 +383,7 @@ int cli_publish(int argc, char **argv)
         goto out;
     char idhex[2 * LIMIT_ID_BYTES + 1];
     cli_id_hex(id, idhex);
-    if (a.json)
-        printf("{\"id\":\"%s\",\"new\":%s}\n", idhex, frc == 1 ? "false" : "true");
-    else
-        printf("%s\n", idhex);
+    cli_publish_report(&n, r, idhex, frc == 0, a.json);
 out:
     free(r);
     cli_close(&n);

@@ -40,6 +40,11 @@ const struct cli_command cli_commands[] = {
      "  existing id and adds nothing.\n"
      "  A value on a MISP warninglist (--warninglist FILE, and DataDir/../warninglists/*.json)\n"
      "  is refused with exit 1 unless --force.\n"
+     "  The audience is the author's: a part of it that cannot receive the record today (a\n"
+     "  --to peer whose ceiling is below the TLP or whom the gate refuses, a --to key that is\n"
+     "  no peer when no peer may receive the record to pass it on, a --community no config\n"
+     "  or trusted roster defines) is still published, with one warning line on stderr each\n"
+     "  naming why (--json: {\"id\", \"new\", \"warnings\": [...]}).\n"
      "example: tlpmesh publish -c tlpmesh.conf --type ip-dst --value 203.0.113.7 --tlp amber \\\n"
      "           --community energy-isac --valid-until 14d --tag phishing --comment 'C2 of campaign X'\n"},
     {"query", cli_query, "find live records by indicator value",
