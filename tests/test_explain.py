@@ -4,12 +4,15 @@ warns of audiences it cannot reach, and refusals are counted and logged. Real tl
 in temporary directories; every input is built here."""
 import json
 import os
+import re
 import signal
+import socket
 import sys
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from mesh import Mesh, converge  # noqa: E402
+from mesh import Mesh  # noqa: E402
 from tlpm import NodeTest, init_node, tlpmesh, wait_for  # noqa: E402
 
 
@@ -253,6 +256,59 @@ class PublishWarnsUnreachable(ExplainBase):
                "--tlp", "green")
         self.assertEqual(r.err, "")  # a reachable audience: no warning, output unchanged
         self.assertRegex(r.out, "^[0-9a-f]{64}\n$")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RefusalsVisible(unittest.TestCase):
+    """Point 6: a (CERT-A) lets b have GREEN at most; b believes a is in community x, a does not (GREEN: no client ground to take in b's favour).
+    a's AMBER record is refused towards b (ceiling); b's record for x is refused by a's inbound
+    gate. Both show per peer in status --json and /metrics, and a's debug log names the record,
+    the peer and the verdict."""
+
+    def test_status_metrics_and_debug_log(self):
+        mesh = Mesh()
+        failed = True
+        try:
+            a, b = mesh.add("a", "CERT-A"), mesh.add("b", "CERT-B")
+            a.add_peer(b, "green")
+            ok("peer", "add", "-c", b.conf, "--key", a.key, "--endpoint", f"127.0.0.1:{a.port}",
+               "--org", "CERT-A", "--name", "a", "--community", "x")
+            mport = free_port()
+            with open(a.conf, "a") as f:
+                f.write(f"\n[HTTP]\nListen = 127.0.0.1:{free_port()}\n"
+                        f"MetricsListen = 127.0.0.1:{mport}\n")
+            a.start("--log-level", "debug")
+            b.start()
+            wait_for(lambda: a.connected() == {"b"}, what="a and b connected")
+            amber = a.publish("ip-dst", "203.0.113.20", "amber")
+            b.publish("ip-dst", "203.0.113.21", "green", communities=["x"])
+
+            def gossip_of_b():
+                return a.peer_stats()["b"]["gossip"]
+            wait_for(lambda: gossip_of_b()["refused"].get("ceiling", 0) >= 1
+                     and gossip_of_b()["refused_inbound"] >= 1, what="both refusals counted")
+            self.assertGreaterEqual(a.status()["gossip"]["refused_inbound"], 1)
+            line = wait_for(lambda: [l for l in a.log_text().splitlines()
+                                     if f"record {amber[:16]}: not sent: ceiling" in l],
+                            what="the debug line")[0]
+            self.assertIn(" debug tlpmesh: gossip peer=" + b.key, line)
+            self.assertNotIn("not sent", b.log_text())  # info level: no debug lines
+
+            with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=10) as resp:
+                text = resp.read().decode()
+            self.assertRegex(text, r'tlpmesh_peer_gate_refusals_total\{peer="%s",'
+                             r'reason="ceiling"\} [1-9]' % re.escape(b.key))
+            self.assertRegex(text, r'tlpmesh_peer_refused_inbound_total\{peer="%s"\} [1-9]'
+                             % re.escape(b.key))
+            self.assertRegex(text, r"\ntlpmesh_gate_refusals_inbound_total [1-9]")
+            failed = False
+        finally:
+            mesh.close(failed)
 
 
 if __name__ == "__main__":

@@ -72,8 +72,10 @@ const struct cli_command cli_commands[] = {
      "example: tlpmesh revoke -c tlpmesh.conf 3f2a9c01e9d47b22 --reason 'false positive: CDN address'\n"},
     {"run", cli_run, "run the node in the foreground until SIGINT/SIGTERM",
      "usage: tlpmesh run -c CONF [--log-format text|json] [--log-file PATH]\n"
+     "         [--log-level info|debug]\n"
      "  Logs one line per event to stderr, or to PATH (SIGHUP reopens it for logrotate);\n"
-     "  these options win over the config's LogFormat and LogFile.\n"
+     "  these options win over the config's LogFormat and LogFile. --log-level debug also\n"
+     "  logs each record or id the gate keeps from a peer (record id, peer, verdict).\n"
      "example: tlpmesh run -c /etc/tlpmesh/tlpmesh.conf --log-format json\n"},
     {"status", cli_status, "show a running node's identity and peers",
      "usage: tlpmesh status -c CONF [--json]\n"
