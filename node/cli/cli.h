@@ -70,6 +70,9 @@ enum cli_open_flags {
 int cli_open(const char *cmd, const char *conf_path, unsigned flags, struct cli_node *n);
 void cli_close(struct cli_node *n);
 
+/* Prints o as one compact JSON line on stdout and releases it (NULL: nothing). */
+void cli_print_json_line(json_t *o);
+
 /* Appends v to a bounded list of repeated option values; false when it is full. */
 bool cli_push(const char **list, size_t *n, size_t cap, const char *v);
 

@@ -491,12 +491,8 @@ void cli_publish_report(struct cli_node *n, const struct proto_record *r, const 
         cli_explain_unreachable(&x, r, warnings);
     cli_explainer_close(&x);
     if (json) {
-        json_t *o = json_pack("{s:s, s:b, s:o}", "id", idhex, "new", is_new, "warnings", warnings);
-        char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-        if (txt)
-            puts(txt);
-        free(txt);
-        json_decref(o);
+        cli_print_json_line(
+            json_pack("{s:s, s:b, s:o}", "id", idhex, "new", is_new, "warnings", warnings));
     } else {
         printf("%s\n", idhex);
     }

@@ -107,15 +107,6 @@ static int resolve_party(struct cli_explainer *x, const struct explain_args *a,
     return CLI_OK;
 }
 
-static void print_json(json_t *o)
-{
-    char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-    if (txt)
-        puts(txt);
-    free(txt);
-    json_decref(o);
-}
-
 /* One party: the verdict line and whether it holds the record. Exit 0 allow, 1 deny. */
 static int explain_one(struct cli_explainer *x, const struct explain_args *a,
                        const struct cli_shown *s, const struct proto_record *target)
@@ -127,7 +118,7 @@ static int explain_one(struct cli_explainer *x, const struct explain_args *a,
     struct gate_reason why;
     cli_explain_party(x, &pt, s, target, &why);
     if (a->json) {
-        print_json(cli_explain_json(x, &pt, s, target, &why));
+        cli_print_json_line(cli_explain_json(x, &pt, s, target, &why));
     } else {
         char text[1024];
         cli_explain_words(x, &pt, &why, &s->rec, target, text, sizeof text);
@@ -145,7 +136,7 @@ static int explain_every(struct cli_explainer *x, const struct explain_args *a,
     json_t *arr = a->json ? json_array() : NULL;
     size_t allowed = cli_explain_all(x, s, target, arr);
     for (size_t i = 0; arr && i < json_array_size(arr); i++)
-        print_json(json_incref(json_array_get(arr, i)));
+        cli_print_json_line(json_incref(json_array_get(arr, i)));
     json_decref(arr);
     return allowed > 0 ? CLI_OK : CLI_FAIL;
 }
