@@ -79,6 +79,28 @@ static enum gate_verdict oracle(const struct situation *s)
     return oracle_tlp(s);
 }
 
+/* The ground the rule table names for an allowed situation: the first that holds, in the order
+ * of gate.h's enum gate_ground (docs/SHARING.md "The rule"). */
+static enum gate_ground oracle_ground(const struct situation *s)
+{
+    bool is_default = s->shape == SH_DEFAULT && s->n_via == NVIA_NONE;
+    bool n_in = is_default || s->n_via != NVIA_NONE;
+
+    if (oracle(s) != GATE_ALLOW)
+        return GATE_GROUND_NONE;
+    if (RULE[s->tlp].always)
+        return GATE_GROUND_CLEAR;
+    if (is_default)
+        return GATE_GROUND_DEFAULT_AUDIENCE;
+    if (SHAPES[s->shape].rp)
+        return GATE_GROUND_RECIPIENT;
+    if (SHAPES[s->shape].cp)
+        return GATE_GROUND_COMMUNITY;
+    if (s->org == ORG_SAME)
+        return GATE_GROUND_SAME_ORG;
+    return n_in ? GATE_GROUND_CLIENT : GATE_GROUND_NONE;
+}
+
 static void report_mismatch(const struct situation *s, int got, int want)
 {
     print_error("tlp=%d shape=%d n_via=%d auth=%d org=%d rel=%d ceil=%d revoked=%d expired=%d "
@@ -102,6 +124,23 @@ static void check_situation(const struct situation *s, const struct gate_self *n
     enum gate_verdict want = oracle(s);
     if (got != want) {
         report_mismatch(s, (int)got, (int)want);
+        (*mismatches)++;
+    }
+    /* The reason agrees with gate_check and names the ground (and facts) the table names. */
+    struct gate_reason why;
+    enum gate_verdict got_why = gate_check_reason(n, &p, r, &st, NOW, &why);
+    enum gate_ground ground = oracle_ground(s);
+    bool community_ok = ground != GATE_GROUND_COMMUNITY ||
+                        strcmp(r->audience.communities[why.community], "cp") == 0;
+    bool facts_ok = why.tlp == s->tlp && why.ceiling == s->ceiling &&
+                    why.n_recipients == r->audience.n_recipients && !why.by_target;
+    if (got_why != got || why.verdict != got || why.ground != ground || !community_ok ||
+        (got != GATE_DENY_INVALID && !facts_ok)) {
+        print_error("reason: verdict %s ground %s community %u tlp %u ceiling %u; table ground "
+                    "%s\n",
+                    gate_verdict_name(why.verdict), gate_ground_name(why.ground), why.community,
+                    why.tlp, why.ceiling, gate_ground_name(ground));
+        report_mismatch(s, (int)got_why, (int)want);
         (*mismatches)++;
     }
     /* Revealing an id is the same decision, except that P holding R is no reason to hide it. */
@@ -184,6 +223,12 @@ static void matrix_revocations(void **state)
             make_state(&st, false, HAS_NONE);
             st.target = known ? &target : NULL;
             enum gate_verdict got = gate_check(&n, &p, &rev, &st, NOW);
+            struct gate_reason why;
+            /* The target's line decided exactly when the revocation's own allowed it. */
+            bool by_target = known && oracle(&s_rev) == GATE_ALLOW;
+            if (gate_check_reason(&n, &p, &rev, &st, NOW, &why) != got || why.verdict != got ||
+                why.by_target != by_target || why.tlp != (by_target ? tt : rt))
+                got = GATE_VERDICT_COUNT; /* reported below as a mismatch */
             if (got != want) {
                 print_error("revocation tlp=%d shape=%d target tlp=%d shape=%d known=%d "
                             "expired=%d rel=%d ceil=%d: gate %s, table %s\n",
@@ -241,6 +286,10 @@ static void matrix_sightings(void **state)
             st.target = known ? &target : NULL;
             enum gate_verdict got = gate_check(&n, &p, &sight, &st, NOW);
             enum gate_verdict got_id = gate_may_reveal_id(&n, &p, &sight, &st, NOW);
+            struct gate_reason why;
+            if (gate_check_reason(&n, &p, &sight, &st, NOW, &why) != got || why.verdict != got ||
+                why.by_target != (known && oracle(&s_sg) == GATE_ALLOW))
+                got = GATE_VERDICT_COUNT; /* reported below as a mismatch */
             if (got != want || got_id != want) {
                 print_error("sighting tlp=%d shape=%d target tlp=%d shape=%d known=%d "
                             "expired=%d org=%d rel=%d ceil=%d revoked=%d: gate %s/%s, table %s\n",

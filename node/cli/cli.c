@@ -291,3 +291,12 @@ bool cli_push(const char **list, size_t *n, size_t cap, const char *v)
     list[(*n)++] = v;
     return true;
 }
+
+void cli_print_json_line(json_t *o)
+{
+    char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    if (txt)
+        puts(txt);
+    free(txt);
+    json_decref(o);
+}

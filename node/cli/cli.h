@@ -70,6 +70,9 @@ enum cli_open_flags {
 int cli_open(const char *cmd, const char *conf_path, unsigned flags, struct cli_node *n);
 void cli_close(struct cli_node *n);
 
+/* Prints o as one compact JSON line on stdout and releases it (NULL: nothing). */
+void cli_print_json_line(json_t *o);
+
 /* Appends v to a bounded list of repeated option values; false when it is full. */
 bool cli_push(const char **list, size_t *n, size_t cap, const char *v);
 
@@ -96,6 +99,11 @@ struct cli_shown {
  * it is live at now_ms. PROTO_OK, a negative proto_err, or a negative store_err. */
 int cli_load_shown(struct store *st, const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec,
                    size_t len, uint64_t seq, uint64_t now_ms, struct cli_shown *out);
+
+struct cli_node;
+/* Loads one record by id or unique id prefix (cli_resolve_id) into *s; prints the error.
+ * CLI_OK, CLI_USAGE or CLI_FAIL. node/cli/cli_records.c. */
+int cli_load_by_id(const char *cmd, struct cli_node *n, const char *text, struct cli_shown *s);
 
 /* Default valid-until offset for a new indicator of itype: 30 days for addresses, 365 for hashes
  * and file names, 90 for the rest. */
@@ -150,6 +158,7 @@ int cli_export(int argc, char **argv);
 int cli_import(int argc, char **argv);
 int cli_community(int argc, char **argv);
 int cli_sight(int argc, char **argv);
+int cli_explain(int argc, char **argv);
 
 /* The sightings of record id summed per organisation of the sighter (config, trusted rosters,
  * else "unknown (KEY...)"), sorted by organisation: a JSON array of {organisation, reports,

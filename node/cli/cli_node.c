@@ -139,6 +139,7 @@ int cli_run(int argc, char **argv)
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"log-format", required_argument, NULL, 'f'},
                                          {"log-file", required_argument, NULL, 'l'},
+                                         {"log-level", required_argument, NULL, 'L'},
                                          {0, 0, 0, 0}};
     const char *conf = NULL, *log_file = NULL;
     int log_format = -1, c;
@@ -148,6 +149,12 @@ int cli_run(int argc, char **argv)
             conf = optarg;
         } else if (c == 'l') {
             log_file = optarg;
+        } else if (c == 'L') {
+            if (strcmp(optarg, "info") != 0 && strcmp(optarg, "debug") != 0) {
+                cli_error("run", "--log-level '%s' is neither info nor debug", optarg);
+                return CLI_USAGE;
+            }
+            log_set_debug(strcmp(optarg, "debug") == 0);
         } else if (c == 'f') {
             if ((log_format = log_format_parse(optarg)) < 0) {
                 cli_error("run", "--log-format '%s' is neither text nor json", optarg);

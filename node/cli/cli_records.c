@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "node/cli/cli.h"
+#include "node/cli/cli_explain.h"
 #include "node/core/community.h"
 #include "node/formats/timefmt.h"
 
@@ -382,10 +383,7 @@ int cli_publish(int argc, char **argv)
         goto out;
     char idhex[2 * LIMIT_ID_BYTES + 1];
     cli_id_hex(id, idhex);
-    if (a.json)
-        printf("{\"id\":\"%s\",\"new\":%s}\n", idhex, frc == 1 ? "false" : "true");
-    else
-        printf("%s\n", idhex);
+    cli_publish_report(&n, r, idhex, frc == 0, a.json);
 out:
     free(r);
     cli_close(&n);
@@ -396,7 +394,7 @@ out:
 
 struct read_args {
     const char *conf, *type, *tlp, *since, *reason, *limit;
-    bool json, all, exact;
+    bool json, all, exact, explain;
 };
 
 /* Parses the options shared by query/show/list/revoke; positional arguments stay in argv. */
@@ -408,7 +406,8 @@ static int parse_read_args(const char *cmd, int argc, char **argv, struct read_a
         {"tlp", required_argument, NULL, 'l'},    {"since", required_argument, NULL, 's'},
         {"reason", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
         {"all", no_argument, NULL, 'a'},          {"limit", required_argument, NULL, 'n'},
-        {"exact", no_argument, NULL, 'x'},        {0, 0, 0, 0}};
+        {"exact", no_argument, NULL, 'x'},        {"explain", no_argument, NULL, 'E'},
+        {0, 0, 0, 0}};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":c:", opts, NULL)) != -1) {
@@ -425,6 +424,11 @@ static int parse_read_args(const char *cmd, int argc, char **argv, struct read_a
             if (strcmp(cmd, "query") != 0) /* only query looks beyond the exact value */
                 return cli_bad_option(cmd, argv, c);
             a->exact = true;
+            break;
+        case 'E':
+            if (strcmp(cmd, "show") != 0) /* only show prints the gate's table */
+                return cli_bad_option(cmd, argv, c);
+            a->explain = true;
             break;
         default: return cli_bad_option(cmd, argv, c);
         }
@@ -545,8 +549,7 @@ int cli_query(int argc, char **argv)
     return rc;
 }
 
-/* Loads one record by id or unique id prefix into *s; prints the error. */
-static int load_by_id(const char *cmd, struct cli_node *n, const char *text, struct cli_shown *s)
+int cli_load_by_id(const char *cmd, struct cli_node *n, const char *text, struct cli_shown *s)
 {
     uint8_t id[LIMIT_ID_BYTES];
     int rc = cli_resolve_id(cmd, n->store, text, id);
@@ -627,16 +630,20 @@ int cli_show(int argc, char **argv)
     if ((rc = cli_open("show", a.conf, CLI_OPEN_STORE_RO, &n)) != CLI_OK)
         return rc;
     struct cli_shown *s = calloc(1, sizeof *s);
-    rc = s ? load_by_id("show", &n, argv[pos], s) : CLI_FAIL;
+    rc = s ? cli_load_by_id("show", &n, argv[pos], s) : CLI_FAIL;
     json_t *sightings = rc == CLI_OK ? cli_sightings_json("show", &n, s->id) : NULL;
     json_t *extra = sightings ? show_extra(&n, s) : NULL;
     if (rc == CLI_OK && (sightings == NULL || extra == NULL))
         rc = CLI_FAIL;
+    if (rc == CLI_OK && a.explain && a.json)
+        rc = cli_explain_show(&n, s, extra);
     if (rc == CLI_OK && a.json) {
         print_json(s, sightings, extra);
     } else if (rc == CLI_OK) {
         print_detail(s, extra);
         cli_sightings_print(sightings);
+        if (a.explain)
+            rc = cli_explain_show(&n, s, NULL);
     }
     json_decref(sightings);
     json_decref(extra);
@@ -719,7 +726,7 @@ int cli_revoke(int argc, char **argv)
         rc = CLI_FAIL;
         goto out;
     }
-    if ((rc = load_by_id("revoke", &n, argv[pos], s)) != CLI_OK)
+    if ((rc = cli_load_by_id("revoke", &n, argv[pos], s)) != CLI_OK)
         goto out;
     if (memcmp(s->rec.origin, n.id.sign_pk, LIMIT_KEY_BYTES) != 0 ||
         s->rec.kind != PROTO_KIND_INDICATOR) {

@@ -40,6 +40,11 @@ const struct cli_command cli_commands[] = {
      "  existing id and adds nothing.\n"
      "  A value on a MISP warninglist (--warninglist FILE, and DataDir/../warninglists/*.json)\n"
      "  is refused with exit 1 unless --force.\n"
+     "  The audience is the author's: a part of it that cannot receive the record today (a\n"
+     "  --to peer whose ceiling is below the TLP or whom the gate refuses, a --to key that is\n"
+     "  no peer when no peer may receive the record to pass it on, a --community no config\n"
+     "  or trusted roster defines) is still published, with one warning line on stderr each\n"
+     "  naming why (--json: {\"id\", \"new\", \"warnings\": [...]}).\n"
      "example: tlpmesh publish -c tlpmesh.conf --type ip-dst --value 203.0.113.7 --tlp amber \\\n"
      "           --community energy-isac --valid-until 14d --tag phishing --comment 'C2 of campaign X'\n"},
     {"query", cli_query, "find live records by indicator value",
@@ -50,8 +55,10 @@ const struct cli_command cli_commands[] = {
      "  Exit 0 when found, 1 when not.\n"
      "example: tlpmesh query -c tlpmesh.conf evil.example.com\n"},
     {"show", cli_show, "show one record by id",
-     "usage: tlpmesh show -c CONF ID [--json]\n"
+     "usage: tlpmesh show -c CONF ID [--explain] [--json]\n"
      "  ID: 64 hex digits, or any unique prefix of at least 8 (list and query print 16).\n"
+     "  --explain adds the gate's verdict towards every configured peer and client (as\n"
+     "  tlpmesh explain ID prints it).\n"
      "example: tlpmesh show -c tlpmesh.conf 3f2a9c01e9d47b22\n"},
     {"list", cli_list, "list live records",
      "usage: tlpmesh list -c CONF [--type T] [--tlp L] [--since RFC3339|DURATION] [--all] [--json]\n"
@@ -67,8 +74,10 @@ const struct cli_command cli_commands[] = {
      "example: tlpmesh revoke -c tlpmesh.conf 3f2a9c01e9d47b22 --reason 'false positive: CDN address'\n"},
     {"run", cli_run, "run the node in the foreground until SIGINT/SIGTERM",
      "usage: tlpmesh run -c CONF [--log-format text|json] [--log-file PATH]\n"
+     "         [--log-level info|debug]\n"
      "  Logs one line per event to stderr, or to PATH (SIGHUP reopens it for logrotate);\n"
-     "  these options win over the config's LogFormat and LogFile.\n"
+     "  these options win over the config's LogFormat and LogFile. --log-level debug also\n"
+     "  logs each record or id the gate keeps from a peer (record id, peer, verdict).\n"
      "example: tlpmesh run -c /etc/tlpmesh/tlpmesh.conf --log-format json\n"},
     {"status", cli_status, "show a running node's identity and peers",
      "usage: tlpmesh status -c CONF [--json]\n"
@@ -136,6 +145,22 @@ const struct cli_command cli_commands[] = {
      "  the record may go. tlpmesh show ID lists the sightings per organisation.\n"
      "  ID: 64 hex digits, or any unique prefix of at least 8.\n"
      "example: tlpmesh sight -c tlpmesh.conf 3f2a9c01e9d47b22 --count 12 --first-seen 24h\n"},
+    {"explain", cli_explain, "why a record does or does not reach a peer, client or export",
+     "usage: tlpmesh explain -c CONF ID [--peer KEY|NAME | --client NAME | --export\n"
+     "         [--max-tlp LEVEL]] [--json]\n"
+     "  Asks the forwarding gate itself, as the sending path would, and prints its verdict\n"
+     "  and the rule that decided it in the words of docs/SHARING.md, e.g.\n"
+     "    deny: link ceiling amber < red (MaxTLP in tlpmesh.conf line 14)\n"
+     "    allow: AMBER, CERT-FI is in community energy-isac (roster v3 by CERT-EE)\n"
+     "  and whether the party is known to hold the record already.\n"
+     "  --peer: a [Peer] by key, Name or (unique) Organisation; --client: a [Client] (TAXII\n"
+     "  reader) by Name; --export: this node's own exports (--max-tlp as for export, default\n"
+     "  amber). Without a party: one line per configured peer and client.\n"
+     "  ID: 64 hex digits, or any unique prefix of at least 8. tlpmesh show ID --explain\n"
+     "  prints the same table. --json: one object per party.\n"
+     "  Exit 0 allow (without a party: the gate allows at least one), 1 deny (or no such\n"
+     "  record), 2 usage.\n"
+     "example: tlpmesh explain -c tlpmesh.conf 3f2a9c01e9d47b22 --peer CERT-FI\n"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -80,10 +80,12 @@ struct config_peer {
     char organisation[LIMIT_NAME_BYTES + 1]; /* "" when not configured */
     char communities[LIMIT_PEER_COMMUNITIES][LIMIT_NAME_BYTES + 1];
     size_t n_communities;
-    int max_tlp; /* enum proto_tlp; CONFIG_DEFAULT_MAX_TLP if unset */
+    int max_tlp;      /* enum proto_tlp; CONFIG_DEFAULT_MAX_TLP if unset */
+    int max_tlp_line; /* line of its MaxTLP; 0 when unset (tlpmesh explain names it) */
     enum config_relation relation;
     char name[LIMIT_NAME_BYTES + 1]; /* label for logs; "" when not configured */
     int line;                        /* line of its [Peer] header */
+    int key_line;                    /* line of its PublicKey; 0 before it */
     int last_line;                   /* line of its last setting */
 };
 
@@ -105,6 +107,7 @@ struct config_client {
     char secret[LIMIT_HTTP_SECRET_BYTES + 1]; /* Secret, or the first line of SecretFile */
     enum config_http_scheme scheme;
     int max_tlp;                              /* enum proto_tlp, <= AMBER+STRICT; default AMBER */
+    int max_tlp_line;                         /* line of its MaxTLP; 0 when unset */
     enum config_relation relation;
     char communities[LIMIT_PEER_COMMUNITIES][LIMIT_NAME_BYTES + 1];
     size_t n_communities;
@@ -155,7 +158,9 @@ void config_free(struct config *cfg);
  * which is freed first; *diag is cleared and gets every
  * problem. Returns CONFIG_OK, CONFIG_E_IO (cannot open/read: one diag line says why),
  * CONFIG_E_INVALID or CONFIG_E_NOMEM. Relative paths in the file are resolved against the
- * directory of path. The key file is not opened here (crypto/keys.h does that). */
+ * directory of path. The key file is read only to refuse a [Peer] whose PublicKey is this node's
+ * own (a node that dials itself); when it cannot be read that check is skipped and the key is
+ * the caller's to load (crypto/keys.h). The same check runs for the editors and reloads. */
 int config_load(const char *path, struct config *out, struct config_diag *diag);
 
 /* The [Client] with that Name, or NULL. */

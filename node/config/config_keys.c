@@ -203,6 +203,7 @@ static void set_peer_key(struct config_parse *p, const char *v)
     }
     memcpy(peer->key, key, sizeof(key));
     snprintf(peer->key_b64, sizeof(peer->key_b64), "%s", v);
+    peer->key_line = p->lineno;
 }
 
 static void set_peer_endpoint(struct config_parse *p, const char *v)
@@ -260,8 +261,10 @@ static int parse_max_tlp(struct config_parse *p, const char *v)
 static void set_max_tlp(struct config_parse *p, const char *v)
 {
     int tlp = parse_max_tlp(p, v);
-    if (proto_tlp_valid(tlp))
+    if (proto_tlp_valid(tlp)) {
         config_current_peer(p)->max_tlp = tlp;
+        config_current_peer(p)->max_tlp_line = p->lineno;
+    }
 }
 
 static void parse_relation(struct config_parse *p, const char *v, enum config_relation *out)
@@ -426,8 +429,10 @@ static void set_client_max_tlp(struct config_parse *p, const char *v)
         config_problem(p,
                        "MaxTLP: red is never served over HTTP (RED goes only to the recipient node "
                        "keys a record names)");
-    else if (proto_tlp_valid(tlp))
+    else if (proto_tlp_valid(tlp)) {
         config_current_client(p)->max_tlp = tlp;
+        config_current_client(p)->max_tlp_line = p->lineno;
+    }
 }
 
 static void set_client_relation(struct config_parse *p, const char *v)

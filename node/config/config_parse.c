@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "node/config/config_internal.h"
+#include "crypto/keys.h"
 
 /* Longest Unix socket path: bind() needs it, with its NUL, in sun_path. */
 #define CONTROL_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
@@ -285,6 +286,27 @@ static void finish_node(struct config_parse *p)
             cfg->control_path, len, CONTROL_PATH_MAX);
 }
 
+/* A node listed as its own peer dials itself, and every reload after that fails: refused here so
+ * that peer add, check-config and a reload all say so. An unreadable key file skips the check
+ * (check-config as another user); the node itself refuses to start without its key. */
+static void check_own_key(struct config_parse *p)
+{
+    const struct config *cfg = p->cfg;
+    struct keys_identity id;
+    if (!cfg->key_file[0] || cfg->n_peers == 0 || sodium_init() < 0 ||
+        keys_file_load(cfg->key_file, &id, NULL, 0) != KEYS_OK)
+        return;
+    for (size_t i = 0; i < cfg->n_peers; i++) {
+        const struct config_peer *peer = &cfg->peers[i];
+        if (peer->key_b64[0] && memcmp(peer->key, id.sign_pk, LIMIT_KEY_BYTES) == 0)
+            config_diag_add(p->diag, p->file, peer->key_line,
+                            "PublicKey: this is this node's own key (KeyFile %s): a node "
+                            "cannot be its own peer",
+                            cfg->key_file);
+    }
+    keys_identity_wipe(&id);
+}
+
 int config_parse_text(const char *file, const char *dir, const char *text, size_t len,
                       struct config *out, struct config_diag *diag)
 {
@@ -310,6 +332,7 @@ int config_parse_text(const char *file, const char *dir, const char *text, size_
     if (p.http_line)
         check_required(&p, CONFIG_SECTION_HTTP, p.http_line, "[HTTP]");
     finish_node(&p);
+    check_own_key(&p);
     return diag->count || diag->dropped ? CONFIG_E_INVALID : CONFIG_OK;
 }
 

@@ -116,6 +116,46 @@ enum gate_verdict {
  * "?" for an out-of-range value. Static storage. */
 const char *gate_verdict_name(int verdict);
 
+/* The ground of the rule table that admitted P (docs/SHARING.md "The rule"); the order is the
+ * order the gate tries them in, so the first that holds is the one named. */
+enum gate_ground {
+    GATE_GROUND_NONE = 0,         /* refused: no ground (see the verdict) */
+    GATE_GROUND_CLEAR,            /* TLP:CLEAR: always */
+    GATE_GROUND_DEFAULT_AUDIENCE, /* R's audience is the whole network, P is authenticated */
+    GATE_GROUND_RECIPIENT,        /* P's key is in R's recipient list */
+    GATE_GROUND_COMMUNITY,        /* P is a member of the community R's audience names */
+    GATE_GROUND_SAME_ORG,         /* P is in N's organisation */
+    GATE_GROUND_CLIENT,           /* AMBER: N is in R's audience and P is N's declared client */
+    GATE_GROUND_ORIGIN,           /* gate_may_reveal_id only: P is R's origin */
+};
+#define GATE_GROUND_COUNT 8
+
+/* The verdict with the facts that decided it, for an operator's "why" (tlpmesh explain). The
+ * facts are those of the record whose TLP line decided: R, or the target of a revocation or
+ * sighting whose own line allowed it (by_target). Fields a decision did not reach stay zero. */
+struct gate_reason {
+    enum gate_verdict verdict;
+    enum gate_ground ground; /* GATE_ALLOW: the ground that admitted P; else GATE_GROUND_NONE */
+    bool by_target;          /* the TLP line of st->target decided */
+    uint8_t tlp;             /* TLP of the deciding record */
+    uint8_t ceiling;         /* P's ceiling */
+    uint8_t n_recipients;    /* of the deciding record's audience */
+    uint8_t community;       /* GATE_GROUND_COMMUNITY: index into its audience's communities */
+    /* GATE_DENY_NOT_IN_AUDIENCE: which parts of the grounds held (all false but one at most) */
+    bool self_in_audience; /* N is in the audience (what a client ground needs) */
+    bool client;           /* P is N's declared client */
+};
+
+/* gate_check with its reason: out->verdict is what gate_check returns (gate_check is this
+ * function's wrapper, so the two never disagree). Returns out->verdict. */
+enum gate_verdict gate_check_reason(const struct gate_self *n, const struct gate_peer *p,
+                                    const struct proto_record *r,
+                                    const struct gate_record_state *st, uint64_t now_ms,
+                                    struct gate_reason *out);
+
+/* Short stable name of a ground ("community", ...); "?" out of range. Static storage. */
+const char *gate_ground_name(int ground);
+
 /* May N send R, or announce R's id, to P now? GATE_ALLOW or the first refusing rule. */
 enum gate_verdict gate_check(const struct gate_self *n, const struct gate_peer *p,
                              const struct proto_record *r, const struct gate_record_state *st,

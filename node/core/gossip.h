@@ -119,7 +119,7 @@ typedef int (*gossip_verify_fn)(void *ctx, const uint8_t *body, size_t len,
                                 const uint8_t origin[LIMIT_KEY_BYTES]);
 void gossip_job_run_with(struct gossip_job *job, gossip_verify_fn verify, void *ctx);
 
-enum gossip_log_level { GOSSIP_LOG_INFO, GOSSIP_LOG_WARN };
+enum gossip_log_level { GOSSIP_LOG_INFO, GOSSIP_LOG_WARN, GOSSIP_LOG_DEBUG };
 
 struct gossip_io {
     void *ctx;
@@ -150,6 +150,10 @@ struct gossip_params {
     size_t announce_cap;               /* records awaiting announcement, <= ..._ANNOUNCE_QUEUE */
     uint64_t start_seq;                /* local scan starts after this seq (the store's last) */
     uint8_t hash_key[GOSSIP_HASH_KEY_BYTES]; /* random: hash tables resist crafted ids */
+    /* One GOSSIP_LOG_DEBUG line per refusal of a record or id sent to a peer (push, announce,
+     * fetch answer: "record ID: not sent: VERDICT"); "peer-has" and the reconciliation set,
+     * which are not refusals of a send, are not logged. false: nothing is formatted. */
+    bool log_refusals;
 };
 
 struct gossip_peer_stats {

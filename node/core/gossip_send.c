@@ -147,6 +147,11 @@ bool gossip_gate_out(struct gossip *g, size_t peer, const struct rview *v, bool 
         return true;
     assert(verdict < GATE_VERDICT_COUNT);
     p->st.refused[verdict]++;
+    if (g->p.log_refusals && !reveal_only && verdict != GATE_DENY_PEER_HAS)
+        gossip_logf(g, GOSSIP_LOG_DEBUG, peer,
+                    "record %02x%02x%02x%02x%02x%02x%02x%02x: not sent: %s", v->id[0], v->id[1],
+                    v->id[2], v->id[3], v->id[4], v->id[5], v->id[6], v->id[7],
+                    gate_verdict_name(verdict));
     return false;
 }
 

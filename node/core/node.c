@@ -197,14 +197,16 @@ static void gio_stored(void *ctx, const uint8_t id[LIMIT_ID_BYTES], uint8_t kind
 static void gio_log(void *ctx, enum gossip_log_level level, size_t peer, const char *line)
 {
     struct node *n = ctx;
-    (void)level;
-    if (n->io.log == NULL)
+    if (level == GOSSIP_LOG_DEBUG ? n->io.log_debug == NULL : n->io.log == NULL)
         return;
     char b64[LIMIT_PUBKEY_B64_LEN + 1] = "-";
     struct engine_peer_conf conf;
     if (peer < n->max_peers && engine_peer_get(&n->engine, peer, &conf, NULL))
         keys_pubkey_to_b64(conf.key, b64);
-    node_log(n, "gossip peer=%s: %s", b64, line);
+    if (level == GOSSIP_LOG_DEBUG)
+        n->io.log_debug(n->io.ctx, b64, line);
+    else
+        node_log(n, "gossip peer=%s: %s", b64, line);
 }
 
 /* --- lifetime --- */

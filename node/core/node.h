@@ -60,6 +60,9 @@ struct node_io {
     gossip_verify_fn check;
     /* Optional: one line for the operator ("gossip peer=KEY: ...", "community: ..."). */
     void (*log)(void *ctx, const char *line);
+    /* Optional: gossip's debug lines (GOSSIP_LOG_DEBUG, e.g. each refused send when
+     * gossip_params.log_refusals), with the peer's key in base64 ("-" for none). NULL: dropped. */
+    void (*log_debug)(void *ctx, const char *peer_b64, const char *line);
     /* Optional: an application message arrived. NULL: it goes to gossip at once; else the
      * shell gets it and hands it on with node_message() when it likes (simnet watches, holds
      * back and repeats messages). */

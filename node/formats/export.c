@@ -157,8 +157,7 @@ static int ident_add(struct walk *w, const struct proto_record *r)
     return EXPORT_OK;
 }
 
-/* The export's receiver: N's own organisation, limited by the export's ceiling. */
-static void export_peer(const struct export_job *job, struct gate_peer *p)
+void export_receiver(const struct export_job *job, struct gate_peer *p)
 {
     memset(p, 0, sizeof *p);
     p->authenticated = true;
@@ -186,7 +185,7 @@ static bool admitted(const struct export_job *job, const struct gate_peer *p,
 bool export_admits(const struct export_job *job, const struct proto_record *r, bool revoked)
 {
     struct gate_peer p;
-    export_peer(job, &p);
+    export_receiver(job, &p);
     return admitted(job, &p, r, revoked);
 }
 
@@ -304,7 +303,7 @@ static int other_origins(const struct export_job *job, struct ident **out, size_
     w->job = job;
     w->def = &export_format_misp.files[0];
     w->level = -1;
-    export_peer(job, &w->peer);
+    export_receiver(job, &w->peer);
     const int rc = walk_source(w, summary_cb);
     size_t k = 0;
     for (size_t i = 0; rc == EXPORT_OK && i < w->n_idents; i++)
@@ -418,7 +417,7 @@ int export_write(const struct export_job *job, const char *name, FILE *out,
     w->job = job;
     w->out = out;
     w->next_expiry_ms = UINT64_MAX;
-    export_peer(job, &w->peer);
+    export_receiver(job, &w->peer);
     export_identity_uuid(job->self.key, w->uuid);
     if (!find_file(job, name, w))
         goto out;
@@ -470,7 +469,7 @@ int export_left_out(const struct export_job *job, struct export_stats *st)
     if (job->format < 0 || job->format >= EXPORT_FORMAT_COUNT)
         return EXPORT_E_INVAL;
     struct left_walk lw = {.job = job, .st = st};
-    export_peer(job, &lw.peer);
+    export_receiver(job, &lw.peer);
     const struct format_def *fd = formats[job->format];
     for (size_t i = 0; i < fd->n; i++)
         lw.carried |= fd->files[i].types;

@@ -197,6 +197,10 @@ json_t *export_stix_indicator(const struct gate_self *self, enum stixmap_tlp_ver
                               const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r,
                               bool *unmapped);
 
+/* The export's receiver as the gate sees it: N's own organisation (and key and communities),
+ * limited by the export's ceiling job->max_tlp. Needs job->self and job->max_tlp only. */
+void export_receiver(const struct export_job *job, struct gate_peer *p);
+
 /* Would record r (revoked or not) appear in this export at job->now_ms? */
 bool export_admits(const struct export_job *job, const struct proto_record *r, bool revoked);
 

@@ -66,6 +66,24 @@ static void labelled(FILE *out, const char *name, const char *label, const char 
     fprintf(out, "%s{%s=\"%s\"} %" PRIu64 "\n", name, label, value, v);
 }
 
+/* Per peer (label: its base64 key, which needs no escaping) and verdict. */
+static void peer_refusals(FILE *out, const struct metrics_gossip *g)
+{
+    assert(g->n_peers <= LIMIT_PEERS);
+    header(out, "tlpmesh_peer_gate_refusals_total", "counter",
+           "Records and ids the sharing gate kept from one peer, by the rule that refused.");
+    for (size_t i = 0; i < g->n_peers; i++)
+        for (int v = GATE_ALLOW + 1; v < GATE_VERDICT_COUNT; v++)
+            fprintf(out,
+                    "tlpmesh_peer_gate_refusals_total{peer=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+                    g->peers[i].key, gate_verdict_name(v), g->peers[i].refused[v]);
+    header(out, "tlpmesh_peer_refused_inbound_total", "counter",
+           "Verified records from one peer refused because it was not allowed to send them.");
+    for (size_t i = 0; i < g->n_peers; i++)
+        fprintf(out, "tlpmesh_peer_refused_inbound_total{peer=\"%s\"} %" PRIu64 "\n",
+                g->peers[i].key, g->peers[i].refused_inbound);
+}
+
 static void counter(FILE *out, const char *name, const char *help, uint64_t v)
 {
     header(out, name, "counter", help);
@@ -119,6 +137,10 @@ int metrics_render(const struct metrics_snapshot *m, FILE *out)
     for (int v = GATE_ALLOW + 1; v < GATE_VERDICT_COUNT; v++)
         labelled(out, "tlpmesh_gate_refusals_total", "reason", gate_verdict_name(v),
                  m->gossip.gate_refusals[v]);
+    counter(out, "tlpmesh_gate_refusals_inbound_total",
+            "Verified records refused because the sending peer was not allowed to send them.",
+            m->gossip.refused_inbound);
+    peer_refusals(out, &m->gossip);
     counter(out, "tlpmesh_connections_accepted_total", "Inbound TCP connections accepted.",
             m->conns_accepted);
     header(out, "tlpmesh_connections_refused_total", "counter",

@@ -31,9 +31,19 @@
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /* Gossip's counters, kept by the shell and read at each scrape (zero until gossip fills them). */
+/* One peer's refusals: what the gate kept from it, and what it sent that we refused. */
+struct metrics_peer_gate {
+    char key[LIMIT_PUBKEY_B64_LEN + 1];    /* base64: the peer label */
+    uint64_t refused[GATE_VERDICT_COUNT]; /* by verdict, towards the peer */
+    uint64_t refused_inbound;              /* records the peer was not allowed to send us */
+};
+
 struct metrics_gossip {
     uint64_t records_ingested, records_duplicate, records_invalid;
     uint64_t gate_refusals[GATE_VERDICT_COUNT]; /* by verdict; GATE_ALLOW is not a refusal */
+    uint64_t refused_inbound;                   /* the inbound gate's refusals, all peers */
+    size_t n_peers;                             /* configured peers in peers[] */
+    struct metrics_peer_gate peers[LIMIT_PEERS];
 };
 
 struct metrics_snapshot {

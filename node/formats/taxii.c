@@ -368,3 +368,8 @@ void taxii_response_free(struct taxii_response *resp)
     resp->body = NULL;
     resp->body_len = 0;
 }
+
+void taxii_client_reader(const struct config_client *c, struct gate_peer *p)
+{
+    reader_of_client(c, p);
+}

@@ -128,6 +128,10 @@ void taxii_response_free(struct taxii_response *resp);
  * malloc'ed string (NULL when out of memory): for errors found before taxii_handle() runs. */
 char *taxii_error_json(int status, const char *title, const char *description);
 
+/* The gate's view of a configured [Client] once it has authenticated (tlpmesh explain asks the
+ * gate about it as the server would). */
+void taxii_client_reader(const struct config_client *c, struct gate_peer *p);
+
 /* The collection's id: a UUID derived from the node key. */
 void taxii_collection_id(const uint8_t key[LIMIT_KEY_BYTES], char out[37]);
 

@@ -21,9 +21,20 @@ static struct {
     enum log_format format;
     FILE *file; /* NULL: stderr */
     char path[LIMIT_PATH_BYTES];
+    bool debug;
 } lg;
 
-static const char *const level_names[] = {"info", "warn", "error"};
+static const char *const level_names[] = {"info", "warn", "error", "debug"};
+
+void log_set_debug(bool on)
+{
+    lg.debug = on;
+}
+
+bool log_debug_enabled(void)
+{
+    return lg.debug;
+}
 
 const char *log_strerror(int err)
 {
@@ -211,7 +222,9 @@ static void write_json(FILE *out, const char *ts, enum log_level level, const ch
 
 void log_event(enum log_level level, const char *event, const char *detail, ...)
 {
-    assert(event != NULL && level >= LOG_INFO && level <= LOG_ERROR);
+    assert(event != NULL && level >= LOG_INFO && level <= LOG_DEBUG);
+    if (level == LOG_DEBUG && !lg.debug)
+        return;
     struct field f[LIMIT_LOG_FIELDS];
     size_t n = 0;
     va_list ap;

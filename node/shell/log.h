@@ -26,7 +26,8 @@
 
 #include "proto/errors.h"
 
-enum log_level { LOG_INFO = 0, LOG_WARN = 1, LOG_ERROR = 2 };
+/* LOG_DEBUG lines are written only after log_set_debug(true) (`tlpmesh run --log-level debug`). */
+enum log_level { LOG_INFO = 0, LOG_WARN = 1, LOG_ERROR = 2, LOG_DEBUG = 3 };
 
 enum log_format { LOG_FORMAT_TEXT = 0, LOG_FORMAT_JSON = 1 };
 
@@ -51,6 +52,11 @@ int log_format_parse(const char *name);
 /* Command-line choices (`tlpmesh run --log-format/--log-file`) that win over the values later
  * passed to log_open() from the config: format < 0 and path NULL mean "not given". */
 void log_set_overrides(int format, const char *path);
+
+/* Whether LOG_DEBUG lines are written (default false); callers that would do work only for a
+ * debug line ask log_debug_enabled() first. */
+void log_set_debug(bool on);
+bool log_debug_enabled(void);
 
 /* Sets the format and the destination: path NULL or "" = stderr, each replaced by an override
  * when one was set. On failure the previous destination stays and why gets

@@ -67,6 +67,12 @@ static void io_line(void *ctx, const char *line)
     fprintf(stderr, "tlpmesh: %s\n", line);
 }
 
+static void io_debug(void *ctx, const char *peer_b64, const char *line)
+{
+    (void)ctx;
+    log_event(LOG_DEBUG, "gossip", line, "peer", peer_b64, NULL);
+}
+
 static void io_verify(void *ctx, struct gossip_job *job)
 {
     struct run *r = ctx;
@@ -211,12 +217,13 @@ static int start_node(struct run *r)
         return RUN_FAIL;
     }
     p.gossip.start_seq = ss.last_seq;
+    p.gossip.log_refusals = log_debug_enabled();
     randombytes_buf(p.gossip.hash_key, sizeof p.gossip.hash_key);
     const struct node_io io = {.ctx = r, .send = run_conn_send, .close = run_conn_close,
                                .dial = run_conn_dial, .random = io_random,
                                .engine_log = io_log, .backlog = run_conn_backlog,
                                .now = io_now, .wall_ms = io_wall_ms, .verify = io_verify,
-                               .log = io_line};
+                               .log = io_line, .log_debug = io_debug};
     verifier_init(&r->verifier, &r->loop, &r->node);
     char why[LIMIT_CONFIG_DIAG_BYTES];
     if (node_init(&r->node, &p, &io, why, sizeof why) < 0) {

@@ -133,7 +133,7 @@ static json_t *gossip_peer_json(const struct run *r, size_t i)
         json_object_set_new(refused, gate_verdict_name(v), json_integer((json_int_t)s->refused[v]));
         total += v == GATE_DENY_PEER_HAS ? 0 : s->refused[v];
     }
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
                      " s:I, s:I}",
                      "records_sent", (json_int_t)s->records_sent, "records_received",
                      (json_int_t)s->records_received, "duplicates", (json_int_t)s->duplicates,
@@ -147,6 +147,8 @@ static json_t *gossip_peer_json(const struct run *r, size_t i)
                      (json_int_t)s->recon_bytes_out, "skipped_backlog",
                      (json_int_t)s->skipped_backlog, "dropped_overload",
                      (json_int_t)s->dropped_overload);
+    json_object_set_new(o, "refused_inbound", json_integer((json_int_t)s->refused_inbound));
+    return o;
 }
 
 /* /metrics: the node-wide counters and the gate's refusals summed over peers. */
@@ -160,9 +162,17 @@ void run_metrics_fill(void *ctx, struct metrics_gossip *out)
     out->records_ingested = s->stored;
     out->records_duplicate = s->duplicates + s->store_duplicates;
     out->records_invalid = s->verify_forged + s->verify_malformed + s->refused_time;
+    out->refused_inbound = s->refused_inbound;
     for (size_t i = 0; i < LIMIT_PEERS; i++) {
         const struct gossip_peer_stats *p = gossip_peer_stats(r->node.gossip, i);
-        for (size_t v = 0; p != NULL && v < GATE_VERDICT_COUNT; v++)
+        struct engine_peer_conf conf;
+        if (p == NULL || !engine_peer_get(&r->node.engine, i, &conf, NULL))
+            continue;
+        struct metrics_peer_gate *m = &out->peers[out->n_peers++];
+        keys_pubkey_to_b64(conf.key, m->key);
+        memcpy(m->refused, p->refused, sizeof m->refused);
+        m->refused_inbound = p->refused_inbound;
+        for (size_t v = 0; v < GATE_VERDICT_COUNT; v++)
             out->gate_refusals[v] += p->refused[v];
     }
 }
@@ -170,7 +180,7 @@ void run_metrics_fill(void *ctx, struct metrics_gossip *out)
 static json_t *gossip_json(const struct run *r)
 {
     const struct gossip_stats *s = gossip_stats(r->node.gossip);
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                      "verify_submitted", (json_int_t)s->verify_submitted, "verify_ok",
                      (json_int_t)s->verify_ok, "verify_forged", (json_int_t)s->verify_forged,
                      "verify_malformed", (json_int_t)s->verify_malformed, "refused_time",
@@ -179,7 +189,8 @@ static json_t *gossip_json(const struct run *r)
                      (json_int_t)s->store_revoked, "store_errors", (json_int_t)s->store_errors,
                      "dropped_overload", (json_int_t)s->dropped_overload, "local_pushed",
                      (json_int_t)s->local_pushed, "announce_dropped",
-                     (json_int_t)s->announce_dropped, "sent_fail", (json_int_t)s->sent_fail);
+                     (json_int_t)s->announce_dropped, "sent_fail", (json_int_t)s->sent_fail,
+                     "refused_inbound", (json_int_t)s->refused_inbound);
 }
 
 static json_t *peer_json(struct run *r, size_t i, uint64_t mono, uint64_t wall)

@@ -76,10 +76,11 @@ class Node:
             f.write(text.replace(old, new))
 
     # --- process ---
-    def start(self, *run_args):
+    def start(self, *args):
+        """Runs `tlpmesh run -c CONF` with args (e.g. --log-level debug)."""
         assert self.proc is None, f"{self.name} already running"
         logf = open(self.log, "a")
-        self.proc = subprocess.Popen([BIN, "run", "-c", self.conf, *run_args], stdout=logf,
+        self.proc = subprocess.Popen([BIN, "run", "-c", self.conf, *args], stdout=logf,
                                      stderr=logf)
         logf.close()
 
