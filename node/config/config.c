@@ -1,5 +1,5 @@
 /* config.c - the config model: lookups, init/free and the diagnostics every part reports through
- * (contract in config.h; the parts are listed in config_internal.h). */
+ * (contract in config.h; the parts are listed in config_int.h). */
 #include "node/config/config.h"
 
 #include <assert.h>
@@ -9,7 +9,7 @@
 
 #include <sodium.h>
 
-#include "node/config/config_internal.h"
+#include "node/config/config_int.h"
 
 const char *config_strerror(int err)
 {

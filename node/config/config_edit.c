@@ -10,7 +10,7 @@
 
 #include "crypto/atomicfile.h"
 #include "crypto/keys.h"
-#include "node/config/config_internal.h"
+#include "node/config/config_int.h"
 
 /* A growable text with a hard cap (a config is at most LIMIT_CONFIG_BYTES). */
 struct text {

@@ -12,7 +12,7 @@
 #include <sodium.h>
 
 #include "crypto/keys.h"
-#include "node/config/config_internal.h"
+#include "node/config/config_int.h"
 #include "proto/indicator.h"
 
 /* --- value checks --- */

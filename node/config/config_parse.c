@@ -16,7 +16,7 @@
 
 #include <sodium.h>
 
-#include "node/config/config_internal.h"
+#include "node/config/config_int.h"
 #include "crypto/keys.h"
 
 /* Longest Unix socket path: bind() needs it, with its NUL, in sun_path. */

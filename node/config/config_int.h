@@ -1,12 +1,12 @@
-/* config_internal.h - what the parts of the config module share; private to node/config/.
+/* config_int.h - what the parts of the config module share; private to node/config/.
  *
  * config.c holds the model (lookups, init/free) and the diagnostics, config_parse.c the line
  * reader that feeds inih, its section bookkeeping and the file reading, config_keys.c the table
  * of keys with one setter per key (and the value checks they use), config_edit.c the editors.
  * A parse runs on one struct config_parse: the parser owns it, setters fill p->cfg through it.
  */
-#ifndef TLPMESH_NODE_CONFIG_INTERNAL_H
-#define TLPMESH_NODE_CONFIG_INTERNAL_H
+#ifndef TLPMESH_NODE_CONFIG_INT_H
+#define TLPMESH_NODE_CONFIG_INT_H
 
 #include <assert.h>
 #include <stdarg.h>
