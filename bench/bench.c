@@ -1,6 +1,7 @@
 /* bench.c - throughput figures, each also as a ratio to the raw Ed25519 verify rate measured in
  * the same run on the same machine, against the goals in docs/PERFORMANCE.md. Not a test: a
- * missed goal is reported in the table, not failed; a figure that cannot be measured correctly fails the run.
+ * missed goal is reported in the table, not failed; a figure that cannot be measured correctly
+ * fails the run.
  *
  * usage: tlpmesh-bench [--records N] [--peers K] [--recon-sizes N,N...] [--dir DIR] [--verbose]
  */

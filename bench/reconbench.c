@@ -1,5 +1,6 @@
 /* reconbench.c - cost of reconciling two sets of n record ids that differ by d
- * (docs/PERFORMANCE.md: O(d · log n) bytes), with node/core/recon.h driven directly, both sides in this process. */
+ * (docs/PERFORMANCE.md: O(d · log n) bytes), with node/core/recon.h driven directly, both sides in
+ * this process. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -667,7 +667,8 @@ int proto_indicator_normalise(int itype, const char *in, char *out, size_t cap, 
     if (!proto_utf8_valid(in, len))
         return fail(PROTO_E_VALUE, why, why_len, itype, in, "is not valid UTF-8");
 
-    /* The normal form may be a little longer than the input (IPv6 text); the limit applies to it. */
+    /* The normal form may be a little longer than the input (IPv6 text); the limit applies to it.
+     * */
     struct sbuf sb = {.p = out, .cap = cap < LIMIT_VALUE_BYTES + 1 ? cap : LIMIT_VALUE_BYTES + 1};
     int rc = itypes[itype].norm(itype, in, len, &sb, why, why_len);
     if (rc == PROTO_OK && sb.over) {

@@ -61,7 +61,8 @@ enum limits {
     LIMIT_CONFIG_DIAGS = 64,        /* problems kept per config_load; the rest are counted */
     LIMIT_CONFIG_DIAG_BYTES = 320,  /* one "FILE:LINE: message" */
 
-    /* --- import, STIX mapping, warninglists (node/formats/import.c, stixmap.c, warninglist.c) --- */
+    /* --- import, STIX mapping, warninglists (node/formats/import.c, stixmap.c, warninglist.c) ---
+     * */
     LIMIT_STIX_PATTERN_BYTES = 16384,  /* one indicator pattern: a few long URLs OR-ed */
     LIMIT_STIX_PATTERN_TERMS = 64,     /* comparisons in one pattern */
     LIMIT_IMPORT_FILE_BYTES = 256 << 20, /* one input file (a big MISP event or STIX bundle) */

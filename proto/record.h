@@ -37,8 +37,8 @@ enum proto_kind {
     PROTO_KIND_ROSTER = 4,
 };
 
-/* Who the origin means the record for (docs/SHARING.md). Both lists sorted ascending (communities by
- * bytes, recipients by key bytes) without duplicates: one audience, one encoding. */
+/* Who the origin means the record for (docs/SHARING.md). Both lists sorted ascending (communities
+ * by bytes, recipients by key bytes) without duplicates: one audience, one encoding. */
 struct proto_audience {
     uint8_t n_communities;
     uint8_t n_recipients;
@@ -62,7 +62,8 @@ struct proto_revocation {
 };
 
 /* "The origin saw the target record's indicator count times between first and last seen." Anyone
- * holding the target may sight it; a sighting travels only where its target may (node/core/gate.h). */
+ * holding the target may sight it; a sighting travels only where its target may (node/core/gate.h).
+ * */
 struct proto_sighting {
     uint8_t target[LIMIT_ID_BYTES]; /* id of the sighted record */
     uint64_t count;                 /* >= 1 */

@@ -84,8 +84,8 @@ void oracle_entitle_held(struct oracle *o, size_t rec, const bool *alive);
 bool oracle_may_send(const struct oracle *o, uint32_t link, uint32_t from, uint32_t to,
                      const struct orec *rec);
 /* May honest node `to` accept rec from its neighbour `from`, as far as `to` can tell? The rules
- * less the facts only the sender knows (node/core/gossip_verify.c inbound_check, docs/SHARING.md): the
- * sender's ceiling for `to`, whether it names `to` a client, its community memberships. */
+ * less the facts only the sender knows (node/core/gossip_verify.c inbound_check, docs/SHARING.md):
+ * the sender's ceiling for `to`, whether it names `to` a client, its community memberships. */
 bool oracle_may_accept(const struct oracle *o, uint32_t link, uint32_t from, uint32_t to,
                        const struct orec *rec);
 /* A byzantine node handed `node` a record it may accept (oracle_may_accept): the leak is the

@@ -2,10 +2,11 @@
  *
  * One event queue ordered by (virtual ms, sequence number). All events due at one
  * millisecond are dispatched first (bytes arriving, connections, timers, publications, scenario
- * actions); every node they touched then runs one loop turn, in node order, the way node/shell/run.c's
- * prepare callback does: node_turn (requested closes, verification jobs, gossip_flush), then its queued bytes
- * leave as one segment per connection and its one timer is re-armed. Links have a latency of at
- * least 1 ms, so nothing a turn sends arrives in the same millisecond.
+ * actions); every node they touched then runs one loop turn, in node order, the way
+ * node/shell/run.c's prepare callback does: node_turn (requested closes, verification jobs,
+ * gossip_flush), then its queued bytes leave as one segment per connection and its one timer is
+ * re-armed. Links have a latency of at least 1 ms, so nothing a turn sends arrives in the same
+ * millisecond.
  *
  * That is also what lets one millisecond's nodes run on several threads (conservative parallel
  * simulation with 1 ms of lookahead): within a step a node touches only its own state, its own

@@ -1,5 +1,6 @@
-/* test_import.c - file -> candidates (node/formats/import.h), STIX mapping (node/formats/stixmap.h), MISP
- * warninglists (node/formats/warninglist.h). Golden tests on the samples in tests/data. */
+/* test_import.c - file -> candidates (node/formats/import.h), STIX mapping
+ * (node/formats/stixmap.h), MISP warninglists (node/formats/warninglist.h). Golden tests on the
+ * samples in tests/data. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

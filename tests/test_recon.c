@@ -1,4 +1,5 @@
-/* test_recon.c - range-based set reconciliation: exact differences, cost in bytes, caps, refusals. */
+/* test_recon.c - range-based set reconciliation: exact differences, cost in bytes, caps, refusals.
+ * */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
 /* test_simnet.c - simnet runs the shipped engine deterministically and its oracle holds the TLP
  * rules: determinism (the exact figures of fixed scenarios, on any number of threads), partition
  * and heal, churn, byzantine nodes, topologies, scenario files.
- * Built twice: test_simnet_oracle compiles node/core/gate.c with GATE_TEST_BROKEN (a deliberate leak)
- * and expects the oracle to catch it. */
+ * Built twice: test_simnet_oracle compiles node/core/gate.c with GATE_TEST_BROKEN (a deliberate
+ * leak) and expects the oracle to catch it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,6 @@
-/* test_taxii.c - the TAXII 2.1 layer (node/formats/taxii.h) over a real LMDB store of real signed records,
- * the store's arrival times (store_put.added_us), and the Prometheus rendering (node/formats/metrics.h). */
+/* test_taxii.c - the TAXII 2.1 layer (node/formats/taxii.h) over a real LMDB store of real signed
+ * records, the store's arrival times (store_put.added_us), and the Prometheus rendering
+ * (node/formats/metrics.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

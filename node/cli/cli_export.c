@@ -1,8 +1,8 @@
 /* cli_export.c - `tlpmesh export`: the store, through the gate, into files SOC tools read.
  *
- * Formats live in node/formats/export.c; this file reads the store (read-only: it runs beside the node),
- * decides the export's gate peer, and replaces files atomically so that a consumer (Zeek rereads
- * its intel files on change, Suricata on USR2, MISP over HTTP) never sees half a file:
+ * Formats live in node/formats/export.c; this file reads the store (read-only: it runs beside the
+ * node), decides the export's gate peer, and replaces files atomically so that a consumer (Zeek
+ * rereads its intel files on change, Suricata on USR2, MISP over HTTP) never sees half a file:
  *   one file:   a temporary file in the same directory (mode 0640 less the umask, or --mode;
  *               --group before the first byte), written, fsync'ed, renamed over PATH, then the
  *               directory fsync'ed (crypto/atomicfile.h);

@@ -1,4 +1,5 @@
-/* cli_import.c - `tlpmesh import`: candidates from a file (node/formats/import.h) -> signed records.
+/* cli_import.c - `tlpmesh import`: candidates from a file (node/formats/import.h) -> signed
+ * records.
  *
  * Order of decisions per candidate, each counted in the summary (nothing dropped silently):
  * parser skips and invalid values; TLP (source, floored by --tlp; none at all: skipped when

@@ -1,10 +1,10 @@
 /* engine.h - one node's peers and sessions, sans-IO (docs/ARCHITECTURE.md).
  *
  * The engine decides who to dial, when, which connections to keep and when to give up; it never
- * reads a clock, a socket or a random source. The shell (node/shell/run.c on libuv, simnet on a virtual
- * clock) calls engine_on_*() with events and a monotonic `now` in milliseconds, and the engine
- * answers through struct engine_io: send bytes, close or dial a connection, draw random bytes, log.
- * After each batch of events the shell arms one timer at engine_next_deadline().
+ * reads a clock, a socket or a random source. The shell (node/shell/run.c on libuv, simnet on a
+ * virtual clock) calls engine_on_*() with events and a monotonic `now` in milliseconds, and the
+ * engine answers through struct engine_io: send bytes, close or dial a connection, draw random
+ * bytes, log. After each batch of events the shell arms one timer at engine_next_deadline().
  *
  * Connections are named by engine_conn handles that the engine allocates (slot and generation):
  * a stale handle (its connection already closed by the engine) is ignored, so the shell may report
@@ -16,8 +16,8 @@
  * so both sides make the same choice without talking. Dials back off exponentially (doubling from
  * LIMIT_BACKOFF_MIN_MS to LIMIT_BACKOFF_MAX_MS, with jitter in [delay/2, delay]).
  *
- * Ownership: struct engine is caller-owned: engine_init() allocates, engine_free() releases (it does
- * not call io; call engine_shutdown() first to say goodbye). The engine keeps a pointer to the
+ * Ownership: struct engine is caller-owned: engine_init() allocates, engine_free() releases (it
+ * does not call io; call engine_shutdown() first to say goodbye). The engine keeps a pointer to the
  * identity passed at init; it must outlive the engine.
  */
 #ifndef TLPMESH_NODE_ENGINE_H

@@ -35,8 +35,8 @@
  * AND P must be allowed the target by its TLP, audience and P's ceiling (the target's revoked,
  * expired and "P already has it" states are ignored: a peer holding the target is exactly who needs
  * the revocation). When the target is unknown locally (st->target == NULL) the revocation is gated
- * by its own TLP and audience only. tlpmesh's own revocations copy the target's TLP and audience, so
- * both rules normally agree.
+ * by its own TLP and audience only. tlpmesh's own revocations copy the target's TLP and audience,
+ * so both rules normally agree.
  *
  * Sightings (PROTO_KIND_SIGHTING) travel only where the sighted record may: the same two steps as
  * a revocation, with the target (any origin may sight a record) in st->target. Unlike a
@@ -49,8 +49,8 @@
  *
  * Pure: no I/O, no clock, no allocation; the caller passes now_ms and resolves memberships (config
  * and trusted rosters) into the structs below. All structs are caller-owned plain values; no
- * function keeps a pointer to its arguments. Bad input (out-of-range TLP, ceiling, relation or kind,
- * counts over limits, unterminated names) is refused with GATE_DENY_INVALID, never trusted.
+ * function keeps a pointer to its arguments. Bad input (out-of-range TLP, ceiling, relation or
+ * kind, counts over limits, unterminated names) is refused with GATE_DENY_INVALID, never trusted.
  */
 #ifndef TLPMESH_NODE_GATE_H
 #define TLPMESH_NODE_GATE_H

@@ -3,9 +3,10 @@
  * After a partition or a restart two peers find the symmetric difference of the record sets each
  * may send the other, at a cost that grows with the difference d, not with the stores:
  * O(d · log n) bytes in O(log n) rounds. The algorithm is the one Negentropy uses: both sides sort
- * their items by (created_ms, id); a message partitions the whole key space into consecutive ranges;
- * for each range the sender gives either a fingerprint, or its full item list when the range is
- * small, or the answer to a list. Equal fingerprints close a range; unequal ones split it into
+ * their items by (created_ms, id); a message partitions the whole key space into consecutive
+ * ranges; for each range the sender gives either a fingerprint, or its full item list when the
+ * range is small, or the answer to a list. Equal fingerprints close a range; unequal ones split it
+ * into
  * LIMIT_RECON_BUCKETS sub-ranges. docs/PROTOCOL.md "Reconciliation" has the wire format.
  *
  * Who learns what: BOTH sides learn their own difference. The side that receives a range's item

@@ -39,7 +39,8 @@
  * once per bundle with the fixed created/modified EXPORT_IDENTITY_CREATED_MS.
  *
  * Deterministic ids: a record's STIX indicator / MISP attribute UUID is the first 16 bytes of its
- * record id (itself BLAKE2b-256) with the version nibble set to 5 and the RFC 4122 variant, so every
+ * record id (itself BLAKE2b-256) with the version nibble set to 5 and the RFC 4122 variant, so
+ * every
  * node exporting the same record gives it the same UUID (name-based, "v5-shaped": BLAKE2b, not
  * SHA-1). N's STIX identity and MISP Orgc UUIDs are BLAKE2b-256(label || N's key) shaped the
  * same way, a MISP event's BLAKE2b-256(label || N's key || TLP level byte), so a re-export updates

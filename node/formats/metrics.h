@@ -1,7 +1,8 @@
 /* metrics.h - Prometheus text exposition (format 0.0.4) of the node's counters (GET /metrics).
  *
- * The shell (node/shell/run.c) fills a struct metrics_snapshot from the engine's stats, the store and,
- * once gossip exists, gossip's stats; metrics_render() turns it into the exposition text: for each
+ * The shell (node/shell/run.c) fills a struct metrics_snapshot from the engine's stats, the store
+ * and, once gossip exists, gossip's stats; metrics_render() turns it into the exposition text: for
+ * each
  * metric one "# HELP" and one "# TYPE" line, then its samples, all lines of a metric together,
  * label values escaped, "\n" line ends (the text exposition format 0.0.4). Names follow
  * Prometheus practice: prefix tlpmesh_, base units, counters end in _total. The metric set is

@@ -259,7 +259,8 @@ static bool accept_ok(const char *accept)
     }
 }
 
-/* Splits a path into at most LIMIT_TAXII_PATH_SEGMENTS segments (empty ones dropped). -1 when there are more. */
+/* Splits a path into at most LIMIT_TAXII_PATH_SEGMENTS segments (empty ones dropped). -1 when there
+ * are more. */
 static int split(const char *path, char *buf, size_t cap, char *segs[LIMIT_TAXII_PATH_SEGMENTS])
 {
     snprintf(buf, cap, "%s", path);

@@ -23,9 +23,9 @@
  *
  * What a reader sees: each stored indicator record that gate_check() allows to the reader now
  * (so never expired ones), that is not revoked and whose type has a STIX pattern, as the STIX
- * indicator node/formats/export.h builds. The node's identity and the marking-definitions the page's
- * indicators reference travel in the same envelope (count in `limit`; a page always carries at
- * least one indicator so paging progresses). Non-indicator records never appear.
+ * indicator node/formats/export.h builds. The node's identity and the marking-definitions the
+ * page's indicators reference travel in the same envelope (count in `limit`; a page always carries
+ * at least one indicator so paging progresses). Non-indicator records never appear.
  *
  * date_added is the record's local arrival time (store_put.added_us), which strictly increases
  * with the arrival seq, printed with microseconds. Objects come in seq order. `next` is an opaque

@@ -1,4 +1,5 @@
-/* http.h - the node's HTTP server: TAXII 2.1 (node/formats/taxii.h), /metrics and /healthz, on the libuv
+/* http.h - the node's HTTP server: TAXII 2.1 (node/formats/taxii.h), /metrics and /healthz, on the
+ * libuv
  * loop of `tlpmesh run` (docs/OPERATIONS.md "HTTP").
  *
  * Listeners, from the config's [HTTP] section:
