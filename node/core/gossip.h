@@ -223,6 +223,23 @@ const struct gossip_stats *gossip_stats(const struct gossip *g);
 /* NULL for a slot never used. */
 const struct gossip_peer_stats *gossip_peer_stats(const struct gossip *g, size_t peer);
 
+/* Whether the node with key, in peer slot peer, is known to hold record id, and how gossip
+ * learnt it: this node committed its copy (RECEIVED), sent it the record (SENT), or it
+ * announced or reconciled the id (ANNOUNCED). Only what the recent table still remembers
+ * (LIMIT_GOSSIP_RECENT ids, oldest evicted; a peer slot's bits go when another key takes it):
+ * NOT_KNOWN says nothing about the peer. Read-only; one id looked up. */
+enum gossip_holds {
+    GOSSIP_HOLDS_NOT_KNOWN = 0,
+    GOSSIP_HOLDS_RECEIVED,
+    GOSSIP_HOLDS_SENT,
+    GOSSIP_HOLDS_ANNOUNCED,
+};
+enum gossip_holds gossip_peer_holds(const struct gossip *g, size_t peer,
+                                    const uint8_t key[LIMIT_KEY_BYTES],
+                                    const uint8_t id[LIMIT_ID_BYTES]);
+/* "not-known", "received", "sent", "announced" (the control socket's words). */
+const char *gossip_holds_name(enum gossip_holds h);
+
 #ifdef GOSSIP_TEST_GATE_HOOK
 enum gossip_emit { GOSSIP_EMIT_RECORD, GOSSIP_EMIT_ANNOUNCE, GOSSIP_EMIT_RECON_ITEM };
 /* Test builds only: called for every record or id written towards a peer, with the peer's key. */
