@@ -73,8 +73,7 @@ struct cand {
 
 struct recent {
     uint8_t id[LIMIT_ID_BYTES];
-    uint64_t h;    /* gossip_hkey(id).h, for the index when entries move */
-    uint32_t from; /* the peer slot whose copy was committed, or NIL (gossip_peer_holds) */
+    uint64_t h; /* gossip_hkey(id).h, for the index when entries move */
 };
 
 struct want {
@@ -154,6 +153,8 @@ struct gossip {
     struct recent *recent;
     uint64_t *recent_bits;
     uint64_t *recent_sent; /* of recent_bits: the peers this node sent the record to */
+    uint32_t *recent_from; /* per entry: the peer slot whose copy was committed, or NIL (apart
+                              from struct recent, which would grow by its padding) */
     size_t recent_cap, recent_pos;
     bool recent_full; /* every entry is used: the next add evicts the one at recent_pos */
     struct idindex recent_idx;

@@ -122,7 +122,7 @@ uint32_t gossip_recent_add(struct gossip *g, struct hkey k)
     g->recent_full = g->recent_full || g->recent_pos == 0;
     memcpy(r->id, k.id, LIMIT_ID_BYTES);
     r->h = k.h;
-    r->from = NIL;
+    g->recent_from[e] = NIL;
     memset(bits_at(g->recent_bits, g->words, e), 0, g->words * sizeof(uint64_t));
     memset(bits_at(g->recent_sent, g->words, e), 0, g->words * sizeof(uint64_t));
     idindex_put(&g->recent_idx, k.h, e);
@@ -169,7 +169,7 @@ enum gossip_holds gossip_peer_holds(const struct gossip *g, size_t peer,
     const uint32_t e = recent_find(g, gossip_hkey(g, id));
     if (e == NIL)
         return GOSSIP_HOLDS_NOT_KNOWN;
-    if (g->recent[e].from == peer)
+    if (g->recent_from[e] == peer)
         return GOSSIP_HOLDS_RECEIVED;
     if (bit_get(bits_at(g->recent_sent, g->words, e), peer))
         return GOSSIP_HOLDS_SENT;
