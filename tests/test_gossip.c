@@ -35,26 +35,32 @@
 
 /* ---------- tests ---------- */
 
-/* A - B - C - D; A and B are "cert-a", C and D "cert-c". AMBER+STRICT for community "ab" stops
- * at the organisation boundary; GREEN stops where B's ceiling for C is CLEAR; CLEAR goes
- * everywhere; relays announce rather than push. */
-static void test_line_relay(void **state)
+/* n nodes in a line, all links up: the first two are "cert-a" in community "ab", the others
+ * "cert-c". */
+static struct net *line_ab(size_t n)
 {
-    (void)state;
-    struct net *net = net_new(4);
-    snprintf(net->nodes[0].org, LIMIT_NAME_BYTES, "cert-a");
-    snprintf(net->nodes[1].org, LIMIT_NAME_BYTES, "cert-a");
-    snprintf(net->nodes[2].org, LIMIT_NAME_BYTES, "cert-c");
-    snprintf(net->nodes[3].org, LIMIT_NAME_BYTES, "cert-c");
+    struct net *net = net_new(n);
+    for (size_t i = 0; i < n; i++)
+        snprintf(net->nodes[i].org, LIMIT_NAME_BYTES, i < 2 ? "cert-a" : "cert-c");
     for (size_t i = 0; i < 2; i++) {
         snprintf(net->nodes[i].comms[0], LIMIT_NAME_BYTES, "ab");
         net->nodes[i].n_comms = 1;
     }
     ts_topo_line(&net->topo);
     net_start(net);
-    for (size_t i = 0; i + 1 < 4; i++)
+    for (size_t i = 0; i + 1 < n; i++)
         link_up(net, i, i + 1);
     run(net, RUN_MS);
+    return net;
+}
+
+/* A - B - C - D; A and B are "cert-a", C and D "cert-c". AMBER+STRICT for community "ab" stops
+ * at the organisation boundary; GREEN stops where B's ceiling for C is CLEAR; CLEAR goes
+ * everywhere; relays announce rather than push. */
+static void test_line_relay(void **state)
+{
+    (void)state;
+    struct net *net = line_ab(4);
 
     struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
     struct spec strict = {PROTO_TLP_AMBER_STRICT, {"ab"}, {-1}};
@@ -608,19 +614,7 @@ static void test_view_change_reconciles(void **state)
 static void test_peer_holds(void **state)
 {
     (void)state;
-    struct net *net = net_new(3);
-    snprintf(net->nodes[0].org, LIMIT_NAME_BYTES, "cert-a");
-    snprintf(net->nodes[1].org, LIMIT_NAME_BYTES, "cert-a");
-    snprintf(net->nodes[2].org, LIMIT_NAME_BYTES, "cert-c");
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(net->nodes[i].comms[0], LIMIT_NAME_BYTES, "ab");
-        net->nodes[i].n_comms = 1;
-    }
-    ts_topo_line(&net->topo);
-    net_start(net);
-    link_up(net, 0, 1);
-    link_up(net, 1, 2);
-    run(net, RUN_MS);
+    struct net *net = line_ab(3);
     struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
     struct spec strict = {PROTO_TLP_AMBER_STRICT, {"ab"}, {-1}};
     uint8_t rc[LIMIT_ID_BYTES], rs[LIMIT_ID_BYTES]; /* net->recs may move on a publish */
