@@ -296,8 +296,8 @@ static const json_t *node_holds(struct cli_explainer *x, const struct cli_shown 
     char hex[2 * LIMIT_ID_BYTES + 1];
     cli_id_hex(s->id, hex);
     json_decref(x->holds);
-    x->holds = cli_control_ask(x->n->cfg.control_path,
-                               json_pack("{s:s, s:s}", "cmd", "holds", "id", hex));
+    x->holds =
+        cli_control_ask(x->n->cfg.control_path, json_pack("{s:s, s:s}", "cmd", "holds", "id", hex));
     if (x->holds && !json_is_true(json_object_get(x->holds, "ok"))) {
         json_decref(x->holds); /* a node without the command: as good as none */
         x->holds = NULL;
@@ -354,13 +354,13 @@ json_t *cli_explain_json(struct cli_explainer *x, const struct cli_party *pt,
     cli_id_hex(s->id, hex);
     const char *how = cli_explain_holds(x, pt, s);
     const char *holds = cli_explain_holds_words(how);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "id", hex,
-                          "party", kinds[pt->kind], "name", pt->label, "verdict",
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "id", hex, "party",
+                          kinds[pt->kind], "name", pt->label, "verdict",
                           why->verdict == GATE_ALLOW ? "allow" : "deny", "rule",
                           gate_verdict_name(why->verdict), "ground", gate_ground_name(why->ground),
                           "by_target", why->by_target, "reason", text, "holds",
-                          strncmp(holds, "yes", 3) == 0 ? "yes"
-                          : strcmp(how, "n/a") == 0     ? "n/a"
+                          strncmp(holds, "yes", 3) == 0   ? "yes"
+                          : strcmp(how, "n/a") == 0       ? "n/a"
                           : strcmp(how, "not-known") == 0 ? "not-known"
                                                           : "unknown",
                           "holds_how", how);

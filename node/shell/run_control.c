@@ -253,9 +253,8 @@ static json_t *holds_json(const struct run *r, const json_t *req)
 {
     const char *hex = json_string_value(json_object_get(req, "id"));
     uint8_t id[LIMIT_ID_BYTES];
-    if (!hex || strlen(hex) != 2 * LIMIT_ID_BYTES || sodium_hex2bin(id, sizeof id, hex,
-                                                                    strlen(hex), NULL, NULL,
-                                                                    NULL) != 0)
+    if (!hex || strlen(hex) != 2 * LIMIT_ID_BYTES ||
+        sodium_hex2bin(id, sizeof id, hex, strlen(hex), NULL, NULL, NULL) != 0)
         return json_pack("{s:b, s:s}", "ok", 0, "error", "\"id\" must be 64 hex digits");
     json_t *peers = json_object();
     for (size_t i = 0; i < LIMIT_PEERS; i++) {
