@@ -154,6 +154,11 @@ struct gossip_params {
      * fetch answer: "record ID: not sent: VERDICT"); "peer-has" and the reconciliation set,
      * which are not refusals of a send, are not logged. false: nothing is formatted. */
     bool log_refusals;
+    /* Remember per recent id which peer's copy was committed and which peers it was sent to,
+     * for gossip_peer_holds (`tlpmesh explain`): one bitset and 4 bytes per recent entry. The
+     * daemon sets it; simnet's thousands of nodes do not (gossip_peer_holds then says what the
+     * known-by bits say: ANNOUNCED for any peer known to have the id). */
+    bool track_holds;
 };
 
 struct gossip_peer_stats {
@@ -227,7 +232,8 @@ const struct gossip_peer_stats *gossip_peer_stats(const struct gossip *g, size_t
  * learnt it: this node committed its copy (RECEIVED), sent it the record (SENT), or it
  * announced or reconciled the id (ANNOUNCED). Only what the recent table still remembers
  * (LIMIT_GOSSIP_RECENT ids, oldest evicted; a peer slot's bits go when another key takes it):
- * NOT_KNOWN says nothing about the peer. Read-only; one id looked up. */
+ * NOT_KNOWN says nothing about the peer. Without params.track_holds every known holder reads as
+ * ANNOUNCED. Read-only; one id looked up. */
 enum gossip_holds {
     GOSSIP_HOLDS_NOT_KNOWN = 0,
     GOSSIP_HOLDS_RECEIVED,

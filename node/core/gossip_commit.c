@@ -64,7 +64,8 @@ static void committed(struct gossip *g, const struct cand *c, uint64_t now)
     uint64_t *has = bits_at(g->recent_bits, g->words, e);
     if (c->from != GOSSIP_LOCAL) {
         bit_set(has, c->from);
-        g->recent_from[e] = (uint32_t)c->from;
+        if (g->p.track_holds)
+            g->recent_from[e] = (uint32_t)c->from;
     }
     uint32_t w = gossip_want_find(g, k);
     if (w != NIL) {

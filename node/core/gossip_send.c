@@ -208,7 +208,8 @@ static void drain(struct gossip *g, size_t peer, uint64_t wall_ms)
             continue;
         if (known != NULL) {
             bit_set(known, peer);
-            bit_set(gossip_recent_sent_of(g, known), peer);
+            if (g->p.track_holds)
+                bit_set(gossip_recent_sent_of(g, known), peer);
         }
         p->st.records_sent++;
     }

@@ -122,9 +122,11 @@ uint32_t gossip_recent_add(struct gossip *g, struct hkey k)
     g->recent_full = g->recent_full || g->recent_pos == 0;
     memcpy(r->id, k.id, LIMIT_ID_BYTES);
     r->h = k.h;
-    g->recent_from[e] = NIL;
     memset(bits_at(g->recent_bits, g->words, e), 0, g->words * sizeof(uint64_t));
-    memset(bits_at(g->recent_sent, g->words, e), 0, g->words * sizeof(uint64_t));
+    if (g->p.track_holds) {
+        g->recent_from[e] = NIL;
+        memset(bits_at(g->recent_sent, g->words, e), 0, g->words * sizeof(uint64_t));
+    }
     idindex_put(&g->recent_idx, k.h, e);
     return e;
 }
@@ -153,6 +155,7 @@ bool gossip_recent_mark_sid(struct gossip *g, struct hkey k, size_t peer)
 /* The sent bits of the entry whose known bits (gossip_recent_known) these are. */
 uint64_t *gossip_recent_sent_of(struct gossip *g, const uint64_t *known)
 {
+    assert(g->p.track_holds);
     assert(known >= g->recent_bits && known < g->recent_bits + g->recent_cap * g->words);
     return g->recent_sent + (known - g->recent_bits);
 }
@@ -169,9 +172,9 @@ enum gossip_holds gossip_peer_holds(const struct gossip *g, size_t peer,
     const uint32_t e = recent_find(g, gossip_hkey(g, id));
     if (e == NIL)
         return GOSSIP_HOLDS_NOT_KNOWN;
-    if (g->recent_from[e] == peer)
+    if (g->p.track_holds && g->recent_from[e] == peer)
         return GOSSIP_HOLDS_RECEIVED;
-    if (bit_get(bits_at(g->recent_sent, g->words, e), peer))
+    if (g->p.track_holds && bit_get(bits_at(g->recent_sent, g->words, e), peer))
         return GOSSIP_HOLDS_SENT;
     if (bit_get(bits_at(g->recent_bits, g->words, e), peer))
         return GOSSIP_HOLDS_ANNOUNCED;
