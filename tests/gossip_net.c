@@ -279,7 +279,8 @@ void net_start(struct net *net)
             ts_store_temp(&t->lmdb, "gossip");
             assert_int_equal(gossip_lmdb_init(&t->adapter, t->lmdb.store, &ops), GOSSIP_OK);
         }
-        struct gossip_params p = {.max_peers = MAX_DEG, .cand_cap = net->cand_cap};
+        struct gossip_params p = {
+            .max_peers = MAX_DEG, .cand_cap = net->cand_cap, .track_holds = true};
         memcpy(p.hash_key, key, sizeof key);
         memcpy(p.self.key, t->id.sign_pk, LIMIT_KEY_BYTES);
         snprintf(p.self.org, sizeof p.self.org, "%s", t->org);

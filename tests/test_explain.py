@@ -126,8 +126,7 @@ class Explain(ExplainBase):
         self.assertEqual(r.rc, 1, r)
         self.assertEqual(r.out.splitlines()[0], "deny: link ceiling amber < red (MaxTLP in "
                          f"{self.conf} line {self.fi_max_line})")
-        self.assertEqual(r.out.splitlines()[1], "holds it: unknown (this node keeps no record of "
-                         "what each party received)")
+        self.assertEqual(r.out.splitlines()[1], "holds it: unknown (node not running)")
 
     def test_red_not_among_recipients_by_name_and_key(self):
         rid = self.publish("--value", "203.0.113.9", "--tlp", "red", "--to", self.fi)
@@ -196,8 +195,9 @@ class Explain(ExplainBase):
         self.assertEqual((r.rc, o["party"], o["verdict"], o["ground"]),
                          (0, "export", "allow", "default-audience"))
 
-    def test_holds_its_origin(self):
-        """A record that came over a real link: its origin holds it, nobody else is known to."""
+    def test_holds_as_the_running_node_knows_it(self):
+        """A record delivered from A to B over a real link: A's running node knows it sent it,
+        B's that it received it; a record B may not have is not known to be held by B."""
         mesh = Mesh()
         failed = True
         try:
@@ -205,16 +205,32 @@ class Explain(ExplainBase):
             mesh.link("a", "b")
             mesh.start()
             rid = a.publish("domain", "c2.example", "green")
+            held_back = a.publish("domain", "c3.example", "amber", communities=("energy-isac",))
             wait_for(lambda: rid in b.records(), what="the record at b")
+            r = tlpmesh("explain", "-c", a.conf, rid, "--peer", "CERT-B")
+            self.assertEqual((r.rc, r.out.splitlines()[1]), (0, "holds it: yes (sent to it)"), r)
+            r = tlpmesh("explain", "-c", a.conf, rid, "--peer", "CERT-B", "--json")
+            o = r.json_lines()[0]
+            self.assertEqual((o["holds"], o["holds_how"]), ("yes", "sent"), r)
             r = tlpmesh("explain", "-c", b.conf, rid, "--peer", "CERT-A", "--json")
             o = r.json_lines()[0]
-            self.assertEqual((r.rc, o["verdict"], o["ground"], o["holds"]),
-                             (0, "allow", "default-audience", "yes"), r)
+            self.assertEqual((r.rc, o["verdict"], o["ground"], o["holds"], o["holds_how"]),
+                             (0, "allow", "default-audience", "yes", "received"), r)
             r = tlpmesh("explain", "-c", b.conf, rid)
-            self.assertIn("; it holds it already (its origin)", r.out)
+            self.assertIn("; it holds it already (received from it)", r.out)
+            r = tlpmesh("show", "-c", a.conf, rid, "--explain")
+            self.assertIn("; it holds it already (sent to it)", r.out)
+            r = tlpmesh("explain", "-c", a.conf, held_back, "--peer", "CERT-B")
+            self.assertEqual((r.rc, r.out.splitlines()[1]), (1, "holds it: not known"), r)
+            o = tlpmesh("explain", "-c", a.conf, held_back, "--peer", "CERT-B",
+                        "--json").json_lines()[0]
+            self.assertEqual((o["holds"], o["holds_how"]), ("not-known", "not-known"))
+            a.stop()
+            b.stop()
             r = tlpmesh("explain", "-c", a.conf, rid, "--peer", "CERT-B")
-            self.assertEqual(r.out.splitlines()[1], "holds it: unknown (this node keeps no "
-                             "record of what each party received)")
+            self.assertEqual(r.out.splitlines()[1], "holds it: unknown (node not running)")
+            r = tlpmesh("explain", "-c", b.conf, rid, "--peer", "CERT-A")
+            self.assertEqual(r.out.splitlines()[1], "holds it: yes (its origin)")
             failed = False
         finally:
             mesh.close(failed)

@@ -35,26 +35,32 @@
 
 /* ---------- tests ---------- */
 
-/* A - B - C - D; A and B are "cert-a", C and D "cert-c". AMBER+STRICT for community "ab" stops
- * at the organisation boundary; GREEN stops where B's ceiling for C is CLEAR; CLEAR goes
- * everywhere; relays announce rather than push. */
-static void test_line_relay(void **state)
+/* n nodes in a line, all links up: the first two are "cert-a" in community "ab", the others
+ * "cert-c". */
+static struct net *line_ab(size_t n)
 {
-    (void)state;
-    struct net *net = net_new(4);
-    snprintf(net->nodes[0].org, LIMIT_NAME_BYTES, "cert-a");
-    snprintf(net->nodes[1].org, LIMIT_NAME_BYTES, "cert-a");
-    snprintf(net->nodes[2].org, LIMIT_NAME_BYTES, "cert-c");
-    snprintf(net->nodes[3].org, LIMIT_NAME_BYTES, "cert-c");
+    struct net *net = net_new(n);
+    for (size_t i = 0; i < n; i++)
+        snprintf(net->nodes[i].org, LIMIT_NAME_BYTES, i < 2 ? "cert-a" : "cert-c");
     for (size_t i = 0; i < 2; i++) {
         snprintf(net->nodes[i].comms[0], LIMIT_NAME_BYTES, "ab");
         net->nodes[i].n_comms = 1;
     }
     ts_topo_line(&net->topo);
     net_start(net);
-    for (size_t i = 0; i + 1 < 4; i++)
+    for (size_t i = 0; i + 1 < n; i++)
         link_up(net, i, i + 1);
     run(net, RUN_MS);
+    return net;
+}
+
+/* A - B - C - D; A and B are "cert-a", C and D "cert-c". AMBER+STRICT for community "ab" stops
+ * at the organisation boundary; GREEN stops where B's ceiling for C is CLEAR; CLEAR goes
+ * everywhere; relays announce rather than push. */
+static void test_line_relay(void **state)
+{
+    (void)state;
+    struct net *net = line_ab(4);
 
     struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
     struct spec strict = {PROTO_TLP_AMBER_STRICT, {"ab"}, {-1}};
@@ -602,6 +608,36 @@ static void test_view_change_reconciles(void **state)
     }
 }
 
+/* gossip_peer_holds: A - B - C, the origin A pushes a CLEAR record to B, B relays it to C by
+ * announcement (C fetches it); an AMBER+STRICT record of A's and B's organisation never reaches
+ * C, and a slot asked with another key knows nothing. */
+static void test_peer_holds(void **state)
+{
+    (void)state;
+    struct net *net = line_ab(3);
+    struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+    struct spec strict = {PROTO_TLP_AMBER_STRICT, {"ab"}, {-1}};
+    uint8_t rc[LIMIT_ID_BYTES], rs[LIMIT_ID_BYTES]; /* net->recs may move on a publish */
+    memcpy(rc, net->recs[publish(net, 0, &clear, -1)].id, LIMIT_ID_BYTES);
+    memcpy(rs, net->recs[publish(net, 0, &strict, -1)].id, LIMIT_ID_BYTES);
+    run(net, RUN_MS);
+    const struct tnode *a = &net->nodes[0], *b = &net->nodes[1], *c = &net->nodes[2];
+#define HOLDS(n, peer, rec)                                                                        \
+    gossip_peer_holds((n)->g, slot_of(n, (peer)->idx), (peer)->id.sign_pk, rec)
+    assert_int_equal(HOLDS(a, b, rc), GOSSIP_HOLDS_SENT);
+    assert_int_equal(HOLDS(b, a, rc), GOSSIP_HOLDS_RECEIVED);
+    assert_int_equal(HOLDS(b, c, rc), GOSSIP_HOLDS_SENT);
+    assert_int_equal(HOLDS(c, b, rc), GOSSIP_HOLDS_RECEIVED);
+    assert_int_equal(HOLDS(a, b, rs), GOSSIP_HOLDS_SENT);
+    assert_int_equal(HOLDS(b, c, rs), GOSSIP_HOLDS_NOT_KNOWN);
+#undef HOLDS
+    assert_int_equal(gossip_peer_holds(a->g, slot_of(a, 1), c->id.sign_pk, rc),
+                     GOSSIP_HOLDS_NOT_KNOWN);
+    assert_string_equal(gossip_holds_name(GOSSIP_HOLDS_SENT), "sent");
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -621,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_overload_refetch),
         cmocka_unit_test(test_inbound_refuses_out_of_audience),
         cmocka_unit_test(test_view_change_reconciles),
+        cmocka_unit_test(test_peer_holds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

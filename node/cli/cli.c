@@ -90,7 +90,12 @@ enum { CLI_CONTROL_TIMEOUT_MS = 3000 };
  * answers. */
 static json_t *control_cmd(const char *control_path, const char *cmd)
 {
-    json_t *req = json_pack("{s:s}", "cmd", cmd), *resp = NULL;
+    return cli_control_ask(control_path, json_pack("{s:s}", "cmd", cmd));
+}
+
+json_t *cli_control_ask(const char *control_path, json_t *req)
+{
+    json_t *resp = NULL;
     if (!req)
         return NULL;
     if (control_request(control_path, req, &resp, CLI_CONTROL_TIMEOUT_MS) != CONTROL_OK)

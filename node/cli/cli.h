@@ -139,6 +139,10 @@ int cli_load_warninglists(const char *cmd, const struct config *cfg, const char 
  * a node that is not running picks them up when it starts. */
 void cli_notify_node(const struct config *cfg);
 
+/* Sends req (stolen) to the running node's control socket; its answer (new reference), or NULL
+ * when no node answers. */
+json_t *cli_control_ask(const char *control_path, json_t *req);
+
 /* Asks a running node (if any) to re-read its config; says on stdout whether it did. */
 void cli_reload_node(const char *cmd, const char *conf_path);
 

@@ -30,6 +30,8 @@ int cli_explainer_open(const char *cmd, struct cli_node *n, struct cli_explainer
 void cli_explainer_close(struct cli_explainer *x)
 {
     community_table_free(&x->t);
+    json_decref(x->holds);
+    x->holds = NULL;
 }
 
 void cli_party_of_peer(struct cli_explainer *x, const struct config_peer *peer,
@@ -285,16 +287,64 @@ enum gate_verdict cli_explain_party(struct cli_explainer *x, const struct cli_pa
     return gate_check_reason(self, &pt->view, &s->rec, &st, x->now_ms, why);
 }
 
-const char *cli_explain_holds(const struct cli_party *pt, const struct proto_record *r)
+/* What the running node's gossip knows of every peer's copy of s: the answer's "peers" object
+ * ({KEY: "sent"|...}), asked once per record and kept in x; NULL when no node answers. */
+static const json_t *node_holds(struct cli_explainer *x, const struct cli_shown *s)
 {
-    if (pt->kind == CLI_PARTY_PEER && memcmp(pt->peer->key, r->origin, LIMIT_KEY_BYTES) == 0)
-        return "yes (its origin)";
-    if (pt->kind == CLI_PARTY_EXPORT)
-        return "n/a";
-    return "unknown (this node keeps no record of what each party received)";
+    if (x->holds_asked && memcmp(x->holds_id, s->id, LIMIT_ID_BYTES) == 0)
+        return json_object_get(x->holds, "peers");
+    char hex[2 * LIMIT_ID_BYTES + 1];
+    cli_id_hex(s->id, hex);
+    json_decref(x->holds);
+    x->holds =
+        cli_control_ask(x->n->cfg.control_path, json_pack("{s:s, s:s}", "cmd", "holds", "id", hex));
+    if (x->holds && !json_is_true(json_object_get(x->holds, "ok"))) {
+        json_decref(x->holds); /* a node without the command: as good as none */
+        x->holds = NULL;
+    }
+    x->holds_asked = true;
+    memcpy(x->holds_id, s->id, LIMIT_ID_BYTES);
+    return json_object_get(x->holds, "peers");
 }
 
-json_t *cli_explain_json(const struct cli_explainer *x, const struct cli_party *pt,
+const char *cli_explain_holds(struct cli_explainer *x, const struct cli_party *pt,
+                              const struct cli_shown *s)
+{
+    if (pt->kind == CLI_PARTY_EXPORT)
+        return "n/a";
+    const bool origin =
+        pt->kind == CLI_PARTY_PEER && memcmp(pt->peer->key, s->rec.origin, LIMIT_KEY_BYTES) == 0;
+    const json_t *peers = pt->kind == CLI_PARTY_PEER ? node_holds(x, s) : NULL;
+    const char *how = json_string_value(json_object_get(peers, pt->peer ? pt->peer->key_b64 : ""));
+    if (how && strcmp(how, "not-known") != 0)
+        return how; /* what gossip saw beats what the record says */
+    if (origin)
+        return "origin";
+    if (pt->kind == CLI_PARTY_CLIENT)
+        return "unknown"; /* TAXII keeps no per-client record */
+    return peers ? "not-known" : "node-not-running";
+}
+
+const char *cli_explain_holds_words(const char *how)
+{
+    static const struct {
+        const char *how, *words;
+    } words[] = {
+        {"received", "yes (received from it)"},
+        {"sent", "yes (sent to it)"},
+        {"announced", "yes (it announced it)"},
+        {"origin", "yes (its origin)"},
+        {"not-known", "not known"},
+        {"node-not-running", "unknown (node not running)"},
+        {"unknown", "unknown (the TAXII server keeps no record of what each client fetched)"},
+    };
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strcmp(words[i].how, how) == 0)
+            return words[i].words;
+    return how;
+}
+
+json_t *cli_explain_json(struct cli_explainer *x, const struct cli_party *pt,
                          const struct cli_shown *s, const struct proto_record *target,
                          const struct gate_reason *why)
 {
@@ -302,15 +352,18 @@ json_t *cli_explain_json(const struct cli_explainer *x, const struct cli_party *
     char text[1024], hex[2 * LIMIT_ID_BYTES + 1];
     cli_explain_words(x, pt, why, &s->rec, target, text, sizeof text);
     cli_id_hex(s->id, hex);
-    const char *holds = cli_explain_holds(pt, &s->rec);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "id", hex, "party",
+    const char *how = cli_explain_holds(x, pt, s);
+    const char *holds = cli_explain_holds_words(how);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "id", hex, "party",
                           kinds[pt->kind], "name", pt->label, "verdict",
                           why->verdict == GATE_ALLOW ? "allow" : "deny", "rule",
                           gate_verdict_name(why->verdict), "ground", gate_ground_name(why->ground),
                           "by_target", why->by_target, "reason", text, "holds",
-                          strncmp(holds, "yes", 3) == 0 ? "yes"
-                          : holds[0] == 'n'             ? "n/a"
-                                                        : "unknown");
+                          strncmp(holds, "yes", 3) == 0   ? "yes"
+                          : strcmp(how, "n/a") == 0       ? "n/a"
+                          : strcmp(how, "not-known") == 0 ? "not-known"
+                                                          : "unknown",
+                          "holds_how", how);
     if (o && pt->peer)
         json_object_set_new(o, "key", json_string(pt->peer->key_b64));
     return o;
@@ -327,9 +380,10 @@ static bool explain_line(struct cli_explainer *x, const struct cli_party *pt,
     } else {
         char text[1024];
         cli_explain_words(x, pt, &why, &s->rec, target, text, sizeof text);
-        const char *holds = cli_explain_holds(pt, &s->rec);
-        printf("%-6s %-20s %s%s\n", pt->kind == CLI_PARTY_PEER ? "peer" : "client", pt->label, text,
-               strncmp(holds, "yes", 3) == 0 ? "; it holds it already (its origin)" : "");
+        const char *holds = cli_explain_holds_words(cli_explain_holds(x, pt, s));
+        const bool yes = strncmp(holds, "yes ", 4) == 0;
+        printf("%-6s %-20s %s%s%s\n", pt->kind == CLI_PARTY_PEER ? "peer" : "client", pt->label,
+               text, yes ? "; it holds it already " : "", yes ? holds + 4 : "");
     }
     return why.verdict == GATE_ALLOW;
 }

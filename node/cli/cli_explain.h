@@ -29,6 +29,9 @@ struct cli_explainer {
     struct gate_self self;        /* this node as gossip and the TAXII server gate it */
     struct gate_self export_self; /* this node as `tlpmesh export` gates it (key, organisation) */
     uint64_t now_ms;
+    json_t *holds; /* the running node's answer to "holds" for holds_id, or NULL (owned) */
+    bool holds_asked;
+    uint8_t holds_id[LIMIT_ID_BYTES];
 };
 
 enum cli_party_kind {
@@ -67,12 +70,18 @@ void cli_explain_words(const struct cli_explainer *x, const struct cli_party *pt
                        const struct gate_reason *why, const struct proto_record *r,
                        const struct proto_record *target, char *out, size_t cap);
 
-/* Whether pt is known to hold r already: "yes (its origin)", "n/a" (an export) or "unknown ...".
- * Static storage. */
-const char *cli_explain_holds(const struct cli_party *pt, const struct proto_record *r);
+/* Whether pt is known to hold s already, as a code: "received", "sent", "announced" (what the
+ * running node's gossip knows, asked over the control socket once per record), "origin" (the
+ * peer is its origin), "not-known" (the node runs and knows nothing), "node-not-running",
+ * "unknown" (a client: the TAXII server keeps no record) or "n/a" (an export). Static storage. */
+const char *cli_explain_holds(struct cli_explainer *x, const struct cli_party *pt,
+                              const struct cli_shown *s);
+/* The code of cli_explain_holds in words: "yes (sent to it)", "not known", ... */
+const char *cli_explain_holds_words(const char *how);
 
-/* {id, party, name, key?, verdict, rule, ground, by_target, reason, holds} (new reference). */
-json_t *cli_explain_json(const struct cli_explainer *x, const struct cli_party *pt,
+/* {id, party, name, key?, verdict, rule, ground, by_target, reason, holds ("yes", "not-known",
+ * "unknown", "n/a"), holds_how (cli_explain_holds)} (new reference). */
+json_t *cli_explain_json(struct cli_explainer *x, const struct cli_party *pt,
                          const struct cli_shown *s, const struct proto_record *target,
                          const struct gate_reason *why);
 

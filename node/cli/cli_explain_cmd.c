@@ -124,7 +124,7 @@ static int explain_one(struct cli_explainer *x, const struct explain_args *a,
         cli_explain_words(x, &pt, &why, &s->rec, target, text, sizeof text);
         printf("%s\n", text);
         if (pt.kind != CLI_PARTY_EXPORT)
-            printf("holds it: %s\n", cli_explain_holds(&pt, &s->rec));
+            printf("holds it: %s\n", cli_explain_holds_words(cli_explain_holds(x, &pt, s)));
     }
     return why.verdict == GATE_ALLOW ? CLI_OK : CLI_FAIL;
 }

@@ -37,8 +37,14 @@ void gossip_logf(struct gossip *g, enum gossip_log_level level, size_t peer, con
 
 static void forget_peer_bits(struct gossip *g, size_t peer)
 {
-    for (size_t e = 0; e < g->recent_cap; e++)
+    for (size_t e = 0; e < g->recent_cap; e++) {
         bit_clear(bits_at(g->recent_bits, g->words, e), peer);
+        if (g->p.track_holds) {
+            bit_clear(bits_at(g->recent_sent, g->words, e), peer);
+            if (g->recent_from[e] == peer)
+                g->recent_from[e] = NIL;
+        }
+    }
     for (size_t w = 0; w < g->want_cap; w++) {
         bit_clear(bits_at(g->want_ann, g->words, w), peer);
         bit_clear(bits_at(g->want_tried, g->words, w), peer);
@@ -154,6 +160,10 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->verified = calloc(g->cand_cap, sizeof *g->verified);
     g->recent = calloc(g->recent_cap, sizeof *g->recent);
     g->recent_bits = calloc(g->recent_cap * g->words, sizeof *g->recent_bits);
+    if (p->track_holds) {
+        g->recent_sent = calloc(g->recent_cap * g->words, sizeof *g->recent_sent);
+        g->recent_from = calloc(g->recent_cap, sizeof *g->recent_from); /* set on each add */
+    }
     g->wants = calloc(g->want_cap, sizeof *g->wants);
     g->want_dl = malloc(g->want_cap * sizeof *g->want_dl);
     g->want_ann = calloc(g->want_cap * g->words, sizeof *g->want_ann);
@@ -165,8 +175,8 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->commit_cis = malloc(g->commit_cap * sizeof *g->commit_cis);
     int rc = GOSSIP_OK;
     if (!g->peers || !g->tm || !g->cands || !g->verified || !g->recent || !g->recent_bits ||
-        !g->wants || !g->want_dl || !g->want_ann || !g->want_tried || !g->anns ||
-        !g->commit_items || !g->commit_cis)
+        (p->track_holds && (!g->recent_sent || !g->recent_from)) || !g->wants || !g->want_dl ||
+        !g->want_ann || !g->want_tried || !g->anns || !g->commit_items || !g->commit_cis)
         rc = GOSSIP_E_NOMEM;
     if (rc == GOSSIP_OK && (!idindex_grow(&g->cand_idx, g->cand_cap, 0, NULL, NULL) ||
                             !idindex_grow(&g->recent_idx, g->recent_cap, 0, NULL, NULL) ||
@@ -208,6 +218,8 @@ void gossip_free(struct gossip *g)
     idindex_free(&g->cand_idx);
     free(g->recent);
     free(g->recent_bits);
+    free(g->recent_sent);
+    free(g->recent_from);
     idindex_free(&g->recent_idx);
     free(g->wants);
     free(g->want_dl);

@@ -154,6 +154,11 @@ struct gossip_params {
      * fetch answer: "record ID: not sent: VERDICT"); "peer-has" and the reconciliation set,
      * which are not refusals of a send, are not logged. false: nothing is formatted. */
     bool log_refusals;
+    /* Remember per recent id which peer's copy was committed and which peers it was sent to,
+     * for gossip_peer_holds (`tlpmesh explain`): one bitset and 4 bytes per recent entry. The
+     * daemon sets it; simnet's thousands of nodes do not (gossip_peer_holds then says what the
+     * known-by bits say: ANNOUNCED for any peer known to have the id). */
+    bool track_holds;
 };
 
 struct gossip_peer_stats {
@@ -222,6 +227,24 @@ bool gossip_idle(const struct gossip *g);
 const struct gossip_stats *gossip_stats(const struct gossip *g);
 /* NULL for a slot never used. */
 const struct gossip_peer_stats *gossip_peer_stats(const struct gossip *g, size_t peer);
+
+/* Whether the node with key, in peer slot peer, is known to hold record id, and how gossip
+ * learnt it: this node committed its copy (RECEIVED), sent it the record (SENT), or it
+ * announced or reconciled the id (ANNOUNCED). Only what the recent table still remembers
+ * (LIMIT_GOSSIP_RECENT ids, oldest evicted; a peer slot's bits go when another key takes it):
+ * NOT_KNOWN says nothing about the peer. Without params.track_holds every known holder reads as
+ * ANNOUNCED. Read-only; one id looked up. */
+enum gossip_holds {
+    GOSSIP_HOLDS_NOT_KNOWN = 0,
+    GOSSIP_HOLDS_RECEIVED,
+    GOSSIP_HOLDS_SENT,
+    GOSSIP_HOLDS_ANNOUNCED,
+};
+enum gossip_holds gossip_peer_holds(const struct gossip *g, size_t peer,
+                                    const uint8_t key[LIMIT_KEY_BYTES],
+                                    const uint8_t id[LIMIT_ID_BYTES]);
+/* "not-known", "received", "sent", "announced" (the control socket's words). */
+const char *gossip_holds_name(enum gossip_holds h);
 
 #ifdef GOSSIP_TEST_GATE_HOOK
 enum gossip_emit { GOSSIP_EMIT_RECORD, GOSSIP_EMIT_ANNOUNCE, GOSSIP_EMIT_RECON_ITEM };

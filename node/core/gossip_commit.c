@@ -60,9 +60,13 @@ static void announce_later(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], u
 static void committed(struct gossip *g, const struct cand *c, uint64_t now)
 {
     const struct hkey k = {c->id, c->h};
-    uint64_t *has = bits_at(g->recent_bits, g->words, gossip_recent_add(g, k));
-    if (c->from != GOSSIP_LOCAL)
+    const uint32_t e = gossip_recent_add(g, k);
+    uint64_t *has = bits_at(g->recent_bits, g->words, e);
+    if (c->from != GOSSIP_LOCAL) {
         bit_set(has, c->from);
+        if (g->p.track_holds)
+            g->recent_from[e] = (uint32_t)c->from;
+    }
     uint32_t w = gossip_want_find(g, k);
     if (w != NIL) {
         const uint64_t *ann = bits_at(g->want_ann, g->words, w);

@@ -152,6 +152,9 @@ struct gossip {
 
     struct recent *recent;
     uint64_t *recent_bits;
+    uint64_t *recent_sent; /* of recent_bits: the peers this node sent the record to */
+    uint32_t *recent_from; /* per entry: the peer slot whose copy was committed, or NIL (apart
+                              from struct recent, which would grow by its padding) */
     size_t recent_cap, recent_pos;
     bool recent_full; /* every entry is used: the next add evicts the one at recent_pos */
     struct idindex recent_idx;
@@ -316,6 +319,7 @@ bool gossip_cand_verified(const struct gossip *g, struct hkey k);
 uint32_t gossip_recent_add(struct gossip *g, struct hkey k);
 uint64_t *gossip_recent_known(struct gossip *g, struct hkey k);
 bool gossip_recent_mark_sid(struct gossip *g, struct hkey k, size_t peer);
+uint64_t *gossip_recent_sent_of(struct gossip *g, const uint64_t *known);
 
 /* gossip_want.c */
 uint32_t gossip_want_find(const struct gossip *g, struct hkey k);

@@ -206,8 +206,11 @@ static void drain(struct gossip *g, size_t peer, uint64_t wall_ms)
             continue; /* unknown or refused: silently, exactly alike */
         if (!out_add_record(g, peer, &v))
             continue;
-        if (known != NULL)
+        if (known != NULL) {
             bit_set(known, peer);
+            if (g->p.track_holds)
+                bit_set(gossip_recent_sent_of(g, known), peer);
+        }
         p->st.records_sent++;
     }
     if (p->q_len == 0 && p->q_cap > 64) { /* an emptied catch-up queue gives its memory back */

@@ -123,6 +123,10 @@ uint32_t gossip_recent_add(struct gossip *g, struct hkey k)
     memcpy(r->id, k.id, LIMIT_ID_BYTES);
     r->h = k.h;
     memset(bits_at(g->recent_bits, g->words, e), 0, g->words * sizeof(uint64_t));
+    if (g->p.track_holds) {
+        g->recent_from[e] = NIL;
+        memset(bits_at(g->recent_sent, g->words, e), 0, g->words * sizeof(uint64_t));
+    }
     idindex_put(&g->recent_idx, k.h, e);
     return e;
 }
@@ -146,4 +150,39 @@ bool gossip_recent_mark_sid(struct gossip *g, struct hkey k, size_t peer)
             found = true;
         }
     return found;
+}
+
+/* The sent bits of the entry whose known bits (gossip_recent_known) these are. */
+uint64_t *gossip_recent_sent_of(struct gossip *g, const uint64_t *known)
+{
+    assert(g->p.track_holds);
+    assert(known >= g->recent_bits && known < g->recent_bits + g->recent_cap * g->words);
+    return g->recent_sent + (known - g->recent_bits);
+}
+
+/* One id's entry, one peer's bits: what the send path and the commit wrote (gossip.h). */
+enum gossip_holds gossip_peer_holds(const struct gossip *g, size_t peer,
+                                    const uint8_t key[LIMIT_KEY_BYTES],
+                                    const uint8_t id[LIMIT_ID_BYTES])
+{
+    assert(g != NULL && key != NULL && id != NULL);
+    if (peer >= g->p.max_peers || g->peers[peer] == NULL || !g->peers[peer]->keyed ||
+        memcmp(g->peers[peer]->key, key, LIMIT_KEY_BYTES) != 0)
+        return GOSSIP_HOLDS_NOT_KNOWN; /* the slot's bits are another node's, or none */
+    const uint32_t e = recent_find(g, gossip_hkey(g, id));
+    if (e == NIL)
+        return GOSSIP_HOLDS_NOT_KNOWN;
+    if (g->p.track_holds && g->recent_from[e] == peer)
+        return GOSSIP_HOLDS_RECEIVED;
+    if (g->p.track_holds && bit_get(bits_at(g->recent_sent, g->words, e), peer))
+        return GOSSIP_HOLDS_SENT;
+    if (bit_get(bits_at(g->recent_bits, g->words, e), peer))
+        return GOSSIP_HOLDS_ANNOUNCED;
+    return GOSSIP_HOLDS_NOT_KNOWN;
+}
+
+const char *gossip_holds_name(enum gossip_holds h)
+{
+    static const char *const names[] = {"not-known", "received", "sent", "announced"};
+    return (unsigned)h < sizeof names / sizeof names[0] ? names[h] : "not-known";
 }

@@ -6,6 +6,8 @@
  *   {"cmd":"status"}        -> {"ok":true, "key":..., "network":..., "peers":[...], ...}
  *   {"cmd":"reload"}        -> {"ok":true, "peers":N} after re-reading the config's peers
  *   {"cmd":"records-added"} -> {"ok":true} (hook: wakes gossip after local publishing)
+ *   {"cmd":"holds","id":HEX} -> {"ok":true, "peers":{KEY:"sent"|"received"|"announced"|
+ *                               "not-known"}}: what gossip knows of each peer's copy
  *   anything else           -> {"ok":false, "error":"..."}
  * The server side runs on the node's libuv loop and hands each parsed request to a handler; the
  * client side (control_request) is plain blocking I/O with a timeout, for the CLI.

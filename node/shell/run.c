@@ -218,6 +218,7 @@ static int start_node(struct run *r)
     }
     p.gossip.start_seq = ss.last_seq;
     p.gossip.log_refusals = log_debug_enabled();
+    p.gossip.track_holds = true; /* `tlpmesh explain` asks which peers hold a record */
     randombytes_buf(p.gossip.hash_key, sizeof p.gossip.hash_key);
     const struct node_io io = {.ctx = r, .send = run_conn_send, .close = run_conn_close,
                                .dial = run_conn_dial, .random = io_random,

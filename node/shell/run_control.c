@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "node/shell/log.h"
 #include "node/shell/run_int.h"
 
@@ -245,6 +247,28 @@ static json_t *status_json(struct run *r)
     return st;
 }
 
+/* {"cmd":"holds","id":HEX}: for every configured peer, what gossip knows of its copy of that
+ * one record (gossip_peer_holds): {"ok":true, "peers":{KEY: "sent"|"received"|...}}. */
+static json_t *holds_json(const struct run *r, const json_t *req)
+{
+    const char *hex = json_string_value(json_object_get(req, "id"));
+    uint8_t id[LIMIT_ID_BYTES];
+    if (!hex || strlen(hex) != 2 * LIMIT_ID_BYTES ||
+        sodium_hex2bin(id, sizeof id, hex, strlen(hex), NULL, NULL, NULL) != 0)
+        return json_pack("{s:b, s:s}", "ok", 0, "error", "\"id\" must be 64 hex digits");
+    json_t *peers = json_object();
+    for (size_t i = 0; i < LIMIT_PEERS; i++) {
+        struct engine_peer_conf conf;
+        char b64[LIMIT_PUBKEY_B64_LEN + 1];
+        if (!engine_peer_get(&r->node.engine, i, &conf, NULL))
+            continue;
+        keys_pubkey_to_b64(conf.key, b64);
+        enum gossip_holds h = gossip_peer_holds(r->node.gossip, i, conf.key, id);
+        json_object_set_new(peers, b64, json_string(gossip_holds_name(h)));
+    }
+    return json_pack("{s:b, s:o}", "ok", 1, "peers", peers);
+}
+
 json_t *run_on_control(void *ctx, const json_t *req)
 {
     struct run *r = ctx;
@@ -259,6 +283,8 @@ json_t *run_on_control(void *ctx, const json_t *req)
             return json_pack("{s:b, s:s}", "ok", 0, "error", why);
         return json_pack("{s:b, s:I}", "ok", 1, "peers", (json_int_t)r->cfg.n_peers);
     }
+    if (strcmp(cmd, "holds") == 0)
+        return holds_json(r, req);
     if (strcmp(cmd, "records-added") == 0) {
         int rc = node_local_scan(&r->node);
         if (rc < 0)
