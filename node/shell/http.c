@@ -27,6 +27,7 @@ struct http_listener {
     uv_poll_t poll;
     uv_timer_t timer;
     bool handles; /* poll and timer initialised (and not yet closed) */
+    bool closed;  /* a connection closed during the current MHD_run */
 };
 
 struct http_server {
@@ -61,8 +62,23 @@ static void rearm(struct http_listener *l);
 
 static void drive(struct http_listener *l)
 {
+    l->closed = false;
     MHD_run(l->d);
     rearm(l);
+}
+
+/* MHD takes its listening socket out of epoll at the connection limit and puts it back only at
+ * the start of a later MHD_run; the connections it frees are cleaned up at the end of one. Without
+ * another run nothing wakes the epoll descriptor and the listener is dead for good, so a run that
+ * closed a connection asks for one more at once (rearm). */
+static void on_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                      enum MHD_ConnectionNotificationCode code)
+{
+    (void)conn;
+    (void)socket_context;
+    struct http_listener *l = cls;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+        l->closed = true;
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)
@@ -81,7 +97,9 @@ static void on_timer(uv_timer_t *t)
 static void rearm(struct http_listener *l)
 {
     MHD_UNSIGNED_LONG_LONG ms = 0;
-    if (MHD_get_timeout(l->d, &ms) == MHD_YES)
+    if (l->closed)
+        uv_timer_start(&l->timer, on_timer, 0, 0);
+    else if (MHD_get_timeout(l->d, &ms) == MHD_YES)
         uv_timer_start(&l->timer, on_timer, (uint64_t)ms, 0);
     else
         uv_timer_stop(&l->timer);
@@ -390,7 +408,7 @@ static int listener_start(struct http_server *srv, struct http_listener *l,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)LIMIT_HTTP_CONNS,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LIMIT_HTTP_TIMEOUT_S,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_HTTP_REQUEST_BYTES,
-                            MHD_OPTION_END);
+                            MHD_OPTION_NOTIFY_CONNECTION, on_notify, l, MHD_OPTION_END);
     if (!l->d) {
         snprintf(why, why_len, "[HTTP] cannot listen on %s:%u (address in use or not local?)",
                  ep->host, (unsigned)ep->port);
