@@ -60,6 +60,7 @@ static int teardown(void **state)
 static void write_text(const char *path, const char *text)
 {
     ts_file_write(path, text, strlen(text));
+    assert_int_equal(chmod(path, 0600), 0); /* as init writes it; inline secrets need that */
 }
 
 static int load(struct fixture *f, const char *text)
@@ -560,7 +561,7 @@ static void test_write_initial(void **state)
     umask(old);
     struct stat st;
     assert_int_equal(stat(f->path, &st), 0);
-    assert_int_equal(st.st_mode & 07777, 0644);
+    assert_int_equal(st.st_mode & 07777, 0600);
     assert_int_equal(config_load(f->path, &f->cfg, &f->diag), CONFIG_OK);
     assert_string_equal(f->cfg.organisation, "CERT-A");
     assert_string_equal(f->cfg.network, "eu-cert-mesh");

@@ -88,5 +88,37 @@ class ListenerRecovers(HttpNodeTest):
         self.assertTrue(healthz(self.port))
 
 
+class ConfigSecrets(NodeTest):
+    def test_init_writes_0600(self):
+        self.assertEqual(os.stat(self.conf).st_mode & 0o7777, 0o600)
+
+    def add_inline_secret(self, mode):
+        with open(self.conf, "a") as f:
+            f.write(f"\n[Client]\nName = partner\nOrganisation = CERT-B\nSecret = {SECRET}\n")
+        os.chmod(self.conf, mode)
+
+    def test_inline_secret_in_loose_config_refused(self):
+        for mode in (0o640, 0o604, 0o644):
+            self.add_inline_secret(mode)
+            r = tlpmesh("check-config", "-c", self.conf)
+            self.assertNotEqual(r.rc, 0, r)
+            want = f"mode {mode:04o}); run: chmod 600 {self.conf}"
+            self.assertIn(want, r.out + r.err)
+            p = subprocess.run([BIN, "run", "-c", self.conf], capture_output=True, text=True,
+                               timeout=15)
+            self.assertNotEqual(p.returncode, 0, p)
+            self.assertIn(want, p.stderr)
+            os.chmod(self.conf, 0o600)
+            self.assertEqual(tlpmesh("check-config", "-c", self.conf).rc, 0)
+            with open(self.conf) as f:  # back to the config init wrote, for the next mode
+                text = f.read().split("\n[Client]")[0]
+            with open(self.conf, "w") as f:
+                f.write(text)
+
+    def test_loose_config_without_inline_secret_accepted(self):
+        os.chmod(self.conf, 0o644)
+        self.assertEqual(tlpmesh("check-config", "-c", self.conf).rc, 0)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -196,7 +196,7 @@ struct config_initial {
     const char *data_dir;
 };
 
-/* Creates path (O_EXCL, mode 0644) holding a commented config with these values. Never
+/* Creates path (O_EXCL, mode 0600) holding a commented config with these values. Never
  * overwrites: CONFIG_E_EXISTS if path exists. Invalid values: CONFIG_E_INVALID, nothing written.
  * On error err gets one line saying what and where. */
 int config_write_initial(const char *path, const struct config_initial *init, char *err,

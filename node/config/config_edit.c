@@ -59,8 +59,8 @@ static bool value_writable(const char *key, const char *value, char *err, size_t
 }
 
 /* Validates text as the new content of path; on a problem, err gets the first one. */
-static int validate(const char *path, const char *dir, const struct text *t, char *err,
-                    size_t err_len)
+static int validate(const char *path, const char *dir, mode_t mode, const struct text *t,
+                    char *err, size_t err_len)
 {
     assert(path && dir && t && t->buf);
     if (t->overflow)
@@ -72,7 +72,7 @@ static int validate(const char *path, const char *dir, const struct text *t, cha
         return err_set(err, err_len, CONFIG_E_NOMEM, "%s: out of memory", path);
     memset(diag, 0, sizeof(*diag));
     config_init(&cfg);
-    int rc = config_parse_text(path, dir, t->buf, t->len, &cfg, diag);
+    int rc = config_parse_text(path, dir, t->buf, t->len, mode, &cfg, diag);
     config_free(&cfg);
     if (rc != CONFIG_OK)
         err_set(err, err_len, rc, "%s", diag->count ? diag->lines[0] : config_strerror(rc));
@@ -165,10 +165,11 @@ int config_write_initial(const char *path, const struct config_initial *init, ch
     if (!t.buf)
         return err_set(err, err_len, CONFIG_E_NOMEM, "%s: out of memory", path);
     initial_text(&t, init, key_file, data_dir);
-    int rc = validate(path, dir, &t, err, err_len);
-    /* 0644 whatever the umask: the node's tools must be able to read the config. */
+    /* 0600 whatever the umask: the config may come to hold [Client] secrets, and the node's tools
+     * run as the node's user. */
+    int rc = validate(path, dir, 0600, &t, err, err_len);
     if (rc == CONFIG_OK)
-        rc = write_file(path, ATOMICFILE_CREATE, 0644, &t, err, err_len);
+        rc = write_file(path, ATOMICFILE_CREATE, 0600, &t, err, err_len);
     free(t.buf);
     return rc;
 }
@@ -197,7 +198,7 @@ static int edit_open(const char *path, struct edit *e, char *err, size_t err_len
         rc = err_set(err, err_len, CONFIG_E_IO, "%s: cannot resolve its directory: %s", path,
                      strerror(errno));
     } else {
-        rc = config_parse_text(path, e->dir, e->t.buf, e->t.len, &e->cfg, diag);
+        rc = config_parse_text(path, e->dir, e->t.buf, e->t.len, e->mode, &e->cfg, diag);
         if (rc != CONFIG_OK)
             err_set(err, err_len, rc, "%s is not valid, fix it first (tlpmesh check-config): %s",
                     path, diag->count ? diag->lines[0] : config_strerror(rc));
@@ -214,7 +215,7 @@ static void edit_close(struct edit *e)
 
 static int edit_commit(const char *path, struct edit *e, char *err, size_t err_len)
 {
-    int rc = validate(path, e->dir, &e->t, err, err_len);
+    int rc = validate(path, e->dir, e->mode, &e->t, err, err_len);
     return rc == CONFIG_OK ? write_file(path, ATOMICFILE_REPLACE, e->mode, &e->t, err, err_len)
                            : rc;
 }

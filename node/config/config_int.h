@@ -58,6 +58,7 @@ struct config_parse {
     int *seen;        /* per config_key_specs entry: line where set in this section, 0 if not */
     struct config *cfg;
     struct config_diag *diag;
+    mode_t mode; /* of the file: an inline secret needs one only its owner reads */
     bool nomem;
 };
 
@@ -92,9 +93,9 @@ static inline struct config_client *config_current_client(struct config_parse *p
     return &p->cfg->clients[p->cfg->n_clients - 1];
 }
 
-/* Parses text (the bytes of file; dir is its absolute directory) into *out, every problem into
- * diag. CONFIG_OK, CONFIG_E_INVALID or CONFIG_E_NOMEM. */
-int config_parse_text(const char *file, const char *dir, const char *text, size_t len,
+/* Parses text (the bytes of file; dir is its absolute directory; mode the file's permission bits)
+ * into *out, every problem into diag. CONFIG_OK, CONFIG_E_INVALID or CONFIG_E_NOMEM. */
+int config_parse_text(const char *file, const char *dir, const char *text, size_t len, mode_t mode,
                       struct config *out, struct config_diag *diag);
 
 /* The absolute directory of path (which need not exist yet); -1 with errno on failure. */

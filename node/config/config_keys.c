@@ -377,8 +377,16 @@ static void store_secret(struct config_parse *p, const char *key, const char *v,
     c->secret[len] = '\0';
 }
 
+/* Refused like a loose key file: whoever reads the config could pose as the client. */
 static void set_client_secret(struct config_parse *p, const char *v)
 {
+    if (p->mode & 077) {
+        config_problem(p,
+                       "Secret: an inline secret in a config readable by group or others (mode "
+                       "%04o); run: chmod 600 %s (or move it to a SecretFile)",
+                       (unsigned)(p->mode & 07777), p->file);
+        return;
+    }
     store_secret(p, "Secret", v, strlen(v));
 }
 

@@ -307,7 +307,7 @@ static void check_own_key(struct config_parse *p)
     keys_identity_wipe(&id);
 }
 
-int config_parse_text(const char *file, const char *dir, const char *text, size_t len,
+int config_parse_text(const char *file, const char *dir, const char *text, size_t len, mode_t mode,
                       struct config *out, struct config_diag *diag)
 {
     assert(file && dir && text && out && diag);
@@ -318,6 +318,7 @@ int config_parse_text(const char *file, const char *dir, const char *text, size_
                              .seen = seen,
                              .cfg = out,
                              .diag = diag,
+                             .mode = mode,
                              .section = CONFIG_SECTION_NONE};
     snprintf(out->path, sizeof(out->path), "%s", file);
     snprintf(out->dir, sizeof(out->dir), "%s", dir);
@@ -433,7 +434,7 @@ int config_load(const char *path, struct config *out, struct config_diag *diag)
         rc = CONFIG_E_IO;
         goto out;
     }
-    rc = config_parse_text(path, dir, text, len, out, diag);
+    rc = config_parse_text(path, dir, text, len, mode, out, diag);
 out:
     free(text);
     if (rc != CONFIG_OK)
