@@ -146,7 +146,9 @@ enum limits {
     LIMIT_HTTP_CLIENTS = 64,          /* [Client] credentials in the config */
     LIMIT_HTTP_SECRET_BYTES = 256,    /* one client secret (password or token) */
     LIMIT_HTTP_CONNS = 64,            /* concurrent HTTP connections per listener */
-    LIMIT_HTTP_REQUEST_BYTES = 16384, /* request line + headers (MHD connection memory) */
+    LIMIT_HTTP_REQUEST_BYTES = 16384, /* request line + headers; more is answered 431 */
+    LIMIT_HTTP_RESPONSE_HEAD_BYTES = 4096, /* MHD connection memory beyond the request, so a
+                                            * request at the limit still gets its answer */
     LIMIT_HTTP_TIMEOUT_S = 30,        /* idle HTTP connection is closed after this */
     LIMIT_HTTP_QUERY_PARAMS = 32,     /* query parameters in one request */
     LIMIT_TAXII_PAGE_DEFAULT = 1000,  /* MaxPageSize when the config sets none */

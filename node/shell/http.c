@@ -318,6 +318,22 @@ static bool metrics_allowed(struct http_listener *l, struct MHD_Connection *conn
     return taxii_authenticate(l->srv->p.cfg, authz, &rd, NULL) == TAXII_AUTH_CLIENT;
 }
 
+static enum MHD_Result add_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    (void)kind;
+    *(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF or "=&" */
+    return MHD_YES;
+}
+
+/* The request line and headers as they came (near enough: separators counted, not read). */
+static size_t request_bytes(struct MHD_Connection *conn, const char *url, const char *method)
+{
+    size_t n = strlen(method) + strlen(url) + sizeof " HTTP/1.1\r\n";
+    MHD_get_connection_values(conn, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND, add_field, &n);
+    return n;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -332,6 +348,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
      * makes MHD close the connection, and pollers reuse theirs. Any other method is answered at
      * once, so a request body is never read (MHD then closes the connection). */
     const bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    /* MHD answers 431 itself only when the headers overflow its memory; headers that just fit
+     * left no room for any answer and the connection was dropped. So the limit is ours, below
+     * that memory by LIMIT_HTTP_RESPONSE_HEAD_BYTES. */
+    if (*con_cls == NULL && request_bytes(conn, url, method) > LIMIT_HTTP_REQUEST_BYTES) {
+        log_request(conn, method, "-", MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "-");
+        return send_text(l, conn, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+                         "request line and headers too large\n");
+    }
     if (get && *con_cls == NULL) {
         *con_cls = &headers_seen;
         return MHD_YES;
@@ -407,7 +431,8 @@ static int listener_start(struct http_server *srv, struct http_listener *l,
                             on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)LIMIT_HTTP_CONNS,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LIMIT_HTTP_TIMEOUT_S,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_HTTP_REQUEST_BYTES,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                            (size_t)(LIMIT_HTTP_REQUEST_BYTES + LIMIT_HTTP_RESPONSE_HEAD_BYTES),
                             MHD_OPTION_NOTIFY_CONNECTION, on_notify, l, MHD_OPTION_END);
     if (!l->d) {
         snprintf(why, why_len, "[HTTP] cannot listen on %s:%u (address in use or not local?)",
