@@ -250,6 +250,29 @@ static void test_forged_first(void **state)
     run_forged(true);
 }
 
+/* X sends a signed-record slot whose body is not msgpack (0xc1 is never used): counted as
+ * malformed, not forged (it was never a signature that failed), and X is cut off. */
+static void test_bad_msgpack_record_is_malformed(void **state)
+{
+    (void)state;
+    struct net *net = net_new(2); /* 0 = B, 1 = X */
+    ts_topo_link(&net->topo, 1, 0);
+    net_start(net);
+    link_up(net, 1, 0);
+    run(net, RUN_MS);
+    static uint8_t rec[LIMIT_SIG_BYTES + 16];
+    static uint8_t msg[4 + sizeof rec];
+    memset(rec, 0xc1, sizeof rec);
+    size_t mlen = records_msg(msg, rec, sizeof rec);
+    push_msg(net, 0, slot_of(&net->nodes[0], 1), GOSSIP_MSG_RECORDS, msg, mlen);
+    run(net, RUN_MS);
+    assert_int_equal(gossip_stats(net->nodes[0].g)->verify_malformed, 1);
+    assert_int_equal(pst(net, 0, 1)->malformed, 1);
+    assert_int_equal(pst(net, 0, 1)->forged, 0);
+    assert_false(net->nodes[0].link[slot_of(&net->nodes[0], 1)].up);
+    net_free(net);
+}
+
 /* B is offline while A publishes 2000 records; after B reconnects, reconciliation alone brings
  * every one of them: no announcement, no WANT, no duplicate. */
 static void test_catch_up_by_reconciliation(void **state)
@@ -647,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_random_graph),
         cmocka_unit_test(test_duplicates_not_verified),
         cmocka_unit_test(test_forged_first),
+        cmocka_unit_test(test_bad_msgpack_record_is_malformed),
         cmocka_unit_test(test_catch_up_by_reconciliation),
         cmocka_unit_test(test_revocation),
         cmocka_unit_test(test_want_refused),

@@ -68,10 +68,15 @@ static void verify_failed(struct gossip *g, const struct cand *c, int result, ui
         p->st.refused_time++;
         return;
     }
-    p->st.forged++;
+    /* Only a signature that fails is a forgery; a body that does not decode is malformed. */
+    const bool forged = result == PROTO_E_SIGNATURE;
+    if (forged)
+        p->st.forged++;
+    else
+        p->st.malformed++;
     gossip_logf(g, GOSSIP_LOG_WARN, c->from, "record %02x%02x%02x%02x...: %s", c->id[0], c->id[1],
          c->id[2], c->id[3], proto_strerror(result));
-    g->io.close_peer(g->io.ctx, c->from, GOSSIP_E_FORGED);
+    g->io.close_peer(g->io.ctx, c->from, forged ? GOSSIP_E_FORGED : GOSSIP_E_MALFORMED);
 }
 
 /* The views the inbound gate runs on, rebuilt when the self or a peer view changes. */
