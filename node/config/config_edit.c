@@ -59,8 +59,8 @@ static bool value_writable(const char *key, const char *value, char *err, size_t
 }
 
 /* Validates text as the new content of path; on a problem, err gets the first one. */
-static int validate(const char *path, const char *dir, mode_t mode, const struct text *t,
-                    char *err, size_t err_len)
+static int validate(const char *path, const char *dir, mode_t mode, const struct text *t, char *err,
+                    size_t err_len)
 {
     assert(path && dir && t && t->buf);
     if (t->overflow)
