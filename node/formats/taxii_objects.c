@@ -13,42 +13,15 @@
 #include <sodium.h>
 
 #include "node/formats/export.h"
+#include "node/formats/recbatch.h"
 #include "node/formats/timefmt.h"
 #include "proto/record.h"
 
 /* ---- records ---- */
 
-struct cand {
-    uint8_t id[LIMIT_ID_BYTES];
-    uint64_t seq, added_us;
-    size_t len;
-    uint8_t rec[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
-};
-
-struct batch {
-    struct cand *c; /* LIMIT_TAXII_SCAN_BATCH */
-    size_t n, cap;
-};
-
-static int batch_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
-                    uint64_t seq, uint64_t added_us, void *ctx)
-{
-    struct batch *b = ctx;
-    assert(b->n < b->cap);
-    if (len > sizeof b->c[0].rec)
-        return -1; /* the store never holds one this large */
-    struct cand *c = &b->c[b->n++];
-    memcpy(c->id, id, LIMIT_ID_BYTES);
-    c->seq = seq;
-    c->added_us = added_us;
-    c->len = len;
-    memcpy(c->rec, signed_rec, len);
-    return b->n == b->cap ? 1 : 0;
-}
-
 /* May this reader see this record now? Decodes it into *r. */
 static bool visible(const struct taxii_server *srv, const struct gate_peer *rd,
-                    const struct cand *c, struct proto_record *r)
+                    const struct recbatch_item *c, struct proto_record *r)
 {
     if (c->len <= LIMIT_SIG_BYTES ||
         proto_record_decode(c->rec + LIMIT_SIG_BYTES, c->len - LIMIT_SIG_BYTES, r, NULL, 0) !=
@@ -73,7 +46,7 @@ static bool version_matches(const struct filter *f, const struct proto_record *r
     return false;
 }
 
-static bool filter_matches(const struct filter *f, const struct cand *c,
+static bool filter_matches(const struct filter *f, const struct recbatch_item *c,
                            const struct proto_record *r)
 {
     if (!(f->types & T_INDICATOR) || !f->spec_ok || !version_matches(f, r))
@@ -125,16 +98,6 @@ static int id_seqs(struct store *s, const char *uuid, struct id_find *fi)
     return rc < 0 ? rc : STORE_OK;
 }
 
-/* The record of seq, with its arrival time, into *c. 1 found, 0 not (pruned), <0. */
-static int cand_at(struct store *s, uint64_t seq, struct cand *c)
-{
-    struct batch b = {c, 0, 1};
-    const int rc = store_iter_added(s, seq - 1, batch_cb, &b);
-    if (rc < 0)
-        return rc;
-    return b.n == 1 && c->seq == seq;
-}
-
 static int seq_cmp(const void *a, const void *b)
 {
     const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -158,7 +121,7 @@ struct page {
     int err;
 };
 
-static json_t *manifest_entry(const struct cand *c, const struct proto_record *r)
+static json_t *manifest_entry(const struct recbatch_item *c, const struct proto_record *r)
 {
     char uuid[EXPORT_UUID_TEXT], id[16 + EXPORT_UUID_TEXT], added[TAXII_DATE_LEN + 1];
     char version[TIMEFMT_RFC3339_LEN + 1];
@@ -184,7 +147,7 @@ static size_t extra_for(const struct page *pg, const struct proto_record *r)
 }
 
 /* Adds r. 1 when added, 0 when the page is full (r not added), negative on error. */
-static int page_add(struct page *pg, const struct cand *c, const struct proto_record *r)
+static int page_add(struct page *pg, const struct recbatch_item *c, const struct proto_record *r)
 {
     assert(pg->objects != NULL && r->kind == PROTO_KIND_INDICATOR && proto_tlp_valid(r->tlp));
     const size_t extra = extra_for(pg, r);
@@ -211,7 +174,7 @@ static int page_add(struct page *pg, const struct cand *c, const struct proto_re
 
 /* Offers candidate c to the page. 1 when the walk goes on, 0 when the page is full (c is the
  * first object of the next page), negative on error. */
-static int page_offer(struct page *pg, const struct cand *c, struct proto_record *r)
+static int page_offer(struct page *pg, const struct recbatch_item *c, struct proto_record *r)
 {
     if (visible(pg->srv, pg->rd, c, r) && filter_matches(pg->f, c, r)) {
         const int added = page_add(pg, c, r);
@@ -228,17 +191,16 @@ static int page_offer(struct page *pg, const struct cand *c, struct proto_record
 static int page_fill(struct page *pg)
 {
     assert(pg->srv != NULL && pg->f != NULL && pg->f->limit >= 1);
-    struct batch b = {calloc(LIMIT_TAXII_SCAN_BATCH, sizeof(struct cand)), 0, LIMIT_TAXII_SCAN_BATCH};
+    struct recbatch b;
     struct proto_record *r = malloc(sizeof *r);
-    int rc = b.c && r ? TAXII_OK : TAXII_E_NOMEM;
+    const bool have_batch = recbatch_init(&b, LIMIT_TAXII_SCAN_BATCH) == 0;
+    int rc = have_batch && r ? TAXII_OK : TAXII_E_NOMEM;
     for (uint64_t scanned = 0; rc == TAXII_OK;) {
-        b.n = 0;
-        rc = store_iter_added(pg->srv->store, pg->cursor, batch_cb, &b);
+        rc = recbatch_next(&b, pg->srv->store, pg->cursor);
         if (rc < 0 || b.n == 0)
             break; /* an error, or the end of the store */
-        rc = TAXII_OK;
         for (size_t i = 0; i < b.n && rc == TAXII_OK; i++) {
-            const int go = page_offer(pg, &b.c[i], r);
+            const int go = page_offer(pg, &b.items[i], r);
             if (go <= 0)
                 rc = go < 0 ? go : 1;
             else if (++scanned >= LIMIT_TAXII_SCAN_RECORDS) {
@@ -247,7 +209,8 @@ static int page_fill(struct page *pg)
             }
         }
     }
-    free(b.c);
+    if (have_batch)
+        recbatch_free(&b);
     free(r);
     return rc < 0 ? rc : TAXII_OK;
 }
@@ -270,13 +233,13 @@ static int page_fill_ids(struct page *pg)
                 seqs[n++] = fi.seqs[k];
     }
     qsort(seqs, n, sizeof seqs[0], seq_cmp);
-    struct cand *c = malloc(sizeof *c);
+    struct recbatch_item *c = malloc(sizeof *c);
     struct proto_record *r = malloc(sizeof *r);
     int rc = c && r ? TAXII_OK : TAXII_E_NOMEM;
     for (size_t i = 0; i < n && rc == TAXII_OK; i++) {
         if (i > 0 && seqs[i] == seqs[i - 1])
             continue; /* an id listed twice */
-        const int at = cand_at(pg->srv->store, seqs[i], c);
+        const int at = recbatch_at(pg->srv->store, seqs[i], c);
         const int go = at == 1 ? page_offer(pg, c, r) : at;
         if (go <= 0)
             rc = go < 0 ? go : 1;
@@ -377,12 +340,12 @@ int taxii_envelope(const struct taxii_server *srv, const struct gate_peer *rd,
 
 /* The visible record whose STIX id is indicator--uuid, into *c and *r. 1 found, 0 not, <0. */
 static int find_object(const struct taxii_server *srv, const struct gate_peer *rd,
-                       const char *uuid, struct cand *c, struct proto_record *r)
+                       const char *uuid, struct recbatch_item *c, struct proto_record *r)
 {
     struct id_find fi;
     int rc = id_seqs(srv->store, uuid, &fi);
     for (size_t i = 0; rc == STORE_OK && i < fi.n; i++) {
-        rc = cand_at(srv->store, fi.seqs[i], c);
+        rc = recbatch_at(srv->store, fi.seqs[i], c);
         if (rc == 1 && !visible(srv, rd, c, r))
             rc = STORE_OK;
     }
@@ -394,7 +357,7 @@ int taxii_one_object(const struct taxii_server *srv, const struct gate_peer *rd,
                      struct taxii_response *resp)
 {
     static const char prefix[] = "indicator--";
-    struct cand *c = malloc(sizeof *c);
+    struct recbatch_item *c = malloc(sizeof *c);
     struct proto_record *r = malloc(sizeof *r);
     struct filter *f = malloc(sizeof *f);
     struct qerr e = {""};
