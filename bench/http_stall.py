@@ -2,7 +2,7 @@
 """bench/http_stall.py [--bin BUILD/tlpmesh] [--base OTHER/tlpmesh] [--records N] [--readers K]
 [--seconds S] - does a heavy TAXII reader stall the node's loop? (issue 12 point 3)
 
-One node with N records (default 200,000: AMBER domains, plus 100 CLEAR ones). K threads
+One node with N records (default 200,000: 100 CLEAR domains, then N AMBER ones). K threads
 (default 8) ask TAXII pages that are heavy for the node, over and over, for S seconds:
   - objects/ as a CLEAR-only reader: the gate refuses almost every record, so one page examines
     up to LIMIT_TAXII_SCAN_RECORDS of them;
@@ -59,7 +59,7 @@ def make_node(binary, tmp, records):
         f.write(f"\n[HTTP]\nListen = 127.0.0.1:{port}\n"
                 f"\n[Client]\nName = clearonly\nOrganisation = CERT-C\nSecret = {SECRET}\n"
                 f"MaxTLP = clear\n")
-    for tlp, n, stem in (("amber", records, "amber"), ("clear", 100, "clear")):
+    for tlp, n, stem in (("clear", 100, "clear"), ("amber", records, "amber")):
         path = os.path.join(tmp, f"{tlp}.txt")
         with open(path, "w") as f:
             for i in range(n):
@@ -103,8 +103,7 @@ def measure(binary, conf, port, readers, seconds):
         stop, pages = threading.Event(), [0]
 
         def reader(i):
-            path = coll + ("objects/?limit=1000&added_after=2000-01-01T00:00:00Z" if i % 2 == 0
-                           else f"objects/?match[id]={one}")
+            path = coll + ("objects/?limit=1000" if i % 2 == 0 else f"objects/?match[id]={one}")
             while not stop.is_set():
                 if get(port, path, CLEAR_ONLY)[0] == 200:
                     pages[0] += 1

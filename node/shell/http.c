@@ -14,6 +14,7 @@
 
 #include "node/core/community.h"
 #include "node/shell/log.h"
+#include "node/formats/mispfeed.h"
 #include "node/formats/taxii.h"
 
 const char *http_strerror(int err)
@@ -264,6 +265,30 @@ static enum MHD_Result json_error(struct http_listener *l, struct MHD_Connection
     return http_send_response(l, conn, status, TAXII_MEDIA_TYPE, body, strlen(body), NULL);
 }
 
+static int taxii_run(void *job, struct taxii_response *resp)
+{
+    return taxii_job_run(job, resp);
+}
+
+static void taxii_free(void *job)
+{
+    taxii_job_free(job);
+}
+
+static const struct http_job_ops taxii_ops = {taxii_run, taxii_free};
+
+static int misp_run(void *job, struct taxii_response *resp)
+{
+    return mispfeed_run(job, resp);
+}
+
+static void misp_free(void *job)
+{
+    mispfeed_job_free(job);
+}
+
+static const struct http_job_ops misp_ops = {misp_run, misp_free};
+
 static enum MHD_Result serve_taxii(struct http_listener *l, struct MHD_Connection *conn,
                                    const char *method, const char *url, void **con_cls)
 {
@@ -292,7 +317,7 @@ static enum MHD_Result serve_taxii(struct http_listener *l, struct MHD_Connectio
     struct taxii_job *job = NULL;
     taxii_handle_start(&ts, &req, &tr, &job);
     if (job)
-        return http_job_submit(l, conn, job, &tr, con_cls);
+        return http_job_submit(l, conn, &taxii_ops, job, &tr, con_cls);
     if (tr.status == 401)
         srv->auth_failures++;
     http_log_request(conn, method, url, tr.status, tr.reader);
@@ -300,6 +325,34 @@ static enum MHD_Result serve_taxii(struct http_listener *l, struct MHD_Connectio
         taxii_response_free(&tr);
         return json_error(l, conn, 500, "Server error", "the request could not be answered");
     }
+    char *body = tr.body;
+    tr.body = NULL; /* MHD frees it */
+    return http_send_response(l, conn, tr.status, tr.content_type, body, tr.body_len, &tr);
+}
+
+/* ---- the MISP feed ---- */
+
+static enum MHD_Result serve_misp(struct http_listener *l, struct MHD_Connection *conn,
+                                  const char *method, const char *url, void **con_cls)
+{
+    struct http_server *srv = l->srv;
+    struct mispfeed_server ms = {.store = srv->p.store, .cfg = srv->p.cfg,
+                                 .stix_tlp = STIXMAP_TLP2, .now_ms = unix_ms()};
+    memcpy(ms.key, srv->key, LIMIT_KEY_BYTES);
+    const struct taxii_request req = {
+        .method = method, .path = url,
+        .authorization =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)};
+    struct taxii_response tr;
+    struct mispfeed_job *job = NULL;
+    mispfeed_start(&ms, &req, &tr, &job);
+    if (job)
+        return http_job_submit(l, conn, &misp_ops, job, &tr, con_cls);
+    if (tr.status == 401)
+        srv->auth_failures++;
+    http_log_request(conn, method, url, tr.status, tr.reader);
+    if (!tr.body)
+        return send_text(l, conn, 500, "the request could not be answered\n");
     char *body = tr.body;
     tr.body = NULL; /* MHD frees it */
     return http_send_response(l, conn, tr.status, tr.content_type, body, tr.body_len, &tr);
@@ -381,6 +434,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         http_log_request(conn, method, url, 404, "-");
         return send_text(l, conn, 404, "not found (this listener serves /metrics and /healthz)\n");
     }
+    if (mispfeed_owns(url))
+        return serve_misp(l, conn, method, url, con_cls);
     return serve_taxii(l, conn, method, url, con_cls);
 }
 

@@ -3,7 +3,8 @@
  * http.h is the contract. The implementation is split by concern:
  *   http.c        driving MHD from libuv, responses, routing, /metrics, start and stop
  *   http_guard.c  per-connection deadlines: a request's line and headers must arrive in time
- *   http_job.c    TAXII pages that walk the store, built on a worker thread
+ *   http_job.c    answers that walk the store (TAXII pages, MISP feed files), built on a
+ *                 worker thread
  * Everything here runs on the loop thread, except http_job.c's work callback.
  */
 #ifndef TLPMESH_NODE_SHELL_HTTP_INT_H
@@ -73,12 +74,18 @@ void *http_guard_request_line(void *cls, const char *uri, struct MHD_Connection 
 void http_guard_head_done(struct http_listener *l, struct MHD_Connection *conn);
 void http_guard_completed(struct http_listener *l, struct MHD_Connection *conn);
 
-/* http_job.c: builds tj's page off the loop while conn is suspended, taking tj and *tr; sets
- * *con_cls to the job. When the page is done the connection is resumed, MHD calls the access
- * handler again and http_job_answer() sends it. MHD_OPTION_NOTIFY_COMPLETED frees the job. */
+/* What a job is: run() fills the response on a worker thread, free() frees the job. */
+struct http_job_ops {
+    int (*run)(void *job, struct taxii_response *resp);
+    void (*free)(void *job);
+};
+
+/* http_job.c: runs job off the loop while conn is suspended, taking job and *tr (whose .reader
+ * is set); sets *con_cls to it. When it is done the connection is resumed, MHD calls the access
+ * handler again and http_job_answer() sends the answer. MHD_OPTION_NOTIFY_COMPLETED frees it. */
 enum MHD_Result http_job_submit(struct http_listener *l, struct MHD_Connection *conn,
-                                struct taxii_job *tj, const struct taxii_response *tr,
-                                void **con_cls);
+                                const struct http_job_ops *ops, void *job,
+                                const struct taxii_response *tr, void **con_cls);
 enum MHD_Result http_job_answer(struct http_listener *l, struct MHD_Connection *conn,
                                 struct http_job *j, const char *method, const char *url);
 void http_job_free(struct http_job *j);

@@ -1,10 +1,11 @@
-/* http_job.c - TAXII pages that walk the store, built off the loop thread (http_int.h).
+/* http_job.c - answers that walk the store, built off the loop thread (http_int.h).
  *
- * A page of objects/ or manifest/ may examine up to LIMIT_TAXII_SCAN_RECORDS records: hundreds of
- * milliseconds at 200k records, during which the loop could neither gossip nor answer anyone.
- * So the request's connection is suspended (MHD_suspend_connection), taxii_job_run() builds the
- * page on one of libuv's pool threads with its own read transactions, and the connection is
- * resumed when it is done; MHD then calls the access handler again, which sends the page.
+ * A TAXII page of objects/ or manifest/ may examine up to LIMIT_TAXII_SCAN_RECORDS records, a
+ * MISP feed file every record: hundreds of milliseconds at 200k records, during which the loop
+ * could neither gossip nor answer anyone. So the request's connection is suspended
+ * (MHD_suspend_connection), the job (taxii_job_run(), mispfeed_run()) runs on one of libuv's
+ * pool threads with its own read transactions, and the connection is resumed when it is done;
+ * MHD then calls the access handler again, which sends the answer.
  * At most LIMIT_HTTP_JOBS pages are built at once (the pool's other threads stay with the
  * signature checks); the others wait in FIFO order, one per connection at most, so the queue is
  * bounded by LIMIT_HTTP_CONNS. */
@@ -18,7 +19,8 @@ struct http_job {
     uv_work_t work;
     struct http_listener *l;
     struct MHD_Connection *conn;
-    struct taxii_job *tj;
+    const struct http_job_ops *ops;
+    void *job;
     struct taxii_response tr;
     bool done;
     struct http_job *next; /* in srv->waiting */
@@ -45,7 +47,7 @@ static void fail(struct http_job *j, const char *why)
 static void work_cb(uv_work_t *w)
 {
     struct http_job *j = w->data;
-    (void)taxii_job_run(j->tj, &j->tr); /* an error leaves a 500 in tr */
+    (void)j->ops->run(j->job, &j->tr); /* an error leaves a 500 in tr */
 }
 
 static void kick(struct http_server *srv);
@@ -82,15 +84,15 @@ static void kick(struct http_server *srv)
 }
 
 enum MHD_Result http_job_submit(struct http_listener *l, struct MHD_Connection *conn,
-                                struct taxii_job *tj, const struct taxii_response *tr,
-                                void **con_cls)
+                                const struct http_job_ops *ops, void *job,
+                                const struct taxii_response *tr, void **con_cls)
 {
     struct http_job *j = calloc(1, sizeof *j);
     if (!j) {
-        taxii_job_free(tj);
+        ops->free(job);
         return MHD_NO;
     }
-    *j = (struct http_job){.l = l, .conn = conn, .tj = tj, .tr = *tr};
+    *j = (struct http_job){.l = l, .conn = conn, .ops = ops, .job = job, .tr = *tr};
     *con_cls = j;
     MHD_suspend_connection(conn);
     struct http_server *srv = l->srv;
@@ -126,7 +128,7 @@ void http_job_free(struct http_job *j)
     if (!j)
         return;
     assert(j->done); /* a job still queued or running holds its connection suspended */
-    taxii_job_free(j->tj);
+    j->ops->free(j->job);
     taxii_response_free(&j->tr);
     free(j);
 }
