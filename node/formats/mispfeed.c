@@ -115,8 +115,8 @@ static const char *file_of(const char *path)
     return NULL;
 }
 
-static int job_new(const struct mispfeed_server *srv, const struct gate_peer *rd,
-                   const char *name, struct mispfeed_job **out)
+static int job_new(const struct mispfeed_server *srv, const struct gate_peer *rd, const char *name,
+                   struct mispfeed_job **out)
 {
     struct mispfeed_job *j = calloc(1, sizeof *j);
     if (!j || recbatch_init(&j->b, LIMIT_TAXII_SCAN_BATCH) != 0) {
@@ -140,10 +140,13 @@ static int job_new(const struct mispfeed_server *srv, const struct gate_peer *rd
     int rc = community_table_build(&j->t, srv->store, cfg, srv->key, false, NULL, NULL);
     if (rc < 0)
         return j->t.last_store_err < 0 ? j->t.last_store_err : EXPORT_E_SOURCE;
-    j->ex = (struct export_job){.format = EXPORT_FMT_MISP_FEED, .max_tlp = rd->ceiling,
-                                .stix_tlp = srv->stix_tlp, .now_ms = srv->now_ms,
+    j->ex = (struct export_job){.format = EXPORT_FMT_MISP_FEED,
+                                .max_tlp = rd->ceiling,
+                                .stix_tlp = srv->stix_tlp,
+                                .now_ms = srv->now_ms,
                                 .src = {.each = source_each, .src = j},
-                                .origin_org = origin_org, .origin_ctx = j,
+                                .origin_org = origin_org,
+                                .origin_ctx = j,
                                 .reader = &j->reader};
     rc = community_fill_self(&j->t, cfg, &j->ex.self);
     /* a cut list of memberships: fewer grounds to share, never more */
@@ -162,8 +165,9 @@ int mispfeed_start(const struct mispfeed_server *srv, const struct taxii_request
     const enum taxii_auth a = taxii_authenticate(srv->cfg, req->authorization, &rd, &client);
     if (a == TAXII_AUTH_MISSING || a == TAXII_AUTH_BAD) {
         resp->challenge = true;
-        set_text(resp, 401, a == TAXII_AUTH_MISSING ? "credentials needed\n"
-                                                    : "these credentials match no client\n");
+        set_text(resp, 401,
+                 a == TAXII_AUTH_MISSING ? "credentials needed\n"
+                                         : "these credentials match no client\n");
         return finish(resp, 0);
     }
     snprintf(resp->reader, sizeof resp->reader, "%s", client ? client->name : "anonymous");
@@ -172,8 +176,9 @@ int mispfeed_start(const struct mispfeed_server *srv, const struct taxii_request
         resp->allow_get = true;
         set_text(resp, 405, "this feed answers GET only\n");
     } else if (!name) {
-        set_text(resp, 404, "not found (this feed has manifest.json, hashes.csv and "
-                            "<event uuid>.json)\n");
+        set_text(resp, 404,
+                 "not found (this feed has manifest.json, hashes.csv and "
+                 "<event uuid>.json)\n");
     } else {
         const int rc = job_new(srv, &rd, name, job);
         if (rc < 0) {

@@ -42,10 +42,10 @@ bool mispfeed_owns(const char *path);
 
 struct mispfeed_server {
     struct store *store;
-    const struct config *cfg;   /* [HTTP], [Client]s, [Peer] organisations */
+    const struct config *cfg;     /* [HTTP], [Client]s, [Peer] organisations */
     uint8_t key[LIMIT_KEY_BYTES]; /* this node's */
     enum stixmap_tlp_version stix_tlp;
-    uint64_t now_ms;            /* of this request */
+    uint64_t now_ms; /* of this request */
 };
 
 struct mispfeed_job;

@@ -20,7 +20,7 @@
 struct recbatch_item {
     uint8_t id[LIMIT_ID_BYTES];
     uint64_t seq, added_us;
-    size_t len;                                       /* of rec: signature || body */
+    size_t len; /* of rec: signature || body */
     uint8_t rec[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
 };
 

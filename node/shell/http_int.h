@@ -37,9 +37,9 @@ struct http_listener {
     bool metrics_only; /* the MetricsListen one */
     uv_poll_t poll;
     uv_timer_t timer;
-    uv_timer_t sweep;  /* walks conns for deadlines while there are any */
-    bool handles;      /* poll and timers initialised (and not yet closed) */
-    bool closed;       /* a connection closed during the current MHD_run */
+    uv_timer_t sweep; /* walks conns for deadlines while there are any */
+    bool handles;     /* poll and timers initialised (and not yet closed) */
+    bool closed;      /* a connection closed during the current MHD_run */
     struct http_conn *conns;
     size_t n_conns;
 };
@@ -60,11 +60,11 @@ struct http_server {
 
 /* http.c */
 void http_drive(struct http_listener *l);
-enum MHD_Result http_send_response(struct http_listener *l, struct MHD_Connection *conn,
-                                   int status, const char *content_type, char *body, size_t len,
+enum MHD_Result http_send_response(struct http_listener *l, struct MHD_Connection *conn, int status,
+                                   const char *content_type, char *body, size_t len,
                                    const struct taxii_response *tr);
-void http_log_request(struct MHD_Connection *conn, const char *method, const char *url,
-                      int status, const char *reader);
+void http_log_request(struct MHD_Connection *conn, const char *method, const char *url, int status,
+                      const char *reader);
 void http_client_addr(struct MHD_Connection *conn, char out[INET6_ADDRSTRLEN]);
 
 /* http_guard.c: the MHD callbacks that move a connection's deadline, and the sweep. */
