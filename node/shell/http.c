@@ -265,6 +265,19 @@ static enum MHD_Result json_error(struct http_listener *l, struct MHD_Connection
     return http_send_response(l, conn, status, TAXII_MEDIA_TYPE, body, strlen(body), NULL);
 }
 
+enum MHD_Result http_send_handled(struct http_listener *l, struct MHD_Connection *conn,
+                                  const char *method, const char *url, struct taxii_response *tr)
+{
+    if (tr->status == 401)
+        l->srv->auth_failures++;
+    http_log_request(conn, method, url, tr->status, tr->reader);
+    if (!tr->body)
+        return json_error(l, conn, 500, "Server error", "the request could not be answered");
+    char *body = tr->body;
+    tr->body = NULL; /* MHD frees it */
+    return http_send_response(l, conn, tr->status, tr->content_type, body, tr->body_len, tr);
+}
+
 static int taxii_run(void *job, struct taxii_response *resp)
 {
     return taxii_job_run(job, resp);
@@ -318,16 +331,7 @@ static enum MHD_Result serve_taxii(struct http_listener *l, struct MHD_Connectio
     taxii_handle_start(&ts, &req, &tr, &job);
     if (job)
         return http_job_submit(l, conn, &taxii_ops, job, &tr, con_cls);
-    if (tr.status == 401)
-        srv->auth_failures++;
-    http_log_request(conn, method, url, tr.status, tr.reader);
-    if (!tr.body) {
-        taxii_response_free(&tr);
-        return json_error(l, conn, 500, "Server error", "the request could not be answered");
-    }
-    char *body = tr.body;
-    tr.body = NULL; /* MHD frees it */
-    return http_send_response(l, conn, tr.status, tr.content_type, body, tr.body_len, &tr);
+    return http_send_handled(l, conn, method, url, &tr);
 }
 
 /* ---- the MISP feed ---- */
@@ -348,14 +352,7 @@ static enum MHD_Result serve_misp(struct http_listener *l, struct MHD_Connection
     mispfeed_start(&ms, &req, &tr, &job);
     if (job)
         return http_job_submit(l, conn, &misp_ops, job, &tr, con_cls);
-    if (tr.status == 401)
-        srv->auth_failures++;
-    http_log_request(conn, method, url, tr.status, tr.reader);
-    if (!tr.body)
-        return send_text(l, conn, 500, "the request could not be answered\n");
-    char *body = tr.body;
-    tr.body = NULL; /* MHD frees it */
-    return http_send_response(l, conn, tr.status, tr.content_type, body, tr.body_len, &tr);
+    return http_send_handled(l, conn, method, url, &tr);
 }
 
 /* /metrics on the TAXII listener: any [Client] credential, never anonymous. */

@@ -66,6 +66,10 @@ enum MHD_Result http_send_response(struct http_listener *l, struct MHD_Connectio
 void http_log_request(struct MHD_Connection *conn, const char *method, const char *url, int status,
                       const char *reader);
 void http_client_addr(struct MHD_Connection *conn, char out[INET6_ADDRSTRLEN]);
+/* Logs and sends what a TAXII or MISP feed handler answered (a 500 when it has no body); MHD
+ * takes tr's body. */
+enum MHD_Result http_send_handled(struct http_listener *l, struct MHD_Connection *conn,
+                                  const char *method, const char *url, struct taxii_response *tr);
 
 /* http_guard.c: the MHD callbacks that move a connection's deadline, and the sweep. */
 void http_guard_started(struct http_listener *l, struct MHD_Connection *conn, void **socket_ctx);

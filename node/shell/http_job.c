@@ -87,6 +87,14 @@ enum MHD_Result http_job_submit(struct http_listener *l, struct MHD_Connection *
                                 const struct http_job_ops *ops, void *job,
                                 const struct taxii_response *tr, void **con_cls)
 {
+    if (l->srv->stopping) {
+        /* Suspended now, it would outlive the daemon: no job starts once http_stop() ran. */
+        ops->free(job);
+        char *body = taxii_error_json(503, "Service unavailable", "the node is shutting down");
+        if (!body)
+            return MHD_NO;
+        return http_send_response(l, conn, 503, TAXII_MEDIA_TYPE, body, strlen(body), NULL);
+    }
     struct http_job *j = calloc(1, sizeof *j);
     if (!j) {
         ops->free(job);
@@ -110,17 +118,7 @@ enum MHD_Result http_job_answer(struct http_listener *l, struct MHD_Connection *
 {
     if (!j->done)
         return MHD_YES; /* not resumed yet: nothing to say */
-    http_log_request(conn, method, url, j->tr.status, j->tr.reader);
-    char *body = j->tr.body;
-    if (!body) {
-        char *err = taxii_error_json(500, "Server error", "the request could not be answered");
-        if (!err)
-            return MHD_NO;
-        return http_send_response(l, conn, 500, TAXII_MEDIA_TYPE, err, strlen(err), NULL);
-    }
-    j->tr.body = NULL; /* MHD frees it */
-    return http_send_response(l, conn, j->tr.status, j->tr.content_type, body, j->tr.body_len,
-                              &j->tr);
+    return http_send_handled(l, conn, method, url, &j->tr);
 }
 
 void http_job_free(struct http_job *j)
