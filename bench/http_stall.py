@@ -1,17 +1,21 @@
 #!/usr/bin/python3
 """bench/http_stall.py [--bin BUILD/tlpmesh] [--base OTHER/tlpmesh] [--records N] [--readers K]
-[--seconds S] - does a heavy TAXII reader stall the node's loop? (issue 12 point 3)
+[--seconds S] [--kinds objects,match-id,misp] [--dir DIR] - does a heavy TAXII reader stall the
+node's loop? (issue 12 point 3)
 
 One node with N records (default 200,000: 100 CLEAR domains, then N AMBER ones). K threads
 (default 8) ask TAXII pages that are heavy for the node, over and over, for S seconds:
   - objects/ as a CLEAR-only reader: the gate refuses almost every record, so one page examines
     up to LIMIT_TAXII_SCAN_RECORDS of them;
-  - match[id] for one id (the id index makes this cheap; a scan of the store did not).
+  - match[id] for one id (the id index makes this cheap; a scan of the store did not);
+  - with --kinds ...,misp: the MISP feed's manifest.json (a walk of the whole store).
+Reader i asks the kind i modulo the number of kinds (default objects,match-id).
 Meanwhile a probe asks /healthz, which the loop thread answers itself, every 20 ms: its latency
 is the loop's lag plus a loopback round trip. Printed: the probe's p50/p99/max quiet and under
 the readers, as ratios to the quiet p50, and the pages per second the readers got. With --base,
 the same store is then served by that binary (e.g. /tmp/base/tlpmesh, main before the change) for
-a comparison in the same run. Not a test: nothing is asserted.
+a comparison in the same run. --dir keeps the node (and its store) there, and reuses it when it
+exists. Not a test: nothing is asserted.
 """
 import argparse
 import base64
@@ -51,6 +55,10 @@ def get(port, path, auth=None, timeout=120):
 
 
 def make_node(binary, tmp, records):
+    conf = os.path.join(tmp, "n", "tlpmesh.conf")
+    if os.path.exists(conf):
+        with open(conf) as f:
+            return conf, int(f.read().split("[HTTP]\nListen = 127.0.0.1:")[1].split()[0])
     r = subprocess.run([binary, "init", os.path.join(tmp, "n"), "--org", "CERT-A", "--network",
                         "bench"], capture_output=True, text=True, check=True)
     conf = dict(l.split(None, 1) for l in r.stdout.splitlines())["config"].strip()
@@ -85,7 +93,7 @@ def probe(port, seconds):
     return lat
 
 
-def measure(binary, conf, port, readers, seconds):
+def measure(binary, conf, port, readers, seconds, kinds):
     proc = subprocess.Popen([binary, "run", "-c", conf], stderr=subprocess.DEVNULL)
     try:
         for _ in range(600):
@@ -102,11 +110,17 @@ def measure(binary, conf, port, readers, seconds):
         quiet = probe(port, min(seconds, 5))
         stop, pages = threading.Event(), [0]
 
+        paths = {"objects": coll + "objects/?limit=1000",
+                 "match-id": coll + f"objects/?match[id]={one}",
+                 "misp": "/misp/feed/manifest.json"}
+
         def reader(i):
-            path = coll + ("objects/?limit=1000" if i % 2 == 0 else f"objects/?match[id]={one}")
+            path = paths[kinds[i % len(kinds)]]
             while not stop.is_set():
                 if get(port, path, CLEAR_ONLY)[0] == 200:
                     pages[0] += 1
+                else:
+                    stop.wait(0.1)  # a binary without this resource: do not spin
 
         threads = [threading.Thread(target=reader, args=(i,), daemon=True)
                    for i in range(readers)]
@@ -141,15 +155,21 @@ def main():
     ap.add_argument("--records", type=int, default=200000)
     ap.add_argument("--readers", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--kinds", default="objects,match-id")
+    ap.add_argument("--dir")
     a = ap.parse_args()
+    kinds = a.kinds.split(",")
     with tempfile.TemporaryDirectory(prefix="tlpmesh-bench.") as tmp:
+        if a.dir:
+            os.makedirs(a.dir, exist_ok=True)
+        where = a.dir or tmp
         t = time.monotonic()
-        conf, port = make_node(a.bin, tmp, a.records)
-        print(f"store: {a.records + 100} records in {time.monotonic() - t:.0f} s;"
-              f" {a.readers} readers, {a.seconds:.0f} s")
-        report(a.bin, *measure(a.bin, conf, port, a.readers, a.seconds))
+        conf, port = make_node(a.bin, where, a.records)
+        print(f"store: {a.records + 100} records ready in {time.monotonic() - t:.0f} s;"
+              f" {a.readers} readers ({','.join(kinds)}), {a.seconds:.0f} s")
+        report(a.bin, *measure(a.bin, conf, port, a.readers, a.seconds, kinds))
         if a.base:
-            report(a.base, *measure(a.base, conf, port, a.readers, a.seconds))
+            report(a.base, *measure(a.base, conf, port, a.readers, a.seconds, kinds))
 
 
 if __name__ == "__main__":

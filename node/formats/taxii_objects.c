@@ -278,8 +278,8 @@ static void set_date_headers(struct taxii_response *resp, uint64_t first, uint64
 int taxii_page_build(const struct taxii_job *j, struct taxii_response *resp)
 {
     const struct filter *f = &j->f;
-    struct page pg = {.srv = &j->srv, .rd = &j->rd, .f = f, .kind = j->kind,
-                      .objects = json_array()};
+    struct page pg = {
+        .srv = &j->srv, .rd = &j->rd, .f = f, .kind = j->kind, .objects = json_array()};
     if (!pg.objects)
         return TAXII_E_NOMEM;
     uint64_t from = f->has_next ? f->next_seq : 0;
@@ -339,8 +339,8 @@ int taxii_envelope(const struct taxii_server *srv, const struct gate_peer *rd,
 /* ---- one object ---- */
 
 /* The visible record whose STIX id is indicator--uuid, into *c and *r. 1 found, 0 not, <0. */
-static int find_object(const struct taxii_server *srv, const struct gate_peer *rd,
-                       const char *uuid, struct recbatch_item *c, struct proto_record *r)
+static int find_object(const struct taxii_server *srv, const struct gate_peer *rd, const char *uuid,
+                       struct recbatch_item *c, struct proto_record *r)
 {
     struct id_find fi;
     int rc = id_seqs(srv->store, uuid, &fi);

@@ -103,9 +103,9 @@ static void rearm(struct http_listener *l)
 
 /* ---- responses ---- */
 
-enum MHD_Result http_send_response(struct http_listener *l, struct MHD_Connection *conn,
-                                     int status, const char *content_type, char *body,
-                                     size_t len, const struct taxii_response *tr)
+enum MHD_Result http_send_response(struct http_listener *l, struct MHD_Connection *conn, int status,
+                                   const char *content_type, char *body, size_t len,
+                                   const struct taxii_response *tr)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
@@ -138,7 +138,8 @@ static enum MHD_Result send_text(struct http_listener *l, struct MHD_Connection 
     char *body = strdup(text);
     if (!body)
         return MHD_NO;
-    return http_send_response(l, conn, status, "text/plain; charset=utf-8", body, strlen(body), NULL);
+    return http_send_response(l, conn, status, "text/plain; charset=utf-8", body, strlen(body),
+                              NULL);
 }
 
 void http_client_addr(struct MHD_Connection *conn, char out[INET6_ADDRSTRLEN])
@@ -157,8 +158,8 @@ void http_client_addr(struct MHD_Connection *conn, char out[INET6_ADDRSTRLEN])
                   INET6_ADDRSTRLEN);
 }
 
-void http_log_request(struct MHD_Connection *conn, const char *method, const char *url,
-                        int status, const char *reader)
+void http_log_request(struct MHD_Connection *conn, const char *method, const char *url, int status,
+                      const char *reader)
 {
     char addr[INET6_ADDRSTRLEN], code[8];
     http_client_addr(conn, addr);
@@ -340,13 +341,13 @@ static enum MHD_Result serve_misp(struct http_listener *l, struct MHD_Connection
                                   const char *method, const char *url, void **con_cls)
 {
     struct http_server *srv = l->srv;
-    struct mispfeed_server ms = {.store = srv->p.store, .cfg = srv->p.cfg,
-                                 .stix_tlp = STIXMAP_TLP2, .now_ms = unix_ms()};
+    struct mispfeed_server ms = {
+        .store = srv->p.store, .cfg = srv->p.cfg, .stix_tlp = STIXMAP_TLP2, .now_ms = unix_ms()};
     memcpy(ms.key, srv->key, LIMIT_KEY_BYTES);
-    const struct taxii_request req = {
-        .method = method, .path = url,
-        .authorization =
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)};
+    const struct taxii_request req = {.method = method,
+                                      .path = url,
+                                      .authorization = MHD_lookup_connection_value(
+                                          conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)};
     struct taxii_response tr;
     struct mispfeed_job *job = NULL;
     mispfeed_start(&ms, &req, &tr, &job);
@@ -423,7 +424,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             if (!body)
                 return MHD_NO;
             return http_send_response(l, conn, 401, "text/plain; charset=utf-8", body, strlen(body),
-                                 &tr);
+                                      &tr);
         }
         return serve_metrics(l, conn);
     }
