@@ -166,6 +166,10 @@ class HttpLimits(NodeTest):
             self.served("127.0.0.2")
             self.cut_by_deadline(loris)
             self.served("127.0.0.1")  # its own address is served again once they are gone
+            # the 64 it held were cut by the deadline, the other 16 refused by the cap
+            st, body = request(self.port, "/metrics", auth=AUTH)
+            self.assertEqual(st, 200, body)
+            self.assertIn(f"\ntlpmesh_http_head_timeouts_total {PER_ADDR}\n", body.decode())
         finally:
             loris.close()
 

@@ -201,6 +201,7 @@ static void fill_snapshot(struct http_server *srv, struct metrics_snapshot *m)
         srv->p.gossip_fill(srv->p.gossip_ctx, &m->gossip);
     memcpy(m->http_responses, srv->responses, sizeof m->http_responses);
     m->http_auth_failures = srv->auth_failures;
+    m->http_head_timeouts = srv->head_timeouts;
     m->start_time_s = srv->p.start_ms / 1000;
 }
 
