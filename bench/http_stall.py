@@ -25,12 +25,10 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../tests/lib"))
 
 SECRET = "bench-secret-0123456789ab"
 CLEAR_ONLY = "Basic " + base64.b64encode(f"clearonly:{SECRET}".encode()).decode()

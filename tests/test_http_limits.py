@@ -19,11 +19,10 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from tlpm import BIN, NodeTest, tlpmesh, wait_for  # noqa: E402
+from tlpm import BIN, NodeTest, add_http, free_port, tlpmesh, wait_for  # noqa: E402
 
 SECRET = "partner-secret-0123456789"
 AUTH = "Basic " + base64.b64encode(f"partner:{SECRET}".encode()).decode()
@@ -31,11 +30,6 @@ CLEAR_ONLY = "Basic " + base64.b64encode(f"clearonly:{SECRET}".encode()).decode(
 TAXII = "application/taxii+json;version=2.1"
 PER_ADDR = 64  # LIMIT_HTTP_CONNS_PER_ADDR
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def request(port, path, src="127.0.0.1", auth=None, timeout=10):
@@ -111,11 +105,9 @@ class HttpLimits(NodeTest):
     def setUp(self):
         super().setUp()
         self.port = free_port()
-        with open(self.conf, "a") as f:
-            f.write(f"\n[HTTP]\nListen = 127.0.0.1:{self.port}\nMaxPageSize = 50\n"
-                    f"\n[Client]\nName = partner\nOrganisation = CERT-B\nSecret = {SECRET}\n"
-                    f"\n[Client]\nName = clearonly\nOrganisation = CERT-C\nSecret = {SECRET}\n"
-                    f"MaxTLP = clear\n")
+        add_http(self.conf, self.port, [("partner", "CERT-B", SECRET, None),
+                                        ("clearonly", "CERT-C", SECRET, "clear")],
+                 "MaxPageSize = 50\n")
         self.proc = None
         self.publish("clear", [f"clear{i}.example.com" for i in range(120)])
         self.publish("amber", ["amber0.example.com", "amber1.example.com"])

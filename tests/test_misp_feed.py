@@ -10,13 +10,12 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from tlpm import BIN, NodeTest, init_node, tlpmesh, wait_for  # noqa: E402
+from tlpm import BIN, NodeTest, add_http, free_port, init_node, tlpmesh, wait_for  # noqa: E402
 
 SECRET = "misp-secret-0123456789abc"
 MISP = "Basic " + base64.b64encode(f"misp:{SECRET}".encode()).decode()
@@ -25,21 +24,13 @@ MISP_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"
                 "MISP-version": "2.4.190"}
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class MispFeed(NodeTest):
     def setUp(self):
         super().setUp()
         self.port = free_port()
-        with open(self.conf, "a") as f:
-            f.write(f"\n[HTTP]\nListen = 127.0.0.1:{self.port}\n"
-                    f"\n[Client]\nName = misp\nOrganisation = CERT-B\nSecret = {SECRET}\n"
-                    f"\n[Client]\nName = clearonly\nOrganisation = CERT-C\nSecret = {SECRET}\n"
-                    f"MaxTLP = clear\n")
+        add_http(self.conf, self.port, [("misp", "CERT-B", SECRET, None),
+                                        ("clearonly", "CERT-C", SECRET, "clear")])
         _, self.other = init_node(self.tmp, "other", "CERT-Z")
         self.ids = {}
         for tlp, value in (("clear", "clear.example.org"), ("green", "green.example.org"),
