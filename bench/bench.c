@@ -4,6 +4,7 @@
  * fails the run.
  *
  * usage: tlpmesh-bench [--records N] [--peers K] [--recon-sizes N,N...] [--dir DIR] [--verbose]
+ *                      [--recon-only]
  */
 #include "bench/bench.h"
 
@@ -38,7 +39,7 @@ struct opts {
     size_t records, peers, n_recon, cidr_ranges;
     size_t recon[MAX_RECON_SIZES];
     const char *dir;
-    bool verbose;
+    bool verbose, recon_only;
 };
 
 double bench_now_s(void)
@@ -320,8 +321,8 @@ static int parse(int argc, char **argv, struct opts *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = 0;
-        if (strcmp(a, "--verbose") == 0) {
-            o->verbose = true;
+        if (strcmp(a, "--verbose") == 0 || strcmp(a, "--recon-only") == 0) {
+            *(a[2] == 'v' ? &o->verbose : &o->recon_only) = true;
             continue;
         }
         if (v == NULL)
@@ -353,7 +354,7 @@ static void usage(void)
             "usage: tlpmesh-bench [--records N (1000..16777216, default %d)] [--peers K (sessions "
             "besides the sender, default %d)]\n"
             "                     [--recon-sizes N,N... (default 100000,1000000; 0 sizes: none)] "
-            "[--dir DIR] [--verbose]\n"
+            "[--dir DIR] [--verbose] [--recon-only]\n"
             "                     [--cidr-ranges N (stored ranges for the query row, default "
             "%d; 0: no row)]\n",
             DEFAULT_RECORDS, DEFAULT_PEERS, DEFAULT_CIDR_RANGES);
@@ -467,9 +468,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "tlpmesh-bench: cannot build the corpus\n");
         goto out;
     }
-    if (measure(&o, dir, &c, &f) != 0)
+    if (!o.recon_only && measure(&o, dir, &c, &f) != 0)
         goto out;
-    print_table(&o, &c, &f);
+    if (!o.recon_only)
+        print_table(&o, &c, &f);
     static const size_t ds[] = {0, 1, 10, 100, 1000, 10000};
     if (bench_recon(o.recon, o.n_recon, ds, sizeof ds / sizeof ds[0]) != 0)
         goto out;
