@@ -99,12 +99,19 @@ void recon_free(struct recon *r)
     memset(r, 0, sizeof *r);
 }
 
+/* Every call that writes a message: an initialised state and room for a whole message. */
+static int out_check(const struct recon *r, const uint8_t *out, size_t cap)
+{
+    if (!r || !r->prefix || !r->turn || !out)
+        return RECON_E_INPUT;
+    return cap < r->max_msg ? RECON_E_NOSPACE : RECON_OK;
+}
+
 int recon_initiate(struct recon *r, uint8_t *out, size_t cap)
 {
-    if (!r || !r->prefix || !out)
-        return RECON_E_INPUT;
-    if (cap < r->max_msg)
-        return RECON_E_NOSPACE;
+    int rc = out_check(r, out, cap);
+    if (rc < 0)
+        return rc;
     struct recon_turn *t = r->turn;
     recon_reply_start(r, &t->rp, NULL);
     if (r->n + r->n_needs > LIMIT_RECON_LIST_ITEMS)
@@ -120,10 +127,9 @@ int recon_initiate(struct recon *r, uint8_t *out, size_t cap)
 
 int recon_next(struct recon *r, uint8_t *out, size_t cap)
 {
-    if (!r || !r->turn || !out)
-        return RECON_E_INPUT;
-    if (cap < r->max_msg)
-        return RECON_E_NOSPACE;
+    int rc = out_check(r, out, cap);
+    if (rc < 0)
+        return rc;
     struct recon_turn *t = r->turn;
     const struct writer *w = &t->rp.w;
     size_t i = t->next_range, j = i;
@@ -148,10 +154,9 @@ int recon_next(struct recon *r, uint8_t *out, size_t cap)
 int recon_respond(struct recon *r, const uint8_t *in, size_t in_len, uint8_t *out, size_t cap,
                   const struct recon_diff *diff)
 {
-    if (!r || !r->prefix || (!in && in_len) || !out)
-        return RECON_E_INPUT;
-    if (cap < r->max_msg)
-        return RECON_E_NOSPACE;
+    int rc = out_check(r, out, cap);
+    if (rc < 0 || (!in && in_len))
+        return rc < 0 ? rc : RECON_E_INPUT;
     if (r->rounds >= LIMIT_RECON_ROUNDS)
         return RECON_E_ROUNDS;
     r->rounds++;
@@ -162,7 +167,7 @@ int recon_respond(struct recon *r, const uint8_t *in, size_t in_len, uint8_t *ou
     /* Check everything first, so that a bad message reports nothing and changes nothing. */
     size_t learnable = 0;
     struct bound end;
-    int rc = recon_walk_message(r, in, in_len, NULL, &learnable, &end);
+    rc = recon_walk_message(r, in, in_len, NULL, &learnable, &end);
     if (rc < 0)
         return rc;
     assert(learnable <= r->cap_fresh);

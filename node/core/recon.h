@@ -2,7 +2,7 @@
  *
  * After a partition or a restart two peers find the symmetric difference of the record sets each
  * may send the other, at a cost that grows with the difference d, not with the stores:
- * O(d · log n) bytes in O(log n) round trips. The algorithm is the one Negentropy uses: both sides sort
+ * O(d · log n) bytes in O(log n) round trips. The algorithm is Negentropy's: both sides sort
  * their items by (created_ms, id); a message partitions the whole key space into consecutive
  * ranges; for each range the sender gives either a fingerprint, or its full item list when the
  * range is small, or the answer to a list. Equal fingerprints close a range; unequal ones split it

@@ -166,7 +166,7 @@ struct reply {
     struct writer w;
     bool deferred;      /* work from `defer` on did not fit; one FP range will cover it */
     struct bound defer;
-    bool peer_asked;    /* the flight answered has an FP, NEWEST or IDLIST range: it gets an answer */
+    bool peer_asked;    /* the flight answered has an FP, NEWEST or IDLIST range: answer it */
     size_t chunk;       /* items per list or DIFF range, so that any range fits one message */
     const struct recon_diff *diff;
 };

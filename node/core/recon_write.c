@@ -382,8 +382,7 @@ static bool write_diff(struct recon *r, struct reply *rp, const struct bound *lo
 
 /* DIFF [lo, ...) over union elements from u, as many as fit the rest of the flight, then a
  * deferral (the flight is full). */
-static void diff_fit(struct recon *r, struct reply *rp, const struct bound *lo,
-                     struct union_walk u)
+static void diff_fit(struct recon *r, struct reply *rp, const struct bound *lo, struct union_walk u)
 {
     size_t room = rp->w.lim - rp->w.pos;
     size_t used = SKIP_ENTRY_MAX + BOUND_MAX + 1 + COUNT_MAX;
