@@ -190,6 +190,12 @@ enum limits {
     LIMIT_RECON_RANGES = 8192,       /* ranges in one message (a 60000-byte one holds < 6000) */
     LIMIT_RECON_ITEMS = 1 << 24,     /* items one side reconciles in one session */
     LIMIT_RECON_NEEDS = 1 << 22,     /* ids one side learns it lacks in one session */
+    LIMIT_RECON_FLIGHT_BYTES = 4 << 20, /* one side's turn (a flight of messages): sent at once, so
+                                           it must fit the send queue beside the gossip backlog */
+    LIMIT_RECON_LEAF_ITEMS = 12,     /* the last split aims at buckets this small: with a few
+                                        differences they still fit one list (16) */
+    LIMIT_RECON_BUCKETS_MAX = 64,    /* buckets of that last split: one split level less below
+                                        12 x 64 items, for 64 fingerprints instead of 16 */
 
     /* --- issue 11: sharing an operator can audit (node/cli) --- */
     LIMIT_ID_PREFIX_MIN_HEX = 8,     /* shortest record id prefix show/revoke/sight accept */
