@@ -18,7 +18,13 @@ enum limits {
 
     /* --- records (proto/) --- */
     LIMIT_RECORD_BYTES = 8192,       /* encoded body; a signed record is sig || body */
-    LIMIT_VALUE_BYTES = 2048,        /* indicator value: long URLs exist, megabyte ones are abuse */
+    LIMIT_RULE_BYTES = 6144,         /* detection rule text (yara, sigma, snort, suricata): most
+                                        single rules are smaller, and an 8 KiB body still holds
+                                        tags, a comment and an audience beside it */
+    LIMIT_VALUE_BYTES = LIMIT_RULE_BYTES, /* indicator value of any type (a record's value field,
+                                        every value buffer): the largest type's limit */
+    LIMIT_VALUE_PLAIN_BYTES = 2048,  /* a value that is not a rule: long URLs exist, megabyte ones
+                                        are abuse */
     LIMIT_TYPE_BYTES = 32,           /* indicator type name (MISP attribute type) */
     LIMIT_TAGS = 16,                 /* tags per indicator */
     LIMIT_TAG_BYTES = 128,           /* one tag: MISP machine tags can be long */

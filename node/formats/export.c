@@ -448,7 +448,7 @@ out:
 struct left_walk {
     const struct export_job *job;
     struct gate_peer peer;
-    uint32_t carried; /* types some file of the format takes */
+    uint64_t carried; /* types some file of the format takes */
     struct export_stats *st;
 };
 

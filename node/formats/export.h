@@ -128,7 +128,7 @@ struct export_job {
     struct gate_self self;    /* N: key, organisation, communities */
     uint8_t max_tlp;          /* the export's ceiling (enum proto_tlp) */
     enum stixmap_tlp_version stix_tlp; /* STIX marking ids: TLP 2.0 (default) or TLP 1.0 */
-    uint32_t types;           /* bit (1u << itype) per wanted type; 0 = every type */
+    uint64_t types;           /* bit (1ull << itype) per wanted type; 0 = every type */
     uint64_t since_ms;        /* only records created at or after this */
     uint64_t now_ms;
     struct export_source src;

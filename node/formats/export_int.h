@@ -13,8 +13,9 @@
 
 #include "node/formats/export.h"
 
-#define ALL_TYPES 0xffffffffu
-#define T(x) (1u << (x))
+#define ALL_TYPES UINT64_MAX
+#define T(x) (1ull << (x))
+_Static_assert(PROTO_ITYPE_END <= 64, "a type mask is a uint64_t");
 #define IP_TYPES (T(PROTO_ITYPE_IP_SRC) | T(PROTO_ITYPE_IP_DST))
 #define NAME_TYPES (T(PROTO_ITYPE_DOMAIN) | T(PROTO_ITYPE_HOSTNAME))
 #define EMAIL_TYPES (T(PROTO_ITYPE_EMAIL_SRC) | T(PROTO_ITYPE_EMAIL_DST))
@@ -26,7 +27,7 @@ struct walk;
 
 struct file_def {
     const char *name;  /* NULL: the single file; "@event": one MISP event per TLP level */
-    uint32_t types;    /* indicator types that go into this file */
+    uint64_t types;    /* indicator types that go into this file */
     int (*header)(struct walk *w);
     int (*record)(struct walk *w, const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r);
     int (*footer)(struct walk *w);
