@@ -280,8 +280,9 @@ static const char *const hives[][2] = {
     {"HKEY_USERS", "HKU"},          {"HKEY_CURRENT_CONFIG", "HKCC"},
 };
 
-/* HIVE\path: the hive (full or abbreviated, any case) written as its full upper-case name, as
- * STIX's windows-registry-key requires; the path byte for byte. */
+/* [HIVE\]path: a hive (full or abbreviated, any case) is written as its full upper-case name, as
+ * STIX's windows-registry-key requires; the path byte for byte. A key without a hive is kept as
+ * it is: real events carry "Software\...\Run" for a key found under several hives. */
 static int put_regkey(int itype, const char *in, const char *s, size_t len, struct sbuf *sb,
                       char *why, size_t wl)
 {
@@ -294,19 +295,17 @@ static int put_regkey(int itype, const char *in, const char *s, size_t len, stru
                 hive = hives[i][0];
         }
     }
-    if (hive == NULL)
-        return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
-                        "does not start with a hive (HKLM, HKCU, HKCR, HKU, HKCC or their HKEY_ "
-                        "names) and a backslash");
-    if (bs == NULL || hl + 1 == len)
+    if (hive != NULL && (bs == NULL || hl + 1 == len))
         return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "names a hive but no key in it");
-    for (size_t i = hl; i < len; i++) {
-        if (s[i] == '\\' && (i + 1 == len || s[i + 1] == '\\'))
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '\\' && (i == 0 || i + 1 == len || s[i + 1] == '\\'))
             return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
-                            "has an empty key name (a doubled or trailing backslash?)");
+                            "has an empty key name (a doubled, leading or trailing backslash?)");
     }
-    ind_sb_put(sb, hive, strlen(hive));
-    ind_sb_put(sb, s + hl, len - hl);
+    const size_t skip = hive != NULL ? hl : 0;
+    if (hive != NULL)
+        ind_sb_put(sb, hive, strlen(hive));
+    ind_sb_put(sb, s + skip, len - skip);
     return PROTO_OK;
 }
 

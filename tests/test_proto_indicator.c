@@ -191,11 +191,14 @@ static const struct norm_case norm_cases[] = {
      "HKEY_LOCAL_MACHINE\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\updater", NULL},
     {"regkey", "hkey_current_user\\Software\\x", "HKEY_CURRENT_USER\\Software\\x", NULL},
     {"regkey", "HKLM\\\\Software", NULL,
-     "regkey: 'HKLM\\x5c\\x5cSoftware' has an empty key name (a doubled or trailing backslash?)"},
-    {"regkey", "Software\\Run", NULL,
-     "regkey: 'Software\\x5cRun' does not start with a hive (HKLM, HKCU, HKCR, HKU, HKCC or their "
-     "HKEY_ names) and a backslash"},
+     "regkey: 'HKLM\\x5c\\x5cSoftware' has an empty key name (a doubled, leading or trailing "
+     "backslash?)"},
+    {"regkey", "Software\\Wow6432Node\\Run", "Software\\Wow6432Node\\Run", NULL},
+    {"regkey", "HKCUX\\Run", "HKCUX\\Run", NULL},
     {"regkey", "HKCU", NULL, "regkey: 'HKCU' names a hive but no key in it"},
+    {"regkey", "\\Software\\Run", NULL,
+     "regkey: '\\x5cSoftware\\x5cRun' has an empty key name (a doubled, leading or trailing "
+     "backslash?)"},
     {"regkey|value", "HKCU\\Software\\Run\\svc|C:\\svc.exe -k | more",
      "HKEY_CURRENT_USER\\Software\\Run\\svc|C:\\svc.exe -k | more", NULL},
     {"regkey|value", "HKCU\\Software\\Run\\svc|", NULL,

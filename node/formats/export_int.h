@@ -87,8 +87,7 @@ void export_ident_of(const struct export_job *j, const uint8_t key[LIMIT_KEY_BYT
                      struct ident *out);
 bool export_is_own(const struct export_job *job, const struct ident *who);
 
-/* MISP's default category of each type; "tlp:LEVEL". */
-const char *export_misp_category(int itype);
+/* "tlp:LEVEL". */
 void export_tlp_tag(int tlp, char out[32]);
 
 /* MISP event ids: N's own organisation's (per N's key and level), who's, the one holding r. */

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "node/formats/export_int.h"
+#include "node/formats/mispmap.h"
 #include "node/formats/timefmt.h"
 
 /* ---- MD5 (RFC 1321), only for MISP's hashes.csv: libsodium has none ---- */
@@ -441,7 +442,7 @@ static int misp_attribute(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
         json_array_append_new(tags, json_pack("{s:s}", "name", in->tags[i]));
     json_t *a =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:o}", "uuid", uuid, "type",
-                  proto_itype_name(in->type), "category", export_misp_category(in->type), "value",
+                  mispmap_type(in->type), "category", mispmap_category(in->type), "value",
                   in->value, "comment", in->comment, "to_ids", 1, "timestamp", ts, "distribution",
                   "5", "Tag", tags, "x_tlpmesh", provenance_json(w->job, id, r));
     const int rc = put_json(w, a);

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "node/formats/export_int.h"
+#include "node/formats/mispmap.h"
 #include "node/formats/timefmt.h"
 
 /* ---- shared line helpers ---- */
@@ -24,20 +25,6 @@ static const char *zeek_type(const struct proto_indicator *in)
     case PROTO_ITYPE_EMAIL_DST: return "Intel::EMAIL";
     case PROTO_ITYPE_FILENAME: return "Intel::FILE_NAME";
     default: return "Intel::FILE_HASH";
-    }
-}
-
-/* MISP's default category of each type. */
-const char *export_misp_category(int itype)
-{
-    switch (itype) {
-    case PROTO_ITYPE_IP_SRC:
-    case PROTO_ITYPE_IP_DST:
-    case PROTO_ITYPE_DOMAIN:
-    case PROTO_ITYPE_HOSTNAME:
-    case PROTO_ITYPE_URL:
-    case PROTO_ITYPE_EMAIL_DST: return "Network activity";
-    default: return "Payload delivery";
     }
 }
 
@@ -188,7 +175,7 @@ static int csv_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
     tag_list(r, tags, sizeof tags);
     csv_field(w->out, uuid, false);
     csv_field(w->out, event, false);
-    csv_field(w->out, export_misp_category(in->type), false);
+    csv_field(w->out, mispmap_category(in->type), false);
     csv_field(w->out, proto_itype_name(in->type), false);
     csv_field(w->out, in->value, false);
     csv_field(w->out, in->comment, false);

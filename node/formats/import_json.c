@@ -301,7 +301,7 @@ static void stix_indicator(struct ctx *c, const json_t *ind, const json_t *objec
     }
     for (i = 0; i < n && !c->err; i++)
         import_add_candidate(c, proto_itype_name(terms[i].itype), terms[i].itype, terms[i].value,
-                             &m, NULL, where);
+                             &m, where);
 }
 
 void import_stix_bundle(struct ctx *c, json_t *root)

@@ -1,0 +1,394 @@
+/* stixmap_pattern.c - STIX 2.1 indicator patterns for indicator values, both ways (stixmap.h). */
+#include <assert.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "node/formats/stixmap.h"
+#include "proto/indicator.h"
+
+/* --- pattern paths --- */
+
+/* What a comparison's path means. */
+enum role {
+    ROLE_VALUE,    /* the indicator value itself */
+    ROLE_REF_TYPE, /* network-traffic:X_ref.type: qualifies the X_ref.value beside it */
+};
+
+/* STIX path (quotes removed, hash key canonical) -> indicator type. PROTO_ITYPE_DOMAIN stands for
+ * "domain or hostname", decided by the value. */
+static const struct path_map {
+    const char *path;
+    int itype;
+    enum role role;
+} path_maps[] = {
+    {"ipv4-addr:value", PROTO_ITYPE_IP_DST, ROLE_VALUE},
+    {"ipv6-addr:value", PROTO_ITYPE_IP_DST, ROLE_VALUE},
+    {"network-traffic:dst_ref.value", PROTO_ITYPE_IP_DST, ROLE_VALUE},
+    {"network-traffic:src_ref.value", PROTO_ITYPE_IP_SRC, ROLE_VALUE},
+    {"network-traffic:dst_ref.type", PROTO_ITYPE_IP_DST, ROLE_REF_TYPE},
+    {"network-traffic:src_ref.type", PROTO_ITYPE_IP_SRC, ROLE_REF_TYPE},
+    {"domain-name:value", PROTO_ITYPE_DOMAIN, ROLE_VALUE},
+    {"domain-name:resolves_to_refs[*].value", PROTO_ITYPE_IP_DST, ROLE_VALUE},
+    {"url:value", PROTO_ITYPE_URL, ROLE_VALUE},
+    {"email-addr:value", PROTO_ITYPE_EMAIL_SRC, ROLE_VALUE},
+    {"email-message:from_ref.value", PROTO_ITYPE_EMAIL_SRC, ROLE_VALUE},
+    {"email-message:to_refs[*].value", PROTO_ITYPE_EMAIL_DST, ROLE_VALUE},
+    {"file:hashes.MD5", PROTO_ITYPE_MD5, ROLE_VALUE},
+    {"file:hashes.SHA-1", PROTO_ITYPE_SHA1, ROLE_VALUE},
+    {"file:hashes.SHA-256", PROTO_ITYPE_SHA256, ROLE_VALUE},
+    {"file:hashes.SHA-512", PROTO_ITYPE_SHA512, ROLE_VALUE},
+    {"file:name", PROTO_ITYPE_FILENAME, ROLE_VALUE},
+};
+enum { N_PATH_MAPS = sizeof path_maps / sizeof path_maps[0] };
+
+static const struct path_map *path_lookup(const char *path)
+{
+    for (size_t i = 0; i < N_PATH_MAPS; i++) {
+        if (strcmp(path_maps[i].path, path) == 0)
+            return &path_maps[i];
+    }
+    return NULL;
+}
+
+/* Rewrites "file:hashes.<key>" with the canonical key: md5, Sha256 and SHA-256 are one key. */
+static void canon_hash_key(char *path, size_t cap)
+{
+    static const char prefix[] = "file:hashes.";
+    static const char *const keys[][2] = {
+        {"MD5", "MD5"}, {"SHA1", "SHA-1"}, {"SHA256", "SHA-256"}, {"SHA512", "SHA-512"}};
+    if (strncmp(path, prefix, sizeof prefix - 1) != 0)
+        return;
+    char *key = path + sizeof prefix - 1;
+    char bare[16];
+    size_t n = 0;
+    for (const char *p = key; *p; p++) {
+        if (*p == '-')
+            continue;
+        if (n + 1 >= sizeof bare)
+            return;
+        bare[n++] = (char)((*p >= 'a' && *p <= 'z') ? *p - 'a' + 'A' : *p);
+    }
+    bare[n] = '\0';
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (strcmp(bare, keys[i][0]) == 0 && (size_t)(key - path) + strlen(keys[i][1]) < cap) {
+            strcpy(key, keys[i][1]);
+            return;
+        }
+    }
+}
+
+/* --- building --- */
+
+static const char *path_for(int itype, const char *value)
+{
+    switch (itype) {
+    case PROTO_ITYPE_IP_SRC:
+    case PROTO_ITYPE_IP_DST: return strchr(value, ':') ? "ipv6-addr:value" : "ipv4-addr:value";
+    case PROTO_ITYPE_DOMAIN:
+    case PROTO_ITYPE_HOSTNAME: return "domain-name:value";
+    case PROTO_ITYPE_URL: return "url:value";
+    case PROTO_ITYPE_EMAIL_SRC: return "email-addr:value";
+    case PROTO_ITYPE_EMAIL_DST: return "email-message:to_refs[*].value";
+    case PROTO_ITYPE_MD5: return "file:hashes.'MD5'";
+    case PROTO_ITYPE_SHA1: return "file:hashes.'SHA-1'";
+    case PROTO_ITYPE_SHA256: return "file:hashes.'SHA-256'";
+    case PROTO_ITYPE_SHA512: return "file:hashes.'SHA-512'";
+    case PROTO_ITYPE_FILENAME: return "file:name";
+    default: return NULL;
+    }
+}
+
+int stixmap_pattern_build(int itype, const char *value, char *out, size_t cap)
+{
+    assert(value != NULL && out != NULL);
+    const char *path = path_for(itype, value);
+    if (!path)
+        return STIXMAP_E_TYPE;
+    size_t o = 0;
+    const int n = snprintf(out, cap, "[%s = '", path);
+    if (n < 0 || (size_t)n >= cap)
+        return STIXMAP_E_NOSPACE;
+    o = (size_t)n;
+    for (const char *p = value; *p; p++) {
+        const bool esc = *p == '\'' || *p == '\\';
+        if (o + 1 + esc + 2 >= cap) /* room for this char, its escape, "']" and NUL */
+            return STIXMAP_E_NOSPACE;
+        if (esc)
+            out[o++] = '\\';
+        out[o++] = *p;
+    }
+    if (o + 3 > cap)
+        return STIXMAP_E_NOSPACE;
+    memcpy(out + o, "']", 3);
+    return (int)(o + 2);
+}
+
+/* --- parsing --- */
+
+struct cursor {
+    const char *s;
+    size_t i, len;
+    char *why;
+    size_t wl;
+};
+
+__attribute__((format(printf, 2, 3))) static int refuse(struct cursor *c, const char *fmt, ...)
+{
+    if (c->why && c->wl) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->why, c->wl, fmt, ap);
+        va_end(ap);
+    }
+    return STIXMAP_E_PATTERN;
+}
+
+static void skip_ws(struct cursor *c)
+{
+    while (c->i < c->len && (c->s[c->i] == ' ' || c->s[c->i] == '\t' || c->s[c->i] == '\n' ||
+                             c->s[c->i] == '\r'))
+        c->i++;
+}
+
+static bool is_word_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_' || ch == '-';
+}
+
+/* The bare word at the cursor (not consumed), for messages and keywords. */
+static size_t word_len(const struct cursor *c)
+{
+    size_t n = 0;
+    while (c->i + n < c->len && n < 32 && is_word_char(c->s[c->i + n]))
+        n++;
+    return n;
+}
+
+static bool accept_kw(struct cursor *c, const char *kw)
+{
+    skip_ws(c);
+    const size_t n = word_len(c);
+    if (n != strlen(kw) || strncasecmp(c->s + c->i, kw, n) != 0)
+        return false;
+    c->i += n;
+    return true;
+}
+
+/* A string literal: '...' with the grammar's only escapes \' and \\. */
+static int parse_string(struct cursor *c, char *out, size_t cap)
+{
+    skip_ws(c);
+    if (c->i >= c->len || c->s[c->i] != '\'')
+        return refuse(c, "expected a quoted string at offset %zu (only string comparisons "
+                         "are supported)", c->i);
+    c->i++;
+    size_t o = 0;
+    for (;;) {
+        if (c->i >= c->len)
+            return refuse(c, "unterminated string literal");
+        char ch = c->s[c->i++];
+        if (ch == '\'')
+            break;
+        if (ch == '\\') {
+            if (c->i >= c->len || (c->s[c->i] != '\'' && c->s[c->i] != '\\'))
+                return refuse(c, "bad escape at offset %zu (only \\' and \\\\)", c->i - 1);
+            ch = c->s[c->i++];
+        }
+        if (o + 1 >= cap)
+            return refuse(c, "value longer than %zu bytes", cap - 1);
+        out[o++] = ch;
+    }
+    out[o] = '\0';
+    return STIXMAP_OK;
+}
+
+/* An object path such as file:hashes.'SHA-256'; quoted keys lose their quotes. */
+static int parse_path(struct cursor *c, char *out, size_t cap)
+{
+    skip_ws(c);
+    size_t o = 0;
+    const size_t start = c->i;
+    bool in_index = false; /* inside "[*]" / "[0]": its ']' is part of the path */
+    while (c->i < c->len) {
+        const char ch = c->s[c->i];
+        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '=' || ch == '!' ||
+            ch == '<' || ch == '>' || ch == ')' || (ch == ']' && !in_index))
+            break;
+        if (ch == '[' || ch == ']')
+            in_index = ch == '[';
+        if (ch == '\'') { /* a quoted key: copy it without the quotes */
+            c->i++;
+            while (c->i < c->len && c->s[c->i] != '\'' && o + 1 < cap)
+                out[o++] = c->s[c->i++];
+            if (c->i >= c->len || c->s[c->i] != '\'')
+                return refuse(c, "unterminated quoted key in path at offset %zu", start);
+            c->i++;
+            continue;
+        }
+        if (o + 1 >= cap)
+            return refuse(c, "path at offset %zu is too long", start);
+        out[o++] = ch;
+        c->i++;
+    }
+    out[o] = '\0';
+    if (o == 0 || !strchr(out, ':'))
+        return refuse(c, "expected an object path like ipv4-addr:value at offset %zu", start);
+    canon_hash_key(out, cap);
+    return STIXMAP_OK;
+}
+
+/* One comparison as read; its value sits in the output array (terms[slot].value) until the group
+ * it belongs to is resolved, so that no second 2 KiB buffer per comparison is needed. */
+struct cmp {
+    const struct path_map *map;
+    size_t slot;
+};
+
+static int parse_comparison(struct cursor *c, struct stixmap_term *terms, size_t slot,
+                            struct cmp *out)
+{
+    char path[128];
+    int rc = parse_path(c, path, sizeof path);
+    if (rc != STIXMAP_OK)
+        return rc;
+    if (accept_kw(c, "NOT"))
+        return refuse(c, "NOT is not supported");
+    skip_ws(c);
+    if (c->i >= c->len || c->s[c->i] != '=' || (c->i + 1 < c->len && c->s[c->i + 1] == '=')) {
+        size_t n = word_len(c);
+        if (n == 0)
+            n = strspn(c->s + c->i, "!=<>");
+        return refuse(c, "operator %.*s is not supported (only =)", (int)n, c->s + c->i);
+    }
+    c->i++;
+    out->map = path_lookup(path);
+    if (!out->map)
+        return refuse(c, "path %s is not an indicator type", path);
+    out->slot = slot;
+    return parse_string(c, terms[slot].value, sizeof terms[slot].value);
+}
+
+static bool labels_ge2(const char *v)
+{
+    const char *dot = strchr(v, '.');
+    return dot && dot[1] != '\0';
+}
+
+/* Moves a value comparison's term to terms[*n]; *n never passes the comparison's own slot. */
+static void emit_term(struct stixmap_term *terms, size_t *n, const struct cmp *cm)
+{
+    assert(*n <= cm->slot);
+    int itype = cm->map->itype;
+    if (itype == PROTO_ITYPE_DOMAIN && !labels_ge2(terms[cm->slot].value))
+        itype = PROTO_ITYPE_HOSTNAME;
+    if (*n != cm->slot)
+        memcpy(terms[*n].value, terms[cm->slot].value, sizeof terms[*n].value);
+    terms[*n].itype = itype;
+    (*n)++;
+}
+
+/* An AND group names one indicator (or MISP's domain|ip pair): ref.type comparisons only qualify
+ * the ref.value beside them. */
+static int resolve_and_group(struct cursor *c, const struct cmp *g, size_t ng,
+                             struct stixmap_term *terms, size_t *n)
+{
+    const struct cmp *vals[2];
+    size_t nv = 0;
+    for (size_t i = 0; i < ng; i++) {
+        const char *v = terms[g[i].slot].value;
+        if (g[i].map->role == ROLE_REF_TYPE) {
+            if (strcmp(v, "ipv4-addr") != 0 && strcmp(v, "ipv6-addr") != 0)
+                return refuse(c, "%s = '%s' is not an address", g[i].map->path, v);
+            bool paired = false;
+            for (size_t k = 0; k < ng; k++)
+                paired |= g[k].map->role == ROLE_VALUE && g[k].map->itype == g[i].map->itype &&
+                          strncmp(g[k].map->path, "network-traffic:", 16) == 0;
+            if (!paired)
+                return refuse(c, "%s without its value", g[i].map->path);
+            continue;
+        }
+        if (nv == 2)
+            return refuse(c, "AND of more than two values is not one indicator");
+        vals[nv++] = &g[i];
+    }
+    if (nv == 0)
+        return refuse(c, "a comparison group holds no value");
+    if (nv == 2 && !(strcmp(vals[0]->map->path, "domain-name:value") == 0 &&
+                     strcmp(vals[1]->map->path, "domain-name:resolves_to_refs[*].value") == 0))
+        return refuse(c, "AND of %s and %s is not one indicator", vals[0]->map->path,
+                      vals[1]->map->path);
+    for (size_t i = 0; i < nv; i++)
+        emit_term(terms, n, vals[i]);
+    return STIXMAP_OK;
+}
+
+/* [ cmp ((AND|OR) cmp)* ]: AND binds tighter than OR, as in the grammar. */
+static int parse_observation(struct cursor *c, struct stixmap_term *terms, size_t cap, size_t *n)
+{
+    skip_ws(c);
+    if (c->i < c->len && c->s[c->i] == '(')
+        return refuse(c, "parentheses are not supported");
+    if (c->i >= c->len || c->s[c->i] != '[')
+        return refuse(c, "expected '[' at offset %zu", c->i);
+    c->i++;
+    struct cmp group[LIMIT_STIX_PATTERN_TERMS];
+    size_t ng = 0;
+    for (;;) {
+        if (*n + ng >= cap)
+            return refuse(c, "more than %zu comparisons in one pattern", cap);
+        skip_ws(c);
+        if (c->i < c->len && c->s[c->i] == '(')
+            return refuse(c, "parentheses are not supported");
+        int rc = parse_comparison(c, terms, *n + ng, &group[ng]);
+        if (rc != STIXMAP_OK)
+            return rc;
+        ng++;
+        if (accept_kw(c, "AND"))
+            continue;
+        rc = resolve_and_group(c, group, ng, terms, n);
+        if (rc != STIXMAP_OK)
+            return rc;
+        ng = 0;
+        if (!accept_kw(c, "OR"))
+            break;
+    }
+    skip_ws(c);
+    if (c->i >= c->len || c->s[c->i] != ']')
+        return refuse(c, "expected ']' at offset %zu", c->i);
+    c->i++;
+    return STIXMAP_OK;
+}
+
+int stixmap_pattern_parse(const char *pattern, struct stixmap_term *terms, size_t cap, size_t *n,
+                          char *why, size_t why_len)
+{
+    assert(pattern != NULL && terms != NULL && n != NULL);
+    assert(cap <= LIMIT_STIX_PATTERN_TERMS);
+    struct cursor c = {.s = pattern, .len = strnlen(pattern, LIMIT_STIX_PATTERN_BYTES + 1),
+                       .why = why, .wl = why_len};
+    *n = 0;
+    if (c.len > LIMIT_STIX_PATTERN_BYTES)
+        return refuse(&c, "pattern longer than %d bytes", LIMIT_STIX_PATTERN_BYTES);
+    for (;;) {
+        int rc = parse_observation(&c, terms, cap, n);
+        if (rc != STIXMAP_OK) {
+            *n = 0;
+            return rc;
+        }
+        skip_ws(&c);
+        if (c.i >= c.len)
+            return STIXMAP_OK;
+        if (accept_kw(&c, "OR"))
+            continue;
+        const size_t wn = word_len(&c);
+        *n = 0;
+        if (wn)
+            return refuse(&c, "%.*s between or after observations is not supported (only OR)",
+                          (int)wn, c.s + c.i);
+        return refuse(&c, "unexpected '%c' at offset %zu", c.s[c.i], c.i);
+    }
+}
