@@ -170,8 +170,9 @@ enum limits {
     LIMIT_TAXII_SCAN_BATCH = 64,       /* candidates copied out of one read transaction */
     LIMIT_TAXII_ID_CANDIDATES = 8,     /* records sharing the 6 fixed id bytes of one STIX UUID */
     LIMIT_TAXII_PATH_SEGMENTS = 8,     /* segments of a request path; the longest route has 6 */
-    LIMIT_EXPORT_FILES = 10,           /* fixed files of one directory format (a misp-feed adds
-                                          the events of other origins: export_dir_files) */
+    LIMIT_EXPORT_FILES = 16,           /* fixed files of one directory format (suricata's 14; a
+                                          misp-feed adds the events of other origins:
+                                          export_dir_files) */
     LIMIT_EXPORT_FILE_NAME_BYTES = 64, /* the name of one of them, with its NUL */
     LIMIT_EXPORT_EVERY_MIN_MS = 1000,  /* shortest `export --every`: each pass reads the store */
     LIMIT_ENGINE_HOST_BYTES = 256,     /* a peer's host with its NUL (DNS names are <= 253) */

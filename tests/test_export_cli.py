@@ -109,7 +109,8 @@ class ExportCliTest(NodeTest):
         self.assertIn("load domains.lst", self.read("sur", "tlpmesh.rules"))
         self.assertEqual(sorted(os.listdir(d)), sorted([
             "ip.lst", "domains.lst", "urls.lst", "emails.lst", "filenames.lst", "md5.lst",
-            "sha1.lst", "sha256.lst", "tlpmesh.rules"]))
+            "sha1.lst", "sha256.lst", "useragents.lst", "ja3.lst", "certs.lst", "ports.rules",
+            "shared.rules", "tlpmesh.rules"]))
         d = self.tmp.join("iprep")
         self.assertEqual(self.export("suricata-iprep", d, "--max-tlp", "red").rc, 0)
         self.assertEqual(self.read("iprep", "reputation.list"),
@@ -201,7 +202,7 @@ class ExportCliTest(NodeTest):
         out = self.tmp.join("x")
         for args in [["--format", "yaml", "-o", out], ["--format", "text"],
                      ["--format", "text", "-o", out, "--max-tlp", "purple"],
-                     ["--format", "text", "-o", out, "--type", "ssdeep"],
+                     ["--format", "text", "-o", out, "--type", "impfuzzy"],
                      ["--format", "text", "-o", out, "--since", "yesterday"],
                      ["--format", "text", "-o", out, "--every", "0s"],
                      ["--format", "text", "-o", out, "--stix-tlp1"],

@@ -62,7 +62,7 @@ static int parse_type(const char *name, uint64_t *types)
         cli_error(CMD, "--type '%s' is not a supported type (see tlpmesh publish --help)", name);
         return CLI_USAGE;
     }
-    assert(t < 32);
+    assert(t < 64);
     *types |= 1ull << t;
     return CLI_OK;
 }

@@ -5,7 +5,9 @@
  *                     the event and of its objects (Event.Object[].Attribute[]).
  *   IMPORT_MISP_FEED  a MISP feed directory: manifest.json + <uuid>.json per event.
  *   IMPORT_STIX       a STIX 2.1 bundle (or a TAXII envelope {"objects": [...]}, or a single
- *                     object): indicator SDOs with pattern_type "stix" (stixmap.h subset).
+ *                     object): indicator SDOs with pattern_type "stix" (stixmap.h subset), or
+ *                     yara, sigma, snort, suricata (the pattern is the rule, byte for byte);
+ *                     vulnerability SDOs with a CVE id (its "cve" external reference or name).
  *   IMPORT_CSV        one value per line in a chosen column (index from 1 or header name); the
  *                     type from opts.type or a "type" column; RFC 4180 quoting.
  *   IMPORT_TEXT       one value per line; '#' comments and blank lines skipped; opts.type.

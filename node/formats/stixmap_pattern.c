@@ -15,6 +15,8 @@
 enum role {
     ROLE_VALUE,    /* the indicator value itself */
     ROLE_REF_TYPE, /* network-traffic:X_ref.type: qualifies the X_ref.value beside it */
+    ROLE_PORT,     /* network-traffic:X_port: with X_ref.value, an address or host with a port */
+    ROLE_REG_DATA, /* windows-registry-key:values[*].data: with :key, a regkey|value */
 };
 
 /* STIX path (quotes removed, hash key canonical) -> indicator type. PROTO_ITYPE_DOMAIN stands for
@@ -30,17 +32,31 @@ static const struct path_map {
     {"network-traffic:src_ref.value", PROTO_ITYPE_IP_SRC, ROLE_VALUE},
     {"network-traffic:dst_ref.type", PROTO_ITYPE_IP_DST, ROLE_REF_TYPE},
     {"network-traffic:src_ref.type", PROTO_ITYPE_IP_SRC, ROLE_REF_TYPE},
+    {"network-traffic:dst_port", PROTO_ITYPE_IP_DST, ROLE_PORT},
+    {"network-traffic:src_port", PROTO_ITYPE_IP_SRC, ROLE_PORT},
     {"domain-name:value", PROTO_ITYPE_DOMAIN, ROLE_VALUE},
     {"domain-name:resolves_to_refs[*].value", PROTO_ITYPE_IP_DST, ROLE_VALUE},
     {"url:value", PROTO_ITYPE_URL, ROLE_VALUE},
     {"email-addr:value", PROTO_ITYPE_EMAIL_SRC, ROLE_VALUE},
     {"email-message:from_ref.value", PROTO_ITYPE_EMAIL_SRC, ROLE_VALUE},
     {"email-message:to_refs[*].value", PROTO_ITYPE_EMAIL_DST, ROLE_VALUE},
+    {"email-message:subject", PROTO_ITYPE_EMAIL_SUBJECT, ROLE_VALUE},
     {"file:hashes.MD5", PROTO_ITYPE_MD5, ROLE_VALUE},
     {"file:hashes.SHA-1", PROTO_ITYPE_SHA1, ROLE_VALUE},
     {"file:hashes.SHA-256", PROTO_ITYPE_SHA256, ROLE_VALUE},
     {"file:hashes.SHA-512", PROTO_ITYPE_SHA512, ROLE_VALUE},
+    {"file:hashes.SSDEEP", PROTO_ITYPE_SSDEEP, ROLE_VALUE},
+    {"file:hashes.TLSH", PROTO_ITYPE_TLSH, ROLE_VALUE},
+    {"file:extensions.windows-pebinary-ext.imphash", PROTO_ITYPE_IMPHASH, ROLE_VALUE},
     {"file:name", PROTO_ITYPE_FILENAME, ROLE_VALUE},
+    {"autonomous-system:number", PROTO_ITYPE_AS, ROLE_VALUE},
+    {"x509-certificate:hashes.SHA-1", PROTO_ITYPE_X509_SHA1, ROLE_VALUE},
+    {"x509-certificate:hashes.SHA-256", PROTO_ITYPE_X509_SHA256, ROLE_VALUE},
+    {"mutex:name", PROTO_ITYPE_MUTEX, ROLE_VALUE},
+    {"windows-registry-key:key", PROTO_ITYPE_REGKEY, ROLE_VALUE},
+    {"windows-registry-key:values[*].data", PROTO_ITYPE_REGKEY_VALUE, ROLE_REG_DATA},
+    {"network-traffic:extensions.http-request-ext.request_header.User-Agent",
+     PROTO_ITYPE_USER_AGENT, ROLE_VALUE},
 };
 enum { N_PATH_MAPS = sizeof path_maps / sizeof path_maps[0] };
 
@@ -53,15 +69,21 @@ static const struct path_map *path_lookup(const char *path)
     return NULL;
 }
 
-/* Rewrites "file:hashes.<key>" with the canonical key: md5, Sha256 and SHA-256 are one key. */
+/* Rewrites "file:hashes.<key>" (and x509-certificate's) with the canonical key: md5, Sha256 and
+ * SHA-256 are one key. */
 static void canon_hash_key(char *path, size_t cap)
 {
-    static const char prefix[] = "file:hashes.";
-    static const char *const keys[][2] = {
-        {"MD5", "MD5"}, {"SHA1", "SHA-1"}, {"SHA256", "SHA-256"}, {"SHA512", "SHA-512"}};
-    if (strncmp(path, prefix, sizeof prefix - 1) != 0)
+    static const char *const prefixes[] = {"file:hashes.", "x509-certificate:hashes."};
+    static const char *const keys[][2] = {{"MD5", "MD5"},       {"SHA1", "SHA-1"},
+                                          {"SHA256", "SHA-256"}, {"SHA512", "SHA-512"},
+                                          {"SSDEEP", "SSDEEP"}, {"TLSH", "TLSH"}};
+    char *key = NULL;
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0] && key == NULL; i++) {
+        if (strncmp(path, prefixes[i], strlen(prefixes[i])) == 0)
+            key = path + strlen(prefixes[i]);
+    }
+    if (key == NULL)
         return;
-    char *key = path + sizeof prefix - 1;
     char bare[16];
     size_t n = 0;
     for (const char *p = key; *p; p++) {
@@ -82,48 +104,135 @@ static void canon_hash_key(char *path, size_t cap)
 
 /* --- building --- */
 
-static const char *path_for(int itype, const char *value)
+/* One comparison of a pattern being built: path = 'text' (escaped), or path = number. */
+struct piece {
+    const char *path;
+    const char *v;
+    size_t len;
+    bool number;
+};
+
+/* The comparisons that stand for one value: a single path, or the AND group of a pair. */
+static size_t pieces_for(int itype, const char *value, struct piece out[3])
+{
+    const size_t len = strlen(value);
+    const char *last = strrchr(value, '|'), *first = strchr(value, '|');
+    const bool v6 = strchr(value, ':') != NULL;
+    switch (itype) {
+    case PROTO_ITYPE_IP_DST_PORT:
+    case PROTO_ITYPE_IP_SRC_PORT:
+    case PROTO_ITYPE_HOSTNAME_PORT: {
+        assert(last != NULL);
+        const bool src = itype == PROTO_ITYPE_IP_SRC_PORT;
+        const char *rtype = itype == PROTO_ITYPE_HOSTNAME_PORT ? "domain-name"
+                            : v6                                ? "ipv6-addr"
+                                                                : "ipv4-addr";
+        out[0] = (struct piece){src ? "network-traffic:src_ref.type" : "network-traffic:dst_ref.type",
+                                rtype, strlen(rtype), false};
+        out[1] = (struct piece){src ? "network-traffic:src_ref.value"
+                                    : "network-traffic:dst_ref.value",
+                                value, (size_t)(last - value), false};
+        out[2] = (struct piece){src ? "network-traffic:src_port" : "network-traffic:dst_port",
+                                last + 1, strlen(last + 1), true};
+        return 3;
+    }
+    case PROTO_ITYPE_REGKEY_VALUE:
+        assert(first != NULL);
+        out[0] = (struct piece){"windows-registry-key:key", value, (size_t)(first - value), false};
+        out[1] = (struct piece){"windows-registry-key:values[*].data", first + 1,
+                                strlen(first + 1), false};
+        return 2;
+    case PROTO_ITYPE_AS:
+        out[0] = (struct piece){"autonomous-system:number", value, len, true};
+        return 1;
+    default: break;
+    }
+    static const struct {
+        int itype;
+        const char *path;
+    } single[] = {
+        {PROTO_ITYPE_DOMAIN, "domain-name:value"},
+        {PROTO_ITYPE_HOSTNAME, "domain-name:value"},
+        {PROTO_ITYPE_URL, "url:value"},
+        {PROTO_ITYPE_EMAIL_SRC, "email-addr:value"},
+        {PROTO_ITYPE_EMAIL_DST, "email-message:to_refs[*].value"},
+        {PROTO_ITYPE_EMAIL_SUBJECT, "email-message:subject"},
+        {PROTO_ITYPE_MD5, "file:hashes.'MD5'"},
+        {PROTO_ITYPE_SHA1, "file:hashes.'SHA-1'"},
+        {PROTO_ITYPE_SHA256, "file:hashes.'SHA-256'"},
+        {PROTO_ITYPE_SHA512, "file:hashes.'SHA-512'"},
+        {PROTO_ITYPE_SSDEEP, "file:hashes.'SSDEEP'"},
+        {PROTO_ITYPE_TLSH, "file:hashes.'TLSH'"},
+        {PROTO_ITYPE_IMPHASH, "file:extensions.'windows-pebinary-ext'.imphash"},
+        {PROTO_ITYPE_FILENAME, "file:name"},
+        {PROTO_ITYPE_X509_SHA1, "x509-certificate:hashes.'SHA-1'"},
+        {PROTO_ITYPE_X509_SHA256, "x509-certificate:hashes.'SHA-256'"},
+        {PROTO_ITYPE_MUTEX, "mutex:name"},
+        {PROTO_ITYPE_REGKEY, "windows-registry-key:key"},
+        {PROTO_ITYPE_USER_AGENT,
+         "network-traffic:extensions.'http-request-ext'.request_header.'User-Agent'"},
+    };
+    const char *path = NULL;
+    if (itype == PROTO_ITYPE_IP_SRC || itype == PROTO_ITYPE_IP_DST)
+        path = v6 ? "ipv6-addr:value" : "ipv4-addr:value";
+    for (size_t i = 0; i < sizeof single / sizeof single[0] && path == NULL; i++)
+        path = single[i].itype == itype ? single[i].path : NULL;
+    if (path == NULL)
+        return 0;
+    out[0] = (struct piece){path, value, len, false};
+    return 1;
+}
+
+const char *stixmap_pattern_type(int itype)
 {
     switch (itype) {
-    case PROTO_ITYPE_IP_SRC:
-    case PROTO_ITYPE_IP_DST: return strchr(value, ':') ? "ipv6-addr:value" : "ipv4-addr:value";
-    case PROTO_ITYPE_DOMAIN:
-    case PROTO_ITYPE_HOSTNAME: return "domain-name:value";
-    case PROTO_ITYPE_URL: return "url:value";
-    case PROTO_ITYPE_EMAIL_SRC: return "email-addr:value";
-    case PROTO_ITYPE_EMAIL_DST: return "email-message:to_refs[*].value";
-    case PROTO_ITYPE_MD5: return "file:hashes.'MD5'";
-    case PROTO_ITYPE_SHA1: return "file:hashes.'SHA-1'";
-    case PROTO_ITYPE_SHA256: return "file:hashes.'SHA-256'";
-    case PROTO_ITYPE_SHA512: return "file:hashes.'SHA-512'";
-    case PROTO_ITYPE_FILENAME: return "file:name";
-    default: return NULL;
+    case PROTO_ITYPE_YARA: return "yara";
+    case PROTO_ITYPE_SIGMA: return "sigma";
+    case PROTO_ITYPE_SNORT: return "snort";
+    case PROTO_ITYPE_SURICATA: return "suricata";
+    default: {
+        struct piece p[3]; /* the mapping depends on the type alone: any pair value probes it */
+        return proto_itype_name(itype) && pieces_for(itype, "x|1", p) > 0 ? "stix" : NULL;
     }
+    }
+}
+
+/* Appends s[0..n) to out at *o, escaping quotes and backslashes when quoted; false if full. */
+static bool put_text(char *out, size_t cap, size_t *o, const char *s, size_t n, bool quoted)
+{
+    for (size_t i = 0; i < n; i++) {
+        const bool esc = quoted && (s[i] == '\'' || s[i] == '\\');
+        if (*o + 1 + esc >= cap)
+            return false;
+        if (esc)
+            out[(*o)++] = '\\';
+        out[(*o)++] = s[i];
+    }
+    out[*o] = '\0';
+    return true;
 }
 
 int stixmap_pattern_build(int itype, const char *value, char *out, size_t cap)
 {
-    assert(value != NULL && out != NULL);
-    const char *path = path_for(itype, value);
-    if (!path)
-        return STIXMAP_E_TYPE;
+    assert(value != NULL && out != NULL && cap > 0);
     size_t o = 0;
-    const int n = snprintf(out, cap, "[%s = '", path);
-    if (n < 0 || (size_t)n >= cap)
-        return STIXMAP_E_NOSPACE;
-    o = (size_t)n;
-    for (const char *p = value; *p; p++) {
-        const bool esc = *p == '\'' || *p == '\\';
-        if (o + 1 + esc + 2 >= cap) /* room for this char, its escape, "']" and NUL */
-            return STIXMAP_E_NOSPACE;
-        if (esc)
-            out[o++] = '\\';
-        out[o++] = *p;
+    out[0] = '\0';
+    if (proto_itype_is_rule(itype)) /* the rule text is the pattern, byte for byte */
+        return put_text(out, cap, &o, value, strlen(value), false) ? (int)o : STIXMAP_E_NOSPACE;
+    struct piece p[3];
+    const size_t n = pieces_for(itype, value, p);
+    if (n == 0)
+        return STIXMAP_E_TYPE;
+    bool ok = put_text(out, cap, &o, "[", 1, false);
+    for (size_t i = 0; i < n && ok; i++) {
+        ok = (i == 0 || put_text(out, cap, &o, " AND ", 5, false)) &&
+             put_text(out, cap, &o, p[i].path, strlen(p[i].path), false) &&
+             put_text(out, cap, &o, p[i].number ? " = " : " = '", p[i].number ? 3 : 4, false) &&
+             put_text(out, cap, &o, p[i].v, p[i].len, !p[i].number) &&
+             (p[i].number || put_text(out, cap, &o, "'", 1, false));
     }
-    if (o + 3 > cap)
-        return STIXMAP_E_NOSPACE;
-    memcpy(out + o, "']", 3);
-    return (int)(o + 2);
+    ok = ok && put_text(out, cap, &o, "]", 1, false);
+    return ok ? (int)o : STIXMAP_E_NOSPACE;
 }
 
 /* --- parsing --- */
@@ -206,6 +315,22 @@ static int parse_string(struct cursor *c, char *out, size_t cap)
     return STIXMAP_OK;
 }
 
+/* An integer literal (a port, an AS number): its digits, as a value's text. */
+static int parse_number(struct cursor *c, char *out, size_t cap)
+{
+    enum { DIGITS_MAX = 10 }; /* 2^32 - 1: ports and AS numbers are below */
+    size_t o = 0;
+    while (c->i < c->len && c->s[c->i] >= '0' && c->s[c->i] <= '9') {
+        if (o + 1 >= cap || o == DIGITS_MAX)
+            return refuse(c, "integer at offset %zu is too long", c->i - o);
+        out[o++] = c->s[c->i++];
+    }
+    out[o] = '\0';
+    if (c->i < c->len && (is_word_char(c->s[c->i]) || c->s[c->i] == '.'))
+        return refuse(c, "bad integer at offset %zu", c->i - o);
+    return STIXMAP_OK;
+}
+
 /* An object path such as file:hashes.'SHA-256'; quoted keys lose their quotes. */
 static int parse_path(struct cursor *c, char *out, size_t cap)
 {
@@ -269,6 +394,9 @@ static int parse_comparison(struct cursor *c, struct stixmap_term *terms, size_t
     if (!out->map)
         return refuse(c, "path %s is not an indicator type", path);
     out->slot = slot;
+    skip_ws(c);
+    if (c->i < c->len && c->s[c->i] >= '0' && c->s[c->i] <= '9') /* a port, an AS number */
+        return parse_number(c, terms[slot].value, sizeof terms[slot].value);
     return parse_string(c, terms[slot].value, sizeof terms[slot].value);
 }
 
@@ -291,18 +419,55 @@ static void emit_term(struct stixmap_term *terms, size_t *n, const struct cmp *c
     (*n)++;
 }
 
+/* Writes "a|b" of a pair type to terms[*n]: an address or host and its port, a key and its data. */
+static int emit_pair(struct cursor *c, struct stixmap_term *terms, size_t *n, const struct cmp *a,
+                     const struct cmp *b, int itype)
+{
+    assert(*n <= a->slot && *n <= b->slot);
+    char joined[LIMIT_VALUE_BYTES + 1];
+    const int w = snprintf(joined, sizeof joined, "%s|%s", terms[a->slot].value,
+                           terms[b->slot].value);
+    if (w < 0 || (size_t)w >= sizeof joined)
+        return refuse(c, "value longer than %d bytes", LIMIT_VALUE_BYTES);
+    memcpy(terms[*n].value, joined, (size_t)w + 1);
+    terms[*n].itype = itype;
+    (*n)++;
+    return STIXMAP_OK;
+}
+
+/* network-traffic:X_port with its X_ref.value: ip-src|port, ip-dst|port or (a destination whose
+ * ref type is domain-name) hostname|port. */
+static int resolve_port(struct cursor *c, const struct cmp *val, const struct cmp *port,
+                        bool host_ref, struct stixmap_term *terms, size_t *n)
+{
+    if (val == NULL || strncmp(val->map->path, "network-traffic:", 16) != 0 ||
+        val->map->itype != port->map->itype)
+        return refuse(c, "%s without its network-traffic ref value", port->map->path);
+    const bool src = port->map->itype == PROTO_ITYPE_IP_SRC;
+    if (host_ref && src)
+        return refuse(c, "a source host name with a port is not an indicator type");
+    const int t = host_ref ? PROTO_ITYPE_HOSTNAME_PORT
+                  : src    ? PROTO_ITYPE_IP_SRC_PORT
+                           : PROTO_ITYPE_IP_DST_PORT;
+    return emit_pair(c, terms, n, val, port, t);
+}
+
 /* An AND group names one indicator (or MISP's domain|ip pair): ref.type comparisons only qualify
- * the ref.value beside them. */
+ * the ref.value beside them; a port joins its ref value, registry data its key. */
 static int resolve_and_group(struct cursor *c, const struct cmp *g, size_t ng,
                              struct stixmap_term *terms, size_t *n)
 {
-    const struct cmp *vals[2];
+    const struct cmp *vals[2], *port = NULL, *data = NULL;
     size_t nv = 0;
+    bool host_ref = false;
     for (size_t i = 0; i < ng; i++) {
         const char *v = terms[g[i].slot].value;
-        if (g[i].map->role == ROLE_REF_TYPE) {
-            if (strcmp(v, "ipv4-addr") != 0 && strcmp(v, "ipv6-addr") != 0)
-                return refuse(c, "%s = '%s' is not an address", g[i].map->path, v);
+        switch (g[i].map->role) {
+        case ROLE_REF_TYPE: {
+            host_ref |= strcmp(v, "domain-name") == 0;
+            if (strcmp(v, "ipv4-addr") != 0 && strcmp(v, "ipv6-addr") != 0 &&
+                strcmp(v, "domain-name") != 0)
+                return refuse(c, "%s = '%s' is not an address or a host name", g[i].map->path, v);
             bool paired = false;
             for (size_t k = 0; k < ng; k++)
                 paired |= g[k].map->role == ROLE_VALUE && g[k].map->itype == g[i].map->itype &&
@@ -311,12 +476,32 @@ static int resolve_and_group(struct cursor *c, const struct cmp *g, size_t ng,
                 return refuse(c, "%s without its value", g[i].map->path);
             continue;
         }
+        case ROLE_PORT:
+        case ROLE_REG_DATA: {
+            const struct cmp **slot = g[i].map->role == ROLE_PORT ? &port : &data;
+            if (*slot != NULL)
+                return refuse(c, "%s twice in one comparison group", g[i].map->path);
+            *slot = &g[i];
+            continue;
+        }
+        case ROLE_VALUE: break;
+        }
         if (nv == 2)
             return refuse(c, "AND of more than two values is not one indicator");
         vals[nv++] = &g[i];
     }
     if (nv == 0)
         return refuse(c, "a comparison group holds no value");
+    if ((port || data) && (nv != 1 || (port && data)))
+        return refuse(c, "%s with other values is not one indicator", (port ? port : data)->map->path);
+    if (port)
+        return resolve_port(c, vals[0], port, host_ref, terms, n);
+    if (host_ref)
+        return refuse(c, "a network-traffic ref of type domain-name needs its port");
+    if (data && vals[0]->map->itype != PROTO_ITYPE_REGKEY)
+        return refuse(c, "%s without windows-registry-key:key", data->map->path);
+    if (data)
+        return emit_pair(c, terms, n, vals[0], data, PROTO_ITYPE_REGKEY_VALUE);
     if (nv == 2 && !(strcmp(vals[0]->map->path, "domain-name:value") == 0 &&
                      strcmp(vals[1]->map->path, "domain-name:resolves_to_refs[*].value") == 0))
         return refuse(c, "AND of %s and %s is not one indicator", vals[0]->map->path,
