@@ -164,8 +164,10 @@ int cli_read_value_file(const char *cmd, const char *path, char *out, size_t cap
     if (!in)
         fclose(f);
     if (bad || n >= cap || memchr(out, '\0', n) != NULL) {
-        cli_error(cmd, "--value-file %s: %s", path,
-                  bad ? "read error" : n >= cap ? "larger than any indicator value" : "holds a NUL byte");
+        if (n >= cap)
+            cli_error(cmd, "--value-file %s: larger than %zu bytes", path, cap - 2);
+        else
+            cli_error(cmd, "--value-file %s: %s", path, bad ? "read error" : "holds a NUL byte");
         return CLI_USAGE;
     }
     out[n] = '\0';
