@@ -52,6 +52,13 @@ enum proto_itype {
     PROTO_ITYPE_END /* one past the last code */
 };
 
+/* The first protocol version's types are the codes below PROTO_ITYPE_V1_END; a node of that
+ * version refuses a record of any later type as malformed and closes the session. A node that
+ * decodes every type of this header says so in its HELLO (PROTO_CAP_ITYPES_2, node/core/node.c),
+ * and records of later types go only to peers that said it (node/core/gate.h). */
+#define PROTO_ITYPE_V1_END 13
+#define PROTO_CAP_ITYPES_2 0x1u /* HELLO capability bit: decodes types up to PROTO_ITYPE_END - 1 */
+
 /* Code for a MISP type name ("ip-dst", "AS"), or -1 if unknown. Exact match: one name per type. */
 int proto_itype_parse(const char *name);
 
