@@ -290,8 +290,8 @@ static int norm_ip(int itype, const char *in, size_t len, struct sbuf *sb, char 
     if (slash != NULL) {
         int p = parse_prefix(slash + 1, len - alen - 1, bits);
         if (p < 0)
-            return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "has a prefix length that is not 0..%u",
-                        bits);
+            return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
+                            "has a prefix length that is not 0..%u", bits);
         prefix = (unsigned)p;
     }
     if (clear_host_bits(addr, bits, prefix)) {
@@ -539,7 +539,8 @@ static int norm_email(int itype, const char *in, size_t len, struct sbuf *sb, ch
         return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "is not local@domain with one '@'");
     size_t llen = (size_t)(at - in);
     if (llen == 0 || llen > EMAIL_LOCAL_MAX)
-        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "has a local part that is not 1..64 bytes");
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
+                        "has a local part that is not 1..64 bytes");
     ind_sb_put(sb, in, llen + 1);
     return ind_norm_dns(itype, in, at + 1, len - llen - 1, 2, sb, why, wl);
 }

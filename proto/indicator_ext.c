@@ -15,12 +15,12 @@
 #include "proto/record.h"
 
 enum {
-    SSDEEP_PART_MAX = 64,    /* SPAMSUM_LENGTH: the longest part ssdeep writes */
-    CVE_DIGITS_MAX = 12,     /* CVE sequence numbers have 4 to 7 digits today */
-    BTC_B58_BYTES = 25,      /* version, 20-byte hash, 4-byte checksum */
-    BECH32_MAX = 90,         /* BIP 173 */
-    BECH32_CHECKSUM = 6,     /* characters */
-    NUM_TEXT = 24,           /* a decimal uint64 and its NUL */
+    SSDEEP_PART_MAX = 64, /* SPAMSUM_LENGTH: the longest part ssdeep writes */
+    CVE_DIGITS_MAX = 12,  /* CVE sequence numbers have 4 to 7 digits today */
+    BTC_B58_BYTES = 25,   /* version, 20-byte hash, 4-byte checksum */
+    BECH32_MAX = 90,      /* BIP 173 */
+    BECH32_CHECKSUM = 6,  /* characters */
+    NUM_TEXT = 24,        /* a decimal uint64 and its NUL */
 };
 
 static bool is_hex(char c)
@@ -86,7 +86,8 @@ int ind_norm_ip_port(int itype, const char *in, size_t len, struct sbuf *sb, cha
     uint8_t addr[16] = {0};
     unsigned bits = 0;
     switch (ind_parse_ip(h, hl, addr, &bits)) {
-    case IP_OK: break;
+    case IP_OK:
+        break;
     case IP_LEADING_ZERO:
         return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
                         "has an octet with a leading zero (octal or decimal? write it without)");
@@ -102,8 +103,7 @@ int ind_norm_ip_port(int itype, const char *in, size_t len, struct sbuf *sb, cha
     return PROTO_OK;
 }
 
-int ind_norm_host_port(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
-                       size_t wl)
+int ind_norm_host_port(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl)
 {
     const char *h, *p;
     size_t hl, pl;
@@ -216,8 +216,7 @@ int ind_norm_tlsh(int itype, const char *in, size_t len, struct sbuf *sb, char *
 }
 
 /* imphash, JA3: MD5 digests, 32 hex digits. */
-int ind_norm_md5_like(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
-                      size_t wl)
+int ind_norm_md5_like(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl)
 {
     return ind_norm_hex(itype, in, len, 32, sb, why, wl);
 }
@@ -246,8 +245,7 @@ static int norm_fingerprint(int itype, const char *in, size_t len, size_t want, 
     return PROTO_OK;
 }
 
-int ind_norm_cert_sha1(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
-                       size_t wl)
+int ind_norm_cert_sha1(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl)
 {
     return norm_fingerprint(itype, in, len, 40, sb, why, wl);
 }
@@ -276,7 +274,7 @@ int ind_norm_line(int itype, const char *in, size_t len, struct sbuf *sb, char *
 /* --- Windows registry --- */
 
 static const char *const hives[][2] = {
-    {"HKEY_LOCAL_MACHINE", "HKLM"}, {"HKEY_CURRENT_USER", "HKCU"}, {"HKEY_CLASSES_ROOT", "HKCR"},
+    {"HKEY_LOCAL_MACHINE", "HKLM"}, {"HKEY_CURRENT_USER", "HKCU"},   {"HKEY_CLASSES_ROOT", "HKCR"},
     {"HKEY_USERS", "HKU"},          {"HKEY_CURRENT_CONFIG", "HKCC"},
 };
 
@@ -347,8 +345,7 @@ int ind_norm_cve(int itype, const char *in, size_t len, struct sbuf *sb, char *w
         ok = ind_is_digit(in[i]);
     ok = ok && nd >= 4 && nd <= CVE_DIGITS_MAX && (nd == 4 || in[9] != '0');
     if (!ok)
-        return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
-                        "is not a CVE id (like CVE-2021-44228)");
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "is not a CVE id (like CVE-2021-44228)");
     ind_sb_put(sb, "CVE", 3);
     ind_sb_put(sb, in + 3, len - 3);
     return PROTO_OK;
@@ -527,8 +524,7 @@ int ind_norm_sigma(int itype, const char *in, size_t len, struct sbuf *sb, char 
 }
 
 /* Snort or Suricata: rules that start with an action and end with the option list's ')'. */
-int ind_norm_ids_rule(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
-                      size_t wl)
+int ind_norm_ids_rule(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl)
 {
     static const char *const actions[] = {"alert",     "drop",      "pass",       "reject",
                                           "rejectsrc", "rejectdst", "rejectboth", "log",

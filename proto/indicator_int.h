@@ -62,8 +62,7 @@ int ind_norm_host_port(int itype, const char *in, size_t len, struct sbuf *sb, c
 int ind_norm_as(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl);
 int ind_norm_ssdeep(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl);
 int ind_norm_tlsh(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl);
-int ind_norm_md5_like(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
-                      size_t wl);
+int ind_norm_md5_like(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl);
 int ind_norm_jarm(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl);
 int ind_norm_cert_sha1(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
                        size_t wl);
@@ -77,7 +76,6 @@ int ind_norm_cve(int itype, const char *in, size_t len, struct sbuf *sb, char *w
 int ind_norm_btc(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl);
 int ind_norm_yara(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl);
 int ind_norm_sigma(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl);
-int ind_norm_ids_rule(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
-                      size_t wl);
+int ind_norm_ids_rule(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl);
 
 #endif

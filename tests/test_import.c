@@ -213,7 +213,8 @@ static void stix_markings(void **state)
         " = 'ipv4-addr' AND network-traffic:dst_ref.value = '198.51.100.9']\","
         "\"object_marking_refs\":[\"marking-definition--aaaaaaaa-0000-4000-8000-000000000000\"]},"
         "{\"type\":\"indicator\",\"id\":\"indicator--3\",\"pattern\":\"[file:size > 10]\"},"
-        "{\"type\":\"indicator\",\"id\":\"indicator--4\",\"pattern_type\":\"pcre\",\"pattern\":\"/x/\"},"
+        "{\"type\":\"indicator\",\"id\":\"indicator--4\",\"pattern_type\":\"pcre\","
+        "\"pattern\":\"/x/\"},"
         "{\"type\":\"indicator\",\"id\":\"indicator--6\",\"pattern_type\":\"yara\","
         "\"pattern\":\"rule x { condition: true }\\n\"},"
         "{\"type\":\"vulnerability\",\"id\":\"vulnerability--7\",\"name\":\"Log4Shell\","
@@ -349,11 +350,13 @@ static void stix_patterns(void **state)
     pattern_refused("[url:value = 'a]", "unterminated string literal");
     pattern_refused("[network-traffic:dst_ref.type = 'domain-name' AND network-traffic:dst_ref.value = 'a']",
                     "a network-traffic ref of type domain-name needs its port");
-    pattern_refused("[network-traffic:dst_ref.type = 'url' AND network-traffic:dst_ref.value = 'a']",
+    pattern_refused("[network-traffic:dst_ref.type = 'url' AND "
+                    "network-traffic:dst_ref.value = 'a']",
                     "network-traffic:dst_ref.type = 'url' is not an address or a host name");
     pattern_refused("[network-traffic:dst_port = 443]",
                     "a comparison group holds no value");
-    pattern_refused("[network-traffic:src_ref.value = '192.0.2.1' AND network-traffic:dst_port = 443]",
+    pattern_refused("[network-traffic:src_ref.value = '192.0.2.1' AND "
+                    "network-traffic:dst_port = 443]",
                     "network-traffic:dst_port without its network-traffic ref value");
     pattern_refused("[windows-registry-key:values[*].data = 'x' AND mutex:name = 'm']",
                     "windows-registry-key:values[*].data without windows-registry-key:key");

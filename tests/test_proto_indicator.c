@@ -206,8 +206,12 @@ static const struct norm_case norm_cases[] = {
      "HKLM\\Software\\Run\\x|C:\\x.exe)"},
     {"user-agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
      "Mozilla/5.0 (Windows NT 10.0; Win64; x64)", NULL},
-    {"email-subject", "Rechnung Nr. 4711 \xe2\x80\x93 bitte pr\xc3\xbc" "fen",
-     "Rechnung Nr. 4711 \xe2\x80\x93 bitte pr\xc3\xbc" "fen", NULL},
+    {"email-subject",
+     "Rechnung Nr. 4711 \xe2\x80\x93 bitte pr\xc3\xbc"
+     "fen",
+     "Rechnung Nr. 4711 \xe2\x80\x93 bitte pr\xc3\xbc"
+     "fen",
+     NULL},
     {"vulnerability", "cve-2021-44228", "CVE-2021-44228", NULL},
     {"vulnerability", "CVE-2014-0160", "CVE-2014-0160", NULL},
     {"vulnerability", "CVE-2024-1234567", "CVE-2024-1234567", NULL},
@@ -218,7 +222,8 @@ static const struct norm_case norm_cases[] = {
     {"btc", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", NULL},
     {"btc", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", NULL},
     {"btc", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb", NULL,
-     "btc: '1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb' is not a valid bitcoin address (1..., 3... with its "
+     "btc: '1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb' is not a valid bitcoin address (1..., 3... with "
+     "its "
      "checksum, or bc1...)"},
     {"btc", "BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4",
      "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", NULL},
@@ -245,10 +250,12 @@ static const struct norm_case norm_cases[] = {
      "yara: 'demo { condition: true }' is not a YARA rule (\"rule NAME { ... }\")"},
     {"yara", "rule a {\x01}", NULL,
      "yara: 'rule a {\\x01}' contains a control character other than tab, CR and LF"},
-    {"sigma", "title: x\nlogsource:\n  product: windows\ndetection:\n  sel:\n    Image: x\n  "
-              "condition: sel\n",
+    {"sigma",
      "title: x\nlogsource:\n  product: windows\ndetection:\n  sel:\n    Image: x\n  "
-     "condition: sel\n", NULL},
+     "condition: sel\n",
+     "title: x\nlogsource:\n  product: windows\ndetection:\n  sel:\n    Image: x\n  "
+     "condition: sel\n",
+     NULL},
     {"sigma", "title: x\nlogsource:\n  product: windows\n", NULL,
      "sigma: 'title: x\\x0alogsource:\\x0a  product: windows\\x0a' is not a Sigma rule (needs "
      "top-level title:, logsource: and detection:)"},

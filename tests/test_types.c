@@ -20,16 +20,16 @@
 #include "node/formats/mispmap.h"
 #include "tests/support/ts_record.h"
 
-#define FIXTURE TLPMESH_DATA_DIR "/samples/misp-event-paper-lantern.json"
-#define NOW_MS 1767225600000ULL /* 2026-01-01T00:00:00.000Z */
-#define HOUR_MS 3600000ULL
+#define FIXTURE  TLPMESH_DATA_DIR "/samples/misp-event-paper-lantern.json"
+#define NOW_MS   1767225600000ULL /* 2026-01-01T00:00:00.000Z */
+#define HOUR_MS  3600000ULL
 #define MAX_RECS 40
 
 /* --- the fixture, imported --- */
 
 struct want {
     int status;
-    int itype; /* -1 for skips */
+    int itype;         /* -1 for skips */
     const char *value; /* NULL: the attribute's own value, byte for byte (the rules) */
 };
 
@@ -66,9 +66,9 @@ static const struct want wants[] = {
     {IMPORT_OK, PROTO_ITYPE_YARA, NULL},
     {IMPORT_OK, PROTO_ITYPE_SIGMA, NULL},
     {IMPORT_OK, PROTO_ITYPE_SNORT, NULL},
-    {IMPORT_SKIP_NOT_INDICATOR, -1, NULL}, /* comment */
-    {IMPORT_SKIP_NOT_INDICATOR, -1, NULL}, /* link */
-    {IMPORT_SKIP_NOT_INDICATOR, -1, NULL}, /* text */
+    {IMPORT_SKIP_NOT_INDICATOR, -1, NULL},        /* comment */
+    {IMPORT_SKIP_NOT_INDICATOR, -1, NULL},        /* link */
+    {IMPORT_SKIP_NOT_INDICATOR, -1, NULL},        /* text */
     {IMPORT_OK, PROTO_ITYPE_FILENAME, "ldr.exe"}, /* the file object's attributes */
     {IMPORT_OK, PROTO_ITYPE_SHA256,
      "82c0ea7605c802138d4751e862a897392578a8185ab58cd784d11988d3a0609b"},
@@ -131,8 +131,8 @@ static void add(int tlp, int itype, const char *value)
     memset(f, 0, sizeof *f);
     for (size_t b = 0; b < LIMIT_ID_BYTES; b++)
         f->id[b] = (uint8_t)(n_recs * 7 + b);
-    ts_indicator(&f->rec, (uint8_t)tlp, (uint8_t)itype, value, NOW_MS - HOUR_MS * (MAX_RECS - n_recs),
-                 NOW_MS + 24 * HOUR_MS);
+    ts_indicator(&f->rec, (uint8_t)tlp, (uint8_t)itype, value,
+                 NOW_MS - HOUR_MS * (MAX_RECS - n_recs), NOW_MS + 24 * HOUR_MS);
     f->rec.origin[0] = 0x42;
     f->rec.u.ind.confidence = 70;
     n_recs++;
@@ -156,7 +156,8 @@ static int setup(void **state)
     add(PROTO_TLP_GREEN, PROTO_ITYPE_SURICATA,
         "alert dns any any -> any any (msg:\"Paper Lantern DNS\"; dns.query; "
         "content:\"paper-lantern\"; sid:9000458; rev:1;)\n");
-    add(PROTO_TLP_GREEN, PROTO_ITYPE_SURICATA, "alert tcp any any -> any any (msg:\"two\";\n sid:1;)");
+    add(PROTO_TLP_GREEN, PROTO_ITYPE_SURICATA,
+        "alert tcp any any -> any any (msg:\"two\";\n sid:1;)");
     return 0;
 }
 
@@ -231,8 +232,9 @@ static void zeek_types(void **state)
     assert_non_null(strstr(z, "\naa28edc43df0d89fb3f49c3c20555e060eb6046c\tIntel::CERT_HASH\t"));
     assert_non_null(strstr(z, "\nc078ce831022c4d726ffc51de85dc493d74497840456bd20cbd58cabff62b72e"
                               "\tIntel::CERT_HASH\t"));
-    assert_non_null(strstr(z, "\nMozilla/5.0 (Windows NT 10.0; Win64; x64; rv:109.0) Gecko/20100101 "
-                              "Firefox/115.0 Lantern/2.1\tIntel::SOFTWARE\t"));
+    assert_non_null(strstr(z,
+                           "\nMozilla/5.0 (Windows NT 10.0; Win64; x64; rv:109.0) Gecko/20100101 "
+                           "Firefox/115.0 Lantern/2.1\tIntel::SOFTWARE\t"));
     assert_non_null(strstr(z, "\n203.0.113.46\tIntel::ADDR\t"));
     size_t lines = 0;
     for (const char *p = z; *p; p++)
@@ -242,17 +244,27 @@ static void zeek_types(void **state)
     struct export_stats st;
     export_stats_init(&st);
     assert_int_equal(export_left_out(&j, &st), EXPORT_OK);
-    static const int none[] = {PROTO_ITYPE_IP_DST_PORT, PROTO_ITYPE_IP_SRC_PORT,
-                               PROTO_ITYPE_HOSTNAME_PORT, PROTO_ITYPE_AS, PROTO_ITYPE_SSDEEP,
-                               PROTO_ITYPE_TLSH, PROTO_ITYPE_IMPHASH, PROTO_ITYPE_JA3,
-                               PROTO_ITYPE_JARM, PROTO_ITYPE_MUTEX, PROTO_ITYPE_REGKEY,
-                               PROTO_ITYPE_REGKEY_VALUE, PROTO_ITYPE_EMAIL_SUBJECT,
-                               PROTO_ITYPE_VULNERABILITY, PROTO_ITYPE_YARA, PROTO_ITYPE_SIGMA,
+    static const int none[] = {PROTO_ITYPE_IP_DST_PORT,   PROTO_ITYPE_IP_SRC_PORT,
+                               PROTO_ITYPE_HOSTNAME_PORT, PROTO_ITYPE_AS,
+                               PROTO_ITYPE_SSDEEP,        PROTO_ITYPE_TLSH,
+                               PROTO_ITYPE_IMPHASH,       PROTO_ITYPE_JA3,
+                               PROTO_ITYPE_JARM,          PROTO_ITYPE_MUTEX,
+                               PROTO_ITYPE_REGKEY,        PROTO_ITYPE_REGKEY_VALUE,
+                               PROTO_ITYPE_EMAIL_SUBJECT, PROTO_ITYPE_VULNERABILITY,
+                               PROTO_ITYPE_YARA,          PROTO_ITYPE_SIGMA,
                                PROTO_ITYPE_SNORT};
     for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
         assert_int_equal(st.left_type[none[i]], 1);
     assert_int_equal(st.left_type[PROTO_ITYPE_BTC], 2);
     assert_int_equal(st.left_type[PROTO_ITYPE_SURICATA], 2);
+    /* one value per line: a rule, which spans lines, cannot be one */
+    j.format = EXPORT_FMT_TEXT;
+    export_stats_init(&st);
+    assert_int_equal(export_left_out(&j, &st), EXPORT_OK);
+    assert_int_equal(st.left_type[PROTO_ITYPE_YARA] + st.left_type[PROTO_ITYPE_SIGMA] +
+                         st.left_type[PROTO_ITYPE_SNORT] + st.left_type[PROTO_ITYPE_SURICATA],
+                     5);
+    assert_int_equal(st.left_type[PROTO_ITYPE_BTC], 0);
 }
 
 static void suricata_types(void **state)
@@ -278,15 +290,17 @@ static void suricata_types(void **state)
     free(s);
     /* base64 of the user agent, the JA3 hash, the certificate's SHA-1 with colons */
     s = render(&j, "useragents.lst");
-    assert_string_equal(s, "TW96aWxsYS81LjAgKFdpbmRvd3MgTlQgMTAuMDsgV2luNjQ7IHg2NDsgcnY6MTA5LjApIEdl"
-                           "Y2tvLzIwMTAwMTAxIEZpcmVmb3gvMTE1LjAgTGFudGVybi8yLjE=\n");
+    assert_string_equal(s,
+                        "TW96aWxsYS81LjAgKFdpbmRvd3MgTlQgMTAuMDsgV2luNjQ7IHg2NDsgcnY6MTA5LjApIEdl"
+                        "Y2tvLzIwMTAwMTAxIEZpcmVmb3gvMTE1LjAgTGFudGVybi8yLjE=\n");
     free(s);
     s = render(&j, "ja3.lst");
     assert_string_equal(s, "NzJhNTg5ZGE1ODY4NDRkN2YwODE4Y2U2ODQ5NDhlZWE=\n");
     free(s);
     s = render(&j, "certs.lst");
-    assert_string_equal(s, "YWE6Mjg6ZWQ6YzQ6M2Q6ZjA6ZDg6OWY6YjM6ZjQ6OWM6M2M6MjA6NTU6NWU6MDY6MGU6YjY6"
-                           "MDQ6NmM=\n");
+    assert_string_equal(s,
+                        "YWE6Mjg6ZWQ6YzQ6M2Q6ZjA6ZDg6OWY6YjM6ZjQ6OWM6M2M6MjA6NTU6NWU6MDY6MGU6YjY6"
+                        "MDQ6NmM=\n");
     free(s);
     /* the snort and the one-line suricata rule as published; the rule of two lines left out */
     s = render(&j, "shared.rules");
@@ -358,7 +372,8 @@ static void stix_types(void **state)
     size_t i;
     json_t *o;
     size_t rules = 0, vulns = 0;
-    json_array_foreach(objs, i, o) {
+    json_array_foreach(objs, i, o)
+    {
         const char *type = str(o, "type");
         if (strcmp(type, "vulnerability") == 0) {
             vulns++;
@@ -383,7 +398,8 @@ static void stix_types(void **state)
                                  "network-traffic:dst_ref.value = '203.0.113.45' AND "
                                  "network-traffic:dst_port = 8443]"));
     assert_non_null(strstr(text, "[autonomous-system:number = 64511]"));
-    assert_non_null(strstr(text, "[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\\\\\\\SOFTWARE"));
+    assert_non_null(
+        strstr(text, "[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\\\\\\\SOFTWARE"));
     assert_non_null(strstr(text, "\"pattern_type\":\"sigma\""));
     json_decref(doc);
     struct export_stats st;
@@ -425,7 +441,8 @@ static void misp_types(void **state)
         json_t *doc = parse(text);
         size_t i;
         json_t *a;
-        json_array_foreach(json_object_get(json_object_get(doc, "Event"), "Attribute"), i, a) {
+        json_array_foreach(json_object_get(json_object_get(doc, "Event"), "Attribute"), i, a)
+        {
             const char *type = str(a, "type");
             assert_non_null(type);
             assert_true(proto_itype_parse(type) > 0 && strcmp(type, "suricata") != 0);

@@ -38,7 +38,8 @@
  *                   file keeps records that have left the export), another's for the levels it
  *                   has records at (the CLI removes the files of events an export no longer
  *                   writes); hashes.csv, manifest.json (only the events that hold records)
- *   text            one file: one normalised value per line
+ *   text            one file: one normalised value per line (rules, which span lines, are left
+ *                   out)
  * MISP type names and categories come from mispmap.h (a suricata rule is a MISP "snort" attribute:
  * MISP has one type for both).
  * Lines follow the store's order (created time, then id); a value published twice (two TLPs, two

@@ -19,6 +19,9 @@ _Static_assert(PROTO_ITYPE_END <= 64, "a type mask is a uint64_t");
 #define IP_TYPES (T(PROTO_ITYPE_IP_SRC) | T(PROTO_ITYPE_IP_DST))
 #define NAME_TYPES (T(PROTO_ITYPE_DOMAIN) | T(PROTO_ITYPE_HOSTNAME))
 #define EMAIL_TYPES (T(PROTO_ITYPE_EMAIL_SRC) | T(PROTO_ITYPE_EMAIL_DST))
+/* Rules span lines: no format of one value per line can hold them. */
+#define RULE_TYPES                                                                                 \
+    (T(PROTO_ITYPE_YARA) | T(PROTO_ITYPE_SIGMA) | T(PROTO_ITYPE_SNORT) | T(PROTO_ITYPE_SURICATA))
 #define UUID_TEXT EXPORT_UUID_TEXT
 #define B64_BYTES (sodium_base64_ENCODED_LEN(LIMIT_VALUE_BYTES, sodium_base64_VARIANT_ORIGINAL))
 #define EVENT_FILE "@event" /* a file_def name: one MISP event file per origin and level */

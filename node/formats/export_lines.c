@@ -359,7 +359,8 @@ static int iprep_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
 /* ---- the tables (export_int.h: struct file_def) ---- */
 
 static const struct file_def f_zeek[] = {{NULL, ZEEK_TYPES, zeek_header, zeek_record, NULL, false}};
-static const struct file_def f_text[] = {{NULL, ALL_TYPES, NULL, text_record, NULL, false}};
+static const struct file_def f_text[] = {
+    {NULL, ALL_TYPES & ~RULE_TYPES, NULL, text_record, NULL, false}};
 static const struct file_def f_hosts[] = {{NULL, NAME_TYPES, hosts_header, hosts_record, NULL,
                                            false}};
 static const struct file_def f_csv[] = {{NULL, ALL_TYPES, csv_header, csv_record, NULL, false}};

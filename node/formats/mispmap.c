@@ -24,9 +24,9 @@ static const struct mispmap_in maps[] = {
 
 /* Types that describe an event rather than detect anything (MISP sets to_ids 0 on all of them). */
 static const char *const not_indicators[] = {
-    "comment", "text",          "link",          "other",       "attachment", "datetime",
-    "counter", "float",         "boolean",       "size-in-bytes", "hex",      "threat-actor",
-    "campaign-name", "campaign-id", "malware-type", "mime-type", "cortex",   "anonymised",
+    "comment",       "text",        "link",         "other",         "attachment", "datetime",
+    "counter",       "float",       "boolean",      "size-in-bytes", "hex",        "threat-actor",
+    "campaign-name", "campaign-id", "malware-type", "mime-type",     "cortex",     "anonymised",
 };
 
 bool mispmap_lookup(const char *misp_type, struct mispmap_in *out)
@@ -78,14 +78,21 @@ const char *mispmap_category(int itype)
     case PROTO_ITYPE_X509_SHA256:
     case PROTO_ITYPE_USER_AGENT:
     case PROTO_ITYPE_SNORT:
-    case PROTO_ITYPE_SURICATA: return "Network activity";
-    case PROTO_ITYPE_MUTEX: return "Artifacts dropped";
+    case PROTO_ITYPE_SURICATA:
+        return "Network activity";
+    case PROTO_ITYPE_MUTEX:
+        return "Artifacts dropped";
     case PROTO_ITYPE_REGKEY:
-    case PROTO_ITYPE_REGKEY_VALUE: return "Persistence mechanism";
-    case PROTO_ITYPE_VULNERABILITY: return "External analysis";
-    case PROTO_ITYPE_BTC: return "Financial fraud";
+    case PROTO_ITYPE_REGKEY_VALUE:
+        return "Persistence mechanism";
+    case PROTO_ITYPE_VULNERABILITY:
+        return "External analysis";
+    case PROTO_ITYPE_BTC:
+        return "Financial fraud";
     case PROTO_ITYPE_YARA:
-    case PROTO_ITYPE_SIGMA: return "Payload installation";
-    default: return proto_itype_name(itype) ? "Payload delivery" : NULL;
+    case PROTO_ITYPE_SIGMA:
+        return "Payload installation";
+    default:
+        return proto_itype_name(itype) ? "Payload delivery" : NULL;
     }
 }

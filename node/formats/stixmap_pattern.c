@@ -127,8 +127,9 @@ static size_t pieces_for(int itype, const char *value, struct piece out[3])
         const char *rtype = itype == PROTO_ITYPE_HOSTNAME_PORT ? "domain-name"
                             : v6                                ? "ipv6-addr"
                                                                 : "ipv4-addr";
-        out[0] = (struct piece){src ? "network-traffic:src_ref.type" : "network-traffic:dst_ref.type",
-                                rtype, strlen(rtype), false};
+        out[0] =
+            (struct piece){src ? "network-traffic:src_ref.type" : "network-traffic:dst_ref.type",
+                           rtype, strlen(rtype), false};
         out[1] = (struct piece){src ? "network-traffic:src_ref.value"
                                     : "network-traffic:dst_ref.value",
                                 value, (size_t)(last - value), false};
@@ -493,7 +494,8 @@ static int resolve_and_group(struct cursor *c, const struct cmp *g, size_t ng,
     if (nv == 0)
         return refuse(c, "a comparison group holds no value");
     if ((port || data) && (nv != 1 || (port && data)))
-        return refuse(c, "%s with other values is not one indicator", (port ? port : data)->map->path);
+        return refuse(c, "%s with other values is not one indicator",
+                      (port ? port : data)->map->path);
     if (port)
         return resolve_port(c, vals[0], port, host_ref, terms, n);
     if (host_ref)

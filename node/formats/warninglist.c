@@ -400,8 +400,9 @@ static int port_base(int itype)
 static bool applies(const struct warninglist *l, int itype)
 {
     const int base = port_base(itype);
-    return l->all_types || (itype > 0 && itype < PROTO_ITYPE_END &&
-                            ((l->type_mask & (1ull << itype)) || (base && (l->type_mask & (1ull << base)))));
+    return l->all_types ||
+           (itype > 0 && itype < PROTO_ITYPE_END &&
+            ((l->type_mask & (1ull << itype)) || (base && (l->type_mask & (1ull << base)))));
 }
 
 const char *warninglist_match(const struct warninglist_set *set, int itype, const char *value)
