@@ -271,21 +271,29 @@ static bool clear_host_bits(uint8_t addr[16], unsigned bits, unsigned prefix)
     return any;
 }
 
+int ind_parse_ip_value(int itype, const char *in, const char *s, size_t len, uint8_t addr[16],
+                       unsigned *bits, const char *bad, char *why, size_t wl)
+{
+    switch (ind_parse_ip(s, len, addr, bits)) {
+    case IP_OK: return PROTO_OK;
+    case IP_LEADING_ZERO:
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
+                        "has an octet with a leading zero (octal or decimal? write it without)");
+    case IP_BAD: break;
+    }
+    return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "%s", bad);
+}
+
 static int norm_ip(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl)
 {
     const char *slash = memchr(in, '/', len);
     size_t alen = slash ? (size_t)(slash - in) : len;
     uint8_t addr[16] = {0};
     unsigned bits = 0;
-    switch (ind_parse_ip(in, alen, addr, &bits)) {
-    case IP_OK:
-        break;
-    case IP_LEADING_ZERO:
-        return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
-                    "has an octet with a leading zero (octal or decimal? write it without)");
-    case IP_BAD:
-        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "is not an IPv4 or IPv6 address");
-    }
+    int rc = ind_parse_ip_value(itype, in, in, alen, addr, &bits,
+                                "is not an IPv4 or IPv6 address", why, wl);
+    if (rc != PROTO_OK)
+        return rc;
     unsigned prefix = bits;
     if (slash != NULL) {
         int p = parse_prefix(slash + 1, len - alen - 1, bits);

@@ -74,27 +74,32 @@ static bool split_port(const char *in, size_t len, const char **h, size_t *hl, c
     return true;
 }
 
+/* HOST|PORT split and the port checked; shape names the form for the message. */
+static int host_and_port(int itype, const char *in, size_t len, const char *shape,
+                         const char **h, size_t *hl, const char **p, size_t *pl, char *why,
+                         size_t wl)
+{
+    if (!split_port(in, len, h, hl, p, pl))
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "is not %s", shape);
+    if (!ind_port_valid(*p, *pl))
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "has a port that is not 1..65535");
+    return PROTO_OK;
+}
+
 int ind_norm_ip_port(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl)
 {
     const char *h, *p;
     size_t hl, pl;
-    if (!split_port(in, len, &h, &hl, &p, &pl))
-        return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
-                        "is not ADDRESS|PORT (like 198.51.100.7|443)");
-    if (!ind_port_valid(p, pl))
-        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "has a port that is not 1..65535");
+    int rc = host_and_port(itype, in, len, "ADDRESS|PORT (like 198.51.100.7|443)", &h, &hl, &p,
+                           &pl, why, wl);
     uint8_t addr[16] = {0};
     unsigned bits = 0;
-    switch (ind_parse_ip(h, hl, addr, &bits)) {
-    case IP_OK:
-        break;
-    case IP_LEADING_ZERO:
-        return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
-                        "has an octet with a leading zero (octal or decimal? write it without)");
-    case IP_BAD:
-        return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
-                        "has an address that is not IPv4 or IPv6 (no prefix with a port)");
-    }
+    if (rc == PROTO_OK)
+        rc = ind_parse_ip_value(itype, in, h, hl, addr, &bits,
+                                "has an address that is not IPv4 or IPv6 (no prefix with a port)",
+                                why, wl);
+    if (rc != PROTO_OK)
+        return rc;
     unsigned prefix = bits;
     (void)ind_unmap_ipv4(addr, &bits, &prefix);
     ind_put_ip(sb, addr, bits);
@@ -107,12 +112,10 @@ int ind_norm_host_port(int itype, const char *in, size_t len, struct sbuf *sb, c
 {
     const char *h, *p;
     size_t hl, pl;
-    if (!split_port(in, len, &h, &hl, &p, &pl))
-        return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
-                        "is not HOSTNAME|PORT (like mail.example.org|25)");
-    if (!ind_port_valid(p, pl))
-        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "has a port that is not 1..65535");
-    int rc = ind_norm_dns(itype, in, h, hl, 1, sb, why, wl);
+    int rc = host_and_port(itype, in, len, "HOSTNAME|PORT (like mail.example.org|25)", &h, &hl,
+                           &p, &pl, why, wl);
+    if (rc == PROTO_OK)
+        rc = ind_norm_dns(itype, in, h, hl, 1, sb, why, wl);
     if (rc != PROTO_OK)
         return rc;
     ind_sb_put(sb, "|", 1);

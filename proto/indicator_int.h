@@ -37,6 +37,9 @@ enum ip_parse { IP_OK, IP_BAD, IP_LEADING_ZERO };
 
 /* An IPv4 dotted quad (no leading zeros) or IPv6 address, no prefix; *bits is 32 or 128. */
 enum ip_parse ind_parse_ip(const char *s, size_t len, uint8_t addr[16], unsigned *bits);
+/* ind_parse_ip of s[0..len) with the messages of a value (in): a leading zero's, else bad. */
+int ind_parse_ip_value(int itype, const char *in, const char *s, size_t len, uint8_t addr[16],
+                       unsigned *bits, const char *bad, char *why, size_t wl);
 /* ::ffff:a.b.c.d (prefix >= 96) -> the IPv4 address (prefix - 96); true if it was one. */
 bool ind_unmap_ipv4(uint8_t addr[16], unsigned *bits, unsigned *prefix);
 void ind_put_ip(struct sbuf *sb, const uint8_t addr[16], unsigned bits);
