@@ -203,8 +203,9 @@ void export_identity_uuid(const uint8_t key[LIMIT_KEY_BYTES], char out[EXPORT_UU
 json_t *export_stix_identity(const struct gate_self *self, uint64_t created_ms);
 
 /* The STIX indicator object of indicator record r (with spec_version, created_by_ref = N's
- * identity, object_marking_refs = r's TLP in id set v). Sets *unmapped and returns NULL when r's
- * type has no STIX pattern; NULL with *unmapped false means out of memory. The caller owns the
+ * identity, object_marking_refs = r's TLP in id set v; a rule's pattern_type its language). Sets
+ * *unmapped and returns NULL when r's type has no STIX pattern (a CVE id is a vulnerability object
+ * of the file export, not an indicator); NULL with *unmapped false means out of memory. The caller owns the
  * returned reference. Applies no gate: callers decide what may appear. */
 json_t *export_stix_indicator(const struct gate_self *self, enum stixmap_tlp_version v,
                               const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r,
