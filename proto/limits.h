@@ -18,7 +18,13 @@ enum limits {
 
     /* --- records (proto/) --- */
     LIMIT_RECORD_BYTES = 8192,       /* encoded body; a signed record is sig || body */
-    LIMIT_VALUE_BYTES = 2048,        /* indicator value: long URLs exist, megabyte ones are abuse */
+    LIMIT_RULE_BYTES = 6144,         /* detection rule text (yara, sigma, snort, suricata): most
+                                        single rules are smaller, and an 8 KiB body still holds
+                                        tags, a comment and an audience beside it */
+    LIMIT_VALUE_BYTES = LIMIT_RULE_BYTES, /* indicator value of any type (a record's value field,
+                                        every value buffer): the largest type's limit */
+    LIMIT_VALUE_PLAIN_BYTES = 2048,  /* a value that is not a rule: long URLs exist, megabyte ones
+                                        are abuse */
     LIMIT_TYPE_BYTES = 32,           /* indicator type name (MISP attribute type) */
     LIMIT_TAGS = 16,                 /* tags per indicator */
     LIMIT_TAG_BYTES = 128,           /* one tag: MISP machine tags can be long */
@@ -174,8 +180,9 @@ enum limits {
     LIMIT_TAXII_SCAN_BATCH = 64,       /* candidates copied out of one read transaction */
     LIMIT_TAXII_ID_CANDIDATES = 8,     /* records sharing the 6 fixed id bytes of one STIX UUID */
     LIMIT_TAXII_PATH_SEGMENTS = 8,     /* segments of a request path; the longest route has 6 */
-    LIMIT_EXPORT_FILES = 10,           /* fixed files of one directory format (a misp-feed adds
-                                          the events of other origins: export_dir_files) */
+    LIMIT_EXPORT_FILES = 16,           /* fixed files of one directory format (suricata's 14; a
+                                          misp-feed adds the events of other origins:
+                                          export_dir_files) */
     LIMIT_EXPORT_FILE_NAME_BYTES = 64, /* the name of one of them, with its NUL */
     LIMIT_EXPORT_EVERY_MIN_MS = 1000,  /* shortest `export --every`: each pass reads the store */
     LIMIT_ENGINE_HOST_BYTES = 256,     /* a peer's host with its NUL (DNS names are <= 253) */

@@ -447,6 +447,7 @@ bool engine_peer_get(const struct engine *e, size_t peer, struct engine_peer_con
         st->frames_in += c->s.frames_in;
         st->frames_out += c->s.frames_out;
         st->rekeys += c->s.rekeys;
+        st->capabilities = c->s.peer_capabilities;
     } else if (p->dialing != NONE) {
         st->state = ENGINE_PEER_CONNECTING;
     } else {

@@ -127,6 +127,7 @@ struct engine_peer_stats {
     uint64_t bytes_in, bytes_out, frames_in, frames_out; /* over all sessions */
     uint64_t sessions, errors, rekeys;
     int last_error; /* ENGINE_E_* / SESSION_E_*, 0 = none */
+    uint32_t capabilities; /* the peer's HELLO capabilities of the open session (0: none open) */
 };
 
 struct engine_stats {
