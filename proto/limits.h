@@ -90,6 +90,12 @@ enum limits {
     LIMIT_HS_RATE_BURST = 10,           /* ... with this burst */
     LIMIT_RATE_ADDRS = 1024,            /* IP addresses the rate limiter remembers */
     LIMIT_RATE_V6_PREFIX = 64,          /* IPv6 addresses are rate-limited per /64 (one host) */
+    /* The half-open table is shared (engine_admit.c, docs/PROTOCOL.md "Handshake floods"): */
+    LIMIT_HALF_OPEN_PER_ADDR = 4,       /* half-opens of one host (IPv4, IPv6 /64): a partner
+                                           has one dial in flight; a few nodes behind one NAT */
+    LIMIT_HALF_OPEN_V4_GROUP = 24,      /* when full, the subnet holding most half-opens loses
+                                           one first: an IPv4 /24, the smallest routed block */
+    LIMIT_HALF_OPEN_V6_GROUP = 48,      /* ... an IPv6 /48, the usual site allocation */
     LIMIT_KEEPALIVE_MS = 15 * 1000,     /* send KEEPALIVE after this much send silence */
     LIMIT_DEAD_MS = 60 * 1000,          /* close a session after this much receive silence */
     LIMIT_BACKOFF_MIN_MS = 1000,        /* first redial delay */

@@ -72,7 +72,9 @@ typedef uint64_t engine_conn;
     X(ENGINE_E_NETWORK, ERRORS_BASE_ENGINE - 16, "network error (unreachable, reset or other)")    \
     /* a dialled partner closed after it saw our key, before its HELLO: it does not allow us */    \
     X(ENGINE_E_HS_CLOSED, ERRORS_BASE_ENGINE - 17,                                                 \
-      "handshake closed by peer: is our key in its config?")
+      "handshake closed by peer: is our key in its config?")                                       \
+    /* a half-open inbound handshake gave its slot to a newer one (engine_admit.c) */              \
+    X(ENGINE_E_EVICTED, ERRORS_BASE_ENGINE - 18, "handshake evicted to make room (handshake flood)")
 
 enum engine_err {
     ENGINE_OK = 0,
@@ -131,6 +133,9 @@ struct engine_peer_stats {
 
 struct engine_stats {
     uint64_t accepted, refused_rate, refused_half_open, refused_conns;
+    /* half-opens evicted: their address held LIMIT_HALF_OPEN_PER_ADDR (addr), the table was full
+     * (full); refused_half_open now counts only newcomers when every half-open is protected */
+    uint64_t evicted_addr, evicted_full;
     uint64_t handshakes_ok, handshakes_failed, protocol_errors, timeouts;
 };
 
@@ -152,6 +157,8 @@ struct engine_params {
 struct engine_peer;
 struct engine_conn_slot;
 struct engine_rate;
+struct engine_admit_conn;
+struct engine_admit_peer;
 
 struct engine {
     struct engine_params params;
@@ -162,6 +169,8 @@ struct engine {
     /* A bit per slot in use: the per-turn deadline scan reads these words, not every slot. */
     uint64_t conn_used[(LIMIT_CONNS + 63) / 64];
     struct engine_rate *rate;       /* LIMIT_RATE_ADDRS buckets */
+    struct engine_admit_conn *admit; /* per conn slot: a half-open's address (engine_admit.c) */
+    struct engine_admit_peer *admit_peers; /* per peer slot: its addresses, parsed */
     size_t half_open;
     uint8_t *scratch; /* SESSION_SCRATCH_BYTES shared by all sessions */
     uint8_t auth[SESSION_AUTH_BYTES]; /* our handshake payload, signed once at init */
