@@ -96,6 +96,9 @@ enum limits {
     LIMIT_HALF_OPEN_V4_GROUP = 24,      /* when full, the subnet holding most half-opens loses
                                            one first: an IPv4 /24, the smallest routed block */
     LIMIT_HALF_OPEN_V6_GROUP = 48,      /* ... an IPv6 /48, the usual site allocation */
+    LIMIT_ACCEPTS_PER_TURN = 16,        /* inbound connections taken per loop turn, then the
+                                           accepted ones are read: <= LIMIT_HALF_OPEN / 4, so
+                                           a half-open survives the next turns' accepts */
     LIMIT_KEEPALIVE_MS = 15 * 1000,     /* send KEEPALIVE after this much send silence */
     LIMIT_DEAD_MS = 60 * 1000,          /* close a session after this much receive silence */
     LIMIT_BACKOFF_MIN_MS = 1000,        /* first redial delay */
