@@ -167,6 +167,8 @@ enum limits {
     LIMIT_TAXII_MAX_CONTENT = 1 << 20, /* max_content_length advertised (we accept no bodies) */
     LIMIT_LOG_LINE_BYTES = 8192,      /* one log line; longer fields are cut */
     LIMIT_LOG_FIELDS = 16,            /* key=value fields in one log line */
+    LIMIT_LOG_REFUSED_PER_S = 10,     /* lines a second for connections refused before a key
+                                         was shown: a flood must not fill the disk */
 
     /* --- exports, TAXII paging, engine addresses (node/formats/taxii.c, export.h,
            node/cli/cli_export.c, node/core/engine.h) --- */

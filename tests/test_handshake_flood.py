@@ -40,6 +40,7 @@ KNOWN_TRIES = 20       # from the address of the last session; paced under its r
 RESTARTS = 5           # of node B
 RATE_PER_S = 2         # LIMIT_HS_RATE_PER_S: one address may not start more handshakes
 NODE_FDS = 1024        # A's RLIMIT_NOFILE
+LOG_REFUSED_PER_S = 10  # LIMIT_LOG_REFUSED_PER_S: A's log lines for unauthenticated refusals
 
 
 def free_port():
@@ -163,7 +164,12 @@ class HandshakeFlood(unittest.TestCase):
     def node_fds(self):
         return len(os.listdir(f"/proc/{self.procs['a'].pid}/fd"))
 
+    def unauthenticated_refusals_logged(self):
+        with open(self.tmp.join("a.log")) as f:
+            return sum(" tlpmesh: refused peer=- " in line for line in f)
+
     def test_configured_peers_get_through(self):
+        a_started = time.monotonic()
         self.start("a", self.conf_a, limit_fds=True)
         self.start("b", self.conf_b)
         wait_for(self.b_connected, what="b connected before the flood")
@@ -212,8 +218,9 @@ class HandshakeFlood(unittest.TestCase):
         wait_for(lambda: tlpmesh("show", "-c", self.conf_a, rid).rc == 0, timeout=60,
                  what="b's record at a during the flood")
         max_fds = max(max_fds, self.node_fds())
-        t4 = time.monotonic()
         st = self.status(self.conf_a)
+        t4 = time.monotonic()
+        logged = self.unauthenticated_refusals_logged()
         stop.set()
         attacker.join(30)
         self.attack = None
@@ -223,7 +230,7 @@ class HandshakeFlood(unittest.TestCase):
               f"by the node; node counters: accepted {c['accepted']}, evicted_full "
               f"{c['evicted_full']}, evicted_addr {c['evicted_addr']}, refused_rate "
               f"{c['refused_rate']}, refused_half_open {c['refused_half_open']}; node fds <= "
-              f"{max_fds} of {NODE_FDS}\n"
+              f"{max_fds} of {NODE_FDS}, log lines of refusals {logged}\n"
               f"handshakes: new address {fresh_ok}/{FRESH_TRIES}, known address "
               f"{known_ok}/{KNOWN_TRIES}, node b restarts at the first attempt "
               f"{restarts_first_try}/{RESTARTS}\n"
@@ -235,6 +242,9 @@ class HandshakeFlood(unittest.TestCase):
         self.assertGreaterEqual(known_ok, 0.95 * KNOWN_TRIES)
         self.assertEqual(restarts_first_try, RESTARTS)
         self.assertLess(max_fds, NODE_FDS / 2, "the node holds a bounded number of sockets")
+        # a line a connection would let the attacker fill the disk; one more line a second
+        # counts those left out
+        self.assertLessEqual(logged, (LOG_REFUSED_PER_S + 1) * (int(t4 - a_started) + 1))
         self.assertIsNone(self.procs["a"].poll(), "node a still runs")
 
 

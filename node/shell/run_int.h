@@ -53,6 +53,8 @@ struct run {
     bool stopping;
     struct http_server *http; /* [HTTP] server, NULL when off */
     uint64_t start_ms;
+    /* the log's share of unauthenticated refusals (run.c, LIMIT_LOG_REFUSED_PER_S) */
+    uint64_t refused_log_since, refused_logged, refused_log_skipped;
 };
 
 /* The loop's cached time (one value per loop turn): the engine's and gossip's now. */
