@@ -6,9 +6,9 @@
  * source address, because a UDP source address costs nothing to forge. Over TCP the three-way
  * handshake has already proved that (SYN cookies are the same idea one layer down), so a cookie
  * would add a round trip and prove nothing new. What TCP does not bound is how long a proven
- * address may hold a slot. So: no state is refused for being old, but when room is needed the
- * slot goes to the newcomer and the half-open that has been silent longest, in the subnet holding
- * the most slots, loses its slot. Addresses of configured peers are never evicted by others. */
+ * address may hold a slot. So a newcomer is never refused for want of room: the half-open that
+ * got least far and has been silent longest, in the subnet holding the most slots, gives its
+ * slot up. Addresses of configured peers are never evicted by others. */
 #include "node/core/engine_int.h"
 
 #include <arpa/inet.h>
