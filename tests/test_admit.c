@@ -22,7 +22,8 @@
 #include "tests/session_net.h"
 #include "tests/support/ts_ident.h"
 
-#define NET "n"
+#define NET     "n"
+#define PARTNER 5 /* seed of the configured peer's identity */
 
 /* --- a Noise initiator driven by the test --- */
 
@@ -171,6 +172,17 @@ static bool closed(const struct tnode *n, engine_conn h)
     return false;
 }
 
+/* Node b of a new network, with partner (identity PARTNER, no endpoint) as its peer. */
+static struct tnode *node_with_partner(struct net **net, struct tnode *partner)
+{
+    *net = net_new();
+    struct tnode *b = add_node(*net, 2, 7000, NET, 0);
+    memset(partner, 0, sizeof *partner);
+    ts_identity(PARTNER, &partner->id);
+    allow(b, partner, false, "partner");
+    return b;
+}
+
 /* --- tests --- */
 
 static void test_addr_cap_replaces_own_worst(void **state)
@@ -264,11 +276,9 @@ static void test_full_evicts_least_progressed_then_stalest(void **state)
 static void test_unknown_peer_survives_flood(void **state)
 {
     (void)state;
-    struct net *net = net_new();
-    struct tnode *b = add_node(net, 2, 7000, NET, 0);
-    struct tnode partner = {0};
-    ts_identity(5, &partner.id);
-    allow(b, &partner, false, "partner");
+    struct net *net;
+    struct tnode partner;
+    struct tnode *b = node_with_partner(&net, &partner);
     char ip[32];
     int ok = 0;
     for (int round = 0; round < 10; round++) {
@@ -281,7 +291,7 @@ static void test_unknown_peer_survives_flood(void **state)
             }
         }
         struct ini in;
-        ini_start(&in, 5, b);
+        ini_start(&in, PARTNER, b);
         engine_conn h;
         char addr[32];
         snprintf(addr, sizeof addr, "172.16.%d.1", round); /* a new address each time */
@@ -306,14 +316,12 @@ static void test_unknown_peer_survives_flood(void **state)
 static void test_known_address_is_protected(void **state)
 {
     (void)state;
-    struct net *net = net_new();
-    struct tnode *b = add_node(net, 2, 7000, NET, 0);
-    struct tnode partner = {0};
-    ts_identity(5, &partner.id);
-    allow(b, &partner, false, "partner");
+    struct net *net;
+    struct tnode partner;
+    struct tnode *b = node_with_partner(&net, &partner);
     struct ini in;
     engine_conn h;
-    ini_start(&in, 5, b);
+    ini_start(&in, PARTNER, b);
     struct link *l = ini_connect(&in, b, "192.0.2.50", &h);
     assert_true(ini_finish(&in, b, l, h)); /* first session: the node learns 192.0.2.50 */
     ini_free(&in);
@@ -324,7 +332,7 @@ static void test_known_address_is_protected(void **state)
     for (int i = 0; i < LIMIT_HALF_OPEN; i++)
         stalled_after_msg1(b, flood_ip(i, ip));
     net->now = 1000;
-    ini_start(&in, 5, b);
+    ini_start(&in, PARTNER, b);
     l = ini_connect(&in, b, "192.0.2.50", &h);
     for (int i = 0; i < 1000; i++) {
         net->now++;
