@@ -99,6 +99,9 @@ enum limits {
     LIMIT_ACCEPTS_PER_TURN = 16,        /* inbound connections taken per loop turn, then the
                                            accepted ones are read: <= LIMIT_HALF_OPEN / 4, so
                                            a half-open survives the next turns' accepts */
+    LIMIT_LISTEN_BACKLOG = 4096,        /* the kernel's queue of connections not yet accepted
+                                           (capped by net.core.somaxconn): a full queue drops a
+                                           partner's SYN, and 128 filled with 1,000 attackers */
     LIMIT_KEEPALIVE_MS = 15 * 1000,     /* send KEEPALIVE after this much send silence */
     LIMIT_DEAD_MS = 60 * 1000,          /* close a session after this much receive silence */
     LIMIT_BACKOFF_MIN_MS = 1000,        /* first redial delay */

@@ -361,7 +361,7 @@ int run_listen(struct run *r)
         uv_freeaddrinfo(req.addrinfo);
     }
     if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&r->listener, 128, on_inbound);
+        rc = uv_listen((uv_stream_t *)&r->listener, LIMIT_LISTEN_BACKLOG, on_inbound);
     if (rc < 0) {
         fprintf(stderr, "tlpmesh: %s: Listen %s:%s: %s\n", r->cfg.path, r->cfg.listen.host, port,
                 uv_strerror(rc));
