@@ -196,8 +196,10 @@ void engine_set_scratch(struct engine *e, uint8_t *scratch);
 int engine_set_peers(struct engine *e, const struct engine_peer_conf *peers, size_t n,
                      uint64_t now);
 
-/* An inbound TCP connection from ip:port. Returns its handle, or ENGINE_E_RATE / _HALF_OPEN /
- * _CONNS: the shell closes the socket at once (the refusal is logged and counted). */
+/* An inbound TCP connection from ip:port (an address literal: the accept policy keys on it).
+ * Returns its handle, or ENGINE_E_RATE / _HALF_OPEN / _CONNS: the shell closes the socket at
+ * once (the refusal is logged and counted). To make room it may end one other inbound handshake
+ * (io.close, ENGINE_E_EVICTED): docs/PROTOCOL.md "Handshake floods". */
 int64_t engine_on_accept(struct engine *e, const char *ip, uint16_t port, uint64_t now);
 /* A dial started by io.dial() has connected. */
 void engine_on_connected(struct engine *e, engine_conn conn, uint64_t now);
