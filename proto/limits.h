@@ -96,6 +96,18 @@ enum limits {
     LIMIT_HS_RATE_BURST = 10,           /* ... with this burst */
     LIMIT_RATE_ADDRS = 1024,            /* IP addresses the rate limiter remembers */
     LIMIT_RATE_V6_PREFIX = 64,          /* IPv6 addresses are rate-limited per /64 (one host) */
+    /* The half-open table is shared (engine_admit.c, docs/PROTOCOL.md "Handshake floods"): */
+    LIMIT_HALF_OPEN_PER_ADDR = 4,       /* half-opens of one host (IPv4, IPv6 /64): a partner
+                                           has one dial in flight; a few nodes behind one NAT */
+    LIMIT_HALF_OPEN_V4_GROUP = 24,      /* when full, the subnet holding most half-opens loses
+                                           one first: an IPv4 /24, the smallest routed block */
+    LIMIT_HALF_OPEN_V6_GROUP = 48,      /* ... an IPv6 /48, the usual site allocation */
+    LIMIT_ACCEPTS_PER_TURN = 16,        /* inbound connections taken per loop turn, then the
+                                           accepted ones are read: <= LIMIT_HALF_OPEN / 4, so
+                                           a half-open survives the next turns' accepts */
+    LIMIT_LISTEN_BACKLOG = 4096,        /* the kernel's queue of connections not yet accepted
+                                           (capped by net.core.somaxconn): a full queue drops a
+                                           partner's SYN, and 128 filled with 1,000 attackers */
     LIMIT_KEEPALIVE_MS = 15 * 1000,     /* send KEEPALIVE after this much send silence */
     LIMIT_DEAD_MS = 60 * 1000,          /* close a session after this much receive silence */
     LIMIT_BACKOFF_MIN_MS = 1000,        /* first redial delay */
@@ -174,6 +186,8 @@ enum limits {
     LIMIT_TAXII_MAX_CONTENT = 1 << 20, /* max_content_length advertised (we accept no bodies) */
     LIMIT_LOG_LINE_BYTES = 8192,      /* one log line; longer fields are cut */
     LIMIT_LOG_FIELDS = 16,            /* key=value fields in one log line */
+    LIMIT_LOG_REFUSED_PER_S = 10,     /* lines a second for connections refused before a key
+                                         was shown: a flood must not fill the disk */
 
     /* --- exports, TAXII paging, engine addresses (node/formats/taxii.c, export.h,
            node/cli/cli_export.c, node/core/engine.h) --- */

@@ -149,6 +149,10 @@ int metrics_render(const struct metrics_snapshot *m, FILE *out)
     labelled(out, "tlpmesh_connections_refused_total", "reason", "half_open",
              m->refused_half_open);
     labelled(out, "tlpmesh_connections_refused_total", "reason", "conns", m->refused_conns);
+    header(out, "tlpmesh_half_open_evicted_total", "counter",
+           "Inbound handshakes evicted for a newer one: address over its cap, or table full.");
+    labelled(out, "tlpmesh_half_open_evicted_total", "reason", "addr", m->evicted_addr);
+    labelled(out, "tlpmesh_half_open_evicted_total", "reason", "full", m->evicted_full);
     counter(out, "tlpmesh_handshakes_total", "Noise handshakes completed.", m->handshakes_ok);
     counter(out, "tlpmesh_handshake_failures_total",
             "Noise handshakes that failed (bad message, unknown key, wrong network).",

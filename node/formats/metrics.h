@@ -56,6 +56,7 @@ struct metrics_snapshot {
     /* engine */
     uint64_t conns_accepted, refused_rate, refused_half_open, refused_conns;
     uint64_t handshakes_ok, handshake_failures, protocol_errors, timeouts;
+    uint64_t evicted_addr, evicted_full; /* half-opens evicted, by reason (engine_admit.c) */
     struct metrics_gossip gossip;
     /* HTTP server */
     uint64_t http_responses[METRICS_HTTP_CLASSES];

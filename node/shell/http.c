@@ -188,6 +188,8 @@ static void fill_snapshot(struct http_server *srv, struct metrics_snapshot *m)
         m->handshake_failures = e->handshakes_failed;
         m->protocol_errors = e->protocol_errors;
         m->timeouts = e->timeouts;
+        m->evicted_addr = e->evicted_addr;
+        m->evicted_full = e->evicted_full;
     }
     if (metrics_count_records(&srv->tlp, srv->p.store) == STORE_OK)
         memcpy(m->records_by_tlp, srv->tlp.by_tlp, sizeof m->records_by_tlp);

@@ -242,8 +242,12 @@ static json_t *status_json(struct run *r)
                      (json_int_t)s->handshakes_ok, "handshakes_failed",
                      (json_int_t)s->handshakes_failed, "protocol_errors",
                      (json_int_t)s->protocol_errors, "timeouts", (json_int_t)s->timeouts);
-    if (st != NULL)
+    if (st != NULL) {
+        json_t *counters = json_object_get(st, "counters"); /* half-opens evicted (issue 12) */
+        json_object_set_new(counters, "evicted_addr", json_integer((json_int_t)s->evicted_addr));
+        json_object_set_new(counters, "evicted_full", json_integer((json_int_t)s->evicted_full));
         json_object_set_new(st, "gossip", gossip_json(r));
+    }
     return st;
 }
 
