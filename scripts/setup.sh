@@ -8,6 +8,7 @@ PKGS=(
   libuv1-dev libsodium-dev libmsgpack-dev liblmdb-dev libcmocka-dev
   libinih-dev libjansson-dev libmicrohttpd-dev
   python3 python3-dissononce python3-jsonschema curl lmdb-utils
+  libsystemd-dev scdoc systemd prometheus debhelper dpkg-dev fakeroot lintian
 )
 
 missing=()

@@ -191,6 +191,49 @@ int cli_status(int argc, char **argv)
     return run_status_print(conf, json, stdout);
 }
 
+int cli_reload(int argc, char **argv)
+{
+    const char *conf = NULL;
+    int pos, rc = parse_conf_json("reload", argc, argv, &conf, NULL, &pos);
+    if (rc != CLI_OK)
+        return rc;
+    if (pos != argc) {
+        cli_error("reload", "unexpected argument '%s'", argv[pos]);
+        return CLI_USAGE;
+    }
+    struct config cfg;
+    config_init(&cfg);
+    struct config_diag *diag = calloc(1, sizeof *diag);
+    if (!diag)
+        return CLI_FAIL;
+    /* The running node would refuse a config with problems: say them here, ask nothing. */
+    if (config_load(conf, &cfg, diag) != CONFIG_OK) {
+        config_diag_print(diag, stderr);
+        free(diag);
+        config_free(&cfg);
+        return CLI_USAGE;
+    }
+    free(diag);
+    json_t *resp = cli_control_ask(cfg.control_path, json_pack("{s:s}", "cmd", "reload"));
+    if (!resp) {
+        cli_error("reload", "no node answers on %s (is it running?)", cfg.control_path);
+        rc = CLI_FAIL;
+    } else if (!json_is_true(json_object_get(resp, "ok"))) {
+        cli_error("reload", "refused, the node keeps its running configuration: %s",
+                  json_string_value(json_object_get(resp, "error")));
+        rc = CLI_FAIL;
+    } else {
+        const char *restart = json_string_value(json_object_get(resp, "restart_needed"));
+        printf("reloaded %s: %lld peers\n", conf,
+               (long long)json_integer_value(json_object_get(resp, "peers")));
+        if (restart && restart[0])
+            printf("needs a restart to take effect: %s\n", restart);
+    }
+    json_decref(resp);
+    config_free(&cfg);
+    return rc;
+}
+
 static int peer_add(int argc, char **argv)
 {
     static const struct option opts[] = {
