@@ -180,6 +180,7 @@ void run_metrics_fill(void *ctx, struct metrics_gossip *out)
     out->records_duplicate = s->duplicates + s->store_duplicates;
     out->records_invalid = s->verify_forged + s->verify_malformed + s->refused_time;
     out->refused_inbound = s->refused_inbound;
+    out->verify_jobs_pending = r->verifier.out;
     for (size_t i = 0; i < LIMIT_PEERS; i++) {
         const struct gossip_peer_stats *p = gossip_peer_stats(r->node.gossip, i);
         struct engine_peer_conf conf;
