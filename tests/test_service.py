@@ -45,6 +45,25 @@ class Exposure(unittest.TestCase):
             tmp.cleanup()
 
 
+    @unittest.skipUnless(shutil.which("systemd-analyze"),
+                         "systemd-analyze absent (scripts/setup.sh installs systemd)")
+    def test_every_directive_known(self):
+        """systemd-analyze verify warns of a misspelt or unknown directive (and still exits 0):
+        it must say nothing. ExecStart names the built program, which verify wants to exist."""
+        tmp = TempDir()
+        try:
+            with open(os.path.join(BUILD, "dist", "tlpmesh@.service")) as f:
+                text = re.sub(r"(?m)^ExecStart=\S+", f"ExecStart={os.path.abspath(BIN)}", f.read())
+            unit = tmp.join("tlpmesh@test.service")
+            with open(unit, "w") as f:
+                f.write(text)
+            r = subprocess.run(["systemd-analyze", "verify", "--man=no", unit],
+                               capture_output=True, text=True, cwd=tmp.path)
+            self.assertEqual((r.returncode, r.stdout + r.stderr), (0, ""))
+        finally:
+            tmp.cleanup()
+
+
 class Notify(unittest.TestCase):
     def test_ready_then_stopping(self):
         tmp = TempDir()
