@@ -39,6 +39,17 @@ static int parse_conf_json(const char *cmd, int argc, char **argv, const char **
     return CLI_OK;
 }
 
+/* parse_conf_json for a command that takes no positional argument. */
+static int parse_conf_only(const char *cmd, int argc, char **argv, const char **conf, bool *json)
+{
+    int pos, rc = parse_conf_json(cmd, argc, argv, conf, json, &pos);
+    if (rc == CLI_OK && pos != argc) {
+        cli_error(cmd, "unexpected argument '%s'", argv[pos]);
+        rc = CLI_USAGE;
+    }
+    return rc;
+}
+
 /* mkdir that accepts an existing empty directory: init may be pointed at a fresh mount point. */
 static int make_dir(const char *path, mode_t mode)
 {
@@ -117,14 +128,9 @@ int cli_init(int argc, char **argv)
 int cli_check_config(int argc, char **argv)
 {
     const char *conf = NULL;
-    int pos;
-    int rc = parse_conf_json("check-config", argc, argv, &conf, NULL, &pos);
+    int rc = parse_conf_only("check-config", argc, argv, &conf, NULL);
     if (rc != CLI_OK)
         return rc;
-    if (pos != argc) {
-        cli_error("check-config", "unexpected argument '%s'", argv[pos]);
-        return CLI_USAGE;
-    }
     const size_t problems = config_check(conf, stderr);
     if (problems) {
         fprintf(stderr, "%s: %zu problem%s\n", conf, problems, problems == 1 ? "" : "s");
@@ -180,27 +186,18 @@ int cli_status(int argc, char **argv)
 {
     const char *conf = NULL;
     bool json = false;
-    int pos;
-    int rc = parse_conf_json("status", argc, argv, &conf, &json, &pos);
+    int rc = parse_conf_only("status", argc, argv, &conf, &json);
     if (rc != CLI_OK)
         return rc;
-    if (pos != argc) {
-        cli_error("status", "unexpected argument '%s'", argv[pos]);
-        return CLI_USAGE;
-    }
     return run_status_print(conf, json, stdout);
 }
 
 int cli_reload(int argc, char **argv)
 {
     const char *conf = NULL;
-    int pos, rc = parse_conf_json("reload", argc, argv, &conf, NULL, &pos);
+    int rc = parse_conf_only("reload", argc, argv, &conf, NULL);
     if (rc != CLI_OK)
         return rc;
-    if (pos != argc) {
-        cli_error("reload", "unexpected argument '%s'", argv[pos]);
-        return CLI_USAGE;
-    }
     struct config cfg;
     config_init(&cfg);
     struct config_diag *diag = calloc(1, sizeof *diag);
@@ -335,13 +332,9 @@ static int peer_list(int argc, char **argv)
 {
     const char *conf = NULL;
     bool json = false;
-    int pos, rc = parse_conf_json("peer list", argc, argv, &conf, &json, &pos);
+    int rc = parse_conf_only("peer list", argc, argv, &conf, &json);
     if (rc != CLI_OK)
         return rc;
-    if (pos != argc) {
-        cli_error("peer list", "unexpected argument '%s'", argv[pos]);
-        return CLI_USAGE;
-    }
     struct cli_node n;
     if ((rc = cli_open("peer list", conf, 0, &n)) != CLI_OK)
         return rc;

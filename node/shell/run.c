@@ -139,7 +139,8 @@ static void stop(struct run *r)
         return;
     r->stopping = true;
     fprintf(stderr, "tlpmesh: shutting down\n");
-    sd_notify(0, "STOPPING=1"); /* systemd: a no-op unless NOTIFY_SOCKET is set */
+    /* Type=notify: systemd shows the unit as deactivating; a no-op without NOTIFY_SOCKET. */
+    sd_notify(0, "STOPPING=1");
     engine_shutdown(&r->node.engine); /* CLOSE(SHUTDOWN) queued and io_close on every connection */
     uv_prepare_stop(&r->prepare);
     uv_close((uv_handle_t *)&r->prepare, NULL);
