@@ -1,5 +1,5 @@
 """Reload (issue 13, point 3): SIGHUP and `tlpmesh reload -c CONF` make a running node re-read
-peers, ceilings, communities, clients and log settings at once; what needs a restart is named in
+peers, ceilings, communities, trusted roster owners, clients and log settings at once; what needs a restart is named in
 one line; every outcome reaches the log file as well as stderr. Real `tlpmesh run` processes."""
 import base64
 import json
@@ -61,6 +61,26 @@ class Reload(unittest.TestCase):
         a.rewrite_conf("\nMaxTLP = amber\n", "\nMaxTLP = amber\nCommunity = energy\n")
         a.proc.send_signal(signal.SIGHUP)
         self.arrives(b, "community.example", "the community's record after b joined it")
+        self.failed = False
+
+    def test_trusted_roster_owner(self):
+        """B's roster puts B in community isac; A counts it only once its config trusts B."""
+        a, b = self.a, self.b
+        ok("community", "create", "-c", b.conf, "isac", "--member", f"{a.key}=CERT-A")
+        self.mesh.start()
+        self.mesh.wait_links()
+        converge(lambda: None if "isac" in ok("community", "show", "-c", a.conf).out
+                 else "no roster at A", DEADLINE_S, "B's roster at A")
+        a.rewrite_conf("\nMaxTLP = green\n", "\nMaxTLP = amber\n")
+        ok("reload", "-c", a.conf)
+        a.publish("domain", "isac.example", "amber", communities=["isac"])
+        a.publish("domain", "marker.example", "amber")
+        self.arrives(b, "marker.example", "an AMBER record for every partner")
+        self.assertNotIn("isac.example", values(b), "A does not trust B's roster yet")
+
+        a.trust_roster_owner(b.key)
+        ok("reload", "-c", a.conf)
+        self.arrives(b, "isac.example", "the community's record once A trusts B's roster")
         self.failed = False
 
     def test_peers_clients_logs_and_restart_line(self):
