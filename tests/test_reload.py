@@ -1,6 +1,7 @@
 """Reload (issue 13, point 3): SIGHUP and `tlpmesh reload -c CONF` make a running node re-read
-peers, ceilings, communities, trusted roster owners, clients and log settings at once; what needs a restart is named in
-one line; every outcome reaches the log file as well as stderr. Real `tlpmesh run` processes."""
+peers, ceilings, communities, trusted roster owners, clients and log settings at once; what needs
+a restart is named in one line; every outcome reaches the log file as well as stderr. Real
+`tlpmesh run` processes."""
 import base64
 import json
 import os
