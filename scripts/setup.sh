@@ -9,6 +9,7 @@ PKGS=(
   libinih-dev libjansson-dev libmicrohttpd-dev
   python3 python3-dissononce python3-jsonschema curl lmdb-utils
   libsystemd-dev scdoc systemd prometheus debhelper dpkg-dev fakeroot lintian man-db
+  strace
 )
 
 missing=()

@@ -1,7 +1,9 @@
 """The systemd service (issue 13, point 2): tlpmesh@.service is rated "OK" (at most 2.0) by
 `systemd-analyze security --offline=true`, the figure docs/OPERATIONS.md states is the one it
-gets, and `tlpmesh run` really tells systemd READY=1 and STOPPING=1 (a datagram socket in
-NOTIFY_SOCKET, read here as systemd would)."""
+gets; its SystemCallFilter allows every system call a node makes (traced with strace while it
+talks to a peer, verifies, serves HTTP, reloads and stops); and `tlpmesh run` really tells
+systemd READY=1 and STOPPING=1 (a datagram socket in NOTIFY_SOCKET, read here as systemd
+would)."""
 import os
 import re
 import shutil
@@ -10,8 +12,11 @@ import socket
 import subprocess
 import sys
 import unittest
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from mesh import Mesh, converge, free_port, ok  # noqa: E402
 from tlpm import BIN, TempDir, init_node  # noqa: E402
 
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -62,6 +67,95 @@ class Exposure(unittest.TestCase):
             self.assertEqual((r.returncode, r.stdout + r.stderr), (0, ""))
         finally:
             tmp.cleanup()
+
+
+def syscall_groups():
+    """{"@group": set of system calls}, nested groups expanded (systemd-analyze syscall-filter)."""
+    r = subprocess.run(["systemd-analyze", "syscall-filter"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    raw, cur = {}, None
+    for line in r.stdout.splitlines():
+        if line.startswith("@"):
+            cur = raw.setdefault(line.strip(), [])
+        elif cur is not None and line.strip() and not line.strip().startswith("#"):
+            cur.append(line.split()[0])
+
+    def expand(name, depth=0):
+        assert depth < 8, name
+        if not name.startswith("@"):
+            return {name}
+        return set().union(*(expand(m, depth + 1) for m in raw[name])) if raw[name] else set()
+    return expand
+
+
+def unit_filter():
+    """(allowed, denied) system calls of the unit's SystemCallFilter= lines."""
+    expand = syscall_groups()
+    allowed, denied = set(), set()
+    with open(os.path.join(BUILD, "dist", "tlpmesh@.service")) as f:
+        for line in f:
+            if line.startswith("SystemCallFilter="):
+                value = line.split("=", 1)[1].strip()
+                into = denied if value.startswith("~") else allowed
+                for name in value.lstrip("~").split():
+                    into |= expand(name)
+    return allowed, denied
+
+
+def tlpmesh_child(strace_pid):
+    """The traced tlpmesh process (strace's child): signals go to it, not to strace."""
+    with open(f"/proc/{strace_pid}/task/{strace_pid}/children") as f:
+        kids = f.read().split()
+    return int(kids[0]) if kids else None
+
+
+class SyscallFilter(unittest.TestCase):
+    @unittest.skipUnless(shutil.which("systemd-analyze") and shutil.which("strace"),
+                         "systemd-analyze or strace absent (scripts/setup.sh installs them)")
+    def test_node_needs_nothing_the_unit_denies(self):
+        mesh = Mesh()
+        failed = True
+        try:
+            a, b = mesh.add("a", "CERT-A"), mesh.add("b", "CERT-B")
+            mesh.link("a", "b")
+            metrics = free_port()
+            with open(a.conf, "a") as f:
+                f.write(f"\n[HTTP]\nListen = 127.0.0.1:{free_port()}\n"
+                        f"MetricsListen = 127.0.0.1:{metrics}\n")
+            mesh.start(["b"])
+            trace = mesh.tmp.join("a.trace")
+            with open(a.log, "a") as logf:
+                a.proc = subprocess.Popen(["strace", "-f", "-qq", "-o", trace, BIN, "run", "-c",
+                                           a.conf], stdout=logf, stderr=logf,
+                                          # LeakSanitizer cannot work under ptrace
+                                          env={**os.environ, "ASAN_OPTIONS": "detect_leaks=0"})
+            converge(lambda: None if a.answering() else "no control socket", DEADLINE_S, "a")
+            mesh.wait_links()
+            a.publish("domain", "out.example", "green")
+            b.publish("domain", "in.example", "green")  # a receives, verifies, commits
+            converge(lambda: None if {r.get("value") for r in a.records().values()} >=
+                     {"out.example", "in.example"} else "records missing", DEADLINE_S, "records")
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics",
+                                        timeout=DEADLINE_S) as resp:
+                self.assertEqual(resp.status, 200)
+            ok("reload", "-c", a.conf)
+            node = tlpmesh_child(a.proc.pid)
+            self.assertIsNotNone(node)
+            os.kill(node, signal.SIGHUP)
+            converge(lambda: None if a.log_text().count("reloaded ") >= 2 else "one reload",
+                     DEADLINE_S, "the SIGHUP reload")
+            os.kill(node, signal.SIGTERM)
+            self.assertEqual(a.proc.wait(timeout=DEADLINE_S), 0, a.log_tail())
+            a.proc = None
+            with open(trace) as f:
+                used = set(re.findall(r"(?m)^\d+ +([a-z0-9_]+)\(", f.read()))
+            self.assertGreater(len(used), 20, used)
+            allowed, denied = unit_filter()
+            self.assertEqual(sorted(used - allowed), [], "calls outside @system-service")
+            self.assertEqual(sorted(used & denied), [], "calls the unit's ~ lines deny")
+            failed = False
+        finally:
+            mesh.close(failed)
 
 
 class Notify(unittest.TestCase):
