@@ -163,6 +163,7 @@ int cli_list(int argc, char **argv);
 int cli_revoke(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_status(int argc, char **argv);
+int cli_reload(int argc, char **argv);
 int cli_peer(int argc, char **argv);
 int cli_export(int argc, char **argv);
 int cli_import(int argc, char **argv);

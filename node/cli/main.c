@@ -88,6 +88,15 @@ const struct cli_command cli_commands[] = {
     {"status", cli_status, "show a running node's identity and peers",
      "usage: tlpmesh status -c CONF [--json]\n"
      "example: tlpmesh status -c tlpmesh.conf\n"},
+    {"reload", cli_reload, "make the running node re-read its config (as SIGHUP does)",
+     "usage: tlpmesh reload -c CONF\n"
+     "  Asks the node over its control socket to re-read CONF: peers, ceilings, relations,\n"
+     "  communities, trusted roster owners, clients, Anonymous and the log settings apply at\n"
+     "  once; it prints the peer count and the settings that need a restart (Listen, [HTTP]\n"
+     "  Listen, MetricsListen, Network, DataDir, KeyFile, Control). A config with problems is\n"
+     "  refused and the node keeps its running one. Exit 0 reloaded, 1 refused or no node\n"
+     "  running, 2 the config has problems (each printed as FILE:LINE: message).\n"
+     "example: tlpmesh reload -c /etc/tlpmesh/cert-a.conf\n"},
     {"peer", cli_peer, "add, remove or list peers (add and remove take effect in a running node)",
      "usage: tlpmesh peer add -c CONF --key PUBKEY --endpoint HOST:PORT --org NAME\n"
      "                        [--community NAME]... [--max-tlp LEVEL] [--relation partner|client]\n"

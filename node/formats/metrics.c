@@ -141,6 +141,9 @@ int metrics_render(const struct metrics_snapshot *m, FILE *out)
             "Verified records refused because the sending peer was not allowed to send them.",
             m->gossip.refused_inbound);
     peer_refusals(out, &m->gossip);
+    gauge(out, "tlpmesh_verify_jobs_pending",
+          "RECORDS messages whose signatures are being checked on the worker threads.",
+          m->gossip.verify_jobs_pending);
     counter(out, "tlpmesh_connections_accepted_total", "Inbound TCP connections accepted.",
             m->conns_accepted);
     header(out, "tlpmesh_connections_refused_total", "counter",

@@ -43,6 +43,7 @@ struct metrics_gossip {
     uint64_t records_ingested, records_duplicate, records_invalid;
     uint64_t gate_refusals[GATE_VERDICT_COUNT]; /* by verdict; GATE_ALLOW is not a refusal */
     uint64_t refused_inbound;                   /* the inbound gate's refusals, all peers */
+    uint64_t verify_jobs_pending; /* RECORDS messages on the verify threads, not back yet */
     size_t n_peers;                             /* configured peers in peers[] */
     struct metrics_peer_gate peers[LIMIT_PEERS];
 };

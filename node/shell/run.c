@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <sodium.h>
+#include <systemd/sd-daemon.h>
 
 #include "node/shell/http.h"
 #include "node/shell/log.h"
@@ -168,6 +169,8 @@ static void stop(struct run *r)
         return;
     r->stopping = true;
     fprintf(stderr, "tlpmesh: shutting down\n");
+    /* Type=notify: systemd shows the unit as deactivating; a no-op without NOTIFY_SOCKET. */
+    sd_notify(0, "STOPPING=1");
     engine_shutdown(&r->node.engine); /* CLOSE(SHUTDOWN) queued and io_close on every connection */
     uv_prepare_stop(&r->prepare);
     uv_close((uv_handle_t *)&r->prepare, NULL);
@@ -331,8 +334,11 @@ int run_node(const char *config_path)
             code = RUN_USAGE;
         }
     }
-    if (code == RUN_OK)
+    if (code == RUN_OK) {
+        /* Type=notify: ready once the listener, control socket and HTTP server are up. */
+        sd_notifyf(0, "READY=1\nSTATUS=%zu peers configured", r->cfg.n_peers);
         uv_run(&r->loop, UV_RUN_DEFAULT);
+    }
     if (loop_ready)
         close_loop(r);
     http_free(r->http); /* after the loop closed its handles */

@@ -81,7 +81,10 @@ void run_close_all(struct run *r);
 
 /* --- run_control.c --- */
 
-/* Re-reads the config; only the peers change while running. why gets the first problem. */
+/* Re-reads the config: peers, ceilings, relations, communities, trusted roster owners, clients,
+ * Anonymous and the log settings apply at once; the listen addresses, Network, DataDir, KeyFile
+ * and Control keep their running values. 0 and why = the names of those that changed ("" when
+ * none), or a negative code and why = the first problem (the running config stays). */
 int run_reload(struct run *r, char *why, size_t why_len);
 /* The control socket's handler (control.h): ctx is the struct run. */
 json_t *run_on_control(void *ctx, const json_t *req);
