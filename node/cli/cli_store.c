@@ -58,10 +58,7 @@ int cli_backup(int argc, char **argv)
     if (rc != CLI_OK)
         return rc;
     char why[LIMIT_PATH_BYTES + 128] = "";
-    struct store_stats ss;
     int err = store_backup(n.store, file, why, sizeof why);
-    if (err == STORE_OK)
-        err = store_stats(n.store, &ss);
     if (err != STORE_OK) {
         cli_error("backup", "%s", why[0] ? why : store_strerror(err));
         cli_close(&n);
@@ -69,9 +66,7 @@ int cli_backup(int argc, char **argv)
     }
     if (stat(file, &st) != 0)
         st.st_size = 0;
-    printf("backup: %s written (%lld bytes, compacted; the store held %llu records when it "
-           "was copied)\n",
-           file, (long long)st.st_size, (unsigned long long)ss.records);
+    printf("backup: %s written (%lld bytes, compacted)\n", file, (long long)st.st_size);
     cli_close(&n);
     return CLI_OK;
 }

@@ -1,4 +1,5 @@
 /* main.c - tlpmesh: dispatch to a command, --help, --version. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -234,6 +235,9 @@ static void print_help(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* A file size limit (RLIMIT_FSIZE) must fail the write (EFBIG: the store says "no space
+     * left on device"), not kill the process. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         print_help(stderr);
         return CLI_USAGE;
