@@ -31,7 +31,7 @@ def asan_build():
 
 
 ROUNDS = 21  # 7 of each kind
-CHUNK = 250 if asan_build() else 1000  # records per round: an import commits 512 at a time
+CHUNK = 200 if asan_build() else 600  # records per round: an import commits 512 at a time
 WINDOW_S = 1.5 if asan_build() else 0.8  # the random moment falls in [0, WINDOW_S)
 
 
