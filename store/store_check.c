@@ -58,8 +58,7 @@ static int has_entry(struct store *s, MDB_txn *txn, enum db_index db, const void
 
 /* The stored record id, decoded (decode_known: the record walk validated it) into ck->r.
  * 1 found, 0 missing or undecodable, or a negative store_err. */
-static int load(struct store *s, MDB_txn *txn, struct check *ck, const uint8_t *id,
-                uint64_t *seq)
+static int load(struct store *s, MDB_txn *txn, struct check *ck, const uint8_t *id, uint64_t *seq)
 {
     MDB_val k = {LIMIT_ID_BYTES, (void *)id}, v;
     int rc = mdb_get(txn, s->dbi[DB_RECORDS], &k, &v);
@@ -68,9 +67,8 @@ static int load(struct store *s, MDB_txn *txn, struct check *ck, const uint8_t *
     if (rc != MDB_SUCCESS)
         return map_err(rc);
     const size_t head = SEQ_BYTES + LIMIT_SIG_BYTES;
-    if (v.mv_size <= head ||
-        proto_record_decode_known((const uint8_t *)v.mv_data + head, v.mv_size - head, ck->r) !=
-            PROTO_OK)
+    if (v.mv_size <= head || proto_record_decode_known((const uint8_t *)v.mv_data + head,
+                                                       v.mv_size - head, ck->r) != PROTO_OK)
         return 0;
     if (seq != NULL)
         *seq = get_be64(v.mv_data);
@@ -101,8 +99,8 @@ static int record_indexes(struct store *s, MDB_txn *txn, struct check *ck, const
                 (unsigned long long)seq);
     put_be64(key, r->created_ms);
     memcpy(key + 8, id, LIMIT_ID_BYTES);
-    int err = expect(ck, has_entry(s, txn, DB_BYTIME, key, TIME_KEY_BYTES, NULL, 0), "bytime",
-                     idhex);
+    int err =
+        expect(ck, has_entry(s, txn, DB_BYTIME, key, TIME_KEY_BYTES, NULL, 0), "bytime", idhex);
     if (err != STORE_OK)
         return err;
     switch (r->kind) {
@@ -115,8 +113,8 @@ static int record_indexes(struct store *s, MDB_txn *txn, struct check *ck, const
         put_be64(ev, r->created_ms);
         memcpy(ev + 8, vkey, VALUE_KEY_BYTES);
         if (err == STORE_OK)
-            err = expect(ck, has_entry(s, txn, DB_EXPIRY, key, EXPIRY_KEY_BYTES, NULL, 0),
-                         "expiry", idhex);
+            err = expect(ck, has_entry(s, txn, DB_EXPIRY, key, EXPIRY_KEY_BYTES, NULL, 0), "expiry",
+                         idhex);
         MDB_val ek = {EXPIRY_KEY_BYTES, key}, evv;
         if (err == STORE_OK && mdb_get(txn, s->dbi[DB_EXPIRY], &ek, &evv) == MDB_SUCCESS &&
             (evv.mv_size != sizeof ev || memcmp(evv.mv_data, ev, sizeof ev) != 0))
@@ -126,19 +124,17 @@ static int record_indexes(struct store *s, MDB_txn *txn, struct check *ck, const
     case PROTO_KIND_REVOCATION:
         memcpy(val, r->origin, LIMIT_KEY_BYTES);
         memcpy(val + LIMIT_KEY_BYTES, id, LIMIT_ID_BYTES);
-        return expect(ck,
-                      has_entry(s, txn, DB_REVOKED, r->u.rev.target, LIMIT_ID_BYTES, val,
-                                sizeof val),
-                      "revoked", idhex);
+        return expect(
+            ck, has_entry(s, txn, DB_REVOKED, r->u.rev.target, LIMIT_ID_BYTES, val, sizeof val),
+            "revoked", idhex);
     case PROTO_KIND_SIGHTING:
-        return expect(ck,
-                      has_entry(s, txn, DB_SIGHTED, r->u.sight.target, LIMIT_ID_BYTES, id,
-                                LIMIT_ID_BYTES),
-                      "sighted", idhex);
+        return expect(
+            ck,
+            has_entry(s, txn, DB_SIGHTED, r->u.sight.target, LIMIT_ID_BYTES, id, LIMIT_ID_BYTES),
+            "sighted", idhex);
     case PROTO_KIND_ROSTER:
         return expect(ck,
-                      has_entry(s, txn, DB_ROSTERS, r->origin, LIMIT_KEY_BYTES, id,
-                                LIMIT_ID_BYTES),
+                      has_entry(s, txn, DB_ROSTERS, r->origin, LIMIT_KEY_BYTES, id, LIMIT_ID_BYTES),
                       "rosters", idhex);
     }
     return STORE_OK;
@@ -148,7 +144,8 @@ static void count_kind(struct store_check_report *rep, int kind)
 {
     uint64_t *n[] = {[PROTO_KIND_INDICATOR] = &rep->indicators,
                      [PROTO_KIND_REVOCATION] = &rep->revocations,
-                     [PROTO_KIND_SIGHTING] = &rep->sightings, [PROTO_KIND_ROSTER] = &rep->rosters};
+                     [PROTO_KIND_SIGHTING] = &rep->sightings,
+                     [PROTO_KIND_ROSTER] = &rep->rosters};
     if (kind >= 0 && (size_t)kind < sizeof n / sizeof n[0] && n[kind] != NULL)
         (*n[kind])++;
 }
@@ -250,12 +247,14 @@ static int entry_ok(struct store *s, MDB_txn *txn, struct check *ck, enum db_ind
         if (r->kind != PROTO_KIND_INDICATOR)
             break;
         store_value_key(vkey, r->u.ind.type, r->u.ind.value, strlen(r->u.ind.value));
-        ok = db == DB_BYVALUE ? memcmp(kb, vkey, sizeof vkey) == 0
-                              : get_be64(kb) == r->u.ind.valid_until_ms &&
-                                    get_be64(vb) == r->created_ms &&
-                                    memcmp(vb + 8, vkey, sizeof vkey) == 0;
+        ok = db == DB_BYVALUE
+                 ? memcmp(kb, vkey, sizeof vkey) == 0
+                 : get_be64(kb) == r->u.ind.valid_until_ms && get_be64(vb) == r->created_ms &&
+                       memcmp(vb + 8, vkey, sizeof vkey) == 0;
         break;
-    case DB_BYTIME: ok = get_be64(kb) == r->created_ms; break;
+    case DB_BYTIME:
+        ok = get_be64(kb) == r->created_ms;
+        break;
     case DB_REVOKED:
         ok = r->kind == PROTO_KIND_REVOCATION && memcmp(r->u.rev.target, kb, LIMIT_ID_BYTES) == 0 &&
              memcmp(r->origin, vb, LIMIT_KEY_BYTES) == 0;
@@ -266,7 +265,8 @@ static int entry_ok(struct store *s, MDB_txn *txn, struct check *ck, enum db_ind
     case DB_ROSTERS:
         ok = r->kind == PROTO_KIND_ROSTER && memcmp(r->origin, kb, LIMIT_KEY_BYTES) == 0;
         break;
-    default: assert(0);
+    default:
+        assert(0);
     }
     if (!ok)
         problem(ck, "index %s: entry %s does not match the record it names", name, khex);
@@ -346,13 +346,12 @@ static int walk_seq(struct store *s, MDB_txn *txn, struct check *ck)
             continue;
         }
         if (v.mv_size != LIMIT_ID_BYTES && v.mv_size != SEQ_VAL_BYTES) {
-            problem(ck, "index seq: entry %llu has a value of %zu bytes",
-                    (unsigned long long)seq, v.mv_size);
+            problem(ck, "index seq: entry %llu has a value of %zu bytes", (unsigned long long)seq,
+                    v.mv_size);
             continue;
         }
-        const uint64_t added = v.mv_size == SEQ_VAL_BYTES
-                                   ? get_be64((const uint8_t *)v.mv_data + LIMIT_ID_BYTES)
-                                   : 0;
+        const uint64_t added =
+            v.mv_size == SEQ_VAL_BYTES ? get_be64((const uint8_t *)v.mv_data + LIMIT_ID_BYTES) : 0;
         if (added != 0 && added <= last_added)
             problem(ck, "index seq: entry %llu arrived before the one before it",
                     (unsigned long long)seq);

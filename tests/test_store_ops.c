@@ -108,8 +108,8 @@ struct nested {
 
 /* In the first callback: let the parent grow the map, then look things up from inside the
  * iteration, which holds its read transaction all along. */
-static int nested_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *rec, size_t len,
-                     uint64_t seq, void *ctx)
+static int nested_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *rec, size_t len, uint64_t seq,
+                     void *ctx)
 {
     (void)seq;
     struct nested *n = ctx;
@@ -433,8 +433,7 @@ static void test_bad_data_dir(void **state)
     (void)state;
     struct store *s = NULL;
     char why[512] = "";
-    assert_int_equal(store_open(&s, "/nonexistent/parent/data", NULL, why, sizeof why),
-                     STORE_E_IO);
+    assert_int_equal(store_open(&s, "/nonexistent/parent/data", NULL, why, sizeof why), STORE_E_IO);
     assert_non_null(strstr(why, "cannot create DataDir /nonexistent/parent/data"));
     assert_non_null(strstr(why, "parent directory does not exist"));
     char *dir = ts_dir_new("storeops");

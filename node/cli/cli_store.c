@@ -98,14 +98,18 @@ static bool node_answers(const struct config *cfg)
 static int refuse_if_open(const struct config *cfg)
 {
     if (node_answers(cfg)) {
-        cli_error("restore", "the node of %s is running (its control socket %s answers): stop "
-                  "it first", cfg->path, cfg->control_path);
+        cli_error("restore",
+                  "the node of %s is running (its control socket %s answers): stop "
+                  "it first",
+                  cfg->path, cfg->control_path);
         return CLI_FAIL;
     }
     pid_t pid = store_holder(cfg->data_dir);
     if (pid != 0) {
-        cli_error("restore", "the store in DataDir %s is open in process %ld (a node or a "
-                  "reader such as export --every): stop it first", cfg->data_dir, (long)pid);
+        cli_error("restore",
+                  "the store in DataDir %s is open in process %ld (a node or a "
+                  "reader such as export --every): stop it first",
+                  cfg->data_dir, (long)pid);
         return CLI_FAIL;
     }
     return CLI_OK;
@@ -229,8 +233,7 @@ int cli_restore(int argc, char **argv)
     snprintf(tmpdir, sizeof tmpdir, "%s/restore.tmp", n.cfg.data_dir);
     struct store_check_report rep;
     if (rc == CLI_OK && mkdir(n.cfg.data_dir, 0700) != 0 && errno != EEXIST) {
-        snprintf(why, sizeof why, "cannot create DataDir %s: %s", n.cfg.data_dir,
-                 strerror(errno));
+        snprintf(why, sizeof why, "cannot create DataDir %s: %s", n.cfg.data_dir, strerror(errno));
         rc = CLI_FAIL;
     }
     if (rc == CLI_OK && stage(file, tmpdir, why, sizeof why, &rep) != 0)
@@ -246,8 +249,7 @@ int cli_restore(int argc, char **argv)
     if (rc == CLI_OK)
         printf("restore: %s is the store of %s now (%llu records; the previous one is "
                "%s/%s.before-restore)\n",
-               file, n.cfg.path, (unsigned long long)rep.records, n.cfg.data_dir,
-               STORE_FILE_NAME);
+               file, n.cfg.path, (unsigned long long)rep.records, n.cfg.data_dir, STORE_FILE_NAME);
     cli_close(&n);
     return rc;
 }
@@ -271,14 +273,12 @@ static void on_problem(const char *line, void *ctx)
 static json_t *report_json(const struct store_check_report *r)
 {
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "records",
-                     (json_int_t)r->records, "indicators", (json_int_t)r->indicators,
-                     "revocations", (json_int_t)r->revocations, "sightings",
-                     (json_int_t)r->sightings, "rosters", (json_int_t)r->rosters,
-                     "index_entries", (json_int_t)r->index_entries, "pruned",
-                     (json_int_t)r->pruned, "revoked", (json_int_t)r->revoked,
-                     "foreign_revocations", (json_int_t)r->foreign_revocations,
-                     "unknown_targets", (json_int_t)r->unknown_targets, "problems",
-                     (json_int_t)r->problems);
+                     (json_int_t)r->records, "indicators", (json_int_t)r->indicators, "revocations",
+                     (json_int_t)r->revocations, "sightings", (json_int_t)r->sightings, "rosters",
+                     (json_int_t)r->rosters, "index_entries", (json_int_t)r->index_entries,
+                     "pruned", (json_int_t)r->pruned, "revoked", (json_int_t)r->revoked,
+                     "foreign_revocations", (json_int_t)r->foreign_revocations, "unknown_targets",
+                     (json_int_t)r->unknown_targets, "problems", (json_int_t)r->problems);
 }
 
 int cli_check_store(int argc, char **argv)
