@@ -188,22 +188,10 @@ static int check_record(struct store *s, MDB_txn *txn, struct check *ck, const M
     return record_indexes(s, txn, ck, id, get_be64(p), idhex);
 }
 
-static int walk_records(struct store *s, MDB_txn *txn, struct check *ck)
+static int record_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                        void *ctx)
 {
-    MDB_cursor *c = NULL;
-    int rc = mdb_cursor_open(txn, s->dbi[DB_RECORDS], &c);
-    if (rc != MDB_SUCCESS)
-        return map_err(rc);
-    MDB_val k, v;
-    int err = STORE_OK;
-    /* each step visits a distinct entry of the snapshot */
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && err == STORE_OK;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-        err = check_record(s, txn, ck, &k, &v);
-    mdb_cursor_close(c);
-    if (err != STORE_OK)
-        return err;
-    return rc == MDB_NOTFOUND ? STORE_OK : map_err(rc);
+    return check_record(s, txn, ctx, k, v);
 }
 
 /* --- every index entry against the record it names --- */
@@ -290,30 +278,22 @@ static void check_revocation_target(struct store *s, MDB_txn *txn, struct check 
         ck->rep->foreign_revocations++;
 }
 
-static int walk_index(struct store *s, MDB_txn *txn, struct check *ck, enum db_index db,
-                      const char *name)
+struct index_walk {
+    struct check *ck;
+    enum db_index db;
+    const char *name;
+};
+
+static int index_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *ctx)
 {
-    MDB_cursor *c = NULL;
-    int rc = mdb_cursor_open(txn, s->dbi[db], &c);
-    if (rc != MDB_SUCCESS)
-        return map_err(rc);
-    MDB_val k, v;
-    int err = STORE_OK;
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && err == STORE_OK;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        ck->rep->index_entries++;
-        const int ok = entry_ok(s, txn, ck, db, &k, &v, name);
-        if (ok < 0)
-            err = ok;
-        else if (ok == 1 && db == DB_REVOKED)
-            check_revocation_target(s, txn, ck, &k, &v);
-        else if (ok == 1 && db == DB_SIGHTED && load(s, txn, ck, k.mv_data, NULL) == 0)
-            ck->rep->unknown_targets++;
-    }
-    mdb_cursor_close(c);
-    if (err != STORE_OK)
-        return err;
-    return rc == MDB_NOTFOUND ? STORE_OK : map_err(rc);
+    const struct index_walk *w = ctx;
+    w->ck->rep->index_entries++;
+    const int ok = entry_ok(s, txn, w->ck, w->db, k, v, w->name);
+    if (ok == 1 && w->db == DB_REVOKED)
+        check_revocation_target(s, txn, w->ck, k, v);
+    else if (ok == 1 && w->db == DB_SIGHTED && load(s, txn, w->ck, k->mv_data, NULL) == 0)
+        w->ck->rep->unknown_targets++;
+    return ok < 0 ? ok : STORE_OK;
 }
 
 /* seq: keys 1 .. next_seq - 1 without gaps, each naming a record stored under that seq (or a
@@ -383,11 +363,13 @@ static int check_txn(struct store *s, MDB_txn *txn, void *ctx)
         const char *name;
     } idx[] = {{DB_BYVALUE, "byvalue"}, {DB_BYTIME, "bytime"},   {DB_REVOKED, "revoked"},
                {DB_SIGHTED, "sighted"}, {DB_ROSTERS, "rosters"}, {DB_EXPIRY, "expiry"}};
-    int err = walk_records(s, txn, ck);
+    int err = store_walk(s, txn, DB_RECORDS, record_entry, ck);
     if (err == STORE_OK)
         err = walk_seq(s, txn, ck);
-    for (size_t i = 0; err == STORE_OK && i < sizeof idx / sizeof idx[0]; i++)
-        err = walk_index(s, txn, ck, idx[i].db, idx[i].name);
+    for (size_t i = 0; err == STORE_OK && i < sizeof idx / sizeof idx[0]; i++) {
+        struct index_walk w = {ck, idx[i].db, idx[i].name};
+        err = store_walk(s, txn, idx[i].db, index_entry, &w);
+    }
     return err;
 }
 

@@ -98,6 +98,13 @@ int store_run_write(struct store *s, txn_fn fn, void *ctx);
  * this thread holds a transaction of s (store.c). */
 int store_adopt_mapsize(struct store *s);
 
+/* Calls fn for every entry of db (every duplicate too) in key order, in txn, until fn returns
+ * anything but STORE_OK, which is then returned (store_read.c). fn may write to other databases
+ * of txn, not to db. */
+typedef int (*store_entry_fn)(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                              void *ctx);
+int store_walk(struct store *s, MDB_txn *txn, enum db_index db, store_entry_fn fn, void *ctx);
+
 /* The byvalue key of an indicator value: itype || BLAKE2b-256(value) (store_put.c). */
 void store_value_key(uint8_t key[VALUE_KEY_BYTES], int itype, const char *value, size_t len);
 /* origin's revocation of target; its id to rev_id unless NULL. STORE_E_NOTFOUND if none. */

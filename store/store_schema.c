@@ -36,39 +36,21 @@ int store_schema_read(MDB_txn *txn, bool *fresh, uint32_t *version)
     return *version == 0 ? STORE_E_CORRUPT : STORE_OK;
 }
 
-/* 2 -> 3: an expiry entry for every stored indicator. One cursor walk over records: each step
- * visits a distinct entry, so it is bounded by their number. */
-static int add_expiry_index(struct store *s, MDB_txn *txn, struct proto_record *r)
+/* 2 -> 3: an expiry entry for every stored indicator. */
+static int add_expiry(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *ctx)
 {
-    MDB_cursor *c = NULL;
-    int rc = mdb_cursor_open(txn, s->dbi[DB_RECORDS], &c);
-    if (rc != MDB_SUCCESS)
-        return map_err(rc);
-    MDB_val k, v;
-    int err = STORE_OK;
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && err == STORE_OK;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        const size_t head = SEQ_BYTES + LIMIT_SIG_BYTES;
-        if (k.mv_size != LIMIT_ID_BYTES || v.mv_size <= head) {
-            err = STORE_E_CORRUPT;
-            break;
-        }
-        if (proto_record_decode_known((const uint8_t *)v.mv_data + head, v.mv_size - head, r) !=
-            PROTO_OK) {
-            err = STORE_E_CORRUPT;
-            break;
-        }
-        if (r->kind != PROTO_KIND_INDICATOR)
-            continue;
-        uint8_t id[LIMIT_ID_BYTES], vkey[VALUE_KEY_BYTES];
-        memcpy(id, k.mv_data, sizeof id); /* a put may move the cursor's page */
-        store_value_key(vkey, r->u.ind.type, r->u.ind.value, strlen(r->u.ind.value));
-        err = store_put_expiry(s, txn, id, r, vkey);
-    }
-    mdb_cursor_close(c);
-    if (err != STORE_OK)
-        return err;
-    return rc == MDB_NOTFOUND ? STORE_OK : map_err(rc);
+    struct proto_record *r = ctx;
+    const size_t head = SEQ_BYTES + LIMIT_SIG_BYTES;
+    if (k->mv_size != LIMIT_ID_BYTES || v->mv_size <= head ||
+        proto_record_decode_known((const uint8_t *)v->mv_data + head, v->mv_size - head, r) !=
+            PROTO_OK)
+        return STORE_E_CORRUPT;
+    if (r->kind != PROTO_KIND_INDICATOR)
+        return STORE_OK;
+    uint8_t id[LIMIT_ID_BYTES], vkey[VALUE_KEY_BYTES];
+    memcpy(id, k->mv_data, sizeof id); /* a put may move pages under the walk's cursor */
+    store_value_key(vkey, r->u.ind.type, r->u.ind.value, strlen(r->u.ind.value));
+    return store_put_expiry(s, txn, id, r, vkey);
 }
 
 int store_schema_migrate(struct store *s, MDB_txn *txn, uint32_t from)
@@ -82,7 +64,7 @@ int store_schema_migrate(struct store *s, MDB_txn *txn, uint32_t from)
     /* The transaction may be a retry on a grown map: start the new index from empty. */
     int err = map_err(mdb_drop(txn, s->dbi[DB_EXPIRY], 0));
     if (err == STORE_OK)
-        err = add_expiry_index(s, txn, r);
+        err = store_walk(s, txn, DB_RECORDS, add_expiry, r);
     free(r);
     return err;
 }
