@@ -269,6 +269,39 @@ static void test_schema_newer_refused(void **state)
 
 /* --- store_check --- */
 
+/* `tlpmesh check-store` on dir (ctest sets TLPMESH_BIN): exit 1 and one "problem:" line each. */
+static void check_store_cli(const char *dir, unsigned problems)
+{
+    const char *bin = getenv("TLPMESH_BIN");
+    if (bin == NULL) {
+        print_message("TLPMESH_BIN not set: tlpmesh check-store not run\n");
+        return;
+    }
+    char conf[LIMIT_PATH_BYTES + 16], cmd[3 * LIMIT_PATH_BYTES], line[1024];
+    snprintf(conf, sizeof conf, "%s/check.conf", dir);
+    FILE *f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f, "[Node]\nNetwork = t\nOrganisation = T\nKeyFile = none.key\nDataDir = %s\n", dir);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s check-store -c %s", bin, conf);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    unsigned lines = 0;
+    char last[1024] = "";
+    while (fgets(line, sizeof line, p) != NULL) {
+        lines += strncmp(line, "problem: ", 9) == 0;
+        snprintf(last, sizeof last, "%s", line);
+    }
+    const int status = pclose(p);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    assert_int_equal(lines, problems);
+    char want[32];
+    snprintf(want, sizeof want, ": %u problems", problems);
+    assert_non_null(strstr(last, want));
+    unlink(conf);
+}
+
 static void test_check_finds_damage(void **state)
 {
     (void)state;
@@ -313,6 +346,7 @@ static void test_check_finds_damage(void **state)
     assert_int_equal(rep.revoked, 6);
     assert_non_null(strstr(l.first, "signature does not verify"));
     store_close(s);
+    check_store_cli(dir, 3);
     ts_store_remove(dir);
 }
 

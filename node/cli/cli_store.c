@@ -182,12 +182,14 @@ static int stage(const char *file, const char *tmpdir, char *why, size_t why_len
     return 0;
 }
 
+/* Removes what stage() may have left: the copy, its lock file, the backup a migration wrote. */
 static void unstage(const char *tmpdir)
 {
-    char path[LIMIT_PATH_BYTES + 64];
-    static const char *const names[] = {STORE_FILE_NAME, STORE_FILE_NAME "-lock"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", tmpdir, names[i]);
+    char path[LIMIT_PATH_BYTES + 64], bak[32];
+    snprintf(bak, sizeof bak, ".schema%d.bak", STORE_SCHEMA_VERSION - 1);
+    const char *const suffix[] = {"", "-lock", bak};
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s%s", tmpdir, STORE_FILE_NAME, suffix[i]);
         unlink(path);
     }
     rmdir(tmpdir);
