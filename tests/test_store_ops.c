@@ -28,23 +28,59 @@
 static const uint64_t T0 = 1700000000000ULL; /* created_ms of the first record */
 static const uint64_t DAY = 86400000ULL;
 
-/* n indicators (domain hN.example), every fifth revoked by its origin. */
+enum { FILL_BATCH = 120 }; /* records per commit: one fsync each, not one a record */
+
+struct filler {
+    struct store *s;
+    struct store_put put[FILL_BATCH];
+    uint8_t (*buf)[TS_SIGNED_BYTES];
+    size_t n;
+};
+
+static void fill_flush(struct filler *f)
+{
+    if (f->n == 0)
+        return;
+    assert_int_equal(store_put_batch(f->s, f->put, f->n), STORE_OK);
+    for (size_t i = 0; i < f->n; i++)
+        assert_int_equal(f->put[i].result, STORE_PUT_ADDED);
+    f->n = 0;
+}
+
+/* Signs r into the batch (decoded again by the store: rec NULL) and returns its id. */
+static const uint8_t *fill_add(struct filler *f, struct proto_record *r,
+                               const struct keys_identity *by)
+{
+    if (f->n == FILL_BATCH)
+        fill_flush(f);
+    struct store_put *p = &f->put[f->n];
+    *p = (struct store_put){.signed_rec = f->buf[f->n], .added_us = 1};
+    p->len = ts_sign(r, by, f->buf[f->n], p->id);
+    f->n++;
+    return p->id;
+}
+
+/* n indicators (domain hN.example), every fifth revoked by its origin (in the same batch). */
 static void fill(struct store *s, unsigned n, unsigned first)
 {
     struct keys_identity id;
     ts_identity(0x51, &id);
     struct proto_record *r = ts_record_alloc();
+    struct filler f = {.s = s, .buf = malloc(FILL_BATCH * sizeof *f.buf)};
+    assert_non_null(f.buf);
     for (unsigned i = first; i < first + n; i++) {
         char v[64];
         snprintf(v, sizeof v, "h%u.example", i);
-        uint8_t rid[LIMIT_ID_BYTES];
         ts_indicator(r, PROTO_TLP_GREEN, PROTO_ITYPE_DOMAIN, v, T0 + i, T0 + 30 * DAY + i);
-        ts_put(s, r, &id, 0, rid);
+        uint8_t rid[LIMIT_ID_BYTES];
+        memcpy(rid, fill_add(&f, r, &id), sizeof rid);
         if (i % 5 == 0) {
             ts_revocation(r, PROTO_TLP_GREEN, rid, NULL, T0 + i + 1);
-            ts_put(s, r, &id, 0, NULL);
+            fill_add(&f, r, &id);
         }
     }
+    fill_flush(&f);
+    free(f.buf);
     free(r);
 }
 
