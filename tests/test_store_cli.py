@@ -106,6 +106,22 @@ class StoreCli(unittest.TestCase):
         self.assertEqual(r.rc, 1)
         self.assertIn("not a usable store", r.err)
         self.assertEqual(count(elsewhere), 8000)
+
+        # node stopped but a reader holds the store open (LMDB's lock): refused too
+        a.stop()
+        reader = subprocess.Popen([BIN, "export", "-c", a.conf, "--format", "text", "-o",
+                                   self.mesh.tmp.join("a.txt"), "--every", "1h"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: os.path.exists(self.mesh.tmp.join("a.txt")), what="the export")
+            r = tlpmesh("restore", "-c", a.conf, backup)
+            self.assertEqual(r.rc, 1, r)
+            self.assertIn(f"is open in process {reader.pid}", r.err)
+        finally:
+            reader.kill()
+            reader.wait()
+        ok("restore", "-c", a.conf, backup)
+        self.assertEqual(check_store(a)[0], 0)
         self.failed = False
 
     def test_bad_data_dir_at_start(self):
