@@ -151,12 +151,22 @@ enum limits {
     /* --- HTTP, TAXII, metrics, logs (node/shell/http.c, taxii.c, metrics.c, log.c) --- */
     LIMIT_HTTP_CLIENTS = 64,          /* [Client] credentials in the config */
     LIMIT_HTTP_SECRET_BYTES = 256,    /* one client secret (password or token) */
-    LIMIT_HTTP_CONNS = 64,            /* concurrent HTTP connections per listener */
+    LIMIT_HTTP_CONNS = 256,           /* concurrent HTTP connections per listener: room for four
+                                         addresses at LIMIT_HTTP_CONNS_PER_ADDR */
     LIMIT_HTTP_REQUEST_BYTES = 16384, /* request line + headers; more is answered 431 */
     LIMIT_HTTP_RESPONSE_HEAD_BYTES = 4096, /* MHD connection memory beyond the request, so a
                                             * request at the limit still gets its answer */
     LIMIT_HTTP_TIMEOUT_S = 30,        /* idle HTTP connection is closed after this */
     LIMIT_HTTP_QUERY_PARAMS = 32,     /* query parameters in one request */
+    LIMIT_HTTP_CONNS_PER_ADDR = 64,   /* connections from one address: a poller needs a few, a
+                                         NAT of readers some more; one address cannot take all */
+    LIMIT_HTTP_HEAD_TIMEOUT_S = 5,    /* a request's line and headers must be in within this of
+                                         its connection or its request line (slowloris); a far
+                                         TLS-terminating proxy still sends a head in well under */
+    LIMIT_HTTP_SWEEP_MS = 500,        /* head deadlines are checked this often: a cut comes at
+                                         most this late */
+    LIMIT_HTTP_JOBS = 1,              /* TAXII pages built at once off the loop: one of libuv's
+                                         pool threads, the others stay with signature checks */
     LIMIT_TAXII_PAGE_DEFAULT = 1000,  /* MaxPageSize when the config sets none */
     LIMIT_TAXII_PAGE_MAX = 10000,     /* largest MaxPageSize the config may set */
     LIMIT_TAXII_SCAN_RECORDS = 200000, /* records examined for one page; then more=true */

@@ -159,6 +159,10 @@ static int ident_add(struct walk *w, const struct proto_record *r)
 
 void export_receiver(const struct export_job *job, struct gate_peer *p)
 {
+    if (job->reader) {
+        *p = *job->reader;
+        return;
+    }
     memset(p, 0, sizeof *p);
     p->authenticated = true;
     memcpy(p->key, job->self.key, LIMIT_KEY_BYTES);

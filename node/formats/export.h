@@ -134,6 +134,9 @@ struct export_job {
     struct export_source src;
     export_org_fn origin_org; /* NULL: N's own organisation for N's key, "" for other keys */
     void *origin_ctx;
+    /* NULL: the export is gated for N's own organisation (above); else for this reader (the
+     * [Client] of the live MISP feed, node/formats/mispfeed.h), max_tlp then unused */
+    const struct gate_peer *reader;
 };
 
 struct export_stats {
@@ -198,8 +201,9 @@ json_t *export_stix_indicator(const struct gate_self *self, enum stixmap_tlp_ver
                               const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r,
                               bool *unmapped);
 
-/* The export's receiver as the gate sees it: N's own organisation (and key and communities),
- * limited by the export's ceiling job->max_tlp. Needs job->self and job->max_tlp only. */
+/* The export's receiver as the gate sees it: *job->reader when set; else N's own organisation
+ * (and key and communities), limited by the export's ceiling job->max_tlp. Needs job->self,
+ * job->max_tlp and job->reader only. */
 void export_receiver(const struct export_job *job, struct gate_peer *p);
 
 /* Would record r (revoked or not) appear in this export at job->now_ms? */

@@ -163,6 +163,9 @@ int metrics_render(const struct metrics_snapshot *m, FILE *out)
                  m->http_responses[i]);
     counter(out, "tlpmesh_http_auth_failures_total",
             "HTTP requests refused for missing or wrong credentials.", m->http_auth_failures);
+    counter(out, "tlpmesh_http_head_timeouts_total",
+            "HTTP connections cut because a request's headers did not arrive in time.",
+            m->http_head_timeouts);
     gauge(out, "tlpmesh_start_time_seconds", "Unix time the node started.", m->start_time_s);
     return ferror(out) ? -1 : 0;
 }

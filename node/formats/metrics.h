@@ -60,6 +60,7 @@ struct metrics_snapshot {
     /* HTTP server */
     uint64_t http_responses[METRICS_HTTP_CLASSES];
     uint64_t http_auth_failures;
+    uint64_t http_head_timeouts; /* connections cut: a request head not in by its deadline */
     uint64_t start_time_s; /* Unix time the node started */
 };
 
