@@ -53,6 +53,12 @@ enum limits {
                                             batch was found) */
     LIMIT_PRUNE_GRACE_MS = 24 * 60 * 60 * 1000, /* an expired indicator stays this long: lookups
                                             and exports can still show it, dedupe still knows it */
+    LIMIT_STORE_DISK_LOW_BYTES = 1 << 20, /* a failed commit with less free space than this (or
+                                            this close to RLIMIT_FSIZE) is a full disk: LMDB
+                                            writes up to 64 pages at once and calls a short
+                                            write EIO */
+    LIMIT_STORE_CHECK_LISTED = 1000,     /* problems check-store prints one by one; the rest are
+                                            counted */
 
     /* --- config (node/) --- */
     LIMIT_CONFIG_BYTES = 1 << 20, /* a config file larger than 1 MiB is refused */

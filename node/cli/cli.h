@@ -170,6 +170,9 @@ int cli_import(int argc, char **argv);
 int cli_community(int argc, char **argv);
 int cli_sight(int argc, char **argv);
 int cli_explain(int argc, char **argv);
+int cli_backup(int argc, char **argv);
+int cli_restore(int argc, char **argv);
+int cli_check_store(int argc, char **argv);
 
 /* The sightings of record id summed per organisation of the sighter (config, trusted rosters,
  * else "unknown (KEY...)"), sorted by organisation: a JSON array of {organisation, reports,

@@ -314,6 +314,7 @@ int run_node(const char *config_path)
     if (sodium_init() < 0)
         return RUN_FAIL;
     signal(SIGPIPE, SIG_IGN); /* a peer that hangs up must cost an error code, not the process */
+    signal(SIGXFSZ, SIG_IGN); /* so must a file size limit (RLIMIT_FSIZE): EFBIG, "disk full" */
     struct run *r = calloc(1, sizeof *r);
     if (!r)
         return RUN_FAIL;
