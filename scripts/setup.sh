@@ -8,6 +8,7 @@ PKGS=(
   libuv1-dev libsodium-dev libmsgpack-dev liblmdb-dev libcmocka-dev
   libinih-dev libjansson-dev libmicrohttpd-dev
   python3 python3-dissononce python3-jsonschema curl lmdb-utils
+  clang libclang-rt-14-dev  # the fuzz stage: libFuzzer (libclang_rt.fuzzer) is in the -rt package
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: once in a normal (hardened) build, once under ASan+UBSan;
-# simnet's tests (its steps run on several threads) once more under ThreadSanitizer.
+# simnet's tests (its steps run on several threads) once more under ThreadSanitizer; then every
+# libFuzzer target for a short budget (clang, ASan+UBSan, build-fuzz-clang: scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -47,5 +48,29 @@ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTLPMESH_TSAN=ON >/d
 cmake --build build-tsan -j"$jobs" --target test_simnet
 TSAN_OPTIONS=halt_on_error=1 run_ctest build-tsan -R '^test_simnet$'
 
-# Every stage above: the normal build, ASan+UBSan, and test_simnet under TSan.
+# --- fuzz stage: every libFuzzer target (tests/fuzz) under ASan+UBSan built with clang, ---
+# FUZZ_SECONDS each (>= 15), two at a time on the machine's 2 cores; a crash, leak, timeout or
+# failed invariant fails it. Each target counts as one test in the totals. Long runs: fuzz.sh.
+run_fuzz() {
+  local log rc=0 line
+  log=$(mktemp)
+  bash scripts/fuzz.sh -t "${FUZZ_SECONDS:-15}" -p 2 | tee "$log" || rc=$?
+  line=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1 || true)
+  rm -f "$log"
+  if [ -z "$line" ]; then
+    echo "test.sh: scripts/fuzz.sh printed no summary" >&2
+    rc=1
+  else
+    passed=$((passed + $(sed -E 's/^fuzz: ([0-9]+) passed.*/\1/' <<<"$line")))
+    failed=$((failed + $(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$line")))
+  fi
+  if [ "$rc" -ne 0 ]; then
+    echo "total: $passed passed, $((failed > 0 ? failed : 1)) failed"
+    exit "$rc"
+  fi
+}
+run_fuzz
+# --- end of the fuzz stage ---
+
+# Every stage above: the normal build, ASan+UBSan, test_simnet under TSan, and the fuzz targets.
 echo "total: $passed passed, $failed failed"

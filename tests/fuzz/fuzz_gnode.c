@@ -6,8 +6,9 @@
 #include "node/core/session.h"
 #include "proto/record.h"
 
-#define HOUR_MS (3600 * 1000ull)
-#define SMALL_CAP 16
+#define HOUR_MS   (3600 * 1000ull)
+#define CAP       256 /* gossip table sizes (recent, candidates, wants, announcements) */
+#define SMALL_CAP 16  /* setup bit 3: the overload paths */
 
 static const char *const org_of[FUZZ_GNODE_PEERS] = {"cert-peer", "cert-self"};
 
@@ -147,8 +148,7 @@ static bool is_recipient(const struct proto_record *r, const uint8_t key[LIMIT_K
 }
 
 /* The coarse oracle of fuzz_gnode.h on every record of a RECORDS message. */
-static void check_records_out(const struct fuzz_gnode *n, size_t peer, const uint8_t *b,
-                              size_t len)
+static void check_records_out(const struct fuzz_gnode *n, size_t peer, const uint8_t *b, size_t len)
 {
     static struct proto_record r;
     size_t count, off = 2;
@@ -167,12 +167,10 @@ static void check_records_out(const struct fuzz_gnode *n, size_t peer, const uin
         proto_record_id(body, l - LIMIT_SIG_BYTES, id);
         FUZZ_CHECK(held(n, id));
         FUZZ_CHECK(proto_record_decode(body, l - LIMIT_SIG_BYTES, &r, NULL, 0) == PROTO_OK);
-        FUZZ_CHECK(proto_record_verify(body, l - LIMIT_SIG_BYTES, b + off, r.origin) ==
-                   PROTO_OK);
+        FUZZ_CHECK(proto_record_verify(body, l - LIMIT_SIG_BYTES, b + off, r.origin) == PROTO_OK);
         FUZZ_CHECK(r.tlp <= n->view[peer].ceiling);
         FUZZ_CHECK(r.tlp != PROTO_TLP_RED || is_recipient(&r, n->view[peer].key));
-        FUZZ_CHECK(r.kind != PROTO_KIND_INDICATOR ||
-                   r.u.ind.valid_until_ms > FUZZ_WALL0 + n->now);
+        FUZZ_CHECK(r.kind != PROTO_KIND_INDICATOR || r.u.ind.valid_until_ms > FUZZ_WALL0 + n->now);
         off += l;
     }
     FUZZ_CHECK(off == len);
@@ -194,8 +192,8 @@ static void check_announce_out(const struct fuzz_gnode *n, const uint8_t *b, siz
     FUZZ_CHECK(count > 0 && len == 2 + count * LIMIT_SHORT_ID_BYTES);
     for (size_t i = 0; i < count; i++) {
         bool found = false;
-        FUZZ_CHECK(memstore_find_short(&n->ms, b + 2 + i * LIMIT_SHORT_ID_BYTES, short_seen,
-                                       &found) >= 0);
+        FUZZ_CHECK(
+            memstore_find_short(&n->ms, b + 2 + i * LIMIT_SHORT_ID_BYTES, short_seen, &found) >= 0);
         FUZZ_CHECK(found);
     }
 }
@@ -288,10 +286,13 @@ void fuzz_gnode_start(struct fuzz_gnode *n, enum fuzz_key_tag self_tag, uint32_t
     struct store_put puts[FUZZ_GNODE_RECORDS];
     size_t n_puts = 0;
     struct gossip_store_ops ops;
-    struct gossip_params p = {.max_peers = FUZZ_GNODE_PEERS, .track_holds = true,
-                              .log_refusals = true};
-    struct gossip_io io = {.ctx = n, .send = io_send, .close_peer = io_close,
-                           .verify = io_verify, .stored = io_stored};
+    struct gossip_params p = {
+        .max_peers = FUZZ_GNODE_PEERS, .track_holds = true, .log_refusals = true};
+    struct gossip_io io = {.ctx = n,
+                           .send = io_send,
+                           .close_peer = io_close,
+                           .verify = io_verify,
+                           .stored = io_stored};
 
     memset(n, 0, sizeof *n);
     fuzz_gnode_identity(self_tag, &n->id);
@@ -299,7 +300,8 @@ void fuzz_gnode_start(struct fuzz_gnode *n, enum fuzz_key_tag self_tag, uint32_t
     FUZZ_CHECK(memstore_init(&n->ms, p.hash_key) == STORE_OK);
     for (size_t i = 0; i < FUZZ_GNODE_RECORDS; i++)
         if (hold & (1u << i))
-            puts[n_puts++] = (struct store_put){.signed_rec = recs[i].bytes, .len = recs[i].len,
+            puts[n_puts++] = (struct store_put){.signed_rec = recs[i].bytes,
+                                                .len = recs[i].len,
                                                 .added_us = (FUZZ_WALL0 - HOUR_MS) * 1000 + i};
     for (size_t i = 0; i < n_puts; i++)
         proto_record_id(puts[i].signed_rec + LIMIT_SIG_BYTES, puts[i].len - LIMIT_SIG_BYTES,
@@ -312,8 +314,9 @@ void fuzz_gnode_start(struct fuzz_gnode *n, enum fuzz_key_tag self_tag, uint32_t
     p.self.n_communities = 1;
     snprintf(p.self.communities[0], sizeof p.self.communities[0], "energy");
     p.start_seq = memstore_last_seq(&n->ms);
-    if (setup & 8)
-        p.recent_cap = p.cand_cap = p.want_cap = p.announce_cap = SMALL_CAP;
+    /* Tables far below the LIMIT_ defaults: gossip_new, gossip_free and gossip_peer_down walk
+     * them whole, which at full size would cost most of each input. */
+    p.recent_cap = p.cand_cap = p.want_cap = p.announce_cap = setup & 8 ? SMALL_CAP : CAP;
     FUZZ_CHECK(gossip_new(&n->g, &p, &ops, &io) == GOSSIP_OK);
 
     /* The far side (fuzz_mkseeds) sees the harness node in slot 0 as a partner with RED. */
@@ -404,8 +407,8 @@ void fuzz_gnode_toggle(struct fuzz_gnode *n, size_t peer)
 void fuzz_gnode_add_local(struct fuzz_gnode *n, size_t rec)
 {
     const struct fuzz_grec *r = &fuzz_gnode_records()[rec % FUZZ_GNODE_RECORDS];
-    struct store_put put = {.signed_rec = r->bytes, .len = r->len,
-                            .added_us = (FUZZ_WALL0 + n->now) * 1000};
+    struct store_put put = {
+        .signed_rec = r->bytes, .len = r->len, .added_us = (FUZZ_WALL0 + n->now) * 1000};
     int rc;
     memcpy(put.id, r->id, LIMIT_ID_BYTES);
     FUZZ_CHECK(memstore_put_batch(&n->ms, &put, 1) == STORE_OK);
@@ -434,10 +437,18 @@ void fuzz_gnode_run(const uint8_t *data, size_t size, uint8_t fixed_type)
             body = fuzz_bytes(&in, fuzz_u16(&in), &len);
             fuzz_gnode_message(&n, peer, type, len ? body : NULL, len);
             break;
-        case 1: fuzz_gnode_flush(&n, fuzz_u16(&in)); break;
-        case 2: fuzz_gnode_run_jobs(&n); break;
-        case 3: fuzz_gnode_toggle(&n, fuzz_u8(&in) % FUZZ_GNODE_PEERS); break;
-        case 4: fuzz_gnode_add_local(&n, fuzz_u8(&in)); break;
+        case 1:
+            fuzz_gnode_flush(&n, fuzz_u16(&in));
+            break;
+        case 2:
+            fuzz_gnode_run_jobs(&n);
+            break;
+        case 3:
+            fuzz_gnode_toggle(&n, fuzz_u8(&in) % FUZZ_GNODE_PEERS);
+            break;
+        case 4:
+            fuzz_gnode_add_local(&n, fuzz_u8(&in));
+            break;
         default:
             fuzz_gnode_message(&n, fuzz_u8(&in) % FUZZ_GNODE_PEERS, GOSSIP_MSG_RECON_REQ, NULL, 0);
             break;

@@ -10,8 +10,9 @@
  *
  * Input: u8 setup, then operations until the input ends (fuzz_gnode_run):
  *   setup bits 0-1  peer 0's ceiling (GREEN, AMBER, AMBER+STRICT, RED); bit 2: peer 0 is a
- *                   client; bit 3: small tables (candidate/want/recent caps 16: the overload
- *                   paths); bit 4: peer 1 starts up too (peer 0 always does)
+ *                   client; bit 3: tables of 16 entries instead of 256 (candidates, wants,
+ *                   recent ids, announcements: the overload paths); bit 4: peer 1 starts up too
+ *                   (peer 0 always does)
  *   op % 6 == 0  message: u8 peer (mod 2), u8 type (not read when a fixed type is given), u16
  *                big-endian length, body -> gossip_on_message
  *           1    u16 ms: the clock advances, then gossip_flush
@@ -43,12 +44,12 @@
 #include "node/core/gossip.h"
 #include "store/memstore.h"
 
-#define FUZZ_KEY_THIRD 0xd0        /* fuzz_key() tag of peer slot 1 */
-#define FUZZ_WALL0 1700000000000ull /* Unix ms at the node's now = 0 */
+#define FUZZ_KEY_THIRD 0xd0             /* fuzz_key() tag of peer slot 1 */
+#define FUZZ_WALL0     1700000000000ull /* Unix ms at the node's now = 0 */
 
 enum {
     FUZZ_GNODE_PEERS = 2,
-    FUZZ_GNODE_JOBS = 64,   /* verification jobs out at once; a full table is run at once */
+    FUZZ_GNODE_JOBS = 64,    /* verification jobs out at once; a full table is run at once */
     FUZZ_GNODE_RECORDS = 12, /* preloaded records */
 };
 

@@ -16,8 +16,8 @@
 #include "store/store.h"
 
 #define FUZZ_SERVE_SECRET "partner-secret-0123"
-#define FUZZ_SERVE_BASIC "Basic cGFydG5lcjpwYXJ0bmVyLXNlY3JldC0wMTIz" /* partner:SECRET */
-#define FUZZ_SERVE_TOKEN "token-0123456789abcdef"
+#define FUZZ_SERVE_BASIC  "Basic cGFydG5lcjpwYXJ0bmVyLXNlY3JldC0wMTIz" /* partner:SECRET */
+#define FUZZ_SERVE_TOKEN  "token-0123456789abcdef"
 
 struct fuzz_serve {
     char dir[64];

@@ -78,8 +78,13 @@ void fuzz_sock_exchange(uv_loop_t *loop, int fd, const void *data, size_t len, b
                         bool (*done)(void *ctx, const struct fuzz_buf *out), void *ctx,
                         struct fuzz_buf *out)
 {
-    struct conn c = {.fd = fd, .data = data, .len = len, .half_close = half_close,
-                     .done = done, .ctx = ctx, .out = out};
+    struct conn c = {.fd = fd,
+                     .data = data,
+                     .len = len,
+                     .half_close = half_close,
+                     .done = done,
+                     .ctx = ctx,
+                     .out = out};
 
     memset(out, 0, sizeof *out);
     append(out, "", 0);
@@ -87,8 +92,8 @@ void fuzz_sock_exchange(uv_loop_t *loop, int fd, const void *data, size_t len, b
     c.poll.data = &c;
     if (len == 0 && half_close)
         shutdown(fd, SHUT_WR);
-    FUZZ_CHECK(uv_poll_start(&c.poll, len > 0 ? UV_READABLE | UV_WRITABLE : UV_READABLE,
-                             on_events) == 0);
+    FUZZ_CHECK(
+        uv_poll_start(&c.poll, len > 0 ? UV_READABLE | UV_WRITABLE : UV_READABLE, on_events) == 0);
     if (done != NULL && done(ctx, out))
         finish(&c);
     for (unsigned quiet = 0; !c.finished && (done != NULL || quiet < FUZZ_SOCK_QUIET_TURNS);) {
