@@ -34,6 +34,10 @@ static void sign_into(struct proto_record *r, enum fuzz_key_tag by, struct fuzz_
     proto_record_sign(out->bytes + LIMIT_SIG_BYTES, (size_t)len, id.sign_sk, out->bytes);
     proto_record_id(out->bytes + LIMIT_SIG_BYTES, (size_t)len, out->id);
     out->len = LIMIT_SIG_BYTES + (size_t)len;
+    out->rec = malloc(sizeof *out->rec);
+    FUZZ_CHECK(out->rec != NULL);
+    FUZZ_CHECK(proto_record_decode(out->bytes + LIMIT_SIG_BYTES, (size_t)len, out->rec, NULL, 0) ==
+               PROTO_OK);
     keys_identity_wipe(&id);
 }
 
@@ -116,6 +120,12 @@ static void build_records(struct fuzz_grec *recs, struct proto_record *r)
     r->u.roster.n_members = 1;
     keys_identity_wipe(&id);
     sign_into(r, FUZZ_KEY_INITIATOR, &recs[11]);
+    for (unsigned i = 12; i < FUZZ_GNODE_RECORDS; i++) {
+        char ip[16];
+        snprintf(ip, sizeof ip, "192.0.2.%u", i);
+        indicator(r, i % 2 ? PROTO_TLP_CLEAR : PROTO_TLP_GREEN, PROTO_ITYPE_IP_DST, ip, month);
+        sign_into(r, FUZZ_KEY_INITIATOR, &recs[i]);
+    }
 }
 
 const struct fuzz_grec *fuzz_gnode_records(void)
@@ -298,14 +308,15 @@ void fuzz_gnode_start(struct fuzz_gnode *n, enum fuzz_key_tag self_tag, uint32_t
     fuzz_gnode_identity(self_tag, &n->id);
     memset(p.hash_key, 0x5a, sizeof p.hash_key);
     FUZZ_CHECK(memstore_init(&n->ms, p.hash_key) == STORE_OK);
-    for (size_t i = 0; i < FUZZ_GNODE_RECORDS; i++)
-        if (hold & (1u << i))
-            puts[n_puts++] = (struct store_put){.signed_rec = recs[i].bytes,
-                                                .len = recs[i].len,
-                                                .added_us = (FUZZ_WALL0 - HOUR_MS) * 1000 + i};
-    for (size_t i = 0; i < n_puts; i++)
-        proto_record_id(puts[i].signed_rec + LIMIT_SIG_BYTES, puts[i].len - LIMIT_SIG_BYTES,
-                        puts[i].id);
+    for (size_t i = 0; i < FUZZ_GNODE_RECORDS; i++) {
+        if (!(hold & (1u << i)))
+            continue;
+        puts[n_puts] = (struct store_put){.signed_rec = recs[i].bytes,
+                                          .rec = recs[i].rec,
+                                          .len = recs[i].len,
+                                          .added_us = (FUZZ_WALL0 - HOUR_MS) * 1000 + i};
+        memcpy(puts[n_puts++].id, recs[i].id, LIMIT_ID_BYTES);
+    }
     FUZZ_CHECK(memstore_put_batch(&n->ms, puts, n_puts) == STORE_OK);
     memstore_gossip_ops(&n->ms, &ops);
 
@@ -407,8 +418,10 @@ void fuzz_gnode_toggle(struct fuzz_gnode *n, size_t peer)
 void fuzz_gnode_add_local(struct fuzz_gnode *n, size_t rec)
 {
     const struct fuzz_grec *r = &fuzz_gnode_records()[rec % FUZZ_GNODE_RECORDS];
-    struct store_put put = {
-        .signed_rec = r->bytes, .len = r->len, .added_us = (FUZZ_WALL0 + n->now) * 1000};
+    struct store_put put = {.signed_rec = r->bytes,
+                            .rec = r->rec,
+                            .len = r->len,
+                            .added_us = (FUZZ_WALL0 + n->now) * 1000};
     int rc;
     memcpy(put.id, r->id, LIMIT_ID_BYTES);
     FUZZ_CHECK(memstore_put_batch(&n->ms, &put, 1) == STORE_OK);
@@ -421,10 +434,7 @@ void fuzz_gnode_run(const uint8_t *data, size_t size, uint8_t fixed_type)
 {
     static struct fuzz_gnode n;
     struct fuzz_in in = {data, size};
-    /* The harness holds every preloaded record but the sighting and the roster (the far side's). */
-    const uint32_t hold = ((1u << FUZZ_GNODE_RECORDS) - 1) & ~(1u << 9 | 1u << 11);
-
-    fuzz_gnode_start(&n, FUZZ_KEY_RESPONDER, hold, fuzz_u8(&in));
+    fuzz_gnode_start(&n, FUZZ_KEY_RESPONDER, FUZZ_GNODE_HOLD_SELF, fuzz_u8(&in));
     while (in.n > 0) {
         uint8_t op = fuzz_u8(&in) % 6;
         size_t peer, len;

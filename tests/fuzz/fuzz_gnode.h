@@ -4,9 +4,9 @@
  *
  * The node ("self", key FUZZ_KEY_RESPONDER, organisation cert-self, community energy) has two
  * peer slots: 0 = FUZZ_KEY_INITIATOR (cert-peer, energy: a partner), 1 = FUZZ_KEY_THIRD
- * (cert-self: same organisation). Its store starts with fuzz_gnode_records() (records of every
- * kind and TLP by all three keys), so WANT, ANNOUNCE and reconciliation meet records they can
- * find, refuse or send.
+ * (cert-self: same organisation). Its store starts with FUZZ_GNODE_HOLD_SELF of
+ * fuzz_gnode_records() (records of every kind and TLP by all three keys), so WANT, ANNOUNCE and
+ * reconciliation meet records they can find, refuse or send.
  *
  * Input: u8 setup, then operations until the input ends (fuzz_gnode_run):
  *   setup bits 0-1  peer 0's ceiling (GREEN, AMBER, AMBER+STRICT, RED); bit 2: peer 0 is a
@@ -42,6 +42,7 @@
 #include "crypto/keys.h"
 #include "fuzz.h"
 #include "node/core/gossip.h"
+#include "proto/record.h"
 #include "store/memstore.h"
 
 #define FUZZ_KEY_THIRD 0xd0             /* fuzz_key() tag of peer slot 1 */
@@ -50,8 +51,15 @@
 enum {
     FUZZ_GNODE_PEERS = 2,
     FUZZ_GNODE_JOBS = 64,    /* verification jobs out at once; a full table is run at once */
-    FUZZ_GNODE_RECORDS = 12, /* preloaded records */
+    FUZZ_GNODE_RECORDS = 32, /* preloaded records (a uint32_t bit each) */
 };
+
+/* Who holds which preloaded records at the start (bit i = record i): the harness node all of its
+ * own, the three keys' RED and AMBER ones, the revocation and the one that expires (0..10 but the
+ * sighting 9); the far side of fuzz_mkseeds records 0, 4, 5, the sighting, the roster and twenty
+ * CLEAR/GREEN indicators 12..31, so that reconciliation takes rounds and WANTs follow. */
+#define FUZZ_GNODE_HOLD_SELF 0x5ffu
+#define FUZZ_GNODE_HOLD_FAR  (0xfffff000u | 1u << 0 | 1u << 4 | 1u << 5 | 1u << 9 | 1u << 11)
 
 /* One message a node sent (kept only when the node records its output: fuzz_mkseeds). */
 struct fuzz_gmsg {
@@ -81,6 +89,7 @@ struct fuzz_grec {
     uint8_t bytes[LIMIT_SIGNED_RECORD_BYTES];
     size_t len;
     uint8_t id[LIMIT_ID_BYTES];
+    struct proto_record *rec; /* decoded, so that puts skip decoding (most of a node's start) */
 };
 
 /* The preloaded records (built on first call; static storage). */

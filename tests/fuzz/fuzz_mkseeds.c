@@ -325,14 +325,12 @@ static void gossip_conversation(const char *dir, const char *name, bool typed, u
 {
     static struct fuzz_gnode a, bn;
     static struct buf b;
-    const uint32_t hold_a = ((1u << FUZZ_GNODE_RECORDS) - 1) & ~(1u << 9 | 1u << 11);
-    const uint32_t hold_b = 1u << 0 | 1u << 4 | 1u << 5 | 1u << 9 | 1u << 11;
     size_t seen_a = 0, seen_b = 0;
 
     b.n = 0;
     put_u8(&b, setup);
-    fuzz_gnode_start(&a, FUZZ_KEY_RESPONDER, hold_a, setup);
-    fuzz_gnode_start(&bn, FUZZ_KEY_INITIATOR, hold_b, 0);
+    fuzz_gnode_start(&a, FUZZ_KEY_RESPONDER, FUZZ_GNODE_HOLD_SELF, setup);
+    fuzz_gnode_start(&bn, FUZZ_KEY_INITIATOR, FUZZ_GNODE_HOLD_FAR, 0);
     a.record_out = bn.record_out = true;
     for (unsigned step = 0; step < 40; step++) {
         put_u8(&b, 1), put_u16(&b, 40);

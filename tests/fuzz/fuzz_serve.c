@@ -53,6 +53,7 @@ struct fuzz_serve *fuzz_serve_env(void)
     atexit(remove_env);
     for (size_t i = 0; i < FUZZ_GNODE_RECORDS; i++) {
         puts[i] = (struct store_put){.signed_rec = recs[i].bytes,
+                                     .rec = recs[i].rec,
                                      .len = recs[i].len,
                                      .added_us = (FUZZ_WALL0 - 3600000) * 1000 + i};
         memcpy(puts[i].id, recs[i].id, LIMIT_ID_BYTES);
