@@ -8,7 +8,8 @@
 # crashes to build-fuzz-clang/artifacts/<target>/. To keep a crash as a regression test, minimise
 # it (fuzz_<t> -minimize_crash=1 -runs=10000 CRASH), fix the bug, and copy the result into
 # tests/fuzz/corpus/<target>/ (ctest's fuzz_replay_<target> then runs it in every build).
-# The last line says "fuzz: N passed, N failed" (targets); the exit status is 1 on any failure.
+# The last line says "fuzz: N passed, N failed" (targets), and build-fuzz-clang/fuzz-counts holds
+# "N N" for scripts/test.sh; the exit status is 1 on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +38,7 @@ if [ ${#targets[@]} -eq 0 ]; then
     [ -d "tests/fuzz/corpus/$t" ] && targets+=("$t")
   done
 fi
+rm -f "$build/fuzz-counts"
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]/#/fuzz_}"
 
 parallel=()
@@ -86,5 +88,6 @@ done
 while [ ${#running[@]} -gt 0 ]; do finish_one; done
 
 [ ${#failed[@]} -eq 0 ] || echo "fuzz: FAILED: ${failed[*]}" >&2
+echo "$((${#targets[@]} - ${#failed[@]})) ${#failed[@]}" >"$build/fuzz-counts"
 echo "fuzz: $((${#targets[@]} - ${#failed[@]})) passed, ${#failed[@]} failed"
 [ ${#failed[@]} -eq 0 ]

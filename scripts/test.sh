@@ -30,9 +30,14 @@ run_ctest() {
     passed=$((passed + total - f))
     failed=$((failed + f))
   fi
-  if [ "$rc" -ne 0 ]; then
+  stop_if_failed "$rc"
+}
+
+# stop_if_failed RC: a stage failed: the totals line (still last), and its exit status.
+stop_if_failed() {
+  if [ "$1" -ne 0 ]; then
     echo "total: $passed passed, $((failed > 0 ? failed : 1)) failed"
-    exit "$rc"
+    exit "$1"
   fi
 }
 
@@ -52,22 +57,15 @@ TSAN_OPTIONS=halt_on_error=1 run_ctest build-tsan -R '^test_simnet$'
 # FUZZ_SECONDS each (>= 15), two at a time on the machine's 2 cores; a crash, leak, timeout or
 # failed invariant fails it. Each target counts as one test in the totals. Long runs: fuzz.sh.
 run_fuzz() {
-  local log rc=0 line
-  log=$(mktemp)
-  bash scripts/fuzz.sh -t "${FUZZ_SECONDS:-15}" -p 2 | tee "$log" || rc=$?
-  line=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1 || true)
-  rm -f "$log"
-  if [ -z "$line" ]; then
-    echo "test.sh: scripts/fuzz.sh printed no summary" >&2
+  local rc=0 p=0 f=0
+  bash scripts/fuzz.sh -t "${FUZZ_SECONDS:-15}" -p 2 || rc=$?
+  if ! read -r p f <build-fuzz-clang/fuzz-counts; then
+    echo "test.sh: scripts/fuzz.sh left no counts" >&2
     rc=1
-  else
-    passed=$((passed + $(sed -E 's/^fuzz: ([0-9]+) passed.*/\1/' <<<"$line")))
-    failed=$((failed + $(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$line")))
   fi
-  if [ "$rc" -ne 0 ]; then
-    echo "total: $passed passed, $((failed > 0 ? failed : 1)) failed"
-    exit "$rc"
-  fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  stop_if_failed "$rc"
 }
 run_fuzz
 # --- end of the fuzz stage ---

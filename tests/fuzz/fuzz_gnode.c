@@ -73,33 +73,41 @@ static void community(struct proto_record *r, const char *name)
              name);
 }
 
+/* The preloaded indicators 0..7 (fuzz_gnode.h): by whom, for whom. */
+static const struct {
+    uint8_t tlp, type;
+    const char *value;
+    enum fuzz_key_tag by;
+    const char *community; /* NULL: none */
+    enum fuzz_key_tag to;  /* a recipient; 0: none */
+} indicators[8] = {
+    {PROTO_TLP_CLEAR, PROTO_ITYPE_IP_DST, "203.0.113.1", FUZZ_KEY_RESPONDER, NULL, 0},
+    {PROTO_TLP_GREEN, PROTO_ITYPE_DOMAIN, "evil.example", FUZZ_KEY_RESPONDER, "energy", 0},
+    {PROTO_TLP_AMBER, PROTO_ITYPE_URL, "http://evil.example/x", FUZZ_KEY_RESPONDER, NULL, 0},
+    {PROTO_TLP_RED, PROTO_ITYPE_SHA256,
+     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", FUZZ_KEY_RESPONDER, NULL,
+     FUZZ_KEY_INITIATOR},
+    {PROTO_TLP_GREEN, PROTO_ITYPE_IP_SRC, "198.51.100.0/24", FUZZ_KEY_INITIATOR, NULL, 0},
+    {PROTO_TLP_AMBER_STRICT, PROTO_ITYPE_HOSTNAME, "c2.evil.example", FUZZ_KEY_INITIATOR, "other",
+     0},
+    {PROTO_TLP_RED, PROTO_ITYPE_MD5, "d41d8cd98f00b204e9800998ecf8427e", FUZZ_KEY_THIRD, NULL,
+     FUZZ_KEY_RESPONDER},
+    {PROTO_TLP_AMBER, PROTO_ITYPE_EMAIL_SRC, "phish@evil.example", FUZZ_KEY_THIRD, "energy", 0},
+};
+
 static void build_records(struct fuzz_grec *recs, struct proto_record *r)
 {
     const uint64_t month = 30 * 24 * HOUR_MS;
     struct keys_identity id;
 
-    indicator(r, PROTO_TLP_CLEAR, PROTO_ITYPE_IP_DST, "203.0.113.1", month);
-    sign_into(r, FUZZ_KEY_RESPONDER, &recs[0]);
-    indicator(r, PROTO_TLP_GREEN, PROTO_ITYPE_DOMAIN, "evil.example", month);
-    community(r, "energy");
-    sign_into(r, FUZZ_KEY_RESPONDER, &recs[1]);
-    indicator(r, PROTO_TLP_AMBER, PROTO_ITYPE_URL, "http://evil.example/x", month);
-    sign_into(r, FUZZ_KEY_RESPONDER, &recs[2]);
-    indicator(r, PROTO_TLP_RED, PROTO_ITYPE_SHA256,
-              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", month);
-    recipient(r, FUZZ_KEY_INITIATOR);
-    sign_into(r, FUZZ_KEY_RESPONDER, &recs[3]);
-    indicator(r, PROTO_TLP_GREEN, PROTO_ITYPE_IP_SRC, "198.51.100.0/24", month);
-    sign_into(r, FUZZ_KEY_INITIATOR, &recs[4]);
-    indicator(r, PROTO_TLP_AMBER_STRICT, PROTO_ITYPE_HOSTNAME, "c2.evil.example", month);
-    community(r, "other");
-    sign_into(r, FUZZ_KEY_INITIATOR, &recs[5]);
-    indicator(r, PROTO_TLP_RED, PROTO_ITYPE_MD5, "d41d8cd98f00b204e9800998ecf8427e", month);
-    recipient(r, FUZZ_KEY_RESPONDER);
-    sign_into(r, FUZZ_KEY_THIRD, &recs[6]);
-    indicator(r, PROTO_TLP_AMBER, PROTO_ITYPE_EMAIL_SRC, "phish@evil.example", month);
-    community(r, "energy");
-    sign_into(r, FUZZ_KEY_THIRD, &recs[7]);
+    for (size_t i = 0; i < sizeof indicators / sizeof indicators[0]; i++) {
+        indicator(r, indicators[i].tlp, indicators[i].type, indicators[i].value, month);
+        if (indicators[i].community != NULL)
+            community(r, indicators[i].community);
+        if (indicators[i].to != 0)
+            recipient(r, indicators[i].to);
+        sign_into(r, indicators[i].by, &recs[i]);
+    }
     base(r, PROTO_KIND_REVOCATION, PROTO_TLP_AMBER);
     memcpy(r->u.rev.target, recs[2].id, LIMIT_ID_BYTES);
     snprintf(r->u.rev.reason, sizeof r->u.rev.reason, "false positive");
