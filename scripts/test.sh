@@ -53,6 +53,19 @@ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTLPMESH_TSAN=ON >/d
 cmake --build build-tsan -j"$jobs" --target test_simnet
 TSAN_OPTIONS=halt_on_error=1 run_ctest build-tsan -R '^test_simnet$'
 
+# The Debian package: dpkg-buildpackage from the checkout's files, then lintian (no error), as
+# one more test (it takes about a minute, too long for ctest).
+if command -v dpkg-buildpackage >/dev/null && command -v lintian >/dev/null; then
+  if bash scripts/package.sh build-deb; then
+    passed=$((passed + 1))
+  else
+    echo "total: $passed passed, $((failed + 1)) failed"
+    exit 1
+  fi
+else
+  echo "test.sh: package skipped: dpkg-buildpackage or lintian absent (scripts/setup.sh installs them)"
+fi
+
 # --- fuzz stage: every libFuzzer target (tests/fuzz) under ASan+UBSan built with clang, ---
 # FUZZ_SECONDS each (>= 15), two at a time on the machine's 2 cores; a crash, leak, timeout or
 # failed invariant fails it. Each target counts as one test in the totals. Long runs: fuzz.sh.
@@ -70,5 +83,6 @@ run_fuzz() {
 run_fuzz
 # --- end of the fuzz stage ---
 
-# Every stage above: the normal build, ASan+UBSan, test_simnet under TSan, and the fuzz targets.
+# Every stage above: the normal build, ASan+UBSan, test_simnet under TSan, the package, and the
+# fuzz targets.
 echo "total: $passed passed, $failed failed"
