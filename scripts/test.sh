@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: once in a normal (hardened) build, once under ASan+UBSan;
-# simnet's tests (its steps run on several threads) once more under ThreadSanitizer.
+# simnet's tests (its steps run on several threads) once more under ThreadSanitizer; then every
+# libFuzzer target for a short budget (clang, ASan+UBSan, build-fuzz-clang: scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -29,9 +30,14 @@ run_ctest() {
     passed=$((passed + total - f))
     failed=$((failed + f))
   fi
-  if [ "$rc" -ne 0 ]; then
+  stop_if_failed "$rc"
+}
+
+# stop_if_failed RC: a stage failed: the totals line (still last), and its exit status.
+stop_if_failed() {
+  if [ "$1" -ne 0 ]; then
     echo "total: $passed passed, $((failed > 0 ? failed : 1)) failed"
-    exit "$rc"
+    exit "$1"
   fi
 }
 
@@ -60,5 +66,23 @@ else
   echo "test.sh: package skipped: dpkg-buildpackage or lintian absent (scripts/setup.sh installs them)"
 fi
 
-# Every stage above: the normal build, ASan+UBSan, test_simnet under TSan, and the package.
+# --- fuzz stage: every libFuzzer target (tests/fuzz) under ASan+UBSan built with clang, ---
+# FUZZ_SECONDS each (>= 15), two at a time on the machine's 2 cores; a crash, leak, timeout or
+# failed invariant fails it. Each target counts as one test in the totals. Long runs: fuzz.sh.
+run_fuzz() {
+  local rc=0 p=0 f=0
+  bash scripts/fuzz.sh -t "${FUZZ_SECONDS:-15}" -p 2 || rc=$?
+  if ! read -r p f <build-fuzz-clang/fuzz-counts; then
+    echo "test.sh: scripts/fuzz.sh left no counts" >&2
+    rc=1
+  fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  stop_if_failed "$rc"
+}
+run_fuzz
+# --- end of the fuzz stage ---
+
+# Every stage above: the normal build, ASan+UBSan, test_simnet under TSan, the package, and the
+# fuzz targets.
 echo "total: $passed passed, $failed failed"

@@ -181,8 +181,18 @@ static json_t *error_object(int status, const char *title, const char *descripti
     assert(status >= 400 && status <= 599);
     char code[16];
     snprintf(code, sizeof code, "%d", status);
-    return json_pack("{s:s, s:s, s:s}", "title", title, "http_status", code, "description",
-                     description);
+    json_t *o = json_pack("{s:s, s:s, s:s}", "title", title, "http_status", code, "description",
+                          description);
+    if (o == NULL) { /* the description quotes the client's bytes, which need not be UTF-8 */
+        char safe[512];
+        snprintf(safe, sizeof safe, "%s", description);
+        for (char *c = safe; *c; c++)
+            if ((unsigned char)*c >= 0x80)
+                *c = '?';
+        o = json_pack("{s:s, s:s, s:s}", "title", title, "http_status", code, "description",
+                      safe);
+    }
+    return o;
 }
 
 char *taxii_error_json(int status, const char *title, const char *description)

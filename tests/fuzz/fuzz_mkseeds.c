@@ -1,7 +1,11 @@
 /* fuzz_mkseeds.c - writes the seed files that hold real protocol messages:
  *   corpus/noise/    real XX messages 1, 2, 3 and a transport ciphertext for fuzz_noise.c;
  *   corpus/session/  real handshake transcripts and transport entry lists for fuzz_session.c;
- *   corpus/recon/    real peer messages and exchange parameters for fuzz_recon.c.
+ *   corpus/recon/    real peer messages and exchange parameters for fuzz_recon.c;
+ *   corpus/gossip/, corpus/gossip_recon/  real gossip conversations (what the harness node of
+ *                    fuzz_gnode.h hears from a real peer) and hand-made messages of every type;
+ *   corpus/taxii/, corpus/http/, corpus/control/  requests naming the served collection and
+ *                    records (fuzz_serve.h), with the harness's credentials.
  * Keys and item sets are the targets' own (fuzz.h, fuzz_recon_items.h), so every seed reaches
  * the path that succeeds. Usage: fuzz_mkseeds CORPUS_DIR (the directories must exist).
  * Other seeds (records, configs, samples, texts) are plain files copied from docs and samples.
@@ -13,9 +17,13 @@
 #include "crypto/keys.h"
 #include "crypto/noise.h"
 #include "fuzz.h"
+#include "fuzz_gnode.h"
 #include "fuzz_recon_items.h"
+#include "fuzz_serve.h"
 #include "node/core/recon.h"
 #include "node/core/session.h"
+#include "node/formats/export.h"
+#include "node/formats/taxii.h"
 
 #define SEED_MAX 65536
 
@@ -278,6 +286,190 @@ static void recon_seeds(void)
     recon_messages_seed("messages-many", 250, 2, 4);
 }
 
+/* --- gossip --- */
+
+/* An op-0 message: the type byte only where the target reads one. */
+static void gossip_op_msg(struct buf *b, bool typed, size_t peer, uint8_t type, const uint8_t *body,
+                          size_t len)
+{
+    put_u8(b, 0), put_u8(b, (uint8_t)peer);
+    if (typed)
+        put_u8(b, type);
+    put_u16(b, len), put(b, body, len);
+}
+
+/* Delivers what `from` sent since *seen to `to` (the other node's slot 0); recorded into b when
+ * `to` is the harness node (typed: fuzz_gossip; untyped: fuzz_gossip_recon, RECON only). */
+static void gossip_deliver(struct fuzz_gnode *from, size_t *seen, struct fuzz_gnode *to,
+                           struct buf *b, bool typed)
+{
+    for (; *seen < from->n_out; (*seen)++) {
+        const struct fuzz_gmsg *m = &from->out[*seen];
+        if (m->peer != 0)
+            continue;
+        if (b != NULL && (typed || m->type == GOSSIP_MSG_RECON))
+            gossip_op_msg(b, typed, 0, m->type, m->body, m->len);
+        else if (b != NULL && m->type == GOSSIP_MSG_RECON_REQ)
+            put_u8(b, 5), put_u8(b, 0);
+        else if (b != NULL)
+            continue; /* the recon target cannot carry it: the harness never hears it */
+        fuzz_gnode_message(to, 0, m->type, m->len ? m->body : NULL, m->len);
+    }
+}
+
+/* The harness node (A) and a real peer (B, FUZZ_KEY_INITIATOR, holding other records) talk for
+ * `steps` rounds of 40 ms; B publishes record `b_local` half-way. The seed holds A's setup and
+ * every call into A, so replaying it takes A down the same path. */
+static void gossip_conversation(const char *dir, const char *name, bool typed, uint8_t setup,
+                                size_t b_local)
+{
+    static struct fuzz_gnode a, bn;
+    static struct buf b;
+    size_t seen_a = 0, seen_b = 0;
+
+    b.n = 0;
+    put_u8(&b, setup);
+    fuzz_gnode_start(&a, FUZZ_KEY_RESPONDER, FUZZ_GNODE_HOLD_SELF, setup);
+    fuzz_gnode_start(&bn, FUZZ_KEY_INITIATOR, FUZZ_GNODE_HOLD_FAR, 0);
+    a.record_out = bn.record_out = true;
+    for (unsigned step = 0; step < 40; step++) {
+        put_u8(&b, 1), put_u16(&b, 40);
+        fuzz_gnode_flush(&a, 40);
+        gossip_deliver(&a, &seen_a, &bn, NULL, typed);
+        if (step == 20)
+            fuzz_gnode_add_local(&bn, b_local);
+        fuzz_gnode_flush(&bn, 40);
+        gossip_deliver(&bn, &seen_b, &a, &b, typed);
+        put_u8(&b, 2);
+        fuzz_gnode_run_jobs(&a);
+        fuzz_gnode_run_jobs(&bn);
+    }
+    fuzz_gnode_stop(&a);
+    fuzz_gnode_stop(&bn);
+    save(dir, name, &b);
+}
+
+static void records_msg(struct buf *b, const size_t *recs, size_t n, bool forge)
+{
+    const struct fuzz_grec *r = fuzz_gnode_records();
+    static struct buf body;
+    body.n = 0;
+    put_u16(&body, n);
+    for (size_t i = 0; i < n; i++) {
+        size_t at = body.n + 2;
+        put_u16(&body, r[recs[i]].len), put(&body, r[recs[i]].bytes, r[recs[i]].len);
+        if (forge && i == n - 1)
+            body.b[at] ^= 1; /* the signature's first byte */
+    }
+    gossip_op_msg(b, true, 0, GOSSIP_MSG_RECORDS, body.b, body.n);
+}
+
+static void sid_msg(struct buf *b, uint8_t type, const size_t *recs, size_t n)
+{
+    static struct buf body;
+    body.n = 0;
+    put_u16(&body, n);
+    for (size_t i = 0; i < n; i++)
+        put(&body, fuzz_gnode_records()[recs[i]].id, LIMIT_SHORT_ID_BYTES);
+    gossip_op_msg(b, true, 0, type, body.b, body.n);
+}
+
+static void gossip_handmade(void)
+{
+    static struct buf b;
+    static const size_t news[] = {9, 11}, mine[] = {0, 1, 2, 3, 6, 7, 8, 10}, one[] = {9};
+
+    b.n = 0, put_u8(&b, 1 | 16), records_msg(&b, news, 2, false), put_u8(&b, 2);
+    put_u8(&b, 1), put_u16(&b, 100), save("gossip", "records-new", &b);
+    b.n = 0, put_u8(&b, 3), records_msg(&b, news, 2, true), put_u8(&b, 2);
+    save("gossip", "records-forged", &b);
+    b.n = 0, put_u8(&b, 1), sid_msg(&b, GOSSIP_MSG_ANNOUNCE, one, 1), put_u8(&b, 1);
+    put_u16(&b, 3000), save("gossip", "announce-unknown", &b);
+    b.n = 0, put_u8(&b, 3 | 4 | 16), sid_msg(&b, GOSSIP_MSG_WANT, mine, 8), put_u8(&b, 1);
+    put_u16(&b, 10), put_u8(&b, 4), put_u8(&b, 9), put_u8(&b, 1), put_u16(&b, 60000);
+    save("gossip", "want-mine", &b);
+    b.n = 0, put_u8(&b, 2), gossip_op_msg(&b, true, 1, 21, (const uint8_t *)"future", 6);
+    put_u8(&b, 5), put_u8(&b, 0), put_u8(&b, 3), put_u8(&b, 0), put_u8(&b, 3), put_u8(&b, 0);
+    put_u8(&b, 1), put_u16(&b, 5), save("gossip", "unknown-type-toggle", &b);
+}
+
+static void gossip_seeds(void)
+{
+    gossip_conversation("gossip", "conversation-amber", true, 1, 11);
+    gossip_conversation("gossip", "conversation-red-client", true, 3 | 4, 9);
+    gossip_conversation("gossip", "conversation-small-tables", true, 1 | 8, 11);
+    gossip_conversation("gossip", "conversation-two-peers", true, 0 | 16, 4);
+    gossip_conversation("gossip_recon", "exchange-amber", false, 1, 11);
+    gossip_conversation("gossip_recon", "exchange-red-client", false, 3 | 4, 9);
+    gossip_conversation("gossip_recon", "exchange-small-tables", false, 1 | 8, 11);
+    gossip_handmade();
+}
+
+/* --- TAXII, HTTP, control --- */
+
+static void save_text(const char *dir, const char *name, uint8_t first, const char *text)
+{
+    static struct buf b;
+    b.n = 0;
+    put_u8(&b, first), put(&b, text, strlen(text)), save(dir, name, &b);
+}
+
+static void serve_seeds(void)
+{
+    struct keys_identity self;
+    char coll[37], oid[EXPORT_UUID_TEXT], path[256], text[1024];
+    const char *objects;
+
+    fuzz_gnode_identity(FUZZ_KEY_RESPONDER, &self);
+    taxii_collection_id(self.sign_pk, coll);
+    export_record_uuid(fuzz_gnode_records()[0].id, oid);
+    keys_identity_wipe(&self);
+
+    /* fuzz_taxii: flags (1 Accept, 2 Authorization), method, path, [Accept], [Auth], params */
+    save_text("taxii", "discovery", 1, "GET\n/taxii2/\n" TAXII_MEDIA_TYPE);
+    save_text("taxii", "api-root", 2, "GET\n/tlpmesh/\n" FUZZ_SERVE_BASIC);
+    save_text("taxii", "collections", 3,
+              "GET\n/tlpmesh/collections/\napplication/taxii+json\nBearer " FUZZ_SERVE_TOKEN);
+    snprintf(path, sizeof path, "/tlpmesh/collections/%s/objects/", coll);
+    objects = path;
+    snprintf(text, sizeof text, "GET\n%s\n%s\nlimit=2\nadded_after=2023-11-14T20:00:00Z\n"
+             "match[type]=indicator,identity\nmatch[spec_version]=2.1", objects, FUZZ_SERVE_BASIC);
+    save_text("taxii", "objects-filtered", 2, text);
+    snprintf(text, sizeof text, "GET\n%s\nmatch[id]=indicator--%s\nmatch[version]=first,last,"
+             "2023-11-14T21:13:20.000Z\nnext=00000000000000030000000000000000", objects, oid);
+    save_text("taxii", "objects-anonymous-match", 0, text);
+    snprintf(text, sizeof text, "GET\n/tlpmesh/collections/%s/objects/indicator--%s/versions/\n"
+             "Token " FUZZ_SERVE_TOKEN, coll, oid);
+    save_text("taxii", "object-versions", 2, text);
+    snprintf(text, sizeof text, "GET\n/tlpmesh/collections/%s/manifest/\n" FUZZ_SERVE_BASIC
+             "\nlimit=1", coll);
+    save_text("taxii", "manifest", 2, text);
+    snprintf(text, sizeof text, "POST\n%s\nBasic bm9ib2R5Om5vcGU=", objects);
+    save_text("taxii", "post-bad-auth", 2, text);
+
+    /* fuzz_http: flags (1 the MetricsListen listener), raw bytes */
+    save_text("http", "healthz", 0, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    save_text("http", "metrics-auth", 0,
+              "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: " FUZZ_SERVE_BASIC "\r\n\r\n");
+    save_text("http", "metrics-listener", 1, "GET /metrics HTTP/1.0\r\n\r\nGET /taxii2/ HTTP/1.0\r\n\r\n");
+    snprintf(text, sizeof text, "GET %s?limit=1&match%%5Btype%%5D=indicator&added_after=2023-11-14T20"
+             "%%3A00%%3A00Z HTTP/1.1\r\nHost: x\r\nAccept: " TAXII_MEDIA_TYPE "\r\n"
+             "Authorization: Bearer " FUZZ_SERVE_TOKEN "\r\n\r\nGET /taxii2/ HTTP/1.1\r\n"
+             "Host: x\r\n\r\n", objects);
+    save_text("http", "taxii-pipelined", 0, text);
+    snprintf(text, sizeof text, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n"
+             "Content-Type: application/taxii+json\r\n\r\n{\"objects\":1}", objects);
+    save_text("http", "taxii-post", 0, text);
+    save_text("http", "chunked-bad", 0,
+              "PUT /tlpmesh/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+
+    /* fuzz_control: lines */
+    save_text("control", "commands", '{',
+              "\"cmd\":\"status\"}\n{\"cmd\":\"holds\",\"id\":\"00ff\"}\n"
+              "{\"cmd\":\"reload\"}\n{\"cmd\":\"records-added\"}\n");
+    save_text("control", "not-objects", '[', "1,2]\n\"x\"\n\n{\"a\":\n{\"cmd\":\"status\"}");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -290,5 +482,7 @@ int main(int argc, char **argv)
     session_transcripts();
     session_entries();
     recon_seeds();
+    gossip_seeds();
+    serve_seeds();
     return 0;
 }
