@@ -433,26 +433,30 @@ static void test_byzantine(void **state)
     assert_int_equal(run(&s, &r), SIM_OK);
     assert_all_delivered(&r);
     assert_true(r.byz_sent > 1000);
-    assert_true(r.forged_refused > 20); /* forged and re-labelled: bad signatures */
+    /* Each forged record ends the forger's session and backs its key off (10 s, doubling:
+     * node/core/peerscore.h), so a forger gets a few sessions in 100 s, not 64 refusals. */
+    assert_true(r.forged_refused >= 3);
     assert_true(r.refused_inbound > 100); /* out-of-audience copies the receivers could tell */
+    /* ... refused before their signature check (gossip_precheck): fewer verifies than those */
+    assert_true(r.verify_calls < r.refused_inbound);
     assert_int_equal(r.byz_accepted, 0);
     static const struct figures want = {
-        .virtual_ms = 102593,
-        .events = 8273,
-        .deliveries = 570,
-        .duplicates = 52652,
-        .sessions_opened = 162,
-        .bytes_rx = 13650395,
-        .bytes_tx = 13651388,
-        .verify_calls = 8063,
-        .verify_cached = 7963,
-        .gate_refusals = 3145,
-        .refused_inbound = 7429,
-        .forged_refused = 64,
-        .byz_sent = 59927,
-        .app_rx = {13483392, 6696, 4778, 34708},
-        .trace_digest = 0x6b382e2474414aefull,
-        .digest = "95ab4b9f01f3f5d266372ca973918661d1ea59a01ab823e00fafbc4ccc2c7464"};
+        .virtual_ms = 102959,
+        .events = 5801,
+        .deliveries = 534,
+        .duplicates = 5200,
+        .sessions_opened = 165,
+        .bytes_rx = 1645802,
+        .bytes_tx = 1701713,
+        .verify_calls = 538,
+        .verify_cached = 476,
+        .gate_refusals = 2234,
+        .refused_inbound = 1181,
+        .forged_refused = 4,
+        .byz_sent = 6312,
+        .app_rx = {1517507, 5854, 3590, 25448},
+        .trace_digest = 0xe4c65851118a0a3cull,
+        .digest = "8090b22879fdac5d9ddef93f505854619556c78c7f0c2fd399f6dc482b6fe41e"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);

@@ -45,6 +45,7 @@ static void schedule_dial(struct engine *e, struct engine_peer *p)
     uint64_t delay = p->backoff;
     p->next_dial = e->now + delay / 2 + random_u64(e) % (delay / 2 + 1);
     p->backoff = delay * 2 > LIMIT_BACKOFF_MAX_MS ? LIMIT_BACKOFF_MAX_MS : delay * 2;
+    p->next_dial = engine_penalty_dial_at(p, p->next_dial);
 }
 
 bool engine_wants_dial(const struct engine *e, const struct engine_peer *p)
@@ -218,6 +219,8 @@ static void cb_opened(void *ctx)
         engine_conn_fail(e, c, SESSION_E_UNKNOWN_PEER);
         return;
     }
+    if (engine_penalty_refuses(e, c))
+        return;
     if (c->half_open) {
         c->half_open = false;
         e->half_open--;
