@@ -194,7 +194,8 @@ static int cb_send(void *ctx, const uint8_t *bytes, size_t len)
 static bool cb_peer_allowed(void *ctx, const uint8_t key[LIMIT_KEY_BYTES])
 {
     struct engine_conn_slot *c = ctx;
-    return engine_peer_find(c->e, key) != NONE;
+    size_t peer = engine_peer_find(c->e, key);
+    return peer != NONE && !engine_penalty_refuses(c->e, c, peer);
 }
 
 /* Which of two sessions with the same peer survives: both nodes compute the same answer. */
@@ -219,8 +220,6 @@ static void cb_opened(void *ctx)
         engine_conn_fail(e, c, SESSION_E_UNKNOWN_PEER);
         return;
     }
-    if (engine_penalty_refuses(e, c))
-        return;
     if (c->half_open) {
         c->half_open = false;
         e->half_open--;

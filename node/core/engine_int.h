@@ -74,7 +74,7 @@ void engine_format_addr(char out[ENGINE_ADDR_BYTES], const char *host, uint16_t 
 void engine_dial(struct engine *e, size_t peer);
 
 /* engine_penalty.c */
-bool engine_penalty_refuses(struct engine *e, struct engine_conn_slot *c);
+bool engine_penalty_refuses(struct engine *e, struct engine_conn_slot *c, size_t peer);
 uint64_t engine_penalty_dial_at(const struct engine_peer *p, uint64_t next_dial);
 
 #endif

@@ -1,7 +1,8 @@
 /* engine_penalty.c - a misbehaving key's back-off (engine.h engine_penalize; engine_int.h lists
  * the parts). The key is checked where it is first known for sure, at the end of its handshake
- * (WireGuard checks before it keeps state: a backed-off key gets no session, no gossip state and
- * no reconciliation), and it is not dialled until the back-off ends. */
+ * when its static key has been authenticated and before our HELLO (WireGuard checks before it
+ * keeps state: a backed-off key gets no session, no gossip state, no reconciliation), and it is
+ * not dialled until the back-off ends. */
 #include "node/core/engine_int.h"
 
 #include <assert.h>
@@ -29,12 +30,13 @@ void engine_penalize(struct engine *e, size_t peer, int reason, uint64_t now)
         engine_conn_fail(e, &e->conns[p->session], reason);
 }
 
-/* At the end of c's handshake (its key known): true, and c is dropped, while the key is backed
- * off. */
-bool engine_penalty_refuses(struct engine *e, struct engine_conn_slot *c)
+/* At the end of c's handshake, its key authenticated as peer's: true, and c fails with
+ * PEERSCORE_E_BACKED_OFF (when the handshake message has been processed), while the key is
+ * backed off. */
+bool engine_penalty_refuses(struct engine *e, struct engine_conn_slot *c, size_t peer)
 {
-    assert(c->peer != NONE);
-    struct engine_peer *p = &e->peers[c->peer];
+    assert(peer < e->max_peers);
+    struct engine_peer *p = &e->peers[peer];
     if (e->now >= p->st.backoff_until)
         return false;
     p->st.refused_backed_off++;
