@@ -218,10 +218,10 @@ enum limits {
                                           reconciliation with it: its own eager pushes, which it
                                           paces (LIMIT_GOSSIP_PUSH_*) below this */
     LIMIT_PEER_UNASKED_PER_S = 2048,   /* ... refill: twice the sender's pacing */
-    LIMIT_PEER_RECON_GRACE_MS = 60 * 1000, /* records after the peer's last reconciliation
-                                          message count as asked for this long: the haves of a
-                                          round are drained after it, and the next round comes
-                                          within LIMIT_RECON_INTERVAL_MS */
+    LIMIT_PEER_RECON_GRACE_MS = 2 * LIMIT_RECON_INTERVAL_MS, /* records after the peer's last
+                                          reconciliation message count as asked for this long:
+                                          the haves of a round drain after it, and the next
+                                          round comes LIMIT_RECON_INTERVAL_MS after its end */
     LIMIT_GOSSIP_PUSH_BURST = 8192,    /* own records pushed in full to one peer at once; more
                                           wait for a reconciliation round (asked) */
     LIMIT_GOSSIP_PUSH_PER_S = 1024,    /* ... refill: half the receiver's unasked budget */
@@ -231,12 +231,13 @@ enum limits {
                                           partner reconnects at most once an hour */
     LIMIT_PENALTY_FORGIVE_MS = 24 * 60 * 60 * 1000, /* a day without a penalty: the next one
                                           starts again at LIMIT_PENALTY_MIN_MS */
-    /* Fair ingest across peers (gossip_verify.c): the verify queue is per peer, served round
-       robin, and only a few small jobs are out at once, so a record of a quiet peer waits for
-       at most LIMIT_GOSSIP_JOBS_OUT jobs, not for a flooder's backlog. */
+    /* Fair ingest across peers (gossip_verify.c, node/shell/verifier.c): verify jobs are small
+       and queued per sending peer; a free pool thread takes the next job of the next peer in
+       turn, so a record of a quiet peer waits for about one job, not for a flooder's backlog. */
     LIMIT_GOSSIP_JOB_RECORDS = 32,     /* records in one verify job: ~1.5 ms of Ed25519 */
-    LIMIT_GOSSIP_JOBS_OUT = 4,         /* jobs handed to io.verify at once: both cores busy, each
-                                          with one job queued behind the running one */
+    LIMIT_GOSSIP_JOBS_OUT = 64,        /* jobs handed to io.verify at once: on a busy machine the
+                                          loop thread gives results back late, and 8 left the pool
+                                          threads idle (ingest 0.6 x verify; 64: 1.2) */
 };
 
 #endif

@@ -72,8 +72,8 @@ static void test_duplicate_ratio(void **state)
 static void test_reasons(void **state)
 {
     (void)state;
-    static const char *const labels[PEERSCORE_KINDS] = {"unknown_type", "duplicate", "time",
-                                                        "gate", "unasked"};
+    static const char *const labels[PEERSCORE_KINDS] = {"unknown_type", "duplicate", "time", "gate",
+                                                        "unasked"};
     for (int k = 0; k < PEERSCORE_KINDS; k++) {
         int err = peerscore_reason(k);
         assert_true(peerscore_is_reason(err));
@@ -117,7 +117,8 @@ static void test_engine_penalty(void **state)
 {
     (void)state;
     struct net *net = net_new();
-    struct tnode *a = add_node(net, 1, 0, "test-net", 0), *b = add_node(net, 2, 7000, "test-net", 0);
+    struct tnode *a = add_node(net, 1, 0, "test-net", 0),
+                 *b = add_node(net, 2, 7000, "test-net", 0);
     allow(a, b, true, "bee"); /* a dials b */
     allow(b, a, false, "ay");
     tick_all(net, 0);
@@ -163,12 +164,9 @@ static void test_engine_penalty(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bucket_burst_then_rate),
-        cmocka_unit_test(test_slow_rate_exact),
-        cmocka_unit_test(test_duplicate_ratio),
-        cmocka_unit_test(test_reasons),
-        cmocka_unit_test(test_backoff_grows_to_cap),
-        cmocka_unit_test(test_engine_penalty),
+        cmocka_unit_test(test_bucket_burst_then_rate), cmocka_unit_test(test_slow_rate_exact),
+        cmocka_unit_test(test_duplicate_ratio),        cmocka_unit_test(test_reasons),
+        cmocka_unit_test(test_backoff_grows_to_cap),   cmocka_unit_test(test_engine_penalty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -441,22 +441,22 @@ static void test_byzantine(void **state)
     assert_true(r.verify_calls < r.refused_inbound);
     assert_int_equal(r.byz_accepted, 0);
     static const struct figures want = {
-        .virtual_ms = 102959,
-        .events = 5801,
+        .virtual_ms = 103780,
+        .events = 5387,
         .deliveries = 534,
-        .duplicates = 5200,
-        .sessions_opened = 165,
-        .bytes_rx = 1645802,
-        .bytes_tx = 1701713,
+        .duplicates = 5197,
+        .sessions_opened = 112,
+        .bytes_rx = 1627272,
+        .bytes_tx = 1683183,
         .verify_calls = 538,
         .verify_cached = 476,
-        .gate_refusals = 2234,
+        .gate_refusals = 2216,
         .refused_inbound = 1181,
         .forged_refused = 4,
-        .byz_sent = 6312,
-        .app_rx = {1517507, 5854, 3590, 25448},
-        .trace_digest = 0xe4c65851118a0a3cull,
-        .digest = "8090b22879fdac5d9ddef93f505854619556c78c7f0c2fd399f6dc482b6fe41e"};
+        .byz_sent = 6311,
+        .app_rx = {1516855, 5832, 3556, 25409},
+        .trace_digest = 0x6e6f24c91f0f764eull,
+        .digest = "01581d0740a2beabd065364f59378d2b018165681a5c10803323e20746d06d03"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);

@@ -46,8 +46,8 @@
  * costs a decode, not a verify (they only refuse; what they allow is checked again after the
  * verify). Ingest is fair across peers: each peer's records queue for verification apart, in
  * jobs of LIMIT_GOSSIP_JOB_RECORDS served round robin with LIMIT_GOSSIP_JOBS_OUT out at once,
- * and one peer holds at most its share (cand_cap / peers up) of the candidate table; beyond it
- * its records are dropped and fetched later (dropped_overload). Own records are pushed in full
+ * and one peer holds more than its share (cand_cap / peers up) of the candidate table only while
+ * half of it is free; beyond that its records are dropped and fetched later (dropped_overload). Own records are pushed in full
  * to a peer at LIMIT_GOSSIP_PUSH_* at most; the rest wait for reconciliation.
  *
  * Re-entrance: io callbacks must not call into gossip. An event they cause (a failed send that ends
@@ -122,6 +122,7 @@ struct gossip_job {
     size_t n;
     struct gossip_job_item *items;
     void *user;       /* free for the caller (e.g. its uv_work_t) */
+    size_t from;      /* the peer slot whose records these are: shells queue fairly by it */
     uint32_t *cand;   /* private: the candidate slot of each item */
     struct gossip_job *qnext; /* private: the sender's verify queue */
 };

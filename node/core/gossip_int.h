@@ -120,7 +120,7 @@ struct gpeer {
     struct peerscore_bucket push; /* pacing of own records pushed in full */
     uint64_t recon_seen;          /* now of the peer's last RECON message; 0: none */
     bool closing;                 /* a close was asked for: its messages are ignored */
-    size_t verifying;             /* candidates from this slot queued or out for verify */
+    size_t held;                  /* candidates from this slot: verifying or waiting for commit */
     struct gossip_job *vq_head, *vq_tail; /* its verify jobs not yet handed to io.verify */
 };
 

@@ -64,14 +64,17 @@ static bool asked_for(const struct gossip *g, size_t peer, struct hkey k, uint64
     return w != NIL && g->wants[w].asked == peer;
 }
 
-/* The candidates one peer may hold: its share of the table among the peers up, so that a
- * flooder cannot take the slots of the others' records. */
-static size_t peer_share(const struct gossip *g)
+/* May peer take another candidate slot? Within its share of the table among the peers up, or
+ * beyond it while half the table is free: a lone sender may use the table, a flooder never more
+ * than half of it, so the others' records always find room. */
+static bool within_share(const struct gossip *g, const struct gpeer *p)
 {
+    if (g->n_cands < g->cand_cap / 2)
+        return true;
     size_t up = 0;
     for (size_t w = 0; w < g->words; w++)
         up += (size_t)__builtin_popcountll(g->up[w]);
-    return g->cand_cap / (up > 0 ? up : 1);
+    return p->held < g->cand_cap / (up > 0 ? up : 1);
 }
 
 /* Not taken now (candidate table or the peer's share full): fetched from this peer later, when
@@ -121,7 +124,7 @@ static struct gossip_job *take_record(struct gossip *g, size_t peer, const uint8
     }
     if (!gossip_precheck(g, peer, id, sr, l, now, wall_ms))
         return job;
-    uint32_t ci = p->verifying < peer_share(g) ? gossip_cand_alloc(g, k, sr, l, peer) : NIL;
+    uint32_t ci = within_share(g, p) ? gossip_cand_alloc(g, k, sr, l, peer) : NIL;
     if (ci == NIL) {
         drop_overload(g, peer, k, now);
         return job;
@@ -130,7 +133,6 @@ static struct gossip_job *take_record(struct gossip *g, size_t peer, const uint8
         gossip_cand_release(g, ci);
         return NULL;
     }
-    p->verifying++;
     job->items[job->n] = (struct gossip_job_item){g->cands[ci].bytes, l, 0, 0};
     job->cand[job->n++] = ci;
     if (job->n < LIMIT_GOSSIP_JOB_RECORDS)

@@ -226,6 +226,7 @@ struct gossip_job *gossip_job_alloc(uint64_t wall_ms)
     job->cand = (uint32_t *)(job->items + n);
     job->wall_ms = wall_ms;
     job->user = NULL;
+    job->from = GOSSIP_LOCAL;
     job->qnext = NULL;
     job->n = 0;
     return job;
@@ -235,6 +236,7 @@ void gossip_verify_queue(struct gossip *g, size_t peer, struct gossip_job *job)
 {
     assert(job->n > 0 && job->n <= LIMIT_GOSSIP_JOB_RECORDS);
     struct gpeer *p = g->peers[peer];
+    job->from = peer;
     job->qnext = NULL;
     if (p->vq_tail != NULL)
         p->vq_tail->qnext = job;
@@ -278,8 +280,6 @@ void gossip_verify_drop(struct gossip *g, size_t peer)
         p->vq_head = job->qnext;
         for (size_t i = 0; i < job->n; i++)
             gossip_cand_release(g, job->cand[i]);
-        assert(p->verifying >= job->n);
-        p->verifying -= job->n;
         free(job);
     }
     p->vq_tail = NULL;
@@ -293,10 +293,6 @@ void gossip_on_verified(struct gossip *g, struct gossip_job *job, uint64_t now, 
         uint32_t ci = job->cand[i];
         struct cand *c = &g->cands[ci];
         assert(c->state == CAND_VERIFYING);
-        if (c->from != GOSSIP_LOCAL) {
-            assert(g->peers[c->from]->verifying > 0);
-            g->peers[c->from]->verifying--;
-        }
         if (job->items[i].result != PROTO_OK) {
             verify_failed(g, c, job->items[i].result, now);
             gossip_cand_release(g, ci);

@@ -7,25 +7,37 @@
 const char *peerscore_strerror(int err)
 {
     switch (err) {
-    case PEERSCORE_OK: return "success";
-    PEERSCORE_ERRORS(ERRORS_CASE)
-    default: return "unknown peerscore error";
+    case PEERSCORE_OK:
+        return "success";
+        PEERSCORE_ERRORS(ERRORS_CASE)
+    default:
+        return "unknown peerscore error";
     }
 }
 
 const char *peerscore_label(int err)
 {
     switch (err) {
-    case PEERSCORE_E_UNKNOWN_TYPE: return "unknown_type";
-    case PEERSCORE_E_DUPLICATE: return "duplicate";
-    case PEERSCORE_E_TIME: return "time";
-    case PEERSCORE_E_GATE: return "gate";
-    case PEERSCORE_E_UNASKED: return "unasked";
-    case PEERSCORE_E_MALFORMED: return "malformed";
-    case PEERSCORE_E_FORGED: return "forged";
-    case PEERSCORE_E_RECON: return "recon";
-    case PEERSCORE_E_BACKED_OFF: return "backed_off";
-    default: return "other";
+    case PEERSCORE_E_UNKNOWN_TYPE:
+        return "unknown_type";
+    case PEERSCORE_E_DUPLICATE:
+        return "duplicate";
+    case PEERSCORE_E_TIME:
+        return "time";
+    case PEERSCORE_E_GATE:
+        return "gate";
+    case PEERSCORE_E_UNASKED:
+        return "unasked";
+    case PEERSCORE_E_MALFORMED:
+        return "malformed";
+    case PEERSCORE_E_FORGED:
+        return "forged";
+    case PEERSCORE_E_RECON:
+        return "recon";
+    case PEERSCORE_E_BACKED_OFF:
+        return "backed_off";
+    default:
+        return "other";
     }
 }
 

@@ -43,10 +43,7 @@
     /* the handshake of a key still backed off: refused at its completion */                       \
     X(PEERSCORE_E_BACKED_OFF, ERRORS_BASE_PEERSCORE - 8, "peer key backed off after a penalty")
 
-enum peerscore_err {
-    PEERSCORE_OK = 0,
-    PEERSCORE_ERRORS(ERRORS_ENUM)
-};
+enum peerscore_err { PEERSCORE_OK = 0, PEERSCORE_ERRORS(ERRORS_ENUM) };
 
 const char *peerscore_strerror(int err);
 /* A short ASCII word for err (a Prometheus label, a JSON key): "unknown_type", "duplicate",
