@@ -4,6 +4,7 @@
  * fails the run.
  *
  * usage: tlpmesh-bench [--records N] [--peers K] [--recon-sizes N,N...] [--dir DIR] [--verbose]
+ *                      [--recon-only]
  */
 #include "bench/bench.h"
 
@@ -38,7 +39,7 @@ struct opts {
     size_t records, peers, n_recon, cidr_ranges;
     size_t recon[MAX_RECON_SIZES];
     const char *dir;
-    bool verbose;
+    bool verbose, recon_only;
 };
 
 double bench_now_s(void)
@@ -187,6 +188,25 @@ static double rate_verify(const struct bench_corpus *c, unsigned threads)
     return (double)n / (bench_now_s() - t0);
 }
 
+/* crypto_sign_detached per second over the sample's bodies, one thread (what publishing costs). */
+static double rate_sign(const struct bench_corpus *c)
+{
+    const size_t n = c->n < VERIFY_SAMPLE ? c->n : VERIFY_SAMPLE;
+    uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES], sig[LIMIT_SIG_BYTES];
+    uint8_t msg[sizeof record_context + BENCH_REC_CAP];
+    crypto_sign_keypair(pk, sk);
+    memcpy(msg, record_context, sizeof record_context);
+    const double t0 = bench_now_s();
+    for (size_t i = 0; i < n; i++) {
+        const size_t blen = c->len[i] - LIMIT_SIG_BYTES;
+        memcpy(msg + sizeof record_context, c->signed_rec[i] + LIMIT_SIG_BYTES, blen);
+        crypto_sign_detached(sig, NULL, msg, sizeof record_context + blen, sk);
+    }
+    const double dt = bench_now_s() - t0;
+    sodium_memzero(sk, sizeof sk);
+    return (double)n / dt;
+}
+
 static double rate_decode(const struct bench_corpus *c)
 {
     struct proto_record *tmp = malloc(sizeof *tmp);
@@ -320,8 +340,8 @@ static int parse(int argc, char **argv, struct opts *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = 0;
-        if (strcmp(a, "--verbose") == 0) {
-            o->verbose = true;
+        if (strcmp(a, "--verbose") == 0 || strcmp(a, "--recon-only") == 0) {
+            *(a[2] == 'v' ? &o->verbose : &o->recon_only) = true;
             continue;
         }
         if (v == NULL)
@@ -353,7 +373,7 @@ static void usage(void)
             "usage: tlpmesh-bench [--records N (1000..16777216, default %d)] [--peers K (sessions "
             "besides the sender, default %d)]\n"
             "                     [--recon-sizes N,N... (default 100000,1000000; 0 sizes: none)] "
-            "[--dir DIR] [--verbose]\n"
+            "[--dir DIR] [--verbose] [--recon-only]\n"
             "                     [--cidr-ranges N (stored ranges for the query row, default "
             "%d; 0: no row)]\n",
             DEFAULT_RECORDS, DEFAULT_PEERS, DEFAULT_CIDR_RANGES);
@@ -362,7 +382,7 @@ static void usage(void)
 /* --- main --- */
 
 struct figures {
-    double verify, verify_par, decode, put, has, cidr, cidr_hits;
+    double verify, verify_par, sign, decode, put, has, cidr, cidr_hits;
     struct bench_ingest_result ing;
 };
 
@@ -371,8 +391,9 @@ static int measure(const struct opts *o, const char *dir, const struct bench_cor
 {
     f->verify = rate_verify(c, 1);
     f->verify_par = rate_verify(c, n_cores());
+    f->sign = rate_sign(c);
     f->decode = rate_decode(c);
-    if (f->verify <= 0 || f->verify_par <= 0 || f->decode <= 0)
+    if (f->verify <= 0 || f->verify_par <= 0 || f->sign <= 0 || f->decode <= 0)
         return -1;
     struct store *st = open_store(dir, "put");
     if (st == NULL)
@@ -421,6 +442,7 @@ static void print_table(const struct opts *o, const struct bench_corpus *c,
     const struct bench_row rows[] = {
         {"raw Ed25519 verify, 1 core", f->verify, 0, "crypto_sign_verify_detached"},
         {"raw Ed25519 verify, all cores", f->verify_par, 0, par_note},
+        {"raw Ed25519 sign, 1 core", f->sign, 0, "crypto_sign_detached"},
         {"record decode + canonical check", f->decode, 0, NULL},
         {put_big, f->put, 0, "LIMIT_STORE_BATCH = gossip's commit batch"},
         {"store id lookup (dedupe path)", f->has, 0, NULL},
@@ -467,9 +489,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "tlpmesh-bench: cannot build the corpus\n");
         goto out;
     }
-    if (measure(&o, dir, &c, &f) != 0)
+    if (!o.recon_only && measure(&o, dir, &c, &f) != 0)
         goto out;
-    print_table(&o, &c, &f);
+    if (!o.recon_only)
+        print_table(&o, &c, &f);
     static const size_t ds[] = {0, 1, 10, 100, 1000, 10000};
     if (bench_recon(o.recon, o.n_recon, ds, sizeof ds / sizeof ds[0]) != 0)
         goto out;

@@ -45,8 +45,10 @@ struct bench_ingest_result {
 int bench_ingest(const struct bench_corpus *c, const struct bench_ingest_opts *o,
                  struct bench_ingest_result *res);
 
-/* Reconciliation of two sets of n items differing by d (half on each side) with node/core/recon.h,
- * for each n in ns and d in ds: prints one table. Returns 0, or -1 after printing why. */
+/* Reconciliation with node/core/recon.h: two sets of n items differing by d scattered items (half
+ * on each side), for each n in ns and d in ds; then, at the largest n, one side lacking the newest
+ * d (10 ... 100,000), each side initiating. Prints one table (bytes, messages, flights, round
+ * trips). Returns 0, or -1 after printing why. */
 int bench_recon(const size_t *ns, size_t n_ns, const size_t *ds, size_t n_ds);
 
 /* Stores n CIDR ranges (/16 to /32, spread over IPv4) in st, then times store_find_covering

@@ -4,6 +4,7 @@
 # wall time of the simulation (and of the whole process with the flood baseline), CPU time,
 # memory per simulated node, bytes received per delivery against record size (gossip and
 # flooding). Extra knobs go to tlpmesh-simnet (e.g. --resolution 5, --threads 1).
+# SIMNET_JSON=FILE keeps the simulator's JSON result there (scripts/bench).
 set -eu
 build=${1:-build}
 nodes=${2:-1000}
@@ -29,4 +30,5 @@ print(f"  bytes received per delivery / record size: gossip {r['rx_per_delivery_
 print(f"  delay p50/p99 ms {r['delay_ms']['p50']}/{r['delay_ms']['p99']}; "
       f"oracle ok: {r['oracle_ok']}  result digest {r['result_digest'][:16]}")
 PY
+[ -n "${SIMNET_JSON:-}" ] && cp "$out" "$SIMNET_JSON" # scripts/bench reads the whole result
 rm -f "$out" "$out.err"

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "proto/indicator_int.h"
 #include "proto/limits.h"
 #include "proto/record.h"
 
@@ -27,15 +28,7 @@ enum {
     QUOTE_MAX = 96,          /* bytes of a value quoted in an error message */
 };
 
-/* Output under construction: never overruns, remembers that it would have. */
-struct sbuf {
-    char *p;
-    size_t cap; /* includes the NUL */
-    size_t len;
-    bool over;
-};
-
-static void sb_put(struct sbuf *sb, const char *s, size_t n)
+void ind_sb_put(struct sbuf *sb, const char *s, size_t n)
 {
     assert(sb->cap > 0);
     if (sb->over || n >= sb->cap - sb->len) {
@@ -47,10 +40,10 @@ static void sb_put(struct sbuf *sb, const char *s, size_t n)
     sb->p[sb->len] = '\0';
 }
 
-static void sb_put_lower(struct sbuf *sb, const char *s, size_t n)
+void ind_sb_put_lower(struct sbuf *sb, const char *s, size_t n)
 {
     size_t start = sb->len;
-    sb_put(sb, s, n);
+    ind_sb_put(sb, s, n);
     for (size_t i = start; !sb->over && i < sb->len; i++) {
         if (sb->p[i] >= 'A' && sb->p[i] <= 'Z')
             sb->p[i] = (char)(sb->p[i] - 'A' + 'a');
@@ -151,7 +144,7 @@ static void quote_value(char *dst, size_t cap, const char *v)
     dst[o] = '\0';
 }
 
-__attribute__((format(printf, 6, 7))) static int fail(int err, char *why, size_t why_len, int itype,
+int ind_fail(int err, char *why, size_t why_len, int itype,
                                                       const char *value, const char *fmt, ...)
 {
     if (why == NULL || why_len == 0)
@@ -170,8 +163,6 @@ __attribute__((format(printf, 6, 7))) static int fail(int err, char *why, size_t
 }
 
 /* --- IP addresses --- */
-
-enum ip_parse { IP_OK, IP_BAD, IP_LEADING_ZERO };
 
 /* Dotted quad, four decimal octets; a leading zero is refused because inet_aton() and many tools
  * read "010" as octal 8: the same text would mean two addresses. */
@@ -199,7 +190,7 @@ static enum ip_parse parse_ipv4(const char *s, size_t len, uint8_t out[4])
 }
 
 /* An IPv4 or IPv6 address (no prefix). *bits is 32 or 128. */
-static enum ip_parse parse_ip(const char *s, size_t len, uint8_t addr[16], unsigned *bits)
+enum ip_parse ind_parse_ip(const char *s, size_t len, uint8_t addr[16], unsigned *bits)
 {
     if (memchr(s, ':', len) == NULL) {
         *bits = 32;
@@ -217,7 +208,7 @@ static enum ip_parse parse_ip(const char *s, size_t len, uint8_t addr[16], unsig
 /* ::ffff:a.b.c.d is the IPv4 host a.b.c.d as a dual-stack socket reports it. Left as IPv6 text it
  * would be a second normal form of the same address: lookups, dedupe and warninglists keyed on
  * a.b.c.d would miss it. A prefix inside ::ffff:0:0/96 maps to the IPv4 prefix 96 bits shorter. */
-static bool unmap_ipv4(uint8_t addr[16], unsigned *bits, unsigned *prefix)
+bool ind_unmap_ipv4(uint8_t addr[16], unsigned *bits, unsigned *prefix)
 {
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     enum { MAPPED_PREFIX = 96 };
@@ -231,23 +222,23 @@ static bool unmap_ipv4(uint8_t addr[16], unsigned *bits, unsigned *prefix)
     return true;
 }
 
-static void put_ip(struct sbuf *sb, const uint8_t addr[16], unsigned bits)
+void ind_put_ip(struct sbuf *sb, const uint8_t addr[16], unsigned bits)
 {
     char text[INET6_ADDRSTRLEN];
     const char *ok = inet_ntop(bits == 32 ? AF_INET : AF_INET6, addr, text, sizeof text);
     assert(ok != NULL);
     (void)ok;
-    sb_put(sb, text, strlen(text));
+    ind_sb_put(sb, text, strlen(text));
 }
 
 /* The normal form of a network: the address, and "/prefix" unless it is a single host. */
 static void put_net(struct sbuf *sb, const uint8_t addr[16], unsigned bits, unsigned prefix)
 {
-    put_ip(sb, addr, bits);
+    ind_put_ip(sb, addr, bits);
     if (prefix < bits) {
         char p[12];
         int n = snprintf(p, sizeof p, "/%u", prefix);
-        sb_put(sb, p, (size_t)n);
+        ind_sb_put(sb, p, (size_t)n);
     }
 }
 
@@ -280,36 +271,44 @@ static bool clear_host_bits(uint8_t addr[16], unsigned bits, unsigned prefix)
     return any;
 }
 
+int ind_parse_ip_value(int itype, const char *in, const char *s, size_t len, uint8_t addr[16],
+                       unsigned *bits, const char *bad, char *why, size_t wl)
+{
+    switch (ind_parse_ip(s, len, addr, bits)) {
+    case IP_OK: return PROTO_OK;
+    case IP_LEADING_ZERO:
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
+                        "has an octet with a leading zero (octal or decimal? write it without)");
+    case IP_BAD: break;
+    }
+    return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "%s", bad);
+}
+
 static int norm_ip(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl)
 {
     const char *slash = memchr(in, '/', len);
     size_t alen = slash ? (size_t)(slash - in) : len;
     uint8_t addr[16] = {0};
     unsigned bits = 0;
-    switch (parse_ip(in, alen, addr, &bits)) {
-    case IP_OK:
-        break;
-    case IP_LEADING_ZERO:
-        return fail(PROTO_E_VALUE, why, wl, itype, in,
-                    "has an octet with a leading zero (octal or decimal? write it without)");
-    case IP_BAD:
-        return fail(PROTO_E_VALUE, why, wl, itype, in, "is not an IPv4 or IPv6 address");
-    }
+    int rc = ind_parse_ip_value(itype, in, in, alen, addr, &bits,
+                                "is not an IPv4 or IPv6 address", why, wl);
+    if (rc != PROTO_OK)
+        return rc;
     unsigned prefix = bits;
     if (slash != NULL) {
         int p = parse_prefix(slash + 1, len - alen - 1, bits);
         if (p < 0)
-            return fail(PROTO_E_VALUE, why, wl, itype, in, "has a prefix length that is not 0..%u",
-                        bits);
+            return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
+                            "has a prefix length that is not 0..%u", bits);
         prefix = (unsigned)p;
     }
     if (clear_host_bits(addr, bits, prefix)) {
         char net[INET6_ADDRSTRLEN];
         inet_ntop(bits == 32 ? AF_INET : AF_INET6, addr, net, sizeof net);
-        return fail(PROTO_E_VALUE, why, wl, itype, in, "has host bits set; did you mean %s/%u?",
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "has host bits set; did you mean %s/%u?",
                     net, prefix);
     }
-    (void)unmap_ipv4(addr, &bits, &prefix);
+    (void)ind_unmap_ipv4(addr, &bits, &prefix);
     put_net(sb, addr, bits, prefix);
     return PROTO_OK;
 }
@@ -319,10 +318,10 @@ int proto_ip_network(const char *ip, unsigned prefix, char *out, size_t cap)
     assert(ip != NULL && out != NULL && cap > 0);
     uint8_t addr[16] = {0};
     unsigned bits = 0;
-    if (parse_ip(ip, strlen(ip), addr, &bits) != IP_OK || prefix > bits)
+    if (ind_parse_ip(ip, strlen(ip), addr, &bits) != IP_OK || prefix > bits)
         return PROTO_E_VALUE;
     unsigned ignored = bits;
-    if (unmap_ipv4(addr, &bits, &ignored)) /* as norm_ip: a mapped address is IPv4 */
+    if (ind_unmap_ipv4(addr, &bits, &ignored)) /* as norm_ip: a mapped address is IPv4 */
         return PROTO_E_VALUE;
     (void)clear_host_bits(addr, bits, prefix);
     struct sbuf sb = {out, cap, 0, false};
@@ -335,18 +334,13 @@ int proto_ip_network(const char *ip, unsigned prefix, char *out, size_t cap)
 
 /* --- domain names --- */
 
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
 static bool is_ldh(char c)
 {
-    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-';
+    return ind_is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-';
 }
 
 /* Checks s[0..len) as LDH labels (any case); NULL if fine, else why not. */
-static const char *check_dns_name(const char *s, size_t len, unsigned min_labels)
+static const char *ind_check_dns_name(const char *s, size_t len, unsigned min_labels)
 {
     if (len == 0)
         return "is empty";
@@ -362,7 +356,7 @@ static const char *check_dns_name(const char *s, size_t len, unsigned min_labels
                 return "has non-ASCII characters; write the name in punycode (xn--...)";
             if (!is_ldh(s[i]))
                 return "has a character other than letters, digits, '-' and '.'";
-            all_digits = all_digits && is_digit(s[i]);
+            all_digits = all_digits && ind_is_digit(s[i]);
         }
         size_t llen = i - start;
         if (llen == 0)
@@ -383,33 +377,33 @@ static const char *check_dns_name(const char *s, size_t len, unsigned min_labels
 }
 
 /* Domain names drop one trailing dot (the root) and are written in lower case. */
-static int norm_dns(int itype, const char *in, const char *s, size_t len, unsigned min_labels,
+int ind_norm_dns(int itype, const char *in, const char *s, size_t len, unsigned min_labels,
                     struct sbuf *sb, char *why, size_t wl)
 {
     if (len > 0 && s[len - 1] == '.')
         len--;
     uint8_t addr[16];
     unsigned bits;
-    if (parse_ip(s, len, addr, &bits) == IP_OK)
-        return fail(PROTO_E_VALUE, why, wl, itype, in,
+    if (ind_parse_ip(s, len, addr, &bits) == IP_OK)
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
                     "is an IP address, not a name; use type ip-src or ip-dst");
-    const char *bad = check_dns_name(s, len, min_labels);
+    const char *bad = ind_check_dns_name(s, len, min_labels);
     if (bad != NULL)
-        return fail(PROTO_E_VALUE, why, wl, itype, in, "%s", bad);
-    sb_put_lower(sb, s, len);
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "%s", bad);
+    ind_sb_put_lower(sb, s, len);
     return PROTO_OK;
 }
 
 static int norm_domain(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
                        size_t wl)
 {
-    return norm_dns(itype, in, in, len, 2, sb, why, wl);
+    return ind_norm_dns(itype, in, in, len, 2, sb, why, wl);
 }
 
 static int norm_hostname(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
                          size_t wl)
 {
-    return norm_dns(itype, in, in, len, 1, sb, why, wl);
+    return ind_norm_dns(itype, in, in, len, 1, sb, why, wl);
 }
 
 /* --- URLs and e-mail addresses --- */
@@ -446,13 +440,13 @@ static bool scheme_allowed(const char *s, size_t len)
 }
 
 /* Port: 1..65535 in decimal, no leading zero. */
-static bool port_valid(const char *s, size_t len)
+bool ind_port_valid(const char *s, size_t len)
 {
     if (len == 0 || len > 5 || s[0] == '0')
         return false;
     unsigned v = 0;
     for (size_t i = 0; i < len; i++) {
-        if (!is_digit(s[i]))
+        if (!ind_is_digit(s[i]))
             return false;
         v = v * 10 + (unsigned)(s[i] - '0');
     }
@@ -466,33 +460,33 @@ static int norm_url_host(int itype, const char *in, const char *h, size_t len, s
     uint8_t addr[16];
     unsigned bits;
     if (len > 0 && h[0] == '[') {
-        if (len < 2 || h[len - 1] != ']' || parse_ip(h + 1, len - 2, addr, &bits) != IP_OK ||
+        if (len < 2 || h[len - 1] != ']' || ind_parse_ip(h + 1, len - 2, addr, &bits) != IP_OK ||
             bits != 128)
-            return fail(PROTO_E_VALUE, why, wl, itype, in, "has a bad [IPv6] host");
+            return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "has a bad [IPv6] host");
         unsigned prefix = bits;
-        if (unmap_ipv4(addr, &bits, &prefix)) {
-            put_ip(sb, addr, bits); /* http://[::ffff:192.0.2.1]/ reaches http://192.0.2.1/ */
+        if (ind_unmap_ipv4(addr, &bits, &prefix)) {
+            ind_put_ip(sb, addr, bits); /* http://[::ffff:192.0.2.1]/ reaches http://192.0.2.1/ */
             return PROTO_OK;
         }
-        sb_put(sb, "[", 1);
-        put_ip(sb, addr, bits);
-        sb_put(sb, "]", 1);
+        ind_sb_put(sb, "[", 1);
+        ind_put_ip(sb, addr, bits);
+        ind_sb_put(sb, "]", 1);
         return PROTO_OK;
     }
     switch (parse_ipv4(h, len, addr)) {
     case IP_OK:
-        sb_put(sb, h, len);
+        ind_sb_put(sb, h, len);
         return PROTO_OK;
     case IP_LEADING_ZERO:
-        return fail(PROTO_E_VALUE, why, wl, itype, in,
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
                     "has an IPv4 host with a leading zero (octal or decimal? write it without)");
     case IP_BAD:
         break;
     }
-    const char *bad = check_dns_name(h, len, 1);
+    const char *bad = ind_check_dns_name(h, len, 1);
     if (bad != NULL)
-        return fail(PROTO_E_VALUE, why, wl, itype, in, "has a host that %s", bad);
-    sb_put_lower(sb, h, len);
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "has a host that %s", bad);
+    ind_sb_put_lower(sb, h, len);
     return PROTO_OK;
 }
 
@@ -501,13 +495,13 @@ static int norm_url_host(int itype, const char *in, const char *h, size_t len, s
 static int norm_url(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl)
 {
     if (has_space_or_control(in, len))
-        return fail(PROTO_E_VALUE, why, wl, itype, in, "contains a space or control character");
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "contains a space or control character");
     const char *sep = strstr(in, "://");
     size_t slen = sep ? (size_t)(sep - in) : 0;
     if (sep == NULL || !scheme_syntax(in, slen))
-        return fail(PROTO_E_VALUE, why, wl, itype, in, "has no scheme (like http://)");
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "has no scheme (like http://)");
     if (!scheme_allowed(in, slen))
-        return fail(PROTO_E_VALUE, why, wl, itype, in,
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
                     "has a scheme that is not one of ftp, ftps, gopher, http, https, irc, ircs, "
                     "ldap, ldaps, rtsp, sftp, smb, ssh, telnet, tftp, ws, wss");
     const char *auth = sep + 3;
@@ -516,7 +510,7 @@ static int norm_url(int itype, const char *in, size_t len, struct sbuf *sb, char
      * example/" goes to evil.example while RFC 3986 (and this parser) would name good.example: two
      * hosts for one value. Refuse the ambiguity. */
     if (memchr(auth, '\\', alen) != NULL)
-        return fail(PROTO_E_VALUE, why, wl, itype, in,
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
                     "has a backslash before the path (browsers read it as '/')");
     const char *at = NULL; /* the last '@' of the authority ends the userinfo */
     for (size_t i = 0; i < alen; i++)
@@ -529,16 +523,16 @@ static int norm_url(int itype, const char *in, size_t len, struct sbuf *sb, char
     const char *colon = memchr(after, ':', hplen - (size_t)(after - host));
     size_t hlen = colon ? (size_t)(colon - host) : hplen;
     if (hlen == 0)
-        return fail(PROTO_E_VALUE, why, wl, itype, in, "has no host");
-    if (colon != NULL && !port_valid(colon + 1, hplen - hlen - 1))
-        return fail(PROTO_E_VALUE, why, wl, itype, in, "has a port that is not 1..65535");
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "has no host");
+    if (colon != NULL && !ind_port_valid(colon + 1, hplen - hlen - 1))
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "has a port that is not 1..65535");
 
-    sb_put_lower(sb, in, slen + 3);
-    sb_put(sb, auth, (size_t)(host - auth));
+    ind_sb_put_lower(sb, in, slen + 3);
+    ind_sb_put(sb, auth, (size_t)(host - auth));
     int rc = norm_url_host(itype, in, host, hlen, sb, why, wl);
     if (rc != PROTO_OK)
         return rc;
-    sb_put(sb, host + hlen, len - (size_t)(host + hlen - in));
+    ind_sb_put(sb, host + hlen, len - (size_t)(host + hlen - in));
     return PROTO_OK;
 }
 
@@ -547,89 +541,120 @@ static int norm_email(int itype, const char *in, size_t len, struct sbuf *sb, ch
                       size_t wl)
 {
     if (has_space_or_control(in, len))
-        return fail(PROTO_E_VALUE, why, wl, itype, in, "contains a space or control character");
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "contains a space or control character");
     const char *at = strchr(in, '@');
     if (at == NULL || strchr(at + 1, '@') != NULL)
-        return fail(PROTO_E_VALUE, why, wl, itype, in, "is not local@domain with one '@'");
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "is not local@domain with one '@'");
     size_t llen = (size_t)(at - in);
     if (llen == 0 || llen > EMAIL_LOCAL_MAX)
-        return fail(PROTO_E_VALUE, why, wl, itype, in, "has a local part that is not 1..64 bytes");
-    sb_put(sb, in, llen + 1);
-    return norm_dns(itype, in, at + 1, len - llen - 1, 2, sb, why, wl);
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
+                        "has a local part that is not 1..64 bytes");
+    ind_sb_put(sb, in, llen + 1);
+    return ind_norm_dns(itype, in, at + 1, len - llen - 1, 2, sb, why, wl);
 }
 
 /* --- hashes and file names --- */
 
-static int norm_hex(int itype, const char *in, size_t len, size_t want, struct sbuf *sb, char *why,
+int ind_norm_hex(int itype, const char *in, size_t len, size_t want, struct sbuf *sb, char *why,
                     size_t wl)
 {
     if (len != want)
-        return fail(PROTO_E_VALUE, why, wl, itype, in, "is %zu characters, not %zu hex digits",
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "is %zu characters, not %zu hex digits",
                     len, want);
     for (size_t i = 0; i < len; i++) {
         char c = in[i];
-        if (!is_digit(c) && !(c >= 'a' && c <= 'f') && !(c >= 'A' && c <= 'F'))
-            return fail(PROTO_E_VALUE, why, wl, itype, in, "has a character that is not hex");
+        if (!ind_is_digit(c) && !(c >= 'a' && c <= 'f') && !(c >= 'A' && c <= 'F'))
+            return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "has a character that is not hex");
     }
-    sb_put_lower(sb, in, len);
+    ind_sb_put_lower(sb, in, len);
     return PROTO_OK;
 }
 
 static int norm_md5(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl)
 {
-    return norm_hex(itype, in, len, 32, sb, why, wl);
+    return ind_norm_hex(itype, in, len, 32, sb, why, wl);
 }
 
 static int norm_sha1(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl)
 {
-    return norm_hex(itype, in, len, 40, sb, why, wl);
+    return ind_norm_hex(itype, in, len, 40, sb, why, wl);
 }
 
 static int norm_sha256(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
                        size_t wl)
 {
-    return norm_hex(itype, in, len, 64, sb, why, wl);
+    return ind_norm_hex(itype, in, len, 64, sb, why, wl);
 }
 
 static int norm_sha512(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
                        size_t wl)
 {
-    return norm_hex(itype, in, len, 128, sb, why, wl);
+    return ind_norm_hex(itype, in, len, 128, sb, why, wl);
 }
 
 static int norm_filename(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
                          size_t wl)
 {
     if (len > FILENAME_MAX_BYTES)
-        return fail(PROTO_E_VALUE, why, wl, itype, in, "is longer than 255 bytes");
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "is longer than 255 bytes");
     if (proto_text_has_control(in, len, false))
-        return fail(PROTO_E_VALUE, why, wl, itype, in, "contains a control character");
-    sb_put(sb, in, len);
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in, "contains a control character");
+    ind_sb_put(sb, in, len);
     return PROTO_OK;
 }
 
 /* --- the type table --- */
 
-typedef int (*normaliser)(int itype, const char *in, size_t len, struct sbuf *sb, char *why,
-                          size_t why_len);
-
 static const struct itype_info {
     const char *name;
-    normaliser norm;
+    ind_normaliser norm;
+    bool rule; /* detection content: LIMIT_RULE_BYTES, several lines, byte for byte */
 } itypes[PROTO_ITYPE_END] = {
-    [PROTO_ITYPE_IP_SRC] = {"ip-src", norm_ip},
-    [PROTO_ITYPE_IP_DST] = {"ip-dst", norm_ip},
-    [PROTO_ITYPE_DOMAIN] = {"domain", norm_domain},
-    [PROTO_ITYPE_HOSTNAME] = {"hostname", norm_hostname},
-    [PROTO_ITYPE_URL] = {"url", norm_url},
-    [PROTO_ITYPE_EMAIL_SRC] = {"email-src", norm_email},
-    [PROTO_ITYPE_EMAIL_DST] = {"email-dst", norm_email},
-    [PROTO_ITYPE_MD5] = {"md5", norm_md5},
-    [PROTO_ITYPE_SHA1] = {"sha1", norm_sha1},
-    [PROTO_ITYPE_SHA256] = {"sha256", norm_sha256},
-    [PROTO_ITYPE_SHA512] = {"sha512", norm_sha512},
-    [PROTO_ITYPE_FILENAME] = {"filename", norm_filename},
+    [PROTO_ITYPE_IP_SRC] = {"ip-src", norm_ip, false},
+    [PROTO_ITYPE_IP_DST] = {"ip-dst", norm_ip, false},
+    [PROTO_ITYPE_DOMAIN] = {"domain", norm_domain, false},
+    [PROTO_ITYPE_HOSTNAME] = {"hostname", norm_hostname, false},
+    [PROTO_ITYPE_URL] = {"url", norm_url, false},
+    [PROTO_ITYPE_EMAIL_SRC] = {"email-src", norm_email, false},
+    [PROTO_ITYPE_EMAIL_DST] = {"email-dst", norm_email, false},
+    [PROTO_ITYPE_MD5] = {"md5", norm_md5, false},
+    [PROTO_ITYPE_SHA1] = {"sha1", norm_sha1, false},
+    [PROTO_ITYPE_SHA256] = {"sha256", norm_sha256, false},
+    [PROTO_ITYPE_SHA512] = {"sha512", norm_sha512, false},
+    [PROTO_ITYPE_FILENAME] = {"filename", norm_filename, false},
+    [PROTO_ITYPE_IP_DST_PORT] = {"ip-dst|port", ind_norm_ip_port, false},
+    [PROTO_ITYPE_IP_SRC_PORT] = {"ip-src|port", ind_norm_ip_port, false},
+    [PROTO_ITYPE_HOSTNAME_PORT] = {"hostname|port", ind_norm_host_port, false},
+    [PROTO_ITYPE_AS] = {"AS", ind_norm_as, false},
+    [PROTO_ITYPE_SSDEEP] = {"ssdeep", ind_norm_ssdeep, false},
+    [PROTO_ITYPE_TLSH] = {"tlsh", ind_norm_tlsh, false},
+    [PROTO_ITYPE_IMPHASH] = {"imphash", ind_norm_md5_like, false},
+    [PROTO_ITYPE_JA3] = {"ja3-fingerprint-md5", ind_norm_md5_like, false},
+    [PROTO_ITYPE_JARM] = {"jarm-fingerprint", ind_norm_jarm, false},
+    [PROTO_ITYPE_X509_SHA1] = {"x509-fingerprint-sha1", ind_norm_cert_sha1, false},
+    [PROTO_ITYPE_X509_SHA256] = {"x509-fingerprint-sha256", ind_norm_cert_sha256, false},
+    [PROTO_ITYPE_MUTEX] = {"mutex", ind_norm_line, false},
+    [PROTO_ITYPE_REGKEY] = {"regkey", ind_norm_regkey, false},
+    [PROTO_ITYPE_REGKEY_VALUE] = {"regkey|value", ind_norm_regkey_value, false},
+    [PROTO_ITYPE_USER_AGENT] = {"user-agent", ind_norm_line, false},
+    [PROTO_ITYPE_EMAIL_SUBJECT] = {"email-subject", ind_norm_line, false},
+    [PROTO_ITYPE_VULNERABILITY] = {"vulnerability", ind_norm_cve, false},
+    [PROTO_ITYPE_BTC] = {"btc", ind_norm_btc, false},
+    [PROTO_ITYPE_YARA] = {"yara", ind_norm_yara, true},
+    [PROTO_ITYPE_SIGMA] = {"sigma", ind_norm_sigma, true},
+    [PROTO_ITYPE_SNORT] = {"snort", ind_norm_ids_rule, true},
+    [PROTO_ITYPE_SURICATA] = {"suricata", ind_norm_ids_rule, true},
 };
+
+bool proto_itype_is_rule(int itype)
+{
+    return proto_itype_name(itype) != NULL && itypes[itype].rule;
+}
+
+size_t proto_itype_max_bytes(int itype)
+{
+    return proto_itype_is_rule(itype) ? LIMIT_RULE_BYTES : LIMIT_VALUE_PLAIN_BYTES;
+}
 
 int proto_itype_parse(const char *name)
 {
@@ -658,24 +683,23 @@ int proto_indicator_normalise(int itype, const char *in, char *out, size_t cap, 
             snprintf(why, why_len, "unknown indicator type code %d", itype);
         return PROTO_E_VALUE;
     }
-    size_t len = strnlen(in, LIMIT_VALUE_BYTES + 1);
-    if (len > LIMIT_VALUE_BYTES)
-        return fail(PROTO_E_TOOBIG, why, why_len, itype, in, "is longer than %d bytes",
-                    LIMIT_VALUE_BYTES);
+    const size_t max = proto_itype_max_bytes(itype);
+    size_t len = strnlen(in, max + 1);
+    if (len > max)
+        return ind_fail(PROTO_E_TOOBIG, why, why_len, itype, in, "is longer than %zu bytes", max);
     if (len == 0)
-        return fail(PROTO_E_VALUE, why, why_len, itype, in, "is empty");
+        return ind_fail(PROTO_E_VALUE, why, why_len, itype, in, "is empty");
     if (!proto_utf8_valid(in, len))
-        return fail(PROTO_E_VALUE, why, why_len, itype, in, "is not valid UTF-8");
+        return ind_fail(PROTO_E_VALUE, why, why_len, itype, in, "is not valid UTF-8");
 
     /* The normal form may be a little longer than the input (IPv6 text); the limit applies to it.
      * */
-    struct sbuf sb = {.p = out, .cap = cap < LIMIT_VALUE_BYTES + 1 ? cap : LIMIT_VALUE_BYTES + 1};
+    struct sbuf sb = {.p = out, .cap = cap < max + 1 ? cap : max + 1};
     int rc = itypes[itype].norm(itype, in, len, &sb, why, why_len);
     if (rc == PROTO_OK && sb.over) {
-        rc = cap <= LIMIT_VALUE_BYTES ? PROTO_E_NOSPACE
-                                      : fail(PROTO_E_TOOBIG, why, why_len, itype, in,
-                                             "has a normal form longer than %d bytes",
-                                             LIMIT_VALUE_BYTES);
+        rc = cap <= max ? PROTO_E_NOSPACE
+                        : ind_fail(PROTO_E_TOOBIG, why, why_len, itype, in,
+                                   "has a normal form longer than %zu bytes", max);
     }
     if (rc != PROTO_OK)
         out[0] = '\0';

@@ -25,14 +25,52 @@ enum proto_itype {
     PROTO_ITYPE_SHA256,
     PROTO_ITYPE_SHA512,
     PROTO_ITYPE_FILENAME,
+    /* issue 16: the types real MISP events carry (docs/PROTOCOL.md "Indicator values") */
+    PROTO_ITYPE_IP_DST_PORT,   /* 13 ip-dst|port */
+    PROTO_ITYPE_IP_SRC_PORT,   /* 14 ip-src|port */
+    PROTO_ITYPE_HOSTNAME_PORT, /* 15 hostname|port */
+    PROTO_ITYPE_AS,            /* 16 AS */
+    PROTO_ITYPE_SSDEEP,        /* 17 ssdeep */
+    PROTO_ITYPE_TLSH,          /* 18 tlsh */
+    PROTO_ITYPE_IMPHASH,       /* 19 imphash */
+    PROTO_ITYPE_JA3,           /* 20 ja3-fingerprint-md5 */
+    PROTO_ITYPE_JARM,          /* 21 jarm-fingerprint */
+    PROTO_ITYPE_X509_SHA1,     /* 22 x509-fingerprint-sha1 */
+    PROTO_ITYPE_X509_SHA256,   /* 23 x509-fingerprint-sha256 */
+    PROTO_ITYPE_MUTEX,         /* 24 mutex */
+    PROTO_ITYPE_REGKEY,        /* 25 regkey */
+    PROTO_ITYPE_REGKEY_VALUE,  /* 26 regkey|value */
+    PROTO_ITYPE_USER_AGENT,    /* 27 user-agent */
+    PROTO_ITYPE_EMAIL_SUBJECT, /* 28 email-subject */
+    PROTO_ITYPE_VULNERABILITY, /* 29 vulnerability (CVE id) */
+    PROTO_ITYPE_BTC,           /* 30 btc */
+    PROTO_ITYPE_YARA,          /* 31 yara (rule text) */
+    PROTO_ITYPE_SIGMA,         /* 32 sigma (rule text) */
+    PROTO_ITYPE_SNORT,         /* 33 snort (rule text) */
+    PROTO_ITYPE_SURICATA,      /* 34 suricata (rule text; not a MISP type: MISP files these as
+                                  snort) */
     PROTO_ITYPE_END /* one past the last code */
 };
 
-/* Code for a MISP type name ("ip-dst"), or -1 if unknown. Exact, lower-case match. */
+/* The first protocol version's types are the codes below PROTO_ITYPE_V1_END; a node of that
+ * version refuses a record of any later type as malformed and closes the session. A node that
+ * decodes every type of this header says so in its HELLO (PROTO_CAP_ITYPES_2, node/core/node.c),
+ * and records of later types go only to peers that said it (node/core/gate.h). */
+#define PROTO_ITYPE_V1_END 13
+#define PROTO_CAP_ITYPES_2 0x1u /* HELLO capability bit: decodes types up to PROTO_ITYPE_END - 1 */
+
+/* Code for a MISP type name ("ip-dst", "AS"), or -1 if unknown. Exact match: one name per type. */
 int proto_itype_parse(const char *name);
 
 /* MISP type name for a code; NULL for an unknown code. Static storage. */
 const char *proto_itype_name(int itype);
+
+/* Detection content (yara, sigma, snort, suricata): up to LIMIT_RULE_BYTES, tab, CR and LF
+ * allowed, kept byte for byte. Other types: up to LIMIT_VALUE_PLAIN_BYTES, one line. */
+bool proto_itype_is_rule(int itype);
+
+/* The longest value of itype in bytes (LIMIT_RULE_BYTES or LIMIT_VALUE_PLAIN_BYTES). */
+size_t proto_itype_max_bytes(int itype);
 
 /* Validates `in` as a value of `itype` and writes its normal form to out[0..cap) (NUL-terminated).
  * Returns 0, or PROTO_E_VALUE / PROTO_E_TOOBIG (see record.h) with a one-line reason in why that

@@ -18,7 +18,13 @@ enum limits {
 
     /* --- records (proto/) --- */
     LIMIT_RECORD_BYTES = 8192,       /* encoded body; a signed record is sig || body */
-    LIMIT_VALUE_BYTES = 2048,        /* indicator value: long URLs exist, megabyte ones are abuse */
+    LIMIT_RULE_BYTES = 6144,         /* detection rule text (yara, sigma, snort, suricata): most
+                                        single rules are smaller, and an 8 KiB body still holds
+                                        tags, a comment and an audience beside it */
+    LIMIT_VALUE_BYTES = LIMIT_RULE_BYTES, /* indicator value of any type (a record's value field,
+                                        every value buffer): the largest type's limit */
+    LIMIT_VALUE_PLAIN_BYTES = 2048,  /* a value that is not a rule: long URLs exist, megabyte ones
+                                        are abuse */
     LIMIT_TYPE_BYTES = 32,           /* indicator type name (MISP attribute type) */
     LIMIT_TAGS = 16,                 /* tags per indicator */
     LIMIT_TAG_BYTES = 128,           /* one tag: MISP machine tags can be long */
@@ -47,6 +53,12 @@ enum limits {
                                             batch was found) */
     LIMIT_PRUNE_GRACE_MS = 24 * 60 * 60 * 1000, /* an expired indicator stays this long: lookups
                                             and exports can still show it, dedupe still knows it */
+    LIMIT_STORE_DISK_LOW_BYTES = 1 << 20, /* a failed commit with less free space than this (or
+                                            this close to RLIMIT_FSIZE) is a full disk: LMDB
+                                            writes up to 64 pages at once and calls a short
+                                            write EIO */
+    LIMIT_STORE_CHECK_LISTED = 1000,     /* problems check-store prints one by one; the rest are
+                                            counted */
 
     /* --- config (node/) --- */
     LIMIT_CONFIG_BYTES = 1 << 20, /* a config file larger than 1 MiB is refused */
@@ -90,6 +102,18 @@ enum limits {
     LIMIT_HS_RATE_BURST = 10,           /* ... with this burst */
     LIMIT_RATE_ADDRS = 1024,            /* IP addresses the rate limiter remembers */
     LIMIT_RATE_V6_PREFIX = 64,          /* IPv6 addresses are rate-limited per /64 (one host) */
+    /* The half-open table is shared (engine_admit.c, docs/PROTOCOL.md "Handshake floods"): */
+    LIMIT_HALF_OPEN_PER_ADDR = 4,       /* half-opens of one host (IPv4, IPv6 /64): a partner
+                                           has one dial in flight; a few nodes behind one NAT */
+    LIMIT_HALF_OPEN_V4_GROUP = 24,      /* when full, the subnet holding most half-opens loses
+                                           one first: an IPv4 /24, the smallest routed block */
+    LIMIT_HALF_OPEN_V6_GROUP = 48,      /* ... an IPv6 /48, the usual site allocation */
+    LIMIT_ACCEPTS_PER_TURN = 16,        /* inbound connections taken per loop turn, then the
+                                           accepted ones are read: <= LIMIT_HALF_OPEN / 4, so
+                                           a half-open survives the next turns' accepts */
+    LIMIT_LISTEN_BACKLOG = 4096,        /* the kernel's queue of connections not yet accepted
+                                           (capped by net.core.somaxconn): a full queue drops a
+                                           partner's SYN, and 128 filled with 1,000 attackers */
     LIMIT_KEEPALIVE_MS = 15 * 1000,     /* send KEEPALIVE after this much send silence */
     LIMIT_DEAD_MS = 60 * 1000,          /* close a session after this much receive silence */
     LIMIT_BACKOFF_MIN_MS = 1000,        /* first redial delay */
@@ -145,12 +169,22 @@ enum limits {
     /* --- HTTP, TAXII, metrics, logs (node/shell/http.c, taxii.c, metrics.c, log.c) --- */
     LIMIT_HTTP_CLIENTS = 64,          /* [Client] credentials in the config */
     LIMIT_HTTP_SECRET_BYTES = 256,    /* one client secret (password or token) */
-    LIMIT_HTTP_CONNS = 64,            /* concurrent HTTP connections per listener */
+    LIMIT_HTTP_CONNS = 256,           /* concurrent HTTP connections per listener: room for four
+                                         addresses at LIMIT_HTTP_CONNS_PER_ADDR */
     LIMIT_HTTP_REQUEST_BYTES = 16384, /* request line + headers; more is answered 431 */
     LIMIT_HTTP_RESPONSE_HEAD_BYTES = 4096, /* MHD connection memory beyond the request, so a
                                             * request at the limit still gets its answer */
     LIMIT_HTTP_TIMEOUT_S = 30,        /* idle HTTP connection is closed after this */
     LIMIT_HTTP_QUERY_PARAMS = 32,     /* query parameters in one request */
+    LIMIT_HTTP_CONNS_PER_ADDR = 64,   /* connections from one address: a poller needs a few, a
+                                         NAT of readers some more; one address cannot take all */
+    LIMIT_HTTP_HEAD_TIMEOUT_S = 5,    /* a request's line and headers must be in within this of
+                                         its connection or its request line (slowloris); a far
+                                         TLS-terminating proxy still sends a head in well under */
+    LIMIT_HTTP_SWEEP_MS = 500,        /* head deadlines are checked this often: a cut comes at
+                                         most this late */
+    LIMIT_HTTP_JOBS = 1,              /* TAXII pages built at once off the loop: one of libuv's
+                                         pool threads, the others stay with signature checks */
     LIMIT_TAXII_PAGE_DEFAULT = 1000,  /* MaxPageSize when the config sets none */
     LIMIT_TAXII_PAGE_MAX = 10000,     /* largest MaxPageSize the config may set */
     LIMIT_TAXII_SCAN_RECORDS = 200000, /* records examined for one page; then more=true */
@@ -158,14 +192,17 @@ enum limits {
     LIMIT_TAXII_MAX_CONTENT = 1 << 20, /* max_content_length advertised (we accept no bodies) */
     LIMIT_LOG_LINE_BYTES = 8192,      /* one log line; longer fields are cut */
     LIMIT_LOG_FIELDS = 16,            /* key=value fields in one log line */
+    LIMIT_LOG_REFUSED_PER_S = 10,     /* lines a second for connections refused before a key
+                                         was shown: a flood must not fill the disk */
 
     /* --- exports, TAXII paging, engine addresses (node/formats/taxii.c, export.h,
            node/cli/cli_export.c, node/core/engine.h) --- */
     LIMIT_TAXII_SCAN_BATCH = 64,       /* candidates copied out of one read transaction */
     LIMIT_TAXII_ID_CANDIDATES = 8,     /* records sharing the 6 fixed id bytes of one STIX UUID */
     LIMIT_TAXII_PATH_SEGMENTS = 8,     /* segments of a request path; the longest route has 6 */
-    LIMIT_EXPORT_FILES = 10,           /* fixed files of one directory format (a misp-feed adds
-                                          the events of other origins: export_dir_files) */
+    LIMIT_EXPORT_FILES = 16,           /* fixed files of one directory format (suricata's 14; a
+                                          misp-feed adds the events of other origins:
+                                          export_dir_files) */
     LIMIT_EXPORT_FILE_NAME_BYTES = 64, /* the name of one of them, with its NUL */
     LIMIT_EXPORT_EVERY_MIN_MS = 1000,  /* shortest `export --every`: each pass reads the store */
     LIMIT_ENGINE_HOST_BYTES = 256,     /* a peer's host with its NUL (DNS names are <= 253) */
@@ -180,6 +217,12 @@ enum limits {
     LIMIT_RECON_RANGES = 8192,       /* ranges in one message (a 60000-byte one holds < 6000) */
     LIMIT_RECON_ITEMS = 1 << 24,     /* items one side reconciles in one session */
     LIMIT_RECON_NEEDS = 1 << 22,     /* ids one side learns it lacks in one session */
+    LIMIT_RECON_FLIGHT_BYTES = 4 << 20, /* one side's turn (a flight of messages): sent at once, so
+                                           it must fit the send queue beside the gossip backlog */
+    LIMIT_RECON_LEAF_ITEMS = 12,     /* the last split aims at buckets this small: with a few
+                                        differences they still fit one list (16) */
+    LIMIT_RECON_BUCKETS_MAX = 64,    /* buckets of that last split: one split level less below
+                                        12 x 64 items, for 64 fingerprints instead of 16 */
 
     /* --- issue 11: sharing an operator can audit (node/cli) --- */
     LIMIT_ID_PREFIX_MIN_HEX = 8,     /* shortest record id prefix show/revoke/sight accept */

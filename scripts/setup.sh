@@ -8,6 +8,8 @@ PKGS=(
   libuv1-dev libsodium-dev libmsgpack-dev liblmdb-dev libcmocka-dev
   libinih-dev libjansson-dev libmicrohttpd-dev
   python3 python3-dissononce python3-jsonschema curl lmdb-utils
+  libsystemd-dev scdoc systemd prometheus debhelper dpkg-dev fakeroot lintian man-db
+  strace
 )
 
 missing=()
@@ -25,3 +27,8 @@ echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The tests need only promtool from the prometheus package, not the Prometheus server its install
+# starts on a systemd machine: stop and disable it when this script installed it.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+  $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi

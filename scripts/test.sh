@@ -47,5 +47,18 @@ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTLPMESH_TSAN=ON >/d
 cmake --build build-tsan -j"$jobs" --target test_simnet
 TSAN_OPTIONS=halt_on_error=1 run_ctest build-tsan -R '^test_simnet$'
 
-# Every stage above: the normal build, ASan+UBSan, and test_simnet under TSan.
+# The Debian package: dpkg-buildpackage from the checkout's files, then lintian (no error), as
+# one more test (it takes about a minute, too long for ctest).
+if command -v dpkg-buildpackage >/dev/null && command -v lintian >/dev/null; then
+  if bash scripts/package.sh build-deb; then
+    passed=$((passed + 1))
+  else
+    echo "total: $passed passed, $((failed + 1)) failed"
+    exit 1
+  fi
+else
+  echo "test.sh: package skipped: dpkg-buildpackage or lintian absent (scripts/setup.sh installs them)"
+fi
+
+# Every stage above: the normal build, ASan+UBSan, test_simnet under TSan, and the package.
 echo "total: $passed passed, $failed failed"

@@ -2,6 +2,7 @@
 #include "store/gossip_lmdb.h"
 
 #include <assert.h>
+#include <stdio.h>
 
 static int lm_has(void *ctx, const uint8_t id[LIMIT_ID_BYTES])
 {
@@ -42,9 +43,11 @@ int gossip_lmdb_init(struct gossip_lmdb *a, struct store *s, struct gossip_store
 {
     assert(a != NULL && s != NULL && ops != NULL);
     a->s = s;
+    snprintf(a->where, sizeof a->where, "DataDir %s", store_dir(s));
     *ops = (struct gossip_store_ops){.ctx = a, .has = lm_has, .get = lm_get,
                                      .find_short = lm_find_short, .put_batch = lm_put_batch,
-                                     .is_revoked = lm_is_revoked, .iter_seq = lm_iter_seq};
+                                     .is_revoked = lm_is_revoked, .iter_seq = lm_iter_seq,
+                                     .where = a->where};
     return STORE_OK;
 }
 

@@ -13,6 +13,7 @@
 
 struct gossip_lmdb {
     struct store *s;
+    char where[LIMIT_PATH_BYTES + 16]; /* "DataDir " + store_dir(s): gossip_store_ops.where */
 };
 
 /* Fills ops to use s through a. STORE_OK (it cannot fail). */

@@ -40,6 +40,8 @@ struct gossip_store_ops {
                       const uint8_t origin[LIMIT_KEY_BYTES]);
     /* Every record with seq > since, in seq order (store_iter_seq). */
     int (*iter_seq)(void *ctx, uint64_t since, store_record_cb cb, void *cb_ctx);
+    /* Where the store is, for messages ("DataDir /var/lib/tlpmesh/data"), or NULL. */
+    const char *where;
 };
 
 #endif

@@ -11,22 +11,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 static const struct {
     const char *name;
     unsigned flags;
+    uint32_t since; /* the schema version that added it */
 } db_specs[DB_N] = {
-    [DB_RECORDS] = {"records", 0},
-    [DB_BYVALUE] = {"byvalue", MDB_DUPSORT | MDB_DUPFIXED},
-    [DB_BYTIME] = {"bytime", 0},
-    [DB_SEQ] = {"seq", 0},
-    [DB_REVOKED] = {"revoked", MDB_DUPSORT | MDB_DUPFIXED},
-    [DB_META] = {"meta", 0},
-    [DB_PEERS] = {"peers", 0},
-    [DB_SIGHTED] = {"sighted", MDB_DUPSORT | MDB_DUPFIXED},
-    [DB_ROSTERS] = {"rosters", MDB_DUPSORT | MDB_DUPFIXED},
-    [DB_EXPIRY] = {"expiry", 0},
+    [DB_RECORDS] = {"records", 0, 1},
+    [DB_BYVALUE] = {"byvalue", MDB_DUPSORT | MDB_DUPFIXED, 1},
+    [DB_BYTIME] = {"bytime", 0, 1},
+    [DB_SEQ] = {"seq", 0, 1},
+    [DB_REVOKED] = {"revoked", MDB_DUPSORT | MDB_DUPFIXED, 1},
+    [DB_META] = {"meta", 0, 1},
+    [DB_PEERS] = {"peers", 0, 1},
+    [DB_SIGHTED] = {"sighted", MDB_DUPSORT | MDB_DUPFIXED, 2},
+    [DB_ROSTERS] = {"rosters", MDB_DUPSORT | MDB_DUPFIXED, 2},
+    [DB_EXPIRY] = {"expiry", 0, 3},
 };
 _Static_assert((int)DB_N <= (int)LIMIT_STORE_DBS, "more named databases than LIMIT_STORE_DBS");
 
@@ -41,12 +45,42 @@ const char *store_strerror(int err)
 
 /* --- transactions, with map resizing --- */
 
+/* The read transactions this thread is running callbacks in, innermost first (a list through
+ * store_run_read's stack frames, so its length is the nesting depth). A lookup made from a
+ * callback reuses the transaction of its store: one snapshot per operation, and no second
+ * transaction that could meet MDB_MAP_RESIZED while this thread still holds the first one. */
+struct read_frame {
+    const struct store *s;
+    MDB_txn *txn;
+    const struct read_frame *up;
+};
+static _Thread_local const struct read_frame *tl_reads;
+
+static MDB_txn *held_read(const struct store *s)
+{
+    for (const struct read_frame *f = tl_reads; f != NULL; f = f->up)
+        if (f->s == s)
+            return f->txn;
+    return NULL;
+}
+
+/* mdb_env_set_mapsize may run only while no transaction of the environment is open in this
+ * process (LMDB's documentation; it does not check). Every transaction holds resize_lock
+ * shared, a resize holds it exclusive; a thread that holds a transaction itself (a write from a
+ * read callback) would wait for ever on its own lock, so it gets an error instead. */
 static int set_mapsize_locked(struct store *s, size_t size)
 {
+    if (held_read(s) != NULL)
+        return STORE_E_BUSY;
     pthread_rwlock_wrlock(&s->resize_lock);
     int rc = mdb_env_set_mapsize(s->env, size);
     pthread_rwlock_unlock(&s->resize_lock);
     return map_err(rc);
+}
+
+int store_adopt_mapsize(struct store *s)
+{
+    return set_mapsize_locked(s, 0);
 }
 
 /* Begins a transaction and returns holding the resize lock shared. Another process that grew the
@@ -61,7 +95,7 @@ static int txn_begin(struct store *s, unsigned flags, MDB_txn **txn)
         pthread_rwlock_unlock(&s->resize_lock);
         if (rc != MDB_MAP_RESIZED)
             return map_err(rc);
-        int err = set_mapsize_locked(s, 0);
+        int err = store_adopt_mapsize(s);
         if (err != STORE_OK)
             return err;
     }
@@ -71,11 +105,17 @@ static int txn_begin(struct store *s, unsigned flags, MDB_txn **txn)
 int store_run_read(struct store *s, txn_fn fn, void *ctx)
 {
     assert(s != NULL && fn != NULL);
+    MDB_txn *outer = held_read(s);
+    if (outer != NULL)
+        return fn(s, outer, ctx);
     MDB_txn *txn = NULL;
     int err = txn_begin(s, MDB_RDONLY, &txn);
     if (err != STORE_OK)
         return err;
+    const struct read_frame frame = {s, txn, tl_reads};
+    tl_reads = &frame;
     err = fn(s, txn, ctx);
+    tl_reads = frame.up;
     mdb_txn_abort(txn);
     pthread_rwlock_unlock(&s->resize_lock);
     return err;
@@ -94,8 +134,25 @@ static int grow_map(struct store *s)
     return set_mapsize_locked(s, next);
 }
 
+/* LMDB reports a short write as EIO ("filesystem full?"), and only a write that starts past the
+ * end of the space as ENOSPC or EFBIG: tell a full disk (or a file size limit reached) from other
+ * I/O errors by looking at the file system and the limit. */
+static bool out_of_space(const struct store *s)
+{
+    struct statvfs vfs;
+    if (statvfs(s->dir, &vfs) == 0 &&
+        (uint64_t)vfs.f_bavail * vfs.f_frsize < (uint64_t)LIMIT_STORE_DISK_LOW_BYTES)
+        return true;
+    struct rlimit rl;
+    struct stat st;
+    return getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+           stat(s->file, &st) == 0 &&
+           (uint64_t)st.st_size + LIMIT_STORE_DISK_LOW_BYTES > (uint64_t)rl.rlim_cur;
+}
+
 /* Runs fn in one write transaction and commits it; fn returning an error aborts everything fn
- * did. On a full map the whole transaction is retried on a doubled map: fn must be repeatable. */
+ * did. On a full map the whole transaction is retried on a doubled map: fn must be repeatable.
+ * A commit that fails leaves the store as it was (LMDB writes the meta page last). */
 int store_run_write(struct store *s, txn_fn fn, void *ctx)
 {
     assert(s != NULL && fn != NULL);
@@ -113,6 +170,8 @@ int store_run_write(struct store *s, txn_fn fn, void *ctx)
         else
             mdb_txn_abort(txn);
         pthread_rwlock_unlock(&s->resize_lock);
+        if (err == STORE_E_IO && out_of_space(s))
+            err = STORE_E_DISKFULL;
         if (err != STORE_E_MAPFULL)
             return err;
         err = grow_map(s);
@@ -122,10 +181,17 @@ int store_run_write(struct store *s, txn_fn fn, void *ctx)
     return STORE_E_MAPFULL;
 }
 
+const char *store_dir(const struct store *s)
+{
+    assert(s != NULL);
+    return s->dir;
+}
+
 /* --- open and close --- */
 
 struct open_ctx {
     bool may_create;
+    uint32_t migrate_from; /* the schema version store_open found; 0 = fresh or current */
     char *why;
     size_t why_len;
     const char *path;
@@ -138,6 +204,14 @@ static int open_fail(struct open_ctx *oc, int err, const char *what)
     return err;
 }
 
+static int put_meta_u32(struct store *s, MDB_txn *txn, const char *key, uint32_t value)
+{
+    uint8_t buf[4] = {(uint8_t)(value >> 24), (uint8_t)(value >> 16), (uint8_t)(value >> 8),
+                      (uint8_t)value};
+    MDB_val k = {strlen(key), (void *)key}, v = {sizeof buf, buf};
+    return map_err(mdb_put(txn, s->dbi[DB_META], &k, &v, 0));
+}
+
 static int create_schema(struct store *s, MDB_txn *txn, struct open_ctx *oc)
 {
     for (int i = 0; i < DB_N; i++) {
@@ -145,55 +219,73 @@ static int create_schema(struct store *s, MDB_txn *txn, struct open_ctx *oc)
         if (rc != MDB_SUCCESS)
             return open_fail(oc, map_err(rc), mdb_strerror(rc));
     }
-    uint8_t schema[4] = {0, 0, 0, STORE_SCHEMA_VERSION};
     uint8_t next_seq[SEQ_BYTES];
     put_be64(next_seq, 1);
-    MDB_val k1 = {sizeof META_SCHEMA - 1, META_SCHEMA}, v1 = {sizeof schema, schema};
     MDB_val k2 = {sizeof META_NEXT_SEQ - 1, META_NEXT_SEQ}, v2 = {sizeof next_seq, next_seq};
-    int rc = mdb_put(txn, s->dbi[DB_META], &k1, &v1, 0);
-    if (rc == MDB_SUCCESS)
-        rc = mdb_put(txn, s->dbi[DB_META], &k2, &v2, 0);
-    return rc == MDB_SUCCESS ? STORE_OK : open_fail(oc, map_err(rc), mdb_strerror(rc));
+    int err = put_meta_u32(s, txn, META_SCHEMA, STORE_SCHEMA_VERSION);
+    if (err == STORE_OK)
+        err = map_err(mdb_put(txn, s->dbi[DB_META], &k2, &v2, 0));
+    return err == STORE_OK ? STORE_OK : open_fail(oc, err, store_strerror(err));
+}
+
+/* Why a store of another schema is not opened, naming both versions. */
+static int schema_refused(struct open_ctx *oc, uint32_t version)
+{
+    char what[200];
+    if (version > STORE_SCHEMA_VERSION)
+        snprintf(what, sizeof what,
+                 "store schema version %u is newer than this build's version %d: run the "
+                 "tlpmesh that wrote it, or restore a backup",
+                 version, STORE_SCHEMA_VERSION);
+    else if (version == STORE_SCHEMA_VERSION - 1)
+        snprintf(what, sizeof what,
+                 "store schema version %u is older than this build's version %d: open it "
+                 "read-write once (tlpmesh run) to migrate it",
+                 version, STORE_SCHEMA_VERSION);
+    else
+        snprintf(what, sizeof what,
+                 "store schema version %u cannot be migrated by this build (version %d reads "
+                 "version %d)",
+                 version, STORE_SCHEMA_VERSION, STORE_SCHEMA_VERSION - 1);
+    return open_fail(oc, version == 0 ? STORE_E_CORRUPT : STORE_E_SCHEMA, what);
 }
 
 /* Opens every named database and checks the schema. A fresh environment (empty main database)
- * gets the schema when may_create; anything else unexpected is STORE_E_CORRUPT, and the caller
- * aborts the transaction so that a store we refuse is never modified. */
+ * gets the schema when may_create; a store of the previous schema is migrated when store_open
+ * asked for it (oc->migrate_from, after its backup); anything else unexpected is an error, and
+ * the caller aborts the transaction so that a store we refuse is never modified. */
 static int open_dbs(struct store *s, MDB_txn *txn, void *ctx)
 {
     struct open_ctx *oc = ctx;
-    MDB_dbi main_dbi;
-    MDB_stat st;
-    int rc = mdb_dbi_open(txn, NULL, 0, &main_dbi);
-    if (rc == MDB_SUCCESS)
-        rc = mdb_stat(txn, main_dbi, &st);
-    if (rc != MDB_SUCCESS)
-        return open_fail(oc, map_err(rc), mdb_strerror(rc));
-    if (st.ms_entries == 0) {
+    bool fresh = false;
+    uint32_t version = 0;
+    int err = store_schema_read(txn, &fresh, &version);
+    if (err != STORE_OK)
+        return open_fail(oc, err, store_strerror(err));
+    if (fresh) {
         if (!oc->may_create)
             return open_fail(oc, STORE_E_NOSTORE, "store not initialised yet");
         return create_schema(s, txn, oc);
     }
+    const bool migrate = version != STORE_SCHEMA_VERSION && version == oc->migrate_from &&
+                         version == STORE_SCHEMA_VERSION - 1;
+    if (version != STORE_SCHEMA_VERSION && !migrate)
+        return schema_refused(oc, version);
     for (int i = 0; i < DB_N; i++) {
-        rc = mdb_dbi_open(txn, db_specs[i].name, db_specs[i].flags, &s->dbi[i]);
+        /* A database this schema added is created by the migration. */
+        const unsigned create = migrate && db_specs[i].since > version ? MDB_CREATE : 0;
+        int rc = mdb_dbi_open(txn, db_specs[i].name, db_specs[i].flags | create, &s->dbi[i]);
         if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
             return open_fail(oc, STORE_E_CORRUPT, "LMDB file but not a tlpmesh store");
         if (rc != MDB_SUCCESS)
             return open_fail(oc, map_err(rc), mdb_strerror(rc));
     }
-    MDB_val k = {sizeof META_SCHEMA - 1, META_SCHEMA}, v;
-    rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
-    if (rc != MDB_SUCCESS || v.mv_size != 4)
-        return open_fail(oc, STORE_E_CORRUPT, "no tlpmesh schema version in meta");
-    const uint8_t *p = v.mv_data;
-    uint32_t version = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-    if (version != STORE_SCHEMA_VERSION) {
-        char what[96];
-        snprintf(what, sizeof what, "store schema version %u, this build reads version %d",
-                 version, STORE_SCHEMA_VERSION);
-        return open_fail(oc, STORE_E_CORRUPT, what);
-    }
-    return STORE_OK;
+    if (!migrate)
+        return STORE_OK;
+    err = store_schema_migrate(s, txn, version);
+    if (err == STORE_OK)
+        err = put_meta_u32(s, txn, META_SCHEMA, STORE_SCHEMA_VERSION);
+    return err == STORE_OK ? STORE_OK : open_fail(oc, err, "schema migration failed");
 }
 
 /* A read-only open commits its read transaction: that is what keeps the database handles. */
@@ -212,14 +304,59 @@ static int open_dbs_read_only(struct store *s, struct open_ctx *oc)
     return err;
 }
 
-/* Prepares the path and decides the map size set before mdb_env_open: only a new file takes
- * the caller's size there; an existing one keeps its own (see store_open). */
+/* The schema version of an existing store, read before the write transaction that opens it:
+ * a store of the previous version is copied beside itself first (DIR/store.mdb.schemaN.bak),
+ * so the migration, one transaction, can be undone by hand. A crash before its commit leaves the
+ * old store, which the next open migrates again. */
+static int prepare_migration(struct store *s, struct open_ctx *oc)
+{
+    MDB_txn *txn = NULL;
+    int err = txn_begin(s, MDB_RDONLY, &txn);
+    if (err != STORE_OK)
+        return open_fail(oc, err, store_strerror(err));
+    bool fresh = false;
+    uint32_t version = 0;
+    err = store_schema_read(txn, &fresh, &version);
+    mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&s->resize_lock);
+    if (err != STORE_OK)
+        return open_fail(oc, err, store_strerror(err));
+    if (fresh || version != STORE_SCHEMA_VERSION - 1)
+        return STORE_OK; /* open_dbs creates, accepts or refuses it */
+    char bak[LIMIT_PATH_BYTES + 32], why[LIMIT_PATH_BYTES + 128] = "";
+    snprintf(bak, sizeof bak, "%s.schema%u.bak", s->file, version);
+    err = store_backup(s, bak, why, sizeof why);
+    if (err != STORE_OK) {
+        char what[sizeof why + 64];
+        snprintf(what, sizeof what, "not migrated: the backup before it failed: %s", why);
+        return open_fail(oc, err, what);
+    }
+    oc->migrate_from = version;
+    return STORE_OK;
+}
+
+/* Checks the data directory (one clear line for a missing or unwritable one) and decides the
+ * map size set before mdb_env_open: only a new file takes the caller's size there; an existing
+ * one keeps its own (see store_open). */
 static int prepare_dir(const char *dir, const char *path, bool read_only, bool *is_new,
                        struct open_ctx *oc)
 {
     struct stat st;
-    if (!read_only && mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return open_fail(oc, STORE_E_IO, strerror(errno));
+    char what[LIMIT_PATH_BYTES + 128];
+    if (!read_only && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(what, sizeof what, "cannot create DataDir %s: %s%s", dir, strerror(errno),
+                 errno == ENOENT ? " (its parent directory does not exist)" : "");
+        return open_fail(oc, errno == ENOSPC ? STORE_E_DISKFULL : STORE_E_IO, what);
+    }
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        snprintf(what, sizeof what, "DataDir %s is not a directory", dir);
+        return open_fail(oc, STORE_E_IO, what);
+    }
+    if (!read_only && access(dir, W_OK | X_OK) != 0) {
+        snprintf(what, sizeof what, "DataDir %s is not writable by this user: %s", dir,
+                 strerror(errno));
+        return open_fail(oc, STORE_E_IO, what);
+    }
     if (stat(path, &st) != 0) {
         if (errno != ENOENT)
             return open_fail(oc, STORE_E_IO, strerror(errno));
@@ -268,35 +405,40 @@ int store_open(struct store **out, const char *dir, const struct store_opts *opt
     static const struct store_opts defaults = {0};
     if (opts == NULL)
         opts = &defaults;
-    char path[LIMIT_PATH_BYTES];
-    struct open_ctx oc = {!opts->read_only, why, why_len, dir != NULL ? dir : "(null)"};
+    struct open_ctx oc = {!opts->read_only, 0, why, why_len, dir != NULL ? dir : "(null)"};
     *out = NULL;
     if (why != NULL && why_len > 0)
         why[0] = '\0';
     if (dir == NULL || dir[0] == '\0')
         return open_fail(&oc, STORE_E_INVAL, "no data directory given");
-    int n = snprintf(path, sizeof path, "%s/%s", dir, STORE_FILE_NAME);
-    if (n < 0 || (size_t)n >= sizeof path)
-        return open_fail(&oc, STORE_E_INVAL, "path longer than LIMIT_PATH_BYTES");
-    oc.path = path;
     size_t map_size = opts->map_size_bytes != 0 ? opts->map_size_bytes
                                                 : (size_t)LIMIT_STORE_MAPSIZE_INITIAL_MB << 20;
     if (map_size > (size_t)LIMIT_STORE_MAPSIZE_MAX_MB << 20)
         return open_fail(&oc, STORE_E_INVAL, "map size over LIMIT_STORE_MAPSIZE_MAX_MB");
-
-    bool is_new = false;
-    int err = prepare_dir(dir, path, opts->read_only, &is_new, &oc);
-    if (err != STORE_OK)
-        return err;
     struct store *s = calloc(1, sizeof *s);
     if (s == NULL)
         return open_fail(&oc, STORE_E_IO, "out of memory");
+    int n = snprintf(s->file, sizeof s->file, "%s/%s", dir, STORE_FILE_NAME);
+    if (n < 0 || (size_t)n >= sizeof s->file) {
+        free(s);
+        return open_fail(&oc, STORE_E_INVAL, "path longer than LIMIT_PATH_BYTES");
+    }
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    oc.path = s->file;
     s->read_only = opts->read_only;
+    bool is_new = false;
+    int err = prepare_dir(dir, s->file, opts->read_only, &is_new, &oc);
+    if (err != STORE_OK) {
+        free(s);
+        return err;
+    }
     if (pthread_rwlock_init(&s->resize_lock, NULL) != 0) {
         free(s);
         return open_fail(&oc, STORE_E_IO, "cannot create lock");
     }
-    err = open_env(s, path, map_size, is_new, &oc);
+    err = open_env(s, s->file, map_size, is_new, &oc);
+    if (err == STORE_OK && !s->read_only)
+        err = prepare_migration(s, &oc);
     if (err == STORE_OK)
         err = s->read_only ? open_dbs_read_only(s, &oc) : store_run_write(s, open_dbs, &oc);
     if (err != STORE_OK) {

@@ -24,13 +24,28 @@
  *
  * Durability: every write is one LMDB write transaction committed with fsync (no MDB_NOSYNC), so a
  * record reported STORE_PUT_ADDED survives kill -9 and power loss. A failed batch leaves the store
- * exactly as it was (all or nothing). When the map fills, the whole transaction is retried with a
+ * exactly as it was (all or nothing); a full file system is STORE_E_DISKFULL, and the next write
+ * after space is freed succeeds. When the map fills, the whole transaction is retried with a
  * doubled map, up to LIMIT_STORE_MAPSIZE_MAX_MB.
  *
  * Concurrency: one writer process (the node) and any number of read-only processes (CLI, exports)
  * may have the store open at once; readers see only committed data. Within a process, one
  * struct store may be shared by threads (MDB_NOTLS; map resizes are serialised internally).
- * Callbacks run inside a read transaction: they must not call store functions.
+ * Callbacks run inside a read transaction. They may call the read functions of the same store:
+ * those run in the callback's transaction (the same snapshot; no second transaction), so an
+ * operation is one snapshot however many lookups it makes. They must not write to it (a write
+ * that must grow the map answers STORE_E_BUSY rather than wait for its own transaction).
+ *
+ * Map size: a reader adopts the size another process grew the map to (MDB_MAP_RESIZED) before
+ * its next transaction, never while a transaction of the store is open in the process (LMDB's
+ * rule for mdb_env_set_mapsize): other threads' transactions finish first, and this thread
+ * never waits for itself.
+ *
+ * Schema: meta "store.schema" holds STORE_SCHEMA_VERSION. A read-write open of a store of the
+ * previous version first copies it to DIR/store.mdb.schemaN.bak (store_backup), then migrates it
+ * in one write transaction (a crash before the commit leaves the old store, migrated again at
+ * the next open). Older versions, and any newer one, are refused (STORE_E_SCHEMA, naming both
+ * versions); so is the previous one on a read-only open.
  *
  * What the store does NOT check: that id = BLAKE2b-256(body), that the signature verifies, or the
  * record's time rules. The caller (node) does that before store_put_batch; the store trusts it and
@@ -74,7 +89,15 @@
     /* caller's buffer too small; the needed length is reported */                                 \
     X(STORE_E_NOSPACE, ERRORS_BASE_STORE - 6, "buffer too small for the stored value")             \
     /* any other LMDB or system error (permissions, disk full...) */                               \
-    X(STORE_E_IO, ERRORS_BASE_STORE - 7, "store I/O or LMDB error")
+    X(STORE_E_IO, ERRORS_BASE_STORE - 7, "store I/O or LMDB error")                              \
+    /* the file system holding the store is full (ENOSPC, EDQUOT, or EFBIG past RLIMIT_FSIZE):     \
+     * nothing was written; the next write succeeds once space is back */                         \
+    X(STORE_E_DISKFULL, ERRORS_BASE_STORE - 8, "no space left on device")                          \
+    /* the map must grow (or adopt another process's size) while this thread holds a read         \
+     * transaction of the same store, i.e. a write from inside a read callback */                 \
+    X(STORE_E_BUSY, ERRORS_BASE_STORE - 9, "store map resize while this thread reads the store")  \
+    /* a schema this build does not read (store_open names both versions) */                       \
+    X(STORE_E_SCHEMA, ERRORS_BASE_STORE - 10, "store schema version not readable by this build")
 
 enum store_err {
     STORE_OK = 0,
@@ -259,5 +282,40 @@ struct store_stats {
 };
 
 int store_stats(struct store *s, struct store_stats *st);
+
+/* The data directory the store was opened in (for messages: "... (DataDir PATH)"). */
+const char *store_dir(const struct store *s);
+
+/* --- operations: backup, integrity check (store_backup.c, store_check.c) --- */
+
+/* Writes a consistent, compacted copy of the store to the file path (LMDB's copy with
+ * MDB_CP_COMPACT, from one read transaction: writers in this or other processes go on), through
+ * path.tmp, fsync and rename, so path is either the old file or a whole copy. The copy is a store
+ * like DIR/store.mdb. Works on a read-only store. STORE_OK, or a store_err with a one-line reason
+ * naming the path in why. */
+int store_backup(struct store *s, const char *path, char *why, size_t why_len);
+
+struct store_check_report {
+    uint64_t records;     /* entries in records */
+    uint64_t indicators, revocations, sightings, rosters; /* records that decode, by kind */
+    uint64_t index_entries; /* entries of every index checked */
+    uint64_t pruned;        /* seq entries of pruned records */
+    uint64_t revoked;       /* stored records revoked by their own origin */
+    uint64_t foreign_revocations; /* revocations of a stored record by another origin (ignored) */
+    uint64_t unknown_targets; /* revocations and sightings whose target is not stored */
+    uint64_t problems;        /* everything below that was wrong */
+};
+
+/* One line describing one problem (the record id or index key in hex, what is wrong). */
+typedef void (*store_problem_cb)(const char *line, void *ctx);
+
+/* Checks the whole store in one read transaction (a snapshot; a running node goes on writing):
+ * every record's id (BLAKE2b-256 of its body), canonical encoding and signature, and that every
+ * index entry it needs exists; every entry of every index (seq, byvalue, bytime, revoked,
+ * sighted, rosters, expiry) against the record it names; seq without gaps up to next_seq;
+ * revocations against their targets. Counts go to *rep, each problem to cb (cb may be NULL; the
+ * first LIMIT_STORE_CHECK_LISTED problems are passed on, all are counted). STORE_OK when the
+ * check ran to the end (rep->problems says whether the store is sound), or a store_err. */
+int store_check(struct store *s, struct store_check_report *rep, store_problem_cb cb, void *ctx);
 
 #endif

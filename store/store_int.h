@@ -5,12 +5,16 @@
  *   store.c       strerror, transactions (with map resizing), open and close
  *   store_put.c   put batches and the record indexes they write; pruning expired indicators
  *   store_read.c  lookups and iteration, revocations, the small key/value state, statistics
+ *   store_schema.c  the schema version and the migration from the previous one
+ *   store_backup.c  compacted copies of a live store (backup, the copy before a migration)
+ *   store_check.c   the integrity check: records against their indexes and back
  * Every function below runs inside a transaction the caller holds, except store_run_read and
  * store_run_write, which make one.
  */
 #ifndef TLPMESH_STORE_STORE_INT_H
 #define TLPMESH_STORE_STORE_INT_H
 
+#include <errno.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -47,6 +51,8 @@ struct store {
     /* mdb_env_set_mapsize needs no live transaction in this process: every transaction holds
      * this lock shared, a resize holds it exclusive. */
     pthread_rwlock_t resize_lock;
+    char dir[LIMIT_PATH_BYTES];  /* the data directory, as given to store_open */
+    char file[LIMIT_PATH_BYTES]; /* dir/STORE_FILE_NAME */
 };
 
 typedef int (*txn_fn)(struct store *s, MDB_txn *txn, void *ctx);
@@ -63,6 +69,9 @@ static inline int map_err(int rc)
     case MDB_PAGE_NOTFOUND:
     case MDB_INCOMPATIBLE:
     case MDB_BAD_VALSIZE: return STORE_E_CORRUPT;
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG: return STORE_E_DISKFULL;
     default: return STORE_E_IO;
     }
 }
@@ -85,6 +94,16 @@ static inline uint64_t get_be64(const uint8_t *p)
  * retried on a doubled map when it fills: fn must be repeatable. */
 int store_run_read(struct store *s, txn_fn fn, void *ctx);
 int store_run_write(struct store *s, txn_fn fn, void *ctx);
+/* Adopts the map size another process grew the file to (MDB_MAP_RESIZED); STORE_E_BUSY when
+ * this thread holds a transaction of s (store.c). */
+int store_adopt_mapsize(struct store *s);
+
+/* Calls fn for every entry of db (every duplicate too) in key order, in txn, until fn returns
+ * anything but STORE_OK, which is then returned (store_read.c). fn may write to other databases
+ * of txn, not to db. */
+typedef int (*store_entry_fn)(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                              void *ctx);
+int store_walk(struct store *s, MDB_txn *txn, enum db_index db, store_entry_fn fn, void *ctx);
 
 /* The byvalue key of an indicator value: itype || BLAKE2b-256(value) (store_put.c). */
 void store_value_key(uint8_t key[VALUE_KEY_BYTES], int itype, const char *value, size_t len);
@@ -95,5 +114,18 @@ int store_find_revocation(struct store *s, MDB_txn *txn, const uint8_t target[LI
 int store_seq_added(struct store *s, MDB_txn *txn, uint64_t seq, uint64_t *added_us);
 /* The next seq to hand out, from the meta table (store_put.c). */
 int store_meta_next_seq(struct store *s, MDB_txn *txn, uint64_t *next_seq);
+/* The expiry entry of indicator r (id, byvalue key vkey): valid_until || id -> created || vkey
+ * (store_put.c). */
+int store_put_expiry(struct store *s, MDB_txn *txn, const uint8_t id[LIMIT_ID_BYTES],
+                     const struct proto_record *r, const uint8_t vkey[VALUE_KEY_BYTES]);
+
+/* The schema of the environment txn reads (store_schema.c): *fresh when it holds nothing yet,
+ * else its version (meta "store.schema"). STORE_E_CORRUPT for an LMDB file that is not a
+ * tlpmesh store. */
+int store_schema_read(MDB_txn *txn, bool *fresh, uint32_t *version);
+/* Brings the indexes of a store of schema from (STORE_SCHEMA_VERSION - 1) up to this build's, in
+ * the caller's write transaction; repeatable (store_run_write may retry it). s->dbi are open,
+ * the databases the new schema added created empty. The caller writes the new version. */
+int store_schema_migrate(struct store *s, MDB_txn *txn, uint32_t from);
 
 #endif

@@ -77,22 +77,30 @@ static int item_record(const struct store_put *it, struct proto_record *scratch,
     return check_record(*out);
 }
 
+int store_put_expiry(struct store *s, MDB_txn *txn, const uint8_t id[LIMIT_ID_BYTES],
+                     const struct proto_record *r, const uint8_t vkey[VALUE_KEY_BYTES])
+{
+    assert(r->kind == PROTO_KIND_INDICATOR);
+    uint8_t exp_key[EXPIRY_KEY_BYTES], exp_val[EXPIRY_VAL_BYTES];
+    put_be64(exp_key, r->u.ind.valid_until_ms);
+    memcpy(exp_key + 8, id, LIMIT_ID_BYTES);
+    put_be64(exp_val, r->created_ms);
+    memcpy(exp_val + 8, vkey, VALUE_KEY_BYTES);
+    MDB_val ek = {sizeof exp_key, exp_key}, ev = {sizeof exp_val, exp_val};
+    return map_err(mdb_put(txn, s->dbi[DB_EXPIRY], &ek, &ev, 0));
+}
+
 /* byvalue, and expiry with what pruning needs to find every index entry again. */
 static int put_indicator_index(struct store *s, MDB_txn *txn, const struct store_put *it,
                                const struct proto_record *r)
 {
-    uint8_t exp_key[EXPIRY_KEY_BYTES], exp_val[EXPIRY_VAL_BYTES];
-    uint8_t *vkey = exp_val + 8;
+    uint8_t vkey[VALUE_KEY_BYTES];
     store_value_key(vkey, r->u.ind.type, r->u.ind.value, strlen(r->u.ind.value));
     MDB_val k = {VALUE_KEY_BYTES, vkey}, v = {LIMIT_ID_BYTES, (void *)it->id};
     int rc = mdb_put(txn, s->dbi[DB_BYVALUE], &k, &v, 0);
     if (rc != MDB_SUCCESS)
         return map_err(rc);
-    put_be64(exp_key, r->u.ind.valid_until_ms);
-    memcpy(exp_key + 8, it->id, LIMIT_ID_BYTES);
-    put_be64(exp_val, r->created_ms);
-    MDB_val ek = {sizeof exp_key, exp_key}, ev = {sizeof exp_val, exp_val};
-    return map_err(mdb_put(txn, s->dbi[DB_EXPIRY], &ek, &ev, 0));
+    return store_put_expiry(s, txn, it->id, r, vkey);
 }
 
 static int put_kind_index(struct store *s, MDB_txn *txn, const struct store_put *it,

@@ -7,6 +7,24 @@
 
 /* --- reading --- */
 
+int store_walk(struct store *s, MDB_txn *txn, enum db_index db, store_entry_fn fn, void *ctx)
+{
+    MDB_cursor *c = NULL;
+    int rc = mdb_cursor_open(txn, s->dbi[db], &c);
+    if (rc != MDB_SUCCESS)
+        return map_err(rc);
+    MDB_val k, v;
+    int err = STORE_OK;
+    /* each step visits a distinct entry, so the walk is bounded by the database's size */
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && err == STORE_OK;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        err = fn(s, txn, &k, &v, ctx);
+    mdb_cursor_close(c);
+    if (err != STORE_OK)
+        return err;
+    return rc == MDB_NOTFOUND ? STORE_OK : map_err(rc);
+}
+
 /* Hands the stored record id to cb; an index entry without its record is corruption. */
 static int emit(struct store *s, MDB_txn *txn, const uint8_t *id, store_record_cb cb, void *ctx)
 {

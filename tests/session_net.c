@@ -259,6 +259,7 @@ engine_conn raw_link(struct tnode *n, const char *ip)
 {
     struct net *net = n->net;
     engine_conn h = raw_accept(n, ip);
+    assert_true(net->n_links < MAX_LINKS);
     net->links[net->n_links++] = (struct link){.n = {n, NULL}, .c = {h, 0}};
     return h;
 }

@@ -1,7 +1,8 @@
-/* session_net.h - the in-memory network of test_session.c: engines wired back-to-back.
+/* session_net.h - the in-memory network of test_session.c and test_admit.c: engines wired
+ * back-to-back.
  *
  * session_net.c implements struct engine_io over links between test nodes, moves bytes when the
- * test pumps it, and captures what each engine logs and delivers. For test_session only.
+ * test pumps it, and captures what each engine logs and delivers. For those two tests only.
  */
 #ifndef TLPMESH_TESTS_SESSION_NET_H
 #define TLPMESH_TESTS_SESSION_NET_H
@@ -16,7 +17,7 @@
 #include "node/core/engine.h"
 
 #define MAX_NODES 4
-#define MAX_LINKS 256
+#define MAX_LINKS 2048 /* test_admit's floods */
 #define MAX_DIALS 64
 #define PUMP_ROUNDS 1000
 

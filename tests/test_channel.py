@@ -12,21 +12,16 @@ import os
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives import serialization
-from dissononce.cipher.chachapoly import ChaChaPolyCipher
-from dissononce.dh.x25519.x25519 import X25519DH
-from dissononce.hash.blake2b import Blake2bHash
-from dissononce.processing.handshakepatterns.interactive.XX import XXHandshakePattern
-from dissononce.processing.impl.cipherstate import CipherState
-from dissononce.processing.impl.handshakestate import HandshakeState
-from dissononce.processing.impl.symmetricstate import SymmetricState
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import noisepeer  # noqa: E402
 
 BIN = os.environ["TLPMESH_BIN"]
 DEADLINE_S = 20.0
@@ -172,61 +167,6 @@ def test_abuse_does_not_disturb(a, b):
     silent.close()
 
 
-def make_hs(prologue, initiator):
-    hs = HandshakeState(SymmetricState(CipherState(ChaChaPolyCipher()), Blake2bHash()), X25519DH())
-    s = X25519DH().generate_keypair()
-    hs.initialize(XXHandshakePattern(), initiator, prologue, s=s)
-    return hs, s
-
-
-def recv_frame(sock):
-    def exact(n):
-        buf = b""
-        while len(buf) < n:
-            chunk = sock.recv(n - len(buf))
-            if not chunk:
-                return None
-            buf += chunk
-        return buf
-    hdr = exact(2)
-    return None if hdr is None else exact(struct.unpack(">H", hdr)[0])
-
-
-def frame(msg):
-    return struct.pack(">H", len(msg)) + bytes(msg)
-
-
-def dissononce_initiator(node, sign_key, network="test-mesh"):
-    """Runs the tlpmesh handshake from Python. Returns True if the node sent its HELLO."""
-    hs, s = make_hs(b"tlpmesh/1\x00" + network.encode(), True)
-    pk = sign_key.public_key().public_bytes(serialization.Encoding.Raw,
-                                            serialization.PublicFormat.Raw)
-    auth = pk + sign_key.sign(b"tlpmesh-noise-static-v1" + s.public.data)
-    with socket.create_connection(("127.0.0.1", node.port), timeout=DEADLINE_S) as sock:
-        m1 = bytearray()
-        hs.write_message(b"", m1)
-        assert len(m1) == 32
-        sock.sendall(frame(m1))
-        m2 = recv_frame(sock)
-        assert m2 is not None and len(m2) == 192
-        payload = bytearray()
-        hs.read_message(m2, payload)
-        assert len(payload) == 96
-        assert base64.b64encode(bytes(payload[:32])).decode() == node.key
-        Ed25519PublicKey.from_public_bytes(bytes(payload[:32])).verify(
-            bytes(payload[32:]), b"tlpmesh-noise-static-v1" + hs.rs.data)
-        m3 = bytearray()
-        send_cs, recv_cs = hs.write_message(auth, m3)
-        hello = send_cs.encrypt_with_ad(b"", b"\x01\x01\x00\x00\x00\x00")
-        sock.sendall(frame(m3) + frame(hello))
-        theirs = recv_frame(sock)
-        if theirs is None:
-            return False
-        pt = recv_cs.decrypt_with_ad(b"", theirs)
-        assert pt[0] == 1 and pt[1] == 1 and len(pt) == 6, pt
-        return True
-
-
 def test_dissononce(root, a):
     allowed, stranger = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     pk = allowed.public_key().public_bytes(serialization.Encoding.Raw,
@@ -237,8 +177,8 @@ def test_dissononce(root, a):
     assert r.returncode == 0, r.stderr
     wait_for("reload took the python key",
              lambda: a.peer(base64.b64encode(pk).decode()) is not None)
-    assert dissononce_initiator(a, allowed), "allowed key completes the handshake"
-    assert not dissononce_initiator(a, stranger), "unknown key is refused"
+    assert noisepeer.initiator(a.port, a.key, allowed), "allowed key completes the handshake"
+    assert not noisepeer.initiator(a.port, a.key, stranger), "unknown key is refused"
 
 
 def main():

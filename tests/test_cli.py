@@ -145,6 +145,45 @@ class CliTest(NodeTest):
             self.assertEqual(r.out, "")
         self.assertEqual(store_snapshot(self.conf), snap)
 
+    def test_publish_rules_and_new_types(self):
+        """issue 16: MISP's type names, a rule from a file or standard input byte for byte, one
+        list row per rule, and a rule file too large or holding a NUL refused."""
+        rule = ('rule demo : loader\r\n{\r\n  strings:\r\n    $a = "lantern"\r\n'
+                '  condition:\r\n    $a\r\n}\r\n')
+        path = self.tmp.join("demo.yar")
+        with open(path, "w", newline="") as f:
+            f.write(rule)
+        r = self.publish("--type", "yara", "--value-file", path, "--tlp", "green")
+        self.assertEqual(r.rc, 0, r)
+        sigma = "title: t\nlogsource:\n  product: linux\ndetection:\n  s: {a: b}\n  condition: s\n"
+        r = tlpmesh("publish", "-c", self.conf, "--type", "sigma", "--value-file", "-", "--tlp",
+                    "green", stdin=sigma)
+        self.assertEqual(r.rc, 0, r)
+        for t, v in [("ip-dst|port", "203.0.113.9:443"), ("AS", "AS64500"),
+                     ("vulnerability", "cve-2021-44228"), ("regkey", "HKLM\\Software\\x")]:
+            self.assertEqual(self.publish("--type", t, "--value", v, "--tlp", "green").rc, 0, t)
+        got = {l["type"]: l["value"] for l in tlpmesh("list", "-c", self.conf, "--json").json_lines()}
+        self.assertEqual(got, {"yara": rule, "sigma": sigma, "ip-dst|port": "203.0.113.9|443",
+                               "AS": "64500", "vulnerability": "CVE-2021-44228",
+                               "regkey": "HKEY_LOCAL_MACHINE\\Software\\x"})
+        rows = tlpmesh("list", "-c", self.conf).out.splitlines()
+        self.assertEqual(len(rows), 1 + 6)
+        self.assertTrue(any(r.endswith("rule demo : loader ... (%d bytes)" % len(rule)) for r in rows))
+        snap = store_snapshot(self.conf)
+        big = self.tmp.join("big.yar")
+        with open(big, "w") as f:
+            f.write("rule big { condition: true }" + "\n" * 7000)
+        nul = self.tmp.join("nul.yar")
+        with open(nul, "wb") as f:
+            f.write(b"rule x {\0}")
+        for p, why in [(big, "larger than 6144 bytes"), (nul, "holds a NUL byte"),
+                       (self.tmp.join("none"), "No such file")]:
+            r = self.publish("--type", "yara", "--value-file", p, "--tlp", "green")
+            self.assertEqual(r.rc, 2, r)
+            self.assertIn(why, r.err)
+            self.assertEqual(r.err.count("\n"), 1, r.err)
+        self.assertEqual(store_snapshot(self.conf), snap)
+
     # --- reading ---
     def test_query_show_list(self):
         ip = self.publish("--type", "ip-dst", "--value", "2001:DB8::0:1", "--tlp", "amber",

@@ -257,8 +257,8 @@ static void test_suricata_files(void **state)
     (void)state;
     struct export_job j = job_for(EXPORT_FMT_SURICATA, PROTO_TLP_AMBER);
     char(*names)[LIMIT_EXPORT_FILE_NAME_BYTES] = NULL;
-    assert_int_equal(export_dir_files(&j, &names), 9);
-    assert_string_equal(names[8], "tlpmesh.rules"); /* after the lists it loads */
+    assert_int_equal(export_dir_files(&j, &names), 14);
+    assert_string_equal(names[13], "tlpmesh.rules"); /* after the lists it loads */
     assert_render(&j, "ip.lst", golden_sur_ip);
     assert_render(&j, "domains.lst", golden_sur_domains);
     assert_render(&j, "urls.lst", golden_sur_urls);

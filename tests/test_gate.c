@@ -532,6 +532,31 @@ static void sharing_md_worked_examples(void **state)
     assert_int_equal(example(&r, &st, ANON), GATE_DENY_CEILING);
 }
 
+/* issue 16: a peer whose HELLO lacked PROTO_CAP_ITYPES_2 would end the session on a type it does
+ * not know: records of later types, and their ids, never go to it; the first version's still do,
+ * and a revocation (a kind it knows) too. */
+static void first_version_peer_gets_only_its_types(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(PROTO_TLP_CLEAR, SH_CX, NVIA_NONE);
+    f->p.v1_types = true;
+    f->r.u.ind.type = PROTO_ITYPE_FILENAME; /* the first version's last type */
+    assert_int_equal(run(f), GATE_ALLOW);
+    for (int t = PROTO_ITYPE_V1_END; t < PROTO_ITYPE_END; t++) {
+        f->r.u.ind.type = (uint8_t)t;
+        assert_int_equal(run(f), GATE_DENY_PEER_VERSION);
+        assert_int_equal(gate_may_reveal_id(&f->n, &f->p, &f->r, &f->st, NOW),
+                         GATE_DENY_PEER_VERSION);
+    }
+    f->p.v1_types = false;
+    assert_int_equal(run(f), GATE_ALLOW);
+    assert_string_equal(gate_verdict_name(GATE_DENY_PEER_VERSION), "peer-version");
+    struct proto_record rev;
+    make_revocation(&rev, PROTO_TLP_CLEAR, SH_CX);
+    f->p.v1_types = true;
+    assert_int_equal(gate_check(&f->n, &f->p, &rev, &f->st, NOW), GATE_ALLOW);
+}
+
 static void verdict_names_are_distinct(void **state)
 {
     (void)state;
@@ -580,6 +605,7 @@ int main(void)
         cmocka_unit_test(invalid_input_is_refused_not_guessed),
         cmocka_unit_test(sharing_md_worked_examples),
         cmocka_unit_test(verdict_names_are_distinct),
+        cmocka_unit_test(first_version_peer_gets_only_its_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

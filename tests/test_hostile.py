@@ -64,7 +64,8 @@ class ListenerRecovers(HttpNodeTest):
         try:
             for _ in range(n):
                 conns.append(socket.create_connection(("127.0.0.1", self.port), timeout=5))
-            # The node holds its connection limit (64) of them: no room for a health check.
+            # The node holds its limit from one address (64) of them: no room for a health check
+            # from this address.
             wait_for(lambda: not healthz(self.port, timeout=0.2), timeout=5,
                      what="the listener at its connection limit")
             # Every close must reach the node in one loop turn, as when many clients go at once

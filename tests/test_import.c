@@ -59,13 +59,13 @@ static void misp_sample(void **state)
                                  &o, &l, why, sizeof why),
                      0);
     const struct want w[] = {
-        {IMPORT_SKIP_UNSUPPORTED, -1,
+        {IMPORT_SKIP_NOT_INDICATOR, -1,
          "https://www.virustotal.com/file/b3c4ae251f8094fa15b510051835c657eaef2a6cea46075d3aec964b14a99f68/analysis/1469554268/",
          -1},
-        {IMPORT_SKIP_UNSUPPORTED, -1,
+        {IMPORT_SKIP_NOT_INDICATOR, -1,
          "http://www.xylibox.com/2011/06/have-fun-with-trojan-ransomwin32xorist.html", -1},
-        {IMPORT_SKIP_UNSUPPORTED, -1, "UPX packed", -1},
-        {IMPORT_SKIP_UNSUPPORTED, -1,
+        {IMPORT_SKIP_NOT_INDICATOR, -1, "UPX packed", -1},
+        {IMPORT_SKIP_NOT_INDICATOR, -1,
          "Key: 85350044dF4AC3518D185678A9414A7F,\r\nEncryption rounds:8,\r\nStart offset: "
          "64,\r\nAlgorithm: TEA",
          -1},
@@ -74,9 +74,10 @@ static void misp_sample(void **state)
         {IMPORT_OK, PROTO_ITYPE_SHA1, "77b0c41b7d340b8a3d903f21347bbf06aa766b5b", PROTO_TLP_CLEAR},
         {IMPORT_OK, PROTO_ITYPE_SHA256,
          "b3c4ae251f8094fa15b510051835c657eaef2a6cea46075d3aec964b14a99f68", PROTO_TLP_CLEAR},
-        {IMPORT_SKIP_UNSUPPORTED, -1,
+        /* a key without its hive, as real events carry it: kept whole, byte for byte */
+        {IMPORT_OK, PROTO_ITYPE_REGKEY_VALUE,
          "Software\\Wow6432Node\\Microsoft\\Windows\\CurrentVersion\\Run|%TEMP%\\3Z4wnG9603it23y.exe",
-         -1},
+         PROTO_TLP_CLEAR},
     };
     check_items(&l, w, sizeof w / sizeof w[0]);
     const struct import_item *md5 = &l.items[5];
@@ -85,7 +86,7 @@ static void misp_sample(void **state)
     assert_string_equal(md5->tags[0], "circl:incident-classification=\"malware\"");
     assert_string_equal(md5->tags[2], "malware_classification:malware-category=\"Ransomware\"");
     assert_string_equal(l.items[8].src_type, "regkey|value");
-    assert_string_equal(l.items[8].why, "unsupported type");
+    assert_string_equal(l.items[2].why, "not an indicator");
     import_list_free(&l);
 }
 
@@ -121,7 +122,7 @@ static void misp_composites_and_flags(void **state)
         "{\"type\":\"uri\",\"value\":\"http://x.example/a\"},"
         "{\"type\":\"email\",\"value\":\"Bad@Example.com\"},"
         "{\"type\":\"ip-src\",\"value\":\"198.51.100.1\",\"to_ids\":false},"
-        "{\"type\":\"ssdeep\",\"value\":\"3:a:b\",\"to_ids\":false},"
+        "{\"type\":\"impfuzzy\",\"value\":\"3:a:b\",\"to_ids\":false},"
         "{\"type\":\"ip-src\",\"value\":\"10.0.0.300\",\"Tag\":[{\"name\":\"tlp:red\"}]}],"
         "\"Object\":[{\"Attribute\":[{\"type\":\"sha256\",\"value\":\"" 
         "b3c4ae251f8094fa15b510051835c657eaef2a6cea46075d3aec964b14a99f68\","
@@ -135,8 +136,8 @@ static void misp_composites_and_flags(void **state)
         {IMPORT_OK, PROTO_ITYPE_IP_DST, "203.0.113.7", PROTO_TLP_GREEN},
         {IMPORT_OK, PROTO_ITYPE_FILENAME, "a|b.exe", PROTO_TLP_GREEN},
         {IMPORT_OK, PROTO_ITYPE_SHA1, "77b0c41b7d340b8a3d903f21347bbf06aa766b5b", PROTO_TLP_GREEN},
-        {IMPORT_OK, PROTO_ITYPE_IP_DST, "2001:db8::1", PROTO_TLP_GREEN},
-        {IMPORT_OK, PROTO_ITYPE_HOSTNAME, "mail", PROTO_TLP_GREEN},
+        {IMPORT_OK, PROTO_ITYPE_IP_DST_PORT, "2001:db8::1|443", PROTO_TLP_GREEN},
+        {IMPORT_OK, PROTO_ITYPE_HOSTNAME_PORT, "mail|25", PROTO_TLP_GREEN},
         {IMPORT_SKIP_UNSUPPORTED, -1, "/relative/path", -1},
         {IMPORT_OK, PROTO_ITYPE_URL, "http://x.example/a", PROTO_TLP_GREEN},
         {IMPORT_OK, PROTO_ITYPE_EMAIL_SRC, "Bad@example.com", PROTO_TLP_GREEN},
@@ -147,7 +148,7 @@ static void misp_composites_and_flags(void **state)
          "b3c4ae251f8094fa15b510051835c657eaef2a6cea46075d3aec964b14a99f68", PROTO_TLP_AMBER},
     };
     check_items(&l, w, sizeof w / sizeof w[0]);
-    assert_string_equal(l.items[4].comment, "x (port 443)");
+    assert_string_equal(l.items[4].comment, "x");
     assert_string_equal(l.items[6].why, "relative uri");
     assert_non_null(strstr(l.items[11].why, "10.0.0.300"));
     import_list_free(&l);
@@ -212,7 +213,14 @@ static void stix_markings(void **state)
         " = 'ipv4-addr' AND network-traffic:dst_ref.value = '198.51.100.9']\","
         "\"object_marking_refs\":[\"marking-definition--aaaaaaaa-0000-4000-8000-000000000000\"]},"
         "{\"type\":\"indicator\",\"id\":\"indicator--3\",\"pattern\":\"[file:size > 10]\"},"
-        "{\"type\":\"indicator\",\"id\":\"indicator--4\",\"pattern_type\":\"yara\",\"pattern\":\"rule x {}\"},"
+        "{\"type\":\"indicator\",\"id\":\"indicator--4\",\"pattern_type\":\"pcre\","
+        "\"pattern\":\"/x/\"},"
+        "{\"type\":\"indicator\",\"id\":\"indicator--6\",\"pattern_type\":\"yara\","
+        "\"pattern\":\"rule x { condition: true }\\n\"},"
+        "{\"type\":\"vulnerability\",\"id\":\"vulnerability--7\",\"name\":\"Log4Shell\","
+        "\"external_references\":[{\"source_name\":\"cve\",\"external_id\":\"cve-2021-44228\"}],"
+        "\"object_marking_refs\":[\"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb\"]},"
+        "{\"type\":\"vulnerability\",\"id\":\"vulnerability--8\",\"name\":\"a bug\"},"
         "{\"type\":\"indicator\",\"id\":\"indicator--5\",\"revoked\":true,"
         "\"pattern\":\"[file:hashes.md5 = '0749bae92ca336a02c83d126e04ec628']\"}]}";
     struct import_list l;
@@ -224,11 +232,17 @@ static void stix_markings(void **state)
         {IMPORT_OK, PROTO_ITYPE_URL, "http://b.example/x", PROTO_TLP_AMBER_STRICT},
         {IMPORT_OK, PROTO_ITYPE_IP_DST, "198.51.100.9", PROTO_TLP_RED},
         {IMPORT_SKIP_UNSUPPORTED, -1, "[file:size > 10]", -1},
-        {IMPORT_SKIP_UNSUPPORTED, -1, "rule x {}", -1},
+        {IMPORT_SKIP_UNSUPPORTED, -1, "/x/", -1},
+        {IMPORT_OK, PROTO_ITYPE_YARA, "rule x { condition: true }\n", -1},
+        {IMPORT_OK, PROTO_ITYPE_VULNERABILITY, "CVE-2021-44228", PROTO_TLP_GREEN},
+        {IMPORT_SKIP_UNSUPPORTED, -1, "a bug", -1},
         {IMPORT_SKIP_REVOKED, -1, "[file:hashes.md5 = '0749bae92ca336a02c83d126e04ec628']", -1},
     };
     check_items(&l, w, sizeof w / sizeof w[0]);
     assert_string_equal(l.items[3].why, "operator > is not supported (only =)");
+    assert_string_equal(l.items[4].why, "pattern_type is not stix, yara, sigma, snort or suricata");
+    assert_string_equal(l.items[6].comment, "Log4Shell");
+    assert_string_equal(l.items[7].why, "a vulnerability without a CVE id");
     import_list_free(&l);
 }
 
@@ -335,7 +349,29 @@ static void stix_patterns(void **state)
     pattern_refused("[url:value = 'a\\n']", "bad escape at offset 15 (only \\' and \\\\)");
     pattern_refused("[url:value = 'a]", "unterminated string literal");
     pattern_refused("[network-traffic:dst_ref.type = 'domain-name' AND network-traffic:dst_ref.value = 'a']",
-                    "network-traffic:dst_ref.type = 'domain-name' is not an address");
+                    "a network-traffic ref of type domain-name needs its port");
+    pattern_refused("[network-traffic:dst_ref.type = 'url' AND "
+                    "network-traffic:dst_ref.value = 'a']",
+                    "network-traffic:dst_ref.type = 'url' is not an address or a host name");
+    pattern_refused("[network-traffic:dst_port = 443]",
+                    "a comparison group holds no value");
+    pattern_refused("[network-traffic:src_ref.value = '192.0.2.1' AND "
+                    "network-traffic:dst_port = 443]",
+                    "network-traffic:dst_port without its network-traffic ref value");
+    pattern_refused("[windows-registry-key:values[*].data = 'x' AND mutex:name = 'm']",
+                    "windows-registry-key:values[*].data without windows-registry-key:key");
+    pattern_refused("[autonomous-system:number = 12x]", "bad integer at offset 28");
+    /* the pairs: an address or host with its port, a key with its data; integers as MISP's
+     * STIX export and ours write them */
+    pattern_one("[network-traffic:dst_ref.type = 'domain-name' AND network-traffic:dst_ref.value = "
+                "'mail.example' AND network-traffic:dst_port = '25'] OR [network-traffic:src_ref."
+                "value = '192.0.2.1' AND network-traffic:src_port = 4444] OR "
+                "[autonomous-system:number = 64496]",
+                3, (int[]){PROTO_ITYPE_HOSTNAME_PORT, PROTO_ITYPE_IP_SRC_PORT, PROTO_ITYPE_AS},
+                (const char *[]){"mail.example|25", "192.0.2.1|4444", "64496"});
+    pattern_one("[windows-registry-key:key = 'HKLM\\\\Run' AND "
+                "windows-registry-key:values[*].data = 'a|b']",
+                1, (int[]){PROTO_ITYPE_REGKEY_VALUE}, (const char *[]){"HKLM\\Run|a|b"});
     pattern_refused("[url:value = 'a' OR url:value = 'b' OR url:value = 'c' OR url:value = 'd' OR "
                     "url:value = 'e']",
                     "more than 4 comparisons in one pattern");
@@ -360,15 +396,39 @@ static void stix_pattern_build_roundtrip(void **state)
         {PROTO_ITYPE_SHA256, "22", "[file:hashes.'SHA-256' = '22']"},
         {PROTO_ITYPE_SHA512, "33", "[file:hashes.'SHA-512' = '33']"},
         {PROTO_ITYPE_FILENAME, "a.exe", "[file:name = 'a.exe']"},
+        {PROTO_ITYPE_IP_DST_PORT, "198.51.100.7|443",
+         "[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = "
+         "'198.51.100.7' AND network-traffic:dst_port = 443]"},
+        {PROTO_ITYPE_IP_SRC_PORT, "2001:db8::1|53",
+         "[network-traffic:src_ref.type = 'ipv6-addr' AND network-traffic:src_ref.value = "
+         "'2001:db8::1' AND network-traffic:src_port = 53]"},
+        {PROTO_ITYPE_HOSTNAME_PORT, "mail.example|25",
+         "[network-traffic:dst_ref.type = 'domain-name' AND network-traffic:dst_ref.value = "
+         "'mail.example' AND network-traffic:dst_port = 25]"},
+        {PROTO_ITYPE_AS, "64496", "[autonomous-system:number = 64496]"},
+        {PROTO_ITYPE_SSDEEP, "3:a:b", "[file:hashes.'SSDEEP' = '3:a:b']"},
+        {PROTO_ITYPE_TLSH, "T1AB", "[file:hashes.'TLSH' = 'T1AB']"},
+        {PROTO_ITYPE_IMPHASH, "44", "[file:extensions.'windows-pebinary-ext'.imphash = '44']"},
+        {PROTO_ITYPE_X509_SHA1, "55", "[x509-certificate:hashes.'SHA-1' = '55']"},
+        {PROTO_ITYPE_X509_SHA256, "66", "[x509-certificate:hashes.'SHA-256' = '66']"},
+        {PROTO_ITYPE_MUTEX, "Global\\m", "[mutex:name = 'Global\\\\m']"},
+        {PROTO_ITYPE_REGKEY, "HKEY_USERS\\x", "[windows-registry-key:key = 'HKEY_USERS\\\\x']"},
+        {PROTO_ITYPE_REGKEY_VALUE, "HKEY_USERS\\x|C:\\a|b",
+         "[windows-registry-key:key = 'HKEY_USERS\\\\x' AND windows-registry-key:values[*].data = "
+         "'C:\\\\a|b']"},
+        {PROTO_ITYPE_USER_AGENT, "Mozilla/5.0 'x'",
+         "[network-traffic:extensions.'http-request-ext'.request_header.'User-Agent' = "
+         "'Mozilla/5.0 \\'x\\'']"},
+        {PROTO_ITYPE_EMAIL_SUBJECT, "Invoice", "[email-message:subject = 'Invoice']"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char out[256];
+        char out[512];
         const int n = stixmap_pattern_build(cases[i].itype, cases[i].value, out, sizeof out);
         assert_int_equal(n, (int)strlen(cases[i].pattern));
         assert_string_equal(out, cases[i].pattern);
-        struct stixmap_term t[2];
+        static struct stixmap_term t[4];
         size_t nt;
-        assert_int_equal(stixmap_pattern_parse(out, t, 2, &nt, NULL, 0), STIXMAP_OK);
+        assert_int_equal(stixmap_pattern_parse(out, t, 4, &nt, NULL, 0), STIXMAP_OK);
         assert_int_equal(nt, 1);
         assert_string_equal(t[0].value, cases[i].value);
         /* direction and domain/hostname are what STIX cannot carry (stixmap.h) */
@@ -382,6 +442,22 @@ static void stix_pattern_build_roundtrip(void **state)
                                            sizeof small),
                      STIXMAP_E_NOSPACE);
     assert_int_equal(stixmap_pattern_build(99, "x", small, sizeof small), STIXMAP_E_TYPE);
+    /* no pattern: a vulnerability is its own object, STIX has no JA3, JARM or bitcoin object */
+    const int none[] = {PROTO_ITYPE_VULNERABILITY, PROTO_ITYPE_JA3, PROTO_ITYPE_JARM,
+                        PROTO_ITYPE_BTC};
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        assert_int_equal(stixmap_pattern_build(none[i], "x", small, sizeof small), STIXMAP_E_TYPE);
+        assert_null(stixmap_pattern_type(none[i]));
+    }
+    /* a rule is its own pattern, byte for byte, with its pattern_type */
+    const char rule[] = "alert tcp any any -> any 80 (msg:\"it's\"; sid:1;)\r\n";
+    char out[128];
+    assert_int_equal(stixmap_pattern_build(PROTO_ITYPE_SURICATA, rule, out, sizeof out),
+                     (int)strlen(rule));
+    assert_string_equal(out, rule);
+    assert_string_equal(stixmap_pattern_type(PROTO_ITYPE_SURICATA), "suricata");
+    assert_string_equal(stixmap_pattern_type(PROTO_ITYPE_YARA), "yara");
+    assert_string_equal(stixmap_pattern_type(PROTO_ITYPE_MUTEX), "stix");
 }
 
 /* --- CSV and text --- */
@@ -544,6 +620,13 @@ static void warninglists(void **state)
     assert_string_equal(warninglist_match(&set, PROTO_ITYPE_MD5, "0749bae92ca336a02c83d126e04ec628"), "s");
     assert_string_equal(warninglist_match(&set, PROTO_ITYPE_URL, "http://www.google.com/x"), "sub");
     assert_null(warninglist_match(&set, PROTO_ITYPE_DOMAIN, "google.com"));
+    /* an address or host with a port is matched as the address or host */
+    assert_string_equal(warninglist_match(&set, PROTO_ITYPE_IP_DST_PORT, "10.1.2.3|443"), rfc);
+    assert_string_equal(warninglist_match(&set, PROTO_ITYPE_IP_SRC_PORT, "2001:4860:4860::8888|53"),
+                        dns);
+    assert_string_equal(warninglist_match(&set, PROTO_ITYPE_HOSTNAME_PORT, "x.cloudfront.net|80"),
+                        "cdn");
+    assert_null(warninglist_match(&set, PROTO_ITYPE_IP_DST_PORT, "203.0.113.1|10"));
     const char *rx = "{\"name\":\"r\",\"type\":\"regex\",\"list\":[\"a\"]}";
     assert_int_equal(warninglist_load_buffer(&set, rx, strlen(rx), "r.json", why, sizeof why),
                      WARNINGLIST_E_TYPE);

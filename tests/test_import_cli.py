@@ -16,6 +16,9 @@ RFC1918 = os.path.join(SAMPLES, "warninglist-rfc1918.json")
 MISP_WANT = [
     ("filename", "3Z4wnG9603it23y.exe", "clear"),
     ("md5", "0749bae92ca336a02c83d126e04ec628", "clear"),
+    ("regkey|value",
+     "Software\\Wow6432Node\\Microsoft\\Windows\\CurrentVersion\\Run|%TEMP%\\3Z4wnG9603it23y.exe",
+     "clear"),
     ("sha1", "77b0c41b7d340b8a3d903f21347bbf06aa766b5b", "clear"),
     ("sha256", "b3c4ae251f8094fa15b510051835c657eaef2a6cea46075d3aec964b14a99f68", "clear"),
 ]
@@ -40,9 +43,10 @@ class ImportCliTest(NodeTest):
     def test_samples_exact_then_already_present(self):
         s = self.summary(self.imp("--format", "misp", MISP, "--json"))
         self.assertEqual((s["candidates"], s["imported"], s["already_present"], s["invalid"]),
-                         (9, 4, 0, 0))
-        self.assertEqual(s["skipped"]["unsupported type"], 5)
-        self.assertEqual(s["skipped_total"], 5)
+                         (9, 5, 0, 0))
+        # link, link, comment, text: the event's description, nothing to detect
+        self.assertEqual(s["skipped"]["not an indicator"], 4)
+        self.assertEqual(s["skipped_total"], 4)
         s = self.summary(self.imp("--format", "stix", STIX, "--json"))
         self.assertEqual((s["imported"], s["skipped_total"]), (1, 0))
         self.assertEqual(self.listed(), sorted(MISP_WANT + STIX_WANT))
@@ -53,7 +57,7 @@ class ImportCliTest(NodeTest):
         self.assertEqual(len(md5[0]["tags"]), 3)
         snap = store_snapshot(self.conf)
         s = self.summary(self.imp("--format", "misp", MISP, "--json"))
-        self.assertEqual((s["imported"], s["already_present"]), (0, 4))
+        self.assertEqual((s["imported"], s["already_present"]), (0, 5))
         s = self.summary(self.imp("--format", "stix", STIX, "--json"))
         self.assertEqual((s["imported"], s["already_present"]), (0, 1))
         self.assertEqual(store_snapshot(self.conf), snap)
@@ -62,8 +66,8 @@ class ImportCliTest(NodeTest):
         r = self.imp("--format", "misp", MISP)
         self.assertEqual(r.rc, 0, r)
         self.assertEqual(r.out, "")
-        self.assertEqual(r.err, f"tlpmesh import: {MISP}: imported 4, already present 0, "
-                                "skipped 5 (unsupported type: 5), invalid 0\n")
+        self.assertEqual(r.err, f"tlpmesh import: {MISP}: imported 5, already present 0, "
+                                "skipped 4 (not an indicator: 4), invalid 0\n")
 
     def test_dry_run_stores_nothing(self):
         r = tlpmesh("publish", "-c", self.conf, "--type", "md5", "--value", "1" * 32, "--tlp",
@@ -71,7 +75,7 @@ class ImportCliTest(NodeTest):
         self.assertEqual(r.rc, 0, r)
         snap = store_snapshot(self.conf)
         s = self.summary(self.imp("--format", "misp", MISP, "--dry-run", "--json"))
-        self.assertEqual((s["imported"], s["dry_run"]), (4, True))
+        self.assertEqual((s["imported"], s["dry_run"]), (5, True))
         self.assertEqual(store_snapshot(self.conf), snap)
 
     def test_tlp_floor_and_no_tlp(self):

@@ -382,7 +382,7 @@ static const struct mutation mutations[] = {
     {"red without recipients", m_red_no_recipients, PROTO_E_AUDIENCE,
      "record field 6 (recipients): TLP:RED needs at least one recipient"},
     {"value over limit", m_value_over_limit, PROTO_E_TOOBIG,
-     "record field 17 (value): 2049 bytes, over the limit of 2048"},
+     "record field 17 (value): 6145 bytes, over the limit of 6144"},
     {"too many tags", m_too_many_tags, PROTO_E_TOOBIG, "17 elements, over the limit of 16"},
     {"array32 of 4G", m_huge_array, PROTO_E_TOOBIG, "over the limit of 16"},
     {"str32 of 4G", m_huge_str, PROTO_E_TOOBIG, "over the limit of 1024"},

@@ -100,8 +100,8 @@ static void test_round_trip_limits(void **state)
     r.u.ind.confidence = 100;
     r.u.ind.type = PROTO_ITYPE_URL;
     strcpy(r.u.ind.value, "https://example.org/");
-    memset(r.u.ind.value + 20, 'a', LIMIT_VALUE_BYTES - 20);
-    r.u.ind.value[LIMIT_VALUE_BYTES] = '\0';
+    memset(r.u.ind.value + 20, 'a', LIMIT_VALUE_PLAIN_BYTES - 20);
+    r.u.ind.value[LIMIT_VALUE_PLAIN_BYTES] = '\0';
     memset(&r.audience, 0, sizeof r.audience);
     r.audience.n_communities = LIMIT_AUDIENCE_COMMUNITIES;
     for (int i = 0; i < LIMIT_AUDIENCE_COMMUNITIES; i++)

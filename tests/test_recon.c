@@ -33,8 +33,8 @@ static int item_cmp(const void *a, const void *b)
     return memcmp(x->id, y->id, sizeof x->id);
 }
 
-/* n items, four per millisecond (so many share a ts), id = BLAKE2b-256(counter), sorted. */
-static struct recon_item *universe(size_t n)
+/* n items, per_ms per millisecond, id = BLAKE2b-256(counter), sorted. */
+static struct recon_item *universe_ms(size_t n, size_t per_ms)
 {
     struct recon_item *u = calloc(n ? n : 1, sizeof *u);
     assert_non_null(u);
@@ -42,11 +42,17 @@ static struct recon_item *universe(size_t n)
         uint8_t ctr[8];
         for (int k = 0; k < 8; k++)
             ctr[k] = (uint8_t)((uint64_t)i >> (8 * k));
-        u[i].ts = BASE_TS + i / 4;
+        u[i].ts = BASE_TS + i / per_ms;
         crypto_generichash(u[i].id, sizeof u[i].id, ctr, sizeof ctr, NULL, 0);
     }
     qsort(u, n, sizeof *u, item_cmp);
     return u;
+}
+
+/* Four per millisecond, so that many share a ts. */
+static struct recon_item *universe(size_t n)
+{
+    return universe_ms(n, 4);
 }
 
 struct vec {
@@ -135,37 +141,61 @@ static void on_need(void *ctx, const struct recon_item *it)
 }
 
 struct stats {
-    size_t bytes, msgs, largest;
+    size_t bytes, msgs, largest, flights;
 };
 
-static uint8_t buf_a[LIMIT_RECON_MSG_BYTES], buf_b[LIMIT_RECON_MSG_BYTES];
+/* One side's flight: every message it sends before it hears from the peer again. */
+struct flight {
+    uint8_t *buf;
+    size_t len, cap, n, ends[8192];
+};
 
-/* A initiates; the sides answer each other until one has nothing to send. */
+static uint8_t out_buf[LIMIT_RECON_MSG_BYTES];
+
+static void flight_take(struct recon *r, struct flight *f, int len, size_t cap, struct stats *st)
+{
+    for (; len > 0; len = recon_next(r, out_buf, sizeof out_buf)) {
+        assert_true((size_t)len <= cap && f->n < 8192);
+        if (f->len + (size_t)len > f->cap) {
+            f->cap = f->cap ? 2 * f->cap : 1 << 16;
+            f->buf = realloc(f->buf, f->cap);
+            assert_non_null(f->buf);
+        }
+        memcpy(f->buf + f->len, out_buf, (size_t)len);
+        f->len += (size_t)len;
+        f->ends[f->n++] = f->len;
+        st->bytes += (size_t)len;
+        st->msgs++;
+        st->largest = (size_t)len > st->largest ? (size_t)len : st->largest;
+    }
+    assert_int_equal(len, 0);
+}
+
+/* A initiates; each side answers the other's flight message by message until a flight is empty. */
 static void run(const struct vec *a, const struct vec *b, size_t cap, struct side *A,
                 struct side *B, struct stats *st)
 {
+    static struct flight f[2];
     memset(A, 0, sizeof *A);
     memset(B, 0, sizeof *B);
     memset(st, 0, sizeof *st);
     assert_int_equal(recon_init(&A->r, a->v, a->n, cap), RECON_OK);
     assert_int_equal(recon_init(&B->r, b->v, b->n, cap), RECON_OK);
     struct recon_diff da = {on_have, on_need, A}, db = {on_have, on_need, B};
-    int len = recon_initiate(&A->r, buf_a, sizeof buf_a);
-    assert_true(len > 0);
-    uint8_t *msg = buf_a, *reply = buf_b;
+    f[0].n = f[0].len = f[1].n = f[1].len = 0;
+    flight_take(&A->r, &f[0], recon_initiate(&A->r, out_buf, sizeof out_buf), cap, st);
+    assert_true(f[0].n > 0);
     struct side *turn = B;
-    while (len > 0) {
-        assert_true((size_t)len <= cap);
-        st->bytes += (size_t)len;
-        st->msgs++;
-        st->largest = (size_t)len > st->largest ? (size_t)len : st->largest;
-        assert_true(st->msgs <= 2 * LIMIT_RECON_ROUNDS);
-        len = recon_respond(&turn->r, msg, (size_t)len, reply, LIMIT_RECON_MSG_BYTES,
-                            turn == A ? &da : &db);
-        assert_true(len >= 0);
-        uint8_t *t = msg;
-        msg = reply;
-        reply = t;
+    for (int cur = 0; f[cur].n > 0; cur = 1 - cur) {
+        st->flights++;
+        assert_true(st->flights <= 2 * LIMIT_RECON_ROUNDS);
+        for (size_t i = 0, at = 0; i < f[cur].n; at = f[cur].ends[i++]) {
+            int len = recon_respond(&turn->r, f[cur].buf + at, f[cur].ends[i] - at, out_buf,
+                                    sizeof out_buf, turn == A ? &da : &db);
+            assert_true(len >= 0);
+            flight_take(&turn->r, &f[1 - cur], len, cap, st);
+        }
+        f[cur].n = f[cur].len = 0;
         turn = turn == A ? B : A;
     }
     assert_true(recon_done(&A->r));
@@ -261,14 +291,84 @@ static void cost_grows_with_difference(void **state)
         bytes[i] = st.bytes;
         printf("%8zu %6zu %9zu %7zu %11zu\n", n, ds[i], st.bytes, st.msgs, st.bytes / ds[i]);
         /* O(d log n): a difference costs at most LIMIT_RECON_BUCKETS fingerprint ranges of
-         * ~25 bytes per split level (log16 n = log2(n) / 4 levels), then a short list: under
-         * 100 bytes per bit of log2(n) = 17. */
-        assert_true(st.bytes < ds[i] * 100 * 17);
+         * ~25 bytes per split level (log16 n = log2(n) / 4 levels), up to
+         * LIMIT_RECON_BUCKETS_MAX at the last one, then a short list: under 110 bytes per bit of
+         * log2(n) = 17. */
+        assert_true(st.bytes < ds[i] * 110 * 17);
         /* rounds: log16(n) levels + list + diff + close, plus the messages the bytes need */
         assert_true(st.msgs <= 12 + 2 * st.bytes / LIMIT_RECON_MSG_BYTES);
     }
     assert_true(bytes[1] * 20 < bytes[3]);
     assert_true(bytes[0] < bytes[1] && bytes[1] < bytes[2] && bytes[2] < bytes[3]);
+}
+
+/* Issue 14: a side that lacks the other's newest d records (it was down or partitioned) catches
+ * up in at most 1.5 round trips (3 flights), whichever side initiates, with at most 40 bytes of
+ * reconciliation messages per difference: the ids cross once. Counts, not times. */
+static void newest_records_few_round_trips(void **state)
+{
+    (void)state;
+    const size_t n = 1000000, ds[] = {10, 1000, 100000};
+    struct recon_item *u = universe_ms(n, 1);
+    struct vec holder = {u, n, n};
+    for (size_t i = 0; i < sizeof ds / sizeof *ds; i++) {
+        struct vec lacker = {u, n - ds[i], n}, tail = {u + n - ds[i], ds[i], ds[i]};
+        for (int holder_starts = 0; holder_starts < 2; holder_starts++) {
+            struct side A, B;
+            struct stats st;
+            struct side *H = holder_starts ? &A : &B, *L = holder_starts ? &B : &A;
+            run(holder_starts ? &holder : &lacker, holder_starts ? &lacker : &holder,
+                LIMIT_RECON_MSG_BYTES, &A, &B, &st);
+            assert_same(&H->have, &tail);
+            assert_same(&L->need, &tail);
+            assert_int_equal(H->need.n + L->have.n, 0);
+            printf("newest d=%zu of n=%zu, %s initiates: %zu bytes (%.1f per difference) in %zu "
+                   "messages, %zu flights\n",
+                   ds[i], n, holder_starts ? "holder" : "lacker", st.bytes,
+                   (double)st.bytes / (double)ds[i], st.msgs, st.flights);
+            assert_true(st.flights <= (holder_starts ? 3u : 2u));
+            assert_true(st.bytes <= 40 * ds[i]);
+            side_free(&A);
+            side_free(&B);
+        }
+    }
+    /* The boundary inside one millisecond: the NEWEST rules do not apply, the split does. */
+    free(u);
+    u = universe_ms(100000, 4);
+    struct vec all = {u, 100000, 100000}, most = {u, 100000 - 10, 100000};
+    struct side A, B;
+    struct stats st;
+    run(&most, &all, LIMIT_RECON_MSG_BYTES, &A, &B, &st);
+    assert_int_equal(A.need.n, 10);
+    assert_int_equal(B.have.n, 10);
+    assert_true(st.flights <= 8);
+    side_free(&A);
+    side_free(&B);
+    free(u);
+}
+
+/* Issue 14: d <= 10,000 scattered differences between sets of 1,000,000 in at most 4 round trips
+ * (8 flights), whatever the message cap, with no more bytes per difference than Negentropy's
+ * reference figures (1.35 KB at d = 1,000, 1.04 KB at d = 10,000). */
+static void scattered_few_round_trips(void **state)
+{
+    (void)state;
+    const size_t ds[] = {1000, 10000}, per_diff[] = {1350, 1040};
+    for (size_t i = 0; i < 2; i++) {
+        struct stats st;
+        check_pair(1000000, ds[i], LIMIT_RECON_MSG_BYTES, &st);
+        printf("scattered d=%zu of n=1000000: %zu bytes (%.1f per difference) in %zu messages, "
+               "%zu flights\n",
+               ds[i], st.bytes, (double)st.bytes / (double)ds[i], st.msgs, st.flights);
+        assert_true(st.flights <= 8);
+        assert_true(st.bytes <= per_diff[i] * ds[i]);
+    }
+    /* a small cap splits flights into more messages, never into more flights */
+    struct stats big, small;
+    check_pair(100000, 1000, LIMIT_RECON_MSG_BYTES, &big);
+    check_pair(100000, 1000, 1024, &small);
+    assert_true(small.msgs > big.msgs);
+    assert_int_equal(small.flights, big.flights);
 }
 
 static void tiny_messages_converge(void **state)
@@ -315,8 +415,9 @@ static void unsorted_input_refused(void **state)
     assert_int_equal(recon_init(&r, p.a.v, 10, LIMIT_RECON_MSG_MIN - 1), RECON_E_INPUT);
     assert_int_equal(recon_init(&r, p.a.v, 10, LIMIT_RECON_MSG_BYTES + 1), RECON_E_INPUT);
     assert_int_equal(recon_init(&r, p.a.v, 10, LIMIT_RECON_MSG_BYTES), RECON_OK);
-    uint8_t out[LIMIT_RECON_MSG_MIN];
-    assert_int_equal(recon_initiate(&r, out, LIMIT_RECON_MSG_MIN - 1), RECON_E_NOSPACE);
+    static uint8_t out[LIMIT_RECON_MSG_BYTES];
+    assert_int_equal(recon_initiate(&r, out, LIMIT_RECON_MSG_BYTES - 1), RECON_E_NOSPACE);
+    assert_int_equal(recon_next(&r, out, LIMIT_RECON_MSG_BYTES - 1), RECON_E_NOSPACE);
     recon_free(&r);
     recon_free(&r);
     pair_free(&p);
@@ -350,15 +451,18 @@ static void exact_messages(void **state)
     /* the initiator with nothing: version, bound infinity (0), IDLIST (2), zero items */
     struct recon r;
     uint8_t out[LIMIT_RECON_MSG_MIN];
-    assert_int_equal(recon_init(&r, NULL, 0, LIMIT_RECON_MSG_BYTES), RECON_OK);
+    assert_int_equal(recon_init(&r, NULL, 0, LIMIT_RECON_MSG_MIN), RECON_OK);
     assert_int_equal(recon_initiate(&r, out, sizeof out), 4);
-    assert_memory_equal(out, "\x01\x00\x02\x00", 4);
+    assert_memory_equal(out, "\x02\x00\x02\x00", 4);
+    assert_int_equal(recon_next(&r, out + 4, sizeof out - 4), RECON_E_NOSPACE);
+    assert_int_equal(recon_next(&r, out, sizeof out), 0); /* a flight of one message */
+    assert_memory_equal(out, "\x02\x00\x02\x00", 4);
     recon_free(&r);
     /* an empty peer agrees: version, infinity, SKIP */
     uint8_t reply[LIMIT_RECON_MSG_MIN];
-    assert_int_equal(recon_init(&r, NULL, 0, LIMIT_RECON_MSG_BYTES), RECON_OK);
+    assert_int_equal(recon_init(&r, NULL, 0, LIMIT_RECON_MSG_MIN), RECON_OK);
     assert_int_equal(recon_respond(&r, out, 4, reply, sizeof reply, NULL), 3);
-    assert_memory_equal(reply, "\x01\x00\x00", 3);
+    assert_memory_equal(reply, "\x02\x00\x00", 3);
     assert_true(recon_done(&r));
     assert_int_equal(recon_respond(&r, reply, 3, out, sizeof out, NULL), 0);
     recon_free(&r);
@@ -370,27 +474,32 @@ static void exact_messages(void **state)
         size_t at;
     } bad[] = {
         {"", 0, RECON_E_TRUNCATED, 0},
-        {"\x02\x00\x00", 3, RECON_E_VERSION, 0},
-        {"\x01", 1, RECON_E_TRUNCATED, 1},
-        {"\x01\x00\x00\x00", 4, RECON_E_TRAILING, 3},
-        {"\x01\x00\x07", 3, RECON_E_MODE, 3},
-        {"\x01\x80\x00\x00\x00", 5, RECON_E_VARINT, 3},          /* non-minimal zero */
-        {"\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", 11, RECON_E_VARINT, 11}, /* > 64 bits */
-        {"\x01\x01\x00\x00\x00\x00", 6, RECON_E_BOUND, 3},        /* (0, "") = the minimum */
-        {"\x01\x05\x00\x00\x01\x00\x00", 7, RECON_E_BOUND, 6},    /* second bound below first */
-        {"\x01\x05\x21", 3, RECON_E_BOUND, 3},                    /* 33-byte prefix */
-        {"\x01\x05\x01\x00", 4, RECON_E_BOUND, 4},                /* prefix ends in zero */
-        {"\x01\x00\x02\x21", 4, RECON_E_COUNT, 4},                /* 33 listed > 32 */
-        {"\x01\x00\x03\x7f", 4, RECON_E_COUNT, 4},                /* 127 items in 0 bytes */
-        {"\x01\x05\x00\x02\x01\x09", 6, RECON_E_TRUNCATED, 6},
+        {"\x01\x00\x00", 3, RECON_E_VERSION, 0}, /* version 1: refused, not misread */
+        {"\x02", 1, RECON_E_TRUNCATED, 1},
+        {"\x02\x00\x00\x00", 4, RECON_E_TRAILING, 3},
+        {"\x02\x00\x07", 3, RECON_E_MODE, 3},
+        {"\x02\x80\x00\x00\x00", 5, RECON_E_VARINT, 3},          /* non-minimal zero */
+        {"\x02\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", 11, RECON_E_VARINT, 11}, /* > 64 bits */
+        {"\x02\x01\x00\x00\x00\x00", 6, RECON_E_BOUND, 3},        /* (0, "") = the minimum */
+        {"\x02\x05\x00\x00\x01\x00\x00", 7, RECON_E_BOUND, 6},    /* second bound below first */
+        {"\x02\x05\x21", 3, RECON_E_BOUND, 3},                    /* 33-byte prefix */
+        {"\x02\x05\x01\x00", 4, RECON_E_BOUND, 4},                /* prefix ends in zero */
+        {"\x02\x00\x02\x21", 4, RECON_E_COUNT, 4},                /* 33 listed > 32 */
+        {"\x02\x00\x03\x7f", 4, RECON_E_COUNT, 4},                /* 127 items in 0 bytes */
+        {"\x02\x05\x00\x02\x01\x09", 6, RECON_E_TRUNCATED, 6},
+        {"\x02\x06\x00\x04\x07", 5, RECON_E_ITEM, 5}, /* NEWEST at ts 7 in [min, ts 5) */
+        {"\x02\x06\x00\x04\x05", 5, RECON_E_ITEM, 5}, /* ts 5 is not below (5, "") */
+        {"\x02\x00\x04\x05", 4, RECON_E_TRUNCATED, 4}, /* NEWEST without its fingerprint */
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         int rc = respond_once(&none, (const uint8_t *)bad[i].bytes, bad[i].len, &at);
         if (rc != bad[i].rc || at != bad[i].at)
             fail_msg("case %zu: rc %d at %zu, want %d at %zu", i, rc, at, bad[i].rc, bad[i].at);
     }
+    /* a message that ends below infinity: its flight goes on in the next one, unanswered so far */
+    assert_int_equal(respond_once(&none, (const uint8_t *)"\x02\x05\x00\x00", 4, &at), 0);
     /* an item outside its range: range [min, ts 5) lists an item at ts 9 */
-    uint8_t m[64] = {0x01, 0x06, 0x00, 0x02, 0x01, 0x09};
+    uint8_t m[64] = {RECON_VERSION, 0x06, 0x00, 0x02, 0x01, 0x09};
     memset(m + 6, 0xaa, 32);
     m[38] = 0x00; /* closing range: infinity, SKIP */
     m[39] = 0x00;
@@ -421,9 +530,10 @@ static void malformed_refused(void **state)
         assert_true(lens[k] > 0);
         const struct vec *to = k == 1 ? &p.a : &p.b; /* who would receive message k */
         for (int cut = 0; cut < lens[k]; cut++) {
+            /* refused, or (cut between two ranges) taken as a flight that goes on: unanswered */
             int rc = respond_once(to, msgs[k], (size_t)cut, &at);
-            if (rc >= 0)
-                fail_msg("message %d cut at %d accepted", k, cut);
+            if (rc > 0)
+                fail_msg("message %d cut at %d answered", k, cut);
         }
         assert_true(respond_once(to, msgs[k], (size_t)lens[k], &at) >= 0);
     }
@@ -457,6 +567,8 @@ int main(void)
         cmocka_unit_test(empty_sides),
         cmocka_unit_test(identical_sets_one_round_trip),
         cmocka_unit_test(cost_grows_with_difference),
+        cmocka_unit_test(newest_records_few_round_trips),
+        cmocka_unit_test(scattered_few_round_trips),
         cmocka_unit_test(tiny_messages_converge),
         cmocka_unit_test(unsorted_input_refused),
         cmocka_unit_test(malformed_refused),

@@ -14,6 +14,9 @@ SAMPLES = os.path.join(DATA, "samples")
 MISP = os.path.join(SAMPLES, "misp-event-57c4445b-c548-4654-af0b-4be3950d210f.json")
 STIX = os.path.join(SAMPLES, "stix21-bundle-using-marking-definitions.json")
 RFC1918 = os.path.join(SAMPLES, "warninglist-rfc1918.json")
+LANTERN = os.path.join(SAMPLES, "misp-event-paper-lantern.json")
+# The types STIX 2.1 has no object for (stixmap.h): they stay out of a STIX export.
+NO_STIX = {"ja3-fingerprint-md5", "jarm-fingerprint", "btc"}
 
 # TLP 2.0 marking definitions (FIRST's STIX 2.1 objects), as sources write them.
 TLP_MARKING = {
@@ -114,7 +117,7 @@ class RoundTripTest(unittest.TestCase):
         (records before, records after)."""
         a, a_pub = self.node()
         s = self.imp(a, "--format", "misp", MISP)
-        self.assertEqual(s["imported"], 4)
+        self.assertEqual(s["imported"], 5)
         for args in extra:
             self.imp(a, *args, "--to", a_pub)
         before = self.listed(a)
@@ -127,7 +130,7 @@ class RoundTripTest(unittest.TestCase):
 
     def test_misp_feed_round_trip(self):
         before, after = self.feed_round_trip()
-        self.assertEqual(len(before), 4)
+        self.assertEqual(len(before), 5)
         self.assertEqual(after, before)
 
     def test_misp_feed_mixed_tlp_exact(self):
@@ -137,6 +140,32 @@ class RoundTripTest(unittest.TestCase):
         self.assertEqual({tlp for _, _, tlp in before}, set(TLP_MARKING))
         self.assertEqual(after, before)
 
+
+    def test_new_types_round_trip(self):
+        """issue 16: a MISP event with every type out as a MISP feed and as STIX, in again on
+        fresh nodes: every value byte for byte, with its type and TLP."""
+        a, _ = self.node()
+        s = self.imp(a, "--format", "misp", LANTERN)
+        self.assertEqual((s["imported"], s["skipped"]["not an indicator"], s["skipped_total"]),
+                         (26, 3, 3))
+        before = self.listed(a)
+        self.assertEqual(len(before), 26)
+        with open(LANTERN, encoding="utf-8") as f:
+            rules = {x["value"] for x in json.load(f)["Event"]["Attribute"]
+                     if x["type"] in ("yara", "sigma", "snort")}
+        self.assertEqual({v for t, v, _ in before if t in ("yara", "sigma", "snort")}, rules)
+        feed = self.tmp.join("feed")
+        self.export(a, "misp-feed", feed)
+        b, _ = self.node()
+        s = self.imp(b, "--format", "misp-feed", feed)
+        self.assertEqual((s["imported"], s["skipped_total"]), (26, 0))
+        self.assertEqual(self.listed(b), before)
+        out = self.tmp.join("lantern.json")
+        self.export(a, "stix", out)
+        c, _ = self.node()
+        s = self.imp(c, "--format", "stix", out)
+        self.assertEqual((s["imported"], s["skipped_total"]), (26 - 4, 0))  # ja3, jarm, 2 btc
+        self.assertEqual(self.listed(c), [r for r in before if r[0] not in NO_STIX])
 
 if __name__ == "__main__":
     unittest.main()

@@ -399,28 +399,6 @@ static void test_handshake_deadline(void **state)
     net_free(net);
 }
 
-static void test_half_open_cap(void **state)
-{
-    (void)state;
-    struct net *net = net_new();
-    struct tnode *b = add_node(net, 2, 7000, "n", 0);
-    char ip[32];
-    engine_conn first = 0;
-    for (int i = 0; i < LIMIT_HALF_OPEN; i++) {
-        snprintf(ip, sizeof ip, "198.51.100.%d", i);
-        engine_conn h = raw_link(b, ip);
-        if (i == 0)
-            first = h;
-    }
-    assert_int_equal(b->e.half_open, LIMIT_HALF_OPEN);
-    assert_int_equal(engine_on_accept(&b->e, "203.0.113.1", 1, 0), ENGINE_E_HALF_OPEN);
-    assert_int_equal(b->e.stats.refused_half_open, 1);
-    /* one handshake ends: room for one more */
-    engine_on_closed(&b->e, first, 0);
-    assert_true(engine_on_accept(&b->e, "203.0.113.1", 1, 0) >= 0);
-    net_free(net);
-}
-
 static void test_rate_limit(void **state)
 {
     (void)state;
@@ -537,7 +515,6 @@ int main(void)
         cmocka_unit_test(test_simultaneous_dial_one_session),
         cmocka_unit_test(test_keepalive_and_dead_timeout),
         cmocka_unit_test(test_handshake_deadline),
-        cmocka_unit_test(test_half_open_cap),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_rate_limit_per_v6_prefix),
         cmocka_unit_test(test_backoff_grows_with_jitter),

@@ -360,22 +360,22 @@ static void test_partition_heal(void **state)
     assert_true(r.app_rx.recon > 0); /* reconciliation carried what the partition held back */
     assert_true(r.sessions_opened > 24u * 4); /* sessions (two ends each) died and came back */
     static const struct figures want = {
-        .virtual_ms = 107023,
-        .events = 3674,
+        .virtual_ms = 107031,
+        .events = 3693,
         .deliveries = 776,
-        .duplicates = 43,
+        .duplicates = 51,
         .sessions_opened = 148,
-        .bytes_rx = 279822,
-        .bytes_tx = 326751,
+        .bytes_rx = 284347,
+        .bytes_tx = 331276,
         .verify_calls = 776,
         .verify_cached = 720,
         .gate_refusals = 1073,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
-        .app_rx = {176988, 9108, 4912, 25881},
-        .trace_digest = 0xb026c7d09158ac6eull,
-        .digest = "114647949371930dd3746155d350599441042ee8028de2187035a725ffe8345d"};
+        .app_rx = {178708, 9136, 4970, 28182},
+        .trace_digest = 0xbd874f8e6b9b7352ull,
+        .digest = "0868a01a9a9e966ea431de289333123259db0850aae03fb295ca3dafdc979ea7"};
     assert_figures(&r, &want);
     /* connections the partition broke are released, and their indexes reused, in one order */
     assert_same_on_threads(&s, &r);
@@ -396,22 +396,22 @@ static void test_churn(void **state)
     assert_int_equal(run(&s, &r), SIM_OK);
     assert_all_delivered(&r);
     static const struct figures want = {
-        .virtual_ms = 105558,
-        .events = 8204,
+        .virtual_ms = 105583,
+        .events = 8221,
         .deliveries = 1070,
         .duplicates = 294,
         .sessions_opened = 112,
-        .bytes_rx = 472331,
-        .bytes_tx = 472802,
+        .bytes_rx = 469579,
+        .bytes_tx = 470050,
         .verify_calls = 1070,
         .verify_cached = 1011,
         .gate_refusals = 1478,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
-        .app_rx = {295404, 18984, 8220, 39353},
-        .trace_digest = 0x57852c9b8de9bf48ull,
-        .digest = "23c7373edd779f75c41e1716c614a4ab259dbf0161de97b1a35d40ca5e1b780b"};
+        .app_rx = {295404, 18984, 8220, 36145},
+        .trace_digest = 0xa402a740d78b2a52ull,
+        .digest = "685aadecbb9553fbd001960704560ac7b3c319f40202accf75962cafc2890c60"};
     assert_figures(&r, &want);
     assert_same_on_threads(&s, &r);
     sim_result_free(&r);
@@ -442,21 +442,21 @@ static void test_byzantine(void **state)
     assert_int_equal(r.byz_accepted, 0);
     static const struct figures want = {
         .virtual_ms = 103780,
-        .events = 5387,
+        .events = 5395,
         .deliveries = 534,
         .duplicates = 5197,
         .sessions_opened = 112,
-        .bytes_rx = 1627272,
-        .bytes_tx = 1683183,
+        .bytes_rx = 1624740,
+        .bytes_tx = 1680651,
         .verify_calls = 538,
         .verify_cached = 476,
         .gate_refusals = 2216,
         .refused_inbound = 1181,
         .forged_refused = 4,
         .byz_sent = 6311,
-        .app_rx = {1516855, 5832, 3556, 25409},
-        .trace_digest = 0x6e6f24c91f0f764eull,
-        .digest = "01581d0740a2beabd065364f59378d2b018165681a5c10803323e20746d06d03"};
+        .app_rx = {1516859, 5832, 3556, 22702},
+        .trace_digest = 0xaaccafb4bbacfb41ull,
+        .digest = "b37353288a8d42b6ca1fbc955af9f10989387ac228fff74380f1cfe61f43d032"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);
@@ -490,21 +490,21 @@ static void test_topologies_and_file(void **state)
     assert_int_equal(r.flood_bytes_rx, 151230);
     static const struct figures want = {
         .virtual_ms = 66538,
-        .events = 2237,
+        .events = 2238,
         .deliveries = 271,
         .duplicates = 64,
         .sessions_opened = 56,
-        .bytes_rx = 124259,
-        .bytes_tx = 124259,
+        .bytes_rx = 121894,
+        .bytes_tx = 121894,
         .verify_calls = 271,
         .verify_cached = 241,
         .gate_refusals = 596,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
-        .app_rx = {72852, 3770, 1880, 12593},
-        .trace_digest = 0x77d147bc86d75040ull,
-        .digest = "74bdb7da467aaa430b8bd9ccb96a8716ec55dcf096521a0e3fb4d37a5b1684a6"};
+        .app_rx = {72852, 3770, 1880, 10209},
+        .trace_digest = 0x4b825a0db2b11983ull,
+        .digest = "beee953965fe82e34eaedcc35c102780ffbfa9860e0a0d08eeb5ad979ea19850"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);

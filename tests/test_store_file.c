@@ -138,8 +138,8 @@ static void test_reader_process(void **state)
     ts_store_remove(dir);
 }
 
-/* Opening path's store must fail with STORE_E_CORRUPT, name the path, and leave it unchanged. */
-static void expect_corrupt(const char *dir)
+/* Opening path's store must fail with err, name the path, and leave it unchanged. */
+static void expect_refused(const char *dir, int err)
 {
     char path[LIMIT_PATH_BYTES];
     snprintf(path, sizeof path, "%s/%s", dir, STORE_FILE_NAME);
@@ -149,7 +149,7 @@ static void expect_corrupt(const char *dir)
         struct store_opts opts = {.read_only = ro};
         struct store *s = (struct store *)&opts; /* must be reset to NULL */
         char why[256] = "";
-        assert_int_equal(store_open(&s, dir, &opts, why, sizeof why), STORE_E_CORRUPT);
+        assert_int_equal(store_open(&s, dir, &opts, why, sizeof why), err);
         assert_null(s);
         assert_non_null(strstr(why, path));
     }
@@ -171,7 +171,7 @@ static void test_corrupt_junk(void **state)
     for (unsigned i = 0; i < 65536; i++)
         fputc((int)(i * 31 % 251), f);
     fclose(f);
-    expect_corrupt(dir);
+    expect_refused(dir, STORE_E_CORRUPT);
     ts_store_remove(dir);
 }
 
@@ -202,12 +202,12 @@ static void test_corrupt_schema(void **state)
     store_close(ts_store_open(dir, 0));
     const uint8_t future[4] = {0, 0, 0, STORE_SCHEMA_VERSION + 1};
     raw_lmdb_put(dir, "meta", "store.schema", future, sizeof future);
-    expect_corrupt(dir);
+    expect_refused(dir, STORE_E_SCHEMA);
     ts_store_remove(dir);
 
     dir = ts_dir_new("store"); /* an LMDB file of someone else */
     raw_lmdb_put(dir, NULL, "hello", "world", 5);
-    expect_corrupt(dir);
+    expect_refused(dir, STORE_E_CORRUPT);
     ts_store_remove(dir);
 }
 

@@ -2,7 +2,9 @@
 #include "node/cli/cli.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,20 +150,62 @@ int cli_load_shown(struct store *st, const uint8_t id[LIMIT_ID_BYTES], const uin
 
 /* ---- building and storing records of ours (publish, import) ---- */
 
+int cli_read_value_file(const char *cmd, const char *path, char *out, size_t cap)
+{
+    assert(cap > 1);
+    const bool in = strcmp(path, "-") == 0;
+    FILE *f = in ? stdin : fopen(path, "rb");
+    if (f == NULL) {
+        cli_error(cmd, "--value-file %s: %s", path, strerror(errno));
+        return CLI_USAGE;
+    }
+    const size_t n = fread(out, 1, cap, f);
+    const bool bad = ferror(f) != 0;
+    if (!in)
+        fclose(f);
+    if (bad || n >= cap || memchr(out, '\0', n) != NULL) {
+        if (n >= cap)
+            cli_error(cmd, "--value-file %s: larger than %zu bytes", path, cap - 2);
+        else
+            cli_error(cmd, "--value-file %s: %s", path, bad ? "read error" : "holds a NUL byte");
+        return CLI_USAGE;
+    }
+    out[n] = '\0';
+    return CLI_OK;
+}
+
 enum { DAY_MS = 86400 * 1000 };
 
 /* Default validity by kind of indicator: addresses are re-used by others within weeks, names
- * within months, a file hash means the same file for ever. */
+ * within months; a file hash, a fingerprint or artefact of a tool, a CVE id or a rule means the
+ * same thing for ever. */
 uint64_t cli_default_validity_ms(int itype)
 {
     switch (itype) {
     case PROTO_ITYPE_IP_SRC:
-    case PROTO_ITYPE_IP_DST: return 30ULL * DAY_MS;
+    case PROTO_ITYPE_IP_DST:
+    case PROTO_ITYPE_IP_SRC_PORT:
+    case PROTO_ITYPE_IP_DST_PORT: return 30ULL * DAY_MS;
     case PROTO_ITYPE_MD5:
     case PROTO_ITYPE_SHA1:
     case PROTO_ITYPE_SHA256:
     case PROTO_ITYPE_SHA512:
-    case PROTO_ITYPE_FILENAME: return 365ULL * DAY_MS;
+    case PROTO_ITYPE_FILENAME:
+    case PROTO_ITYPE_SSDEEP:
+    case PROTO_ITYPE_TLSH:
+    case PROTO_ITYPE_IMPHASH:
+    case PROTO_ITYPE_JA3:
+    case PROTO_ITYPE_JARM:
+    case PROTO_ITYPE_X509_SHA1:
+    case PROTO_ITYPE_X509_SHA256:
+    case PROTO_ITYPE_MUTEX:
+    case PROTO_ITYPE_REGKEY:
+    case PROTO_ITYPE_REGKEY_VALUE:
+    case PROTO_ITYPE_VULNERABILITY:
+    case PROTO_ITYPE_YARA:
+    case PROTO_ITYPE_SIGMA:
+    case PROTO_ITYPE_SNORT:
+    case PROTO_ITYPE_SURICATA: return 365ULL * DAY_MS;
     default: return 90ULL * DAY_MS;
     }
 }

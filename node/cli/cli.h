@@ -76,6 +76,12 @@ void cli_print_json_line(json_t *o);
 /* Appends v to a bounded list of repeated option values; false when it is full. */
 bool cli_push(const char **list, size_t *n, size_t cap, const char *v);
 
+/* Reads an indicator value from path ("-": standard input) byte for byte into out[0..cap) with a
+ * NUL: a rule file for publish --value-file. cap is the largest value + 2, so that a file one byte
+ * too long is seen (and then refused by the type's own limit); a longer file, a NUL byte in it or
+ * a read error is refused with one line naming the file. */
+int cli_read_value_file(const char *cmd, const char *path, char *out, size_t cap);
+
 /* True when text could name a record: LIMIT_ID_PREFIX_MIN_HEX to 64 hex digits (any case). */
 bool cli_id_text_ok(const char *text);
 
@@ -157,12 +163,16 @@ int cli_list(int argc, char **argv);
 int cli_revoke(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_status(int argc, char **argv);
+int cli_reload(int argc, char **argv);
 int cli_peer(int argc, char **argv);
 int cli_export(int argc, char **argv);
 int cli_import(int argc, char **argv);
 int cli_community(int argc, char **argv);
 int cli_sight(int argc, char **argv);
 int cli_explain(int argc, char **argv);
+int cli_backup(int argc, char **argv);
+int cli_restore(int argc, char **argv);
+int cli_check_store(int argc, char **argv);
 
 /* The sightings of record id summed per organisation of the sighter (config, trusted rosters,
  * else "unknown (KEY...)"), sorted by organisation: a JSON array of {organisation, reports,

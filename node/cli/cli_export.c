@@ -42,7 +42,7 @@
 struct export_args {
     const char *conf, *format, *max_tlp, *since, *every, *out, *mode, *group;
     bool stix_tlp1;
-    uint32_t types;
+    uint64_t types;
     uint64_t every_ms;
 };
 
@@ -55,15 +55,15 @@ static struct {
     bool has_group;
 } perms;
 
-static int parse_type(const char *name, uint32_t *types)
+static int parse_type(const char *name, uint64_t *types)
 {
     const int t = proto_itype_parse(name);
     if (t < 0) {
         cli_error(CMD, "--type '%s' is not a supported type (see tlpmesh publish --help)", name);
         return CLI_USAGE;
     }
-    assert(t < 32);
-    *types |= 1u << t;
+    assert(t < 64);
+    *types |= 1ull << t;
     return CLI_OK;
 }
 

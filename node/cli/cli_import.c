@@ -36,6 +36,7 @@ enum reason {
     R_NARROWER_HELD,
     R_NARROWER_SOURCE,
     R_NO_TLP,
+    R_NOT_INDICATOR,
     R_COUNT
 };
 
@@ -47,6 +48,7 @@ static const char *const reason_names[R_COUNT] = {
     [R_NARROWER_HELD] = "already held with a narrower audience",
     [R_NARROWER_SOURCE] = "narrower audience in source",
     [R_NO_TLP] = "no TLP in source",
+    [R_NOT_INDICATOR] = "not an indicator",
 };
 
 struct import_args {
@@ -499,6 +501,7 @@ static int process(struct run *ru, const struct import_list *l)
         case IMPORT_INVALID: note_invalid(ru->sum, it); break;
         case IMPORT_SKIP_NOT_IDS: ru->sum->skipped[R_NOT_IDS]++; break;
         case IMPORT_SKIP_REVOKED: ru->sum->skipped[R_REVOKED]++; break;
+        case IMPORT_SKIP_NOT_INDICATOR: ru->sum->skipped[R_NOT_INDICATOR]++; break;
         default: ru->sum->skipped[R_UNSUPPORTED]++; break;
         }
         if (bar && i % LIMIT_IMPORT_BATCH == 0)

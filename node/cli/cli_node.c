@@ -39,6 +39,17 @@ static int parse_conf_json(const char *cmd, int argc, char **argv, const char **
     return CLI_OK;
 }
 
+/* parse_conf_json for a command that takes no positional argument. */
+static int parse_conf_only(const char *cmd, int argc, char **argv, const char **conf, bool *json)
+{
+    int pos, rc = parse_conf_json(cmd, argc, argv, conf, json, &pos);
+    if (rc == CLI_OK && pos != argc) {
+        cli_error(cmd, "unexpected argument '%s'", argv[pos]);
+        rc = CLI_USAGE;
+    }
+    return rc;
+}
+
 /* mkdir that accepts an existing empty directory: init may be pointed at a fresh mount point. */
 static int make_dir(const char *path, mode_t mode)
 {
@@ -117,14 +128,9 @@ int cli_init(int argc, char **argv)
 int cli_check_config(int argc, char **argv)
 {
     const char *conf = NULL;
-    int pos;
-    int rc = parse_conf_json("check-config", argc, argv, &conf, NULL, &pos);
+    int rc = parse_conf_only("check-config", argc, argv, &conf, NULL);
     if (rc != CLI_OK)
         return rc;
-    if (pos != argc) {
-        cli_error("check-config", "unexpected argument '%s'", argv[pos]);
-        return CLI_USAGE;
-    }
     const size_t problems = config_check(conf, stderr);
     if (problems) {
         fprintf(stderr, "%s: %zu problem%s\n", conf, problems, problems == 1 ? "" : "s");
@@ -180,15 +186,49 @@ int cli_status(int argc, char **argv)
 {
     const char *conf = NULL;
     bool json = false;
-    int pos;
-    int rc = parse_conf_json("status", argc, argv, &conf, &json, &pos);
+    int rc = parse_conf_only("status", argc, argv, &conf, &json);
     if (rc != CLI_OK)
         return rc;
-    if (pos != argc) {
-        cli_error("status", "unexpected argument '%s'", argv[pos]);
+    return run_status_print(conf, json, stdout);
+}
+
+int cli_reload(int argc, char **argv)
+{
+    const char *conf = NULL;
+    int rc = parse_conf_only("reload", argc, argv, &conf, NULL);
+    if (rc != CLI_OK)
+        return rc;
+    struct config cfg;
+    config_init(&cfg);
+    struct config_diag *diag = calloc(1, sizeof *diag);
+    if (!diag)
+        return CLI_FAIL;
+    /* The running node would refuse a config with problems: say them here, ask nothing. */
+    if (config_load(conf, &cfg, diag) != CONFIG_OK) {
+        config_diag_print(diag, stderr);
+        free(diag);
+        config_free(&cfg);
         return CLI_USAGE;
     }
-    return run_status_print(conf, json, stdout);
+    free(diag);
+    json_t *resp = cli_control_ask(cfg.control_path, json_pack("{s:s}", "cmd", "reload"));
+    if (!resp) {
+        cli_error("reload", "no node answers on %s (is it running?)", cfg.control_path);
+        rc = CLI_FAIL;
+    } else if (!json_is_true(json_object_get(resp, "ok"))) {
+        cli_error("reload", "refused, the node keeps its running configuration: %s",
+                  json_string_value(json_object_get(resp, "error")));
+        rc = CLI_FAIL;
+    } else {
+        const char *restart = json_string_value(json_object_get(resp, "restart_needed"));
+        printf("reloaded %s: %lld peers\n", conf,
+               (long long)json_integer_value(json_object_get(resp, "peers")));
+        if (restart && restart[0])
+            printf("needs a restart to take effect: %s\n", restart);
+    }
+    json_decref(resp);
+    config_free(&cfg);
+    return rc;
 }
 
 static int peer_add(int argc, char **argv)
@@ -292,13 +332,9 @@ static int peer_list(int argc, char **argv)
 {
     const char *conf = NULL;
     bool json = false;
-    int pos, rc = parse_conf_json("peer list", argc, argv, &conf, &json, &pos);
+    int rc = parse_conf_only("peer list", argc, argv, &conf, &json);
     if (rc != CLI_OK)
         return rc;
-    if (pos != argc) {
-        cli_error("peer list", "unexpected argument '%s'", argv[pos]);
-        return CLI_USAGE;
-    }
     struct cli_node n;
     if ((rc = cli_open("peer list", conf, 0, &n)) != CLI_OK)
         return rc;

@@ -118,8 +118,15 @@ static void print_row(const struct cli_shown *s)
     cli_id_hex(s->id, idhex);
     const struct proto_indicator *in = &s->rec.u.ind;
     timefmt_format(in->valid_until_ms, until);
-    printf("%.16s  %-12s  %-9s  %-7s  %-24s  %s\n", idhex, proto_tlp_name(s->rec.tlp),
-           proto_itype_name(in->type), state_word(s), until, in->value);
+    /* one row per record: a rule shows its first line and its size (show prints it whole) */
+    const size_t line = strcspn(in->value, "\r\n");
+    const bool more = in->value[line] != '\0';
+    printf("%.16s  %-12s  %-9s  %-7s  %-24s  %.*s%s", idhex, proto_tlp_name(s->rec.tlp),
+           proto_itype_name(in->type), state_word(s), until, (int)line, in->value,
+           more ? " ..." : "");
+    if (more)
+        printf(" (%zu bytes)", strlen(in->value));
+    putchar('\n');
 }
 
 /* extra: show_extra()'s object. */
@@ -203,7 +210,9 @@ static int parse_publish_args(int argc, char **argv, struct publish_args *a)
         {"valid-until", required_argument, NULL, 'u'}, {"confidence", required_argument, NULL, 'n'},
         {"tag", required_argument, NULL, 'g'},       {"comment", required_argument, NULL, 'm'},
         {"json", no_argument, NULL, 'j'},            {"warninglist", required_argument, NULL, 'w'},
-        {"force", no_argument, NULL, 'f'},           {0, 0, 0, 0}};
+        {"force", no_argument, NULL, 'f'},           {"value-file", required_argument, NULL, 'V'},
+        {0, 0, 0, 0}};
+    static char file_value[LIMIT_VALUE_BYTES + 2]; /* one byte more: an oversized file is seen */
     int c;
     bool ok = true;
     opterr = 0;
@@ -212,6 +221,11 @@ static int parse_publish_args(int argc, char **argv, struct publish_args *a)
         case 'c': a->conf = optarg; break;
         case 't': a->type = optarg; break;
         case 'v': a->value = optarg; break;
+        case 'V':
+            if (cli_read_value_file("publish", optarg, file_value, sizeof file_value) != CLI_OK)
+                return CLI_USAGE;
+            a->value = file_value;
+            break;
         case 'l': a->tlp = optarg; break;
         case 'u': a->valid_until = optarg; break;
         case 'n': a->confidence = optarg; break;
@@ -237,7 +251,8 @@ static int parse_publish_args(int argc, char **argv, struct publish_args *a)
         return CLI_USAGE;
     }
     if (!a->type || !a->value || !a->tlp) {
-        cli_error("publish", "--type, --value and --tlp are required (see tlpmesh publish --help)");
+        cli_error("publish", "--type, --value (or --value-file) and --tlp are required (see "
+                             "tlpmesh publish --help)");
         return CLI_USAGE;
     }
     return CLI_OK;

@@ -1,4 +1,5 @@
 /* main.c - tlpmesh: dispatch to a command, --help, --version. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,13 +30,19 @@ const struct cli_command cli_commands[] = {
      "  Prints each problem as FILE:LINE: message. Exit 0 when valid, 2 otherwise.\n"
      "example: tlpmesh check-config -c /etc/tlpmesh/tlpmesh.conf\n"},
     {"publish", cli_publish, "sign and store a new indicator (prints its id)",
-     "usage: tlpmesh publish -c CONF --type T --value V --tlp clear|green|amber|amber+strict|red\n"
+     "usage: tlpmesh publish -c CONF --type T --value V|--value-file FILE|-\n"
+     "         --tlp clear|green|amber|amber+strict|red\n"
      "         [--community NAME]... [--to PUBKEY]... [--valid-until RFC3339|DURATION]\n"
      "         [--confidence 0-100] [--tag T]... [--comment TEXT] [--warninglist FILE]...\n"
      "         [--force] [--json]\n"
-     "  Types: ip-src ip-dst domain hostname url email-src email-dst md5 sha1 sha256 sha512 filename.\n"
-     "  RED needs at least one --to. Default validity: 30d for IPs, 90d for names, URLs and\n"
-     "  e-mail addresses, 365d for hashes and file names; default confidence 50.\n"
+     "  Types (MISP's names): ip-src ip-dst ip-src|port ip-dst|port domain hostname\n"
+     "  hostname|port url email-src email-dst email-subject md5 sha1 sha256 sha512 filename\n"
+     "  ssdeep tlsh imphash ja3-fingerprint-md5 jarm-fingerprint x509-fingerprint-sha1\n"
+     "  x509-fingerprint-sha256 AS mutex regkey regkey|value user-agent vulnerability btc,\n"
+     "  and rules: yara sigma snort suricata (--value-file: the rule file, byte for byte).\n"
+     "  RED needs at least one --to. Default validity: 30d for IPs (with or without a port),\n"
+     "  90d for names, URLs, e-mail, user agents, AS numbers and wallets, 365d for hashes,\n"
+     "  fingerprints, file names, registry keys, mutexes, CVEs and rules; confidence 50.\n"
      "  Publishing the same type, value, TLP and audience again while it is valid prints the\n"
      "  existing id and adds nothing.\n"
      "  A value on a MISP warninglist (--warninglist FILE, and DataDir/../warninglists/*.json)\n"
@@ -82,6 +89,15 @@ const struct cli_command cli_commands[] = {
     {"status", cli_status, "show a running node's identity and peers",
      "usage: tlpmesh status -c CONF [--json]\n"
      "example: tlpmesh status -c tlpmesh.conf\n"},
+    {"reload", cli_reload, "make the running node re-read its config (as SIGHUP does)",
+     "usage: tlpmesh reload -c CONF\n"
+     "  Asks the node over its control socket to re-read CONF: peers, ceilings, relations,\n"
+     "  communities, trusted roster owners, clients, Anonymous and the log settings apply at\n"
+     "  once; it prints the peer count and the settings that need a restart (Listen, [HTTP]\n"
+     "  Listen, MetricsListen, Network, DataDir, KeyFile, Control). A config with problems is\n"
+     "  refused and the node keeps its running one. Exit 0 reloaded, 1 refused or no node\n"
+     "  running, 2 the config has problems (each printed as FILE:LINE: message).\n"
+     "example: tlpmesh reload -c /etc/tlpmesh/cert-a.conf\n"},
     {"peer", cli_peer, "add, remove or list peers (add and remove take effect in a running node)",
      "usage: tlpmesh peer add -c CONF --key PUBKEY --endpoint HOST:PORT --org NAME\n"
      "                        [--community NAME]... [--max-tlp LEVEL] [--relation partner|client]\n"
@@ -161,6 +177,28 @@ const struct cli_command cli_commands[] = {
      "  Exit 0 allow (without a party: the gate allows at least one), 1 deny (or no such\n"
      "  record), 2 usage.\n"
      "example: tlpmesh explain -c tlpmesh.conf 3f2a9c01e9d47b22 --peer CERT-FI\n"},
+    {"backup", cli_backup, "write a consistent, compacted copy of the store (node may run)",
+     "usage: tlpmesh backup -c CONF FILE [--force]\n"
+     "  Copies the store in DataDir to FILE from one snapshot, leaving free pages out (LMDB's\n"
+     "  compacting copy); a running node goes on ingesting meanwhile. FILE is written through\n"
+     "  FILE.tmp and renamed, so it is a whole copy or absent; an existing FILE is refused\n"
+     "  unless --force. tlpmesh restore puts it back; tlpmesh check-store can check it there.\n"
+     "example: tlpmesh backup -c /etc/tlpmesh/tlpmesh.conf /var/backups/tlpmesh-$(date +%F).mdb\n"},
+    {"restore", cli_restore, "put a backup in place as the store (node stopped)",
+     "usage: tlpmesh restore -c CONF FILE\n"
+     "  Refused while the node runs (its control socket answers) or any process has the store\n"
+     "  open. FILE is copied into DataDir/restore.tmp/, opened (a backup of the previous schema\n"
+     "  is migrated) and checked as check-store does; only a clean copy replaces the store.\n"
+     "  The store it replaces stays as DataDir/store.mdb.before-restore.\n"
+     "example: tlpmesh restore -c /etc/tlpmesh/tlpmesh.conf /var/backups/tlpmesh-2026-12-01.mdb\n"},
+    {"check-store", cli_check_store, "verify every record and index entry of the store",
+     "usage: tlpmesh check-store -c CONF [--json]\n"
+     "  Works with the node running (one snapshot) or stopped. Checks every record's id,\n"
+     "  canonical encoding and signature and that its index entries exist; every index entry\n"
+     "  (seq, byvalue, bytime, revoked, sighted, rosters, expiry) against its record; the seq\n"
+     "  index without gaps; revocations against their targets. Prints one line per problem\n"
+     "  (\"problem: ...\") and the counts. Exit 0 clean, 1 problems (or no store), 2 usage.\n"
+     "example: tlpmesh check-store -c /etc/tlpmesh/tlpmesh.conf\n"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -212,6 +250,9 @@ static void print_help(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* A file size limit (RLIMIT_FSIZE) must fail the write (EFBIG: the store says "no space
+     * left on device"), not kill the process. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         print_help(stderr);
         return CLI_USAGE;

@@ -1,7 +1,6 @@
 /* engine.c - see engine.h; engine_int.h lists its parts. */
 #include "node/core/engine_int.h"
 
-#include <arpa/inet.h>
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,15 +8,6 @@
 #include <string.h>
 
 #include <sodium.h>
-
-#define IP_BYTES 64 /* INET6_ADDRSTRLEN + "/64" + slack */
-
-struct engine_rate {
-    bool used;
-    char ip[IP_BYTES];
-    uint64_t milli_tokens;
-    uint64_t last;
-};
 
 const char *engine_strerror(int err)
 {
@@ -37,66 +27,6 @@ const char *engine_peer_state_str(enum engine_peer_state st)
     case ENGINE_PEER_CONNECTED: return "connected";
     }
     return "unknown";
-}
-
-/* --- rate limit: one token bucket per IP address, least recently seen evicted --- */
-
-/* The bucket an address is charged to. One IPv6 host usually holds a whole /64, so buckets per
- * IPv6 address would give it 2^64 fresh bursts; an IPv4-mapped address is its IPv4 host. Text
- * that is not an address (the shell always passes one) is its own bucket. */
-static void rate_key(const char *ip, char out[IP_BYTES])
-{
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    uint8_t a[16];
-    char text[INET6_ADDRSTRLEN];
-    _Static_assert(INET6_ADDRSTRLEN + 4 <= IP_BYTES, "room for the /64 suffix");
-    _Static_assert(LIMIT_RATE_V6_PREFIX % 8 == 0 && LIMIT_RATE_V6_PREFIX <= 128, "byte prefix");
-    if (inet_pton(AF_INET6, ip, a) != 1) {
-        snprintf(out, IP_BYTES, "%s", ip);
-        return;
-    }
-    if (memcmp(a, mapped, sizeof mapped) == 0) {
-        inet_ntop(AF_INET, a + sizeof mapped, text, sizeof text);
-        snprintf(out, IP_BYTES, "%s", text);
-        return;
-    }
-    memset(a + LIMIT_RATE_V6_PREFIX / 8, 0, 16 - LIMIT_RATE_V6_PREFIX / 8);
-    inet_ntop(AF_INET6, a, text, sizeof text);
-    snprintf(out, IP_BYTES, "%s/%d", text, LIMIT_RATE_V6_PREFIX);
-}
-
-static struct engine_rate *rate_bucket(struct engine *e, const char *addr)
-{
-    char ip[IP_BYTES];
-    rate_key(addr, ip);
-    struct engine_rate *victim = &e->rate[0];
-    for (size_t i = 0; i < e->rate_cap; i++) {
-        struct engine_rate *r = &e->rate[i];
-        if (r->used && strcmp(r->ip, ip) == 0)
-            return r;
-        if (!r->used || (victim->used && r->last < victim->last))
-            victim = r;
-    }
-    victim->used = true;
-    snprintf(victim->ip, sizeof victim->ip, "%s", ip);
-    victim->milli_tokens = (uint64_t)LIMIT_HS_RATE_BURST * 1000;
-    victim->last = e->now;
-    return victim;
-}
-
-static bool rate_allow(struct engine *e, const char *ip)
-{
-    struct engine_rate *r = rate_bucket(e, ip);
-    const uint64_t cap = (uint64_t)LIMIT_HS_RATE_BURST * 1000;
-    uint64_t elapsed = e->now > r->last ? e->now - r->last : 0;
-    /* tokens are in thousandths: one per second per LIMIT_HS_RATE_PER_S, per ms that is RATE */
-    uint64_t add = elapsed > cap ? cap : elapsed * LIMIT_HS_RATE_PER_S;
-    r->milli_tokens = r->milli_tokens + add > cap ? cap : r->milli_tokens + add;
-    r->last = e->now;
-    if (r->milli_tokens < 1000)
-        return false;
-    r->milli_tokens -= 1000;
-    return true;
 }
 
 /* --- public --- */
@@ -124,10 +54,9 @@ int engine_init(struct engine *e, const struct engine_params *p, const struct en
     session_auth_payload(p->id, e->auth);
     e->peers = calloc(e->max_peers, sizeof *e->peers);
     e->conns = calloc(e->max_conns, sizeof *e->conns);
-    e->rate = calloc(e->rate_cap, sizeof *e->rate);
     e->own_scratch = p->scratch == NULL;
     e->scratch = e->own_scratch ? malloc(SESSION_SCRATCH_BYTES) : p->scratch;
-    if (!e->peers || !e->conns || !e->rate || !e->scratch) {
+    if (engine_admit_init(e) < 0 || !e->peers || !e->conns || !e->scratch) {
         engine_free(e);
         return ENGINE_E_NOMEM;
     }
@@ -153,7 +82,7 @@ void engine_free(struct engine *e)
     }
     free(e->peers);
     free(e->conns);
-    free(e->rate);
+    engine_admit_free(e);
     memset(e, 0, sizeof *e);
 }
 
@@ -241,15 +170,10 @@ int64_t engine_on_accept(struct engine *e, const char *ip, uint16_t port, uint64
     e->now = now;
     char addr[ENGINE_ADDR_BYTES];
     engine_format_addr(addr, ip, port);
-    int err = ENGINE_OK;
+    struct engine_admit_conn keys;
     struct engine_conn_slot *c = NULL;
-    if (e->stopping)
-        err = ENGINE_E_SHUTDOWN;
-    else if (!rate_allow(e, ip))
-        err = ENGINE_E_RATE;
-    else if (e->half_open >= LIMIT_HALF_OPEN)
-        err = ENGINE_E_HALF_OPEN;
-    else if (!(c = engine_conn_alloc(e, false, addr)))
+    int err = e->stopping ? ENGINE_E_SHUTDOWN : engine_admit(e, ip, &keys);
+    if (err == ENGINE_OK && !(c = engine_conn_alloc(e, false, addr)))
         err = ENGINE_E_CONNS;
     if (err) {
         if (err == ENGINE_E_RATE)
@@ -261,6 +185,7 @@ int64_t engine_on_accept(struct engine *e, const char *ip, uint16_t port, uint64
         e->io.log(e->io.ctx, ENGINE_LOG_WARN, "refused", NULL, addr, engine_strerror(err));
         return err;
     }
+    e->admit[c - e->conns] = keys;
     e->stats.accepted++;
     c->connected = true;
     c->half_open = true;
@@ -447,6 +372,7 @@ bool engine_peer_get(const struct engine *e, size_t peer, struct engine_peer_con
         st->frames_in += c->s.frames_in;
         st->frames_out += c->s.frames_out;
         st->rekeys += c->s.rekeys;
+        st->capabilities = c->s.peer_capabilities;
     } else if (p->dialing != NONE) {
         st->state = ENGINE_PEER_CONNECTING;
     } else {

@@ -72,7 +72,9 @@ typedef uint64_t engine_conn;
     X(ENGINE_E_NETWORK, ERRORS_BASE_ENGINE - 16, "network error (unreachable, reset or other)")    \
     /* a dialled partner closed after it saw our key, before its HELLO: it does not allow us */    \
     X(ENGINE_E_HS_CLOSED, ERRORS_BASE_ENGINE - 17,                                                 \
-      "handshake closed by peer: is our key in its config?")
+      "handshake closed by peer: is our key in its config?")                                       \
+    /* a half-open inbound handshake gave its slot to a newer one (engine_admit.c) */              \
+    X(ENGINE_E_EVICTED, ERRORS_BASE_ENGINE - 18, "handshake evicted to make room (handshake flood)")
 
 enum engine_err {
     ENGINE_OK = 0,
@@ -127,6 +129,7 @@ struct engine_peer_stats {
     uint64_t bytes_in, bytes_out, frames_in, frames_out; /* over all sessions */
     uint64_t sessions, errors, rekeys;
     int last_error; /* ENGINE_E_* / SESSION_E_* / PEERSCORE_E_*, 0 = none */
+    uint32_t capabilities; /* the peer's HELLO capabilities of the open session (0: none open) */
     /* engine_penalize: the key is backed off until this engine time (0: never penalized), for
      * the reason of its last penalty; penalties counts them, by reason (peerscore.h order). */
     uint64_t backoff_until;
@@ -136,6 +139,9 @@ struct engine_peer_stats {
 
 struct engine_stats {
     uint64_t accepted, refused_rate, refused_half_open, refused_conns;
+    /* half-opens evicted: their address held LIMIT_HALF_OPEN_PER_ADDR (addr), the table was full
+     * (full); refused_half_open now counts only newcomers when every half-open is protected */
+    uint64_t evicted_addr, evicted_full;
     uint64_t handshakes_ok, handshakes_failed, protocol_errors, timeouts;
     uint64_t penalties, refused_backed_off; /* engine_penalize calls; handshakes it refused */
 };
@@ -158,6 +164,8 @@ struct engine_params {
 struct engine_peer;
 struct engine_conn_slot;
 struct engine_rate;
+struct engine_admit_conn;
+struct engine_admit_peer;
 
 struct engine {
     struct engine_params params;
@@ -168,6 +176,8 @@ struct engine {
     /* A bit per slot in use: the per-turn deadline scan reads these words, not every slot. */
     uint64_t conn_used[(LIMIT_CONNS + 63) / 64];
     struct engine_rate *rate;       /* LIMIT_RATE_ADDRS buckets */
+    struct engine_admit_conn *admit; /* per conn slot: a half-open's address (engine_admit.c) */
+    struct engine_admit_peer *admit_peers; /* per peer slot: its addresses, parsed */
     size_t half_open;
     uint8_t *scratch; /* SESSION_SCRATCH_BYTES shared by all sessions */
     uint8_t auth[SESSION_AUTH_BYTES]; /* our handshake payload, signed once at init */
@@ -193,8 +203,10 @@ void engine_set_scratch(struct engine *e, uint8_t *scratch);
 int engine_set_peers(struct engine *e, const struct engine_peer_conf *peers, size_t n,
                      uint64_t now);
 
-/* An inbound TCP connection from ip:port. Returns its handle, or ENGINE_E_RATE / _HALF_OPEN /
- * _CONNS: the shell closes the socket at once (the refusal is logged and counted). */
+/* An inbound TCP connection from ip:port (an address literal: the accept policy keys on it).
+ * Returns its handle, or ENGINE_E_RATE / _HALF_OPEN / _CONNS: the shell closes the socket at
+ * once (the refusal is logged and counted). To make room it may end one other inbound handshake
+ * (io.close, ENGINE_E_EVICTED): docs/PROTOCOL.md "Handshake floods". */
 int64_t engine_on_accept(struct engine *e, const char *ip, uint16_t port, uint64_t now);
 /* A dial started by io.dial() has connected. */
 void engine_on_connected(struct engine *e, engine_conn conn, uint64_t now);

@@ -64,7 +64,8 @@ static uint8_t close_reason(int err)
     case ENGINE_E_HS_TIMEOUT:
     case ENGINE_E_CONNECT_TIMEOUT:
     case ENGINE_E_DEAD: return SESSION_CLOSE_TIMEOUT;
-    case SESSION_E_SEND: return SESSION_CLOSE_OVERLOAD;
+    case SESSION_E_SEND:
+    case ENGINE_E_EVICTED: return SESSION_CLOSE_OVERLOAD;
     default: return SESSION_CLOSE_PROTOCOL;
     }
 }

@@ -2,7 +2,9 @@
  *
  * engine.h is the module's contract. Its implementation is split by concern:
  *   engine_conn.c  connection slots: dialling, the session callbacks, ending a connection
- *   engine.c       strerror, the accept rate limit, the peer set and the entry points of engine.h
+ *   engine.c       strerror, the peer set and the entry points of engine.h
+ *   engine_admit.c who may start a handshake: the per-address rate limit, the sharing of the
+ *                  half-open table (per-address cap, configured peers' addresses, eviction)
  *   engine_penalty.c  penalties: a misbehaving key's back-off (engine_penalize), refused at the
  *                  end of its handshake and never dialled until it ends
  */
@@ -61,6 +63,34 @@ static inline struct engine_conn_slot *conn_get(struct engine *e, engine_conn h)
     struct engine_conn_slot *c = &e->conns[idx];
     return c->used && c->gen == (uint32_t)(h >> 32) ? c : NULL;
 }
+
+/* An address as the accept policy keys it: IPv4 as ::ffff:a.b.c.d, then masked to the host
+ * (IPv6 /64) or the subnet (IPv4 /24, IPv6 /48). */
+struct engine_addr {
+    uint8_t b[16];
+};
+
+/* Per connection slot: the keys of an inbound half-open (valid while its half_open is set). */
+struct engine_admit_conn {
+    struct engine_addr host, group;
+    bool known; /* a configured peer's address: never evicted for another address */
+};
+
+/* Per peer slot: the address of its Endpoint (0) and of its last session (1), parsed again only
+ * when the text changes; key says which peer the slot was filled for. */
+struct engine_admit_peer {
+    uint8_t key[LIMIT_KEY_BYTES];
+    char src[2][ENGINE_HOST_BYTES];
+    struct engine_addr host[2];
+    bool ok[2];
+};
+
+/* engine_admit.c */
+int engine_admit_init(struct engine *e); /* the tables of the sizes in e (engine_init) */
+void engine_admit_free(struct engine *e);
+/* May a connection from ip start a handshake? Fills out with its keys. May evict one half-open
+ * (counted in stats.evicted_*) to make room; ENGINE_E_RATE or _HALF_OPEN refuse it. */
+int engine_admit(struct engine *e, const char *ip, struct engine_admit_conn *out);
 
 /* engine_conn.c */
 bool engine_wants_dial(const struct engine *e, const struct engine_peer *p);

@@ -220,6 +220,10 @@ static enum gate_verdict decide(const struct gate_self *n, const struct gate_pee
         return GATE_DENY_EXPIRED;
     if (peer_has_counts && (st->sent_to_peer || st->received_from_peer))
         return GATE_DENY_PEER_HAS;
+    /* A peer of the first version closes the session on a type it does not know: it never
+     * gets the record, nor its id (so it never asks for it either). */
+    if (p->v1_types && r->kind == PROTO_KIND_INDICATOR && r->u.ind.type >= PROTO_ITYPE_V1_END)
+        return GATE_DENY_PEER_VERSION;
     /* An id is no secret to the record's own origin, whatever its audience and our ceiling for
      * it. Both ends of a link must put the same ids in their reconciliation sets: the origin's
      * set holds its record for every peer it may send it to, so theirs must hold it for the
@@ -278,6 +282,7 @@ const char *gate_verdict_name(int verdict)
         [GATE_DENY_RED_NO_RECIPIENTS] = "red-no-recipients",
         [GATE_DENY_NOT_RECIPIENT] = "not-recipient",
         [GATE_DENY_UNKNOWN_TARGET] = "unknown-target",
+        [GATE_DENY_PEER_VERSION] = "peer-version",
     };
     if (verdict < 0 || verdict >= GATE_VERDICT_COUNT)
         return "?";

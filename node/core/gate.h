@@ -14,7 +14,8 @@
  *   AMBER+STRICT  | P in R's audience | P in N's organisation
  *   RED           | P's key is in R's recipient list (which must be non-empty)
  *
- *   and: P's ceiling >= R's TLP; P has not already got R; R is not expired; R is not revoked.
+ *   and: P's ceiling >= R's TLP; P has not already got R; R is not expired; R is not revoked;
+ *        P's version decodes R's indicator type (v1_types below).
  *
  * Definitions:
  *   audience     R.audience: named communities and/or recipient node keys. An audience with neither
@@ -44,8 +45,8 @@
  * (GATE_DENY_UNKNOWN_TARGET): N cannot tell who may learn the target's id, so it tells nobody.
  *
  * When several conditions fail, the verdict names the first in this order: invalid input, unknown
- * target, revoked, expired, peer already has it, ceiling, the TLP rule (of R, then of the
- * target of a revocation or sighting).
+ * target, revoked, expired, peer already has it, peer's version, ceiling, the TLP rule (of R,
+ * then of the target of a revocation or sighting).
  *
  * Pure: no I/O, no clock, no allocation; the caller passes now_ms and resolves memberships (config
  * and trusted rosters) into the structs below. All structs are caller-owned plain values; no
@@ -85,6 +86,9 @@ struct gate_peer {
     uint8_t ceiling;                /* enum proto_tlp: the most sensitive TLP that may go to P */
     uint8_t n_communities;          /* <= LIMIT_GATE_MEMBERSHIPS; 0 when unknown */
     char communities[LIMIT_GATE_MEMBERSHIPS][LIMIT_NAME_BYTES + 1]; /* P is a member of these */
+    bool v1_types;                  /* P's HELLO lacked PROTO_CAP_ITYPES_2: P decodes only the
+                                       indicator types below PROTO_ITYPE_V1_END (proto/indicator.h)
+                                       and would end the session on any other */
 };
 
 /* What the caller knows about R with respect to P. */
@@ -109,8 +113,9 @@ enum gate_verdict {
     GATE_DENY_RED_NO_RECIPIENTS, /* RED with an empty recipient list: goes nowhere */
     GATE_DENY_NOT_RECIPIENT,     /* RED: P's key is not in the recipient list */
     GATE_DENY_UNKNOWN_TARGET,    /* a sighting of a record N does not hold: goes nowhere */
+    GATE_DENY_PEER_VERSION,      /* an indicator of a type P's version cannot decode (v1_types) */
 };
-#define GATE_VERDICT_COUNT 10
+#define GATE_VERDICT_COUNT 11
 
 /* Short stable name of a verdict ("allow", "ceiling", ...) for logs and status counters;
  * "?" for an out-of-range value. Static storage. */

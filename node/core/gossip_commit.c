@@ -97,8 +97,8 @@ static int commit_batch(struct gossip *g, uint64_t now, uint64_t wall_ms)
     int rc = g->ops.put_batch(g->ops.ctx, items, n);
     if (rc < 0) {
         g->st.store_errors += n;
-        gossip_logf(g, GOSSIP_LOG_WARN, GOSSIP_LOCAL, "commit of %zu records failed: %s", n,
-             store_strerror(rc));
+        gossip_logf(g, GOSSIP_LOG_WARN, GOSSIP_LOCAL, "commit of %zu records failed: %s (%s)", n,
+             store_strerror(rc), g->ops.where != NULL ? g->ops.where : "store");
     }
     for (size_t i = 0; i < n; i++) {
         if (rc == STORE_OK && items[i].result == STORE_PUT_ADDED) {

@@ -143,12 +143,18 @@ int gossip_on_recon_req(struct gossip *g, size_t peer, size_t len, uint64_t now)
     return GOSSIP_OK;
 }
 
+/* Sends a flight: the message len (if any) and every following one recon_next gives, back to
+ * back (at most LIMIT_RECON_FLIGHT_BYTES, which the send queue takes beside the gossip backlog). */
 static void recon_send(struct gossip *g, size_t peer, int len)
 {
-    assert(len > 0 && (size_t)len <= LIMIT_RECON_MSG_BYTES);
-    if (g->io.send(g->io.ctx, peer, GOSSIP_MSG_RECON, gossip_scratch()->recon_out, (size_t)len) < 0)
-        g->st.sent_fail++;
-    g->peers[peer]->st.recon_bytes_out += (uint64_t)len;
+    struct gpeer *p = g->peers[peer];
+    uint8_t *out = gossip_scratch()->recon_out;
+    for (; len > 0; len = recon_next(&p->rc, out, LIMIT_RECON_MSG_BYTES)) {
+        assert((size_t)len <= LIMIT_RECON_MSG_BYTES);
+        if (g->io.send(g->io.ctx, peer, GOSSIP_MSG_RECON, out, (size_t)len) < 0)
+            g->st.sent_fail++;
+        p->st.recon_bytes_out += (uint64_t)len;
+    }
 }
 
 int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t wall_ms)
@@ -222,8 +228,7 @@ int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t l
         gossip_recon_stop(g, peer, now);
         return GOSSIP_E_RECON;
     }
-    if (n > 0)
-        recon_send(g, peer, n);
+    recon_send(g, peer, n);
     if (recon_done(&p->rc))
         gossip_recon_stop(g, peer, now);
     return GOSSIP_OK;

@@ -65,11 +65,13 @@ static void gossip_leave(struct node *n)
 static bool peer_view(struct node *n, size_t peer, struct gate_peer *view)
 {
     struct engine_peer_conf conf;
-    if (!engine_peer_get(&n->engine, peer, &conf, NULL))
+    struct engine_peer_stats st;
+    if (!engine_peer_get(&n->engine, peer, &conf, &st))
         return false;
     int rc = community_fill_peer(n->ctab, n->cfg, conf.key, true, view);
     if (rc == COMMUNITY_E_TOOMANY)
         node_log(n, "peer %s: %s", conf.name, community_strerror(rc));
+    view->v1_types = (st.capabilities & PROTO_CAP_ITYPES_2) == 0;
     return true;
 }
 
@@ -253,7 +255,10 @@ int node_init(struct node *n, const struct node_params *p, const struct node_io 
     n->io = *io;
     const struct engine_io eio = {n,          eio_send, eio_close,   eio_dial,
                                   eio_random, eio_log,  eio_message, eio_peer_change};
-    int rc = engine_init(&n->engine, &p->engine, &eio);
+    /* This node decodes every indicator type (proto/indicator.h): peers may send it all. */
+    struct engine_params ep = p->engine;
+    ep.capabilities |= PROTO_CAP_ITYPES_2;
+    int rc = engine_init(&n->engine, &ep, &eio);
     if (rc < 0) {
         snprintf(why, why_len, "%s", engine_strerror(rc));
         return rc;

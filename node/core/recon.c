@@ -45,11 +45,6 @@ static void merge_fresh(struct recon *r)
     r->n_fresh = 0;
 }
 
-static size_t out_cap(const struct recon *r, size_t cap)
-{
-    return cap < r->max_msg ? cap : r->max_msg;
-}
-
 int recon_init(struct recon *r, const struct recon_item *items, size_t n, size_t max_msg_bytes)
 {
     if (!r)
@@ -68,8 +63,16 @@ int recon_init(struct recon *r, const struct recon_item *items, size_t n, size_t
     struct sum256 *prefix = calloc(n / STRIDE + 1, sizeof *prefix);
     r->prefix = prefix;
     r->fresh = malloc(FRESH_MAX * sizeof *r->fresh);
-    if (!prefix || !r->fresh)
+    struct recon_turn *t = r->turn = calloc(1, sizeof *r->turn);
+    if (!prefix || !r->fresh || !t)
         goto out;
+    t->rp.w.cap = 4 * RESERVE;
+    t->rp.w.cap_starts = 64;
+    t->rp.w.buf = malloc(t->rp.w.cap);
+    t->rp.w.starts = malloc(t->rp.w.cap_starts * sizeof *t->rp.w.starts);
+    if (!t->rp.w.buf || !t->rp.w.starts)
+        goto out;
+    t->in_lo = BOUND_MIN;
     recon_prefix_build(items, n, prefix);
     r->items = items;
     r->n = n;
@@ -90,32 +93,70 @@ void recon_free(struct recon *r)
     free(r->needs);
     free(r->needs_prefix);
     free(r->fresh);
+    if (r->turn)
+        recon_writer_free(&r->turn->rp.w);
+    free(r->turn);
     memset(r, 0, sizeof *r);
+}
+
+/* Every call that writes a message: an initialised state and room for a whole message. */
+static int out_check(const struct recon *r, const uint8_t *out, size_t cap)
+{
+    if (!r || !r->prefix || !r->turn || !out)
+        return RECON_E_INPUT;
+    return cap < r->max_msg ? RECON_E_NOSPACE : RECON_OK;
 }
 
 int recon_initiate(struct recon *r, uint8_t *out, size_t cap)
 {
-    if (!r || !r->prefix || !out)
-        return RECON_E_INPUT;
-    cap = out_cap(r, cap);
-    if (cap < LIMIT_RECON_MSG_MIN)
-        return RECON_E_NOSPACE;
-    struct reply rp;
-    recon_reply_start(&rp, out, cap, NULL);
-    recon_emit_open(r, &rp, &BOUND_MIN, &BOUND_INF);
-    int len = recon_reply_finish(r, &rp, cap);
+    int rc = out_check(r, out, cap);
+    if (rc < 0)
+        return rc;
+    struct recon_turn *t = r->turn;
+    recon_reply_start(r, &t->rp, NULL);
+    if (r->n + r->n_needs > LIMIT_RECON_LIST_ITEMS)
+        recon_emit_newest(r, &t->rp, &BOUND_MIN, &BOUND_INF);
+    else
+        recon_emit_open(r, &t->rp, &BOUND_MIN, &BOUND_INF);
+    recon_reply_finish(r, &t->rp);
+    t->next_range = 0;
+    int len = recon_next(r, out, cap);
     assert(len > 0 && !r->done);
     return len;
+}
+
+int recon_next(struct recon *r, uint8_t *out, size_t cap)
+{
+    int rc = out_check(r, out, cap);
+    if (rc < 0)
+        return rc;
+    struct recon_turn *t = r->turn;
+    const struct writer *w = &t->rp.w;
+    size_t i = t->next_range, j = i;
+    if (t->replying || i >= w->n_starts)
+        return 0;
+    /* Whole ranges, as many as the cap takes (each fits one message: recon_write.c). */
+    size_t begin = w->starts[i], end = begin;
+    while (j < w->n_starts && j - i < LIMIT_RECON_RANGES) {
+        size_t e = j + 1 < w->n_starts ? w->starts[j + 1] : w->pos;
+        if (1 + e - begin > r->max_msg)
+            break;
+        end = e;
+        j++;
+    }
+    assert(j > i);
+    out[0] = RECON_VERSION;
+    memcpy(out + 1, w->buf + begin, end - begin);
+    t->next_range = j;
+    return (int)(1 + end - begin);
 }
 
 int recon_respond(struct recon *r, const uint8_t *in, size_t in_len, uint8_t *out, size_t cap,
                   const struct recon_diff *diff)
 {
-    if (!r || !r->prefix || (!in && in_len) || !out)
-        return RECON_E_INPUT;
-    cap = out_cap(r, cap);
-    if (cap < LIMIT_RECON_MSG_MIN)
-        return RECON_E_NOSPACE;
+    int rc = out_check(r, out, cap);
+    if (rc < 0 || (!in && in_len))
+        return rc < 0 ? rc : RECON_E_INPUT;
     if (r->rounds >= LIMIT_RECON_ROUNDS)
         return RECON_E_ROUNDS;
     r->rounds++;
@@ -125,19 +166,32 @@ int recon_respond(struct recon *r, const uint8_t *in, size_t in_len, uint8_t *ou
     }
     /* Check everything first, so that a bad message reports nothing and changes nothing. */
     size_t learnable = 0;
-    int rc = recon_walk_message(r, in, in_len, NULL, &learnable);
+    struct bound end;
+    rc = recon_walk_message(r, in, in_len, NULL, &learnable, &end);
     if (rc < 0)
         return rc;
     assert(learnable <= r->cap_fresh);
     if ((rc = reserve_needs(r, learnable)) < 0)
         return rc;
-    struct reply rp;
-    recon_reply_start(&rp, out, cap, diff);
+    struct recon_turn *t = r->turn;
+    if (!t->replying) { /* the first message of the peer's flight: our answer starts */
+        recon_reply_start(r, &t->rp, diff);
+        t->replying = true;
+    }
+    t->rp.diff = diff;
     learnable = 0;
-    rc = recon_walk_message(r, in, in_len, &rp, &learnable);
+    rc = recon_walk_message(r, in, in_len, &t->rp, &learnable, &end);
     assert(rc == RECON_OK);
     merge_fresh(r);
-    return recon_reply_finish(r, &rp, cap);
+    if (!end.inf) {
+        t->in_lo = end;
+        return 0;
+    }
+    t->in_lo = BOUND_MIN;
+    t->replying = false;
+    recon_reply_finish(r, &t->rp);
+    t->next_range = 0;
+    return recon_next(r, out, cap);
 }
 
 bool recon_done(const struct recon *r)

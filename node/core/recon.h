@@ -2,7 +2,7 @@
  *
  * After a partition or a restart two peers find the symmetric difference of the record sets each
  * may send the other, at a cost that grows with the difference d, not with the stores:
- * O(d · log n) bytes in O(log n) rounds. The algorithm is the one Negentropy uses: both sides sort
+ * O(d · log n) bytes in O(log n) round trips. The algorithm is Negentropy's: both sides sort
  * their items by (created_ms, id); a message partitions the whole key space into consecutive
  * ranges; for each range the sender gives either a fingerprint, or its full item list when the
  * range is small, or the answer to a list. Equal fingerprints close a range; unequal ones split it
@@ -21,16 +21,25 @@
  * what lets a side whose reply would exceed the message cap defer everything after a point into
  * one fingerprint range without resolving (and reporting) anything twice.
  *
+ * A side's turn is a flight: one or more messages sent back to back (version 2, docs/PROTOCOL.md),
+ * so the message cap never adds a round trip. The first message of a flight is returned by
+ * recon_initiate() or recon_respond(), the others by recon_next() until it returns 0. The newest
+ * range is handled first: a peer that lacks this side's newest records (or has newer ones) learns
+ * it from one NEWEST range, and the ids then cross once.
+ *
  * Use: both sides recon_init() over the items they may reveal to this peer (the caller filters
  * them through gate_may_reveal_id: a side only ever names ids the peer may know). The initiator
- * sends recon_initiate(); each side then answers every message it receives with recon_respond().
- * A reply of length 0 means "nothing to send". After any call, recon_done() true means this side
- * expects no further message: send the reply (if any) and stop. The peer's answer to a reply
- * sent while done is empty.
+ * sends recon_initiate() and then every recon_next(); each side answers every message it receives
+ * with recon_respond() and sends what it and recon_next() return, before the next message is
+ * given to recon_respond(). A return of 0 means "nothing to send" (the peer's flight goes on, or
+ * this flight is all out). After any call, recon_done() true means this side expects no further
+ * message: send the flight (if any) and stop. The peer's answer to a flight sent while done is
+ * empty.
  *
  * Ownership: struct recon is caller-owned. recon_init borrows items (sorted ascending by (ts, id),
  * unique, ts < UINT64_MAX; unsorted input is refused with RECON_E_INPUT): the array must stay
- * unchanged until recon_free. recon_init allocates (prefix sums: 2 bytes per item; learned ids);
+ * unchanged until recon_free. recon_init allocates (prefix sums: 2 bytes per item; learned ids;
+ * the flight being written, at most LIMIT_RECON_FLIGHT_BYTES);
  * recon_free releases it and may be called after a failed init or twice. The callbacks get
  * pointers valid only during the call. Pure: no I/O, no clock, no randomness; single-threaded.
  *
@@ -48,7 +57,7 @@
 #include "proto/errors.h"
 #include "proto/limits.h"
 
-#define RECON_VERSION 0x01 /* first byte of every message */
+#define RECON_VERSION 0x02 /* first byte of every message: flights, NEWEST ranges */
 #define RECON_FP_BYTES 16  /* fingerprint: BLAKE2b-128 */
 
 struct recon_item {
@@ -105,6 +114,8 @@ enum recon_err {
     RECON_ERRORS(ERRORS_ENUM)
 };
 
+struct recon_turn; /* recon_int.h: the flight being received and the one being written */
+
 /* Internal state; read only err_offset. */
 struct recon {
     const struct recon_item *items; /* borrowed, sorted */
@@ -116,6 +127,7 @@ struct recon {
     struct recon_item *fresh;   /* needs learned during the current call, merged at its end */
     size_t n_fresh, cap_fresh;
     size_t max_msg;             /* message cap, LIMIT_RECON_MSG_MIN..LIMIT_RECON_MSG_BYTES */
+    struct recon_turn *turn;
     uint32_t rounds;            /* messages answered */
     bool done;                  /* the last message sent or received asks for no answer */
     size_t err_offset;          /* where the last refused message went wrong */
@@ -128,16 +140,22 @@ int recon_init(struct recon *r, const struct recon_item *items, size_t n, size_t
 
 void recon_free(struct recon *r);
 
-/* Writes the first message (the whole key space as one open range) into out; returns its length
- * (> 0). cap >= LIMIT_RECON_MSG_MIN; the length is <= min(cap, max_msg_bytes). */
+/* Writes the first flight (the whole key space as one range) and copies its first message into
+ * out; returns its length (> 0). cap >= max_msg_bytes (else RECON_E_NOSPACE); every message is
+ * <= max_msg_bytes. */
 int recon_initiate(struct recon *r, uint8_t *out, size_t cap);
 
 /* Processes the peer's message in[0..in_len), reports this side's newly learned difference through
- * diff (may be NULL), and writes the reply into out. Returns the reply length, 0 when there is
- * nothing to send, or a negative RECON_E_* (nothing reported, state unchanged except the round
- * count). The reply length is <= min(cap, max_msg_bytes). */
+ * diff (may be NULL); when the message ends the peer's flight, writes the answering flight and
+ * copies its first message into out. Returns that message's length, 0 when there is nothing to
+ * send (yet), or a negative RECON_E_* (nothing reported, state unchanged except the round count).
+ * cap >= max_msg_bytes. */
 int recon_respond(struct recon *r, const uint8_t *in, size_t in_len, uint8_t *out, size_t cap,
                   const struct recon_diff *diff);
+
+/* Copies the next message of the flight written last into out; returns its length, or 0 when all
+ * of it has been returned. cap >= max_msg_bytes. */
+int recon_next(struct recon *r, uint8_t *out, size_t cap);
 
 /* True when the message this side last wrote or read asks for no answer: reconciliation is
  * complete from this side's view once its last reply (if any) is sent. */

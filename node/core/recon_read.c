@@ -15,6 +15,7 @@ struct range_in {
     struct bound lo, up;
     uint8_t mode;
     uint8_t fp[RECON_FP_BYTES];
+    uint64_t newest;  /* NEWEST: the sender's newest timestamp in the range */
     size_t count;     /* IDLIST, DIFF: items listed */
     size_t items_at;  /* offset of the first item */
     size_t bitmap_at; /* DIFF */
@@ -143,6 +144,22 @@ static int r_bitmap(const struct recon *r, struct reader *rd, struct range_in *g
     return RECON_OK;
 }
 
+/* NEWEST's timestamp: an item at it can lie in [lo, up) (below a bound without a prefix means
+ * below its ts). */
+static int r_newest(struct reader *rd, struct range_in *g)
+{
+    uint64_t t;
+    int rc = r_varint(rd, &t);
+    if (rc < 0)
+        return rc;
+    if (t >= UINT64_MAX - g->lo.ts)
+        return RECON_E_ITEM;
+    g->newest = g->lo.ts + t;
+    if (!g->up.inf && (g->newest > g->up.ts || (g->newest == g->up.ts && g->up.len == 0)))
+        return RECON_E_ITEM;
+    return RECON_OK;
+}
+
 static int read_range(const struct recon *r, struct reader *rd, const struct bound *lo,
                       struct range_in *g)
 {
@@ -155,6 +172,10 @@ static int read_range(const struct recon *r, struct reader *rd, const struct bou
     case MODE_SKIP:
         return RECON_OK;
     case MODE_FP:
+        return r_bytes(rd, g->fp, sizeof g->fp);
+    case MODE_NEWEST:
+        if ((rc = r_newest(rd, g)) < 0)
+            return rc;
         return r_bytes(rd, g->fp, sizeof g->fp);
     case MODE_IDLIST:
         if ((rc = r_count(rd, LIMIT_RECON_LIST_ITEMS, &g->count)) < 0)
@@ -219,9 +240,13 @@ static void process_range(struct recon *r, struct reply *rp, const uint8_t *in,
         apply_diff(r, rp, in, g);
         return;
     }
-    rp->peer_asked |= g->mode == MODE_FP || g->mode == MODE_IDLIST;
+    rp->peer_asked |= g->mode == MODE_FP || g->mode == MODE_IDLIST || g->mode == MODE_NEWEST;
     if (rp->deferred || g->mode == MODE_SKIP)
         return;
+    if (g->mode == MODE_NEWEST) {
+        recon_answer_newest(r, rp, &g->lo, &g->up, g->newest, g->fp);
+        return;
+    }
     if (g->mode == MODE_FP) {
         struct view v = recon_view_of(r, &g->lo, &g->up);
         uint8_t fp[RECON_FP_BYTES];
@@ -236,10 +261,11 @@ static void process_range(struct recon *r, struct reply *rp, const uint8_t *in,
     recon_emit_diff(r, rp, &g->lo, &g->up, peer, g->count);
 }
 
-/* Visits every range of a message, stopping at the first error; with rp NULL it only checks.
- * *learnable accumulates the items listed: an upper bound on the needs the message can teach. */
+/* Visits every range of a message, which starts where the peer's flight stands, stopping at the
+ * first error; with rp NULL it only checks. *learnable accumulates the items listed: an upper
+ * bound on the needs the message can teach. *end is the message's last bound. */
 int recon_walk_message(struct recon *r, const uint8_t *in, size_t in_len, struct reply *rp,
-                       size_t *learnable)
+                       size_t *learnable, struct bound *end)
 {
     struct reader rd = {in, in_len, 0};
     uint8_t version;
@@ -248,7 +274,7 @@ int recon_walk_message(struct recon *r, const uint8_t *in, size_t in_len, struct
         rd.pos = 0;
         rc = RECON_E_VERSION;
     }
-    struct bound lo = BOUND_MIN;
+    struct bound lo = r->turn->in_lo;
     for (size_t ranges = 0; rc == RECON_OK; ranges++) {
         struct range_in g;
         if (ranges == LIMIT_RECON_RANGES) {
@@ -262,10 +288,11 @@ int recon_walk_message(struct recon *r, const uint8_t *in, size_t in_len, struct
             *learnable += g.count;
         if (rp)
             process_range(r, rp, in, &g);
-        if (g.up.inf)
-            break;
         lo = g.up;
+        if (g.up.inf || rd.pos == rd.len) /* the flight ends, or goes on in the next message */
+            break;
     }
+    *end = lo;
     if (rc == RECON_OK && rd.pos != rd.len)
         rc = RECON_E_TRAILING;
     if (rc < 0)

@@ -2,11 +2,13 @@
  * deferred to one FP range (recon_int.h lists the parts, recon.h is the contract). */
 #include "node/core/recon_int.h"
 
-/* --- writing a reply --- */
+#include <stdlib.h>
+
+/* --- writing a flight --- */
 
 static struct mark w_mark(const struct writer *w)
 {
-    struct mark m = {w->pos, w->entries, w->prev, w->asks};
+    struct mark m = {w->pos, w->entries, w->n_starts, w->prev, w->asks};
     return m;
 }
 
@@ -17,20 +19,56 @@ static bool w_commit(struct writer *w, const struct mark *m)
         return true;
     w->pos = m->pos;
     w->entries = m->entries;
+    w->n_starts = m->n_starts;
     w->prev = m->prev;
     w->asks = m->asks;
     w->full = false;
     return false;
 }
 
+/* Room for `more` bytes plus the reserve that closes a flight; false if allocation fails. */
+static bool w_room(struct writer *w, size_t more)
+{
+    size_t need = w->pos + more + RESERVE;
+    if (need <= w->cap)
+        return true;
+    size_t cap = w->cap * 2 > need ? w->cap * 2 : need;
+    uint8_t *p = realloc(w->buf, cap);
+    if (!p)
+        return w->pos + more <= w->cap; /* the reserve itself is always there */
+    w->buf = p;
+    w->cap = cap;
+    return true;
+}
+
 static void w_bytes(struct writer *w, const void *p, size_t len)
 {
-    if (w->full || len > w->lim - w->pos) {
+    if (w->full || len > w->lim - w->pos || !w_room(w, len)) {
         w->full = true;
         return;
     }
     memcpy(w->buf + w->pos, p, len);
     w->pos += len;
+}
+
+/* A range starts here: recon_next cuts messages only at range starts. Two spare slots close a
+ * flight whatever allocation does. */
+static void w_range_start(struct writer *w)
+{
+    if (w->full)
+        return;
+    if (w->n_starts + 2 >= w->cap_starts) {
+        size_t cap = w->cap_starts * 2;
+        uint32_t *p = realloc(w->starts, cap * sizeof *p);
+        if (p) {
+            w->starts = p;
+            w->cap_starts = cap;
+        } else if (w->n_starts == w->cap_starts) {
+            w->full = true;
+            return;
+        }
+    }
+    w->starts[w->n_starts++] = (uint32_t)w->pos;
 }
 
 static void w_byte(struct writer *w, uint8_t b)
@@ -63,6 +101,7 @@ static void w_varint(struct writer *w, uint64_t v)
 static void w_bound(struct writer *w, const struct bound *b)
 {
     assert(bound_cmp(&w->prev, b) < 0);
+    w_range_start(w);
     if (b->inf) {
         w_varint(w, 0);
     } else {
@@ -91,8 +130,6 @@ static void w_entry_start(struct writer *w, const struct bound *lo)
         w->entries++;
     }
     w->entries++;
-    if (w->entries > LIMIT_RECON_RANGES - 2) /* room for the closing SKIP and FP */
-        w->full = true;
 }
 
 static void defer_at(struct reply *rp, const struct bound *at)
@@ -116,9 +153,11 @@ static bool emit_fp(const struct recon *r, struct reply *rp, const struct bound 
     return w_commit(&rp->w, &m);
 }
 
-static void write_list(struct reply *rp, const struct bound *lo, const struct bound *up,
+/* IDLIST [lo, up) of list[0..k); false (nothing written) when the flight is full. */
+static bool write_list(struct reply *rp, const struct bound *lo, const struct bound *up,
                        const struct recon_item *list, size_t k)
 {
+    struct mark m = w_mark(&rp->w);
     uint64_t base = lo->ts;
     w_entry_start(&rp->w, lo);
     w_bound(&rp->w, up);
@@ -127,57 +166,57 @@ static void write_list(struct reply *rp, const struct bound *lo, const struct bo
     for (size_t i = 0; i < k; i++)
         w_item(&rp->w, &base, &list[i]);
     rp->w.asks = true;
+    return w_commit(&rp->w, &m);
 }
 
-/* Sends this side's whole (small) view of [lo, up), or as much of it as fits. */
+/* Sends this side's whole (small) view of [lo, up), in ranges of at most rp->chunk items so that
+ * each fits one message; what does not fit the flight is deferred. */
 static void emit_list(const struct recon *r, struct reply *rp, const struct bound *lo,
                       const struct bound *up, const struct view *v)
 {
     struct recon_item list[LIMIT_RECON_LIST_ITEMS];
     size_t k = view_count(v);
-    assert(k <= LIMIT_RECON_LIST_ITEMS);
+    assert(k <= LIMIT_RECON_LIST_ITEMS && rp->chunk > 0);
     struct cursor c = {v->i0, v->j0};
     bool learned;
     for (size_t i = 0; i < k; i++) {
         list[i] = *view_peek(r, v, &c, &learned);
         view_advance(&c, learned);
     }
-    struct mark m = w_mark(&rp->w);
-    write_list(rp, lo, up, list, k);
-    if (w_commit(&rp->w, &m))
-        return;
-    size_t room = rp->w.lim - rp->w.pos;
-    size_t used = SKIP_ENTRY_MAX + BOUND_MAX + 1 + COUNT_MAX;
-    size_t take = 0;
-    for (uint64_t base = lo->ts; take < k; base = list[take++].ts) {
-        used += varint_len(list[take].ts - base) + LIMIT_ID_BYTES;
-        if (used > room)
-            break;
-    }
-    if (take == 0) {
-        defer_at(rp, lo);
-        return;
-    }
-    assert(take < k);
-    struct bound x = recon_bound_between(&list[take - 1], &list[take]);
-    write_list(rp, lo, &x, list, take);
-    assert(!rp->w.full);
-    defer_at(rp, &x);
+    struct bound at = *lo;
+    size_t done = 0;
+    do {
+        size_t take = k - done < rp->chunk ? k - done : rp->chunk;
+        struct bound x = *up;
+        if (done + take < k)
+            x = recon_bound_between(&list[done + take - 1], &list[done + take]);
+        if (!write_list(rp, &at, &x, list + done, take)) {
+            defer_at(rp, &at);
+            return;
+        }
+        at = x;
+        done += take;
+    } while (done < k);
 }
 
-/* Splits [lo, up) into LIMIT_RECON_BUCKETS ranges of equal counts of this side's view. */
+/* Splits [lo, up) into ranges of equal counts of this side's view: LIMIT_RECON_BUCKETS of them,
+ * or, when the view is small enough, as many as leave LIMIT_RECON_LEAF_ITEMS in each, which the
+ * peer then lists rather than splitting once more. */
 static void emit_buckets(const struct recon *r, struct reply *rp, const struct bound *lo,
                          const struct bound *up, const struct view *v)
 {
     size_t n = view_count(v);
     assert(n > LIMIT_RECON_LIST_ITEMS);
+    size_t nb = LIMIT_RECON_BUCKETS;
+    if (n <= (size_t)LIMIT_RECON_LEAF_ITEMS * LIMIT_RECON_BUCKETS_MAX)
+        nb = (n + LIMIT_RECON_LEAF_ITEMS - 1) / LIMIT_RECON_LEAF_ITEMS;
     struct cursor c = {v->i0, v->j0};
     size_t at = 0;
     struct bound b_lo = *lo;
-    for (size_t k = 1; k <= LIMIT_RECON_BUCKETS; k++) {
+    for (size_t k = 1; k <= nb; k++) {
         struct bound b_up = *up;
-        if (k < LIMIT_RECON_BUCKETS) {
-            size_t p = k * n / LIMIT_RECON_BUCKETS;
+        if (k < nb) {
+            size_t p = k * n / nb;
             struct recon_item before = *recon_view_at(r, v, &c, &at, p - 1);
             b_up = recon_bound_between(&before, recon_view_at(r, v, &c, &at, p));
         }
@@ -199,6 +238,65 @@ void recon_emit_open(const struct recon *r, struct reply *rp, const struct bound
         emit_list(r, rp, lo, up, &v);
     else
         emit_buckets(r, rp, lo, up, &v);
+}
+
+/* NEWEST [lo, up): the fingerprint of this side's (non-empty) view and its newest timestamp. */
+void recon_emit_newest(const struct recon *r, struct reply *rp, const struct bound *lo,
+                       const struct bound *up)
+{
+    struct view v = recon_view_of(r, lo, up);
+    struct mark m = w_mark(&rp->w);
+    uint8_t fp[RECON_FP_BYTES];
+    recon_view_fp(r, &v, fp);
+    w_entry_start(&rp->w, lo);
+    w_bound(&rp->w, up);
+    w_byte(&rp->w, MODE_NEWEST);
+    w_varint(&rp->w, view_newest(r, &v)->ts - lo->ts);
+    w_bytes(&rp->w, fp, sizeof fp);
+    rp->w.asks = true;
+    if (!w_commit(&rp->w, &m))
+        defer_at(rp, lo);
+}
+
+static bool fp_equal(const struct recon *r, const struct bound *lo, const struct bound *up,
+                     const uint8_t fp[RECON_FP_BYTES])
+{
+    struct view v = recon_view_of(r, lo, up);
+    uint8_t mine[RECON_FP_BYTES];
+    recon_view_fp(r, &v, mine);
+    return memcmp(mine, fp, RECON_FP_BYTES) == 0; /* both public: no secret to time */
+}
+
+/* The peer's NEWEST [lo, up) with its newest timestamp t differs from this side's view (docs/
+ * PROTOCOL.md "Turns"): first the cases where one side lacks the other's newest records. */
+void recon_answer_newest(struct recon *r, struct reply *rp, const struct bound *lo,
+                         const struct bound *up, uint64_t t, const uint8_t fp[RECON_FP_BYTES])
+{
+    if (fp_equal(r, lo, up, fp))
+        return; /* agreed */
+    struct view v = recon_view_of(r, lo, up);
+    if (view_count(&v) > 0) {
+        const struct recon_item *newest = view_newest(r, &v);
+        if (newest->ts > t && t + 1 < UINT64_MAX) {
+            struct bound x = {.ts = t + 1};
+            if (fp_equal(r, lo, &x, fp)) { /* the peer holds exactly my items below x */
+                recon_emit_diff(r, rp, &x, up, NULL, 0);
+                return;
+            }
+        }
+        if (view_count(&v) > LIMIT_RECON_LIST_ITEMS && newest->ts < t) {
+            /* Claim that my view is the peer's below y: one fingerprint, an empty list above. */
+            struct bound y = {.ts = newest->ts + 1};
+            struct mark m = w_mark(&rp->w);
+            if (emit_fp(r, rp, lo, &y, &v) && write_list(rp, &y, up, NULL, 0))
+                return;
+            rp->w.full = true; /* undo the fingerprint if the list did not fit */
+            w_commit(&rp->w, &m);
+            defer_at(rp, lo);
+            return;
+        }
+    }
+    recon_emit_open(r, rp, lo, up);
 }
 
 /* --- answering a peer's list: walk the union of this side's view and the peer's items --- */
@@ -282,32 +380,17 @@ static bool write_diff(struct recon *r, struct reply *rp, const struct bound *lo
     return true;
 }
 
-/* The peer listed its items of [lo, up): answer with what each side lacks, as much as fits. */
-void recon_emit_diff(struct recon *r, struct reply *rp, const struct bound *lo,
-                     const struct bound *up, const struct recon_item *peer, size_t k)
+/* DIFF [lo, ...) over union elements from u, as many as fit the rest of the flight, then a
+ * deferral (the flight is full). */
+static void diff_fit(struct recon *r, struct reply *rp, const struct bound *lo, struct union_walk u)
 {
-    struct view v = recon_view_of(r, lo, up);
-    struct union_walk start = {&v, {v.i0, v.j0}, peer, k, 0};
-    struct union_walk u = start;
-    enum elem_kind kind;
-    size_t total = 0, m = 0, diffs = 0;
-    while (union_next(r, &u, &kind)) {
-        total++;
-        m += kind == ELEM_HAVE;
-        diffs += kind == ELEM_HAVE || kind == ELEM_NEED;
-    }
-    if (diffs == 0)
-        return; /* the views agree: the range becomes part of a SKIP */
-    if (write_diff(r, rp, lo, up, start, total, m, k))
-        return;
-    /* Too big: answer a prefix [lo, x) and defer the rest. */
     size_t room = rp->w.lim - rp->w.pos;
     size_t used = SKIP_ENTRY_MAX + BOUND_MAX + 1 + COUNT_MAX;
-    size_t take = 0, kp = 0, items = 0;
+    size_t take = 0, kp = 0, items = 0, m = 0;
     uint64_t base = lo->ts;
     const struct recon_item *prev = NULL, *it;
-    u = start;
-    m = 0;
+    struct union_walk start = u;
+    enum elem_kind kind;
     while ((it = union_next(r, &u, &kind))) {
         size_t add = kind == ELEM_HAVE ? varint_len(it->ts - base) + LIMIT_ID_BYTES : 0;
         size_t kp_next = kp + (kind == ELEM_BOTH || kind == ELEM_NEED);
@@ -320,53 +403,96 @@ void recon_emit_diff(struct recon *r, struct reply *rp, const struct bound *lo,
         prev = it;
         take++;
     }
-    if (take == 0) {
+    if (take == 0 || !it) { /* !it: it all fits, so memory ran out */
         defer_at(rp, lo);
         return;
     }
-    assert(it && take < total);
     struct bound x = recon_bound_between(prev, it);
-    bool ok = write_diff(r, rp, lo, &x, start, take, m, kp);
-    assert(ok);
-    (void)ok;
-    defer_at(rp, &x);
+    defer_at(rp, write_diff(r, rp, lo, &x, start, take, m, kp) ? &x : lo);
 }
 
-/* --- opening and closing a reply --- */
-
-void recon_reply_start(struct reply *rp, uint8_t *out, size_t cap, const struct recon_diff *d)
+/* The peer listed its items of [lo, up) (k of them; none for a range it holds nothing in): answer
+ * with what each side lacks, in DIFF ranges of at most rp->chunk own items, as much as fits. */
+void recon_emit_diff(struct recon *r, struct reply *rp, const struct bound *lo,
+                     const struct bound *up, const struct recon_item *peer, size_t k)
 {
-    assert(cap >= LIMIT_RECON_MSG_MIN);
-    memset(rp, 0, sizeof *rp);
-    rp->w.buf = out;
-    rp->w.lim = cap - RESERVE;
-    rp->w.prev = BOUND_MIN;
-    rp->diff = d;
-    w_byte(&rp->w, RECON_VERSION);
+    struct view v = recon_view_of(r, lo, up);
+    struct union_walk u = {&v, {v.i0, v.j0}, peer, k, 0};
+    struct bound at = *lo;
+    enum elem_kind kind;
+    for (;;) {
+        /* The next chunk: elements up to the one that would be the (chunk + 1)-th own item. */
+        struct union_walk start = u;
+        size_t take = 0, m = 0, kp = 0, diffs = 0;
+        const struct recon_item *prev = NULL, *it;
+        while ((it = union_next(r, &u, &kind))) {
+            if (kind == ELEM_HAVE && m == rp->chunk)
+                break;
+            take++;
+            m += kind == ELEM_HAVE;
+            kp += kind == ELEM_BOTH || kind == ELEM_NEED;
+            diffs += kind == ELEM_HAVE || kind == ELEM_NEED;
+            prev = it;
+        }
+        struct bound x = *up;
+        if (it)
+            x = recon_bound_between(prev, it);
+        u = start;
+        if (diffs > 0 && !write_diff(r, rp, &at, &x, start, take, m, kp)) {
+            diff_fit(r, rp, &at, start);
+            return;
+        }
+        if (!it)
+            return; /* a chunk without differences stays agreed space (a SKIP) */
+        for (size_t e = 0; e < take; e++)
+            union_next(r, &u, &kind);
+        at = x;
+    }
 }
 
-/* Closes the reply: deferred work becomes one FP range to infinity; otherwise agreed space to
- * infinity becomes a SKIP. Only a message that asked nothing gets no answer (length 0): a peer
- * that asked must hear "all agreed" to know it is done. */
-int recon_reply_finish(struct recon *r, struct reply *rp, size_t cap)
+/* --- opening and closing a flight --- */
+
+void recon_reply_start(const struct recon *r, struct reply *rp, const struct recon_diff *d)
 {
     struct writer *w = &rp->w;
-    w->lim = cap;
+    assert(w->buf && w->cap >= RESERVE && w->cap_starts >= 2);
+    w->pos = w->entries = w->n_starts = 0;
+    w->lim = LIMIT_RECON_FLIGHT_BYTES - RESERVE;
+    w->full = w->asks = false;
+    w->prev = BOUND_MIN;
+    rp->deferred = rp->peer_asked = false;
+    rp->chunk = (r->max_msg - 1 - LIST_RANGE_FIXED) / ITEM_MAX;
+    rp->diff = d;
+}
+
+/* Closes the flight: deferred work becomes one FP range to infinity; otherwise agreed space to
+ * infinity becomes a SKIP. Only a flight that asked nothing gets no answer (nothing written): a
+ * peer that asked must hear "all agreed" to know it is done. */
+void recon_reply_finish(struct recon *r, struct reply *rp)
+{
+    struct writer *w = &rp->w;
+    w->lim = LIMIT_RECON_FLIGHT_BYTES;
     if (rp->deferred) {
-        /* A first range always fits (LIMIT_RECON_MSG_MIN), so the deferral point moved on. */
-        assert(w->entries > 0 && bound_cmp(&rp->defer, &BOUND_MIN) > 0);
+        /* The first range of a flight always fits, so the deferral point moved on, unless memory
+         * ran out: then the peer is asked to start over, within LIMIT_RECON_ROUNDS. */
         struct view v = recon_view_of(r, &rp->defer, &BOUND_INF);
         bool ok = emit_fp(r, rp, &rp->defer, &BOUND_INF, &v);
         assert(ok);
         (void)ok;
     } else if (w->entries == 0 && !rp->peer_asked) {
         r->done = true;
-        return 0;
+        return;
     } else if (!w->prev.inf) {
         w_bound(w, &BOUND_INF);
         w_byte(w, MODE_SKIP);
     }
-    assert(!w->full && w->pos <= cap);
+    assert(!w->full && w->pos <= LIMIT_RECON_FLIGHT_BYTES);
     r->done = !w->asks;
-    return (int)w->pos;
+}
+
+void recon_writer_free(struct writer *w)
+{
+    free(w->buf);
+    free(w->starts);
+    memset(w, 0, sizeof *w);
 }

@@ -159,6 +159,10 @@ static int ident_add(struct walk *w, const struct proto_record *r)
 
 void export_receiver(const struct export_job *job, struct gate_peer *p)
 {
+    if (job->reader) {
+        *p = *job->reader;
+        return;
+    }
     memset(p, 0, sizeof *p);
     p->authenticated = true;
     memcpy(p->key, job->self.key, LIMIT_KEY_BYTES);
@@ -172,7 +176,7 @@ void export_receiver(const struct export_job *job, struct gate_peer *p)
 static bool admitted(const struct export_job *job, const struct gate_peer *p,
                      const struct proto_record *r, bool revoked)
 {
-    if (r->kind != PROTO_KIND_INDICATOR || r->u.ind.type >= 32)
+    if (r->kind != PROTO_KIND_INDICATOR || r->u.ind.type >= PROTO_ITYPE_END)
         return false;
     if (job->types != 0 && (job->types & T(r->u.ind.type)) == 0)
         return false;
@@ -448,7 +452,7 @@ out:
 struct left_walk {
     const struct export_job *job;
     struct gate_peer peer;
-    uint32_t carried; /* types some file of the format takes */
+    uint64_t carried; /* types some file of the format takes */
     struct export_stats *st;
 };
 

@@ -13,14 +13,23 @@
  * for the named recipients only and its origin named them.
  *
  * Formats and files (names are relative to the output directory for directory formats):
- *   zeek            one file: Zeek Intelligence Framework (#fields header, tab-separated)
- *   suricata        directory: ip.lst (type ip), domains.lst, urls.lst, emails.lst, filenames.lst
- *                   (type string, base64), md5.lst, sha256.lst (hex datasets), sha1.lst (the
- *                   filesha1 keyword's list), tlpmesh.rules (sample rules that load them)
+ *   zeek            one file: Zeek Intelligence Framework (#fields header, tab-separated): the
+ *                   types Zeek has an intel type for (addresses, subnets, names, URLs, e-mail,
+ *                   file names and hashes, CERT_HASH for x509 fingerprints, SOFTWARE for user
+ *                   agents); the others are left out, counted by type
+ *   suricata        directory: ip.lst (type ip), domains.lst, urls.lst, emails.lst, filenames.lst,
+ *                   useragents.lst, ja3.lst, certs.lst (type string, base64; certs: the SHA-1
+ *                   as tls.cert_fingerprint shows it, aa:bb:...), md5.lst, sha256.lst (hex
+ *                   datasets), sha1.lst (the filesha1 keyword's list), ports.rules (a TCP and a
+ *                   UDP rule per ip-dst|port / ip-src|port, sids from 9750001 in export order),
+ *                   shared.rules (snort and suricata rules as published, one per line; a rule of
+ *                   several lines is left out), tlpmesh.rules (sample rules that load the lists)
  *   suricata-iprep  directory: categories.txt, reputation.list (ip,category,score)
  *   csv             one file: MISP CSV export columns, every field quoted (RFC 4180), LF lines
  *   hosts           one file: "0.0.0.0 name" for domain and hostname
- *   stix            one file: STIX 2.1 bundle (identity, marking definitions, indicators)
+ *   stix            one file: STIX 2.1 bundle (identity, marking definitions, indicators with
+ *                   the patterns of stixmap.h, rules with their pattern_type, CVE ids as
+ *                   vulnerability objects)
  *   misp-feed       directory: one <event-uuid>.json per origin organisation and TLP level,
  *                   whose Orgc is that organisation, tagged with exactly that level and holding
  *                   that level's records of that organisation (MISP applies the more restrictive
@@ -29,7 +38,10 @@
  *                   file keeps records that have left the export), another's for the levels it
  *                   has records at (the CLI removes the files of events an export no longer
  *                   writes); hashes.csv, manifest.json (only the events that hold records)
- *   text            one file: one normalised value per line
+ *   text            one file: one normalised value per line (rules, which span lines, are left
+ *                   out)
+ * MISP type names and categories come from mispmap.h (a suricata rule is a MISP "snort" attribute:
+ * MISP has one type for both).
  * Lines follow the store's order (created time, then id); a value published twice (two TLPs, two
  * origins) appears twice: every consumer above treats a repeat as one entry.
  *
@@ -128,12 +140,15 @@ struct export_job {
     struct gate_self self;    /* N: key, organisation, communities */
     uint8_t max_tlp;          /* the export's ceiling (enum proto_tlp) */
     enum stixmap_tlp_version stix_tlp; /* STIX marking ids: TLP 2.0 (default) or TLP 1.0 */
-    uint32_t types;           /* bit (1u << itype) per wanted type; 0 = every type */
+    uint64_t types;           /* bit (1ull << itype) per wanted type; 0 = every type */
     uint64_t since_ms;        /* only records created at or after this */
     uint64_t now_ms;
     struct export_source src;
     export_org_fn origin_org; /* NULL: N's own organisation for N's key, "" for other keys */
     void *origin_ctx;
+    /* NULL: the export is gated for N's own organisation (above); else for this reader (the
+     * [Client] of the live MISP feed, node/formats/mispfeed.h), max_tlp then unused */
+    const struct gate_peer *reader;
 };
 
 struct export_stats {
@@ -191,15 +206,17 @@ void export_identity_uuid(const uint8_t key[LIMIT_KEY_BYTES], char out[EXPORT_UU
 json_t *export_stix_identity(const struct gate_self *self, uint64_t created_ms);
 
 /* The STIX indicator object of indicator record r (with spec_version, created_by_ref = N's
- * identity, object_marking_refs = r's TLP in id set v). Sets *unmapped and returns NULL when r's
- * type has no STIX pattern; NULL with *unmapped false means out of memory. The caller owns the
+ * identity, object_marking_refs = r's TLP in id set v; a rule's pattern_type its language). Sets
+ * *unmapped and returns NULL when r's type has no STIX pattern (a CVE id is a vulnerability object
+ * of the file export, not an indicator); NULL with *unmapped false means out of memory. The caller owns the
  * returned reference. Applies no gate: callers decide what may appear. */
 json_t *export_stix_indicator(const struct gate_self *self, enum stixmap_tlp_version v,
                               const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r,
                               bool *unmapped);
 
-/* The export's receiver as the gate sees it: N's own organisation (and key and communities),
- * limited by the export's ceiling job->max_tlp. Needs job->self and job->max_tlp only. */
+/* The export's receiver as the gate sees it: *job->reader when set; else N's own organisation
+ * (and key and communities), limited by the export's ceiling job->max_tlp. Needs job->self,
+ * job->max_tlp and job->reader only. */
 void export_receiver(const struct export_job *job, struct gate_peer *p);
 
 /* Would record r (revoked or not) appear in this export at job->now_ms? */

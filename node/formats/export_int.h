@@ -13,11 +13,15 @@
 
 #include "node/formats/export.h"
 
-#define ALL_TYPES 0xffffffffu
-#define T(x) (1u << (x))
+#define ALL_TYPES UINT64_MAX
+#define T(x) (1ull << (x))
+_Static_assert(PROTO_ITYPE_END <= 64, "a type mask is a uint64_t");
 #define IP_TYPES (T(PROTO_ITYPE_IP_SRC) | T(PROTO_ITYPE_IP_DST))
 #define NAME_TYPES (T(PROTO_ITYPE_DOMAIN) | T(PROTO_ITYPE_HOSTNAME))
 #define EMAIL_TYPES (T(PROTO_ITYPE_EMAIL_SRC) | T(PROTO_ITYPE_EMAIL_DST))
+/* Rules span lines: no format of one value per line can hold them. */
+#define RULE_TYPES                                                                                 \
+    (T(PROTO_ITYPE_YARA) | T(PROTO_ITYPE_SIGMA) | T(PROTO_ITYPE_SNORT) | T(PROTO_ITYPE_SURICATA))
 #define UUID_TEXT EXPORT_UUID_TEXT
 #define B64_BYTES (sodium_base64_ENCODED_LEN(LIMIT_VALUE_BYTES, sodium_base64_VARIANT_ORIGINAL))
 #define EVENT_FILE "@event" /* a file_def name: one MISP event file per origin and level */
@@ -26,7 +30,7 @@ struct walk;
 
 struct file_def {
     const char *name;  /* NULL: the single file; "@event": one MISP event per TLP level */
-    uint32_t types;    /* indicator types that go into this file */
+    uint64_t types;    /* indicator types that go into this file */
     int (*header)(struct walk *w);
     int (*record)(struct walk *w, const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r);
     int (*footer)(struct walk *w);
@@ -86,8 +90,7 @@ void export_ident_of(const struct export_job *j, const uint8_t key[LIMIT_KEY_BYT
                      struct ident *out);
 bool export_is_own(const struct export_job *job, const struct ident *who);
 
-/* MISP's default category of each type; "tlp:LEVEL". */
-const char *export_misp_category(int itype);
+/* "tlp:LEVEL". */
 void export_tlp_tag(int tlp, char out[32]);
 
 /* MISP event ids: N's own organisation's (per N's key and level), who's, the one holding r. */

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "node/formats/export_int.h"
+#include "node/formats/mispmap.h"
 #include "node/formats/timefmt.h"
 
 /* ---- MD5 (RFC 1321), only for MISP's hashes.csv: libsodium has none ---- */
@@ -277,30 +278,26 @@ static int stix_header(struct walk *w)
     return rc;
 }
 
-static json_t *stix_indicator(const struct gate_self *self, enum stixmap_tlp_version v,
-                              const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r,
-                              const char *pattern)
+/* What a STIX object made from a record shares: id, creator, times, text, confidence, labels,
+ * marking. type is "indicator" or "vulnerability"; name is the object's name. */
+static json_t *stix_common(const struct gate_self *self, enum stixmap_tlp_version v,
+                           const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r,
+                           const char *type, const char *name)
 {
     const struct proto_indicator *in = &r->u.ind;
     char uuid[UUID_TEXT], identity[UUID_TEXT];
     export_uuid_text(id, uuid);
     export_identity_uuid(self->key, identity);
     json_t *o = json_object();
-    json_object_set_new(o, "type", json_string("indicator"));
+    json_object_set_new(o, "type", json_string(type));
     json_object_set_new(o, "spec_version", json_string("2.1"));
-    json_object_set_new(o, "id", json_prefixed("indicator", uuid));
+    json_object_set_new(o, "id", json_prefixed(type, uuid));
     json_object_set_new(o, "created_by_ref", json_prefixed("identity", identity));
     json_object_set_new(o, "created", json_time(r->created_ms));
     json_object_set_new(o, "modified", json_time(r->created_ms));
-    json_object_set_new(o, "name", json_string(in->value));
+    json_object_set_new(o, "name", json_string(name));
     if (in->comment[0])
         json_object_set_new(o, "description", json_string(in->comment));
-    json_object_set_new(o, "pattern", json_string(pattern));
-    json_object_set_new(o, "pattern_type", json_string("stix"));
-    json_object_set_new(o, "pattern_version", json_string("2.1"));
-    json_object_set_new(o, "valid_from", json_time(r->created_ms));
-    if (in->valid_until_ms > r->created_ms) /* STIX requires valid_until > valid_from */
-        json_object_set_new(o, "valid_until", json_time(in->valid_until_ms));
     json_object_set_new(o, "confidence", json_integer(in->confidence));
     if (in->n_tags > 0) {
         json_t *labels = json_array();
@@ -314,11 +311,46 @@ static json_t *stix_indicator(const struct gate_self *self, enum stixmap_tlp_ver
     return o;
 }
 
+static json_t *stix_indicator(const struct gate_self *self, enum stixmap_tlp_version v,
+                              const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r,
+                              const char *pattern)
+{
+    const struct proto_indicator *in = &r->u.ind;
+    const char *ptype = stixmap_pattern_type(in->type);
+    char rule_name[LIMIT_TYPE_BYTES + 8];
+    snprintf(rule_name, sizeof rule_name, "%s rule", proto_itype_name(in->type));
+    /* a rule's text is its pattern; a whole rule would make a poor name */
+    json_t *o = stix_common(self, v, id, r, "indicator",
+                            proto_itype_is_rule(in->type) ? rule_name : in->value);
+    json_object_set_new(o, "pattern", json_string(pattern));
+    json_object_set_new(o, "pattern_type", json_string(ptype));
+    if (strcmp(ptype, "stix") == 0)
+        json_object_set_new(o, "pattern_version", json_string("2.1"));
+    json_object_set_new(o, "valid_from", json_time(r->created_ms));
+    if (in->valid_until_ms > r->created_ms) /* STIX requires valid_until > valid_from */
+        json_object_set_new(o, "valid_until", json_time(in->valid_until_ms));
+    return o;
+}
+
+/* A CVE id is a vulnerability object (STIX 2.1 §4.18): the id as name and as its "cve"
+ * external reference, the form OpenCTI and misp-stix write. */
+static json_t *stix_vulnerability(const struct gate_self *self, enum stixmap_tlp_version v,
+                                  const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r)
+{
+    json_t *o = stix_common(self, v, id, r, "vulnerability", r->u.ind.value);
+    json_object_set_new(o, "external_references",
+                        json_pack("[{s:s, s:s}]", "source_name", "cve", "external_id",
+                                  r->u.ind.value));
+    return o;
+}
+
 static int stix_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
                        const struct proto_record *r)
 {
     bool unmapped = false;
-    json_t *o = export_stix_indicator(&w->job->self, w->job->stix_tlp, id, r, &unmapped);
+    json_t *o = r->u.ind.type == PROTO_ITYPE_VULNERABILITY
+                    ? stix_vulnerability(&w->job->self, w->job->stix_tlp, id, r)
+                    : export_stix_indicator(&w->job->self, w->job->stix_tlp, id, r, &unmapped);
     if (unmapped) { /* no STIX path for this type: left out rather than guessed */
         w->left_why = "no STIX pattern for the type";
         return 0;
@@ -339,7 +371,7 @@ json_t *export_stix_indicator(const struct gate_self *self, enum stixmap_tlp_ver
                               bool *unmapped)
 {
     assert(self != NULL && r != NULL && r->kind == PROTO_KIND_INDICATOR && unmapped != NULL);
-    char pattern[2 * LIMIT_VALUE_BYTES + 128];
+    char pattern[2 * LIMIT_VALUE_BYTES + 128]; /* every character escaped, and the paths */
     *unmapped = stixmap_pattern_build(r->u.ind.type, r->u.ind.value, pattern, sizeof pattern) < 0;
     return *unmapped ? NULL : stix_indicator(self, v, id, r, pattern);
 }
@@ -441,7 +473,7 @@ static int misp_attribute(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
         json_array_append_new(tags, json_pack("{s:s}", "name", in->tags[i]));
     json_t *a =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:o}", "uuid", uuid, "type",
-                  proto_itype_name(in->type), "category", export_misp_category(in->type), "value",
+                  mispmap_type(in->type), "category", mispmap_category(in->type), "value",
                   in->value, "comment", in->comment, "to_ids", 1, "timestamp", ts, "distribution",
                   "5", "Tag", tags, "x_tlpmesh", provenance_json(w->job, id, r));
     const int rc = put_json(w, a);

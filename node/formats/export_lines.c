@@ -8,10 +8,20 @@
 #include <sodium.h>
 
 #include "node/formats/export_int.h"
+#include "node/formats/mispmap.h"
 #include "node/formats/timefmt.h"
 
 /* ---- shared line helpers ---- */
 
+#define ZEEK_TYPES                                                                                 \
+    (IP_TYPES | NAME_TYPES | EMAIL_TYPES | T(PROTO_ITYPE_URL) | T(PROTO_ITYPE_FILENAME) |          \
+     T(PROTO_ITYPE_MD5) | T(PROTO_ITYPE_SHA1) | T(PROTO_ITYPE_SHA256) | T(PROTO_ITYPE_SHA512) |    \
+     T(PROTO_ITYPE_X509_SHA1) | T(PROTO_ITYPE_X509_SHA256) | T(PROTO_ITYPE_USER_AGENT))
+
+/* The Zeek intel type of each type Zeek has one for (ZEEK_TYPES): certificate hashes are seen
+ * on X.509 files, a user agent as the software an HTTP client names (Intel::SOFTWARE,
+ * HTTP::IN_USER_AGENT_HEADER). Ports, AS numbers, fuzzy hashes, JA3/JARM (no base Zeek type),
+ * registry, mutex, subjects, CVEs, bitcoin and rules have none: left out. */
 static const char *zeek_type(const struct proto_indicator *in)
 {
     switch (in->type) {
@@ -23,21 +33,10 @@ static const char *zeek_type(const struct proto_indicator *in)
     case PROTO_ITYPE_EMAIL_SRC:
     case PROTO_ITYPE_EMAIL_DST: return "Intel::EMAIL";
     case PROTO_ITYPE_FILENAME: return "Intel::FILE_NAME";
-    default: return "Intel::FILE_HASH";
-    }
-}
-
-/* MISP's default category of each type. */
-const char *export_misp_category(int itype)
-{
-    switch (itype) {
-    case PROTO_ITYPE_IP_SRC:
-    case PROTO_ITYPE_IP_DST:
-    case PROTO_ITYPE_DOMAIN:
-    case PROTO_ITYPE_HOSTNAME:
-    case PROTO_ITYPE_URL:
-    case PROTO_ITYPE_EMAIL_DST: return "Network activity";
-    default: return "Payload delivery";
+    case PROTO_ITYPE_X509_SHA1:
+    case PROTO_ITYPE_X509_SHA256: return "Intel::CERT_HASH";
+    case PROTO_ITYPE_USER_AGENT: return "Intel::SOFTWARE";
+    default: assert(ZEEK_TYPES & T(in->type)); return "Intel::FILE_HASH";
     }
 }
 
@@ -188,7 +187,7 @@ static int csv_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
     tag_list(r, tags, sizeof tags);
     csv_field(w->out, uuid, false);
     csv_field(w->out, event, false);
-    csv_field(w->out, export_misp_category(in->type), false);
+    csv_field(w->out, mispmap_category(in->type), false);
     csv_field(w->out, proto_itype_name(in->type), false);
     csv_field(w->out, in->value, false);
     csv_field(w->out, in->comment, false);
@@ -223,6 +222,76 @@ static int sur_ip_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
     return 0;
 }
 
+/* tls.cert_fingerprint is the SHA-1 in lower-case hex with ':' between bytes. */
+static int sur_cert_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
+                           const struct proto_record *r)
+{
+    (void)id;
+    const char *v = r->u.ind.value;
+    char colons[3 * 20];
+    size_t o = 0;
+    for (size_t i = 0; v[i] && v[i + 1] && o + 3 <= sizeof colons; i += 2) {
+        if (o > 0)
+            colons[o++] = ':';
+        colons[o++] = v[i];
+        colons[o++] = v[i + 1];
+    }
+    colons[o] = '\0';
+    char b64[sodium_base64_ENCODED_LEN(sizeof colons, sodium_base64_VARIANT_ORIGINAL)];
+    sodium_bin2base64(b64, sizeof b64, (const uint8_t *)colons, o, sodium_base64_VARIANT_ORIGINAL);
+    fprintf(w->out, "%s\n", b64);
+    return 1;
+}
+
+/* First sid of the rules tlpmesh writes for addresses with a port: a private range (Emerging
+ * Threats and Snort use others), numbered in the export's order. */
+enum { SUR_PORT_SID_BASE = 9750001 };
+
+/* An address with a port: one rule each for TCP and UDP, towards it (ip-dst|port) or from it
+ * (ip-src|port); the record id in the metadata ties an alert to the record. */
+static int sur_port_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
+                           const struct proto_record *r)
+{
+    const char *v = r->u.ind.value, *bar = strrchr(v, '|');
+    assert(bar != NULL);
+    const bool src = r->u.ind.type == PROTO_ITYPE_IP_SRC_PORT;
+    char addr[64], hex[17];
+    snprintf(addr, sizeof addr, "%s%.*s%s", strchr(v, ':') ? "[" : "", (int)(bar - v), v,
+             strchr(v, ':') ? "]" : "");
+    sodium_bin2hex(hex, sizeof hex, id, 8);
+    static const char *const protos[] = {"tcp", "udp"};
+    for (size_t k = 0; k < 2; k++) {
+        const uint64_t sid = SUR_PORT_SID_BASE + 2 * w->written + k;
+        if (src)
+            fprintf(w->out, "alert %s %s %s -> any any (", protos[k], addr, bar + 1);
+        else
+            fprintf(w->out, "alert %s any any -> %s %s (", protos[k], addr, bar + 1);
+        fprintf(w->out, "msg:\"tlpmesh: %s %s\"; metadata:tlpmesh_record %s, tlp %s; sid:%" PRIu64
+                        "; rev:1;)\n",
+                src ? "traffic from listed" : "traffic to listed", proto_itype_name(r->u.ind.type),
+                hex, proto_tlp_name(r->tlp), sid);
+    }
+    return 1;
+}
+
+/* Snort and Suricata rules as published, one per line (a rule's trailing line end dropped); a
+ * rule of several lines cannot be one line of a rules file and is left out. */
+static int sur_shared_rule(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
+                           const struct proto_record *r)
+{
+    (void)id;
+    const char *v = r->u.ind.value;
+    size_t len = strlen(v);
+    while (len > 0 && (v[len - 1] == '\n' || v[len - 1] == '\r'))
+        len--;
+    if (memchr(v, '\n', len) != NULL || memchr(v, '\r', len) != NULL) {
+        w->left_why = "rules of several lines: a rules file holds one rule per line";
+        return 0;
+    }
+    fprintf(w->out, "%.*s\n", (int)len, v);
+    return 1;
+}
+
 static int sur_rules_header(struct walk *w)
 {
     static const char rules[] =
@@ -249,7 +318,16 @@ static int sur_rules_header(struct walk *w)
         "alert http any any -> any any (msg:\"tlpmesh: file with a listed SHA-1\"; "
         "filesha1:sha1.lst; sid:9740008; rev:1;)\n"
         "alert http any any -> any any (msg:\"tlpmesh: file with a listed SHA-256\"; "
-        "filesha256:sha256.lst; sid:9740009; rev:1;)\n";
+        "filesha256:sha256.lst; sid:9740009; rev:1;)\n"
+        "alert http any any -> any any (msg:\"tlpmesh: listed user agent\"; http.user_agent; "
+        "dataset:isset,tlpmesh-useragents, type string, load useragents.lst; sid:9740010; "
+        "rev:1;)\n"
+        "alert tls any any -> any any (msg:\"tlpmesh: TLS client with a listed JA3\"; ja3.hash; "
+        "dataset:isset,tlpmesh-ja3, type string, load ja3.lst; sid:9740011; rev:1;)\n"
+        "alert tls any any -> any any (msg:\"tlpmesh: listed certificate\"; tls.cert_fingerprint; "
+        "dataset:isset,tlpmesh-certs, type string, load certs.lst; sid:9740012; rev:1;)\n"
+        "# ports.rules: addresses with a port (sids from 9750001); shared.rules: Snort and\n"
+        "# Suricata rules as their publishers wrote them (their own sids).\n";
     fputs(rules, w->out);
     return EXPORT_OK;
 }
@@ -280,8 +358,9 @@ static int iprep_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
 
 /* ---- the tables (export_int.h: struct file_def) ---- */
 
-static const struct file_def f_zeek[] = {{NULL, ALL_TYPES, zeek_header, zeek_record, NULL, false}};
-static const struct file_def f_text[] = {{NULL, ALL_TYPES, NULL, text_record, NULL, false}};
+static const struct file_def f_zeek[] = {{NULL, ZEEK_TYPES, zeek_header, zeek_record, NULL, false}};
+static const struct file_def f_text[] = {
+    {NULL, ALL_TYPES & ~RULE_TYPES, NULL, text_record, NULL, false}};
 static const struct file_def f_hosts[] = {{NULL, NAME_TYPES, hosts_header, hosts_record, NULL,
                                            false}};
 static const struct file_def f_csv[] = {{NULL, ALL_TYPES, csv_header, csv_record, NULL, false}};
@@ -294,6 +373,13 @@ static const struct file_def f_suricata[] = {
     {"md5.lst", T(PROTO_ITYPE_MD5), NULL, text_record, NULL, false},
     {"sha1.lst", T(PROTO_ITYPE_SHA1), NULL, text_record, NULL, false},
     {"sha256.lst", T(PROTO_ITYPE_SHA256), NULL, text_record, NULL, false},
+    {"useragents.lst", T(PROTO_ITYPE_USER_AGENT), NULL, sur_b64_record, NULL, false},
+    {"ja3.lst", T(PROTO_ITYPE_JA3), NULL, sur_b64_record, NULL, false},
+    {"certs.lst", T(PROTO_ITYPE_X509_SHA1), NULL, sur_cert_record, NULL, false},
+    {"ports.rules", T(PROTO_ITYPE_IP_DST_PORT) | T(PROTO_ITYPE_IP_SRC_PORT), NULL, sur_port_record,
+     NULL, false},
+    {"shared.rules", T(PROTO_ITYPE_SNORT) | T(PROTO_ITYPE_SURICATA), NULL, sur_shared_rule, NULL,
+     false},
     {"tlpmesh.rules", 0, sur_rules_header, NULL, NULL, false},
 };
 static const struct file_def f_iprep[] = {

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "node/formats/import_int.h"
+#include "node/formats/mispmap.h"
 #include "proto/indicator.h"
 #include "proto/record.h"
 #include "proto/tlp.h"
@@ -36,6 +37,7 @@ const char *import_status_name(int status)
         [IMPORT_SKIP_UNSUPPORTED] = "unsupported type",
         [IMPORT_SKIP_NOT_IDS] = "not to_ids",
         [IMPORT_SKIP_REVOKED] = "revoked in source",
+        [IMPORT_SKIP_NOT_INDICATOR] = "not an indicator",
     };
     return status >= 0 && status < IMPORT_STATUS_COUNT ? names[status] : "?";
 }
@@ -125,22 +127,18 @@ static void scrub(char *s, bool free_text)
     }
 }
 
-/* "INFO: comment (port N)", cut to LIMIT_COMMENT_BYTES on a UTF-8 boundary with a note. */
-static char *build_comment(const struct meta *m, const char *port)
+/* "INFO: comment", cut to LIMIT_COMMENT_BYTES on a UTF-8 boundary with a note. */
+static char *build_comment(const struct meta *m)
 {
     const char *info = m->prefix && m->prefix[0] ? m->prefix : NULL;
     const char *cm = m->comment && m->comment[0] ? m->comment : NULL;
-    if (!info && !cm && !port)
+    if (!info && !cm)
         return NULL;
-    const size_t need = (info ? strlen(info) : 0) + (cm ? strlen(cm) : 0) +
-                        (port ? strlen(port) : 0) + 16;
+    const size_t need = (info ? strlen(info) : 0) + (cm ? strlen(cm) : 0) + 16;
     char *s = malloc(need);
     if (!s)
         return NULL;
-    snprintf(s, need, "%s%s%s%s%s%s", info ? info : "", info && cm ? ": " : "", cm ? cm : "",
-             (info || cm) && port ? " " : "", port ? "(port " : "", port ? port : "");
-    if (port)
-        strcat(s, ")");
+    snprintf(s, need, "%s%s%s", info ? info : "", info && cm ? ": " : "", cm ? cm : "");
     scrub(s, true);
     if (strlen(s) > LIMIT_COMMENT_BYTES) {
         size_t cut = LIMIT_COMMENT_BYTES - (sizeof truncated_note - 1);
@@ -193,7 +191,7 @@ void import_add_skip(struct ctx *c, int status, const char *src_type, const char
 
 /* Appends a candidate of type itype: normalised (OK) or refused with the reason (INVALID). */
 void import_add_candidate(struct ctx *c, const char *src_type, int itype, const char *raw,
-                          const struct meta *m, const char *port, const char *where)
+                          const struct meta *m, const char *where)
 {
     struct import_item *it = new_item(c);
     if (!it)
@@ -203,7 +201,7 @@ void import_add_candidate(struct ctx *c, const char *src_type, int itype, const 
     it->valid_until_ms = m->valid_until_ms;
     it->src_type = strdup(src_type);
     it->where = strdup(where);
-    it->comment = build_comment(m, port);
+    it->comment = build_comment(m);
     char norm[LIMIT_VALUE_BYTES + 1], why[384] = "";
     int rc = proto_indicator_normalise(itype, raw, norm, sizeof norm, why, sizeof why);
     if (rc == 0 && m->bad_tlp) {
@@ -272,94 +270,40 @@ json_t *import_load_json(struct ctx *c, const char *data, size_t len)
 
 /* --- MISP --- */
 
-enum misp_mode {
-    MM_SAME,      /* one value of one type */
-    MM_SPLIT,     /* "a|b" -> a of types[0], b of types[1] */
-    MM_ADDR_PORT, /* "a|port" -> a of types[0], port in the comment */
-    MM_URI,       /* url, if absolute */
-};
-
-static const struct misp_map {
-    const char *name;
-    enum misp_mode mode;
-    int types[2];
-} misp_maps[] = {
-    {"ip-src", MM_SAME, {PROTO_ITYPE_IP_SRC, 0}},
-    {"ip-dst", MM_SAME, {PROTO_ITYPE_IP_DST, 0}},
-    {"domain", MM_SAME, {PROTO_ITYPE_DOMAIN, 0}},
-    {"hostname", MM_SAME, {PROTO_ITYPE_HOSTNAME, 0}},
-    {"url", MM_SAME, {PROTO_ITYPE_URL, 0}},
-    {"uri", MM_URI, {PROTO_ITYPE_URL, 0}},
-    {"email", MM_SAME, {PROTO_ITYPE_EMAIL_SRC, 0}},
-    {"email-src", MM_SAME, {PROTO_ITYPE_EMAIL_SRC, 0}},
-    {"email-dst", MM_SAME, {PROTO_ITYPE_EMAIL_DST, 0}},
-    {"md5", MM_SAME, {PROTO_ITYPE_MD5, 0}},
-    {"sha1", MM_SAME, {PROTO_ITYPE_SHA1, 0}},
-    {"sha256", MM_SAME, {PROTO_ITYPE_SHA256, 0}},
-    {"sha512", MM_SAME, {PROTO_ITYPE_SHA512, 0}},
-    {"filename", MM_SAME, {PROTO_ITYPE_FILENAME, 0}},
-    {"domain|ip", MM_SPLIT, {PROTO_ITYPE_DOMAIN, PROTO_ITYPE_IP_DST}},
-    {"filename|md5", MM_SPLIT, {PROTO_ITYPE_FILENAME, PROTO_ITYPE_MD5}},
-    {"filename|sha1", MM_SPLIT, {PROTO_ITYPE_FILENAME, PROTO_ITYPE_SHA1}},
-    {"filename|sha256", MM_SPLIT, {PROTO_ITYPE_FILENAME, PROTO_ITYPE_SHA256}},
-    {"filename|sha512", MM_SPLIT, {PROTO_ITYPE_FILENAME, PROTO_ITYPE_SHA512}},
-    {"malware-sample", MM_SPLIT, {PROTO_ITYPE_FILENAME, PROTO_ITYPE_MD5}},
-    {"ip-src|port", MM_ADDR_PORT, {PROTO_ITYPE_IP_SRC, 0}},
-    {"ip-dst|port", MM_ADDR_PORT, {PROTO_ITYPE_IP_DST, 0}},
-    {"hostname|port", MM_ADDR_PORT, {PROTO_ITYPE_HOSTNAME, 0}},
-};
-
-static const struct misp_map *misp_lookup(const char *type)
-{
-    for (size_t i = 0; i < sizeof misp_maps / sizeof misp_maps[0]; i++) {
-        if (strcmp(misp_maps[i].name, type) == 0)
-            return &misp_maps[i];
-    }
-    return NULL;
-}
-
-/* One MISP-typed value (MISP attribute, or a CSV line with a type) -> candidates. */
+/* One MISP-typed value (MISP attribute, or a CSV line with a type) -> candidates (mispmap.h). */
 void import_add_misp_value(struct ctx *c, const char *type, const char *value, bool to_ids,
                            const struct meta *m, const char *where)
 {
-    const struct misp_map *mm = misp_lookup(type);
-    if (!mm) {
+    struct mispmap_in mm;
+    if (!mispmap_lookup(type, &mm)) {
         import_add_skip(c, IMPORT_SKIP_UNSUPPORTED, type, value, "unsupported type", where);
+        return;
+    }
+    if (mm.mode == MISPMAP_NOT_INDICATOR) {
+        import_add_skip(c, IMPORT_SKIP_NOT_INDICATOR, type, value, "not an indicator", where);
         return;
     }
     if (!to_ids && !c->opts->include_non_ids) {
         import_add_skip(c, IMPORT_SKIP_NOT_IDS, type, value, "to_ids is false", where);
         return;
     }
-    if (mm->mode == MM_SAME) {
-        import_add_candidate(c, type, mm->types[0], value, m, NULL, where);
+    if (mm.mode == MISPMAP_URI && !strstr(value, "://")) {
+        import_add_skip(c, IMPORT_SKIP_UNSUPPORTED, type, value, "relative uri", where);
         return;
     }
-    if (mm->mode == MM_URI) {
-        if (!strstr(value, "://"))
-            import_add_skip(c, IMPORT_SKIP_UNSUPPORTED, type, value, "relative uri", where);
-        else
-            import_add_candidate(c, type, mm->types[0], value, m, NULL, where);
-        return;
-    }
-    /* Composite: the separator is the last '|' (an IPv6 address has none, a file name may). */
-    const char *bar = strrchr(value, '|');
+    /* A pair: the separator is the last '|' (an IPv6 address has none, a file name may). */
+    const char *bar = mm.mode == MISPMAP_SPLIT ? strrchr(value, '|') : NULL;
     if (!bar) {
-        import_add_candidate(c, type, mm->types[0], value, m, NULL, where);
+        import_add_candidate(c, type, mm.types[0], value, m, where);
         return;
     }
-    const size_t n = (size_t)(bar - value);
-    char *first = strndup(value, n);
+    char *first = strndup(value, (size_t)(bar - value));
     if (!first) {
         import_fail(c, IMPORT_E_NOMEM, "out of memory");
         return;
     }
-    if (mm->mode == MM_SPLIT) {
-        import_add_candidate(c, type, mm->types[0], first, m, NULL, where);
-        import_add_candidate(c, type, mm->types[1], bar + 1, m, NULL, where);
-    } else {
-        import_add_candidate(c, type, mm->types[0], first, m, bar + 1, where);
-    }
+    import_add_candidate(c, type, mm.types[0], first, m, where);
+    import_add_candidate(c, type, mm.types[1], bar + 1, m, where);
     free(first);
 }
 

@@ -5,24 +5,18 @@
  *                     the event and of its objects (Event.Object[].Attribute[]).
  *   IMPORT_MISP_FEED  a MISP feed directory: manifest.json + <uuid>.json per event.
  *   IMPORT_STIX       a STIX 2.1 bundle (or a TAXII envelope {"objects": [...]}, or a single
- *                     object): indicator SDOs with pattern_type "stix" (stixmap.h subset).
+ *                     object): indicator SDOs with pattern_type "stix" (stixmap.h subset), or
+ *                     yara, sigma, snort, suricata (the pattern is the rule, byte for byte);
+ *                     vulnerability SDOs with a CVE id (its "cve" external reference or name).
  *   IMPORT_CSV        one value per line in a chosen column (index from 1 or header name); the
  *                     type from opts.type or a "type" column; RFC 4180 quoting.
  *   IMPORT_TEXT       one value per line; '#' comments and blank lines skipped; opts.type.
  *
- * MISP types map onto ours deliberately (one source attribute may give two candidates):
- *   ip-src, ip-dst, domain, hostname, url, email-src, email-dst, md5, sha1, sha256, sha512,
- *   filename                  -> the same type;
- *   email                     -> email-src (an address without direction is blocked as sender);
- *   uri                       -> url when absolute (has "scheme://"), else skipped;
- *   domain|ip                 -> a domain and an ip-dst;
- *   filename|md5 (sha1, sha256, sha512), malware-sample
- *                             -> a filename and the hash (both; the hash is what matters);
- *   ip-src|port, ip-dst|port  -> the address, "port N" noted in the comment;
- *   hostname|port             -> the hostname, port noted;
- *   everything else (link, text, regkey, ssdeep...) -> skipped, "unsupported type".
+ * MISP types map onto ours as node/formats/mispmap.h says (one attribute may give two
+ * candidates); a type that describes rather than detects (comment, text, link...) is skipped as
+ * "not an indicator", one tlpmesh does not carry as "unsupported type".
  * to_ids false -> skipped ("not to_ids") unless opts.include_non_ids. The type check comes first:
- * an unsupported type is reported as such whatever its to_ids.
+ * an unsupported type or a non-indicator is reported as such whatever its to_ids.
  *
  * TLP, per candidate: MISP "tlp:" tags on the event and on the attribute, STIX object_marking_refs
  * (and granular_markings) resolved with stixmap.h (ids of all three sets, marking-definition
@@ -89,10 +83,12 @@ enum import_status {
     IMPORT_SKIP_UNSUPPORTED,  /* a type or pattern we do not carry */
     IMPORT_SKIP_NOT_IDS,      /* MISP to_ids false */
     IMPORT_SKIP_REVOKED,      /* STIX revoked: true */
+    IMPORT_SKIP_NOT_INDICATOR, /* a MISP comment, text, link...: describes, detects nothing */
     IMPORT_STATUS_COUNT
 };
 
-/* Short name of a status for summaries: "ok", "invalid", "unsupported type", "not to_ids", "revoked in source". */
+/* Short name of a status for summaries: "ok", "invalid", "unsupported type", "not to_ids",
+ * "revoked in source", "not an indicator". */
 const char *import_status_name(int status);
 
 /* What a tlpmesh export says about the record a candidate came from (export.h "Provenance":

@@ -47,9 +47,9 @@ void import_add_skip(struct ctx *c, int status, const char *src_type, const char
 
 /* Appends a candidate of type itype: normalised (OK) or refused with the reason (INVALID). */
 void import_add_candidate(struct ctx *c, const char *src_type, int itype, const char *raw,
-                          const struct meta *m, const char *port, const char *where);
+                          const struct meta *m, const char *where);
 
-/* One MISP-typed value (MISP attribute, or a CSV line with a type) -> candidates (import.h). */
+/* One MISP-typed value (MISP attribute, or a CSV line with a type) -> candidates (mispmap.h). */
 void import_add_misp_value(struct ctx *c, const char *type, const char *value, bool to_ids,
                            const struct meta *m, const char *where);
 

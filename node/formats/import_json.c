@@ -253,44 +253,71 @@ static int stix_tlp(const json_t *ind, const json_t *objects)
     return tlp;
 }
 
+/* What an indicator or vulnerability object says beside its value: TLP, provenance, name and
+ * description (the comment), valid_until, labels (the tags). */
+static void stix_meta(const json_t *o, const json_t *objects, struct meta *m,
+                      struct import_provenance *prov)
+{
+    *m = (struct meta){.tlp = stix_tlp(o, objects)};
+    import_meta_prov(m, json_object_get(o, "x_tlpmesh"), prov);
+    m->prefix = json_string_value(json_object_get(o, "name"));
+    m->comment = json_string_value(json_object_get(o, "description"));
+    const char *until = json_string_value(json_object_get(o, "valid_until"));
+    if (until && timefmt_parse_rfc3339(until, &m->valid_until_ms) != TIMEFMT_OK)
+        m->valid_until_ms = 0;
+    size_t i;
+    const json_t *lab;
+    json_array_foreach(json_object_get(o, "labels"), i, lab) {
+        const char *s = json_string_value(lab);
+        if (s && s[0] && m->n_tags < LIMIT_TAGS && strlen(s) <= LIMIT_TAG_BYTES)
+            m->tags[m->n_tags++] = s;
+    }
+}
+
+static void stix_where(struct ctx *c, const json_t *o, size_t idx, char *where, size_t cap)
+{
+    const char *id = json_string_value(json_object_get(o, "id"));
+    if (id)
+        snprintf(where, cap, "%s: %s", c->name, id);
+    else
+        snprintf(where, cap, "%s: objects[%zu]", c->name, idx);
+}
+
+/* The rule types a pattern_type names (yara, sigma, snort, suricata); -1 for another. */
+static int stix_rule_type(const char *ptype)
+{
+    const int t = proto_itype_parse(ptype);
+    return t > 0 && proto_itype_is_rule(t) ? t : -1;
+}
+
 static void stix_indicator(struct ctx *c, const json_t *ind, const json_t *objects, size_t idx,
                            struct stixmap_term *terms)
 {
-    const char *id = json_string_value(json_object_get(ind, "id"));
     const char *pattern = json_string_value(json_object_get(ind, "pattern"));
     const char *ptype = json_string_value(json_object_get(ind, "pattern_type"));
     char where[256];
-    snprintf(where, sizeof where, "%s: %s", c->name, id ? id : "objects[?]");
-    if (!id)
-        snprintf(where, sizeof where, "%s: objects[%zu]", c->name, idx);
+    stix_where(c, ind, idx, where, sizeof where);
     if (!pattern) {
         import_fail(c, IMPORT_E_FORMAT, "objects[%zu] is an indicator without a \"pattern\" text",
                     idx);
         return;
     }
-    if (ptype && strcmp(ptype, "stix") != 0) {
+    const int rule = ptype ? stix_rule_type(ptype) : -1;
+    if (ptype && strcmp(ptype, "stix") != 0 && rule < 0) {
         import_add_skip(c, IMPORT_SKIP_UNSUPPORTED, "indicator", pattern,
-                        "pattern_type is not stix", where);
+                        "pattern_type is not stix, yara, sigma, snort or suricata", where);
         return;
     }
     if (json_is_true(json_object_get(ind, "revoked"))) {
         import_add_skip(c, IMPORT_SKIP_REVOKED, "indicator", pattern, "revoked in source", where);
         return;
     }
-    struct meta m = {.tlp = stix_tlp(ind, objects)};
+    struct meta m;
     struct import_provenance prov;
-    import_meta_prov(&m, json_object_get(ind, "x_tlpmesh"), &prov);
-    m.prefix = json_string_value(json_object_get(ind, "name"));
-    m.comment = json_string_value(json_object_get(ind, "description"));
-    const char *until = json_string_value(json_object_get(ind, "valid_until"));
-    if (until && timefmt_parse_rfc3339(until, &m.valid_until_ms) != TIMEFMT_OK)
-        m.valid_until_ms = 0;
-    size_t i;
-    const json_t *lab;
-    json_array_foreach(json_object_get(ind, "labels"), i, lab) {
-        const char *s = json_string_value(lab);
-        if (s && s[0] && m.n_tags < LIMIT_TAGS && strlen(s) <= LIMIT_TAG_BYTES)
-            m.tags[m.n_tags++] = s;
+    stix_meta(ind, objects, &m, &prov);
+    if (rule > 0) { /* the pattern is the rule, byte for byte */
+        import_add_candidate(c, ptype, rule, pattern, &m, where);
+        return;
     }
     size_t n = 0;
     char why[256] = "";
@@ -299,9 +326,40 @@ static void stix_indicator(struct ctx *c, const json_t *ind, const json_t *objec
         import_add_skip(c, IMPORT_SKIP_UNSUPPORTED, "indicator", pattern, why, where);
         return;
     }
-    for (i = 0; i < n && !c->err; i++)
+    for (size_t i = 0; i < n && !c->err; i++)
         import_add_candidate(c, proto_itype_name(terms[i].itype), terms[i].itype, terms[i].value,
-                             &m, NULL, where);
+                             &m, where);
+}
+
+/* A vulnerability object naming a CVE (its "cve" external reference, else its name). */
+static void stix_vulnerability(struct ctx *c, const json_t *o, const json_t *objects, size_t idx)
+{
+    char where[256];
+    stix_where(c, o, idx, where, sizeof where);
+    const char *cve = NULL;
+    size_t i;
+    const json_t *ref;
+    json_array_foreach(json_object_get(o, "external_references"), i, ref) {
+        const char *src = json_string_value(json_object_get(ref, "source_name"));
+        if (!cve && src && strcasecmp(src, "cve") == 0)
+            cve = json_string_value(json_object_get(ref, "external_id"));
+    }
+    const char *name = json_string_value(json_object_get(o, "name"));
+    cve = cve ? cve : name;
+    if (!cve || strncasecmp(cve, "cve-", 4) != 0) {
+        import_add_skip(c, IMPORT_SKIP_UNSUPPORTED, "vulnerability", cve ? cve : "",
+                        "a vulnerability without a CVE id", where);
+        return;
+    }
+    if (json_is_true(json_object_get(o, "revoked"))) {
+        import_add_skip(c, IMPORT_SKIP_REVOKED, "vulnerability", cve, "revoked in source", where);
+        return;
+    }
+    struct meta m;
+    struct import_provenance prov;
+    stix_meta(o, objects, &m, &prov);
+    m.prefix = name && strcmp(name, cve) != 0 ? name : NULL; /* the id itself says nothing more */
+    import_add_candidate(c, "vulnerability", PROTO_ITYPE_VULNERABILITY, cve, &m, where);
 }
 
 void import_stix_bundle(struct ctx *c, json_t *root)
@@ -335,6 +393,8 @@ void import_stix_bundle(struct ctx *c, json_t *root)
         }
         if (strcmp(type, "indicator") == 0)
             stix_indicator(c, o, objects, i, terms);
+        else if (strcmp(type, "vulnerability") == 0)
+            stix_vulnerability(c, o, objects, i);
         if (c->err)
             break;
     }

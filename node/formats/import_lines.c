@@ -303,7 +303,7 @@ void import_text_parse(struct ctx *c, const char *data, size_t len)
         }
         char where[320];
         snprintf(where, sizeof where, "%s:%zu", c->name, line);
-        import_add_candidate(c, proto_itype_name(c->opts->itype), c->opts->itype, v, &m, NULL,
+        import_add_candidate(c, proto_itype_name(c->opts->itype), c->opts->itype, v, &m,
                              where);
         free(v);
         free(note);

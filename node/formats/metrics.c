@@ -173,6 +173,9 @@ int metrics_render(const struct metrics_snapshot *m, FILE *out)
             m->gossip.refused_inbound);
     peer_refusals(out, &m->gossip);
     peer_budgets(out, &m->gossip);
+    gauge(out, "tlpmesh_verify_jobs_pending",
+          "RECORDS messages whose signatures are being checked on the worker threads.",
+          m->gossip.verify_jobs_pending);
     counter(out, "tlpmesh_connections_accepted_total", "Inbound TCP connections accepted.",
             m->conns_accepted);
     header(out, "tlpmesh_connections_refused_total", "counter",
@@ -181,6 +184,10 @@ int metrics_render(const struct metrics_snapshot *m, FILE *out)
     labelled(out, "tlpmesh_connections_refused_total", "reason", "half_open",
              m->refused_half_open);
     labelled(out, "tlpmesh_connections_refused_total", "reason", "conns", m->refused_conns);
+    header(out, "tlpmesh_half_open_evicted_total", "counter",
+           "Inbound handshakes evicted for a newer one: address over its cap, or table full.");
+    labelled(out, "tlpmesh_half_open_evicted_total", "reason", "addr", m->evicted_addr);
+    labelled(out, "tlpmesh_half_open_evicted_total", "reason", "full", m->evicted_full);
     counter(out, "tlpmesh_handshakes_total", "Noise handshakes completed.", m->handshakes_ok);
     counter(out, "tlpmesh_handshake_failures_total",
             "Noise handshakes that failed (bad message, unknown key, wrong network).",
@@ -195,6 +202,9 @@ int metrics_render(const struct metrics_snapshot *m, FILE *out)
                  m->http_responses[i]);
     counter(out, "tlpmesh_http_auth_failures_total",
             "HTTP requests refused for missing or wrong credentials.", m->http_auth_failures);
+    counter(out, "tlpmesh_http_head_timeouts_total",
+            "HTTP connections cut because a request's headers did not arrive in time.",
+            m->http_head_timeouts);
     gauge(out, "tlpmesh_start_time_seconds", "Unix time the node started.", m->start_time_s);
     return ferror(out) ? -1 : 0;
 }

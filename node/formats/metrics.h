@@ -52,6 +52,7 @@ struct metrics_gossip {
     uint64_t gate_refusals[GATE_VERDICT_COUNT]; /* by verdict; GATE_ALLOW is not a refusal */
     uint64_t refused_inbound;                   /* the inbound gate's refusals, all peers */
     uint64_t penalties, refused_backed_off;     /* engine: keys backed off; handshakes refused */
+    uint64_t verify_jobs_pending; /* RECORDS messages on the verify threads, not back yet */
     size_t n_peers;                             /* configured peers in peers[] */
     struct metrics_peer_gate peers[LIMIT_PEERS];
 };
@@ -65,10 +66,12 @@ struct metrics_snapshot {
     /* engine */
     uint64_t conns_accepted, refused_rate, refused_half_open, refused_conns;
     uint64_t handshakes_ok, handshake_failures, protocol_errors, timeouts;
+    uint64_t evicted_addr, evicted_full; /* half-opens evicted, by reason (engine_admit.c) */
     struct metrics_gossip gossip;
     /* HTTP server */
     uint64_t http_responses[METRICS_HTTP_CLASSES];
     uint64_t http_auth_failures;
+    uint64_t http_head_timeouts; /* connections cut: a request head not in by its deadline */
     uint64_t start_time_s; /* Unix time the node started */
 };
 

@@ -13,18 +13,36 @@
  *
  * Patterns. Indicator types (proto/indicator.h) map to STIX paths as follows:
  *   ip-src, ip-dst    -> ipv4-addr:value or ipv6-addr:value (by the address family; CIDR kept)
+ *   ip-dst|port       -> [network-traffic:dst_ref.type = 'ipv4-addr' (or 'ipv6-addr') AND
+ *                        network-traffic:dst_ref.value = 'A' AND network-traffic:dst_port = P]
+ *   ip-src|port       -> the same with src_ref and src_port
+ *   hostname|port     -> the same as ip-dst|port with dst_ref.type = 'domain-name'
  *   domain, hostname  -> domain-name:value
  *   url               -> url:value
  *   email-src         -> email-addr:value
  *   email-dst         -> email-message:to_refs[*].value
- *   md5/sha1/sha256/sha512 -> file:hashes.'MD5' / 'SHA-1' / 'SHA-256' / 'SHA-512'
+ *   email-subject     -> email-message:subject
+ *   md5/sha1/sha256/sha512/ssdeep/tlsh -> file:hashes.'MD5' / 'SHA-1' / 'SHA-256' / 'SHA-512' /
+ *                        'SSDEEP' / 'TLSH'
+ *   imphash           -> file:extensions.'windows-pebinary-ext'.imphash
  *   filename          -> file:name
+ *   AS                -> autonomous-system:number = N (an integer)
+ *   x509-fingerprint-sha1/-sha256 -> x509-certificate:hashes.'SHA-1' / 'SHA-256'
+ *   mutex             -> mutex:name
+ *   regkey            -> windows-registry-key:key
+ *   regkey|value      -> [windows-registry-key:key = 'K' AND windows-registry-key:values[*].data
+ *                        = 'D']
+ *   user-agent        -> network-traffic:extensions.'http-request-ext'.request_header.'User-Agent'
+ *   yara, sigma, snort, suricata -> the rule text itself, with that pattern_type
+ *   vulnerability     -> no pattern: a STIX vulnerability object (export.h)
+ *   ja3-fingerprint-md5, jarm-fingerprint, btc -> none (STIX 2.1 has no object for them)
  * and back, where STIX carries less than MISP: ipv4-addr/ipv6-addr:value -> ip-dst (STIX says
  * no direction; a bad address is blocked as a destination); domain-name:value -> domain when the
  * name has two labels or more, else hostname; email-addr:value and email-message:from_ref.value
- * -> email-src; network-traffic:src_ref.value -> ip-src, network-traffic:dst_ref.value -> ip-dst;
- * domain-name:resolves_to_refs[*].value -> ip-dst. Hash keys are accepted in any case, quoted or
- * not, with or without the hyphen ("hashes.md5", "hashes.'SHA-256'", "hashes.SHA256").
+ * -> email-src; network-traffic:src_ref.value -> ip-src, network-traffic:dst_ref.value -> ip-dst
+ * (with its port: ip-src|port, ip-dst|port, hostname|port); domain-name:resolves_to_refs[*].value
+ * -> ip-dst. Hash keys are accepted in any case, quoted or not, with or without the hyphen
+ * ("hashes.md5", "hashes.'SHA-256'", "hashes.SHA256").
  *
  * The pattern parser accepts the forms producers actually emit for single indicators:
  *   [path = 'v']                          one indicator
@@ -33,9 +51,13 @@
  *                                         MISP's ip-dst form: one indicator
  *   [domain-name:value = 'd' AND domain-name:resolves_to_refs[*].value = 'i']
  *                                         MISP's domain|ip form: a domain and an ip-dst
+ *   [network-traffic:dst_ref.value = 'a' AND network-traffic:dst_port = 443]
+ *                                         an address (or host) with a port: one indicator
+ *   [windows-registry-key:key = 'k' AND windows-registry-key:values[*].data = 'd']
+ *                                         one regkey|value
  * and refuses everything else (other operators, qualifiers, AND across observations, NOT,
  * parentheses, other paths) with a one-line reason. String literals honour the grammar's only
- * escapes, \' and \\.
+ * escapes, \' and \\; ports and AS numbers may be integers or strings.
  *
  * No I/O, no allocation except the json_t objects stixmap_marking_object() returns (the caller
  * owns that reference).
@@ -94,8 +116,13 @@ json_t *stixmap_marking_object(int tlp, enum stixmap_tlp_version v);
 
 /* --- patterns --- */
 
+/* The pattern_type of itype's indicators: "stix", "yara", "sigma", "snort", "suricata"; NULL
+ * when the type has no pattern (vulnerability, ja3, jarm, btc). Static storage. */
+const char *stixmap_pattern_type(int itype);
+
 /* Builds the pattern for a normalised value of itype into out[0..cap) (NUL-terminated), quotes
- * and backslashes escaped. Returns the length, STIXMAP_E_TYPE or STIXMAP_E_NOSPACE. */
+ * and backslashes escaped; for a rule type, the rule text unchanged. Returns the length,
+ * STIXMAP_E_TYPE or STIXMAP_E_NOSPACE. */
 int stixmap_pattern_build(int itype, const char *value, char *out, size_t cap);
 
 /* One indicator found in a pattern: its type and its value as written (not yet normalised). */

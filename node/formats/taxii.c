@@ -274,7 +274,8 @@ static int split(const char *path, char *buf, size_t cap, char *segs[LIMIT_TAXII
 }
 
 static int route(const struct taxii_server *srv, const struct gate_peer *rd,
-                 const struct taxii_request *req, struct taxii_response *resp)
+                 const struct taxii_request *req, struct taxii_response *resp,
+                 struct taxii_job **job)
 {
     char buf[512], *seg[LIMIT_TAXII_PATH_SEGMENTS];
     const int n = strlen(req->path) < sizeof buf ? split(req->path, buf, sizeof buf, seg) : -1;
@@ -312,9 +313,9 @@ static int route(const struct taxii_server *srv, const struct gate_peer *rd,
     else if (n == 3)
         taxii_set_body(resp, 200, collection_json(srv));
     else if (objects && n == 4)
-        return taxii_envelope(srv, rd, req, PAGE_OBJECTS, resp);
+        return taxii_envelope(srv, rd, req, PAGE_OBJECTS, resp, job);
     else if (n == 4 && strcmp(seg[3], "manifest") == 0)
-        return taxii_envelope(srv, rd, req, PAGE_MANIFEST, resp);
+        return taxii_envelope(srv, rd, req, PAGE_MANIFEST, resp, job);
     else if (objects && n == 5)
         return taxii_one_object(srv, rd, req, seg[4], false, resp);
     else if (objects && n == 6 && strcmp(seg[5], "versions") == 0)
@@ -324,12 +325,30 @@ static int route(const struct taxii_server *srv, const struct gate_peer *rd,
     return TAXII_OK;
 }
 
-int taxii_handle(const struct taxii_server *srv, const struct taxii_request *req,
-                 struct taxii_response *resp)
+/* A 500 without a body for an error; TAXII_E_NOMEM when a JSON body could not be made. */
+static int finish(struct taxii_response *resp, int rc)
+{
+    if (rc == TAXII_OK && resp->body == NULL)
+        rc = TAXII_E_NOMEM; /* json_pack or json_dumps ran out of memory */
+    if (rc < 0) {
+        free(resp->body);
+        resp->body = NULL;
+        resp->body_len = 0;
+        resp->date_first[0] = resp->date_last[0] = '\0';
+        resp->status = 500;
+        resp->content_type = "text/plain";
+    }
+    return rc < 0 ? rc : TAXII_OK;
+}
+
+int taxii_handle_start(const struct taxii_server *srv, const struct taxii_request *req,
+                       struct taxii_response *resp, struct taxii_job **job)
 {
     assert(srv != NULL && srv->store != NULL && srv->cfg != NULL && req != NULL &&
            req->method != NULL && req->path != NULL && resp != NULL);
     memset(resp, 0, sizeof *resp);
+    if (job)
+        *job = NULL;
     snprintf(resp->reader, sizeof resp->reader, "-");
     struct gate_peer rd;
     const struct config_client *client = NULL;
@@ -346,19 +365,28 @@ int taxii_handle(const struct taxii_server *srv, const struct taxii_request *req
                   "this server speaks " TAXII_MEDIA_TYPE " (TAXII 2.1) only");
     } else {
         snprintf(resp->reader, sizeof resp->reader, "%s", client ? client->name : "anonymous");
-        rc = route(srv, &rd, req, resp);
+        rc = route(srv, &rd, req, resp, job);
+        if (rc == TAXII_OK && job && *job)
+            return TAXII_OK;
     }
-    if (rc == TAXII_OK && resp->body == NULL)
-        rc = TAXII_E_NOMEM; /* json_pack or json_dumps ran out of memory */
-    if (rc < 0) {
-        free(resp->body);
-        resp->body = NULL;
-        resp->body_len = 0;
-        resp->date_first[0] = resp->date_last[0] = '\0';
-        resp->status = 500;
-        resp->content_type = "text/plain";
-    }
-    return rc < 0 ? rc : TAXII_OK;
+    return finish(resp, rc);
+}
+
+int taxii_job_run(struct taxii_job *job, struct taxii_response *resp)
+{
+    assert(job != NULL && resp != NULL && resp->body == NULL);
+    return finish(resp, taxii_page_build(job, resp));
+}
+
+void taxii_job_free(struct taxii_job *job)
+{
+    free(job);
+}
+
+int taxii_handle(const struct taxii_server *srv, const struct taxii_request *req,
+                 struct taxii_response *resp)
+{
+    return taxii_handle_start(srv, req, resp, NULL);
 }
 
 void taxii_response_free(struct taxii_response *resp)

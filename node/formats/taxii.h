@@ -124,6 +124,22 @@ int taxii_handle(const struct taxii_server *srv, const struct taxii_request *req
 
 void taxii_response_free(struct taxii_response *resp);
 
+/* Answering in two steps, for a server whose event loop must not wait for a walk of the store.
+ * taxii_handle_start() does what is cheap on the caller's thread (authentication, Accept,
+ * routing, the query's checks, one object by id, a page of match[id] ids through the id index)
+ * and either answers as taxii_handle() does (*job NULL) or hands back *job for a page of
+ * objects/ or manifest/ that walks the store (resp then holds only .reader). taxii_job_run()
+ * builds that page into the same resp on any thread: the job holds copies of everything it
+ * needs (the reader, this node's gate view, the parsed query) and no pointer into the config or
+ * the request, so a reload may happen meanwhile; only srv->store must outlive it (store.h: one
+ * struct store may be shared by threads). Returns as taxii_handle(). The caller owns *job and
+ * frees it with taxii_job_free() (NULL is a no-op). */
+struct taxii_job;
+int taxii_handle_start(const struct taxii_server *srv, const struct taxii_request *req,
+                       struct taxii_response *resp, struct taxii_job **job);
+int taxii_job_run(struct taxii_job *job, struct taxii_response *resp);
+void taxii_job_free(struct taxii_job *job);
+
 /* The TAXII error body {"title", "http_status", "description"} for status 400..599, as a
  * malloc'ed string (NULL when out of memory): for errors found before taxii_handle() runs. */
 char *taxii_error_json(int status, const char *title, const char *description);

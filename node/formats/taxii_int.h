@@ -55,10 +55,22 @@ void taxii_token_make(uint64_t seq, const uint8_t hash[8], char out[TOKEN_LEN + 
 void taxii_set_body(struct taxii_response *resp, int status, json_t *o);
 void taxii_set_error(struct taxii_response *resp, int status, const char *title,
                      const char *description);
-/* GET objects/ or manifest/ for reader rd (taxii_objects.c). */
+/* A page to build (taxii.h "Answering in two steps"): copies only, so any thread may run it. */
+struct taxii_job {
+    struct taxii_server srv; /* srv.cfg is NULL: the query was read from it already */
+    struct gate_peer rd;
+    struct filter f;
+    enum page_kind kind;
+};
+
+/* GET objects/ or manifest/ for reader rd (taxii_objects.c). A page of match[id] ids is built at
+ * once through the id index; any other page is handed back in *job when job != NULL (built at
+ * once when job is NULL). */
 int taxii_envelope(const struct taxii_server *srv, const struct gate_peer *rd,
                    const struct taxii_request *req, enum page_kind kind,
-                   struct taxii_response *resp);
+                   struct taxii_response *resp, struct taxii_job **job);
+/* Builds j's page into resp (taxii_objects.c). */
+int taxii_page_build(const struct taxii_job *j, struct taxii_response *resp);
 /* GET objects/{id}/ or objects/{id}/versions/ for reader rd (taxii_objects.c). */
 int taxii_one_object(const struct taxii_server *srv, const struct gate_peer *rd,
                      const struct taxii_request *req, const char *oid, bool versions,

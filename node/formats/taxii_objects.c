@@ -13,42 +13,15 @@
 #include <sodium.h>
 
 #include "node/formats/export.h"
+#include "node/formats/recbatch.h"
 #include "node/formats/timefmt.h"
 #include "proto/record.h"
 
 /* ---- records ---- */
 
-struct cand {
-    uint8_t id[LIMIT_ID_BYTES];
-    uint64_t seq, added_us;
-    size_t len;
-    uint8_t rec[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
-};
-
-struct batch {
-    struct cand *c; /* LIMIT_TAXII_SCAN_BATCH */
-    size_t n, cap;
-};
-
-static int batch_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
-                    uint64_t seq, uint64_t added_us, void *ctx)
-{
-    struct batch *b = ctx;
-    assert(b->n < b->cap);
-    if (len > sizeof b->c[0].rec)
-        return -1; /* the store never holds one this large */
-    struct cand *c = &b->c[b->n++];
-    memcpy(c->id, id, LIMIT_ID_BYTES);
-    c->seq = seq;
-    c->added_us = added_us;
-    c->len = len;
-    memcpy(c->rec, signed_rec, len);
-    return b->n == b->cap ? 1 : 0;
-}
-
 /* May this reader see this record now? Decodes it into *r. */
 static bool visible(const struct taxii_server *srv, const struct gate_peer *rd,
-                    const struct cand *c, struct proto_record *r)
+                    const struct recbatch_item *c, struct proto_record *r)
 {
     if (c->len <= LIMIT_SIG_BYTES ||
         proto_record_decode(c->rec + LIMIT_SIG_BYTES, c->len - LIMIT_SIG_BYTES, r, NULL, 0) !=
@@ -73,7 +46,7 @@ static bool version_matches(const struct filter *f, const struct proto_record *r
     return false;
 }
 
-static bool filter_matches(const struct filter *f, const struct cand *c,
+static bool filter_matches(const struct filter *f, const struct recbatch_item *c,
                            const struct proto_record *r)
 {
     if (!(f->types & T_INDICATOR) || !f->spec_ok || !version_matches(f, r))
@@ -86,6 +59,49 @@ static bool filter_matches(const struct filter *f, const struct cand *c,
         if (strcmp(f->ids[i], uuid) == 0)
             return true;
     return false;
+}
+
+/* ---- ids through the index ---- */
+
+struct id_find {
+    char uuid[EXPORT_UUID_TEXT];
+    size_t n;
+    uint64_t seqs[LIMIT_TAXII_ID_CANDIDATES];
+};
+
+static int id_find_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
+                      uint64_t seq, void *ctx)
+{
+    (void)signed_rec;
+    (void)len;
+    struct id_find *fi = ctx;
+    char uuid[EXPORT_UUID_TEXT];
+    export_record_uuid(id, uuid);
+    if (strcmp(uuid, fi->uuid) == 0)
+        fi->seqs[fi->n++] = seq;
+    return fi->n == LIMIT_TAXII_ID_CANDIDATES ? 1 : 0;
+}
+
+/* The seqs of the records whose STIX UUID is uuid, into fi: one seek on the id index. */
+static int id_seqs(struct store *s, const char *uuid, struct id_find *fi)
+{
+    /* The UUID keeps id bytes 0-5 whole (byte 6 carries the version nibble): seek on those. */
+    uint8_t prefix[6];
+    char hex[13];
+    snprintf(hex, sizeof hex, "%.8s%.4s", uuid, uuid + 9);
+    size_t n = 0;
+    fi->n = 0;
+    snprintf(fi->uuid, sizeof fi->uuid, "%s", uuid);
+    if (sodium_hex2bin(prefix, sizeof prefix, hex, 12, NULL, &n, NULL) != 0 || n != 6)
+        return STORE_OK;
+    const int rc = store_find_prefix(s, prefix, sizeof prefix, id_find_cb, fi);
+    return rc < 0 ? rc : STORE_OK;
+}
+
+static int seq_cmp(const void *a, const void *b)
+{
+    const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
 }
 
 /* ---- envelopes ---- */
@@ -105,7 +121,7 @@ struct page {
     int err;
 };
 
-static json_t *manifest_entry(const struct cand *c, const struct proto_record *r)
+static json_t *manifest_entry(const struct recbatch_item *c, const struct proto_record *r)
 {
     char uuid[EXPORT_UUID_TEXT], id[16 + EXPORT_UUID_TEXT], added[TAXII_DATE_LEN + 1];
     char version[TIMEFMT_RFC3339_LEN + 1];
@@ -131,7 +147,7 @@ static size_t extra_for(const struct page *pg, const struct proto_record *r)
 }
 
 /* Adds r. 1 when added, 0 when the page is full (r not added), negative on error. */
-static int page_add(struct page *pg, const struct cand *c, const struct proto_record *r)
+static int page_add(struct page *pg, const struct recbatch_item *c, const struct proto_record *r)
 {
     assert(pg->objects != NULL && r->kind == PROTO_KIND_INDICATOR && proto_tlp_valid(r->tlp));
     const size_t extra = extra_for(pg, r);
@@ -156,52 +172,81 @@ static int page_add(struct page *pg, const struct cand *c, const struct proto_re
     return 1;
 }
 
+/* Offers candidate c to the page. 1 when the walk goes on, 0 when the page is full (c is the
+ * first object of the next page), negative on error. */
+static int page_offer(struct page *pg, const struct recbatch_item *c, struct proto_record *r)
+{
+    if (visible(pg->srv, pg->rd, c, r) && filter_matches(pg->f, c, r)) {
+        const int added = page_add(pg, c, r);
+        if (added <= 0) {
+            pg->more = added == 0;
+            return added;
+        }
+    }
+    pg->cursor = c->seq;
+    return 1;
+}
+
 /* Walks the store from pg->cursor until the page is full, the store ends or the scan limit. */
 static int page_fill(struct page *pg)
 {
     assert(pg->srv != NULL && pg->f != NULL && pg->f->limit >= 1);
-    struct batch b = {calloc(LIMIT_TAXII_SCAN_BATCH, sizeof(struct cand)), 0, LIMIT_TAXII_SCAN_BATCH};
+    struct recbatch b;
     struct proto_record *r = malloc(sizeof *r);
-    int rc = TAXII_OK;
-    if (!b.c || !r) {
-        rc = TAXII_E_NOMEM;
-        goto out;
-    }
-    uint64_t scanned = 0;
-    for (bool done = false; !done;) {
-        b.n = 0;
-        const int src = store_iter_added(pg->srv->store, pg->cursor, batch_cb, &b);
-        if (src < 0) {
-            rc = src;
-            goto out;
-        }
-        if (b.n == 0)
-            break; /* end of the store */
-        for (size_t i = 0; i < b.n && !done; i++) {
-            const struct cand *c = &b.c[i];
-            if (visible(pg->srv, pg->rd, c, r) && filter_matches(pg->f, c, r)) {
-                const int added = page_add(pg, c, r);
-                if (added < 0) {
-                    rc = added;
-                    goto out;
-                }
-                if (added == 0) {
-                    pg->more = true; /* c is the first object of the next page */
-                    done = true;
-                    break;
-                }
-            }
-            pg->cursor = c->seq;
-            if (++scanned >= LIMIT_TAXII_SCAN_RECORDS) {
+    const bool have_batch = recbatch_init(&b, LIMIT_TAXII_SCAN_BATCH) == 0;
+    int rc = have_batch && r ? TAXII_OK : TAXII_E_NOMEM;
+    for (uint64_t scanned = 0; rc == TAXII_OK;) {
+        rc = recbatch_next(&b, pg->srv->store, pg->cursor);
+        if (rc < 0 || b.n == 0)
+            break; /* an error, or the end of the store */
+        for (size_t i = 0; i < b.n && rc == TAXII_OK; i++) {
+            const int go = page_offer(pg, &b.items[i], r);
+            if (go <= 0)
+                rc = go < 0 ? go : 1;
+            else if (++scanned >= LIMIT_TAXII_SCAN_RECORDS) {
                 pg->more = true; /* the next page goes on from here */
-                done = true;
+                rc = 1;
             }
         }
     }
-out:
-    free(b.c);
+    if (have_batch)
+        recbatch_free(&b);
     free(r);
-    return rc;
+    return rc < 0 ? rc : TAXII_OK;
+}
+
+/* A page of the match[id] ids after pg->cursor, in seq order: at most LIMIT_TAXII_MATCH_VALUES
+ * seeks on the id index instead of a walk of the store. */
+static int page_fill_ids(struct page *pg)
+{
+    const struct filter *f = pg->f;
+    uint64_t seqs[LIMIT_TAXII_MATCH_VALUES * LIMIT_TAXII_ID_CANDIDATES];
+    size_t n = 0;
+    struct id_find fi;
+    assert(f->n_ids <= LIMIT_TAXII_MATCH_VALUES);
+    for (size_t i = 0; i < f->n_ids; i++) {
+        const int rc = id_seqs(pg->srv->store, f->ids[i], &fi);
+        if (rc < 0)
+            return rc;
+        for (size_t k = 0; k < fi.n; k++)
+            if (fi.seqs[k] > pg->cursor)
+                seqs[n++] = fi.seqs[k];
+    }
+    qsort(seqs, n, sizeof seqs[0], seq_cmp);
+    struct recbatch_item *c = malloc(sizeof *c);
+    struct proto_record *r = malloc(sizeof *r);
+    int rc = c && r ? TAXII_OK : TAXII_E_NOMEM;
+    for (size_t i = 0; i < n && rc == TAXII_OK; i++) {
+        if (i > 0 && seqs[i] == seqs[i - 1])
+            continue; /* an id listed twice */
+        const int at = recbatch_at(pg->srv->store, seqs[i], c);
+        const int go = at == 1 ? page_offer(pg, c, r) : at;
+        if (go <= 0)
+            rc = go < 0 ? go : 1;
+    }
+    free(c);
+    free(r);
+    return rc < 0 ? rc : TAXII_OK;
 }
 
 static int add_extras(const struct page *pg)
@@ -230,44 +275,26 @@ static void set_date_headers(struct taxii_response *resp, uint64_t first, uint64
     taxii_format_date(last, resp->date_last);
 }
 
-int taxii_envelope(const struct taxii_server *srv, const struct gate_peer *rd,
-                   const struct taxii_request *req, enum page_kind kind,
-                   struct taxii_response *resp)
+int taxii_page_build(const struct taxii_job *j, struct taxii_response *resp)
 {
-    struct filter *f = malloc(sizeof *f);
-    struct qerr e = {""};
-    if (!f)
+    const struct filter *f = &j->f;
+    struct page pg = {
+        .srv = &j->srv, .rd = &j->rd, .f = f, .kind = j->kind, .objects = json_array()};
+    if (!pg.objects)
         return TAXII_E_NOMEM;
-    int rc = TAXII_OK;
-    if (!taxii_parse_filter(srv, req, kind == PAGE_OBJECTS ? "objects" : "manifest", f, &e)) {
-        taxii_set_error(resp, 400, "Bad filter", e.msg);
-        goto out;
-    }
-    struct page pg = {.srv = srv, .rd = rd, .f = f, .kind = kind, .objects = json_array()};
-    if (!pg.objects) {
-        rc = TAXII_E_NOMEM;
-        goto out;
-    }
     uint64_t from = f->has_next ? f->next_seq : 0;
+    int rc = TAXII_OK;
     if (f->has_added_after) {
         uint64_t s = 0;
-        rc = store_seq_at_time(srv->store, f->added_after_us, &s);
-        if (rc < 0) {
-            json_decref(pg.objects);
-            goto out;
-        }
+        rc = store_seq_at_time(j->srv.store, f->added_after_us, &s);
         from = s > from ? s : from;
     }
     pg.cursor = from;
-    if ((rc = page_fill(&pg)) < 0 || (rc = add_extras(&pg)) < 0) {
+    json_t *o = NULL;
+    if (rc < 0 || (rc = f->any_id ? page_fill(&pg) : page_fill_ids(&pg)) < 0 ||
+        (rc = add_extras(&pg)) < 0 || !(o = json_object())) {
         json_decref(pg.objects);
-        goto out;
-    }
-    json_t *o = json_object();
-    if (!o) {
-        json_decref(pg.objects);
-        rc = TAXII_E_NOMEM;
-        goto out;
+        return rc < 0 ? rc : TAXII_E_NOMEM;
     }
     if (pg.n_items > 0 || pg.more) {
         json_object_set_new(o, "more", json_boolean(pg.more));
@@ -284,57 +311,45 @@ int taxii_envelope(const struct taxii_server *srv, const struct gate_peer *rd,
         json_decref(pg.objects); /* an empty envelope is {} (as medallion answers) */
     }
     taxii_set_body(resp, 200, o);
-out:
-    free(f);
+    return TAXII_OK;
+}
+
+int taxii_envelope(const struct taxii_server *srv, const struct gate_peer *rd,
+                   const struct taxii_request *req, enum page_kind kind,
+                   struct taxii_response *resp, struct taxii_job **job)
+{
+    struct taxii_job *j = malloc(sizeof *j);
+    struct qerr e = {""};
+    if (!j)
+        return TAXII_E_NOMEM;
+    *j = (struct taxii_job){.srv = *srv, .rd = *rd, .kind = kind};
+    j->srv.cfg = NULL;
+    int rc = TAXII_OK;
+    if (!taxii_parse_filter(srv, req, kind == PAGE_OBJECTS ? "objects" : "manifest", &j->f, &e))
+        taxii_set_error(resp, 400, "Bad filter", e.msg);
+    else if (job && j->f.any_id) {
+        *job = j; /* a walk of the store: the caller runs it where it may take its time */
+        return TAXII_OK;
+    } else
+        rc = taxii_page_build(j, resp);
+    free(j);
     return rc;
 }
 
 /* ---- one object ---- */
 
-struct id_find {
-    char uuid[EXPORT_UUID_TEXT];
-    size_t n;
-    uint64_t seqs[LIMIT_TAXII_ID_CANDIDATES];
-};
-
-static int id_find_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
-                      uint64_t seq, void *ctx)
-{
-    (void)signed_rec;
-    (void)len;
-    struct id_find *fi = ctx;
-    char uuid[EXPORT_UUID_TEXT];
-    export_record_uuid(id, uuid);
-    if (strcmp(uuid, fi->uuid) == 0)
-        fi->seqs[fi->n++] = seq;
-    return fi->n == LIMIT_TAXII_ID_CANDIDATES ? 1 : 0;
-}
-
 /* The visible record whose STIX id is indicator--uuid, into *c and *r. 1 found, 0 not, <0. */
-static int find_object(const struct taxii_server *srv, const struct gate_peer *rd,
-                       const char *uuid, struct cand *c, struct proto_record *r)
+static int find_object(const struct taxii_server *srv, const struct gate_peer *rd, const char *uuid,
+                       struct recbatch_item *c, struct proto_record *r)
 {
-    /* The UUID keeps id bytes 0-5 whole (byte 6 carries the version nibble): seek on those. */
-    uint8_t prefix[6];
-    char hex[13];
-    snprintf(hex, sizeof hex, "%.8s%.4s", uuid, uuid + 9);
-    size_t n = 0;
-    if (sodium_hex2bin(prefix, sizeof prefix, hex, 12, NULL, &n, NULL) != 0 || n != 6)
-        return 0;
-    struct id_find fi = {.n = 0};
-    snprintf(fi.uuid, sizeof fi.uuid, "%s", uuid);
-    int rc = store_find_prefix(srv->store, prefix, sizeof prefix, id_find_cb, &fi);
-    if (rc < 0)
-        return rc;
-    for (size_t i = 0; i < fi.n; i++) {
-        struct batch b = {c, 0, 1};
-        rc = store_iter_added(srv->store, fi.seqs[i] - 1, batch_cb, &b);
-        if (rc < 0)
-            return rc;
-        if (b.n == 1 && c->seq == fi.seqs[i] && visible(srv, rd, c, r))
-            return 1;
+    struct id_find fi;
+    int rc = id_seqs(srv->store, uuid, &fi);
+    for (size_t i = 0; rc == STORE_OK && i < fi.n; i++) {
+        rc = recbatch_at(srv->store, fi.seqs[i], c);
+        if (rc == 1 && !visible(srv, rd, c, r))
+            rc = STORE_OK;
     }
-    return 0;
+    return rc;
 }
 
 int taxii_one_object(const struct taxii_server *srv, const struct gate_peer *rd,
@@ -342,7 +357,7 @@ int taxii_one_object(const struct taxii_server *srv, const struct gate_peer *rd,
                      struct taxii_response *resp)
 {
     static const char prefix[] = "indicator--";
-    struct cand *c = malloc(sizeof *c);
+    struct recbatch_item *c = malloc(sizeof *c);
     struct proto_record *r = malloc(sizeof *r);
     struct filter *f = malloc(sizeof *f);
     struct qerr e = {""};

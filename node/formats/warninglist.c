@@ -104,7 +104,8 @@ static bool parse_cidr(const char *text, struct warninglist_cidr *out)
     return true;
 }
 
-/* matching_attributes -> type mask; composite names count for each known part. */
+/* matching_attributes -> type mask; a composite name counts as itself (ip-dst|port) and for
+ * each known part. */
 static void read_types(const json_t *attrs, struct warninglist *l)
 {
     l->all_types = !json_is_array(attrs);
@@ -112,6 +113,8 @@ static void read_types(const json_t *attrs, struct warninglist *l)
     const json_t *a;
     json_array_foreach(attrs, i, a) {
         const char *name = json_string_value(a);
+        if (name && proto_itype_parse(name) > 0)
+            l->type_mask |= 1ull << proto_itype_parse(name);
         char part[LIMIT_TYPE_BYTES + 1];
         for (const char *p = name; p && *p;) {
             const size_t n = strcspn(p, "|");
@@ -120,7 +123,7 @@ static void read_types(const json_t *attrs, struct warninglist *l)
                 part[n] = '\0';
                 const int t = proto_itype_parse(part);
                 if (t > 0)
-                    l->type_mask |= 1u << t;
+                    l->type_mask |= 1ull << t;
             }
             p += n + (p[n] == '|');
         }
@@ -382,18 +385,46 @@ static bool match_text(const struct warninglist *l, const char *value)
     return hit;
 }
 
+/* An address or host with a port is matched as the address or host: a list of public resolvers
+ * warns about 8.8.8.8|53 as it does about 8.8.8.8. Returns the base type, 0 for other types. */
+static int port_base(int itype)
+{
+    switch (itype) {
+    case PROTO_ITYPE_IP_DST_PORT: return PROTO_ITYPE_IP_DST;
+    case PROTO_ITYPE_IP_SRC_PORT: return PROTO_ITYPE_IP_SRC;
+    case PROTO_ITYPE_HOSTNAME_PORT: return PROTO_ITYPE_HOSTNAME;
+    default: return 0;
+    }
+}
+
+static bool applies(const struct warninglist *l, int itype)
+{
+    const int base = port_base(itype);
+    return l->all_types ||
+           (itype > 0 && itype < PROTO_ITYPE_END &&
+            ((l->type_mask & (1ull << itype)) || (base && (l->type_mask & (1ull << base)))));
+}
+
 const char *warninglist_match(const struct warninglist_set *set, int itype, const char *value)
 {
     assert(set != NULL && value != NULL);
+    char host[LIMIT_VALUE_PLAIN_BYTES + 1];
+    const char *bar = port_base(itype) ? strrchr(value, '|') : NULL;
+    if (bar != NULL && (size_t)(bar - value) < sizeof host) {
+        memcpy(host, value, (size_t)(bar - value));
+        host[bar - value] = '\0';
+    }
     for (size_t i = 0; i < set->n; i++) {
         const struct warninglist *l = &set->lists[i];
-        if (!l->all_types && !(itype > 0 && itype < 32 && (l->type_mask & (1u << itype))))
+        if (!applies(l, itype))
             continue;
+        const int t = bar ? port_base(itype) : itype;
+        const char *v = bar ? host : value;
         bool hit;
         switch (l->kind) {
-        case WARNINGLIST_HOSTNAME: hit = match_hostname(l, itype, value); break;
-        case WARNINGLIST_CIDR: hit = match_cidr(l, itype, value); break;
-        default: hit = match_text(l, value); break;
+        case WARNINGLIST_HOSTNAME: hit = match_hostname(l, t, v); break;
+        case WARNINGLIST_CIDR: hit = match_cidr(l, t, v); break;
+        default: hit = match_text(l, v); break;
         }
         if (hit)
             return l->name;

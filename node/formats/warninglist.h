@@ -66,7 +66,7 @@ struct warninglist {
     char name[LIMIT_WARNINGLIST_NAME_BYTES + 1];
     enum warninglist_kind kind;
     bool all_types;     /* no matching_attributes: applies to every type */
-    uint32_t type_mask; /* bit (1 << itype) for each proto_itype it applies to */
+    uint64_t type_mask; /* bit (1ull << itype) for each proto_itype it applies to */
     char **entries;     /* STRING/HOSTNAME: lower-case, sorted; SUBSTRING: lower-case */
     size_t n_entries;
     struct warninglist_cidr *cidrs; /* CIDR lists */

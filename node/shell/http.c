@@ -1,5 +1,5 @@
 /* http.c - see http.h. */
-#include "node/shell/http.h"
+#include "node/shell/http_int.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -12,33 +12,10 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include <microhttpd.h>
-
 #include "node/core/community.h"
 #include "node/shell/log.h"
+#include "node/formats/mispfeed.h"
 #include "node/formats/taxii.h"
-
-#define LISTENERS 2
-
-struct http_listener {
-    struct http_server *srv;
-    struct MHD_Daemon *d;
-    bool metrics_only; /* the MetricsListen one */
-    uv_poll_t poll;
-    uv_timer_t timer;
-    bool handles; /* poll and timer initialised (and not yet closed) */
-    bool closed;  /* a connection closed during the current MHD_run */
-};
-
-struct http_server {
-    struct http_params p;
-    uint8_t key[LIMIT_KEY_BYTES];
-    struct metrics_tlp_count tlp;
-    uint64_t responses[METRICS_HTTP_CLASSES];
-    uint64_t auth_failures;
-    struct http_listener l[LISTENERS];
-    size_t n;
-};
 
 const char *http_strerror(int err)
 {
@@ -60,7 +37,11 @@ static uint64_t unix_ms(void)
 
 static void rearm(struct http_listener *l);
 
-static void drive(struct http_listener *l)
+/* A request's *con_cls: NULL on the first call of the access handler, &head_seen once the head
+ * is in, or the struct http_job building its TAXII page. */
+static int head_seen;
+
+void http_drive(struct http_listener *l)
 {
     l->closed = false;
     MHD_run(l->d);
@@ -74,23 +55,38 @@ static void drive(struct http_listener *l)
 static void on_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                       enum MHD_ConnectionNotificationCode code)
 {
-    (void)conn;
-    (void)socket_context;
     struct http_listener *l = cls;
-    if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        http_guard_started(l, conn, socket_context);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        http_guard_closed(l, socket_context);
         l->closed = true;
+    }
+}
+
+/* A request is over (answered, or its connection gone): its job, if any, goes; the connection's
+ * deadline for the next request starts. */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)toe;
+    struct http_listener *l = cls;
+    if (*con_cls != NULL && *con_cls != &head_seen)
+        http_job_free(*con_cls);
+    *con_cls = NULL;
+    http_guard_completed(l, conn);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)
 {
     (void)status;
     (void)events;
-    drive(h->data);
+    http_drive(h->data);
 }
 
 static void on_timer(uv_timer_t *t)
 {
-    drive(t->data);
+    http_drive(t->data);
 }
 
 /* MHD says how long it may wait (connection timeouts, work already pending = 0). */
@@ -107,9 +103,9 @@ static void rearm(struct http_listener *l)
 
 /* ---- responses ---- */
 
-static enum MHD_Result send_response(struct http_listener *l, struct MHD_Connection *conn,
-                                     int status, const char *content_type, char *body,
-                                     size_t len, const struct taxii_response *tr)
+enum MHD_Result http_send_response(struct http_listener *l, struct MHD_Connection *conn, int status,
+                                   const char *content_type, char *body, size_t len,
+                                   const struct taxii_response *tr)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
@@ -142,10 +138,11 @@ static enum MHD_Result send_text(struct http_listener *l, struct MHD_Connection 
     char *body = strdup(text);
     if (!body)
         return MHD_NO;
-    return send_response(l, conn, status, "text/plain; charset=utf-8", body, strlen(body), NULL);
+    return http_send_response(l, conn, status, "text/plain; charset=utf-8", body, strlen(body),
+                              NULL);
 }
 
-static void client_addr(struct MHD_Connection *conn, char out[INET6_ADDRSTRLEN])
+void http_client_addr(struct MHD_Connection *conn, char out[INET6_ADDRSTRLEN])
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -161,11 +158,11 @@ static void client_addr(struct MHD_Connection *conn, char out[INET6_ADDRSTRLEN])
                   INET6_ADDRSTRLEN);
 }
 
-static void log_request(struct MHD_Connection *conn, const char *method, const char *url,
-                        int status, const char *reader)
+void http_log_request(struct MHD_Connection *conn, const char *method, const char *url, int status,
+                      const char *reader)
 {
     char addr[INET6_ADDRSTRLEN], code[8];
-    client_addr(conn, addr);
+    http_client_addr(conn, addr);
     snprintf(code, sizeof code, "%d", status);
     log_event(status >= 500 ? LOG_ERROR : LOG_INFO, "http_request", NULL, "method", method,
               "path", url, "status", code, "reader", reader, "addr", addr, NULL);
@@ -191,6 +188,8 @@ static void fill_snapshot(struct http_server *srv, struct metrics_snapshot *m)
         m->handshake_failures = e->handshakes_failed;
         m->protocol_errors = e->protocol_errors;
         m->timeouts = e->timeouts;
+        m->evicted_addr = e->evicted_addr;
+        m->evicted_full = e->evicted_full;
     }
     if (metrics_count_records(&srv->tlp, srv->p.store) == STORE_OK)
         memcpy(m->records_by_tlp, srv->tlp.by_tlp, sizeof m->records_by_tlp);
@@ -204,6 +203,7 @@ static void fill_snapshot(struct http_server *srv, struct metrics_snapshot *m)
         srv->p.gossip_fill(srv->p.gossip_ctx, &m->gossip);
     memcpy(m->http_responses, srv->responses, sizeof m->http_responses);
     m->http_auth_failures = srv->auth_failures;
+    m->http_head_timeouts = srv->head_timeouts;
     m->start_time_s = srv->p.start_ms / 1000;
 }
 
@@ -221,7 +221,7 @@ static enum MHD_Result serve_metrics(struct http_listener *l, struct MHD_Connect
         free(body);
         return send_text(l, conn, 500, "cannot render metrics\n");
     }
-    return send_response(l, conn, 200, METRICS_CONTENT_TYPE, body, len, NULL);
+    return http_send_response(l, conn, 200, METRICS_CONTENT_TYPE, body, len, NULL);
 }
 
 /* ---- TAXII ---- */
@@ -266,17 +266,54 @@ static enum MHD_Result json_error(struct http_listener *l, struct MHD_Connection
     char *body = taxii_error_json(status, title, description);
     if (!body)
         return MHD_NO;
-    return send_response(l, conn, status, TAXII_MEDIA_TYPE, body, strlen(body), NULL);
+    return http_send_response(l, conn, status, TAXII_MEDIA_TYPE, body, strlen(body), NULL);
 }
 
+enum MHD_Result http_send_handled(struct http_listener *l, struct MHD_Connection *conn,
+                                  const char *method, const char *url, struct taxii_response *tr)
+{
+    if (tr->status == 401)
+        l->srv->auth_failures++;
+    http_log_request(conn, method, url, tr->status, tr->reader);
+    if (!tr->body)
+        return json_error(l, conn, 500, "Server error", "the request could not be answered");
+    char *body = tr->body;
+    tr->body = NULL; /* MHD frees it */
+    return http_send_response(l, conn, tr->status, tr->content_type, body, tr->body_len, tr);
+}
+
+static int taxii_run(void *job, struct taxii_response *resp)
+{
+    return taxii_job_run(job, resp);
+}
+
+static void taxii_free(void *job)
+{
+    taxii_job_free(job);
+}
+
+static const struct http_job_ops taxii_ops = {taxii_run, taxii_free};
+
+static int misp_run(void *job, struct taxii_response *resp)
+{
+    return mispfeed_run(job, resp);
+}
+
+static void misp_free(void *job)
+{
+    mispfeed_job_free(job);
+}
+
+static const struct http_job_ops misp_ops = {misp_run, misp_free};
+
 static enum MHD_Result serve_taxii(struct http_listener *l, struct MHD_Connection *conn,
-                                   const char *method, const char *url)
+                                   const char *method, const char *url, void **con_cls)
 {
     struct http_server *srv = l->srv;
     struct params ps = {.n = 0};
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &ps);
     if (ps.overflow) {
-        log_request(conn, method, url, 400, "-");
+        http_log_request(conn, method, url, 400, "-");
         return json_error(l, conn, 400, "Too many parameters",
                           "the query has more parameters than this server takes");
     }
@@ -284,7 +321,7 @@ static enum MHD_Result serve_taxii(struct http_listener *l, struct MHD_Connectio
                               .stix_tlp = STIXMAP_TLP2, .identity_created_ms = srv->p.start_ms,
                               .now_ms = unix_ms()};
     if (fill_self(srv, &ts.self) != COMMUNITY_OK) {
-        log_request(conn, method, url, 500, "-");
+        http_log_request(conn, method, url, 500, "-");
         return json_error(l, conn, 500, "Store error", "cannot read the community rosters");
     }
     const struct taxii_request req = {
@@ -294,17 +331,32 @@ static enum MHD_Result serve_taxii(struct http_listener *l, struct MHD_Connectio
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
         .params = ps.items, .n_params = ps.n};
     struct taxii_response tr;
-    taxii_handle(&ts, &req, &tr);
-    if (tr.status == 401)
-        srv->auth_failures++;
-    log_request(conn, method, url, tr.status, tr.reader);
-    if (!tr.body) {
-        taxii_response_free(&tr);
-        return json_error(l, conn, 500, "Server error", "the request could not be answered");
-    }
-    char *body = tr.body;
-    tr.body = NULL; /* MHD frees it */
-    return send_response(l, conn, tr.status, tr.content_type, body, tr.body_len, &tr);
+    struct taxii_job *job = NULL;
+    taxii_handle_start(&ts, &req, &tr, &job);
+    if (job)
+        return http_job_submit(l, conn, &taxii_ops, job, &tr, con_cls);
+    return http_send_handled(l, conn, method, url, &tr);
+}
+
+/* ---- the MISP feed ---- */
+
+static enum MHD_Result serve_misp(struct http_listener *l, struct MHD_Connection *conn,
+                                  const char *method, const char *url, void **con_cls)
+{
+    struct http_server *srv = l->srv;
+    struct mispfeed_server ms = {
+        .store = srv->p.store, .cfg = srv->p.cfg, .stix_tlp = STIXMAP_TLP2, .now_ms = unix_ms()};
+    memcpy(ms.key, srv->key, LIMIT_KEY_BYTES);
+    const struct taxii_request req = {.method = method,
+                                      .path = url,
+                                      .authorization = MHD_lookup_connection_value(
+                                          conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)};
+    struct taxii_response tr;
+    struct mispfeed_job *job = NULL;
+    mispfeed_start(&ms, &req, &tr, &job);
+    if (job)
+        return http_job_submit(l, conn, &misp_ops, job, &tr, con_cls);
+    return http_send_handled(l, conn, method, url, &tr);
 }
 
 /* /metrics on the TAXII listener: any [Client] credential, never anonymous. */
@@ -342,8 +394,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     (void)upload_data;
     (void)upload_data_size;
-    static int headers_seen;
     struct http_listener *l = cls;
+    if (*con_cls != NULL && *con_cls != &head_seen)
+        return http_job_answer(l, conn, *con_cls, method, url);
+    if (*con_cls == NULL)
+        http_guard_head_done(l, conn);
     /* A GET is answered on the second call, once MHD has the whole request: answering earlier
      * makes MHD close the connection, and pollers reuse theirs. Any other method is answered at
      * once, so a request body is never read (MHD then closes the connection). */
@@ -352,12 +407,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
      * left no room for any answer and the connection was dropped. So the limit is ours, below
      * that memory by LIMIT_HTTP_RESPONSE_HEAD_BYTES. */
     if (*con_cls == NULL && request_bytes(conn, url, method) > LIMIT_HTTP_REQUEST_BYTES) {
-        log_request(conn, method, "-", MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "-");
+        http_log_request(conn, method, "-", MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "-");
         return send_text(l, conn, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
                          "request line and headers too large\n");
     }
     if (get && *con_cls == NULL) {
-        *con_cls = &headers_seen;
+        *con_cls = &head_seen;
         return MHD_YES;
     }
     /* Health checks and scrapes come every few seconds: only their refusals are logged. */
@@ -366,21 +421,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (strcmp(url, "/metrics") == 0) {
         if (!metrics_allowed(l, conn)) {
             l->srv->auth_failures++;
-            log_request(conn, method, url, 401, "-");
+            http_log_request(conn, method, url, 401, "-");
             struct taxii_response tr = {.challenge = true};
             char *body = strdup("credentials needed\n");
             if (!body)
                 return MHD_NO;
-            return send_response(l, conn, 401, "text/plain; charset=utf-8", body, strlen(body),
-                                 &tr);
+            return http_send_response(l, conn, 401, "text/plain; charset=utf-8", body, strlen(body),
+                                      &tr);
         }
         return serve_metrics(l, conn);
     }
     if (l->metrics_only) {
-        log_request(conn, method, url, 404, "-");
+        http_log_request(conn, method, url, 404, "-");
         return send_text(l, conn, 404, "not found (this listener serves /metrics and /healthz)\n");
     }
-    return serve_taxii(l, conn, method, url);
+    if (mispfeed_owns(url))
+        return serve_misp(l, conn, method, url, con_cls);
+    return serve_taxii(l, conn, method, url, con_cls);
 }
 
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
@@ -424,16 +481,21 @@ static int listener_start(struct http_server *srv, struct http_listener *l,
         return rc;
     l->srv = srv;
     l->metrics_only = metrics_only;
-    const unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+    const unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
                            (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     /* The logger comes first so that MHD reports problems with the later options through it. */
     l->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER,
                             on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)LIMIT_HTTP_CONNS,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            (unsigned)LIMIT_HTTP_CONNS_PER_ADDR,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LIMIT_HTTP_TIMEOUT_S,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                             (size_t)(LIMIT_HTTP_REQUEST_BYTES + LIMIT_HTTP_RESPONSE_HEAD_BYTES),
-                            MHD_OPTION_NOTIFY_CONNECTION, on_notify, l, MHD_OPTION_END);
+                            MHD_OPTION_NOTIFY_CONNECTION, on_notify, l,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+                            MHD_OPTION_URI_LOG_CALLBACK, http_guard_request_line, l,
+                            MHD_OPTION_END);
     if (!l->d) {
         snprintf(why, why_len, "[HTTP] cannot listen on %s:%u (address in use or not local?)",
                  ep->host, (unsigned)ep->port);
@@ -445,7 +507,8 @@ static int listener_start(struct http_server *srv, struct http_listener *l,
         return HTTP_E_LISTEN;
     }
     uv_timer_init(srv->p.loop, &l->timer);
-    l->poll.data = l->timer.data = l;
+    uv_timer_init(srv->p.loop, &l->sweep);
+    l->poll.data = l->timer.data = l->sweep.data = l;
     l->handles = true;
     uv_poll_start(&l->poll, UV_READABLE, on_poll);
     rearm(l);
@@ -479,6 +542,8 @@ int http_start(struct http_server **out, const struct http_params *p, char *why,
 
 void http_stop(struct http_server *srv)
 {
+    if (srv && !srv->stopping)
+        http_job_stop(srv);
     for (size_t i = 0; srv && i < srv->n; i++) {
         struct http_listener *l = &srv->l[i];
         if (!l->handles)
@@ -488,6 +553,8 @@ void http_stop(struct http_server *srv)
             uv_close((uv_handle_t *)&l->poll, NULL);
         if (!uv_is_closing((uv_handle_t *)&l->timer))
             uv_close((uv_handle_t *)&l->timer, NULL);
+        if (!uv_is_closing((uv_handle_t *)&l->sweep))
+            uv_close((uv_handle_t *)&l->sweep, NULL);
         l->handles = false;
     }
 }
@@ -496,8 +563,15 @@ void http_free(struct http_server *srv)
 {
     if (!srv)
         return;
-    for (size_t i = 0; i < srv->n; i++)
-        if (srv->l[i].d)
-            MHD_stop_daemon(srv->l[i].d); /* closes the epoll fd the poll handle watched */
+    assert(srv->running == 0 && srv->waiting == NULL); /* the loop ran until every page was done */
+    for (size_t i = 0; i < srv->n; i++) {
+        if (!srv->l[i].d)
+            continue;
+        /* A resumed connection leaves MHD's suspended list only in MHD_run, and stopping with
+         * one there is an API violation: one last run, with the listening socket closed. */
+        MHD_quiesce_daemon(srv->l[i].d);
+        MHD_run(srv->l[i].d);
+        MHD_stop_daemon(srv->l[i].d); /* closes the epoll fd the poll handle watched */
+    }
     free(srv);
 }

@@ -1,34 +1,43 @@
-/* http.h - the node's HTTP server: TAXII 2.1 (node/formats/taxii.h), /metrics and /healthz, on the
- * libuv
- * loop of `tlpmesh run` (docs/OPERATIONS.md "HTTP").
+/* http.h - the node's HTTP server: TAXII 2.1 (node/formats/taxii.h), the MISP feed, /metrics and
+ * /healthz, on the libuv loop of `tlpmesh run` (docs/OPERATIONS.md "TAXII 2.1", "MISP feed").
  *
  * Listeners, from the config's [HTTP] section:
- *   Listen         TAXII under /taxii2/ and /tlpmesh/; /healthz (no credentials); /metrics
- *                  (needs a [Client] credential: record counts by TLP are not for anonymous eyes)
+ *   Listen         TAXII under /taxii2/ and /tlpmesh/; the MISP feed under /misp/feed/
+ *                  (node/formats/mispfeed.h); /healthz (no credentials); /metrics (needs a
+ *                  [Client] credential: record counts by TLP are not for anonymous eyes)
  *   MetricsListen  /metrics and /healthz only, without credentials: bind it to loopback or a
  *                  monitoring network for Prometheus; everything else there is 404
- * Every TAXII request, and every refused /metrics request, is one log line (event http_request:
- * method, path, status, reader, addr); successful /healthz and /metrics requests are not logged.
+ * Every TAXII and MISP feed request, and every refused /metrics request, is one log line (event
+ * http_request: method, path, status, reader, addr); successful /healthz and /metrics requests are
+ * not logged.
  *
  * How libmicrohttpd runs inside libuv: each daemon is started with MHD_USE_EPOLL and no internal
- * thread, so all request handling happens on the loop thread and may read the store and the
- * engine without locks. MHD's own epoll descriptor (MHD_DAEMON_INFO_EPOLL_FD) is watched by one
- * uv_poll_t; when it is readable, or when the uv_timer armed from MHD_get_timeout() fires,
- * MHD_run() does the work that is ready. One descriptor whatever the number of connections, so
- * nothing is re-registered per loop turn (the alternative, MHD_get_fdset, would rebuild a set of
- * uv_poll_t handles every turn and is capped by FD_SETSIZE). A GET is answered once MHD has the
- * whole request (keep-alive works); any other method at once, so request bodies are never read
- * (POST to a collection is 403).
- * Limits: LIMIT_HTTP_CONNS connections, LIMIT_HTTP_REQUEST_BYTES of request line and headers
- * (MHD answers 431 or 414 itself beyond), LIMIT_HTTP_TIMEOUT_S idle timeout,
- * LIMIT_HTTP_QUERY_PARAMS query parameters (400 beyond).
+ * thread, so all request handling happens on the loop thread and may read the engine without
+ * locks. MHD's own epoll descriptor (MHD_DAEMON_INFO_EPOLL_FD) is watched by one uv_poll_t; when
+ * it is readable, or when the uv_timer armed from MHD_get_timeout() fires, MHD_run() does the
+ * work that is ready. One descriptor whatever the number of connections, so nothing is
+ * re-registered per loop turn (the alternative, MHD_get_fdset, would rebuild a set of uv_poll_t
+ * handles every turn and is capped by FD_SETSIZE). A GET is answered once MHD has the whole
+ * request (keep-alive works); any other method at once, so request bodies are never read (POST
+ * to a collection is 403).
+ * Answers that walk the store (TAXII objects/ and manifest/ pages, MISP feed files) are built on
+ * one of libuv's pool threads, at most LIMIT_HTTP_JOBS at a time, with the connection suspended
+ * (http_job.c); everything else, match[id] included (the id index), is answered on the loop.
+ * Limits: LIMIT_HTTP_CONNS connections per listener and LIMIT_HTTP_CONNS_PER_ADDR from one
+ * address (MHD_OPTION_PER_IP_CONNECTION_LIMIT: the one beyond is closed at once),
+ * LIMIT_HTTP_REQUEST_BYTES of request line and headers (431 beyond), a request head deadline of
+ * LIMIT_HTTP_HEAD_TIMEOUT_S and a keep-alive deadline of LIMIT_HTTP_TIMEOUT_S (http_guard.c: a
+ * slowloris client is cut however it paces its bytes), LIMIT_HTTP_TIMEOUT_S idle timeout while an
+ * answer is sent, LIMIT_HTTP_QUERY_PARAMS query parameters (400 beyond).
  *
  * Ownership: http_start() allocates the server; http_stop() closes its libuv handles (call it
  * while the loop still runs, e.g. from the shell's stop()); http_free() after the loop has
  * finished stops the daemons and frees everything (also after a start that failed half-way).
  * The server keeps the pointers it is given (loop, cfg, store, engine, gossip_ctx): they must
- * outlive it. cfg is read at each request, so a reload's [Client] changes apply at once; the
- * listen addresses are read at start only.
+ * outlive it. cfg is read at each request on the loop thread, so a reload's [Client] changes
+ * apply at once (a job running meanwhile holds copies); the listen addresses are read at start
+ * only. http_stop() answers 503 to the jobs not yet started; the loop must then run until the
+ * running ones came back (their uv_work_t keeps it alive), before http_free().
  */
 #ifndef TLPMESH_NODE_HTTP_H
 #define TLPMESH_NODE_HTTP_H

@@ -2,12 +2,15 @@
 #include "node/shell/run.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <sodium.h>
+#include <systemd/sd-daemon.h>
 
 #include "node/shell/http.h"
 #include "node/shell/log.h"
@@ -44,10 +47,37 @@ static void io_random(void *ctx, uint8_t *buf, size_t n)
     randombytes_buf(buf, n);
 }
 
+/* A flood of unauthenticated connections must not become a flood of log lines (an attacker
+ * could fill the disk at a line per connection): at most LIMIT_LOG_REFUSED_PER_S lines a second
+ * for connections refused before a key was shown; the next one after that second says how many
+ * were left out. status and /metrics count every one. */
+static bool refused_line_allowed(struct run *r)
+{
+    uint64_t now = run_now(r);
+    if (now - r->refused_log_since >= 1000) {
+        if (r->refused_log_skipped > 0) {
+            char n[24];
+            snprintf(n, sizeof n, "%" PRIu64, r->refused_log_skipped);
+            log_event(LOG_WARN, "refused", "more unauthenticated connections refused or evicted "
+                      "than the log shows (counters: tlpmesh status)", "not_logged", n, NULL);
+        }
+        r->refused_log_since = now;
+        r->refused_logged = r->refused_log_skipped = 0;
+    }
+    if (r->refused_logged < LIMIT_LOG_REFUSED_PER_S) {
+        r->refused_logged++;
+        return true;
+    }
+    r->refused_log_skipped++;
+    return false;
+}
+
 static void io_log(void *ctx, enum engine_log_level level, const char *event, const uint8_t *key,
                    const char *addr, const char *detail)
 {
     struct run *r = ctx;
+    if (key == NULL && strcmp(event, "refused") == 0 && !refused_line_allowed(r))
+        return;
     char b64[LIMIT_PUBKEY_B64_LEN + 1] = "-";
     const char *name = "-";
     if (key) {
@@ -88,11 +118,12 @@ static void on_timer(uv_timer_t *t)
         engine_tick(&r->node.engine, run_now(r));
 }
 
-/* Once per loop turn, before waiting: the node's turn (closes, jobs, gate views, gossip commit
- * and send), write what the engine queued, arm the one timer. */
+/* Once per loop turn, before waiting: accepting starts again, the node's turn (closes, jobs, gate
+ * views, gossip commit and send), write what the engine queued, arm the one timer. */
 static void on_prepare(uv_prepare_t *p)
 {
     struct run *r = p->data;
+    run_conn_accept_turn(r);
     int rc = node_turn(&r->node);
     if (rc < 0)
         fprintf(stderr, "tlpmesh: gossip: %s\n", gossip_strerror(rc));
@@ -138,6 +169,8 @@ static void stop(struct run *r)
         return;
     r->stopping = true;
     fprintf(stderr, "tlpmesh: shutting down\n");
+    /* Type=notify: systemd shows the unit as deactivating; a no-op without NOTIFY_SOCKET. */
+    sd_notify(0, "STOPPING=1");
     engine_shutdown(&r->node.engine); /* CLOSE(SHUTDOWN) queued and io_close on every connection */
     uv_prepare_stop(&r->prepare);
     uv_close((uv_handle_t *)&r->prepare, NULL);
@@ -284,6 +317,7 @@ int run_node(const char *config_path)
     if (sodium_init() < 0)
         return RUN_FAIL;
     signal(SIGPIPE, SIG_IGN); /* a peer that hangs up must cost an error code, not the process */
+    signal(SIGXFSZ, SIG_IGN); /* so must a file size limit (RLIMIT_FSIZE): EFBIG, "disk full" */
     struct run *r = calloc(1, sizeof *r);
     if (!r)
         return RUN_FAIL;
@@ -304,8 +338,11 @@ int run_node(const char *config_path)
             code = RUN_USAGE;
         }
     }
-    if (code == RUN_OK)
+    if (code == RUN_OK) {
+        /* Type=notify: ready once the listener, control socket and HTTP server are up. */
+        sd_notifyf(0, "READY=1\nSTATUS=%zu peers configured", r->cfg.n_peers);
         uv_run(&r->loop, UV_RUN_DEFAULT);
+    }
     if (loop_ready)
         close_loop(r);
     http_free(r->http); /* after the loop closed its handles */

@@ -278,14 +278,13 @@ int run_conn_dial(void *ctx, engine_conn id, const char *host, uint16_t port)
 
 /* --- listener --- */
 
-static void on_inbound(uv_stream_t *server, int status)
+static void accept_one(struct run *r, uv_stream_t *server)
 {
-    struct run *r = server->data;
-    if (status < 0)
-        return;
     struct rconn *c = conn_new(r);
-    if (!c)
+    if (!c) { /* libuv holds the connection and waits for us: try again next turn */
+        r->accept_waiting = true;
         return;
+    }
     if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
         conn_close_now(c);
         return;
@@ -317,6 +316,35 @@ static void on_inbound(uv_stream_t *server, int status)
     }
 }
 
+/* libuv accepts until the kernel's queue is empty, and a flood keeps it full: the loop would
+ * accept (and the engine evict) for ever without reading the sockets it accepted, so an honest
+ * initiator's first message would wait unread while newer connections push it out. Past
+ * LIMIT_ACCEPTS_PER_TURN the connection is left with libuv, which stops watching the listener
+ * until it is taken at the next turn: reads and accepts take turns. */
+static void on_inbound(uv_stream_t *server, int status)
+{
+    _Static_assert(LIMIT_ACCEPTS_PER_TURN <= LIMIT_HALF_OPEN / 4, "see proto/limits.h");
+    struct run *r = server->data;
+    if (status < 0)
+        return;
+    if (r->accepts_turn >= LIMIT_ACCEPTS_PER_TURN) {
+        r->accept_waiting = true;
+        return;
+    }
+    r->accepts_turn++;
+    accept_one(r, server);
+}
+
+void run_conn_accept_turn(struct run *r)
+{
+    r->accepts_turn = 0;
+    if (!r->accept_waiting || r->stopping)
+        return;
+    r->accept_waiting = false;
+    r->accepts_turn++;
+    accept_one(r, (uv_stream_t *)&r->listener);
+}
+
 int run_listen(struct run *r)
 {
     char port[8];
@@ -333,7 +361,7 @@ int run_listen(struct run *r)
         uv_freeaddrinfo(req.addrinfo);
     }
     if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&r->listener, 128, on_inbound);
+        rc = uv_listen((uv_stream_t *)&r->listener, LIMIT_LISTEN_BACKLOG, on_inbound);
     if (rc < 0) {
         fprintf(stderr, "tlpmesh: %s: Listen %s:%s: %s\n", r->cfg.path, r->cfg.listen.host, port,
                 uv_strerror(rc));

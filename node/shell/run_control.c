@@ -47,8 +47,6 @@ static void restart_needed(const struct config *old, const struct config *new, c
         {strcmp(old->data_dir, new->data_dir) != 0, "DataDir"},
         {strcmp(old->key_file, new->key_file) != 0, "KeyFile"},
         {strcmp(old->control_path, new->control_path) != 0, "Control"},
-        {strcmp(old->log_file, new->log_file) != 0, "LogFile"},
-        {old->log_format != new->log_format, "LogFormat"},
     };
     size_t used = 0;
     out[0] = '\0';
@@ -71,6 +69,21 @@ static void keep_running(const struct config *old, struct config *new)
     memcpy(new->data_dir, old->data_dir, sizeof new->data_dir);
     memcpy(new->key_file, old->key_file, sizeof new->key_file);
     memcpy(new->control_path, old->control_path, sizeof new->control_path);
+}
+
+/* LogFile and LogFormat apply at once (log_open keeps --log-file and --log-format winning). A
+ * new file that cannot be opened keeps the old destination, and cfg the old values, so that
+ * the next reload tries again. */
+static void reopen_log(struct run *r, const struct config *old, struct config *new)
+{
+    if (strcmp(old->log_file, new->log_file) == 0 && old->log_format == new->log_format)
+        return;
+    char why[LIMIT_PATH_BYTES + 128];
+    if (log_open(new->log_format, new->log_file, why, sizeof why) == LOG_OK)
+        return;
+    char line[sizeof why + 64];
+    snprintf(line, sizeof line, "reload: %s; logging stays where it was", why);
+    reload_say(r, LOG_WARN, "reload_log_failed", line);
     memcpy(new->log_file, old->log_file, sizeof new->log_file);
     new->log_format = old->log_format;
 }
@@ -106,6 +119,7 @@ int run_reload(struct run *r, char *why, size_t why_len)
     char restart[LIMIT_CONFIG_DIAG_BYTES], line[LIMIT_PATH_BYTES + LIMIT_CONFIG_DIAG_BYTES];
     restart_needed(&r->cfg, &cfg, restart, sizeof restart);
     keep_running(&r->cfg, &cfg);
+    reopen_log(r, &r->cfg, &cfg);
     config_free(&r->cfg);
     r->cfg = cfg; /* owns the peer array now */
     snprintf(line, sizeof line, "reloaded %.*s: %zu peers", (int)LIMIT_PATH_BYTES, r->cfg.path,
@@ -117,6 +131,7 @@ int run_reload(struct run *r, char *why, size_t why_len)
         reload_say(r, LOG_WARN, "reload_needs_restart", line);
     }
     node_views_changed(&r->node); /* organisations, ceilings, communities may have changed */
+    snprintf(why, why_len, "%s", restart);
     return 0;
 }
 
@@ -196,6 +211,7 @@ void run_metrics_fill(void *ctx, struct metrics_gossip *out)
     out->penalties = r->node.engine.stats.penalties;
     out->refused_backed_off = r->node.engine.stats.refused_backed_off;
     const uint64_t now = run_now(r);
+    out->verify_jobs_pending = r->verifier.out;
     for (size_t i = 0; i < LIMIT_PEERS; i++) {
         const struct gossip_peer_stats *p = gossip_peer_stats(r->node.gossip, i);
         struct engine_peer_conf conf;
@@ -297,7 +313,9 @@ static json_t *status_json(struct run *r)
                      (json_int_t)s->handshakes_failed, "protocol_errors",
                      (json_int_t)s->protocol_errors, "timeouts", (json_int_t)s->timeouts);
     if (st != NULL) {
-        json_t *counters = json_object_get(st, "counters");
+        json_t *counters = json_object_get(st, "counters"); /* half-opens evicted (issue 12) */
+        json_object_set_new(counters, "evicted_addr", json_integer((json_int_t)s->evicted_addr));
+        json_object_set_new(counters, "evicted_full", json_integer((json_int_t)s->evicted_full));
         json_object_set_new(counters, "penalties", json_integer((json_int_t)s->penalties));
         json_object_set_new(counters, "refused_backed_off",
                             json_integer((json_int_t)s->refused_backed_off));
@@ -340,7 +358,8 @@ json_t *run_on_control(void *ctx, const json_t *req)
         char why[LIMIT_CONFIG_DIAG_BYTES];
         if (run_reload(r, why, sizeof why) < 0)
             return json_pack("{s:b, s:s}", "ok", 0, "error", why);
-        return json_pack("{s:b, s:I}", "ok", 1, "peers", (json_int_t)r->cfg.n_peers);
+        return json_pack("{s:b, s:I, s:s}", "ok", 1, "peers", (json_int_t)r->cfg.n_peers,
+                         "restart_needed", why);
     }
     if (strcmp(cmd, "holds") == 0)
         return holds_json(r, req);

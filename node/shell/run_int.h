@@ -35,6 +35,8 @@ struct run {
     uv_loop_t loop;
     uv_tcp_t listener;
     bool listening;
+    unsigned accepts_turn; /* inbound connections accepted this loop turn */
+    bool accept_waiting;   /* one is waiting for the next turn (libuv stopped the listener) */
     uv_timer_t timer;
     uv_timer_t prune_timer; /* expired records past LIMIT_PRUNE_GRACE_MS leave the store */
     uv_prepare_t prepare;
@@ -51,6 +53,8 @@ struct run {
     bool stopping;
     struct http_server *http; /* [HTTP] server, NULL when off */
     uint64_t start_ms;
+    /* the log's share of unauthenticated refusals (run.c, LIMIT_LOG_REFUSED_PER_S) */
+    uint64_t refused_log_since, refused_logged, refused_log_skipped;
 };
 
 /* The loop's cached time (one value per loop turn): the engine's and gossip's now. */
@@ -67,6 +71,9 @@ int run_conn_dial(void *ctx, engine_conn id, const char *host, uint16_t port);
 size_t run_conn_backlog(void *ctx, engine_conn id);
 /* Writes what the engine queued on every connection (once per loop turn). */
 void run_conn_flush_all(struct run *r);
+/* A new loop turn: accepting starts again, the connection that waited first
+ * (LIMIT_ACCEPTS_PER_TURN). */
+void run_conn_accept_turn(struct run *r);
 /* Listens on the config's Listen address. RUN_OK or RUN_FAIL (said on stderr). */
 int run_listen(struct run *r);
 /* Closes every handle of the loop that is not closing yet; connections free themselves. */
@@ -74,7 +81,10 @@ void run_close_all(struct run *r);
 
 /* --- run_control.c --- */
 
-/* Re-reads the config; only the peers change while running. why gets the first problem. */
+/* Re-reads the config: peers, ceilings, relations, communities, trusted roster owners, clients,
+ * Anonymous and the log settings apply at once; the listen addresses, Network, DataDir, KeyFile
+ * and Control keep their running values. 0 and why = the names of those that changed ("" when
+ * none), or a negative code and why = the first problem (the running config stays). */
 int run_reload(struct run *r, char *why, size_t why_len);
 /* The control socket's handler (control.h): ctx is the struct run. */
 json_t *run_on_control(void *ctx, const json_t *req);

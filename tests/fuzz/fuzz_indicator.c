@@ -6,7 +6,8 @@
  * Invariants:
  *  - the answer is 0 or PROTO_E_VALUE / PROTO_E_TOOBIG with a reason (the buffer always fits);
  *  - only real types are accepted;
- *  - the normal form is strict UTF-8 without control characters, at most LIMIT_VALUE_BYTES;
+ *  - the normal form is strict UTF-8 without control characters (a rule: none but tab, CR and
+ *    LF), at most the type's limit (proto_itype_max_bytes);
  *  - idempotence: normalise(normalise(x)) == normalise(x);
  *  - the output buffer size is honoured exactly: a buffer of strlen(out) bytes gets
  *    PROTO_E_NOSPACE, one of strlen(out) + 1 the same normal form.
@@ -20,6 +21,22 @@ static void check_refusal(int rc, const char *why)
 {
     FUZZ_CHECK(rc == PROTO_E_VALUE || rc == PROTO_E_TOOBIG);
     FUZZ_CHECK(why[0] != '\0');
+}
+
+/* No control characters; in a rule, tab, CR and LF are text (checked between the CRs). */
+static bool controls_ok(int itype, const char *s, size_t len)
+{
+    if (!proto_itype_is_rule(itype))
+        return !proto_text_has_control(s, len, false);
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && s[i] != '\r')
+            continue;
+        if (proto_text_has_control(s + start, i - start, true))
+            return false;
+        start = i + 1;
+    }
+    return true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -39,9 +56,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     FUZZ_CHECK(itype > 0 && itype < PROTO_ITYPE_END);
     len = strlen(out);
-    FUZZ_CHECK(len <= LIMIT_VALUE_BYTES);
+    FUZZ_CHECK(len <= proto_itype_max_bytes(itype));
     FUZZ_CHECK(proto_utf8_valid(out, len));
-    FUZZ_CHECK(!proto_text_has_control(out, len, false));
+    FUZZ_CHECK(controls_ok(itype, out, len));
 
     rc = proto_indicator_normalise(itype, out, again, sizeof again, why, sizeof why);
     FUZZ_CHECK(rc == 0);

@@ -106,28 +106,58 @@ static void fuzz_messages(struct fuzz_in *in)
             FUZZ_CHECK(r.n_needs == needs && r.done == done);
             FUZZ_CHECK(strcmp(recon_strerror(rc), "unknown reconciliation error") != 0);
         } else {
-            FUZZ_CHECK((size_t)rc <= max_msg);
+            for (; rc > 0; rc = recon_next(&r, out, sizeof out))
+                FUZZ_CHECK((size_t)rc <= max_msg);
+            FUZZ_CHECK(rc == 0);
         }
     }
     recon_free(&r);
 }
 
-/* Runs the exchange to its end; both sides must accept every message. */
-static void run_exchange(struct recon *a, struct recon *b, struct tally *ta, struct tally *tb)
+/* One side's flight: its messages back to back. */
+struct flight {
+    uint8_t buf[1 << 20];
+    size_t ends[4096];
+    size_t n, len;
+};
+
+static void flight_take(struct recon *r, struct flight *f, uint8_t *out, size_t max_msg, int len)
 {
-    static uint8_t buf[2][LIMIT_RECON_MSG_BYTES];
+    for (; len > 0; len = recon_next(r, out, LIMIT_RECON_MSG_BYTES)) {
+        FUZZ_CHECK((size_t)len <= max_msg && f->n < 4096 && f->len + (size_t)len <= sizeof f->buf);
+        memcpy(f->buf + f->len, out, (size_t)len);
+        f->len += (size_t)len;
+        f->ends[f->n++] = f->len;
+    }
+    FUZZ_CHECK(len == 0);
+}
+
+/* Runs the exchange to its end, flight by flight; both sides must accept every message. */
+static void run_exchange(struct recon *a, struct recon *b, struct tally *ta, struct tally *tb,
+                         size_t cap_a, size_t cap_b)
+{
+    static uint8_t out[LIMIT_RECON_MSG_BYTES];
+    static struct flight f[2];
     struct recon_diff da = {on_have, on_need, ta}, db = {on_have, on_need, tb};
     struct recon *side[2] = {a, b};
     const struct recon_diff *diff[2] = {&da, &db};
-    int len = recon_initiate(a, buf[0], sizeof buf[0]);
+    const size_t cap[2] = {cap_a, cap_b};
     int turn = 1; /* who answers next */
 
-    FUZZ_CHECK(len > 0);
-    for (unsigned rounds = 0; len > 0; rounds++) {
-        FUZZ_CHECK(rounds <= 2 * LIMIT_RECON_ROUNDS);
-        len = recon_respond(side[turn], buf[!turn], (size_t)len, buf[turn], sizeof buf[turn],
-                            diff[turn]);
-        FUZZ_CHECK(len >= 0);
+    f[0].n = f[0].len = 0;
+    flight_take(a, &f[0], out, cap_a, recon_initiate(a, out, sizeof out));
+    FUZZ_CHECK(f[0].n > 0);
+    for (unsigned flights = 0; f[!turn].n > 0; flights++) {
+        struct flight *in = &f[!turn], *reply = &f[turn];
+        FUZZ_CHECK(flights <= 2 * LIMIT_RECON_ROUNDS);
+        reply->n = reply->len = 0;
+        for (size_t i = 0, at = 0; i < in->n; at = in->ends[i++]) {
+            int len = recon_respond(side[turn], in->buf + at, in->ends[i] - at, out, sizeof out,
+                                    diff[turn]);
+            FUZZ_CHECK(len >= 0);
+            flight_take(side[turn], reply, out, cap[turn], len);
+        }
+        in->n = 0;
         turn = !turn;
     }
     FUZZ_CHECK(recon_done(a) && recon_done(b));
@@ -167,7 +197,7 @@ static void fuzz_exchange(struct fuzz_in *in)
     tb = (struct tally){.have_set = b_only, .n_have = only_b, .need_set = a_only, .n_need = only_a};
     FUZZ_CHECK(recon_init(&ra, a, common + only_a, cap_a) == RECON_OK);
     FUZZ_CHECK(recon_init(&rb, b, common + only_b, cap_b) == RECON_OK);
-    run_exchange(&ra, &rb, &ta, &tb);
+    run_exchange(&ra, &rb, &ta, &tb, cap_a, cap_b);
     check_once(&ta);
     check_once(&tb);
     recon_free(&ra);

@@ -85,3 +85,23 @@ def store_snapshot(conf):
     """Every record of a node, as `list --all --json` shows it: compare before/after bad input."""
     r = tlpmesh("list", "-c", conf, "--all", "--json")
     return r.rc, r.out
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def add_http(conf, port, clients, extra=""):
+    """Appends an [HTTP] section on 127.0.0.1:port (plus extra lines) and a [Client] per
+    (name, organisation, secret, max_tlp or None) to the config conf."""
+    text = f"\n[HTTP]\nListen = 127.0.0.1:{port}\n{extra}"
+    for name, org, secret, max_tlp in clients:
+        text += f"\n[Client]\nName = {name}\nOrganisation = {org}\nSecret = {secret}\n"
+        if max_tlp:
+            text += f"MaxTLP = {max_tlp}\n"
+    with open(conf, "a") as f:
+        f.write(text)

@@ -1,0 +1,386 @@
+/* store_check.c - LMDB record store: the integrity check (store_check). Every record against
+ * its id, signature, canonical form and index entries; every index entry against its record;
+ * revocations against their targets. Contract: store.h; shared parts: store_int.h.
+ *
+ * The store never checks signatures on its own paths (its callers verify before they put); this
+ * is the one place that does, because a check must not trust what it checks. */
+#include "store/store_int.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+struct check {
+    struct store_check_report *rep;
+    store_problem_cb cb;
+    void *ctx;
+    struct proto_record *r; /* scratch: one decoded record (~30 KB) */
+};
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+    sodium_bin2hex(out, 2 * n + 1, b, n);
+}
+
+static void problem(struct check *ck, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(struct check *ck, const char *fmt, ...)
+{
+    if (ck->rep->problems++ >= LIMIT_STORE_CHECK_LISTED || ck->cb == NULL)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    ck->cb(line, ck->ctx);
+}
+
+/* 1 when db holds key (and, for val != NULL, exactly that value or duplicate), 0 when not, or a
+ * negative store_err. Copies the stored value into got[0..got_cap) when got != NULL. */
+static int has_entry(struct store *s, MDB_txn *txn, enum db_index db, const void *key,
+                     size_t key_len, const void *val, size_t val_len)
+{
+    MDB_cursor *c = NULL;
+    int rc = mdb_cursor_open(txn, s->dbi[db], &c);
+    if (rc != MDB_SUCCESS)
+        return map_err(rc);
+    MDB_val k = {key_len, (void *)key}, v = {val_len, (void *)val};
+    rc = mdb_cursor_get(c, &k, &v, val != NULL ? MDB_GET_BOTH : MDB_SET_KEY);
+    mdb_cursor_close(c);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    return rc == MDB_SUCCESS ? 1 : map_err(rc);
+}
+
+/* The stored record id, decoded (decode_known: the record walk validated it) into ck->r.
+ * 1 found, 0 missing or undecodable, or a negative store_err. */
+static int load(struct store *s, MDB_txn *txn, struct check *ck, const uint8_t *id, uint64_t *seq)
+{
+    MDB_val k = {LIMIT_ID_BYTES, (void *)id}, v;
+    int rc = mdb_get(txn, s->dbi[DB_RECORDS], &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != MDB_SUCCESS)
+        return map_err(rc);
+    const size_t head = SEQ_BYTES + LIMIT_SIG_BYTES;
+    if (v.mv_size <= head || proto_record_decode_known((const uint8_t *)v.mv_data + head,
+                                                       v.mv_size - head, ck->r) != PROTO_OK)
+        return 0;
+    if (seq != NULL)
+        *seq = get_be64(v.mv_data);
+    return 1;
+}
+
+/* --- every record: id, canonical form, signature, and its index entries --- */
+
+static int expect(struct check *ck, int found, const char *idx, const char *idhex)
+{
+    if (found == 0)
+        problem(ck, "record %s: no %s index entry", idhex, idx);
+    return found < 0 ? found : STORE_OK;
+}
+
+static int record_indexes(struct store *s, MDB_txn *txn, struct check *ck, const uint8_t *id,
+                          uint64_t seq, const char *idhex)
+{
+    const struct proto_record *r = ck->r;
+    uint8_t key[TIME_KEY_BYTES], val[REVOKED_VAL_BYTES];
+    put_be64(key, seq);
+    MDB_val sk = {SEQ_BYTES, key}, sv;
+    int rc = mdb_get(txn, s->dbi[DB_SEQ], &sk, &sv);
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+        return map_err(rc);
+    if (rc == MDB_NOTFOUND || sv.mv_size < LIMIT_ID_BYTES || memcmp(sv.mv_data, id, LIMIT_ID_BYTES))
+        problem(ck, "record %s: seq %llu does not name it in the seq index", idhex,
+                (unsigned long long)seq);
+    put_be64(key, r->created_ms);
+    memcpy(key + 8, id, LIMIT_ID_BYTES);
+    int err =
+        expect(ck, has_entry(s, txn, DB_BYTIME, key, TIME_KEY_BYTES, NULL, 0), "bytime", idhex);
+    if (err != STORE_OK)
+        return err;
+    switch (r->kind) {
+    case PROTO_KIND_INDICATOR: {
+        uint8_t vkey[VALUE_KEY_BYTES], ev[EXPIRY_VAL_BYTES];
+        store_value_key(vkey, r->u.ind.type, r->u.ind.value, strlen(r->u.ind.value));
+        err = expect(ck, has_entry(s, txn, DB_BYVALUE, vkey, sizeof vkey, id, LIMIT_ID_BYTES),
+                     "byvalue", idhex);
+        put_be64(key, r->u.ind.valid_until_ms);
+        put_be64(ev, r->created_ms);
+        memcpy(ev + 8, vkey, VALUE_KEY_BYTES);
+        if (err == STORE_OK)
+            err = expect(ck, has_entry(s, txn, DB_EXPIRY, key, EXPIRY_KEY_BYTES, NULL, 0), "expiry",
+                         idhex);
+        MDB_val ek = {EXPIRY_KEY_BYTES, key}, evv;
+        if (err == STORE_OK && mdb_get(txn, s->dbi[DB_EXPIRY], &ek, &evv) == MDB_SUCCESS &&
+            (evv.mv_size != sizeof ev || memcmp(evv.mv_data, ev, sizeof ev) != 0))
+            problem(ck, "record %s: its expiry entry names another value or time", idhex);
+        return err;
+    }
+    case PROTO_KIND_REVOCATION:
+        memcpy(val, r->origin, LIMIT_KEY_BYTES);
+        memcpy(val + LIMIT_KEY_BYTES, id, LIMIT_ID_BYTES);
+        return expect(
+            ck, has_entry(s, txn, DB_REVOKED, r->u.rev.target, LIMIT_ID_BYTES, val, sizeof val),
+            "revoked", idhex);
+    case PROTO_KIND_SIGHTING:
+        return expect(
+            ck,
+            has_entry(s, txn, DB_SIGHTED, r->u.sight.target, LIMIT_ID_BYTES, id, LIMIT_ID_BYTES),
+            "sighted", idhex);
+    case PROTO_KIND_ROSTER:
+        return expect(ck,
+                      has_entry(s, txn, DB_ROSTERS, r->origin, LIMIT_KEY_BYTES, id, LIMIT_ID_BYTES),
+                      "rosters", idhex);
+    }
+    return STORE_OK;
+}
+
+static void count_kind(struct store_check_report *rep, int kind)
+{
+    uint64_t *n[] = {[PROTO_KIND_INDICATOR] = &rep->indicators,
+                     [PROTO_KIND_REVOCATION] = &rep->revocations,
+                     [PROTO_KIND_SIGHTING] = &rep->sightings,
+                     [PROTO_KIND_ROSTER] = &rep->rosters};
+    if (kind >= 0 && (size_t)kind < sizeof n / sizeof n[0] && n[kind] != NULL)
+        (*n[kind])++;
+}
+
+/* One record: returns STORE_OK after counting its problems, or a store error. */
+static int check_record(struct store *s, MDB_txn *txn, struct check *ck, const MDB_val *k,
+                        const MDB_val *v)
+{
+    ck->rep->records++;
+    char idhex[2 * LIMIT_ID_BYTES + 1] = "?";
+    if (k->mv_size != LIMIT_ID_BYTES) {
+        problem(ck, "records: a key of %zu bytes, not an id", k->mv_size);
+        return STORE_OK;
+    }
+    uint8_t id[LIMIT_ID_BYTES];
+    memcpy(id, k->mv_data, sizeof id);
+    hex(id, sizeof id, idhex);
+    const size_t head = SEQ_BYTES + LIMIT_SIG_BYTES;
+    if (v->mv_size <= head || v->mv_size > SEQ_BYTES + SIGNED_MAX) {
+        problem(ck, "record %s: stored value of %zu bytes", idhex, v->mv_size);
+        return STORE_OK;
+    }
+    const uint8_t *p = v->mv_data, *sig = p + SEQ_BYTES, *body = p + head;
+    const size_t len = v->mv_size - head;
+    uint8_t want[LIMIT_ID_BYTES];
+    proto_record_id(body, len, want);
+    if (memcmp(want, id, sizeof id) != 0)
+        problem(ck, "record %s: id is not the BLAKE2b-256 of its body", idhex);
+    memset(ck->r, 0, sizeof *ck->r);
+    char why[160] = "";
+    int prc = proto_record_decode(body, len, ck->r, why, sizeof why);
+    if (prc != PROTO_OK) {
+        problem(ck, "record %s: body does not decode canonically: %s", idhex,
+                why[0] ? why : proto_strerror(prc));
+        return STORE_OK;
+    }
+    count_kind(ck->rep, ck->r->kind);
+    if (proto_record_verify(body, len, sig, ck->r->origin) != PROTO_OK)
+        problem(ck, "record %s: signature does not verify", idhex);
+    return record_indexes(s, txn, ck, id, get_be64(p), idhex);
+}
+
+static int record_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                        void *ctx)
+{
+    return check_record(s, txn, ctx, k, v);
+}
+
+/* --- every index entry against the record it names --- */
+
+/* Whether the entry (k, v) of index db agrees with the record it names. 1 yes, 0 no (after
+ * saying why), or a negative store_err. */
+static int entry_ok(struct store *s, MDB_txn *txn, struct check *ck, enum db_index db,
+                    const MDB_val *k, const MDB_val *v, const char *name)
+{
+    static const size_t key_len[DB_N] = {
+        [DB_BYVALUE] = VALUE_KEY_BYTES, [DB_BYTIME] = TIME_KEY_BYTES,
+        [DB_REVOKED] = LIMIT_ID_BYTES,  [DB_SIGHTED] = LIMIT_ID_BYTES,
+        [DB_ROSTERS] = LIMIT_KEY_BYTES, [DB_EXPIRY] = EXPIRY_KEY_BYTES};
+    static const size_t val_len[DB_N] = {
+        [DB_BYVALUE] = LIMIT_ID_BYTES,    [DB_BYTIME] = 0,
+        [DB_REVOKED] = REVOKED_VAL_BYTES, [DB_SIGHTED] = LIMIT_ID_BYTES,
+        [DB_ROSTERS] = LIMIT_ID_BYTES,    [DB_EXPIRY] = EXPIRY_VAL_BYTES};
+    const uint8_t *kb = k->mv_data, *vb = v->mv_data;
+    char khex[2 * TIME_KEY_BYTES + 1] = "";
+    hex(kb, k->mv_size < TIME_KEY_BYTES ? k->mv_size : TIME_KEY_BYTES, khex);
+    if (k->mv_size != key_len[db] || v->mv_size != val_len[db]) {
+        problem(ck, "index %s: entry %s has a key of %zu or value of %zu bytes", name, khex,
+                k->mv_size, v->mv_size);
+        return 0;
+    }
+    const uint8_t *id = db == DB_BYTIME || db == DB_EXPIRY ? kb + 8
+                        : db == DB_REVOKED                 ? vb + LIMIT_KEY_BYTES
+                                                           : vb;
+    int found = load(s, txn, ck, id, NULL);
+    if (found <= 0) {
+        if (found == 0)
+            problem(ck, "index %s: entry %s names no stored record", name, khex);
+        return found;
+    }
+    const struct proto_record *r = ck->r;
+    uint8_t vkey[VALUE_KEY_BYTES];
+    bool ok = false;
+    switch (db) {
+    case DB_BYVALUE:
+    case DB_EXPIRY:
+        if (r->kind != PROTO_KIND_INDICATOR)
+            break;
+        store_value_key(vkey, r->u.ind.type, r->u.ind.value, strlen(r->u.ind.value));
+        ok = db == DB_BYVALUE
+                 ? memcmp(kb, vkey, sizeof vkey) == 0
+                 : get_be64(kb) == r->u.ind.valid_until_ms && get_be64(vb) == r->created_ms &&
+                       memcmp(vb + 8, vkey, sizeof vkey) == 0;
+        break;
+    case DB_BYTIME:
+        ok = get_be64(kb) == r->created_ms;
+        break;
+    case DB_REVOKED:
+        ok = r->kind == PROTO_KIND_REVOCATION && memcmp(r->u.rev.target, kb, LIMIT_ID_BYTES) == 0 &&
+             memcmp(r->origin, vb, LIMIT_KEY_BYTES) == 0;
+        break;
+    case DB_SIGHTED:
+        ok = r->kind == PROTO_KIND_SIGHTING && memcmp(r->u.sight.target, kb, LIMIT_ID_BYTES) == 0;
+        break;
+    case DB_ROSTERS:
+        ok = r->kind == PROTO_KIND_ROSTER && memcmp(r->origin, kb, LIMIT_KEY_BYTES) == 0;
+        break;
+    default:
+        assert(0);
+    }
+    if (!ok)
+        problem(ck, "index %s: entry %s does not match the record it names", name, khex);
+    return ok;
+}
+
+/* A revocation counts only when its target's own origin issued it: one from anyone else is
+ * kept (store.h) and harmless, but worth a count. */
+static void check_revocation_target(struct store *s, MDB_txn *txn, struct check *ck,
+                                    const MDB_val *k, const MDB_val *v)
+{
+    uint8_t origin[LIMIT_KEY_BYTES];
+    memcpy(origin, v->mv_data, sizeof origin);
+    if (load(s, txn, ck, k->mv_data, NULL) != 1) {
+        ck->rep->unknown_targets++;
+        return;
+    }
+    if (memcmp(ck->r->origin, origin, LIMIT_KEY_BYTES) == 0)
+        ck->rep->revoked++;
+    else
+        ck->rep->foreign_revocations++;
+}
+
+struct index_walk {
+    struct check *ck;
+    enum db_index db;
+    const char *name;
+};
+
+static int index_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *ctx)
+{
+    const struct index_walk *w = ctx;
+    w->ck->rep->index_entries++;
+    const int ok = entry_ok(s, txn, w->ck, w->db, k, v, w->name);
+    if (ok == 1 && w->db == DB_REVOKED)
+        check_revocation_target(s, txn, w->ck, k, v);
+    else if (ok == 1 && w->db == DB_SIGHTED && load(s, txn, w->ck, k->mv_data, NULL) == 0)
+        w->ck->rep->unknown_targets++;
+    return ok < 0 ? ok : STORE_OK;
+}
+
+/* seq: keys 1 .. next_seq - 1 without gaps, each naming a record stored under that seq (or a
+ * pruned one's arrival time), arrival times strictly increasing. */
+static int walk_seq(struct store *s, MDB_txn *txn, struct check *ck)
+{
+    uint64_t next_seq = 0, want = 1, last_added = 0;
+    int err = store_meta_next_seq(s, txn, &next_seq);
+    if (err != STORE_OK) {
+        problem(ck, "meta: no valid store.next_seq");
+        return err == STORE_E_CORRUPT ? STORE_OK : err;
+    }
+    MDB_cursor *c = NULL;
+    int rc = mdb_cursor_open(txn, s->dbi[DB_SEQ], &c);
+    if (rc != MDB_SUCCESS)
+        return map_err(rc);
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && err == STORE_OK;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), want++) {
+        ck->rep->index_entries++;
+        const uint64_t seq = k.mv_size == SEQ_BYTES ? get_be64(k.mv_data) : 0;
+        if (seq != want || seq >= next_seq) {
+            problem(ck, "index seq: entry %llu where %llu was due (next seq %llu)",
+                    (unsigned long long)seq, (unsigned long long)want,
+                    (unsigned long long)next_seq);
+            want = seq;
+        }
+        if (v.mv_size == SEQ_PRUNED_BYTES) {
+            ck->rep->pruned++;
+            continue;
+        }
+        if (v.mv_size != LIMIT_ID_BYTES && v.mv_size != SEQ_VAL_BYTES) {
+            problem(ck, "index seq: entry %llu has a value of %zu bytes", (unsigned long long)seq,
+                    v.mv_size);
+            continue;
+        }
+        const uint64_t added =
+            v.mv_size == SEQ_VAL_BYTES ? get_be64((const uint8_t *)v.mv_data + LIMIT_ID_BYTES) : 0;
+        if (added != 0 && added <= last_added)
+            problem(ck, "index seq: entry %llu arrived before the one before it",
+                    (unsigned long long)seq);
+        last_added = added > last_added ? added : last_added;
+        uint64_t stored_seq = 0;
+        uint8_t id[LIMIT_ID_BYTES];
+        memcpy(id, v.mv_data, sizeof id);
+        const int found = load(s, txn, ck, id, &stored_seq);
+        if (found < 0)
+            err = found;
+        else if (found == 0 || stored_seq != seq)
+            problem(ck, "index seq: entry %llu names %s", (unsigned long long)seq,
+                    found == 0 ? "no stored record" : "a record stored under another seq");
+    }
+    mdb_cursor_close(c);
+    if (err == STORE_OK && want != next_seq)
+        problem(ck, "index seq: ends at %llu, next seq is %llu", (unsigned long long)want - 1,
+                (unsigned long long)next_seq);
+    if (err != STORE_OK)
+        return err;
+    return rc == MDB_NOTFOUND ? STORE_OK : map_err(rc);
+}
+
+static int check_txn(struct store *s, MDB_txn *txn, void *ctx)
+{
+    struct check *ck = ctx;
+    static const struct {
+        enum db_index db;
+        const char *name;
+    } idx[] = {{DB_BYVALUE, "byvalue"}, {DB_BYTIME, "bytime"},   {DB_REVOKED, "revoked"},
+               {DB_SIGHTED, "sighted"}, {DB_ROSTERS, "rosters"}, {DB_EXPIRY, "expiry"}};
+    int err = store_walk(s, txn, DB_RECORDS, record_entry, ck);
+    if (err == STORE_OK)
+        err = walk_seq(s, txn, ck);
+    for (size_t i = 0; err == STORE_OK && i < sizeof idx / sizeof idx[0]; i++) {
+        struct index_walk w = {ck, idx[i].db, idx[i].name};
+        err = store_walk(s, txn, idx[i].db, index_entry, &w);
+    }
+    return err;
+}
+
+int store_check(struct store *s, struct store_check_report *rep, store_problem_cb cb, void *ctx)
+{
+    assert(s != NULL && rep != NULL);
+    memset(rep, 0, sizeof *rep);
+    struct check ck = {rep, cb, ctx, malloc(sizeof(struct proto_record))};
+    if (ck.r == NULL)
+        return STORE_E_IO;
+    int err = store_run_read(s, check_txn, &ck);
+    free(ck.r);
+    return err;
+}

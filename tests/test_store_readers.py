@@ -1,0 +1,170 @@
+"""Readers never hang (issue 12 point 4): reader processes run in a loop while `tlpmesh import`
+writes a large batch of records into a running node's store and grows its LMDB map several
+times.
+
+Readers: `list --json` (whose callback looks up revocations inside its iteration: the hang the
+issue found), `query`, `export --every` (one long-lived process), and TAXII GETs served by the
+node process itself (which must adopt the map the import process grew). Every reader has a
+deadline (subprocess / HTTP timeout): one that blocks fails the test. Counts are exact: a reader
+run shows what its snapshot holds, and at the end every reader sees every record.
+
+Scale: 200,000 records (with 300-byte comments: the store file passes 128 MiB, so the map grows
+64 -> 128 -> 256 MiB) in a normal build; 60,000 under ASan (past 64 MiB: one growth), where
+signing is several times slower.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from tlpm import BIN, TempDir, init_node, tlpmesh, wait_for  # noqa: E402
+
+TAXII = "application/taxii+json;version=2.1"
+SECRET = "reader-secret-0123456789"
+SEED = 300
+READER_DEADLINE_S = 120
+PAUSE_S = 0.3  # between two runs of one reader: readers must not starve the ingest on 2 cores
+
+
+def asan_build():
+    r = subprocess.run(["ldd", BIN], capture_output=True, text=True)
+    return "libasan" in r.stdout
+
+
+N = 60000 if asan_build() else 200000
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_values(path, prefix, n, pad=0):
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write(f"{prefix}{i}.example" + (f" # {'c' * pad}" if pad else "") + "\n")
+
+
+class ReadersDuringIngest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = TempDir()
+        self.conf, _ = init_node(self.tmp, "n", "CERT-A")
+        self.port = free_port()
+        with open(self.conf, "a") as f:
+            f.write(f"\n[HTTP]\nListen = 127.0.0.1:{self.port}\nMaxPageSize = 100\n"
+                    f"\n[Client]\nName = reader\nOrganisation = CERT-A\nSecret = {SECRET}\n")
+        self.node = None
+        self.procs = []
+
+    def tearDown(self):
+        for p in self.procs + ([self.node] if self.node else []):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.tmp.cleanup()
+
+    def taxii(self, path):
+        import base64
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}")
+        req.add_header("Accept", TAXII)
+        req.add_header("Authorization",
+                       "Basic " + base64.b64encode(f"reader:{SECRET}".encode()).decode())
+        with urllib.request.urlopen(req, timeout=READER_DEADLINE_S) as r:
+            return r.status, json.loads(r.read())
+
+    def test_readers_finish_while_the_map_grows(self):
+        seed = self.tmp.join("seed.txt")
+        write_values(seed, "seed", SEED)
+        r = tlpmesh("import", "-c", self.conf, "--format", "text", "--type", "domain",
+                    "--tlp", "green", seed)
+        self.assertEqual(r.rc, 0, r)
+        with open(self.tmp.join("node.log"), "w") as log:
+            self.node = subprocess.Popen([BIN, "run", "-c", self.conf], stdout=log, stderr=log)
+        wait_for(lambda: tlpmesh("status", "-c", self.conf).rc == 0, timeout=30, what="node")
+        st, coll = self.taxii("/tlpmesh/collections/")
+        self.assertEqual(st, 200)
+        objects = f"/tlpmesh/collections/{coll['collections'][0]['id']}/objects/?limit=100"
+
+        out = self.tmp.join("export.txt")
+        exp = subprocess.Popen([BIN, "export", "-c", self.conf, "--format", "text", "-o", out,
+                                "--every", "2s"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        self.procs.append(exp)
+
+        bulk = self.tmp.join("bulk.txt")
+        write_values(bulk, "bulk", N, pad=300)
+        ingest = subprocess.Popen([BIN, "import", "-c", self.conf, "--format", "text", "--type",
+                                   "domain", "--tlp", "green", bulk],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.procs.append(ingest)
+
+        runs = {"list": 0, "query": 0, "taxii": 0}
+        failures = []
+
+        def reader(kind):
+            while ingest.poll() is None and not failures:
+                try:
+                    if kind == "list":
+                        r = tlpmesh("list", "-c", self.conf, "--json", "--limit", str(SEED),
+                                    timeout=READER_DEADLINE_S)
+                        ok = r.rc == 0 and len(r.json_lines()) == SEED
+                    elif kind == "query":
+                        v = f"seed{runs['query'] % SEED}.example"
+                        r = tlpmesh("query", "-c", self.conf, v, "--json",
+                                    timeout=READER_DEADLINE_S)
+                        ok = r.rc == 0 and [o["value"] for o in r.json_lines()] == [v]
+                    else:
+                        st, body = self.taxii(objects)
+                        r = (st, len(body.get("objects", [])))
+                        ok = st == 200 and len(body["objects"]) == 100
+                except (subprocess.TimeoutExpired, OSError) as e:
+                    ok, r = False, f"no answer within {READER_DEADLINE_S}s: {e!r}"
+                if not ok:
+                    failures.append((kind, repr(r)))
+                runs[kind] += 1
+                time.sleep(PAUSE_S)
+
+        threads = [threading.Thread(target=reader, args=(k,)) for k in runs]
+        for t in threads:
+            t.start()
+        try:
+            _, err = ingest.communicate(timeout=1500)
+        finally:
+            for t in threads:
+                t.join()
+        self.assertEqual(failures, [])
+        self.assertEqual(ingest.returncode, 0, err)
+        self.assertIn(f"imported {N},", err)
+        for k, n in runs.items():
+            self.assertGreater(n, 0, f"no {k} reader ran")
+        print(f"reader runs during the ingest: {runs}", file=sys.stderr)
+
+        total = SEED + N
+        size = os.path.getsize(os.path.join(self.tmp.join("n"), "data", "store.mdb"))
+        # the map was 64 MiB at the start; a file past 64 << k MiB means k growths or more
+        self.assertGreater(size, (128 if N == 200000 else 64) << 20)
+
+        def exported():
+            if exp.poll() is not None:
+                raise AssertionError(f"export --every exited with {exp.returncode}")
+            try:
+                with open(out) as f:
+                    return sum(1 for line in f if line.strip() and not line.startswith("#"))
+            except FileNotFoundError:
+                return 0
+        wait_for(lambda: exported() == total, timeout=READER_DEADLINE_S,
+                 what=f"export --every to hold {total} records")
+        r = tlpmesh("list", "-c", self.conf, "--json", timeout=READER_DEADLINE_S)
+        self.assertEqual(r.rc, 0, r.err)
+        self.assertEqual(len(r.json_lines()), total)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
