@@ -433,26 +433,30 @@ static void test_byzantine(void **state)
     assert_int_equal(run(&s, &r), SIM_OK);
     assert_all_delivered(&r);
     assert_true(r.byz_sent > 1000);
-    assert_true(r.forged_refused > 20); /* forged and re-labelled: bad signatures */
+    /* Each forged record ends the forger's session and backs its key off (10 s, doubling:
+     * node/core/peerscore.h), so a forger gets a few sessions in 100 s, not 64 refusals. */
+    assert_true(r.forged_refused >= 3);
     assert_true(r.refused_inbound > 100); /* out-of-audience copies the receivers could tell */
+    /* ... refused before their signature check (gossip_precheck): fewer verifies than those */
+    assert_true(r.verify_calls < r.refused_inbound);
     assert_int_equal(r.byz_accepted, 0);
     static const struct figures want = {
-        .virtual_ms = 102593,
-        .events = 8283,
-        .deliveries = 570,
-        .duplicates = 52652,
-        .sessions_opened = 162,
-        .bytes_rx = 13647094,
-        .bytes_tx = 13648087,
-        .verify_calls = 8063,
-        .verify_cached = 7963,
-        .gate_refusals = 3145,
-        .refused_inbound = 7429,
-        .forged_refused = 64,
-        .byz_sent = 59927,
-        .app_rx = {13483396, 6696, 4778, 31213},
-        .trace_digest = 0x03fc5aadee9402efull,
-        .digest = "936008d11d517ade81a84baa1d9ff1b0252e47b551a1c2fa160db4bc75f2c098"};
+        .virtual_ms = 103780,
+        .events = 5395,
+        .deliveries = 534,
+        .duplicates = 5197,
+        .sessions_opened = 112,
+        .bytes_rx = 1624740,
+        .bytes_tx = 1680651,
+        .verify_calls = 538,
+        .verify_cached = 476,
+        .gate_refusals = 2216,
+        .refused_inbound = 1181,
+        .forged_refused = 4,
+        .byz_sent = 6311,
+        .app_rx = {1516859, 5832, 3556, 22702},
+        .trace_digest = 0xaaccafb4bbacfb41ull,
+        .digest = "b37353288a8d42b6ca1fbc955af9f10989387ac228fff74380f1cfe61f43d032"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);
