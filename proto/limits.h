@@ -82,8 +82,12 @@ enum limits {
     LIMIT_IMPORT_FEED_EVENTS = 1 << 16, /* events in one MISP feed manifest */
     LIMIT_IMPORT_CSV_COLUMNS = 256,    /* fields in one CSV line */
     LIMIT_IMPORT_INVALID_LISTED = 20,  /* invalid values listed one by one in the summary */
-    LIMIT_IMPORT_BATCH = 512,          /* records per import transaction (<= LIMIT_STORE_BATCH):
-                                          8 KiB each in memory while the batch fills */
+    LIMIT_IMPORT_BATCH = LIMIT_STORE_BATCH, /* records per import transaction: one durable commit
+                                          rewrites the B-tree pages it touches, so the biggest
+                                          batch the store takes writes least per record (36 KiB
+                                          each in memory while the batch fills: 144 MiB) */
+    LIMIT_IMPORT_SIGNERS = 64,         /* threads signing one import batch (one per core) */
+    LIMIT_IMPORT_SIGN_MIN = 64,        /* records per extra signer: below, a thread costs more */
     LIMIT_WARNINGLIST_FILES = 64,      /* --warninglist files plus the default directory */
     LIMIT_WARNINGLIST_ENTRIES = 1 << 22, /* entries over all lists (top-1M lists exist) */
     LIMIT_WARNINGLIST_NAME_BYTES = 256, /* a list's "name", kept for messages */
