@@ -249,8 +249,9 @@ enum limits {
     LIMIT_PEER_UNKNOWN_PER_S = 1,      /* ... refill: such a message is never useful to us */
     LIMIT_PEER_UNKNOWN_TOKEN_BYTES = 4096, /* an unknown message costs 1 token + 1 per 4 KiB:
                                           a few 1 MB bodies spend the budget as fast as many */
-    LIMIT_PEER_DUP_BURST = 16384,      /* duplicates: copies crossing each other when two peers
-                                          catch us up at once stay far below this */
+    LIMIT_PEER_DUP_BURST = 65536,      /* unasked duplicates: a restarted relay pushing its
+                                          recent records again, copies crossing each other, stay
+                                          far below this (scripts/soak found 16384 too tight) */
     LIMIT_PEER_DUP_PER_S = 1024,       /* ... refill, and every new record from the peer gives
                                           one back: the budget is also a 1:1 ratio */
     LIMIT_PEER_DUP_REPLAY_COST = 16,   /* a duplicate of an id the peer is known to hold (it sent

@@ -112,8 +112,11 @@ static struct gossip_job *take_record(struct gossip *g, size_t peer, const uint8
     }
     const struct hkey k = gossip_hkey(g, id);
     if (has == 1 || gossip_cand_is_dup(g, k, sr, l)) {
-        (void)gossip_charge(g, peer, PEERSCORE_DUPLICATE, note_duplicate(g, peer, k, has == 1, now),
-                            now);
+        const uint32_t cost = note_duplicate(g, peer, k, has == 1, now);
+        /* A copy we asked for (a WANT, a reconciliation) is our own doing when another peer's
+         * copy crossed it: only duplicates the peer sent unasked spend its budget. */
+        if (!asked_for(g, peer, k, now))
+            (void)gossip_charge(g, peer, PEERSCORE_DUPLICATE, cost, now);
         return job;
     }
     peerscore_credit(&p->score, PEERSCORE_DUPLICATE, 1);
