@@ -1,5 +1,6 @@
 /* report.c - simnet's outputs: the human summary, the same figures as JSON, and an SVG with the
  * delivery-time CDF and the per-node bandwidth (docs/SIMNET.md "Output"). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +250,63 @@ static void label(FILE *f, double x, double y, const char *anchor, double v)
             y, anchor, v);
 }
 
+/* A tick step of 1, 2 or 5 times a power of ten giving about five ticks on [0, max]. */
+static double nice_step(double max)
+{
+    double raw = max > 0 ? max / 5 : 1, p = pow(10, floor(log10(raw)));
+    double m = raw / p;
+    return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+}
+
+/* Ticks and values along the x axis, [0, max] data units over [PAD, W - 10], labelled in units
+ * of div (the step is a nice one in those units); and along the y axis over [H - PAD, 30]. */
+static void x_ticks(FILE *f, double max, double div)
+{
+    double step = nice_step(max / div) * div;
+    for (int k = 0; k <= 12 && k * step <= max * (1 + 1e-9); k++) {
+        double x = PAD + (W - 10 - PAD) * (k * step / max);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"black\"/>\n", x,
+                H - PAD, x, H - PAD + 4);
+        label(f, x, H - PAD + 15, "middle", k * step / div);
+    }
+}
+
+static void y_ticks(FILE *f, double max, double div)
+{
+    double step = nice_step(max / div) * div;
+    for (int k = 0; k <= 12 && k * step <= max * (1 + 1e-9); k++) {
+        double y = H - PAD - (H - PAD - 30) * (k * step / max);
+        fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", PAD, y,
+                W - 10, y);
+        label(f, PAD - 4, y + 3, "end", k * step / div);
+    }
+}
+
+/* A dashed vertical line at delay p (ms) of [0, xmax], named name and p, at text row row. */
+static void pct_mark(FILE *f, const char *name, double p, double xmax, int row, const char *color)
+{
+    double x = PAD + (W - 10 - PAD) * (p / xmax);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"30\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" "
+               "stroke-dasharray=\"3,3\"/>\n",
+            x, x, H - PAD, color);
+    fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"9\" fill=\"%s\" stroke=\"white\" "
+               "stroke-width=\"3\" paint-order=\"stroke\">%s %.0f ms</text>\n", x + 2,
+            40 + 11 * row, color, name, p);
+}
+
+/* p50, p90, p99 of sorted delays v[0..n), marked on the CDF (rows from row). */
+static void pct_marks(FILE *f, const uint32_t *v, uint64_t n, double xmax, int row,
+                      const char *color)
+{
+    static const struct {
+        const char *name;
+        double q;
+    } qs[] = {{"p50", 0.50}, {"p90", 0.90}, {"p99", 0.99}};
+    for (size_t i = 0; n > 0 && i < sizeof qs / sizeof qs[0]; i++)
+        pct_mark(f, qs[i].name, v[(uint64_t)(qs[i].q * (double)(n - 1))], xmax, row + (int)i,
+                 color);
+}
+
 /* CDF of sorted delays v[0..n) on [0, xmax] ms. */
 static void cdf_line(FILE *f, const uint32_t *v, uint64_t n, double xmax, const char *color)
 {
@@ -304,14 +362,17 @@ int report_svg(const struct sim_scenario *s, const struct sim_result *r, const c
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
                "font-family=\"sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
             2 * W, H);
-    axes(f, 0, "delivery time CDF", "ms after publication", "fraction of deliveries");
-    label(f, PAD, H - PAD + 14, "middle", 0);
-    label(f, W - 10, H - PAD + 14, "end", xmax);
-    label(f, PAD - 4, 34, "end", 1);
-    if (v)
+    axes(f, 0, "delivery time CDF", "delay after publication (ms)", "fraction of deliveries");
+    x_ticks(f, xmax, 1);
+    y_ticks(f, 1, 1);
+    if (v) {
         cdf_line(f, v, n, xmax, "#1f77b4");
-    if (fl)
+        pct_marks(f, v, n, xmax, 0, "#1f77b4");
+    }
+    if (fl) {
         cdf_line(f, fl, r->flood_delays_n, xmax, "#d62728");
+        pct_marks(f, fl, r->flood_delays_n, xmax, 3, "#d62728");
+    }
     fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#1f77b4\">gossip</text>\n",
             W - 120, H - PAD - 40);
     if (fl)
@@ -324,9 +385,18 @@ int report_svg(const struct sim_scenario *s, const struct sim_result *r, const c
         if (r->flood_node_rx)
             ymax = r->flood_node_rx[i] > ymax ? r->flood_node_rx[i] : ymax;
     }
-    axes(f, W, "bytes received per node", "nodes, by bytes received", "bytes");
-    label(f, PAD - 4, 34, "end", ymax);
-    label(f, PAD - 4, H - PAD, "end", 0);
+    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB"};
+    size_t u = 0;
+    double div = 1;
+    while (u + 1 < sizeof units / sizeof units[0] && ymax / div >= 10 * 1024) {
+        div *= 1024;
+        u++;
+    }
+    char yl[32];
+    snprintf(yl, sizeof yl, "received (%s)", units[u]);
+    axes(f, W, "bytes received per node", "nodes, by bytes received (rank)", yl);
+    x_ticks(f, r->nodes > 1 ? r->nodes - 1 : 1, 1);
+    y_ticks(f, ymax, div);
     bw_line(f, r->node_rx, r->nodes, ymax, "#1f77b4");
     if (r->flood_node_rx)
         bw_line(f, r->flood_node_rx, r->nodes, ymax, "#d62728");

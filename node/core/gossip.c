@@ -202,15 +202,12 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->want_dl = malloc(g->want_cap * sizeof *g->want_dl);
     g->want_ann = calloc(g->want_cap * g->words, sizeof *g->want_ann);
     g->want_tried = calloc(g->want_cap * g->words, sizeof *g->want_tried);
-    g->anns = calloc(g->ann_cap, sizeof *g->anns);
     g->commit_cap = g->cand_cap < LIMIT_GOSSIP_COMMIT_BATCH ? g->cand_cap
                                                             : LIMIT_GOSSIP_COMMIT_BATCH;
-    g->commit_items = malloc(g->commit_cap * sizeof *g->commit_items);
-    g->commit_cis = malloc(g->commit_cap * sizeof *g->commit_cis);
     int rc = GOSSIP_OK;
     if (!g->peers || !g->tm || !g->cands || !g->verified || !g->recent || !g->recent_bits ||
         (p->track_holds && (!g->recent_sent || !g->recent_from)) || !g->wants || !g->want_dl ||
-        !g->want_ann || !g->want_tried || !g->anns || !g->commit_items || !g->commit_cis)
+        !g->want_ann || !g->want_tried)
         rc = GOSSIP_E_NOMEM;
     if (rc == GOSSIP_OK && (!idindex_grow(&g->cand_idx, g->cand_cap, 0, NULL, NULL) ||
                             !idindex_grow(&g->recent_idx, g->recent_cap, 0, NULL, NULL) ||

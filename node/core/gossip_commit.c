@@ -41,16 +41,33 @@ static uint64_t announce_slot(uint64_t now)
     return (now / LIMIT_ANNOUNCE_TICK_MS + 2) * LIMIT_ANNOUNCE_TICK_MS;
 }
 
+/* Doubles the announcement ring (up to ann_cap), its entries moved to the front in order. */
+static bool ann_grow(struct gossip *g)
+{
+    size_t cap = g->ann_alloc ? 2 * g->ann_alloc : 64;
+    cap = cap < g->ann_cap ? cap : g->ann_cap;
+    struct ann *a = malloc(cap * sizeof *a);
+    if (a == NULL)
+        return false;
+    for (size_t i = 0; i < g->ann_len; i++)
+        a[i] = g->anns[(g->ann_head + i) % g->ann_alloc];
+    free(g->anns);
+    g->anns = a;
+    g->ann_alloc = cap;
+    g->ann_head = 0;
+    return true;
+}
+
 static void announce_later(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], uint64_t due)
 {
-    if (g->ann_len == g->ann_cap) {
+    if (g->ann_len == g->ann_cap || (g->ann_len == g->ann_alloc && !ann_grow(g))) {
         g->st.announce_dropped++;
         g->backlog_recon = true; /* reconciliation carries it: soon, not at the next period */
         return;
     }
     if (g->ann_len == 0)
         g->ann_due = due;
-    struct ann *a = &g->anns[(g->ann_head + g->ann_len++) % g->ann_cap];
+    struct ann *a = &g->anns[(g->ann_head + g->ann_len++) % g->ann_alloc];
     memcpy(a->id, id, LIMIT_ID_BYTES);
     a->due = due;
 }
@@ -79,12 +96,35 @@ static void committed(struct gossip *g, const struct cand *c, uint64_t now)
     announce_later(g, c->id, announce_slot(now));
 }
 
+/* Room for a commit of n items (<= commit_cap), grown on demand: most commits are small. */
+static bool commit_room(struct gossip *g, size_t n)
+{
+    assert(n <= g->commit_cap);
+    if (n <= g->commit_alloc)
+        return true;
+    size_t cap = g->commit_alloc ? 2 * g->commit_alloc : 16;
+    while (cap < n)
+        cap *= 2;
+    cap = cap < g->commit_cap ? cap : g->commit_cap;
+    struct store_put *items = realloc(g->commit_items, cap * sizeof *items);
+    if (items != NULL)
+        g->commit_items = items;
+    uint32_t *cis = items != NULL ? realloc(g->commit_cis, cap * sizeof *cis) : NULL;
+    if (cis == NULL)
+        return false; /* commit_alloc still bounds both arrays */
+    g->commit_cis = cis;
+    g->commit_alloc = cap;
+    return true;
+}
+
 /* One durable write transaction for up to LIMIT_GOSSIP_COMMIT_BATCH verified records. */
 static int commit_batch(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
+    size_t n = g->ver_len < g->commit_cap ? g->ver_len : g->commit_cap;
+    if (!commit_room(g, n))
+        return GOSSIP_E_NOMEM; /* the verified records wait for the next flush */
     struct store_put *items = g->commit_items;
     uint32_t *cis = g->commit_cis;
-    size_t n = g->ver_len < g->commit_cap ? g->ver_len : g->commit_cap;
     for (size_t i = 0; i < n; i++) {
         cis[i] = g->verified[g->ver_head];
         g->ver_head = (g->ver_head + 1) % g->cand_cap;
@@ -133,7 +173,7 @@ static void announce_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
         assert(g->ann_len > 0);
         uint8_t id[LIMIT_ID_BYTES];
         memcpy(id, g->anns[g->ann_head].id, LIMIT_ID_BYTES);
-        g->ann_head = (g->ann_head + 1) % g->ann_cap;
+        g->ann_head = (g->ann_head + 1) % g->ann_alloc;
         g->ann_len--;
         g->ann_due = g->ann_len > 0 ? g->anns[g->ann_head].due : UINT64_MAX;
         struct rview v;
@@ -172,10 +212,15 @@ int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
     assert(g != NULL);
     int rc = GOSSIP_OK;
-    /* Bounded: the ring holds at most cand_cap records. */
-    while (g->ver_len > 0)
-        if (commit_batch(g, now, wall_ms) < 0)
-            rc = GOSSIP_E_STORE;
+    /* Bounded: the ring holds at most cand_cap records; out of memory leaves them to the next
+     * flush. */
+    while (g->ver_len > 0) {
+        const int c = commit_batch(g, now, wall_ms);
+        if (c < 0)
+            rc = c;
+        if (c == GOSSIP_E_NOMEM)
+            break;
+    }
     announce_due(g, now, wall_ms);
     gossip_wants_due(g, now);
     /* What was refused or dropped for a reason that may have passed comes by reconciliation. */

@@ -153,9 +153,9 @@ struct gossip {
     bool backlog_recon; /* announcements dropped under load: every peer reconciles soon */
     uint32_t *verified; /* ring of candidates waiting for commit */
     size_t ver_head, ver_len;
-    struct store_put *commit_items; /* commit_cap each: one commit's items and candidates */
+    struct store_put *commit_items; /* commit_alloc each: one commit's items and candidates */
     uint32_t *commit_cis;
-    size_t commit_cap;
+    size_t commit_cap, commit_alloc; /* the bound; allocated so far (grown on demand) */
     size_t jobs_out; /* handed to io.verify */
     size_t vq_next;  /* the peer slot whose verify queue is served next (round robin) */
 
@@ -179,6 +179,8 @@ struct gossip {
 
     struct ann *anns;
     size_t ann_cap, ann_head, ann_len;
+    size_t ann_alloc; /* entries allocated, <= ann_cap: the ring grows on demand (a simulated
+                         node queues a few dozen; the daemon's cap is 16384 x 40 bytes) */
     uint64_t ann_due; /* the head's due, UINT64_MAX when empty: every flush reads it */
 
     struct gossip_stats st;

@@ -53,6 +53,13 @@ static uint32_t note_duplicate(struct gossip *g, size_t peer, struct hkey k, boo
     return 1;
 }
 
+/* Is our WANT for this id outstanding towards peer? */
+static bool wanted_from(const struct gossip *g, size_t peer, struct hkey k)
+{
+    uint32_t w = gossip_want_find(g, k);
+    return w != NIL && g->wants[w].asked == peer;
+}
+
 /* Did we ask peer for this record: a WANT to it, or a reconciliation it took part in lately (its
  * haves arrive after the round's last message)? */
 static bool asked_for(const struct gossip *g, size_t peer, struct hkey k, uint64_t now)
@@ -60,8 +67,7 @@ static bool asked_for(const struct gossip *g, size_t peer, struct hkey k, uint64
     const struct gpeer *p = g->peers[peer];
     if (p->recon_seen != 0 && now - p->recon_seen < LIMIT_PEER_RECON_GRACE_MS)
         return true;
-    uint32_t w = gossip_want_find(g, k);
-    return w != NIL && g->wants[w].asked == peer;
+    return wanted_from(g, peer, k);
 }
 
 /* May peer take another candidate slot? Within its share of the table among the peers up, or
@@ -112,10 +118,11 @@ static struct gossip_job *take_record(struct gossip *g, size_t peer, const uint8
     }
     const struct hkey k = gossip_hkey(g, id);
     if (has == 1 || gossip_cand_is_dup(g, k, sr, l)) {
+        /* The answer to our own WANT, when another peer's copy crossed it, is our doing: it
+         * spends no budget. (Not the reconciliation grace: a replayer could reconcile.) */
+        const bool wanted = wanted_from(g, peer, k);
         const uint32_t cost = note_duplicate(g, peer, k, has == 1, now);
-        /* A copy we asked for (a WANT, a reconciliation) is our own doing when another peer's
-         * copy crossed it: only duplicates the peer sent unasked spend its budget. */
-        if (!asked_for(g, peer, k, now))
+        if (!wanted)
             (void)gossip_charge(g, peer, PEERSCORE_DUPLICATE, cost, now);
         return job;
     }

@@ -28,6 +28,26 @@ static int reserve_needs(struct recon *r, size_t more)
     return RECON_OK;
 }
 
+/* Room for the needs one call may learn (learnable of its message): grown on demand, not
+ * FRESH_MAX (73 KB) per session up front, since most messages teach a few ids or none and a
+ * simulated node runs a session per peer. */
+static int reserve_fresh(struct recon *r, size_t learnable)
+{
+    assert(learnable <= FRESH_MAX && r->n_fresh == 0);
+    if (learnable <= r->cap_fresh)
+        return RECON_OK;
+    size_t cap = r->cap_fresh ? r->cap_fresh : 16;
+    while (cap < learnable)
+        cap *= 2;
+    cap = cap < FRESH_MAX ? cap : FRESH_MAX;
+    struct recon_item *p = realloc(r->fresh, cap * sizeof *p);
+    if (!p)
+        return RECON_E_NOMEM;
+    r->fresh = p;
+    r->cap_fresh = cap;
+    return RECON_OK;
+}
+
 /* Merges this call's learned needs (ascending, disjoint from needs) into needs, from the back. */
 static void merge_fresh(struct recon *r)
 {
@@ -62,9 +82,8 @@ int recon_init(struct recon *r, const struct recon_item *items, size_t n, size_t
     int rc = RECON_E_NOMEM;
     struct sum256 *prefix = calloc(n / STRIDE + 1, sizeof *prefix);
     r->prefix = prefix;
-    r->fresh = malloc(FRESH_MAX * sizeof *r->fresh);
     struct recon_turn *t = r->turn = calloc(1, sizeof *r->turn);
-    if (!prefix || !r->fresh || !t)
+    if (!prefix || !t)
         goto out;
     t->rp.w.cap = 4 * RESERVE;
     t->rp.w.cap_starts = 64;
@@ -76,7 +95,6 @@ int recon_init(struct recon *r, const struct recon_item *items, size_t n, size_t
     recon_prefix_build(items, n, prefix);
     r->items = items;
     r->n = n;
-    r->cap_fresh = FRESH_MAX;
     r->max_msg = max_msg_bytes;
     rc = RECON_OK;
 out:
@@ -170,8 +188,7 @@ int recon_respond(struct recon *r, const uint8_t *in, size_t in_len, uint8_t *ou
     rc = recon_walk_message(r, in, in_len, NULL, &learnable, &end);
     if (rc < 0)
         return rc;
-    assert(learnable <= r->cap_fresh);
-    if ((rc = reserve_needs(r, learnable)) < 0)
+    if ((rc = reserve_needs(r, learnable)) < 0 || (rc = reserve_fresh(r, learnable)) < 0)
         return rc;
     struct recon_turn *t = r->turn;
     if (!t->replying) { /* the first message of the peer's flight: our answer starts */
