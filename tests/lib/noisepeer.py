@@ -1,6 +1,6 @@
 """An independent tlpmesh initiator: the Noise XX handshake from dissononce (Debian's
 python3-dissononce), not our own code, so that a test checks the wire format (docs/PROTOCOL.md
-"Channel") against something else. Used by test_channel.py and test_handshake_flood.py.
+"Channel") against something else. Used by test_channel.py, test_handshake_flood.py and scripts/soak.
 """
 import base64
 import socket
@@ -41,27 +41,26 @@ def frame(msg):
     return struct.pack(">H", len(msg)) + bytes(msg)
 
 
-def initiator(port, node_key, sign_key, network="test-mesh", source=None, timeout=20.0):
-    """Runs the tlpmesh handshake against 127.0.0.1:port from source (an address to bind, or
-    None). Returns True if the node (whose base64 key is node_key) sent its HELLO, False if it
-    closed the connection first."""
+def session(port, node_key, sign_key, network="test-mesh", source=None, timeout=20.0):
+    """Runs the tlpmesh handshake and the HELLO exchange against 127.0.0.1:port from source (an
+    address to bind, or None). Returns (socket, send cipher, receive cipher) of the open session,
+    which the caller owns, or None if the node (whose base64 key is node_key) closed the
+    connection first."""
     hs, s = make_hs(b"tlpmesh/1\x00" + network.encode(), True)
     pk = sign_key.public_key().public_bytes(serialization.Encoding.Raw,
                                             serialization.PublicFormat.Raw)
     auth = pk + sign_key.sign(b"tlpmesh-noise-static-v1" + s.public.data)
     src = (source, 0) if source else None
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout,
-                                  source_address=src) as sock:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=src)
+    try:
         m1 = bytearray()
         hs.write_message(b"", m1)
         assert len(m1) == 32
         sock.sendall(frame(m1))
-        try:
-            m2 = recv_frame(sock)
-        except ConnectionResetError:
-            return False
+        m2 = recv_frame(sock)
         if m2 is None:
-            return False
+            sock.close()
+            return None
         assert len(m2) == 192
         payload = bytearray()
         hs.read_message(m2, payload)
@@ -72,13 +71,27 @@ def initiator(port, node_key, sign_key, network="test-mesh", source=None, timeou
         m3 = bytearray()
         send_cs, recv_cs = hs.write_message(auth, m3)
         hello = send_cs.encrypt_with_ad(b"", b"\x01\x01\x00\x00\x00\x00")
-        try:
-            sock.sendall(frame(m3) + frame(hello))
-            theirs = recv_frame(sock)
-        except (ConnectionResetError, BrokenPipeError):
-            return False
+        sock.sendall(frame(m3) + frame(hello))
+        theirs = recv_frame(sock)
         if theirs is None:
-            return False
+            sock.close()
+            return None
         pt = recv_cs.decrypt_with_ad(b"", theirs)
         assert pt[0] == 1 and pt[1] == 1 and len(pt) == 6, pt
-        return True
+        return sock, send_cs, recv_cs
+    except (ConnectionResetError, BrokenPipeError):
+        sock.close()
+        return None
+    except BaseException:
+        sock.close()
+        raise
+
+
+def initiator(port, node_key, sign_key, network="test-mesh", source=None, timeout=20.0):
+    """Runs the tlpmesh handshake (session() above). Returns True if the node sent its HELLO,
+    False if it closed the connection first."""
+    opened = session(port, node_key, sign_key, network, source, timeout)
+    if opened is None:
+        return False
+    opened[0].close()
+    return True
