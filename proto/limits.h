@@ -41,6 +41,8 @@ enum limits {
     /* --- store (store/) --- */
     LIMIT_STORE_MAPSIZE_INITIAL_MB = 64, /* LMDB map; grows by doubling on MDB_MAP_FULL */
     LIMIT_STORE_MAPSIZE_MAX_MB = 65536,  /* refuse to grow past 64 GiB */
+    LIMIT_STORE_MAPSIZE_MIN_MB = 1,      /* [Node] StoreMapInitialMB floor: LMDB needs a few pages,
+                                            and a smaller map only means more doublings */
     LIMIT_STORE_BATCH = 4096,            /* records committed in one write transaction */
     LIMIT_STORE_DBS = 16,                /* LMDB named databases */
     LIMIT_STORE_PEER_BLOB_BYTES = 4096,  /* per-peer state blob: cursors and counters, not data */
@@ -82,8 +84,10 @@ enum limits {
     LIMIT_IMPORT_FEED_EVENTS = 1 << 16, /* events in one MISP feed manifest */
     LIMIT_IMPORT_CSV_COLUMNS = 256,    /* fields in one CSV line */
     LIMIT_IMPORT_INVALID_LISTED = 20,  /* invalid values listed one by one in the summary */
-    LIMIT_IMPORT_BATCH = 512,          /* records per import transaction (<= LIMIT_STORE_BATCH):
-                                          8 KiB each in memory while the batch fills */
+    LIMIT_IMPORT_BATCH = 2048,         /* records per import transaction (<= LIMIT_STORE_BATCH):
+                                          ~12 KiB each in memory while the batch fills; one
+                                          commit (two fsyncs) per batch bounds a bulk import's
+                                          speed on a slow disk: 512 spent most of it there */
     LIMIT_WARNINGLIST_FILES = 64,      /* --warninglist files plus the default directory */
     LIMIT_WARNINGLIST_ENTRIES = 1 << 22, /* entries over all lists (top-1M lists exist) */
     LIMIT_WARNINGLIST_NAME_BYTES = 256, /* a list's "name", kept for messages */
