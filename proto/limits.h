@@ -84,10 +84,8 @@ enum limits {
     LIMIT_IMPORT_FEED_EVENTS = 1 << 16, /* events in one MISP feed manifest */
     LIMIT_IMPORT_CSV_COLUMNS = 256,    /* fields in one CSV line */
     LIMIT_IMPORT_INVALID_LISTED = 20,  /* invalid values listed one by one in the summary */
-    LIMIT_IMPORT_BATCH = 2048,         /* records per import transaction (<= LIMIT_STORE_BATCH):
-                                          ~12 KiB each in memory while the batch fills; one
-                                          commit (two fsyncs) per batch bounds a bulk import's
-                                          speed on a slow disk: 512 spent most of it there */
+    LIMIT_IMPORT_BATCH = 512,          /* records per import transaction (<= LIMIT_STORE_BATCH):
+                                          8 KiB each in memory while the batch fills */
     LIMIT_WARNINGLIST_FILES = 64,      /* --warninglist files plus the default directory */
     LIMIT_WARNINGLIST_ENTRIES = 1 << 22, /* entries over all lists (top-1M lists exist) */
     LIMIT_WARNINGLIST_NAME_BYTES = 256, /* a list's "name", kept for messages */

@@ -30,7 +30,11 @@ TAXII = "application/taxii+json;version=2.1"
 SECRET = "reader-secret-0123456789"
 SEED = 300
 READER_DEADLINE_S = 120
-PAUSE_S = 0.3  # between two runs of one reader: readers must not starve the ingest on 2 cores
+# Between two runs of one reader, and between two runs of `export --every` (a whole export,
+# ~1.5 CPU-s at 200k records, the test's largest CPU cost after the import's own signing):
+# readers must not starve the ingest on 2 cores. Each still runs many times per map growth.
+PAUSE_S = 0.5
+EXPORT_EVERY = "10s"
 MAP_MB = 4  # the store's initial map; the test wants at least GROWTHS doublings of it
 GROWTHS = 4
 
@@ -114,7 +118,7 @@ class ReadersDuringIngest(unittest.TestCase):
 
         out = self.tmp.join("export.txt")
         exp = subprocess.Popen([BIN, "export", "-c", self.conf, "--format", "text", "-o", out,
-                                "--every", "2s"], stdout=subprocess.DEVNULL,
+                                "--every", EXPORT_EVERY], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
         self.procs.append(exp)
 
