@@ -41,6 +41,8 @@ enum limits {
     /* --- store (store/) --- */
     LIMIT_STORE_MAPSIZE_INITIAL_MB = 64, /* LMDB map; grows by doubling on MDB_MAP_FULL */
     LIMIT_STORE_MAPSIZE_MAX_MB = 65536,  /* refuse to grow past 64 GiB */
+    LIMIT_STORE_MAPSIZE_MIN_MB = 1,      /* [Node] StoreMapInitialMB floor: LMDB needs a few pages,
+                                            and a smaller map only means more doublings */
     LIMIT_STORE_BATCH = 4096,            /* records committed in one write transaction */
     LIMIT_STORE_DBS = 16,                /* LMDB named databases */
     LIMIT_STORE_PEER_BLOB_BYTES = 4096,  /* per-peer state blob: cursors and counters, not data */

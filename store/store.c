@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 static const struct {
@@ -150,6 +151,20 @@ static bool out_of_space(const struct store *s)
            (uint64_t)st.st_size + LIMIT_STORE_DISK_LOW_BYTES > (uint64_t)rl.rlim_cur;
 }
 
+/* Keeps disk_full_since_ms (store_stats): set by the first write that finds no space, cleared
+ * by the next one that commits. Other errors say nothing about space and leave it. */
+static void note_disk_full(struct store *s, int err)
+{
+    if (err == STORE_OK) {
+        atomic_store(&s->disk_full_since_ms, 0);
+    } else if (err == STORE_E_DISKFULL) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t none = 0, now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+        atomic_compare_exchange_strong(&s->disk_full_since_ms, &none, now ? now : 1);
+    }
+}
+
 /* Runs fn in one write transaction and commits it; fn returning an error aborts everything fn
  * did. On a full map the whole transaction is retried on a doubled map: fn must be repeatable.
  * A commit that fails leaves the store as it was (LMDB writes the meta page last). */
@@ -172,6 +187,7 @@ int store_run_write(struct store *s, txn_fn fn, void *ctx)
         pthread_rwlock_unlock(&s->resize_lock);
         if (err == STORE_E_IO && out_of_space(s))
             err = STORE_E_DISKFULL;
+        note_disk_full(s, err);
         if (err != STORE_E_MAPFULL)
             return err;
         err = grow_map(s);

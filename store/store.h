@@ -25,7 +25,7 @@
  * Durability: every write is one LMDB write transaction committed with fsync (no MDB_NOSYNC), so a
  * record reported STORE_PUT_ADDED survives kill -9 and power loss. A failed batch leaves the store
  * exactly as it was (all or nothing); a full file system is STORE_E_DISKFULL, and the next write
- * after space is freed succeeds. When the map fills, the whole transaction is retried with a
+ * after space is freed succeeds (store_stats says since when writes fail, until one commits). When the map fills, the whole transaction is retried with a
  * doubled map, up to LIMIT_STORE_MAPSIZE_MAX_MB.
  *
  * Concurrency: one writer process (the node) and any number of read-only processes (CLI, exports)
@@ -279,6 +279,9 @@ struct store_stats {
     uint64_t last_seq;  /* highest seq given, 0 if none */
     uint64_t map_bytes; /* current map size */
     uint64_t used_bytes; /* pages in use in the data file */
+    /* Unix ms since which this process's writes fail with STORE_E_DISKFULL (the first failure
+     * of the run); 0 when its last write committed. Another process's failures are its own. */
+    uint64_t disk_full_since_ms;
 };
 
 int store_stats(struct store *s, struct store_stats *st);

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,9 @@ struct store {
     pthread_rwlock_t resize_lock;
     char dir[LIMIT_PATH_BYTES];  /* the data directory, as given to store_open */
     char file[LIMIT_PATH_BYTES]; /* dir/STORE_FILE_NAME */
+    /* Wall-clock ms of the first write of the current run of writes that failed for lack of
+     * space; 0 when the last write committed (or none failed). Written by every writing thread. */
+    _Atomic uint64_t disk_full_since_ms;
 };
 
 typedef int (*txn_fn)(struct store *s, MDB_txn *txn, void *ctx);

@@ -482,6 +482,7 @@ static int stats_txn(struct store *s, MDB_txn *txn, void *ctx)
     st->last_seq = next_seq - 1;
     st->map_bytes = info.me_mapsize;
     st->used_bytes = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+    st->disk_full_since_ms = atomic_load(&s->disk_full_since_ms);
     return STORE_OK;
 }
 

@@ -83,13 +83,13 @@ class Rules(unittest.TestCase):
     def test_promtool_check_rules(self):
         r = subprocess.run([PROMTOOL, "check", "rules", RULES], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("SUCCESS: 11 rules found", r.stdout)
+        self.assertIn("SUCCESS: 12 rules found", r.stdout)
 
     def test_alerts_cover_the_issue(self):
         with open(RULES) as f:
             rules = f.read()
         for alert in ["TlpmeshPeerDown", "TlpmeshInboundRefusalsRising", "TlpmeshStoreNearMapSize",
-                      "TlpmeshVerifyBacklog"]:
+                      "TlpmeshVerifyBacklog", "TlpmeshStoreDiskFull"]:
             self.assertIn(f"- alert: {alert}\n", rules)
 
 

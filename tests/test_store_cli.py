@@ -8,15 +8,17 @@ ENOSPC, with no root, loop device or tmpfs needed; raising the limit with prlimi
 returns".
 """
 import json
+import re
 import os
 import resource
 import subprocess
 import sys
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from mesh import BIN, Mesh, converge, ok  # noqa: E402
+from mesh import BIN, Mesh, converge, free_port, ok  # noqa: E402
 from tlpm import tlpmesh, wait_for  # noqa: E402
 
 
@@ -156,6 +158,24 @@ class StoreCli(unittest.TestCase):
         a = self.mesh.add("a", "CERT-A")
         b = self.mesh.add("b", "CERT-B")
         self.mesh.link("a", "b", "green", "green")
+        metrics_port = free_port()
+        with open(a.conf, "a") as f:
+            f.write(f"\n[HTTP]\nListen = 127.0.0.1:{free_port()}\n"
+                    f"MetricsListen = 127.0.0.1:{metrics_port}\n")
+
+        def disk_full_metric():
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                        timeout=30) as r:
+                for line in r.read().decode().splitlines():
+                    if line.startswith("tlpmesh_store_disk_full_since_seconds "):
+                        return int(float(line.split()[1]))
+            raise AssertionError("no tlpmesh_store_disk_full_since_seconds in /metrics")
+
+        def store_status():
+            st = a.status()
+            self.assertIsNotNone(st)
+            return st["store"]
+
         self.mesh.start(["b"])
         wait_for(lambda: b.answering(), what="b")
         a.publish("domain", "seed.store.example", "green")
@@ -168,11 +188,33 @@ class StoreCli(unittest.TestCase):
                                                       (limit, resource.RLIM_INFINITY)))
         wait_for(lambda: a.answering(), what="a")
         self.mesh.wait_links()
+        self.assertEqual(store_status()["disk_full"], False)
+        self.assertIsNone(store_status()["disk_full_since"])
+        self.assertEqual(disk_full_metric(), 0)
         n = 12000
+        started_ms = int(time.time() * 1000)
         ok(*import_args(b, values_file(self.mesh, "full", n, pad=300)), timeout=300)
         data_dir = os.path.join(a.dir, "data")
         want = f"no space left on device (DataDir {data_dir})"
         wait_for(lambda: want in a.log_text(), timeout=120, what="the disk-full message")
+        # status and /metrics say so, and since when (the first failing commit came after the
+        # start). A small commit may still fit in pages the file has free, which clears the
+        # state until the next one fails: each view is awaited, never sampled once.
+        seen = {}
+
+        def full():
+            seen.update(store_status())
+            return seen["disk_full"]
+        wait_for(full, timeout=120, what="status: disk full")
+        since = seen["disk_full_since"]
+        self.assertGreaterEqual(since, started_ms - 1000)
+        self.assertLessEqual(since, int(time.time() * 1000))
+        wait_for(lambda: disk_full_metric() >= started_ms // 1000 - 1, timeout=120,
+                 what="/metrics: disk full since the import")
+        wait_for(lambda: re.search(r"^store +\d+ records; DISK FULL since \S+Z: the last commit "
+                                   r"failed, no space left on device$",
+                                   tlpmesh("status", "-c", a.conf).out, re.M),
+                 timeout=120, what="status text: disk full")
         # still serving reads, nothing damaged
         self.assertIsNotNone(a.status())
         held = count(a)
@@ -186,6 +228,10 @@ class StoreCli(unittest.TestCase):
         b.publish("domain", "after.store.example", "green")
         wait_for(lambda: tlpmesh("query", "-c", a.conf, "after.store.example").rc == 0,
                  timeout=60, what="a to store a new record")
+        # a commit succeeded: the state is cleared
+        self.assertEqual(store_status()["disk_full"], False)
+        self.assertEqual(disk_full_metric(), 0)
+        self.assertNotIn("DISK FULL", tlpmesh("status", "-c", a.conf).out)
         converge(lambda: None if count(a) == n + 2 else f"a holds {count(a)} of {n + 2}",
                  timeout=180, what="a to re-sync after the disk had space again", interval=1)
         rc, rep = check_store(a)

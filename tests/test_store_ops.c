@@ -453,8 +453,10 @@ static int full_child(const char *dir)
     }
     if (err != STORE_E_DISKFULL)
         return 73;
-    /* nothing half-written: reads work, the count is what was committed */
-    if (store_stats(s, &st) != STORE_OK || st.records != before + added)
+    /* nothing half-written: reads work, the count is what was committed; stats say since when
+     * commits fail */
+    if (store_stats(s, &st) != STORE_OK || st.records != before + added ||
+        st.disk_full_since_ms == 0)
         return 74;
     struct store_check_report rep;
     if (store_check(s, &rep, NULL, NULL) != STORE_OK || rep.problems != 0)
@@ -468,6 +470,8 @@ static int full_child(const char *dir)
     p.len = ts_sign(r, &id, buf, p.id);
     if (store_put_batch(s, &p, 1) != STORE_OK || p.result != STORE_PUT_ADDED)
         return 77;
+    if (store_stats(s, &st) != STORE_OK || st.disk_full_since_ms != 0)
+        return 78; /* a commit succeeded: no longer full */
     free(buf);
     free(r);
     store_close(s);

@@ -59,7 +59,8 @@ int cli_open(const char *cmd, const char *conf_path, unsigned flags, struct cli_
         n->has_key = true;
     }
     if (flags & (CLI_OPEN_STORE_RO | CLI_OPEN_STORE_RW)) {
-        struct store_opts so = {.read_only = (flags & CLI_OPEN_STORE_RW) == 0};
+        struct store_opts so = {.read_only = (flags & CLI_OPEN_STORE_RW) == 0,
+                                .map_size_bytes = (size_t)n->cfg.store_map_mb << 20};
         char why[512] = "";
         rc = store_open(&n->store, n->cfg.data_dir, &so, why, sizeof why);
         if (rc != STORE_OK) {

@@ -140,6 +140,7 @@ struct config {
     size_t n_peers;
     char log_file[LIMIT_PATH_BYTES]; /* [Node] LogFile, resolved; "" = stderr */
     int log_format;                  /* [Node] LogFormat: 0 text (default), 1 json (log.h) */
+    uint32_t store_map_mb; /* [Node] StoreMapInitialMB; 0 = LIMIT_STORE_MAPSIZE_INITIAL_MB */
     struct config_http http;
     struct config_client *clients;   /* n_clients entries, owned; secrets wiped on free */
     size_t n_clients;

@@ -139,6 +139,21 @@ static void set_data_dir(struct config_parse *p, const char *v)
 {
     set_path(p, "DataDir", v, p->cfg->data_dir);
 }
+/* The LMDB map a store starts with (it doubles when full): operators who know their store will
+ * be large start big, tests start small to exercise the growth. */
+static void set_store_map(struct config_parse *p, const char *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (v[0] < '0' || v[0] > '9' || *end || errno || n < LIMIT_STORE_MAPSIZE_MIN_MB ||
+        n > LIMIT_STORE_MAPSIZE_MAX_MB) {
+        config_problem(p, "StoreMapInitialMB: '%s' is not a number from %d to %d", v,
+                       LIMIT_STORE_MAPSIZE_MIN_MB, LIMIT_STORE_MAPSIZE_MAX_MB);
+        return;
+    }
+    p->cfg->store_map_mb = (uint32_t)n;
+}
 static void set_network(struct config_parse *p, const char *v)
 {
     set_name(p, "Network", v, p->cfg->network);
@@ -483,4 +498,5 @@ const struct config_key_spec config_key_specs[CONFIG_N_KEYS] = {
     {"MaxTLP", CONFIG_SECTION_CLIENT, false, false, set_client_max_tlp},
     {"Relation", CONFIG_SECTION_CLIENT, false, false, set_client_relation},
     {"Community", CONFIG_SECTION_CLIENT, false, true, set_client_community},
+    {"StoreMapInitialMB", CONFIG_SECTION_NODE, false, false, set_store_map},
 };

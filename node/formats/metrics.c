@@ -156,6 +156,10 @@ int metrics_render(const struct metrics_snapshot *m, FILE *out)
           m->store_map_bytes);
     gauge(out, "tlpmesh_store_last_seq", "Highest local arrival sequence number.",
           m->store_last_seq);
+    gauge(out, "tlpmesh_store_disk_full_since_seconds",
+          "Unix time since which the store's commits fail for lack of space (0: the last one "
+          "succeeded).",
+          m->store_disk_full_since_s);
     counter(out, "tlpmesh_records_ingested_total", "Records received from peers and stored.",
             m->gossip.records_ingested);
     counter(out, "tlpmesh_records_duplicate_total",

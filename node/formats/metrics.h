@@ -63,6 +63,7 @@ struct metrics_snapshot {
     uint64_t store_bytes;                      /* pages in use in the data file */
     uint64_t store_map_bytes;                  /* LMDB map size */
     uint64_t store_last_seq;                   /* highest arrival seq */
+    uint64_t store_disk_full_since_s; /* Unix time writes began failing for lack of space; 0 */
     /* engine */
     uint64_t conns_accepted, refused_rate, refused_half_open, refused_conns;
     uint64_t handshakes_ok, handshake_failures, protocol_errors, timeouts;

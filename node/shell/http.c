@@ -198,6 +198,7 @@ static void fill_snapshot(struct http_server *srv, struct metrics_snapshot *m)
         m->store_bytes = ss.used_bytes;
         m->store_map_bytes = ss.map_bytes;
         m->store_last_seq = ss.last_seq;
+        m->store_disk_full_since_s = ss.disk_full_since_ms / 1000;
     }
     if (srv->p.gossip_fill)
         srv->p.gossip_fill(srv->p.gossip_ctx, &m->gossip);

@@ -290,7 +290,8 @@ static int load_node(struct run *r, const char *config_path)
         fprintf(stderr, "tlpmesh: %s\n", why[0] ? why : keys_strerror(rc));
         return RUN_USAGE;
     }
-    rc = store_open(&r->store, r->cfg.data_dir, NULL, why, sizeof why);
+    const struct store_opts so = {.map_size_bytes = (size_t)r->cfg.store_map_mb << 20};
+    rc = store_open(&r->store, r->cfg.data_dir, &so, why, sizeof why);
     if (rc < 0) {
         fprintf(stderr, "tlpmesh: %s\n", why[0] ? why : store_strerror(rc));
         return RUN_FAIL;

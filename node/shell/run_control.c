@@ -45,6 +45,7 @@ static void restart_needed(const struct config *old, const struct config *new, c
          "[HTTP] MetricsListen"},
         {strcmp(old->network, new->network) != 0, "Network"},
         {strcmp(old->data_dir, new->data_dir) != 0, "DataDir"},
+        {old->store_map_mb != new->store_map_mb, "StoreMapInitialMB"},
         {strcmp(old->key_file, new->key_file) != 0, "KeyFile"},
         {strcmp(old->control_path, new->control_path) != 0, "Control"},
     };
@@ -67,6 +68,7 @@ static void keep_running(const struct config *old, struct config *new)
     new->http.metrics_listen = old->http.metrics_listen;
     memcpy(new->network, old->network, sizeof new->network);
     memcpy(new->data_dir, old->data_dir, sizeof new->data_dir);
+    new->store_map_mb = old->store_map_mb;
     memcpy(new->key_file, old->key_file, sizeof new->key_file);
     memcpy(new->control_path, old->control_path, sizeof new->control_path);
 }
@@ -285,6 +287,20 @@ static void peer_penalty_json(json_t *o, const struct run *r, size_t i)
     json_object_set_new(o, "refused_backed_off", json_integer((json_int_t)st.refused_backed_off));
 }
 
+/* The store as this node's own writes found it: "disk_full_since" (Unix ms) while its commits
+ * fail for lack of space, null once one succeeds; "error" when even the read failed. */
+static json_t *store_json(struct run *r)
+{
+    struct store_stats ss;
+    const int rc = store_stats(r->store, &ss);
+    if (rc != STORE_OK)
+        return json_pack("{s:s}", "error", store_strerror(rc));
+    return json_pack("{s:I, s:b, s:o}", "records", (json_int_t)ss.records, "disk_full",
+                     ss.disk_full_since_ms != 0, "disk_full_since",
+                     ss.disk_full_since_ms ? json_integer((json_int_t)ss.disk_full_since_ms)
+                                           : json_null());
+}
+
 static json_t *status_json(struct run *r)
 {
     char b64[LIMIT_PUBKEY_B64_LEN + 1];
@@ -320,6 +336,7 @@ static json_t *status_json(struct run *r)
         json_object_set_new(counters, "refused_backed_off",
                             json_integer((json_int_t)s->refused_backed_off));
         json_object_set_new(st, "gossip", gossip_json(r));
+        json_object_set_new(st, "store", store_json(r));
     }
     return st;
 }

@@ -12,9 +12,9 @@ static const char *jstr(const json_t *o, const char *k)
     return s && s[0] ? s : "-";
 }
 
-static void print_since(const json_t *p, char *out, size_t len)
+/* A Unix-ms JSON integer as UTC time, "-" when it is not one. */
+static void print_since(const json_t *since, char *out, size_t len)
 {
-    json_t *since = json_object_get(p, "since");
     if (!json_is_integer(since)) {
         snprintf(out, len, "-");
         return;
@@ -36,10 +36,30 @@ static void print_backoff(const json_t *p, char *out, size_t len)
                  jstr(p, "penalty_reason"));
 }
 
+/* "store    N records" and, while commits fail for lack of space, since when. */
+static void print_store(const json_t *st, FILE *out)
+{
+    const json_t *s = json_object_get(st, "store");
+    if (json_object_get(s, "error")) {
+        fprintf(out, "store    %s\n", jstr(s, "error"));
+        return;
+    }
+    fprintf(out, "store    %" JSON_INTEGER_FORMAT " records", json_integer_value(
+                                                               json_object_get(s, "records")));
+    if (json_is_true(json_object_get(s, "disk_full"))) {
+        char since[32];
+        print_since(json_object_get(s, "disk_full_since"), since, sizeof since);
+        fprintf(out, "; DISK FULL since %s: the last commit failed, no space left on device", since);
+    }
+    fputc('\n', out);
+}
+
 static void print_table(const json_t *st, FILE *out)
 {
-    fprintf(out, "node     %s\nnetwork  %s\norg      %s\nlisten   %s\n\n", jstr(st, "key"),
+    fprintf(out, "node     %s\nnetwork  %s\norg      %s\nlisten   %s\n", jstr(st, "key"),
             jstr(st, "network"), jstr(st, "organisation"), jstr(st, "listen"));
+    print_store(st, out);
+    fputc('\n', out);
     const json_t *peers = json_object_get(st, "peers");
     int wname = 4, waddr = 7;
     size_t i;
@@ -54,7 +74,7 @@ static void print_table(const json_t *st, FILE *out)
             "RECS SENT", "RECS RECV", "DUP", "REFUSED", "BACKOFF", "LAST ERROR");
     json_array_foreach(peers, i, p) {
         char since[32], backoff[48];
-        print_since(p, since, sizeof since);
+        print_since(json_object_get(p, "since"), since, sizeof since);
         print_backoff(p, backoff, sizeof backoff);
         const json_t *g = json_object_get(p, "gossip");
         fprintf(out, "%-*s  %-44s  %-10s  %-*s  %-20s  %12" JSON_INTEGER_FORMAT "  %12"
