@@ -360,22 +360,22 @@ static void test_partition_heal(void **state)
     assert_true(r.app_rx.recon > 0); /* reconciliation carried what the partition held back */
     assert_true(r.sessions_opened > 24u * 4); /* sessions (two ends each) died and came back */
     static const struct figures want = {
-        .virtual_ms = 107031,
-        .events = 3693,
+        .virtual_ms = 109064,
+        .events = 3850,
         .deliveries = 776,
-        .duplicates = 51,
+        .duplicates = 35,
         .sessions_opened = 148,
-        .bytes_rx = 284347,
-        .bytes_tx = 331276,
+        .bytes_rx = 283243,
+        .bytes_tx = 329128,
         .verify_calls = 776,
         .verify_cached = 720,
-        .gate_refusals = 1073,
+        .gate_refusals = 1037,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
-        .app_rx = {178708, 9136, 4970, 28182},
-        .trace_digest = 0xbd874f8e6b9b7352ull,
-        .digest = "0868a01a9a9e966ea431de289333123259db0850aae03fb295ca3dafdc979ea7"};
+        .app_rx = {175320, 9808, 5234, 26680},
+        .trace_digest = 0x72c69e5adb5eae57ull,
+        .digest = "7875cf593bf04c55cc23975a0e87ffde7fabc31b90fd652cc603bf20da700faf"};
     assert_figures(&r, &want);
     /* connections the partition broke are released, and their indexes reused, in one order */
     assert_same_on_threads(&s, &r);
@@ -396,22 +396,22 @@ static void test_churn(void **state)
     assert_int_equal(run(&s, &r), SIM_OK);
     assert_all_delivered(&r);
     static const struct figures want = {
-        .virtual_ms = 105583,
-        .events = 8221,
+        .virtual_ms = 105585,
+        .events = 8230,
         .deliveries = 1070,
-        .duplicates = 294,
+        .duplicates = 217,
         .sessions_opened = 112,
-        .bytes_rx = 469579,
-        .bytes_tx = 470050,
+        .bytes_rx = 454222,
+        .bytes_tx = 454693,
         .verify_calls = 1070,
         .verify_cached = 1011,
         .gate_refusals = 1478,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
-        .app_rx = {295404, 18984, 8220, 36145},
-        .trace_digest = 0xa402a740d78b2a52ull,
-        .digest = "685aadecbb9553fbd001960704560ac7b3c319f40202accf75962cafc2890c60"};
+        .app_rx = {278814, 19712, 8288, 36145},
+        .trace_digest = 0x4e3cfdc1f2549f69ull,
+        .digest = "39d4941a1f4a25866393987cefc68356ba955032a6856890123981d57aee7790"};
     assert_figures(&r, &want);
     assert_same_on_threads(&s, &r);
     sim_result_free(&r);
@@ -440,19 +440,19 @@ static void test_byzantine(void **state)
         .virtual_ms = 102593,
         .events = 8283,
         .deliveries = 570,
-        .duplicates = 52652,
+        .duplicates = 52438,
         .sessions_opened = 162,
-        .bytes_rx = 13647094,
-        .bytes_tx = 13648087,
+        .bytes_rx = 13603018,
+        .bytes_tx = 13604011,
         .verify_calls = 8063,
         .verify_cached = 7963,
         .gate_refusals = 3145,
         .refused_inbound = 7429,
         .forged_refused = 64,
-        .byz_sent = 59927,
-        .app_rx = {13483396, 6696, 4778, 31213},
-        .trace_digest = 0x03fc5aadee9402efull,
-        .digest = "936008d11d517ade81a84baa1d9ff1b0252e47b551a1c2fa160db4bc75f2c098"};
+        .byz_sent = 59859,
+        .app_rx = {13437102, 8534, 4778, 31213},
+        .trace_digest = 0xfed63e7c2573c808ull,
+        .digest = "828aa71df64eb27e81bc81b65739d99ba1de8aced7ebde5b893fd5e27c1a6085"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);
@@ -488,19 +488,19 @@ static void test_topologies_and_file(void **state)
         .virtual_ms = 66538,
         .events = 2238,
         .deliveries = 271,
-        .duplicates = 64,
+        .duplicates = 52,
         .sessions_opened = 56,
-        .bytes_rx = 121894,
-        .bytes_tx = 121894,
+        .bytes_rx = 119503,
+        .bytes_tx = 119503,
         .verify_calls = 271,
         .verify_cached = 241,
         .gate_refusals = 596,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
-        .app_rx = {72852, 3770, 1880, 10209},
-        .trace_digest = 0x4b825a0db2b11983ull,
-        .digest = "beee953965fe82e34eaedcc35c102780ffbfa9860e0a0d08eeb5ad979ea19850"};
+        .app_rx = {70256, 3880, 1880, 10209},
+        .trace_digest = 0xcb7a03f2da45e506ull,
+        .digest = "c6fd815147a3cb5c609d4cc37715dfa0d9745568854adc1ba56a8413a67e6aff"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);
