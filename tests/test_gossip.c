@@ -661,6 +661,40 @@ static void test_peer_holds(void **state)
     net_free(net);
 }
 
+/* Line A - R - M, A and R members of "isac", M not: R sends M a GREEN "isac" record naming M, but M
+ * cannot establish that R is a member, so M leaves it out of its reconciliation set while R's set
+ * holds it. Every round then finds it a "have" of R's; R knows M holds it (R sent it) and
+ * announces it instead of pushing it again: no duplicate at M, round after round. */
+static void test_recon_asymmetric_sets_no_duplicates(void **state)
+{
+    (void)state;
+    struct net *net = net_new(3);
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(net->nodes[i].comms[0], LIMIT_NAME_BYTES + 1, "isac");
+        net->nodes[i].n_comms = 1;
+    }
+    ts_topo_link(&net->topo, 0, 1);
+    ts_topo_link(&net->topo, 1, 2);
+    net_start(net);
+    link_up(net, 0, 1);
+    link_up(net, 1, 2);
+    struct tnode *m = &net->nodes[2];
+    struct gate_peer v; /* M's view of R: no roster tells M that R is a member */
+    fill_view(m, slot_of(m, 1), &v);
+    v.n_communities = 0;
+    assert_int_equal(gossip_peer_up(m->g, slot_of(m, 1), &v, net->now), GOSSIP_OK);
+    struct spec named = {PROTO_TLP_GREEN, {"isac", NULL}, {2, -1}};
+    size_t r = publish(net, 0, &named, -1);
+    run(net, 3 * LIMIT_RECON_INTERVAL_MS); /* two periodic rounds after the first */
+    assert_true(holds(net, 2, r));
+    assert_true(pst(net, 1, 2)->recon_rounds >= 3);
+    assert_true(pst(net, 1, 2)->recon_haves >= 2); /* the sets differ at every round */
+    assert_int_equal(pst(net, 2, 1)->duplicates, 0);
+    assert_int_equal(pst(net, 2, 1)->records_received, 1);
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -682,6 +716,7 @@ int main(void)
         cmocka_unit_test(test_inbound_refuses_out_of_audience),
         cmocka_unit_test(test_view_change_reconciles),
         cmocka_unit_test(test_peer_holds),
+        cmocka_unit_test(test_recon_asymmetric_sets_no_duplicates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
