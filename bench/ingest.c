@@ -4,9 +4,12 @@
  * per loop turn, as `tlpmesh run` drives them. The peers' sessions are not simulated: the node
  * is told they are up (node_peer_change), so what gossip sends them stops at the engine, unsent.
  *
- * The sending peer is modelled as one that keeps the receiver's candidate table (the records being
- * verified or waiting for commit) full but never overfull, which is the best a sender can do; a
- * real sender that outruns verification gets its surplus dropped and fetched again later.
+ * The sending peer is modelled as one that keeps its part of the receiver's candidate table (the
+ * records being verified or waiting for commit) full but never overfull, which is the best a
+ * sender can do: half the table, the most one peer may hold while others are up (gossip.h); a
+ * real sender that outruns verification gets its surplus dropped and fetched again later. It
+ * sends them as the haves of a reconciliation round (it opens one first), the way a peer sends
+ * a node more records than its budget of unasked ones holds (node/core/peerscore.h).
  */
 #include <assert.h>
 #include <stdio.h>
@@ -22,6 +25,8 @@
 #include "crypto/keys.h"
 #include "node/config/config.h"
 #include "node/core/node.h"
+#include "node/core/peerscore.h"
+#include "node/core/recon.h"
 #include "node/core/session.h"
 #include "node/shell/verifier.h"
 #include "store/gossip_lmdb.h"
@@ -244,13 +249,13 @@ static void on_timer(uv_timer_t *t)
     engine_tick(&in->node.engine, uv_now(&in->loop)); /* then the prepare callback's turn */
 }
 
-/* Feeds whole messages while the candidate table has room for them. */
+/* Feeds whole messages while the sender's half of the candidate table has room for them. */
 static void feed(struct ingest *in)
 {
     const struct gossip_stats *st = gossip_stats(in->node.gossip);
     while (in->err == 0 && in->next_msg < in->m->n) {
         const size_t k = in->m->count[in->next_msg];
-        if (in->fed - st->stored + k > LIMIT_GOSSIP_CANDIDATES)
+        if (in->fed - st->stored + k > LIMIT_GOSSIP_CANDIDATES / 2)
             return;
         int rc = node_message(&in->node, SENDER, GOSSIP_MSG_RECORDS, in->m->body[in->next_msg],
                               in->m->len[in->next_msg]);
@@ -335,6 +340,21 @@ static int peers_up(struct ingest *in)
     return 0;
 }
 
+/* The sender opens a reconciliation round over an empty set: the records that follow are its
+ * haves, asked for (LIMIT_PEER_RECON_GRACE_MS). */
+static int open_round(struct ingest *in)
+{
+    static uint8_t msg[LIMIT_RECON_MSG_BYTES];
+    struct recon rc;
+    if (recon_init(&rc, NULL, 0, sizeof msg) < 0)
+        return -1;
+    int n = recon_initiate(&rc, msg, sizeof msg);
+    recon_free(&rc);
+    if (n <= 0)
+        return -1;
+    return node_message(&in->node, SENDER, GOSSIP_MSG_RECON, msg, (size_t)n) == GOSSIP_OK ? 0 : -1;
+}
+
 /* The node over the timed LMDB ops, with the config's peers. */
 static int start_node(struct ingest *in, struct store *s, const struct gossip_store_ops *ops,
                       size_t n_peers)
@@ -352,14 +372,15 @@ static int start_node(struct ingest *in, struct store *s, const struct gossip_st
                                .backlog = io_backlog, .now = io_now, .wall_ms = io_wall_ms,
                                .verify = io_verify, .log = io_log};
     char why[256];
-    verifier_init(&in->verifier, &in->loop, &in->node);
+    if (verifier_init(&in->verifier, &in->loop, &in->node) < 0)
+        return -1;
     if (node_init(&in->node, &p, &io, why, sizeof why) < 0) {
         fprintf(stderr, "tlpmesh-bench: ingest: %s\n", why);
         return -1;
     }
     if (node_set_peers(&in->node, &in->cfg, uv_now(&in->loop)) < 0)
         return -1;
-    return peers_up(in);
+    return peers_up(in) == 0 ? open_round(in) : -1;
 }
 
 static int run_ingest(struct ingest *in, struct bench_ingest_result *res)
@@ -379,16 +400,28 @@ static int run_ingest(struct ingest *in, struct bench_ingest_result *res)
     return in->err;
 }
 
-/* The same records again, from the same peer: each must be dropped on its id. */
+/* The same records again, from every peer in turn: each must be dropped on its id. A peer's
+ * duplicate budget holds LIMIT_PEER_DUP_BURST at once (the sender's own records cost it
+ * LIMIT_PEER_DUP_REPLAY_COST each: replays), so a peer's session is renewed before it would
+ * spend half of it, as a real peer could only send them over several sessions. */
 static int run_dups(struct ingest *in, size_t n, struct bench_ingest_result *res)
 {
     const struct gossip_stats *st = gossip_stats(in->node.gossip);
     const uint64_t submitted = st->verify_submitted, dups = st->duplicates;
+    size_t spent[LIMIT_PEERS] = {0};
     const double t0 = bench_now_s();
-    for (size_t i = 0; i < in->m->n; i++)
-        if (node_message(&in->node, SENDER, GOSSIP_MSG_RECORDS, in->m->body[i], in->m->len[i]) !=
+    for (size_t i = 0; i < in->m->n; i++) {
+        const size_t peer = i % in->cfg.n_peers;
+        const size_t cost = in->m->count[i] * (peer == SENDER ? LIMIT_PEER_DUP_REPLAY_COST : 1);
+        if ((spent[peer] += cost) > LIMIT_PEER_DUP_BURST / 2) {
+            node_peer_change(&in->node, peer, false);
+            node_peer_change(&in->node, peer, true);
+            spent[peer] = cost;
+        }
+        if (node_message(&in->node, peer, GOSSIP_MSG_RECORDS, in->m->body[i], in->m->len[i]) !=
             GOSSIP_OK)
             return -1;
+    }
     if (node_turn(&in->node) != GOSSIP_OK)
         return -1;
     res->dup_rate = (double)n / (bench_now_s() - t0);
@@ -454,6 +487,7 @@ int bench_ingest(const struct bench_corpus *c, const struct bench_ingest_opts *o
 out:
     assert(in.verifier.out == 0); /* the loop ran until every job came back */
     node_free(&in.node);
+    verifier_close(&in.verifier);
     keys_identity_wipe(&in.id);
     config_free(&in.cfg);
     gossip_lmdb_free(&lm);

@@ -51,6 +51,7 @@ enum errors_base {
     ERRORS_BASE_COMMUNITY = -800,    /* node/core/community.h */
     ERRORS_BASE_RECON = -900,        /* node/core/recon.h */
     ERRORS_BASE_GOSSIP = -1000,      /* node/core/gossip.h */
+    ERRORS_BASE_PEERSCORE = -1050,   /* node/core/peerscore.h */
     ERRORS_BASE_SIM = -1100,         /* simnet/sim.h */
     ERRORS_BASE_STIXMAP = -1700,     /* node/formats/stixmap.h */
     ERRORS_BASE_WARNINGLIST = -1800, /* node/formats/warninglist.h */

@@ -82,8 +82,12 @@ enum limits {
     LIMIT_IMPORT_FEED_EVENTS = 1 << 16, /* events in one MISP feed manifest */
     LIMIT_IMPORT_CSV_COLUMNS = 256,    /* fields in one CSV line */
     LIMIT_IMPORT_INVALID_LISTED = 20,  /* invalid values listed one by one in the summary */
-    LIMIT_IMPORT_BATCH = 512,          /* records per import transaction (<= LIMIT_STORE_BATCH):
-                                          8 KiB each in memory while the batch fills */
+    LIMIT_IMPORT_BATCH = LIMIT_STORE_BATCH, /* records per import transaction: one durable commit
+                                          rewrites the B-tree pages it touches, so the biggest
+                                          batch the store takes writes least per record (36 KiB
+                                          each in memory while the batch fills: 144 MiB) */
+    LIMIT_IMPORT_SIGNERS = 64,         /* threads signing one import batch (one per core) */
+    LIMIT_IMPORT_SIGN_MIN = 64,        /* records per extra signer: below, a thread costs more */
     LIMIT_WARNINGLIST_FILES = 64,      /* --warninglist files plus the default directory */
     LIMIT_WARNINGLIST_ENTRIES = 1 << 22, /* entries over all lists (top-1M lists exist) */
     LIMIT_WARNINGLIST_NAME_BYTES = 256, /* a list's "name", kept for messages */
@@ -235,6 +239,52 @@ enum limits {
     LIMIT_IP_PREFIXES = 129,              /* prefix lengths of an IPv6 address: /0 to /128 */
     LIMIT_STORE_FIND_VALUES = 2 * 129,    /* keys of one store_find_values: ip-src and ip-dst
                                              at every prefix length of an IPv6 address */
+    /* --- issue 12: per-peer budgets and penalties (node/core/peerscore.h, gossip_recv.c,
+           engine_penalty.c, docs/PROTOCOL.md "Budgets"). Each budget is a token bucket: a burst,
+           then a refill per second. An honest peer stays far inside each; the attacks of issue
+           12 (100,000 unknown messages, 5,000,000 replays, 340,000 out-of-audience records in
+           12 s) empty one within a second. --- */
+    LIMIT_PEER_UNKNOWN_BURST = 64,     /* messages of unknown types: a later version sends a new
+                                          type only to a peer whose HELLO capabilities ask */
+    LIMIT_PEER_UNKNOWN_PER_S = 1,      /* ... refill: such a message is never useful to us */
+    LIMIT_PEER_UNKNOWN_TOKEN_BYTES = 4096, /* an unknown message costs 1 token + 1 per 4 KiB:
+                                          a few 1 MB bodies spend the budget as fast as many */
+    LIMIT_PEER_DUP_BURST = 16384,      /* duplicates: copies crossing each other when two peers
+                                          catch us up at once stay far below this */
+    LIMIT_PEER_DUP_PER_S = 1024,       /* ... refill, and every new record from the peer gives
+                                          one back: the budget is also a 1:1 ratio */
+    LIMIT_PEER_DUP_REPLAY_COST = 16,   /* a duplicate of an id the peer is known to hold (it sent
+                                          or was sent it): a replay, never a crossing */
+    LIMIT_PEER_TIME_BURST = 1024,      /* expired or future records: a relay with a skewed clock
+                                          or records expiring in transit */
+    LIMIT_PEER_TIME_PER_S = 16,        /* ... refill */
+    LIMIT_PEER_GATE_BURST = 1024,      /* out-of-audience records: views differ for a while
+                                          (a roster on its way, a reload on one side) */
+    LIMIT_PEER_GATE_PER_S = 16,        /* ... refill */
+    LIMIT_PEER_UNASKED_BURST = 16384,  /* records neither wanted from the peer nor sent within a
+                                          reconciliation with it: its own eager pushes, which it
+                                          paces (LIMIT_GOSSIP_PUSH_*) below this */
+    LIMIT_PEER_UNASKED_PER_S = 2048,   /* ... refill: twice the sender's pacing */
+    LIMIT_PEER_RECON_GRACE_MS = 2 * LIMIT_RECON_INTERVAL_MS, /* records after the peer's last
+                                          reconciliation message count as asked for this long:
+                                          the haves of a round drain after it, and the next
+                                          round comes LIMIT_RECON_INTERVAL_MS after its end */
+    LIMIT_GOSSIP_PUSH_BURST = 8192,    /* own records pushed in full to one peer at once; more
+                                          wait for a reconciliation round (asked) */
+    LIMIT_GOSSIP_PUSH_PER_S = 1024,    /* ... refill: half the receiver's unasked budget */
+    LIMIT_PENALTY_MIN_MS = 10 * 1000,  /* first back-off of a penalized key: a mistaken penalty
+                                          of an honest peer costs it 10 s and a reconciliation */
+    LIMIT_PENALTY_MAX_MS = 60 * 60 * 1000, /* back-off cap (doubles per penalty): a hostile
+                                          partner reconnects at most once an hour */
+    LIMIT_PENALTY_FORGIVE_MS = 24 * 60 * 60 * 1000, /* a day without a penalty: the next one
+                                          starts again at LIMIT_PENALTY_MIN_MS */
+    /* Fair ingest across peers (gossip_verify.c, node/shell/verifier.c): verify jobs are small
+       and queued per sending peer; a free pool thread takes the next job of the next peer in
+       turn, so a record of a quiet peer waits for about one job, not for a flooder's backlog. */
+    LIMIT_GOSSIP_JOB_RECORDS = 32,     /* records in one verify job: ~1.5 ms of Ed25519 */
+    LIMIT_GOSSIP_JOBS_OUT = 64,        /* jobs handed to io.verify at once: on a busy machine the
+                                          loop thread gives results back late, and 8 left the pool
+                                          threads idle (ingest 0.6 x verify; 64: 1.2) */
 };
 
 #endif

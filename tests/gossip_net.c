@@ -210,9 +210,10 @@ static int io_send(void *ctx, size_t peer, uint8_t type, const uint8_t *body, si
 static void io_close(void *ctx, size_t peer, int err)
 {
     struct tnode *n = ctx;
-    (void)err;
     struct net *net = n->net;
     assert_true(net->n_closes < 64);
+    net->closes[net->n_closes].err = err;
+    net->last_close_err = err;
     net->closes[net->n_closes].node = n->idx;
     net->closes[net->n_closes++].slot = peer;
 }

@@ -78,8 +78,10 @@ struct net {
     size_t j_len;
     struct {
         size_t node, slot;
+        int err; /* the reason gossip gave */
     } closes[64];
     size_t n_closes;
+    int last_close_err; /* of the last io.close_peer */
     bool defer_verify;
     size_t cand_cap;   /* 0 = default; small values exercise the overload path */
     int lmdb_node;     /* index of the node that runs on a real LMDB store, or -1 */

@@ -23,6 +23,7 @@
 #include "node/core/community.h"
 #include "node/core/engine.h"
 #include "node/core/gossip.h"
+#include "node/core/peerscore.h"
 #include "node/core/recon.h"
 #include "node/core/session.h"
 #include "node/formats/export.h"
@@ -56,6 +57,7 @@
     M(community, COMMUNITY)                                                                        \
     M(recon, RECON)                                                                                \
     M(gossip, GOSSIP)                                                                              \
+    M(peerscore, PEERSCORE)                                                                        \
     M(sim, SIM)                                                                                    \
     M(stixmap, STIXMAP)                                                                            \
     M(warninglist, WARNINGLIST)                                                                    \

@@ -24,6 +24,7 @@
 
 #include "crypto/keys.h"
 #include "node/core/gossip.h"
+#include "node/core/peerscore.h"
 #include "store/gossip_lmdb.h"
 #include "store/memstore.h"
 #include "node/core/session.h"
@@ -571,13 +572,50 @@ static void test_inbound_refuses_out_of_audience(void **state)
     static uint8_t msg[4 + LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
     size_t len;
     size_t r = make_record(net, 0, &green, -1, rec, &len);
+    const uint64_t verified = gossip_stats(net->nodes[2].g)->verify_submitted;
     push_msg(net, 2, slot_of(&net->nodes[2], 1), GOSSIP_MSG_RECORDS, msg, records_msg(msg, rec, len));
     run(net, RUN_MS);
     assert_false(holds(net, 2, r));
+    /* refused before its signature check: a decode, no verify job */
+    assert_int_equal(gossip_stats(net->nodes[2].g)->verify_submitted, verified);
     assert_int_equal(gossip_stats(net->nodes[2].g)->refused_inbound, 1);
     assert_int_equal(pst(net, 2, 1)->refused_inbound, 1);
     assert_true(net->nodes[2].link[slot_of(&net->nodes[2], 1)].up); /* configs may differ */
     assert_int_equal(violations, 0);
+    net_free(net);
+}
+
+/* Messages of a type no version defines are ignored within a budget (LIMIT_PEER_UNKNOWN_*): past
+ * it the session is closed with its reason, and nothing else the peer sends is looked at. */
+static void test_unknown_types_budget(void **state)
+{
+    (void)state;
+    struct net *net = net_new(2);
+    ts_topo_link(&net->topo, 0, 1);
+    net_start(net);
+    link_up(net, 0, 1);
+    run(net, RUN_MS);
+    const size_t s = slot_of(&net->nodes[1], 0);
+    static uint8_t body[100];
+    for (int i = 0; i < LIMIT_PEER_UNKNOWN_BURST; i++)
+        assert_int_equal(gossip_on_message(net->nodes[1].g, s, 99, body, sizeof body, net->now,
+                                           WALL0 + net->now),
+                         GOSSIP_OK);
+    assert_int_equal(net->n_closes, 0);
+    assert_int_equal(gossip_on_message(net->nodes[1].g, s, 99, body, sizeof body, net->now,
+                                       WALL0 + net->now),
+                     GOSSIP_E_BUDGET);
+    assert_int_equal(net->n_closes, 1);
+    assert_int_equal(net->last_close_err, PEERSCORE_E_UNKNOWN_TYPE);
+    assert_int_equal(pst(net, 1, 0)->unknown_types, LIMIT_PEER_UNKNOWN_BURST + 1);
+    assert_int_equal(pst(net, 1, 0)->closed_for, PEERSCORE_E_UNKNOWN_TYPE);
+    /* closing: further messages are ignored, no second close */
+    assert_int_equal(gossip_on_message(net->nodes[1].g, s, 99, body, sizeof body, net->now,
+                                       WALL0 + net->now),
+                     GOSSIP_OK);
+    assert_int_equal(net->n_closes, 1);
+    apply_closes(net);
+    assert_false(net->nodes[1].link[s].up);
     net_free(net);
 }
 
@@ -714,6 +752,7 @@ int main(void)
         cmocka_unit_test(test_expired_not_reconciled),
         cmocka_unit_test(test_overload_refetch),
         cmocka_unit_test(test_inbound_refuses_out_of_audience),
+        cmocka_unit_test(test_unknown_types_budget),
         cmocka_unit_test(test_view_change_reconciles),
         cmocka_unit_test(test_peer_holds),
         cmocka_unit_test(test_recon_asymmetric_sets_no_duplicates),

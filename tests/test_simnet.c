@@ -433,26 +433,30 @@ static void test_byzantine(void **state)
     assert_int_equal(run(&s, &r), SIM_OK);
     assert_all_delivered(&r);
     assert_true(r.byz_sent > 1000);
-    assert_true(r.forged_refused > 20); /* forged and re-labelled: bad signatures */
+    /* Each forged record ends the forger's session and backs its key off (10 s, doubling:
+     * node/core/peerscore.h), so a forger gets a few sessions in 100 s, not 64 refusals. */
+    assert_true(r.forged_refused >= 3);
     assert_true(r.refused_inbound > 100); /* out-of-audience copies the receivers could tell */
+    /* ... refused before their signature check (gossip_precheck): fewer verifies than those */
+    assert_true(r.verify_calls < r.refused_inbound);
     assert_int_equal(r.byz_accepted, 0);
     static const struct figures want = {
-        .virtual_ms = 102593,
-        .events = 8283,
-        .deliveries = 570,
-        .duplicates = 52438,
-        .sessions_opened = 162,
-        .bytes_rx = 13603018,
-        .bytes_tx = 13604011,
-        .verify_calls = 8063,
-        .verify_cached = 7963,
-        .gate_refusals = 3145,
-        .refused_inbound = 7429,
-        .forged_refused = 64,
-        .byz_sent = 59859,
-        .app_rx = {13437102, 8534, 4778, 31213},
-        .trace_digest = 0xfed63e7c2573c808ull,
-        .digest = "828aa71df64eb27e81bc81b65739d99ba1de8aced7ebde5b893fd5e27c1a6085"};
+        .virtual_ms = 103780,
+        .events = 5395,
+        .deliveries = 534,
+        .duplicates = 5117,
+        .sessions_opened = 112,
+        .bytes_rx = 1608373,
+        .bytes_tx = 1664284,
+        .verify_calls = 538,
+        .verify_cached = 476,
+        .gate_refusals = 2216,
+        .refused_inbound = 1181,
+        .forged_refused = 4,
+        .byz_sent = 6297,
+        .app_rx = {1499553, 6524, 3556, 22702},
+        .trace_digest = 0x1eacffe678a24acfull,
+        .digest = "b9d17abdeb40d56e407ee4e6de51547e71ef2492338189bd7af2b77d93d29648"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);

@@ -14,7 +14,7 @@ const char *engine_strerror(int err)
     switch (err) {
     case ENGINE_OK: return "ok";
     ENGINE_ERRORS(ERRORS_CASE)
-    default: return session_strerror(err);
+    default: return peerscore_is_reason(err) ? peerscore_strerror(err) : session_strerror(err);
     }
 }
 

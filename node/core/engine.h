@@ -128,8 +128,13 @@ struct engine_peer_stats {
     uint64_t since;                  /* engine time the session opened (0: not connected) */
     uint64_t bytes_in, bytes_out, frames_in, frames_out; /* over all sessions */
     uint64_t sessions, errors, rekeys;
-    int last_error; /* ENGINE_E_* / SESSION_E_*, 0 = none */
+    int last_error; /* ENGINE_E_* / SESSION_E_* / PEERSCORE_E_*, 0 = none */
     uint32_t capabilities; /* the peer's HELLO capabilities of the open session (0: none open) */
+    /* engine_penalize: the key is backed off until this engine time (0: never penalized), for
+     * the reason of its last penalty; penalties counts them, by reason (peerscore.h order). */
+    uint64_t backoff_until;
+    int penalty_reason;
+    uint64_t penalties, refused_backed_off;
 };
 
 struct engine_stats {
@@ -138,6 +143,7 @@ struct engine_stats {
      * (full); refused_half_open now counts only newcomers when every half-open is protected */
     uint64_t evicted_addr, evicted_full;
     uint64_t handshakes_ok, handshakes_failed, protocol_errors, timeouts;
+    uint64_t penalties, refused_backed_off; /* engine_penalize calls; handshakes it refused */
 };
 
 struct engine_params {
@@ -226,6 +232,13 @@ int engine_send(struct engine *e, size_t peer, uint8_t type, const uint8_t *body
  * messages malformed. No-op without a session; inside io.message the close waits until the
  * received bytes are processed. The peer is redialled with backoff as after any error. */
 void engine_close_peer(struct engine *e, size_t peer);
+
+/* Penalizes peer's key for reason (a PEERSCORE_E_* code, node/core/peerscore.h): its open
+ * session is closed with that reason (as engine_close_peer), and for peerscore_backoff_next()
+ * ms (doubling with each penalty, up to LIMIT_PENALTY_MAX_MS) the engine neither dials it nor
+ * lets its handshake complete (PEERSCORE_E_BACKED_OFF). Logged ("penalized") and shown in the
+ * peer's stats (backoff_until, penalty_reason). */
+void engine_penalize(struct engine *e, size_t peer, int reason, uint64_t now);
 
 /* The connection of peer's open session (for the shell's send-queue size); false if none. */
 bool engine_peer_conn(const struct engine *e, size_t peer, engine_conn *conn);

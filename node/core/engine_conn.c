@@ -45,6 +45,7 @@ static void schedule_dial(struct engine *e, struct engine_peer *p)
     uint64_t delay = p->backoff;
     p->next_dial = e->now + delay / 2 + random_u64(e) % (delay / 2 + 1);
     p->backoff = delay * 2 > LIMIT_BACKOFF_MAX_MS ? LIMIT_BACKOFF_MAX_MS : delay * 2;
+    p->next_dial = engine_penalty_dial_at(p, p->next_dial);
 }
 
 bool engine_wants_dial(const struct engine *e, const struct engine_peer *p)
@@ -194,7 +195,8 @@ static int cb_send(void *ctx, const uint8_t *bytes, size_t len)
 static bool cb_peer_allowed(void *ctx, const uint8_t key[LIMIT_KEY_BYTES])
 {
     struct engine_conn_slot *c = ctx;
-    return engine_peer_find(c->e, key) != NONE;
+    size_t peer = engine_peer_find(c->e, key);
+    return peer != NONE && !engine_penalty_refuses(c->e, c, peer);
 }
 
 /* Which of two sessions with the same peer survives: both nodes compute the same answer. */

@@ -5,6 +5,8 @@
  *   engine.c       strerror, the peer set and the entry points of engine.h
  *   engine_admit.c who may start a handshake: the per-address rate limit, the sharing of the
  *                  half-open table (per-address cap, configured peers' addresses, eviction)
+ *   engine_penalty.c  penalties: a misbehaving key's back-off (engine_penalize), refused at the
+ *                  end of its handshake and never dialled until it ends
  */
 #ifndef TLPMESH_NODE_ENGINE_INT_H
 #define TLPMESH_NODE_ENGINE_INT_H
@@ -14,6 +16,7 @@
 #include <stdint.h>
 
 #include "node/core/engine.h"
+#include "node/core/peerscore.h"
 
 #define NONE SIZE_MAX
 
@@ -27,6 +30,7 @@ struct engine_peer {
     uint64_t backoff;
     struct engine_peer_conf conf;
     struct engine_peer_stats st; /* byte/frame counters of closed sessions; live ones added */
+    uint64_t penalty_ms, penalty_at; /* the last penalty's back-off and when it was given */
 };
 
 struct engine_conn_slot {
@@ -98,5 +102,9 @@ struct engine_conn_slot *engine_conn_alloc(struct engine *e, bool outbound, cons
 int engine_conn_start_session(struct engine *e, struct engine_conn_slot *c);
 void engine_format_addr(char out[ENGINE_ADDR_BYTES], const char *host, uint16_t port);
 void engine_dial(struct engine *e, size_t peer);
+
+/* engine_penalty.c */
+bool engine_penalty_refuses(struct engine *e, struct engine_conn_slot *c, size_t peer);
+uint64_t engine_penalty_dial_at(const struct engine_peer *p, uint64_t next_dial);
 
 #endif

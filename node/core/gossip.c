@@ -35,6 +35,35 @@ void gossip_logf(struct gossip *g, enum gossip_log_level level, size_t peer, con
 
 /* --- peers --- */
 
+/* Asks once for peer's session to end for reason (a GOSSIP_E_* or PEERSCORE_E_* code: the node
+ * penalizes the key for the latter and for malformed or forged input); its further messages
+ * and records are ignored until it is down. */
+void gossip_close_for(struct gossip *g, size_t peer, int reason)
+{
+    struct gpeer *p = g->peers[peer];
+    if (p->closing)
+        return;
+    p->closing = true;
+    if (peerscore_is_reason(reason))
+        p->st.closed_for = reason;
+    g->io.close_peer(g->io.ctx, peer, reason);
+}
+
+/* Takes cost from peer's budget k; false, and the session is being closed, once it is spent. */
+bool gossip_charge(struct gossip *g, size_t peer, enum peerscore_kind k, uint32_t cost,
+                   uint64_t now)
+{
+    struct gpeer *p = g->peers[peer];
+    if (p->closing)
+        return false;
+    if (peerscore_take(&p->score, k, cost, now))
+        return true;
+    const int reason = peerscore_reason(k);
+    gossip_logf(g, GOSSIP_LOG_WARN, peer, "session closed: %s", peerscore_strerror(reason));
+    gossip_close_for(g, peer, reason);
+    return false;
+}
+
 static void forget_peer_bits(struct gossip *g, size_t peer)
 {
     for (size_t e = 0; e < g->recent_cap; e++) {
@@ -84,6 +113,10 @@ int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, 
     p->initiator = memcmp(g->p.self.key, view->key, LIMIT_KEY_BYTES) < 0;
     p->recon_again = false;
     p->req_after = now;
+    peerscore_reset(&p->score, now);
+    p->push = (struct peerscore_bucket){(uint64_t)LIMIT_GOSSIP_PUSH_BURST * 1000, now};
+    p->recon_seen = 0;
+    p->closing = false;
     assert(!g->tm[peer].rc_active);
     g->tm[peer] = (struct ptimer){
         .next_recon = p->initiator ? now + LIMIT_RECON_START_DELAY_MS : UINT64_MAX,
@@ -97,6 +130,7 @@ void gossip_peer_down(struct gossip *g, size_t peer)
     if (peer >= g->p.max_peers || !peer_up(g, peer))
         return;
     struct gpeer *p = g->peers[peer];
+    gossip_verify_drop(g, peer);
     gossip_recon_stop(g, peer, 0);
     bit_clear(g->up, peer);
     bit_clear(g->pending, peer);

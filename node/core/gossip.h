@@ -36,6 +36,20 @@
  * bad signature or encoding (which an honest relay never forwards: it verifies first) closes that
  * peer's session too.
  *
+ * Budgets (node/core/peerscore.h, docs/PROTOCOL.md "Budgets"): messages of unknown types,
+ * duplicates (replays of ids the peer is known to hold cost more), expired or future records,
+ * records outside what the peer may send us, and records sent unasked (neither a WANT answer nor
+ * within LIMIT_PEER_RECON_GRACE_MS of the peer's last reconciliation message) each take from a
+ * per-peer token bucket; a spent bucket makes io.close_peer get its PEERSCORE_E_* reason (the
+ * node backs the key off) and the peer's further messages are ignored. The time rules and the
+ * inbound gate run on the record as received, BEFORE its signature is checked: a refused record
+ * costs a decode, not a verify (they only refuse; what they allow is checked again after the
+ * verify). Ingest is fair across peers: each peer's records queue for verification apart, in
+ * jobs of LIMIT_GOSSIP_JOB_RECORDS served round robin with LIMIT_GOSSIP_JOBS_OUT out at once,
+ * and one peer holds more than its share (cand_cap / peers up) of the candidate table only while
+ * half of it is free; beyond that its records are dropped and fetched later (dropped_overload). Own records are pushed in full
+ * to a peer at LIMIT_GOSSIP_PUSH_* at most; the rest wait for reconciliation.
+ *
  * Re-entrance: io callbacks must not call into gossip. An event they cause (a failed send that ends
  * a session, hence gossip_peer_down) is reported after the gossip call returns.
  *
@@ -83,7 +97,9 @@ enum gossip_msg {
     /* reconciliation refused the peer's message: session closed */                                \
     X(GOSSIP_E_RECON, ERRORS_BASE_GOSSIP - 4, "reconciliation message refused")                    \
     /* the peer sent a record that does not verify: session closed */                              \
-    X(GOSSIP_E_FORGED, ERRORS_BASE_GOSSIP - 5, "peer sent a record that does not verify")
+    X(GOSSIP_E_FORGED, ERRORS_BASE_GOSSIP - 5, "peer sent a record that does not verify")        \
+    /* the peer spent one of its budgets (node/core/peerscore.h): session closed */                \
+    X(GOSSIP_E_BUDGET, ERRORS_BASE_GOSSIP - 6, "peer exceeded a budget of useless traffic")
 
 enum gossip_err {
     GOSSIP_OK = 0,
@@ -106,7 +122,9 @@ struct gossip_job {
     size_t n;
     struct gossip_job_item *items;
     void *user;       /* free for the caller (e.g. its uv_work_t) */
+    size_t from;      /* the peer slot whose records these are: shells queue fairly by it */
     uint32_t *cand;   /* private: the candidate slot of each item */
+    struct gossip_job *qnext; /* private: the sender's verify queue */
 };
 
 /* Runs every item's checks. Touches only the job: call it on any thread. */
@@ -171,7 +189,11 @@ struct gossip_peer_stats {
     uint64_t skipped_backlog; /* items not queued or sent because the peer was backlogged */
     uint64_t dropped_overload; /* records from this peer not taken (candidate table full) and
                                   fetched again later: counted again in records_received */
-    uint64_t refused_inbound; /* verified records the peer was not allowed to send us */
+    uint64_t refused_inbound; /* records the peer was not allowed to send us (inbound gate) */
+    uint64_t unknown_types;   /* messages of types this version does not know */
+    uint64_t unasked;         /* records neither wanted from it nor reconciled (budgeted) */
+    uint64_t replays;         /* duplicates of ids it was known to hold */
+    int closed_for;           /* the PEERSCORE_E_* gossip last closed its session for, or 0 */
 };
 
 struct gossip_stats {

@@ -191,10 +191,24 @@ int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms)
 
 /* --- local records --- */
 
+/* Own records go to a peer in full at LIMIT_GOSSIP_PUSH_* at most, below the peer's budget of
+ * unasked records (peerscore.h); the rest go with the reconciliation this asks for. */
+static void push_paced(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES],
+                       uint64_t now)
+{
+    struct gpeer *p = g->peers[peer];
+    if (peerscore_bucket_take(&p->push, LIMIT_GOSSIP_PUSH_BURST, LIMIT_GOSSIP_PUSH_PER_S, 1,
+                              now)) {
+        gossip_push_enqueue(g, peer, id);
+        return;
+    }
+    p->st.skipped_backlog++;
+    g->tm[peer].soon_pending = true;
+}
+
 int gossip_local_scan(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
     assert(g != NULL);
-    (void)now;
     for (;;) {
         struct id_list l = {.max = LIMIT_GOSSIP_SCAN_CHUNK};
         int rc = g->ops.iter_seq(g->ops.ctx, g->scan_seq, gossip_collect_id, &l);
@@ -212,7 +226,7 @@ int gossip_local_scan(struct gossip *g, uint64_t now, uint64_t wall_ms)
             v.known = bits_at(g->recent_bits, g->words, e);
             FOR_EACH_BIT(p, g->up, g->p.max_peers)
                 if (gossip_gate_out(g, p, &v, false, wall_ms))
-                    gossip_push_enqueue(g, p, l.ids[i]);
+                    push_paced(g, p, l.ids[i], now);
         }
         size_t got = l.n;
         gossip_id_list_free(&l);

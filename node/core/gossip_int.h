@@ -8,7 +8,8 @@
  *                    gossip_gate_out), the per-peer queues of records to send in full
  *   gossip_recon.c   reconciliation rounds with each peer
  *   gossip_recv.c    RECORDS, ANNOUNCE and WANT from a peer; gossip_on_message
- *   gossip_verify.c  signature jobs and the inbound gate; gossip_on_verified
+ *   gossip_verify.c  signature jobs, the per-peer verify queues served round robin, the checks
+ *                    before the signature (time, inbound gate); gossip_on_verified
  *   gossip_commit.c  commit, announcement, gossip_flush and the local scan
  *
  * Tables (all bounded, all indexed by store/idindex.h over SipHash of an id's first 8 bytes under
@@ -36,6 +37,7 @@
 #include <stdint.h>
 
 #include "node/core/gossip.h"
+#include "node/core/peerscore.h"
 #include "node/core/recon.h"
 #include "node/core/session.h"
 #include "proto/record.h"
@@ -114,6 +116,12 @@ struct gpeer {
     bool initiator;      /* our key is the smaller: we start reconciliation rounds */
     bool recon_again;    /* a view changed during a round: another one when it ends */
     uint64_t req_after;  /* initiator: the earliest round a RECON_REQ may start */
+    struct peerscore score;       /* this session's budgets */
+    struct peerscore_bucket push; /* pacing of own records pushed in full */
+    uint64_t recon_seen;          /* now of the peer's last RECON message; 0: none */
+    bool closing;                 /* a close was asked for: its messages are ignored */
+    size_t held;                  /* candidates from this slot: verifying or waiting for commit */
+    struct gossip_job *vq_head, *vq_tail; /* its verify jobs not yet handed to io.verify */
 };
 
 /* The reconciliation timers of a peer, which every flush reads for every peer: packed in one
@@ -148,7 +156,8 @@ struct gossip {
     struct store_put *commit_items; /* commit_cap each: one commit's items and candidates */
     uint32_t *commit_cis;
     size_t commit_cap;
-    size_t jobs_out;
+    size_t jobs_out; /* handed to io.verify */
+    size_t vq_next;  /* the peer slot whose verify queue is served next (round robin) */
 
     struct recent *recent;
     uint64_t *recent_bits;
@@ -306,6 +315,9 @@ static inline struct hkey gossip_hkey(const struct gossip *g, const uint8_t *key
 }
 
 /* gossip.c */
+void gossip_close_for(struct gossip *g, size_t peer, int reason);
+bool gossip_charge(struct gossip *g, size_t peer, enum peerscore_kind k, uint32_t cost,
+                   uint64_t now);
 void gossip_logf(struct gossip *g, enum gossip_log_level level, size_t peer, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -354,5 +366,11 @@ int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t wa
 
 /* gossip_verify.c */
 void gossip_inbound_views(struct gossip *g, struct gpeer *p);
+bool gossip_precheck(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES],
+                     const uint8_t *bytes, size_t len, uint64_t now, uint64_t wall_ms);
+struct gossip_job *gossip_job_alloc(uint64_t wall_ms);
+void gossip_verify_queue(struct gossip *g, size_t peer, struct gossip_job *job);
+void gossip_verify_pump(struct gossip *g);
+void gossip_verify_drop(struct gossip *g, size_t peer);
 
 #endif

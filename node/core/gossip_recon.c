@@ -226,6 +226,7 @@ int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t l
 {
     struct gpeer *p = g->peers[peer];
     p->st.recon_bytes_in += len;
+    p->recon_seen = now; /* its haves that follow were asked for (asked_for, gossip_recv.c) */
     if (!g->tm[peer].rc_active) { /* the peer starts a round: answer over our current set */
         int rc = gossip_recon_start(g, peer, false, wall_ms);
         if (rc < 0)

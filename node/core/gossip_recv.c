@@ -1,5 +1,5 @@
 /* gossip_recv.c - RECORDS, ANNOUNCE and WANT from a peer: parsing, dedupe before any signature
- * check, handing new records to verification, answering WANTs.
+ * check, the peer's budgets (peerscore.h), handing new records to verification, answering WANTs.
  */
 #include "node/core/gossip_int.h"
 
@@ -31,19 +31,114 @@ static bool well_formed(const uint8_t *b, size_t len, size_t item_len)
     return off == len;
 }
 
-static void note_duplicate(struct gossip *g, size_t peer, struct hkey k, bool stored,
-                           uint64_t now)
+/* A record already stored or being verified. The cost to the peer's duplicate budget: a copy
+ * crossing another costs 1, a replay (an id the peer is known to hold: it sent it, was sent it
+ * or announced it) LIMIT_PEER_DUP_REPLAY_COST. */
+static uint32_t note_duplicate(struct gossip *g, size_t peer, struct hkey k, bool stored,
+                               uint64_t now)
 {
     g->peers[peer]->st.duplicates++;
     g->st.duplicates++;
     if (stored) {
-        bit_set(bits_at(g->recent_bits, g->words, gossip_recent_add(g, k)), peer);
-        return;
+        uint64_t *bits = bits_at(g->recent_bits, g->words, gossip_recent_add(g, k));
+        const bool replay = bit_get(bits, peer);
+        bit_set(bits, peer);
+        g->peers[peer]->st.replays += replay;
+        return replay ? LIMIT_PEER_DUP_REPLAY_COST : 1;
     }
     /* Still being verified: remember the sender so that the announcement skips it. */
     uint32_t w = gossip_want_add(g, k, now + LIMIT_WANT_TIMEOUT_MS);
     if (w != NIL)
         bit_set(bits_at(g->want_ann, g->words, w), peer);
+    return 1;
+}
+
+/* Did we ask peer for this record: a WANT to it, or a reconciliation it took part in lately (its
+ * haves arrive after the round's last message)? */
+static bool asked_for(const struct gossip *g, size_t peer, struct hkey k, uint64_t now)
+{
+    const struct gpeer *p = g->peers[peer];
+    if (p->recon_seen != 0 && now - p->recon_seen < LIMIT_PEER_RECON_GRACE_MS)
+        return true;
+    uint32_t w = gossip_want_find(g, k);
+    return w != NIL && g->wants[w].asked == peer;
+}
+
+/* May peer take another candidate slot? Within its share of the table among the peers up, or
+ * beyond it while half the table is free: a lone sender may use the table, a flooder never more
+ * than half of it, so the others' records always find room. */
+static bool within_share(const struct gossip *g, const struct gpeer *p)
+{
+    if (g->n_cands < g->cand_cap / 2)
+        return true;
+    size_t up = 0;
+    for (size_t w = 0; w < g->words; w++)
+        up += (size_t)__builtin_popcountll(g->up[w]);
+    return p->held < g->cand_cap / (up > 0 ? up : 1);
+}
+
+/* Not taken now (candidate table or the peer's share full): fetched from this peer later, when
+ * verification caught up. */
+static void drop_overload(struct gossip *g, size_t peer, struct hkey k, uint64_t now)
+{
+    g->st.dropped_overload++;
+    g->peers[peer]->st.dropped_overload++;
+    uint32_t w = gossip_want_add(g, k, now + LIMIT_WANT_TIMEOUT_MS);
+    if (w == NIL)
+        return;
+    bit_set(bits_at(g->want_ann, g->words, w), peer);
+    struct want *e = &g->wants[w];
+    if (e->asked == peer) { /* our own WANT's answer: asking again is no new try */
+        gossip_want_unask(g, e);
+        bit_clear(bits_at(g->want_tried, g->words, w), peer);
+        e->tries--;
+        g->want_dl[w] = now + LIMIT_WANT_TIMEOUT_MS;
+    }
+}
+
+/* One record of a RECORDS message: dedupe, budgets, the checks before the signature, then a
+ * candidate in job (queued for verification when full). Returns the job to fill next. */
+static struct gossip_job *take_record(struct gossip *g, size_t peer, const uint8_t *sr, size_t l,
+                                      struct gossip_job *job, uint64_t now, uint64_t wall_ms)
+{
+    struct gpeer *p = g->peers[peer];
+    uint8_t id[LIMIT_ID_BYTES];
+    proto_record_id(sr + LIMIT_SIG_BYTES, l - LIMIT_SIG_BYTES, id);
+    p->st.records_received++;
+    int has = g->ops.has(g->ops.ctx, id);
+    if (has < 0) {
+        g->st.store_errors++;
+        return job;
+    }
+    const struct hkey k = gossip_hkey(g, id);
+    if (has == 1 || gossip_cand_is_dup(g, k, sr, l)) {
+        (void)gossip_charge(g, peer, PEERSCORE_DUPLICATE, note_duplicate(g, peer, k, has == 1, now),
+                            now);
+        return job;
+    }
+    peerscore_credit(&p->score, PEERSCORE_DUPLICATE, 1);
+    if (!asked_for(g, peer, k, now)) {
+        p->st.unasked++;
+        if (!gossip_charge(g, peer, PEERSCORE_UNASKED, 1, now))
+            return job;
+    }
+    if (!gossip_precheck(g, peer, id, sr, l, now, wall_ms))
+        return job;
+    uint32_t ci = within_share(g, p) ? gossip_cand_alloc(g, k, sr, l, peer) : NIL;
+    if (ci == NIL) {
+        drop_overload(g, peer, k, now);
+        return job;
+    }
+    if (job == NULL && (job = gossip_job_alloc(wall_ms)) == NULL) {
+        gossip_cand_release(g, ci);
+        return NULL;
+    }
+    job->items[job->n] = (struct gossip_job_item){g->cands[ci].bytes, l, 0, 0};
+    job->cand[job->n++] = ci;
+    if (job->n < LIMIT_GOSSIP_JOB_RECORDS)
+        return job;
+    gossip_verify_queue(g, peer, job);
+    return NULL;
 }
 
 static int on_records(struct gossip *g, size_t peer, const uint8_t *b, size_t len, uint64_t now,
@@ -53,59 +148,18 @@ static int on_records(struct gossip *g, size_t peer, const uint8_t *b, size_t le
         return GOSSIP_E_MALFORMED;
     struct gpeer *p = g->peers[peer];
     size_t n = get_be16(b), off = HDR;
-    struct gossip_job *job = malloc(sizeof *job + n * (sizeof *job->items + sizeof *job->cand));
-    if (job == NULL)
-        return GOSSIP_E_NOMEM;
-    job->items = (struct gossip_job_item *)(job + 1);
-    job->cand = (uint32_t *)(job->items + n);
-    job->wall_ms = wall_ms;
-    job->user = NULL;
-    job->n = 0;
-    for (size_t i = 0; i < n; i++) {
+    struct gossip_job *job = NULL;
+    for (size_t i = 0; i < n && !p->closing; i++) {
         size_t l = get_be16(b + off);
-        const uint8_t *sr = b + off + 2;
+        job = take_record(g, peer, b + off + 2, l, job, now, wall_ms);
         off += 2 + l;
-        uint8_t id[LIMIT_ID_BYTES];
-        proto_record_id(sr + LIMIT_SIG_BYTES, l - LIMIT_SIG_BYTES, id);
-        p->st.records_received++;
-        int has = g->ops.has(g->ops.ctx, id);
-        if (has < 0) {
-            g->st.store_errors++;
-            continue;
-        }
-        const struct hkey k = gossip_hkey(g, id);
-        if (has == 1 || gossip_cand_is_dup(g, k, sr, l)) {
-            note_duplicate(g, peer, k, has == 1, now);
-            continue;
-        }
-        uint32_t ci = gossip_cand_alloc(g, k, sr, l, peer);
-        if (ci == NIL) { /* full: fetch it from this peer later, when verification caught up */
-            g->st.dropped_overload++;
-            p->st.dropped_overload++;
-            uint32_t w = gossip_want_add(g, k, now + LIMIT_WANT_TIMEOUT_MS);
-            if (w == NIL)
-                continue;
-            bit_set(bits_at(g->want_ann, g->words, w), peer);
-            struct want *e = &g->wants[w];
-            if (e->asked == peer) { /* our own WANT's answer: asking again is no new try */
-                gossip_want_unask(g, e);
-                bit_clear(bits_at(g->want_tried, g->words, w), peer);
-                e->tries--;
-                g->want_dl[w] = now + LIMIT_WANT_TIMEOUT_MS;
-            }
-            continue;
-        }
-        job->items[job->n] = (struct gossip_job_item){g->cands[ci].bytes, l, 0, 0};
-        job->cand[job->n++] = ci;
     }
-    if (job->n == 0) {
+    if (job != NULL && job->n > 0)
+        gossip_verify_queue(g, peer, job);
+    else
         free(job);
-        return GOSSIP_OK;
-    }
-    g->jobs_out++;
-    g->st.verify_submitted += job->n;
-    g->io.verify(g->io.ctx, job);
-    return GOSSIP_OK;
+    gossip_verify_pump(g);
+    return p->closing ? GOSSIP_E_BUDGET : GOSSIP_OK;
 }
 
 struct short_hits {
@@ -201,7 +255,7 @@ int gossip_on_message(struct gossip *g, size_t peer, uint8_t type, const uint8_t
     assert(g != NULL && (body != NULL || len == 0));
     if (peer >= g->p.max_peers)
         return GOSSIP_E_INVAL;
-    if (!peer_up(g, peer))
+    if (!peer_up(g, peer) || g->peers[peer]->closing)
         return GOSSIP_OK; /* a message racing the session's end */
     int rc = GOSSIP_OK;
     switch (type) {
@@ -210,13 +264,18 @@ int gossip_on_message(struct gossip *g, size_t peer, uint8_t type, const uint8_t
     case GOSSIP_MSG_WANT: rc = on_want(g, peer, body, len); break;
     case GOSSIP_MSG_RECON: rc = gossip_on_recon(g, peer, body, len, now, wall_ms); break;
     case GOSSIP_MSG_RECON_REQ: rc = gossip_on_recon_req(g, peer, len, now); break;
-    default: break; /* a later version's message: ignored */
+    default: /* a later version's message: ignored, within a budget */
+        g->peers[peer]->st.unknown_types++;
+        if (!gossip_charge(g, peer, PEERSCORE_UNKNOWN_TYPE,
+                           1 + (uint32_t)(len / LIMIT_PEER_UNKNOWN_TOKEN_BYTES), now))
+            rc = GOSSIP_E_BUDGET;
+        break;
     }
     if (rc == GOSSIP_E_MALFORMED || rc == GOSSIP_E_RECON) {
         g->peers[peer]->st.malformed++;
         gossip_logf(g, GOSSIP_LOG_WARN, peer, "message type %u (%zu bytes): %s", (unsigned)type,
                     len, gossip_strerror(rc));
-        g->io.close_peer(g->io.ctx, peer, rc);
+        gossip_close_for(g, peer, rc);
     }
     return rc;
 }

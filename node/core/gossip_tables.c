@@ -37,6 +37,8 @@ uint32_t gossip_cand_alloc(struct gossip *g, struct hkey k, const uint8_t *bytes
     c->state = CAND_VERIFYING;
     idindex_put(&g->cand_idx, k.h, ci);
     g->n_cands++;
+    if (from != GOSSIP_LOCAL)
+        g->peers[from]->held++;
     return ci;
 }
 
@@ -51,6 +53,10 @@ void gossip_cand_release(struct gossip *g, uint32_t ci)
     c->next_free = g->cand_free;
     g->cand_free = ci;
     g->n_cands--;
+    if (c->from != GOSSIP_LOCAL) {
+        assert(g->peers[c->from]->held > 0);
+        g->peers[c->from]->held--;
+    }
 }
 
 /* Is a copy of id already verified, or these very bytes being verified, or too many copies in

@@ -1,6 +1,8 @@
 /* gossip_verify.c - signature jobs (any thread) and their results (the gossip's thread): a
  * failed record ends the sender's session; a good one passes the inbound gate before it waits for
- * its commit.
+ * its commit. Before any of that, gossip_precheck refuses on the record as received what the
+ * time rules or the inbound gate would refuse after the verify; each peer's jobs wait in its own
+ * queue, served round robin (fair ingest: a flooder waits behind its own records).
  */
 #include "node/core/gossip_int.h"
 
@@ -44,6 +46,17 @@ void gossip_job_run_with(struct gossip_job *job, gossip_verify_fn verify, void *
     }
 }
 
+/* A record from peer was refused: if it answered our WANT, another announcer is asked now. */
+static void ask_elsewhere(struct gossip *g, struct hkey k, size_t peer, uint64_t now)
+{
+    uint32_t w = gossip_want_find(g, k);
+    if (w != NIL && g->wants[w].asked == peer) {
+        gossip_want_unask(g, &g->wants[w]);
+        g->want_dl[w] = now;
+        g->want_next = now;
+    }
+}
+
 /* A peer that sends a record failing decode or signature is not an honest relay (relays verify
  * before forwarding): its session ends. Time refusals are not its fault (clocks, travel time). */
 static void verify_failed(struct gossip *g, const struct cand *c, int result, uint64_t now)
@@ -55,12 +68,7 @@ static void verify_failed(struct gossip *g, const struct cand *c, int result, ui
         g->st.verify_forged++;
     else
         g->st.verify_malformed++;
-    uint32_t w = gossip_want_find(g, (struct hkey){c->id, c->h});
-    if (w != NIL && g->wants[w].asked == c->from) { /* ask another announcer now */
-        gossip_want_unask(g, &g->wants[w]);
-        g->want_dl[w] = now;
-        g->want_next = now;
-    }
+    ask_elsewhere(g, (struct hkey){c->id, c->h}, c->from, now);
     if (c->from == GOSSIP_LOCAL || !peer_up(g, c->from) || g->peers[c->from]->gen != c->from_gen)
         return;
     struct gpeer *p = g->peers[c->from];
@@ -76,7 +84,7 @@ static void verify_failed(struct gossip *g, const struct cand *c, int result, ui
         p->st.malformed++;
     gossip_logf(g, GOSSIP_LOG_WARN, c->from, "record %02x%02x%02x%02x...: %s", c->id[0], c->id[1],
          c->id[2], c->id[3], proto_strerror(result));
-    g->io.close_peer(g->io.ctx, c->from, forged ? GOSSIP_E_FORGED : GOSSIP_E_MALFORMED);
+    gossip_close_for(g, c->from, forged ? GOSSIP_E_FORGED : GOSSIP_E_MALFORMED);
 }
 
 /* The views the inbound gate runs on, rebuilt when the self or a peer view changes. */
@@ -133,15 +141,9 @@ static void favour_members(char list[][LIMIT_NAME_BYTES + 1], uint8_t *n,
  * refused for long; whether WE are in the audience is decided by what we know. */
 enum { INBOUND_ALLOW, INBOUND_REFUSE, INBOUND_GONE };
 
-static int inbound_check(struct gossip *g, const struct cand *c, uint64_t wall_ms)
+static bool inbound_allows(struct gossip *g, size_t from, const struct rview *vp, uint64_t wall_ms)
 {
-    if (c->from == GOSSIP_LOCAL)
-        return INBOUND_ALLOW;
-    if (!peer_up(g, c->from) || g->peers[c->from]->gen != c->from_gen)
-        return INBOUND_GONE; /* the sender's view may have gone with its session: fail closed */
-    struct rview v;
-    if (!gossip_view_load(g, c->id, c->bytes, c->len, &v))
-        return INBOUND_REFUSE; /* verified bodies decode: unreachable short of a bug */
+    const struct rview v = *vp;
     if (v.r->kind == PROTO_KIND_SIGHTING && v.target == NULL)
         return INBOUND_ALLOW; /* who may learn an unknown target's id: only the sender knows */
     /* The sender's memberships are its own business (its config, rosters we may not hold: a
@@ -150,7 +152,7 @@ static int inbound_check(struct gossip *g, const struct cand *c, uint64_t wall_m
      * anyone. We count as a member by our own trusted rosters, or by the roster being delivered
      * when it lists us. A record refused here for want of a roster we receive later comes again
      * with the reconciliation that a change of our memberships starts (gossip_set_self). */
-    const struct gate_self *sender = &g->peers[c->from]->sender;
+    const struct gate_self *sender = &g->peers[from]->sender;
     const struct gate_peer *me = &g->me;
     if (v.r->audience.n_communities > 0 ||
         (v.target != NULL && v.target->audience.n_communities > 0)) {
@@ -164,8 +166,123 @@ static int inbound_check(struct gossip *g, const struct cand *c, uint64_t wall_m
         me = &g->in_me;
     }
     struct gate_record_state st = {.target = v.target}; /* revoked: the store refuses it */
-    return gate_check(sender, me, v.r, &st, wall_ms) == GATE_ALLOW ? INBOUND_ALLOW
-                                                                   : INBOUND_REFUSE;
+    return gate_check(sender, me, v.r, &st, wall_ms) == GATE_ALLOW;
+}
+
+/* The inbound gate on a verified candidate: what it allows is now vouched for by the origin. */
+static int inbound_check(struct gossip *g, const struct cand *c, uint64_t wall_ms)
+{
+    if (c->from == GOSSIP_LOCAL)
+        return INBOUND_ALLOW;
+    if (!peer_up(g, c->from) || g->peers[c->from]->gen != c->from_gen)
+        return INBOUND_GONE; /* the sender's view may have gone with its session: fail closed */
+    struct rview v;
+    if (!gossip_view_load(g, c->id, c->bytes, c->len, &v))
+        return INBOUND_REFUSE; /* verified bodies decode: unreachable short of a bug */
+    return inbound_allows(g, c->from, &v, wall_ms) ? INBOUND_ALLOW : INBOUND_REFUSE;
+}
+
+/* Before the signature (WireGuard checks before it spends): the time rules and the inbound gate
+ * on the record as received. They only refuse. A record they refuse would be refused after its
+ * verify as well, since the id is the hash of these very bytes: a forgery refused here is one
+ * the signature would have refused, and no genuine record is lost. What they allow is verified
+ * and gated again on the verified record. False: refused and counted, against the budget. */
+bool gossip_precheck(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES],
+                     const uint8_t *bytes, size_t len, uint64_t now, uint64_t wall_ms)
+{
+    struct gpeer *p = g->peers[peer];
+    struct rview v;
+    if (!gossip_view_load(g, id, bytes, len, &v))
+        return true; /* does not decode: the verify job says so, and the session ends */
+    enum peerscore_kind k;
+    if (proto_record_check_time(v.r, wall_ms) != PROTO_OK) {
+        g->st.refused_time++;
+        p->st.refused_time++;
+        k = PEERSCORE_TIME;
+    } else if (!inbound_allows(g, peer, &v, wall_ms)) {
+        g->st.refused_inbound++;
+        p->st.refused_inbound++;
+        k = PEERSCORE_GATE;
+    } else {
+        return true;
+    }
+    if (g->p.log_refusals)
+        gossip_logf(g, GOSSIP_LOG_DEBUG, peer, "record %02x%02x%02x%02x...: refused: %s", id[0],
+                    id[1], id[2], id[3], k == PEERSCORE_TIME ? "time" : "not allowed to us");
+    ask_elsewhere(g, gossip_hkey(g, id), peer, now);
+    (void)gossip_charge(g, peer, k, 1, now);
+    return false;
+}
+
+/* --- the per-peer verify queues --- */
+
+struct gossip_job *gossip_job_alloc(uint64_t wall_ms)
+{
+    const size_t n = LIMIT_GOSSIP_JOB_RECORDS;
+    struct gossip_job *job = malloc(sizeof *job + n * (sizeof *job->items + sizeof *job->cand));
+    if (job == NULL)
+        return NULL;
+    job->items = (struct gossip_job_item *)(job + 1);
+    job->cand = (uint32_t *)(job->items + n);
+    job->wall_ms = wall_ms;
+    job->user = NULL;
+    job->from = GOSSIP_LOCAL;
+    job->qnext = NULL;
+    job->n = 0;
+    return job;
+}
+
+void gossip_verify_queue(struct gossip *g, size_t peer, struct gossip_job *job)
+{
+    assert(job->n > 0 && job->n <= LIMIT_GOSSIP_JOB_RECORDS);
+    struct gpeer *p = g->peers[peer];
+    job->from = peer;
+    job->qnext = NULL;
+    if (p->vq_tail != NULL)
+        p->vq_tail->qnext = job;
+    else
+        p->vq_head = job;
+    p->vq_tail = job;
+    g->st.verify_submitted += job->n;
+}
+
+/* Hands queued jobs to io.verify while fewer than LIMIT_GOSSIP_JOBS_OUT are out, one peer's at
+ * a time in turn. */
+void gossip_verify_pump(struct gossip *g)
+{
+    while (g->jobs_out < LIMIT_GOSSIP_JOBS_OUT) {
+        struct gpeer *p = NULL;
+        size_t i = 0;
+        for (; i < g->p.max_peers && p == NULL; i++) {
+            struct gpeer *q = g->peers[(g->vq_next + i) % g->p.max_peers];
+            p = q != NULL && q->vq_head != NULL ? q : NULL;
+        }
+        if (p == NULL)
+            return;
+        g->vq_next = (g->vq_next + i) % g->p.max_peers;
+        struct gossip_job *job = p->vq_head;
+        p->vq_head = job->qnext;
+        if (p->vq_head == NULL)
+            p->vq_tail = NULL;
+        job->qnext = NULL;
+        g->jobs_out++;
+        g->io.verify(g->io.ctx, job);
+    }
+}
+
+/* The peer's session ended: its records not yet handed out are dropped unverified
+ * (reconciliation or another announcer brings them again). */
+void gossip_verify_drop(struct gossip *g, size_t peer)
+{
+    struct gpeer *p = g->peers[peer];
+    while (p->vq_head != NULL) {
+        struct gossip_job *job = p->vq_head;
+        p->vq_head = job->qnext;
+        for (size_t i = 0; i < job->n; i++)
+            gossip_cand_release(g, job->cand[i]);
+        free(job);
+    }
+    p->vq_tail = NULL;
 }
 
 void gossip_on_verified(struct gossip *g, struct gossip_job *job, uint64_t now, uint64_t wall_ms)
@@ -207,4 +324,5 @@ void gossip_on_verified(struct gossip *g, struct gossip_job *job, uint64_t now, 
         g->verified[(g->ver_head + g->ver_len++) % g->cand_cap] = ci;
     }
     free(job);
+    gossip_verify_pump(g);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crypto/keys.h"
+#include "node/core/peerscore.h"
 
 enum { NODE_LINE_BYTES = 512 };
 
@@ -169,13 +170,23 @@ static size_t gio_backlog(void *ctx, size_t peer)
     return n->io.backlog(n->io.ctx, conn);
 }
 
+/* The penalty of a session gossip closes (gossip logged why); 1: closed without one. */
+static int close_penalty(int err)
+{
+    switch (err) {
+    case GOSSIP_E_MALFORMED: return PEERSCORE_E_MALFORMED;
+    case GOSSIP_E_FORGED: return PEERSCORE_E_FORGED;
+    case GOSSIP_E_RECON: return PEERSCORE_E_RECON;
+    default: return peerscore_is_reason(err) ? err : 1;
+    }
+}
+
 /* Applied at the next turn, outside gossip's and the engine's call stacks. */
 static void gio_close_peer(void *ctx, size_t peer, int err)
 {
     struct node *n = ctx;
-    (void)err; /* gossip logged it */
-    if (peer < n->max_peers)
-        n->close_peer[peer] = true;
+    if (peer < n->max_peers && n->close_peer[peer] == 0)
+        n->close_peer[peer] = close_penalty(err);
 }
 
 static void gio_verify(void *ctx, struct gossip_job *job)
@@ -282,7 +293,8 @@ void node_free(struct node *n)
     community_table_free(&n->own_ctab);
     free(n->down_pending);
     free(n->close_peer);
-    n->down_pending = n->close_peer = NULL;
+    n->down_pending = NULL;
+    n->close_peer = NULL;
 }
 
 int node_set_peers(struct node *n, const struct config *cfg, uint64_t now)
@@ -389,9 +401,12 @@ int node_turn(struct node *n)
 {
     gossip_enter(n);
     for (size_t i = 0; i < n->max_peers; i++)
-        if (n->close_peer[i]) {
-            n->close_peer[i] = false;
-            engine_close_peer(&n->engine, i);
+        if (n->close_peer[i] != 0) {
+            if (n->close_peer[i] < 0)
+                engine_penalize(&n->engine, i, n->close_peer[i], now_of(n));
+            else
+                engine_close_peer(&n->engine, i);
+            n->close_peer[i] = 0;
         }
     run_jobs(n, n->io.check);
     if (n->dirty)

@@ -9,6 +9,8 @@
  *     session, and the engine reports that peer down from inside gossip's call: such reports
  *     wait until the outermost gossip call returns. Sessions gossip asks to close, and
  *     signature checks the shell runs on the loop, wait for the next node_turn();
+ *   - a session gossip closes for the peer's fault (a budget, a malformed message, a forged
+ *     record: gossip.h) also backs the peer's key off (engine_penalize, node/core/peerscore.h);
  *   - a stored roster (with a table read from the store) or node_views_changed() makes the next
  *     turn rebuild the community table and give gossip the new gate views.
  *
@@ -97,7 +99,8 @@ struct node {
     size_t max_peers;
     unsigned depth;          /* inside a gossip call: peer-down reports wait */
     bool *down_pending;      /* max_peers: sessions that ended meanwhile */
-    bool *close_peer;        /* max_peers: gossip asked to end these sessions */
+    int *close_peer;         /* max_peers: gossip asked to end these sessions, and why (a
+                                PEERSCORE_E_* penalty, or 1: close without one) */
     struct gossip_job *jobs; /* to check at the next turn (linked through job->user) */
     bool dirty;              /* rosters or the config changed: rebuild the gate views */
     bool engine_ready;

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "node/core/peerscore.h"
 #include "proto/record.h"
 
 static const char *const peer_states[METRICS_PEER_STATES] = {"idle", "backoff", "connecting",
@@ -78,10 +79,40 @@ static void peer_refusals(FILE *out, const struct metrics_gossip *g)
                     "tlpmesh_peer_gate_refusals_total{peer=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
                     g->peers[i].key, gate_verdict_name(v), g->peers[i].refused[v]);
     header(out, "tlpmesh_peer_refused_inbound_total", "counter",
-           "Verified records from one peer refused because it was not allowed to send them.");
+           "Records from one peer refused because it was not allowed to send them.");
     for (size_t i = 0; i < g->n_peers; i++)
         fprintf(out, "tlpmesh_peer_refused_inbound_total{peer=\"%s\"} %" PRIu64 "\n",
                 g->peers[i].key, g->peers[i].refused_inbound);
+}
+
+/* Per peer: what of its traffic was refused and why, its penalties and its back-off. */
+static void peer_budgets(FILE *out, const struct metrics_gossip *g)
+{
+    header(out, "tlpmesh_refused_total", "counter",
+           "Messages and records from one peer refused, by reason (docs/PROTOCOL.md Budgets).");
+    for (size_t i = 0; i < g->n_peers; i++)
+        for (int k = 0; k < METRICS_REFUSAL_REASONS; k++)
+            fprintf(out, "tlpmesh_refused_total{peer=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+                    g->peers[i].key, peerscore_label(PEERSCORE_E_UNKNOWN_TYPE - k),
+                    g->peers[i].refused_by[k]);
+    header(out, "tlpmesh_peer_penalties_total", "counter",
+           "Times one peer's session was closed and its key backed off for misbehaviour.");
+    for (size_t i = 0; i < g->n_peers; i++)
+        fprintf(out, "tlpmesh_peer_penalties_total{peer=\"%s\"} %" PRIu64 "\n", g->peers[i].key,
+                g->peers[i].penalties);
+    header(out, "tlpmesh_peer_backoff_seconds", "gauge",
+           "Seconds left before a penalized peer's key is dialled or accepted again, with the "
+           "reason of its last penalty.");
+    for (size_t i = 0; i < g->n_peers; i++)
+        fprintf(out, "tlpmesh_peer_backoff_seconds{peer=\"%s\",reason=\"%s\"} %.3f\n",
+                g->peers[i].key,
+                g->peers[i].penalty_reason ? peerscore_label(g->peers[i].penalty_reason) : "none",
+                (double)g->peers[i].backoff_ms / 1000.0);
+    header(out, "tlpmesh_penalties_total", "counter", "Peer keys backed off for misbehaviour.");
+    sample(out, "tlpmesh_penalties_total", g->penalties);
+    header(out, "tlpmesh_handshakes_backed_off_total", "counter",
+           "Handshakes of a backed-off key refused at their completion.");
+    sample(out, "tlpmesh_handshakes_backed_off_total", g->refused_backed_off);
 }
 
 static void counter(FILE *out, const char *name, const char *help, uint64_t v)
@@ -141,6 +172,7 @@ int metrics_render(const struct metrics_snapshot *m, FILE *out)
             "Verified records refused because the sending peer was not allowed to send them.",
             m->gossip.refused_inbound);
     peer_refusals(out, &m->gossip);
+    peer_budgets(out, &m->gossip);
     gauge(out, "tlpmesh_verify_jobs_pending",
           "RECORDS messages whose signatures are being checked on the worker threads.",
           m->gossip.verify_jobs_pending);

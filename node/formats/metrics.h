@@ -29,6 +29,10 @@
 #define METRICS_PEER_STATES 4 /* enum engine_peer_state: idle, backoff, connecting, connected */
 #define METRICS_HTTP_CLASSES 3 /* responses by class: 2xx, 4xx, 5xx */
 
+/* Refusals of a peer's traffic by reason: the PEERSCORE_E_* codes from UNKNOWN_TYPE to FORGED
+ * (node/core/peerscore.h), index i = PEERSCORE_E_UNKNOWN_TYPE - code, labelled peerscore_label. */
+#define METRICS_REFUSAL_REASONS 7
+
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /* Gossip's counters, kept by the shell and read at each scrape (zero until gossip fills them). */
@@ -37,12 +41,17 @@ struct metrics_peer_gate {
     char key[LIMIT_PUBKEY_B64_LEN + 1];    /* base64: the peer label */
     uint64_t refused[GATE_VERDICT_COUNT]; /* by verdict, towards the peer */
     uint64_t refused_inbound;              /* records the peer was not allowed to send us */
+    uint64_t refused_by[METRICS_REFUSAL_REASONS]; /* its traffic we refused, by reason */
+    uint64_t penalties;                    /* times its key was backed off */
+    uint64_t backoff_ms;                   /* back-off left now, 0: none */
+    int penalty_reason;                    /* of the last penalty (PEERSCORE_E_*), 0: none */
 };
 
 struct metrics_gossip {
     uint64_t records_ingested, records_duplicate, records_invalid;
     uint64_t gate_refusals[GATE_VERDICT_COUNT]; /* by verdict; GATE_ALLOW is not a refusal */
     uint64_t refused_inbound;                   /* the inbound gate's refusals, all peers */
+    uint64_t penalties, refused_backed_off;     /* engine: keys backed off; handshakes refused */
     uint64_t verify_jobs_pending; /* RECORDS messages on the verify threads, not back yet */
     size_t n_peers;                             /* configured peers in peers[] */
     struct metrics_peer_gate peers[LIMIT_PEERS];

@@ -258,7 +258,10 @@ static int start_node(struct run *r)
                                .engine_log = io_log, .backlog = run_conn_backlog,
                                .now = io_now, .wall_ms = io_wall_ms, .verify = io_verify,
                                .log = io_line, .log_debug = io_debug};
-    verifier_init(&r->verifier, &r->loop, &r->node);
+    if (verifier_init(&r->verifier, &r->loop, &r->node) < 0) {
+        fprintf(stderr, "tlpmesh: cannot create the verifier's lock\n");
+        return RUN_FAIL;
+    }
     char why[LIMIT_CONFIG_DIAG_BYTES];
     if (node_init(&r->node, &p, &io, why, sizeof why) < 0) {
         fprintf(stderr, "tlpmesh: %s\n", why);
@@ -345,6 +348,7 @@ int run_node(const char *config_path)
     http_free(r->http); /* after the loop closed its handles */
     assert(r->verifier.out == 0); /* the loop ran until every verification job came back */
     node_free(&r->node);
+    verifier_close(&r->verifier);
     gossip_lmdb_free(&r->lmdb);
     store_close(r->store);
     keys_identity_wipe(&r->id);

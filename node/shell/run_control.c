@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 
+#include "node/core/peerscore.h"
 #include "node/shell/log.h"
 #include "node/shell/run_int.h"
 
@@ -136,6 +137,25 @@ int run_reload(struct run *r, char *why, size_t why_len)
 
 /* --- status and metrics --- */
 
+/* A peer's traffic that did this node no good, by reason (metrics.h METRICS_REFUSAL_REASONS
+ * order): dropped (unknown types, duplicates), refused (time, gate, malformed, forged) or taken
+ * unasked. Each reason but the last two has a budget (node/core/peerscore.h). */
+static void refusals_by_reason(const struct gossip_peer_stats *s,
+                               uint64_t out[METRICS_REFUSAL_REASONS])
+{
+    const uint64_t v[METRICS_REFUSAL_REASONS] = {s->unknown_types,   s->duplicates,
+                                                 s->refused_time,    s->refused_inbound,
+                                                 s->unasked,         s->malformed,
+                                                 s->forged};
+    memcpy(out, v, sizeof v);
+}
+
+/* The back-off left of a penalized peer, in ms (0: none). */
+static uint64_t backoff_left(const struct engine_peer_stats *st, uint64_t now)
+{
+    return st->backoff_until > now ? st->backoff_until - now : 0;
+}
+
 /* Gossip's counters for peer slot i; refused_total leaves out "peer-has" (dedupe, not policy). */
 static json_t *gossip_peer_json(const struct run *r, size_t i)
 {
@@ -165,6 +185,14 @@ static json_t *gossip_peer_json(const struct run *r, size_t i)
                      (json_int_t)s->skipped_backlog, "dropped_overload",
                      (json_int_t)s->dropped_overload);
     json_object_set_new(o, "refused_inbound", json_integer((json_int_t)s->refused_inbound));
+    json_object_set_new(o, "replays", json_integer((json_int_t)s->replays));
+    uint64_t by[METRICS_REFUSAL_REASONS];
+    refusals_by_reason(s, by);
+    json_t *reasons = json_object();
+    for (int k = 0; k < METRICS_REFUSAL_REASONS; k++)
+        json_object_set_new(reasons, peerscore_label(PEERSCORE_E_UNKNOWN_TYPE - k),
+                            json_integer((json_int_t)by[k]));
+    json_object_set_new(o, "refused_by_reason", reasons);
     return o;
 }
 
@@ -180,16 +208,24 @@ void run_metrics_fill(void *ctx, struct metrics_gossip *out)
     out->records_duplicate = s->duplicates + s->store_duplicates;
     out->records_invalid = s->verify_forged + s->verify_malformed + s->refused_time;
     out->refused_inbound = s->refused_inbound;
+    out->penalties = r->node.engine.stats.penalties;
+    out->refused_backed_off = r->node.engine.stats.refused_backed_off;
+    const uint64_t now = run_now(r);
     out->verify_jobs_pending = r->verifier.out;
     for (size_t i = 0; i < LIMIT_PEERS; i++) {
         const struct gossip_peer_stats *p = gossip_peer_stats(r->node.gossip, i);
         struct engine_peer_conf conf;
-        if (p == NULL || !engine_peer_get(&r->node.engine, i, &conf, NULL))
+        struct engine_peer_stats st;
+        if (p == NULL || !engine_peer_get(&r->node.engine, i, &conf, &st))
             continue;
         struct metrics_peer_gate *m = &out->peers[out->n_peers++];
         keys_pubkey_to_b64(conf.key, m->key);
         memcpy(m->refused, p->refused, sizeof m->refused);
         m->refused_inbound = p->refused_inbound;
+        refusals_by_reason(p, m->refused_by);
+        m->penalties = st.penalties;
+        m->backoff_ms = backoff_left(&st, now);
+        m->penalty_reason = st.penalty_reason;
         for (size_t v = 0; v < GATE_VERDICT_COUNT; v++)
             out->gate_refusals[v] += p->refused[v];
     }
@@ -232,6 +268,23 @@ static json_t *peer_json(struct run *r, size_t i, uint64_t mono, uint64_t wall)
                      st.last_error ? engine_strerror(st.last_error) : NULL);
 }
 
+/* A peer's penalties: {"backoff_ms": left, "reason": label, "penalty": text, "penalties": n,
+ * "refused_backed_off": n}; reason and penalty are null for a peer never penalized. */
+static void peer_penalty_json(json_t *o, const struct run *r, size_t i)
+{
+    struct engine_peer_stats st;
+    if (o == NULL || !engine_peer_get(&r->node.engine, i, NULL, &st))
+        return;
+    const bool any = st.penalty_reason != 0;
+    json_object_set_new(o, "backoff_ms", json_integer((json_int_t)backoff_left(&st, run_now(r))));
+    json_object_set_new(o, "penalty_reason",
+                        any ? json_string(peerscore_label(st.penalty_reason)) : json_null());
+    json_object_set_new(o, "penalty",
+                        any ? json_string(peerscore_strerror(st.penalty_reason)) : json_null());
+    json_object_set_new(o, "penalties", json_integer((json_int_t)st.penalties));
+    json_object_set_new(o, "refused_backed_off", json_integer((json_int_t)st.refused_backed_off));
+}
+
 static json_t *status_json(struct run *r)
 {
     char b64[LIMIT_PUBKEY_B64_LEN + 1];
@@ -244,6 +297,7 @@ static json_t *status_json(struct run *r)
     for (size_t i = 0; i < LIMIT_PEERS; i++) {
         json_t *p = peer_json(r, i, mono, wall);
         if (p) {
+            peer_penalty_json(p, r, i);
             json_object_set_new(p, "gossip", gossip_peer_json(r, i));
             json_array_append_new(peers, p);
         }
@@ -262,6 +316,9 @@ static json_t *status_json(struct run *r)
         json_t *counters = json_object_get(st, "counters"); /* half-opens evicted (issue 12) */
         json_object_set_new(counters, "evicted_addr", json_integer((json_int_t)s->evicted_addr));
         json_object_set_new(counters, "evicted_full", json_integer((json_int_t)s->evicted_full));
+        json_object_set_new(counters, "penalties", json_integer((json_int_t)s->penalties));
+        json_object_set_new(counters, "refused_backed_off",
+                            json_integer((json_int_t)s->refused_backed_off));
         json_object_set_new(st, "gossip", gossip_json(r));
     }
     return st;

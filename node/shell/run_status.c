@@ -25,6 +25,17 @@ static void print_since(const json_t *p, char *out, size_t len)
     strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* "37s gate": the back-off left and the reason of a penalized peer, "-" for none. */
+static void print_backoff(const json_t *p, char *out, size_t len)
+{
+    json_int_t ms = json_integer_value(json_object_get(p, "backoff_ms"));
+    if (ms <= 0)
+        snprintf(out, len, "-");
+    else
+        snprintf(out, len, "%" JSON_INTEGER_FORMAT "s %s", (ms + 999) / 1000,
+                 jstr(p, "penalty_reason"));
+}
+
 static void print_table(const json_t *st, FILE *out)
 {
     fprintf(out, "node     %s\nnetwork  %s\norg      %s\nlisten   %s\n\n", jstr(st, "key"),
@@ -38,23 +49,25 @@ static void print_table(const json_t *st, FILE *out)
         wname = n > wname ? n : wname;
         waddr = a > waddr ? a : waddr;
     }
-    fprintf(out, "%-*s  %-44s  %-10s  %-*s  %-20s  %12s  %12s  %9s  %9s  %9s  %9s  %s\n", wname,
-            "NAME", "KEY", "STATE", waddr, "ADDRESS", "SINCE", "BYTES IN", "BYTES OUT", "RECS SENT",
-            "RECS RECV", "DUP", "REFUSED", "LAST ERROR");
+    fprintf(out, "%-*s  %-44s  %-10s  %-*s  %-20s  %12s  %12s  %9s  %9s  %9s  %9s  %-18s  %s\n",
+            wname, "NAME", "KEY", "STATE", waddr, "ADDRESS", "SINCE", "BYTES IN", "BYTES OUT",
+            "RECS SENT", "RECS RECV", "DUP", "REFUSED", "BACKOFF", "LAST ERROR");
     json_array_foreach(peers, i, p) {
-        char since[32];
+        char since[32], backoff[48];
         print_since(p, since, sizeof since);
+        print_backoff(p, backoff, sizeof backoff);
         const json_t *g = json_object_get(p, "gossip");
         fprintf(out, "%-*s  %-44s  %-10s  %-*s  %-20s  %12" JSON_INTEGER_FORMAT "  %12"
                 JSON_INTEGER_FORMAT "  %9" JSON_INTEGER_FORMAT "  %9" JSON_INTEGER_FORMAT
-                "  %9" JSON_INTEGER_FORMAT "  %9" JSON_INTEGER_FORMAT "  %s\n", wname,
+                "  %9" JSON_INTEGER_FORMAT "  %9" JSON_INTEGER_FORMAT "  %-18s  %s\n", wname,
                 jstr(p, "name"), jstr(p, "key"), jstr(p, "state"), waddr, jstr(p, "address"),
                 since, json_integer_value(json_object_get(p, "bytes_in")),
                 json_integer_value(json_object_get(p, "bytes_out")),
                 json_integer_value(json_object_get(g, "records_sent")),
                 json_integer_value(json_object_get(g, "records_received")),
                 json_integer_value(json_object_get(g, "duplicates")),
-                json_integer_value(json_object_get(g, "refused_total")), jstr(p, "last_error"));
+                json_integer_value(json_object_get(g, "refused_total")), backoff,
+                jstr(p, "last_error"));
     }
 }
 

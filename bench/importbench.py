@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""bench/importbench.py MODE BUILD_DIR - `tlpmesh import` figures for scripts/bench (issue 15
+point 4), run by bench/figures.d/import.sh.
+
+In one run: the raw Ed25519 sign rate of one core (tlpmesh-bench), then `tlpmesh import` of N
+distinct domains (quick: 200,000; full: 1,000,000) into a fresh node. Prints
+  import_per_s                    values imported per second of the import process' wall time
+  import_ratio                    import_per_s / (cores x raw sign), at least 0.4
+  import_write_bytes_per_record   /proc/PID/io write_bytes of the import / records stored, at
+                                  most 2 KiB (read from the exited, not yet reaped process, so
+                                  the last commit counts)
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+N = {"quick": 200_000, "full": 1_000_000}
+
+
+def die(msg):
+    print(f"bench/importbench.py: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def sign_rate(build):
+    p = subprocess.run([os.path.join(build, "tlpmesh-bench"), "--records", "20000",
+                        "--recon-sizes", "", "--cidr-ranges", "0"], capture_output=True,
+                       text=True)
+    cores = re.search(r"(\d+) cores", p.stdout)
+    sign = re.search(r"^raw Ed25519 sign, 1 core\s+(\d+)", p.stdout, re.M)
+    if p.returncode != 0 or not cores or not sign:
+        die(f"tlpmesh-bench failed ({p.returncode}): {p.stderr.strip()[-300:]}")
+    return int(cores.group(1)), float(sign.group(1))
+
+
+def import_run(build, n, tmp):
+    bin_ = os.path.join(build, "tlpmesh")
+    node = os.path.join(tmp, "node")
+    r = subprocess.run([bin_, "init", node, "--org", "Bench", "--network", "bench"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        die(f"tlpmesh init failed: {r.stderr.strip()}")
+    values = os.path.join(tmp, "values.txt")
+    with open(values, "w") as f:
+        f.writelines(f"h{i}.bench{i % 97}.example\n" for i in range(n))
+    t0 = time.monotonic()
+    p = subprocess.Popen([bin_, "import", "-c", os.path.join(node, "tlpmesh.conf"), "--format",
+                          "text", "--type", "domain", "--tlp", "green", "--json", values],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)  # exited, still readable
+    secs = time.monotonic() - t0
+    with open(f"/proc/{p.pid}/io") as f:
+        io = dict(l.split(": ") for l in f.read().splitlines())
+    out, err = p.communicate()
+    if p.returncode != 0:
+        die(f"tlpmesh import failed ({p.returncode}): {err.decode().strip()[-300:]}")
+    imported = json.loads(out)["imported"]
+    if imported != n:
+        die(f"tlpmesh import stored {imported} of {n} values")
+    return n / secs, int(io["write_bytes"]) / n
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in N:
+        die("usage: importbench.py quick|full BUILD_DIR")
+    mode, build = sys.argv[1], sys.argv[2]
+    cores, sign = sign_rate(build)
+    with tempfile.TemporaryDirectory(prefix="tlpmesh-importbench.") as tmp:
+        per_s, wb = import_run(build, N[mode], tmp)
+    print(json.dumps({
+        "import_per_s": {"value": round(per_s), "limit": None, "sense": "min"},
+        "import_ratio": {"value": round(per_s / (cores * sign), 3), "limit": 0.4,
+                         "sense": "min"},
+        "import_write_bytes_per_record": {"value": round(wb), "limit": 2048, "sense": "max"},
+    }))
+
+
+if __name__ == "__main__":
+    main()

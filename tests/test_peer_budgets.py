@@ -1,0 +1,257 @@
+#!/usr/bin/python3
+"""test_peer_budgets.py - a hostile but authenticated peer against a real `tlpmesh run` (issue 12).
+
+Node a listens, node b is an honest partner of a. Python plays five more partners of a (their
+keys are in a's config), each speaking the wire protocol through the independent Noise
+implementation of test_channel.py (python3-dissononce) and signing its own records with the
+`cryptography` package, and each abusing one budget of docs/PROTOCOL.md "Budgets":
+
+  unknown_type  messages of a type no version defines
+  duplicate     replays of a record a already stored from it
+  gate          TLP:RED records addressed to some other node (out of their audience)
+  time          records that expired before they were sent
+  unasked       a flood of fresh valid records, neither wanted nor reconciled
+
+For each: a closes the session with that reason, the key is backed off (`status --json` shows
+the reason and the time left, /metrics the refusals and the penalty), a new handshake with the
+key is refused at its end, and b stays connected and keeps receiving what a's tools publish.
+Every wait polls against a deadline.
+"""
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import struct
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from noisepeer import frame, make_hs, recv_frame  # noqa: E402
+from test_channel import ALL_NODES, DEADLINE_S, Node, free_port, tlpmesh, wait_for  # noqa: E402
+
+NETWORK = "test-mesh"
+MAX_BODY = 65535 - 16 - 1  # SESSION_MAX_BODY: a frame less the tag and the type byte
+
+
+def raw_pk(sk):
+    return sk.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def b64(raw):
+    return base64.b64encode(raw).decode()
+
+
+# --- records (docs/PROTOCOL.md "Records": canonical msgpack, shortest forms) ---
+
+def mp_uint(v):
+    if v < 128:
+        return bytes([v])
+    for tag, fmt, top in ((0xcc, ">B", 1 << 8), (0xcd, ">H", 1 << 16), (0xce, ">I", 1 << 32)):
+        if v < top:
+            return bytes([tag]) + struct.pack(fmt, v)
+    return b"\xcf" + struct.pack(">Q", v)
+
+
+def mp_str(s):
+    b = s.encode()
+    assert len(b) < 32
+    return bytes([0xa0 | len(b)]) + b
+
+
+def mp_key(k):
+    return b"\xc4\x20" + k
+
+
+def indicator(sk, value, created, valid_until, tlp=0, recipients=()):
+    """A signed indicator (ip-dst VALUE) of origin sk: sig || body."""
+    rec = sorted(recipients)
+    body = (b"\x8d" + b"\x00\x01" + b"\x01\x01" + b"\x02" + mp_key(raw_pk(sk)) +
+            b"\x03" + mp_uint(created) + b"\x04" + mp_uint(tlp) + b"\x05\x90" +
+            b"\x06" + bytes([0x90 | len(rec)]) + b"".join(mp_key(k) for k in rec) +
+            b"\x10" + mp_str("ip-dst") + b"\x11" + mp_str(value) +
+            b"\x12" + mp_uint(valid_until) + b"\x13" + mp_uint(50) + b"\x14\x90" + b"\x15\xa0")
+    return sk.sign(b"tlpmesh-record-v1\x00" + body) + body
+
+
+def records_msgs(recs):
+    """RECORDS messages (type 16: u16 count || (u16 length || signed record)...) holding recs."""
+    out, cur = [], []
+    size = 2
+    for r in recs:
+        if size + 2 + len(r) > MAX_BODY or len(cur) == 0xffff:
+            out.append(cur)
+            cur, size = [], 2
+        cur.append(r)
+        size += 2 + len(r)
+    if cur:
+        out.append(cur)
+    return [struct.pack(">H", len(c)) + b"".join(struct.pack(">H", len(r)) + r for r in c)
+            for c in out]
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def addr(i):
+    return f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
+
+
+# --- a peer on the wire ---
+
+class Hostile:
+    """An authenticated session with node as the partner of key sk, or None if refused."""
+
+    def __init__(self, node, sk):
+        hs, s = make_hs(b"tlpmesh/1\x00" + NETWORK.encode(), True)
+        auth = raw_pk(sk) + sk.sign(b"tlpmesh-noise-static-v1" + s.public.data)
+        self.sock = socket.create_connection(("127.0.0.1", node.port), timeout=DEADLINE_S)
+        m1 = bytearray()
+        hs.write_message(b"", m1)
+        self.sock.sendall(frame(m1))
+        m2 = recv_frame(self.sock)
+        assert m2 is not None, "no handshake answer"
+        hs.read_message(m2, bytearray())
+        m3 = bytearray()
+        self.tx, self.rx = hs.write_message(auth, m3)
+        self.sock.sendall(frame(m3) + frame(self.tx.encrypt_with_ad(b"", b"\x01\x01\x00\x00\x00\x00")))
+        theirs = recv_frame(self.sock)
+        self.open = theirs is not None and self.rx.decrypt_with_ad(b"", theirs)[0] == 1
+
+    def send(self, mtype, body):
+        """False once the node has closed the connection."""
+        try:
+            self.sock.sendall(frame(self.tx.encrypt_with_ad(b"", bytes([mtype]) + body)))
+            return True
+        except OSError:
+            return False
+
+    def close(self):
+        self.sock.close()
+
+
+def penalized(node, key, reason):
+    p = node.peer(key)
+    if p and p["state"] != "connected" and p.get("penalty_reason") == reason and \
+            p.get("backoff_ms", 0) > 0:
+        return p
+    return None
+
+
+def metrics(node):
+    with urllib.request.urlopen(f"http://127.0.0.1:{node.mport}/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
+def metric(text, name, **labels):
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{{want}}} "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def abuse(a, sk, reason, payloads):
+    """Sends payloads ((type, body), ...) as sk until a closes; checks the penalty."""
+    h = Hostile(a, sk)
+    assert h.open, f"{reason}: the hostile key must first get a session"
+    key = b64(raw_pk(sk))
+    wait_for(f"{reason}: a sees the hostile peer", lambda: a.connected_to(key))
+    for mtype, body in payloads:
+        if not h.send(mtype, body):
+            break
+    p = wait_for(f"a penalizes the {reason} peer", lambda: penalized(a, key, reason))
+    h.close()
+    assert p["penalties"] == 1, p
+    assert p["gossip"]["refused_by_reason"][reason] > 0, p
+    assert p["penalty"], p
+    again = Hostile(a, sk)  # the check at the end of the handshake: no session while backed off
+    assert not again.open, f"{reason}: a backed-off key got a session"
+    again.close()
+    wait_for(f"{reason}: refused handshake counted",
+             lambda: a.peer(key)["refused_backed_off"] >= 1)
+    text = metrics(a)
+    assert metric(text, "tlpmesh_refused_total", peer=key, reason=reason) > 0, reason
+    assert metric(text, "tlpmesh_peer_penalties_total", peer=key) == 1, reason
+    assert metric(text, "tlpmesh_peer_backoff_seconds", peer=key, reason=reason) > 0, reason
+    return key
+
+
+def main():
+    root = tempfile.mkdtemp(prefix="test_peer_budgets.")
+    try:
+        a, b = Node(root, "a"), Node(root, "b")
+        a.allow(b, dial=False)
+        b.allow(a)
+        a.mport = free_port()
+        with open(a.conf, "a") as f:
+            f.write(f"\n[HTTP]\nListen = 127.0.0.1:{free_port()}\nMetricsListen = "
+                    f"127.0.0.1:{a.mport}\n")
+        keys = {r: Ed25519PrivateKey.generate()
+                for r in ("unknown_type", "duplicate", "gate", "time", "unasked")}
+        for sk in keys.values():
+            a.allow_key(b64(raw_pk(sk)))
+        t = now_ms()
+        day = 24 * 3600 * 1000
+        unasked = records_msgs([indicator(keys["unasked"], addr(i), t, t + 7 * day)
+                                for i in range(80000)])
+        a.start()
+        b.start()
+        wait_for("a and b connected", lambda: a.connected_to(b.key) and b.connected_to(a.key))
+        sessions = a.connected_to(b.key)["sessions"]
+
+        abuse(a, keys["unknown_type"], "unknown_type", [(99, os.urandom(100))] * 400)
+
+        sk = keys["duplicate"]
+        rec = indicator(sk, "192.0.2.1", t, t + day)
+        h = Hostile(a, sk)
+        assert h.open and h.send(16, records_msgs([rec])[0])
+        wait_for("a stored the record before its replays",
+                 lambda: "192.0.2.1" in tlpmesh("list", "-c", a.conf, "--all", "--json").stdout)
+        h.close()
+        wait_for("first session gone", lambda: not a.connected_to(b64(raw_pk(sk))))
+        abuse(a, sk, "duplicate", [(16, m) for m in records_msgs([rec] * 6000)])
+
+        sk, other = keys["gate"], os.urandom(32)
+        abuse(a, sk, "gate", [(16, m) for m in records_msgs(
+            [indicator(sk, addr(i), t, t + day, tlp=4, recipients=[other]) for i in range(2000)])])
+
+        sk = keys["time"]
+        abuse(a, sk, "time", [(16, m) for m in records_msgs(
+            [indicator(sk, addr(i), t - 2 * day, t - day) for i in range(2000)])])
+
+        # Signed before they are sent, so that they arrive as fast as a takes them, well above
+        # the budget's refill (2048/s) for longer than its burst even on a loaded machine.
+        abuse(a, keys["unasked"], "unasked", [(16, m) for m in unasked])
+
+        # The honest partner was never disturbed and still gets what a publishes.
+        assert a.connected_to(b.key)["sessions"] == sessions, "b kept its one session"
+        tlpmesh("publish", "-c", a.conf, "--type", "domain", "--value", "honest.example",
+                "--tlp", "green")
+        wait_for("b receives a's record after the abuse",
+                 lambda: "honest.example" in tlpmesh("list", "-c", b.conf, "--json").stdout)
+        st = a.status_or_none()
+        assert st["counters"]["penalties"] == 5, st["counters"]
+        text = tlpmesh("status", "-c", a.conf).stdout
+        assert re.search(r"\d+s unasked", text), text  # the last one is still backed off
+        print("test_peer_budgets: ok")
+    finally:
+        for n in ALL_NODES:
+            if n.proc and n.proc.poll() is None:
+                n.proc.kill()
+        if os.environ.get("KEEP") is None:
+            shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
