@@ -55,6 +55,23 @@ static struct net *line_ab(size_t n)
     return net;
 }
 
+/* A - X - B, up and idle: A and X members of "isac", B not. */
+static struct net *line_isac(void)
+{
+    struct net *net = net_new(3);
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(net->nodes[i].comms[0], LIMIT_NAME_BYTES + 1, "isac");
+        net->nodes[i].n_comms = 1;
+    }
+    ts_topo_link(&net->topo, 0, 1);
+    ts_topo_link(&net->topo, 1, 2);
+    net_start(net);
+    link_up(net, 0, 1);
+    link_up(net, 1, 2);
+    run(net, RUN_MS);
+    return net;
+}
+
 /* A - B - C - D; A and B are "cert-a", C and D "cert-c". AMBER+STRICT for community "ab" stops
  * at the organisation boundary; GREEN stops where B's ceiling for C is CLEAR; CLEAR goes
  * everywhere; relays announce rather than push. */
@@ -556,17 +573,7 @@ static void test_overload_refetch(void **state)
 static void test_inbound_refuses_out_of_audience(void **state)
 {
     (void)state;
-    struct net *net = net_new(3); /* 0 = A (origin), 1 = X (member), 2 = B (not a member) */
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(net->nodes[i].comms[0], LIMIT_NAME_BYTES + 1, "isac");
-        net->nodes[i].n_comms = 1;
-    }
-    ts_topo_link(&net->topo, 0, 1);
-    ts_topo_link(&net->topo, 1, 2);
-    net_start(net);
-    link_up(net, 0, 1);
-    link_up(net, 1, 2);
-    run(net, RUN_MS);
+    struct net *net = line_isac(); /* 0 = A (origin), 1 = X (member), 2 = B (not a member) */
     struct spec green = {PROTO_TLP_GREEN, {"isac", NULL}, {-1}};
     static uint8_t rec[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
     static uint8_t msg[4 + LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
@@ -706,16 +713,7 @@ static void test_peer_holds(void **state)
 static void test_recon_asymmetric_sets_no_duplicates(void **state)
 {
     (void)state;
-    struct net *net = net_new(3);
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(net->nodes[i].comms[0], LIMIT_NAME_BYTES + 1, "isac");
-        net->nodes[i].n_comms = 1;
-    }
-    ts_topo_link(&net->topo, 0, 1);
-    ts_topo_link(&net->topo, 1, 2);
-    net_start(net);
-    link_up(net, 0, 1);
-    link_up(net, 1, 2);
+    struct net *net = line_isac();
     struct tnode *m = &net->nodes[2];
     struct gate_peer v; /* M's view of R: no roster tells M that R is a member */
     fill_view(m, slot_of(m, 1), &v);
