@@ -55,6 +55,23 @@ static struct net *line_ab(size_t n)
     return net;
 }
 
+/* A - X - B, up and idle: A and X members of "isac", B not. */
+static struct net *line_isac(void)
+{
+    struct net *net = net_new(3);
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(net->nodes[i].comms[0], LIMIT_NAME_BYTES + 1, "isac");
+        net->nodes[i].n_comms = 1;
+    }
+    ts_topo_link(&net->topo, 0, 1);
+    ts_topo_link(&net->topo, 1, 2);
+    net_start(net);
+    link_up(net, 0, 1);
+    link_up(net, 1, 2);
+    run(net, RUN_MS);
+    return net;
+}
+
 /* A - B - C - D; A and B are "cert-a", C and D "cert-c". AMBER+STRICT for community "ab" stops
  * at the organisation boundary; GREEN stops where B's ceiling for C is CLEAR; CLEAR goes
  * everywhere; relays announce rather than push. */
@@ -556,17 +573,7 @@ static void test_overload_refetch(void **state)
 static void test_inbound_refuses_out_of_audience(void **state)
 {
     (void)state;
-    struct net *net = net_new(3); /* 0 = A (origin), 1 = X (member), 2 = B (not a member) */
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(net->nodes[i].comms[0], LIMIT_NAME_BYTES + 1, "isac");
-        net->nodes[i].n_comms = 1;
-    }
-    ts_topo_link(&net->topo, 0, 1);
-    ts_topo_link(&net->topo, 1, 2);
-    net_start(net);
-    link_up(net, 0, 1);
-    link_up(net, 1, 2);
-    run(net, RUN_MS);
+    struct net *net = line_isac(); /* 0 = A (origin), 1 = X (member), 2 = B (not a member) */
     struct spec green = {PROTO_TLP_GREEN, {"isac", NULL}, {-1}};
     static uint8_t rec[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
     static uint8_t msg[4 + LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
@@ -699,6 +706,31 @@ static void test_peer_holds(void **state)
     net_free(net);
 }
 
+/* Line A - R - M, A and R members of "isac", M not: R sends M a GREEN "isac" record naming M, but M
+ * cannot establish that R is a member, so M leaves it out of its reconciliation set while R's set
+ * holds it. Every round then finds it a "have" of R's; R knows M holds it (R sent it) and
+ * announces it instead of pushing it again: no duplicate at M, round after round. */
+static void test_recon_asymmetric_sets_no_duplicates(void **state)
+{
+    (void)state;
+    struct net *net = line_isac();
+    struct tnode *m = &net->nodes[2];
+    struct gate_peer v; /* M's view of R: no roster tells M that R is a member */
+    fill_view(m, slot_of(m, 1), &v);
+    v.n_communities = 0;
+    assert_int_equal(gossip_peer_up(m->g, slot_of(m, 1), &v, net->now), GOSSIP_OK);
+    struct spec named = {PROTO_TLP_GREEN, {"isac", NULL}, {2, -1}};
+    size_t r = publish(net, 0, &named, -1);
+    run(net, 3 * LIMIT_RECON_INTERVAL_MS); /* two periodic rounds after the first */
+    assert_true(holds(net, 2, r));
+    assert_true(pst(net, 1, 2)->recon_rounds >= 3);
+    assert_true(pst(net, 1, 2)->recon_haves >= 2); /* the sets differ at every round */
+    assert_int_equal(pst(net, 2, 1)->duplicates, 0);
+    assert_int_equal(pst(net, 2, 1)->records_received, 1);
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -721,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_unknown_types_budget),
         cmocka_unit_test(test_view_change_reconciles),
         cmocka_unit_test(test_peer_holds),
+        cmocka_unit_test(test_recon_asymmetric_sets_no_duplicates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -184,20 +184,34 @@ int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t wa
 struct diff_ctx {
     struct gossip *g;
     size_t peer;
+    uint64_t wall_ms;
 };
 
-/* The peer lacks a record this node may reveal to it: queue it (gated again when written). The
- * peer's own "have" report brings us what we lack, so needs cost nothing here. */
+/* The peer lacks a record this node may reveal to it, as far as its set says. A set holds only what
+ * the peer may reveal to us, so the peer may well hold a record our table says it has (it came
+ * from the peer, the peer announced it, we sent it) and still leave it out: the two ends' gates
+ * differ (e.g. it cannot establish that we are members). Pushing it would be a duplicate at every
+ * round; an ANNOUNCE of the id (8 bytes) brings a WANT if the peer really lacks it (a copy lost with
+ * a session, a wiped restart: the table's bit is stale, and the WANT clears it). Anything else is
+ * queued in full (gated again when written). The peer's own "have" report brings us what we lack,
+ * so needs cost nothing here. */
 static void diff_have(void *ctx, const struct recon_item *item)
 {
     struct diff_ctx *d = ctx;
-    d->g->peers[d->peer]->st.recon_haves++;
-    /* The peer lacks it whatever we believed (a copy lost with a session, a wiped restart): a
-     * stale "peer has it" bit would make the gate refuse the push (found by simnet). */
-    uint64_t *known = gossip_recent_known(d->g, gossip_hkey(d->g, item->id));
-    if (known != NULL)
-        bit_clear(known, d->peer);
-    gossip_push_enqueue(d->g, d->peer, item->id);
+    struct gossip *g = d->g;
+    g->peers[d->peer]->st.recon_haves++;
+    const uint64_t *known = gossip_recent_known(g, gossip_hkey(g, item->id));
+    if (known == NULL || !bit_get(known, d->peer)) {
+        gossip_push_enqueue(g, d->peer, item->id);
+        return;
+    }
+    struct rview v;
+    /* Gated again: it may have been revoked since the set was built. */
+    if (!gossip_view_load_id(g, item->id, &v) || !gossip_gate_out(g, d->peer, &v, true, d->wall_ms))
+        return;
+    EMIT(g, d->peer, item->id, GOSSIP_EMIT_RECON_ITEM);
+    if (gossip_out_add_sid(g, d->peer, OUT_ANNOUNCE, item->id))
+        g->peers[d->peer]->st.announce_out++;
 }
 
 static void diff_need(void *ctx, const struct recon_item *item)
@@ -218,7 +232,7 @@ int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t l
         if (rc < 0)
             return GOSSIP_OK; /* our resource problem, not the peer's fault: it will retry */
     }
-    struct diff_ctx d = {g, peer};
+    struct diff_ctx d = {g, peer, wall_ms};
     struct recon_diff diff = {diff_have, diff_need, &d};
     int n =
         recon_respond(&p->rc, body, len, gossip_scratch()->recon_out, LIMIT_RECON_MSG_BYTES, &diff);
