@@ -10,6 +10,7 @@ PKGS=(
   python3 python3-dissononce python3-jsonschema curl lmdb-utils
   libsystemd-dev scdoc systemd prometheus debhelper dpkg-dev fakeroot lintian man-db
   strace
+  chromium chromium-driver python3-selenium  # the console's browser tests (tests/lib/browser.py)
   clang libclang-rt-14-dev  # the fuzz stage: libFuzzer (libclang_rt.fuzzer) is in the -rt package
 )
 
