@@ -288,6 +288,10 @@ enum limits {
     LIMIT_GOSSIP_JOBS_OUT = 64,        /* jobs handed to io.verify at once: on a busy machine the
                                           loop thread gives results back late, and 8 left the pool
                                           threads idle (ingest 0.6 x verify; 64: 1.2) */
+    /* Recent activity (node/core/activity.h): records in, out, published and refused per minute,
+       for `status --json` and the console's chart; 16 bytes a minute in every gossip. */
+    LIMIT_ACTIVITY_MINUTES = 60,       /* minutes kept: the last hour */
+    LIMIT_ACTIVITY_MINUTE_MS = 60 * 1000, /* one bucket */
 };
 
 #endif

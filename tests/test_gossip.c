@@ -679,6 +679,46 @@ static void test_view_change_reconciles(void **state)
 /* gossip_peer_holds: A - B - C, the origin A pushes a CLEAR record to B, B relays it to C by
  * announcement (C fetches it); an AMBER+STRICT record of A's and B's organisation never reaches
  * C, and a slot asked with another key knows nothing. */
+/* The activity ring (gossip_activity) counts what the stats count, in the minute of the flush:
+ * A publishes CLEAR and AMBER+STRICT for "ab" on A - B - C; B relays only CLEAR to C. */
+static struct activity_minute activity_sum(const struct net *net, size_t node)
+{
+    struct activity_minute m[LIMIT_ACTIVITY_MINUTES], sum = {0};
+    const size_t n = gossip_activity(net->nodes[node].g, net->now, m, LIMIT_ACTIVITY_MINUTES);
+    assert_int_equal(n, net->now / LIMIT_ACTIVITY_MINUTE_MS + 1);
+    for (size_t i = 0; i < n; i++) {
+        sum.received += m[i].received;
+        sum.sent += m[i].sent;
+        sum.published += m[i].published;
+        sum.refused += m[i].refused;
+    }
+    return sum;
+}
+
+static void test_activity_counts(void **state)
+{
+    (void)state;
+    struct net *net = line_ab(3);
+    struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+    struct spec strict = {PROTO_TLP_AMBER_STRICT, {"ab"}, {-1}};
+    publish(net, 0, &clear, -1);
+    publish(net, 0, &strict, -1);
+    run(net, RUN_MS);
+    const size_t received[3] = {0, 2, 1}, published[3] = {2, 0, 0};
+    for (size_t i = 0; i < 3; i++) {
+        const struct gossip_stats *st = gossip_stats(net->nodes[i].g);
+        const struct activity_minute a = activity_sum(net, i);
+        assert_int_equal(a.received, received[i]);
+        assert_int_equal(a.received, st->stored);
+        assert_int_equal(a.published, published[i]);
+        assert_int_equal(a.sent, st->records_sent);
+        assert_int_equal(a.refused, st->refused_time + st->refused_inbound + st->refused_out);
+    }
+    assert_int_equal(activity_sum(net, 0).sent, 2); /* A pushed both to B */
+    assert_true(activity_sum(net, 1).refused >= 1); /* B kept AMBER+STRICT from C */
+    net_free(net);
+}
+
 static void test_peer_holds(void **state)
 {
     (void)state;
@@ -753,6 +793,7 @@ int main(void)
         cmocka_unit_test(test_unknown_types_budget),
         cmocka_unit_test(test_view_change_reconciles),
         cmocka_unit_test(test_peer_holds),
+        cmocka_unit_test(test_activity_counts),
         cmocka_unit_test(test_recon_asymmetric_sets_no_duplicates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -146,6 +146,40 @@ class DialFailuresSayWhy(MeshTest):
         self.done()
 
 
+class ActivityInStatus(MeshTest):
+    """`status --json` "activity" (issue 16, the console's chart): the last hour a minute an
+    entry, counting what gossip counts; a record A publishes is published and sent at A and
+    received at B."""
+
+    @staticmethod
+    def totals(node):
+        st = node.status()
+        act, g = st["activity"], st["gossip"]
+        sums = {k: sum(m[k] for m in act) for k in ("received", "sent", "published", "refused")}
+        return act, sums, g
+
+    def test_activity(self):
+        a, b = self.mesh.add("a", "CERT-A"), self.mesh.add("b", "CERT-B")
+        self.mesh.link("a", "b")
+        self.mesh.start()
+        a.publish("domain", "activity.example", "green")
+        self.arrives(b, "activity.example", "the record", DEADLINE_S)
+        converge(lambda: None if self.totals(a)[1]["sent"] == 1 else "A has not counted it sent",
+                 DEADLINE_S, "A's activity")
+        act, sums, g = self.totals(a)
+        self.assertEqual((sums["published"], sums["sent"], sums["received"]), (1, 1, 0))
+        self.assertEqual((g["local_pushed"], g["records_sent"]), (1, 1))
+        self.assertTrue(1 <= len(act) <= 60, act)
+        starts = [m["start_ms"] for m in act]
+        self.assertEqual([t - starts[0] for t in starts], [60000 * i for i in range(len(act))])
+        self.assertLess(abs(time.time() * 1000 - starts[-1] - 30000), 31000 + APPLY_S * 1000)
+        _, sums, g = self.totals(b)
+        self.assertEqual((sums["received"], sums["published"], g["stored"]), (1, 0, 1))
+        self.assertEqual(sums["refused"], g["refused_time"] + g["refused_inbound"]
+                         + g["refused_out"])
+        self.done()
+
+
 class ReloadSaysSoInTheLogFile(MeshTest):
     """With --log-file, reload messages reach the file (not only stderr), and a change the
     running node cannot apply says in one line that it needs a restart (issue 11, point 12)."""

@@ -303,3 +303,10 @@ const struct gossip_peer_stats *gossip_peer_stats(const struct gossip *g, size_t
     assert(g != NULL);
     return peer < g->p.max_peers && g->peers[peer] ? &g->peers[peer]->st : NULL;
 }
+
+size_t gossip_activity(const struct gossip *g, uint64_t now, struct activity_minute *out,
+                       size_t max)
+{
+    assert(g != NULL);
+    return activity_read(&g->act, now, out, max);
+}

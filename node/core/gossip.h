@@ -66,6 +66,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "node/core/activity.h"
 #include "node/core/gate.h"
 #include "proto/errors.h"
 #include "proto/limits.h"
@@ -204,6 +205,10 @@ struct gossip_stats {
     uint64_t announce_dropped; /* committed records not announced: queue full */
     uint64_t sent_fail;        /* io.send refused a message */
     uint64_t refused_inbound;  /* records refused by the inbound gate (docs/SHARING.md) */
+    uint64_t records_sent;     /* records sent in full, to all peers */
+    uint64_t refused_out;      /* records the outbound gate kept from a peer when queued or
+                                  written (what log_refusals logs: not "peer-has", not the
+                                  reconciliation sets) */
 };
 
 struct gossip;
@@ -249,6 +254,14 @@ bool gossip_idle(const struct gossip *g);
 const struct gossip_stats *gossip_stats(const struct gossip *g);
 /* NULL for a slot never used. */
 const struct gossip_peer_stats *gossip_peer_stats(const struct gossip *g, size_t peer);
+
+/* Recent activity (node/core/activity.h): the last min(max, LIMIT_ACTIVITY_MINUTES) minutes up
+ * to now's, oldest first, start_ms on the clock of gossip's `now`: per minute the records
+ * received new from peers (stats.stored), sent (records_sent), published locally (local_pushed)
+ * and refused (refused_time + refused_inbound + refused_out). Counted at each gossip_flush;
+ * returns how many minutes were written. */
+size_t gossip_activity(const struct gossip *g, uint64_t now, struct activity_minute *out,
+                       size_t max);
 
 /* Whether the node with key, in peer slot peer, is known to hold record id, and how gossip
  * learnt it: this node committed its copy (RECEIVED), sent it the record (SENT), or it

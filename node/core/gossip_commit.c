@@ -208,6 +208,19 @@ static void recon_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
     }
 }
 
+/* Every entry point's work ends with a flush, so what its counters gained goes to now's minute. */
+static void note_activity(struct gossip *g, uint64_t now)
+{
+    const struct gossip_stats *s = &g->st;
+    const uint64_t totals[ACTIVITY_KINDS] = {
+        [ACTIVITY_RECEIVED] = s->stored,
+        [ACTIVITY_SENT] = s->records_sent,
+        [ACTIVITY_PUBLISHED] = s->local_pushed,
+        [ACTIVITY_REFUSED] = s->refused_time + s->refused_inbound + s->refused_out,
+    };
+    activity_note(&g->act, now, totals);
+}
+
 int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
     assert(g != NULL);
@@ -231,6 +244,7 @@ int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms)
             gossip_recon_soon(g, i, now);
     recon_due(g, now, wall_ms);
     gossip_pump(g, wall_ms);
+    note_activity(g, now);
     return rc;
 }
 

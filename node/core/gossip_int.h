@@ -184,6 +184,7 @@ struct gossip {
     uint64_t ann_due; /* the head's due, UINT64_MAX when empty: every flush reads it */
 
     struct gossip_stats st;
+    struct activity act; /* st's record counters per minute (gossip_flush) */
 
     uint64_t scan_seq;
     size_t n_own;

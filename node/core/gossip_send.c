@@ -147,7 +147,9 @@ bool gossip_gate_out(struct gossip *g, size_t peer, const struct rview *v, bool 
         return true;
     assert(verdict < GATE_VERDICT_COUNT);
     p->st.refused[verdict]++;
-    if (g->p.log_refusals && !reveal_only && verdict != GATE_DENY_PEER_HAS)
+    const bool refusal_of_send = !reveal_only && verdict != GATE_DENY_PEER_HAS;
+    g->st.refused_out += refusal_of_send;
+    if (g->p.log_refusals && refusal_of_send)
         gossip_logf(g, GOSSIP_LOG_DEBUG, peer,
                     "record %02x%02x%02x%02x%02x%02x%02x%02x: not sent: %s", v->id[0], v->id[1],
                     v->id[2], v->id[3], v->id[4], v->id[5], v->id[6], v->id[7],
@@ -212,6 +214,7 @@ static void drain(struct gossip *g, size_t peer, uint64_t wall_ms)
                 bit_set(gossip_recent_sent_of(g, known), peer);
         }
         p->st.records_sent++;
+        g->st.records_sent++;
     }
     if (p->q_len == 0 && p->q_cap > 64) { /* an emptied catch-up queue gives its memory back */
         free(p->q);

@@ -236,7 +236,8 @@ void run_metrics_fill(void *ctx, struct metrics_gossip *out)
 static json_t *gossip_json(const struct run *r)
 {
     const struct gossip_stats *s = gossip_stats(r->node.gossip);
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+                     " s:I}",
                      "verify_submitted", (json_int_t)s->verify_submitted, "verify_ok",
                      (json_int_t)s->verify_ok, "verify_forged", (json_int_t)s->verify_forged,
                      "verify_malformed", (json_int_t)s->verify_malformed, "refused_time",
@@ -246,7 +247,25 @@ static json_t *gossip_json(const struct run *r)
                      "dropped_overload", (json_int_t)s->dropped_overload, "local_pushed",
                      (json_int_t)s->local_pushed, "announce_dropped",
                      (json_int_t)s->announce_dropped, "sent_fail", (json_int_t)s->sent_fail,
-                     "refused_inbound", (json_int_t)s->refused_inbound);
+                     "refused_inbound", (json_int_t)s->refused_inbound, "records_sent",
+                     (json_int_t)s->records_sent, "refused_out", (json_int_t)s->refused_out);
+}
+
+/* The last hour, a minute an entry, oldest first (gossip_activity): start_ms is the minute's start
+ * on the monotonic clock the core counts with, shown as Unix ms. */
+static json_t *activity_json(const struct run *r, uint64_t mono, uint64_t wall)
+{
+    struct activity_minute m[LIMIT_ACTIVITY_MINUTES];
+    const size_t n = gossip_activity(r->node.gossip, mono, m, LIMIT_ACTIVITY_MINUTES);
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("{s:I, s:I, s:I, s:I, s:I}", "start_ms",
+                                           (json_int_t)(wall - (mono - m[i].start_ms)),
+                                           "received", (json_int_t)m[i].received, "sent",
+                                           (json_int_t)m[i].sent, "published",
+                                           (json_int_t)m[i].published, "refused",
+                                           (json_int_t)m[i].refused));
+    return a;
 }
 
 static json_t *peer_json(struct run *r, size_t i, uint64_t mono, uint64_t wall)
@@ -336,6 +355,7 @@ static json_t *status_json(struct run *r)
         json_object_set_new(counters, "refused_backed_off",
                             json_integer((json_int_t)s->refused_backed_off));
         json_object_set_new(st, "gossip", gossip_json(r));
+        json_object_set_new(st, "activity", activity_json(r, mono, wall));
         json_object_set_new(st, "store", store_json(r));
     }
     return st;
