@@ -2,14 +2,17 @@
 
 Used by the tests/test_*.py scripts that ctest runs with Debian's /usr/bin/python3.
 """
+import http.client
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
 import unittest
 
 BIN = os.environ.get("TLPMESH_BIN", os.path.join(os.path.dirname(__file__), "../../build/tlpmesh"))
+SOURCE = os.path.join(os.path.dirname(__file__), "../..")
 DATA = os.environ.get("TLPMESH_DATA_DIR", os.path.join(os.path.dirname(__file__), "../data"))
 
 
@@ -97,11 +100,46 @@ def free_port():
 
 def add_http(conf, port, clients, extra=""):
     """Appends an [HTTP] section on 127.0.0.1:port (plus extra lines) and a [Client] per
-    (name, organisation, secret, max_tlp or None) to the config conf."""
+    (name, organisation, secret, max_tlp or None[, console role: reader|publisher]) to the
+    config conf."""
     text = f"\n[HTTP]\nListen = 127.0.0.1:{port}\n{extra}"
-    for name, org, secret, max_tlp in clients:
+    for name, org, secret, max_tlp, *console in clients:
         text += f"\n[Client]\nName = {name}\nOrganisation = {org}\nSecret = {secret}\n"
         if max_tlp:
             text += f"MaxTLP = {max_tlp}\n"
+        if console:
+            text += f"Console = {console[0]}\n"
     with open(conf, "a") as f:
         f.write(text)
+
+
+class HttpAnswer:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def __repr__(self):
+        return f"HTTP {self.status} {dict(self.headers)!r} {self.body[:300]!r}"
+
+
+def http_request(port, method, path, headers=None, body=None, src="127.0.0.1", timeout=10):
+    """One request to 127.0.0.1:port on a connection of its own from source address src (each
+    127.0.0.x is a client of its own to per-address limits): its HttpAnswer, body read."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(src, 0))
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        return HttpAnswer(r.status, r.headers, r.read())
+    finally:
+        c.close()
+
+
+def limit(name):
+    """The value of name (LIMIT_...) in proto/limits.h: tests take bounds from there, not a copy."""
+    with open(os.path.join(SOURCE, "proto/limits.h")) as f:
+        m = re.search(rf"\b{name}\s*=\s*([0-9 *<()+]+),", f.read())
+    assert m, f"{name} not in proto/limits.h"
+    return eval(m.group(1), {"__builtins__": {}})  # digits and * << + only (the regex)
