@@ -9,15 +9,6 @@
 #include "node/core/community.h"
 #include "node/formats/taxii.h"
 
-const char *console_strerror(int err)
-{
-    switch (err) {
-    case CONSOLE_OK: return "success";
-    CONSOLE_ERRORS(ERRORS_CASE)
-    default: return "unknown console error";
-    }
-}
-
 /* ---- request helpers ---- */
 
 const char *console_param(const struct taxii_param *f, size_t n, const char *key)

@@ -7,6 +7,17 @@
 
 #include "node/console/console.h"
 
+/* Here, with the pure parts, so that tests link it without the console's pages. */
+const char *console_strerror(int err)
+{
+    switch (err) {
+    case CONSOLE_OK: return "success";
+    CONSOLE_ERRORS(ERRORS_CASE)
+    default: return "unknown console error";
+    }
+}
+
+
 void console_csrf(const uint8_t secret[LIMIT_CONSOLE_TOKEN_BYTES], const char *purpose,
                   const char *token, char out[CONSOLE_TOKEN_HEX + 1])
 {
