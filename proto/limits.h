@@ -198,6 +198,10 @@ enum limits {
     LIMIT_CONSOLE_TOKEN_BYTES = 32,    /* random bytes of a session or pre-session token */
     LIMIT_CONSOLE_FORM_BYTES = 16384,  /* one form's POST body (413 beyond): a 6 KiB rule
                                           url-encoded fits */
+    LIMIT_CONSOLE_FORM_DISCARD_BYTES = 1048576, /* a chunked body past the form limit is read
+                                          and dropped up to this, then answered 413 (Debian 12's
+                                          MHD queues no answer mid-upload); beyond, the
+                                          connection is closed */
     LIMIT_CONSOLE_FORM_FIELDS = 48,    /* fields in one form (400 beyond) */
     LIMIT_CONSOLE_SIGNIN_ADDRS = 256,  /* source addresses whose failed sign-ins are counted;
                                           the oldest entry goes first */

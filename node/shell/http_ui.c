@@ -2,8 +2,9 @@
  *
  * The rest of the server answers non-GET requests at once and never reads a body; a console
  * form is a POST, so here MHD's post processor reads it, bounded by LIMIT_CONSOLE_FORM_BYTES (a
- * Content-Length beyond is 413 before any byte is read; a chunked body is cut with 413 when it
- * passes the limit). Decoded fields are never longer than their encoding, so the fields of one
+ * Content-Length beyond is 413 before any byte is read; a chunked body past it is read and
+ * dropped, up to LIMIT_CONSOLE_FORM_DISCARD_BYTES, then answered 413, since Debian 12's MHD
+ * refuses an answer queued while the upload still comes; beyond that the connection is closed). Decoded fields are never longer than their encoding, so the fields of one
  * form hold at most that many bytes. The console (struct http_ui) then answers on the loop
  * thread, or hands back a job that http_job.c runs on a pool thread. Every answer carries the
  * console's security headers. */
@@ -245,16 +246,18 @@ enum MHD_Result http_ui_serve(struct http_listener *l, struct MHD_Connection *co
         *con_cls = &head;
         return MHD_YES;
     }
-    if (kind && *kind == HTTP_CLS_UI_FORM && *upload_data_size > 0) {
-        struct http_ui_form *f = *con_cls;
+    struct http_ui_form *f = kind && *kind == HTTP_CLS_UI_FORM ? *con_cls : NULL;
+    if (f && *upload_data_size > 0) {
         f->bytes += *upload_data_size;
-        if (f->bytes > LIMIT_CONSOLE_FORM_BYTES)
-            return send_plain(l, conn, method, url, 413, "form too large\n");
-        if (f->pp && !f->bad && MHD_post_process(f->pp, upload_data, *upload_data_size) != MHD_YES)
+        if (f->bytes > LIMIT_CONSOLE_FORM_DISCARD_BYTES)
+            return MHD_NO; /* closes the connection */
+        if (f->bytes <= LIMIT_CONSOLE_FORM_BYTES && f->pp && !f->bad &&
+            MHD_post_process(f->pp, upload_data, *upload_data_size) != MHD_YES)
             f->bad = true;
         *upload_data_size = 0;
         return MHD_YES;
     }
-    struct http_ui_form *f = kind && *kind == HTTP_CLS_UI_FORM ? *con_cls : NULL;
+    if (f && f->bytes > LIMIT_CONSOLE_FORM_BYTES)
+        return send_plain(l, conn, method, url, 413, "form too large\n");
     return answer(l, conn, method, url, f, con_cls);
 }
