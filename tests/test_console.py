@@ -143,7 +143,10 @@ class Console(unittest.TestCase):
             self.assertEqual(self.search(b, "green.example.org"), {self.green_id})
             b.open(f"{self.url}/ui/record/{self.range_id}")
             self.assertIn("no such record", b.text("#error"))  # 404, not 403: no hint it exists
-            self.assertEqual(b.driver.find_elements("css selector", "form#publish"), [])
+            b.open(f"{self.url}/ui/record/{self.green_id}")
+            self.assertEqual(b.text("#value"), "green.example.org")
+            self.assertEqual(b.driver.find_elements("css selector", "#explain"), [])  # not CERT-A
+            self.assertEqual(b.driver.find_elements("css selector", "form#revoke"), [])
             b.open(self.url + "/ui/publish")
             self.assertIn("only publishers", b.text("#error"))
             b.open(self.url + "/ui/search")

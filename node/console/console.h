@@ -11,6 +11,7 @@
  *   /ui/search              GET q (value; an address also finds the ranges containing it),
  *                           type, tlp, org (origin organisation), since, until, page
  *   /ui/record/ID           GET: show --json --explain of the record, 404 if the gate says no
+ *                           (the explain table to clients of this node's Organisation only)
  *   /ui/record/ID/revoke    POST reason, csrf (publishers, records of this node's key)
  *   /ui/publish             GET the form, POST as `tlpmesh publish` (publishers)
  *   /ui/peers               the peers of `tlpmesh status --json`, and the mesh as inline SVG

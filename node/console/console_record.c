@@ -1,8 +1,11 @@
 /* console_record.c - a record's page and its revocation (console.h). The page is what
  * `tlpmesh show --json --explain` prints (cli_show_json), laid out; a record the TAXII server
- * would not serve this client is 404, so the page never confirms that it exists. */
+ * would not serve this client is 404, so the page never confirms that it exists. The explain
+ * table (every peer and client, and the config lines behind each verdict) is shown only to
+ * clients of this node's own organisation. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "node/console/console_int.h"
 #include "node/cli/cli_explain.h"
@@ -183,7 +186,13 @@ static int render(struct console_req *r, struct cli_node *n, const struct cli_sh
                 idhex);
         details(&p, o);
         sightings(&p, o);
-        explain(&p, o);
+        /* The table names every peer and client and the config lines behind each verdict:
+         * this node's own organisation's business only. */
+        if (strcasecmp(r->client->organisation, r->c->env.cfg->organisation) == 0)
+            explain(&p, o);
+        else
+            fputs("<p class=\"note\">Who may receive it is shown to this node's own "
+                  "organisation.</p>\n", p.f);
         if (r->who.publisher && !s->revoked &&
             memcmp(s->rec.origin, r->c->env.id->sign_pk, LIMIT_KEY_BYTES) == 0)
             revoke_form(&p, r, idhex);
