@@ -51,6 +51,12 @@ class Console(unittest.TestCase):
         self.script_id = tlpmesh("publish", "-c", self.a.conf, "--type", "domain", "--value",
                                  "script.example.org", "--tlp", "green", "--comment",
                                  "<script>document.title='owned'</script>").out.strip()
+        pages = self.mesh.tmp.join("pages.txt")  # 60 more green domains: two search pages
+        with open(pages, "w") as f:
+            f.write("".join(f"host{i}.pages.example\n" for i in range(60)))
+        r = tlpmesh("import", "-c", self.a.conf, "--format", "text", "--type", "domain", "--tlp",
+                    "green", pages)
+        self.assertEqual(r.rc, 0, r)
         self.mesh.start()
         self.mesh.wait_links()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -141,11 +147,22 @@ class Console(unittest.TestCase):
             self.shot(b, "activity")
         self.failed = False
 
-    def test_reader_sees_what_taxii_gives_it_and_cannot_publish(self):
+    def test_reader_sees_what_taxii_gives_it_pages_and_cannot_publish(self):
         with Browser(javascript=False) as b:
             self.sign_in(b, BOB)
             self.assertEqual(self.search(b, "198.51.100.7"), set())  # AMBER: above its green
             self.assertEqual(self.search(b, "green.example.org"), {self.green_id})
+            # a filter without a value walks by time, 50 a page
+            b.fill("search", {"q": "", "type": "domain"})
+            b.submit("search")
+            first = b.driver.find_elements("css selector", "#results tr.rec")
+            self.assertEqual((len(first), b.driver.find_elements("id", "prev")), (50, []))
+            old = b.driver.find_element("css selector", "html")
+            b.driver.find_element("id", "next").click()
+            b.wait_for(lambda: b._stale(old), what="the second page")
+            self.assertEqual(len(b.driver.find_elements("css selector", "#results tr.rec")), 12)
+            self.assertEqual((b.driver.find_elements("id", "next"), b.text("#prev")),
+                             ([], "\u2190 previous"))
             b.open(f"{self.url}/ui/record/{self.range_id}")
             self.assertIn("no such record", b.text("#error"))  # 404, not 403: no hint it exists
             b.open(f"{self.url}/ui/record/{self.green_id}")
