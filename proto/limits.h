@@ -189,6 +189,29 @@ enum limits {
                                          TLS-terminating proxy still sends a head in well under */
     LIMIT_HTTP_SWEEP_MS = 500,        /* head deadlines are checked this often: a cut comes at
                                          most this late */
+
+    /* --- the web console (node/console/, docs/OPERATIONS.md "Console") --- */
+    LIMIT_CONSOLE_SESSIONS = 64,       /* signed-in sessions at once; the least recently used
+                                          goes when a new one needs its place */
+    LIMIT_CONSOLE_SESSION_IDLE_S = 1800, /* a session unused this long is over */
+    LIMIT_CONSOLE_SESSION_MAX_S = 43200, /* and any session after this, used or not (12 h) */
+    LIMIT_CONSOLE_TOKEN_BYTES = 32,    /* random bytes of a session or pre-session token */
+    LIMIT_CONSOLE_FORM_BYTES = 16384,  /* one form's POST body (413 beyond): a 6 KiB rule
+                                          url-encoded fits */
+    LIMIT_CONSOLE_FORM_DISCARD_BYTES = 1048576, /* a chunked body past the form limit is read
+                                          and dropped up to this, then answered 413 (Debian 12's
+                                          MHD queues no answer mid-upload); beyond, the
+                                          connection is closed */
+    LIMIT_CONSOLE_FORM_FIELDS = 48,    /* fields in one form (400 beyond) */
+    LIMIT_CONSOLE_SIGNIN_ADDRS = 256,  /* source addresses whose failed sign-ins are counted;
+                                          the oldest entry goes first */
+    LIMIT_CONSOLE_SIGNIN_FAILS = 5,    /* failed sign-ins from one address per window; 429
+                                          beyond */
+    LIMIT_CONSOLE_SIGNIN_WINDOW_S = 300, /* the window of LIMIT_CONSOLE_SIGNIN_FAILS */
+    LIMIT_CONSOLE_PAGE_ROWS = 50,      /* search results per page */
+    LIMIT_CONSOLE_SCAN_RECORDS = 200000, /* records one search page may examine (on a pool
+                                          thread): a filter that matches little stops there and
+                                          says so */
     LIMIT_HTTP_JOBS = 1,              /* TAXII pages built at once off the loop: one of libuv's
                                          pool threads, the others stay with signature checks */
     LIMIT_TAXII_PAGE_DEFAULT = 1000,  /* MaxPageSize when the config sets none */

@@ -610,11 +610,12 @@ static void test_http_and_clients(void **state)
     snprintf(text, sizeof text,
              NODE_OK "LogFile = tlpmesh.log\nLogFormat = json\n"
                      "[HTTP]\nListen = 127.0.0.1:8443\nMetricsListen = 127.0.0.1:9464\n"
-                     "Anonymous = yes\nMaxPageSize = 250\n"
+                     "Anonymous = yes\nMaxPageSize = 250\nSecureCookie = yes\n"
                      "[Client]\nName = opencti\nOrganisation = CERT-B\n"
                      "Secret = inline-secret-0123456789\nScheme = Bearer\nMaxTLP = amber+strict\n"
                      "Relation = client\nCommunity = energy\nCommunity = finance\n"
-                     "[Client]\nName = misp\nOrganisation = CERT-C\nSecretFile = misp.secret\n");
+                     "[Client]\nName = misp\nOrganisation = CERT-C\nSecretFile = misp.secret\n"
+                     "Console = Publisher\n");
     assert_int_equal(load(f, text), CONFIG_OK);
     const struct config *c = &f->cfg;
     char want[300];
@@ -628,6 +629,7 @@ static void test_http_and_clients(void **state)
     assert_int_equal(c->http.metrics_listen.port, 9464);
     assert_true(c->http.anonymous);
     assert_int_equal(c->http.max_page_size, 250);
+    assert_true(c->http.secure_cookie);
     assert_int_equal(c->n_clients, 2);
     const struct config_client *o = config_find_client(c, "opencti");
     assert_non_null(o);
@@ -636,6 +638,7 @@ static void test_http_and_clients(void **state)
     assert_int_equal(o->scheme, CONFIG_SCHEME_BEARER);
     assert_int_equal(o->max_tlp, PROTO_TLP_AMBER_STRICT);
     assert_int_equal(o->relation, CONFIG_RELATION_CLIENT);
+    assert_int_equal(o->console, CONFIG_CONSOLE_NONE);
     assert_int_equal(o->n_communities, 2);
     assert_string_equal(o->communities[1], "finance");
     const struct config_client *m = config_find_client(c, "misp");
@@ -643,6 +646,7 @@ static void test_http_and_clients(void **state)
     assert_int_equal(m->scheme, CONFIG_SCHEME_BASIC);
     assert_int_equal(m->max_tlp, PROTO_TLP_AMBER);
     assert_int_equal(m->relation, CONFIG_RELATION_PARTNER);
+    assert_int_equal(m->console, CONFIG_CONSOLE_PUBLISHER);
     assert_null(config_find_client(c, "nobody"));
 
     /* without [HTTP] the server is off; MaxPageSize defaults to 1000 */
@@ -651,6 +655,7 @@ static void test_http_and_clients(void **state)
     assert_int_equal(load(f, NODE_OK "[HTTP]\nListen = 127.0.0.1:8443\n"), CONFIG_OK);
     assert_int_equal(f->cfg.http.max_page_size, LIMIT_TAXII_PAGE_DEFAULT);
     assert_false(f->cfg.http.anonymous);
+    assert_false(f->cfg.http.secure_cookie);
 
     expect_one(f, NODE_OK "[HTTP]\nAnonymous = yes\n", "6: [HTTP]: missing Listen");
     expect_one(f, NODE_OK "[HTTP]\nListen = 127.0.0.1:1\nMaxPageSize = 0\n",
@@ -674,6 +679,12 @@ static void test_http_and_clients(void **state)
                "keys a record names)");
     expect_one(f, NODE_OK CLIENT "Secret = 0123456789abcdef\nScheme = digest\n",
                "10: Scheme: 'digest' is not basic, bearer or token");
+    expect_one(f, NODE_OK CLIENT "Secret = 0123456789abcdef\nConsole = admin\n",
+               "10: Console: 'admin' is not reader, publisher or no");
+    expect_one(f, NODE_OK CLIENT "Secret = 0123456789abcdef\nScheme = bearer\nConsole = reader\n",
+               "6: [Client]: Console needs Scheme = basic (the sign-in is Name and Secret)");
+    expect_one(f, NODE_OK "[HTTP]\nListen = 127.0.0.1:1\nSecureCookie = 1\n",
+               "8: SecureCookie: '1' is neither yes nor no");
     expect_one(f, NODE_OK "[Client]\nName = a:b\nOrganisation = X\nSecret = 0123456789abcdef\n",
                "7: Name: 'a:b' must not contain ':'");
     expect_one(f, NODE_OK CLIENT "Secret = 0123456789abcdef\n" CLIENT

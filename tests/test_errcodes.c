@@ -20,6 +20,7 @@
 #include "crypto/keys.h"
 #include "crypto/noise.h"
 #include "node/config/config.h"
+#include "node/console/console.h"
 #include "node/core/community.h"
 #include "node/core/engine.h"
 #include "node/core/gossip.h"
@@ -66,7 +67,8 @@
     M(http, HTTP)                                                                                  \
     M(timefmt, TIMEFMT)                                                                            \
     M(export, EXPORT)                                                                              \
-    M(import, IMPORT)
+    M(import, IMPORT)                                                                              \
+    M(console, CONSOLE)
 
 #define OWNER_CASE(name, value, message) case name:
 #define OWNER(prefix, PREFIX)                                                                      \

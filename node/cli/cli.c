@@ -107,6 +107,15 @@ json_t *cli_control_ask(const char *control_path, json_t *req)
     return resp;
 }
 
+json_t *cli_node_ask(const struct cli_node *n, json_t *req)
+{
+    if (!n->control)
+        return cli_control_ask(n->cfg.control_path, req);
+    json_t *resp = req ? n->control(n->control_ctx, req) : NULL;
+    json_decref(req);
+    return resp;
+}
+
 void cli_notify_node(const struct config *cfg)
 {
     json_decref(control_cmd(cfg->control_path, "records-added"));
@@ -288,7 +297,7 @@ int cli_sign_and_store(struct cli_node *n, const char *cmd, const struct proto_r
         cli_error(cmd, "store %s: %s", n->cfg.data_dir, store_strerror(rc));
         return CLI_FAIL;
     }
-    cli_notify_node(&n->cfg);
+    json_decref(cli_node_ask(n, json_pack("{s:s}", "cmd", "records-added")));
     return CLI_OK;
 }
 

@@ -35,8 +35,15 @@ struct cli_command {
 /* The command table (main.c), NULL-terminated by name. */
 extern const struct cli_command cli_commands[];
 
-/* Prints "tlpmesh CMD: message\n" to stderr. */
+/* Prints "tlpmesh CMD: message\n" to stderr; while a capture is set, keeps the first message
+ * (without "tlpmesh CMD: ") in it instead. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Sets (buf) or ends (NULL) the capture of cli_error's messages and of publish's warning lines:
+ * the web console reuses the commands' checks inside the running node and shows their words.
+ * Not thread-safe: the console captures on the loop thread only. */
+void cli_error_capture(char *buf, size_t cap);
+bool cli_error_capturing(void);
 
 /* Prints the command's usage to out. */
 void cli_usage(const char *cmd, FILE *out);
@@ -56,6 +63,11 @@ struct cli_node {
     struct keys_identity id; /* valid when has_key */
     bool has_key;
     struct store *store; /* NULL unless a store flag was given */
+    /* The running node itself, when the caller is inside it (the web console): control
+     * requests go to this function instead of the control socket, which the node's own loop
+     * could not answer while it waits. NULL for the commands. */
+    json_t *(*control)(void *ctx, const json_t *req);
+    void *control_ctx;
 };
 
 enum cli_open_flags {
@@ -145,6 +157,10 @@ int cli_load_warninglists(const char *cmd, const struct config *cfg, const char 
  * a node that is not running picks them up when it starts. */
 void cli_notify_node(const struct config *cfg);
 
+/* Sends req (stolen) to n's running node: n->control when set, else the control socket. Its
+ * answer (new reference), or NULL when no node answers. */
+json_t *cli_node_ask(const struct cli_node *n, json_t *req);
+
 /* Sends req (stolen) to the running node's control socket; its answer (new reference), or NULL
  * when no node answers. */
 json_t *cli_control_ask(const char *control_path, json_t *req);
@@ -156,6 +172,49 @@ int cli_keygen(int argc, char **argv);
 int cli_pubkey(int argc, char **argv);
 int cli_init(int argc, char **argv);
 int cli_check_config(int argc, char **argv);
+/* What `tlpmesh publish` and the console's publish form give: text as typed, checked by
+ * cli_publish_build. */
+struct cli_publish_args {
+    const char *conf, *type, *value, *tlp, *valid_until, *confidence, *comment;
+    const char *communities[LIMIT_AUDIENCE_COMMUNITIES + 1];
+    const char *to[LIMIT_AUDIENCE_RECIPIENTS + 1];
+    const char *tags[LIMIT_TAGS + 1];
+    const char *warninglists[LIMIT_WARNINGLIST_FILES + 1];
+    size_t n_communities, n_to, n_tags, n_warninglists;
+    bool json, force;
+};
+
+/* Builds the indicator record of a (origin id, created now_ms); every refusal names the argument
+ * (cli_error). CLI_OK or CLI_USAGE. node/cli/cli_records.c. */
+int cli_publish_build(const struct cli_publish_args *a, const struct keys_identity *id,
+                      uint64_t now_ms, struct proto_record *r);
+
+/* The warninglist r's value is on: its name into hit (cap bytes), "" when none. CLI_OK, or
+ * CLI_USAGE for a list that does not load (error printed). */
+int cli_warninglist_hit(const struct cli_publish_args *a, const struct config *cfg,
+                        const struct proto_record *r, char *hit, size_t cap);
+
+/* Stores r (built by cli_publish_build) unless a live duplicate of ours exists: *is_new says
+ * which, id is the stored or the duplicate record's. Tells the running node. CLI_OK, CLI_USAGE or
+ * CLI_FAIL (error printed). */
+int cli_publish_commit(struct cli_node *n, const struct proto_record *r,
+                       uint8_t id[LIMIT_ID_BYTES], bool *is_new);
+
+/* Revokes s, an indicator of n's own key, with reason (NULL: none; name is how the error names
+ * s), building the revocation in *r; rev_id is the revocation's id (the stored one when s was
+ * revoked already). CLI_OK, CLI_USAGE or CLI_FAIL (error printed). */
+int cli_revoke_record(struct cli_node *n, const struct cli_shown *s, const char *reason,
+                      const char *name, struct proto_record *r, uint8_t rev_id[LIMIT_ID_BYTES]);
+
+/* s as `tlpmesh list --json` shows it, with show's sightings and extra members when not NULL
+ * (new reference). */
+json_t *cli_shown_json(const struct cli_shown *s, json_t *sightings, json_t *extra);
+
+/* s as `tlpmesh show --json [--explain]` prints it: sightings by organisation, the origin's
+ * organisation, the revocation, and with explain the gate's verdict towards every peer and
+ * client. New reference, or NULL after the error. */
+json_t *cli_show_json(struct cli_node *n, const struct cli_shown *s, bool explain);
+
 int cli_publish(int argc, char **argv);
 int cli_query(int argc, char **argv);
 int cli_show(int argc, char **argv);

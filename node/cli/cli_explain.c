@@ -296,8 +296,7 @@ static const json_t *node_holds(struct cli_explainer *x, const struct cli_shown 
     char hex[2 * LIMIT_ID_BYTES + 1];
     cli_id_hex(s->id, hex);
     json_decref(x->holds);
-    x->holds =
-        cli_control_ask(x->n->cfg.control_path, json_pack("{s:s, s:s}", "cmd", "holds", "id", hex));
+    x->holds = cli_node_ask(x->n, json_pack("{s:s, s:s}", "cmd", "holds", "id", hex));
     if (x->holds && !json_is_true(json_object_get(x->holds, "ok"))) {
         json_decref(x->holds); /* a node without the command: as good as none */
         x->holds = NULL;
@@ -447,7 +446,8 @@ int cli_explain_show(struct cli_node *n, const struct cli_shown *s, json_t *extr
 /* A warning line to stderr, and to arr when not NULL. */
 static void warn(json_t *arr, const char *text)
 {
-    fprintf(stderr, "tlpmesh publish: warning: %s\n", text);
+    if (!cli_error_capturing())
+        fprintf(stderr, "tlpmesh publish: warning: %s\n", text);
     if (arr)
         json_array_append_new(arr, json_string(text));
 }
@@ -536,14 +536,21 @@ size_t cli_explain_unreachable(struct cli_explainer *x, const struct proto_recor
     return n;
 }
 
+size_t cli_publish_warnings(struct cli_node *n, const struct proto_record *r, json_t *arr)
+{
+    static struct cli_explainer x;
+    size_t count = 0;
+    if (cli_explainer_open("publish", n, &x) == CLI_OK)
+        count = cli_explain_unreachable(&x, r, arr);
+    cli_explainer_close(&x);
+    return count;
+}
+
 void cli_publish_report(struct cli_node *n, const struct proto_record *r, const char *idhex,
                         bool is_new, bool json)
 {
-    static struct cli_explainer x;
     json_t *warnings = json ? json_array() : NULL;
-    if (cli_explainer_open("publish", n, &x) == CLI_OK)
-        cli_explain_unreachable(&x, r, warnings);
-    cli_explainer_close(&x);
+    cli_publish_warnings(n, r, warnings);
     if (json) {
         cli_print_json_line(
             json_pack("{s:s, s:b, s:o}", "id", idhex, "new", is_new, "warnings", warnings));

@@ -101,6 +101,9 @@ const struct proto_record *cli_explain_target(struct cli_explainer *x, const str
  * arr is not NULL. Returns the number of warnings. */
 size_t cli_explain_unreachable(struct cli_explainer *x, const struct proto_record *r, json_t *arr);
 
+/* cli_explain_unreachable with an explainer of its own over n. */
+size_t cli_publish_warnings(struct cli_node *n, const struct proto_record *r, json_t *arr);
+
 /* show --explain: the gate's verdict towards every configured peer and client, as text to
  * stdout, or as the array "explain" set in extra when extra is not NULL. */
 int cli_explain_show(struct cli_node *n, const struct cli_shown *s, json_t *extra);

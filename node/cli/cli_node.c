@@ -10,6 +10,7 @@
 #include "node/cli/cli.h"
 #include "node/shell/control.h"
 #include "node/shell/log.h"
+#include "node/console/console.h"
 #include "node/shell/run.h"
 
 /* Parses "-c CONF [--json]" with positional arguments left from *first_pos. */
@@ -179,7 +180,7 @@ int cli_run(int argc, char **argv)
         return CLI_USAGE;
     }
     log_set_overrides(log_format, log_file);
-    return run_node(conf);
+    return run_node(conf, &console_ui);
 }
 
 int cli_status(int argc, char **argv)

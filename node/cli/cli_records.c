@@ -41,9 +41,7 @@ static json_t *json_key(const uint8_t key[LIMIT_KEY_BYTES])
     return json_string(b64);
 }
 
-/* sightings, extra: show's per-organisation sighting summary and show_extra() to include, or
- * NULL (list, query). */
-static void print_json(const struct cli_shown *s, json_t *sightings, json_t *extra)
+json_t *cli_shown_json(const struct cli_shown *s, json_t *sightings, json_t *extra)
 {
     const struct proto_record *r = &s->rec;
     char idhex[2 * LIMIT_ID_BYTES + 1];
@@ -94,11 +92,14 @@ static void print_json(const struct cli_shown *s, json_t *sightings, json_t *ext
     json_object_set_new(o, "seq", json_integer((json_int_t)s->seq));
     json_object_set_new(o, "revoked", json_boolean(s->revoked));
     json_object_set_new(o, "expired", json_boolean(s->expired));
-    char *txt = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-    if (txt)
-        puts(txt);
-    free(txt);
-    json_decref(o);
+    return o;
+}
+
+/* sightings, extra: show's per-organisation sighting summary and show_extra() to include, or
+ * NULL (list, query). */
+static void print_json(const struct cli_shown *s, json_t *sightings, json_t *extra)
+{
+    cli_print_json_line(cli_shown_json(s, sightings, extra));
 }
 
 static const char *state_word(const struct cli_shown *s)
@@ -191,17 +192,7 @@ static void print_detail(const struct cli_shown *s, const json_t *extra)
 
 /* ---- publish ---- */
 
-struct publish_args {
-    const char *conf, *type, *value, *tlp, *valid_until, *confidence, *comment;
-    const char *communities[LIMIT_AUDIENCE_COMMUNITIES + 1];
-    const char *to[LIMIT_AUDIENCE_RECIPIENTS + 1];
-    const char *tags[LIMIT_TAGS + 1];
-    const char *warninglists[LIMIT_WARNINGLIST_FILES + 1];
-    size_t n_communities, n_to, n_tags, n_warninglists;
-    bool json, force;
-};
-
-static int parse_publish_args(int argc, char **argv, struct publish_args *a)
+static int parse_publish_args(int argc, char **argv, struct cli_publish_args *a)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},    {"type", required_argument, NULL, 't'},
@@ -269,13 +260,12 @@ static bool set_text(char *dst, size_t cap, const char *src)
 }
 
 /* Fills the audience from --community and --to. */
-static int build_audience(const struct publish_args *a, struct proto_audience *aud)
+static int build_audience(const struct cli_publish_args *a, struct proto_audience *aud)
 {
     return cli_build_audience("publish", a->communities, a->n_communities, a->to, a->n_to, aud);
 }
 
-/* Builds the indicator record from the arguments; every refusal names the argument. */
-static int build_indicator(const struct publish_args *a, const struct keys_identity *id,
+int cli_publish_build(const struct cli_publish_args *a, const struct keys_identity *id,
                            uint64_t now_ms, struct proto_record *r)
 {
     memset(r, 0, sizeof *r);
@@ -347,27 +337,48 @@ static int build_indicator(const struct publish_args *a, const struct keys_ident
     return CLI_OK;
 }
 
-/* A value on a warninglist is most likely benign (a public resolver, a CDN): refuse it unless the
- * operator insists with --force. */
-static int check_warninglists(const struct publish_args *a, const struct config *cfg,
-                              const struct proto_record *r)
+int cli_warninglist_hit(const struct cli_publish_args *a, const struct config *cfg,
+                        const struct proto_record *r, char *hit, size_t cap)
 {
     struct warninglist_set set;
     warninglist_set_init(&set);
     int rc = cli_load_warninglists("publish", cfg, a->warninglists, a->n_warninglists, &set);
-    const char *hit = rc == CLI_OK ? warninglist_match(&set, r->u.ind.type, r->u.ind.value) : NULL;
-    if (hit) {
-        cli_error("publish", "value %s is on warninglist '%s'; use --force to publish anyway",
-                  r->u.ind.value, hit);
-        rc = CLI_FAIL;
-    }
+    const char *name = rc == CLI_OK ? warninglist_match(&set, r->u.ind.type, r->u.ind.value) : NULL;
+    snprintf(hit, cap, "%s", name ? name : "");
     warninglist_set_free(&set);
     return rc;
 }
 
+/* A value on a warninglist is most likely benign (a public resolver, a CDN): refuse it unless the
+ * operator insists with --force. */
+static int check_warninglists(const struct cli_publish_args *a, const struct config *cfg,
+                              const struct proto_record *r)
+{
+    char hit[LIMIT_NAME_BYTES + 64];
+    int rc = cli_warninglist_hit(a, cfg, r, hit, sizeof hit);
+    if (rc == CLI_OK && hit[0]) {
+        cli_error("publish", "value %s is on warninglist '%s'; use --force to publish anyway",
+                  r->u.ind.value, hit);
+        rc = CLI_FAIL;
+    }
+    return rc;
+}
+
+int cli_publish_commit(struct cli_node *n, const struct proto_record *r,
+                       uint8_t id[LIMIT_ID_BYTES], bool *is_new)
+{
+    const int frc = cli_find_duplicate(n->store, r, r->created_ms, id);
+    if (frc < 0) {
+        cli_error("publish", "store %s: %s", n->cfg.data_dir, store_strerror(frc));
+        return CLI_FAIL;
+    }
+    *is_new = frc == 0;
+    return frc == 0 ? cli_sign_and_store(n, "publish", r, id) : CLI_OK;
+}
+
 int cli_publish(int argc, char **argv)
 {
-    struct publish_args a = {0};
+    struct cli_publish_args a = {0};
     int rc = parse_publish_args(argc, argv, &a);
     if (rc != CLI_OK)
         return rc;
@@ -381,24 +392,18 @@ int cli_publish(int argc, char **argv)
         rc = CLI_FAIL;
         goto out;
     }
-    const uint64_t now = cli_now_ms();
-    rc = build_indicator(&a, &n.id, now, r);
+    rc = cli_publish_build(&a, &n.id, cli_now_ms(), r);
     if (rc != CLI_OK)
         goto out;
     if (!a.force && (rc = check_warninglists(&a, &n.cfg, r)) != CLI_OK)
         goto out;
     uint8_t id[LIMIT_ID_BYTES];
-    const int frc = cli_find_duplicate(n.store, r, now, id);
-    if (frc < 0) {
-        cli_error("publish", "store %s: %s", n.cfg.data_dir, store_strerror(frc));
-        rc = CLI_FAIL;
-        goto out;
-    }
-    if (frc == 0 && (rc = cli_sign_and_store(&n, "publish", r, id)) != CLI_OK)
+    bool is_new = false;
+    if ((rc = cli_publish_commit(&n, r, id, &is_new)) != CLI_OK)
         goto out;
     char idhex[2 * LIMIT_ID_BYTES + 1];
     cli_id_hex(id, idhex);
-    cli_publish_report(&n, r, idhex, frc == 0, a.json);
+    cli_publish_report(&n, r, idhex, is_new, a.json);
 out:
     free(r);
     cli_close(&n);
@@ -631,6 +636,34 @@ static json_t *show_extra(struct cli_node *n, const struct cli_shown *s)
     return x;
 }
 
+json_t *cli_show_json(struct cli_node *n, const struct cli_shown *s, bool explain)
+{
+    json_t *sightings = cli_sightings_json("show", n, s->id);
+    json_t *extra = sightings ? show_extra(n, s) : NULL;
+    json_t *o = NULL;
+    if (extra && (!explain || cli_explain_show(n, s, extra) == CLI_OK))
+        o = cli_shown_json(s, sightings, extra);
+    json_decref(sightings);
+    json_decref(extra);
+    return o;
+}
+
+static int show_text(struct cli_node *n, const struct cli_shown *s, bool explain)
+{
+    json_t *sightings = cli_sightings_json("show", n, s->id);
+    json_t *extra = sightings ? show_extra(n, s) : NULL;
+    int rc = extra ? CLI_OK : CLI_FAIL;
+    if (rc == CLI_OK) {
+        print_detail(s, extra);
+        cli_sightings_print(sightings);
+        if (explain)
+            rc = cli_explain_show(n, s, NULL);
+    }
+    json_decref(sightings);
+    json_decref(extra);
+    return rc;
+}
+
 int cli_show(int argc, char **argv)
 {
     struct read_args a = {0};
@@ -646,22 +679,13 @@ int cli_show(int argc, char **argv)
         return rc;
     struct cli_shown *s = calloc(1, sizeof *s);
     rc = s ? cli_load_by_id("show", &n, argv[pos], s) : CLI_FAIL;
-    json_t *sightings = rc == CLI_OK ? cli_sightings_json("show", &n, s->id) : NULL;
-    json_t *extra = sightings ? show_extra(&n, s) : NULL;
-    if (rc == CLI_OK && (sightings == NULL || extra == NULL))
-        rc = CLI_FAIL;
-    if (rc == CLI_OK && a.explain && a.json)
-        rc = cli_explain_show(&n, s, extra);
     if (rc == CLI_OK && a.json) {
-        print_json(s, sightings, extra);
+        json_t *o = cli_show_json(&n, s, a.explain);
+        rc = o ? CLI_OK : CLI_FAIL;
+        cli_print_json_line(o);
     } else if (rc == CLI_OK) {
-        print_detail(s, extra);
-        cli_sightings_print(sightings);
-        if (a.explain)
-            rc = cli_explain_show(&n, s, NULL);
+        rc = show_text(&n, s, a.explain);
     }
-    json_decref(sightings);
-    json_decref(extra);
     free(s);
     cli_close(&n);
     return rc;
@@ -718,6 +742,37 @@ int cli_list(int argc, char **argv)
     return rc;
 }
 
+int cli_revoke_record(struct cli_node *n, const struct cli_shown *s, const char *reason,
+                      const char *name, struct proto_record *r, uint8_t rev_id[LIMIT_ID_BYTES])
+{
+    if (memcmp(s->rec.origin, n->id.sign_pk, LIMIT_KEY_BYTES) != 0 ||
+        s->rec.kind != PROTO_KIND_INDICATOR) {
+        cli_error("revoke", "record %s is not an indicator this node published: only its origin "
+                            "may revoke it",
+                  name);
+        return CLI_FAIL;
+    }
+    if (reason && strlen(reason) > LIMIT_COMMENT_BYTES) {
+        cli_error("revoke", "--reason is longer than %d bytes", LIMIT_COMMENT_BYTES);
+        return CLI_USAGE;
+    }
+    if (s->revoked)
+        return store_revocation_for(n->store, s->id, s->rec.origin, rev_id) == STORE_OK ? CLI_OK
+                                                                                        : CLI_FAIL;
+    /* The revocation carries the target's TLP and audience: it goes where the record went. */
+    memset(r, 0, sizeof *r);
+    r->version = PROTO_RECORD_VERSION;
+    r->kind = PROTO_KIND_REVOCATION;
+    r->tlp = s->rec.tlp;
+    r->created_ms = cli_now_ms();
+    memcpy(r->origin, n->id.sign_pk, LIMIT_KEY_BYTES);
+    r->audience = s->rec.audience;
+    memcpy(r->u.rev.target, s->id, LIMIT_ID_BYTES);
+    if (reason)
+        memcpy(r->u.rev.reason, reason, strlen(reason) + 1);
+    return cli_sign_and_store(n, "revoke", r, rev_id);
+}
+
 int cli_revoke(int argc, char **argv)
 {
     struct read_args a = {0};
@@ -726,10 +781,6 @@ int cli_revoke(int argc, char **argv)
         return rc;
     if (pos != argc - 1) {
         cli_error("revoke", "expected exactly one ID (see tlpmesh revoke --help)");
-        return CLI_USAGE;
-    }
-    if (a.reason && strlen(a.reason) > LIMIT_COMMENT_BYTES) {
-        cli_error("revoke", "--reason is longer than %d bytes", LIMIT_COMMENT_BYTES);
         return CLI_USAGE;
     }
     struct cli_node n;
@@ -743,31 +794,8 @@ int cli_revoke(int argc, char **argv)
     }
     if ((rc = cli_load_by_id("revoke", &n, argv[pos], s)) != CLI_OK)
         goto out;
-    if (memcmp(s->rec.origin, n.id.sign_pk, LIMIT_KEY_BYTES) != 0 ||
-        s->rec.kind != PROTO_KIND_INDICATOR) {
-        cli_error("revoke", "record %s is not an indicator this node published: only its origin "
-                            "may revoke it",
-                  argv[pos]);
-        rc = CLI_FAIL;
-        goto out;
-    }
     uint8_t rev_id[LIMIT_ID_BYTES];
-    if (s->revoked) {
-        rc = store_revocation_for(n.store, s->id, s->rec.origin, rev_id) == STORE_OK ? CLI_OK
-                                                                                     : CLI_FAIL;
-    } else {
-        /* The revocation carries the target's TLP and audience: it goes where the record went. */
-        r->version = PROTO_RECORD_VERSION;
-        r->kind = PROTO_KIND_REVOCATION;
-        r->tlp = s->rec.tlp;
-        r->created_ms = cli_now_ms();
-        memcpy(r->origin, n.id.sign_pk, LIMIT_KEY_BYTES);
-        r->audience = s->rec.audience;
-        memcpy(r->u.rev.target, s->id, LIMIT_ID_BYTES);
-        if (a.reason)
-            memcpy(r->u.rev.reason, a.reason, strlen(a.reason) + 1);
-        rc = cli_sign_and_store(&n, "revoke", r, rev_id);
-    }
+    rc = cli_revoke_record(&n, s, a.reason, argv[pos], r, rev_id);
     if (rc == CLI_OK) {
         char hex[2 * LIMIT_ID_BYTES + 1];
         cli_id_hex(rev_id, hex);

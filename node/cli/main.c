@@ -202,10 +202,33 @@ const struct cli_command cli_commands[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+/* Where cli_error writes while a caller captures (the console, on the loop thread). */
+static char *capture_buf;
+static size_t capture_cap;
+
+void cli_error_capture(char *buf, size_t cap)
+{
+    capture_buf = buf;
+    capture_cap = cap;
+    if (buf && cap)
+        buf[0] = '\0';
+}
+
+bool cli_error_capturing(void)
+{
+    return capture_buf != NULL;
+}
+
 void cli_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
+    if (capture_buf) { /* the first error is the one that says what was wrong */
+        if (capture_cap && !capture_buf[0])
+            vsnprintf(capture_buf, capture_cap, fmt, ap);
+        va_end(ap);
+        return;
+    }
     fprintf(stderr, "tlpmesh %s: ", cmd);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);

@@ -99,6 +99,13 @@ enum config_http_scheme {
 /* "basic" / "bearer" / "token". */
 const char *config_scheme_name(enum config_http_scheme scheme);
 
+/* What a [Client] may do in the web console (node/console/console.h). */
+enum config_console {
+    CONFIG_CONSOLE_NONE = 0,      /* default: no console sign-in */
+    CONFIG_CONSOLE_READER = 1,    /* search, records, peers, activity */
+    CONFIG_CONSOLE_PUBLISHER = 2, /* also publish and revoke this node's records */
+};
+
 /* A TAXII reader's credential: the gate sees it as an authenticated reader of organisation
  * `organisation` with this relation, ceiling and communities (node/formats/taxii.h). */
 struct config_client {
@@ -111,6 +118,7 @@ struct config_client {
     enum config_relation relation;
     char communities[LIMIT_PEER_COMMUNITIES][LIMIT_NAME_BYTES + 1];
     size_t n_communities;
+    enum config_console console; /* Console = reader | publisher */
     int line; /* line of its [Client] header */
 };
 
@@ -122,6 +130,7 @@ struct config_http {
     struct config_endpoint metrics_listen; /* /metrics and /healthz only, no authentication */
     bool anonymous;                /* Anonymous = yes: readers without credentials see CLEAR */
     uint32_t max_page_size;        /* MaxPageSize, 1..LIMIT_TAXII_PAGE_MAX */
+    bool secure_cookie;            /* SecureCookie = yes: the console's cookies are Secure */
 };
 
 struct config {

@@ -325,14 +325,25 @@ static void set_metrics_listen(struct config_parse *p, const char *v)
                  &p->cfg->http.has_metrics_listen);
 }
 
-static void set_anonymous(struct config_parse *p, const char *v)
+/* A yes/no key (true/false also); a problem names key. */
+static void set_yes_no(struct config_parse *p, const char *key, const char *v, bool *out)
 {
     if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0)
-        p->cfg->http.anonymous = true;
+        *out = true;
     else if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0)
-        p->cfg->http.anonymous = false;
+        *out = false;
     else
-        config_problem(p, "Anonymous: '%s' is neither yes nor no", v);
+        config_problem(p, "%s: '%s' is neither yes nor no", key, v);
+}
+
+static void set_anonymous(struct config_parse *p, const char *v)
+{
+    set_yes_no(p, "Anonymous", v, &p->cfg->http.anonymous);
+}
+
+static void set_secure_cookie(struct config_parse *p, const char *v)
+{
+    set_yes_no(p, "SecureCookie", v, &p->cfg->http.secure_cookie);
 }
 
 static void set_max_page(struct config_parse *p, const char *v)
@@ -432,17 +443,24 @@ static void set_client_secret_file(struct config_parse *p, const char *v)
     sodium_memzero(buf, sizeof buf);
 }
 
+/* The index of v (case-insensitive) among names[0..n), or -1 after a problem naming key and
+ * the choices in words. */
+static int parse_choice(struct config_parse *p, const char *key, const char *v,
+                        const char *const *names, int n, const char *words)
+{
+    for (int i = 0; i < n; i++)
+        if (strcasecmp(v, names[i]) == 0)
+            return i;
+    config_problem(p, "%s: '%s' is not %s", key, v, words);
+    return -1;
+}
+
 static void set_client_scheme(struct config_parse *p, const char *v)
 {
-    struct config_client *c = config_current_client(p);
-    if (strcasecmp(v, "basic") == 0)
-        c->scheme = CONFIG_SCHEME_BASIC;
-    else if (strcasecmp(v, "bearer") == 0)
-        c->scheme = CONFIG_SCHEME_BEARER;
-    else if (strcasecmp(v, "token") == 0)
-        c->scheme = CONFIG_SCHEME_TOKEN;
-    else
-        config_problem(p, "Scheme: '%s' is not basic, bearer or token", v);
+    static const char *const names[] = {"basic", "bearer", "token"}; /* enum config_http_scheme */
+    const int i = parse_choice(p, "Scheme", v, names, 3, "basic, bearer or token");
+    if (i >= 0)
+        config_current_client(p)->scheme = (enum config_http_scheme)i;
 }
 
 static void set_client_max_tlp(struct config_parse *p, const char *v)
@@ -469,6 +487,14 @@ static void set_client_community(struct config_parse *p, const char *v)
     add_community(p, v, c->communities, &c->n_communities);
 }
 
+static void set_client_console(struct config_parse *p, const char *v)
+{
+    static const char *const names[] = {"no", "reader", "publisher"}; /* enum config_console */
+    const int i = parse_choice(p, "Console", v, names, 3, "reader, publisher or no");
+    if (i >= 0)
+        config_current_client(p)->console = (enum config_console)i;
+}
+
 const struct config_key_spec config_key_specs[CONFIG_N_KEYS] = {
     {"KeyFile", CONFIG_SECTION_NODE, true, false, set_key_file},
     {"DataDir", CONFIG_SECTION_NODE, true, false, set_data_dir},
@@ -490,6 +516,7 @@ const struct config_key_spec config_key_specs[CONFIG_N_KEYS] = {
     {"MetricsListen", CONFIG_SECTION_HTTP, false, false, set_metrics_listen},
     {"Anonymous", CONFIG_SECTION_HTTP, false, false, set_anonymous},
     {"MaxPageSize", CONFIG_SECTION_HTTP, false, false, set_max_page},
+    {"SecureCookie", CONFIG_SECTION_HTTP, false, false, set_secure_cookie},
     {"Name", CONFIG_SECTION_CLIENT, true, false, set_client_name},
     {"Organisation", CONFIG_SECTION_CLIENT, true, false, set_client_org},
     {"Secret", CONFIG_SECTION_CLIENT, false, false, set_client_secret},
@@ -498,5 +525,6 @@ const struct config_key_spec config_key_specs[CONFIG_N_KEYS] = {
     {"MaxTLP", CONFIG_SECTION_CLIENT, false, false, set_client_max_tlp},
     {"Relation", CONFIG_SECTION_CLIENT, false, false, set_client_relation},
     {"Community", CONFIG_SECTION_CLIENT, false, true, set_client_community},
+    {"Console", CONFIG_SECTION_CLIENT, false, false, set_client_console},
     {"StoreMapInitialMB", CONFIG_SECTION_NODE, false, false, set_store_map},
 };

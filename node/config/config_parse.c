@@ -61,6 +61,11 @@ static void end_section(struct config_parse *p)
         if (!seen_key(p, CONFIG_SECTION_CLIENT, "Secret") &&
             !seen_key(p, CONFIG_SECTION_CLIENT, "SecretFile"))
             config_diag_add(p->diag, p->file, c->line, "[Client]: missing Secret or SecretFile");
+        /* The console's sign-in form is a user name and a password: a Basic credential. */
+        if (c->console != CONFIG_CONSOLE_NONE && c->scheme != CONFIG_SCHEME_BASIC)
+            config_diag_add(p->diag, p->file, c->line,
+                            "[Client]: Console needs Scheme = basic (the sign-in is Name and "
+                            "Secret)");
     }
 }
 

@@ -389,3 +389,18 @@ int community_fill_peer(const struct community_table *t, const struct config *cf
     p->n_communities = (uint8_t)(total < LIMIT_GATE_MEMBERSHIPS ? total : LIMIT_GATE_MEMBERSHIPS);
     return total > LIMIT_GATE_MEMBERSHIPS ? COMMUNITY_E_TOOMANY : COMMUNITY_OK;
 }
+
+int community_self_view(struct store *s, const struct config *cfg,
+                        const uint8_t self_key[LIMIT_KEY_BYTES], struct gate_self *n)
+{
+    struct community_table t;
+    community_table_init(&t);
+    int rc = community_table_build(&t, s, cfg, self_key, false, NULL, NULL);
+    if (rc == COMMUNITY_OK) {
+        rc = community_fill_self(&t, cfg, n);
+        if (rc == COMMUNITY_E_TOOMANY)
+            rc = COMMUNITY_OK;
+    }
+    community_table_free(&t);
+    return rc;
+}

@@ -117,6 +117,13 @@ const char *community_org_of_key(const struct community_table *t, const struct c
 int community_fill_self(const struct community_table *t, const struct config *cfg,
                         struct gate_self *n);
 
+/* community_table_build (trusted rosters only) and community_fill_self in one, with a list cut
+ * at LIMIT_GATE_MEMBERSHIPS taken as is (fewer grounds to share, never more): the view of this
+ * node a server builds per request, as rosters may arrive at any time. COMMUNITY_OK or an
+ * error of the build. */
+int community_self_view(struct store *s, const struct config *cfg,
+                        const uint8_t self_key[LIMIT_KEY_BYTES], struct gate_self *n);
+
 /* Fills the gate's view of the node with key: organisation from its [Peer] only (a roster's
  * member organisation is for display: it never puts a node in ours), relation and
  * ceiling from its [Peer] (an unconfigured key: partner, ceiling CLEAR; callers gating an export

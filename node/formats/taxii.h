@@ -148,6 +148,12 @@ char *taxii_error_json(int status, const char *title, const char *description);
  * gate about it as the server would). */
 void taxii_client_reader(const struct config_client *c, struct gate_peer *p);
 
+/* The gate's part of what a reader sees (above): an indicator, not RED, that gate_check allows
+ * to rd at now_ms. Whether it is revoked the caller asks the store (store_is_revoked): the
+ * console shows a revoked record's page with its reason, TAXII never serves it. */
+bool taxii_reader_may_read(const struct gate_self *self, const struct gate_peer *rd,
+                           const struct proto_record *r, uint64_t now_ms);
+
 /* The collection's id: a UUID derived from the node key. */
 void taxii_collection_id(const uint8_t key[LIMIT_KEY_BYTES], char out[37]);
 

@@ -19,6 +19,15 @@
 
 /* ---- records ---- */
 
+bool taxii_reader_may_read(const struct gate_self *self, const struct gate_peer *rd,
+                           const struct proto_record *r, uint64_t now_ms)
+{
+    if (r->kind != PROTO_KIND_INDICATOR || r->tlp == PROTO_TLP_RED)
+        return false; /* RED goes only to recipient node keys; a TAXII reader has none */
+    const struct gate_record_state st = {.revoked = false};
+    return gate_check(self, rd, r, &st, now_ms) == GATE_ALLOW;
+}
+
 /* May this reader see this record now? Decodes it into *r. */
 static bool visible(const struct taxii_server *srv, const struct gate_peer *rd,
                     const struct recbatch_item *c, struct proto_record *r)
@@ -27,10 +36,7 @@ static bool visible(const struct taxii_server *srv, const struct gate_peer *rd,
         proto_record_decode(c->rec + LIMIT_SIG_BYTES, c->len - LIMIT_SIG_BYTES, r, NULL, 0) !=
             PROTO_OK)
         return false;
-    if (r->kind != PROTO_KIND_INDICATOR || r->tlp == PROTO_TLP_RED)
-        return false; /* RED goes only to recipient node keys; a TAXII reader has none */
-    const struct gate_record_state st = {.revoked = false};
-    if (gate_check(&srv->self, rd, r, &st, srv->now_ms) != GATE_ALLOW)
+    if (!taxii_reader_may_read(&srv->self, rd, r, srv->now_ms))
         return false;
     /* Asked only for records the gate allows: most refusals cost no second lookup. */
     return store_is_revoked(srv->store, c->id, r->origin) == 0;

@@ -26,7 +26,7 @@ const char *http_strerror(int err)
     }
 }
 
-static uint64_t unix_ms(void)
+uint64_t http_unix_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -38,8 +38,8 @@ static uint64_t unix_ms(void)
 static void rearm(struct http_listener *l);
 
 /* A request's *con_cls: NULL on the first call of the access handler, &head_seen once the head
- * is in, or the struct http_job building its TAXII page. */
-static int head_seen;
+ * is in, the struct http_job building its page, or a console form being read (http_int.h). */
+static enum http_cls head_seen = HTTP_CLS_HEAD;
 
 void http_drive(struct http_listener *l)
 {
@@ -71,8 +71,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     (void)toe;
     struct http_listener *l = cls;
-    if (*con_cls != NULL && *con_cls != &head_seen)
+    const enum http_cls *kind = *con_cls;
+    if (kind && *kind == HTTP_CLS_JOB)
         http_job_free(*con_cls);
+    else if (kind && *kind == HTTP_CLS_UI_FORM)
+        http_ui_form_free(*con_cls);
     *con_cls = NULL;
     http_guard_completed(l, conn);
 }
@@ -124,11 +127,18 @@ enum MHD_Result http_send_response(struct http_listener *l, struct MHD_Connectio
                                 "Basic realm=\"tlpmesh\", charset=\"UTF-8\"");
     if (tr && tr->allow_get)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-    const enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
+    const enum MHD_Result rc = http_queue(l, conn, status, resp);
     MHD_destroy_response(resp);
+    return rc;
+}
+
+enum MHD_Result http_queue(struct http_listener *l, struct MHD_Connection *conn, int status,
+                           struct MHD_Response *resp)
+{
+    const enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
     const int cls = status / 100;
-    if (cls == 2 || cls == 4 || cls == 5)
-        l->srv->responses[cls == 2 ? 0 : cls == 4 ? 1 : 2]++;
+    if (cls == 2 || cls == 3 || cls == 4 || cls == 5) /* a console redirect counts as answered */
+        l->srv->responses[cls <= 3 ? 0 : cls == 4 ? 1 : 2]++;
     return rc;
 }
 
@@ -227,38 +237,24 @@ static enum MHD_Result serve_metrics(struct http_listener *l, struct MHD_Connect
 
 /* ---- TAXII ---- */
 
-struct params {
-    struct taxii_param items[LIMIT_HTTP_QUERY_PARAMS];
-    size_t n;
-    bool overflow;
-};
-
 static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
                                      const char *value)
 {
     (void)kind;
-    struct params *ps = cls;
-    if (ps->n == LIMIT_HTTP_QUERY_PARAMS) {
-        ps->overflow = true;
+    struct http_query *q = cls;
+    if (q->n == LIMIT_HTTP_QUERY_PARAMS) {
+        q->overflow = true;
         return MHD_NO;
     }
-    ps->items[ps->n++] = (struct taxii_param){key, value ? value : ""};
+    q->items[q->n++] = (struct taxii_param){key, value ? value : ""};
     return MHD_YES;
 }
 
-/* The gate's view of this node, rebuilt per request: trusted rosters may arrive at any time. */
-static int fill_self(struct http_server *srv, struct gate_self *self)
+void http_collect_query(struct MHD_Connection *conn, struct http_query *q)
 {
-    struct community_table t;
-    community_table_init(&t);
-    int rc = community_table_build(&t, srv->p.store, srv->p.cfg, srv->key, false, NULL, NULL);
-    if (rc == COMMUNITY_OK) {
-        rc = community_fill_self(&t, srv->p.cfg, self);
-        if (rc == COMMUNITY_E_TOOMANY)
-            rc = COMMUNITY_OK; /* the list is cut: fewer grounds to share, never more */
-    }
-    community_table_free(&t);
-    return rc;
+    q->n = 0;
+    q->overflow = false;
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, q);
 }
 
 static enum MHD_Result json_error(struct http_listener *l, struct MHD_Connection *conn,
@@ -293,7 +289,7 @@ static void taxii_free(void *job)
     taxii_job_free(job);
 }
 
-static const struct http_job_ops taxii_ops = {taxii_run, taxii_free};
+static const struct http_job_ops taxii_ops = {taxii_run, taxii_free, NULL};
 
 static int misp_run(void *job, struct taxii_response *resp)
 {
@@ -305,14 +301,14 @@ static void misp_free(void *job)
     mispfeed_job_free(job);
 }
 
-static const struct http_job_ops misp_ops = {misp_run, misp_free};
+static const struct http_job_ops misp_ops = {misp_run, misp_free, NULL};
 
 static enum MHD_Result serve_taxii(struct http_listener *l, struct MHD_Connection *conn,
                                    const char *method, const char *url, void **con_cls)
 {
     struct http_server *srv = l->srv;
-    struct params ps = {.n = 0};
-    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &ps);
+    struct http_query ps;
+    http_collect_query(conn, &ps);
     if (ps.overflow) {
         http_log_request(conn, method, url, 400, "-");
         return json_error(l, conn, 400, "Too many parameters",
@@ -320,8 +316,8 @@ static enum MHD_Result serve_taxii(struct http_listener *l, struct MHD_Connectio
     }
     struct taxii_server ts = {.store = srv->p.store, .cfg = srv->p.cfg,
                               .stix_tlp = STIXMAP_TLP2, .identity_created_ms = srv->p.start_ms,
-                              .now_ms = unix_ms()};
-    if (fill_self(srv, &ts.self) != COMMUNITY_OK) {
+                              .now_ms = http_unix_ms()};
+    if (community_self_view(srv->p.store, srv->p.cfg, srv->key, &ts.self) != COMMUNITY_OK) {
         http_log_request(conn, method, url, 500, "-");
         return json_error(l, conn, 500, "Store error", "cannot read the community rosters");
     }
@@ -346,7 +342,7 @@ static enum MHD_Result serve_misp(struct http_listener *l, struct MHD_Connection
 {
     struct http_server *srv = l->srv;
     struct mispfeed_server ms = {
-        .store = srv->p.store, .cfg = srv->p.cfg, .stix_tlp = STIXMAP_TLP2, .now_ms = unix_ms()};
+        .store = srv->p.store, .cfg = srv->p.cfg, .stix_tlp = STIXMAP_TLP2, .now_ms = http_unix_ms()};
     memcpy(ms.key, srv->key, LIMIT_KEY_BYTES);
     const struct taxii_request req = {.method = method,
                                       .path = url,
@@ -393,11 +389,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   void **con_cls)
 {
     (void)version;
-    (void)upload_data;
-    (void)upload_data_size;
     struct http_listener *l = cls;
-    if (*con_cls != NULL && *con_cls != &head_seen)
+    const enum http_cls *kind = *con_cls;
+    if (kind && *kind == HTTP_CLS_JOB)
         return http_job_answer(l, conn, *con_cls, method, url);
+    if (kind && *kind == HTTP_CLS_UI_FORM)
+        return http_ui_serve(l, conn, method, url, upload_data, upload_data_size, con_cls);
     if (*con_cls == NULL)
         http_guard_head_done(l, conn);
     /* A GET is answered on the second call, once MHD has the whole request: answering earlier
@@ -412,6 +409,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return send_text(l, conn, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
                          "request line and headers too large\n");
     }
+    if (!l->metrics_only && http_ui_owns(url))
+        return http_ui_serve(l, conn, method, url, upload_data, upload_data_size, con_cls);
     if (get && *con_cls == NULL) {
         *con_cls = &head_seen;
         return MHD_YES;
@@ -535,6 +534,8 @@ int http_start(struct http_server **out, const struct http_params *p, char *why,
     metrics_tlp_count_init(&srv->tlp);
     *out = srv;
     int rc = listener_start(srv, &srv->l[srv->n++], &p->cfg->http.listen, false, why, why_len);
+    if (rc == HTTP_OK && p->ui && !(srv->ui = p->ui->open(&p->ui_env, why, why_len)))
+        rc = HTTP_E_CONSOLE;
     if (rc == HTTP_OK && p->cfg->http.has_metrics_listen)
         rc = listener_start(srv, &srv->l[srv->n++], &p->cfg->http.metrics_listen, true, why,
                             why_len);
@@ -574,5 +575,7 @@ void http_free(struct http_server *srv)
         MHD_run(srv->l[i].d);
         MHD_stop_daemon(srv->l[i].d); /* closes the epoll fd the poll handle watched */
     }
+    if (srv->ui)
+        srv->p.ui->close(srv->ui);
     free(srv);
 }

@@ -16,6 +16,7 @@
 #include "node/shell/http_int.h"
 
 struct http_job {
+    enum http_cls kind; /* HTTP_CLS_JOB, first (http_int.h) */
     uv_work_t work;
     struct http_listener *l;
     struct MHD_Connection *conn;
@@ -100,7 +101,8 @@ enum MHD_Result http_job_submit(struct http_listener *l, struct MHD_Connection *
         ops->free(job);
         return MHD_NO;
     }
-    *j = (struct http_job){.l = l, .conn = conn, .ops = ops, .job = job, .tr = *tr};
+    *j = (struct http_job){.kind = HTTP_CLS_JOB, .l = l, .conn = conn, .ops = ops, .job = job,
+                           .tr = *tr};
     *con_cls = j;
     MHD_suspend_connection(conn);
     struct http_server *srv = l->srv;
@@ -118,6 +120,8 @@ enum MHD_Result http_job_answer(struct http_listener *l, struct MHD_Connection *
 {
     if (!j->done)
         return MHD_YES; /* not resumed yet: nothing to say */
+    if (j->ops->answer && j->tr.status != 503) /* 503: never ran, fail() filled tr */
+        return j->ops->answer(l, conn, j->job, method, url);
     return http_send_handled(l, conn, method, url, &j->tr);
 }
 

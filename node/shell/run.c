@@ -226,7 +226,10 @@ static int start_handles(struct run *r)
     const struct http_params hp = {.loop = &r->loop, .cfg = &r->cfg, .store = r->store,
                                    .node_key = r->id.sign_pk, .engine = &r->node.engine,
                                    .gossip_fill = run_metrics_fill, .gossip_ctx = r,
-                                   .start_ms = r->start_ms};
+                                   .start_ms = r->start_ms, .ui = r->ui,
+                                   .ui_env = {.cfg = &r->cfg, .store = r->store, .id = &r->id,
+                                              .engine = &r->node.engine,
+                                              .control = run_on_control, .control_ctx = r}};
     if (http_start(&r->http, &hp, why, sizeof why) != HTTP_OK) {
         fprintf(stderr, "tlpmesh: %s\n", why);
         return RUN_FAIL;
@@ -312,7 +315,7 @@ static void close_loop(struct run *r)
     uv_loop_close(&r->loop);
 }
 
-int run_node(const char *config_path)
+int run_node(const char *config_path, const struct http_ui *ui)
 {
     assert(config_path);
     if (sodium_init() < 0)
@@ -323,6 +326,7 @@ int run_node(const char *config_path)
     if (!r)
         return RUN_FAIL;
     config_init(&r->cfg);
+    r->ui = ui;
     r->start_ms = run_unix_ms();
     bool loop_ready = uv_loop_init(&r->loop) == 0;
     int code = loop_ready ? load_node(r, config_path) : RUN_FAIL;

@@ -21,7 +21,9 @@
 
 /* Runs the node in the foreground until SIGINT/SIGTERM. Returns the exit code: 0 after a clean
  * shutdown, 2 for a config or key problem, 1 for a runtime failure (store, listen). */
-int run_node(const char *config_path);
+struct http_ui;
+/* ui: the web console the HTTP server serves under /ui/ (node/console/console.h), or NULL. */
+int run_node(const char *config_path, const struct http_ui *ui);
 
 /* Asks the running node (through its control socket) for its status and prints it to out: an
  * aligned table, or with json one JSON object on one line. Returns 0, or 1 if the node does not

@@ -33,6 +33,7 @@ struct rconn;
 
 struct run {
     uv_loop_t loop;
+    const struct http_ui *ui; /* the console run_node() was given, or NULL */
     uv_tcp_t listener;
     bool listening;
     unsigned accepts_turn; /* inbound connections accepted this loop turn */
