@@ -175,4 +175,6 @@ const char console_css[] =
     "svg text{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}"
     ".legend span{margin-right:.3em}"
     ".legend .st-connected{color:#17803d}.legend .st-connecting{color:#e0a800}"
-    ".legend .st-backoff{color:#b42318}.legend .st-idle{color:#8a93a6}";
+    ".legend .st-backoff{color:#b42318}.legend .st-idle{color:#8a93a6}"
+    ".series-received{stroke:#2f6fde;color:#2f6fde}.series-sent{stroke:#17803d;color:#17803d}"
+    ".series-published{stroke:#8a3ffc;color:#8a3ffc}.series-refused{stroke:#b42318;color:#b42318}";
