@@ -16,7 +16,8 @@ void (*gossip_test_emit_hook)(const uint8_t self[LIMIT_KEY_BYTES],
 
 /* --- outgoing messages --- */
 
-static const uint8_t out_type[N_OUT] = {GOSSIP_MSG_RECORDS, GOSSIP_MSG_ANNOUNCE, GOSSIP_MSG_WANT};
+static const uint8_t out_type[N_OUT] = {GOSSIP_MSG_RECORDS, GOSSIP_MSG_ANNOUNCE, GOSSIP_MSG_WANT,
+                                        GOSSIP_MSG_PRUNE};
 
 static void out_send(struct gossip *g, size_t peer, int k)
 {
