@@ -83,10 +83,10 @@ enum gossip_msg {
     GOSSIP_MSG_WANT = 18,
     GOSSIP_MSG_RECON = 19,
     GOSSIP_MSG_RECON_REQ = 20, /* empty: "my view of you changed, reconcile soon" */
-    GOSSIP_MSG_PRUNE = 21,     /* origin prefixes: "stop pushing me their records in full" */
+    GOSSIP_MSG_PRUNE = 21,     /* tree keys: "stop pushing me their records in full" */
 };
 
-/* HELLO capability bit (node/core/session.h): the sender relays along per-origin trees and
+/* HELLO capability bit (node/core/session.h): the sender relays along trees per origin and
  * understands PRUNE (docs/PROTOCOL.md "Trees"). node.c sets it and tells gossip the peer's. */
 #define GOSSIP_CAP_TREE 0x2u
 
@@ -171,7 +171,7 @@ struct gossip_params {
     size_t cand_cap;                   /* records verified/committed, <= LIMIT_GOSSIP_CANDIDATES */
     size_t want_cap;                   /* short ids being fetched, <= LIMIT_GOSSIP_WANTS */
     size_t announce_cap;               /* records awaiting announcement, <= ..._ANNOUNCE_QUEUE */
-    size_t tree_cap;                   /* origins with a relay tree, <= LIMIT_GOSSIP_TREES */
+    size_t tree_cap;                   /* relay trees kept, <= LIMIT_GOSSIP_TREES */
     uint64_t start_seq;                /* local scan starts after this seq (the store's last) */
     uint8_t hash_key[GOSSIP_HASH_KEY_BYTES]; /* random: hash tables resist crafted ids */
     /* One GOSSIP_LOG_DEBUG line per refusal of a record or id sent to a peer (push, announce,
@@ -229,7 +229,7 @@ int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, 
 void gossip_peer_down(struct gossip *g, size_t peer);
 
 /* The peer's HELLO capabilities, after gossip_peer_up: with GOSSIP_CAP_TREE, records this node
- * relays are pushed to it in full along per-origin trees (docs/PROTOCOL.md "Trees"); without,
+ * relays are pushed to it in full along trees per origin and audience (docs/PROTOCOL.md "Trees"); without,
  * they are announced. A new session starts without it. */
 void gossip_peer_caps(struct gossip *g, size_t peer, uint32_t caps);
 

@@ -11,7 +11,7 @@
  *   gossip_verify.c  signature jobs, the per-peer verify queues served round robin, the checks
  *                    before the signature (time, inbound gate); gossip_on_verified
  *   gossip_commit.c  commit, announcement, gossip_flush and the local scan
- *   gossip_tree.c    relay trees per origin: eager push after commit, PRUNE, graft by WANT
+ *   gossip_tree.c    relay trees per origin and audience: push after commit, PRUNE, graft
  *
  * Tables (all bounded, all indexed by store/idindex.h over SipHash of an id's first 8 bytes under
  * the caller's key, so that a full id and a short id probe the same slots and crafted ids cannot
@@ -22,7 +22,7 @@
  *               the gate's "peer has it". Oldest evicted; reconciliation covers what it forgets.
  *   wants       short ids announced to us that we lack: who announced them, who was asked, when.
  *   anns        committed ids waiting for their announcement step (announce_slot).
- *   trees       origin prefixes and the bitset of the peer slots that pruned each (gossip_tree.c).
+ *   trees       tree keys and the bitset of the peer slots that pruned each (gossip_tree.c).
  * Per peer: three message builders (RECORDS, ANNOUNCE, WANT), a queue of ids to send in full
  * (eager push, WANT answers, reconciliation haves; gated again when written) and a reconciliation.
  *
@@ -90,7 +90,7 @@ struct want {
 };
 
 struct tree {
-    uint8_t origin[SID]; /* the first 8 bytes of the origin key */
+    uint8_t origin[SID]; /* the tree key (gossip_tree_key) */
     uint64_t h;          /* gossip_hkey(origin).h, for the index when entries move */
 };
 

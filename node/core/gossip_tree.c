@@ -1,14 +1,9 @@
-/* gossip_tree.c - relay trees per origin (docs/PROTOCOL.md "Trees"; Plumtree's eager and lazy
- * push): a relayed record goes in full, right after its commit, to every tree peer that has not
- * pruned its origin, and by announcement to the others. A duplicate pushed to us unasked prunes
- * its sender for that origin; a WANT grafts the asker again.
- *
- * Why per origin, and not per peer (one tree for every origin, as Plumtree) or per TLP class: a
- * shared tree makes a record from a random origin travel tree paths, about 1.7 times the
- * shortest path at the 99th percentile in a random 8-regular mesh; per origin the links that
- * delivered first form each origin's shortest-latency tree. Trees per class would each need a
- * flood of their own to form. The table holds origins that pruned something, a bitset each:
- * an origin with no entry is eager on every link.
+/* gossip_tree.c - relay trees per origin and audience (docs/PROTOCOL.md "Trees"; Plumtree's
+ * eager and lazy push): a relayed record goes in full, right after its commit, to every tree peer
+ * that has not pruned its tree key (origin, tlp, communities), and by announcement to the others.
+ * A duplicate pushed to us unasked prunes its sender for that tree; a WANT grafts the asker again.
+ * docs/PROTOCOL.md says why the key is per origin and audience. The table holds tree keys that
+ * were pruned somewhere, a bitset each: a key with no entry is eager on every link.
  */
 #include "node/core/gossip_int.h"
 
@@ -18,7 +13,7 @@
 
 #include "proto/tlp.h"
 
-/* --- the table: origin prefix -> peers that pruned it --- */
+/* --- the table: tree key -> peers that pruned it --- */
 
 static uint64_t tree_hash(const void *g, size_t e)
 {
@@ -55,7 +50,7 @@ static bool tree_grow(struct gossip *g)
     return true;
 }
 
-/* The entry of an origin prefix, created (forgetting the oldest when full) if missing; NIL when
+/* The entry of a tree key, created (forgetting the oldest when full) if missing; NIL when
  * out of memory. */
 static uint32_t tree_add(struct gossip *g, struct hkey k)
 {
@@ -66,7 +61,7 @@ static uint32_t tree_add(struct gossip *g, struct hkey k)
         return NIL;
     if (g->tree_n < g->tree_alloc) {
         e = (uint32_t)g->tree_n++;
-    } else { /* full: the ring's oldest goes (its origin floods once more) */
+    } else { /* full: the ring's oldest goes (its tree floods once more) */
         e = (uint32_t)g->tree_pos;
         g->tree_pos = (g->tree_pos + 1) % g->tree_cap;
         idindex_del(&g->tree_idx, e, tree_hash, g);
@@ -161,7 +156,7 @@ void gossip_tree_push(struct gossip *g, const struct cand *c, uint64_t wall_ms)
     }
 }
 
-/* A duplicate record peer pushed unasked: it is not our tree parent for the origin. Not sent to
+/* A duplicate record peer pushed unasked: it is not our parent in the record's tree. Not sent to
  * the origin itself, which pushes its own records to every peer. */
 void gossip_tree_dup(struct gossip *g, size_t peer, const uint8_t *signed_rec, size_t len)
 {
@@ -174,7 +169,7 @@ void gossip_tree_dup(struct gossip *g, size_t peer, const uint8_t *signed_rec, s
         p->st.prune_out++;
 }
 
-/* PRUNE from peer: its later records of origin go by announcement. */
+/* PRUNE from peer: the tree's later records go to it by announcement. */
 void gossip_tree_prune(struct gossip *g, size_t peer, const uint8_t key[SID])
 {
     g->peers[peer]->st.prune_in++;
@@ -183,7 +178,7 @@ void gossip_tree_prune(struct gossip *g, size_t peer, const uint8_t key[SID])
         bit_set(bits_at(g->tree_pruned, g->words, e), peer);
 }
 
-/* A WANT from a tree peer for id: the tree failed it; its origin's records are pushed again. */
+/* A WANT from a tree peer for id: the tree failed it; the tree's records are pushed again. */
 void gossip_tree_graft(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES])
 {
     if (!g->peers[peer]->tree || g->tree_n == 0)
