@@ -248,13 +248,13 @@ static void test_determinism(void **state)
         .bytes_tx = 484321,
         .verify_calls = 806,
         .verify_cached = 747,
-        .gate_refusals = 1039,
+        .gate_refusals = 552,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
         .app_rx = {389914, 2140, 240, 366},
         .trace_digest = 0x70cb57e6f0ace7b6ull,
-        .digest = "f70776d06cfa6d79639b6e6128638f8a6eaaf46f60300d325aa70c3e35161730"};
+        .digest = "c0a4624484eb985ff117351c3184b874e2a6b7d43258ef1e3195ec73ac121d17"};
     assert_figures(&a, &want);
     assert_int_equal(a.trace_digest, b.trace_digest);
     assert_memory_equal(a.digest, b.digest, sizeof a.digest);
@@ -311,13 +311,13 @@ static void test_resolution(void **state)
         .bytes_tx = 549925,
         .verify_calls = 995,
         .verify_cached = 936,
-        .gate_refusals = 1290,
+        .gate_refusals = 659,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
         .app_rx = {445618, 3860, 0, 336},
         .trace_digest = 0x8e4586b16e66d9e0ull,
-        .digest = "c15500f690f80cf4b631702707b75419a8583f6c60d8808e661a0db644f6972d"};
+        .digest = "cdb354f3a4273f8c65df8126975023775ea0cd1450c8b4d19093d9fcbfcc823a"};
     static const struct figures want_coarse = {
         .virtual_ms = 12170,
         .events = 4904,
@@ -328,13 +328,13 @@ static void test_resolution(void **state)
         .bytes_tx = 536500,
         .verify_calls = 995,
         .verify_cached = 936,
-        .gate_refusals = 1273,
+        .gate_refusals = 649,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
         .app_rx = {435280, 3590, 0, 336},
         .trace_digest = 0x2bc32017cb824ab3ull,
-        .digest = "8e233b6edf78e06dce26b41cece3e406bf63df9c7e1689cfff87d966f8d9cbb2"};
+        .digest = "337fd4e2f3c9a03ed4414e4ffbe485560d4b337cde549c31178d9b575ef3635a"};
     assert_figures(&fine, &want_fine);
     assert_figures(&coarse, &want_coarse);
     assert_int_equal(coarse.virtual_ms % 10, 0);
@@ -369,13 +369,13 @@ static void test_partition_heal(void **state)
         .bytes_tx = 464164,
         .verify_calls = 776,
         .verify_cached = 720,
-        .gate_refusals = 1679,
+        .gate_refusals = 1056,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
         .app_rx = {274561, 1320, 866, 27960},
         .trace_digest = 0xaa6fc29117f5c2a0ull,
-        .digest = "978e0b194d677ed471a53c83799c72ba9caeac582dd34b6d43d8166db5fea9da"};
+        .digest = "56046ff5496209690e92467fe47235626faea0985bae0825a4882d339b80c43c"};
     assert_figures(&r, &want);
     /* connections the partition broke are released, and their indexes reused, in one order */
     assert_same_on_threads(&s, &r);
@@ -405,13 +405,13 @@ static void test_churn(void **state)
         .bytes_tx = 626488,
         .verify_calls = 1071,
         .verify_cached = 1012,
-        .gate_refusals = 2066,
+        .gate_refusals = 1453,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
         .app_rx = {471666, 5316, 82, 36242},
         .trace_digest = 0x63deb5133ed6a338ull,
-        .digest = "45e43caefb7eec5099c3290ecbbb67df9a1ee6147743813ae58666b73e226158"};
+        .digest = "1eed5c0974b42528f364685ec93f7b70805657b8cd685068dbe2969457d447ef"};
     assert_figures(&r, &want);
     assert_same_on_threads(&s, &r);
     sim_result_free(&r);
@@ -450,13 +450,13 @@ static void test_byzantine(void **state)
         .bytes_tx = 3579757,
         .verify_calls = 539,
         .verify_cached = 477,
-        .gate_refusals = 3017,
+        .gate_refusals = 2196,
         .refused_inbound = 3417,
         .forged_refused = 4,
         .byz_sent = 14662,
         .app_rx = {3325328, 2184, 60, 22833},
         .trace_digest = 0xe2c7bd52ce5ff881ull,
-        .digest = "39a6878e197103331ef78255db5d4c58516fdec3d8ecfae3b5eb9d978cb79e21"};
+        .digest = "db23a2a61630912a972c23826a326df76febc3f390caa308bbf923e93148f7e2"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);
@@ -498,13 +498,13 @@ static void test_topologies_and_file(void **state)
         .bytes_tx = 145661,
         .verify_calls = 271,
         .verify_cached = 241,
-        .gate_refusals = 846,
+        .gate_refusals = 592,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
         .app_rx = {101112, 1306, 10, 10168},
         .trace_digest = 0xa87072dfacbb573eull,
-        .digest = "86eec4b3a9394d1cb07c54c59bf9ed857340906a9f8878d03e76a6cc38539a04"};
+        .digest = "b67d39e72e99062ee88491bd3926f1dfe5c80bfe3a68efafbe5ab23959ac06ba"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);

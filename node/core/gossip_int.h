@@ -364,6 +364,8 @@ bool gossip_view_load(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], const 
 bool gossip_view_load_id(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], struct rview *v);
 bool gossip_gate_out(struct gossip *g, size_t peer, const struct rview *v, bool reveal_only,
                      uint64_t wall_ms);
+bool gossip_gate_allows(const struct gossip *g, size_t peer, const struct rview *v,
+                        uint64_t wall_ms);
 void gossip_push_enqueue(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES]);
 void gossip_pump(struct gossip *g, uint64_t wall_ms);
 

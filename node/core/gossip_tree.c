@@ -137,7 +137,8 @@ static bool tree_eager(const struct gossip *g, size_t peer, const uint8_t key[SI
 }
 
 /* After the commit of a received record: queued in full for every eager tree peer not known to
- * have it that the gate allows (drain gates it again when written). The announcement on the grid
+ * have it that the gate allows (uncounted here: drain gates it again when written, and a peer
+ * refused now is refused, and counted, by its announcement). The announcement on the grid
  * still goes to every peer not known to have it by then: a push not yet written (a backlogged
  * link) or lost with a session is announced, as without trees. */
 void gossip_tree_push(struct gossip *g, const struct cand *c, uint64_t wall_ms)
@@ -149,7 +150,7 @@ void gossip_tree_push(struct gossip *g, const struct cand *c, uint64_t wall_ms)
     v.known = gossip_recent_known(g, (struct hkey){c->id, c->h});
     FOR_EACH_BIT(i, g->up, g->p.max_peers) {
         if (i == c->from || (v.known != NULL && bit_get(v.known, i)) ||
-            !tree_eager(g, i, key) || !gossip_gate_out(g, i, &v, false, wall_ms))
+            !tree_eager(g, i, key) || !gossip_gate_allows(g, i, &v, wall_ms))
             continue;
         g->peers[i]->st.tree_pushed++;
         gossip_push_enqueue(g, i, c->id);
