@@ -171,6 +171,8 @@ enum limits {
     LIMIT_GOSSIP_QUEUE_KEEP = 64,      /* ids a push queue starts with; an emptied queue larger
                                           than this gives its memory back */
     LIMIT_GOSSIP_LOG_BYTES = 256,      /* one gossip log line, before the shell adds its fields */
+    LIMIT_GOSSIP_TREES = 4096,         /* relay trees (origin, tlp, communities) and who pruned each:
+                                          the oldest is forgotten, and its next record floods */
 
     /* --- HTTP, TAXII, metrics, logs (node/shell/http.c, taxii.c, metrics.c, log.c) --- */
     LIMIT_HTTP_CLIENTS = 64,          /* [Client] credentials in the config */

@@ -25,7 +25,7 @@ struct share {
     uint32_t *parent;
     struct qitem *q;
     uint64_t *node_rx, bytes_rx;
-    struct sim_stats_tlp delays; /* of every delivery: only their distribution is used */
+    struct sim_stats_tlp delays[PROTO_TLP_COUNT]; /* per TLP: only the delays are used */
     int err;
 };
 
@@ -73,7 +73,7 @@ static int flood_one(struct share *sh, const struct orec *rec)
         uint32_t a = it.node;
         if (it.t != sh->dist[a])
             continue; /* a stale entry */
-        if (a != rec->origin && sim_delays_add(&sh->delays, (uint32_t)it.t) < 0)
+        if (a != rec->origin && sim_delays_add(&sh->delays[rec->tlp], (uint32_t)it.t) < 0)
             return SIM_E_NOMEM;
         for (uint32_t k = w->off[a]; k < w->off[a + 1]; k++) {
             uint32_t b = w->adj[k];
@@ -120,21 +120,35 @@ static void share_free(struct share *sh)
     free(sh->parent);
     free(sh->q);
     free(sh->node_rx);
-    free(sh->delays.delays);
+    for (int t = 0; t < PROTO_TLP_COUNT; t++)
+        free(sh->delays[t].delays);
+}
+
+/* Appends n delays to *to (of *to_n). */
+static int delays_append(uint32_t **to, uint64_t *to_n, const uint32_t *d, uint64_t n)
+{
+    uint32_t *nd = realloc(*to, (*to_n + n + 1) * sizeof *nd);
+    if (nd == NULL)
+        return SIM_E_NOMEM;
+    *to = nd;
+    if (n > 0)
+        memcpy(nd + *to_n, d, n * sizeof *nd);
+    *to_n += n;
+    return SIM_OK;
 }
 
 /* Adds a share's sums to the result. */
 static int share_add(struct sim_result *r, const struct share *sh, uint32_t nodes)
 {
-    const struct sim_stats_tlp *d = &sh->delays;
-    uint32_t *nd = realloc(r->flood_delays, (r->flood_delays_n + d->delays_n + 1) * sizeof *nd);
-    if (nd == NULL)
-        return SIM_E_NOMEM;
-    r->flood_delays = nd;
-    if (d->delays_n > 0)
-        memcpy(nd + r->flood_delays_n, d->delays, d->delays_n * sizeof *nd);
-    r->flood_delays_n += d->delays_n;
-    r->flood_deliveries += d->delays_n;
+    for (int t = 0; t < PROTO_TLP_COUNT; t++) {
+        const struct sim_stats_tlp *d = &sh->delays[t];
+        struct sim_stats_tlp *ft = &r->flood_tlp[t];
+        if (delays_append(&r->flood_delays, &r->flood_delays_n, d->delays, d->delays_n) < 0 ||
+            delays_append(&ft->delays, &ft->delays_n, d->delays, d->delays_n) < 0)
+            return SIM_E_NOMEM;
+        ft->delivered += d->delays_n;
+        r->flood_deliveries += d->delays_n;
+    }
     r->flood_bytes_rx += sh->bytes_rx;
     for (uint32_t a = 0; a < nodes; a++)
         r->flood_node_rx[a] += sh->node_rx[a];

@@ -108,15 +108,22 @@ void report_text(const struct sim_scenario *s, const struct sim_result *r, FILE 
             (unsigned long long)s->seed, r->virtual_ms / 1000.0, (unsigned long long)r->events);
     fprintf(out, "oracle: %s\n", r->oracle_ok ? "ok (no rule broken; every entitled node has every record)"
                                               : r->oracle_msg);
-    fprintf(out, "\n%-13s %8s %10s %10s %9s %7s %7s %7s %7s\n", "TLP", "records", "entitled",
-            "delivered", "ratio", "p50ms", "p90ms", "p99ms", "maxms");
+    fprintf(out, "\n%-13s %8s %10s %10s %9s %7s %7s %7s %7s%s\n", "TLP", "records", "entitled",
+            "delivered", "ratio", "p50ms", "p90ms", "p99ms", "maxms",
+            r->flood_run ? "   flood p50/p99 ms" : "");
     for (int t = 0; t < PROTO_TLP_COUNT; t++) {
         const struct sim_stats_tlp *st = &r->tlp[t];
         struct pct p = percentiles(st->delays, st->delays_n);
-        fprintf(out, "%-13s %8llu %10llu %10llu %9.4f %7u %7u %7u %7u\n", proto_tlp_name(t),
+        fprintf(out, "%-13s %8llu %10llu %10llu %9.4f %7u %7u %7u %7u", proto_tlp_name(t),
                 (unsigned long long)st->records, (unsigned long long)st->entitled,
                 (unsigned long long)st->delivered, ratio(st->delivered, st->entitled), p.p50,
                 p.p90, p.p99, p.max);
+        if (r->flood_run) {
+            const struct sim_stats_tlp *ft = &r->flood_tlp[t];
+            struct pct q = percentiles(ft->delays, ft->delays_n);
+            fprintf(out, "   %7u / %u", q.p50, q.p99);
+        }
+        fputc('\n', out);
     }
     fprintf(out, "%-13s %8s %10s %10llu %9s %7u %7u %7u %7u\n", "all", "", "",
             (unsigned long long)r->deliveries, "", f.all.p50, f.all.p90, f.all.p99, f.all.max);
@@ -179,6 +186,10 @@ int report_json(const struct sim_scenario *s, const struct sim_result *r, FILE *
                               (json_int_t)st->delivered, "delivery_ratio",
                               ratio(st->delivered, st->entitled),
                               "delay_ms", pct_json(percentiles(st->delays, st->delays_n)));
+        if (o != NULL && r->flood_run) /* the baseline's delays for the same TLP */
+            json_object_set_new(o, "flood_delay_ms",
+                                pct_json(percentiles(r->flood_tlp[t].delays,
+                                                     r->flood_tlp[t].delays_n)));
         json_object_set_new(tlp, proto_tlp_name(t), o);
     }
     json_t *root = json_pack(

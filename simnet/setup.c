@@ -326,6 +326,8 @@ void sim_result_free(struct sim_result *r)
     free(r->node_rx);
     free(r->node_tx);
     free(r->flood_delays);
+    for (int t = 0; t < PROTO_TLP_COUNT; t++)
+        free(r->flood_tlp[t].delays);
     free(r->flood_node_rx);
     memset(r, 0, sizeof *r);
 }

@@ -185,8 +185,9 @@ struct sim_result {
     /* flooding baseline (when run) */
     bool flood_run;
     uint64_t flood_bytes_rx, flood_deliveries;
-    uint32_t *flood_delays;
+    uint32_t *flood_delays; /* every delivery's; flood_tlp: per TLP (delivered, delays) */
     uint64_t flood_delays_n;
+    struct sim_stats_tlp flood_tlp[PROTO_TLP_COUNT];
     uint64_t *flood_node_rx;
     bool oracle_ok;
     char oracle_msg[512];

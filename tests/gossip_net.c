@@ -200,7 +200,7 @@ static int io_send(void *ctx, size_t peer, uint8_t type, const uint8_t *body, si
     struct tnode *n = ctx;
     assert_true(peer < n_links(n) && n->link[peer].up);
     assert_true(len <= SESSION_MAX_BODY);
-    assert_true(type >= GOSSIP_MSG_RECORDS && type <= GOSSIP_MSG_RECON_REQ);
+    assert_true(type >= GOSSIP_MSG_RECORDS && type <= GOSSIP_MSG_PRUNE);
     n->sent[type - GOSSIP_MSG_RECORDS]++;
     struct tnode *to = &n->net->nodes[peer_at(n, peer)];
     push_msg(n->net, to->idx, slot_of(to, n->idx), type, body, len);

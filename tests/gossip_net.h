@@ -44,7 +44,7 @@ struct tnode {
     struct gossip *g;
     struct tlink link[MAX_DEG]; /* by slot: net->topo.peer[idx][slot] is the node there */
     uint64_t verify_items;
-    uint64_t sent[5]; /* messages sent, by gossip type - 16 */
+    uint64_t sent[6]; /* messages sent, by gossip type - 16 (RECORDS .. PRUNE) */
     uint64_t bytes_in;
 };
 

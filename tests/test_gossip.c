@@ -352,6 +352,52 @@ static void test_revocation(void **state)
     net_free(net);
 }
 
+/* Trees (docs/PROTOCOL.md "Trees"), on the diamond 0 - 1 - 3, 0 - 2 - 3 with GOSSIP_CAP_TREE on
+ * every link: 1 and 2 push 0's first record to 3 in full, 3 prunes the one whose copy came second,
+ * and 0's next record of the same tree reaches 3 once, pushed, without an announcement's WANT. A
+ * record of another audience (GREEN) is another tree: it floods once again. */
+static void test_tree_prune(void **state)
+{
+    (void)state;
+    struct net *net = net_new(4);
+    const size_t links[4][2] = {{0, 1}, {0, 2}, {1, 3}, {2, 3}};
+    for (size_t i = 0; i < 4; i++)
+        ts_topo_link(&net->topo, links[i][0], links[i][1]);
+    net_start(net);
+    for (size_t i = 0; i < 4; i++) {
+        const size_t a = links[i][0], b = links[i][1];
+        link_up(net, a, b);
+        gossip_peer_caps(net->nodes[a].g, slot_of(&net->nodes[a], b), GOSSIP_CAP_TREE);
+        gossip_peer_caps(net->nodes[b].g, slot_of(&net->nodes[b], a), GOSSIP_CAP_TREE);
+    }
+    run(net, RUN_MS);
+    struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+    size_t r1 = publish(net, 0, &clear, -1);
+    run(net, RUN_MS);
+    assert_true(holds(net, 3, r1));
+    const uint64_t pushed = pst(net, 1, 3)->records_sent + pst(net, 2, 3)->records_sent;
+    assert_int_equal(pushed, 2); /* both relays pushed it: the tree was not known yet */
+    assert_int_equal(pst(net, 3, 1)->prune_out + pst(net, 3, 2)->prune_out, 1);
+    assert_int_equal(pst(net, 1, 3)->prune_in + pst(net, 2, 3)->prune_in, 1);
+    const uint64_t dups = pst(net, 3, 1)->duplicates + pst(net, 3, 2)->duplicates;
+    assert_int_equal(dups, 1);
+    size_t r2 = publish(net, 0, &clear, -1);
+    run(net, RUN_MS);
+    assert_true(holds(net, 3, r2));
+    assert_int_equal(pst(net, 1, 3)->records_sent + pst(net, 2, 3)->records_sent, pushed + 1);
+    assert_int_equal(pst(net, 3, 1)->duplicates + pst(net, 3, 2)->duplicates, dups);
+    assert_int_equal(pst(net, 3, 1)->want_out + pst(net, 3, 2)->want_out, 0);
+    struct spec green = {PROTO_TLP_GREEN, {NULL}, {-1}};
+    size_t r3 = publish(net, 0, &green, -1);
+    run(net, RUN_MS);
+    assert_true(holds(net, 3, r3));
+    assert_int_equal(pst(net, 1, 3)->records_sent + pst(net, 2, 3)->records_sent, pushed + 3);
+    assert_int_equal(pst(net, 3, 1)->prune_out + pst(net, 3, 2)->prune_out, 2);
+    assert_holders_match_oracle(net);
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
 /* B asks A for a RED record it is not a recipient of, and for an id nobody has: both get the same
  * answer, nothing. */
 static void test_want_refused(void **state)
@@ -795,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_peer_holds),
         cmocka_unit_test(test_activity_counts),
         cmocka_unit_test(test_recon_asymmetric_sets_no_duplicates),
+        cmocka_unit_test(test_tree_prune),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

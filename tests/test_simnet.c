@@ -239,22 +239,22 @@ static void test_determinism(void **state)
     assert_int_equal(run(&s, &b), SIM_OK);
     assert_all_delivered(&a);
     static const struct figures want = {
-        .virtual_ms = 12450,
-        .events = 4975,
+        .virtual_ms = 12351,
+        .events = 4564,
         .deliveries = 806,
-        .duplicates = 39,
+        .duplicates = 1100,
         .sessions_opened = 96,
-        .bytes_rx = 276113,
-        .bytes_tx = 276113,
+        .bytes_rx = 484321,
+        .bytes_tx = 484321,
         .verify_calls = 806,
         .verify_cached = 747,
-        .gate_refusals = 556,
+        .gate_refusals = 552,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
-        .app_rx = {175518, 15128, 6376, 366},
-        .trace_digest = 0xd70326711f9ea43cull,
-        .digest = "44b41c42f3c86030921b91bf7e2980b68cc50ce79b6cd4f2eefaa7452d03fd66"};
+        .app_rx = {389914, 2140, 240, 366},
+        .trace_digest = 0x70cb57e6f0ace7b6ull,
+        .digest = "c0a4624484eb985ff117351c3184b874e2a6b7d43258ef1e3195ec73ac121d17"};
     assert_figures(&a, &want);
     assert_int_equal(a.trace_digest, b.trace_digest);
     assert_memory_equal(a.digest, b.digest, sizeof a.digest);
@@ -302,39 +302,39 @@ static void test_resolution(void **state)
     assert_all_delivered(&coarse);
     assert_true(coarse.events < fine.events);
     static const struct figures want_fine = {
-        .virtual_ms = 12450,
-        .events = 5977,
+        .virtual_ms = 12159,
+        .events = 5038,
         .deliveries = 995,
-        .duplicates = 0,
+        .duplicates = 1063,
         .sessions_opened = 96,
-        .bytes_rx = 340386,
-        .bytes_tx = 340386,
+        .bytes_rx = 549925,
+        .bytes_tx = 549925,
         .verify_calls = 995,
         .verify_cached = 936,
-        .gate_refusals = 679,
+        .gate_refusals = 659,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
-        .app_rx = {216138, 20254, 8154, 336},
-        .trace_digest = 0x74b16b788e22eb01ull,
-        .digest = "1733831f5ed74f85b358bbc1de1c9219ab9ab3576f9d28c964343c184fce5874"};
+        .app_rx = {445618, 3860, 0, 336},
+        .trace_digest = 0x8e4586b16e66d9e0ull,
+        .digest = "cdb354f3a4273f8c65df8126975023775ea0cd1450c8b4d19093d9fcbfcc823a"};
     static const struct figures want_coarse = {
-        .virtual_ms = 12510,
-        .events = 5659,
+        .virtual_ms = 12170,
+        .events = 4904,
         .deliveries = 995,
-        .duplicates = 0,
+        .duplicates = 1015,
         .sessions_opened = 96,
-        .bytes_rx = 335884,
-        .bytes_tx = 335884,
+        .bytes_rx = 536500,
+        .bytes_tx = 536500,
         .verify_calls = 995,
         .verify_cached = 936,
-        .gate_refusals = 674,
+        .gate_refusals = 649,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
-        .app_rx = {216128, 18926, 8144, 336},
-        .trace_digest = 0x4911e5b9bf750a5dull,
-        .digest = "d35269b86575c4d764ba6fab6fdd8b930d90f0430801c1bc843ebaa2ea3eac2f"};
+        .app_rx = {435280, 3590, 0, 336},
+        .trace_digest = 0x2bc32017cb824ab3ull,
+        .digest = "337fd4e2f3c9a03ed4414e4ffbe485560d4b337cde549c31178d9b575ef3635a"};
     assert_figures(&fine, &want_fine);
     assert_figures(&coarse, &want_coarse);
     assert_int_equal(coarse.virtual_ms % 10, 0);
@@ -360,22 +360,22 @@ static void test_partition_heal(void **state)
     assert_true(r.app_rx.recon > 0); /* reconciliation carried what the partition held back */
     assert_true(r.sessions_opened > 24u * 4); /* sessions (two ends each) died and came back */
     static const struct figures want = {
-        .virtual_ms = 109064,
-        .events = 3850,
+        .virtual_ms = 105469,
+        .events = 3486,
         .deliveries = 776,
-        .duplicates = 35,
+        .duplicates = 497,
         .sessions_opened = 148,
-        .bytes_rx = 283243,
-        .bytes_tx = 329128,
+        .bytes_rx = 371755,
+        .bytes_tx = 464164,
         .verify_calls = 776,
         .verify_cached = 720,
-        .gate_refusals = 1037,
+        .gate_refusals = 1056,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
-        .app_rx = {175320, 9808, 5234, 26680},
-        .trace_digest = 0x72c69e5adb5eae57ull,
-        .digest = "7875cf593bf04c55cc23975a0e87ffde7fabc31b90fd652cc603bf20da700faf"};
+        .app_rx = {274561, 1320, 866, 27960},
+        .trace_digest = 0xaa6fc29117f5c2a0ull,
+        .digest = "56046ff5496209690e92467fe47235626faea0985bae0825a4882d339b80c43c"};
     assert_figures(&r, &want);
     /* connections the partition broke are released, and their indexes reused, in one order */
     assert_same_on_threads(&s, &r);
@@ -396,22 +396,22 @@ static void test_churn(void **state)
     assert_int_equal(run(&s, &r), SIM_OK);
     assert_all_delivered(&r);
     static const struct figures want = {
-        .virtual_ms = 105585,
-        .events = 8230,
-        .deliveries = 1070,
-        .duplicates = 217,
+        .virtual_ms = 105609,
+        .events = 7261,
+        .deliveries = 1071,
+        .duplicates = 1111,
         .sessions_opened = 112,
-        .bytes_rx = 454222,
-        .bytes_tx = 454693,
-        .verify_calls = 1070,
-        .verify_cached = 1011,
-        .gate_refusals = 1478,
+        .bytes_rx = 626488,
+        .bytes_tx = 626488,
+        .verify_calls = 1071,
+        .verify_cached = 1012,
+        .gate_refusals = 1453,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
-        .app_rx = {278814, 19712, 8288, 36145},
-        .trace_digest = 0x4e3cfdc1f2549f69ull,
-        .digest = "39d4941a1f4a25866393987cefc68356ba955032a6856890123981d57aee7790"};
+        .app_rx = {471666, 5316, 82, 36242},
+        .trace_digest = 0x63deb5133ed6a338ull,
+        .digest = "1eed5c0974b42528f364685ec93f7b70805657b8cd685068dbe2969457d447ef"};
     assert_figures(&r, &want);
     assert_same_on_threads(&s, &r);
     sim_result_free(&r);
@@ -441,22 +441,22 @@ static void test_byzantine(void **state)
     assert_true(r.verify_calls < r.refused_inbound);
     assert_int_equal(r.byz_accepted, 0);
     static const struct figures want = {
-        .virtual_ms = 103781,
-        .events = 5668,
-        .deliveries = 534,
-        .duplicates = 10550,
+        .virtual_ms = 102816,
+        .events = 5513,
+        .deliveries = 535,
+        .duplicates = 11284,
         .sessions_opened = 112,
-        .bytes_rx = 3278970,
-        .bytes_tx = 3334910,
-        .verify_calls = 538,
-        .verify_cached = 476,
-        .gate_refusals = 2203,
-        .refused_inbound = 3447,
+        .bytes_rx = 3523846,
+        .bytes_tx = 3579757,
+        .verify_calls = 539,
+        .verify_cached = 477,
+        .gate_refusals = 2196,
+        .refused_inbound = 3417,
         .forged_refused = 4,
-        .byz_sent = 14009,
-        .app_rx = {3165833, 6586, 3600, 22524},
-        .trace_digest = 0x36225d876af2fe8full,
-        .digest = "e9c632f378c52d9ffd1eb62543d2608330fe7b413c82f871b5beb7578f9044ff"};
+        .byz_sent = 14662,
+        .app_rx = {3325328, 2184, 60, 22833},
+        .trace_digest = 0xe2c7bd52ce5ff881ull,
+        .digest = "db23a2a61630912a972c23826a326df76febc3f390caa308bbf923e93148f7e2"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);
@@ -489,22 +489,22 @@ static void test_topologies_and_file(void **state)
     assert_int_equal(r.flood_deliveries, 271); /* every entitled pair: what gossip delivered */
     assert_int_equal(r.flood_bytes_rx, 151230);
     static const struct figures want = {
-        .virtual_ms = 66538,
-        .events = 2238,
+        .virtual_ms = 66533,
+        .events = 1957,
         .deliveries = 271,
-        .duplicates = 52,
+        .duplicates = 195,
         .sessions_opened = 56,
-        .bytes_rx = 119503,
-        .bytes_tx = 119503,
+        .bytes_rx = 145661,
+        .bytes_tx = 145661,
         .verify_calls = 271,
         .verify_cached = 241,
-        .gate_refusals = 596,
+        .gate_refusals = 592,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
-        .app_rx = {70256, 3880, 1880, 10209},
-        .trace_digest = 0xcb7a03f2da45e506ull,
-        .digest = "c6fd815147a3cb5c609d4cc37715dfa0d9745568854adc1ba56a8413a67e6aff"};
+        .app_rx = {101112, 1306, 10, 10168},
+        .trace_digest = 0xa87072dfacbb573eull,
+        .digest = "b67d39e72e99062ee88491bd3926f1dfe5c80bfe3a68efafbe5ab23959ac06ba"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);

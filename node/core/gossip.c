@@ -124,6 +124,13 @@ int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, 
     return GOSSIP_OK;
 }
 
+void gossip_peer_caps(struct gossip *g, size_t peer, uint32_t caps)
+{
+    assert(g != NULL);
+    if (peer < g->p.max_peers && peer_up(g, peer))
+        g->peers[peer]->tree = (caps & GOSSIP_CAP_TREE) != 0;
+}
+
 void gossip_peer_down(struct gossip *g, size_t peer)
 {
     assert(g != NULL);
@@ -135,6 +142,8 @@ void gossip_peer_down(struct gossip *g, size_t peer)
     bit_clear(g->up, peer);
     bit_clear(g->pending, peer);
     p->st.up = false;
+    p->tree = false;
+    gossip_tree_forget_peer(g, peer); /* a new session, or another node in the slot, starts eager */
     free(p->q);
     p->q = NULL;
     p->q_cap = p->q_len = p->q_head = 0;
@@ -184,6 +193,7 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->recent_cap = cap_or(p->recent_cap, LIMIT_GOSSIP_RECENT);
     g->want_cap = cap_or(p->want_cap, LIMIT_GOSSIP_WANTS);
     g->ann_cap = cap_or(p->announce_cap, LIMIT_GOSSIP_ANNOUNCE_QUEUE);
+    g->tree_cap = cap_or(p->tree_cap, LIMIT_GOSSIP_TREES);
     g->scan_seq = p->start_seq;
     gossip_inbound_views(g, NULL);
     g->want_next = UINT64_MAX;
@@ -257,6 +267,7 @@ void gossip_free(struct gossip *g)
     free(g->want_ann);
     free(g->want_tried);
     idindex_free(&g->want_idx);
+    gossip_tree_free(g);
     free(g->anns);
     free(g->commit_items);
     free(g->commit_cis);

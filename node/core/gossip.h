@@ -84,7 +84,12 @@ enum gossip_msg {
     GOSSIP_MSG_WANT = 18,
     GOSSIP_MSG_RECON = 19,
     GOSSIP_MSG_RECON_REQ = 20, /* empty: "my view of you changed, reconcile soon" */
+    GOSSIP_MSG_PRUNE = 21,     /* tree keys: "stop pushing me their records in full" */
 };
+
+/* HELLO capability bit (node/core/session.h): the sender relays along trees per origin and
+ * understands PRUNE (docs/PROTOCOL.md "Trees"). node.c sets it and tells gossip the peer's. */
+#define GOSSIP_CAP_TREE 0x2u
 
 /* Error codes: X(name, value, message), range ERRORS_BASE_GOSSIP in proto/errors.h; the
  * comments say when each happens. */
@@ -167,6 +172,7 @@ struct gossip_params {
     size_t cand_cap;                   /* records verified/committed, <= LIMIT_GOSSIP_CANDIDATES */
     size_t want_cap;                   /* short ids being fetched, <= LIMIT_GOSSIP_WANTS */
     size_t announce_cap;               /* records awaiting announcement, <= ..._ANNOUNCE_QUEUE */
+    size_t tree_cap;                   /* relay trees kept, <= LIMIT_GOSSIP_TREES */
     uint64_t start_seq;                /* local scan starts after this seq (the store's last) */
     uint8_t hash_key[GOSSIP_HASH_KEY_BYTES]; /* random: hash tables resist crafted ids */
     /* One GOSSIP_LOG_DEBUG line per refusal of a record or id sent to a peer (push, announce,
@@ -194,6 +200,8 @@ struct gossip_peer_stats {
     uint64_t unknown_types;   /* messages of types this version does not know */
     uint64_t unasked;         /* records neither wanted from it nor reconciled (budgeted) */
     uint64_t replays;         /* duplicates of ids it was known to hold */
+    uint64_t tree_pushed;     /* relayed records queued to it in full along an origin's tree */
+    uint64_t prune_in, prune_out; /* PRUNE items from and to it */
     int closed_for;           /* the PEERSCORE_E_* gossip last closed its session for, or 0 */
 };
 
@@ -224,6 +232,11 @@ void gossip_set_self(struct gossip *g, const struct gate_self *self);
  * gate view changed while up (call again with up already true: only the view is replaced). */
 int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, uint64_t now);
 void gossip_peer_down(struct gossip *g, size_t peer);
+
+/* The peer's HELLO capabilities, after gossip_peer_up: with GOSSIP_CAP_TREE, records this node
+ * relays are pushed to it in full along trees per origin and audience (docs/PROTOCOL.md "Trees"); without,
+ * they are announced. A new session starts without it. */
+void gossip_peer_caps(struct gossip *g, size_t peer, uint32_t caps);
 
 /* An application message from peer. GOSSIP_OK, or a negative gossip_err after which io.close_peer
  * was called for that peer. Unknown types (>= SESSION_MSG_APP_FIRST) are ignored for forward

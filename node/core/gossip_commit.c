@@ -74,7 +74,7 @@ static void announce_later(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], u
 
 /* After the commit: who has it (the sender and every announcer), the store hook, the
  * announcement. */
-static void committed(struct gossip *g, const struct cand *c, uint64_t now)
+static void committed(struct gossip *g, const struct cand *c, uint64_t now, uint64_t wall_ms)
 {
     const struct hkey k = {c->id, c->h};
     const uint32_t e = gossip_recent_add(g, k);
@@ -93,6 +93,7 @@ static void committed(struct gossip *g, const struct cand *c, uint64_t now)
     }
     if (g->io.stored != NULL)
         g->io.stored(g->io.ctx, c->id, c->kind);
+    gossip_tree_push(g, c, wall_ms);
     announce_later(g, c->id, announce_slot(now));
 }
 
@@ -144,7 +145,7 @@ static int commit_batch(struct gossip *g, uint64_t now, uint64_t wall_ms)
         if (rc == STORE_OK && items[i].result == STORE_PUT_ADDED) {
             g->st.stored++;
             own_add(g, items[i].seq);
-            committed(g, &g->cands[cis[i]], now);
+            committed(g, &g->cands[cis[i]], now, wall_ms);
         } else if (rc == STORE_OK) {
             uint64_t *count = items[i].result == STORE_PUT_REVOKED ? &g->st.store_revoked
                                                                    : &g->st.store_duplicates;

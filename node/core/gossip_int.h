@@ -11,6 +11,7 @@
  *   gossip_verify.c  signature jobs, the per-peer verify queues served round robin, the checks
  *                    before the signature (time, inbound gate); gossip_on_verified
  *   gossip_commit.c  commit, announcement, gossip_flush and the local scan
+ *   gossip_tree.c    relay trees per origin and audience: push after commit, PRUNE, graft
  *
  * Tables (all bounded, all indexed by store/idindex.h over SipHash of an id's first 8 bytes under
  * the caller's key, so that a full id and a short id probe the same slots and crafted ids cannot
@@ -21,6 +22,7 @@
  *               the gate's "peer has it". Oldest evicted; reconciliation covers what it forgets.
  *   wants       short ids announced to us that we lack: who announced them, who was asked, when.
  *   anns        committed ids waiting for their announcement step (announce_slot).
+ *   trees       tree keys and the bitset of the peer slots that pruned each (gossip_tree.c).
  * Per peer: three message builders (RECORDS, ANNOUNCE, WANT), a queue of ids to send in full
  * (eager push, WANT answers, reconciliation haves; gated again when written) and a reconciliation.
  *
@@ -49,7 +51,7 @@
 enum {
     SID = GOSSIP_SHORT_ID_BYTES,
     HDR = 2, /* u16 count of every message */
-    OUT_RECORDS = 0, OUT_ANNOUNCE = 1, OUT_WANT = 2, N_OUT = 3,
+    OUT_RECORDS = 0, OUT_ANNOUNCE = 1, OUT_WANT = 2, OUT_PRUNE = 3, N_OUT = 4,
     PEER_WORDS = (LIMIT_PEERS + 63) / 64, /* of a peer bitset */
 };
 _Static_assert(LIMIT_SIGNED_RECORD_BYTES <= 0xffff,
@@ -87,6 +89,11 @@ struct want {
     uint8_t tries;
 };
 
+struct tree {
+    uint8_t origin[SID]; /* the tree key (gossip_tree_key) */
+    uint64_t h;          /* gossip_hkey(origin).h, for the index when entries move */
+};
+
 struct ann {
     uint8_t id[LIMIT_ID_BYTES];
     uint64_t due;
@@ -120,6 +127,7 @@ struct gpeer {
     struct peerscore_bucket push; /* pacing of own records pushed in full */
     uint64_t recon_seen;          /* now of the peer's last RECON message; 0: none */
     bool closing;                 /* a close was asked for: its messages are ignored */
+    bool tree;                    /* its HELLO has GOSSIP_CAP_TREE (gossip_peer_caps) */
     size_t held;                  /* candidates from this slot: verifying or waiting for commit */
     struct gossip_job *vq_head, *vq_tail; /* its verify jobs not yet handed to io.verify */
 };
@@ -176,6 +184,11 @@ struct gossip {
     uint32_t want_free;
     struct idindex want_idx;
     uint64_t want_next;
+
+    struct tree *trees;
+    uint64_t *tree_pruned; /* per entry: the peer slots that pruned the origin */
+    size_t tree_cap, tree_alloc, tree_n, tree_pos; /* bound, allocated, used, next evicted */
+    struct idindex tree_idx;
 
     struct ann *anns;
     size_t ann_cap, ann_head, ann_len;
@@ -352,8 +365,19 @@ bool gossip_view_load(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], const 
 bool gossip_view_load_id(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], struct rview *v);
 bool gossip_gate_out(struct gossip *g, size_t peer, const struct rview *v, bool reveal_only,
                      uint64_t wall_ms);
+bool gossip_gate_allows(const struct gossip *g, size_t peer, const struct rview *v,
+                        uint64_t wall_ms);
 void gossip_push_enqueue(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES]);
 void gossip_pump(struct gossip *g, uint64_t wall_ms);
+
+/* gossip_tree.c */
+bool gossip_tree_key(const uint8_t *signed_rec, size_t len, uint8_t key[SID]);
+void gossip_tree_push(struct gossip *g, const struct cand *c, uint64_t wall_ms);
+void gossip_tree_dup(struct gossip *g, size_t peer, const uint8_t *signed_rec, size_t len);
+void gossip_tree_graft(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES]);
+void gossip_tree_prune(struct gossip *g, size_t peer, const uint8_t key[SID]);
+void gossip_tree_forget_peer(struct gossip *g, size_t peer);
+void gossip_tree_free(struct gossip *g);
 
 /* gossip_recon.c */
 int gossip_collect_id(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,

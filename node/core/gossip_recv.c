@@ -122,8 +122,8 @@ static struct gossip_job *take_record(struct gossip *g, size_t peer, const uint8
          * spends no budget. (Not the reconciliation grace: a replayer could reconcile.) */
         const bool wanted = wanted_from(g, peer, k);
         const uint32_t cost = note_duplicate(g, peer, k, has == 1, now);
-        if (!wanted)
-            (void)gossip_charge(g, peer, PEERSCORE_DUPLICATE, cost, now);
+        if (!wanted && gossip_charge(g, peer, PEERSCORE_DUPLICATE, cost, now))
+            gossip_tree_dup(g, peer, sr, l);
         return job;
     }
     peerscore_credit(&p->score, PEERSCORE_DUPLICATE, 1);
@@ -232,6 +232,17 @@ static int on_announce(struct gossip *g, size_t peer, const uint8_t *b, size_t l
     return GOSSIP_OK;
 }
 
+/* PRUNE: an origin prefix per item (gossip_tree.c). */
+static int on_prune(struct gossip *g, size_t peer, const uint8_t *b, size_t len)
+{
+    if (!well_formed(b, len, SID))
+        return GOSSIP_E_MALFORMED;
+    size_t n = get_be16(b);
+    for (size_t i = 0; i < n; i++)
+        gossip_tree_prune(g, peer, b + HDR + i * SID);
+    return GOSSIP_OK;
+}
+
 /* Queues every record with a wanted short id; drain (gossip_send.c) gates each, so a refused id
  * gets exactly the answer an unknown one gets: nothing. */
 static int on_want(struct gossip *g, size_t peer, const uint8_t *b, size_t len)
@@ -253,6 +264,7 @@ static int on_want(struct gossip *g, size_t peer, const uint8_t *b, size_t len)
             uint64_t *known = gossip_recent_known(g, (struct hkey){h.ids[j], hash});
             if (known != NULL)
                 bit_clear(known, peer);
+            gossip_tree_graft(g, peer, h.ids[j]);
             gossip_push_enqueue(g, peer, h.ids[j]);
         }
     }
@@ -274,6 +286,7 @@ int gossip_on_message(struct gossip *g, size_t peer, uint8_t type, const uint8_t
     case GOSSIP_MSG_WANT: rc = on_want(g, peer, body, len); break;
     case GOSSIP_MSG_RECON: rc = gossip_on_recon(g, peer, body, len, now, wall_ms); break;
     case GOSSIP_MSG_RECON_REQ: rc = gossip_on_recon_req(g, peer, len, now); break;
+    case GOSSIP_MSG_PRUNE: rc = on_prune(g, peer, body, len); break;
     default: /* a later version's message: ignored, within a budget */
         g->peers[peer]->st.unknown_types++;
         if (!gossip_charge(g, peer, PEERSCORE_UNKNOWN_TYPE,

@@ -16,7 +16,8 @@ void (*gossip_test_emit_hook)(const uint8_t self[LIMIT_KEY_BYTES],
 
 /* --- outgoing messages --- */
 
-static const uint8_t out_type[N_OUT] = {GOSSIP_MSG_RECORDS, GOSSIP_MSG_ANNOUNCE, GOSSIP_MSG_WANT};
+static const uint8_t out_type[N_OUT] = {GOSSIP_MSG_RECORDS, GOSSIP_MSG_ANNOUNCE, GOSSIP_MSG_WANT,
+                                        GOSSIP_MSG_PRUNE};
 
 static void out_send(struct gossip *g, size_t peer, int k)
 {
@@ -130,19 +131,33 @@ bool gossip_view_load_id(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], str
     return true;
 }
 
+static enum gate_verdict gate_verdict(const struct gossip *g, size_t peer, const struct rview *v,
+                                      bool reveal_only, uint64_t wall_ms)
+{
+    const struct gpeer *p = g->peers[peer];
+    assert(p != NULL && v->r != NULL);
+    bool has = !reveal_only && v->known != NULL && bit_get(v->known, peer);
+    struct gate_record_state st = {.revoked = v->revoked, .sent_to_peer = has,
+                                   .received_from_peer = has, .target = v->target};
+    return reveal_only ? gate_may_reveal_id(&g->p.self, &p->view, v->r, &st, wall_ms)
+                       : gate_check(&g->p.self, &p->view, v->r, &st, wall_ms);
+}
+
+/* The gate's answer for a record to peer, not counted: a choice of path (gossip_tree_push) that
+ * a counted gossip_gate_out on the path taken follows. */
+bool gossip_gate_allows(const struct gossip *g, size_t peer, const struct rview *v,
+                        uint64_t wall_ms)
+{
+    return gate_verdict(g, peer, v, false, wall_ms) == GATE_ALLOW;
+}
+
 /* THE gate of every outgoing record and id: pushes, WANT answers, announcements (gate_check) and
  * reconciliation sets (gate_may_reveal_id). Counts refusals per peer and verdict. */
 bool gossip_gate_out(struct gossip *g, size_t peer, const struct rview *v, bool reveal_only,
                      uint64_t wall_ms)
 {
     struct gpeer *p = g->peers[peer];
-    assert(p != NULL && v->r != NULL);
-    bool has = !reveal_only && v->known != NULL && bit_get(v->known, peer);
-    struct gate_record_state st = {.revoked = v->revoked, .sent_to_peer = has,
-                                   .received_from_peer = has, .target = v->target};
-    enum gate_verdict verdict = reveal_only
-                                    ? gate_may_reveal_id(&g->p.self, &p->view, v->r, &st, wall_ms)
-                                    : gate_check(&g->p.self, &p->view, v->r, &st, wall_ms);
+    const enum gate_verdict verdict = gate_verdict(g, peer, v, reveal_only, wall_ms);
     if (verdict == GATE_ALLOW)
         return true;
     assert(verdict < GATE_VERDICT_COUNT);

@@ -257,7 +257,7 @@ int node_init(struct node *n, const struct node_params *p, const struct node_io 
                                   eio_random, eio_log,  eio_message, eio_peer_change};
     /* This node decodes every indicator type (proto/indicator.h): peers may send it all. */
     struct engine_params ep = p->engine;
-    ep.capabilities |= PROTO_CAP_ITYPES_2;
+    ep.capabilities |= PROTO_CAP_ITYPES_2 | GOSSIP_CAP_TREE;
     int rc = engine_init(&n->engine, &ep, &eio);
     if (rc < 0) {
         snprintf(why, why_len, "%s", engine_strerror(rc));
@@ -343,8 +343,11 @@ void node_peer_change(struct node *n, size_t peer, bool up)
         gossip_peer_down(n->gossip, peer);
     } else if (peer_view(n, peer, &view)) {
         assert(n->depth == 0); /* sessions open only on received bytes */
+        struct engine_peer_stats st;
         gossip_enter(n);
-        gossip_peer_up(n->gossip, peer, &view, now_of(n));
+        if (gossip_peer_up(n->gossip, peer, &view, now_of(n)) == GOSSIP_OK &&
+            engine_peer_get(&n->engine, peer, NULL, &st))
+            gossip_peer_caps(n->gossip, peer, st.capabilities); /* the HELLO's: fixed per session */
         gossip_leave(n);
     }
 }

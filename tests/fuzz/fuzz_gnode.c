@@ -238,7 +238,8 @@ static int io_send(void *ctx, size_t peer, uint8_t type, const uint8_t *body, si
 {
     struct fuzz_gnode *n = ctx;
     FUZZ_CHECK(peer < FUZZ_GNODE_PEERS && n->up[peer]);
-    FUZZ_CHECK(type >= GOSSIP_MSG_RECORDS && type <= GOSSIP_MSG_RECON_REQ);
+    FUZZ_CHECK(type >= GOSSIP_MSG_RECORDS && type <= GOSSIP_MSG_PRUNE);
+    FUZZ_CHECK(type != GOSSIP_MSG_PRUNE || (n->tree[peer] && len >= 2 + 8 && (len - 2) % 8 == 0));
     FUZZ_CHECK(len <= SESSION_MAX_BODY && (body != NULL || len == 0));
     if (type == GOSSIP_MSG_RECORDS)
         check_records_out(n, peer, body, len);
@@ -425,6 +426,9 @@ void fuzz_gnode_toggle(struct fuzz_gnode *n, size_t peer)
     FUZZ_CHECK(rc == GOSSIP_OK || is_gossip_err(rc));
     if (rc != GOSSIP_OK) /* refused (e.g. a key in back-off): the session does not open */
         n->up[peer] = false;
+    n->tree[peer] = rc == GOSSIP_OK && peer % 2 == 1; /* odd slots relay along trees */
+    if (n->tree[peer])
+        gossip_peer_caps(n->g, peer, GOSSIP_CAP_TREE);
     apply_closes(n);
 }
 

@@ -18,7 +18,8 @@
  *           1    u16 ms: the clock advances, then gossip_flush
  *           2    every verification job handed out so far runs (real signature checks) and comes
  *                back (gossip_on_verified)
- *           3    u8 peer (mod 2): its session ends (gossip_peer_down) or starts again
+ *           3    u8 peer (mod 2): its session ends (gossip_peer_down) or starts again (peer 1's
+ *                session has GOSSIP_CAP_TREE: records relayed to it along trees, PRUNE)
  *           4    u8 n: the node's own tool adds preloaded record n (mod count) to the store,
  *                then gossip_local_scan (a no-op for a record already held)
  *           5    message of type RECON_REQ (empty) from u8 peer
@@ -26,8 +27,8 @@
  * shell does. At the end every job comes back and the node is freed.
  *
  * Invariants (checked in io.send and after each call): a failed call returns a gossip_err and
- * asks to close that peer; only up peers are written to, with types 16..20 and bodies of at most
- * SESSION_MAX_BODY; every record sent is held, verifies, is not expired, is within the peer's
+ * asks to close that peer; only up peers are written to, with types 16..21 and bodies of at most
+ * SESSION_MAX_BODY (PRUNE only to a tree peer, whole 8-byte items); every record sent is held, verifies, is not expired, is within the peer's
  * ceiling and, when RED, names the peer as a recipient; every announced short id is held;
  * every record committed (io.stored) verifies. That is the TLP rule's part the receiver can
  * check without the gate's own code: an independent oracle, deliberately coarse.
@@ -75,6 +76,7 @@ struct fuzz_gnode {
     struct gossip *g;
     struct gate_peer view[FUZZ_GNODE_PEERS];
     bool up[FUZZ_GNODE_PEERS];
+    bool tree[FUZZ_GNODE_PEERS]; /* the slot's session has GOSSIP_CAP_TREE (odd slots) */
     bool closing[FUZZ_GNODE_PEERS];
     struct gossip_job *jobs[FUZZ_GNODE_JOBS];
     size_t n_jobs;
