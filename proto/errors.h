@@ -61,6 +61,7 @@ enum errors_base {
     ERRORS_BASE_TIMEFMT = -2100,     /* node/formats/timefmt.h */
     ERRORS_BASE_EXPORT = -2200,      /* node/formats/export.h */
     ERRORS_BASE_IMPORT = -2300,      /* node/formats/import.h */
+    ERRORS_BASE_SUCCESSION = -2400,  /* proto/succession.h */
 };
 
 #endif
