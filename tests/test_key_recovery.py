@@ -7,20 +7,39 @@ must accept any rotation signed by the key they trust) and publishes with that. 
 runs `key recover --since T` (T: the theft) and starts a again: a dials with its new key, is
 refused, dials with the stolen one, which b and c still accept for the thief's rotation's grace,
 and delivers the recovery. Then b and c name a by the recovered key, refuse the thief's key and
-the stolen one, keep a's record from before T and hide the thief's records (list, query); d,
+the stolen one, keep a's record from before T and hide the thief's records (list, query, TAXII); d,
 peered with b alone and started afterwards, receives a's old record and none of the thief's.
 Real processes on 127.0.0.1; every wait polls against a deadline.
 """
+import base64
 import datetime
+import json
 import os
 import shutil
 import sys
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from mesh import DEADLINE_S, Mesh, converge, free_port, ok  # noqa: E402
-from tlpm import tlpmesh, wait_for  # noqa: E402
+from tlpm import add_http, tlpmesh, wait_for  # noqa: E402
+
+TAXII = "application/taxii+json;version=2.1"
+
+
+def taxii_patterns(port):
+    """The patterns of every indicator b's TAXII server gives its client."""
+    auth = "Basic " + base64.b64encode(b"soc:s3cret-soc-reader").decode()
+
+    def get(path):
+        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                     headers={"Accept": TAXII, "Authorization": auth})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+    cid = get("/tlpmesh/collections/")["collections"][0]["id"]
+    objs = get(f"/tlpmesh/collections/{cid}/objects/").get("objects", [])
+    return " ".join(o.get("pattern", "") for o in objs)
 
 
 def live_ids(node):
@@ -49,6 +68,8 @@ class KeyRecovery(unittest.TestCase):
         for n in (b, c):
             n.rewrite_conf(f"PublicKey = {a.key}\n", f"PublicKey = {a.key}\n{line}\n")
             ok("check-config", "-c", n.conf)
+        http_port = free_port()
+        add_http(b.conf, http_port, [("soc", "CERT-B", "s3cret-soc-reader", None)])
         m.start()
         m.wait_links()
         r1 = a.publish("ip-dst", "192.0.2.21", "green")
@@ -111,6 +132,10 @@ class KeyRecovery(unittest.TestCase):
             self.assertEqual(q.rc, 1, q)  # hidden: no live record for the thief's value
             self.assertIn("no live record", q.err)
             self.assertIn(r1[:16], ok("query", "-c", n.conf, "192.0.2.21").out)
+        patterns = taxii_patterns(http_port)  # TAXII hides them too
+        self.assertIn("192.0.2.21", patterns)
+        self.assertNotIn("192.0.2.23", patterns)
+        self.assertNotIn("192.0.2.24", patterns)
 
         # the thief is refused with its key and with the stolen one
         t.stop()

@@ -4,6 +4,7 @@
 #include "node/core/node_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto/keys.h"
@@ -24,7 +25,7 @@ int node_succession_load(struct node *n, const uint8_t *bytes, size_t len)
 }
 
 struct msg {
-    uint8_t buf[MSG_MAX];
+    uint8_t *buf; /* MSG_MAX bytes */
     size_t len;
 };
 
@@ -49,9 +50,17 @@ static bool own_chain(const struct node *n, struct msg *m)
 
 void node_succession_peer_up(struct node *n, size_t peer)
 {
-    static struct msg m; /* loop thread only; 15 KB off the stack */
+    if (succession_to(n->succ, n->engine.params.id->sign_pk) == NULL &&
+        succession_of(n->succ, n->engine.params.id->sign_pk) == NULL)
+        return; /* the common case: this node's key never changed */
+    struct msg m = {.buf = malloc(MSG_MAX)}; /* 15 KB: not on the stack, not shared (simnet) */
+    if (m.buf == NULL) {
+        node_logf(n, "succession: out of memory, statement not sent");
+        return;
+    }
     if (own_chain(n, &m))
         (void)engine_send(&n->engine, peer, NODE_MSG_SUCCESSION, m.buf, m.len, node_now(n));
+    free(m.buf);
 }
 
 void node_succession_announce(struct node *n)
@@ -81,7 +90,10 @@ static void take(struct node *n, size_t peer, const uint8_t *bytes)
     struct proto_succession s;
     int rc = proto_succession_decode(bytes, LIMIT_SUCCESSION_BYTES, node_wall(n), &s);
     if (rc != SUCCESSION_OK) { /* an honest node sends only statements it verified */
-        node_logf(n, "peer %zu: succession refused: %s", peer, proto_succession_strerror(rc));
+        struct engine_peer_conf conf = {.name = "?"};
+        (void)engine_peer_get(&n->engine, peer, &conf, NULL);
+        node_logf(n, "peer %s: succession refused: %s", conf.name[0] ? conf.name : "?",
+                  proto_succession_strerror(rc));
         node_close_later(n, peer, PEERSCORE_E_FORGED);
         return;
     }
