@@ -341,7 +341,8 @@ typedef void (*store_problem_cb)(const char *line, void *ctx);
  * every record's id (BLAKE2b-256 of its body), canonical encoding and signature, and that every
  * index entry it needs exists; every entry of every index (seq, byvalue, bytime, revoked,
  * sighted, rosters, expiry) against the record it names; seq without gaps up to next_seq;
- * revocations against their targets. Counts go to *rep, each problem to cb (cb may be NULL; the
+ * revocations against their targets; every stored key succession decodes and verifies under its
+ * old key, every distrust entry is a key and a time. Counts go to *rep, each problem to cb (cb may be NULL; the
  * first LIMIT_STORE_CHECK_LISTED problems are passed on, all are counted). STORE_OK when the
  * check ran to the end (rep->problems says whether the store is sound), or a store_err. */
 int store_check(struct store *s, struct store_check_report *rep, store_problem_cb cb, void *ctx);

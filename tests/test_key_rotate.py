@@ -88,6 +88,7 @@ class KeyRotate(unittest.TestCase):
             self.assertIn(f"was {old}", st)
             chk = ok("check-config", "-c", n.conf).out
             self.assertIn(f"peer a: key rotated to {new}", chk)
+            ok("check-store", "-c", n.conf)  # the stored statement verifies
 
         # durable: b restarts and still takes a's new key
         b.stop()

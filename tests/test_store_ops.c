@@ -275,6 +275,9 @@ static void test_schema_migration(void **state)
     assert_int_equal(store_successions_replace(s, stmt, 1, NULL, 0), STORE_OK);
     assert_int_equal(store_successions_each(s, count_succession, &held), STORE_OK);
     assert_int_equal(held, 1);
+    l = (struct lines){0}; /* that statement is junk: check-store names it */
+    assert_int_equal(check(s, &l).problems, 1);
+    assert_int_equal(store_successions_replace(s, NULL, 0, NULL, 0), STORE_OK);
     store_close(s);
 
     /* the backup is the schema 3 store, untouched */
