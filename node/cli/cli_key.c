@@ -124,7 +124,7 @@ static int open_node(const char *cmd, const char *conf, struct cli_node *n)
     snprintf(prev, sizeof prev, "%s%s", n->cfg.key_file, KEYS_PREV_SUFFIX);
     if (access(prev, F_OK) == 0) {
         cli_error(cmd, "%s exists: the last rotation is still in its grace period (the node "
-                  "removes it when the grace ends)", prev);
+                  "removes it at its first start after the grace)", prev);
         cli_close(n);
         return CLI_FAIL;
     }
