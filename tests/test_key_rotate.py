@@ -144,5 +144,41 @@ class ReplaceKey(unittest.TestCase):
             m.close(False)
 
 
+class KeyCommands(unittest.TestCase):
+    """Bad use of `tlpmesh key`: one line naming what is wrong, nothing changed."""
+
+    def test_refusals(self):
+        m = Mesh()
+        try:
+            a = m.add("a", "CERT-A")
+            key = a.dir + "/node.key"
+            r = tlpmesh("key", "rotate")
+            self.assertEqual(r.rc, 2, r)
+            self.assertEqual(len(r.err.strip().splitlines()), 1, r)
+            r = tlpmesh("key", "spin", "-c", a.conf)
+            self.assertEqual(r.rc, 2, r)
+            rec = m.tmp.join("rec.key")
+            ok("key", "recovery-init", "-o", rec)
+            r = tlpmesh("key", "recovery-init", "-o", rec)  # never overwritten
+            self.assertEqual(r.rc, 1, r)
+            r = tlpmesh("key", "recover", "-c", a.conf, "--recovery-key", rec, "--since",
+                        "yesterday")
+            self.assertEqual(r.rc, 2, r)
+            self.assertIn("--since 'yesterday'", r.err)
+            self.assertEqual(ok("pubkey", key).out.strip(), a.key)
+            new = ok("key", "rotate", "-c", a.conf).out.splitlines()[0]
+            self.assertEqual(ok("pubkey", key).out.strip(), new)
+            self.assertEqual(ok("pubkey", key + ".prev").out.strip(), a.key)
+            self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+            self.assertEqual(os.stat(key + ".prev").st_mode & 0o777, 0o600)
+            r = tlpmesh("key", "rotate", "-c", a.conf)  # the last rotation is in its grace
+            self.assertEqual(r.rc, 1, r)
+            self.assertIn("grace", r.err)
+            self.assertEqual(ok("pubkey", key).out.strip(), new)
+            self.assertFalse(os.path.exists(key + ".next"))
+        finally:
+            m.close(False)
+
+
 if __name__ == "__main__":
     unittest.main()
