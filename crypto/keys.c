@@ -120,27 +120,34 @@ static void close_keep_errno(int fd)
     errno = saved;
 }
 
-int keys_file_generate(const char *path, struct keys_identity *id)
+int keys_file_write(const char *path, const uint8_t seed[LIMIT_KEY_BYTES], bool replace)
 {
-    uint8_t seed[LIMIT_KEY_BYTES];
     char text[LIMIT_KEY_FILE_BYTES + 1]; /* base64, '\n', NUL */
-    int rc;
-
-    assert(path != NULL && id != NULL);
-    randombytes_buf(seed, sizeof seed);
+    assert(path != NULL && seed != NULL);
     encode_key(seed, text);
     text[LIMIT_PUBKEY_B64_LEN] = '\n';
     text[LIMIT_KEY_FILE_BYTES] = '\0';
     /* CREATE: O_EXCL, so an existing key is never overwritten; a half-written key file is
-     * removed, as it would only block the next keygen. */
-    rc = atomicfile_put(path, ATOMICFILE_CREATE, 0600, text, LIMIT_KEY_FILE_BYTES);
-    if (rc == ATOMICFILE_OK)
+     * removed, as it would only block the next keygen. REPLACE: a reader sees the old key or
+     * the new one, never a part (atomicfile.h). */
+    int rc = atomicfile_put(path, replace ? ATOMICFILE_REPLACE : ATOMICFILE_CREATE, 0600, text,
+                            LIMIT_KEY_FILE_BYTES);
+    sodium_memzero(text, sizeof text);
+    return rc == ATOMICFILE_OK ? KEYS_OK : rc == ATOMICFILE_E_EXISTS ? KEYS_E_EXISTS : KEYS_E_IO;
+}
+
+int keys_file_generate(const char *path, struct keys_identity *id)
+{
+    uint8_t seed[LIMIT_KEY_BYTES];
+    assert(path != NULL && id != NULL);
+    randombytes_buf(seed, sizeof seed);
+    int rc = keys_file_write(path, seed, false);
+    if (rc == KEYS_OK)
         keys_identity_from_seed(seed, id);
     else
         keys_identity_wipe(id);
     sodium_memzero(seed, sizeof seed);
-    sodium_memzero(text, sizeof text);
-    return rc == ATOMICFILE_OK ? KEYS_OK : rc == ATOMICFILE_E_EXISTS ? KEYS_E_EXISTS : KEYS_E_IO;
+    return rc;
 }
 
 /* Reads at most cap bytes; returns the count or -1. */

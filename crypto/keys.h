@@ -15,6 +15,7 @@
 #ifndef TLPMESH_CRYPTO_KEYS_H
 #define TLPMESH_CRYPTO_KEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,16 @@ void keys_identity_from_seed(const uint8_t seed[LIMIT_KEY_BYTES], struct keys_id
 
 /* Creates path with O_EXCL and mode 0600, writes a fresh random seed, fills *id. */
 int keys_file_generate(const char *path, struct keys_identity *id);
+
+/* After `tlpmesh key rotate` / `key recover`, the key a node replaced is kept beside its key
+ * file as KEYFILE.prev until the grace ends (docs/OPERATIONS.md "Keys that change"), and the new
+ * key waits as KEYFILE.next until the rotation is committed. */
+#define KEYS_PREV_SUFFIX ".prev"
+#define KEYS_NEXT_SUFFIX ".next"
+
+/* Writes seed as a key file (mode 0600): replace false creates it (KEYS_E_EXISTS if path
+ * exists), true replaces it atomically (a reader sees the old key or the new one). */
+int keys_file_write(const char *path, const uint8_t seed[LIMIT_KEY_BYTES], bool replace);
 
 /* Loads a key file. KEYS_E_PERM if mode & 077; why (if not NULL) gets a one-line message that
  * names the file and says how to fix it ("chmod 600 FILE"). */

@@ -62,6 +62,7 @@ enum errors_base {
     ERRORS_BASE_EXPORT = -2200,      /* node/formats/export.h */
     ERRORS_BASE_IMPORT = -2300,      /* node/formats/import.h */
     ERRORS_BASE_CONSOLE = -2400,     /* node/console/console.h */
+    ERRORS_BASE_SUCCESSION = -2500,  /* proto/succession.h */
 };
 
 #endif

@@ -317,6 +317,18 @@ enum limits {
        for `status --json` and the console's chart; 16 bytes a minute in every gossip. */
     LIMIT_ACTIVITY_MINUTES = 60,       /* minutes kept: the last hour */
     LIMIT_ACTIVITY_MINUTE_MS = 60 * 1000, /* one bucket */
+    /* Keys that change (issue 13 point 6, proto/succession.h, docs/PROTOCOL.md "Key succession"). */
+    LIMIT_SUCCESSION_BYTES = 234,      /* one statement: 106-byte body + two Ed25519 signatures */
+    LIMIT_KEY_GRACE_MS = 7 * 24 * 60 * 60 * 1000, /* after a rotation's time its old key is still
+                                          accepted for handshakes this long: a partner that was
+                                          offline for a week still meets the node, which dials it
+                                          with the old key until then (KeyGrace lowers it) */
+    LIMIT_KEY_GRACE_MIN_MS = 1000,     /* KeyGrace floor (tests use 2 s) */
+    LIMIT_SUCCESSIONS = 1024,          /* statements a node keeps: 4 per configured peer; each
+                                          replaces a key, so a peer rotating monthly fits 20 years
+                                          of chain in its share before `peer replace-key` */
+    LIMIT_SUCCESSION_CHAIN = 64,       /* links followed from a configured key to its current one */
+    LIMIT_SUCCESSION_PER_MSG = 64,     /* statements in one SUCCESSION message (15 KB) */
 };
 
 #endif

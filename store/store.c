@@ -32,6 +32,8 @@ static const struct {
     [DB_SIGHTED] = {"sighted", MDB_DUPSORT | MDB_DUPFIXED, 2},
     [DB_ROSTERS] = {"rosters", MDB_DUPSORT | MDB_DUPFIXED, 2},
     [DB_EXPIRY] = {"expiry", 0, 3},
+    [DB_SUCCESSIONS] = {"successions", 0, 4},
+    [DB_DISTRUST] = {"distrust", 0, 4},
 };
 _Static_assert((int)DB_N <= (int)LIMIT_STORE_DBS, "more named databases than LIMIT_STORE_DBS");
 

@@ -20,6 +20,12 @@
  *   expiry   valid_until_ms(8, BE) || id(32) -> created_ms(8, BE) || byvalue key(33); indicators
  *            only: what store_prune_expired needs to drop a record and its index entries without
  *            decoding it
+ *   successions  old key(32)                 -> key succession statement (234 bytes,
+ *            proto/succession.h): the ones this node's rule accepted (node/core/succession.h)
+ *   distrust origin key(32)                  -> since_ms(8, BE): a recovery named this key
+ *            stolen from since_ms (0: a thief's key); its records created or arrived at or
+ *            after since_ms read as revoked (store_is_revoked), so no reader shows them and
+ *            gossip never sends them
  * Big-endian integer keys make LMDB's byte order the numeric order.
  *
  * Durability: every write is one LMDB write transaction committed with fsync (no MDB_NOSYNC), so a
@@ -68,7 +74,8 @@
 #include "proto/record.h"
 
 #define STORE_FILE_NAME "store.mdb"
-#define STORE_SCHEMA_VERSION 3 /* 2: sighted and rosters indexes; 3: expiry index */
+#define STORE_SCHEMA_VERSION 4 /* 2: sighted and rosters indexes; 3: expiry index;
+                                  4: successions and distrust */
 
 /* Error codes: X(name, value, message), range ERRORS_BASE_STORE in proto/errors.h; the
  * comments say when each happens. */
@@ -251,10 +258,28 @@ int store_revocation_for(struct store *s, const uint8_t target[LIMIT_ID_BYTES],
                          const uint8_t target_origin[LIMIT_KEY_BYTES],
                          uint8_t rev_id[LIMIT_ID_BYTES]);
 
-/* 1 if target (whose origin is target_origin) is revoked by that same origin, 0 if not, or a
- * negative store_err. */
+/* 1 if target (whose origin is target_origin) is revoked by that same origin, or hidden because
+ * a recovery distrusts target_origin from a time at or before the record's created time or its
+ * arrival here (table distrust); 0 if not, or a negative store_err. */
 int store_is_revoked(struct store *s, const uint8_t target[LIMIT_ID_BYTES],
                      const uint8_t target_origin[LIMIT_KEY_BYTES]);
+
+/* --- keys that change (docs/PROTOCOL.md "Key succession") --- */
+
+struct store_distrust {
+    uint8_t origin[LIMIT_KEY_BYTES];
+    uint64_t since_ms; /* Unix ms; 0: everything it signed */
+};
+
+/* Replaces the stored statements with stmts[0..n) (n <= LIMIT_SUCCESSIONS) and adds the
+ * distrust entries (an origin already distrusted keeps the earlier since), in one durable
+ * transaction. STORE_E_INVAL for too many. */
+int store_successions_replace(struct store *s, const uint8_t (*stmts)[LIMIT_SUCCESSION_BYTES],
+                              size_t n, const struct store_distrust *distrust, size_t n_distrust);
+/* Calls fn with each stored statement (as stored: the caller decodes it) until fn returns
+ * non-zero, which is returned. */
+typedef int (*store_succession_fn)(void *ctx, const uint8_t *bytes, size_t len);
+int store_successions_each(struct store *s, store_succession_fn fn, void *ctx);
 
 /* --- small key/value state --- */
 
@@ -316,7 +341,8 @@ typedef void (*store_problem_cb)(const char *line, void *ctx);
  * every record's id (BLAKE2b-256 of its body), canonical encoding and signature, and that every
  * index entry it needs exists; every entry of every index (seq, byvalue, bytime, revoked,
  * sighted, rosters, expiry) against the record it names; seq without gaps up to next_seq;
- * revocations against their targets. Counts go to *rep, each problem to cb (cb may be NULL; the
+ * revocations against their targets; every stored key succession decodes and verifies under its
+ * old key, every distrust entry is a key and a time. Counts go to *rep, each problem to cb (cb may be NULL; the
  * first LIMIT_STORE_CHECK_LISTED problems are passed on, all are counted). STORE_OK when the
  * check ran to the end (rep->problems says whether the store is sound), or a store_err. */
 int store_check(struct store *s, struct store_check_report *rep, store_problem_cb cb, void *ctx);

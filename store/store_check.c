@@ -6,6 +6,8 @@
  * is the one place that does, because a check must not trust what it checks. */
 #include "store/store_int.h"
 
+#include "proto/succession.h"
+
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -355,6 +357,36 @@ static int walk_seq(struct store *s, MDB_txn *txn, struct check *ck)
     return rc == MDB_NOTFOUND ? STORE_OK : map_err(rc);
 }
 
+/* A stored key succession: a statement that decodes and verifies, under its old key. */
+static int succession_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                            void *ctx)
+{
+    (void)s, (void)txn;
+    struct check *ck = ctx;
+    char khex[2 * LIMIT_KEY_BYTES + 1] = "?";
+    if (k->mv_size == LIMIT_KEY_BYTES)
+        hex(k->mv_data, LIMIT_KEY_BYTES, khex);
+    struct proto_succession st;
+    /* the time rule was the receiver's when it took it: not checked again */
+    int rc = proto_succession_decode(v->mv_data, v->mv_size, UINT64_MAX - LIMIT_CLOCK_SKEW_MS,
+                                     &st);
+    if (rc != SUCCESSION_OK)
+        problem(ck, "successions: entry %s: %s", khex, proto_succession_strerror(rc));
+    else if (k->mv_size != LIMIT_KEY_BYTES || memcmp(k->mv_data, st.old_key, LIMIT_KEY_BYTES))
+        problem(ck, "successions: entry %s is not stored under its old key", khex);
+    return STORE_OK;
+}
+
+static int distrust_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                          void *ctx)
+{
+    (void)s, (void)txn;
+    if (k->mv_size != LIMIT_KEY_BYTES || v->mv_size != 8)
+        problem(ctx, "distrust: an entry of %zu / %zu bytes, not key / time", k->mv_size,
+                v->mv_size);
+    return STORE_OK;
+}
+
 static int check_txn(struct store *s, MDB_txn *txn, void *ctx)
 {
     struct check *ck = ctx;
@@ -370,6 +402,10 @@ static int check_txn(struct store *s, MDB_txn *txn, void *ctx)
         struct index_walk w = {ck, idx[i].db, idx[i].name};
         err = store_walk(s, txn, idx[i].db, index_entry, &w);
     }
+    if (err == STORE_OK)
+        err = store_walk(s, txn, DB_SUCCESSIONS, succession_entry, ck);
+    if (err == STORE_OK)
+        err = store_walk(s, txn, DB_DISTRUST, distrust_entry, ck);
     return err;
 }
 

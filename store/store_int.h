@@ -8,6 +8,7 @@
  *   store_schema.c  the schema version and the migration from the previous one
  *   store_backup.c  compacted copies of a live store (backup, the copy before a migration)
  *   store_check.c   the integrity check: records against their indexes and back
+ *   store_succession.c  accepted key successions, origins distrusted by a recovery
  * Every function below runs inside a transaction the caller holds, except store_run_read and
  * store_run_write, which make one.
  */
@@ -26,7 +27,7 @@
 
 enum db_index {
     DB_RECORDS, DB_BYVALUE, DB_BYTIME, DB_SEQ, DB_REVOKED, DB_META, DB_PEERS, DB_SIGHTED,
-    DB_ROSTERS, DB_EXPIRY, DB_N
+    DB_ROSTERS, DB_EXPIRY, DB_SUCCESSIONS, DB_DISTRUST, DB_N
 };
 
 #define META_SCHEMA "store.schema"
@@ -122,6 +123,10 @@ int store_meta_next_seq(struct store *s, MDB_txn *txn, uint64_t *next_seq);
  * (store_put.c). */
 int store_put_expiry(struct store *s, MDB_txn *txn, const uint8_t id[LIMIT_ID_BYTES],
                      const struct proto_record *r, const uint8_t vkey[VALUE_KEY_BYTES]);
+
+/* origin's distrust time (store_succession.c); STORE_E_NOTFOUND when it is trusted. */
+int store_distrusted_since(struct store *s, MDB_txn *txn, const uint8_t origin[LIMIT_KEY_BYTES],
+                           uint64_t *since_ms);
 
 /* The schema of the environment txn reads (store_schema.c): *fresh when it holds nothing yet,
  * else its version (meta "store.schema"). STORE_E_CORRUPT for an LMDB file that is not a

@@ -370,6 +370,32 @@ static int revq_txn(struct store *s, MDB_txn *txn, void *ctx)
     return store_find_revocation(s, txn, q->target, q->origin, q->rev_id);
 }
 
+/* A record of a distrusted origin created or arrived at or after its since: hidden. The created
+ * time sits at a fixed place in a canonical body (docs/PROTOCOL.md "Layout": after version, kind
+ * and the 32-byte origin, a uint64); a body that does not match counts as hidden. */
+static int distrust_txn(struct store *s, MDB_txn *txn, void *ctx)
+{
+    const struct revq *q = ctx;
+    uint64_t since;
+    int err = store_distrusted_since(s, txn, q->origin, &since);
+    if (err != STORE_OK)
+        return err;
+    MDB_val k = {LIMIT_ID_BYTES, (void *)q->target}, v;
+    int rc = mdb_get(txn, s->dbi[DB_RECORDS], &k, &v);
+    if (rc != MDB_SUCCESS)
+        return rc == MDB_NOTFOUND ? STORE_OK : map_err(rc); /* not held: nothing to show */
+    enum { BODY = SEQ_BYTES + LIMIT_SIG_BYTES, CREATED = BODY + 1 + 2 + 2 + 35 + 1 };
+    const uint8_t *p = v.mv_data;
+    if (v.mv_size < CREATED + 9 || p[CREATED - 1] != 0x03 || p[CREATED] != 0xcf)
+        return STORE_OK;
+    uint64_t added_us = 0;
+    err = store_seq_added(s, txn, get_be64(p), &added_us);
+    if (err != STORE_OK && err != STORE_E_NOTFOUND)
+        return err;
+    bool after = get_be64(p + CREATED + 1) >= since || added_us / 1000 >= since;
+    return after ? STORE_OK : STORE_E_NOTFOUND;
+}
+
 int store_revocation_for(struct store *s, const uint8_t target[LIMIT_ID_BYTES],
                          const uint8_t target_origin[LIMIT_KEY_BYTES],
                          uint8_t rev_id[LIMIT_ID_BYTES])
@@ -385,6 +411,8 @@ int store_is_revoked(struct store *s, const uint8_t target[LIMIT_ID_BYTES],
     assert(s != NULL && target != NULL && target_origin != NULL);
     struct revq q = {target, target_origin, NULL};
     int err = store_run_read(s, revq_txn, &q);
+    if (err == STORE_E_NOTFOUND)
+        err = store_run_read(s, distrust_txn, &q);
     return err == STORE_OK ? 1 : err == STORE_E_NOTFOUND ? 0 : err;
 }
 

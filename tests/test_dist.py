@@ -102,7 +102,11 @@ class Completion(unittest.TestCase):
     def test_commands_subcommands_options(self):
         self.assertEqual(sorted(set(self.complete("tlpmesh", "")) - {"--help", "--version"}),
                          sorted(help_commands()))
-        self.assertEqual(self.complete("tlpmesh", "peer", ""), ["add", "list", "remove"])
+        self.assertEqual(self.complete("tlpmesh", "peer", ""),
+                         ["add", "list", "remove", "replace-key"])
+        self.assertEqual(self.complete("tlpmesh", "key", ""),
+                         ["recover", "recovery-init", "rotate"])
+        self.assertIn("--recovery-key", self.complete("tlpmesh", "key", "--r"))
         self.assertIn("--valid-until", self.complete("tlpmesh", "publish", "--v"))
         self.assertEqual(self.complete("tlpmesh", "publish", "--tlp", "am"),
                          ["amber", "amber+strict"])

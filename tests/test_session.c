@@ -484,6 +484,76 @@ static void test_reload_removes_peer(void **state)
     net_free(net);
 }
 
+/* --- keys that change (docs/PROTOCOL.md "Key succession"), on the engine's clock --- */
+
+/* b knows a by a's new key (seed 3), with a's old key (seed 1) in grace until 10 s: a handshake
+ * with the old key is a's until then, refused after. */
+static void test_prev_key_grace(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *a = add_node(net, 1, 0, "t", 0), *b = add_node(net, 2, 7402, "t", 0);
+    struct keys_identity new_id;
+    ts_identity(3, &new_id);
+    struct engine_peer_conf c = {.prev_until = 10000};
+    memcpy(c.key, new_id.sign_pk, LIMIT_KEY_BYTES);
+    memcpy(c.prev_key, a->id.sign_pk, LIMIT_KEY_BYTES);
+    assert_int_equal(engine_set_peers(&b->e, &c, 1, 0), ENGINE_OK);
+    allow(a, b, true, "b");
+    tick_all(net, 0);
+    assert_int_equal(engine_connected_count(&b->e), 1);
+    assert_int_equal(engine_connected_count(&a->e), 1);
+    /* the session ends; a redials after the grace: refused at its key */
+    assert_int_equal(engine_set_peers(&a->e, NULL, 0, 9000), ENGINE_OK);
+    tick_all(net, 9000);
+    assert_int_equal(engine_connected_count(&b->e), 0);
+    net->now = 10000;
+    allow(a, b, true, "b");
+    tick_all(net, 10000);
+    assert_int_equal(engine_connected_count(&b->e), 0);
+    assert_int_equal(engine_connected_count(&a->e), 0);
+    assert_int_equal(peer_stats(a, b).last_error, ENGINE_E_HS_CLOSED);
+    keys_identity_wipe(&new_id);
+    net_free(net);
+}
+
+/* a rotated to seed 3, keeps seed 1 as its previous key until 10 s; b has not heard of it: the
+ * dial with the new key is closed, the next one shows the old key and opens; after the grace a
+ * dials with the new key only. */
+static void test_dial_with_prev_key(void **state)
+{
+    (void)state;
+    struct net *net = net_new();
+    struct tnode *a = add_node(net, 3, 0, "t", 0), *b = add_node(net, 2, 7402, "t", 0);
+    struct keys_identity old;
+    ts_identity(1, &old);
+    a->e.params.prev_id = &old; /* as engine_init does with params.prev_id */
+    a->e.params.prev_until = 10000;
+    session_auth_payload(&old, a->e.prev_auth);
+    struct engine_peer_conf c = {0};
+    memcpy(c.key, old.sign_pk, LIMIT_KEY_BYTES);
+    assert_int_equal(engine_set_peers(&b->e, &c, 1, 0), ENGINE_OK);
+    allow(a, b, true, "b");
+    tick_all(net, 0);
+    assert_int_equal(engine_connected_count(&a->e), 0);
+    assert_int_equal(peer_stats(a, b).last_error, ENGINE_E_HS_CLOSED);
+    for (uint64_t t = 500; t < 9000 && engine_connected_count(&a->e) == 0; t += 500)
+        tick_all(net, t); /* the redial after the first back-off */
+    assert_int_equal(engine_connected_count(&a->e), 1);
+    assert_int_equal(engine_connected_count(&b->e), 1);
+    /* after the grace a shows only its new key */
+    assert_int_equal(engine_set_peers(&a->e, NULL, 0, 10000), ENGINE_OK);
+    tick_all(net, 10000);
+    allow(a, b, true, "b");
+    for (uint64_t t = 10000; t <= 10000 + 60000; t += 500) /* several redials */
+        tick_all(net, t);
+    assert_int_equal(engine_connected_count(&b->e), 0);
+    assert_int_equal(peer_stats(a, b).last_error, ENGINE_E_HS_CLOSED);
+    assert_true(peer_stats(a, b).errors >= 2); /* it kept dialling, with the new key */
+    keys_identity_wipe(&old);
+    net_free(net);
+}
+
 static void test_shutdown_says_goodbye(void **state)
 {
     (void)state;
@@ -519,6 +589,8 @@ int main(void)
         cmocka_unit_test(test_rate_limit_per_v6_prefix),
         cmocka_unit_test(test_backoff_grows_with_jitter),
         cmocka_unit_test(test_reload_removes_peer),
+        cmocka_unit_test(test_prev_key_grace),
+        cmocka_unit_test(test_dial_with_prev_key),
         cmocka_unit_test(test_shutdown_says_goodbye),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

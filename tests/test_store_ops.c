@@ -223,6 +223,14 @@ static bool exists(const char *dir, const char *name)
     return stat(path, &st) == 0;
 }
 
+static int count_succession(void *ctx, const uint8_t *bytes, size_t len)
+{
+    (void)bytes;
+    assert_int_equal(len, LIMIT_SUCCESSION_BYTES);
+    ++*(size_t *)ctx;
+    return 0;
+}
+
 static void test_schema_migration(void **state)
 {
     (void)state;
@@ -234,11 +242,12 @@ static void test_schema_migration(void **state)
     assert_int_equal(want.problems, 0);
     store_close(s);
 
-    /* The fixture: schema 2 is this layout without the expiry index. */
+    /* The fixture: schema 3 is this layout without the successions and distrust tables. */
     MDB_env *env;
     MDB_txn *txn;
     raw_open(dir, &env, &txn);
-    assert_int_equal(mdb_drop(txn, raw_db(txn, "expiry"), 1), 0);
+    assert_int_equal(mdb_drop(txn, raw_db(txn, "successions"), 1), 0);
+    assert_int_equal(mdb_drop(txn, raw_db(txn, "distrust"), 1), 0);
     raw_schema(txn, STORE_SCHEMA_VERSION - 1);
     raw_commit(env, txn);
 
@@ -246,37 +255,44 @@ static void test_schema_migration(void **state)
     struct store_opts ro = {.read_only = true};
     char why[512] = "";
     assert_int_equal(store_open(&s, dir, &ro, why, sizeof why), STORE_E_SCHEMA);
-    assert_non_null(strstr(why, "version 2"));
     assert_non_null(strstr(why, "version 3"));
-    assert_false(exists(dir, STORE_FILE_NAME ".schema2.bak"));
+    assert_non_null(strstr(why, "version 4"));
+    assert_false(exists(dir, STORE_FILE_NAME ".schema3.bak"));
 
     /* read-write: backed up, migrated */
     s = ts_store_open(dir, 0);
-    assert_true(exists(dir, STORE_FILE_NAME ".schema2.bak"));
+    assert_true(exists(dir, STORE_FILE_NAME ".schema3.bak"));
     l = (struct lines){0};
     const struct store_check_report got = check(s, &l);
     assert_int_equal(got.problems, 0);
     assert_int_equal(got.records, want.records);
     assert_int_equal(got.index_entries, want.index_entries);
-    size_t pruned = 0; /* the rebuilt expiry index is what pruning walks */
-    assert_int_equal(store_prune_expired(s, T0 + 31 * DAY, 0, LIMIT_PRUNE_BATCH, &pruned),
-                     STORE_OK);
-    assert_int_equal(pruned, 50);
+    /* the new tables exist and start empty */
+    size_t held = 0;
+    assert_int_equal(store_successions_each(s, count_succession, &held), STORE_OK);
+    assert_int_equal(held, 0);
+    static const uint8_t stmt[1][LIMIT_SUCCESSION_BYTES] = {{1}};
+    assert_int_equal(store_successions_replace(s, stmt, 1, NULL, 0), STORE_OK);
+    assert_int_equal(store_successions_each(s, count_succession, &held), STORE_OK);
+    assert_int_equal(held, 1);
+    l = (struct lines){0}; /* that statement is junk: check-store names it */
+    assert_int_equal(check(s, &l).problems, 1);
+    assert_int_equal(store_successions_replace(s, NULL, 0, NULL, 0), STORE_OK);
     store_close(s);
 
-    /* the backup is the schema 2 store, untouched */
+    /* the backup is the schema 3 store, untouched */
     raw_open(dir, &env, &txn);
     mdb_txn_abort(txn);
     mdb_env_close(env);
     char bakdir[LIMIT_PATH_BYTES], cmd[3 * LIMIT_PATH_BYTES];
     snprintf(bakdir, sizeof bakdir, "%s/bak", dir);
     assert_int_equal(mkdir(bakdir, 0700), 0);
-    snprintf(cmd, sizeof cmd, "cp %s/%s.schema2.bak %s/%s", dir, STORE_FILE_NAME, bakdir,
+    snprintf(cmd, sizeof cmd, "cp %s/%s.schema3.bak %s/%s", dir, STORE_FILE_NAME, bakdir,
              STORE_FILE_NAME);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(store_open(&s, bakdir, &ro, why, sizeof why), STORE_E_SCHEMA);
     ts_store_remove(strdup(bakdir));
-    snprintf(cmd, sizeof cmd, "%s/%s.schema2.bak", dir, STORE_FILE_NAME);
+    snprintf(cmd, sizeof cmd, "%s/%s.schema3.bak", dir, STORE_FILE_NAME);
     assert_int_equal(unlink(cmd), 0);
     ts_store_remove(dir);
 }
@@ -297,9 +313,9 @@ static void test_schema_newer_refused(void **state)
         char why[512] = "";
         assert_int_equal(store_open(&s, dir, &o, why, sizeof why), STORE_E_SCHEMA);
         assert_null(s);
-        assert_non_null(strstr(why, "version 4 is newer than this build's version 3"));
+        assert_non_null(strstr(why, "version 5 is newer than this build's version 4"));
     }
-    assert_false(exists(dir, STORE_FILE_NAME ".schema4.bak"));
+    assert_false(exists(dir, STORE_FILE_NAME ".schema5.bak"));
     ts_store_remove(dir);
 }
 

@@ -170,6 +170,9 @@ void cli_reload_node(const char *cmd, const char *conf_path);
 
 int cli_keygen(int argc, char **argv);
 int cli_pubkey(int argc, char **argv);
+int cli_key(int argc, char **argv);
+/* check-config: each [Peer] whose key changed by a stored succession, one line each. */
+void cli_key_print_successions(const char *conf_path, FILE *out);
 int cli_init(int argc, char **argv);
 int cli_check_config(int argc, char **argv);
 /* What `tlpmesh publish` and the console's publish form give: text as typed, checked by

@@ -138,6 +138,7 @@ int cli_check_config(int argc, char **argv)
         return CLI_USAGE;
     }
     printf("%s: ok\n", conf);
+    cli_key_print_successions(conf, stdout);
     return CLI_OK;
 }
 
@@ -278,24 +279,27 @@ static int peer_add(int argc, char **argv)
     return CLI_OK;
 }
 
-static int peer_remove(int argc, char **argv)
+/* peer remove / replace-key: -c CONF and nkeys keys, one config edit, then a running node is
+ * told. */
+static int peer_edit_keys(const char *cmd, const char *usage, int nkeys, int argc, char **argv)
 {
     const char *conf = NULL;
     int pos;
-    int rc = parse_conf_json("peer remove", argc, argv, &conf, NULL, &pos);
+    int rc = parse_conf_json(cmd, argc, argv, &conf, NULL, &pos);
     if (rc != CLI_OK)
         return rc;
-    if (pos != argc - 1) {
-        cli_error("peer remove", "expected -c CONF PUBKEY (see tlpmesh peer --help)");
+    if (pos != argc - nkeys) {
+        cli_error(cmd, "expected -c CONF %s (see tlpmesh peer --help)", usage);
         return CLI_USAGE;
     }
     char err[LIMIT_CONFIG_DIAG_BYTES] = "";
-    rc = config_peer_remove(conf, argv[pos], err, sizeof err);
+    rc = nkeys == 1 ? config_peer_remove(conf, argv[pos], err, sizeof err)
+                    : config_peer_replace_key(conf, argv[pos], argv[pos + 1], err, sizeof err);
     if (rc != CONFIG_OK) {
-        cli_error("peer remove", "%s", err[0] ? err : config_strerror(rc));
+        cli_error(cmd, "%s", err[0] ? err : config_strerror(rc));
         return rc == CONFIG_E_NOTFOUND || rc == CONFIG_E_IO ? CLI_FAIL : CLI_USAGE;
     }
-    cli_reload_node("peer remove", conf);
+    cli_reload_node(cmd, conf);
     return CLI_OK;
 }
 
@@ -372,9 +376,11 @@ int cli_peer(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "add") == 0)
         return peer_add(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "remove") == 0)
-        return peer_remove(argc - 1, argv + 1);
+        return peer_edit_keys("peer remove", "PUBKEY", 1, argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "list") == 0)
         return peer_list(argc - 1, argv + 1);
-    cli_error("peer", "expected 'add', 'remove' or 'list' (see tlpmesh peer --help)");
+    if (argc >= 2 && strcmp(argv[1], "replace-key") == 0)
+        return peer_edit_keys("peer replace-key", "OLDKEY NEWKEY", 2, argc - 1, argv + 1);
+    cli_error("peer", "expected 'add', 'remove', 'replace-key' or 'list' (see tlpmesh peer --help)");
     return CLI_USAGE;
 }

@@ -20,6 +20,18 @@ const struct cli_command cli_commands[] = {
     {"pubkey", cli_pubkey, "print the public identity of a key file",
      "usage: tlpmesh pubkey FILE\n"
      "example: tlpmesh pubkey /etc/tlpmesh/node.key\n"},
+    {"key", cli_key, "change this node's key: rotate it, or recover it after a theft",
+     "usage: tlpmesh key rotate -c CONF\n"
+     "       tlpmesh key recovery-init -o FILE\n"
+     "       tlpmesh key recover -c CONF --recovery-key FILE --since RFC3339|DURATION\n"
+     "  rotate: a new node key and a statement signed by the old and the new key; partners\n"
+     "  that trust the old key accept the new one without a config change. The old key stays\n"
+     "  in KEYFILE.prev for KeyGraceSeconds. Restart the node to use the new key.\n"
+     "  recovery-init: an offline recovery key; prints the RecoveryKey line partners put in\n"
+     "  this node's [Peer] section.\n"
+     "  recover: the node key was stolen: a new key vouched for by the recovery key; partners\n"
+     "  refuse the stolen key and hide what it signed from --since on.\n"
+     "example: tlpmesh key rotate -c /etc/tlpmesh/tlpmesh.conf\n"},
     {"init", cli_init, "create key, config and data directory for a new node",
      "usage: tlpmesh init DIR --org NAME --network NAME [--listen HOST:PORT]\n"
      "  Creates DIR/node.key, DIR/tlpmesh.conf and DIR/data; prints the config path and the\n"
@@ -102,6 +114,7 @@ const struct cli_command cli_commands[] = {
      "usage: tlpmesh peer add -c CONF --key PUBKEY --endpoint HOST:PORT --org NAME\n"
      "                        [--community NAME]... [--max-tlp LEVEL] [--relation partner|client]\n"
      "       tlpmesh peer remove -c CONF PUBKEY\n"
+     "       tlpmesh peer replace-key -c CONF OLDKEY NEWKEY\n"
      "       tlpmesh peer list -c CONF [--json]   (the config's peers; status shows sessions)\n"
      "example: tlpmesh peer add -c tlpmesh.conf --key jx8B...= --endpoint 192.0.2.10:7400 --org CERT-FI\n"},
     {"export", cli_export, "write live records, through the TLP gate, in a SOC tool's format",

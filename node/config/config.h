@@ -83,6 +83,8 @@ struct config_peer {
     int max_tlp;      /* enum proto_tlp; CONFIG_DEFAULT_MAX_TLP if unset */
     int max_tlp_line; /* line of its MaxTLP; 0 when unset (tlpmesh explain names it) */
     enum config_relation relation;
+    bool has_recovery_key;                  /* RecoveryKey given */
+    uint8_t recovery_key[LIMIT_KEY_BYTES];  /* may sign a recovery succession (PROTOCOL.md) */
     char name[LIMIT_NAME_BYTES + 1]; /* label for logs; "" when not configured */
     int line;                        /* line of its [Peer] header */
     int key_line;                    /* line of its PublicKey; 0 before it */
@@ -150,6 +152,7 @@ struct config {
     char log_file[LIMIT_PATH_BYTES]; /* [Node] LogFile, resolved; "" = stderr */
     int log_format;                  /* [Node] LogFormat: 0 text (default), 1 json (log.h) */
     uint32_t store_map_mb; /* [Node] StoreMapInitialMB; 0 = LIMIT_STORE_MAPSIZE_INITIAL_MB */
+    uint64_t key_grace_ms; /* [Node] KeyGraceSeconds in ms; 0 = LIMIT_KEY_GRACE_MS */
     struct config_http http;
     struct config_client *clients;   /* n_clients entries, owned; secrets wiped on free */
     size_t n_clients;
@@ -237,5 +240,11 @@ int config_peer_add(const char *path, const struct config_peer_text *peer, char 
  * writes), so that add then remove restores the file byte for byte. Comments above the header
  * and below the last setting stay. CONFIG_E_NOTFOUND if no peer has that key (file unchanged). */
 int config_peer_remove(const char *path, const char *public_key_b64, char *err, size_t err_len);
+/* Rewrites the PublicKey line of the [Peer] with key old_b64 to new_b64 (a partner's key changed
+ * and no succession statement can vouch for it: docs/OPERATIONS.md "Keys that change"); every
+ * other byte stays. CONFIG_E_NOTFOUND (no such peer), CONFIG_E_EXISTS (new key configured
+ * already) or CONFIG_E_INVALID (a bad key); the file is then unchanged. */
+int config_peer_replace_key(const char *path, const char *old_b64, const char *new_b64, char *err,
+                            size_t err_len);
 
 #endif

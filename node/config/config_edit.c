@@ -1,6 +1,6 @@
 /* config_edit.c - the editors: `tlpmesh init` and `tlpmesh peer add/remove` change the file's
  * text, keep every other byte, validate the result with the parser and replace the file
- * atomically (crypto/atomicfile.h). */
+ * atomically (crypto/atomicfile.h). `peer replace-key` rewrites one PublicKey line. */
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -302,22 +302,78 @@ static size_t line_start(const struct text *t, int line)
     return pos;
 }
 
+/* Opens path for an edit of the [Peer] with key b64: CONFIG_OK with *peer set, or the error
+ * (a bad key: nothing opened; no such peer) in err. edit_close(e) after either. */
+static int edit_open_peer(const char *path, const char *b64, struct edit *e,
+                          const struct config_peer **peer, char *err, size_t err_len)
+{
+    uint8_t key[LIMIT_KEY_BYTES];
+    memset(e, 0, sizeof(*e));
+    if (keys_pubkey_from_b64(b64, key) != KEYS_OK)
+        return err_set(err, err_len, CONFIG_E_INVALID, "'%s' " CONFIG_NOT_A_KEY, b64);
+    int rc = edit_open(path, e, err, err_len);
+    if (rc != CONFIG_OK)
+        return rc;
+    *peer = config_find_peer(&e->cfg, key);
+    if (*peer == NULL)
+        return err_set(err, err_len, CONFIG_E_NOTFOUND, "%s: no [Peer] with PublicKey %s", path,
+                       b64);
+    return CONFIG_OK;
+}
+
+/* Replaces the bytes [from, to) of t with the text of fmt; false on overflow. */
+__attribute__((format(printf, 4, 5))) static bool text_splice(struct text *t, size_t from,
+                                                              size_t to, const char *fmt, ...)
+{
+    char line[LIMIT_CONFIG_DIAG_BYTES];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    assert(from <= to && to <= t->len);
+    if (n < 0 || (size_t)n >= sizeof line || t->len - (to - from) + (size_t)n > LIMIT_CONFIG_BYTES)
+        return false;
+    memmove(t->buf + from + n, t->buf + to, t->len - to + 1);
+    memcpy(t->buf + from, line, (size_t)n);
+    t->len = t->len - (to - from) + (size_t)n;
+    return true;
+}
+
+int config_peer_replace_key(const char *path, const char *old_b64, const char *new_b64, char *err,
+                            size_t err_len)
+{
+    assert(path && old_b64 && new_b64);
+    uint8_t new[LIMIT_KEY_BYTES];
+    if (keys_pubkey_from_b64(new_b64, new) != KEYS_OK)
+        return err_set(err, err_len, CONFIG_E_INVALID, "'%s' " CONFIG_NOT_A_KEY, new_b64);
+    struct edit e;
+    const struct config_peer *peer = NULL, *taken = NULL;
+    int rc = edit_open_peer(path, old_b64, &e, &peer, err, err_len);
+    if (rc == CONFIG_OK && (taken = config_find_peer(&e.cfg, new)) != NULL)
+        rc = err_set(err, err_len, CONFIG_E_EXISTS, "%s:%d: peer %s is already configured", path,
+                     taken->line, new_b64);
+    if (rc != CONFIG_OK)
+        goto out;
+    /* the PublicKey line alone changes: comments, order and every other setting stay */
+    size_t from = line_start(&e.t, peer->key_line), to = line_start(&e.t, peer->key_line + 1);
+    bool nl = to > from && e.t.buf[to - 1] == '\n';
+    if (!text_splice(&e.t, from, to, "PublicKey = %s%s", new_b64, nl ? "\n" : ""))
+        rc = err_set(err, err_len, CONFIG_E_INVALID, "%s: the result would be too large", path);
+    else
+        rc = edit_commit(path, &e, err, err_len);
+out:
+    edit_close(&e);
+    return rc;
+}
+
 int config_peer_remove(const char *path, const char *public_key_b64, char *err, size_t err_len)
 {
     assert(path && public_key_b64);
-    uint8_t key[LIMIT_KEY_BYTES];
-    if (keys_pubkey_from_b64(public_key_b64, key) != KEYS_OK)
-        return err_set(err, err_len, CONFIG_E_INVALID, "'%s' " CONFIG_NOT_A_KEY, public_key_b64);
     struct edit e;
-    int rc = edit_open(path, &e, err, err_len);
+    const struct config_peer *peer = NULL;
+    int rc = edit_open_peer(path, public_key_b64, &e, &peer, err, err_len);
     if (rc != CONFIG_OK)
         goto out;
-    const struct config_peer *peer = config_find_peer(&e.cfg, key);
-    if (!peer) {
-        rc = err_set(err, err_len, CONFIG_E_NOTFOUND, "%s: no [Peer] with PublicKey %s", path,
-                     public_key_b64);
-        goto out;
-    }
     size_t from = line_start(&e.t, peer->line);
     size_t to = line_start(&e.t, peer->last_line + 1);
     if (peer->line > 1) {

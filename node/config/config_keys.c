@@ -154,6 +154,21 @@ static void set_store_map(struct config_parse *p, const char *v)
     }
     p->cfg->store_map_mb = (uint32_t)n;
 }
+/* How long a partner's rotated-away key is still accepted (LIMIT_KEY_GRACE_MS by default);
+ * operators who must retire keys sooner lower it, tests lower it to seconds. */
+static void set_key_grace(struct config_parse *p, const char *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (v[0] < '0' || v[0] > '9' || *end || errno || n < LIMIT_KEY_GRACE_MIN_MS / 1000 ||
+        n > LIMIT_KEY_GRACE_MS / 1000) {
+        config_problem(p, "KeyGraceSeconds: '%s' is not a number from %d to %d", v,
+                       LIMIT_KEY_GRACE_MIN_MS / 1000, LIMIT_KEY_GRACE_MS / 1000);
+        return;
+    }
+    p->cfg->key_grace_ms = (uint64_t)n * 1000;
+}
 static void set_network(struct config_parse *p, const char *v)
 {
     set_name(p, "Network", v, p->cfg->network);
@@ -219,6 +234,13 @@ static void set_peer_key(struct config_parse *p, const char *v)
     memcpy(peer->key, key, sizeof(key));
     snprintf(peer->key_b64, sizeof(peer->key_b64), "%s", v);
     peer->key_line = p->lineno;
+}
+
+static void set_peer_recovery(struct config_parse *p, const char *v)
+{
+    struct config_peer *peer = config_current_peer(p);
+    if (set_key(p, "RecoveryKey", v, peer->recovery_key))
+        peer->has_recovery_key = true;
 }
 
 static void set_peer_endpoint(struct config_parse *p, const char *v)
@@ -510,6 +532,7 @@ const struct config_key_spec config_key_specs[CONFIG_N_KEYS] = {
     {"MaxTLP", CONFIG_SECTION_PEER, false, false, set_max_tlp},
     {"Relation", CONFIG_SECTION_PEER, false, false, set_relation},
     {"Name", CONFIG_SECTION_PEER, false, false, set_peer_name},
+    {"RecoveryKey", CONFIG_SECTION_PEER, false, false, set_peer_recovery},
     {"LogFile", CONFIG_SECTION_NODE, false, false, set_log_file},
     {"LogFormat", CONFIG_SECTION_NODE, false, false, set_log_format},
     {"Listen", CONFIG_SECTION_HTTP, true, false, set_http_listen},
@@ -527,4 +550,5 @@ const struct config_key_spec config_key_specs[CONFIG_N_KEYS] = {
     {"Community", CONFIG_SECTION_CLIENT, false, true, set_client_community},
     {"Console", CONFIG_SECTION_CLIENT, false, false, set_client_console},
     {"StoreMapInitialMB", CONFIG_SECTION_NODE, false, false, set_store_map},
+    {"KeyGraceSeconds", CONFIG_SECTION_NODE, false, false, set_key_grace},
 };

@@ -52,6 +52,8 @@ int engine_init(struct engine *e, const struct engine_params *p, const struct en
     e->rate_cap = cap_or(p->rate_addrs, LIMIT_RATE_ADDRS);
     e->rekey_ms = p->rekey_ms ? p->rekey_ms : LIMIT_REKEY_MS;
     session_auth_payload(p->id, e->auth);
+    if (p->prev_id != NULL)
+        session_auth_payload(p->prev_id, e->prev_auth);
     e->peers = calloc(e->max_peers, sizeof *e->peers);
     e->conns = calloc(e->max_conns, sizeof *e->conns);
     e->own_scratch = p->scratch == NULL;
@@ -92,6 +94,18 @@ size_t engine_peer_find(const struct engine *e, const uint8_t key[LIMIT_KEY_BYTE
         if (e->peers[i].used && memcmp(e->peers[i].conf.key, key, LIMIT_KEY_BYTES) == 0)
             return i;
     return ENGINE_NO_PEER;
+}
+
+size_t engine_peer_find_auth(const struct engine *e, const uint8_t key[LIMIT_KEY_BYTES])
+{
+    size_t i = engine_peer_find(e, key);
+    for (size_t j = 0; i == NONE && j < e->max_peers; j++) {
+        const struct engine_peer *p = &e->peers[j];
+        if (p->used && e->now < p->conf.prev_until &&
+            memcmp(p->conf.prev_key, key, LIMIT_KEY_BYTES) == 0)
+            i = j;
+    }
+    return i;
 }
 
 static int check_peer_set(const struct engine *e, const struct engine_peer_conf *peers, size_t n)
@@ -244,8 +258,13 @@ void engine_on_failed(struct engine *e, engine_conn conn, int err, uint64_t now)
         return;
     /* Our identity went out with the last handshake message; a partner that then hangs up
      * instead of sending HELLO has refused our key (the handshake cannot tell us more). */
-    if (c->outbound && c->connected && !c->opened && c->s.state == SESSION_WAIT_HELLO)
+    if (c->outbound && c->connected && !c->opened && c->s.state == SESSION_WAIT_HELLO) {
         err = ENGINE_E_HS_CLOSED;
+        /* It may not know our new key yet: the next dial shows the one it knows. */
+        if (!c->via_prev && c->peer != NONE && e->params.prev_id != NULL &&
+            now < e->params.prev_until)
+            e->peers[c->peer].dial_prev = true;
+    }
     engine_conn_drop(e, c, err, true);
 }
 

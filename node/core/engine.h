@@ -111,6 +111,10 @@ struct engine_peer_conf {
     char org[LIMIT_NAME_BYTES + 1];
     char host[ENGINE_HOST_BYTES]; /* empty: never dial, only accept */
     uint16_t port;
+    /* The key this peer rotated away from (docs/PROTOCOL.md "Key succession"): its handshakes
+     * are still accepted as this peer's until engine time prev_until (0: no such key). */
+    uint8_t prev_key[LIMIT_KEY_BYTES];
+    uint64_t prev_until;
 };
 
 enum engine_peer_state {
@@ -148,6 +152,11 @@ struct engine_stats {
 
 struct engine_params {
     const struct keys_identity *id;
+    /* Optional: the key this node rotated away from, presented instead of id when dialling a
+     * peer whose last dial with id ended ENGINE_E_HS_CLOSED (it has not heard of the rotation
+     * yet), until engine time prev_until; the session then carries the succession statement. */
+    const struct keys_identity *prev_id;
+    uint64_t prev_until;
     const char *network;
     uint32_t capabilities;    /* sent in HELLO */
     uint64_t rekey_interval;  /* 0 = LIMIT_REKEY_MESSAGES (tests use small values) */
@@ -181,6 +190,7 @@ struct engine {
     size_t half_open;
     uint8_t *scratch; /* SESSION_SCRATCH_BYTES shared by all sessions */
     uint8_t auth[SESSION_AUTH_BYTES]; /* our handshake payload, signed once at init */
+    uint8_t prev_auth[SESSION_AUTH_BYTES]; /* params.prev_id's, when given */
     bool own_scratch; /* allocated by engine_init (else params.scratch) */
     size_t max_peers, max_conns, rate_cap; /* table sizes (params, or the LIMIT_ defaults) */
     uint64_t rekey_ms;                     /* params.rekey_ms, or LIMIT_REKEY_MS */

@@ -195,7 +195,7 @@ static int cb_send(void *ctx, const uint8_t *bytes, size_t len)
 static bool cb_peer_allowed(void *ctx, const uint8_t key[LIMIT_KEY_BYTES])
 {
     struct engine_conn_slot *c = ctx;
-    size_t peer = engine_peer_find(c->e, key);
+    size_t peer = engine_peer_find_auth(c->e, key);
     return peer != NONE && !engine_penalty_refuses(c->e, c, peer);
 }
 
@@ -216,7 +216,7 @@ static void cb_opened(void *ctx)
     struct engine_conn_slot *c = ctx;
     struct engine *e = c->e;
     if (!c->outbound)
-        c->peer = engine_peer_find(e, c->s.peer_key);
+        c->peer = engine_peer_find_auth(e, c->s.peer_key);
     if (c->peer == NONE) { /* removed by a reload during the handshake */
         engine_conn_fail(e, c, SESSION_E_UNKNOWN_PEER);
         return;
@@ -299,13 +299,17 @@ int engine_conn_start_session(struct engine *e, struct engine_conn_slot *c)
 {
     uint8_t eph[32];
     e->io.random(e->io.ctx, eph, sizeof eph);
+    if (c->outbound && e->peers[c->peer].dial_prev) { /* one dial with the old key */
+        e->peers[c->peer].dial_prev = false;
+        c->via_prev = e->params.prev_id != NULL && e->now < e->params.prev_until;
+    }
     struct session_params sp = {
         .initiator = c->outbound,
-        .id = e->params.id,
+        .id = c->via_prev ? e->params.prev_id : e->params.id,
         .network = e->network,
         .ephemeral_sk = eph,
         .expect_key = c->outbound ? e->peers[c->peer].conf.key : NULL,
-        .auth = e->auth,
+        .auth = c->via_prev ? e->prev_auth : e->auth,
         .rekey_interval = e->params.rekey_interval,
         .capabilities = e->params.capabilities,
     };

@@ -31,6 +31,7 @@ struct engine_peer {
     struct engine_peer_conf conf;
     struct engine_peer_stats st; /* byte/frame counters of closed sessions; live ones added */
     uint64_t penalty_ms, penalty_at; /* the last penalty's back-off and when it was given */
+    bool dial_prev; /* it closed on our key: dial it with params.prev_id (engine.h) */
 };
 
 struct engine_conn_slot {
@@ -40,6 +41,7 @@ struct engine_conn_slot {
     bool connected;  /* TCP is up (always for inbound) */
     bool half_open;  /* counted in engine.half_open */
     bool opened;     /* the session opened (HELLOs exchanged) */
+    bool via_prev;   /* outbound with params.prev_id */
     uint32_t gen;
     size_t peer;     /* dialled peer, or the authenticated one; NONE before */
     int pending_err; /* failure noticed inside session_feed(): dropped when it returns */
@@ -96,6 +98,8 @@ int engine_admit(struct engine *e, const char *ip, struct engine_admit_conn *out
 bool engine_wants_dial(const struct engine *e, const struct engine_peer *p);
 struct session_cb engine_session_cb_for(struct engine_conn_slot *c);
 bool engine_next_used(const struct engine *e, size_t *i);
+/* The peer whose key, or whose previous key within its grace, is key; NONE if none. */
+size_t engine_peer_find_auth(const struct engine *e, const uint8_t key[LIMIT_KEY_BYTES]);
 void engine_conn_drop(struct engine *e, struct engine_conn_slot *c, int err, bool transport_gone);
 void engine_conn_fail(struct engine *e, struct engine_conn_slot *c, int err);
 struct engine_conn_slot *engine_conn_alloc(struct engine *e, bool outbound, const char *addr);

@@ -1,5 +1,5 @@
 /* node.c - one node's engine, gossip and community table (contract in node.h). */
-#include "node/core/node.h"
+#include "node/core/node_int.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -12,18 +12,17 @@
 
 enum { NODE_LINE_BYTES = 512 };
 
-static uint64_t now_of(const struct node *n)
+uint64_t node_now(const struct node *n)
 {
     return n->io.now(n->io.ctx);
 }
 
-static uint64_t wall_of(const struct node *n)
+uint64_t node_wall(const struct node *n)
 {
     return n->io.wall_ms(n->io.ctx);
 }
 
-__attribute__((format(printf, 2, 3))) static void node_log(const struct node *n, const char *fmt,
-                                                           ...)
+void node_logf(const struct node *n, const char *fmt, ...)
 {
     if (n->io.log == NULL)
         return;
@@ -37,7 +36,7 @@ __attribute__((format(printf, 2, 3))) static void node_log(const struct node *n,
 
 static void community_log(void *ctx, const char *line)
 {
-    node_log(ctx, "%s", line);
+    node_logf(ctx, "%s", line);
 }
 
 /* --- re-entrance --- */
@@ -68,9 +67,10 @@ static bool peer_view(struct node *n, size_t peer, struct gate_peer *view)
     struct engine_peer_stats st;
     if (!engine_peer_get(&n->engine, peer, &conf, &st))
         return false;
-    int rc = community_fill_peer(n->ctab, n->cfg, conf.key, true, view);
+    /* by the key its config names (rosters and recipients name it so too) */
+    int rc = community_fill_peer(n->ctab, n->cfg, node_config_key(n, conf.key), true, view);
     if (rc == COMMUNITY_E_TOOMANY)
-        node_log(n, "peer %s: %s", conf.name, community_strerror(rc));
+        node_logf(n, "peer %s: %s", conf.name, community_strerror(rc));
     view->v1_types = (st.capabilities & PROTO_CAP_ITYPES_2) == 0;
     return true;
 }
@@ -89,7 +89,7 @@ static void refresh(struct node *n)
     n->dirty = false;
     int rc = build_table(n);
     if (rc < 0 && rc != COMMUNITY_E_TOOMANY)
-        node_log(n, "communities: %s (no community memberships until fixed)",
+        node_logf(n, "communities: %s (no community memberships until fixed)",
                  community_strerror(rc));
     struct gate_self self;
     community_fill_self(n->ctab, n->cfg, &self);
@@ -99,7 +99,7 @@ static void refresh(struct node *n)
         struct engine_peer_stats st;
         if (engine_peer_get(&n->engine, i, NULL, &st) && st.state == ENGINE_PEER_CONNECTED &&
             peer_view(n, i, &view))
-            gossip_peer_up(n->gossip, i, &view, now_of(n));
+            gossip_peer_up(n->gossip, i, &view, node_now(n));
     }
 }
 
@@ -158,7 +158,7 @@ static void eio_peer_change(void *ctx, size_t peer, bool up)
 static int gio_send(void *ctx, size_t peer, uint8_t type, const uint8_t *body, size_t len)
 {
     struct node *n = ctx;
-    return engine_send(&n->engine, peer, type, body, len, now_of(n));
+    return engine_send(&n->engine, peer, type, body, len, node_now(n));
 }
 
 static size_t gio_backlog(void *ctx, size_t peer)
@@ -181,12 +181,16 @@ static int close_penalty(int err)
     }
 }
 
+void node_close_later(struct node *n, size_t peer, int penalty)
+{
+    if (peer < n->max_peers && n->close_peer[peer] == 0)
+        n->close_peer[peer] = penalty;
+}
+
 /* Applied at the next turn, outside gossip's and the engine's call stacks. */
 static void gio_close_peer(void *ctx, size_t peer, int err)
 {
-    struct node *n = ctx;
-    if (peer < n->max_peers && n->close_peer[peer] == 0)
-        n->close_peer[peer] = close_penalty(err);
+    node_close_later(ctx, peer, close_penalty(err));
 }
 
 static void gio_verify(void *ctx, struct gossip_job *job)
@@ -219,7 +223,7 @@ static void gio_log(void *ctx, enum gossip_log_level level, size_t peer, const c
     if (level == GOSSIP_LOG_DEBUG)
         n->io.log_debug(n->io.ctx, b64, line);
     else
-        node_log(n, "gossip peer=%s: %s", b64, line);
+        node_logf(n, "gossip peer=%s: %s", b64, line);
 }
 
 /* --- lifetime --- */
@@ -267,10 +271,12 @@ int node_init(struct node *n, const struct node_params *p, const struct node_io 
     n->max_peers = n->engine.max_peers;
     n->down_pending = calloc(n->max_peers, sizeof *n->down_pending);
     n->close_peer = calloc(n->max_peers, sizeof *n->close_peer);
-    if (n->down_pending == NULL || n->close_peer == NULL) {
+    n->succ = malloc(sizeof *n->succ);
+    if (n->down_pending == NULL || n->close_peer == NULL || n->succ == NULL) {
         snprintf(why, why_len, "%s", engine_strerror(ENGINE_E_NOMEM));
         return ENGINE_E_NOMEM;
     }
+    succession_table_init(n->succ);
     rc = build_table(n);
     if (rc < 0 && rc != COMMUNITY_E_TOOMANY) {
         snprintf(why, why_len, "communities: %s", community_strerror(rc));
@@ -293,8 +299,10 @@ void node_free(struct node *n)
     community_table_free(&n->own_ctab);
     free(n->down_pending);
     free(n->close_peer);
+    free(n->succ);
     n->down_pending = NULL;
     n->close_peer = NULL;
+    n->succ = NULL;
 }
 
 int node_set_peers(struct node *n, const struct config *cfg, uint64_t now)
@@ -312,6 +320,7 @@ int node_set_peers(struct node *n, const struct config *cfg, uint64_t now)
             snprintf(confs[i].host, sizeof confs[i].host, "%s", p->endpoint.host);
             confs[i].port = p->endpoint.port;
         }
+        node_succession_conf(n, p, now, &confs[i]);
     }
     int rc = engine_set_peers(&n->engine, confs, cfg->n_peers, now);
     free(confs);
@@ -327,8 +336,10 @@ void node_views_changed(struct node *n)
 
 int node_message(struct node *n, size_t peer, uint8_t type, const uint8_t *body, size_t len)
 {
+    if (type == NODE_MSG_SUCCESSION)
+        return node_succession_message(n, peer, body, len);
     gossip_enter(n);
-    int rc = gossip_on_message(n->gossip, peer, type, body, len, now_of(n), wall_of(n));
+    int rc = gossip_on_message(n->gossip, peer, type, body, len, node_now(n), node_wall(n));
     gossip_leave(n);
     return rc;
 }
@@ -345,17 +356,18 @@ void node_peer_change(struct node *n, size_t peer, bool up)
         assert(n->depth == 0); /* sessions open only on received bytes */
         struct engine_peer_stats st;
         gossip_enter(n);
-        if (gossip_peer_up(n->gossip, peer, &view, now_of(n)) == GOSSIP_OK &&
+        if (gossip_peer_up(n->gossip, peer, &view, node_now(n)) == GOSSIP_OK &&
             engine_peer_get(&n->engine, peer, NULL, &st))
             gossip_peer_caps(n->gossip, peer, st.capabilities); /* the HELLO's: fixed per session */
         gossip_leave(n);
+        node_succession_peer_up(n, peer);
     }
 }
 
 void node_verified(struct node *n, struct gossip_job *job)
 {
     gossip_enter(n);
-    gossip_on_verified(n->gossip, job, now_of(n), wall_of(n));
+    gossip_on_verified(n->gossip, job, node_now(n), node_wall(n));
     gossip_leave(n);
 }
 
@@ -375,7 +387,7 @@ static void run_jobs(struct node *n, gossip_verify_fn check)
             gossip_job_run_with(job, check, n->io.ctx);
         else
             gossip_job_run(job);
-        gossip_on_verified(n->gossip, job, now_of(n), wall_of(n));
+        gossip_on_verified(n->gossip, job, node_now(n), node_wall(n));
     }
 }
 
@@ -395,7 +407,7 @@ int node_local_scan(struct node *n)
      * records at once and a removed one no new record. */
     if (n->store != NULL)
         refresh(n);
-    int rc = gossip_local_scan(n->gossip, now_of(n), wall_of(n));
+    int rc = gossip_local_scan(n->gossip, node_now(n), node_wall(n));
     gossip_leave(n);
     return rc;
 }
@@ -406,15 +418,21 @@ int node_turn(struct node *n)
     for (size_t i = 0; i < n->max_peers; i++)
         if (n->close_peer[i] != 0) {
             if (n->close_peer[i] < 0)
-                engine_penalize(&n->engine, i, n->close_peer[i], now_of(n));
+                engine_penalize(&n->engine, i, n->close_peer[i], node_now(n));
             else
                 engine_close_peer(&n->engine, i);
             n->close_peer[i] = 0;
         }
     run_jobs(n, n->io.check);
+    if (n->succ_dirty) { /* a peer's new key: the engine accepts it, the config names it */
+        n->succ_dirty = false;
+        if (node_set_peers(n, n->cfg, node_now(n)) < 0)
+            node_logf(n, "succession: the engine refused the new peer keys");
+        n->dirty = true;
+    }
     if (n->dirty)
         refresh(n);
-    int rc = gossip_flush(n->gossip, now_of(n), wall_of(n));
+    int rc = gossip_flush(n->gossip, node_now(n), node_wall(n));
     gossip_leave(n);
     return rc;
 }

@@ -37,7 +37,14 @@
 #include "node/core/community.h"
 #include "node/core/engine.h"
 #include "node/core/gossip.h"
+#include "node/core/succession.h"
 #include "store/store.h"
+
+/* The channel message that carries key succession statements (docs/PROTOCOL.md "Key
+ * succession"): u8 count (1..LIMIT_SUCCESSION_PER_MSG), then count statements of
+ * LIMIT_SUCCESSION_BYTES. A node sends its own chain when a session opens; gossip never sees
+ * this type (older nodes ignore it as an unknown type, within their budget). */
+#define NODE_MSG_SUCCESSION 22
 
 struct node_io {
     void *ctx;
@@ -73,6 +80,12 @@ struct node_io {
     void (*peer_change)(void *ctx, size_t peer, bool up);
     /* Optional: told of every committed record (gossip_io.stored). */
     void (*stored)(void *ctx, const uint8_t id[LIMIT_ID_BYTES], uint8_t kind);
+    /* Optional: a peer's statement changed the succession table t (node_succession.c); the
+     * shell stores t and distrusts the dropped keys (from 0) and, for a recovery (accepted),
+     * its old key from accepted->time_ms, before it returns. NULL: kept in memory only. */
+    void (*succession)(void *ctx, const struct succession_table *t,
+                       const struct proto_succession *accepted,
+                       const struct succession_dropped *dropped);
 };
 
 struct node_params {
@@ -103,6 +116,8 @@ struct node {
                                 PEERSCORE_E_* penalty, or 1: close without one) */
     struct gossip_job *jobs; /* to check at the next turn (linked through job->user) */
     bool dirty;              /* rosters or the config changed: rebuild the gate views */
+    struct succession_table *succ; /* accepted key successions (node_succession.c) */
+    bool succ_dirty;         /* the table changed: the next turn gives the engine the keys */
     bool engine_ready;
 };
 
@@ -116,11 +131,20 @@ int node_init(struct node *n, const struct node_params *p, const struct node_io 
 void node_free(struct node *n);
 
 /* The engine's peers := cfg's [Peer]s (engine_set_peers: start-up, and reload with the new
- * config before it replaces the old one in place). Negative engine_err: nothing changed. */
+ * config before it replaces the old one in place), each under the key that stands for it now
+ * (succession_current) with its rotated-away key accepted until the rotation's time plus
+ * KeyGraceSeconds. Negative engine_err: nothing changed. */
 int node_set_peers(struct node *n, const struct config *cfg, uint64_t now);
 /* The config (reloaded) changed: the next turn rebuilds the table and gives gossip the new gate
  * views of this node and of every connected peer. */
 void node_views_changed(struct node *n);
+
+/* A statement this node stored itself (read back from its store at start-up or reload): into
+ * the table without the trust clause (succession.h). SUCCESSION_* outcome or a negative
+ * SUCCESSION_E_*; call node_set_peers after loading. */
+int node_succession_load(struct node *n, const uint8_t *bytes, size_t len);
+/* Sends this node's own chain (the statements replacing its keys) to every connected peer. */
+void node_succession_announce(struct node *n);
 
 /* An application message for gossip (from the engine, or handed on by io.message): the
  * gossip_on_message result (after a negative one gossip asked to close that session). */

@@ -260,7 +260,10 @@ static int start_node(struct run *r)
                                .dial = run_conn_dial, .random = io_random,
                                .engine_log = io_log, .backlog = run_conn_backlog,
                                .now = io_now, .wall_ms = io_wall_ms, .verify = io_verify,
-                               .log = io_line, .log_debug = io_debug};
+                               .log = io_line, .log_debug = io_debug,
+                               .succession = run_keys_stored};
+    if (run_keys_prev(r, &p.engine) != RUN_OK)
+        return RUN_USAGE;
     if (verifier_init(&r->verifier, &r->loop, &r->node) < 0) {
         fprintf(stderr, "tlpmesh: cannot create the verifier's lock\n");
         return RUN_FAIL;
@@ -271,6 +274,7 @@ static int start_node(struct run *r)
         return RUN_FAIL;
     }
     r->node_ready = true;
+    run_keys_load(r);
     return RUN_OK;
 }
 
@@ -357,6 +361,7 @@ int run_node(const char *config_path, const struct http_ui *ui)
     gossip_lmdb_free(&r->lmdb);
     store_close(r->store);
     keys_identity_wipe(&r->id);
+    keys_identity_wipe(&r->prev_id);
     config_free(&r->cfg);
     free(r);
     return code;

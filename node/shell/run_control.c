@@ -111,6 +111,7 @@ int run_reload(struct run *r, char *why, size_t why_len)
         refuse(r, why);
         return rc;
     }
+    run_keys_load(r); /* `tlpmesh key rotate` may have stored one of ours */
     rc = node_set_peers(&r->node, &cfg, run_now(r));
     if (rc < 0) {
         snprintf(why, why_len, "%.200s: %s", r->cfg.path, engine_strerror(rc));
@@ -133,6 +134,7 @@ int run_reload(struct run *r, char *why, size_t why_len)
         reload_say(r, LOG_WARN, "reload_needs_restart", line);
     }
     node_views_changed(&r->node); /* organisations, ceilings, communities may have changed */
+    node_succession_announce(&r->node);
     snprintf(why, why_len, "%s", restart);
     return 0;
 }
@@ -334,6 +336,9 @@ static json_t *status_json(struct run *r)
         if (p) {
             peer_penalty_json(p, r, i);
             json_object_set_new(p, "gossip", gossip_peer_json(r, i));
+            struct engine_peer_conf conf;
+            if (engine_peer_get(&r->node.engine, i, &conf, NULL))
+                json_object_set_new(p, "key_rotated", run_keys_peer_json(r, conf.key));
             json_array_append_new(peers, p);
         }
     }

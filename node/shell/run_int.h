@@ -45,6 +45,8 @@ struct run {
     struct control_server control;
     struct config cfg;
     struct keys_identity id;
+    struct keys_identity prev_id; /* KEYFILE.prev during its grace (run_keys.c) */
+    bool has_prev;
     struct store *store;
     struct node node;                 /* engine, gossip, communities */
     bool node_ready;                  /* node_init succeeded: stop() says goodbye to peers */
@@ -79,6 +81,20 @@ void run_conn_accept_turn(struct run *r);
 int run_listen(struct run *r);
 /* Closes every handle of the loop that is not closing yet; connections free themselves. */
 void run_close_all(struct run *r);
+
+/* --- run_keys.c --- */
+
+/* Before node_init: loads KEYFILE.prev while its grace lasts (mtime + KeyGraceSeconds) into
+ * ep->prev_id, or removes it once the grace is over. RUN_OK or RUN_USAGE (said on stderr). */
+int run_keys_prev(struct run *r, struct engine_params *ep);
+/* After node_init and at each reload: the store's statements into the node's table. */
+void run_keys_load(struct run *r);
+/* node_io.succession: stores the table and the distrusted keys. */
+void run_keys_stored(void *ctx, const struct succession_table *t,
+                     const struct proto_succession *accepted,
+                     const struct succession_dropped *dropped);
+/* status: the succession that brought the peer's current key, or JSON null. */
+json_t *run_keys_peer_json(const struct run *r, const uint8_t key[LIMIT_KEY_BYTES]);
 
 /* --- run_control.c --- */
 

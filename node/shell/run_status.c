@@ -89,6 +89,15 @@ static void print_table(const json_t *st, FILE *out)
                 json_integer_value(json_object_get(g, "refused_total")), backoff,
                 jstr(p, "last_error"));
     }
+    json_array_foreach(peers, i, p) { /* keys that changed without an edit of the config */
+        const json_t *k = json_object_get(p, "key_rotated");
+        if (json_is_object(k))
+            fprintf(out, "peer %s: key %s to %s at %s (was %s; configured %s)\n",
+                    jstr(p, "name"), strcmp(jstr(k, "kind"), "recovery") == 0 ? "recovered"
+                                                                                : "rotated",
+                    jstr(p, "key"), json_string_value(json_object_get(k, "at_text")),
+                    jstr(k, "previous_key"), jstr(k, "configured_key"));
+    }
 }
 
 int run_status_print(const char *config_path, bool json, FILE *out)
