@@ -43,7 +43,7 @@ struct config_key_spec {
 
 /* Every key of every section (config_keys.c). The declared size makes a table that gained or
  * lost a key fail to compile until CONFIG_N_KEYS follows. */
-enum { CONFIG_N_KEYS = 31 };
+enum { CONFIG_N_KEYS = 33 };
 extern const struct config_key_spec config_key_specs[CONFIG_N_KEYS];
 
 struct config_parse {
