@@ -55,7 +55,9 @@ static uint16_t free_port(void)
 static void stop_server(void)
 {
     http_stop(server);
-    uv_run(&loop, UV_RUN_NOWAIT);
+    /* http.h: the loop runs until the pages still being built came back (a busy machine may not
+     * have finished one yet), or http_free would stop MHD with a connection suspended. */
+    uv_run(&loop, UV_RUN_DEFAULT);
     http_free(server);
     uv_loop_close(&loop);
     log_close();
