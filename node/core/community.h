@@ -4,8 +4,9 @@
  * A community is defined by roster records (kind 4): an owner (the roster's origin) lists member
  * node keys with their organisations. A node counts a roster only when its owner is trusted: the
  * node itself, or a key the config names with TrustRosterOwner. Per (owner, name) one roster
- * counts: the highest version; of two different rosters with the same owner, name and version,
- * the one with the smaller id (a deterministic choice every node makes alike; logged as a
+ * counts: the highest complete version (a version may be split into chunks, each a signed record;
+ * until all are stored and agree the previous complete version stays in force); of two different
+ * rosters with the same owner, name and version, the one with the smaller (chunk 0) id (a deterministic choice every node makes alike; logged as a
  * conflict, since an honest owner never signs two). A roster its owner revoked still holds its
  * version but grants no membership: a revocation never brings back members an older version
  * listed. Community names are one namespace: trusted
@@ -47,7 +48,10 @@
     X(COMMUNITY_E_CORRUPT, ERRORS_BASE_COMMUNITY - 2, "a stored roster does not decode")           \
     /* more memberships than LIMIT_GATE_MEMBERSHIPS: list was cut */                               \
     X(COMMUNITY_E_TOOMANY, ERRORS_BASE_COMMUNITY - 3,                                              \
-      "more community memberships than LIMIT_GATE_MEMBERSHIPS")
+      "more community memberships than LIMIT_GATE_MEMBERSHIPS")                                    \
+    /* the trusted owners' stored roster records (all versions, all chunks) are too many */        \
+    X(COMMUNITY_E_RECORDS, ERRORS_BASE_COMMUNITY - 4,                                              \
+      "more stored roster records than LIMIT_COMMUNITY_RECORDS")
 
 enum community_err {
     COMMUNITY_OK = 0,
@@ -56,7 +60,8 @@ enum community_err {
 
 const char *community_strerror(int err);
 
-/* The roster that counts for one (owner, name). */
+/* The roster that counts for one (owner, name): the highest version whose chunks are all stored
+ * and hold together (docs/PROTOCOL.md "Chunked rosters"); id is its chunk 0's. */
 struct community_roster {
     uint8_t id[LIMIT_ID_BYTES];
     uint8_t owner[LIMIT_KEY_BYTES];
@@ -67,7 +72,8 @@ struct community_roster {
     bool conflict;   /* a different roster with the same owner, name and version was set aside */
     bool revoked;    /* its owner revoked it: it lists no members (fail closed; the owner
                         signs a higher version to define the community again) */
-    uint16_t n_members;
+    uint16_t n_chunks; /* records of this version (1: a whole roster) */
+    size_t n_members;  /* <= LIMIT_COMMUNITY_MEMBERS */
     struct proto_roster_member *members; /* n_members, sorted by key; owned by the table */
 };
 
