@@ -33,8 +33,8 @@ enum limits {
     LIMIT_AUDIENCE_COMMUNITIES = 16, /* communities named in one record's audience */
     LIMIT_AUDIENCE_RECIPIENTS = 64,  /* recipient node keys in one record's audience */
     LIMIT_ROSTER_MEMBERS = 256,      /* members of one roster record (one chunk of a version) */
-    LIMIT_ROSTER_CHUNKS = 64,        /* records of one roster version: 10,000 members of ~200 per
-                                        chunk fit with room for long organisation names */
+    LIMIT_ROSTER_CHUNKS = 128,       /* records of one roster version: 10,000 members with 64-byte
+                                        organisation names (81 fit one 8 KB body) */
     LIMIT_CLOCK_SKEW_MS = 5 * 60 * 1000, /* refuse records created further in the future */
 
     /* --- crypto (crypto/) --- */

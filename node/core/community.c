@@ -211,7 +211,9 @@ static int join_candidate(struct build *b, const struct candidate *c,
 {
     static uint8_t buf[LIMIT_SIGNED_RECORD_BYTES];
     const struct chunk_desc *d = c->chunk[0];
-    struct proto_roster_member *m = malloc((size_t)d->chunks * LIMIT_ROSTER_MEMBERS * sizeof *m);
+    size_t cap = (size_t)d->chunks * LIMIT_ROSTER_MEMBERS;
+    cap = cap < LIMIT_COMMUNITY_MEMBERS ? cap : LIMIT_COMMUNITY_MEMBERS;
+    struct proto_roster_member *m = malloc(cap * sizeof *m);
     if (m == NULL)
         return COMMUNITY_E_NOMEM;
     size_t total = 0;
@@ -238,18 +240,26 @@ static int join_candidate(struct build *b, const struct candidate *c,
         if (total > 0 && ro->n_members > 0 &&
             memcmp(m[total - 1].key, ro->members[0].key, LIMIT_KEY_BYTES) >= 0)
             rc = COMMUNITY_E_CORRUPT; /* ranges overlap or out of order */
+        if (total + ro->n_members > cap)
+            rc = COMMUNITY_E_CORRUPT; /* over LIMIT_COMMUNITY_MEMBERS */
+        if (rc != COMMUNITY_OK)
+            break;
         memcpy(m + total, ro->members, ro->n_members * sizeof *m);
         total += ro->n_members;
     }
     uint8_t digest[LIMIT_ID_BYTES];
     if (rc == COMMUNITY_OK) {
         proto_roster_digest(m, total, digest);
-        if (memcmp(digest, d->digest, LIMIT_ID_BYTES) != 0 || total > LIMIT_COMMUNITY_MEMBERS)
+        if (memcmp(digest, d->digest, LIMIT_ID_BYTES) != 0)
             rc = COMMUNITY_E_CORRUPT;
     }
     if (rc != COMMUNITY_OK) {
         free(m);
         return rc;
+    }
+    if (total < cap) { /* keep what the members need, not the chunks' worst case */
+        struct proto_roster_member *fit = realloc(m, (total > 0 ? total : 1) * sizeof *m);
+        m = fit != NULL ? fit : m;
     }
     *out = m;
     *n = total;
