@@ -579,6 +579,35 @@ static void chunk_not_matching_the_digest_is_set_aside(void **state)
     }
 }
 
+/* This node, listed by the one chunk of a new version it holds, counts itself a member (so that
+ * its inbound gate accepts the other chunks); the peers that chunk lists do not count yet. */
+static void a_chunk_listing_this_node_makes_it_a_member_of_the_pending_version(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    trust(e, OWNER_T);
+    struct proto_roster_member *m = big_members(1);
+    memcpy(m[BIG / 2].key, e->keys[SELF], LIMIT_KEY_BYTES);
+    qsort(m, BIG, sizeof *m, cmp_member_key_test);
+    size_t at = 0;
+    while (memcmp(m[at].key, e->keys[SELF], LIMIT_KEY_BYTES) != 0)
+        at++;
+    const size_t k = at / BIG_PER_CHUNK, peer = k * BIG_PER_CHUNK + (at % BIG_PER_CHUNK == 0);
+    put_chunk(e, OWNER_T, 1, m, k, NULL);
+    build(e, false);
+    assert_int_equal(e->table.n_rosters, 0);
+    struct gate_self self;
+    assert_int_equal(community_fill_self(&e->table, &e->cfg, &self), COMMUNITY_OK);
+    assert_int_equal(self.n_communities, 1);
+    assert_string_equal(self.communities[0], "nation");
+    struct gate_peer p;
+    assert_int_equal(community_fill_peer(&e->table, &e->cfg, m[peer].key, true, &p),
+                     COMMUNITY_OK);
+    assert_int_equal(p.n_communities, 0);
+    free(m);
+    env_free(e);
+}
+
 /* The gate over memberships from a 10,000-member roster: a member gets the community's GREEN
  * record, a non-member does not; the answer is the same for the first and the last member. */
 static void gate_decisions_with_a_10000_member_roster(void **state)
@@ -640,6 +669,7 @@ int main(void)
         cmocka_unit_test(mixed_versions_and_forged_chunks_are_refused),
         cmocka_unit_test(chunk_not_matching_the_digest_is_set_aside),
         cmocka_unit_test(gate_decisions_with_a_10000_member_roster),
+        cmocka_unit_test(a_chunk_listing_this_node_makes_it_a_member_of_the_pending_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,8 +37,16 @@ void community_table_free(struct community_table *t)
     for (size_t i = 0; i < t->n_rosters; i++)
         free(t->rosters[i].members);
     free(t->rosters);
+    free(t->self_pending);
+    t->self_pending = NULL;
+    t->n_self_pending = 0;
     t->rosters = NULL;
     t->n_rosters = 0;
+}
+
+static int cmp_member_key(const void *key, const void *member)
+{
+    return memcmp(key, ((const struct proto_roster_member *)member)->key, LIMIT_KEY_BYTES);
 }
 
 /* --- building ---
@@ -58,6 +66,7 @@ struct chunk_desc {
     uint64_t version;
     uint16_t chunk, chunks; /* a whole (unchunked) roster: chunk 0 of 1 */
     uint8_t digest[LIMIT_ID_BYTES]; /* a whole roster's: computed from its members */
+    bool lists_self;                /* this record lists this node */
 };
 
 struct build {
@@ -129,6 +138,8 @@ static int add_desc(struct build *b, const uint8_t id[LIMIT_ID_BYTES])
     d->version = ro->version;
     d->chunk = ro->chunk;
     d->chunks = ro->chunks == 0 ? 1 : ro->chunks;
+    d->lists_self = bsearch(b->t->self, ro->members, ro->n_members, sizeof ro->members[0],
+                            cmp_member_key) != NULL;
     if (ro->chunks == 0)
         proto_roster_digest(ro->members, ro->n_members, d->digest);
     else
@@ -392,6 +403,28 @@ static int pick_version(struct build *b, size_t first, size_t end, size_t *cap, 
     return COMMUNITY_OK;
 }
 
+/* A version above the counting one (not complete yet) has a chunk, signed by a trusted owner,
+ * that lists this node: this node counts itself a member (community.h), which is what lets it
+ * accept that version's other chunks (the inbound gate). Peers are never counted so. */
+static int note_self_pending(struct build *b, size_t first, size_t end)
+{
+    struct community_table *t = b->t;
+    bool listed = false;
+    for (size_t i = first; i < end && !listed; i++)
+        listed = b->descs[i].lists_self;
+    if (!listed || !owner_trusted(t, b->cfg, b->descs[first].owner))
+        return COMMUNITY_OK;
+    if (t->n_self_pending == LIMIT_COMMUNITY_ROSTERS)
+        return COMMUNITY_OK; /* fewer grounds, never more */
+    char(*p)[LIMIT_NAME_BYTES + 1] =
+        realloc(t->self_pending, (t->n_self_pending + 1) * sizeof *t->self_pending);
+    if (p == NULL)
+        return COMMUNITY_E_NOMEM;
+    t->self_pending = p;
+    memcpy(p[t->n_self_pending++], b->descs[first].name, LIMIT_NAME_BYTES + 1);
+    return COMMUNITY_OK;
+}
+
 /* The counting version of the (owner, name) whose descriptors are descs[first..end): the highest
  * that holds together; the versions above it are incomplete or set aside, and said so. */
 static int pick_roster(struct build *b, size_t first, size_t end, size_t *cap)
@@ -408,6 +441,8 @@ static int pick_roster(struct build *b, size_t first, size_t end, size_t *cap)
             v_end++;
         bool installed = false;
         int rc = pick_version(b, v, v_end, cap, &installed);
+        if (rc == COMMUNITY_OK && installed && v > first)
+            rc = note_self_pending(b, first, v);
         if (rc != COMMUNITY_OK || installed)
             return rc;
         build_log(b, "community: roster '%s' version %llu is not complete; the previous complete "
@@ -415,7 +450,7 @@ static int pick_roster(struct build *b, size_t first, size_t end, size_t *cap)
                   b->descs[v].name, (unsigned long long)b->descs[v].version);
         v = v_end;
     }
-    return COMMUNITY_OK;
+    return note_self_pending(b, first, end);
 }
 
 static int cmp_roster(const void *x, const void *y)
@@ -504,11 +539,6 @@ const struct community_roster *community_find(const struct community_table *t,
     return NULL;
 }
 
-static int cmp_member_key(const void *key, const void *member)
-{
-    return memcmp(key, ((const struct proto_roster_member *)member)->key, LIMIT_KEY_BYTES);
-}
-
 static const struct proto_roster_member *member_of(const struct community_roster *c,
                                                    const uint8_t key[LIMIT_KEY_BYTES])
 {
@@ -582,7 +612,12 @@ int community_fill_self(const struct community_table *t, const struct config *cf
     memset(n, 0, sizeof *n);
     memcpy(n->key, t->self, LIMIT_KEY_BYTES);
     snprintf(n->org, sizeof n->org, "%s", cfg->organisation);
-    size_t total = community_of_key(t, t->self, n->communities, LIMIT_GATE_MEMBERSHIPS);
+    const char *names[2 * LIMIT_COMMUNITY_ROSTERS];
+    size_t k = roster_names(t, t->self, names, 0, LIMIT_COMMUNITY_ROSTERS);
+    assert(t->n_self_pending <= LIMIT_COMMUNITY_ROSTERS);
+    for (size_t i = 0; i < t->n_self_pending; i++)
+        names[k++] = t->self_pending[i];
+    size_t total = sorted_unique(names, k, n->communities, LIMIT_GATE_MEMBERSHIPS);
     n->n_communities = (uint8_t)(total < LIMIT_GATE_MEMBERSHIPS ? total : LIMIT_GATE_MEMBERSHIPS);
     return total > LIMIT_GATE_MEMBERSHIPS ? COMMUNITY_E_TOOMANY : COMMUNITY_OK;
 }

@@ -83,6 +83,8 @@ struct community_table {
     size_t n_rosters;
     size_t n_conflicts; /* equal-version conflicts resolved by the smaller id */
     size_t n_dropped;   /* (owner, name) pairs beyond LIMIT_COMMUNITY_ROSTERS, ignored */
+    char (*self_pending)[LIMIT_NAME_BYTES + 1]; /* n_self_pending names: see community_fill_self */
+    size_t n_self_pending;
     int last_store_err; /* the store_err behind COMMUNITY_E_STORE */
 };
 
@@ -118,7 +120,11 @@ size_t community_of_key(const struct community_table *t, const uint8_t key[LIMIT
 const char *community_org_of_key(const struct community_table *t, const struct config *cfg,
                                  const uint8_t key[LIMIT_KEY_BYTES]);
 
-/* Fills the gate's view of this node: key, organisation, roster memberships.
+/* Fills the gate's view of this node: key, organisation, roster memberships. This node also
+ * counts itself a member of a community when a trusted owner's newer version, not complete yet,
+ * has a stored chunk that lists it: the owner signed that it is one, and without it the inbound
+ * gate would refuse the version's other chunks (they do not list it) and the version would never
+ * complete. Peers count by complete versions only (community_fill_peer).
  * COMMUNITY_OK, or COMMUNITY_E_TOOMANY with the list cut to LIMIT_GATE_MEMBERSHIPS names. */
 int community_fill_self(const struct community_table *t, const struct config *cfg,
                         struct gate_self *n);
