@@ -43,8 +43,12 @@ static double ns_per_decision(size_t n, const struct config *cfg, const struct p
         randombytes_buf(probe[2 * i + 1], LIMIT_KEY_BYTES);
     }
     qsort(m, n, sizeof *m, cmp_member);
-    struct community_roster roster = {.name = "nation", .version = 1, .trusted = true,
-                                      .n_chunks = 1, .n_members = n, .members = m};
+    struct community_roster roster = {.name = "nation",
+                                      .version = 1,
+                                      .trusted = true,
+                                      .n_chunks = 1,
+                                      .n_members = n,
+                                      .members = m};
     struct community_table t = {.rosters = &roster, .n_rosters = 1};
     memcpy(t.self, m[0].key, LIMIT_KEY_BYTES);
     struct gate_self self;

@@ -232,8 +232,8 @@ static int check_roster(const struct proto_record *r, char *why, size_t wl)
         return field_fail(PROTO_E_RANGE, why, wl, k, KEY_ROSTER_CHUNKS, "%u is not 1..%d",
                           ro->chunks, LIMIT_ROSTER_CHUNKS);
     if (ro->chunk >= ro->chunks && (ro->chunks != 0 || ro->chunk != 0))
-        return field_fail(PROTO_E_RANGE, why, wl, k, KEY_ROSTER_CHUNK, "%u is not below chunks (%u)",
-                          ro->chunk, ro->chunks);
+        return field_fail(PROTO_E_RANGE, why, wl, k, KEY_ROSTER_CHUNK,
+                          "%u is not below chunks (%u)", ro->chunk, ro->chunks);
     for (unsigned i = 0; i < ro->n_members; i++) {
         rc = check_text(ro->members[i].org, LIMIT_NAME_BYTES, 1, false, k, KEY_ROSTER_MEMBERS,
                         why, wl);
@@ -276,8 +276,7 @@ int proto_record_validate(const struct proto_record *r, char *why, size_t wl)
 
 /* --- time, ids, signatures --- */
 
-void proto_roster_digest(const struct proto_roster_member *m, size_t n,
-                         uint8_t out[LIMIT_ID_BYTES])
+void proto_roster_digest(const struct proto_roster_member *m, size_t n, uint8_t out[LIMIT_ID_BYTES])
 {
     assert(m != NULL || n == 0);
     crypto_generichash_state st;

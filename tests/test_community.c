@@ -442,15 +442,14 @@ static void put_chunk(struct env *e, int owner, uint64_t version,
 {
     uint8_t own[LIMIT_ID_BYTES];
     proto_roster_digest(m, BIG, own);
-    put_chunk_range(e, owner, version, m, k * BIG_PER_CHUNK, (k + 1) * BIG_PER_CHUNK, BIG_CHUNKS,
-                    k, digest != NULL ? digest : own);
+    put_chunk_range(e, owner, version, m, k * BIG_PER_CHUNK, (k + 1) * BIG_PER_CHUNK, BIG_CHUNKS, k,
+                    digest != NULL ? digest : own);
 }
 
 static bool big_member(const struct env *e, const uint8_t key[LIMIT_KEY_BYTES])
 {
     char names[1][LIMIT_NAME_BYTES + 1];
-    return community_of_key(&e->table, key, names, 1) == 1 &&
-           strcmp(names[0], "nation") == 0;
+    return community_of_key(&e->table, key, names, 1) == 1 && strcmp(names[0], "nation") == 0;
 }
 
 static void chunks_assemble_in_any_order_and_look_up_exactly(void **state)
@@ -472,8 +471,7 @@ static void chunks_assemble_in_any_order_and_look_up_exactly(void **state)
         assert_true(big_member(e, m[i].key));
         assert_false(big_member(e, other[i].key));
     }
-    assert_string_equal(community_org_of_key(&e->table, &e->cfg, m[BIG - 1].key),
-                        m[BIG - 1].org);
+    assert_string_equal(community_org_of_key(&e->table, &e->cfg, m[BIG - 1].key), m[BIG - 1].org);
     free(m);
     free(other);
     env_free(e);
@@ -522,7 +520,7 @@ static void mixed_versions_and_forged_chunks_are_refused(void **state)
     struct proto_roster_member *m = big_members(1), *other = big_members(2);
     for (size_t k = 1; k < BIG_CHUNKS; k++)
         put_chunk(e, OWNER_T, 2, m, k, NULL);
-    put_chunk(e, OWNER_T, 3, m, 0, NULL); /* other version */
+    put_chunk(e, OWNER_T, 3, m, 0, NULL);     /* other version */
     put_chunk(e, OWNER_T, 2, other, 0, NULL); /* other digest */
     put_chunk(e, OWNER_U, 2, m, 0, NULL);     /* other signer */
     build(e, false);
@@ -562,8 +560,7 @@ static void chunk_not_matching_the_digest_is_set_aside(void **state)
                 put_chunk_range(e, OWNER_T, 2, m, 5 * BIG_PER_CHUNK - 1, 6 * BIG_PER_CHUNK - 1,
                                 BIG_CHUNKS, 5, digest);
             else
-                put_chunk(e, OWNER_T, 2, bad ? forged : m, k,
-                          digest);
+                put_chunk(e, OWNER_T, 2, bad ? forged : m, k, digest);
         }
         build(e, false);
         assert_int_equal(e->table.rosters[0].version, 1);
@@ -601,8 +598,7 @@ static void a_chunk_listing_this_node_makes_it_a_member_of_the_pending_version(v
     assert_int_equal(self.n_communities, 1);
     assert_string_equal(self.communities[0], "nation");
     struct gate_peer p;
-    assert_int_equal(community_fill_peer(&e->table, &e->cfg, m[peer].key, true, &p),
-                     COMMUNITY_OK);
+    assert_int_equal(community_fill_peer(&e->table, &e->cfg, m[peer].key, true, &p), COMMUNITY_OK);
     assert_int_equal(p.n_communities, 0);
     free(m);
     env_free(e);

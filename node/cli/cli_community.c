@@ -37,7 +37,8 @@ static int parse_args(const char *cmd, int argc, char **argv, struct community_a
         {"org", required_argument, NULL, 'o'},        {"count", required_argument, NULL, 'n'},
         {"first-seen", required_argument, NULL, 'f'}, {"last-seen", required_argument, NULL, 's'},
         {"json", no_argument, NULL, 'j'},             {"members-file", required_argument, NULL, 'M'},
-        {0, 0, 0, 0}};
+        {0, 0, 0, 0},
+    };
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":c:", opts, NULL)) != -1) {
@@ -173,8 +174,7 @@ static int add_member(const char *cmd, const char *where, struct member_list *l,
 {
     uint8_t key[LIMIT_KEY_BYTES];
     if (keys_pubkey_from_b64(key_b64, key) != KEYS_OK) {
-        cli_error(cmd, "%s: '%s' is not a node public key (44 base64 characters)", where,
-                  key_b64);
+        cli_error(cmd, "%s: '%s' is not a node public key (44 base64 characters)", where, key_b64);
         return CLI_USAGE;
     }
     const size_t len = strlen(org);
@@ -185,8 +185,7 @@ static int add_member(const char *cmd, const char *where, struct member_list *l,
         return CLI_USAGE;
     }
     if (l->n == LIMIT_COMMUNITY_MEMBERS) {
-        cli_error(cmd, "%s has %d members, the most a roster holds", name,
-                  LIMIT_COMMUNITY_MEMBERS);
+        cli_error(cmd, "%s has %d members, the most a roster holds", name, LIMIT_COMMUNITY_MEMBERS);
         return CLI_FAIL;
     }
     struct proto_roster_member *m = &l->m[l->n++];
@@ -450,8 +449,7 @@ static int community_create(int argc, char **argv)
     const size_t len = strlen(name);
     if (len == 0 || len > LIMIT_NAME_BYTES || !proto_utf8_valid(name, len) ||
         proto_text_has_control(name, len, false)) {
-        cli_error(cmd, "community name '%s' must be 1 to %d bytes of text", name,
-                  LIMIT_NAME_BYTES);
+        cli_error(cmd, "community name '%s' must be 1 to %d bytes of text", name, LIMIT_NAME_BYTES);
         return CLI_USAGE;
     }
     struct cli_node n;

@@ -64,7 +64,7 @@ struct chunk_desc {
     uint8_t owner[LIMIT_KEY_BYTES];
     char name[LIMIT_NAME_BYTES + 1];
     uint64_t version;
-    uint16_t chunk, chunks; /* a whole (unchunked) roster: chunk 0 of 1 */
+    uint16_t chunk, chunks;         /* a whole (unchunked) roster: chunk 0 of 1 */
     uint8_t digest[LIMIT_ID_BYTES]; /* a whole roster's: computed from its members */
     bool lists_self;                /* this record lists this node */
 };
@@ -110,10 +110,9 @@ __attribute__((format(printf, 2, 3))) static void build_log(const struct build *
 /* Decodes a stored signed record; store bytes are checked like any input. */
 static int decode_roster(struct proto_record *rec, const uint8_t *signed_rec, size_t len)
 {
-    int rc = len > LIMIT_SIG_BYTES
-                 ? proto_record_decode(signed_rec + LIMIT_SIG_BYTES, len - LIMIT_SIG_BYTES, rec,
-                                       NULL, 0)
-                 : PROTO_E_MALFORMED;
+    int rc = len > LIMIT_SIG_BYTES ? proto_record_decode(signed_rec + LIMIT_SIG_BYTES,
+                                                         len - LIMIT_SIG_BYTES, rec, NULL, 0)
+                                   : PROTO_E_MALFORMED;
     return rc == PROTO_OK && rec->kind == PROTO_KIND_ROSTER ? COMMUNITY_OK : COMMUNITY_E_CORRUPT;
 }
 
@@ -376,9 +375,11 @@ static int pick_version(struct build *b, size_t first, size_t end, size_t *cap, 
         bool revoked = false;
         int rc = join_candidate(b, &k, &m, &n, &revoked);
         if (rc == COMMUNITY_E_CORRUPT) {
-            build_log(b, "community: roster '%s' version %llu: its %u chunks do not hold together "
-                         "(order or digest); set aside",
-                      k.chunk[0]->name, (unsigned long long)k.chunk[0]->version, k.chunk[0]->chunks);
+            build_log(b,
+                      "community: roster '%s' version %llu: its %u chunks do not hold together "
+                      "(order or digest); set aside",
+                      k.chunk[0]->name, (unsigned long long)k.chunk[0]->version,
+                      k.chunk[0]->chunks);
             continue;
         }
         if (rc != COMMUNITY_OK)
@@ -445,8 +446,9 @@ static int pick_roster(struct build *b, size_t first, size_t end, size_t *cap)
             rc = note_self_pending(b, first, v);
         if (rc != COMMUNITY_OK || installed)
             return rc;
-        build_log(b, "community: roster '%s' version %llu is not complete; the previous complete "
-                     "version stays in force",
+        build_log(b,
+                  "community: roster '%s' version %llu is not complete; the previous complete "
+                  "version stays in force",
                   b->descs[v].name, (unsigned long long)b->descs[v].version);
         v = v_end;
     }

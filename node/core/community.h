@@ -6,11 +6,11 @@
  * node itself, or a key the config names with TrustRosterOwner. Per (owner, name) one roster
  * counts: the highest complete version (a version may be split into chunks, each a signed record;
  * until all are stored and agree the previous complete version stays in force); of two different
- * rosters with the same owner, name and version, the one with the smaller (chunk 0) id (a deterministic choice every node makes alike; logged as a
- * conflict, since an honest owner never signs two). A roster its owner revoked still holds its
- * version but grants no membership: a revocation never brings back members an older version
- * listed. Community names are one namespace: trusted
- * owners that define the same name all contribute members.
+ * rosters with the same owner, name and version, the one with the smaller (chunk 0) id (a
+ * deterministic choice every node makes alike; logged as a conflict, since an honest owner never
+ * signs two). A roster its owner revoked still holds its version but grants no membership: a
+ * revocation never brings back members an older version listed. Community names are one namespace:
+ * trusted owners that define the same name all contribute members.
  *
  * A node's communities = the Community lines its [Peer] section declares (for a peer) united with
  * the trusted rosters that list its key. With no roster and no Community line a node is in no
@@ -72,8 +72,8 @@ struct community_roster {
     bool conflict;   /* a different roster with the same owner, name and version was set aside */
     bool revoked;    /* its owner revoked it: it lists no members (fail closed; the owner
                         signs a higher version to define the community again) */
-    uint16_t n_chunks; /* records of this version (1: a whole roster) */
-    size_t n_members;  /* <= LIMIT_COMMUNITY_MEMBERS */
+    uint16_t n_chunks;                   /* records of this version (1: a whole roster) */
+    size_t n_members;                    /* <= LIMIT_COMMUNITY_MEMBERS */
     struct proto_roster_member *members; /* n_members, sorted by key; owned by the table */
 };
 
