@@ -475,7 +475,11 @@ static int rd_roster_chunk(struct reader *rd, struct proto_record *r)
 
 static int rd_roster_chunks(struct reader *rd, struct proto_record *r)
 {
-    return rd_u16(rd, &r->u.roster.chunks);
+    int rc = rd_u16(rd, &r->u.roster.chunks);
+    /* 0 is how memory says "a whole roster", which has no field 20 */
+    if (rc == PROTO_OK && r->u.roster.chunks == 0)
+        return rd_fail(rd, PROTO_E_RANGE, "0 is not 1..%d", LIMIT_ROSTER_CHUNKS);
+    return rc;
 }
 
 static int rd_roster_digest(struct reader *rd, struct proto_record *r)
@@ -563,9 +567,9 @@ static int check_all_present(struct reader *rd, uint32_t seen)
     }
     const unsigned required = proto_record_kind_required(rd->kind);
     /* Optional fields come as a group: all of them or none (a roster's chunk, chunks, digest). */
-    const bool optional = proto_record_kind_fields(rd->kind) > required &&
-                          (seen & (1u << (KEY_KIND_FIRST + required)));
-    const unsigned n = optional ? proto_record_kind_fields(rd->kind) : required;
+    const unsigned all = proto_record_kind_fields(rd->kind);
+    const uint32_t optional_keys = ((1u << all) - (1u << required)) << KEY_KIND_FIRST;
+    const unsigned n = (seen & optional_keys) != 0 ? all : required;
     for (unsigned i = 0; i < n; i++) {
         int key = KEY_KIND_FIRST + (int)i;
         if (!(seen & (1u << key)))

@@ -317,7 +317,8 @@ static int publish_roster(const char *cmd, struct cli_node *n, const struct prot
                           const struct member_list *l)
 {
     size_t starts[LIMIT_ROSTER_CHUNKS + 1];
-    struct proto_record *recs = calloc(LIMIT_ROSTER_CHUNKS, sizeof *recs);
+    /* recs[LIMIT_ROSTER_CHUNKS]: the template every chunk starts from */
+    struct proto_record *recs = calloc(LIMIT_ROSTER_CHUNKS + 1, sizeof *recs);
     uint8_t(*bufs)[LIMIT_SIGNED_RECORD_BYTES] = calloc(LIMIT_ROSTER_CHUNKS, sizeof *bufs);
     struct store_put puts[LIMIT_ROSTER_CHUNKS];
     if (recs == NULL || bufs == NULL) {
@@ -331,10 +332,13 @@ static int publish_roster(const char *cmd, struct cli_node *n, const struct prot
     size_t n_chunks = 1;
     uint8_t digest[LIMIT_ID_BYTES];
     proto_roster_digest(l->m, l->n, digest);
-    recs[0] = *proto;
-    recs[0].created_ms = cli_now_ms();
-    recs[0].u.roster.n_members = 0;
-    const int whole = proto_record_encode(&recs[0], bufs[0], LIMIT_RECORD_BYTES);
+    struct proto_record *tmpl = &recs[LIMIT_ROSTER_CHUNKS];
+    *tmpl = *proto;
+    tmpl->created_ms = cli_now_ms();
+    tmpl->u.roster.n_members = 0;
+    tmpl->u.roster.chunk = tmpl->u.roster.chunks = 0;
+    memset(tmpl->u.roster.digest, 0, LIMIT_ID_BYTES);
+    const int whole = proto_record_encode(tmpl, bufs[0], LIMIT_RECORD_BYTES);
     if (whole < 0) {
         cli_error(cmd, "cannot encode the roster: %s", proto_strerror(whole));
         rc = CLI_USAGE;
@@ -342,8 +346,8 @@ static int publish_roster(const char *cmd, struct cli_node *n, const struct prot
     starts[0] = 0;
     if (rc == CLI_OK && (l->n > LIMIT_ROSTER_MEMBERS ||
                          (size_t)whole + 2 + member_bytes_total(l) > LIMIT_RECORD_BYTES)) {
-        recs[0].u.roster.chunks = LIMIT_ROSTER_CHUNKS; /* the largest header: a safe base */
-        const int base = proto_record_encode(&recs[0], bufs[0], LIMIT_RECORD_BYTES);
+        tmpl->u.roster.chunks = LIMIT_ROSTER_CHUNKS; /* the largest header: a safe base */
+        const int base = proto_record_encode(tmpl, bufs[0], LIMIT_RECORD_BYTES);
         n_chunks = base > 0 ? plan_chunks(l, (size_t)base, starts) : 0;
         if (n_chunks == 0) {
             cli_error(cmd, "%zu members do not fit %d records", l->n, LIMIT_ROSTER_CHUNKS);
@@ -353,13 +357,16 @@ static int publish_roster(const char *cmd, struct cli_node *n, const struct prot
     starts[n_chunks] = l->n;
     for (size_t k = 0; rc == CLI_OK && k < n_chunks; k++) {
         struct proto_record *r = &recs[k];
-        *r = recs[0];
+        *r = *tmpl;
         struct proto_roster *ro = &r->u.roster;
         ro->n_members = (uint16_t)(starts[k + 1] - starts[k]);
         memcpy(ro->members, l->m + starts[k], ro->n_members * sizeof ro->members[0]);
         ro->chunks = n_chunks > 1 ? (uint16_t)n_chunks : 0;
         ro->chunk = n_chunks > 1 ? (uint16_t)k : 0;
-        memcpy(ro->digest, digest, n_chunks > 1 ? LIMIT_ID_BYTES : 0);
+        if (n_chunks > 1)
+            memcpy(ro->digest, digest, LIMIT_ID_BYTES);
+        else
+            memset(ro->digest, 0, LIMIT_ID_BYTES);
         memset(&puts[k], 0, sizeof puts[k]);
         const int len = cli_sign_record(&n->id, r, bufs[k], puts[k].id);
         if (len < 0) {

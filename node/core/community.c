@@ -74,6 +74,7 @@ struct build {
     struct store *s;
     const struct config *cfg;
     struct proto_record *rec; /* scratch: a roster is too large for the stack of a callback */
+    uint8_t *buf;             /* scratch: one signed record (pass 2) */
     struct chunk_desc *descs; /* pass 1 */
     size_t n_descs, cap_descs;
     size_t n_table_members; /* members held by the table so far (LIMIT_COMMUNITY_TABLE_MEMBERS) */
@@ -219,7 +220,6 @@ static void scan_candidate(const struct build *b, size_t first, struct candidate
 static int join_candidate(struct build *b, const struct candidate *c,
                           struct proto_roster_member **out, size_t *n, bool *revoked)
 {
-    static uint8_t buf[LIMIT_SIGNED_RECORD_BYTES];
     const struct chunk_desc *d = c->chunk[0];
     size_t cap = (size_t)d->chunks * LIMIT_ROSTER_MEMBERS;
     cap = cap < LIMIT_COMMUNITY_MEMBERS ? cap : LIMIT_COMMUNITY_MEMBERS;
@@ -231,13 +231,13 @@ static int join_candidate(struct build *b, const struct candidate *c,
     *revoked = false;
     for (unsigned i = 0; rc == COMMUNITY_OK && i < d->chunks; i++) {
         size_t len = 0;
-        int src = store_get(b->s, c->chunk[i]->id, buf, sizeof buf, &len, NULL);
+        int src = store_get(b->s, c->chunk[i]->id, b->buf, LIMIT_SIGNED_RECORD_BYTES, &len, NULL);
         if (src != STORE_OK) {
             b->t->last_store_err = src;
             rc = COMMUNITY_E_STORE;
             break;
         }
-        if ((rc = decode_roster(b->rec, buf, len)) != COMMUNITY_OK)
+        if ((rc = decode_roster(b->rec, b->buf, len)) != COMMUNITY_OK)
             break;
         const int rev = store_is_revoked(b->s, c->chunk[i]->id, b->rec->origin);
         if (rev < 0) {
@@ -500,8 +500,12 @@ int community_table_build(struct community_table *t, struct store *s, const stru
     memcpy(t->self, self_key, LIMIT_KEY_BYTES);
     struct build b = {.t = t, .s = s, .cfg = cfg, .log = log, .log_ctx = log_ctx};
     b.rec = malloc(sizeof *b.rec);
-    if (b.rec == NULL)
+    b.buf = malloc(LIMIT_SIGNED_RECORD_BYTES);
+    if (b.rec == NULL || b.buf == NULL) {
+        free(b.rec);
+        free(b.buf);
         return COMMUNITY_E_NOMEM;
+    }
     int rc;
     if (include_untrusted) {
         rc = read_rosters(&b, s, NULL);
@@ -513,6 +517,7 @@ int community_table_build(struct community_table *t, struct store *s, const stru
     if (rc == COMMUNITY_OK)
         rc = pick_all(&b);
     free(b.descs);
+    free(b.buf);
     free(b.rec);
     if (rc != COMMUNITY_OK) {
         int store_err = t->last_store_err;
