@@ -104,8 +104,10 @@ enum limits {
     LIMIT_COMMUNITY_MEMBERS = 10000, /* members of one roster version across its chunks: a
                                         national hub's community of constituents */
     LIMIT_COMMUNITY_TABLE_MEMBERS = 65536, /* members of all rosters one table holds (~6 MiB) */
-    LIMIT_COMMUNITY_RECORDS = 16384, /* stored roster records (every version, every chunk) one
-                                        table build reads; more is refused, not guessed at */
+    LIMIT_COMMUNITY_RECORDS = 65536, /* stored roster records (every version, every chunk) one
+                                        table build reads, ~180 bytes each while it runs: the
+                                        store keeps superseded versions, and 1,000 edits of a
+                                        64-chunk roster fit; more is refused, not guessed at */
 
     /* --- channel and engine (node/core/session.c, node/core/engine.c, node/shell/run.c) --- */
     LIMIT_FRAME_BYTES = 65535,          /* one Noise message; the length prefix is 2 bytes */
