@@ -32,7 +32,9 @@ enum limits {
     LIMIT_NAME_BYTES = 64,           /* community and organisation names */
     LIMIT_AUDIENCE_COMMUNITIES = 16, /* communities named in one record's audience */
     LIMIT_AUDIENCE_RECIPIENTS = 64,  /* recipient node keys in one record's audience */
-    LIMIT_ROSTER_MEMBERS = 256,      /* members of one community roster */
+    LIMIT_ROSTER_MEMBERS = 256,      /* members of one roster record (one chunk of a version) */
+    LIMIT_ROSTER_CHUNKS = 128,       /* records of one roster version: 10,000 members with 64-byte
+                                        organisation names (81 fit one 8 KB body) */
     LIMIT_CLOCK_SKEW_MS = 5 * 60 * 1000, /* refuse records created further in the future */
 
     /* --- crypto (crypto/) --- */
@@ -99,6 +101,13 @@ enum limits {
 
     /* --- communities (node/core/community.h) --- */
     LIMIT_COMMUNITY_ROSTERS = 1024, /* (owner, name) rosters one community table holds */
+    LIMIT_COMMUNITY_MEMBERS = 10000, /* members of one roster version across its chunks: a
+                                        national hub's community of constituents */
+    LIMIT_COMMUNITY_TABLE_MEMBERS = 65536, /* members of all rosters one table holds (~6 MiB) */
+    LIMIT_COMMUNITY_RECORDS = 65536, /* stored roster records (every version, every chunk) one
+                                        table build reads, ~180 bytes each while it runs: the
+                                        store keeps superseded versions, and 1,000 edits of a
+                                        64-chunk roster fit; more is refused, not guessed at */
 
     /* --- channel and engine (node/core/session.c, node/core/engine.c, node/shell/run.c) --- */
     LIMIT_FRAME_BYTES = 65535,          /* one Noise message; the length prefix is 2 bytes */

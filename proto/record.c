@@ -22,7 +22,8 @@ static const char *const revocation_names[REVOCATION_FIELDS] = {"target", "reaso
 static const char *const sighting_names[SIGHTING_FIELDS] = {
     "target", "count", "first_seen", "last_seen",
 };
-static const char *const roster_names[ROSTER_FIELDS] = {"name", "version", "members"};
+static const char *const roster_names[ROSTER_FIELDS] = {"name",  "version", "members",
+                                                        "chunk", "chunks",  "digest"};
 
 /* Number of kind-specific fields, 0 for a kind this version cannot decode. */
 unsigned proto_record_kind_fields(int kind)
@@ -39,6 +40,18 @@ unsigned proto_record_kind_fields(int kind)
     default:
         return 0;
     }
+}
+
+unsigned proto_record_kind_required(int kind)
+{
+    return kind == PROTO_KIND_ROSTER ? ROSTER_REQUIRED_FIELDS : proto_record_kind_fields(kind);
+}
+
+unsigned proto_record_fields_of(const struct proto_record *r)
+{
+    if (r->kind == PROTO_KIND_ROSTER && r->u.roster.chunks != 0)
+        return ROSTER_FIELDS;
+    return proto_record_kind_required(r->kind);
 }
 
 /* Name of field key in a record of kind; NULL if the kind has no such field. */
@@ -215,6 +228,12 @@ static int check_roster(const struct proto_record *r, char *why, size_t wl)
     if (ro->n_members > LIMIT_ROSTER_MEMBERS)
         return field_fail(PROTO_E_TOOBIG, why, wl, k, KEY_ROSTER_MEMBERS, "more than %d members",
                           LIMIT_ROSTER_MEMBERS);
+    if (ro->chunks > LIMIT_ROSTER_CHUNKS)
+        return field_fail(PROTO_E_RANGE, why, wl, k, KEY_ROSTER_CHUNKS, "%u is not 1..%d",
+                          ro->chunks, LIMIT_ROSTER_CHUNKS);
+    if (ro->chunk >= ro->chunks && (ro->chunks != 0 || ro->chunk != 0))
+        return field_fail(PROTO_E_RANGE, why, wl, k, KEY_ROSTER_CHUNK,
+                          "%u is not below chunks (%u)", ro->chunk, ro->chunks);
     for (unsigned i = 0; i < ro->n_members; i++) {
         rc = check_text(ro->members[i].org, LIMIT_NAME_BYTES, 1, false, k, KEY_ROSTER_MEMBERS,
                         why, wl);
@@ -256,6 +275,22 @@ int proto_record_validate(const struct proto_record *r, char *why, size_t wl)
 }
 
 /* --- time, ids, signatures --- */
+
+void proto_roster_digest(const struct proto_roster_member *m, size_t n, uint8_t out[LIMIT_ID_BYTES])
+{
+    assert(m != NULL || n == 0);
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, LIMIT_ID_BYTES);
+    for (size_t i = 0; i < n; i++) {
+        const size_t len = strlen(m[i].org);
+        assert(len <= LIMIT_NAME_BYTES);
+        const uint8_t len8 = (uint8_t)len;
+        crypto_generichash_update(&st, m[i].key, LIMIT_KEY_BYTES);
+        crypto_generichash_update(&st, &len8, 1);
+        crypto_generichash_update(&st, (const uint8_t *)m[i].org, len);
+    }
+    crypto_generichash_final(&st, out, LIMIT_ID_BYTES);
+}
 
 int proto_record_check_time(const struct proto_record *r, uint64_t now_ms)
 {

@@ -84,6 +84,13 @@ struct proto_roster {
     uint64_t version;                /* >= 1 */
     uint16_t n_members;              /* <= LIMIT_ROSTER_MEMBERS */
     struct proto_roster_member members[LIMIT_ROSTER_MEMBERS];
+    /* A chunk of a chunked version (docs/PROTOCOL.md "Chunked rosters"): chunks 1..
+     * LIMIT_ROSTER_CHUNKS, chunk < chunks, digest of the version's whole member list
+     * (proto_roster_digest). chunks == 0 (and chunk 0, digest zero): a whole roster, fields
+     * 19..21 absent. */
+    uint16_t chunk;
+    uint16_t chunks;
+    uint8_t digest[LIMIT_ID_BYTES];
 };
 
 /* About 30 KB (a roster is the largest body): callers allocate records on the heap or keep one or
@@ -176,5 +183,11 @@ int proto_record_verify(const uint8_t *body, size_t len, const uint8_t sig[LIMIT
  * the same key one is kept, which one is unspecified: refuse duplicates before if it matters)
  * in place, so that encode accepts them. */
 void proto_record_normalise_sets(struct proto_record *r);
+
+/* The digest of a roster version's whole member list (n members sorted by key, across its
+ * chunks): BLAKE2b-256 over key || organisation length (1 byte) || organisation, member by member
+ * (docs/PROTOCOL.md "Chunked rosters"). */
+void proto_roster_digest(const struct proto_roster_member *m, size_t n,
+                         uint8_t out[LIMIT_ID_BYTES]);
 
 #endif

@@ -115,16 +115,29 @@ static int rd_uint(struct reader *rd, uint64_t *v)
                    type_name(*t));
 }
 
+/* An unsigned integer of at most max. */
+static int rd_uint_max(struct reader *rd, uint64_t max, uint64_t *v)
+{
+    int rc = rd_uint(rd, v);
+    if (rc == PROTO_OK && *v > max)
+        return rd_fail(rd, PROTO_E_RANGE, "%llu is out of range", (unsigned long long)*v);
+    return rc;
+}
+
 static int rd_u8(struct reader *rd, uint8_t *out)
 {
-    uint64_t v;
-    int rc = rd_uint(rd, &v);
-    if (rc != PROTO_OK)
-        return rc;
-    if (v > UINT8_MAX)
-        return rd_fail(rd, PROTO_E_RANGE, "%llu is out of range", (unsigned long long)v);
+    uint64_t v = 0;
+    int rc = rd_uint_max(rd, UINT8_MAX, &v);
     *out = (uint8_t)v;
-    return PROTO_OK;
+    return rc;
+}
+
+static int rd_u16(struct reader *rd, uint16_t *out)
+{
+    uint64_t v = 0;
+    int rc = rd_uint_max(rd, UINT16_MAX, &v);
+    *out = (uint16_t)v;
+    return rc;
 }
 
 /* A length-prefixed msgpack family and its header bytes. */
@@ -299,6 +312,8 @@ static void clear_kind_known(struct proto_record *r)
         r->u.roster.name[0] = '\0';
         r->u.roster.version = 0;
         r->u.roster.n_members = 0;
+        r->u.roster.chunk = r->u.roster.chunks = 0;
+        memset(r->u.roster.digest, 0, sizeof r->u.roster.digest);
         break;
     }
 }
@@ -453,6 +468,25 @@ static int rd_roster_members(struct reader *rd, struct proto_record *r)
     return rc;
 }
 
+static int rd_roster_chunk(struct reader *rd, struct proto_record *r)
+{
+    return rd_u16(rd, &r->u.roster.chunk);
+}
+
+static int rd_roster_chunks(struct reader *rd, struct proto_record *r)
+{
+    int rc = rd_u16(rd, &r->u.roster.chunks);
+    /* 0 is how memory says "a whole roster", which has no field 20 */
+    if (rc == PROTO_OK && r->u.roster.chunks == 0)
+        return rd_fail(rd, PROTO_E_RANGE, "0 is not 1..%d", LIMIT_ROSTER_CHUNKS);
+    return rc;
+}
+
+static int rd_roster_digest(struct reader *rd, struct proto_record *r)
+{
+    return rd_bin32(rd, r->u.roster.digest);
+}
+
 typedef int (*field_reader)(struct reader *rd, struct proto_record *r);
 
 static const field_reader common_readers[COMMON_FIELDS] = {
@@ -467,7 +501,8 @@ static const field_reader sighting_readers[SIGHTING_FIELDS] = {
     rd_sight_target, rd_sight_count, rd_sight_first_seen, rd_sight_last_seen,
 };
 static const field_reader roster_readers[ROSTER_FIELDS] = {
-    rd_roster_name, rd_roster_version, rd_roster_members,
+    rd_roster_name,  rd_roster_version, rd_roster_members,
+    rd_roster_chunk, rd_roster_chunks,  rd_roster_digest,
 };
 
 static field_reader reader_for(int kind, uint64_t key)
@@ -530,7 +565,12 @@ static int check_all_present(struct reader *rd, uint32_t seen)
             return rd_fail(rd, PROTO_E_FIELD, "missing field %d (%s)", key,
                            proto_record_field_name(rd->kind, key));
     }
-    for (unsigned i = 0; i < proto_record_kind_fields(rd->kind); i++) {
+    const unsigned required = proto_record_kind_required(rd->kind);
+    /* Optional fields come as a group: all of them or none (a roster's chunk, chunks, digest). */
+    const unsigned all = proto_record_kind_fields(rd->kind);
+    const uint32_t optional_keys = ((1u << all) - (1u << required)) << KEY_KIND_FIRST;
+    const unsigned n = (seen & optional_keys) != 0 ? all : required;
+    for (unsigned i = 0; i < n; i++) {
         int key = KEY_KIND_FIRST + (int)i;
         if (!(seen & (1u << key)))
             return rd_fail(rd, PROTO_E_FIELD, "missing field %d (%s)", key,

@@ -48,6 +48,13 @@ static void pack_id_bin(msgpack_packer *pk, const uint8_t id[LIMIT_ID_BYTES])
     msgpack_pack_bin_body(pk, id, LIMIT_ID_BYTES);
 }
 
+/* A map entry whose value is an unsigned integer. */
+static void pack_uint_field(msgpack_packer *pk, uint64_t key, uint64_t v)
+{
+    msgpack_pack_uint64(pk, key);
+    msgpack_pack_uint64(pk, v);
+}
+
 static void pack_indicator(msgpack_packer *pk, const struct proto_indicator *ind)
 {
     msgpack_pack_uint64(pk, KEY_IND_TYPE);
@@ -68,12 +75,9 @@ static void pack_sighting(msgpack_packer *pk, const struct proto_sighting *sg)
 {
     msgpack_pack_uint64(pk, KEY_SIGHT_TARGET);
     pack_id_bin(pk, sg->target);
-    msgpack_pack_uint64(pk, KEY_SIGHT_COUNT);
-    msgpack_pack_uint64(pk, sg->count);
-    msgpack_pack_uint64(pk, KEY_SIGHT_FIRST_SEEN);
-    msgpack_pack_uint64(pk, sg->first_seen_ms);
-    msgpack_pack_uint64(pk, KEY_SIGHT_LAST_SEEN);
-    msgpack_pack_uint64(pk, sg->last_seen_ms);
+    pack_uint_field(pk, KEY_SIGHT_COUNT, sg->count);
+    pack_uint_field(pk, KEY_SIGHT_FIRST_SEEN, sg->first_seen_ms);
+    pack_uint_field(pk, KEY_SIGHT_LAST_SEEN, sg->last_seen_ms);
 }
 
 static void pack_roster(msgpack_packer *pk, const struct proto_roster *ro)
@@ -90,6 +94,12 @@ static void pack_roster(msgpack_packer *pk, const struct proto_roster *ro)
         pack_key_bin(pk, ro->members[i].key);
         pack_str(pk, ro->members[i].org);
     }
+    if (ro->chunks == 0) /* a whole roster: fields 19..21 absent (docs/PROTOCOL.md) */
+        return;
+    pack_uint_field(pk, KEY_ROSTER_CHUNK, ro->chunk);
+    pack_uint_field(pk, KEY_ROSTER_CHUNKS, ro->chunks);
+    msgpack_pack_uint64(pk, KEY_ROSTER_DIGEST);
+    pack_id_bin(pk, ro->digest);
 }
 
 /* Writes a validated record; returns the full length even when it exceeds cap. */
@@ -100,7 +110,7 @@ size_t proto_record_encode_valid(const struct proto_record *r, uint8_t *out, siz
     msgpack_packer_init(&pk, &s, sink_write);
     const struct proto_audience *a = &r->audience;
 
-    msgpack_pack_map(&pk, COMMON_FIELDS + proto_record_kind_fields(r->kind));
+    msgpack_pack_map(&pk, COMMON_FIELDS + proto_record_fields_of(r));
     msgpack_pack_uint64(&pk, KEY_VERSION);
     msgpack_pack_uint64(&pk, r->version);
     msgpack_pack_uint64(&pk, KEY_KIND);

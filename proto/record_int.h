@@ -40,6 +40,9 @@ enum record_key {
     KEY_ROSTER_NAME = 16,
     KEY_ROSTER_VERSION = 17,
     KEY_ROSTER_MEMBERS = 18,
+    KEY_ROSTER_CHUNK = 19,
+    KEY_ROSTER_CHUNKS = 20,
+    KEY_ROSTER_DIGEST = 21,
     KEY_KIND_FIRST = 16,
 };
 
@@ -48,7 +51,8 @@ enum {
     INDICATOR_FIELDS = 6,
     REVOCATION_FIELDS = 2,
     SIGHTING_FIELDS = 4,
-    ROSTER_FIELDS = 3,
+    ROSTER_FIELDS = 6,          /* fields a roster may have */
+    ROSTER_REQUIRED_FIELDS = 3, /* name, version, members; chunk, chunks, digest all or none */
     MEMBER_ENTRIES = 2,     /* a roster member is the array [key, organisation] */
     MAX_FIELDS = COMMON_FIELDS + INDICATOR_FIELDS,
     KEY_MAX = 31,           /* highest key of any kind; seen-sets are 32-bit masks */
@@ -58,6 +62,10 @@ enum {
 
 /* Number of kind-specific fields, 0 for a kind this version cannot decode. */
 unsigned proto_record_kind_fields(int kind);
+/* Number of kind-specific fields every record of kind has (the first ones). */
+unsigned proto_record_kind_required(int kind);
+/* Number of kind-specific fields r itself has (what it encodes to). */
+unsigned proto_record_fields_of(const struct proto_record *r);
 /* Name of field key in a record of kind; NULL if the kind has no such field. */
 const char *proto_record_field_name(int kind, int key);
 /* Writes "record field K (name): " and the message to why (nothing if why is NULL). */

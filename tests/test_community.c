@@ -393,6 +393,259 @@ static void read_only_store_builds_the_same_table(void **state)
     env_free(e);
 }
 
+static int cmp_member_key_test(const void *x, const void *y)
+{
+    return memcmp(((const struct proto_roster_member *)x)->key,
+                  ((const struct proto_roster_member *)y)->key, LIMIT_KEY_BYTES);
+}
+
+/* --- chunked rosters (docs/PROTOCOL.md "Chunked rosters") --- */
+
+enum { BIG = 10000, BIG_CHUNKS = 50, BIG_PER_CHUNK = BIG / BIG_CHUNKS };
+
+/* BIG member keys, sorted (distinct from the identities' keys with overwhelming probability). */
+static struct proto_roster_member *big_members(uint8_t salt)
+{
+    struct proto_roster_member *m = calloc(BIG, sizeof *m);
+    assert_non_null(m);
+    for (uint32_t i = 0; i < BIG; i++) {
+        uint8_t seed[5] = {salt, (uint8_t)(i >> 24), (uint8_t)(i >> 16), (uint8_t)(i >> 8),
+                           (uint8_t)i};
+        crypto_generichash(m[i].key, LIMIT_KEY_BYTES, seed, sizeof seed, NULL, 0);
+        snprintf(m[i].org, sizeof m[i].org, "o%u", i % 7);
+    }
+    qsort(m, BIG, sizeof *m, cmp_member_key_test);
+    return m;
+}
+
+/* Signs and stores chunk k of chunks of owner's version, listing m[first..last), naming digest. */
+static void put_chunk_range(struct env *e, int owner, uint64_t version,
+                            const struct proto_roster_member *m, size_t first, size_t last,
+                            size_t chunks, size_t k, const uint8_t digest[LIMIT_ID_BYTES])
+{
+    struct proto_record *r = ts_record_alloc();
+    ts_roster(r, PROTO_TLP_GREEN, "nation", version, T0 + version);
+    struct proto_roster *ro = &r->u.roster;
+    ro->chunks = (uint16_t)chunks;
+    ro->chunk = (uint16_t)k;
+    for (size_t i = first; i < last; i++)
+        ts_roster_add(r, m[i].key, m[i].org);
+    memcpy(ro->digest, digest, LIMIT_ID_BYTES);
+    ts_put(e->db.store, r, &e->ids[owner], 0, NULL);
+    free(r);
+}
+
+/* Chunk k of owner's version of community "nation": the BIG members m in BIG_CHUNKS chunks,
+ * naming digest (NULL: the members' own). */
+static void put_chunk(struct env *e, int owner, uint64_t version,
+                      const struct proto_roster_member *m, size_t k, const uint8_t *digest)
+{
+    uint8_t own[LIMIT_ID_BYTES];
+    proto_roster_digest(m, BIG, own);
+    put_chunk_range(e, owner, version, m, k * BIG_PER_CHUNK, (k + 1) * BIG_PER_CHUNK, BIG_CHUNKS, k,
+                    digest != NULL ? digest : own);
+}
+
+static bool big_member(const struct env *e, const uint8_t key[LIMIT_KEY_BYTES])
+{
+    char names[1][LIMIT_NAME_BYTES + 1];
+    return community_of_key(&e->table, key, names, 1) == 1 && strcmp(names[0], "nation") == 0;
+}
+
+static void chunks_assemble_in_any_order_and_look_up_exactly(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    trust(e, OWNER_T);
+    struct proto_roster_member *m = big_members(1), *other = big_members(2);
+    for (size_t i = 0; i < BIG_CHUNKS; i++) /* out of order: odd chunks first, then even */
+        put_chunk(e, OWNER_T, 1, m, (2 * i + 1) % (BIG_CHUNKS + 1), NULL);
+    build(e, false);
+    assert_int_equal(e->table.n_rosters, 1);
+    const struct community_roster *c = &e->table.rosters[0];
+    assert_int_equal(c->n_members, BIG);
+    assert_int_equal(c->n_chunks, BIG_CHUNKS);
+    assert_int_equal(c->version, 1);
+    assert_false(c->conflict);
+    for (size_t i = 0; i < BIG; i++) {
+        assert_true(big_member(e, m[i].key));
+        assert_false(big_member(e, other[i].key));
+    }
+    assert_string_equal(community_org_of_key(&e->table, &e->cfg, m[BIG - 1].key), m[BIG - 1].org);
+    free(m);
+    free(other);
+    env_free(e);
+}
+
+/* v1 (whole) is in force; v2 chunked arrives but for one chunk: v1 stays until it comes. */
+static void missing_chunk_keeps_the_old_version(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    trust(e, OWNER_T);
+    const int a[] = {NODE_A};
+    put_roster(e, OWNER_T, "nation", 1, a, 1, NULL, NULL);
+    struct proto_roster_member *m = big_members(1);
+    for (size_t k = 0; k < BIG_CHUNKS; k++)
+        if (k != 17)
+            put_chunk(e, OWNER_T, 2, m, k, NULL);
+    build(e, false);
+    assert_int_equal(e->table.rosters[0].version, 1);
+    assert_true(big_member(e, e->keys[NODE_A]));
+    assert_false(big_member(e, m[0].key));
+    assert_false(big_member(e, m[17 * BIG_PER_CHUNK].key));
+    assert_int_equal(e->n_log, 1);
+    assert_string_equal(e->log[0], "community: roster 'nation' version 2 is not complete; the "
+                                   "previous complete version stays in force");
+    put_chunk(e, OWNER_T, 2, m, 17, NULL);
+    build(e, false);
+    assert_int_equal(e->table.rosters[0].version, 2);
+    assert_false(big_member(e, e->keys[NODE_A]));
+    assert_true(big_member(e, m[17 * BIG_PER_CHUNK].key));
+    assert_int_equal(e->n_log, 0);
+    free(m);
+    env_free(e);
+}
+
+/* A hole in v2 filled by the same index of v3, or of another v2 (another digest), or by another
+ * key's chunk: none completes v2, v1 stays. */
+static void mixed_versions_and_forged_chunks_are_refused(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    trust(e, OWNER_T);
+    trust(e, OWNER_U);
+    const int a[] = {NODE_A};
+    put_roster(e, OWNER_T, "nation", 1, a, 1, NULL, NULL);
+    struct proto_roster_member *m = big_members(1), *other = big_members(2);
+    for (size_t k = 1; k < BIG_CHUNKS; k++)
+        put_chunk(e, OWNER_T, 2, m, k, NULL);
+    put_chunk(e, OWNER_T, 3, m, 0, NULL);     /* other version */
+    put_chunk(e, OWNER_T, 2, other, 0, NULL); /* other digest */
+    put_chunk(e, OWNER_U, 2, m, 0, NULL);     /* other signer */
+    build(e, false);
+    const struct community_roster *t = community_find(&e->table, e->keys[OWNER_T], "nation");
+    assert_non_null(t);
+    assert_int_equal(t->version, 1);
+    assert_int_equal(t->n_members, 1);
+    /* OWNER_U's lone chunk 0 of 50 makes no roster of its own either. */
+    assert_null(community_find(&e->table, e->keys[OWNER_U], "nation"));
+    assert_true(big_member(e, e->keys[NODE_A]));
+    for (size_t i = 0; i < BIG; i += 97)
+        assert_false(big_member(e, m[i].key));
+    free(m);
+    free(other);
+    env_free(e);
+}
+
+/* The owner's own chunk that names the version's digest but lists other members (a forged
+ * range, or an owner's mistake): the version does not hold together and is set aside. So is one
+ * whose ranges overlap. */
+static void chunk_not_matching_the_digest_is_set_aside(void **state)
+{
+    (void)state;
+    for (int how = 0; how < 2; how++) {
+        struct env *e = env_new();
+        trust(e, OWNER_T);
+        const int a[] = {NODE_A};
+        put_roster(e, OWNER_T, "nation", 1, a, 1, NULL, NULL);
+        struct proto_roster_member *m = big_members(1), *forged = big_members(1);
+        uint8_t digest[LIMIT_ID_BYTES];
+        proto_roster_digest(m, BIG, digest);
+        if (how == 0) /* chunk 5 lists a stranger in place of one member */
+            memcpy(forged[5 * BIG_PER_CHUNK + 3].key, e->keys[NODE_B], LIMIT_KEY_BYTES);
+        for (size_t k = 0; k < BIG_CHUNKS; k++) {
+            const bool bad = k == 5;
+            if (how == 1 && bad) /* chunk 5 starts one member early: overlapping ranges */
+                put_chunk_range(e, OWNER_T, 2, m, 5 * BIG_PER_CHUNK - 1, 6 * BIG_PER_CHUNK - 1,
+                                BIG_CHUNKS, 5, digest);
+            else
+                put_chunk(e, OWNER_T, 2, bad ? forged : m, k, digest);
+        }
+        build(e, false);
+        assert_int_equal(e->table.rosters[0].version, 1);
+        assert_true(big_member(e, e->keys[NODE_A]));
+        assert_false(big_member(e, e->keys[NODE_B]));
+        assert_false(big_member(e, m[0].key));
+        assert_int_equal(e->n_log, 2);
+        assert_string_equal(e->log[0], "community: roster 'nation' version 2: its 50 chunks do "
+                                       "not hold together (order or digest); set aside");
+        free(m);
+        free(forged);
+        env_free(e);
+    }
+}
+
+/* This node, listed by the one chunk of a new version it holds, counts itself a member (so that
+ * its inbound gate accepts the other chunks); the peers that chunk lists do not count yet. */
+static void a_chunk_listing_this_node_makes_it_a_member_of_the_pending_version(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    trust(e, OWNER_T);
+    struct proto_roster_member *m = big_members(1);
+    memcpy(m[BIG / 2].key, e->keys[SELF], LIMIT_KEY_BYTES);
+    qsort(m, BIG, sizeof *m, cmp_member_key_test);
+    size_t at = 0;
+    while (memcmp(m[at].key, e->keys[SELF], LIMIT_KEY_BYTES) != 0)
+        at++;
+    const size_t k = at / BIG_PER_CHUNK, peer = k * BIG_PER_CHUNK + (at % BIG_PER_CHUNK == 0);
+    put_chunk(e, OWNER_T, 1, m, k, NULL);
+    build(e, false);
+    assert_int_equal(e->table.n_rosters, 0);
+    struct gate_self self;
+    assert_int_equal(community_fill_self(&e->table, &e->cfg, &self), COMMUNITY_OK);
+    assert_int_equal(self.n_communities, 1);
+    assert_string_equal(self.communities[0], "nation");
+    struct gate_peer p;
+    assert_int_equal(community_fill_peer(&e->table, &e->cfg, m[peer].key, true, &p), COMMUNITY_OK);
+    assert_int_equal(p.n_communities, 0);
+    free(m);
+    env_free(e);
+}
+
+/* The gate over memberships from a 10,000-member roster: a member gets the community's GREEN
+ * record, a non-member does not; the answer is the same for the first and the last member. */
+static void gate_decisions_with_a_10000_member_roster(void **state)
+{
+    (void)state;
+    struct env *e = env_new();
+    trust(e, OWNER_T);
+    struct proto_roster_member *m = big_members(1);
+    memcpy(m[BIG / 2].key, e->keys[SELF], LIMIT_KEY_BYTES); /* this node is a member too */
+    qsort(m, BIG, sizeof *m, cmp_member_key_test);
+    for (size_t k = 0; k < BIG_CHUNKS; k++)
+        put_chunk(e, OWNER_T, 1, m, k, NULL);
+    build(e, false);
+    assert_int_equal(e->table.rosters[0].n_members, BIG);
+    struct gate_self self;
+    assert_int_equal(community_fill_self(&e->table, &e->cfg, &self), COMMUNITY_OK);
+    assert_int_equal(self.n_communities, 1);
+    struct proto_record *r = ts_record_alloc();
+    ts_indicator(r, PROTO_TLP_GREEN, PROTO_ITYPE_DOMAIN, "example.org", T0, T0 + 86400000);
+    snprintf(r->audience.communities[0], LIMIT_NAME_BYTES + 1, "nation");
+    r->audience.n_communities = 1;
+    const struct gate_record_state st = {0};
+    struct gate_peer p;
+    const size_t probes[] = {0, 1, BIG / 3, BIG - 1};
+    for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+        if (memcmp(m[probes[i]].key, e->keys[SELF], LIMIT_KEY_BYTES) == 0)
+            continue;
+        assert_int_equal(community_fill_peer(&e->table, &e->cfg, m[probes[i]].key, true, &p),
+                         COMMUNITY_OK);
+        p.ceiling = PROTO_TLP_AMBER; /* unconfigured keys: the caller sets the ceiling */
+        assert_int_equal(gate_check(&self, &p, r, &st, T0 + 1), GATE_ALLOW);
+    }
+    assert_int_equal(community_fill_peer(&e->table, &e->cfg, e->keys[NODE_C], true, &p),
+                     COMMUNITY_OK);
+    assert_int_equal(p.n_communities, 0);
+    p.ceiling = PROTO_TLP_AMBER;
+    assert_int_equal(gate_check(&self, &p, r, &st, T0 + 1), GATE_DENY_NOT_IN_AUDIENCE);
+    free(r);
+    free(m);
+    env_free(e);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -407,6 +660,12 @@ int main(void)
         cmocka_unit_test(fill_peer_unites_config_and_rosters),
         cmocka_unit_test(memberships_over_the_gate_limit_are_cut),
         cmocka_unit_test(read_only_store_builds_the_same_table),
+        cmocka_unit_test(chunks_assemble_in_any_order_and_look_up_exactly),
+        cmocka_unit_test(missing_chunk_keeps_the_old_version),
+        cmocka_unit_test(mixed_versions_and_forged_chunks_are_refused),
+        cmocka_unit_test(chunk_not_matching_the_digest_is_set_aside),
+        cmocka_unit_test(gate_decisions_with_a_10000_member_roster),
+        cmocka_unit_test(a_chunk_listing_this_node_makes_it_a_member_of_the_pending_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -395,6 +395,50 @@ static void test_check_time(void **state)
     assert_int_equal(proto_record_check_time(&r, UINT64_MAX - skew - 1), PROTO_E_FUTURE);
 }
 
+/* A chunk of a chunked roster: fields 19..21 follow the members, a map of 13 entries. */
+static void chunk_fields(struct ts_mp_fields *fs, uint64_t chunk, uint64_t chunks)
+{
+    uint8_t d[32];
+    memset(d, 0xd1, sizeof d);
+    ts_sample_roster_fields(fs);
+    ts_mp_uint(ts_mp_add_field(fs, 19), chunk);
+    ts_mp_uint(ts_mp_add_field(fs, 20), chunks);
+    ts_mp_bin32(ts_mp_add_field(fs, 21), d);
+}
+
+static void test_round_trip_roster_chunk(void **state)
+{
+    (void)state;
+    struct proto_record r;
+    struct ts_mp_fields fs;
+    ts_sample_roster(&r);
+    r.u.roster.chunk = 3;
+    r.u.roster.chunks = LIMIT_ROSTER_CHUNKS;
+    memset(r.u.roster.digest, 0xd1, sizeof r.u.roster.digest);
+    chunk_fields(&fs, 3, LIMIT_ROSTER_CHUNKS);
+    round_trip(&r, &fs);
+}
+
+static void test_roster_chunk_rules(void **state)
+{
+    (void)state;
+    struct ts_mp_fields fs;
+    chunk_fields(&fs, 4, 4);
+    expect_refused(&fs, PROTO_E_RANGE, "record field 19 (chunk): 4 is not below chunks (4)");
+    chunk_fields(&fs, 0, 0);
+    expect_refused(&fs, PROTO_E_RANGE, "record field 20 (chunks): 0 is not 1..128");
+    chunk_fields(&fs, 0, LIMIT_ROSTER_CHUNKS + 1);
+    expect_refused(&fs, PROTO_E_RANGE, "record field 20 (chunks): 129 is not 1..128");
+    /* all three or none */
+    ts_sample_roster_fields(&fs);
+    ts_mp_uint(ts_mp_add_field(&fs, 19), 0);
+    ts_mp_uint(ts_mp_add_field(&fs, 20), 2);
+    expect_refused(&fs, PROTO_E_FIELD, "missing field 21 (digest)");
+    ts_sample_roster_fields(&fs);
+    ts_mp_uint(ts_mp_add_field(&fs, 20), 2);
+    expect_refused(&fs, PROTO_E_FIELD, "missing field 19 (chunk)");
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -406,6 +450,8 @@ int main(void)
         cmocka_unit_test(test_round_trip_roster),
         cmocka_unit_test(test_sighting_rules),
         cmocka_unit_test(test_roster_rules),
+        cmocka_unit_test(test_round_trip_roster_chunk),
+        cmocka_unit_test(test_roster_chunk_rules),
         cmocka_unit_test(test_round_trip_limits),
         cmocka_unit_test(test_revocation_rules),
         cmocka_unit_test(test_encode_validates),

@@ -6,6 +6,7 @@
  * change it: every change publishes the next version of this node's own roster of that name.
  */
 #include <assert.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@
 enum { KEY_PREFIX_CHARS = 8 };
 
 struct community_args {
-    const char *conf, *tlp, *key, *org, *count, *first_seen, *last_seen;
+    const char *conf, *tlp, *key, *org, *count, *first_seen, *last_seen, *members_file;
     const char *members[LIMIT_ROSTER_MEMBERS];
     size_t n_members;
     bool json;
@@ -35,7 +36,9 @@ static int parse_args(const char *cmd, int argc, char **argv, struct community_a
         {"member", required_argument, NULL, 'm'},     {"key", required_argument, NULL, 'k'},
         {"org", required_argument, NULL, 'o'},        {"count", required_argument, NULL, 'n'},
         {"first-seen", required_argument, NULL, 'f'}, {"last-seen", required_argument, NULL, 's'},
-        {"json", no_argument, NULL, 'j'},             {0, 0, 0, 0}};
+        {"json", no_argument, NULL, 'j'},             {"members-file", required_argument, NULL, 'M'},
+        {0, 0, 0, 0},
+    };
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":c:", opts, NULL)) != -1) {
@@ -48,6 +51,7 @@ static int parse_args(const char *cmd, int argc, char **argv, struct community_a
         case 'f': a->first_seen = optarg; break;
         case 's': a->last_seen = optarg; break;
         case 'j': a->json = true; break;
+        case 'M': a->members_file = optarg; break;
         case 'm':
             if (a->n_members == LIMIT_ROSTER_MEMBERS) {
                 cli_error(cmd, "at most %d --member", LIMIT_ROSTER_MEMBERS);
@@ -139,77 +143,264 @@ static int load_record(const char *cmd, struct cli_node *n, const uint8_t id[LIM
     return CLI_OK;
 }
 
-/* ---- roster editing ---- */
+/* ---- roster editing ----
+ *
+ * A roster is edited as one member list (up to LIMIT_COMMUNITY_MEMBERS, on the heap) and
+ * published as the next version: one record when it fits, else chunks filled up to the body limit
+ * (docs/PROTOCOL.md "Chunked rosters"), all committed in one transaction so that this node never
+ * holds half a version of its own. */
 
-static int add_member(const char *cmd, struct proto_roster *ro, const char *key_b64,
-                      const char *org)
+struct member_list {
+    struct proto_roster_member *m; /* LIMIT_COMMUNITY_MEMBERS entries */
+    size_t n;
+};
+
+static int cmp_member(const void *x, const void *y)
+{
+    return memcmp(((const struct proto_roster_member *)x)->key,
+                  ((const struct proto_roster_member *)y)->key, LIMIT_KEY_BYTES);
+}
+
+static const struct proto_roster_member *find_member(const struct member_list *l,
+                                                     const uint8_t key[LIMIT_KEY_BYTES])
+{
+    return l->n == 0 ? NULL : bsearch(key, l->m, l->n, sizeof l->m[0], cmp_member);
+}
+
+/* Appends KEY / ORG (not yet sorted: call sort_members after the last). where names the source
+ * for the error ("--member", "FILE line N"). */
+static int add_member(const char *cmd, const char *where, struct member_list *l, const char *name,
+                      const char *key_b64, const char *org)
 {
     uint8_t key[LIMIT_KEY_BYTES];
     if (keys_pubkey_from_b64(key_b64, key) != KEYS_OK) {
-        cli_error(cmd, "'%s' is not a node public key (44 base64 characters)", key_b64);
+        cli_error(cmd, "%s: '%s' is not a node public key (44 base64 characters)", where, key_b64);
         return CLI_USAGE;
     }
     const size_t len = strlen(org);
     if (len == 0 || len > LIMIT_NAME_BYTES || !proto_utf8_valid(org, len) ||
         proto_text_has_control(org, len, false)) {
-        cli_error(cmd, "organisation '%s' must be 1 to %d bytes of text", org, LIMIT_NAME_BYTES);
+        cli_error(cmd, "%s: organisation '%s' must be 1 to %d bytes of text", where, org,
+                  LIMIT_NAME_BYTES);
         return CLI_USAGE;
     }
-    for (size_t i = 0; i < ro->n_members; i++) {
-        if (memcmp(ro->members[i].key, key, LIMIT_KEY_BYTES) == 0) {
-            cli_error(cmd, "%s is already a member of %s (as %s)", key_b64, ro->name,
-                      ro->members[i].org);
-            return CLI_FAIL;
-        }
-    }
-    if (ro->n_members == LIMIT_ROSTER_MEMBERS) {
-        cli_error(cmd, "%s has %d members, the most a roster holds", ro->name,
-                  LIMIT_ROSTER_MEMBERS);
+    if (l->n == LIMIT_COMMUNITY_MEMBERS) {
+        cli_error(cmd, "%s has %d members, the most a roster holds", name, LIMIT_COMMUNITY_MEMBERS);
         return CLI_FAIL;
     }
-    struct proto_roster_member *m = &ro->members[ro->n_members++];
+    struct proto_roster_member *m = &l->m[l->n++];
     memcpy(m->key, key, LIMIT_KEY_BYTES);
     memcpy(m->org, org, len + 1);
     return CLI_OK;
 }
 
-static int remove_member(const char *cmd, struct proto_roster *ro, const char *key_b64)
+/* Sorts the list by key; a key listed twice is an error naming it. */
+static int sort_members(const char *cmd, struct member_list *l, const char *name)
+{
+    qsort(l->m, l->n, sizeof l->m[0], cmp_member);
+    for (size_t i = 1; i < l->n; i++) {
+        if (memcmp(l->m[i - 1].key, l->m[i].key, LIMIT_KEY_BYTES) == 0) {
+            char b64[LIMIT_PUBKEY_B64_LEN + 1];
+            keys_pubkey_to_b64(l->m[i].key, b64);
+            cli_error(cmd, "%s is already a member of %s (as %s)", b64, name, l->m[i - 1].org);
+            return CLI_FAIL;
+        }
+    }
+    return CLI_OK;
+}
+
+/* "PUBKEY=ORGANISATION": the key's base64 text ends in '=' itself, so split after its length. */
+static int add_member_text(const char *cmd, const char *where, struct member_list *l,
+                           const char *name, const char *text)
+{
+    char key[LIMIT_PUBKEY_B64_LEN + 1];
+    if (strnlen(text, LIMIT_PUBKEY_B64_LEN + 1) <= LIMIT_PUBKEY_B64_LEN ||
+        text[LIMIT_PUBKEY_B64_LEN] != '=') {
+        cli_error(cmd, "%s: '%s' is not PUBKEY=ORGANISATION", where, text);
+        return CLI_USAGE;
+    }
+    memcpy(key, text, LIMIT_PUBKEY_B64_LEN);
+    key[LIMIT_PUBKEY_B64_LEN] = '\0';
+    return add_member(cmd, where, l, name, key, text + LIMIT_PUBKEY_B64_LEN + 1);
+}
+
+/* --members-file: one PUBKEY=ORGANISATION a line; blank lines and lines starting '#' skipped. */
+static int add_members_file(const char *cmd, struct member_list *l, const char *name,
+                            const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        cli_error(cmd, "--members-file %s: %s", path, strerror(errno));
+        return CLI_USAGE;
+    }
+    char line[LIMIT_PUBKEY_B64_LEN + LIMIT_NAME_BYTES + 8], where[PATH_MAX + 32];
+    int rc = CLI_OK;
+    for (unsigned no = 1; rc == CLI_OK && fgets(line, sizeof line, f) != NULL; no++) {
+        snprintf(where, sizeof where, "%s line %u", path, no);
+        size_t len = strlen(line);
+        if (len > 0 && line[len - 1] != '\n' && !feof(f)) {
+            cli_error(cmd, "%s: longer than a key, '=' and an organisation", where);
+            rc = CLI_USAGE;
+            break;
+        }
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (len > 0 && line[0] != '#')
+            rc = add_member_text(cmd, where, l, name, line);
+    }
+    if (rc == CLI_OK && ferror(f)) {
+        cli_error(cmd, "--members-file %s: read error", path);
+        rc = CLI_FAIL;
+    }
+    fclose(f);
+    return rc;
+}
+
+static int remove_member(const char *cmd, struct member_list *l, const char *name,
+                         const char *key_b64)
 {
     uint8_t key[LIMIT_KEY_BYTES];
     if (keys_pubkey_from_b64(key_b64, key) != KEYS_OK) {
         cli_error(cmd, "'%s' is not a node public key (44 base64 characters)", key_b64);
         return CLI_USAGE;
     }
-    for (size_t i = 0; i < ro->n_members; i++) {
-        if (memcmp(ro->members[i].key, key, LIMIT_KEY_BYTES) == 0) {
-            memmove(&ro->members[i], &ro->members[i + 1],
-                    (ro->n_members - i - 1) * sizeof ro->members[0]);
-            ro->n_members--;
-            return CLI_OK;
-        }
+    const struct proto_roster_member *m = find_member(l, key);
+    if (m == NULL) {
+        cli_error(cmd, "%s is not a member of %s", key_b64, name);
+        return CLI_FAIL;
     }
-    cli_error(cmd, "%s is not a member of %s", key_b64, ro->name);
-    return CLI_FAIL;
+    const size_t i = (size_t)(m - l->m);
+    memmove(&l->m[i], &l->m[i + 1], (l->n - i - 1) * sizeof l->m[0]);
+    l->n--;
+    return CLI_OK;
 }
 
-/* Signs r (a roster of ours, members in any order) and prints its id. */
-static int publish_roster(const char *cmd, struct cli_node *n, struct proto_record *r)
+/* Encoded bytes one member adds to a chunk: [fixarray 2, bin8 32 key, str org]. */
+static size_t member_bytes(const struct proto_roster_member *m)
 {
-    r->created_ms = cli_now_ms();
-    proto_record_normalise_sets(r);
-    uint8_t id[LIMIT_ID_BYTES];
-    int rc = cli_sign_and_store(n, cmd, r, id);
-    if (rc == CLI_OK) {
-        char hex[2 * LIMIT_ID_BYTES + 1];
-        cli_id_hex(id, hex);
-        printf("%s\n", hex);
+    const size_t len = strlen(m->org);
+    return 1 + 2 + LIMIT_KEY_BYTES + (len < 32 ? 1 : 2) + len;
+}
+
+static size_t member_bytes_total(const struct member_list *l)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < l->n; i++)
+        bytes += member_bytes(&l->m[i]);
+    return bytes;
+}
+
+/* Splits l into chunks that each fit the body limit; starts[k] is chunk k's first member.
+ * Returns the number of chunks, 0 if more than LIMIT_ROSTER_CHUNKS are needed. base: the body of
+ * an empty chunk; the 2 bytes of an array16 member header are reserved. */
+static size_t plan_chunks(const struct member_list *l, size_t base, size_t starts[])
+{
+    size_t k = 0, bytes = 0, in_chunk = 0;
+    starts[0] = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const size_t b = member_bytes(&l->m[i]);
+        if (in_chunk == LIMIT_ROSTER_MEMBERS || base + 2 + bytes + b > LIMIT_RECORD_BYTES) {
+            if (++k == LIMIT_ROSTER_CHUNKS)
+                return 0;
+            starts[k] = i;
+            bytes = in_chunk = 0;
+        }
+        bytes += b;
+        in_chunk++;
     }
+    return k + 1;
+}
+
+/* Signs the next version of our roster (proto: tlp, audience, name, version set; its member
+ * array ignored) with l's members and commits every record of it at once; prints chunk 0's id. */
+static int publish_roster(const char *cmd, struct cli_node *n, const struct proto_record *proto,
+                          const struct member_list *l)
+{
+    size_t starts[LIMIT_ROSTER_CHUNKS + 1];
+    /* recs[LIMIT_ROSTER_CHUNKS]: the template every chunk starts from */
+    struct proto_record *recs = calloc(LIMIT_ROSTER_CHUNKS + 1, sizeof *recs);
+    uint8_t(*bufs)[LIMIT_SIGNED_RECORD_BYTES] = calloc(LIMIT_ROSTER_CHUNKS, sizeof *bufs);
+    struct store_put puts[LIMIT_ROSTER_CHUNKS];
+    if (recs == NULL || bufs == NULL) {
+        cli_error(cmd, "out of memory");
+        free(bufs);
+        free(recs);
+        return CLI_FAIL;
+    }
+    int rc = CLI_OK;
+    /* One whole record when it fits (nodes of earlier versions read it), else chunks. */
+    size_t n_chunks = 1;
+    uint8_t digest[LIMIT_ID_BYTES];
+    proto_roster_digest(l->m, l->n, digest);
+    struct proto_record *tmpl = &recs[LIMIT_ROSTER_CHUNKS];
+    *tmpl = *proto;
+    tmpl->created_ms = cli_now_ms();
+    tmpl->u.roster.n_members = 0;
+    tmpl->u.roster.chunk = tmpl->u.roster.chunks = 0;
+    memset(tmpl->u.roster.digest, 0, LIMIT_ID_BYTES);
+    const int whole = proto_record_encode(tmpl, bufs[0], LIMIT_RECORD_BYTES);
+    if (whole < 0) {
+        cli_error(cmd, "cannot encode the roster: %s", proto_strerror(whole));
+        rc = CLI_USAGE;
+    }
+    starts[0] = 0;
+    if (rc == CLI_OK && (l->n > LIMIT_ROSTER_MEMBERS ||
+                         (size_t)whole + 2 + member_bytes_total(l) > LIMIT_RECORD_BYTES)) {
+        tmpl->u.roster.chunks = LIMIT_ROSTER_CHUNKS; /* the largest header: a safe base */
+        const int base = proto_record_encode(tmpl, bufs[0], LIMIT_RECORD_BYTES);
+        n_chunks = base > 0 ? plan_chunks(l, (size_t)base, starts) : 0;
+        if (n_chunks == 0) {
+            cli_error(cmd, "%zu members do not fit %d records", l->n, LIMIT_ROSTER_CHUNKS);
+            rc = CLI_FAIL;
+        }
+    }
+    starts[n_chunks] = l->n;
+    for (size_t k = 0; rc == CLI_OK && k < n_chunks; k++) {
+        struct proto_record *r = &recs[k];
+        *r = *tmpl;
+        struct proto_roster *ro = &r->u.roster;
+        ro->n_members = (uint16_t)(starts[k + 1] - starts[k]);
+        memcpy(ro->members, l->m + starts[k], ro->n_members * sizeof ro->members[0]);
+        ro->chunks = n_chunks > 1 ? (uint16_t)n_chunks : 0;
+        ro->chunk = n_chunks > 1 ? (uint16_t)k : 0;
+        if (n_chunks > 1)
+            memcpy(ro->digest, digest, LIMIT_ID_BYTES);
+        else
+            memset(ro->digest, 0, LIMIT_ID_BYTES);
+        memset(&puts[k], 0, sizeof puts[k]);
+        const int len = cli_sign_record(&n->id, r, bufs[k], puts[k].id);
+        if (len < 0) {
+            cli_error(cmd, "cannot encode roster chunk %zu: %s", k, proto_strerror(len));
+            rc = CLI_USAGE;
+            break;
+        }
+        puts[k].signed_rec = bufs[k];
+        puts[k].len = (size_t)len;
+        puts[k].rec = r;
+        puts[k].added_us = r->created_ms * 1000;
+    }
+    int src = rc == CLI_OK ? store_put_batch(n->store, puts, n_chunks) : STORE_OK;
+    if (src != STORE_OK) {
+        cli_error(cmd, "store %s: %s", n->cfg.data_dir, store_strerror(src));
+        rc = CLI_FAIL;
+    }
+    if (rc == CLI_OK) {
+        cli_notify_node(&n->cfg);
+        char hex[2 * LIMIT_ID_BYTES + 1];
+        cli_id_hex(puts[0].id, hex);
+        printf("%s\n", hex);
+        if (n_chunks > 1)
+            fprintf(stderr, "tlpmesh %s: %zu members in %zu chunks\n", cmd, l->n, n_chunks);
+    }
+    free(bufs);
+    free(recs);
     return rc;
 }
 
-/* The roster of NAME this node owns, for a change; refuses a name only another node owns. */
+/* The roster of NAME this node owns, for a change: its members into l and its chunk 0 (tlp,
+ * audience, version) into r. Refuses a name only another node owns. */
 static int load_own_roster(const char *cmd, struct cli_node *n, const char *name,
-                           struct proto_record *r)
+                           struct proto_record *r, struct member_list *l)
 {
     struct community_table t;
     community_table_init(&t);
@@ -232,6 +423,12 @@ static int load_own_roster(const char *cmd, struct cli_node *n, const char *name
     }
     if (rc == CLI_OK)
         rc = load_record(cmd, n, own->id, r);
+    if (rc == CLI_OK) {
+        assert(own->n_members <= LIMIT_COMMUNITY_MEMBERS);
+        memcpy(l->m, own->members, own->n_members * sizeof l->m[0]);
+        l->n = own->n_members;
+        r->u.roster.version = own->version;
+    }
     community_table_free(&t);
     return rc;
 }
@@ -244,8 +441,8 @@ static int community_create(int argc, char **argv)
     if (rc != CLI_OK)
         return rc;
     if (a.pos != argc - 1 || a.key || a.org || a.count || a.first_seen || a.last_seen) {
-        cli_error(cmd, "expected -c CONF NAME [--tlp L] [--member PUBKEY=ORG]... (see tlpmesh "
-                       "community --help)");
+        cli_error(cmd, "expected -c CONF NAME [--tlp L] [--member PUBKEY=ORG]... "
+                       "[--members-file FILE] (see tlpmesh community --help)");
         return CLI_USAGE;
     }
     const char *name = argv[a.pos];
@@ -256,13 +453,20 @@ static int community_create(int argc, char **argv)
                   a.tlp);
         return CLI_USAGE;
     }
+    const size_t len = strlen(name);
+    if (len == 0 || len > LIMIT_NAME_BYTES || !proto_utf8_valid(name, len) ||
+        proto_text_has_control(name, len, false)) {
+        cli_error(cmd, "community name '%s' must be 1 to %d bytes of text", name, LIMIT_NAME_BYTES);
+        return CLI_USAGE;
+    }
     struct cli_node n;
     if ((rc = cli_open(cmd, a.conf, CLI_OPEN_KEY | CLI_OPEN_STORE_RW, &n)) != CLI_OK)
         return rc;
     struct proto_record *r = calloc(1, sizeof *r);
+    struct member_list l = {.m = calloc(LIMIT_COMMUNITY_MEMBERS, sizeof *l.m)};
     struct community_table t;
     community_table_init(&t);
-    if (r == NULL) {
+    if (r == NULL || l.m == NULL) {
         cli_error(cmd, "out of memory");
         rc = CLI_FAIL;
         goto out;
@@ -272,14 +476,6 @@ static int community_create(int argc, char **argv)
     r->tlp = (uint8_t)tlp;
     memcpy(r->origin, n.id.sign_pk, LIMIT_KEY_BYTES);
     struct proto_roster *ro = &r->u.roster;
-    const size_t len = strlen(name);
-    if (len == 0 || len > LIMIT_NAME_BYTES || !proto_utf8_valid(name, len) ||
-        proto_text_has_control(name, len, false)) {
-        cli_error(cmd, "community name '%s' must be 1 to %d bytes of text", name,
-                  LIMIT_NAME_BYTES);
-        rc = CLI_USAGE;
-        goto out;
-    }
     memcpy(ro->name, name, len + 1);
     memcpy(r->audience.communities[0], name, len + 1);
     r->audience.n_communities = 1;
@@ -287,21 +483,13 @@ static int community_create(int argc, char **argv)
     /* The owner is a member of its own community. */
     char self_b64[LIMIT_PUBKEY_B64_LEN + 1];
     keys_pubkey_to_b64(n.id.sign_pk, self_b64);
-    rc = add_member(cmd, ro, self_b64, n.cfg.organisation);
-    for (size_t i = 0; rc == CLI_OK && i < a.n_members; i++) {
-        /* The key's base64 text ends in '=' itself: split after its fixed length. */
-        char key[LIMIT_PUBKEY_B64_LEN + 1];
-        const char *m = a.members[i];
-        if (strnlen(m, LIMIT_PUBKEY_B64_LEN + 1) <= LIMIT_PUBKEY_B64_LEN ||
-            m[LIMIT_PUBKEY_B64_LEN] != '=') {
-            cli_error(cmd, "--member '%s' is not PUBKEY=ORGANISATION", m);
-            rc = CLI_USAGE;
-            break;
-        }
-        memcpy(key, m, LIMIT_PUBKEY_B64_LEN);
-        key[LIMIT_PUBKEY_B64_LEN] = '\0';
-        rc = add_member(cmd, ro, key, m + LIMIT_PUBKEY_B64_LEN + 1);
-    }
+    rc = add_member(cmd, "Organisation", &l, name, self_b64, n.cfg.organisation);
+    for (size_t i = 0; rc == CLI_OK && i < a.n_members; i++)
+        rc = add_member_text(cmd, "--member", &l, name, a.members[i]);
+    if (rc == CLI_OK && a.members_file != NULL)
+        rc = add_members_file(cmd, &l, name, a.members_file);
+    if (rc == CLI_OK)
+        rc = sort_members(cmd, &l, name);
     if (rc != CLI_OK)
         goto out;
     if ((rc = build_table(cmd, &n, false, &t)) != CLI_OK)
@@ -313,9 +501,10 @@ static int community_create(int argc, char **argv)
         rc = CLI_FAIL;
         goto out;
     }
-    rc = publish_roster(cmd, &n, r);
+    rc = publish_roster(cmd, &n, r, &l);
 out:
     community_table_free(&t);
+    free(l.m);
     free(r);
     cli_close(&n);
     return rc;
@@ -328,23 +517,29 @@ static int community_change(const char *cmd, bool add, int argc, char **argv)
     int rc = parse_args(cmd, argc, argv, &a);
     if (rc != CLI_OK)
         return rc;
-    if (a.pos != argc - 1 || !a.key || add != (a.org != NULL) || a.tlp || a.n_members) {
+    if (a.pos != argc - 1 || !a.key || add != (a.org != NULL) || a.tlp || a.n_members ||
+        a.members_file) {
         cli_error(cmd, "expected -c CONF NAME --key PUBKEY%s (see tlpmesh community --help)",
                   add ? " --org ORG" : "");
         return CLI_USAGE;
     }
+    const char *name = argv[a.pos];
     struct cli_node n;
     if ((rc = cli_open(cmd, a.conf, CLI_OPEN_KEY | CLI_OPEN_STORE_RW, &n)) != CLI_OK)
         return rc;
     struct proto_record *r = calloc(1, sizeof *r);
-    rc = r ? load_own_roster(cmd, &n, argv[a.pos], r) : CLI_FAIL;
+    struct member_list l = {.m = calloc(LIMIT_COMMUNITY_MEMBERS, sizeof *l.m)};
+    rc = r && l.m ? load_own_roster(cmd, &n, name, r, &l) : CLI_FAIL;
     if (rc == CLI_OK)
-        rc = add ? add_member(cmd, &r->u.roster, a.key, a.org)
-                 : remove_member(cmd, &r->u.roster, a.key);
+        rc = add ? add_member(cmd, "--key", &l, name, a.key, a.org)
+                 : remove_member(cmd, &l, name, a.key);
+    if (rc == CLI_OK && add)
+        rc = sort_members(cmd, &l, name);
     if (rc == CLI_OK) {
         r->u.roster.version++;
-        rc = publish_roster(cmd, &n, r);
+        rc = publish_roster(cmd, &n, r, &l);
     }
+    free(l.m);
     free(r);
     cli_close(&n);
     return rc;

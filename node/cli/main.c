@@ -158,7 +158,7 @@ const struct cli_command cli_commands[] = {
      "example: tlpmesh import -c tlpmesh.conf --format misp event.json --community energy-isac\n"},
     {"community", cli_community, "create and change this node's community rosters; show rosters",
      "usage: tlpmesh community create -c CONF NAME [--tlp clear|green|amber|amber+strict]\n"
-     "                                 [--member PUBKEY=ORG]...\n"
+     "                                 [--member PUBKEY=ORG]... [--members-file FILE]\n"
      "       tlpmesh community add-member -c CONF NAME --key PUBKEY --org ORG\n"
      "       tlpmesh community remove-member -c CONF NAME --key PUBKEY\n"
      "       tlpmesh community show -c CONF [NAME] [--json]\n"
@@ -166,6 +166,8 @@ const struct cli_command cli_commands[] = {
      "  change signs the next version. Only a roster's owner can change it. A roster goes to the\n"
      "  community itself (default --tlp green). Other nodes count it only if their config has\n"
      "  TrustRosterOwner = this node's key. show lists every known roster, trusted or not.\n"
+     "  --members-file: one PUBKEY=ORG a line ('#' comments). Up to 10000 members; a roster\n"
+     "  too large for one record is signed as chunks that count once all are held.\n"
      "example: tlpmesh community create -c tlpmesh.conf eu-energy --member jx8B...=CERT-FI\n"},
     {"sight", cli_sight, "report that a live indicator was seen (prints the sighting's id)",
      "usage: tlpmesh sight -c CONF ID [--count N] [--first-seen T] [--last-seen T]\n"

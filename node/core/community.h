@@ -4,12 +4,13 @@
  * A community is defined by roster records (kind 4): an owner (the roster's origin) lists member
  * node keys with their organisations. A node counts a roster only when its owner is trusted: the
  * node itself, or a key the config names with TrustRosterOwner. Per (owner, name) one roster
- * counts: the highest version; of two different rosters with the same owner, name and version,
- * the one with the smaller id (a deterministic choice every node makes alike; logged as a
- * conflict, since an honest owner never signs two). A roster its owner revoked still holds its
- * version but grants no membership: a revocation never brings back members an older version
- * listed. Community names are one namespace: trusted
- * owners that define the same name all contribute members.
+ * counts: the highest complete version (a version may be split into chunks, each a signed record;
+ * until all are stored and agree the previous complete version stays in force); of two different
+ * rosters with the same owner, name and version, the one with the smaller (chunk 0) id (a
+ * deterministic choice every node makes alike; logged as a conflict, since an honest owner never
+ * signs two). A roster its owner revoked still holds its version but grants no membership: a
+ * revocation never brings back members an older version listed. Community names are one namespace:
+ * trusted owners that define the same name all contribute members.
  *
  * A node's communities = the Community lines its [Peer] section declares (for a peer) united with
  * the trusted rosters that list its key. With no roster and no Community line a node is in no
@@ -47,7 +48,10 @@
     X(COMMUNITY_E_CORRUPT, ERRORS_BASE_COMMUNITY - 2, "a stored roster does not decode")           \
     /* more memberships than LIMIT_GATE_MEMBERSHIPS: list was cut */                               \
     X(COMMUNITY_E_TOOMANY, ERRORS_BASE_COMMUNITY - 3,                                              \
-      "more community memberships than LIMIT_GATE_MEMBERSHIPS")
+      "more community memberships than LIMIT_GATE_MEMBERSHIPS")                                    \
+    /* the trusted owners' stored roster records (all versions, all chunks) are too many */        \
+    X(COMMUNITY_E_RECORDS, ERRORS_BASE_COMMUNITY - 4,                                              \
+      "more stored roster records than LIMIT_COMMUNITY_RECORDS")
 
 enum community_err {
     COMMUNITY_OK = 0,
@@ -56,7 +60,8 @@ enum community_err {
 
 const char *community_strerror(int err);
 
-/* The roster that counts for one (owner, name). */
+/* The roster that counts for one (owner, name): the highest version whose chunks are all stored
+ * and hold together (docs/PROTOCOL.md "Chunked rosters"); id is its chunk 0's. */
 struct community_roster {
     uint8_t id[LIMIT_ID_BYTES];
     uint8_t owner[LIMIT_KEY_BYTES];
@@ -67,7 +72,8 @@ struct community_roster {
     bool conflict;   /* a different roster with the same owner, name and version was set aside */
     bool revoked;    /* its owner revoked it: it lists no members (fail closed; the owner
                         signs a higher version to define the community again) */
-    uint16_t n_members;
+    uint16_t n_chunks;                   /* records of this version (1: a whole roster) */
+    size_t n_members;                    /* <= LIMIT_COMMUNITY_MEMBERS */
     struct proto_roster_member *members; /* n_members, sorted by key; owned by the table */
 };
 
@@ -77,6 +83,8 @@ struct community_table {
     size_t n_rosters;
     size_t n_conflicts; /* equal-version conflicts resolved by the smaller id */
     size_t n_dropped;   /* (owner, name) pairs beyond LIMIT_COMMUNITY_ROSTERS, ignored */
+    char (*self_pending)[LIMIT_NAME_BYTES + 1]; /* n_self_pending names: see community_fill_self */
+    size_t n_self_pending;
     int last_store_err; /* the store_err behind COMMUNITY_E_STORE */
 };
 
@@ -112,7 +120,11 @@ size_t community_of_key(const struct community_table *t, const uint8_t key[LIMIT
 const char *community_org_of_key(const struct community_table *t, const struct config *cfg,
                                  const uint8_t key[LIMIT_KEY_BYTES]);
 
-/* Fills the gate's view of this node: key, organisation, roster memberships.
+/* Fills the gate's view of this node: key, organisation, roster memberships. This node also
+ * counts itself a member of a community when a trusted owner's newer version, not complete yet,
+ * has a stored chunk that lists it: the owner signed that it is one, and without it the inbound
+ * gate would refuse the version's other chunks (they do not list it) and the version would never
+ * complete. Peers count by complete versions only (community_fill_peer).
  * COMMUNITY_OK, or COMMUNITY_E_TOOMANY with the list cut to LIMIT_GATE_MEMBERSHIPS names. */
 int community_fill_self(const struct community_table *t, const struct config *cfg,
                         struct gate_self *n);
