@@ -152,9 +152,20 @@ class Console(unittest.TestCase):
             self.sign_in(b, BOB)
             self.assertEqual(self.search(b, "198.51.100.7"), set())  # AMBER: above its green
             self.assertEqual(self.search(b, "green.example.org"), {self.green_id})
+            # the type and TLP fields choose from every type and TLP, and "any"
+            types = b.driver.find_elements("css selector", "form#search select[name=type] option")
+            tlps = b.driver.find_elements("css selector", "form#search select[name=tlp] option")
+            self.assertEqual((types[0].get_attribute("value"), len(types) > 30),
+                             ("", True))
+            self.assertIn("ja3-fingerprint-md5", [o.get_attribute("value") for o in types])
+            self.assertEqual([o.get_attribute("value") for o in tlps],
+                             ["", "clear", "green", "amber", "amber+strict", "red"])
             # a filter without a value walks by time, 50 a page
-            b.fill("search", {"q": "", "type": "domain"})
+            b.fill("search", {"q": "", "type": "domain", "tlp": "green"})
             b.submit("search")
+            self.assertEqual((b.attr("select[name=type] option:checked", "value"),
+                              b.attr("select[name=tlp] option:checked", "value")),
+                             ("domain", "green"))
             first = b.driver.find_elements("css selector", "#results tr.rec")
             self.assertEqual((len(first), b.driver.find_elements("id", "prev")), (50, []))
             old = b.driver.find_element("css selector", "html")

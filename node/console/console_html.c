@@ -1,4 +1,5 @@
 /* console_html.c - escaping, the page frame and the stylesheet of the console (console.h). */
+#include <assert.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,31 @@ void console_error_p(struct console_page *p, const char *message)
     fputs("<p id=\"error\">", p->f);
     console_esc(p, message);
     fputs("</p>\n", p->f);
+}
+
+void console_select(struct console_page *p, const char *id, const char *name, const char *any,
+                    const char *chosen, int from, int to, const char *(*name_of)(int))
+{
+    fputs("<select id=\"", p->f);
+    console_esc(p, id);
+    fputs("\" name=\"", p->f);
+    console_esc(p, name);
+    fputs("\">", p->f);
+    if (any) {
+        fputs(chosen && chosen[0] ? "<option value=\"\">" : "<option value=\"\" selected>", p->f);
+        console_esc(p, any);
+        fputs("</option>", p->f);
+    }
+    for (int i = from; i < to; i++) {
+        const char *n = name_of(i);
+        assert(n); /* the tables are dense from their first code to their end */
+        fputs("<option value=\"", p->f);
+        console_esc(p, n);
+        fputs(chosen && strcmp(chosen, n) == 0 ? "\" selected>" : "\">", p->f);
+        console_esc(p, n);
+        fputs("</option>", p->f);
+    }
+    fputs("</select>\n", p->f);
 }
 
 void console_csrf_input(struct console_page *p, const char *csrf)

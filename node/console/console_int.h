@@ -79,6 +79,10 @@ void console_esc(struct console_page *p, const char *text);
 void console_tlp_badge(struct console_page *p, const char *tlp_name, bool with_id);
 /* <p id="error">message</p>. */
 void console_error_p(struct console_page *p, const char *message);
+/* <select id name> of the names name_of(from..to-1), the one equal to chosen selected; first an
+ * option "" labelled any when any is not NULL (selected when chosen is NULL or ""). */
+void console_select(struct console_page *p, const char *id, const char *name, const char *any,
+                    const char *chosen, int from, int to, const char *(*name_of)(int));
 /* A hidden csrf input. */
 void console_csrf_input(struct console_page *p, const char *csrf);
 
