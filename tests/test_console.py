@@ -9,6 +9,7 @@ The browser is consolekit's kit (tests/lib/browser.py); the security checks over
 (bad sessions, CSRF, oversized forms, script in values) are tests/test_console_attacks.py.
 """
 import os
+import re
 import sys
 import unittest
 
@@ -48,6 +49,7 @@ class Console(unittest.TestCase):
             f.write(console_config(self.port))
         self.range_id = self.a.publish("ip-dst", "198.51.100.0/24", "amber")
         self.green_id = self.a.publish("domain", "green.example.org", "green")
+        self.a.publish("ip-dst", "203.0.113.9", "amber+strict")  # the gate withholds it from B
         self.script_id = tlpmesh("publish", "-c", self.a.conf, "--type", "domain", "--value",
                                  "script.example.org", "--tlp", "green", "--comment",
                                  "<script>document.title='owned'</script>").out.strip()
@@ -134,16 +136,23 @@ class Console(unittest.TestCase):
             converge(lambda: None if self.b.records()[new_id]["revoked"] else "not revoked on B",
                      what="the revocation on node B")
 
-            # the peers page and its picture of the mesh; the activity chart
-            b.open(self.url + "/ui/peers")
+            # the peers page and its picture of the mesh, each refusal with its reason and
+            # count; the activity chart with its totals
+            def withheld():
+                b.open(self.url + "/ui/peers")
+                cell = b.text("#peers tr.peer ul.refused")
+                return re.search(r"withheld [a-z_+-]+: [1-9]\d*", cell)
+            b.wait_for(withheld, what="the amber+strict record withheld from B on the peers page")
             rows = b.driver.find_elements("css selector", "#peers tr.peer")
             self.assertEqual(len(rows), 1)
             self.assertIn("connected", rows[0].text)
             self.assertIn("CERT-B", rows[0].text)
+            self.assertNotIn("peer-has", rows[0].text)  # dedupe, not a refusal
             self.assertEqual(len(b.driver.find_elements("css selector", "#mesh circle.peer")), 1)
             self.shot(b, "peers")
             b.open(self.url + "/ui/activity")
             self.assertTrue(b.driver.find_elements("css selector", "svg#activity"))
+            self.assertEqual(b.text("#activity-totals caption"), "last 60 minutes")
             self.shot(b, "activity")
         self.failed = False
 

@@ -172,6 +172,8 @@ const char console_css[] =
     "table{border-collapse:collapse;width:100%;background:#fff}"
     "th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #e1e4ea;vertical-align:top}"
     "th{background:#eceff4;font-weight:600}"
+    "ul.refused{margin:0;padding:0;list-style:none}"
+    "caption{text-align:left;font-weight:600;padding:.3em 0}"
     "td.value,dd.value{font-family:ui-monospace,monospace;word-break:break-all;"
     "white-space:pre-wrap}"
     "dl{display:grid;grid-template-columns:11em 1fr;gap:.3em 1em;background:#fff;padding:1em;"
