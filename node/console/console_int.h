@@ -3,6 +3,7 @@
  *   console.c          open, close, routing, who is signed in, the CSRF check
  *   console_auth.c     tokens, sessions, the sign-in limit (pure)
  *   console_html.c     escaping, the page frame, the stylesheet (pure)
+ *   console_gate.c     the sightings a client may see (pure)
  *   console_login.c    sign-in and sign-out
  *   console_search.c   the search page, built on a pool thread
  *   console_record.c   the record page and revoke
