@@ -9,6 +9,7 @@ The browser is consolekit's kit (tests/lib/browser.py); the security checks over
 (bad sessions, CSRF, oversized forms, script in values) are tests/test_console_attacks.py.
 """
 import os
+import re
 import sys
 import unittest
 
@@ -48,6 +49,7 @@ class Console(unittest.TestCase):
             f.write(console_config(self.port))
         self.range_id = self.a.publish("ip-dst", "198.51.100.0/24", "amber")
         self.green_id = self.a.publish("domain", "green.example.org", "green")
+        self.a.publish("ip-dst", "203.0.113.9", "amber+strict")  # the gate withholds it from B
         self.script_id = tlpmesh("publish", "-c", self.a.conf, "--type", "domain", "--value",
                                  "script.example.org", "--tlp", "green", "--comment",
                                  "<script>document.title='owned'</script>").out.strip()
@@ -134,16 +136,23 @@ class Console(unittest.TestCase):
             converge(lambda: None if self.b.records()[new_id]["revoked"] else "not revoked on B",
                      what="the revocation on node B")
 
-            # the peers page and its picture of the mesh; the activity chart
-            b.open(self.url + "/ui/peers")
+            # the peers page and its picture of the mesh, each refusal with its reason and
+            # count; the activity chart with its totals
+            def withheld():
+                b.open(self.url + "/ui/peers")
+                cell = b.text("#peers tr.peer ul.refused")
+                return re.search(r"withheld [a-z_+-]+: [1-9]\d*", cell)
+            b.wait_for(withheld, what="the amber+strict record withheld from B on the peers page")
             rows = b.driver.find_elements("css selector", "#peers tr.peer")
             self.assertEqual(len(rows), 1)
             self.assertIn("connected", rows[0].text)
             self.assertIn("CERT-B", rows[0].text)
+            self.assertNotIn("peer-has", rows[0].text)  # dedupe, not a refusal
             self.assertEqual(len(b.driver.find_elements("css selector", "#mesh circle.peer")), 1)
             self.shot(b, "peers")
             b.open(self.url + "/ui/activity")
             self.assertTrue(b.driver.find_elements("css selector", "svg#activity"))
+            self.assertEqual(b.text("#activity-totals caption"), "last 60 minutes")
             self.shot(b, "activity")
         self.failed = False
 
@@ -152,9 +161,20 @@ class Console(unittest.TestCase):
             self.sign_in(b, BOB)
             self.assertEqual(self.search(b, "198.51.100.7"), set())  # AMBER: above its green
             self.assertEqual(self.search(b, "green.example.org"), {self.green_id})
+            # the type and TLP fields choose from every type and TLP, and "any"
+            types = b.driver.find_elements("css selector", "form#search select[name=type] option")
+            tlps = b.driver.find_elements("css selector", "form#search select[name=tlp] option")
+            self.assertEqual((types[0].get_attribute("value"), len(types) > 30),
+                             ("", True))
+            self.assertIn("ja3-fingerprint-md5", [o.get_attribute("value") for o in types])
+            self.assertEqual([o.get_attribute("value") for o in tlps],
+                             ["", "clear", "green", "amber", "amber+strict", "red"])
             # a filter without a value walks by time, 50 a page
-            b.fill("search", {"q": "", "type": "domain"})
+            b.fill("search", {"q": "", "type": "domain", "tlp": "green"})
             b.submit("search")
+            self.assertEqual((b.attr("select[name=type] option:checked", "value"),
+                              b.attr("select[name=tlp] option:checked", "value")),
+                             ("domain", "green"))
             first = b.driver.find_elements("css selector", "#results tr.rec")
             self.assertEqual((len(first), b.driver.find_elements("id", "prev")), (50, []))
             old = b.driver.find_element("css selector", "html")

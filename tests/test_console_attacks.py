@@ -231,6 +231,25 @@ class ConsoleAttacks(unittest.TestCase):
         self.assertNotIn("secure", attrs)  # plain HTTP, no [HTTP] SecureCookie = yes
         self.assertRegex(agent.jar["tlpm_session"], rf"^[0-9a-f]{{{TOKEN_HEX}}}$")
 
+    def test_sign_in_makes_a_new_session_and_drops_the_pre_cookie(self):
+        agent = self.agent("127.0.0.7")
+        old = self.agent("127.0.0.7").signed_in(REX).jar["tlpm_session"]
+        token, pre = agent.csrf("/ui/login"), agent.jar["tlpm_pre"]
+        agent.jar["tlpm_session"] = old  # a live session the request comes with (planted)
+        r = agent.post("/ui/login", {"user": ANA[0], "password": ANA[2], "csrf": token})
+        self.assert_redirect(r, "/ui/search")
+        self.assertRegex(agent.jar["tlpm_session"], rf"^[0-9a-f]{{{TOKEN_HEX}}}$")
+        self.assertNotEqual(agent.jar["tlpm_session"], old)
+        self.assertIn("max-age=0", cookie_attrs(agent.set_cookies["tlpm_pre"]), r)
+        self.assertNotIn("tlpm_pre", agent.jar)
+        planted = self.agent("127.0.0.7")
+        planted.jar["tlpm_session"] = old
+        self.assert_to_login(planted, ["/ui/search"])  # the old session ended
+        self.assertEqual(agent.get("/ui/search").status, 200)
+        fresh = self.agent("127.0.0.7")
+        fresh.csrf("/ui/login")
+        self.assertNotEqual(fresh.jar["tlpm_pre"], pre)
+
     # --- CSRF ---
     def test_post_without_valid_csrf_is_403(self):
         ana = self.agent().signed_in(ANA)

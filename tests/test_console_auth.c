@@ -12,6 +12,8 @@
 #include <sodium.h>
 
 #include "node/console/console_int.h"
+#include "proto/tlp.h"
+#include "tests/gate_fixture.h"
 
 static char *escaped(void (*fn)(FILE *, const char *), const char *text)
 {
@@ -168,6 +170,30 @@ static void the_page_frame_escapes_and_carries_the_csrf_token(void **state)
     free(resp.body);
 }
 
+/* A sighting may carry a higher TLP or a narrower audience than the record it sights: the record
+ * page sums up only those the signed-in client's reader may read, and never a RED one. */
+static void sightings_beyond_the_readers_gate_stay_off_the_page(void **state)
+{
+    (void)state;
+    struct gate_self self;
+    struct gate_peer reader;
+    struct proto_record target, sighting;
+    make_self(&self, ORG_DIFFERENT); /* a client of another organisation, signed in */
+    make_peer(&reader, true, ORG_DIFFERENT, GATE_RELATION_PARTNER, PROTO_TLP_GREEN);
+    make_indicator(&target, PROTO_TLP_GREEN, SH_DEFAULT, NVIA_NONE, false);
+    make_sighting(&sighting, PROTO_TLP_GREEN, SH_CP); /* community cp: the reader is in it */
+    assert_true(console_sighting_readable(&self, &reader, &sighting, &target, NOW));
+    make_sighting(&sighting, PROTO_TLP_AMBER, SH_CP); /* above the reader's MaxTLP */
+    assert_false(console_sighting_readable(&self, &reader, &sighting, &target, NOW));
+    make_sighting(&sighting, PROTO_TLP_GREEN, SH_CX); /* a community the reader is not in */
+    assert_false(console_sighting_readable(&self, &reader, &sighting, &target, NOW));
+    make_peer(&reader, true, ORG_DIFFERENT, GATE_RELATION_PARTNER, PROTO_TLP_RED);
+    make_sighting(&sighting, PROTO_TLP_RED, SH_RP); /* even addressed to the reader's key */
+    assert_false(console_sighting_readable(&self, &reader, &sighting, &target, NOW));
+    make_indicator(&sighting, PROTO_TLP_GREEN, SH_DEFAULT, NVIA_NONE, false); /* not a sighting */
+    assert_false(console_sighting_readable(&self, &reader, &sighting, &target, NOW));
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -179,6 +205,7 @@ int main(void)
         cmocka_unit_test(a_full_table_drops_the_least_recently_used),
         cmocka_unit_test(failed_signins_are_limited_per_address_and_window),
         cmocka_unit_test(the_page_frame_escapes_and_carries_the_csrf_token),
+        cmocka_unit_test(sightings_beyond_the_readers_gate_stay_off_the_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

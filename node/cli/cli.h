@@ -240,6 +240,12 @@ int cli_check_store(int argc, char **argv);
  * else "unknown (KEY...)"), sorted by organisation: a JSON array of {organisation, reports,
  * count, first_seen, last_seen} (new reference), or NULL after printing the error. */
 json_t *cli_sightings_json(const char *cmd, struct cli_node *n, const uint8_t id[LIMIT_ID_BYTES]);
+/* The same of only the sightings may(sighting, ctx) allows (the web console: those its
+ * signed-in client may read). */
+json_t *cli_sightings_json_if(const char *cmd, struct cli_node *n,
+                              const uint8_t id[LIMIT_ID_BYTES],
+                              bool (*may)(const struct proto_record *sighting, void *ctx),
+                              void *ctx);
 
 struct community_table;
 

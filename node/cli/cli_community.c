@@ -773,6 +773,8 @@ struct summary {
     struct sighting_group *groups;
     size_t n, cap;
     int err;
+    bool (*may)(const struct proto_record *sighting, void *ctx); /* NULL: every sighting */
+    void *may_ctx;
 };
 
 /* The sighter's organisation, or "unknown (KEY...)" so that strangers stay apart. */
@@ -826,6 +828,8 @@ static int sighting_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_r
         sm->err = PROTO_E_MALFORMED;
         return 1;
     }
+    if (sm->may && !sm->may(sm->rec, sm->may_ctx))
+        return 0;
     char org[sizeof sm->groups[0].org];
     sighter_org(sm, sm->rec->origin, org, sizeof org);
     struct sighting_group *g = group_for(sm, org);
@@ -868,9 +872,18 @@ static json_t *groups_json(const struct sighting_group *g, size_t n)
 
 json_t *cli_sightings_json(const char *cmd, struct cli_node *n, const uint8_t id[LIMIT_ID_BYTES])
 {
+    return cli_sightings_json_if(cmd, n, id, NULL, NULL);
+}
+
+json_t *cli_sightings_json_if(const char *cmd, struct cli_node *n,
+                              const uint8_t id[LIMIT_ID_BYTES],
+                              bool (*may)(const struct proto_record *sighting, void *ctx),
+                              void *ctx)
+{
     struct community_table t;
     community_table_init(&t);
-    struct summary sm = {.t = &t, .cfg = &n->cfg, .rec = malloc(sizeof *sm.rec)};
+    struct summary sm = {.t = &t, .cfg = &n->cfg, .rec = malloc(sizeof *sm.rec), .may = may,
+                         .may_ctx = ctx};
     json_t *out = NULL;
     if (sm.rec == NULL || build_table(cmd, n, false, &t) != CLI_OK)
         goto out;

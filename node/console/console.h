@@ -34,7 +34,8 @@
  * answered in-process (struct cli_node .control).
  *
  * Ownership: console_ui.open allocates the console, .close frees it; the env pointers outlive it.
- * The pure parts below (escaping, tokens, sessions, the sign-in limit) are unit-tested
+ * The pure parts below (escaping, tokens, sessions, the sign-in limit, which sightings a
+ * client sees) are unit-tested
  * (tests/test_console_auth.c).
  */
 #ifndef TLPMESH_NODE_CONSOLE_H
@@ -46,6 +47,7 @@
 #include <stdio.h>
 
 #include "node/config/config.h"
+#include "node/core/gate.h"
 #include "node/shell/http.h"
 #include "proto/errors.h"
 #include "proto/limits.h"
@@ -120,5 +122,11 @@ bool console_signin_allowed(const struct console_signin_limit *l, const char *ad
                             uint64_t now_ms);
 /* Counts a failure of addr (the oldest entry makes room). */
 void console_signin_failed(struct console_signin_limit *l, const char *addr, uint64_t now_ms);
+
+/* May reader (taxii_client_reader's view of a console client) see sighting, a sighting of
+ * target, on target's page? As the gate would send it to that reader; never RED. */
+bool console_sighting_readable(const struct gate_self *self, const struct gate_peer *reader,
+                               const struct proto_record *sighting,
+                               const struct proto_record *target, uint64_t now_ms);
 
 #endif

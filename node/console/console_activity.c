@@ -129,7 +129,8 @@ static void chart(struct console_page *p, const json_t *minutes)
 
 static void totals(struct console_page *p, const json_t *minutes)
 {
-    fputs("<table id=\"activity-totals\"><thead><tr>", p->f);
+    fprintf(p->f, "<table id=\"activity-totals\"><caption>last %d minutes</caption><thead><tr>",
+            LIMIT_ACTIVITY_MINUTES);
     for (size_t s = 0; s < sizeof series / sizeof series[0]; s++)
         fprintf(p->f, "<th>%s</th>", series[s].label);
     fputs("</tr></thead><tbody><tr>", p->f);

@@ -1,4 +1,5 @@
 /* console_html.c - escaping, the page frame and the stylesheet of the console (console.h). */
+#include <assert.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,31 @@ void console_error_p(struct console_page *p, const char *message)
     fputs("<p id=\"error\">", p->f);
     console_esc(p, message);
     fputs("</p>\n", p->f);
+}
+
+void console_select(struct console_page *p, const char *id, const char *name, const char *any,
+                    const char *chosen, int from, int to, const char *(*name_of)(int))
+{
+    fputs("<select id=\"", p->f);
+    console_esc(p, id);
+    fputs("\" name=\"", p->f);
+    console_esc(p, name);
+    fputs("\">", p->f);
+    if (any) {
+        fputs(chosen && chosen[0] ? "<option value=\"\">" : "<option value=\"\" selected>", p->f);
+        console_esc(p, any);
+        fputs("</option>", p->f);
+    }
+    for (int i = from; i < to; i++) {
+        const char *n = name_of(i);
+        assert(n); /* the tables are dense from their first code to their end */
+        fputs("<option value=\"", p->f);
+        console_esc(p, n);
+        fputs(chosen && strcmp(chosen, n) == 0 ? "\" selected>" : "\">", p->f);
+        console_esc(p, n);
+        fputs("</option>", p->f);
+    }
+    fputs("</select>\n", p->f);
 }
 
 void console_csrf_input(struct console_page *p, const char *csrf)
@@ -146,6 +172,8 @@ const char console_css[] =
     "table{border-collapse:collapse;width:100%;background:#fff}"
     "th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #e1e4ea;vertical-align:top}"
     "th{background:#eceff4;font-weight:600}"
+    "ul.refused{margin:0;padding:0;list-style:none}"
+    "caption{text-align:left;font-weight:600;padding:.3em 0}"
     "td.value,dd.value{font-family:ui-monospace,monospace;word-break:break-all;"
     "white-space:pre-wrap}"
     "dl{display:grid;grid-template-columns:11em 1fr;gap:.3em 1em;background:#fff;padding:1em;"

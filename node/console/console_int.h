@@ -3,6 +3,7 @@
  *   console.c          open, close, routing, who is signed in, the CSRF check
  *   console_auth.c     tokens, sessions, the sign-in limit (pure)
  *   console_html.c     escaping, the page frame, the stylesheet (pure)
+ *   console_gate.c     the sightings a client may see (pure)
  *   console_login.c    sign-in and sign-out
  *   console_search.c   the search page, built on a pool thread
  *   console_record.c   the record page and revoke
@@ -79,6 +80,10 @@ void console_esc(struct console_page *p, const char *text);
 void console_tlp_badge(struct console_page *p, const char *tlp_name, bool with_id);
 /* <p id="error">message</p>. */
 void console_error_p(struct console_page *p, const char *message);
+/* <select id name> of the names name_of(from..to-1), the one equal to chosen selected; first an
+ * option "" labelled any when any is not NULL (selected when chosen is NULL or ""). */
+void console_select(struct console_page *p, const char *id, const char *name, const char *any,
+                    const char *chosen, int from, int to, const char *(*name_of)(int));
 /* A hidden csrf input. */
 void console_csrf_input(struct console_page *p, const char *csrf);
 

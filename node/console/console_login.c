@@ -110,12 +110,19 @@ int console_login_post(struct console_req *r)
                   NULL);
         return login_form(r, 403, "wrong user or password, or no console access");
     }
+    /* No fixation: the session a sign-in makes is new, drawn here; one the request came with
+     * ends, and the pre-session cookie whose token the form carried is dropped (the next sign-in
+     * form draws another). */
+    if (r->session)
+        console_session_end(r->session);
+    r->session = NULL;
     uint8_t token[LIMIT_CONSOLE_TOKEN_BYTES];
     char hex[CONSOLE_TOKEN_HEX + 1];
     randombytes_buf(token, sizeof token);
     console_session_new(&r->c->sessions, token, c->name, r->req->now_ms, hex);
     sodium_memzero(token, sizeof token);
     set_cookie(r, 0, "tlpm_session", hex, false);
+    set_cookie(r, 1, "tlpm_pre", "", true);
     snprintf(r->resp->reader, sizeof r->resp->reader, "%s", c->name);
     log_event(LOG_INFO, "console_signin", NULL, "user", c->name, "addr", addr, NULL);
     return console_redirect(r, "/ui/search");

@@ -27,19 +27,35 @@ static const char *ceiling_of(const struct config *cfg, const char *b64)
     return "?";
 }
 
-static void refused_cell(struct console_page *p, const json_t *gossip)
+/* The nonzero counts of object o, "reason: n" each after a label; how many were written. */
+static size_t counts(struct console_page *p, const json_t *o, const char *label, const char *skip)
 {
     const char *reason;
     const json_t *n;
-    bool any = false;
-    json_object_foreach((json_t *)json_object_get(gossip, "refused"), reason, n) {
-        fprintf(p->f, "%s", any ? "<br>" : "");
+    size_t shown = 0;
+    json_object_foreach((json_t *)o, reason, n) {
+        if (json_integer_value(n) <= 0 || (skip && strcmp(reason, skip) == 0))
+            continue;
+        fprintf(p->f, "<li><span class=\"note\">%s</span> ", label);
         console_esc(p, reason);
-        fprintf(p->f, ": %lld", (long long)json_integer_value(n));
-        any = true;
+        fprintf(p->f, ": %lld</li>", (long long)json_integer_value(n));
+        shown++;
     }
-    if (!any)
-        fputs("<span class=\"note\">none</span>", p->f);
+    return shown;
+}
+
+/* Each reason with its count: what the gate withheld from this peer (by verdict; "peer-has"
+ * is dedupe, not a refusal) and what this node refused of the peer's traffic (peerscore's
+ * reasons: unknown_type, duplicate, time, gate, ...). */
+static void refused_cell(struct console_page *p, const json_t *gossip)
+{
+    fputs("<ul class=\"refused\">", p->f);
+    size_t n = counts(p, json_object_get(gossip, "refused"), "withheld",
+                      gate_verdict_name(GATE_DENY_PEER_HAS));
+    n += counts(p, json_object_get(gossip, "refused_by_reason"), "refused", NULL);
+    if (n == 0)
+        fputs("<li class=\"note\">none</li>", p->f);
+    fputs("</ul>", p->f);
 }
 
 static void peer_row(struct console_page *p, const json_t *peer, const struct config *cfg)
@@ -69,7 +85,9 @@ static void peer_row(struct console_page *p, const json_t *peer, const struct co
 static void mesh_node(struct console_page *p, double x, double y, const char *cls,
                       const char *line1, const char *line2)
 {
-    fprintf(p->f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"9\" class=\"%s\"/>", x, y, cls);
+    fprintf(p->f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"9\" class=\"", x, y);
+    console_esc(p, cls);
+    fputs("\"/>", p->f);
     fprintf(p->f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">", x,
             y - 14);
     console_esc(p, line1);
@@ -93,8 +111,10 @@ static void mesh(struct console_page *p, const json_t *status, const struct conf
         const double a = 2 * M_PI * (double)i / (double)n - M_PI / 2;
         const json_t *peer = json_array_get(peers, i);
         fprintf(p->f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke-width=\"3\" "
-                      "class=\"link st-%s\"/>",
-                cx, cy, cx + MESH_R * cos(a), cy + MESH_R * sin(a), console_jstr(peer, "state"));
+                      "class=\"link st-",
+                cx, cy, cx + MESH_R * cos(a), cy + MESH_R * sin(a));
+        console_esc(p, console_jstr(peer, "state"));
+        fputs("\"/>", p->f);
         fprintf(p->f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"10\">"
                       "&#8804; ",
                 cx + MESH_R * 0.55 * cos(a), cy + MESH_R * 0.55 * sin(a) - 4);

@@ -96,22 +96,6 @@ static void field(struct console_page *p, const char *name, const char *label, c
     fputs("\">\n", p->f);
 }
 
-static void select_of(struct console_page *p, const char *name, const char *chosen, int from,
-                      int to, const char *(*name_of)(int))
-{
-    fprintf(p->f, "<label for=\"%s\">%s</label><select id=\"%s\" name=\"%s\">", name, name, name,
-            name);
-    for (int i = from; i < to; i++) {
-        const char *n = name_of(i);
-        fputs("<option value=\"", p->f);
-        console_esc(p, n);
-        fputs(chosen && strcmp(chosen, n) == 0 ? "\" selected>" : "\">", p->f);
-        console_esc(p, n);
-        fputs("</option>", p->f);
-    }
-    fputs("</select>\n", p->f);
-}
-
 static const char *val(const struct console_req *r, const char *key)
 {
     const char *v = r->req->n_form ? console_form(r, key) : NULL;
@@ -121,14 +105,16 @@ static const char *val(const struct console_req *r, const char *key)
 static void publish_form(struct console_page *p, const struct console_req *r, bool confirm)
 {
     fputs("<form id=\"publish\" class=\"panel\" method=\"post\" action=\"/ui/publish\">\n", p->f);
-    select_of(p, "type", r->req->n_form ? console_form(r, "type") : "ip-dst", PROTO_ITYPE_IP_SRC,
-              PROTO_ITYPE_END, proto_itype_name);
+    fputs("<label for=\"type\">type</label>", p->f);
+    console_select(p, "type", "type", NULL, r->req->n_form ? console_form(r, "type") : "ip-dst",
+                   PROTO_ITYPE_IP_SRC, PROTO_ITYPE_END, proto_itype_name);
     fputs("<label for=\"value\">value</label><textarea id=\"value\" name=\"value\" required>",
           p->f);
     console_esc(p, val(r, "value"));
     fputs("</textarea>\n", p->f);
-    select_of(p, "tlp", r->req->n_form ? console_form(r, "tlp") : "amber", PROTO_TLP_CLEAR,
-              PROTO_TLP_COUNT, proto_tlp_name);
+    fputs("<label for=\"tlp\">tlp</label>", p->f);
+    console_select(p, "tlp", "tlp", NULL, r->req->n_form ? console_form(r, "tlp") : "amber",
+                   PROTO_TLP_CLEAR, PROTO_TLP_COUNT, proto_tlp_name);
     field(p, "community", "communities", val(r, "community"), "comma separated");
     field(p, "to", "to (node keys)", val(r, "to"), "base64 keys, comma separated (RED needs one)");
     field(p, "valid_until", "valid until", val(r, "valid_until"), "30d or 2027-01-01T00:00:00Z");

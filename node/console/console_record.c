@@ -2,7 +2,8 @@
  * `tlpmesh show --json --explain` prints (cli_show_json), laid out; a record the TAXII server
  * would not serve this client is 404, so the page never confirms that it exists. The explain
  * table (every peer and client, and the config lines behind each verdict) is shown only to
- * clients of this node's own organisation. */
+ * clients of this node's own organisation; the sightings summed up are those the client may
+ * read (console_sighting_readable). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -170,12 +171,39 @@ static int load_visible(struct console_req *r, struct cli_node *n, const char *i
     return CONSOLE_OK;
 }
 
+struct sighting_gate {
+    struct gate_peer reader;
+    struct gate_self self;
+    const struct proto_record *target;
+    uint64_t now_ms;
+};
+
+static bool may_see_sighting(const struct proto_record *sighting, void *ctx)
+{
+    const struct sighting_gate *g = ctx;
+    return console_sighting_readable(&g->self, &g->reader, sighting, g->target, g->now_ms);
+}
+
+/* show --json --explain, its sightings only those this client may read (console_gate.c). */
+static json_t *shown_json(struct console_req *r, struct cli_node *n, const struct cli_shown *s)
+{
+    struct sighting_gate g = {.target = &s->rec, .now_ms = r->req->now_ms};
+    json_t *o = console_gate_views(r, &g.reader, &g.self) == CONSOLE_OK ? cli_show_json(n, s, true)
+                                                                        : NULL;
+    json_t *seen = o ? cli_sightings_json_if("show", n, s->id, may_see_sighting, &g) : NULL;
+    if (!seen || json_object_set_new(o, "sightings", seen) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static int render(struct console_req *r, struct cli_node *n, const struct cli_shown *s,
                   const char *idhex)
 {
     char why[256];
     cli_error_capture(why, sizeof why);
-    json_t *o = cli_show_json(n, s, true);
+    json_t *o = shown_json(r, n, s);
     cli_error_capture(NULL, 0);
     if (!o)
         return console_error(r, 500, why[0] ? why : "the record could not be read");

@@ -155,24 +155,28 @@ static int walk_value(struct walk *w)
     return rc;
 }
 
-/* The form, filled with what was asked. */
+static void text_input(struct console_page *p, const char *name, const char *hint,
+                       const char *value)
+{
+    fprintf(p->f, "<input name=\"%s\" id=\"f-%s\" placeholder=\"", name, name);
+    console_esc(p, hint);
+    fputs("\" value=\"", p->f);
+    console_esc(p, value);
+    fputs("\">", p->f);
+}
+
+/* The form, filled with what was asked; type and TLP are chosen from the tables of proto/. */
 static void form(struct console_page *p, const struct search_job *j)
 {
-    const char *fields[][3] = {{"q", "value, address or range", j->q},
-                               {"type", "type", j->type_text},
-                               {"tlp", "TLP", j->tlp_text},
-                               {"org", "origin organisation", j->org},
-                               {"since", "since (2h, RFC 3339)", j->since_text},
-                               {"until", "until", j->until_text}};
     fputs("<form id=\"search\" class=\"search\" method=\"get\" action=\"/ui/search\">", p->f);
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        fprintf(p->f, "<input name=\"%s\" id=\"f-%s\" placeholder=\"", fields[i][0],
-                fields[i][0]);
-        console_esc(p, fields[i][1]);
-        fputs("\" value=\"", p->f);
-        console_esc(p, fields[i][2]);
-        fputs("\">", p->f);
-    }
+    text_input(p, "q", "value, address or range", j->q);
+    console_select(p, "f-type", "type", "any type", j->type_text, PROTO_ITYPE_IP_SRC,
+                   PROTO_ITYPE_END, proto_itype_name);
+    console_select(p, "f-tlp", "tlp", "any TLP", j->tlp_text, PROTO_TLP_CLEAR, PROTO_TLP_COUNT,
+                   proto_tlp_name);
+    text_input(p, "org", "origin organisation", j->org);
+    text_input(p, "since", "since (2h, RFC 3339)", j->since_text);
+    text_input(p, "until", "until", j->until_text);
     fputs("<button type=\"submit\">Search</button></form>\n", p->f);
 }
 
