@@ -95,7 +95,6 @@ int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, 
     const bool up = bit_get(g->up, peer);
     const bool changed = up && memcmp(&p->view, view, sizeof *view) != 0;
     p->view = *view;
-    gossip_inbound_views(g, p);
     if (changed)
         gossip_recon_soon(g, peer, now);
     if (up)
@@ -156,7 +155,7 @@ void gossip_set_self(struct gossip *g, const struct gate_self *self)
     assert(g != NULL && self != NULL);
     g->self_changed = g->self_changed || memcmp(&g->p.self, self, sizeof *self) != 0;
     g->p.self = *self;
-    gossip_inbound_views(g, NULL);
+    gossip_inbound_views(g);
 }
 
 /* --- lifetime and introspection --- */
@@ -185,12 +184,11 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->want_cap = cap_or(p->want_cap, LIMIT_GOSSIP_WANTS);
     g->ann_cap = cap_or(p->announce_cap, LIMIT_GOSSIP_ANNOUNCE_QUEUE);
     g->scan_seq = p->start_seq;
-    gossip_inbound_views(g, NULL);
+    gossip_inbound_views(g);
     g->want_next = UINT64_MAX;
     g->ann_due = UINT64_MAX;
     g->peers = calloc(p->max_peers, sizeof *g->peers);
     g->tm = calloc(p->max_peers, sizeof *g->tm);
-    g->cands = calloc(g->cand_cap, sizeof *g->cands);
     g->verified = calloc(g->cand_cap, sizeof *g->verified);
     g->recent = calloc(g->recent_cap, sizeof *g->recent);
     g->recent_bits = calloc(g->recent_cap * g->words, sizeof *g->recent_bits);
@@ -205,25 +203,22 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->commit_cap = g->cand_cap < LIMIT_GOSSIP_COMMIT_BATCH ? g->cand_cap
                                                             : LIMIT_GOSSIP_COMMIT_BATCH;
     int rc = GOSSIP_OK;
-    if (!g->peers || !g->tm || !g->cands || !g->verified || !g->recent || !g->recent_bits ||
+    if (!g->peers || !g->tm || !g->verified || !g->recent || !g->recent_bits ||
         (p->track_holds && (!g->recent_sent || !g->recent_from)) || !g->wants || !g->want_dl ||
         !g->want_ann || !g->want_tried)
         rc = GOSSIP_E_NOMEM;
-    if (rc == GOSSIP_OK && (!idindex_grow(&g->cand_idx, g->cand_cap, 0, NULL, NULL) ||
-                            !idindex_grow(&g->recent_idx, g->recent_cap, 0, NULL, NULL) ||
+    if (rc == GOSSIP_OK && (!idindex_grow(&g->recent_idx, g->recent_cap, 0, NULL, NULL) ||
                             !idindex_grow(&g->want_idx, g->want_cap, 0, NULL, NULL)))
         rc = GOSSIP_E_NOMEM;
     if (rc != GOSSIP_OK) {
         gossip_free(g);
         return rc;
     }
-    for (size_t i = 0; i < g->cand_cap; i++)
-        g->cands[i].next_free = i + 1 < g->cand_cap ? (uint32_t)(i + 1) : NIL;
     for (size_t i = 0; i < g->want_cap; i++) {
         g->wants[i].next_free = i + 1 < g->want_cap ? (uint32_t)(i + 1) : NIL;
         g->want_dl[i] = UINT64_MAX;
     }
-    g->cand_free = 0;
+    g->cand_free = NIL; /* the table grows with the first candidate (gossip_tables.c) */
     g->want_free = 0;
     *out = g;
     return GOSSIP_OK;
@@ -240,7 +235,7 @@ void gossip_free(struct gossip *g)
         gossip_peer_down(g, i);
         free(g->peers[i]);
     }
-    for (size_t i = 0; g->cands && i < g->cand_cap; i++)
+    for (size_t i = 0; g->cands && i < g->cand_alloc; i++)
         free(g->cands[i].bytes);
     free(g->peers);
     free(g->tm);

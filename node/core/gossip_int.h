@@ -100,7 +100,7 @@ struct obuf {
 
 struct gpeer {
     /* First what every flush and record touches, in a few adjacent cache lines; the views
-     * after them are 8 KiB. */
+     * after them are 4 KiB. */
     struct obuf out[N_OUT];
     uint8_t (*q)[LIMIT_ID_BYTES]; /* ids to send in full: ring */
     size_t q_head, q_len, q_cap;
@@ -109,8 +109,8 @@ struct gpeer {
     struct gossip_peer_stats st;
     bool keyed;
     uint8_t key[LIMIT_KEY_BYTES];
-    struct gate_peer view;
-    struct gate_self sender; /* the peer as a sender, for the inbound gate (from view) */
+    struct gate_peer view; /* (the peer as a sender, for the inbound gate, is built from it
+                              per check: a gate_self of 4 KiB per peer is most of a node) */
     struct recon rc;
     struct recon_item *items;
     bool initiator;      /* our key is the smaller: we start reconciliation rounds */
@@ -147,6 +147,7 @@ struct gossip {
 
     struct cand *cands;
     size_t cand_cap, n_cands;
+    size_t cand_alloc; /* entries allocated, <= cand_cap: grown on demand (gossip_tables.c) */
     uint32_t cand_free;
     struct idindex cand_idx;
     bool self_changed;  /* our memberships changed: every peer reconciles soon */
@@ -192,8 +193,6 @@ struct gossip {
     } own[LIMIT_GOSSIP_OWN_RANGES];
     struct gossip_params p;
     struct gate_peer me; /* this node as a receiver, for the inbound gate (from p.self) */
-    struct gate_self in_sender; /* scratch views of one inbound check (4 KiB each: not on the */
-    struct gate_peer in_me;     /* stack) */
 };
 
 /* The gate facts of one record, loaded into the gossip's scratch (valid until the next load). */
@@ -220,6 +219,8 @@ struct scratch {
     struct proto_record rec, trec; /* a record and its target */
     uint8_t buf[LIMIT_SIGNED_RECORD_BYTES], tbuf[LIMIT_SIGNED_RECORD_BYTES]; /* their bytes */
     uint8_t recon_out[LIMIT_RECON_MSG_BYTES];
+    struct gate_self in_sender; /* the views of one inbound check (4 KiB each: not on the */
+    struct gate_peer in_me;     /* stack, nor in every instance) */
 };
 
 /* Ids (and seqs) copied out of a store iteration: store callbacks may not call the store. */
@@ -367,7 +368,7 @@ int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t l
 int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t wall_ms);
 
 /* gossip_verify.c */
-void gossip_inbound_views(struct gossip *g, struct gpeer *p);
+void gossip_inbound_views(struct gossip *g);
 bool gossip_precheck(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES],
                      const uint8_t *bytes, size_t len, uint64_t now, uint64_t wall_ms);
 struct gossip_job *gossip_job_alloc(uint64_t wall_ms);
