@@ -71,7 +71,7 @@ static int setup(struct sim *s)
     s->isolated = -1;
     if (!s->nodes || !s->dirty || !s->side || !s->active || !s->rec || !s->buf || !s->vc)
         return SIM_E_NOMEM;
-    if ((rc = workers_init(s)) < 0 || (rc = conns_init(s)) < 0)
+    if ((rc = workers_init(s)) < 0 || (rc = conns_init(s)) < 0 || (rc = sim_configs_map(s)) < 0)
         return rc;
     if ((rc = oracle_init(&s->o, &s->w, max_recs)) < 0)
         return rc;
@@ -214,7 +214,6 @@ static void teardown(struct sim *s)
         snode_free(n);
         if (n->cfg != NULL) /* simnode.c's config_build: simnet does not link tlp_config */
             free(n->cfg->peers);
-        free(n->cfg);
         if (n->ms_ready)
             memstore_free(&n->ms);
         free(n->flush);
@@ -248,6 +247,7 @@ static void teardown(struct sim *s)
     free(s->vc);
     free(s->rosters);
     free(s->members);
+    sim_configs_unmap(s);
     free(s->conns);
     free(s->nodes);
     free(s->dirty);
