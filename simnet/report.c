@@ -149,6 +149,8 @@ void report_text(const struct sim_scenario *s, const struct sim_result *r, FILE 
                  "nodes\n",
             r->mem_per_node_bytes / 1024.0,
             r->nodes ? (double)r->max_rss_bytes / 1024.0 / r->nodes : 0.0);
+    fprintf(out, "  heap in use per node        %.0f KiB (malloc, at the end)\n",
+            r->nodes ? (double)r->heap_bytes / 1024.0 / r->nodes : 0.0);
     fprintf(out, "  record store per node       %.1f KiB own tables; shared record pool %.0f KiB\n",
             r->store_bytes_per_node / 1024.0, (double)r->pool_bytes / 1024.0);
     fprintf(out, "wall time                     %.1f s on %u thread%s (setup and run, without the "
@@ -205,8 +207,9 @@ int report_json(const struct sim_scenario *s, const struct sim_result *r, FILE *
     }
     if (root != NULL)
         json_object_set_new(root, "memory",
-                            json_pack("{s:I, s:f, s:I}", "max_rss_bytes",
-                                      (json_int_t)r->max_rss_bytes, "store_bytes_per_node",
+                            json_pack("{s:I, s:I, s:f, s:I}", "max_rss_bytes",
+                                      (json_int_t)r->max_rss_bytes, "heap_bytes",
+                                      (json_int_t)r->heap_bytes, "store_bytes_per_node",
                                       r->store_bytes_per_node, "pool_bytes",
                                       (json_int_t)r->pool_bytes));
     if (root == NULL)

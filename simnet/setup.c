@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <malloc.h>
+
 #include <sys/resource.h>
 
 #include <sodium.h>
@@ -303,6 +305,8 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *r, bool progress)
     r->pool_bytes = memstore_pool_bytes(&s->pool);
     struct rusage ru;
     r->max_rss_bytes = getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_maxrss * 1024 : 0;
+    struct mallinfo2 mi = mallinfo2();
+    r->heap_bytes = mi.uordblks + mi.hblkhd;
     if (rc == SIM_OK || rc == SIM_E_ORACLE) {
         collect(s);
         if (sc->baseline_flood && rc == SIM_OK)

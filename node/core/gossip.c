@@ -74,7 +74,7 @@ static void forget_peer_bits(struct gossip *g, size_t peer)
                 g->recent_from[e] = NIL;
         }
     }
-    for (size_t w = 0; w < g->want_cap; w++) {
+    for (size_t w = 0; w < g->want_alloc; w++) {
         bit_clear(bits_at(g->want_ann, g->words, w), peer);
         bit_clear(bits_at(g->want_tried, g->words, w), peer);
     }
@@ -141,7 +141,7 @@ void gossip_peer_down(struct gossip *g, size_t peer)
         free(p->out[k].b);
         p->out[k] = (struct obuf){NULL, 0, 0, 0};
     }
-    for (uint32_t w = 0; w < g->want_cap; w++) /* re-ask what this peer owed us elsewhere */
+    for (uint32_t w = 0; w < g->want_alloc; w++) /* re-ask what this peer owed us elsewhere */
         if (g->wants[w].used && g->wants[w].asked == peer) {
             gossip_want_unask(g, &g->wants[w]);
             g->want_dl[w] = 0;
@@ -196,30 +196,20 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
         g->recent_sent = calloc(g->recent_cap * g->words, sizeof *g->recent_sent);
         g->recent_from = calloc(g->recent_cap, sizeof *g->recent_from); /* set on each add */
     }
-    g->wants = calloc(g->want_cap, sizeof *g->wants);
-    g->want_dl = malloc(g->want_cap * sizeof *g->want_dl);
-    g->want_ann = calloc(g->want_cap * g->words, sizeof *g->want_ann);
-    g->want_tried = calloc(g->want_cap * g->words, sizeof *g->want_tried);
     g->commit_cap = g->cand_cap < LIMIT_GOSSIP_COMMIT_BATCH ? g->cand_cap
                                                             : LIMIT_GOSSIP_COMMIT_BATCH;
     int rc = GOSSIP_OK;
     if (!g->peers || !g->tm || !g->verified || !g->recent || !g->recent_bits ||
-        (p->track_holds && (!g->recent_sent || !g->recent_from)) || !g->wants || !g->want_dl ||
-        !g->want_ann || !g->want_tried)
+        (p->track_holds && (!g->recent_sent || !g->recent_from)))
         rc = GOSSIP_E_NOMEM;
-    if (rc == GOSSIP_OK && (!idindex_grow(&g->recent_idx, g->recent_cap, 0, NULL, NULL) ||
-                            !idindex_grow(&g->want_idx, g->want_cap, 0, NULL, NULL)))
+    if (rc == GOSSIP_OK && !idindex_grow(&g->recent_idx, g->recent_cap, 0, NULL, NULL))
         rc = GOSSIP_E_NOMEM;
     if (rc != GOSSIP_OK) {
         gossip_free(g);
         return rc;
     }
-    for (size_t i = 0; i < g->want_cap; i++) {
-        g->wants[i].next_free = i + 1 < g->want_cap ? (uint32_t)(i + 1) : NIL;
-        g->want_dl[i] = UINT64_MAX;
-    }
-    g->cand_free = NIL; /* the table grows with the first candidate (gossip_tables.c) */
-    g->want_free = 0;
+    g->cand_free = NIL; /* the tables grow with the first entry (gossip_tables.c, gossip_want.c) */
+    g->want_free = NIL;
     *out = g;
     return GOSSIP_OK;
 }

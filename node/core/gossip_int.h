@@ -73,9 +73,8 @@ struct cand {
     uint32_t next_free;
 };
 
-struct recent {
+struct recent { /* its hash is computed again when entries move (gossip_tables.c) */
     uint8_t id[LIMIT_ID_BYTES];
-    uint64_t h; /* gossip_hkey(id).h, for the index when entries move */
 };
 
 struct want {
@@ -174,6 +173,7 @@ struct gossip {
                           this dense array, not the entries */
     uint64_t *want_ann, *want_tried;
     size_t want_cap, n_wants;
+    size_t want_alloc; /* entries allocated, <= want_cap: grown on demand (gossip_want.c) */
     uint32_t want_free;
     struct idindex want_idx;
     uint64_t want_next;

@@ -128,10 +128,12 @@ bool gossip_cand_verified(const struct gossip *g, struct hkey k)
 /* --- recent: who has what --- */
 
 /* A full table evicts one entry per new id: its hash and those of the entries shifted after it
- * are read here, not computed again. */
-static uint64_t recent_hash(const void *g, size_t e)
+ * are computed again here (a SipHash of 8 bytes each: cheaper than 8 bytes more per entry of a
+ * table that is full in any long run). */
+static uint64_t recent_hash(const void *gv, size_t e)
 {
-    return ((const struct gossip *)g)->recent[e].h;
+    const struct gossip *g = gv;
+    return idindex_hash(g->p.hash_key, g->recent[e].id);
 }
 
 static uint32_t recent_find(const struct gossip *g, struct hkey k)
@@ -156,7 +158,6 @@ uint32_t gossip_recent_add(struct gossip *g, struct hkey k)
         idindex_del(&g->recent_idx, e, recent_hash, g);
     g->recent_full = g->recent_full || g->recent_pos == 0;
     memcpy(r->id, k.id, LIMIT_ID_BYTES);
-    r->h = k.h;
     memset(bits_at(g->recent_bits, g->words, e), 0, g->words * sizeof(uint64_t));
     if (g->p.track_holds) {
         g->recent_from[e] = NIL;
