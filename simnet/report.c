@@ -249,7 +249,7 @@ static void axes(FILE *f, int x0, const char *title, const char *xl, const char 
 
 static void label(FILE *f, double x, double y, const char *anchor, double v)
 {
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"%s\">%.4g</text>\n", x,
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"%s\">%.6g</text>\n", x,
             y, anchor, v);
 }
 
@@ -395,6 +395,8 @@ int report_svg(const struct sim_scenario *s, const struct sim_result *r, const c
         div *= 1024;
         u++;
     }
+    double ystep = nice_step(ymax / div) * div; /* the top at a tick: the busiest node shows */
+    ymax = ceil(ymax / ystep) * ystep;
     char yl[32];
     snprintf(yl, sizeof yl, "received (%s)", units[u]);
     axes(f, W, "bytes received per node", "nodes, by bytes received (rank)", yl);
