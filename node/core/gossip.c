@@ -155,7 +155,6 @@ void gossip_set_self(struct gossip *g, const struct gate_self *self)
     assert(g != NULL && self != NULL);
     g->self_changed = g->self_changed || memcmp(&g->p.self, self, sizeof *self) != 0;
     g->p.self = *self;
-    gossip_inbound_views(g);
 }
 
 /* --- lifetime and introspection --- */
@@ -184,7 +183,6 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->want_cap = cap_or(p->want_cap, LIMIT_GOSSIP_WANTS);
     g->ann_cap = cap_or(p->announce_cap, LIMIT_GOSSIP_ANNOUNCE_QUEUE);
     g->scan_seq = p->start_seq;
-    gossip_inbound_views(g);
     g->want_next = UINT64_MAX;
     g->ann_due = UINT64_MAX;
     g->peers = calloc(p->max_peers, sizeof *g->peers);

@@ -192,7 +192,6 @@ struct gossip {
         uint64_t lo, hi;
     } own[LIMIT_GOSSIP_OWN_RANGES];
     struct gossip_params p;
-    struct gate_peer me; /* this node as a receiver, for the inbound gate (from p.self) */
 };
 
 /* The gate facts of one record, loaded into the gossip's scratch (valid until the next load). */
@@ -368,7 +367,6 @@ int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t l
 int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t wall_ms);
 
 /* gossip_verify.c */
-void gossip_inbound_views(struct gossip *g);
 bool gossip_precheck(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES],
                      const uint8_t *bytes, size_t len, uint64_t now, uint64_t wall_ms);
 struct gossip_job *gossip_job_alloc(uint64_t wall_ms);

@@ -87,16 +87,21 @@ static void verify_failed(struct gossip *g, const struct cand *c, int result, ui
     gossip_close_for(g, c->from, forged ? GOSSIP_E_FORGED : GOSSIP_E_MALFORMED);
 }
 
-/* This node as the inbound gate's receiver, rebuilt when the self changes (a peer's view as a
- * sender is built per check: inbound_allows). */
-void gossip_inbound_views(struct gossip *g)
+/* This node as the inbound gate's receiver, built per check from p.self like the sender's view
+ * (a 4 KiB view per instance was a good part of a simulated node): the header and the names
+ * below n_communities, the only ones the gate reads. */
+static void me_view(const struct gossip *g, struct gate_peer *me)
 {
     const struct gate_self *self = &g->p.self;
-    g->me = (struct gate_peer){.authenticated = true, .relation = GATE_RELATION_CLIENT,
-                               .ceiling = PROTO_TLP_RED, .n_communities = self->n_communities};
-    memcpy(g->me.key, self->key, LIMIT_KEY_BYTES);
-    memcpy(g->me.org, self->org, sizeof g->me.org);
-    memcpy(g->me.communities, self->communities, sizeof g->me.communities);
+    assert(self->n_communities <= LIMIT_GATE_MEMBERSHIPS);
+    me->authenticated = true;
+    me->relation = GATE_RELATION_CLIENT;
+    me->ceiling = PROTO_TLP_RED;
+    me->v1_types = false;
+    memcpy(me->key, self->key, LIMIT_KEY_BYTES);
+    memcpy(me->org, self->org, sizeof me->org);
+    me->n_communities = self->n_communities;
+    memcpy(me->communities, self->communities, self->n_communities * sizeof self->communities[0]);
 }
 
 /* A roster names its members, and its audience is the community itself: a new member receives
@@ -156,12 +161,9 @@ static bool inbound_allows(struct gossip *g, size_t from, const struct rview *vp
     memcpy(sender->org, p->view.org, sizeof sender->org);
     sender->n_communities = 0;
     favour_members(sender->communities, &sender->n_communities, v.r, v.target);
-    const struct gate_peer *me = &g->me;
-    if (v.r->kind == PROTO_KIND_ROSTER) {
-        x->in_me = g->me; /* 4 KiB: copied only when there is something to add */
-        roster_membership(x->in_me.communities, &x->in_me.n_communities, v.r, g->me.key);
-        me = &x->in_me;
-    }
+    struct gate_peer *me = &x->in_me;
+    me_view(g, me);
+    roster_membership(me->communities, &me->n_communities, v.r, me->key);
     struct gate_record_state st = {.target = v.target}; /* revoked: the store refuses it */
     return gate_check(sender, me, v.r, &st, wall_ms) == GATE_ALLOW;
 }
