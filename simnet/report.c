@@ -156,6 +156,8 @@ void report_text(const struct sim_scenario *s, const struct sim_result *r, FILE 
                  "nodes\n",
             r->mem_per_node_bytes / 1024.0,
             r->nodes ? (double)r->max_rss_bytes / 1024.0 / r->nodes : 0.0);
+    fprintf(out, "  heap in use per node        %.0f KiB (malloc, at the end)\n",
+            r->nodes ? (double)r->heap_bytes / 1024.0 / r->nodes : 0.0);
     fprintf(out, "  record store per node       %.1f KiB own tables; shared record pool %.0f KiB\n",
             r->store_bytes_per_node / 1024.0, (double)r->pool_bytes / 1024.0);
     fprintf(out, "wall time                     %.1f s on %u thread%s (setup and run, without the "
@@ -216,8 +218,9 @@ int report_json(const struct sim_scenario *s, const struct sim_result *r, FILE *
     }
     if (root != NULL)
         json_object_set_new(root, "memory",
-                            json_pack("{s:I, s:f, s:I}", "max_rss_bytes",
-                                      (json_int_t)r->max_rss_bytes, "store_bytes_per_node",
+                            json_pack("{s:I, s:I, s:f, s:I}", "max_rss_bytes",
+                                      (json_int_t)r->max_rss_bytes, "heap_bytes",
+                                      (json_int_t)r->heap_bytes, "store_bytes_per_node",
                                       r->store_bytes_per_node, "pool_bytes",
                                       (json_int_t)r->pool_bytes));
     if (root == NULL)
@@ -257,7 +260,7 @@ static void axes(FILE *f, int x0, const char *title, const char *xl, const char 
 
 static void label(FILE *f, double x, double y, const char *anchor, double v)
 {
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"%s\">%.4g</text>\n", x,
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"%s\">%.6g</text>\n", x,
             y, anchor, v);
 }
 
@@ -403,6 +406,8 @@ int report_svg(const struct sim_scenario *s, const struct sim_result *r, const c
         div *= 1024;
         u++;
     }
+    double ystep = nice_step(ymax / div) * div; /* the top at a tick: the busiest node shows */
+    ymax = ceil(ymax / ystep) * ystep;
     char yl[32];
     snprintf(yl, sizeof yl, "received (%s)", units[u]);
     axes(f, W, "bytes received per node", "nodes, by bytes received (rank)", yl);

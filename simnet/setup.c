@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <malloc.h>
+
 #include <sys/resource.h>
 
 #include <sodium.h>
@@ -71,7 +73,7 @@ static int setup(struct sim *s)
     s->isolated = -1;
     if (!s->nodes || !s->dirty || !s->side || !s->active || !s->rec || !s->buf || !s->vc)
         return SIM_E_NOMEM;
-    if ((rc = workers_init(s)) < 0 || (rc = conns_init(s)) < 0)
+    if ((rc = workers_init(s)) < 0 || (rc = conns_init(s)) < 0 || (rc = sim_configs_map(s)) < 0)
         return rc;
     if ((rc = oracle_init(&s->o, &s->w, max_recs)) < 0)
         return rc;
@@ -214,7 +216,6 @@ static void teardown(struct sim *s)
         snode_free(n);
         if (n->cfg != NULL) /* simnode.c's config_build: simnet does not link tlp_config */
             free(n->cfg->peers);
-        free(n->cfg);
         if (n->ms_ready)
             memstore_free(&n->ms);
         free(n->flush);
@@ -248,6 +249,7 @@ static void teardown(struct sim *s)
     free(s->vc);
     free(s->rosters);
     free(s->members);
+    sim_configs_unmap(s);
     free(s->conns);
     free(s->nodes);
     free(s->dirty);
@@ -303,6 +305,8 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *r, bool progress)
     r->pool_bytes = memstore_pool_bytes(&s->pool);
     struct rusage ru;
     r->max_rss_bytes = getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_maxrss * 1024 : 0;
+    struct mallinfo2 mi = mallinfo2();
+    r->heap_bytes = mi.uordblks + mi.hblkhd;
     if (rc == SIM_OK || rc == SIM_E_ORACLE) {
         collect(s);
         if (sc->baseline_flood && rc == SIM_OK)

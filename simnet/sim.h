@@ -179,6 +179,8 @@ struct sim_result {
     double store_bytes_per_node; /* memstore tables (ids by seq, hash slots), mean over nodes */
     uint64_t pool_bytes;         /* the record bytes all nodes' memstores share */
     uint64_t max_rss_bytes;      /* of the process (getrusage) */
+    uint64_t heap_bytes;         /* malloc'd and in use at the end (mallinfo2, every arena): RSS
+                                    beyond it is huge-page rounding, free chunks, stacks */
     double run_seconds;          /* wall time of setup and the run, without the flood baseline:
                                     reported only, never part of a digest */
     uint32_t threads;            /* threads the steps ran on */

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "proto/record.h"
 
 #include "simnet/simrun.h"
@@ -368,6 +371,33 @@ int sim_rosters_build(struct sim *s)
     return SIM_OK;
 }
 
+/* Every node's struct config in one mapping of small pages, one page-aligned slot each.
+ * struct config is 26 KiB, mostly the daemon's path buffers (five of 4 KiB before the fields
+ * simnet sets, the log file's after them): the pages nobody writes stay unbacked zeroes (they
+ * are config_init's zeroes), so a node pays for the one page of organisation and [Peer]s. The
+ * heap's huge pages would back all of it. */
+int sim_configs_map(struct sim *s)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    size_t pg = page > 0 ? (size_t)page : 4096;
+    s->cfg_stride = (sizeof(struct config) + pg - 1) / pg * pg;
+    s->cfg_map_len = s->cfg_stride * (s->w.n ? s->w.n : 1);
+    void *m = mmap(NULL, s->cfg_map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    if (m == MAP_FAILED)
+        return SIM_E_NOMEM;
+    (void)madvise(m, s->cfg_map_len, MADV_NOHUGEPAGE); /* advice: small pages work without it */
+    s->cfg_map = m;
+    return SIM_OK;
+}
+
+void sim_configs_unmap(struct sim *s)
+{
+    if (s->cfg_map != NULL)
+        munmap(s->cfg_map, s->cfg_map_len);
+    s->cfg_map = NULL;
+}
+
 /* Node n's config as the world gives it: each neighbour a [Peer] with its organisation, the
  * ceiling and client relation of the link, an endpoint only towards a larger index (the smaller
  * index dials, the other only accepts). */
@@ -375,9 +405,7 @@ static int config_build(struct sim *s, struct snode *n)
 {
     const struct world *w = &s->w;
     uint32_t deg = world_degree(w, n->idx);
-    n->cfg = calloc(1, sizeof *n->cfg); /* config_init's zeroes, its path buffers left untouched */
-    if (n->cfg == NULL)
-        return SIM_E_NOMEM;
+    n->cfg = (struct config *)(s->cfg_map + (size_t)n->idx * s->cfg_stride);
     n->cfg->peers = calloc(deg ? deg : 1, sizeof *n->cfg->peers);
     if (n->cfg->peers == NULL)
         return SIM_E_NOMEM;

@@ -235,6 +235,8 @@ struct sim {
     struct community_roster *rosters;
     size_t n_rosters;
     struct proto_roster_member *members;
+    uint8_t *cfg_map; /* every node's struct config (simnode.c: sim_configs_map) */
+    size_t cfg_stride, cfg_map_len;
 };
 
 /* A connection with a side closed: it may be released once no event names it. */
@@ -291,6 +293,8 @@ void flush_node(struct sim *s, struct snode *n);
 void eio_random(void *ctx, uint8_t *buf, size_t len);
 void release_held(struct snode *n);
 int sim_rosters_build(struct sim *s);
+int sim_configs_map(struct sim *s);
+void sim_configs_unmap(struct sim *s);
 void snode_turn(struct sim *s, struct snode *n);
 int snode_start(struct sim *s, struct snode *n);
 void snode_stop(struct sim *s, struct snode *n, bool wipe);

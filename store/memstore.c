@@ -14,14 +14,16 @@ struct facts {
     uint8_t target[LIMIT_ID_BYTES]; /* revocation only */
 };
 
-/* Grows *p (element size elem) to hold at least need elements, doubling. */
-static int reserve(void **p, size_t *cap, size_t need, size_t elem)
+/* Grows *p (element size elem) to hold at least need elements, by steps of 1/2^shift of its
+ * size: doubling (shift 0) for the shared pool, a quarter (shift 2) for a store's own tables,
+ * of which a simulation keeps one per node. */
+static int reserve(void **p, size_t *cap, size_t need, size_t elem, unsigned shift)
 {
     if (need <= *cap)
         return STORE_OK;
     size_t c = *cap ? *cap : 64;
     while (c < need)
-        c *= 2;
+        c += c >> shift;
     void *np = realloc(*p, c * elem);
     if (np == NULL)
         return STORE_E_IO;
@@ -65,9 +67,9 @@ static uint64_t copy_hash(const void *owner, size_t i)
 /* Room for n more copies of `bytes` bytes in all. */
 static int pool_reserve(struct memstore_pool *p, size_t n, size_t bytes)
 {
-    int rc = reserve((void **)&p->arena, &p->arena_cap, p->arena_len + bytes, 1);
+    int rc = reserve((void **)&p->arena, &p->arena_cap, p->arena_len + bytes, 1, 0);
     if (rc == STORE_OK)
-        rc = reserve((void **)&p->copies, &p->cap, p->n + n, sizeof *p->copies);
+        rc = reserve((void **)&p->copies, &p->cap, p->n + n, sizeof *p->copies, 0);
     if (rc == STORE_OK && !idindex_grow(&p->slots, p->n + n, p->n, copy_hash, p))
         rc = STORE_E_IO;
     return rc;
@@ -140,7 +142,7 @@ void memstore_free(struct memstore *m)
         free(m->pool);
     }
     free(m->recs);
-    idindex_free(&m->slots);
+    free(m->seq_of);
     free(m->tombs);
     idindex_free(&m->tslots);
     memset(m, 0, sizeof *m);
@@ -149,7 +151,7 @@ void memstore_free(struct memstore *m)
 size_t memstore_bytes(const struct memstore *m)
 {
     assert(m != NULL);
-    return m->cap * sizeof *m->recs + idindex_bytes(&m->slots) +
+    return m->cap * sizeof *m->recs + m->seq_cap * sizeof *m->seq_of +
            m->cap_tombs * sizeof *m->tombs + idindex_bytes(&m->tslots);
 }
 
@@ -158,29 +160,53 @@ static const struct memstore_copy *copy_of(const struct memstore *m, size_t entr
     return &m->pool->copies[m->recs[entry]];
 }
 
-static uint64_t rec_hash(const void *owner, size_t i)
-{
-    const struct memstore *m = owner;
-    return idindex_hash(m->hash_key, copy_of(m, i)->id);
-}
-
 static uint64_t tomb_hash(const void *owner, size_t i)
 {
     const struct memstore *m = owner;
     return idindex_hash(m->hash_key, m->tombs[i].target);
 }
 
+/* The entry (seq - 1) of pool copy i in this store, or -1 when the store does not hold it. */
+static int64_t entry_of(const struct memstore *m, uint32_t i)
+{
+    return i < m->seq_cap && m->seq_of[i] != 0 ? (int64_t)m->seq_of[i] - 1 : -1;
+}
+
+/* Calls cb for every entry whose id starts with the first `prefix` bytes of id (the pool's index
+ * finds its copies; the store holds at most one copy of an id) until cb returns non-zero, which
+ * is returned. */
+static int each_match(const struct memstore *m, const uint8_t *id, size_t prefix,
+                      int (*cb)(const struct memstore *m, size_t entry, void *ctx), void *ctx)
+{
+    const struct memstore_pool *p = m->pool;
+    if (m->n == 0) /* also: no index yet; spares the hash */
+        return 0;
+    const uint64_t h = idindex_hash(p->hash_key, id);
+    size_t s = idindex_home(&p->slots, h);
+    for (uint32_t i; (i = idindex_next(&p->slots, h, &s)) != IDINDEX_NONE;) {
+        int64_t e = entry_of(m, i); /* first: the store's own array, then the pooled id */
+        if (e < 0 || memcmp(p->copies[i].id, id, prefix) != 0)
+            continue;
+        int rc = cb(m, (size_t)e, ctx);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int found(const struct memstore *m, size_t entry, void *ctx)
+{
+    (void)m;
+    *(int64_t *)ctx = (int64_t)entry;
+    return 1;
+}
+
 /* Entry index of id, or -1. */
 static int64_t find(const struct memstore *m, const uint8_t id[LIMIT_ID_BYTES])
 {
-    if (m->slots.cap == 0) /* spares the hash */
-        return -1;
-    const uint64_t h = idindex_hash(m->hash_key, id);
-    size_t s = idindex_home(&m->slots, h);
-    for (uint32_t e; (e = idindex_next(&m->slots, h, &s)) != IDINDEX_NONE;)
-        if (memcmp(copy_of(m, e)->id, id, LIMIT_ID_BYTES) == 0)
-            return e;
-    return -1;
+    int64_t e = -1;
+    each_match(m, id, LIMIT_ID_BYTES, found, &e);
+    return e;
 }
 
 int memstore_is_revoked(const struct memstore *m, const uint8_t target[LIMIT_ID_BYTES],
@@ -211,11 +237,14 @@ static int reserve_batch(struct memstore *m, const struct store_put *items,
     }
     int rc = pool_reserve(m->pool, n, bytes);
     if (rc == STORE_OK)
-        rc = reserve((void **)&m->recs, &m->cap, m->n + n, sizeof *m->recs);
-    if (rc == STORE_OK && !idindex_grow(&m->slots, m->n + n, m->n, rec_hash, m))
-        rc = STORE_E_IO;
+        rc = reserve((void **)&m->recs, &m->cap, m->n + n, sizeof *m->recs, 2);
+    size_t had = m->seq_cap; /* every copy the batch may name: the pooled ones and n new */
+    if (rc == STORE_OK)
+        rc = reserve((void **)&m->seq_of, &m->seq_cap, m->pool->n + n, sizeof *m->seq_of, 2);
+    if (rc == STORE_OK)
+        memset(m->seq_of + had, 0, (m->seq_cap - had) * sizeof *m->seq_of);
     if (rc == STORE_OK && revs > 0)
-        rc = reserve((void **)&m->tombs, &m->cap_tombs, m->n_tombs + revs, sizeof *m->tombs);
+        rc = reserve((void **)&m->tombs, &m->cap_tombs, m->n_tombs + revs, sizeof *m->tombs, 2);
     if (rc == STORE_OK && revs > 0 &&
         !idindex_grow(&m->tslots, m->n_tombs + revs, m->n_tombs, tomb_hash, m))
         rc = STORE_E_IO;
@@ -235,10 +264,11 @@ static void apply(struct memstore *m, struct store_put *it, const struct facts *
         it->seq = 0;
         return;
     }
-    assert(m->n < m->cap);
-    m->recs[m->n] = pool_intern(m->pool, it->id, it->signed_rec, it->len);
-    idindex_put(&m->slots, idindex_hash(m->hash_key, it->id), m->n);
-    m->n++;
+    assert(m->n < m->cap && m->n < UINT32_MAX);
+    const uint32_t ci = pool_intern(m->pool, it->id, it->signed_rec, it->len);
+    assert(ci < m->seq_cap && m->seq_of[ci] == 0);
+    m->recs[m->n++] = ci;
+    m->seq_of[ci] = (uint32_t)m->n;
     if (f->revocation) {
         assert(m->n_tombs < m->cap_tombs);
         struct memstore_tomb *t = &m->tombs[m->n_tombs];
@@ -329,22 +359,23 @@ static int emit(const struct memstore *m, size_t entry, store_record_cb cb, void
     return cb(c->id, m->pool->arena + c->off, c->len, (uint64_t)entry + 1, ctx);
 }
 
+struct emit_to {
+    store_record_cb cb;
+    void *ctx;
+};
+
+static int emit_match(const struct memstore *m, size_t entry, void *ctx)
+{
+    const struct emit_to *t = ctx;
+    return emit(m, entry, t->cb, t->ctx);
+}
+
 int memstore_find_short(const struct memstore *m, const uint8_t sid[LIMIT_SHORT_ID_BYTES],
                         store_record_cb cb, void *ctx)
 {
     assert(m != NULL && sid != NULL && cb != NULL);
-    if (m->slots.cap == 0) /* spares the hash */
-        return STORE_OK;
-    const uint64_t h = idindex_hash(m->hash_key, sid);
-    size_t s = idindex_home(&m->slots, h);
-    for (uint32_t e; (e = idindex_next(&m->slots, h, &s)) != IDINDEX_NONE;) {
-        if (memcmp(copy_of(m, e)->id, sid, LIMIT_SHORT_ID_BYTES) != 0)
-            continue;
-        int rc = emit(m, e, cb, ctx);
-        if (rc != 0)
-            return rc;
-    }
-    return STORE_OK;
+    struct emit_to t = {cb, ctx};
+    return each_match(m, sid, LIMIT_SHORT_ID_BYTES, emit_match, &t);
 }
 
 int memstore_iter_seq(const struct memstore *m, uint64_t since, store_record_cb cb, void *ctx)

@@ -74,7 +74,7 @@ static void forget_peer_bits(struct gossip *g, size_t peer)
                 g->recent_from[e] = NIL;
         }
     }
-    for (size_t w = 0; w < g->want_cap; w++) {
+    for (size_t w = 0; w < g->want_alloc; w++) {
         bit_clear(bits_at(g->want_ann, g->words, w), peer);
         bit_clear(bits_at(g->want_tried, g->words, w), peer);
     }
@@ -95,7 +95,6 @@ int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, 
     const bool up = bit_get(g->up, peer);
     const bool changed = up && memcmp(&p->view, view, sizeof *view) != 0;
     p->view = *view;
-    gossip_inbound_views(g, p);
     if (changed)
         gossip_recon_soon(g, peer, now);
     if (up)
@@ -151,7 +150,7 @@ void gossip_peer_down(struct gossip *g, size_t peer)
         free(p->out[k].b);
         p->out[k] = (struct obuf){NULL, 0, 0, 0};
     }
-    for (uint32_t w = 0; w < g->want_cap; w++) /* re-ask what this peer owed us elsewhere */
+    for (uint32_t w = 0; w < g->want_alloc; w++) /* re-ask what this peer owed us elsewhere */
         if (g->wants[w].used && g->wants[w].asked == peer) {
             gossip_want_unask(g, &g->wants[w]);
             g->want_dl[w] = 0;
@@ -165,7 +164,6 @@ void gossip_set_self(struct gossip *g, const struct gate_self *self)
     assert(g != NULL && self != NULL);
     g->self_changed = g->self_changed || memcmp(&g->p.self, self, sizeof *self) != 0;
     g->p.self = *self;
-    gossip_inbound_views(g, NULL);
 }
 
 /* --- lifetime and introspection --- */
@@ -195,12 +193,10 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->ann_cap = cap_or(p->announce_cap, LIMIT_GOSSIP_ANNOUNCE_QUEUE);
     g->tree_cap = cap_or(p->tree_cap, LIMIT_GOSSIP_TREES);
     g->scan_seq = p->start_seq;
-    gossip_inbound_views(g, NULL);
     g->want_next = UINT64_MAX;
     g->ann_due = UINT64_MAX;
     g->peers = calloc(p->max_peers, sizeof *g->peers);
     g->tm = calloc(p->max_peers, sizeof *g->tm);
-    g->cands = calloc(g->cand_cap, sizeof *g->cands);
     g->verified = calloc(g->cand_cap, sizeof *g->verified);
     g->recent = calloc(g->recent_cap, sizeof *g->recent);
     g->recent_bits = calloc(g->recent_cap * g->words, sizeof *g->recent_bits);
@@ -208,33 +204,20 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
         g->recent_sent = calloc(g->recent_cap * g->words, sizeof *g->recent_sent);
         g->recent_from = calloc(g->recent_cap, sizeof *g->recent_from); /* set on each add */
     }
-    g->wants = calloc(g->want_cap, sizeof *g->wants);
-    g->want_dl = malloc(g->want_cap * sizeof *g->want_dl);
-    g->want_ann = calloc(g->want_cap * g->words, sizeof *g->want_ann);
-    g->want_tried = calloc(g->want_cap * g->words, sizeof *g->want_tried);
     g->commit_cap = g->cand_cap < LIMIT_GOSSIP_COMMIT_BATCH ? g->cand_cap
                                                             : LIMIT_GOSSIP_COMMIT_BATCH;
     int rc = GOSSIP_OK;
-    if (!g->peers || !g->tm || !g->cands || !g->verified || !g->recent || !g->recent_bits ||
-        (p->track_holds && (!g->recent_sent || !g->recent_from)) || !g->wants || !g->want_dl ||
-        !g->want_ann || !g->want_tried)
+    if (!g->peers || !g->tm || !g->verified || !g->recent || !g->recent_bits ||
+        (p->track_holds && (!g->recent_sent || !g->recent_from)))
         rc = GOSSIP_E_NOMEM;
-    if (rc == GOSSIP_OK && (!idindex_grow(&g->cand_idx, g->cand_cap, 0, NULL, NULL) ||
-                            !idindex_grow(&g->recent_idx, g->recent_cap, 0, NULL, NULL) ||
-                            !idindex_grow(&g->want_idx, g->want_cap, 0, NULL, NULL)))
+    if (rc == GOSSIP_OK && !idindex_grow(&g->recent_idx, g->recent_cap, 0, NULL, NULL))
         rc = GOSSIP_E_NOMEM;
     if (rc != GOSSIP_OK) {
         gossip_free(g);
         return rc;
     }
-    for (size_t i = 0; i < g->cand_cap; i++)
-        g->cands[i].next_free = i + 1 < g->cand_cap ? (uint32_t)(i + 1) : NIL;
-    for (size_t i = 0; i < g->want_cap; i++) {
-        g->wants[i].next_free = i + 1 < g->want_cap ? (uint32_t)(i + 1) : NIL;
-        g->want_dl[i] = UINT64_MAX;
-    }
-    g->cand_free = 0;
-    g->want_free = 0;
+    g->cand_free = NIL; /* the tables grow with the first entry (gossip_tables.c, gossip_want.c) */
+    g->want_free = NIL;
     *out = g;
     return GOSSIP_OK;
 }
@@ -250,7 +233,7 @@ void gossip_free(struct gossip *g)
         gossip_peer_down(g, i);
         free(g->peers[i]);
     }
-    for (size_t i = 0; g->cands && i < g->cand_cap; i++)
+    for (size_t i = 0; g->cands && i < g->cand_alloc; i++)
         free(g->cands[i].bytes);
     free(g->peers);
     free(g->tm);

@@ -75,9 +75,8 @@ struct cand {
     uint32_t next_free;
 };
 
-struct recent {
+struct recent { /* its hash is computed again when entries move (gossip_tables.c) */
     uint8_t id[LIMIT_ID_BYTES];
-    uint64_t h; /* gossip_hkey(id).h, for the index when entries move */
 };
 
 struct want {
@@ -107,7 +106,7 @@ struct obuf {
 
 struct gpeer {
     /* First what every flush and record touches, in a few adjacent cache lines; the views
-     * after them are 8 KiB. */
+     * after them are 4 KiB. */
     struct obuf out[N_OUT];
     uint8_t (*q)[LIMIT_ID_BYTES]; /* ids to send in full: ring */
     size_t q_head, q_len, q_cap;
@@ -116,8 +115,8 @@ struct gpeer {
     struct gossip_peer_stats st;
     bool keyed;
     uint8_t key[LIMIT_KEY_BYTES];
-    struct gate_peer view;
-    struct gate_self sender; /* the peer as a sender, for the inbound gate (from view) */
+    struct gate_peer view; /* (the peer as a sender, for the inbound gate, is built from it
+                              per check: a gate_self of 4 KiB per peer is most of a node) */
     struct recon rc;
     struct recon_item *items;
     bool initiator;      /* our key is the smaller: we start reconciliation rounds */
@@ -155,6 +154,7 @@ struct gossip {
 
     struct cand *cands;
     size_t cand_cap, n_cands;
+    size_t cand_alloc; /* entries allocated, <= cand_cap: grown on demand (gossip_tables.c) */
     uint32_t cand_free;
     struct idindex cand_idx;
     bool self_changed;  /* our memberships changed: every peer reconciles soon */
@@ -181,6 +181,7 @@ struct gossip {
                           this dense array, not the entries */
     uint64_t *want_ann, *want_tried;
     size_t want_cap, n_wants;
+    size_t want_alloc; /* entries allocated, <= want_cap: grown on demand (gossip_want.c) */
     uint32_t want_free;
     struct idindex want_idx;
     uint64_t want_next;
@@ -205,9 +206,6 @@ struct gossip {
         uint64_t lo, hi;
     } own[LIMIT_GOSSIP_OWN_RANGES];
     struct gossip_params p;
-    struct gate_peer me; /* this node as a receiver, for the inbound gate (from p.self) */
-    struct gate_self in_sender; /* scratch views of one inbound check (4 KiB each: not on the */
-    struct gate_peer in_me;     /* stack) */
 };
 
 /* The gate facts of one record, loaded into the gossip's scratch (valid until the next load). */
@@ -234,6 +232,8 @@ struct scratch {
     struct proto_record rec, trec; /* a record and its target */
     uint8_t buf[LIMIT_SIGNED_RECORD_BYTES], tbuf[LIMIT_SIGNED_RECORD_BYTES]; /* their bytes */
     uint8_t recon_out[LIMIT_RECON_MSG_BYTES];
+    struct gate_self in_sender; /* the views of one inbound check (4 KiB each: not on the */
+    struct gate_peer in_me;     /* stack, nor in every instance) */
 };
 
 /* Ids (and seqs) copied out of a store iteration: store callbacks may not call the store. */
@@ -392,7 +392,6 @@ int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t l
 int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t wall_ms);
 
 /* gossip_verify.c */
-void gossip_inbound_views(struct gossip *g, struct gpeer *p);
 bool gossip_precheck(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES],
                      const uint8_t *bytes, size_t len, uint64_t now, uint64_t wall_ms);
 struct gossip_job *gossip_job_alloc(uint64_t wall_ms);

@@ -15,10 +15,33 @@ static uint64_t cand_hash(const void *g, size_t ci)
     return ((const struct gossip *)g)->cands[ci].h;
 }
 
+/* The table grows on demand up to cand_cap (a simulated node holds a few dozen; the daemon's cap
+ * is 65536 x 80 bytes). The new entries join the free list in index order, so entries are handed
+ * out in the order a table allocated whole would give them. Only when every entry is in use:
+ * the index is rebuilt from entries 0..cand_alloc-1, all present. */
+static bool cand_grow(struct gossip *g)
+{
+    size_t cap = g->cand_alloc ? 2 * g->cand_alloc : 16;
+    cap = cap < g->cand_cap ? cap : g->cand_cap;
+    assert(g->cand_free == NIL && g->n_cands == g->cand_alloc && cap > g->cand_alloc);
+    struct cand *c = realloc(g->cands, cap * sizeof *c);
+    if (c == NULL)
+        return false;
+    g->cands = c;
+    if (!idindex_grow(&g->cand_idx, cap, g->cand_alloc, cand_hash, g))
+        return false;
+    memset(c + g->cand_alloc, 0, (cap - g->cand_alloc) * sizeof *c);
+    for (size_t i = g->cand_alloc; i < cap; i++)
+        c[i].next_free = i + 1 < cap ? (uint32_t)(i + 1) : NIL;
+    g->cand_free = (uint32_t)g->cand_alloc;
+    g->cand_alloc = cap;
+    return true;
+}
+
 uint32_t gossip_cand_alloc(struct gossip *g, struct hkey k, const uint8_t *bytes, size_t len,
                            size_t from)
 {
-    if (g->cand_free == NIL)
+    if (g->cand_free == NIL && (g->cand_alloc == g->cand_cap || !cand_grow(g)))
         return NIL;
     uint8_t *copy = malloc(len);
     if (copy == NULL)
@@ -64,6 +87,8 @@ void gossip_cand_release(struct gossip *g, uint32_t ci)
  * so a forged copy that came first cannot shadow the genuine one. */
 bool gossip_cand_is_dup(const struct gossip *g, struct hkey k, const uint8_t *bytes, size_t len)
 {
+    if (g->n_cands == 0) /* also: no index yet */
+        return false;
     size_t copies = 0, s = idindex_home(&g->cand_idx, k.h);
     for (uint32_t ci; (ci = idindex_next(&g->cand_idx, k.h, &s)) != IDINDEX_NONE;) {
         const struct cand *c = &g->cands[ci];
@@ -78,6 +103,8 @@ bool gossip_cand_is_dup(const struct gossip *g, struct hkey k, const uint8_t *by
 
 bool gossip_cand_has_sid(const struct gossip *g, struct hkey k)
 {
+    if (g->n_cands == 0)
+        return false;
     size_t s = idindex_home(&g->cand_idx, k.h);
     for (uint32_t ci; (ci = idindex_next(&g->cand_idx, k.h, &s)) != IDINDEX_NONE;)
         if (memcmp(g->cands[ci].id, k.id, SID) == 0)
@@ -87,6 +114,8 @@ bool gossip_cand_has_sid(const struct gossip *g, struct hkey k)
 
 bool gossip_cand_verified(const struct gossip *g, struct hkey k)
 {
+    if (g->n_cands == 0)
+        return false;
     size_t s = idindex_home(&g->cand_idx, k.h);
     for (uint32_t ci; (ci = idindex_next(&g->cand_idx, k.h, &s)) != IDINDEX_NONE;) {
         const struct cand *c = &g->cands[ci];
@@ -99,10 +128,12 @@ bool gossip_cand_verified(const struct gossip *g, struct hkey k)
 /* --- recent: who has what --- */
 
 /* A full table evicts one entry per new id: its hash and those of the entries shifted after it
- * are read here, not computed again. */
-static uint64_t recent_hash(const void *g, size_t e)
+ * are computed again here (a SipHash of 8 bytes each: cheaper than 8 bytes more per entry of a
+ * table that is full in any long run). */
+static uint64_t recent_hash(const void *gv, size_t e)
 {
-    return ((const struct gossip *)g)->recent[e].h;
+    const struct gossip *g = gv;
+    return idindex_hash(g->p.hash_key, g->recent[e].id);
 }
 
 static uint32_t recent_find(const struct gossip *g, struct hkey k)
@@ -127,7 +158,6 @@ uint32_t gossip_recent_add(struct gossip *g, struct hkey k)
         idindex_del(&g->recent_idx, e, recent_hash, g);
     g->recent_full = g->recent_full || g->recent_pos == 0;
     memcpy(r->id, k.id, LIMIT_ID_BYTES);
-    r->h = k.h;
     memset(bits_at(g->recent_bits, g->words, e), 0, g->words * sizeof(uint64_t));
     if (g->p.track_holds) {
         g->recent_from[e] = NIL;

@@ -87,20 +87,21 @@ static void verify_failed(struct gossip *g, const struct cand *c, int result, ui
     gossip_close_for(g, c->from, forged ? GOSSIP_E_FORGED : GOSSIP_E_MALFORMED);
 }
 
-/* The views the inbound gate runs on, rebuilt when the self or a peer view changes. */
-void gossip_inbound_views(struct gossip *g, struct gpeer *p)
+/* This node as the inbound gate's receiver, built per check from p.self like the sender's view
+ * (a 4 KiB view per instance was a good part of a simulated node): the header and the names
+ * below n_communities, the only ones the gate reads. */
+static void me_view(const struct gossip *g, struct gate_peer *me)
 {
     const struct gate_self *self = &g->p.self;
-    g->me = (struct gate_peer){.authenticated = true, .relation = GATE_RELATION_CLIENT,
-                               .ceiling = PROTO_TLP_RED, .n_communities = self->n_communities};
-    memcpy(g->me.key, self->key, LIMIT_KEY_BYTES);
-    memcpy(g->me.org, self->org, sizeof g->me.org);
-    memcpy(g->me.communities, self->communities, sizeof g->me.communities);
-    if (p == NULL)
-        return;
-    p->sender = (struct gate_self){.n_communities = 0}; /* communities: see inbound_check */
-    memcpy(p->sender.key, p->view.key, LIMIT_KEY_BYTES);
-    memcpy(p->sender.org, p->view.org, sizeof p->sender.org);
+    assert(self->n_communities <= LIMIT_GATE_MEMBERSHIPS);
+    me->authenticated = true;
+    me->relation = GATE_RELATION_CLIENT;
+    me->ceiling = PROTO_TLP_RED;
+    me->v1_types = false;
+    memcpy(me->key, self->key, LIMIT_KEY_BYTES);
+    memcpy(me->org, self->org, sizeof me->org);
+    me->n_communities = self->n_communities;
+    memcpy(me->communities, self->communities, self->n_communities * sizeof self->communities[0]);
 }
 
 /* A roster names its members, and its audience is the community itself: a new member receives
@@ -152,19 +153,17 @@ static bool inbound_allows(struct gossip *g, size_t from, const struct rview *vp
      * anyone. We count as a member by our own trusted rosters, or by the roster being delivered
      * when it lists us. A record refused here for want of a roster we receive later comes again
      * with the reconciliation that a change of our memberships starts (gossip_set_self). */
-    const struct gate_self *sender = &g->peers[from]->sender;
-    const struct gate_peer *me = &g->me;
-    if (v.r->audience.n_communities > 0 ||
-        (v.target != NULL && v.target->audience.n_communities > 0)) {
-        g->in_sender = *sender; /* 4 KiB: copied only when there is something to add */
-        favour_members(g->in_sender.communities, &g->in_sender.n_communities, v.r, v.target);
-        sender = &g->in_sender;
-    }
-    if (v.r->kind == PROTO_KIND_ROSTER) {
-        g->in_me = g->me;
-        roster_membership(g->in_me.communities, &g->in_me.n_communities, v.r, g->me.key);
-        me = &g->in_me;
-    }
+    struct scratch *x = gossip_scratch();
+    struct gate_self *sender = &x->in_sender; /* key and organisation of its view: the header
+                                                 only, the names below n_communities count */
+    const struct gpeer *p = g->peers[from];
+    memcpy(sender->key, p->view.key, LIMIT_KEY_BYTES);
+    memcpy(sender->org, p->view.org, sizeof sender->org);
+    sender->n_communities = 0;
+    favour_members(sender->communities, &sender->n_communities, v.r, v.target);
+    struct gate_peer *me = &x->in_me;
+    me_view(g, me);
+    roster_membership(me->communities, &me->n_communities, v.r, me->key);
     struct gate_record_state st = {.target = v.target}; /* revoked: the store refuses it */
     return gate_check(sender, me, v.r, &st, wall_ms) == GATE_ALLOW;
 }

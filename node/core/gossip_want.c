@@ -3,6 +3,7 @@
  */
 #include "node/core/gossip_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* --- the table --- */
@@ -14,6 +15,8 @@ static uint64_t want_hash(const void *g, size_t w)
 
 uint32_t gossip_want_find(const struct gossip *g, struct hkey k)
 {
+    if (g->n_wants == 0) /* also: no index yet */
+        return NIL;
     size_t s = idindex_home(&g->want_idx, k.h);
     for (uint32_t w; (w = idindex_next(&g->want_idx, k.h, &s)) != IDINDEX_NONE;)
         if (memcmp(g->wants[w].sid, k.id, SID) == 0)
@@ -21,10 +24,41 @@ uint32_t gossip_want_find(const struct gossip *g, struct hkey k)
     return NIL;
 }
 
+/* The table grows on demand up to want_cap, as the candidates do (gossip_tables.c): new entries
+ * join the free list in index order; the index is rebuilt only when every entry is in use. */
+static bool want_grow(struct gossip *g)
+{
+    size_t cap = g->want_alloc ? 2 * g->want_alloc : 16, had = g->want_alloc;
+    cap = cap < g->want_cap ? cap : g->want_cap;
+    assert(g->want_free == NIL && g->n_wants == had && cap > had);
+    struct want *e = realloc(g->wants, cap * sizeof *e);
+    if (e != NULL)
+        g->wants = e;
+    uint64_t *dl = e ? realloc(g->want_dl, cap * sizeof *dl) : NULL;
+    if (dl != NULL)
+        g->want_dl = dl;
+    uint64_t *ann = dl ? realloc(g->want_ann, cap * g->words * sizeof *ann) : NULL;
+    if (ann != NULL)
+        g->want_ann = ann;
+    uint64_t *tried = ann ? realloc(g->want_tried, cap * g->words * sizeof *tried) : NULL;
+    if (tried != NULL)
+        g->want_tried = tried;
+    if (tried == NULL || !idindex_grow(&g->want_idx, cap, had, want_hash, g))
+        return false; /* what grew stays: want_alloc counts what all of them hold */
+    memset(e + had, 0, (cap - had) * sizeof *e);
+    for (size_t i = had; i < cap; i++) {
+        e[i].next_free = i + 1 < cap ? (uint32_t)(i + 1) : NIL;
+        dl[i] = UINT64_MAX;
+    }
+    g->want_free = (uint32_t)had;
+    g->want_alloc = cap;
+    return true;
+}
+
 uint32_t gossip_want_add(struct gossip *g, struct hkey k, uint64_t deadline)
 {
     uint32_t w = gossip_want_find(g, k);
-    if (w != NIL || g->want_free == NIL)
+    if (w != NIL || (g->want_free == NIL && (g->want_alloc == g->want_cap || !want_grow(g))))
         return w;
     w = g->want_free;
     struct want *e = &g->wants[w];
@@ -109,7 +143,7 @@ void gossip_wants_due(struct gossip *g, uint64_t now)
     uint64_t next = UINT64_MAX;
     /* Ask no more than verification can take now; the rest waits, without using a try. */
     size_t budget = g->cand_cap - g->n_cands;
-    for (uint32_t w = 0; w < g->want_cap; w++) {
+    for (uint32_t w = 0; w < g->want_alloc; w++) {
         if (g->want_dl[w] <= now) {
             struct want *e = &g->wants[w];
             assert(e->used);
