@@ -1,10 +1,8 @@
 """Handshake floods against a real `tlpmesh run` (issue 12, point 2 and "Found" 4).
 
 1,000 attacker addresses (127.a.b.9, each in its own /24: on Linux all of 127.0.0.0/8 is
-loopback) hold half-open connections to node A: a third connect and send nothing, a third send
-part of a first handshake message, a third send a valid message 1 (a random ephemeral key), take
-message 2 and never answer (the "valid-message-1 staller"), and each reconnects as soon as A
-closes it (so A's half-open table is
+loopback) hold half-open connections to node A: half connect and send nothing, half send part of
+a first handshake message, and each reconnects as soon as A closes it (so A's half-open table is
 full the whole time and every newcomer costs an eviction). Meanwhile configured peers complete
 their handshakes:
 
@@ -69,7 +67,6 @@ def flood(port, n, ready, stop, counts):
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     sel = selectors.DefaultSelector()
     partial = b"\x00\x20" + os.urandom(10)  # the length of message 1, then 10 of its 32 bytes
-    msg1 = b"\x00\x20" + os.urandom(32)  # a whole message 1: any 32 bytes are an ephemeral key
 
     def open_one(i):
         s = socket.socket()
@@ -88,8 +85,8 @@ def flood(port, n, ready, stop, counts):
             if ev & selectors.EVENT_WRITE:  # connect finished
                 if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
                     try:
-                        if i % 3:
-                            s.send(partial if i % 3 == 1 else msg1)
+                        if i % 2:
+                            s.send(partial)
                         sel.modify(s, selectors.EVENT_READ, i)
                         connected += 1
                         if connected == n:
@@ -100,7 +97,7 @@ def flood(port, n, ready, stop, counts):
             else:
                 try:
                     if s.recv(4096):
-                        continue  # message 2, to a staller: it holds on
+                        continue  # (A sends nothing before message 1 is complete)
                 except OSError:
                     pass
                 counts[1] += 1  # closed by A: take the slot again
