@@ -148,7 +148,7 @@ def honest_phase(r, h, n0):
                         print(f"  arrived after {now - t_pub:.3f} s", flush=True)
             time.sleep(0.0005)
 
-    th = threading.Thread(target=poll)
+    th = threading.Thread(target=poll, daemon=True)  # an exit must not wait for it
     th.start()
     first = time.monotonic()
     for i in range(ARGS.count):

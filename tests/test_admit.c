@@ -310,6 +310,41 @@ static void test_unknown_peer_survives_flood(void **state)
     net_free(net);
 }
 
+/* The valid-message-1 staller (issue 12): addresses that send a valid message 1, get message 2
+ * and never answer, reconnecting as soon as they are evicted. A partner new to the node by
+ * address, between its messages 2 and 3, used to survive only LIMIT_HALF_OPEN newer such
+ * half-opens; now an address evicted while waiting for message 3 goes first next time, so the
+ * partner outlives any number of them once each staller address was evicted there once. */
+static void test_partner_outlives_stallers(void **state)
+{
+    (void)state;
+    struct net *net;
+    struct tnode partner;
+    struct tnode *b = node_with_partner(&net, &partner);
+    char ip[32];
+    for (int i = 0; i < 2 * LIMIT_HALF_OPEN; i++) { /* the second half evicts the first */
+        net->now++;
+        stalled_after_msg1(b, flood_ip(i, ip));
+    }
+    assert_int_equal(b->e.stats.evicted_full, LIMIT_HALF_OPEN);
+    struct ini in;
+    ini_start(&in, PARTNER, b);
+    engine_conn h;
+    net->now++;
+    struct link *l = ini_connect(&in, b, "172.16.0.1", &h);
+    for (int i = 0; i < 4 * LIMIT_HALF_OPEN; i++) { /* the first half come back, 4 times each */
+        net->now++;
+        stalled_after_msg1(b, flood_ip(i % LIMIT_HALF_OPEN, ip));
+    }
+    assert_false(closed(b, h));
+    assert_true(ini_finish(&in, b, l, h));
+    assert_int_equal(b->e.stats.handshakes_ok, 1);
+    assert_int_equal(b->e.stats.evicted_full + b->e.stats.evicted_addr, 5 * LIMIT_HALF_OPEN + 1);
+    ini_free(&in);
+    keys_identity_wipe(&partner.id);
+    net_free(net);
+}
+
 /* A partner whose address the node knows (its last session came from there) is never evicted by
  * others, even by attackers that look exactly like it (valid message 1, then nothing) and are
  * fresher than it. */
@@ -383,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_full_evicts_from_busiest_subnet),
         cmocka_unit_test(test_full_evicts_least_progressed_then_stalest),
         cmocka_unit_test(test_unknown_peer_survives_flood),
+        cmocka_unit_test(test_partner_outlives_stallers),
         cmocka_unit_test(test_known_address_is_protected),
         cmocka_unit_test(test_all_protected_refuses),
     };

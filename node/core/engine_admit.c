@@ -8,7 +8,9 @@
  * would add a round trip and prove nothing new. What TCP does not bound is how long a proven
  * address may hold a slot. So a newcomer is never refused for want of room: the half-open that
  * got least far and has been silent longest, in the subnet holding the most slots, gives its
- * slot up. Addresses of configured peers are never evicted by others. */
+ * slot up; among those that got as far as message 2, an address that let one stall there
+ * before goes first (a staller reconnects; a partner new to us has no such past). Addresses of
+ * configured peers are never evicted by others. */
 #include "node/core/engine_int.h"
 
 #include <arpa/inet.h>
@@ -24,6 +26,7 @@ struct engine_rate {
     struct engine_addr key;
     uint64_t milli_tokens;
     uint64_t last;
+    uint8_t stalls; /* its half-opens evicted while waiting for message 3 (saturating) */
 };
 
 /* --- addresses --- */
@@ -118,12 +121,12 @@ static struct engine_rate *rate_bucket(struct engine *e, const struct engine_add
     victim->key = *key;
     victim->milli_tokens = (uint64_t)LIMIT_HS_RATE_BURST * 1000;
     victim->last = e->now;
+    victim->stalls = 0;
     return victim;
 }
 
-static bool rate_allow(struct engine *e, const struct engine_addr *key)
+static bool rate_allow(struct engine *e, struct engine_rate *r)
 {
-    struct engine_rate *r = rate_bucket(e, key);
     const uint64_t cap = (uint64_t)LIMIT_HS_RATE_BURST * 1000;
     uint64_t elapsed = e->now > r->last ? e->now - r->last : 0;
     /* tokens are in thousandths: one per second per LIMIT_HS_RATE_PER_S, per ms that is RATE */
@@ -185,12 +188,17 @@ static int stage(const struct engine_conn_slot *c)
     return c->s.hs.step == 0 ? 0 : 1;
 }
 
-/* Which of two half-opens to give up first: the one that got less far, then the one that has
- * waited longer for its next message. */
-static bool worse(const struct engine_conn_slot *a, const struct engine_conn_slot *b)
+/* Which of two half-opens to give up first: the one that got less far, then (both waiting for
+ * message 3) the one whose host stalled there more often, then the one that has waited longer
+ * for its next message. */
+static bool worse(const struct engine *e, const struct engine_conn_slot *a,
+                  const struct engine_conn_slot *b)
 {
     if (stage(a) != stage(b))
         return stage(a) < stage(b);
+    const uint8_t sa = e->admit[a - e->conns].stalls, sb = e->admit[b - e->conns].stalls;
+    if (stage(a) == 1 && sa != sb)
+        return sa > sb;
     return a->last_rx != b->last_rx ? a->last_rx < b->last_rx : a->created < b->created;
 }
 
@@ -219,7 +227,7 @@ static struct engine_conn_slot *full_victim(struct engine *e)
         size_t load = 0;
         for (size_t j = 0; j < n; j++)
             load += addr_eq(&e->admit[idx[j]].group, &e->admit[idx[k]].group);
-        if (!victim || load > victim_load || (load == victim_load && worse(c, victim))) {
+        if (!victim || load > victim_load || (load == victim_load && worse(e, c, victim))) {
             victim = c;
             victim_load = load;
         }
@@ -238,7 +246,7 @@ static struct engine_conn_slot *host_oldest(struct engine *e, const struct engin
         if (!c->half_open || !addr_eq(&e->admit[i].host, host))
             continue;
         ++*count;
-        if (!oldest || worse(c, oldest))
+        if (!oldest || worse(e, c, oldest))
             oldest = c;
     }
     return oldest;
@@ -247,14 +255,20 @@ static struct engine_conn_slot *host_oldest(struct engine *e, const struct engin
 static void evict(struct engine *e, struct engine_conn_slot *c, uint64_t *counter)
 {
     ++*counter;
+    if (stage(c) == 1) { /* message 2 went out and no message 3 came: its host's record */
+        struct engine_rate *r = rate_bucket(e, &e->admit[c - e->conns].host);
+        r->stalls += r->stalls < UINT8_MAX;
+    }
     engine_conn_drop(e, c, ENGINE_E_EVICTED, false);
 }
 
 int engine_admit(struct engine *e, const char *ip, struct engine_admit_conn *out)
 {
     admit_keys(ip, out);
-    if (!rate_allow(e, &out->host))
+    struct engine_rate *r = rate_bucket(e, &out->host);
+    if (!rate_allow(e, r))
         return ENGINE_E_RATE;
+    out->stalls = r->stalls;
     out->known = known_host(e, &out->host);
     size_t mine = 0;
     struct engine_conn_slot *oldest = host_oldest(e, &out->host, &mine);

@@ -76,6 +76,7 @@ struct engine_addr {
 struct engine_admit_conn {
     struct engine_addr host, group;
     bool known; /* a configured peer's address: never evicted for another address */
+    uint8_t stalls; /* the host's half-opens given up after message 2, when this one came */
 };
 
 /* Per peer slot: the address of its Endpoint (0) and of its last session (1), parsed again only

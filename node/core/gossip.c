@@ -197,7 +197,6 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->ann_due = UINT64_MAX;
     g->peers = calloc(p->max_peers, sizeof *g->peers);
     g->tm = calloc(p->max_peers, sizeof *g->tm);
-    g->verified = calloc(g->cand_cap, sizeof *g->verified);
     g->recent = calloc(g->recent_cap, sizeof *g->recent);
     g->recent_bits = calloc(g->recent_cap * g->words, sizeof *g->recent_bits);
     if (p->track_holds) {
@@ -207,8 +206,11 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->commit_cap = g->cand_cap < LIMIT_GOSSIP_COMMIT_BATCH ? g->cand_cap
                                                             : LIMIT_GOSSIP_COMMIT_BATCH;
     int rc = GOSSIP_OK;
-    if (!g->peers || !g->tm || !g->verified || !g->recent || !g->recent_bits ||
+    if (!g->peers || !g->tm || !g->recent || !g->recent_bits ||
         (p->track_holds && (!g->recent_sent || !g->recent_from)))
+        rc = GOSSIP_E_NOMEM;
+    if (rc == GOSSIP_OK && !commitq_init(&g->cq, g->cand_cap, p->max_peers + 1,
+                                         LIMIT_GOSSIP_COMMIT_QUANTUM, LIMIT_GOSSIP_COMMIT_SHARED_MS))
         rc = GOSSIP_E_NOMEM;
     if (rc == GOSSIP_OK && !idindex_grow(&g->recent_idx, g->recent_cap, 0, NULL, NULL))
         rc = GOSSIP_E_NOMEM;
@@ -238,7 +240,7 @@ void gossip_free(struct gossip *g)
     free(g->peers);
     free(g->tm);
     free(g->cands);
-    free(g->verified);
+    commitq_free(&g->cq);
     idindex_free(&g->cand_idx);
     free(g->recent);
     free(g->recent_bits);
@@ -260,7 +262,7 @@ void gossip_free(struct gossip *g)
 uint64_t gossip_next_deadline(const struct gossip *g)
 {
     assert(g != NULL);
-    if (g->ver_len > 0)
+    if (commitq_len(&g->cq) > 0)
         return 0;
     uint64_t next = g->n_wants > 0 ? g->want_next : UINT64_MAX;
     next = min_u64(next, g->ann_due);

@@ -47,7 +47,9 @@
  * verify). Ingest is fair across peers: each peer's records queue for verification apart, in
  * jobs of LIMIT_GOSSIP_JOB_RECORDS served round robin with LIMIT_GOSSIP_JOBS_OUT out at once,
  * and one peer holds more than its share (cand_cap / peers up) of the candidate table only while
- * half of it is free; beyond that its records are dropped and fetched later (dropped_overload). Own records are pushed in full
+ * half of it is free; beyond that its records are dropped and fetched later (dropped_overload).
+ * Verified records wait for their commit per source too (commitq.h): each gossip_flush commits
+ * one batch taken from the sources in turn, small while more than one delivers. Own records are pushed in full
  * to a peer at LIMIT_GOSSIP_PUSH_* at most; the rest wait for reconciliation.
  *
  * Re-entrance: io callbacks must not call into gossip. An event they cause (a failed send that ends
@@ -251,7 +253,8 @@ void gossip_on_verified(struct gossip *g, struct gossip_job *job, uint64_t now, 
  * committed by gossip) and pushes them to every peer the gate allows. Call on "records-added". */
 int gossip_local_scan(struct gossip *g, uint64_t now, uint64_t wall_ms);
 
-/* Once per loop turn: commits verified records (one put_batch), sends due announcements, retries
+/* Once per loop turn: commits verified records (one put_batch, taken from the sources in turn:
+ * commitq.h; the rest waits for the next call), sends due announcements, retries
  * timed-out WANTs, starts due reconciliations, feeds peers' queues, writes pending messages. The
  * other entry points only queue: nothing reaches io.send before this call, so what a turn
  * produced for a peer leaves as one message per type. */

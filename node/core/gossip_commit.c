@@ -118,18 +118,22 @@ static bool commit_room(struct gossip *g, size_t n)
     return true;
 }
 
-/* One durable write transaction for up to LIMIT_GOSSIP_COMMIT_BATCH verified records. */
+/* One durable write transaction: up to LIMIT_GOSSIP_COMMIT_BATCH verified records, or up to
+ * LIMIT_GOSSIP_COMMIT_SHARED while more than one source delivers (commitq.h: a flooder's commit
+ * is what an honest record waits for), taken from the sources in turn. */
 static int commit_batch(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
-    size_t n = g->ver_len < g->commit_cap ? g->ver_len : g->commit_cap;
+    size_t n = commitq_len(&g->cq);
+    const size_t cap = commitq_shared(&g->cq, now) && g->commit_cap > LIMIT_GOSSIP_COMMIT_SHARED
+                           ? LIMIT_GOSSIP_COMMIT_SHARED
+                           : g->commit_cap;
+    n = n < cap ? n : cap;
     if (!commit_room(g, n))
         return GOSSIP_E_NOMEM; /* the verified records wait for the next flush */
     struct store_put *items = g->commit_items;
     uint32_t *cis = g->commit_cis;
+    n = commitq_take(&g->cq, cis, n);
     for (size_t i = 0; i < n; i++) {
-        cis[i] = g->verified[g->ver_head];
-        g->ver_head = (g->ver_head + 1) % g->cand_cap;
-        g->ver_len--;
         const struct cand *c = &g->cands[cis[i]];
         items[i] = (struct store_put){.signed_rec = c->bytes, .len = c->len, .rec = NULL,
                                       .added_us = wall_ms * 1000};
@@ -225,16 +229,9 @@ static void note_activity(struct gossip *g, uint64_t now)
 int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
     assert(g != NULL);
-    int rc = GOSSIP_OK;
-    /* Bounded: the ring holds at most cand_cap records; out of memory leaves them to the next
-     * flush. */
-    while (g->ver_len > 0) {
-        const int c = commit_batch(g, now, wall_ms);
-        if (c < 0)
-            rc = c;
-        if (c == GOSSIP_E_NOMEM)
-            break;
-    }
+    /* One commit per flush: what is left waits for the next turn (gossip_next_deadline: now),
+     * so that the loop reads every peer's input and hands out jobs between two commits. */
+    int rc = commitq_len(&g->cq) > 0 ? commit_batch(g, now, wall_ms) : GOSSIP_OK;
     announce_due(g, now, wall_ms);
     gossip_wants_due(g, now);
     /* What was refused or dropped for a reason that may have passed comes by reconciliation. */

@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "node/core/commitq.h"
 #include "node/core/gossip.h"
 #include "node/core/peerscore.h"
 #include "node/core/recon.h"
@@ -159,8 +160,7 @@ struct gossip {
     struct idindex cand_idx;
     bool self_changed;  /* our memberships changed: every peer reconciles soon */
     bool backlog_recon; /* announcements dropped under load: every peer reconciles soon */
-    uint32_t *verified; /* ring of candidates waiting for commit */
-    size_t ver_head, ver_len;
+    struct commitq cq; /* candidates waiting for commit, per source, taken in turn */
     struct store_put *commit_items; /* commit_alloc each: one commit's items and candidates */
     uint32_t *commit_cis;
     size_t commit_cap, commit_alloc; /* the bound; allocated so far (grown on demand) */

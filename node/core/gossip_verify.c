@@ -319,8 +319,7 @@ void gossip_on_verified(struct gossip *g, struct gossip_job *job, uint64_t now, 
         }
         c->state = CAND_VERIFIED;
         c->kind = job->items[i].kind;
-        assert(g->ver_len < g->cand_cap);
-        g->verified[(g->ver_head + g->ver_len++) % g->cand_cap] = ci;
+        commitq_push(&g->cq, c->from == GOSSIP_LOCAL ? g->p.max_peers : c->from, ci, now);
     }
     free(job);
     gossip_verify_pump(g);

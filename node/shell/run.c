@@ -118,12 +118,13 @@ static void on_timer(uv_timer_t *t)
         engine_tick(&r->node.engine, run_now(r));
 }
 
-/* Once per loop turn, before waiting: accepting starts again, the node's turn (closes, jobs, gate
+/* Once per loop turn, before waiting: accepting and reading start again, the node's turn (closes, jobs, gate
  * views, gossip commit and send), write what the engine queued, arm the one timer. */
 static void on_prepare(uv_prepare_t *p)
 {
     struct run *r = p->data;
     run_conn_accept_turn(r);
+    run_conn_read_turn(r);
     int rc = node_turn(&r->node);
     if (rc < 0)
         fprintf(stderr, "tlpmesh: gossip: %s\n", gossip_strerror(rc));

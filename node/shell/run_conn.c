@@ -19,6 +19,7 @@ struct rconn {
     uv_write_t write_req;
     char *out, *inflight; /* queued bytes; bytes being written */
     size_t out_len, out_cap, inflight_len, inflight_cap;
+    bool read_paused;  /* read once this loop turn: read again from the next (run_conn_read_turn) */
     bool resolving;    /* uv_getaddrinfo holds a pointer to this struct */
     bool free_pending; /* handle closed while resolving: on_resolved frees */
 };
@@ -157,6 +158,23 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     engine_on_data(&c->r->node.engine, c->id, (const uint8_t *)buf->base, (size_t)nread,
                    run_now(c->r));
+    /* One read (one frame's worth) per connection per loop turn: libuv would otherwise read a
+     * busy socket up to 32 times in a row, and a flooding peer's megabytes would fill the turn
+     * that every other peer's records, verify results and commit wait for (fair ingest). */
+    if (c->known && uv_read_stop(s) == 0)
+        c->read_paused = true;
+}
+
+void run_conn_read_turn(struct run *r)
+{
+    for (size_t i = 0; i < LIMIT_CONNS; i++) {
+        struct rconn *c = r->conns[i];
+        if (c == NULL || !c->read_paused || c->close_after_flush)
+            continue;
+        c->read_paused = false;
+        if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
+            conn_failed(c, UV_EIO);
+    }
 }
 
 /* --- the node's transport --- */
