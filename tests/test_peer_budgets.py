@@ -11,6 +11,8 @@ implementation of test_channel.py (python3-dissononce) and signing its own recor
   gate          TLP:RED records addressed to some other node (out of their audience)
   time          records that expired before they were sent
   unasked       a flood of fresh valid records, neither wanted nor reconciled
+  unasked       the same flood right after a RECON message that names nothing (a round over an
+                empty set): a reconciliation makes free only what it showed a lacks
 
 For each: a closes the session with that reason, the key is backed off (`status --json` shows
 the reason and the time left, /metrics the refusals and the penalty), a new handshake with the
@@ -197,13 +199,13 @@ def main():
             f.write(f"\n[HTTP]\nListen = 127.0.0.1:{free_port()}\nMetricsListen = "
                     f"127.0.0.1:{a.mport}\n")
         keys = {r: Ed25519PrivateKey.generate()
-                for r in ("unknown_type", "duplicate", "gate", "time", "unasked")}
+                for r in ("unknown_type", "duplicate", "gate", "time", "unasked", "recon")}
         for sk in keys.values():
             a.allow_key(b64(raw_pk(sk)))
         t = now_ms()
         day = 24 * 3600 * 1000
-        unasked = records_msgs([indicator(keys["unasked"], addr(i), t, t + 7 * day)
-                                for i in range(80000)])
+        unasked = {r: records_msgs([indicator(keys[r], addr(i), t, t + 7 * day)
+                                    for i in range(80000)]) for r in ("unasked", "recon")}
         a.start()
         b.start()
         wait_for("a and b connected", lambda: a.connected_to(b.key) and b.connected_to(a.key))
@@ -231,7 +233,11 @@ def main():
 
         # Signed before they are sent, so that they arrive as fast as a takes them, well above
         # the budget's refill (2048/s) for longer than its burst even on a loaded machine.
-        abuse(a, keys["unasked"], "unasked", [(16, m) for m in unasked])
+        abuse(a, keys["unasked"], "unasked", [(16, m) for m in unasked["unasked"]])
+        # RECON version 2, one range to infinity, IDLIST of no items: a valid round that shows
+        # a lacks nothing, so nothing after it is asked for (before: 120 s of free records).
+        abuse(a, keys["recon"], "unasked",
+              [(19, b"\x02\x00\x02\x00")] + [(16, m) for m in unasked["recon"]])
 
         # The honest partner was never disturbed and still gets what a publishes.
         assert a.connected_to(b.key)["sessions"] == sessions, "b kept its one session"
@@ -240,7 +246,7 @@ def main():
         wait_for("b receives a's record after the abuse",
                  lambda: "honest.example" in tlpmesh("list", "-c", b.conf, "--json").stdout)
         st = a.status_or_none()
-        assert st["counters"]["penalties"] == 5, st["counters"]
+        assert st["counters"]["penalties"] == 6, st["counters"]
         text = tlpmesh("status", "-c", a.conf).stdout
         assert re.search(r"\d+s unasked", text), text  # the last one is still backed off
         print("test_peer_budgets: ok")
