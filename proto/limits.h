@@ -61,6 +61,10 @@ enum limits {
                                             write EIO */
     LIMIT_STORE_CHECK_LISTED = 1000,     /* problems check-store prints one by one; the rest are
                                             counted */
+    LIMIT_STORE_CHECK_CHUNK = 1024,      /* entries check-store reads in one read transaction
+                                            (~50 ms of signature checks): a long check of a
+                                            running node's store never pins old pages for long,
+                                            so the map does not grow for it */
 
     /* --- config (node/) --- */
     LIMIT_CONFIG_BYTES = 1 << 20, /* a config file larger than 1 MiB is refused */
