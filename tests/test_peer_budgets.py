@@ -20,84 +20,27 @@ key is refused at its end, and b stays connected and keeps receiving what a's to
 Every wait polls against a deadline.
 """
 import base64
-import hashlib
-import json
 import os
 import re
-import shutil
 import socket
-import struct
 import sys
 import tempfile
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from noisepeer import frame, make_hs, recv_frame  # noqa: E402
-from test_channel import ALL_NODES, DEADLINE_S, Node, free_port, tlpmesh, wait_for  # noqa: E402
+from records import indicator, raw_pk, records_msgs  # noqa: E402
+from test_channel import DEADLINE_S, Node, free_port, teardown, tlpmesh, wait_for  # noqa: E402
 
 NETWORK = "test-mesh"
-MAX_BODY = 65535 - 16 - 1  # SESSION_MAX_BODY: a frame less the tag and the type byte
-
-
-def raw_pk(sk):
-    return sk.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def b64(raw):
     return base64.b64encode(raw).decode()
-
-
-# --- records (docs/PROTOCOL.md "Records": canonical msgpack, shortest forms) ---
-
-def mp_uint(v):
-    if v < 128:
-        return bytes([v])
-    for tag, fmt, top in ((0xcc, ">B", 1 << 8), (0xcd, ">H", 1 << 16), (0xce, ">I", 1 << 32)):
-        if v < top:
-            return bytes([tag]) + struct.pack(fmt, v)
-    return b"\xcf" + struct.pack(">Q", v)
-
-
-def mp_str(s):
-    b = s.encode()
-    assert len(b) < 32
-    return bytes([0xa0 | len(b)]) + b
-
-
-def mp_key(k):
-    return b"\xc4\x20" + k
-
-
-def indicator(sk, value, created, valid_until, tlp=0, recipients=()):
-    """A signed indicator (ip-dst VALUE) of origin sk: sig || body."""
-    rec = sorted(recipients)
-    body = (b"\x8d" + b"\x00\x01" + b"\x01\x01" + b"\x02" + mp_key(raw_pk(sk)) +
-            b"\x03" + mp_uint(created) + b"\x04" + mp_uint(tlp) + b"\x05\x90" +
-            b"\x06" + bytes([0x90 | len(rec)]) + b"".join(mp_key(k) for k in rec) +
-            b"\x10" + mp_str("ip-dst") + b"\x11" + mp_str(value) +
-            b"\x12" + mp_uint(valid_until) + b"\x13" + mp_uint(50) + b"\x14\x90" + b"\x15\xa0")
-    return sk.sign(b"tlpmesh-record-v1\x00" + body) + body
-
-
-def records_msgs(recs):
-    """RECORDS messages (type 16: u16 count || (u16 length || signed record)...) holding recs."""
-    out, cur = [], []
-    size = 2
-    for r in recs:
-        if size + 2 + len(r) > MAX_BODY or len(cur) == 0xffff:
-            out.append(cur)
-            cur, size = [], 2
-        cur.append(r)
-        size += 2 + len(r)
-    if cur:
-        out.append(cur)
-    return [struct.pack(">H", len(c)) + b"".join(struct.pack(">H", len(r)) + r for r in c)
-            for c in out]
 
 
 def now_ms():
@@ -204,7 +147,7 @@ def main():
             a.allow_key(b64(raw_pk(sk)))
         t = now_ms()
         day = 24 * 3600 * 1000
-        unasked = {r: records_msgs([indicator(keys[r], addr(i), t, t + 7 * day)
+        unasked = {r: records_msgs([indicator(keys[r], "ip-dst", addr(i), t, t + 7 * day)
                                     for i in range(80000)]) for r in ("unasked", "recon")}
         a.start()
         b.start()
@@ -214,7 +157,7 @@ def main():
         abuse(a, keys["unknown_type"], "unknown_type", [(99, os.urandom(100))] * 400)
 
         sk = keys["duplicate"]
-        rec = indicator(sk, "192.0.2.1", t, t + day)
+        rec = indicator(sk, "ip-dst", "192.0.2.1", t, t + day)
         h = Hostile(a, sk)
         assert h.open and h.send(16, records_msgs([rec])[0])
         wait_for("a stored the record before its replays",
@@ -225,11 +168,11 @@ def main():
 
         sk, other = keys["gate"], os.urandom(32)
         abuse(a, sk, "gate", [(16, m) for m in records_msgs(
-            [indicator(sk, addr(i), t, t + day, tlp=4, recipients=[other]) for i in range(2000)])])
+            [indicator(sk, "ip-dst", addr(i), t, t + day, tlp=4, recipients=[other]) for i in range(2000)])])
 
         sk = keys["time"]
         abuse(a, sk, "time", [(16, m) for m in records_msgs(
-            [indicator(sk, addr(i), t - 2 * day, t - day) for i in range(2000)])])
+            [indicator(sk, "ip-dst", addr(i), t - 2 * day, t - day) for i in range(2000)])])
 
         # Signed before they are sent, so that they arrive as fast as a takes them, well above
         # the budget's refill (2048/s) for longer than its burst even on a loaded machine.
@@ -251,11 +194,7 @@ def main():
         assert re.search(r"\d+s unasked", text), text  # the last one is still backed off
         print("test_peer_budgets: ok")
     finally:
-        for n in ALL_NODES:
-            if n.proc and n.proc.poll() is None:
-                n.proc.kill()
-        if os.environ.get("KEEP") is None:
-            shutil.rmtree(root, ignore_errors=True)
+        teardown(root)
     return 0
 
 
