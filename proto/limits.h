@@ -63,6 +63,10 @@ enum limits {
                                             write EIO */
     LIMIT_STORE_CHECK_LISTED = 1000,     /* problems check-store prints one by one; the rest are
                                             counted */
+    LIMIT_STORE_CHECK_CHUNK = 1024,      /* entries check-store reads in one read transaction
+                                            (~50 ms of signature checks): a long check of a
+                                            running node's store never pins old pages for long,
+                                            so the map does not grow for it */
 
     /* --- config (node/) --- */
     LIMIT_CONFIG_BYTES = 1 << 20, /* a config file larger than 1 MiB is refused */
@@ -302,8 +306,9 @@ enum limits {
                                           reconciliation with it: its own eager pushes, which it
                                           paces (LIMIT_GOSSIP_PUSH_*) below this */
     LIMIT_PEER_UNASKED_PER_S = 2048,   /* ... refill: twice the sender's pacing */
-    LIMIT_PEER_RECON_GRACE_MS = 2 * LIMIT_RECON_INTERVAL_MS, /* records after the peer's last
-                                          reconciliation message count as asked for this long:
+    LIMIT_PEER_RECON_GRACE_MS = 2 * LIMIT_RECON_INTERVAL_MS, /* the haves a peer's rounds
+                                          named (our needs) count as asked for this long after its
+                                          last reconciliation message:
                                           the haves of a round drain after it, and the next
                                           round comes LIMIT_RECON_INTERVAL_MS after its end */
     LIMIT_GOSSIP_PUSH_BURST = 8192,    /* own records pushed in full to one peer at once; more

@@ -337,8 +337,15 @@ struct store_check_report {
 /* One line describing one problem (the record id or index key in hex, what is wrong). */
 typedef void (*store_problem_cb)(const char *line, void *ctx);
 
-/* Checks the whole store in one read transaction (a snapshot; a running node goes on writing):
- * every record's id (BLAKE2b-256 of its body), canonical encoding and signature, and that every
+/* Checks the whole store, in chunks of LIMIT_STORE_CHECK_CHUNK entries, each in a read
+ * transaction of its own, so that a check of a large store that a node writes to meanwhile never
+ * pins old pages for long (the map would grow for it) and adopts map growth between chunks. Each
+ * entry is judged against the records and indexes of its own chunk's snapshot: every problem
+ * reported is one of a committed state, never an artefact of a write in between. Online (a node
+ * writing) the counts are not of one moment: what was stored for the whole check is counted
+ * exactly once, what was added or removed during it may or may not be, and damage done behind
+ * the walk shows at the next check; on a store nobody writes it is exactly a snapshot check.
+ * Every record's id (BLAKE2b-256 of its body), canonical encoding and signature, and that every
  * index entry it needs exists; every entry of every index (seq, byvalue, bytime, revoked,
  * sighted, rosters, expiry) against the record it names; seq without gaps up to next_seq;
  * revocations against their targets; every stored key succession decodes and verifies under its

@@ -16,11 +16,14 @@
 
 #include <sodium.h>
 
+struct seq_walk;
+
 struct check {
     struct store_check_report *rep;
     store_problem_cb cb;
     void *ctx;
     struct proto_record *r; /* scratch: one decoded record (~30 KB) */
+    struct seq_walk *seq;   /* the seq pass's state across its chunks */
 };
 
 static void hex(const uint8_t *b, size_t n, char *out)
@@ -299,63 +302,12 @@ static int index_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const MD
 }
 
 /* seq: keys 1 .. next_seq - 1 without gaps, each naming a record stored under that seq (or a
- * pruned one's arrival time), arrival times strictly increasing. */
-static int walk_seq(struct store *s, MDB_txn *txn, struct check *ck)
-{
-    uint64_t next_seq = 0, want = 1, last_added = 0;
-    int err = store_meta_next_seq(s, txn, &next_seq);
-    if (err != STORE_OK) {
-        problem(ck, "meta: no valid store.next_seq");
-        return err == STORE_E_CORRUPT ? STORE_OK : err;
-    }
-    MDB_cursor *c = NULL;
-    int rc = mdb_cursor_open(txn, s->dbi[DB_SEQ], &c);
-    if (rc != MDB_SUCCESS)
-        return map_err(rc);
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && err == STORE_OK;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), want++) {
-        ck->rep->index_entries++;
-        const uint64_t seq = k.mv_size == SEQ_BYTES ? get_be64(k.mv_data) : 0;
-        if (seq != want || seq >= next_seq) {
-            problem(ck, "index seq: entry %llu where %llu was due (next seq %llu)",
-                    (unsigned long long)seq, (unsigned long long)want,
-                    (unsigned long long)next_seq);
-            want = seq;
-        }
-        if (v.mv_size == SEQ_PRUNED_BYTES) {
-            ck->rep->pruned++;
-            continue;
-        }
-        if (v.mv_size != LIMIT_ID_BYTES && v.mv_size != SEQ_VAL_BYTES) {
-            problem(ck, "index seq: entry %llu has a value of %zu bytes", (unsigned long long)seq,
-                    v.mv_size);
-            continue;
-        }
-        const uint64_t added =
-            v.mv_size == SEQ_VAL_BYTES ? get_be64((const uint8_t *)v.mv_data + LIMIT_ID_BYTES) : 0;
-        if (added != 0 && added <= last_added)
-            problem(ck, "index seq: entry %llu arrived before the one before it",
-                    (unsigned long long)seq);
-        last_added = added > last_added ? added : last_added;
-        uint64_t stored_seq = 0;
-        uint8_t id[LIMIT_ID_BYTES];
-        memcpy(id, v.mv_data, sizeof id);
-        const int found = load(s, txn, ck, id, &stored_seq);
-        if (found < 0)
-            err = found;
-        else if (found == 0 || stored_seq != seq)
-            problem(ck, "index seq: entry %llu names %s", (unsigned long long)seq,
-                    found == 0 ? "no stored record" : "a record stored under another seq");
-    }
-    mdb_cursor_close(c);
-    if (err == STORE_OK && want != next_seq)
-        problem(ck, "index seq: ends at %llu, next seq is %llu", (unsigned long long)want - 1,
-                (unsigned long long)next_seq);
-    if (err != STORE_OK)
-        return err;
-    return rc == MDB_NOTFOUND ? STORE_OK : map_err(rc);
-}
+ * pruned one's arrival time), arrival times strictly increasing. Seqs are only ever appended, so
+ * a walk in chunks sees the same sequence a snapshot would, up to a later next_seq. */
+struct seq_walk {
+    uint64_t next_seq; /* of the chunk's transaction; 0: none valid (nothing is walked) */
+    uint64_t want, last_added;
+};
 
 /* A stored key succession: a statement that decodes and verifies, under its old key. */
 static int succession_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
@@ -387,25 +339,91 @@ static int distrust_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const
     return STORE_OK;
 }
 
-static int check_txn(struct store *s, MDB_txn *txn, void *ctx)
+static int seq_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *ctx)
 {
     struct check *ck = ctx;
-    static const struct {
-        enum db_index db;
-        const char *name;
-    } idx[] = {{DB_BYVALUE, "byvalue"}, {DB_BYTIME, "bytime"},   {DB_REVOKED, "revoked"},
-               {DB_SIGHTED, "sighted"}, {DB_ROSTERS, "rosters"}, {DB_EXPIRY, "expiry"}};
-    int err = store_walk(s, txn, DB_RECORDS, record_entry, ck);
-    if (err == STORE_OK)
-        err = walk_seq(s, txn, ck);
-    for (size_t i = 0; err == STORE_OK && i < sizeof idx / sizeof idx[0]; i++) {
-        struct index_walk w = {ck, idx[i].db, idx[i].name};
-        err = store_walk(s, txn, idx[i].db, index_entry, &w);
+    struct seq_walk *w = ck->seq;
+    ck->rep->index_entries++;
+    const uint64_t seq = k->mv_size == SEQ_BYTES ? get_be64(k->mv_data) : 0, at = w->want++;
+    if (seq != at || seq >= w->next_seq) {
+        problem(ck, "index seq: entry %llu where %llu was due (next seq %llu)",
+                (unsigned long long)seq, (unsigned long long)at,
+                (unsigned long long)w->next_seq);
+        w->want = seq + 1;
     }
-    if (err == STORE_OK)
-        err = store_walk(s, txn, DB_SUCCESSIONS, succession_entry, ck);
-    if (err == STORE_OK)
-        err = store_walk(s, txn, DB_DISTRUST, distrust_entry, ck);
+    if (v->mv_size == SEQ_PRUNED_BYTES) {
+        ck->rep->pruned++;
+        return STORE_OK;
+    }
+    if (v->mv_size != LIMIT_ID_BYTES && v->mv_size != SEQ_VAL_BYTES) {
+        problem(ck, "index seq: entry %llu has a value of %zu bytes", (unsigned long long)seq,
+                v->mv_size);
+        return STORE_OK;
+    }
+    const uint64_t added =
+        v->mv_size == SEQ_VAL_BYTES ? get_be64((const uint8_t *)v->mv_data + LIMIT_ID_BYTES) : 0;
+    if (added != 0 && added <= w->last_added)
+        problem(ck, "index seq: entry %llu arrived before the one before it",
+                (unsigned long long)seq);
+    w->last_added = added > w->last_added ? added : w->last_added;
+    uint64_t stored_seq = 0;
+    uint8_t id[LIMIT_ID_BYTES];
+    memcpy(id, v->mv_data, sizeof id);
+    const int found = load(s, txn, ck, id, &stored_seq);
+    if (found < 0)
+        return found;
+    if (found == 0 || stored_seq != seq)
+        problem(ck, "index seq: entry %llu names %s", (unsigned long long)seq,
+                found == 0 ? "no stored record" : "a record stored under another seq");
+    return STORE_OK;
+}
+
+/* The walks of a check, in order; each goes through its database in chunks. */
+static const struct pass {
+    enum db_index db;
+    const char *name;
+    store_entry_fn fn;
+} passes[] = {{DB_RECORDS, "records", record_entry}, {DB_SEQ, "seq", seq_entry},
+              {DB_BYVALUE, "byvalue", index_entry},  {DB_BYTIME, "bytime", index_entry},
+              {DB_REVOKED, "revoked", index_entry},  {DB_SIGHTED, "sighted", index_entry},
+              {DB_ROSTERS, "rosters", index_entry},  {DB_EXPIRY, "expiry", index_entry},
+              {DB_SUCCESSIONS, "successions", succession_entry},
+              {DB_DISTRUST, "distrust", distrust_entry}};
+
+struct chunk {
+    struct check *ck;
+    const struct pass *pass;
+    struct store_walk_pos pos;
+};
+
+static int chunk_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                       void *ctx)
+{
+    const struct chunk *c = ctx;
+    if (c->pass->fn != index_entry)
+        return c->pass->fn(s, txn, k, v, c->ck);
+    struct index_walk w = {c->ck, c->pass->db, c->pass->name};
+    return index_entry(s, txn, k, v, &w);
+}
+
+/* One read transaction: the next LIMIT_STORE_CHECK_CHUNK entries of the pass. */
+static int chunk_txn(struct store *s, MDB_txn *txn, void *ctx)
+{
+    struct chunk *c = ctx;
+    if (c->pass->db == DB_SEQ) {
+        int err = store_meta_next_seq(s, txn, &c->ck->seq->next_seq);
+        if (err != STORE_OK) {
+            problem(c->ck, "meta: no valid store.next_seq");
+            c->pos.done = true; /* the seq index cannot be judged without it */
+            return err == STORE_E_CORRUPT ? STORE_OK : err;
+        }
+    }
+    int err = store_walk_chunk(s, txn, c->pass->db, &c->pos, LIMIT_STORE_CHECK_CHUNK, chunk_entry,
+                               c);
+    struct seq_walk *w = c->ck->seq;
+    if (err == STORE_OK && c->pos.done && c->pass->db == DB_SEQ && w->want != w->next_seq)
+        problem(c->ck, "index seq: ends at %llu, next seq is %llu",
+                (unsigned long long)w->want - 1, (unsigned long long)w->next_seq);
     return err;
 }
 
@@ -413,10 +431,17 @@ int store_check(struct store *s, struct store_check_report *rep, store_problem_c
 {
     assert(s != NULL && rep != NULL);
     memset(rep, 0, sizeof *rep);
-    struct check ck = {rep, cb, ctx, malloc(sizeof(struct proto_record))};
-    if (ck.r == NULL)
-        return STORE_E_IO;
-    int err = store_run_read(s, check_txn, &ck);
+    struct seq_walk seq = {.want = 1};
+    struct check ck = {rep, cb, ctx, malloc(sizeof(struct proto_record)), &seq};
+    struct chunk *c = malloc(sizeof *c);
+    int err = ck.r != NULL && c != NULL ? STORE_OK : STORE_E_IO;
+    for (size_t i = 0; err == STORE_OK && i < sizeof passes / sizeof passes[0]; i++) {
+        *c = (struct chunk){.ck = &ck, .pass = &passes[i]};
+        /* each chunk visits new entries, so the loop is bounded by the databases' sizes */
+        while (err == STORE_OK && !c->pos.done)
+            err = store_run_read(s, chunk_txn, c);
+    }
+    free(c);
     free(ck.r);
     return err;
 }

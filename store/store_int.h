@@ -110,6 +110,23 @@ typedef int (*store_entry_fn)(struct store *s, MDB_txn *txn, const MDB_val *k, c
                               void *ctx);
 int store_walk(struct store *s, MDB_txn *txn, enum db_index db, store_entry_fn fn, void *ctx);
 
+/* Where a walk in chunks (store_walk_chunk) stands: the last entry it visited, key and (in a
+ * DUPSORT database) value; LMDB keys and DUPSORT values are at most STORE_KEY_MAX bytes. */
+enum { STORE_KEY_MAX = 511 };
+struct store_walk_pos {
+    uint8_t key[STORE_KEY_MAX], val[STORE_KEY_MAX];
+    size_t key_len, val_len;
+    bool started; /* an entry was visited */
+    bool done;    /* the walk reached the end of db */
+};
+
+/* Calls fn, as store_walk does, for at most max entries of db after pos (from the first when
+ * nothing was visited yet), in txn, and leaves pos at the last one (done at the end of db).
+ * Each chunk may run in a transaction of its own: entries added before pos meanwhile are not
+ * visited, entries deleted after it are not either, none is visited twice (store_read.c). */
+int store_walk_chunk(struct store *s, MDB_txn *txn, enum db_index db, struct store_walk_pos *pos,
+                     size_t max, store_entry_fn fn, void *ctx);
+
 /* The byvalue key of an indicator value: itype || BLAKE2b-256(value) (store_put.c). */
 void store_value_key(uint8_t key[VALUE_KEY_BYTES], int itype, const char *value, size_t len);
 /* origin's revocation of target; its id to rev_id unless NULL. STORE_E_NOTFOUND if none. */

@@ -25,6 +25,66 @@ int store_walk(struct store *s, MDB_txn *txn, enum db_index db, store_entry_fn f
     return rc == MDB_NOTFOUND ? STORE_OK : map_err(rc);
 }
 
+static bool same(const MDB_val *x, const uint8_t *b, size_t len)
+{
+    return x->mv_size == len && memcmp(x->mv_data, b, len) == 0;
+}
+
+/* The first entry after pos: its key is pos's and its value greater (DUPSORT), or its key is
+ * greater. Returns the LMDB code of the positioning. */
+static int walk_resume(MDB_cursor *c, bool dup, const struct store_walk_pos *pos, MDB_val *k,
+                       MDB_val *v)
+{
+    if (!pos->started)
+        return mdb_cursor_get(c, k, v, MDB_FIRST);
+    *k = (MDB_val){pos->key_len, (void *)pos->key};
+    int rc;
+    if (dup) {
+        *v = (MDB_val){pos->val_len, (void *)pos->val};
+        rc = mdb_cursor_get(c, k, v, MDB_GET_BOTH_RANGE);
+        if (rc == MDB_SUCCESS && same(v, pos->val, pos->val_len))
+            return mdb_cursor_get(c, k, v, MDB_NEXT);
+        if (rc != MDB_NOTFOUND)
+            return rc;
+        *k = (MDB_val){pos->key_len, (void *)pos->key}; /* no value above pos's under its key */
+    }
+    rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+    if (rc == MDB_SUCCESS && same(k, pos->key, pos->key_len))
+        rc = mdb_cursor_get(c, k, v, dup ? MDB_NEXT_NODUP : MDB_NEXT);
+    return rc;
+}
+
+int store_walk_chunk(struct store *s, MDB_txn *txn, enum db_index db, struct store_walk_pos *pos,
+                     size_t max, store_entry_fn fn, void *ctx)
+{
+    assert(pos != NULL && !pos->done && max > 0);
+    unsigned flags = 0;
+    int rc = mdb_dbi_flags(txn, s->dbi[db], &flags);
+    MDB_cursor *c = NULL;
+    if (rc == MDB_SUCCESS)
+        rc = mdb_cursor_open(txn, s->dbi[db], &c);
+    if (rc != MDB_SUCCESS)
+        return map_err(rc);
+    const bool dup = (flags & MDB_DUPSORT) != 0;
+    MDB_val k, v;
+    int err = STORE_OK;
+    size_t n = 0;
+    for (rc = walk_resume(c, dup, pos, &k, &v); rc == MDB_SUCCESS && err == STORE_OK && n < max;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), n++) {
+        assert(k.mv_size <= STORE_KEY_MAX && (!dup || v.mv_size <= STORE_KEY_MAX));
+        memcpy(pos->key, k.mv_data, pos->key_len = k.mv_size);
+        if (dup)
+            memcpy(pos->val, v.mv_data, pos->val_len = v.mv_size);
+        pos->started = true;
+        err = fn(s, txn, &k, &v, ctx);
+    }
+    mdb_cursor_close(c);
+    if (err != STORE_OK)
+        return err;
+    pos->done = rc == MDB_NOTFOUND;
+    return rc == MDB_NOTFOUND || rc == MDB_SUCCESS ? STORE_OK : map_err(rc);
+}
+
 /* Hands the stored record id to cb; an index entry without its record is corruption. */
 static int emit(struct store *s, MDB_txn *txn, const uint8_t *id, store_record_cb cb, void *ctx)
 {

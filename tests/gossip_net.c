@@ -267,6 +267,24 @@ struct net *net_new(size_t n_nodes)
     return net;
 }
 
+/* A new gossip instance for t over its store, as `tlpmesh run` makes one: its local scan starts
+ * after the store's last record. */
+static void gossip_start(struct net *net, struct tnode *t)
+{
+    uint8_t key[GOSSIP_HASH_KEY_BYTES] = {(uint8_t)t->idx, 7};
+    struct gossip_params p = {.max_peers = MAX_DEG, .cand_cap = net->cand_cap,
+                              .track_holds = true, .start_seq = memstore_last_seq(&t->ms)};
+    memcpy(p.hash_key, key, sizeof key);
+    memcpy(p.self.key, t->id.sign_pk, LIMIT_KEY_BYTES);
+    snprintf(p.self.org, sizeof p.self.org, "%s", t->org);
+    p.self.n_communities = (uint8_t)t->n_comms;
+    for (size_t c = 0; c < t->n_comms; c++)
+        snprintf(p.self.communities[c], sizeof p.self.communities[c], "%s", t->comms[c]);
+    struct gossip_io io = {.ctx = t, .send = io_send, .close_peer = io_close,
+                           .verify = io_verify};
+    assert_int_equal(gossip_new(&t->g, &p, &t->ops, &io), GOSSIP_OK);
+}
+
 /* Starts every node's gossip once orgs, communities and links are set. */
 void net_start(struct net *net)
 {
@@ -274,23 +292,12 @@ void net_start(struct net *net)
         struct tnode *t = &net->nodes[i];
         uint8_t key[GOSSIP_HASH_KEY_BYTES] = {(uint8_t)i, 7};
         assert_int_equal(memstore_init(&t->ms, key), STORE_OK);
-        struct gossip_store_ops ops;
-        memstore_gossip_ops(&t->ms, &ops);
+        memstore_gossip_ops(&t->ms, &t->ops);
         if ((int)i == net->lmdb_node) {
             ts_store_temp(&t->lmdb, "gossip");
-            assert_int_equal(gossip_lmdb_init(&t->adapter, t->lmdb.store, &ops), GOSSIP_OK);
+            assert_int_equal(gossip_lmdb_init(&t->adapter, t->lmdb.store, &t->ops), GOSSIP_OK);
         }
-        struct gossip_params p = {
-            .max_peers = MAX_DEG, .cand_cap = net->cand_cap, .track_holds = true};
-        memcpy(p.hash_key, key, sizeof key);
-        memcpy(p.self.key, t->id.sign_pk, LIMIT_KEY_BYTES);
-        snprintf(p.self.org, sizeof p.self.org, "%s", t->org);
-        p.self.n_communities = (uint8_t)t->n_comms;
-        for (size_t c = 0; c < t->n_comms; c++)
-            snprintf(p.self.communities[c], sizeof p.self.communities[c], "%s", t->comms[c]);
-        struct gossip_io io = {.ctx = t, .send = io_send, .close_peer = io_close,
-                               .verify = io_verify};
-        assert_int_equal(gossip_new(&t->g, &p, &ops, &io), GOSSIP_OK);
+        gossip_start(net, t);
     }
 }
 
@@ -340,6 +347,24 @@ static void link_down(struct net *net, size_t a, size_t b)
         n->link[s].up = false;
         gossip_peer_down(n->g, s);
     }
+}
+
+/* A node stops (its links go down, its gossip and everything it remembered of its peers with
+ * it) and starts again on the same store, with its links up again. Idle first: no job out. */
+void node_restart(struct net *net, size_t idx)
+{
+    struct tnode *t = &net->nodes[idx];
+    bool was_up[MAX_DEG] = {false};
+    for (size_t s = 0; s < n_links(t); s++)
+        if ((was_up[s] = t->link[s].up))
+            link_down(net, idx, peer_at(t, s));
+    for (size_t i = 0; i < net->j_len; i++)
+        assert_true(net->j_owner[i] != idx);
+    gossip_free(t->g);
+    gossip_start(net, t);
+    for (size_t s = 0; s < n_links(t); s++)
+        if (was_up[s])
+            link_up(net, idx, peer_at(t, s));
 }
 
 void apply_closes(struct net *net)

@@ -23,7 +23,7 @@
 #define LATENCY 5
 #define RUN_MS 20000 /* under LIMIT_RECON_INTERVAL_MS: one reconciliation per session */
 
-enum { MAX_NODES = 24, MAX_DEG = 12, MAX_RECS = 2200, MAX_AUD = 4, MAX_COMMS = 3 };
+enum { MAX_NODES = 24, MAX_DEG = 12, MAX_RECS = 4800, MAX_AUD = 4, MAX_COMMS = 3 };
 
 /* A link as one end sees it; the ends themselves are in net->topo (same slot numbers). */
 struct tlink {
@@ -41,6 +41,7 @@ struct tnode {
     struct memstore ms;
     struct ts_store lmdb;        /* when lmdb.store is set, the node runs on it instead of ms */
     struct gossip_lmdb adapter;
+    struct gossip_store_ops ops; /* of ms or adapter */
     struct gossip *g;
     struct tlink link[MAX_DEG]; /* by slot: net->topo.peer[idx][slot] is the node there */
     uint64_t verify_items;
@@ -113,6 +114,7 @@ struct net *net_new(size_t n_nodes);
 void net_start(struct net *net);
 void net_free(struct net *net);
 void link_up(struct net *net, size_t a, size_t b);
+void node_restart(struct net *net, size_t idx);
 void apply_closes(struct net *net);
 void run(struct net *net, uint64_t ms);
 size_t make_record(struct net *net, size_t origin, const struct spec *sp, int target,

@@ -181,6 +181,15 @@ def test_dissononce(root, a):
     assert not noisepeer.initiator(a.port, a.key, stranger), "unknown key is refused"
 
 
+def teardown(root):
+    """Kills every node a test of this kind started and removes root (kept when KEEP is set)."""
+    for n in ALL_NODES:
+        if n.proc and n.proc.poll() is None:
+            n.proc.kill()
+    if os.environ.get("KEEP") is None:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main():
     root = tempfile.mkdtemp(prefix="test_channel.")
     try:
@@ -195,11 +204,7 @@ def main():
         test_other_network_refused(os.path.join(root, "n"))
         print("test_channel: ok")
     finally:
-        for n in ALL_NODES:
-            if n.proc and n.proc.poll() is None:
-                n.proc.kill()
-        if os.environ.get("KEEP") is None:
-            shutil.rmtree(root, ignore_errors=True)
+        teardown(root)
     return 0
 
 

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "node/formats/export.h"
+#include "tests/support/ts_export.h"
 #include "tests/support/ts_record.h"
 
 #define NOW_MS 1767225600000ULL /* 2026-01-01T00:00:00.000Z */
@@ -128,21 +129,9 @@ static struct export_job job_for(int format, int max_tlp)
     return j;
 }
 
-/* The bytes of one export file (caller frees). */
-static char *render(const struct export_job *j, const char *name, struct export_stats *st)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    assert_int_equal(export_write(j, name, f, st), EXPORT_OK);
-    fclose(f);
-    return buf;
-}
-
 static void assert_render(const struct export_job *j, const char *name, const char *want)
 {
-    char *got = render(j, name, NULL);
+    char *got = ts_export_render(j, name, NULL);
     assert_string_equal(got, want);
     free(got);
 }
@@ -239,7 +228,7 @@ static void test_text_formats(void **state)
     struct export_job j = job_for(EXPORT_FMT_TEXT, PROTO_TLP_AMBER);
     struct export_stats st;
     export_stats_init(&st);
-    char *got = render(&j, NULL, &st);
+    char *got = ts_export_render(&j, NULL, &st);
     assert_string_equal(got, golden_text);
     free(got);
     assert_int_equal(st.records, 9);
@@ -267,7 +256,7 @@ static void test_suricata_files(void **state)
     assert_render(&j, "md5.lst", golden_sur_md5);
     assert_render(&j, "sha1.lst", golden_sur_sha1);
     assert_render(&j, "sha256.lst", ""); /* its only record is AMBER+STRICT, over the ceiling */
-    char *rules = render(&j, "tlpmesh.rules", NULL);
+    char *rules = ts_export_render(&j, "tlpmesh.rules", NULL);
     assert_non_null(strstr(rules, "dataset:isset,tlpmesh-domains, type string, load domains.lst"));
     assert_non_null(strstr(rules, "filesha1:sha1.lst"));
     free(rules);
@@ -340,7 +329,7 @@ static json_t *parse(const char *text)
 /* One export file, parsed (caller decrefs). */
 static json_t *render_doc(const struct export_job *j, const char *name)
 {
-    char *text = render(j, name, NULL);
+    char *text = ts_export_render(j, name, NULL);
     json_t *doc = parse(text);
     free(text);
     return doc;
@@ -416,7 +405,7 @@ static void test_stix_bundle(void **state)
 {
     (void)state;
     struct export_job j = job_for(EXPORT_FMT_STIX, PROTO_TLP_AMBER);
-    char *text = render(&j, NULL, NULL);
+    char *text = ts_export_render(&j, NULL, NULL);
     json_t *b = parse(text);
     free(text);
     assert_string_equal(str(b, "type"), "bundle");
@@ -469,7 +458,7 @@ static void test_stix_tlp1(void **state)
     (void)state;
     struct export_job j = job_for(EXPORT_FMT_STIX, PROTO_TLP_AMBER_STRICT);
     j.stix_tlp = STIXMAP_TLP1;
-    char *text = render(&j, NULL, NULL);
+    char *text = ts_export_render(&j, NULL, NULL);
     json_t *b = parse(text);
     free(text);
     json_t *objs = json_object_get(b, "objects");
@@ -529,7 +518,7 @@ static void assert_event(const struct export_job *j, int tlp, const char *tag, c
 {
     char name[64];
     event_file(tlp, name);
-    char *text = render(j, name, NULL);
+    char *text = ts_export_render(j, name, NULL);
     json_t *doc = parse(text);
     free(text);
     const json_t *ev = json_object_get(doc, "Event");
@@ -581,7 +570,7 @@ static void test_misp_feed(void **state)
     /* over the ceiling: written empty, so an earlier export's records there do not stay */
     assert_event(&j, PROTO_TLP_AMBER_STRICT, "tlp:amber+strict", "");
     assert_event(&j, PROTO_TLP_RED, "tlp:red", "");
-    char *text = render(&j, names[0], NULL);
+    char *text = ts_export_render(&j, names[0], NULL);
     json_t *doc = parse(text);
     free(text);
     json_t *a0 = json_array_get(json_object_get(json_object_get(doc, "Event"), "Attribute"), 0);
@@ -596,7 +585,7 @@ static void test_misp_feed(void **state)
     /* MD5 test vectors: md5("abc") (the filename record), md5("203.0.113.7") (the first) */
     assert_render(&j, "hashes.csv", golden_misp_hashes);
 
-    text = render(&j, "manifest.json", NULL);
+    text = ts_export_render(&j, "manifest.json", NULL);
     doc = parse(text);
     free(text);
     assert_int_equal(json_object_size(doc), 3);
@@ -668,7 +657,7 @@ static void test_misp_feed_other_origins(void **state)
         assert_string_equal(str(json_object_get(m, "Orgc"), "name"), "CERT-B");
     }
     json_decref(doc);
-    char *text = render(&j, "hashes.csv", NULL); /* each record points at CERT-B's event */
+    char *text = ts_export_render(&j, "hashes.csv", NULL); /* each record points at CERT-B's event */
     assert_non_null(strstr(text, names[5]));
     assert_null(strstr(text, misp_events[PROTO_TLP_CLEAR]));
     free(text);
@@ -688,7 +677,7 @@ static void test_misp_feed_empty_level(void **state)
     assert_event(&j, PROTO_TLP_AMBER, "tlp:amber", "");
     assert_event(&j, PROTO_TLP_AMBER_STRICT, "tlp:amber+strict", "");
     assert_event(&j, PROTO_TLP_RED, "tlp:red", "a0a1a2a3");
-    char *text = render(&j, "manifest.json", NULL);
+    char *text = ts_export_render(&j, "manifest.json", NULL);
     json_t *doc = parse(text);
     free(text);
     assert_int_equal(json_object_size(doc), 3);

@@ -10,9 +10,12 @@ returns".
 import json
 import re
 import os
+import pwd
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 import urllib.request
@@ -38,6 +41,24 @@ def import_args(node, path):
 def check_store(node):
     r = tlpmesh("check-store", "-c", node.conf, "--json", timeout=120)
     return r.rc, json.loads(r.out) if r.out.strip() else r.err
+
+
+def unprivileged():
+    """The argv prefix that runs a command where mode bits bind: as nobody (setpriv, util-linux)
+    when this test runs as root (CI does, and root writes anywhere), as it is otherwise."""
+    if os.geteuid() != 0:
+        return []
+    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+def run_fails(conf, prefix=()):
+    """`tlpmesh run -c conf` that must stop at once (exit 1): its one stderr line."""
+    p = subprocess.run([*prefix, BIN, "run", "-c", conf], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 1, p  # RUN_FAIL
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    return lines[0]
 
 
 def count(node):
@@ -133,25 +154,66 @@ class StoreCli(unittest.TestCase):
         cases = [(missing, "cannot create DataDir"), ]
         plain = self.mesh.tmp.join("plainfile")
         open(plain, "w").close()
-        cases.append((plain, "is not a directory"))
-        if os.geteuid() != 0:
-            ro = self.mesh.tmp.join("readonly")
-            os.mkdir(ro, 0o500)
-            cases.append((ro, "is not writable"))
-        else:
-            print("unwritable DataDir: not tested as root (root writes anywhere)",
-                  file=sys.stderr)
+        cases.append((plain, "is not a directory"))  # unwritable: the next test, unprivileged
         current = missing
         for path, want in cases:
             a.rewrite_conf(f"DataDir = {current}\n", f"DataDir = {path}\n")
             current = path
-            p = subprocess.run([BIN, "run", "-c", a.conf], capture_output=True, text=True,
-                               timeout=30)
-            self.assertNotEqual(p.returncode, 0)
-            lines = p.stderr.strip().splitlines()
-            self.assertEqual(len(lines), 1, p.stderr)
-            self.assertIn(want, lines[0])
-            self.assertIn(str(path), lines[0])
+            line = run_fails(a.conf)
+            self.assertIn(want, line)
+            self.assertIn(str(path), line)
+        self.failed = False
+
+    def test_unwritable_or_missing_data_dir(self):
+        """Mode bits for real: the node runs as an unprivileged user (nobody under root) whose
+        DataDir is read-only, or missing in a read-only parent; a missing DataDir in a writable
+        parent is created, 0700 (docs/OPERATIONS.md "Store")."""
+        pre = unprivileged()
+        box = tempfile.mkdtemp(prefix="test_store_cli.datadir.")
+        try:
+            os.chmod(box, 0o755)
+            if pre:
+                nobody = pwd.getpwnam("nobody")
+                os.chown(box, nobody.pw_uid, nobody.pw_gid)
+            home = os.path.join(box, "n")
+            r = subprocess.run([*pre, BIN, "init", home, "--org", "CERT-N", "--network",
+                                "test-mesh", "--listen", f"127.0.0.1:{free_port()}"],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r)
+            conf = os.path.join(home, "tlpmesh.conf")
+            self.assertTrue(os.path.exists(conf), r.stdout)
+
+            def data_dir(path):
+                with open(conf) as f:
+                    text = re.sub(r"(?m)^DataDir = .*$", f"DataDir = {path}", f.read())
+                with open(conf, "w") as f:
+                    f.write(text)
+
+            ro = os.path.join(box, "readonly")
+            subprocess.run([*pre, "mkdir", "-m", "0500", ro], check=True)
+            data_dir(ro)
+            line = run_fails(conf, pre)
+            self.assertIn(f"DataDir {ro} is not writable by this user: Permission denied", line)
+            under_ro = os.path.join(ro, "data")
+            data_dir(under_ro)
+            line = run_fails(conf, pre)
+            self.assertIn(f"cannot create DataDir {under_ro}: Permission denied", line)
+            self.assertFalse(os.path.exists(under_ro))
+
+            fresh = os.path.join(box, "fresh")
+            data_dir(fresh)
+            node = subprocess.Popen([*pre, BIN, "run", "-c", conf], stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+            try:
+                wait_for(lambda: os.path.exists(os.path.join(fresh, "control.sock")),
+                         timeout=60, what="the node to create its DataDir and serve")
+                self.assertEqual(os.stat(fresh).st_mode & 0o777, 0o700)
+            finally:
+                node.terminate()
+                out, _ = node.communicate(timeout=60)
+            self.assertEqual(node.returncode, 0, out)
+        finally:
+            shutil.rmtree(box, ignore_errors=True)
         self.failed = False
 
     def test_disk_full_then_space_returns(self):

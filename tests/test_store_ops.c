@@ -402,6 +402,75 @@ static void test_check_finds_damage(void **state)
     ts_store_remove(dir);
 }
 
+/* Deletes, straight in LMDB, the middle duplicate of the byvalue key that has n of them. */
+static void drop_middle_dup(const char *dir, size_t n)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    raw_open(dir, &env, &txn);
+    MDB_cursor *c;
+    assert_int_equal(mdb_cursor_open(txn, raw_db(txn, "byvalue"), &c), 0);
+    MDB_val k, v;
+    size_t dups = 0;
+    assert_int_equal(mdb_cursor_get(c, &k, &v, MDB_FIRST), 0);
+    while (assert_int_equal(mdb_cursor_count(c, &dups), 0), dups != n)
+        assert_int_equal(mdb_cursor_get(c, &k, &v, MDB_NEXT_NODUP), 0);
+    for (size_t i = 0; i < n / 2; i++)
+        assert_int_equal(mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP), 0);
+    assert_int_equal(mdb_cursor_del(c, 0), 0);
+    mdb_cursor_close(c);
+    raw_commit(env, txn);
+}
+
+/* A store of several LIMIT_STORE_CHECK_CHUNK chunks in every pass, and one byvalue key whose
+ * 2100 duplicates span chunks: the chunked walk visits every entry exactly once (exact counts),
+ * and a byvalue duplicate missing from the middle of that key is found. */
+static void test_check_in_chunks(void **state)
+{
+    (void)state;
+    enum { SPREAD = 3000, SAME = 2100 };
+    _Static_assert(SAME > 2 * LIMIT_STORE_CHECK_CHUNK, "one key's duplicates span chunks");
+    char *dir = ts_dir_new("storeops");
+    struct store *s = ts_store_open(dir, 0);
+    fill(s, SPREAD, 0); /* and SPREAD / 5 revocations */
+    struct keys_identity id;
+    ts_identity(0x52, &id);
+    struct proto_record *r = ts_record_alloc();
+    struct filler f = {.s = s, .buf = malloc(FILL_BATCH * sizeof *f.buf)};
+    assert_non_null(f.buf);
+    for (unsigned i = 0; i < SAME; i++) { /* one value, as many records (other created_ms) */
+        ts_indicator(r, PROTO_TLP_GREEN, PROTO_ITYPE_DOMAIN, "same.example", T0 + i,
+                     T0 + 30 * DAY);
+        fill_add(&f, r, &id);
+    }
+    fill_flush(&f);
+    free(f.buf);
+    free(r);
+    struct lines l = {0};
+    struct store_check_report rep = check(s, &l);
+    const uint64_t records = SPREAD + SPREAD / 5 + SAME;
+    /* an indicator: seq, byvalue, bytime, expiry; a revocation: seq, bytime, revoked */
+    const uint64_t entries = 4 * (SPREAD + SAME) + 3 * (SPREAD / 5);
+    assert_int_equal(rep.problems, 0);
+    assert_int_equal(rep.records, records);
+    assert_int_equal(rep.indicators, SPREAD + SAME);
+    assert_int_equal(rep.revocations, SPREAD / 5);
+    assert_int_equal(rep.revoked, SPREAD / 5);
+    assert_int_equal(rep.index_entries, entries);
+    store_close(s);
+    drop_middle_dup(dir, SAME);
+
+    s = ts_store_open(dir, 0);
+    l = (struct lines){0};
+    rep = check(s, &l);
+    assert_int_equal(rep.problems, 1);
+    assert_non_null(strstr(l.first, "no byvalue index entry"));
+    assert_int_equal(rep.records, records);
+    assert_int_equal(rep.index_entries, entries - 1);
+    store_close(s);
+    ts_store_remove(dir);
+}
+
 /* --- backup --- */
 
 static void test_backup_is_a_store(void **state)
@@ -546,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_schema_migration),
         cmocka_unit_test(test_schema_newer_refused),
         cmocka_unit_test(test_check_finds_damage),
+        cmocka_unit_test(test_check_in_chunks),
         cmocka_unit_test(test_backup_is_a_store),
         cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_bad_data_dir),

@@ -17,6 +17,7 @@
 #include "node/formats/export.h"
 #include "node/formats/metrics.h"
 #include "node/formats/taxii.h"
+#include "tests/support/ts_client.h"
 #include "tests/support/ts_ident.h"
 #include "tests/support/ts_record.h"
 #include "tests/support/ts_store.h"
@@ -37,24 +38,6 @@ struct env {
     char objects[128], manifest[128];
 };
 
-static void add_client(struct env *e, const char *name, const char *org, const char *secret,
-                       enum config_http_scheme scheme, int max_tlp, const char *community)
-{
-    struct config_client *c = realloc(e->cfg.clients, (e->cfg.n_clients + 1) * sizeof *c);
-    assert_non_null(c);
-    e->cfg.clients = c;
-    c = &c[e->cfg.n_clients++];
-    memset(c, 0, sizeof *c);
-    snprintf(c->name, sizeof c->name, "%s", name);
-    snprintf(c->organisation, sizeof c->organisation, "%s", org);
-    snprintf(c->secret, sizeof c->secret, "%s", secret);
-    c->scheme = scheme;
-    c->max_tlp = max_tlp;
-    c->relation = CONFIG_RELATION_PARTNER;
-    if (community)
-        snprintf(c->communities[c->n_communities++], LIMIT_NAME_BYTES + 1, "%s", community);
-}
-
 static struct env *env_new(void)
 {
     struct env *e = calloc(1, sizeof *e);
@@ -66,9 +49,13 @@ static struct env *env_new(void)
     snprintf(e->cfg.organisation, sizeof e->cfg.organisation, "cert-self");
     e->cfg.http.enabled = true;
     e->cfg.http.max_page_size = 1000;
-    add_client(e, "partner", "cert-b", SECRET, CONFIG_SCHEME_BASIC, PROTO_TLP_AMBER, NULL);
-    add_client(e, "strict", "cert-c", TOKEN, CONFIG_SCHEME_TOKEN, PROTO_TLP_AMBER_STRICT,
-               "energy");
+    static const struct ts_client clients[] = {
+        {"partner", "cert-b", SECRET, CONFIG_SCHEME_BASIC, PROTO_TLP_AMBER,
+         CONFIG_RELATION_PARTNER, NULL},
+        {"strict", "cert-c", TOKEN, CONFIG_SCHEME_TOKEN, PROTO_TLP_AMBER_STRICT,
+         CONFIG_RELATION_PARTNER, "energy"}};
+    for (size_t i = 0; i < sizeof clients / sizeof clients[0]; i++)
+        assert_non_null(ts_client_add(&e->cfg, &clients[i]));
     e->srv.store = e->db.store;
     e->srv.cfg = &e->cfg;
     memcpy(e->srv.self.key, e->self.sign_pk, LIMIT_KEY_BYTES);

@@ -18,6 +18,7 @@
 #include "node/formats/export.h"
 #include "node/formats/import.h"
 #include "node/formats/mispmap.h"
+#include "tests/support/ts_export.h"
 #include "tests/support/ts_record.h"
 
 #define FIXTURE  TLPMESH_DATA_DIR "/samples/misp-event-paper-lantern.json"
@@ -211,24 +212,13 @@ static struct export_job job_for(int format)
     return j;
 }
 
-static char *render(const struct export_job *j, const char *name)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    assert_int_equal(export_write(j, name, f, NULL), EXPORT_OK);
-    fclose(f);
-    return buf;
-}
-
 /* Zeek has a type for certificate hashes (CERT_HASH) and user agents (SOFTWARE), none for the
  * rest of the new types: those are counted as left out, by type. */
 static void zeek_types(void **state)
 {
     (void)state;
     struct export_job j = job_for(EXPORT_FMT_ZEEK);
-    char *z = render(&j, NULL);
+    char *z = ts_export_render(&j, NULL, NULL);
     assert_non_null(strstr(z, "\naa28edc43df0d89fb3f49c3c20555e060eb6046c\tIntel::CERT_HASH\t"));
     assert_non_null(strstr(z, "\nc078ce831022c4d726ffc51de85dc493d74497840456bd20cbd58cabff62b72e"
                               "\tIntel::CERT_HASH\t"));
@@ -271,7 +261,7 @@ static void suricata_types(void **state)
 {
     (void)state;
     struct export_job j = job_for(EXPORT_FMT_SURICATA);
-    char *s = render(&j, "ports.rules");
+    char *s = ts_export_render(&j, "ports.rules", NULL);
     static char want[2 * LIMIT_VALUE_BYTES];
     char hex0[17], hex1[17];
     sodium_bin2hex(hex0, sizeof hex0, rec_of(PROTO_ITYPE_IP_DST_PORT)->id, 8);
@@ -289,27 +279,27 @@ static void suricata_types(void **state)
     assert_string_equal(s, want);
     free(s);
     /* base64 of the user agent, the JA3 hash, the certificate's SHA-1 with colons */
-    s = render(&j, "useragents.lst");
+    s = ts_export_render(&j, "useragents.lst", NULL);
     assert_string_equal(s,
                         "TW96aWxsYS81LjAgKFdpbmRvd3MgTlQgMTAuMDsgV2luNjQ7IHg2NDsgcnY6MTA5LjApIEdl"
                         "Y2tvLzIwMTAwMTAxIEZpcmVmb3gvMTE1LjAgTGFudGVybi8yLjE=\n");
     free(s);
-    s = render(&j, "ja3.lst");
+    s = ts_export_render(&j, "ja3.lst", NULL);
     assert_string_equal(s, "NzJhNTg5ZGE1ODY4NDRkN2YwODE4Y2U2ODQ5NDhlZWE=\n");
     free(s);
-    s = render(&j, "certs.lst");
+    s = ts_export_render(&j, "certs.lst", NULL);
     assert_string_equal(s,
                         "YWE6Mjg6ZWQ6YzQ6M2Q6ZjA6ZDg6OWY6YjM6ZjQ6OWM6M2M6MjA6NTU6NWU6MDY6MGU6YjY6"
                         "MDQ6NmM=\n");
     free(s);
     /* the snort and the one-line suricata rule as published; the rule of two lines left out */
-    s = render(&j, "shared.rules");
+    s = ts_export_render(&j, "shared.rules", NULL);
     snprintf(want, sizeof want, "%s\n%s", rec_of(PROTO_ITYPE_SNORT)->rec.u.ind.value,
              "alert dns any any -> any any (msg:\"Paper Lantern DNS\"; dns.query; "
              "content:\"paper-lantern\"; sid:9000458; rev:1;)\n");
     assert_string_equal(s, want);
     free(s);
-    s = render(&j, "tlpmesh.rules");
+    s = ts_export_render(&j, "tlpmesh.rules", NULL);
     assert_non_null(strstr(s, "http.user_agent; dataset:isset,tlpmesh-useragents, type string, "
                               "load useragents.lst;"));
     assert_non_null(strstr(s, "ja3.hash; dataset:isset,tlpmesh-ja3, type string, load ja3.lst;"));
@@ -366,7 +356,7 @@ static void stix_types(void **state)
 {
     (void)state;
     struct export_job j = job_for(EXPORT_FMT_STIX);
-    char *text = render(&j, NULL);
+    char *text = ts_export_render(&j, NULL, NULL);
     json_t *doc = parse(text);
     json_t *objs = json_object_get(doc, "objects");
     size_t i;
@@ -437,7 +427,7 @@ static void misp_types(void **state)
     import_list_init(&l);
     const struct import_opts o = {.format = IMPORT_MISP, .itype = -1};
     for (int k = 0; k < n - 2; k++) { /* the events; not hashes.csv and manifest.json */
-        char *text = render(&j, names[k]);
+        char *text = ts_export_render(&j, names[k], NULL);
         json_t *doc = parse(text);
         size_t i;
         json_t *a;

@@ -125,7 +125,13 @@ struct gpeer {
     uint64_t req_after;  /* initiator: the earliest round a RECON_REQ may start */
     struct peerscore score;       /* this session's budgets */
     struct peerscore_bucket push; /* pacing of own records pushed in full */
-    uint64_t recon_seen;          /* now of the peer's last RECON message; 0: none */
+    /* What the peer's reconciliation rounds showed it will send us (its haves are our needs):
+     * that many records from it are asked for, until expect_until (LIMIT_PEER_RECON_GRACE_MS
+     * after its last RECON message). expect_dup counts the needs we hold already (our gate left
+     * them out of our set, so the peer could not know): their copies cost no duplicate budget.
+     * Counts, not ids: a peer gains nothing beyond what its rounds named (recv.c asked_for). */
+    uint64_t expect_until;
+    uint32_t expect_new, expect_dup;
     bool closing;                 /* a close was asked for: its messages are ignored */
     bool tree;                    /* its HELLO has GOSSIP_CAP_TREE (gossip_peer_caps) */
     size_t held;                  /* candidates from this slot: verifying or waiting for commit */

@@ -214,11 +214,20 @@ static void diff_have(void *ctx, const struct recon_item *item)
         g->peers[d->peer]->st.announce_out++;
 }
 
+/* The peer holds a record our set lacks and pushes it after the round: expected, so it spends no
+ * unasked budget, nor duplicate budget when we hold it already (left out of our set by the gate:
+ * a gate-asymmetric pair, or a peer whose restart forgot what we hold). At most LIMIT_RECON_NEEDS
+ * a peer, the most a session can name. */
 static void diff_need(void *ctx, const struct recon_item *item)
 {
     struct diff_ctx *d = ctx;
-    (void)item;
-    d->g->peers[d->peer]->st.recon_needs++;
+    struct gpeer *p = d->g->peers[d->peer];
+    p->st.recon_needs++;
+    int has = d->g->ops.has(d->g->ops.ctx, item->id);
+    if (has < 0)
+        d->g->st.store_errors++;
+    uint32_t *n = has == 1 ? &p->expect_dup : &p->expect_new;
+    *n += *n < LIMIT_RECON_NEEDS;
 }
 
 int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t len,
@@ -226,7 +235,9 @@ int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t l
 {
     struct gpeer *p = g->peers[peer];
     p->st.recon_bytes_in += len;
-    p->recon_seen = now; /* its haves that follow were asked for (asked_for, gossip_recv.c) */
+    if (now >= p->expect_until) /* the last round's haves had their time */
+        p->expect_new = p->expect_dup = 0;
+    p->expect_until = now + LIMIT_PEER_RECON_GRACE_MS; /* its haves drain after its last message */
     if (!g->tm[peer].rc_active) { /* the peer starts a round: answer over our current set */
         int rc = gossip_recon_start(g, peer, false, wall_ms);
         if (rc < 0)

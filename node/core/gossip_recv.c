@@ -60,14 +60,22 @@ static bool wanted_from(const struct gossip *g, size_t peer, struct hkey k)
     return w != NIL && g->wants[w].asked == peer;
 }
 
-/* Did we ask peer for this record: a WANT to it, or a reconciliation it took part in lately (its
- * haves arrive after the round's last message)? */
-static bool asked_for(const struct gossip *g, size_t peer, struct hkey k, uint64_t now)
+/* Takes one of the records a reconciliation with peer showed it would send (*n of them, counted
+ * by diff_need in gossip_recon.c) while the round's grace lasts. Counts only: a peer may send
+ * others instead, but never more than its rounds named, so RECON messages buy no budget. */
+static bool take_expected(const struct gpeer *p, uint32_t *n, uint64_t now)
 {
-    const struct gpeer *p = g->peers[peer];
-    if (p->recon_seen != 0 && now - p->recon_seen < LIMIT_PEER_RECON_GRACE_MS)
-        return true;
-    return wanted_from(g, peer, k);
+    if (*n == 0 || now >= p->expect_until)
+        return false;
+    (*n)--;
+    return true;
+}
+
+/* Did we ask peer for this record: a WANT to it, or its reconciliation's haves? */
+static bool asked_for(struct gossip *g, size_t peer, struct hkey k, uint64_t now)
+{
+    struct gpeer *p = g->peers[peer];
+    return wanted_from(g, peer, k) || take_expected(p, &p->expect_new, now);
 }
 
 /* May peer take another candidate slot? Within its share of the table among the peers up, or
@@ -118,11 +126,12 @@ static struct gossip_job *take_record(struct gossip *g, size_t peer, const uint8
     }
     const struct hkey k = gossip_hkey(g, id);
     if (has == 1 || gossip_cand_is_dup(g, k, sr, l)) {
-        /* The answer to our own WANT, when another peer's copy crossed it, is our doing: it
-         * spends no budget. (Not the reconciliation grace: a replayer could reconcile.) */
-        const bool wanted = wanted_from(g, peer, k);
+        /* The answer to our own WANT, when another peer's copy crossed it, is our doing, and so
+         * is a have of a reconciliation that our gate kept out of our set: neither spends
+         * budget. (Not any record after a RECON: a replayer could reconcile.) */
+        const bool asked = wanted_from(g, peer, k) || take_expected(p, &p->expect_dup, now);
         const uint32_t cost = note_duplicate(g, peer, k, has == 1, now);
-        if (!wanted && gossip_charge(g, peer, PEERSCORE_DUPLICATE, cost, now))
+        if (!asked && gossip_charge(g, peer, PEERSCORE_DUPLICATE, cost, now))
             gossip_tree_dup(g, peer, sr, l);
         return job;
     }

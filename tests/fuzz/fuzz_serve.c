@@ -1,5 +1,6 @@
 /* fuzz_serve.c - the store and config the TAXII and HTTP targets serve; see fuzz_serve.h. */
 #include "fuzz_serve.h"
+#include "tests/support/ts_client.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -16,23 +17,6 @@ static void remove_env(void)
     snprintf(path, sizeof path, "%s/%s-lock", env.dir, STORE_FILE_NAME);
     unlink(path);
     rmdir(env.dir);
-}
-
-static void add_client(const char *name, const char *org, const char *secret,
-                       enum config_http_scheme scheme, int max_tlp, enum config_relation rel)
-{
-    struct config_client *c = realloc(env.cfg.clients, (env.cfg.n_clients + 1) * sizeof *c);
-    FUZZ_CHECK(c != NULL);
-    env.cfg.clients = c;
-    c = &c[env.cfg.n_clients++];
-    memset(c, 0, sizeof *c);
-    snprintf(c->name, sizeof c->name, "%s", name);
-    snprintf(c->organisation, sizeof c->organisation, "%s", org);
-    snprintf(c->secret, sizeof c->secret, "%s", secret);
-    c->scheme = scheme;
-    c->max_tlp = max_tlp;
-    c->relation = rel;
-    snprintf(c->communities[c->n_communities++], LIMIT_NAME_BYTES + 1, "energy");
 }
 
 struct fuzz_serve *fuzz_serve_env(void)
@@ -65,9 +49,12 @@ struct fuzz_serve *fuzz_serve_env(void)
     env.cfg.http.enabled = true;
     env.cfg.http.anonymous = true;
     env.cfg.http.max_page_size = 5;
-    add_client("partner", "cert-peer", FUZZ_SERVE_SECRET, CONFIG_SCHEME_BASIC, PROTO_TLP_AMBER,
-               CONFIG_RELATION_PARTNER);
-    add_client("strict", "cert-third", FUZZ_SERVE_TOKEN, CONFIG_SCHEME_TOKEN,
-               PROTO_TLP_AMBER_STRICT, CONFIG_RELATION_CLIENT);
+    static const struct ts_client clients[] = {
+        {"partner", "cert-peer", FUZZ_SERVE_SECRET, CONFIG_SCHEME_BASIC, PROTO_TLP_AMBER,
+         CONFIG_RELATION_PARTNER, "energy"},
+        {"strict", "cert-third", FUZZ_SERVE_TOKEN, CONFIG_SCHEME_TOKEN, PROTO_TLP_AMBER_STRICT,
+         CONFIG_RELATION_CLIENT, "energy"}};
+    for (size_t i = 0; i < sizeof clients / sizeof clients[0]; i++)
+        FUZZ_CHECK(ts_client_add(&env.cfg, &clients[i]) != NULL);
     return &env;
 }
