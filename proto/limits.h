@@ -296,6 +296,11 @@ enum limits {
                                           one back: the budget is also a 1:1 ratio */
     LIMIT_PEER_DUP_REPLAY_COST = 16,   /* a duplicate of an id the peer is known to hold (it sent
                                           or was sent it): a replay, never a crossing */
+    LIMIT_PEER_SUCCESSION_COST = 16,   /* duplicate tokens a relayed succession statement that
+                                          changes nothing costs (one this node holds, or about a
+                                          key it does not trust): two signature checks each; a
+                                          peer's whole table (LIMIT_SUCCESSIONS) at session open
+                                          is a quarter of LIMIT_PEER_DUP_BURST */
     LIMIT_PEER_TIME_BURST = 1024,      /* expired or future records: a relay with a skewed clock
                                           or records expiring in transit */
     LIMIT_PEER_TIME_PER_S = 16,        /* ... refill */
@@ -351,5 +356,9 @@ enum limits {
     LIMIT_SUCCESSION_CHAIN = 64,       /* links followed from a configured key to its current one */
     LIMIT_SUCCESSION_PER_MSG = 64,     /* statements in one SUCCESSION message (15 KB) */
 };
+
+/* an honest peer's table, relayed whole at every session open, stays inside the budget */
+_Static_assert(LIMIT_SUCCESSIONS * LIMIT_PEER_SUCCESSION_COST <= LIMIT_PEER_DUP_BURST / 4,
+               "LIMIT_PEER_SUCCESSION_COST");
 
 #endif

@@ -9,6 +9,12 @@ refused, dials with the stolen one, which b and c still accept for the thief's r
 and delivers the recovery. Then b and c name a by the recovered key, refuse the thief's key and
 the stolen one, keep a's record from before T and hide the thief's records (list, query, TAXII); d,
 peered with b alone and started afterwards, receives a's old record and none of the thief's.
+
+test_recovery_relayed: the same theft, but c accepts a rotated-away key for 1 s only
+(KeyGraceSeconds = 1), b for the default 7 days. After c's grace the owner recovers: a's new key
+is unknown to c and the stolen key is past c's grace, so c never hears the recovery from a. b
+takes it over the stolen key and relays it (docs/PROTOCOL.md "Key succession", relay); c then
+names a by the recovered key, connects to a and refuses the thief's key.
 Real processes on 127.0.0.1; every wait polls against a deadline.
 """
 import base64
@@ -26,6 +32,7 @@ from mesh import DEADLINE_S, Mesh, converge, free_port, ok  # noqa: E402
 from tlpm import add_http, tlpmesh, wait_for  # noqa: E402
 
 TAXII = "application/taxii+json;version=2.1"
+C_GRACE_S = 1  # test_recovery_relayed: c's KeyGraceSeconds
 
 
 def taxii_patterns(port):
@@ -50,6 +57,31 @@ def peer_key_of_a(node, key):
     return any(p["key"] == key for p in node.status()["peers"])
 
 
+def steal(m, a):
+    """The theft: a goes down, a copy of its node (key, config, store) is made on another port
+    as node t, not started; returns t."""
+    a.stop()
+    t = m.add("t", "THIEF")  # a node entry for the mesh helpers; its dir is replaced
+    shutil.rmtree(t.dir)
+    shutil.copytree(a.dir, t.dir)
+    t.conf = os.path.join(t.dir, "tlpmesh.conf")
+    t.log = os.path.join(t.dir, "node.log")
+    t.rewrite_conf(f"127.0.0.1:{a.port}\n", f"127.0.0.1:{t.port}\n")
+    t.key = a.key
+    return t
+
+
+def rfc3339_ms(when):
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def thief_refused(t):
+    """converge check: every partner has closed t's handshake."""
+    errs = {p["name"]: p.get("last_error") for p in t.status()["peers"]}
+    bad = {k: v for k, v in errs.items() if not v or "handshake closed" not in v}
+    return f"not refused yet: {bad}" if bad else None
+
+
 class KeyRecovery(unittest.TestCase):
     def setUp(self):
         self.mesh = Mesh()
@@ -58,7 +90,9 @@ class KeyRecovery(unittest.TestCase):
     def tearDown(self):
         self.mesh.close(self.failed)
 
-    def test_recovery_beats_stolen_key(self):
+    def triangle(self):
+        """a, b, c linked in a triangle, b and c holding a's RecoveryKey; returns them and the
+        recovery key's file."""
         m = self.mesh
         a, b, c = m.add("a", "CERT-A"), m.add("b", "CERT-B"), m.add("c", "CERT-C")
         m.link("a", "b"), m.link("a", "c"), m.link("b", "c")
@@ -67,6 +101,12 @@ class KeyRecovery(unittest.TestCase):
         self.assertTrue(line.startswith("RecoveryKey = "))
         for n in (b, c):
             n.rewrite_conf(f"PublicKey = {a.key}\n", f"PublicKey = {a.key}\n{line}\n")
+        return a, b, c, rec_file
+
+    def test_recovery_beats_stolen_key(self):
+        m = self.mesh
+        a, b, c, rec_file = self.triangle()
+        for n in (b, c):
             ok("check-config", "-c", n.conf)
         http_port = free_port()
         add_http(b.conf, http_port, [("soc", "CERT-B", "s3cret-soc-reader", None)])
@@ -78,19 +118,12 @@ class KeyRecovery(unittest.TestCase):
 
         # the theft: a copy of a's node, run from another port; a goes down
         stolen = a.key
-        a.stop()
-        t = m.add("t", "THIEF")  # a node entry for the mesh helpers; its dir is replaced
-        shutil.rmtree(t.dir)
-        shutil.copytree(a.dir, t.dir)
-        t.conf = os.path.join(t.dir, "tlpmesh.conf")
-        t.log = os.path.join(t.dir, "node.log")
-        t.rewrite_conf(f"127.0.0.1:{a.port}\n", f"127.0.0.1:{t.port}\n")
+        t = steal(m, a)
         t_theft = int(time.time() * 1000)
         since = datetime.datetime.fromtimestamp(t_theft / 1000, datetime.timezone.utc)
         time.sleep(0.01)  # a clock rule (created after T), not a synchronisation
         r3 = ok("publish", "-c", t.conf, "--type", "ip-dst", "--value", "192.0.2.23",
                 "--tlp", "green").out.strip()
-        t.key = stolen
         t.start()
         wait_for(t.answering, DEADLINE_S, what="t's control socket")
         for n in (b, c):
@@ -110,7 +143,7 @@ class KeyRecovery(unittest.TestCase):
 
         # the recovery
         rec = ok("key", "recover", "-c", a.conf, "--recovery-key", rec_file, "--since",
-                 since.strftime("%Y-%m-%dT%H:%M:%S.") + f"{since.microsecond // 1000:03d}Z")
+                 rfc3339_ms(since))
         recovered = rec.out.splitlines()[0].strip()
         self.assertNotIn(recovered, (stolen, thief))
         a.key = recovered
@@ -142,17 +175,12 @@ class KeyRecovery(unittest.TestCase):
         os.rename(t.dir + "/node.key.prev", t.dir + "/stolen.key")
         t.start()
         wait_for(t.answering, DEADLINE_S, what="t's control socket")
-
-        def refused():
-            errs = {p["name"]: p.get("last_error") for p in t.status()["peers"]}
-            bad = {k: v for k, v in errs.items() if not v or "handshake closed" not in v}
-            return f"not refused yet: {bad}" if bad else None
-        converge(refused, DEADLINE_S, "b and c to refuse the thief's key")
+        converge(lambda: thief_refused(t), DEADLINE_S, "b and c to refuse the thief's key")
         t.stop()
         os.rename(t.dir + "/stolen.key", t.dir + "/node.key")
         t.start()
         wait_for(t.answering, DEADLINE_S, what="t's control socket (stolen key)")
-        converge(refused, DEADLINE_S, "b and c to refuse the stolen key")
+        converge(lambda: thief_refused(t), DEADLINE_S, "b and c to refuse the stolen key")
         for n in (b, c):
             self.assertIn(r1, live_ids(n))
 
@@ -168,6 +196,50 @@ class KeyRecovery(unittest.TestCase):
         held = d.records()
         self.assertNotIn(r3, held)
         self.assertNotIn(r4, held)
+        self.failed = False
+
+    def test_recovery_relayed(self):
+        m = self.mesh
+        a, b, c, rec_file = self.triangle()
+        c.rewrite_conf("[Node]\n", f"[Node]\nKeyGraceSeconds = {C_GRACE_S}\n")
+        ok("check-config", "-c", c.conf)
+        m.start()
+        m.wait_links()
+
+        # the theft and the thief's rotation, which b and c take from the stolen key
+        since = datetime.datetime.now(datetime.timezone.utc)
+        t = steal(m, a)
+        t.start()
+        wait_for(t.answering, DEADLINE_S, what="t's control socket")
+        thief = ok("key", "rotate", "-c", t.conf).out.splitlines()[0].strip()
+        rotated_by = time.time()
+        for n in (b, c):
+            converge(lambda: None if peer_key_of_a(n, thief) else "not yet", DEADLINE_S,
+                     f"{n.name} to take the thief's rotation")
+        t.stop()
+        t.key = thief
+        # a clock rule, not a synchronisation: c's grace for the stolen key must be over
+        converge(lambda: None if time.time() > rotated_by + C_GRACE_S + 1 else "in grace",
+                 DEADLINE_S, "c's grace for the stolen key to end")
+
+        rec = ok("key", "recover", "-c", a.conf, "--recovery-key", rec_file, "--since",
+                 rfc3339_ms(since))
+        recovered = rec.out.splitlines()[0].strip()
+        a.key = recovered
+        a.start()
+        wait_for(a.answering, DEADLINE_S, what="a's control socket")
+        for n in (b, c):  # b over the stolen key, c only from b's relay
+            converge(lambda: None if peer_key_of_a(n, recovered) else "not yet", DEADLINE_S,
+                     f"{n.name} to take the recovery")
+        self.assertIn(f"peer a: key recovered to {recovered}", ok("status", "-c", c.conf).out)
+        self.assertIn(f"peer a: key recovered to {recovered}", c.log_text())
+        m.links = [("a", "b"), ("a", "c"), ("b", "c")]
+        m.wait_links(["a", "b", "c"])  # c accepts a's recovered key
+
+        t.start()  # the thief's key: refused by c (and b)
+        wait_for(t.answering, DEADLINE_S, what="t's control socket (thief key)")
+        converge(lambda: thief_refused(t), DEADLINE_S, "b and c to refuse the thief's key")
+        self.assertNotIn("t", c.connected())
         self.failed = False
 
 

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "node/core/peerscore.h"
 #include "node/core/succession.h"
 #include "proto/succession.h"
 #include "tests/support/ts_ident.h"
@@ -278,6 +279,59 @@ static void test_own_chain(void **state)
     free(w);
 }
 
+static void relay_into(void *ctx, const struct proto_succession *s)
+{
+    struct world *to = ctx;
+    assert_true(succession_offer(&to->t, &to->cfg, to->self.sign_pk, s, false, NULL) > 0);
+}
+
+/* What a node relays (docs/PROTOCOL.md "Key succession", relay): statements about keys the
+ * receiver does not trust change nothing and cost no penalty within the documented budget; a
+ * peer's table, walked chain by chain, is taken whole by a receiver that trusts its start. */
+static void test_relay(void **state)
+{
+    (void)state;
+    struct world *w = world_new(true);
+    const uint8_t R = PROTO_SUCCESSION_ROTATION, V = PROTO_SUCCESSION_RECOVERY;
+    assert_int_equal(offer(w, R, &w->o, &w->o, &w->n, T0, NULL), SUCCESSION_ADDED);
+    struct succession_table before = w->t;
+    /* a stranger's rotation, a stranger's recovery, a recovery of o by a key not its own */
+    assert_int_equal(offer(w, R, &w->m, &w->m, &w->p, T0, NULL), SUCCESSION_E_UNTRUSTED);
+    assert_int_equal(offer(w, V, &w->r, &w->m, &w->p, T0, NULL), SUCCESSION_E_UNTRUSTED);
+    assert_int_equal(offer(w, V, &w->rec2, &w->o, &w->p, T0, NULL), SUCCESSION_E_UNTRUSTED);
+    assert_int_equal(w->t.n, before.n);
+    assert_memory_equal(&w->t, &before, sizeof before);
+    /* the budget: a whole table of such statements at every session open is no penalty */
+    struct peerscore score;
+    peerscore_reset(&score, 0);
+    for (int i = 0; i < LIMIT_SUCCESSIONS; i++)
+        assert_true(peerscore_take(&score, PEERSCORE_DUPLICATE, LIMIT_PEER_SUCCESSION_COST, 0));
+    /* a flood is handled like duplicate records: the bucket empties, the session closes */
+    int i = 0;
+    while (i < LIMIT_PEER_DUP_BURST && peerscore_take(&score, PEERSCORE_DUPLICATE,
+                                                      LIMIT_PEER_SUCCESSION_COST, 0))
+        i++;
+    assert_true(i < LIMIT_PEER_DUP_BURST);
+    assert_int_equal(peerscore_reason(PEERSCORE_DUPLICATE), PEERSCORE_E_DUPLICATE);
+    /* the recovery, then o's recovered key rotating on; loaded in reverse order by a node that
+     * stored them (trusted), relayed chain by chain: a partner that trusts o takes them all */
+    struct world *src = world_new(true), *dst = world_new(true);
+    struct proto_succession s1, s2, s3;
+    make(&s1, R, &src->o, &src->o, &src->n, T0);
+    make(&s2, V, &src->x, &src->o, &src->r, T0 + 1);
+    make(&s3, R, &src->r, &src->r, &src->m, T0 + 2);
+    assert_int_equal(succession_offer(&src->t, &src->cfg, src->self.sign_pk, &s3, true, NULL),
+                     SUCCESSION_ADDED);
+    assert_int_equal(succession_offer(&src->t, &src->cfg, src->self.sign_pk, &s1, true, NULL),
+                     SUCCESSION_ADDED);
+    assert_int_equal(succession_offer(&src->t, &src->cfg, src->self.sign_pk, &s2, true, NULL),
+                     SUCCESSION_REPLACED);
+    assert_int_equal(src->t.n, 2);
+    assert_int_equal(succession_each(&src->t, relay_into, dst), 2);
+    assert_current(dst, &dst->m);
+    free(w), free(src), free(dst);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -286,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_vector_and_layout), cmocka_unit_test(test_mutants),
         cmocka_unit_test(test_fields),            cmocka_unit_test(test_rule_rotation),
         cmocka_unit_test(test_rule_recovery),     cmocka_unit_test(test_own_chain),
+        cmocka_unit_test(test_relay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,6 +64,12 @@ bool gossip_charge(struct gossip *g, size_t peer, enum peerscore_kind k, uint32_
     return false;
 }
 
+bool gossip_peer_charge(struct gossip *g, size_t peer, enum peerscore_kind k, uint32_t cost,
+                        uint64_t now)
+{
+    return peer < g->p.max_peers && bit_get(g->up, peer) && gossip_charge(g, peer, k, cost, now);
+}
+
 static void forget_peer_bits(struct gossip *g, size_t peer)
 {
     for (size_t e = 0; e < g->recent_cap; e++) {

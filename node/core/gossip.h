@@ -71,6 +71,7 @@
 
 #include "node/core/activity.h"
 #include "node/core/gate.h"
+#include "node/core/peerscore.h"
 #include "proto/errors.h"
 #include "proto/limits.h"
 #include "store/gossip_store.h"
@@ -246,6 +247,13 @@ void gossip_peer_caps(struct gossip *g, size_t peer, uint32_t caps);
  * compatibility. */
 int gossip_on_message(struct gossip *g, size_t peer, uint8_t type, const uint8_t *body,
                       size_t len, uint64_t now, uint64_t wall_ms);
+
+/* Takes cost from peer's budget k for useless traffic the node handles beside gossip (relayed
+ * SUCCESSION statements that change nothing): true while it holds; false when peer has no
+ * session or the budget is spent (then io.close_peer gets the budget's reason, as for gossip's
+ * own traffic). */
+bool gossip_peer_charge(struct gossip *g, size_t peer, enum peerscore_kind k, uint32_t cost,
+                        uint64_t now);
 
 /* A job handed to io.verify has run. */
 void gossip_on_verified(struct gossip *g, struct gossip_job *job, uint64_t now, uint64_t wall_ms);

@@ -42,8 +42,9 @@
 
 /* The channel message that carries key succession statements (docs/PROTOCOL.md "Key
  * succession"): u8 count (1..LIMIT_SUCCESSION_PER_MSG), then count statements of
- * LIMIT_SUCCESSION_BYTES. A node sends its own chain when a session opens; gossip never sees
- * this type (older nodes ignore it as an unknown type, within their budget). */
+ * LIMIT_SUCCESSION_BYTES. A node sends every statement it accepted (its table) when a session
+ * opens and relays each newly accepted one to its other sessions; gossip never sees this type
+ * (older nodes ignore it as an unknown type, within their budget). */
 #define NODE_MSG_SUCCESSION 22
 
 struct node_io {
@@ -143,7 +144,8 @@ void node_views_changed(struct node *n);
  * the table without the trust clause (succession.h). SUCCESSION_* outcome or a negative
  * SUCCESSION_E_*; call node_set_peers after loading. */
 int node_succession_load(struct node *n, const uint8_t *bytes, size_t len);
-/* Sends this node's own chain (the statements replacing its keys) to every connected peer. */
+/* Sends every statement this node accepted (its own chain and its peers') to every connected
+ * peer. */
 void node_succession_announce(struct node *n);
 
 /* An application message for gossip (from the engine, or handed on by io.message): the

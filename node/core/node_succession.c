@@ -12,6 +12,12 @@
 
 enum { MSG_MAX = 1 + LIMIT_SUCCESSION_PER_MSG * LIMIT_SUCCESSION_BYTES };
 
+static bool peer_connected(const struct node *n, size_t peer)
+{
+    struct engine_peer_stats st;
+    return engine_peer_get(&n->engine, peer, NULL, &st) && st.state == ENGINE_PEER_CONNECTED;
+}
+
 int node_succession_load(struct node *n, const uint8_t *bytes, size_t len)
 {
     struct proto_succession s;
@@ -24,52 +30,56 @@ int node_succession_load(struct node *n, const uint8_t *bytes, size_t len)
     return rc;
 }
 
+/* Statements on their way to one peer, LIMIT_SUCCESSION_PER_MSG a message. */
 struct msg {
-    uint8_t *buf; /* MSG_MAX bytes */
+    struct node *n;
+    size_t peer;
+    uint8_t *buf; /* MSG_MAX bytes: buf[0] statements, then their bytes */
     size_t len;
 };
+
+static void flush(struct msg *m)
+{
+    if (m->buf[0] > 0)
+        (void)engine_send(&m->n->engine, m->peer, NODE_MSG_SUCCESSION, m->buf, m->len,
+                          node_now(m->n));
+    m->buf[0] = 0;
+    m->len = 1;
+}
 
 static void add_statement(void *ctx, const struct proto_succession *s)
 {
     struct msg *m = ctx;
     if (m->buf[0] == LIMIT_SUCCESSION_PER_MSG)
-        return;
+        flush(m);
     memcpy(m->buf + m->len, s->bytes, LIMIT_SUCCESSION_BYTES);
     m->len += LIMIT_SUCCESSION_BYTES;
     m->buf[0]++;
 }
 
-/* This node's own chain as one message; false when it has none. */
-static bool own_chain(const struct node *n, struct msg *m)
-{
-    m->buf[0] = 0;
-    m->len = 1;
-    (void)succession_chain(n->succ, n->engine.params.id->sign_pk, add_statement, m);
-    return m->buf[0] > 0;
-}
-
+/* Every statement this node accepted, its own and its peers', goes to a peer whose session
+ * opens: they are self-authenticating, so a partner learns a recovery from any peer that took
+ * it, not only over a handshake with a key it still accepts. */
 void node_succession_peer_up(struct node *n, size_t peer)
 {
-    if (succession_to(n->succ, n->engine.params.id->sign_pk) == NULL &&
-        succession_of(n->succ, n->engine.params.id->sign_pk) == NULL)
-        return; /* the common case: this node's key never changed */
-    struct msg m = {.buf = malloc(MSG_MAX)}; /* 15 KB: not on the stack, not shared (simnet) */
-    if (m.buf == NULL) {
-        node_logf(n, "succession: out of memory, statement not sent");
+    if (n->succ->n == 0)
+        return; /* the common case: no key of this node or its peers ever changed */
+    struct msg m = {.n = n, .peer = peer, .buf = malloc(MSG_MAX), .len = 1};
+    if (m.buf == NULL) { /* 15 KB: not on the stack, not shared (simnet) */
+        node_logf(n, "succession: out of memory, statements not sent");
         return;
     }
-    if (own_chain(n, &m))
-        (void)engine_send(&n->engine, peer, NODE_MSG_SUCCESSION, m.buf, m.len, node_now(n));
+    m.buf[0] = 0;
+    (void)succession_each(n->succ, add_statement, &m);
+    flush(&m);
     free(m.buf);
 }
 
 void node_succession_announce(struct node *n)
 {
-    for (size_t i = 0; i < n->max_peers; i++) {
-        struct engine_peer_stats st;
-        if (engine_peer_get(&n->engine, i, NULL, &st) && st.state == ENGINE_PEER_CONNECTED)
+    for (size_t i = 0; i < n->max_peers; i++)
+        if (peer_connected(n, i))
             node_succession_peer_up(n, i);
-    }
 }
 
 /* One line for the operator about an accepted statement. */
@@ -82,6 +92,17 @@ static void log_accepted(struct node *n, const struct proto_succession *s)
     node_logf(n, "peer %s: key %s to %s at %llu ms (was %s)", p && p->name[0] ? p->name : "?",
               s->kind == PROTO_SUCCESSION_RECOVERY ? "recovered" : "rotated", new,
               (unsigned long long)s->time_ms, old);
+}
+
+/* A statement newly accepted from peer goes on to every other open session; one already held
+ * is never relayed again (SUCCESSION_KNOWN), so relays end. */
+static void relay(struct node *n, size_t from, const struct proto_succession *s)
+{
+    uint8_t buf[1 + LIMIT_SUCCESSION_BYTES] = {1};
+    memcpy(buf + 1, s->bytes, LIMIT_SUCCESSION_BYTES);
+    for (size_t i = 0; i < n->max_peers; i++)
+        if (i != from && peer_connected(n, i))
+            (void)engine_send(&n->engine, i, NODE_MSG_SUCCESSION, buf, sizeof buf, node_now(n));
 }
 
 /* One statement from peer: checked whole, then offered to the rule. */
@@ -99,8 +120,11 @@ static void take(struct node *n, size_t peer, const uint8_t *bytes)
     }
     struct succession_dropped dropped;
     rc = succession_offer(n->succ, n->cfg, n->engine.params.id->sign_pk, &s, false, &dropped);
-    if (rc == SUCCESSION_KNOWN)
-        return;
+    if (rc <= 0) /* changes nothing: relayed statements often do, a flood of them is charged */
+        (void)gossip_peer_charge(n->gossip, peer, PEERSCORE_DUPLICATE,
+                                 LIMIT_PEER_SUCCESSION_COST, node_now(n));
+    if (rc == SUCCESSION_KNOWN || rc == SUCCESSION_E_UNTRUSTED)
+        return; /* held already, or about a key this node does not trust: not its business */
     if (rc < 0) { /* a race or a thief: said, and nothing changes */
         char old[LIMIT_PUBKEY_B64_LEN + 1];
         keys_pubkey_to_b64(s.old_key, old);
@@ -111,6 +135,7 @@ static void take(struct node *n, size_t peer, const uint8_t *bytes)
     if (n->io.succession != NULL)
         n->io.succession(n->io.ctx, n->succ, &s, &dropped);
     n->succ_dirty = true;
+    relay(n, peer, &s);
 }
 
 int node_succession_message(struct node *n, size_t peer, const uint8_t *body, size_t len)

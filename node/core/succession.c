@@ -86,6 +86,17 @@ size_t succession_chain(const struct succession_table *t, const uint8_t key[LIMI
     return n;
 }
 
+size_t succession_each(const struct succession_table *t,
+                       void (*fn)(void *ctx, const struct proto_succession *s), void *ctx)
+{
+    size_t n = 0; /* chains never fork nor loop (the rule): each statement is in one chain */
+    for (size_t i = 0; i < t->n; i++)
+        if (succession_to(t, t->e[i].old_key) == NULL)
+            n += succession_chain(t, t->e[i].old_key, fn, ctx);
+    assert(n == t->n);
+    return n;
+}
+
 /* Is key in self's chain (self, or a key self replaced)? */
 static bool own_key(const struct succession_table *t, const uint8_t *self, const uint8_t *key)
 {

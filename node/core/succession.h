@@ -77,8 +77,14 @@ const struct config_peer *succession_peer(const struct succession_table *t,
                                           const uint8_t key[LIMIT_KEY_BYTES]);
 
 /* Calls fn for each statement of key's chain, from its start to its end, in order (at most
- * LIMIT_SUCCESSION_CHAIN): what a node sends a peer about itself. Returns the count. */
+ * LIMIT_SUCCESSION_CHAIN). Returns the count. */
 size_t succession_chain(const struct succession_table *t, const uint8_t key[LIMIT_KEY_BYTES],
                         void (*fn)(void *ctx, const struct proto_succession *s), void *ctx);
+
+/* Calls fn for every statement of the table, each chain from its start to its end in order,
+ * so that a receiver meets every statement after the one that makes its old key trusted: what
+ * a node relays to a peer (docs/PROTOCOL.md "Key succession"). Returns the count (t->n). */
+size_t succession_each(const struct succession_table *t,
+                       void (*fn)(void *ctx, const struct proto_succession *s), void *ctx);
 
 #endif
