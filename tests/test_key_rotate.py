@@ -117,6 +117,37 @@ class KeyRotate(unittest.TestCase):
         self.failed = False
 
 
+class NotToldOn(unittest.TestCase):
+    """A partner's routine rotation is not relayed (docs/PROTOCOL.md "Key succession", relay):
+    d trusts a's key but peers only with b; b takes a's rotation and must not tell d, since
+    that would show d who else b works with."""
+
+    def test_partner_rotation_not_told_on(self):
+        m = Mesh()
+        failed = True
+        try:
+            a, b, d = m.add("a", "CERT-A"), m.add("b", "CERT-B"), m.add("d", "CERT-D")
+            m.link("a", "b"), m.link("b", "d")
+            ok("peer", "add", "-c", d.conf, "--key", a.key, "--org", "CERT-A", "--name", "a")
+            m.start()
+            m.wait_links()
+            new = ok("key", "rotate", "-c", a.conf).out.splitlines()[0].strip()
+            converge(lambda: None if any(p["key"] == new for p in b.status()["peers"])
+                     else "b still names a by the old key", DEADLINE_S, "b to take a's new key")
+            # a new session b-d: b sends what it may tell right after HELLO, before any record,
+            # so once d holds a record b published afterwards it has seen all b would tell it
+            d.stop()
+            d.start()
+            wait_for(d.answering, DEADLINE_S, what="d's control socket")
+            r = b.publish("ip-dst", "192.0.2.30", "green")
+            wait_for(lambda: r in d.records(), DEADLINE_S, what="b's record on d")
+            self.assertEqual([p["key"] for p in d.status()["peers"] if p["name"] == "a"], [a.key])
+            self.assertNotIn("key rotated", ok("status", "-c", d.conf).out)
+            failed = False
+        finally:
+            m.close(failed)
+
+
 class ReplaceKey(unittest.TestCase):
     """`tlpmesh peer replace-key`: the path without a statement; one line of the file changes."""
 

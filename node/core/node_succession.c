@@ -57,9 +57,35 @@ static void add_statement(void *ctx, const struct proto_succession *s)
     m->buf[0]++;
 }
 
-/* Every statement this node accepted, its own and its peers', goes to a peer whose session
- * opens: they are self-authenticating, so a partner learns a recovery from any peer that took
- * it, not only over a handshake with a key it still accepts. */
+static void note_recovery(void *ctx, const struct proto_succession *s)
+{
+    *(bool *)ctx |= s->kind == PROTO_SUCCESSION_RECOVERY;
+}
+
+/* Is s one this node may tell any peer? Its own chain, yes. A partner's chain only once it holds
+ * a recovery: a routine rotation told to every peer would show each of them who else this node
+ * works with, which partners do not give away; a recovery is the one statement everybody who
+ * trusts the stolen key must hear, from whoever has it. */
+static bool tellable(const struct node *n, const struct proto_succession *s)
+{
+    const struct config_peer *p = succession_peer(n->succ, n->cfg, s->new_key);
+    if (p == NULL)
+        return true; /* in the table and no peer's: this node's own chain */
+    bool recovered = false;
+    (void)succession_chain(n->succ, p->key, note_recovery, &recovered);
+    return recovered;
+}
+
+static void add_tellable(void *ctx, const struct proto_succession *s)
+{
+    struct msg *m = ctx;
+    if (tellable(m->n, s))
+        add_statement(m, s);
+}
+
+/* The statements this node may tell (tellable) go to a peer whose session opens: they are
+ * self-authenticating, so a partner learns a recovery from any peer that took it, not only over
+ * a handshake with a key it still accepts. */
 void node_succession_peer_up(struct node *n, size_t peer)
 {
     if (n->succ->n == 0)
@@ -70,7 +96,7 @@ void node_succession_peer_up(struct node *n, size_t peer)
         return;
     }
     m.buf[0] = 0;
-    (void)succession_each(n->succ, add_statement, &m);
+    (void)succession_each(n->succ, add_tellable, &m);
     flush(&m);
     free(m.buf);
 }
@@ -94,10 +120,12 @@ static void log_accepted(struct node *n, const struct proto_succession *s)
               (unsigned long long)s->time_ms, old);
 }
 
-/* A statement newly accepted from peer goes on to every other open session; one already held
- * is never relayed again (SUCCESSION_KNOWN), so relays end. */
+/* A statement newly accepted from peer goes on to every other open session when it is tellable;
+ * one already held is never relayed again (SUCCESSION_KNOWN), so relays end. */
 static void relay(struct node *n, size_t from, const struct proto_succession *s)
 {
+    if (!tellable(n, s))
+        return;
     uint8_t buf[1 + LIMIT_SUCCESSION_BYTES] = {1};
     memcpy(buf + 1, s->bytes, LIMIT_SUCCESSION_BYTES);
     for (size_t i = 0; i < n->max_peers; i++)
