@@ -377,6 +377,22 @@ class ConsoleAttacks(unittest.TestCase):
         self.assert_error_page(r, 400)  # not a domain: the form comes back, escaped
         self.assert_no_markup_from_data(r.text)
 
+    def test_rule_from_a_textarea_is_the_cli_s_record(self):
+        """A browser submits a textarea's line breaks as CRLF: the console keeps the rule with
+        LF, so the rule file given to `tlpmesh publish --value-file` and the same rule pasted
+        in the form are one record, not two."""
+        rule = "rule Textarea_Test\n{\n  condition:\n    true\n}\n"
+        path = self.mesh.tmp.join("textarea.yar")
+        with open(path, "w") as f:
+            f.write(rule)
+        cli = re.search(r'"id":"([0-9a-f]{64})"',
+                        ok("publish", "-c", self.a.conf, "--type", "yara", "--value-file", path,
+                           "--tlp", "green", "--json").out).group(1)
+        ana = self.agent().signed_in(ANA)
+        r = ana.post("/ui/publish", {"type": "yara", "value": rule.replace("\n", "\r\n"),
+                                      "tlp": "green", "csrf": ana.csrf()})
+        self.assert_redirect(r, f"/ui/record/{cli}")
+
     def assert_no_markup_from_data(self, page):
         self.assertNotRegex(page, r"(?i)<script", "raw <script from data")
         self.assertNotRegex(page, r"(?i)<img src=x", "raw <img from data")

@@ -50,6 +50,19 @@ static bool gather(const struct console_req *r, const char *key, char **arena, s
     return true;
 }
 
+/* A browser sends a textarea's line breaks as CRLF whatever the text had (HTML's form
+ * submission), so a rule pasted here would differ from the same rule file given to `tlpmesh
+ * publish --value-file` and be a second record: the value is kept with LF line breaks. */
+static const char *lf_lines(const char *v, char *dst)
+{
+    char *o = dst;
+    for (const char *c = v; *c; c++)
+        if (c[0] != '\r' || c[1] != '\n')
+            *o++ = *c;
+    *o = '\0';
+    return dst;
+}
+
 static const char *nonempty(const char *v)
 {
     return v && v[0] ? v : NULL;
@@ -73,6 +86,8 @@ static const char *to_args(const struct console_req *r, struct cli_publish_args 
         total += strlen(r->req->form[i].value) + 1;
     if (!(*arena = malloc(total + 1)))
         return "out of memory";
+    a->value = lf_lines(a->value, *arena);
+    used = strlen(a->value) + 1;
     if (!gather(r, "community", arena, &used, a->communities, &a->n_communities,
                 LIMIT_AUDIENCE_COMMUNITIES, ", \t\r\n"))
         return "community: too many communities";
