@@ -166,6 +166,12 @@ enum limits {
                                           local scan */
     LIMIT_RECON_INTERVAL_MS = 60 * 1000, /* reconciliation with each peer this often */
     LIMIT_RECON_REQ_MIN_MS = 5 * 1000, /* a peer's RECON_REQ starts a round at most this often */
+    LIMIT_RECON_ROUND_MIN_MS = 5 * 1000, /* rounds with one peer start at most this often, since
+                                            each reads the whole store on the loop (2 s at
+                                            500,000 records): the initiator waits, the
+                                            responder allows LIMIT_RECON_PEER_ROUNDS ahead */
+    LIMIT_RECON_PEER_ROUNDS = 4,  /* rounds a peer may start ahead of that pace (network jitter);
+                                     one more closes the session (PEERSCORE_E_RECON_ROUNDS) */
     LIMIT_RECON_START_DELAY_MS = 250,  /* after a session opens: a simultaneous dial settles first,
                                           so one session, not two, carries the catch-up */
     LIMIT_SHORT_ID_BYTES = 8,          /* a short id (ANNOUNCE, WANT): the first 8 bytes of an id;

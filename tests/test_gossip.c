@@ -672,6 +672,51 @@ static void test_unknown_types_budget(void **state)
     net_free(net);
 }
 
+/* A round the peer starts reads our whole store on the loop, so rounds a peer starts have a
+ * budget: rounds at an honest initiator's pace (at most one per LIMIT_RECON_ROUND_MIN_MS, here
+ * one per 6 s besides the real periodic ones) are all answered; LIMIT_RECON_PEER_ROUNDS at once
+ * are answered, the next closes the session with its reason. */
+static void test_peer_rounds_budget(void **state)
+{
+    (void)state;
+    static const uint8_t initiate[] = {0x02, 0x00, 0x02, 0x00}; /* an empty set's first message */
+    struct net *net = net_new(2);
+    ts_topo_link(&net->topo, 0, 1);
+    net_start(net);
+    link_up(net, 0, 1);
+    run(net, RUN_MS);
+    struct gossip *b = net->nodes[1].g;
+    const size_t s = slot_of(&net->nodes[1], 0);
+    uint64_t rounds = pst(net, 1, 0)->recon_rounds;
+    for (int i = 0; i < 100; i++) { /* honest: 100 rounds 6 s apart */
+        assert_int_equal(
+            gossip_on_message(b, s, GOSSIP_MSG_RECON, initiate, sizeof initiate, net->now,
+                              WALL0 + net->now),
+            GOSSIP_OK);
+        run(net, LIMIT_RECON_ROUND_MIN_MS + 1000);
+    }
+    assert_int_equal(net->n_closes, 0);
+    assert_true(pst(net, 1, 0)->recon_rounds >= rounds + 100); /* and the periodic ones */
+    run(net, (uint64_t)LIMIT_RECON_PEER_ROUNDS * LIMIT_RECON_ROUND_MIN_MS); /* bucket full */
+    rounds = pst(net, 1, 0)->recon_rounds;
+    for (int i = 0; i < LIMIT_RECON_PEER_ROUNDS; i++) /* hostile: back to back */
+        assert_int_equal(
+            gossip_on_message(b, s, GOSSIP_MSG_RECON, initiate, sizeof initiate, net->now,
+                              WALL0 + net->now),
+            GOSSIP_OK);
+    assert_int_equal(net->n_closes, 0);
+    assert_int_equal(gossip_on_message(b, s, GOSSIP_MSG_RECON, initiate, sizeof initiate,
+                                       net->now, WALL0 + net->now),
+                     GOSSIP_E_BUDGET);
+    assert_int_equal(net->n_closes, 1);
+    assert_int_equal(net->last_close_err, PEERSCORE_E_RECON_ROUNDS);
+    assert_int_equal(pst(net, 1, 0)->closed_for, PEERSCORE_E_RECON_ROUNDS);
+    assert_int_equal(pst(net, 1, 0)->recon_rounds, rounds + LIMIT_RECON_PEER_ROUNDS);
+    apply_closes(net);
+    assert_false(net->nodes[1].link[s].up);
+    net_free(net);
+}
+
 /* Line A - R - M, all members of "isac", but R does not know yet that M is one (M's roster has
  * not reached R) and M does not know it either. R receives a GREEN community record and must
  * hold it back from M. When both views change, the change starts a reconciliation round at once
@@ -715,7 +760,8 @@ static void test_view_change_reconciles(void **state)
         fill_view(rl, slot_of(rl, M), &v);
         assert_int_equal(gossip_peer_up(rl->g, slot_of(rl, M), &v, net->now),
                          GOSSIP_OK);
-        run(net, 2000); /* far less than LIMIT_RECON_INTERVAL_MS */
+        /* far less than LIMIT_RECON_INTERVAL_MS; the first round's start paces the next one */
+        run(net, LIMIT_RECON_ROUND_MIN_MS + 2000);
         assert_true(holds(net, M, r));
         assert_int_equal(violations, 0);
         net_free(net);
@@ -870,6 +916,7 @@ int main(void)
         cmocka_unit_test(test_overload_refetch),
         cmocka_unit_test(test_inbound_refuses_out_of_audience),
         cmocka_unit_test(test_unknown_types_budget),
+        cmocka_unit_test(test_peer_rounds_budget),
         cmocka_unit_test(test_view_change_reconciles),
         cmocka_unit_test(test_peer_holds),
         cmocka_unit_test(test_activity_counts),

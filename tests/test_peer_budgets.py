@@ -13,6 +13,8 @@ implementation of test_channel.py (python3-dissononce) and signing its own recor
   unasked       a flood of fresh valid records, neither wanted nor reconciled
   unasked       the same flood right after a RECON message that names nothing (a round over an
                 empty set): a reconciliation makes free only what it showed a lacks
+  recon_rounds  reconciliation rounds started back to back (each reads a's whole store):
+                LIMIT_RECON_PEER_ROUNDS are answered, the next one closes the session
 
 For each: a closes the session with that reason, the key is backed off (`status --json` shows
 the reason and the time left, /metrics the refusals and the penalty), a new handshake with the
@@ -153,6 +155,24 @@ def abuse(a, sk, reason, payloads):
     return key
 
 
+def recon_rounds(a, sk, rounds):
+    """Starts rounds as sk (the responder: its key is the greater, so a never starts one) until
+    a penalizes it; checks that exactly rounds of them were answered."""
+    h = session(a, sk, "recon_rounds")
+    key = b64(raw_pk(sk))
+    wait_for("recon_rounds: a sees the hostile peer", lambda: a.connected_to(key))
+    for _ in range(4 * rounds):
+        if not h.send(19, b"\x02\x00\x02\x00"):
+            break
+    p = wait_for("a penalizes the recon_rounds peer", lambda: penalized(a, key, "recon_rounds"))
+    h.close()
+    assert p["penalties"] == 1 and p["gossip"]["recon_rounds"] == rounds, p
+    again = wait_for("recon_rounds: a handshake after the penalty", lambda: handshake(a, sk))
+    assert not again.open, "recon_rounds: a backed-off key got a session"
+    again.close()
+    assert metric(metrics(a), "tlpmesh_peer_backoff_seconds", peer=key, reason="recon_rounds") > 0
+
+
 def main():
     root = tempfile.mkdtemp(prefix="test_peer_budgets.")
     try:
@@ -164,7 +184,10 @@ def main():
             f.write(f"\n[HTTP]\nListen = 127.0.0.1:{free_port()}\nMetricsListen = "
                     f"127.0.0.1:{a.mport}\n")
         keys = {r: Ed25519PrivateKey.generate()
-                for r in ("unknown_type", "duplicate", "gate", "time", "unasked", "recon")}
+                for r in ("unknown_type", "duplicate", "gate", "time", "unasked", "recon",
+                          "recon_rounds")}
+        while raw_pk(keys["recon_rounds"]) <= base64.b64decode(a.key):  # a only answers rounds
+            keys["recon_rounds"] = Ed25519PrivateKey.generate()
         for sk in keys.values():
             a.allow_key(b64(raw_pk(sk)))
         t = now_ms()
@@ -204,6 +227,8 @@ def main():
         abuse(a, keys["recon"], "unasked",
               [(19, b"\x02\x00\x02\x00")] + [(16, m) for m in unasked["recon"]])
 
+        recon_rounds(a, keys["recon_rounds"], 4)  # LIMIT_RECON_PEER_ROUNDS
+
         # The honest partner was never disturbed and still gets what a publishes.
         assert a.connected_to(b.key)["sessions"] == sessions, "b kept its one session"
         tlpmesh("publish", "-c", a.conf, "--type", "domain", "--value", "honest.example",
@@ -211,7 +236,7 @@ def main():
         wait_for("b receives a's record after the abuse",
                  lambda: "honest.example" in tlpmesh("list", "-c", b.conf, "--json").stdout)
         st = a.status_or_none()
-        assert st["counters"]["penalties"] == 6, st["counters"]
+        assert st["counters"]["penalties"] == 7, st["counters"]
         text = tlpmesh("status", "-c", a.conf).stdout
         assert re.search(r"\d+s unasked", text), text  # the last one is still backed off
         print("test_peer_budgets: ok")

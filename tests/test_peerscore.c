@@ -81,7 +81,9 @@ static void test_reasons(void **state)
     }
     assert_true(peerscore_is_reason(PEERSCORE_E_BACKED_OFF));
     assert_false(peerscore_is_reason(0));
-    assert_false(peerscore_is_reason(PEERSCORE_E_BACKED_OFF - 1));
+    assert_true(peerscore_is_reason(PEERSCORE_E_RECON_ROUNDS));
+    assert_false(peerscore_is_reason(PEERSCORE_E_RECON_ROUNDS - 1));
+    assert_string_equal(peerscore_label(PEERSCORE_E_RECON_ROUNDS), "recon_rounds");
     assert_string_equal(peerscore_label(PEERSCORE_E_FORGED), "forged");
     assert_string_equal(peerscore_label(-1), "other");
 }

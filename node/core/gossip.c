@@ -118,6 +118,7 @@ int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, 
     p->initiator = memcmp(g->p.self.key, view->key, LIMIT_KEY_BYTES) < 0;
     p->recon_again = false;
     p->req_after = now;
+    p->round_at = now;
     peerscore_reset(&p->score, now);
     p->push = (struct peerscore_bucket){(uint64_t)LIMIT_GOSSIP_PUSH_BURST * 1000, now};
     p->expect_until = 0;

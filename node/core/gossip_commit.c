@@ -208,7 +208,7 @@ static void recon_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
     FOR_EACH_BIT(i, g->up, g->p.max_peers) {
         struct ptimer *t = &g->tm[i];
-        if (!t->rc_active && t->next_recon <= now && gossip_recon_start(g, i, true, wall_ms) < 0)
+        if (!t->rc_active && t->next_recon <= now && gossip_recon_start(g, i, true, now, wall_ms) < 0)
             t->next_recon = now + LIMIT_RECON_INTERVAL_MS;
     }
 }

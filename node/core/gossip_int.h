@@ -123,6 +123,9 @@ struct gpeer {
     bool initiator;      /* our key is the smaller: we start reconciliation rounds */
     bool recon_again;    /* a view changed during a round: another one when it ends */
     uint64_t req_after;  /* initiator: the earliest round a RECON_REQ may start */
+    uint64_t round_at;   /* the pace of rounds (LIMIT_RECON_ROUND_MIN_MS): initiator, the
+                            earliest next start; responder, the GCRA clock of the peer's starts
+                            (over budget past LIMIT_RECON_PEER_ROUNDS ahead of now) */
     struct peerscore score;       /* this session's budgets */
     struct peerscore_bucket push; /* pacing of own records pushed in full */
     /* What the peer's reconciliation rounds showed it will send us (its haves are our needs):
@@ -395,7 +398,8 @@ int gossip_on_recon_req(struct gossip *g, size_t peer, size_t len, uint64_t now)
 int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t len, uint64_t now,
                     uint64_t wall_ms);
 /* Builds the set this node reveals to peer and starts a round; initiate: send its first message. */
-int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t wall_ms);
+int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t now,
+                       uint64_t wall_ms);
 
 /* gossip_verify.c */
 bool gossip_precheck(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES],

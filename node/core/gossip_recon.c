@@ -93,10 +93,21 @@ void gossip_recon_stop(struct gossip *g, size_t peer, uint64_t now)
     free(p->items);
     p->items = NULL;
     t->rc_active = false;
-    if (t->next_recon != UINT64_MAX)
-        t->next_recon =
+    if (t->next_recon != UINT64_MAX) {
+        const uint64_t at =
             now + (p->recon_again ? LIMIT_RECON_START_DELAY_MS : LIMIT_RECON_INTERVAL_MS);
+        t->next_recon = at > p->round_at ? at : p->round_at;
+    }
     p->recon_again = false;
+}
+
+/* Brings the initiator's next round forward to at, but not before its pace allows
+ * (LIMIT_RECON_ROUND_MIN_MS after the last start: round_at). */
+static void recon_by(struct gossip *g, size_t peer, uint64_t at)
+{
+    const uint64_t paced = at > g->peers[peer]->round_at ? at : g->peers[peer]->round_at;
+    if (g->tm[peer].next_recon > paced)
+        g->tm[peer].next_recon = paced;
 }
 
 /* A view changed (ours of the peer, or our own memberships): records the gate refused before may
@@ -120,8 +131,8 @@ void gossip_recon_soon(struct gossip *g, size_t peer, uint64_t now)
     }
     if (t->rc_active)
         p->recon_again = true;
-    else if (t->next_recon > now + LIMIT_RECON_START_DELAY_MS)
-        t->next_recon = now + LIMIT_RECON_START_DELAY_MS;
+    else
+        recon_by(g, peer, now + LIMIT_RECON_START_DELAY_MS);
 }
 
 /* The peer's view of us changed. Bounded: one round per LIMIT_RECON_REQ_MIN_MS however often it
@@ -138,8 +149,8 @@ int gossip_on_recon_req(struct gossip *g, size_t peer, size_t len, uint64_t now)
     p->req_after = at + LIMIT_RECON_REQ_MIN_MS;
     if (t->rc_active)
         p->recon_again = true;
-    else if (t->next_recon > at + LIMIT_RECON_START_DELAY_MS)
-        t->next_recon = at + LIMIT_RECON_START_DELAY_MS;
+    else
+        recon_by(g, peer, at + LIMIT_RECON_START_DELAY_MS);
     return GOSSIP_OK;
 }
 
@@ -157,10 +168,13 @@ static void recon_send(struct gossip *g, size_t peer, int len)
     }
 }
 
-int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t wall_ms)
+int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t now,
+                       uint64_t wall_ms)
 {
     struct gpeer *p = g->peers[peer];
     assert(!g->tm[peer].rc_active);
+    if (initiate)
+        p->round_at = now + LIMIT_RECON_ROUND_MIN_MS;
     size_t n = 0;
     int rc = build_set(g, peer, wall_ms, &p->items, &n);
     if (rc < 0)
@@ -230,6 +244,24 @@ static void diff_need(void *ctx, const struct recon_item *item)
     *n += *n < LIMIT_RECON_NEEDS;
 }
 
+/* A round the peer starts reads our whole store (build_set) on the loop: at 500,000 records
+ * about 2 s in which the node serves no one else. An honest initiator starts one per
+ * LIMIT_RECON_ROUND_MIN_MS at most (its round_at); we allow LIMIT_RECON_PEER_ROUNDS ahead of that
+ * pace (GCRA), and past it close the session and back the key off like any other spent budget. */
+static bool peer_round_allowed(struct gossip *g, size_t peer, uint64_t now)
+{
+    struct gpeer *p = g->peers[peer];
+    const uint64_t at = (p->round_at > now ? p->round_at : now) + LIMIT_RECON_ROUND_MIN_MS;
+    if (at > now + (uint64_t)LIMIT_RECON_PEER_ROUNDS * LIMIT_RECON_ROUND_MIN_MS) {
+        gossip_logf(g, GOSSIP_LOG_WARN, peer, "session closed: %s",
+                    peerscore_strerror(PEERSCORE_E_RECON_ROUNDS));
+        gossip_close_for(g, peer, PEERSCORE_E_RECON_ROUNDS);
+        return false;
+    }
+    p->round_at = at;
+    return true;
+}
+
 int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t len,
                     uint64_t now, uint64_t wall_ms)
 {
@@ -239,7 +271,9 @@ int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t l
         p->expect_new = p->expect_dup = 0;
     p->expect_until = now + LIMIT_PEER_RECON_GRACE_MS; /* its haves drain after its last message */
     if (!g->tm[peer].rc_active) { /* the peer starts a round: answer over our current set */
-        int rc = gossip_recon_start(g, peer, false, wall_ms);
+        if (!peer_round_allowed(g, peer, now))
+            return GOSSIP_E_BUDGET; /* the session is being closed */
+        int rc = gossip_recon_start(g, peer, false, now, wall_ms);
         if (rc < 0)
             return GOSSIP_OK; /* our resource problem, not the peer's fault: it will retry */
     }

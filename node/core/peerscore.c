@@ -36,6 +36,8 @@ const char *peerscore_label(int err)
         return "recon";
     case PEERSCORE_E_BACKED_OFF:
         return "backed_off";
+    case PEERSCORE_E_RECON_ROUNDS:
+        return "recon_rounds";
     default:
         return "other";
     }
@@ -43,7 +45,7 @@ const char *peerscore_label(int err)
 
 bool peerscore_is_reason(int err)
 {
-    return err <= PEERSCORE_E_UNKNOWN_TYPE && err >= PEERSCORE_E_BACKED_OFF;
+    return err <= PEERSCORE_E_UNKNOWN_TYPE && err >= PEERSCORE_E_RECON_ROUNDS;
 }
 
 /* Burst and refill per second of each budget (proto/limits.h says why each value). */

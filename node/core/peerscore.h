@@ -41,13 +41,17 @@
     X(PEERSCORE_E_FORGED, ERRORS_BASE_PEERSCORE - 6, "peer sent a record that does not verify")    \
     X(PEERSCORE_E_RECON, ERRORS_BASE_PEERSCORE - 7, "peer sent a bad reconciliation message")      \
     /* the handshake of a key still backed off: refused at its completion */                       \
-    X(PEERSCORE_E_BACKED_OFF, ERRORS_BASE_PEERSCORE - 8, "peer key backed off after a penalty")
+    X(PEERSCORE_E_BACKED_OFF, ERRORS_BASE_PEERSCORE - 8, "peer key backed off after a penalty")   \
+    /* gossip: rounds the peer started beyond LIMIT_RECON_PEER_ROUNDS (each reads our store) */    \
+    X(PEERSCORE_E_RECON_ROUNDS, ERRORS_BASE_PEERSCORE - 9,                                         \
+      "peer started too many reconciliation rounds")
 
 enum peerscore_err { PEERSCORE_OK = 0, PEERSCORE_ERRORS(ERRORS_ENUM) };
 
 const char *peerscore_strerror(int err);
 /* A short ASCII word for err (a Prometheus label, a JSON key): "unknown_type", "duplicate",
- * "time", "gate", "unasked", "malformed", "forged", "recon", "backed_off"; "other" else. */
+ * "time", "gate", "unasked", "malformed", "forged", "recon", "backed_off", "recon_rounds"; "other"
+ * else. */
 const char *peerscore_label(int err);
 /* Whether err is one of this list's codes. */
 bool peerscore_is_reason(int err);
