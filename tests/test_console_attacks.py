@@ -51,6 +51,7 @@ IMG = '"><img src=x onerror=alert(1)>'
 ANA = ("ana", "CERT-A", "ana-secret-0123456789", "amber", "publisher")
 REX = ("rex", "CERT-A", "rex-secret-0123456789", "amber", "reader")
 BOB = ("bob", "CERT-B", "bob-secret-0123456789", "amber", "publisher")
+EVE = ("eve", "CERT-B", "eve-secret-0123456789", "amber", "reader")  # of another org, on A
 RECORD_PATH = r"^/ui/record/[0-9a-f]{64}$"
 
 
@@ -135,7 +136,7 @@ class ConsoleAttacks(unittest.TestCase):
             cls.a, cls.b = cls.mesh.add("a", "CERT-A"), cls.mesh.add("b", "CERT-B")
             cls.mesh.link("a", "b")
             cls.ui, cls.metrics, cls.ui_b = free_port(), free_port(), free_port()
-            add_http(cls.a.conf, cls.ui, [ANA, REX], extra=f"MetricsListen = 127.0.0.1:{cls.metrics}\n")
+            add_http(cls.a.conf, cls.ui, [ANA, REX, EVE], extra=f"MetricsListen = 127.0.0.1:{cls.metrics}\n")
             add_http(cls.b.conf, cls.ui_b, [BOB])
             cls.mesh.start()
             cls.mesh.wait_links()
@@ -418,6 +419,23 @@ class ConsoleAttacks(unittest.TestCase):
                                         {"reason": "reader", "csrf": csrf}), 403)
         self.assertEqual(store_snapshot(self.a.conf), before)
         self.assertNotIn('id="revocation"', rex.get(f"/ui/record/{own}").text)
+
+    def test_peers_page_is_for_this_node_s_own_organisation(self):
+        eve = self.agent().signed_in(EVE)
+        r = eve.get("/ui/peers")
+        self.assert_error_page(r, 403)
+        self.assertIn("this page is for this node&#39;s own organisation", r.text)
+        for word in ("CERT-A", 'id="peers"', 'id="mesh"'):
+            self.assertNotIn(word, r.text)
+        page = eve.get("/ui/activity")
+        self.assertEqual(page.status, 200, page)
+        self.assertNotIn('href="/ui/peers"', page.text)
+        self.assertIn('href="/ui/activity"', page.text)
+        rex = self.agent().signed_in(REX)
+        own = rex.get("/ui/peers")
+        self.assertEqual(own.status, 200, own)
+        self.assertIn('<table id="peers">', own.text)
+        self.assertIn('href="/ui/peers"', rex.get("/ui/activity").text)
 
     # --- sign-in limit ---
     def signin_failures_logged(self, addr):

@@ -98,7 +98,9 @@ static void nav(struct console_page *p, const struct console_who *who)
         fputs("<nav><a href=\"/ui/search\">Search</a>", p->f);
         if (who->publisher)
             fputs("<a href=\"/ui/publish\">Publish</a>", p->f);
-        fputs("<a href=\"/ui/peers\">Peers</a><a href=\"/ui/activity\">Activity</a></nav>", p->f);
+        if (who->own_org)
+            fputs("<a href=\"/ui/peers\">Peers</a>", p->f);
+        fputs("<a href=\"/ui/activity\">Activity</a></nav>", p->f);
         fputs("<form id=\"logout\" method=\"post\" action=\"/ui/logout\"><span class=\"who\">", p->f);
         console_esc(p, who->client);
         fputs(who->publisher ? " (publisher)" : " (reader)", p->f);

@@ -29,6 +29,7 @@ struct console {
 struct console_who {
     char client[LIMIT_NAME_BYTES + 1];
     bool publisher;
+    bool own_org; /* of this node's Organisation: may see the peers page */
     char csrf[CONSOLE_TOKEN_HEX + 1]; /* of the session, for the forms of the page */
 };
 
