@@ -437,6 +437,24 @@ class ConsoleAttacks(unittest.TestCase):
         self.assertIn('<table id="peers">', own.text)
         self.assertIn('href="/ui/peers"', rex.get("/ui/activity").text)
 
+    def test_publish_above_own_ceiling_is_refused(self):
+        ana = self.agent().signed_in(ANA)  # MaxTLP amber
+        form = ana.get("/ui/publish").text
+        select = re.search(r'<select id="tlp" name="tlp">(.*?)</select>', form).group(1)
+        self.assertEqual(re.findall(r'<option value="([^"]*)"', select),
+                         ["clear", "green", "amber"])
+        self.assertIn('<option value="amber" selected>', select)
+        before = store_snapshot(self.a.conf)
+        csrf = ana.csrf("/ui/publish")
+        for tlp in ("amber+strict", "red", "TLP:RED"):
+            r = ana.post("/ui/publish", {"type": "domain", "value": "over-ceiling.example",
+                                         "tlp": tlp, "to": self.b.key, "csrf": csrf,
+                                         "confirm": "1"})
+            self.assert_error_page(r, 400)
+            self.assertIn('<p id="error"', r.text)
+            self.assertIn("tlp: above your ceiling amber", r.text, tlp)
+        self.assertEqual(store_snapshot(self.a.conf), before)
+
     # --- sign-in limit ---
     def signin_failures_logged(self, addr):
         return [l for l in self.a.log_text().splitlines()
