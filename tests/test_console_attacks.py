@@ -42,6 +42,7 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 
 UI_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
               "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 SIGNIN_FAILS = limit("LIMIT_CONSOLE_SIGNIN_FAILS")
+SIGNIN_ADDR_FAILS = limit("LIMIT_CONSOLE_SIGNIN_ADDR_FAILS")
 FORM_BYTES = limit("LIMIT_CONSOLE_FORM_BYTES")
 TOKEN_HEX = 2 * limit("LIMIT_CONSOLE_TOKEN_BYTES")
 SCRIPT = "<script>alert(1)</script>"
@@ -473,7 +474,17 @@ class ConsoleAttacks(unittest.TestCase):
         log = self.a.log_text()
         for g in guesses:
             self.assertNotIn(g, log, "a password tried is in the log")
-        self.agent("127.0.0.4").signed_in(ANA)  # the limit is per address
+        self.agent("127.0.0.4").signed_in(ANA)  # the limit is per address and name
+        self.agent(addr).signed_in(REX)  # behind a proxy everyone shares one address
+
+    def test_spraying_names_from_one_address_is_429(self):
+        addr = "127.0.0.5"
+        for i in range(SIGNIN_ADDR_FAILS):
+            self.assert_error_page(self.agent(addr).sign_in((f"spray{i}", None, "x")), 403)
+        r = self.agent(addr).sign_in(REX)  # a name never tried, past the address cap
+        self.assertEqual(r.status, 429, r)
+        self.assertNotIn("tlpm_session", r.headers.get("Set-Cookie", ""))
+        self.agent("127.0.0.6").signed_in(REX)
 
     # --- listeners ---
     def test_not_on_metrics_listener(self):
