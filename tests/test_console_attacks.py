@@ -136,10 +136,13 @@ class ConsoleAttacks(unittest.TestCase):
         try:
             cls.a, cls.b = cls.mesh.add("a", "CERT-A"), cls.mesh.add("b", "CERT-B")
             cls.mesh.link("a", "b")
+            # a peer of A's never started, its ceiling green: an amber record to it is warned of
+            cls.c = cls.mesh.add("c", "CERT-C")
+            cls.a.add_peer(cls.c, "green")
             cls.ui, cls.metrics, cls.ui_b = free_port(), free_port(), free_port()
             add_http(cls.a.conf, cls.ui, [ANA, REX, EVE], extra=f"MetricsListen = 127.0.0.1:{cls.metrics}\n")
             add_http(cls.b.conf, cls.ui_b, [BOB])
-            cls.mesh.start()
+            cls.mesh.start(["a", "b"])
             cls.mesh.wait_links()
             for port in (cls.ui, cls.metrics, cls.ui_b):
                 wait_for(lambda: http_request(port, "GET", "/healthz").status == 200,
@@ -455,6 +458,29 @@ class ConsoleAttacks(unittest.TestCase):
             self.assertIn('<p id="error"', r.text)
             self.assertIn("tlp: above your ceiling amber", r.text, tlp)
         self.assertEqual(store_snapshot(self.a.conf), before)
+
+    def test_form_errors_and_warnings_are_in_the_form_s_words(self):
+        ana = self.agent().signed_in(ANA)
+        csrf = ana.csrf("/ui/publish")
+        base = {"type": "domain", "value": "words.example", "tlp": "amber", "csrf": csrf}
+        before = store_snapshot(self.a.conf)
+        for extra, words in [({"confidence": "x"}, "confidence 'x' is not a whole number"),
+                             ({"to": "nokey"}, "to 'nokey' is not a node public key"),
+                             ({"valid_until": "soon"}, "valid_until 'soon' is not a future"),
+                             ({"type": "nosuch"}, "type 'nosuch' is not a supported type")]:
+            r = ana.post("/ui/publish", {**base, **extra})
+            self.assert_error_page(r, 400)
+            error = html.unescape(re.search(r'<p id="error">([^<]*)</p>', r.text).group(1))
+            self.assertIn(words, error)
+            self.assertNotIn("--", error)
+        self.assertEqual(store_snapshot(self.a.conf), before)
+        r = ana.post("/ui/publish", {**base, "to": self.c.key, "community": "nobody-here"})
+        self.assertEqual(r.status, 200, r)
+        warnings = html.unescape(re.search(r'<ul id="warnings">(.*?)</ul>', r.text).group(1))
+        self.assertIn("community nobody-here", warnings)
+        self.assertIn("this node's configuration", warnings)
+        self.assertNotIn(self.a.conf, warnings)
+        self.assertNotIn("--", warnings)
 
     # --- sign-in limit ---
     def signin_failures_logged(self, addr):

@@ -181,6 +181,31 @@ static void the_page_frame_escapes_and_carries_the_csrf_token(void **state)
     free(resp.body);
 }
 
+/* The shared CLI checks' messages, as the console shows them: field names for option names,
+ * no config file path or line, escaped as any text. */
+static void cli_words_become_the_form_s(void **state)
+{
+    (void)state;
+    struct console_page p;
+    assert_int_equal(console_page_begin(&p, NULL, "T"), CONSOLE_OK);
+    console_error_p(&p, "--confidence 'x<' is not a whole number; --to 'k' --tolerance; "
+                        "--type 'q' is not a supported type (see tlpmesh publish --help)");
+    fputs("\n[", p.f);
+    console_cli_words(&p, "recipient b (k=) cannot receive it: MaxTLP in /etc/t.conf line 12 is "
+                          "green; Community in its [Peer], /etc/t.conf line 3", "/etc/t.conf");
+    fputs("]", p.f);
+    struct http_ui_response resp = {0};
+    assert_int_equal(console_page_end(&p, &resp, 200), CONSOLE_OK);
+    assert_non_null(strstr(resp.body, "<p id=\"error\">confidence &#39;x&lt;&#39; is not a whole "
+                                      "number; to &#39;k&#39; --tolerance; type &#39;q&#39; is not "
+                                      "a supported type</p>"));
+    assert_non_null(strstr(resp.body, "[recipient b (k=) cannot receive it: MaxTLP in this node&#39;s "
+                                      "configuration is green; Community in its [Peer], this "
+                                      "node&#39;s configuration]"));
+    assert_null(strstr(resp.body, "/etc/t.conf"));
+    free(resp.body);
+}
+
 /* A sighting may carry a higher TLP or a narrower audience than the record it sights: the record
  * page sums up only those the signed-in client's reader may read, and never a RED one. */
 static void sightings_beyond_the_readers_gate_stay_off_the_page(void **state)
@@ -215,6 +240,7 @@ int main(void)
         cmocka_unit_test(sessions_are_found_by_token_and_expire),
         cmocka_unit_test(a_full_table_drops_the_least_recently_used),
         cmocka_unit_test(failed_signins_are_limited_per_name_and_address_and_window),
+        cmocka_unit_test(cli_words_become_the_form_s),
         cmocka_unit_test(the_page_frame_escapes_and_carries_the_csrf_token),
         cmocka_unit_test(sightings_beyond_the_readers_gate_stay_off_the_page),
     };

@@ -180,7 +180,7 @@ static int form_page(struct console_req *r, int status, const char *error, const
         const json_t *w;
         json_array_foreach(warnings, i, w) {
             fputs("<li>", p.f);
-            console_esc(&p, json_string_value(w));
+            console_cli_words(&p, json_string_value(w), r->c->env.cfg->path);
             fputs("</li>", p.f);
         }
         fputs("</ul>\n", p.f);
