@@ -226,9 +226,14 @@ enum limits {
     LIMIT_CONSOLE_FORM_FIELDS = 48,    /* fields in one form (400 beyond) */
     LIMIT_CONSOLE_SIGNIN_ADDRS = 256,  /* source addresses whose failed sign-ins are counted;
                                           the oldest entry goes first */
-    LIMIT_CONSOLE_SIGNIN_FAILS = 5,    /* failed sign-ins from one address per window; 429
-                                          beyond */
-    LIMIT_CONSOLE_SIGNIN_WINDOW_S = 300, /* the window of LIMIT_CONSOLE_SIGNIN_FAILS */
+    LIMIT_CONSOLE_SIGNIN_NAMES = 1024, /* (address, user name) pairs whose failed sign-ins are
+                                          counted; the oldest entry goes first */
+    LIMIT_CONSOLE_SIGNIN_FAILS = 5,    /* failed sign-ins for one user name from one address
+                                          per window; 429 for that name beyond (behind a proxy
+                                          every analyst shares one address) */
+    LIMIT_CONSOLE_SIGNIN_ADDR_FAILS = 50, /* failed sign-ins from one address per window, any
+                                          names (against spraying); 429 for all beyond */
+    LIMIT_CONSOLE_SIGNIN_WINDOW_S = 300, /* the window of both */
     LIMIT_CONSOLE_PAGE_ROWS = 50,      /* search results per page */
     LIMIT_CONSOLE_SCAN_RECORDS = 200000, /* records one search page may examine (on a pool
                                           thread): a filter that matches little stops there and

@@ -42,6 +42,7 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 
 UI_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
               "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 SIGNIN_FAILS = limit("LIMIT_CONSOLE_SIGNIN_FAILS")
+SIGNIN_ADDR_FAILS = limit("LIMIT_CONSOLE_SIGNIN_ADDR_FAILS")
 FORM_BYTES = limit("LIMIT_CONSOLE_FORM_BYTES")
 TOKEN_HEX = 2 * limit("LIMIT_CONSOLE_TOKEN_BYTES")
 SCRIPT = "<script>alert(1)</script>"
@@ -51,6 +52,7 @@ IMG = '"><img src=x onerror=alert(1)>'
 ANA = ("ana", "CERT-A", "ana-secret-0123456789", "amber", "publisher")
 REX = ("rex", "CERT-A", "rex-secret-0123456789", "amber", "reader")
 BOB = ("bob", "CERT-B", "bob-secret-0123456789", "amber", "publisher")
+EVE = ("eve", "CERT-B", "eve-secret-0123456789", "amber", "reader")  # of another org, on A
 RECORD_PATH = r"^/ui/record/[0-9a-f]{64}$"
 
 
@@ -134,10 +136,13 @@ class ConsoleAttacks(unittest.TestCase):
         try:
             cls.a, cls.b = cls.mesh.add("a", "CERT-A"), cls.mesh.add("b", "CERT-B")
             cls.mesh.link("a", "b")
+            # a peer of A's never started, its ceiling green: an amber record to it is warned of
+            cls.c = cls.mesh.add("c", "CERT-C")
+            cls.a.add_peer(cls.c, "green")
             cls.ui, cls.metrics, cls.ui_b = free_port(), free_port(), free_port()
-            add_http(cls.a.conf, cls.ui, [ANA, REX], extra=f"MetricsListen = 127.0.0.1:{cls.metrics}\n")
+            add_http(cls.a.conf, cls.ui, [ANA, REX, EVE], extra=f"MetricsListen = 127.0.0.1:{cls.metrics}\n")
             add_http(cls.b.conf, cls.ui_b, [BOB])
-            cls.mesh.start()
+            cls.mesh.start(["a", "b"])
             cls.mesh.wait_links()
             for port in (cls.ui, cls.metrics, cls.ui_b):
                 wait_for(lambda: http_request(port, "GET", "/healthz").status == 200,
@@ -419,6 +424,64 @@ class ConsoleAttacks(unittest.TestCase):
         self.assertEqual(store_snapshot(self.a.conf), before)
         self.assertNotIn('id="revocation"', rex.get(f"/ui/record/{own}").text)
 
+    def test_peers_page_is_for_this_node_s_own_organisation(self):
+        eve = self.agent().signed_in(EVE)
+        r = eve.get("/ui/peers")
+        self.assert_error_page(r, 403)
+        self.assertIn("this page is for this node&#39;s own organisation", r.text)
+        for word in ("CERT-A", 'id="peers"', 'id="mesh"'):
+            self.assertNotIn(word, r.text)
+        page = eve.get("/ui/activity")
+        self.assertEqual(page.status, 200, page)
+        self.assertNotIn('href="/ui/peers"', page.text)
+        self.assertIn('href="/ui/activity"', page.text)
+        rex = self.agent().signed_in(REX)
+        own = rex.get("/ui/peers")
+        self.assertEqual(own.status, 200, own)
+        self.assertIn('<table id="peers">', own.text)
+        self.assertIn('href="/ui/peers"', rex.get("/ui/activity").text)
+
+    def test_publish_above_own_ceiling_is_refused(self):
+        ana = self.agent().signed_in(ANA)  # MaxTLP amber
+        form = ana.get("/ui/publish").text
+        select = re.search(r'<select id="tlp" name="tlp">(.*?)</select>', form).group(1)
+        self.assertEqual(re.findall(r'<option value="([^"]*)"', select),
+                         ["clear", "green", "amber"])
+        self.assertIn('<option value="amber" selected>', select)
+        before = store_snapshot(self.a.conf)
+        csrf = ana.csrf("/ui/publish")
+        for tlp in ("amber+strict", "red", "TLP:RED"):
+            r = ana.post("/ui/publish", {"type": "domain", "value": "over-ceiling.example",
+                                         "tlp": tlp, "to": self.b.key, "csrf": csrf,
+                                         "confirm": "1"})
+            self.assert_error_page(r, 400)
+            self.assertIn('<p id="error"', r.text)
+            self.assertIn("tlp: above your ceiling amber", r.text, tlp)
+        self.assertEqual(store_snapshot(self.a.conf), before)
+
+    def test_form_errors_and_warnings_are_in_the_form_s_words(self):
+        ana = self.agent().signed_in(ANA)
+        csrf = ana.csrf("/ui/publish")
+        base = {"type": "domain", "value": "words.example", "tlp": "amber", "csrf": csrf}
+        before = store_snapshot(self.a.conf)
+        for extra, words in [({"confidence": "x"}, "confidence 'x' is not a whole number"),
+                             ({"to": "nokey"}, "to 'nokey' is not a node public key"),
+                             ({"valid_until": "soon"}, "valid_until 'soon' is not a future"),
+                             ({"type": "nosuch"}, "type 'nosuch' is not a supported type")]:
+            r = ana.post("/ui/publish", {**base, **extra})
+            self.assert_error_page(r, 400)
+            error = html.unescape(re.search(r'<p id="error">([^<]*)</p>', r.text).group(1))
+            self.assertIn(words, error)
+            self.assertNotIn("--", error)
+        self.assertEqual(store_snapshot(self.a.conf), before)
+        r = ana.post("/ui/publish", {**base, "to": self.c.key, "community": "nobody-here"})
+        self.assertEqual(r.status, 200, r)
+        warnings = html.unescape(re.search(r'<ul id="warnings">(.*?)</ul>', r.text).group(1))
+        self.assertIn("community nobody-here", warnings)
+        self.assertIn("this node's configuration", warnings)
+        self.assertNotIn(self.a.conf, warnings)
+        self.assertNotIn("--", warnings)
+
     # --- sign-in limit ---
     def signin_failures_logged(self, addr):
         return [l for l in self.a.log_text().splitlines()
@@ -437,7 +500,17 @@ class ConsoleAttacks(unittest.TestCase):
         log = self.a.log_text()
         for g in guesses:
             self.assertNotIn(g, log, "a password tried is in the log")
-        self.agent("127.0.0.4").signed_in(ANA)  # the limit is per address
+        self.agent("127.0.0.4").signed_in(ANA)  # the limit is per address and name
+        self.agent(addr).signed_in(REX)  # behind a proxy everyone shares one address
+
+    def test_spraying_names_from_one_address_is_429(self):
+        addr = "127.0.0.5"
+        for i in range(SIGNIN_ADDR_FAILS):
+            self.assert_error_page(self.agent(addr).sign_in((f"spray{i}", None, "x")), 403)
+        r = self.agent(addr).sign_in(REX)  # a name never tried, past the address cap
+        self.assertEqual(r.status, 429, r)
+        self.assertNotIn("tlpm_session", r.headers.get("Set-Cookie", ""))
+        self.agent("127.0.0.6").signed_in(REX)
 
     # --- listeners ---
     def test_not_on_metrics_listener(self):

@@ -122,30 +122,41 @@ static void a_full_table_drops_the_least_recently_used(void **state)
     assert_non_null(console_session_find(&t, hex[LIMIT_CONSOLE_SESSIONS], 5002));
 }
 
-static void failed_signins_are_limited_per_address_and_window(void **state)
+static void failed_signins_are_limited_per_name_and_address_and_window(void **state)
 {
     (void)state;
     static struct console_signin_limit l;
     memset(&l, 0, sizeof l);
     const uint64_t t0 = 50000000;
     for (int i = 0; i < LIMIT_CONSOLE_SIGNIN_FAILS; i++) {
-        assert_true(console_signin_allowed(&l, "192.0.2.1", t0));
-        console_signin_failed(&l, "192.0.2.1", t0 + (uint64_t)i);
+        assert_true(console_signin_allowed(&l, "192.0.2.1", "alice", t0));
+        console_signin_failed(&l, "192.0.2.1", "alice", t0 + (uint64_t)i);
     }
-    assert_false(console_signin_allowed(&l, "192.0.2.1", t0 + 10));
-    assert_true(console_signin_allowed(&l, "192.0.2.2", t0 + 10));
+    assert_false(console_signin_allowed(&l, "192.0.2.1", "alice", t0 + 10));
+    /* behind a proxy every analyst has the same address: another name signs in */
+    assert_true(console_signin_allowed(&l, "192.0.2.1", "bob", t0 + 10));
+    assert_true(console_signin_allowed(&l, "192.0.2.2", "alice", t0 + 10));
     const uint64_t later = t0 + (uint64_t)LIMIT_CONSOLE_SIGNIN_WINDOW_S * 1000;
-    assert_true(console_signin_allowed(&l, "192.0.2.1", later));
-    console_signin_failed(&l, "192.0.2.1", later); /* a new window: one failure */
-    assert_true(console_signin_allowed(&l, "192.0.2.1", later + 1));
-    /* more addresses than entries: the table stays bounded, the newest are counted */
+    assert_true(console_signin_allowed(&l, "192.0.2.1", "alice", later));
+    console_signin_failed(&l, "192.0.2.1", "alice", later); /* a new window: one failure */
+    assert_true(console_signin_allowed(&l, "192.0.2.1", "alice", later + 1));
+    /* spraying across names from one address: the address cap trips, for every name */
+    char name[32];
+    for (int i = 0; i < LIMIT_CONSOLE_SIGNIN_ADDR_FAILS; i++) {
+        snprintf(name, sizeof name, "user%d", i);
+        assert_true(console_signin_allowed(&l, "192.0.2.3", name, later));
+        console_signin_failed(&l, "192.0.2.3", name, later);
+    }
+    assert_false(console_signin_allowed(&l, "192.0.2.3", "never-tried", later + 1));
+    assert_true(console_signin_allowed(&l, "192.0.2.4", "never-tried", later + 1));
+    /* more keys than entries: the tables stay bounded, the newest are counted */
     char addr[48];
-    for (int i = 0; i < LIMIT_CONSOLE_SIGNIN_ADDRS * 2; i++) {
+    for (int i = 0; i < LIMIT_CONSOLE_SIGNIN_NAMES * 2; i++) {
         snprintf(addr, sizeof addr, "198.51.100.%d", i);
         for (int k = 0; k < LIMIT_CONSOLE_SIGNIN_FAILS; k++)
-            console_signin_failed(&l, addr, later + 10 + (uint64_t)i);
+            console_signin_failed(&l, addr, "alice", later + 10 + (uint64_t)i);
     }
-    assert_false(console_signin_allowed(&l, addr, later + 20 + LIMIT_CONSOLE_SIGNIN_ADDRS * 2));
+    assert_false(console_signin_allowed(&l, addr, "alice", later + 20 + LIMIT_CONSOLE_SIGNIN_NAMES * 2));
 }
 
 static void the_page_frame_escapes_and_carries_the_csrf_token(void **state)
@@ -167,6 +178,31 @@ static void the_page_frame_escapes_and_carries_the_csrf_token(void **state)
     assert_non_null(strstr(resp.body,
                            "<span id=\"tlp\" class=\"tlp tlp-amber-strict\">TLP:AMBER+STRICT</span>"));
     assert_int_equal(resp.body_len, strlen(resp.body));
+    free(resp.body);
+}
+
+/* The shared CLI checks' messages, as the console shows them: field names for option names,
+ * no config file path or line, escaped as any text. */
+static void cli_words_become_the_form_s(void **state)
+{
+    (void)state;
+    struct console_page p;
+    assert_int_equal(console_page_begin(&p, NULL, "T"), CONSOLE_OK);
+    console_error_p(&p, "--confidence 'x<' is not a whole number; --to 'k' --tolerance; "
+                        "--type 'q' is not a supported type (see tlpmesh publish --help)");
+    fputs("\n[", p.f);
+    console_cli_words(&p, "recipient b (k=) cannot receive it: MaxTLP in /etc/t.conf line 12 is "
+                          "green; Community in its [Peer], /etc/t.conf line 3", "/etc/t.conf");
+    fputs("]", p.f);
+    struct http_ui_response resp = {0};
+    assert_int_equal(console_page_end(&p, &resp, 200), CONSOLE_OK);
+    assert_non_null(strstr(resp.body, "<p id=\"error\">confidence &#39;x&lt;&#39; is not a whole "
+                                      "number; to &#39;k&#39; --tolerance; type &#39;q&#39; is not "
+                                      "a supported type</p>"));
+    assert_non_null(strstr(resp.body, "[recipient b (k=) cannot receive it: MaxTLP in this node&#39;s "
+                                      "configuration is green; Community in its [Peer], this "
+                                      "node&#39;s configuration]"));
+    assert_null(strstr(resp.body, "/etc/t.conf"));
     free(resp.body);
 }
 
@@ -203,7 +239,8 @@ int main(void)
         cmocka_unit_test(csrf_token_is_bound_to_its_token_purpose_and_key),
         cmocka_unit_test(sessions_are_found_by_token_and_expire),
         cmocka_unit_test(a_full_table_drops_the_least_recently_used),
-        cmocka_unit_test(failed_signins_are_limited_per_address_and_window),
+        cmocka_unit_test(failed_signins_are_limited_per_name_and_address_and_window),
+        cmocka_unit_test(cli_words_become_the_form_s),
         cmocka_unit_test(the_page_frame_escapes_and_carries_the_csrf_token),
         cmocka_unit_test(sightings_beyond_the_readers_gate_stay_off_the_page),
     };

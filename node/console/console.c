@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -111,6 +112,7 @@ static void find_session(struct console_req *r)
     snprintf(r->who.client, sizeof r->who.client, "%s", c->name);
     snprintf(r->resp->reader, sizeof r->resp->reader, "%s", c->name);
     r->who.publisher = c->console == CONFIG_CONSOLE_PUBLISHER;
+    r->who.own_org = strcasecmp(c->organisation, r->c->env.cfg->organisation) == 0;
     console_csrf(r->c->secret, "session", r->req->session, r->who.csrf);
 }
 
@@ -160,14 +162,17 @@ struct route {
     int (*get)(struct console_req *r);
     int (*post)(struct console_req *r);
     bool publisher; /* publishers only */
+    bool own_org;   /* this node's own organisation only */
 };
 
 static const struct route routes[] = {
-    {"/ui/search", console_search_page, NULL, false},
-    {"/ui/publish", console_publish_page, console_publish_post, true},
-    {"/ui/peers", console_peers_page, NULL, false},
-    {"/ui/activity", console_activity_page, NULL, false},
-    {"/ui/logout", NULL, console_logout_post, false},
+    {"/ui/search", console_search_page, NULL, false, false},
+    {"/ui/publish", console_publish_page, console_publish_post, true, false},
+    /* names, organisations, traffic and ceilings of this node's peers; the activity chart is
+     * the node's sums only */
+    {"/ui/peers", console_peers_page, NULL, false, true},
+    {"/ui/activity", console_activity_page, NULL, false, false},
+    {"/ui/logout", NULL, console_logout_post, false, false},
 };
 
 /* Pages behind the sign-in: the session, the role and the CSRF token are checked here, once. */
@@ -192,6 +197,8 @@ static int route_signed_in(struct console_req *r, bool post)
             continue;
         if (rt->publisher && !r->who.publisher)
             return console_error(r, 403, "only publishers may publish");
+        if (rt->own_org && !r->who.own_org)
+            return console_error(r, 403, "this page is for this node's own organisation");
         int (*fn)(struct console_req *) = post ? rt->post : rt->get;
         return fn ? fn(r) : console_error(r, 405, post ? "this page is read with GET"
                                                        : "this is a form: POST");

@@ -23,8 +23,9 @@
  * when its client loses Console in a reload. Every form carries a CSRF token, a keyed BLAKE2b of
  * the session token (of the tlpm_pre token for the sign-in form) under a key drawn at start;
  * a POST without the right one is 403. Failed sign-ins are logged (console_signin_failed) and
- * counted per source address: past LIMIT_CONSOLE_SIGNIN_FAILS in LIMIT_CONSOLE_SIGNIN_WINDOW_S
- * the answer is 429 whatever the credentials. Every value is HTML-escaped (console_html_escape);
+ * counted per (source address, user name) and per source address: past
+ * LIMIT_CONSOLE_SIGNIN_FAILS for one name, or LIMIT_CONSOLE_SIGNIN_ADDR_FAILS for any names, in
+ * LIMIT_CONSOLE_SIGNIN_WINDOW_S the answer is 429 whatever the credentials. Every value is HTML-escaped (console_html_escape);
  * the shell adds the Content-Security-Policy and the other headers (http.h HTTP_UI_CSP).
  *
  * Threads: console_ui's functions run on the loop thread; a search page is built by a job on a
@@ -106,22 +107,27 @@ struct console_session *console_session_find(struct console_sessions *t, const c
                                              uint64_t now_ms);
 void console_session_end(struct console_session *s);
 
-struct console_signin_addr {
-    char addr[48];
+/* Failures of one key: an address, or an address, a line break and a user name. */
+#define CONSOLE_SIGNIN_KEY_BYTES (48 + 1 + LIMIT_NAME_BYTES + 1)
+struct console_signin_count {
+    char key[CONSOLE_SIGNIN_KEY_BYTES];
     uint64_t window_ms; /* start of its window */
     uint32_t fails;
 };
 
 struct console_signin_limit {
-    struct console_signin_addr a[LIMIT_CONSOLE_SIGNIN_ADDRS];
+    struct console_signin_count addrs[LIMIT_CONSOLE_SIGNIN_ADDRS];
+    struct console_signin_count names[LIMIT_CONSOLE_SIGNIN_NAMES];
 };
 
-/* May addr try to sign in at now_ms (fewer than LIMIT_CONSOLE_SIGNIN_FAILS failures in its
- * window)? */
+/* May user try to sign in from addr at now_ms (fewer than LIMIT_CONSOLE_SIGNIN_FAILS failures
+ * of that pair and fewer than LIMIT_CONSOLE_SIGNIN_ADDR_FAILS of addr in their windows)? */
 bool console_signin_allowed(const struct console_signin_limit *l, const char *addr,
-                            uint64_t now_ms);
-/* Counts a failure of addr (the oldest entry makes room). */
-void console_signin_failed(struct console_signin_limit *l, const char *addr, uint64_t now_ms);
+                            const char *user, uint64_t now_ms);
+/* Counts a failure of user from addr, for the pair and for addr (the oldest entry of each table
+ * makes room). */
+void console_signin_failed(struct console_signin_limit *l, const char *addr, const char *user,
+                           uint64_t now_ms);
 
 /* May reader (taxii_client_reader's view of a console client) see sighting, a sighting of
  * target, on target's page? As the gate would send it to that reader; never RED. */

@@ -99,42 +99,69 @@ void console_session_end(struct console_session *s)
 
 /* ---- the sign-in limit ---- */
 
-static const struct console_signin_addr *find_addr(const struct console_signin_limit *l,
-                                                   const char *addr)
+/* The pair's key: addr never holds a line break, so the first one ends it. A name longer than
+ * LIMIT_NAME_BYTES is no client's and is counted under its first bytes. */
+static void pair_key(const char *addr, const char *user, char key[CONSOLE_SIGNIN_KEY_BYTES])
 {
-    for (size_t i = 0; i < LIMIT_CONSOLE_SIGNIN_ADDRS; i++)
-        if (l->a[i].fails && strcmp(l->a[i].addr, addr) == 0)
-            return &l->a[i];
+    snprintf(key, CONSOLE_SIGNIN_KEY_BYTES, "%.48s\n%.*s", addr,
+             (int)LIMIT_NAME_BYTES, user);
+}
+
+static struct console_signin_count *find_key(const struct console_signin_count *t, size_t n,
+                                             const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i].fails && strcmp(t[i].key, key) == 0)
+            return (struct console_signin_count *)&t[i];
     return NULL;
 }
 
-static bool in_window(const struct console_signin_addr *a, uint64_t now_ms)
+static bool in_window(const struct console_signin_count *a, uint64_t now_ms)
 {
     return now_ms >= a->window_ms &&
            now_ms - a->window_ms < (uint64_t)LIMIT_CONSOLE_SIGNIN_WINDOW_S * 1000;
 }
 
-bool console_signin_allowed(const struct console_signin_limit *l, const char *addr,
-                            uint64_t now_ms)
+static bool below(const struct console_signin_count *t, size_t n, const char *key,
+                  uint32_t fails, uint64_t now_ms)
 {
-    const struct console_signin_addr *a = find_addr(l, addr);
-    return !a || !in_window(a, now_ms) || a->fails < LIMIT_CONSOLE_SIGNIN_FAILS;
+    const struct console_signin_count *a = find_key(t, n, key);
+    return !a || !in_window(a, now_ms) || a->fails < fails;
 }
 
-void console_signin_failed(struct console_signin_limit *l, const char *addr, uint64_t now_ms)
+static void count(struct console_signin_count *t, size_t n, const char *key, uint64_t now_ms)
 {
-    struct console_signin_addr *a = (struct console_signin_addr *)find_addr(l, addr);
+    struct console_signin_count *a = find_key(t, n, key);
     if (!a) { /* a free entry, else the one whose window started first */
-        a = &l->a[0];
-        for (size_t i = 0; i < LIMIT_CONSOLE_SIGNIN_ADDRS && a->fails; i++)
-            if (!l->a[i].fails || l->a[i].window_ms < a->window_ms)
-                a = &l->a[i];
+        a = &t[0];
+        for (size_t i = 0; i < n && a->fails; i++)
+            if (!t[i].fails || t[i].window_ms < a->window_ms)
+                a = &t[i];
         memset(a, 0, sizeof *a);
-        snprintf(a->addr, sizeof a->addr, "%s", addr);
+        snprintf(a->key, sizeof a->key, "%s", key);
     }
     if (!in_window(a, now_ms)) {
         a->window_ms = now_ms;
         a->fails = 0;
     }
     a->fails++;
+}
+
+bool console_signin_allowed(const struct console_signin_limit *l, const char *addr,
+                            const char *user, uint64_t now_ms)
+{
+    char key[CONSOLE_SIGNIN_KEY_BYTES];
+    pair_key(addr, user, key);
+    return below(l->addrs, LIMIT_CONSOLE_SIGNIN_ADDRS, addr, LIMIT_CONSOLE_SIGNIN_ADDR_FAILS,
+                 now_ms) &&
+           below(l->names, LIMIT_CONSOLE_SIGNIN_NAMES, key, LIMIT_CONSOLE_SIGNIN_FAILS, now_ms);
+}
+
+void console_signin_failed(struct console_signin_limit *l, const char *addr, const char *user,
+                           uint64_t now_ms)
+{
+    char key[CONSOLE_SIGNIN_KEY_BYTES];
+    pair_key(addr, user, key);
+    count(l->addrs, LIMIT_CONSOLE_SIGNIN_ADDRS, addr, now_ms);
+    count(l->names, LIMIT_CONSOLE_SIGNIN_NAMES, key, now_ms);
 }

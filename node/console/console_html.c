@@ -52,10 +52,59 @@ void console_tlp_badge(struct console_page *p, const char *tlp_name, bool with_i
     fputs("</span>", p->f);
 }
 
+/* The words of the shared CLI checks (cli_publish_build, cli_build_audience, revoke) that name
+ * options, as the form's fields. Longer names first where one begins another. */
+static const struct {
+    const char *cli, *form;
+} cli_words[] = {
+    {" (see tlpmesh publish --help)", ""},
+    {"--valid-until", "valid_until"},
+    {"--community", "community"},
+    {"--confidence", "confidence"},
+    {"--comment", "comment"},
+    {"--reason", "reason"},
+    {"--type", "type"},
+    {"--tag", "tags"},
+    {"--tlp", "tlp"},
+    {"--to", "to"},
+};
+
+/* How many bytes of text at c are "PATH line N" (cfg_path, its line), or 0. */
+static size_t config_place(const char *c, const char *cfg_path)
+{
+    const size_t n = cfg_path ? strlen(cfg_path) : 0;
+    if (n == 0 || strncmp(c, cfg_path, n) != 0)
+        return 0;
+    if (strncmp(c + n, " line ", 6) == 0 && isdigit((unsigned char)c[n + 6]))
+        return n + 6 + strspn(c + n + 6, "0123456789");
+    return n;
+}
+
+void console_cli_words(struct console_page *p, const char *text, const char *cfg_path)
+{
+    for (const char *c = text ? text : ""; *c;) {
+        size_t skip = config_place(c, cfg_path);
+        const char *as = "this node's configuration";
+        for (size_t i = 0; !skip && i < sizeof cli_words / sizeof cli_words[0]; i++) {
+            const size_t n = strlen(cli_words[i].cli);
+            if (strncmp(c, cli_words[i].cli, n) == 0 && !isalnum((unsigned char)c[n]) &&
+                c[n] != '-')
+                skip = n, as = cli_words[i].form;
+        }
+        if (skip) {
+            console_esc(p, as);
+            c += skip;
+        } else {
+            const char one[2] = {*c++, '\0'};
+            console_esc(p, one);
+        }
+    }
+}
+
 void console_error_p(struct console_page *p, const char *message)
 {
     fputs("<p id=\"error\">", p->f);
-    console_esc(p, message);
+    console_cli_words(p, message, NULL);
     fputs("</p>\n", p->f);
 }
 
@@ -98,7 +147,9 @@ static void nav(struct console_page *p, const struct console_who *who)
         fputs("<nav><a href=\"/ui/search\">Search</a>", p->f);
         if (who->publisher)
             fputs("<a href=\"/ui/publish\">Publish</a>", p->f);
-        fputs("<a href=\"/ui/peers\">Peers</a><a href=\"/ui/activity\">Activity</a></nav>", p->f);
+        if (who->own_org)
+            fputs("<a href=\"/ui/peers\">Peers</a>", p->f);
+        fputs("<a href=\"/ui/activity\">Activity</a></nav>", p->f);
         fputs("<form id=\"logout\" method=\"post\" action=\"/ui/logout\"><span class=\"who\">", p->f);
         console_esc(p, who->client);
         fputs(who->publisher ? " (publisher)" : " (reader)", p->f);

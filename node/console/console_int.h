@@ -29,6 +29,7 @@ struct console {
 struct console_who {
     char client[LIMIT_NAME_BYTES + 1];
     bool publisher;
+    bool own_org; /* of this node's Organisation: may see the peers page */
     char csrf[CONSOLE_TOKEN_HEX + 1]; /* of the session, for the forms of the page */
 };
 
@@ -78,7 +79,11 @@ void console_page_abort(struct console_page *p);
 /* Escaped text; the TLP badge of a proto_tlp_name ("amber+strict" -> TLP:AMBER+STRICT). */
 void console_esc(struct console_page *p, const char *text);
 void console_tlp_badge(struct console_page *p, const char *tlp_name, bool with_id);
-/* <p id="error">message</p>. */
+/* text escaped, in the console's words: the option names of the shared CLI checks as the
+ * form's field names ("--tlp" -> "tlp"), and with cfg_path, "CFG_PATH line N" as "this node's
+ * configuration" (publishers are not told where the config file is). */
+void console_cli_words(struct console_page *p, const char *text, const char *cfg_path);
+/* <p id="error">message</p>, in the console's words (console_cli_words). */
 void console_error_p(struct console_page *p, const char *message);
 /* <select id name> of the names name_of(from..to-1), the one equal to chosen selected; first an
  * option "" labelled any when any is not NULL (selected when chosen is NULL or ""). */

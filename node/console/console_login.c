@@ -92,20 +92,21 @@ static const struct config_client *check_credentials(struct console_req *r, cons
 int console_login_post(struct console_req *r)
 {
     const char *addr = r->req->addr;
-    if (!console_signin_allowed(&r->c->signin, addr, r->req->now_ms)) {
-        log_event(LOG_WARN, "console_signin_limited", NULL, "addr", addr, NULL);
-        return console_error(r, 429, "too many failed sign-ins from this address: wait a few "
-                                     "minutes");
+    const char *user = console_form(r, "user"), *password = console_form(r, "password");
+    if (!console_signin_allowed(&r->c->signin, addr, user ? user : "", r->req->now_ms)) {
+        log_event(LOG_WARN, "console_signin_limited", NULL, "user", user ? user : "", "addr",
+                  addr, NULL);
+        return console_error(r, 429, "too many failed sign-ins for this user or from this "
+                                     "address: wait a few minutes");
     }
     if (r->req->form_bad)
         return console_error(r, 400, "the form could not be read");
     if (!console_csrf_ok(r->c->secret, "pre", r->req->pre, console_form(r, "csrf")))
         return login_form(r, 403, "the sign-in form's CSRF token is missing or wrong: try again");
-    const char *user = console_form(r, "user"), *password = console_form(r, "password");
     const struct config_client *c =
         user && password ? check_credentials(r, user, password) : NULL;
     if (!c) {
-        console_signin_failed(&r->c->signin, addr, r->req->now_ms);
+        console_signin_failed(&r->c->signin, addr, user ? user : "", r->req->now_ms);
         log_event(LOG_WARN, "console_signin_failed", NULL, "user", user ? user : "", "addr", addr,
                   NULL);
         return login_form(r, 403, "wrong user or password, or no console access");

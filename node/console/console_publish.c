@@ -98,6 +98,26 @@ static const char *to_args(const struct console_req *r, struct cli_publish_args 
     return NULL;
 }
 
+/* The highest TLP the user may publish: what they may read back (their MaxTLP), never RED,
+ * which the HTTP side never serves: a record above it would be a 404 to its own publisher,
+ * who could then not revoke it. */
+static int ceiling(const struct console_req *r)
+{
+    const int max = r->client->max_tlp;
+    return max < PROTO_TLP_AMBER_STRICT ? max : PROTO_TLP_AMBER_STRICT;
+}
+
+/* "tlp: above your ceiling ..." into buf when the form's tlp is above ceiling(r), else NULL
+ * (a tlp that is no level at all is publish's to name). */
+static const char *above_ceiling(const struct console_req *r, const char *tlp, char *buf,
+                                 size_t len)
+{
+    if (proto_tlp_parse(tlp) <= ceiling(r))
+        return NULL;
+    snprintf(buf, len, "tlp: above your ceiling %s", proto_tlp_name(ceiling(r)));
+    return buf;
+}
+
 /* ---- the form ---- */
 
 static void field(struct console_page *p, const char *name, const char *label, const char *value,
@@ -128,8 +148,11 @@ static void publish_form(struct console_page *p, const struct console_req *r, bo
     console_esc(p, val(r, "value"));
     fputs("</textarea>\n", p->f);
     fputs("<label for=\"tlp\">tlp</label>", p->f);
-    console_select(p, "tlp", "tlp", NULL, r->req->n_form ? console_form(r, "tlp") : "amber",
-                   PROTO_TLP_CLEAR, PROTO_TLP_COUNT, proto_tlp_name);
+    const int top = ceiling(r);
+    console_select(p, "tlp", "tlp", NULL,
+                   r->req->n_form ? console_form(r, "tlp")
+                                  : proto_tlp_name(top < PROTO_TLP_AMBER ? top : PROTO_TLP_AMBER),
+                   PROTO_TLP_CLEAR, top + 1, proto_tlp_name);
     field(p, "community", "communities", val(r, "community"), "comma separated");
     field(p, "to", "to (node keys)", val(r, "to"), "base64 keys, comma separated (RED needs one)");
     field(p, "valid_until", "valid until", val(r, "valid_until"), "30d or 2027-01-01T00:00:00Z");
@@ -157,7 +180,7 @@ static int form_page(struct console_req *r, int status, const char *error, const
         const json_t *w;
         json_array_foreach(warnings, i, w) {
             fputs("<li>", p.f);
-            console_esc(&p, json_string_value(w));
+            console_cli_words(&p, json_string_value(w), r->c->env.cfg->path);
             fputs("</li>", p.f);
         }
         fputs("</ul>\n", p.f);
@@ -219,7 +242,10 @@ int console_publish_post(struct console_req *r)
 {
     struct cli_publish_args a;
     char *arena = NULL;
+    char over[64];
     const char *bad = to_args(r, &a, &arena);
+    if (!bad)
+        bad = above_ceiling(r, a.tlp, over, sizeof over);
     struct cli_node *n = bad ? NULL : console_node(r);
     struct proto_record *rec = bad ? NULL : calloc(1, sizeof *rec);
     int rc;

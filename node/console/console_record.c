@@ -6,7 +6,6 @@
  * read (console_sighting_readable). */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "node/console/console_int.h"
 #include "node/cli/cli_explain.h"
@@ -216,7 +215,7 @@ static int render(struct console_req *r, struct cli_node *n, const struct cli_sh
         sightings(&p, o);
         /* The table names every peer and client and the config lines behind each verdict:
          * this node's own organisation's business only. */
-        if (strcasecmp(r->client->organisation, r->c->env.cfg->organisation) == 0)
+        if (r->who.own_org)
             explain(&p, o);
         else
             fputs("<p class=\"note\">Who may receive it is shown to this node's own "
