@@ -38,6 +38,12 @@
  *                   file keeps records that have left the export), another's for the levels it
  *                   has records at (the CLI removes the files of events an export no longer
  *                   writes); hashes.csv, manifest.json (only the events that hold records)
+ *                   A revoked or expired record the gate would give the reader if it were
+ *                   neither stays in its event as a deleted attribute ("deleted": true, to_ids
+ *                   false, timestamp = the revocation's time via gone_at, or the expiry): MISP
+ *                   updates a feed event by editing the attributes it receives and deletes
+ *                   none that are absent, so a record that simply left would stay live there.
+ *                   It is not in hashes.csv (MISP's cache and correlation of live values).
  *   text            one file: one normalised value per line (rules, which span lines, are left
  *                   out)
  * MISP type names and categories come from mispmap.h (a suricata rule is a MISP "snort" attribute:
@@ -135,6 +141,12 @@ struct export_source {
  * unknown. Static or caller storage, valid until the export call returns. */
 typedef const char *(*export_org_fn)(void *ctx, const uint8_t key[LIMIT_KEY_BYTES]);
 
+/* When the revoked record id (whose origin is r->origin) was revoked: the revocation's created_ms
+ * into *ms, or 0 with *ms untouched when no revocation by its origin is stored (a record hidden
+ * because its key was stolen); a negative error stops the export (EXPORT_E_SOURCE). */
+typedef int (*export_gone_fn)(void *ctx, const uint8_t id[LIMIT_ID_BYTES],
+                              const struct proto_record *r, uint64_t *ms);
+
 struct export_job {
     int format;               /* enum export_format */
     struct gate_self self;    /* N: key, organisation, communities */
@@ -149,10 +161,13 @@ struct export_job {
     /* NULL: the export is gated for N's own organisation (above); else for this reader (the
      * [Client] of the live MISP feed, node/formats/mispfeed.h), max_tlp then unused */
     const struct gate_peer *reader;
+    /* misp-feed: the time a revoked record left (its attribute's timestamp); NULL: now_ms */
+    export_gone_fn gone_at;
+    void *gone_ctx;
 };
 
 struct export_stats {
-    uint64_t records;        /* records written (summed over calls) */
+    uint64_t records;        /* records written (summed over calls), misp-feed's deleted too */
     uint64_t next_expiry_ms; /* earliest valid_until among them; UINT64_MAX when none */
     /* Admitted records the format cannot carry, so that the operator is told: by value (a CIDR
      * range in Suricata's ip dataset), one slot per reason (static text), and by type (no file

@@ -133,6 +133,10 @@ static void misp_attribute(struct ctx *c, const json_t *a, const struct meta *ev
                     "%s is not a MISP attribute (needs \"type\" and \"value\" texts)", where);
         return;
     }
+    if (json_is_true(json_object_get(a, "deleted"))) { /* MISP's word for revoked */
+        import_add_skip(c, IMPORT_SKIP_REVOKED, type, value, "deleted in source", where);
+        return;
+    }
     struct meta m = {.tlp = event->tlp, .bad_tlp = event->bad_tlp, .prefix = event->prefix};
     m.comment = json_string_value(json_object_get(a, "comment"));
     struct import_provenance prov;
