@@ -57,8 +57,8 @@ class MispFeed(NodeTest):
         self.stderr.close()
         super().tearDown()
 
-    def publish(self, *args):
-        r = tlpmesh("publish", "-c", self.conf, *args, "--json")
+    def publish(self, *args, stdin=None):
+        r = tlpmesh("publish", "-c", self.conf, *args, "--json", stdin=stdin)
         self.assertEqual(r.rc, 0, r)
         return json.loads(r.out)["id"]
 
@@ -174,6 +174,35 @@ class MispFeed(NodeTest):
         self.assertNotIn("later.example.org", got)
         self.assertNotIn("revoked.example.org", got)
         self.assertIn("green.example.org", got)
+
+    def test_every_rule_kind_round_trips_exactly(self):
+        """MISP has no suricata type: a suricata rule goes out as "snort" with the attribute tag
+        tlpmesh:rule="suricata", which the importer reads back (and keeps out of the tags)."""
+        rules = {
+            "yara": 'rule demo : loader\r\n{\r\n  strings:\r\n    $a = "lantern"\r\n'
+                    '  condition:\r\n    $a\r\n}\r\n',
+            "sigma": "title: t\nlogsource:\n  product: linux\ndetection:\n  s: {a: b}\n"
+                     "  condition: s\n",
+            "snort": 'alert tcp any any -> any 80 (msg:"snort demo"; sid:1000001; rev:1;)',
+            "suricata": 'alert http any any -> any any (msg:"suricata demo"; '
+                        'http.host; content:"x.example"; sid:1000002; rev:1;)',
+        }
+        for kind, rule in rules.items():
+            self.publish("--type", kind, "--value-file", "-", "--tlp", "green", stdin=rule)
+        _, events, _ = self.fetch_like_misp("/misp/feed", MISP, self.tmp.join("rules"))
+        out = {a["value"]: (a["type"], [t["name"] for t in a["Tag"]])
+               for e in events.values() for a in e["Attribute"] if a["value"] in rules.values()}
+        self.assertEqual(out, {rules["yara"]: ("yara", ["tlp:green"]),
+                               rules["sigma"]: ("sigma", ["tlp:green"]),
+                               rules["snort"]: ("snort", ["tlp:green"]),
+                               rules["suricata"]: ("snort", ["tlp:green",
+                                                             'tlpmesh:rule="suricata"'])})
+        b_conf, _ = init_node(self.tmp, "b", "CERT-B")
+        r = tlpmesh("import", "-c", b_conf, "--format", "misp-feed", self.tmp.join("rules"))
+        self.assertEqual(r.rc, 0, r)
+        got = {o["value"]: (o["type"], o["tlp"], o["tags"]) for o in
+               tlpmesh("list", "-c", b_conf, "--json").json_lines() if o["value"] in rules.values()}
+        self.assertEqual(got, {v: (k, "green", []) for k, v in rules.items()})
 
     def test_gated_for_the_client_that_asks(self):
         manifest, events, _ = self.fetch_like_misp("/misp/feed", CLEAR_ONLY,

@@ -46,8 +46,8 @@
  *                   It is not in hashes.csv (MISP's cache and correlation of live values).
  *   text            one file: one normalised value per line (rules, which span lines, are left
  *                   out)
- * MISP type names and categories come from mispmap.h (a suricata rule is a MISP "snort" attribute:
- * MISP has one type for both).
+ * MISP type names and categories come from mispmap.h (a suricata rule is a MISP "snort" attribute,
+ * MISP has one type for both, tagged tlpmesh:rule="suricata" so that an import reads it back).
  * Lines follow the store's order (created time, then id); a value published twice (two TLPs, two
  * origins) appears twice: every consumer above treats a repeat as one entry.
  *

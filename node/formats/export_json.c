@@ -471,6 +471,8 @@ static int misp_attribute(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
     json_array_append_new(tags, json_pack("{s:s}", "name", tag));
     for (size_t i = 0; i < in->n_tags; i++)
         json_array_append_new(tags, json_pack("{s:s}", "name", in->tags[i]));
+    if (mispmap_type_tag(in->type)) /* a suricata rule: MISP calls it snort (mispmap.h) */
+        json_array_append_new(tags, json_pack("{s:s}", "name", mispmap_type_tag(in->type)));
     json_t *a =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:o}", "uuid", uuid, "type",
                   mispmap_type(in->type), "category", mispmap_category(in->type), "value",
