@@ -15,8 +15,9 @@
  * Formats and files (names are relative to the output directory for directory formats):
  *   zeek            one file: Zeek Intelligence Framework (#fields header, tab-separated): the
  *                   types Zeek has an intel type for (addresses, subnets, names, URLs, e-mail,
- *                   file names and hashes, CERT_HASH for x509 fingerprints, SOFTWARE for user
- *                   agents); the others are left out, counted by type
+ *                   file names and hashes, CERT_HASH for x509 SHA-1 fingerprints, SOFTWARE for
+ *                   user agents); the others are left out, counted by type (an x509 SHA-256
+ *                   too: stock Zeek matches CERT_HASH against a certificate's SHA-1 only)
  *   suricata        directory: ip.lst (type ip), domains.lst, urls.lst, emails.lst, filenames.lst,
  *                   useragents.lst, ja3.lst, certs.lst (type string, base64; certs: the SHA-1
  *                   as tls.cert_fingerprint shows it, aa:bb:...), md5.lst, sha256.lst (hex

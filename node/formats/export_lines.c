@@ -16,12 +16,14 @@
 #define ZEEK_TYPES                                                                                 \
     (IP_TYPES | NAME_TYPES | EMAIL_TYPES | T(PROTO_ITYPE_URL) | T(PROTO_ITYPE_FILENAME) |          \
      T(PROTO_ITYPE_MD5) | T(PROTO_ITYPE_SHA1) | T(PROTO_ITYPE_SHA256) | T(PROTO_ITYPE_SHA512) |    \
-     T(PROTO_ITYPE_X509_SHA1) | T(PROTO_ITYPE_X509_SHA256) | T(PROTO_ITYPE_USER_AGENT))
+     T(PROTO_ITYPE_X509_SHA1) | T(PROTO_ITYPE_USER_AGENT))
 
-/* The Zeek intel type of each type Zeek has one for (ZEEK_TYPES): certificate hashes are seen
+/* The Zeek intel type of each type Zeek has one for (ZEEK_TYPES): a certificate's SHA-1 is seen
  * on X.509 files, a user agent as the software an HTTP client names (Intel::SOFTWARE,
- * HTTP::IN_USER_AGENT_HEADER). Ports, AS numbers, fuzzy hashes, JA3/JARM (no base Zeek type),
- * registry, mutex, subjects, CVEs, bitcoin and rules have none: left out. */
+ * HTTP::IN_USER_AGENT_HEADER). A certificate's SHA-256 is left out: stock Zeek's seen script
+ * (policy/frameworks/intel/seen/x509.zeek) matches CERT_HASH on the SHA-1 only, so such a line
+ * would never fire. Ports, AS numbers, fuzzy hashes, JA3/JARM (no base Zeek type), registry,
+ * mutex, subjects, CVEs, bitcoin and rules have none either: left out, counted by type. */
 static const char *zeek_type(const struct proto_indicator *in)
 {
     switch (in->type) {
@@ -33,8 +35,7 @@ static const char *zeek_type(const struct proto_indicator *in)
     case PROTO_ITYPE_EMAIL_SRC:
     case PROTO_ITYPE_EMAIL_DST: return "Intel::EMAIL";
     case PROTO_ITYPE_FILENAME: return "Intel::FILE_NAME";
-    case PROTO_ITYPE_X509_SHA1:
-    case PROTO_ITYPE_X509_SHA256: return "Intel::CERT_HASH";
+    case PROTO_ITYPE_X509_SHA1: return "Intel::CERT_HASH";
     case PROTO_ITYPE_USER_AGENT: return "Intel::SOFTWARE";
     default: assert(ZEEK_TYPES & T(in->type)); return "Intel::FILE_HASH";
     }
@@ -358,7 +359,8 @@ static int iprep_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
 
 /* ---- the tables (export_int.h: struct file_def) ---- */
 
-static const struct file_def f_zeek[] = {{NULL, ZEEK_TYPES, zeek_header, zeek_record, NULL, false, false}};
+static const struct file_def f_zeek[] = {
+    {NULL, ZEEK_TYPES, zeek_header, zeek_record, NULL, false, false}};
 static const struct file_def f_text[] = {
     {NULL, ALL_TYPES & ~RULE_TYPES, NULL, text_record, NULL, false, false}};
 static const struct file_def f_hosts[] = {{NULL, NAME_TYPES, hosts_header, hosts_record, NULL,
