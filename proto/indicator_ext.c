@@ -526,7 +526,37 @@ int ind_norm_sigma(int itype, const char *in, size_t len, struct sbuf *sb, char 
     return PROTO_OK;
 }
 
-/* Snort or Suricata: rules that start with an action and end with the option list's ')'. */
+/* Does the option list that starts at in[0] ('(') name a sid option? Options are "name:value;"
+ * or "name;"; quoted text (content:"...sid:1...") is skipped, with its backslash escapes. */
+static bool has_sid(const char *in, size_t len)
+{
+    bool quoted = false, start = true;
+    for (size_t i = 1; i < len; i++) {
+        const char c = in[i];
+        if (quoted) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                quoted = false;
+            continue;
+        }
+        if (start && is_space(c))
+            continue;
+        if (start && len - i > 3 && strncmp(in + i, "sid", 3) == 0) {
+            size_t k = i + 3;
+            while (k < len && is_space(in[k]))
+                k++;
+            if (k < len && in[k] == ':')
+                return true;
+        }
+        start = c == ';';
+        quoted = c == '"';
+    }
+    return false;
+}
+
+/* Snort or Suricata: rules that start with an action and end with the option list's ')', with a
+ * sid (Suricata refuses to load a rule without one, and a sid is how an alert names its rule). */
 int ind_norm_ids_rule(int itype, const char *in, size_t len, struct sbuf *sb, char *why, size_t wl)
 {
     static const char *const actions[] = {"alert",     "drop",      "pass",       "reject",
@@ -546,6 +576,10 @@ int ind_norm_ids_rule(int itype, const char *in, size_t len, struct sbuf *sb, ch
         return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
                         "is not a %s rule (\"alert ... (msg:...; sid:...;)\")",
                         proto_itype_name(itype));
+    const char *opts = memchr(in, '(', len);
+    if (!has_sid(opts, len - (size_t)(opts - in)))
+        return ind_fail(PROTO_E_VALUE, why, wl, itype, in,
+                        "has no sid option (a %s rule needs \"sid:N;\")", proto_itype_name(itype));
     ind_sb_put(sb, in, len);
     return PROTO_OK;
 }

@@ -564,7 +564,9 @@ static void test_misp_feed(void **state)
     j = job_for(EXPORT_FMT_MISP_FEED, PROTO_TLP_AMBER);
 
     /* each record in the event of its own level, tagged with exactly that level */
-    assert_event(&j, PROTO_TLP_CLEAR, "tlp:clear", "00010203,50515253,70717273,80818283,90919293");
+    /* the revoked and the expired record too, as MISP deletions (below) */
+    assert_event(&j, PROTO_TLP_CLEAR, "tlp:clear",
+                 "00010203,50515253,70717273,80818283,90919293,c0c1c2c3,d0d1d2d3");
     assert_event(&j, PROTO_TLP_GREEN, "tlp:green", "10111213,40414243,60616263");
     assert_event(&j, PROTO_TLP_AMBER, "tlp:amber", "20212223");
     /* over the ceiling: written empty, so an earlier export's records there do not stay */
@@ -580,6 +582,18 @@ static void test_misp_feed(void **state)
     json_t *tags = json_object_get(a0, "Tag"); /* the level, then the record's own tags */
     assert_int_equal(json_array_size(tags), 3);
     assert_string_equal(str(json_array_get(tags, 2), "name"), "phishing");
+    assert_null(json_object_get(a0, "deleted"));
+    assert_true(json_is_true(json_object_get(a0, "to_ids")));
+    /* revoked (no gone_at: the export's time) and expired (its valid-until, NOW_MS): deleted,
+     * not for IDS, timestamp newer than the record's, so MISP edits its copy */
+    for (size_t i = 5; i <= 6; i++) {
+        const json_t *a =
+            json_array_get(json_object_get(json_object_get(doc, "Event"), "Attribute"), i);
+        assert_string_equal(str(a, "value"), i == 5 ? "revoked.example" : "expired.example");
+        assert_true(json_is_true(json_object_get(a, "deleted")));
+        assert_true(json_is_false(json_object_get(a, "to_ids")));
+        assert_string_equal(str(a, "timestamp"), "1767225600");
+    }
     json_decref(doc);
 
     /* MD5 test vectors: md5("abc") (the filename record), md5("203.0.113.7") (the first) */
@@ -627,7 +641,8 @@ static void test_misp_feed_other_origins(void **state)
     assert_event(&j, PROTO_TLP_CLEAR, "tlp:clear", "");
     char cert_b[EXPORT_UUID_TEXT];
     export_uuid_derive("tlpmesh-identity-organisation", (const uint8_t *)"CERT-B", 6, cert_b);
-    static const char *const want_uuids[3] = {"00010203,50515253,70717273,80818283,90919293",
+    static const char *const want_uuids[3] = {
+        "00010203,50515253,70717273,80818283,90919293,c0c1c2c3,d0d1d2d3",
                                               "10111213,40414243,60616263", "20212223"};
     for (int t = PROTO_TLP_CLEAR; t <= PROTO_TLP_AMBER; t++) {
         json_t *doc = render_doc(&j, names[5 + t]);

@@ -151,14 +151,18 @@ class ExportCliTest(NodeTest):
             ev = json.loads(self.read("feed", levels[tag][0] + ".json"))["Event"]
             self.assertEqual((ev["Tag"], ev["Attribute"]), ([{"name": tag}], []))
         self.assertEqual(len(os.listdir(d)), 7)
-        # a level whose records are gone keeps its event file, now empty, and leaves the manifest
+        # a revoked record stays in its event as MISP's deletion (MISP deletes nothing absent)
         ids = tlpmesh("list", "-c", self.conf, "--json").json_lines()
         green = next(i["id"] for i in ids if i["value"] == "green.example")
         self.assertEqual(tlpmesh("revoke", "-c", self.conf, green).rc, 0)
         self.assertEqual(self.export("misp-feed", d).rc, 0)
         gone = levels["tlp:green"][0]
-        self.assertNotIn(gone, json.loads(self.read("feed", "manifest.json")))
-        self.assertEqual(json.loads(self.read("feed", gone + ".json"))["Event"]["Attribute"], [])
+        self.assertIn(gone, json.loads(self.read("feed", "manifest.json")))
+        self.assertEqual([(a["value"], a["deleted"], a["to_ids"]) for a in json.loads(
+            self.read("feed", gone + ".json"))["Event"]["Attribute"]],
+            [("green.example", True, False)])
+        self.assertNotIn(hashlib.md5(b"green.example").hexdigest(),
+                         self.read("feed", "hashes.csv"))
 
     def validate_stix(self, bundle):
         """Every object against its OASIS schema and the bundle against bundle.json (local files

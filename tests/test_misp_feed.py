@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
@@ -56,8 +57,8 @@ class MispFeed(NodeTest):
         self.stderr.close()
         super().tearDown()
 
-    def publish(self, *args):
-        r = tlpmesh("publish", "-c", self.conf, *args, "--json")
+    def publish(self, *args, stdin=None):
+        r = tlpmesh("publish", "-c", self.conf, *args, "--json", stdin=stdin)
         self.assertEqual(r.rc, 0, r)
         return json.loads(r.out)["id"]
 
@@ -111,11 +112,15 @@ class MispFeed(NodeTest):
             for a in e["Attribute"]:
                 self.assertIn(e["Tag"][0], a["Tag"])  # each attribute keeps its own level
         attrs = {(a["type"], a["value"]): (uuid, a) for uuid, e in events.items()
-                 for a in e["Attribute"]}
+                 for a in e["Attribute"] if not a.get("deleted")}
         want = {("domain", "clear.example.org"): "clear", ("domain", "green.example.org"): "green",
                 ("domain", "amber.example.org"): "amber", ("ip-dst", "203.0.113.9"): "amber",
                 ("md5", "d41d8cd98f00b204e9800998ecf8427e"): "green"}
         self.assertEqual(set(attrs), set(want))  # no AMBER+STRICT, no RED, nothing revoked
+        # the revoked record is there as MISP's deletion, and only that
+        gone = [a for e in events.values() for a in e["Attribute"] if a.get("deleted")]
+        self.assertEqual([(a["value"], a["deleted"], a["to_ids"]) for a in gone],
+                         [("revoked.example.org", True, False)])
         self.assertEqual(sorted(hashes.splitlines()), sorted(
             f"{hashlib.md5(v.encode()).hexdigest()},{attrs[(t, v)][0]}" for t, v in want))
 
@@ -124,6 +129,7 @@ class MispFeed(NodeTest):
         r = tlpmesh("import", "-c", b_conf, "--format", "misp-feed", self.tmp.join("feed"),
                     "--json")
         self.assertEqual(r.rc, 0, r)
+        self.assertIn("revoked in source: 1)", r.err)
         got = tlpmesh("list", "-c", b_conf, "--json").json_lines()
         self.assertEqual({(o["type"], o["value"]): o["tlp"] for o in got}, want)
         ip = [o for o in got if o["value"] == "203.0.113.9"][0]
@@ -133,12 +139,77 @@ class MispFeed(NodeTest):
         st, _, body = self.get("/misp/feed//manifest.json")
         self.assertEqual((st, json.loads(body).keys()), (200, manifest.keys()))
 
+    def test_a_revocation_reaches_misp_as_a_deleted_attribute(self):
+        """MISP edits a feed event with what it receives and deletes nothing that is absent
+        (Feed.php __updateEventFromFeed): a revocation must come as a newer, deleted attribute."""
+        rid = self.publish("--type", "domain", "--value", "later.example.org", "--tlp", "green")
+        before, events, hashes = self.fetch_like_misp("/misp/feed", MISP, self.tmp.join("one"))
+        (uuid, live), = [(u, a) for u, e in events.items() for a in e["Attribute"]
+                         if a["value"] == "later.example.org"]
+        self.assertEqual((live.get("deleted", False), live["to_ids"]), (False, True))
+        self.assertIn(hashlib.md5(b"later.example.org").hexdigest(), hashes)
+        r = tlpmesh("revoke", "-c", self.conf, rid)
+        self.assertEqual(r.rc, 0, r)
+        # the event's timestamp is the request's second: the next pull must be a later one
+        wait_for(lambda: int(time.time()) > int(before[uuid]["timestamp"]), what="a new second")
+        after, events, hashes = self.fetch_like_misp("/misp/feed", MISP, self.tmp.join("two"))
+        self.assertGreater(int(after[uuid]["timestamp"]), int(before[uuid]["timestamp"]))
+        self.assertEqual(int(events[uuid]["timestamp"]), int(after[uuid]["timestamp"]))
+        gone, = [a for a in events[uuid]["Attribute"] if a["value"] == "later.example.org"]
+        self.assertEqual((gone["uuid"], gone["deleted"], gone["to_ids"]),
+                         (live["uuid"], True, False))
+        self.assertGreater(int(gone["timestamp"]), int(live["timestamp"]))
+        self.assertNotIn(hashlib.md5(b"later.example.org").hexdigest(), hashes)
+        # a reader the record never went to gets no deletion of it either
+        _, clear, _ = self.fetch_like_misp("/misp/feed", CLEAR_ONLY, self.tmp.join("clear"))
+        self.assertEqual([(a["value"], a.get("deleted", False)) for e in clear.values()
+                          for a in e["Attribute"]],
+                         [("clear.example.org", False), ("revoked.example.org", True)])
+        # another node importing the second pull does not take the deleted attribute as live
+        b_conf, _ = init_node(self.tmp, "b", "CERT-B")
+        r = tlpmesh("import", "-c", b_conf, "--format", "misp-feed", self.tmp.join("two"))
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("revoked in source: 2)", r.err)
+        got = {o["value"] for o in tlpmesh("list", "-c", b_conf, "--json").json_lines()}
+        self.assertNotIn("later.example.org", got)
+        self.assertNotIn("revoked.example.org", got)
+        self.assertIn("green.example.org", got)
+
+    def test_every_rule_kind_round_trips_exactly(self):
+        """MISP has no suricata type: a suricata rule goes out as "snort" with the attribute tag
+        tlpmesh:rule="suricata", which the importer reads back (and keeps out of the tags)."""
+        rules = {
+            "yara": 'rule demo : loader\r\n{\r\n  strings:\r\n    $a = "lantern"\r\n'
+                    '  condition:\r\n    $a\r\n}\r\n',
+            "sigma": "title: t\nlogsource:\n  product: linux\ndetection:\n  s: {a: b}\n"
+                     "  condition: s\n",
+            "snort": 'alert tcp any any -> any 80 (msg:"snort demo"; sid:1000001; rev:1;)',
+            "suricata": 'alert http any any -> any any (msg:"suricata demo"; '
+                        'http.host; content:"x.example"; sid:1000002; rev:1;)',
+        }
+        for kind, rule in rules.items():
+            self.publish("--type", kind, "--value-file", "-", "--tlp", "green", stdin=rule)
+        _, events, _ = self.fetch_like_misp("/misp/feed", MISP, self.tmp.join("rules"))
+        out = {a["value"]: (a["type"], [t["name"] for t in a["Tag"]])
+               for e in events.values() for a in e["Attribute"] if a["value"] in rules.values()}
+        self.assertEqual(out, {rules["yara"]: ("yara", ["tlp:green"]),
+                               rules["sigma"]: ("sigma", ["tlp:green"]),
+                               rules["snort"]: ("snort", ["tlp:green"]),
+                               rules["suricata"]: ("snort", ["tlp:green",
+                                                             'tlpmesh:rule="suricata"'])})
+        b_conf, _ = init_node(self.tmp, "b", "CERT-B")
+        r = tlpmesh("import", "-c", b_conf, "--format", "misp-feed", self.tmp.join("rules"))
+        self.assertEqual(r.rc, 0, r)
+        got = {o["value"]: (o["type"], o["tlp"], o["tags"]) for o in
+               tlpmesh("list", "-c", b_conf, "--json").json_lines() if o["value"] in rules.values()}
+        self.assertEqual(got, {v: (k, "green", []) for k, v in rules.items()})
+
     def test_gated_for_the_client_that_asks(self):
         manifest, events, _ = self.fetch_like_misp("/misp/feed", CLEAR_ONLY,
                                                    self.tmp.join("clear"))
         self.assertEqual([e["Tag"][0]["name"] for e in manifest.values()], ["tlp:clear"])
-        self.assertEqual([a["value"] for e in events.values() for a in e["Attribute"]],
-                         ["clear.example.org"])
+        self.assertEqual([a["value"] for e in events.values() for a in e["Attribute"]
+                          if not a.get("deleted")], ["clear.example.org"])
         # an event of another level exists, but not for this reader
         full, _, _ = self.fetch_like_misp("/misp/feed", MISP, self.tmp.join("full"))
         amber = [u for u, m in full.items() if m["Tag"][0]["name"] == "tlp:amber"][0]

@@ -263,6 +263,18 @@ static const struct norm_case norm_cases[] = {
      "alert tcp any any -> any 80 (msg:\"x\"; content:\"evil\"; sid:1000001; rev:1;)", NULL},
     {"suricata", "drop dns any any -> any any (dns.query; content:\"evil\"; sid:2;)\r\n",
      "drop dns any any -> any any (dns.query; content:\"evil\"; sid:2;)\r\n", NULL},
+    {"snort", "alert tcp any any -> any 80 ( msg:\"x\" ; sid : 7 ;)",
+     "alert tcp any any -> any 80 ( msg:\"x\" ; sid : 7 ;)", NULL},
+    {"snort", "alert tcp any any -> any 80 (msg:\"x\"; rev:1;)", NULL,
+     "snort: 'alert tcp any any -> any 80 (msg:\"x\"; rev:1;)' has no sid option (a snort rule "
+     "needs \"sid:N;\")"},
+    /* "sid:" inside quoted text, or as part of another option's name, is not a sid */
+    {"suricata", "alert http any any -> any any (content:\"a\\\";sid:1;\"; gid:1;)", NULL,
+     "suricata: 'alert http any any -> any any (content:\"a\\x5c\";sid:1;\"; gid:1;)' has no sid "
+     "option (a suricata rule needs \"sid:N;\")"},
+    {"suricata", "alert ip any any -> any any (msg:\"x\"; xsid:1;)", NULL,
+     "suricata: 'alert ip any any -> any any (msg:\"x\"; xsid:1;)' has no sid option (a "
+     "suricata rule needs \"sid:N;\")"},
     {"suricata", "alerts tcp any any -> any 80 (sid:1;)", NULL,
      "suricata: 'alerts tcp any any -> any 80 (sid:1;)' is not a suricata rule (\"alert ... "
      "(msg:...; sid:...;)\")"},

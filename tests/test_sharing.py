@@ -437,10 +437,11 @@ class OtherOrigins(unittest.TestCase):
                          ("CERT-FI", "sinkholed"))
         self.assertEqual([(g["organisation"], g["count"]) for g in o["sightings"]],
                          [("CERT-EE", 3)])
-        # CERT-FI's event leaves the feed with its last record: no file keeps it
-        self.assertEqual(self.feed_events(a, feed, "CERT-FI"), {})
-        for name in fi_events:
-            self.assertFalse(os.path.exists(os.path.join(feed, name + ".json")), name)
+        # CERT-FI's event keeps its last record as MISP's deletion (MISP deletes nothing absent)
+        gone = self.feed_events(a, feed, "CERT-FI")
+        self.assertEqual(gone.keys(), fi_events.keys())
+        self.assertEqual([[(x["x_tlpmesh"]["record_id"], x["deleted"], x["to_ids"])
+                           for x in e["Attribute"]] for e in gone.values()], [[(rid, True, False)]])
         text = ok("show", "-c", a.conf, rid).out
         self.assertIn(f"revoked      {o['revocation']['time']} by its origin: sinkholed", text)
         self.assertIn("sighting     CERT-EE: 3 times", text)

@@ -193,10 +193,24 @@ bool export_admits(const struct export_job *job, const struct proto_record *r, b
     return admitted(job, &p, r, revoked);
 }
 
+/* Would r be admitted if it were neither revoked nor expired (a file that takes deleted records,
+ * file_def.deleted)? The same gate otherwise: a deleted record goes only where it went. */
+static bool admitted_once(const struct walk *w, const struct proto_record *r, bool revoked)
+{
+    if (admitted(w->job, &w->peer, r, revoked))
+        return true;
+    if (!w->def->deleted || r->kind != PROTO_KIND_INDICATOR ||
+        (!revoked && r->u.ind.valid_until_ms > w->job->now_ms))
+        return false;
+    struct export_job then = *w->job;
+    then.now_ms = r->created_ms; /* the gate's only use of the time is expiry */
+    return admitted(&then, &w->peer, r, false);
+}
+
 /* Does r go into the file being walked? */
 static bool in_file(const struct walk *w, const struct proto_record *r, bool revoked)
 {
-    if (!admitted(w->job, &w->peer, r, revoked) || (w->def->types & T(r->u.ind.type)) == 0 ||
+    if (!admitted_once(w, r, revoked) || (w->def->types & T(r->u.ind.type)) == 0 ||
         (w->level >= 0 && r->tlp != w->level))
         return false;
     struct ident who;
@@ -219,12 +233,32 @@ static int summary_cb(const uint8_t id[LIMIT_ID_BYTES], const struct proto_recor
     return 0;
 }
 
+/* Sets w->gone_s for r, which in_file took: 0 when it is live, else the time it left (the
+ * revocation's, else its expiry; the request's when the revocation is not known), at least a
+ * second after its created time so that MISP sees a newer edit of the attribute. */
+static int gone_time(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
+                     const struct proto_record *r, bool revoked)
+{
+    const struct export_job *j = w->job;
+    w->gone_s = 0;
+    if (!revoked && r->u.ind.valid_until_ms > j->now_ms)
+        return EXPORT_OK;
+    uint64_t ms = revoked ? j->now_ms : r->u.ind.valid_until_ms;
+    if (revoked && j->gone_at && j->gone_at(j->gone_ctx, id, r, &ms) < 0)
+        return EXPORT_E_SOURCE;
+    const uint64_t created_s = r->created_ms / 1000;
+    w->gone_s = ms / 1000 > created_s ? ms / 1000 : created_s + 1;
+    return EXPORT_OK;
+}
+
 static int record_cb(const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r, bool revoked,
                      void *ctx)
 {
     struct walk *w = ctx;
     if (!in_file(w, r, revoked))
         return 0;
+    if ((w->err = gone_time(w, id, r, revoked)) != EXPORT_OK)
+        return 1;
     const int rc = w->def->record(w, id, r);
     if (rc < 0) {
         w->err = rc;
@@ -236,7 +270,7 @@ static int record_cb(const uint8_t id[LIMIT_ID_BYTES], const struct proto_record
         return 0;
     }
     w->written++;
-    if (r->u.ind.valid_until_ms < w->next_expiry_ms)
+    if (w->gone_s == 0 && r->u.ind.valid_until_ms < w->next_expiry_ms)
         w->next_expiry_ms = r->u.ind.valid_until_ms;
     return 0;
 }

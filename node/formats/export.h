@@ -15,8 +15,9 @@
  * Formats and files (names are relative to the output directory for directory formats):
  *   zeek            one file: Zeek Intelligence Framework (#fields header, tab-separated): the
  *                   types Zeek has an intel type for (addresses, subnets, names, URLs, e-mail,
- *                   file names and hashes, CERT_HASH for x509 fingerprints, SOFTWARE for user
- *                   agents); the others are left out, counted by type
+ *                   file names and hashes, CERT_HASH for x509 SHA-1 fingerprints, SOFTWARE for
+ *                   user agents); the others are left out, counted by type (an x509 SHA-256
+ *                   too: stock Zeek matches CERT_HASH against a certificate's SHA-1 only)
  *   suricata        directory: ip.lst (type ip), domains.lst, urls.lst, emails.lst, filenames.lst,
  *                   useragents.lst, ja3.lst, certs.lst (type string, base64; certs: the SHA-1
  *                   as tls.cert_fingerprint shows it, aa:bb:...), md5.lst, sha256.lst (hex
@@ -38,10 +39,16 @@
  *                   file keeps records that have left the export), another's for the levels it
  *                   has records at (the CLI removes the files of events an export no longer
  *                   writes); hashes.csv, manifest.json (only the events that hold records)
+ *                   A revoked or expired record the gate would give the reader if it were
+ *                   neither stays in its event as a deleted attribute ("deleted": true, to_ids
+ *                   false, timestamp = the revocation's time via gone_at, or the expiry): MISP
+ *                   updates a feed event by editing the attributes it receives and deletes
+ *                   none that are absent, so a record that simply left would stay live there.
+ *                   It is not in hashes.csv (MISP's cache and correlation of live values).
  *   text            one file: one normalised value per line (rules, which span lines, are left
  *                   out)
- * MISP type names and categories come from mispmap.h (a suricata rule is a MISP "snort" attribute:
- * MISP has one type for both).
+ * MISP type names and categories come from mispmap.h (a suricata rule is a MISP "snort" attribute,
+ * MISP has one type for both, tagged tlpmesh:rule="suricata" so that an import reads it back).
  * Lines follow the store's order (created time, then id); a value published twice (two TLPs, two
  * origins) appears twice: every consumer above treats a repeat as one entry.
  *
@@ -135,6 +142,12 @@ struct export_source {
  * unknown. Static or caller storage, valid until the export call returns. */
 typedef const char *(*export_org_fn)(void *ctx, const uint8_t key[LIMIT_KEY_BYTES]);
 
+/* When the revoked record id (whose origin is r->origin) was revoked: the revocation's created_ms
+ * into *ms, or 0 with *ms untouched when no revocation by its origin is stored (a record hidden
+ * because its key was stolen); a negative error stops the export (EXPORT_E_SOURCE). */
+typedef int (*export_gone_fn)(void *ctx, const uint8_t id[LIMIT_ID_BYTES],
+                              const struct proto_record *r, uint64_t *ms);
+
 struct export_job {
     int format;               /* enum export_format */
     struct gate_self self;    /* N: key, organisation, communities */
@@ -149,10 +162,13 @@ struct export_job {
     /* NULL: the export is gated for N's own organisation (above); else for this reader (the
      * [Client] of the live MISP feed, node/formats/mispfeed.h), max_tlp then unused */
     const struct gate_peer *reader;
+    /* misp-feed: the time a revoked record left (its attribute's timestamp); NULL: now_ms */
+    export_gone_fn gone_at;
+    void *gone_ctx;
 };
 
 struct export_stats {
-    uint64_t records;        /* records written (summed over calls) */
+    uint64_t records;        /* records written (summed over calls), misp-feed's deleted too */
     uint64_t next_expiry_ms; /* earliest valid_until among them; UINT64_MAX when none */
     /* Admitted records the format cannot carry, so that the operator is told: by value (a CIDR
      * range in Suricata's ip dataset), one slot per reason (static text), and by type (no file

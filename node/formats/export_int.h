@@ -35,6 +35,7 @@ struct file_def {
     int (*record)(struct walk *w, const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r);
     int (*footer)(struct walk *w);
     bool summary;      /* header needs the summary pass */
+    bool deleted;      /* also takes revoked and expired records (misp-feed events, export.h) */
 };
 
 /* The STIX identity of an origin: one per organisation (two nodes of cert-a are one
@@ -57,6 +58,8 @@ struct walk {
     uint64_t next_expiry_ms;
     int level;              /* a MISP event file's TLP level: only its records; -1: every level */
     const char *left_why;   /* set by a record step that has no line for its record */
+    uint64_t gone_s;        /* the record step's record: 0 live, else when it was revoked or
+                             * expired (UNIX seconds, after its created time): a deleted one */
     struct export_stats left; /* what this file left out (merged into the caller's on success) */
     /* summary pass */
     unsigned tlp_used;      /* bit per TLP level among admitted records */

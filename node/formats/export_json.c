@@ -465,17 +465,24 @@ static int misp_attribute(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
     const struct proto_indicator *in = &r->u.ind;
     char uuid[UUID_TEXT], ts[24], tag[32];
     export_uuid_text(id, uuid);
-    snprintf(ts, sizeof ts, "%" PRIu64, r->created_ms / 1000);
+    snprintf(ts, sizeof ts, "%" PRIu64, w->gone_s ? w->gone_s : r->created_ms / 1000);
     export_tlp_tag(r->tlp, tag);
     json_t *tags = json_array();
     json_array_append_new(tags, json_pack("{s:s}", "name", tag));
     for (size_t i = 0; i < in->n_tags; i++)
         json_array_append_new(tags, json_pack("{s:s}", "name", in->tags[i]));
+    if (mispmap_type_tag(in->type)) /* a suricata rule: MISP calls it snort (mispmap.h) */
+        json_array_append_new(tags, json_pack("{s:s}", "name", mispmap_type_tag(in->type)));
     json_t *a =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:o}", "uuid", uuid, "type",
                   mispmap_type(in->type), "category", mispmap_category(in->type), "value",
-                  in->value, "comment", in->comment, "to_ids", 1, "timestamp", ts, "distribution",
-                  "5", "Tag", tags, "x_tlpmesh", provenance_json(w->job, id, r));
+                  in->value, "comment", in->comment, "to_ids", w->gone_s == 0, "timestamp", ts,
+                  "distribution", "5", "Tag", tags, "x_tlpmesh", provenance_json(w->job, id, r));
+    /* a revoked or expired record: MISP deletes an attribute only when told (export.h) */
+    if (a && w->gone_s && json_object_set_new(a, "deleted", json_true()) != 0) {
+        json_decref(a);
+        a = NULL;
+    }
     const int rc = put_json(w, a);
     return rc == EXPORT_OK ? 1 : rc;
 }
@@ -535,11 +542,11 @@ static int misp_manifest(struct walk *w)
 /* ---- the tables (export_int.h: struct file_def) ---- */
 
 static const struct file_def f_stix[] = {{NULL, ALL_TYPES, stix_header, stix_record, json_footer,
-                                          true}};
+                                          true, false}};
 static const struct file_def f_misp[] = {
-    {EVENT_FILE, ALL_TYPES, misp_event_header, misp_attribute, misp_event_footer, false},
-    {"hashes.csv", ALL_TYPES, NULL, misp_hashes_record, NULL, false},
-    {"manifest.json", ALL_TYPES, NULL, NULL, misp_manifest, true},
+    {EVENT_FILE, ALL_TYPES, misp_event_header, misp_attribute, misp_event_footer, false, true},
+    {"hashes.csv", ALL_TYPES, NULL, misp_hashes_record, NULL, false, false},
+    {"manifest.json", ALL_TYPES, NULL, NULL, misp_manifest, true, true},
 };
 
 const struct format_def export_format_stix = FILES(f_stix);

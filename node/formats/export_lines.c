@@ -16,12 +16,14 @@
 #define ZEEK_TYPES                                                                                 \
     (IP_TYPES | NAME_TYPES | EMAIL_TYPES | T(PROTO_ITYPE_URL) | T(PROTO_ITYPE_FILENAME) |          \
      T(PROTO_ITYPE_MD5) | T(PROTO_ITYPE_SHA1) | T(PROTO_ITYPE_SHA256) | T(PROTO_ITYPE_SHA512) |    \
-     T(PROTO_ITYPE_X509_SHA1) | T(PROTO_ITYPE_X509_SHA256) | T(PROTO_ITYPE_USER_AGENT))
+     T(PROTO_ITYPE_X509_SHA1) | T(PROTO_ITYPE_USER_AGENT))
 
-/* The Zeek intel type of each type Zeek has one for (ZEEK_TYPES): certificate hashes are seen
+/* The Zeek intel type of each type Zeek has one for (ZEEK_TYPES): a certificate's SHA-1 is seen
  * on X.509 files, a user agent as the software an HTTP client names (Intel::SOFTWARE,
- * HTTP::IN_USER_AGENT_HEADER). Ports, AS numbers, fuzzy hashes, JA3/JARM (no base Zeek type),
- * registry, mutex, subjects, CVEs, bitcoin and rules have none: left out. */
+ * HTTP::IN_USER_AGENT_HEADER). A certificate's SHA-256 is left out: stock Zeek's seen script
+ * (policy/frameworks/intel/seen/x509.zeek) matches CERT_HASH on the SHA-1 only, so such a line
+ * would never fire. Ports, AS numbers, fuzzy hashes, JA3/JARM (no base Zeek type), registry,
+ * mutex, subjects, CVEs, bitcoin and rules have none either: left out, counted by type. */
 static const char *zeek_type(const struct proto_indicator *in)
 {
     switch (in->type) {
@@ -33,8 +35,7 @@ static const char *zeek_type(const struct proto_indicator *in)
     case PROTO_ITYPE_EMAIL_SRC:
     case PROTO_ITYPE_EMAIL_DST: return "Intel::EMAIL";
     case PROTO_ITYPE_FILENAME: return "Intel::FILE_NAME";
-    case PROTO_ITYPE_X509_SHA1:
-    case PROTO_ITYPE_X509_SHA256: return "Intel::CERT_HASH";
+    case PROTO_ITYPE_X509_SHA1: return "Intel::CERT_HASH";
     case PROTO_ITYPE_USER_AGENT: return "Intel::SOFTWARE";
     default: assert(ZEEK_TYPES & T(in->type)); return "Intel::FILE_HASH";
     }
@@ -358,33 +359,34 @@ static int iprep_record(struct walk *w, const uint8_t id[LIMIT_ID_BYTES],
 
 /* ---- the tables (export_int.h: struct file_def) ---- */
 
-static const struct file_def f_zeek[] = {{NULL, ZEEK_TYPES, zeek_header, zeek_record, NULL, false}};
+static const struct file_def f_zeek[] = {
+    {NULL, ZEEK_TYPES, zeek_header, zeek_record, NULL, false, false}};
 static const struct file_def f_text[] = {
-    {NULL, ALL_TYPES & ~RULE_TYPES, NULL, text_record, NULL, false}};
+    {NULL, ALL_TYPES & ~RULE_TYPES, NULL, text_record, NULL, false, false}};
 static const struct file_def f_hosts[] = {{NULL, NAME_TYPES, hosts_header, hosts_record, NULL,
-                                           false}};
-static const struct file_def f_csv[] = {{NULL, ALL_TYPES, csv_header, csv_record, NULL, false}};
+                                           false, false}};
+static const struct file_def f_csv[] = {{NULL, ALL_TYPES, csv_header, csv_record, NULL, false, false}};
 static const struct file_def f_suricata[] = {
-    {"ip.lst", IP_TYPES, NULL, sur_ip_record, NULL, false},
-    {"domains.lst", NAME_TYPES, NULL, sur_b64_record, NULL, false},
-    {"urls.lst", T(PROTO_ITYPE_URL), NULL, sur_b64_record, NULL, false},
-    {"emails.lst", EMAIL_TYPES, NULL, sur_b64_record, NULL, false},
-    {"filenames.lst", T(PROTO_ITYPE_FILENAME), NULL, sur_b64_record, NULL, false},
-    {"md5.lst", T(PROTO_ITYPE_MD5), NULL, text_record, NULL, false},
-    {"sha1.lst", T(PROTO_ITYPE_SHA1), NULL, text_record, NULL, false},
-    {"sha256.lst", T(PROTO_ITYPE_SHA256), NULL, text_record, NULL, false},
-    {"useragents.lst", T(PROTO_ITYPE_USER_AGENT), NULL, sur_b64_record, NULL, false},
-    {"ja3.lst", T(PROTO_ITYPE_JA3), NULL, sur_b64_record, NULL, false},
-    {"certs.lst", T(PROTO_ITYPE_X509_SHA1), NULL, sur_cert_record, NULL, false},
+    {"ip.lst", IP_TYPES, NULL, sur_ip_record, NULL, false, false},
+    {"domains.lst", NAME_TYPES, NULL, sur_b64_record, NULL, false, false},
+    {"urls.lst", T(PROTO_ITYPE_URL), NULL, sur_b64_record, NULL, false, false},
+    {"emails.lst", EMAIL_TYPES, NULL, sur_b64_record, NULL, false, false},
+    {"filenames.lst", T(PROTO_ITYPE_FILENAME), NULL, sur_b64_record, NULL, false, false},
+    {"md5.lst", T(PROTO_ITYPE_MD5), NULL, text_record, NULL, false, false},
+    {"sha1.lst", T(PROTO_ITYPE_SHA1), NULL, text_record, NULL, false, false},
+    {"sha256.lst", T(PROTO_ITYPE_SHA256), NULL, text_record, NULL, false, false},
+    {"useragents.lst", T(PROTO_ITYPE_USER_AGENT), NULL, sur_b64_record, NULL, false, false},
+    {"ja3.lst", T(PROTO_ITYPE_JA3), NULL, sur_b64_record, NULL, false, false},
+    {"certs.lst", T(PROTO_ITYPE_X509_SHA1), NULL, sur_cert_record, NULL, false, false},
     {"ports.rules", T(PROTO_ITYPE_IP_DST_PORT) | T(PROTO_ITYPE_IP_SRC_PORT), NULL, sur_port_record,
-     NULL, false},
+     NULL, false, false},
     {"shared.rules", T(PROTO_ITYPE_SNORT) | T(PROTO_ITYPE_SURICATA), NULL, sur_shared_rule, NULL,
-     false},
-    {"tlpmesh.rules", 0, sur_rules_header, NULL, NULL, false},
+     false, false},
+    {"tlpmesh.rules", 0, sur_rules_header, NULL, NULL, false, false},
 };
 static const struct file_def f_iprep[] = {
-    {"categories.txt", 0, iprep_categories, NULL, NULL, false},
-    {"reputation.list", IP_TYPES, NULL, iprep_record, NULL, false},
+    {"categories.txt", 0, iprep_categories, NULL, NULL, false, false},
+    {"reputation.list", IP_TYPES, NULL, iprep_record, NULL, false, false},
 };
 
 const struct format_def export_format_zeek = FILES(f_zeek);

@@ -15,6 +15,8 @@
  * MISP types map onto ours as node/formats/mispmap.h says (one attribute may give two
  * candidates); a type that describes rather than detects (comment, text, link...) is skipped as
  * "not an indicator", one tlpmesh does not carry as "unsupported type".
+ * A MISP attribute with "deleted": true (a revocation, as tlpmesh's own feed writes it) is
+ * skipped as revoked in source, whatever its type.
  * to_ids false -> skipped ("not to_ids") unless opts.include_non_ids. The type check comes first:
  * an unsupported type or a non-indicator is reported as such whatever its to_ids.
  *
@@ -82,7 +84,7 @@ enum import_status {
     IMPORT_INVALID,           /* a supported type, but the value (or its TLP tag) is refused */
     IMPORT_SKIP_UNSUPPORTED,  /* a type or pattern we do not carry */
     IMPORT_SKIP_NOT_IDS,      /* MISP to_ids false */
-    IMPORT_SKIP_REVOKED,      /* STIX revoked: true */
+    IMPORT_SKIP_REVOKED,      /* STIX revoked: true, MISP attribute deleted: true */
     IMPORT_SKIP_NOT_INDICATOR, /* a MISP comment, text, link...: describes, detects nothing */
     IMPORT_STATUS_COUNT
 };

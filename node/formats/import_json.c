@@ -10,6 +10,7 @@
 
 #include "crypto/keys.h"
 #include "node/formats/import_int.h"
+#include "node/formats/mispmap.h"
 #include "node/formats/stixmap.h"
 #include "node/formats/timefmt.h"
 #include "proto/indicator.h"
@@ -107,6 +108,8 @@ static void misp_tags(const json_t *tags, struct meta *m)
         const char *name = json_string_value(json_object_get(t, "name"));
         if (!name || !name[0])
             continue;
+        if (strcmp(name, MISPMAP_SURICATA_TAG) == 0)
+            continue; /* marks the attribute's type (misp_attribute), no record tag */
         if (strncasecmp(name, "tlp:", 4) == 0) {
             const int lvl = stixmap_tlp_from_name(name);
             if (lvl < 0)
@@ -123,6 +126,19 @@ static void misp_tags(const json_t *tags, struct meta *m)
     }
 }
 
+/* Does a MISP Tag array hold name? */
+static bool misp_has_tag(const json_t *tags, const char *name)
+{
+    size_t i;
+    const json_t *t;
+    json_array_foreach(tags, i, t) {
+        const char *n = json_string_value(json_object_get(t, "name"));
+        if (n && strcmp(n, name) == 0)
+            return true;
+    }
+    return false;
+}
+
 static void misp_attribute(struct ctx *c, const json_t *a, const struct meta *event,
                            const char *where)
 {
@@ -131,6 +147,11 @@ static void misp_attribute(struct ctx *c, const json_t *a, const struct meta *ev
     if (!json_is_object(a) || !type || !value) {
         import_fail(c, IMPORT_E_FORMAT,
                     "%s is not a MISP attribute (needs \"type\" and \"value\" texts)", where);
+        return;
+    }
+    type = mispmap_tagged_type(type, misp_has_tag(json_object_get(a, "Tag"), MISPMAP_SURICATA_TAG));
+    if (json_is_true(json_object_get(a, "deleted"))) { /* MISP's word for revoked */
+        import_add_skip(c, IMPORT_SKIP_REVOKED, type, value, "deleted in source", where);
         return;
     }
     struct meta m = {.tlp = event->tlp, .bad_tlp = event->bad_tlp, .prefix = event->prefix};

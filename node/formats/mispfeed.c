@@ -21,6 +21,8 @@ struct mispfeed_job {
     char name[LIMIT_EXPORT_FILE_NAME_BYTES];
     struct recbatch b; /* the source's walk */
     struct proto_record r;
+    struct proto_record rev; /* a revocation, for its time (gone_at) */
+    uint8_t rev_buf[LIMIT_SIGNED_RECORD_BYTES];
 };
 
 bool mispfeed_owns(const char *path)
@@ -54,6 +56,28 @@ static int source_each(void *src, export_record_cb cb, void *cb_ctx)
                 return rc;
         }
     }
+}
+
+/* export_gone_fn: the created time of the revocation by r's origin, if it is stored. */
+static int gone_at(void *ctx, const uint8_t id[LIMIT_ID_BYTES], const struct proto_record *r,
+                   uint64_t *ms)
+{
+    struct mispfeed_job *j = ctx;
+    uint8_t rev_id[LIMIT_ID_BYTES];
+    size_t len = 0;
+    int rc = store_revocation_for(j->store, id, r->origin, rev_id);
+    if (rc == STORE_OK)
+        rc = store_get(j->store, rev_id, j->rev_buf, sizeof j->rev_buf, &len, NULL);
+    if (rc == STORE_E_NOTFOUND)
+        return 0; /* hidden by a recovery, not revoked: the caller's time */
+    if (rc != STORE_OK)
+        return rc;
+    if (len <= LIMIT_SIG_BYTES ||
+        proto_record_decode_known(j->rev_buf + LIMIT_SIG_BYTES, len - LIMIT_SIG_BYTES, &j->rev) !=
+            PROTO_OK)
+        return 0;
+    *ms = j->rev.created_ms;
+    return 0;
 }
 
 static const char *origin_org(void *ctx, const uint8_t key[LIMIT_KEY_BYTES])
@@ -147,7 +171,9 @@ static int job_new(const struct mispfeed_server *srv, const struct gate_peer *rd
                                 .src = {.each = source_each, .src = j},
                                 .origin_org = origin_org,
                                 .origin_ctx = j,
-                                .reader = &j->reader};
+                                .reader = &j->reader,
+                                .gone_at = gone_at,
+                                .gone_ctx = j};
     rc = community_fill_self(&j->t, cfg, &j->ex.self);
     /* a cut list of memberships: fewer grounds to share, never more */
     return rc == COMMUNITY_OK || rc == COMMUNITY_E_TOOMANY ? 0 : EXPORT_E_SOURCE;

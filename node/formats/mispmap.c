@@ -59,6 +59,18 @@ const char *mispmap_type(int itype)
     return itype == PROTO_ITYPE_SURICATA ? "snort" : proto_itype_name(itype);
 }
 
+const char *mispmap_type_tag(int itype)
+{
+    return itype == PROTO_ITYPE_SURICATA ? MISPMAP_SURICATA_TAG : NULL;
+}
+
+const char *mispmap_tagged_type(const char *misp_type, bool type_tag)
+{
+    assert(misp_type != NULL);
+    return type_tag && strcmp(misp_type, "snort") == 0 ? proto_itype_name(PROTO_ITYPE_SURICATA)
+                                                       : misp_type;
+}
+
 const char *mispmap_category(int itype)
 {
     switch (itype) {

@@ -16,7 +16,9 @@
  *                              -> not an indicator (MISPMAP_NOT_INDICATOR);
  *   anything else              -> false: a type tlpmesh does not carry.
  * Out, indicator type -> MISP type: the same name, but suricata -> "snort" (MISP has one type for
- * both rule languages); and MISP's default category of that type.
+ * both rule languages) with the attribute tag MISPMAP_SURICATA_TAG, which the importer reads back
+ * (a "snort" attribute so tagged is a suricata rule; the tag marks the type, it is no record
+ * tag); and MISP's default category of that type.
  *
  * Static tables; no I/O, no allocation.
  */
@@ -44,6 +46,17 @@ bool mispmap_lookup(const char *misp_type, struct mispmap_in *out);
 
 /* The MISP type an indicator of itype is written as; NULL for an unknown code. Static storage. */
 const char *mispmap_type(int itype);
+
+/* The attribute tag that keeps a suricata rule apart from a snort one (MISP taxonomies have no
+ * rule language). */
+#define MISPMAP_SURICATA_TAG "tlpmesh:rule=\"suricata\""
+
+/* The tag an attribute of itype needs beside its MISP type to be read back as itype, or NULL. */
+const char *mispmap_type_tag(int itype);
+
+/* The type to look up for an attribute of misp_type that carries tag type_tag (true) or not:
+ * "suricata" for a tagged "snort", else misp_type. */
+const char *mispmap_tagged_type(const char *misp_type, bool type_tag);
 
 /* MISP's default category of that type ("Network activity", ...); NULL for an unknown code. */
 const char *mispmap_category(int itype);
