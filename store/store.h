@@ -3,7 +3,9 @@
  * On disk: one LMDB environment per data directory, in the single file DIR/store.mdb (LMDB's
  * MDB_NOSUBDIR mode) with its lock file DIR/store.mdb-lock. Named databases:
  *   records  id(32)                          -> seq(8, big-endian) || sig(64) || body
- *   byvalue  itype(1) || BLAKE2b-256(value)  -> id(32), sorted duplicates (indicators only)
+ *   byvalue  itype(1) || BLAKE2b-256(value)  -> id(32), sorted duplicates (indicators only);
+ *            a composite value (ip-dst|port, ip-src|port, hostname|port) has a second entry,
+ *            (0x80 | part itype)(1) || BLAKE2b-256(part), its address or host ("192.0.2.1")
  *   bytime   created_ms(8, BE) || id(32)     -> empty
  *   seq      seq(8, BE)                      -> id(32) || added_us(8, BE); local arrival order,
  *            from 1, no gaps; added_us strictly increases with seq (store_put.added_us). Stores
@@ -74,8 +76,8 @@
 #include "proto/record.h"
 
 #define STORE_FILE_NAME "store.mdb"
-#define STORE_SCHEMA_VERSION 4 /* 2: sighted and rosters indexes; 3: expiry index;
-                                  4: successions and distrust */
+#define STORE_SCHEMA_VERSION 5 /* 2: sighted and rosters indexes; 3: expiry index;
+                                  4: successions and distrust; 5: byvalue part entries */
 
 /* Error codes: X(name, value, message), range ERRORS_BASE_STORE in proto/errors.h; the
  * comments say when each happens. */
@@ -201,11 +203,18 @@ int store_get(struct store *s, const uint8_t id[LIMIT_ID_BYTES], uint8_t *buf, s
  * when it stopped them (use positive values to tell them from store errors), or a negative
  * store_err. Each runs in one read transaction: a consistent snapshot. */
 
-/* Every indicator of type itype with exactly this normalised value, in id order. */
+/* Every indicator of type itype with exactly this normalised value, in id order; then every
+ * composite indicator whose address or host part is exactly that value: ip-dst|port records
+ * for an ip-dst value, ip-src|port for ip-src, hostname|port for hostname ("192.0.2.1" finds
+ * "192.0.2.1|443", never "192.0.2.10|443"; "2001:db8::1" never "2001:db8::10|443"). Those
+ * are a record of another type: a caller that wants the type itself uses store_find_exact. */
 int store_find_value(struct store *s, int itype, const char *value, store_record_cb cb,
                      void *ctx);
+/* Every indicator of type itype with exactly this normalised value, in id order. */
+int store_find_exact(struct store *s, int itype, const char *value, store_record_cb cb,
+                     void *ctx);
 
-/* The indicators of n (itypes[i], values[i]) pairs, as store_find_value, pair after pair in the
+/* The indicators of n (itypes[i], values[i]) pairs, as store_find_exact, pair after pair in the
  * given order, in ONE read transaction: `query` looks up every prefix of an address (at most
  * 2 x 129 keys, LIMIT_STORE_FIND_VALUES) in one snapshot. STORE_E_INVAL for a bad pair. */
 int store_find_values(struct store *s, const int *itypes, const char *const *values, size_t n,

@@ -114,6 +114,10 @@ static int record_indexes(struct store *s, MDB_txn *txn, struct check *ck, const
         store_value_key(vkey, r->u.ind.type, r->u.ind.value, strlen(r->u.ind.value));
         err = expect(ck, has_entry(s, txn, DB_BYVALUE, vkey, sizeof vkey, id, LIMIT_ID_BYTES),
                      "byvalue", idhex);
+        uint8_t pkey[VALUE_KEY_BYTES];
+        if (err == STORE_OK && store_part_key(pkey, r->u.ind.type, r->u.ind.value))
+            err = expect(ck, has_entry(s, txn, DB_BYVALUE, pkey, sizeof pkey, id, LIMIT_ID_BYTES),
+                         "byvalue (part)", idhex);
         put_be64(key, r->u.ind.valid_until_ms);
         put_be64(ev, r->created_ms);
         memcpy(ev + 8, vkey, VALUE_KEY_BYTES);
@@ -201,6 +205,14 @@ static int record_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const M
 
 /* --- every index entry against the record it names --- */
 
+/* kb is the part entry of composite indicator r (store_part_key). */
+static bool is_part_key(const struct proto_record *r, const uint8_t *kb)
+{
+    uint8_t pkey[VALUE_KEY_BYTES];
+    return store_part_key(pkey, r->u.ind.type, r->u.ind.value) &&
+           memcmp(kb, pkey, sizeof pkey) == 0;
+}
+
 /* Whether the entry (k, v) of index db agrees with the record it names. 1 yes, 0 no (after
  * saying why), or a negative store_err. */
 static int entry_ok(struct store *s, MDB_txn *txn, struct check *ck, enum db_index db,
@@ -241,7 +253,7 @@ static int entry_ok(struct store *s, MDB_txn *txn, struct check *ck, enum db_ind
             break;
         store_value_key(vkey, r->u.ind.type, r->u.ind.value, strlen(r->u.ind.value));
         ok = db == DB_BYVALUE
-                 ? memcmp(kb, vkey, sizeof vkey) == 0
+                 ? memcmp(kb, vkey, sizeof vkey) == 0 || is_part_key(r, kb)
                  : get_be64(kb) == r->u.ind.valid_until_ms && get_be64(vb) == r->created_ms &&
                        memcmp(vb + 8, vkey, sizeof vkey) == 0;
         break;

@@ -129,6 +129,17 @@ int store_walk_chunk(struct store *s, MDB_txn *txn, enum db_index db, struct sto
 
 /* The byvalue key of an indicator value: itype || BLAKE2b-256(value) (store_put.c). */
 void store_value_key(uint8_t key[VALUE_KEY_BYTES], int itype, const char *value, size_t len);
+/* A composite indicator (ip-dst|port, ip-src|port, hostname|port) has a second byvalue entry
+ * under its part ("192.0.2.1" of "192.0.2.1|443", as ip-dst): (part itype | VALUE_PART_FLAG) ||
+ * BLAKE2b-256(part), so a search by the address or host finds it by one exact key, and a longer
+ * address ("2001:db8::10") has another hash. The flag keeps these keys apart from exact ones. */
+enum { VALUE_PART_FLAG = 0x80 };
+/* The type of the part of a composite type (ip-dst for ip-dst|port), or 0 for other types. */
+int store_part_itype(int itype);
+/* The part key of the stored value of type itype; false when the type has no part. */
+bool store_part_key(uint8_t key[VALUE_KEY_BYTES], int itype, const char *value);
+/* The key a search for value (of part type itype) looks up composite records under. */
+void store_part_lookup_key(uint8_t key[VALUE_KEY_BYTES], int itype, const char *value, size_t len);
 /* origin's revocation of target; its id to rev_id unless NULL. STORE_E_NOTFOUND if none. */
 int store_find_revocation(struct store *s, MDB_txn *txn, const uint8_t target[LIMIT_ID_BYTES],
                           const uint8_t origin[LIMIT_KEY_BYTES], uint8_t *rev_id);

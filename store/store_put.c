@@ -9,11 +9,46 @@
 
 /* --- record indexes --- */
 
+static void value_hash(uint8_t key[VALUE_KEY_BYTES], uint8_t first, const char *value,
+                       size_t len)
+{
+    key[0] = first;
+    crypto_generichash(key + 1, VALUE_KEY_BYTES - 1, (const unsigned char *)value, len, NULL, 0);
+}
+
 void store_value_key(uint8_t key[VALUE_KEY_BYTES], int itype, const char *value, size_t len)
 {
     assert(itype > 0 && itype < PROTO_ITYPE_END && len <= LIMIT_VALUE_BYTES);
-    key[0] = (uint8_t)itype;
-    crypto_generichash(key + 1, VALUE_KEY_BYTES - 1, (const unsigned char *)value, len, NULL, 0);
+    value_hash(key, (uint8_t)itype, value, len);
+}
+
+void store_part_lookup_key(uint8_t key[VALUE_KEY_BYTES], int itype, const char *value, size_t len)
+{
+    _Static_assert((int)PROTO_ITYPE_END <= (int)VALUE_PART_FLAG, "part keys need a free high bit");
+    assert(itype > 0 && itype < PROTO_ITYPE_END && len <= LIMIT_VALUE_BYTES);
+    value_hash(key, (uint8_t)(itype | VALUE_PART_FLAG), value, len);
+}
+
+int store_part_itype(int itype)
+{
+    switch (itype) {
+    case PROTO_ITYPE_IP_DST_PORT: return PROTO_ITYPE_IP_DST;
+    case PROTO_ITYPE_IP_SRC_PORT: return PROTO_ITYPE_IP_SRC;
+    case PROTO_ITYPE_HOSTNAME_PORT: return PROTO_ITYPE_HOSTNAME;
+    default: return 0;
+    }
+}
+
+/* The normal forms end in "|PORT" and the host part is that type's own normal form
+ * (proto/indicator_ext.c), so the part is everything before the last '|'. */
+bool store_part_key(uint8_t key[VALUE_KEY_BYTES], int itype, const char *value)
+{
+    const int part = store_part_itype(itype);
+    const char *sep = part != 0 ? strrchr(value, '|') : NULL;
+    if (sep == NULL)
+        return false;
+    store_part_lookup_key(key, part, value, (size_t)(sep - value));
+    return true;
 }
 
 /* The revocation of target by origin, the only one that counts (docs/PROTOCOL.md "Records", docs/SHARING.md "Revocations"). */
@@ -90,7 +125,8 @@ int store_put_expiry(struct store *s, MDB_txn *txn, const uint8_t id[LIMIT_ID_BY
     return map_err(mdb_put(txn, s->dbi[DB_EXPIRY], &ek, &ev, 0));
 }
 
-/* byvalue, and expiry with what pruning needs to find every index entry again. */
+/* byvalue (and the part entry of a composite value), and expiry with what pruning needs to
+ * find every index entry again. */
 static int put_indicator_index(struct store *s, MDB_txn *txn, const struct store_put *it,
                                const struct proto_record *r)
 {
@@ -98,6 +134,11 @@ static int put_indicator_index(struct store *s, MDB_txn *txn, const struct store
     store_value_key(vkey, r->u.ind.type, r->u.ind.value, strlen(r->u.ind.value));
     MDB_val k = {VALUE_KEY_BYTES, vkey}, v = {LIMIT_ID_BYTES, (void *)it->id};
     int rc = mdb_put(txn, s->dbi[DB_BYVALUE], &k, &v, 0);
+    uint8_t pkey[VALUE_KEY_BYTES];
+    if (rc == MDB_SUCCESS && store_part_key(pkey, r->u.ind.type, r->u.ind.value)) {
+        k.mv_data = pkey;
+        rc = mdb_put(txn, s->dbi[DB_BYVALUE], &k, &v, 0);
+    }
     if (rc != MDB_SUCCESS)
         return map_err(rc);
     return store_put_expiry(s, txn, it->id, r, vkey);
@@ -288,8 +329,33 @@ static int del_exact(struct store *s, MDB_txn *txn, enum db_index db, const void
     return rc == MDB_NOTFOUND ? STORE_E_CORRUPT : map_err(rc);
 }
 
+/* The part entry of a composite indicator whose stored record is rec (seq || sig || body): the
+ * expiry entry holds only the value key, so this one entry is found from the body, decoded only
+ * for the composite types. */
+static int del_part(struct store *s, MDB_txn *txn, const uint8_t *id, int itype,
+                    const MDB_val *rec)
+{
+    if (store_part_itype(itype) == 0)
+        return STORE_OK;
+    struct proto_record *r = malloc(sizeof *r);
+    if (r == NULL)
+        return STORE_E_IO;
+    const uint8_t *body = (const uint8_t *)rec->mv_data + SEQ_BYTES + LIMIT_SIG_BYTES;
+    int err = proto_record_decode_known(body, rec->mv_size - SEQ_BYTES - LIMIT_SIG_BYTES, r) ==
+                          PROTO_OK &&
+                      r->kind == PROTO_KIND_INDICATOR
+                  ? STORE_OK
+                  : STORE_E_CORRUPT;
+    uint8_t pkey[VALUE_KEY_BYTES];
+    if (err == STORE_OK && store_part_key(pkey, r->u.ind.type, r->u.ind.value))
+        err = del_exact(s, txn, DB_BYVALUE, pkey, sizeof pkey, id, LIMIT_ID_BYTES);
+    free(r);
+    return err;
+}
+
 /* Drops the record named by one expiry entry (copied out: deletes move LMDB's pages) from
- * records, bytime and byvalue, and reduces its seq entry to the arrival time. */
+ * records, bytime and byvalue (both entries of a composite value), and reduces its seq entry
+ * to the arrival time. */
 static int prune_one(struct store *s, MDB_txn *txn, const uint8_t exp_key[EXPIRY_KEY_BYTES],
                      const uint8_t exp_val[EXPIRY_VAL_BYTES])
 {
@@ -302,6 +368,8 @@ static int prune_one(struct store *s, MDB_txn *txn, const uint8_t exp_key[EXPIRY
     memcpy(seq_key, v.mv_data, SEQ_BYTES);
     uint64_t added_us = 0;
     int err = store_seq_added(s, txn, get_be64(seq_key), &added_us);
+    if (err == STORE_OK) /* before the record goes: v points into its page */
+        err = del_part(s, txn, id, exp_val[8], &v);
     if (err == STORE_OK)
         err = del_exact(s, txn, DB_RECORDS, id, LIMIT_ID_BYTES, NULL, 0);
     uint8_t time_key[TIME_KEY_BYTES];

@@ -224,8 +224,34 @@ static int scan_txn(struct store *s, MDB_txn *txn, void *ctx)
     return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? STORE_OK : map_err(rc);
 }
 
-int store_find_value(struct store *s, int itype, const char *value, store_record_cb cb,
-                     void *ctx)
+/* A value's lookup keys: its exact key, and (parts) the key of the composite records whose
+ * address or host it is; ONE read transaction scans them in turn. */
+struct value_keys {
+    uint8_t key[2][VALUE_KEY_BYTES];
+    size_t n;
+    store_record_cb cb;
+    void *ctx;
+};
+
+static int value_scan(struct store *s, MDB_txn *txn, const uint8_t key[VALUE_KEY_BYTES],
+                      store_record_cb cb, void *ctx)
+{
+    struct scan sc = {.kind = SCAN_VALUE, .start_len = VALUE_KEY_BYTES, .cb = cb, .ctx = ctx};
+    memcpy(sc.start, key, VALUE_KEY_BYTES);
+    return scan_txn(s, txn, &sc);
+}
+
+static int keys_txn(struct store *s, MDB_txn *txn, void *ctx)
+{
+    const struct value_keys *w = ctx;
+    int rc = STORE_OK;
+    for (size_t i = 0; i < w->n && rc == STORE_OK; i++)
+        rc = value_scan(s, txn, w->key[i], w->cb, w->ctx);
+    return rc;
+}
+
+static int find_value(struct store *s, int itype, const char *value, bool parts,
+                      store_record_cb cb, void *ctx)
 {
     assert(s != NULL && cb != NULL);
     if (value == NULL || itype <= 0 || itype >= PROTO_ITYPE_END)
@@ -233,9 +259,23 @@ int store_find_value(struct store *s, int itype, const char *value, store_record
     size_t len = strnlen(value, LIMIT_VALUE_BYTES + 1);
     if (len > LIMIT_VALUE_BYTES)
         return STORE_E_INVAL;
-    struct scan sc = {.kind = SCAN_VALUE, .start_len = VALUE_KEY_BYTES, .cb = cb, .ctx = ctx};
-    store_value_key(sc.start, itype, value, len);
-    return store_run_read(s, scan_txn, &sc);
+    struct value_keys w = {.n = parts ? 2 : 1, .cb = cb, .ctx = ctx};
+    store_value_key(w.key[0], itype, value, len);
+    if (parts)
+        store_part_lookup_key(w.key[1], itype, value, len);
+    return store_run_read(s, keys_txn, &w);
+}
+
+int store_find_value(struct store *s, int itype, const char *value, store_record_cb cb,
+                     void *ctx)
+{
+    return find_value(s, itype, value, true, cb, ctx);
+}
+
+int store_find_exact(struct store *s, int itype, const char *value, store_record_cb cb,
+                     void *ctx)
+{
+    return find_value(s, itype, value, false, cb, ctx);
 }
 
 struct values_walk {
@@ -251,10 +291,9 @@ static int values_txn(struct store *s, MDB_txn *txn, void *ctx)
     const struct values_walk *w = ctx;
     int rc = STORE_OK;
     for (size_t i = 0; i < w->n && rc == STORE_OK; i++) {
-        struct scan sc = {.kind = SCAN_VALUE, .start_len = VALUE_KEY_BYTES, .cb = w->cb,
-                          .ctx = w->ctx};
-        store_value_key(sc.start, w->itypes[i], w->values[i], strlen(w->values[i]));
-        rc = scan_txn(s, txn, &sc);
+        uint8_t key[VALUE_KEY_BYTES];
+        store_value_key(key, w->itypes[i], w->values[i], strlen(w->values[i]));
+        rc = value_scan(s, txn, key, w->cb, w->ctx);
     }
     return rc;
 }

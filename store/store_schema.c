@@ -1,9 +1,9 @@
 /* store_schema.c - LMDB record store: the schema version and the migration from the previous
  * one. Contract: store.h ("Upgrades"); shared parts: store_int.h.
  *
- * Schema 3 had every table but successions and distrust (keys that change, issue 13 point 6);
- * schema 4 adds them. Both start empty: no stored record needs them, so the migration has
- * nothing to build (the open creates them, store.c db_specs[].since). */
+ * Schema 4 had no part entries in byvalue (store_int.h store_part_key); schema 5 adds one for
+ * every composite indicator (ip-dst|port, ip-src|port, hostname|port), so a search by the
+ * address or host finds it (issue 16). No table is new. */
 #include "store/store_int.h"
 
 #include <assert.h>
@@ -37,12 +37,50 @@ int store_schema_read(MDB_txn *txn, bool *fresh, uint32_t *version)
     return *version == 0 ? STORE_E_CORRUPT : STORE_OK;
 }
 
+/* The part entry of the stored record (k, v) if it is a composite indicator (store_part_key). */
+static int put_part(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                    struct proto_record *r)
+{
+    if (k->mv_size != LIMIT_ID_BYTES || v->mv_size <= SEQ_BYTES + LIMIT_SIG_BYTES)
+        return STORE_E_CORRUPT;
+    const uint8_t *body = (const uint8_t *)v->mv_data + SEQ_BYTES + LIMIT_SIG_BYTES;
+    uint8_t pkey[VALUE_KEY_BYTES];
+    /* a record the store holds decoded when it was put; one that no longer does is for
+     * check-store to name, not for the migration to refuse the store over */
+    if (proto_record_decode_known(body, v->mv_size - SEQ_BYTES - LIMIT_SIG_BYTES, r) != PROTO_OK ||
+        r->kind != PROTO_KIND_INDICATOR || !store_part_key(pkey, r->u.ind.type, r->u.ind.value))
+        return STORE_OK;
+    MDB_val pk = {sizeof pkey, pkey}, id = {LIMIT_ID_BYTES, k->mv_data};
+    return map_err(mdb_put(txn, s->dbi[DB_BYVALUE], &pk, &id, 0));
+}
+
+/* Schema 5: every composite indicator gets its part entry, one walk of the records table
+ * (bounded by its size: each step visits a new record). */
+static int build_parts(struct store *s, MDB_txn *txn)
+{
+    struct proto_record *r = malloc(sizeof *r);
+    MDB_cursor *c = NULL;
+    int err = r != NULL ? map_err(mdb_cursor_open(txn, s->dbi[DB_RECORDS], &c)) : STORE_E_IO;
+    MDB_val k, v;
+    int rc = MDB_NOTFOUND;
+    if (err == STORE_OK)
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && err == STORE_OK;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+            err = put_part(s, txn, &k, &v, r);
+    if (err == STORE_OK && rc != MDB_NOTFOUND)
+        err = map_err(rc);
+    if (c != NULL)
+        mdb_cursor_close(c);
+    free(r);
+    return err;
+}
+
 int store_schema_migrate(struct store *s, MDB_txn *txn, uint32_t from)
 {
     assert(from == STORE_SCHEMA_VERSION - 1);
     (void)from; /* one migration: from is always the previous version */
-    _Static_assert(STORE_SCHEMA_VERSION == 4, "write the migration to the new schema");
-    /* The transaction may be a retry on a grown map: the new tables start empty. */
-    int err = map_err(mdb_drop(txn, s->dbi[DB_SUCCESSIONS], 0));
-    return err == STORE_OK ? map_err(mdb_drop(txn, s->dbi[DB_DISTRUST], 0)) : err;
+    _Static_assert(STORE_SCHEMA_VERSION == 5, "write the migration to the new schema");
+    /* The transaction may be a retry on a grown map: it starts from the old store again, and a
+     * part entry put twice is one entry (sorted duplicates keep one copy of a pair). */
+    return build_parts(s, txn);
 }

@@ -218,6 +218,34 @@ class CliTest(NodeTest):
         self.assertTrue(text[0].startswith("ID"))
         self.assertEqual(len(text), 3)
 
+    def test_query_finds_composite_records(self):
+        """issue 16: an address or host pasted from an alert finds the ip-dst|port, ip-src|port
+        and hostname|port records that carry exactly it, never a longer address."""
+        pub = {}
+        for t, v in [("ip-dst|port", "192.0.2.1|443"), ("ip-src|port", "[2001:db8::10]:443"),
+                     ("hostname|port", "mail.example.org|25"), ("ip-dst", "192.0.2.10")]:
+            r = self.publish("--type", t, "--value", v, "--tlp", "green")
+            self.assertEqual(r.rc, 0, r)
+            pub[t] = r.out.strip()
+
+        def query(value):
+            r = tlpmesh("query", "-c", self.conf, value, "--json")
+            return r.rc, [(o["id"], o["type"], o["value"]) for o in r.json_lines()]
+
+        self.assertEqual(query("192.0.2.1"),
+                         (0, [(pub["ip-dst|port"], "ip-dst|port", "192.0.2.1|443")]))
+        self.assertEqual(query("192.0.2.1|443"),
+                         (0, [(pub["ip-dst|port"], "ip-dst|port", "192.0.2.1|443")]))
+        self.assertEqual(query("2001:DB8::10"),
+                         (0, [(pub["ip-src|port"], "ip-src|port", "2001:db8::10|443")]))
+        self.assertEqual(query("mail.example.org"),
+                         (0, [(pub["hostname|port"], "hostname|port", "mail.example.org|25")]))
+        self.assertEqual(query("192.0.2.10"), (0, [(pub["ip-dst"], "ip-dst", "192.0.2.10")]))
+        for miss in ["2001:db8::1", "192.0.2.100", "example.org", "192.0.2.1|444"]:
+            r = tlpmesh("query", "-c", self.conf, miss)
+            self.assertEqual((r.rc, r.out), (1, ""), miss)
+            self.assertIn("no live record", r.err)
+
     def test_revoke(self):
         rid = self.publish("--type", "hostname", "--value", "c2.example.org", "--tlp",
                            "green").out.strip()

@@ -1,6 +1,6 @@
 """The web console in a real browser (issue 16 point 1): Debian's headless Chromium, with
 JavaScript off, signs in to node A's /ui/, searches (an address finds the range that contains
-it), opens a record, publishes one, revokes it, reads the peers and activity pages; node B, a
+it, and the ip-dst|port record that carries it), opens a record, publishes one, revokes it, reads the peers and activity pages; node B, a
 `tlpmesh run` peer of A, then holds the published record. A reader signs in too and sees only
 what the TAXII gate gives it, and cannot publish. Screenshots of every page go to the build
 directory (console-*.png next to build/tlpmesh).
@@ -49,6 +49,7 @@ class Console(unittest.TestCase):
             f.write(console_config(self.port))
         self.range_id = self.a.publish("ip-dst", "198.51.100.0/24", "amber")
         self.green_id = self.a.publish("domain", "green.example.org", "green")
+        self.port_id = self.a.publish("ip-dst|port", "192.0.2.1|443", "green")
         self.a.publish("ip-dst", "203.0.113.9", "amber+strict")  # the gate withholds it from B
         self.script_id = tlpmesh("publish", "-c", self.a.conf, "--type", "domain", "--value",
                                  "script.example.org", "--tlp", "green", "--comment",
@@ -161,6 +162,8 @@ class Console(unittest.TestCase):
             self.sign_in(b, BOB)
             self.assertEqual(self.search(b, "198.51.100.7"), set())  # AMBER: above its green
             self.assertEqual(self.search(b, "green.example.org"), {self.green_id})
+            self.assertEqual(self.search(b, "192.0.2.1"), {self.port_id})  # the address|port one
+            self.assertEqual(self.search(b, "192.0.2.10"), set())
             # the type and TLP fields choose from every type and TLP, and "any"
             types = b.driver.find_elements("css selector", "form#search select[name=type] option")
             tlps = b.driver.find_elements("css selector", "form#search select[name=tlp] option")

@@ -134,6 +134,123 @@ static void raw_schema(MDB_txn *txn, uint32_t v)
     assert_int_equal(mdb_put(txn, raw_db(txn, "meta"), &k, &val, 0), 0);
 }
 
+/* --- composite values: found by their address or host --- */
+
+struct composite {
+    int itype;
+    const char *value;
+};
+
+static const struct composite composites[] = {
+    {PROTO_ITYPE_IP_DST, "192.0.2.1"},                 /* 0: the address itself */
+    {PROTO_ITYPE_IP_DST_PORT, "192.0.2.1|443"},        /* 1 */
+    {PROTO_ITYPE_IP_SRC_PORT, "192.0.2.1|53"},         /* 2 */
+    {PROTO_ITYPE_IP_DST_PORT, "192.0.2.10|443"},       /* 3: a longer address */
+    {PROTO_ITYPE_IP_DST_PORT, "2001:db8::1|8443"},     /* 4 */
+    {PROTO_ITYPE_IP_DST_PORT, "2001:db8::10|443"},     /* 5: a longer IPv6 address */
+    {PROTO_ITYPE_HOSTNAME_PORT, "mail.example.org|25"}, /* 6 */
+};
+enum { N_COMPOSITES = sizeof composites / sizeof composites[0] };
+
+/* The records of composites[], valid until T0 + DAY; their ids to ids. */
+static void fill_composites(struct store *s, uint8_t ids[N_COMPOSITES][LIMIT_ID_BYTES])
+{
+    struct keys_identity id;
+    ts_identity(0x52, &id);
+    struct proto_record *r = ts_record_alloc();
+    struct filler f = {.s = s, .buf = malloc(FILL_BATCH * sizeof *f.buf)};
+    assert_non_null(f.buf);
+    for (unsigned i = 0; i < N_COMPOSITES; i++) {
+        ts_indicator(r, PROTO_TLP_GREEN, (uint8_t)composites[i].itype, composites[i].value,
+                     T0 + i, T0 + DAY);
+        memcpy(ids[i], fill_add(&f, r, &id), LIMIT_ID_BYTES);
+    }
+    fill_flush(&f);
+    free(f.buf);
+    free(r);
+}
+
+struct found {
+    const uint8_t (*ids)[LIMIT_ID_BYTES];
+    unsigned mask; /* bit i: composites[i] */
+    unsigned order[N_COMPOSITES + 1], n;
+};
+
+static int found_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
+                    uint64_t seq, void *ctx)
+{
+    (void)signed_rec, (void)len, (void)seq;
+    struct found *f = ctx;
+    unsigned i = 0;
+    while (i < N_COMPOSITES && memcmp(f->ids[i], id, LIMIT_ID_BYTES) != 0)
+        i++;
+    assert_true(i < N_COMPOSITES && f->n < N_COMPOSITES);
+    assert_false(f->mask & 1u << i); /* each record once */
+    f->mask |= 1u << i;
+    f->order[f->n++] = i;
+    return 0;
+}
+
+/* The composites[] store_find_value (exact: store_find_exact) finds for (itype, value). */
+static unsigned found(struct store *s, const uint8_t ids[N_COMPOSITES][LIMIT_ID_BYTES],
+                      int itype, const char *value, bool exact)
+{
+    struct found f = {.ids = ids};
+    assert_int_equal((exact ? store_find_exact : store_find_value)(s, itype, value, found_cb, &f),
+                     STORE_OK);
+    return f.mask;
+}
+
+/* A search by an address or host finds the composite records that carry exactly it. */
+static void expect_composites_found(struct store *s, const uint8_t ids[N_COMPOSITES][LIMIT_ID_BYTES])
+{
+    assert_int_equal(found(s, ids, PROTO_ITYPE_IP_DST, "192.0.2.1", false), 1u << 0 | 1u << 1);
+    assert_int_equal(found(s, ids, PROTO_ITYPE_IP_DST, "192.0.2.1", true), 1u << 0);
+    assert_int_equal(found(s, ids, PROTO_ITYPE_IP_SRC, "192.0.2.1", false), 1u << 2);
+    assert_int_equal(found(s, ids, PROTO_ITYPE_IP_DST, "192.0.2.10", false), 1u << 3);
+    assert_int_equal(found(s, ids, PROTO_ITYPE_IP_DST, "2001:db8::1", false), 1u << 4);
+    assert_int_equal(found(s, ids, PROTO_ITYPE_IP_DST, "2001:db8::10", false), 1u << 5);
+    assert_int_equal(found(s, ids, PROTO_ITYPE_IP_DST, "2001:db8::", false), 0);
+    assert_int_equal(found(s, ids, PROTO_ITYPE_HOSTNAME, "mail.example.org", false), 1u << 6);
+    assert_int_equal(found(s, ids, PROTO_ITYPE_HOSTNAME, "example.org", false), 0);
+    assert_int_equal(found(s, ids, PROTO_ITYPE_IP_DST_PORT, "192.0.2.1|443", false), 1u << 1);
+    assert_int_equal(found(s, ids, PROTO_ITYPE_IP_DST_PORT, "192.0.2.1|443", true), 1u << 1);
+    assert_int_equal(found(s, ids, PROTO_ITYPE_IP_DST_PORT, "192.0.2.1", false), 0);
+    assert_int_equal(found(s, ids, PROTO_ITYPE_IP_DST, "192.0.2.0/24", false), 0);
+    /* the exact record first, then those it is part of */
+    struct found f = {.ids = ids};
+    assert_int_equal(store_find_value(s, PROTO_ITYPE_IP_DST, "192.0.2.1", found_cb, &f), STORE_OK);
+    assert_int_equal(f.n, 2);
+    assert_int_equal(f.order[0], 0);
+}
+
+static void test_composite_values(void **state)
+{
+    (void)state;
+    char *dir = ts_dir_new("storeops");
+    struct store *s = ts_store_open(dir, 0);
+    uint8_t ids[N_COMPOSITES][LIMIT_ID_BYTES];
+    fill_composites(s, ids);
+    expect_composites_found(s, ids);
+    struct lines l = {0};
+    struct store_check_report rep = check(s, &l);
+    assert_int_equal(rep.problems, 0);
+    /* records, bytime, seq, byvalue and expiry each; byvalue once more for the six composites */
+    assert_int_equal(rep.index_entries, 4 * N_COMPOSITES + N_COMPOSITES - 1);
+
+    /* pruning takes both byvalue entries: check-store finds no entry left without its record */
+    size_t pruned = 0;
+    assert_int_equal(store_prune_expired(s, T0 + 2 * DAY, 0, LIMIT_PRUNE_BATCH, &pruned), STORE_OK);
+    assert_int_equal(pruned, N_COMPOSITES);
+    assert_int_equal(found(s, ids, PROTO_ITYPE_IP_DST, "192.0.2.1", false), 0);
+    l = (struct lines){0};
+    rep = check(s, &l);
+    assert_int_equal(rep.problems, 0);
+    assert_int_equal(rep.records, 0);
+    store_close(s);
+    ts_store_remove(dir);
+}
+
 /* --- readers never wait for themselves --- */
 
 struct nested {
@@ -223,12 +340,22 @@ static bool exists(const char *dir, const char *name)
     return stat(path, &st) == 0;
 }
 
-static int count_succession(void *ctx, const uint8_t *bytes, size_t len)
+/* Deletes every byvalue part entry (store.h: a key whose type byte has 0x80 set, so they sort
+ * after every exact key); returns how many. */
+static size_t raw_drop_parts(MDB_txn *txn)
 {
-    (void)bytes;
-    assert_int_equal(len, LIMIT_SUCCESSION_BYTES);
-    ++*(size_t *)ctx;
-    return 0;
+    MDB_cursor *c;
+    assert_int_equal(mdb_cursor_open(txn, raw_db(txn, "byvalue"), &c), 0);
+    uint8_t first = 0x80;
+    MDB_val k = {1, &first}, v;
+    size_t dropped = 0;
+    while (mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) == 0) {
+        assert_int_equal(mdb_cursor_del(c, 0), 0);
+        dropped++;
+        k = (MDB_val){1, &first};
+    }
+    mdb_cursor_close(c);
+    return dropped;
 }
 
 static void test_schema_migration(void **state)
@@ -237,17 +364,18 @@ static void test_schema_migration(void **state)
     char *dir = ts_dir_new("storeops");
     struct store *s = ts_store_open(dir, 0);
     fill(s, 50, 0);
+    uint8_t ids[N_COMPOSITES][LIMIT_ID_BYTES];
+    fill_composites(s, ids);
     struct lines l = {0};
     const struct store_check_report want = check(s, &l);
     assert_int_equal(want.problems, 0);
     store_close(s);
 
-    /* The fixture: schema 3 is this layout without the successions and distrust tables. */
+    /* The fixture: schema 4 is this layout without the byvalue part entries. */
     MDB_env *env;
     MDB_txn *txn;
     raw_open(dir, &env, &txn);
-    assert_int_equal(mdb_drop(txn, raw_db(txn, "successions"), 1), 0);
-    assert_int_equal(mdb_drop(txn, raw_db(txn, "distrust"), 1), 0);
+    assert_int_equal(raw_drop_parts(txn), N_COMPOSITES - 1);
     raw_schema(txn, STORE_SCHEMA_VERSION - 1);
     raw_commit(env, txn);
 
@@ -255,44 +383,34 @@ static void test_schema_migration(void **state)
     struct store_opts ro = {.read_only = true};
     char why[512] = "";
     assert_int_equal(store_open(&s, dir, &ro, why, sizeof why), STORE_E_SCHEMA);
-    assert_non_null(strstr(why, "version 3"));
     assert_non_null(strstr(why, "version 4"));
-    assert_false(exists(dir, STORE_FILE_NAME ".schema3.bak"));
+    assert_non_null(strstr(why, "version 5"));
+    assert_false(exists(dir, STORE_FILE_NAME ".schema4.bak"));
 
-    /* read-write: backed up, migrated */
+    /* read-write: backed up, migrated: every part entry built again */
     s = ts_store_open(dir, 0);
-    assert_true(exists(dir, STORE_FILE_NAME ".schema3.bak"));
+    assert_true(exists(dir, STORE_FILE_NAME ".schema4.bak"));
     l = (struct lines){0};
     const struct store_check_report got = check(s, &l);
     assert_int_equal(got.problems, 0);
     assert_int_equal(got.records, want.records);
     assert_int_equal(got.index_entries, want.index_entries);
-    /* the new tables exist and start empty */
-    size_t held = 0;
-    assert_int_equal(store_successions_each(s, count_succession, &held), STORE_OK);
-    assert_int_equal(held, 0);
-    static const uint8_t stmt[1][LIMIT_SUCCESSION_BYTES] = {{1}};
-    assert_int_equal(store_successions_replace(s, stmt, 1, NULL, 0), STORE_OK);
-    assert_int_equal(store_successions_each(s, count_succession, &held), STORE_OK);
-    assert_int_equal(held, 1);
-    l = (struct lines){0}; /* that statement is junk: check-store names it */
-    assert_int_equal(check(s, &l).problems, 1);
-    assert_int_equal(store_successions_replace(s, NULL, 0, NULL, 0), STORE_OK);
+    expect_composites_found(s, ids);
     store_close(s);
 
-    /* the backup is the schema 3 store, untouched */
+    /* the backup is the schema 4 store, untouched */
     raw_open(dir, &env, &txn);
     mdb_txn_abort(txn);
     mdb_env_close(env);
     char bakdir[LIMIT_PATH_BYTES], cmd[3 * LIMIT_PATH_BYTES];
     snprintf(bakdir, sizeof bakdir, "%s/bak", dir);
     assert_int_equal(mkdir(bakdir, 0700), 0);
-    snprintf(cmd, sizeof cmd, "cp %s/%s.schema3.bak %s/%s", dir, STORE_FILE_NAME, bakdir,
+    snprintf(cmd, sizeof cmd, "cp %s/%s.schema4.bak %s/%s", dir, STORE_FILE_NAME, bakdir,
              STORE_FILE_NAME);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(store_open(&s, bakdir, &ro, why, sizeof why), STORE_E_SCHEMA);
     ts_store_remove(strdup(bakdir));
-    snprintf(cmd, sizeof cmd, "%s/%s.schema3.bak", dir, STORE_FILE_NAME);
+    snprintf(cmd, sizeof cmd, "%s/%s.schema4.bak", dir, STORE_FILE_NAME);
     assert_int_equal(unlink(cmd), 0);
     ts_store_remove(dir);
 }
@@ -313,9 +431,9 @@ static void test_schema_newer_refused(void **state)
         char why[512] = "";
         assert_int_equal(store_open(&s, dir, &o, why, sizeof why), STORE_E_SCHEMA);
         assert_null(s);
-        assert_non_null(strstr(why, "version 5 is newer than this build's version 4"));
+        assert_non_null(strstr(why, "version 6 is newer than this build's version 5"));
     }
-    assert_false(exists(dir, STORE_FILE_NAME ".schema5.bak"));
+    assert_false(exists(dir, STORE_FILE_NAME ".schema6.bak"));
     ts_store_remove(dir);
 }
 
@@ -612,6 +730,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nested_reads_while_map_grows),
+        cmocka_unit_test(test_composite_values),
         cmocka_unit_test(test_schema_migration),
         cmocka_unit_test(test_schema_newer_refused),
         cmocka_unit_test(test_check_finds_damage),

@@ -260,7 +260,7 @@ int cli_find_duplicate(struct store *st, const struct proto_record *want, uint64
 {
     assert(want->kind == PROTO_KIND_INDICATOR);
     struct dedupe_ctx d = {.st = st, .want = want, .now_ms = now_ms};
-    const int rc = store_find_value(st, want->u.ind.type, want->u.ind.value, dedupe_cb, &d);
+    const int rc = store_find_exact(st, want->u.ind.type, want->u.ind.value, dedupe_cb, &d);
     if (rc < 0)
         return rc;
     if (d.found)

@@ -436,7 +436,7 @@ static int held_verdict(struct run *ru, const struct import_item *it, const stru
 {
     const struct import_provenance *p = it->prov;
     struct held_ctx h = {.st = ru->node->store, .want = r, .now = ru->now, .shown = ru->shown};
-    int rc = store_find_value(ru->node->store, r->u.ind.type, r->u.ind.value, held_cb, &h);
+    int rc = store_find_exact(ru->node->store, r->u.ind.type, r->u.ind.value, held_cb, &h);
     if (rc < 0)
         return rc;
     *live = h.held;
