@@ -12,6 +12,7 @@ holds all N, with a deadline. The raw verify rate comes from tlpmesh-bench in th
 (bench/rawrates.py). Prints
   catchup_records             N
   catchup_s                   seconds from B's start until B has stored all N
+  catchup_raw_verify_per_s    the one-core raw verify rate the next figures divide by
   catchup_limit_s             N / (cores x raw verify)
   catchup_over_limit          catchup_s / catchup_limit_s, at most 1.25
   catchup_ingest_per_s        B's records/s while it went from 10 % to 90 % of N
@@ -160,6 +161,7 @@ def main():
     print(json.dumps({
         "catchup_records": {"value": n, "limit": None, "sense": None},
         "catchup_s": {"value": round(secs, 2), "limit": None, "sense": "max"},
+        "catchup_raw_verify_per_s": {"value": round(verify), "limit": None, "sense": None},
         "catchup_limit_s": {"value": round(limit_s, 2), "limit": None, "sense": None},
         "catchup_over_limit": {"value": round(secs / limit_s, 3), "limit": 1.25, "sense": "max"},
         "catchup_ingest_per_s": {"value": ingest and round(ingest), "limit": None,

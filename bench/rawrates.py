@@ -9,8 +9,8 @@ import sys
 
 def raw_rates(build, who):
     """(cores, raw verify per s on 1 core, raw sign per s on 1 core); exits naming who on failure."""
-    for _ in range(3):  # its ingest row sometimes ends the session on a budget (reported)
-        p = subprocess.run([os.path.join(build, "tlpmesh-bench"), "--records", "20000",
+    for _ in range(3):  # its ingest row sometimes ends the session on a budget (20,000 records: often)
+        p = subprocess.run([os.path.join(build, "tlpmesh-bench"), "--records", "10000",
                             "--recon-sizes", "", "--cidr-ranges", "0"], capture_output=True,
                            text=True)
         if p.returncode == 0:
