@@ -12,11 +12,12 @@ distinct domains (quick: 200,000; full: 1,000,000) into a fresh node. Prints
 """
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
+
+from rawrates import raw_rates
 
 N = {"quick": 200_000, "full": 1_000_000}
 
@@ -24,17 +25,6 @@ N = {"quick": 200_000, "full": 1_000_000}
 def die(msg):
     print(f"bench/importbench.py: {msg}", file=sys.stderr)
     sys.exit(1)
-
-
-def sign_rate(build):
-    p = subprocess.run([os.path.join(build, "tlpmesh-bench"), "--records", "20000",
-                        "--recon-sizes", "", "--cidr-ranges", "0"], capture_output=True,
-                       text=True)
-    cores = re.search(r"(\d+) cores", p.stdout)
-    sign = re.search(r"^raw Ed25519 sign, 1 core\s+(\d+)", p.stdout, re.M)
-    if p.returncode != 0 or not cores or not sign:
-        die(f"tlpmesh-bench failed ({p.returncode}): {p.stderr.strip()[-300:]}")
-    return int(cores.group(1)), float(sign.group(1))
 
 
 def import_run(build, n, tmp):
@@ -68,7 +58,7 @@ def main():
     if len(sys.argv) != 3 or sys.argv[1] not in N:
         die("usage: importbench.py quick|full BUILD_DIR")
     mode, build = sys.argv[1], sys.argv[2]
-    cores, sign = sign_rate(build)
+    cores, _, sign = raw_rates(build, "bench/importbench.py")
     with tempfile.TemporaryDirectory(prefix="tlpmesh-importbench.") as tmp:
         per_s, wb = import_run(build, N[mode], tmp)
     print(json.dumps({
