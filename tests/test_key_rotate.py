@@ -211,5 +211,29 @@ class KeyCommands(unittest.TestCase):
             m.close(False)
 
 
+class RootKeepsOwner(unittest.TestCase):
+    """`key rotate` and `restore` run as root for a node whose files are another user's (the
+    packaged tlpmesh user): the files they write keep that owner, so the node can restart."""
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to give files to another user")
+    def test_rotate_and_restore(self):
+        m = Mesh()
+        try:
+            a = m.add("a", "CERT-A")
+            a.publish("domain", "owner.example", "green")  # creates the store
+            ok("backup", "-c", a.conf, m.tmp.join("a.bak"))
+            for root, dirs, files in os.walk(a.dir):
+                for name in dirs + files:
+                    os.chown(os.path.join(root, name), 65534, 65534)
+            os.chown(a.dir, 65534, 65534)
+            ok("key", "rotate", "-c", a.conf)
+            ok("restore", "-c", a.conf, m.tmp.join("a.bak"))
+            for rel in ("node.key", "node.key.prev", "data/store.mdb"):
+                st = os.stat(os.path.join(a.dir, rel))
+                self.assertEqual((st.st_uid, st.st_gid), (65534, 65534), rel)
+        finally:
+            m.close(False)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -138,6 +140,14 @@ void cli_reload_node(const char *cmd, const char *conf_path)
     }
     free(diag);
     config_free(&cfg);
+}
+
+int cli_match_owner(const char *path, const char *like)
+{
+    struct stat st;
+    if (geteuid() != 0 || stat(like, &st) != 0)
+        return 0;
+    return chown(path, st.st_uid, st.st_gid);
 }
 
 int cli_load_shown(struct store *st, const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec,

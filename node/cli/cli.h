@@ -168,6 +168,12 @@ json_t *cli_control_ask(const char *control_path, json_t *req);
 /* Asks a running node (if any) to re-read its config; says on stdout whether it did. */
 void cli_reload_node(const char *cmd, const char *conf_path);
 
+/* Run as root, gives path the owner and group of like (the file or directory it stands for):
+ * a key or store that root's `tlpmesh key rotate` or `restore` writes for a node run by the
+ * tlpmesh user must stay readable by that user. As any other user, or when like is missing, it
+ * does nothing. 0, or -1 with errno. */
+int cli_match_owner(const char *path, const char *like);
+
 int cli_keygen(int argc, char **argv);
 int cli_pubkey(int argc, char **argv);
 int cli_key(int argc, char **argv);

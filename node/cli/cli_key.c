@@ -78,9 +78,15 @@ static int commit(const char *cmd, struct cli_node *n, const struct proto_succes
     char prev[LIMIT_PATH_BYTES + 8], next[LIMIT_PATH_BYTES + 8];
     snprintf(prev, sizeof prev, "%s%s", n->cfg.key_file, KEYS_PREV_SUFFIX);
     snprintf(next, sizeof next, "%s%s", n->cfg.key_file, KEYS_NEXT_SUFFIX);
+    /* Run as root for a node of the tlpmesh user, both files stay that user's (the old key's
+     * owner): a key the node cannot read would stop it at its restart. */
     rc = keys_file_write(prev, n->id.seed, false);
+    if (rc == KEYS_OK && cli_match_owner(prev, n->cfg.key_file) != 0)
+        rc = KEYS_E_IO;
     if (rc == KEYS_OK)
         rc = keys_file_write(n->cfg.key_file, new_id->seed, true);
+    if (rc == KEYS_OK && cli_match_owner(n->cfg.key_file, prev) != 0)
+        rc = KEYS_E_IO;
     if (rc != KEYS_OK) {
         cli_error(cmd, "%s: %s", n->cfg.key_file, keys_strerror(rc));
         return CLI_FAIL;

@@ -197,13 +197,20 @@ static void unstage(const char *tmpdir)
 
 /* Moves the current store aside (store.mdb.before-restore) and the staged one in; both renames
  * stay inside DataDir, so each is atomic, and an fsync of the directory makes them durable. */
-static int swap_in(const char *data_dir, const char *tmpdir, char *why, size_t why_len)
+static int swap_in(const char *data_dir, const char *tmpdir, bool *kept, char *why,
+                   size_t why_len)
 {
     char cur[LIMIT_PATH_BYTES + 32], old[LIMIT_PATH_BYTES + 64], staged[LIMIT_PATH_BYTES + 32];
     snprintf(cur, sizeof cur, "%s/%s", data_dir, STORE_FILE_NAME);
     snprintf(old, sizeof old, "%s/%s.before-restore", data_dir, STORE_FILE_NAME);
     snprintf(staged, sizeof staged, "%s/%s", tmpdir, STORE_FILE_NAME);
-    if (rename(cur, old) != 0 && errno != ENOENT) {
+    /* run as root for a node of the tlpmesh user: the store stays that user's */
+    if (cli_match_owner(staged, data_dir) != 0) {
+        snprintf(why, why_len, "%s: cannot give it DataDir's owner: %s", cur, strerror(errno));
+        return -1;
+    }
+    *kept = rename(cur, old) == 0;
+    if (!*kept && errno != ENOENT) {
         snprintf(why, why_len, "%s: %s", cur, strerror(errno));
         return -1;
     }
@@ -234,6 +241,7 @@ int cli_restore(int argc, char **argv)
     char tmpdir[LIMIT_PATH_BYTES + 16], why[2 * LIMIT_PATH_BYTES] = "";
     snprintf(tmpdir, sizeof tmpdir, "%s/restore.tmp", n.cfg.data_dir);
     struct store_check_report rep;
+    bool kept = false;
     if (rc == CLI_OK && mkdir(n.cfg.data_dir, 0700) != 0 && errno != EEXIST) {
         snprintf(why, sizeof why, "cannot create DataDir %s: %s", n.cfg.data_dir, strerror(errno));
         rc = CLI_FAIL;
@@ -243,15 +251,18 @@ int cli_restore(int argc, char **argv)
     /* again, just before the swap: a node may have started while the copy was checked */
     if (rc == CLI_OK)
         rc = refuse_if_open(&n.cfg);
-    if (rc == CLI_OK && swap_in(n.cfg.data_dir, tmpdir, why, sizeof why) != 0)
+    if (rc == CLI_OK && swap_in(n.cfg.data_dir, tmpdir, &kept, why, sizeof why) != 0)
         rc = CLI_FAIL;
     unstage(tmpdir);
     if (why[0])
         cli_error("restore", "%s", why);
-    if (rc == CLI_OK)
+    if (rc == CLI_OK && kept)
         printf("restore: %s is the store of %s now (%llu records; the previous one is "
                "%s/%s.before-restore)\n",
                file, n.cfg.path, (unsigned long long)rep.records, n.cfg.data_dir, STORE_FILE_NAME);
+    else if (rc == CLI_OK)
+        printf("restore: %s is the store of %s now (%llu records; there was none before)\n",
+               file, n.cfg.path, (unsigned long long)rep.records);
     cli_close(&n);
     return rc;
 }

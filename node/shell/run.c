@@ -302,7 +302,8 @@ static int load_node(struct run *r, const char *config_path)
     rc = store_open(&r->store, r->cfg.data_dir, &so, why, sizeof why);
     if (rc < 0) {
         fprintf(stderr, "tlpmesh: %s\n", why[0] ? why : store_strerror(rc));
-        return RUN_FAIL;
+        /* a store of another schema stays one: exit 2, which systemd does not restart */
+        return rc == STORE_E_SCHEMA ? RUN_USAGE : RUN_FAIL;
     }
     return start_node(r);
 }
