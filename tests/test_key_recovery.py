@@ -198,6 +198,52 @@ class KeyRecovery(unittest.TestCase):
         self.assertNotIn(r4, held)
         self.failed = False
 
+    def test_recovery_right_after_a_rotation(self):
+        """A key stolen right after a rotation: `key recover` works while node.key.prev (the key
+        before the stolen one) is still kept, and partners distrust that older key from T too:
+        a thief with the machine holds it, and partners still accept it in its grace."""
+        m = self.mesh
+        a, b, c, rec_file = self.triangle()
+        m.start()
+        m.wait_links()
+        r0 = a.publish("ip-dst", "192.0.2.40", "green")
+        for n in (b, c):
+            wait_for(lambda: r0 in live_ids(n), DEADLINE_S, what=f"r0 on {n.name}")
+        k1 = ok("key", "rotate", "-c", a.conf).out.splitlines()[0].strip()
+        for n in (b, c):
+            converge(lambda: None if peer_key_of_a(n, k1) else "not yet", DEADLINE_S,
+                     f"{n.name} to take a's rotation")
+
+        t = steal(m, a)  # node.key (K1) and node.key.prev (K0) both taken
+        since = datetime.datetime.now(datetime.timezone.utc)
+        time.sleep(0.01)  # a clock rule (created after T), not a synchronisation
+        k0_conf = t.conf + ".k0"
+        with open(t.conf) as f, open(k0_conf, "w") as g:
+            g.write(f.read().replace("KeyFile = node.key\n", "KeyFile = node.key.prev\n"))
+        os.chmod(k0_conf, 0o600)
+        r_old = ok("publish", "-c", k0_conf, "--type", "ip-dst", "--value", "192.0.2.41",
+                   "--tlp", "green").out.strip()  # signed by K0 after T
+        t.start()
+        wait_for(t.answering, DEADLINE_S, what="t's control socket")
+        for n in (b, c):
+            wait_for(lambda: r_old in live_ids(n), DEADLINE_S, what=f"K0's record on {n.name}")
+        t.stop()
+
+        self.assertTrue(os.path.exists(a.dir + "/node.key.prev"))
+        rec = ok("key", "recover", "-c", a.conf, "--recovery-key", rec_file, "--since",
+                 rfc3339_ms(since))
+        recovered = rec.out.splitlines()[0].strip()
+        a.key = recovered
+        a.start()
+        wait_for(a.answering, DEADLINE_S, what="a's control socket")
+        for n in (b, c):
+            converge(lambda: None if peer_key_of_a(n, recovered) else "not yet", DEADLINE_S,
+                     f"{n.name} to take the recovery")
+            live = live_ids(n)
+            self.assertIn(r0, live)         # K0's record from before T stays
+            self.assertNotIn(r_old, live)   # K0's record from after T is hidden
+        self.failed = False
+
     def test_recovery_relayed(self):
         m = self.mesh
         a, b, c, rec_file = self.triangle()

@@ -5,6 +5,7 @@
  *                                  the node key was stolen: a new key, vouched for by the
  *                                  recovery key, and the time from which the old one is a thief's
  */
+#include <errno.h>
 #include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -120,14 +121,23 @@ static int finish(const char *cmd, struct cli_node *n, struct proto_succession *
     return CLI_OK;
 }
 
-/* Opens the node (key, store) and refuses while an earlier rotation's old key is still kept. */
-static int open_node(const char *cmd, const char *conf, struct cli_node *n)
+/* Opens the node (key, store). A rotation is refused while an earlier rotation's old key is
+ * still kept; a recovery is not (a key stolen right after a rotation is exactly when it is
+ * needed): it retires that older key with the stolen one (partners distrust the whole chain
+ * behind the recovered key from its time), so the file goes, and the stolen key takes its place
+ * for the recovery's own delivery. */
+static int open_node(const char *cmd, const char *conf, struct cli_node *n, bool recovery)
 {
     int rc = cli_open(cmd, conf, CLI_OPEN_KEY | CLI_OPEN_STORE_RW, n);
     if (rc != CLI_OK)
         return rc;
     char prev[LIMIT_PATH_BYTES + 8];
     snprintf(prev, sizeof prev, "%s%s", n->cfg.key_file, KEYS_PREV_SUFFIX);
+    if (recovery && unlink(prev) != 0 && errno != ENOENT) {
+        cli_error(cmd, "cannot remove %s: %s", prev, strerror(errno));
+        cli_close(n);
+        return CLI_FAIL;
+    }
     if (access(prev, F_OK) == 0) {
         cli_error(cmd, "%s exists: the last rotation is still in its grace period (the node "
                   "removes it at its first start after the grace)", prev);
@@ -140,7 +150,7 @@ static int open_node(const char *cmd, const char *conf, struct cli_node *n)
 static int key_rotate(const char *conf)
 {
     struct cli_node n;
-    int rc = open_node("key rotate", conf, &n);
+    int rc = open_node("key rotate", conf, &n, false);
     if (rc != CLI_OK)
         return rc;
     char next[LIMIT_PATH_BYTES + 8];
@@ -174,7 +184,7 @@ static int key_recover(const char *conf, const char *recovery_file, const char *
         return CLI_USAGE;
     }
     struct cli_node n;
-    int rc = open_node(cmd, conf, &n);
+    int rc = open_node(cmd, conf, &n, true);
     if (rc == CLI_OK) {
         char next[LIMIT_PATH_BYTES + 8];
         snprintf(next, sizeof next, "%s%s", n.cfg.key_file, KEYS_NEXT_SUFFIX);

@@ -75,7 +75,7 @@ void run_keys_stored(void *ctx, const struct succession_table *t,
 {
     struct run *r = ctx;
     static uint8_t stmts[LIMIT_SUCCESSIONS][LIMIT_SUCCESSION_BYTES]; /* loop thread only */
-    struct store_distrust d[LIMIT_SUCCESSION_CHAIN + 1];
+    struct store_distrust d[2 * LIMIT_SUCCESSION_CHAIN + 1];
     size_t nd = 0;
     for (size_t i = 0; i < t->n; i++)
         memcpy(stmts[i], t->e[i].bytes, LIMIT_SUCCESSION_BYTES);
@@ -84,8 +84,15 @@ void run_keys_stored(void *ctx, const struct succession_table *t,
     for (size_t i = 0; i < dropped->n; i++)
         memcpy(d[i].origin, dropped->keys[i], LIMIT_KEY_BYTES);
     if (accepted->kind == PROTO_SUCCESSION_RECOVERY) {
-        d[nd] = (struct store_distrust){.since_ms = accepted->time_ms};
-        memcpy(d[nd++].origin, accepted->old_key, LIMIT_KEY_BYTES);
+        /* The stolen key and every key before it in the chain: a thief with the machine holds
+         * the one a recent rotation left in its grace too. */
+        const uint8_t *key = accepted->old_key;
+        for (size_t i = 0; key != NULL && i <= LIMIT_SUCCESSION_CHAIN; i++) {
+            d[nd] = (struct store_distrust){.since_ms = accepted->time_ms};
+            memcpy(d[nd++].origin, key, LIMIT_KEY_BYTES);
+            const struct proto_succession *before = succession_to(t, key);
+            key = before != NULL ? before->old_key : NULL;
+        }
     }
     int rc = store_successions_replace(r->store, stmts, t->n, d, nd);
     if (rc < 0) /* in memory it holds until the restart, which reads the store again */
