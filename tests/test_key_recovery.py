@@ -57,6 +57,13 @@ def peer_key_of_a(node, key):
     return any(p["key"] == key for p in node.status()["peers"])
 
 
+def wait_taken(partners, key, what):
+    """Waits, with the deadline, until every partner names a by key (it took a statement)."""
+    for n in partners:
+        converge(lambda: None if peer_key_of_a(n, key) else "not yet", DEADLINE_S,
+                 f"{n.name} to {what}")
+
+
 def steal(m, a):
     """The theft: a goes down, a copy of its node (key, config, store) is made on another port
     as node t, not started; returns t."""
@@ -129,9 +136,7 @@ class KeyRecovery(unittest.TestCase):
         for n in (b, c):
             wait_for(lambda: r3 in live_ids(n), DEADLINE_S, what=f"r3 on {n.name}")
         thief = ok("key", "rotate", "-c", t.conf).out.splitlines()[0].strip()
-        for n in (b, c):
-            converge(lambda: None if peer_key_of_a(n, thief) else "not yet", DEADLINE_S,
-                     f"{n.name} to take the thief's rotation")
+        wait_taken((b, c), thief, "take the thief's rotation")
         t.stop()
         t.key = thief
         t.start()
@@ -149,9 +154,7 @@ class KeyRecovery(unittest.TestCase):
         a.key = recovered
         a.start()
         wait_for(a.answering, DEADLINE_S, what="a's control socket")
-        for n in (b, c):
-            converge(lambda: None if peer_key_of_a(n, recovered) else "not yet", DEADLINE_S,
-                     f"{n.name} to take the recovery")
+        wait_taken((b, c), recovered, "take the recovery")
         m.links = [("a", "b"), ("a", "c"), ("b", "c")]
         m.wait_links(["a", "b", "c"])
         for n in (b, c):
@@ -210,9 +213,7 @@ class KeyRecovery(unittest.TestCase):
         for n in (b, c):
             wait_for(lambda: r0 in live_ids(n), DEADLINE_S, what=f"r0 on {n.name}")
         k1 = ok("key", "rotate", "-c", a.conf).out.splitlines()[0].strip()
-        for n in (b, c):
-            converge(lambda: None if peer_key_of_a(n, k1) else "not yet", DEADLINE_S,
-                     f"{n.name} to take a's rotation")
+        wait_taken((b, c), k1, "take a's rotation")
 
         t = steal(m, a)  # node.key (K1) and node.key.prev (K0) both taken
         since = datetime.datetime.now(datetime.timezone.utc)
@@ -236,9 +237,8 @@ class KeyRecovery(unittest.TestCase):
         a.key = recovered
         a.start()
         wait_for(a.answering, DEADLINE_S, what="a's control socket")
+        wait_taken((b, c), recovered, "take the recovery")
         for n in (b, c):
-            converge(lambda: None if peer_key_of_a(n, recovered) else "not yet", DEADLINE_S,
-                     f"{n.name} to take the recovery")
             live = live_ids(n)
             self.assertIn(r0, live)         # K0's record from before T stays
             self.assertNotIn(r_old, live)   # K0's record from after T is hidden
@@ -259,9 +259,7 @@ class KeyRecovery(unittest.TestCase):
         wait_for(t.answering, DEADLINE_S, what="t's control socket")
         thief = ok("key", "rotate", "-c", t.conf).out.splitlines()[0].strip()
         rotated_by = time.time()
-        for n in (b, c):
-            converge(lambda: None if peer_key_of_a(n, thief) else "not yet", DEADLINE_S,
-                     f"{n.name} to take the thief's rotation")
+        wait_taken((b, c), thief, "take the thief's rotation")
         t.stop()
         t.key = thief
         # a clock rule, not a synchronisation: c's grace for the stolen key must be over
@@ -274,9 +272,7 @@ class KeyRecovery(unittest.TestCase):
         a.key = recovered
         a.start()
         wait_for(a.answering, DEADLINE_S, what="a's control socket")
-        for n in (b, c):  # b over the stolen key, c only from b's relay
-            converge(lambda: None if peer_key_of_a(n, recovered) else "not yet", DEADLINE_S,
-                     f"{n.name} to take the recovery")
+        wait_taken((b, c), recovered, "take the recovery")  # b over the stolen key, c by relay
         self.assertIn(f"peer a: key recovered to {recovered}", ok("status", "-c", c.conf).out)
         self.assertIn(f"peer a: key recovered to {recovered}", c.log_text())
         m.links = [("a", "b"), ("a", "c"), ("b", "c")]
