@@ -340,24 +340,63 @@ static int peers_up(struct ingest *in)
     return 0;
 }
 
-/* The sender opens a reconciliation round over an empty set: the records that follow are its
- * haves, asked for (LIMIT_PEER_RECON_GRACE_MS). */
-static int open_round(struct ingest *in)
+static int item_order(const void *a, const void *b)
 {
-    static uint8_t msg[LIMIT_RECON_MSG_BYTES];
-    struct recon rc;
-    if (recon_init(&rc, NULL, 0, sizeof msg) < 0)
+    const struct recon_item *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return memcmp(x->id, y->id, LIMIT_ID_BYTES);
+}
+
+/* The sender initiates; each message of its flights goes to the node and to the mirror, whose
+ * answers give the sender its next flight. 0 when the round is over, else -1. */
+static int round_flights(struct ingest *in, struct recon *sender, struct recon *mirror)
+{
+    static uint8_t msg[LIMIT_RECON_MSG_BYTES], reply[LIMIT_RECON_MSG_BYTES];
+    int len = recon_initiate(sender, msg, sizeof msg);
+    for (size_t msgs = 0; len > 0; msgs++) {
+        if (msgs == (size_t)LIMIT_RECON_ROUNDS * LIMIT_RECON_MSG_BYTES ||
+            node_message(&in->node, SENDER, GOSSIP_MSG_RECON, msg, (size_t)len) != GOSSIP_OK)
+            return -1;
+        int n = recon_respond(mirror, msg, (size_t)len, reply, sizeof reply, NULL), next = 0;
+        for (; n > 0 && next >= 0; n = recon_next(mirror, reply, sizeof reply))
+            next = recon_respond(sender, reply, (size_t)n, msg, sizeof msg, NULL);
+        if (n < 0 || next < 0)
+            return -1;
+        /* The mirror answers a whole flight, so the sender's next flight starts in msg. */
+        len = next > 0 ? next : recon_next(sender, msg, sizeof msg);
+    }
+    return len;
+}
+
+/* The sender reconciles first, over the records it will send, so that the node learns it lacks
+ * each of them (its haves, asked for: no unasked budget, LIMIT_PEER_RECON_GRACE_MS); a round
+ * over an empty set names none. The node's answers stop at the engine; a mirror session over
+ * the node's set (empty, like its store) gives the sender the same answers. */
+static int open_round(struct ingest *in, const struct bench_corpus *c)
+{
+    struct recon_item *items = malloc(c->n * sizeof *items);
+    struct recon sender = {0}, mirror = {0};
+    int rc = -1;
+    if (items == NULL)
         return -1;
-    int n = recon_initiate(&rc, msg, sizeof msg);
-    recon_free(&rc);
-    if (n <= 0)
-        return -1;
-    return node_message(&in->node, SENDER, GOSSIP_MSG_RECON, msg, (size_t)n) == GOSSIP_OK ? 0 : -1;
+    for (size_t i = 0; i < c->n; i++) {
+        items[i].ts = c->rec[i].created_ms;
+        memcpy(items[i].id, c->id[i], LIMIT_ID_BYTES);
+    }
+    qsort(items, c->n, sizeof *items, item_order);
+    if (recon_init(&sender, items, c->n, LIMIT_RECON_MSG_BYTES) == RECON_OK &&
+        recon_init(&mirror, NULL, 0, LIMIT_RECON_MSG_BYTES) == RECON_OK)
+        rc = round_flights(in, &sender, &mirror);
+    recon_free(&sender);
+    recon_free(&mirror);
+    free(items);
+    return rc;
 }
 
 /* The node over the timed LMDB ops, with the config's peers. */
 static int start_node(struct ingest *in, struct store *s, const struct gossip_store_ops *ops,
-                      size_t n_peers)
+                      const struct bench_corpus *c, size_t n_peers)
 {
     static const uint8_t seed[LIMIT_KEY_BYTES] = {'t', 'l', 'p', 'm', 'e', 's', 'h'};
     keys_identity_from_seed(seed, &in->id);
@@ -380,7 +419,7 @@ static int start_node(struct ingest *in, struct store *s, const struct gossip_st
     }
     if (node_set_peers(&in->node, &in->cfg, uv_now(&in->loop)) < 0)
         return -1;
-    return peers_up(in) == 0 ? open_round(in) : -1;
+    return peers_up(in) == 0 ? open_round(in, c) : -1;
 }
 
 static int run_ingest(struct ingest *in, struct bench_ingest_result *res)
@@ -467,7 +506,7 @@ int bench_ingest(const struct bench_corpus *c, const struct bench_ingest_opts *o
         goto out;
     }
     const struct gossip_store_ops ops = timed_ops(&ts);
-    if (start_node(&in, s, &ops, 1 + o->peers) != 0) {
+    if (start_node(&in, s, &ops, c, 1 + o->peers) != 0) {
         fprintf(stderr, "tlpmesh-bench: ingest: cannot set up the node\n");
         goto out;
     }

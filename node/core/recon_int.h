@@ -186,6 +186,8 @@ struct view recon_view_of(const struct recon *r, const struct bound *lo, const s
 const struct recon_item *recon_view_at(const struct recon *r, const struct view *v,
                                        struct cursor *c, size_t *at, size_t p);
 void recon_prefix_build(const struct recon_item *a, size_t n, struct sum256 *prefix);
+void recon_prefix_update(const struct recon_item *a, size_t n, struct sum256 *prefix,
+                         size_t from);
 void recon_view_fp(const struct recon *r, const struct view *v, uint8_t fp[RECON_FP_BYTES]);
 
 /* recon_write.c */

@@ -133,8 +133,17 @@ const struct recon_item *recon_view_at(const struct recon *r, const struct view 
 /* prefix[k] = sum of a[0 .. k*STRIDE); prefix has n / STRIDE + 1 entries. */
 void recon_prefix_build(const struct recon_item *a, size_t n, struct sum256 *prefix)
 {
-    struct sum256 acc = {{0}};
-    for (size_t i = 0; i < n; i++) {
+    prefix[0] = (struct sum256){{0}};
+    recon_prefix_update(a, n, prefix, 0);
+}
+
+/* The same after a[from ..] changed (or a grew to n): prefix[0 .. from / STRIDE] still hold. */
+void recon_prefix_update(const struct recon_item *a, size_t n, struct sum256 *prefix, size_t from)
+{
+    assert(from <= n);
+    size_t i = from - from % STRIDE;
+    struct sum256 acc = prefix[i / STRIDE];
+    for (; i < n; i++) {
         if (i % STRIDE == 0)
             prefix[i / STRIDE] = acc;
         sum_add_id(&acc, a[i].id);
