@@ -297,15 +297,6 @@ bool gossip_idle(const struct gossip *g)
     return true;
 }
 
-bool gossip_can_take_frame(const struct gossip *g)
-{
-    assert(g != NULL && g->n_cands <= g->cand_cap);
-    /* A record takes at least its length and signature: 2 + 64 bytes of a frame. A table
-     * smaller than a frame's records is read into only when empty. */
-    const size_t frame = LIMIT_FRAME_BYTES / (2 + LIMIT_SIG_BYTES);
-    return g->cand_cap - g->n_cands >= (frame < g->cand_cap ? frame : g->cand_cap);
-}
-
 const struct gossip_stats *gossip_stats(const struct gossip *g)
 {
     return &g->st;

@@ -276,12 +276,6 @@ uint64_t gossip_next_deadline(const struct gossip *g);
 /* True when nothing is being verified, committed, announced, fetched or reconciled. */
 bool gossip_idle(const struct gossip *g);
 
-/* True while the candidate table has room for every record one frame can carry. The shell reads
- * no session while it has not: a sender faster than verification (a catch-up) then waits in TCP,
- * rather than its records being dropped as overload, fetched again and pushed again by further
- * rounds. */
-bool gossip_can_take_frame(const struct gossip *g);
-
 const struct gossip_stats *gossip_stats(const struct gossip *g);
 /* NULL for a slot never used. */
 const struct gossip_peer_stats *gossip_peer_stats(const struct gossip *g, size_t peer);

@@ -167,8 +167,6 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 void run_conn_read_turn(struct run *r)
 {
-    if (!gossip_can_take_frame(r->node.gossip))
-        return; /* verification's backlog first: the senders wait in TCP (gossip.h) */
     for (size_t i = 0; i < LIMIT_CONNS; i++) {
         struct rconn *c = r->conns[i];
         if (c == NULL || !c->read_paused || c->close_after_flush)
