@@ -8,8 +8,8 @@
  * records being verified or waiting for commit) full but never overfull, which is the best a
  * sender can do: half the table, the most one peer may hold while others are up (gossip.h); a
  * real sender that outruns verification gets its surplus dropped and fetched again later. It
- * sends them as the haves of a reconciliation round (it opens one first), the way a peer sends
- * a node more records than its budget of unasked ones holds (node/core/peerscore.h).
+ * sends them as the haves of a reconciliation round over them (it reconciles first), the way a
+ * peer sends a node more records than its budget of unasked ones holds (node/core/peerscore.h).
  */
 #include <assert.h>
 #include <stdio.h>
@@ -349,13 +349,14 @@ static int item_order(const void *a, const void *b)
 }
 
 /* The sender initiates; each message of its flights goes to the node and to the mirror, whose
- * answers give the sender its next flight. 0 when the round is over, else -1. */
+ * answers give the sender its next flight. 0 when the round is over, else -1 (also past the
+ * LIMIT_RECON_ROUNDS messages a session takes). */
 static int round_flights(struct ingest *in, struct recon *sender, struct recon *mirror)
 {
     static uint8_t msg[LIMIT_RECON_MSG_BYTES], reply[LIMIT_RECON_MSG_BYTES];
     int len = recon_initiate(sender, msg, sizeof msg);
     for (size_t msgs = 0; len > 0; msgs++) {
-        if (msgs == (size_t)LIMIT_RECON_ROUNDS * LIMIT_RECON_MSG_BYTES ||
+        if (msgs == LIMIT_RECON_ROUNDS ||
             node_message(&in->node, SENDER, GOSSIP_MSG_RECON, msg, (size_t)len) != GOSSIP_OK)
             return -1;
         int n = recon_respond(mirror, msg, (size_t)len, reply, sizeof reply, NULL), next = 0;
