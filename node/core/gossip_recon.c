@@ -66,6 +66,8 @@ struct build {
     uint64_t wall_ms, last_seq;
     struct set_cand c[LIMIT_RECON_BUILD_CHUNK];
     size_t n, seen, max; /* candidates, records read, records this chunk may read */
+    struct recon_item *items; /* the set so far */
+    size_t n_items, cap;
 };
 
 /* store_record_cb: decodes and gates the record from the bytes the iteration hands over (no
@@ -103,18 +105,37 @@ static bool cand_allowed(struct gossip *g, size_t peer, const struct set_cand *c
            gossip_gate_out(g, peer, &v, true, wall_ms);
 }
 
-static int items_push(struct recon_item **items, size_t *n, size_t *cap, const struct set_cand *c)
+static int items_push(struct build *b, const struct set_cand *c)
 {
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 256;
-        void *ni = realloc(*items, ncap * sizeof **items);
+    if (b->n_items == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        void *ni = realloc(b->items, cap * sizeof *b->items);
         if (ni == NULL)
             return GOSSIP_E_NOMEM;
-        *items = ni;
-        *cap = ncap;
+        b->items = ni;
+        b->cap = cap;
     }
-    (*items)[*n].ts = c->ts;
-    memcpy((*items)[(*n)++].id, c->id, LIMIT_ID_BYTES);
+    b->items[b->n_items].ts = c->ts;
+    memcpy(b->items[b->n_items++].id, c->id, LIMIT_ID_BYTES);
+    return GOSSIP_OK;
+}
+
+/* One chunk: b->max records after b->last_seq read and gated, the allowed ones added to the set.
+ * Runs in one store snapshot (ops.snapshot): the iteration and the chunk's revocation lookups
+ * share one LMDB transaction instead of taking two each. */
+static int build_chunk(void *arg)
+{
+    struct build *b = arg;
+    struct gossip *g = b->g;
+    if (g->ops.iter_seq(g->ops.ctx, b->last_seq, build_collect, b) < 0)
+        return GOSSIP_E_STORE;
+    for (size_t i = 0; i < b->n; i++)
+        if (cand_allowed(g, b->peer, &b->c[i], b->wall_ms)) {
+            EMIT(g, b->peer, b->c[i].id, GOSSIP_EMIT_RECON_ITEM);
+            int rc = items_push(b, &b->c[i]);
+            if (rc < 0)
+                return rc;
+        }
     return GOSSIP_OK;
 }
 
@@ -124,38 +145,29 @@ static int items_push(struct recon_item **items, size_t *n, size_t *cap, const s
 int gossip_recon_build_set(struct gossip *g, size_t peer, uint64_t wall_ms,
                            struct recon_item **out, size_t *n_out)
 {
-    struct build *b = malloc(sizeof *b);
+    struct build *b = calloc(1, sizeof *b);
     if (b == NULL)
         return GOSSIP_E_NOMEM;
-    struct recon_item *items = NULL;
-    size_t n = 0, cap = 0, seen = 0;
+    b->g = g, b->peer = peer, b->wall_ms = wall_ms; /* not a compound literal: 300 KiB */
+    size_t seen = 0;
     int rc = GOSSIP_OK;
-    uint64_t since = 0;
     for (size_t round = 0; round <= LIMIT_RECON_ITEMS / LIMIT_RECON_BUILD_CHUNK; round++) {
         const size_t left = (size_t)LIMIT_RECON_ITEMS - seen;
-        b->g = g, b->peer = peer, b->wall_ms = wall_ms, b->last_seq = since;
         b->n = b->seen = 0;
         b->max = left < LIMIT_RECON_BUILD_CHUNK ? left : LIMIT_RECON_BUILD_CHUNK;
         if (b->max == 0)
             break;
-        if (g->ops.iter_seq(g->ops.ctx, since, build_collect, b) < 0) {
-            rc = GOSSIP_E_STORE;
-            break;
-        }
-        for (size_t i = 0; i < b->n && rc == GOSSIP_OK; i++)
-            if (cand_allowed(g, peer, &b->c[i], wall_ms)) {
-                EMIT(g, peer, b->c[i].id, GOSSIP_EMIT_RECON_ITEM);
-                rc = items_push(&items, &n, &cap, &b->c[i]);
-            }
+        rc = g->ops.snapshot ? g->ops.snapshot(g->ops.ctx, build_chunk, b) : build_chunk(b);
         seen += b->seen;
-        since = b->last_seq;
         if (rc < 0 || b->seen < b->max)
             break;
     }
+    struct recon_item *items = b->items;
+    const size_t n = b->n_items;
     free(b);
     if (rc < 0) {
         free(items);
-        return rc;
+        return rc == GOSSIP_E_NOMEM ? rc : GOSSIP_E_STORE; /* or the snapshot's store_err */
     }
     if (items == NULL && (items = malloc(sizeof *items)) == NULL)
         return GOSSIP_E_NOMEM; /* recon_init wants an array even for an empty set */
