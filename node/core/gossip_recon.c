@@ -339,7 +339,7 @@ static void diff_need(void *ctx, const struct recon_item *item)
 }
 
 /* A round the peer starts reads our whole store (gossip_recon_build_set) on the loop: at 500,000
- * records about 2 s in which the node serves no one else. An honest initiator starts one per
+ * records about 1.4 s of CPU in which the node serves no one else. An honest initiator starts one per
  * LIMIT_RECON_ROUND_MIN_MS at most (its round_at); we allow LIMIT_RECON_PEER_ROUNDS ahead of that
  * pace (GCRA), and past it close the session and back the key off like any other spent budget. */
 static bool peer_round_allowed(struct gossip *g, size_t peer, uint64_t now)
