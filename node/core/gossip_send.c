@@ -173,7 +173,7 @@ bool gossip_gate_out(struct gossip *g, size_t peer, const struct rview *v, bool 
 
 /* gossip_gate_out's second half: counts (and logs) the verdict on record id to peer, true if it
  * allows. Apart for the reconciliation set, which takes verdicts during a store iteration and
- * counts them once the revocation state is known (gossip_recon.c build_set). */
+ * counts them once the revocation state is known (gossip_recon_build_set). */
 bool gossip_gate_note(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES],
                       enum gate_verdict verdict, bool reveal_only)
 {
