@@ -12,7 +12,8 @@ the round; when the node closes the session it dials again until S is up (a back
 refused at the end of the handshake). Meanwhile a probe asks {"cmd":"status"} on the control
 socket every 50 ms.
 
-Printed: rounds answered and their round trip (p50/max: about one set build each), sessions the
+Printed: rounds answered and their round trip (p50/max: about one set build each), the node's
+CPU time during the rounds per round answered (the loop hold a round costs), sessions the
 node closed and handshakes it refused, and the probe's p50/p99/max quiet (5 s) and during the
 rounds. --dir keeps the node (and its store) there and reuses it. Not a test: nothing asserted.
 """
@@ -149,6 +150,15 @@ def show(name, lat):
           f"max={max(lat) if lat else float('nan'):.1f} ms")
 
 
+def cpu_s(pid):
+    """The process's user + system CPU seconds (/proc/PID/stat): a round's set build is CPU on
+    the loop thread, so this divided by rounds answered is the loop hold a round costs, which a
+    loaded machine does not inflate the way it does round trips."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="build/tlpmesh")
@@ -175,14 +185,18 @@ def main():
         show("quiet", probe(ctl, 5))
         out = {"rtt": [], "sessions": 0, "closed": 0, "refused": 0}
         th = threading.Thread(target=rounds, args=(port, node_key, sk, a.seconds, out))
+        cpu0 = cpu_s(proc.pid)
         th.start()
         loaded = probe(ctl, a.seconds)
         th.join()
+        cpu = cpu_s(proc.pid) - cpu0
         show("during rounds", loaded)
         r = out["rtt"]
         print(f"rounds answered: {len(r)} in {a.seconds:.0f} s, round trip p50={pct(r, .5):.1f} "
               f"ms max={max(r) if r else float('nan'):.1f} ms; sessions {out['sessions']}, "
               f"closed by the node {out['closed']}, handshakes refused {out['refused']}")
+        print(f"node CPU during rounds: {cpu:.2f} s, per round answered "
+              f"{1000 * cpu / len(r) if r else float('nan'):.0f} ms")
     finally:
         proc.terminate()
         proc.wait(timeout=60)

@@ -182,6 +182,9 @@ enum limits {
                                           gossip item, behind a u16 length prefix */
     LIMIT_GOSSIP_SCAN_CHUNK = 4096,    /* ids the local scan reads per store iteration: the ids
                                           are copied out, since store callbacks may not call it */
+    LIMIT_RECON_BUILD_CHUNK = 4096,    /* records a reconciliation set build reads per store
+                                          iteration: gated there from their bytes, their
+                                          revocation looked up after (no store calls inside) */
     LIMIT_GOSSIP_SHORT_HITS = 4,       /* records kept per short-id lookup: 64-bit collisions are
                                           rare, and only an origin grinding its own records can
                                           make more */

@@ -40,6 +40,9 @@ struct gossip_store_ops {
                       const uint8_t origin[LIMIT_KEY_BYTES]);
     /* Every record with seq > since, in seq order (store_iter_seq). */
     int (*iter_seq)(void *ctx, uint64_t since, store_record_cb cb, void *cb_ctx);
+    /* Runs fn(arg), whose lookups share one read snapshot (store_read_snapshot: one LMDB
+     * transaction for a batch of lookups instead of one each). NULL: fn is just called. */
+    int (*snapshot)(void *ctx, int (*fn)(void *arg), void *arg);
     /* Where the store is, for messages ("DataDir /var/lib/tlpmesh/data"), or NULL. */
     const char *where;
 };

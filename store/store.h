@@ -267,6 +267,11 @@ int store_revocation_for(struct store *s, const uint8_t target[LIMIT_ID_BYTES],
                          const uint8_t target_origin[LIMIT_KEY_BYTES],
                          uint8_t rev_id[LIMIT_ID_BYTES]);
 
+/* Runs fn(ctx) in one read transaction: every read of s that fn makes on this thread shares it
+ * (one snapshot, and no transaction of its own per lookup). Returns what fn returns, or a
+ * negative store_err if the transaction did not start. fn must not write to s. */
+int store_read_snapshot(struct store *s, int (*fn)(void *ctx), void *ctx);
+
 /* 1 if target (whose origin is target_origin) is revoked by that same origin, or hidden because
  * a recovery distrusts target_origin from a time at or before the record's created time or its
  * arrival here (table distrust); 0 if not, or a negative store_err. */

@@ -504,6 +504,25 @@ int store_revocation_for(struct store *s, const uint8_t target[LIMIT_ID_BYTES],
     return store_run_read(s, revq_txn, &q);
 }
 
+struct snapshot_call {
+    int (*fn)(void *ctx);
+    void *ctx;
+};
+
+static int snapshot_txn(struct store *s, MDB_txn *txn, void *ctx)
+{
+    (void)s, (void)txn; /* held by store_run_read for every read fn makes */
+    const struct snapshot_call *c = ctx;
+    return c->fn(c->ctx);
+}
+
+int store_read_snapshot(struct store *s, int (*fn)(void *ctx), void *ctx)
+{
+    assert(s != NULL && fn != NULL);
+    struct snapshot_call c = {fn, ctx};
+    return store_run_read(s, snapshot_txn, &c);
+}
+
 int store_is_revoked(struct store *s, const uint8_t target[LIMIT_ID_BYTES],
                      const uint8_t target_origin[LIMIT_KEY_BYTES])
 {

@@ -24,6 +24,7 @@
 
 #include "crypto/keys.h"
 #include "node/core/gossip.h"
+#include "node/core/gossip_int.h" /* gossip_recon_build_set and the full-load gate */
 #include "node/core/peerscore.h"
 #include "store/gossip_lmdb.h"
 #include "store/memstore.h"
@@ -896,6 +897,104 @@ static void test_restart_recon_duplicates_free(void **state)
     net_free(net);
 }
 
+/* The set a round is built over, from the bytes of a chunked store iteration with revocations
+ * looked up after, is the one the full load of every record by id gives (the build before it),
+ * refusal counts by verdict included: on A's store (memstore, then LMDB) of CLEAR, GREEN, AMBER
+ * to a community or to nobody, AMBER+STRICT, RED to B or to C, expired, revoked records, a
+ * revocation, and B's records, towards each of A's peers. */
+static void check_set_as_full_load(struct net *net, size_t node)
+{
+    struct tnode *t = &net->nodes[node];
+    const uint64_t wall = WALL0 + net->now;
+    for (size_t peer = 0; peer < n_links(t); peer++) {
+        struct id_list l = {.max = LIMIT_RECON_ITEMS};
+        assert_int_equal(t->ops.iter_seq(t->ops.ctx, 0, gossip_collect_id, &l), STORE_OK);
+        uint64_t want[GATE_VERDICT_COUNT] = {0};
+        size_t n_old = 0;
+        struct recon_item *old = calloc(l.n + 1, sizeof *old);
+        assert_non_null(old);
+        for (size_t i = 0; i < l.n; i++) {
+            struct rview v;
+            if (!gossip_view_load_id(t->g, l.ids[i], &v) || v.r->created_ms == UINT64_MAX)
+                continue;
+            enum gate_verdict verdict = gossip_gate_verdict(t->g, peer, &v, true, wall);
+            want[verdict]++;
+            if (verdict == GATE_ALLOW) {
+                old[n_old].ts = v.r->created_ms;
+                memcpy(old[n_old++].id, l.ids[i], LIMIT_ID_BYTES);
+            }
+        }
+        uint64_t before[GATE_VERDICT_COUNT];
+        const struct gossip_peer_stats *st = pst(net, node, peer_at(t, peer));
+        memcpy(before, st->refused, sizeof before);
+        struct recon_item *set;
+        size_t n;
+        assert_int_equal(gossip_recon_build_set(t->g, peer, wall, &set, &n), GOSSIP_OK);
+        assert_int_equal(n, n_old);
+        for (size_t i = 0; i + 1 < n_old; i++) /* the old order: (ts, id) */
+            for (size_t j = i + 1; j < n_old; j++)
+                if (old[j].ts < old[i].ts ||
+                    (old[j].ts == old[i].ts && memcmp(old[j].id, old[i].id, LIMIT_ID_BYTES) < 0)) {
+                    struct recon_item x = old[i];
+                    old[i] = old[j];
+                    old[j] = x;
+                }
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(set[i].ts, old[i].ts);
+            assert_memory_equal(set[i].id, old[i].id, LIMIT_ID_BYTES);
+        }
+        for (size_t v = 1; v < GATE_VERDICT_COUNT; v++)
+            assert_int_equal(st->refused[v] - before[v], want[v]);
+        free(set);
+        free(old);
+        gossip_id_list_free(&l);
+    }
+}
+
+static void test_recon_set_is_the_full_load_s(void **state)
+{
+    (void)state;
+    for (int lmdb = -1; lmdb <= 0; lmdb++) {
+        struct net *net = net_new(4);
+        net->lmdb_node = lmdb;
+        snprintf(net->nodes[0].org, LIMIT_NAME_BYTES, "cert-a");
+        snprintf(net->nodes[1].org, LIMIT_NAME_BYTES, "cert-b");
+        for (size_t i = 0; i < 2; i++) {
+            snprintf(net->nodes[i].comms[0], LIMIT_NAME_BYTES, "ab");
+            net->nodes[i].n_comms = 1;
+        }
+        for (size_t i = 1; i < 4; i++)
+            ts_topo_link(&net->topo, 0, i);
+        net_start(net);
+        for (size_t i = 1; i < 4; i++)
+            link_up(net, 0, i);
+        run(net, RUN_MS);
+        const struct spec specs[] = {
+            {PROTO_TLP_CLEAR, {NULL}, {-1}},         {PROTO_TLP_GREEN, {NULL}, {-1}},
+            {PROTO_TLP_AMBER, {"ab"}, {-1}},         {PROTO_TLP_AMBER, {"nobody"}, {-1}},
+            {PROTO_TLP_AMBER_STRICT, {"ab"}, {-1}},  {PROTO_TLP_RED, {NULL}, {1, -1}},
+            {PROTO_TLP_RED, {NULL}, {2, -1}},        {PROTO_TLP_GREEN, {NULL}, {1, -1}},
+        };
+        net->valid_for_ms = 5000; /* expired by the check */
+        for (size_t i = 0; i < sizeof specs / sizeof *specs; i++)
+            publish(net, 0, &specs[i], -1);
+        net->valid_for_ms = 0;
+        size_t first = net->n_recs;
+        for (int k = 0; k < 3; k++)
+            for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
+                publish(net, 0, &specs[i], -1);
+                publish(net, 1, &specs[i], -1);
+            }
+        publish(net, 0, &specs[1], (int)first);     /* revoked: a CLEAR one */
+        publish(net, 0, &specs[2], (int)first + 4); /* revoked: an AMBER "ab" one */
+        run(net, RUN_MS);
+        assert_true(net->n_recs > 40);
+        check_set_as_full_load(net, 0);
+        assert_int_equal(violations, 0);
+        net_free(net);
+    }
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -923,6 +1022,7 @@ int main(void)
         cmocka_unit_test(test_recon_asymmetric_sets_no_duplicates),
         cmocka_unit_test(test_tree_prune),
         cmocka_unit_test(test_restart_recon_duplicates_free),
+        cmocka_unit_test(test_recon_set_is_the_full_load_s),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

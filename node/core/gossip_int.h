@@ -371,9 +371,15 @@ bool gossip_out_add_sid(struct gossip *g, size_t peer, int k, const uint8_t *id)
 struct scratch *gossip_scratch(void);
 bool gossip_view_load(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], const uint8_t *bytes,
                       size_t len, struct rview *v);
+bool gossip_view_decode(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *bytes, size_t len,
+                        struct rview *v);
 bool gossip_view_load_id(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], struct rview *v);
 bool gossip_gate_out(struct gossip *g, size_t peer, const struct rview *v, bool reveal_only,
                      uint64_t wall_ms);
+enum gate_verdict gossip_gate_verdict(const struct gossip *g, size_t peer, const struct rview *v,
+                                     bool reveal_only, uint64_t wall_ms);
+bool gossip_gate_note(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES],
+                      enum gate_verdict verdict, bool reveal_only);
 bool gossip_gate_allows(const struct gossip *g, size_t peer, const struct rview *v,
                         uint64_t wall_ms);
 void gossip_push_enqueue(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES]);
@@ -392,6 +398,9 @@ void gossip_tree_free(struct gossip *g);
 int gossip_collect_id(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
                       uint64_t seq, void *ctx); /* store_record_cb filling a struct id_list */
 void gossip_id_list_free(struct id_list *l);
+/* The reconciliation set for peer (gossip_recon.c), sorted, in a malloc'd *out. */
+int gossip_recon_build_set(struct gossip *g, size_t peer, uint64_t wall_ms,
+                           struct recon_item **out, size_t *n_out);
 void gossip_recon_stop(struct gossip *g, size_t peer, uint64_t now);
 void gossip_recon_soon(struct gossip *g, size_t peer, uint64_t now);
 int gossip_on_recon_req(struct gossip *g, size_t peer, size_t len, uint64_t now);

@@ -91,6 +91,20 @@ struct scratch *gossip_scratch(void)
     return &s;
 }
 
+/* The store-free half of gossip_view_load: decodes bytes into gossip_scratch()->rec, no target
+ * (so it may run inside a store iteration). */
+bool gossip_view_decode(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *bytes, size_t len,
+                        struct rview *v)
+{
+    struct scratch *x = gossip_scratch();
+    if (len <= LIMIT_SIG_BYTES ||
+        proto_record_decode_known(bytes + LIMIT_SIG_BYTES, len - LIMIT_SIG_BYTES, &x->rec) !=
+            PROTO_OK)
+        return false;
+    *v = (struct rview){.id = id, .bytes = bytes, .len = len, .r = &x->rec};
+    return true;
+}
+
 /* Decodes bytes (in gossip_scratch()->buf or elsewhere) into gossip_scratch()->rec and loads the
  * gate facts. Only for bodies decoded and checked before (stored, or verified by a job): gossip
  * loads each record several times (inbound gate, announcement, every send), and the checks are most
@@ -99,11 +113,8 @@ bool gossip_view_load(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], const 
                       size_t len, struct rview *v)
 {
     struct scratch *x = gossip_scratch();
-    if (len <= LIMIT_SIG_BYTES ||
-        proto_record_decode_known(bytes + LIMIT_SIG_BYTES, len - LIMIT_SIG_BYTES, &x->rec) !=
-            PROTO_OK)
+    if (!gossip_view_decode(id, bytes, len, v))
         return false;
-    *v = (struct rview){.id = id, .bytes = bytes, .len = len, .r = &x->rec};
     const uint8_t *target = x->rec.kind == PROTO_KIND_REVOCATION ? x->rec.u.rev.target
                             : x->rec.kind == PROTO_KIND_SIGHTING ? x->rec.u.sight.target
                                                                  : NULL;
@@ -131,8 +142,8 @@ bool gossip_view_load_id(struct gossip *g, const uint8_t id[LIMIT_ID_BYTES], str
     return true;
 }
 
-static enum gate_verdict gate_verdict(const struct gossip *g, size_t peer, const struct rview *v,
-                                      bool reveal_only, uint64_t wall_ms)
+enum gate_verdict gossip_gate_verdict(const struct gossip *g, size_t peer, const struct rview *v,
+                                     bool reveal_only, uint64_t wall_ms)
 {
     const struct gpeer *p = g->peers[peer];
     assert(p != NULL && v->r != NULL);
@@ -148,7 +159,7 @@ static enum gate_verdict gate_verdict(const struct gossip *g, size_t peer, const
 bool gossip_gate_allows(const struct gossip *g, size_t peer, const struct rview *v,
                         uint64_t wall_ms)
 {
-    return gate_verdict(g, peer, v, false, wall_ms) == GATE_ALLOW;
+    return gossip_gate_verdict(g, peer, v, false, wall_ms) == GATE_ALLOW;
 }
 
 /* THE gate of every outgoing record and id: pushes, WANT answers, announcements (gate_check) and
@@ -156,8 +167,17 @@ bool gossip_gate_allows(const struct gossip *g, size_t peer, const struct rview 
 bool gossip_gate_out(struct gossip *g, size_t peer, const struct rview *v, bool reveal_only,
                      uint64_t wall_ms)
 {
+    return gossip_gate_note(g, peer, v->id, gossip_gate_verdict(g, peer, v, reveal_only, wall_ms),
+                            reveal_only);
+}
+
+/* gossip_gate_out's second half: counts (and logs) the verdict on record id to peer, true if it
+ * allows. Apart for the reconciliation set, which takes verdicts during a store iteration and
+ * counts them once the revocation state is known (gossip_recon_build_set). */
+bool gossip_gate_note(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES],
+                      enum gate_verdict verdict, bool reveal_only)
+{
     struct gpeer *p = g->peers[peer];
-    const enum gate_verdict verdict = gate_verdict(g, peer, v, reveal_only, wall_ms);
     if (verdict == GATE_ALLOW)
         return true;
     assert(verdict < GATE_VERDICT_COUNT);
@@ -166,8 +186,8 @@ bool gossip_gate_out(struct gossip *g, size_t peer, const struct rview *v, bool 
     g->st.refused_out += refusal_of_send;
     if (g->p.log_refusals && refusal_of_send)
         gossip_logf(g, GOSSIP_LOG_DEBUG, peer,
-                    "record %02x%02x%02x%02x%02x%02x%02x%02x: not sent: %s", v->id[0], v->id[1],
-                    v->id[2], v->id[3], v->id[4], v->id[5], v->id[6], v->id[7],
+                    "record %02x%02x%02x%02x%02x%02x%02x%02x: not sent: %s", id[0], id[1], id[2],
+                    id[3], id[4], id[5], id[6], id[7],
                     gate_verdict_name(verdict));
     return false;
 }
