@@ -350,6 +350,10 @@ enum limits {
     LIMIT_GOSSIP_COMMIT_SHARED = 64,  /* records per commit while shared: ~10 ms a commit under
                                           a flood (256: ~28 ms, honest p99 x19; 4096: ~100 ms) */
     LIMIT_GOSSIP_COMMIT_SHARED_MS = 1000, /* shared this long after a push from a second source */
+    LIMIT_VERIFY_INLINE_RECORDS = 2,   /* records checked on the loop thread per loop ms
+                                          (node/shell/verifyq.h): a quiet peer's small job skips
+                                          the pool's answer, a loop turn (and its commit) under a
+                                          flood; ~50 us a record, so at most ~10 % of the loop */
     LIMIT_GOSSIP_JOBS_OUT = 64,        /* jobs handed to io.verify at once: on a busy machine the
                                           loop thread gives results back late, and 8 left the pool
                                           threads idle (ingest 0.6 x verify; 64: 1.2) */

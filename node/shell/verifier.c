@@ -30,32 +30,10 @@ void verifier_close(struct verifier *v)
     v->loop = NULL;
 }
 
-static size_t slot_of(const struct gossip_job *job)
-{
-    return job->from < LIMIT_PEERS ? job->from : 0; /* gossip verifies peers' records only */
-}
-
-/* The first job of the next peer slot that has one, round robin; the lock is held. */
-static struct gossip_job *take(struct verifier *v)
-{
-    for (size_t i = 0; i < LIMIT_PEERS; i++) {
-        const size_t s = (v->next + i) % LIMIT_PEERS;
-        struct gossip_job *job = v->head[s];
-        if (job == NULL)
-            continue;
-        v->head[s] = job->user;
-        if (v->head[s] == NULL)
-            v->tail[s] = NULL;
-        v->next = (s + 1) % LIMIT_PEERS;
-        return job;
-    }
-    return NULL;
-}
-
 static struct gossip_job *take_locked(struct verifier *v)
 {
     uv_mutex_lock(&v->lock);
-    struct gossip_job *job = take(v);
+    struct gossip_job *job = verifyq_take(&v->q);
     uv_mutex_unlock(&v->lock);
     assert(job != NULL); /* one queued job per work item */
     return job;
@@ -78,21 +56,24 @@ static void after_work_cb(uv_work_t *req, int status)
     }
     assert(v->out > 0);
     v->out--;
+    uv_mutex_lock(&v->lock);
+    verifyq_done(&v->q, vw->job);
+    uv_mutex_unlock(&v->lock);
     node_verified(v->node, vw->job);
     free(vw);
 }
 
 void verifier_submit(struct verifier *v, struct gossip_job *job)
 {
-    const size_t s = slot_of(job);
-    job->user = NULL;
     uv_mutex_lock(&v->lock);
-    if (v->tail[s] != NULL)
-        v->tail[s]->user = job;
-    else
-        v->head[s] = job;
-    v->tail[s] = job;
+    const bool here = verifyq_inline(&v->q, job, uv_now(v->loop));
+    if (!here)
+        verifyq_push(&v->q, job);
     uv_mutex_unlock(&v->lock);
+    if (here) {
+        node_verify_later(v->node, job); /* checked at the node's turn, before its commit */
+        return;
+    }
     struct verify_work *vw = malloc(sizeof *vw);
     if (vw != NULL) {
         *vw = (struct verify_work){.v = v, .job = NULL};
@@ -103,5 +84,9 @@ void verifier_submit(struct verifier *v, struct gossip_job *job)
         }
         free(vw);
     }
-    node_verify_later(v->node, take_locked(v)); /* one job fewer queued, as work items */
+    struct gossip_job *later = take_locked(v); /* one job fewer queued, as work items */
+    uv_mutex_lock(&v->lock);
+    verifyq_done(&v->q, later);
+    uv_mutex_unlock(&v->lock);
+    node_verify_later(v->node, later);
 }

@@ -5,9 +5,10 @@
  * gives the job back with node_verified() on the loop thread. A job the pool refuses is checked
  * at the node's next turn (node_verify_later) instead. `tlpmesh run` and the ingest bench use it.
  *
- * Fair across peers (issue 12): jobs wait in one queue per sending peer slot (job->from), and a
- * pool thread that becomes free takes the next job of the next peer in turn, not the oldest. A
- * quiet peer's job thus waits for about one running job, however many a flooding peer queued.
+ * Fair across peers (issue 12; the schedule is verifyq.h's): jobs wait in one queue per sending
+ * peer slot (job->from), and a pool thread that becomes free takes the next job of the next peer
+ * in turn, not the oldest. A quiet peer's job thus waits for about one running job, however many
+ * a flooding peer queued; a quiet peer's small job skips the pool (checked at the node's turn).
  *
  * Ownership: struct verifier is caller-owned and must outlive every job it queued: stop the loop
  * only after `out` is back to 0 (uv_run returns once no work is queued), then verifier_close().
@@ -22,14 +23,14 @@
 #include <uv.h>
 
 #include "node/core/node.h"
+#include "node/shell/verifyq.h"
 
 struct verifier {
     uv_loop_t *loop;
     struct node *node;
     size_t out;      /* jobs on the pool, not yet given back */
-    uv_mutex_t lock; /* the queues: the loop thread adds, pool threads take */
-    struct gossip_job *head[LIMIT_PEERS], *tail[LIMIT_PEERS]; /* by job->from */
-    size_t next; /* the peer slot whose queue is served next */
+    uv_mutex_t lock; /* q: the loop thread adds, pool threads take */
+    struct verifyq q;
 };
 
 /* 0, or a negative libuv error (the mutex). */
