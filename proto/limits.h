@@ -71,7 +71,7 @@ enum limits {
     /* --- config (node/) --- */
     LIMIT_CONFIG_BYTES = 1 << 20, /* a config file larger than 1 MiB is refused */
     LIMIT_CONFIG_LINE = 1024,     /* longest config line */
-    LIMIT_PEERS = 256,            /* configured peers */
+    LIMIT_PEERS = 2048,           /* configured peers: a national hub (OPERATIONS.md "A hub") */
     LIMIT_PEER_COMMUNITIES = 16,  /* communities declared for one peer */
     LIMIT_TRUSTED_ROSTER_OWNERS = 32,
     LIMIT_PATH_BYTES = 4096,
