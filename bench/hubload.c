@@ -29,7 +29,7 @@
 #include "crypto/keys.h"
 #include "node/core/session.h"
 
-enum { HANDSHAKES = LIMIT_HALF_OPEN / 4, DEADLINE_S = 120, NETWORK_BYTES = 32 };
+enum { HANDSHAKES = LIMIT_HALF_OPEN / 4, DEADLINE_S = 120, IDLE_S = 5 };
 
 struct client {
     uv_tcp_t tcp;
@@ -118,11 +118,18 @@ static void write_config(const char *dir, size_t peers, uint16_t port, struct ke
         die("cannot write the config");
 }
 
+/* In a child: stdout is this bench's JSON, so the node's own lines go to stderr. */
+static void quiet_stdout(void)
+{
+    dup2(2, 1);
+}
+
 static double check_config_s(const char *tlpmesh, const char *conf)
 {
     const double t0 = now_s();
     pid_t pid = fork();
     if (pid == 0) {
+        quiet_stdout();
         execl(tlpmesh, tlpmesh, "check-config", "-c", conf, (char *)NULL);
         _exit(127);
     }
@@ -130,6 +137,40 @@ static double check_config_s(const char *tlpmesh, const char *conf)
     if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
         die("check-config refused the generated config");
     return now_s() - t0;
+}
+
+/* The hub's CPU seconds so far (user + system, /proc/PID/stat fields 14 and 15). */
+static double cpu_s(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* `tlpmesh status --json` against the hub: its output's size in bytes, its wall time in *s. */
+static size_t status_bytes(const char *tlpmesh, const char *conf, double *s)
+{
+    char cmd[2 * LIMIT_PATH_BYTES + 64];
+    snprintf(cmd, sizeof cmd, "'%s' status -c '%s' --json", tlpmesh, conf);
+    const double t0 = now_s();
+    FILE *p = popen(cmd, "r");
+    size_t total = 0, n;
+    char buf[1 << 14];
+    while (p && (n = fread(buf, 1, sizeof buf, p)) > 0)
+        total += n;
+    if (!p || pclose(p) != 0)
+        die("tlpmesh status failed");
+    *s = now_s() - t0;
+    return total;
 }
 
 static long rss_kib(pid_t pid)
@@ -278,6 +319,16 @@ static void on_deadline(uv_timer_t *t)
     uv_stop(t->loop);
 }
 
+/* The hub's CPU while its sessions idle for IDLE_S (keepalives, timers, its loop turns): what
+ * scanning 2,000 peers' deadlines costs. The clients keep reading meanwhile. */
+static double idle_cpu_fraction(struct hub *h, pid_t pid)
+{
+    const double c0 = cpu_s(pid), t0 = now_s();
+    uv_timer_start(&h->timer, on_deadline, IDLE_S * 1000, 0);
+    uv_run(&h->loop, UV_RUN_DEFAULT);
+    return (cpu_s(pid) - c0) / (now_s() - t0);
+}
+
 /* Waits (deadline) until the hub accepts on its port. */
 static void wait_listening(uint16_t port)
 {
@@ -318,6 +369,7 @@ int main(int argc, char **argv)
 
     pid_t pid = fork();
     if (pid == 0) {
+        quiet_stdout();
         execl(argv[1], argv[1], "run", "-c", conf, (char *)NULL);
         _exit(127);
     }
@@ -344,17 +396,24 @@ int main(int argc, char **argv)
     const double open_s = now_s() - t0;
     const long after = rss_kib(pid);
     const size_t open = h.n_open;
+    double status_s;
+    const size_t status_len = status_bytes(argv[1], conf, &status_s);
+    const double idle = idle_cpu_fraction(&h, pid);
 
     kill(pid, SIGTERM);
     int st;
     waitpid(pid, &st, 0);
     const double per = open ? (double)(after - before) / (double)open : 0;
     fprintf(stderr, "tlpmesh-hubload: %zu peers, %zu/%zu sessions open in %.2f s (%zu failed), "
-                    "hub RSS %ld -> %ld KiB\n",
-            peers, open, sessions, open_s, h.n_failed, before, after);
+                    "hub RSS %ld -> %ld KiB; status --json %zu bytes in %.3f s; idle CPU %.1f %%\n",
+            peers, open, sessions, open_s, h.n_failed, before, after, status_len, status_s,
+            100 * idle);
     printf("{\"hub_config_load_s\": {\"value\": %.3f, \"limit\": 1.0, \"sense\": \"max\"},\n"
            " \"hub_session_rss_kib\": {\"value\": %.1f, \"limit\": 64, \"sense\": \"max\"},\n"
-           " \"hub_sessions_open\": {\"value\": %zu, \"limit\": %zu, \"sense\": \"min\"}}\n",
-           load_s, per, open, sessions);
+           " \"hub_sessions_open\": {\"value\": %zu, \"limit\": %zu, \"sense\": \"min\"},\n"
+           " \"hub_idle_cpu_pct\": {\"value\": %.2f, \"limit\": null, \"sense\": \"max\"},\n"
+           " \"hub_status_json_kib\": {\"value\": %.1f, \"limit\": null, \"sense\": \"max\"},\n"
+           " \"hub_status_s\": {\"value\": %.3f, \"limit\": null, \"sense\": \"max\"}}\n",
+           load_s, per, open, sessions, 100 * idle, (double)status_len / 1024, status_s);
     return 0; /* the process ends: the clients' sockets and sessions go with it */
 }
