@@ -329,6 +329,20 @@ static double idle_cpu_fraction(struct hub *h, pid_t pid)
     return (cpu_s(pid) - c0) / (now_s() - t0);
 }
 
+static void close_clients(struct hub *h)
+{
+    for (size_t i = 0; i < h->next; i++) {
+        session_free(&h->clients[i].s);
+        keys_identity_wipe(&h->clients[i].id);
+        uv_close((uv_handle_t *)&h->clients[i].tcp, NULL);
+    }
+    uv_close((uv_handle_t *)&h->timer, NULL);
+    uv_run(&h->loop, UV_RUN_DEFAULT); /* the closes and the writes they cancel */
+    uv_loop_close(&h->loop);
+    free(h->clients);
+    free(h->scratch);
+}
+
 /* Waits (deadline) until the hub accepts on its port. */
 static void wait_listening(uint16_t port)
 {
@@ -415,5 +429,6 @@ int main(int argc, char **argv)
            " \"hub_status_json_kib\": {\"value\": %.1f, \"limit\": null, \"sense\": \"max\"},\n"
            " \"hub_status_s\": {\"value\": %.3f, \"limit\": null, \"sense\": \"max\"}}\n",
            load_s, per, open, sessions, 100 * idle, (double)status_len / 1024, status_s);
-    return 0; /* the process ends: the clients' sockets and sessions go with it */
+    close_clients(&h);
+    return 0;
 }
