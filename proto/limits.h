@@ -71,7 +71,7 @@ enum limits {
     /* --- config (node/) --- */
     LIMIT_CONFIG_BYTES = 1 << 20, /* a config file larger than 1 MiB is refused */
     LIMIT_CONFIG_LINE = 1024,     /* longest config line */
-    LIMIT_PEERS = 256,            /* configured peers */
+    LIMIT_PEERS = 2048,           /* configured peers: a national hub (OPERATIONS.md "A hub") */
     LIMIT_PEER_COMMUNITIES = 16,  /* communities declared for one peer */
     LIMIT_TRUSTED_ROSTER_OWNERS = 32,
     LIMIT_PATH_BYTES = 4096,
@@ -142,6 +142,8 @@ enum limits {
     LIMIT_PEER_SENDQ_BYTES = 8 << 20,   /* bytes queued towards one connection */
     LIMIT_CONNS = 2 * LIMIT_PEERS + LIMIT_HALF_OPEN, /* one session + one dial per peer + inbound */
     LIMIT_CONTROL_LINE = 1 << 16,       /* one control-socket request line */
+    LIMIT_CONTROL_ANSWER = 4 << 20,     /* one answer line the CLI reads: status of LIMIT_PEERS
+                                           peers, about 0.8 KiB a peer (1.5 MiB at 2000) */
     LIMIT_CONTROL_CLIENTS = 16,         /* concurrent control-socket clients */
     LIMIT_CONTROL_TIMEOUT_MS = 5000,    /* CLI waits this long for the node's answer */
     LIMIT_SHUTDOWN_MS = 2000,           /* flushing CLOSE frames on exit; then sockets are cut */

@@ -81,11 +81,75 @@ static void socket_mode_0600(void **state)
     ts_dir_free(dir);
 }
 
+/* A hub's status: an answer larger than a request line (about 0.8 KB for each of 2,000 peers),
+ * which the CLI once refused as malformed at LIMIT_CONTROL_LINE. */
+static json_t *big_handler(void *ctx, const json_t *req)
+{
+    (void)ctx;
+    (void)req;
+    char pad[768];
+    memset(pad, 'p', sizeof pad - 1);
+    pad[sizeof pad - 1] = 0;
+    json_t *peers = json_array();
+    for (int i = 0; i < 2000; i++)
+        json_array_append_new(peers, json_string(pad));
+    return json_pack("{s:o}", "peers", peers);
+}
+
+struct big_server {
+    uv_loop_t loop;
+    uv_async_t stop;
+    struct control_server srv;
+};
+
+static void on_stop(uv_async_t *a)
+{
+    struct big_server *b = a->data;
+    control_close(&b->srv);
+    uv_close((uv_handle_t *)a, NULL);
+}
+
+static void serve(void *arg)
+{
+    struct big_server *b = arg;
+    uv_run(&b->loop, UV_RUN_DEFAULT);
+}
+
+static void answer_larger_than_a_line(void **state)
+{
+    (void)state;
+    char *dir = ts_dir_new("control");
+    char path[128], why[256] = "";
+    snprintf(path, sizeof path, "%s/control.sock", dir);
+    struct big_server b;
+    assert_int_equal(uv_loop_init(&b.loop), 0);
+    assert_int_equal(control_listen(&b.srv, &b.loop, path, big_handler, NULL, why, sizeof why),
+                     CONTROL_OK);
+    assert_int_equal(uv_async_init(&b.loop, &b.stop, on_stop), 0);
+    b.stop.data = &b;
+    uv_thread_t t;
+    assert_int_equal(uv_thread_create(&t, serve, &b), 0);
+    json_t *req = json_pack("{s:s}", "cmd", "status"), *resp = NULL;
+    const int rc = control_request(path, req, &resp, 30000);
+    uv_async_send(&b.stop);
+    uv_thread_join(&t);
+    assert_int_equal(rc, CONTROL_OK);
+    const json_t *peers = json_object_get(resp, "peers");
+    assert_int_equal(json_array_size(peers), 2000);
+    assert_int_equal(strlen(json_string_value(json_array_get(peers, 1999))), 767);
+    assert_true(2000 * 767 > LIMIT_CONTROL_LINE);
+    json_decref(req);
+    json_decref(resp);
+    assert_int_equal(uv_loop_close(&b.loop), 0);
+    ts_dir_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(regular_file_not_replaced),
         cmocka_unit_test(socket_mode_0600),
+        cmocka_unit_test(answer_larger_than_a_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,12 +128,17 @@ static void begin_section(struct config_parse *p, const char *name)
             config_problem(p, "too many [Peer] sections (limit %d)", LIMIT_PEERS);
             return;
         }
-        struct config_peer *peers = realloc(cfg->peers, (cfg->n_peers + 1) * sizeof(*peers));
-        if (!peers) {
-            p->nomem = true;
-            return;
+        struct config_peer *peers = cfg->peers;
+        const size_t n = cfg->n_peers;
+        if ((n & (n - 1)) == 0) { /* the array is full at 0, 1, 2, 4...: doubling keeps a
+                                     hub's 2,000 sections linear, not 2,000 copies */
+            peers = realloc(peers, (n ? 2 * n : 1) * sizeof(*peers));
+            if (!peers) {
+                p->nomem = true;
+                return;
+            }
+            cfg->peers = peers;
         }
-        cfg->peers = peers;
         struct config_peer *peer = &peers[cfg->n_peers++];
         memset(peer, 0, sizeof(*peer));
         peer->max_tlp = CONFIG_DEFAULT_MAX_TLP;

@@ -282,7 +282,7 @@ static int send_all(int fd, const char *data, size_t len, const struct timespec 
     return CONTROL_OK;
 }
 
-/* Reads up to the first newline (bounded by LIMIT_CONTROL_LINE). */
+/* Reads up to the first newline (bounded by LIMIT_CONTROL_ANSWER). */
 static int recv_line(int fd, char *buf, size_t cap, size_t *len, const struct timespec *deadline)
 {
     *len = 0;
@@ -325,7 +325,7 @@ int control_request(const char *path, const json_t *req, json_t **resp, int time
     if (rc < 0)
         return rc;
     char *text = json_dumps(req, JSON_COMPACT);
-    char *line = malloc(LIMIT_CONTROL_LINE);
+    char *line = malloc(LIMIT_CONTROL_ANSWER);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (!text || !line || fd < 0) {
         rc = CONTROL_E_IO;
@@ -340,7 +340,7 @@ int control_request(const char *path, const json_t *req, json_t **resp, int time
     rc = send_all(fd, text, n + 1, &deadline);
     size_t len = 0;
     if (rc == CONTROL_OK)
-        rc = recv_line(fd, line, LIMIT_CONTROL_LINE, &len, &deadline);
+        rc = recv_line(fd, line, LIMIT_CONTROL_ANSWER, &len, &deadline);
     if (rc == CONTROL_OK) {
         *resp = json_loadb(line, len, 0, NULL);
         if (!*resp || !json_is_object(*resp)) {

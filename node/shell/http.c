@@ -220,14 +220,18 @@ static void fill_snapshot(struct http_server *srv, struct metrics_snapshot *m)
 
 static enum MHD_Result serve_metrics(struct http_listener *l, struct MHD_Connection *conn)
 {
-    struct metrics_snapshot m;
-    fill_snapshot(l->srv, &m);
+    /* On the heap: its per-peer rows are LIMIT_PEERS long (about half a megabyte at a hub). */
+    struct metrics_snapshot *m = malloc(sizeof *m);
     char *body = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&body, &len);
-    if (!f)
+    FILE *f = m ? open_memstream(&body, &len) : NULL;
+    if (!f) {
+        free(m);
         return send_text(l, conn, 500, "out of memory\n");
-    const int rc = metrics_render(&m, f);
+    }
+    fill_snapshot(l->srv, m);
+    const int rc = metrics_render(m, f);
+    free(m);
     if (fclose(f) != 0 || rc != 0) {
         free(body);
         return send_text(l, conn, 500, "cannot render metrics\n");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -321,11 +322,31 @@ static void close_loop(struct run *r)
     uv_loop_close(&r->loop);
 }
 
+/* A hub's connections need more descriptors than the usual soft limit of 1024: every peer's
+ * session and dial, the half-opens, the HTTP and control clients, and a few for the store, log
+ * and listeners. Raise the soft limit towards that (up to the hard limit, LimitNOFILE in the
+ * systemd unit); below it, say so once, since the node still runs and later accepts fail. */
+static void raise_fd_limit(void)
+{
+    enum { SLACK = 64 }; /* LMDB, log, listeners, signal pipe, verifier threads' files */
+    const rlim_t need = (rlim_t)LIMIT_CONNS + LIMIT_HTTP_CONNS + LIMIT_CONTROL_CLIENTS + SLACK;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < need)
+        fprintf(stderr,
+                "tlpmesh: file descriptor limit %llu is below the %llu a node at its %d-peer limit "
+                "needs (raise LimitNOFILE or ulimit -n)\n",
+                (unsigned long long)rl.rlim_cur, (unsigned long long)need, LIMIT_PEERS);
+}
+
 int run_node(const char *config_path, const struct http_ui *ui)
 {
     assert(config_path);
     if (sodium_init() < 0)
         return RUN_FAIL;
+    raise_fd_limit();
     signal(SIGPIPE, SIG_IGN); /* a peer that hangs up must cost an error code, not the process */
     signal(SIGXFSZ, SIG_IGN); /* so must a file size limit (RLIMIT_FSIZE): EFBIG, "disk full" */
     struct run *r = calloc(1, sizeof *r);
