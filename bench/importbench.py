@@ -9,6 +9,10 @@ distinct domains (quick: 200,000; full: 1,000,000) into a fresh node. Prints
   import_write_bytes_per_record   /proc/PID/io write_bytes of the import / records stored, at
                                   most 2 KiB (read from the exited, not yet reaped process, so
                                   the last commit counts)
+  store_disk_ratio                bytes of the store file / bytes of the signed records it
+                                  holds (issue 15 point 3: at most 2.0); the signed sizes are
+                                  read with mdb_dump (lmdb-utils) from the records table, whose
+                                  values are seq (8 bytes) || signed record
 """
 import json
 import os
@@ -51,7 +55,25 @@ def import_run(build, n, tmp):
     imported = json.loads(out)["imported"]
     if imported != n:
         die(f"tlpmesh import stored {imported} of {n} values")
-    return n / secs, int(io["write_bytes"]) / n
+    store = os.path.join(node, "data", "store.mdb")
+    return n / secs, int(io["write_bytes"]) / n, os.path.getsize(store) / signed_bytes(store)
+
+
+def signed_bytes(store):
+    """Sum of the signed records' sizes in the records table (hex value lines of mdb_dump)."""
+    p = subprocess.Popen(["mdb_dump", "-n", "-s", "records", store], stdout=subprocess.PIPE,
+                         text=True)
+    total, body, is_val = 0, False, False
+    for line in p.stdout:
+        if line.startswith("HEADER=END"):
+            body = True
+        elif body and line.startswith(" "):
+            if is_val:
+                total += len(line.strip()) // 2 - 8
+            is_val = not is_val
+    if p.wait() != 0 or total == 0:
+        die(f"mdb_dump of {store} failed or found no records")
+    return total
 
 
 def main():
@@ -60,12 +82,13 @@ def main():
     mode, build = sys.argv[1], sys.argv[2]
     cores, _, sign = raw_rates(build, "bench/importbench.py")
     with tempfile.TemporaryDirectory(prefix="tlpmesh-importbench.") as tmp:
-        per_s, wb = import_run(build, N[mode], tmp)
+        per_s, wb, disk = import_run(build, N[mode], tmp)
     print(json.dumps({
         "import_per_s": {"value": round(per_s), "limit": None, "sense": "min"},
         "import_ratio": {"value": round(per_s / (cores * sign), 3), "limit": 0.4,
                          "sense": "min"},
         "import_write_bytes_per_record": {"value": round(wb), "limit": 2048, "sense": "max"},
+        "store_disk_ratio": {"value": round(disk, 2), "limit": 2.0, "sense": "max"},
     }))
 
 

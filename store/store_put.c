@@ -205,7 +205,9 @@ static int put_new(struct store *s, MDB_txn *txn, const struct store_put *it,
     memcpy(seq_val, it->id, LIMIT_ID_BYTES);
     put_be64(seq_val + LIMIT_ID_BYTES, added_us);
     MDB_val sk = {sizeof seq_key, seq_key}, sv = {sizeof seq_val, seq_val};
-    rc = mdb_put(txn, s->dbi[DB_SEQ], &sk, &sv, MDB_NOOVERWRITE);
+    /* seqs only grow: appending fills each page instead of splitting it in half, and touches
+     * only the last page (LMDB refuses with KEYEXIST a seq not above the last one) */
+    rc = mdb_put(txn, s->dbi[DB_SEQ], &sk, &sv, MDB_APPEND);
     if (rc != MDB_SUCCESS)
         return rc == MDB_KEYEXIST ? STORE_E_CORRUPT : map_err(rc);
 
