@@ -192,6 +192,8 @@ enum limits {
                                           make more */
     LIMIT_GOSSIP_OBUF_KEEP_BYTES = 4096, /* a message builder larger than this is freed after its
                                           send: simnet runs thousands of instances */
+    LIMIT_SESSION_BUF_KEEP_BYTES = 4096, /* a session's receive buffer larger than this is freed
+                                          after its frame: each would keep its largest frame */
     LIMIT_GOSSIP_QUEUE_KEEP = 64,      /* ids a push queue starts with; an emptied queue larger
                                           than this gives its memory back */
     LIMIT_GOSSIP_LOG_BYTES = 256,      /* one gossip log line, before the shell adds its fields */

@@ -269,6 +269,17 @@ static int on_header(struct session *s)
     return SESSION_OK;
 }
 
+/* After a frame: a buffer grown past LIMIT_SESSION_BUF_KEEP_BYTES goes, or every idle session
+ * (a hub's thousands, simnet's tens of thousands) would keep its largest frame, up to 64 KiB. */
+static void buf_trim(struct session *s)
+{
+    if (s->buf_cap > LIMIT_SESSION_BUF_KEEP_BYTES) {
+        free(s->buf);
+        s->buf = NULL;
+        s->buf_cap = 0;
+    }
+}
+
 int session_feed(struct session *s, const uint8_t *data, size_t len, const struct session_cb *cb)
 {
     assert(s && cb && (data || len == 0));
@@ -293,6 +304,7 @@ int session_feed(struct session *s, const uint8_t *data, size_t len, const struc
         if (s->buf_len == s->frame_len) {
             s->hdr_len = 0;
             rc = on_frame(s, cb);
+            buf_trim(s);
         }
     }
     if (rc < 0)
