@@ -187,6 +187,10 @@ enum limits {
     LIMIT_RECON_BUILD_CHUNK = 4096,    /* records a reconciliation set build reads per store
                                           iteration: gated there from their bytes, their
                                           revocation looked up after (no store calls inside) */
+    LIMIT_RECON_REVOKED_LOAD = 1 << 18, /* revocations (and distrusted origins) a set build
+                                          loads at once to check its records against (64 bytes
+                                          each, 16 MiB at most); a store with more is checked one
+                                          record at a time */
     LIMIT_GOSSIP_SHORT_HITS = 4,       /* records kept per short-id lookup: 64-bit collisions are
                                           rare, and only an origin grinding its own records can
                                           make more */

@@ -39,6 +39,11 @@ static int lm_iter_seq(void *ctx, uint64_t since, store_record_cb cb, void *cb_c
     return store_iter_seq(((struct gossip_lmdb *)ctx)->s, since, cb, cb_ctx);
 }
 
+static int lm_load_revoked(void *ctx, size_t max, struct store_revoked_set *out)
+{
+    return store_load_revoked(((struct gossip_lmdb *)ctx)->s, max, out);
+}
+
 static int lm_snapshot(void *ctx, int (*fn)(void *arg), void *arg)
 {
     return store_read_snapshot(((struct gossip_lmdb *)ctx)->s, fn, arg);
@@ -52,7 +57,8 @@ int gossip_lmdb_init(struct gossip_lmdb *a, struct store *s, struct gossip_store
     *ops = (struct gossip_store_ops){.ctx = a, .has = lm_has, .get = lm_get,
                                      .find_short = lm_find_short, .put_batch = lm_put_batch,
                                      .is_revoked = lm_is_revoked, .iter_seq = lm_iter_seq,
-                                     .snapshot = lm_snapshot, .where = a->where};
+                                     .snapshot = lm_snapshot, .load_revoked = lm_load_revoked,
+                                     .where = a->where};
     return STORE_OK;
 }
 

@@ -43,6 +43,10 @@ struct gossip_store_ops {
     /* Runs fn(arg), whose lookups share one read snapshot (store_read_snapshot: one LMDB
      * transaction for a batch of lookups instead of one each). NULL: fn is just called. */
     int (*snapshot)(void *ctx, int (*fn)(void *arg), void *arg);
+    /* Every revocation and distrusted origin at once (store_load_revoked; a set build checks
+     * each record against them instead of calling is_revoked), at most max of each. NULL: the
+     * caller calls is_revoked. */
+    int (*load_revoked)(void *ctx, size_t max, struct store_revoked_set *out);
     /* Where the store is, for messages ("DataDir /var/lib/tlpmesh/data"), or NULL. */
     const char *where;
 };

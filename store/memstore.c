@@ -226,6 +226,28 @@ int memstore_is_revoked(const struct memstore *m, const uint8_t target[LIMIT_ID_
     return 0;
 }
 
+static int tomb_pair_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, LIMIT_ID_BYTES + LIMIT_KEY_BYTES);
+}
+
+int memstore_load_revoked(const struct memstore *m, size_t max, struct store_revoked_set *out)
+{
+    assert(m != NULL && out != NULL);
+    memset(out, 0, sizeof *out);
+    if (m->n_tombs > max)
+        return STORE_E_NOSPACE;
+    if ((out->pairs = malloc((m->n_tombs ? m->n_tombs : 1) * sizeof *out->pairs)) == NULL)
+        return STORE_E_IO;
+    for (size_t i = 0; i < m->n_tombs; i++) {
+        memcpy(out->pairs[i], m->tombs[i].target, LIMIT_ID_BYTES);
+        memcpy(out->pairs[i] + LIMIT_ID_BYTES, m->tombs[i].origin, LIMIT_KEY_BYTES);
+    }
+    out->n_pairs = m->n_tombs;
+    qsort(out->pairs, out->n_pairs, sizeof *out->pairs, tomb_pair_cmp);
+    return STORE_OK;
+}
+
 /* Capacity for every item of the batch, so that applying it cannot fail half-way. */
 static int reserve_batch(struct memstore *m, const struct store_put *items,
                          const struct facts *f, size_t n)
@@ -424,6 +446,11 @@ static int op_is_revoked(void *ctx, const uint8_t id[LIMIT_ID_BYTES],
     return memstore_is_revoked(ctx, id, origin);
 }
 
+static int op_load_revoked(void *ctx, size_t max, struct store_revoked_set *out)
+{
+    return memstore_load_revoked(ctx, max, out);
+}
+
 static int op_iter_seq(void *ctx, uint64_t since, store_record_cb cb, void *cb_ctx)
 {
     return memstore_iter_seq(ctx, since, cb, cb_ctx);
@@ -434,5 +461,6 @@ void memstore_gossip_ops(struct memstore *m, struct gossip_store_ops *ops)
     assert(m != NULL && ops != NULL);
     *ops = (struct gossip_store_ops){.ctx = m, .has = op_has, .get = op_get,
                                      .find_short = op_find_short, .put_batch = op_put_batch,
-                                     .is_revoked = op_is_revoked, .iter_seq = op_iter_seq};
+                                     .is_revoked = op_is_revoked, .iter_seq = op_iter_seq,
+                                     .load_revoked = op_load_revoked};
 }

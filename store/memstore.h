@@ -104,6 +104,8 @@ int memstore_get(const struct memstore *m, const uint8_t id[LIMIT_ID_BYTES], uin
 int memstore_find_short(const struct memstore *m, const uint8_t sid[LIMIT_SHORT_ID_BYTES],
                         store_record_cb cb, void *ctx);
 int memstore_iter_seq(const struct memstore *m, uint64_t since, store_record_cb cb, void *ctx);
+/* store_load_revoked over the tombstones (a memstore distrusts no origin). */
+int memstore_load_revoked(const struct memstore *m, size_t max, struct store_revoked_set *out);
 int memstore_is_revoked(const struct memstore *m, const uint8_t target[LIMIT_ID_BYTES],
                         const uint8_t target_origin[LIMIT_KEY_BYTES]);
 uint64_t memstore_last_seq(const struct memstore *m);

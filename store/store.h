@@ -272,6 +272,29 @@ int store_revocation_for(struct store *s, const uint8_t target[LIMIT_ID_BYTES],
  * negative store_err if the transaction did not start. fn must not write to s. */
 int store_read_snapshot(struct store *s, int (*fn)(void *ctx), void *ctx);
 
+/* Every revocation and distrusted origin of a store at once, for a caller that checks many
+ * records (a reconciliation set build): two sorted arrays instead of two B-tree searches a
+ * record. Loaded by store_load_revoked or memstore_load_revoked, checked by store_revoked_check,
+ * freed by store_revoked_free. */
+struct store_revoked_set {
+    uint8_t (*pairs)[LIMIT_ID_BYTES + LIMIT_KEY_BYTES]; /* target || revoker origin, memcmp order */
+    size_t n_pairs;
+    uint8_t (*distrusted)[LIMIT_KEY_BYTES]; /* memcmp order */
+    size_t n_distrusted;
+};
+
+/* Loads *out from one snapshot. STORE_E_NOSPACE when the store holds more than max pairs or max
+ * distrusted origins (*out is then empty): the caller looks records up one by one instead. */
+int store_load_revoked(struct store *s, size_t max, struct store_revoked_set *out);
+
+/* What store_is_revoked answers for target of target_origin from the set: 1 revoked by its
+ * origin, 0 not; 2 when target_origin is distrusted, where the record's times decide (ask
+ * store_is_revoked, or the store's is_revoked op). */
+int store_revoked_check(const struct store_revoked_set *rs, const uint8_t target[LIMIT_ID_BYTES],
+                        const uint8_t target_origin[LIMIT_KEY_BYTES]);
+
+void store_revoked_free(struct store_revoked_set *rs);
+
 /* 1 if target (whose origin is target_origin) is revoked by that same origin, or hidden because
  * a recovery distrusts target_origin from a time at or before the record's created time or its
  * arrival here (table distrust); 0 if not, or a negative store_err. */

@@ -3,6 +3,7 @@
 #include "store/store_int.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* --- reading --- */
@@ -532,6 +533,108 @@ int store_is_revoked(struct store *s, const uint8_t target[LIMIT_ID_BYTES],
     if (err == STORE_E_NOTFOUND)
         err = store_run_read(s, distrust_txn, &q);
     return err == STORE_OK ? 1 : err == STORE_E_NOTFOUND ? 0 : err;
+}
+
+/* --- revocations at once (store_revoked_set) --- */
+
+/* Copies every entry of table db, key (key_len bytes) || the first val_len bytes of its value,
+ * into a new array *arr of *n elements; LMDB's order (key, then duplicate value) is memcmp order
+ * of the elements. STORE_E_NOSPACE above max entries. */
+static int load_table(struct store *s, MDB_txn *txn, enum db_index db, size_t key_len,
+                      size_t val_len, size_t max, uint8_t **arr, size_t *n)
+{
+    MDB_stat st;
+    int rc = mdb_stat(txn, s->dbi[db], &st);
+    if (rc != MDB_SUCCESS)
+        return map_err(rc);
+    if (st.ms_entries > max)
+        return STORE_E_NOSPACE;
+    const size_t elem = key_len + val_len;
+    if ((*arr = malloc((st.ms_entries ? st.ms_entries : 1) * elem)) == NULL)
+        return STORE_E_IO;
+    MDB_cursor *c = NULL;
+    if ((rc = mdb_cursor_open(txn, s->dbi[db], &c)) != MDB_SUCCESS)
+        return map_err(rc);
+    MDB_val k, v;
+    int err = STORE_OK;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && err == STORE_OK;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (*n == st.ms_entries || k.mv_size != key_len || v.mv_size < val_len) {
+            err = STORE_E_CORRUPT; /* the count in the same snapshot, or the table's layout */
+            break;
+        }
+        memcpy(*arr + *n * elem, k.mv_data, key_len);
+        memcpy(*arr + *n * elem + key_len, v.mv_data, val_len);
+        (*n)++;
+    }
+    mdb_cursor_close(c);
+    if (err != STORE_OK)
+        return err;
+    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? STORE_OK : map_err(rc);
+}
+
+struct revoked_load {
+    size_t max;
+    struct store_revoked_set *rs;
+};
+
+static int load_revoked_txn(struct store *s, MDB_txn *txn, void *ctx)
+{
+    struct revoked_load *l = ctx;
+    uint8_t *pairs = NULL, *distrusted = NULL;
+    int err = load_table(s, txn, DB_REVOKED, LIMIT_ID_BYTES, LIMIT_KEY_BYTES, l->max, &pairs,
+                         &l->rs->n_pairs);
+    l->rs->pairs = (void *)pairs;
+    if (err == STORE_OK)
+        err = load_table(s, txn, DB_DISTRUST, LIMIT_KEY_BYTES, 0, l->max, &distrusted,
+                         &l->rs->n_distrusted);
+    l->rs->distrusted = (void *)distrusted;
+    return err;
+}
+
+int store_load_revoked(struct store *s, size_t max, struct store_revoked_set *out)
+{
+    assert(s != NULL && out != NULL);
+    memset(out, 0, sizeof *out);
+    struct revoked_load l = {max, out};
+    int err = store_run_read(s, load_revoked_txn, &l);
+    if (err != STORE_OK)
+        store_revoked_free(out);
+    return err;
+}
+
+static int pair_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, LIMIT_ID_BYTES + LIMIT_KEY_BYTES);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, LIMIT_KEY_BYTES);
+}
+
+int store_revoked_check(const struct store_revoked_set *rs, const uint8_t target[LIMIT_ID_BYTES],
+                        const uint8_t target_origin[LIMIT_KEY_BYTES])
+{
+    assert(rs != NULL && target != NULL && target_origin != NULL);
+    uint8_t pair[LIMIT_ID_BYTES + LIMIT_KEY_BYTES];
+    memcpy(pair, target, LIMIT_ID_BYTES);
+    memcpy(pair + LIMIT_ID_BYTES, target_origin, LIMIT_KEY_BYTES);
+    if (rs->n_pairs && bsearch(pair, rs->pairs, rs->n_pairs, sizeof *rs->pairs, pair_cmp))
+        return 1;
+    if (rs->n_distrusted &&
+        bsearch(target_origin, rs->distrusted, rs->n_distrusted, sizeof *rs->distrusted, key_cmp))
+        return 2;
+    return 0;
+}
+
+void store_revoked_free(struct store_revoked_set *rs)
+{
+    if (rs == NULL)
+        return;
+    free(rs->pairs);
+    free(rs->distrusted);
+    memset(rs, 0, sizeof *rs);
 }
 
 /* --- small key/value state --- */

@@ -68,6 +68,8 @@ struct build {
     size_t n, seen, max; /* candidates, records read, records this chunk may read */
     struct recon_item *items; /* the set so far */
     size_t n_items, cap;
+    struct store_revoked_set rs; /* loaded once per build, when have_rs */
+    bool have_rs;
 };
 
 /* store_record_cb: decodes and gates the record from the bytes the iteration hands over (no
@@ -93,16 +95,26 @@ static int build_collect(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed
     return b->seen == b->max;
 }
 
+/* ops.is_revoked's answer for a candidate, from the build's revocation set when it has one
+ * (two bsearches instead of two B-tree searches); a distrusted origin's record asks the store,
+ * since its times decide. */
+static int cand_revoked(const struct build *b, const struct set_cand *c)
+{
+    const struct gossip *g = b->g;
+    int r = b->have_rs ? store_revoked_check(&b->rs, c->id, c->origin) : 2;
+    return r == 2 ? g->ops.is_revoked(g->ops.ctx, c->id, c->origin) : r;
+}
+
 /* The gate's counted answer for a candidate: its verdict from the iteration when the record is
  * not revoked (the view is then the same as a full load's: no target, not revoked, no known
  * bits), else the full load's, which is also the path of a record with a target. */
-static bool cand_allowed(struct gossip *g, size_t peer, const struct set_cand *c, uint64_t wall_ms)
+static bool cand_allowed(struct build *b, const struct set_cand *c)
 {
-    if (!c->full && g->ops.is_revoked(g->ops.ctx, c->id, c->origin) != 1)
-        return gossip_gate_note(g, peer, c->id, (enum gate_verdict)c->verdict, true);
+    if (!c->full && cand_revoked(b, c) != 1)
+        return gossip_gate_note(b->g, b->peer, c->id, (enum gate_verdict)c->verdict, true);
     struct rview v;
-    return gossip_view_load_id(g, c->id, &v) && v.r->created_ms != UINT64_MAX &&
-           gossip_gate_out(g, peer, &v, true, wall_ms);
+    return gossip_view_load_id(b->g, c->id, &v) && v.r->created_ms != UINT64_MAX &&
+           gossip_gate_out(b->g, b->peer, &v, true, b->wall_ms);
 }
 
 static int items_push(struct build *b, const struct set_cand *c)
@@ -130,7 +142,7 @@ static int build_chunk(void *arg)
     if (g->ops.iter_seq(g->ops.ctx, b->last_seq, build_collect, b) < 0)
         return GOSSIP_E_STORE;
     for (size_t i = 0; i < b->n; i++)
-        if (cand_allowed(g, b->peer, &b->c[i], b->wall_ms)) {
+        if (cand_allowed(b, &b->c[i])) {
             EMIT(g, b->peer, b->c[i].id, GOSSIP_EMIT_RECON_ITEM);
             int rc = items_push(b, &b->c[i]);
             if (rc < 0)
@@ -149,6 +161,11 @@ int gossip_recon_build_set(struct gossip *g, size_t peer, uint64_t wall_ms,
     if (b == NULL)
         return GOSSIP_E_NOMEM;
     b->g = g, b->peer = peer, b->wall_ms = wall_ms; /* not a compound literal: 300 KiB */
+    /* Once per build: the build runs on the thread that writes the store, so no revocation
+     * lands between its chunks (and the send gates each record again). Too many, or no such
+     * op: each record is looked up. */
+    b->have_rs = g->ops.load_revoked != NULL &&
+                 g->ops.load_revoked(g->ops.ctx, LIMIT_RECON_REVOKED_LOAD, &b->rs) == STORE_OK;
     size_t seen = 0;
     int rc = GOSSIP_OK;
     for (size_t round = 0; round <= LIMIT_RECON_ITEMS / LIMIT_RECON_BUILD_CHUNK; round++) {
@@ -164,6 +181,7 @@ int gossip_recon_build_set(struct gossip *g, size_t peer, uint64_t wall_ms,
     }
     struct recon_item *items = b->items;
     const size_t n = b->n_items;
+    store_revoked_free(&b->rs);
     free(b);
     if (rc < 0) {
         free(items);
