@@ -73,7 +73,8 @@ struct proto_succession {
     X(SUCCESSION_E_FULL, ERRORS_BASE_SUCCESSION - 10,                                              \
       "too many succession statements (LIMIT_SUCCESSIONS)")                                      \
     X(SUCCESSION_E_CHAIN, ERRORS_BASE_SUCCESSION - 11,                                             \
-      "succession chain longer than LIMIT_SUCCESSION_CHAIN: use tlpmesh peer replace-key")
+      "succession chain longer than LIMIT_SUCCESSION_CHAIN: use tlpmesh peer replace-key")       \
+    X(SUCCESSION_E_NOMEM, ERRORS_BASE_SUCCESSION - 12, "out of memory for succession statements")
 
 enum proto_succession_err {
     SUCCESSION_OK = 0,

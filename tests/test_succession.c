@@ -175,6 +175,12 @@ static struct world *world_new(bool recovery_key)
     return w;
 }
 
+static void world_free(struct world *w)
+{
+    succession_table_free(&w->t);
+    free(w);
+}
+
 static int offer(struct world *w, uint8_t kind, const struct keys_identity *auth,
                  const struct keys_identity *old, const struct keys_identity *new, uint64_t t,
                  struct succession_dropped *dropped)
@@ -216,7 +222,7 @@ static void test_rule_rotation(void **state)
     assert_int_equal(offer(w, PROTO_SUCCESSION_RECOVERY, &w->x, &w->o, &w->r, T0, NULL),
                      SUCCESSION_E_UNTRUSTED);
     assert_int_equal(w->t.n, 2);
-    free(w);
+    world_free(w);
 }
 
 static void test_rule_recovery(void **state)
@@ -248,7 +254,7 @@ static void test_rule_recovery(void **state)
     /* the recovered key rotates on as usual */
     assert_int_equal(offer(w, R, &w->r, &w->r, &w->m, T0 + 30, NULL), SUCCESSION_ADDED);
     assert_current(w, &w->m);
-    free(w);
+    world_free(w);
 }
 
 static void collect(void *ctx, const struct proto_succession *s)
@@ -276,7 +282,7 @@ static void test_own_chain(void **state)
     make(&back, PROTO_SUCCESSION_ROTATION, &w->self, &w->self, &w->m, T0 + 2);
     assert_int_equal(succession_offer(&w->t, &w->cfg, w->self.sign_pk, &back, true, NULL),
                      SUCCESSION_E_CONFLICT);
-    free(w);
+    world_free(w);
 }
 
 static void relay_into(void *ctx, const struct proto_succession *s)
@@ -294,13 +300,17 @@ static void test_relay(void **state)
     struct world *w = world_new(true);
     const uint8_t R = PROTO_SUCCESSION_ROTATION, V = PROTO_SUCCESSION_RECOVERY;
     assert_int_equal(offer(w, R, &w->o, &w->o, &w->n, T0, NULL), SUCCESSION_ADDED);
-    struct succession_table before = w->t;
+    /* a deep copy: the struct shares its statements with w->t */
+    const size_t before_n = w->t.n;
+    struct proto_succession before[1];
+    assert_int_equal(before_n, 1);
+    memcpy(before, w->t.e, sizeof before);
     /* a stranger's rotation, a stranger's recovery, a recovery of o by a key not its own */
     assert_int_equal(offer(w, R, &w->m, &w->m, &w->p, T0, NULL), SUCCESSION_E_UNTRUSTED);
     assert_int_equal(offer(w, V, &w->r, &w->m, &w->p, T0, NULL), SUCCESSION_E_UNTRUSTED);
     assert_int_equal(offer(w, V, &w->rec2, &w->o, &w->p, T0, NULL), SUCCESSION_E_UNTRUSTED);
-    assert_int_equal(w->t.n, before.n);
-    assert_memory_equal(&w->t, &before, sizeof before);
+    assert_int_equal(w->t.n, before_n);
+    assert_memory_equal(w->t.e, before, sizeof before);
     /* the budget: a whole table of such statements at every session open is no penalty */
     struct peerscore score;
     peerscore_reset(&score, 0);
@@ -329,7 +339,38 @@ static void test_relay(void **state)
     assert_int_equal(src->t.n, 2);
     assert_int_equal(succession_each(&src->t, relay_into, dst), 2);
     assert_current(dst, &dst->m);
-    free(w), free(src), free(dst);
+    world_free(w), world_free(src), world_free(dst);
+}
+
+/* The table grows on demand up to LIMIT_SUCCESSIONS statements, keeps them in order, and
+ * refuses the next one whole (SUCCESSION_E_FULL, nothing changed). Each statement is its own
+ * chain (old key i to new key i, keys from distinct seeds), stored by this node (trusted). */
+static void test_full(void **state)
+{
+    (void)state;
+    struct world *w = world_new(false);
+    struct proto_succession *s = calloc(LIMIT_SUCCESSIONS + 1, sizeof *s);
+    assert_non_null(s);
+    for (size_t i = 0; i <= LIMIT_SUCCESSIONS; i++) {
+        struct keys_identity old, new;
+        uint8_t seed[LIMIT_KEY_BYTES] = {0xA0};
+        memcpy(seed + 1, &i, sizeof i);
+        keys_identity_from_seed(seed, &old);
+        seed[0] = 0xB0;
+        keys_identity_from_seed(seed, &new);
+        make(&s[i], PROTO_SUCCESSION_ROTATION, &old, &old, &new, T0);
+        keys_identity_wipe(&old), keys_identity_wipe(&new);
+        int want = i < LIMIT_SUCCESSIONS ? SUCCESSION_ADDED : SUCCESSION_E_FULL;
+        assert_int_equal(succession_offer(&w->t, &w->cfg, w->self.sign_pk, &s[i], true, NULL),
+                         want);
+        assert_true(w->t.n <= w->t.cap && w->t.cap <= LIMIT_SUCCESSIONS);
+    }
+    assert_int_equal(w->t.n, LIMIT_SUCCESSIONS);
+    for (size_t i = 0; i < LIMIT_SUCCESSIONS; i++)
+        assert_memory_equal(w->t.e[i].bytes, s[i].bytes, LIMIT_SUCCESSION_BYTES);
+    assert_null(succession_of(&w->t, s[LIMIT_SUCCESSIONS].old_key));
+    free(s);
+    world_free(w);
 }
 
 int main(void)
@@ -340,7 +381,7 @@ int main(void)
         cmocka_unit_test(test_vector_and_layout), cmocka_unit_test(test_mutants),
         cmocka_unit_test(test_fields),            cmocka_unit_test(test_rule_rotation),
         cmocka_unit_test(test_rule_recovery),     cmocka_unit_test(test_own_chain),
-        cmocka_unit_test(test_relay),
+        cmocka_unit_test(test_relay),             cmocka_unit_test(test_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

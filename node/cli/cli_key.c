@@ -274,7 +274,7 @@ void cli_key_print_successions(const char *conf_path, FILE *out)
     struct cli_node n;
     if (cli_open("check-config", conf_path, CLI_OPEN_STORE_RO, &n) != CLI_OK)
         return; /* no store yet: nothing has changed */
-    static struct succession_table t;
+    struct succession_table t;
     succession_table_init(&t);
     (void)store_successions_each(n.store, table_add, &t);
     for (size_t i = 0; i < n.cfg.n_peers; i++) {
@@ -291,5 +291,6 @@ void cli_key_print_successions(const char *conf_path, FILE *out)
                 last->kind == PROTO_SUCCESSION_RECOVERY ? "recovered" : "rotated", key, at,
                 p->key_b64);
     }
+    succession_table_free(&t);
     cli_close(&n);
 }

@@ -271,12 +271,11 @@ int node_init(struct node *n, const struct node_params *p, const struct node_io 
     n->max_peers = n->engine.max_peers;
     n->down_pending = calloc(n->max_peers, sizeof *n->down_pending);
     n->close_peer = calloc(n->max_peers, sizeof *n->close_peer);
-    n->succ = malloc(sizeof *n->succ);
+    n->succ = calloc(1, sizeof *n->succ); /* all zero: an empty table */
     if (n->down_pending == NULL || n->close_peer == NULL || n->succ == NULL) {
         snprintf(why, why_len, "%s", engine_strerror(ENGINE_E_NOMEM));
         return ENGINE_E_NOMEM;
     }
-    succession_table_init(n->succ);
     rc = build_table(n);
     if (rc < 0 && rc != COMMUNITY_E_TOOMANY) {
         snprintf(why, why_len, "communities: %s", community_strerror(rc));
@@ -299,6 +298,8 @@ void node_free(struct node *n)
     community_table_free(&n->own_ctab);
     free(n->down_pending);
     free(n->close_peer);
+    if (n->succ != NULL)
+        succession_table_free(n->succ);
     free(n->succ);
     n->down_pending = NULL;
     n->close_peer = NULL;

@@ -2,6 +2,7 @@
 #include "node/core/succession.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool key_eq(const uint8_t *a, const uint8_t *b)
@@ -11,7 +12,33 @@ static bool key_eq(const uint8_t *a, const uint8_t *b)
 
 void succession_table_init(struct succession_table *t)
 {
-    t->n = 0;
+    *t = (struct succession_table){0};
+}
+
+void succession_table_free(struct succession_table *t)
+{
+    free(t->e);
+    succession_table_init(t);
+}
+
+/* Room for want statements (want <= LIMIT_SUCCESSIONS): doubles e, so that a node with few
+ * statements holds few. The table is unchanged on failure. */
+static int reserve(struct succession_table *t, size_t want)
+{
+    assert(want <= LIMIT_SUCCESSIONS);
+    if (want <= t->cap)
+        return SUCCESSION_OK;
+    size_t cap = t->cap > 0 ? t->cap : 1;
+    while (cap < want)
+        cap *= 2;
+    if (cap > LIMIT_SUCCESSIONS)
+        cap = LIMIT_SUCCESSIONS;
+    struct proto_succession *e = realloc(t->e, cap * sizeof *e);
+    if (e == NULL)
+        return SUCCESSION_E_NOMEM;
+    t->e = e;
+    t->cap = cap;
+    return SUCCESSION_OK;
 }
 
 const struct proto_succession *succession_of(const struct succession_table *t,
@@ -204,6 +231,11 @@ int succession_offer(struct succession_table *t, const struct config *cfg,
     if (links + 1 > LIMIT_SUCCESSION_CHAIN || kept == LIMIT_SUCCESSIONS) {
         dropped->n = 0;
         return links + 1 > LIMIT_SUCCESSION_CHAIN ? SUCCESSION_E_CHAIN : SUCCESSION_E_FULL;
+    }
+    rc = reserve(t, kept + 1);
+    if (rc != SUCCESSION_OK) {
+        dropped->n = 0;
+        return rc;
     }
     size_t j = 0; /* verified whole: now the table changes */
     for (size_t i = 0; i < t->n; i++)

@@ -16,7 +16,10 @@
  *   - a chain is at most LIMIT_SUCCESSION_CHAIN links, the table LIMIT_SUCCESSIONS statements.
  * A statement is checked whole before the table changes.
  *
- * Ownership: struct succession_table is caller-owned (large: allocate it), plain data.
+ * Ownership: struct succession_table is caller-owned; its statements are an array it grows on
+ * demand (doubling, up to LIMIT_SUCCESSIONS) because nearly every node holds none or a few, and
+ * a fixed array of LIMIT_SUCCESSIONS is 360 KiB per node. succession_table_free releases it; a
+ * copy of the struct shares the array (not a copy of the table).
  */
 #ifndef TLPMESH_NODE_SUCCESSION_H
 #define TLPMESH_NODE_SUCCESSION_H
@@ -29,8 +32,9 @@
 #include "proto/succession.h"
 
 struct succession_table {
-    size_t n;
-    struct proto_succession e[LIMIT_SUCCESSIONS];
+    size_t n;   /* statements in e */
+    size_t cap; /* room in e (0: e is NULL) */
+    struct proto_succession *e;
 };
 
 /* What succession_offer did (values >= 0). */
@@ -47,12 +51,16 @@ struct succession_dropped {
     uint8_t keys[LIMIT_SUCCESSION_CHAIN][LIMIT_KEY_BYTES];
 };
 
+/* An empty table (allocates nothing). An all-zero struct is an empty table too. */
 void succession_table_init(struct succession_table *t);
+/* Frees the statements; t is an empty table after. */
+void succession_table_free(struct succession_table *t);
 
 /* Applies the rule to s (already decoded and verified). self: this node's key, which may be
  * part of a chain too (its own rotations). trusted: false checks the rule's trust clause; true
  * skips it (statements this node stored itself, reloaded from its store). dropped may be
- * NULL. Returns an enum succession_outcome or a negative SUCCESSION_E_*. */
+ * NULL. Returns an enum succession_outcome or a negative SUCCESSION_E_* (SUCCESSION_E_NOMEM:
+ * the table could not grow, and is unchanged). */
 int succession_offer(struct succession_table *t, const struct config *cfg,
                      const uint8_t self[LIMIT_KEY_BYTES], const struct proto_succession *s,
                      bool trusted, struct succession_dropped *dropped);
