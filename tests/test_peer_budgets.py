@@ -22,15 +22,20 @@ key is refused at its end, and b stays connected and keeps receiving what a's to
 Every wait polls against a deadline.
 """
 import base64
+import collections
+import itertools
+import multiprocessing
 import os
 import re
 import socket
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
+from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
@@ -39,6 +44,10 @@ from records import indicator, raw_pk, records_msgs  # noqa: E402
 from test_channel import DEADLINE_S, Node, free_port, teardown, tlpmesh, wait_for  # noqa: E402
 
 NETWORK = "test-mesh"
+DAY_MS = 24 * 3600 * 1000
+FLOOD_PER_JOB = 300        # records one signer job makes: fewer than one RECORDS message holds
+FLOOD_JOBS_AHEAD = 16      # jobs signed ahead of the sender: bounded memory, no pause
+FLOOD_RECORDS = 1 << 20    # the flood's cap: minutes at any speed the cut needs; it comes far sooner
 
 
 def b64(raw):
@@ -51,6 +60,31 @@ def now_ms():
 
 def addr(i):
     return f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
+
+
+def flood_job(job):
+    """RECORDS message bodies of fresh indicators (in a signer process): job = (raw private key,
+    first index, created ms)."""
+    seed, first, t = job
+    sk = Ed25519PrivateKey.from_private_bytes(seed)
+    return records_msgs([indicator(sk, "ip-dst", addr(i), t, t + 7 * DAY_MS)
+                         for i in range(first, first + FLOOD_PER_JOB)])
+
+
+def flood(sk, t):
+    """(RECORDS, body) of fresh valid records of origin sk, signed while they are sent by one
+    process per core, until the consumer stops. The node takes them no faster than one read a
+    loop turn, which on a loaded machine is barely above the unasked refill (2048/s): a fixed
+    count signed in advance (80,000 at ~2,300/s in one process) then never emptied the budget,
+    a stream cut by the node does whatever its speed."""
+    seed = sk.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                            serialization.NoEncryption())
+    with multiprocessing.Pool(os.cpu_count() or 1) as pool:
+        jobs = collections.deque()
+        for first in range(0, FLOOD_RECORDS, FLOOD_PER_JOB):
+            jobs.append(pool.apply_async(flood_job, ((seed, first, t),)))
+            if len(jobs) >= FLOOD_JOBS_AHEAD:
+                yield from ((16, m) for m in jobs.popleft().get(DEADLINE_S))
 
 
 # --- a peer on the wire ---
@@ -73,6 +107,21 @@ class Hostile:
         self.sock.sendall(frame(m3) + frame(self.tx.encrypt_with_ad(b"", b"\x01\x01\x00\x00\x00\x00")))
         theirs = recv_frame(self.sock)
         self.open = theirs is not None and self.rx.decrypt_with_ad(b"", theirs)[0] == 1
+        # Read and dropped, as a real peer's socket would be: a node that cuts this peer first
+        # flushes what it queued (a reconciliation's records: megabytes), and while nobody read
+        # them the connection stayed open, the sends here blocked until their timeout (20 s) and
+        # the 10 s back-off was over before the checks below.
+        threading.Thread(target=self.drain, daemon=True).start()
+
+    def drain(self):
+        while True:
+            try:
+                if not self.sock.recv(1 << 16):
+                    return
+            except TimeoutError:
+                continue
+            except OSError:
+                return
 
     def send(self, mtype, body):
         """False once the node has closed the connection."""
@@ -191,9 +240,6 @@ def main():
         for sk in keys.values():
             a.allow_key(b64(raw_pk(sk)))
         t = now_ms()
-        day = 24 * 3600 * 1000
-        unasked = {r: records_msgs([indicator(keys[r], "ip-dst", addr(i), t, t + 7 * day)
-                                    for i in range(80000)]) for r in ("unasked", "recon")}
         a.start()
         b.start()
         wait_for("a and b connected", lambda: a.connected_to(b.key) and b.connected_to(a.key))
@@ -202,7 +248,7 @@ def main():
         abuse(a, keys["unknown_type"], "unknown_type", [(99, os.urandom(100))] * 400)
 
         sk = keys["duplicate"]
-        rec = indicator(sk, "ip-dst", "192.0.2.1", t, t + day)
+        rec = indicator(sk, "ip-dst", "192.0.2.1", t, t + DAY_MS)
         h = session(a, sk, "duplicate")
         assert h.send(16, records_msgs([rec])[0])
         wait_for("a stored the record before its replays",
@@ -213,19 +259,17 @@ def main():
 
         sk, other = keys["gate"], os.urandom(32)
         abuse(a, sk, "gate", [(16, m) for m in records_msgs(
-            [indicator(sk, "ip-dst", addr(i), t, t + day, tlp=4, recipients=[other]) for i in range(2000)])])
+            [indicator(sk, "ip-dst", addr(i), t, t + DAY_MS, tlp=4, recipients=[other]) for i in range(2000)])])
 
         sk = keys["time"]
         abuse(a, sk, "time", [(16, m) for m in records_msgs(
-            [indicator(sk, "ip-dst", addr(i), t - 2 * day, t - day) for i in range(2000)])])
+            [indicator(sk, "ip-dst", addr(i), t - 2 * DAY_MS, t - DAY_MS) for i in range(2000)])])
 
-        # Signed before they are sent, so that they arrive as fast as a takes them, well above
-        # the budget's refill (2048/s) for longer than its burst even on a loaded machine.
-        abuse(a, keys["unasked"], "unasked", [(16, m) for m in unasked["unasked"]])
+        abuse(a, keys["unasked"], "unasked", flood(keys["unasked"], t))
         # RECON version 2, one range to infinity, IDLIST of no items: a valid round that shows
         # a lacks nothing, so nothing after it is asked for (before: 120 s of free records).
         abuse(a, keys["recon"], "unasked",
-              [(19, b"\x02\x00\x02\x00")] + [(16, m) for m in unasked["recon"]])
+              itertools.chain([(19, b"\x02\x00\x02\x00")], flood(keys["recon"], t)))
 
         recon_rounds(a, keys["recon_rounds"], 4)  # LIMIT_RECON_PEER_ROUNDS
 

@@ -93,7 +93,7 @@ static void committed(struct gossip *g, const struct cand *c, uint64_t now, uint
     }
     if (g->io.stored != NULL)
         g->io.stored(g->io.ctx, c->id, c->kind);
-    gossip_tree_push(g, c, wall_ms);
+    gossip_tree_push(g, c, now, wall_ms);
     announce_later(g, c->id, announce_slot(now));
 }
 

@@ -138,10 +138,12 @@ static bool tree_eager(const struct gossip *g, size_t peer, const uint8_t key[SI
 
 /* After the commit of a received record: queued in full for every eager tree peer not known to
  * have it that the gate allows (uncounted here: drain gates it again when written, and a peer
- * refused now is refused, and counted, by its announcement). The announcement on the grid
+ * refused now is refused, and counted, by its announcement), within the peer's push pacing
+ * (LIMIT_GOSSIP_PUSH_*), as own records: a peer counts our pushes against its unasked budget,
+ * and a relay passing on a flood it accepted at its own budget's pace was cut by the next node. The announcement on the grid
  * still goes to every peer not known to have it by then: a push not yet written (a backlogged
  * link) or lost with a session is announced, as without trees. */
-void gossip_tree_push(struct gossip *g, const struct cand *c, uint64_t wall_ms)
+void gossip_tree_push(struct gossip *g, const struct cand *c, uint64_t now, uint64_t wall_ms)
 {
     struct rview v;
     uint8_t key[SID];
@@ -150,7 +152,9 @@ void gossip_tree_push(struct gossip *g, const struct cand *c, uint64_t wall_ms)
     v.known = gossip_recent_known(g, (struct hkey){c->id, c->h});
     FOR_EACH_BIT(i, g->up, g->p.max_peers) {
         if (i == c->from || (v.known != NULL && bit_get(v.known, i)) ||
-            !tree_eager(g, i, key) || !gossip_gate_allows(g, i, &v, wall_ms))
+            !tree_eager(g, i, key) || !gossip_gate_allows(g, i, &v, wall_ms) ||
+            !peerscore_bucket_take(&g->peers[i]->push, LIMIT_GOSSIP_PUSH_BURST,
+                                   LIMIT_GOSSIP_PUSH_PER_S, 1, now))
             continue;
         g->peers[i]->st.tree_pushed++;
         gossip_push_enqueue(g, i, c->id);
