@@ -190,7 +190,7 @@ static void announce_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
             continue;
         v.known = known;
         FOR_EACH_BIT(i, g->up, g->p.max_peers) {
-            if (!gossip_gate_out(g, i, &v, false, wall_ms))
+            if (!gossip_may_reach(g, i, &v) || !gossip_gate_out(g, i, &v, false, wall_ms))
                 continue;
             if (gossip_backlogged(g, i)) {
                 g->peers[i]->st.skipped_backlog++;
@@ -285,7 +285,7 @@ int gossip_local_scan(struct gossip *g, uint64_t now, uint64_t wall_ms)
             uint32_t e = gossip_recent_add(g, gossip_hkey(g, l.ids[i]));
             v.known = bits_at(g->recent_bits, g->words, e);
             FOR_EACH_BIT(p, g->up, g->p.max_peers)
-                if (gossip_gate_out(g, p, &v, false, wall_ms))
+                if (gossip_may_reach(g, p, &v) && gossip_gate_out(g, p, &v, false, wall_ms))
                     push_paced(g, p, l.ids[i], now);
         }
         size_t got = l.n;
