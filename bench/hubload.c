@@ -744,7 +744,8 @@ static struct ingest_result ingest(struct hub *h, pid_t pid)
                 h->r.n_seen, h->r.n);
     struct ingest_result res = {.hub_cpu_s = cpu_s(pid) - c0, .self_cpu_s = self_cpu_s() - s0,
                                 .wall_s = (h->t_done > 0 ? h->t_done : now_s()) - t0};
-    res.rate = h->r.n_seen == h->r.n && res.wall_s > 0 ? (double)h->r.n / res.wall_s : 0;
+    /* Over what was passed on: a run cut by the deadline still gives the rate it held. */
+    res.rate = res.wall_s > 0 ? (double)h->r.n_seen / res.wall_s : 0;
     res.hub_cpu_us = h->r.n_seen ? 1e6 * res.hub_cpu_s / (double)h->r.n_seen : 0;
     res.self_cpu_us = h->r.n_seen ? 1e6 * res.self_cpu_s / (double)h->r.n_seen : 0;
     return res;
