@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -822,6 +823,7 @@ int main(int argc, char **argv)
     pid_t pid = fork();
     if (pid == 0) {
         quiet_stdout();
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a generator that dies takes its hub along */
         execl(argv[1], argv[1], "run", "-c", conf, (char *)NULL);
         _exit(127);
     }
