@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,18 +222,21 @@ static uint64_t db_pages(const MDB_stat *st)
     return st->ms_branch_pages + st->ms_leaf_pages + st->ms_overflow_pages;
 }
 
-/* An upper bound of the pages txn has dirtied in table i: each new entry dirties at most its
- * path from the root and one split page, never more pages than the table had; plus the pages
- * it grew by. The log is appended: only its new pages and the path to them. */
-static uint64_t dirty_bound(const MDB_stat *then, const MDB_stat *now, bool appended)
+/* The pages txn has dirtied in a table (LMDB does not say), estimated from its sizes then and
+ * now and the entries appended to it meanwhile (store_put_ordered): the pages it grew by, every
+ * branch page (few, and on every path), the last leaf when something was appended, and of the
+ * leaves it had, those the other new entries landed on: n entries at random among L leaves touch
+ * L (1 - e^(-n/L)) of them (random keys: ids and value hashes). The estimate bounds memory, not
+ * correctness: past MDB_IDL_UM_MAX LMDB spills dirty pages to the file itself. */
+static double dirty_estimate(const MDB_stat *then, const MDB_stat *now, uint64_t appended)
 {
     const uint64_t grown = db_pages(now) > db_pages(then) ? db_pages(now) - db_pages(then) : 0;
     const uint64_t added = now->ms_entries > then->ms_entries ? now->ms_entries - then->ms_entries
                                                                 : 0;
-    const uint64_t per = (uint64_t)now->ms_depth + 1;
-    if (appended)
-        return grown + per;
-    return grown + (added * per < db_pages(then) ? added * per : db_pages(then));
+    const uint64_t random = added > appended ? added - appended : 0;
+    const double leaves = (double)then->ms_leaf_pages;
+    const double touched = leaves > 0 ? leaves * -expm1(-(double)random / leaves) : 0;
+    return (double)grown + (double)now->ms_branch_pages + (appended > 0) + touched;
 }
 
 static int bulk_stats(struct store_bulk *b, MDB_stat *st)
@@ -257,6 +261,7 @@ static int bulk_open_txn(struct store_bulk *b)
         pthread_rwlock_unlock(&b->s->resize_lock);
         return err;
     }
+    memset(b->s->appended, 0, sizeof b->s->appended);
     b->frame = (struct read_frame){b->s, b->txn, tl_reads};
     tl_reads = &b->frame;
     b->s->bulk_txn = b->txn;
@@ -341,9 +346,9 @@ int store_bulk_put(struct store_bulk *b, struct store_put *items, size_t n, bool
     MDB_stat now[BULK_DBS];
     if ((err = bulk_stats(b, now)) != STORE_OK)
         return err;
-    uint64_t dirty = 0;
+    double dirty = 0;
     for (size_t i = 0; i < BULK_DBS; i++)
-        dirty += dirty_bound(&b->at_begin[i], &now[i], bulk_dbs[i] == DB_LOG);
+        dirty += dirty_estimate(&b->at_begin[i], &now[i], b->s->appended[bulk_dbs[i]]);
     if (dirty < LIMIT_STORE_BULK_DIRTY_PAGES)
         return STORE_OK;
     err = bulk_close_txn(b, true);

@@ -61,6 +61,9 @@ struct store {
     /* The open transaction of a bulk write (store_bulk_begin), NULL between its commits;
      * touched only by the thread that runs the bulk. */
     MDB_txn *bulk_txn;
+    /* Entries store_put_ordered appended to each table since the bulk transaction began (the
+     * dirty-page estimate); written under LMDB's writer lock, reset when one begins. */
+    uint64_t appended[DB_N];
 };
 
 typedef int (*txn_fn)(struct store *s, MDB_txn *txn, void *ctx);

@@ -117,7 +117,9 @@ int store_put_ordered(struct store *s, MDB_txn *txn, enum db_index db, MDB_val *
     /* LMDB refuses an append of a key not above the last one with KEYEXIST, having changed
      * nothing (the transaction stays usable): then it goes in its place */
     int rc = mdb_put(txn, s->dbi[db], k, v, MDB_APPEND);
-    if (rc == MDB_KEYEXIST)
+    if (rc == MDB_SUCCESS)
+        s->appended[db]++;
+    else if (rc == MDB_KEYEXIST)
         rc = mdb_put(txn, s->dbi[db], k, v, 0);
     return map_err(rc);
 }
@@ -217,6 +219,7 @@ static int put_new(struct store *s, MDB_txn *txn, const struct store_put *it,
     rc = mdb_put(txn, s->dbi[DB_LOG], &sk, &sv, MDB_APPEND | MDB_RESERVE);
     if (rc != MDB_SUCCESS)
         return rc == MDB_KEYEXIST ? STORE_E_CORRUPT : map_err(rc);
+    s->appended[DB_LOG]++;
     uint8_t *p = sv.mv_data;
     put_be64(p, added_us);
     memcpy(p + 8, it->id, LIMIT_ID_BYTES);
