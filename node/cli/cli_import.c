@@ -408,10 +408,16 @@ static void pending_committed(struct run *ru)
     progress(ru, ru->pend_end, false);
 }
 
-static void store_failed(struct run *ru, int rc, size_t batch)
+/* A failed batch (the batches before it stay pending, committed after), or a failed commit of
+ * what was pending. */
+static void store_failed(struct run *ru, int rc, bool batch, size_t n)
 {
-    cli_error("import", "store %s: %s (%zu records put since the last commit were not stored)",
-              ru->node->cfg.data_dir, store_strerror(rc), ru->pend_added + batch);
+    if (batch)
+        cli_error("import", "store %s: %s (this batch of %zu records was not stored)",
+                  ru->node->cfg.data_dir, store_strerror(rc), n);
+    else
+        cli_error("import", "store %s: %s (the %zu new records put since the last commit were not "
+                  "stored)", ru->node->cfg.data_dir, store_strerror(rc), n);
 }
 
 /* The pipe's store function: the batch into the bulk write; counted only once committed, so
@@ -431,7 +437,7 @@ static int batch_commit(void *ctx, const struct cli_import_batch *b)
     bool committed = false;
     const int rc = store_bulk_put(ru->bulk, b->puts, b->n, &committed);
     if (rc != STORE_OK) {
-        store_failed(ru, rc, b->n);
+        store_failed(ru, rc, true, b->n);
         return CLI_FAIL;
     }
     for (size_t i = 0; i < b->n; i++) {
@@ -455,7 +461,7 @@ static int bulk_finish(struct run *ru)
     const int rc = store_bulk_end(ru->bulk, true); /* none in a dry run */
     ru->bulk = NULL;
     if (rc != STORE_OK) {
-        store_failed(ru, rc, 0);
+        store_failed(ru, rc, false, ru->pend_added);
         return CLI_FAIL;
     }
     pending_committed(ru);
