@@ -249,10 +249,32 @@ static int bulk_stats(struct store_bulk *b, MDB_stat *st)
     return STORE_OK;
 }
 
+/* A map with room for a whole bulk transaction (twice the budget) past what the file holds: a
+ * map that fills mid-way commits early, and every early commit rewrites the random-key pages
+ * again and leaves the copies free in the file. The map is address space; the file grows only
+ * as pages are written. */
+static int bulk_room(struct store *s)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    int rc = mdb_env_info(s->env, &info);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_stat(s->env, &st);
+    if (rc != MDB_SUCCESS)
+        return map_err(rc);
+    const uint64_t max = (uint64_t)LIMIT_STORE_MAPSIZE_MAX_MB << 20;
+    uint64_t want = ((uint64_t)info.me_last_pgno + 1 + 2 * (uint64_t)LIMIT_STORE_BULK_DIRTY_PAGES) *
+                    st.ms_psize;
+    want = want < max ? want : max;
+    return want > info.me_mapsize ? set_mapsize_locked(s, (size_t)want) : STORE_OK;
+}
+
 static int bulk_open_txn(struct store_bulk *b)
 {
     assert(b->txn == NULL && held_read(b->s) == NULL);
-    int err = txn_begin(b->s, 0, &b->txn);
+    int err = bulk_room(b->s);
+    if (err == STORE_OK)
+        err = txn_begin(b->s, 0, &b->txn);
     if (err != STORE_OK)
         return err;
     if ((err = bulk_stats(b, b->at_begin)) != STORE_OK) {
