@@ -233,9 +233,9 @@ static double dirty_estimate(const MDB_stat *then, const MDB_stat *now, uint64_t
     const uint64_t grown = db_pages(now) > db_pages(then) ? db_pages(now) - db_pages(then) : 0;
     const uint64_t added = now->ms_entries > then->ms_entries ? now->ms_entries - then->ms_entries
                                                                 : 0;
-    const uint64_t random = added > appended ? added - appended : 0;
+    const uint64_t scattered = added > appended ? added - appended : 0;
     const double leaves = (double)then->ms_leaf_pages;
-    const double touched = leaves > 0 ? leaves * -expm1(-(double)random / leaves) : 0;
+    const double touched = leaves > 0 ? leaves * -expm1(-(double)scattered / leaves) : 0;
     return (double)grown + (double)now->ms_branch_pages + (appended > 0) + touched;
 }
 
