@@ -46,6 +46,10 @@ enum limits {
     LIMIT_STORE_MAPSIZE_MIN_MB = 1,      /* [Node] StoreMapInitialMB floor: LMDB needs a few pages,
                                             and a smaller map only means more doublings */
     LIMIT_STORE_BATCH = 4096,            /* records committed in one write transaction */
+    LIMIT_STORE_BULK_DIRTY_PAGES = 65536, /* a bulk write (store_bulk_put) commits once its
+                                           transaction holds about this many dirty pages (256 MiB
+                                           of 4 KiB pages, in memory until the commit; LMDB
+                                           spills to the file past MDB_IDL_UM_MAX, 128 Ki) */
     LIMIT_STORE_DBS = 16,                /* LMDB named databases */
     LIMIT_STORE_PEER_BLOB_BYTES = 4096,  /* per-peer state blob: cursors and counters, not data */
     LIMIT_STORE_META_KEY_BYTES = 64,     /* meta key name */
