@@ -106,8 +106,7 @@ struct obuf {
 };
 
 struct gpeer {
-    /* First what every flush and record touches, in a few adjacent cache lines; the views
-     * after them are 4 KiB. */
+    /* First what every flush and record touches, in a few adjacent cache lines. */
     struct obuf out[N_OUT];
     uint8_t (*q)[LIMIT_ID_BYTES]; /* ids to send in full: ring */
     size_t q_head, q_len, q_cap;
@@ -116,8 +115,10 @@ struct gpeer {
     struct gossip_peer_stats st;
     bool keyed;
     uint8_t key[LIMIT_KEY_BYTES];
-    struct gate_peer view; /* (the peer as a sender, for the inbound gate, is built from it
-                              per check: a gate_self of 4 KiB per peer is most of a node) */
+    /* Its first gate_peer_size(n_communities) bytes only (gate.h): a whole view is 4 KiB of
+     * names, most of a simulated node's memory over its peers. (The peer as a sender, for the
+     * inbound gate, is built from it per check.) */
+    struct gate_peer *view;
     struct recon rc;
     struct recon_item *items;
     bool initiator;      /* our key is the smaller: we start reconciliation rounds */

@@ -150,8 +150,8 @@ enum gate_verdict gossip_gate_verdict(const struct gossip *g, size_t peer, const
     bool has = !reveal_only && v->known != NULL && bit_get(v->known, peer);
     struct gate_record_state st = {.revoked = v->revoked, .sent_to_peer = has,
                                    .received_from_peer = has, .target = v->target};
-    return reveal_only ? gate_may_reveal_id(&g->p.self, &p->view, v->r, &st, wall_ms)
-                       : gate_check(&g->p.self, &p->view, v->r, &st, wall_ms);
+    return reveal_only ? gate_may_reveal_id(&g->p.self, p->view, v->r, &st, wall_ms)
+                       : gate_check(&g->p.self, p->view, v->r, &st, wall_ms);
 }
 
 /* The gate's answer for a record to peer, not counted: a choice of path (gossip_tree_push) that
