@@ -198,12 +198,11 @@ enum limits {
     LIMIT_GOSSIP_SHORT_HITS = 4,       /* records kept per short-id lookup: 64-bit collisions are
                                           rare, and only an origin grinding its own records can
                                           make more */
-    LIMIT_GOSSIP_OBUF_KEEP_BYTES = 4096, /* a message builder larger than this is freed after its
-                                          send: simnet runs thousands of instances */
     LIMIT_SESSION_BUF_KEEP_BYTES = 4096, /* a session's receive buffer larger than this is freed
                                           after its frame: each would keep its largest frame */
-    LIMIT_GOSSIP_QUEUE_KEEP = 64,      /* ids a push queue starts with; an emptied queue larger
-                                          than this gives its memory back */
+    LIMIT_GOSSIP_QUEUE_KEEP = 8,       /* ids a push queue starts with; an emptied queue larger
+                                          than this gives its memory back (most stay near empty:
+                                          64 were 16 KiB of a simulated node's 8 peers) */
     LIMIT_GOSSIP_LOG_BYTES = 256,      /* one gossip log line, before the shell adds its fields */
     LIMIT_GOSSIP_TREES = 4096,         /* relay trees (origin, tlp, communities) and who pruned each:
                                           the oldest is forgotten, and its next record floods */

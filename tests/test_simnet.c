@@ -1,6 +1,6 @@
 /* test_simnet.c - simnet runs the shipped engine deterministically and its oracle holds the TLP
- * rules: determinism (the exact figures of fixed scenarios, on any number of threads), partition
- * and heal, churn, byzantine nodes, topologies, scenario files.
+ * rules: the delay counts, determinism (the exact figures of fixed scenarios, on any number of
+ * threads), partition and heal, churn, byzantine nodes, topologies, scenario files.
  * Built twice: test_simnet_oracle compiles node/core/gate.c with GATE_TEST_BROKEN (a deliberate
  * leak) and expects the oracle to catch it. */
 #include <setjmp.h>
@@ -217,6 +217,36 @@ static void assert_same_on_threads(struct sim_scenario *s, const struct sim_resu
         assert_int_equal(t.verify_cached, a->verify_cached);
         sim_result_free(&t);
     }
+}
+
+/* Delays counted per millisecond give the order statistics of the sorted list they replace:
+ * every rank, the longest, merged counts, growth past the first allocation. */
+static void test_delays(void **state)
+{
+    (void)state;
+    static const uint32_t v[] = {7, 0, 3, 3, 5000, 7, 1, 3}; /* sorted: 0 1 3 3 3 7 7 5000 */
+    static const uint32_t sorted[] = {0, 1, 3, 3, 3, 7, 7, 5000};
+    struct sim_delays a = {0}, b = {0};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(sim_delays_add(&a, v[i], 1), SIM_OK);
+    for (size_t i = 4; i < 8; i++)
+        assert_int_equal(sim_delays_add(&b, v[i], 1), SIM_OK);
+    assert_int_equal(sim_delays_merge(&a, &b), SIM_OK);
+    assert_int_equal(a.n, 8);
+    assert_int_equal(a.max, 5000);
+    for (uint64_t k = 0; k < 8; k++)
+        assert_int_equal(sim_delays_at(&a, k), sorted[k]);
+    assert_int_equal(sim_delays_add(&a, 3, 2), SIM_OK); /* 0 1 3 3 3 3 3 7 7 5000 */
+    assert_int_equal(a.n, 10);
+    assert_int_equal(sim_delays_at(&a, 6), 3);
+    assert_int_equal(sim_delays_at(&a, 7), 7);
+    struct sim_delays empty = {0};
+    assert_int_equal(sim_delays_merge(&b, &empty), SIM_OK);
+    assert_int_equal(b.n, 4);
+    sim_delays_free(&a);
+    sim_delays_free(&b);
+    assert_null(a.count);
+    assert_int_equal(a.n, 0);
 }
 
 static void test_determinism(void **state)
@@ -518,6 +548,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #ifndef GATE_TEST_BROKEN
         cmocka_unit_test(test_memstore_pool),
+        cmocka_unit_test(test_delays),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_resolution),
         cmocka_unit_test(test_partition_heal),

@@ -86,6 +86,34 @@ static void forget_peer_bits(struct gossip *g, size_t peer)
     }
 }
 
+/* The names a view holds: what the gate reads of it. More than LIMIT_GATE_MEMBERSHIPS is kept as
+ * a count (the gate refuses such a view as invalid) with the first LIMIT_GATE_MEMBERSHIPS names. */
+static unsigned view_names(const struct gate_peer *v)
+{
+    return v->n_communities < LIMIT_GATE_MEMBERSHIPS ? v->n_communities : LIMIT_GATE_MEMBERSHIPS;
+}
+
+static bool view_equal(const struct gate_peer *kept, const struct gate_peer *v)
+{
+    return kept != NULL && kept->n_communities == v->n_communities &&
+           memcmp(kept, v, gate_peer_size(view_names(v))) == 0;
+}
+
+/* Copies the part of view the gate reads into p->view, sized to its names. False: no memory (the
+ * old view stays). */
+static bool keep_view(struct gpeer *p, const struct gate_peer *view)
+{
+    const size_t size = gate_peer_size(view_names(view));
+    if (p->view == NULL || p->view->n_communities != view->n_communities) {
+        struct gate_peer *v = realloc(p->view, size);
+        if (v == NULL)
+            return false;
+        p->view = v;
+    }
+    memcpy(p->view, view, size);
+    return true;
+}
+
 int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, uint64_t now)
 {
     assert(g != NULL && view != NULL);
@@ -99,8 +127,9 @@ int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, 
         g->peers[peer] = p;
     }
     const bool up = bit_get(g->up, peer);
-    const bool changed = up && memcmp(&p->view, view, sizeof *view) != 0;
-    p->view = *view;
+    const bool changed = up && !view_equal(p->view, view);
+    if (!keep_view(p, view))
+        return GOSSIP_E_NOMEM;
     memcpy(&g->key8[peer], view->key, sizeof g->key8[peer]);
     if (changed)
         gossip_recon_soon(g, peer, now);
@@ -243,6 +272,7 @@ void gossip_free(struct gossip *g)
         if (g->peers[i] == NULL)
             continue;
         gossip_peer_down(g, i);
+        free(g->peers[i]->view);
         free(g->peers[i]);
     }
     for (size_t i = 0; g->cands && i < g->cand_alloc; i++)

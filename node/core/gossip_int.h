@@ -55,7 +55,10 @@ enum {
     HDR = 2, /* u16 count of every message */
     OUT_RECORDS = 0, OUT_ANNOUNCE = 1, OUT_WANT = 2, OUT_PRUNE = 3, N_OUT = 4,
     PEER_WORDS = (LIMIT_PEERS + 63) / 64, /* of a peer bitset */
+    RECENT_ID_BYTES = 16,                 /* of an id, in its recent entry (struct recent) */
 };
+_Static_assert(SID <= RECENT_ID_BYTES && (int)RECENT_ID_BYTES <= (int)LIMIT_ID_BYTES,
+               "a recent entry holds a short id and at most an id");
 _Static_assert(LIMIT_SIGNED_RECORD_BYTES <= 0xffff,
                "a signed record's length must fit its u16 prefix");
 _Static_assert(LIMIT_GOSSIP_COMMIT_BATCH <= LIMIT_STORE_BATCH, "commit batch over store batch");
@@ -77,8 +80,13 @@ struct cand {
     uint32_t next_free;
 };
 
-struct recent { /* its hash is computed again when entries move (gossip_tables.c) */
-    uint8_t id[LIMIT_ID_BYTES];
+/* A recent entry keeps the first RECENT_ID_BYTES of its id: ids are BLAKE2b-256 of the body, so
+ * another record with the same first 128 bits is a second preimage (2^128 work), and one an
+ * origin crafts against its own records (2^64) only makes its own records look held: the gate
+ * then sends them less, never anywhere else. Half of the table (32 KiB of a simulated node's 64
+ * with 2048 entries); the hash is computed again when entries move (gossip_tables.c). */
+struct recent {
+    uint8_t id[RECENT_ID_BYTES];
 };
 
 struct want {
@@ -107,8 +115,7 @@ struct obuf {
 };
 
 struct gpeer {
-    /* First what every flush and record touches, in a few adjacent cache lines; the views
-     * after them are 4 KiB. */
+    /* First what every flush and record touches, in a few adjacent cache lines. */
     struct obuf out[N_OUT];
     uint8_t (*q)[LIMIT_ID_BYTES]; /* ids to send in full: ring */
     size_t q_head, q_len, q_cap;
@@ -117,8 +124,10 @@ struct gpeer {
     struct gossip_peer_stats st;
     bool keyed;
     uint8_t key[LIMIT_KEY_BYTES];
-    struct gate_peer view; /* (the peer as a sender, for the inbound gate, is built from it
-                              per check: a gate_self of 4 KiB per peer is most of a node) */
+    /* Its first gate_peer_size(n_communities) bytes only (gate.h): a whole view is 4 KiB of
+     * names, most of a simulated node's memory over its peers. (The peer as a sender, for the
+     * inbound gate, is built from it per check.) */
+    struct gate_peer *view;
     struct recon rc;
     struct recon_item *items;
     bool initiator;      /* our key is the smaller: we start reconciliation rounds */
