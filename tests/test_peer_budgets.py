@@ -13,8 +13,9 @@ implementation of test_channel.py (python3-dissononce) and signing its own recor
   unasked       a flood of fresh valid records, neither wanted nor reconciled
   unasked       the same flood right after a RECON message that names nothing (a round over an
                 empty set): a reconciliation makes free only what it showed a lacks
-  recon_rounds  reconciliation rounds started back to back (each reads a's whole store):
-                LIMIT_RECON_PEER_ROUNDS are answered, the next one closes the session
+  recon_rounds  reconciliation rounds started back to back (each reads a's whole store), each
+                once a answered the last: LIMIT_RECON_PEER_ROUNDS are answered, the next one
+                closes the session (not a's own send queue, however large its answers)
 
 For each: a closes the session with that reason, the key is backed off (`status --json` shows
 the reason and the time left, /metrics the refusals and the penalty), a new handshake with the
@@ -92,7 +93,7 @@ def flood(sk, t):
 class Hostile:
     """An authenticated session with node as the partner of key sk, or None if refused."""
 
-    def __init__(self, node, sk):
+    def __init__(self, node, sk, watch=False):
         hs, s = make_hs(b"tlpmesh/1\x00" + NETWORK.encode(), True)
         auth = raw_pk(sk) + sk.sign(b"tlpmesh-noise-static-v1" + s.public.data)
         self.sock = socket.create_connection(("127.0.0.1", node.port), timeout=DEADLINE_S)
@@ -111,7 +112,23 @@ class Hostile:
         # flushes what it queued (a reconciliation's records: megabytes), and while nobody read
         # them the connection stayed open, the sends here blocked until their timeout (20 s) and
         # the 10 s back-off was over before the checks below.
-        threading.Thread(target=self.drain, daemon=True).start()
+        # watch: frames are decrypted and a's RECON messages counted (recon_rounds waits for
+        # each answer).
+        self.recons = 0
+        threading.Thread(target=self.watch if watch else self.drain, daemon=True).start()
+
+    def watch(self):
+        while True:
+            try:
+                m = recv_frame(self.sock)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if m is None:
+                return
+            if self.rx.decrypt_with_ad(b"", m)[0] == 19:
+                self.recons += 1
 
     def drain(self):
         while True:
@@ -156,21 +173,21 @@ def metric(text, name, **labels):
     return None
 
 
-def handshake(a, sk):
+def handshake(a, sk, watch=False):
     """A finished handshake as sk (open or refused at its end), or None when a dropped it first:
     a busy node may still count the last abuser's connections among the
     LIMIT_HALF_OPEN_PER_ADDR half-opens of 127.0.0.1 ("too many connections from this
     address"), which a caller waits out."""
     try:
-        return Hostile(a, sk)
+        return Hostile(a, sk, watch)
     except (AssertionError, OSError):
         return None
 
 
-def session(a, sk, what):
+def session(a, sk, what, watch=False):
     """An open session as sk, within the deadline."""
     def attempt():
-        h = handshake(a, sk)
+        h = handshake(a, sk, watch)
         if h is not None and not h.open:
             h.close()
             return None
@@ -205,14 +222,20 @@ def abuse(a, sk, reason, payloads):
 
 
 def recon_rounds(a, sk, rounds):
-    """Starts rounds as sk (the responder: its key is the greater, so a never starts one) until
-    a penalizes it; checks that exactly rounds of them were answered."""
-    h = session(a, sk, "recon_rounds")
+    """Starts rounds as sk (the responder: its key is the greater, so a never starts one), each
+    as soon as a answered the last (a ignores a RECON message sent before its answer is out),
+    until a penalizes it; checks that exactly rounds of them were answered. a's answers (a
+    DIFF of every record it holds, then those records pushed) never fill its own send queue."""
+    h = session(a, sk, "recon_rounds", watch=True)
     key = b64(raw_pk(sk))
     wait_for("recon_rounds: a sees the hostile peer", lambda: a.connected_to(key))
-    for _ in range(4 * rounds):
+    for i in range(rounds + 1):
+        answered = h.recons
         if not h.send(19, b"\x02\x00\x02\x00"):
             break
+        if i < rounds:
+            wait_for(f"recon_rounds: a answers round {i + 1}",
+                     lambda: h.recons > answered or penalized(a, key, "recon_rounds"))
     p = wait_for("a penalizes the recon_rounds peer", lambda: penalized(a, key, "recon_rounds"))
     h.close()
     assert p["penalties"] == 1 and p["gossip"]["recon_rounds"] == rounds, p

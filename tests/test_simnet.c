@@ -238,23 +238,13 @@ static void test_determinism(void **state)
     snprintf(s.trace_path, sizeof s.trace_path, "%s", trace2);
     assert_int_equal(run(&s, &b), SIM_OK);
     assert_all_delivered(&a);
-    static const struct figures want = {
-        .virtual_ms = 12351,
-        .events = 4564,
-        .deliveries = 806,
-        .duplicates = 1100,
-        .sessions_opened = 96,
-        .bytes_rx = 484321,
-        .bytes_tx = 484321,
-        .verify_calls = 806,
-        .verify_cached = 747,
-        .gate_refusals = 552,
-        .refused_inbound = 0,
-        .forged_refused = 0,
-        .byz_sent = 0,
-        .app_rx = {389914, 2140, 240, 366},
-        .trace_digest = 0x70cb57e6f0ace7b6ull,
-        .digest = "c0a4624484eb985ff117351c3184b874e2a6b7d43258ef1e3195ec73ac121d17"};
+    static const struct figures want = {.virtual_ms = 12370, .events = 4685, .deliveries = 806, .duplicates = 1097,
+        .sessions_opened = 96, .bytes_rx = 486269, .bytes_tx = 486269,
+        .verify_calls = 806, .verify_cached = 747, .gate_refusals = 549,
+        .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
+        .app_rx = {392057, 1970, 260, 357},
+        .trace_digest = 0xf13bf85d50a6d8d6ull,
+        .digest = "b9a80a6a59ac9294b48462314d01a045fe1fb60c05033286b74de2573410a586"};
     assert_figures(&a, &want);
     assert_int_equal(a.trace_digest, b.trace_digest);
     assert_memory_equal(a.digest, b.digest, sizeof a.digest);
@@ -301,40 +291,20 @@ static void test_resolution(void **state)
     assert_all_delivered(&fine);
     assert_all_delivered(&coarse);
     assert_true(coarse.events < fine.events);
-    static const struct figures want_fine = {
-        .virtual_ms = 12159,
-        .events = 5038,
-        .deliveries = 995,
-        .duplicates = 1063,
-        .sessions_opened = 96,
-        .bytes_rx = 549925,
-        .bytes_tx = 549925,
-        .verify_calls = 995,
-        .verify_cached = 936,
-        .gate_refusals = 659,
-        .refused_inbound = 0,
-        .forged_refused = 0,
-        .byz_sent = 0,
+    static const struct figures want_fine = {.virtual_ms = 12159, .events = 5145, .deliveries = 995, .duplicates = 1063,
+        .sessions_opened = 96, .bytes_rx = 549925, .bytes_tx = 549925,
+        .verify_calls = 995, .verify_cached = 936, .gate_refusals = 659,
+        .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
         .app_rx = {445618, 3860, 0, 336},
-        .trace_digest = 0x8e4586b16e66d9e0ull,
-        .digest = "cdb354f3a4273f8c65df8126975023775ea0cd1450c8b4d19093d9fcbfcc823a"};
-    static const struct figures want_coarse = {
-        .virtual_ms = 12170,
-        .events = 4904,
-        .deliveries = 995,
-        .duplicates = 1015,
-        .sessions_opened = 96,
-        .bytes_rx = 536500,
-        .bytes_tx = 536500,
-        .verify_calls = 995,
-        .verify_cached = 936,
-        .gate_refusals = 649,
-        .refused_inbound = 0,
-        .forged_refused = 0,
-        .byz_sent = 0,
+        .trace_digest = 0xd23117c4262f28f0ull,
+        .digest = "a7584a2428c0d643c3742bdac2ce3c0d618d914bacc6417ce9ee0abaa56ef5d8"};
+    static const struct figures want_coarse = {.virtual_ms = 12170, .events = 5033, .deliveries = 995, .duplicates = 1015,
+        .sessions_opened = 96, .bytes_rx = 536500, .bytes_tx = 536500,
+        .verify_calls = 995, .verify_cached = 936, .gate_refusals = 649,
+        .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
         .app_rx = {435280, 3590, 0, 336},
-        .trace_digest = 0x2bc32017cb824ab3ull,
-        .digest = "337fd4e2f3c9a03ed4414e4ffbe485560d4b337cde549c31178d9b575ef3635a"};
+        .trace_digest = 0xc1be479ec68af734ull,
+        .digest = "7277f9d1d23638a6ceabc72b404b0e3fcef67a6dbb2f5c5d68eb811d9ac65a92"};
     assert_figures(&fine, &want_fine);
     assert_figures(&coarse, &want_coarse);
     assert_int_equal(coarse.virtual_ms % 10, 0);
@@ -359,14 +329,13 @@ static void test_partition_heal(void **state)
     assert_all_delivered(&r);
     assert_true(r.app_rx.recon > 0); /* reconciliation carried what the partition held back */
     assert_true(r.sessions_opened > 24u * 4); /* sessions (two ends each) died and came back */
-    static const struct figures want = {
-        .virtual_ms = 105469, .events = 3475, .deliveries = 776, .duplicates = 497,
-        .sessions_opened = 148, .bytes_rx = 371300, .bytes_tx = 463709,
-        .verify_calls = 776, .verify_cached = 720, .gate_refusals = 1056,
+    static const struct figures want = {.virtual_ms = 105469, .events = 3749, .deliveries = 776, .duplicates = 497,
+        .sessions_opened = 148, .bytes_rx = 371337, .bytes_tx = 463746,
+        .verify_calls = 776, .verify_cached = 720, .gate_refusals = 1055,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {274561, 1320, 866, 27960},
-        .trace_digest = 0x195208f5c03370e0ull,
-        .digest = "f29599728cd0ade0bbb31ec0675d79026ce8bb0e0c0203e66fe5b89772c08e9d"};
+        .app_rx = {274561, 1338, 866, 27960},
+        .trace_digest = 0x499ff4579117f7c5ull,
+        .digest = "8a7c012835c45ff1cf40c743c0d12de8fbf269f272601448e40b87738f4076da"};
     assert_figures(&r, &want);
     /* connections the partition broke are released, and their indexes reused, in one order */
     assert_same_on_threads(&s, &r);
@@ -386,14 +355,13 @@ static void test_churn(void **state)
     assert_int_equal(scenario_set(&s, "at", "15s start 6", "test"), SIM_OK);
     assert_int_equal(run(&s, &r), SIM_OK);
     assert_all_delivered(&r);
-    static const struct figures want = {
-        .virtual_ms = 105582, .events = 7266, .deliveries = 1071, .duplicates = 1122,
-        .sessions_opened = 112, .bytes_rx = 627955, .bytes_tx = 627955,
+    static const struct figures want = {.virtual_ms = 105589, .events = 7522, .deliveries = 1071, .duplicates = 1122,
+        .sessions_opened = 112, .bytes_rx = 627974, .bytes_tx = 627974,
         .verify_calls = 1071, .verify_cached = 1012, .gate_refusals = 1452,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
         .app_rx = {474029, 5276, 82, 36242},
-        .trace_digest = 0xc024a01d325258dcull,
-        .digest = "68fccdaabe480f7d45e8384be8dd37593e9904accfcb4b6d6dfd0fa01b48043d"};
+        .trace_digest = 0xe34a01460dec4dd4ull,
+        .digest = "5cc7ad2b8012b3627d15ed3e40e8bfcfb695e11a7cb2abfab7dd7241aa46af4f"};
     assert_figures(&r, &want);
     assert_same_on_threads(&s, &r);
     sim_result_free(&r);
@@ -422,14 +390,13 @@ static void test_byzantine(void **state)
     /* ... refused before their signature check (gossip_precheck): fewer verifies than those */
     assert_true(r.verify_calls < r.refused_inbound);
     assert_int_equal(r.byz_accepted, 0);
-    static const struct figures want = {
-        .virtual_ms = 102816, .events = 5498, .deliveries = 535, .duplicates = 11284,
+    static const struct figures want = {.virtual_ms = 102820, .events = 5757, .deliveries = 535, .duplicates = 11284,
         .sessions_opened = 112, .bytes_rx = 3523273, .bytes_tx = 3579184,
         .verify_calls = 539, .verify_cached = 477, .gate_refusals = 2192,
         .refused_inbound = 3417, .forged_refused = 4, .byz_sent = 14662,
         .app_rx = {3325328, 2184, 60, 22833},
-        .trace_digest = 0xdd56ff988c8b44aeull,
-        .digest = "e4b9acf85b48dbb27f0e9530965f8d417289ffbc138b879696aab50e8441ba5d"};
+        .trace_digest = 0xd80a13248ad81752ull,
+        .digest = "44fd47ce9bb2838eabb1bc2f0c713c58ed6040c4197332aac4cc4d1f6099ae26"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);
@@ -461,14 +428,13 @@ static void test_topologies_and_file(void **state)
     assert_true(r.flood_run);
     assert_int_equal(r.flood_deliveries, 271); /* every entitled pair: what gossip delivered */
     assert_int_equal(r.flood_bytes_rx, 151230);
-    static const struct figures want = {
-        .virtual_ms = 66532, .events = 1951, .deliveries = 271, .duplicates = 200,
+    static const struct figures want = {.virtual_ms = 66536, .events = 2070, .deliveries = 271, .duplicates = 200,
         .sessions_opened = 56, .bytes_rx = 146691, .bytes_tx = 146691,
         .verify_calls = 271, .verify_cached = 241, .gate_refusals = 592,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
         .app_rx = {102187, 1316, 10, 10168},
-        .trace_digest = 0xf4d3b440350ad2e7ull,
-        .digest = "0311e70ca0a19f3c9f224285cd6899ed40ab642a99ca56c5b0205ccd607bbaaa"};
+        .trace_digest = 0xb680374684a73274ull,
+        .digest = "09aa56472070f69d7989f00933d13a11aa62eb88020ab3e7ee9ef65ea5688fa3"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);
