@@ -673,6 +673,19 @@ static void test_unknown_types_budget(void **state)
     net_free(net);
 }
 
+static const uint8_t initiate[] = {0x02, 0x00, 0x02, 0x00}; /* an empty set's first message */
+
+/* Nodes 0 and 1 with a session, settled. */
+static struct net *linked_pair(void)
+{
+    struct net *net = net_new(2);
+    ts_topo_link(&net->topo, 0, 1);
+    net_start(net);
+    link_up(net, 0, 1);
+    run(net, RUN_MS);
+    return net;
+}
+
 /* A round the peer starts reads our whole store on the loop, so rounds a peer starts have a
  * budget: rounds at an honest initiator's pace (at most one per LIMIT_RECON_ROUND_MIN_MS, here
  * one per 6 s besides the real periodic ones) are all answered; LIMIT_RECON_PEER_ROUNDS started
@@ -680,12 +693,7 @@ static void test_unknown_types_budget(void **state)
 static void test_peer_rounds_budget(void **state)
 {
     (void)state;
-    static const uint8_t initiate[] = {0x02, 0x00, 0x02, 0x00}; /* an empty set's first message */
-    struct net *net = net_new(2);
-    ts_topo_link(&net->topo, 0, 1);
-    net_start(net);
-    link_up(net, 0, 1);
-    run(net, RUN_MS);
+    struct net *net = linked_pair();
     struct gossip *b = net->nodes[1].g;
     const size_t s = slot_of(&net->nodes[1], 0);
     uint64_t rounds = pst(net, 1, 0)->recon_rounds;
@@ -727,12 +735,7 @@ static void test_peer_rounds_budget(void **state)
 static void test_recon_out_of_turn(void **state)
 {
     (void)state;
-    static const uint8_t initiate[] = {0x02, 0x00, 0x02, 0x00};
-    struct net *net = net_new(2);
-    ts_topo_link(&net->topo, 0, 1);
-    net_start(net);
-    link_up(net, 0, 1);
-    run(net, RUN_MS);
+    struct net *net = linked_pair();
     struct gossip *b = net->nodes[1].g;
     const size_t s = slot_of(&net->nodes[1], 0);
     const uint64_t rounds = pst(net, 1, 0)->recon_rounds;

@@ -245,6 +245,28 @@ def recon_rounds(a, sk, rounds):
     assert metric(metrics(a), "tlpmesh_peer_backoff_seconds", peer=key, reason="recon_rounds") > 0
 
 
+def recon_answer(a, sk):
+    """LIMIT_RECON_PEER_ROUNDS (4) rounds as sk started back to back, over a store of tens of thousands of records:
+    a's answer (a DIFF naming every one, megabytes, then the records pushed: tens of MB) leaves
+    at the pace the connection takes it, and a RECON message that comes before it is out is
+    ignored (within the unknown-type budget), so a never cuts the peer for its own send queue
+    (before: "send queue full", the answers of several rounds queued at once) and the session
+    stays the only one."""
+    h = session(a, sk, "recon_answer")
+    key = b64(raw_pk(sk))
+    wait_for("recon_answer: a sees the peer", lambda: a.connected_to(key))
+    stored = a.status_or_none()["store"]["records"]
+    for _ in range(4):
+        assert h.send(19, b"\x02\x00\x02\x00")
+    wait_for("recon_answer: a pushed every record of its answer",
+             lambda: (a.connected_to(key) or {"gossip": {"records_sent": stored}})["gossip"]
+             ["records_sent"] >= stored)
+    p = a.connected_to(key)
+    assert p and p["sessions"] == 1 and p["penalties"] == 0, p
+    assert "send queue full" not in a.log_text()
+    h.close()
+
+
 def main():
     root = tempfile.mkdtemp(prefix="test_peer_budgets.")
     try:
@@ -257,9 +279,10 @@ def main():
                     f"127.0.0.1:{a.mport}\n")
         keys = {r: Ed25519PrivateKey.generate()
                 for r in ("unknown_type", "duplicate", "gate", "time", "unasked", "recon",
-                          "recon_rounds")}
-        while raw_pk(keys["recon_rounds"]) <= base64.b64decode(a.key):  # a only answers rounds
-            keys["recon_rounds"] = Ed25519PrivateKey.generate()
+                          "recon_rounds", "recon_answer")}
+        for r in ("recon_rounds", "recon_answer"):
+            while raw_pk(keys[r]) <= base64.b64decode(a.key):  # a only answers rounds
+                keys[r] = Ed25519PrivateKey.generate()
         for sk in keys.values():
             a.allow_key(b64(raw_pk(sk)))
         t = now_ms()
@@ -267,6 +290,10 @@ def main():
         b.start()
         wait_for("a and b connected", lambda: a.connected_to(b.key) and b.connected_to(a.key))
         sessions = a.connected_to(b.key)["sessions"]
+
+        # First, while a's store is empty: each answer is one message, so a's round budget
+        # alone decides (its GCRA barely refills between rounds).
+        recon_rounds(a, keys["recon_rounds"], 4)  # LIMIT_RECON_PEER_ROUNDS
 
         abuse(a, keys["unknown_type"], "unknown_type", [(99, os.urandom(100))] * 400)
 
@@ -294,7 +321,7 @@ def main():
         abuse(a, keys["recon"], "unasked",
               itertools.chain([(19, b"\x02\x00\x02\x00")], flood(keys["recon"], t)))
 
-        recon_rounds(a, keys["recon_rounds"], 4)  # LIMIT_RECON_PEER_ROUNDS
+        recon_answer(a, keys["recon_answer"])  # over the records the floods stored
 
         # The honest partner was never disturbed and still gets what a publishes.
         assert a.connected_to(b.key)["sessions"] == sessions, "b kept its one session"
