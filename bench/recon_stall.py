@@ -6,7 +6,7 @@ reconciliation rounds a peer starts stall the node's loop? (issue 12, docs/SECUR
 One node with N AMBER records (default 500,000, `tlpmesh import`). Python plays a partner of it
 (tests/lib/noisepeer.py, the independent Noise implementation) allowed CLEAR only, so the set the
 node reconciles with it is empty, yet building it reads every record of the store (the cost a
-round a peer starts puts on the loop). The partner's key is chosen greater than the node's, so
+round a peer starts puts on the loop). The partner's key is chosen smaller than the node's, so
 the node only answers rounds, never starts one with it. The partner starts rounds back to back for
 S seconds (default 20): its first message over an empty set, the node's one-message answer ends
 the round; when the node closes the session it dials again until S is up (a backed-off key is
@@ -67,7 +67,7 @@ def make_node(binary, root, records):
         [binary, "pubkey", os.path.join(root, "n", "node.key")], capture_output=True, text=True,
         check=True).stdout.strip())
     sk = Ed25519PrivateKey.generate()
-    while raw_pk(sk) <= node_key:  # the node answers rounds, never starts them
+    while raw_pk(sk) >= node_key:  # the smaller key initiates: the node only answers rounds
         sk = Ed25519PrivateKey.generate()
     subprocess.run([binary, "peer", "add", "-c", conf, "--key", base64.b64encode(raw_pk(sk)).decode(),
                     "--org", "CERT-P", "--max-tlp", "clear"], capture_output=True, check=True)

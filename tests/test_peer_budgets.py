@@ -222,10 +222,9 @@ def abuse(a, sk, reason, payloads):
 
 
 def recon_rounds(a, sk, rounds):
-    """Starts rounds as sk (the responder: its key is the greater, so a never starts one), each
+    """Starts rounds as sk (the initiator: its key is the smaller, so a never starts one), each
     as soon as a answered the last (a ignores a RECON message sent before its answer is out),
-    until a penalizes it; checks that exactly rounds of them were answered. a's answers (a
-    DIFF of every record it holds, then those records pushed) never fill its own send queue."""
+    until a penalizes it; checks that exactly rounds of them were answered."""
     h = session(a, sk, "recon_rounds", watch=True)
     key = b64(raw_pk(sk))
     wait_for("recon_rounds: a sees the hostile peer", lambda: a.connected_to(key))
@@ -281,7 +280,9 @@ def main():
                 for r in ("unknown_type", "duplicate", "gate", "time", "unasked", "recon",
                           "recon_rounds", "recon_answer")}
         for r in ("recon_rounds", "recon_answer"):
-            while raw_pk(keys[r]) <= base64.b64decode(a.key):  # a only answers rounds
+            # The smaller key initiates (gossip.c): a only answers this peer's rounds, never
+            # starts one of its own, which would take the peer's first message as its answer.
+            while raw_pk(keys[r]) >= base64.b64decode(a.key):
                 keys[r] = Ed25519PrivateKey.generate()
         for sk in keys.values():
             a.allow_key(b64(raw_pk(sk)))
