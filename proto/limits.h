@@ -360,8 +360,9 @@ enum limits {
        committed in turn, so a quiet peer's record goes into the next commit; while more than
        one source delivers, commits stay small, so the commit it waits for is short too. */
     LIMIT_GOSSIP_COMMIT_QUANTUM = LIMIT_GOSSIP_JOB_RECORDS, /* records per source per round */
-    LIMIT_GOSSIP_COMMIT_SHARED = 64,  /* records per commit while shared: ~10 ms a commit under
-                                          a flood (256: ~28 ms, honest p99 x19; 4096: ~100 ms) */
+    LIMIT_GOSSIP_COMMIT_SHARED = 64,  /* records per commit and source while shared (at least 64
+                                          a commit): ~10 ms a commit under a flood (256: ~28 ms,
+                                          honest p99 x19; 4096: ~100 ms) */
     LIMIT_GOSSIP_COMMIT_SHARED_MS = 1000, /* shared this long after a push from a second source */
     LIMIT_VERIFY_INLINE_RECORDS = 2,   /* records checked on the loop thread per loop ms
                                           (node/shell/verifyq.h): a quiet peer's small job skips
