@@ -288,8 +288,9 @@ enum limits {
     LIMIT_RECON_RANGES = 8192,       /* ranges in one message (a 60000-byte one holds < 6000) */
     LIMIT_RECON_ITEMS = 1 << 24,     /* items one side reconciles in one session */
     LIMIT_RECON_NEEDS = 1 << 22,     /* ids one side learns it lacks in one session */
-    LIMIT_RECON_FLIGHT_BYTES = 4 << 20, /* one side's turn (a flight of messages): sent at once, so
-                                           it must fit the send queue beside the gossip backlog */
+    LIMIT_RECON_FLIGHT_BYTES = 4 << 20, /* one side's turn (a flight of messages), written at
+                                           once, sent while the connection keeps under
+                                           LIMIT_GOSSIP_BACKLOG_BYTES (the rest as it drains) */
     LIMIT_RECON_LEAF_ITEMS = 12,     /* the last split aims at buckets this small: with a few
                                         differences they still fit one list (16) */
     LIMIT_RECON_BUCKETS_MAX = 64,    /* buckets of that last split: one split level less below
