@@ -173,8 +173,9 @@ enum limits {
     LIMIT_RECON_INTERVAL_MS = 60 * 1000, /* reconciliation with each peer this often */
     LIMIT_RECON_REQ_MIN_MS = 5 * 1000, /* a peer's RECON_REQ starts a round at most this often */
     LIMIT_RECON_ROUND_MIN_MS = 5 * 1000, /* rounds with one peer start at most this often, since
-                                            each reads the whole store on the loop (2 s at
-                                            500,000 records): the initiator waits, the
+                                            each reads the whole store on the loop (1 s
+                                            of CPU at 500,000 records, spread over its
+                                            turns): the initiator waits, the
                                             responder allows LIMIT_RECON_PEER_ROUNDS ahead */
     LIMIT_RECON_PEER_ROUNDS = 4,  /* rounds a peer may start ahead of that pace (network jitter);
                                      one more closes the session (PEERSCORE_E_RECON_ROUNDS) */
@@ -188,9 +189,13 @@ enum limits {
                                           gossip item, behind a u16 length prefix */
     LIMIT_GOSSIP_SCAN_CHUNK = 4096,    /* ids the local scan reads per store iteration: the ids
                                           are copied out, since store callbacks may not call it */
-    LIMIT_RECON_BUILD_CHUNK = 4096,    /* records a reconciliation set build reads per store
-                                          iteration: gated there from their bytes, their
+    LIMIT_RECON_BUILD_CHUNK = 1024,    /* records a reconciliation set build reads per store
+                                          iteration, one iteration per loop turn (about 2 ms at
+                                          500,000 records): gated there from their bytes, their
                                           revocation looked up after (no store calls inside) */
+    LIMIT_RECON_SORT_RUN = 1024,       /* the set's sort: runs this long sorted at once, then
+                                          merged (gossip_recon_set.c) */
+    LIMIT_RECON_SORT_STEP = 1 << 16,   /* items the sort moves per loop turn (under 1 ms) */
     LIMIT_RECON_REVOKED_LOAD = 1 << 18, /* revocations (and distrusted origins) a set build
                                           loads at once to check its records against (64 bytes
                                           each, 16 MiB at most); a store with more is checked one
@@ -286,8 +291,9 @@ enum limits {
     LIMIT_RECON_RANGES = 8192,       /* ranges in one message (a 60000-byte one holds < 6000) */
     LIMIT_RECON_ITEMS = 1 << 24,     /* items one side reconciles in one session */
     LIMIT_RECON_NEEDS = 1 << 22,     /* ids one side learns it lacks in one session */
-    LIMIT_RECON_FLIGHT_BYTES = 4 << 20, /* one side's turn (a flight of messages): sent at once, so
-                                           it must fit the send queue beside the gossip backlog */
+    LIMIT_RECON_FLIGHT_BYTES = 4 << 20, /* one side's turn (a flight of messages), written at
+                                           once, sent while the connection keeps under
+                                           LIMIT_GOSSIP_BACKLOG_BYTES (the rest as it drains) */
     LIMIT_RECON_LEAF_ITEMS = 12,     /* the last split aims at buckets this small: with a few
                                         differences they still fit one list (16) */
     LIMIT_RECON_BUCKETS_MAX = 64,    /* buckets of that last split: one split level less below

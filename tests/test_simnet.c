@@ -268,23 +268,13 @@ static void test_determinism(void **state)
     snprintf(s.trace_path, sizeof s.trace_path, "%s", trace2);
     assert_int_equal(run(&s, &b), SIM_OK);
     assert_all_delivered(&a);
-    static const struct figures want = {
-        .virtual_ms = 12351,
-        .events = 4564,
-        .deliveries = 806,
-        .duplicates = 1100,
-        .sessions_opened = 96,
-        .bytes_rx = 484321,
-        .bytes_tx = 484321,
-        .verify_calls = 806,
-        .verify_cached = 747,
-        .gate_refusals = 514,
-        .refused_inbound = 0,
-        .forged_refused = 0,
-        .byz_sent = 0,
-        .app_rx = {389914, 2140, 240, 366},
-        .trace_digest = 0x70cb57e6f0ace7b6ull,
-        .digest = "b248422dfcecb3221f20e7e9324b2e8f849557607f6e140c9776c603b1edb45d"};
+    static const struct figures want = {.virtual_ms = 12370, .events = 4685, .deliveries = 806, .duplicates = 1097,
+        .sessions_opened = 96, .bytes_rx = 486269, .bytes_tx = 486269,
+        .verify_calls = 806, .verify_cached = 747, .gate_refusals = 511,
+        .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
+        .app_rx = {392057, 1970, 260, 357},
+        .trace_digest = 0xf13bf85d50a6d8d6ull,
+        .digest = "8543165d7bfbecd2ef1403eebe72b80ae5439bcc1f854f651df8374b0fdc8c51"};
     assert_figures(&a, &want);
     assert_int_equal(a.trace_digest, b.trace_digest);
     assert_memory_equal(a.digest, b.digest, sizeof a.digest);
@@ -331,40 +321,20 @@ static void test_resolution(void **state)
     assert_all_delivered(&fine);
     assert_all_delivered(&coarse);
     assert_true(coarse.events < fine.events);
-    static const struct figures want_fine = {
-        .virtual_ms = 12159,
-        .events = 5038,
-        .deliveries = 995,
-        .duplicates = 1063,
-        .sessions_opened = 96,
-        .bytes_rx = 549925,
-        .bytes_tx = 549925,
-        .verify_calls = 995,
-        .verify_cached = 936,
-        .gate_refusals = 631,
-        .refused_inbound = 0,
-        .forged_refused = 0,
-        .byz_sent = 0,
+    static const struct figures want_fine = {.virtual_ms = 12159, .events = 5145, .deliveries = 995, .duplicates = 1063,
+        .sessions_opened = 96, .bytes_rx = 549925, .bytes_tx = 549925,
+        .verify_calls = 995, .verify_cached = 936, .gate_refusals = 631,
+        .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
         .app_rx = {445618, 3860, 0, 336},
-        .trace_digest = 0x8e4586b16e66d9e0ull,
-        .digest = "f7d1f284fec507ef9bb8015e1d42c1582c5bf1582dfffcbe33d1e30cbf44fe52"};
-    static const struct figures want_coarse = {
-        .virtual_ms = 12170,
-        .events = 4904,
-        .deliveries = 995,
-        .duplicates = 1015,
-        .sessions_opened = 96,
-        .bytes_rx = 536500,
-        .bytes_tx = 536500,
-        .verify_calls = 995,
-        .verify_cached = 936,
-        .gate_refusals = 621,
-        .refused_inbound = 0,
-        .forged_refused = 0,
-        .byz_sent = 0,
+        .trace_digest = 0xd23117c4262f28f0ull,
+        .digest = "fe7eaa9b325a239e9a4c0e721a98744835a10a6be1ca383bf5b85d58ca7ffafc"};
+    static const struct figures want_coarse = {.virtual_ms = 12170, .events = 5033, .deliveries = 995, .duplicates = 1015,
+        .sessions_opened = 96, .bytes_rx = 536500, .bytes_tx = 536500,
+        .verify_calls = 995, .verify_cached = 936, .gate_refusals = 621,
+        .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
         .app_rx = {435280, 3590, 0, 336},
-        .trace_digest = 0x2bc32017cb824ab3ull,
-        .digest = "2da8a7c6753f4c55def0cb506e6c0d4007eabc24a191c49b5998125f546c27d9"};
+        .trace_digest = 0xc1be479ec68af734ull,
+        .digest = "5d7ef3c5ca5f01373c7e00ea74221e0d12205902993694de46806d122a6eb537"};
     assert_figures(&fine, &want_fine);
     assert_figures(&coarse, &want_coarse);
     assert_int_equal(coarse.virtual_ms % 10, 0);
@@ -389,14 +359,13 @@ static void test_partition_heal(void **state)
     assert_all_delivered(&r);
     assert_true(r.app_rx.recon > 0); /* reconciliation carried what the partition held back */
     assert_true(r.sessions_opened > 24u * 4); /* sessions (two ends each) died and came back */
-    static const struct figures want = {
-        .virtual_ms = 105469, .events = 3475, .deliveries = 776, .duplicates = 497,
-        .sessions_opened = 148, .bytes_rx = 371300, .bytes_tx = 463709,
-        .verify_calls = 776, .verify_cached = 720, .gate_refusals = 1030,
+    static const struct figures want = {.virtual_ms = 105469, .events = 3749, .deliveries = 776, .duplicates = 497,
+        .sessions_opened = 148, .bytes_rx = 371337, .bytes_tx = 463746,
+        .verify_calls = 776, .verify_cached = 720, .gate_refusals = 1029,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {274561, 1320, 866, 27960},
-        .trace_digest = 0x195208f5c03370e0ull,
-        .digest = "49c03c776fa05f730c61184d34e2aede952f7d5978a8fee8274760e6c755681a"};
+        .app_rx = {274561, 1338, 866, 27960},
+        .trace_digest = 0x499ff4579117f7c5ull,
+        .digest = "3484a45cb70f8fe5d16e358686c8328843216202c2489daeaf30160650e8c572"};
     assert_figures(&r, &want);
     /* connections the partition broke are released, and their indexes reused, in one order */
     assert_same_on_threads(&s, &r);
@@ -416,14 +385,13 @@ static void test_churn(void **state)
     assert_int_equal(scenario_set(&s, "at", "15s start 6", "test"), SIM_OK);
     assert_int_equal(run(&s, &r), SIM_OK);
     assert_all_delivered(&r);
-    static const struct figures want = {
-        .virtual_ms = 105582, .events = 7266, .deliveries = 1071, .duplicates = 1122,
-        .sessions_opened = 112, .bytes_rx = 627955, .bytes_tx = 627955,
+    static const struct figures want = {.virtual_ms = 105589, .events = 7522, .deliveries = 1071, .duplicates = 1122,
+        .sessions_opened = 112, .bytes_rx = 627974, .bytes_tx = 627974,
         .verify_calls = 1071, .verify_cached = 1012, .gate_refusals = 1422,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
         .app_rx = {474029, 5276, 82, 36242},
-        .trace_digest = 0xc024a01d325258dcull,
-        .digest = "cd23737e054016f2cacd68a244226d33fcf2c4d6161912dc8cf1915fee4c9e3b"};
+        .trace_digest = 0xe34a01460dec4dd4ull,
+        .digest = "86802274c6e0e4322fcc051c6ad35305e1e8e4c7f318ccdd73825620d0ea2513"};
     assert_figures(&r, &want);
     assert_same_on_threads(&s, &r);
     sim_result_free(&r);
@@ -452,14 +420,13 @@ static void test_byzantine(void **state)
     /* ... refused before their signature check (gossip_precheck): fewer verifies than those */
     assert_true(r.verify_calls < r.refused_inbound);
     assert_int_equal(r.byz_accepted, 0);
-    static const struct figures want = {
-        .virtual_ms = 102816, .events = 5498, .deliveries = 535, .duplicates = 11284,
+    static const struct figures want = {.virtual_ms = 102820, .events = 5757, .deliveries = 535, .duplicates = 11284,
         .sessions_opened = 112, .bytes_rx = 3523273, .bytes_tx = 3579184,
         .verify_calls = 539, .verify_cached = 477, .gate_refusals = 2109,
         .refused_inbound = 3417, .forged_refused = 4, .byz_sent = 14662,
         .app_rx = {3325328, 2184, 60, 22833},
-        .trace_digest = 0xdd56ff988c8b44aeull,
-        .digest = "ac5371a61a44113a4939598f0f155d8a955ae966ebf4939708505427b1ce277e"};
+        .trace_digest = 0xd80a13248ad81752ull,
+        .digest = "6a3e78641513520a06c8ef9025311dcecad591e3b06be90c9bdd5353f1e724a1"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);
@@ -491,14 +458,13 @@ static void test_topologies_and_file(void **state)
     assert_true(r.flood_run);
     assert_int_equal(r.flood_deliveries, 271); /* every entitled pair: what gossip delivered */
     assert_int_equal(r.flood_bytes_rx, 151230);
-    static const struct figures want = {
-        .virtual_ms = 66532, .events = 1951, .deliveries = 271, .duplicates = 200,
+    static const struct figures want = {.virtual_ms = 66536, .events = 2070, .deliveries = 271, .duplicates = 200,
         .sessions_opened = 56, .bytes_rx = 146691, .bytes_tx = 146691,
         .verify_calls = 271, .verify_cached = 241, .gate_refusals = 583,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
         .app_rx = {102187, 1316, 10, 10168},
-        .trace_digest = 0xf4d3b440350ad2e7ull,
-        .digest = "66d8b9a07e93109dbdad66e3123e5bd41042763b4eff97c7ac7d25ff196081fb"};
+        .trace_digest = 0xb680374684a73274ull,
+        .digest = "e233bb942aad307d58d0976b78a9571feeb13d09ea95291274df21d55701e338"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);

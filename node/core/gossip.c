@@ -311,6 +311,8 @@ uint64_t gossip_next_deadline(const struct gossip *g)
         const struct ptimer *t = &g->tm[i];
         if (bit_get(g->pending, i) && g->peers[i]->q_len > 0 && !gossip_backlogged(g, i))
             return 0;
+        if (t->building || (t->flight_left && !gossip_backlogged(g, i)))
+            return 0; /* a round's next step (gossip_recon_turn) */
         if (!t->rc_active)
             next = min_u64(next, t->next_recon);
         if (t->soon_pending)

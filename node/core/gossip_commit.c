@@ -211,7 +211,8 @@ static void recon_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
     FOR_EACH_BIT(i, g->up, g->p.max_peers) {
         struct ptimer *t = &g->tm[i];
-        if (!t->rc_active && t->next_recon <= now && gossip_recon_start(g, i, true, now, wall_ms) < 0)
+        if (!t->rc_active && t->next_recon <= now &&
+            gossip_recon_start(g, i, NULL, 0, now, wall_ms) < 0)
             t->next_recon = now + LIMIT_RECON_INTERVAL_MS;
     }
 }
@@ -244,6 +245,7 @@ int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms)
         if (all || (g->tm[i].soon_pending && now >= g->tm[i].soon_after))
             gossip_recon_soon(g, i, now);
     recon_due(g, now, wall_ms);
+    gossip_recon_turn(g, now, wall_ms); /* before the pump: a flight goes ahead of pushes */
     gossip_pump(g, wall_ms);
     note_activity(g, now);
     return rc;

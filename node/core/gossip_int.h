@@ -7,6 +7,7 @@
  *   gossip_send.c    outgoing messages, the outbound gate (every item leaves through
  *                    gossip_gate_out), the per-peer queues of records to send in full
  *   gossip_recon.c   reconciliation rounds with each peer
+ *   gossip_recon_set.c the set a round reveals to a peer, built across loop turns
  *   gossip_recv.c    RECORDS, ANNOUNCE and WANT from a peer; gossip_on_message
  *   gossip_verify.c  signature jobs, the per-peer verify queues served round robin, the checks
  *                    before the signature (time, inbound gate); gossip_on_verified
@@ -130,6 +131,7 @@ struct gpeer {
     struct gate_peer *view;
     struct recon rc;
     struct recon_item *items;
+    struct gossip_recon_build *bld; /* the round's set being built (ptimer.building) */
     bool initiator;      /* our key is the smaller: we start reconciliation rounds */
     bool recon_again;    /* a view changed during a round: another one when it ends */
     uint64_t req_after;  /* initiator: the earliest round a RECON_REQ may start */
@@ -158,7 +160,10 @@ struct ptimer {
     uint64_t next_recon; /* initiator only; UINT64_MAX otherwise */
     uint64_t soon_after; /* recon_soon acts at most once per LIMIT_RECON_REQ_MIN_MS... */
     bool soon_pending;   /* ...and remembers a call that came earlier */
-    bool rc_active;
+    bool rc_active;      /* a round runs: its set is being built, or rc runs over it */
+    bool building;       /* gpeer.bld: one step per flush (gossip_recon_turn) */
+    bool flight_left;    /* our last flight has messages not yet sent: the connection was
+                            backlogged (gossip_recon_turn sends them as it drains) */
 };
 
 /* Every message and flush reads struct gossip: the small fields come first, in a few cache
@@ -187,6 +192,8 @@ struct gossip {
     size_t commit_cap, commit_alloc; /* the bound; allocated so far (grown on demand) */
     size_t jobs_out; /* handed to io.verify */
     size_t vq_next;  /* the peer slot whose verify queue is served next (round robin) */
+    size_t n_building; /* peers whose round's set is being built (ptimer.building) */
+    size_t build_next; /* the peer slot whose build takes the next step (round robin) */
 
     struct recent *recent;
     uint64_t *recent_bits;
@@ -426,17 +433,37 @@ void gossip_tree_free(struct gossip *g);
 int gossip_collect_id(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
                       uint64_t seq, void *ctx); /* store_record_cb filling a struct id_list */
 void gossip_id_list_free(struct id_list *l);
-/* The reconciliation set for peer (gossip_recon.c), sorted, in a malloc'd *out. */
-int gossip_recon_build_set(struct gossip *g, size_t peer, uint64_t wall_ms,
-                           struct recon_item **out, size_t *n_out);
 void gossip_recon_stop(struct gossip *g, size_t peer, uint64_t now);
 void gossip_recon_soon(struct gossip *g, size_t peer, uint64_t now);
 int gossip_on_recon_req(struct gossip *g, size_t peer, size_t len, uint64_t now);
 int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t len, uint64_t now,
                     uint64_t wall_ms);
-/* Builds the set this node reveals to peer and starts a round; initiate: send its first message. */
-int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t now,
-                       uint64_t wall_ms);
+/* Starts a round: its set is built over the next turns, then either our first message is sent
+ * (initiate) or the peer's first message msg[0..len) answered. */
+int gossip_recon_start(struct gossip *g, size_t peer, const uint8_t *msg, size_t len,
+                       uint64_t now, uint64_t wall_ms);
+/* One flush's reconciliation work: a step of one peer's set build (round robin), the rest of
+ * the flights that backlogged connections could not take. */
+void gossip_recon_turn(struct gossip *g, uint64_t now, uint64_t wall_ms);
+
+/* gossip_recon_set.c: the set this node reveals to peer in a round, built in steps */
+struct gossip_recon_build;
+/* A build for peer at wall_ms, holding a copy of the peer's first message (msg NULL: the round
+ * is ours). GOSSIP_E_NOMEM. */
+int gossip_recon_build_begin(struct gossip *g, size_t peer, uint64_t wall_ms, const uint8_t *msg,
+                             size_t len, struct gossip_recon_build **out);
+/* One step (a store chunk or a sort step, a few ms): 1 when the set is ready, 0 when more steps
+ * are due, or a negative GOSSIP_E_*. */
+int gossip_recon_build_step(struct gossip_recon_build *b);
+/* The ready set, sorted by (ts, id), in a malloc'd *out the caller frees. */
+int gossip_recon_build_take(struct gossip_recon_build *b, struct recon_item **out,
+                            size_t *n_out);
+/* The held first message of the peer, or NULL when the round is ours. */
+const uint8_t *gossip_recon_build_msg(const struct gossip_recon_build *b, size_t *len);
+void gossip_recon_build_free(struct gossip_recon_build *b);
+/* The whole build in one call (tests compare it with the full load's gate). */
+int gossip_recon_build_set(struct gossip *g, size_t peer, uint64_t wall_ms,
+                           struct recon_item **out, size_t *n_out);
 
 /* gossip_verify.c */
 bool gossip_precheck(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES],
