@@ -132,6 +132,14 @@ class Hostile:
             return False
 
     def close(self):
+        """Ends the connection now: a bare close() while drain() sleeps in poll() on the socket
+        only drops this thread's reference, so the kernel sent no FIN until that poll timed out
+        (DEADLINE_S, just the time a's "first session gone" wait allows); shutdown() acts on
+        the connection itself and wakes drain()."""
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # the node closed it first
         self.sock.close()
 
 
