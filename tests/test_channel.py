@@ -22,16 +22,11 @@ from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import noisepeer  # noqa: E402
+from tlpm import free_port  # noqa: E402
 
 BIN = os.environ["TLPMESH_BIN"]
 DEADLINE_S = 20.0
 ALL_NODES = []  # killed on the way out, whatever failed
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def tlpmesh(*args, check=True):

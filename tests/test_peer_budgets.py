@@ -49,6 +49,7 @@ DAY_MS = 24 * 3600 * 1000
 FLOOD_PER_JOB = 300        # records one signer job makes: fewer than one RECORDS message holds
 FLOOD_JOBS_AHEAD = 16      # jobs signed ahead of the sender: bounded memory, no pause
 FLOOD_RECORDS = 1 << 20    # the flood's cap: minutes at any speed the cut needs; it comes far sooner
+SEND_STALL_S = 5 * DEADLINE_S  # a send that moves no byte this long: a read stall of a, a failure
 
 
 def b64(raw):
@@ -141,14 +142,32 @@ class Hostile:
                 return
 
     def send(self, mtype, body):
-        """False once the node has closed the connection."""
-        try:
-            self.sock.sendall(frame(self.tx.encrypt_with_ad(b"", bytes([mtype]) + body)))
-            return True
-        except OSError:
-            return False
+        """False once the node has closed the connection. A node that reads slowly (a loaded
+        machine: the socket's DEADLINE_S passed with the buffers full) has not closed it:
+        sendall's timeout was taken for a close, the flood stopped before the budget was
+        spent, and the penalty never came."""
+        data = memoryview(frame(self.tx.encrypt_with_ad(b"", bytes([mtype]) + body)))
+        stalled_since = time.monotonic()
+        while data:
+            try:
+                data = data[self.sock.send(data):]
+                stalled_since = time.monotonic()
+            except TimeoutError:
+                assert time.monotonic() - stalled_since < SEND_STALL_S, \
+                    f"a read nothing from the hostile peer for {SEND_STALL_S} s"
+            except OSError:
+                return False
+        return True
 
     def close(self):
+        """Ends the connection now: a bare close() while drain() sleeps in poll() on the socket
+        only drops this thread's reference, so the kernel sent no FIN until that poll timed out
+        (DEADLINE_S, just the time a's "first session gone" wait allows); shutdown() acts on
+        the connection itself and wakes drain()."""
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # the node closed it first
         self.sock.close()
 
 

@@ -21,7 +21,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from mesh import BIN, Mesh, converge, free_port, ok  # noqa: E402
+from mesh import BIN, DEADLINE_S, Mesh, converge, free_port, ok  # noqa: E402
 from tlpm import tlpmesh, wait_for  # noqa: E402
 
 
@@ -77,7 +77,7 @@ class StoreCli(unittest.TestCase):
         a = self.mesh.add("a", "CERT-A")
         elsewhere = self.mesh.add("z", "CERT-A")
         self.mesh.start(["a"])
-        wait_for(lambda: a.answering(), what="a")
+        wait_for(lambda: a.answering(), timeout=DEADLINE_S, what="a")
         ok(*import_args(a, values_file(self.mesh, "first", 2000)))
         ingest = subprocess.Popen([BIN, *import_args(a, values_file(self.mesh, "more", 6000))],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -136,7 +136,8 @@ class StoreCli(unittest.TestCase):
                                    self.mesh.tmp.join("a.txt"), "--every", "1h"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_for(lambda: os.path.exists(self.mesh.tmp.join("a.txt")), what="the export")
+            wait_for(lambda: os.path.exists(self.mesh.tmp.join("a.txt")), timeout=DEADLINE_S,
+                     what="the export")
             r = tlpmesh("restore", "-c", a.conf, backup)
             self.assertEqual(r.rc, 1, r)
             self.assertIn(f"is open in process {reader.pid}", r.err)
@@ -239,7 +240,7 @@ class StoreCli(unittest.TestCase):
             return st["store"]
 
         self.mesh.start(["b"])
-        wait_for(lambda: b.answering(), what="b")
+        wait_for(lambda: b.answering(), timeout=DEADLINE_S, what="b")
         a.publish("domain", "seed.store.example", "green")
         size = os.path.getsize(os.path.join(a.dir, "data", "store.mdb"))
         limit = size + (2 << 20)
@@ -248,7 +249,7 @@ class StoreCli(unittest.TestCase):
                 [BIN, "run", "-c", a.conf], stdout=logf, stderr=logf,
                 preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE,
                                                       (limit, resource.RLIM_INFINITY)))
-        wait_for(lambda: a.answering(), what="a")
+        wait_for(lambda: a.answering(), timeout=DEADLINE_S, what="a")
         self.mesh.wait_links()
         self.assertEqual(store_status()["disk_full"], False)
         self.assertIsNone(store_status()["disk_full_since"])
@@ -289,7 +290,7 @@ class StoreCli(unittest.TestCase):
                          (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
         b.publish("domain", "after.store.example", "green")
         wait_for(lambda: tlpmesh("query", "-c", a.conf, "after.store.example").rc == 0,
-                 timeout=60, what="a to store a new record")
+                 timeout=120, what="a to store a new record")
         # a commit succeeded: the state is cleared
         self.assertEqual(store_status()["disk_full"], False)
         self.assertEqual(disk_full_metric(), 0)

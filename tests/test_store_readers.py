@@ -15,7 +15,6 @@ met by every reader process and by the node's own TAXII reads.
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from tlpm import BIN, TempDir, init_node, tlpmesh, wait_for  # noqa: E402
+from tlpm import BIN, TempDir, free_port, init_node, tlpmesh, wait_for  # noqa: E402
 
 TAXII = "application/taxii+json;version=2.1"
 SECRET = "reader-secret-0123456789"
@@ -45,12 +44,6 @@ def asan_build():
 
 
 N = 60000 if asan_build() else 200000
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_values(path, prefix, n, pad=0):

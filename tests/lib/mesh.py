@@ -6,32 +6,25 @@ write. Every wait polls the nodes' CLI (`status --json`, `list --all --json`) ag
 nothing sleeps for synchronisation. Mesh.close() kills every process it started, whatever failed,
 and prints the tail of each node's log when the test failed.
 
-Ports: `tlpmesh init --listen` needs a number, so a port is picked by binding a socket to port 0
-and closing it. Another process may take it before the node binds it; Mesh.start() notices the
-node's "address already in use" exit, moves that node to a new port (its own Listen and every
-peer's Endpoint) and starts again.
+Ports: `tlpmesh init --listen` needs a number, so a port is picked by tlpm.free_port (one that
+binds now, below the ephemeral range, so no outgoing connection takes it). Another test may take
+it before the node binds it; Mesh.start() notices the node's "address already in use" exit,
+moves that node to a new port (its own Listen and every peer's Endpoint) and starts again.
 """
 import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tlpm import BIN, TempDir, tlpmesh, wait_for  # noqa: E402
+from tlpm import BIN, TempDir, free_port, tlpmesh, wait_for  # noqa: E402
 
 TLPS = ["clear", "green", "amber", "amber+strict", "red"]
 DEADLINE_S = float(os.environ.get("TLPMESH_MESH_DEADLINE", "30"))
 PORT_TRIES = 5
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ok(*args, **kw):

@@ -29,7 +29,9 @@ class Result:
         return f"rc={self.rc} out={self.out!r} err={self.err!r}"
 
 
-def tlpmesh(*args, timeout=30, stdin=None):
+def tlpmesh(*args, timeout=120, stdin=None):
+    """One CLI run; timeout is its deadline: generous, since a command that commits waits for
+    fsync, which on a loaded machine's shared disk took 12 s (restore, load 44)."""
     p = subprocess.run([BIN, *map(str, args)], capture_output=True, text=True, timeout=timeout,
                        input=stdin)
     return Result(p)
@@ -91,11 +93,25 @@ def store_snapshot(conf):
 
 
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    """A TCP port on 127.0.0.1 that nothing uses now, below the kernel's ephemeral range: a port
+    from that range (what binding port 0 gives) can meanwhile become the local end of any
+    process's outgoing connection, and then the node's listen fails with "address already in
+    use" (under load, with many connections being made, tests failed so). Another test may
+    still pick the same port; Mesh.start moves a node that lost one."""
+    import random
     import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        ephemeral = int(f.read().split()[0])
+    low = 10000 if ephemeral > 11000 else 1024
+    for _ in range(1000):
+        port = random.randrange(low, ephemeral)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no free port in {low}..{ephemeral - 1}")
 
 
 def add_http(conf, port, clients, extra=""):
