@@ -159,6 +159,9 @@ struct sim_stats_tlp {
 struct sim_app_bytes {
     uint64_t records, announce, want; /* GOSSIP_MSG_RECORDS, _ANNOUNCE, _WANT as they arrive */
     uint64_t recon;                   /* reconciliation: the nodes' gossip recon_bytes_in */
+    uint64_t prune;                   /* GOSSIP_MSG_PRUNE */
+    uint64_t copies;                  /* records carried by RECORDS messages (duplicates too) */
+    uint64_t messages;                /* gossip messages of every type */
 };
 
 struct sim_result {

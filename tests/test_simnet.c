@@ -71,7 +71,7 @@ static void assert_figures(const struct sim_result *r, const struct figures *x)
                 " .sessions_opened = %llu, .bytes_rx = %llu, .bytes_tx = %llu,\n"
                 " .verify_calls = %llu, .verify_cached = %llu, .gate_refusals = %llu,\n"
                 " .refused_inbound = %llu, .forged_refused = %llu, .byz_sent = %llu,\n"
-                " .app_rx = {%llu, %llu, %llu, %llu},\n .trace_digest = 0x%016llxull,\n"
+                " .app_rx = {%llu, %llu, %llu, %llu, %llu, %llu, %llu},\n .trace_digest = 0x%016llxull,\n"
                 " .digest = \"%s\"}\n",
                 (unsigned long long)r->virtual_ms, (unsigned long long)r->events,
                 (unsigned long long)r->deliveries, (unsigned long long)r->duplicates,
@@ -81,7 +81,9 @@ static void assert_figures(const struct sim_result *r, const struct figures *x)
                 (unsigned long long)r->refused_inbound, (unsigned long long)r->forged_refused,
                 (unsigned long long)r->byz_sent, (unsigned long long)r->app_rx.records,
                 (unsigned long long)r->app_rx.announce, (unsigned long long)r->app_rx.want,
-                (unsigned long long)r->app_rx.recon, (unsigned long long)r->trace_digest, hex);
+                (unsigned long long)r->app_rx.recon, (unsigned long long)r->app_rx.prune,
+                (unsigned long long)r->app_rx.copies, (unsigned long long)r->app_rx.messages,
+                (unsigned long long)r->trace_digest, hex);
     assert_int_equal(r->virtual_ms, x->virtual_ms);
     assert_int_equal(r->events, x->events);
     assert_int_equal(r->deliveries, x->deliveries);
@@ -252,7 +254,7 @@ static void test_determinism(void **state)
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
-        .app_rx = {389914, 2140, 240, 366},
+        .app_rx = {389914, 2140, 240, 366, 10656, 1803, 3158},
         .trace_digest = 0x70cb57e6f0ace7b6ull,
         .digest = "c0a4624484eb985ff117351c3184b874e2a6b7d43258ef1e3195ec73ac121d17"};
     assert_figures(&a, &want);
@@ -315,7 +317,7 @@ static void test_resolution(void **state)
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
-        .app_rx = {445618, 3860, 0, 336},
+        .app_rx = {445618, 3860, 0, 336, 10630, 2058, 3603},
         .trace_digest = 0x8e4586b16e66d9e0ull,
         .digest = "cdb354f3a4273f8c65df8126975023775ea0cd1450c8b4d19093d9fcbfcc823a"};
     static const struct figures want_coarse = {
@@ -332,7 +334,7 @@ static void test_resolution(void **state)
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
-        .app_rx = {435280, 3590, 0, 336},
+        .app_rx = {435280, 3590, 0, 336, 10150, 2010, 3480},
         .trace_digest = 0x2bc32017cb824ab3ull,
         .digest = "337fd4e2f3c9a03ed4414e4ffbe485560d4b337cde549c31178d9b575ef3635a"};
     assert_figures(&fine, &want_fine);
@@ -364,7 +366,7 @@ static void test_partition_heal(void **state)
         .sessions_opened = 148, .bytes_rx = 371300, .bytes_tx = 463709,
         .verify_calls = 776, .verify_cached = 720, .gate_refusals = 1056,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {274561, 1320, 866, 27960},
+        .app_rx = {274561, 1320, 866, 27960, 4214, 1273, 1235},
         .trace_digest = 0x195208f5c03370e0ull,
         .digest = "f29599728cd0ade0bbb31ec0675d79026ce8bb0e0c0203e66fe5b89772c08e9d"};
     assert_figures(&r, &want);
@@ -391,7 +393,7 @@ static void test_churn(void **state)
         .sessions_opened = 112, .bytes_rx = 627955, .bytes_tx = 627955,
         .verify_calls = 1071, .verify_cached = 1012, .gate_refusals = 1452,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {474029, 5276, 82, 36242},
+        .app_rx = {474029, 5276, 82, 36242, 9936, 2193, 3537},
         .trace_digest = 0xc024a01d325258dcull,
         .digest = "68fccdaabe480f7d45e8384be8dd37593e9904accfcb4b6d6dfd0fa01b48043d"};
     assert_figures(&r, &want);
@@ -427,7 +429,7 @@ static void test_byzantine(void **state)
         .sessions_opened = 112, .bytes_rx = 3523273, .bytes_tx = 3579184,
         .verify_calls = 539, .verify_cached = 477, .gate_refusals = 2192,
         .refused_inbound = 3417, .forged_refused = 4, .byz_sent = 14662,
-        .app_rx = {3325328, 2184, 60, 22833},
+        .app_rx = {3325328, 2184, 60, 22833, 91316, 15340, 2199},
         .trace_digest = 0xdd56ff988c8b44aeull,
         .digest = "e4b9acf85b48dbb27f0e9530965f8d417289ffbc138b879696aab50e8441ba5d"};
     assert_figures(&r, &want);
@@ -466,7 +468,7 @@ static void test_topologies_and_file(void **state)
         .sessions_opened = 56, .bytes_rx = 146691, .bytes_tx = 146691,
         .verify_calls = 271, .verify_cached = 241, .gate_refusals = 592,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {102187, 1316, 10, 10168},
+        .app_rx = {102187, 1316, 10, 10168, 1822, 471, 852},
         .trace_digest = 0xf4d3b440350ad2e7ull,
         .digest = "0311e70ca0a19f3c9f224285cd6899ed40ab642a99ca56c5b0205ccd607bbaaa"};
     assert_figures(&r, &want);
