@@ -241,22 +241,22 @@ static void test_determinism(void **state)
     assert_int_equal(run(&s, &b), SIM_OK);
     assert_all_delivered(&a);
     static const struct figures want = {
-        .virtual_ms = 12351,
-        .events = 4564,
+        .virtual_ms = 12342,
+        .events = 3581,
         .deliveries = 806,
-        .duplicates = 1100,
+        .duplicates = 1069,
         .sessions_opened = 96,
-        .bytes_rx = 484321,
-        .bytes_tx = 484321,
+        .bytes_rx = 452966,
+        .bytes_tx = 452966,
         .verify_calls = 806,
         .verify_cached = 747,
-        .gate_refusals = 552,
+        .gate_refusals = 547,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
-        .app_rx = {389914, 2140, 240, 366, 10656, 1803, 3158},
-        .trace_digest = 0x70cb57e6f0ace7b6ull,
-        .digest = "c0a4624484eb985ff117351c3184b874e2a6b7d43258ef1e3195ec73ac121d17"};
+        .app_rx = {386250, 2160, 250, 366, 890, 1786, 2213},
+        .trace_digest = 0xa120ae6fb40b0127ull,
+        .digest = "ab64ffbae19715ccd932de2e7e86fa6432ebbf0b70a0e61dc8c9924308e67f0b"};
     assert_figures(&a, &want);
     assert_int_equal(a.trace_digest, b.trace_digest);
     assert_memory_equal(a.digest, b.digest, sizeof a.digest);
@@ -304,39 +304,39 @@ static void test_resolution(void **state)
     assert_all_delivered(&coarse);
     assert_true(coarse.events < fine.events);
     static const struct figures want_fine = {
-        .virtual_ms = 12159,
-        .events = 5038,
+        .virtual_ms = 12150,
+        .events = 4077,
         .deliveries = 995,
-        .duplicates = 1063,
+        .duplicates = 1059,
         .sessions_opened = 96,
-        .bytes_rx = 549925,
-        .bytes_tx = 549925,
+        .bytes_rx = 521204,
+        .bytes_tx = 521204,
         .verify_calls = 995,
         .verify_cached = 936,
-        .gate_refusals = 659,
+        .gate_refusals = 652,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
-        .app_rx = {445618, 3860, 0, 336, 10630, 2058, 3603},
-        .trace_digest = 0x8e4586b16e66d9e0ull,
-        .digest = "cdb354f3a4273f8c65df8126975023775ea0cd1450c8b4d19093d9fcbfcc823a"};
+        .app_rx = {444755, 3880, 0, 336, 1030, 2054, 2641},
+        .trace_digest = 0x51634ddd24e23602ull,
+        .digest = "fb9b3305227b26d5690f4cca1c3047202729c3feafc1643c9ce5ec91e266799d"};
     static const struct figures want_coarse = {
-        .virtual_ms = 12170,
-        .events = 4904,
+        .virtual_ms = 12150,
+        .events = 4047,
         .deliveries = 995,
-        .duplicates = 1015,
+        .duplicates = 963,
         .sessions_opened = 96,
-        .bytes_rx = 536500,
-        .bytes_tx = 536500,
+        .bytes_rx = 500937,
+        .bytes_tx = 500937,
         .verify_calls = 995,
         .verify_cached = 936,
-        .gate_refusals = 649,
+        .gate_refusals = 652,
         .refused_inbound = 0,
         .forged_refused = 0,
         .byz_sent = 0,
-        .app_rx = {435280, 3590, 0, 336, 10150, 2010, 3480},
-        .trace_digest = 0x2bc32017cb824ab3ull,
-        .digest = "337fd4e2f3c9a03ed4414e4ffbe485560d4b337cde549c31178d9b575ef3635a"};
+        .app_rx = {424079, 3690, 0, 336, 1990, 1958, 2622},
+        .trace_digest = 0x5a4005dfaa40f2a8ull,
+        .digest = "bfdff64f853e82cf9da2bdde97a2780e3dbc989e2cfda718106a8eb6c4c21f81"};
     assert_figures(&fine, &want_fine);
     assert_figures(&coarse, &want_coarse);
     assert_int_equal(coarse.virtual_ms % 10, 0);
@@ -362,13 +362,13 @@ static void test_partition_heal(void **state)
     assert_true(r.app_rx.recon > 0); /* reconciliation carried what the partition held back */
     assert_true(r.sessions_opened > 24u * 4); /* sessions (two ends each) died and came back */
     static const struct figures want = {
-        .virtual_ms = 105469, .events = 3475, .deliveries = 776, .duplicates = 497,
-        .sessions_opened = 148, .bytes_rx = 371300, .bytes_tx = 463709,
-        .verify_calls = 776, .verify_cached = 720, .gate_refusals = 1056,
+        .virtual_ms = 105523, .events = 3278, .deliveries = 776, .duplicates = 480,
+        .sessions_opened = 148, .bytes_rx = 361260, .bytes_tx = 457366,
+        .verify_calls = 776, .verify_cached = 720, .gate_refusals = 1076,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {274561, 1320, 866, 27960, 4214, 1273, 1235},
-        .trace_digest = 0x195208f5c03370e0ull,
-        .digest = "f29599728cd0ade0bbb31ec0675d79026ce8bb0e0c0203e66fe5b89772c08e9d"};
+        .app_rx = {270919, 1596, 904, 28355, 812, 1256, 1040},
+        .trace_digest = 0x615446df51e0309cull,
+        .digest = "42acd710d8b7e455783faf19d45435bad3434c436da3c4a004a1c52fb3552f72"};
     assert_figures(&r, &want);
     /* connections the partition broke are released, and their indexes reused, in one order */
     assert_same_on_threads(&s, &r);
@@ -389,13 +389,13 @@ static void test_churn(void **state)
     assert_int_equal(run(&s, &r), SIM_OK);
     assert_all_delivered(&r);
     static const struct figures want = {
-        .virtual_ms = 105582, .events = 7266, .deliveries = 1071, .duplicates = 1122,
-        .sessions_opened = 112, .bytes_rx = 627955, .bytes_tx = 627955,
-        .verify_calls = 1071, .verify_cached = 1012, .gate_refusals = 1452,
+        .virtual_ms = 105576, .events = 6431, .deliveries = 1071, .duplicates = 1128,
+        .sessions_opened = 112, .bytes_rx = 605516, .bytes_tx = 605516,
+        .verify_calls = 1071, .verify_cached = 1012, .gate_refusals = 1455,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {474029, 5276, 82, 36242, 9936, 2193, 3537},
-        .trace_digest = 0xc024a01d325258dcull,
-        .digest = "68fccdaabe480f7d45e8384be8dd37593e9904accfcb4b6d6dfd0fa01b48043d"};
+        .app_rx = {475314, 5398, 84, 36242, 1478, 2199, 2725},
+        .trace_digest = 0x0fd67db42d93b7d3ull,
+        .digest = "ef3db3345f526565474cef6fcd9becdefa1aa2150d00e80b6e9b787563bcc761"};
     assert_figures(&r, &want);
     assert_same_on_threads(&s, &r);
     sim_result_free(&r);
@@ -425,13 +425,13 @@ static void test_byzantine(void **state)
     assert_true(r.verify_calls < r.refused_inbound);
     assert_int_equal(r.byz_accepted, 0);
     static const struct figures want = {
-        .virtual_ms = 102816, .events = 5498, .deliveries = 535, .duplicates = 11284,
-        .sessions_opened = 112, .bytes_rx = 3523273, .bytes_tx = 3579184,
-        .verify_calls = 539, .verify_cached = 477, .gate_refusals = 2192,
-        .refused_inbound = 3417, .forged_refused = 4, .byz_sent = 14662,
-        .app_rx = {3325328, 2184, 60, 22833, 91316, 15340, 2199},
-        .trace_digest = 0xdd56ff988c8b44aeull,
-        .digest = "e4b9acf85b48dbb27f0e9530965f8d417289ffbc138b879696aab50e8441ba5d"};
+        .virtual_ms = 102830, .events = 4912, .deliveries = 536, .duplicates = 11278,
+        .sessions_opened = 112, .bytes_rx = 3422252, .bytes_tx = 3478163,
+        .verify_calls = 540, .verify_cached = 478, .gate_refusals = 2190,
+        .refused_inbound = 3419, .forged_refused = 4, .byz_sent = 14660,
+        .app_rx = {3324676, 2216, 40, 23004, 1784, 15337, 1621},
+        .trace_digest = 0x095a3dce6d529541ull,
+        .digest = "5c25daeb0f71c46572dc5e1886079fde012f109bb1e65b2650405594e7a06977"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);
@@ -464,13 +464,13 @@ static void test_topologies_and_file(void **state)
     assert_int_equal(r.flood_deliveries, 271); /* every entitled pair: what gossip delivered */
     assert_int_equal(r.flood_bytes_rx, 151230);
     static const struct figures want = {
-        .virtual_ms = 66532, .events = 1951, .deliveries = 271, .duplicates = 200,
-        .sessions_opened = 56, .bytes_rx = 146691, .bytes_tx = 146691,
-        .verify_calls = 271, .verify_cached = 241, .gate_refusals = 592,
+        .virtual_ms = 66542, .events = 1802, .deliveries = 271, .duplicates = 198,
+        .sessions_opened = 56, .bytes_rx = 142325, .bytes_tx = 142325,
+        .verify_calls = 271, .verify_cached = 241, .gate_refusals = 591,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {102187, 1316, 10, 10168, 1822, 471, 852},
-        .trace_digest = 0xf4d3b440350ad2e7ull,
-        .digest = "0311e70ca0a19f3c9f224285cd6899ed40ab642a99ca56c5b0205ccd607bbaaa"};
+        .app_rx = {101742, 1366, 10, 10202, 420, 469, 715},
+        .trace_digest = 0xb22f93fe2e12ee12ull,
+        .digest = "18faa7335c541d9490e22dd986eb79bea60f33df567827bc20a82f21443fd3fa"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);
