@@ -118,6 +118,7 @@ struct sim_scenario {
     double client_frac;     /* links where one side declares the other a client */
     double low_ceiling_frac; /* links whose ceiling is AMBER instead of RED */
     uint32_t record_pad;    /* comment bytes per record: sets the record size */
+    uint32_t publishers;    /* origins: nodes [0, publishers) publish; 0 = every node */
     struct sim_link_model link;
     double dup, reorder;    /* adversarial: whole gossip messages duplicated / held back */
     struct sim_link_rule *link_rules;
