@@ -348,6 +348,17 @@ static int item_order(const void *a, const void *b)
     return memcmp(x->id, y->id, LIMIT_ID_BYTES);
 }
 
+/* The node's turns while it has work due now: a round builds its set over several turns before
+ * it answers, as a real peer waits for the answer before its next flight. */
+static int settle(struct ingest *in)
+{
+    const uint64_t now = uv_now(&in->loop);
+    for (size_t turns = 0; node_next_deadline(&in->node) <= now; turns++)
+        if (turns == LIMIT_RECON_ITEMS || node_turn(&in->node) != GOSSIP_OK)
+            return -1;
+    return 0;
+}
+
 /* The sender initiates; each message of its flights goes to the node and to the mirror, whose
  * answers give the sender its next flight. 0 when the round is over, else -1 (also past the
  * LIMIT_RECON_ROUNDS messages a session takes). */
@@ -357,7 +368,8 @@ static int round_flights(struct ingest *in, struct recon *sender, struct recon *
     int len = recon_initiate(sender, msg, sizeof msg);
     for (size_t msgs = 0; len > 0; msgs++) {
         if (msgs == LIMIT_RECON_ROUNDS ||
-            node_message(&in->node, SENDER, GOSSIP_MSG_RECON, msg, (size_t)len) != GOSSIP_OK)
+            node_message(&in->node, SENDER, GOSSIP_MSG_RECON, msg, (size_t)len) != GOSSIP_OK ||
+            settle(in) < 0)
             return -1;
         int n = recon_respond(mirror, msg, (size_t)len, reply, sizeof reply, NULL), next = 0;
         for (; n > 0 && next >= 0; n = recon_next(mirror, reply, sizeof reply))

@@ -1,16 +1,19 @@
 #!/usr/bin/python3
-"""bench/recon_stall.py [--bin BUILD/tlpmesh] [--records N] [--seconds S] [--dir DIR] - do
+"""bench/recon_stall.py [--bin BUILD/tlpmesh] [--records N] [--seconds S] [--dir DIR]
+[--probe-ms MS] - do
 reconciliation rounds a peer starts stall the node's loop? (issue 12, docs/SECURITY.md gap 6)
 
 One node with N AMBER records (default 500,000, `tlpmesh import`). Python plays a partner of it
 (tests/lib/noisepeer.py, the independent Noise implementation) allowed CLEAR only, so the set the
 node reconciles with it is empty, yet building it reads every record of the store (the cost a
-round a peer starts puts on the loop). The partner's key is chosen greater than the node's, so
+round a peer starts puts on the loop). The partner's key is chosen smaller than the node's, so
 the node only answers rounds, never starts one with it. The partner starts rounds back to back for
 S seconds (default 20): its first message over an empty set, the node's one-message answer ends
 the round; when the node closes the session it dials again until S is up (a backed-off key is
 refused at the end of the handshake). Meanwhile a probe asks {"cmd":"status"} on the control
-socket every 50 ms.
+socket every --probe-ms (default 10 ms): a status request waits for the loop's turn in progress,
+so the probe's p99 and max during the rounds bound the longest loop turn a round causes (the set
+is built over many turns, one store chunk or sort step each).
 
 Printed: rounds answered and their round trip (p50/max: about one set build each), the node's
 CPU time during the rounds per round answered (the loop hold a round costs), sessions the
@@ -64,7 +67,7 @@ def make_node(binary, root, records):
         [binary, "pubkey", os.path.join(root, "n", "node.key")], capture_output=True, text=True,
         check=True).stdout.strip())
     sk = Ed25519PrivateKey.generate()
-    while raw_pk(sk) <= node_key:  # the node answers rounds, never starts them
+    while raw_pk(sk) >= node_key:  # the smaller key initiates: the node only answers rounds
         sk = Ed25519PrivateKey.generate()
     subprocess.run([binary, "peer", "add", "-c", conf, "--key", base64.b64encode(raw_pk(sk)).decode(),
                     "--org", "CERT-P", "--max-tlp", "clear"], capture_output=True, check=True)
@@ -102,13 +105,13 @@ class Control:
         return json.loads(line)
 
 
-def probe(ctl, seconds, stop=None):
+def probe(ctl, seconds, every_s):
     lat, deadline = [], time.monotonic() + seconds
-    while time.monotonic() < deadline and not (stop and stop.is_set()):
+    while time.monotonic() < deadline:
         t = time.monotonic()
         ctl.ask({"cmd": "status"})
         lat.append((time.monotonic() - t) * 1000)
-        time.sleep(0.05)
+        time.sleep(every_s)
     return lat
 
 
@@ -165,6 +168,7 @@ def main():
     ap.add_argument("--records", type=int, default=500000)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--dir")
+    ap.add_argument("--probe-ms", type=float, default=10)
     a = ap.parse_args()
     root = a.dir or tempfile.mkdtemp(prefix="recon_stall.")
     os.makedirs(root, exist_ok=True)
@@ -182,12 +186,12 @@ def main():
                 break
             except OSError:
                 time.sleep(0.1)
-        show("quiet", probe(ctl, 5))
+        show("quiet", probe(ctl, 5, a.probe_ms / 1000))
         out = {"rtt": [], "sessions": 0, "closed": 0, "refused": 0}
         th = threading.Thread(target=rounds, args=(port, node_key, sk, a.seconds, out))
         cpu0 = cpu_s(proc.pid)
         th.start()
-        loaded = probe(ctl, a.seconds)
+        loaded = probe(ctl, a.seconds, a.probe_ms / 1000)
         th.join()
         cpu = cpu_s(proc.pid) - cpu0
         show("during rounds", loaded)

@@ -46,6 +46,10 @@ enum limits {
     LIMIT_STORE_MAPSIZE_MIN_MB = 1,      /* [Node] StoreMapInitialMB floor: LMDB needs a few pages,
                                             and a smaller map only means more doublings */
     LIMIT_STORE_BATCH = 4096,            /* records committed in one write transaction */
+    LIMIT_STORE_BULK_DIRTY_PAGES = 65536, /* a bulk write (store_bulk_put) commits once its
+                                           transaction holds about this many dirty pages (256 MiB
+                                           of 4 KiB pages, in memory until the commit; LMDB
+                                           spills to the file past MDB_IDL_UM_MAX, 128 Ki) */
     LIMIT_STORE_DBS = 16,                /* LMDB named databases */
     LIMIT_STORE_PEER_BLOB_BYTES = 4096,  /* per-peer state blob: cursors and counters, not data */
     LIMIT_STORE_META_KEY_BYTES = 64,     /* meta key name */
@@ -169,8 +173,9 @@ enum limits {
     LIMIT_RECON_INTERVAL_MS = 60 * 1000, /* reconciliation with each peer this often */
     LIMIT_RECON_REQ_MIN_MS = 5 * 1000, /* a peer's RECON_REQ starts a round at most this often */
     LIMIT_RECON_ROUND_MIN_MS = 5 * 1000, /* rounds with one peer start at most this often, since
-                                            each reads the whole store on the loop (2 s at
-                                            500,000 records): the initiator waits, the
+                                            each reads the whole store on the loop (1 s
+                                            of CPU at 500,000 records, spread over its
+                                            turns): the initiator waits, the
                                             responder allows LIMIT_RECON_PEER_ROUNDS ahead */
     LIMIT_RECON_PEER_ROUNDS = 4,  /* rounds a peer may start ahead of that pace (network jitter);
                                      one more closes the session (PEERSCORE_E_RECON_ROUNDS) */
@@ -184,9 +189,13 @@ enum limits {
                                           gossip item, behind a u16 length prefix */
     LIMIT_GOSSIP_SCAN_CHUNK = 4096,    /* ids the local scan reads per store iteration: the ids
                                           are copied out, since store callbacks may not call it */
-    LIMIT_RECON_BUILD_CHUNK = 4096,    /* records a reconciliation set build reads per store
-                                          iteration: gated there from their bytes, their
+    LIMIT_RECON_BUILD_CHUNK = 1024,    /* records a reconciliation set build reads per store
+                                          iteration, one iteration per loop turn (about 2 ms at
+                                          500,000 records): gated there from their bytes, their
                                           revocation looked up after (no store calls inside) */
+    LIMIT_RECON_SORT_RUN = 1024,       /* the set's sort: runs this long sorted at once, then
+                                          merged (gossip_recon_set.c) */
+    LIMIT_RECON_SORT_STEP = 1 << 16,   /* items the sort moves per loop turn (under 1 ms) */
     LIMIT_RECON_REVOKED_LOAD = 1 << 18, /* revocations (and distrusted origins) a set build
                                           loads at once to check its records against (64 bytes
                                           each, 16 MiB at most); a store with more is checked one
@@ -194,12 +203,11 @@ enum limits {
     LIMIT_GOSSIP_SHORT_HITS = 4,       /* records kept per short-id lookup: 64-bit collisions are
                                           rare, and only an origin grinding its own records can
                                           make more */
-    LIMIT_GOSSIP_OBUF_KEEP_BYTES = 4096, /* a message builder larger than this is freed after its
-                                          send: simnet runs thousands of instances */
     LIMIT_SESSION_BUF_KEEP_BYTES = 4096, /* a session's receive buffer larger than this is freed
                                           after its frame: each would keep its largest frame */
-    LIMIT_GOSSIP_QUEUE_KEEP = 64,      /* ids a push queue starts with; an emptied queue larger
-                                          than this gives its memory back */
+    LIMIT_GOSSIP_QUEUE_KEEP = 8,       /* ids a push queue starts with; an emptied queue larger
+                                          than this gives its memory back (most stay near empty:
+                                          64 were 16 KiB of a simulated node's 8 peers) */
     LIMIT_GOSSIP_LOG_BYTES = 256,      /* one gossip log line, before the shell adds its fields */
     LIMIT_GOSSIP_TREES = 4096,         /* relay trees (origin, tlp, communities) and who pruned each:
                                           the oldest is forgotten, and its next record floods */
@@ -283,8 +291,9 @@ enum limits {
     LIMIT_RECON_RANGES = 8192,       /* ranges in one message (a 60000-byte one holds < 6000) */
     LIMIT_RECON_ITEMS = 1 << 24,     /* items one side reconciles in one session */
     LIMIT_RECON_NEEDS = 1 << 22,     /* ids one side learns it lacks in one session */
-    LIMIT_RECON_FLIGHT_BYTES = 4 << 20, /* one side's turn (a flight of messages): sent at once, so
-                                           it must fit the send queue beside the gossip backlog */
+    LIMIT_RECON_FLIGHT_BYTES = 4 << 20, /* one side's turn (a flight of messages), written at
+                                           once, sent while the connection keeps under
+                                           LIMIT_GOSSIP_BACKLOG_BYTES (the rest as it drains) */
     LIMIT_RECON_LEAF_ITEMS = 12,     /* the last split aims at buckets this small: with a few
                                         differences they still fit one list (16) */
     LIMIT_RECON_BUCKETS_MAX = 64,    /* buckets of that last split: one split level less below
@@ -355,8 +364,9 @@ enum limits {
        committed in turn, so a quiet peer's record goes into the next commit; while more than
        one source delivers, commits stay small, so the commit it waits for is short too. */
     LIMIT_GOSSIP_COMMIT_QUANTUM = LIMIT_GOSSIP_JOB_RECORDS, /* records per source per round */
-    LIMIT_GOSSIP_COMMIT_SHARED = 64,  /* records per commit while shared: ~10 ms a commit under
-                                          a flood (256: ~28 ms, honest p99 x19; 4096: ~100 ms) */
+    LIMIT_GOSSIP_COMMIT_SHARED = 64,  /* records per commit and source while shared (at least 64
+                                          a commit): ~10 ms a commit under a flood (256: ~28 ms,
+                                          honest p99 x19; 4096: ~100 ms) */
     LIMIT_GOSSIP_COMMIT_SHARED_MS = 1000, /* shared this long after a push from a second source */
     LIMIT_VERIFY_INLINE_RECORDS = 2,   /* records checked on the loop thread per loop ms
                                           (node/shell/verifyq.h): a quiet peer's small job skips

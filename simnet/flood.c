@@ -25,7 +25,7 @@ struct share {
     uint32_t *parent;
     struct qitem *q;
     uint64_t *node_rx, bytes_rx;
-    struct sim_stats_tlp delays[PROTO_TLP_COUNT]; /* per TLP: only the delays are used */
+    struct sim_delays delays[PROTO_TLP_COUNT];
     int err;
 };
 
@@ -73,7 +73,7 @@ static int flood_one(struct share *sh, const struct orec *rec)
         uint32_t a = it.node;
         if (it.t != sh->dist[a])
             continue; /* a stale entry */
-        if (a != rec->origin && sim_delays_add(&sh->delays[rec->tlp], (uint32_t)it.t) < 0)
+        if (a != rec->origin && sim_delays_add(&sh->delays[rec->tlp], (uint32_t)it.t, 1) < 0)
             return SIM_E_NOMEM;
         for (uint32_t k = w->off[a]; k < w->off[a + 1]; k++) {
             uint32_t b = w->adj[k];
@@ -121,33 +121,19 @@ static void share_free(struct share *sh)
     free(sh->q);
     free(sh->node_rx);
     for (int t = 0; t < PROTO_TLP_COUNT; t++)
-        free(sh->delays[t].delays);
-}
-
-/* Appends n delays to *to (of *to_n). */
-static int delays_append(uint32_t **to, uint64_t *to_n, const uint32_t *d, uint64_t n)
-{
-    uint32_t *nd = realloc(*to, (*to_n + n + 1) * sizeof *nd);
-    if (nd == NULL)
-        return SIM_E_NOMEM;
-    *to = nd;
-    if (n > 0)
-        memcpy(nd + *to_n, d, n * sizeof *nd);
-    *to_n += n;
-    return SIM_OK;
+        sim_delays_free(&sh->delays[t]);
 }
 
 /* Adds a share's sums to the result. */
 static int share_add(struct sim_result *r, const struct share *sh, uint32_t nodes)
 {
     for (int t = 0; t < PROTO_TLP_COUNT; t++) {
-        const struct sim_stats_tlp *d = &sh->delays[t];
+        const struct sim_delays *d = &sh->delays[t];
         struct sim_stats_tlp *ft = &r->flood_tlp[t];
-        if (delays_append(&r->flood_delays, &r->flood_delays_n, d->delays, d->delays_n) < 0 ||
-            delays_append(&ft->delays, &ft->delays_n, d->delays, d->delays_n) < 0)
+        if (sim_delays_merge(&r->flood_delays, d) < 0 || sim_delays_merge(&ft->delays, d) < 0)
             return SIM_E_NOMEM;
-        ft->delivered += d->delays_n;
-        r->flood_deliveries += d->delays_n;
+        ft->delivered += d->n;
+        r->flood_deliveries += d->n;
     }
     r->flood_bytes_rx += sh->bytes_rx;
     for (uint32_t a = 0; a < nodes; a++)

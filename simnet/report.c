@@ -15,49 +15,35 @@ struct pct {
     uint32_t p50, p90, p99, max;
 };
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int cmp_u64_desc(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x > y ? -1 : x < y;
 }
 
-/* Sorts v in place (callers pass arrays they own through the const result). */
-static struct pct percentiles(uint32_t *v, uint64_t n)
+static struct pct percentiles(const struct sim_delays *d)
 {
+    const uint64_t n = d->n;
     struct pct p = {.n = n};
     if (n == 0)
         return p;
-    qsort(v, n, sizeof *v, cmp_u32);
-    p.p50 = v[(n - 1) * 50 / 100];
-    p.p90 = v[(n - 1) * 90 / 100];
-    p.p99 = v[(n - 1) * 99 / 100];
-    p.max = v[n - 1];
+    p.p50 = sim_delays_at(d, (n - 1) * 50 / 100);
+    p.p90 = sim_delays_at(d, (n - 1) * 90 / 100);
+    p.p99 = sim_delays_at(d, (n - 1) * 99 / 100);
+    p.max = d->max;
     return p;
 }
 
-/* All gossip delays in one sorted array (caller frees). */
-static uint32_t *all_delays(const struct sim_result *r, uint64_t *n)
+/* All gossip delays, of every TLP (caller frees with sim_delays_free; n == 0 without memory). */
+static struct sim_delays all_delays(const struct sim_result *r)
 {
-    *n = 0;
+    struct sim_delays all = {0};
     for (int t = 0; t < PROTO_TLP_COUNT; t++)
-        *n += r->tlp[t].delays_n;
-    uint32_t *v = malloc((*n ? *n : 1) * sizeof *v);
-    if (v == NULL)
-        return NULL;
-    uint64_t k = 0;
-    for (int t = 0; t < PROTO_TLP_COUNT; t++) {
-        if (r->tlp[t].delays_n)
-            memcpy(v + k, r->tlp[t].delays, r->tlp[t].delays_n * sizeof *v);
-        k += r->tlp[t].delays_n;
-    }
-    qsort(v, *n, sizeof *v, cmp_u32);
-    return v;
+        if (sim_delays_merge(&all, &r->tlp[t].delays) < 0) {
+            sim_delays_free(&all);
+            break;
+        }
+    return all;
 }
 
 static double ratio(uint64_t a, uint64_t b)
@@ -99,15 +85,13 @@ static void figures(const struct sim_result *r, struct figures *f)
         ratio(r->bytes_rx > app ? r->bytes_rx - app : 0, r->deliveries),
         ratio(a->messages, r->deliveries),
     };
-    uint64_t n;
-    uint32_t *v = all_delays(r, &n);
-    if (v != NULL)
-        f->all = percentiles(v, n);
-    free(v);
+    struct sim_delays all = all_delays(r);
+    f->all = percentiles(&all);
+    sim_delays_free(&all);
     if (r->flood_run) {
         f->flood_rx_per_delivery = ratio(r->flood_bytes_rx, r->flood_deliveries);
         f->flood_ratio = f->rec_size > 0 ? f->flood_rx_per_delivery / f->rec_size : 0;
-        f->flood = percentiles(r->flood_delays, r->flood_delays_n);
+        f->flood = percentiles(&r->flood_delays);
     }
 }
 
@@ -133,14 +117,14 @@ void report_text(const struct sim_scenario *s, const struct sim_result *r, FILE 
             r->flood_run ? "   flood p50/p99 ms" : "");
     for (int t = 0; t < PROTO_TLP_COUNT; t++) {
         const struct sim_stats_tlp *st = &r->tlp[t];
-        struct pct p = percentiles(st->delays, st->delays_n);
+        struct pct p = percentiles(&st->delays);
         fprintf(out, "%-13s %8llu %10llu %10llu %9.4f %7u %7u %7u %7u", proto_tlp_name(t),
                 (unsigned long long)st->records, (unsigned long long)st->entitled,
                 (unsigned long long)st->delivered, ratio(st->delivered, st->entitled), p.p50,
                 p.p90, p.p99, p.max);
         if (r->flood_run) {
             const struct sim_stats_tlp *ft = &r->flood_tlp[t];
-            struct pct q = percentiles(ft->delays, ft->delays_n);
+            struct pct q = percentiles(&ft->delays);
             fprintf(out, "   %7u / %u", q.p50, q.p99);
         }
         fputc('\n', out);
@@ -213,11 +197,10 @@ int report_json(const struct sim_scenario *s, const struct sim_result *r, FILE *
                               "entitled", (json_int_t)st->entitled, "delivered",
                               (json_int_t)st->delivered, "delivery_ratio",
                               ratio(st->delivered, st->entitled),
-                              "delay_ms", pct_json(percentiles(st->delays, st->delays_n)));
+                              "delay_ms", pct_json(percentiles(&st->delays)));
         if (o != NULL && r->flood_run) /* the baseline's delays for the same TLP */
             json_object_set_new(o, "flood_delay_ms",
-                                pct_json(percentiles(r->flood_tlp[t].delays,
-                                                     r->flood_tlp[t].delays_n)));
+                                pct_json(percentiles(&r->flood_tlp[t].delays)));
         json_object_set_new(tlp, proto_tlp_name(t), o);
     }
     json_t *root = json_pack(
@@ -342,31 +325,33 @@ static void pct_mark(FILE *f, const char *name, double p, double xmax, int row, 
             40 + 11 * row, color, name, p);
 }
 
-/* p50, p90, p99 of sorted delays v[0..n), marked on the CDF (rows from row). */
-static void pct_marks(FILE *f, const uint32_t *v, uint64_t n, double xmax, int row,
+/* p50, p90, p99 of the delays, marked on the CDF (rows from row). */
+static void pct_marks(FILE *f, const struct sim_delays *d, double xmax, int row,
                       const char *color)
 {
     static const struct {
         const char *name;
         double q;
     } qs[] = {{"p50", 0.50}, {"p90", 0.90}, {"p99", 0.99}};
-    for (size_t i = 0; n > 0 && i < sizeof qs / sizeof qs[0]; i++)
-        pct_mark(f, qs[i].name, v[(uint64_t)(qs[i].q * (double)(n - 1))], xmax, row + (int)i,
-                 color);
+    for (size_t i = 0; d->n > 0 && i < sizeof qs / sizeof qs[0]; i++)
+        pct_mark(f, qs[i].name, sim_delays_at(d, (uint64_t)(qs[i].q * (double)(d->n - 1))), xmax,
+                 row + (int)i, color);
 }
 
-/* CDF of sorted delays v[0..n) on [0, xmax] ms. */
-static void cdf_line(FILE *f, const uint32_t *v, uint64_t n, double xmax, const char *color)
+/* CDF of the delays on [0, xmax] ms. */
+static void cdf_line(FILE *f, const struct sim_delays *d, double xmax, const char *color)
 {
+    const uint64_t n = d->n;
     if (n == 0)
         return;
     fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", color);
     uint64_t step = n / 400 ? n / 400 : 1;
     for (uint64_t i = 0; i < n; i += step) {
-        double x = PAD + (W - 10 - PAD) * (v[i] / xmax), y = H - PAD - (H - PAD - 30) * ((double)(i + 1) / n);
+        double x = PAD + (W - 10 - PAD) * (sim_delays_at(d, i) / xmax),
+               y = H - PAD - (H - PAD - 30) * ((double)(i + 1) / n);
         fprintf(f, "%.1f,%.1f ", x, y);
     }
-    fprintf(f, "%.1f,%.1f\"/>\n", PAD + (W - 10 - PAD) * (v[n - 1] / xmax), 30.0);
+    fprintf(f, "%.1f,%.1f\"/>\n", PAD + (W - 10 - PAD) * (d->max / xmax), 30.0);
 }
 
 /* Per-node bytes received, nodes sorted by it, descending. */
@@ -395,31 +380,24 @@ int report_svg(const struct sim_scenario *s, const struct sim_result *r, const c
         fprintf(stderr, "tlpmesh-simnet: %s: cannot write the SVG\n", path);
         return SIM_E_IO;
     }
-    uint64_t n;
-    uint32_t *v = all_delays(r, &n);
-    uint32_t *fl = NULL;
-    if (r->flood_run && (fl = malloc((r->flood_delays_n ? r->flood_delays_n : 1) * sizeof *fl)))
-        memcpy(fl, r->flood_delays, r->flood_delays_n * sizeof *fl);
-    if (fl)
-        qsort(fl, r->flood_delays_n, sizeof *fl, cmp_u32);
+    struct sim_delays all = all_delays(r);
+    const struct sim_delays *fl = r->flood_run ? &r->flood_delays : NULL;
     double xmax = 1;
-    if (v && n)
-        xmax = v[n - 1];
-    if (fl && r->flood_delays_n && fl[r->flood_delays_n - 1] > xmax)
-        xmax = fl[r->flood_delays_n - 1];
+    if (all.n > 0)
+        xmax = all.max;
+    if (fl && fl->n > 0 && fl->max > xmax)
+        xmax = fl->max;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
                "font-family=\"sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
             2 * W, H);
     axes(f, 0, "delivery time CDF", "delay after publication (ms)", "fraction of deliveries");
     x_ticks(f, xmax, 1);
     y_ticks(f, 1, 1);
-    if (v) {
-        cdf_line(f, v, n, xmax, "#1f77b4");
-        pct_marks(f, v, n, xmax, 0, "#1f77b4");
-    }
+    cdf_line(f, &all, xmax, "#1f77b4");
+    pct_marks(f, &all, xmax, 0, "#1f77b4");
     if (fl) {
-        cdf_line(f, fl, r->flood_delays_n, xmax, "#d62728");
-        pct_marks(f, fl, r->flood_delays_n, xmax, 3, "#d62728");
+        cdf_line(f, fl, xmax, "#d62728");
+        pct_marks(f, fl, xmax, 3, "#d62728");
     }
     fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#1f77b4\">gossip</text>\n",
             W - 120, H - PAD - 40);
@@ -452,7 +430,6 @@ int report_svg(const struct sim_scenario *s, const struct sim_result *r, const c
         bw_line(f, r->flood_node_rx, r->nodes, ymax, "#d62728");
     fprintf(f, "</g>\n</svg>\n");
     (void)s;
-    free(v);
-    free(fl);
+    sim_delays_free(&all);
     return fclose(f) == 0 ? SIM_OK : SIM_E_IO;
 }

@@ -234,6 +234,7 @@ static void teardown(struct sim *s)
             free(w->ev[k].e.data);
         free(w->ev);
         free(w->rel);
+        free(w->delays);
         free(w->scratch);
         sim_result_free(&w->part);
     }
@@ -287,7 +288,7 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *r, bool progress)
         threads_stop(s);
         r->threads = s->n_threads;
         for (unsigned i = 0; i < s->n_workers; i++) /* what stopped nodes counted last */
-            if (add_part(r, &s->workers[i].part) < 0 && rc == SIM_OK)
+            if (add_part(r, &s->workers[i]) < 0 && rc == SIM_OK)
                 rc = SIM_E_NOMEM;
     }
     r->virtual_ms = s->now;
@@ -325,13 +326,13 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *r, bool progress)
 
 void sim_result_free(struct sim_result *r)
 {
-    for (int t = 0; t < PROTO_TLP_COUNT; t++)
-        free(r->tlp[t].delays);
+    for (int t = 0; t < PROTO_TLP_COUNT; t++) {
+        sim_delays_free(&r->tlp[t].delays);
+        sim_delays_free(&r->flood_tlp[t].delays);
+    }
     free(r->node_rx);
     free(r->node_tx);
-    free(r->flood_delays);
-    for (int t = 0; t < PROTO_TLP_COUNT; t++)
-        free(r->flood_tlp[t].delays);
+    sim_delays_free(&r->flood_delays);
     free(r->flood_node_rx);
     memset(r, 0, sizeof *r);
 }

@@ -150,10 +150,27 @@ void scenario_finish(struct sim_scenario *s);
 
 /* --- results --- */
 
+/* Delays (ms from publication to commit) as a count per millisecond: exact percentiles in memory
+ * bounded by the longest delay, not by the deliveries (10,000 x 10,000 makes 10^8 of them: 400 MB
+ * as one uint32_t each, and as much again to sort them). */
+struct sim_delays {
+    uint64_t n;      /* delays counted */
+    uint64_t *count; /* count[ms] for ms < cap */
+    uint64_t cap;
+    uint32_t max;    /* the longest, when n > 0 */
+};
+
+/* Counts ms times times. SIM_OK or SIM_E_NOMEM (nothing counted). */
+int sim_delays_add(struct sim_delays *d, uint32_t ms, uint64_t times);
+/* Adds from's counts to to's. */
+int sim_delays_merge(struct sim_delays *to, const struct sim_delays *from);
+/* The delay of the given rank (0: the shortest) in ascending order; rank < d->n. */
+uint32_t sim_delays_at(const struct sim_delays *d, uint64_t rank);
+void sim_delays_free(struct sim_delays *d);
+
 struct sim_stats_tlp {
     uint64_t records, entitled, delivered; /* (record, node) pairs, origin excluded */
-    uint64_t delays_n, delays_cap;
-    uint32_t *delays; /* ms from publication to commit, one per delivery */
+    struct sim_delays delays;
 };
 
 /* Application bytes received, by gossip message type. */
@@ -191,8 +208,7 @@ struct sim_result {
     /* flooding baseline (when run) */
     bool flood_run;
     uint64_t flood_bytes_rx, flood_deliveries;
-    uint32_t *flood_delays; /* every delivery's; flood_tlp: per TLP (delivered, delays) */
-    uint64_t flood_delays_n;
+    struct sim_delays flood_delays; /* every delivery's; flood_tlp: per TLP (delivered, delays) */
     struct sim_stats_tlp flood_tlp[PROTO_TLP_COUNT];
     uint64_t *flood_node_rx;
     bool oracle_ok;

@@ -109,9 +109,6 @@ static inline void bit_put(uint64_t *b, size_t i)
     b[i / 64] |= (uint64_t)1 << (i % 64);
 }
 
-/* Appends one delivery delay (simnode.c). */
-int sim_delays_add(struct sim_stats_tlp *st, uint32_t ms);
-
 /* --- flood.c: the naive flooding baseline --- */
 
 /* Every node sends every new record in full to every neighbour the rules allow (except the one

@@ -219,20 +219,6 @@ static uint64_t sio_wall_ms(void *ctx)
     return WALL0 + n->sim->now;
 }
 
-int sim_delays_add(struct sim_stats_tlp *st, uint32_t ms)
-{
-    if (st->delays_n == st->delays_cap) {
-        size_t cap = st->delays_cap ? st->delays_cap * 2 : 4096;
-        uint32_t *nd = realloc(st->delays, cap * sizeof *nd);
-        if (nd == NULL)
-            return SIM_E_NOMEM;
-        st->delays = nd;
-        st->delays_cap = cap;
-    }
-    st->delays[st->delays_n++] = ms;
-    return SIM_OK;
-}
-
 /* node_io.stored: the oracle judges every record a node commits. */
 static void sio_stored(void *ctx, const uint8_t id[LIMIT_ID_BYTES], uint8_t kind)
 {
@@ -260,8 +246,12 @@ static void sio_stored(void *ctx, const uint8_t id[LIMIT_ID_BYTES], uint8_t kind
     uint64_t *word = s->o.holders + (size_t)ri * s->o.words + n->idx / 64;
     if (__atomic_fetch_or(word, bit, __ATOMIC_RELAXED) & bit)
         return;
-    if (sim_delays_add(&part(n)->tlp[o->tlp], (uint32_t)(s->now - o->published)) < 0)
-        n->w->err = SIM_E_NOMEM;
+    struct worker *w = n->w;
+    if (!grow((void **)&w->delays, &w->cap_delays, w->n_delays, sizeof *w->delays))
+        w->err = SIM_E_NOMEM;
+    else
+        w->delays[w->n_delays++] =
+            (struct step_delay){.ms = (uint32_t)(s->now - o->published), .tlp = o->tlp};
     part(n)->deliveries++;
 }
 

@@ -175,7 +175,9 @@ struct worker {
     uint64_t net_events; /* of ev, already counted in their connections' refs */
     uint32_t *rel; /* connections to release after the step if nothing names them */
     size_t n_rel, cap_rel;
-    struct sim_result part; /* counters and delays, added to the result after each step */
+    struct sim_result part; /* counters, added to the result after each step */
+    struct step_delay *delays; /* and the deliveries' delays (a list: a step has few of them) */
+    size_t n_delays, cap_delays;
     int err;
     bool failed; /* the first oracle failure of its nodes (they run in node order) */
     uint32_t fail_node;
@@ -259,6 +261,12 @@ static inline bool grow(void **v, size_t *cap, size_t n, size_t elem)
     return true;
 }
 
+/* A delivery's delay and its record's TLP, counted into the result after the step. */
+struct step_delay {
+    uint32_t ms;
+    uint8_t tlp;
+};
+
 /* Counters a node bumps: its worker's, added to the result after the step. */
 static inline struct sim_result *part(const struct snode *n)
 {
@@ -314,7 +322,7 @@ void npush(struct snode *n, uint64_t t, uint32_t type, uint32_t a, uint32_t b,
            uint8_t *data, uint32_t len);
 void node_fail(struct snode *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mark_dirty(struct sim *s, struct snode *n);
-int add_part(struct sim_result *r, struct sim_result *p);
+int add_part(struct sim_result *r, struct worker *w);
 int run_loop(struct sim *s);
 int workers_init(struct sim *s);
 void threads_start(struct sim *s);

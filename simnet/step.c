@@ -395,8 +395,9 @@ static void merge_sends(struct sim *s)
     }
 }
 
-int add_part(struct sim_result *r, struct sim_result *p)
+int add_part(struct sim_result *r, struct worker *w)
 {
+    struct sim_result *p = &w->part;
     r->bytes_rx += p->bytes_rx;
     r->bytes_tx += p->bytes_tx;
     r->app_rx.records += p->app_rx.records;
@@ -411,12 +412,9 @@ int add_part(struct sim_result *r, struct sim_result *p)
     r->byz_accepted += p->byz_accepted;
     r->deliveries += p->deliveries;
     int rc = SIM_OK;
-    for (int t = 0; t < PROTO_TLP_COUNT; t++) {
-        struct sim_stats_tlp *st = &p->tlp[t];
-        for (size_t i = 0; i < st->delays_n && rc == SIM_OK; i++)
-            rc = sim_delays_add(&r->tlp[t], st->delays[i]);
-        st->delays_n = 0;
-    }
+    for (size_t i = 0; i < w->n_delays && rc == SIM_OK; i++)
+        rc = sim_delays_add(&r->tlp[w->delays[i].tlp].delays, w->delays[i].ms, 1);
+    w->n_delays = 0;
     p->bytes_rx = p->bytes_tx = p->verify_calls = p->sessions_opened = 0;
     p->byz_sent = p->byz_accepted = p->deliveries = 0;
     p->app_rx = (struct sim_app_bytes){0};
@@ -454,7 +452,7 @@ static void merge_step(struct sim *s)
     struct worker *fail = NULL;
     for (unsigned i = 0; i < s->n_workers; i++) {
         struct worker *w = &s->workers[i];
-        if (add_part(s->res, &w->part) < 0)
+        if (add_part(s->res, w) < 0)
             w->err = SIM_E_NOMEM;
         if (w->err != SIM_OK && s->err == SIM_OK)
             s->err = w->err;

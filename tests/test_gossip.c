@@ -694,19 +694,27 @@ static void test_unknown_types_budget(void **state)
     net_free(net);
 }
 
-/* A round the peer starts reads our whole store on the loop, so rounds a peer starts have a
- * budget: rounds at an honest initiator's pace (at most one per LIMIT_RECON_ROUND_MIN_MS, here
- * one per 6 s besides the real periodic ones) are all answered; LIMIT_RECON_PEER_ROUNDS at once
- * are answered, the next closes the session with its reason. */
-static void test_peer_rounds_budget(void **state)
+static const uint8_t initiate[] = {0x02, 0x00, 0x02, 0x00}; /* an empty set's first message */
+
+/* Nodes 0 and 1 with a session, settled. */
+static struct net *linked_pair(void)
 {
-    (void)state;
-    static const uint8_t initiate[] = {0x02, 0x00, 0x02, 0x00}; /* an empty set's first message */
     struct net *net = net_new(2);
     ts_topo_link(&net->topo, 0, 1);
     net_start(net);
     link_up(net, 0, 1);
     run(net, RUN_MS);
+    return net;
+}
+
+/* A round the peer starts reads our whole store on the loop, so rounds a peer starts have a
+ * budget: rounds at an honest initiator's pace (at most one per LIMIT_RECON_ROUND_MIN_MS, here
+ * one per 6 s besides the real periodic ones) are all answered; LIMIT_RECON_PEER_ROUNDS started
+ * as soon as the last was answered are answered, the next closes the session with its reason. */
+static void test_peer_rounds_budget(void **state)
+{
+    (void)state;
+    struct net *net = linked_pair();
     struct gossip *b = net->nodes[1].g;
     const size_t s = slot_of(&net->nodes[1], 0);
     uint64_t rounds = pst(net, 1, 0)->recon_rounds;
@@ -721,11 +729,13 @@ static void test_peer_rounds_budget(void **state)
     assert_true(pst(net, 1, 0)->recon_rounds >= rounds + 100); /* and the periodic ones */
     run(net, (uint64_t)LIMIT_RECON_PEER_ROUNDS * LIMIT_RECON_ROUND_MIN_MS); /* bucket full */
     rounds = pst(net, 1, 0)->recon_rounds;
-    for (int i = 0; i < LIMIT_RECON_PEER_ROUNDS; i++) /* hostile: back to back */
+    for (int i = 0; i < LIMIT_RECON_PEER_ROUNDS; i++) { /* hostile: each when the last is answered */
         assert_int_equal(
             gossip_on_message(b, s, GOSSIP_MSG_RECON, initiate, sizeof initiate, net->now,
                               WALL0 + net->now),
             GOSSIP_OK);
+        run(net, 0); /* the set is built over turns, at the same time */
+    }
     assert_int_equal(net->n_closes, 0);
     assert_int_equal(gossip_on_message(b, s, GOSSIP_MSG_RECON, initiate, sizeof initiate,
                                        net->now, WALL0 + net->now),
@@ -734,6 +744,44 @@ static void test_peer_rounds_budget(void **state)
     assert_int_equal(net->last_close_err, PEERSCORE_E_RECON_ROUNDS);
     assert_int_equal(pst(net, 1, 0)->closed_for, PEERSCORE_E_RECON_ROUNDS);
     assert_int_equal(pst(net, 1, 0)->recon_rounds, rounds + LIMIT_RECON_PEER_ROUNDS);
+    apply_closes(net);
+    assert_false(net->nodes[1].link[s].up);
+    net_free(net);
+}
+
+/* A round's set is built over several loop turns, and our flights wait for a backlogged
+ * connection: a RECON message before our answer (or first message) is out is out of turn, which
+ * an honest peer never sends (it answers a flight it received whole). It is ignored within the
+ * unknown-type budget, and the round goes on to its answer. */
+static void test_recon_out_of_turn(void **state)
+{
+    (void)state;
+    struct net *net = linked_pair();
+    struct gossip *b = net->nodes[1].g;
+    const size_t s = slot_of(&net->nodes[1], 0);
+    const uint64_t rounds = pst(net, 1, 0)->recon_rounds;
+    run(net, (uint64_t)LIMIT_RECON_PEER_ROUNDS * LIMIT_RECON_ROUND_MIN_MS);
+    assert_int_equal(gossip_on_message(b, s, GOSSIP_MSG_RECON, initiate, sizeof initiate,
+                                       net->now, WALL0 + net->now),
+                     GOSSIP_OK);
+    assert_int_equal(gossip_next_deadline(b), 0); /* the build's next step */
+    const uint64_t out = pst(net, 1, 0)->recon_bytes_out;
+    for (int i = 0; i < LIMIT_PEER_UNKNOWN_BURST; i++)
+        assert_int_equal(gossip_on_message(b, s, GOSSIP_MSG_RECON, initiate, sizeof initiate,
+                                           net->now, WALL0 + net->now),
+                         GOSSIP_OK);
+    run(net, 0);
+    assert_int_equal(pst(net, 1, 0)->recon_rounds, rounds + 1);
+    assert_true(pst(net, 1, 0)->recon_bytes_out > out); /* the first message was answered */
+    assert_int_equal(net->n_closes, 0);
+    assert_int_equal(gossip_on_message(b, s, GOSSIP_MSG_RECON, initiate, sizeof initiate,
+                                       net->now, WALL0 + net->now),
+                     GOSSIP_OK); /* a new round: allowed by the round budget */
+    assert_int_equal(gossip_on_message(b, s, GOSSIP_MSG_RECON, initiate, sizeof initiate,
+                                       net->now, WALL0 + net->now),
+                     GOSSIP_E_BUDGET); /* the unknown-type budget is spent */
+    assert_int_equal(net->n_closes, 1);
+    assert_int_equal(net->last_close_err, PEERSCORE_E_UNKNOWN_TYPE);
     apply_closes(net);
     assert_false(net->nodes[1].link[s].up);
     net_free(net);
@@ -1043,6 +1091,7 @@ int main(void)
         cmocka_unit_test(test_inbound_refuses_out_of_audience),
         cmocka_unit_test(test_unknown_types_budget),
         cmocka_unit_test(test_peer_rounds_budget),
+        cmocka_unit_test(test_recon_out_of_turn),
         cmocka_unit_test(test_view_change_reconciles),
         cmocka_unit_test(test_peer_holds),
         cmocka_unit_test(test_activity_counts),

@@ -13,8 +13,9 @@ implementation of test_channel.py (python3-dissononce) and signing its own recor
   unasked       a flood of fresh valid records, neither wanted nor reconciled
   unasked       the same flood right after a RECON message that names nothing (a round over an
                 empty set): a reconciliation makes free only what it showed a lacks
-  recon_rounds  reconciliation rounds started back to back (each reads a's whole store):
-                LIMIT_RECON_PEER_ROUNDS are answered, the next one closes the session
+  recon_rounds  reconciliation rounds started back to back (each reads a's whole store), each
+                once a answered the last: LIMIT_RECON_PEER_ROUNDS are answered, the next one
+                closes the session (not a's own send queue, however large its answers)
 
 For each: a closes the session with that reason, the key is backed off (`status --json` shows
 the reason and the time left, /metrics the refusals and the penalty), a new handshake with the
@@ -92,7 +93,7 @@ def flood(sk, t):
 class Hostile:
     """An authenticated session with node as the partner of key sk, or None if refused."""
 
-    def __init__(self, node, sk):
+    def __init__(self, node, sk, watch=False):
         hs, s = make_hs(b"tlpmesh/1\x00" + NETWORK.encode(), True)
         auth = raw_pk(sk) + sk.sign(b"tlpmesh-noise-static-v1" + s.public.data)
         self.sock = socket.create_connection(("127.0.0.1", node.port), timeout=DEADLINE_S)
@@ -111,7 +112,23 @@ class Hostile:
         # flushes what it queued (a reconciliation's records: megabytes), and while nobody read
         # them the connection stayed open, the sends here blocked until their timeout (20 s) and
         # the 10 s back-off was over before the checks below.
-        threading.Thread(target=self.drain, daemon=True).start()
+        # watch: frames are decrypted and a's RECON messages counted (recon_rounds waits for
+        # each answer).
+        self.recons = 0
+        threading.Thread(target=self.watch if watch else self.drain, daemon=True).start()
+
+    def watch(self):
+        while True:
+            try:
+                m = recv_frame(self.sock)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if m is None:
+                return
+            if self.rx.decrypt_with_ad(b"", m)[0] == 19:
+                self.recons += 1
 
     def drain(self):
         while True:
@@ -156,21 +173,21 @@ def metric(text, name, **labels):
     return None
 
 
-def handshake(a, sk):
+def handshake(a, sk, watch=False):
     """A finished handshake as sk (open or refused at its end), or None when a dropped it first:
     a busy node may still count the last abuser's connections among the
     LIMIT_HALF_OPEN_PER_ADDR half-opens of 127.0.0.1 ("too many connections from this
     address"), which a caller waits out."""
     try:
-        return Hostile(a, sk)
+        return Hostile(a, sk, watch)
     except (AssertionError, OSError):
         return None
 
 
-def session(a, sk, what):
+def session(a, sk, what, watch=False):
     """An open session as sk, within the deadline."""
     def attempt():
-        h = handshake(a, sk)
+        h = handshake(a, sk, watch)
         if h is not None and not h.open:
             h.close()
             return None
@@ -205,14 +222,19 @@ def abuse(a, sk, reason, payloads):
 
 
 def recon_rounds(a, sk, rounds):
-    """Starts rounds as sk (the responder: its key is the greater, so a never starts one) until
-    a penalizes it; checks that exactly rounds of them were answered."""
-    h = session(a, sk, "recon_rounds")
+    """Starts rounds as sk (the initiator: its key is the smaller, so a never starts one), each
+    as soon as a answered the last (a ignores a RECON message sent before its answer is out),
+    until a penalizes it; checks that exactly rounds of them were answered."""
+    h = session(a, sk, "recon_rounds", watch=True)
     key = b64(raw_pk(sk))
     wait_for("recon_rounds: a sees the hostile peer", lambda: a.connected_to(key))
-    for _ in range(4 * rounds):
+    for i in range(rounds + 1):
+        answered = h.recons
         if not h.send(19, b"\x02\x00\x02\x00"):
             break
+        if i < rounds:
+            wait_for(f"recon_rounds: a answers round {i + 1}",
+                     lambda: h.recons > answered or penalized(a, key, "recon_rounds"))
     p = wait_for("a penalizes the recon_rounds peer", lambda: penalized(a, key, "recon_rounds"))
     h.close()
     assert p["penalties"] == 1 and p["gossip"]["recon_rounds"] == rounds, p
@@ -220,6 +242,28 @@ def recon_rounds(a, sk, rounds):
     assert not again.open, "recon_rounds: a backed-off key got a session"
     again.close()
     assert metric(metrics(a), "tlpmesh_peer_backoff_seconds", peer=key, reason="recon_rounds") > 0
+
+
+def recon_answer(a, sk):
+    """LIMIT_RECON_PEER_ROUNDS (4) rounds as sk started back to back, over a store of tens of thousands of records:
+    a's answer (a DIFF naming every one, megabytes, then the records pushed: tens of MB) leaves
+    at the pace the connection takes it, and a RECON message that comes before it is out is
+    ignored (within the unknown-type budget), so a never cuts the peer for its own send queue
+    (before: "send queue full", the answers of several rounds queued at once) and the session
+    stays the only one."""
+    h = session(a, sk, "recon_answer")
+    key = b64(raw_pk(sk))
+    wait_for("recon_answer: a sees the peer", lambda: a.connected_to(key))
+    stored = a.status_or_none()["store"]["records"]
+    for _ in range(4):
+        assert h.send(19, b"\x02\x00\x02\x00")
+    wait_for("recon_answer: a pushed every record of its answer",
+             lambda: (a.connected_to(key) or {"gossip": {"records_sent": stored}})["gossip"]
+             ["records_sent"] >= stored)
+    p = a.connected_to(key)
+    assert p and p["sessions"] == 1 and p["penalties"] == 0, p
+    assert "send queue full" not in a.log_text()
+    h.close()
 
 
 def main():
@@ -234,9 +278,12 @@ def main():
                     f"127.0.0.1:{a.mport}\n")
         keys = {r: Ed25519PrivateKey.generate()
                 for r in ("unknown_type", "duplicate", "gate", "time", "unasked", "recon",
-                          "recon_rounds")}
-        while raw_pk(keys["recon_rounds"]) <= base64.b64decode(a.key):  # a only answers rounds
-            keys["recon_rounds"] = Ed25519PrivateKey.generate()
+                          "recon_rounds", "recon_answer")}
+        for r in ("recon_rounds", "recon_answer"):
+            # The smaller key initiates (gossip.c): a only answers this peer's rounds, never
+            # starts one of its own, which would take the peer's first message as its answer.
+            while raw_pk(keys[r]) >= base64.b64decode(a.key):
+                keys[r] = Ed25519PrivateKey.generate()
         for sk in keys.values():
             a.allow_key(b64(raw_pk(sk)))
         t = now_ms()
@@ -244,6 +291,10 @@ def main():
         b.start()
         wait_for("a and b connected", lambda: a.connected_to(b.key) and b.connected_to(a.key))
         sessions = a.connected_to(b.key)["sessions"]
+
+        # First, while a's store is empty: each answer is one message, so a's round budget
+        # alone decides (its GCRA barely refills between rounds).
+        recon_rounds(a, keys["recon_rounds"], 4)  # LIMIT_RECON_PEER_ROUNDS
 
         abuse(a, keys["unknown_type"], "unknown_type", [(99, os.urandom(100))] * 400)
 
@@ -271,7 +322,7 @@ def main():
         abuse(a, keys["recon"], "unasked",
               itertools.chain([(19, b"\x02\x00\x02\x00")], flood(keys["recon"], t)))
 
-        recon_rounds(a, keys["recon_rounds"], 4)  # LIMIT_RECON_PEER_ROUNDS
+        recon_answer(a, keys["recon_answer"])  # over the records the floods stored
 
         # The honest partner was never disturbed and still gets what a publishes.
         assert a.connected_to(b.key)["sessions"] == sessions, "b kept its one session"

@@ -1,6 +1,6 @@
 /* test_simnet.c - simnet runs the shipped engine deterministically and its oracle holds the TLP
- * rules: determinism (the exact figures of fixed scenarios, on any number of threads), partition
- * and heal, churn, byzantine nodes, topologies, scenario files.
+ * rules: the delay counts, determinism (the exact figures of fixed scenarios, on any number of
+ * threads), partition and heal, churn, byzantine nodes, topologies, scenario files.
  * Built twice: test_simnet_oracle compiles node/core/gate.c with GATE_TEST_BROKEN (a deliberate
  * leak) and expects the oracle to catch it. */
 #include <setjmp.h>
@@ -221,6 +221,36 @@ static void assert_same_on_threads(struct sim_scenario *s, const struct sim_resu
     }
 }
 
+/* Delays counted per millisecond give the order statistics of the sorted list they replace:
+ * every rank, the longest, merged counts, growth past the first allocation. */
+static void test_delays(void **state)
+{
+    (void)state;
+    static const uint32_t v[] = {7, 0, 3, 3, 5000, 7, 1, 3}; /* sorted: 0 1 3 3 3 7 7 5000 */
+    static const uint32_t sorted[] = {0, 1, 3, 3, 3, 7, 7, 5000};
+    struct sim_delays a = {0}, b = {0};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(sim_delays_add(&a, v[i], 1), SIM_OK);
+    for (size_t i = 4; i < 8; i++)
+        assert_int_equal(sim_delays_add(&b, v[i], 1), SIM_OK);
+    assert_int_equal(sim_delays_merge(&a, &b), SIM_OK);
+    assert_int_equal(a.n, 8);
+    assert_int_equal(a.max, 5000);
+    for (uint64_t k = 0; k < 8; k++)
+        assert_int_equal(sim_delays_at(&a, k), sorted[k]);
+    assert_int_equal(sim_delays_add(&a, 3, 2), SIM_OK); /* 0 1 3 3 3 3 3 7 7 5000 */
+    assert_int_equal(a.n, 10);
+    assert_int_equal(sim_delays_at(&a, 6), 3);
+    assert_int_equal(sim_delays_at(&a, 7), 7);
+    struct sim_delays empty = {0};
+    assert_int_equal(sim_delays_merge(&b, &empty), SIM_OK);
+    assert_int_equal(b.n, 4);
+    sim_delays_free(&a);
+    sim_delays_free(&b);
+    assert_null(a.count);
+    assert_int_equal(a.n, 0);
+}
+
 static void test_determinism(void **state)
 {
     (void)state;
@@ -240,23 +270,13 @@ static void test_determinism(void **state)
     snprintf(s.trace_path, sizeof s.trace_path, "%s", trace2);
     assert_int_equal(run(&s, &b), SIM_OK);
     assert_all_delivered(&a);
-    static const struct figures want = {
-        .virtual_ms = 12342,
-        .events = 3581,
-        .deliveries = 806,
-        .duplicates = 1069,
-        .sessions_opened = 96,
-        .bytes_rx = 452966,
-        .bytes_tx = 452966,
-        .verify_calls = 806,
-        .verify_cached = 747,
-        .gate_refusals = 547,
-        .refused_inbound = 0,
-        .forged_refused = 0,
-        .byz_sent = 0,
-        .app_rx = {386250, 2160, 250, 366, 890, 1786, 2213},
-        .trace_digest = 0xa120ae6fb40b0127ull,
-        .digest = "ab64ffbae19715ccd932de2e7e86fa6432ebbf0b70a0e61dc8c9924308e67f0b"};
+    static const struct figures want = {.virtual_ms = 12210, .events = 3678, .deliveries = 806, .duplicates = 1071,
+        .sessions_opened = 96, .bytes_rx = 451968, .bytes_tx = 451968,
+        .verify_calls = 806, .verify_cached = 747, .gate_refusals = 511,
+        .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
+        .app_rx = {386045, 2040, 210, 357, 798, 1785, 2185},
+        .trace_digest = 0xa52d4529ceaffbefull,
+        .digest = "6f8924e83a654c3d2710879d3ac37ed9e486d1305803e105e511bdb20142827e"};
     assert_figures(&a, &want);
     assert_int_equal(a.trace_digest, b.trace_digest);
     assert_memory_equal(a.digest, b.digest, sizeof a.digest);
@@ -303,40 +323,20 @@ static void test_resolution(void **state)
     assert_all_delivered(&fine);
     assert_all_delivered(&coarse);
     assert_true(coarse.events < fine.events);
-    static const struct figures want_fine = {
-        .virtual_ms = 12150,
-        .events = 4077,
-        .deliveries = 995,
-        .duplicates = 1059,
-        .sessions_opened = 96,
-        .bytes_rx = 521204,
-        .bytes_tx = 521204,
-        .verify_calls = 995,
-        .verify_cached = 936,
-        .gate_refusals = 652,
-        .refused_inbound = 0,
-        .forged_refused = 0,
-        .byz_sent = 0,
+    static const struct figures want_fine = {.virtual_ms = 12150, .events = 4184, .deliveries = 995, .duplicates = 1059,
+        .sessions_opened = 96, .bytes_rx = 521204, .bytes_tx = 521204,
+        .verify_calls = 995, .verify_cached = 936, .gate_refusals = 624,
+        .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
         .app_rx = {444755, 3880, 0, 336, 1030, 2054, 2641},
-        .trace_digest = 0x51634ddd24e23602ull,
-        .digest = "fb9b3305227b26d5690f4cca1c3047202729c3feafc1643c9ce5ec91e266799d"};
-    static const struct figures want_coarse = {
-        .virtual_ms = 12150,
-        .events = 4047,
-        .deliveries = 995,
-        .duplicates = 963,
-        .sessions_opened = 96,
-        .bytes_rx = 500937,
-        .bytes_tx = 500937,
-        .verify_calls = 995,
-        .verify_cached = 936,
-        .gate_refusals = 652,
-        .refused_inbound = 0,
-        .forged_refused = 0,
-        .byz_sent = 0,
+        .trace_digest = 0xd0cf5c09e2ef8947ull,
+        .digest = "a46009aaa58aba169084092196b5b67b63ba7d810e4aa0880e7961cf8d5342ba"};
+    static const struct figures want_coarse = {.virtual_ms = 12150, .events = 4176, .deliveries = 995, .duplicates = 963,
+        .sessions_opened = 96, .bytes_rx = 500937, .bytes_tx = 500937,
+        .verify_calls = 995, .verify_cached = 936, .gate_refusals = 624,
+        .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
         .app_rx = {424079, 3690, 0, 336, 1990, 1958, 2622},
-        .trace_digest = 0x5a4005dfaa40f2a8ull,
-        .digest = "bfdff64f853e82cf9da2bdde97a2780e3dbc989e2cfda718106a8eb6c4c21f81"};
+        .trace_digest = 0x987bf4c2ad14d969ull,
+        .digest = "20d88f1507a998a6cda8b0805ce63d0e0dd5474eb50632d05761bc59da007d85"};
     assert_figures(&fine, &want_fine);
     assert_figures(&coarse, &want_coarse);
     assert_int_equal(coarse.virtual_ms % 10, 0);
@@ -361,14 +361,13 @@ static void test_partition_heal(void **state)
     assert_all_delivered(&r);
     assert_true(r.app_rx.recon > 0); /* reconciliation carried what the partition held back */
     assert_true(r.sessions_opened > 24u * 4); /* sessions (two ends each) died and came back */
-    static const struct figures want = {
-        .virtual_ms = 105523, .events = 3278, .deliveries = 776, .duplicates = 480,
-        .sessions_opened = 148, .bytes_rx = 361260, .bytes_tx = 457366,
-        .verify_calls = 776, .verify_cached = 720, .gate_refusals = 1076,
+    static const struct figures want = {.virtual_ms = 105523, .events = 3553, .deliveries = 776, .duplicates = 482,
+        .sessions_opened = 148, .bytes_rx = 361701, .bytes_tx = 457807,
+        .verify_calls = 776, .verify_cached = 720, .gate_refusals = 1049,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {270919, 1596, 904, 28355, 812, 1256, 1040},
-        .trace_digest = 0x615446df51e0309cull,
-        .digest = "42acd710d8b7e455783faf19d45435bad3434c436da3c4a004a1c52fb3552f72"};
+        .app_rx = {271351, 1592, 878, 28355, 794, 1258, 1043},
+        .trace_digest = 0xa0108729636e6875ull,
+        .digest = "4e2896cb24bb19f303e8d3e09ba6de561ebd9ee64383b7f9346bc8ef0adf4c60"};
     assert_figures(&r, &want);
     /* connections the partition broke are released, and their indexes reused, in one order */
     assert_same_on_threads(&s, &r);
@@ -388,14 +387,13 @@ static void test_churn(void **state)
     assert_int_equal(scenario_set(&s, "at", "15s start 6", "test"), SIM_OK);
     assert_int_equal(run(&s, &r), SIM_OK);
     assert_all_delivered(&r);
-    static const struct figures want = {
-        .virtual_ms = 105576, .events = 6431, .deliveries = 1071, .duplicates = 1128,
-        .sessions_opened = 112, .bytes_rx = 605516, .bytes_tx = 605516,
-        .verify_calls = 1071, .verify_cached = 1012, .gate_refusals = 1455,
+    static const struct figures want = {.virtual_ms = 105589, .events = 6699, .deliveries = 1071, .duplicates = 1145,
+        .sessions_opened = 112, .bytes_rx = 609013, .bytes_tx = 609013,
+        .verify_calls = 1071, .verify_cached = 1012, .gate_refusals = 1428,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {475314, 5398, 84, 36242, 1478, 2199, 2725},
-        .trace_digest = 0x0fd67db42d93b7d3ull,
-        .digest = "ef3db3345f526565474cef6fcd9becdefa1aa2150d00e80b6e9b787563bcc761"};
+        .app_rx = {478947, 5340, 92, 36242, 1392, 2216, 2724},
+        .trace_digest = 0xda561bcd5515f6f9ull,
+        .digest = "ddf985469d65fcd07606ec1bf421cb843298b74f4af81837d378875adf877ee5"};
     assert_figures(&r, &want);
     assert_same_on_threads(&s, &r);
     sim_result_free(&r);
@@ -424,14 +422,13 @@ static void test_byzantine(void **state)
     /* ... refused before their signature check (gossip_precheck): fewer verifies than those */
     assert_true(r.verify_calls < r.refused_inbound);
     assert_int_equal(r.byz_accepted, 0);
-    static const struct figures want = {
-        .virtual_ms = 102830, .events = 4912, .deliveries = 536, .duplicates = 11278,
+    static const struct figures want = {.virtual_ms = 102834, .events = 5181, .deliveries = 536, .duplicates = 11278,
         .sessions_opened = 112, .bytes_rx = 3422252, .bytes_tx = 3478163,
-        .verify_calls = 540, .verify_cached = 478, .gate_refusals = 2190,
+        .verify_calls = 540, .verify_cached = 478, .gate_refusals = 2107,
         .refused_inbound = 3419, .forged_refused = 4, .byz_sent = 14660,
         .app_rx = {3324676, 2216, 40, 23004, 1784, 15337, 1621},
-        .trace_digest = 0x095a3dce6d529541ull,
-        .digest = "5c25daeb0f71c46572dc5e1886079fde012f109bb1e65b2650405594e7a06977"};
+        .trace_digest = 0x07e272cb3507953cull,
+        .digest = "2b8f746001cbeaeb1c21e257c20105ec6bd4cea8ba7597f64da35a1b4d89fdf2"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);
@@ -463,14 +460,13 @@ static void test_topologies_and_file(void **state)
     assert_true(r.flood_run);
     assert_int_equal(r.flood_deliveries, 271); /* every entitled pair: what gossip delivered */
     assert_int_equal(r.flood_bytes_rx, 151230);
-    static const struct figures want = {
-        .virtual_ms = 66542, .events = 1802, .deliveries = 271, .duplicates = 198,
+    static const struct figures want = {.virtual_ms = 66546, .events = 1921, .deliveries = 271, .duplicates = 198,
         .sessions_opened = 56, .bytes_rx = 142325, .bytes_tx = 142325,
-        .verify_calls = 271, .verify_cached = 241, .gate_refusals = 591,
+        .verify_calls = 271, .verify_cached = 241, .gate_refusals = 582,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
         .app_rx = {101742, 1366, 10, 10202, 420, 469, 715},
-        .trace_digest = 0xb22f93fe2e12ee12ull,
-        .digest = "18faa7335c541d9490e22dd986eb79bea60f33df567827bc20a82f21443fd3fa"};
+        .trace_digest = 0x0039ddf937966c76ull,
+        .digest = "d174770ebce19a2507c98e82235921fefb646d19b84588d09f9d923eb89a2a7c"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);
@@ -534,6 +530,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #ifndef GATE_TEST_BROKEN
         cmocka_unit_test(test_memstore_pool),
+        cmocka_unit_test(test_delays),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_resolution),
         cmocka_unit_test(test_partition_heal),

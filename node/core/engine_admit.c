@@ -181,11 +181,12 @@ static bool known_host(struct engine *e, const struct engine_addr *host)
 /* --- the half-open table --- */
 
 /* How far a responder's handshake got: 0 waiting for message 1 (nothing or part of it came),
- * 1 message 2 sent, waiting for message 3. An honest initiator sends message 1 with its TCP
- * connect and message 3 one round trip later, so it spends next to no time at 0. */
+ * 1 message 2 sent, waiting for message 3 (or done: its state is gone). An honest initiator
+ * sends message 1 with its TCP connect and message 3 one round trip later, so it spends next to
+ * no time at 0. */
 static int stage(const struct engine_conn_slot *c)
 {
-    return c->s.hs.step == 0 ? 0 : 1;
+    return session_hs_step(&c->s) == 0 ? 0 : 1;
 }
 
 /* Which of two half-opens to give up first: the one that got less far, then (both waiting for

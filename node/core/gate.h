@@ -57,6 +57,7 @@
 #define TLPMESH_NODE_GATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "proto/limits.h"
@@ -84,12 +85,22 @@ struct gate_peer {
     char org[LIMIT_NAME_BYTES + 1]; /* P's organisation from config or rosters; "" = unknown */
     uint8_t relation;               /* enum gate_relation, from N's config */
     uint8_t ceiling;                /* enum proto_tlp: the most sensitive TLP that may go to P */
-    uint8_t n_communities;          /* <= LIMIT_GATE_MEMBERSHIPS; 0 when unknown */
-    char communities[LIMIT_GATE_MEMBERSHIPS][LIMIT_NAME_BYTES + 1]; /* P is a member of these */
     bool v1_types;                  /* P's HELLO lacked PROTO_CAP_ITYPES_2: P decodes only the
                                        indicator types below PROTO_ITYPE_V1_END (proto/indicator.h)
                                        and would end the session on any other */
+    uint8_t n_communities;          /* <= LIMIT_GATE_MEMBERSHIPS; 0 when unknown */
+    /* P is a member of these. Last, and the gate reads no name at or past n_communities: a view
+     * kept for long (gossip's, per peer) may be a copy of its first gate_peer_size() bytes. */
+    char communities[LIMIT_GATE_MEMBERSHIPS][LIMIT_NAME_BYTES + 1];
 };
+
+/* The bytes of a gate_peer up to its first n communities (n <= LIMIT_GATE_MEMBERSHIPS): what a
+ * copy must hold for the gate to decide on it. */
+static inline size_t gate_peer_size(unsigned n)
+{
+    return offsetof(struct gate_peer, communities) +
+           n * sizeof(((struct gate_peer *)0)->communities[0]);
+}
 
 /* What the caller knows about R with respect to P. */
 struct gate_record_state {

@@ -86,6 +86,34 @@ static void forget_peer_bits(struct gossip *g, size_t peer)
     }
 }
 
+/* The names a view holds: what the gate reads of it. More than LIMIT_GATE_MEMBERSHIPS is kept as
+ * a count (the gate refuses such a view as invalid) with the first LIMIT_GATE_MEMBERSHIPS names. */
+static unsigned view_names(const struct gate_peer *v)
+{
+    return v->n_communities < LIMIT_GATE_MEMBERSHIPS ? v->n_communities : LIMIT_GATE_MEMBERSHIPS;
+}
+
+static bool view_equal(const struct gate_peer *kept, const struct gate_peer *v)
+{
+    return kept != NULL && kept->n_communities == v->n_communities &&
+           memcmp(kept, v, gate_peer_size(view_names(v))) == 0;
+}
+
+/* Copies the part of view the gate reads into p->view, sized to its names. False: no memory (the
+ * old view stays). */
+static bool keep_view(struct gpeer *p, const struct gate_peer *view)
+{
+    const size_t size = gate_peer_size(view_names(view));
+    if (p->view == NULL || p->view->n_communities != view->n_communities) {
+        struct gate_peer *v = realloc(p->view, size);
+        if (v == NULL)
+            return false;
+        p->view = v;
+    }
+    memcpy(p->view, view, size);
+    return true;
+}
+
 int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, uint64_t now)
 {
     assert(g != NULL && view != NULL);
@@ -99,8 +127,10 @@ int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, 
         g->peers[peer] = p;
     }
     const bool up = bit_get(g->up, peer);
-    const bool changed = up && memcmp(&p->view, view, sizeof *view) != 0;
-    p->view = *view;
+    const bool changed = up && !view_equal(p->view, view);
+    if (!keep_view(p, view))
+        return GOSSIP_E_NOMEM;
+    memcpy(&g->key8[peer], view->key, sizeof g->key8[peer]);
     if (changed)
         gossip_recon_soon(g, peer, now);
     if (up)
@@ -205,6 +235,7 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->ann_due = UINT64_MAX;
     g->peers = calloc(p->max_peers, sizeof *g->peers);
     g->tm = calloc(p->max_peers, sizeof *g->tm);
+    g->key8 = calloc(p->max_peers, sizeof *g->key8);
     g->recent = calloc(g->recent_cap, sizeof *g->recent);
     g->recent_bits = calloc(g->recent_cap * g->words, sizeof *g->recent_bits);
     if (p->track_holds) {
@@ -214,7 +245,7 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->commit_cap = g->cand_cap < LIMIT_GOSSIP_COMMIT_BATCH ? g->cand_cap
                                                             : LIMIT_GOSSIP_COMMIT_BATCH;
     int rc = GOSSIP_OK;
-    if (!g->peers || !g->tm || !g->recent || !g->recent_bits ||
+    if (!g->peers || !g->tm || !g->key8 || !g->recent || !g->recent_bits ||
         (p->track_holds && (!g->recent_sent || !g->recent_from)))
         rc = GOSSIP_E_NOMEM;
     if (rc == GOSSIP_OK && !commitq_init(&g->cq, g->cand_cap, p->max_peers + 1,
@@ -241,12 +272,14 @@ void gossip_free(struct gossip *g)
         if (g->peers[i] == NULL)
             continue;
         gossip_peer_down(g, i);
+        free(g->peers[i]->view);
         free(g->peers[i]);
     }
     for (size_t i = 0; g->cands && i < g->cand_alloc; i++)
         free(g->cands[i].bytes);
     free(g->peers);
     free(g->tm);
+    free(g->key8);
     free(g->cands);
     commitq_free(&g->cq);
     idindex_free(&g->cand_idx);
@@ -278,6 +311,8 @@ uint64_t gossip_next_deadline(const struct gossip *g)
         const struct ptimer *t = &g->tm[i];
         if (bit_get(g->pending, i) && g->peers[i]->q_len > 0 && !gossip_backlogged(g, i))
             return 0;
+        if (t->building || (t->flight_left && !gossip_backlogged(g, i)))
+            return 0; /* a round's next step (gossip_recon_turn) */
         if (!t->rc_active)
             next = min_u64(next, t->next_recon);
         if (t->soon_pending)

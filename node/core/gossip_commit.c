@@ -118,15 +118,18 @@ static bool commit_room(struct gossip *g, size_t n)
     return true;
 }
 
-/* One durable write transaction: up to LIMIT_GOSSIP_COMMIT_BATCH verified records, or up to
- * LIMIT_GOSSIP_COMMIT_SHARED while more than one source delivers (commitq.h: a flooder's commit
- * is what an honest record waits for), taken from the sources in turn. */
+/* One durable write transaction: up to LIMIT_GOSSIP_COMMIT_BATCH verified records, or, while
+ * more than one source delivers, up to LIMIT_GOSSIP_COMMIT_SHARED of each source's (commitq.h: a
+ * flooder's commit is what an honest record waits for), taken from the sources in turn. */
 static int commit_batch(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
     size_t n = commitq_len(&g->cq);
-    const size_t cap = commitq_shared(&g->cq, now) && g->commit_cap > LIMIT_GOSSIP_COMMIT_SHARED
-                           ? LIMIT_GOSSIP_COMMIT_SHARED
-                           : g->commit_cap;
+    size_t cap = g->commit_cap;
+    if (commitq_shared(&g->cq, now)) {
+        size_t round = commitq_round(&g->cq, LIMIT_GOSSIP_COMMIT_SHARED);
+        round = round > LIMIT_GOSSIP_COMMIT_SHARED ? round : LIMIT_GOSSIP_COMMIT_SHARED;
+        cap = round < cap ? round : cap;
+    }
     n = n < cap ? n : cap;
     if (!commit_room(g, n))
         return GOSSIP_E_NOMEM; /* the verified records wait for the next flush */
@@ -187,7 +190,7 @@ static void announce_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
             continue;
         v.known = known;
         FOR_EACH_BIT(i, g->up, g->p.max_peers) {
-            if (!gossip_gate_out(g, i, &v, false, wall_ms))
+            if (!gossip_may_reach(g, i, &v) || !gossip_gate_out(g, i, &v, false, wall_ms))
                 continue;
             if (gossip_backlogged(g, i)) {
                 g->peers[i]->st.skipped_backlog++;
@@ -208,7 +211,8 @@ static void recon_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
     FOR_EACH_BIT(i, g->up, g->p.max_peers) {
         struct ptimer *t = &g->tm[i];
-        if (!t->rc_active && t->next_recon <= now && gossip_recon_start(g, i, true, now, wall_ms) < 0)
+        if (!t->rc_active && t->next_recon <= now &&
+            gossip_recon_start(g, i, NULL, 0, now, wall_ms) < 0)
             t->next_recon = now + LIMIT_RECON_INTERVAL_MS;
     }
 }
@@ -241,6 +245,7 @@ int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms)
         if (all || (g->tm[i].soon_pending && now >= g->tm[i].soon_after))
             gossip_recon_soon(g, i, now);
     recon_due(g, now, wall_ms);
+    gossip_recon_turn(g, now, wall_ms); /* before the pump: a flight goes ahead of pushes */
     gossip_pump(g, wall_ms);
     note_activity(g, now);
     return rc;
@@ -282,7 +287,7 @@ int gossip_local_scan(struct gossip *g, uint64_t now, uint64_t wall_ms)
             uint32_t e = gossip_recent_add(g, gossip_hkey(g, l.ids[i]));
             v.known = bits_at(g->recent_bits, g->words, e);
             FOR_EACH_BIT(p, g->up, g->p.max_peers)
-                if (gossip_gate_out(g, p, &v, false, wall_ms))
+                if (gossip_may_reach(g, p, &v) && gossip_gate_out(g, p, &v, false, wall_ms))
                     push_paced(g, p, l.ids[i], now);
         }
         size_t got = l.n;

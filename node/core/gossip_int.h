@@ -7,6 +7,7 @@
  *   gossip_send.c    outgoing messages, the outbound gate (every item leaves through
  *                    gossip_gate_out), the per-peer queues of records to send in full
  *   gossip_recon.c   reconciliation rounds with each peer
+ *   gossip_recon_set.c the set a round reveals to a peer, built across loop turns
  *   gossip_recv.c    RECORDS, ANNOUNCE and WANT from a peer; gossip_on_message
  *   gossip_verify.c  signature jobs, the per-peer verify queues served round robin, the checks
  *                    before the signature (time, inbound gate); gossip_on_verified
@@ -37,6 +38,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "node/core/commitq.h"
 #include "node/core/gossip.h"
@@ -54,7 +56,10 @@ enum {
     HDR = 2, /* u16 count of every message */
     OUT_RECORDS = 0, OUT_ANNOUNCE = 1, OUT_WANT = 2, OUT_PRUNE = 3, N_OUT = 4,
     PEER_WORDS = (LIMIT_PEERS + 63) / 64, /* of a peer bitset */
+    RECENT_ID_BYTES = 16,                 /* of an id, in its recent entry (struct recent) */
 };
+_Static_assert(SID <= RECENT_ID_BYTES && (int)RECENT_ID_BYTES <= (int)LIMIT_ID_BYTES,
+               "a recent entry holds a short id and at most an id");
 _Static_assert(LIMIT_SIGNED_RECORD_BYTES <= 0xffff,
                "a signed record's length must fit its u16 prefix");
 _Static_assert(LIMIT_GOSSIP_COMMIT_BATCH <= LIMIT_STORE_BATCH, "commit batch over store batch");
@@ -76,8 +81,13 @@ struct cand {
     uint32_t next_free;
 };
 
-struct recent { /* its hash is computed again when entries move (gossip_tables.c) */
-    uint8_t id[LIMIT_ID_BYTES];
+/* A recent entry keeps the first RECENT_ID_BYTES of its id: ids are BLAKE2b-256 of the body, so
+ * another record with the same first 128 bits is a second preimage (2^128 work), and one an
+ * origin crafts against its own records (2^64) only makes its own records look held: the gate
+ * then sends them less, never anywhere else. Half of the table (32 KiB of a simulated node's 64
+ * with 2048 entries); the hash is computed again when entries move (gossip_tables.c). */
+struct recent {
+    uint8_t id[RECENT_ID_BYTES];
 };
 
 struct want {
@@ -106,8 +116,7 @@ struct obuf {
 };
 
 struct gpeer {
-    /* First what every flush and record touches, in a few adjacent cache lines; the views
-     * after them are 4 KiB. */
+    /* First what every flush and record touches, in a few adjacent cache lines. */
     struct obuf out[N_OUT];
     uint8_t (*q)[LIMIT_ID_BYTES]; /* ids to send in full: ring */
     size_t q_head, q_len, q_cap;
@@ -116,10 +125,13 @@ struct gpeer {
     struct gossip_peer_stats st;
     bool keyed;
     uint8_t key[LIMIT_KEY_BYTES];
-    struct gate_peer view; /* (the peer as a sender, for the inbound gate, is built from it
-                              per check: a gate_self of 4 KiB per peer is most of a node) */
+    /* Its first gate_peer_size(n_communities) bytes only (gate.h): a whole view is 4 KiB of
+     * names, most of a simulated node's memory over its peers. (The peer as a sender, for the
+     * inbound gate, is built from it per check.) */
+    struct gate_peer *view;
     struct recon rc;
     struct recon_item *items;
+    struct gossip_recon_build *bld; /* the round's set being built (ptimer.building) */
     bool initiator;      /* our key is the smaller: we start reconciliation rounds */
     bool recon_again;    /* a view changed during a round: another one when it ends */
     uint64_t req_after;  /* initiator: the earliest round a RECON_REQ may start */
@@ -148,7 +160,10 @@ struct ptimer {
     uint64_t next_recon; /* initiator only; UINT64_MAX otherwise */
     uint64_t soon_after; /* recon_soon acts at most once per LIMIT_RECON_REQ_MIN_MS... */
     bool soon_pending;   /* ...and remembers a call that came earlier */
-    bool rc_active;
+    bool rc_active;      /* a round runs: its set is being built, or rc runs over it */
+    bool building;       /* gpeer.bld: one step per flush (gossip_recon_turn) */
+    bool flight_left;    /* our last flight has messages not yet sent: the connection was
+                            backlogged (gossip_recon_turn sends them as it drains) */
 };
 
 /* Every message and flush reads struct gossip: the small fields come first, in a few cache
@@ -161,6 +176,8 @@ struct gossip {
     uint64_t pending[PEER_WORDS]; /* up slots that may have output: ids queued or a builder */
     struct gpeer **peers;
     struct ptimer *tm; /* per peer slot */
+    uint64_t *key8;    /* per peer slot: its view's key, first 8 bytes (gossip_may_reach), side by
+                          side so that a scan of every peer per record stays in cache */
 
     struct cand *cands;
     size_t cand_cap, n_cands;
@@ -175,6 +192,8 @@ struct gossip {
     size_t commit_cap, commit_alloc; /* the bound; allocated so far (grown on demand) */
     size_t jobs_out; /* handed to io.verify */
     size_t vq_next;  /* the peer slot whose verify queue is served next (round robin) */
+    size_t n_building; /* peers whose round's set is being built (ptimer.building) */
+    size_t build_next; /* the peer slot whose build takes the next step (round robin) */
 
     struct recent *recent;
     uint64_t *recent_bits;
@@ -366,6 +385,22 @@ void gossip_want_remove(struct gossip *g, uint32_t w);
 bool gossip_want_ask(struct gossip *g, uint32_t w, uint64_t now);
 void gossip_wants_due(struct gossip *g, uint64_t now);
 
+/* A necessary condition of the gate for sending v to peer, far cheaper than the gate: a TLP:RED
+ * record goes to its recipients only (gate.h), so a peer whose key starts like none of theirs is
+ * refused whatever else holds. The push and announcement paths ask it first, so that a hub does not
+ * run the gate for a thousand constituents per record meant for two; those it rules out are not
+ * counted as refusals (docs/SHARING.md). Never a reason to send: the gate decides for the rest. */
+static inline bool gossip_may_reach(const struct gossip *g, size_t peer, const struct rview *v)
+{
+    const struct proto_audience *a = &v->r->audience;
+    if (v->r->tlp != PROTO_TLP_RED)
+        return true;
+    for (size_t k = 0; k < a->n_recipients && k < LIMIT_AUDIENCE_RECIPIENTS; k++)
+        if (memcmp(a->recipients[k], &g->key8[peer], sizeof g->key8[peer]) == 0)
+            return true;
+    return false;
+}
+
 /* gossip_send.c */
 bool gossip_out_add_sid(struct gossip *g, size_t peer, int k, const uint8_t *id);
 struct scratch *gossip_scratch(void);
@@ -399,17 +434,37 @@ void gossip_tree_free(struct gossip *g);
 int gossip_collect_id(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
                       uint64_t seq, void *ctx); /* store_record_cb filling a struct id_list */
 void gossip_id_list_free(struct id_list *l);
-/* The reconciliation set for peer (gossip_recon.c), sorted, in a malloc'd *out. */
-int gossip_recon_build_set(struct gossip *g, size_t peer, uint64_t wall_ms,
-                           struct recon_item **out, size_t *n_out);
 void gossip_recon_stop(struct gossip *g, size_t peer, uint64_t now);
 void gossip_recon_soon(struct gossip *g, size_t peer, uint64_t now);
 int gossip_on_recon_req(struct gossip *g, size_t peer, size_t len, uint64_t now);
 int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t len, uint64_t now,
                     uint64_t wall_ms);
-/* Builds the set this node reveals to peer and starts a round; initiate: send its first message. */
-int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t now,
-                       uint64_t wall_ms);
+/* Starts a round: its set is built over the next turns, then either our first message is sent
+ * (initiate) or the peer's first message msg[0..len) answered. */
+int gossip_recon_start(struct gossip *g, size_t peer, const uint8_t *msg, size_t len,
+                       uint64_t now, uint64_t wall_ms);
+/* One flush's reconciliation work: a step of one peer's set build (round robin), the rest of
+ * the flights that backlogged connections could not take. */
+void gossip_recon_turn(struct gossip *g, uint64_t now, uint64_t wall_ms);
+
+/* gossip_recon_set.c: the set this node reveals to peer in a round, built in steps */
+struct gossip_recon_build;
+/* A build for peer at wall_ms, holding a copy of the peer's first message (msg NULL: the round
+ * is ours). GOSSIP_E_NOMEM. */
+int gossip_recon_build_begin(struct gossip *g, size_t peer, uint64_t wall_ms, const uint8_t *msg,
+                             size_t len, struct gossip_recon_build **out);
+/* One step (a store chunk or a sort step, a few ms): 1 when the set is ready, 0 when more steps
+ * are due, or a negative GOSSIP_E_*. */
+int gossip_recon_build_step(struct gossip_recon_build *b);
+/* The ready set, sorted by (ts, id), in a malloc'd *out the caller frees. */
+int gossip_recon_build_take(struct gossip_recon_build *b, struct recon_item **out,
+                            size_t *n_out);
+/* The held first message of the peer, or NULL when the round is ours. */
+const uint8_t *gossip_recon_build_msg(const struct gossip_recon_build *b, size_t *len);
+void gossip_recon_build_free(struct gossip_recon_build *b);
+/* The whole build in one call (tests compare it with the full load's gate). */
+int gossip_recon_build_set(struct gossip *g, size_t peer, uint64_t wall_ms,
+                           struct recon_item **out, size_t *n_out);
 
 /* gossip_verify.c */
 bool gossip_precheck(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES],

@@ -42,157 +42,11 @@ void gossip_id_list_free(struct id_list *l)
     memset(l, 0, sizeof *l);
 }
 
-static int item_cmp(const void *a, const void *b)
+static void building_end(struct gossip *g, size_t peer)
 {
-    const struct recon_item *x = a, *y = b;
-    if (x->ts != y->ts)
-        return x->ts < y->ts ? -1 : 1;
-    return memcmp(x->id, y->id, LIMIT_ID_BYTES);
-}
-
-/* One record of a set build's chunk: gated from its bytes during the iteration, with the facts
- * its revocation lookup needs after it. */
-struct set_cand {
-    uint8_t id[LIMIT_ID_BYTES];
-    uint8_t origin[LIMIT_KEY_BYTES];
-    uint64_t ts;
-    uint8_t verdict; /* enum gate_verdict as if not revoked */
-    bool full;       /* has a target (revocation, sighting): gated by the full load */
-};
-
-struct build {
-    struct gossip *g;
-    size_t peer;
-    uint64_t wall_ms, last_seq;
-    struct set_cand c[LIMIT_RECON_BUILD_CHUNK];
-    size_t n, seen, max; /* candidates, records read, records this chunk may read */
-    struct recon_item *items; /* the set so far */
-    size_t n_items, cap;
-    struct store_revoked_set rs; /* loaded once per build, when have_rs */
-    bool have_rs;
-};
-
-/* store_record_cb: decodes and gates the record from the bytes the iteration hands over (no
- * second lookup by id). Revocation and targets need the store, which a callback may not call:
- * the verdict is taken as if not revoked, and a record with a target only noted. */
-static int build_collect(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
-                         uint64_t seq, void *ctx)
-{
-    struct build *b = ctx;
-    assert(b->seen < b->max);
-    b->seen++;
-    b->last_seq = seq;
-    struct rview v;
-    if (gossip_view_decode(id, signed_rec, len, &v) && v.r->created_ms != UINT64_MAX) {
-        struct set_cand *c = &b->c[b->n++];
-        memcpy(c->id, id, LIMIT_ID_BYTES);
-        memcpy(c->origin, v.r->origin, LIMIT_KEY_BYTES);
-        c->ts = v.r->created_ms;
-        c->full = v.r->kind == PROTO_KIND_REVOCATION || v.r->kind == PROTO_KIND_SIGHTING;
-        c->verdict = c->full ? GATE_DENY_INVALID
-                             : (uint8_t)gossip_gate_verdict(b->g, b->peer, &v, true, b->wall_ms);
-    }
-    return b->seen == b->max;
-}
-
-/* ops.is_revoked's answer for a candidate, from the build's revocation set when it has one
- * (two bsearches instead of two B-tree searches); a distrusted origin's record asks the store,
- * since its times decide. */
-static int cand_revoked(const struct build *b, const struct set_cand *c)
-{
-    const struct gossip *g = b->g;
-    int r = b->have_rs ? store_revoked_check(&b->rs, c->id, c->origin) : 2;
-    return r == 2 ? g->ops.is_revoked(g->ops.ctx, c->id, c->origin) : r;
-}
-
-/* The gate's counted answer for a candidate: its verdict from the iteration when the record is
- * not revoked (the view is then the same as a full load's: no target, not revoked, no known
- * bits), else the full load's, which is also the path of a record with a target. */
-static bool cand_allowed(struct build *b, const struct set_cand *c)
-{
-    if (!c->full && cand_revoked(b, c) != 1)
-        return gossip_gate_note(b->g, b->peer, c->id, (enum gate_verdict)c->verdict, true);
-    struct rview v;
-    return gossip_view_load_id(b->g, c->id, &v) && v.r->created_ms != UINT64_MAX &&
-           gossip_gate_out(b->g, b->peer, &v, true, b->wall_ms);
-}
-
-static int items_push(struct build *b, const struct set_cand *c)
-{
-    if (b->n_items == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        void *ni = realloc(b->items, cap * sizeof *b->items);
-        if (ni == NULL)
-            return GOSSIP_E_NOMEM;
-        b->items = ni;
-        b->cap = cap;
-    }
-    b->items[b->n_items].ts = c->ts;
-    memcpy(b->items[b->n_items++].id, c->id, LIMIT_ID_BYTES);
-    return GOSSIP_OK;
-}
-
-/* One chunk: b->max records after b->last_seq read and gated, the allowed ones added to the set.
- * Runs in one store snapshot (ops.snapshot): the iteration and the chunk's revocation lookups
- * share one LMDB transaction instead of taking two each. */
-static int build_chunk(void *arg)
-{
-    struct build *b = arg;
-    struct gossip *g = b->g;
-    if (g->ops.iter_seq(g->ops.ctx, b->last_seq, build_collect, b) < 0)
-        return GOSSIP_E_STORE;
-    for (size_t i = 0; i < b->n; i++)
-        if (cand_allowed(b, &b->c[i])) {
-            EMIT(g, b->peer, b->c[i].id, GOSSIP_EMIT_RECON_ITEM);
-            int rc = items_push(b, &b->c[i]);
-            if (rc < 0)
-                return rc;
-        }
-    return GOSSIP_OK;
-}
-
-/* The set this node reconciles with peer: every stored record the gate lets it reveal to peer,
- * of the first LIMIT_RECON_ITEMS in seq order. Read in chunks of LIMIT_RECON_BUILD_CHUNK, so what
- * the build holds besides the set is one chunk whatever the store's size. */
-int gossip_recon_build_set(struct gossip *g, size_t peer, uint64_t wall_ms,
-                           struct recon_item **out, size_t *n_out)
-{
-    struct build *b = calloc(1, sizeof *b);
-    if (b == NULL)
-        return GOSSIP_E_NOMEM;
-    b->g = g, b->peer = peer, b->wall_ms = wall_ms; /* not a compound literal: 300 KiB */
-    /* Once per build: the build runs on the thread that writes the store, so no revocation
-     * lands between its chunks (and the send gates each record again). Too many, or no such
-     * op: each record is looked up. */
-    b->have_rs = g->ops.load_revoked != NULL &&
-                 g->ops.load_revoked(g->ops.ctx, LIMIT_RECON_REVOKED_LOAD, &b->rs) == STORE_OK;
-    size_t seen = 0;
-    int rc = GOSSIP_OK;
-    for (size_t round = 0; round <= LIMIT_RECON_ITEMS / LIMIT_RECON_BUILD_CHUNK; round++) {
-        const size_t left = (size_t)LIMIT_RECON_ITEMS - seen;
-        b->n = b->seen = 0;
-        b->max = left < LIMIT_RECON_BUILD_CHUNK ? left : LIMIT_RECON_BUILD_CHUNK;
-        if (b->max == 0)
-            break;
-        rc = g->ops.snapshot ? g->ops.snapshot(g->ops.ctx, build_chunk, b) : build_chunk(b);
-        seen += b->seen;
-        if (rc < 0 || b->seen < b->max)
-            break;
-    }
-    struct recon_item *items = b->items;
-    const size_t n = b->n_items;
-    store_revoked_free(&b->rs);
-    free(b);
-    if (rc < 0) {
-        free(items);
-        return rc == GOSSIP_E_NOMEM ? rc : GOSSIP_E_STORE; /* or the snapshot's store_err */
-    }
-    if (items == NULL && (items = malloc(sizeof *items)) == NULL)
-        return GOSSIP_E_NOMEM; /* recon_init wants an array even for an empty set */
-    qsort(items, n, sizeof *items, item_cmp);
-    *out = items;
-    *n_out = n;
-    return GOSSIP_OK;
+    assert(g->tm[peer].building && g->n_building > 0);
+    g->tm[peer].building = false;
+    g->n_building--;
 }
 
 void gossip_recon_stop(struct gossip *g, size_t peer, uint64_t now)
@@ -201,10 +55,14 @@ void gossip_recon_stop(struct gossip *g, size_t peer, uint64_t now)
     struct ptimer *t = &g->tm[peer];
     if (!t->rc_active)
         return;
+    if (t->building)
+        building_end(g, peer);
+    gossip_recon_build_free(p->bld);
+    p->bld = NULL;
     recon_free(&p->rc);
     free(p->items);
     p->items = NULL;
-    t->rc_active = false;
+    t->rc_active = t->flight_left = false;
     if (t->next_recon != UINT64_MAX) {
         const uint64_t at =
             now + (p->recon_again ? LIMIT_RECON_START_DELAY_MS : LIMIT_RECON_INTERVAL_MS);
@@ -267,7 +125,11 @@ int gossip_on_recon_req(struct gossip *g, size_t peer, size_t len, uint64_t now)
 }
 
 /* Sends a flight: the message len (if any) and every following one recon_next gives, back to
- * back (at most LIMIT_RECON_FLIGHT_BYTES, which the send queue takes beside the gossip backlog). */
+ * back while the connection keeps up. A flight is up to LIMIT_RECON_FLIGHT_BYTES, and a peer
+ * answering flight after flight at once must not make us fill our own send queue and cut it
+ * (LIMIT_PEER_SENDQ_BYTES): past gossip's backlog mark the rest waits for the connection to drain
+ * (flight_left, gossip_recon_turn). The peer cannot answer a flight it has not received whole,
+ * so an honest one sends nothing meanwhile (gossip_on_recon). */
 static void recon_send(struct gossip *g, size_t peer, int len)
 {
     struct gpeer *p = g->peers[peer];
@@ -277,33 +139,28 @@ static void recon_send(struct gossip *g, size_t peer, int len)
         if (g->io.send(g->io.ctx, peer, GOSSIP_MSG_RECON, out, (size_t)len) < 0)
             g->st.sent_fail++;
         p->st.recon_bytes_out += (uint64_t)len;
+        if (gossip_backlogged(g, peer)) {
+            g->tm[peer].flight_left = true;
+            return;
+        }
     }
+    g->tm[peer].flight_left = false;
 }
 
-int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t now,
-                       uint64_t wall_ms)
+int gossip_recon_start(struct gossip *g, size_t peer, const uint8_t *msg, size_t len,
+                       uint64_t now, uint64_t wall_ms)
 {
     struct gpeer *p = g->peers[peer];
-    assert(!g->tm[peer].rc_active);
-    if (initiate)
+    struct ptimer *t = &g->tm[peer];
+    assert(!t->rc_active && p->bld == NULL);
+    if (msg == NULL)
         p->round_at = now + LIMIT_RECON_ROUND_MIN_MS;
-    size_t n = 0;
-    int rc = gossip_recon_build_set(g, peer, wall_ms, &p->items, &n);
+    int rc = gossip_recon_build_begin(g, peer, wall_ms, msg, len, &p->bld);
     if (rc < 0)
         return rc;
-    rc = recon_init(&p->rc, p->items, n, LIMIT_RECON_MSG_BYTES);
-    if (rc < 0) {
-        recon_free(&p->rc);
-        free(p->items);
-        p->items = NULL;
-        gossip_logf(g, GOSSIP_LOG_WARN, peer, "reconciliation not started: %s", recon_strerror(rc));
-        return GOSSIP_E_NOMEM;
-    }
-    g->tm[peer].rc_active = true;
+    t->rc_active = t->building = true;
+    g->n_building++;
     p->st.recon_rounds++;
-    if (initiate)
-        recon_send(g, peer,
-                   recon_initiate(&p->rc, gossip_scratch()->recon_out, LIMIT_RECON_MSG_BYTES));
     return GOSSIP_OK;
 }
 
@@ -356,8 +213,9 @@ static void diff_need(void *ctx, const struct recon_item *item)
     *n += *n < LIMIT_RECON_NEEDS;
 }
 
-/* A round the peer starts reads our whole store (gossip_recon_build_set) on the loop: at 500,000
- * records about 1.4 s of CPU in which the node serves no one else. An honest initiator starts one per
+/* A round the peer starts reads our whole store (gossip_recon_set.c): at 500,000 records about
+ * 1 s of the loop's CPU, spread over its turns, yet taken from everyone else. An honest initiator
+ * starts one per
  * LIMIT_RECON_ROUND_MIN_MS at most (its round_at); we allow LIMIT_RECON_PEER_ROUNDS ahead of that
  * pace (GCRA), and past it close the session and back the key off like any other spent budget. */
 static bool peer_round_allowed(struct gossip *g, size_t peer, uint64_t now)
@@ -374,21 +232,11 @@ static bool peer_round_allowed(struct gossip *g, size_t peer, uint64_t now)
     return true;
 }
 
-int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t len,
-                    uint64_t now, uint64_t wall_ms)
+/* Answers the peer's message of the running round (its set is built). */
+static int recon_answer(struct gossip *g, size_t peer, const uint8_t *body, size_t len,
+                        uint64_t now, uint64_t wall_ms)
 {
     struct gpeer *p = g->peers[peer];
-    p->st.recon_bytes_in += len;
-    if (now >= p->expect_until) /* the last round's haves had their time */
-        p->expect_new = p->expect_dup = 0;
-    p->expect_until = now + LIMIT_PEER_RECON_GRACE_MS; /* its haves drain after its last message */
-    if (!g->tm[peer].rc_active) { /* the peer starts a round: answer over our current set */
-        if (!peer_round_allowed(g, peer, now))
-            return GOSSIP_E_BUDGET; /* the session is being closed */
-        int rc = gossip_recon_start(g, peer, false, now, wall_ms);
-        if (rc < 0)
-            return GOSSIP_OK; /* our resource problem, not the peer's fault: it will retry */
-    }
     struct diff_ctx d = {g, peer, wall_ms};
     struct recon_diff diff = {diff_have, diff_need, &d};
     int n =
@@ -400,7 +248,112 @@ int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t l
         return GOSSIP_E_RECON;
     }
     recon_send(g, peer, n);
-    if (recon_done(&p->rc))
+    if (recon_done(&p->rc) && !g->tm[peer].flight_left)
         gossip_recon_stop(g, peer, now);
     return GOSSIP_OK;
+}
+
+int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t len,
+                    uint64_t now, uint64_t wall_ms)
+{
+    struct gpeer *p = g->peers[peer];
+    struct ptimer *t = &g->tm[peer];
+    p->st.recon_bytes_in += len;
+    if (now >= p->expect_until) /* the last round's haves had their time */
+        p->expect_new = p->expect_dup = 0;
+    p->expect_until = now + LIMIT_PEER_RECON_GRACE_MS; /* its haves drain after its last message */
+    if (t->building || t->flight_left) {
+        /* Our turn is not over (the set is being built, or our flight waits for the connection):
+         * an honest peer answers a flight it received whole, so this one is a copy or a hostile
+         * peer's. Ignored, like a message of an unknown type and within the same budget: closing
+         * would end a round that may still deliver, and answering would let the peer make us
+         * write flight after flight. */
+        return gossip_charge(g, peer, PEERSCORE_UNKNOWN_TYPE, 1, now) ? GOSSIP_OK
+                                                                      : GOSSIP_E_BUDGET;
+    }
+    if (t->rc_active)
+        return recon_answer(g, peer, body, len, now, wall_ms);
+    /* The peer starts a round: answered once our set is built. */
+    if (!peer_round_allowed(g, peer, now))
+        return GOSSIP_E_BUDGET; /* the session is being closed */
+    /* What can be checked without our set is checked now; the rest when it is answered. */
+    const int bad = len > LIMIT_RECON_MSG_BYTES            ? RECON_E_TOO_BIG
+                    : len == 0 || body[0] != RECON_VERSION ? RECON_E_VERSION
+                                                           : RECON_OK;
+    if (bad < 0) {
+        gossip_logf(g, GOSSIP_LOG_WARN, peer, "reconciliation message refused: %s",
+                    recon_strerror(bad));
+        return GOSSIP_E_RECON;
+    }
+    (void)gossip_recon_start(g, peer, body, len, now, wall_ms); /* fails: our resources, not
+                                                                   the peer's fault; it retries */
+    return GOSSIP_OK;
+}
+
+/* The built set starts the round: our first message, or the answer to the peer's. */
+static int build_done(struct gossip *g, size_t peer, uint64_t now, uint64_t wall_ms)
+{
+    struct gpeer *p = g->peers[peer];
+    size_t n = 0, len;
+    int rc = gossip_recon_build_take(p->bld, &p->items, &n);
+    if (rc < 0)
+        return rc;
+    building_end(g, peer);
+    rc = recon_init(&p->rc, p->items, n, LIMIT_RECON_MSG_BYTES);
+    if (rc < 0) {
+        gossip_logf(g, GOSSIP_LOG_WARN, peer, "reconciliation not started: %s", recon_strerror(rc));
+        return GOSSIP_E_NOMEM;
+    }
+    const uint8_t *msg = gossip_recon_build_msg(p->bld, &len);
+    if (msg == NULL) {
+        gossip_recon_build_free(p->bld);
+        p->bld = NULL;
+        recon_send(g, peer,
+                   recon_initiate(&p->rc, gossip_scratch()->recon_out, LIMIT_RECON_MSG_BYTES));
+        return GOSSIP_OK;
+    }
+    rc = recon_answer(g, peer, msg, len, now, wall_ms); /* may end the round (and free bld) */
+    if (rc < 0) { /* the peer's fault: its session ends as if its message came now */
+        p->st.malformed++;
+        gossip_close_for(g, peer, rc);
+    } else if (p->bld != NULL) {
+        gossip_recon_build_free(p->bld);
+        p->bld = NULL;
+    }
+    return GOSSIP_OK;
+}
+
+/* One step of one peer's build: peers building at once take the turns in rotation. */
+static void build_turn(struct gossip *g, uint64_t now, uint64_t wall_ms)
+{
+    const size_t max = g->p.max_peers;
+    for (size_t k = 0; k < max && g->n_building > 0; k++) {
+        const size_t i = (g->build_next + k) % max;
+        if (!peer_up(g, i) || !g->tm[i].building)
+            continue;
+        g->build_next = (i + 1) % max;
+        int rc = gossip_recon_build_step(g->peers[i]->bld);
+        if (rc == 1)
+            rc = build_done(g, i, now, wall_ms);
+        if (rc < 0) {
+            gossip_logf(g, GOSSIP_LOG_WARN, i, "reconciliation set not built: %s",
+                        gossip_strerror(rc));
+            gossip_recon_stop(g, i, now);
+        }
+        return;
+    }
+}
+
+void gossip_recon_turn(struct gossip *g, uint64_t now, uint64_t wall_ms)
+{
+    build_turn(g, now, wall_ms);
+    FOR_EACH_BIT(i, g->up, g->p.max_peers) {
+        struct ptimer *t = &g->tm[i];
+        if (!t->flight_left || gossip_backlogged(g, i))
+            continue;
+        struct recon *rc = &g->peers[i]->rc;
+        recon_send(g, i, recon_next(rc, gossip_scratch()->recon_out, LIMIT_RECON_MSG_BYTES));
+        if (!t->flight_left && recon_done(rc))
+            gossip_recon_stop(g, i, now);
+    }
 }

@@ -140,7 +140,7 @@ static uint32_t recent_find(const struct gossip *g, struct hkey k)
 {
     size_t s = idindex_home(&g->recent_idx, k.h);
     for (uint32_t e; (e = idindex_next(&g->recent_idx, k.h, &s)) != IDINDEX_NONE;)
-        if (memcmp(g->recent[e].id, k.id, LIMIT_ID_BYTES) == 0)
+        if (memcmp(g->recent[e].id, k.id, RECENT_ID_BYTES) == 0)
             return e;
     return NIL;
 }
@@ -157,7 +157,7 @@ uint32_t gossip_recent_add(struct gossip *g, struct hkey k)
     if (g->recent_full)
         idindex_del(&g->recent_idx, e, recent_hash, g);
     g->recent_full = g->recent_full || g->recent_pos == 0;
-    memcpy(r->id, k.id, LIMIT_ID_BYTES);
+    memcpy(r->id, k.id, RECENT_ID_BYTES);
     memset(bits_at(g->recent_bits, g->words, e), 0, g->words * sizeof(uint64_t));
     if (g->p.track_holds) {
         g->recent_from[e] = NIL;

@@ -157,8 +157,8 @@ static bool inbound_allows(struct gossip *g, size_t from, const struct rview *vp
     struct gate_self *sender = &x->in_sender; /* key and organisation of its view: the header
                                                  only, the names below n_communities count */
     const struct gpeer *p = g->peers[from];
-    memcpy(sender->key, p->view.key, LIMIT_KEY_BYTES);
-    memcpy(sender->org, p->view.org, sizeof sender->org);
+    memcpy(sender->key, p->view->key, LIMIT_KEY_BYTES);
+    memcpy(sender->org, p->view->org, sizeof sender->org);
     sender->n_communities = 0;
     favour_members(sender->communities, &sender->n_communities, v.r, v.target);
     struct gate_peer *me = &x->in_me;

@@ -7,6 +7,29 @@
 
 #include <sodium.h>
 
+/* What only the handshake needs, apart from struct session: allocated by session_init, wiped
+ * and freed when the handshake ends (with its static and ephemeral secrets), so that an open
+ * session, or an idle slot of a hub's thousands and simnet's tens of thousands, holds none. */
+struct session_hs {
+    struct noise_hs noise;
+    uint8_t auth[SESSION_AUTH_BYTES]; /* our handshake payload */
+};
+
+static void hs_end(struct session *s)
+{
+    if (s->hs == NULL)
+        return;
+    noise_hs_wipe(&s->hs->noise);
+    sodium_memzero(s->hs, sizeof *s->hs);
+    free(s->hs);
+    s->hs = NULL;
+}
+
+unsigned session_hs_step(const struct session *s)
+{
+    return s->hs != NULL ? s->hs->noise.step : 3;
+}
+
 const char *session_strerror(int err)
 {
     switch (err) {
@@ -66,7 +89,7 @@ static int check_auth(struct session *s, const uint8_t *payload, int payload_len
     if (payload_len != SESSION_AUTH_BYTES)
         return SESSION_E_AUTH;
     uint8_t msg[sizeof SESSION_SIG_CONTEXT - 1 + LIMIT_KEY_BYTES];
-    auth_message(noise_hs_remote_static(&s->hs), msg);
+    auth_message(noise_hs_remote_static(&s->hs->noise), msg);
     if (crypto_sign_verify_detached(payload + LIMIT_KEY_BYTES, msg, sizeof msg, payload) != 0)
         return SESSION_E_AUTH;
     memcpy(s->peer_key, payload, LIMIT_KEY_BYTES);
@@ -91,10 +114,11 @@ static int send_hello(struct session *s, const struct session_cb *cb)
 static int finish_handshake(struct session *s, const struct session_cb *cb)
 {
     uint8_t hash[NOISE_HASHLEN];
-    int rc = noise_hs_split(&s->hs, &s->tx, &s->rx, hash);
+    int rc = noise_hs_split(&s->hs->noise, &s->tx, &s->rx, hash);
     sodium_memzero(hash, sizeof hash);
     if (rc < 0)
         return SESSION_E_HANDSHAKE;
+    hs_end(s);
     s->state = SESSION_WAIT_HELLO;
     return send_hello(s, cb);
 }
@@ -102,7 +126,7 @@ static int finish_handshake(struct session *s, const struct session_cb *cb)
 static int write_handshake(struct session *s, const uint8_t *payload, size_t len,
                            const struct session_cb *cb)
 {
-    int n = noise_hs_write(&s->hs, payload, len, cb->scratch + 2, LIMIT_FRAME_BYTES);
+    int n = noise_hs_write(&s->hs->noise, payload, len, cb->scratch + 2, LIMIT_FRAME_BYTES);
     if (n < 0)
         return SESSION_E_HANDSHAKE;
     return emit_frame(s, (size_t)n, cb);
@@ -128,9 +152,14 @@ int session_init(struct session *s, const struct session_params *p, const struct
     }
     memcpy(prologue, SESSION_PROLOGUE_PREFIX, plen);
     memcpy(prologue + plen, p->network, nlen);
-    memcpy(s->auth, p->auth, sizeof s->auth);
-    if (noise_hs_init(&s->hs, p->initiator, prologue, plen + nlen, p->id->noise_sk,
+    if ((s->hs = malloc(sizeof *s->hs)) == NULL) {
+        s->state = SESSION_CLOSED;
+        return SESSION_E_NOMEM;
+    }
+    memcpy(s->hs->auth, p->auth, sizeof s->hs->auth);
+    if (noise_hs_init(&s->hs->noise, p->initiator, prologue, plen + nlen, p->id->noise_sk,
                       p->ephemeral_sk) < 0) {
+        hs_end(s);
         s->state = SESSION_CLOSED;
         return SESSION_E_HANDSHAKE;
     }
@@ -148,7 +177,7 @@ int session_init(struct session *s, const struct session_params *p, const struct
 static size_t expected_handshake_len(const struct session *s)
 {
     if (!s->initiator)
-        return s->hs.step == 0 ? SESSION_MSG1_BYTES : SESSION_MSG3_BYTES;
+        return s->hs->noise.step == 0 ? SESSION_MSG1_BYTES : SESSION_MSG3_BYTES;
     return SESSION_MSG2_BYTES;
 }
 
@@ -156,23 +185,23 @@ static int on_handshake_frame(struct session *s, const uint8_t *msg, size_t len,
                               const struct session_cb *cb)
 {
     uint8_t payload[SESSION_AUTH_BYTES + 1];
-    int n = noise_hs_read(&s->hs, msg, len, payload, sizeof payload);
+    int n = noise_hs_read(&s->hs->noise, msg, len, payload, sizeof payload);
     if (n < 0)
         return SESSION_E_HANDSHAKE;
-    if (!s->initiator && s->hs.step == 1) { /* read message 1: answer with message 2 */
+    if (!s->initiator && s->hs->noise.step == 1) { /* read message 1: answer with message 2 */
         if (n != 0)
             return SESSION_E_FRAME;
-        return write_handshake(s, s->auth, sizeof s->auth, cb);
+        return write_handshake(s, s->hs->auth, sizeof s->hs->auth, cb);
     }
     int rc = check_auth(s, payload, n, cb);
     if (rc < 0)
         return rc;
     if (s->initiator) {
-        rc = write_handshake(s, s->auth, sizeof s->auth, cb);
+        rc = write_handshake(s, s->hs->auth, sizeof s->hs->auth, cb);
         if (rc < 0)
             return rc;
     }
-    assert(noise_hs_done(&s->hs));
+    assert(noise_hs_done(&s->hs->noise));
     return finish_handshake(s, cb);
 }
 
@@ -253,7 +282,7 @@ static int on_header(struct session *s)
 {
     s->frame_len = (size_t)s->hdr[0] << 8 | s->hdr[1];
     if (s->state == SESSION_HANDSHAKE && s->frame_len != expected_handshake_len(s)) {
-        bool first = !s->initiator && s->hs.step == 0;
+        bool first = !s->initiator && s->hs->noise.step == 0;
         return first ? SESSION_E_FIRST : SESSION_E_FRAME;
     }
     if (s->frame_len == 0)
@@ -386,7 +415,7 @@ void session_free(struct session *s)
     if (!s)
         return;
     free(s->buf); /* frames in s->buf are ciphertext; plaintext lives in scratch, wiped */
-    noise_hs_wipe(&s->hs);
+    hs_end(s);
     noise_cs_wipe(&s->tx);
     noise_cs_wipe(&s->rx);
     sodium_memzero(s, sizeof *s);

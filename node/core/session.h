@@ -141,12 +141,13 @@ struct session_params {
     uint32_t capabilities;                   /* sent in HELLO */
 };
 
+struct session_hs; /* what only the handshake needs (session.c) */
+
 struct session {
     enum session_state state;
     bool initiator;
-    struct noise_hs hs;
+    struct session_hs *hs; /* while the handshake runs (SESSION_HANDSHAKE), else NULL */
     struct noise_cs tx, rx;
-    uint8_t auth[SESSION_AUTH_BYTES]; /* our handshake payload */
     uint8_t expect_key[LIMIT_KEY_BYTES];
     uint8_t peer_key[LIMIT_KEY_BYTES]; /* valid when peer_key_signed */
     bool peer_key_signed; /* the peer proved it holds peer_key (it may still be refused) */
@@ -170,8 +171,12 @@ struct session {
  * unauthenticated client costs no signature. */
 void session_auth_payload(const struct keys_identity *id, uint8_t out[SESSION_AUTH_BYTES]);
 
-/* Starts the handshake; the initiator sends message 1 through cb. */
+/* Starts the handshake (allocating its state: SESSION_E_NOMEM); the initiator sends message 1
+ * through cb. */
 int session_init(struct session *s, const struct session_params *p, const struct session_cb *cb);
+
+/* The handshake's next message index, 0..2; 3 when no handshake runs (done, or never started). */
+unsigned session_hs_step(const struct session *s);
 
 /* Consumes received bytes. Returns SESSION_OK or the error that ended the session (the caller
  * closes the connection; the session is then SESSION_CLOSED). */
