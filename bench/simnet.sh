@@ -27,6 +27,10 @@ print(f"  memory per node {r['memory_per_node_bytes']/1024:.0f} KiB (RSS growth 
       f"{m['store_bytes_per_node']/1024:.1f} KiB/node, shared record pool {m['pool_bytes']/1024:.0f} KiB")
 print(f"  bytes received per delivery / record size: gossip {r['rx_per_delivery_over_record_size']:.2f}"
       f" (target <= 1.5), flood {r.get('flood', {}).get('rx_per_delivery_over_record_size', 0):.2f}")
+k = r['rx_per_delivery_by_kind']
+print(f"  received per delivery: records {k['records_bytes']:.1f} B ({k['record_copies']:.2f} copies), "
+      f"announce {k['announce_bytes']:.1f} B, PRUNE {k['prune_bytes']:.1f} B, framing and sessions "
+      f"{k['framing_bytes']:.1f} B ({k['gossip_messages']:.2f} gossip messages)")
 print(f"  delay p50/p99 ms {r['delay_ms']['p50']}/{r['delay_ms']['p99']}; "
       f"oracle ok: {r['oracle_ok']}  result digest {r['result_digest'][:16]}")
 PY

@@ -104,7 +104,8 @@ int pool_headroom(struct sim *s)
 
 void publish(struct sim *s, uint64_t i)
 {
-    uint32_t a = (uint32_t)rng_below(&s->pub_rng, s->w.n);
+    const uint32_t p = s->sc->publishers;
+    uint32_t a = (uint32_t)rng_below(&s->pub_rng, p > 0 && p < s->w.n ? p : s->w.n);
     for (uint32_t k = 0; k < s->w.n && (!s->nodes[a].running || s->w.byz[a]); k++)
         a = (a + 1) % s->w.n; /* honest, running origins only */
     struct snode *n = &s->nodes[a];

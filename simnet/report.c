@@ -51,8 +51,15 @@ static double ratio(uint64_t a, uint64_t b)
     return b ? (double)a / (double)b : 0.0;
 }
 
+/* Bytes received per delivery by what carried them: the kinds of gossip message, and the rest
+ * of the wire (channel and Noise framing per message, handshakes, keepalives, HELLO). */
+struct by_kind {
+    double records, copies, announce, announce_ids, want, prune, recon, framing, messages;
+};
+
 struct figures {
     double rec_size, rx_per_delivery, rx_ratio, tx_per_delivery, dup_per_record;
+    struct by_kind kind;
     double flood_rx_per_delivery, flood_ratio;
     struct pct all, flood;
 };
@@ -65,6 +72,19 @@ static void figures(const struct sim_result *r, struct figures *f)
     f->tx_per_delivery = ratio(r->bytes_tx, r->deliveries);
     f->rx_ratio = f->rec_size > 0 ? f->rx_per_delivery / f->rec_size : 0;
     f->dup_per_record = ratio(r->duplicates, r->records_published);
+    const struct sim_app_bytes *a = &r->app_rx;
+    const uint64_t app = a->records + a->announce + a->want + a->prune + a->recon;
+    f->kind = (struct by_kind){
+        ratio(a->records, r->deliveries),
+        ratio(a->copies, r->deliveries),
+        ratio(a->announce, r->deliveries),
+        ratio(a->announce, 8 * r->deliveries), /* a short id is 8 bytes; the count is ~0 */
+        ratio(a->want, r->deliveries),
+        ratio(a->prune, r->deliveries),
+        ratio(a->recon, r->deliveries),
+        ratio(r->bytes_rx > app ? r->bytes_rx - app : 0, r->deliveries),
+        ratio(a->messages, r->deliveries),
+    };
     struct sim_delays all = all_delays(r);
     f->all = percentiles(&all);
     sim_delays_free(&all);
@@ -128,6 +148,12 @@ void report_text(const struct sim_scenario *s, const struct sim_result *r, FILE 
                  "reconciliation %llu\n",
             (unsigned long long)r->app_rx.records, (unsigned long long)r->app_rx.announce,
             (unsigned long long)r->app_rx.want, (unsigned long long)r->app_rx.recon);
+    const struct by_kind *k = &f.kind;
+    fprintf(out, "received / delivery by kind   records %.1f B (%.2f copies), announce %.1f B (%.1f "
+                 "ids), want %.1f B, prune %.1f B, reconciliation %.1f B, framing and sessions "
+                 "%.1f B (%.2f gossip messages)\n",
+            k->records, k->copies, k->announce, k->announce_ids, k->want, k->prune, k->recon,
+            k->framing, k->messages);
     fprintf(out, "gate refusals (not peer-has)  %llu\n", (unsigned long long)r->gate_refusals);
     fprintf(out, "byzantine records sent        %llu; refused: forged/malformed %llu, inbound "
                  "gate %llu; accepted %llu\n",
@@ -198,6 +224,14 @@ int report_json(const struct sim_scenario *s, const struct sim_result *r, FILE *
     if (root != NULL) {
         json_object_set_new(root, "run_seconds", json_real(r->run_seconds));
         json_object_set_new(root, "threads", json_integer(r->threads));
+        const struct by_kind *k = &f.kind;
+        json_object_set_new(
+            root, "rx_per_delivery_by_kind",
+            json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "records_bytes", k->records,
+                      "record_copies", k->copies, "announce_bytes", k->announce, "announce_ids",
+                      k->announce_ids, "want_bytes", k->want, "prune_bytes", k->prune,
+                      "reconciliation_bytes", k->recon, "framing_bytes", k->framing,
+                      "gossip_messages", k->messages));
     }
     if (root != NULL)
         json_object_set_new(root, "memory",

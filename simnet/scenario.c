@@ -304,6 +304,8 @@ int scenario_set(struct sim_scenario *s, const char *key, const char *v, const c
         ok = parse_ms(v, &s->start_ms);
     else if (strcmp(key, "publish-span") == 0)
         ok = parse_ms(v, &s->publish_span_ms);
+    else if (strcmp(key, "publishers") == 0)
+        ok = parse_u32(v, &s->publishers);
     else if (strcmp(key, "communities") == 0)
         ok = parse_u32(v, &s->communities) && s->communities <= SIM_MAX_COMMUNITIES;
     else if (strcmp(key, "orgs") == 0)

@@ -118,6 +118,7 @@ struct sim_scenario {
     double client_frac;     /* links where one side declares the other a client */
     double low_ceiling_frac; /* links whose ceiling is AMBER instead of RED */
     uint32_t record_pad;    /* comment bytes per record: sets the record size */
+    uint32_t publishers;    /* origins: nodes [0, publishers) publish; 0 = every node */
     struct sim_link_model link;
     double dup, reorder;    /* adversarial: whole gossip messages duplicated / held back */
     struct sim_link_rule *link_rules;
@@ -176,6 +177,9 @@ struct sim_stats_tlp {
 struct sim_app_bytes {
     uint64_t records, announce, want; /* GOSSIP_MSG_RECORDS, _ANNOUNCE, _WANT as they arrive */
     uint64_t recon;                   /* reconciliation: the nodes' gossip recon_bytes_in */
+    uint64_t prune;                   /* GOSSIP_MSG_PRUNE */
+    uint64_t copies;                  /* records carried by RECORDS messages (duplicates too) */
+    uint64_t messages;                /* gossip messages of every type */
 };
 
 struct sim_result {

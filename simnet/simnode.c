@@ -114,9 +114,12 @@ static void oracle_watch(struct sim *s, struct snode *n, size_t peer, uint8_t ty
     app->records += type == GOSSIP_MSG_RECORDS ? len : 0;
     app->announce += type == GOSSIP_MSG_ANNOUNCE ? len : 0;
     app->want += type == GOSSIP_MSG_WANT ? len : 0;
+    app->prune += type == GOSSIP_MSG_PRUNE ? len : 0;
+    app->messages++;
     if (len < 2 || (type != GOSSIP_MSG_RECORDS && type != GOSSIP_MSG_ANNOUNCE))
         return;
     size_t cnt = (size_t)body[0] << 8 | body[1], off = 2;
+    app->copies += type == GOSSIP_MSG_RECORDS ? cnt : 0;
     for (size_t i = 0; i < cnt && off < len; i++) {
         int64_t ri;
         bool same = true;

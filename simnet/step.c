@@ -403,6 +403,9 @@ int add_part(struct sim_result *r, struct worker *w)
     r->app_rx.records += p->app_rx.records;
     r->app_rx.announce += p->app_rx.announce;
     r->app_rx.want += p->app_rx.want;
+    r->app_rx.prune += p->app_rx.prune;
+    r->app_rx.copies += p->app_rx.copies;
+    r->app_rx.messages += p->app_rx.messages;
     r->verify_calls += p->verify_calls;
     r->sessions_opened += p->sessions_opened;
     r->byz_sent += p->byz_sent;

@@ -71,7 +71,7 @@ static void assert_figures(const struct sim_result *r, const struct figures *x)
                 " .sessions_opened = %llu, .bytes_rx = %llu, .bytes_tx = %llu,\n"
                 " .verify_calls = %llu, .verify_cached = %llu, .gate_refusals = %llu,\n"
                 " .refused_inbound = %llu, .forged_refused = %llu, .byz_sent = %llu,\n"
-                " .app_rx = {%llu, %llu, %llu, %llu},\n .trace_digest = 0x%016llxull,\n"
+                " .app_rx = {%llu, %llu, %llu, %llu, %llu, %llu, %llu},\n .trace_digest = 0x%016llxull,\n"
                 " .digest = \"%s\"}\n",
                 (unsigned long long)r->virtual_ms, (unsigned long long)r->events,
                 (unsigned long long)r->deliveries, (unsigned long long)r->duplicates,
@@ -81,7 +81,9 @@ static void assert_figures(const struct sim_result *r, const struct figures *x)
                 (unsigned long long)r->refused_inbound, (unsigned long long)r->forged_refused,
                 (unsigned long long)r->byz_sent, (unsigned long long)r->app_rx.records,
                 (unsigned long long)r->app_rx.announce, (unsigned long long)r->app_rx.want,
-                (unsigned long long)r->app_rx.recon, (unsigned long long)r->trace_digest, hex);
+                (unsigned long long)r->app_rx.recon, (unsigned long long)r->app_rx.prune,
+                (unsigned long long)r->app_rx.copies, (unsigned long long)r->app_rx.messages,
+                (unsigned long long)r->trace_digest, hex);
     assert_int_equal(r->virtual_ms, x->virtual_ms);
     assert_int_equal(r->events, x->events);
     assert_int_equal(r->deliveries, x->deliveries);
@@ -268,13 +270,13 @@ static void test_determinism(void **state)
     snprintf(s.trace_path, sizeof s.trace_path, "%s", trace2);
     assert_int_equal(run(&s, &b), SIM_OK);
     assert_all_delivered(&a);
-    static const struct figures want = {.virtual_ms = 12370, .events = 4685, .deliveries = 806, .duplicates = 1097,
-        .sessions_opened = 96, .bytes_rx = 486269, .bytes_tx = 486269,
+    static const struct figures want = {.virtual_ms = 12210, .events = 3678, .deliveries = 806, .duplicates = 1071,
+        .sessions_opened = 96, .bytes_rx = 451968, .bytes_tx = 451968,
         .verify_calls = 806, .verify_cached = 747, .gate_refusals = 511,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {392057, 1970, 260, 357},
-        .trace_digest = 0xf13bf85d50a6d8d6ull,
-        .digest = "8543165d7bfbecd2ef1403eebe72b80ae5439bcc1f854f651df8374b0fdc8c51"};
+        .app_rx = {386045, 2040, 210, 357, 798, 1785, 2185},
+        .trace_digest = 0xa52d4529ceaffbefull,
+        .digest = "6f8924e83a654c3d2710879d3ac37ed9e486d1305803e105e511bdb20142827e"};
     assert_figures(&a, &want);
     assert_int_equal(a.trace_digest, b.trace_digest);
     assert_memory_equal(a.digest, b.digest, sizeof a.digest);
@@ -321,20 +323,20 @@ static void test_resolution(void **state)
     assert_all_delivered(&fine);
     assert_all_delivered(&coarse);
     assert_true(coarse.events < fine.events);
-    static const struct figures want_fine = {.virtual_ms = 12159, .events = 5145, .deliveries = 995, .duplicates = 1063,
-        .sessions_opened = 96, .bytes_rx = 549925, .bytes_tx = 549925,
-        .verify_calls = 995, .verify_cached = 936, .gate_refusals = 631,
+    static const struct figures want_fine = {.virtual_ms = 12150, .events = 4184, .deliveries = 995, .duplicates = 1059,
+        .sessions_opened = 96, .bytes_rx = 521204, .bytes_tx = 521204,
+        .verify_calls = 995, .verify_cached = 936, .gate_refusals = 624,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {445618, 3860, 0, 336},
-        .trace_digest = 0xd23117c4262f28f0ull,
-        .digest = "fe7eaa9b325a239e9a4c0e721a98744835a10a6be1ca383bf5b85d58ca7ffafc"};
-    static const struct figures want_coarse = {.virtual_ms = 12170, .events = 5033, .deliveries = 995, .duplicates = 1015,
-        .sessions_opened = 96, .bytes_rx = 536500, .bytes_tx = 536500,
-        .verify_calls = 995, .verify_cached = 936, .gate_refusals = 621,
+        .app_rx = {444755, 3880, 0, 336, 1030, 2054, 2641},
+        .trace_digest = 0xd0cf5c09e2ef8947ull,
+        .digest = "a46009aaa58aba169084092196b5b67b63ba7d810e4aa0880e7961cf8d5342ba"};
+    static const struct figures want_coarse = {.virtual_ms = 12150, .events = 4176, .deliveries = 995, .duplicates = 963,
+        .sessions_opened = 96, .bytes_rx = 500937, .bytes_tx = 500937,
+        .verify_calls = 995, .verify_cached = 936, .gate_refusals = 624,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {435280, 3590, 0, 336},
-        .trace_digest = 0xc1be479ec68af734ull,
-        .digest = "5d7ef3c5ca5f01373c7e00ea74221e0d12205902993694de46806d122a6eb537"};
+        .app_rx = {424079, 3690, 0, 336, 1990, 1958, 2622},
+        .trace_digest = 0x987bf4c2ad14d969ull,
+        .digest = "20d88f1507a998a6cda8b0805ce63d0e0dd5474eb50632d05761bc59da007d85"};
     assert_figures(&fine, &want_fine);
     assert_figures(&coarse, &want_coarse);
     assert_int_equal(coarse.virtual_ms % 10, 0);
@@ -359,13 +361,13 @@ static void test_partition_heal(void **state)
     assert_all_delivered(&r);
     assert_true(r.app_rx.recon > 0); /* reconciliation carried what the partition held back */
     assert_true(r.sessions_opened > 24u * 4); /* sessions (two ends each) died and came back */
-    static const struct figures want = {.virtual_ms = 105469, .events = 3749, .deliveries = 776, .duplicates = 497,
-        .sessions_opened = 148, .bytes_rx = 371337, .bytes_tx = 463746,
-        .verify_calls = 776, .verify_cached = 720, .gate_refusals = 1029,
+    static const struct figures want = {.virtual_ms = 105523, .events = 3553, .deliveries = 776, .duplicates = 482,
+        .sessions_opened = 148, .bytes_rx = 361701, .bytes_tx = 457807,
+        .verify_calls = 776, .verify_cached = 720, .gate_refusals = 1049,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {274561, 1338, 866, 27960},
-        .trace_digest = 0x499ff4579117f7c5ull,
-        .digest = "3484a45cb70f8fe5d16e358686c8328843216202c2489daeaf30160650e8c572"};
+        .app_rx = {271351, 1592, 878, 28355, 794, 1258, 1043},
+        .trace_digest = 0xa0108729636e6875ull,
+        .digest = "4e2896cb24bb19f303e8d3e09ba6de561ebd9ee64383b7f9346bc8ef0adf4c60"};
     assert_figures(&r, &want);
     /* connections the partition broke are released, and their indexes reused, in one order */
     assert_same_on_threads(&s, &r);
@@ -385,13 +387,13 @@ static void test_churn(void **state)
     assert_int_equal(scenario_set(&s, "at", "15s start 6", "test"), SIM_OK);
     assert_int_equal(run(&s, &r), SIM_OK);
     assert_all_delivered(&r);
-    static const struct figures want = {.virtual_ms = 105589, .events = 7522, .deliveries = 1071, .duplicates = 1122,
-        .sessions_opened = 112, .bytes_rx = 627974, .bytes_tx = 627974,
-        .verify_calls = 1071, .verify_cached = 1012, .gate_refusals = 1422,
+    static const struct figures want = {.virtual_ms = 105589, .events = 6699, .deliveries = 1071, .duplicates = 1145,
+        .sessions_opened = 112, .bytes_rx = 609013, .bytes_tx = 609013,
+        .verify_calls = 1071, .verify_cached = 1012, .gate_refusals = 1428,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {474029, 5276, 82, 36242},
-        .trace_digest = 0xe34a01460dec4dd4ull,
-        .digest = "86802274c6e0e4322fcc051c6ad35305e1e8e4c7f318ccdd73825620d0ea2513"};
+        .app_rx = {478947, 5340, 92, 36242, 1392, 2216, 2724},
+        .trace_digest = 0xda561bcd5515f6f9ull,
+        .digest = "ddf985469d65fcd07606ec1bf421cb843298b74f4af81837d378875adf877ee5"};
     assert_figures(&r, &want);
     assert_same_on_threads(&s, &r);
     sim_result_free(&r);
@@ -420,13 +422,13 @@ static void test_byzantine(void **state)
     /* ... refused before their signature check (gossip_precheck): fewer verifies than those */
     assert_true(r.verify_calls < r.refused_inbound);
     assert_int_equal(r.byz_accepted, 0);
-    static const struct figures want = {.virtual_ms = 102820, .events = 5757, .deliveries = 535, .duplicates = 11284,
-        .sessions_opened = 112, .bytes_rx = 3523273, .bytes_tx = 3579184,
-        .verify_calls = 539, .verify_cached = 477, .gate_refusals = 2109,
-        .refused_inbound = 3417, .forged_refused = 4, .byz_sent = 14662,
-        .app_rx = {3325328, 2184, 60, 22833},
-        .trace_digest = 0xd80a13248ad81752ull,
-        .digest = "6a3e78641513520a06c8ef9025311dcecad591e3b06be90c9bdd5353f1e724a1"};
+    static const struct figures want = {.virtual_ms = 102834, .events = 5181, .deliveries = 536, .duplicates = 11278,
+        .sessions_opened = 112, .bytes_rx = 3422252, .bytes_tx = 3478163,
+        .verify_calls = 540, .verify_cached = 478, .gate_refusals = 2107,
+        .refused_inbound = 3419, .forged_refused = 4, .byz_sent = 14660,
+        .app_rx = {3324676, 2216, 40, 23004, 1784, 15337, 1621},
+        .trace_digest = 0x07e272cb3507953cull,
+        .digest = "2b8f746001cbeaeb1c21e257c20105ec6bd4cea8ba7597f64da35a1b4d89fdf2"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);
@@ -458,13 +460,13 @@ static void test_topologies_and_file(void **state)
     assert_true(r.flood_run);
     assert_int_equal(r.flood_deliveries, 271); /* every entitled pair: what gossip delivered */
     assert_int_equal(r.flood_bytes_rx, 151230);
-    static const struct figures want = {.virtual_ms = 66536, .events = 2070, .deliveries = 271, .duplicates = 200,
-        .sessions_opened = 56, .bytes_rx = 146691, .bytes_tx = 146691,
-        .verify_calls = 271, .verify_cached = 241, .gate_refusals = 583,
+    static const struct figures want = {.virtual_ms = 66546, .events = 1921, .deliveries = 271, .duplicates = 198,
+        .sessions_opened = 56, .bytes_rx = 142325, .bytes_tx = 142325,
+        .verify_calls = 271, .verify_cached = 241, .gate_refusals = 582,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {102187, 1316, 10, 10168},
-        .trace_digest = 0xb680374684a73274ull,
-        .digest = "e233bb942aad307d58d0976b78a9571feeb13d09ea95291274df21d55701e338"};
+        .app_rx = {101742, 1366, 10, 10202, 420, 469, 715},
+        .trace_digest = 0x0039ddf937966c76ull,
+        .digest = "d174770ebce19a2507c98e82235921fefb646d19b84588d09f9d923eb89a2a7c"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);
@@ -477,7 +479,21 @@ static void test_topologies_and_file(void **state)
         sim_result_free(&r);
         scenario_free(&s);
     }
+    /* Two origins instead of every node: each relay tree carries many records, so fewer copies
+     * per delivery (the first record of a tree floods, docs/PERFORMANCE.md). */
+    uint64_t copies[2], deliveries[2];
+    for (int i = 0; i < 2; i++) {
+        small(&s, 22);
+        assert_int_equal(scenario_set(&s, "publishers", i ? "2" : "0", "test"), SIM_OK);
+        assert_int_equal(run(&s, &r), SIM_OK);
+        assert_all_delivered(&r);
+        copies[i] = r.app_rx.copies, deliveries[i] = r.deliveries;
+        sim_result_free(&r);
+        scenario_free(&s);
+    }
+    assert_true(copies[1] * deliveries[0] < copies[0] * deliveries[1]);
     scenario_init(&s);
+    assert_int_equal(scenario_set(&s, "publishers", "-1", "--publishers"), SIM_E_USAGE);
     assert_int_equal(scenario_set(&s, "tlp-mix", "purple:3", "--tlp-mix"), SIM_E_USAGE);
     assert_int_equal(scenario_set(&s, "at", "3s explode 4", "--at"), SIM_E_USAGE);
     assert_int_equal(scenario_set(&s, "colour", "red", "--colour"), SIM_E_USAGE);

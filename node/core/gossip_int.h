@@ -423,7 +423,8 @@ void gossip_pump(struct gossip *g, uint64_t wall_ms);
 /* gossip_tree.c */
 bool gossip_tree_key(const uint8_t *signed_rec, size_t len, uint8_t key[SID]);
 void gossip_tree_push(struct gossip *g, const struct cand *c, uint64_t now, uint64_t wall_ms);
-void gossip_tree_dup(struct gossip *g, size_t peer, const uint8_t *signed_rec, size_t len);
+void gossip_tree_dup(struct gossip *g, size_t peer, const uint8_t *signed_rec, size_t len,
+                     bool held);
 void gossip_tree_graft(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES]);
 void gossip_tree_prune(struct gossip *g, size_t peer, const uint8_t key[SID]);
 void gossip_tree_forget_peer(struct gossip *g, size_t peer);

@@ -33,15 +33,17 @@ static bool well_formed(const uint8_t *b, size_t len, size_t item_len)
 
 /* A record already stored or being verified. The cost to the peer's duplicate budget: a copy
  * crossing another costs 1, a replay (an id the peer is known to hold: it sent it, was sent it
- * or announced it) LIMIT_PEER_DUP_REPLAY_COST. */
+ * or announced it) LIMIT_PEER_DUP_REPLAY_COST. *held: the peer was known to hold it. */
 static uint32_t note_duplicate(struct gossip *g, size_t peer, struct hkey k, bool stored,
-                               uint64_t now)
+                               uint64_t now, bool *held)
 {
     g->peers[peer]->st.duplicates++;
     g->st.duplicates++;
+    *held = false;
     if (stored) {
         uint64_t *bits = bits_at(g->recent_bits, g->words, gossip_recent_add(g, k));
         const bool replay = bit_get(bits, peer);
+        *held = replay;
         bit_set(bits, peer);
         g->peers[peer]->st.replays += replay;
         return replay ? LIMIT_PEER_DUP_REPLAY_COST : 1;
@@ -130,9 +132,10 @@ static struct gossip_job *take_record(struct gossip *g, size_t peer, const uint8
          * is a have of a reconciliation that our gate kept out of our set: neither spends
          * budget. (Not any record after a RECON: a replayer could reconcile.) */
         const bool asked = wanted_from(g, peer, k) || take_expected(p, &p->expect_dup, now);
-        const uint32_t cost = note_duplicate(g, peer, k, has == 1, now);
+        bool held;
+        const uint32_t cost = note_duplicate(g, peer, k, has == 1, now, &held);
         if (!asked && gossip_charge(g, peer, PEERSCORE_DUPLICATE, cost, now))
-            gossip_tree_dup(g, peer, sr, l);
+            gossip_tree_dup(g, peer, sr, l, held);
         return job;
     }
     peerscore_credit(&p->score, PEERSCORE_DUPLICATE, 1);

@@ -1,7 +1,8 @@
 /* gossip_tree.c - relay trees per origin and audience (docs/PROTOCOL.md "Trees"; Plumtree's
  * eager and lazy push): a relayed record goes in full, right after its commit, to every tree peer
  * that has not pruned its tree key (origin, tlp, communities), and by announcement to the others.
- * A duplicate pushed to us unasked prunes its sender for that tree; a WANT grafts the asker again.
+ * A duplicate pushed to us unasked prunes the link for that tree both ways; a WANT grafts the
+ * asker again.
  * docs/PROTOCOL.md says why the key is per origin and audience. The table holds tree keys that
  * were pruned somewhere, a bitset each: a key with no entry is eager on every link.
  */
@@ -161,26 +162,38 @@ void gossip_tree_push(struct gossip *g, const struct cand *c, uint64_t now, uint
     }
 }
 
-/* A duplicate record peer pushed unasked: it is not our parent in the record's tree. Not sent to
- * the origin itself, which pushes its own records to every peer. */
-void gossip_tree_dup(struct gossip *g, size_t peer, const uint8_t *signed_rec, size_t len)
+/* The tree's later records go to peer by announcement. */
+static void tree_mark_pruned(struct gossip *g, size_t peer, const uint8_t key[SID])
+{
+    const uint32_t e = tree_add(g, gossip_hkey(g, key));
+    if (e != NIL)
+        bit_set(bits_at(g->tree_pruned, g->words, e), peer);
+}
+
+/* A duplicate record peer pushed unasked: the link is no edge of the record's tree either way,
+ * so we stop pushing the tree to peer and tell it to stop pushing to us. Unless peer held the
+ * record before this copy (held: we sent it, or it announced it): then our copy reached it as a
+ * duplicate too and it marks the link itself, and PRUNE would only cost a message (nearly every
+ * duplicate of a tree's first flood is such a crossing). Not the origin itself, which pushes its
+ * own records to every peer. */
+void gossip_tree_dup(struct gossip *g, size_t peer, const uint8_t *signed_rec, size_t len,
+                     bool held)
 {
     struct gpeer *p = g->peers[peer];
     uint8_t key[SID];
     if (!p->tree || !gossip_tree_key(signed_rec, len, key) ||
         memcmp(signed_rec + LIMIT_SIG_BYTES + 8, p->key, LIMIT_KEY_BYTES) == 0)
         return;
-    if (gossip_out_add_sid(g, peer, OUT_PRUNE, key))
+    tree_mark_pruned(g, peer, key);
+    if (!held && gossip_out_add_sid(g, peer, OUT_PRUNE, key))
         p->st.prune_out++;
 }
 
-/* PRUNE from peer: the tree's later records go to it by announcement. */
+/* PRUNE from peer. */
 void gossip_tree_prune(struct gossip *g, size_t peer, const uint8_t key[SID])
 {
     g->peers[peer]->st.prune_in++;
-    const uint32_t e = tree_add(g, gossip_hkey(g, key));
-    if (e != NIL)
-        bit_set(bits_at(g->tree_pruned, g->words, e), peer);
+    tree_mark_pruned(g, peer, key);
 }
 
 /* A WANT from a tree peer for id: the tree failed it; the tree's records are pushed again. */
