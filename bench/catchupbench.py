@@ -17,6 +17,8 @@ holds all N, with a deadline. The raw verify rate comes from tlpmesh-bench in th
   catchup_over_limit          catchup_s / catchup_limit_s, at most 1.25
   catchup_ingest_per_s        B's records/s while it went from 10 % to 90 % of N
   catchup_ingest_over_verify  catchup_ingest_per_s / (cores x raw verify), at least 0.8
+  catchup_write_bytes_per_record  B's /proc/PID/io write_bytes once it holds N / N, at most
+                              2 KiB (issue 15 point 4: ingest from a peer)
 """
 import json
 import os
@@ -106,8 +108,15 @@ def wait_for(what, pred, timeout):
     die(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def write_bytes(pid):
+    """What the process has had written to the block device so far (/proc/PID/io)."""
+    with open(f"/proc/{pid}/io") as f:
+        return int(dict(l.split(": ") for l in f.read().splitlines())["write_bytes"])
+
+
 def catch_up(bin_, src, n, tmp, limit_s):
-    """(seconds from B's start to B holding n, B's records/s from 10 % to 90 % of n)."""
+    """(seconds from B's start to B holding n, B's records/s from 10 % to 90 % of n, B's
+    write_bytes per record once it holds them)."""
     a, b = os.path.join(tmp, "a"), os.path.join(tmp, "b")
     shutil.copytree(src, a)
     a_conf, b_conf = os.path.join(a, "tlpmesh.conf"), os.path.join(b, "tlpmesh.conf")
@@ -139,8 +148,9 @@ def catch_up(bin_, src, n, tmp, limit_s):
             return got >= n and now
 
         done = wait_for(f"B holding {n} records", stored_all, 60 + 20 * limit_s)
+        wb = write_bytes(procs[1].pid) / n
         (t1, s1), (t9, s9) = marks[0.1], marks[0.9]
-        return done - t0, (s9 - s1) / (t9 - t1) if t9 > t1 else None
+        return done - t0, (s9 - s1) / (t9 - t1) if t9 > t1 else None, wb
     finally:
         for p in procs:
             p.terminate()
@@ -157,7 +167,7 @@ def main():
     cores, verify, _ = raw_rates(build, "bench/catchupbench.py")
     limit_s = n / (cores * verify)
     with tempfile.TemporaryDirectory(prefix="tlpmesh-catchupbench.") as tmp:
-        secs, ingest = catch_up(bin_, src, n, tmp, limit_s)
+        secs, ingest, wb = catch_up(bin_, src, n, tmp, limit_s)
     print(json.dumps({
         "catchup_records": {"value": n, "limit": None, "sense": None},
         "catchup_s": {"value": round(secs, 2), "limit": None, "sense": "max"},
@@ -168,6 +178,7 @@ def main():
                                  "sense": "min"},
         "catchup_ingest_over_verify": {"value": ingest and round(ingest / (cores * verify), 3),
                                        "limit": 0.8, "sense": "min"},
+        "catchup_write_bytes_per_record": {"value": round(wb), "limit": 2048, "sense": "max"},
     }))
 
 

@@ -11,8 +11,8 @@ distinct domains (quick: 200,000; full: 1,000,000) into a fresh node. Prints
                                   the last commit counts)
   store_disk_ratio                bytes of the store file / bytes of the signed records it
                                   holds (issue 15 point 3: at most 2.0); the signed sizes are
-                                  read with mdb_dump (lmdb-utils) from the records table, whose
-                                  values are seq (8 bytes) || signed record
+                                  read with mdb_dump (lmdb-utils) from the log table, whose
+                                  values are added_us (8 bytes) || id (32) || signed record
 """
 import json
 import os
@@ -60,16 +60,17 @@ def import_run(build, n, tmp):
 
 
 def signed_bytes(store):
-    """Sum of the signed records' sizes in the records table (hex value lines of mdb_dump)."""
-    p = subprocess.Popen(["mdb_dump", "-n", "-s", "records", store], stdout=subprocess.PIPE,
+    """Sum of the signed records' sizes in the log table (hex value lines of mdb_dump; a pruned
+    record's value is its 8-byte arrival time alone)."""
+    p = subprocess.Popen(["mdb_dump", "-n", "-s", "log", store], stdout=subprocess.PIPE,
                          text=True)
     total, body, is_val = 0, False, False
     for line in p.stdout:
         if line.startswith("HEADER=END"):
             body = True
         elif body and line.startswith(" "):
-            if is_val:
-                total += len(line.strip()) // 2 - 8
+            if is_val and len(line.strip()) // 2 > 8:
+                total += len(line.strip()) // 2 - 40
             is_val = not is_val
     if p.wait() != 0 or total == 0:
         die(f"mdb_dump of {store} failed or found no records")

@@ -46,6 +46,10 @@ enum limits {
     LIMIT_STORE_MAPSIZE_MIN_MB = 1,      /* [Node] StoreMapInitialMB floor: LMDB needs a few pages,
                                             and a smaller map only means more doublings */
     LIMIT_STORE_BATCH = 4096,            /* records committed in one write transaction */
+    LIMIT_STORE_BULK_DIRTY_PAGES = 65536, /* a bulk write (store_bulk_put) commits once its
+                                           transaction holds about this many dirty pages (256 MiB
+                                           of 4 KiB pages, in memory until the commit; LMDB
+                                           spills to the file past MDB_IDL_UM_MAX, 128 Ki) */
     LIMIT_STORE_DBS = 16,                /* LMDB named databases */
     LIMIT_STORE_PEER_BLOB_BYTES = 4096,  /* per-peer state blob: cursors and counters, not data */
     LIMIT_STORE_META_KEY_BYTES = 64,     /* meta key name */
@@ -355,8 +359,9 @@ enum limits {
        committed in turn, so a quiet peer's record goes into the next commit; while more than
        one source delivers, commits stay small, so the commit it waits for is short too. */
     LIMIT_GOSSIP_COMMIT_QUANTUM = LIMIT_GOSSIP_JOB_RECORDS, /* records per source per round */
-    LIMIT_GOSSIP_COMMIT_SHARED = 64,  /* records per commit while shared: ~10 ms a commit under
-                                          a flood (256: ~28 ms, honest p99 x19; 4096: ~100 ms) */
+    LIMIT_GOSSIP_COMMIT_SHARED = 64,  /* records per commit and source while shared (at least 64
+                                          a commit): ~10 ms a commit under a flood (256: ~28 ms,
+                                          honest p99 x19; 4096: ~100 ms) */
     LIMIT_GOSSIP_COMMIT_SHARED_MS = 1000, /* shared this long after a push from a second source */
     LIMIT_VERIFY_INLINE_RECORDS = 2,   /* records checked on the loop thread per loop ms
                                           (node/shell/verifyq.h): a quiet peer's small job skips

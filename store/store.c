@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +23,10 @@ static const struct {
     unsigned flags;
     uint32_t since; /* the schema version that added it */
 } db_specs[DB_N] = {
-    [DB_RECORDS] = {"records", 0, 1},
+    [DB_LOG] = {"log", 0, 6},
+    [DB_IDS] = {"ids", 0, 6},
     [DB_BYVALUE] = {"byvalue", MDB_DUPSORT | MDB_DUPFIXED, 1},
     [DB_BYTIME] = {"bytime", 0, 1},
-    [DB_SEQ] = {"seq", 0, 1},
     [DB_REVOKED] = {"revoked", MDB_DUPSORT | MDB_DUPFIXED, 1},
     [DB_META] = {"meta", 0, 1},
     [DB_PEERS] = {"peers", 0, 1},
@@ -175,6 +176,8 @@ int store_run_write(struct store *s, txn_fn fn, void *ctx)
     assert(s != NULL && fn != NULL);
     if (s->read_only)
         return STORE_E_READONLY;
+    if (s->bulk_txn != NULL && held_read(s) == s->bulk_txn)
+        return STORE_E_BUSY; /* LMDB's writer lock is this thread's already: it would wait */
     /* Each round doubles the map, so the rounds are bounded by the bits of a size_t. */
     for (size_t round = 0; round < CHAR_BIT * sizeof(size_t); round++) {
         MDB_txn *txn = NULL;
@@ -197,6 +200,192 @@ int store_run_write(struct store *s, txn_fn fn, void *ctx)
             return err;
     }
     return STORE_E_MAPFULL;
+}
+
+/* --- bulk writes --- */
+
+/* The tables a put writes to, whose dirty pages a bulk transaction counts. */
+static const enum db_index bulk_dbs[] = {DB_LOG, DB_IDS, DB_BYVALUE, DB_BYTIME, DB_EXPIRY,
+                                         DB_REVOKED, DB_SIGHTED, DB_ROSTERS};
+enum { BULK_DBS = sizeof bulk_dbs / sizeof bulk_dbs[0] };
+
+struct store_bulk {
+    struct store *s;
+    MDB_txn *txn;             /* NULL between a commit and the next put */
+    struct read_frame frame;  /* this thread's reads of s run in txn while it is open */
+    MDB_stat at_begin[BULK_DBS]; /* the tables when txn began */
+    struct proto_record *scratch; /* decodes items given no rec; allocated on first need */
+};
+
+static uint64_t db_pages(const MDB_stat *st)
+{
+    return st->ms_branch_pages + st->ms_leaf_pages + st->ms_overflow_pages;
+}
+
+/* The pages txn has dirtied in a table (LMDB does not say), estimated from its sizes then and
+ * now and the entries appended to it meanwhile (store_put_ordered): the pages it grew by, every
+ * branch page (few, and on every path), the last leaf when something was appended, and of the
+ * leaves it had, those the other new entries landed on: n entries at random among L leaves touch
+ * L (1 - e^(-n/L)) of them (random keys: ids and value hashes). The estimate bounds memory, not
+ * correctness: past MDB_IDL_UM_MAX LMDB spills dirty pages to the file itself. */
+static double dirty_estimate(const MDB_stat *then, const MDB_stat *now, uint64_t appended)
+{
+    const uint64_t grown = db_pages(now) > db_pages(then) ? db_pages(now) - db_pages(then) : 0;
+    const uint64_t added = now->ms_entries > then->ms_entries ? now->ms_entries - then->ms_entries
+                                                                : 0;
+    const uint64_t scattered = added > appended ? added - appended : 0;
+    const double leaves = (double)then->ms_leaf_pages;
+    const double touched = leaves > 0 ? leaves * -expm1(-(double)scattered / leaves) : 0;
+    return (double)grown + (double)now->ms_branch_pages + (appended > 0) + touched;
+}
+
+static int bulk_stats(struct store_bulk *b, MDB_stat *st)
+{
+    for (size_t i = 0; i < BULK_DBS; i++) {
+        int rc = mdb_stat(b->txn, b->s->dbi[bulk_dbs[i]], &st[i]);
+        if (rc != MDB_SUCCESS)
+            return map_err(rc);
+    }
+    return STORE_OK;
+}
+
+/* A map with room for a whole bulk transaction (twice the budget) past what the file holds: a
+ * map that fills mid-way commits early, and every early commit rewrites the random-key pages
+ * again and leaves the copies free in the file. The map is address space; the file grows only
+ * as pages are written. */
+static int bulk_room(struct store *s)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    int rc = mdb_env_info(s->env, &info);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_stat(s->env, &st);
+    if (rc != MDB_SUCCESS)
+        return map_err(rc);
+    const uint64_t max = (uint64_t)LIMIT_STORE_MAPSIZE_MAX_MB << 20;
+    uint64_t want = ((uint64_t)info.me_last_pgno + 1 + 2 * (uint64_t)LIMIT_STORE_BULK_DIRTY_PAGES) *
+                    st.ms_psize;
+    want = want < max ? want : max;
+    return want > info.me_mapsize ? set_mapsize_locked(s, (size_t)want) : STORE_OK;
+}
+
+static int bulk_open_txn(struct store_bulk *b)
+{
+    assert(b->txn == NULL && held_read(b->s) == NULL);
+    int err = bulk_room(b->s);
+    if (err == STORE_OK)
+        err = txn_begin(b->s, 0, &b->txn);
+    if (err != STORE_OK)
+        return err;
+    if ((err = bulk_stats(b, b->at_begin)) != STORE_OK) {
+        mdb_txn_abort(b->txn);
+        b->txn = NULL;
+        pthread_rwlock_unlock(&b->s->resize_lock);
+        return err;
+    }
+    memset(b->s->appended, 0, sizeof b->s->appended);
+    b->frame = (struct read_frame){b->s, b->txn, tl_reads};
+    tl_reads = &b->frame;
+    b->s->bulk_txn = b->txn;
+    return STORE_OK;
+}
+
+/* Commits (or aborts) the open transaction; afterwards reads go back to their own. */
+static int bulk_close_txn(struct store_bulk *b, bool commit)
+{
+    assert(b->txn != NULL && tl_reads == &b->frame);
+    tl_reads = b->frame.up;
+    b->s->bulk_txn = NULL;
+    int err = STORE_OK;
+    if (commit)
+        err = map_err(mdb_txn_commit(b->txn));
+    else
+        mdb_txn_abort(b->txn);
+    b->txn = NULL;
+    pthread_rwlock_unlock(&b->s->resize_lock);
+    if (err == STORE_E_IO && out_of_space(b->s))
+        err = STORE_E_DISKFULL;
+    if (commit)
+        note_disk_full(b->s, err);
+    return err;
+}
+
+int store_bulk_begin(struct store *s, struct store_bulk **out)
+{
+    assert(s != NULL && out != NULL && s->bulk_txn == NULL);
+    *out = NULL;
+    if (s->read_only)
+        return STORE_E_READONLY;
+    if ((*out = calloc(1, sizeof **out)) == NULL)
+        return STORE_E_IO;
+    (*out)->s = s;
+    return STORE_OK;
+}
+
+/* The batch in a child transaction of the bulk's: a batch that fails (a full map among others)
+ * is undone alone, and what is pending stays. */
+static int bulk_put_child(struct store_bulk *b, struct store_put *items, size_t n)
+{
+    MDB_txn *child = NULL;
+    int err = map_err(mdb_txn_begin(b->s->env, b->txn, 0, &child));
+    if (err != STORE_OK)
+        return err;
+    err = store_put_items(b->s, child, items, n, b->scratch);
+    if (err == STORE_OK)
+        return map_err(mdb_txn_commit(child));
+    mdb_txn_abort(child);
+    return err;
+}
+
+int store_bulk_put(struct store_bulk *b, struct store_put *items, size_t n, bool *committed)
+{
+    assert(b != NULL && committed != NULL);
+    *committed = false;
+    if (n == 0)
+        return STORE_OK;
+    if (items == NULL || n > LIMIT_STORE_BATCH)
+        return STORE_E_INVAL;
+    for (size_t i = 0; i < n && b->scratch == NULL; i++)
+        if (items[i].rec == NULL && (b->scratch = malloc(sizeof *b->scratch)) == NULL)
+            return STORE_E_IO;
+    /* Each round after the first doubles the map: bounded by the bits of a size_t. */
+    int err = STORE_E_MAPFULL;
+    for (size_t round = 0; round < CHAR_BIT * sizeof(size_t) && err == STORE_E_MAPFULL; round++) {
+        err = b->txn == NULL ? bulk_open_txn(b) : STORE_OK;
+        if (err == STORE_OK)
+            err = bulk_put_child(b, items, n);
+        if (err != STORE_E_MAPFULL)
+            break;
+        /* what is pending is durable first: the map grows with no transaction open */
+        err = bulk_close_txn(b, true);
+        if (err == STORE_OK)
+            err = grow_map(b->s);
+        if (err == STORE_OK)
+            err = STORE_E_MAPFULL;
+    }
+    if (err != STORE_OK)
+        return err;
+    MDB_stat now[BULK_DBS];
+    if ((err = bulk_stats(b, now)) != STORE_OK)
+        return err;
+    double dirty = 0;
+    for (size_t i = 0; i < BULK_DBS; i++)
+        dirty += dirty_estimate(&b->at_begin[i], &now[i], b->s->appended[bulk_dbs[i]]);
+    if (dirty < LIMIT_STORE_BULK_DIRTY_PAGES)
+        return STORE_OK;
+    err = bulk_close_txn(b, true);
+    *committed = err == STORE_OK;
+    return err;
+}
+
+int store_bulk_end(struct store_bulk *b, bool commit)
+{
+    if (b == NULL)
+        return STORE_OK;
+    int err = b->txn != NULL ? bulk_close_txn(b, commit) : STORE_OK;
+    free(b->scratch);
+    free(b);
+    return err;
 }
 
 const char *store_dir(const struct store *s)

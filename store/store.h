@@ -2,15 +2,16 @@
  *
  * On disk: one LMDB environment per data directory, in the single file DIR/store.mdb (LMDB's
  * MDB_NOSUBDIR mode) with its lock file DIR/store.mdb-lock. Named databases:
- *   records  id(32)                          -> seq(8, big-endian) || sig(64) || body
+ *   log      seq(8, BE)                      -> added_us(8, BE) || id(32) || sig(64) || body:
+ *            the records in local arrival order, from 1, no gaps, always appended (full pages,
+ *            written once); added_us strictly increases with seq (store_put.added_us; 0 for
+ *            records migrated from stores written before it existed). A pruned record's entry
+ *            is its added_us(8, BE) alone.
+ *   ids      id(32)                          -> seq(8, BE): the one tree keyed by record ids
  *   byvalue  itype(1) || BLAKE2b-256(value)  -> id(32), sorted duplicates (indicators only);
  *            a composite value (ip-dst|port, ip-src|port, hostname|port) has a second entry,
  *            (0x80 | part itype)(1) || BLAKE2b-256(part), its address or host ("192.0.2.1")
- *   bytime   created_ms(8, BE) || id(32)     -> empty
- *   seq      seq(8, BE)                      -> id(32) || added_us(8, BE); local arrival order,
- *            from 1, no gaps; added_us strictly increases with seq (store_put.added_us). Stores
- *            written before added_us existed hold a bare id(32): those records read as added 0.
- *            A pruned record's entry is its added_us(8, BE) alone.
+ *   bytime   created_ms(8, BE) || seq(8, BE) -> empty
  *   revoked  target id(32)                   -> revoker origin(32) || revocation id(32), sorted
  *            duplicates: every origin's revocation is kept, so one from a stranger cannot
  *            occupy the slot of the genuine one; only the target's own origin counts.
@@ -19,16 +20,18 @@
  *   sighted  target id(32)                   -> sighting id(32), sorted duplicates (sightings)
  *   rosters  owner key(32)                   -> roster id(32), sorted duplicates (rosters; every
  *            version is kept, node/core/community.h picks the one that counts)
- *   expiry   valid_until_ms(8, BE) || id(32) -> created_ms(8, BE) || byvalue key(33); indicators
- *            only: what store_prune_expired needs to drop a record and its index entries without
- *            decoding it
+ *   expiry   valid_until_ms(8, BE) || seq(8, BE) -> created_ms(8, BE) || byvalue key(33);
+ *            indicators only: what store_prune_expired needs to drop a record and its index
+ *            entries without decoding it
  *   successions  old key(32)                 -> key succession statement (234 bytes,
  *            proto/succession.h): the ones this node's rule accepted (node/core/succession.h)
  *   distrust origin key(32)                  -> since_ms(8, BE): a recovery named this key
  *            stolen from since_ms (0: a thief's key); its records created or arrived at or
  *            after since_ms read as revoked (store_is_revoked), so no reader shows them and
  *            gossip never sends them
- * Big-endian integer keys make LMDB's byte order the numeric order.
+ * Big-endian integer keys make LMDB's byte order the numeric order. Keys that grow with seq (log;
+ * bytime and expiry while created and valid_until times come in order, as in an import) are
+ * appended (MDB_APPEND): ids and byvalue are the only trees whose inserts land at random.
  *
  * Durability: every write is one LMDB write transaction committed with fsync (no MDB_NOSYNC), so a
  * record reported STORE_PUT_ADDED survives kill -9 and power loss. A failed batch leaves the store
@@ -76,8 +79,9 @@
 #include "proto/record.h"
 
 #define STORE_FILE_NAME "store.mdb"
-#define STORE_SCHEMA_VERSION 5 /* 2: sighted and rosters indexes; 3: expiry index;
-                                  4: successions and distrust; 5: byvalue part entries */
+#define STORE_SCHEMA_VERSION 6 /* 2: sighted and rosters indexes; 3: expiry index;
+                                  4: successions and distrust; 5: byvalue part entries;
+                                  6: records in seq order (log), ids, bytime and expiry by seq */
 
 /* Error codes: X(name, value, message), range ERRORS_BASE_STORE in proto/errors.h; the
  * comments say when each happens. */
@@ -160,7 +164,7 @@ struct store_put {
 };
 
 /* Commits items[0..n) in ONE durable write transaction (group commit), 0 <= n <=
- * LIMIT_STORE_BATCH. Indexes: every record -> records, bytime, seq; an indicator -> byvalue; a
+ * LIMIT_STORE_BATCH. Indexes: every record -> log, ids, bytime; an indicator -> byvalue, expiry; a
  * revocation -> revoked (kept even if its target is unknown yet); a sighting -> sighted (also
  * kept when its target is unknown); a roster -> rosters. Items are applied in order, so
  * a revocation earlier in the batch refuses its target later in it.
@@ -170,10 +174,31 @@ struct store_put {
  * be allocated). */
 int store_put_batch(struct store *s, struct store_put *items, size_t n);
 
+/* A bulk write (`tlpmesh import`): batches put as store_put_batch puts them, with the same
+ * results, but many of them in one write transaction, which commits durably once it may hold
+ * LIMIT_STORE_BULK_DIRTY_PAGES dirty pages (an estimate from the tables' sizes: each random-key
+ * page is written once per commit however many records landed on it, so fewer, larger commits
+ * write less per record), and at store_bulk_end. Before each transaction the map grows to hold
+ * twice the budget past the file (address space only), so no map-full commit splits one. A record reported ADDED is durable only once a
+ * commit after it succeeded (*committed). Until then reads of s on the thread that began it see
+ * what it put (they run in its transaction); other threads and processes see the last commit,
+ * and their writes wait for it (LMDB's one writer). Every call on the thread that began it; no
+ * other write of s on that thread meanwhile (STORE_E_BUSY). */
+struct store_bulk;
+/* STORE_OK and *out, or STORE_E_READONLY, STORE_E_IO (no memory). */
+int store_bulk_begin(struct store *s, struct store_bulk **out);
+/* Puts items[0..n), 0 <= n <= LIMIT_STORE_BATCH, in the bulk's transaction; on any error nothing
+ * of this batch is put (the earlier ones stay pending, or committed). *committed: everything put
+ * so far is durable (a commit ran). A full map commits what is pending, grows and puts again. */
+int store_bulk_put(struct store_bulk *b, struct store_put *items, size_t n, bool *committed);
+/* Commits what is pending (commit true) or drops it, and frees b: STORE_OK or the commit's
+ * error (nothing pending is then stored). NULL is a no-op. */
+int store_bulk_end(struct store_bulk *b, bool commit);
+
 /* Removes up to max (1..LIMIT_PRUNE_BATCH) indicators whose valid_until_ms + grace_ms <= now_ms,
  * earliest expiry first, with their byvalue, bytime and expiry entries, in ONE durable write
- * transaction; *pruned gets the count (== max: more may be left, call again). The seq entry of a
- * pruned record keeps its arrival time and drops the id (value = added_us(8)), so seq stays
+ * transaction; *pruned gets the count (== max: more may be left, call again). The log entry of a
+ * pruned record keeps its arrival time alone (value = added_us(8)), so seq stays
  * gap-free for store_seq_at_time; the iterators skip such entries.
  * Revocations (tombstones) are never pruned: a revocation may arrive before its target and does
  * not carry the target's expiry, so the store cannot tell when the target stops being valid; they
@@ -233,7 +258,8 @@ int store_find_prefix(struct store *s, const uint8_t *prefix, size_t prefix_len,
                       store_record_cb cb, void *ctx);
 
 /* Every record with seq > since_seq, in seq order ("added since" polling: pass the last seq seen;
- * 0 = everything). Pruned records are skipped. */
+ * 0 = everything). Pruned records are skipped. One cursor walk of the log: the records come in
+ * page order, no lookup per record. */
 int store_iter_seq(struct store *s, uint64_t since_seq, store_record_cb cb, void *ctx);
 
 /* Like store_iter_seq, also passing each record's arrival time (Unix microseconds, see
@@ -247,7 +273,7 @@ int store_iter_added(struct store *s, uint64_t since_seq, store_added_cb cb, voi
  * in one read transaction. */
 int store_seq_at_time(struct store *s, uint64_t t_us, uint64_t *seq);
 
-/* Every record with from_ms <= created_ms < to_ms, in (created_ms, id) order. */
+/* Every record with from_ms <= created_ms < to_ms, in (created_ms, seq) order. */
 int store_iter_time(struct store *s, uint64_t from_ms, uint64_t to_ms, store_record_cb cb,
                     void *ctx);
 
@@ -337,7 +363,7 @@ int store_meta_put(struct store *s, const char *key, const uint8_t *value, size_
 /* --- statistics --- */
 
 struct store_stats {
-    uint64_t records;   /* entries in records */
+    uint64_t records;   /* entries in ids: records held (pruned ones not) */
     uint64_t last_seq;  /* highest seq given, 0 if none */
     uint64_t map_bytes; /* current map size */
     uint64_t used_bytes; /* pages in use in the data file */
@@ -361,10 +387,10 @@ const char *store_dir(const struct store *s);
 int store_backup(struct store *s, const char *path, char *why, size_t why_len);
 
 struct store_check_report {
-    uint64_t records;     /* entries in records */
+    uint64_t records;     /* records in the log (pruned ones not counted) */
     uint64_t indicators, revocations, sightings, rosters; /* records that decode, by kind */
     uint64_t index_entries; /* entries of every index checked */
-    uint64_t pruned;        /* seq entries of pruned records */
+    uint64_t pruned;        /* log entries of pruned records */
     uint64_t revoked;       /* stored records revoked by their own origin */
     uint64_t foreign_revocations; /* revocations of a stored record by another origin (ignored) */
     uint64_t unknown_targets; /* revocations and sightings whose target is not stored */
@@ -383,8 +409,8 @@ typedef void (*store_problem_cb)(const char *line, void *ctx);
  * exactly once, what was added or removed during it may or may not be, and damage done behind
  * the walk shows at the next check; on a store nobody writes it is exactly a snapshot check.
  * Every record's id (BLAKE2b-256 of its body), canonical encoding and signature, and that every
- * index entry it needs exists; every entry of every index (seq, byvalue, bytime, revoked,
- * sighted, rosters, expiry) against the record it names; seq without gaps up to next_seq;
+ * index entry it needs exists; every entry of every index (ids, byvalue, bytime, revoked,
+ * sighted, rosters, expiry) against the record it names; the log without gaps up to next_seq;
  * revocations against their targets; every stored key succession decodes and verifies under its
  * old key, every distrust entry is a key and a time. Counts go to *rep, each problem to cb (cb may be NULL; the
  * first LIMIT_STORE_CHECK_LISTED problems are passed on, all are counted). STORE_OK when the

@@ -16,14 +16,18 @@
 
 #include <sodium.h>
 
-struct seq_walk;
+/* The log pass's state across its chunks. */
+struct seq_walk {
+    uint64_t next_seq; /* of the chunk's transaction; 0: none valid (nothing is walked) */
+    uint64_t want, last_added;
+};
 
 struct check {
     struct store_check_report *rep;
     store_problem_cb cb;
     void *ctx;
     struct proto_record *r; /* scratch: one decoded record (~30 KB) */
-    struct seq_walk *seq;   /* the seq pass's state across its chunks */
+    struct seq_walk *seq;   /* the log pass's state across its chunks */
 };
 
 static void hex(const uint8_t *b, size_t n, char *out)
@@ -61,23 +65,37 @@ static int has_entry(struct store *s, MDB_txn *txn, enum db_index db, const void
     return rc == MDB_SUCCESS ? 1 : map_err(rc);
 }
 
-/* The stored record id, decoded (decode_known: the record walk validated it) into ck->r.
- * 1 found, 0 missing or undecodable, or a negative store_err. */
+/* Decodes a stored record (decode_known: the log walk validated it) into ck->r. 1 decoded, 0
+ * not, or a negative store_err passed on. */
+static int decode_into(struct check *ck, int err, const struct store_rec *rec)
+{
+    if (err == STORE_E_NOTFOUND || err == STORE_E_CORRUPT)
+        return 0; /* missing, pruned or damaged: the log and ids passes name which */
+    if (err != STORE_OK)
+        return err;
+    return proto_record_decode_known(rec->signed_rec + LIMIT_SIG_BYTES,
+                                     rec->len - LIMIT_SIG_BYTES, ck->r) == PROTO_OK;
+}
+
+/* The record stored under id / under seq, decoded into ck->r (and its seq to *seq / its id to
+ * id_out when not NULL): 1 found, 0 missing or undecodable, or a negative store_err. */
 static int load(struct store *s, MDB_txn *txn, struct check *ck, const uint8_t *id, uint64_t *seq)
 {
-    MDB_val k = {LIMIT_ID_BYTES, (void *)id}, v;
-    int rc = mdb_get(txn, s->dbi[DB_RECORDS], &k, &v);
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc != MDB_SUCCESS)
-        return map_err(rc);
-    const size_t head = SEQ_BYTES + LIMIT_SIG_BYTES;
-    if (v.mv_size <= head || proto_record_decode_known((const uint8_t *)v.mv_data + head,
-                                                       v.mv_size - head, ck->r) != PROTO_OK)
-        return 0;
-    if (seq != NULL)
-        *seq = get_be64(v.mv_data);
-    return 1;
+    struct store_rec rec = {0};
+    const int found = decode_into(ck, store_rec_by_id(s, txn, id, &rec), &rec);
+    if (found == 1 && seq != NULL)
+        *seq = rec.seq;
+    return found;
+}
+
+static int load_seq(struct store *s, MDB_txn *txn, struct check *ck, uint64_t seq,
+                    uint8_t id_out[LIMIT_ID_BYTES])
+{
+    struct store_rec rec = {0};
+    const int found = decode_into(ck, store_rec_by_seq(s, txn, seq, &rec), &rec);
+    if (found == 1)
+        memcpy(id_out, rec.id, LIMIT_ID_BYTES);
+    return found;
 }
 
 /* --- every record: id, canonical form, signature, and its index entries --- */
@@ -94,16 +112,15 @@ static int record_indexes(struct store *s, MDB_txn *txn, struct check *ck, const
 {
     const struct proto_record *r = ck->r;
     uint8_t key[TIME_KEY_BYTES], val[REVOKED_VAL_BYTES];
-    put_be64(key, seq);
-    MDB_val sk = {SEQ_BYTES, key}, sv;
-    int rc = mdb_get(txn, s->dbi[DB_SEQ], &sk, &sv);
+    MDB_val ik = {LIMIT_ID_BYTES, (void *)id}, iv;
+    int rc = mdb_get(txn, s->dbi[DB_IDS], &ik, &iv);
     if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
         return map_err(rc);
-    if (rc == MDB_NOTFOUND || sv.mv_size < LIMIT_ID_BYTES || memcmp(sv.mv_data, id, LIMIT_ID_BYTES))
-        problem(ck, "record %s: seq %llu does not name it in the seq index", idhex,
+    if (rc == MDB_NOTFOUND || iv.mv_size != SEQ_BYTES || get_be64(iv.mv_data) != seq)
+        problem(ck, "record %s: the ids index does not name seq %llu for it", idhex,
                 (unsigned long long)seq);
     put_be64(key, r->created_ms);
-    memcpy(key + 8, id, LIMIT_ID_BYTES);
+    put_be64(key + 8, seq);
     int err =
         expect(ck, has_entry(s, txn, DB_BYTIME, key, TIME_KEY_BYTES, NULL, 0), "bytime", idhex);
     if (err != STORE_OK)
@@ -159,26 +176,43 @@ static void count_kind(struct store_check_report *rep, int kind)
         (*n[kind])++;
 }
 
-/* One record: returns STORE_OK after counting its problems, or a store error. */
+/* One log entry: seq 1 .. next_seq - 1 without gaps, arrival times strictly increasing (0: a
+ * record migrated from before they were kept), a pruned record's arrival time alone; a record's
+ * id (the BLAKE2b-256 of its body), canonical form, signature and index entries. Seqs are only
+ * ever appended, so a walk in chunks sees the sequence a snapshot would, up to a later
+ * next_seq. Returns STORE_OK after counting its problems, or a store error. */
 static int check_record(struct store *s, MDB_txn *txn, struct check *ck, const MDB_val *k,
                         const MDB_val *v)
 {
+    struct seq_walk *w = ck->seq;
+    const uint64_t seq = k->mv_size == SEQ_BYTES ? get_be64(k->mv_data) : 0, at = w->want++;
+    if (seq != at || seq >= w->next_seq) {
+        problem(ck, "log: entry %llu where %llu was due (next seq %llu)", (unsigned long long)seq,
+                (unsigned long long)at, (unsigned long long)w->next_seq);
+        w->want = seq + 1;
+    }
+    struct store_rec rec;
+    const int shape = store_log_rec(k, v, &rec);
+    if (shape == STORE_E_CORRUPT || v->mv_size > LOG_HEAD_BYTES + SIGNED_MAX) {
+        problem(ck, "log: entry %llu has a value of %zu bytes", (unsigned long long)seq,
+                v->mv_size);
+        return STORE_OK;
+    }
+    const uint64_t added = get_be64(v->mv_data);
+    if (added != 0 && added <= w->last_added)
+        problem(ck, "log: entry %llu arrived before the one before it", (unsigned long long)seq);
+    w->last_added = added > w->last_added ? added : w->last_added;
+    if (shape == STORE_E_NOTFOUND) {
+        ck->rep->pruned++;
+        return STORE_OK;
+    }
     ck->rep->records++;
-    char idhex[2 * LIMIT_ID_BYTES + 1] = "?";
-    if (k->mv_size != LIMIT_ID_BYTES) {
-        problem(ck, "records: a key of %zu bytes, not an id", k->mv_size);
-        return STORE_OK;
-    }
     uint8_t id[LIMIT_ID_BYTES];
-    memcpy(id, k->mv_data, sizeof id);
+    char idhex[2 * LIMIT_ID_BYTES + 1];
+    memcpy(id, rec.id, sizeof id);
     hex(id, sizeof id, idhex);
-    const size_t head = SEQ_BYTES + LIMIT_SIG_BYTES;
-    if (v->mv_size <= head || v->mv_size > SEQ_BYTES + SIGNED_MAX) {
-        problem(ck, "record %s: stored value of %zu bytes", idhex, v->mv_size);
-        return STORE_OK;
-    }
-    const uint8_t *p = v->mv_data, *sig = p + SEQ_BYTES, *body = p + head;
-    const size_t len = v->mv_size - head;
+    const uint8_t *sig = rec.signed_rec, *body = sig + LIMIT_SIG_BYTES;
+    const size_t len = rec.len - LIMIT_SIG_BYTES;
     uint8_t want[LIMIT_ID_BYTES];
     proto_record_id(body, len, want);
     if (memcmp(want, id, sizeof id) != 0)
@@ -194,13 +228,37 @@ static int check_record(struct store *s, MDB_txn *txn, struct check *ck, const M
     count_kind(ck->rep, ck->r->kind);
     if (proto_record_verify(body, len, sig, ck->r->origin) != PROTO_OK)
         problem(ck, "record %s: signature does not verify", idhex);
-    return record_indexes(s, txn, ck, id, get_be64(p), idhex);
+    return record_indexes(s, txn, ck, id, seq, idhex);
 }
 
 static int record_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
                         void *ctx)
 {
     return check_record(s, txn, ctx, k, v);
+}
+
+/* An ids entry: the log holds a record of that id under its seq. */
+static int ids_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *ctx)
+{
+    struct check *ck = ctx;
+    ck->rep->index_entries++;
+    char idhex[2 * LIMIT_ID_BYTES + 1] = "?";
+    if (k->mv_size != LIMIT_ID_BYTES || v->mv_size != SEQ_BYTES) {
+        problem(ck, "index ids: an entry of %zu / %zu bytes, not id / seq", k->mv_size,
+                v->mv_size);
+        return STORE_OK;
+    }
+    hex(k->mv_data, LIMIT_ID_BYTES, idhex);
+    struct store_rec rec;
+    const int err = store_rec_by_seq(s, txn, get_be64(v->mv_data), &rec);
+    if (err == STORE_OK && memcmp(rec.id, k->mv_data, LIMIT_ID_BYTES) == 0)
+        return STORE_OK;
+    if (err != STORE_OK && err != STORE_E_NOTFOUND && err != STORE_E_CORRUPT)
+        return err;
+    problem(ck, "index ids: %s names seq %llu, %s", idhex,
+            (unsigned long long)get_be64(v->mv_data),
+            err == STORE_OK ? "a record of another id" : "which holds no record");
+    return STORE_OK;
 }
 
 /* --- every index entry against the record it names --- */
@@ -234,10 +292,11 @@ static int entry_ok(struct store *s, MDB_txn *txn, struct check *ck, enum db_ind
                 k->mv_size, v->mv_size);
         return 0;
     }
-    const uint8_t *id = db == DB_BYTIME || db == DB_EXPIRY ? kb + 8
-                        : db == DB_REVOKED                 ? vb + LIMIT_KEY_BYTES
-                                                           : vb;
-    int found = load(s, txn, ck, id, NULL);
+    /* bytime and expiry name a seq, the others an id */
+    uint8_t id[LIMIT_ID_BYTES];
+    const bool by_seq = db == DB_BYTIME || db == DB_EXPIRY;
+    memcpy(id, db == DB_REVOKED ? vb + LIMIT_KEY_BYTES : vb, by_seq ? 0 : LIMIT_ID_BYTES);
+    int found = by_seq ? load_seq(s, txn, ck, get_be64(kb + 8), id) : load(s, txn, ck, id, NULL);
     if (found <= 0) {
         if (found == 0)
             problem(ck, "index %s: entry %s names no stored record", name, khex);
@@ -313,13 +372,6 @@ static int index_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const MD
     return ok < 0 ? ok : STORE_OK;
 }
 
-/* seq: keys 1 .. next_seq - 1 without gaps, each naming a record stored under that seq (or a
- * pruned one's arrival time), arrival times strictly increasing. Seqs are only ever appended, so
- * a walk in chunks sees the same sequence a snapshot would, up to a later next_seq. */
-struct seq_walk {
-    uint64_t next_seq; /* of the chunk's transaction; 0: none valid (nothing is walked) */
-    uint64_t want, last_added;
-};
 
 /* A stored key succession: a statement that decodes and verifies, under its old key. */
 static int succession_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
@@ -351,51 +403,12 @@ static int distrust_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const
     return STORE_OK;
 }
 
-static int seq_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *ctx)
-{
-    struct check *ck = ctx;
-    struct seq_walk *w = ck->seq;
-    ck->rep->index_entries++;
-    const uint64_t seq = k->mv_size == SEQ_BYTES ? get_be64(k->mv_data) : 0, at = w->want++;
-    if (seq != at || seq >= w->next_seq) {
-        problem(ck, "index seq: entry %llu where %llu was due (next seq %llu)",
-                (unsigned long long)seq, (unsigned long long)at,
-                (unsigned long long)w->next_seq);
-        w->want = seq + 1;
-    }
-    if (v->mv_size == SEQ_PRUNED_BYTES) {
-        ck->rep->pruned++;
-        return STORE_OK;
-    }
-    if (v->mv_size != LIMIT_ID_BYTES && v->mv_size != SEQ_VAL_BYTES) {
-        problem(ck, "index seq: entry %llu has a value of %zu bytes", (unsigned long long)seq,
-                v->mv_size);
-        return STORE_OK;
-    }
-    const uint64_t added =
-        v->mv_size == SEQ_VAL_BYTES ? get_be64((const uint8_t *)v->mv_data + LIMIT_ID_BYTES) : 0;
-    if (added != 0 && added <= w->last_added)
-        problem(ck, "index seq: entry %llu arrived before the one before it",
-                (unsigned long long)seq);
-    w->last_added = added > w->last_added ? added : w->last_added;
-    uint64_t stored_seq = 0;
-    uint8_t id[LIMIT_ID_BYTES];
-    memcpy(id, v->mv_data, sizeof id);
-    const int found = load(s, txn, ck, id, &stored_seq);
-    if (found < 0)
-        return found;
-    if (found == 0 || stored_seq != seq)
-        problem(ck, "index seq: entry %llu names %s", (unsigned long long)seq,
-                found == 0 ? "no stored record" : "a record stored under another seq");
-    return STORE_OK;
-}
-
 /* The walks of a check, in order; each goes through its database in chunks. */
 static const struct pass {
     enum db_index db;
     const char *name;
     store_entry_fn fn;
-} passes[] = {{DB_RECORDS, "records", record_entry}, {DB_SEQ, "seq", seq_entry},
+} passes[] = {{DB_LOG, "log", record_entry},        {DB_IDS, "ids", ids_entry},
               {DB_BYVALUE, "byvalue", index_entry},  {DB_BYTIME, "bytime", index_entry},
               {DB_REVOKED, "revoked", index_entry},  {DB_SIGHTED, "sighted", index_entry},
               {DB_ROSTERS, "rosters", index_entry},  {DB_EXPIRY, "expiry", index_entry},
@@ -422,19 +435,19 @@ static int chunk_entry(struct store *s, MDB_txn *txn, const MDB_val *k, const MD
 static int chunk_txn(struct store *s, MDB_txn *txn, void *ctx)
 {
     struct chunk *c = ctx;
-    if (c->pass->db == DB_SEQ) {
+    if (c->pass->db == DB_LOG) {
         int err = store_meta_next_seq(s, txn, &c->ck->seq->next_seq);
         if (err != STORE_OK) {
             problem(c->ck, "meta: no valid store.next_seq");
-            c->pos.done = true; /* the seq index cannot be judged without it */
+            c->pos.done = true; /* the log cannot be judged without it */
             return err == STORE_E_CORRUPT ? STORE_OK : err;
         }
     }
     int err = store_walk_chunk(s, txn, c->pass->db, &c->pos, LIMIT_STORE_CHECK_CHUNK, chunk_entry,
                                c);
     struct seq_walk *w = c->ck->seq;
-    if (err == STORE_OK && c->pos.done && c->pass->db == DB_SEQ && w->want != w->next_seq)
-        problem(c->ck, "index seq: ends at %llu, next seq is %llu",
+    if (err == STORE_OK && c->pos.done && c->pass->db == DB_LOG && w->want != w->next_seq)
+        problem(c->ck, "log: ends at %llu, next seq is %llu",
                 (unsigned long long)w->want - 1, (unsigned long long)w->next_seq);
     return err;
 }

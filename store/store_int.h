@@ -2,7 +2,7 @@
  *
  * store.h is the module's contract and describes the on-disk format. The implementation is split
  * by concern:
- *   store.c       strerror, transactions (with map resizing), open and close
+ *   store.c       strerror, transactions (with map resizing), bulk writes, open and close
  *   store_put.c   put batches and the record indexes they write; pruning expired indicators
  *   store_read.c  lookups and iteration, revocations, the small key/value state, statistics
  *   store_schema.c  the schema version and the migration from the previous one
@@ -26,7 +26,7 @@
 #include "store/store.h"
 
 enum db_index {
-    DB_RECORDS, DB_BYVALUE, DB_BYTIME, DB_SEQ, DB_REVOKED, DB_META, DB_PEERS, DB_SIGHTED,
+    DB_LOG, DB_IDS, DB_BYVALUE, DB_BYTIME, DB_REVOKED, DB_META, DB_PEERS, DB_SIGHTED,
     DB_ROSTERS, DB_EXPIRY, DB_SUCCESSIONS, DB_DISTRUST, DB_N
 };
 
@@ -36,12 +36,12 @@ enum db_index {
 
 enum {
     SEQ_BYTES = 8,
-    SEQ_VAL_BYTES = LIMIT_ID_BYTES + 8,           /* id || added_us BE */
-    SEQ_PRUNED_BYTES = 8,                         /* added_us BE: the record was pruned */
+    LOG_HEAD_BYTES = 8 + LIMIT_ID_BYTES,          /* log value: added_us BE || id, then signed */
+    LOG_PRUNED_BYTES = 8,                         /* added_us BE: the record was pruned */
     VALUE_KEY_BYTES = 1 + 32,                     /* itype || BLAKE2b-256(value) */
-    TIME_KEY_BYTES = 8 + LIMIT_ID_BYTES,          /* created_ms BE || id */
+    TIME_KEY_BYTES = 8 + SEQ_BYTES,               /* created_ms BE || seq BE */
     REVOKED_VAL_BYTES = LIMIT_KEY_BYTES + LIMIT_ID_BYTES, /* origin || revocation id */
-    EXPIRY_KEY_BYTES = 8 + LIMIT_ID_BYTES,        /* valid_until_ms BE || id */
+    EXPIRY_KEY_BYTES = 8 + SEQ_BYTES,             /* valid_until_ms BE || seq BE */
     EXPIRY_VAL_BYTES = 8 + VALUE_KEY_BYTES,       /* created_ms BE || byvalue key */
     SIGNED_MAX = LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES,
 };
@@ -58,6 +58,12 @@ struct store {
     /* Wall-clock ms of the first write of the current run of writes that failed for lack of
      * space; 0 when the last write committed (or none failed). Written by every writing thread. */
     _Atomic uint64_t disk_full_since_ms;
+    /* The open transaction of a bulk write (store_bulk_begin), NULL between its commits;
+     * touched only by the thread that runs the bulk. */
+    MDB_txn *bulk_txn;
+    /* Entries store_put_ordered appended to each table since the bulk transaction began (the
+     * dirty-page estimate); written under LMDB's writer lock, reset when one begins. */
+    uint64_t appended[DB_N];
 };
 
 typedef int (*txn_fn)(struct store *s, MDB_txn *txn, void *ctx);
@@ -145,12 +151,35 @@ int store_find_revocation(struct store *s, MDB_txn *txn, const uint8_t target[LI
                           const uint8_t origin[LIMIT_KEY_BYTES], uint8_t *rev_id);
 /* The arrival time recorded with seq (store_put.c). */
 int store_seq_added(struct store *s, MDB_txn *txn, uint64_t seq, uint64_t *added_us);
+
+/* A stored record as the log holds it: pointers into txn's pages, valid until its next write. */
+struct store_rec {
+    uint64_t seq, added_us;
+    const uint8_t *id;
+    const uint8_t *signed_rec; /* sig || body */
+    size_t len;
+};
+/* The log entry (k, v) as a record: STORE_E_NOTFOUND for a pruned one, STORE_E_CORRUPT for one
+ * of neither shape (store_read.c). */
+int store_log_rec(const MDB_val *k, const MDB_val *v, struct store_rec *r);
+/* The record stored under seq / under id (id -> seq -> log): STORE_E_NOTFOUND when there is
+ * none; an ids entry whose log entry is missing or pruned is STORE_E_CORRUPT (store_read.c). */
+int store_rec_by_seq(struct store *s, MDB_txn *txn, uint64_t seq, struct store_rec *r);
+int store_rec_by_id(struct store *s, MDB_txn *txn, const uint8_t id[LIMIT_ID_BYTES],
+                    struct store_rec *r);
+/* Puts (k, v) into db with MDB_APPEND when k sorts after every key there (a key that grows with
+ * seq: full pages instead of pages split in half), else in place (store_put.c). */
+int store_put_ordered(struct store *s, MDB_txn *txn, enum db_index db, MDB_val *k, MDB_val *v);
+/* Puts items[0..n) (n <= LIMIT_STORE_BATCH) as store_put_batch does, in txn; scratch decodes
+ * the items given no rec (NULL when there is none) (store_put.c). */
+int store_put_items(struct store *s, MDB_txn *txn, struct store_put *items, size_t n,
+                    struct proto_record *scratch);
 /* The next seq to hand out, from the meta table (store_put.c). */
 int store_meta_next_seq(struct store *s, MDB_txn *txn, uint64_t *next_seq);
-/* The expiry entry of indicator r (id, byvalue key vkey): valid_until || id -> created || vkey
- * (store_put.c). */
-int store_put_expiry(struct store *s, MDB_txn *txn, const uint8_t id[LIMIT_ID_BYTES],
-                     const struct proto_record *r, const uint8_t vkey[VALUE_KEY_BYTES]);
+/* The index entries of record r (id) stored under seq: bytime, and its kind's (byvalue and
+ * expiry, revoked, sighted, rosters) (store_put.c). */
+int store_put_index(struct store *s, MDB_txn *txn, const uint8_t id[LIMIT_ID_BYTES],
+                    const struct proto_record *r, uint64_t seq);
 
 /* origin's distrust time (store_succession.c); STORE_E_NOTFOUND when it is trusted. */
 int store_distrusted_since(struct store *s, MDB_txn *txn, const uint8_t origin[LIMIT_KEY_BYTES],

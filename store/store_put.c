@@ -112,27 +112,33 @@ static int item_record(const struct store_put *it, struct proto_record *scratch,
     return check_record(*out);
 }
 
-int store_put_expiry(struct store *s, MDB_txn *txn, const uint8_t id[LIMIT_ID_BYTES],
-                     const struct proto_record *r, const uint8_t vkey[VALUE_KEY_BYTES])
+int store_put_ordered(struct store *s, MDB_txn *txn, enum db_index db, MDB_val *k, MDB_val *v)
 {
-    assert(r->kind == PROTO_KIND_INDICATOR);
-    uint8_t exp_key[EXPIRY_KEY_BYTES], exp_val[EXPIRY_VAL_BYTES];
-    put_be64(exp_key, r->u.ind.valid_until_ms);
-    memcpy(exp_key + 8, id, LIMIT_ID_BYTES);
-    put_be64(exp_val, r->created_ms);
-    memcpy(exp_val + 8, vkey, VALUE_KEY_BYTES);
-    MDB_val ek = {sizeof exp_key, exp_key}, ev = {sizeof exp_val, exp_val};
-    return map_err(mdb_put(txn, s->dbi[DB_EXPIRY], &ek, &ev, 0));
+    /* LMDB refuses an append of a key not above the last one with KEYEXIST, having changed
+     * nothing (the transaction stays usable): then it goes in its place */
+    int rc = mdb_put(txn, s->dbi[db], k, v, MDB_APPEND);
+    if (rc == MDB_SUCCESS)
+        s->appended[db]++;
+    else if (rc == MDB_KEYEXIST)
+        rc = mdb_put(txn, s->dbi[db], k, v, 0);
+    return map_err(rc);
+}
+
+/* A key of a value (created or valid_until, ms) then seq: both big-endian. */
+static void time_seq_key(uint8_t key[TIME_KEY_BYTES], uint64_t ms, uint64_t seq)
+{
+    put_be64(key, ms);
+    put_be64(key + 8, seq);
 }
 
 /* byvalue (and the part entry of a composite value), and expiry with what pruning needs to
- * find every index entry again. */
-static int put_indicator_index(struct store *s, MDB_txn *txn, const struct store_put *it,
-                               const struct proto_record *r)
+ * find every index entry again (the store may not decode a body: its caller's struct counts). */
+static int put_indicator_index(struct store *s, MDB_txn *txn, const uint8_t *id,
+                               const struct proto_record *r, uint64_t seq)
 {
     uint8_t vkey[VALUE_KEY_BYTES];
     store_value_key(vkey, r->u.ind.type, r->u.ind.value, strlen(r->u.ind.value));
-    MDB_val k = {VALUE_KEY_BYTES, vkey}, v = {LIMIT_ID_BYTES, (void *)it->id};
+    MDB_val k = {VALUE_KEY_BYTES, vkey}, v = {LIMIT_ID_BYTES, (void *)id};
     int rc = mdb_put(txn, s->dbi[DB_BYVALUE], &k, &v, 0);
     uint8_t pkey[VALUE_KEY_BYTES];
     if (rc == MDB_SUCCESS && store_part_key(pkey, r->u.ind.type, r->u.ind.value)) {
@@ -141,84 +147,84 @@ static int put_indicator_index(struct store *s, MDB_txn *txn, const struct store
     }
     if (rc != MDB_SUCCESS)
         return map_err(rc);
-    return store_put_expiry(s, txn, it->id, r, vkey);
+    uint8_t exp_key[EXPIRY_KEY_BYTES], exp_val[EXPIRY_VAL_BYTES];
+    time_seq_key(exp_key, r->u.ind.valid_until_ms, seq);
+    put_be64(exp_val, r->created_ms);
+    memcpy(exp_val + 8, vkey, VALUE_KEY_BYTES);
+    MDB_val ek = {sizeof exp_key, exp_key}, ev = {sizeof exp_val, exp_val};
+    return store_put_ordered(s, txn, DB_EXPIRY, &ek, &ev);
 }
 
-static int put_kind_index(struct store *s, MDB_txn *txn, const struct store_put *it,
-                          const struct proto_record *r)
+static int put_kind_index(struct store *s, MDB_txn *txn, const uint8_t *id,
+                          const struct proto_record *r, uint64_t seq)
 {
     if (r->kind == PROTO_KIND_INDICATOR)
-        return put_indicator_index(s, txn, it, r);
+        return put_indicator_index(s, txn, id, r, seq);
     if (r->kind == PROTO_KIND_REVOCATION) {
         uint8_t val[REVOKED_VAL_BYTES];
         memcpy(val, r->origin, LIMIT_KEY_BYTES);
-        memcpy(val + LIMIT_KEY_BYTES, it->id, LIMIT_ID_BYTES);
+        memcpy(val + LIMIT_KEY_BYTES, id, LIMIT_ID_BYTES);
         MDB_val k = {LIMIT_ID_BYTES, (void *)r->u.rev.target}, v = {sizeof val, val};
         return map_err(mdb_put(txn, s->dbi[DB_REVOKED], &k, &v, 0));
     }
     if (r->kind == PROTO_KIND_SIGHTING) {
         MDB_val k = {LIMIT_ID_BYTES, (void *)r->u.sight.target};
-        MDB_val v = {LIMIT_ID_BYTES, (void *)it->id};
+        MDB_val v = {LIMIT_ID_BYTES, (void *)id};
         return map_err(mdb_put(txn, s->dbi[DB_SIGHTED], &k, &v, 0));
     }
     assert(r->kind == PROTO_KIND_ROSTER);
-    MDB_val k = {LIMIT_KEY_BYTES, (void *)r->origin}, v = {LIMIT_ID_BYTES, (void *)it->id};
+    MDB_val k = {LIMIT_KEY_BYTES, (void *)r->origin}, v = {LIMIT_ID_BYTES, (void *)id};
     return map_err(mdb_put(txn, s->dbi[DB_ROSTERS], &k, &v, 0));
 }
 
-/* Arrival time of the record under seq, from its seq entry (0 for a pre-added_us entry). */
+int store_put_index(struct store *s, MDB_txn *txn, const uint8_t id[LIMIT_ID_BYTES],
+                    const struct proto_record *r, uint64_t seq)
+{
+    uint8_t time_key[TIME_KEY_BYTES];
+    time_seq_key(time_key, r->created_ms, seq);
+    MDB_val tk = {sizeof time_key, time_key}, tv = {0, NULL};
+    int err = store_put_ordered(s, txn, DB_BYTIME, &tk, &tv);
+    return err == STORE_OK ? put_kind_index(s, txn, id, r, seq) : err;
+}
+
+/* Arrival time of the record under seq, from its log entry (pruned or not). */
 int store_seq_added(struct store *s, MDB_txn *txn, uint64_t seq, uint64_t *added_us)
 {
     uint8_t key[SEQ_BYTES];
     put_be64(key, seq);
     MDB_val k = {sizeof key, key}, v;
-    int rc = mdb_get(txn, s->dbi[DB_SEQ], &k, &v);
+    int rc = mdb_get(txn, s->dbi[DB_LOG], &k, &v);
     if (rc != MDB_SUCCESS)
         return rc == MDB_NOTFOUND ? STORE_E_CORRUPT : map_err(rc); /* seqs have no gaps */
-    const uint8_t *p = v.mv_data;
-    if (v.mv_size == SEQ_VAL_BYTES)
-        *added_us = get_be64(p + LIMIT_ID_BYTES);
-    else if (v.mv_size == SEQ_PRUNED_BYTES)
-        *added_us = get_be64(p);
-    else if (v.mv_size == LIMIT_ID_BYTES)
-        *added_us = 0;
-    else
+    if (v.mv_size != LOG_PRUNED_BYTES && v.mv_size <= LOG_HEAD_BYTES + LIMIT_SIG_BYTES)
         return STORE_E_CORRUPT;
+    *added_us = get_be64(v.mv_data);
     return STORE_OK;
 }
 
-/* Adds one new record under seq to records, seq, bytime and its kind's index. */
+/* Adds one new record under seq to the log, ids, bytime and its kind's index. */
 static int put_new(struct store *s, MDB_txn *txn, const struct store_put *it,
                    const struct proto_record *r, uint64_t seq, uint64_t added_us)
 {
     assert(seq >= 1 && it->len > LIMIT_SIG_BYTES && it->len <= SIGNED_MAX);
-    MDB_val k = {LIMIT_ID_BYTES, (void *)it->id}, v = {SEQ_BYTES + it->len, NULL};
-    int rc = mdb_put(txn, s->dbi[DB_RECORDS], &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
-    if (rc != MDB_SUCCESS)
-        return map_err(rc);
-    put_be64(v.mv_data, seq);
-    memcpy((uint8_t *)v.mv_data + SEQ_BYTES, it->signed_rec, it->len);
-
     uint8_t seq_key[SEQ_BYTES];
     put_be64(seq_key, seq);
-    uint8_t seq_val[SEQ_VAL_BYTES];
-    memcpy(seq_val, it->id, LIMIT_ID_BYTES);
-    put_be64(seq_val + LIMIT_ID_BYTES, added_us);
-    MDB_val sk = {sizeof seq_key, seq_key}, sv = {sizeof seq_val, seq_val};
-    /* seqs only grow: appending fills each page instead of splitting it in half, and touches
-     * only the last page (LMDB refuses with KEYEXIST a seq not above the last one) */
-    rc = mdb_put(txn, s->dbi[DB_SEQ], &sk, &sv, MDB_APPEND);
-    if (rc != MDB_SUCCESS)
-        return rc == MDB_KEYEXIST ? STORE_E_CORRUPT : map_err(rc);
-
-    uint8_t time_key[TIME_KEY_BYTES];
-    put_be64(time_key, r->created_ms);
-    memcpy(time_key + 8, it->id, LIMIT_ID_BYTES);
-    MDB_val tk = {sizeof time_key, time_key}, tv = {0, NULL};
-    rc = mdb_put(txn, s->dbi[DB_BYTIME], &tk, &tv, 0);
+    MDB_val k = {LIMIT_ID_BYTES, (void *)it->id}, v = {sizeof seq_key, seq_key};
+    int rc = mdb_put(txn, s->dbi[DB_IDS], &k, &v, MDB_NOOVERWRITE);
     if (rc != MDB_SUCCESS)
         return map_err(rc);
-    return put_kind_index(s, txn, it, r);
+    /* seqs only grow: appending fills each page instead of splitting it in half, and touches
+     * only the last page (LMDB refuses with KEYEXIST a seq not above the last one) */
+    MDB_val sk = {sizeof seq_key, seq_key}, sv = {LOG_HEAD_BYTES + it->len, NULL};
+    rc = mdb_put(txn, s->dbi[DB_LOG], &sk, &sv, MDB_APPEND | MDB_RESERVE);
+    if (rc != MDB_SUCCESS)
+        return rc == MDB_KEYEXIST ? STORE_E_CORRUPT : map_err(rc);
+    s->appended[DB_LOG]++;
+    uint8_t *p = sv.mv_data;
+    put_be64(p, added_us);
+    memcpy(p + 8, it->id, LIMIT_ID_BYTES);
+    memcpy(p + LOG_HEAD_BYTES, it->signed_rec, it->len);
+    return store_put_index(s, txn, it->id, r, seq);
 }
 
 /* last_added: the arrival time of seq *next_seq - 1, advanced for each record added. */
@@ -231,9 +237,9 @@ static int put_one(struct store *s, MDB_txn *txn, struct store_put *it,
     if (err != STORE_OK)
         return err;
     MDB_val k = {LIMIT_ID_BYTES, it->id}, v;
-    int rc = mdb_get(txn, s->dbi[DB_RECORDS], &k, &v);
+    int rc = mdb_get(txn, s->dbi[DB_IDS], &k, &v);
     if (rc == MDB_SUCCESS) {
-        if (v.mv_size <= SEQ_BYTES)
+        if (v.mv_size != SEQ_BYTES)
             return STORE_E_CORRUPT;
         it->result = STORE_PUT_DUPLICATE;
         it->seq = get_be64(v.mv_data);
@@ -271,6 +277,24 @@ int store_meta_next_seq(struct store *s, MDB_txn *txn, uint64_t *next_seq)
     return *next_seq >= 1 ? STORE_OK : STORE_E_CORRUPT;
 }
 
+int store_put_items(struct store *s, MDB_txn *txn, struct store_put *items, size_t n,
+                    struct proto_record *scratch)
+{
+    assert(items != NULL && n <= LIMIT_STORE_BATCH);
+    uint64_t next_seq = 0, last_added = 0;
+    int err = store_meta_next_seq(s, txn, &next_seq);
+    if (err == STORE_OK && next_seq > 1)
+        err = store_seq_added(s, txn, next_seq - 1, &last_added);
+    for (size_t i = 0; err == STORE_OK && i < n; i++)
+        err = put_one(s, txn, &items[i], scratch, &next_seq, &last_added);
+    if (err != STORE_OK)
+        return err;
+    uint8_t buf[SEQ_BYTES];
+    put_be64(buf, next_seq);
+    MDB_val k = {sizeof META_NEXT_SEQ - 1, META_NEXT_SEQ}, v = {sizeof buf, buf};
+    return map_err(mdb_put(txn, s->dbi[DB_META], &k, &v, 0));
+}
+
 struct batch {
     struct store_put *items;
     size_t n;
@@ -280,19 +304,7 @@ struct batch {
 static int put_batch_txn(struct store *s, MDB_txn *txn, void *ctx)
 {
     struct batch *b = ctx;
-    assert(b->items != NULL && b->n <= LIMIT_STORE_BATCH);
-    uint64_t next_seq = 0, last_added = 0;
-    int err = store_meta_next_seq(s, txn, &next_seq);
-    if (err == STORE_OK && next_seq > 1)
-        err = store_seq_added(s, txn, next_seq - 1, &last_added);
-    for (size_t i = 0; err == STORE_OK && i < b->n; i++)
-        err = put_one(s, txn, &b->items[i], b->scratch, &next_seq, &last_added);
-    if (err != STORE_OK)
-        return err;
-    uint8_t buf[SEQ_BYTES];
-    put_be64(buf, next_seq);
-    MDB_val k = {sizeof META_NEXT_SEQ - 1, META_NEXT_SEQ}, v = {sizeof buf, buf};
-    return map_err(mdb_put(txn, s->dbi[DB_META], &k, &v, 0));
+    return store_put_items(s, txn, b->items, b->n, b->scratch);
 }
 
 int store_put_batch(struct store *s, struct store_put *items, size_t n)
@@ -320,6 +332,7 @@ struct prune {
     uint64_t cutoff_ms; /* entries with valid_until_ms < cutoff_ms go */
     size_t max;
     size_t *pruned;
+    struct proto_record *scratch; /* each pruned record decoded in turn */
 };
 
 static int del_exact(struct store *s, MDB_txn *txn, enum db_index db, const void *key,
@@ -331,52 +344,44 @@ static int del_exact(struct store *s, MDB_txn *txn, enum db_index db, const void
     return rc == MDB_NOTFOUND ? STORE_E_CORRUPT : map_err(rc);
 }
 
-/* The part entry of a composite indicator whose stored record is rec (seq || sig || body): the
- * expiry entry holds only the value key, so this one entry is found from the body, decoded only
- * for the composite types. */
+/* The part entry of a composite indicator whose stored record is rec: the expiry entry holds
+ * only the value key, so this one entry is found from the body, decoded only for the composite
+ * types (into scratch). */
 static int del_part(struct store *s, MDB_txn *txn, const uint8_t *id, int itype,
-                    const MDB_val *rec)
+                    const struct store_rec *rec, struct proto_record *r)
 {
     if (store_part_itype(itype) == 0)
         return STORE_OK;
-    struct proto_record *r = malloc(sizeof *r);
-    if (r == NULL)
-        return STORE_E_IO;
-    const uint8_t *body = (const uint8_t *)rec->mv_data + SEQ_BYTES + LIMIT_SIG_BYTES;
-    int err = proto_record_decode_known(body, rec->mv_size - SEQ_BYTES - LIMIT_SIG_BYTES, r) ==
-                          PROTO_OK &&
+    int err = proto_record_decode_known(rec->signed_rec + LIMIT_SIG_BYTES,
+                                        rec->len - LIMIT_SIG_BYTES, r) == PROTO_OK &&
                       r->kind == PROTO_KIND_INDICATOR
                   ? STORE_OK
                   : STORE_E_CORRUPT;
     uint8_t pkey[VALUE_KEY_BYTES];
     if (err == STORE_OK && store_part_key(pkey, r->u.ind.type, r->u.ind.value))
         err = del_exact(s, txn, DB_BYVALUE, pkey, sizeof pkey, id, LIMIT_ID_BYTES);
-    free(r);
     return err;
 }
 
-/* Drops the record named by one expiry entry (copied out: deletes move LMDB's pages) from
- * records, bytime and byvalue (both entries of a composite value), and reduces its seq entry
- * to the arrival time. */
+/* Drops the record named by one expiry entry (valid_until || seq -> created || value key, copied
+ * out: deletes move LMDB's pages) from ids, bytime and byvalue (both entries of a composite
+ * value), and reduces its log entry to the arrival time. */
 static int prune_one(struct store *s, MDB_txn *txn, const uint8_t exp_key[EXPIRY_KEY_BYTES],
-                     const uint8_t exp_val[EXPIRY_VAL_BYTES])
+                     const uint8_t exp_val[EXPIRY_VAL_BYTES], struct proto_record *r)
 {
-    const uint8_t *id = exp_key + 8;
-    MDB_val k = {LIMIT_ID_BYTES, (void *)id}, v;
-    int rc = mdb_get(txn, s->dbi[DB_RECORDS], &k, &v);
-    if (rc != MDB_SUCCESS || v.mv_size <= SEQ_BYTES + LIMIT_SIG_BYTES)
-        return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? STORE_E_CORRUPT : map_err(rc);
-    uint8_t seq_key[SEQ_BYTES];
-    memcpy(seq_key, v.mv_data, SEQ_BYTES);
-    uint64_t added_us = 0;
-    int err = store_seq_added(s, txn, get_be64(seq_key), &added_us);
-    if (err == STORE_OK) /* before the record goes: v points into its page */
-        err = del_part(s, txn, id, exp_val[8], &v);
-    if (err == STORE_OK)
-        err = del_exact(s, txn, DB_RECORDS, id, LIMIT_ID_BYTES, NULL, 0);
+    const uint64_t seq = get_be64(exp_key + 8);
+    struct store_rec rec;
+    int err = store_rec_by_seq(s, txn, seq, &rec);
+    if (err != STORE_OK)
+        return err == STORE_E_NOTFOUND ? STORE_E_CORRUPT : err;
+    uint8_t id[LIMIT_ID_BYTES];
+    memcpy(id, rec.id, sizeof id);
+    const uint64_t added_us = rec.added_us;
+    err = del_part(s, txn, id, exp_val[8], &rec, r); /* before any write: rec points into a page */
     uint8_t time_key[TIME_KEY_BYTES];
-    memcpy(time_key, exp_val, 8);
-    memcpy(time_key + 8, id, LIMIT_ID_BYTES);
+    time_seq_key(time_key, get_be64(exp_val), seq);
+    if (err == STORE_OK)
+        err = del_exact(s, txn, DB_IDS, id, LIMIT_ID_BYTES, NULL, 0);
     if (err == STORE_OK)
         err = del_exact(s, txn, DB_BYTIME, time_key, sizeof time_key, NULL, 0);
     if (err == STORE_OK)
@@ -385,10 +390,11 @@ static int prune_one(struct store *s, MDB_txn *txn, const uint8_t exp_key[EXPIRY
         err = del_exact(s, txn, DB_EXPIRY, exp_key, EXPIRY_KEY_BYTES, NULL, 0);
     if (err != STORE_OK)
         return err;
-    uint8_t pruned[SEQ_PRUNED_BYTES];
+    uint8_t seq_key[SEQ_BYTES], pruned[LOG_PRUNED_BYTES];
+    put_be64(seq_key, seq);
     put_be64(pruned, added_us);
     MDB_val sk = {sizeof seq_key, seq_key}, sv = {sizeof pruned, pruned};
-    return map_err(mdb_put(txn, s->dbi[DB_SEQ], &sk, &sv, 0));
+    return map_err(mdb_put(txn, s->dbi[DB_LOG], &sk, &sv, 0));
 }
 
 /* The expiry index is in valid_until order: take its first entry while it is due, at most max
@@ -396,7 +402,7 @@ static int prune_one(struct store *s, MDB_txn *txn, const uint8_t exp_key[EXPIRY
 static int prune_txn(struct store *s, MDB_txn *txn, void *ctx)
 {
     struct prune *p = ctx;
-    assert(p->max >= 1 && p->max <= LIMIT_PRUNE_BATCH);
+    assert(p->max >= 1 && p->max <= LIMIT_PRUNE_BATCH && p->scratch != NULL);
     *p->pruned = 0; /* the transaction may be retried on a grown map */
     MDB_cursor *c = NULL;
     int rc = mdb_cursor_open(txn, s->dbi[DB_EXPIRY], &c);
@@ -419,7 +425,7 @@ static int prune_txn(struct store *s, MDB_txn *txn, void *ctx)
         uint8_t exp_key[EXPIRY_KEY_BYTES], exp_val[EXPIRY_VAL_BYTES];
         memcpy(exp_key, k.mv_data, sizeof exp_key);
         memcpy(exp_val, v.mv_data, sizeof exp_val);
-        err = prune_one(s, txn, exp_key, exp_val);
+        err = prune_one(s, txn, exp_key, exp_val, p->scratch);
         if (err == STORE_OK)
             (*p->pruned)++;
     }
@@ -437,8 +443,9 @@ int store_prune_expired(struct store *s, uint64_t now_ms, uint64_t grace_ms, siz
     if (now_ms <= grace_ms) /* nothing can have been expired for grace_ms yet */
         return s->read_only ? STORE_E_READONLY : STORE_OK;
     /* valid_until + grace <= now  <=>  valid_until < now - grace + 1, without overflow */
-    struct prune p = {now_ms - grace_ms + 1, max, pruned};
-    int err = store_run_write(s, prune_txn, &p);
+    struct prune p = {now_ms - grace_ms + 1, max, pruned, malloc(sizeof *p.scratch)};
+    int err = p.scratch != NULL ? store_run_write(s, prune_txn, &p) : STORE_E_IO;
+    free(p.scratch);
     if (err != STORE_OK)
         *pruned = 0;
     return err;

@@ -86,28 +86,62 @@ int store_walk_chunk(struct store *s, MDB_txn *txn, enum db_index db, struct sto
     return rc == MDB_NOTFOUND || rc == MDB_SUCCESS ? STORE_OK : map_err(rc);
 }
 
+int store_log_rec(const MDB_val *k, const MDB_val *v, struct store_rec *r)
+{
+    if (k->mv_size != SEQ_BYTES ||
+        (v->mv_size != LOG_PRUNED_BYTES && v->mv_size <= LOG_HEAD_BYTES + LIMIT_SIG_BYTES))
+        return STORE_E_CORRUPT;
+    if (v->mv_size == LOG_PRUNED_BYTES)
+        return STORE_E_NOTFOUND;
+    const uint8_t *p = v->mv_data;
+    *r = (struct store_rec){.seq = get_be64(k->mv_data), .added_us = get_be64(p),
+                            .id = p + 8, .signed_rec = p + LOG_HEAD_BYTES,
+                            .len = v->mv_size - LOG_HEAD_BYTES};
+    return STORE_OK;
+}
+
+int store_rec_by_seq(struct store *s, MDB_txn *txn, uint64_t seq, struct store_rec *r)
+{
+    uint8_t key[SEQ_BYTES];
+    put_be64(key, seq);
+    MDB_val k = {sizeof key, key}, v;
+    int rc = mdb_get(txn, s->dbi[DB_LOG], &k, &v);
+    return rc == MDB_SUCCESS ? store_log_rec(&k, &v, r) : map_err(rc);
+}
+
+int store_rec_by_id(struct store *s, MDB_txn *txn, const uint8_t id[LIMIT_ID_BYTES],
+                    struct store_rec *r)
+{
+    MDB_val k = {LIMIT_ID_BYTES, (void *)id}, v;
+    int rc = mdb_get(txn, s->dbi[DB_IDS], &k, &v);
+    if (rc != MDB_SUCCESS)
+        return map_err(rc);
+    if (v.mv_size != SEQ_BYTES)
+        return STORE_E_CORRUPT;
+    int err = store_rec_by_seq(s, txn, get_be64(v.mv_data), r);
+    if (err == STORE_OK && memcmp(r->id, id, LIMIT_ID_BYTES) != 0)
+        err = STORE_E_CORRUPT;
+    return err == STORE_E_NOTFOUND ? STORE_E_CORRUPT : err; /* an id names a held record */
+}
+
 /* Hands the stored record id to cb; an index entry without its record is corruption. */
 static int emit(struct store *s, MDB_txn *txn, const uint8_t *id, store_record_cb cb, void *ctx)
 {
-    MDB_val k = {LIMIT_ID_BYTES, (void *)id}, v;
-    int rc = mdb_get(txn, s->dbi[DB_RECORDS], &k, &v);
-    if (rc == MDB_NOTFOUND || (rc == MDB_SUCCESS && v.mv_size <= SEQ_BYTES + LIMIT_SIG_BYTES))
-        return STORE_E_CORRUPT;
-    if (rc != MDB_SUCCESS)
-        return map_err(rc);
-    const uint8_t *p = v.mv_data;
-    return cb(id, p + SEQ_BYTES, v.mv_size - SEQ_BYTES, get_be64(p), ctx);
+    struct store_rec r;
+    int err = store_rec_by_id(s, txn, id, &r);
+    if (err != STORE_OK)
+        return err == STORE_E_NOTFOUND ? STORE_E_CORRUPT : err;
+    return cb(r.id, r.signed_rec, r.len, r.seq, ctx);
 }
 
 struct copy_out {
     const void *key;
     size_t key_len;
-    size_t skip; /* leading bytes of the stored value not handed out (the seq of a record) */
     uint8_t *buf;
     size_t cap;
     size_t *len;
     uint64_t *seq;
-    enum db_index db;
+    enum db_index db; /* DB_IDS: the record of an id, else the value of a key */
 };
 
 static int copy_txn(struct store *s, MDB_txn *txn, void *ctx)
@@ -115,25 +149,29 @@ static int copy_txn(struct store *s, MDB_txn *txn, void *ctx)
     struct copy_out *co = ctx;
     assert(co->len != NULL && (co->buf != NULL || co->cap == 0));
     MDB_val k = {co->key_len, (void *)co->key}, v;
-    int rc = mdb_get(txn, s->dbi[co->db], &k, &v);
-    if (rc != MDB_SUCCESS)
-        return map_err(rc);
-    if (v.mv_size < co->skip)
-        return STORE_E_CORRUPT;
-    size_t len = v.mv_size - co->skip;
-    *co->len = len;
+    struct store_rec r = {0};
+    int err = STORE_OK;
+    if (co->db == DB_IDS) {
+        err = store_rec_by_id(s, txn, co->key, &r);
+    } else {
+        err = map_err(mdb_get(txn, s->dbi[co->db], &k, &v));
+        r.signed_rec = v.mv_data, r.len = v.mv_size;
+    }
+    if (err != STORE_OK)
+        return err;
+    *co->len = r.len;
     if (co->seq != NULL)
-        *co->seq = get_be64(v.mv_data);
-    if (len > co->cap)
+        *co->seq = r.seq;
+    if (r.len > co->cap)
         return STORE_E_NOSPACE;
-    memcpy(co->buf, (const uint8_t *)v.mv_data + co->skip, len);
+    memcpy(co->buf, r.signed_rec, r.len);
     return STORE_OK;
 }
 
 static int has_txn(struct store *s, MDB_txn *txn, void *ctx)
 {
     MDB_val k = {LIMIT_ID_BYTES, ctx}, v;
-    int rc = mdb_get(txn, s->dbi[DB_RECORDS], &k, &v);
+    int rc = mdb_get(txn, s->dbi[DB_IDS], &k, &v);
     return rc == MDB_SUCCESS ? 1 : rc == MDB_NOTFOUND ? 0 : map_err(rc);
 }
 
@@ -147,17 +185,15 @@ int store_get(struct store *s, const uint8_t id[LIMIT_ID_BYTES], uint8_t *buf, s
               size_t *len, uint64_t *seq)
 {
     assert(s != NULL && id != NULL && len != NULL && (buf != NULL || cap == 0));
-    struct copy_out co = {id, LIMIT_ID_BYTES, SEQ_BYTES, buf, cap, len, seq, DB_RECORDS};
+    struct copy_out co = {id, LIMIT_ID_BYTES, buf, cap, len, seq, DB_IDS};
     return store_run_read(s, copy_txn, &co);
 }
 
-enum scan_kind {
-    SCAN_VALUE, SCAN_SEQ, SCAN_TIME, SCAN_SIGHTED, SCAN_ROSTER_OWNER, SCAN_ROSTERS, SCAN_PREFIX
-};
+enum scan_kind { SCAN_VALUE, SCAN_TIME, SCAN_SIGHTED, SCAN_ROSTER_OWNER, SCAN_ROSTERS, SCAN_PREFIX };
 
 struct scan {
     enum scan_kind kind;
-    uint8_t start[TIME_KEY_BYTES]; /* first key: value key, seq key or time key */
+    uint8_t start[LIMIT_ID_BYTES]; /* first key: value key, time key, id or owner key */
     size_t start_len;
     uint64_t to_ms; /* SCAN_TIME: exclusive end */
     size_t prefix_len; /* SCAN_PREFIX: ids must start with start[0..prefix_len) */
@@ -165,26 +201,40 @@ struct scan {
     void *ctx;
 };
 
-/* The record id an index entry names, or NULL when the entry is past the scan's end. */
-static const uint8_t *scan_id(const struct scan *sc, const MDB_val *k, const MDB_val *v)
+/* Hands the record an index entry names to the scan's callback: by seq (bytime), else by id.
+ * *end: the entry is past the scan's end (nothing handed). */
+static int scan_entry(struct store *s, MDB_txn *txn, const struct scan *sc, const MDB_val *k,
+                      const MDB_val *v, bool *end)
 {
+    const uint8_t *id = v->mv_data;
     switch (sc->kind) {
-    case SCAN_SEQ:
-        return v->mv_size == LIMIT_ID_BYTES || v->mv_size == SEQ_VAL_BYTES ? v->mv_data : NULL;
     case SCAN_VALUE:
     case SCAN_SIGHTED:
     case SCAN_ROSTER_OWNER:
-    case SCAN_ROSTERS: return v->mv_size == LIMIT_ID_BYTES ? v->mv_data : NULL;
-    case SCAN_TIME:
-        if (k->mv_size != TIME_KEY_BYTES || get_be64(k->mv_data) >= sc->to_ms)
-            return NULL;
-        return (const uint8_t *)k->mv_data + 8;
-    case SCAN_PREFIX:
-        if (k->mv_size != LIMIT_ID_BYTES || memcmp(k->mv_data, sc->start, sc->prefix_len) != 0)
-            return NULL;
-        return k->mv_data;
+    case SCAN_ROSTERS:
+        if (v->mv_size != LIMIT_ID_BYTES)
+            return STORE_E_CORRUPT;
+        break;
+    case SCAN_TIME: {
+        if (k->mv_size != TIME_KEY_BYTES || get_be64(k->mv_data) >= sc->to_ms) {
+            *end = true;
+            return STORE_OK;
+        }
+        struct store_rec r;
+        int err = store_rec_by_seq(s, txn, get_be64((const uint8_t *)k->mv_data + 8), &r);
+        if (err != STORE_OK)
+            return err == STORE_E_NOTFOUND ? STORE_E_CORRUPT : err; /* pruned: no bytime */
+        return sc->cb(r.id, r.signed_rec, r.len, r.seq, sc->ctx);
     }
-    return NULL;
+    case SCAN_PREFIX:
+        if (k->mv_size != LIMIT_ID_BYTES || memcmp(k->mv_data, sc->start, sc->prefix_len) != 0) {
+            *end = true;
+            return STORE_OK;
+        }
+        id = k->mv_data;
+        break;
+    }
+    return emit(s, txn, id, sc->cb, sc->ctx);
 }
 
 /* One cursor walk from sc->start; every step visits a distinct entry, so the walk is bounded by
@@ -194,10 +244,9 @@ static int scan_txn(struct store *s, MDB_txn *txn, void *ctx)
     struct scan *sc = ctx;
     assert(sc->cb != NULL && sc->start_len <= sizeof sc->start);
     static const enum db_index dbs[] = {
-        [SCAN_VALUE] = DB_BYVALUE,   [SCAN_SEQ] = DB_SEQ,
-        [SCAN_TIME] = DB_BYTIME,     [SCAN_SIGHTED] = DB_SIGHTED,
-        [SCAN_ROSTER_OWNER] = DB_ROSTERS, [SCAN_ROSTERS] = DB_ROSTERS,
-        [SCAN_PREFIX] = DB_RECORDS,
+        [SCAN_VALUE] = DB_BYVALUE,        [SCAN_TIME] = DB_BYTIME,
+        [SCAN_SIGHTED] = DB_SIGHTED,      [SCAN_ROSTER_OWNER] = DB_ROSTERS,
+        [SCAN_ROSTERS] = DB_ROSTERS,      [SCAN_PREFIX] = DB_IDS,
     };
     /* Index lookups walk the duplicates of one key; the others walk on from a start key. */
     const bool one_key = sc->kind == SCAN_VALUE || sc->kind == SCAN_SIGHTED ||
@@ -210,15 +259,10 @@ static int scan_txn(struct store *s, MDB_txn *txn, void *ctx)
     MDB_cursor_op first = one_key ? MDB_SET_KEY : MDB_SET_RANGE;
     MDB_cursor_op next = one_key ? MDB_NEXT_DUP : MDB_NEXT;
     int err = STORE_OK;
-    for (rc = mdb_cursor_get(c, &k, &v, first); rc == MDB_SUCCESS && err == STORE_OK;
-         rc = mdb_cursor_get(c, &k, &v, next)) {
-        if (sc->kind == SCAN_SEQ && v.mv_size == SEQ_PRUNED_BYTES)
-            continue;
-        const uint8_t *id = scan_id(sc, &k, &v);
-        if (id == NULL)
-            break;
-        err = emit(s, txn, id, sc->cb, sc->ctx);
-    }
+    bool end = false;
+    for (rc = mdb_cursor_get(c, &k, &v, first); rc == MDB_SUCCESS && err == STORE_OK && !end;
+         rc = mdb_cursor_get(c, &k, &v, next))
+        err = scan_entry(s, txn, sc, &k, &v, &end);
     mdb_cursor_close(c);
     if (err != STORE_OK)
         return err;
@@ -326,55 +370,38 @@ int store_find_prefix(struct store *s, const uint8_t *prefix, size_t prefix_len,
     return store_run_read(s, scan_txn, &sc);
 }
 
-int store_iter_seq(struct store *s, uint64_t since_seq, store_record_cb cb, void *ctx)
-{
-    assert(s != NULL && cb != NULL);
-    if (since_seq == UINT64_MAX)
-        return STORE_OK;
-    struct scan sc = {.kind = SCAN_SEQ, .start_len = SEQ_BYTES, .cb = cb, .ctx = ctx};
-    put_be64(sc.start, since_seq + 1);
-    return store_run_read(s, scan_txn, &sc);
-}
-
-struct added_walk {
+/* A walk of the log from since_seq + 1, handing each record to one of the two callbacks. */
+struct log_walk {
     uint64_t since_seq;
-    store_added_cb cb;
+    store_record_cb cb;
+    store_added_cb added_cb;
     void *ctx;
 };
 
-/* Walks the seq index from since_seq + 1; each step visits a distinct entry of the snapshot. */
-static int added_txn(struct store *s, MDB_txn *txn, void *ctx)
+/* One cursor walk of the log, the records themselves in seq order; each step visits a distinct
+ * entry of the snapshot. Pruned records' entries are skipped. */
+static int log_walk_txn(struct store *s, MDB_txn *txn, void *ctx)
 {
-    struct added_walk *aw = ctx;
-    assert(aw->cb != NULL && aw->since_seq < UINT64_MAX);
+    struct log_walk *w = ctx;
+    assert((w->cb != NULL) != (w->added_cb != NULL) && w->since_seq < UINT64_MAX);
     MDB_cursor *c = NULL;
-    int rc = mdb_cursor_open(txn, s->dbi[DB_SEQ], &c);
+    int rc = mdb_cursor_open(txn, s->dbi[DB_LOG], &c);
     if (rc != MDB_SUCCESS)
         return map_err(rc);
     uint8_t start[SEQ_BYTES];
-    put_be64(start, aw->since_seq + 1);
+    put_be64(start, w->since_seq + 1);
     MDB_val k = {sizeof start, start}, v;
     int err = STORE_OK;
     for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS && err == STORE_OK;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size == SEQ_BYTES && v.mv_size == SEQ_PRUNED_BYTES)
-            continue;
-        if (k.mv_size != SEQ_BYTES ||
-            (v.mv_size != LIMIT_ID_BYTES && v.mv_size != SEQ_VAL_BYTES)) {
-            err = STORE_E_CORRUPT;
-            break;
-        }
-        const uint8_t *id = v.mv_data;
-        const uint64_t added = v.mv_size == SEQ_VAL_BYTES ? get_be64(id + LIMIT_ID_BYTES) : 0;
-        MDB_val rk = {LIMIT_ID_BYTES, (void *)id}, rv;
-        rc = mdb_get(txn, s->dbi[DB_RECORDS], &rk, &rv);
-        if (rc != MDB_SUCCESS || rv.mv_size <= SEQ_BYTES + LIMIT_SIG_BYTES) {
-            err = rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? STORE_E_CORRUPT : map_err(rc);
-            break;
-        }
-        const uint8_t *p = rv.mv_data;
-        err = aw->cb(id, p + SEQ_BYTES, rv.mv_size - SEQ_BYTES, get_be64(k.mv_data), added,
-                     aw->ctx);
+        struct store_rec r;
+        err = store_log_rec(&k, &v, &r);
+        if (err == STORE_E_NOTFOUND)
+            err = STORE_OK; /* pruned */
+        else if (err == STORE_OK && w->cb != NULL)
+            err = w->cb(r.id, r.signed_rec, r.len, r.seq, w->ctx);
+        else if (err == STORE_OK)
+            err = w->added_cb(r.id, r.signed_rec, r.len, r.seq, r.added_us, w->ctx);
     }
     mdb_cursor_close(c);
     if (err != STORE_OK)
@@ -382,13 +409,22 @@ static int added_txn(struct store *s, MDB_txn *txn, void *ctx)
     return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? STORE_OK : map_err(rc);
 }
 
+static int log_walk(struct store *s, struct log_walk *w)
+{
+    assert(s != NULL);
+    return w->since_seq == UINT64_MAX ? STORE_OK : store_run_read(s, log_walk_txn, w);
+}
+
+int store_iter_seq(struct store *s, uint64_t since_seq, store_record_cb cb, void *ctx)
+{
+    assert(cb != NULL);
+    return log_walk(s, &(struct log_walk){since_seq, cb, NULL, ctx});
+}
+
 int store_iter_added(struct store *s, uint64_t since_seq, store_added_cb cb, void *ctx)
 {
-    assert(s != NULL && cb != NULL);
-    if (since_seq == UINT64_MAX)
-        return STORE_OK;
-    struct added_walk aw = {since_seq, cb, ctx};
-    return store_run_read(s, added_txn, &aw);
+    assert(cb != NULL);
+    return log_walk(s, &(struct log_walk){since_seq, NULL, cb, ctx});
 }
 
 struct seq_at {
@@ -432,7 +468,7 @@ int store_iter_time(struct store *s, uint64_t from_ms, uint64_t to_ms, store_rec
         return STORE_OK;
     struct scan sc = {.kind = SCAN_TIME, .start_len = TIME_KEY_BYTES, .to_ms = to_ms,
                       .cb = cb, .ctx = ctx};
-    put_be64(sc.start, from_ms); /* id part stays zero: the first id at from_ms */
+    put_be64(sc.start, from_ms); /* seq part stays zero: the first seq at from_ms */
     return store_run_read(s, scan_txn, &sc);
 }
 
@@ -480,18 +516,15 @@ static int distrust_txn(struct store *s, MDB_txn *txn, void *ctx)
     int err = store_distrusted_since(s, txn, q->origin, &since);
     if (err != STORE_OK)
         return err;
-    MDB_val k = {LIMIT_ID_BYTES, (void *)q->target}, v;
-    int rc = mdb_get(txn, s->dbi[DB_RECORDS], &k, &v);
-    if (rc != MDB_SUCCESS)
-        return rc == MDB_NOTFOUND ? STORE_OK : map_err(rc); /* not held: nothing to show */
-    enum { BODY = SEQ_BYTES + LIMIT_SIG_BYTES, CREATED = BODY + 1 + 2 + 2 + 35 + 1 };
-    const uint8_t *p = v.mv_data;
-    if (v.mv_size < CREATED + 9 || p[CREATED - 1] != 0x03 || p[CREATED] != 0xcf)
+    struct store_rec r;
+    err = store_rec_by_id(s, txn, q->target, &r);
+    if (err != STORE_OK)
+        return err == STORE_E_NOTFOUND ? STORE_OK : err; /* not held: nothing to show */
+    enum { CREATED = LIMIT_SIG_BYTES + 1 + 2 + 2 + 35 + 1 };
+    const uint8_t *p = r.signed_rec;
+    if (r.len < CREATED + 9 || p[CREATED - 1] != 0x03 || p[CREATED] != 0xcf)
         return STORE_OK;
-    uint64_t added_us = 0;
-    err = store_seq_added(s, txn, get_be64(p), &added_us);
-    if (err != STORE_OK && err != STORE_E_NOTFOUND)
-        return err;
+    const uint64_t added_us = r.added_us;
     bool after = get_be64(p + CREATED + 1) >= since || added_us / 1000 >= since;
     return after ? STORE_OK : STORE_E_NOTFOUND;
 }
@@ -661,7 +694,7 @@ static int kv_put(struct store *s, enum db_index db, const void *key, size_t key
 static int kv_get(struct store *s, enum db_index db, const void *key, size_t key_len,
                   uint8_t *buf, size_t cap, size_t *len)
 {
-    struct copy_out co = {key, key_len, 0, buf, cap, len, NULL, db};
+    struct copy_out co = {key, key_len, buf, cap, len, NULL, db};
     return store_run_read(s, copy_txn, &co);
 }
 
@@ -719,7 +752,7 @@ static int stats_txn(struct store *s, MDB_txn *txn, void *ctx)
     MDB_stat ms;
     MDB_envinfo info;
     uint64_t next_seq = 0;
-    int rc = mdb_stat(txn, s->dbi[DB_RECORDS], &ms);
+    int rc = mdb_stat(txn, s->dbi[DB_IDS], &ms);
     if (rc == MDB_SUCCESS)
         rc = mdb_env_info(s->env, &info);
     if (rc != MDB_SUCCESS)

@@ -1,9 +1,11 @@
 /* store_schema.c - LMDB record store: the schema version and the migration from the previous
  * one. Contract: store.h ("Upgrades"); shared parts: store_int.h.
  *
- * Schema 4 had no part entries in byvalue (store_int.h store_part_key); schema 5 adds one for
- * every composite indicator (ip-dst|port, ip-src|port, hostname|port), so a search by the
- * address or host finds it (issue 16). No table is new. */
+ * Schema 5 kept records by id (records: id -> seq || sig || body) and the arrival order apart
+ * (seq: seq -> id || added_us), bytime and expiry keyed by id. Schema 6 keeps the records in
+ * arrival order (log: seq -> added_us || id || sig || body, appended), id -> seq the only tree
+ * of record ids (ids), bytime and expiry keyed by seq (docs/PERFORMANCE.md "Bulk import"). The
+ * other indexes name records by id, as before. */
 #include "store/store_int.h"
 
 #include <assert.h>
@@ -37,41 +39,93 @@ int store_schema_read(MDB_txn *txn, bool *fresh, uint32_t *version)
     return *version == 0 ? STORE_E_CORRUPT : STORE_OK;
 }
 
-/* The part entry of the stored record (k, v) if it is a composite indicator (store_part_key). */
-static int put_part(struct store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
-                    struct proto_record *r)
+/* The tables of schema 5 the migration reads, then drops. */
+struct old_tables {
+    MDB_dbi records, seq;
+};
+
+/* One schema-5 seq entry (k, v) into the log, with its record's ids, bytime and kind entries
+ * (those of byvalue, revoked, sighted and rosters are there already: putting one again keeps
+ * one copy). A record that no longer decodes keeps its log and ids entries, for check-store to
+ * name: the migration loses nothing. */
+static int migrate_one(struct store *s, MDB_txn *txn, const struct old_tables *o,
+                       const MDB_val *k, const MDB_val *v, struct proto_record *r)
 {
-    if (k->mv_size != LIMIT_ID_BYTES || v->mv_size <= SEQ_BYTES + LIMIT_SIG_BYTES)
+    enum { OLD_SEQ_VAL = LIMIT_ID_BYTES + 8 };
+    if (k->mv_size != SEQ_BYTES ||
+        (v->mv_size != LOG_PRUNED_BYTES && v->mv_size != LIMIT_ID_BYTES &&
+         v->mv_size != OLD_SEQ_VAL))
         return STORE_E_CORRUPT;
-    const uint8_t *body = (const uint8_t *)v->mv_data + SEQ_BYTES + LIMIT_SIG_BYTES;
-    uint8_t pkey[VALUE_KEY_BYTES];
-    /* a record the store holds decoded when it was put; one that no longer does is for
-     * check-store to name, not for the migration to refuse the store over */
-    if (proto_record_decode_known(body, v->mv_size - SEQ_BYTES - LIMIT_SIG_BYTES, r) != PROTO_OK ||
-        r->kind != PROTO_KIND_INDICATOR || !store_part_key(pkey, r->u.ind.type, r->u.ind.value))
+    const uint64_t seq = get_be64(k->mv_data);
+    MDB_val lk = {SEQ_BYTES, k->mv_data}, lv = *v;
+    if (v->mv_size == LOG_PRUNED_BYTES)
+        return map_err(mdb_put(txn, s->dbi[DB_LOG], &lk, &lv, MDB_APPEND));
+    const uint8_t *id = v->mv_data;
+    const uint64_t added = v->mv_size == OLD_SEQ_VAL ? get_be64(id + LIMIT_ID_BYTES) : 0;
+    MDB_val rk = {LIMIT_ID_BYTES, (void *)id}, rv;
+    int rc = mdb_get(txn, o->records, &rk, &rv);
+    if (rc != MDB_SUCCESS || rv.mv_size <= SEQ_BYTES + LIMIT_SIG_BYTES ||
+        get_be64(rv.mv_data) != seq)
+        return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? STORE_E_CORRUPT : map_err(rc);
+    const uint8_t *signed_rec = (const uint8_t *)rv.mv_data + SEQ_BYTES;
+    const size_t len = rv.mv_size - SEQ_BYTES;
+    lv = (MDB_val){LOG_HEAD_BYTES + len, NULL};
+    rc = mdb_put(txn, s->dbi[DB_LOG], &lk, &lv, MDB_APPEND | MDB_RESERVE);
+    if (rc != MDB_SUCCESS)
+        return map_err(rc);
+    uint8_t *p = lv.mv_data;
+    put_be64(p, added);
+    memcpy(p + 8, id, LIMIT_ID_BYTES);
+    memcpy(p + LOG_HEAD_BYTES, signed_rec, len);
+    MDB_val ik = {LIMIT_ID_BYTES, p + 8}, iv = {SEQ_BYTES, k->mv_data};
+    rc = mdb_put(txn, s->dbi[DB_IDS], &ik, &iv, MDB_NOOVERWRITE);
+    if (rc != MDB_SUCCESS)
+        return rc == MDB_KEYEXIST ? STORE_E_CORRUPT : map_err(rc);
+    if (proto_record_decode_known(p + LOG_HEAD_BYTES + LIMIT_SIG_BYTES, len - LIMIT_SIG_BYTES,
+                                  r) != PROTO_OK)
         return STORE_OK;
-    MDB_val pk = {sizeof pkey, pkey}, id = {LIMIT_ID_BYTES, k->mv_data};
-    return map_err(mdb_put(txn, s->dbi[DB_BYVALUE], &pk, &id, 0));
+    return store_put_index(s, txn, p + 8, r, seq);
 }
 
-/* Schema 5: every composite indicator gets its part entry, one walk of the records table
- * (bounded by its size: each step visits a new record). */
-static int build_parts(struct store *s, MDB_txn *txn)
+/* Schema 6 from schema 5: one walk of the old seq table (bounded by its size: each step visits
+ * a new entry), then the old tables go. */
+static int build_log(struct store *s, MDB_txn *txn)
 {
+    struct old_tables o;
+    int rc = mdb_dbi_open(txn, "records", 0, &o.records);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_dbi_open(txn, "seq", 0, &o.seq);
+    /* bytime and expiry change their keys: emptied, built again with the log */
+    if (rc == MDB_SUCCESS)
+        rc = mdb_drop(txn, s->dbi[DB_BYTIME], 0);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_drop(txn, s->dbi[DB_EXPIRY], 0);
+    if (rc != MDB_SUCCESS)
+        return rc == MDB_NOTFOUND ? STORE_E_CORRUPT : map_err(rc);
     struct proto_record *r = malloc(sizeof *r);
     MDB_cursor *c = NULL;
-    int err = r != NULL ? map_err(mdb_cursor_open(txn, s->dbi[DB_RECORDS], &c)) : STORE_E_IO;
+    int err = r != NULL ? map_err(mdb_cursor_open(txn, o.seq, &c)) : STORE_E_IO;
     MDB_val k, v;
-    int rc = MDB_NOTFOUND;
+    rc = MDB_NOTFOUND;
     if (err == STORE_OK)
         for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && err == STORE_OK;
              rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-            err = put_part(s, txn, &k, &v, r);
+            err = migrate_one(s, txn, &o, &k, &v, r);
     if (err == STORE_OK && rc != MDB_NOTFOUND)
         err = map_err(rc);
     if (c != NULL)
         mdb_cursor_close(c);
     free(r);
+    MDB_stat old, now;
+    if (err == STORE_OK && (rc = mdb_stat(txn, o.records, &old)) == MDB_SUCCESS &&
+        (rc = mdb_stat(txn, s->dbi[DB_IDS], &now)) == MDB_SUCCESS && old.ms_entries != now.ms_entries)
+        err = STORE_E_CORRUPT; /* a record without its seq entry: not dropped unseen */
+    if (err == STORE_OK && rc != MDB_SUCCESS)
+        err = map_err(rc);
+    if (err == STORE_OK)
+        err = map_err(mdb_drop(txn, o.records, 1));
+    if (err == STORE_OK)
+        err = map_err(mdb_drop(txn, o.seq, 1));
     return err;
 }
 
@@ -79,8 +133,7 @@ int store_schema_migrate(struct store *s, MDB_txn *txn, uint32_t from)
 {
     assert(from == STORE_SCHEMA_VERSION - 1);
     (void)from; /* one migration: from is always the previous version */
-    _Static_assert(STORE_SCHEMA_VERSION == 5, "write the migration to the new schema");
-    /* The transaction may be a retry on a grown map: it starts from the old store again, and a
-     * part entry put twice is one entry (sorted duplicates keep one copy of a pair). */
-    return build_parts(s, txn);
+    _Static_assert(STORE_SCHEMA_VERSION == 6, "write the migration to the new schema");
+    /* The transaction may be a retry on a grown map: it starts from the old store again. */
+    return build_log(s, txn);
 }

@@ -92,11 +92,40 @@ static void test_commitq_rounds(void **state)
     commitq_free(&q);
 }
 
+/* A round's size: each source counts up to per_source, as it queues and is taken. A flooder
+ * adds per_source however much it queued; many sources of a few records each add them all. */
+static void test_commitq_round_size(void **state)
+{
+    (void)state;
+    enum { PER = 64, SOURCES_MANY = 300 };
+    struct commitq q;
+    assert_true(commitq_init(&q, 4096, SOURCES_MANY, Q, LIMIT_GOSSIP_COMMIT_SHARED_MS));
+    assert_int_equal(commitq_round(&q, PER), 0);
+    for (uint32_t i = 0; i < 1000; i++)
+        commitq_push(&q, 7, i, 1); /* a flooder */
+    assert_int_equal(commitq_round(&q, PER), PER);
+    commitq_push(&q, 299, 1000, 1); /* a quiet source in the last slot of the last word */
+    assert_int_equal(commitq_round(&q, PER), PER + 1);
+    for (uint32_t s = 0; s < 200; s++) /* 200 more sources with 3 records each */
+        for (uint32_t k = 0; k < 3; k++)
+            commitq_push(&q, 8 + s, 1001 + 3 * s + k, 1);
+    assert_int_equal(commitq_round(&q, PER), PER + 1 + 600);
+    uint32_t out[4096];
+    assert_int_equal(commitq_take(&q, out, PER + 1 + 600), PER + 1 + 600);
+    /* every quiet record went in; the flooder's rest stays, one source now */
+    assert_int_equal(commitq_len(&q), 1000 - PER);
+    assert_int_equal(commitq_round(&q, PER), PER);
+    assert_int_equal(commitq_take(&q, out, 4096), 1000 - PER);
+    assert_int_equal(commitq_round(&q, PER), 0);
+    commitq_free(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commitq_quiet_peer_first),
         cmocka_unit_test(test_commitq_rounds),
+        cmocka_unit_test(test_commitq_round_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

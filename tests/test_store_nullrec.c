@@ -108,7 +108,7 @@ static void dump_append(uint8_t *out, size_t *len, const void *p, size_t n)
 /* Every entry of every named database of the (closed) store in dir, in LMDB's order. */
 static size_t dump_store(const char *dir, uint8_t *out)
 {
-    static const char *const dbs[] = {"records", "byvalue", "bytime", "seq", "revoked",
+    static const char *const dbs[] = {"log", "ids", "byvalue", "bytime", "revoked",
                                       "meta", "peers", "sighted", "rosters", "expiry"};
     char path[LIMIT_PATH_BYTES];
     snprintf(path, sizeof path, "%s/%s", dir, STORE_FILE_NAME);

@@ -340,77 +340,126 @@ static bool exists(const char *dir, const char *name)
     return stat(path, &st) == 0;
 }
 
-/* Deletes every byvalue part entry (store.h: a key whose type byte has 0x80 set, so they sort
- * after every exact key); returns how many. */
-static size_t raw_drop_parts(MDB_txn *txn)
+/* What a walk of a store hands out, in order: id, seq and signed record of each. */
+struct walked {
+    unsigned n;
+    uint8_t ids[64][LIMIT_ID_BYTES];
+    uint64_t seqs[64], added[64];
+};
+
+static int walk_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
+                   uint64_t seq, uint64_t added_us, void *ctx)
 {
-    MDB_cursor *c;
-    assert_int_equal(mdb_cursor_open(txn, raw_db(txn, "byvalue"), &c), 0);
-    uint8_t first = 0x80;
-    MDB_val k = {1, &first}, v;
-    size_t dropped = 0;
-    while (mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) == 0) {
-        assert_int_equal(mdb_cursor_del(c, 0), 0);
-        dropped++;
-        k = (MDB_val){1, &first};
-    }
-    mdb_cursor_close(c);
-    return dropped;
+    (void)signed_rec, (void)len;
+    struct walked *w = ctx;
+    assert_true(w->n < 64);
+    memcpy(w->ids[w->n], id, LIMIT_ID_BYTES);
+    w->seqs[w->n] = seq;
+    w->added[w->n++] = added_us;
+    return 0;
 }
 
+static int count_cb(const uint8_t id[LIMIT_ID_BYTES], const uint8_t *signed_rec, size_t len,
+                    uint64_t seq, void *ctx)
+{
+    (void)id, (void)signed_rec, (void)len, (void)seq;
+    ++*(unsigned *)ctx;
+    return 0;
+}
+
+/* tests/data/store/schema5.mdb was written by the schema-5 code (main at 8f7482a, through
+ * store_put_batch and store_prune_expired; SOURCES says what it holds): 40 domains of one
+ * origin, every fifth revoked by it; 4 composite and address values of a second origin; a
+ * sighting of the first domain; a roster; and one indicator pruned (seq 53). 55 seqs. */
 static void test_schema_migration(void **state)
 {
     (void)state;
     char *dir = ts_dir_new("storeops");
-    struct store *s = ts_store_open(dir, 0);
-    fill(s, 50, 0);
-    uint8_t ids[N_COMPOSITES][LIMIT_ID_BYTES];
-    fill_composites(s, ids);
-    struct lines l = {0};
-    const struct store_check_report want = check(s, &l);
-    assert_int_equal(want.problems, 0);
-    store_close(s);
-
-    /* The fixture: schema 4 is this layout without the byvalue part entries. */
-    MDB_env *env;
-    MDB_txn *txn;
-    raw_open(dir, &env, &txn);
-    assert_int_equal(raw_drop_parts(txn), N_COMPOSITES - 1);
-    raw_schema(txn, STORE_SCHEMA_VERSION - 1);
-    raw_commit(env, txn);
+    char cmd[3 * LIMIT_PATH_BYTES];
+    snprintf(cmd, sizeof cmd, "cp %s/store/schema5.mdb %s/%s", TLPMESH_DATA_DIR, dir,
+             STORE_FILE_NAME);
+    assert_int_equal(system(cmd), 0);
 
     /* read-only: refused, naming both versions, nothing written */
     struct store_opts ro = {.read_only = true};
     char why[512] = "";
+    struct store *s = NULL;
     assert_int_equal(store_open(&s, dir, &ro, why, sizeof why), STORE_E_SCHEMA);
-    assert_non_null(strstr(why, "version 4"));
     assert_non_null(strstr(why, "version 5"));
-    assert_false(exists(dir, STORE_FILE_NAME ".schema4.bak"));
+    assert_non_null(strstr(why, "version 6"));
+    assert_false(exists(dir, STORE_FILE_NAME ".schema5.bak"));
 
-    /* read-write: backed up, migrated: every part entry built again */
+    /* read-write: backed up, migrated, sound, every record where it was */
     s = ts_store_open(dir, 0);
-    assert_true(exists(dir, STORE_FILE_NAME ".schema4.bak"));
-    l = (struct lines){0};
+    assert_true(exists(dir, STORE_FILE_NAME ".schema5.bak"));
+    struct lines l = {0};
     const struct store_check_report got = check(s, &l);
-    assert_int_equal(got.problems, 0);
-    assert_int_equal(got.records, want.records);
-    assert_int_equal(got.index_entries, want.index_entries);
-    expect_composites_found(s, ids);
+    /* index entries: ids 54, bytime 54, byvalue 47 (3 part entries), expiry 44, revoked 8,
+     * sighted 1, rosters 1 */
+    const struct store_check_report want = {
+        .records = 54, .indicators = 44, .revocations = 8, .sightings = 1, .rosters = 1,
+        .index_entries = 209, .pruned = 1, .revoked = 8};
+    assert_memory_equal(&got, &want, sizeof want);
+    struct store_stats st;
+    assert_int_equal(store_stats(s, &st), STORE_OK);
+    assert_int_equal(st.records, 54);
+    assert_int_equal(st.last_seq, 55);
+    struct walked w = {0};
+    assert_int_equal(store_iter_added(s, 0, walk_cb, &w), STORE_OK);
+    assert_int_equal(w.n, 54);
+    for (unsigned i = 0; i < w.n; i++) {
+        /* seqs 1..55 but the pruned 53; arrival times 1 ms apart from the first */
+        const uint64_t seq = i + 1 + (i >= 52);
+        assert_int_equal(w.seqs[i], seq);
+        assert_int_equal(w.added[i], 1700000000000000ULL + 1000 * seq);
+        uint64_t got_seq = 0;
+        size_t len = 0;
+        uint8_t buf[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES];
+        assert_int_equal(store_get(s, w.ids[i], buf, sizeof buf, &len, &got_seq), STORE_OK);
+        assert_int_equal(got_seq, seq);
+    }
+    uint64_t at = 0;
+    assert_int_equal(store_seq_at_time(s, 1700000000000000ULL + 1000 * 53, &at), STORE_OK);
+    assert_int_equal(at, 53); /* a pruned record keeps its arrival time */
+    unsigned n = 0;
+    assert_int_equal(store_find_value(s, PROTO_ITYPE_IP_DST, "192.0.2.1", count_cb, &n), STORE_OK);
+    assert_int_equal(n, 2); /* the address itself and 192.0.2.1|443 */
+    n = 0;
+    assert_int_equal(store_find_value(s, PROTO_ITYPE_HOSTNAME, "mail.example.org", count_cb, &n),
+                     STORE_OK);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(store_iter_time(s, 0, UINT64_MAX, count_cb, &n), STORE_OK);
+    assert_int_equal(n, 54);
+    n = 0;
+    assert_int_equal(store_iter_sightings(s, w.ids[0], count_cb, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(store_iter_rosters(s, NULL, count_cb, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    /* everything valid until T0 + 30 days goes; the revocations, sighting and roster stay */
+    size_t pruned = 0;
+    assert_int_equal(store_prune_expired(s, 1700000000000ULL + 31 * DAY, 0, LIMIT_PRUNE_BATCH,
+                                         &pruned),
+                     STORE_OK);
+    assert_int_equal(pruned, 44);
+    l = (struct lines){0};
+    assert_int_equal(check(s, &l).problems, 0);
     store_close(s);
 
-    /* the backup is the schema 4 store, untouched */
-    raw_open(dir, &env, &txn);
-    mdb_txn_abort(txn);
-    mdb_env_close(env);
-    char bakdir[LIMIT_PATH_BYTES], cmd[3 * LIMIT_PATH_BYTES];
+    /* the backup is the schema 5 store, untouched */
+    char bakdir[LIMIT_PATH_BYTES];
     snprintf(bakdir, sizeof bakdir, "%s/bak", dir);
     assert_int_equal(mkdir(bakdir, 0700), 0);
-    snprintf(cmd, sizeof cmd, "cp %s/%s.schema4.bak %s/%s", dir, STORE_FILE_NAME, bakdir,
+    snprintf(cmd, sizeof cmd, "cmp %s/%s.schema5.bak %s/store/schema5.mdb", dir, STORE_FILE_NAME,
+             TLPMESH_DATA_DIR);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "cp %s/%s.schema5.bak %s/%s", dir, STORE_FILE_NAME, bakdir,
              STORE_FILE_NAME);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(store_open(&s, bakdir, &ro, why, sizeof why), STORE_E_SCHEMA);
     ts_store_remove(strdup(bakdir));
-    snprintf(cmd, sizeof cmd, "%s/%s.schema4.bak", dir, STORE_FILE_NAME);
+    snprintf(cmd, sizeof cmd, "%s/%s.schema5.bak", dir, STORE_FILE_NAME);
     assert_int_equal(unlink(cmd), 0);
     ts_store_remove(dir);
 }
@@ -431,9 +480,9 @@ static void test_schema_newer_refused(void **state)
         char why[512] = "";
         assert_int_equal(store_open(&s, dir, &o, why, sizeof why), STORE_E_SCHEMA);
         assert_null(s);
-        assert_non_null(strstr(why, "version 6 is newer than this build's version 5"));
+        assert_non_null(strstr(why, "version 7 is newer than this build's version 6"));
     }
-    assert_false(exists(dir, STORE_FILE_NAME ".schema6.bak"));
+    assert_false(exists(dir, STORE_FILE_NAME ".schema7.bak"));
     ts_store_remove(dir);
 }
 
@@ -494,12 +543,12 @@ static void test_check_finds_damage(void **state)
     assert_int_equal(mdb_cursor_get(c, &k, &v, MDB_FIRST), 0);
     assert_int_equal(mdb_cursor_del(c, 0), 0);
     mdb_cursor_close(c);
-    /* 3. a signature byte flipped in the first record */
-    assert_int_equal(mdb_cursor_open(txn, raw_db(txn, "records"), &c), 0);
+    /* 3. a signature byte flipped in the first record (log: added_us || id || sig || body) */
+    assert_int_equal(mdb_cursor_open(txn, raw_db(txn, "log"), &c), 0);
     assert_int_equal(mdb_cursor_get(c, &k, &v, MDB_FIRST), 0);
-    uint8_t copy[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES + 8];
+    uint8_t copy[LIMIT_SIG_BYTES + LIMIT_RECORD_BYTES + 40];
     memcpy(copy, v.mv_data, v.mv_size);
-    copy[8] ^= 1;
+    copy[40] ^= 1;
     MDB_val nv = {v.mv_size, copy};
     assert_int_equal(mdb_cursor_put(c, &k, &nv, MDB_CURRENT), 0);
     mdb_cursor_close(c);
@@ -590,6 +639,105 @@ static void test_check_in_chunks(void **state)
 }
 
 /* --- backup --- */
+
+/* --- bulk writes --- */
+
+enum { BULK_BATCHES = 6, BULK_BATCH = 500 };
+
+/* Signs BULK_BATCHES batches of BULK_BATCH distinct domains into puts/bufs (rec NULL: the store
+ * decodes them), the third batch repeating the first's records. */
+static void bulk_batches(struct store_put (*puts)[BULK_BATCH], uint8_t (*bufs)[TS_SIGNED_BYTES])
+{
+    struct keys_identity id;
+    ts_identity(0x53, &id);
+    struct proto_record *r = ts_record_alloc();
+    for (unsigned b = 0; b < BULK_BATCHES; b++)
+        for (unsigned i = 0; i < BULK_BATCH; i++) {
+            const unsigned v = (b == 2 ? 0 : b) * BULK_BATCH + i;
+            char value[64];
+            snprintf(value, sizeof value, "bulk%u.example", v);
+            ts_indicator(r, PROTO_TLP_GREEN, PROTO_ITYPE_DOMAIN, value, T0 + v, T0 + DAY + v);
+            struct store_put *p = &puts[b][i];
+            *p = (struct store_put){.signed_rec = bufs[b * BULK_BATCH + i], .added_us = 1 + v};
+            p->len = ts_sign(r, &id, bufs[b * BULK_BATCH + i], p->id);
+        }
+    free(r);
+}
+
+/* A bulk write on a 1 MiB map: batches put as store_put_batch puts them (a repeated batch is
+ * duplicates, with the first copies' seqs), visible to this thread's reads before they commit
+ * and to another process only after; the map grows first, to hold a whole transaction; a write
+ * of this thread meanwhile is refused rather than left waiting for itself; an ended bulk that
+ * does not commit leaves nothing. */
+static void test_bulk(void **state)
+{
+    (void)state;
+    char *dir = ts_dir_new("storeops");
+    struct store *s = ts_store_open(dir, 1 << 20);
+    struct store_put(*puts)[BULK_BATCH] = calloc(BULK_BATCHES, sizeof *puts);
+    uint8_t(*bufs)[TS_SIGNED_BYTES] = malloc(BULK_BATCHES * BULK_BATCH * sizeof *bufs);
+    assert_non_null(puts);
+    assert_non_null(bufs);
+    bulk_batches(puts, bufs);
+    struct store_bulk *b = NULL;
+    assert_int_equal(store_bulk_begin(s, &b), STORE_OK);
+    bool committed = true;
+    assert_int_equal(store_bulk_put(b, puts[0], 0, &committed), STORE_OK);
+    assert_false(committed);
+    assert_int_equal(store_bulk_put(b, puts[0], LIMIT_STORE_BATCH + 1, &committed),
+                     STORE_E_INVAL);
+    uint64_t seq = 1;
+    for (unsigned i = 0; i < BULK_BATCHES; i++) {
+        assert_int_equal(store_bulk_put(b, puts[i], BULK_BATCH, &committed), STORE_OK);
+        for (unsigned j = 0; j < BULK_BATCH; j++) {
+            const struct store_put *p = &puts[i][j];
+            assert_int_equal(p->result, i == 2 ? STORE_PUT_DUPLICATE : STORE_PUT_ADDED);
+            assert_int_equal(p->seq, i == 2 ? puts[0][j].seq : seq++);
+            assert_int_equal(store_has(s, p->id), 1); /* this thread reads what is pending */
+        }
+    }
+    const uint8_t meta[1] = {1};
+    assert_int_equal(store_meta_put(s, "k", meta, 1), STORE_E_BUSY);
+    struct store_stats st;
+    assert_int_equal(store_stats(s, &st), STORE_OK);
+    assert_int_equal(st.last_seq, seq - 1);
+    const uint64_t room = 2 * (uint64_t)LIMIT_STORE_BULK_DIRTY_PAGES * sysconf(_SC_PAGESIZE);
+    assert_true(st.map_bytes >= room);
+    assert_int_equal(store_bulk_end(b, true), STORE_OK);
+    assert_int_equal(store_meta_put(s, "k", meta, 1), STORE_OK);
+    struct lines l = {0};
+    struct store_check_report rep = check(s, &l);
+    assert_int_equal(rep.problems, 0);
+    assert_int_equal(rep.records, (BULK_BATCHES - 1) * BULK_BATCH);
+    store_close(s);
+
+    /* not committed: nothing of it stays, and another reader never saw it */
+    s = ts_store_open(dir, 0);
+    /* other ids, so new records to the store (which does not check an id against its body) */
+    for (unsigned j = 0; j < BULK_BATCH; j++)
+        puts[0][j].id[0] ^= 0x5A;
+    assert_int_equal(store_bulk_begin(s, &b), STORE_OK);
+    assert_int_equal(store_bulk_put(b, puts[0], BULK_BATCH, &committed), STORE_OK);
+    assert_false(committed);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct store_opts ro = {.read_only = true};
+        struct store *r = NULL;
+        _exit(store_open(&r, dir, &ro, NULL, 0) != STORE_OK || store_has(r, puts[0][0].id) != 0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(store_bulk_end(b, false), STORE_OK);
+    assert_int_equal(store_has(s, puts[0][0].id), 0);
+    assert_int_equal(store_stats(s, &st), STORE_OK);
+    assert_int_equal(st.records, (BULK_BATCHES - 1) * BULK_BATCH);
+    store_close(s);
+    free(puts);
+    free(bufs);
+    ts_store_remove(dir);
+}
 
 static void test_backup_is_a_store(void **state)
 {
@@ -735,6 +883,7 @@ int main(void)
         cmocka_unit_test(test_schema_newer_refused),
         cmocka_unit_test(test_check_finds_damage),
         cmocka_unit_test(test_check_in_chunks),
+        cmocka_unit_test(test_bulk),
         cmocka_unit_test(test_backup_is_a_store),
         cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_bad_data_dir),

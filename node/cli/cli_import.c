@@ -8,10 +8,11 @@
  * input; wider than a live copy held here or than the source's audience (docs/SHARING.md
  * "Imports and round trips"; unless --widen-audience); the very record of a tlpmesh export held
  * here, or a live record of ours with the same TLP and audience (as publish dedupes). The rest is
- * signed on every core and committed in batches of LIMIT_IMPORT_BATCH records, one durable
- * transaction each, in input order by this thread (cli_import_pipe.h). Decisions stay on this
- * thread, so dedupe does not depend on the core count; the summary and the progress bar count
- * committed batches only.
+ * signed on every core in batches of LIMIT_IMPORT_BATCH records and put in input order by this
+ * thread (cli_import_pipe.h) through one bulk write (store.h store_bulk_put: many batches a
+ * durable commit, bounded by its dirty pages). Decisions stay on this thread and see every batch
+ * put before (they read in the bulk's transaction), so dedupe does not depend on the core count
+ * or on when commits fall; the summary and the progress bar count committed records only.
  */
 #include <assert.h>
 #include <getopt.h>
@@ -385,6 +386,9 @@ struct run {
     uint64_t now;
     struct seen seen;
     struct cli_import_pipe pipe;
+    struct store_bulk *bulk;
+    /* results of the batches put since the last commit, counted into sum once it commits */
+    size_t pend_added, pend_present, pend_revoked, pend_end;
     struct summary *sum;
     struct cli_shown *shown; /* scratch for held_cb */
     bool bar;                /* a progress bar on stderr (a terminal) */
@@ -394,12 +398,33 @@ struct run {
 
 static void progress(struct run *ru, size_t pos, bool final);
 
-/* The pipe's store function: one durable transaction; counted only once committed, so what the
- * summary and the progress bar call imported is stored. */
+/* What the batches put since the last commit did, now durable: into the summary. */
+static void pending_committed(struct run *ru)
+{
+    ru->sum->imported += ru->pend_added;
+    ru->sum->present += ru->pend_present;
+    ru->sum->skipped[R_REVOKED_HERE] += ru->pend_revoked;
+    ru->pend_added = ru->pend_present = ru->pend_revoked = 0;
+    progress(ru, ru->pend_end, false);
+}
+
+/* A failed batch (the batches before it stay pending, committed after), or a failed commit of
+ * what was pending. */
+static void store_failed(struct run *ru, int rc, bool batch, size_t n)
+{
+    if (batch)
+        cli_error("import", "store %s: %s (this batch of %zu records was not stored)",
+                  ru->node->cfg.data_dir, store_strerror(rc), n);
+    else
+        cli_error("import", "store %s: %s (the %zu new records put since the last commit were not "
+                  "stored)", ru->node->cfg.data_dir, store_strerror(rc), n);
+}
+
+/* The pipe's store function: the batch into the bulk write; counted only once committed, so
+ * what the summary and the progress bar call imported is stored. */
 static int batch_commit(void *ctx, const struct cli_import_batch *b)
 {
     struct run *ru = ctx;
-    struct summary *sum = ru->sum;
     for (size_t i = 0; i < b->n; i++) {
         if (b->lens[i] < 0) {
             /* Every field was validated on the way in: this is a bug, not bad input. */
@@ -409,21 +434,37 @@ static int batch_commit(void *ctx, const struct cli_import_batch *b)
             return CLI_FAIL;
         }
     }
-    const int rc = store_put_batch(ru->node->store, b->puts, b->n);
+    bool committed = false;
+    const int rc = store_bulk_put(ru->bulk, b->puts, b->n, &committed);
     if (rc != STORE_OK) {
-        cli_error("import", "store %s: %s (this batch of %zu records was not stored)",
-                  ru->node->cfg.data_dir, store_strerror(rc), b->n);
+        store_failed(ru, rc, true, b->n);
         return CLI_FAIL;
     }
     for (size_t i = 0; i < b->n; i++) {
         if (b->puts[i].result == STORE_PUT_ADDED)
-            sum->imported++;
+            ru->pend_added++;
         else if (b->puts[i].result == STORE_PUT_DUPLICATE)
-            sum->present++;
+            ru->pend_present++;
         else
-            sum->skipped[R_REVOKED_HERE]++;
+            ru->pend_revoked++;
     }
-    progress(ru, b->end, false);
+    ru->pend_end = b->end;
+    if (committed)
+        pending_committed(ru);
+    return CLI_OK;
+}
+
+/* Commits what is pending: after the last batch, and after a failed one (the batches put before
+ * it are sound, and stay). */
+static int bulk_finish(struct run *ru)
+{
+    const int rc = store_bulk_end(ru->bulk, true); /* none in a dry run */
+    ru->bulk = NULL;
+    if (rc != STORE_OK) {
+        store_failed(ru, rc, false, ru->pend_added);
+        return CLI_FAIL;
+    }
+    pending_committed(ru);
     return CLI_OK;
 }
 
@@ -544,6 +585,8 @@ static int process(struct run *ru, const struct import_list *l)
     }
     if (rc == CLI_OK)
         rc = cli_import_pipe_finish(&ru->pipe, l->n);
+    const int frc = bulk_finish(ru);
+    rc = rc == CLI_OK ? frc : rc;
     if (rc == CLI_OK)
         progress(ru, l->n, true);
     else if (ru->bar)
@@ -589,6 +632,12 @@ static int run_import(const struct import_args *a, struct cli_node *node,
     const bool piped = cli_import_pipe_init(&ru.pipe, &node->id, batch_commit, &ru);
     if (!piped || !ru.shown || !seen_init(&ru.seen, l->n)) {
         cli_error("import", "out of memory");
+        rc = CLI_FAIL;
+        goto out;
+    }
+    const int brc = a->dry_run ? STORE_OK : store_bulk_begin(node->store, &ru.bulk);
+    if (brc != STORE_OK) {
+        cli_error("import", "store %s: %s", node->cfg.data_dir, store_strerror(brc));
         rc = CLI_FAIL;
         goto out;
     }

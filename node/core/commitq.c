@@ -15,8 +15,10 @@ bool commitq_init(struct commitq *q, size_t cap, size_t n_sources, size_t quantu
     q->next = malloc(cap * sizeof *q->next);
     q->head = malloc(n_sources * sizeof *q->head);
     q->tail = malloc(n_sources * sizeof *q->tail);
+    q->count = calloc(n_sources, sizeof *q->count);
     q->active = calloc((n_sources + 63) / 64, sizeof *q->active);
-    if (q->next == NULL || q->head == NULL || q->tail == NULL || q->active == NULL) {
+    if (q->next == NULL || q->head == NULL || q->tail == NULL || q->count == NULL ||
+        q->active == NULL) {
         commitq_free(q);
         return false;
     }
@@ -30,6 +32,7 @@ void commitq_free(struct commitq *q)
     free(q->next);
     free(q->head);
     free(q->tail);
+    free(q->count);
     free(q->active);
     *q = (struct commitq){.next = NULL};
 }
@@ -45,6 +48,7 @@ void commitq_push(struct commitq *q, size_t source, uint32_t item, uint64_t now)
         q->next[q->tail[source]] = item;
     }
     q->tail[source] = item;
+    q->count[source]++;
     q->len++;
     if (source != q->last_source && q->last_source != SIZE_MAX)
         q->shared_until = now + q->shared_ms;
@@ -72,6 +76,7 @@ static uint32_t pop(struct commitq *q, size_t source)
     const uint32_t item = q->head[source];
     assert(item != EMPTY);
     q->head[source] = q->next[item];
+    q->count[source]--;
     if (q->head[source] == EMPTY) {
         q->tail[source] = EMPTY;
         q->active[source / 64] &= ~(UINT64_C(1) << (source % 64));
@@ -104,6 +109,17 @@ size_t commitq_take(struct commitq *q, uint32_t *out, size_t max)
 size_t commitq_len(const struct commitq *q)
 {
     return q->len;
+}
+
+size_t commitq_round(const struct commitq *q, size_t per_source)
+{
+    size_t n = 0;
+    for (size_t w = 0; w < (q->n_sources + 63) / 64; w++)
+        for (uint64_t bits = q->active[w]; bits != 0; bits &= bits - 1) {
+            const size_t s = w * 64 + (size_t)__builtin_ctzll(bits);
+            n += q->count[s] < per_source ? q->count[s] : per_source;
+        }
+    return n;
 }
 
 bool commitq_shared(const struct commitq *q, uint64_t now)

@@ -7,8 +7,10 @@
  * commit and an honest peer's record waits behind thousands of them. Taken in turn, each source
  * with records gets up to LIMIT_GOSSIP_COMMIT_QUANTUM of them per round, so a quiet source's
  * records go into the next commit whatever the flooder queued; and while more than one source
- * delivered lately (commitq_shared), gossip keeps commits to LIMIT_GOSSIP_COMMIT_SHARED records,
- * so that the commit an honest record waits for is short too. A lone source (an initial sync, a
+ * delivered lately (commitq_shared), gossip keeps commits to LIMIT_GOSSIP_COMMIT_SHARED records
+ * of each source (commitq_round), so that the commit an honest record waits for is short too: a
+ * flooder adds that many to it, however much it queued, and a hub's thousand constituents with a
+ * few records each still share one commit rather than wait for a thousand. A lone source (an initial sync, a
  * bulk transfer) still gets commits of up to LIMIT_GOSSIP_COMMIT_BATCH.
  *
  * Items are caller's indices below cap (gossip's candidate slots), each queued at most once;
@@ -28,6 +30,7 @@
 struct commitq {
     uint32_t *next;        /* per item: the next item of its source's FIFO */
     uint32_t *head, *tail; /* per source: its FIFO (UINT32_MAX: empty) */
+    uint32_t *count;       /* per source: items in its FIFO */
     uint64_t *active;      /* bitset of the sources with items */
     size_t cap, n_sources, len;
     size_t cursor;      /* the source being served, or the one to look from */
@@ -54,6 +57,10 @@ size_t commitq_take(struct commitq *q, uint32_t *out, size_t max);
 
 /* Items queued. */
 size_t commitq_len(const struct commitq *q);
+
+/* How many items one round would take with at most per_source from each source: the sum over
+ * the sources of min(queued, per_source). O(sources with items + n_sources / 64). */
+size_t commitq_round(const struct commitq *q, size_t per_source);
 
 /* Did more than one source push within the last shared_ms before now? */
 bool commitq_shared(const struct commitq *q, uint64_t now);

@@ -101,6 +101,7 @@ int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, 
     const bool up = bit_get(g->up, peer);
     const bool changed = up && memcmp(&p->view, view, sizeof *view) != 0;
     p->view = *view;
+    memcpy(&g->key8[peer], view->key, sizeof g->key8[peer]);
     if (changed)
         gossip_recon_soon(g, peer, now);
     if (up)
@@ -205,6 +206,7 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->ann_due = UINT64_MAX;
     g->peers = calloc(p->max_peers, sizeof *g->peers);
     g->tm = calloc(p->max_peers, sizeof *g->tm);
+    g->key8 = calloc(p->max_peers, sizeof *g->key8);
     g->recent = calloc(g->recent_cap, sizeof *g->recent);
     g->recent_bits = calloc(g->recent_cap * g->words, sizeof *g->recent_bits);
     if (p->track_holds) {
@@ -214,7 +216,7 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->commit_cap = g->cand_cap < LIMIT_GOSSIP_COMMIT_BATCH ? g->cand_cap
                                                             : LIMIT_GOSSIP_COMMIT_BATCH;
     int rc = GOSSIP_OK;
-    if (!g->peers || !g->tm || !g->recent || !g->recent_bits ||
+    if (!g->peers || !g->tm || !g->key8 || !g->recent || !g->recent_bits ||
         (p->track_holds && (!g->recent_sent || !g->recent_from)))
         rc = GOSSIP_E_NOMEM;
     if (rc == GOSSIP_OK && !commitq_init(&g->cq, g->cand_cap, p->max_peers + 1,
@@ -247,6 +249,7 @@ void gossip_free(struct gossip *g)
         free(g->cands[i].bytes);
     free(g->peers);
     free(g->tm);
+    free(g->key8);
     free(g->cands);
     commitq_free(&g->cq);
     idindex_free(&g->cand_idx);

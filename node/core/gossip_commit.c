@@ -124,17 +124,20 @@ void gossip_commit_run(struct gossip_commit *c)
     c->result = c->ops->put_batch(c->ops->ctx, c->items, c->n);
 }
 
-/* One durable write transaction: up to LIMIT_GOSSIP_COMMIT_BATCH verified records, or up to
- * LIMIT_GOSSIP_COMMIT_SHARED while more than one source delivers (commitq.h: a flooder's commit
- * is what an honest record waits for), taken from the sources in turn; handed to io.commit, or
- * run here and completed at once without one. */
+/* One durable write transaction: up to LIMIT_GOSSIP_COMMIT_BATCH verified records, or, while
+ * more than one source delivers, up to LIMIT_GOSSIP_COMMIT_SHARED of each source's (commitq.h: a
+ * flooder's commit is what an honest record waits for), taken from the sources in turn; handed
+ * to io.commit, or run here and completed at once without one. */
 static int commit_start(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
     assert(!g->commit_out);
     size_t n = commitq_len(&g->cq);
-    const size_t cap = commitq_shared(&g->cq, now) && g->commit_cap > LIMIT_GOSSIP_COMMIT_SHARED
-                           ? LIMIT_GOSSIP_COMMIT_SHARED
-                           : g->commit_cap;
+    size_t cap = g->commit_cap;
+    if (commitq_shared(&g->cq, now)) {
+        size_t round = commitq_round(&g->cq, LIMIT_GOSSIP_COMMIT_SHARED);
+        round = round > LIMIT_GOSSIP_COMMIT_SHARED ? round : LIMIT_GOSSIP_COMMIT_SHARED;
+        cap = round < cap ? round : cap;
+    }
     n = n < cap ? n : cap;
     if (!commit_room(g, n))
         return GOSSIP_E_NOMEM; /* the verified records wait for the next flush */
@@ -218,7 +221,7 @@ static void announce_due(struct gossip *g, uint64_t now, uint64_t wall_ms)
             continue;
         v.known = known;
         FOR_EACH_BIT(i, g->up, g->p.max_peers) {
-            if (!gossip_gate_out(g, i, &v, false, wall_ms))
+            if (!gossip_may_reach(g, i, &v) || !gossip_gate_out(g, i, &v, false, wall_ms))
                 continue;
             if (gossip_backlogged(g, i)) {
                 g->peers[i]->st.skipped_backlog++;
@@ -318,7 +321,7 @@ int gossip_local_scan(struct gossip *g, uint64_t now, uint64_t wall_ms)
             uint32_t e = gossip_recent_add(g, gossip_hkey(g, l.ids[i]));
             v.known = bits_at(g->recent_bits, g->words, e);
             FOR_EACH_BIT(p, g->up, g->p.max_peers)
-                if (gossip_gate_out(g, p, &v, false, wall_ms))
+                if (gossip_may_reach(g, p, &v) && gossip_gate_out(g, p, &v, false, wall_ms))
                     push_paced(g, p, l.ids[i], now);
         }
         size_t got = l.n;

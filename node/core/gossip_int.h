@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "node/core/commitq.h"
 #include "node/core/gossip.h"
@@ -161,6 +162,8 @@ struct gossip {
     uint64_t pending[PEER_WORDS]; /* up slots that may have output: ids queued or a builder */
     struct gpeer **peers;
     struct ptimer *tm; /* per peer slot */
+    uint64_t *key8;    /* per peer slot: its view's key, first 8 bytes (gossip_may_reach), side by
+                          side so that a scan of every peer per record stays in cache */
 
     struct cand *cands;
     size_t cand_cap, n_cands;
@@ -368,6 +371,22 @@ void gossip_want_unask(struct gossip *g, struct want *e);
 void gossip_want_remove(struct gossip *g, uint32_t w);
 bool gossip_want_ask(struct gossip *g, uint32_t w, uint64_t now);
 void gossip_wants_due(struct gossip *g, uint64_t now);
+
+/* A necessary condition of the gate for sending v to peer, far cheaper than the gate: a TLP:RED
+ * record goes to its recipients only (gate.h), so a peer whose key starts like none of theirs is
+ * refused whatever else holds. The push and announcement paths ask it first, so that a hub does not
+ * run the gate for a thousand constituents per record meant for two; those it rules out are not
+ * counted as refusals (docs/SHARING.md). Never a reason to send: the gate decides for the rest. */
+static inline bool gossip_may_reach(const struct gossip *g, size_t peer, const struct rview *v)
+{
+    const struct proto_audience *a = &v->r->audience;
+    if (v->r->tlp != PROTO_TLP_RED)
+        return true;
+    for (size_t k = 0; k < a->n_recipients && k < LIMIT_AUDIENCE_RECIPIENTS; k++)
+        if (memcmp(a->recipients[k], &g->key8[peer], sizeof g->key8[peer]) == 0)
+            return true;
+    return false;
+}
 
 /* gossip_send.c */
 bool gossip_out_add_sid(struct gossip *g, size_t peer, int k, const uint8_t *id);

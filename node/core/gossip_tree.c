@@ -127,13 +127,10 @@ bool gossip_tree_key(const uint8_t *signed_rec, size_t len, uint8_t key[SID])
     return true;
 }
 
-/* Is peer a tree peer that has not pruned the tree? */
-static bool tree_eager(const struct gossip *g, size_t peer, const uint8_t key[SID])
+/* Is peer a tree peer that has not pruned the tree (pruned: its entry's bitset, NULL if none)? */
+static bool tree_eager(const struct gossip *g, size_t peer, const uint64_t *pruned)
 {
-    if (!g->peers[peer]->tree)
-        return false;
-    const uint32_t e = tree_find(g, gossip_hkey(g, key));
-    return e == NIL || !bit_get(bits_at(g->tree_pruned, g->words, e), peer);
+    return g->peers[peer]->tree && (pruned == NULL || !bit_get(pruned, peer));
 }
 
 /* After the commit of a received record: queued in full for every eager tree peer not known to
@@ -150,9 +147,12 @@ void gossip_tree_push(struct gossip *g, const struct cand *c, uint64_t now, uint
     if (!gossip_tree_key(c->bytes, c->len, key) || !gossip_view_load(g, c->id, c->bytes, c->len, &v))
         return;
     v.known = gossip_recent_known(g, (struct hkey){c->id, c->h});
+    const uint32_t e = tree_find(g, gossip_hkey(g, key)); /* once, not per peer */
+    const uint64_t *pruned = e == NIL ? NULL : bits_at(g->tree_pruned, g->words, e);
     FOR_EACH_BIT(i, g->up, g->p.max_peers) {
         if (i == c->from || (v.known != NULL && bit_get(v.known, i)) ||
-            !tree_eager(g, i, key) || !gossip_gate_allows(g, i, &v, wall_ms) ||
+            !gossip_may_reach(g, i, &v) || !tree_eager(g, i, pruned) ||
+            !gossip_gate_allows(g, i, &v, wall_ms) ||
             !peerscore_bucket_take(&g->peers[i]->push, LIMIT_GOSSIP_PUSH_BURST,
                                    LIMIT_GOSSIP_PUSH_PER_S, 1, now))
             continue;
