@@ -7,8 +7,11 @@
  *
  * Contract: return conventions follow store.h (STORE_OK, or a negative store_err); callbacks
  * (store_record_cb) get pointers valid during the call only and must not call the store. Every
- * call is synchronous and runs on the thread that drives gossip: LMDB reads take microseconds,
- * and gossip writes once per gossip_flush (put_batch). The store does not check signatures or
+ * call is synchronous and runs on the thread that drives gossip (LMDB reads take microseconds),
+ * but put_batch: gossip_commit_run may call it on another thread (the daemon's writer thread,
+ * gossip.h io.commit), one call at a time, while the gossip thread goes on reading; so an
+ * implementation used with io.commit must allow that (the LMDB adapter does: MDB_NOTLS; the
+ * memstore does not, and simnet commits in the turn). The store does not check signatures or
  * time rules: gossip verified every body it puts. A store never calls into gossip.
  *
  * Ownership: the ops and their ctx belong to the caller, who keeps ctx alive for as long as any

@@ -228,6 +228,14 @@ static void io_verify(void *ctx, struct gossip_job *job)
     net->jobs[net->j_len++] = job;
 }
 
+static void io_commit(void *ctx, struct gossip_commit *c)
+{
+    struct tnode *n = ctx;
+    assert_null(n->commit); /* one commit out at a time */
+    n->commit = c;
+    n->commit_ran = false;
+}
+
 void fill_view(const struct tnode *n, size_t slot, struct gate_peer *v)
 {
     const struct tnode *p = &n->net->nodes[peer_at(n, slot)];
@@ -281,7 +289,7 @@ static void gossip_start(struct net *net, struct tnode *t)
     for (size_t c = 0; c < t->n_comms; c++)
         snprintf(p.self.communities[c], sizeof p.self.communities[c], "%s", t->comms[c]);
     struct gossip_io io = {.ctx = t, .send = io_send, .close_peer = io_close,
-                           .verify = io_verify};
+                           .verify = io_verify, .commit = net->defer_commit ? io_commit : NULL};
     assert_int_equal(gossip_new(&t->g, &p, &t->ops, &io), GOSSIP_OK);
 }
 
@@ -301,11 +309,16 @@ void net_start(struct net *net)
     }
 }
 
+static bool give_back_commit(struct net *net);
+
 void net_free(struct net *net)
 {
     for (size_t i = 0; i < net->j_len; i++)
         gossip_on_verified(net->nodes[net->j_owner[i]].g, net->jobs[i], net->now,
                            WALL0 + net->now);
+    net->hold_commits = false;
+    while (give_back_commit(net))
+        ;
     for (size_t i = 0; i < net->m_len; i++)
         free(net->msgs[(net->m_head + i) % net->m_cap].body);
     free(net->msgs);
@@ -399,6 +412,32 @@ static bool run_one_job(struct net *net)
     return true;
 }
 
+void commit_run_only(struct net *net, size_t node)
+{
+    struct tnode *t = &net->nodes[node];
+    assert_non_null(t->commit);
+    if (!t->commit_ran)
+        gossip_commit_run(t->commit);
+    t->commit_ran = true;
+}
+
+/* The first node's commit that is out: run (unless it ran) and given back. */
+static bool give_back_commit(struct net *net)
+{
+    for (size_t i = 0; i < net->n && !net->hold_commits; i++) {
+        struct tnode *t = &net->nodes[i];
+        if (t->commit == NULL)
+            continue;
+        commit_run_only(net, i);
+        struct gossip_commit *c = t->commit;
+        t->commit = NULL;
+        assert_int_equal(gossip_on_committed(t->g, c, net->now, WALL0 + net->now), GOSSIP_OK);
+        flush_node(net, t);
+        return true;
+    }
+    return false;
+}
+
 static bool deliver_one(struct net *net)
 {
     if (net->m_len == 0 || net->msgs[net->m_head].at > net->now)
@@ -423,6 +462,8 @@ void run(struct net *net, uint64_t ms)
     uint64_t until = net->now + ms;
     for (;;) {
         if (!net->defer_verify && run_one_job(net))
+            continue;
+        if (give_back_commit(net))
             continue;
         if (deliver_one(net))
             continue;

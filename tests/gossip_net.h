@@ -47,6 +47,8 @@ struct tnode {
     uint64_t verify_items;
     uint64_t sent[6]; /* messages sent, by gossip type - 16 (RECORDS .. PRUNE) */
     uint64_t bytes_in;
+    struct gossip_commit *commit; /* handed to io.commit (net->defer_commit), not yet back */
+    bool commit_ran;              /* its put_batch ran (commit_run_only) */
 };
 
 /* What the oracle needs of a record, copied from the values the test chose. */
@@ -84,6 +86,8 @@ struct net {
     size_t n_closes;
     int last_close_err; /* of the last io.close_peer */
     bool defer_verify;
+    bool defer_commit; /* gossip gets io.commit: commits come back as events of run() */
+    bool hold_commits; /* run() gives no commit back */
     size_t cand_cap;   /* 0 = default; small values exercise the overload path */
     int lmdb_node;     /* index of the node that runs on a real LMDB store, or -1 */
     uint64_t valid_for_ms; /* new indicators expire at WALL0 + this; 0 = 30 days */
@@ -117,6 +121,8 @@ void link_up(struct net *net, size_t a, size_t b);
 void node_restart(struct net *net, size_t idx);
 void apply_closes(struct net *net);
 void run(struct net *net, uint64_t ms);
+/* Runs node's commit that is out (defer_commit) without giving it back: it is durable. */
+void commit_run_only(struct net *net, size_t node);
 size_t make_record(struct net *net, size_t origin, const struct spec *sp, int target,
                    uint8_t buf[TS_SIGNED_BYTES], size_t *len);
 size_t publish(struct net *net, size_t origin, const struct spec *sp, int target);

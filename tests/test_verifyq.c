@@ -84,11 +84,32 @@ static void test_verifyq_inline(void **state)
     assert_int_equal(verifyq_slot(&local), 0);
 }
 
+/* Every slot with two jobs queued (the ring full): a take per job, each slot's first in the
+ * order the slots got them, then each slot's second, in the same order. */
+static void test_verifyq_every_slot(void **state)
+{
+    (void)state;
+    static struct verifyq q;
+    static struct gossip_job jobs[LIMIT_PEERS][2];
+    for (size_t i = 0; i < LIMIT_PEERS; i++) {
+        const size_t s = (i * 7) % LIMIT_PEERS; /* not in slot order: LIMIT_PEERS is a power of 2 */
+        for (size_t k = 0; k < 2; k++) {
+            jobs[i][k] = job_of(s, 1);
+            verifyq_push(&q, &jobs[i][k]);
+        }
+    }
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; i < LIMIT_PEERS; i++)
+            assert_ptr_equal(verifyq_take(&q), &jobs[i][k]);
+    assert_null(verifyq_take(&q));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verifyq_round_robin),
         cmocka_unit_test(test_verifyq_inline),
+        cmocka_unit_test(test_verifyq_every_slot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -267,7 +267,7 @@ void gossip_free(struct gossip *g)
 {
     if (g == NULL)
         return;
-    assert(g->jobs_out == 0);
+    assert(g->jobs_out == 0 && !g->commit_out);
     for (size_t i = 0; g->peers && i < g->p.max_peers; i++) {
         if (g->peers[i] == NULL)
             continue;
@@ -303,7 +303,7 @@ void gossip_free(struct gossip *g)
 uint64_t gossip_next_deadline(const struct gossip *g)
 {
     assert(g != NULL);
-    if (commitq_len(&g->cq) > 0)
+    if (commitq_len(&g->cq) > 0 && !g->commit_out) /* else the completion comes first */
         return 0;
     uint64_t next = g->n_wants > 0 ? g->want_next : UINT64_MAX;
     next = min_u64(next, g->ann_due);
@@ -324,7 +324,7 @@ uint64_t gossip_next_deadline(const struct gossip *g)
 bool gossip_idle(const struct gossip *g)
 {
     assert(g != NULL);
-    if (g->jobs_out || g->n_cands || g->ann_len || g->n_wants)
+    if (g->jobs_out || g->commit_out || g->n_cands || g->ann_len || g->n_wants)
         return false;
     FOR_EACH_BIT(i, g->up, g->p.max_peers)
         if (g->tm[i].rc_active || (bit_get(g->pending, i) && g->peers[i]->q_len > 0))

@@ -26,10 +26,14 @@
  * Sans-IO: no clock, socket, random source or thread. The caller passes now (one monotonic clock
  * for timers) and wall-clock Unix ms (for record time rules and the gate's expiry), a hash key
  * (random bytes) at init, and implements struct gossip_io and struct gossip_store_ops
- * (store/gossip_store.h: over LMDB, store/gossip_lmdb.h, or memory, store/memstore.h). Store calls
- * are synchronous (LMDB reads are microseconds; commits happen once per gossip_flush). Signature
- * checks are asynchronous: io.verify hands over a job; the caller runs gossip_job_run() on any
- * thread and gives the job back with gossip_on_verified() on the gossip thread.
+ * (store/gossip_store.h: over LMDB, store/gossip_lmdb.h, or memory, store/memstore.h). Store reads
+ * are synchronous (LMDB reads are microseconds). Signature checks are asynchronous: io.verify
+ * hands over a job; the caller runs gossip_job_run() on any thread and gives the job back with
+ * gossip_on_verified() on the gossip thread. So may commits be (a durable commit takes
+ * milliseconds, its fsync most of them, and the loop that waited for it read no peer's input
+ * meanwhile): io.commit hands over one put_batch at a time (struct gossip_commit), the caller
+ * runs gossip_commit_run() on any thread and reports with gossip_on_committed(); without
+ * io.commit, gossip_flush commits itself, as simnet does.
  *
  * Peers are slots 0..max_peers-1 (node/shell/run.c uses the engine's peer index). A malformed
  * message makes gossip_on_message return GOSSIP_E_MALFORMED and call io.close_peer; a record with a
@@ -56,9 +60,10 @@
  * Re-entrance: io callbacks must not call into gossip. An event they cause (a failed send that ends
  * a session, hence gossip_peer_down) is reported after the gossip call returns.
  *
- * Ownership: struct gossip is opaque: gossip_new() allocates, gossip_free() releases (no job may be
- * out: wait for every io.verify job to come back first). Jobs are owned by gossip; between
- * io.verify and gossip_on_verified the caller may only read and run them. No function keeps a
+ * Ownership: struct gossip is opaque: gossip_new() allocates, gossip_free() releases (no job or
+ * commit may be out: wait for every io.verify job and the io.commit to come back first). Jobs and
+ * commits are owned by gossip; between io.verify and gossip_on_verified (io.commit and
+ * gossip_on_committed) the caller may only read and run them. No function keeps a
  * pointer to its arguments except gossip_new (the store ops context and io context must outlive the
  * gossip).
  */
@@ -147,6 +152,21 @@ typedef int (*gossip_verify_fn)(void *ctx, const uint8_t *body, size_t len,
                                 const uint8_t origin[LIMIT_KEY_BYTES]);
 void gossip_job_run_with(struct gossip_job *job, gossip_verify_fn verify, void *ctx);
 
+/* One store commit: verified records for one put_batch (a durable write transaction), handed
+ * out by gossip_flush through io.commit. Gossip announces, acknowledges and forwards them only
+ * after gossip_on_committed: what a peer learns from this node is in its store. */
+struct gossip_commit {
+    struct store_put *items; /* n of them, owned by gossip; results set by gossip_commit_run */
+    size_t n;
+    int result;              /* put_batch's: STORE_OK or a negative store_err */
+    void *user;              /* free for the caller */
+    const struct gossip_store_ops *ops; /* private: the put_batch to run */
+};
+
+/* Runs the commit's put_batch. Touches only the batch and the store: call it on any thread
+ * (the LMDB store is MDB_NOTLS; one commit is out at a time, so one write transaction). */
+void gossip_commit_run(struct gossip_commit *c);
+
 enum gossip_log_level { GOSSIP_LOG_INFO, GOSSIP_LOG_WARN, GOSSIP_LOG_DEBUG };
 
 struct gossip_io {
@@ -161,6 +181,11 @@ struct gossip_io {
     /* Run gossip_job_run(job) (any thread), then call gossip_on_verified(job) on this thread,
      * never from inside this call. */
     void (*verify)(void *ctx, struct gossip_job *job);
+    /* Optional: run gossip_commit_run(c) (any thread, e.g. a writer thread, so the loop goes on
+     * reading and verifying meanwhile), then call gossip_on_committed(c) on this thread, never
+     * from inside this call. At most one commit is out; the next waits for its completion.
+     * NULL: gossip_flush runs each commit itself, and its completion, before it returns. */
+    void (*commit)(void *ctx, struct gossip_commit *c);
     /* Optional: a record of this kind (enum proto_kind) was committed (e.g. a roster: rebuild
      * the community table). The body is in the store (ops.get) if more is needed. */
     void (*stored)(void *ctx, const uint8_t id[LIMIT_ID_BYTES], uint8_t kind);
@@ -258,12 +283,19 @@ bool gossip_peer_charge(struct gossip *g, size_t peer, enum peerscore_kind k, ui
 /* A job handed to io.verify has run. */
 void gossip_on_verified(struct gossip *g, struct gossip_job *job, uint64_t now, uint64_t wall_ms);
 
+/* The commit handed to io.commit has run: the records it added are announced, forwarded and
+ * counted (a local scan asked for meanwhile runs now). GOSSIP_OK, or GOSSIP_E_STORE when the
+ * put_batch failed (logged; its records are dropped and come again by reconciliation). */
+int gossip_on_committed(struct gossip *g, struct gossip_commit *c, uint64_t now,
+                        uint64_t wall_ms);
+
 /* Picks up records the node's own tools added to the store (seq > the last seen and not
  * committed by gossip) and pushes them to every peer the gate allows. Call on "records-added". */
 int gossip_local_scan(struct gossip *g, uint64_t now, uint64_t wall_ms);
 
 /* Once per loop turn: commits verified records (one put_batch, taken from the sources in turn:
- * commitq.h; the rest waits for the next call), sends due announcements, retries
+ * commitq.h; the rest waits for the next call; with io.commit, hands it out unless one is still
+ * out), sends due announcements, retries
  * timed-out WANTs, starts due reconciliations, feeds peers' queues, writes pending messages. The
  * other entry points only queue: nothing reaches io.send before this call, so what a turn
  * produced for a peer leaves as one message per type. */

@@ -118,11 +118,19 @@ static bool commit_room(struct gossip *g, size_t n)
     return true;
 }
 
+void gossip_commit_run(struct gossip_commit *c)
+{
+    assert(c != NULL && c->ops != NULL);
+    c->result = c->ops->put_batch(c->ops->ctx, c->items, c->n);
+}
+
 /* One durable write transaction: up to LIMIT_GOSSIP_COMMIT_BATCH verified records, or, while
  * more than one source delivers, up to LIMIT_GOSSIP_COMMIT_SHARED of each source's (commitq.h: a
- * flooder's commit is what an honest record waits for), taken from the sources in turn. */
-static int commit_batch(struct gossip *g, uint64_t now, uint64_t wall_ms)
+ * flooder's commit is what an honest record waits for), taken from the sources in turn; handed
+ * to io.commit, or run here and completed at once without one. */
+static int commit_start(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
+    assert(!g->commit_out);
     size_t n = commitq_len(&g->cq);
     size_t cap = g->commit_cap;
     if (commitq_shared(&g->cq, now)) {
@@ -134,21 +142,38 @@ static int commit_batch(struct gossip *g, uint64_t now, uint64_t wall_ms)
     if (!commit_room(g, n))
         return GOSSIP_E_NOMEM; /* the verified records wait for the next flush */
     struct store_put *items = g->commit_items;
-    uint32_t *cis = g->commit_cis;
-    n = commitq_take(&g->cq, cis, n);
+    n = commitq_take(&g->cq, g->commit_cis, n);
     for (size_t i = 0; i < n; i++) {
-        const struct cand *c = &g->cands[cis[i]];
+        const struct cand *c = &g->cands[g->commit_cis[i]];
         items[i] = (struct store_put){.signed_rec = c->bytes, .len = c->len, .rec = NULL,
                                       .added_us = wall_ms * 1000};
         memcpy(items[i].id, c->id, LIMIT_ID_BYTES);
     }
-    int rc = g->ops.put_batch(g->ops.ctx, items, n);
-    if (rc < 0) {
-        g->st.store_errors += n;
-        gossip_logf(g, GOSSIP_LOG_WARN, GOSSIP_LOCAL, "commit of %zu records failed: %s (%s)", n,
-             store_strerror(rc), g->ops.where != NULL ? g->ops.where : "store");
+    g->cm = (struct gossip_commit){.items = items, .n = n, .ops = &g->ops};
+    if (g->io.commit == NULL) {
+        gossip_commit_run(&g->cm);
+        return gossip_on_committed(g, &g->cm, now, wall_ms);
     }
-    for (size_t i = 0; i < n; i++) {
+    g->commit_out = true;
+    g->io.commit(g->io.ctx, &g->cm);
+    return GOSSIP_OK;
+}
+
+/* Only now, with the records durable, does anyone hear of them (committed). */
+int gossip_on_committed(struct gossip *g, struct gossip_commit *c, uint64_t now,
+                        uint64_t wall_ms)
+{
+    assert(g != NULL && c == &g->cm && (g->commit_out || g->io.commit == NULL));
+    g->commit_out = false;
+    const int rc = c->result;
+    const struct store_put *items = c->items;
+    const uint32_t *cis = g->commit_cis;
+    if (rc < 0) {
+        g->st.store_errors += c->n;
+        gossip_logf(g, GOSSIP_LOG_WARN, GOSSIP_LOCAL, "commit of %zu records failed: %s (%s)",
+                    c->n, store_strerror(rc), g->ops.where != NULL ? g->ops.where : "store");
+    }
+    for (size_t i = 0; i < c->n; i++) {
         if (rc == STORE_OK && items[i].result == STORE_PUT_ADDED) {
             g->st.stored++;
             own_add(g, items[i].seq);
@@ -160,7 +185,13 @@ static int commit_batch(struct gossip *g, uint64_t now, uint64_t wall_ms)
         }
         gossip_cand_release(g, cis[i]);
     }
-    return rc < 0 ? GOSSIP_E_STORE : GOSSIP_OK;
+    c->n = 0;
+    int scan = GOSSIP_OK;
+    if (g->scan_pending) {
+        g->scan_pending = false;
+        scan = gossip_local_scan(g, now, wall_ms);
+    }
+    return rc < 0 ? GOSSIP_E_STORE : scan;
 }
 
 /* Is some connected peer not known to have id? Saves a store read and decode when every peer
@@ -235,7 +266,8 @@ int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms)
     assert(g != NULL);
     /* One commit per flush: what is left waits for the next turn (gossip_next_deadline: now),
      * so that the loop reads every peer's input and hands out jobs between two commits. */
-    int rc = commitq_len(&g->cq) > 0 ? commit_batch(g, now, wall_ms) : GOSSIP_OK;
+    int rc = commitq_len(&g->cq) > 0 && !g->commit_out ? commit_start(g, now, wall_ms)
+                                                        : GOSSIP_OK;
     announce_due(g, now, wall_ms);
     gossip_wants_due(g, now);
     /* What was refused or dropped for a reason that may have passed comes by reconciliation. */
@@ -271,6 +303,10 @@ static void push_paced(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_
 int gossip_local_scan(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
     assert(g != NULL);
+    if (g->commit_out) { /* its records would read as this node's own: after the commit */
+        g->scan_pending = true;
+        return GOSSIP_OK;
+    }
     for (;;) {
         struct id_list l = {.max = LIMIT_GOSSIP_SCAN_CHUNK};
         int rc = g->ops.iter_seq(g->ops.ctx, g->scan_seq, gossip_collect_id, &l);

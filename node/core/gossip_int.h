@@ -190,6 +190,9 @@ struct gossip {
     struct store_put *commit_items; /* commit_alloc each: one commit's items and candidates */
     uint32_t *commit_cis;
     size_t commit_cap, commit_alloc; /* the bound; allocated so far (grown on demand) */
+    struct gossip_commit cm; /* the commit being run: its items are commit_items */
+    bool commit_out;   /* cm is with io.commit: no other commit starts until it is back */
+    bool scan_pending; /* a local scan waits for cm: seqs it added are not yet in own */
     size_t jobs_out; /* handed to io.verify */
     size_t vq_next;  /* the peer slot whose verify queue is served next (round robin) */
     size_t n_building; /* peers whose round's set is being built (ptimer.building) */

@@ -106,8 +106,8 @@ bool gossip_want_ask(struct gossip *g, uint32_t w, uint64_t now)
 {
     struct want *e = &g->wants[w];
     uint64_t *ann = bits_at(g->want_ann, g->words, w), *tried = bits_at(g->want_tried, g->words, w);
-    for (size_t i = 0; i < g->p.max_peers; i++) {
-        if (!bit_get(ann, i) || bit_get(tried, i) || !peer_up(g, i) ||
+    FOR_EACH_BIT(i, ann, g->p.max_peers) { /* by words: a hub has LIMIT_PEERS slots */
+        if (bit_get(tried, i) || !peer_up(g, i) ||
             g->peers[i]->wants_out >= LIMIT_GOSSIP_WANT_PER_PEER)
             continue;
         if (!gossip_out_add_sid(g, i, OUT_WANT, e->sid))

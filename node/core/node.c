@@ -202,6 +202,12 @@ static void gio_verify(void *ctx, struct gossip_job *job)
         node_verify_later(n, job);
 }
 
+static void gio_commit(void *ctx, struct gossip_commit *c)
+{
+    struct node *n = ctx;
+    n->io.commit(n->io.ctx, c);
+}
+
 static void gio_stored(void *ctx, const uint8_t id[LIMIT_ID_BYTES], uint8_t kind)
 {
     struct node *n = ctx;
@@ -238,6 +244,7 @@ static int start_gossip(struct node *n, const struct node_params *p, char *why, 
                             .backlog = gio_backlog,
                             .close_peer = gio_close_peer,
                             .verify = gio_verify,
+                            .commit = n->io.commit != NULL ? gio_commit : NULL,
                             .stored = gio_stored,
                             .log = gio_log};
     int rc = gossip_new(&n->gossip, &gp, &p->store_ops, &gio);
@@ -370,6 +377,14 @@ void node_verified(struct node *n, struct gossip_job *job)
     gossip_enter(n);
     gossip_on_verified(n->gossip, job, node_now(n), node_wall(n));
     gossip_leave(n);
+}
+
+int node_committed(struct node *n, struct gossip_commit *c)
+{
+    gossip_enter(n);
+    int rc = gossip_on_committed(n->gossip, c, node_now(n), node_wall(n));
+    gossip_leave(n);
+    return rc;
 }
 
 void node_verify_later(struct node *n, struct gossip_job *job)

@@ -66,6 +66,9 @@ struct node_io {
      * node_verified() on the node's thread, or node_verify_later(). NULL: every job is checked
      * at the next node_turn(). */
     void (*verify)(void *ctx, struct gossip_job *job);
+    /* Optional: take a store commit (gossip_io.commit): run gossip_commit_run() anywhere, then
+     * node_committed() on the node's thread. NULL: node_turn() commits itself. */
+    void (*commit)(void *ctx, struct gossip_commit *c);
     /* Optional: the signature check of jobs checked in node_turn() (NULL: gossip_job_run's). */
     gossip_verify_fn check;
     /* Optional: one line for the operator ("gossip peer=KEY: ...", "community: ..."). */
@@ -128,7 +131,7 @@ struct node {
 int node_init(struct node *n, const struct node_params *p, const struct node_io *io, char *why,
               size_t why_len);
 /* Gives back the jobs still waiting for a turn (node_drain_jobs), then frees gossip, the engine
- * and the table. No io.verify job may be out. Safe on a node whose init failed. */
+ * and the table. No io.verify job or io.commit may be out. Safe on a node whose init failed. */
 void node_free(struct node *n);
 
 /* The engine's peers := cfg's [Peer]s (engine_set_peers: start-up, and reload with the new
@@ -159,6 +162,9 @@ void node_peer_change(struct node *n, size_t peer, bool up);
 
 /* A job io.verify took has been checked: give it back to gossip (on the node's thread). */
 void node_verified(struct node *n, struct gossip_job *job);
+/* The commit io.commit took has run: give it back to gossip (on the node's thread). The
+ * gossip_on_committed result. */
+int node_committed(struct node *n, struct gossip_commit *c);
 /* A job io.verify cannot check elsewhere: it is checked at the next node_turn(). */
 void node_verify_later(struct node *n, struct gossip_job *job);
 /* Checks (gossip_job_run) and gives back every job waiting for a turn, e.g. before the final

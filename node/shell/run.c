@@ -110,6 +110,12 @@ static void io_verify(void *ctx, struct gossip_job *job)
     verifier_submit(&r->verifier, job);
 }
 
+static void io_commit(void *ctx, struct gossip_commit *c)
+{
+    struct run *r = ctx;
+    committer_submit(&r->committer, c);
+}
+
 /* --- loop plumbing --- */
 
 static void on_timer(uv_timer_t *t)
@@ -183,6 +189,7 @@ static void stop(struct run *r)
     if (r->listening)
         uv_close((uv_handle_t *)&r->listener, NULL);
     control_close(&r->control);
+    committer_stop(&r->committer); /* no turn hands out another commit */
     http_stop(r->http); /* taxii helper */
     uv_timer_start(&r->timer, on_shutdown_deadline, LIMIT_SHUTDOWN_MS, 0);
     uv_unref((uv_handle_t *)&r->timer); /* do not wait for it if everything closes first */
@@ -262,12 +269,18 @@ static int start_node(struct run *r)
                                .dial = run_conn_dial, .random = io_random,
                                .engine_log = io_log, .backlog = run_conn_backlog,
                                .now = io_now, .wall_ms = io_wall_ms, .verify = io_verify,
+                               .commit = io_commit,
                                .log = io_line, .log_debug = io_debug,
                                .succession = run_keys_stored};
     if (run_keys_prev(r, &p.engine) != RUN_OK)
         return RUN_USAGE;
     if (verifier_init(&r->verifier, &r->loop, &r->node) < 0) {
         fprintf(stderr, "tlpmesh: cannot create the verifier's lock\n");
+        return RUN_FAIL;
+    }
+    int err = committer_init(&r->committer, &r->loop, &r->node);
+    if (err < 0) {
+        fprintf(stderr, "tlpmesh: cannot start the store's writer thread: %s\n", uv_strerror(err));
         return RUN_FAIL;
     }
     char why[LIMIT_CONFIG_DIAG_BYTES];
@@ -316,6 +329,7 @@ static void close_loop(struct run *r)
         stop(r);
     else if (!r->stopping)
         run_close_all(r);
+    committer_stop(&r->committer); /* a start that failed after committer_init */
     uv_run(&r->loop, UV_RUN_DEFAULT);
     run_close_all(r); /* the unref'd shutdown timer */
     uv_run(&r->loop, UV_RUN_DEFAULT);
@@ -379,6 +393,7 @@ int run_node(const char *config_path, const struct http_ui *ui)
         close_loop(r);
     http_free(r->http); /* after the loop closed its handles */
     assert(r->verifier.out == 0); /* the loop ran until every verification job came back */
+    committer_close(&r->committer); /* and until the commit came back */
     node_free(&r->node);
     verifier_close(&r->verifier);
     gossip_lmdb_free(&r->lmdb);

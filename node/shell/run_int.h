@@ -23,6 +23,7 @@
 #include "node/core/node.h"
 #include "node/formats/metrics.h"
 #include "node/shell/control.h"
+#include "node/shell/committer.h"
 #include "node/shell/verifier.h"
 #include "store/gossip_lmdb.h"
 #include "store/store.h"
@@ -52,6 +53,7 @@ struct run {
     bool node_ready;                  /* node_init succeeded: stop() says goodbye to peers */
     struct gossip_lmdb lmdb;          /* gossip's store ops over store */
     struct verifier verifier;         /* signature checks on the thread pool */
+    struct committer committer;       /* gossip's store commits on a writer thread */
     struct rconn *conns[LIMIT_CONNS]; /* by engine slot: connections the engine knows */
     bool stopping;
     struct http_server *http; /* [HTTP] server, NULL when off */

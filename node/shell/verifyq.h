@@ -4,7 +4,9 @@
  *
  * Jobs wait in one FIFO per sending peer slot (job->from); a pool thread that becomes free takes
  * the first job of the next slot with one, round robin, so a quiet peer's job waits for about one
- * running job however many a flooder queued. A small job of a slot with no job queued or on the
+ * running job however many a flooder queued. The slots with jobs wait in a ring (each at most
+ * once), so a take costs the same with 2 slots as with LIMIT_PEERS; the slot just served goes
+ * back to the ring's tail at the next take, behind any slot that got its first job meanwhile. A small job of a slot with no job queued or on the
  * pool is checked on the loop thread instead, within LIMIT_VERIFY_INLINE_RECORDS per loop ms: a
  * pool result is handed back only in the loop turn after, and under a flood each turn holds a
  * store commit, so the quiet peer's record is committed a turn sooner; a flooder always has jobs
@@ -26,7 +28,9 @@
 struct verifyq {
     struct gossip_job *head[LIMIT_PEERS], *tail[LIMIT_PEERS]; /* by verifyq_slot */
     uint16_t busy[LIMIT_PEERS]; /* per slot: jobs pushed and not yet done */
-    size_t next;                /* the slot whose queue is served next */
+    uint16_t ready[LIMIT_PEERS]; /* ring of the slots with queued jobs, in the order served */
+    size_t ready_head, ready_len;
+    size_t served; /* + 1: the slot the last take served, jobs left, not yet back in the ring */
     uint64_t inline_ms;         /* the loop ms that inline_left is the budget of */
     size_t inline_left;
 };
