@@ -614,6 +614,36 @@ static void test_overload_refetch(void **state)
     net_free(net);
 }
 
+/* A's push queue to B holds 16 ids, and B lacks A's 300 records: the round's haves beyond the
+ * queue wait in its later bits and follow as the queue drains, so one round brings them all,
+ * each once, with nothing skipped for a later round. */
+static void test_catch_up_beyond_push_queue(void **state)
+{
+    (void)state;
+    enum { RECS = 300 };
+    struct net *net = net_new(2);
+    net->push_cap = 16;
+    ts_topo_link(&net->topo, 0, 1);
+    net_start(net);
+    struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+    for (int i = 0; i < RECS; i++)
+        publish(net, 0, &clear, -1);
+    link_up(net, 0, 1);
+    run(net, RUN_MS);
+    for (size_t r = 0; r < RECS; r++)
+        assert_true(holds(net, 1, r));
+    assert_int_equal(gossip_stats(net->nodes[1].g)->stored, RECS);
+    assert_int_equal(pst(net, 0, 1)->recon_rounds, 1);
+    assert_int_equal(pst(net, 0, 1)->recon_haves, RECS);
+    assert_int_equal(pst(net, 0, 1)->records_sent, RECS);
+    assert_int_equal(pst(net, 0, 1)->skipped_backlog, 0);
+    assert_int_equal(pst(net, 1, 0)->duplicates, 0);
+    assert_int_equal(pst(net, 1, 0)->want_out, 0);
+    assert_true(gossip_idle(net->nodes[0].g));
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
 /* A byzantine member X hands a community record straight to B, which is outside the community:
  * B's inbound gate refuses it (B judges its own membership; only the sender's is taken on trust)
  * and B never holds it. */
@@ -1019,6 +1049,7 @@ int main(void)
         cmocka_unit_test(test_lmdb_store),
         cmocka_unit_test(test_expired_not_reconciled),
         cmocka_unit_test(test_overload_refetch),
+        cmocka_unit_test(test_catch_up_beyond_push_queue),
         cmocka_unit_test(test_inbound_refuses_out_of_audience),
         cmocka_unit_test(test_unknown_types_budget),
         cmocka_unit_test(test_peer_rounds_budget),

@@ -154,6 +154,7 @@ void gossip_peer_down(struct gossip *g, size_t peer)
     free(p->q);
     p->q = NULL;
     p->q_cap = p->q_len = p->q_head = 0;
+    gossip_push_later_free(p);
     for (int k = 0; k < N_OUT; k++) {
         free(p->out[k].b);
         p->out[k] = (struct obuf){NULL, 0, 0, 0};
@@ -200,6 +201,7 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->want_cap = cap_or(p->want_cap, LIMIT_GOSSIP_WANTS);
     g->ann_cap = cap_or(p->announce_cap, LIMIT_GOSSIP_ANNOUNCE_QUEUE);
     g->tree_cap = cap_or(p->tree_cap, LIMIT_GOSSIP_TREES);
+    g->push_cap = cap_or(p->push_cap, LIMIT_GOSSIP_PUSH_QUEUE);
     g->scan_seq = p->start_seq;
     g->want_next = UINT64_MAX;
     g->ann_due = UINT64_MAX;
@@ -276,7 +278,7 @@ uint64_t gossip_next_deadline(const struct gossip *g)
     next = min_u64(next, g->ann_due);
     FOR_EACH_BIT(i, g->up, g->p.max_peers) {
         const struct ptimer *t = &g->tm[i];
-        if (bit_get(g->pending, i) && g->peers[i]->q_len > 0 && !gossip_backlogged(g, i))
+        if (bit_get(g->pending, i) && gossip_push_left(g->peers[i]) > 0 && !gossip_backlogged(g, i))
             return 0;
         if (!t->rc_active)
             next = min_u64(next, t->next_recon);
@@ -292,7 +294,7 @@ bool gossip_idle(const struct gossip *g)
     if (g->jobs_out || g->n_cands || g->ann_len || g->n_wants)
         return false;
     FOR_EACH_BIT(i, g->up, g->p.max_peers)
-        if (g->tm[i].rc_active || (bit_get(g->pending, i) && g->peers[i]->q_len > 0))
+        if (g->tm[i].rc_active || (bit_get(g->pending, i) && gossip_push_left(g->peers[i]) > 0))
             return false;
     return true;
 }

@@ -202,6 +202,8 @@ void gossip_recon_stop(struct gossip *g, size_t peer, uint64_t now)
     if (!t->rc_active)
         return;
     recon_free(&p->rc);
+    if (p->later.items == p->items && p->later.left > 0)
+        p->items = NULL; /* the later haves own the set now (gossip_push_have) */
     free(p->items);
     p->items = NULL;
     t->rc_active = false;
@@ -287,6 +289,7 @@ int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t no
     assert(!g->tm[peer].rc_active);
     if (initiate)
         p->round_at = now + LIMIT_RECON_ROUND_MIN_MS;
+    gossip_push_later_free(p); /* the previous round's: this one names what is still lacking */
     size_t n = 0;
     int rc = gossip_recon_build_set(g, peer, wall_ms, &p->items, &n);
     if (rc < 0)
@@ -328,7 +331,7 @@ static void diff_have(void *ctx, const struct recon_item *item)
     g->peers[d->peer]->st.recon_haves++;
     const uint64_t *known = gossip_recent_known(g, gossip_hkey(g, item->id));
     if (known == NULL || !bit_get(known, d->peer)) {
-        gossip_push_enqueue(g, d->peer, item->id);
+        gossip_push_have(g, d->peer, item);
         return;
     }
     struct rview v;
