@@ -84,6 +84,7 @@ struct net {
     size_t n_closes;
     int last_close_err; /* of the last io.close_peer */
     bool defer_verify;
+    bool hold_verify;  /* no verify job runs: the candidate tables stay as they are */
     size_t cand_cap;   /* 0 = default; small values exercise the overload path */
     size_t push_cap;   /* 0 = default; small values exercise a round's later haves */
     int lmdb_node;     /* index of the node that runs on a real LMDB store, or -1 */

@@ -387,13 +387,13 @@ static void test_churn(void **state)
     assert_int_equal(run(&s, &r), SIM_OK);
     assert_all_delivered(&r);
     static const struct figures want = {
-        .virtual_ms = 105582, .events = 7266, .deliveries = 1071, .duplicates = 1122,
-        .sessions_opened = 112, .bytes_rx = 627955, .bytes_tx = 627955,
-        .verify_calls = 1071, .verify_cached = 1012, .gate_refusals = 1452,
+        .virtual_ms = 105582, .events = 7281, .deliveries = 1071, .duplicates = 1121,
+        .sessions_opened = 112, .bytes_rx = 624522, .bytes_tx = 624522,
+        .verify_calls = 1071, .verify_cached = 1012, .gate_refusals = 1414,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {474029, 5276, 82, 36242},
-        .trace_digest = 0xc024a01d325258dcull,
-        .digest = "68fccdaabe480f7d45e8384be8dd37593e9904accfcb4b6d6dfd0fa01b48043d"};
+        .app_rx = {473811, 5102, 82, 33353},
+        .trace_digest = 0x31dae70fda4b8ee5ull,
+        .digest = "4a5e82104f910d7d45887651689373b2deaab41ffe61c5887abe0326fa53da8c"};
     assert_figures(&r, &want);
     assert_same_on_threads(&s, &r);
     sim_result_free(&r);
@@ -462,13 +462,13 @@ static void test_topologies_and_file(void **state)
     assert_int_equal(r.flood_deliveries, 271); /* every entitled pair: what gossip delivered */
     assert_int_equal(r.flood_bytes_rx, 151230);
     static const struct figures want = {
-        .virtual_ms = 66532, .events = 1951, .deliveries = 271, .duplicates = 200,
-        .sessions_opened = 56, .bytes_rx = 146691, .bytes_tx = 146691,
-        .verify_calls = 271, .verify_cached = 241, .gate_refusals = 592,
+        .virtual_ms = 66534, .events = 1948, .deliveries = 271, .duplicates = 200,
+        .sessions_opened = 56, .bytes_rx = 146118, .bytes_tx = 146118,
+        .verify_calls = 271, .verify_cached = 241, .gate_refusals = 577,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {102187, 1316, 10, 10168},
-        .trace_digest = 0xf4d3b440350ad2e7ull,
-        .digest = "0311e70ca0a19f3c9f224285cd6899ed40ab642a99ca56c5b0205ccd607bbaaa"};
+        .app_rx = {102187, 1290, 10, 9678},
+        .trace_digest = 0x5282294d8c6960c6ull,
+        .digest = "d4489295e2ca4b98dc3ff38b3ceb95e5ce4f931484ff3b98f3b4e4a96c83f0ef"};
     assert_figures(&r, &want);
     sim_result_free(&r);
     scenario_free(&s);

@@ -366,6 +366,8 @@ void gossip_logf(struct gossip *g, enum gossip_log_level level, size_t peer, con
 uint32_t gossip_cand_alloc(struct gossip *g, struct hkey k, const uint8_t *bytes, size_t len,
                            size_t from);
 void gossip_cand_release(struct gossip *g, uint32_t ci);
+/* One peer's share of the candidate table among the peers up (gossip.h "Ingest is fair"). */
+size_t gossip_cand_share(const struct gossip *g);
 bool gossip_cand_is_dup(const struct gossip *g, struct hkey k, const uint8_t *bytes, size_t len);
 bool gossip_cand_has_sid(const struct gossip *g, struct hkey k);
 bool gossip_cand_verified(const struct gossip *g, struct hkey k);
@@ -424,7 +426,9 @@ void gossip_recon_soon(struct gossip *g, size_t peer, uint64_t now);
 int gossip_on_recon_req(struct gossip *g, size_t peer, size_t len, uint64_t now);
 int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t len, uint64_t now,
                     uint64_t wall_ms);
-/* Builds the set this node reveals to peer and starts a round; initiate: send its first message. */
+/* Builds the set this node reveals to peer and starts a round; initiate: send its first message,
+ * or, while the last round's haves are still on their way, start none and move
+ * g->tm[peer].next_recon on. */
 int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t now,
                        uint64_t wall_ms);
 

@@ -282,11 +282,25 @@ static void recon_send(struct gossip *g, size_t peer, int len)
     }
 }
 
+/* Are the last round's haves still on their way, one way or the other: ours still queued to the
+ * peer (later), or the peer's still expected here? A round now would name them all again and push
+ * again what is in flight (a new partner's catch-up outlasts LIMIT_RECON_INTERVAL_MS when the
+ * receiver is slow). Bounded: the queue drains, the expectation ends with its grace. */
+static bool haves_in_flight(const struct gossip *g, size_t peer, uint64_t now)
+{
+    const struct gpeer *p = g->peers[peer];
+    return p->later.left > 0 || (p->expect_new > 0 && now < p->expect_until);
+}
+
 int gossip_recon_start(struct gossip *g, size_t peer, bool initiate, uint64_t now,
                        uint64_t wall_ms)
 {
     struct gpeer *p = g->peers[peer];
     assert(!g->tm[peer].rc_active);
+    if (initiate && haves_in_flight(g, peer, now)) {
+        g->tm[peer].next_recon = now + LIMIT_RECON_ROUND_MIN_MS; /* asked again then */
+        return GOSSIP_OK;
+    }
     if (initiate)
         p->round_at = now + LIMIT_RECON_ROUND_MIN_MS;
     gossip_push_later_free(p); /* the previous round's: this one names what is still lacking */

@@ -83,12 +83,7 @@ static bool asked_for(struct gossip *g, size_t peer, struct hkey k, uint64_t now
  * than half of it, so the others' records always find room. */
 static bool within_share(const struct gossip *g, const struct gpeer *p)
 {
-    if (g->n_cands < g->cand_cap / 2)
-        return true;
-    size_t up = 0;
-    for (size_t w = 0; w < g->words; w++)
-        up += (size_t)__builtin_popcountll(g->up[w]);
-    return p->held < g->cand_cap / (up > 0 ? up : 1);
+    return g->n_cands < g->cand_cap / 2 || p->held < gossip_cand_share(g);
 }
 
 /* Not taken now (candidate table or the peer's share full): fetched from this peer later, when
