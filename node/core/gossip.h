@@ -40,7 +40,8 @@
  * duplicates (replays of ids the peer is known to hold cost more), expired or future records,
  * records outside what the peer may send us, and records sent unasked (neither a WANT answer nor
  * one of as many records as the peer's reconciliation rounds named, within
- * LIMIT_PEER_RECON_GRACE_MS of its last reconciliation message) each take from a
+ * LIMIT_PEER_RECON_GRACE_MS of its last reconciliation message or of the last of those
+ * records) each take from a
  * per-peer token bucket; a spent bucket makes io.close_peer get its PEERSCORE_E_* reason (the
  * node backs the key off) and the peer's further messages are ignored. The time rules and the
  * inbound gate run on the record as received, BEFORE its signature is checked: a refused record

@@ -139,7 +139,7 @@ struct gpeer {
     struct peerscore_bucket push; /* pacing of own records pushed in full */
     /* What the peer's reconciliation rounds showed it will send us (its haves are our needs):
      * that many records from it are asked for, until expect_until (LIMIT_PEER_RECON_GRACE_MS
-     * after its last RECON message). expect_dup counts the needs we hold already (our gate left
+     * after its last RECON message or the last of those records). expect_dup counts the needs we hold already (our gate left
      * them out of our set, so the peer could not know): their copies cost no duplicate budget.
      * Counts, not ids: a peer gains nothing beyond what its rounds named (recv.c asked_for). */
     uint64_t expect_until;

@@ -62,12 +62,15 @@ static bool wanted_from(const struct gossip *g, size_t peer, struct hkey k)
 
 /* Takes one of the records a reconciliation with peer showed it would send (*n of them, counted
  * by diff_need in gossip_recon.c) while the round's grace lasts. Counts only: a peer may send
- * others instead, but never more than its rounds named, so RECON messages buy no budget. */
-static bool take_expected(const struct gpeer *p, uint32_t *n, uint64_t now)
+ * others instead, but never more than its rounds named, so RECON messages buy no budget. Each
+ * one taken renews the grace: a catch-up slower than it (a receiver whose verification is slow)
+ * stays asked for while it keeps coming, still no more of it than the rounds named. */
+static bool take_expected(struct gpeer *p, uint32_t *n, uint64_t now)
 {
     if (*n == 0 || now >= p->expect_until)
         return false;
     (*n)--;
+    p->expect_until = now + LIMIT_PEER_RECON_GRACE_MS;
     return true;
 }
 
