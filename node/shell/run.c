@@ -119,18 +119,16 @@ static void on_timer(uv_timer_t *t)
         engine_tick(&r->node.engine, run_now(r));
 }
 
-/* Once per loop turn, before waiting: accepting starts again, the node's turn (closes, jobs, gate
- * views, gossip commit and send), reading starts again, write what the engine queued, arm the one
- * timer. Reading after the turn: a read paused for want of candidate room (gossip_may_read) sees
- * the room this turn's commit made, before the loop waits. */
+/* Once per loop turn, before waiting: accepting and reading start again, the node's turn (closes, jobs, gate
+ * views, gossip commit and send), write what the engine queued, arm the one timer. */
 static void on_prepare(uv_prepare_t *p)
 {
     struct run *r = p->data;
     run_conn_accept_turn(r);
+    run_conn_read_turn(r);
     int rc = node_turn(&r->node);
     if (rc < 0)
         fprintf(stderr, "tlpmesh: gossip: %s\n", gossip_strerror(rc));
-    run_conn_read_turn(r);
     run_conn_flush_all(r);
     uint64_t next = node_next_deadline(&r->node), now = run_now(r);
     if (next == UINT64_MAX)
