@@ -98,6 +98,19 @@ def status(bin_, conf):
     return json.loads(r.stdout) if r.returncode == 0 else None
 
 
+COUNTERS = ("recon_rounds", "records_sent", "duplicates", "dropped_overload", "want_out",
+            "skipped_backlog")
+
+
+def peer_counters(st):
+    """Where the time went, for stderr: the counters of each peer's gossip that a catch-up
+    slower than its limit shows in (rounds, pushes, drops, refetches)."""
+    if not st:
+        return "no status"
+    return "; ".join(" ".join(f"{k}={p['gossip'].get(k)}" for k in COUNTERS)
+                     for p in st.get("peers", []) if "gossip" in p)
+
+
 def wait_for(what, pred, timeout):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -150,6 +163,9 @@ def catch_up(bin_, src, n, tmp, limit_s):
         done = wait_for(f"B holding {n} records", stored_all, 60 + 20 * limit_s)
         wb = write_bytes(procs[1].pid) / n
         (t1, s1), (t9, s9) = marks[0.1], marks[0.9]
+        for name, conf in (("A", a_conf), ("B", b_conf)):
+            print(f"bench/catchupbench.py: {name}: {peer_counters(status(bin_, conf))}",
+                  file=sys.stderr)
         return done - t0, (s9 - s1) / (t9 - t1) if t9 > t1 else None, wb
     finally:
         for p in procs:

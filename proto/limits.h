@@ -344,7 +344,7 @@ enum limits {
     LIMIT_PEER_UNASKED_PER_S = 2048,   /* ... refill: twice the sender's pacing */
     LIMIT_PEER_RECON_GRACE_MS = 2 * LIMIT_RECON_INTERVAL_MS, /* the haves a peer's rounds
                                           named (our needs) count as asked for this long after its
-                                          last reconciliation message:
+                                          last reconciliation message or one of those haves:
                                           the haves of a round drain after it, and the next
                                           round comes LIMIT_RECON_INTERVAL_MS after its end */
     LIMIT_GOSSIP_PUSH_BURST = 8192,    /* own records pushed in full to one peer at once; more

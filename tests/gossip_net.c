@@ -281,6 +281,7 @@ static void gossip_start(struct net *net, struct tnode *t)
 {
     uint8_t key[GOSSIP_HASH_KEY_BYTES] = {(uint8_t)t->idx, 7};
     struct gossip_params p = {.max_peers = MAX_DEG, .cand_cap = net->cand_cap,
+                              .push_cap = net->push_cap,
                               .track_holds = true, .start_seq = memstore_last_seq(&t->ms)};
     memcpy(p.hash_key, key, sizeof key);
     memcpy(p.self.key, t->id.sign_pk, LIMIT_KEY_BYTES);
@@ -461,13 +462,13 @@ void run(struct net *net, uint64_t ms)
 {
     uint64_t until = net->now + ms;
     for (;;) {
-        if (!net->defer_verify && run_one_job(net))
+        if (!net->defer_verify && !net->hold_verify && run_one_job(net))
             continue;
         if (give_back_commit(net))
             continue;
         if (deliver_one(net))
             continue;
-        if (net->defer_verify && run_one_job(net))
+        if (net->defer_verify && !net->hold_verify && run_one_job(net))
             continue;
         uint64_t next = net->m_len ? net->msgs[net->m_head].at : UINT64_MAX;
         for (size_t i = 0; i < net->n; i++) {

@@ -57,13 +57,18 @@ static inline engine_conn conn_handle(const struct engine *e, const struct engin
     return (uint64_t)c->gen << 32 | (uint64_t)(c - e->conns);
 }
 
-static inline struct engine_conn_slot *conn_get(struct engine *e, engine_conn h)
+static inline const struct engine_conn_slot *conn_find(const struct engine *e, engine_conn h)
 {
     uint64_t idx = h & 0xffffffffu;
     if (idx >= e->max_conns)
         return NULL;
-    struct engine_conn_slot *c = &e->conns[idx];
+    const struct engine_conn_slot *c = &e->conns[idx];
     return c->used && c->gen == (uint32_t)(h >> 32) ? c : NULL;
+}
+
+static inline struct engine_conn_slot *conn_get(struct engine *e, engine_conn h)
+{
+    return (struct engine_conn_slot *)conn_find(e, h); /* e is not const: neither is its slot */
 }
 
 /* An address as the accept policy keys it: IPv4 as ::ffff:a.b.c.d, then masked to the host

@@ -184,6 +184,7 @@ void gossip_peer_down(struct gossip *g, size_t peer)
     free(p->q);
     p->q = NULL;
     p->q_cap = p->q_len = p->q_head = 0;
+    gossip_push_later_free(p);
     for (int k = 0; k < N_OUT; k++) {
         free(p->out[k].b);
         p->out[k] = (struct obuf){NULL, 0, 0, 0};
@@ -230,6 +231,7 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->want_cap = cap_or(p->want_cap, LIMIT_GOSSIP_WANTS);
     g->ann_cap = cap_or(p->announce_cap, LIMIT_GOSSIP_ANNOUNCE_QUEUE);
     g->tree_cap = cap_or(p->tree_cap, LIMIT_GOSSIP_TREES);
+    g->push_cap = cap_or(p->push_cap, LIMIT_GOSSIP_PUSH_QUEUE);
     g->scan_seq = p->start_seq;
     g->want_next = UINT64_MAX;
     g->ann_due = UINT64_MAX;
@@ -309,7 +311,7 @@ uint64_t gossip_next_deadline(const struct gossip *g)
     next = min_u64(next, g->ann_due);
     FOR_EACH_BIT(i, g->up, g->p.max_peers) {
         const struct ptimer *t = &g->tm[i];
-        if (bit_get(g->pending, i) && g->peers[i]->q_len > 0 && !gossip_backlogged(g, i))
+        if (bit_get(g->pending, i) && gossip_push_left(g->peers[i]) > 0 && !gossip_backlogged(g, i))
             return 0;
         if (t->building || (t->flight_left && !gossip_backlogged(g, i)))
             return 0; /* a round's next step (gossip_recon_turn) */
@@ -327,9 +329,28 @@ bool gossip_idle(const struct gossip *g)
     if (g->jobs_out || g->commit_out || g->n_cands || g->ann_len || g->n_wants)
         return false;
     FOR_EACH_BIT(i, g->up, g->p.max_peers)
-        if (g->tm[i].rc_active || (bit_get(g->pending, i) && g->peers[i]->q_len > 0))
+        if (g->tm[i].rc_active || (bit_get(g->pending, i) && gossip_push_left(g->peers[i]) > 0))
             return false;
     return true;
+}
+
+bool gossip_may_read(const struct gossip *g, size_t peer, uint64_t now)
+{
+    assert(g != NULL);
+    if (peer >= g->p.max_peers || !peer_up(g, peer))
+        return true; /* no gossip session: nothing of it is held */
+    const struct gpeer *p = g->peers[peer];
+    if (p->expect_new == 0 || now >= p->expect_until)
+        return true; /* what it sends is not what we asked for: charged as read, so a flood is
+                        cut by its budget rather than slowed to the verify rate */
+    /* What one read can complete: the frame buffered so far and one more, each record at least
+     * its length and signature. */
+    const size_t one_read = 2 * (LIMIT_FRAME_BYTES / (2 + LIMIT_SIG_BYTES));
+    const size_t share = gossip_cand_share(g);
+    /* A share below one read's records: read when the peer holds none (progress; the rest of
+     * the read is dropped and fetched later, as without pausing). */
+    const size_t need = one_read < share ? one_read : share;
+    return g->n_cands + one_read <= g->cand_cap / 2 || p->held + need <= share;
 }
 
 const struct gossip_stats *gossip_stats(const struct gossip *g)

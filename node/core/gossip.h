@@ -44,7 +44,8 @@
  * duplicates (replays of ids the peer is known to hold cost more), expired or future records,
  * records outside what the peer may send us, and records sent unasked (neither a WANT answer nor
  * one of as many records as the peer's reconciliation rounds named, within
- * LIMIT_PEER_RECON_GRACE_MS of its last reconciliation message) each take from a
+ * LIMIT_PEER_RECON_GRACE_MS of its last reconciliation message or of the last of those
+ * records) each take from a
  * per-peer token bucket; a spent bucket makes io.close_peer get its PEERSCORE_E_* reason (the
  * node backs the key off) and the peer's further messages are ignored. The time rules and the
  * inbound gate run on the record as received, BEFORE its signature is checked: a refused record
@@ -202,6 +203,7 @@ struct gossip_params {
     size_t want_cap;                   /* short ids being fetched, <= LIMIT_GOSSIP_WANTS */
     size_t announce_cap;               /* records awaiting announcement, <= ..._ANNOUNCE_QUEUE */
     size_t tree_cap;                   /* relay trees kept, <= LIMIT_GOSSIP_TREES */
+    size_t push_cap;                   /* ids queued to one peer, <= LIMIT_GOSSIP_PUSH_QUEUE */
     uint64_t start_seq;                /* local scan starts after this seq (the store's last) */
     uint8_t hash_key[GOSSIP_HASH_KEY_BYTES]; /* random: hash tables resist crafted ids */
     /* One GOSSIP_LOG_DEBUG line per refusal of a record or id sent to a peer (push, announce,
@@ -307,6 +309,16 @@ uint64_t gossip_next_deadline(const struct gossip *g);
 
 /* True when nothing is being verified, committed, announced, fetched or reconciled. */
 bool gossip_idle(const struct gossip *g);
+
+/* May the shell read peer's connection now? False while the peer owes us the haves of its
+ * reconciliation rounds (records we asked for) and its records of one read would not all find
+ * room in the candidate table within its share (above): a sender faster than verification (a
+ * new partner's catch-up) then waits in TCP instead of its records being dropped and fetched
+ * again. Per peer: the others are read meanwhile, and the one waiting holds no more than its
+ * share (verification frees it). A peer sending what we did not ask for is always read: its
+ * records spend its budgets as they come, so a flood is cut, not slowed. True for a slot without
+ * a gossip session. */
+bool gossip_may_read(const struct gossip *g, size_t peer, uint64_t now);
 
 const struct gossip_stats *gossip_stats(const struct gossip *g);
 /* NULL for a slot never used. */

@@ -120,6 +120,15 @@ struct gpeer {
     struct obuf out[N_OUT];
     uint8_t (*q)[LIMIT_ID_BYTES]; /* ids to send in full: ring */
     size_t q_head, q_len, q_cap;
+    /* A round's haves beyond what q holds (a new partner lacks the whole set): one bit per item
+     * of the round's sorted set, sent after q as q drains (gossip_send.c next_push), so one
+     * round is enough however large the set. items is the round's p->items while it runs, then
+     * owned here until every bit is sent or another round starts. */
+    struct {
+        const struct recon_item *items;
+        uint64_t *bits;
+        size_t n, next, left; /* items; the lowest index that may be set; bits set */
+    } later;
     size_t wants_out;
     uint64_t gen;
     struct gossip_peer_stats st;
@@ -142,7 +151,7 @@ struct gpeer {
     struct peerscore_bucket push; /* pacing of own records pushed in full */
     /* What the peer's reconciliation rounds showed it will send us (its haves are our needs):
      * that many records from it are asked for, until expect_until (LIMIT_PEER_RECON_GRACE_MS
-     * after its last RECON message). expect_dup counts the needs we hold already (our gate left
+     * after its last RECON message or the last of those records). expect_dup counts the needs we hold already (our gate left
      * them out of our set, so the peer could not know): their copies cost no duplicate budget.
      * Counts, not ids: a peer gains nothing beyond what its rounds named (recv.c asked_for). */
     uint64_t expect_until;
@@ -220,6 +229,7 @@ struct gossip {
     struct tree *trees;
     uint64_t *tree_pruned; /* per entry: the peer slots that pruned the origin */
     size_t tree_cap, tree_alloc, tree_n, tree_pos; /* bound, allocated, used, next evicted */
+    size_t push_cap; /* each peer's push queue (struct gpeer q) holds this many ids at most */
     struct idindex tree_idx;
 
     struct ann *anns;
@@ -349,6 +359,12 @@ static inline bool peer_up(const struct gossip *g, size_t peer)
     return bit_get(g->up, peer);
 }
 
+/* Ids waiting to be sent in full to peer p: its queue and its round's later haves. */
+static inline size_t gossip_push_left(const struct gpeer *p)
+{
+    return p->q_len + p->later.left;
+}
+
 /* Is peer's connection behind (io.backlog plus its RECORDS builder)? Asked per peer and item. */
 static inline bool gossip_backlogged(const struct gossip *g, size_t peer)
 {
@@ -372,6 +388,8 @@ void gossip_logf(struct gossip *g, enum gossip_log_level level, size_t peer, con
 uint32_t gossip_cand_alloc(struct gossip *g, struct hkey k, const uint8_t *bytes, size_t len,
                            size_t from);
 void gossip_cand_release(struct gossip *g, uint32_t ci);
+/* One peer's share of the candidate table among the peers up (gossip.h "Ingest is fair"). */
+size_t gossip_cand_share(const struct gossip *g);
 bool gossip_cand_is_dup(const struct gossip *g, struct hkey k, const uint8_t *bytes, size_t len);
 bool gossip_cand_has_sid(const struct gossip *g, struct hkey k);
 bool gossip_cand_verified(const struct gossip *g, struct hkey k);
@@ -421,6 +439,8 @@ bool gossip_gate_note(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_B
 bool gossip_gate_allows(const struct gossip *g, size_t peer, const struct rview *v,
                         uint64_t wall_ms);
 void gossip_push_enqueue(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES]);
+void gossip_push_have(struct gossip *g, size_t peer, const struct recon_item *item);
+void gossip_push_later_free(struct gpeer *p);
 void gossip_pump(struct gossip *g, uint64_t wall_ms);
 
 /* gossip_tree.c */

@@ -60,6 +60,8 @@ void gossip_recon_stop(struct gossip *g, size_t peer, uint64_t now)
     gossip_recon_build_free(p->bld);
     p->bld = NULL;
     recon_free(&p->rc);
+    if (p->later.items == p->items && p->later.left > 0)
+        p->items = NULL; /* the later haves own the set now (gossip_push_have) */
     free(p->items);
     p->items = NULL;
     t->rc_active = t->flight_left = false;
@@ -147,14 +149,29 @@ static void recon_send(struct gossip *g, size_t peer, int len)
     g->tm[peer].flight_left = false;
 }
 
+/* Are the last round's haves still on their way, one way or the other: ours still queued to the
+ * peer (later), or the peer's still expected here? A round now would name them all again and push
+ * again what is in flight (a new partner's catch-up outlasts LIMIT_RECON_INTERVAL_MS when the
+ * receiver is slow). Bounded: the queue drains, the expectation ends with its grace. */
+static bool haves_in_flight(const struct gossip *g, size_t peer, uint64_t now)
+{
+    const struct gpeer *p = g->peers[peer];
+    return p->later.left > 0 || (p->expect_new > 0 && now < p->expect_until);
+}
+
 int gossip_recon_start(struct gossip *g, size_t peer, const uint8_t *msg, size_t len,
                        uint64_t now, uint64_t wall_ms)
 {
     struct gpeer *p = g->peers[peer];
     struct ptimer *t = &g->tm[peer];
     assert(!t->rc_active && p->bld == NULL);
+    if (msg == NULL && haves_in_flight(g, peer, now)) {
+        t->next_recon = now + LIMIT_RECON_ROUND_MIN_MS; /* asked again then */
+        return GOSSIP_OK;
+    }
     if (msg == NULL)
         p->round_at = now + LIMIT_RECON_ROUND_MIN_MS;
+    gossip_push_later_free(p); /* the previous round's: this one names what is still lacking */
     int rc = gossip_recon_build_begin(g, peer, wall_ms, msg, len, &p->bld);
     if (rc < 0)
         return rc;
@@ -185,7 +202,7 @@ static void diff_have(void *ctx, const struct recon_item *item)
     g->peers[d->peer]->st.recon_haves++;
     const uint64_t *known = gossip_recent_known(g, gossip_hkey(g, item->id));
     if (known == NULL || !bit_get(known, d->peer)) {
-        gossip_push_enqueue(g, d->peer, item->id);
+        gossip_push_have(g, d->peer, item);
         return;
     }
     struct rview v;

@@ -64,12 +64,15 @@ static bool wanted_from(const struct gossip *g, size_t peer, struct hkey k)
 
 /* Takes one of the records a reconciliation with peer showed it would send (*n of them, counted
  * by diff_need in gossip_recon.c) while the round's grace lasts. Counts only: a peer may send
- * others instead, but never more than its rounds named, so RECON messages buy no budget. */
-static bool take_expected(const struct gpeer *p, uint32_t *n, uint64_t now)
+ * others instead, but never more than its rounds named, so RECON messages buy no budget. Each
+ * one taken renews the grace: a catch-up slower than it (a receiver whose verification is slow)
+ * stays asked for while it keeps coming, still no more of it than the rounds named. */
+static bool take_expected(struct gpeer *p, uint32_t *n, uint64_t now)
 {
     if (*n == 0 || now >= p->expect_until)
         return false;
     (*n)--;
+    p->expect_until = now + LIMIT_PEER_RECON_GRACE_MS;
     return true;
 }
 
@@ -85,12 +88,7 @@ static bool asked_for(struct gossip *g, size_t peer, struct hkey k, uint64_t now
  * than half of it, so the others' records always find room. */
 static bool within_share(const struct gossip *g, const struct gpeer *p)
 {
-    if (g->n_cands < g->cand_cap / 2)
-        return true;
-    size_t up = 0;
-    for (size_t w = 0; w < g->words; w++)
-        up += (size_t)__builtin_popcountll(g->up[w]);
-    return p->held < g->cand_cap / (up > 0 ? up : 1);
+    return g->n_cands < g->cand_cap / 2 || p->held < gossip_cand_share(g);
 }
 
 /* Not taken now (candidate table or the peer's share full): fetched from this peer later, when

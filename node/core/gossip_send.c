@@ -191,22 +191,18 @@ bool gossip_gate_note(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_B
 
 /* --- per-peer queue of records to send in full --- */
 
-void gossip_push_enqueue(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES])
+/* Appends id to peer's ring (grown on demand up to g->push_cap); false when full. */
+static bool q_put(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES])
 {
     struct gpeer *p = g->peers[peer];
     if (p->q_len == p->q_cap) {
-        if (p->q_cap >= LIMIT_GOSSIP_PUSH_QUEUE) {
-            p->st.skipped_backlog++;
-            g->tm[peer].soon_pending = true;
-            return;
-        }
+        if (p->q_cap >= g->push_cap)
+            return false;
         size_t cap = p->q_cap ? p->q_cap * 2 : LIMIT_GOSSIP_QUEUE_KEEP;
+        cap = cap < g->push_cap ? cap : g->push_cap;
         uint8_t(*nq)[LIMIT_ID_BYTES] = malloc(cap * LIMIT_ID_BYTES);
-        if (nq == NULL) {
-            p->st.skipped_backlog++;
-            g->tm[peer].soon_pending = true;
-            return;
-        }
+        if (nq == NULL)
+            return false;
         for (size_t i = 0; i < p->q_len; i++) /* unwrap the ring */
             memcpy(nq[i], p->q[(p->q_head + i) % p->q_cap], LIMIT_ID_BYTES);
         free(p->q);
@@ -217,6 +213,79 @@ void gossip_push_enqueue(struct gossip *g, size_t peer, const uint8_t id[LIMIT_I
     memcpy(p->q[(p->q_head + p->q_len) % p->q_cap], id, LIMIT_ID_BYTES);
     p->q_len++;
     bit_set(g->pending, peer);
+    return true;
+}
+
+/* Left for a later round: counted, and that round asked for. */
+static void push_skipped(struct gossip *g, size_t peer)
+{
+    g->peers[peer]->st.skipped_backlog++;
+    g->tm[peer].soon_pending = true;
+}
+
+void gossip_push_enqueue(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES])
+{
+    if (!q_put(g, peer, id))
+        push_skipped(g, peer);
+}
+
+void gossip_push_later_free(struct gpeer *p)
+{
+    free(p->later.bits);
+    if (p->later.items != p->items) /* a round's set is its round's until the round stops */
+        free((void *)p->later.items);
+    memset(&p->later, 0, sizeof p->later);
+}
+
+/* A have of the running round: queued, or, when the queue is full, marked in the round's later
+ * bits (kept after the round: gossip_recon_stop). A new partner's round names the whole set: a
+ * new round for every LIMIT_GOSSIP_PUSH_QUEUE of it would build the set and send its ids again
+ * each time, and push again what is still on its way. */
+void gossip_push_have(struct gossip *g, size_t peer, const struct recon_item *item)
+{
+    struct gpeer *p = g->peers[peer];
+    assert(g->tm[peer].rc_active && p->rc.items == p->items);
+    assert(item >= p->items && item < p->items + p->rc.n);
+    if (q_put(g, peer, item->id))
+        return;
+    if (p->later.bits == NULL) {
+        assert(p->later.items == NULL); /* a previous round's was freed when this one started */
+        p->later.bits = calloc(p->rc.n / 64 + 1, sizeof *p->later.bits);
+        if (p->later.bits == NULL) {
+            push_skipped(g, peer);
+            return;
+        }
+        p->later.items = p->items;
+        p->later.n = p->rc.n;
+        p->later.next = p->rc.n;
+    }
+    const size_t i = (size_t)(item - p->items);
+    if (bit_get(p->later.bits, i))
+        return; /* reported twice: recon reports each item once, but a bit costs nothing */
+    bit_set(p->later.bits, i);
+    p->later.left++;
+    p->later.next = i < p->later.next ? i : p->later.next;
+    bit_set(g->pending, peer);
+}
+
+/* The next id to send peer in full: its queue first (own and relayed records, which are new),
+ * then its round's later haves in set order. */
+static void next_push(struct gpeer *p, uint8_t id[LIMIT_ID_BYTES])
+{
+    assert(gossip_push_left(p) > 0);
+    if (p->q_len > 0) {
+        memcpy(id, p->q[p->q_head], LIMIT_ID_BYTES);
+        p->q_head = (p->q_head + 1) % p->q_cap;
+        p->q_len--;
+        return;
+    }
+    const size_t i = bit_next(p->later.bits, p->later.n, p->later.next);
+    assert(i < p->later.n);
+    bit_clear(p->later.bits, i);
+    memcpy(id, p->later.items[i].id, LIMIT_ID_BYTES);
+    p->later.next = i + 1;
+    if (--p->later.left == 0)
+        gossip_push_later_free(p);
 }
 
 /* Writes queued records into peer's RECORDS builder while its connection keeps up; each is
@@ -224,13 +293,11 @@ void gossip_push_enqueue(struct gossip *g, size_t peer, const uint8_t id[LIMIT_I
 static void drain(struct gossip *g, size_t peer, uint64_t wall_ms)
 {
     struct gpeer *p = g->peers[peer];
-    for (size_t sent = 0; p->q_len > 0 && sent < LIMIT_GOSSIP_DRAIN_RECORDS; sent++) {
-        if (gossip_backlogged(g, peer))
-            return;
-        uint8_t id[LIMIT_ID_BYTES];
-        memcpy(id, p->q[p->q_head], LIMIT_ID_BYTES);
-        p->q_head = (p->q_head + 1) % p->q_cap;
-        p->q_len--;
+    uint8_t id[LIMIT_ID_BYTES];
+    for (size_t sent = 0; sent < LIMIT_GOSSIP_DRAIN_RECORDS; sent++) {
+        if (gossip_push_left(p) == 0 || gossip_backlogged(g, peer))
+            break;
+        next_push(p, id);
         struct rview v;
         if (!gossip_view_load_id(g, id, &v))
             continue;
@@ -265,7 +332,7 @@ void gossip_pump(struct gossip *g, uint64_t wall_ms)
         drain(g, i, wall_ms);
         for (int k = 0; k < N_OUT; k++)
             out_send(g, i, k);
-        if (g->peers[i]->q_len == 0)
+        if (gossip_push_left(g->peers[i]) == 0)
             bit_clear(g->pending, i);
     }
 }

@@ -82,6 +82,14 @@ void gossip_cand_release(struct gossip *g, uint32_t ci)
     }
 }
 
+size_t gossip_cand_share(const struct gossip *g)
+{
+    size_t up = 0;
+    for (size_t w = 0; w < g->words; w++)
+        up += (size_t)__builtin_popcountll(g->up[w]);
+    return g->cand_cap / (up > 0 ? up : 1);
+}
+
 /* Is a copy of id already verified, or these very bytes being verified, or too many copies in
  * flight? Then this copy is a duplicate. A different copy (another signature) is verified too,
  * so a forged copy that came first cannot shadow the genuine one. */
