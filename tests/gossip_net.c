@@ -273,6 +273,7 @@ static void gossip_start(struct net *net, struct tnode *t)
 {
     uint8_t key[GOSSIP_HASH_KEY_BYTES] = {(uint8_t)t->idx, 7};
     struct gossip_params p = {.max_peers = MAX_DEG, .cand_cap = net->cand_cap,
+                              .push_cap = net->push_cap,
                               .track_holds = true, .start_seq = memstore_last_seq(&t->ms)};
     memcpy(p.hash_key, key, sizeof key);
     memcpy(p.self.key, t->id.sign_pk, LIMIT_KEY_BYTES);

@@ -85,6 +85,7 @@ struct net {
     int last_close_err; /* of the last io.close_peer */
     bool defer_verify;
     size_t cand_cap;   /* 0 = default; small values exercise the overload path */
+    size_t push_cap;   /* 0 = default; small values fill the push queues */
     int lmdb_node;     /* index of the node that runs on a real LMDB store, or -1 */
     uint64_t valid_for_ms; /* new indicators expire at WALL0 + this; 0 = 30 days */
     uint64_t now;

@@ -230,6 +230,7 @@ int gossip_new(struct gossip **out, const struct gossip_params *p,
     g->want_cap = cap_or(p->want_cap, LIMIT_GOSSIP_WANTS);
     g->ann_cap = cap_or(p->announce_cap, LIMIT_GOSSIP_ANNOUNCE_QUEUE);
     g->tree_cap = cap_or(p->tree_cap, LIMIT_GOSSIP_TREES);
+    g->push_cap = cap_or(p->push_cap, LIMIT_GOSSIP_PUSH_QUEUE);
     g->scan_seq = p->start_seq;
     g->want_next = UINT64_MAX;
     g->ann_due = UINT64_MAX;

@@ -177,6 +177,7 @@ struct gossip_params {
     size_t want_cap;                   /* short ids being fetched, <= LIMIT_GOSSIP_WANTS */
     size_t announce_cap;               /* records awaiting announcement, <= ..._ANNOUNCE_QUEUE */
     size_t tree_cap;                   /* relay trees kept, <= LIMIT_GOSSIP_TREES */
+    size_t push_cap;                   /* ids queued to one peer, <= LIMIT_GOSSIP_PUSH_QUEUE */
     uint64_t start_seq;                /* local scan starts after this seq (the store's last) */
     uint8_t hash_key[GOSSIP_HASH_KEY_BYTES]; /* random: hash tables resist crafted ids */
     /* One GOSSIP_LOG_DEBUG line per refusal of a record or id sent to a peer (push, announce,

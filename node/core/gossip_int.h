@@ -220,6 +220,7 @@ struct gossip {
     struct idindex tree_idx;
 
     struct ann *anns;
+    size_t push_cap; /* bound of each peer's queue of records to send in full */
     size_t ann_cap, ann_head, ann_len;
     size_t ann_alloc; /* entries allocated, <= ann_cap: the ring grows on demand (a simulated
                          node queues a few dozen; the daemon's cap is 16384 x 40 bytes) */
@@ -351,6 +352,13 @@ static inline bool gossip_backlogged(const struct gossip *g, size_t peer)
 {
     size_t queued = g->io.backlog ? g->io.backlog(g->io.ctx, peer) : 0;
     return queued + g->peers[peer]->out[OUT_RECORDS].len > LIMIT_GOSSIP_BACKLOG_BYTES;
+}
+
+/* Is peer's queue of records to send in full at its bound (gossip_push_enqueue would skip)? */
+static inline bool gossip_push_full(const struct gossip *g, size_t peer)
+{
+    const struct gpeer *p = g->peers[peer];
+    return p->q_len == p->q_cap && p->q_cap >= g->push_cap;
 }
 
 static inline struct hkey gossip_hkey(const struct gossip *g, const uint8_t *key8)

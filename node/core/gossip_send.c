@@ -195,7 +195,7 @@ void gossip_push_enqueue(struct gossip *g, size_t peer, const uint8_t id[LIMIT_I
 {
     struct gpeer *p = g->peers[peer];
     if (p->q_len == p->q_cap) {
-        if (p->q_cap >= LIMIT_GOSSIP_PUSH_QUEUE) {
+        if (gossip_push_full(g, peer)) {
             p->st.skipped_backlog++;
             g->tm[peer].soon_pending = true;
             return;
