@@ -56,10 +56,11 @@ static struct net *line_ab(size_t n)
     return net;
 }
 
-/* A - X - B, up and idle: A and X members of "isac", B not. */
-static struct net *line_isac(void)
+/* A - X - B, up and idle: A and X members of "isac", B not; push queues of push_cap (0: limit). */
+static struct net *line_isac_cap(size_t push_cap)
 {
     struct net *net = net_new(3);
+    net->push_cap = push_cap;
     for (size_t i = 0; i < 2; i++) {
         snprintf(net->nodes[i].comms[0], LIMIT_NAME_BYTES + 1, "isac");
         net->nodes[i].n_comms = 1;
@@ -71,6 +72,11 @@ static struct net *line_isac(void)
     link_up(net, 1, 2);
     run(net, RUN_MS);
     return net;
+}
+
+static struct net *line_isac(void)
+{
+    return line_isac_cap(0);
 }
 
 /* A - B - C - D; A and B are "cert-a", C and D "cert-c". AMBER+STRICT for community "ab" stops
@@ -1037,6 +1043,41 @@ static void test_restart_recon_duplicates_free(void **state)
     net_free(net);
 }
 
+/* scripts/soak (seed 2026): a gate-asymmetric pair R - M where M leaves out of its set the
+ * records of R's it holds, so every round gives R all of them as haves, more than its push queue
+ * holds (LIMIT_GOSSIP_PUSH_QUEUE there, CAP here); R forgot (a restart) that M holds them. A record
+ * M lacks, after them in the round's order, was skipped at every round for the full queue and
+ * never came (before: 3,078 records for good); past the full queue R announces, and M wants it. */
+static void test_recon_haves_past_full_push_queue(void **state)
+{
+    (void)state;
+    enum { CAP = 64, RECS = 4 * CAP };
+    struct net *net = line_isac_cap(CAP);
+    m_doubts_r(net);
+    struct spec named = {PROTO_TLP_GREEN, {"isac", NULL}, {2, -1}};
+    for (size_t i = 0; i < RECS; i++) {
+        publish(net, 0, &named, -1);
+        run(net, 50); /* A's pushes stay within the small queue */
+    }
+    run(net, 3 * LIMIT_RECON_INTERVAL_MS);
+    for (size_t r = 0; r < RECS; r++)
+        assert_true(holds(net, 2, r));
+    /* The newest record reaches R's store only (R stored it and crashed before announcing). */
+    static uint8_t buf[TS_SIGNED_BYTES];
+    size_t len;
+    const size_t x = make_record(net, 0, &named, -1, buf, &len);
+    struct store_put put = {.signed_rec = buf, .len = len};
+    memcpy(put.id, net->recs[x].id, LIMIT_ID_BYTES);
+    assert_int_equal(memstore_put_batch(&net->nodes[1].ms, &put, 1), STORE_OK);
+    node_restart(net, 1);
+    m_doubts_r(net);
+    run(net, 3 * LIMIT_RECON_INTERVAL_MS);
+    assert_true(pst(net, 1, 2)->recon_haves > CAP); /* the queue was full in the rounds */
+    assert_true(holds(net, 2, x)); /* before: never, round after round */
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
 /* The set a round is built over, from the bytes of a chunked store iteration with revocations
  * looked up after, is the one the full load of every record by id gives (the build before it),
  * refusal counts by verdict included: on A's store (memstore, then LMDB) of CLEAR, GREEN, AMBER
@@ -1215,6 +1256,7 @@ int main(void)
         cmocka_unit_test(test_peer_holds),
         cmocka_unit_test(test_activity_counts),
         cmocka_unit_test(test_recon_asymmetric_sets_no_duplicates),
+        cmocka_unit_test(test_recon_haves_past_full_push_queue),
         cmocka_unit_test(test_tree_prune),
         cmocka_unit_test(test_restart_recon_duplicates_free),
         cmocka_unit_test(test_recon_set_is_the_full_load_s),
