@@ -193,13 +193,17 @@ enum scan_kind { SCAN_VALUE, SCAN_TIME, SCAN_SIGHTED, SCAN_ROSTER_OWNER, SCAN_RO
 
 struct scan {
     enum scan_kind kind;
-    uint8_t start[LIMIT_ID_BYTES]; /* first key: value key, time key, id or owner key */
+    uint8_t start[VALUE_KEY_BYTES]; /* first key: value key, time key, id or owner key */
     size_t start_len;
     uint64_t to_ms; /* SCAN_TIME: exclusive end */
     size_t prefix_len; /* SCAN_PREFIX: ids must start with start[0..prefix_len) */
     store_record_cb cb;
     void *ctx;
 };
+/* start holds the longest of the keys a scan begins at. */
+_Static_assert(VALUE_KEY_BYTES >= TIME_KEY_BYTES && VALUE_KEY_BYTES >= (int)LIMIT_ID_BYTES &&
+                   VALUE_KEY_BYTES >= (int)LIMIT_KEY_BYTES,
+               "struct scan start is too short");
 
 /* Hands the record an index entry names to the scan's callback: by seq (bytime), else by id.
  * *end: the entry is past the scan's end (nothing handed). */
