@@ -23,7 +23,7 @@
 #define LATENCY 5
 #define RUN_MS 20000 /* under LIMIT_RECON_INTERVAL_MS: one reconciliation per session */
 
-enum { MAX_NODES = 24, MAX_DEG = 12, MAX_RECS = 4800, MAX_AUD = 4, MAX_COMMS = 3 };
+enum { MAX_NODES = 24, MAX_DEG = 12, MAX_RECS = 16384, MAX_AUD = 4, MAX_COMMS = 3 };
 
 /* A link as one end sees it; the ends themselves are in net->topo (same slot numbers). */
 struct tlink {

@@ -641,6 +641,32 @@ static void test_overload_refetch(void **state)
     net_free(net);
 }
 
+/* B's candidate table holds 8192 records and A sends it 14,000 in one catch-up: more of them are
+ * dropped than one peer may have WANTs out for (LIMIT_GOSSIP_WANT_PER_PEER), so the rest wait
+ * for room instead of being given up to a second round (test_mesh lost 791 of 5,425 that way). */
+static void test_overload_refetch_past_want_quota(void **state)
+{
+    (void)state;
+    enum { RECS = 14000, CANDS = 8192 };
+    static_assert(RECS - CANDS > LIMIT_GOSSIP_WANT_PER_PEER, "the drops exceed the WANT quota");
+    struct net *net = net_new(2);
+    net->cand_cap = CANDS;
+    ts_topo_link(&net->topo, 0, 1);
+    net_start(net);
+    struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+    for (int i = 0; i < RECS; i++)
+        publish(net, 0, &clear, -1);
+    net->defer_verify = true;
+    link_up(net, 0, 1);
+    run(net, RUN_MS);
+    assert_int_equal(gossip_stats(net->nodes[1].g)->stored, RECS);
+    assert_true(pst(net, 1, 0)->dropped_overload > LIMIT_GOSSIP_WANT_PER_PEER);
+    assert_int_equal(pst(net, 1, 0)->want_out, pst(net, 1, 0)->dropped_overload);
+    assert_int_equal(pst(net, 1, 0)->recon_rounds, 1);
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
 /* A's push queue to B holds 16 ids, and B lacks A's 300 records: the round's haves beyond the
  * queue wait in its later bits and follow as the queue drains, so one round brings them all,
  * each once, with nothing skipped for a later round. */
@@ -1205,6 +1231,7 @@ int main(void)
         cmocka_unit_test(test_lmdb_store),
         cmocka_unit_test(test_expired_not_reconciled),
         cmocka_unit_test(test_overload_refetch),
+        cmocka_unit_test(test_overload_refetch_past_want_quota),
         cmocka_unit_test(test_catch_up_beyond_push_queue),
         cmocka_unit_test(test_inbound_refuses_out_of_audience),
         cmocka_unit_test(test_unknown_types_budget),

@@ -340,6 +340,13 @@ def counters(m):
         return {n: {p: s["gossip"] for p, s in st.items()} for n, st in zip(running, stats)}
 
 
+def print_link_counters(m, links):
+    """On a failure: the gossip counters of the links it concerns, both ends, for the report."""
+    st = counters(m)
+    for n, p in links:
+        print(f"counters of {n} for {p}: {st.get(n, {}).get(p)}", file=sys.stderr)
+
+
 RECON_SOON_S = 5.5  # LIMIT_RECON_REQ_MIN_MS + LIMIT_RECON_START_DELAY_MS: a round asked for
                     # while the last one is recent waits this long at most
 
@@ -492,7 +499,11 @@ def phase_offline(m, chk):
     m.wait_links()
     for r in bulk_recs + [rev]:  # now everyone is up; rv was revoked before: it stays put
         chk.model.add(r)
-    t = chk.converge(what="c and d to catch up after restart")
+    try:
+        t = chk.converge(what="c and d to catch up after restart")
+    except AssertionError:
+        print_link_counters(m, (("c", "b"), ("b", "c"), ("c", "d"), ("d", "c")))
+        raise
     elapsed = time.monotonic() - t0
     for n in ("c", "d"):
         held = m.nodes[n].records()

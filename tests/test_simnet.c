@@ -388,13 +388,13 @@ static void test_churn(void **state)
     assert_int_equal(run(&s, &r), SIM_OK);
     assert_all_delivered(&r);
     static const struct figures want = {
-        .virtual_ms = 105589, .events = 6702, .deliveries = 1071, .duplicates = 1144,
-        .sessions_opened = 112, .bytes_rx = 605580, .bytes_tx = 605580,
-        .verify_calls = 1071, .verify_cached = 1012, .gate_refusals = 1390,
+        .virtual_ms = 105589, .events = 6699, .deliveries = 1071, .duplicates = 1145,
+        .sessions_opened = 112, .bytes_rx = 609013, .bytes_tx = 609013,
+        .verify_calls = 1071, .verify_cached = 1012, .gate_refusals = 1428,
         .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
-        .app_rx = {478729, 5166, 92, 33353, 1392, 2215, 2710},
-        .trace_digest = 0x6970eb46b7c43520ull,
-        .digest = "68a1436a8e30118c1d6741bfa14a94eddf0307170dc07fbf84985e79b3a7017d"};
+        .app_rx = {478947, 5340, 92, 36242, 1392, 2216, 2724},
+        .trace_digest = 0xda561bcd5515f6f9ull,
+        .digest = "ddf985469d65fcd07606ec1bf421cb843298b74f4af81837d378875adf877ee5"};
     assert_figures(&r, &want);
     assert_same_on_threads(&s, &r);
     sim_result_free(&r);

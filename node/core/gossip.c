@@ -151,7 +151,7 @@ int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, 
     p->round_at = now;
     peerscore_reset(&p->score, now);
     p->push = (struct peerscore_bucket){(uint64_t)LIMIT_GOSSIP_PUSH_BURST * 1000, now};
-    p->expect_until = 0;
+    p->expect_until = p->expect_last = 0;
     p->expect_new = p->expect_dup = 0;
     p->closing = false;
     assert(!g->tm[peer].rc_active);

@@ -151,10 +151,11 @@ struct gpeer {
     struct peerscore_bucket push; /* pacing of own records pushed in full */
     /* What the peer's reconciliation rounds showed it will send us (its haves are our needs):
      * that many records from it are asked for, until expect_until (LIMIT_PEER_RECON_GRACE_MS
-     * after its last RECON message or the last of those records). expect_dup counts the needs we hold already (our gate left
-     * them out of our set, so the peer could not know): their copies cost no duplicate budget.
-     * Counts, not ids: a peer gains nothing beyond what its rounds named (recv.c asked_for). */
-    uint64_t expect_until;
+     * after its last RECON message or the last of those records; expect_last is when that was).
+     * expect_dup counts the needs we hold already (our gate left them out of our set, so the
+     * peer could not know): their copies cost no duplicate budget. Counts, not ids: a peer
+     * gains nothing beyond what its rounds named (recv.c asked_for). */
+    uint64_t expect_until, expect_last;
     uint32_t expect_new, expect_dup;
     bool closing;                 /* a close was asked for: its messages are ignored */
     bool tree;                    /* its HELLO has GOSSIP_CAP_TREE (gossip_peer_caps) */
@@ -403,7 +404,12 @@ uint32_t gossip_want_find(const struct gossip *g, struct hkey k);
 uint32_t gossip_want_add(struct gossip *g, struct hkey k, uint64_t deadline);
 void gossip_want_unask(struct gossip *g, struct want *e);
 void gossip_want_remove(struct gossip *g, uint32_t w);
-bool gossip_want_ask(struct gossip *g, uint32_t w, uint64_t now);
+enum gossip_want_ask {
+    GOSSIP_WANT_ASKED,  /* a WANT to one announcer is queued */
+    GOSSIP_WANT_BUSY,   /* announcers left to ask, none with room now: asked again later */
+    GOSSIP_WANT_NOBODY, /* every announcer that is up was asked */
+};
+enum gossip_want_ask gossip_want_ask(struct gossip *g, uint32_t w, uint64_t now);
 void gossip_wants_due(struct gossip *g, uint64_t now);
 
 /* A necessary condition of the gate for sending v to peer, far cheaper than the gate: a TLP:RED

@@ -150,13 +150,15 @@ static void recon_send(struct gossip *g, size_t peer, int len)
 }
 
 /* Are the last round's haves still on their way, one way or the other: ours still queued to the
- * peer (later), or the peer's still expected here? A round now would name them all again and push
+ * peer (later), or the peer's still coming here? A round now would name them all again and push
  * again what is in flight (a new partner's catch-up outlasts LIMIT_RECON_INTERVAL_MS when the
- * receiver is slow). Bounded: the queue drains, the expectation ends with its grace. */
+ * receiver is slow). Bounded: the queue drains, and the peer's haves count only while they keep
+ * coming (LIMIT_PEER_RECON_QUIET_MS) within their grace. */
 static bool haves_in_flight(const struct gossip *g, size_t peer, uint64_t now)
 {
     const struct gpeer *p = g->peers[peer];
-    return p->later.left > 0 || (p->expect_new > 0 && now < p->expect_until);
+    return p->later.left > 0 || (p->expect_new > 0 && now < p->expect_until &&
+                                 now < p->expect_last + LIMIT_PEER_RECON_QUIET_MS);
 }
 
 int gossip_recon_start(struct gossip *g, size_t peer, const uint8_t *msg, size_t len,
@@ -282,6 +284,7 @@ int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t l
     if (now >= p->expect_until) /* the last round's haves had their time */
         p->expect_new = p->expect_dup = 0;
     p->expect_until = now + LIMIT_PEER_RECON_GRACE_MS; /* its haves drain after its last message */
+    p->expect_last = now;
     if (t->building || t->flight_left) {
         /* Our turn is not over (the set is being built, or our flight waits for the connection):
          * an honest peer answers a flight it received whole, so this one is a copy or a hostile

@@ -72,6 +72,7 @@ static bool take_expected(struct gpeer *p, uint32_t *n, uint64_t now)
     if (*n == 0 || now >= p->expect_until)
         return false;
     (*n)--;
+    p->expect_last = now;
     p->expect_until = now + LIMIT_PEER_RECON_GRACE_MS;
     return true;
 }
@@ -98,8 +99,10 @@ static void drop_overload(struct gossip *g, size_t peer, struct hkey k, uint64_t
     g->st.dropped_overload++;
     g->peers[peer]->st.dropped_overload++;
     uint32_t w = gossip_want_add(g, k, now + LIMIT_WANT_TIMEOUT_MS);
-    if (w == NIL)
+    if (w == NIL) { /* table full: reconciliation with the sender brings it, soon */
+        g->tm[peer].soon_pending = true;
         return;
+    }
     bit_set(bits_at(g->want_ann, g->words, w), peer);
     struct want *e = &g->wants[w];
     if (e->asked == peer) { /* our own WANT's answer: asking again is no new try */
@@ -225,7 +228,7 @@ static void on_announced(struct gossip *g, size_t peer, const uint8_t sid[SID], 
     bit_set(bits_at(g->want_ann, g->words, w), peer);
     struct want *e = &g->wants[w];
     if (!in_flight && e->asked == NONE && e->tries < LIMIT_GOSSIP_WANT_TRIES &&
-        !gossip_want_ask(g, w, now)) {
+        gossip_want_ask(g, w, now) != GOSSIP_WANT_ASKED) {
         g->want_dl[w] = now;
         g->want_next = now;
     }
