@@ -166,10 +166,19 @@ static uint64_t tomb_hash(const void *owner, size_t i)
     return idindex_hash(m->hash_key, m->tombs[i].target);
 }
 
-/* The entry (seq - 1) of pool copy i in this store, or -1 when the store does not hold it. */
+enum { SEQ_TAG = 1 << 16 }; /* seq_of keeps a seq modulo this */
+
+/* The entry (seq - 1) of pool copy i in this store, or -1 when the store does not hold it: the
+ * seqs with i's low 16 bits, confirmed against recs (a tag of 0 is also every seq that is a
+ * multiple of 2^16, none of them below SEQ_TAG: no read of recs in a store of fewer records). */
 static int64_t entry_of(const struct memstore *m, uint32_t i)
 {
-    return i < m->seq_cap && m->seq_of[i] != 0 ? (int64_t)m->seq_of[i] - 1 : -1;
+    if (i >= m->seq_cap)
+        return -1;
+    for (size_t seq = m->seq_of[i] != 0 ? m->seq_of[i] : SEQ_TAG; seq <= m->n; seq += SEQ_TAG)
+        if (m->recs[seq - 1] == i)
+            return (int64_t)seq - 1;
+    return -1;
 }
 
 /* Calls cb for every entry whose id starts with the first `prefix` bytes of id (the pool's index
@@ -288,9 +297,9 @@ static void apply(struct memstore *m, struct store_put *it, const struct facts *
     }
     assert(m->n < m->cap && m->n < UINT32_MAX);
     const uint32_t ci = pool_intern(m->pool, it->id, it->signed_rec, it->len);
-    assert(ci < m->seq_cap && m->seq_of[ci] == 0);
+    assert(ci < m->seq_cap && entry_of(m, ci) < 0);
     m->recs[m->n++] = ci;
-    m->seq_of[ci] = (uint32_t)m->n;
+    m->seq_of[ci] = (uint16_t)(m->n % SEQ_TAG);
     if (f->revocation) {
         assert(m->n_tombs < m->cap_tombs);
         struct memstore_tomb *t = &m->tombs[m->n_tombs];

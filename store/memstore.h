@@ -7,10 +7,12 @@
  * body and the signature travels with it). The pool has the one id index (store/idindex.h: keyed
  * by SipHash of the id's first 8 bytes under the pool's key, so that a full id and a gossip short
  * id probe the same slots; a probe reads only the entries that likely match). A store keeps the
- * 4-byte pool index of each of its records (in seq order) and, per pooled copy, its 4-byte seq
- * in this store (0: not held): a lookup probes the pool's index and keeps the copies this store
- * holds. Per record and store that is about 8 bytes plus the growth slack of a quarter, where a
- * store of its own index paid 12 to 20 (simnet: 96 KiB per node at 10,000 records).
+ * 4-byte pool index of each of its records (in seq order) and, per pooled copy, the low 16 bits
+ * of its seq in this store (0: not held, or a seq that is a multiple of 2^16): a lookup probes the
+ * pool's index and keeps the copies this store holds, confirming a seq against the record array
+ * (one candidate per 2^16 records held). Per record and store that is about 6 bytes plus the
+ * growth slack of a quarter, where a store of its own index paid 12 to 20 (simnet: 96 KiB per
+ * node at 10,000 records) and a 4-byte seq per copy 8.
  *
  * Semantics (the same as store_put_batch): dedupe on id; records get seq 1, 2, ... in arrival
  * order (seq = entry index + 1, no gaps); a revocation is a tombstone kept whether or not its
@@ -70,7 +72,8 @@ struct memstore {
     bool own_pool;
     uint32_t *recs; /* pool copy index, in seq order */
     size_t n, cap;
-    uint32_t *seq_of; /* per pool copy: its seq here, 0 when not held (seq_cap >= copies named) */
+    uint16_t *seq_of; /* per pool copy: its seq here mod 2^16, 0 when not held or a multiple of
+                         2^16 (recs confirms which; seq_cap >= copies named) */
     size_t seq_cap;
     struct memstore_tomb *tombs;
     size_t n_tombs, cap_tombs;

@@ -205,6 +205,56 @@ static void test_memstore_pool(void **state)
     memstore_pool_free(&pool);
 }
 
+/* A store keeps each copy's seq modulo 2^16 (store/memstore.h): past 65,536 records two seqs
+ * share a tag, and a seq that is a multiple of 2^16 has the tag of a copy not held; the record
+ * array tells them apart. */
+static void test_memstore_seq_wrap(void **state)
+{
+    (void)state;
+    enum { N = 65536 + 2 };
+    static struct store_put items[LIMIT_STORE_BATCH];
+    static struct proto_record rec = {.kind = PROTO_KIND_INDICATOR}; /* given: the dummy bytes
+                                                                     are not decoded */
+    static uint8_t bytes[LIMIT_SIG_BYTES + 1], got[sizeof bytes];
+    const uint8_t key[16] = {3};
+    struct memstore_pool pool;
+    struct memstore s1, s2;
+    assert_int_equal(memstore_pool_init(&pool, key), STORE_OK);
+    assert_int_equal(memstore_init_shared(&s1, key, &pool), STORE_OK);
+    assert_int_equal(memstore_init_shared(&s2, key, &pool), STORE_OK);
+    uint8_t other[LIMIT_ID_BYTES] = {0xff, 0xff, 0xff, 0xff}; /* pool copy 0, held by s2 only */
+    items[0] = (struct store_put){.signed_rec = bytes, .len = sizeof bytes, .rec = &rec};
+    memcpy(items[0].id, other, sizeof other);
+    assert_int_equal(memstore_put_batch(&s2, items, 1), STORE_OK);
+    for (uint32_t done = 0; done < N;) {
+        size_t n = N - done < LIMIT_STORE_BATCH ? N - done : LIMIT_STORE_BATCH;
+        for (size_t i = 0; i < n; i++, done++) {
+            items[i] = (struct store_put){.signed_rec = bytes, .len = sizeof bytes, .rec = &rec};
+            memcpy(items[i].id, &done, sizeof done); /* distinct first bytes: the index's key */
+        }
+        assert_int_equal(memstore_put_batch(&s1, items, n), STORE_OK);
+        assert_int_equal(items[n - 1].result, STORE_PUT_ADDED);
+    }
+    assert_int_equal(memstore_has(&s1, other), 0);
+    const uint32_t probes[] = {0, 1, 65534, 65535, 65536, 65537};
+    for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+        uint8_t id[LIMIT_ID_BYTES] = {0};
+        memcpy(id, &probes[i], sizeof probes[i]);
+        size_t len;
+        uint64_t seq;
+        assert_int_equal(memstore_get(&s1, id, got, sizeof got, &len, &seq), STORE_OK);
+        assert_int_equal(seq, probes[i] + 1);
+        struct store_put again = {.signed_rec = bytes, .len = sizeof bytes, .rec = &rec};
+        memcpy(again.id, id, sizeof id);
+        assert_int_equal(memstore_put_batch(&s1, &again, 1), STORE_OK);
+        assert_int_equal(again.result, STORE_PUT_DUPLICATE);
+        assert_int_equal(again.seq, probes[i] + 1);
+    }
+    memstore_free(&s1);
+    memstore_free(&s2);
+    memstore_pool_free(&pool);
+}
+
 /* The nodes of a step run on 1, 2 or 3 threads: the same trace and outcome as a. */
 static void assert_same_on_threads(struct sim_scenario *s, const struct sim_result *a)
 {
@@ -531,6 +581,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #ifndef GATE_TEST_BROKEN
         cmocka_unit_test(test_memstore_pool),
+        cmocka_unit_test(test_memstore_seq_wrap),
         cmocka_unit_test(test_delays),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_resolution),
