@@ -463,7 +463,7 @@ static int node_params_build(struct sim *s, struct snode *n, struct node_params 
         .engine = {.id = &n->id, .network = n->cfg->network, .max_peers = deg,
                    .max_conns = 2 * (size_t)deg + 4, .rate_addrs = deg + 4,
                    .scratch = n->w->scratch},
-        .gossip = {.recent_cap = 2048, .cand_cap = SIM_CAND_CAP, .want_cap = 512,
+        .gossip = {.recent_cap = SIM_RECENT_CAP, .cand_cap = SIM_CAND_CAP, .want_cap = 512,
                    .announce_cap = 1024, .start_seq = memstore_last_seq(&n->ms)}};
     memcpy(p->gossip.hash_key, key, sizeof key);
     memstore_gossip_ops(&n->ms, &p->store_ops);

@@ -49,6 +49,11 @@
 #define MAX_WORKERS 8
 #define SPIN_POLLS 300000 /* ~0.3-1 ms: a step's serial part (taking and merging events) fits */
 #define SIM_CAND_CAP 256 /* a simulated node's records in verification: its largest commit */
+/* A simulated node's known-by table (gossip's recent ids): a node of the default scenario hears
+ * of about 520 new ids a second (10,000 records published over 10 s, half of them for it), and
+ * an id's entry is needed from its first announcement until the last neighbour has it, a few
+ * hops of 10-100 ms: 1024 entries keep the last 2 s, where 2048 (32 KiB more per node) kept 4. */
+#define SIM_RECENT_CAP 1024
 #define NIL32 UINT32_MAX
 #define FLOOD_INTERVAL_MS 20
 #define BYZ_BATCH 8
