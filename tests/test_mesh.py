@@ -582,7 +582,11 @@ def phase_kill9(m, chk):
     # c redials d with a growing back-off: at load 53 the link came up 17 s after d's restart
     # (d listened only after 14 s), which the propagation's deadline below counted too
     m.wait_links()
-    chk.converge([r], what="the record published before kill -9 to propagate")
+    try:
+        chk.converge([r], what="the record published before kill -9 to propagate")
+    except AssertionError:
+        print_link_counters(m, (("c", "d"), ("d", "c")))
+        raise
 
 
 def main():
