@@ -348,10 +348,11 @@ enum limits {
                                           the haves of a round drain after it, and the next
                                           round comes LIMIT_RECON_INTERVAL_MS after its end */
     LIMIT_PEER_RECON_QUIET_MS = 5 * 1000, /* ...but hold off our next round only while they
-                                          keep coming: a have the peer's gate refuses at the
-                                          last moment (revoked since its set was built) never
-                                          comes, and a count that never reaches 0 held every
-                                          round off for the whole grace (test_mesh) */
+                                          keep coming: the count is of what the peer's set
+                                          named, and a have it does not send after all (its
+                                          gate asked again when writing) never comes; a count
+                                          that never reached 0 held every round off for the
+                                          whole grace (test_mesh) */
     LIMIT_GOSSIP_PUSH_BURST = 8192,    /* own records pushed in full to one peer at once; more
                                           wait for a reconciliation round (asked) */
     LIMIT_GOSSIP_PUSH_PER_S = 1024,    /* ... refill: half the receiver's unasked budget */
