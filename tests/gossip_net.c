@@ -348,7 +348,7 @@ void link_up(struct net *net, size_t a, size_t b)
         struct gate_peer v;
         fill_view(n, s, &v);
         n->link[s].up = true;
-        assert_int_equal(gossip_peer_up(n->g, s, &v, net->now), GOSSIP_OK);
+        assert_int_equal(gossip_peer_up(n->g, s, &v, v.key, net->now), GOSSIP_OK);
     }
 }
 

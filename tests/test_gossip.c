@@ -103,7 +103,7 @@ static void test_line_relay(void **state)
     net->nodes[1].link[slot_of(&net->nodes[1], 2)].ceiling = PROTO_TLP_CLEAR;
     struct gate_peer v;
     fill_view(&net->nodes[1], slot_of(&net->nodes[1], 2), &v);
-    assert_int_equal(gossip_peer_up(net->nodes[1].g, slot_of(&net->nodes[1], 2), &v, net->now),
+    assert_int_equal(gossip_peer_up(net->nodes[1].g, slot_of(&net->nodes[1], 2), &v, v.key, net->now),
                      GOSSIP_OK);
     size_t rg = publish(net, 0, &green, -1);
     run(net, RUN_MS);
@@ -641,6 +641,42 @@ static void test_overload_refetch(void **state)
     net_free(net);
 }
 
+/* The end with the smaller key (it starts the rounds) still has the other's key from before a
+ * rotation in its config, and that old key is smaller than its own, while the session runs under
+ * the new one: both ends pick the initiator from the session's keys, so a round runs and brings
+ * it the other's record, published before the link. Picked from the config's key, both ends waited for the
+ * other (test_key_recovery, 1 run in 4). */
+static void test_initiator_from_session_keys(void **state)
+{
+    (void)state;
+    struct net *net = net_new(2);
+    ts_topo_link(&net->topo, 0, 1);
+    net_start(net);
+    const size_t first =
+        memcmp(net->nodes[0].id.sign_pk, net->nodes[1].id.sign_pk, LIMIT_KEY_BYTES) < 0 ? 0 : 1;
+    struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+    /* from the other end: the test's oracle knows a peer by its view's key, so the end with the
+     * old key in its view only receives */
+    size_t r = publish(net, 1 - first, &clear, -1);
+    for (size_t k = 0; k < 2; k++) {
+        struct tnode *n = &net->nodes[k];
+        size_t s = slot_of(n, 1 - k);
+        struct gate_peer v;
+        fill_view(n, s, &v);
+        uint8_t session[LIMIT_KEY_BYTES];
+        memcpy(session, v.key, LIMIT_KEY_BYTES);
+        if (k == first) /* the configured key, below this node's own */
+            memset(v.key, 0, LIMIT_KEY_BYTES);
+        n->link[s].up = true;
+        assert_int_equal(gossip_peer_up(n->g, s, &v, session, net->now), GOSSIP_OK);
+    }
+    run(net, RUN_MS);
+    assert_true(holds(net, first, r));
+    assert_int_equal(pst(net, first, 1 - first)->recon_rounds, 1);
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
 /* B's candidate table holds 8192 records and A sends it 14,000 in one catch-up: more of them are
  * dropped than one peer may have WANTs out for (LIMIT_GOSSIP_WANT_PER_PEER), so the rest wait
  * for room instead of being given up to a second round (test_mesh lost 791 of 5,425 that way). */
@@ -890,7 +926,7 @@ static void test_view_change_reconciles(void **state)
         gossip_set_self(m->g, &p.self);
         struct gate_peer v;
         fill_view(rl, slot_of(rl, M), &v);
-        assert_int_equal(gossip_peer_up(rl->g, slot_of(rl, M), &v, net->now),
+        assert_int_equal(gossip_peer_up(rl->g, slot_of(rl, M), &v, v.key, net->now),
                          GOSSIP_OK);
         /* far less than LIMIT_RECON_INTERVAL_MS; the first round's start paces the next one */
         run(net, LIMIT_RECON_ROUND_MIN_MS + 2000);
@@ -981,7 +1017,7 @@ static void m_doubts_r(struct net *net)
     struct gate_peer v;
     fill_view(m, slot_of(m, 1), &v);
     v.n_communities = 0;
-    assert_int_equal(gossip_peer_up(m->g, slot_of(m, 1), &v, net->now), GOSSIP_OK);
+    assert_int_equal(gossip_peer_up(m->g, slot_of(m, 1), &v, v.key, net->now), GOSSIP_OK);
 }
 
 static void test_recon_asymmetric_sets_no_duplicates(void **state)
@@ -1232,6 +1268,7 @@ int main(void)
         cmocka_unit_test(test_expired_not_reconciled),
         cmocka_unit_test(test_overload_refetch),
         cmocka_unit_test(test_overload_refetch_past_want_quota),
+        cmocka_unit_test(test_initiator_from_session_keys),
         cmocka_unit_test(test_catch_up_beyond_push_queue),
         cmocka_unit_test(test_inbound_refuses_out_of_audience),
         cmocka_unit_test(test_unknown_types_budget),

@@ -114,9 +114,10 @@ static bool keep_view(struct gpeer *p, const struct gate_peer *view)
     return true;
 }
 
-int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, uint64_t now)
+int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view,
+                   const uint8_t session_key[LIMIT_KEY_BYTES], uint64_t now)
 {
-    assert(g != NULL && view != NULL);
+    assert(g != NULL && view != NULL && session_key != NULL);
     if (peer >= g->p.max_peers)
         return GOSSIP_E_INVAL;
     struct gpeer *p = g->peers[peer];
@@ -145,7 +146,7 @@ int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view, 
     p->gen++;
     p->st.up = true;
     p->st.sessions++;
-    p->initiator = memcmp(g->p.self.key, view->key, LIMIT_KEY_BYTES) < 0;
+    p->initiator = memcmp(g->p.self.key, session_key, LIMIT_KEY_BYTES) < 0;
     p->recon_again = false;
     p->req_after = now;
     p->round_at = now;

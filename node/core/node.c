@@ -61,12 +61,16 @@ static void gossip_leave(struct node *n)
 /* --- gate views --- */
 
 /* The gate's view of peer from the config and the trusted rosters; false if no such peer. */
-static bool peer_view(struct node *n, size_t peer, struct gate_peer *view)
+/* The gate view of peer and, in session_key, the key its session runs under (conf.key: after a
+ * rotation the new key, where the view names the configured one). */
+static bool peer_view(struct node *n, size_t peer, struct gate_peer *view,
+                      uint8_t session_key[LIMIT_KEY_BYTES])
 {
     struct engine_peer_conf conf;
     struct engine_peer_stats st;
     if (!engine_peer_get(&n->engine, peer, &conf, &st))
         return false;
+    memcpy(session_key, conf.key, LIMIT_KEY_BYTES);
     /* by the key its config names (rosters and recipients name it so too) */
     int rc = community_fill_peer(n->ctab, n->cfg, node_config_key(n, conf.key), true, view);
     if (rc == COMMUNITY_E_TOOMANY)
@@ -97,9 +101,10 @@ static void refresh(struct node *n)
     for (size_t i = 0; i < n->max_peers; i++) { /* views only: no message is sent */
         struct gate_peer view;
         struct engine_peer_stats st;
+        uint8_t key[LIMIT_KEY_BYTES];
         if (engine_peer_get(&n->engine, i, NULL, &st) && st.state == ENGINE_PEER_CONNECTED &&
-            peer_view(n, i, &view))
-            gossip_peer_up(n->gossip, i, &view, node_now(n));
+            peer_view(n, i, &view, key))
+            gossip_peer_up(n->gossip, i, &view, key, node_now(n));
     }
 }
 
@@ -356,15 +361,16 @@ void node_peer_change(struct node *n, size_t peer, bool up)
 {
     assert(peer < n->max_peers);
     struct gate_peer view;
+    uint8_t key[LIMIT_KEY_BYTES];
     if (!up && n->depth > 0) {
         n->down_pending[peer] = true;
     } else if (!up) {
         gossip_peer_down(n->gossip, peer);
-    } else if (peer_view(n, peer, &view)) {
+    } else if (peer_view(n, peer, &view, key)) {
         assert(n->depth == 0); /* sessions open only on received bytes */
         struct engine_peer_stats st;
         gossip_enter(n);
-        if (gossip_peer_up(n->gossip, peer, &view, node_now(n)) == GOSSIP_OK &&
+        if (gossip_peer_up(n->gossip, peer, &view, key, node_now(n)) == GOSSIP_OK &&
             engine_peer_get(&n->engine, peer, NULL, &st))
             gossip_peer_caps(n->gossip, peer, st.capabilities); /* the HELLO's: fixed per session */
         gossip_leave(n);

@@ -422,7 +422,7 @@ void fuzz_gnode_toggle(struct fuzz_gnode *n, size_t peer)
         return;
     }
     n->up[peer] = true;
-    rc = gossip_peer_up(n->g, peer, &n->view[peer], n->now);
+    rc = gossip_peer_up(n->g, peer, &n->view[peer], n->view[peer].key, n->now);
     FUZZ_CHECK(rc == GOSSIP_OK || is_gossip_err(rc));
     if (rc != GOSSIP_OK) /* refused (e.g. a key in back-off): the session does not open */
         n->up[peer] = false;
