@@ -211,6 +211,8 @@ enum limits {
     LIMIT_GOSSIP_LOG_BYTES = 256,      /* one gossip log line, before the shell adds its fields */
     LIMIT_GOSSIP_TREES = 4096,         /* relay trees (origin, tlp, communities) and who pruned each:
                                           the oldest is forgotten, and its next record floods */
+    LIMIT_GOSSIP_TREE_FANOUT = 5,      /* peers a relay pushes a tree's record to in full besides
+                                          those that grafted it (the rest get the announcement) */
 
     /* --- HTTP, TAXII, metrics, logs (node/shell/http.c, taxii.c, metrics.c, log.c) --- */
     LIMIT_HTTP_CLIENTS = 64,          /* [Client] credentials in the config */

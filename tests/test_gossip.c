@@ -426,6 +426,53 @@ static void test_tree_prune(void **state)
     net_free(net);
 }
 
+/* The fan-out cap (docs/PROTOCOL.md "Trees"): relay 1 between origin 0 and seven leaves pushes 0's
+ * first record in full to LIMIT_GOSSIP_TREE_FANOUT of them and announces it to the others, whose
+ * WANTs graft them; the tree's next record is pushed to every leaf, and none has to ask. */
+static void test_tree_fanout(void **state)
+{
+    (void)state;
+    enum { LEAVES = 7 };
+    _Static_assert((int)LIMIT_GOSSIP_TREE_FANOUT < (int)LEAVES, "the cap must bind");
+    struct net *net = net_new(2 + LEAVES);
+    ts_topo_link(&net->topo, 0, 1);
+    for (size_t l = 2; l < 2 + LEAVES; l++)
+        ts_topo_link(&net->topo, 1, l);
+    net_start(net);
+    for (size_t b = 0; b < 2 + LEAVES; b++) {
+        if (b == 1)
+            continue;
+        link_up(net, 1, b);
+        gossip_peer_caps(net->nodes[1].g, slot_of(&net->nodes[1], b), GOSSIP_CAP_TREE);
+        gossip_peer_caps(net->nodes[b].g, slot_of(&net->nodes[b], 1), GOSSIP_CAP_TREE);
+    }
+    run(net, RUN_MS);
+    struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+    uint64_t pushed = 0, wants = 0;
+    size_t r1 = publish(net, 0, &clear, -1);
+    run(net, RUN_MS);
+    for (size_t l = 2; l < 2 + LEAVES; l++) {
+        assert_true(holds(net, l, r1));
+        pushed += pst(net, 1, l)->tree_pushed;
+        wants += pst(net, l, 1)->want_out;
+    }
+    assert_int_equal(pushed, LIMIT_GOSSIP_TREE_FANOUT);
+    assert_int_equal(wants, LEAVES - LIMIT_GOSSIP_TREE_FANOUT);
+    size_t r2 = publish(net, 0, &clear, -1);
+    run(net, RUN_MS);
+    pushed = wants = 0;
+    for (size_t l = 2; l < 2 + LEAVES; l++) {
+        assert_true(holds(net, l, r2));
+        pushed += pst(net, 1, l)->tree_pushed;
+        wants += pst(net, l, 1)->want_out;
+    }
+    assert_int_equal(pushed, LIMIT_GOSSIP_TREE_FANOUT + LEAVES);
+    assert_int_equal(wants, LEAVES - LIMIT_GOSSIP_TREE_FANOUT);
+    assert_holders_match_oracle(net);
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
 /* B asks A for a RED record it is not a recipient of, and for an id nobody has: both get the same
  * answer, nothing. */
 static void test_want_refused(void **state)
@@ -1280,6 +1327,7 @@ int main(void)
         cmocka_unit_test(test_recon_asymmetric_sets_no_duplicates),
         cmocka_unit_test(test_recon_haves_past_full_push_queue),
         cmocka_unit_test(test_tree_prune),
+        cmocka_unit_test(test_tree_fanout),
         cmocka_unit_test(test_restart_recon_duplicates_free),
         cmocka_unit_test(test_recon_set_is_the_full_load_s),
         cmocka_unit_test(test_commit_handed_out),

@@ -23,7 +23,8 @@
  *               the gate's "peer has it". Oldest evicted; reconciliation covers what it forgets.
  *   wants       short ids announced to us that we lack: who announced them, who was asked, when.
  *   anns        committed ids waiting for their announcement step (announce_slot).
- *   trees       tree keys and the bitset of the peer slots that pruned each (gossip_tree.c).
+ *   trees       tree keys and the bitsets of the peer slots that pruned and grafted each
+ *               (gossip_tree.c).
  * Per peer: three message builders (RECORDS, ANNOUNCE, WANT), a queue of ids to send in full
  * (eager push, WANT answers, reconciliation haves; gated again when written) and a reconciliation.
  *
@@ -228,7 +229,8 @@ struct gossip {
     uint64_t want_next;
 
     struct tree *trees;
-    uint64_t *tree_pruned; /* per entry: the peer slots that pruned the origin */
+    uint64_t *tree_pruned; /* per entry, 2 x words: the peer slots that pruned the tree, then those
+                              that grafted it (gossip_tree.c) */
     size_t tree_cap, tree_alloc, tree_n, tree_pos; /* bound, allocated, used, next evicted */
     size_t push_cap; /* each peer's push queue (struct gpeer q) holds this many ids at most */
     struct idindex tree_idx;

@@ -21,6 +21,13 @@ static uint64_t tree_hash(const void *g, size_t e)
     return ((const struct gossip *)g)->trees[e].h;
 }
 
+/* An entry's bits: the peers that pruned the tree, then those that grafted it (exempt from the
+ * fan-out cap, gossip_tree_push). */
+static uint64_t *tree_bits(const struct gossip *g, uint32_t e, bool grafted)
+{
+    return bits_at(g->tree_pruned, 2 * g->words, e) + (grafted ? g->words : 0);
+}
+
 static uint32_t tree_find(const struct gossip *g, struct hkey k)
 {
     if (g->tree_n == 0)
@@ -43,7 +50,7 @@ static bool tree_grow(struct gossip *g)
     if (t == NULL)
         return false;
     g->trees = t;
-    uint64_t *bits = realloc(g->tree_pruned, cap * g->words * sizeof *bits);
+    uint64_t *bits = realloc(g->tree_pruned, cap * 2 * g->words * sizeof *bits);
     if (bits == NULL)
         return false;
     g->tree_pruned = bits;
@@ -71,15 +78,17 @@ static uint32_t tree_add(struct gossip *g, struct hkey k)
     }
     memcpy(g->trees[e].origin, k.id, SID);
     g->trees[e].h = k.h;
-    memset(bits_at(g->tree_pruned, g->words, e), 0, g->words * sizeof(uint64_t));
+    memset(tree_bits(g, e, false), 0, 2 * g->words * sizeof(uint64_t));
     idindex_put(&g->tree_idx, k.h, e);
     return e;
 }
 
 void gossip_tree_forget_peer(struct gossip *g, size_t peer)
 {
-    for (size_t e = 0; e < g->tree_n; e++)
-        bit_clear(bits_at(g->tree_pruned, g->words, e), peer);
+    for (uint32_t e = 0; e < g->tree_n; e++) {
+        bit_clear(tree_bits(g, e, false), peer);
+        bit_clear(tree_bits(g, e, true), peer);
+    }
 }
 
 void gossip_tree_free(struct gossip *g)
@@ -136,13 +145,40 @@ static bool tree_eager(const struct gossip *g, size_t peer, const uint64_t *prun
     return g->peers[peer]->tree && (pruned == NULL || !bit_get(pruned, peer));
 }
 
-/* After the commit of a received record: queued in full for every eager tree peer not known to
+/* Where peer ranks among this node's links for a tree (lowest first): a mix of the tree's hash
+ * and the peer's key, so the same links win for every record of a tree and each tree (and node)
+ * draws its own (splitmix64's finaliser). */
+static uint64_t tree_rank(uint64_t tree_h, const uint8_t peer_key[LIMIT_KEY_BYTES])
+{
+    uint64_t x;
+    memcpy(&x, peer_key, sizeof x);
+    x ^= tree_h;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* Queues record id in full for peer within its push pacing (LIMIT_GOSSIP_PUSH_*). */
+static void tree_push_one(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES],
+                          uint64_t now)
+{
+    if (!peerscore_bucket_take(&g->peers[peer]->push, LIMIT_GOSSIP_PUSH_BURST,
+                               LIMIT_GOSSIP_PUSH_PER_S, 1, now))
+        return;
+    g->peers[peer]->st.tree_pushed++;
+    gossip_push_enqueue(g, peer, id);
+}
+
+/* After the commit of a received record: queued in full for the eager tree peers not known to
  * have it that the gate allows (uncounted here: drain gates it again when written, and a peer
- * refused now is refused, and counted, by its announcement), within the peer's push pacing
- * (LIMIT_GOSSIP_PUSH_*), as own records: a peer counts our pushes against its unasked budget,
- * and a relay passing on a flood it accepted at its own budget's pace was cut by the next node. The announcement on the grid
- * still goes to every peer not known to have it by then: a push not yet written (a backlogged
- * link) or lost with a session is announced, as without trees. */
+ * refused now is refused, and counted, by its announcement): every peer that grafted the tree,
+ * and of the others the LIMIT_GOSSIP_TREE_FANOUT that rank first (tree_rank). The cap is what
+ * makes a tree's first record cheaper than a flood (docs/PROTOCOL.md "Trees": each of the other
+ * links that lacks it still gets the announcement, and its WANT grafts it). Pushes are paced
+ * (LIMIT_GOSSIP_PUSH_*) as own records: a peer counts our pushes against its unasked budget, and
+ * a relay passing on a flood it accepted at its own budget's pace was cut by the next node. The
+ * announcement on the grid still goes to every peer not known to have it by then: a push not yet
+ * written (a backlogged link) or lost with a session is announced, as without trees. */
 void gossip_tree_push(struct gossip *g, const struct cand *c, uint64_t now, uint64_t wall_ms)
 {
     struct rview v;
@@ -150,26 +186,58 @@ void gossip_tree_push(struct gossip *g, const struct cand *c, uint64_t now, uint
     if (!gossip_tree_key(c->bytes, c->len, key) || !gossip_view_load(g, c->id, c->bytes, c->len, &v))
         return;
     v.known = gossip_recent_known(g, (struct hkey){c->id, c->h});
-    const uint32_t e = tree_find(g, gossip_hkey(g, key)); /* once, not per peer */
-    const uint64_t *pruned = e == NIL ? NULL : bits_at(g->tree_pruned, g->words, e);
+    const struct hkey k = gossip_hkey(g, key);
+    const uint32_t e = tree_find(g, k); /* once, not per peer */
+    const uint64_t *pruned = e == NIL ? NULL : tree_bits(g, e, false);
+    const uint64_t *grafted = e == NIL ? NULL : tree_bits(g, e, true);
+    struct {
+        uint64_t rank;
+        size_t peer;
+    } best[LIMIT_GOSSIP_TREE_FANOUT]; /* the lowest ranks so far, in order */
+    size_t n = 0, capped = 0;
+    uint64_t lazy[LIMIT_PEERS / 64] = {0}; /* eager links the cap left out */
     FOR_EACH_BIT(i, g->up, g->p.max_peers) {
         if (i == c->from || (v.known != NULL && bit_get(v.known, i)) ||
             !gossip_may_reach(g, i, &v) || !tree_eager(g, i, pruned) ||
-            !gossip_gate_allows(g, i, &v, wall_ms) ||
-            !peerscore_bucket_take(&g->peers[i]->push, LIMIT_GOSSIP_PUSH_BURST,
-                                   LIMIT_GOSSIP_PUSH_PER_S, 1, now))
+            !gossip_gate_allows(g, i, &v, wall_ms))
             continue;
-        g->peers[i]->st.tree_pushed++;
-        gossip_push_enqueue(g, i, c->id);
+        if (grafted != NULL && bit_get(grafted, i)) {
+            tree_push_one(g, i, c->id, now);
+            continue;
+        }
+        bit_set(lazy, i);
+        capped++;
+        const uint64_t r = tree_rank(k.h, g->peers[i]->key);
+        size_t j = n < LIMIT_GOSSIP_TREE_FANOUT ? n++ : n;
+        for (; j > 0 && best[j - 1].rank > r; j--)
+            if (j < LIMIT_GOSSIP_TREE_FANOUT)
+                best[j] = best[j - 1];
+        if (j < LIMIT_GOSSIP_TREE_FANOUT)
+            best[j].rank = r, best[j].peer = i;
     }
+    for (size_t j = 0; j < n; j++) {
+        bit_clear(lazy, best[j].peer);
+        tree_push_one(g, best[j].peer, c->id, now);
+    }
+    if (capped <= n)
+        return;
+    /* The links left out are lazy for the tree's later records too: its tree is then made of the
+     * links its first record took, and later records do not try the others again one by one
+     * (each a duplicate and a PRUNE). A left-out peer that lacked the record asks, and grafts. */
+    const uint32_t le = tree_add(g, k);
+    if (le != NIL)
+        FOR_EACH_BIT(i, lazy, g->p.max_peers)
+            bit_set(tree_bits(g, le, false), i);
 }
 
 /* The tree's later records go to peer by announcement. */
 static void tree_mark_pruned(struct gossip *g, size_t peer, const uint8_t key[SID])
 {
     const uint32_t e = tree_add(g, gossip_hkey(g, key));
-    if (e != NIL)
-        bit_set(bits_at(g->tree_pruned, g->words, e), peer);
+    if (e != NIL) {
+        bit_set(tree_bits(g, e, false), peer);
+        bit_clear(tree_bits(g, e, true), peer);
+    }
 }
 
 /* A duplicate record peer pushed unasked: the link is no edge of the record's tree either way,
@@ -198,17 +266,20 @@ void gossip_tree_prune(struct gossip *g, size_t peer, const uint8_t key[SID])
     tree_mark_pruned(g, peer, key);
 }
 
-/* A WANT from a tree peer for id: the tree failed it; the tree's records are pushed again. */
+/* A WANT from a tree peer for id: the tree failed it; the tree's records are pushed to it again,
+ * past the fan-out cap. */
 void gossip_tree_graft(struct gossip *g, size_t peer, const uint8_t id[LIMIT_ID_BYTES])
 {
-    if (!g->peers[peer]->tree || g->tree_n == 0)
+    if (!g->peers[peer]->tree)
         return;
     size_t len;
     uint8_t *buf = gossip_scratch()->buf;
     if (g->ops.get(g->ops.ctx, id, buf, LIMIT_SIGNED_RECORD_BYTES, &len) != STORE_OK)
         return;
     uint8_t key[SID];
-    const uint32_t e = gossip_tree_key(buf, len, key) ? tree_find(g, gossip_hkey(g, key)) : NIL;
-    if (e != NIL)
-        bit_clear(bits_at(g->tree_pruned, g->words, e), peer);
+    const uint32_t e = gossip_tree_key(buf, len, key) ? tree_add(g, gossip_hkey(g, key)) : NIL;
+    if (e != NIL) {
+        bit_clear(tree_bits(g, e, false), peer);
+        bit_set(tree_bits(g, e, true), peer);
+    }
 }
