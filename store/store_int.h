@@ -174,8 +174,9 @@ int store_put_ordered(struct store *s, MDB_txn *txn, enum db_index db, MDB_val *
  * the items given no rec (NULL when there is none) (store_put.c). */
 int store_put_items(struct store *s, MDB_txn *txn, struct store_put *items, size_t n,
                     struct proto_record *scratch);
-/* The next seq to hand out, from the meta table (store_put.c). */
+/* The next seq to hand out, from the meta table / into it (store_put.c). */
 int store_meta_next_seq(struct store *s, MDB_txn *txn, uint64_t *next_seq);
+int store_meta_set_next_seq(struct store *s, MDB_txn *txn, uint64_t next_seq);
 /* The index entries of record r (id) stored under seq: bytime, and its kind's (byvalue and
  * expiry, revoked, sighted, rosters) (store_put.c). */
 int store_put_index(struct store *s, MDB_txn *txn, const uint8_t id[LIMIT_ID_BYTES],

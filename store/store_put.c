@@ -277,6 +277,14 @@ int store_meta_next_seq(struct store *s, MDB_txn *txn, uint64_t *next_seq)
     return *next_seq >= 1 ? STORE_OK : STORE_E_CORRUPT;
 }
 
+int store_meta_set_next_seq(struct store *s, MDB_txn *txn, uint64_t next_seq)
+{
+    uint8_t buf[SEQ_BYTES];
+    put_be64(buf, next_seq);
+    MDB_val k = {sizeof META_NEXT_SEQ - 1, META_NEXT_SEQ}, v = {sizeof buf, buf};
+    return map_err(mdb_put(txn, s->dbi[DB_META], &k, &v, 0));
+}
+
 int store_put_items(struct store *s, MDB_txn *txn, struct store_put *items, size_t n,
                     struct proto_record *scratch)
 {
@@ -287,12 +295,7 @@ int store_put_items(struct store *s, MDB_txn *txn, struct store_put *items, size
         err = store_seq_added(s, txn, next_seq - 1, &last_added);
     for (size_t i = 0; err == STORE_OK && i < n; i++)
         err = put_one(s, txn, &items[i], scratch, &next_seq, &last_added);
-    if (err != STORE_OK)
-        return err;
-    uint8_t buf[SEQ_BYTES];
-    put_be64(buf, next_seq);
-    MDB_val k = {sizeof META_NEXT_SEQ - 1, META_NEXT_SEQ}, v = {sizeof buf, buf};
-    return map_err(mdb_put(txn, s->dbi[DB_META], &k, &v, 0));
+    return err == STORE_OK ? store_meta_set_next_seq(s, txn, next_seq) : err;
 }
 
 struct batch {
