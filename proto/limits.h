@@ -169,7 +169,7 @@ enum limits {
                                              (below LIMIT_PEER_SENDQ_BYTES, which closes it) */
     LIMIT_GOSSIP_DRAIN_RECORDS = 1024, /* records sent to one peer per flush: loop turns stay short */
     LIMIT_GOSSIP_OWN_RANGES = 256,     /* seq ranges this node committed, not yet passed by the
-                                          local scan */
+                                          local scan (allocated as needed, up to this) */
     LIMIT_RECON_INTERVAL_MS = 60 * 1000, /* reconciliation with each peer this often */
     LIMIT_RECON_REQ_MIN_MS = 5 * 1000, /* a peer's RECON_REQ starts a round at most this often */
     LIMIT_RECON_ROUND_MIN_MS = 5 * 1000, /* rounds with one peer start at most this often, since

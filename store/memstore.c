@@ -141,23 +141,57 @@ void memstore_free(struct memstore *m)
         memstore_pool_free(m->pool);
         free(m->pool);
     }
+    for (size_t i = 0; i < m->n_rec_chunks; i++)
+        free(m->recs[i]);
     free(m->recs);
+    for (size_t i = 0; i < m->n_seq_chunks; i++)
+        free(m->seq_of[i]);
     free(m->seq_of);
     free(m->tombs);
     idindex_free(&m->tslots);
     memset(m, 0, sizeof *m);
 }
 
+/* The chunks of a store's tables (struct memstore): 4 KiB each. */
+enum {
+    CHUNK_BYTES = 4096,
+    REC_CHUNK = CHUNK_BYTES / sizeof(uint32_t), /* entries of a recs chunk */
+    SEQ_CHUNK = CHUNK_BYTES / sizeof(uint16_t), /* entries of a seq_of chunk */
+};
+
+static uint32_t *rec_at(const struct memstore *m, size_t entry)
+{
+    return &m->recs[entry / REC_CHUNK][entry % REC_CHUNK];
+}
+
+static uint16_t *seq_at(const struct memstore *m, size_t copy)
+{
+    return &m->seq_of[copy / SEQ_CHUNK][copy % SEQ_CHUNK];
+}
+
+/* Chunks in *tab (n allocated, *cap slots) to hold `need` entries of `per` each, zeroed. */
+static int chunks_reserve(void ***tab, size_t *n, size_t *cap, size_t need, size_t per)
+{
+    const size_t want = (need + per - 1) / per;
+    if (want > *cap && reserve((void **)tab, cap, want, sizeof **tab, 0) != STORE_OK)
+        return STORE_E_IO;
+    for (; *n < want; (*n)++)
+        if (((*tab)[*n] = calloc(1, CHUNK_BYTES)) == NULL)
+            return STORE_E_IO;
+    return STORE_OK;
+}
+
 size_t memstore_bytes(const struct memstore *m)
 {
     assert(m != NULL);
-    return m->cap * sizeof *m->recs + m->seq_cap * sizeof *m->seq_of +
+    return (m->n_rec_chunks + m->n_seq_chunks) * CHUNK_BYTES +
+           m->rec_chunk_cap * sizeof *m->recs + m->seq_chunk_cap * sizeof *m->seq_of +
            m->cap_tombs * sizeof *m->tombs + idindex_bytes(&m->tslots);
 }
 
 static const struct memstore_copy *copy_of(const struct memstore *m, size_t entry)
 {
-    return &m->pool->copies[m->recs[entry]];
+    return &m->pool->copies[*rec_at(m, entry)];
 }
 
 static uint64_t tomb_hash(const void *owner, size_t i)
@@ -173,10 +207,11 @@ enum { SEQ_TAG = 1 << 16 }; /* seq_of keeps a seq modulo this */
  * multiple of 2^16, none of them below SEQ_TAG: no read of recs in a store of fewer records). */
 static int64_t entry_of(const struct memstore *m, uint32_t i)
 {
-    if (i >= m->seq_cap)
+    if (i >= m->n_seq_chunks * SEQ_CHUNK)
         return -1;
-    for (size_t seq = m->seq_of[i] != 0 ? m->seq_of[i] : SEQ_TAG; seq <= m->n; seq += SEQ_TAG)
-        if (m->recs[seq - 1] == i)
+    const uint16_t tag = *seq_at(m, i);
+    for (size_t seq = tag != 0 ? tag : SEQ_TAG; seq <= m->n; seq += SEQ_TAG)
+        if (*rec_at(m, seq - 1) == i)
             return (int64_t)seq - 1;
     return -1;
 }
@@ -268,12 +303,11 @@ static int reserve_batch(struct memstore *m, const struct store_put *items,
     }
     int rc = pool_reserve(m->pool, n, bytes);
     if (rc == STORE_OK)
-        rc = reserve((void **)&m->recs, &m->cap, m->n + n, sizeof *m->recs, 2);
-    size_t had = m->seq_cap; /* every copy the batch may name: the pooled ones and n new */
-    if (rc == STORE_OK)
-        rc = reserve((void **)&m->seq_of, &m->seq_cap, m->pool->n + n, sizeof *m->seq_of, 2);
-    if (rc == STORE_OK)
-        memset(m->seq_of + had, 0, (m->seq_cap - had) * sizeof *m->seq_of);
+        rc = chunks_reserve((void ***)&m->recs, &m->n_rec_chunks, &m->rec_chunk_cap, m->n + n,
+                            REC_CHUNK);
+    if (rc == STORE_OK) /* every copy the batch may name: the pooled ones and n new */
+        rc = chunks_reserve((void ***)&m->seq_of, &m->n_seq_chunks, &m->seq_chunk_cap,
+                            m->pool->n + n, SEQ_CHUNK);
     if (rc == STORE_OK && revs > 0)
         rc = reserve((void **)&m->tombs, &m->cap_tombs, m->n_tombs + revs, sizeof *m->tombs, 2);
     if (rc == STORE_OK && revs > 0 &&
@@ -295,11 +329,11 @@ static void apply(struct memstore *m, struct store_put *it, const struct facts *
         it->seq = 0;
         return;
     }
-    assert(m->n < m->cap && m->n < UINT32_MAX);
+    assert(m->n < m->n_rec_chunks * REC_CHUNK && m->n < UINT32_MAX);
     const uint32_t ci = pool_intern(m->pool, it->id, it->signed_rec, it->len);
-    assert(ci < m->seq_cap && entry_of(m, ci) < 0);
-    m->recs[m->n++] = ci;
-    m->seq_of[ci] = (uint16_t)(m->n % SEQ_TAG);
+    assert(ci < m->n_seq_chunks * SEQ_CHUNK && entry_of(m, ci) < 0);
+    *rec_at(m, m->n++) = ci;
+    *seq_at(m, ci) = (uint16_t)(m->n % SEQ_TAG);
     if (f->revocation) {
         assert(m->n_tombs < m->cap_tombs);
         struct memstore_tomb *t = &m->tombs[m->n_tombs];

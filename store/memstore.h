@@ -11,8 +11,8 @@
  * of its seq in this store (0: not held, or a seq that is a multiple of 2^16): a lookup probes the
  * pool's index and keeps the copies this store holds, confirming a seq against the record array
  * (one candidate per 2^16 records held). Per record and store that is about 6 bytes plus the
- * growth slack of a quarter, where a store of its own index paid 12 to 20 (simnet: 96 KiB per
- * node at 10,000 records) and a 4-byte seq per copy 8.
+ * rest of the last 4 KiB chunk of each table, where a store of its own index paid 12 to 20
+ * (simnet: 96 KiB per node at 10,000 records) and a 4-byte seq per copy 8.
  *
  * Semantics (the same as store_put_batch): dedupe on id; records get seq 1, 2, ... in arrival
  * order (seq = entry index + 1, no gaps); a revocation is a tombstone kept whether or not its
@@ -70,11 +70,15 @@ struct memstore {
     uint8_t hash_key[LIMIT_HASH_KEY_BYTES];
     struct memstore_pool *pool;
     bool own_pool;
-    uint32_t *recs; /* pool copy index, in seq order */
-    size_t n, cap;
-    uint16_t *seq_of; /* per pool copy: its seq here mod 2^16, 0 when not held or a multiple of
-                         2^16 (recs confirms which; seq_cap >= copies named) */
-    size_t seq_cap;
+    /* Both tables in chunks of 4 KiB that never move (memstore.c): a store grows by a chunk
+     * at a time, with no slack beyond its last chunk and no copy of the table on growth, and
+     * a thousand stores growing side by side leave no freed smaller tables behind (most of the
+     * heap a simulation held over what it used). */
+    uint32_t **recs; /* chunks of pool copy indexes, in seq order */
+    size_t n, n_rec_chunks, rec_chunk_cap;
+    uint16_t **seq_of; /* chunks, per pool copy: its seq here mod 2^16, 0 when not held or a
+                          multiple of 2^16 (recs confirms which; chunks cover every copy named) */
+    size_t n_seq_chunks, seq_chunk_cap;
     struct memstore_tomb *tombs;
     size_t n_tombs, cap_tombs;
     struct idindex tslots; /* tombs, by target */

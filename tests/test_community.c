@@ -81,8 +81,10 @@ static void add_peer(struct env *e, int node, const char *org, const char *commu
     memcpy(p->key, e->keys[node], LIMIT_KEY_BYTES);
     keys_pubkey_to_b64(p->key, p->key_b64);
     snprintf(p->organisation, sizeof p->organisation, "%s", org);
-    if (community != NULL)
+    if (community != NULL) { /* owned by the config (config_free) */
+        assert_non_null(p->communities = calloc(1, sizeof *p->communities));
         snprintf(p->communities[p->n_communities++], LIMIT_NAME_BYTES + 1, "%s", community);
+    }
     p->max_tlp = PROTO_TLP_AMBER;
     p->relation = CONFIG_RELATION_CLIENT;
 }

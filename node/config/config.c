@@ -36,6 +36,8 @@ void config_init(struct config *cfg)
 void config_free(struct config *cfg)
 {
     assert(cfg);
+    for (size_t i = 0; cfg->peers && i < cfg->n_peers; i++)
+        free(cfg->peers[i].communities);
     free(cfg->peers);
     if (cfg->clients) {
         sodium_memzero(cfg->clients, cfg->n_clients * sizeof(*cfg->clients));

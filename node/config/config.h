@@ -78,7 +78,10 @@ struct config_peer {
     bool has_endpoint;                      /* false: the peer only dials us */
     struct config_endpoint endpoint;
     char organisation[LIMIT_NAME_BYTES + 1]; /* "" when not configured */
-    char communities[LIMIT_PEER_COMMUNITIES][LIMIT_NAME_BYTES + 1];
+    /* n_communities names (at most LIMIT_PEER_COMMUNITIES), owned (config_free), NULL when
+     * none: most peers name none, and the 16 names inline were 1 KiB of every [Peer] (of a
+     * hub's thousands, of each of simnet's nodes' neighbours). */
+    char (*communities)[LIMIT_NAME_BYTES + 1];
     size_t n_communities;
     int max_tlp;      /* enum proto_tlp; CONFIG_DEFAULT_MAX_TLP if unset */
     int max_tlp_line; /* line of its MaxTLP; 0 when unset (tlpmesh explain names it) */

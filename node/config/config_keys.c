@@ -283,6 +283,13 @@ static void add_community(struct config_parse *p, const char *v,
 static void set_community(struct config_parse *p, const char *v)
 {
     struct config_peer *peer = config_current_peer(p);
+    char(*c)[LIMIT_NAME_BYTES + 1] =
+        realloc(peer->communities, (peer->n_communities + 1) * sizeof *c); /* room for v */
+    if (c == NULL) {
+        p->nomem = true;
+        return;
+    }
+    peer->communities = c;
     add_community(p, v, peer->communities, &peer->n_communities);
 }
 

@@ -290,6 +290,7 @@ void gossip_free(struct gossip *g)
     free(g->recent_bits);
     free(g->recent_sent);
     free(g->recent_from);
+    free(g->own);
     idindex_free(&g->recent_idx);
     free(g->wants);
     free(g->want_dl);

@@ -16,7 +16,18 @@ static void own_add(struct gossip *g, uint64_t seq)
         g->own[g->n_own - 1].hi = seq;
         return;
     }
-    if (g->n_own == LIMIT_GOSSIP_OWN_RANGES) { /* forgetting one only re-pushes (gated) records */
+    if (g->n_own == g->own_cap && g->own_cap < LIMIT_GOSSIP_OWN_RANGES) {
+        size_t cap = g->own_cap ? g->own_cap * 2 : 4;
+        cap = cap < LIMIT_GOSSIP_OWN_RANGES ? cap : LIMIT_GOSSIP_OWN_RANGES;
+        struct own_range *o = realloc(g->own, cap * sizeof *o);
+        if (o != NULL) {
+            g->own = o;
+            g->own_cap = cap;
+        }
+    }
+    if (g->n_own == g->own_cap) { /* forgetting one only re-pushes (gated) records */
+        if (g->n_own == 0)
+            return; /* no room at all (out of memory): the same, for this one */
         memmove(&g->own[0], &g->own[1], (g->n_own - 1) * sizeof g->own[0]);
         g->n_own--;
     }

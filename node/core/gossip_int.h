@@ -245,10 +245,12 @@ struct gossip {
     struct activity act; /* st's record counters per minute (gossip_flush) */
 
     uint64_t scan_seq;
-    size_t n_own;
-    struct {
+    /* Grown on demand up to LIMIT_GOSSIP_OWN_RANGES (gossip_commit.c own_add): a node holds a
+     * few at a time, and 4 KiB in every struct gossip was most of a simulated node's. */
+    struct own_range {
         uint64_t lo, hi;
-    } own[LIMIT_GOSSIP_OWN_RANGES];
+    } *own;
+    size_t n_own, own_cap;
     struct gossip_params p;
 };
 
