@@ -141,7 +141,7 @@ static void final_check(struct sim *s)
         const uint64_t *ent = s->o.entitled + r * s->o.words, *hold = s->o.holders + r * s->o.words;
         struct sim_stats_tlp *st = &s->res->tlp[o->tlp];
         for (uint32_t a = 0; a < s->w.n; a++) {
-            if (!bit_test(ent, a) || a == o->origin)
+            if (!bit_test(ent, a) || (a == o->origin && !o->origin_wiped))
                 continue;
             st->entitled++;
             if (bit_test(hold, a)) {

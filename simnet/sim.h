@@ -169,7 +169,7 @@ uint32_t sim_delays_at(const struct sim_delays *d, uint64_t rank);
 void sim_delays_free(struct sim_delays *d);
 
 struct sim_stats_tlp {
-    uint64_t records, entitled, delivered; /* (record, node) pairs, origin excluded */
+    uint64_t records, entitled, delivered; /* (record, node) pairs; origin excluded unless wiped */
     struct sim_delays delays;
 };
 

@@ -54,6 +54,7 @@ struct orec {
     uint8_t n_recip;
     uint32_t recip[SIM_MAX_RECIPIENTS];
     uint64_t published; /* virtual ms */
+    bool origin_wiped;  /* its origin lost it (`stop wipe`): then a receiver like any other */
     uint8_t id[LIMIT_ID_BYTES];
     uint8_t *bytes;    /* sig || body, owned */
     uint32_t len;

@@ -549,7 +549,9 @@ void snode_stop(struct sim *s, struct snode *n, bool wipe)
     if (wipe) {
         memstore_free(&n->ms);
         n->ms_ready = false;
-        for (size_t r = 0; r < s->o.n; r++) /* what it held is gone */
+        for (size_t r = 0; r < s->o.n; r++) { /* what it held is gone, its own records too */
             s->o.holders[r * s->o.words + n->idx / 64] &= ~((uint64_t)1 << (n->idx % 64));
+            s->o.recs[r].origin_wiped |= s->o.recs[r].origin == n->idx;
+        }
     }
 }

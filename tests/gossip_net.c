@@ -195,6 +195,32 @@ void push_msg(struct net *net, size_t to, size_t slot, uint8_t type, const uint8
     memcpy(e->body, body, len);
 }
 
+/* The record whose id begins with the 8 bytes of sid (an ANNOUNCE names ids so), or NULL. */
+static struct trec *rec_by_sid(struct net *net, const uint8_t *sid)
+{
+    for (size_t i = 0; i < net->n_recs; i++)
+        if (memcmp(net->recs[i].id, sid, 8) == 0)
+            return &net->recs[i];
+    return NULL;
+}
+
+/* Every id an ANNOUNCE carries, held on the wire against the rule (whatever path wrote it, and
+ * whatever the hook was told): announcing an id is sending it (docs/SHARING.md). */
+static void check_announce(struct net *net, size_t from, size_t to, const uint8_t *body, size_t len)
+{
+    assert_true(len >= 2);
+    const size_t cnt = (size_t)body[0] << 8 | body[1];
+    assert_int_equal(len, 2 + 8 * cnt);
+    for (size_t i = 0; i < cnt; i++) {
+        const struct trec *r = rec_by_sid(net, body + 2 + 8 * i);
+        if (r != NULL && oracle_hop(net, r, from, to))
+            continue;
+        violations++;
+        print_error("gate violation: node %zu announced record %02x%02x to node %zu\n", from,
+                    body[2 + 8 * i], body[3 + 8 * i], to);
+    }
+}
+
 static int io_send(void *ctx, size_t peer, uint8_t type, const uint8_t *body, size_t len)
 {
     struct tnode *n = ctx;
@@ -203,6 +229,8 @@ static int io_send(void *ctx, size_t peer, uint8_t type, const uint8_t *body, si
     assert_true(type >= GOSSIP_MSG_RECORDS && type <= GOSSIP_MSG_PRUNE);
     n->sent[type - GOSSIP_MSG_RECORDS]++;
     struct tnode *to = &n->net->nodes[peer_at(n, peer)];
+    if (type == GOSSIP_MSG_ANNOUNCE)
+        check_announce(n->net, n->idx, to->idx, body, len);
     push_msg(n->net, to->idx, slot_of(to, n->idx), type, body, len);
     return 0;
 }
@@ -365,7 +393,7 @@ static void link_down(struct net *net, size_t a, size_t b)
 
 /* A node stops (its links go down, its gossip and everything it remembered of its peers with
  * it) and starts again on the same store, with its links up again. Idle first: no job out. */
-void node_restart(struct net *net, size_t idx)
+void node_restart(struct net *net, size_t idx, bool wipe)
 {
     struct tnode *t = &net->nodes[idx];
     bool was_up[MAX_DEG] = {false};
@@ -375,6 +403,13 @@ void node_restart(struct net *net, size_t idx)
     for (size_t i = 0; i < net->j_len; i++)
         assert_true(net->j_owner[i] != idx);
     gossip_free(t->g);
+    if (wipe) { /* an empty store under the same key, as a node whose data directory was lost */
+        assert_null(t->lmdb.store);
+        memstore_free(&t->ms);
+        uint8_t key[GOSSIP_HASH_KEY_BYTES] = {(uint8_t)idx, 7};
+        assert_int_equal(memstore_init(&t->ms, key), STORE_OK);
+        memstore_gossip_ops(&t->ms, &t->ops);
+    }
     gossip_start(net, t);
     for (size_t s = 0; s < n_links(t); s++)
         if (was_up[s])

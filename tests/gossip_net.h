@@ -119,7 +119,9 @@ struct net *net_new(size_t n_nodes);
 void net_start(struct net *net);
 void net_free(struct net *net);
 void link_up(struct net *net, size_t a, size_t b);
-void node_restart(struct net *net, size_t idx);
+/* A crash and restart of node idx: a new gossip instance over its store, or (wipe) over an empty
+ * one, under the same key. */
+void node_restart(struct net *net, size_t idx, bool wipe);
 void apply_closes(struct net *net);
 void run(struct net *net, uint64_t ms);
 /* Runs node's commit that is out (defer_commit) without giving it back: it is durable. */

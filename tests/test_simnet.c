@@ -451,6 +451,42 @@ static void test_churn(void **state)
     scenario_free(&s);
 }
 
+/* Crashes of origins (publishers 3: nodes 0-2 publish) and of a relay, mid-publication: node 1
+ * loses its store, node 2 keeps it, node 9 (a relay) loses its. A wiped origin is a receiver of
+ * its own records like any other (the final check holds it to them), so it gets back what the
+ * rules let it have and never its RED ones (it is not among their recipients). Before the
+ * reconciliation's ANNOUNCE was gated as a send (gossip_recon.c diff_have), a neighbour that had
+ * the RED record from node 1 announced its id back to the wiped node 1: "node 3 announced record
+ * #6 (tlp red, origin 1) to node 1, which the rules do not allow" (seed 16). */
+static void test_churn_wipe_origin(void **state)
+{
+    (void)state;
+    struct sim_scenario s;
+    struct sim_result r;
+    small(&s, 16);
+    assert_int_equal(scenario_set(&s, "tlp-mix", "clear:30,green:20,amber:20,red:30", "test"),
+                     SIM_OK);
+    assert_int_equal(scenario_set(&s, "publishers", "3", "test"), SIM_OK);
+    static const char *const at[] = {"5s stop 1 wipe", "5500ms start 1", "6s stop 2 keep",
+                                     "6500ms start 2", "7s stop 9 wipe", "7500ms start 9"};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++)
+        assert_int_equal(scenario_set(&s, "at", at[i], "test"), SIM_OK);
+    assert_int_equal(run(&s, &r), SIM_OK);
+    assert_all_delivered(&r);
+    assert_true(r.tlp[PROTO_TLP_RED].records > 0);
+    static const struct figures want = {.virtual_ms = 98178, .events = 5591, .deliveries = 838, .duplicates = 446,
+        .sessions_opened = 120, .bytes_rx = 396448, .bytes_tx = 396535,
+        .verify_calls = 838, .verify_cached = 778, .gate_refusals = 1280,
+        .refused_inbound = 0, .forged_refused = 0, .byz_sent = 0,
+        .app_rx = {283983, 7752, 288, 26680, 678, 1284, 2199},
+        .trace_digest = 0x478b39475db758e2ull,
+        .digest = "5bbe851064eeb3b1adc5a1806d012a6362e9ec601473fd401a7c0bd30257da82"};
+    assert_figures(&r, &want);
+    assert_same_on_threads(&s, &r);
+    sim_result_free(&r);
+    scenario_free(&s);
+}
+
 static void test_byzantine(void **state)
 {
     (void)state;
@@ -587,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_resolution),
         cmocka_unit_test(test_partition_heal),
         cmocka_unit_test(test_churn),
+        cmocka_unit_test(test_churn_wipe_origin),
         cmocka_unit_test(test_byzantine),
         cmocka_unit_test(test_topologies_and_file),
 #else

@@ -210,11 +210,16 @@ static void diff_have(void *ctx, const struct recon_item *item)
         gossip_push_have(g, d->peer, item);
         return;
     }
-    struct rview v;
-    /* Gated again: it may have been revoked since the set was built. */
-    if (!gossip_view_load_id(g, item->id, &v) || !gossip_gate_out(g, d->peer, &v, true, d->wall_ms))
+    struct rview v; /* v.known stays NULL: the peer's "has" is what the ANNOUNCE doubts */
+    /* An ANNOUNCE is a send (docs/SHARING.md "Id announcements"): gate_check, not the set's
+     * rule. The set names a record to its own origin whatever the rules (a wiped origin's own RED
+     * record, its key not among the recipients): announced, the id went where the rules do not
+     * let the record go, and the WANT it brought was refused. Also: it may have been revoked since
+     * the set was built. */
+    if (!gossip_view_load_id(g, item->id, &v) ||
+        !gossip_gate_out(g, d->peer, &v, false, d->wall_ms))
         return;
-    EMIT(g, d->peer, item->id, GOSSIP_EMIT_RECON_ITEM);
+    EMIT(g, d->peer, item->id, GOSSIP_EMIT_ANNOUNCE);
     if (gossip_out_add_sid(g, d->peer, OUT_ANNOUNCE, item->id))
         g->peers[d->peer]->st.announce_out++;
 }
