@@ -1136,6 +1136,34 @@ static void test_wiped_origin_not_announced_its_red(void **state)
     net_free(net);
 }
 
+/* test_mesh phase_kill9: D pushes a record to C and dies (kill -9) while C is still verifying
+ * it; C's copy goes with the session (its sender's view with it), and D restarts on its store.
+ * The new session's round finds C lacking the record and D pushes it again, while the first copy
+ * may still be out: C must end up holding it before the next periodic round (RUN_MS is under
+ * LIMIT_RECON_INTERVAL_MS), whichever copy's verification comes back first. */
+static void test_kill9_copy_in_verification(void **state)
+{
+    (void)state;
+    struct net *net = net_new(2); /* 0 = D, 1 = C */
+    ts_topo_link(&net->topo, 0, 1);
+    net_start(net);
+    link_up(net, 0, 1);
+    run(net, RUN_MS);
+    struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+    net->hold_verify = true;
+    const size_t r = publish(net, 0, &clear, -1);
+    run(net, 100);
+    assert_int_equal(net->j_len, 1); /* C's job of D's push is out */
+    assert_int_equal(net->j_owner[0], 1);
+    node_restart(net, 0, false);
+    run(net, 1000); /* the new session's round: D pushes the record again */
+    net->hold_verify = false;
+    run(net, RUN_MS);
+    assert_true(holds(net, 1, r));
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
 /* scripts/soak (seed 2026): a gate-asymmetric pair R - M where M leaves out of its set the
  * records of R's it holds, so every round gives R all of them as haves, more than its push queue
  * holds (LIMIT_GOSSIP_PUSH_QUEUE there, CAP here); R forgot (a restart) that M holds them. A record
@@ -1330,6 +1358,7 @@ int main(void)
         cmocka_unit_test(test_random_graph),
         cmocka_unit_test(test_duplicates_not_verified),
         cmocka_unit_test(test_forged_first),
+        cmocka_unit_test(test_kill9_copy_in_verification),
         cmocka_unit_test(test_bad_msgpack_record_is_malformed),
         cmocka_unit_test(test_catch_up_by_reconciliation),
         cmocka_unit_test(test_revocation),

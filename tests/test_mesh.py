@@ -211,25 +211,27 @@ class Checker:
     def converge(self, recs=None, names=None, what="the mesh to converge"):
         return converge(lambda: self.diff(self.snapshot(names), recs), what=what)
 
-    def catch_up(self, what):
-        """converge() for a catch-up of thousands of records: the deadline counts from the last
-        wrong cell that went right, so a catch-up that keeps going passes however loaded the
-        machine (at load 53 c's 10,001 records took 29 of the 30 s: verification and commits
-        are CPU, ~4 % of a core each there) and one that stalls (a round held off, records
-        dropped and never asked back) fails DEADLINE_S after its last progress."""
+    def catch_up(self, what, recs=None):
+        """converge() for a catch-up of thousands of records, or of one record over many hops
+        (recs, default all): the deadline counts from the last wrong cell that went right, so a
+        catch-up that keeps going passes however loaded the machine (at load 53 c's 10,001
+        records took 29 of the 30 s: verification and commits are CPU, ~4 % of a core each
+        there) and one that stalls (a round held off, records dropped and never asked back)
+        fails DEADLINE_S after its last progress."""
+        recs = recs if recs is not None else self.recs
         best, since, t0 = None, time.monotonic(), time.monotonic()
 
         def check():
             nonlocal best, since
             snap = self.snapshot()
-            bad = sum(len(set(self.cell(snap, r, n))) == 2 for r in self.recs for n in snap)
+            bad = sum(len(set(self.cell(snap, r, n))) == 2 for r in recs for n in snap)
             if best is None or bad < best:
                 best, since = bad, time.monotonic()
             if bad == 0:
                 return None
             if time.monotonic() - since > DEADLINE_S:
                 raise AssertionError(f"{what}: no progress for {DEADLINE_S}s, {bad} wrong "
-                                     f"cells:\n{self.diff(snap)}")
+                                     f"cells:\n{self.diff(snap, recs)}")
             return "catching up"
         converge(check, timeout=float("inf"), what=what)
         return time.monotonic() - t0
@@ -568,22 +570,76 @@ def phase_offline(m, chk):
     print(f"restart: distinct records received {got}, duplicates {dups}")
 
 
+def holds(node, rid):
+    """One lookup (show ID), not a listing of the whole store."""
+    r = tlpmesh("show", "-c", node.conf, rid, "--json")
+    assert r.rc in (0, 1), r
+    return r.rc == 0
+
+
+def recon_rounds(node, peer):
+    """Reconciliation rounds node counts with peer (0 while its status does not answer)."""
+    st = node.status()
+    p = next((p for p in st["peers"] if p["key"] == peer.key), None) if st else None
+    return p["gossip"]["recon_rounds"] if p else 0
+
+
+def link_moving(m, link, done, what):
+    """Waits for done() while the link's counters (both ends) keep moving: a reconciliation
+    round that keeps exchanging messages, records that keep coming, pass however slowly the
+    machine runs them; DEADLINE_S without any change (a round held off or never started, a
+    record never asked back) fails."""
+    n, p = link
+    last, since = None, time.monotonic()
+
+    def check():
+        nonlocal last, since
+        if done():
+            return None
+        st = counters(m)
+        now = (st.get(n, {}).get(p), st.get(p, {}).get(n))
+        if now != last:
+            last, since = now, time.monotonic()
+        if time.monotonic() - since > DEADLINE_S:
+            raise AssertionError(f"{what}: the {n}-{p} link's counters still for {DEADLINE_S}s")
+        return "not yet"
+    converge(check, timeout=float("inf"), what=what)
+
+
 def phase_kill9(m, chk):
     """kill -9 right after publish returned: the record was committed before the acknowledgement,
-    so it survives the crash and propagates after restart."""
-    d = m.nodes["d"]
+    so it survives the crash and propagates after restart. Step by step, each with its own
+    deadline and both ends' counters on a failure: the c-d link comes up, a reconciliation round
+    of the new session starts (d counts from zero), c holds the record (a copy pushed before the
+    kill may have been dropped with the old session: the round brings it) while the link's
+    counters keep moving, then every entitled node does, the deadline counting from the last
+    node that got it. One deadline of 30 s for all of it, from the link's start, failed 2 runs
+    of 7 at load 50+, with c still lacking the record."""
+    c, d = m.nodes["c"], m.nodes["d"]
     r = Rec("d clear before kill -9", "d", "clear")
     r.id = d.publish("hostname", "killed.mesh.example", "clear")
     d.kill9()
     held = d.records()
     assert r.id in held, "record published before kill -9 is gone"
     chk.track(r)
+    t0 = time.monotonic()
     m.start(["d"])
     # c redials d with a growing back-off: at load 53 the link came up 17 s after d's restart
     # (d listened only after 14 s), which the propagation's deadline below counted too
     m.wait_links()
+    t_links = time.monotonic()
     try:
-        chk.converge([r], what="the record published before kill -9 to propagate")
+        converge(lambda: None if recon_rounds(d, c) else "no round yet",
+                 what="a reconciliation round of c and d after d's restart")
+        t_round = time.monotonic()
+        link_moving(m, ("c", "d"), lambda: holds(c, r.id),
+                    "c to hold the record published before kill -9")
+        t_c = time.monotonic()
+        chk.catch_up("the record published before kill -9 to propagate", [r])
+        print(f"kill9: links up {t_links - t0:.1f} s after d's restart, a round "
+              f"{t_round - t_links:.1f} s later, c held the record {t_c - t_round:.1f} s later, "
+              f"every holder {time.monotonic() - t_c:.1f} s later (load "
+              f"{os.getloadavg()[0]:.0f})", file=sys.stderr)
     except AssertionError:
         print_link_counters(m, (("c", "d"), ("d", "c")))
         raise

@@ -23,8 +23,6 @@ key is refused at its end, and b stays connected and keeps receiving what a's to
 Every wait polls against a deadline.
 """
 import base64
-import collections
-import itertools
 import multiprocessing
 import os
 import re
@@ -41,14 +39,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey 
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from noisepeer import frame, make_hs, recv_frame  # noqa: E402
-from records import indicator, raw_pk, records_msgs  # noqa: E402
+from records import indicator, indicators, raw_pk, records_msgs  # noqa: E402
 from test_channel import DEADLINE_S, Node, free_port, teardown, tlpmesh, wait_for  # noqa: E402
 
 NETWORK = "test-mesh"
 DAY_MS = 24 * 3600 * 1000
-FLOOD_PER_JOB = 300        # records one signer job makes: fewer than one RECORDS message holds
-FLOOD_JOBS_AHEAD = 16      # jobs signed ahead of the sender: bounded memory, no pause
-FLOOD_RECORDS = 1 << 20    # the flood's cap: minutes at any speed the cut needs; it comes far sooner
+FLOOD_PER_JOB = 4096       # records one signer job makes
+FLOOD_RECORDS = 1 << 15    # one flood: cut once a took 16384 r / (r - 2048), r its pace: r > 4096/s
 SEND_STALL_S = 5 * DEADLINE_S  # a send that moves no byte this long: a read stall of a, a failure
 
 
@@ -65,28 +62,29 @@ def addr(i):
 
 
 def flood_job(job):
-    """RECORDS message bodies of fresh indicators (in a signer process): job = (raw private key,
-    first index, created ms)."""
+    """FLOOD_PER_JOB fresh indicators (in a signer process): job = (raw private key, first index,
+    created ms)."""
     seed, first, t = job
     sk = Ed25519PrivateKey.from_private_bytes(seed)
-    return records_msgs([indicator(sk, "ip-dst", addr(i), t, t + 7 * DAY_MS)
-                         for i in range(first, first + FLOOD_PER_JOB)])
+    return indicators(sk, "ip-dst", [addr(i) for i in range(first, first + FLOOD_PER_JOB)], t,
+                      t + 7 * DAY_MS)
 
 
 def flood(sk, t):
-    """(RECORDS, body) of fresh valid records of origin sk, signed while they are sent by one
-    process per core, until the consumer stops. The node takes them no faster than one read a
-    loop turn, which on a loaded machine is barely above the unasked refill (2048/s): a fixed
-    count signed in advance (80,000 at ~2,300/s in one process) then never emptied the budget,
-    a stream cut by the node does whatever its speed."""
+    """(RECORDS, body) of FLOOD_RECORDS fresh valid records of origin sk, signed before the
+    nodes start by one process per core (untimed). Signed while they were sent, the flood went
+    at the signers' pace, on a loaded machine at or below the unasked refill (2048/s): at load 23
+    one took 144 s to be cut (287,000 records, 143 s of it waiting for signatures) and left a's
+    store so large that recon_answer's push outlasted its deadline; with more load it was never
+    cut. Signed in advance, they go at the node's pace (one read a loop turn), far above the
+    refill: cut 0.3 s in (17,000 records read) at load 19, 0.8 s in with the test's processes
+    at nice 10 sharing one core with a busy loop."""
     seed = sk.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                             serialization.NoEncryption())
     with multiprocessing.Pool(os.cpu_count() or 1) as pool:
-        jobs = collections.deque()
-        for first in range(0, FLOOD_RECORDS, FLOOD_PER_JOB):
-            jobs.append(pool.apply_async(flood_job, ((seed, first, t),)))
-            if len(jobs) >= FLOOD_JOBS_AHEAD:
-                yield from ((16, m) for m in jobs.popleft().get(DEADLINE_S))
+        recs = pool.map(flood_job, [(seed, first, t)
+                                    for first in range(0, FLOOD_RECORDS, FLOOD_PER_JOB)])
+    return [(16, m) for m in records_msgs([r for job in recs for r in job])]
 
 
 # --- a peer on the wire ---
@@ -219,10 +217,17 @@ def abuse(a, sk, reason, payloads):
     h = session(a, sk, reason)
     key = b64(raw_pk(sk))
     wait_for(f"{reason}: a sees the hostile peer", lambda: a.connected_to(key))
+    t0, sent = time.monotonic(), 0
     for mtype, body in payloads:
         if not h.send(mtype, body):
             break
+        sent += 1
+    t1 = time.monotonic()
     p = wait_for(f"a penalizes the {reason} peer", lambda: penalized(a, key, reason))
+    # where the time goes, for a run that failed on a loaded machine
+    print(f"test_peer_budgets: {reason}: {sent} of {len(payloads)} messages sent in "
+          f"{t1 - t0:.2f} s, a read {p['gossip']['records_received']} records, penalty seen "
+          f"{time.monotonic() - t1:.2f} s later (load {os.getloadavg()[0]:.0f})", file=sys.stderr)
     h.close()
     assert p["penalties"] == 1, p
     assert p["gossip"]["refused_by_reason"][reason] > 0, p
@@ -306,6 +311,10 @@ def main():
         for sk in keys.values():
             a.allow_key(b64(raw_pk(sk)))
         t = now_ms()
+        t0 = time.monotonic()
+        floods = {r: flood(keys[r], t) for r in ("unasked", "recon")}
+        print(f"test_peer_budgets: floods signed in {time.monotonic() - t0:.1f} s "
+              f"(load {os.getloadavg()[0]:.0f})", file=sys.stderr)
         a.start()
         b.start()
         wait_for("a and b connected", lambda: a.connected_to(b.key) and b.connected_to(a.key))
@@ -335,11 +344,11 @@ def main():
         abuse(a, sk, "time", [(16, m) for m in records_msgs(
             [indicator(sk, "ip-dst", addr(i), t - 2 * DAY_MS, t - DAY_MS) for i in range(2000)])])
 
-        abuse(a, keys["unasked"], "unasked", flood(keys["unasked"], t))
+        abuse(a, keys["unasked"], "unasked", floods["unasked"])
         # RECON version 2, one range to infinity, IDLIST of no items: a valid round that shows
         # a lacks nothing, so nothing after it is asked for (before: 120 s of free records).
         abuse(a, keys["recon"], "unasked",
-              itertools.chain([(19, b"\x02\x00\x02\x00")], flood(keys["recon"], t)))
+              [(19, b"\x02\x00\x02\x00")] + floods["recon"])
 
         recon_answer(a, keys["recon_answer"])  # over the records the floods stored
 
