@@ -462,13 +462,13 @@ void run(struct net *net, uint64_t ms)
 {
     uint64_t until = net->now + ms;
     for (;;) {
-        if (!net->defer_verify && run_one_job(net))
+        if (!net->defer_verify && !net->hold_verify && run_one_job(net))
             continue;
         if (give_back_commit(net))
             continue;
         if (deliver_one(net))
             continue;
-        if (net->defer_verify && run_one_job(net))
+        if (net->defer_verify && !net->hold_verify && run_one_job(net))
             continue;
         uint64_t next = net->m_len ? net->msgs[net->m_head].at : UINT64_MAX;
         for (size_t i = 0; i < net->n; i++) {
