@@ -88,7 +88,7 @@ struct net {
     bool defer_verify;
     bool defer_commit; /* gossip gets io.commit: commits come back as events of run() */
     bool hold_commits; /* run() gives no commit back */
-    bool hold_verify;  /* run() runs no verification job: they stay out */
+    bool hold_verify;  /* run() runs no verification job: they stay out, and the candidate tables as they are */
     size_t cand_cap;   /* 0 = default; small values exercise the overload path */
     size_t push_cap;   /* 0 = default; small values exercise a round's later haves */
     int lmdb_node;     /* index of the node that runs on a real LMDB store, or -1 */

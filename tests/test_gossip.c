@@ -780,6 +780,54 @@ static void test_catch_up_beyond_push_queue(void **state)
     net_free(net);
 }
 
+/* gossip_may_read: A's reconciliation haves fill B's table of 32 (no verification runs). Once
+ * they have all come, A owes B nothing: read (its WANT answers too). While A still owes haves
+ * (a slow reader's TCP holds the rest: set here as the shell would leave it), B stops reading A
+ * until verification frees A's share, but not once A sent anything a budget charges (here a
+ * message of an unknown type): from then on the budgets see all it sends. C, whose records
+ * nobody asked for, is read whatever the table holds (its budget cuts a flood). */
+static void test_may_read_pauses_asked_senders_only(void **state)
+{
+    (void)state;
+    enum { RECS = 100 };
+    struct net *net = net_new(3);
+    net->cand_cap = 32;
+    ts_topo_link(&net->topo, 0, 1);
+    ts_topo_link(&net->topo, 2, 1);
+    net_start(net);
+    struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+    for (int i = 0; i < RECS; i++)
+        publish(net, 0, &clear, -1);
+    link_up(net, 2, 1);
+    run(net, RUN_MS);
+    net->hold_verify = true; /* A's records fill B's table and stay */
+    link_up(net, 0, 1);
+    run(net, RUN_MS);
+    struct gossip *b = net->nodes[1].g;
+    const size_t a_slot = slot_of(&net->nodes[1], 0), c_slot = slot_of(&net->nodes[1], 2);
+    assert_true(pst(net, 1, 0)->dropped_overload > 0);
+    assert_true(gossip_may_read(b, a_slot, net->now));
+    struct gpeer *a = b->peers[a_slot];
+    a->expect_new = 1;
+    a->expect_until = net->now + 1;
+    a->charged = false;
+    assert_false(gossip_may_read(b, a_slot, net->now));
+    assert_true(gossip_may_read(b, a_slot, net->now + 1)); /* its grace is over */
+    assert_true(gossip_may_read(b, c_slot, net->now));
+    static const uint8_t body[8];
+    assert_int_equal(gossip_on_message(b, a_slot, 99, body, sizeof body, net->now,
+                                       WALL0 + net->now),
+                     GOSSIP_OK);
+    assert_true(gossip_may_read(b, a_slot, net->now)); /* it spent a budget: read */
+    net->hold_verify = false;
+    run(net, RUN_MS);
+    for (size_t r = 0; r < RECS; r++)
+        assert_true(holds(net, 1, r));
+    assert_true(gossip_may_read(b, a_slot, net->now));
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
 /* A byzantine member X hands a community record straight to B, which is outside the community:
  * B's inbound gate refuses it (B judges its own membership; only the sender's is taken on trust)
  * and B never holds it. */
@@ -1371,6 +1419,7 @@ int main(void)
         cmocka_unit_test(test_overload_refetch_past_want_quota),
         cmocka_unit_test(test_initiator_from_session_keys),
         cmocka_unit_test(test_catch_up_beyond_push_queue),
+        cmocka_unit_test(test_may_read_pauses_asked_senders_only),
         cmocka_unit_test(test_inbound_refuses_out_of_audience),
         cmocka_unit_test(test_unknown_types_budget),
         cmocka_unit_test(test_peer_rounds_budget),

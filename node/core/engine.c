@@ -360,6 +360,13 @@ bool engine_peer_conn(const struct engine *e, size_t peer, engine_conn *conn)
     return true;
 }
 
+size_t engine_conn_peer(const struct engine *e, engine_conn conn)
+{
+    assert(e);
+    const struct engine_conn_slot *c = conn_find(e, conn);
+    return c != NULL && c->opened ? c->peer : ENGINE_NO_PEER;
+}
+
 void engine_shutdown(struct engine *e)
 {
     assert(e && !e->feeding);

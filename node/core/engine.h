@@ -253,6 +253,8 @@ void engine_penalize(struct engine *e, size_t peer, int reason, uint64_t now);
 /* The connection of peer's open session (for the shell's send-queue size); false if none. */
 bool engine_peer_conn(const struct engine *e, size_t peer, engine_conn *conn);
 
+/* The peer slot of conn's open session; ENGINE_NO_PEER before it opens or when conn is gone. */
+size_t engine_conn_peer(const struct engine *e, engine_conn conn);
 
 /* Closes every connection (CLOSE(SHUTDOWN) on open sessions) and stops dialling. */
 void engine_shutdown(struct engine *e);

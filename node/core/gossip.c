@@ -56,6 +56,7 @@ bool gossip_charge(struct gossip *g, size_t peer, enum peerscore_kind k, uint32_
     struct gpeer *p = g->peers[peer];
     if (p->closing)
         return false;
+    p->charged = true;
     if (peerscore_take(&p->score, k, cost, now))
         return true;
     const int reason = peerscore_reason(k);
@@ -154,6 +155,7 @@ int gossip_peer_up(struct gossip *g, size_t peer, const struct gate_peer *view,
     p->push = (struct peerscore_bucket){(uint64_t)LIMIT_GOSSIP_PUSH_BURST * 1000, now};
     p->expect_until = p->expect_last = 0;
     p->expect_new = p->expect_dup = 0;
+    p->charged = false;
     p->closing = false;
     assert(!g->tm[peer].rc_active);
     g->tm[peer] = (struct ptimer){

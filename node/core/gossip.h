@@ -315,6 +315,17 @@ uint64_t gossip_next_deadline(const struct gossip *g);
 /* True when nothing is being verified, committed, announced, fetched or reconciled. */
 bool gossip_idle(const struct gossip *g);
 
+/* May the shell read peer's connection now? False only while the peer owes us the haves of its
+ * reconciliation rounds (records we asked for, no more than the rounds named), has spent no
+ * budget since they began, and its records of one read would not all find room in the
+ * candidate table within its share (above): a sender faster than verification (a new partner's
+ * catch-up) then waits in TCP instead of its records being dropped and fetched again. Per peer:
+ * the others are read meanwhile, and the one waiting holds no more than its share
+ * (verification frees it). A peer sending what we did not ask for (unasked records, duplicates,
+ * anything a budget charges) is read from then on: its traffic spends its budgets as it comes,
+ * so a flood is cut, not slowed. True for a slot without a gossip session. */
+bool gossip_may_read(const struct gossip *g, size_t peer, uint64_t now);
+
 const struct gossip_stats *gossip_stats(const struct gossip *g);
 /* NULL for a slot never used. */
 const struct gossip_peer_stats *gossip_peer_stats(const struct gossip *g, size_t peer);

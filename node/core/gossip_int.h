@@ -158,6 +158,9 @@ struct gpeer {
      * gains nothing beyond what its rounds named (recv.c asked_for). */
     uint64_t expect_until, expect_last;
     uint32_t expect_new, expect_dup;
+    /* It spent a budget (gossip_charge) since its expected haves began (cleared with the counts):
+     * from then on read whenever it sends (gossip_may_read), so the budget sees all it sends. */
+    bool charged;
     bool closing;                 /* a close was asked for: its messages are ignored */
     bool tree;                    /* its HELLO has GOSSIP_CAP_TREE (gossip_peer_caps) */
     size_t held;                  /* candidates from this slot: verifying or waiting for commit */

@@ -286,8 +286,10 @@ int gossip_on_recon(struct gossip *g, size_t peer, const uint8_t *body, size_t l
     struct gpeer *p = g->peers[peer];
     struct ptimer *t = &g->tm[peer];
     p->st.recon_bytes_in += len;
-    if (now >= p->expect_until) /* the last round's haves had their time */
+    if (now >= p->expect_until) { /* the last round's haves had their time */
         p->expect_new = p->expect_dup = 0;
+        p->charged = false;
+    }
     p->expect_until = now + LIMIT_PEER_RECON_GRACE_MS; /* its haves drain after its last message */
     p->expect_last = now;
     if (t->building || t->flight_left) {

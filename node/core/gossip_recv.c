@@ -92,6 +92,25 @@ static bool within_share(const struct gossip *g, const struct gpeer *p)
     return g->n_cands < g->cand_cap / 2 || p->held < gossip_cand_share(g);
 }
 
+bool gossip_may_read(const struct gossip *g, size_t peer, uint64_t now)
+{
+    assert(g != NULL);
+    if (peer >= g->p.max_peers || !peer_up(g, peer))
+        return true; /* no gossip session: nothing of it is held */
+    const struct gpeer *p = g->peers[peer];
+    if (p->expect_new == 0 || now >= p->expect_until || p->charged)
+        return true; /* not (only) what we asked for: charged as read, so a flood is cut by its
+                        budget rather than slowed to the verify rate */
+    /* What one read can complete: the frame buffered so far and one more, each record at least
+     * its length and signature. */
+    const size_t one_read = 2 * (LIMIT_FRAME_BYTES / (2 + LIMIT_SIG_BYTES));
+    const size_t share = gossip_cand_share(g);
+    /* A share below one read's records: read when the peer holds none (progress; the rest of
+     * the read is dropped and fetched later, as without pausing). */
+    const size_t need = one_read < share ? one_read : share;
+    return g->n_cands + one_read <= g->cand_cap / 2 || p->held + need <= share;
+}
+
 /* Not taken now (candidate table or the peer's share full): fetched from this peer later, when
  * verification caught up. */
 static void drop_overload(struct gossip *g, size_t peer, struct hkey k, uint64_t now)

@@ -126,7 +126,10 @@ static void on_timer(uv_timer_t *t)
 }
 
 /* Once per loop turn, before waiting: accepting and reading start again, the node's turn (closes, jobs, gate
- * views, gossip commit and send), write what the engine queued, arm the one timer. */
+ * views, gossip commit and send), reading again, write what the engine queued, arm the one timer.
+ * Reading again after the turn: a peer held back for want of candidate room (gossip_may_read)
+ * sees the room this turn's commit made before the loop waits (nothing else may wake it); the
+ * others were started before the turn and are not touched. */
 static void on_prepare(uv_prepare_t *p)
 {
     struct run *r = p->data;
@@ -135,6 +138,7 @@ static void on_prepare(uv_prepare_t *p)
     int rc = node_turn(&r->node);
     if (rc < 0)
         fprintf(stderr, "tlpmesh: gossip: %s\n", gossip_strerror(rc));
+    run_conn_read_turn(r);
     run_conn_flush_all(r);
     uint64_t next = node_next_deadline(&r->node), now = run_now(r);
     if (next == UINT64_MAX)

@@ -165,11 +165,21 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         c->read_paused = true;
 }
 
+/* Not while gossip holds the peer back (gossip_may_read: it owes us haves we asked for and its
+ * share of the candidate table is full): it stays paused, waiting in TCP, and the next call asks
+ * again. */
+static bool may_read(const struct run *r, const struct rconn *c)
+{
+    const size_t peer = engine_conn_peer(&r->node.engine, c->id);
+    return peer == ENGINE_NO_PEER || r->node.gossip == NULL ||
+           gossip_may_read(r->node.gossip, peer, run_now(r));
+}
+
 void run_conn_read_turn(struct run *r)
 {
     for (size_t i = 0; i < LIMIT_CONNS; i++) {
         struct rconn *c = r->conns[i];
-        if (c == NULL || !c->read_paused || c->close_after_flush)
+        if (c == NULL || !c->read_paused || c->close_after_flush || !may_read(r, c))
             continue;
         c->read_paused = false;
         if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)

@@ -79,7 +79,8 @@ void run_conn_flush_all(struct run *r);
 /* A new loop turn: accepting starts again, the connection that waited first
  * (LIMIT_ACCEPTS_PER_TURN). */
 void run_conn_accept_turn(struct run *r);
-/* Once per loop turn: connections that were read in the last turn are read again. */
+/* Once per loop turn, before and after the node's turn: connections that were read in the last
+ * turn are read again, unless gossip holds their peer back (gossip_may_read). */
 void run_conn_read_turn(struct run *r);
 /* Listens on the config's Listen address. RUN_OK or RUN_FAIL (said on stderr). */
 int run_listen(struct run *r);
