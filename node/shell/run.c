@@ -171,7 +171,8 @@ static void on_prune(uv_timer_t *t)
 static void on_shutdown_deadline(uv_timer_t *t)
 {
     struct run *r = t->data;
-    fprintf(stderr, "tlpmesh: shutdown: peers did not take our CLOSE in time, cutting\n");
+    fprintf(stderr, "tlpmesh: shutdown: peers did not take our CLOSE in time, cutting%s\n",
+            r->committer.out ? " (a store commit in progress is waited for)" : "");
     run_close_all(r);
 }
 

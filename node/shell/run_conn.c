@@ -402,9 +402,14 @@ int run_listen(struct run *r)
 
 static void close_walk(uv_handle_t *h, void *arg)
 {
-    if (uv_is_closing(h))
+    struct run *r = arg;
+    /* The committer's wake-up closes itself once no commit is out (committer_stop): closed
+     * here under a commit in flight, the loop ended before the writer thread woke it, and
+     * libuv aborted on the wake-up (SIGABRT on SIGTERM, scripts/soak). The loop waits for the
+     * commit instead: a record under commit is made durable before the node exits. */
+    if (uv_is_closing(h) || h == (uv_handle_t *)&r->committer.back)
         return;
-    if (h->type == UV_TCP && h->data && h->data != arg)
+    if (h->type == UV_TCP && h->data && h->data != r)
         uv_close(h, on_conn_closed); /* an rconn (the listener's data is the run) */
     else
         uv_close(h, NULL);
