@@ -5,8 +5,8 @@
  * replay.c (any compiler: runs the seed corpus plus a fixed number of deterministic mutations, so
  * ctest exercises every target in the normal and the ASan build).
  *
- * Targets check invariants with FUZZ_CHECK, not assert(): release builds define NDEBUG, and an
- * invariant that only holds in debug builds is not one. A failed check prints where and aborts,
+ * Targets check invariants with FUZZ_CHECK, not assert(): a packager's flags may define NDEBUG,
+ * and a check that such a build drops is not one. A failed check prints where and aborts,
  * which both drivers report as a crash together with the input.
  *
  * Targets never read a clock or a random source: every byte that steers them comes from the input,
