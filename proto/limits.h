@@ -157,6 +157,15 @@ enum limits {
     LIMIT_GOSSIP_COPIES_PER_ID = 2,    /* copies of one id with different signatures in flight */
     LIMIT_GOSSIP_COMMIT_BATCH = LIMIT_STORE_BATCH, /* records per commit: a durable commit
                                           waits ms on fsync, so one turn's records share one */
+    /* A commit writes every page its records land on, about a leaf each of the store's two
+       random-key trees plus the branches above and the commit's own pages, however few records
+       it holds: a catch-up committing what each short commit left queued wrote 20-41 KiB a
+       record (docs/PERFORMANCE.md "Group commits of a bulk transfer"). So while one source has
+       at least this many records received and not yet committed, the next commit waits until
+       they are verified or LIMIT_GOSSIP_COMMIT_WAIT_MS has passed (gossip_commit.c). */
+    LIMIT_GOSSIP_COMMIT_MIN = 1024,
+    LIMIT_GOSSIP_COMMIT_WAIT_MS = 50,  /* the most a commit waits for it: about the time two cores
+                                          take to verify LIMIT_GOSSIP_COMMIT_MIN records */
     LIMIT_GOSSIP_RECENT = 16384,       /* known-by table: recent ids and which peers have them */
     LIMIT_GOSSIP_WANTS = 16384,        /* short ids being fetched */
     LIMIT_GOSSIP_WANT_PER_PEER = 4096, /* WANT ids outstanding towards one peer */

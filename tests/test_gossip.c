@@ -1397,6 +1397,48 @@ static void test_commit_handed_out(void **state)
     net_free(net);
 }
 
+/* A bulk transfer's commits wait to be full (LIMIT_GOSSIP_COMMIT_MIN): B holds 1,500 of A's
+ * records received and not yet checked; as the checks come back 32 at a time, B commits nothing
+ * until 1,024 are verified, and then exactly those (before, the first job's 32 went at once, and
+ * each commit wrote its pages for a handful of records). The 476 left go in the next commit, no
+ * longer held: fewer than 1,024 are left to come. A - B, all CLEAR. */
+static void test_bulk_commit_waits_to_be_full(void **state)
+{
+    (void)state;
+    enum { RECS = 1500 };
+    struct net *net = net_new(2);
+    net->defer_commit = true;
+    ts_topo_line(&net->topo);
+    net_start(net);
+    struct spec clear = {PROTO_TLP_CLEAR, {NULL}, {-1}};
+    for (int i = 0; i < RECS; i++)
+        publish(net, 0, &clear, -1);
+    net->hold_verify = true;
+    link_up(net, 0, 1);
+    run(net, RUN_MS);
+    struct gossip *b = net->nodes[1].g;
+    assert_int_equal(b->n_cands, RECS);
+    assert_null(net->nodes[1].commit);
+
+    net->hold_verify = false;
+    net->defer_verify = true; /* one job at a time, each followed by B's flush */
+    net->hold_commits = true;
+    run(net, 0);
+    assert_non_null(net->nodes[1].commit);
+    assert_int_equal(net->nodes[1].commit->n, LIMIT_GOSSIP_COMMIT_MIN);
+    assert_int_equal(commitq_len(&b->cq), RECS - LIMIT_GOSSIP_COMMIT_MIN);
+
+    net->hold_commits = false;
+    run(net, 1);
+    assert_null(net->nodes[1].commit);
+    assert_int_equal(commitq_len(&b->cq), 0);
+    assert_int_equal(gossip_stats(b)->stored, RECS);
+    run(net, RUN_MS);
+    assert_holders_match_oracle(net);
+    assert_int_equal(violations, 0);
+    net_free(net);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -1435,6 +1477,7 @@ int main(void)
         cmocka_unit_test(test_wiped_origin_not_announced_its_red),
         cmocka_unit_test(test_recon_set_is_the_full_load_s),
         cmocka_unit_test(test_commit_handed_out),
+        cmocka_unit_test(test_bulk_commit_waits_to_be_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -309,9 +309,12 @@ void gossip_free(struct gossip *g)
 uint64_t gossip_next_deadline(const struct gossip *g)
 {
     assert(g != NULL);
-    if (commitq_len(&g->cq) > 0 && !g->commit_out) /* else the completion comes first */
-        return 0;
     uint64_t next = g->n_wants > 0 ? g->want_next : UINT64_MAX;
+    if (commitq_len(&g->cq) > 0 && !g->commit_out) { /* else the completion comes first */
+        if (!gossip_commit_held(g))
+            return 0;
+        next = min_u64(next, g->commit_hold_until);
+    }
     next = min_u64(next, g->ann_due);
     FOR_EACH_BIT(i, g->up, g->p.max_peers) {
         const struct ptimer *t = &g->tm[i];

@@ -135,6 +135,26 @@ void gossip_commit_run(struct gossip_commit *c)
     c->result = c->ops->put_batch(c->ops->ctx, c->items, c->n);
 }
 
+/* Group commits of a bulk transfer (LIMIT_GOSSIP_COMMIT_MIN): a lone source's records wait for
+ * their commit at most LIMIT_GOSSIP_COMMIT_WAIT_MS after the first of them was queued; another
+ * source delivering ends the wait at once (commitq.h: its record must not wait for a bulk). */
+void gossip_commit_queued(struct gossip *g, bool first, uint64_t now)
+{
+    if (commitq_shared(&g->cq, now))
+        g->commit_hold_until = 0;
+    else if (first)
+        g->commit_hold_until = now + LIMIT_GOSSIP_COMMIT_WAIT_MS;
+}
+
+/* Held while fewer than LIMIT_GOSSIP_COMMIT_MIN are queued but at least that many are received
+ * (still being verified or queued): waiting fills the commit; otherwise nothing more is coming
+ * soon and the commit goes at once, as every commit of a node not in a bulk transfer does. */
+bool gossip_commit_held(const struct gossip *g)
+{
+    return g->commit_hold_until != 0 && commitq_len(&g->cq) < LIMIT_GOSSIP_COMMIT_MIN &&
+           g->n_cands >= LIMIT_GOSSIP_COMMIT_MIN;
+}
+
 /* One durable write transaction: up to LIMIT_GOSSIP_COMMIT_BATCH verified records, or, while
  * more than one source delivers, up to LIMIT_GOSSIP_COMMIT_SHARED of each source's (commitq.h: a
  * flooder's commit is what an honest record waits for), taken from the sources in turn; handed
@@ -154,6 +174,8 @@ static int commit_start(struct gossip *g, uint64_t now, uint64_t wall_ms)
         return GOSSIP_E_NOMEM; /* the verified records wait for the next flush */
     struct store_put *items = g->commit_items;
     n = commitq_take(&g->cq, g->commit_cis, n);
+    /* what is left (a full commit's worth or more were queued) starts the next wait */
+    gossip_commit_queued(g, true, now);
     for (size_t i = 0; i < n; i++) {
         const struct cand *c = &g->cands[g->commit_cis[i]];
         items[i] = (struct store_put){.signed_rec = c->bytes, .len = c->len, .rec = NULL,
@@ -277,8 +299,9 @@ int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms)
     assert(g != NULL);
     /* One commit per flush: what is left waits for the next turn (gossip_next_deadline: now),
      * so that the loop reads every peer's input and hands out jobs between two commits. */
-    int rc = commitq_len(&g->cq) > 0 && !g->commit_out ? commit_start(g, now, wall_ms)
-                                                        : GOSSIP_OK;
+    const bool held = gossip_commit_held(g) && now < g->commit_hold_until;
+    int rc = commitq_len(&g->cq) > 0 && !g->commit_out && !held ? commit_start(g, now, wall_ms)
+                                                                 : GOSSIP_OK;
     announce_due(g, now, wall_ms);
     gossip_wants_due(g, now);
     /* What was refused or dropped for a reason that may have passed comes by reconciliation. */

@@ -206,6 +206,7 @@ struct gossip {
     size_t commit_cap, commit_alloc; /* the bound; allocated so far (grown on demand) */
     struct gossip_commit cm; /* the commit being run: its items are commit_items */
     bool commit_out;   /* cm is with io.commit: no other commit starts until it is back */
+    uint64_t commit_hold_until; /* a bulk transfer's next commit waits till then (gossip_commit.c) */
     bool scan_pending; /* a local scan waits for cm: seqs it added are not yet in own */
     size_t jobs_out; /* handed to io.verify */
     size_t vq_next;  /* the peer slot whose verify queue is served next (round robin) */
@@ -396,6 +397,11 @@ void gossip_logf(struct gossip *g, enum gossip_log_level level, size_t peer, con
 uint32_t gossip_cand_alloc(struct gossip *g, struct hkey k, const uint8_t *bytes, size_t len,
                            size_t from);
 void gossip_cand_release(struct gossip *g, uint32_t ci);
+
+/* gossip_commit.c: a verified record was queued for commit (first: into an empty queue), and
+ * whether the next commit waits for more (LIMIT_GOSSIP_COMMIT_MIN), till commit_hold_until. */
+void gossip_commit_queued(struct gossip *g, bool first, uint64_t now);
+bool gossip_commit_held(const struct gossip *g);
 /* One peer's share of the candidate table among the peers up (gossip.h "Ingest is fair"). */
 size_t gossip_cand_share(const struct gossip *g);
 bool gossip_cand_is_dup(const struct gossip *g, struct hkey k, const uint8_t *bytes, size_t len);

@@ -319,7 +319,9 @@ void gossip_on_verified(struct gossip *g, struct gossip_job *job, uint64_t now, 
         }
         c->state = CAND_VERIFIED;
         c->kind = job->items[i].kind;
+        const bool first = commitq_len(&g->cq) == 0;
         commitq_push(&g->cq, c->from == GOSSIP_LOCAL ? g->p.max_peers : c->from, ci, now);
+        gossip_commit_queued(g, first, now);
     }
     free(job);
     gossip_verify_pump(g);
