@@ -39,7 +39,7 @@ class Node:
     def __init__(self, mesh, name, org):
         self.mesh, self.name, self.org = mesh, name, org
         self.dir = mesh.tmp.join(name)
-        self.port = free_port()
+        self.port = mesh.fresh_port()
         r = ok("init", self.dir, "--org", org, "--network", mesh.network,
                "--listen", f"127.0.0.1:{self.port}")
         fields = dict(line.split(None, 1) for line in r.out.splitlines())
@@ -196,8 +196,19 @@ class Mesh:
                 self.move_port(self.nodes[n])
         raise AssertionError(f"could not find free ports after {PORT_TRIES} tries")
 
+    def fresh_port(self):
+        """A free port that no node of this mesh has: while they are stopped (move_port) their
+        ports are free too, and two nodes given one port would move onto each other's for good,
+        since rewriting one's address rewrites the other's (a CI run failed so, five tries)."""
+        used = {n.port for n in self.nodes.values()}
+        for _ in range(100):
+            port = free_port()
+            if port not in used:
+                return port
+        raise AssertionError("free_port kept giving ports of this mesh")
+
     def move_port(self, node):
-        old, node.port = f"127.0.0.1:{node.port}", free_port()
+        old, node.port = f"127.0.0.1:{node.port}", self.fresh_port()
         new = f"127.0.0.1:{node.port}"
         for n in self.nodes.values():
             n.rewrite_conf(f" {old}\n", f" {new}\n")
