@@ -55,7 +55,9 @@
  * and one peer holds more than its share (cand_cap / peers up) of the candidate table only while
  * half of it is free; beyond that its records are dropped and fetched later (dropped_overload).
  * Verified records wait for their commit per source too (commitq.h): each gossip_flush commits
- * one batch taken from the sources in turn, small while more than one delivers. Own records are pushed in full
+ * one batch taken from the sources in turn, small while more than one delivers; a lone source's
+ * bulk transfer waits (at most LIMIT_GOSSIP_COMMIT_WAIT_MS, gossip_next_deadline says till when)
+ * for LIMIT_GOSSIP_COMMIT_MIN verified records, so that its commits are full. Own records are pushed in full
  * to a peer at LIMIT_GOSSIP_PUSH_* at most; the rest wait for reconciliation.
  *
  * Re-entrance: io callbacks must not call into gossip. An event they cause (a failed send that ends

@@ -297,8 +297,9 @@ static void note_activity(struct gossip *g, uint64_t now)
 int gossip_flush(struct gossip *g, uint64_t now, uint64_t wall_ms)
 {
     assert(g != NULL);
-    /* One commit per flush: what is left waits for the next turn (gossip_next_deadline: now),
-     * so that the loop reads every peer's input and hands out jobs between two commits. */
+    /* One commit per flush: what is left waits for the next turn (gossip_next_deadline: now, or
+     * a bulk transfer's commit_hold_until), so that the loop reads every peer's input and hands
+     * out jobs between two commits. */
     const bool held = gossip_commit_held(g) && now < g->commit_hold_until;
     int rc = commitq_len(&g->cq) > 0 && !g->commit_out && !held ? commit_start(g, now, wall_ms)
                                                                  : GOSSIP_OK;
